@@ -1,0 +1,200 @@
+/**
+ * apply(state, entry) → outcome: the one way the state changes.
+ *
+ * An entry is a signed transaction plus the log time the sequencer gave it.
+ * The outcome says whether it was accepted, what each instruction produced,
+ * and the events. A rejected entry leaves the state exactly as it was; only
+ * accepted entries belong in the log. See docs/protocol.md.
+ */
+import { EntryRecorder } from './entry-recorder.js';
+import type { DepositView, EngineEvent, OrderView, WithdrawalView } from './events.js';
+import { operatorInstructionKinds, parseInstruction, type Instruction } from './instruction.js';
+import { listAsset, listMarket } from './listing.js';
+import { cancelAllOrders, cancelOrder, placeOrder } from './matching.js';
+import { resolveOrderRequest } from './order-request.js';
+import { creditDeposit, requestWithdrawal, settleWithdrawal } from './funds.js';
+import { forgetExpired, hasSeen, isWithinWindow, messageDigest, remember } from './replay-protection.js';
+import { isRejection, reject, type Rejection } from './result-codes.js';
+import { verifySignature } from './signature.js';
+import { parseSigningString } from './signing-string.js';
+import type { ExchangeState } from './state.js';
+
+export interface SignedTransaction {
+  /** Exactly the bytes the signer signed: the UTF-8 signing string. */
+  readonly message: Uint8Array;
+  /** The signer's 32-byte ed25519 public key. */
+  readonly publicKey: Uint8Array;
+  /** The 64-byte ed25519 signature. */
+  readonly signature: Uint8Array;
+}
+
+export interface LogEntry {
+  /** Assigned by the sequencer; never decreases along the log. */
+  readonly logTimeMs: number;
+  readonly transaction: SignedTransaction;
+}
+
+export type ResultValue =
+  | { readonly kind: 'order'; readonly order: OrderView }
+  | { readonly kind: 'orders'; readonly orders: readonly OrderView[] }
+  | { readonly kind: 'withdrawal'; readonly withdrawal: WithdrawalView }
+  | { readonly kind: 'deposit'; readonly deposit: DepositView }
+  | { readonly kind: 'listed'; readonly symbol: string };
+
+export type InstructionResult =
+  | { readonly ok: true; readonly value: ResultValue }
+  | { readonly ok: false; readonly rejection: Rejection };
+
+export type ApplyOutcome =
+  | {
+      readonly accepted: true;
+      /** One result per instruction; a batch has one per order, some of which may be rejections. */
+      readonly results: readonly InstructionResult[];
+      readonly events: readonly EngineEvent[];
+    }
+  | {
+      readonly accepted: false;
+      readonly rejection: Rejection;
+      readonly results: readonly InstructionResult[];
+    };
+
+export interface ApplyOptions {
+  /**
+   * Set when the signature has already been checked under the signature rule
+   * (the sequencer and the replayer check signatures in parallel, ahead of
+   * applying). Everything else is checked here regardless.
+   */
+  readonly signatureVerified?: boolean;
+}
+
+function rejected(rejection: Rejection, results: readonly InstructionResult[] = []): ApplyOutcome {
+  return { accepted: false, rejection, results };
+}
+
+export function accountIdOf(publicKey: Uint8Array): string {
+  return Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('base64');
+}
+
+export function apply(state: ExchangeState, entry: LogEntry, options: ApplyOptions = {}): ApplyOutcome {
+  const { transaction, logTimeMs } = entry;
+  if (!Number.isSafeInteger(logTimeMs) || logTimeMs < state.logTimeMs) {
+    return rejected(reject('INVALID_LOG_TIME', `Log time ${logTimeMs} precedes ${state.logTimeMs}.`));
+  }
+  if (options.signatureVerified !== true) {
+    const verdict = verifySignature(transaction.publicKey, transaction.message, transaction.signature);
+    if (verdict !== 'valid') return rejected(reject('INVALID_SIGNATURE', `The signature is not valid (${verdict}).`));
+  }
+  const parsed = parseSigningString(transaction.message);
+  if (!parsed.ok) return rejected(reject('INVALID_CLIENT_REQUEST', parsed.message));
+  const { timestampMs, windowMs } = parsed.value;
+  if (!isWithinWindow(logTimeMs, timestampMs, windowMs)) {
+    return rejected(reject('INVALID_TIMESTAMP', `Timestamp ${timestampMs} is not within ${windowMs} ms of log time ${logTimeMs}.`));
+  }
+  const digest = messageDigest(transaction.publicKey, transaction.message);
+  if (hasSeen(state.replayProtection, digest)) return rejected(reject('DUPLICATE_REQUEST'));
+  const instruction = parseInstruction(parsed.value.groups);
+  if (!instruction.ok) return rejected(reject('INVALID_CLIENT_REQUEST', instruction.message));
+
+  const outcome = execute(state, accountIdOf(transaction.publicKey), instruction.instruction, logTimeMs);
+  if (outcome.accepted) {
+    forgetExpired(state.replayProtection, logTimeMs);
+    remember(state.replayProtection, digest, logTimeMs);
+  }
+  return outcome;
+}
+
+/**
+ * Applies an already authenticated instruction for `signer` (a base64 public
+ * key). apply() calls this after its checks; tests and benchmarks call it
+ * directly to exercise the engine without signatures.
+ */
+export function execute(state: ExchangeState, signer: string, instruction: Instruction, logTimeMs: number): ApplyOutcome {
+  if (!Number.isSafeInteger(logTimeMs) || logTimeMs < state.logTimeMs) {
+    return rejected(reject('INVALID_LOG_TIME', `Log time ${logTimeMs} precedes ${state.logTimeMs}.`));
+  }
+  if (instruction.kind === 'query') {
+    return rejected(reject('INVALID_INSTRUCTION', `${instruction.name} is a query, not a transaction.`));
+  }
+  if (operatorInstructionKinds.has(instruction.kind) && !state.operatorKeys.has(signer)) {
+    return rejected(reject('UNAUTHORIZED', `Only an operator key may sign ${instruction.kind}.`));
+  }
+  state.applyStamp += 1;
+  const recorder = new EntryRecorder(state.applyStamp, logTimeMs);
+  const results: InstructionResult[] = [];
+  const record = (value: ResultValue | Rejection): void => {
+    results.push(isRejection(value) ? { ok: false, rejection: value } : { ok: true, value });
+  };
+
+  switch (instruction.kind) {
+    case 'orderExecute':
+      for (const request of instruction.orders) {
+        const params = resolveOrderRequest(state, request);
+        if (isRejection(params)) {
+          record(params);
+          continue;
+        }
+        const order = placeOrder(state, recorder, signer, params);
+        record(isRejection(order) ? order : { kind: 'order', order });
+      }
+      break;
+    case 'orderCancel':
+    case 'orderCancelAll': {
+      const market = state.marketsBySymbol.get(instruction.symbol);
+      if (market === undefined) {
+        record(reject('INVALID_MARKET', `Market ${instruction.symbol} does not exist.`));
+      } else if (instruction.kind === 'orderCancel') {
+        const order = cancelOrder(state, recorder, signer, market, instruction.orderId, instruction.clientId);
+        record(isRejection(order) ? order : { kind: 'order', order });
+      } else {
+        record({ kind: 'orders', orders: cancelAllOrders(state, recorder, signer, market) });
+      }
+      break;
+    }
+    case 'withdraw': {
+      const withdrawal = requestWithdrawal(state, recorder, signer, instruction);
+      record(isRejection(withdrawal) ? withdrawal : { kind: 'withdrawal', withdrawal });
+      break;
+    }
+    case 'depositCredit': {
+      const deposit = creditDeposit(state, recorder, instruction);
+      record(isRejection(deposit) ? deposit : { kind: 'deposit', deposit });
+      break;
+    }
+    case 'withdrawalComplete':
+    case 'withdrawalFail': {
+      const outcome =
+        instruction.kind === 'withdrawalComplete'
+          ? { completed: true as const, chainTransactionId: instruction.chainTransactionId }
+          : { completed: false as const, reason: instruction.reason };
+      const withdrawal = settleWithdrawal(state, recorder, instruction.withdrawalId, outcome);
+      record(isRejection(withdrawal) ? withdrawal : { kind: 'withdrawal', withdrawal });
+      break;
+    }
+    case 'assetList': {
+      const asset = listAsset(state, instruction);
+      if (isRejection(asset)) record(asset);
+      else {
+        recorder.events.push({ type: 'assetListed', asset: asset.symbol, decimals: asset.decimals });
+        record({ kind: 'listed', symbol: asset.symbol });
+      }
+      break;
+    }
+    case 'marketList': {
+      const market = listMarket(state, instruction);
+      if (isRejection(market)) record(market);
+      else {
+        recorder.events.push({ type: 'marketListed', market: market.symbol });
+        record({ kind: 'listed', symbol: market.symbol });
+      }
+      break;
+    }
+  }
+
+  const firstAccepted = results.find((result) => result.ok);
+  if (firstAccepted === undefined) {
+    const first = results[0];
+    return rejected(first !== undefined && !first.ok ? first.rejection : reject('INVALID_INSTRUCTION'), results);
+  }
+  state.logTimeMs = logTimeMs;
+  return { accepted: true, results, events: recorder.finish() };
+}

@@ -1,0 +1,128 @@
+/**
+ * Deposits and withdrawals. A deposit is credited by an operator instruction,
+ * once per chain transaction. A withdrawal moves funds from available to
+ * pending; the operator then completes it (the funds leave the exchange) or
+ * fails it (the funds return to available).
+ */
+import type { EntryRecorder } from './entry-recorder.js';
+import type { DepositView, WithdrawalView } from './events.js';
+import type { OperatorInstruction, TraderInstruction } from './instruction.js';
+import { maximumAssetSupplyUnits } from './limits.js';
+import { parseAmountUnits } from './order-request.js';
+import { reject, type Rejection } from './result-codes.js';
+import { Account, type ExchangeState, type Withdrawal } from './state.js';
+
+type DepositCredit = Extract<OperatorInstruction, { kind: 'depositCredit' }>;
+type WithdrawRequest = Extract<TraderInstruction, { kind: 'withdraw' }>;
+
+export function creditDeposit(state: ExchangeState, recorder: EntryRecorder, credit: DepositCredit): DepositView | Rejection {
+  const asset = state.assetsBySymbol.get(credit.symbol);
+  if (asset === undefined) return reject('INVALID_ASSET', `Asset ${credit.symbol} does not exist.`);
+  const units = parseAmountUnits(asset.decimals, credit.quantity, 'Deposit quantity');
+  if (typeof units !== 'bigint') return units;
+  const depositKey = `${credit.blockchain}:${credit.chainTransactionId}`;
+  if (state.creditedDeposits.has(depositKey)) {
+    return reject('DUPLICATE_DEPOSIT', `Chain transaction ${credit.chainTransactionId} on ${credit.blockchain} is already credited.`);
+  }
+  if (asset.depositedUnits - asset.withdrawnUnits + units > maximumAssetSupplyUnits) {
+    return reject('INVALID_QUANTITY', `The deposit would take ${asset.symbol} beyond the supply the exchange can hold.`);
+  }
+  let account = state.accounts.get(credit.account);
+  if (account === undefined) {
+    account = new Account(credit.account);
+    state.accounts.set(account.id, account);
+  }
+  const balance = account.balance(asset);
+  balance.available += units;
+  recorder.balanceChanged(balance);
+  asset.depositedUnits += units;
+  state.creditedDeposits.add(depositKey);
+  const deposit: DepositView = {
+    depositId: state.nextDepositId,
+    account: account.id,
+    asset: asset.symbol,
+    quantityUnits: units,
+    blockchain: credit.blockchain,
+    chainTransactionId: credit.chainTransactionId,
+    createdAtMs: recorder.timeMs,
+  };
+  state.nextDepositId += 1;
+  recorder.events.push({ type: 'deposit', deposit });
+  return deposit;
+}
+
+function viewWithdrawal(
+  withdrawal: Withdrawal,
+  status: WithdrawalView['status'],
+  chainTransactionId?: string,
+  reason?: string,
+): WithdrawalView {
+  return {
+    withdrawalId: withdrawal.id,
+    account: withdrawal.account.id,
+    asset: withdrawal.asset.symbol,
+    quantityUnits: withdrawal.quantityUnits,
+    address: withdrawal.address,
+    blockchain: withdrawal.blockchain,
+    status,
+    createdAtMs: withdrawal.createdAtMs,
+    chainTransactionId,
+    reason,
+  };
+}
+
+export function requestWithdrawal(
+  state: ExchangeState,
+  recorder: EntryRecorder,
+  accountId: string,
+  request: WithdrawRequest,
+): WithdrawalView | Rejection {
+  const asset = state.assetsBySymbol.get(request.symbol);
+  if (asset === undefined) return reject('INVALID_ASSET', `Asset ${request.symbol} does not exist.`);
+  const units = parseAmountUnits(asset.decimals, request.quantity, 'Withdrawal quantity');
+  if (typeof units !== 'bigint') return units;
+  const account = state.accounts.get(accountId);
+  const available = account?.availableOf(asset) ?? 0n;
+  if (account === undefined || available < units) {
+    return reject('INSUFFICIENT_FUNDS', `The withdrawal needs ${units} ${asset.symbol} units; ${available} are available.`);
+  }
+  const balance = account.balance(asset);
+  balance.available -= units;
+  balance.pendingWithdrawal += units;
+  recorder.balanceChanged(balance);
+  const withdrawal: Withdrawal = {
+    id: state.nextWithdrawalId,
+    account,
+    asset,
+    quantityUnits: units,
+    address: request.address,
+    blockchain: request.blockchain,
+    createdAtMs: recorder.timeMs,
+  };
+  state.nextWithdrawalId += 1;
+  state.pendingWithdrawals.set(withdrawal.id, withdrawal);
+  const view = viewWithdrawal(withdrawal, 'Pending');
+  recorder.events.push({ type: 'withdrawal', withdrawal: view });
+  return view;
+}
+
+export function settleWithdrawal(
+  state: ExchangeState,
+  recorder: EntryRecorder,
+  withdrawalId: number,
+  outcome: { readonly completed: true; readonly chainTransactionId: string } | { readonly completed: false; readonly reason: string },
+): WithdrawalView | Rejection {
+  const withdrawal = state.pendingWithdrawals.get(withdrawalId);
+  if (withdrawal === undefined) return reject('RESOURCE_NOT_FOUND', `No pending withdrawal ${withdrawalId}.`);
+  const balance = withdrawal.account.balance(withdrawal.asset);
+  balance.pendingWithdrawal -= withdrawal.quantityUnits;
+  if (outcome.completed) withdrawal.asset.withdrawnUnits += withdrawal.quantityUnits;
+  else balance.available += withdrawal.quantityUnits;
+  recorder.balanceChanged(balance);
+  state.pendingWithdrawals.delete(withdrawalId);
+  const view = outcome.completed
+    ? viewWithdrawal(withdrawal, 'Confirmed', outcome.chainTransactionId)
+    : viewWithdrawal(withdrawal, 'Failed', undefined, outcome.reason);
+  recorder.events.push({ type: 'withdrawal', withdrawal: view });
+  return view;
+}

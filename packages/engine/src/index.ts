@@ -1,0 +1,15 @@
+export * from './apply.js';
+export * from './decimal.js';
+export * from './events.js';
+export * from './instruction.js';
+export * from './invariants.js';
+export * from './limits.js';
+export { formatPrice, formatQuantity } from './listing.js';
+export { placeOrder, cancelOrder, cancelAllOrders, reservationUnits, viewOrder, type OrderParameters } from './matching.js';
+export { resolveOrderRequest, parsePriceTicks, parseQuantitySteps, parseAmountUnits } from './order-request.js';
+export * from './replay-protection.js';
+export * from './result-codes.js';
+export * from './signature.js';
+export * from './signing-string.js';
+export * from './state.js';
+export * from './views.js';

@@ -1,0 +1,326 @@
+/**
+ * Typed instructions, parsed from the groups of a signing string.
+ *
+ * This layer checks syntax only: required and permitted keys, enums, integer
+ * fields and text fields. Decimal amounts stay strings here because their
+ * scale depends on the market or asset, which only the state knows; the
+ * engine converts them exactly when it applies the instruction.
+ */
+import { maximumClientId, maximumTextLength } from './limits.js';
+import type { SignedGroup } from './signing-string.js';
+
+export type Side = 'Bid' | 'Ask';
+export type OrderType = 'Limit' | 'Market';
+export type TimeInForce = 'GTC' | 'IOC' | 'FOK';
+export type SelfTradePrevention = 'RejectTaker' | 'RejectMaker' | 'RejectBoth' | 'Allow';
+
+export interface OrderRequest {
+  readonly symbol: string;
+  readonly side: Side;
+  readonly orderType: OrderType;
+  /** Limit price, a decimal string; required for Limit orders, absent for Market orders. */
+  readonly price?: string;
+  /** Quantity in base asset, a decimal string. */
+  readonly quantity?: string;
+  /** Market orders only: the quote amount to spend (Bid) or receive (Ask). */
+  readonly quoteQuantity?: string;
+  readonly timeInForce: TimeInForce;
+  readonly postOnly: boolean;
+  readonly selfTradePrevention: SelfTradePrevention;
+  readonly clientId?: number;
+}
+
+export type TraderInstruction =
+  | { readonly kind: 'orderExecute'; readonly orders: readonly OrderRequest[] }
+  | { readonly kind: 'orderCancel'; readonly symbol: string; readonly orderId?: number; readonly clientId?: number }
+  | { readonly kind: 'orderCancelAll'; readonly symbol: string }
+  | {
+      readonly kind: 'withdraw';
+      readonly symbol: string;
+      readonly quantity: string;
+      readonly address: string;
+      readonly blockchain: string;
+    };
+
+export type OperatorInstruction =
+  | {
+      readonly kind: 'depositCredit';
+      /** Base64 of the credited account's 32-byte public key. */
+      readonly account: string;
+      readonly symbol: string;
+      readonly quantity: string;
+      readonly blockchain: string;
+      readonly chainTransactionId: string;
+    }
+  | { readonly kind: 'withdrawalComplete'; readonly withdrawalId: number; readonly chainTransactionId: string }
+  | { readonly kind: 'withdrawalFail'; readonly withdrawalId: number; readonly reason: string }
+  | { readonly kind: 'assetList'; readonly symbol: string; readonly decimals: number }
+  | {
+      readonly kind: 'marketList';
+      readonly symbol: string;
+      readonly baseSymbol: string;
+      readonly quoteSymbol: string;
+      readonly tickSize: string;
+      readonly stepSize: string;
+      readonly minQuantity: string;
+      readonly maxQuantity: string;
+      readonly minPrice: string;
+      readonly maxPrice: string;
+      readonly makerFeeBps: number;
+      readonly takerFeeBps: number;
+    };
+
+/** Signed reads: verified like transactions, answered from state, never logged. */
+export const queryInstructions = [
+  'balanceQuery',
+  'orderQuery',
+  'orderQueryAll',
+  'fillHistoryQueryAll',
+  'orderHistoryQueryAll',
+  'depositQueryAll',
+  'withdrawalQueryAll',
+  'depositAddressQuery',
+  'accountQuery',
+  'positionQuery',
+  'subscribe',
+  'proofQuery',
+] as const;
+export type QueryName = (typeof queryInstructions)[number];
+export interface QueryInstruction {
+  readonly kind: 'query';
+  readonly name: QueryName;
+  readonly params: ReadonlyMap<string, string>;
+}
+
+export type Instruction = TraderInstruction | OperatorInstruction | QueryInstruction;
+
+export const operatorInstructionKinds: ReadonlySet<string> = new Set([
+  'depositCredit',
+  'withdrawalComplete',
+  'withdrawalFail',
+  'assetList',
+  'marketList',
+]);
+
+export type InstructionParse = { readonly ok: true; readonly instruction: Instruction } | { readonly ok: false; readonly message: string };
+
+class ParseFailure {
+  constructor(readonly message: string) {}
+}
+
+/** Reads one group's parameters, tracking which keys were consumed so leftovers can be rejected. */
+class ParameterReader {
+  private readonly used = new Set<string>();
+  constructor(private readonly group: SignedGroup) {}
+
+  optional(key: string): string | undefined {
+    const value = this.group.params.get(key);
+    if (value !== undefined) this.used.add(key);
+    return value;
+  }
+
+  required(key: string): string {
+    const value = this.optional(key);
+    if (value === undefined) throw new ParseFailure(`${this.group.instruction} requires "${key}".`);
+    return value;
+  }
+
+  oneOf<T extends string>(key: string, allowed: readonly T[], fallback?: T): T {
+    const value = fallback === undefined ? this.required(key) : this.optional(key);
+    if (value === undefined) return fallback as T;
+    if (!(allowed as readonly string[]).includes(value)) {
+      throw new ParseFailure(`"${key}" must be one of ${allowed.join(', ')}.`);
+    }
+    return value as T;
+  }
+
+  boolean(key: string): boolean {
+    const value = this.optional(key);
+    if (value === undefined || value === 'false') return false;
+    if (value === 'true') return true;
+    throw new ParseFailure(`"${key}" must be true or false.`);
+  }
+
+  integer(key: string, maximum: number, optional: true): number | undefined;
+  integer(key: string, maximum: number, optional?: false): number;
+  integer(key: string, maximum: number, optional = false): number | undefined {
+    const value = optional ? this.optional(key) : this.required(key);
+    if (value === undefined) return undefined;
+    if (!/^(0|[1-9][0-9]{0,15})$/.test(value)) throw new ParseFailure(`"${key}" must be an unsigned integer.`);
+    const parsed = Number(value);
+    if (!Number.isSafeInteger(parsed) || parsed > maximum) throw new ParseFailure(`"${key}" is out of range.`);
+    return parsed;
+  }
+
+  text(key: string): string {
+    const value = this.required(key);
+    // Printable ASCII only: no control characters, nothing that could be
+    // confused on display, and no `%`, `&` or `=` that would make the raw and
+    // percent-encoded signing strings mean different things.
+    if (value.length > maximumTextLength || !/^[\x20-\x7e]+$/.test(value) || /[%&=]/.test(value)) {
+      throw new ParseFailure(`"${key}" must be 1 to ${maximumTextLength} printable ASCII characters without %, & or =.`);
+    }
+    return value;
+  }
+
+  symbol(key: string): string {
+    const value = this.required(key);
+    if (!/^[A-Z0-9]{1,16}(_[A-Z0-9]{1,16})?$/.test(value)) throw new ParseFailure(`"${key}" is not a valid symbol.`);
+    return value;
+  }
+
+  finish(): void {
+    for (const key of this.group.params.keys()) {
+      if (!this.used.has(key)) throw new ParseFailure(`${this.group.instruction} does not take "${key}".`);
+    }
+  }
+}
+
+function parseOrder(reader: ParameterReader): OrderRequest {
+  const symbol = reader.symbol('symbol');
+  const side = reader.oneOf('side', ['Bid', 'Ask'] as const);
+  const orderType = reader.oneOf('orderType', ['Limit', 'Market'] as const);
+  const price = reader.optional('price');
+  const quantity = reader.optional('quantity');
+  const quoteQuantity = reader.optional('quoteQuantity');
+  const timeInForce = reader.oneOf('timeInForce', ['GTC', 'IOC', 'FOK'] as const, 'GTC');
+  const postOnly = reader.boolean('postOnly');
+  const selfTradePrevention = reader.oneOf(
+    'selfTradePrevention',
+    ['RejectTaker', 'RejectMaker', 'RejectBoth', 'Allow'] as const,
+    'RejectTaker',
+  );
+  const clientId = reader.integer('clientId', maximumClientId, true);
+  // Spot orders cannot reduce a position; accept only the explicit default.
+  if (reader.boolean('reduceOnly')) throw new ParseFailure('reduceOnly is not supported on spot markets.');
+  if (orderType === 'Limit') {
+    if (price === undefined) throw new ParseFailure('A Limit order requires "price".');
+    if (quantity === undefined) throw new ParseFailure('A Limit order requires "quantity".');
+    if (quoteQuantity !== undefined) throw new ParseFailure('A Limit order does not take "quoteQuantity".');
+  } else {
+    if (price !== undefined) throw new ParseFailure('A Market order does not take "price".');
+    if ((quantity === undefined) === (quoteQuantity === undefined)) {
+      throw new ParseFailure('A Market order requires exactly one of "quantity" and "quoteQuantity".');
+    }
+    if (postOnly) throw new ParseFailure('A Market order cannot be postOnly.');
+  }
+  if (postOnly && timeInForce !== 'GTC') throw new ParseFailure('postOnly requires timeInForce GTC.');
+  return {
+    symbol,
+    side,
+    orderType,
+    ...(price !== undefined ? { price } : {}),
+    ...(quantity !== undefined ? { quantity } : {}),
+    ...(quoteQuantity !== undefined ? { quoteQuantity } : {}),
+    timeInForce,
+    postOnly,
+    selfTradePrevention,
+    ...(clientId !== undefined ? { clientId } : {}),
+  };
+}
+
+function parseSingle(group: SignedGroup): Instruction {
+  const reader = new ParameterReader(group);
+  let instruction: Instruction;
+  switch (group.instruction) {
+    case 'orderExecute':
+      instruction = { kind: 'orderExecute', orders: [parseOrder(reader)] };
+      break;
+    case 'orderCancel': {
+      const symbol = reader.symbol('symbol');
+      const orderId = reader.integer('orderId', Number.MAX_SAFE_INTEGER, true);
+      const clientId = reader.integer('clientId', maximumClientId, true);
+      if ((orderId === undefined) === (clientId === undefined)) {
+        throw new ParseFailure('orderCancel requires exactly one of "orderId" and "clientId".');
+      }
+      instruction = { kind: 'orderCancel', symbol, ...(orderId !== undefined ? { orderId } : { clientId: clientId as number }) };
+      break;
+    }
+    case 'orderCancelAll':
+      instruction = { kind: 'orderCancelAll', symbol: reader.symbol('symbol') };
+      break;
+    case 'withdraw':
+      instruction = {
+        kind: 'withdraw',
+        address: reader.text('address'),
+        blockchain: reader.text('blockchain'),
+        quantity: reader.required('quantity'),
+        symbol: reader.symbol('symbol'),
+      };
+      break;
+    case 'depositCredit': {
+      const account = reader.required('account');
+      if (!/^[A-Za-z0-9+/]{43}=$/.test(account)) throw new ParseFailure('"account" must be the base64 of a 32-byte public key.');
+      instruction = {
+        kind: 'depositCredit',
+        account,
+        blockchain: reader.text('blockchain'),
+        chainTransactionId: reader.text('chainTransactionId'),
+        quantity: reader.required('quantity'),
+        symbol: reader.symbol('symbol'),
+      };
+      break;
+    }
+    case 'withdrawalComplete':
+      instruction = {
+        kind: 'withdrawalComplete',
+        chainTransactionId: reader.text('chainTransactionId'),
+        withdrawalId: reader.integer('withdrawalId', Number.MAX_SAFE_INTEGER),
+      };
+      break;
+    case 'withdrawalFail':
+      instruction = {
+        kind: 'withdrawalFail',
+        reason: reader.text('reason'),
+        withdrawalId: reader.integer('withdrawalId', Number.MAX_SAFE_INTEGER),
+      };
+      break;
+    case 'assetList':
+      instruction = { kind: 'assetList', decimals: reader.integer('decimals', 18), symbol: reader.symbol('symbol') };
+      if (instruction.symbol.includes('_')) throw new ParseFailure('An asset symbol cannot contain "_".');
+      break;
+    case 'marketList':
+      instruction = {
+        kind: 'marketList',
+        baseSymbol: reader.symbol('baseSymbol'),
+        makerFeeBps: reader.integer('makerFeeBps', 10_000),
+        maxPrice: reader.required('maxPrice'),
+        maxQuantity: reader.required('maxQuantity'),
+        minPrice: reader.required('minPrice'),
+        minQuantity: reader.required('minQuantity'),
+        quoteSymbol: reader.symbol('quoteSymbol'),
+        stepSize: reader.required('stepSize'),
+        symbol: reader.symbol('symbol'),
+        takerFeeBps: reader.integer('takerFeeBps', 10_000),
+        tickSize: reader.required('tickSize'),
+      };
+      break;
+    default: {
+      if ((queryInstructions as readonly string[]).includes(group.instruction)) {
+        // Queries take free-form filters; the API validates them per route.
+        return { kind: 'query', name: group.instruction as QueryName, params: group.params };
+      }
+      throw new ParseFailure(`Unknown instruction "${group.instruction}".`);
+    }
+  }
+  reader.finish();
+  return instruction;
+}
+
+/** Turns the groups of a signing string into one instruction (a batch is one orderExecute). */
+export function parseInstruction(groups: readonly SignedGroup[]): InstructionParse {
+  try {
+    if (groups.length === 1) return { ok: true, instruction: parseSingle(groups[0] as SignedGroup) };
+    const orders: OrderRequest[] = [];
+    for (const group of groups) {
+      if (group.instruction !== 'orderExecute') throw new ParseFailure('Only orderExecute may be batched.');
+      const reader = new ParameterReader(group);
+      orders.push(parseOrder(reader));
+      reader.finish();
+    }
+    return { ok: true, instruction: { kind: 'orderExecute', orders } };
+  } catch (error) {
+    if (error instanceof ParseFailure) return { ok: false, message: error.message };
+    throw error;
+  }
+}

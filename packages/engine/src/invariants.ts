@@ -1,0 +1,112 @@
+/**
+ * The state's invariants, checked in full. Tests run this after every step;
+ * the node runs it at snapshots. It walks the whole state, so it is O(state);
+ * the cheap per-entry checks live where the changes happen (`invariant`).
+ *
+ * - Conservation: for every asset, the sum over accounts of available +
+ *   locked + pending withdrawal equals deposits − completed withdrawals
+ *   (fees are ordinary balances of the fee account).
+ * - No balance field is negative.
+ * - Locked funds equal the reservations of the account's open orders, and
+ *   pending withdrawals equal the account's pending withdrawal records.
+ * - Books are sorted, never crossed, and agree with the order indexes.
+ */
+import { reservationUnits } from './matching.js';
+import { InvariantViolation } from './result-codes.js';
+import type { ExchangeState } from './state.js';
+
+export function checkInvariants(state: ExchangeState): void {
+  const fail = (message: string): never => {
+    throw new InvariantViolation(message);
+  };
+  const assetCount = state.assets.length;
+  const totals = new Array<bigint>(assetCount).fill(0n);
+  const expectedLocked = new Map<string, bigint[]>();
+  const expectedPending = new Map<string, bigint[]>();
+  const perAccount = (table: Map<string, bigint[]>, id: string): bigint[] => {
+    let row = table.get(id);
+    if (row === undefined) {
+      row = new Array<bigint>(assetCount).fill(0n);
+      table.set(id, row);
+    }
+    return row;
+  };
+
+  let restingCount = 0;
+  for (const market of state.markets) {
+    for (const side of [market.bids, market.asks]) {
+      let previousTicks: bigint | undefined;
+      for (const level of side.levels) {
+        if (previousTicks !== undefined && (side.isBid ? level.priceTicks <= previousTicks : level.priceTicks >= previousTicks)) {
+          fail(`${market.symbol}: price levels out of order at ${level.priceTicks}`);
+        }
+        previousTicks = level.priceTicks;
+        let steps = 0n;
+        let count = 0;
+        let previousId = 0;
+        for (let order = level.head; order !== undefined; order = order.next) {
+          count += 1;
+          steps += order.remainingSteps;
+          if (order.id <= previousId) fail(`${market.symbol}: orders at ${level.priceTicks} out of time priority`);
+          previousId = order.id;
+          if (order.level !== level || order.priceTicks !== level.priceTicks) fail(`order ${order.id} linked to the wrong level`);
+          if (order.remainingSteps <= 0n) fail(`resting order ${order.id} has nothing remaining`);
+          if (order.status !== 'New' && order.status !== 'PartiallyFilled') fail(`resting order ${order.id} is ${order.status}`);
+          if (order.remainingSteps + order.executedSteps !== order.quantitySteps) fail(`order ${order.id} quantities disagree`);
+          if (state.orders.get(order.id) !== order || order.account.openOrders.get(order.id) !== order) {
+            fail(`resting order ${order.id} missing from the indexes`);
+          }
+          if (order.clientId !== undefined && order.account.openOrdersByClientId.get(order.clientId) !== order) {
+            fail(`resting order ${order.id} missing from the client id index`);
+          }
+          const asset = order.side === 'Bid' ? market.quote : market.base;
+          perAccount(expectedLocked, order.account.id)[asset.index]! += reservationUnits(order);
+          restingCount += 1;
+        }
+        if (count !== level.orderCount || steps !== level.totalSteps || count === 0) {
+          fail(`${market.symbol}: level ${level.priceTicks} totals disagree with its orders`);
+        }
+      }
+    }
+    const bestBid = market.bids.best();
+    const bestAsk = market.asks.best();
+    if (bestBid !== undefined && bestAsk !== undefined && bestBid.priceTicks >= bestAsk.priceTicks) {
+      fail(`${market.symbol}: book crossed, bid ${bestBid.priceTicks} ≥ ask ${bestAsk.priceTicks}`);
+    }
+  }
+  if (restingCount !== state.orders.size) fail(`${state.orders.size} open orders indexed but ${restingCount} resting`);
+
+  for (const withdrawal of state.pendingWithdrawals.values()) {
+    perAccount(expectedPending, withdrawal.account.id)[withdrawal.asset.index]! += withdrawal.quantityUnits;
+  }
+
+  for (const account of state.accounts.values()) {
+    let openCount = 0;
+    for (const order of account.openOrders.values()) {
+      openCount += 1;
+      if (order.account !== account || state.orders.get(order.id) !== order) fail(`account ${account.id} indexes a foreign order`);
+    }
+    if (account.openOrdersByClientId.size > openCount) fail(`account ${account.id} has stale client ids`);
+    const locked = expectedLocked.get(account.id);
+    const pending = expectedPending.get(account.id);
+    for (let index = 0; index < assetCount; index += 1) {
+      const balance = account.balances[index];
+      const available = balance?.available ?? 0n;
+      const lockedUnits = balance?.locked ?? 0n;
+      const pendingUnits = balance?.pendingWithdrawal ?? 0n;
+      const symbol = state.assets[index]!.symbol;
+      if (available < 0n || lockedUnits < 0n || pendingUnits < 0n) fail(`account ${account.id} has a negative ${symbol} balance`);
+      if (lockedUnits !== (locked?.[index] ?? 0n)) {
+        fail(`account ${account.id}: locked ${symbol} ${lockedUnits} ≠ open orders' reservations ${locked?.[index] ?? 0n}`);
+      }
+      if (pendingUnits !== (pending?.[index] ?? 0n)) fail(`account ${account.id}: pending ${symbol} disagrees with its withdrawals`);
+      totals[index]! += available + lockedUnits + pendingUnits;
+    }
+  }
+  for (const asset of state.assets) {
+    const expected = asset.depositedUnits - asset.withdrawnUnits;
+    if (totals[asset.index] !== expected) {
+      fail(`${asset.symbol} not conserved: balances hold ${totals[asset.index]}, deposits − withdrawals = ${expected}`);
+    }
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Converts an order request's decimal strings into exact ticks, steps and
+ * units for its market. Nothing is rounded: a price finer than the tick or a
+ * quantity finer than the step is rejected.
+ */
+import { parseDecimal, parseIncrements } from './decimal.js';
+import type { OrderRequest } from './instruction.js';
+import { maximumAmountUnits } from './limits.js';
+import type { OrderParameters } from './matching.js';
+import { reject, type Rejection } from './result-codes.js';
+import type { ExchangeState, Market } from './state.js';
+
+export function parsePriceTicks(market: Market, text: string): bigint | Rejection {
+  const parsed = parseIncrements(text, market.priceScale, market.tickUnits);
+  if (!parsed.ok) {
+    return reject('INVALID_PRICE', parsed.reason === 'too-precise'
+      ? `Price ${text.slice(0, 48)} is not a multiple of the tick size ${market.tickSize}.`
+      : `Price ${text.slice(0, 48)} is not a plain decimal.`);
+  }
+  if (parsed.count < market.minPriceTicks || parsed.count > market.maxPriceTicks) {
+    return reject('INVALID_PRICE', `Price ${text} is outside the market's price range.`);
+  }
+  return parsed.count;
+}
+
+export function parseQuantitySteps(market: Market, text: string): bigint | Rejection {
+  const parsed = parseIncrements(text, market.base.decimals, market.stepUnits);
+  if (!parsed.ok) {
+    return reject('INVALID_QUANTITY', parsed.reason === 'too-precise'
+      ? `Quantity ${text.slice(0, 48)} is not a multiple of the step size ${market.stepSize}.`
+      : `Quantity ${text.slice(0, 48)} is not a plain decimal.`);
+  }
+  if (parsed.count < market.minQuantitySteps || parsed.count > market.maxQuantitySteps) {
+    return reject('INVALID_QUANTITY', `Quantity ${text} is outside the market's quantity range.`);
+  }
+  return parsed.count;
+}
+
+export function parseAmountUnits(decimals: number, text: string, what: string): bigint | Rejection {
+  const parsed = parseDecimal(text, decimals);
+  if (!parsed.ok) {
+    return reject('INVALID_QUANTITY', parsed.reason === 'too-precise'
+      ? `${what} ${text.slice(0, 48)} has more than ${decimals} decimals.`
+      : `${what} ${text.slice(0, 48)} is not a plain decimal.`);
+  }
+  if (parsed.units === 0n || parsed.units > maximumAmountUnits) {
+    return reject('INVALID_QUANTITY', `${what} ${text} must be positive and at most ${maximumAmountUnits} units.`);
+  }
+  return parsed.units;
+}
+
+export function resolveOrderRequest(state: ExchangeState, request: OrderRequest): OrderParameters | Rejection {
+  const market = state.marketsBySymbol.get(request.symbol);
+  if (market === undefined) return reject('INVALID_MARKET', `Market ${request.symbol} does not exist.`);
+  let priceTicks = 0n;
+  if (request.price !== undefined) {
+    const price = parsePriceTicks(market, request.price);
+    if (typeof price !== 'bigint') return price;
+    priceTicks = price;
+  }
+  let quantitySteps = 0n;
+  if (request.quantity !== undefined) {
+    const quantity = parseQuantitySteps(market, request.quantity);
+    if (typeof quantity !== 'bigint') return quantity;
+    quantitySteps = quantity;
+  }
+  let quoteQuantityUnits: bigint | undefined;
+  if (request.quoteQuantity !== undefined) {
+    const quote = parseAmountUnits(market.quote.decimals, request.quoteQuantity, 'Quote quantity');
+    if (typeof quote !== 'bigint') return quote;
+    quoteQuantityUnits = quote;
+    if (request.timeInForce === 'FOK') {
+      return reject('INVALID_ORDER', 'A fill-or-kill order must be sized by quantity, not quote quantity.');
+    }
+  }
+  return {
+    market,
+    side: request.side,
+    orderType: request.orderType,
+    priceTicks,
+    quantitySteps,
+    quoteQuantityUnits,
+    timeInForce: request.timeInForce,
+    postOnly: request.postOnly,
+    selfTradePrevention: request.selfTradePrevention,
+    clientId: request.clientId,
+  };
+}

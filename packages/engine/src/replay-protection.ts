@@ -1,0 +1,57 @@
+/**
+ * Replay protection without per-account nonces.
+ *
+ * A signed message is valid only while its timestamp lies within its window of
+ * the entry's log time: |logTime − timestamp| ≤ window ≤ 60 s. Inside that
+ * span the exact message (public key ‖ signed bytes) is remembered, so it is
+ * applied at most once. Once an accepted message is older than twice the
+ * largest window, no entry can carry it validly any more (its timestamp is out
+ * of every window), so it is forgotten. Both rules read only the log time,
+ * never a clock, so every replay forgets the same messages at the same entry.
+ *
+ * Concurrent clients need no coordination: messages from one key may arrive in
+ * any order as long as each is inside its window, because no counter has to
+ * advance. Two identical requests signed in the same millisecond are the same
+ * message and the second is refused; clients vary clientId or timestamp.
+ */
+import { createHash } from 'node:crypto';
+import { maximumWindowMs } from './limits.js';
+import type { ReplayProtectionState } from './state.js';
+
+/** How long an accepted message is remembered: beyond this no window can admit it. */
+export const replayMemoryMs = 2 * maximumWindowMs;
+
+export function messageDigest(publicKey: Uint8Array, message: Uint8Array): string {
+  return createHash('sha256').update(publicKey).update(message).digest('hex');
+}
+
+export function isWithinWindow(logTimeMs: number, timestampMs: number, windowMs: number): boolean {
+  return timestampMs >= logTimeMs - windowMs && timestampMs <= logTimeMs + windowMs;
+}
+
+export function hasSeen(replay: ReplayProtectionState, digest: string): boolean {
+  return replay.seen.has(digest);
+}
+
+/** Forgets messages that no entry at `logTimeMs` or later can carry validly. */
+export function forgetExpired(replay: ReplayProtectionState, logTimeMs: number): void {
+  const queue = replay.queue;
+  let start = replay.queueStart;
+  while (start < queue.length) {
+    const oldest = queue[start]!;
+    if (oldest.acceptedAtMs + replayMemoryMs >= logTimeMs) break;
+    replay.seen.delete(oldest.digest);
+    start += 1;
+  }
+  // Compact now and then so the queue does not grow without bound.
+  if (start > 1024 && start * 2 > queue.length) {
+    queue.splice(0, start);
+    start = 0;
+  }
+  replay.queueStart = start;
+}
+
+export function remember(replay: ReplayProtectionState, digest: string, logTimeMs: number): void {
+  replay.seen.set(digest, logTimeMs);
+  replay.queue.push({ digest, acceptedAtMs: logTimeMs });
+}

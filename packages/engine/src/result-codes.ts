@@ -1,0 +1,55 @@
+/**
+ * The one catalogue of result codes. Every rejection anywhere in the system
+ * (engine, ledger, HTTP API) is one of these, so clients can rely on a single
+ * list. The names follow Backpack's error codes where ccxt maps them to typed
+ * exceptions (INVALID_SIGNATURE → AuthenticationError, INSUFFICIENT_FUNDS →
+ * InsufficientFunds, INVALID_ORDER → InvalidOrder, INVALID_MARKET → BadSymbol,
+ * RESOURCE_NOT_FOUND → OrderNotFound).
+ */
+export const resultCodes = {
+  INVALID_SIGNATURE: 'The signature does not verify under the signature rule.',
+  INVALID_CLIENT_REQUEST: 'The request is malformed or not canonical.',
+  INVALID_TIMESTAMP: 'The timestamp lies outside its window of the log time.',
+  INVALID_WINDOW: 'The window is out of range.',
+  DUPLICATE_REQUEST: 'This exact signed message has already been applied.',
+  UNAUTHORIZED: 'The signer may not issue this instruction.',
+  INVALID_INSTRUCTION: 'The instruction is unknown or cannot be applied here.',
+  INVALID_MARKET: 'The market does not exist.',
+  INVALID_ASSET: 'The asset does not exist.',
+  INVALID_ORDER: 'The order is invalid.',
+  INVALID_QUANTITY: 'The quantity is invalid, out of range, or more precise than allowed.',
+  INVALID_PRICE: 'The price is invalid, out of range, or more precise than allowed.',
+  INSUFFICIENT_FUNDS: 'The account does not hold enough available funds.',
+  RESOURCE_NOT_FOUND: 'The order, withdrawal or account was not found.',
+  DUPLICATE_DEPOSIT: 'This chain transaction has already been credited.',
+  ALREADY_EXISTS: 'An asset or market with this symbol already exists.',
+  INVALID_LOG_TIME: 'The log time of an entry went backwards.',
+} as const;
+
+export type ResultCode = keyof typeof resultCodes;
+
+/** A rejection: data, not an exception. The state it was applied to is unchanged. */
+export interface Rejection {
+  readonly code: ResultCode;
+  readonly message: string;
+}
+
+export function reject(code: ResultCode, message?: string): Rejection {
+  return { code, message: message ?? resultCodes[code] };
+}
+
+export function isRejection(value: unknown): value is Rejection {
+  return typeof value === 'object' && value !== null && 'code' in value && 'message' in value;
+}
+
+/**
+ * Thrown only for bugs and broken invariants. The node halts on it rather than
+ * run on in a state that may be wrong.
+ */
+export class InvariantViolation extends Error {
+  override readonly name = 'InvariantViolation';
+}
+
+export function invariant(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new InvariantViolation(message);
+}

@@ -1,0 +1,189 @@
+/**
+ * The engine's state: everything a log entry can change, and nothing else.
+ * Every field is a deterministic function of the genesis and the entries
+ * applied so far; docs/protocol.md lists them and state-codec.ts encodes them.
+ *
+ * Units: amounts are bigint counts of an asset's smallest unit; prices are
+ * bigint counts of a market's tick; quantities are bigint counts of a market's
+ * step. Identifiers, counters and times are safe integers held in `number`:
+ * they are compared and incremented, never scaled or divided.
+ */
+import type { OrderType, SelfTradePrevention, Side, TimeInForce } from './instruction.js';
+import type { BookSide, PriceLevel } from './order-book.js';
+
+export type OrderStatus = 'New' | 'PartiallyFilled' | 'Filled' | 'Cancelled' | 'Expired';
+
+export interface Genesis {
+  /** A name for this exchange instance, bound into the state hash. */
+  readonly exchangeName: string;
+  /** Base64 public keys allowed to sign operator instructions. */
+  readonly operatorKeys: readonly string[];
+  /** Base64 public key of the account that receives trading fees. */
+  readonly feeAccount: string;
+}
+
+export interface Asset {
+  readonly index: number;
+  readonly symbol: string;
+  readonly decimals: number;
+  /** Units credited by deposits, ever. */
+  depositedUnits: bigint;
+  /** Units paid out by completed withdrawals, ever. */
+  withdrawnUnits: bigint;
+}
+
+export interface Market {
+  readonly index: number;
+  readonly symbol: string;
+  readonly base: Asset;
+  readonly quote: Asset;
+  /** The listing's decimals, canonical (shortest) form. */
+  readonly tickSize: string;
+  readonly stepSize: string;
+  /** Prices are written with this many fraction digits; a tick is `tickUnits` of them. */
+  readonly priceScale: number;
+  readonly tickUnits: bigint;
+  /** Base units in one step. */
+  readonly stepUnits: bigint;
+  /** Quote units that one step costs at a price of one tick: stepSize × tickSize × 10^quoteDecimals. */
+  readonly quoteUnitsPerStepTick: bigint;
+  readonly minQuantitySteps: bigint;
+  readonly maxQuantitySteps: bigint;
+  readonly minPriceTicks: bigint;
+  readonly maxPriceTicks: bigint;
+  readonly makerFeeBasisPoints: bigint;
+  readonly takerFeeBasisPoints: bigint;
+  readonly bids: BookSide;
+  readonly asks: BookSide;
+}
+
+export class Balance {
+  available = 0n;
+  locked = 0n;
+  pendingWithdrawal = 0n;
+  /** The apply stamp of the last change, so each changed balance is reported once per entry. */
+  changedStamp = 0;
+  constructor(readonly account: Account, readonly asset: Asset) {}
+}
+
+export class Account {
+  /** Balances by asset index; holes are zero balances. */
+  readonly balances: Array<Balance | undefined> = [];
+  /** Open orders by id; insertion order is id order. */
+  readonly openOrders = new Map<number, Order>();
+  /** Open orders by client id: a client id names at most one open order of an account. */
+  readonly openOrdersByClientId = new Map<number, Order>();
+  constructor(readonly id: string) {}
+
+  balance(asset: Asset): Balance {
+    let balance = this.balances[asset.index];
+    if (balance === undefined) {
+      balance = new Balance(this, asset);
+      this.balances[asset.index] = balance;
+    }
+    return balance;
+  }
+
+  availableOf(asset: Asset): bigint {
+    return this.balances[asset.index]?.available ?? 0n;
+  }
+}
+
+export class Order {
+  remainingSteps: bigint;
+  executedSteps = 0n;
+  executedQuoteUnits = 0n;
+  status: OrderStatus = 'New';
+  /** Intrusive links within the price level, oldest first. */
+  previous: Order | undefined = undefined;
+  next: Order | undefined = undefined;
+  level: PriceLevel | undefined = undefined;
+
+  constructor(
+    readonly id: number,
+    readonly account: Account,
+    readonly market: Market,
+    readonly side: Side,
+    readonly orderType: OrderType,
+    /** Limit price in ticks; zero for market orders. */
+    readonly priceTicks: bigint,
+    /** Ordered quantity in steps; zero for market orders sized by quote quantity. */
+    readonly quantitySteps: bigint,
+    /** Market orders sized by quote only: the quote units to spend or receive. */
+    readonly quoteQuantityUnits: bigint | undefined,
+    readonly timeInForce: TimeInForce,
+    readonly postOnly: boolean,
+    readonly selfTradePrevention: SelfTradePrevention,
+    readonly clientId: number | undefined,
+    readonly createdAtMs: number,
+  ) {
+    this.remainingSteps = quantitySteps;
+  }
+}
+
+export interface Withdrawal {
+  readonly id: number;
+  readonly account: Account;
+  readonly asset: Asset;
+  readonly quantityUnits: bigint;
+  readonly address: string;
+  readonly blockchain: string;
+  readonly createdAtMs: number;
+}
+
+export interface ExchangeState {
+  readonly genesis: Genesis;
+  readonly operatorKeys: ReadonlySet<string>;
+  readonly feeAccount: Account;
+  /** The log time of the last accepted entry. */
+  logTimeMs: number;
+  nextOrderId: number;
+  nextTradeId: number;
+  nextWithdrawalId: number;
+  nextDepositId: number;
+  readonly assets: Asset[];
+  readonly assetsBySymbol: Map<string, Asset>;
+  readonly markets: Market[];
+  readonly marketsBySymbol: Map<string, Market>;
+  readonly accounts: Map<string, Account>;
+  readonly orders: Map<number, Order>;
+  readonly pendingWithdrawals: Map<number, Withdrawal>;
+  /** `blockchain:chainTransactionId` of every credited deposit, so a credit applies once. */
+  readonly creditedDeposits: Set<string>;
+  readonly replayProtection: ReplayProtectionState;
+  /** Bumped once per applied instruction; see Balance.changedStamp. */
+  applyStamp: number;
+}
+
+export interface ReplayProtectionState {
+  /** Hex SHA-256 of (public key ‖ signed message) → log time when it was accepted. */
+  readonly seen: Map<string, number>;
+  /** The same entries in acceptance order, so the oldest are pruned first. */
+  readonly queue: Array<{ readonly digest: string; readonly acceptedAtMs: number }>;
+  queueStart: number;
+}
+
+export function createState(genesis: Genesis): ExchangeState {
+  const feeAccount = new Account(genesis.feeAccount);
+  const accounts = new Map<string, Account>([[feeAccount.id, feeAccount]]);
+  return {
+    genesis,
+    operatorKeys: new Set(genesis.operatorKeys),
+    feeAccount,
+    logTimeMs: 0,
+    nextOrderId: 1,
+    nextTradeId: 1,
+    nextWithdrawalId: 1,
+    nextDepositId: 1,
+    assets: [],
+    assetsBySymbol: new Map(),
+    markets: [],
+    marketsBySymbol: new Map(),
+    accounts,
+    orders: new Map(),
+    pendingWithdrawals: new Map(),
+    creditedDeposits: new Set(),
+    replayProtection: { seen: new Map(), queue: [], queueStart: 0 },
+    applyStamp: 0,
+  };
+}
