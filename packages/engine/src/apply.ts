@@ -6,6 +6,7 @@
  * and the events. A rejected entry leaves the state exactly as it was; only
  * accepted entries belong in the log. See docs/protocol.md.
  */
+import { accountIdOf } from './account-id.js';
 import { EntryRecorder } from './entry-recorder.js';
 import type { DepositView, EngineEvent, OrderView, WithdrawalView } from './events.js';
 import { operatorInstructionKinds, parseInstruction, type Instruction } from './instruction.js';
@@ -69,10 +70,6 @@ export interface ApplyOptions {
 
 function rejected(rejection: Rejection, results: readonly InstructionResult[] = []): ApplyOutcome {
   return { accepted: false, rejection, results };
-}
-
-export function accountIdOf(publicKey: Uint8Array): string {
-  return Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('base64');
 }
 
 export function apply(state: ExchangeState, entry: LogEntry, options: ApplyOptions = {}): ApplyOutcome {

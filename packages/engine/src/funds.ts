@@ -4,6 +4,7 @@
  * pending; the operator then completes it (the funds leave the exchange) or
  * fails it (the funds return to available).
  */
+import { isCanonicalAccountId } from './account-id.js';
 import type { EntryRecorder } from './entry-recorder.js';
 import type { DepositView, WithdrawalView } from './events.js';
 import type { OperatorInstruction, TraderInstruction } from './instruction.js';
@@ -16,6 +17,9 @@ type DepositCredit = Extract<OperatorInstruction, { kind: 'depositCredit' }>;
 type WithdrawRequest = Extract<TraderInstruction, { kind: 'withdraw' }>;
 
 export function creditDeposit(state: ExchangeState, recorder: EntryRecorder, credit: DepositCredit): DepositView | Rejection {
+  if (!isCanonicalAccountId(credit.account)) {
+    return reject('INVALID_CLIENT_REQUEST', 'The account must be the canonical base64 of a 32-byte public key.');
+  }
   const asset = state.assetsBySymbol.get(credit.symbol);
   if (asset === undefined) return reject('INVALID_ASSET', `Asset ${credit.symbol} does not exist.`);
   const units = parseAmountUnits(asset.decimals, credit.quantity, 'Deposit quantity');

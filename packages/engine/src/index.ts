@@ -1,3 +1,4 @@
+export * from './account-id.js';
 export * from './apply.js';
 export * from './decimal.js';
 export * from './events.js';
@@ -13,3 +14,5 @@ export * from './signature.js';
 export * from './signing-string.js';
 export * from './state.js';
 export * from './views.js';
+export * from './state-codec.js';
+export { ByteDecodeError } from './byte-codec.js';

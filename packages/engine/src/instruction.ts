@@ -6,6 +6,7 @@
  * scale depends on the market or asset, which only the state knows; the
  * engine converts them exactly when it applies the instruction.
  */
+import { isCanonicalAccountId } from './account-id.js';
 import { maximumClientId, maximumTextLength } from './limits.js';
 import type { SignedGroup } from './signing-string.js';
 
@@ -250,7 +251,7 @@ function parseSingle(group: SignedGroup): Instruction {
       break;
     case 'depositCredit': {
       const account = reader.required('account');
-      if (!/^[A-Za-z0-9+/]{43}=$/.test(account)) throw new ParseFailure('"account" must be the base64 of a 32-byte public key.');
+      if (!isCanonicalAccountId(account)) throw new ParseFailure('"account" must be the canonical base64 of a 32-byte public key.');
       instruction = {
         kind: 'depositCredit',
         account,
@@ -310,6 +311,7 @@ function parseSingle(group: SignedGroup): Instruction {
 /** Turns the groups of a signing string into one instruction (a batch is one orderExecute). */
 export function parseInstruction(groups: readonly SignedGroup[]): InstructionParse {
   try {
+    if (groups.length === 0) throw new ParseFailure('A message must hold at least one instruction.');
     if (groups.length === 1) return { ok: true, instruction: parseSingle(groups[0] as SignedGroup) };
     const orders: OrderRequest[] = [];
     for (const group of groups) {

@@ -8,6 +8,7 @@
  * step. Identifiers, counters and times are safe integers held in `number`:
  * they are compared and incremented, never scaled or divided.
  */
+import { isCanonicalAccountId } from './account-id.js';
 import type { OrderType, SelfTradePrevention, Side, TimeInForce } from './instruction.js';
 import type { BookSide, PriceLevel } from './order-book.js';
 
@@ -163,7 +164,28 @@ export interface ReplayProtectionState {
   queueStart: number;
 }
 
+export class GenesisError extends Error {
+  override readonly name = 'GenesisError';
+}
+
+/** Checks a genesis before use; a bad configuration stops start-up with a clear message. */
+export function validateGenesis(genesis: Genesis): void {
+  if (typeof genesis.exchangeName !== 'string' || !/^[\x20-\x7e]{1,64}$/.test(genesis.exchangeName)) {
+    throw new GenesisError('exchangeName must be 1 to 64 printable ASCII characters.');
+  }
+  if (!Array.isArray(genesis.operatorKeys) || genesis.operatorKeys.length === 0) {
+    throw new GenesisError('operatorKeys must list at least one key.');
+  }
+  for (const key of [...genesis.operatorKeys, genesis.feeAccount]) {
+    if (typeof key !== 'string' || !isCanonicalAccountId(key)) {
+      throw new GenesisError(`${String(key).slice(0, 60)} is not the canonical base64 of a 32-byte public key.`);
+    }
+  }
+  if (new Set(genesis.operatorKeys).size !== genesis.operatorKeys.length) throw new GenesisError('operatorKeys repeats a key.');
+}
+
 export function createState(genesis: Genesis): ExchangeState {
+  validateGenesis(genesis);
   const feeAccount = new Account(genesis.feeAccount);
   const accounts = new Map<string, Account>([[feeAccount.id, feeAccount]]);
   return {

@@ -1,0 +1,118 @@
+/**
+ * Minimal canonical binary primitives: unsigned LEB128 varints (shortest form
+ * only), length-prefixed UTF-8 strings and fixed-length byte strings. Decoding
+ * rejects every non-canonical form, so each value has exactly one encoding.
+ */
+export class ByteWriter {
+  private buffer = new Uint8Array(1024);
+  private length = 0;
+
+  private reserve(extra: number): void {
+    if (this.length + extra <= this.buffer.length) return;
+    let capacity = this.buffer.length * 2;
+    while (capacity < this.length + extra) capacity *= 2;
+    const grown = new Uint8Array(capacity);
+    grown.set(this.buffer.subarray(0, this.length));
+    this.buffer = grown;
+  }
+
+  byte(value: number): void {
+    this.reserve(1);
+    this.buffer[this.length++] = value & 0xff;
+  }
+
+  bytes(value: Uint8Array): void {
+    this.reserve(value.length);
+    this.buffer.set(value, this.length);
+    this.length += value.length;
+  }
+
+  /** An unsigned integer of any size, as a shortest-form LEB128 varint. */
+  unsigned(value: bigint | number): void {
+    let remaining = BigInt(value);
+    if (remaining < 0n) throw new RangeError('unsigned value is negative');
+    for (;;) {
+      const low = Number(remaining & 0x7fn);
+      remaining >>= 7n;
+      if (remaining === 0n) {
+        this.byte(low);
+        return;
+      }
+      this.byte(low | 0x80);
+    }
+  }
+
+  string(value: string): void {
+    const encoded = new TextEncoder().encode(value);
+    this.unsigned(encoded.length);
+    this.bytes(encoded);
+  }
+
+  finish(): Uint8Array {
+    return this.buffer.slice(0, this.length);
+  }
+}
+
+export class ByteDecodeError extends Error {
+  override readonly name = 'ByteDecodeError';
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+export class ByteReader {
+  private offset = 0;
+  constructor(private readonly buffer: Uint8Array) {}
+
+  private fail(message: string): never {
+    throw new ByteDecodeError(`${message} at byte ${this.offset}`);
+  }
+
+  byte(): number {
+    if (this.offset >= this.buffer.length) this.fail('unexpected end of data');
+    return this.buffer[this.offset++] as number;
+  }
+
+  bytes(length: number): Uint8Array {
+    if (this.offset + length > this.buffer.length) this.fail('unexpected end of data');
+    const value = this.buffer.slice(this.offset, this.offset + length);
+    this.offset += length;
+    return value;
+  }
+
+  unsigned(): bigint {
+    let value = 0n;
+    let shift = 0n;
+    for (let count = 0; ; count += 1) {
+      if (count > 32) this.fail('varint too long');
+      const byte = this.byte();
+      value |= BigInt(byte & 0x7f) << shift;
+      shift += 7n;
+      if ((byte & 0x80) === 0) {
+        // A final zero byte after the first means a longer-than-needed encoding.
+        if (byte === 0 && count > 0) this.fail('non-canonical varint');
+        return value;
+      }
+    }
+  }
+
+  /** A varint that must fit a safe integer. */
+  safeInteger(): number {
+    const value = this.unsigned();
+    if (value > BigInt(Number.MAX_SAFE_INTEGER)) this.fail('integer out of range');
+    return Number(value);
+  }
+
+  string(): string {
+    const length = this.safeInteger();
+    try {
+      return utf8.decode(this.bytes(length));
+    } catch (error) {
+      if (error instanceof ByteDecodeError) throw error;
+      return this.fail('invalid UTF-8');
+    }
+  }
+
+  expectEnd(): void {
+    if (this.offset !== this.buffer.length) this.fail('trailing bytes');
+  }
+}

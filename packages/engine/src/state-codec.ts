@@ -1,0 +1,317 @@
+/**
+ * The canonical encoding of the whole engine state, its hash, and decoding.
+ *
+ * One encoding serves three purposes: the full-state hash (SHA-256 of the
+ * encoding), snapshots (the ledger stores the encoding) and proofs that a
+ * rejected entry changed nothing (the encodings are byte-identical). Every
+ * collection is written in a defined order, zero balances are omitted, and
+ * derivable fields (book levels, statuses of resting orders, indexes) are
+ * rebuilt on decoding rather than stored. The layout is in docs/protocol.md,
+ * "State encoding".
+ */
+import { createHash } from 'node:crypto';
+import { ByteDecodeError, ByteReader, ByteWriter } from './byte-codec.js';
+import type { SelfTradePrevention, Side, TimeInForce } from './instruction.js';
+import { formatPrice, formatQuantity, listAsset, listMarket } from './listing.js';
+import { isRejection } from './result-codes.js';
+import { Account, Order, createState, type ExchangeState, type Genesis } from './state.js';
+import { checkInvariants } from './invariants.js';
+
+const magic = new TextEncoder().encode('VEXSTATE');
+export const stateEncodingVersion = 1;
+
+const sides: readonly Side[] = ['Bid', 'Ask'];
+const timesInForce: readonly TimeInForce[] = ['GTC', 'IOC', 'FOK'];
+const selfTradePreventions: readonly SelfTradePrevention[] = ['RejectTaker', 'RejectMaker', 'RejectBoth', 'Allow'];
+
+function keyBytes(accountId: string): Uint8Array {
+  const bytes = Buffer.from(accountId, 'base64');
+  if (bytes.length !== 32 || bytes.toString('base64') !== accountId) {
+    throw new ByteDecodeError(`account id ${accountId.slice(0, 50)} is not a canonical base64 32-byte key`);
+  }
+  return bytes;
+}
+
+function keyText(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+function compareText(left: string, right: string): number {
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
+export function encodeState(state: ExchangeState): Uint8Array {
+  const writer = new ByteWriter();
+  writer.bytes(magic);
+  writer.unsigned(stateEncodingVersion);
+
+  const genesis = state.genesis;
+  writer.string(genesis.exchangeName);
+  writer.unsigned(genesis.operatorKeys.length);
+  for (const key of genesis.operatorKeys) writer.bytes(keyBytes(key));
+  writer.bytes(keyBytes(genesis.feeAccount));
+
+  writer.unsigned(state.logTimeMs);
+  writer.unsigned(state.nextOrderId);
+  writer.unsigned(state.nextTradeId);
+  writer.unsigned(state.nextWithdrawalId);
+  writer.unsigned(state.nextDepositId);
+
+  writer.unsigned(state.assets.length);
+  for (const asset of state.assets) {
+    writer.string(asset.symbol);
+    writer.unsigned(asset.decimals);
+    writer.unsigned(asset.depositedUnits);
+    writer.unsigned(asset.withdrawnUnits);
+  }
+
+  writer.unsigned(state.markets.length);
+  for (const market of state.markets) {
+    writer.string(market.base.symbol);
+    writer.string(market.quote.symbol);
+    writer.string(market.tickSize);
+    writer.string(market.stepSize);
+    writer.string(formatQuantity(market, market.minQuantitySteps));
+    writer.string(formatQuantity(market, market.maxQuantitySteps));
+    writer.string(formatPrice(market, market.minPriceTicks));
+    writer.string(formatPrice(market, market.maxPriceTicks));
+    writer.unsigned(market.makerFeeBasisPoints);
+    writer.unsigned(market.takerFeeBasisPoints);
+  }
+
+  // Accounts in byte order of their base64 text; balances by asset index, zero ones left out.
+  const accounts = [...state.accounts.values()].sort((left, right) => compareText(left.id, right.id));
+  writer.unsigned(accounts.length);
+  for (const account of accounts) {
+    writer.bytes(keyBytes(account.id));
+    const held = account.balances.filter(
+      (balance) => balance !== undefined && (balance.available !== 0n || balance.locked !== 0n || balance.pendingWithdrawal !== 0n),
+    );
+    writer.unsigned(held.length);
+    for (const balance of held) {
+      writer.unsigned(balance!.asset.index);
+      writer.unsigned(balance!.available);
+      writer.unsigned(balance!.locked);
+      writer.unsigned(balance!.pendingWithdrawal);
+    }
+  }
+
+  // Resting orders by id; id order is also time priority within a price level.
+  const orders = [...state.orders.values()].sort((left, right) => left.id - right.id);
+  writer.unsigned(orders.length);
+  for (const order of orders) {
+    writer.unsigned(order.id);
+    writer.bytes(keyBytes(order.account.id));
+    writer.unsigned(order.market.index);
+    writer.byte(sides.indexOf(order.side));
+    writer.unsigned(order.priceTicks);
+    writer.unsigned(order.quantitySteps);
+    writer.unsigned(order.executedSteps);
+    writer.unsigned(order.executedQuoteUnits);
+    writer.byte(timesInForce.indexOf(order.timeInForce));
+    writer.byte(order.postOnly ? 1 : 0);
+    writer.byte(selfTradePreventions.indexOf(order.selfTradePrevention));
+    if (order.clientId === undefined) writer.byte(0);
+    else {
+      writer.byte(1);
+      writer.unsigned(order.clientId);
+    }
+    writer.unsigned(order.createdAtMs);
+  }
+
+  const withdrawals = [...state.pendingWithdrawals.values()].sort((left, right) => left.id - right.id);
+  writer.unsigned(withdrawals.length);
+  for (const withdrawal of withdrawals) {
+    writer.unsigned(withdrawal.id);
+    writer.bytes(keyBytes(withdrawal.account.id));
+    writer.unsigned(withdrawal.asset.index);
+    writer.unsigned(withdrawal.quantityUnits);
+    writer.string(withdrawal.address);
+    writer.string(withdrawal.blockchain);
+    writer.unsigned(withdrawal.createdAtMs);
+  }
+
+  const deposits = [...state.creditedDeposits].sort(compareText);
+  writer.unsigned(deposits.length);
+  for (const deposit of deposits) writer.string(deposit);
+
+  // Remembered messages in acceptance order, which is the order they are forgotten in.
+  const replay = state.replayProtection;
+  writer.unsigned(replay.queue.length - replay.queueStart);
+  for (let index = replay.queueStart; index < replay.queue.length; index += 1) {
+    const entry = replay.queue[index]!;
+    writer.bytes(Buffer.from(entry.digest, 'hex'));
+    writer.unsigned(entry.acceptedAtMs);
+  }
+  return writer.finish();
+}
+
+export function stateHash(state: ExchangeState): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(encodeState(state)).digest());
+}
+
+export function stateHashHex(state: ExchangeState): string {
+  return Buffer.from(stateHash(state)).toString('hex');
+}
+
+export class StateDecodeError extends Error {
+  override readonly name = 'StateDecodeError';
+}
+
+/**
+ * Rebuilds a state from its encoding. Any malformed, non-canonical or
+ * inconsistent input is refused with a StateDecodeError; a decoded state is
+ * re-encoded and must give back exactly the input bytes.
+ */
+export function decodeState(bytes: Uint8Array): ExchangeState {
+  try {
+    const state = decodeStateUnchecked(bytes);
+    checkInvariants(state);
+    const again = encodeState(state);
+    if (Buffer.compare(Buffer.from(again), Buffer.from(bytes)) !== 0) throw new StateDecodeError('the encoding is not canonical');
+    return state;
+  } catch (error) {
+    if (error instanceof StateDecodeError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new StateDecodeError(`invalid state encoding: ${reason}`);
+  }
+}
+
+function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
+  const reader = new ByteReader(bytes);
+  const header = reader.bytes(magic.length);
+  if (Buffer.compare(Buffer.from(header), Buffer.from(magic)) !== 0) throw new StateDecodeError('not a state encoding (bad magic)');
+  const version = reader.unsigned();
+  if (version !== BigInt(stateEncodingVersion)) throw new StateDecodeError(`unsupported state encoding version ${version}`);
+
+  const exchangeName = reader.string();
+  const operatorKeys: string[] = [];
+  for (let count = reader.safeInteger(); count > 0; count -= 1) operatorKeys.push(keyText(reader.bytes(32)));
+  const genesis: Genesis = { exchangeName, operatorKeys, feeAccount: keyText(reader.bytes(32)) };
+  const state = createState(genesis);
+  state.logTimeMs = reader.safeInteger();
+  state.nextOrderId = reader.safeInteger();
+  state.nextTradeId = reader.safeInteger();
+  state.nextWithdrawalId = reader.safeInteger();
+  state.nextDepositId = reader.safeInteger();
+
+  for (let count = reader.safeInteger(); count > 0; count -= 1) {
+    const symbol = reader.string();
+    const decimals = reader.safeInteger();
+    const asset = listAsset(state, { kind: 'assetList', symbol, decimals });
+    if (isRejection(asset)) throw new StateDecodeError(`asset ${symbol}: ${asset.message}`);
+    asset.depositedUnits = reader.unsigned();
+    asset.withdrawnUnits = reader.unsigned();
+  }
+
+  for (let count = reader.safeInteger(); count > 0; count -= 1) {
+    const baseSymbol = reader.string();
+    const quoteSymbol = reader.string();
+    const listing = {
+      kind: 'marketList' as const,
+      symbol: `${baseSymbol}_${quoteSymbol}`,
+      baseSymbol,
+      quoteSymbol,
+      tickSize: reader.string(),
+      stepSize: reader.string(),
+      minQuantity: reader.string(),
+      maxQuantity: reader.string(),
+      minPrice: reader.string(),
+      maxPrice: reader.string(),
+      makerFeeBps: reader.safeInteger(),
+      takerFeeBps: reader.safeInteger(),
+    };
+    const market = listMarket(state, listing);
+    if (isRejection(market)) throw new StateDecodeError(`market ${listing.symbol}: ${market.message}`);
+  }
+
+  let previousId = '';
+  for (let count = reader.safeInteger(); count > 0; count -= 1) {
+    const id = keyText(reader.bytes(32));
+    if (!(id > previousId)) throw new StateDecodeError('accounts out of order');
+    previousId = id;
+    const account = state.accounts.get(id) ?? new Account(id);
+    state.accounts.set(id, account);
+    let previousAsset = -1;
+    for (let held = reader.safeInteger(); held > 0; held -= 1) {
+      const assetIndex = reader.safeInteger();
+      const asset = state.assets[assetIndex];
+      if (asset === undefined || assetIndex <= previousAsset) throw new StateDecodeError('balance of an unknown or repeated asset');
+      previousAsset = assetIndex;
+      const balance = account.balance(asset);
+      balance.available = reader.unsigned();
+      balance.locked = reader.unsigned();
+      balance.pendingWithdrawal = reader.unsigned();
+    }
+  }
+
+  let previousOrderId = 0;
+  for (let count = reader.safeInteger(); count > 0; count -= 1) {
+    const id = reader.safeInteger();
+    if (id <= previousOrderId || id >= state.nextOrderId) throw new StateDecodeError('order ids out of order or out of range');
+    previousOrderId = id;
+    const account = state.accounts.get(keyText(reader.bytes(32)));
+    const market = state.markets[reader.safeInteger()];
+    const side = sides[reader.byte()];
+    if (account === undefined || market === undefined || side === undefined) throw new StateDecodeError(`order ${id} refers to nothing`);
+    const priceTicks = reader.unsigned();
+    const quantitySteps = reader.unsigned();
+    const executedSteps = reader.unsigned();
+    const executedQuoteUnits = reader.unsigned();
+    const timeInForce = timesInForce[reader.byte()];
+    const postOnly = reader.byte();
+    const selfTradePrevention = selfTradePreventions[reader.byte()];
+    const hasClientId = reader.byte();
+    const clientId = hasClientId === 1 ? reader.safeInteger() : undefined;
+    if (timeInForce === undefined || selfTradePrevention === undefined || postOnly > 1 || hasClientId > 1) {
+      throw new StateDecodeError(`order ${id} has an invalid flag`);
+    }
+    const order = new Order(
+      id, account, market, side, 'Limit', priceTicks, quantitySteps, undefined,
+      timeInForce, postOnly === 1, selfTradePrevention, clientId, reader.safeInteger(),
+    );
+    if (executedSteps >= quantitySteps) throw new StateDecodeError(`order ${id} has nothing remaining`);
+    order.remainingSteps = quantitySteps - executedSteps;
+    order.executedSteps = executedSteps;
+    order.executedQuoteUnits = executedQuoteUnits;
+    order.status = executedSteps === 0n ? 'New' : 'PartiallyFilled';
+    (side === 'Bid' ? market.bids : market.asks).add(order);
+    state.orders.set(id, order);
+    account.openOrders.set(id, order);
+    if (clientId !== undefined) {
+      if (account.openOrdersByClientId.has(clientId)) throw new StateDecodeError(`client id ${clientId} names two open orders`);
+      account.openOrdersByClientId.set(clientId, order);
+    }
+  }
+
+  let previousWithdrawalId = 0;
+  for (let count = reader.safeInteger(); count > 0; count -= 1) {
+    const id = reader.safeInteger();
+    if (id <= previousWithdrawalId || id >= state.nextWithdrawalId) throw new StateDecodeError('withdrawal ids out of order or out of range');
+    previousWithdrawalId = id;
+    const account = state.accounts.get(keyText(reader.bytes(32)));
+    const asset = state.assets[reader.safeInteger()];
+    if (account === undefined || asset === undefined) throw new StateDecodeError(`withdrawal ${id} refers to nothing`);
+    state.pendingWithdrawals.set(id, {
+      id,
+      account,
+      asset,
+      quantityUnits: reader.unsigned(),
+      address: reader.string(),
+      blockchain: reader.string(),
+      createdAtMs: reader.safeInteger(),
+    });
+  }
+
+  for (let count = reader.safeInteger(); count > 0; count -= 1) state.creditedDeposits.add(reader.string());
+
+  for (let count = reader.safeInteger(); count > 0; count -= 1) {
+    const digest = Buffer.from(reader.bytes(32)).toString('hex');
+    const acceptedAtMs = reader.safeInteger();
+    if (state.replayProtection.seen.has(digest)) throw new StateDecodeError('a remembered message appears twice');
+    state.replayProtection.seen.set(digest, acceptedAtMs);
+    state.replayProtection.queue.push({ digest, acceptedAtMs });
+  }
+  reader.expectEnd();
+  return state;
+}
