@@ -88,13 +88,19 @@ const SMALL_ORDER_POINT_ENCODINGS: readonly Uint8Array[] = [
 
 /**
  * Creating a KeyObject from raw bytes costs roughly a tenth of a verification, and the
- * same few keys sign most requests, so recently used KeyObjects are kept. A KeyObject
- * is a pure function of the 32 key bytes, so the cache can change only speed, never a
- * verdict. The cache is bounded; when full, the least recently used entry is evicted
- * (a Map iterates in insertion order, and a hit re-inserts its entry at the end).
+ * same few keys sign most requests, so recently used keys are kept. Each entry holds
+ * the KeyObject and, once a rejection has needed it, whether the key decodes to a
+ * curve point. Both are pure functions of the 32 key bytes, so the cache can change
+ * only speed, never a verdict. The cache is bounded; when full, the least recently used
+ * entry is evicted (a Map iterates in insertion order, and a hit re-inserts its entry
+ * at the end), which is deterministic.
  */
-const KEY_OBJECT_CACHE_CAPACITY_ENTRIES = 4096;
-const keyObjectsByEncodedKey = new Map<string, KeyObject>();
+interface CachedKey {
+  keyObject: KeyObject | undefined;
+  decodesToCurvePoint: boolean | undefined;
+}
+const KEY_CACHE_CAPACITY_ENTRIES = 4096;
+const cachedKeysByEncodedKey = new Map<string, CachedKey>();
 
 /**
  * Checks a signature under the rule described at the top of this file and returns the
@@ -118,13 +124,15 @@ export function verifySignature(
   if (!isCanonicalPointEncoding(signature, 0)) {
     return decodesToCurvePoint(publicKey) ? 'non-canonical-r' : 'invalid-key';
   }
-  const keyObject = keyObjectFor(publicKey);
-  if (keyObject !== undefined && verifyWithNodeCrypto(null, message, keyObject, signature)) {
+  const cachedKey = cachedKeyFor(publicKey);
+  if (cachedKey.keyObject !== undefined && verifyWithNodeCrypto(null, message, cachedKey.keyObject, signature)) {
     return 'valid';
   }
   // OpenSSL rejects keys that are not curve points as ordinary verification failures.
-  // Telling the two apart costs a square root, which is only paid on this failure path.
-  return decodesToCurvePoint(publicKey) ? 'invalid' : 'invalid-key';
+  // Telling the two apart costs a square root, which is only paid on this failure path
+  // and at most once per cached key.
+  cachedKey.decodesToCurvePoint ??= decodesToCurvePoint(publicKey);
+  return cachedKey.decodesToCurvePoint ? 'invalid' : 'invalid-key';
 }
 
 /** True exactly when `verifySignature` returns 'valid'. */
@@ -232,31 +240,33 @@ function decodesToCurvePoint(publicKey: Uint8Array): boolean {
 }
 
 /**
- * Returns the node:crypto KeyObject for a raw 32-byte Ed25519 public key. The JWK path
- * is used because it imports raw bytes directly; the SPKI DER path goes through
- * OpenSSL's generic decoder and measured about fifteen times slower. Importing does not
- * validate the point, so an undecodable key yields a KeyObject that never verifies.
+ * Returns the cache entry for a raw 32-byte Ed25519 public key, creating it on a miss.
+ * The KeyObject is imported through JWK because that path takes the raw bytes
+ * directly; the SPKI DER path goes through OpenSSL's generic decoder and measured about
+ * fifteen times slower. Importing does not validate the point, so an undecodable key
+ * yields a KeyObject that never verifies.
  */
-function keyObjectFor(publicKey: Uint8Array): KeyObject | undefined {
+function cachedKeyFor(publicKey: Uint8Array): CachedKey {
   const encodedKey = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('base64url');
-  const cached = keyObjectsByEncodedKey.get(encodedKey);
+  const cached = cachedKeysByEncodedKey.get(encodedKey);
   if (cached !== undefined) {
-    keyObjectsByEncodedKey.delete(encodedKey);
-    keyObjectsByEncodedKey.set(encodedKey, cached);
+    cachedKeysByEncodedKey.delete(encodedKey);
+    cachedKeysByEncodedKey.set(encodedKey, cached);
     return cached;
   }
-  let created: KeyObject;
+  let keyObject: KeyObject | undefined;
   try {
-    created = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: encodedKey }, format: 'jwk' });
+    keyObject = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: encodedKey }, format: 'jwk' });
   } catch {
-    // Not expected for 32 bytes; failing closed keeps the verdict a rejection.
-    return undefined;
+    // Not expected for 32 bytes; without a KeyObject the verdict is a rejection.
+    keyObject = undefined;
   }
-  if (keyObjectsByEncodedKey.size >= KEY_OBJECT_CACHE_CAPACITY_ENTRIES) {
-    const leastRecentlyUsedKey = keyObjectsByEncodedKey.keys().next().value;
-    if (leastRecentlyUsedKey !== undefined) keyObjectsByEncodedKey.delete(leastRecentlyUsedKey);
+  if (cachedKeysByEncodedKey.size >= KEY_CACHE_CAPACITY_ENTRIES) {
+    const leastRecentlyUsedKey = cachedKeysByEncodedKey.keys().next().value;
+    if (leastRecentlyUsedKey !== undefined) cachedKeysByEncodedKey.delete(leastRecentlyUsedKey);
   }
-  keyObjectsByEncodedKey.set(encodedKey, created);
+  const created: CachedKey = { keyObject, decodesToCurvePoint: undefined };
+  cachedKeysByEncodedKey.set(encodedKey, created);
   return created;
 }
 
