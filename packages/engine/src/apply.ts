@@ -82,7 +82,7 @@ export function apply(state: ExchangeState, entry: LogEntry, options: ApplyOptio
     if (verdict !== 'valid') return rejected(reject('INVALID_SIGNATURE', `The signature is not valid (${verdict}).`));
   }
   const parsed = parseSigningString(transaction.message);
-  if (!parsed.ok) return rejected(reject('INVALID_CLIENT_REQUEST', parsed.message));
+  if (!parsed.ok) return rejected(reject(parsed.code, parsed.message));
   const { timestampMs, windowMs } = parsed.value;
   if (!isWithinWindow(logTimeMs, timestampMs, windowMs)) {
     return rejected(reject('INVALID_TIMESTAMP', `Timestamp ${timestampMs} is not within ${windowMs} ms of log time ${logTimeMs}.`));

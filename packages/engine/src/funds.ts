@@ -17,6 +17,9 @@ type DepositCredit = Extract<OperatorInstruction, { kind: 'depositCredit' }>;
 type WithdrawRequest = Extract<TraderInstruction, { kind: 'withdraw' }>;
 
 export function creditDeposit(state: ExchangeState, recorder: EntryRecorder, credit: DepositCredit): DepositView | Rejection {
+  if (!/^[A-Za-z][A-Za-z0-9]{0,31}$/.test(credit.blockchain)) {
+    return reject('INVALID_CLIENT_REQUEST', 'The blockchain must be a plain name of letters and digits.');
+  }
   if (!isCanonicalAccountId(credit.account)) {
     return reject('INVALID_CLIENT_REQUEST', 'The account must be the canonical base64 of a 32-byte public key.');
   }

@@ -16,3 +16,4 @@ export * from './state.js';
 export * from './views.js';
 export * from './state-codec.js';
 export { ByteDecodeError } from './byte-codec.js';
+export * from './request-signing.js';

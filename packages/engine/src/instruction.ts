@@ -164,6 +164,13 @@ class ParameterReader {
     return value;
   }
 
+  /** Blockchain names are plain identifiers ("Solana", "Ethereum"), so `blockchain:transaction` keys cannot collide. */
+  blockchain(key: string): string {
+    const value = this.required(key);
+    if (!/^[A-Za-z][A-Za-z0-9]{0,31}$/.test(value)) throw new ParseFailure(`"${key}" must be a blockchain name: a letter, then up to 31 letters or digits.`);
+    return value;
+  }
+
   symbol(key: string): string {
     const value = this.required(key);
     if (!/^[A-Z0-9]{1,16}(_[A-Z0-9]{1,16})?$/.test(value)) throw new ParseFailure(`"${key}" is not a valid symbol.`);
@@ -244,7 +251,7 @@ function parseSingle(group: SignedGroup): Instruction {
       instruction = {
         kind: 'withdraw',
         address: reader.text('address'),
-        blockchain: reader.text('blockchain'),
+        blockchain: reader.blockchain('blockchain'),
         quantity: reader.required('quantity'),
         symbol: reader.symbol('symbol'),
       };
@@ -255,7 +262,7 @@ function parseSingle(group: SignedGroup): Instruction {
       instruction = {
         kind: 'depositCredit',
         account,
-        blockchain: reader.text('blockchain'),
+        blockchain: reader.blockchain('blockchain'),
         chainTransactionId: reader.text('chainTransactionId'),
         quantity: reader.required('quantity'),
         symbol: reader.symbol('symbol'),

@@ -13,7 +13,7 @@ export const resultCodes = {
   INVALID_WINDOW: 'The window is out of range.',
   DUPLICATE_REQUEST: 'This exact signed message has already been applied.',
   UNAUTHORIZED: 'The signer may not issue this instruction.',
-  INVALID_INSTRUCTION: 'The instruction is unknown or cannot be applied here.',
+  INVALID_INSTRUCTION: 'The instruction cannot be applied as a transaction here (a query, or a listing that breaks the listing rules).',
   INVALID_MARKET: 'The market does not exist.',
   INVALID_ASSET: 'The asset does not exist.',
   INVALID_ORDER: 'The order is invalid.',
@@ -24,6 +24,12 @@ export const resultCodes = {
   DUPLICATE_DEPOSIT: 'This chain transaction has already been credited.',
   ALREADY_EXISTS: 'An asset or market with this symbol already exists.',
   INVALID_LOG_TIME: 'The log time of an entry went backwards.',
+  // HTTP API codes (packages/api): never produced by the engine.
+  TOO_MANY_REQUESTS: 'Too many requests; slow down and retry later.',
+  REQUEST_TOO_LARGE: 'The request body is larger than the server accepts.',
+  NOT_FOUND: 'No such route.',
+  SERVICE_UNAVAILABLE: 'The node is shutting down or has halted; retry later.',
+  SERVER_ERROR: 'An unexpected server error.',
 } as const;
 
 export type ResultCode = keyof typeof resultCodes;

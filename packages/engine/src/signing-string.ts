@@ -26,7 +26,7 @@ export interface SigningString {
 
 export type SigningStringParse =
   | { readonly ok: true; readonly value: SigningString }
-  | { readonly ok: false; readonly message: string };
+  | { readonly ok: false; readonly message: string; readonly code: 'INVALID_CLIENT_REQUEST' | 'INVALID_WINDOW' };
 
 /** Longest signing string accepted; a full batch of orders fits comfortably. */
 export const maximumSigningStringBytes = 16_384;
@@ -38,8 +38,8 @@ const digitsPattern = /^(0|[1-9][0-9]{0,15})$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 
-function failure(message: string): SigningStringParse {
-  return { ok: false, message };
+function failure(message: string, code: 'INVALID_CLIENT_REQUEST' | 'INVALID_WINDOW' = 'INVALID_CLIENT_REQUEST'): SigningStringParse {
+  return { ok: false, message, code };
 }
 
 function decodeValue(raw: string): string | undefined {
@@ -79,7 +79,7 @@ export function parseSigningString(bytes: Uint8Array): SigningStringParse {
   if (timestampMs === undefined) return failure('The timestamp must be a whole number of milliseconds.');
   const windowMs = parseMilliseconds(windowPart.slice('window='.length));
   if (windowMs === undefined || windowMs < 1 || windowMs > maximumWindowMs) {
-    return failure(`The window must be a whole number of milliseconds from 1 to ${maximumWindowMs}.`);
+    return failure(`The window must be a whole number of milliseconds from 1 to ${maximumWindowMs}.`, 'INVALID_WINDOW');
   }
 
   const groups: SignedGroup[] = [];
