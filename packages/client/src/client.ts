@@ -1,0 +1,360 @@
+/**
+ * ExchangeClient: the REST API of the exchange, for traders and operators.
+ *
+ * Backpack's routes (public market data, and signed trading and capital
+ * routes) plus the exchange's native ones: GET /api/v1/status and
+ * POST /api/v1/transactions, through which operator instructions (deposits,
+ * withdrawal settlement, listings) are submitted as signed messages.
+ *
+ * Runs in browsers and in Node 18+: it uses fetch, TextEncoder and
+ * crypto.getRandomValues only.
+ */
+import { ClientInputError, ExchangeError, errorFromResponse, isErrorBody } from './errors.js';
+import { isPublicKeyText } from './keys.js';
+import { publicRoutes, signedRoutes, operatorInstructions, type Route, type SignedRoute } from './routes.js';
+import {
+  Signer,
+  defaultWindowMs,
+  maximumWindowMs,
+  sortedParameters,
+  type InstructionGroup,
+  type InstructionParameters,
+  type ParameterValue,
+  type SignedMessage,
+  type ValueEncoding,
+  signedHeaders,
+} from './signing.js';
+import type {
+  Asset,
+  AssetListing,
+  Balances,
+  CapitalFilter,
+  Deposit,
+  DepositCredit,
+  Depth,
+  Fill,
+  FillFilter,
+  JsonObject,
+  Market,
+  MarketListing,
+  NodeStatus,
+  Order,
+  OrderHistoryFilter,
+  OrderRequest,
+  OrderSelector,
+  SignedTransactionBody,
+  Trade,
+  TransactionReceipt,
+  WithdrawRequest,
+  Withdrawal,
+  WithdrawalCompletion,
+  WithdrawalFailure,
+} from './types.js';
+
+export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
+
+export interface ExchangeClientOptions {
+  /** e.g. "http://127.0.0.1:8080"; a trailing slash is ignored. */
+  readonly baseUrl: string;
+  /** Base64 public key. Derived from `secret` when absent; when both are given they must match. */
+  readonly apiKey?: string;
+  /** Base64 of the 32-byte ed25519 seed. Needed for signed routes and operator instructions. */
+  readonly secret?: string;
+  /** X-Window in ms, 1 to 60000; default 5000. */
+  readonly windowMs?: number;
+  /** A fetch implementation; default globalThis.fetch. */
+  readonly fetch?: FetchFunction;
+  /** Clock in Unix ms for X-Timestamp; default Date.now. */
+  readonly now?: () => number;
+  /** How values are written into signing strings; default 'raw'. See signing.ts. */
+  readonly encoding?: ValueEncoding;
+}
+
+type Payload = InstructionParameters | readonly InstructionParameters[] | undefined;
+
+/** Drops undefined entries and orders keys, so the body and the signing string list the same things. */
+function cleanObject(params: InstructionParameters): Record<string, ParameterValue> {
+  const object: Record<string, ParameterValue> = {};
+  for (const [key] of sortedParameters(params)) object[key] = params[key] as ParameterValue;
+  return object;
+}
+
+function queryString(params: InstructionParameters): string {
+  const pairs = sortedParameters(params).map(([key, value]) => `${key}=${encodeURIComponent(value)}`);
+  return pairs.length === 0 ? '' : `?${pairs.join('&')}`;
+}
+
+function describeFailure(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as { cause?: unknown }).cause;
+    const causeText = cause instanceof Error ? cause.message : typeof cause === 'string' ? cause : '';
+    return causeText.length > 0 && causeText !== error.message ? `${error.message} (${causeText})` : error.message;
+  }
+  return String(error);
+}
+
+function selectorParams(selector: OrderSelector): InstructionParameters {
+  const hasOrderId = selector.orderId !== undefined;
+  const hasClientId = selector.clientId !== undefined;
+  if (hasOrderId === hasClientId) throw new ClientInputError('Give exactly one of orderId and clientId.');
+  return { symbol: selector.symbol, orderId: selector.orderId, clientId: selector.clientId };
+}
+
+export class ExchangeClient {
+  readonly baseUrl: string;
+  /** Base64 public key of the configured secret (or the apiKey given), if any. */
+  readonly apiKey: string | undefined;
+  readonly windowMs: number;
+  readonly #signer: Signer | undefined;
+  readonly #fetch: FetchFunction;
+  readonly #now: () => number;
+  readonly #encoding: ValueEncoding;
+  #lastTimestampMs = -1;
+
+  constructor(options: ExchangeClientOptions) {
+    if (typeof options.baseUrl !== 'string' || !/^https?:\/\/[^/]/i.test(options.baseUrl)) {
+      throw new ClientInputError(`baseUrl must be an http(s) URL, not "${String(options.baseUrl)}".`);
+    }
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.#signer = options.secret === undefined ? undefined : new Signer(options.secret);
+    if (options.apiKey !== undefined) {
+      if (!isPublicKeyText(options.apiKey)) throw new ClientInputError('apiKey must be the base64 of a 32-byte public key.');
+      if (this.#signer !== undefined && this.#signer.publicKey !== options.apiKey) {
+        throw new ClientInputError('apiKey is not the public key of secret.');
+      }
+    }
+    this.apiKey = options.apiKey ?? this.#signer?.publicKey;
+    this.windowMs = options.windowMs ?? defaultWindowMs;
+    if (!Number.isSafeInteger(this.windowMs) || this.windowMs < 1 || this.windowMs > maximumWindowMs) {
+      throw new ClientInputError(`windowMs must be a whole number from 1 to ${maximumWindowMs}.`);
+    }
+    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#now = options.now ?? Date.now;
+    this.#encoding = options.encoding ?? 'raw';
+  }
+
+  // ---- public market data -------------------------------------------------
+
+  assets(): Promise<Asset[]> {
+    return this.#public(publicRoutes.assets) as Promise<Asset[]>;
+  }
+
+  markets(): Promise<Market[]> {
+    return this.#public(publicRoutes.markets) as Promise<Market[]>;
+  }
+
+  depth(symbol: string): Promise<Depth> {
+    return this.#public(publicRoutes.depth, { symbol }) as Promise<Depth>;
+  }
+
+  trades(symbol: string, limit?: number): Promise<Trade[]> {
+    return this.#public(publicRoutes.trades, { symbol, limit }) as Promise<Trade[]>;
+  }
+
+  // ---- native endpoints ---------------------------------------------------
+
+  /** GET /api/v1/status: the node's status (log head and so on, as the API defines it). */
+  status(): Promise<NodeStatus> {
+    return this.#public(publicRoutes.status) as Promise<NodeStatus>;
+  }
+
+  /** POST /api/v1/transactions: submits a signed instruction as {message, publicKey, signature}. */
+  submitTransaction(transaction: SignedTransactionBody): Promise<TransactionReceipt> {
+    const body = { message: transaction.message, publicKey: transaction.publicKey, signature: transaction.signature };
+    return this.#send(publicRoutes.transactions.method, publicRoutes.transactions.path, {}, JSON.stringify(body)) as Promise<TransactionReceipt>;
+  }
+
+  /**
+   * Signs one instruction with this client's secret, without sending it: the
+   * body for submitTransaction. Timestamps never repeat or go backwards within
+   * one client, so two identical instructions stay two distinct messages.
+   */
+  signTransaction(instruction: string, params: InstructionParameters): SignedTransactionBody {
+    const signed = this.#sign([{ instruction, params }]);
+    return { message: signed.message, publicKey: signed.publicKey, signature: signed.signature };
+  }
+
+  /** Signs an instruction and submits it through POST /api/v1/transactions. */
+  submitInstruction(instruction: string, params: InstructionParameters): Promise<TransactionReceipt> {
+    return this.submitTransaction(this.signTransaction(instruction, params));
+  }
+
+  // ---- operator instructions (the client's secret must be an operator key) --
+
+  /** Credits a deposit that arrived on chain to an account. */
+  creditDeposit(deposit: DepositCredit): Promise<TransactionReceipt> {
+    if (!isPublicKeyText(deposit.account)) throw new ClientInputError('account must be the base64 public key of the credited account.');
+    return this.submitInstruction(operatorInstructions.creditDeposit, {
+      account: deposit.account,
+      symbol: deposit.symbol,
+      quantity: deposit.quantity,
+      blockchain: deposit.blockchain,
+      chainTransactionId: deposit.chainTransactionId,
+    });
+  }
+
+  /** Marks a pending withdrawal as sent on chain. */
+  completeWithdrawal(completion: WithdrawalCompletion): Promise<TransactionReceipt> {
+    return this.submitInstruction(operatorInstructions.completeWithdrawal, {
+      withdrawalId: completion.withdrawalId,
+      chainTransactionId: completion.chainTransactionId,
+    });
+  }
+
+  /** Fails a pending withdrawal; its funds return to the account. */
+  failWithdrawal(failure: WithdrawalFailure): Promise<TransactionReceipt> {
+    return this.submitInstruction(operatorInstructions.failWithdrawal, { withdrawalId: failure.withdrawalId, reason: failure.reason });
+  }
+
+  listAsset(listing: AssetListing): Promise<TransactionReceipt> {
+    return this.submitInstruction(operatorInstructions.listAsset, { symbol: listing.symbol, decimals: listing.decimals });
+  }
+
+  listMarket(listing: MarketListing): Promise<TransactionReceipt> {
+    return this.submitInstruction(operatorInstructions.listMarket, {
+      symbol: listing.symbol,
+      baseSymbol: listing.baseSymbol,
+      quoteSymbol: listing.quoteSymbol,
+      tickSize: listing.tickSize,
+      stepSize: listing.stepSize,
+      minQuantity: listing.minQuantity,
+      maxQuantity: listing.maxQuantity,
+      minPrice: listing.minPrice,
+      maxPrice: listing.maxPrice,
+      makerFeeBps: listing.makerFeeBps,
+      takerFeeBps: listing.takerFeeBps,
+    });
+  }
+
+  // ---- signed trader routes -----------------------------------------------
+
+  balances(): Promise<Balances> {
+    return this.#signed(signedRoutes.balances, undefined) as Promise<Balances>;
+  }
+
+  account(): Promise<JsonObject> {
+    return this.#signed(signedRoutes.account, undefined) as Promise<JsonObject>;
+  }
+
+  placeOrder(order: OrderRequest): Promise<Order> {
+    return this.#signed(signedRoutes.placeOrder, { ...order }) as Promise<Order>;
+  }
+
+  /** POST /api/v1/orders: one signing string with one orderExecute group per order. */
+  placeOrders(orders: readonly OrderRequest[]): Promise<Array<Order | { code: string; message: string }>> {
+    if (orders.length === 0) throw new ClientInputError('A batch needs at least one order.');
+    return this.#signed(
+      signedRoutes.placeOrders,
+      orders.map((order) => ({ ...order })),
+    ) as Promise<Array<Order | { code: string; message: string }>>;
+  }
+
+  cancelOrder(selector: OrderSelector): Promise<Order> {
+    return this.#signed(signedRoutes.cancelOrder, selectorParams(selector)) as Promise<Order>;
+  }
+
+  cancelAllOrders(symbol: string): Promise<Order[]> {
+    return this.#signed(signedRoutes.cancelAllOrders, { symbol }) as Promise<Order[]>;
+  }
+
+  order(selector: OrderSelector): Promise<Order> {
+    return this.#signed(signedRoutes.order, selectorParams(selector)) as Promise<Order>;
+  }
+
+  openOrders(symbol?: string): Promise<Order[]> {
+    return this.#signed(signedRoutes.openOrders, { symbol }) as Promise<Order[]>;
+  }
+
+  fills(filter: FillFilter = {}): Promise<Fill[]> {
+    return this.#signed(signedRoutes.fills, { ...filter }) as Promise<Fill[]>;
+  }
+
+  orderHistory(filter: OrderHistoryFilter = {}): Promise<Order[]> {
+    return this.#signed(signedRoutes.orderHistory, { ...filter }) as Promise<Order[]>;
+  }
+
+  deposits(filter: CapitalFilter = {}): Promise<Deposit[]> {
+    return this.#signed(signedRoutes.deposits, { ...filter }) as Promise<Deposit[]>;
+  }
+
+  depositAddress(blockchain: string): Promise<JsonObject> {
+    return this.#signed(signedRoutes.depositAddress, { blockchain }) as Promise<JsonObject>;
+  }
+
+  withdrawals(filter: CapitalFilter = {}): Promise<Withdrawal[]> {
+    return this.#signed(signedRoutes.withdrawals, { ...filter }) as Promise<Withdrawal[]>;
+  }
+
+  withdraw(request: WithdrawRequest): Promise<Withdrawal> {
+    return this.#signed(signedRoutes.withdraw, {
+      address: request.address,
+      blockchain: request.blockchain,
+      quantity: request.quantity,
+      symbol: request.symbol,
+    }) as Promise<Withdrawal>;
+  }
+
+  // ---- plumbing -------------------------------------------------------------
+
+  #nextTimestamp(): number {
+    const now = this.#now();
+    if (!Number.isSafeInteger(now) || now < 0) throw new ClientInputError(`The clock gave ${now}, not Unix milliseconds.`);
+    this.#lastTimestampMs = Math.max(now, this.#lastTimestampMs + 1);
+    return this.#lastTimestampMs;
+  }
+
+  #sign(groups: readonly InstructionGroup[]): SignedMessage {
+    if (this.#signer === undefined) throw new ClientInputError('This request is signed; create the client with a secret.');
+    return this.#signer.sign(groups, { timestampMs: this.#nextTimestamp(), windowMs: this.windowMs, encoding: this.#encoding });
+  }
+
+  #public(route: Route, query: InstructionParameters = {}): Promise<unknown> {
+    return this.#send(route.method, `${route.path}${queryString(query)}`, {}, undefined);
+  }
+
+  #signed(route: SignedRoute, payload: Payload): Promise<unknown> {
+    let path = route.path;
+    let body: string | undefined;
+    let groups: InstructionGroup[];
+    if (Array.isArray(payload)) {
+      const elements = payload as readonly InstructionParameters[];
+      groups = elements.map((params) => ({ instruction: route.instruction, params }));
+      body = JSON.stringify(elements.map(cleanObject));
+    } else {
+      const params = (payload ?? {}) as InstructionParameters;
+      groups = [{ instruction: route.instruction, params }];
+      if (route.method === 'GET') path += queryString(params);
+      else body = JSON.stringify(cleanObject(params));
+    }
+    const headers: Record<string, string> = { ...signedHeaders(this.#sign(groups)) };
+    return this.#send(route.method, path, headers, body);
+  }
+
+  async #send(method: string, pathAndQuery: string, headers: Record<string, string>, body: string | undefined): Promise<unknown> {
+    const url = `${this.baseUrl}${pathAndQuery}`;
+    const init: RequestInit = { method, headers: { Accept: 'application/json', ...headers } };
+    if (body !== undefined) {
+      init.body = body;
+      init.headers = { ...init.headers, 'Content-Type': 'application/json; charset=utf-8' };
+    }
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.#fetch(url, init);
+      text = await response.text();
+    } catch (error) {
+      throw new ExchangeError('NETWORK_ERROR', `${method} ${url} failed: ${describeFailure(error)}`, 0);
+    }
+    if (!response.ok) throw errorFromResponse(response.status, response.statusText, text);
+    if (text.length === 0) return undefined;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new ExchangeError('INVALID_RESPONSE', `${method} ${pathAndQuery} answered with something other than JSON.`, response.status, text);
+    }
+    // As in ccxt: a top-level `code` is an error whatever the status.
+    if (isErrorBody(parsed)) throw errorFromResponse(response.status, response.statusText, text);
+    return parsed;
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The REST routes the SDK calls: Backpack's (shared/backpack-api.md) and the
+ * exchange's native ones. Signed routes carry the instruction their signing
+ * string starts with.
+ */
+export interface Route {
+  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly path: string;
+}
+export interface SignedRoute extends Route {
+  readonly instruction: string;
+}
+
+export const publicRoutes = {
+  assets: { method: 'GET', path: '/api/v1/assets' },
+  markets: { method: 'GET', path: '/api/v1/markets' },
+  depth: { method: 'GET', path: '/api/v1/depth' },
+  trades: { method: 'GET', path: '/api/v1/trades' },
+  /** Native: node status. */
+  status: { method: 'GET', path: '/api/v1/status' },
+  /** Native: submit a signed instruction (operator instructions). */
+  transactions: { method: 'POST', path: '/api/v1/transactions' },
+} as const satisfies Record<string, Route>;
+
+export const signedRoutes = {
+  balances: { method: 'GET', path: '/api/v1/capital', instruction: 'balanceQuery' },
+  account: { method: 'GET', path: '/api/v1/account', instruction: 'accountQuery' },
+  placeOrder: { method: 'POST', path: '/api/v1/order', instruction: 'orderExecute' },
+  placeOrders: { method: 'POST', path: '/api/v1/orders', instruction: 'orderExecute' },
+  cancelOrder: { method: 'DELETE', path: '/api/v1/order', instruction: 'orderCancel' },
+  cancelAllOrders: { method: 'DELETE', path: '/api/v1/orders', instruction: 'orderCancelAll' },
+  order: { method: 'GET', path: '/api/v1/order', instruction: 'orderQuery' },
+  openOrders: { method: 'GET', path: '/api/v1/orders', instruction: 'orderQueryAll' },
+  fills: { method: 'GET', path: '/wapi/v1/history/fills', instruction: 'fillHistoryQueryAll' },
+  orderHistory: { method: 'GET', path: '/wapi/v1/history/orders', instruction: 'orderHistoryQueryAll' },
+  deposits: { method: 'GET', path: '/wapi/v1/capital/deposits', instruction: 'depositQueryAll' },
+  depositAddress: { method: 'GET', path: '/wapi/v1/capital/deposit/address', instruction: 'depositAddressQuery' },
+  withdrawals: { method: 'GET', path: '/wapi/v1/capital/withdrawals', instruction: 'withdrawalQueryAll' },
+  withdraw: { method: 'POST', path: '/wapi/v1/capital/withdrawals', instruction: 'withdraw' },
+} as const satisfies Record<string, SignedRoute>;
+
+/** Operator instructions, submitted through POST /api/v1/transactions. */
+export const operatorInstructions = {
+  creditDeposit: 'depositCredit',
+  completeWithdrawal: 'withdrawalComplete',
+  failWithdrawal: 'withdrawalFail',
+  listAsset: 'assetList',
+  listMarket: 'marketList',
+} as const;
