@@ -14,7 +14,7 @@
  * advance. Two identical requests signed in the same millisecond are the same
  * message and the second is refused; clients vary clientId or timestamp.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { maximumWindowMs } from './limits.js';
 import type { ReplayProtectionState } from './state.js';
 
@@ -22,7 +22,11 @@ import type { ReplayProtectionState } from './state.js';
 export const replayMemoryMs = 2 * maximumWindowMs;
 
 export function messageDigest(publicKey: Uint8Array, message: Uint8Array): string {
-  return createHash('sha256').update(publicKey).update(message).digest('hex');
+  // One-shot hashing of one buffer is about twice as fast as a streaming Hash.
+  const input = new Uint8Array(publicKey.length + message.length);
+  input.set(publicKey, 0);
+  input.set(message, publicKey.length);
+  return hash('sha256', input, 'hex');
 }
 
 export function isWithinWindow(logTimeMs: number, timestampMs: number, windowMs: number): boolean {

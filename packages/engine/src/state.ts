@@ -152,7 +152,10 @@ export interface ExchangeState {
   /** `blockchain:chainTransactionId` of every credited deposit, so a credit applies once. */
   readonly creditedDeposits: Set<string>;
   readonly replayProtection: ReplayProtectionState;
-  /** Bumped once per applied instruction; see Balance.changedStamp. */
+  /**
+   * Bumped once per execute() call, accepted or not; see Balance.changedStamp.
+   * Bookkeeping for event reporting only: not state, never encoded or hashed.
+   */
   applyStamp: number;
 }
 

@@ -1,0 +1,62 @@
+/**
+ * The ledger's errors. A RecoveryError stops start-up; the node never repairs
+ * a damaged log by itself (beyond dropping a torn tail, see
+ * docs/log-format.md), so each one names what is wrong and where.
+ */
+
+export type RecoveryProblem =
+  | 'genesis-mismatch'
+  | 'storage-format'
+  | 'missing-genesis'
+  | 'corrupt-entry'
+  | 'missing-entry'
+  | 'broken-chain'
+  | 'invalid-signature'
+  | 'entry-rejected'
+  | 'corrupt-snapshot'
+  | 'snapshot-mismatch'
+  | 'invariant-violation';
+
+export class RecoveryError extends Error {
+  override readonly name = 'RecoveryError';
+
+  constructor(
+    /** What kind of damage was found. */
+    readonly problem: RecoveryProblem,
+    /** The ledger directory (<dataDirectory>/ledger). */
+    readonly location: string,
+    /** The entry (or snapshot) sequence the problem is at, when there is one. */
+    readonly sequence: number | undefined,
+    /** What exactly is wrong, in one sentence. */
+    readonly detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${sequence === undefined ? '' : `entry ${sequence}: `}${detail} [${problem}]`, options);
+  }
+
+  /** A multi-line explanation for a command-line tool to print. */
+  describe(): string {
+    return [
+      `The ledger at ${this.location} cannot be opened.`,
+      `  Problem:  ${this.problem}`,
+      ...(this.sequence === undefined ? [] : [`  Sequence: ${this.sequence}`]),
+      `  Detail:   ${this.detail}`,
+      'Nothing was changed on disk. The node does not repair a damaged log by itself:',
+      'restore the ledger directory from a backup, or rebuild it from a verified export.',
+    ].join('\n');
+  }
+}
+
+/**
+ * The node stopped accepting work because the disk and the in-memory state
+ * may disagree (a batch write failed, or the engine threw). Every pending and
+ * later submit() rejects with it; restart the node to recover from disk.
+ */
+export class LedgerHaltedError extends Error {
+  override readonly name = 'LedgerHaltedError';
+}
+
+/** submit() after close() was called. */
+export class LedgerClosedError extends Error {
+  override readonly name = 'LedgerClosedError';
+}

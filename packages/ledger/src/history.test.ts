@@ -1,0 +1,150 @@
+import type { DepositView, OrderView, WithdrawalView } from '@vex/engine';
+import { afterEach, describe, expect, test } from 'vitest';
+import { fixture, recordingLogger, settableClock, signedEntry, submitInWaves, temporaryDirectory } from '../test/helpers.js';
+import { ExchangeNode, type CommittedEntry } from './exchange-node.js';
+import type { FillRecord, HistoryIndex, PublicTrade } from './history.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const { entries, operator, traders, genesis } = fixture(31, 1_200);
+
+/** An independent reading of the events: what the history must say. */
+class ExpectedHistory {
+  readonly fills = new Map<string, FillRecord[]>();
+  readonly orders = new Map<number, OrderView>();
+  readonly deposits = new Map<string, DepositView[]>();
+  readonly withdrawals = new Map<number, WithdrawalView>();
+  readonly trades = new Map<string, PublicTrade[]>();
+
+  record(entry: CommittedEntry): void {
+    for (const event of entry.outcome.events) {
+      if (event.type === 'orderAccepted' || event.type === 'orderUpdated') this.orders.set(event.order.orderId, event.order);
+      else if (event.type === 'deposit') this.push(this.deposits, event.deposit.account, event.deposit);
+      else if (event.type === 'withdrawal') this.withdrawals.set(event.withdrawal.withdrawalId, event.withdrawal);
+      else if (event.type === 'trade') {
+        const [base, quote] = event.market.split('_') as [string, string];
+        for (const isMaker of [true, false]) {
+          const side = isMaker === (event.takerSide === 'Bid') ? 'Ask' : 'Bid';
+          this.push(this.fills, isMaker ? event.makerAccount : event.takerAccount, {
+            tradeId: event.tradeId, orderId: isMaker ? event.makerOrderId : event.takerOrderId, market: event.market, side,
+            priceTicks: event.priceTicks, quantitySteps: event.quantitySteps, quoteUnits: event.quoteUnits,
+            feeUnits: isMaker ? event.makerFeeUnits : event.takerFeeUnits, feeAsset: side === 'Bid' ? base : quote,
+            isMaker, timeMs: event.timeMs,
+          });
+        }
+        this.push(this.trades, event.market, {
+          tradeId: event.tradeId, market: event.market, priceTicks: event.priceTicks, quantitySteps: event.quantitySteps,
+          quoteUnits: event.quoteUnits, isBuyerMaker: event.takerSide === 'Ask', timeMs: event.timeMs,
+        });
+      }
+    }
+  }
+
+  private push<T>(map: Map<string, T[]>, key: string, value: T): void {
+    const list = map.get(key) ?? [];
+    list.push(value);
+    map.set(key, list);
+  }
+
+  fillsOf(account: string): FillRecord[] {
+    // Newest first; a self-trade's taker fill before its maker fill.
+    return [...(this.fills.get(account) ?? [])].sort((left, right) => right.tradeId - left.tradeId || Number(left.isMaker) - Number(right.isMaker));
+  }
+
+  ordersOf(account: string): OrderView[] {
+    return [...this.orders.values()].filter((order) => order.account === account).sort((left, right) => right.orderId - left.orderId);
+  }
+
+  depositsOf(account: string): DepositView[] {
+    return [...(this.deposits.get(account) ?? [])].reverse();
+  }
+
+  withdrawalsOf(account: string): WithdrawalView[] {
+    return [...this.withdrawals.values()].filter((withdrawal) => withdrawal.account === account).sort((left, right) => right.withdrawalId - left.withdrawalId);
+  }
+
+  tradesOf(market: string): PublicTrade[] {
+    return [...(this.trades.get(market) ?? [])].reverse();
+  }
+}
+
+async function expectHistory(history: HistoryIndex, expected: ExpectedHistory): Promise<void> {
+  const all = { limit: 1_000 };
+  for (const trader of traders) {
+    expect(await history.fills(trader.accountId, all)).toEqual(expected.fillsOf(trader.accountId));
+    expect(await history.orders(trader.accountId, all)).toEqual(expected.ordersOf(trader.accountId));
+    expect(await history.deposits(trader.accountId, all)).toEqual(expected.depositsOf(trader.accountId));
+    expect(await history.withdrawals(trader.accountId, all)).toEqual(expected.withdrawalsOf(trader.accountId));
+  }
+  for (const market of ['SOL_USDC', 'BTC_USDC']) expect(await history.trades(market, 1_000)).toEqual(expected.tradesOf(market));
+  for (const [orderId, order] of expected.orders) expect(await history.order(orderId)).toEqual(order);
+}
+
+describe('history', () => {
+  test('fills, orders, deposits, withdrawals and trades are durable and survive restarts', async () => {
+    const directory = await temporaryDirectory();
+    cleanups.push(directory.remove);
+    const clock = settableClock();
+    const open = () =>
+      ExchangeNode.open({ dataDirectory: directory.path, genesis, logger: recordingLogger().logger, clock: clock.clock, verifierThreads: 1, snapshotEveryEntries: 100 });
+    const node = await open();
+    const expected = new ExpectedHistory();
+    node.subscribe((entry) => expected.record(entry));
+    await submitInWaves(node, clock.set, entries);
+    // A deposit beyond 2^64 units: bigints survive the JSON encoding.
+    const last = entries.at(-1)!.logTimeMs;
+    clock.set(last);
+    const huge = signedEntry(operator, 'depositCredit', {
+      account: traders[0]!.accountId, symbol: 'USDC', quantity: '123456789012345678', blockchain: 'Solana', chainTransactionId: 'big "one" \\ x',
+    }, last);
+    expect((await node.submit(huge.transaction)).outcome.accepted).toBe(true);
+
+    // The log is varied enough to mean something.
+    const statuses = new Set([...expected.orders.values()].map((order) => order.status));
+    expect([...statuses].sort()).toEqual(['Cancelled', 'Expired', 'Filled', 'New', 'PartiallyFilled']);
+    expect([...expected.trades.values()].flat().length).toBeGreaterThan(100);
+    expect(expected.withdrawals.size).toBeGreaterThan(10);
+    expect(expected.depositsOf(traders[0]!.accountId)[0]!.quantityUnits).toBe(123456789012345678000000n);
+
+    await expectHistory(node.history, expected);
+    await node.close();
+    const reopened = await open();
+    cleanups.push(() => reopened.close());
+    await expectHistory(reopened.history, expected);
+  });
+
+  test('paging, market and time filters', async () => {
+    const directory = await temporaryDirectory();
+    cleanups.push(directory.remove);
+    const clock = settableClock();
+    const node = await ExchangeNode.open({ dataDirectory: directory.path, genesis, logger: recordingLogger().logger, clock: clock.clock, verifierThreads: 1 });
+    cleanups.push(() => node.close());
+    const expected = new ExpectedHistory();
+    node.subscribe((entry) => expected.record(entry));
+    await submitInWaves(node, clock.set, entries.slice(0, 600));
+    const trader = traders[2]!.accountId;
+    const fills = expected.fillsOf(trader);
+    expect(fills.length).toBeGreaterThan(30);
+
+    expect(await node.history.fills(trader, {})).toEqual(fills.slice(0, 100));
+    expect(await node.history.fills(trader, { limit: 10, offset: 5 })).toEqual(fills.slice(5, 15));
+    expect(await node.history.fills(trader, { market: 'BTC_USDC', limit: 1_000 })).toEqual(fills.filter((fill) => fill.market === 'BTC_USDC'));
+    const fromMs = fills[Math.floor(fills.length * 0.7)]!.timeMs;
+    const toMs = fills[Math.floor(fills.length * 0.3)]!.timeMs;
+    expect(await node.history.fills(trader, { fromMs, toMs, limit: 1_000 })).toEqual(
+      fills.filter((fill) => fill.timeMs >= fromMs && fill.timeMs <= toMs),
+    );
+    const orders = expected.ordersOf(trader);
+    expect(await node.history.orders(trader, { market: 'SOL_USDC', limit: 3, offset: 2 })).toEqual(
+      orders.filter((order) => order.market === 'SOL_USDC').slice(2, 5),
+    );
+    expect(await node.history.trades('SOL_USDC', 5)).toEqual(expected.tradesOf('SOL_USDC').slice(0, 5));
+    expect(await node.history.trades('NOPE_USDC', 5)).toEqual([]);
+    expect(await node.history.fills('not an account', {})).toEqual([]);
+    expect(await node.history.order(987_654)).toBeUndefined();
+    expect(await node.history.fills(trader, { limit: 0 })).toEqual([]);
+  });
+});

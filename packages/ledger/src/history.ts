@@ -1,0 +1,511 @@
+/**
+ * The durable history: fills, orders (latest status), deposits, withdrawals
+ * (latest status) and public trades, derived from each accepted entry's events
+ * and written in the same LevelDB batch as the entry, so history is exactly as
+ * durable as the log. Re-applying an entry rewrites the same keys with the
+ * same values, so recovery can replay entries over existing history.
+ *
+ * Keys (see docs/log-format.md): a keyspace byte, then the account id as its
+ * 44 ASCII characters (or the market symbol with a length byte), then an
+ * 8-byte big-endian id, so the newest record of an account comes last.
+ * Values: the 8-byte big-endian sequence of the entry that wrote the record,
+ * then UTF-8 JSON with every bigint as a decimal string.
+ */
+import {
+  isCanonicalAccountId,
+  viewOrder,
+  type DepositView,
+  type EngineEvent,
+  type ExchangeState,
+  type OrderView,
+  type WithdrawalView,
+} from '@vex/engine';
+import type { BatchOperation, LedgerDatabase } from './database.js';
+import { historyKeyspaces, keyspaces, prefixRange, readUint64, writeUint64 } from './storage-format.js';
+
+export interface FillRecord {
+  readonly tradeId: number;
+  readonly orderId: number;
+  readonly market: string;
+  readonly side: 'Bid' | 'Ask';
+  readonly priceTicks: bigint;
+  readonly quantitySteps: bigint;
+  readonly quoteUnits: bigint;
+  /** In the asset this side received: base for the buyer, quote for the seller. */
+  readonly feeUnits: bigint;
+  readonly feeAsset: string;
+  readonly isMaker: boolean;
+  readonly timeMs: number;
+}
+
+export interface PublicTrade {
+  readonly tradeId: number;
+  readonly market: string;
+  readonly priceTicks: bigint;
+  readonly quantitySteps: bigint;
+  readonly quoteUnits: bigint;
+  readonly isBuyerMaker: boolean;
+  readonly timeMs: number;
+}
+
+/**
+ * Paging for history queries. limit defaults to 100 and is capped at 1,000;
+ * offset skips that many matching records. market filters fills and orders
+ * (it is ignored for deposits and withdrawals). fromMs and toMs bound the
+ * record's time (the fill time, or the order's, deposit's or withdrawal's
+ * creation time), both inclusive.
+ */
+export interface Page {
+  readonly limit?: number;
+  readonly offset?: number;
+  readonly market?: string;
+  readonly fromMs?: number;
+  readonly toMs?: number;
+}
+
+export interface HistoryIndex {
+  /** Newest first. */
+  fills(accountId: string, page: Page): Promise<FillRecord[]>;
+  /** Newest first (by order id), the latest status of each. */
+  orders(accountId: string, page: Page): Promise<OrderView[]>;
+  /** The latest status, open or closed. */
+  order(orderId: number): Promise<OrderView | undefined>;
+  /** Newest first. */
+  deposits(accountId: string, page: Page): Promise<DepositView[]>;
+  /** Newest first, the latest status of each. */
+  withdrawals(accountId: string, page: Page): Promise<WithdrawalView[]>;
+  /** Newest first. */
+  trades(market: string, limit: number): Promise<PublicTrade[]>;
+}
+
+export const defaultPageLimit = 100;
+export const maximumPageLimit = 1_000;
+const accountIdLength = 44;
+
+type TradeEvent = Extract<EngineEvent, { type: 'trade' }>;
+
+// ---------------------------------------------------------------------------
+// Keys and values
+// ---------------------------------------------------------------------------
+
+function accountPrefix(space: number, accountId: string, extra: number): Buffer {
+  const key = Buffer.allocUnsafe(1 + accountIdLength + extra);
+  key[0] = space;
+  key.write(accountId, 1, accountIdLength, 'latin1');
+  return key;
+}
+
+function accountIdKey(space: number, accountId: string, id: number): Buffer {
+  const key = accountPrefix(space, accountId, 8);
+  writeUint64(key, 1 + accountIdLength, id);
+  return key;
+}
+
+function fillKey(accountId: string, tradeId: number, isMaker: boolean): Buffer {
+  const key = accountPrefix(keyspaces.fillByAccount, accountId, 9);
+  writeUint64(key, 1 + accountIdLength, tradeId);
+  key[1 + accountIdLength + 8] = isMaker ? 0 : 1;
+  return key;
+}
+
+function orderIdKey(orderId: number): Buffer {
+  const key = Buffer.allocUnsafe(9);
+  key[0] = keyspaces.orderById;
+  writeUint64(key, 1, orderId);
+  return key;
+}
+
+function marketPrefix(market: string, extra: number): Buffer {
+  const length = Buffer.byteLength(market, 'utf8');
+  if (length > 255) throw new RangeError('a market symbol is longer than 255 bytes');
+  const key = Buffer.allocUnsafe(2 + length + extra);
+  key[0] = keyspaces.tradeByMarket;
+  key[1] = length;
+  key.write(market, 2, length, 'utf8');
+  return key;
+}
+
+function tradeKey(market: string, tradeId: number): Buffer {
+  const key = marketPrefix(market, 8);
+  writeUint64(key, key.length - 8, tradeId);
+  return key;
+}
+
+/** A record value: writer sequence ‖ UTF-8 JSON. */
+function recordValue(sequence: number, json: string): Buffer {
+  const length = Buffer.byteLength(json, 'utf8');
+  const value = Buffer.allocUnsafe(8 + length);
+  writeUint64(value, 0, sequence);
+  value.write(json, 8, length, 'utf8');
+  return value;
+}
+
+/** The same for JSON known to be ASCII (the template records), which skips the UTF-8 length scan. */
+function asciiRecordValue(sequence: number, json: string): Buffer {
+  const value = Buffer.allocUnsafe(8 + json.length);
+  writeUint64(value, 0, sequence);
+  value.write(json, 8, json.length, 'latin1');
+  return value;
+}
+
+function recordJson(value: Uint8Array): Record<string, unknown> {
+  return JSON.parse(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8', 8)) as Record<string, unknown>;
+}
+
+/** The sequence of the entry that wrote a history record. */
+export function writerSequenceOf(value: Uint8Array): number {
+  return readUint64(value, 0);
+}
+
+const big = (value: unknown): bigint => BigInt(value as string);
+const optionalBig = (value: unknown): bigint | undefined => (value === undefined ? undefined : BigInt(value as string));
+
+/*
+ * Fills, trades and orders are serialised with templates (and stored with
+ * asciiRecordValue): every string in
+ * them is a market or asset symbol ([A-Z0-9_]), a base64 account id or an
+ * enum value, none of which JSON escapes, and the writer runs on the
+ * sequencing thread for every entry. Deposits and withdrawals carry free text
+ * (addresses, chain ids, reasons) and use JSON.stringify.
+ */
+function fillJson(event: TradeEvent, isMaker: boolean, side: 'Bid' | 'Ask', feeAsset: string): string {
+  return (
+    `{"tradeId":${event.tradeId},"orderId":${isMaker ? event.makerOrderId : event.takerOrderId},"market":"${event.market}",` +
+    `"side":"${side}","priceTicks":"${event.priceTicks}","quantitySteps":"${event.quantitySteps}","quoteUnits":"${event.quoteUnits}",` +
+    `"feeUnits":"${isMaker ? event.makerFeeUnits : event.takerFeeUnits}","feeAsset":"${feeAsset}","isMaker":${isMaker},"timeMs":${event.timeMs}}`
+  );
+}
+
+export function decodeFill(value: Uint8Array): FillRecord {
+  const json = recordJson(value);
+  return {
+    tradeId: json.tradeId as number,
+    orderId: json.orderId as number,
+    market: json.market as string,
+    side: json.side as FillRecord['side'],
+    priceTicks: big(json.priceTicks),
+    quantitySteps: big(json.quantitySteps),
+    quoteUnits: big(json.quoteUnits),
+    feeUnits: big(json.feeUnits),
+    feeAsset: json.feeAsset as string,
+    isMaker: json.isMaker as boolean,
+    timeMs: json.timeMs as number,
+  };
+}
+
+function tradeJson(event: TradeEvent): string {
+  return (
+    `{"tradeId":${event.tradeId},"market":"${event.market}","priceTicks":"${event.priceTicks}",` +
+    `"quantitySteps":"${event.quantitySteps}","quoteUnits":"${event.quoteUnits}",` +
+    `"isBuyerMaker":${event.takerSide === 'Ask'},"timeMs":${event.timeMs}}`
+  );
+}
+
+export function decodeTrade(value: Uint8Array): PublicTrade {
+  const json = recordJson(value);
+  return {
+    tradeId: json.tradeId as number,
+    market: json.market as string,
+    priceTicks: big(json.priceTicks),
+    quantitySteps: big(json.quantitySteps),
+    quoteUnits: big(json.quoteUnits),
+    isBuyerMaker: json.isBuyerMaker as boolean,
+    timeMs: json.timeMs as number,
+  };
+}
+
+function orderJson(order: OrderView): string {
+  return (
+    `{"orderId":${order.orderId},"account":"${order.account}","market":"${order.market}","side":"${order.side}",` +
+    `"orderType":"${order.orderType}","priceTicks":"${order.priceTicks}","quantitySteps":"${order.quantitySteps}",` +
+    (order.quoteQuantityUnits === undefined ? '' : `"quoteQuantityUnits":"${order.quoteQuantityUnits}",`) +
+    `"executedSteps":"${order.executedSteps}","executedQuoteUnits":"${order.executedQuoteUnits}",` +
+    `"timeInForce":"${order.timeInForce}","postOnly":${order.postOnly},"selfTradePrevention":"${order.selfTradePrevention}",` +
+    (order.clientId === undefined ? '' : `"clientId":${order.clientId},`) +
+    `"status":"${order.status}","createdAtMs":${order.createdAtMs}}`
+  );
+}
+
+export function decodeOrder(value: Uint8Array): OrderView {
+  const json = recordJson(value);
+  return {
+    orderId: json.orderId as number,
+    account: json.account as string,
+    market: json.market as string,
+    side: json.side as OrderView['side'],
+    orderType: json.orderType as OrderView['orderType'],
+    priceTicks: big(json.priceTicks),
+    quantitySteps: big(json.quantitySteps),
+    quoteQuantityUnits: optionalBig(json.quoteQuantityUnits),
+    executedSteps: big(json.executedSteps),
+    executedQuoteUnits: big(json.executedQuoteUnits),
+    timeInForce: json.timeInForce as OrderView['timeInForce'],
+    postOnly: json.postOnly as boolean,
+    selfTradePrevention: json.selfTradePrevention as OrderView['selfTradePrevention'],
+    clientId: json.clientId as number | undefined,
+    status: json.status as OrderView['status'],
+    createdAtMs: json.createdAtMs as number,
+  };
+}
+
+function depositJson(deposit: DepositView): string {
+  return JSON.stringify({ ...deposit, quantityUnits: deposit.quantityUnits.toString() });
+}
+
+export function decodeDeposit(value: Uint8Array): DepositView {
+  const json = recordJson(value);
+  return {
+    depositId: json.depositId as number,
+    account: json.account as string,
+    asset: json.asset as string,
+    quantityUnits: big(json.quantityUnits),
+    blockchain: json.blockchain as string,
+    chainTransactionId: json.chainTransactionId as string,
+    createdAtMs: json.createdAtMs as number,
+  };
+}
+
+function withdrawalJson(withdrawal: WithdrawalView): string {
+  return JSON.stringify({ ...withdrawal, quantityUnits: withdrawal.quantityUnits.toString() });
+}
+
+export function decodeWithdrawal(value: Uint8Array): WithdrawalView {
+  const json = recordJson(value);
+  return {
+    withdrawalId: json.withdrawalId as number,
+    account: json.account as string,
+    asset: json.asset as string,
+    quantityUnits: big(json.quantityUnits),
+    address: json.address as string,
+    blockchain: json.blockchain as string,
+    status: json.status as WithdrawalView['status'],
+    createdAtMs: json.createdAtMs as number,
+    chainTransactionId: json.chainTransactionId as string | undefined,
+    reason: json.reason as string | undefined,
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Writing
+// ---------------------------------------------------------------------------
+
+function putOrder(operations: BatchOperation[], sequence: number, order: OrderView): void {
+  const value = asciiRecordValue(sequence, orderJson(order));
+  operations.push({ type: 'put', key: accountIdKey(keyspaces.orderByAccount, order.account, order.orderId), value });
+  operations.push({ type: 'put', key: orderIdKey(order.orderId), value });
+}
+
+function putWithdrawal(operations: BatchOperation[], sequence: number, withdrawal: WithdrawalView): void {
+  operations.push({
+    type: 'put',
+    key: accountIdKey(keyspaces.withdrawalByAccount, withdrawal.account, withdrawal.withdrawalId),
+    value: recordValue(sequence, withdrawalJson(withdrawal)),
+  });
+}
+
+/**
+ * Appends the history writes of one accepted entry to `operations`. `state`
+ * is the state right after the entry (markets are never delisted, so trade
+ * markets resolve to their base and quote assets).
+ */
+export function historyOperations(
+  state: ExchangeState,
+  sequence: number,
+  events: readonly EngineEvent[],
+  operations: BatchOperation[],
+): void {
+  // An order can change several times within one entry; only its last view is written.
+  let orders: Map<number, OrderView> | undefined;
+  for (const event of events) {
+    switch (event.type) {
+      case 'orderAccepted':
+      case 'orderUpdated':
+        (orders ??= new Map()).set(event.order.orderId, event.order);
+        break;
+      case 'trade': {
+        const market = state.marketsBySymbol.get(event.market);
+        if (market === undefined) throw new Error(`trade ${event.tradeId} on unknown market ${event.market}`);
+        const takerBuys = event.takerSide === 'Bid';
+        const base = market.base.symbol;
+        const quote = market.quote.symbol;
+        // The buyer pays its fee in the base asset it receives, the seller in quote.
+        operations.push(
+          {
+            type: 'put',
+            key: fillKey(event.makerAccount, event.tradeId, true),
+            value: asciiRecordValue(sequence, fillJson(event, true, takerBuys ? 'Ask' : 'Bid', takerBuys ? quote : base)),
+          },
+          {
+            type: 'put',
+            key: fillKey(event.takerAccount, event.tradeId, false),
+            value: asciiRecordValue(sequence, fillJson(event, false, event.takerSide, takerBuys ? base : quote)),
+          },
+          { type: 'put', key: tradeKey(event.market, event.tradeId), value: asciiRecordValue(sequence, tradeJson(event)) },
+        );
+        break;
+      }
+      case 'deposit':
+        operations.push({
+          type: 'put',
+          key: accountIdKey(keyspaces.depositByAccount, event.deposit.account, event.deposit.depositId),
+          value: recordValue(sequence, depositJson(event.deposit)),
+        });
+        break;
+      case 'withdrawal':
+        putWithdrawal(operations, sequence, event.withdrawal);
+        break;
+      default:
+        break;
+    }
+  }
+  if (orders !== undefined) for (const order of orders.values()) putOrder(operations, sequence, order);
+}
+
+/**
+ * After a torn tail is dropped, removes what the dropped entries wrote to the
+ * history: every record written by an entry at or after `firstDropped`.
+ * Fills, trades and deposits are immutable and simply go. An order or
+ * withdrawal record written by a dropped entry either belongs to an order or
+ * withdrawal created by a dropped entry (it goes) or to one that was still
+ * open or pending after the last kept entry (it is rewritten from `state`,
+ * the state after that entry). Scans all history; it runs only on a torn tail.
+ */
+export async function historyRepairOperations(
+  db: LedgerDatabase,
+  state: ExchangeState,
+  firstDropped: number,
+  lastKept: number,
+): Promise<{ operations: BatchOperation[]; deleted: number; rewritten: number }> {
+  const operations: BatchOperation[] = [];
+  let deleted = 0;
+  let rewritten = 0;
+  for (const space of historyKeyspaces) {
+    for await (const [key, value] of db.iterator(prefixRange(Uint8Array.of(space)))) {
+      if (writerSequenceOf(value) < firstDropped) continue;
+      if (space === keyspaces.orderByAccount || space === keyspaces.orderById) {
+        const order = state.orders.get(decodeOrder(value).orderId);
+        if (order !== undefined) {
+          operations.push({ type: 'put', key, value: asciiRecordValue(lastKept, orderJson(viewOrder(order))) });
+          rewritten += 1;
+          continue;
+        }
+      } else if (space === keyspaces.withdrawalByAccount) {
+        const pending = state.pendingWithdrawals.get(decodeWithdrawal(value).withdrawalId);
+        if (pending !== undefined) {
+          const view: WithdrawalView = {
+            withdrawalId: pending.id,
+            account: pending.account.id,
+            asset: pending.asset.symbol,
+            quantityUnits: pending.quantityUnits,
+            address: pending.address,
+            blockchain: pending.blockchain,
+            status: 'Pending',
+            createdAtMs: pending.createdAtMs,
+            chainTransactionId: undefined,
+            reason: undefined,
+          };
+          operations.push({ type: 'put', key, value: recordValue(lastKept, withdrawalJson(view)) });
+          rewritten += 1;
+          continue;
+        }
+      }
+      operations.push({ type: 'del', key });
+      deleted += 1;
+    }
+  }
+  return { operations, deleted, rewritten };
+}
+
+// ---------------------------------------------------------------------------
+// Queries
+// ---------------------------------------------------------------------------
+
+interface ScanFilter<T> {
+  readonly decode: (value: Uint8Array) => T;
+  readonly timeOf: (record: T) => number;
+  readonly marketOf?: (record: T) => string;
+}
+
+function pageLimit(limit: number | undefined): number {
+  if (limit === undefined || !Number.isFinite(limit)) return defaultPageLimit;
+  return Math.min(maximumPageLimit, Math.max(0, Math.floor(limit)));
+}
+
+/**
+ * Reads records under `prefix` newest first. Ids grow with time in every
+ * keyspace, so the scan stops at the first record older than fromMs.
+ */
+async function scanNewestFirst<T>(db: LedgerDatabase, prefix: Uint8Array, page: Page, filter: ScanFilter<T>): Promise<T[]> {
+  const limit = pageLimit(page.limit);
+  let toSkip = Math.max(0, Math.floor(page.offset ?? 0) || 0);
+  const results: T[] = [];
+  if (limit === 0) return results;
+  const market = filter.marketOf === undefined ? undefined : page.market;
+  for await (const value of db.values({ ...prefixRange(prefix), reverse: true })) {
+    const record = filter.decode(value);
+    if (market !== undefined && filter.marketOf!(record) !== market) continue;
+    const time = filter.timeOf(record);
+    if (page.toMs !== undefined && time > page.toMs) continue;
+    if (page.fromMs !== undefined && time < page.fromMs) break;
+    if (toSkip > 0) {
+      toSkip -= 1;
+      continue;
+    }
+    results.push(record);
+    if (results.length >= limit) break;
+  }
+  return results;
+}
+
+/** The HistoryIndex over the ledger's LevelDB. */
+export class LevelHistoryIndex implements HistoryIndex {
+  constructor(private readonly db: LedgerDatabase) {}
+
+  async fills(accountId: string, page: Page): Promise<FillRecord[]> {
+    if (!isCanonicalAccountId(accountId)) return [];
+    return scanNewestFirst(this.db, accountPrefix(keyspaces.fillByAccount, accountId, 0), page, {
+      decode: decodeFill,
+      timeOf: (fill) => fill.timeMs,
+      marketOf: (fill) => fill.market,
+    });
+  }
+
+  async orders(accountId: string, page: Page): Promise<OrderView[]> {
+    if (!isCanonicalAccountId(accountId)) return [];
+    return scanNewestFirst(this.db, accountPrefix(keyspaces.orderByAccount, accountId, 0), page, {
+      decode: decodeOrder,
+      timeOf: (order) => order.createdAtMs,
+      marketOf: (order) => order.market,
+    });
+  }
+
+  async order(orderId: number): Promise<OrderView | undefined> {
+    if (!Number.isSafeInteger(orderId) || orderId < 0) return undefined;
+    const value = await this.db.get(orderIdKey(orderId));
+    return value === undefined ? undefined : decodeOrder(value);
+  }
+
+  async deposits(accountId: string, page: Page): Promise<DepositView[]> {
+    if (!isCanonicalAccountId(accountId)) return [];
+    return scanNewestFirst(this.db, accountPrefix(keyspaces.depositByAccount, accountId, 0), page, {
+      decode: decodeDeposit,
+      timeOf: (deposit) => deposit.createdAtMs,
+    });
+  }
+
+  async withdrawals(accountId: string, page: Page): Promise<WithdrawalView[]> {
+    if (!isCanonicalAccountId(accountId)) return [];
+    return scanNewestFirst(this.db, accountPrefix(keyspaces.withdrawalByAccount, accountId, 0), page, {
+      decode: decodeWithdrawal,
+      timeOf: (withdrawal) => withdrawal.createdAtMs,
+    });
+  }
+
+  async trades(market: string, limit: number): Promise<PublicTrade[]> {
+    if (Buffer.byteLength(market, 'utf8') > 255) return [];
+    return scanNewestFirst(this.db, marketPrefix(market, 0), { limit }, {
+      decode: decodeTrade,
+      timeOf: (trade) => trade.timeMs,
+    });
+  }
+}

@@ -1,0 +1,358 @@
+/**
+ * Start-up: checks the stored genesis, drops a torn tail, loads the latest
+ * snapshot and replays the log after it, trusting nothing it reads. The rules
+ * are in docs/log-format.md, "Recovery".
+ */
+import { createHash } from 'node:crypto';
+import {
+  apply,
+  checkInvariants,
+  createState,
+  decodeState,
+  stateHashHex,
+  type ApplyOutcome,
+  type ExchangeState,
+  type Genesis,
+  type SignatureVerdict,
+} from '@vex/engine';
+import type { Logger } from 'pino';
+import type { BatchOperation, LedgerDatabase } from './database.js';
+import { RecoveryError, type RecoveryProblem } from './errors.js';
+import { historyOperations, historyRepairOperations } from './history.js';
+import {
+  canonicalGenesisBytes,
+  canonicalGenesisJson,
+  decodeEntry,
+  hashEntryEncoding,
+  hashGenesisBytes,
+  type EntryRecord,
+} from './log-format.js';
+import type { SignaturePool } from './signature-pool.js';
+import {
+  decodeSnapshot,
+  entryKey,
+  entryRange,
+  formatMetaKey,
+  genesisMetaKey,
+  sequenceOfKey,
+  snapshotKey,
+  snapshotRange,
+  storageFormatVersion,
+  type SnapshotRecord,
+} from './storage-format.js';
+
+export interface RecoveryContext {
+  readonly db: LedgerDatabase;
+  readonly pool: SignaturePool;
+  readonly genesis: Genesis;
+  readonly location: string;
+  readonly maximumBatchEntries: number;
+  /** How many snapshots to keep; older ones are deleted. */
+  readonly snapshotsKept: number;
+  readonly logger: Logger;
+}
+
+export interface RecoveredLedger {
+  readonly state: ExchangeState;
+  readonly genesisHash: Uint8Array;
+  /** The last entry (0 for an empty log) and its hash (the genesis hash for an empty log). */
+  readonly sequence: number;
+  readonly entryHash: Uint8Array;
+  readonly logTimeMs: number;
+}
+
+/** Entries read, verified and applied per step of the replay. */
+const replayChunkEntries = 1_024;
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+function equalBytes(left: Uint8Array, right: Uint8Array): boolean {
+  return Buffer.from(left.buffer, left.byteOffset, left.byteLength).equals(Buffer.from(right.buffer, right.byteOffset, right.byteLength));
+}
+
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+interface RawEntry {
+  readonly sequence: number;
+  readonly raw: Uint8Array;
+}
+
+/** Decodes a stored entry and checks it is the entry its key says; returns the problem otherwise. */
+function decodeStored(entry: RawEntry): EntryRecord | string {
+  try {
+    const decoded = decodeEntry(entry.raw);
+    if (decoded.sequence !== entry.sequence) return `it is stored under sequence ${entry.sequence} but says it is entry ${decoded.sequence}`;
+    return decoded;
+  } catch (error) {
+    return `it cannot be decoded (${reason(error)})`;
+  }
+}
+
+export async function recoverLedger(context: RecoveryContext): Promise<RecoveredLedger> {
+  const { db, pool, genesis, location, maximumBatchEntries, logger } = context;
+  const started = performance.now();
+  const fail = (problem: RecoveryProblem, sequence: number | undefined, detail: string, cause?: unknown): never => {
+    throw new RecoveryError(problem, location, sequence, detail, cause === undefined ? undefined : { cause });
+  };
+
+  // 1. The genesis and the storage format.
+  const configuredGenesis = canonicalGenesisBytes(genesis);
+  const genesisDigest = hashGenesisBytes(configuredGenesis);
+  const storedGenesis = await db.get(genesisMetaKey);
+  if (storedGenesis === undefined) {
+    const anyEntry = await db.keys({ ...entryRange, limit: 1 }).all();
+    const anySnapshot = await db.keys({ ...snapshotRange, limit: 1 }).all();
+    if (anyEntry.length > 0 || anySnapshot.length > 0) {
+      fail('missing-genesis', undefined, 'the ledger holds entries or snapshots but no stored genesis');
+    }
+    await db.batch(
+      [
+        { type: 'put', key: genesisMetaKey, value: configuredGenesis },
+        { type: 'put', key: formatMetaKey, value: Uint8Array.of(storageFormatVersion) },
+      ],
+      { sync: true },
+    );
+    logger.info({ location, genesisHash: hex(genesisDigest) }, 'ledger created');
+    return { state: createState(genesis), genesisHash: genesisDigest, sequence: 0, entryHash: genesisDigest, logTimeMs: 0 };
+  }
+  const storedFormat = await db.get(formatMetaKey);
+  if (storedFormat === undefined || storedFormat.length !== 1 || storedFormat[0] !== storageFormatVersion) {
+    fail('storage-format', undefined, `the storage format is ${storedFormat === undefined ? 'missing' : hex(storedFormat)}, expected ${storageFormatVersion}`);
+  }
+  if (!equalBytes(storedGenesis, configuredGenesis)) {
+    const storedText = Buffer.from(storedGenesis).toString('utf8');
+    fail(
+      'genesis-mismatch',
+      undefined,
+      `the ledger was created with genesis ${storedText} (hash ${hex(hashGenesisBytes(storedGenesis))}) ` +
+        `but the configured genesis is ${canonicalGenesisJson(genesis)} (hash ${hex(genesisDigest)}); ` +
+        'refusing to open it with a different genesis',
+    );
+  }
+
+  // 2. The tail: at most one batch of undecodable or unchained entries at the end is a torn write.
+  const window: RawEntry[] = [];
+  for await (const [key, value] of db.iterator({ ...entryRange, reverse: true, limit: maximumBatchEntries + 1 })) {
+    const sequence = sequenceOfKey(key);
+    if (sequence === undefined) fail('corrupt-entry', undefined, `an entry key has ${key.length} bytes instead of 9 (${hex(key)})`);
+    window.push({ sequence: sequence!, raw: value });
+  }
+  window.reverse();
+  for (let index = 1; index < window.length; index += 1) {
+    const expected = window[index - 1]!.sequence + 1;
+    if (window[index]!.sequence !== expected) {
+      fail('missing-entry', expected, `entry ${expected} is missing (the next stored entry is ${window[index]!.sequence})`);
+    }
+  }
+  const lastStored = window.at(-1)?.sequence ?? 0;
+  const tailProblems: string[] = new Array<string>(window.length).fill('');
+  for (let index = 0; index < window.length; index += 1) {
+    const entry = window[index]!;
+    const decoded = decodeStored(entry);
+    if (typeof decoded === 'string') {
+      tailProblems[index] = decoded;
+      continue;
+    }
+    const previousHash = index > 0 ? hashEntryEncoding(window[index - 1]!.raw) : entry.sequence === 1 ? genesisDigest : undefined;
+    if (previousHash !== undefined && !equalBytes(decoded.previousHash, previousHash)) {
+      tailProblems[index] = `it does not chain to entry ${entry.sequence - 1}`;
+    }
+  }
+  let tornIndex = window.length;
+  while (tornIndex > 0 && tailProblems[tornIndex - 1] !== '') tornIndex -= 1;
+  const tornCount = window.length - tornIndex;
+  const tornFrom = tornCount > 0 && tornCount <= maximumBatchEntries ? window[tornIndex]!.sequence : undefined;
+  const lastKept = tornFrom === undefined ? lastStored : tornFrom - 1;
+
+  // 3. The latest snapshot at or before the last kept entry.
+  const snapshotSequences: number[] = [];
+  for await (const key of db.keys({ ...snapshotRange, reverse: true })) {
+    const sequence = sequenceOfKey(key);
+    if (sequence === undefined) fail('corrupt-snapshot', undefined, `a snapshot key has ${key.length} bytes instead of 9 (${hex(key)})`);
+    snapshotSequences.push(sequence!);
+  }
+  const droppedSnapshots = tornFrom === undefined ? [] : snapshotSequences.filter((sequence) => sequence >= tornFrom);
+  const usableSnapshots = snapshotSequences.filter((sequence) => sequence <= lastKept);
+  const beyond = snapshotSequences.find((sequence) => sequence > lastKept && (tornFrom === undefined || sequence < tornFrom));
+  if (beyond !== undefined) fail('snapshot-mismatch', beyond, `snapshot ${beyond} is beyond the last entry ${lastStored}`);
+
+  let state: ExchangeState;
+  let previousHash: Uint8Array;
+  let logTimeMs = 0;
+  let startSequence = 1;
+  const snapshotSequence = usableSnapshots[0];
+  if (snapshotSequence === undefined) {
+    state = createState(genesis);
+    previousHash = genesisDigest;
+  } else {
+    const loaded = await loadSnapshot(db, snapshotSequence, genesis, fail);
+    state = loaded.state;
+    previousHash = loaded.entryHash;
+    logTimeMs = loaded.logTimeMs;
+    startSequence = snapshotSequence + 1;
+  }
+
+  // 4. Replay the rest: decode, chain, verify signatures in the pool, apply; every entry must be accepted.
+  let expected = startSequence;
+  let replayed = 0;
+  if (startSequence <= lastKept) {
+    const iterator = db.iterator({ gte: entryKey(startSequence), lte: entryKey(lastKept) });
+    try {
+      const readChunk = async (): Promise<{ entries: RawEntry[]; verdicts: Promise<Array<SignatureVerdict | undefined>> } | undefined> => {
+        const pairs = await iterator.nextv(replayChunkEntries);
+        if (pairs.length === 0) return undefined;
+        const entries = pairs.map(([key, value]) => ({ sequence: sequenceOfKey(key) ?? -1, raw: value }));
+        const decoded = entries.map(decodeStored);
+        const verdicts = Promise.all(
+          decoded.map((entry) => (typeof entry === 'string' ? undefined : pool.verify(entry.transaction))),
+        );
+        verdicts.catch(() => undefined); // Awaited below; this only prevents an unhandled rejection while it waits.
+        return { entries, verdicts };
+      };
+      let chunk = await readChunk();
+      while (chunk !== undefined) {
+        const next = readChunk(); // Read and verify the next chunk while this one is applied.
+        next.catch(() => undefined);
+        const verdicts = await chunk.verdicts;
+        const operations: BatchOperation[] = [];
+        for (let index = 0; index < chunk.entries.length; index += 1) {
+          const stored = chunk.entries[index]!;
+          if (stored.sequence !== expected) {
+            fail('missing-entry', expected, `entry ${expected} is missing (the next stored entry is ${stored.sequence})`);
+          }
+          const entry = decodeStored(stored);
+          if (typeof entry === 'string') fail('corrupt-entry', expected, entry);
+          const record = entry as EntryRecord;
+          if (!equalBytes(record.previousHash, previousHash)) {
+            fail(
+              'broken-chain',
+              expected,
+              `its previous hash ${hex(record.previousHash)} is not the hash ${hex(previousHash)} of ` +
+                (expected === 1 ? 'the genesis' : `entry ${expected - 1}`) + ' (one of the two was altered)',
+            );
+          }
+          const verdict = verdicts[index];
+          if (verdict !== 'valid') fail('invalid-signature', expected, `its signature does not verify (${verdict})`);
+          let outcome: ApplyOutcome | undefined;
+          try {
+            outcome = apply(state, { logTimeMs: record.logTimeMs, transaction: record.transaction }, { signatureVerified: true });
+          } catch (error) {
+            fail('entry-rejected', expected, `the engine failed while applying it: ${reason(error)}`, error);
+          }
+          if (!outcome!.accepted) {
+            fail('entry-rejected', expected, `the engine rejects it (${outcome!.rejection.code}: ${outcome!.rejection.message})`);
+          }
+          if (outcome!.accepted) historyOperations(state, expected, outcome!.events, operations);
+          previousHash = hashEntryEncoding(stored.raw);
+          logTimeMs = record.logTimeMs;
+          expected += 1;
+          replayed += 1;
+        }
+        // Rewrites history records that are already on disk (idempotent); the log itself is not touched.
+        if (operations.length > 0) await db.batch(operations);
+        chunk = await next;
+      }
+    } finally {
+      await iterator.close();
+    }
+    if (expected !== lastKept + 1) fail('missing-entry', expected, `entry ${expected} is missing`);
+  }
+
+  try {
+    checkInvariants(state);
+  } catch (error) {
+    fail('invariant-violation', lastKept, `the recovered state breaks an invariant: ${reason(error)}`, error);
+  }
+
+  // 5. Drop the torn tail (and what it wrote) and prune old snapshots, in one synced batch.
+  const cleanup: BatchOperation[] = [];
+  for (const sequence of usableSnapshots.slice(context.snapshotsKept)) cleanup.push({ type: 'del', key: snapshotKey(sequence) });
+  if (tornFrom !== undefined) {
+    for (let sequence = tornFrom; sequence <= lastStored; sequence += 1) cleanup.push({ type: 'del', key: entryKey(sequence) });
+    for (const sequence of droppedSnapshots) cleanup.push({ type: 'del', key: snapshotKey(sequence) });
+    const repair = await historyRepairOperations(db, state, tornFrom, lastKept);
+    cleanup.push(...repair.operations);
+    logger.warn(
+      {
+        location,
+        droppedFrom: tornFrom,
+        droppedTo: lastStored,
+        droppedEntries: lastStored - tornFrom + 1,
+        droppedSequences: range(tornFrom, lastStored),
+        problems: tailProblems.slice(tornIndex).map((problem, index) => `entry ${tornFrom + index}: ${problem}`).slice(0, 20),
+        droppedSnapshots,
+        historyRecordsDeleted: repair.deleted,
+        historyRecordsRewritten: repair.rewritten,
+      },
+      `ledger: dropped a torn tail of ${lastStored - tornFrom + 1} entries (${tornFrom}..${lastStored})`,
+    );
+  }
+  if (cleanup.length > 0) await db.batch(cleanup, { sync: true });
+
+  const entryHash = previousHash;
+  logger.info(
+    {
+      location,
+      entries: lastKept,
+      snapshot: snapshotSequence ?? null,
+      replayed,
+      durationMs: Math.round(performance.now() - started),
+      stateHash: stateHashHex(state),
+      headHash: hex(entryHash),
+    },
+    `ledger recovered ${lastKept} entries (${replayed} replayed${snapshotSequence === undefined ? ' from genesis' : ` after snapshot ${snapshotSequence}`})`,
+  );
+  return { state, genesisHash: genesisDigest, sequence: lastKept, entryHash, logTimeMs };
+}
+
+function range(first: number, last: number): number[] {
+  const numbers: number[] = [];
+  for (let value = first; value <= last; value += 1) numbers.push(value);
+  return numbers;
+}
+
+async function loadSnapshot(
+  db: LedgerDatabase,
+  sequence: number,
+  genesis: Genesis,
+  fail: (problem: RecoveryProblem, sequence: number | undefined, detail: string, cause?: unknown) => never,
+): Promise<{ state: ExchangeState; entryHash: Uint8Array; logTimeMs: number }> {
+  const bytes = await db.get(snapshotKey(sequence));
+  if (bytes === undefined) fail('corrupt-snapshot', sequence, `snapshot ${sequence} vanished while opening`);
+  let record: SnapshotRecord;
+  try {
+    record = decodeSnapshot(bytes!);
+  } catch (error) {
+    return fail('corrupt-snapshot', sequence, `snapshot ${sequence} cannot be decoded (${reason(error)})`, error);
+  }
+  if (record.sequence !== sequence) fail('corrupt-snapshot', sequence, `snapshot ${sequence} says it is snapshot ${record.sequence}`);
+  const digest = new Uint8Array(createHash('sha256').update(record.stateEncoding).digest());
+  if (!equalBytes(digest, record.stateHash)) {
+    fail('corrupt-snapshot', sequence, `snapshot ${sequence} records state hash ${hex(record.stateHash)} but its state hashes to ${hex(digest)}`);
+  }
+  let state: ExchangeState;
+  try {
+    state = decodeState(record.stateEncoding);
+  } catch (error) {
+    return fail('corrupt-snapshot', sequence, `snapshot ${sequence} holds an invalid state (${reason(error)})`, error);
+  }
+  if (canonicalGenesisJson(state.genesis) !== canonicalGenesisJson(genesis)) {
+    fail('snapshot-mismatch', sequence, `snapshot ${sequence} is of a different genesis (${canonicalGenesisJson(state.genesis)})`);
+  }
+  const raw = await db.get(entryKey(sequence));
+  if (raw === undefined) fail('missing-entry', sequence, `snapshot ${sequence} refers to entry ${sequence}, which is missing`);
+  const entryDigest = hashEntryEncoding(raw!);
+  if (!equalBytes(entryDigest, record.entryHash)) {
+    fail('snapshot-mismatch', sequence, `snapshot ${sequence} records entry hash ${hex(record.entryHash)} but entry ${sequence} hashes to ${hex(entryDigest)}`);
+  }
+  const entry = decodeStored({ sequence, raw: raw! });
+  if (typeof entry === 'string') return fail('corrupt-entry', sequence, entry);
+  if (entry.logTimeMs !== state.logTimeMs) {
+    fail('snapshot-mismatch', sequence, `snapshot ${sequence} has log time ${state.logTimeMs} but entry ${sequence} has ${entry.logTimeMs}`);
+  }
+  return { state, entryHash: entryDigest, logTimeMs: entry.logTimeMs };
+}

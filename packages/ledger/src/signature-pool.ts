@@ -1,0 +1,130 @@
+/**
+ * Signature checks off the sequencing thread: a piscina pool of worker
+ * threads running the engine's verifySignature.
+ *
+ * Requests are gathered for one turn of the event loop (or until a chunk is
+ * full) and sent as a few packed tasks, each one transferable buffer, so that
+ * the per-task cost of the pool is shared by many signatures. Verdicts come
+ * back per task and resolve their requests in request order within the task.
+ *
+ * Packing: count u32, then per transaction publicKeyLength u32,
+ * signatureLength u32, messageLength u32, publicKey, signature, message (all
+ * big-endian). Lengths are sent as they are, so a wrong length gets the
+ * engine's own 'bad-length' verdict.
+ *
+ * The worker entry is a small .mjs file: worker threads inherit
+ * process.execArgv, so under tsx they load .ts directly; elsewhere (vitest,
+ * plain node) the .mjs imports the TypeScript task through tsx's scoped loader.
+ */
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import type { SignatureVerdict, SignedTransaction } from '@vex/engine';
+
+interface PendingVerification {
+  readonly transaction: SignedTransaction;
+  readonly resolve: (verdict: SignatureVerdict) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Transactions per worker task at most. */
+const maximumTaskTransactions = 512;
+
+const workerUrl = new URL('./signature-worker.mjs', import.meta.url).href;
+
+export class SignaturePool {
+  private readonly pool: Piscina<Uint8Array, SignatureVerdict[]>;
+  private pending: PendingVerification[] = [];
+  private flushScheduled = false;
+  private closed = false;
+  readonly threads: number;
+
+  constructor(threads: number = availableParallelism()) {
+    if (!Number.isSafeInteger(threads) || threads < 1) throw new RangeError(`verifierThreads must be a positive integer, got ${threads}`);
+    this.threads = threads;
+    this.pool = new Piscina({ filename: workerUrl, minThreads: threads, maxThreads: threads, idleTimeout: 2 ** 31 - 1, stricterFIFO: true });
+  }
+
+  /** Resolves with the engine's verdict for the transaction. */
+  verify(transaction: SignedTransaction): Promise<SignatureVerdict> {
+    if (this.closed) return Promise.reject(new Error('the signature pool is closed'));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ transaction, resolve, reject });
+      if (this.pending.length >= maximumTaskTransactions * this.threads) this.flush();
+      else if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Verdicts for many transactions, in order. */
+  verifyAll(transactions: readonly SignedTransaction[]): Promise<SignatureVerdict[]> {
+    return Promise.all(transactions.map((transaction) => this.verify(transaction)));
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    // Spread the batch evenly over the threads, in chunks of at most maximumTaskTransactions.
+    const tasks = Math.max(Math.min(this.threads, batch.length), Math.ceil(batch.length / maximumTaskTransactions));
+    const perTask = Math.ceil(batch.length / tasks);
+    for (let start = 0; start < batch.length; start += perTask) this.runTask(batch.slice(start, start + perTask));
+  }
+
+  private runTask(requests: PendingVerification[]): void {
+    let packed: Uint8Array;
+    try {
+      packed = pack(requests);
+    } catch (error) {
+      for (const request of requests) request.reject(error);
+      return;
+    }
+    this.pool.run(packed, { transferList: [packed.buffer as ArrayBuffer] }).then(
+      (verdicts) => {
+        for (let index = 0; index < requests.length; index += 1) {
+          const verdict = verdicts[index];
+          if (verdict === undefined) requests[index]!.reject(new Error('the signature worker returned too few verdicts'));
+          else requests[index]!.resolve(verdict);
+        }
+      },
+      (error: unknown) => {
+        for (const request of requests) request.reject(error);
+      },
+    );
+  }
+
+  /** Waits for queued checks, then stops the worker threads. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.flush();
+    await this.pool.close();
+  }
+}
+
+function pack(requests: readonly PendingVerification[]): Uint8Array {
+  let length = 4;
+  for (const { transaction } of requests) {
+    length += 12 + transaction.publicKey.length + transaction.signature.length + transaction.message.length;
+  }
+  const packed = new Uint8Array(length);
+  const view = new DataView(packed.buffer);
+  view.setUint32(0, requests.length);
+  let offset = 4;
+  for (const { transaction } of requests) {
+    const { publicKey, signature, message } = transaction;
+    view.setUint32(offset, publicKey.length);
+    view.setUint32(offset + 4, signature.length);
+    view.setUint32(offset + 8, message.length);
+    offset += 12;
+    packed.set(publicKey, offset);
+    offset += publicKey.length;
+    packed.set(signature, offset);
+    offset += signature.length;
+    packed.set(message, offset);
+    offset += message.length;
+  }
+  return packed;
+}
