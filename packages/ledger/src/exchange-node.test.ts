@@ -279,4 +279,20 @@ describe('ExchangeNode', () => {
     expect(partial.anchorHash).toEqual(stored[48]!.entryHash);
     expect(partial.entries).toEqual(stored.slice(49));
   });
+
+  test('exportLog ends with an error, not a hang, when the reader goes away mid-export', async () => {
+    const { node, clock } = await openNode();
+    await submitInWaves(node, clock.set, entries);
+    // A tiny buffer that nobody reads fills at once; then the reader disconnects.
+    const sink = new PassThrough({ highWaterMark: 16 });
+    const exporting = node.exportLog(sink);
+    setTimeout(() => sink.destroy(), 20);
+    await expect(exporting).rejects.toThrow(/closed before the export finished/);
+    // The node keeps working and can export again.
+    const again = new PassThrough();
+    const chunks: Buffer[] = [];
+    again.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await node.exportLog(again);
+    expect((await readLogExport(Buffer.concat(chunks))).entries.length).toBe(node.head().sequence);
+  });
 });

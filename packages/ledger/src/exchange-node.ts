@@ -133,6 +133,30 @@ function copyTransaction(transaction: SignedTransaction): SignedTransaction {
   return { message: new Uint8Array(message), publicKey: new Uint8Array(publicKey), signature: new Uint8Array(signature) };
 }
 
+/**
+ * Waits until `destination` can take more data. A reader that goes away
+ * mid-export (an HTTP client disconnecting) closes the stream instead of
+ * draining it; waiting for `drain` alone would then hang forever and keep a
+ * LevelDB iterator open, so a close or error ends the export with an error.
+ */
+async function waitForDrain(destination: NodeJS.WritableStream): Promise<void> {
+  const emitter = destination as unknown as NodeJS.EventEmitter & { destroyed?: boolean };
+  if (emitter.destroyed === true) throw new Error('the export destination closed before the export finished');
+  const controller = new AbortController();
+  const drained = once(emitter, 'drain', { signal: controller.signal });
+  const closed = once(emitter, 'close', { signal: controller.signal }).then(() => {
+    throw new Error('the export destination closed before the export finished');
+  });
+  // The loser of the race is aborted below; its rejection is expected.
+  drained.catch(() => undefined);
+  closed.catch(() => undefined);
+  try {
+    await Promise.race([drained, closed]);
+  } finally {
+    controller.abort();
+  }
+}
+
 export class ExchangeNode {
   readonly history: HistoryIndex;
   private readonly listeners = new Set<(entry: CommittedEntry) => void>();
@@ -520,7 +544,7 @@ export class ExchangeNode {
       const chunk = Buffer.concat(pieces, pieceBytes);
       pieces.length = 0;
       pieceBytes = 0;
-      if (!destination.write(chunk)) await once(destination as unknown as NodeJS.EventEmitter, 'drain');
+      if (!destination.write(chunk)) await waitForDrain(destination);
     };
     let count = 0;
     let lastHash = anchorHash;

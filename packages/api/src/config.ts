@@ -1,0 +1,280 @@
+/**
+ * The exchange configuration: the genesis, and the assets and markets the
+ * operator lists on first start. Without a config file the embedded demo is
+ * used. docs/operator.md documents the format.
+ *
+ * Validation is complete before anything touches the ledger: every listing
+ * is parsed by the engine's instruction parser and applied to a scratch
+ * state, so a bad tick size or fee is reported with its place in the file.
+ */
+import {
+  createState,
+  execute,
+  GenesisError,
+  isCanonicalAccountId,
+  parseInstruction,
+  validateGenesis,
+  type Genesis,
+} from '@vex/engine';
+import type { AssetInfo } from './context.js';
+
+export interface AssetConfig {
+  readonly symbol: string;
+  readonly decimals: number;
+  readonly displayName?: string;
+  readonly blockchains?: readonly string[];
+}
+
+export interface MarketConfig {
+  readonly symbol: string;
+  readonly baseSymbol: string;
+  readonly quoteSymbol: string;
+  readonly tickSize: string;
+  readonly stepSize: string;
+  readonly minQuantity: string;
+  readonly maxQuantity: string;
+  readonly minPrice: string;
+  readonly maxPrice: string;
+  readonly makerFeeBps: number;
+  readonly takerFeeBps: number;
+}
+
+export interface ExchangeConfig {
+  readonly genesis: {
+    readonly exchangeName: string;
+    /** Default: the node's own operator key. */
+    readonly operatorKeys?: readonly string[];
+    /** Default: the node's own operator key. */
+    readonly feeAccount?: string;
+  };
+  readonly assets: readonly AssetConfig[];
+  readonly markets: readonly MarketConfig[];
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export function demoConfig(): ExchangeConfig {
+  return {
+    genesis: { exchangeName: 'demo' },
+    assets: [
+      { symbol: 'SOL', decimals: 9, displayName: 'Solana', blockchains: ['Solana'] },
+      { symbol: 'BTC', decimals: 8, displayName: 'Bitcoin', blockchains: ['Bitcoin'] },
+      { symbol: 'USDC', decimals: 6, displayName: 'USD Coin', blockchains: ['Solana', 'Ethereum'] },
+    ],
+    markets: [
+      {
+        symbol: 'SOL_USDC',
+        baseSymbol: 'SOL',
+        quoteSymbol: 'USDC',
+        tickSize: '0.01',
+        stepSize: '0.01',
+        minQuantity: '0.01',
+        maxQuantity: '100000',
+        minPrice: '0.01',
+        maxPrice: '1000000',
+        makerFeeBps: 2,
+        takerFeeBps: 5,
+      },
+      {
+        symbol: 'BTC_USDC',
+        baseSymbol: 'BTC',
+        quoteSymbol: 'USDC',
+        tickSize: '0.1',
+        stepSize: '0.00001',
+        minQuantity: '0.00001',
+        maxQuantity: '1000',
+        minPrice: '0.1',
+        maxPrice: '10000000',
+        makerFeeBps: 2,
+        takerFeeBps: 5,
+      },
+    ],
+  };
+}
+
+/** The genesis a config gives when the node's own operator key is `operatorPublicKey`. */
+export function genesisOf(config: ExchangeConfig, operatorPublicKey: string): Genesis {
+  return {
+    exchangeName: config.genesis.exchangeName,
+    operatorKeys: [...(config.genesis.operatorKeys ?? [operatorPublicKey])],
+    feeAccount: config.genesis.feeAccount ?? operatorPublicKey,
+  };
+}
+
+export function assetInfoOf(config: ExchangeConfig): Record<string, AssetInfo> {
+  const info: Record<string, AssetInfo> = {};
+  for (const asset of config.assets) {
+    info[asset.symbol] = {
+      ...(asset.displayName !== undefined ? { displayName: asset.displayName } : {}),
+      ...(asset.blockchains !== undefined ? { blockchains: asset.blockchains } : {}),
+    };
+  }
+  return info;
+}
+
+/** The signing-string groups of each listing, in the order they are submitted. */
+export function listingGroups(config: ExchangeConfig): Array<{ symbol: string; kind: 'asset' | 'market'; instruction: string; params: Array<[string, string]> }> {
+  return [
+    ...config.assets.map((asset) => ({
+      symbol: asset.symbol,
+      kind: 'asset' as const,
+      instruction: 'assetList',
+      params: [['symbol', asset.symbol], ['decimals', String(asset.decimals)]] as Array<[string, string]>,
+    })),
+    ...config.markets.map((market) => ({
+      symbol: market.symbol,
+      kind: 'market' as const,
+      instruction: 'marketList',
+      params: [
+        ['symbol', market.symbol],
+        ['baseSymbol', market.baseSymbol],
+        ['quoteSymbol', market.quoteSymbol],
+        ['tickSize', market.tickSize],
+        ['stepSize', market.stepSize],
+        ['minQuantity', market.minQuantity],
+        ['maxQuantity', market.maxQuantity],
+        ['minPrice', market.minPrice],
+        ['maxPrice', market.maxPrice],
+        ['makerFeeBps', String(market.makerFeeBps)],
+        ['takerFeeBps', String(market.takerFeeBps)],
+      ] as Array<[string, string]>,
+    })),
+  ];
+}
+
+type Json = Record<string, unknown>;
+
+function objectAt(value: unknown, where: string): Json {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${where} must be a JSON object.`);
+  return value as Json;
+}
+
+function onlyKeys(value: Json, allowed: readonly string[], where: string): void {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) throw new ConfigError(`${where} has an unknown field "${key}" (allowed: ${allowed.join(', ')}).`);
+  }
+}
+
+function stringAt(value: Json, key: string, where: string, optional = false): string | undefined {
+  const field = value[key];
+  if (field === undefined && optional) return undefined;
+  if (typeof field !== 'string' || field.length === 0) throw new ConfigError(`${where}.${key} must be a non-empty string.`);
+  return field;
+}
+
+function decimalAt(value: Json, key: string, where: string): string {
+  const field = value[key];
+  if (typeof field !== 'string' || !/^(0|[1-9][0-9]*)(\.[0-9]+)?$/.test(field)) {
+    throw new ConfigError(`${where}.${key} must be a plain decimal string such as "0.01".`);
+  }
+  return field;
+}
+
+function integerAt(value: Json, key: string, where: string, maximum: number): number {
+  const field = value[key];
+  if (typeof field !== 'number' || !Number.isSafeInteger(field) || field < 0 || field > maximum) {
+    throw new ConfigError(`${where}.${key} must be an integer from 0 to ${maximum}.`);
+  }
+  return field;
+}
+
+/** Parses and fully validates a config file's JSON; throws ConfigError naming the offending place. */
+export function parseConfig(json: unknown, source = 'config'): ExchangeConfig {
+  const root = objectAt(json, source);
+  onlyKeys(root, ['genesis', 'assets', 'markets', '$comment'], source);
+  const genesisJson = objectAt(root.genesis, `${source}.genesis`);
+  onlyKeys(genesisJson, ['exchangeName', 'operatorKeys', 'feeAccount'], `${source}.genesis`);
+  const exchangeName = stringAt(genesisJson, 'exchangeName', `${source}.genesis`)!;
+  let operatorKeys: string[] | undefined;
+  if (genesisJson.operatorKeys !== undefined) {
+    if (!Array.isArray(genesisJson.operatorKeys) || genesisJson.operatorKeys.length === 0) {
+      throw new ConfigError(`${source}.genesis.operatorKeys must be a non-empty array of base64 public keys.`);
+    }
+    operatorKeys = genesisJson.operatorKeys.map((key, index) => {
+      if (typeof key !== 'string' || !isCanonicalAccountId(key)) {
+        throw new ConfigError(`${source}.genesis.operatorKeys[${index}] is not the base64 of a 32-byte public key.`);
+      }
+      return key;
+    });
+  }
+  const feeAccount = stringAt(genesisJson, 'feeAccount', `${source}.genesis`, true);
+  if (feeAccount !== undefined && !isCanonicalAccountId(feeAccount)) {
+    throw new ConfigError(`${source}.genesis.feeAccount is not the base64 of a 32-byte public key.`);
+  }
+
+  if (!Array.isArray(root.assets)) throw new ConfigError(`${source}.assets must be an array.`);
+  const assets = root.assets.map((entry, index): AssetConfig => {
+    const where = `${source}.assets[${index}]`;
+    const asset = objectAt(entry, where);
+    onlyKeys(asset, ['symbol', 'decimals', 'displayName', 'blockchains'], where);
+    let blockchains: string[] | undefined;
+    if (asset.blockchains !== undefined) {
+      if (!Array.isArray(asset.blockchains) || !asset.blockchains.every((name) => typeof name === 'string' && /^[\x20-\x7e]{1,64}$/.test(name))) {
+        throw new ConfigError(`${where}.blockchains must be an array of blockchain names such as "Solana".`);
+      }
+      blockchains = asset.blockchains as string[];
+    }
+    const displayName = stringAt(asset, 'displayName', where, true);
+    return {
+      symbol: stringAt(asset, 'symbol', where)!,
+      decimals: integerAt(asset, 'decimals', where, 18),
+      ...(displayName !== undefined ? { displayName } : {}),
+      ...(blockchains !== undefined ? { blockchains } : {}),
+    };
+  });
+
+  if (!Array.isArray(root.markets)) throw new ConfigError(`${source}.markets must be an array.`);
+  const markets = root.markets.map((entry, index): MarketConfig => {
+    const where = `${source}.markets[${index}]`;
+    const market = objectAt(entry, where);
+    const fields = ['symbol', 'baseSymbol', 'quoteSymbol', 'tickSize', 'stepSize', 'minQuantity', 'maxQuantity', 'minPrice', 'maxPrice', 'makerFeeBps', 'takerFeeBps'];
+    onlyKeys(market, fields, where);
+    const baseSymbol = stringAt(market, 'baseSymbol', where)!;
+    const quoteSymbol = stringAt(market, 'quoteSymbol', where)!;
+    return {
+      symbol: stringAt(market, 'symbol', where, true) ?? `${baseSymbol}_${quoteSymbol}`,
+      baseSymbol,
+      quoteSymbol,
+      tickSize: decimalAt(market, 'tickSize', where),
+      stepSize: decimalAt(market, 'stepSize', where),
+      minQuantity: decimalAt(market, 'minQuantity', where),
+      maxQuantity: decimalAt(market, 'maxQuantity', where),
+      minPrice: decimalAt(market, 'minPrice', where),
+      maxPrice: decimalAt(market, 'maxPrice', where),
+      makerFeeBps: integerAt(market, 'makerFeeBps', where, 10_000),
+      takerFeeBps: integerAt(market, 'takerFeeBps', where, 10_000),
+    };
+  });
+
+  const config: ExchangeConfig = {
+    genesis: { exchangeName, ...(operatorKeys !== undefined ? { operatorKeys } : {}), ...(feeAccount !== undefined ? { feeAccount } : {}) },
+    assets,
+    markets,
+  };
+  checkListings(config, source);
+  return config;
+}
+
+/** Applies every listing to a scratch state, so the engine's own rules judge the file before the ledger sees it. */
+function checkListings(config: ExchangeConfig, source: string): void {
+  // Any well-formed key will do for the dry run; it is both operator and fee account.
+  const dryRunKey = 'A'.repeat(43) + '=';
+  const genesis = genesisOf(config, dryRunKey);
+  try {
+    validateGenesis(genesis);
+  } catch (error) {
+    if (error instanceof GenesisError) throw new ConfigError(`${source}.genesis: ${error.message}`);
+    throw error;
+  }
+  const state = createState({ ...genesis, operatorKeys: [dryRunKey], feeAccount: dryRunKey });
+  const groups = listingGroups(config);
+  groups.forEach((group, position) => {
+    const where = group.kind === 'asset' ? `${source}.assets[${position}]` : `${source}.markets[${position - config.assets.length}]`;
+    const parsed = parseInstruction([{ instruction: group.instruction, params: new Map(group.params) }]);
+    if (!parsed.ok) throw new ConfigError(`${where} (${group.symbol}): ${parsed.message}`);
+    const outcome = execute(state, dryRunKey, parsed.instruction, 1);
+    if (!outcome.accepted) throw new ConfigError(`${where} (${group.symbol}): ${outcome.rejection.code}: ${outcome.rejection.message}`);
+  });
+}

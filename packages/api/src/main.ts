@@ -1,0 +1,126 @@
+/**
+ * `pnpm start`: one exchange node with its HTTP and WebSocket API.
+ *
+ *   PORT (default 8080; 0 picks a free port), HOST (default 127.0.0.1),
+ *   DATA_DIR (default ./data), CONFIG or --config <file> (default: the
+ *   embedded demo), LOG_LEVEL (default info).
+ *
+ * On start it prints the URL and the operator public key. SIGTERM or SIGINT
+ * shuts down gracefully: no new requests, in-flight ones finish, the node
+ * syncs everything it acknowledged and closes, the log is flushed, exit 0.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { ExchangeNode, RecoveryError } from '@vex/ledger';
+import { applyListings, BootstrapError } from './bootstrap.js';
+import { assetInfoOf, ConfigError, demoConfig, genesisOf, parseConfig, type ExchangeConfig } from './config.js';
+import { loadOrCreateOperatorKey, OperatorKeyError } from './operator-key.js';
+import { buildServer } from './server.js';
+
+const shutdownTimeoutMs = 30_000;
+
+async function loadConfig(file: string | undefined): Promise<ExchangeConfig> {
+  if (file === undefined) return demoConfig();
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`Cannot read the config file ${file}: ${(error as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`The config file ${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseConfig(json, file);
+}
+
+function parsePort(text: string | undefined): number {
+  if (text === undefined || text === '') return 8080;
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError(`PORT must be 0 to 65535, not ${text}.`);
+  return port;
+}
+
+async function main(): Promise<void> {
+  // `pnpm start -- --config x` may pass the `--` through.
+  const args = process.argv.slice(2).filter((arg) => arg !== '--');
+  const { values } = parseArgs({ args, options: { config: { type: 'string' } }, allowPositionals: false });
+  const configFile = values.config ?? (process.env.CONFIG !== undefined && process.env.CONFIG !== '' ? process.env.CONFIG : undefined);
+  const dataDirectory = resolve(process.env.DATA_DIR ?? './data');
+  const host = process.env.HOST ?? '127.0.0.1';
+  const port = parsePort(process.env.PORT);
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
+
+  const config = await loadConfig(configFile);
+  await mkdir(dataDirectory, { recursive: true });
+  const operator = await loadOrCreateOperatorKey(dataDirectory);
+  if (operator.created) logger.info({ file: operator.file }, 'generated a new operator key');
+  if (operator.warning !== undefined) logger.warn(operator.warning);
+
+  const node = await ExchangeNode.open({ dataDirectory, genesis: genesisOf(config, operator.key.publicKey), logger });
+  let app: ReturnType<typeof buildServer> | undefined;
+  let shuttingDown = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    const timer = setTimeout(() => {
+      const exit = (openConnections?: number): void => {
+        logger.error({ openConnections, head: node.head() }, 'shutdown took too long; exiting');
+        logger.flush();
+        process.exit(1);
+      };
+      if (app === undefined) exit();
+      else app.server.getConnections((_error, count) => exit(count));
+    }, shutdownTimeoutMs);
+    timer.unref();
+    let exitCode = 0;
+    try {
+      await app?.close();
+    } catch (error) {
+      exitCode = 1;
+      logger.error({ err: error }, 'closing the HTTP server failed');
+    }
+    try {
+      await node.close();
+    } catch (error) {
+      exitCode = 1;
+      logger.error({ err: error }, 'closing the node failed');
+    }
+    logger.info({ head: node.head() }, 'stopped');
+    logger.flush((error) => {
+      if (error !== undefined && error !== null) exitCode = 1;
+      process.exit(exitCode);
+    });
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+
+  try {
+    const listed = await applyListings(node, operator.key, config);
+    if (listed.length > 0) logger.info({ listed }, 'listed assets and markets');
+    app = buildServer({ node, logger, assets: assetInfoOf(config) });
+    await app.listen({ host, port });
+  } catch (error) {
+    // Start-up failed after the ledger opened: release it cleanly before exiting.
+    await app?.close().catch(() => undefined);
+    await node.close().catch(() => undefined);
+    throw error;
+  }
+  const address = app.server.address();
+  const boundPort = typeof address === 'object' && address !== null ? address.port : port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+  process.stdout.write(`exchange listening on ${url}\noperator public key ${operator.key.publicKey}\ndata directory ${dataDirectory}\n`);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof RecoveryError) process.stderr.write(`${error.describe()}\n`);
+  else if (error instanceof ConfigError || error instanceof OperatorKeyError || error instanceof BootstrapError) {
+    process.stderr.write(`error: ${error.message}\n`);
+  } else process.stderr.write(`error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,316 @@
+/**
+ * Public, unsigned market data: assets, markets, depth, trades, tickers,
+ * server time and status.
+ */
+import type { FastifyInstance } from 'fastify';
+import { depthOf, formatDecimal, formatPrice, formatQuantity, type Market } from '@vex/engine';
+import { requireMarket, parseInteger, type ApiContext } from './context.js';
+import { ApiError } from './errors.js';
+import { digitsString, errorResponses, noQuery, publicTradeSchema, symbolString } from './schemas.js';
+import { wireMarket, wirePublicTrade } from './wire-format.js';
+
+const marketsSchema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    properties: {
+      symbol: { type: 'string' },
+      baseSymbol: { type: 'string' },
+      quoteSymbol: { type: 'string' },
+      marketType: { type: 'string', enum: ['SPOT'] },
+      orderBookState: { type: 'string', enum: ['Open'] },
+      visible: { type: 'boolean' },
+      filters: {
+        type: 'object',
+        properties: {
+          price: {
+            type: 'object',
+            properties: { minPrice: { type: 'string' }, maxPrice: { type: 'string' }, tickSize: { type: 'string' } },
+          },
+          quantity: {
+            type: 'object',
+            properties: { minQuantity: { type: 'string' }, maxQuantity: { type: 'string' }, stepSize: { type: 'string' } },
+          },
+        },
+      },
+      fees: { type: 'object', properties: { makerFeeBps: { type: 'integer' }, takerFeeBps: { type: 'integer' } } },
+    },
+  },
+} as const;
+
+const tickerSchema = {
+  type: 'object',
+  properties: {
+    symbol: { type: 'string' },
+    firstPrice: { type: 'string' },
+    lastPrice: { type: 'string' },
+    priceChange: { type: 'string' },
+    priceChangePercent: { type: 'string' },
+    high: { type: 'string' },
+    low: { type: 'string' },
+    volume: { type: 'string' },
+    quoteVolume: { type: 'string' },
+    trades: { type: 'string' },
+  },
+} as const;
+
+/** Trades looked at for 24-hour tickers. */
+const tickerTradeWindow = 10_000;
+const dayMs = 24 * 60 * 60 * 1000;
+
+/** Tickers are recomputed at most once a second per market (each reads up to 10,000 trades). */
+const tickerCacheMs = 1000;
+const tickerCache = new WeakMap<ApiContext, Map<string, { readonly atMs: number; readonly value: Promise<Record<string, string>> }>>();
+
+function ticker(context: ApiContext, market: Market): Promise<Record<string, string>> {
+  let cache = tickerCache.get(context);
+  if (cache === undefined) {
+    cache = new Map();
+    tickerCache.set(context, cache);
+  }
+  const now = context.clock();
+  const cached = cache.get(market.symbol);
+  if (cached !== undefined && now - cached.atMs < tickerCacheMs && now >= cached.atMs) return cached.value;
+  const value = computeTicker(context, market, now);
+  cache.set(market.symbol, { atMs: now, value });
+  value.catch(() => cache.delete(market.symbol));
+  return value;
+}
+
+async function computeTicker(context: ApiContext, market: Market, now: number): Promise<Record<string, string>> {
+  const since = now - dayMs;
+  const trades = (await context.node.history.trades(market.symbol, tickerTradeWindow)).filter((trade) => trade.timeMs >= since);
+  const zero = { symbol: market.symbol, firstPrice: '0', lastPrice: '0', priceChange: '0', priceChangePercent: '0', high: '0', low: '0', volume: '0', quoteVolume: '0', trades: '0' };
+  if (trades.length === 0) return zero;
+  // Newest first.
+  const last = trades[0]!.priceTicks;
+  const first = trades[trades.length - 1]!.priceTicks;
+  let high = last;
+  let low = last;
+  let steps = 0n;
+  let quote = 0n;
+  for (const trade of trades) {
+    if (trade.priceTicks > high) high = trade.priceTicks;
+    if (trade.priceTicks < low) low = trade.priceTicks;
+    steps += trade.quantitySteps;
+    quote += trade.quoteUnits;
+  }
+  // Change as a fraction, truncated to 6 decimals (the only inexact figure here).
+  const fractionMicros = ((last - first) * 1_000_000n) / first;
+  return {
+    symbol: market.symbol,
+    firstPrice: formatPrice(market, first),
+    lastPrice: formatPrice(market, last),
+    priceChange: formatPrice(market, last - first),
+    priceChangePercent: formatDecimal(fractionMicros, 6),
+    high: formatPrice(market, high),
+    low: formatPrice(market, low),
+    volume: formatQuantity(market, steps),
+    quoteVolume: formatDecimal(quote, market.quote.decimals),
+    trades: String(trades.length),
+  };
+}
+
+export function registerPublicRoutes(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
+
+  app.get('/api/v1/assets', {
+    schema: {
+      summary: 'Listed assets and the blockchains that carry them',
+      tags: ['public'],
+      querystring: noQuery,
+      response: {
+        200: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              symbol: { type: 'string' },
+              displayName: { type: 'string' },
+              decimals: { type: 'integer' },
+              tokens: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    blockchain: { type: 'string' },
+                    depositEnabled: { type: 'boolean' },
+                    withdrawEnabled: { type: 'boolean' },
+                    minimumDeposit: { type: 'string' },
+                    minimumWithdrawal: { type: 'string' },
+                    maximumWithdrawal: { type: 'string' },
+                    withdrawalFee: { type: 'string' },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+  }, async () =>
+    node.state.assets.map((asset) => {
+      const info = context.assets[asset.symbol] ?? {};
+      const smallest = formatDecimal(1n, asset.decimals);
+      return {
+        symbol: asset.symbol,
+        displayName: info.displayName ?? asset.symbol,
+        decimals: asset.decimals,
+        tokens: (info.blockchains ?? []).map((blockchain) => ({
+          blockchain,
+          depositEnabled: true,
+          withdrawEnabled: true,
+          minimumDeposit: smallest,
+          minimumWithdrawal: smallest,
+          maximumWithdrawal: '0',
+          withdrawalFee: '0',
+        })),
+      };
+    }),
+  );
+
+  app.get('/api/v1/markets', {
+    schema: { summary: 'Listed spot markets with their filters', tags: ['public'], querystring: noQuery, response: { 200: marketsSchema } },
+  }, async () => node.state.markets.map(wireMarket));
+
+  app.get('/api/v1/market', {
+    schema: {
+      summary: 'One market',
+      tags: ['public'],
+      querystring: { type: 'object', additionalProperties: false, required: ['symbol'], properties: { symbol: symbolString } },
+      response: { 200: marketsSchema.items, ...errorResponses() },
+    },
+  }, async (request) => wireMarket(requireMarket(node.state, (request.query as { symbol: string }).symbol)));
+
+  app.get('/api/v1/depth', {
+    schema: {
+      summary: 'Order book snapshot; lastUpdateId lines up with the depth stream’s U/u',
+      tags: ['public'],
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['symbol'],
+        properties: { symbol: symbolString, limit: digitsString },
+      },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            asks: { type: 'array', items: { type: 'array', items: { type: 'string' } } },
+            bids: { type: 'array', items: { type: 'array', items: { type: 'string' } } },
+            lastUpdateId: { type: 'string' },
+            timestamp: { type: 'integer', description: 'Unix microseconds' },
+          },
+        },
+        ...errorResponses(),
+      },
+    },
+  }, async (request) => {
+    const query = request.query as { symbol: string; limit?: string };
+    const market = requireMarket(node.state, query.symbol);
+    const limit = parseInteger(query.limit, 'limit') ?? 1000;
+    if (limit < 1 || limit > 5000) throw new ApiError('INVALID_CLIENT_REQUEST', 'limit must be from 1 to 5000.');
+    // Read the book and the update id in the same tick, so they describe the same moment.
+    const lastUpdateId = context.feed.depthUpdateId(market.symbol);
+    const { asks, bids } = depthOf(market, limit);
+    const level = (entry: { priceTicks: bigint; quantitySteps: bigint }): [string, string] => [
+      formatPrice(market, entry.priceTicks),
+      formatQuantity(market, entry.quantitySteps),
+    ];
+    // Backpack lists both sides in ascending price order.
+    return {
+      asks: asks.map(level),
+      bids: bids.map(level).reverse(),
+      lastUpdateId: String(lastUpdateId),
+      timestamp: context.clock() * 1000,
+    };
+  });
+
+  app.get('/api/v1/trades', {
+    schema: {
+      summary: 'Recent public trades, oldest first',
+      tags: ['public'],
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['symbol'],
+        properties: { symbol: symbolString, limit: digitsString },
+      },
+      response: { 200: { type: 'array', items: publicTradeSchema }, ...errorResponses() },
+    },
+  }, async (request) => {
+    const query = request.query as { symbol: string; limit?: string };
+    const market = requireMarket(node.state, query.symbol);
+    const limit = parseInteger(query.limit, 'limit') ?? 100;
+    if (limit < 1 || limit > 1000) throw new ApiError('INVALID_CLIENT_REQUEST', 'limit must be from 1 to 1000.');
+    const trades = await node.history.trades(market.symbol, limit);
+    return trades.reverse().map((trade) => wirePublicTrade(node.state, trade));
+  });
+
+  app.get('/api/v1/ticker', {
+    schema: {
+      summary: '24-hour statistics of one market',
+      tags: ['public'],
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['symbol'],
+        properties: { symbol: symbolString, interval: { type: 'string', enum: ['1d'] } },
+      },
+      response: { 200: tickerSchema, ...errorResponses() },
+    },
+  }, async (request) => ticker(context, requireMarket(node.state, (request.query as { symbol: string }).symbol)));
+
+  app.get('/api/v1/tickers', {
+    schema: {
+      summary: '24-hour statistics of every market',
+      tags: ['public'],
+      querystring: { type: 'object', additionalProperties: false, properties: { interval: { type: 'string', enum: ['1d'] } } },
+      response: { 200: { type: 'array', items: tickerSchema } },
+    },
+  }, async () => Promise.all(node.state.markets.map((market) => ticker(context, market))));
+
+  app.get('/api/v1/time', {
+    schema: { summary: 'Server time, Unix milliseconds', tags: ['public'], querystring: noQuery, response: { 200: { type: 'integer' } } },
+  }, async () => context.clock());
+
+  app.get('/api/v1/ping', {
+    schema: { summary: 'Liveness', tags: ['public'], querystring: noQuery, response: { 200: { type: 'string' } } },
+  }, async (_request, reply) => reply.type('text/plain').send('pong'));
+
+  app.get('/api/v1/status', {
+    schema: {
+      summary: 'Node status: the head of the log',
+      tags: ['public', 'native'],
+      querystring: noQuery,
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            status: { type: 'string', enum: ['Ok', 'Halted'] },
+            message: { type: ['string', 'null'] },
+            exchangeName: { type: 'string' },
+            version: { type: 'string' },
+            sequence: { type: 'integer', description: 'Sequence of the last entry; 0 for an empty log' },
+            entryHash: { type: 'string', description: 'Hex hash of the last entry' },
+            logTimeMs: { type: 'integer' },
+            serverTimeMs: { type: 'integer' },
+          },
+        },
+      },
+    },
+  }, async () => {
+    const head = node.head();
+    const halted = node.haltedBy;
+    return {
+      status: halted === undefined ? 'Ok' : 'Halted',
+      message: halted === undefined ? null : halted.message,
+      exchangeName: node.state.genesis.exchangeName,
+      version: context.version,
+      sequence: head.sequence,
+      entryHash: head.entryHash,
+      logTimeMs: head.logTimeMs,
+      serverTimeMs: context.clock(),
+    };
+  });
+}

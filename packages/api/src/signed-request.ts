@@ -1,0 +1,149 @@
+/**
+ * Authenticating a Backpack-signed HTTP request.
+ *
+ * The client signed `instruction=…&<sorted params>&timestamp=…&window=…`
+ * (shared/backpack-api.md). The engine's request-signing module rebuilds
+ * every form a client may have signed (raw values, or percent-encoded as ccxt
+ * does); the first candidate the signature verifies over under the engine's
+ * signature rule is the message, and those exact bytes are what a
+ * state-changing request submits to the node.
+ */
+import type { FastifyRequest } from 'fastify';
+import {
+  accountIdOf,
+  isCanonicalAccountId,
+  isWithinWindow,
+  maximumWindowMs,
+  parseSigningString,
+  RequestSigningError,
+  signingStringCandidates,
+  verifySignature,
+  type SignedTransaction,
+} from '@vex/engine';
+import { ApiError } from './errors.js';
+
+export interface SignatureHeaders {
+  readonly apiKey: string;
+  readonly publicKey: Uint8Array;
+  readonly signature: Uint8Array;
+  /** X-Timestamp exactly as sent. */
+  readonly timestamp: string;
+  /** X-Window exactly as sent, or undefined when absent (5000 is then what was signed). */
+  readonly window: string | undefined;
+}
+
+export interface AuthenticatedRequest {
+  /** The signer's account id: the base64 public key. */
+  readonly account: string;
+  /** The bytes that verified (or, for a transaction left to the node, the one candidate). */
+  readonly transaction: SignedTransaction;
+  readonly timestampMs: number;
+  readonly windowMs: number;
+}
+
+const digits = /^[0-9]{1,16}$/;
+
+function singleHeader(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new ApiError('INVALID_CLIENT_REQUEST', `The ${name} header must appear once.`);
+  return value;
+}
+
+function decodeBase64Exactly(text: string, length: number): Uint8Array | undefined {
+  if (text.length > 128) return undefined;
+  const bytes = Buffer.from(text, 'base64');
+  // Only the canonical encoding: Buffer's decoder skips junk, so re-encode and compare.
+  if (bytes.length !== length || bytes.toString('base64') !== text) return undefined;
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Reads and checks the four signature headers (X-API-Key, X-Signature, X-Timestamp, X-Window). */
+export function readSignatureHeaders(request: FastifyRequest): SignatureHeaders {
+  const apiKey = singleHeader(request, 'x-api-key');
+  const signatureText = singleHeader(request, 'x-signature');
+  const timestamp = singleHeader(request, 'x-timestamp');
+  const window = singleHeader(request, 'x-window');
+  if (apiKey === undefined || signatureText === undefined || timestamp === undefined) {
+    throw new ApiError('UNAUTHORIZED', 'This endpoint is signed: X-API-Key, X-Signature and X-Timestamp are required.');
+  }
+  if (!isCanonicalAccountId(apiKey)) {
+    throw new ApiError('UNAUTHORIZED', 'X-API-Key must be the base64 of a 32-byte ed25519 public key.');
+  }
+  const signature = decodeBase64Exactly(signatureText, 64);
+  if (signature === undefined) throw new ApiError('INVALID_SIGNATURE', 'X-Signature must be the base64 of a 64-byte ed25519 signature.');
+  if (!digits.test(timestamp)) throw new ApiError('INVALID_TIMESTAMP', 'X-Timestamp must be a whole number of milliseconds.');
+  if (window !== undefined) {
+    if (!digits.test(window)) throw new ApiError('INVALID_WINDOW', 'X-Window must be a whole number of milliseconds.');
+    const windowMs = Number(window);
+    if (windowMs < 1 || windowMs > maximumWindowMs) {
+      throw new ApiError('INVALID_WINDOW', `X-Window must be from 1 to ${maximumWindowMs} milliseconds.`);
+    }
+  }
+  const publicKey = new Uint8Array(Buffer.from(apiKey, 'base64'));
+  return { apiKey, publicKey, signature, timestamp, window };
+}
+
+/** The query string of the raw URL, as the client wrote it. */
+export function rawQuery(request: FastifyRequest): URLSearchParams {
+  const url = request.raw.url ?? request.url;
+  const mark = url.indexOf('?');
+  return new URLSearchParams(mark < 0 ? '' : url.slice(mark + 1));
+}
+
+export interface AuthenticateOptions {
+  /** The route the signature covers; defaults to the matched route path. */
+  readonly signedPath?: string;
+  /**
+   * Queries are judged here completely (signature and timestamp against the
+   * server clock). Transactions leave the timestamp to the node, which judges
+   * it against the log time, and, when only one signing string is possible,
+   * leave the signature to the node's verifier threads as well.
+   */
+  readonly kind: 'query' | 'transaction';
+  readonly clock: () => number;
+}
+
+export function authenticate(request: FastifyRequest, options: AuthenticateOptions): AuthenticatedRequest {
+  const headers = readSignatureHeaders(request);
+  const path = options.signedPath ?? request.routeOptions.url ?? request.url.split('?', 1)[0]!;
+  // HEAD is GET without a body (fastify serves it for every GET route).
+  const method = request.method === 'HEAD' ? 'GET' : request.method;
+  let candidates: Uint8Array[];
+  try {
+    candidates = signingStringCandidates(
+      method,
+      path,
+      rawQuery(request),
+      method === 'GET' ? undefined : request.body,
+      headers.timestamp,
+      headers.window,
+    );
+  } catch (error) {
+    if (error instanceof RequestSigningError) throw new ApiError(error.code, error.message);
+    throw error;
+  }
+  let message: Uint8Array | undefined;
+  if (options.kind === 'transaction' && candidates.length === 1) {
+    message = candidates[0];
+  } else {
+    message = candidates.find((candidate) => verifySignature(headers.publicKey, candidate, headers.signature) === 'valid');
+    if (message === undefined) throw new ApiError('INVALID_SIGNATURE', 'The signature does not verify over the request.');
+  }
+  const parsed = parseSigningString(message!);
+  if (!parsed.ok) throw new ApiError('INVALID_CLIENT_REQUEST', parsed.message);
+  const { timestampMs, windowMs } = parsed.value;
+  if (options.kind === 'query') {
+    const now = options.clock();
+    if (!isWithinWindow(now, timestampMs, windowMs)) {
+      throw new ApiError('INVALID_TIMESTAMP', `Timestamp ${timestampMs} is not within ${windowMs} ms of the server time ${now}.`);
+    }
+  }
+  return {
+    account: accountIdOf(headers.publicKey),
+    transaction: { message: message!, publicKey: headers.publicKey, signature: headers.signature },
+    timestampMs,
+    windowMs,
+  };
+}
+

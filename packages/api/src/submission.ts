@@ -1,0 +1,48 @@
+/**
+ * Submitting a signed transaction to the node and turning its outcome into
+ * an HTTP answer. A request is answered only once submit() resolves, that is
+ * once the entry is synced to disk: an acknowledged request is durable.
+ */
+import type { FastifyBaseLogger } from 'fastify';
+import type { InstructionResult, SignedTransaction } from '@vex/engine';
+import { ApiError } from './errors.js';
+import type { ExchangeNodePort } from './node-port.js';
+
+export interface Committed {
+  readonly sequence: number;
+  readonly logTimeMs: number;
+  readonly results: readonly InstructionResult[];
+}
+
+export async function submitTransaction(
+  node: ExchangeNodePort,
+  transaction: SignedTransaction,
+  log: FastifyBaseLogger,
+): Promise<Committed> {
+  let result;
+  try {
+    result = await node.submit(transaction);
+  } catch (error) {
+    // The node refuses work once it is closing (LedgerClosedError) or has halted after a
+    // failed write (LedgerHaltedError): the client may retry against a restarted node.
+    const name = error instanceof Error ? error.name : '';
+    if (name === 'LedgerClosedError' || name === 'LedgerHaltedError') {
+      log.warn({ err: error }, 'the node refused a transaction');
+      throw new ApiError('SERVICE_UNAVAILABLE', `The node is not accepting transactions: ${(error as Error).message}`);
+    }
+    log.error({ err: error }, 'node.submit failed');
+    throw new ApiError('SERVER_ERROR', 'The node failed to process the transaction.');
+  }
+  const outcome = result.outcome;
+  if (!outcome.accepted) throw new ApiError(outcome.rejection.code, outcome.rejection.message);
+  if (result.sequence === undefined) throw new ApiError('SERVER_ERROR', 'The node accepted the transaction without a sequence.');
+  return { sequence: result.sequence, logTimeMs: result.logTimeMs, results: outcome.results };
+}
+
+/** The value of an accepted single-instruction transaction, or its rejection as an ApiError. */
+export function onlyResult(committed: Committed): Extract<InstructionResult, { ok: true }>['value'] {
+  const first = committed.results[0];
+  if (first === undefined) throw new ApiError('SERVER_ERROR', 'The node returned no result.');
+  if (!first.ok) throw new ApiError(first.rejection.code, first.rejection.message);
+  return first.value;
+}

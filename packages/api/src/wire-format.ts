@@ -1,0 +1,176 @@
+/**
+ * Engine views → the JSON shapes Backpack clients (ccxt's `backpack` class,
+ * the Rust client) parse. Amounts leave the engine as bigint ticks, steps and
+ * units and are written here as exact decimal strings; nothing is rounded.
+ */
+import {
+  formatDecimal,
+  formatPrice,
+  formatQuantity,
+  type DepositView,
+  type ExchangeState,
+  type Market,
+  type OrderView,
+  type WithdrawalView,
+} from '@vex/engine';
+import type { FillRecord, PublicTrade } from './node-port.js';
+
+export function marketOf(state: ExchangeState, symbol: string): Market {
+  const market = state.marketsBySymbol.get(symbol);
+  // Markets are never delisted, so every view names a listed market.
+  if (market === undefined) throw new Error(`Market ${symbol} is not listed.`);
+  return market;
+}
+
+export function assetDecimals(state: ExchangeState, symbol: string): number {
+  const asset = state.assetsBySymbol.get(symbol);
+  if (asset === undefined) throw new Error(`Asset ${symbol} is not listed.`);
+  return asset.decimals;
+}
+
+export function formatUnits(state: ExchangeState, asset: string, units: bigint): string {
+  return formatDecimal(units, assetDecimals(state, asset));
+}
+
+/** Backpack's history timestamps: ISO 8601 in UTC without the trailing `Z`. */
+export function isoWithoutZone(timeMs: number): string {
+  return new Date(timeMs).toISOString().slice(0, -1);
+}
+
+export interface WireOrder {
+  readonly id: string;
+  readonly clientId: number | null;
+  readonly symbol: string;
+  readonly side: 'Bid' | 'Ask';
+  readonly orderType: 'Limit' | 'Market';
+  readonly price: string | null;
+  readonly quantity: string | null;
+  readonly quoteQuantity: string | null;
+  readonly executedQuantity: string;
+  readonly executedQuoteQuantity: string;
+  readonly timeInForce: string;
+  readonly postOnly: boolean;
+  readonly reduceOnly: boolean;
+  readonly selfTradePrevention: string;
+  readonly status: string;
+  readonly triggerPrice: null;
+  readonly createdAt: number;
+}
+
+export function wireOrder(state: ExchangeState, order: OrderView): WireOrder {
+  const market = marketOf(state, order.market);
+  const isLimit = order.orderType === 'Limit';
+  return {
+    id: String(order.orderId),
+    clientId: order.clientId ?? null,
+    symbol: order.market,
+    side: order.side,
+    orderType: order.orderType,
+    price: isLimit ? formatPrice(market, order.priceTicks) : null,
+    quantity: isLimit || order.quoteQuantityUnits === undefined ? formatQuantity(market, order.quantitySteps) : null,
+    quoteQuantity: order.quoteQuantityUnits === undefined ? null : formatDecimal(order.quoteQuantityUnits, market.quote.decimals),
+    executedQuantity: formatQuantity(market, order.executedSteps),
+    executedQuoteQuantity: formatDecimal(order.executedQuoteUnits, market.quote.decimals),
+    timeInForce: order.timeInForce,
+    postOnly: order.postOnly,
+    reduceOnly: false,
+    selfTradePrevention: order.selfTradePrevention,
+    status: order.status,
+    triggerPrice: null,
+    createdAt: order.createdAtMs,
+  };
+}
+
+export function wireFill(state: ExchangeState, fill: FillRecord): Record<string, unknown> {
+  const market = marketOf(state, fill.market);
+  return {
+    tradeId: fill.tradeId,
+    orderId: String(fill.orderId),
+    symbol: fill.market,
+    side: fill.side,
+    price: formatPrice(market, fill.priceTicks),
+    quantity: formatQuantity(market, fill.quantitySteps),
+    quoteQuantity: formatDecimal(fill.quoteUnits, market.quote.decimals),
+    fee: formatUnits(state, fill.feeAsset, fill.feeUnits),
+    feeSymbol: fill.feeAsset,
+    isMaker: fill.isMaker,
+    timestamp: isoWithoutZone(fill.timeMs),
+  };
+}
+
+export function wirePublicTrade(state: ExchangeState, trade: PublicTrade): Record<string, unknown> {
+  const market = marketOf(state, trade.market);
+  return {
+    id: trade.tradeId,
+    price: formatPrice(market, trade.priceTicks),
+    quantity: formatQuantity(market, trade.quantitySteps),
+    quoteQuantity: formatDecimal(trade.quoteUnits, market.quote.decimals),
+    isBuyerMaker: trade.isBuyerMaker,
+    timestamp: trade.timeMs,
+  };
+}
+
+/** ccxt's parseTransactionStatus maps `pending` and `confirmed` (→ ok); `failed` passes through as ccxt's own `failed`. */
+const withdrawalStatus: Record<WithdrawalView['status'], string> = {
+  Pending: 'pending',
+  Confirmed: 'confirmed',
+  Failed: 'failed',
+};
+
+export function wireWithdrawal(state: ExchangeState, withdrawal: WithdrawalView): Record<string, unknown> {
+  return {
+    id: withdrawal.withdrawalId,
+    blockchain: withdrawal.blockchain,
+    symbol: withdrawal.asset,
+    quantity: formatUnits(state, withdrawal.asset, withdrawal.quantityUnits),
+    fee: '0',
+    status: withdrawalStatus[withdrawal.status],
+    toAddress: withdrawal.address,
+    transactionHash: withdrawal.chainTransactionId ?? null,
+    reason: withdrawal.reason ?? null,
+    isInternal: false,
+    createdAt: isoWithoutZone(withdrawal.createdAtMs),
+  };
+}
+
+export function wireDeposit(state: ExchangeState, deposit: DepositView): Record<string, unknown> {
+  return {
+    id: deposit.depositId,
+    source: deposit.blockchain,
+    blockchain: deposit.blockchain,
+    symbol: deposit.asset,
+    quantity: formatUnits(state, deposit.asset, deposit.quantityUnits),
+    status: 'confirmed',
+    transactionHash: deposit.chainTransactionId,
+    fromAddress: null,
+    toAddress: null,
+    createdAt: isoWithoutZone(deposit.createdAtMs),
+  };
+}
+
+export function wireMarket(market: Market): Record<string, unknown> {
+  return {
+    symbol: market.symbol,
+    baseSymbol: market.base.symbol,
+    quoteSymbol: market.quote.symbol,
+    marketType: 'SPOT',
+    orderBookState: 'Open',
+    visible: true,
+    filters: {
+      price: {
+        minPrice: formatPrice(market, market.minPriceTicks),
+        maxPrice: formatPrice(market, market.maxPriceTicks),
+        tickSize: market.tickSize,
+      },
+      quantity: {
+        minQuantity: formatQuantity(market, market.minQuantitySteps),
+        maxQuantity: formatQuantity(market, market.maxQuantitySteps),
+        stepSize: market.stepSize,
+      },
+    },
+    fees: {
+      makerFeeBps: Number(market.makerFeeBasisPoints),
+      takerFeeBps: Number(market.takerFeeBasisPoints),
+    },
+  };
+}
