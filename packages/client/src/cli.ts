@@ -721,8 +721,27 @@ interface Output {
   readonly stderr: (text: string) => void;
 }
 
+/**
+ * Moves global options written before the command (`exchange --url U deposit …`)
+ * behind it, so both orders mean the same thing.
+ */
+function commandFirst(argv: readonly string[]): string[] {
+  const leading: string[] = [];
+  let index = 0;
+  while (index < argv.length) {
+    const token = argv[index]!;
+    const option = token.startsWith('--') ? token.slice(2).split('=')[0]! : undefined;
+    if (option === undefined || !Object.hasOwn(globalOptions, option)) break;
+    const takesValue = globalOptions[option]!.type === 'string' && !token.includes('=');
+    leading.push(...argv.slice(index, index + (takesValue ? 2 : 1)));
+    index += takesValue ? 2 : 1;
+  }
+  if (leading.length === 0 || index >= argv.length) return [...argv];
+  return [argv[index]!, ...argv.slice(index + 1), ...leading];
+}
+
 export async function main(argv: readonly string[], output: Output): Promise<number> {
-  const args = argv[0] === '--' ? argv.slice(1) : [...argv];
+  const args = commandFirst(argv[0] === '--' ? argv.slice(1) : argv);
   const name = args[0];
   if (name === undefined) {
     output.stderr(generalHelp());

@@ -47,7 +47,7 @@ describe.concurrent('usage errors exit 2 with a clear message', () => {
   it.each([
     ['no command', [], /Usage: exchange <command>/],
     ['an unknown command', ['frobnicate'], /unknown command "frobnicate"/],
-    ['options before the command', ['--url', 'http://x', 'markets'], /the command comes first/],
+    ['an unknown option before the command', ['--bogus', 'markets'], /the command comes first/],
     ['an unknown option', ['markets', '--bogus'], /unknown option --bogus for "markets"/],
     ['a stray argument', ['markets', 'SOL_USDC'], /unexpected argument "SOL_USDC"/],
     ['a missing flag', ['depth'], /missing required option --symbol/],
@@ -261,6 +261,14 @@ describe('commands against a recording HTTP server', () => {
       expect(result.code).toBe(0);
       const request = recorder.requests.at(-1);
       expect(`${request?.method} ${request?.url}`).toBe(route);
+    }
+  });
+
+  it('global options may also come before the command', async () => {
+    for (const args of [['--url', recorder.baseUrl, 'status'], [`--url=${recorder.baseUrl}`, '--window', '6000', 'status']]) {
+      const result = await cli(args, { DATA_DIR: dataDirectory });
+      expect(result.code, result.stderr).toBe(0);
+      expect(`${recorder.requests.at(-1)?.method} ${recorder.requests.at(-1)?.url}`).toBe('GET /api/v1/status');
     }
   });
 
