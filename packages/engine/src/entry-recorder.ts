@@ -2,22 +2,26 @@
  * Collects the events of one log entry. Balances and price levels that change
  * many times within an entry (a sweep through many makers) are reported once,
  * with their final values, in the order they were first changed.
+ *
+ * One recorder is made per entry, so it is on the hot path: the first changed
+ * balance and the first changed level (all most entries have) are held in
+ * fields, and arrays are only made for the further ones.
  */
 import type { EngineEvent } from './events.js';
 import type { Side } from './instruction.js';
 import type { PriceLevel } from './order-book.js';
 import type { Balance, Market } from './state.js';
 
-interface ChangedLevel {
-  readonly market: Market;
-  readonly side: Side;
-  readonly level: PriceLevel;
-}
-
 export class EntryRecorder {
   readonly events: EngineEvent[] = [];
-  private readonly changedBalances: Balance[] = [];
-  private readonly changedLevels: ChangedLevel[] = [];
+  private firstBalance: Balance | undefined = undefined;
+  /** Balances changed after the first one, in the order first changed. */
+  private moreBalances: Balance[] | undefined = undefined;
+  private firstLevel: PriceLevel | undefined = undefined;
+  private firstLevelMarket: Market | undefined = undefined;
+  private firstLevelSide: Side = 'Bid';
+  /** Levels changed after the first one, as flat (market, side, level) triples in the order first changed. */
+  private moreLevels: Array<Market | Side | PriceLevel> | undefined = undefined;
 
   constructor(
     /** Unique per entry, so a balance or level stamped with it is already listed. */
@@ -28,36 +32,65 @@ export class EntryRecorder {
   balanceChanged(balance: Balance): void {
     if (balance.changedStamp === this.stamp) return;
     balance.changedStamp = this.stamp;
-    this.changedBalances.push(balance);
+    if (this.firstBalance === undefined) this.firstBalance = balance;
+    else if (this.moreBalances === undefined) this.moreBalances = [balance];
+    else this.moreBalances.push(balance);
   }
 
   levelChanged(market: Market, side: Side, level: PriceLevel): void {
     if (level.changedStamp === this.stamp) return;
     level.changedStamp = this.stamp;
-    this.changedLevels.push({ market, side, level });
+    if (this.firstLevel === undefined) {
+      this.firstLevel = level;
+      this.firstLevelMarket = market;
+      this.firstLevelSide = side;
+    } else if (this.moreLevels === undefined) {
+      this.moreLevels = [market, side, level];
+    } else {
+      this.moreLevels.push(market, side, level);
+    }
   }
 
   /** Appends the final balance and depth events and returns all events. */
   finish(): EngineEvent[] {
-    for (const balance of this.changedBalances) {
-      this.events.push({
-        type: 'balance',
-        account: balance.account.id,
-        asset: balance.asset.symbol,
-        available: balance.available,
-        locked: balance.locked,
-        pendingWithdrawal: balance.pendingWithdrawal,
-      });
+    const events = this.events;
+    const firstBalance = this.firstBalance;
+    if (firstBalance !== undefined) {
+      pushBalanceEvent(events, firstBalance);
+      const more = this.moreBalances;
+      if (more !== undefined) for (let index = 0; index < more.length; index += 1) pushBalanceEvent(events, more[index] as Balance);
     }
-    for (const { market, side, level } of this.changedLevels) {
-      this.events.push({
-        type: 'depth',
-        market: market.symbol,
-        side,
-        priceTicks: level.priceTicks,
-        quantitySteps: level.orderCount === 0 ? 0n : level.totalSteps,
-      });
+    const firstLevel = this.firstLevel;
+    if (firstLevel !== undefined) {
+      pushDepthEvent(events, this.firstLevelMarket as Market, this.firstLevelSide, firstLevel);
+      const more = this.moreLevels;
+      if (more !== undefined) {
+        for (let index = 0; index < more.length; index += 3) {
+          pushDepthEvent(events, more[index] as Market, more[index + 1] as Side, more[index + 2] as PriceLevel);
+        }
+      }
     }
-    return this.events;
+    return events;
   }
+}
+
+function pushBalanceEvent(events: EngineEvent[], balance: Balance): void {
+  events.push({
+    type: 'balance',
+    account: balance.account.id,
+    asset: balance.asset.symbol,
+    available: balance.available,
+    locked: balance.locked,
+    pendingWithdrawal: balance.pendingWithdrawal,
+  });
+}
+
+function pushDepthEvent(events: EngineEvent[], market: Market, side: Side, level: PriceLevel): void {
+  events.push({
+    type: 'depth',
+    market: market.symbol,
+    side,
+    priceTicks: level.priceTicks,
+    quantitySteps: level.orderCount === 0 ? 0n : level.totalSteps,
+  });
 }

@@ -32,10 +32,11 @@ export interface OrderParameters {
 }
 
 const basisPointsPerUnit = 10_000n;
+const basisPointsPerUnitLessOne = basisPointsPerUnit - 1n;
 
 function ceilingFee(amount: bigint, feeBasisPoints: bigint): bigint {
   if (feeBasisPoints === 0n || amount === 0n) return 0n;
-  return (amount * feeBasisPoints + basisPointsPerUnit - 1n) / basisPointsPerUnit;
+  return (amount * feeBasisPoints + basisPointsPerUnitLessOne) / basisPointsPerUnit;
 }
 
 export function viewOrder(order: Order): OrderView {
@@ -110,10 +111,16 @@ function planFill(params: OrderParameters, account: Account): FillPlan {
       }
       let take = maker.remainingSteps;
       if (byQuote) {
+        // The real walk stops as soon as the budget limits a fill: the next
+        // step meets the same maker with nothing affordable.
         const affordable = quoteLeft / stepCost;
-        if (affordable < take) take = affordable;
-        if (take === 0n) return { steps, quoteUnits };
+        const limitedByBudget = affordable < take;
+        if (limitedByBudget) take = affordable;
+        steps += take;
+        quoteUnits += take * stepCost;
         quoteLeft -= take * stepCost;
+        if (limitedByBudget || quoteLeft === 0n) return { steps, quoteUnits };
+        continue;
       } else {
         if (stepsLeft < take) take = stepsLeft;
         stepsLeft -= take;
@@ -136,7 +143,8 @@ function closeResting(state: ExchangeState, recorder: EntryRecorder, order: Orde
   const market = order.market;
   const side = bookOf(market, order.side);
   const level = order.level;
-  invariant(level !== undefined, `order ${order.id} is not resting`);
+  // Checked inline: building the message eagerly would cost a string per call.
+  if (level === undefined) invariant(false, `order ${order.id} is not resting`);
   const reserved = reservationUnits(order);
   if (reserved > 0n) {
     const balance = order.account.balance(order.side === 'Bid' ? market.quote : market.base);
@@ -228,7 +236,8 @@ export function placeOrder(
     recorder.timeMs,
   );
   state.nextOrderId += 1;
-  recorder.events.push({ type: 'orderAccepted', order: viewOrder(order) });
+  const acceptedView = viewOrder(order);
+  recorder.events.push({ type: 'orderAccepted', order: acceptedView });
   if (killed) {
     order.status = 'Expired';
     const view = viewOrder(order);
@@ -275,10 +284,14 @@ export function placeOrder(
     balance.available += reserved;
     recorder.balanceChanged(balance);
   }
-  const view = viewOrder(order);
-  if (order.status !== 'New' || order.executedSteps !== 0n) {
-    recorder.events.push({ type: 'orderUpdated', order: view, reason });
+  if (order.status === 'New' && order.executedSteps === 0n) {
+    // Nothing happened to the order since it was accepted (it rests untouched),
+    // so its view is the accepted view, field for field: return that one
+    // rather than build an identical copy.
+    return acceptedView;
   }
+  const view = viewOrder(order);
+  recorder.events.push({ type: 'orderUpdated', order: view, reason });
   return view;
 }
 
@@ -301,6 +314,8 @@ function matchTaker(state: ExchangeState, recorder: EntryRecorder, taker: Order)
 
   for (;;) {
     if (!byQuote && taker.remainingSteps === 0n) return 'filled';
+    // A spent budget ends the walk before it looks for (or cancels) another maker.
+    if (byQuote && quoteLeft === 0n) return 'budget';
     const level = side.best();
     if (level === undefined) return 'book';
     const makerTicks = level.priceTicks;

@@ -28,48 +28,49 @@ export class BookSide {
     return this.levels[this.levels.length - 1];
   }
 
-  /** True when `priceTicks` is strictly better for this side than `otherTicks`. */
-  private isBetter(priceTicks: bigint, otherTicks: bigint): boolean {
-    return this.isBid ? priceTicks > otherTicks : priceTicks < otherTicks;
-  }
-
   /**
-   * Index where a level with this price is or would go. Levels near the top
-   * of the book are the common case, so scan a few from the end before
-   * falling back to binary search.
+   * Where a level with this price is or would go: its index when present,
+   * otherwise the bitwise complement (~index, always negative) of the index
+   * where it would be inserted. A number rather than an object, so that the
+   * hot path allocates nothing. Levels near the top of the book are the
+   * common case, so scan a few from the end before falling back to binary
+   * search.
    */
-  private search(priceTicks: bigint): { index: number; found: boolean } {
+  private search(priceTicks: bigint): number {
     const levels = this.levels;
+    const isBid = this.isBid;
     let high = levels.length;
     for (let steps = 0; steps < 4 && high > 0; steps += 1) {
-      const level = levels[high - 1] as PriceLevel;
-      if (level.priceTicks === priceTicks) return { index: high - 1, found: true };
-      if (this.isBetter(priceTicks, level.priceTicks)) return { index: high, found: false };
+      const levelTicks = (levels[high - 1] as PriceLevel).priceTicks;
+      if (levelTicks === priceTicks) return high - 1;
+      // `priceTicks` is strictly better for this side than the level's price.
+      if (isBid ? priceTicks > levelTicks : priceTicks < levelTicks) return ~high;
       high -= 1;
     }
     let low = 0;
     while (low < high) {
       const middle = (low + high) >>> 1;
-      const level = levels[middle] as PriceLevel;
-      if (level.priceTicks === priceTicks) return { index: middle, found: true };
-      if (this.isBetter(priceTicks, level.priceTicks)) low = middle + 1;
+      const levelTicks = (levels[middle] as PriceLevel).priceTicks;
+      if (levelTicks === priceTicks) return middle;
+      if (isBid ? priceTicks > levelTicks : priceTicks < levelTicks) low = middle + 1;
       else high = middle;
     }
-    return { index: low, found: false };
+    return ~low;
   }
 
   levelAt(priceTicks: bigint): PriceLevel | undefined {
-    const { index, found } = this.search(priceTicks);
-    return found ? this.levels[index] : undefined;
+    const index = this.search(priceTicks);
+    return index >= 0 ? this.levels[index] : undefined;
   }
 
   /** Appends the order at the back of its price level's queue. */
   add(order: Order): PriceLevel {
-    const { index, found } = this.search(order.priceTicks);
+    const found = this.search(order.priceTicks);
     let level: PriceLevel;
-    if (found) {
-      level = this.levels[index] as PriceLevel;
+    if (found >= 0) {
+      level = this.levels[found] as PriceLevel;
     } else {
+      const index = ~found;
       level = new PriceLevel(order.priceTicks);
       if (index === this.levels.length) this.levels.push(level);
       else this.levels.splice(index, 0, level);
@@ -88,7 +89,8 @@ export class BookSide {
   /** Unlinks the order; removes its level when it empties. */
   remove(order: Order): PriceLevel {
     const level = order.level;
-    invariant(level !== undefined, `order ${order.id} is not in the book`);
+    // Checked inline: building the message eagerly would cost a string per call.
+    if (level === undefined) invariant(false, `order ${order.id} is not in the book`);
     if (order.previous === undefined) level.head = order.next;
     else order.previous.next = order.next;
     if (order.next === undefined) level.tail = order.previous;
@@ -108,8 +110,8 @@ export class BookSide {
       this.levels.pop();
       return;
     }
-    const { index, found } = this.search(level.priceTicks);
-    invariant(found && this.levels[index] === level, 'price level missing from its side');
+    const index = this.search(level.priceTicks);
+    invariant(index >= 0 && this.levels[index] === level, 'price level missing from its side');
     this.levels.splice(index, 1);
   }
 }

@@ -122,6 +122,7 @@ function objectParams(value: unknown, what: string): Array<readonly [string, str
   const params: Array<readonly [string, string]> = [];
   // Object.entries sees own properties only, including a JSON "__proto__" key,
   // and nothing here writes into an object keyed by client input.
+  // determinism-reviewed: the parameters are sorted before they are returned.
   for (const [key, entry] of Object.entries(value)) {
     checkKey(key);
     params.push([key, stringifyParameterValue(key, entry)]);
@@ -130,6 +131,7 @@ function objectParams(value: unknown, what: string): Array<readonly [string, str
 }
 
 function queryParams(query: QueryInput): Array<readonly [string, string]> {
+  // determinism-reviewed: the parameters are sorted before they are returned.
   const entries: Array<readonly [string, string]> = query instanceof URLSearchParams ? [...query] : Object.entries(query);
   const seen = new Set<string>();
   const params: Array<readonly [string, string]> = [];
@@ -143,6 +145,7 @@ function queryParams(query: QueryInput): Array<readonly [string, string]> {
 }
 
 function isEmptyQuery(query: QueryInput): boolean {
+  // determinism-reviewed: only the count of keys is read, never their order.
   return query instanceof URLSearchParams ? [...query.keys()].length === 0 : Object.keys(query).length === 0;
 }
 
