@@ -31,7 +31,7 @@ import {
   type SignedTransaction,
 } from '@vex/engine';
 import { pino, type Logger } from 'pino';
-import { createDatabase, type BatchOperation, type LedgerDatabase } from './database.js';
+import { createDatabase, writeBatch, type BatchOperation, type LedgerDatabase } from './database.js';
 import { LedgerClosedError, LedgerHaltedError } from './errors.js';
 import { LevelHistoryIndex, historyOperations, type HistoryIndex } from './history.js';
 import {
@@ -405,10 +405,8 @@ export class ExchangeNode {
       batch = this.queue.slice(0, this.maximumBatchEntries);
       this.queue = this.queue.slice(this.maximumBatchEntries);
     }
-    const operations: BatchOperation[] = [];
-    for (const entry of batch) for (const operation of entry.operations) operations.push(operation);
     this.writing = batch;
-    this.db.batch(operations, { sync: true }).then(
+    writeBatch(this.db, batch.map((entry) => entry.operations), { sync: true }).then(
       () => this.written(batch),
       (error: unknown) => {
         this.writing = undefined;

@@ -16,7 +16,7 @@ import {
   type SignatureVerdict,
 } from '@vex/engine';
 import type { Logger } from 'pino';
-import type { BatchOperation, LedgerDatabase } from './database.js';
+import { writeBatch, type BatchOperation, type LedgerDatabase } from './database.js';
 import { RecoveryError, type RecoveryProblem } from './errors.js';
 import { historyOperations, historyRepairOperations } from './history.js';
 import {
@@ -109,11 +109,12 @@ export async function recoverLedger(context: RecoveryContext): Promise<Recovered
     if (anyEntry.length > 0 || anySnapshot.length > 0) {
       fail('missing-genesis', undefined, 'the ledger holds entries or snapshots but no stored genesis');
     }
-    await db.batch(
-      [
+    await writeBatch(
+      db,
+      [[
         { type: 'put', key: genesisMetaKey, value: configuredGenesis },
         { type: 'put', key: formatMetaKey, value: Uint8Array.of(storageFormatVersion) },
-      ],
+      ]],
       { sync: true },
     );
     logger.info({ location, genesisHash: hex(genesisDigest) }, 'ledger created');
@@ -253,7 +254,7 @@ export async function recoverLedger(context: RecoveryContext): Promise<Recovered
           replayed += 1;
         }
         // Rewrites history records that are already on disk (idempotent); the log itself is not touched.
-        if (operations.length > 0) await db.batch(operations);
+        if (operations.length > 0) await writeBatch(db, [operations], { sync: false });
         chunk = await next;
       }
     } finally {
@@ -291,7 +292,7 @@ export async function recoverLedger(context: RecoveryContext): Promise<Recovered
       `ledger: dropped a torn tail of ${lastStored - tornFrom + 1} entries (${tornFrom}..${lastStored})`,
     );
   }
-  if (cleanup.length > 0) await db.batch(cleanup, { sync: true });
+  if (cleanup.length > 0) await writeBatch(db, [cleanup], { sync: true });
 
   const entryHash = previousHash;
   logger.info(
