@@ -17,8 +17,8 @@ interface Recorded {
   readonly body?: string;
 }
 
-// A copy of shared/ccxt-requests.jsonl, kept in the repository so CI has it.
-const recordedFile = fileURLToPath(new URL('../test-fixtures/ccxt-requests.jsonl', import.meta.url));
+// The repository's one copy of shared/ccxt-requests.jsonl, so a clone alone suffices.
+const recordedFile = fileURLToPath(new URL('../../engine/test/fixtures/ccxt-requests.jsonl', import.meta.url));
 const recorded: Recorded[] = readFileSync(recordedFile, 'utf8')
   .split('\n')
   .filter((line) => line.trim() !== '')

@@ -25,7 +25,7 @@ interface RecordedCcxtRequest {
   readonly headers: Record<string, string>;
   readonly body?: string;
 }
-const ccxtRequests: RecordedCcxtRequest[] = readFileSync(new URL('./fixtures/ccxt-requests.jsonl', import.meta.url), 'utf8')
+const ccxtRequests: RecordedCcxtRequest[] = readFileSync(new URL('../../engine/test/fixtures/ccxt-requests.jsonl', import.meta.url), 'utf8')
   .split('\n')
   .filter((line) => line.trim().length > 0)
   .map((line) => JSON.parse(line) as RecordedCcxtRequest);

@@ -26,7 +26,7 @@ interface RecordedRequest {
   readonly body?: string;
 }
 
-const recorded: RecordedRequest[] = readFileSync(new URL('../../../../shared/ccxt-requests.jsonl', import.meta.url), 'utf8')
+const recorded: RecordedRequest[] = readFileSync(new URL('./fixtures/ccxt-requests.jsonl', import.meta.url), 'utf8')
   .split('\n')
   .filter((line) => line.trim().length > 0)
   .map((line) => JSON.parse(line) as RecordedRequest);
