@@ -3,7 +3,9 @@
  *
  *   PORT (default 8080; 0 picks a free port), HOST (default 127.0.0.1),
  *   DATA_DIR (default ./data), CONFIG or --config <file> (default: the
- *   embedded demo), LOG_LEVEL (default info).
+ *   embedded demo), LOG_LEVEL (default info), SNAPSHOT_EVERY (entries
+ *   between snapshots, default 10000), RATE_LIMITS (`off` disables the per-IP
+ *   and per-key limits, for benchmarks on loopback; default on).
  *
  * On start it prints the URL and the operator public key. SIGTERM or SIGINT
  * shuts down gracefully: no new requests, in-flight ones finish, the node
@@ -45,6 +47,19 @@ function parsePort(text: string | undefined): number {
   return port;
 }
 
+function parseSnapshotEvery(text: string | undefined): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  const entries = Number(text);
+  if (!Number.isSafeInteger(entries) || entries < 1) throw new ConfigError(`SNAPSHOT_EVERY must be a positive whole number of entries, not ${text}.`);
+  return entries;
+}
+
+function parseRateLimits(text: string | undefined): false | undefined {
+  if (text === undefined || text === '' || text === 'on') return undefined;
+  if (text === 'off') return false;
+  throw new ConfigError(`RATE_LIMITS must be on or off, not ${text}.`);
+}
+
 async function main(): Promise<void> {
   // `pnpm start -- --config x` may pass the `--` through.
   const args = process.argv.slice(2).filter((arg) => arg !== '--');
@@ -53,6 +68,8 @@ async function main(): Promise<void> {
   const dataDirectory = resolve(process.env.DATA_DIR ?? './data');
   const host = process.env.HOST ?? '127.0.0.1';
   const port = parsePort(process.env.PORT);
+  const snapshotEveryEntries = parseSnapshotEvery(process.env.SNAPSHOT_EVERY);
+  const rateLimits = parseRateLimits(process.env.RATE_LIMITS);
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
 
   const config = await loadConfig(configFile);
@@ -61,7 +78,12 @@ async function main(): Promise<void> {
   if (operator.created) logger.info({ file: operator.file }, 'generated a new operator key');
   if (operator.warning !== undefined) logger.warn(operator.warning);
 
-  const node = await ExchangeNode.open({ dataDirectory, genesis: genesisOf(config, operator.key.publicKey), logger });
+  const node = await ExchangeNode.open({
+    dataDirectory,
+    genesis: genesisOf(config, operator.key.publicKey),
+    logger,
+    ...(snapshotEveryEntries !== undefined ? { snapshotEveryEntries } : {}),
+  });
   let app: ReturnType<typeof buildServer> | undefined;
   let shuttingDown = false;
   const shutdown = async (signal: string): Promise<void> => {
@@ -103,7 +125,7 @@ async function main(): Promise<void> {
   try {
     const listed = await applyListings(node, operator.key, config);
     if (listed.length > 0) logger.info({ listed }, 'listed assets and markets');
-    app = buildServer({ node, logger, assets: assetInfoOf(config) });
+    app = buildServer({ node, logger, assets: assetInfoOf(config), ...(rateLimits === false ? { rateLimits } : {}) });
     await app.listen({ host, port });
   } catch (error) {
     // Start-up failed after the ledger opened: release it cleanly before exiting.
