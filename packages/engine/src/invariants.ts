@@ -13,7 +13,7 @@
  */
 import { reservationUnits } from './matching.js';
 import { InvariantViolation } from './result-codes.js';
-import type { ExchangeState } from './state.js';
+import type { ExchangeState, Order } from './state.js';
 
 export function checkInvariants(state: ExchangeState): void {
   const fail = (message: string): never => {
@@ -53,7 +53,7 @@ export function checkInvariants(state: ExchangeState): void {
           if (order.remainingSteps <= 0n) fail(`resting order ${order.id} has nothing remaining`);
           if (order.status !== 'New' && order.status !== 'PartiallyFilled') fail(`resting order ${order.id} is ${order.status}`);
           if (order.remainingSteps + order.executedSteps !== order.quantitySteps) fail(`order ${order.id} quantities disagree`);
-          if (state.orders.get(order.id) !== order || order.account.openOrders.get(order.id) !== order) {
+          if (state.orders.get(order.id) !== order) {
             fail(`resting order ${order.id} missing from the indexes`);
           }
           if (order.clientId !== undefined && order.account.openOrdersByClientId.get(order.clientId) !== order) {
@@ -80,12 +80,20 @@ export function checkInvariants(state: ExchangeState): void {
     perAccount(expectedPending, withdrawal.account.id)[withdrawal.asset.index]! += withdrawal.quantityUnits;
   }
 
+  let listedOpenOrders = 0;
   for (const account of state.accounts.values()) {
     let openCount = 0;
-    for (const order of account.openOrders.values()) {
+    let previous: Order | undefined;
+    for (let order = account.firstOpenOrder; order !== undefined; order = order.accountNext) {
       openCount += 1;
-      if (order.account !== account || state.orders.get(order.id) !== order) fail(`account ${account.id} indexes a foreign order`);
+      if (order.account !== account || state.orders.get(order.id) !== order) fail(`account ${account.id} lists a foreign or closed order`);
+      if (order.accountPrevious !== previous || (previous !== undefined && previous.id >= order.id)) {
+        fail(`account ${account.id}: open-order list broken or out of id order at ${order.id}`);
+      }
+      previous = order;
     }
+    if (previous !== account.lastOpenOrder || openCount !== account.openOrderCount) fail(`account ${account.id}: open-order list ends or counts wrong`);
+    listedOpenOrders += openCount;
     if (account.openOrdersByClientId.size > openCount) fail(`account ${account.id} has stale client ids`);
     const locked = expectedLocked.get(account.id);
     const pending = expectedPending.get(account.id);
@@ -103,6 +111,7 @@ export function checkInvariants(state: ExchangeState): void {
       totals[index]! += available + lockedUnits + pendingUnits;
     }
   }
+  if (listedOpenOrders !== state.orders.size) fail(`accounts list ${listedOpenOrders} open orders but ${state.orders.size} are open`);
   for (const asset of state.assets) {
     const expected = asset.depositedUnits - asset.withdrawnUnits;
     if (totals[asset.index] !== expected) {

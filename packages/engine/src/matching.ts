@@ -159,7 +159,7 @@ function closeResting(state: ExchangeState, recorder: EntryRecorder, order: Orde
 
 function forget(state: ExchangeState, order: Order): void {
   state.orders.delete(order.id);
-  order.account.openOrders.delete(order.id);
+  order.account.removeOpenOrder(order);
   if (order.clientId !== undefined) order.account.openOrdersByClientId.delete(order.clientId);
 }
 
@@ -171,8 +171,11 @@ function cancelResting(state: ExchangeState, recorder: EntryRecorder, order: Ord
   return view;
 }
 
-/** Checks the account can pay for the order as it will execute. */
-function checkFunds(params: OrderParameters, account: Account): Rejection | undefined {
+/**
+ * Checks the account can pay for the order as it will execute, and returns
+ * what it needs: for a limit order that is exactly its full reservation.
+ */
+function fundsNeeded(params: OrderParameters, account: Account): bigint | Rejection {
   const market = params.market;
   if (params.side === 'Bid') {
     const available = account.availableOf(market.quote);
@@ -181,14 +184,15 @@ function checkFunds(params: OrderParameters, account: Account): Rejection | unde
     else if (params.quoteQuantityUnits !== undefined) needed = params.quoteQuantityUnits;
     else needed = planFill(params, account).quoteUnits;
     if (needed > available) return reject('INSUFFICIENT_FUNDS', `The order needs ${needed} ${market.quote.symbol} units; ${available} are available.`);
+    return needed;
   } else {
     const available = account.availableOf(market.base);
     const steps =
       params.quoteQuantityUnits !== undefined ? planFill(params, account).steps : params.quantitySteps;
     const needed = steps * market.stepUnits;
     if (needed > available) return reject('INSUFFICIENT_FUNDS', `The order needs ${needed} ${market.base.symbol} units; ${available} are available.`);
+    return needed;
   }
-  return undefined;
 }
 
 /**
@@ -208,8 +212,8 @@ export function placeOrder(
   if (params.clientId !== undefined && account.openOrdersByClientId.has(params.clientId)) {
     return reject('INVALID_ORDER', `Client id ${params.clientId} already names an open order.`);
   }
-  const fundsRejection = checkFunds(params, account);
-  if (fundsRejection !== undefined) return fundsRejection;
+  const needed = fundsNeeded(params, account);
+  if (typeof needed !== 'bigint') return needed;
   if (params.postOnly) {
     const best = opposite(market, params.side).best();
     if (best !== undefined && acceptablePrice(params.side, params.priceTicks, best.priceTicks)) {
@@ -247,10 +251,10 @@ export function placeOrder(
 
   const isLimit = params.orderType === 'Limit';
   if (isLimit) {
-    const reserved = reservationUnits(order);
+    // A new limit order's reservation is exactly what the funds check required.
     const balance = account.balance(params.side === 'Bid' ? market.quote : market.base);
-    balance.available -= reserved;
-    balance.locked += reserved;
+    balance.available -= needed;
+    balance.locked += needed;
     recorder.balanceChanged(balance);
   }
 
@@ -274,7 +278,7 @@ export function placeOrder(
     const level = bookOf(market, params.side).add(order);
     recorder.levelChanged(market, params.side, level);
     state.orders.set(order.id, order);
-    account.openOrders.set(order.id, order);
+    account.addOpenOrder(order);
     if (order.clientId !== undefined) account.openOrdersByClientId.set(order.clientId, order);
   } else if (isLimit && order.remainingSteps > 0n) {
     // An unfilled remainder that does not rest gives its reservation back.
@@ -434,9 +438,10 @@ function findOwnOrder(
     account === undefined
       ? undefined
       : orderId !== undefined
-        ? account.openOrders.get(orderId)
+        ? state.orders.get(orderId)
         : account.openOrdersByClientId.get(clientId as number);
-  if (order === undefined || order.market !== market) {
+  // Another account's order is reported exactly like a missing one.
+  if (order === undefined || order.account !== account || order.market !== market) {
     return reject('RESOURCE_NOT_FOUND', `No open order ${orderId !== undefined ? `with id ${orderId}` : `with client id ${clientId}`} on ${market.symbol}.`);
   }
   return order;
@@ -465,6 +470,6 @@ export function cancelAllOrders(
   const account = state.accounts.get(accountId);
   if (account === undefined) return [];
   const victims: Order[] = [];
-  for (const order of account.openOrders.values()) if (order.market === market) victims.push(order);
+  for (let order = account.firstOpenOrder; order !== undefined; order = order.accountNext) if (order.market === market) victims.push(order);
   return victims.map((order) => cancelResting(state, recorder, order, 'Cancelled by its owner.'));
 }

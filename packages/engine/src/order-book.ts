@@ -25,7 +25,10 @@ export class BookSide {
   constructor(readonly isBid: boolean) {}
 
   best(): PriceLevel | undefined {
-    return this.levels[this.levels.length - 1];
+    const levels = this.levels;
+    // Never read index −1: on an empty side that is a lookup of the property
+    // "-1", which turns this load megamorphic and slows every later call.
+    return levels.length === 0 ? undefined : levels[levels.length - 1];
   }
 
   /**

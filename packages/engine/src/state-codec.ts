@@ -277,7 +277,7 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
     order.status = executedSteps === 0n ? 'New' : 'PartiallyFilled';
     (side === 'Bid' ? market.bids : market.asks).add(order);
     state.orders.set(id, order);
-    account.openOrders.set(id, order);
+    account.addOpenOrder(order);
     if (clientId !== undefined) {
       if (account.openOrdersByClientId.has(clientId)) throw new StateDecodeError(`client id ${clientId} names two open orders`);
       account.openOrdersByClientId.set(clientId, order);

@@ -52,7 +52,7 @@ export function openOrdersOf(state: ExchangeState, accountId: string, market?: M
   const account = state.accounts.get(accountId);
   if (account === undefined) return [];
   const views: OrderView[] = [];
-  for (const order of account.openOrders.values()) {
+  for (let order = account.firstOpenOrder; order !== undefined; order = order.accountNext) {
     if (market === undefined || order.market === market) views.push(viewOrder(order));
   }
   return views;
