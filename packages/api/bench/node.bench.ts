@@ -1,0 +1,713 @@
+/**
+ * `pnpm bench:node`: signed orders per second END TO END over HTTP, with
+ * durable group commit, against the limit signature verification puts on
+ * this machine.
+ *
+ *   npx tsx packages/api/bench/node.bench.ts [--connections 128] [--traders 32] [--seconds 10]
+ *       [--client raw|node-http] [--log-level warn] [--server bench|main] [--profile]
+ *       [--verify-messages 20000] [--verify-rounds 3] [--snapshot-every 10000] [--fraction 0.5] [--seed n]
+ *
+ * Three processes: this one (orchestration, measurements between phases, idle
+ * while load runs), the server, and the load generator
+ * (packages/api/test/load-generator.ts, started with an IPC channel), so the
+ * load never shares the server's event loop.
+ *
+ * 1. Verify limit: os.availableParallelism() worker threads run the engine's
+ *    verifySignature over pre-signed orderExecute messages of the same shape
+ *    as the load (packages/engine/bench/verify-worker.ts, messages moved into
+ *    the workers before timing; median of --verify-rounds), plus one thread
+ *    alone for the CPU time of one verification. Measured before the server
+ *    starts and again after it stopped; the better of the two is the limit
+ *    (other processes on a shared machine disturb this measurement most).
+ * 2. The server starts on a fresh temporary DATA_DIR: by default this file's
+ *    `--role server`, which is packages/api/src/main.ts's start-up (demo
+ *    config, operator key, listings, ExchangeNode with its default group
+ *    commit and verifier threads, buildServer) with rate limiting off, because
+ *    main.ts always applies the default limits (3,000 requests per 10 s per
+ *    IP), which would cap the benchmark at 300/s. `--server main` runs
+ *    main.ts itself (with RATE_LIMITS=off in its environment, for when
+ *    main.ts learns it). LOG_LEVEL is warn unless --log-level says otherwise
+ *    (at info fastify writes two log lines per request).
+ * 3. Traders are funded with operator deposits (POST /api/v1/transactions).
+ * 4. The load generator signs each phase's requests just before it runs
+ *    (node:crypto, X-Window 60000, fresh clientIds: no duplicates): limit
+ *    orders around a mid (15 % crossing, half of those IOC) and 20 % cancels
+ *    by clientId. Warm-up (closed loop), then
+ *    phase 1, max rate: closed loop on --connections keep-alive connections
+ *         for about --seconds; ordersPerSec = 2xx answers / wall time;
+ *    phase 2, half load: open loop at half (--fraction) the phase-1 rate for --seconds;
+ *         latency from the moment each request was due (no coordinated
+ *         omission). p50/p99 of the final JSON line are from this phase.
+ * 5. Around each phase: CPU time (user + system) of the server (main thread
+ *    and the other threads, from /proc), of the load generator, the machine's
+ *    busy share, the server main thread's event-loop utilisation and delay,
+ *    and the node's statistics (batches, sequencer time, snapshots). From the
+ *    CPU times a CPU-normalised ratio is printed too: CPU per verification vs
+ *    CPU per acknowledged request, which other processes hardly affect.
+ *    --profile runs the server with --cpu-prof and prints where its main
+ *    thread spends its time. --snapshot-every (bench server only) changes the
+ *    node's snapshot interval; --fraction the paced phase's share of phase 1.
+ *
+ * Last line: {"ordersPerSec":…, "p50Ms":…, "p99Ms":…, "verifyLimitPerSec":…, "ratio":…}
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  Ed25519Key,
+  OrderFlow,
+  Prng,
+  ServerProcess,
+  fundingRequests,
+  sendSequentially,
+  type ChildMessage,
+  type ClientKind,
+  type LoadMode,
+  type PhaseSummary,
+} from '../test/load-generator.js';
+
+const repositoryRoot = resolve(import.meta.dirname, '../../..');
+const thisFile = new URL(import.meta.url).pathname;
+
+const { values: options } = parseArgs({
+  options: {
+    role: { type: 'string', default: 'bench' },
+    connections: { type: 'string', default: '128' },
+    traders: { type: 'string', default: '32' },
+    seconds: { type: 'string', default: '10' },
+    client: { type: 'string', default: 'raw' },
+    'log-level': { type: 'string', default: 'warn' },
+    server: { type: 'string', default: 'bench' },
+    profile: { type: 'boolean', default: false },
+    'verify-messages': { type: 'string', default: '20000' },
+    'verify-rounds': { type: 'string', default: '3' },
+    seed: { type: 'string', default: '20240611' },
+    'snapshot-every': { type: 'string', default: '10000' },
+    fraction: { type: 'string', default: '0.5' },
+  },
+  allowPositionals: false,
+});
+
+function integerOption(name: keyof typeof options, minimum: number, maximum: number): number {
+  const value = Number(options[name]);
+  if (!Number.isSafeInteger(value) || value < minimum || value > maximum) throw new Error(`--${name} must be an integer from ${minimum} to ${maximum}`);
+  return value;
+}
+
+// ---------------------------------------------------------------------------
+// --role server: main.ts's start-up without rate limits, plus statistics on SIGUSR2.
+
+async function serverRole(): Promise<void> {
+  const { pino } = await import('pino');
+  const { ExchangeNode } = await import('@vex/ledger');
+  const { applyListings } = await import('../src/bootstrap.js');
+  const { assetInfoOf, demoConfig, genesisOf } = await import('../src/config.js');
+  const { loadOrCreateOperatorKey } = await import('../src/operator-key.js');
+  const { buildServer } = await import('../src/server.js');
+  const dataDirectory = resolve(process.env.DATA_DIR ?? './data');
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  const config = demoConfig();
+  await mkdir(dataDirectory, { recursive: true });
+  const operator = await loadOrCreateOperatorKey(dataDirectory);
+  const snapshotEveryEntries = Number(process.env.SNAPSHOT_EVERY ?? '10000');
+  const node = await ExchangeNode.open({ dataDirectory, genesis: genesisOf(config, operator.key.publicKey), logger, snapshotEveryEntries });
+  await applyListings(node, operator.key, config);
+  const app = buildServer({ node, logger, assets: assetInfoOf(config), rateLimits: false });
+  await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? '0') });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
+  const statistics = (): void => {
+    const utilization = performance.eventLoopUtilization();
+    const cpu = process.cpuUsage();
+    // Event-loop delay since the previous report: how long the main thread was blocked at worst.
+    const loopDelay = { p99Ms: delay.percentile(99) / 1e6, maxMs: delay.max / 1e6 };
+    delay.reset();
+    process.stdout.write(
+      `bench-server statistics ${JSON.stringify({
+        node: node.statistics(),
+        eventLoop: { idleMs: utilization.idle, activeMs: utilization.active, ...loopDelay },
+        cpuUserMs: cpu.user / 1000,
+        cpuSystemMs: cpu.system / 1000,
+        atMs: performance.now(),
+      })}\n`,
+    );
+  };
+  process.on('SIGUSR2', statistics);
+  const shutdown = async (): Promise<void> => {
+    statistics();
+    await app.close();
+    await node.close();
+    logger.flush();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown());
+  process.once('SIGINT', () => void shutdown());
+  process.stdout.write(`exchange listening on http://127.0.0.1:${port}\noperator public key ${operator.key.publicKey}\n`);
+}
+
+// ---------------------------------------------------------------------------
+// Measurements of the server process.
+
+interface CpuTimes {
+  readonly userMs: number;
+  readonly systemMs: number;
+}
+
+interface ThreadTimes {
+  readonly main: CpuTimes;
+  readonly other: Map<number, CpuTimes>;
+}
+
+const clockTicks = 100; // USER_HZ on Linux
+
+function threadTimes(pid: number): ThreadTimes {
+  const other = new Map<number, CpuTimes>();
+  let main: CpuTimes = { userMs: 0, systemMs: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const times = { userMs: (Number(fields[11]) * 1000) / clockTicks, systemMs: (Number(fields[12]) * 1000) / clockTicks };
+    if (Number(tid) === pid) main = times;
+    else other.set(Number(tid), times);
+  }
+  return { main, other };
+}
+
+function difference(after: CpuTimes, before: CpuTimes | undefined): CpuTimes {
+  return { userMs: after.userMs - (before?.userMs ?? 0), systemMs: after.systemMs - (before?.systemMs ?? 0) };
+}
+
+const totalMs = (times: CpuTimes): number => times.userMs + times.systemMs;
+
+/** Whole-machine CPU time (all cores), busy and total, in ms. */
+function machineTimes(): { busyMs: number; totalMs: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = line.reduce((sum, value) => sum + value, 0);
+  const idle = (line[3] ?? 0) + (line[4] ?? 0);
+  return { busyMs: ((total - idle) * 1000) / clockTicks, totalMs: (total * 1000) / clockTicks };
+}
+
+interface ServerStatistics {
+  readonly node: { sequencedEntries: number; durableSequence: number; rejectedTransactions: number; batchesWritten: number; entriesWritten: number; sequencingMs: number };
+  readonly eventLoop: { idleMs: number; activeMs: number; p99Ms: number; maxMs: number };
+  readonly atMs: number;
+}
+
+async function serverStatistics(server: ServerProcess, supported: boolean): Promise<ServerStatistics | undefined> {
+  if (!supported) return undefined;
+  const before = server.logText().split('bench-server statistics ').length;
+  server.kill('SIGUSR2');
+  for (let attempt = 0; attempt < 200; attempt += 1) {
+    const parts = server.logText().split('bench-server statistics ');
+    if (parts.length > before) return JSON.parse(parts.at(-1)!.split('\n', 1)[0]!) as ServerStatistics;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return undefined;
+}
+
+interface PhaseMeasure {
+  readonly name: string;
+  readonly summary: PhaseSummary;
+  readonly loadCpuMs: number;
+  readonly serverMain: CpuTimes;
+  readonly serverOther: CpuTimes;
+  /** CPU of the busiest non-main threads (as many as cores: normally the signature workers), busiest first. */
+  readonly serverTopOther: CpuTimes[];
+  readonly machineBusyShare: number;
+  readonly wallMs: number;
+  readonly eventLoopUtilization: number | undefined;
+  readonly batches: number | undefined;
+  readonly entries: number | undefined;
+  readonly sequencingMs: number | undefined;
+  /** Event-loop delay of the server main thread during the phase. */
+  readonly loopDelayMs: { readonly p99: number; readonly max: number } | undefined;
+  readonly snapshots: number | undefined;
+  readonly mode: LoadMode;
+}
+
+// ---------------------------------------------------------------------------
+// The load generator child.
+
+class LoadChild {
+  private readonly waiters: Array<(message: ChildMessage) => void> = [];
+  private constructor(readonly child: ChildProcess) {
+    child.on('message', (message: ChildMessage) => {
+      if (message.type === 'error') {
+        process.stderr.write(`load generator error: ${message.message}\n`);
+      }
+      this.waiters.shift()?.(message);
+    });
+  }
+
+  static start(): LoadChild {
+    const child = fork(join(repositoryRoot, 'packages/api/test/load-generator.ts'), [], {
+      cwd: repositoryRoot,
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    return new LoadChild(child);
+  }
+
+  async ask<T extends ChildMessage['type']>(message: object, expected: T, timeoutMs: number): Promise<Extract<ChildMessage, { type: T }>> {
+    const answer = new Promise<ChildMessage>((resolve) => this.waiters.push(resolve));
+    this.child.send(message);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the load generator did not answer ${expected} within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      const reply = await Promise.race([answer, timeout]);
+      if (reply.type !== expected) throw new Error(`the load generator answered ${reply.type}${reply.type === 'error' ? `: ${reply.message}` : ''} instead of ${expected}`);
+      return reply as Extract<ChildMessage, { type: T }>;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  stop(): void {
+    if (this.child.connected) this.child.send({ type: 'exit' });
+    setTimeout(() => this.child.kill('SIGKILL'), 2_000).unref();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Verification limit.
+
+interface VerifyFigures {
+  readonly allCoresPerSec: number;
+  readonly oneCorePerSec: number;
+  /** Process CPU time per verification on one thread (user + system), in µs: hardly affected by other load. */
+  readonly cpuMicrosPerVerify: number;
+  readonly workers: number;
+  readonly averageMessageBytes: number;
+}
+
+async function measureVerifyLimit(traders: readonly Ed25519Key[], count: number, rounds: number): Promise<VerifyFigures> {
+  const { VerifyPool, verdictNames } = await import('../../engine/bench/verify-worker.js');
+  const { verifySignature } = await import('@vex/engine');
+  const flow = new OrderFlow({ seed: 0x5eed, traders });
+  const items = flow.batch(count, Date.now()).map((request) => ({
+    publicKey: new Uint8Array(Buffer.from(request.publicKey, 'base64')),
+    message: new Uint8Array(Buffer.from(request.message, 'utf8')),
+    signature: new Uint8Array(Buffer.from(request.signature, 'base64')),
+  }));
+  const averageMessageBytes = items.reduce((total, item) => total + item.message.length, 0) / items.length;
+  const median = (values: number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+
+  // One core, on this thread, as a reference (a fifth of the messages).
+  const sample = items.slice(0, Math.max(1, Math.floor(items.length / 5)));
+  const oneCore: number[] = [];
+  const cpuPerVerify: number[] = [];
+  for (let round = 0; round <= rounds; round += 1) {
+    const cpuBefore = process.cpuUsage();
+    const started = process.hrtime.bigint();
+    let valid = 0;
+    for (const item of sample) if (verifySignature(item.publicKey, item.message, item.signature) === 'valid') valid += 1;
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (valid !== sample.length) throw new Error(`${sample.length - valid} signatures did not verify`);
+    const cpu = process.cpuUsage(cpuBefore);
+    if (round > 0) {
+      oneCore.push(sample.length / seconds);
+      cpuPerVerify.push((cpu.user + cpu.system) / sample.length);
+    }
+  }
+
+  const workers = availableParallelism();
+  const pool = await VerifyPool.start(workers);
+  try {
+    const preloaded = await pool.preload(items);
+    const validCode = verdictNames.indexOf('valid');
+    const allCores: number[] = [];
+    for (let round = 0; round <= rounds; round += 1) {
+      const started = process.hrtime.bigint();
+      const { verdicts } = await pool.verifyPreloaded(preloaded);
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const valid = verdicts.reduce((total, code) => total + (code === validCode ? 1 : 0), 0);
+      if (valid !== items.length) throw new Error(`${items.length - valid} signatures did not verify in the workers`);
+      if (round > 0) allCores.push(items.length / seconds); // round 0 warms up
+    }
+    pool.drop(preloaded);
+    return { allCoresPerSec: median(allCores), oneCorePerSec: median(oneCore), cpuMicrosPerVerify: median(cpuPerVerify), workers, averageMessageBytes };
+  } finally {
+    await pool.close();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// CPU profile of the server's main thread.
+
+interface ProfileNode {
+  readonly id: number;
+  readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
+  readonly hitCount?: number;
+  readonly children?: readonly number[];
+}
+
+interface CpuProfile {
+  readonly nodes: readonly ProfileNode[];
+  readonly samples: readonly number[];
+  readonly timeDeltas: readonly number[];
+  readonly startTime: number;
+  readonly endTime: number;
+}
+
+function categoryOf(frame: ProfileNode['callFrame']): string {
+  const { url, functionName } = frame;
+  if (functionName === '(garbage collector)') return 'GC';
+  if (functionName === '(idle)') return 'idle (waiting for I/O)';
+  if (functionName === '(program)') return 'native / V8 (program)';
+  if (functionName === '(root)') return 'native / V8 (program)';
+  if (url.includes('packages/engine/src/request-signing') || url.includes('packages/engine/src/signing-string')) return 'signing strings (rebuild + parse)';
+  if (url.includes('packages/engine/src/signature')) return 'engine signature (main thread)';
+  if (url.includes('packages/engine/src/state-codec')) return 'engine state codec';
+  if (url.includes('packages/engine/src')) return 'engine apply (matching, funds, replay protection)';
+  if (url.includes('packages/ledger/src/history')) return 'ledger history records';
+  if (url.includes('packages/ledger/src/log-format')) return 'ledger entry encode + hash';
+  if (url.includes('packages/ledger/src/signature-pool') || url.includes('/piscina/')) return 'verification dispatch (pool + piscina)';
+  if (url.includes('packages/ledger/src')) return 'ledger sequencer / node';
+  if (url.includes('classic-level') || url.includes('abstract-level') || url.includes('/level-') || url.includes('/level/')) return 'LevelDB (JS side of batch)';
+  if (url.includes('packages/api/src/wire-format')) return 'api wire format (responses)';
+  if (url.includes('packages/api/src')) return 'api handlers + auth';
+  if (url.includes('fast-json-stringify')) return 'fastify response serialisation';
+  if (url.includes('/ajv') || url.includes('fast-uri')) return 'fastify schema (ajv)';
+  if (url.includes('/pino') || url.includes('sonic-boom') || url.includes('thread-stream')) return 'logging (pino)';
+  if (url.includes('/fastify/') || url.includes('find-my-way') || url.includes('avvio') || url.includes('/@fastify/') || url.includes('secure-json-parse') || url.includes('toad-cache') || url.includes('fast-querystring')) return 'fastify core (routing, hooks, reply, JSON parse)';
+  if (url === '' && functionName !== '') return 'generated code (ajv validators, serializers) / builtins';
+  if (url.startsWith('node:internal/http') || url.startsWith('node:_http') || url.includes('_http_')) return 'node http (parser, responses)';
+  if (url.startsWith('node:internal/stream') || url.startsWith('node:net') || url.startsWith('node:internal/net') || url.startsWith('node:stream')) return 'node streams + sockets';
+  if (url.startsWith('node:')) return 'node internals (other)';
+  if (url.includes('tsx') || url.includes('esbuild')) return 'tsx loader';
+  return url === '' ? 'native / V8 (program)' : `other (${url.split('/').slice(-2).join('/')})`;
+}
+
+/** Self time per category and inclusive time of a few key functions, in ms. */
+function analyseProfile(profile: CpuProfile): { totalMs: number; byCategory: Array<[string, number]>; inclusive: Array<[string, number]>; topSelf: Array<[string, number]> } {
+  const selfMs = new Map<number, number>();
+  profile.samples.forEach((id, index) => selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0) / 1000));
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const byCategory = new Map<string, number>();
+  const topSelf = new Map<string, number>();
+  let totalMs = 0;
+  for (const [id, ms] of selfMs) {
+    const node = byId.get(id)!;
+    totalMs += ms;
+    const category = categoryOf(node.callFrame);
+    byCategory.set(category, (byCategory.get(category) ?? 0) + ms);
+    const name = `${node.callFrame.functionName || '(anonymous)'} ${node.callFrame.url.split('/').slice(-2).join('/')}:${node.callFrame.lineNumber + 1}`;
+    topSelf.set(name, (topSelf.get(name) ?? 0) + ms);
+  }
+  // Inclusive time of key functions: a sample counts once per function even under recursion.
+  const keys: Array<[string, (frame: ProfileNode['callFrame']) => boolean]> = [
+    ['authenticate (headers, signing-string candidates, parse)', (f) => f.functionName === 'authenticate' && f.url.includes('signed-request')],
+    ['ExchangeNode.submit (copy, hand to pool)', (f) => f.functionName === 'submit' && f.url.includes('exchange-node')],
+    ['ExchangeNode.sequence (apply, encode, hash, history)', (f) => f.functionName === 'sequence' && f.url.includes('exchange-node')],
+    ['  engine apply', (f) => f.functionName === 'apply' && f.url.includes('engine/src/apply')],
+    ['  historyOperations', (f) => f.functionName === 'historyOperations'],
+    ['  encodeAndHashEntry', (f) => f.functionName === 'encodeAndHashEntry'],
+    ['ExchangeNode.writeNext (LevelDB batch call)', (f) => f.functionName === 'writeNext' && f.url.includes('exchange-node')],
+    ['ExchangeNode.written (resolve submits)', (f) => f.functionName === 'written' && f.url.includes('exchange-node')],
+    ['SignaturePool.flush (pack + post to workers)', (f) => f.functionName === 'flush' && f.url.includes('signature-pool')],
+    ['wireOrder (response object)', (f) => f.functionName === 'wireOrder'],
+    ['route handler POST /api/v1/order and DELETE', (f) => f.url.includes('routes-orders') && f.functionName === ''],
+    ['pino / request logging', (f) => f.url.includes('/pino/')],
+  ];
+  const inclusive = new Map<string, number>();
+  for (const [id, ms] of selfMs) {
+    const seen = new Set<string>();
+    for (let cursor: number | undefined = id; cursor !== undefined; cursor = parent.get(cursor)) {
+      const frame = byId.get(cursor)!.callFrame;
+      for (const [label, match] of keys) {
+        if (!seen.has(label) && match(frame)) {
+          seen.add(label);
+          inclusive.set(label, (inclusive.get(label) ?? 0) + ms);
+        }
+      }
+    }
+  }
+  const sorted = (map: Map<string, number>): Array<[string, number]> => [...map].sort((a, b) => b[1] - a[1]);
+  return {
+    totalMs,
+    byCategory: sorted(byCategory),
+    inclusive: keys.map(([label]) => [label, inclusive.get(label) ?? 0] as [string, number]),
+    topSelf: sorted(topSelf).slice(0, 25),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// The benchmark.
+
+const format = (value: number, digits = 0): string =>
+  Number.isFinite(value) ? value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a';
+
+const cpuText = (times: CpuTimes, requests: number): string =>
+  `${format((times.userMs * 1000) / Math.max(1, requests))}+${format((times.systemMs * 1000) / Math.max(1, requests))} µs`;
+
+async function bench(): Promise<void> {
+  const connections = integerOption('connections', 1, 1024);
+  const traderCount = integerOption('traders', 1, 1000);
+  const seconds = integerOption('seconds', 2, 40);
+  const verifyMessages = integerOption('verify-messages', 1000, 200_000);
+  const verifyRounds = integerOption('verify-rounds', 1, 20);
+  const seed = integerOption('seed', 0, 2 ** 32 - 1);
+  const client = options.client as ClientKind;
+  if (client !== 'raw' && client !== 'node-http') throw new Error('--client is raw or node-http');
+  const serverKind = options.server;
+  if (serverKind !== 'bench' && serverKind !== 'main') throw new Error('--server is bench or main');
+  const logLevel = options['log-level']!;
+  const snapshotEvery = integerOption('snapshot-every', 1, 1_000_000_000);
+  const fraction = Number(options.fraction);
+  if (!(fraction > 0 && fraction <= 1)) throw new Error('--fraction is a number in (0, 1]');
+  if (serverKind === 'main' && snapshotEvery !== 10_000) throw new Error('--snapshot-every needs --server bench (main.ts uses the node default, 10,000)');
+
+  const cores = availableParallelism();
+  const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
+  const loadAtStart = loadavg();
+  const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((line) => line.split(' '));
+  const temporary = tmpdir();
+  const mount = mounts.filter((fields) => fields[1] !== undefined && temporary.startsWith(fields[1])).sort((a, b) => b[1]!.length - a[1]!.length)[0];
+  console.log(`node end to end: node ${process.version}, ${cpuModel}, availableParallelism ${cores}, ${format(totalmem() / 2 ** 30, 1)} GiB, Linux ${release()}`);
+  console.log(`data directory on ${temporary} (${mount?.[2] ?? '?'} on ${mount?.[0] ?? '?'}); load average at start ${loadAtStart.map((value) => value.toFixed(2)).join(' ')}`);
+
+  const random = new Prng(seed);
+  const traders = Array.from({ length: traderCount }, () => new Ed25519Key(random.bytes(32)));
+
+  // 1. The verification limit.
+  const measureVerify = async (when: string): Promise<VerifyFigures> => {
+    process.stdout.write(`verify limit ${when}: ${verifyMessages} messages, ${cores} workers, median of ${verifyRounds} … `);
+    const figures = await measureVerifyLimit(traders, verifyMessages, verifyRounds);
+    console.log(`${format(figures.allCoresPerSec)}/s (one core ${format(figures.oneCorePerSec)}/s, ${format(figures.cpuMicrosPerVerify, 1)} µs CPU each)`);
+    return figures;
+  };
+  const verifyBefore = await measureVerify('before');
+
+  // 2. The server.
+  const root = await mkdtemp(join(temporary, 'vex-bench-node-'));
+  const dataDirectory = join(root, 'data');
+  const profileDirectory = join(root, 'profile');
+  const serverArgs = serverKind === 'bench' ? [thisFile, '--role', 'server'] : ['packages/api/src/main.ts'];
+  let server: ServerProcess | undefined;
+  let load: LoadChild | undefined;
+  try {
+    server = await ServerProcess.start({
+      args: [...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDirectory}`, '--cpu-prof-interval=250'] : []), '--import', 'tsx', ...serverArgs],
+      cwd: repositoryRoot,
+      env: { PORT: '0', DATA_DIR: dataDirectory, LOG_LEVEL: logLevel, RATE_LIMITS: 'off', SNAPSHOT_EVERY: String(snapshotEvery) },
+      logFile: join(root, 'server.log'),
+    });
+    const keyFile = JSON.parse(await readFile(join(dataDirectory, 'operator-key.json'), 'utf8')) as { secret: string };
+    const operator = Ed25519Key.fromSecret(keyFile.secret);
+
+    // 3. Funding.
+    await sendSequentially(server.url, fundingRequests(operator, traders, Date.now()));
+
+    // 4. Load.
+    load = LoadChild.start();
+    await load.ask({ type: 'setup', url: server.url, traderSeeds: traders.map((trader) => trader.secret), flowSeed: random.nextUint32(), connections, client }, 'ready', 60_000);
+
+    const runPhase = async (name: string, count: number, mode: LoadMode, deadlineMs: number): Promise<PhaseMeasure> => {
+      await load!.ask({ type: 'prepare', phase: name, count }, 'prepared', 120_000);
+      const statisticsBefore = await serverStatistics(server!, serverKind === 'bench');
+      const threadsBefore = threadTimes(server!.pid);
+      const machineBefore = machineTimes();
+      const wallBefore = performance.now();
+      const result = await load!.ask({ type: 'run', phase: name, mode, deadlineMs }, 'result', deadlineMs + 60_000);
+      const wallMs = performance.now() - wallBefore;
+      const machineAfter = machineTimes();
+      const threadsAfter = threadTimes(server!.pid);
+      const statisticsAfter = await serverStatistics(server!, serverKind === 'bench');
+      const others = [...threadsAfter.other].map(([tid, times]) => difference(times, threadsBefore.other.get(tid))).sort((a, b) => totalMs(b) - totalMs(a));
+      const utilization =
+        statisticsBefore !== undefined && statisticsAfter !== undefined
+          ? (statisticsAfter.eventLoop.activeMs - statisticsBefore.eventLoop.activeMs) /
+            (statisticsAfter.eventLoop.activeMs - statisticsBefore.eventLoop.activeMs + statisticsAfter.eventLoop.idleMs - statisticsBefore.eventLoop.idleMs)
+          : undefined;
+      const rateLimited = result.summary.rejections.TOO_MANY_REQUESTS ?? 0;
+      if (rateLimited > 0) {
+        console.log(`  ${name}: ${rateLimited} requests were rate limited (429): the server applies its rate limits; use --server bench`);
+      }
+      return {
+        name,
+        summary: result.summary,
+        loadCpuMs: result.cpuUserMs + result.cpuSystemMs,
+        serverMain: difference(threadsAfter.main, threadsBefore.main),
+        serverOther: others.reduce((sum, times) => ({ userMs: sum.userMs + times.userMs, systemMs: sum.systemMs + times.systemMs }), { userMs: 0, systemMs: 0 }),
+        serverTopOther: others.slice(0, cores),
+        machineBusyShare: (machineAfter.busyMs - machineBefore.busyMs) / (machineAfter.totalMs - machineBefore.totalMs),
+        wallMs,
+        eventLoopUtilization: utilization,
+        batches: statisticsAfter && statisticsBefore ? statisticsAfter.node.batchesWritten - statisticsBefore.node.batchesWritten : undefined,
+        entries: statisticsAfter && statisticsBefore ? statisticsAfter.node.entriesWritten - statisticsBefore.node.entriesWritten : undefined,
+        sequencingMs: statisticsAfter && statisticsBefore ? statisticsAfter.node.sequencingMs - statisticsBefore.node.sequencingMs : undefined,
+        loopDelayMs: statisticsAfter === undefined ? undefined : { p99: statisticsAfter.eventLoop.p99Ms, max: statisticsAfter.eventLoop.maxMs },
+        snapshots:
+          statisticsAfter && statisticsBefore
+            ? Math.floor(statisticsAfter.node.durableSequence / snapshotEvery) - Math.floor(statisticsBefore.node.durableSequence / snapshotEvery)
+            : undefined,
+        mode,
+      };
+    };
+
+    const warmup = await runPhase('warm-up', 4_000, { kind: 'closed' }, 30_000);
+    const estimate = Math.max(200, warmup.summary.answeredPerSec);
+    // Sized to last about `seconds`; the deadline keeps every request inside its 60 s window.
+    const maxCount = Math.min(400_000, Math.max(2_000, Math.round(estimate * seconds * 1.2)));
+    const phase1 = await runPhase('max rate', maxCount, { kind: 'closed' }, Math.min(45_000, seconds * 3_000));
+    const ordersPerSec = phase1.summary.acknowledgedPerSec;
+    const halfRate = Math.max(1, Math.round(phase1.summary.answeredPerSec * fraction));
+    const phase2 = await runPhase(fraction === 0.5 ? 'half load' : `${format(fraction * 100)} % load`, Math.max(100, halfRate * seconds), { kind: 'open', ratePerSec: halfRate }, Math.min(45_000, seconds * 1_000 + 15_000));
+
+    load.stop();
+    load = undefined;
+    const exit = await server.stop('SIGTERM');
+    server = undefined;
+    if (exit.code !== 0) console.log(`the server exited with ${JSON.stringify(exit)}`);
+    // Measured again with the server gone: other processes on the machine disturb this the most, so the better of the two is the limit.
+    const verifyAfter = await measureVerify('after');
+    const verify = verifyAfter.allCoresPerSec > verifyBefore.allCoresPerSec ? verifyAfter : verifyBefore;
+
+    // 5. Report.
+    const phases = [warmup, phase1, phase2];
+    console.log('');
+    console.log(
+      `${connections} keep-alive connections (${client} client), ${traderCount} traders, LOG_LEVEL=${logLevel}, server ${serverKind === 'bench' ? 'bench role (main.ts start-up, rate limits off)' : 'main.ts'}, ` +
+        `snapshot every ${format(snapshotEvery)} entries; ` +
+        `group commit: synced LevelDB batches, ${cores} verifier threads; average signed message ${format(verify.averageMessageBytes)} bytes`,
+    );
+    const header = ['phase', 'mode', 'sent', '2xx', 'refused', 'errors', 'seconds', '2xx/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'srv main', 'srv other', 'loadgen', 'machine', 'ELU', 'entries/batch'];
+    const rows = phases.map((phase) => {
+      const s = phase.summary;
+      const refused = Object.values(s.rejections).reduce((a, b) => a + b, 0);
+      const errors = Object.values(s.errors).reduce((a, b) => a + b, 0);
+      const perRequest = (ms: number): string => `${format((ms * 1000) / Math.max(1, s.issued))} µs`;
+      return [
+        phase.name,
+        phase.mode.kind === 'closed' ? 'closed' : `open ${format(phase.mode.ratePerSec)}/s`,
+        format(s.issued),
+        format(s.acknowledged),
+        format(refused),
+        format(errors),
+        format(s.durationMs / 1000, 2),
+        format(s.acknowledgedPerSec),
+        format(s.latencyMs.p50, 2),
+        format(s.latencyMs.p90, 2),
+        format(s.latencyMs.p99, 2),
+        format(s.latencyMs.max, 1),
+        perRequest(totalMs(phase.serverMain)),
+        perRequest(totalMs(phase.serverOther)),
+        perRequest(phase.loadCpuMs),
+        `${format(phase.machineBusyShare * 100)} %`,
+        phase.eventLoopUtilization === undefined ? 'n/a' : `${format(phase.eventLoopUtilization * 100)} %`,
+        phase.batches === undefined || phase.batches === 0 ? 'n/a' : format(phase.entries! / phase.batches, 1),
+      ];
+    });
+    const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+    const line = (cells: string[]): string => cells.map((cell, column) => (column < 2 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
+    console.log(line(header));
+    for (const row of rows) console.log(line(row));
+    console.log(
+      '  (2xx/s: acknowledged orders and cancels per second of wall time; latency of 2xx answers, from the moment a request was due; ' +
+        'srv main / srv other / loadgen: CPU per request sent of the server main thread, the server\'s other threads (verifiers, LevelDB, GC) and the load generator; ' +
+        'machine: busy share of all cores; ELU: event-loop utilisation of the server main thread)',
+    );
+    for (const phase of phases) {
+      const s = phase.summary;
+      const notes = [
+        Object.keys(s.rejections).length > 0 ? `refusals ${JSON.stringify(s.rejections)}` : '',
+        Object.keys(s.errors).length > 0 ? `errors ${JSON.stringify(s.errors)}` : '',
+        `orders ${s.counts.orders}, cancels ${s.counts.cancels}`,
+        `service time p50 ${format(s.serviceMs.p50, 2)} ms p99 ${format(s.serviceMs.p99, 2)} ms`,
+        phase.sequencingMs === undefined ? '' : `sequencer ${format((phase.sequencingMs * 1000) / Math.max(1, s.issued), 1)} µs per request`,
+        phase.loopDelayMs === undefined ? '' : `server event-loop delay p99 ${format(phase.loopDelayMs.p99, 1)} ms, max ${format(phase.loopDelayMs.max, 1)} ms`,
+        phase.snapshots === undefined ? '' : `snapshots written ${phase.snapshots} (every ${format(snapshotEvery)} entries)`,
+        `CPU per request (user+system): server main ${cpuText(phase.serverMain, s.issued)}, busiest ${phase.serverTopOther.length} other threads ` +
+          `${phase.serverTopOther.map((times) => cpuText(times, s.issued)).join(', ')}, all other threads ${cpuText(phase.serverOther, s.issued)}`,
+      ].filter((note) => note !== '');
+      console.log(`  ${phase.name}: ${notes.join('; ')}`);
+    }
+
+    const ratio = ordersPerSec / verify.allCoresPerSec;
+    const p50Ms = phase2.summary.latencyMs.p50;
+    const p99Ms = phase2.summary.latencyMs.p99;
+    console.log('');
+    console.log(
+      `verify limit (all ${cores} cores, verifySignature in worker threads): ${format(verify.allCoresPerSec)}/s ` +
+        `(before ${format(verifyBefore.allCoresPerSec)}/s, after ${format(verifyAfter.allCoresPerSec)}/s; the better is used); one core ${format(verify.oneCorePerSec)}/s`,
+    );
+    const cpuPerRequest = (totalMs(phase1.serverMain) + totalMs(phase1.serverOther) + phase1.loadCpuMs) * 1000 / Math.max(1, phase1.summary.acknowledged);
+    const cpuPerVerify = Math.min(verifyBefore.cpuMicrosPerVerify, verifyAfter.cpuMicrosPerVerify);
+    console.log(
+      `CPU-normalised (little affected by other processes): a verification costs ${format(cpuPerVerify, 1)} µs of CPU, an acknowledged request ` +
+        `${format(cpuPerRequest, 1)} µs end to end in phase 1 (server ${format((totalMs(phase1.serverMain) * 1000) / Math.max(1, phase1.summary.acknowledged), 1)} µs main thread + ` +
+        `${format((totalMs(phase1.serverOther) * 1000) / Math.max(1, phase1.summary.acknowledged), 1)} µs other threads, load generator ${format((phase1.loadCpuMs * 1000) / Math.max(1, phase1.summary.acknowledged), 1)} µs): ` +
+        `at 100 % of ${cores} cores that is ${format((cores * 1e6) / cpuPerRequest)} vs ${format((cores * 1e6) / cpuPerVerify)} verifications/s, ratio ${format((cpuPerVerify / cpuPerRequest) * 100, 1)} %`,
+    );
+    console.log(`max rate (phase 1): ${format(ordersPerSec)} acknowledged/s = ${format(ratio * 100, 1)} % of the verify limit (target ≥ 70 %: ${ratio >= 0.7 ? 'met' : 'missed'})`);
+    console.log(`${fraction === 0.5 ? 'half load' : `${format(fraction * 100)} % load`} (phase 2, ${format(halfRate)}/s open loop): p50 ${format(p50Ms, 2)} ms, p99 ${format(p99Ms, 2)} ms (target p99 < 10 ms: ${p99Ms < 10 ? 'met' : 'missed'})`);
+    console.log(`load average at the end ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);
+
+
+    if (options.profile) {
+      const files = existsSync(profileDirectory) ? readdirSync(profileDirectory).filter((file) => file.endsWith('.cpuprofile')) : [];
+      const analysed = files
+        .map((file) => ({ file, profile: JSON.parse(readFileSync(join(profileDirectory, file), 'utf8')) as CpuProfile }))
+        .map(({ file, profile }) => ({ file, analysis: analyseProfile(profile), isMain: profile.nodes.some((node) => node.callFrame.url.includes('/fastify/')) }));
+      for (const { file, analysis, isMain } of analysed.sort((a, b) => Number(b.isMain) - Number(a.isMain))) {
+        console.log('');
+        console.log(`CPU profile ${file} (${isMain ? 'server main thread' : 'worker thread'}), whole server life, ${format(analysis.totalMs)} ms sampled:`);
+        if (!isMain) {
+          for (const [category, ms] of analysis.byCategory.slice(0, 5)) console.log(`  ${category.padEnd(58)}${format(ms).padStart(8)} ms ${format((ms / analysis.totalMs) * 100, 1).padStart(5)} %`);
+          continue;
+        }
+        const idle = analysis.byCategory.find(([category]) => category.startsWith('idle'))?.[1] ?? 0;
+        const busy = analysis.totalMs - idle;
+        console.log(`  self time by area (busy ${format(busy)} ms, idle ${format(idle)} ms; on an oversubscribed machine a sample also lands where the thread was preempted):`);
+        for (const [category, ms] of analysis.byCategory.filter(([category, ms]) => !category.startsWith('idle') && ms >= busy / 1000)) console.log(`    ${category.padEnd(58)}${format(ms).padStart(8)} ms ${format((ms / busy) * 100, 1).padStart(5)} % of busy`);
+        console.log('  inclusive time of key steps:');
+        for (const [label, ms] of analysis.inclusive) console.log(`    ${label.padEnd(58)}${format(ms).padStart(8)} ms ${format((ms / busy) * 100, 1).padStart(5)} % of busy`);
+        console.log('  top self time:');
+        for (const [name, ms] of analysis.topSelf) console.log(`    ${format(ms).padStart(7)} ms  ${name}`);
+      }
+      console.log(`profiles kept in ${profileDirectory}`);
+    }
+
+    console.log(JSON.stringify({
+      ordersPerSec: Math.round(ordersPerSec),
+      p50Ms: Number(p50Ms.toFixed(3)),
+      p99Ms: Number(p99Ms.toFixed(3)),
+      verifyLimitPerSec: Math.round(verify.allCoresPerSec),
+      ratio: Number(ratio.toFixed(3)),
+    }));
+  } finally {
+    load?.stop();
+    if (server !== undefined) await server.stop('SIGKILL');
+    if (!options.profile) await rm(root, { recursive: true, force: true });
+  }
+}
+
+if (options.role === 'server') {
+  serverRole().catch((error: unknown) => {
+    process.stderr.write(`bench server: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  });
+} else {
+  bench().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`bench:node failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
