@@ -15,6 +15,7 @@ import {
   parseInstruction,
   validateGenesis,
   type Genesis,
+  type OperatorInstruction,
 } from '@vex/engine';
 import type { AssetInfo } from './context.js';
 
@@ -25,19 +26,8 @@ export interface AssetConfig {
   readonly blockchains?: readonly string[];
 }
 
-export interface MarketConfig {
-  readonly symbol: string;
-  readonly baseSymbol: string;
-  readonly quoteSymbol: string;
-  readonly tickSize: string;
-  readonly stepSize: string;
-  readonly minQuantity: string;
-  readonly maxQuantity: string;
-  readonly minPrice: string;
-  readonly maxPrice: string;
-  readonly makerFeeBps: number;
-  readonly takerFeeBps: number;
-}
+/** A market as the config lists it: exactly the fields of the engine's marketList instruction. */
+export type MarketConfig = Omit<Extract<OperatorInstruction, { kind: 'marketList' }>, 'kind'>;
 
 export interface ExchangeConfig {
   readonly genesis: {

@@ -134,7 +134,8 @@ function sha256(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(oneShotHash('sha256', bytes, 'buffer'));
 }
 
-function putUint64(bytes: Uint8Array, offset: number, value: number): void {
+/** Writes a safe integer as 8 big-endian bytes (keys and the sequencer's hashing). */
+export function putUint64(bytes: Uint8Array, offset: number, value: number): void {
   const high = Math.floor(value / 0x1_0000_0000);
   const low = value >>> 0;
   bytes[offset] = high >>> 24;

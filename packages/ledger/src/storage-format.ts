@@ -4,7 +4,7 @@
  * and ids in keys are 8-byte big-endian, so byte order is numeric order.
  * docs/log-format.md, "Storage", lists every keyspace.
  */
-import { LogFormatError, hashLengthBytes } from './log-format.js';
+import { LogFormatError, hashLengthBytes, putUint64 } from './log-format.js';
 
 export const keyspaces = {
   meta: 0x00,
@@ -44,18 +44,7 @@ export const genesisMetaKey = metaKey('genesis');
 export const formatMetaKey = metaKey('format');
 
 /** Writes a safe integer as 8 big-endian bytes. */
-export function writeUint64(bytes: Uint8Array, offset: number, value: number): void {
-  const high = Math.floor(value / 0x1_0000_0000);
-  const low = value >>> 0;
-  bytes[offset] = high >>> 24;
-  bytes[offset + 1] = (high >>> 16) & 0xff;
-  bytes[offset + 2] = (high >>> 8) & 0xff;
-  bytes[offset + 3] = high & 0xff;
-  bytes[offset + 4] = low >>> 24;
-  bytes[offset + 5] = (low >>> 16) & 0xff;
-  bytes[offset + 6] = (low >>> 8) & 0xff;
-  bytes[offset + 7] = low & 0xff;
-}
+export const writeUint64 = putUint64;
 
 /** Reads 8 big-endian bytes; values above 2^53 − 1 are refused. */
 export function readUint64(bytes: Uint8Array, offset: number): number {
