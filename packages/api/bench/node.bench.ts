@@ -373,7 +373,7 @@ function categoryOf(frame: ProfileNode['callFrame']): string {
   if (url.includes('packages/engine/src/state-codec')) return 'engine state codec';
   if (url.includes('packages/engine/src')) return 'engine apply (matching, funds, replay protection)';
   if (url.includes('packages/ledger/src/history')) return 'ledger history records';
-  if (url.includes('packages/ledger/src/log-format')) return 'ledger entry encode + hash';
+  if (url.includes('packages/engine/src/log-format')) return 'ledger entry encode + hash';
   if (url.includes('packages/ledger/src/signature-pool') || url.includes('/piscina/')) return 'verification dispatch (pool + piscina)';
   if (url.includes('packages/ledger/src')) return 'ledger sequencer / node';
   if (url.includes('classic-level') || url.includes('abstract-level') || url.includes('/level-') || url.includes('/level/')) return 'LevelDB (JS side of batch)';

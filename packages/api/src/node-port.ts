@@ -4,6 +4,7 @@
  * record types are the ledger's own, so the two can never drift apart.
  */
 import type { ExchangeNode } from '@vex/ledger';
+import type { StoredEntry as StoredLogEntry } from '@vex/engine';
 
 export type {
   CommittedEntry,
@@ -12,7 +13,6 @@ export type {
   NodeHead,
   Page,
   PublicTrade,
-  StoredEntry as StoredLogEntry,
   SubmitResult,
 } from '@vex/ledger';
 

@@ -3,7 +3,7 @@
  * export, operator withdrawals, OpenAPI), both signing-string encodings, and
  * the response shapes of signed queries.
  */
-import { readLogExport } from '@vex/ledger';
+import { readLogExport } from '@vex/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deposit, freshTimestamp, operatorTransaction, signedRequest, startTestExchange, TestKey, type TestExchange } from './test-support.js';
 

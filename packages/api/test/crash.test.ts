@@ -49,7 +49,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { apply, createState, messageDigest, stateHashHex, type ApplyOutcome } from '@vex/engine';
-import { readLogExport, type LogExport } from '@vex/ledger';
+import { readLogExport, type LogExport } from '@vex/engine';
 import {
   Ed25519Key,
   OrderFlow,

@@ -17,3 +17,4 @@ export * from './views.js';
 export * from './state-codec.js';
 export { ByteDecodeError } from './byte-codec.js';
 export * from './request-signing.js';
+export * from './log-format.js';

@@ -12,11 +12,11 @@
  *
  * Numbers are wall-clock and include whatever else the machine is doing.
  */
-import { apply, createState, stateHashHex, type ApplyOutcome } from '@vex/engine';
+import { apply, createState, encodeAndHashEntry, stateHashHex, type ApplyOutcome } from '@vex/engine';
 import { pino } from 'pino';
 import type { BatchOperation } from '../src/database.js';
 import { historyOperations } from '../src/history.js';
-import { ExchangeNode, encodeAndHashEntry, entryKey } from '../src/index.js';
+import { ExchangeNode, entryKey } from '../src/index.js';
 import { fixture, temporaryDirectory } from '../test/helpers.js';
 
 const count = Number(process.argv[2] ?? 20_000);

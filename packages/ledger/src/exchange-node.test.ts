@@ -18,7 +18,7 @@ import {
 import type { BatchOperation } from './database.js';
 import { LedgerClosedError, LedgerHaltedError } from './errors.js';
 import { ExchangeNode, type CommittedEntry, type NodeOptions, type SubmitResult } from './exchange-node.js';
-import { encodeEntry, genesisHash, hashEntryEncoding, readLogExport } from './log-format.js';
+import { encodeEntry, genesisHash, hashEntryEncoding, readLogExport } from '@vex/engine';
 import { keyspaces, sequenceOfKey } from './storage-format.js';
 
 const cleanups: Array<() => Promise<void>> = [];

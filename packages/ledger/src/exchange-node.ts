@@ -44,7 +44,7 @@ import {
   encodeExportTrailer,
   hashEntryEncoding,
   type StoredEntry,
-} from './log-format.js';
+} from '@vex/engine';
 import { recoverLedger } from './recovery.js';
 import { SignaturePool } from './signature-pool.js';
 import { encodeSnapshot, entryKey, sequenceOfKey, snapshotKey } from './storage-format.js';

@@ -9,7 +9,6 @@ export {
   type Page,
   type PublicTrade,
 } from './history.js';
-export * from './log-format.js';
 export {
   keyspaces,
   entryKey,

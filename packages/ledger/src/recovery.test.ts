@@ -12,8 +12,8 @@ import {
 import { createDatabase } from './database.js';
 import { RecoveryError } from './errors.js';
 import { ExchangeNode, type NodeOptions } from './exchange-node.js';
-import type { StoredEntry } from './log-format.js';
-import { encodeEntry } from './log-format.js';
+import type { StoredEntry } from '@vex/engine';
+import { encodeEntry } from '@vex/engine';
 import { entryKey, snapshotKey, snapshotRange, sequenceOfKey } from './storage-format.js';
 
 const cleanups: Array<() => Promise<void>> = [];

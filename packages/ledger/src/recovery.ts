@@ -26,7 +26,7 @@ import {
   hashEntryEncoding,
   hashGenesisBytes,
   type EntryRecord,
-} from './log-format.js';
+} from '@vex/engine';
 import type { SignaturePool } from './signature-pool.js';
 import {
   decodeSnapshot,

@@ -4,7 +4,7 @@
  * and ids in keys are 8-byte big-endian, so byte order is numeric order.
  * docs/log-format.md, "Storage", lists every keyspace.
  */
-import { LogFormatError, hashLengthBytes, putUint64 } from './log-format.js';
+import { LogFormatError, hashLengthBytes, putUint64 } from '@vex/engine';
 
 export const keyspaces = {
   meta: 0x00,

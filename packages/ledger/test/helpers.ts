@@ -11,7 +11,7 @@ import { apply, createState, type ExchangeState, type Genesis, type LogEntry } f
 import { pino, type Logger } from 'pino';
 import { randomSignedLog, type Signer } from '../../engine/test/random-log.js';
 import type { ExchangeNode, SubmitResult } from '../src/exchange-node.js';
-import type { StoredEntry } from '../src/log-format.js';
+import type { StoredEntry } from '@vex/engine';
 
 export { randomSignedLog, signedEntry, signerFromByte, type Signer } from '../../engine/test/random-log.js';
 

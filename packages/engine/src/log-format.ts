@@ -8,7 +8,8 @@
  * without depending on the node. Keep it that way.
  */
 import { createHash, hash as oneShotHash } from 'node:crypto';
-import type { Genesis, SignedTransaction } from '@vex/engine';
+import type { SignedTransaction } from './apply.js';
+import type { Genesis } from './state.js';
 
 /** Thrown for any malformed, non-canonical or inconsistent log bytes. */
 export class LogFormatError extends Error {
@@ -55,8 +56,8 @@ function isSafeUnsigned(value: number): boolean {
 }
 
 function writeUint64(view: DataView, offset: number, value: number): void {
-  view.setUint32(offset, Math.floor(value / 0x1_0000_0000));
-  view.setUint32(offset + 4, value >>> 0);
+  // Through BigInt: the engine's determinism rules allow no division of numbers.
+  view.setBigUint64(offset, BigInt(value));
 }
 
 function readUint64(view: DataView, offset: number, what: string): number {
@@ -136,16 +137,7 @@ function sha256(bytes: Uint8Array): Uint8Array {
 
 /** Writes a safe integer as 8 big-endian bytes (keys and the sequencer's hashing). */
 export function putUint64(bytes: Uint8Array, offset: number, value: number): void {
-  const high = Math.floor(value / 0x1_0000_0000);
-  const low = value >>> 0;
-  bytes[offset] = high >>> 24;
-  bytes[offset + 1] = (high >>> 16) & 0xff;
-  bytes[offset + 2] = (high >>> 8) & 0xff;
-  bytes[offset + 3] = high & 0xff;
-  bytes[offset + 4] = low >>> 24;
-  bytes[offset + 5] = (low >>> 16) & 0xff;
-  bytes[offset + 6] = (low >>> 8) & 0xff;
-  bytes[offset + 7] = low & 0xff;
+  new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).setBigUint64(offset, BigInt(value));
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, expect, test } from 'vitest';
-import { signerFromByte } from '../test/helpers.js';
+import { signerFromByte } from '../test/random-log.js';
 import {
   LogExportReader,
   LogFormatError,
