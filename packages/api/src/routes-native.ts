@@ -11,7 +11,7 @@ import { parseInteger, signedQuery, type ApiContext } from './context.js';
 import { ApiError } from './errors.js';
 import { depositSchema, digitsString, errorResponses, noQuery, orderSchema, signedSecurity, withdrawalSchema } from './schemas.js';
 import { submitTransaction } from './submission.js';
-import { wireDeposit, wireOrder, wireWithdrawal } from './wire-format.js';
+import { formatUnits, wireDeposit, wireOrder, wireWithdrawal } from './wire-format.js';
 
 const utf8 = new TextEncoder();
 
@@ -38,6 +38,13 @@ export function wireResult(state: ExchangeState, result: InstructionResult): Rec
       return { ok: true, kind: 'deposit', deposit: wireDeposit(state, value.deposit) };
     case 'listed':
       return { ok: true, kind: 'listed', symbol: value.symbol };
+    case 'reserves':
+      return {
+        ok: true,
+        kind: 'reserves',
+        symbol: value.reserves.asset,
+        quantity: formatUnits(state, value.reserves.asset, value.reserves.quantityUnits),
+      };
   }
 }
 

@@ -206,7 +206,7 @@ function engineTypedRun(workload: Workload): RunResult {
   const stop = startTiming();
   for (let index = 0; index < count; index += 1) {
     const timeMs = startTimeMs + index;
-    const recorder = new EntryRecorder(++state.applyStamp, timeMs);
+    const recorder = new EntryRecorder(++state.applyStamp, timeMs, state.changedAccounts);
     const orderParams = params[index];
     const result =
       orderParams === undefined

@@ -8,17 +8,17 @@
  */
 import { accountIdOf } from './account-id.js';
 import { EntryRecorder } from './entry-recorder.js';
-import type { DepositView, EngineEvent, OrderView, WithdrawalView } from './events.js';
+import type { DepositView, EngineEvent, OrderView, ReservesView, WithdrawalView } from './events.js';
 import { operatorInstructionKinds, parseInstruction, type Instruction } from './instruction.js';
 import { listAsset, listMarket } from './listing.js';
 import { cancelAllOrders, cancelOrder, placeOrder } from './matching.js';
 import { resolveOrderRequest } from './order-request.js';
-import { creditDeposit, requestWithdrawal, settleWithdrawal } from './funds.js';
+import { creditDeposit, requestWithdrawal, settleWithdrawal, stateReserves } from './funds.js';
 import { forgetExpired, hasSeen, isWithinWindow, messageDigest, remember } from './replay-protection.js';
 import { isRejection, reject, type Rejection } from './result-codes.js';
 import { verifySignature } from './signature.js';
 import { parseSigningString } from './signing-string.js';
-import type { ExchangeState } from './state.js';
+import { genesisCreatorSignature, type ExchangeState } from './state.js';
 
 export interface SignedTransaction {
   /** Exactly the bytes the signer signed: the UTF-8 signing string. */
@@ -40,6 +40,7 @@ export type ResultValue =
   | { readonly kind: 'orders'; readonly orders: readonly OrderView[] }
   | { readonly kind: 'withdrawal'; readonly withdrawal: WithdrawalView }
   | { readonly kind: 'deposit'; readonly deposit: DepositView }
+  | { readonly kind: 'reserves'; readonly reserves: ReservesView }
   | { readonly kind: 'listed'; readonly symbol: string };
 
 export type InstructionResult =
@@ -92,7 +93,7 @@ export function apply(state: ExchangeState, entry: LogEntry, options: ApplyOptio
   const instruction = parseInstruction(parsed.value.groups);
   if (!instruction.ok) return rejected(reject('INVALID_CLIENT_REQUEST', instruction.message));
 
-  const outcome = execute(state, accountIdOf(transaction.publicKey), instruction.instruction, logTimeMs);
+  const outcome = execute(state, accountIdOf(transaction.publicKey), instruction.instruction, logTimeMs, transaction.signature);
   if (outcome.accepted) {
     forgetExpired(state.replayProtection, logTimeMs);
     remember(state.replayProtection, digest, logTimeMs);
@@ -103,9 +104,17 @@ export function apply(state: ExchangeState, entry: LogEntry, options: ApplyOptio
 /**
  * Applies an already authenticated instruction for `signer` (a base64 public
  * key). apply() calls this after its checks; tests and benchmarks call it
- * directly to exercise the engine without signatures.
+ * directly to exercise the engine without signatures. `entrySignature` is the
+ * entry's signature: an account the entry creates takes its salt from it
+ * (docs/attestation.md); callers without one get the all-zero signature.
  */
-export function execute(state: ExchangeState, signer: string, instruction: Instruction, logTimeMs: number): ApplyOutcome {
+export function execute(
+  state: ExchangeState,
+  signer: string,
+  instruction: Instruction,
+  logTimeMs: number,
+  entrySignature: Uint8Array = genesisCreatorSignature,
+): ApplyOutcome {
   if (!Number.isSafeInteger(logTimeMs) || logTimeMs < state.logTimeMs) {
     return rejected(reject('INVALID_LOG_TIME', `Log time ${logTimeMs} precedes ${state.logTimeMs}.`));
   }
@@ -116,7 +125,7 @@ export function execute(state: ExchangeState, signer: string, instruction: Instr
     return rejected(reject('UNAUTHORIZED', `Only an operator key may sign ${instruction.kind}.`));
   }
   state.applyStamp += 1;
-  const recorder = new EntryRecorder(state.applyStamp, logTimeMs);
+  const recorder = new EntryRecorder(state.applyStamp, logTimeMs, state.changedAccounts);
   const results: InstructionResult[] = [];
   const record = (value: ResultValue | Rejection): void => {
     results.push(isRejection(value) ? { ok: false, rejection: value } : { ok: true, value });
@@ -153,7 +162,7 @@ export function execute(state: ExchangeState, signer: string, instruction: Instr
       break;
     }
     case 'depositCredit': {
-      const deposit = creditDeposit(state, recorder, instruction);
+      const deposit = creditDeposit(state, recorder, instruction, entrySignature);
       record(isRejection(deposit) ? deposit : { kind: 'deposit', deposit });
       break;
     }
@@ -165,6 +174,11 @@ export function execute(state: ExchangeState, signer: string, instruction: Instr
           : { completed: false as const, reason: instruction.reason };
       const withdrawal = settleWithdrawal(state, recorder, instruction.withdrawalId, outcome);
       record(isRejection(withdrawal) ? withdrawal : { kind: 'withdrawal', withdrawal });
+      break;
+    }
+    case 'reservesStatement': {
+      const statement = stateReserves(state, recorder, instruction);
+      record(isRejection(statement) ? statement : { kind: 'reserves', reserves: statement });
       break;
     }
     case 'assetList': {

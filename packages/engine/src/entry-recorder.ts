@@ -10,7 +10,7 @@
 import type { EngineEvent } from './events.js';
 import type { Side } from './instruction.js';
 import type { PriceLevel } from './order-book.js';
-import type { Balance, Market } from './state.js';
+import type { Account, Balance, Market } from './state.js';
 
 export class EntryRecorder {
   readonly events: EngineEvent[] = [];
@@ -27,6 +27,8 @@ export class EntryRecorder {
     /** Unique per entry, so a balance or level stamped with it is already listed. */
     readonly stamp: number,
     readonly timeMs: number,
+    /** The state's changedAccounts: finish() lists each account whose balances changed, once. */
+    private readonly changedAccounts: Account[],
   ) {}
 
   balanceChanged(balance: Balance): void {
@@ -56,9 +58,9 @@ export class EntryRecorder {
     const events = this.events;
     const firstBalance = this.firstBalance;
     if (firstBalance !== undefined) {
-      pushBalanceEvent(events, firstBalance);
+      this.reportBalance(events, firstBalance);
       const more = this.moreBalances;
-      if (more !== undefined) for (let index = 0; index < more.length; index += 1) pushBalanceEvent(events, more[index] as Balance);
+      if (more !== undefined) for (let index = 0; index < more.length; index += 1) this.reportBalance(events, more[index] as Balance);
     }
     const firstLevel = this.firstLevel;
     if (firstLevel !== undefined) {
@@ -71,6 +73,15 @@ export class EntryRecorder {
       }
     }
     return events;
+  }
+
+  private reportBalance(events: EngineEvent[], balance: Balance): void {
+    pushBalanceEvent(events, balance);
+    const account = balance.account;
+    if (!account.leafStale) {
+      account.leafStale = true;
+      this.changedAccounts.push(account);
+    }
   }
 }
 

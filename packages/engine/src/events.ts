@@ -48,6 +48,13 @@ export interface DepositView {
   readonly createdAtMs: number;
 }
 
+/** The reserves the operator stated for an asset (docs/attestation.md). */
+export interface ReservesView {
+  readonly asset: string;
+  readonly quantityUnits: bigint;
+  readonly statedAtMs: number;
+}
+
 export type EngineEvent =
   | { readonly type: 'assetListed'; readonly asset: string; readonly decimals: number }
   | { readonly type: 'marketListed'; readonly market: string }
@@ -89,4 +96,5 @@ export type EngineEvent =
       readonly quantitySteps: bigint;
     }
   | { readonly type: 'deposit'; readonly deposit: DepositView }
-  | { readonly type: 'withdrawal'; readonly withdrawal: WithdrawalView };
+  | { readonly type: 'withdrawal'; readonly withdrawal: WithdrawalView }
+  | { readonly type: 'reserves'; readonly reserves: ReservesView };

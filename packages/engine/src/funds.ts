@@ -6,17 +6,40 @@
  */
 import { isCanonicalAccountId } from './account-id.js';
 import type { EntryRecorder } from './entry-recorder.js';
-import type { DepositView, WithdrawalView } from './events.js';
+import type { DepositView, ReservesView, WithdrawalView } from './events.js';
 import type { OperatorInstruction, TraderInstruction } from './instruction.js';
 import { maximumAssetSupplyUnits } from './limits.js';
 import { parseAmountUnits } from './order-request.js';
 import { reject, type Rejection } from './result-codes.js';
-import { Account, type ExchangeState, type Withdrawal } from './state.js';
+import { addAccount, type ExchangeState, type Withdrawal } from './state.js';
 
 type DepositCredit = Extract<OperatorInstruction, { kind: 'depositCredit' }>;
 type WithdrawRequest = Extract<TraderInstruction, { kind: 'withdraw' }>;
+type ReservesStatement = Extract<OperatorInstruction, { kind: 'reservesStatement' }>;
 
-export function creditDeposit(state: ExchangeState, recorder: EntryRecorder, credit: DepositCredit): DepositView | Rejection {
+/**
+ * Records the reserves the operator states it holds of an asset. The figure
+ * is the operator's word (no chain is connected); logging it binds it into
+ * every later attestation, where verifiers compare it with the liabilities.
+ */
+export function stateReserves(state: ExchangeState, recorder: EntryRecorder, statement: ReservesStatement): ReservesView | Rejection {
+  const asset = state.assetsBySymbol.get(statement.symbol);
+  if (asset === undefined) return reject('INVALID_ASSET', `Asset ${statement.symbol} does not exist.`);
+  const units = parseAmountUnits(asset.decimals, statement.quantity, 'Reserves quantity', true, maximumAssetSupplyUnits);
+  if (typeof units !== 'bigint') return units;
+  asset.reservesUnits = units;
+  asset.reservesStatedAtMs = recorder.timeMs;
+  const reserves: ReservesView = { asset: asset.symbol, quantityUnits: units, statedAtMs: recorder.timeMs };
+  recorder.events.push({ type: 'reserves', reserves });
+  return reserves;
+}
+
+export function creditDeposit(
+  state: ExchangeState,
+  recorder: EntryRecorder,
+  credit: DepositCredit,
+  entrySignature: Uint8Array,
+): DepositView | Rejection {
   if (!/^[A-Za-z][A-Za-z0-9]{0,31}$/.test(credit.blockchain)) {
     return reject('INVALID_CLIENT_REQUEST', 'The blockchain must be a plain name of letters and digits.');
   }
@@ -34,11 +57,7 @@ export function creditDeposit(state: ExchangeState, recorder: EntryRecorder, cre
   if (asset.depositedUnits - asset.withdrawnUnits + units > maximumAssetSupplyUnits) {
     return reject('INVALID_QUANTITY', `The deposit would take ${asset.symbol} beyond the supply the exchange can hold.`);
   }
-  let account = state.accounts.get(credit.account);
-  if (account === undefined) {
-    account = new Account(credit.account);
-    state.accounts.set(account.id, account);
-  }
+  const account = state.accounts.get(credit.account) ?? addAccount(state, credit.account, entrySignature);
   const balance = account.balance(asset);
   balance.available += units;
   recorder.balanceChanged(balance);

@@ -254,7 +254,12 @@ describe('operator instructions', () => {
   const deposit = { account: accountKey, blockchain: 'Solana', chainTransactionId: 'tx-1', quantity: '100', symbol: 'USDC' };
 
   it('lists the operator instructions', () => {
-    expect([...operatorInstructionKinds].sort()).toEqual(['assetList', 'depositCredit', 'marketList', 'withdrawalComplete', 'withdrawalFail']);
+    expect([...operatorInstructionKinds].sort()).toEqual(['assetList', 'depositCredit', 'marketList', 'reservesStatement', 'withdrawalComplete', 'withdrawalFail']);
+  });
+
+  it('parses reservesStatement', () => {
+    expect(accepted('reservesStatement', { quantity: '12.5', symbol: 'SOL' })).toEqual({ kind: 'reservesStatement', quantity: '12.5', symbol: 'SOL' });
+    expect(rejectedMessage('reservesStatement', { quantity: '1', symbol: 'SOL', address: 'x' })).toBe('reservesStatement does not take "address".');
   });
 
   it('parses depositCredit', () => {

@@ -56,6 +56,8 @@ export type OperatorInstruction =
   | { readonly kind: 'withdrawalComplete'; readonly withdrawalId: number; readonly chainTransactionId: string }
   | { readonly kind: 'withdrawalFail'; readonly withdrawalId: number; readonly reason: string }
   | { readonly kind: 'assetList'; readonly symbol: string; readonly decimals: number }
+  /** The reserves the operator holds of an asset, an exact decimal in the asset's units (docs/attestation.md). */
+  | { readonly kind: 'reservesStatement'; readonly symbol: string; readonly quantity: string }
   | {
       readonly kind: 'marketList';
       readonly symbol: string;
@@ -101,6 +103,7 @@ export const operatorInstructionKinds: ReadonlySet<string> = new Set([
   'withdrawalFail',
   'assetList',
   'marketList',
+  'reservesStatement',
 ]);
 
 export type InstructionParse = { readonly ok: true; readonly instruction: Instruction } | { readonly ok: false; readonly message: string };
@@ -282,6 +285,9 @@ function parseSingle(group: SignedGroup): Instruction {
         reason: reader.text('reason'),
         withdrawalId: reader.integer('withdrawalId', Number.MAX_SAFE_INTEGER),
       };
+      break;
+    case 'reservesStatement':
+      instruction = { kind: 'reservesStatement', quantity: reader.required('quantity'), symbol: reader.symbol('symbol') };
       break;
     case 'assetList':
       instruction = { kind: 'assetList', decimals: reader.integer('decimals', 18), symbol: reader.symbol('symbol') };

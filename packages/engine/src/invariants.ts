@@ -80,6 +80,13 @@ export function checkInvariants(state: ExchangeState): void {
     perAccount(expectedPending, withdrawal.account.id)[withdrawal.asset.index]! += withdrawal.quantityUnits;
   }
 
+  if (state.accountList.length !== state.accounts.size || state.accountList[0] !== state.feeAccount) {
+    fail(`${state.accountList.length} accounts by ordinal but ${state.accounts.size} by key, or the fee account is not first`);
+  }
+  state.accountList.forEach((account, ordinal) => {
+    if (account.ordinal !== ordinal || state.accounts.get(account.id) !== account) fail(`account ${account.id} has ordinal ${account.ordinal} at ${ordinal}`);
+  });
+
   let listedOpenOrders = 0;
   for (const account of state.accounts.values()) {
     let openCount = 0;

@@ -25,6 +25,8 @@ export function listAsset(state: ExchangeState, listing: AssetListing): Asset | 
     decimals: listing.decimals,
     depositedUnits: 0n,
     withdrawnUnits: 0n,
+    reservesUnits: 0n,
+    reservesStatedAtMs: 0,
   };
   state.assets.push(asset);
   state.assetsBySymbol.set(asset.symbol, asset);

@@ -36,15 +36,21 @@ export function parseQuantitySteps(market: Market, text: string): bigint | Rejec
   return parsed.count;
 }
 
-export function parseAmountUnits(decimals: number, text: string, what: string): bigint | Rejection {
+export function parseAmountUnits(
+  decimals: number,
+  text: string,
+  what: string,
+  allowZero = false,
+  maximumUnits: bigint = maximumAmountUnits,
+): bigint | Rejection {
   const parsed = parseDecimal(text, decimals);
   if (!parsed.ok) {
     return reject('INVALID_QUANTITY', parsed.reason === 'too-precise'
       ? `${what} ${text.slice(0, 48)} has more than ${decimals} decimals.`
       : `${what} ${text.slice(0, 48)} is not a plain decimal.`);
   }
-  if (parsed.units === 0n || parsed.units > maximumAmountUnits) {
-    return reject('INVALID_QUANTITY', `${what} ${text} must be positive and at most ${maximumAmountUnits} units.`);
+  if ((parsed.units === 0n && !allowZero) || parsed.units > maximumUnits) {
+    return reject('INVALID_QUANTITY', `${what} ${text.slice(0, 48)} must be ${allowZero ? 'at least zero' : 'positive'} and at most ${maximumUnits} units.`);
   }
   return parsed.units;
 }

@@ -18,7 +18,7 @@ import { Account, Order, createState, type ExchangeState, type Genesis } from '.
 import { checkInvariants } from './invariants.js';
 
 const magic = new TextEncoder().encode('VEXSTATE');
-export const stateEncodingVersion = 1;
+export const stateEncodingVersion = 2;
 
 const sides: readonly Side[] = ['Bid', 'Ask'];
 const timesInForce: readonly TimeInForce[] = ['GTC', 'IOC', 'FOK'];
@@ -63,6 +63,8 @@ export function encodeState(state: ExchangeState): Uint8Array {
     writer.unsigned(asset.decimals);
     writer.unsigned(asset.depositedUnits);
     writer.unsigned(asset.withdrawnUnits);
+    writer.unsigned(asset.reservesUnits);
+    writer.unsigned(asset.reservesStatedAtMs);
   }
 
   writer.unsigned(state.markets.length);
@@ -79,11 +81,13 @@ export function encodeState(state: ExchangeState): Uint8Array {
     writer.unsigned(market.takerFeeBasisPoints);
   }
 
-  // Accounts in byte order of their base64 text; balances by asset index, zero ones left out.
-  const accounts = [...state.accounts.values()].sort((left, right) => compareText(left.id, right.id));
+  // Accounts in ordinal (creation) order, the liabilities tree's leaf order,
+  // each with its salt; balances by asset index, zero ones left out.
+  const accounts = state.accountList;
   writer.unsigned(accounts.length);
   for (const account of accounts) {
     writer.bytes(keyBytes(account.id));
+    writer.bytes(account.salt);
     const held = account.balances.filter(
       (balance) => balance !== undefined && (balance.available !== 0n || balance.locked !== 0n || balance.pendingWithdrawal !== 0n),
     );
@@ -202,6 +206,8 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
     if (isRejection(asset)) throw new StateDecodeError(`asset ${symbol}: ${asset.message}`);
     asset.depositedUnits = reader.unsigned();
     asset.withdrawnUnits = reader.unsigned();
+    asset.reservesUnits = reader.unsigned();
+    asset.reservesStatedAtMs = reader.safeInteger();
   }
 
   for (let count = reader.safeInteger(); count > 0; count -= 1) {
@@ -225,13 +231,24 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
     if (isRejection(market)) throw new StateDecodeError(`market ${listing.symbol}: ${market.message}`);
   }
 
-  let previousId = '';
-  for (let count = reader.safeInteger(); count > 0; count -= 1) {
+  const accountCount = reader.safeInteger();
+  if (accountCount < 1) throw new StateDecodeError('the fee account is missing');
+  for (let ordinal = 0; ordinal < accountCount; ordinal += 1) {
     const id = keyText(reader.bytes(32));
-    if (!(id > previousId)) throw new StateDecodeError('accounts out of order');
-    previousId = id;
-    const account = state.accounts.get(id) ?? new Account(id);
-    state.accounts.set(id, account);
+    const salt = reader.bytes(32);
+    let account: Account;
+    if (ordinal === 0) {
+      // createState made the fee account; its salt is fixed by the genesis.
+      account = state.feeAccount;
+      if (id !== account.id || Buffer.compare(Buffer.from(salt), Buffer.from(account.salt)) !== 0) {
+        throw new StateDecodeError('the first account is not the genesis fee account');
+      }
+    } else {
+      if (state.accounts.has(id)) throw new StateDecodeError(`account ${id} appears twice`);
+      account = new Account(id, ordinal, new Uint8Array(salt));
+      state.accounts.set(id, account);
+      state.accountList.push(account);
+    }
     let previousAsset = -1;
     for (let held = reader.safeInteger(); held > 0; held -= 1) {
       const assetIndex = reader.safeInteger();

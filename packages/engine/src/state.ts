@@ -8,6 +8,7 @@
  * step. Identifiers, counters and times are safe integers held in `number`:
  * they are compared and incremented, never scaled or divided.
  */
+import { hash as oneShotHash } from 'node:crypto';
 import { isCanonicalAccountId } from './account-id.js';
 import type { OrderType, SelfTradePrevention, Side, TimeInForce } from './instruction.js';
 import type { BookSide, PriceLevel } from './order-book.js';
@@ -31,6 +32,10 @@ export interface Asset {
   depositedUnits: bigint;
   /** Units paid out by completed withdrawals, ever. */
   withdrawnUnits: bigint;
+  /** The reserves the operator last stated for this asset (reservesStatement), zero until then. */
+  reservesUnits: bigint;
+  /** The log time of that statement; 0 when there was none. */
+  reservesStatedAtMs: number;
 }
 
 export interface Market {
@@ -80,7 +85,19 @@ export class Account {
   openOrderCount = 0;
   /** Open orders by client id: a client id names at most one open order of an account. */
   readonly openOrdersByClientId = new Map<number, Order>();
-  constructor(readonly id: string) {}
+  /**
+   * Set when a balance changed since the liabilities tree last read this
+   * account (the account is then listed in state.changedAccounts once).
+   * Bookkeeping for the tree only: not state, never encoded or hashed.
+   */
+  leafStale = false;
+  constructor(
+    readonly id: string,
+    /** Creation order: 0 for the fee account, then in log order. The liabilities tree's leaf index. */
+    readonly ordinal: number,
+    /** 32 bytes fixed at creation; hides the key in the liabilities tree (docs/attestation.md). */
+    readonly salt: Uint8Array,
+  ) {}
 
   balance(asset: Asset): Balance {
     let balance = this.balances[asset.index];
@@ -183,6 +200,13 @@ export interface ExchangeState {
   readonly markets: Market[];
   readonly marketsBySymbol: Map<string, Market>;
   readonly accounts: Map<string, Account>;
+  /** The same accounts by ordinal (creation order). */
+  readonly accountList: Account[];
+  /**
+   * Accounts whose balances changed since the liabilities tree last caught
+   * up, each once (see Account.leafStale). Not state: never encoded or hashed.
+   */
+  readonly changedAccounts: Account[];
   readonly orders: Map<number, Order>;
   readonly pendingWithdrawals: Map<number, Withdrawal>;
   /** `blockchain:chainTransactionId` of every credited deposit, so a credit applies once. */
@@ -223,9 +247,36 @@ export function validateGenesis(genesis: Genesis): void {
   if (new Set(genesis.operatorKeys).size !== genesis.operatorKeys.length) throw new GenesisError('operatorKeys repeats a key.');
 }
 
+const accountSaltTag = new TextEncoder().encode('vex/account-salt/v1\0');
+/** The creator signature of accounts no entry created: the fee account. */
+export const genesisCreatorSignature: Uint8Array = new Uint8Array(64);
+
+/** salt = SHA-256("vex/account-salt/v1" ‖ 0x00 ‖ creatorSignature ‖ publicKey); see docs/attestation.md. */
+export function accountSalt(creatorSignature: Uint8Array, accountId: string): Uint8Array {
+  const publicKey = Buffer.from(accountId, 'base64');
+  const input = new Uint8Array(accountSaltTag.length + 64 + 32);
+  input.set(accountSaltTag, 0);
+  input.set(creatorSignature, accountSaltTag.length);
+  input.set(publicKey, accountSaltTag.length + 64);
+  return new Uint8Array(oneShotHash('sha256', input, 'buffer'));
+}
+
+/**
+ * Creates and registers a new account with the next ordinal. `creatorSignature`
+ * is the signature of the entry that creates it, the source of its salt.
+ */
+export function addAccount(state: ExchangeState, accountId: string, creatorSignature: Uint8Array): Account {
+  const account = new Account(accountId, state.accountList.length, accountSalt(creatorSignature, accountId));
+  state.accounts.set(accountId, account);
+  state.accountList.push(account);
+  account.leafStale = true;
+  state.changedAccounts.push(account);
+  return account;
+}
+
 export function createState(genesis: Genesis): ExchangeState {
   validateGenesis(genesis);
-  const feeAccount = new Account(genesis.feeAccount);
+  const feeAccount = new Account(genesis.feeAccount, 0, accountSalt(genesisCreatorSignature, genesis.feeAccount));
   const accounts = new Map<string, Account>([[feeAccount.id, feeAccount]]);
   return {
     genesis,
@@ -241,6 +292,8 @@ export function createState(genesis: Genesis): ExchangeState {
     markets: [],
     marketsBySymbol: new Map(),
     accounts,
+    accountList: [feeAccount],
+    changedAccounts: [],
     orders: new Map(),
     pendingWithdrawals: new Map(),
     creditedDeposits: new Set(),
