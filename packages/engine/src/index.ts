@@ -18,3 +18,4 @@ export * from './state-codec.js';
 export { ByteDecodeError } from './byte-codec.js';
 export * from './request-signing.js';
 export * from './log-format.js';
+export * from './snapshot-record.js';

@@ -4,7 +4,7 @@
  * and ids in keys are 8-byte big-endian, so byte order is numeric order.
  * docs/log-format.md, "Storage", lists every keyspace.
  */
-import { LogFormatError, hashLengthBytes, putUint64 } from '@vex/engine';
+import { LogFormatError, putUint64 } from '@vex/engine';
 
 export const keyspaces = {
   meta: 0x00,
@@ -89,42 +89,5 @@ export function prefixRange(prefix: Uint8Array): { gte: Uint8Array; lt: Uint8Arr
 export const entryRange = prefixRange(Uint8Array.of(keyspaces.entry));
 export const snapshotRange = prefixRange(Uint8Array.of(keyspaces.snapshot));
 
-// ---------------------------------------------------------------------------
-// Snapshots
-// ---------------------------------------------------------------------------
-
-export const snapshotRecordVersion = 1;
-
-export interface SnapshotRecord {
-  readonly sequence: number;
-  /** The hash of entry `sequence`: the snapshot is the state right after it. */
-  readonly entryHash: Uint8Array;
-  /** SHA-256 of `stateEncoding` (the engine's stateHash). */
-  readonly stateHash: Uint8Array;
-  /** The engine's encodeState output. */
-  readonly stateEncoding: Uint8Array;
-}
-
-/** version u8 ‖ sequence u64 ‖ entryHash[32] ‖ stateHash[32] ‖ state encoding. */
-export function encodeSnapshot(record: SnapshotRecord): Uint8Array {
-  const bytes = new Uint8Array(1 + 8 + 2 * hashLengthBytes + record.stateEncoding.length);
-  bytes[0] = snapshotRecordVersion;
-  writeUint64(bytes, 1, record.sequence);
-  bytes.set(record.entryHash, 9);
-  bytes.set(record.stateHash, 9 + hashLengthBytes);
-  bytes.set(record.stateEncoding, 9 + 2 * hashLengthBytes);
-  return bytes;
-}
-
-export function decodeSnapshot(input: Uint8Array): SnapshotRecord {
-  const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-  const headerLength = 9 + 2 * hashLengthBytes;
-  if (bytes.length < headerLength) throw new LogFormatError(`a snapshot record is at least ${headerLength} bytes, got ${bytes.length}`);
-  if (bytes[0] !== snapshotRecordVersion) throw new LogFormatError(`unsupported snapshot record version ${bytes[0]}`);
-  return {
-    sequence: readUint64(bytes, 1),
-    entryHash: bytes.slice(9, 9 + hashLengthBytes),
-    stateHash: bytes.slice(9 + hashLengthBytes, headerLength),
-    stateEncoding: bytes.subarray(headerLength),
-  };
-}
+// The snapshot record codec is pure and lives in the engine (snapshot-record.ts), so the replayer can read snapshot files.
+export { decodeSnapshot, encodeSnapshot, snapshotRecordVersion, type SnapshotRecord } from '@vex/engine';
