@@ -10,8 +10,8 @@
  * the stream into that driver's input objects and a full GC:
  *
  *   engine (typed)    placeOrder / cancelOrder with precomputed OrderParameters,
- *                     a fresh EntryRecorder(++state.applyStamp, timeMs) per
- *                     operation and recorder.finish(), so every event is built;
+ *                     state.recorder.begin(timeMs) per operation and
+ *                     recorder.finish(), so every event is built;
  *                     this is how the node drives the engine once signatures
  *                     are verified, minus parsing the signing string.
  *   engine (execute)  execute(state, signer, instruction, timeMs) with the
@@ -42,7 +42,6 @@ import { cpus, loadavg } from 'node:os';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { OrderBook, SelfTradePreventionMode, Side as PeerSide } from 'nodejs-order-book';
-import { EntryRecorder } from '../src/entry-recorder.js';
 import {
   cancelOrder,
   checkInvariants,
@@ -206,7 +205,7 @@ function engineTypedRun(workload: Workload): RunResult {
   const stop = startTiming();
   for (let index = 0; index < count; index += 1) {
     const timeMs = startTimeMs + index;
-    const recorder = new EntryRecorder(++state.applyStamp, timeMs, state.changedAccounts);
+    const recorder = state.recorder.begin(timeMs);
     const orderParams = params[index];
     const result =
       orderParams === undefined

@@ -7,7 +7,6 @@
  * accepted entries belong in the log. See docs/protocol.md.
  */
 import { accountIdOf } from './account-id.js';
-import { EntryRecorder } from './entry-recorder.js';
 import type { DepositView, EngineEvent, OrderView, ReservesView, WithdrawalView } from './events.js';
 import { operatorInstructionKinds, parseInstruction, type Instruction } from './instruction.js';
 import { listAsset, listMarket } from './listing.js';
@@ -124,8 +123,7 @@ export function execute(
   if (operatorInstructionKinds.has(instruction.kind) && !state.operatorKeys.has(signer)) {
     return rejected(reject('UNAUTHORIZED', `Only an operator key may sign ${instruction.kind}.`));
   }
-  state.applyStamp += 1;
-  const recorder = new EntryRecorder(state.applyStamp, logTimeMs, state.changedAccounts);
+  const recorder = state.recorder.begin(logTimeMs);
   const results: InstructionResult[] = [];
   const record = (value: ResultValue | Rejection): void => {
     results.push(isRejection(value) ? { ok: false, rejection: value } : { ok: true, value });

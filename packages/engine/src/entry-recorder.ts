@@ -3,9 +3,10 @@
  * many times within an entry (a sweep through many makers) are reported once,
  * with their final values, in the order they were first changed.
  *
- * One recorder is made per entry, so it is on the hot path: the first changed
- * balance and the first changed level (all most entries have) are held in
- * fields, and arrays are only made for the further ones.
+ * Each state owns one recorder, restarted by begin() for every entry, so the
+ * hot path allocates no recorder per entry: the first changed balance and the
+ * first changed level (all most entries have) are held in fields, and arrays
+ * are only made for the further ones.
  */
 import type { EngineEvent } from './events.js';
 import type { Side } from './instruction.js';
@@ -13,7 +14,12 @@ import type { PriceLevel } from './order-book.js';
 import type { Account, Balance, Market } from './state.js';
 
 export class EntryRecorder {
-  readonly events: EngineEvent[] = [];
+  /** The current entry's events; a fresh array per entry, since the previous one now belongs to its caller. */
+  events: EngineEvent[] = [];
+  /** Unique per entry of this state, so a balance or level stamped with it is already listed. */
+  stamp = 0;
+  /** The current entry's log time. */
+  timeMs = 0;
   private firstBalance: Balance | undefined = undefined;
   /** Balances changed after the first one, in the order first changed. */
   private moreBalances: Balance[] | undefined = undefined;
@@ -24,12 +30,22 @@ export class EntryRecorder {
   private moreLevels: Array<Market | Side | PriceLevel> | undefined = undefined;
 
   constructor(
-    /** Unique per entry, so a balance or level stamped with it is already listed. */
-    readonly stamp: number,
-    readonly timeMs: number,
     /** The state's changedAccounts: finish() lists each account whose balances changed, once. */
     private readonly changedAccounts: Account[],
   ) {}
+
+  /** Starts recording a new entry at `timeMs`, forgetting the previous one. */
+  begin(timeMs: number): this {
+    this.stamp += 1;
+    this.timeMs = timeMs;
+    this.events = [];
+    this.firstBalance = undefined;
+    this.moreBalances = undefined;
+    this.firstLevel = undefined;
+    this.firstLevelMarket = undefined;
+    this.moreLevels = undefined;
+    return this;
+  }
 
   balanceChanged(balance: Balance): void {
     if (balance.changedStamp === this.stamp) return;

@@ -10,6 +10,7 @@
  */
 import { hash as oneShotHash } from 'node:crypto';
 import { isCanonicalAccountId } from './account-id.js';
+import { EntryRecorder } from './entry-recorder.js';
 import type { OrderType, SelfTradePrevention, Side, TimeInForce } from './instruction.js';
 import type { BookSide, PriceLevel } from './order-book.js';
 
@@ -213,10 +214,10 @@ export interface ExchangeState {
   readonly creditedDeposits: Set<string>;
   readonly replayProtection: ReplayProtectionState;
   /**
-   * Bumped once per execute() call, accepted or not; see Balance.changedStamp.
+   * Collects each entry's events; restarted for every execute() call.
    * Bookkeeping for event reporting only: not state, never encoded or hashed.
    */
-  applyStamp: number;
+  readonly recorder: EntryRecorder;
 }
 
 export interface ReplayProtectionState {
@@ -278,6 +279,7 @@ export function createState(genesis: Genesis): ExchangeState {
   validateGenesis(genesis);
   const feeAccount = new Account(genesis.feeAccount, 0, accountSalt(genesisCreatorSignature, genesis.feeAccount));
   const accounts = new Map<string, Account>([[feeAccount.id, feeAccount]]);
+  const changedAccounts: Account[] = [];
   return {
     genesis,
     operatorKeys: new Set(genesis.operatorKeys),
@@ -293,11 +295,11 @@ export function createState(genesis: Genesis): ExchangeState {
     marketsBySymbol: new Map(),
     accounts,
     accountList: [feeAccount],
-    changedAccounts: [],
+    changedAccounts,
     orders: new Map(),
     pendingWithdrawals: new Map(),
     creditedDeposits: new Set(),
     replayProtection: { seen: new Map(), queue: [], queueStart: 0 },
-    applyStamp: 0,
+    recorder: new EntryRecorder(changedAccounts),
   };
 }
