@@ -19,3 +19,6 @@ export { ByteDecodeError } from './byte-codec.js';
 export * from './request-signing.js';
 export * from './log-format.js';
 export * from './snapshot-record.js';
+export * from './attestation.js';
+export * from './inclusion-proof.js';
+export * from './liabilities-tree.js';

@@ -1,0 +1,356 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { signerFromByte } from '../test/random-log.js';
+import { execute } from './apply.js';
+import { formatDecimal } from './decimal.js';
+import { bytesToLowerHex } from './attestation.js';
+import type { Instruction } from './instruction.js';
+import { accountCommitment, encodeSums, leafHash, nodeHash, type ClaimAndDebt } from './inclusion-proof.js';
+import { attestationFieldsOf, LiabilitiesTree, signAttestation, type LiabilitiesRoot } from './liabilities-tree.js';
+import { listAsset } from './listing.js';
+import { isRejection } from './result-codes.js';
+import { decodeState, encodeState } from './state-codec.js';
+import { addAccount, createState, type ExchangeState } from './state.js';
+
+const traders = Array.from({ length: 14 }, (_, index) => signerFromByte(index + 1));
+const operator = signerFromByte(200);
+
+/**
+ * The tree by the specification, written as plainly as possible and hashed
+ * with noble (inclusion-proof.ts): levels of { hash, sums } objects, the
+ * empty node for an unpaired last node. The fast tree must agree with it.
+ */
+function referenceRoot(state: ExchangeState): { hash: Uint8Array; sums: ClaimAndDebt[] } {
+  const zeroSums = state.assets.map(() => ({ claim: 0n, debt: 0n }));
+  let level = state.accountList.map((account) => {
+    const sums = state.assets.map((asset) => {
+      const balance = account.balances[asset.index];
+      return { claim: balance === undefined ? 0n : balance.available + balance.locked + balance.pendingWithdrawal, debt: 0n };
+    });
+    return { hash: leafHash(accountCommitment(Buffer.from(account.id, 'base64'), account.salt), encodeSums(sums)), sums };
+  });
+  while (level.length > 1) {
+    const parents: typeof level = [];
+    for (let index = 0; index < level.length; index += 2) {
+      const left = level[index]!;
+      const right = level[index + 1] ?? { hash: new Uint8Array(32), sums: zeroSums };
+      parents.push({
+        hash: nodeHash(left.hash, encodeSums(left.sums), right.hash, encodeSums(right.sums)),
+        sums: left.sums.map((pair, asset) => ({ claim: pair.claim + right.sums[asset]!.claim, debt: pair.debt + right.sums[asset]!.debt })),
+      });
+    }
+    level = parents;
+  }
+  return level[0]!;
+}
+
+function expectRootsEqual(actual: LiabilitiesRoot, state: ExchangeState): void {
+  const reference = referenceRoot(state);
+  expect(bytesToLowerHex(actual.hash)).toBe(bytesToLowerHex(reference.hash));
+  expect(actual.accountCount).toBe(state.accountList.length);
+  expect(actual.assets).toEqual(state.assets.map((asset, index) => ({ symbol: asset.symbol, claims: reference.sums[index]!.claim, debts: 0n })));
+}
+
+function listed(state: ExchangeState, symbol: string, decimals = 9): void {
+  const asset = listAsset(state, { kind: 'assetList', symbol, decimals });
+  if (isRejection(asset)) throw new Error(asset.message);
+}
+
+/** A fixed state of three accounts: the fee account and two created by entries with fixed signatures. */
+function fixedState(): ExchangeState {
+  const state = createState({ exchangeName: 'golden', operatorKeys: [signerFromByte(200).accountId], feeAccount: signerFromByte(10).accountId });
+  listed(state, 'SOL');
+  listed(state, 'USDC', 6);
+  const first = addAccount(state, signerFromByte(11).accountId, new Uint8Array(64).fill(0xaa));
+  const second = addAccount(state, signerFromByte(12).accountId, new Uint8Array(64).fill(0xbb));
+  const [sol, usdc] = state.assets as [(typeof state.assets)[0], (typeof state.assets)[0]];
+  state.feeAccount.balance(sol).available = 5n;
+  first.balance(sol).available = 1_000n;
+  first.balance(sol).locked = 200n;
+  first.balance(usdc).pendingWithdrawal = 7n;
+  // Above 2^64, so both halves of the u128 are exercised.
+  second.balance(usdc).available = (1n << 70n) + 3n;
+  return state;
+}
+
+describe('LiabilitiesTree', () => {
+  it('golden vector: a small fixed tree has a pinned root (the encoding cannot drift silently)', () => {
+    const state = fixedState();
+    const tree = LiabilitiesTree.build(state);
+    const root = tree.root();
+    // Pinned; recomputed independently (a short Python script following docs/attestation.md,
+    // salts included) before pinning.
+    expect(bytesToLowerHex(root.hash)).toBe('912448029bd88e68509152d8777c9847a36cf377a0ac2f1b704c3d58750b82bc');
+    expect(root.accountCount).toBe(3);
+    expect(root.assets).toEqual([
+      { symbol: 'SOL', claims: 1_205n, debts: 0n },
+      { symbol: 'USDC', claims: (1n << 70n) + 10n, debts: 0n },
+    ]);
+    expect(tree.depth()).toBe(2);
+    expectRootsEqual(root, state);
+  });
+
+  it('hashes exactly as the browser-safe functions of inclusion-proof.ts, leaf by leaf and node by node', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 0, max: 4 }),
+        fc.array(fc.bigInt({ min: 0n, max: (1n << 100n) }), { minLength: 200, maxLength: 200 }),
+        (accountCount, assetCount, amounts) => {
+          const state = createState({ exchangeName: 'equal', operatorKeys: [signerFromByte(200).accountId], feeAccount: signerFromByte(1).accountId });
+          for (let index = 0; index < assetCount; index += 1) listed(state, `A${index}`);
+          for (let index = 1; index < accountCount; index += 1) addAccount(state, signerFromByte(index + 1).accountId, new Uint8Array(64).fill(index));
+          let next = 0;
+          for (const account of state.accountList) {
+            for (const asset of state.assets) {
+              const balance = account.balance(asset);
+              balance.available = amounts[next++ % amounts.length]!;
+              balance.locked = amounts[next++ % amounts.length]! >> 3n;
+              balance.pendingWithdrawal = amounts[next++ % amounts.length]! >> 7n;
+            }
+          }
+          const tree = LiabilitiesTree.build(state);
+          expectRootsEqual(tree.root(), state);
+          // Every leaf's path, walked up with the noble functions, reaches the root.
+          for (const account of state.accountList) {
+            const body = tree.proofPath(account.id)!;
+            let hash = leafHash(accountCommitment(Buffer.from(account.id, 'base64'), body.salt), encodeSums(body.balances));
+            let sums: ClaimAndDebt[] = body.balances.map(({ claim, debt }) => ({ claim, debt }));
+            body.path.forEach((sibling, level) => {
+              const onLeft = ((body.leafIndex >> level) & 1) === 0;
+              hash = onLeft ? nodeHash(hash, encodeSums(sums), sibling.hash, encodeSums(sibling.sums)) : nodeHash(sibling.hash, encodeSums(sibling.sums), hash, encodeSums(sums));
+              sums = sums.map((pair, asset) => ({ claim: pair.claim + sibling.sums[asset]!.claim, debt: pair.debt + sibling.sums[asset]!.debt }));
+            });
+            expect(bytesToLowerHex(hash)).toBe(bytesToLowerHex(tree.root().hash));
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('build clears every leafStale flag and empties changedAccounts', () => {
+    const state = fixedState();
+    expect(state.changedAccounts.length).toBe(2);
+    expect(state.accountList.filter((account) => account.leafStale).length).toBe(2);
+    LiabilitiesTree.build(state);
+    expect(state.changedAccounts).toEqual([]);
+    expect(state.accountList.some((account) => account.leafStale)).toBe(false);
+  });
+
+  it("a proof body holds the leaf's stored amounts, not the live state's, until the next update", () => {
+    const state = fixedState();
+    const tree = LiabilitiesTree.build(state);
+    const first = state.accountList[1]!;
+    const before = tree.proofPath(first.id)!;
+    const rootBefore = tree.root();
+    first.balance(state.assets[0]!).available += 50n;
+    first.leafStale = true;
+    state.changedAccounts.push(first);
+    expect(tree.proofPath(first.id)).toEqual(before);
+    expect(tree.root()).toBe(rootBefore);
+    expect(before.balances[0]).toEqual({ symbol: 'SOL', claim: 1_200n, debt: 0n });
+    const after = tree.update(state);
+    expect(tree.proofPath(first.id)!.balances[0]).toEqual({ symbol: 'SOL', claim: 1_250n, debt: 0n });
+    expect(after.assets[0]!.claims).toBe(1_255n);
+    expect(bytesToLowerHex(after.hash)).not.toBe(bytesToLowerHex(rootBefore.hash));
+    expectRootsEqual(after, state);
+  });
+
+  it('an account the tree does not hold has no proof body', () => {
+    const state = fixedState();
+    const tree = LiabilitiesTree.build(state);
+    expect(tree.proofPath(signerFromByte(99).accountId)).toBeUndefined();
+    // Created after the last update: not in the tree yet.
+    const late = addAccount(state, signerFromByte(13).accountId, new Uint8Array(64).fill(0xcc));
+    expect(tree.proofPath(late.id)).toBeUndefined();
+    tree.update(state);
+    expect(tree.proofPath(late.id)?.leafIndex).toBe(3);
+  });
+
+  it('grows leaf by leaf past every capacity and level boundary, equal to a full build each time', () => {
+    const state = createState({ exchangeName: 'grow', operatorKeys: [signerFromByte(200).accountId], feeAccount: signerFromByte(1).accountId });
+    listed(state, 'SOL');
+    const tree = LiabilitiesTree.build(state);
+    for (let index = 1; index < 150; index += 1) {
+      const account = addAccount(state, signerFromByte(index + 1).accountId, new Uint8Array(64).fill(index));
+      account.balance(state.assets[0]!).available = BigInt(index);
+      const root = tree.update(state);
+      const fresh = LiabilitiesTree.build(state).root();
+      expect(bytesToLowerHex(root.hash)).toBe(bytesToLowerHex(fresh.hash));
+      expect(root).toEqual(fresh);
+    }
+    expectRootsEqual(tree.root(), state);
+  });
+
+  it('rebuilds when given another state object, such as one decoded from a snapshot', () => {
+    const state = createState({ exchangeName: 'snapshot', operatorKeys: [operator.accountId], feeAccount: signerFromByte(99).accountId });
+    let time = 1_800_000_000_000;
+    const deposit = (trader: number, quantity: string): void => {
+      const outcome = execute(state, operator.accountId, {
+        kind: 'depositCredit', account: traders[trader]!.accountId, symbol: 'SOL', quantity, blockchain: 'Solana', chainTransactionId: `snapshot-${time}`,
+      }, ++time);
+      expect(outcome.accepted).toBe(true);
+    };
+    expect(execute(state, operator.accountId, { kind: 'assetList', symbol: 'SOL', decimals: 9 }, ++time).accepted).toBe(true);
+    deposit(0, '1');
+    deposit(1, '2');
+    const tree = LiabilitiesTree.build(state);
+    deposit(1, '3');
+    deposit(2, '4');
+    const decoded = decodeState(encodeState(state));
+    // The decoded state lists no changed accounts, yet the tree catches up.
+    expect(decoded.changedAccounts).toEqual([]);
+    expectRootsEqual(tree.update(decoded), decoded);
+    expect(tree.root().assets[0]!.claims).toBe(10_000_000_000n);
+  });
+
+  it('attestationFieldsOf refuses a root that does not cover the state', () => {
+    const state = fixedState();
+    const tree = LiabilitiesTree.build(state);
+    const hash = new Uint8Array(32);
+    const fields = attestationFieldsOf(state, tree.root(), 9, hash, hash);
+    expect(fields).toMatchObject({ sequence: 9, accountCount: 3, liabilitiesRoot: bytesToLowerHex(tree.root().hash) });
+    expect(fields.assets).toEqual([
+      { symbol: 'SOL', claims: '1205', debts: '0', reserves: '0' },
+      { symbol: 'USDC', claims: ((1n << 70n) + 10n).toString(), debts: '0', reserves: '0' },
+    ]);
+    addAccount(state, signerFromByte(13).accountId, new Uint8Array(64));
+    expect(() => attestationFieldsOf(state, tree.root(), 10, hash, hash)).toThrow(/update the tree first/);
+    tree.update(state);
+    listed(state, 'BTC');
+    expect(() => attestationFieldsOf(state, tree.root(), 10, hash, hash)).toThrow(/update the tree first/);
+    tree.update(state);
+    const signed = signAttestation(attestationFieldsOf(state, tree.root(), 10, hash, hash), signerFromByte(200).seed);
+    expect(signed.accountCount).toBe(4);
+    expect(signed.assets.map((asset) => asset.symbol)).toEqual(['SOL', 'USDC', 'BTC']);
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Incremental updates against full builds, over random workloads run through the engine.
+
+type Command =
+  | { readonly kind: 'deposit'; readonly trader: number; readonly asset: number; readonly units: bigint }
+  | { readonly kind: 'withdraw'; readonly pick: number; readonly units: bigint }
+  | { readonly kind: 'settle'; readonly pick: number; readonly completed: boolean }
+  | { readonly kind: 'order'; readonly pick: number; readonly priceTicks: number; readonly quantitySteps: number }
+  | { readonly kind: 'cancelAll'; readonly trader: number }
+  | { readonly kind: 'listAsset' }
+  | { readonly kind: 'update' };
+
+const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
+  { weight: 6, arbitrary: fc.record({ kind: fc.constant('deposit' as const), trader: fc.nat({ max: 13 }), asset: fc.nat({ max: 5 }), units: fc.bigInt({ min: 1_000n, max: 10n ** 15n }) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('withdraw' as const), pick: fc.nat(), units: fc.bigInt({ min: 1n, max: 10n ** 12n }) }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('settle' as const), pick: fc.nat(), completed: fc.boolean() }) },
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant('order' as const), pick: fc.nat(), priceTicks: fc.integer({ min: 98, max: 102 }), quantitySteps: fc.integer({ min: 1, max: 500 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('cancelAll' as const), trader: fc.nat({ max: 13 }) }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'listAsset' as const }) },
+  { weight: 3, arbitrary: fc.constant({ kind: 'update' as const }) },
+);
+
+function marketListing(): Instruction {
+  return {
+    kind: 'marketList', symbol: 'SOL_USDC', baseSymbol: 'SOL', quoteSymbol: 'USDC', tickSize: '0.01', stepSize: '0.01', minQuantity: '0.01',
+    maxQuantity: '100000', minPrice: '0.01', maxPrice: '1000000', makerFeeBps: 2, takerFeeBps: 5,
+  };
+}
+
+describe('incremental updates equal a full rebuild', () => {
+  it('after random balance changes, new accounts and new assets', () => {
+    // Accepted commands by kind over all runs, so the workload is known to exercise the engine.
+    const accepted = new Map<string, number>();
+    let updatesWithLockedFunds = 0;
+    let accountsWithTrades = 0;
+    fc.assert(
+      fc.property(fc.array(commandArbitrary, { minLength: 20, maxLength: 80 }), (commands) => {
+        const state = createState({ exchangeName: 'incremental', operatorKeys: [operator.accountId], feeAccount: signerFromByte(99).accountId });
+        let time = 1_800_000_000_000;
+        let entry = 0;
+        const run = (signer: string, instruction: Instruction): void => {
+          entry += 1;
+          // A distinct entry signature per command, so that every account gets its own salt.
+          const outcome = execute(state, signer, instruction, ++time, new Uint8Array(64).fill(entry & 0xff).fill(entry >> 8, 0, 1));
+          if (outcome.accepted && outcome.results.every((result) => result.ok)) accepted.set(instruction.kind, (accepted.get(instruction.kind) ?? 0) + 1);
+        };
+        for (const symbol of ['SOL', 'USDC']) run(operator.accountId, { kind: 'assetList', symbol, decimals: 6 });
+        run(operator.accountId, marketListing());
+        const tree = LiabilitiesTree.build(state);
+        let deposits = 0;
+        const check = (): void => {
+          const root = tree.update(state);
+          expect(state.changedAccounts).toEqual([]);
+          expect(state.accountList.some((account) => account.leafStale)).toBe(false);
+          const fresh = LiabilitiesTree.build(state).root();
+          expect(bytesToLowerHex(root.hash)).toBe(bytesToLowerHex(fresh.hash));
+          expect(root).toEqual(fresh);
+          // The totals are every account's funds: deposits minus completed withdrawals.
+          expect(root.assets.map((asset) => asset.claims)).toEqual(state.assets.map((asset) => asset.depositedUnits - asset.withdrawnUnits));
+          if (state.accountList.some((account) => account.balances.some((balance) => balance !== undefined && balance.locked > 0n))) updatesWithLockedFunds += 1;
+        };
+        for (const command of commands) {
+          const assetSymbol = (index: number): string => state.assets[index % state.assets.length]!.symbol;
+          switch (command.kind) {
+            case 'deposit':
+              deposits += 1;
+              run(operator.accountId, {
+                kind: 'depositCredit', account: traders[command.trader]!.accountId, symbol: assetSymbol(command.asset),
+                quantity: String(command.units), blockchain: 'Solana', chainTransactionId: `deposit-${deposits}`,
+              });
+              break;
+            case 'withdraw': {
+              // From a balance that exists, so that most withdrawals are accepted.
+              const holdings = state.accountList.flatMap((account) => account.balances.filter((balance) => balance !== undefined && balance.available > 0n));
+              if (holdings.length === 0) break;
+              const balance = holdings[command.pick % holdings.length]!;
+              const units = command.units < balance.available ? command.units : balance.available;
+              run(balance.account.id, { kind: 'withdraw', symbol: balance.asset.symbol, quantity: formatDecimal(units, balance.asset.decimals), address: 'somewhere', blockchain: 'Solana' });
+              break;
+            }
+            case 'settle': {
+              const pending = [...state.pendingWithdrawals.keys()];
+              if (pending.length === 0) break;
+              const withdrawalId = pending[command.pick % pending.length]!;
+              run(operator.accountId, command.completed
+                ? { kind: 'withdrawalComplete', withdrawalId, chainTransactionId: `out-${withdrawalId}` }
+                : { kind: 'withdrawalFail', withdrawalId, reason: 'test' });
+              break;
+            }
+            case 'order': {
+              // By an account holding SOL (an ask) or USDC (a bid), so that most orders are accepted and some trade.
+              const holdings = state.accountList.flatMap((account) => account.balances.slice(0, 2).filter((balance) => balance !== undefined && balance.available > 0n));
+              if (holdings.length === 0) break;
+              const balance = holdings[command.pick % holdings.length]!;
+              run(balance.account.id, {
+                kind: 'orderExecute',
+                orders: [{
+                  symbol: 'SOL_USDC', side: balance.asset.symbol === 'USDC' ? 'Bid' : 'Ask', orderType: 'Limit', price: (command.priceTicks / 100).toFixed(2),
+                  quantity: (command.quantitySteps / 100).toFixed(2), timeInForce: 'GTC', postOnly: false, selfTradePrevention: 'RejectTaker',
+                }],
+              });
+              break;
+            }
+            case 'cancelAll':
+              run(traders[command.trader]!.accountId, { kind: 'orderCancelAll', symbol: 'SOL_USDC' });
+              break;
+            case 'listAsset':
+              run(operator.accountId, { kind: 'assetList', symbol: `NEW${state.assets.length}`, decimals: 3 });
+              break;
+            case 'update':
+              check();
+              break;
+          }
+        }
+        check();
+        if (state.feeAccount.balances.some((balance) => balance !== undefined && balance.available > 0n)) accountsWithTrades += 1;
+      }),
+      { numRuns: Number(process.env.LIABILITIES_RUNS ?? 150) },
+    );
+    for (const kind of ['depositCredit', 'withdraw', 'withdrawalComplete', 'withdrawalFail', 'orderExecute', 'assetList']) {
+      expect(accepted.get(kind) ?? 0, kind).toBeGreaterThan(50);
+    }
+    expect(updatesWithLockedFunds).toBeGreaterThan(10);
+    // Trades pay fees to the fee account.
+    expect(accountsWithTrades).toBeGreaterThan(30);
+  });
+});
