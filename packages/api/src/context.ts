@@ -33,6 +33,11 @@ export function signedQuery(context: ApiContext, request: FastifyRequest, signed
   return authenticate(request, { kind: 'query', clock: context.clock, ...(signedPath !== undefined ? { signedPath } : {}) });
 }
 
+/** Verifies a signed query of a native GET route that signs `instruction` over its query (see AuthenticateOptions.instruction). */
+export function signedNativeQuery(context: ApiContext, request: FastifyRequest, instruction: string): AuthenticatedRequest {
+  return authenticate(request, { kind: 'query', clock: context.clock, instruction });
+}
+
 /** Submits a signed, state-changing request; resolves once the entry is durable. */
 export async function signedTransaction(context: ApiContext, request: FastifyRequest): Promise<{ account: string; committed: Committed }> {
   const authenticated = authenticate(request, { kind: 'transaction', clock: context.clock });

@@ -4,8 +4,12 @@
  *   PORT (default 8080; 0 picks a free port), HOST (default 127.0.0.1),
  *   DATA_DIR (default ./data), CONFIG or --config <file> (default: the
  *   embedded demo), LOG_LEVEL (default info), SNAPSHOT_EVERY (entries
- *   between snapshots, default 10000), RATE_LIMITS (`off` disables the per-IP
- *   and per-key limits, for benchmarks on loopback; default on).
+ *   between snapshots, default 10000), ATTEST_EVERY_ENTRIES (entries between
+ *   attestations, default 10000), ATTEST_EVERY_MS (log time between
+ *   attestations while there is activity, default 1000), MAXIMUM_PENDING
+ *   (transactions in flight in the node before it answers 429, default
+ *   4096), RATE_LIMITS (`off` disables the per-IP and per-key limits, for
+ *   benchmarks on loopback; default on).
  *
  * On start it prints the URL and the operator public key. SIGTERM or SIGINT
  * shuts down gracefully: no new requests, in-flight ones finish, the node
@@ -47,11 +51,14 @@ function parsePort(text: string | undefined): number {
   return port;
 }
 
-function parseSnapshotEvery(text: string | undefined): number | undefined {
+/** A positive whole-number setting (SNAPSHOT_EVERY, ATTEST_EVERY_ENTRIES, ATTEST_EVERY_MS, MAXIMUM_PENDING); undefined keeps the node's default. */
+function parsePositiveSetting(name: string, text: string | undefined, unit: string): number | undefined {
   if (text === undefined || text === '') return undefined;
-  const entries = Number(text);
-  if (!Number.isSafeInteger(entries) || entries < 1) throw new ConfigError(`SNAPSHOT_EVERY must be a positive whole number of entries, not ${text}.`);
-  return entries;
+  const value = Number(text);
+  if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(value) || value < 1) {
+    throw new ConfigError(`${name} must be a positive whole number of ${unit}, not ${text}.`);
+  }
+  return value;
 }
 
 function parseRateLimits(text: string | undefined): false | undefined {
@@ -68,7 +75,10 @@ async function main(): Promise<void> {
   const dataDirectory = resolve(process.env.DATA_DIR ?? './data');
   const host = process.env.HOST ?? '127.0.0.1';
   const port = parsePort(process.env.PORT);
-  const snapshotEveryEntries = parseSnapshotEvery(process.env.SNAPSHOT_EVERY);
+  const snapshotEveryEntries = parsePositiveSetting('SNAPSHOT_EVERY', process.env.SNAPSHOT_EVERY, 'entries');
+  const attestEveryEntries = parsePositiveSetting('ATTEST_EVERY_ENTRIES', process.env.ATTEST_EVERY_ENTRIES, 'entries');
+  const attestEveryMs = parsePositiveSetting('ATTEST_EVERY_MS', process.env.ATTEST_EVERY_MS, 'milliseconds');
+  const maximumPendingTransactions = parsePositiveSetting('MAXIMUM_PENDING', process.env.MAXIMUM_PENDING, 'transactions');
   const rateLimits = parseRateLimits(process.env.RATE_LIMITS);
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
 
@@ -78,11 +88,22 @@ async function main(): Promise<void> {
   if (operator.created) logger.info({ file: operator.file }, 'generated a new operator key');
   if (operator.warning !== undefined) logger.warn(operator.warning);
 
+  const genesis = genesisOf(config, operator.key.publicKey);
+  // Attestations are signed with this node's operator key; one that is not a genesis operator key would sign
+  // attestations no verifier accepts, so the node then makes none (and says so).
+  const canAttest = genesis.operatorKeys.includes(operator.key.publicKey);
+  if (!canAttest) {
+    logger.warn({ operatorKey: operator.key.publicKey }, "attestations are off: this node's operator key is not a genesis operator key");
+  }
   const node = await ExchangeNode.open({
     dataDirectory,
-    genesis: genesisOf(config, operator.key.publicKey),
+    genesis,
     logger,
     ...(snapshotEveryEntries !== undefined ? { snapshotEveryEntries } : {}),
+    ...(attestEveryEntries !== undefined ? { attestEveryEntries } : {}),
+    ...(attestEveryMs !== undefined ? { attestEveryMs } : {}),
+    ...(maximumPendingTransactions !== undefined ? { maximumPendingTransactions } : {}),
+    ...(canAttest ? { attestationSigningSeed: operator.key.seed } : {}),
   });
   let app: ReturnType<typeof buildServer> | undefined;
   let shuttingDown = false;

@@ -9,6 +9,8 @@ import type { StoredEntry as StoredLogEntry } from '@vex/engine';
 export type {
   CommittedEntry,
   FillRecord,
+  ProofAnswer,
+  StoredSnapshot,
   HistoryIndex,
   NodeHead,
   Page,
@@ -19,5 +21,19 @@ export type {
 /** The node as the API uses it. */
 export type ExchangeNodePort = Pick<
   ExchangeNode,
-  'submit' | 'state' | 'history' | 'head' | 'subscribe' | 'readEntries' | 'exportLog' | 'close' | 'haltedBy'
+  | 'submit'
+  | 'state'
+  | 'history'
+  | 'head'
+  | 'subscribe'
+  | 'readEntries'
+  | 'exportLog'
+  | 'close'
+  | 'haltedBy'
+  | 'latestAttestation'
+  | 'attestationAt'
+  | 'readAttestations'
+  | 'exportAttestations'
+  | 'proof'
+  | 'readLatestSnapshot'
 >;

@@ -21,6 +21,8 @@ import { registerAccountRoutes } from './routes-account.js';
 import { registerNativeRoutes } from './routes-native.js';
 import { registerOrderRoutes } from './routes-orders.js';
 import { registerPublicRoutes } from './routes-public.js';
+import { registerVerificationRoutes } from './routes-verification.js';
+import { overloadRetryAfterSeconds } from './submission.js';
 import { defaultWebSocketLimits, registerWebSocketRoutes, type WebSocketLimits } from './websocket.js';
 
 export interface RateLimit {
@@ -128,7 +130,8 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     const { status, body } = errorAnswer(error);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: body.code, status }, body.message);
-    if (status === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', '1');
+    // A 429 without its own Retry-After is the node's overload refusal (the rate limiter sets its own).
+    if (status === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(overloadRetryAfterSeconds));
     return reply.status(status).send(body);
   });
   app.setNotFoundHandler((request, reply) =>
@@ -202,6 +205,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     registerOrderRoutes(instance, context);
     registerAccountRoutes(instance, context);
     registerNativeRoutes(instance, context);
+    registerVerificationRoutes(instance, context);
     registerWebSocketRoutes(instance, context, { ...defaultWebSocketLimits, ...options.webSocketLimits });
   });
   feed.start();

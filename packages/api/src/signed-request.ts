@@ -16,6 +16,7 @@ import {
   maximumWindowMs,
   parseSigningString,
   RequestSigningError,
+  signingStringCandidateTexts,
   signingStringCandidates,
   verifySignature,
   type SignedTransaction,
@@ -100,6 +101,29 @@ export interface AuthenticateOptions {
    */
   readonly kind: 'query' | 'transaction';
   readonly clock: () => number;
+  /**
+   * For a native signed GET route the engine's route table does not list
+   * (GET /wapi/v1/proof, instruction proofQuery): the instruction it signs.
+   * Such a route signs its query exactly as every Backpack GET route does.
+   */
+  readonly instruction?: string;
+}
+
+const utf8 = new TextEncoder();
+/** A Backpack GET route that signs its query parameters and nothing else, to render native GET routes' signing strings. */
+const queryRouteModel = { path: '/api/v1/capital', prefix: 'instruction=balanceQuery' } as const;
+
+/**
+ * The signing-string candidates of a GET request for `instruction`: those of
+ * the model route with the instruction renamed, so every encoding rule stays
+ * the engine's.
+ */
+function nativeQueryCandidates(instruction: string, request: FastifyRequest, headers: SignatureHeaders): Uint8Array[] {
+  const texts = signingStringCandidateTexts('GET', queryRouteModel.path, rawQuery(request), undefined, headers.timestamp, headers.window);
+  return texts.map((text) => {
+    if (!text.startsWith(queryRouteModel.prefix)) throw new Error(`the model route signs ${text.slice(0, 40)}`);
+    return utf8.encode(`instruction=${instruction}${text.slice(queryRouteModel.prefix.length)}`);
+  });
 }
 
 export function authenticate(request: FastifyRequest, options: AuthenticateOptions): AuthenticatedRequest {
@@ -109,14 +133,19 @@ export function authenticate(request: FastifyRequest, options: AuthenticateOptio
   const method = request.method === 'HEAD' ? 'GET' : request.method;
   let candidates: Uint8Array[];
   try {
-    candidates = signingStringCandidates(
-      method,
-      path,
-      rawQuery(request),
-      method === 'GET' ? undefined : request.body,
-      headers.timestamp,
-      headers.window,
-    );
+    if (options.instruction !== undefined) {
+      if (method !== 'GET') throw new ApiError('INVALID_CLIENT_REQUEST', `${method} ${path} is not a signed route.`);
+      candidates = nativeQueryCandidates(options.instruction, request, headers);
+    } else {
+      candidates = signingStringCandidates(
+        method,
+        path,
+        rawQuery(request),
+        method === 'GET' ? undefined : request.body,
+        headers.timestamp,
+        headers.window,
+      );
+    }
   } catch (error) {
     if (error instanceof RequestSigningError) throw new ApiError(error.code, error.message);
     throw error;

@@ -14,6 +14,13 @@ export interface Committed {
   readonly results: readonly InstructionResult[];
 }
 
+/**
+ * The Retry-After of an overload 429: a full admission bound drains in about
+ * 0.6 to 2 s at the node's capacity (NodeOptions.maximumPendingTransactions),
+ * so a second is the right order for a client to wait before trying again.
+ */
+export const overloadRetryAfterSeconds = 1;
+
 export async function submitTransaction(
   node: ExchangeNodePort,
   transaction: SignedTransaction,
@@ -26,6 +33,15 @@ export async function submitTransaction(
     // The node refuses work once it is closing (LedgerClosedError) or has halted after a
     // failed write (LedgerHaltedError): the client may retry against a restarted node.
     const name = error instanceof Error ? error.name : '';
+    // Overload is the node protecting itself, not a fault: the client backs off and sends the same request again
+    // (it was not logged). No warning here, as one per refusal would add work at the worst moment; the error
+    // handler answers it like any 429, with Retry-After.
+    if (name === 'LedgerOverloadedError') {
+      throw new ApiError(
+        'TOO_MANY_REQUESTS',
+        `The exchange is overloaded and did not take this request (nothing was logged); send it again in ${overloadRetryAfterSeconds} s.`,
+      );
+    }
     if (name === 'LedgerClosedError' || name === 'LedgerHaltedError') {
       log.warn({ err: error }, 'the node refused a transaction');
       throw new ApiError('SERVICE_UNAVAILABLE', `The node is not accepting transactions: ${(error as Error).message}`);

@@ -53,6 +53,12 @@ export interface TestExchangeOptions {
   readonly rateLimits?: Partial<RateLimits> | false;
   readonly bodyLimitBytes?: number;
   readonly webSocketLimits?: Partial<WebSocketLimits>;
+  /** The node's attestation cadence (it attests with the operator key, as `pnpm start` does); node defaults when absent. */
+  readonly attestEveryEntries?: number;
+  readonly attestEveryMs?: number;
+  readonly snapshotEveryEntries?: number;
+  /** The node's admission bound (NodeOptions.maximumPendingTransactions); the node's default when absent. */
+  readonly maximumPendingTransactions?: number;
 }
 
 export async function startTestExchange(options: TestExchangeOptions = {}): Promise<TestExchange> {
@@ -65,7 +71,12 @@ export async function startTestExchange(options: TestExchangeOptions = {}): Prom
     genesis: genesisOf(config, operator.publicKey),
     verifierThreads: 1,
     logger: pino({ level: 'silent' }),
+    attestationSigningSeed: seed,
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
+    ...(options.attestEveryEntries !== undefined ? { attestEveryEntries: options.attestEveryEntries } : {}),
+    ...(options.attestEveryMs !== undefined ? { attestEveryMs: options.attestEveryMs } : {}),
+    ...(options.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: options.snapshotEveryEntries } : {}),
+    ...(options.maximumPendingTransactions !== undefined ? { maximumPendingTransactions: options.maximumPendingTransactions } : {}),
   });
   await applyListings(node, operator, config, options.clock);
   const app = buildServer({

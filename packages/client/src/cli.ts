@@ -21,10 +21,14 @@ import { ExchangeClient } from './client.js';
 import { ClientInputError, ExchangeError, errorFromResponse, isErrorBody } from './errors.js';
 import { generateKeyPair, isPublicKeyText, keyPairFromSecret, type KeyPair } from './keys.js';
 import { Signer, defaultWindowMs, maximumWindowMs, signedHeaders, sortedParameters, type InstructionParameters } from './signing.js';
-import type { OrderRequest, OrderType, SelfTradePrevention, Side, TimeInForce } from './types.js';
+import type { GenesisInfo, OrderRequest, OrderType, SelfTradePrevention, Side, TimeInForce } from './types.js';
+import { verifyInclusionProof } from '@vex/engine/verify';
 
 const programName = 'exchange';
 const maximumClientId = 4_294_967_295;
+
+/** A proof that does not verify: exit 1, printed as INVALID_PROOF: reason. */
+class ProofVerificationError extends Error {}
 
 class UsageError extends Error {
   constructor(
@@ -54,7 +58,7 @@ interface Context {
 }
 
 interface Command {
-  readonly group: 'Market data' | 'Keys' | 'Operator' | 'Trader' | 'Log';
+  readonly group: 'Market data' | 'Keys' | 'Operator' | 'Trader' | 'Log' | 'Verification';
   readonly summary: string;
   readonly synopsis: string;
   readonly options: Readonly<Record<string, OptionSpec>>;
@@ -581,6 +585,115 @@ const commands: Readonly<Record<string, Command>> = {
     examples: ['exchange deposits --key alice.json'],
     run: async (context) => (await traderClient(context)).deposits(pageFilter(context.values)),
   },
+  reserves: {
+    group: 'Operator',
+    summary: 'State the reserves held in an asset (reservesStatement), or, without options, show reserves against liabilities.',
+    synopsis: 'reserves [--symbol <asset> --quantity <q> [--operator-key <file>]]',
+    options: {
+      symbol: symbolOption('Asset, e.g. USDC.'),
+      quantity: { type: 'string', value: '<q>', description: 'Reserves held, a decimal exact in the asset’s decimals.' },
+      'operator-key': operatorKeyOption,
+    },
+    notes:
+      'With --symbol and --quantity: signs reservesStatement with the operator key and submits it; every later attestation binds it.\n' +
+      'Without them: GET /api/v1/reserves, the stated reserves against the liabilities (claims − debts) of the latest attestation, per asset.',
+    examples: ['exchange reserves --symbol USDC --quantity 1000', 'exchange reserves'],
+    run: async (context) => {
+      const { values } = context;
+      if (values.symbol === undefined && values.quantity === undefined) {
+        if (values['operator-key'] !== undefined) throw new UsageError('--operator-key signs a statement; give --symbol and --quantity too.');
+        return context.client().fetchReserves();
+      }
+      const statement = { symbol: symbol(values), quantity: decimal('quantity', required(values, 'quantity')) };
+      return (await operatorClient(context)).stateReserves(statement);
+    },
+  },
+  proof: {
+    group: 'Trader',
+    summary: 'Fetch your inclusion proof under the latest attestation (GET /wapi/v1/proof, proofQuery).',
+    synopsis: 'proof --key <file> [--sequence <n>] [--out <file>] [--force]',
+    options: {
+      key: keyOption,
+      sequence: { type: 'string', value: '<n>', description: 'The attestation it must be under; only the latest one’s proofs are served.' },
+      out: { type: 'string', value: '<file>', description: 'Write the proof JSON to this file (mode 0600) instead of printing it.' },
+      force: { type: 'boolean', description: 'Replace --out if it exists.' },
+    },
+    notes: 'Check it offline with: exchange verify-proof --proof <file> --operator-key <base64 genesis operator key>.',
+    examples: ['exchange proof --key alice.json --out alice-proof.json', 'exchange proof --key alice.json --sequence 120000'],
+    run: async (context) => {
+      const sequenceText = optional(context.values, 'sequence');
+      const out = optional(context.values, 'out');
+      const proof = await (await traderClient(context)).fetchProof(sequenceText === undefined ? undefined : integer('sequence', sequenceText, Number.MAX_SAFE_INTEGER, 1));
+      if (out === undefined) return proof;
+      await writePrivateFile(out, `${JSON.stringify(proof, null, 2)}\n`, context.values.force === true);
+      return { file: out, account: proof.account, sequence: proof.attestation.sequence, leafIndex: proof.leafIndex };
+    },
+  },
+  'verify-proof': {
+    group: 'Verification',
+    summary: 'Check an inclusion proof offline: the operator’s signature, the path to the liabilities root, the sums.',
+    synopsis: 'verify-proof --proof <file> [--operator-key <base64> | --url <url>]',
+    options: {
+      proof: { type: 'string', value: '<file>', description: 'A proof JSON file (from exchange proof --out).' },
+      'operator-key': { type: 'string', value: '<base64>', description: 'The genesis operator public key you trust to sign attestations.' },
+    },
+    notes:
+      'Nothing is fetched with --operator-key. Without it, --url must be given: the genesis operator keys are then taken from\n' +
+      "that node's GET /api/v1/genesis (trusting it for them), and the proof's genesis hash must be that genesis's.\n" +
+      'A proof that does not verify exits 1 with INVALID_PROOF: <the first check that failed>.',
+    examples: ['exchange verify-proof --proof alice-proof.json --operator-key i1GEJN4TIbUjYhg8PwbfTGmlb1+Z0RDk+ViflfFTz3U=', 'exchange verify-proof --proof alice-proof.json --url https://exchange.example'],
+    run: (context) => verifyProofFile(context),
+  },
+  attestation: {
+    group: 'Verification',
+    summary: 'Show the latest attestation, or the one at --sequence (GET /api/v1/attestations).',
+    synopsis: 'attestation [--sequence <n>]',
+    options: { sequence: { type: 'string', value: '<n>', description: 'The entry the attestation follows.' } },
+    examples: ['exchange attestation', 'exchange attestation --sequence 10000'],
+    run: async (context) => {
+      const sequenceText = optional(context.values, 'sequence');
+      const sequence = sequenceText === undefined ? undefined : integer('sequence', sequenceText, Number.MAX_SAFE_INTEGER, 1);
+      const attestation = await context.client().fetchAttestation(sequence);
+      if (attestation === undefined) {
+        throw new ExchangeError('RESOURCE_NOT_FOUND', sequence === undefined ? 'There is no attestation yet.' : `There is no attestation at sequence ${sequence}.`, 404);
+      }
+      return attestation;
+    },
+  },
+  'export-attestations': {
+    group: 'Log',
+    summary: 'Download every attestation (GET /api/v1/attestations/export) to a JSON Lines file.',
+    synopsis: 'export-attestations --out <file> [--from <sequence>] [--force]',
+    options: {
+      out: { type: 'string', value: '<file>', description: 'Destination file.' },
+      from: { type: 'string', value: '<n>', description: 'Only attestations at this sequence or later (default: all).' },
+      force: { type: 'boolean', description: 'Replace --out if it exists.' },
+    },
+    notes: 'One attestation per line, in sequence order (docs/attestation.md), written to <file>.partial and renamed once complete.',
+    examples: ['exchange export-attestations --out attestations.jsonl'],
+    run: async (context) => {
+      const fromText = optional(context.values, 'from');
+      const from = fromText === undefined ? undefined : integer('from', fromText, Number.MAX_SAFE_INTEGER, 1);
+      const saved = await download(context, `/api/v1/attestations/export${from === undefined ? '' : `?from=${from}`}`, 'application/x-ndjson', 'attestation export');
+      return { ...saved.result, ...(from !== undefined ? { from } : {}) };
+    },
+  },
+  'export-snapshot': {
+    group: 'Log',
+    summary: 'Download the latest snapshot record (GET /api/v1/snapshot), for the replayer’s --from-snapshot.',
+    synopsis: 'export-snapshot --out <file> [--force]',
+    options: {
+      out: { type: 'string', value: '<file>', description: 'Destination file.' },
+      force: { type: 'boolean', description: 'Replace --out if it exists.' },
+    },
+    notes: 'The record bytes as stored (docs/log-format.md, "Snapshots"); prints the sequence it follows.',
+    examples: ['exchange export-snapshot --out snapshot.bin'],
+    run: async (context) => {
+      const saved = await download(context, '/api/v1/snapshot', 'application/octet-stream', 'snapshot download');
+      const sequence = Number(saved.response.headers.get('x-snapshot-sequence'));
+      return { ...saved.result, ...(Number.isSafeInteger(sequence) && sequence > 0 ? { sequence } : {}) };
+    },
+  },
   'export-log': {
     group: 'Log',
     summary: 'Download the signed transaction log (GET /api/v1/log) to a file.',
@@ -631,9 +744,24 @@ async function signedGet(context: Context, secret: string, route: string, instru
 }
 
 async function exportLog(context: Context): Promise<unknown> {
-  const out = required(context.values, 'out');
   const fromText = optional(context.values, 'from');
   const from = fromText === undefined ? undefined : integer('from', fromText);
+  const saved = await download(context, `/api/v1/log${from === undefined ? '' : `?from=${from}`}`, 'application/octet-stream', 'log download');
+  return { ...saved.result, ...(from !== undefined ? { from } : {}) };
+}
+
+/**
+ * Streams GET `route` to --out byte for byte: first to <out>.partial, renamed
+ * once the download is complete, so a broken download never leaves a file
+ * that looks whole. An existing --out is kept unless --force.
+ */
+async function download(
+  context: Context,
+  route: string,
+  accept: string,
+  what: string,
+): Promise<{ result: { file: string; bytes: number }; response: Response }> {
+  const out = required(context.values, 'out');
   if (context.values.force !== true) {
     const exists = await stat(out).then(
       () => true,
@@ -646,19 +774,66 @@ async function exportLog(context: Context): Promise<unknown> {
   } catch {
     throw new UsageError(`cannot write to the directory of ${out}.`);
   }
-  const url = `${context.url.replace(/\/+$/, '')}/api/v1/log${from === undefined ? '' : `?from=${from}`}`;
-  const response = await request(url, { method: 'GET', headers: { Accept: 'application/octet-stream' } });
+  const url = `${context.url.replace(/\/+$/, '')}${route}`;
+  const response = await request(url, { method: 'GET', headers: { Accept: accept } });
   const partial = `${out}.partial`;
   try {
     if (response.body === null) await writePrivateFile(partial, '', true);
     else await pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), createWriteStream(partial));
   } catch (error) {
     await unlink(partial).catch(() => undefined);
-    throw new ExchangeError('NETWORK_ERROR', `the log download from ${url} broke off: ${(error as Error).message}`, response.status);
+    throw new ExchangeError('NETWORK_ERROR', `the ${what} from ${url} broke off: ${(error as Error).message}`, response.status);
   }
   await rename(partial, out);
   const { size } = await stat(out);
-  return { file: out, bytes: size, ...(from !== undefined ? { from } : {}) };
+  return { result: { file: out, bytes: size }, response };
+}
+
+/**
+ * verify-proof: every check of docs/attestation.md ("Checking a proof") with
+ * the engine's browser-safe verifier, against operator keys the user
+ * chose to trust. The default URL is never contacted implicitly: trusting a
+ * server for the keys must be asked for with --url.
+ */
+async function verifyProofFile(context: Context): Promise<unknown> {
+  const file = required(context.values, 'proof');
+  let proof: unknown;
+  try {
+    proof = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new UsageError(`cannot read the proof file ${file}: ${reason}.`);
+  }
+  const operatorKey = optional(context.values, 'operator-key');
+  let trustedKeys: readonly string[];
+  let genesis: GenesisInfo | undefined;
+  if (operatorKey !== undefined) {
+    if (!isPublicKeyText(operatorKey)) throw new UsageError(`--operator-key must be a base64 public key (44 characters ending in "="), not "${operatorKey}".`);
+    trustedKeys = [operatorKey];
+  } else if (context.values.url !== undefined) {
+    genesis = await context.client().fetchGenesis();
+    trustedKeys = genesis.operatorKeys;
+  } else {
+    throw new UsageError(
+      'verify-proof needs the operator key it is to trust: pass --operator-key <base64> (a genesis operator key), ' +
+        "or --url <url> to take the genesis operator keys from that node's GET /api/v1/genesis.",
+    );
+  }
+  const verdict = verifyInclusionProof(proof, trustedKeys);
+  if (!verdict.ok) throw new ProofVerificationError(verdict.reason);
+  if (genesis !== undefined && verdict.attestation.genesisHash !== genesis.genesisHash) {
+    throw new ProofVerificationError(`The proof's attestation is of genesis ${verdict.attestation.genesisHash}, not ${genesis.genesisHash} of ${context.url}.`);
+  }
+  return {
+    valid: true,
+    account: verdict.account,
+    leafIndex: verdict.leafIndex,
+    sequence: verdict.attestation.sequence,
+    logTimeMs: verdict.attestation.logTimeMs,
+    operatorKey: verdict.attestation.operatorKey,
+    liabilitiesRoot: verdict.attestation.liabilitiesRoot,
+    balances: verdict.balances.map((balance) => ({ symbol: balance.symbol, claim: balance.claim.toString(), debt: balance.debt.toString() })),
+  };
 }
 
 // ---- help and dispatch ------------------------------------------------------
@@ -685,7 +860,7 @@ function commandHelp(name: string): string {
 function generalHelp(): string {
   const lines = [`Usage: ${programName} <command> [options]`, '', 'Commands:'];
   const width = Math.max(...Object.keys(commands).map((name) => name.length));
-  for (const group of ['Market data', 'Keys', 'Operator', 'Trader', 'Log'] as const) {
+  for (const group of ['Market data', 'Keys', 'Operator', 'Trader', 'Log', 'Verification'] as const) {
     lines.push(`  ${group}:`);
     for (const [name, command] of Object.entries(commands)) {
       if (command.group === group) lines.push(`    ${name.padEnd(width)}  ${command.summary}`);
@@ -801,6 +976,10 @@ export async function main(argv: readonly string[], output: Output): Promise<num
     }
     if (error instanceof ExchangeError) {
       output.stderr(`${error.code}: ${error.message}\n`);
+      return 1;
+    }
+    if (error instanceof ProofVerificationError) {
+      output.stderr(`INVALID_PROOF: ${error.message}\n`);
       return 1;
     }
     output.stderr(`error: ${error instanceof Error ? error.message : String(error)}\n`);

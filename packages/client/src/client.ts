@@ -34,6 +34,7 @@ import type {
   Depth,
   Fill,
   FillFilter,
+  GenesisInfo,
   JsonObject,
   Market,
   MarketListing,
@@ -42,6 +43,10 @@ import type {
   OrderHistoryFilter,
   OrderRequest,
   OrderSelector,
+  Reserves,
+  ReservesStatement,
+  ServedAttestation,
+  ServedInclusionProof,
   SignedTransactionBody,
   Trade,
   TransactionReceipt,
@@ -91,6 +96,10 @@ function describeFailure(error: unknown): string {
     return causeText.length > 0 && causeText !== error.message ? `${error.message} (${causeText})` : error.message;
   }
   return String(error);
+}
+
+function checkSequence(value: number, name: string): void {
+  if (!Number.isSafeInteger(value) || value < 1) throw new ClientInputError(`${name} must be a positive whole number, not ${String(value)}.`);
 }
 
 function selectorParams(selector: OrderSelector): InstructionParameters {
@@ -158,6 +167,44 @@ export class ExchangeClient {
     return this.#public(publicRoutes.status) as Promise<NodeStatus>;
   }
 
+  /** GET /api/v1/genesis: the exchange's genesis (its operator keys sign attestations) and its hash. */
+  fetchGenesis(): Promise<GenesisInfo> {
+    return this.#public(publicRoutes.genesis) as Promise<GenesisInfo>;
+  }
+
+  /**
+   * GET /api/v1/attestations: the latest attestation, or the one at
+   * `sequence`; undefined when there is none (yet, or at that sequence).
+   * Check it with verifyAttestationSignature against the genesis operator keys.
+   */
+  async fetchAttestation(sequence?: number): Promise<ServedAttestation | undefined> {
+    if (sequence !== undefined) checkSequence(sequence, 'sequence');
+    const found = (await this.#public(publicRoutes.attestations, { sequence })) as ServedAttestation[];
+    return found[0];
+  }
+
+  /** GET /api/v1/attestations?from=&limit=: attestations from sequence `from` on, in order, at most `limit` (1 to 1000, default 100). */
+  fetchAttestations(from: number, limit?: number): Promise<ServedAttestation[]> {
+    checkSequence(from, 'from');
+    return this.#public(publicRoutes.attestations, { from, limit }) as Promise<ServedAttestation[]>;
+  }
+
+  /** GET /api/v1/reserves: per asset, the stated reserves against the liabilities of the latest attestation. */
+  fetchReserves(): Promise<Reserves> {
+    return this.#public(publicRoutes.reserves) as Promise<Reserves>;
+  }
+
+  /**
+   * GET /wapi/v1/proof (signed, instruction proofQuery): this client's
+   * account's inclusion proof under the latest attestation. Only the latest
+   * attestation's proofs are served; a `sequence` other than the latest one's
+   * is refused (RESOURCE_NOT_FOUND). Check it with verifyInclusionProof.
+   */
+  fetchProof(sequence?: number): Promise<ServedInclusionProof> {
+    if (sequence !== undefined) checkSequence(sequence, 'sequence');
+    return this.#signed(signedRoutes.proof, { sequence }) as Promise<ServedInclusionProof>;
+  }
+
   /** POST /api/v1/transactions: submits a signed instruction as {message, publicKey, signature}. */
   submitTransaction(transaction: SignedTransactionBody): Promise<TransactionReceipt> {
     const body = { message: transaction.message, publicKey: transaction.publicKey, signature: transaction.signature };
@@ -204,6 +251,11 @@ export class ExchangeClient {
   /** Fails a pending withdrawal; its funds return to the account. */
   failWithdrawal(failure: WithdrawalFailure): Promise<TransactionReceipt> {
     return this.submitInstruction(operatorInstructions.failWithdrawal, { withdrawalId: failure.withdrawalId, reason: failure.reason });
+  }
+
+  /** States the reserves held in an asset (reservesStatement); every later attestation binds them. */
+  stateReserves(statement: ReservesStatement): Promise<TransactionReceipt> {
+    return this.submitInstruction(operatorInstructions.stateReserves, { symbol: statement.symbol, quantity: statement.quantity });
   }
 
   listAsset(listing: AssetListing): Promise<TransactionReceipt> {

@@ -36,3 +36,15 @@ export {
 export { publicRoutes, signedRoutes, operatorInstructions, type Route, type SignedRoute } from './routes.js';
 export { encodeBase64, decodeBase64 } from './base64.js';
 export * from './types.js';
+// Checking the operator's claims needs no trust in the server: the engine's browser-safe verifiers.
+export {
+  verifyInclusionProof,
+  verifyAttestationSignature,
+  parseAttestation,
+  shortAssets,
+  attestationMessage,
+  AttestationFormatError,
+  type InclusionProofVerdict,
+  type VerifyInclusionProofOptions,
+  type SignatureCheck,
+} from '@vex/engine/verify';

@@ -20,6 +20,16 @@ export const publicRoutes = {
   status: { method: 'GET', path: '/api/v1/status' },
   /** Native: submit a signed instruction (operator instructions). */
   transactions: { method: 'POST', path: '/api/v1/transactions' },
+  /** Native: the genesis (operator keys) and its hash. */
+  genesis: { method: 'GET', path: '/api/v1/genesis' },
+  /** Native: attestations (latest, ?sequence=, ?from=&limit=). */
+  attestations: { method: 'GET', path: '/api/v1/attestations' },
+  /** Native: every attestation as JSON Lines. */
+  attestationsExport: { method: 'GET', path: '/api/v1/attestations/export' },
+  /** Native: stated reserves against the attested liabilities. */
+  reserves: { method: 'GET', path: '/api/v1/reserves' },
+  /** Native: the latest snapshot record (bytes). */
+  snapshot: { method: 'GET', path: '/api/v1/snapshot' },
 } as const satisfies Record<string, Route>;
 
 export const signedRoutes = {
@@ -37,6 +47,8 @@ export const signedRoutes = {
   depositAddress: { method: 'GET', path: '/wapi/v1/capital/deposit/address', instruction: 'depositAddressQuery' },
   withdrawals: { method: 'GET', path: '/wapi/v1/capital/withdrawals', instruction: 'withdrawalQueryAll' },
   withdraw: { method: 'POST', path: '/wapi/v1/capital/withdrawals', instruction: 'withdraw' },
+  /** Native: the signer's inclusion proof under the latest attestation. */
+  proof: { method: 'GET', path: '/wapi/v1/proof', instruction: 'proofQuery' },
 } as const satisfies Record<string, SignedRoute>;
 
 /** Operator instructions, submitted through POST /api/v1/transactions. */
@@ -46,4 +58,5 @@ export const operatorInstructions = {
   failWithdrawal: 'withdrawalFail',
   listAsset: 'assetList',
   listMarket: 'marketList',
+  stateReserves: 'reservesStatement',
 } as const;

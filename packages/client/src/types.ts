@@ -4,6 +4,10 @@
  * pass numbers, which are sent and signed as String(number).
  */
 
+import type { Attestation, InclusionProof } from '@vex/engine/verify';
+
+export type { Attestation, InclusionProof };
+
 export type Decimal = string | number;
 export type Side = 'Bid' | 'Ask';
 export type OrderType = 'Limit' | 'Market';
@@ -203,12 +207,14 @@ export type JsonObject = { readonly [field: string]: unknown };
 export type TransactionResult =
   | {
       readonly ok: true;
-      readonly kind: 'order' | 'orders' | 'withdrawal' | 'deposit' | 'listed';
+      readonly kind: 'order' | 'orders' | 'withdrawal' | 'deposit' | 'listed' | 'reserves';
       readonly order?: Order;
       readonly orders?: readonly Order[];
       readonly withdrawal?: Withdrawal;
       readonly deposit?: Deposit;
       readonly symbol?: string;
+      /** kind 'reserves': the reserves now stated for `symbol`. */
+      readonly quantity?: string;
     }
   | { readonly ok: false; readonly code: string; readonly message: string };
 
@@ -275,4 +281,48 @@ export interface MarketListing {
   readonly maxPrice: Decimal;
   readonly makerFeeBps: number;
   readonly takerFeeBps: number;
+}
+
+export interface ReservesStatement {
+  /** The asset, e.g. USDC. */
+  readonly symbol: string;
+  /** The reserves held, exact in the asset's decimals. */
+  readonly quantity: Decimal;
+}
+
+/** GET /api/v1/genesis: what the exchange was started with; attestations must be signed by one of `operatorKeys`. */
+export interface GenesisInfo {
+  readonly exchangeName: string;
+  readonly feeAccount: string;
+  readonly operatorKeys: readonly string[];
+  /** Lower-case hex; every attestation carries it. */
+  readonly genesisHash: string;
+}
+
+/** An attestation as the API serves it: the signed object and the derived, unsigned list of short assets. */
+export type ServedAttestation = Attestation & { readonly short: readonly string[] };
+
+/** An inclusion proof as the API serves it (its attestation carries `short`). */
+export type ServedInclusionProof = InclusionProof & { readonly attestation: ServedAttestation };
+
+/** One asset of GET /api/v1/reserves; amounts are decimals in the asset's units. */
+export interface AssetReserves {
+  readonly symbol: string;
+  readonly reserves: string;
+  /** claims − debts. */
+  readonly liabilities: string;
+  readonly claims: string;
+  readonly debts: string;
+  /** reserves − liabilities; negative when short. */
+  readonly difference: string;
+  readonly short: boolean;
+}
+
+/** GET /api/v1/reserves: the latest attestation's reserves and liabilities. */
+export interface Reserves {
+  /** The attestation the figures are from. */
+  readonly sequence: number;
+  readonly logTimeMs: number;
+  readonly assets: readonly AssetReserves[];
+  readonly short: readonly string[];
 }

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 
 const sourceDirectory = new URL('../src/', import.meta.url);
 const sdkFiles = readdirSync(sourceDirectory).filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts') && name !== 'cli.ts');
-const allowedPackages = new Set(['@noble/ed25519', '@noble/hashes/sha2.js']);
+// @vex/engine/verify is the engine's browser-safe subpath (attestations and inclusion proofs).
+const allowedPackages = new Set(['@noble/ed25519', '@noble/hashes/sha2.js', '@vex/engine/verify']);
 
 function code(name: string): string {
   // Comments may mention Node freely; only code counts.
@@ -22,7 +23,7 @@ describe('the SDK is browser-safe', () => {
     expect(sdkFiles.sort()).toEqual(['base64.ts', 'client.ts', 'ed25519.ts', 'errors.ts', 'index.ts', 'keys.ts', 'routes.ts', 'signing.ts', 'types.ts']);
   });
 
-  it.each(sdkFiles)('%s imports only relative modules and @noble', (name) => {
+  it.each(sdkFiles)('%s imports only relative modules, @noble and @vex/engine/verify', (name) => {
     const specifiers = [...code(name).matchAll(/\b(?:import|export)\b[^'"]*?from\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]/g)].map(
       (match) => match[1] ?? match[2] ?? '',
     );

@@ -54,10 +54,18 @@ function traderClient(options: Partial<ConstructorParameters<typeof ExchangeClie
   return new ExchangeClient({ baseUrl: recorder.baseUrl, secret: generateKeyPair().secret, ...options });
 }
 
+/**
+ * The exchange's own signed routes: the engine's table lists Backpack's routes
+ * only, and the API names these routes' instructions itself
+ * (packages/api/src/routes-verification.ts).
+ */
+const nativeSignedRoutes: Readonly<Record<string, string>> = { 'GET /wapi/v1/proof': 'proofQuery' };
+
 describe('the routes', () => {
   it('every signed route carries the instruction the API expects for it', () => {
     for (const route of Object.values(signedRoutes)) {
-      expect(instructionForRoute(route.method, route.path), `${route.method} ${route.path}`).toBe(route.instruction);
+      const name = `${route.method} ${route.path}`;
+      expect(instructionForRoute(route.method, route.path) ?? nativeSignedRoutes[name], name).toBe(route.instruction);
     }
   });
 });

@@ -3,7 +3,52 @@
  */
 import { Level } from 'level';
 
-export type LedgerDatabase = Level<Uint8Array, Uint8Array>;
+/**
+ * What the ledger uses of an abstract-level database. Both `Level` (LevelDB on
+ * disk) and `MemoryLevel` (the simulator's disk, packages/ledger/sim) satisfy
+ * it. It is spelled out rather than being `AbstractLevel<…>` because
+ * abstract-level is not a direct dependency of the ledger, and because the
+ * library's `typeof this` signatures make `Level` and `MemoryLevel` types
+ * unassignable to each other.
+ */
+export interface LedgerDatabase {
+  readonly status: 'opening' | 'open' | 'closing' | 'closed';
+  open(): Promise<void>;
+  close(): Promise<void>;
+  get(key: Uint8Array): Promise<Uint8Array | undefined>;
+  put(key: Uint8Array, value: Uint8Array): Promise<void>;
+  del(key: Uint8Array): Promise<void>;
+  batch(operations: BatchOperation[], options?: { sync?: boolean }): Promise<void>;
+  // Last, as in abstract-level, so that ReturnType<typeof db.batch> is the chained batch.
+  batch(): LedgerChainedBatch;
+  iterator(options?: LedgerRangeOptions): LedgerIterator<[Uint8Array, Uint8Array]>;
+  keys(options?: LedgerRangeOptions): LedgerIterator<Uint8Array>;
+  values(options?: LedgerRangeOptions): LedgerIterator<Uint8Array>;
+}
+
+export interface LedgerRangeOptions {
+  readonly gt?: Uint8Array;
+  readonly gte?: Uint8Array;
+  readonly lt?: Uint8Array;
+  readonly lte?: Uint8Array;
+  readonly reverse?: boolean;
+  readonly limit?: number;
+}
+
+export interface LedgerIterator<T> extends AsyncIterable<T> {
+  next(): Promise<T | undefined>;
+  nextv(size: number): Promise<T[]>;
+  all(): Promise<T[]>;
+  close(): Promise<void>;
+}
+
+export interface LedgerChainedBatch {
+  readonly length: number;
+  put(key: Uint8Array, value: Uint8Array): unknown;
+  del(key: Uint8Array): unknown;
+  write(options?: { sync?: boolean }): Promise<void>;
+  close(): Promise<void>;
+}
 
 export type BatchOperation =
   | { readonly type: 'put'; readonly key: Uint8Array; readonly value: Uint8Array }

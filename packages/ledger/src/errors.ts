@@ -15,6 +15,7 @@ export type RecoveryProblem =
   | 'entry-rejected'
   | 'corrupt-snapshot'
   | 'snapshot-mismatch'
+  | 'attestation-mismatch'
   | 'invariant-violation';
 
 export class RecoveryError extends Error {
@@ -59,4 +60,25 @@ export class LedgerHaltedError extends Error {
 /** submit() after close() was called. */
 export class LedgerClosedError extends Error {
   override readonly name = 'LedgerClosedError';
+}
+
+/**
+ * submit() found the node at its bound of transactions in flight
+ * (NodeOptions.maximumPendingTransactions). The transaction was refused at
+ * once: nothing was logged and the state is untouched, so the same signed
+ * request may simply be sent again later. Overload becomes refusals instead
+ * of a queue that grows until memory or every client's timeout runs out.
+ */
+export class LedgerOverloadedError extends Error {
+  override readonly name = 'LedgerOverloadedError';
+
+  constructor(
+    /** The bound that was reached. */
+    readonly maximumPendingTransactions: number,
+  ) {
+    super(
+      `The ledger is overloaded: ${maximumPendingTransactions} transactions are already in flight, its limit. ` +
+        'This one was refused unseen (nothing was logged); send it again shortly.',
+    );
+  }
 }

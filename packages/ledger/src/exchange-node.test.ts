@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -16,7 +16,7 @@ import {
   type Signer,
 } from '../test/helpers.js';
 import type { BatchOperation } from './database.js';
-import { LedgerClosedError, LedgerHaltedError } from './errors.js';
+import { LedgerClosedError, LedgerHaltedError, LedgerOverloadedError } from './errors.js';
 import { ExchangeNode, type CommittedEntry, type NodeOptions, type SubmitResult } from './exchange-node.js';
 import { encodeEntry, genesisHash, hashEntryEncoding, readLogExport } from '@vex/engine';
 import { keyspaces, sequenceOfKey } from './storage-format.js';
@@ -225,6 +225,50 @@ describe('ExchangeNode', () => {
     await Promise.all(load.map((entry) => node.submit(entry.transaction)));
     expect(calls.every((call) => call.sequences.length <= 16)).toBe(true);
     expect(calls.flatMap((call) => call.sequences).length).toBe(setupCount + 200);
+  });
+
+  test('maximumPendingTransactions: submits beyond it are refused at once and never logged; answers free the places', async () => {
+    const { node, clock, directory, close } = await openNode({ maximumPendingTransactions: 3 });
+    await setUp(node, clock.set);
+    const head = node.head().sequence;
+    const load = deposits(5, entries[setupCount]!.logTimeMs);
+    clock.set(load[0]!.logTimeMs);
+    // A sequenced entry keeps its place until its submit() is answered, after its synced batch.
+    const pendingWhenDurable: number[] = [];
+    const unsubscribe = node.subscribe(() => pendingWhenDurable.push(node.statistics().pendingTransactions));
+    // Five submits in one turn: the first three take the three places, the last two are refused before anything else runs.
+    const settled = await Promise.allSettled(load.map((entry) => node.submit(entry.transaction)));
+    unsubscribe();
+    expect(settled.slice(0, 3).map((result) => (result.status === 'fulfilled' ? result.value.sequence : result.reason))).toEqual([head + 1, head + 2, head + 3]);
+    for (const refused of settled.slice(3)) {
+      if (refused.status !== 'rejected') throw new Error('a submit beyond the bound was taken');
+      expect(refused.reason).toBeInstanceOf(LedgerOverloadedError);
+      expect((refused.reason as LedgerOverloadedError).maximumPendingTransactions).toBe(3);
+      expect((refused.reason as Error).message).toMatch(/3 transactions are already in flight/);
+    }
+    expect(pendingWhenDurable).toHaveLength(3);
+    expect(Math.min(...pendingWhenDurable)).toBeGreaterThanOrEqual(1);
+    expect(node.statistics()).toMatchObject({ pendingTransactions: 0, peakPendingTransactions: 3, overloadedTransactions: 2, rejectedTransactions: 0 });
+    // The refused two left no trace: the log has the first three after the setup, and the state is the log's replay.
+    const stored = await collect(node.readEntries(1));
+    expect(stored.slice(setupCount).map((entry) => entry.transaction.signature)).toEqual(load.slice(0, 3).map((entry) => entry.transaction.signature));
+    expect(stateHashHex(replayWithEngine(genesis, stored))).toBe(stateHashHex(node.state));
+    // Their places are free again: the refused requests, sent again unchanged, are accepted.
+    const again = await Promise.all(load.slice(3).map((entry) => node.submit(entry.transaction)));
+    expect(again.map((result) => result.sequence)).toEqual([head + 4, head + 5]);
+    await close();
+    const reopened = await openNode({ dataDirectory: directory });
+    expect(reopened.node.head().sequence).toBe(head + 5);
+  });
+
+  test('maximumPendingTransactions must be a positive integer, checked before the disk is touched', async () => {
+    const directory = await temporaryDirectory();
+    cleanups.push(directory.remove);
+    for (const maximumPendingTransactions of [0, -1, 2.5]) {
+      await expect(ExchangeNode.open({ dataDirectory: join(directory.path, 'data'), genesis, logger: recordingLogger().logger, maximumPendingTransactions }))
+        .rejects.toThrow(`maximumPendingTransactions must be a positive integer, got ${maximumPendingTransactions}`);
+    }
+    expect(existsSync(join(directory.path, 'data'))).toBe(false);
   });
 
   test('subscribers see every entry once, in order, after it is durable', async () => {

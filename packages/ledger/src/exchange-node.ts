@@ -2,7 +2,8 @@
  * The sequencer node: the single writer of the log.
  *
  *   submit → signature check in the worker pool → sequencer (this thread):
- *   log time, engine apply, entry encoding, history records → group commit.
+ *   log time, engine apply, entry encoding, history records, snapshot and
+ *   attestation when due → group commit.
  *
  * The order of the log is the order in which verified transactions reach the
  * sequencer. Sequencing is synchronous, so nothing interleaves between apply
@@ -19,12 +20,17 @@ import { once } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  accountIdOf,
   apply,
   checkInvariants,
   encodeState,
+  publicKeyFromSeed,
   reject,
+  stateHashHex,
   validateGenesis,
   type ApplyOutcome,
+  type Attestation,
+  type InclusionProof,
   type ExchangeState,
   type Genesis,
   type SignatureVerdict,
@@ -32,7 +38,9 @@ import {
 } from '@vex/engine';
 import { pino, type Logger } from 'pino';
 import { createDatabase, writeBatch, type BatchOperation, type LedgerDatabase } from './database.js';
-import { LedgerClosedError, LedgerHaltedError } from './errors.js';
+import { AttestationMaker, type MadeAttestation } from './attestation-maker.js';
+import { readLatestStoredAttestation, readStoredAttestation, readStoredAttestations } from './attestation-store.js';
+import { LedgerClosedError, LedgerHaltedError, LedgerOverloadedError, RecoveryError } from './errors.js';
 import { LevelHistoryIndex, historyOperations, type HistoryIndex } from './history.js';
 import {
   LogFormatError,
@@ -46,8 +54,8 @@ import {
   type StoredEntry,
 } from '@vex/engine';
 import { recoverLedger } from './recovery.js';
-import { SignaturePool } from './signature-pool.js';
-import { encodeSnapshot, entryKey, sequenceOfKey, snapshotKey } from './storage-format.js';
+import { InlineSignatureVerifier, SignaturePool, type SignatureVerifier } from './signature-pool.js';
+import { encodeSnapshot, entryKey, sequenceOfKey, snapshotKey, snapshotRange } from './storage-format.js';
 
 export interface NodeOptions {
   /** LevelDB lives in <dataDirectory>/ledger. */
@@ -59,10 +67,62 @@ export interface NodeOptions {
   readonly maximumBatchEntries?: number;
   /** Signature worker threads. Default os.availableParallelism(). */
   readonly verifierThreads?: number;
+  /**
+   * Transactions in flight at most: submitted and not yet answered (being
+   * verified, waiting for the sequencer, or sequenced and waiting for their
+   * synced batch). A submit() beyond it rejects at once with
+   * LedgerOverloadedError, logging nothing. Default 4,096.
+   */
+  readonly maximumPendingTransactions?: number;
   /** Wall clock in ms, default Date.now; log time = max(previous log time, floor(clock())). */
   readonly clock?: () => number;
   readonly logger?: Logger;
+  /**
+   * An already constructed database to use instead of LevelDB at
+   * <dataDirectory>/ledger: the simulator's disk (packages/ledger/sim). The
+   * node opens it if it is not open and closes it on close(); dataDirectory
+   * then only names it in messages.
+   */
+  readonly database?: LedgerDatabase;
+  /**
+   * Check signatures on the calling thread instead of in worker threads, so
+   * that nothing depends on when workers reply (the simulator). Default false.
+   */
+  readonly verifySignaturesInline?: boolean;
+  /** When deferred work runs. Default: the event loop (setImmediate, setTimeout); the simulator drives its own. */
+  readonly scheduler?: NodeScheduler;
+  /**
+   * The 32-byte Ed25519 seed of a genesis operator key, which signs the
+   * node's attestations (docs/attestation.md). Without it the node makes no
+   * attestations and serves no proofs.
+   */
+  readonly attestationSigningSeed?: Uint8Array;
+  /** An attestation follows the entry that is this many entries after the last attestation. Default 10,000. */
+  readonly attestEveryEntries?: number;
+  /**
+   * …or whose log time is this far past the last attestation's; when no entry
+   * comes, a timer attests the head once the clock is this far past it.
+   * Default 1,000 ms.
+   */
+  readonly attestEveryMs?: number;
 }
+
+export interface NodeScheduler {
+  /** Runs `callback` after the current turn of the event loop (the group commit's gathering wait). */
+  runSoon(callback: () => void): void;
+  /** Runs `callback` after `delayMs` ms; the returned function cancels it. */
+  runAfter(delayMs: number, callback: () => void): () => void;
+}
+
+const eventLoopScheduler: NodeScheduler = {
+  runSoon: (callback) => {
+    setImmediate(callback);
+  },
+  runAfter: (delayMs, callback) => {
+    const timer = setTimeout(callback, delayMs);
+    return () => clearTimeout(timer);
+  },
+};
 
 export interface SubmitResult {
   /** Rejected outcomes are never logged. */
@@ -86,6 +146,22 @@ export interface NodeHead {
   readonly logTimeMs: number;
 }
 
+/** The answer to proof(): the inclusion proof, or why there is none. */
+export type ProofAnswer =
+  | { readonly found: true; readonly proof: InclusionProof }
+  | {
+      readonly found: false;
+      /** no-attestations: none made (yet, or ever); not-latest: only the latest attestation's proofs are served; unknown-account: no leaf. */
+      readonly reason: 'no-attestations' | 'not-latest' | 'unknown-account';
+      readonly message: string;
+    };
+
+/** The latest snapshot record as stored (docs/log-format.md, "Snapshots"). */
+export interface StoredSnapshot {
+  readonly sequence: number;
+  readonly record: Uint8Array;
+}
+
 export interface NodeStatistics {
   /** Entries accepted and sequenced (durable or about to be). */
   readonly sequencedEntries: number;
@@ -98,17 +174,40 @@ export interface NodeStatistics {
   /** Accepted entries waiting for a batch write, and entries in the batch being written. */
   readonly queuedEntries: number;
   readonly writingEntries: number;
+  /** Transactions submitted and not yet answered, now and at most so far (never above maximumPendingTransactions). */
+  readonly pendingTransactions: number;
+  readonly peakPendingTransactions: number;
+  /** submit() calls refused with LedgerOverloadedError. */
+  readonly overloadedTransactions: number;
 }
 
 interface QueuedEntry {
-  readonly committed: CommittedEntry;
+  /** Undefined for an attestation of an idle head, which has a batch item of its own. */
+  readonly committed: CommittedEntry | undefined;
+  /** The attestation this item's operations store, visible once they are durable. */
+  readonly attestation: Attestation | undefined;
   readonly operations: BatchOperation[];
   readonly resolve: (result: SubmitResult) => void;
   readonly reject: (error: unknown) => void;
 }
 
 const defaultSnapshotEveryEntries = 10_000;
+const defaultAttestEveryEntries = 10_000;
+const defaultAttestEveryMs = 1_000;
+const maximumTimerDelayMs = 2 ** 31 - 1;
 const defaultMaximumBatchEntries = 2_048;
+/**
+ * Two full group-commit batches, one being written and one gathering: more in
+ * flight cannot make the commit pipeline faster, only the wait longer. At the
+ * end-to-end rate measured on the 2-core reference machine (docs/benchmarks.md,
+ * about 6,600 orders/s; 2,000 to 3,000/s when it is shared) a full bound is
+ * 0.6 to 2 s of queue, well inside the default 5 s signature window (a
+ * transaction still waiting past its window would be refused as
+ * INVALID_TIMESTAMP when it reaches the sequencer, having waited for nothing)
+ * and the 30 s request timeout; its memory is a few tens of MB (see
+ * packages/api/test/overload.test.ts for the measured RSS).
+ */
+const defaultMaximumPendingTransactions = 4_096;
 /** Snapshots kept on disk; older ones are deleted as new ones are written. */
 const snapshotsKept = 2;
 /** Export output is written in pieces of about this size. */
@@ -157,12 +256,27 @@ async function waitForDrain(destination: NodeJS.WritableStream): Promise<void> {
   }
 }
 
+function ignore(): void {}
+
+/** Checks the attestation signing seed before anything touches the disk; returns its base64 public key. */
+function checkAttestationSigningSeed(seed: Uint8Array, genesis: Genesis): string {
+  if (!(seed instanceof Uint8Array) || seed.length !== 32) throw new RangeError('attestationSigningSeed must be a 32-byte Ed25519 seed');
+  const operatorKey = accountIdOf(publicKeyFromSeed(seed));
+  if (!genesis.operatorKeys.includes(operatorKey)) {
+    throw new RangeError(`attestationSigningSeed belongs to ${operatorKey}, which is not a genesis operator key, so no verifier would accept its attestations`);
+  }
+  return operatorKey;
+}
+
 export class ExchangeNode {
   readonly history: HistoryIndex;
   private readonly listeners = new Set<(entry: CommittedEntry) => void>();
+  private readonly attestationListeners = new Set<(attestation: Attestation) => void>();
   private readonly snapshotEveryEntries: number;
   private readonly maximumBatchEntries: number;
+  private readonly maximumPendingTransactions: number;
   private readonly clock: () => number;
+  private readonly scheduler: NodeScheduler;
 
   /** The last sequenced entry (the state includes it); durable or queued. */
   private sequencedSequence: number;
@@ -174,10 +288,19 @@ export class ExchangeNode {
   private writing: QueuedEntry[] | undefined;
   private writeScheduled = false;
   private verifying = 0;
+  /** Submitted and not yet answered; see maximumPendingTransactions. */
+  private pendingTransactions = 0;
+  private peakPendingTransactions = 0;
+  private overloadedTransactions = 0;
   private closing = false;
   private closed: Promise<void> | undefined;
   private idleWaiters: Array<() => void> = [];
   private haltError: LedgerHaltedError | undefined;
+
+  /** The latest durable attestation: the one served. The maker may be one ahead while its batch is written. */
+  private durableAttestation: Attestation | undefined;
+  private attestationWaiters: Array<{ sequence: number; resolve: () => void; reject: (error: unknown) => void }> = [];
+  private cancelAttestationTimer: (() => void) | undefined;
 
   private rejectedTransactions = 0;
   private batchesWritten = 0;
@@ -186,18 +309,23 @@ export class ExchangeNode {
 
   private constructor(
     private readonly db: LedgerDatabase,
-    private readonly pool: SignaturePool,
+    private readonly pool: SignatureVerifier,
     private readonly liveState: ExchangeState,
     private readonly genesisHash: Uint8Array,
     private readonly canonicalGenesis: Uint8Array,
     head: { sequence: number; entryHash: Uint8Array; logTimeMs: number },
     private readonly logger: Logger,
     options: NodeOptions,
+    private readonly attestationMaker: AttestationMaker | undefined,
+    latestAttestation: Attestation | undefined,
   ) {
+    this.durableAttestation = latestAttestation;
     this.history = new LevelHistoryIndex(db);
     this.snapshotEveryEntries = positiveInteger(options.snapshotEveryEntries, defaultSnapshotEveryEntries, 'snapshotEveryEntries');
     this.maximumBatchEntries = positiveInteger(options.maximumBatchEntries, defaultMaximumBatchEntries, 'maximumBatchEntries');
+    this.maximumPendingTransactions = positiveInteger(options.maximumPendingTransactions, defaultMaximumPendingTransactions, 'maximumPendingTransactions');
     this.clock = options.clock ?? Date.now;
+    this.scheduler = options.scheduler ?? eventLoopScheduler;
     this.sequencedSequence = head.sequence;
     this.sequencedHash = head.entryHash;
     this.durable = { sequence: head.sequence, entryHash: hex(head.entryHash), logTimeMs: head.logTimeMs };
@@ -210,10 +338,17 @@ export class ExchangeNode {
     const logger = (options.logger ?? pino()).child({ component: 'ledger' });
     const maximumBatchEntries = positiveInteger(options.maximumBatchEntries, defaultMaximumBatchEntries, 'maximumBatchEntries');
     positiveInteger(options.snapshotEveryEntries, defaultSnapshotEveryEntries, 'snapshotEveryEntries');
+    positiveInteger(options.maximumPendingTransactions, defaultMaximumPendingTransactions, 'maximumPendingTransactions');
+    const attestationCadence = {
+      everyEntries: positiveInteger(options.attestEveryEntries, defaultAttestEveryEntries, 'attestEveryEntries'),
+      everyMs: positiveInteger(options.attestEveryMs, defaultAttestEveryMs, 'attestEveryMs'),
+    };
+    const signingSeed = options.attestationSigningSeed;
+    if (signingSeed !== undefined) checkAttestationSigningSeed(signingSeed, options.genesis);
     const canonicalGenesis = canonicalGenesisBytes(options.genesis);
-    const location = join(options.dataDirectory, 'ledger');
-    await mkdir(location, { recursive: true });
-    const db = createDatabase(location);
+    const location = options.database === undefined ? join(options.dataDirectory, 'ledger') : options.dataDirectory;
+    if (options.database === undefined) await mkdir(location, { recursive: true });
+    const db = options.database ?? createDatabase(location);
     try {
       await db.open();
     } catch (error) {
@@ -225,11 +360,26 @@ export class ExchangeNode {
         { cause: error },
       );
     }
-    let pool: SignaturePool | undefined;
+    let pool: SignatureVerifier | undefined;
     try {
-      pool = new SignaturePool(options.verifierThreads);
+      pool = options.verifySignaturesInline === true ? new InlineSignatureVerifier() : new SignaturePool(options.verifierThreads);
       const recovered = await recoverLedger({ db, pool, genesis: options.genesis, location, maximumBatchEntries, snapshotsKept, logger });
-      const node = new ExchangeNode(db, pool, recovered.state, recovered.genesisHash, canonicalGenesis, recovered, logger, options);
+      let latestStored: Attestation | undefined;
+      try {
+        latestStored = (await readLatestStoredAttestation(db, recovered.sequence))?.attestation;
+      } catch (error) {
+        throw new RecoveryError('attestation-mismatch', location, undefined, error instanceof Error ? error.message : String(error), { cause: error });
+      }
+      let maker: AttestationMaker | undefined;
+      if (signingSeed !== undefined) {
+        maker = new AttestationMaker(recovered.state, new Uint8Array(signingSeed), recovered.genesisHash, attestationCadence, latestStored);
+        if (latestStored !== undefined && latestStored.sequence === recovered.sequence) {
+          checkRecoveredAttestation(latestStored, maker, recovered.state, hex(recovered.entryHash), location);
+        }
+      }
+      const node = new ExchangeNode(db, pool, recovered.state, recovered.genesisHash, canonicalGenesis, recovered, logger, options, maker, latestStored);
+      // The tree was built at the head; attesting the head makes it the latest attestation's tree, so proofs can be served.
+      if (maker?.hasUnattested(recovered.sequence) === true) await node.attestRecoveredHead();
       logger.info(
         {
           location,
@@ -237,6 +387,8 @@ export class ExchangeNode {
           verifierThreads: pool.threads,
           snapshotEveryEntries: node.snapshotEveryEntries,
           maximumBatchEntries,
+          maximumPendingTransactions: node.maximumPendingTransactions,
+          attestations: maker === undefined ? 'off' : { ...attestationCadence, operatorKey: maker.operatorKey, latest: node.durableAttestation?.sequence ?? null },
         },
         'ledger open',
       );
@@ -262,6 +414,14 @@ export class ExchangeNode {
     return this.durable;
   }
 
+  /** Attests the recovered head in a synced batch of its own, before the node takes any work. */
+  private async attestRecoveredHead(): Promise<void> {
+    const made = this.attestationMaker!.attest(this.liveState, this.sequencedSequence, this.sequencedHash);
+    await writeBatch(this.db, [[made.operation]], { sync: true });
+    this.durableAttestation = made.attestation;
+    this.logger.info({ sequence: made.attestation.sequence }, 'ledger: attested the recovered head');
+  }
+
   /** Set once the node has halted (see LedgerHaltedError). */
   get haltedBy(): LedgerHaltedError | undefined {
     return this.haltError;
@@ -282,6 +442,9 @@ export class ExchangeNode {
       sequencingMs: this.sequencingMs,
       queuedEntries: this.queue.length,
       writingEntries: this.writing?.length ?? 0,
+      pendingTransactions: this.pendingTransactions,
+      peakPendingTransactions: this.peakPendingTransactions,
+      overloadedTransactions: this.overloadedTransactions,
     };
   }
 
@@ -289,20 +452,27 @@ export class ExchangeNode {
    * Verifies, sequences and applies a signed transaction. Resolves with a
    * rejection at once (nothing is logged), or, when accepted, once the entry
    * is synced to disk. Rejects with LedgerHaltedError or LedgerClosedError if
-   * the node cannot take it; after a halt the outcome of an accepted
-   * transaction is unknown until the node is restarted.
+   * the node cannot take it, and at once with LedgerOverloadedError when
+   * maximumPendingTransactions are already in flight; after a halt the outcome
+   * of an accepted transaction is unknown until the node is restarted.
    */
   submit(transaction: SignedTransaction): Promise<SubmitResult> {
     if (this.haltError !== undefined) return Promise.reject(this.haltError);
     if (this.closing) return Promise.reject(new LedgerClosedError('The ledger is closing and takes no more transactions.'));
+    if (this.pendingTransactions >= this.maximumPendingTransactions) {
+      this.overloadedTransactions += 1;
+      return Promise.reject(new LedgerOverloadedError(this.maximumPendingTransactions));
+    }
     let copy: SignedTransaction;
     try {
       copy = copyTransaction(transaction);
     } catch (error) {
       return Promise.reject(error);
     }
+    this.pendingTransactions += 1;
+    if (this.pendingTransactions > this.peakPendingTransactions) this.peakPendingTransactions = this.pendingTransactions;
     this.verifying += 1;
-    return this.pool.verify(copy).then(
+    const answer = this.pool.verify(copy).then(
       (verdict) => {
         this.verifying -= 1;
         try {
@@ -317,7 +487,14 @@ export class ExchangeNode {
         throw error;
       },
     );
+    // Registered before the caller's handlers, so the slot is free by the time the caller hears the answer.
+    answer.then(this.transactionAnswered, this.transactionAnswered);
+    return answer;
   }
+
+  private readonly transactionAnswered = (): void => {
+    this.pendingTransactions -= 1;
+  };
 
   /** The sequencer: everything here is synchronous, so entries are applied in the order they arrive. */
   private sequence(transaction: SignedTransaction, verdict: SignatureVerdict): SubmitResult | Promise<SubmitResult> {
@@ -339,6 +516,7 @@ export class ExchangeNode {
     let outcome: ApplyOutcome;
     let operations: BatchOperation[];
     let committed: CommittedEntry;
+    let attestation: Attestation | undefined;
     try {
       outcome = apply(state, { logTimeMs, transaction }, { signatureVerified: true });
       if (!outcome.accepted) {
@@ -352,6 +530,12 @@ export class ExchangeNode {
       operations = [{ type: 'put', key: entryKey(sequence), value: encoding }];
       historyOperations(state, sequence, outcome.events, operations);
       if (sequence % this.snapshotEveryEntries === 0) this.snapshotOperations(sequence, entryHash, operations);
+      // The attestation is made here, from the state right after this entry, and stored in the entry's own batch.
+      if (this.attestationMaker?.isDue(sequence, logTimeMs) === true) {
+        const made = this.attestationMaker.attest(state, sequence, entryHash);
+        operations.push(made.operation);
+        attestation = made.attestation;
+      }
       this.sequencedSequence = sequence;
       this.sequencedHash = entryHash;
       committed = { sequence, logTimeMs, previousHash, entryHash, transaction, outcome };
@@ -362,9 +546,46 @@ export class ExchangeNode {
     }
     this.sequencingMs += performance.now() - started;
     return new Promise<SubmitResult>((resolve, rejectSubmit) => {
-      this.queue.push({ committed, operations, resolve, reject: rejectSubmit });
+      this.queue.push({ committed, attestation, operations, resolve, reject: rejectSubmit });
       this.scheduleWrite();
+      this.armAttestationTimer();
     });
+  }
+
+  /**
+   * When entries are left unattested, a timer attests the head once the
+   * clock is attestEveryMs past the last attestation, so the last entries
+   * before a quiet spell are attested too. While entries keep coming the
+   * sequencer attests first and the timer finds nothing to do.
+   */
+  private armAttestationTimer(): void {
+    const maker = this.attestationMaker;
+    if (maker === undefined || this.cancelAttestationTimer !== undefined || this.closing || this.haltError !== undefined) return;
+    if (!maker.hasUnattested(this.sequencedSequence)) return;
+    // setTimeout takes at most 2^31 − 1 ms (longer delays fire at once), so a far-off attestation is re-checked then.
+    this.cancelAttestationTimer = this.scheduler.runAfter(Math.min(maker.msUntilDue(this.clock()), maximumTimerDelayMs), () => {
+      this.cancelAttestationTimer = undefined;
+      if (this.closing || this.haltError !== undefined || !maker.hasUnattested(this.sequencedSequence)) return;
+      // The clock may lag the log time (it is only ever taken forward): wait until it has caught up.
+      if (maker.msUntilDue(this.clock()) > 0) this.armAttestationTimer();
+      else this.attestHead();
+    });
+  }
+
+  /**
+   * Attests the last sequenced entry as an item of its own, queued after that
+   * entry, so it is written in the entry's batch or a later one, never before it.
+   */
+  private attestHead(): void {
+    let made: MadeAttestation;
+    try {
+      made = this.attestationMaker!.attest(this.liveState, this.sequencedSequence, this.sequencedHash);
+    } catch (error) {
+      this.halt('the attestation of the head failed', error);
+      return;
+    }
+    this.queue.push({ committed: undefined, attestation: made.attestation, operations: [made.operation], resolve: ignore, reject: ignore });
+    this.scheduleWrite();
   }
 
   /**
@@ -385,7 +606,7 @@ export class ExchangeNode {
     if (this.writing !== undefined || this.writeScheduled) return;
     this.writeScheduled = true;
     // One turn of the event loop gathers everything sequenced meanwhile into the first batch.
-    setImmediate(() => {
+    this.scheduler.runSoon(() => {
       this.writeScheduled = false;
       this.writeNext();
     });
@@ -424,23 +645,53 @@ export class ExchangeNode {
       this.checkIdle();
       return;
     }
-    const last = batch[batch.length - 1]!.committed;
-    this.durable = { sequence: last.sequence, entryHash: hex(last.entryHash), logTimeMs: last.logTimeMs };
+    let entryCount = 0;
+    for (const item of batch) {
+      if (item.committed === undefined) continue;
+      entryCount += 1;
+      const last = item.committed;
+      this.durable = { sequence: last.sequence, entryHash: hex(last.entryHash), logTimeMs: last.logTimeMs };
+    }
     this.batchesWritten += 1;
-    this.entriesWritten += batch.length;
+    this.entriesWritten += entryCount;
     // Keep the disk busy: the next accumulated batch starts before the waiters run.
     this.writeNext();
-    for (const entry of batch) {
-      const committed = entry.committed;
-      for (const listener of this.listeners) {
-        try {
-          listener(committed);
-        } catch (error) {
-          this.logger.error({ err: error, sequence: committed.sequence }, 'ledger: a subscriber threw');
+    for (const item of batch) {
+      const committed = item.committed;
+      if (committed !== undefined) {
+        for (const listener of this.listeners) {
+          try {
+            listener(committed);
+          } catch (error) {
+            this.logger.error({ err: error, sequence: committed.sequence }, 'ledger: a subscriber threw');
+          }
         }
+        item.resolve({ outcome: committed.outcome, sequence: committed.sequence, logTimeMs: committed.logTimeMs });
       }
-      entry.resolve({ outcome: committed.outcome, sequence: committed.sequence, logTimeMs: committed.logTimeMs });
+      if (item.attestation !== undefined) this.attestationDurable(item.attestation);
     }
+  }
+
+  /** An attestation's batch is on disk: it becomes the one served, and its subscribers and proof waiters hear of it. */
+  private attestationDurable(attestation: Attestation): void {
+    this.durableAttestation = attestation;
+    for (const listener of this.attestationListeners) {
+      try {
+        listener(attestation);
+      } catch (error) {
+        this.logger.error({ err: error, sequence: attestation.sequence }, 'ledger: an attestation subscriber threw');
+      }
+    }
+    const waiters = this.attestationWaiters;
+    this.attestationWaiters = waiters.filter((waiter) => waiter.sequence > attestation.sequence);
+    for (const waiter of waiters) if (waiter.sequence <= attestation.sequence) waiter.resolve();
+  }
+
+  /** Resolves once the attestation at `sequence` (or a later one) is durable; rejects if the node halts first. */
+  private whenAttestationDurable(sequence: number): Promise<void> {
+    if ((this.durableAttestation?.sequence ?? 0) >= sequence) return Promise.resolve();
+    if (this.haltError !== undefined) return Promise.reject(this.haltError);
+    return new Promise((resolve, rejectWaiter) => this.attestationWaiters.push({ sequence, resolve, reject: rejectWaiter }));
   }
 
   private halt(reason: string, error: unknown, inFlight: QueuedEntry[] = []): void {
@@ -457,6 +708,11 @@ export class ExchangeNode {
     const pending = [...inFlight, ...this.queue];
     this.queue = [];
     for (const entry of pending) entry.reject(this.haltError);
+    const attestationWaiters = this.attestationWaiters;
+    this.attestationWaiters = [];
+    for (const waiter of attestationWaiters) waiter.reject(this.haltError);
+    this.cancelAttestationTimer?.();
+    this.cancelAttestationTimer = undefined;
   }
 
   private checkIdle(): void {
@@ -568,15 +824,176 @@ export class ExchangeNode {
   }
 
   /** Stops intake, waits until every accepted entry is synced (or the node halted), then closes LevelDB and the workers. */
+  /** The latest attestation whose batch is durable; undefined before the first. */
+  latestAttestation(): Attestation | undefined {
+    return this.durableAttestation;
+  }
+
+  /** The durable attestation that follows entry `sequence`, if one was made there. */
+  async attestationAt(sequence: number): Promise<Attestation | undefined> {
+    if (!Number.isSafeInteger(sequence) || sequence < 1) throw new RangeError(`sequence must be a positive integer, got ${sequence}`);
+    const latest = this.durableAttestation;
+    if (latest === undefined || sequence > latest.sequence) return undefined;
+    if (sequence === latest.sequence) return latest;
+    return (await readStoredAttestation(this.db, sequence))?.attestation;
+  }
+
+  /** Durable attestations at sequences from `fromSequence` on, in sequence order, at most `limit`. */
+  async readAttestations(fromSequence: number, limit: number): Promise<Attestation[]> {
+    if (!Number.isSafeInteger(fromSequence) || fromSequence < 1) throw new RangeError(`fromSequence must be a positive integer, got ${fromSequence}`);
+    if (!Number.isSafeInteger(limit) || limit < 0) throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
+    const latest = this.durableAttestation;
+    if (latest === undefined || limit === 0) return [];
+    const attestations: Attestation[] = [];
+    for await (const stored of readStoredAttestations(this.db, fromSequence, latest.sequence, limit)) attestations.push(stored.attestation);
+    return attestations;
+  }
+
+  /**
+   * Writes the durable attestations from `fromSequence` (default 1) to the
+   * latest at the time of the call as JSON Lines: each one's stored canonical
+   * JSON and a newline, in sequence order. Does not end `destination`.
+   * Resolves with the number written.
+   */
+  async exportAttestations(destination: NodeJS.WritableStream, fromSequence = 1): Promise<number> {
+    if (!Number.isSafeInteger(fromSequence) || fromSequence < 1) throw new RangeError(`fromSequence must be a positive integer, got ${fromSequence}`);
+    const latest = this.durableAttestation;
+    if (latest === undefined) return 0;
+    let count = 0;
+    let pending = '';
+    for await (const stored of readStoredAttestations(this.db, fromSequence, latest.sequence)) {
+      pending += `${stored.json}\n`;
+      count += 1;
+      if (pending.length >= exportChunkBytes) {
+        const chunk = pending;
+        pending = '';
+        if (!destination.write(chunk)) await waitForDrain(destination);
+      }
+    }
+    if (pending.length > 0 && !destination.write(pending)) await waitForDrain(destination);
+    return count;
+  }
+
+  /** Calls `listener` with every attestation once its batch is durable, in sequence order. Returns an unsubscribe function. */
+  subscribeAttestations(listener: (attestation: Attestation) => void): () => void {
+    this.attestationListeners.add(listener);
+    return () => {
+      this.attestationListeners.delete(listener);
+    };
+  }
+
+  /**
+   * The inclusion proof of `accountId`'s leaf under the latest attestation
+   * (docs/attestation.md). Only the latest attestation's proofs exist: the
+   * node keeps one liabilities tree, updated only when it attests, so it is
+   * always exactly at the latest attestation; older trees are not kept. A
+   * `sequence` other than the latest one's is answered `not-latest`. The
+   * answer waits, when the latest attestation's batch is still being written,
+   * until it is durable.
+   */
+  async proof(accountId: string, sequence?: number): Promise<ProofAnswer> {
+    const maker = this.attestationMaker;
+    if (maker === undefined) {
+      return { found: false, reason: 'no-attestations', message: 'This node makes no attestations (it has no operator key to sign them), so it has no proofs.' };
+    }
+    const latest = maker.latest;
+    if (latest === undefined) return { found: false, reason: 'no-attestations', message: 'There is no attestation yet: the log is empty.' };
+    if (sequence !== undefined && sequence !== latest.sequence) {
+      const served = this.durableAttestation?.sequence ?? latest.sequence;
+      return {
+        found: false,
+        reason: 'not-latest',
+        message:
+          `Only proofs under the latest attestation are served, and it is at sequence ${served}, not ${sequence}: ` +
+          'the node keeps the liabilities tree of its latest attestation only. Ask for the latest proof; ' +
+          'older trees can be rebuilt from the exported log.',
+      };
+    }
+    const proof = maker.inclusionProof(accountId);
+    if (proof === undefined) {
+      return {
+        found: false,
+        reason: 'unknown-account',
+        message: `Account ${accountId.slice(0, 44)} has no leaf in the attestation at sequence ${latest.sequence}: no deposit had been credited to it by then.`,
+      };
+    }
+    await this.whenAttestationDurable(latest.sequence);
+    return { found: true, proof };
+  }
+
+  /** The most recent stored snapshot record (at or before the durable head), byte for byte. */
+  async readLatestSnapshot(): Promise<StoredSnapshot | undefined> {
+    const head = this.durable.sequence;
+    if (head < 1) return undefined;
+    for await (const [key, record] of this.db.iterator({ gte: snapshotRange.gte, lte: snapshotKey(head), reverse: true, limit: 1 })) {
+      const sequence = sequenceOfKey(key);
+      if (sequence === undefined) throw new LogFormatError(`a snapshot key has ${key.length} bytes instead of 9`);
+      return { sequence, record };
+    }
+    return undefined;
+  }
+
+  /**
+   * Writes the most recent snapshot record (docs/log-format.md, "Snapshots")
+   * to `destination`, for the replayer's --from-snapshot. Resolves with its
+   * sequence, or undefined, writing nothing, when there is no snapshot yet.
+   * Does not end `destination`.
+   */
+  async exportLatestSnapshot(destination: NodeJS.WritableStream): Promise<number | undefined> {
+    const snapshot = await this.readLatestSnapshot();
+    if (snapshot === undefined) return undefined;
+    if (!destination.write(snapshot.record)) await waitForDrain(destination);
+    return snapshot.sequence;
+  }
+
   close(): Promise<void> {
     this.closed ??= (async () => {
       this.closing = true;
+      this.cancelAttestationTimer?.();
+      this.cancelAttestationTimer = undefined;
       await this.whenIdle();
+      // A clean stop leaves no entry unattested, so an export taken afterwards covers the whole log.
+      if (this.attestationMaker?.hasUnattested(this.sequencedSequence) === true && this.haltError === undefined) {
+        this.attestHead();
+        await this.whenIdle();
+      }
       await this.pool.close();
       await this.db.close();
-      this.logger.info({ sequence: this.durable.sequence, entryHash: this.durable.entryHash, halted: this.haltError !== undefined }, 'ledger closed');
+      this.logger.info(
+        {
+          sequence: this.durable.sequence,
+          entryHash: this.durable.entryHash,
+          halted: this.haltError !== undefined,
+          // How close this life came to its admission bound, and how often it refused.
+          peakPendingTransactions: this.peakPendingTransactions,
+          overloadedTransactions: this.overloadedTransactions,
+        },
+        'ledger closed',
+      );
     })();
     return this.closed;
+  }
+}
+
+/**
+ * A recovered attestation at the head must attest exactly the recovered
+ * state: same head, same state hash, same liabilities root. Anything else
+ * means the stored attestation or the state is not what the log gives.
+ */
+function checkRecoveredAttestation(attestation: Attestation, maker: AttestationMaker, state: ExchangeState, headHash: string, location: string): void {
+  const root = maker.treeRoot();
+  const differences: string[] = [];
+  if (attestation.headHash !== headHash) differences.push(`head hash ${attestation.headHash}, but the entry hashes to ${headHash}`);
+  const recoveredStateHash = stateHashHex(state);
+  if (attestation.stateHash !== recoveredStateHash) differences.push(`state hash ${attestation.stateHash}, but the recovered state hashes to ${recoveredStateHash}`);
+  if (attestation.liabilitiesRoot !== root.liabilitiesRoot || attestation.accountCount !== root.accountCount) {
+    differences.push(
+      `liabilities root ${attestation.liabilitiesRoot} over ${attestation.accountCount} accounts, ` +
+        `but the recovered state gives ${root.liabilitiesRoot} over ${root.accountCount}`,
+    );
+  }
+  if (differences.length > 0) {
+    throw new RecoveryError('attestation-mismatch', location, attestation.sequence, `attestation ${attestation.sequence} records ${differences.join('; ')}`);
   }
 }
 

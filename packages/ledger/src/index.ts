@@ -1,5 +1,16 @@
-export { ExchangeNode, type CommittedEntry, type NodeHead, type NodeOptions, type NodeStatistics, type SubmitResult } from './exchange-node.js';
-export { RecoveryError, LedgerHaltedError, LedgerClosedError, type RecoveryProblem } from './errors.js';
+export {
+  ExchangeNode,
+  type CommittedEntry,
+  type NodeHead,
+  type NodeOptions,
+  type NodeStatistics,
+  type ProofAnswer,
+  type StoredSnapshot,
+  type SubmitResult,
+} from './exchange-node.js';
+export { AttestationMaker, attestationOperation, type AttestationCadence, type MadeAttestation } from './attestation-maker.js';
+export { readStoredAttestation, readLatestStoredAttestation, readStoredAttestations, type StoredAttestation } from './attestation-store.js';
+export { RecoveryError, LedgerHaltedError, LedgerClosedError, LedgerOverloadedError, type RecoveryProblem } from './errors.js';
 export {
   LevelHistoryIndex,
   defaultPageLimit,
@@ -13,6 +24,7 @@ export {
   keyspaces,
   entryKey,
   snapshotKey,
+  attestationKey,
   genesisMetaKey,
   formatMetaKey,
   storageFormatVersion,

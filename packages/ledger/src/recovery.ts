@@ -27,8 +27,10 @@ import {
   hashGenesisBytes,
   type EntryRecord,
 } from '@vex/engine';
-import type { SignaturePool } from './signature-pool.js';
+import type { SignatureVerifier } from './signature-pool.js';
 import {
+  attestationKey,
+  attestationRange,
   decodeSnapshot,
   entryKey,
   entryRange,
@@ -43,7 +45,7 @@ import {
 
 export interface RecoveryContext {
   readonly db: LedgerDatabase;
-  readonly pool: SignaturePool;
+  readonly pool: SignatureVerifier;
   readonly genesis: Genesis;
   readonly location: string;
   readonly maximumBatchEntries: number;
@@ -181,6 +183,19 @@ export async function recoverLedger(context: RecoveryContext): Promise<Recovered
   const beyond = snapshotSequences.find((sequence) => sequence > lastKept && (tornFrom === undefined || sequence < tornFrom));
   if (beyond !== undefined) fail('snapshot-mismatch', beyond, `snapshot ${beyond} is beyond the last entry ${lastStored}`);
 
+  // Attestations are written in the batch of the entry they follow (or later), so none may follow the last entry
+  // except those of a torn tail, which go with it.
+  const droppedAttestations: number[] = [];
+  for await (const key of db.keys({ ...attestationRange, reverse: true })) {
+    const sequence = sequenceOfKey(key);
+    if (sequence === undefined) fail('attestation-mismatch', undefined, `an attestation key has ${key.length} bytes instead of 9 (${hex(key)})`);
+    if (sequence! <= lastKept) break;
+    if (tornFrom === undefined || sequence! < tornFrom) {
+      fail('attestation-mismatch', sequence, `attestation ${sequence} is beyond the last entry ${lastStored}`);
+    }
+    droppedAttestations.push(sequence!);
+  }
+
   let state: ExchangeState;
   let previousHash: Uint8Array;
   let logTimeMs = 0;
@@ -275,6 +290,7 @@ export async function recoverLedger(context: RecoveryContext): Promise<Recovered
   if (tornFrom !== undefined) {
     for (let sequence = tornFrom; sequence <= lastStored; sequence += 1) cleanup.push({ type: 'del', key: entryKey(sequence) });
     for (const sequence of droppedSnapshots) cleanup.push({ type: 'del', key: snapshotKey(sequence) });
+    for (const sequence of droppedAttestations) cleanup.push({ type: 'del', key: attestationKey(sequence) });
     const repair = await historyRepairOperations(db, state, tornFrom, lastKept);
     cleanup.push(...repair.operations);
     logger.warn(
@@ -286,6 +302,7 @@ export async function recoverLedger(context: RecoveryContext): Promise<Recovered
         droppedSequences: range(tornFrom, lastStored),
         problems: tailProblems.slice(tornIndex).map((problem, index) => `entry ${tornFrom + index}: ${problem}`).slice(0, 20),
         droppedSnapshots,
+        droppedAttestations: droppedAttestations.reverse(),
         historyRecordsDeleted: repair.deleted,
         historyRecordsRewritten: repair.rewritten,
       },

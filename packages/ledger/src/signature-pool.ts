@@ -18,7 +18,35 @@
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import type { SignatureVerdict, SignedTransaction } from '@vex/engine';
+import { verifySignature, type SignatureVerdict, type SignedTransaction } from '@vex/engine';
+
+/** What the node and recovery need from a signature checker: the pool, or the inline checker. */
+export interface SignatureVerifier {
+  readonly threads: number;
+  verify(transaction: SignedTransaction): Promise<SignatureVerdict>;
+  close(): Promise<void>;
+}
+
+/**
+ * Checks signatures on the calling thread, with no workers: the simulator's
+ * choice (NodeOptions.verifySignaturesInline), because worker replies arrive
+ * in an order the simulator cannot control, while an inline verdict settles
+ * in the microtask after the call, the same way in every run.
+ */
+export class InlineSignatureVerifier implements SignatureVerifier {
+  readonly threads = 0;
+  private closed = false;
+
+  verify(transaction: SignedTransaction): Promise<SignatureVerdict> {
+    if (this.closed) return Promise.reject(new Error('the signature verifier is closed'));
+    return Promise.resolve(verifySignature(transaction.publicKey, transaction.message, transaction.signature));
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+}
 
 interface PendingVerification {
   readonly transaction: SignedTransaction;
@@ -39,7 +67,7 @@ const minimumTaskTransactions = 4;
 
 const workerUrl = new URL('./signature-worker.mjs', import.meta.url).href;
 
-export class SignaturePool {
+export class SignaturePool implements SignatureVerifier {
   private readonly pool: Piscina<Uint8Array, SignatureVerdict[]>;
   private pending: PendingVerification[] = [];
   private flushScheduled = false;

@@ -10,6 +10,7 @@ export const keyspaces = {
   meta: 0x00,
   entry: 0x01,
   snapshot: 0x02,
+  attestation: 0x03,
   fillByAccount: 0x10,
   orderByAccount: 0x11,
   orderById: 0x12,
@@ -69,7 +70,12 @@ export function snapshotKey(sequence: number): Uint8Array {
   return numberedKey(keyspaces.snapshot, sequence);
 }
 
-/** The sequence in an entry or snapshot key; undefined if the key is not 9 bytes. */
+/** Value: the attestation's canonical JSON (UTF-8), docs/attestation.md. */
+export function attestationKey(sequence: number): Uint8Array {
+  return numberedKey(keyspaces.attestation, sequence);
+}
+
+/** The sequence in an entry, snapshot or attestation key; undefined if the key is not 9 bytes. */
 export function sequenceOfKey(key: Uint8Array): number | undefined {
   return key.length === 9 ? readUint64(key, 1) : undefined;
 }
@@ -88,6 +94,7 @@ export function prefixRange(prefix: Uint8Array): { gte: Uint8Array; lt: Uint8Arr
 
 export const entryRange = prefixRange(Uint8Array.of(keyspaces.entry));
 export const snapshotRange = prefixRange(Uint8Array.of(keyspaces.snapshot));
+export const attestationRange = prefixRange(Uint8Array.of(keyspaces.attestation));
 
 // The snapshot record codec is pure and lives in the engine (snapshot-record.ts), so the replayer can read snapshot files.
 export { decodeSnapshot, encodeSnapshot, snapshotRecordVersion, type SnapshotRecord } from '@vex/engine';

@@ -1,0 +1,117 @@
+/**
+ * The node's attestations (docs/attestation.md): when one is due, and making
+ * it from the engine state right after an entry.
+ *
+ * The maker owns the liabilities tree and updates it only when it attests, so
+ * between attestations the tree is exactly at the last attestation made: the
+ * proofs it gives are proofs under that attestation. The sequencer calls it
+ * synchronously right after applying an entry, so the state it reads is the
+ * state after that entry and nothing else.
+ */
+import {
+  LiabilitiesTree,
+  attestationFieldsOf,
+  encodeAttestationJson,
+  publicKeyFromSeed,
+  accountIdOf,
+  signAttestation,
+  type Attestation,
+  type ExchangeState,
+  type InclusionProof,
+} from '@vex/engine';
+import type { BatchOperation } from './database.js';
+import { attestationKey } from './storage-format.js';
+
+export interface AttestationCadence {
+  /** An attestation is due when this many entries follow the last one. */
+  readonly everyEntries: number;
+  /** …or when the log time is this far past the last one's (there was activity, since an entry is being sequenced). */
+  readonly everyMs: number;
+}
+
+export interface MadeAttestation {
+  readonly attestation: Attestation;
+  /** The keyspace 0x03 put that stores it, for the batch of the entry it follows (or a batch of its own). */
+  readonly operation: BatchOperation;
+}
+
+const utf8 = new TextEncoder();
+
+/** The storage operation of an attestation: its canonical JSON, UTF-8, under 0x03 ‖ u64 sequence. */
+export function attestationOperation(attestation: Attestation): BatchOperation {
+  return { type: 'put', key: attestationKey(attestation.sequence), value: utf8.encode(encodeAttestationJson(attestation)) };
+}
+
+export class AttestationMaker {
+  private readonly tree: LiabilitiesTree;
+  /** The attestation the tree is at: the last one made or recovered (durable, or in a batch being written). */
+  private current: Attestation | undefined;
+
+  /**
+   * Builds the tree over `state` (the recovered state): its root is then the
+   * root at the head, which is the latest attestation's root only when that
+   * attestation is at the head; the node checks that, or attests the head.
+   */
+  constructor(
+    state: ExchangeState,
+    private readonly signingSeed: Uint8Array,
+    private readonly genesisHash: Uint8Array,
+    private readonly cadence: AttestationCadence,
+    latestStored: Attestation | undefined,
+  ) {
+    this.tree = LiabilitiesTree.build(state);
+    this.current = latestStored;
+  }
+
+  /** The base64 public key that signs. */
+  get operatorKey(): string {
+    return accountIdOf(publicKeyFromSeed(this.signingSeed));
+  }
+
+  /** The attestation the tree is at (made or recovered); undefined before the first. */
+  get latest(): Attestation | undefined {
+    return this.current;
+  }
+
+  /** The tree's root hash (hex) and account count, to compare with a recovered attestation. */
+  treeRoot(): { readonly liabilitiesRoot: string; readonly accountCount: number } {
+    const root = this.tree.root();
+    return { liabilitiesRoot: Buffer.from(root.hash).toString('hex'), accountCount: root.accountCount };
+  }
+
+  /** Whether entry `sequence`, just applied at `logTimeMs`, is to be followed by an attestation. */
+  isDue(sequence: number, logTimeMs: number): boolean {
+    const last = this.current;
+    // Before the first attestation the log time of the genesis state (0) is the reference, so the first entry is attested.
+    return sequence - (last?.sequence ?? 0) >= this.cadence.everyEntries || logTimeMs - (last?.logTimeMs ?? 0) >= this.cadence.everyMs;
+  }
+
+  /** Whether entries up to `headSequence` are not all covered by the last attestation. */
+  hasUnattested(headSequence: number): boolean {
+    return headSequence > (this.current?.sequence ?? 0);
+  }
+
+  /** How long, on a clock reading `nowMs`, until the last attestation is `everyMs` old (0 when it already is). */
+  msUntilDue(nowMs: number): number {
+    return Math.max(0, (this.current?.logTimeMs ?? 0) + this.cadence.everyMs - nowMs);
+  }
+
+  /**
+   * Attests `state` as the state after entry `sequence` (hash `headHash`):
+   * updates the tree, builds the fields and signs them. Synchronous, so
+   * nothing can change the state meanwhile. Throws on an engine failure; the
+   * node then halts.
+   */
+  attest(state: ExchangeState, sequence: number, headHash: Uint8Array): MadeAttestation {
+    const root = this.tree.update(state);
+    const attestation = signAttestation(attestationFieldsOf(state, root, sequence, headHash, this.genesisHash), this.signingSeed);
+    this.current = attestation;
+    return { attestation, operation: attestationOperation(attestation) };
+  }
+
+  /** The proof of `accountId`'s leaf under the latest attestation; undefined for an account it does not cover. */
+  inclusionProof(accountId: string): InclusionProof | undefined {
+    if (this.current === undefined) return undefined;
+    return this.tree.inclusionProof(this.current, accountId);
+  }
+}
