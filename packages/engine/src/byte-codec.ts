@@ -3,6 +3,8 @@
  * only), length-prefixed UTF-8 strings and fixed-length byte strings. Decoding
  * rejects every non-canonical form, so each value has exactly one encoding.
  */
+const textEncoder = new TextEncoder();
+
 export class ByteWriter {
   private buffer = new Uint8Array(1024);
   private length = 0;
@@ -27,23 +29,49 @@ export class ByteWriter {
     this.length += value.length;
   }
 
-  /** An unsigned integer of any size, as a shortest-form LEB128 varint. */
+  /**
+   * An unsigned integer of any size, as a shortest-form LEB128 varint. The
+   * state encoding writes tens of millions of these for a large state, so
+   * values below 2^32 take a path without BigInt arithmetic, and larger ones
+   * shed 28 bits (four groups of seven) per BigInt shift instead of seven.
+   */
   unsigned(value: bigint | number): void {
-    let remaining = BigInt(value);
-    if (remaining < 0n) throw new RangeError('unsigned value is negative');
-    for (;;) {
-      const low = Number(remaining & 0x7fn);
-      remaining >>= 7n;
-      if (remaining === 0n) {
-        this.byte(low);
+    if (typeof value === 'number') {
+      if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`unsigned value ${value} is not a safe non-negative integer`);
+      if (value <= 0xffff_ffff) {
+        this.small(value);
         return;
       }
-      this.byte(low | 0x80);
+    } else if (value < 0n) {
+      throw new RangeError('unsigned value is negative');
     }
+    let remaining = BigInt(value);
+    while (remaining > 0xffff_ffffn) {
+      let chunk = Number(remaining & 0xfff_ffffn);
+      remaining >>= 28n;
+      // More follows (remaining is at least 2^4), so all four bytes carry the continuation bit.
+      this.reserve(4);
+      for (let group = 0; group < 4; group += 1) {
+        this.buffer[this.length++] = (chunk & 0x7f) | 0x80;
+        chunk >>>= 7;
+      }
+    }
+    this.small(Number(remaining));
+  }
+
+  /** A value in [0, 2^32) as a shortest-form varint. */
+  private small(value: number): void {
+    this.reserve(5);
+    let rest = value;
+    while (rest > 0x7f) {
+      this.buffer[this.length++] = (rest & 0x7f) | 0x80;
+      rest >>>= 7;
+    }
+    this.buffer[this.length++] = rest;
   }
 
   string(value: string): void {
-    const encoded = new TextEncoder().encode(value);
+    const encoded = textEncoder.encode(value);
     this.unsigned(encoded.length);
     this.bytes(encoded);
   }
