@@ -7,6 +7,7 @@
  * catalogue. Requests are rate limited per client IP and, when they carry an
  * X-API-Key, per key as well.
  */
+import type { Duplex } from 'node:stream';
 import { createRequire } from 'node:module';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
@@ -98,6 +99,29 @@ function apiKeyOf(request: FastifyRequest): string | undefined {
 
 type Limiter = (request: FastifyRequest) => Promise<{ isAllowed: boolean; isExceeded?: boolean; ttlInSeconds?: number }>;
 
+/**
+ * Requests that Node's HTTP parser refuses (a bad request line or header,
+ * duplicated Content-Length, headers over the size limit) never reach a
+ * route or the error handler; they get the catalogue's {code, message} shape
+ * here too, and the connection is closed since its framing is unknown.
+ */
+function answerMalformedHttp(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const body = JSON.stringify(
+    tooLarge
+      ? { code: 'REQUEST_TOO_LARGE', message: 'The request headers are larger than the server accepts.' }
+      : { code: 'INVALID_CLIENT_REQUEST', message: 'The request is not well-formed HTTP.' },
+  );
+  socket.end(
+    `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
 export function buildServer(options: BuildServerOptions): FastifyInstance {
   const clock = options.clock ?? Date.now;
   const app = Fastify({
@@ -110,6 +134,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     onConstructorPoisoning: 'error',
     // Shutdown answers new requests itself, as {code, message} (see the onRequest hook).
     return503OnClosing: false,
+    clientErrorHandler: answerMalformedHttp,
     ajv: {
       customOptions: {
         coerceTypes: false,
