@@ -25,8 +25,14 @@
  *          GET /api/v1/status and the recovery log line;
  *      (c) the state hash the node recovered (its "ledger recovered" log
  *          line; GET /api/v1/status does not expose it) equals stateHashHex of
- *          a fresh in-process replay of the export from createState(genesis),
- *          every entry accepted, signatures checked by the engine;
+ *          an in-process replay of the export from createState(genesis),
+ *          every entry accepted, signatures checked by the engine. The replay
+ *          is incremental (so that hundreds of crash points stay affordable):
+ *          the state is kept from the previous check, the export's entry at
+ *          the previous check's head must still have the hash verified then
+ *          (the chain makes the whole prefix identical), and only the entries
+ *          after it are applied; the final check also replays the whole
+ *          export afresh;
  *      and nothing is in the log twice (signature, and public key + message);
  *      unacknowledged requests may or may not be there;
  *   3. a sample of the unacknowledged requests is sent again (a client
@@ -35,20 +41,21 @@
  *
  * Finally SIGTERM must shut the server down cleanly (exit 0), and a restart
  * after it repeats every check. The data directory is removed on success and kept (its
- * path printed) on failure.
+ * path printed) on failure. The last line is a JSON object of the figures.
  *
  * Env: CRASH_POINTS (default 8), CRASH_SEED, CRASH_REQUESTS (per life, default
  * 1,200), CRASH_CONNECTIONS (default 64). Past 10,000 entries (about 18 crash
- * points) recovery starts from a snapshot instead of the genesis.
+ * points) recovery starts from a snapshot instead of the genesis. `pnpm
+ * test:crash` is the full run: 200 crash points.
  *
  * The server keeps its default rate limits (3,000 requests per 10 s per IP,
  * 1,000 per API key), so each life stays well below them.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { apply, createState, messageDigest, stateHashHex, type ApplyOutcome } from '@vex/engine';
+import { apply, createState, messageDigest, stateHashHex, type ExchangeState } from '@vex/engine';
 import { readLogExport, type LogExport } from '@vex/engine';
 import {
   Ed25519Key,
@@ -88,19 +95,24 @@ interface LogIndexEntry {
   readonly sequence: number;
   readonly message: string;
   readonly publicKey: string;
-  readonly outcome: Extract<ApplyOutcome, { accepted: true }>;
+  /** The order the entry's first instruction placed or cancelled, as the replay gives it; undefined for other results. */
+  readonly order: { readonly id: string; readonly clientId: number | null; readonly status: string } | undefined;
+  /** Why the first instruction has no order, for the failure message. */
+  readonly firstResult: string;
 }
 
 interface Verified {
   readonly entries: number;
-  readonly bySignature: Map<string, LogIndexEntry>;
+  readonly bySignature: ReadonlyMap<string, LogIndexEntry>;
+  /** Entries this check replayed (those added since the previous check). */
+  readonly replayed: number;
 }
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 
 async function fetchExport(url: string): Promise<LogExport> {
-  const response = await fetch(`${url}/api/v1/log?from=1`, { signal: AbortSignal.timeout(60_000) });
+  const response = await fetch(`${url}/api/v1/log?from=1`, { signal: AbortSignal.timeout(120_000) });
   if (response.status !== 200) throw new Error(`GET /api/v1/log answered ${response.status}: ${await response.text()}`);
   return readLogExport(new Uint8Array(await response.arrayBuffer()));
 }
@@ -113,70 +125,113 @@ function recoveryLine(logText: string): { entries: number; stateHash: string; he
   return JSON.parse(last) as { entries: number; stateHash: string; headHash: string; replayed: number; snapshot: number | null };
 }
 
-/** Checks (a) to (c) and uniqueness on a freshly restarted server; returns the log index. */
-async function verifyRestarted(server: ServerProcess, operatorPublicKey: string, acknowledged: readonly Acknowledged[], life: number): Promise<Verified> {
-  const status = (await (await fetch(`${server.url}/api/v1/status`)).json()) as { sequence: number; entryHash: string };
-  const exported = await fetchExport(server.url);
-  const recovered = recoveryLine(await readFile(server.logFile, 'utf8'));
+/**
+ * Checks (a) to (c) and uniqueness on each freshly restarted server. The
+ * replay is incremental, so that hundreds of crash points stay affordable:
+ * the export is fetched and chain-checked whole every time, its prefix up to
+ * the previous check's head must end in the very entry hash that check
+ * verified (the chain then makes the whole prefix identical), and only the
+ * entries after it are applied, signatures checked, to the state kept from
+ * the previous check. That state is thus exactly a fresh replay of the whole
+ * export from createState(genesis); `replayFromGenesis` redoes it from
+ * scratch for the final check.
+ */
+class LogVerifier {
+  private state: ExchangeState | undefined;
+  private readonly bySignature = new Map<string, LogIndexEntry>();
+  private readonly digests = new Set<string>();
+  private verifiedEntries = 0;
+  private verifiedHeadHash = '';
 
-  // (b) The chain: readLogExport checked the genesis hash, every previousHash and the trailer.
-  expect(exported.firstSequence).toBe(1);
-  expect(exported.genesis.operatorKeys).toEqual([operatorPublicKey]);
-  expect(exported.genesis.feeAccount).toBe(operatorPublicKey);
-  exported.entries.forEach((entry, index) => expect(entry.sequence).toBe(index + 1));
-  for (let index = 1; index < exported.entries.length; index += 1) {
-    expect(hex(exported.entries[index]!.previousHash)).toBe(hex(exported.entries[index - 1]!.entryHash));
+  async verify(server: ServerProcess, operatorPublicKey: string, acknowledged: readonly Acknowledged[], life: number): Promise<Verified> {
+    const status = (await (await fetch(`${server.url}/api/v1/status`)).json()) as { sequence: number; entryHash: string };
+    const exported = await fetchExport(server.url);
+    const recovered = recoveryLine(await readFile(server.logFile, 'utf8'));
+
+    // (b) The chain: readLogExport checked the genesis hash, every previousHash and the trailer.
+    expect(exported.firstSequence).toBe(1);
+    expect(exported.genesis.operatorKeys).toEqual([operatorPublicKey]);
+    expect(exported.genesis.feeAccount).toBe(operatorPublicKey);
+    const entries = exported.entries;
+    for (let index = 0; index < entries.length; index += 1) {
+      if (entries[index]!.sequence !== index + 1) throw new Error(`life ${life}: the export's entry ${index + 1} says it is entry ${entries[index]!.sequence}`);
+      if (index > 0 && hex(entries[index]!.previousHash) !== hex(entries[index - 1]!.entryHash)) {
+        throw new Error(`life ${life}: entry ${index + 1} does not chain to entry ${index}`);
+      }
+    }
+    expect(status.sequence).toBe(entries.length);
+    expect(recovered.entries).toBe(entries.length);
+    expect(status.entryHash).toBe(hex(exported.lastHash));
+    expect(recovered.headHash).toBe(hex(exported.lastHash));
+    // Durable entries never go away: the previous check's head is still there, with the same hash.
+    if (this.verifiedEntries > 0) {
+      if (entries.length < this.verifiedEntries) throw new Error(`life ${life}: the log has ${entries.length} entries, fewer than the ${this.verifiedEntries} verified before`);
+      const previousHead = hex(entries[this.verifiedEntries - 1]!.entryHash);
+      if (previousHead !== this.verifiedHeadHash) throw new Error(`life ${life}: entry ${this.verifiedEntries} changed since it was verified`);
+    }
+
+    // (c) Replay, signatures checked by the engine, every entry accepted; nothing twice.
+    this.state ??= createState(exported.genesis);
+    const firstNew = this.verifiedEntries;
+    for (const entry of entries.slice(firstNew)) this.index(this.state, entry, life);
+    this.verifiedEntries = entries.length;
+    this.verifiedHeadHash = hex(exported.lastHash);
+    expect(stateHashHex(this.state)).toBe(recovered.stateHash);
+
+    // (a) Every acknowledged request, with what its answer said.
+    for (const { request, answer, life: ackLife } of acknowledged) {
+      const entry = this.bySignature.get(request.signature);
+      if (entry === undefined) throw new Error(`life ${life}: a request acknowledged in life ${ackLife} is missing from the log: ${request.message}`);
+      const differences: string[] = [];
+      if (entry.message !== request.message) differences.push(`message ${entry.message}`);
+      if (entry.publicKey !== request.publicKey) differences.push(`public key ${entry.publicKey}`);
+      if (request.kind === 'transaction') {
+        if (answer.sequence !== entry.sequence) differences.push(`sequence ${entry.sequence}, answered ${String(answer.sequence)}`);
+      } else if (entry.order === undefined) {
+        differences.push(`replays to ${entry.firstResult}`);
+      } else {
+        const order = entry.order;
+        if (answer.id !== order.id) differences.push(`order id ${order.id}, answered ${String(answer.id)}`);
+        if (answer.clientId !== order.clientId) differences.push(`clientId ${order.clientId}, answered ${String(answer.clientId)}`);
+        if (answer.status !== order.status) differences.push(`status ${order.status}, answered ${String(answer.status)}`);
+        if (request.kind === 'cancel' && order.status !== 'Cancelled') differences.push(`a cancel that left the order ${order.status}`);
+      }
+      if (differences.length > 0) {
+        throw new Error(`life ${life}: entry ${entry.sequence} (${request.kind}, acknowledged in life ${ackLife}) differs from its answer: ${differences.join('; ')}`);
+      }
+    }
+    return { entries: entries.length, bySignature: this.bySignature, replayed: entries.length - firstNew };
   }
-  expect(status.sequence).toBe(exported.entries.length);
-  expect(recovered.entries).toBe(exported.entries.length);
-  expect(status.entryHash).toBe(hex(exported.lastHash));
-  expect(recovered.headHash).toBe(hex(exported.lastHash));
 
-  // (c) A fresh replay from the genesis, signatures checked by the engine, every entry accepted.
-  const state = createState(exported.genesis);
-  const bySignature = new Map<string, LogIndexEntry>();
-  const digests = new Set<string>();
-  for (const entry of exported.entries) {
+  /** The whole export replayed afresh from the genesis: its state hash. */
+  static replayFromGenesis(exported: LogExport): string {
+    const state = createState(exported.genesis);
+    for (const entry of exported.entries) {
+      const outcome = apply(state, { logTimeMs: entry.logTimeMs, transaction: entry.transaction });
+      if (!outcome.accepted) throw new Error(`entry ${entry.sequence} is rejected on a fresh replay: ${outcome.rejection.code}`);
+    }
+    return stateHashHex(state);
+  }
+
+  private index(state: ExchangeState, entry: LogExport['entries'][number], life: number): void {
     const outcome = apply(state, { logTimeMs: entry.logTimeMs, transaction: entry.transaction });
     if (!outcome.accepted) throw new Error(`life ${life}: entry ${entry.sequence} is rejected on replay: ${outcome.rejection.code} ${outcome.rejection.message}`);
     const signature = b64(entry.transaction.signature);
     const digest = messageDigest(entry.transaction.publicKey, entry.transaction.message);
     // Nothing twice: neither the same signature nor the same signed message of the same key.
-    if (bySignature.has(signature)) throw new Error(`life ${life}: signature ${signature} is in the log twice (entries ${bySignature.get(signature)!.sequence} and ${entry.sequence})`);
-    if (digests.has(digest)) throw new Error(`life ${life}: entry ${entry.sequence} repeats an earlier signed message`);
-    digests.add(digest);
-    bySignature.set(signature, {
+    if (this.bySignature.has(signature)) throw new Error(`life ${life}: signature ${signature} is in the log twice (entries ${this.bySignature.get(signature)!.sequence} and ${entry.sequence})`);
+    if (this.digests.has(digest)) throw new Error(`life ${life}: entry ${entry.sequence} repeats an earlier signed message`);
+    this.digests.add(digest);
+    const result = outcome.results[0];
+    const order = result !== undefined && result.ok && result.value.kind === 'order' ? result.value.order : undefined;
+    this.bySignature.set(signature, {
       sequence: entry.sequence,
       message: Buffer.from(entry.transaction.message).toString('utf8'),
       publicKey: b64(entry.transaction.publicKey),
-      outcome,
+      order: order === undefined ? undefined : { id: String(order.orderId), clientId: order.clientId ?? null, status: order.status },
+      firstResult: result === undefined ? 'no result' : result.ok ? `a ${result.value.kind} result` : `the rejection ${result.rejection.code}`,
     });
   }
-  expect(stateHashHex(state)).toBe(recovered.stateHash);
-
-  // (a) Every acknowledged request, with what its answer said.
-  for (const { request, answer, life: ackLife } of acknowledged) {
-    const entry = bySignature.get(request.signature);
-    if (entry === undefined) {
-      throw new Error(`life ${life}: a request acknowledged in life ${ackLife} is missing from the log: ${request.message}`);
-    }
-    expect(entry.message).toBe(request.message);
-    expect(entry.publicKey).toBe(request.publicKey);
-    const result = entry.outcome.results[0];
-    if (request.kind === 'transaction') {
-      expect(answer.sequence).toBe(entry.sequence);
-      continue;
-    }
-    if (result === undefined || !result.ok || result.value.kind !== 'order') {
-      throw new Error(`life ${life}: entry ${entry.sequence} (${request.kind}) replays to ${JSON.stringify(result)}`);
-    }
-    const order = result.value.order;
-    expect(answer.id).toBe(String(order.orderId));
-    expect(answer.clientId).toBe(order.clientId ?? null);
-    expect(answer.status).toBe(order.status);
-    if (request.kind === 'cancel') expect(order.status).toBe('Cancelled');
-  }
-  return { entries: exported.entries.length, bySignature };
 }
 
 function isAcknowledged(result: RequestResult): boolean {
@@ -198,6 +253,10 @@ describe('crash recovery of the node behind the HTTP API', () => {
 
   it(`keeps every acknowledged request across ${crashPoints} SIGKILLs (CRASH_SEED=${seed})`, async () => {
     console.log(`crash test: seed ${seed} (repeat with CRASH_SEED=${seed}), ${crashPoints} crash points, ${requestsPerLife} requests per life, ${connections} connections`);
+    const startedAt = performance.now();
+    const loadAtStart = loadavg()[0]!;
+    const verifier = new LogVerifier();
+    let recoveredFromSnapshot = 0;
     dataRoot = await mkdtemp(join(tmpdir(), 'vex-crash-'));
     const dataDirectory = join(dataRoot, 'data');
     let life = 0;
@@ -262,15 +321,16 @@ describe('crash recovery of the node behind the HTTP API', () => {
 
       // 2. Restart and check everything before any new request.
       server = await start();
-      const verified = await verifyRestarted(server, operator.apiKey, acknowledged, life);
+      const verified = await verifier.verify(server, operator.apiKey, acknowledged, life);
       const unacknowledgedInLog = unacknowledged.filter((request) => verified.bySignature.has(request.signature)).length;
       const recovered = recoveryLine(server.logText());
+      if (recovered.snapshot !== null) recoveredFromSnapshot += 1;
       console.log(
         `crash point ${point}: killed after ${killedAt} answers; ${acknowledgedNow.length} acknowledged, ${failedInFlight} without an answer ` +
           `(in flight or not yet sent), ${unacknowledged.length - failedInFlight} refused; log has ${verified.entries} entries ` +
           `(${unacknowledgedInLog} unacknowledged requests made it into the log); recovered ${recovered.snapshot === null ? 'from the genesis' : `from snapshot ${recovered.snapshot}`}, ` +
           `${recovered.replayed} replayed, state ${recovered.stateHash.slice(0, 16)}… ` +
-          `= fresh replay; all ${acknowledged.length} acknowledged requests so far present`,
+          `= replay of the export (${verified.replayed} new entries); all ${acknowledged.length} acknowledged requests so far present`,
       );
 
       // 3. Clients retry some unanswered requests: the ones already logged are duplicates, the others are not.
@@ -303,13 +363,39 @@ describe('crash recovery of the node behind the HTTP API', () => {
     // Last: a clean shutdown (SIGTERM, exit 0) keeps everything too, including the retries of the last life.
     expect(await server.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     server = await start();
-    const final = await verifyRestarted(server, operator.apiKey, acknowledged, life);
+    const final = await verifier.verify(server, operator.apiKey, acknowledged, life);
+    // Once, the whole log replayed afresh from the genesis, independently of the incremental checks.
+    const finalExport = await fetchExport(server.url);
+    const freshStateHash = LogVerifier.replayFromGenesis(finalExport);
+    expect(freshStateHash).toBe(recoveryLine(server.logText()).stateHash);
     expect(await server.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    const lost = acknowledged.filter(({ request }) => !final.bySignature.has(request.signature)).length;
+    const duplicates = finalExport.entries.length - final.bySignature.size;
+    expect(lost).toBe(0);
+    expect(duplicates).toBe(0);
     console.log(
       `crash test: ${crashPoints} crash points, seed ${seed}: ${acknowledged.length} acknowledged requests checked ` +
         `(${funding.length} deposits, ${totals.acknowledged} under load, ${totals.resubmittedAccepted} retries), none lost; ` +
         `${totals.unacknowledged} unacknowledged (${totals.inFlightAtKill} without an answer), ${totals.unacknowledgedInLog} of them in the log; ` +
         `${totals.resubmitted} retried after restarts, ${totals.duplicatesRefused} refused as duplicates; final log ${final.entries} entries, no repeats`,
+    );
+    console.log(
+      JSON.stringify({
+        seed,
+        crashPointsSurvived: crashPoints,
+        requestsPerLife,
+        acknowledged: acknowledged.length,
+        unacknowledged: totals.unacknowledged,
+        unacknowledgedInLog: totals.unacknowledgedInLog,
+        retriesRefusedAsDuplicates: totals.duplicatesRefused,
+        entries: final.entries,
+        recoveredFromSnapshot,
+        lost,
+        duplicates,
+        freshReplayStateHash: freshStateHash,
+        seconds: Math.round((performance.now() - startedAt) / 1000),
+        loadAverage: [Number(loadAtStart.toFixed(2)), Number(loadavg()[0]!.toFixed(2))],
+      }),
     );
     failed = false;
   }, 120_000 + crashPoints * 60_000);

@@ -228,7 +228,7 @@ describe('ExchangeNode', () => {
   });
 
   test('maximumPendingTransactions: submits beyond it are refused at once and never logged; answers free the places', async () => {
-    const { node, clock, directory, close } = await openNode({ maximumPendingTransactions: 3 });
+    const { node, clock, directory, lines, close } = await openNode({ maximumPendingTransactions: 3 });
     await setUp(node, clock.set);
     const head = node.head().sequence;
     const load = deposits(5, entries[setupCount]!.logTimeMs);
@@ -253,9 +253,16 @@ describe('ExchangeNode', () => {
     const stored = await collect(node.readEntries(1));
     expect(stored.slice(setupCount).map((entry) => entry.transaction.signature)).toEqual(load.slice(0, 3).map((entry) => entry.transaction.signature));
     expect(stateHashHex(replayWithEngine(genesis, stored))).toBe(stateHashHex(node.state));
-    // Their places are free again: the refused requests, sent again unchanged, are accepted.
+    // The operator hears of it once for the episode, not once per refusal.
+    const overloadLines = () => lines.filter((line) => typeof line.msg === 'string' && line.msg.startsWith('ledger overload'));
+    expect(overloadLines()).toMatchObject([{ level: 40, msg: expect.stringMatching(/^ledger overloaded: refusing/), maximumPendingTransactions: 3 }]);
+    // Their places are free again: the refused requests, sent again unchanged a quiet second later, are accepted,
+    // and that admission ends the episode with its count.
+    clock.set(load[0]!.logTimeMs + 1_000);
     const again = await Promise.all(load.slice(3).map((entry) => node.submit(entry.transaction)));
     expect(again.map((result) => result.sequence)).toEqual([head + 4, head + 5]);
+    expect(overloadLines()).toHaveLength(2);
+    expect(overloadLines()[1]).toMatchObject({ level: 40, msg: 'ledger overload over', refusedTransactions: 2, peakPendingTransactions: 3, maximumPendingTransactions: 3 });
     await close();
     const reopened = await openNode({ dataDirectory: directory });
     expect(reopened.node.head().sequence).toBe(head + 5);

@@ -208,6 +208,8 @@ const defaultMaximumBatchEntries = 2_048;
  * packages/api/test/overload.test.ts for the measured RSS).
  */
 const defaultMaximumPendingTransactions = 4_096;
+/** An overload episode is over when a transaction is admitted this long after the last refusal. */
+const overloadQuietMs = 1_000;
 /** Snapshots kept on disk; older ones are deleted as new ones are written. */
 const snapshotsKept = 2;
 /** Export output is written in pieces of about this size. */
@@ -292,6 +294,8 @@ export class ExchangeNode {
   private pendingTransactions = 0;
   private peakPendingTransactions = 0;
   private overloadedTransactions = 0;
+  /** The overload episode under way, from its first refusal; see refusedAsOverload. */
+  private overload: { startedAtMs: number; lastRefusalAtMs: number; refused: number } | undefined;
   private closing = false;
   private closed: Promise<void> | undefined;
   private idleWaiters: Array<() => void> = [];
@@ -460,7 +464,7 @@ export class ExchangeNode {
     if (this.haltError !== undefined) return Promise.reject(this.haltError);
     if (this.closing) return Promise.reject(new LedgerClosedError('The ledger is closing and takes no more transactions.'));
     if (this.pendingTransactions >= this.maximumPendingTransactions) {
-      this.overloadedTransactions += 1;
+      this.refusedAsOverload();
       return Promise.reject(new LedgerOverloadedError(this.maximumPendingTransactions));
     }
     let copy: SignedTransaction;
@@ -469,6 +473,7 @@ export class ExchangeNode {
     } catch (error) {
       return Promise.reject(error);
     }
+    if (this.overload !== undefined) this.endOverloadWhenQuiet(false);
     this.pendingTransactions += 1;
     if (this.pendingTransactions > this.peakPendingTransactions) this.peakPendingTransactions = this.pendingTransactions;
     this.verifying += 1;
@@ -495,6 +500,41 @@ export class ExchangeNode {
   private readonly transactionAnswered = (): void => {
     this.pendingTransactions -= 1;
   };
+
+  /**
+   * Counts a refusal. The operator hears of overload once per episode, not
+   * per refusal (thousands a second would only add to the load): a warning
+   * when refusals start, and one with the count when they have stopped.
+   */
+  private refusedAsOverload(): void {
+    this.overloadedTransactions += 1;
+    const now = this.clock();
+    if (this.overload === undefined) {
+      this.overload = { startedAtMs: now, lastRefusalAtMs: now, refused: 0 };
+      this.logger.warn(
+        { maximumPendingTransactions: this.maximumPendingTransactions },
+        'ledger overloaded: refusing transactions while this many are in flight (clients get 429)',
+      );
+    }
+    this.overload.refused += 1;
+    this.overload.lastRefusalAtMs = now;
+  }
+
+  /** Ends the overload episode once a transaction is admitted overloadQuietMs after the last refusal (or at close). */
+  private endOverloadWhenQuiet(closing: boolean): void {
+    const overload = this.overload;
+    if (overload === undefined || (!closing && this.clock() - overload.lastRefusalAtMs < overloadQuietMs)) return;
+    this.overload = undefined;
+    this.logger.warn(
+      {
+        refusedTransactions: overload.refused,
+        durationMs: overload.lastRefusalAtMs - overload.startedAtMs,
+        peakPendingTransactions: this.peakPendingTransactions,
+        maximumPendingTransactions: this.maximumPendingTransactions,
+      },
+      'ledger overload over',
+    );
+  }
 
   /** The sequencer: everything here is synchronous, so entries are applied in the order they arrive. */
   private sequence(transaction: SignedTransaction, verdict: SignatureVerdict): SubmitResult | Promise<SubmitResult> {
@@ -957,6 +997,7 @@ export class ExchangeNode {
         this.attestHead();
         await this.whenIdle();
       }
+      this.endOverloadWhenQuiet(true);
       await this.pool.close();
       await this.db.close();
       this.logger.info(

@@ -3,6 +3,7 @@ export {
   type CommittedEntry,
   type NodeHead,
   type NodeOptions,
+  type NodeScheduler,
   type NodeStatistics,
   type ProofAnswer,
   type StoredSnapshot,
