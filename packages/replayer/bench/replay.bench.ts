@@ -1,0 +1,162 @@
+/**
+ * How fast the replayer verifies a log, against the machine's limit for
+ * verifying the same signatures on every core.
+ *
+ *   npx tsx packages/replayer/bench/replay.bench.ts [--entries 1000000] [--seed N] [--attest-every N] [--workers N]
+ *
+ * The log (bench-log.ts) has --entries signed, accepted entries and an
+ * attestation every --attest-every entries (default: ten in all); it is
+ * generated once and cached under os.tmpdir(). Then, with one pool of
+ * --workers signature workers (default os.availableParallelism()):
+ *
+ *   verification limit   every signature of the log, packed in the replay's
+ *                        batches and moved into the workers before timing,
+ *                        verified with nothing else running; wall time from
+ *                        "go" to the last verdict. Measured before and after
+ *                        the replay (after an untimed warm-up on a few
+ *                        batches); the limit is the mean of the two rates.
+ *   replay               replayLog on the export file and the attestations
+ *                        file, as `pnpm replay` runs it: read, chain-check,
+ *                        verify in the workers, apply, check every
+ *                        attestation. Must verify.
+ *
+ * The last line is one JSON object:
+ *   {"entries":…,"entriesPerSec":…,"verifyLimitPerSec":…,"ratio":…}
+ * where ratio = entriesPerSec / verifyLimitPerSec (target ≥ 0.85).
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { LogExportReader } from '@vex/engine';
+import { readJsonLines } from '../src/input-source.js';
+import { replayLog } from '../src/replay-log.js';
+import { SignatureBatchBuilder, validVerdictCode } from '../src/signature-batch.js';
+import { SignatureVerifierPool, type PreloadedSignatureBatch } from '../src/signature-verifier-pool.js';
+import { benchLog } from './bench-log.js';
+
+function positiveInteger(name: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, got ${text}`);
+  return value;
+}
+
+const { values } = parseArgs({
+  options: {
+    entries: { type: 'string' },
+    seed: { type: 'string' },
+    'attest-every': { type: 'string' },
+    workers: { type: 'string' },
+  },
+  strict: true,
+});
+const entryCount = positiveInteger('entries', values.entries, 1_000_000);
+const seed = positiveInteger('seed', values.seed, 20_251_121);
+const attestEvery = positiveInteger('attest-every', values['attest-every'], Math.max(1, Math.floor(entryCount / 10)));
+const workerCount = positiveInteger('workers', values.workers, availableParallelism());
+/** The replay's default batch size (replay-log.ts), so that the limit is measured on the same batches. */
+const batchEntries = 1_024;
+
+const loadText = (): string => loadavg().map((value) => value.toFixed(2)).join(' ');
+const say = (line: string): void => console.log(line);
+const loadAtStart = loadText();
+say(`replay benchmark: node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}, availableParallelism ${availableParallelism()}, ${workerCount} workers`);
+
+const generationStartedMs = performance.now();
+const files = await benchLog({ seed, entries: entryCount, attestEvery, workers: workerCount, log: say });
+say(
+  files.generated
+    ? `log generated in ${((performance.now() - generationStartedMs) / 1000).toFixed(1)} s (cached for reruns)`
+    : `log from the cache: ${files.logPath}`,
+);
+const logBytes = (await stat(files.logPath)).size;
+
+const pool = await SignatureVerifierPool.start(workerCount);
+
+// Every signature of the log, in the replay's batches, moved into the workers (untimed).
+const preloaded: PreloadedSignatureBatch[] = [];
+{
+  const reader = await LogExportReader.open(createReadStream(files.logPath, { highWaterMark: 1 << 20 }));
+  let builder = new SignatureBatchBuilder(batchEntries);
+  const loads: Promise<PreloadedSignatureBatch>[] = [];
+  for await (const entry of reader.entries()) {
+    builder.add(entry.transaction.publicKey, entry.transaction.signature, entry.transaction.message);
+    if (builder.isFull) {
+      loads.push(pool.preload(builder.finish(), loads.length));
+      builder = new SignatureBatchBuilder(batchEntries);
+    }
+  }
+  if (builder.count > 0) loads.push(pool.preload(builder.finish(), loads.length));
+  preloaded.push(...(await Promise.all(loads)));
+}
+const preloadedCount = preloaded.reduce((total, batch) => total + batch.count, 0);
+if (preloadedCount !== entryCount) throw new Error(`the log holds ${preloadedCount} entries, expected ${entryCount}`);
+
+async function measureLimit(): Promise<{ perSecond: number; seconds: number; cpuMicrosecondsPerEntry: number }> {
+  const cpuBefore = process.cpuUsage();
+  const startedMs = performance.now();
+  const results = await Promise.all(preloaded.map((batch) => pool.verifyPreloaded(batch)));
+  const seconds = (performance.now() - startedMs) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  for (const { verdicts } of results) {
+    if (verdicts.some((code) => code !== validVerdictCode)) throw new Error('a signature of the benchmark log did not verify');
+  }
+  return { perSecond: entryCount / seconds, seconds, cpuMicrosecondsPerEntry: (cpu.user + cpu.system) / entryCount };
+}
+
+// Warm-up, untimed: the workers' verification code is compiled by the time the timing starts.
+await Promise.all(preloaded.slice(0, 8 * workerCount).map((batch) => pool.verifyPreloaded(batch)));
+
+say('');
+const limitBefore = await measureLimit();
+say(`verification limit (before): ${Math.round(limitBefore.perSecond).toLocaleString('en-US')} signatures/s in ${limitBefore.seconds.toFixed(2)} s`);
+
+const eluBefore = performance.eventLoopUtilization();
+const cpuBefore = process.cpuUsage();
+const report = await replayLog({
+  log: createReadStream(files.logPath, { highWaterMark: 1 << 20 }),
+  logDescription: files.logPath,
+  attestations: readJsonLines(createReadStream(files.attestationsPath), files.attestationsPath),
+  pool,
+  batchEntries,
+});
+const replayCpu = process.cpuUsage(cpuBefore);
+const elu = performance.eventLoopUtilization(eluBefore);
+if (!report.verified) throw new Error(`the benchmark log did not verify: ${report.divergence.message}`);
+if (report.entriesApplied !== entryCount) throw new Error(`replayed ${report.entriesApplied} entries, expected ${entryCount}`);
+const expectedAttestations = Math.floor(entryCount / attestEvery) + (entryCount % attestEvery === 0 ? 0 : 1);
+if (report.attestationsChecked !== expectedAttestations) throw new Error(`checked ${report.attestationsChecked} attestations, expected ${expectedAttestations}`);
+say(
+  `replay: ${Math.round(report.entriesPerSecond).toLocaleString('en-US')} entries/s in ${(report.elapsedMs / 1000).toFixed(2)} s ` +
+    `(${report.attestationsChecked} attestations, ${report.flaggedAttestations.length} flagged)`,
+);
+
+const limitAfter = await measureLimit();
+say(`verification limit (after):  ${Math.round(limitAfter.perSecond).toLocaleString('en-US')} signatures/s in ${limitAfter.seconds.toFixed(2)} s`);
+for (const batch of preloaded) pool.drop(batch);
+await pool.close();
+
+const verifyLimitPerSec = (limitBefore.perSecond + limitAfter.perSecond) / 2;
+const ratio = report.entriesPerSecond / verifyLimitPerSec;
+const mainThreadMicrosecondsPerEntry = (elu.active * 1000) / entryCount;
+const replayCpuMicrosecondsPerEntry = (replayCpu.user + replayCpu.system) / entryCount;
+const limitCpuMicrosecondsPerEntry = (limitBefore.cpuMicrosecondsPerEntry + limitAfter.cpuMicrosecondsPerEntry) / 2;
+const workerMicrosecondsPerVerification = (report.workerVerifyMs * 1000) / entryCount;
+
+say('');
+say(`  entries                            ${entryCount.toLocaleString('en-US')} (${(logBytes / 1e6).toFixed(1)} MB export), ${report.attestationsChecked} attestations`);
+say(`  replay                             ${Math.round(report.entriesPerSecond).toLocaleString('en-US')} entries/s`);
+say(`  verification limit                 ${Math.round(verifyLimitPerSec).toLocaleString('en-US')} signatures/s (mean of before and after)`);
+say(`  ratio                              ${ratio.toFixed(3)} (target ≥ 0.85)`);
+say(`  main thread busy                   ${mainThreadMicrosecondsPerEntry.toFixed(2)} µs per entry (event loop utilisation ${(elu.utilization * 100).toFixed(0)} %)`);
+say(`  process CPU, replay                ${replayCpuMicrosecondsPerEntry.toFixed(1)} µs per entry (all threads)`);
+say(`  process CPU, verification only     ${limitCpuMicrosecondsPerEntry.toFixed(1)} µs per entry (all threads)`);
+// On a machine with nothing else running, all cores are busy in both measurements, so the rates
+// stand in the ratio of CPU time per entry; this figure is far less sensitive to other load.
+say(`  ratio of CPU time                  ${(limitCpuMicrosecondsPerEntry / replayCpuMicrosecondsPerEntry).toFixed(3)} (verification only ÷ replay, per entry)`);
+say(`  worker time per verification       ${workerMicrosecondsPerVerification.toFixed(1)} µs during the replay`);
+say(`  load average                       ${loadAtStart} at start, ${loadText()} at end (other processes compete for the same cores)`);
+say('');
+console.log(JSON.stringify({ entries: entryCount, entriesPerSec: Math.round(report.entriesPerSecond), verifyLimitPerSec: Math.round(verifyLimitPerSec), ratio: Number(ratio.toFixed(3)) }));

@@ -1,0 +1,290 @@
+/**
+ * The replayer's command line (root script: "replay": "tsx packages/replayer/src/cli.ts").
+ *
+ *   pnpm replay <log> [--attestations <file|url>] [--workers <n>] [--json]
+ *   pnpm replay --from-snapshot <snapshot file> <log> [--attestations <file|url>] [--workers <n>] [--json]
+ *   pnpm replay --proof <proof file> [--operator-key <base64>]… [--log <log>] [--json]
+ *
+ * <log> is an export file or a node's base URL. Exit codes: 0 verified,
+ * 1 divergence (the log, an attestation, the snapshot or the proof is wrong),
+ * 2 bad input or usage, 3 the replayer itself failed. See docs/replayer.md.
+ */
+import { realpathSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { decodeSnapshot, type SnapshotRecord } from '@vex/engine';
+import { checkInclusionProof, shortAssetsOfProof } from './inclusion-proof-check.js';
+import {
+  attestationsExportUrl,
+  isHttpUrl,
+  logExportUrl,
+  openAttestationLines,
+  openByteSource,
+  type ByteSource,
+} from './input-source.js';
+import { createProgressDisplay } from './progress-display.js';
+import { ReplayInputError, errorMessage } from './replay-input-error.js';
+import { replayLog, type ReplayReport } from './replay-log.js';
+
+export const exitCodes = {
+  verified: 0,
+  divergence: 1,
+  badInput: 2,
+  internalError: 3,
+} as const;
+
+export interface CliOutput {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+const usage = `Usage:
+  pnpm replay <log> [--attestations <file|url>] [--workers <n>] [--json]
+  pnpm replay --from-snapshot <snapshot file> <log> [--attestations <file|url>] [--workers <n>] [--json]
+  pnpm replay --proof <proof file> [--operator-key <base64>]... [--log <log>] [--json]
+
+Verifies an exported log from its genesis: the hash chain, every signature,
+every transition and every attestation. <log> is an export file or a node's
+base URL (http://host:port); from a node, the export is read from
+/api/v1/log?from=1 and, unless --attestations is given, the attestations from
+/api/v1/attestations/export.
+
+Options:
+  --attestations <file|url>   attestations as JSON Lines, in increasing sequence order
+  --from-snapshot <file>      also check this snapshot record against the replay
+  --proof <file>              verify an inclusion proof (JSON) instead of replaying
+  --operator-key <base64>     a trusted operator key for --proof (repeatable)
+  --log <log>                 for --proof: trust the operator keys of this log's genesis
+  --workers <n>               signature worker threads (default: all cores)
+  --json                      print the report as JSON on stdout
+  -h, --help                  show this help
+
+Exit codes: 0 verified, 1 divergence (the log, an attestation, the snapshot or
+the proof is wrong), 2 bad input or usage, 3 the replayer itself failed.
+`;
+
+function hexShort(hash: string): string {
+  return `${hash.slice(0, 16)}…`;
+}
+
+function formatCount(value: number): string {
+  return Math.round(value).toLocaleString('en-US');
+}
+
+function describeReport(report: ReplayReport, snapshot: SnapshotRecord | undefined): string {
+  const lines: string[] = [];
+  if (report.verified) {
+    lines.push(`verified: ${formatCount(report.entriesApplied)} entries of exchange "${report.exchangeName}" (genesis ${hexShort(report.genesisHash)})`);
+  } else {
+    const { divergence } = report;
+    lines.push(`DIVERGENCE at sequence ${divergence.sequence}: ${divergence.check}`);
+    if (divergence.attestationNumber !== undefined) lines.push(`  attestation: number ${divergence.attestationNumber} in the attestation list`);
+    lines.push(`  expected: ${divergence.expected}`, `  computed: ${divergence.computed}`, `  ${divergence.message}`);
+    lines.push(`verified before it: ${formatCount(report.entriesApplied)} entries`);
+  }
+  const flagged = report.flaggedAttestations;
+  lines.push(`attestations checked: ${formatCount(report.attestationsChecked)}, flagged (short of reserves): ${flagged.length}`);
+  for (const item of flagged.slice(0, 10)) lines.push(`  sequence ${item.sequence}: short in ${item.shortAssets.join(', ')}`);
+  if (flagged.length > 10) lines.push(`  … and ${flagged.length - 10} more (--json lists them all)`);
+  if (snapshot !== undefined && report.snapshotChecked) lines.push(`snapshot at sequence ${snapshot.sequence}: matches the replay`);
+  lines.push(
+    `time: ${(report.elapsedMs / 1000).toFixed(2)} s, ${formatCount(report.entriesPerSecond)} entries/s, ${report.workers} signature workers`,
+  );
+  if (report.verified) {
+    lines.push(`head: sequence ${report.headSequence}, hash ${report.headHash}`, `state hash: ${report.stateHash}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function parseWorkers(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^[1-9][0-9]{0,3}$/.test(text) || !Number.isSafeInteger(value)) throw new UsageError(`--workers must be a positive integer, got ${JSON.stringify(text)}`);
+  return value;
+}
+
+/**
+ * A file argument as the user meant it: `pnpm replay` runs the script from
+ * the repository root, so a relative path is taken from the directory pnpm
+ * was started in (INIT_CWD), as the user typed it there.
+ */
+function localPath(location: string): string {
+  return isHttpUrl(location) ? location : path.resolve(process.env.INIT_CWD ?? process.cwd(), location);
+}
+
+async function readSnapshot(file: string): Promise<SnapshotRecord> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(localPath(file));
+  } catch (error) {
+    throw new ReplayInputError(`cannot read ${file}: ${errorMessage(error)}`);
+  }
+  try {
+    return decodeSnapshot(bytes);
+  } catch (error) {
+    throw new ReplayInputError(`${file} is not a snapshot record: ${errorMessage(error)}`);
+  }
+}
+
+async function readJsonFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(localPath(file), 'utf8');
+  } catch (error) {
+    throw new ReplayInputError(`cannot read ${file}: ${errorMessage(error)}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ReplayInputError(`${file} is not JSON: ${errorMessage(error)}`);
+  }
+}
+
+async function openLog(location: string): Promise<ByteSource> {
+  return openByteSource(isHttpUrl(location) ? logExportUrl(location) : localPath(location));
+}
+
+interface Values {
+  readonly attestations?: string;
+  readonly workers?: string;
+  readonly json?: boolean;
+  readonly proof?: string;
+  readonly 'operator-key'?: string[];
+  readonly log?: string;
+  readonly 'from-snapshot'?: string;
+  readonly help?: boolean;
+}
+
+async function runReplay(values: Values, positionals: readonly string[], output: CliOutput): Promise<number> {
+  if (values['operator-key'] !== undefined || values.log !== undefined) throw new UsageError('--operator-key and --log go with --proof');
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'give the log: an export file or a node URL' : 'give exactly one log');
+  const location = positionals[0]!;
+  const workers = parseWorkers(values.workers);
+  const snapshot = values['from-snapshot'] !== undefined ? await readSnapshot(values['from-snapshot']) : undefined;
+  const attestationsLocation = values.attestations ?? (isHttpUrl(location) ? attestationsExportUrl(location) : undefined);
+  const log = await openLog(location);
+  let report: ReplayReport;
+  // Whatever happens, both inputs are closed: an unread response body would keep its connection open.
+  let attestations: Awaited<ReturnType<typeof openAttestationLines>> | undefined;
+  try {
+    attestations = attestationsLocation !== undefined ? await openAttestationLines(localPath(attestationsLocation)) : undefined;
+    const progress = createProgressDisplay(log.totalBytes);
+    try {
+      report = await replayLog({
+        log: log.chunks,
+        logDescription: log.description,
+        attestations: attestations?.lines,
+        snapshot,
+        workers,
+        onProgress: (step) => progress.update(step),
+      });
+    } finally {
+      progress.stop();
+    }
+  } finally {
+    log.close();
+    attestations?.close();
+  }
+  output.stdout(values.json === true ? `${JSON.stringify(report)}\n` : describeReport(report, snapshot));
+  return report.verified ? exitCodes.verified : exitCodes.divergence;
+}
+
+async function runProof(values: Values, positionals: readonly string[], output: CliOutput): Promise<number> {
+  if (positionals.length > 0) throw new UsageError(`--proof takes no log argument (use --log <log>), got ${JSON.stringify(positionals[0])}`);
+  if (values.attestations !== undefined || values['from-snapshot'] !== undefined || values.workers !== undefined) {
+    throw new UsageError('--attestations, --from-snapshot and --workers do not go with --proof');
+  }
+  const operatorKeys = values['operator-key'] ?? [];
+  if (operatorKeys.length === 0 && values.log === undefined) throw new UsageError('--proof needs trusted operator keys: --operator-key <base64> or --log <log>');
+  const proof = await readJsonFile(values.proof!);
+  const log = values.log !== undefined ? await openLog(values.log) : undefined;
+  let check;
+  try {
+    check = await checkInclusionProof({ proof, operatorKeys, log: log?.chunks, logDescription: log?.description });
+  } finally {
+    log?.close();
+  }
+  if (values.json === true) {
+    output.stdout(`${JSON.stringify(check, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))}\n`);
+  } else if (check.ok) {
+    const { attestation } = check;
+    const short = shortAssetsOfProof(check);
+    output.stdout(
+      [
+        `proof verified: account ${check.account} (leaf ${check.leafIndex} of ${attestation.accountCount}) is counted in the liabilities attested at sequence ${attestation.sequence}`,
+        `  liabilities root: ${attestation.liabilitiesRoot}`,
+        `  signed by operator key ${attestation.operatorKey}`,
+        ...check.balances.map((balance) => `  ${balance.symbol}: claim ${balance.claim}, debt ${balance.debt}`),
+        short.length > 0 ? `  FLAGGED: the attestation is short of reserves in ${short.join(', ')}` : '  reserves cover every asset',
+      ].join('\n') + '\n',
+    );
+  } else {
+    output.stdout(`proof INVALID: ${check.reason}\n`);
+  }
+  return check.ok ? exitCodes.verified : exitCodes.divergence;
+}
+
+export async function main(args: readonly string[], output: CliOutput): Promise<number> {
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: [...args],
+        options: {
+          attestations: { type: 'string' },
+          workers: { type: 'string' },
+          json: { type: 'boolean' },
+          proof: { type: 'string' },
+          'operator-key': { type: 'string', multiple: true },
+          log: { type: 'string' },
+          'from-snapshot': { type: 'string' },
+          help: { type: 'boolean', short: 'h' },
+        },
+        strict: true,
+        allowPositionals: true,
+      });
+    } catch (error) {
+      throw new UsageError(errorMessage(error));
+    }
+    const values = parsed.values as Values;
+    if (values.help === true) {
+      output.stdout(usage);
+      return exitCodes.verified;
+    }
+    return values.proof !== undefined ? await runProof(values, parsed.positionals, output) : await runReplay(values, parsed.positionals, output);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      output.stderr(`replay: ${error.message}\n\n${usage}`);
+      return exitCodes.badInput;
+    }
+    if (error instanceof ReplayInputError) {
+      output.stderr(`replay: bad input: ${error.message}\n`);
+      return exitCodes.badInput;
+    }
+    output.stderr(`replay: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return exitCodes.internalError;
+  }
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  process.exitCode = await main(process.argv.slice(2), {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+  });
+}

@@ -1,0 +1,57 @@
+/**
+ * A divergence: the first place where the log, an attestation or a snapshot
+ * disagrees with what the replay computes. docs/replayer.md lists every check
+ * and what its `expected` and `computed` hold.
+ */
+
+/** Checks on the log itself, in the order they run for each entry. */
+export type LogCheck =
+  /** The entry's previous hash is not the hash of the entry before (the genesis hash for entry 1). */
+  | 'chain'
+  /** The entry's sequence number is not the next one. */
+  | 'entry-sequence'
+  /** The entry's log time is below the log time of the entry before. */
+  | 'entry-log-time'
+  /** The export's trailer does not match the entries (count or last hash): entries were dropped or added at the end. */
+  | 'trailer'
+  /** The signature is not valid under the engine's signature rule. */
+  | 'signature'
+  /** The engine rejects the logged entry when it re-executes it. */
+  | 'transition';
+
+/** Checks of an attestation against the replayed state after its entry, in the order they run. */
+export type AttestationCheck =
+  /** Attestations out of increasing order, or one beyond the end of the log. */
+  | 'attestation-sequence'
+  | 'genesis-hash'
+  | 'head-hash'
+  | 'log-time'
+  | 'state-hash'
+  | 'liabilities-root'
+  | 'account-count'
+  /** The attested asset symbols are not the listed assets, in listing order. */
+  | 'asset-list'
+  | 'claims'
+  | 'debts'
+  | 'reserves'
+  /** The key is not a genesis operator key, or the signature does not verify under the signature rule. */
+  | 'attestation-signature';
+
+/** Checks of a snapshot record against the replay at its sequence. */
+export type SnapshotCheck = 'snapshot-sequence' | 'snapshot-entry-hash' | 'snapshot-state-hash';
+
+export type DivergenceCheck = LogCheck | AttestationCheck | SnapshotCheck;
+
+export interface Divergence {
+  /** The log sequence number where the disagreement is: the entry, or the attestation's or snapshot's sequence. */
+  readonly sequence: number;
+  readonly check: DivergenceCheck;
+  /** What the log, the attestation or the snapshot says. */
+  readonly expected: string;
+  /** What the replay computed. */
+  readonly computed: string;
+  /** One sentence for people. */
+  readonly message: string;
+  /** For attestation checks: the attestation's place in the attestation list, counting from 1 (its line in a JSON Lines file). */
+  readonly attestationNumber?: number;
+}

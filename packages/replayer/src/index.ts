@@ -1,0 +1,32 @@
+/**
+ * @vex/replayer: the standalone verifier. It depends on the engine only and
+ * re-checks a log export from its genesis: the chain, every signature, every
+ * transition, every attestation (and optionally a snapshot); it also checks
+ * inclusion proofs offline. docs/replayer.md describes it; src/cli.ts is its
+ * command line.
+ */
+export {
+  replayLog,
+  type ReplayOptions,
+  type ReplayProgress,
+  type ReplayReport,
+  type ReplayVerified,
+  type ReplayDiverged,
+  type FlaggedAttestation,
+} from './replay-log.js';
+export type { Divergence, DivergenceCheck, LogCheck, AttestationCheck, SnapshotCheck } from './divergence.js';
+export { ReplayInputError } from './replay-input-error.js';
+export { checkInclusionProof, shortAssetsOfProof, type InclusionProofCheck, type InclusionProofCheckOptions } from './inclusion-proof-check.js';
+export {
+  openByteSource,
+  openAttestationLines,
+  readJsonLines,
+  logExportUrl,
+  attestationsExportUrl,
+  isHttpUrl,
+  type ByteSource,
+} from './input-source.js';
+export { ExportStreamReader, LogDivergenceError, type ExportEntry } from './export-stream-reader.js';
+export { SignatureVerifierPool, SignatureWorkerError, type BatchVerdicts, type PreloadedSignatureBatch } from './signature-verifier-pool.js';
+export { SignatureBatchBuilder, verifySignatureBatch, verdictNames, verdictName, type SignatureBatch } from './signature-batch.js';
+export { startTypeScriptWorker } from './typescript-worker.js';

@@ -1,0 +1,46 @@
+/**
+ * The worker side of SignatureVerifierPool: verifies batches under the
+ * engine's signature rule and answers with one verdict byte per signature.
+ * Started by startTypeScriptWorker; it does nothing on the main thread.
+ */
+import { isMainThread, parentPort } from 'node:worker_threads';
+import { verifySignatureBatch, type SignatureBatch } from './signature-batch.js';
+import type { SignatureWorkerReply, SignatureWorkerRequest } from './signature-worker-protocol.js';
+
+function serve(): void {
+  const port = parentPort!;
+  const loaded = new Map<number, SignatureBatch>();
+  const answer = (id: number, batch: SignatureBatch): void => {
+    const started = process.hrtime.bigint();
+    const verdicts = verifySignatureBatch(batch);
+    const verifyNs = Number(process.hrtime.bigint() - started);
+    const reply: SignatureWorkerReply = { type: 'verdicts', id, verdicts, verifyNs };
+    port.postMessage(reply, [verdicts.buffer as ArrayBuffer]);
+  };
+  port.on('message', (request: SignatureWorkerRequest) => {
+    try {
+      switch (request.type) {
+        case 'verify':
+          answer(request.id, request.batch);
+          break;
+        case 'load':
+          loaded.set(request.id, request.batch);
+          port.postMessage({ type: 'loaded', id: request.id } satisfies SignatureWorkerReply);
+          break;
+        case 'run': {
+          const batch = loaded.get(request.id);
+          if (batch === undefined) throw new Error(`no batch ${request.id} is loaded`);
+          answer(request.id, batch);
+          break;
+        }
+        case 'drop':
+          loaded.delete(request.id);
+          break;
+      }
+    } catch (error) {
+      port.postMessage({ type: 'failed', id: request.id, message: error instanceof Error ? error.message : String(error) } satisfies SignatureWorkerReply);
+    }
+  });
+}
+
+if (!isMainThread && parentPort !== null) serve();
