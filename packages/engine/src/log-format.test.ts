@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, expect, test } from 'vitest';
-import { signerFromByte } from '../test/random-log.js';
+import { seededRandom, signerFromByte } from '../test/random-log.js';
 import {
+  LogChainError,
+  LogExportBatchReader,
   LogExportReader,
   LogFormatError,
   canonicalGenesisBytes,
@@ -16,6 +18,7 @@ import {
   entryHeaderLengthBytes,
   genesisHash,
   hashEntryEncoding,
+  hashGenesisBytes,
   parseCanonicalGenesis,
   readLogExport,
   type EntryRecord,
@@ -179,5 +182,159 @@ describe('export reader', () => {
     const sequences: number[] = [];
     for await (const entry of reader.entries()) sequences.push(entry.sequence);
     expect(sequences).toEqual([4, 5, 6]);
+  });
+});
+
+/**
+ * A reference reader written straight from docs/log-format.md, slow and
+ * simple (whole buffer, decodeEntry, copies): the optimised reader above must
+ * reach the same verdict at the same entry. 'ok', 'trailer', 'entry N' or
+ * 'malformed'.
+ */
+function referenceVerdict(bytes: Uint8Array): string {
+  const buffer = Buffer.from(bytes);
+  let offset = 0;
+  /** What a failure now is called: 'malformed' in the header, frame lengths and trailer, 'entry N' inside entry N's frame. */
+  let where = 'malformed';
+  const need = (length: number): void => {
+    if (offset + length > buffer.length) throw new Error('truncated');
+  };
+  const u64 = (): number => {
+    need(8);
+    const value = buffer.readBigUInt64BE(offset);
+    offset += 8;
+    if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error('beyond 2^53 − 1');
+    return Number(value);
+  };
+  try {
+    need(13);
+    if (!buffer.subarray(0, 8).equals(Buffer.from('VEX-LOG\n')) || buffer[8] !== 1) return 'malformed';
+    const genesisLength = buffer.readUInt32BE(9);
+    offset = 13;
+    need(genesisLength);
+    const canonical = buffer.subarray(offset, offset + genesisLength);
+    parseCanonicalGenesis(canonical);
+    offset += genesisLength;
+    const firstSequence = u64();
+    if (firstSequence < 1) return 'malformed';
+    need(32);
+    let previous = Buffer.from(buffer.subarray(offset, offset + 32));
+    offset += 32;
+    if (firstSequence === 1 && !previous.equals(hashGenesisBytes(canonical))) return 'malformed';
+    let expected = firstSequence;
+    let previousLogTime = 0;
+    let count = 0;
+    for (;;) {
+      where = 'malformed';
+      need(4);
+      const length = buffer.readUInt32BE(offset);
+      offset += 4;
+      if (length === 0) break;
+      where = `entry ${expected}`;
+      need(length);
+      const encoding = buffer.subarray(offset, offset + length);
+      offset += length;
+      const entry = decodeEntry(encoding);
+      if (entry.sequence !== expected || !previous.equals(entry.previousHash) || entry.logTimeMs < previousLogTime) return `entry ${expected}`;
+      previous = Buffer.from(hashEntryEncoding(encoding));
+      previousLogTime = entry.logTimeMs;
+      expected += 1;
+      count += 1;
+    }
+    const trailerCount = u64();
+    need(32);
+    if (trailerCount !== count || !previous.equals(buffer.subarray(offset, offset + 32))) return 'trailer';
+    return offset + 32 === buffer.length ? 'ok' : 'malformed';
+  } catch {
+    return where;
+  }
+}
+
+async function* inPieces(bytes: Uint8Array, seed: number): AsyncGenerator<Uint8Array> {
+  const next = seededRandom(seed);
+  for (let offset = 0; offset < bytes.length; ) {
+    const size = 1 + (next() % 400);
+    yield bytes.slice(offset, offset + size);
+    offset += size;
+  }
+}
+
+async function readInBatches(source: Uint8Array | AsyncIterable<Uint8Array>): Promise<Array<{ sequence: number; entryHash: string }>> {
+  const { reader } = await LogExportBatchReader.open(source);
+  const entries: Array<{ sequence: number; entryHash: string }> = [];
+  for (let batch = await reader.read(); batch !== undefined; batch = await reader.read()) entries.push(...batch);
+  return entries;
+}
+
+/** The batch reader's verdict, from its structured errors. */
+async function batchVerdict(bytes: Uint8Array, seed: number): Promise<string> {
+  try {
+    await readInBatches(inPieces(bytes, seed));
+    return 'ok';
+  } catch (error) {
+    if (error instanceof LogChainError) return error.check.startsWith('trailer') ? 'trailer' : `entry ${error.sequence}`;
+    if (error instanceof LogFormatError) return /entry (\d+)/.exec(error.message)?.[0] ?? 'malformed';
+    throw error;
+  }
+}
+
+/** readLogExport's verdict, from its messages. */
+async function messageVerdict(bytes: Uint8Array): Promise<string> {
+  try {
+    await readLogExport(bytes);
+    return 'ok';
+  } catch (error) {
+    if (!(error instanceof LogFormatError)) throw error;
+    if (/^the trailer(?: counts|'s last hash)/.test(error.message)) return 'trailer';
+    return /entry (\d+)/.exec(error.message)?.[0] ?? 'malformed';
+  }
+}
+
+describe('export reader against a reference reader', () => {
+  const { bytes: clean } = buildExport(120);
+
+  test('the batches hold exactly the entries and hashes, however the bytes are chunked', async () => {
+    const whole = await readLogExport(clean);
+    for (const seed of [1, 2, 3]) {
+      const entries = await readInBatches(inPieces(clean, seed));
+      expect(entries.map((entry) => entry.sequence)).toEqual(whole.entries.map((entry) => entry.sequence));
+      expect(entries.map((entry) => entry.entryHash)).toEqual(whole.entries.map((entry) => Buffer.from(entry.entryHash).toString('hex')));
+    }
+    expect(referenceVerdict(clean)).toBe('ok');
+  });
+
+  test('reaches the reference reader\'s verdict, at the same entry, on 400 corrupted files', async () => {
+    const next = seededRandom(77);
+    const verdicts = new Set<string>();
+    for (let trial = 0; trial < 400; trial += 1) {
+      let bytes = clean.slice();
+      const offset = next() % bytes.length;
+      const kind = next() % 4;
+      if (kind === 0) bytes = bytes.slice(0, offset); // truncated
+      else if (kind === 1) bytes = Uint8Array.from([...bytes.subarray(0, offset), next() & 0xff, ...bytes.subarray(offset)]); // a byte inserted
+      else bytes[offset]! ^= 1 << (next() % 8); // a flipped bit, twice as often
+      const reference = referenceVerdict(bytes);
+      expect({ trial, offset, kind, verdict: await batchVerdict(bytes, trial) }).toEqual({ trial, offset, kind, verdict: reference });
+      expect({ trial, offset, kind, verdict: await messageVerdict(bytes) }).toEqual({ trial, offset, kind, verdict: reference });
+      verdicts.add(reference === 'ok' || reference === 'trailer' || reference === 'malformed' ? reference : 'entry');
+    }
+    // The corruptions reach every kind of failure. None reads fine: even a flip in a signature changes that
+    // entry's hash, so the next entry's previous hash (or the trailer) no longer matches.
+    expect([...verdicts].sort()).toEqual(['entry', 'malformed', 'trailer']);
+  });
+
+  test('returns the entries before a failure first, and the failure on the next read', async () => {
+    const { bytes: original, encodings } = buildExport(60);
+    const bytes = original.slice();
+    // The previous hash of entry 40: the chain breaks there.
+    const entry40 = bytes.length - 44 - encodings.slice(39).reduce((total, encoding) => total + 4 + encoding.length, 0) + 4;
+    bytes[entry40 + 17]! ^= 1;
+    const { reader } = await LogExportBatchReader.open((async function* () {
+      yield bytes;
+    })());
+    const first = await reader.read();
+    expect(first?.map((entry) => entry.sequence)).toEqual(Array.from({ length: 39 }, (_, index) => index + 1));
+    await expect(reader.read()).rejects.toMatchObject({ name: 'LogFormatError', check: 'chain', sequence: 40 });
+    await expect(reader.read()).rejects.toThrow(/entry 40: its previous hash .* is not the hash/);
   });
 });

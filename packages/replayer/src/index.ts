@@ -26,7 +26,6 @@ export {
   isHttpUrl,
   type ByteSource,
 } from './input-source.js';
-export { ExportStreamReader, LogDivergenceError, type ExportEntry } from './export-stream-reader.js';
 export { SignatureVerifierPool, SignatureWorkerError, type BatchVerdicts, type PreloadedSignatureBatch } from './signature-verifier-pool.js';
 export { SignatureBatchBuilder, verifySignatureBatch, verdictNames, verdictName, type SignatureBatch } from './signature-batch.js';
 export { startTypeScriptWorker } from './typescript-worker.js';

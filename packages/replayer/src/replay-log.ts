@@ -20,6 +20,9 @@
  */
 import {
   LiabilitiesTree,
+  LogChainError,
+  LogExportBatchReader,
+  LogFormatError,
   apply,
   bytesToLowerHex,
   createState,
@@ -31,13 +34,13 @@ import {
   type Attestation,
   type ExchangeState,
   type LiabilitiesRoot,
+  type LogExportEntry as ExportEntry,
   type LogExportHeader,
   type LogExportSource,
   type SnapshotRecord,
 } from '@vex/engine';
 import { createHash } from 'node:crypto';
 import type { Divergence, DivergenceCheck } from './divergence.js';
-import { ExportStreamReader, LogDivergenceError, type ExportEntry } from './export-stream-reader.js';
 import { CountingByteSource } from './input-source.js';
 import { ReplayInputError, errorMessage } from './replay-input-error.js';
 import { SignatureBatchBuilder, validVerdictCode, verdictName } from './signature-batch.js';
@@ -178,7 +181,9 @@ class Replay {
 
   async run(): Promise<ReplayReport> {
     this.startedMs = performance.now();
-    const { reader, header } = await ExportStreamReader.open(this.source, this.description());
+    const { reader, header } = await LogExportBatchReader.open(this.source).catch((error: unknown) => {
+      throw this.inputError(error);
+    });
     try {
       this.header = header;
       if (header.firstSequence !== 1) {
@@ -216,8 +221,13 @@ class Replay {
     return this.options.logDescription ?? 'the log export';
   }
 
+  /** Malformed export bytes (the engine reader's LogFormatError) are bad input; any other failure stays what it is. */
+  private inputError(error: unknown): unknown {
+    return error instanceof LogFormatError ? new ReplayInputError(`${this.description()}: ${error.message}`) : error;
+  }
+
   /** Reads, verifies and applies every entry; the first divergence in log order, if any. */
-  private async replayEntries(reader: ExportStreamReader): Promise<Divergence | undefined> {
+  private async replayEntries(reader: LogExportBatchReader): Promise<Divergence | undefined> {
     const inFlight: InFlightBatch[] = [];
     let batch: ExportEntry[] = [];
     let builder = new SignatureBatchBuilder(this.batchEntries);
@@ -260,8 +270,8 @@ class Replay {
       if (divergence !== undefined) return divergence;
     }
     if (readError === undefined) return undefined;
-    if (readError instanceof LogDivergenceError) return readError.divergence;
-    throw readError;
+    if (readError instanceof LogChainError) return logDivergence(readError);
+    throw this.inputError(readError);
   }
 
   /** Waits for a batch's verdicts and applies its entries in order. */
@@ -488,5 +498,37 @@ class Replay {
 
   private diverged(divergence: Divergence): ReplayDiverged {
     return { verified: false, ...this.totals(), divergence };
+  }
+}
+
+/** The engine reader's finding that the log is inconsistent, as a divergence (docs/replayer.md). */
+export function logDivergence(error: LogChainError): Divergence {
+  const { sequence, recorded, computed } = error;
+  switch (error.check) {
+    case 'entry-sequence':
+      return {
+        sequence, check: 'entry-sequence', expected: recorded, computed,
+        message: `the entry after ${sequence - 1} says it is entry ${recorded}`,
+      };
+    case 'chain':
+      return {
+        sequence, check: 'chain', expected: recorded, computed,
+        message: `entry ${sequence} says the entry before hashes to ${recorded}, but it hashes to ${computed}`,
+      };
+    case 'entry-log-time':
+      return {
+        sequence, check: 'entry-log-time', expected: recorded, computed: `at least ${computed}`,
+        message: `entry ${sequence} has log time ${recorded}, before the log time ${computed} of entry ${sequence - 1}`,
+      };
+    case 'trailer-count':
+      return {
+        sequence, check: 'trailer', expected: `${recorded} entries`, computed: `${computed} entries`,
+        message: `the export's trailer counts ${recorded} entries but the file holds ${computed}: entries are missing or were added at the end`,
+      };
+    case 'trailer-hash':
+      return {
+        sequence, check: 'trailer', expected: recorded, computed,
+        message: `the export's trailer says the last entry hashes to ${recorded}, but entry ${sequence} hashes to ${computed}`,
+      };
   }
 }
