@@ -146,10 +146,28 @@ describe('verification endpoints', { timeout: 120_000 }, () => {
 
     const atLatest = await signedRequest(exchange, alice, 'GET', '/wapi/v1/proof', 'proofQuery', { query: { sequence: String(proof.attestation.sequence) } });
     expect(atLatest.status).toBe(200);
-    const older = await signedRequest(exchange, alice, 'GET', '/wapi/v1/proof', 'proofQuery', { query: { sequence: '2' } });
-    expect(older.status).toBe(404);
-    expect(older.body.code).toBe('RESOURCE_NOT_FOUND');
-    expect(older.body.message).toMatch(/Only proofs under the latest attestation are served/);
+  });
+
+  it('GET /wapi/v1/proof?sequence= answers under recent older attestations too, and refuses those too old', async () => {
+    const head = exchange.node.latestAttestation()!.sequence;
+    // Every entry is attested; the last few (orders, reserves statements) follow the deposits, after the last asset listing.
+    for (const sequence of [head - 1, head - 3, head - 5]) {
+      const answer = await signedRequest(exchange, alice, 'GET', '/wapi/v1/proof', 'proofQuery', { query: { sequence: String(sequence) } });
+      expect(answer.status, String(sequence)).toBe(200);
+      expect(answer.body.attestation.sequence).toBe(sequence);
+      const stored = await getJson(exchange, `/api/v1/attestations?sequence=${sequence}`);
+      expect(answer.body.attestation).toEqual(stored.body[0]);
+      const verdict = verifyInclusionProof(answer.body, [exchange.operator.publicKey], { verifySignature: engineRule });
+      expect(verdict).toMatchObject({ ok: true, account: alice.apiKey });
+    }
+    // The asset listings rebuilt the tree: the attestations before the last one are no longer held.
+    const tooOld = await signedRequest(exchange, alice, 'GET', '/wapi/v1/proof', 'proofQuery', { query: { sequence: '1' } });
+    expect(tooOld.status).toBe(404);
+    expect(tooOld.body.code).toBe('RESOURCE_NOT_FOUND');
+    expect(tooOld.body.message).toMatch(new RegExp(`sequence 1 is too old for a proof: proofs are served under the attestations from sequence \\d+ to ${head}`));
+    const future = await signedRequest(exchange, alice, 'GET', '/wapi/v1/proof', 'proofQuery', { query: { sequence: String(head + 5) } });
+    expect(future.status).toBe(404);
+    expect(future.body.message).toMatch(new RegExp(`There is no attestation at sequence ${head + 5}`));
   });
 
   it('GET /wapi/v1/proof refuses unknown accounts, other instructions and bad signatures', async () => {

@@ -237,7 +237,7 @@ export function registerVerificationRoutes(app: FastifyInstance, context: ApiCon
 
   app.get('/wapi/v1/proof', {
     schema: {
-      summary: "The signer's inclusion proof under the latest attestation (instruction proofQuery)",
+      summary: "The signer's inclusion proof under the latest attestation, or a recent older one at `sequence` (instruction proofQuery)",
       tags: ['account', 'verification'],
       security: signedSecurity,
       querystring: { type: 'object', additionalProperties: false, properties: { sequence: digitsString } },

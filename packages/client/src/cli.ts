@@ -614,7 +614,7 @@ const commands: Readonly<Record<string, Command>> = {
     synopsis: 'proof --key <file> [--sequence <n>] [--out <file>] [--force]',
     options: {
       key: keyOption,
-      sequence: { type: 'string', value: '<n>', description: 'The attestation it must be under; only the latest one’s proofs are served.' },
+      sequence: { type: 'string', value: '<n>', description: 'The attestation it must be under: the latest or a recent older one still held by the node.' },
       out: { type: 'string', value: '<file>', description: 'Write the proof JSON to this file (mode 0600) instead of printing it.' },
       force: { type: 'boolean', description: 'Replace --out if it exists.' },
     },

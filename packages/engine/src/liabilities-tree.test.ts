@@ -3,14 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { signerFromByte } from '../test/random-log.js';
 import { execute } from './apply.js';
 import { formatDecimal } from './decimal.js';
-import { bytesToLowerHex } from './attestation.js';
+import { bytesToLowerHex, type Attestation } from './attestation.js';
 import type { Instruction } from './instruction.js';
-import { accountCommitment, encodeSums, leafHash, nodeHash, type ClaimAndDebt } from './inclusion-proof.js';
+import { accountCommitment, encodeSums, leafHash, nodeHash, verifyInclusionProof, type ClaimAndDebt } from './inclusion-proof.js';
 import { attestationFieldsOf, LiabilitiesTree, signAttestation, type LiabilitiesRoot } from './liabilities-tree.js';
 import { listAsset } from './listing.js';
 import { isRejection } from './result-codes.js';
 import { decodeState, encodeState } from './state-codec.js';
-import { addAccount, createState, type ExchangeState } from './state.js';
+import { addAccount, createState, type Account, type ExchangeState } from './state.js';
 
 const traders = Array.from({ length: 14 }, (_, index) => signerFromByte(index + 1));
 const operator = signerFromByte(200);
@@ -354,3 +354,165 @@ describe('incremental updates equal a full rebuild', () => {
     expect(accountsWithTrades).toBeGreaterThan(30);
   });
 });
+
+// ---------------------------------------------------------------------------
+// Proofs at older versions, from the undo logs, against full builds over copies of the older states.
+
+type VersionStep =
+  | { readonly kind: 'newAccount'; readonly asset: number; readonly units: bigint }
+  | { readonly kind: 'deposit'; readonly pick: number; readonly asset: number; readonly units: bigint }
+  | { readonly kind: 'withdraw'; readonly pick: number; readonly asset: number; readonly units: bigint }
+  | { readonly kind: 'touch'; readonly pick: number };
+
+const versionStepArbitrary: fc.Arbitrary<VersionStep> = fc.oneof(
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('newAccount' as const), asset: fc.nat({ max: 3 }), units: fc.bigInt({ min: 0n, max: 10n ** 12n }) }) },
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant('deposit' as const), pick: fc.nat(), asset: fc.nat({ max: 3 }), units: fc.bigInt({ min: 1n, max: 10n ** 20n }) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('withdraw' as const), pick: fc.nat(), asset: fc.nat({ max: 3 }), units: fc.bigInt({ min: 1n, max: 10n ** 20n }) }) },
+  // Listed as changed without a change: the update rewrites the same leaf.
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('touch' as const), pick: fc.nat() }) },
+);
+
+/** A version: some steps then an update, or a newly listed asset (a full rebuild). */
+const versionArbitrary = fc.oneof(
+  { weight: 12, arbitrary: fc.array(versionStepArbitrary, { minLength: 0, maxLength: 12 }) },
+  { weight: 1, arbitrary: fc.constant('listAsset' as const) },
+);
+
+describe('proofs at older versions', () => {
+  it('proofPathAt equals the proof path of a full build over the state at that version, and verifies under its attestation', () => {
+    let olderProofsChecked = 0;
+    let refusedVersions = 0;
+    fc.assert(
+      fc.property(
+        fc.array(versionArbitrary, { minLength: 2, maxLength: 24 }),
+        fc.oneof(fc.constant(undefined), fc.integer({ min: 0, max: 40_000 })),
+        fc.integer({ min: 1, max: 30 }),
+        (versions, historyBytes, initialAccounts) => {
+          const state = createState({ exchangeName: 'history', operatorKeys: [operator.accountId], feeAccount: signerFromByte(99).accountId });
+          listed(state, 'SOL');
+          listed(state, 'USDC', 6);
+          let created = 0;
+          const newAccount = (): Account => addAccount(state, accountIdOfIndex(created), new Uint8Array(64).fill(++created & 0xff));
+          for (let index = 0; index < initialAccounts; index += 1) newAccount();
+          const changed = (account: Account): void => {
+            if (account.leafStale) return;
+            account.leafStale = true;
+            state.changedAccounts.push(account);
+          };
+          const headHash = new Uint8Array(32).fill(7);
+          const attest = (version: number): Attestation =>
+            signAttestation(attestationFieldsOf(state, tree.root(), version, headHash, headHash), operator.seed);
+          const tree = LiabilitiesTree.build(state, { version: 1, ...(historyBytes === undefined ? {} : { historyBytes }) });
+          // Each version's state (an encoded copy) and attestation.
+          const kept = new Map<number, { encoding: Uint8Array; attestation: Attestation }>([[1, { encoding: encodeState(state), attestation: attest(1) }]]);
+          let lastRebuild = 1;
+          versions.forEach((steps, position) => {
+            const version = position + 2;
+            if (steps === 'listAsset') {
+              listed(state, `NEW${state.assets.length}`);
+              lastRebuild = version;
+            } else {
+              for (const step of steps) {
+                if (step.kind === 'newAccount') {
+                  const account = newAccount();
+                  const asset = state.assets[step.asset % state.assets.length]!;
+                  account.balance(asset).available += step.units;
+                  asset.depositedUnits += step.units;
+                  continue;
+                }
+                const account = state.accountList[step.pick % state.accountList.length]!;
+                if (step.kind === 'touch') {
+                  changed(account);
+                  continue;
+                }
+                const asset = state.assets[step.asset % state.assets.length]!;
+                const balance = account.balance(asset);
+                const units = step.kind === 'deposit' ? step.units : step.units < balance.available ? step.units : balance.available;
+                if (step.kind === 'deposit') {
+                  balance.available += units;
+                  asset.depositedUnits += units;
+                } else {
+                  balance.available -= units;
+                  asset.withdrawnUnits += units;
+                }
+                changed(account);
+              }
+            }
+            const root = tree.update(state, version);
+            expect(tree.currentVersion()).toBe(version);
+            expect(root).toEqual(LiabilitiesTree.build(state).root());
+            kept.set(version, { encoding: encodeState(state), attestation: attest(version) });
+            expect(tree.historyByteCount()).toBeLessThanOrEqual(historyBytes ?? 64 * 1024 * 1024);
+          });
+
+          const latest = versions.length + 1;
+          const held = tree.heldVersions()!;
+          expect(held.latest).toBe(latest);
+          // A full rebuild drops every older version; within the default budget, every later one is held.
+          expect(held.oldest).toBeGreaterThanOrEqual(lastRebuild);
+          if (historyBytes === undefined) expect(held.oldest).toBe(lastRebuild);
+          for (const [version, { encoding, attestation }] of kept) {
+            const past = decodeState(encoding);
+            const anyAccount = past.accountList[0]!.id;
+            if (version < held.oldest) {
+              expect(tree.holdsVersion(version)).toBe(false);
+              expect(() => tree.proofPathAt(version, anyAccount)).toThrow(/not held/);
+              expect(() => tree.inclusionProofAt(attestation, anyAccount)).toThrow(/not held/);
+              refusedVersions += 1;
+              continue;
+            }
+            expect(tree.holdsVersion(version)).toBe(true);
+            const fresh = LiabilitiesTree.build(past);
+            expect(bytesToLowerHex(fresh.root().hash)).toBe(attestation.liabilitiesRoot);
+            for (const account of past.accountList) {
+              const body = tree.proofPathAt(version, account.id);
+              expect(body).toEqual(fresh.proofPath(account.id));
+              const proof = tree.inclusionProofAt(attestation, account.id)!;
+              const verdict = verifyInclusionProof(JSON.parse(JSON.stringify(proof)), [operator.accountId]);
+              expect(verdict).toMatchObject({ ok: true, account: account.id });
+              if (version < latest) olderProofsChecked += 1;
+            }
+            // Accounts created after the version have no leaf in it.
+            for (const account of state.accountList.slice(past.accountList.length)) {
+              expect(tree.proofPathAt(version, account.id)).toBeUndefined();
+            }
+            // Another version's attestation is refused.
+            const other = kept.get(version === latest ? version - 1 : version + 1)!.attestation;
+            if (other.liabilitiesRoot !== attestation.liabilitiesRoot) {
+              expect(() => tree.inclusionProofAt({ ...other, sequence: version }, anyAccount)).toThrow(/does not attest/);
+            }
+          }
+          expect(() => tree.update(state, latest)).toThrow(/does not follow/);
+        },
+      ),
+      { numRuns: Number(process.env.LIABILITIES_HISTORY_RUNS ?? 40) },
+    );
+    expect(olderProofsChecked).toBeGreaterThan(1_000);
+    expect(refusedVersions).toBeGreaterThan(20);
+  });
+
+  it('an update from an unversioned tree, or with historyBytes 0, keeps no older version', () => {
+    const state = fixedState();
+    const tree = LiabilitiesTree.build(state);
+    expect(tree.heldVersions()).toBeUndefined();
+    state.accountList[1]!.balance(state.assets[0]!).available += 1n;
+    state.changedAccounts.push(state.accountList[1]!);
+    tree.update(state, 5);
+    expect(tree.heldVersions()).toEqual({ oldest: 5, latest: 5 });
+    expect(tree.holdsVersion(4)).toBe(false);
+    const other = fixedState();
+    const none = LiabilitiesTree.build(other, { version: 1, historyBytes: 0 });
+    other.accountList[1]!.balance(other.assets[0]!).available += 1n;
+    other.changedAccounts.push(other.accountList[1]!);
+    none.update(other, 2);
+    expect(none.heldVersions()).toEqual({ oldest: 2, latest: 2 });
+    expect(() => LiabilitiesTree.build(state, { historyBytes: -1 })).toThrow(/historyBytes/);
+  });
+});
+
+/** A distinct account id per index (beyond the 255 that signerFromByte gives). */
+function accountIdOfIndex(index: number): string {
+  const key = new Uint8Array(32);
+  new DataView(key.buffer).setUint32(0, index + 1);
+  return Buffer.from(key).toString('base64');
+}

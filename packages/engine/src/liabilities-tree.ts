@@ -20,6 +20,11 @@
  * heap, and a million of them make V8 run full collections over the node's
  * whole (large) heap, which measured more than twice as slow overall. A
  * latin1 string maps bytes 0–255 one to one, so nothing is lost.
+ *
+ * Older versions: each versioned update keeps an undo log (the previous
+ * record of every node it overwrote, the previous level sizes and root), so
+ * proofs can be given at recent older versions (proofPathAt) within a
+ * memory budget, without keeping whole trees.
  */
 import { hash as oneShotHash } from 'node:crypto';
 import {
@@ -45,6 +50,47 @@ export interface LiabilitiesRoot {
   /** The root's sums, in listing order. */
   readonly assets: readonly { readonly symbol: string; readonly claims: bigint; readonly debts: bigint }[];
 }
+
+/** Options of LiabilitiesTree.build. */
+export interface LiabilitiesTreeOptions {
+  /**
+   * The memory the tree may spend on undo logs, which let it answer proofs
+   * at older versions (proofPathAt); the oldest versions are dropped beyond
+   * it. Default defaultHistoryBytes; 0 keeps no older version.
+   */
+  readonly historyBytes?: number;
+  /** The version (an attestation sequence, say) the built tree is at; undefined for an unversioned tree. */
+  readonly version?: number;
+}
+
+/**
+ * 64 MiB: about a tenth of the tree itself at a million accounts and five
+ * assets (two million records of 192 bytes), and enough for hundreds of
+ * versions when a version changes a few hundred leaves.
+ */
+export const defaultHistoryBytes = 64 * 1024 * 1024;
+
+/**
+ * What an update changed, kept to go back to the version it moved away from:
+ * the previous record of every node it overwrote (nodes it appended did not
+ * exist then), and that version's shape and root.
+ */
+interface UndoLog {
+  readonly version: number;
+  /** Level sizes at the version; counts[0] is its leaf count. */
+  readonly counts: readonly number[];
+  readonly rootHash: string;
+  /** level × 2^32 + index of each saved node, ascending (updates go level by level, index by index). */
+  readonly keys: Float64Array;
+  /** The saved records, one per key, in the same order. */
+  readonly records: Buffer;
+  /** What the log costs against historyBytes. */
+  readonly bytes: number;
+}
+
+/** A rough allowance for an undo log's objects besides its two arrays. */
+const undoLogOverheadBytes = 256;
+const levelFactor = 0x1_0000_0000;
 
 const hashLengthBytes = 32;
 const sumPairLengthBytes = 32;
@@ -75,6 +121,20 @@ function addAmounts(target: DataView, targetOffset: number, source: DataView, le
     }
     if (carry !== 0) fail('a sum reached 2^128');
   }
+}
+
+/** The position of `key` in the ascending `keys`, if there. */
+function findKey(keys: Float64Array, key: number): number | undefined {
+  let low = 0;
+  let high = keys.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    const held = keys[middle]!;
+    if (held === key) return middle;
+    if (held < key) low = middle + 1;
+    else high = middle - 1;
+  }
+  return undefined;
 }
 
 /** Sorted ascending without repeats, in place. */
@@ -108,6 +168,16 @@ export class LiabilitiesTree {
   private nodeInputView: DataView = new DataView(new ArrayBuffer(0));
   /** Commitment input: "vex/account/v1" ‖ 0x00 ‖ publicKey ‖ salt. */
   private readonly commitmentInput: Buffer = Buffer.alloc(commitmentTag.length + 64);
+  /** The version the tree is at; undefined when unversioned. */
+  private version: number | undefined = undefined;
+  private historyBytes = defaultHistoryBytes;
+  /** Undo logs of the held older versions, oldest first; history[i] leads from history[i + 1]'s version (or the current one) back to its own. */
+  private history: UndoLog[] = [];
+  private historyByteTotal = 0;
+  /** The undo log being written by update(): keys and records, `undoLength` of them. */
+  private undoKeys = new Float64Array(0);
+  private undoRecords: Buffer = Buffer.alloc(0);
+  private undoLength = 0;
 
   private constructor() {
     this.commitmentInput.set(commitmentTag, 0);
@@ -117,9 +187,13 @@ export class LiabilitiesTree {
    * A tree over every account of `state`. Clears every account's leafStale
    * flag and empties state.changedAccounts: the tree has caught up.
    */
-  static build(state: ExchangeState): LiabilitiesTree {
+  static build(state: ExchangeState, options: LiabilitiesTreeOptions = {}): LiabilitiesTree {
+    const historyBytes = options.historyBytes ?? defaultHistoryBytes;
+    if (!Number.isSafeInteger(historyBytes) || historyBytes < 0) fail(`historyBytes must be a non-negative integer, not ${historyBytes}`);
     const tree = new LiabilitiesTree();
+    tree.historyBytes = historyBytes;
     tree.rebuild(state);
+    tree.version = options.version;
     return tree;
   }
 
@@ -130,12 +204,32 @@ export class LiabilitiesTree {
    * newly listed asset changes every leaf's size, so it rebuilds in full;
    * so does a different state object (one decoded from a snapshot, say),
    * whose changes since the last update the tree cannot know.
+   *
+   * `version` names the state the tree moves to (an attestation sequence;
+   * greater than the current version). Before overwriting nodes the update
+   * saves their records, with the shape and root of the version it leaves,
+   * so that proofPathAt can still answer for that version while the undo
+   * logs fit in historyBytes. A full rebuild drops every older version, and
+   * so does an update from an unversioned tree.
    */
-  update(state: ExchangeState): LiabilitiesRoot {
+  update(state: ExchangeState, version?: number): LiabilitiesRoot {
+    if (version !== undefined && this.version !== undefined && !(version > this.version)) {
+      fail(`version ${version} does not follow the tree's version ${this.version}`);
+    }
     if (state !== this.state || state.assets.length !== this.assetCount) {
+      // Every record changes size or may have changed: no older version can be reconstructed.
       this.rebuild(state);
+      this.dropHistory();
+      this.version = version;
       return this.root();
     }
+    // Undo records lead back to the version being left; from an unversioned
+    // tree there is none, and the older logs could not be reached past it.
+    const recording = this.version !== undefined && this.historyBytes > 0;
+    if (this.version === undefined) this.dropHistory();
+    const previousCounts = this.counts.slice();
+    const previousRoot = this.root();
+    this.undoLength = 0;
     const previousLeafCount = this.counts[0]!;
     const leafCount = state.accountList.length;
     if (leafCount < previousLeafCount) fail(`the state has ${leafCount} accounts, fewer than the tree's ${previousLeafCount} leaves`);
@@ -149,11 +243,18 @@ export class LiabilitiesTree {
     // New accounts are listed as changed when created; appending them here
     // too costs nothing and does not depend on that.
     for (let ordinal = previousLeafCount; ordinal < leafCount; ordinal += 1) dirty.push(ordinal);
-    if (dirty.length === 0) return this.root();
+    if (dirty.length === 0) {
+      this.leaveVersion(recording, previousCounts, previousRoot, version);
+      return this.root();
+    }
 
     this.resizeLevel(0, leafCount);
     dirty = sortedUnique(dirty);
-    for (const ordinal of dirty) this.writeLeaf(state.accountList[ordinal]!);
+    for (const ordinal of dirty) {
+      const saved = recording && ordinal < previousLeafCount && this.saveRecord(0, ordinal);
+      this.writeLeaf(state.accountList[ordinal]!);
+      if (saved) this.forgetIfUnchanged(0, ordinal);
+    }
     let level = 0;
     while (this.counts[level]! > 1) {
       this.resizeLevel(level + 1, (this.counts[level]! + 1) >>> 1);
@@ -164,11 +265,177 @@ export class LiabilitiesTree {
         if (parents === 0 || dirty[parents - 1] !== parent) dirty[parents++] = parent;
       }
       dirty.length = parents;
-      for (const parent of dirty) this.writeParent(level, parent);
+      const previousCount = previousCounts[level + 1] ?? 0;
+      for (const parent of dirty) {
+        const saved = recording && parent < previousCount && this.saveRecord(level + 1, parent);
+        this.writeParent(level, parent);
+        if (saved) this.forgetIfUnchanged(level + 1, parent);
+      }
       level += 1;
     }
     this.cachedRoot = this.computeRoot();
+    this.leaveVersion(recording, previousCounts, previousRoot, version);
     return this.cachedRoot;
+  }
+
+  /** The version the tree is at (the last build's or update's); undefined when unversioned. */
+  currentVersion(): number | undefined {
+    return this.version;
+  }
+
+  /** The versions proofPathAt answers for: the oldest held and the current one; undefined for an unversioned tree. */
+  heldVersions(): { readonly oldest: number; readonly latest: number } | undefined {
+    if (this.version === undefined) return undefined;
+    return { oldest: this.history[0]?.version ?? this.version, latest: this.version };
+  }
+
+  /** Whether proofPathAt answers for `version`: the current version, or an older one whose undo log is held. */
+  holdsVersion(version: number): boolean {
+    return version === this.version || this.undoLogIndex(version) !== undefined;
+  }
+
+  /** The bytes the held undo logs count against historyBytes. */
+  historyByteCount(): number {
+    return this.historyByteTotal;
+  }
+
+  /**
+   * The proof body for `accountId` at `version`, the current one or an
+   * older one still held (holdsVersion); throws for a version not held.
+   * Undefined for an account without a leaf at that version. Each node on
+   * the path is the oldest record saved for it by the updates since
+   * `version`, or the current record if none overwrote it, laid out in the
+   * shape (level sizes) of that version.
+   */
+  proofPathAt(version: number, accountId: string): InclusionProofBody | undefined {
+    if (version === this.version) return this.proofPath(accountId);
+    const first = this.undoLogIndex(version);
+    if (first === undefined) fail(`version ${version} is not held`);
+    const counts = this.history[first]!.counts;
+    const account = this.state?.accounts.get(accountId);
+    if (account === undefined || account.ordinal >= counts[0]!) return undefined;
+    const leafIndex = account.ordinal;
+    const recordAt = (level: number, index: number): { source: Buffer; offset: number } => {
+      const key = level * levelFactor + index;
+      for (let log = first; log < this.history.length; log += 1) {
+        const undo = this.history[log]!;
+        const found = findKey(undo.keys, key);
+        if (found !== undefined) return { source: undo.records, offset: found * this.recordLengthBytes };
+      }
+      return { source: this.levels[level]!, offset: index * this.recordLengthBytes };
+    };
+    const leaf = recordAt(0, leafIndex);
+    const balances = this.sumsIn(leaf.source, leaf.offset).map((pair, asset) => ({ symbol: this.symbols[asset]!, ...pair }));
+    const path: { hash: Uint8Array; sums: { claim: bigint; debt: bigint }[] }[] = [];
+    for (let level = 0; level + 1 < counts.length; level += 1) {
+      const sibling = (leafIndex >>> level) ^ 1;
+      if (sibling < counts[level]!) {
+        const record = recordAt(level, sibling);
+        path.push({ hash: Uint8Array.from(record.source.subarray(record.offset, record.offset + hashLengthBytes)), sums: this.sumsIn(record.source, record.offset) });
+      } else {
+        path.push({ hash: emptyNodeHash.slice(), sums: this.symbols.map(() => ({ claim: 0n, debt: 0n })) });
+      }
+    }
+    return { leafIndex, salt: account.salt.slice(), balances, path };
+  }
+
+  /**
+   * The proof JSON for `accountId` under `attestation`, whose sequence must
+   * be a held version (holdsVersion) whose root it attests; undefined for an
+   * account without a leaf at that version.
+   */
+  inclusionProofAt(attestation: Attestation, accountId: string): InclusionProof | undefined {
+    const version = attestation.sequence;
+    if (version === this.version) return this.inclusionProof(attestation, accountId);
+    const index = this.undoLogIndex(version);
+    if (index === undefined) fail(`version ${version} is not held`);
+    const undo = this.history[index]!;
+    if (attestation.liabilitiesRoot !== undo.rootHash || attestation.accountCount !== undo.counts[0]) {
+      fail(`attestation ${attestation.sequence} does not attest the tree's root at version ${version}`);
+    }
+    const body = this.proofPathAt(version, accountId);
+    return body === undefined ? undefined : inclusionProofOf(attestation, accountId, body);
+  }
+
+  /** Appends node (level, index)'s current record to the undo log being written. */
+  private saveRecord(level: number, index: number): true {
+    const recordLength = this.recordLengthBytes;
+    if (this.undoLength === this.undoKeys.length) {
+      const capacity = this.undoLength < 32 ? 64 : 2 * this.undoLength;
+      const keys = new Float64Array(capacity);
+      keys.set(this.undoKeys);
+      const records = Buffer.alloc(capacity * recordLength);
+      this.undoRecords.copy(records, 0, 0, this.undoLength * recordLength);
+      this.undoKeys = keys;
+      this.undoRecords = records;
+    }
+    const offset = index * recordLength;
+    this.levels[level]!.copy(this.undoRecords, this.undoLength * recordLength, offset, offset + recordLength);
+    this.undoKeys[this.undoLength] = level * levelFactor + index;
+    this.undoLength += 1;
+    return true;
+  }
+
+  /** Takes back the record just saved when the node was rewritten with the same bytes (a leaf whose funds did not change, say). */
+  private forgetIfUnchanged(level: number, index: number): void {
+    const recordLength = this.recordLengthBytes;
+    const saved = (this.undoLength - 1) * recordLength;
+    const offset = index * recordLength;
+    if (this.undoRecords.compare(this.levels[level]!, offset, offset + recordLength, saved, saved + recordLength) === 0) this.undoLength -= 1;
+  }
+
+  /** Moves to `version`, keeping the undo log just written for the version left, within the budget. */
+  private leaveVersion(recording: boolean, previousCounts: number[], previousRoot: LiabilitiesRoot, version: number | undefined): void {
+    if (recording) {
+      const length = this.undoLength;
+      const records = Buffer.alloc(length * this.recordLengthBytes);
+      this.undoRecords.copy(records, 0, 0, records.length);
+      const keys = this.undoKeys.slice(0, length);
+      const bytes = keys.byteLength + records.byteLength + 8 * previousCounts.length + undoLogOverheadBytes;
+      this.history.push({ version: this.version!, counts: previousCounts, rootHash: bytesToLowerHex(previousRoot.hash), keys, records, bytes });
+      this.historyByteTotal += bytes;
+      let dropped = 0;
+      while (dropped < this.history.length && this.historyByteTotal > this.historyBytes) {
+        this.historyByteTotal -= this.history[dropped]!.bytes;
+        dropped += 1;
+      }
+      if (dropped > 0) this.history.splice(0, dropped);
+    }
+    this.undoLength = 0;
+    // The scratch arrays are kept for the next update unless they grew large.
+    if (this.undoRecords.length > 0x100_0000) {
+      this.undoKeys = new Float64Array(0);
+      this.undoRecords = Buffer.alloc(0);
+    }
+    this.version = version;
+  }
+
+  private dropHistory(): void {
+    this.history = [];
+    this.historyByteTotal = 0;
+  }
+
+  /** The index in `history` of `version`'s undo log, if held. */
+  private undoLogIndex(version: number): number | undefined {
+    let low = 0;
+    let high = this.history.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const held = this.history[middle]!.version;
+      if (held === version) return middle;
+      if (held < version) low = middle + 1;
+      else high = middle - 1;
+    }
+    return undefined;
+  }
+
+  private sumsIn(source: Buffer, recordOffset: number): { claim: bigint; debt: bigint }[] {
+    const view = new DataView(source.buffer, source.byteOffset, source.byteLength);
+    const offset = recordOffset + hashLengthBytes;
+    return this.symbols.map((_, asset) => ({
+      claim: readUint128(view, offset + sumPairLengthBytes * asset),
+      debt: readUint128(view, offset + sumPairLengthBytes * asset + 16),
+    }));
   }
 
   /** The root as of the last build or update. */

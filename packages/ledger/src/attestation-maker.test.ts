@@ -204,7 +204,7 @@ describe('attestations', () => {
     expectRecomputedByReplay(await collect(node.readEntries(1)), [first, idle]);
   });
 
-  test('proofs of the latest attestation verify, for every account; other sequences and unknown accounts are refused', async () => {
+  test('proofs of the latest attestation verify, for every account; sequences without an attestation and unknown accounts are refused', async () => {
     const directory = await newDirectory();
     const { node, clock } = await openNode(directory, { attestEveryEntries: 40, attestEveryMs: neverByTime });
     await submitInWaves(node, clock.set, entries, 16);
@@ -234,10 +234,58 @@ describe('attestations', () => {
       expect(verifyInclusionProof(tampered, genesis.operatorKeys, { verifySignature: engineRule }).ok).toBe(false);
     }
     expect(await node.proof(traders[0]!.accountId, latest.sequence)).toMatchObject({ found: true });
-    const older = await node.proof(traders[0]!.accountId, latest.sequence - 40);
-    expect(older).toMatchObject({ found: false, reason: 'not-latest' });
-    expect(older.found ? '' : older.message).toMatch(new RegExp(`Only proofs under the latest attestation are served, and it is at sequence ${latest.sequence}`));
+    const between = await node.proof(traders[0]!.accountId, latest.sequence - 39);
+    expect(between).toMatchObject({ found: false, reason: 'not-attested' });
+    expect(between.found ? '' : between.message).toMatch(new RegExp(`no attestation at sequence ${latest.sequence - 39}; proofs are served under the attestations from sequence 40 to ${latest.sequence}`));
+    expect(await node.proof(traders[0]!.accountId, latest.sequence + 1)).toMatchObject({ found: false, reason: 'not-attested' });
+    expect(await node.proof(traders[0]!.accountId, 0)).toMatchObject({ found: false, reason: 'not-attested' });
     expect(await node.proof(signerFromByte(0xee).accountId)).toMatchObject({ found: false, reason: 'unknown-account' });
+  });
+
+  test('proofs under older attestations verify against a replay up to them; beyond the history budget they are too old', async () => {
+    const directory = await newDirectory();
+    const { node, clock, close } = await openNode(directory, { attestEveryEntries: 40, attestEveryMs: neverByTime });
+    await submitInWaves(node, clock.set, entries, 16);
+    const latest = node.latestAttestation()!;
+    const stored = await collect(node.readEntries(1, latest.sequence));
+    const older = (await node.readAttestations(1, 1000)).filter((attestation) => attestation.sequence < latest.sequence);
+    expect(older.length).toBeGreaterThan(5);
+    let checked = 0;
+    for (const attestation of older) {
+      const attestedState = createState(genesis);
+      for (const entry of stored.slice(0, attestation.sequence)) apply(attestedState, { logTimeMs: entry.logTimeMs, transaction: entry.transaction });
+      for (const account of [operator, ...traders]) {
+        const answer = await node.proof(account.accountId, attestation.sequence);
+        const held = attestedState.accounts.get(account.accountId);
+        if (held === undefined) {
+          expect(answer).toMatchObject({ found: false, reason: 'unknown-account' });
+          continue;
+        }
+        expect(answer.found).toBe(true);
+        if (!answer.found) continue;
+        expect(answer.proof.attestation).toEqual(attestation);
+        const verdict = verifyInclusionProof(JSON.parse(JSON.stringify(answer.proof)), genesis.operatorKeys, { verifySignature: engineRule });
+        expect(verdict).toMatchObject({ ok: true, account: account.accountId });
+        if (!verdict.ok) continue;
+        expect(verdict.balances.map((balance) => balance.claim)).toEqual(
+          attestedState.assets.map((asset) => {
+            const balance = held.balances[asset.index];
+            return balance === undefined ? 0n : balance.available + balance.locked + balance.pendingWithdrawal;
+          }),
+        );
+        checked += 1;
+      }
+    }
+    expect(checked).toBeGreaterThan(20);
+    await close();
+
+    // Without history, only the latest attestation's proofs are served.
+    const restarted = await openNode(directory, { attestEveryEntries: 40, attestEveryMs: neverByTime, proofHistoryBytes: 0 });
+    const head = restarted.node.latestAttestation()!;
+    const tooOld = await restarted.node.proof(traders[0]!.accountId, older[0]!.sequence);
+    expect(tooOld).toMatchObject({ found: false, reason: 'too-old' });
+    expect(tooOld.found ? '' : tooOld.message).toMatch(new RegExp(`sequence ${older[0]!.sequence} is too old for a proof: proofs are served under the latest attestation \\(sequence ${head.sequence}\\) only`));
+    expect(await restarted.node.proof(traders[0]!.accountId, head.sequence)).toMatchObject({ found: true });
   });
 
   test('a node without a signing seed makes none, still serves stored ones, and has no proofs; with one it attests the recovered head', async () => {

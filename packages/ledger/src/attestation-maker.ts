@@ -3,8 +3,10 @@
  * it from the engine state right after an entry.
  *
  * The maker owns the liabilities tree and updates it only when it attests, so
- * between attestations the tree is exactly at the last attestation made: the
- * proofs it gives are proofs under that attestation. The sequencer calls it
+ * between attestations the tree is exactly at the last attestation made. Each
+ * update is tagged with the attestation's sequence, and the tree keeps undo
+ * logs of the recent older attestations (within historyBytes), so proofs are
+ * given under those too (heldSequences). The sequencer calls it
  * synchronously right after applying an entry, so the state it reads is the
  * state after that entry and nothing else.
  */
@@ -50,7 +52,10 @@ export class AttestationMaker {
   /**
    * Builds the tree over `state` (the recovered state): its root is then the
    * root at the head, which is the latest attestation's root only when that
-   * attestation is at the head; the node checks that, or attests the head.
+   * attestation is at the head (`headSequence`); the node checks that, or
+   * attests the head. No older attestation's proofs exist after a restart.
+   * `historyBytes` is the tree's budget for older attestations (default
+   * defaultHistoryBytes).
    */
   constructor(
     state: ExchangeState,
@@ -58,8 +63,11 @@ export class AttestationMaker {
     private readonly genesisHash: Uint8Array,
     private readonly cadence: AttestationCadence,
     latestStored: Attestation | undefined,
+    headSequence: number,
+    historyBytes?: number,
   ) {
-    this.tree = LiabilitiesTree.build(state);
+    const version = latestStored !== undefined && latestStored.sequence === headSequence ? latestStored.sequence : undefined;
+    this.tree = LiabilitiesTree.build(state, { ...(version === undefined ? {} : { version }), ...(historyBytes === undefined ? {} : { historyBytes }) });
     this.current = latestStored;
   }
 
@@ -103,7 +111,7 @@ export class AttestationMaker {
    * node then halts.
    */
   attest(state: ExchangeState, sequence: number, headHash: Uint8Array): MadeAttestation {
-    const root = this.tree.update(state);
+    const root = this.tree.update(state, sequence);
     const attestation = signAttestation(attestationFieldsOf(state, root, sequence, headHash, this.genesisHash), this.signingSeed);
     this.current = attestation;
     return { attestation, operation: attestationOperation(attestation) };
@@ -113,5 +121,29 @@ export class AttestationMaker {
   inclusionProof(accountId: string): InclusionProof | undefined {
     if (this.current === undefined) return undefined;
     return this.tree.inclusionProof(this.current, accountId);
+  }
+
+  /**
+   * The sequences of the attestations whose proofs are given: from the
+   * oldest held to the latest, every attestation made in between included.
+   * Undefined when the tree is at no attestation (none made, or the latest
+   * stored one is not at the recovered head and the head is not attested yet).
+   */
+  heldSequences(): { readonly oldest: number; readonly latest: number } | undefined {
+    return this.tree.heldVersions();
+  }
+
+  /** Whether proofs under the attestation at `sequence` are given (inclusionProofAt). */
+  holds(sequence: number): boolean {
+    return this.tree.holdsVersion(sequence);
+  }
+
+  /**
+   * The proof of `accountId`'s leaf under `attestation`, the latest or an
+   * older one still held (holds); undefined for an account it does not cover.
+   * Throws for an attestation not held, or whose root is not the tree's at its sequence.
+   */
+  inclusionProofAt(attestation: Attestation, accountId: string): InclusionProof | undefined {
+    return this.tree.inclusionProofAt(attestation, accountId);
   }
 }

@@ -105,6 +105,13 @@ export interface NodeOptions {
    * Default 1,000 ms.
    */
   readonly attestEveryMs?: number;
+  /**
+   * The memory the liabilities tree may spend on undo logs, so that proofs
+   * are given under recent older attestations too, not only the latest
+   * (docs/attestation.md, "Inclusion proofs"); the oldest are dropped beyond
+   * it. Default 64 MiB; 0 serves the latest attestation's proofs only.
+   */
+  readonly proofHistoryBytes?: number;
 }
 
 export interface NodeScheduler {
@@ -151,8 +158,13 @@ export type ProofAnswer =
   | { readonly found: true; readonly proof: InclusionProof }
   | {
       readonly found: false;
-      /** no-attestations: none made (yet, or ever); not-latest: only the latest attestation's proofs are served; unknown-account: no leaf. */
-      readonly reason: 'no-attestations' | 'not-latest' | 'unknown-account';
+      /**
+       * no-attestations: none made (yet, or ever); too-old: the attestation
+       * at `sequence` is older than the oldest whose proofs the node still
+       * holds (the message gives the range held); not-attested: no
+       * attestation follows entry `sequence`; unknown-account: no leaf.
+       */
+      readonly reason: 'no-attestations' | 'too-old' | 'not-attested' | 'unknown-account';
       readonly message: string;
     };
 
@@ -376,7 +388,15 @@ export class ExchangeNode {
       }
       let maker: AttestationMaker | undefined;
       if (signingSeed !== undefined) {
-        maker = new AttestationMaker(recovered.state, new Uint8Array(signingSeed), recovered.genesisHash, attestationCadence, latestStored);
+        maker = new AttestationMaker(
+          recovered.state,
+          new Uint8Array(signingSeed),
+          recovered.genesisHash,
+          attestationCadence,
+          latestStored,
+          recovered.sequence,
+          options.proofHistoryBytes,
+        );
         if (latestStored !== undefined && latestStored.sequence === recovered.sequence) {
           checkRecoveredAttestation(latestStored, maker, recovered.state, hex(recovered.entryHash), location);
         }
@@ -923,13 +943,14 @@ export class ExchangeNode {
   }
 
   /**
-   * The inclusion proof of `accountId`'s leaf under the latest attestation
-   * (docs/attestation.md). Only the latest attestation's proofs exist: the
-   * node keeps one liabilities tree, updated only when it attests, so it is
-   * always exactly at the latest attestation; older trees are not kept. A
-   * `sequence` other than the latest one's is answered `not-latest`. The
-   * answer waits, when the latest attestation's batch is still being written,
-   * until it is durable.
+   * The inclusion proof of `accountId`'s leaf under the latest attestation,
+   * or under the attestation at `sequence` (docs/attestation.md, "Inclusion
+   * proofs"). The node keeps one liabilities tree, at the latest attestation,
+   * with undo logs reaching back over the recent older attestations within
+   * proofHistoryBytes (and no further than the last newly listed asset, or
+   * the node's start): an older one is answered `too-old`, naming the
+   * sequences held. The answer waits, when the attestation's batch is still
+   * being written, until it is durable.
    */
   async proof(accountId: string, sequence?: number): Promise<ProofAnswer> {
     const maker = this.attestationMaker;
@@ -938,27 +959,44 @@ export class ExchangeNode {
     }
     const latest = maker.latest;
     if (latest === undefined) return { found: false, reason: 'no-attestations', message: 'There is no attestation yet: the log is empty.' };
-    if (sequence !== undefined && sequence !== latest.sequence) {
-      const served = this.durableAttestation?.sequence ?? latest.sequence;
-      return {
-        found: false,
-        reason: 'not-latest',
-        message:
-          `Only proofs under the latest attestation are served, and it is at sequence ${served}, not ${sequence}: ` +
-          'the node keeps the liabilities tree of its latest attestation only. Ask for the latest proof; ' +
-          'older trees can be rebuilt from the exported log.',
-      };
+    const unknownAccount = (at: number): ProofAnswer => ({
+      found: false,
+      reason: 'unknown-account',
+      message: `Account ${accountId.slice(0, 44)} has no leaf in the attestation at sequence ${at}: no deposit had been credited to it by then.`,
+    });
+    if (sequence === undefined || sequence === latest.sequence) {
+      const proof = maker.inclusionProof(accountId);
+      if (proof === undefined) return unknownAccount(latest.sequence);
+      await this.whenAttestationDurable(latest.sequence);
+      return { found: true, proof };
     }
-    const proof = maker.inclusionProof(accountId);
-    if (proof === undefined) {
-      return {
-        found: false,
-        reason: 'unknown-account',
-        message: `Account ${accountId.slice(0, 44)} has no leaf in the attestation at sequence ${latest.sequence}: no deposit had been credited to it by then.`,
-      };
-    }
-    await this.whenAttestationDurable(latest.sequence);
-    return { found: true, proof };
+    const refusal = (): ProofAnswer | undefined => {
+      if (maker.holds(sequence)) return undefined;
+      const held = maker.heldSequences();
+      const range = held === undefined || held.oldest === held.latest
+        ? `proofs are served under the latest attestation (sequence ${held?.latest ?? latest.sequence}) only`
+        : `proofs are served under the attestations from sequence ${held.oldest} to ${held.latest}`;
+      if (Number.isSafeInteger(sequence) && sequence >= 1 && sequence < (held?.oldest ?? latest.sequence)) {
+        return {
+          found: false,
+          reason: 'too-old',
+          message:
+            `The attestation at sequence ${sequence} is too old for a proof: ${range}. The node keeps the recent ` +
+            'attestations\' liabilities trees within a memory budget; older trees can be rebuilt from the exported log.',
+        };
+      }
+      return { found: false, reason: 'not-attested', message: `There is no attestation at sequence ${sequence}; ${range}.` };
+    };
+    const refused = refusal();
+    if (refused !== undefined) return refused;
+    await this.whenAttestationDurable(sequence);
+    const attestation = await this.attestationAt(sequence);
+    // The tree may have moved on (and dropped it) while the attestation was read.
+    const dropped = refusal();
+    if (dropped !== undefined) return dropped;
+    if (attestation === undefined) throw new Error(`ledger: the attestation at sequence ${sequence} is held in the tree but not stored`);
+    const proof = maker.inclusionProofAt(attestation, accountId);
+    return proof === undefined ? unknownAccount(sequence) : { found: true, proof };
   }
 
   /** The most recent stored snapshot record (at or before the durable head), byte for byte. */
