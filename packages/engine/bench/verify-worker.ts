@@ -22,19 +22,10 @@
  */
 import { availableParallelism } from 'node:os';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
-import { verifySignature, type SignatureVerdict } from '../src/signature.js';
+import { signatureVerdicts, verifySignature, type SignatureVerdict } from '../src/signature.js';
 
 /** Verdict codes: the byte a worker returns is the index of the verdict here. */
-export const verdictNames: readonly SignatureVerdict[] = [
-  'valid',
-  'bad-length',
-  'non-canonical-s',
-  'non-canonical-key',
-  'invalid-key',
-  'small-order-key',
-  'non-canonical-r',
-  'invalid',
-];
+export const verdictNames: readonly SignatureVerdict[] = signatureVerdicts;
 const verdictCodes = new Map<SignatureVerdict, number>(verdictNames.map((name, index) => [name, index]));
 
 export interface SignedItem {

@@ -39,15 +39,21 @@ ed25519.hashes.sha512 = sha512;
  * the other values name the first check of the rule that failed, so that a rejected
  * instruction can say why without the caller re-deriving it.
  */
-export type SignatureVerdict =
-  | 'valid'
-  | 'bad-length'
-  | 'non-canonical-s'
-  | 'non-canonical-key'
-  | 'invalid-key'
-  | 'small-order-key'
-  | 'non-canonical-r'
-  | 'invalid';
+export const signatureVerdicts = [
+  'valid',
+  'bad-length',
+  'non-canonical-s',
+  'non-canonical-key',
+  'invalid-key',
+  'small-order-key',
+  'non-canonical-r',
+  'invalid',
+] as const;
+/**
+ * The verdicts in a fixed order, so that worker threads can return one as the
+ * byte of its index (the replayer and the benchmarks do).
+ */
+export type SignatureVerdict = (typeof signatureVerdicts)[number];
 
 const PUBLIC_KEY_LENGTH_BYTES = 32;
 const SIGNATURE_LENGTH_BYTES = 64;

@@ -8,19 +8,10 @@
  * encoding has fixed fields for them), so the batch has fixed-width slots for
  * both; only messages vary in length.
  */
-import { verifySignature, type SignatureVerdict } from '@vex/engine';
+import { signatureVerdicts, verifySignature, type SignatureVerdict } from '@vex/engine';
 
 /** Verdict codes: the byte a worker returns for a signature is the index of its verdict here. */
-export const verdictNames: readonly SignatureVerdict[] = [
-  'valid',
-  'bad-length',
-  'non-canonical-s',
-  'non-canonical-key',
-  'invalid-key',
-  'small-order-key',
-  'non-canonical-r',
-  'invalid',
-];
+export const verdictNames: readonly SignatureVerdict[] = signatureVerdicts;
 export const validVerdictCode = 0;
 const verdictCodes = new Map<SignatureVerdict, number>(verdictNames.map((name, index) => [name, index]));
 
