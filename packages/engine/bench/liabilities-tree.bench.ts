@@ -50,6 +50,7 @@ import {
   type ExchangeState,
 } from '../src/index.js';
 import { accountIdOf } from '../src/account-id.js';
+import { seededRandom } from '../test/random-log.js';
 import { listAsset } from '../src/listing.js';
 import { isRejection } from '../src/result-codes.js';
 
@@ -73,17 +74,7 @@ const targets = { buildSeconds: 10, incrementalMs: 50, proofVerifyMs: 1 };
 setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
 
-/** splitmix32, as in the engine's test generators: the same seed gives the same state. */
-function seededRandom(start: number): () => number {
-  let state = start >>> 0;
-  return () => {
-    state = (state + 0x9e3779b9) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 16), 0x85ebca6b) >>> 0;
-    value = Math.imul(value ^ (value >>> 13), 0xc2b2ae35) >>> 0;
-    return (value ^ (value >>> 16)) >>> 0;
-  };
-}
+// The engine's test generator (splitmix32): the same seed gives the same state.
 const next = seededRandom(seed);
 
 function randomBytes(length: number): Uint8Array {
