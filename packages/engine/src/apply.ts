@@ -68,6 +68,15 @@ export interface ApplyOptions {
   readonly signatureVerified?: boolean;
 }
 
+/**
+ * Appends one instruction's result. A module function rather than a closure
+ * per execute() call: under tsx, every closure creation also names it with
+ * Object.defineProperty, a measurable cost on the replay path.
+ */
+function record(results: InstructionResult[], value: ResultValue | Rejection): void {
+  results.push(isRejection(value) ? { ok: false, rejection: value } : { ok: true, value });
+}
+
 function rejected(rejection: Rejection, results: readonly InstructionResult[] = []): ApplyOutcome {
   return { accepted: false, rejection, results };
 }
@@ -125,43 +134,40 @@ export function execute(
   }
   const recorder = state.recorder.begin(logTimeMs);
   const results: InstructionResult[] = [];
-  const record = (value: ResultValue | Rejection): void => {
-    results.push(isRejection(value) ? { ok: false, rejection: value } : { ok: true, value });
-  };
 
   switch (instruction.kind) {
     case 'orderExecute':
       for (const request of instruction.orders) {
         const params = resolveOrderRequest(state, request);
         if (isRejection(params)) {
-          record(params);
+          record(results, params);
           continue;
         }
         const order = placeOrder(state, recorder, signer, params);
-        record(isRejection(order) ? order : { kind: 'order', order });
+        record(results, isRejection(order) ? order : { kind: 'order', order });
       }
       break;
     case 'orderCancel':
     case 'orderCancelAll': {
       const market = state.marketsBySymbol.get(instruction.symbol);
       if (market === undefined) {
-        record(reject('INVALID_MARKET', `Market ${instruction.symbol} does not exist.`));
+        record(results, reject('INVALID_MARKET', `Market ${instruction.symbol} does not exist.`));
       } else if (instruction.kind === 'orderCancel') {
         const order = cancelOrder(state, recorder, signer, market, instruction.orderId, instruction.clientId);
-        record(isRejection(order) ? order : { kind: 'order', order });
+        record(results, isRejection(order) ? order : { kind: 'order', order });
       } else {
-        record({ kind: 'orders', orders: cancelAllOrders(state, recorder, signer, market) });
+        record(results, { kind: 'orders', orders: cancelAllOrders(state, recorder, signer, market) });
       }
       break;
     }
     case 'withdraw': {
       const withdrawal = requestWithdrawal(state, recorder, signer, instruction);
-      record(isRejection(withdrawal) ? withdrawal : { kind: 'withdrawal', withdrawal });
+      record(results, isRejection(withdrawal) ? withdrawal : { kind: 'withdrawal', withdrawal });
       break;
     }
     case 'depositCredit': {
       const deposit = creditDeposit(state, recorder, instruction, entrySignature);
-      record(isRejection(deposit) ? deposit : { kind: 'deposit', deposit });
+      record(results, isRejection(deposit) ? deposit : { kind: 'deposit', deposit });
       break;
     }
     case 'withdrawalComplete':
@@ -171,36 +177,37 @@ export function execute(
           ? { completed: true as const, chainTransactionId: instruction.chainTransactionId }
           : { completed: false as const, reason: instruction.reason };
       const withdrawal = settleWithdrawal(state, recorder, instruction.withdrawalId, outcome);
-      record(isRejection(withdrawal) ? withdrawal : { kind: 'withdrawal', withdrawal });
+      record(results, isRejection(withdrawal) ? withdrawal : { kind: 'withdrawal', withdrawal });
       break;
     }
     case 'reservesStatement': {
       const statement = stateReserves(state, recorder, instruction);
-      record(isRejection(statement) ? statement : { kind: 'reserves', reserves: statement });
+      record(results, isRejection(statement) ? statement : { kind: 'reserves', reserves: statement });
       break;
     }
     case 'assetList': {
       const asset = listAsset(state, instruction);
-      if (isRejection(asset)) record(asset);
+      if (isRejection(asset)) record(results, asset);
       else {
         recorder.events.push({ type: 'assetListed', asset: asset.symbol, decimals: asset.decimals });
-        record({ kind: 'listed', symbol: asset.symbol });
+        record(results, { kind: 'listed', symbol: asset.symbol });
       }
       break;
     }
     case 'marketList': {
       const market = listMarket(state, instruction);
-      if (isRejection(market)) record(market);
+      if (isRejection(market)) record(results, market);
       else {
         recorder.events.push({ type: 'marketListed', market: market.symbol });
-        record({ kind: 'listed', symbol: market.symbol });
+        record(results, { kind: 'listed', symbol: market.symbol });
       }
       break;
     }
   }
 
-  const firstAccepted = results.find((result) => result.ok);
-  if (firstAccepted === undefined) {
+  let anyAccepted = false;
+  for (let index = 0; index < results.length; index += 1) if (results[index]!.ok) anyAccepted = true;
+  if (!anyAccepted) {
     const first = results[0];
     return rejected(first !== undefined && !first.ok ? first.rejection : reject('INVALID_INSTRUCTION'), results);
   }

@@ -144,7 +144,7 @@ export function encodeState(state: ExchangeState): Uint8Array {
   writer.unsigned(replay.queue.length - replay.queueStart);
   for (let index = replay.queueStart; index < replay.queue.length; index += 1) {
     const entry = replay.queue[index]!;
-    writer.bytes(Buffer.from(entry.digest, 'hex'));
+    writer.bytes(Buffer.from(entry.digest, 'latin1'));
     writer.unsigned(entry.acceptedAtMs);
   }
   return writer.finish();
@@ -323,7 +323,7 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
   for (let count = reader.safeInteger(); count > 0; count -= 1) state.creditedDeposits.add(reader.string());
 
   for (let count = reader.safeInteger(); count > 0; count -= 1) {
-    const digest = Buffer.from(reader.bytes(32)).toString('hex');
+    const digest = Buffer.from(reader.bytes(32)).toString('latin1');
     const acceptedAtMs = reader.safeInteger();
     if (state.replayProtection.seen.has(digest)) throw new StateDecodeError('a remembered message appears twice');
     state.replayProtection.seen.set(digest, acceptedAtMs);

@@ -221,7 +221,7 @@ export interface ExchangeState {
 }
 
 export interface ReplayProtectionState {
-  /** Hex SHA-256 of (public key ‖ signed message) → log time when it was accepted. */
+  /** SHA-256 of (public key ‖ signed message), as a latin1 string (messageDigest) → log time when it was accepted. */
   readonly seen: Map<string, number>;
   /** The same entries in acceptance order, so the oldest are pruned first. */
   readonly queue: Array<{ readonly digest: string; readonly acceptedAtMs: number }>;
