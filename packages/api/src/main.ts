@@ -143,11 +143,15 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
 
+  const listenBacklog = 4_096;
   try {
     const listed = await applyListings(node, operator.key, config);
     if (listed.length > 0) logger.info({ listed }, 'listed assets and markets');
     app = buildServer({ node, logger, assets: assetInfoOf(config), ...(rateLimits === false ? { rateLimits } : {}) });
-    await app.listen({ host, port });
+    // Node's default accept backlog (511) overflows when a thousand clients
+    // connect at once, and the overflow waits on TCP retransmits (seconds);
+    // Linux caps the figure at net.core.somaxconn.
+    await app.listen({ host, port, backlog: listenBacklog });
   } catch (error) {
     // Start-up failed after the ledger opened: release it cleanly before exiting.
     await app?.close().catch(() => undefined);
