@@ -863,72 +863,92 @@ export type ChildMessage =
   | { type: 'result'; phase: string; summary: PhaseSummary; cpuUserMs: number; cpuSystemMs: number }
   | { type: 'error'; message: string };
 
-async function childMain(): Promise<void> {
-  const send = (message: ChildMessage): void => {
-    process.send!(message);
+/**
+ * The child side of a generator process (this file's and
+ * overload-generator.ts's): answers each parent message with `handle`,
+ * reports anything thrown as {type: 'error'}, exits on {type: 'exit'} or when
+ * the parent goes away, and after `lifetimeMs` at most, so a test that dies
+ * never leaves a generator behind.
+ */
+export function serveParent<Parent extends { readonly type: string }, Child>(
+  description: string,
+  lifetimeMs: number,
+  handle: (message: Parent, send: (message: Child | { type: 'error'; message: string }) => void) => Promise<void>,
+): void {
+  const parent = process.send?.bind(process);
+  if (parent === undefined) throw new Error(`${description} runs as a child process with an IPC channel`);
+  const send = (message: Child | { type: 'error'; message: string }): void => {
+    parent(message);
   };
-  if (process.send === undefined) throw new Error('load-generator.ts runs as a child process with an IPC channel (the benchmark starts it)');
+  setTimeout(() => process.exit(3), lifetimeMs).unref();
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', (message: Parent) => {
+    if (message.type === 'exit') process.exit(0);
+    handle(message, send).catch((error: unknown) => {
+      send({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    });
+  });
+}
+
+/** Runs `main` when `moduleUrl` is the process's entry module (node --import tsx <file>). */
+export function runIfEntryModule(moduleUrl: string, description: string, main: () => void): void {
+  if (process.argv[1] === undefined || moduleUrl !== pathToFileURL(process.argv[1]).href) return;
+  try {
+    main();
+  } catch (error) {
+    process.stderr.write(`${description}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  }
+}
+
+function childMain(): void {
   let setup: Extract<ParentMessage, { type: 'setup' }> | undefined;
   let flow: OrderFlow | undefined;
   const prepared = new Map<string, { requests: SignedRequest[]; encoded: Buffer[] }>();
   // Bounded: the child exits if the parent goes away or after an hour at most.
-  const lifetime = setTimeout(() => process.exit(3), 3_600_000);
-  lifetime.unref();
-  process.on('disconnect', () => process.exit(0));
-  process.on('message', (message: ParentMessage) => {
-    void (async () => {
-      try {
-        switch (message.type) {
-          case 'setup':
-            setup = message;
-            flow = new OrderFlow({ seed: message.flowSeed, traders: message.traderSeeds.map((seed) => Ed25519Key.fromSecret(seed)) });
-            send({ type: 'ready' });
-            break;
-          case 'prepare': {
-            if (setup === undefined || flow === undefined) throw new Error('prepare before setup');
-            const t0 = performance.now();
-            const requests = flow.batch(message.count, Date.now());
-            const t1 = performance.now();
-            const target = targetOf(setup.url);
-            const encoded = requests.map((request) => encodeHttpRequest(request, target));
-            const t2 = performance.now();
-            prepared.set(message.phase, { requests, encoded });
-            const averageMessageBytes = requests.reduce((total, request) => total + request.message.length, 0) / Math.max(1, requests.length);
-            send({ type: 'prepared', phase: message.phase, signMs: t1 - t0, encodeMs: t2 - t1, averageMessageBytes });
-            break;
-          }
-          case 'run': {
-            if (setup === undefined) throw new Error('run before setup');
-            const phase = prepared.get(message.phase);
-            if (phase === undefined) throw new Error(`phase ${message.phase} was not prepared`);
-            prepared.delete(message.phase);
-            const cpuBefore = process.cpuUsage();
-            const run = runLoad(phase.requests, {
-              url: setup.url,
-              connections: setup.connections,
-              client: setup.client,
-              mode: message.mode,
-              deadlineMs: message.deadlineMs,
-              encoded: phase.encoded,
-            });
-            const results = await run.done;
-            const cpu = process.cpuUsage(cpuBefore);
-            send({ type: 'result', phase: message.phase, summary: summarize(phase.requests, results), cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000 });
-            break;
-          }
-          case 'exit':
-            process.exit(0);
-        }
-      } catch (error) {
-        send({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  serveParent<ParentMessage, ChildMessage>('load-generator.ts (the benchmark starts it)', 3_600_000, async (message, send) => {
+    switch (message.type) {
+      case 'setup':
+        setup = message;
+        flow = new OrderFlow({ seed: message.flowSeed, traders: message.traderSeeds.map((seed) => Ed25519Key.fromSecret(seed)) });
+        send({ type: 'ready' });
+        break;
+      case 'prepare': {
+        if (setup === undefined || flow === undefined) throw new Error('prepare before setup');
+        const t0 = performance.now();
+        const requests = flow.batch(message.count, Date.now());
+        const t1 = performance.now();
+        const target = targetOf(setup.url);
+        const encoded = requests.map((request) => encodeHttpRequest(request, target));
+        const t2 = performance.now();
+        prepared.set(message.phase, { requests, encoded });
+        const averageMessageBytes = requests.reduce((total, request) => total + request.message.length, 0) / Math.max(1, requests.length);
+        send({ type: 'prepared', phase: message.phase, signMs: t1 - t0, encodeMs: t2 - t1, averageMessageBytes });
+        break;
       }
-    })();
+      case 'run': {
+        if (setup === undefined) throw new Error('run before setup');
+        const phase = prepared.get(message.phase);
+        if (phase === undefined) throw new Error(`phase ${message.phase} was not prepared`);
+        prepared.delete(message.phase);
+        const cpuBefore = process.cpuUsage();
+        const run = runLoad(phase.requests, {
+          url: setup.url,
+          connections: setup.connections,
+          client: setup.client,
+          mode: message.mode,
+          deadlineMs: message.deadlineMs,
+          encoded: phase.encoded,
+        });
+        const results = await run.done;
+        const cpu = process.cpuUsage(cpuBefore);
+        send({ type: 'result', phase: message.phase, summary: summarize(phase.requests, results), cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000 });
+        break;
+      }
+      case 'exit':
+        break;
+    }
   });
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  childMain().catch((error: unknown) => {
-    process.stderr.write(`load generator: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  });
-}
+runIfEntryModule(import.meta.url, 'load generator', childMain);

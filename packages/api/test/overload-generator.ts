@@ -25,12 +25,13 @@
  *   {type: 'ready'}; {type: 'prepared', phase, signMs};
  *   {type: 'result', phase, summary, acknowledged: [signature, message][], cpuMs}; {type: 'error', message}
  */
-import { pathToFileURL } from 'node:url';
 import {
   Ed25519Key,
   OrderFlow,
   encodeHttpRequest,
+  runIfEntryModule,
   runLoad,
+  serveParent,
   summarize,
   targetOf,
   type LoadMode,
@@ -60,83 +61,66 @@ export type OverloadChildMessage =
 /** Every order crosses the mid: see the header. */
 const crossingShare = 1;
 
-async function main(): Promise<void> {
-  if (process.send === undefined) throw new Error('overload-generator.ts runs as a child process with an IPC channel (test/overload.test.ts starts it)');
-  const send = (message: OverloadChildMessage): void => {
-    process.send!(message);
-  };
+function main(): void {
   let url: string | undefined;
   let flow: OrderFlow | undefined;
   const prepared = new Map<string, { requests: SignedRequest[]; encoded: Buffer[] }>();
   // Bounded: the child exits when the parent goes away, and after ten minutes at most.
-  setTimeout(() => process.exit(3), 600_000).unref();
-  process.on('disconnect', () => process.exit(0));
-  process.on('message', (message: OverloadParentMessage) => {
-    void (async () => {
-      try {
-        switch (message.type) {
-          case 'setup':
-            url = message.url;
-            targetOf(url);
-            flow = new OrderFlow({
-              seed: message.flowSeed,
-              traders: message.traderSeeds.map((seed) => Ed25519Key.fromSecret(seed)),
-              cancelShare: 0,
-              crossShare: crossingShare,
-            });
-            send({ type: 'ready' });
-            break;
-          case 'prepare': {
-            if (url === undefined || flow === undefined) throw new Error('prepare before setup');
-            const started = performance.now();
-            const requests = flow.batch(message.count, Date.now());
-            const target = targetOf(url);
-            prepared.set(message.phase, { requests, encoded: requests.map((request) => encodeHttpRequest(request, target)) });
-            send({ type: 'prepared', phase: message.phase, signMs: performance.now() - started });
-            break;
-          }
-          case 'run': {
-            if (url === undefined) throw new Error('run before setup');
-            const phase = prepared.get(message.phase);
-            if (phase === undefined) throw new Error(`phase ${message.phase} was not prepared`);
-            prepared.delete(message.phase);
-            const cpuBefore = process.cpuUsage();
-            const results = await runLoad(phase.requests, {
-              url,
-              connections: message.connections,
-              mode: message.mode,
-              deadlineMs: message.deadlineMs,
-              encoded: phase.encoded,
-            }).done;
-            const cpu = process.cpuUsage(cpuBefore);
-            const acknowledged: Array<[string, string]> = [];
-            for (const result of results) {
-              if (result.status < 200 || result.status >= 300) continue;
-              const request = phase.requests[result.index]!;
-              acknowledged.push([request.signature, request.message]);
-            }
-            send({
-              type: 'result',
-              phase: message.phase,
-              summary: summarize(phase.requests, results),
-              acknowledged,
-              cpuMs: (cpu.user + cpu.system) / 1000,
-            });
-            break;
-          }
-          case 'exit':
-            process.exit(0);
-        }
-      } catch (error) {
-        send({ type: 'error', message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  serveParent<OverloadParentMessage, OverloadChildMessage>('overload-generator.ts (test/overload.test.ts starts it)', 600_000, async (message, send) => {
+    switch (message.type) {
+      case 'setup':
+        url = message.url;
+        targetOf(url);
+        flow = new OrderFlow({
+          seed: message.flowSeed,
+          traders: message.traderSeeds.map((seed) => Ed25519Key.fromSecret(seed)),
+          cancelShare: 0,
+          crossShare: crossingShare,
+        });
+        send({ type: 'ready' });
+        break;
+      case 'prepare': {
+        if (url === undefined || flow === undefined) throw new Error('prepare before setup');
+        const started = performance.now();
+        const requests = flow.batch(message.count, Date.now());
+        const target = targetOf(url);
+        prepared.set(message.phase, { requests, encoded: requests.map((request) => encodeHttpRequest(request, target)) });
+        send({ type: 'prepared', phase: message.phase, signMs: performance.now() - started });
+        break;
       }
-    })();
+      case 'run': {
+        if (url === undefined) throw new Error('run before setup');
+        const phase = prepared.get(message.phase);
+        if (phase === undefined) throw new Error(`phase ${message.phase} was not prepared`);
+        prepared.delete(message.phase);
+        const cpuBefore = process.cpuUsage();
+        const results = await runLoad(phase.requests, {
+          url,
+          connections: message.connections,
+          mode: message.mode,
+          deadlineMs: message.deadlineMs,
+          encoded: phase.encoded,
+        }).done;
+        const cpu = process.cpuUsage(cpuBefore);
+        const acknowledged: Array<[string, string]> = [];
+        for (const result of results) {
+          if (result.status < 200 || result.status >= 300) continue;
+          const request = phase.requests[result.index]!;
+          acknowledged.push([request.signature, request.message]);
+        }
+        send({
+          type: 'result',
+          phase: message.phase,
+          summary: summarize(phase.requests, results),
+          acknowledged,
+          cpuMs: (cpu.user + cpu.system) / 1000,
+        });
+        break;
+      }
+      case 'exit':
+        break;
+    }
   });
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`overload generator: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  });
-}
+runIfEntryModule(import.meta.url, 'overload generator', main);
