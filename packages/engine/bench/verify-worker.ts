@@ -21,8 +21,11 @@
  * Node 20.
  */
 import { availableParallelism } from 'node:os';
-import { isMainThread, parentPort, Worker } from 'node:worker_threads';
-import { signatureVerdicts, verifySignature, type SignatureVerdict } from '../src/signature.js';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { signatureVerdicts, verifySignature, verifySignatureWithNodeCrypto, type SignatureVerdict } from '../src/signature.js';
+
+/** Which library evaluates the rule's equation: the engine's fastest (libsodium where it loads) or node:crypto. */
+export type Equation = 'fastest' | 'node:crypto';
 
 /** Verdict codes: the byte a worker returns is the index of the verdict here. */
 export const verdictNames: readonly SignatureVerdict[] = signatureVerdicts;
@@ -84,7 +87,8 @@ function transferList(batch: PackedBatch): ArrayBuffer[] {
 }
 
 /** Verifies every item of a packed batch on the calling thread; one verdict code per item. */
-export function verifyPacked(batch: PackedBatch): Uint8Array {
+export function verifyPacked(batch: PackedBatch, equation: Equation = 'fastest'): Uint8Array {
+  const verify = equation === 'node:crypto' ? verifySignatureWithNodeCrypto : verifySignature;
   const verdicts = new Uint8Array(batch.count);
   const { publicKeys, signatures, messageBytes, messageOffsets, badLength } = batch;
   const badLengthCode = verdictCodes.get('bad-length')!;
@@ -93,7 +97,7 @@ export function verifyPacked(batch: PackedBatch): Uint8Array {
       verdicts[index] = badLengthCode;
       continue;
     }
-    const verdict = verifySignature(
+    const verdict = verify(
       publicKeys.subarray(index * KEY_BYTES, (index + 1) * KEY_BYTES),
       messageBytes.subarray(messageOffsets[index]!, messageOffsets[index + 1]!),
       signatures.subarray(index * SIGNATURE_BYTES, (index + 1) * SIGNATURE_BYTES),
@@ -119,10 +123,11 @@ type Reply =
 
 function serve(): void {
   const port = parentPort!;
+  const equation: Equation = (workerData as { equation?: Equation } | undefined)?.equation ?? 'fastest';
   const loaded = new Map<number, PackedBatch>();
   const answer = (id: number, batch: PackedBatch): void => {
     const started = process.hrtime.bigint();
-    const verdicts = verifyPacked(batch);
+    const verdicts = verifyPacked(batch, equation);
     const verifyNs = Number(process.hrtime.bigint() - started);
     const reply: Reply = { type: 'verdicts', id, verdicts, verifyNs };
     port.postMessage(reply, [verdicts.buffer as ArrayBuffer]);
@@ -217,13 +222,13 @@ export interface VerifyResult {
  * module. tsx is resolved here, from this file, so the current directory
  * does not matter.
  */
-function startWorker(moduleUrl: URL): Worker {
-  if (!moduleUrl.pathname.endsWith('.ts')) return new Worker(moduleUrl);
+function startWorker(moduleUrl: URL, equation: Equation): Worker {
+  if (!moduleUrl.pathname.endsWith('.ts')) return new Worker(moduleUrl, { workerData: { equation } });
   const tsxApi = import.meta.resolve('tsx/esm/api');
   const bootstrap =
     `import(${JSON.stringify(tsxApi)})` +
     `.then(({ register }) => { register(); return import(${JSON.stringify(moduleUrl.href)}); })`;
-  return new Worker(bootstrap, { eval: true });
+  return new Worker(bootstrap, { eval: true, workerData: { equation } });
 }
 
 export class VerifyPool {
@@ -235,9 +240,9 @@ export class VerifyPool {
   }
 
   /** Starts `size` workers (default: os.availableParallelism()) and waits until each has loaded. */
-  static async start(size = availableParallelism()): Promise<VerifyPool> {
+  static async start(size = availableParallelism(), equation: Equation = 'fastest'): Promise<VerifyPool> {
     const url = new URL(import.meta.url);
-    const workers = Array.from({ length: size }, () => new PoolWorker(startWorker(url)));
+    const workers = Array.from({ length: size }, () => new PoolWorker(startWorker(url, equation)));
     const pool = new VerifyPool(workers);
     // A round trip proves the worker's module graph (tsx, signature.ts) loaded.
     const empty = packBatch([]);

@@ -83,7 +83,9 @@ function findViolations(files: readonly string[], host?: ts.CompilerHost): strin
     const visit = (node: ts.Node): void => {
       if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier)) {
         const specifier = node.moduleSpecifier.text;
-        if (!allowedImports.some((pattern) => pattern.test(specifier))) report(node, 'imports a module that may do I/O');
+        // An import outside the list needs a reviewer's reason on the line above it.
+        const isAllowed = allowedImports.some((pattern) => pattern.test(specifier)) || isReviewed(node);
+        if (!isAllowed) report(node, 'imports a module that may do I/O');
       }
       if (ts.isIdentifier(node) && forbiddenIdentifiers.has(node.text)) {
         const parent = node.parent;
@@ -138,6 +140,8 @@ describe('determinism', () => {
       "const compared = 'a'.localeCompare('b');",
       '// determinism-reviewed: only counted.',
       'const counted = Object.keys({ a: 1 }).length;',
+      '// determinism-reviewed: a reviewed import.',
+      "import { cpus } from 'node:os';",
     ].join('\n');
     const host = ts.createCompilerHost({});
     const original = host.getSourceFile;
@@ -148,6 +152,9 @@ describe('determinism', () => {
     // Line 7 uses key order unreviewed; line 11 carries the reviewed comment.
     expect(found.some((line) => line.startsWith('deliberately-bad.ts:7: object key order'))).toBe(true);
     expect(found.some((line) => line.startsWith('deliberately-bad.ts:11:'))).toBe(false);
+    // An import outside the list fires (line 1) unless a reviewer gave a reason (line 13).
+    expect(found.some((line) => line.startsWith('deliberately-bad.ts:1: imports a module'))).toBe(true);
+    expect(found.some((line) => line.startsWith('deliberately-bad.ts:13:'))).toBe(false);
   });
 
   it('the same signed log gives the same state in two fresh processes', () => {

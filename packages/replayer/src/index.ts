@@ -27,5 +27,12 @@ export {
   type ByteSource,
 } from './input-source.js';
 export { SignatureVerifierPool, SignatureWorkerError, type BatchVerdicts, type PreloadedSignatureBatch } from './signature-verifier-pool.js';
-export { SignatureBatchBuilder, verifySignatureBatch, verdictNames, verdictName, type SignatureBatch } from './signature-batch.js';
+export {
+  SignatureBatchBuilder,
+  verifySignatureBatch,
+  verdictNames,
+  verdictName,
+  type SignatureBatch,
+  type SignatureEquation,
+} from './signature-batch.js';
 export { startTypeScriptWorker } from './typescript-worker.js';

@@ -8,7 +8,7 @@
  * encoding has fixed fields for them), so the batch has fixed-width slots for
  * both; only messages vary in length.
  */
-import { signatureVerdicts, verifySignature, type SignatureVerdict } from '@vex/engine';
+import { signatureVerdicts, verifySignature, verifySignatureWithNodeCrypto, type SignatureVerdict } from '@vex/engine';
 
 /** Verdict codes: the byte a worker returns for a signature is the index of its verdict here. */
 export const verdictNames: readonly SignatureVerdict[] = signatureVerdicts;
@@ -38,6 +38,12 @@ export interface SignatureBatch {
 
 /** The buffers to list as transferable when a batch is posted to another thread. */
 export function signatureBatchBuffers(batch: SignatureBatch): ArrayBuffer[] {
+  // messageOffsets always holds count + 1 entries, so an empty buffer means it was
+  // transferred already. Posting a detached buffer again makes no error: the message is
+  // simply never delivered, and the caller would wait forever for its verdicts.
+  if (batch.messageOffsets.buffer.byteLength === 0) {
+    throw new RangeError('this batch was already sent to a worker, which now owns its buffers; a batch can be sent once');
+  }
   return [batch.publicKeys, batch.signatures, batch.messageBytes, batch.messageOffsets].map((array) => array.buffer as ArrayBuffer);
 }
 
@@ -111,15 +117,25 @@ export class SignatureBatchBuilder {
   }
 }
 
+/**
+ * Which library evaluates the rule's equation: `fastest` is the engine's choice
+ * (libsodium where it loads), `node:crypto` forces OpenSSL. Both give the same
+ * verdict on every input (docs/signature.md); the choice exists so that a
+ * benchmark can measure one against the other, and a cautious verifier can
+ * re-check a log with the other library.
+ */
+export type SignatureEquation = 'fastest' | 'node:crypto';
+
 /** Verifies every item of a batch on the calling thread under the engine's rule; one verdict code per item. */
-export function verifySignatureBatch(batch: SignatureBatch): Uint8Array {
+export function verifySignatureBatch(batch: SignatureBatch, equation: SignatureEquation = 'fastest'): Uint8Array {
+  const verify = equation === 'node:crypto' ? verifySignatureWithNodeCrypto : verifySignature;
   const { count, publicKeys, signatures, messageBytes, messageOffsets } = batch;
   if (publicKeys.length !== count * publicKeyBytes || signatures.length !== count * signatureBytes || messageOffsets.length !== count + 1) {
     throw new RangeError('the batch buffers do not match its count');
   }
   const verdicts = new Uint8Array(count);
   for (let index = 0; index < count; index += 1) {
-    const verdict = verifySignature(
+    const verdict = verify(
       publicKeys.subarray(index * publicKeyBytes, (index + 1) * publicKeyBytes),
       messageBytes.subarray(messageOffsets[index]!, messageOffsets[index + 1]!),
       signatures.subarray(index * signatureBytes, (index + 1) * signatureBytes),

@@ -60,11 +60,38 @@ describe('SignatureVerifierPool', () => {
     results.forEach((result, index) => expect([...result.verdicts].map(verdictName)).toEqual(batches[index]!.expected));
   });
 
+  it('refuses to send a batch a second time instead of waiting forever for its verdicts', async () => {
+    const batch = batchWithBadItems(5).builder.finish();
+    await pool.verify(batch);
+    await expect(pool.verify(batch)).rejects.toThrow(/already sent/);
+    // The pool still serves other batches afterwards.
+    const { builder, expected } = batchWithBadItems(45);
+    expect([...(await pool.verify(builder.finish())).verdicts].map(verdictName)).toEqual(expected);
+  });
+
   it('verifies preloaded batches on request', async () => {
     const { builder, expected } = batchWithBadItems(45);
     const preloaded = await pool.preload(builder.finish(), 1);
     const result = await pool.verifyPreloaded(preloaded);
     pool.drop(preloaded);
     expect([...result.verdicts].map(verdictName)).toEqual(expected);
+  });
+});
+
+describe('SignatureVerifierPool with the equation forced to node:crypto', () => {
+  it('gives the same verdicts as the default (libsodium) pool', async () => {
+    const nodeCryptoPool = await SignatureVerifierPool.start(1, 'node:crypto');
+    const fastestPool = await SignatureVerifierPool.start(1);
+    try {
+      // A batch's buffers move into the worker that verifies it, so each pool gets its own copy.
+      const { builder, expected } = batchWithBadItems(40);
+      expect([...verifySignatureBatch(builder.finish(), 'node:crypto')].map(verdictName)).toEqual(expected);
+      const viaNodeCrypto = await nodeCryptoPool.verify(batchWithBadItems(40).builder.finish());
+      const viaFastest = await fastestPool.verify(batchWithBadItems(40).builder.finish());
+      expect([...viaNodeCrypto.verdicts].map(verdictName)).toEqual(expected);
+      expect([...viaFastest.verdicts].map(verdictName)).toEqual(expected);
+    } finally {
+      await Promise.all([nodeCryptoPool.close(), fastestPool.close()]);
+    }
   });
 });

@@ -10,7 +10,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { signatureBatchBuffers, SignatureBatchBuilder, type SignatureBatch } from './signature-batch.js';
+import { signatureBatchBuffers, SignatureBatchBuilder, type SignatureBatch, type SignatureEquation } from './signature-batch.js';
 import type { SignatureWorkerReply, SignatureWorkerRequest } from './signature-worker-protocol.js';
 import { startTypeScriptWorker } from './typescript-worker.js';
 
@@ -98,11 +98,15 @@ export class SignatureVerifierPool {
     return this.workers.length;
   }
 
-  /** Starts `size` workers (default: os.availableParallelism()) and waits until each has loaded its code. */
-  static async start(size: number = availableParallelism()): Promise<SignatureVerifierPool> {
+  /**
+   * Starts `size` workers (default: os.availableParallelism()) and waits until each has loaded its code.
+   * `equation` chooses the library behind the rule's equation (signature-batch.ts); the default is the fastest.
+   */
+  static async start(size: number = availableParallelism(), equation: SignatureEquation = 'fastest'): Promise<SignatureVerifierPool> {
     if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`the pool needs at least one worker, got ${size}`);
     const moduleUrl = new URL('./signature-worker.ts', import.meta.url);
-    const pool = new SignatureVerifierPool(Array.from({ length: size }, () => new PoolWorker(startTypeScriptWorker(moduleUrl))));
+    const workers = Array.from({ length: size }, () => new PoolWorker(startTypeScriptWorker(moduleUrl, { equation })));
+    const pool = new SignatureVerifierPool(workers);
     // A round trip with an empty batch proves that each worker's module graph loaded.
     try {
       await Promise.all(pool.workers.map((worker) => pool.send(worker, new SignatureBatchBuilder(1).finish())));

@@ -3,16 +3,17 @@
  * engine's signature rule and answers with one verdict byte per signature.
  * Started by startTypeScriptWorker; it does nothing on the main thread.
  */
-import { isMainThread, parentPort } from 'node:worker_threads';
-import { verifySignatureBatch, type SignatureBatch } from './signature-batch.js';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { verifySignatureBatch, type SignatureBatch, type SignatureEquation } from './signature-batch.js';
 import type { SignatureWorkerReply, SignatureWorkerRequest } from './signature-worker-protocol.js';
 
 function serve(): void {
   const port = parentPort!;
+  const equation: SignatureEquation = (workerData as { data?: { equation?: SignatureEquation } } | undefined)?.data?.equation ?? 'fastest';
   const loaded = new Map<number, SignatureBatch>();
   const answer = (id: number, batch: SignatureBatch): void => {
     const started = process.hrtime.bigint();
-    const verdicts = verifySignatureBatch(batch);
+    const verdicts = verifySignatureBatch(batch, equation);
     const verifyNs = Number(process.hrtime.bigint() - started);
     const reply: SignatureWorkerReply = { type: 'verdicts', id, verdicts, verifyNs };
     port.postMessage(reply, [verdicts.buffer as ArrayBuffer]);
