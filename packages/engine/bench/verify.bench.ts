@@ -8,13 +8,18 @@
  * orderExecute on SOL_USDC) are signed with several keys by signMessage from
  * src/signature.ts, untimed. Then:
  *
- *   verifySignature, one core     the project's rule (strict Ed25519: length,
+ *   rule + libsodium, one core    the project's rule (strict Ed25519: length,
  *                                 S < L, canonical A and R, no small-order A,
- *                                 then node:crypto verify), on this thread
- *   verifySignature, all cores    the same rule in os.availableParallelism()
- *                                 worker threads (verify-worker.ts), messages
- *                                 moved into the workers before timing; wall
- *                                 time from "go" to the last worker's answer
+ *                                 then the equation), with the equation by
+ *                                 libsodium (verifySignature's default where
+ *                                 sodium-native loads), on this thread
+ *   rule + node:crypto, one core  the same rule with the equation by OpenSSL
+ *                                 (verifySignatureWithNodeCrypto)
+ *   rule + each library, all cores
+ *                                 the same in os.availableParallelism() worker
+ *                                 threads (verify-worker.ts), messages moved
+ *                                 into the workers before timing; wall time
+ *                                 from "go" to the last worker's answer
  *   same, per batch incl. transfer the node's case: pack, transfer, verify and
  *                                 return verdicts per batch, all timed
  *   node:crypto.verify            raw OpenSSL verification with KeyObjects made
@@ -23,14 +28,25 @@
  *
  * Every timed pass must find every signature valid. Each figure is the median
  * of --rounds passes. The last line is one JSON object:
- *   {"verifyPerSecOneCore":…, "verifyPerSecAllCores":…, "cores":…}
+ *   {"backend":…, "verifyPerSecOneCore":…, "verifyPerSecAllCores":…,
+ *    "nodeCryptoPerSecOneCore":…, "nodeCryptoPerSecAllCores":…,
+ *    "ratioToNodeCrypto":…, "cores":…}
+ * where the first two are the default back end's and ratioToNodeCrypto is
+ * verifyPerSecAllCores ÷ nodeCryptoPerSecAllCores, measured in the same run.
  */
 import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import * as ed25519 from '@noble/ed25519';
-import { encodeSigningStringBytes, publicKeyFromSeed, signMessage, verifySignature } from '../src/index.js';
+import {
+  encodeSigningStringBytes,
+  publicKeyFromSeed,
+  signatureEquationBackend,
+  signMessage,
+  verifySignature,
+  verifySignatureWithNodeCrypto,
+} from '../src/index.js';
 import { SplitMix32 } from './workload.js';
-import { VerifyPool, verdictNames, type SignedItem } from './verify-worker.js';
+import { VerifyPool, verdictNames, type Equation, type SignedItem } from './verify-worker.js';
 
 function argument(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -129,27 +145,42 @@ const countValid = (verdicts: Uint8Array): number => verdicts.reduce((total, cod
 
 const figures: Figure[] = [];
 
-const oneCore = timeSync('verifySignature, one core', items.length, 'the project rule, main thread', () => {
+const oneCore = timeSync(`rule + ${signatureEquationBackend}, one core`, items.length, 'verifySignature, main thread', () => {
   let valid = 0;
   for (const item of items) if (verifySignature(item.publicKey, item.message, item.signature) === 'valid') valid += 1;
   return valid;
 });
 figures.push(oneCore);
+const nodeCryptoOneCore = timeSync('rule + node:crypto, one core', items.length, 'verifySignatureWithNodeCrypto, main thread', () => {
+  let valid = 0;
+  for (const item of items) if (verifySignatureWithNodeCrypto(item.publicKey, item.message, item.signature) === 'valid') valid += 1;
+  return valid;
+});
+figures.push(nodeCryptoOneCore);
+
+/** The rule in worker threads with one library behind the equation; messages moved in before timing. */
+async function allCoresWith(equation: Equation, library: string): Promise<Figure> {
+  const pool = await VerifyPool.start(workerCount, equation);
+  const preloaded = await pool.preload(items);
+  const figure = await timeAsync(
+    `rule + ${library}, ${pool.size} workers`,
+    items.length,
+    'messages moved into the workers before timing',
+    async () => countValid((await pool.verifyPreloaded(preloaded)).verdicts),
+  );
+  pool.drop(preloaded);
+  await pool.close();
+  return figure;
+}
+const allCores = await allCoresWith('fastest', signatureEquationBackend);
+figures.push(allCores);
+const nodeCryptoAllCores = await allCoresWith('node:crypto', 'node:crypto');
+figures.push(nodeCryptoAllCores);
 
 const pool = await VerifyPool.start(workerCount);
-const preloaded = await pool.preload(items);
-const allCores = await timeAsync(
-  `verifySignature, ${pool.size} workers`,
-  items.length,
-  'messages moved into the workers before timing',
-  async () => countValid((await pool.verifyPreloaded(preloaded)).verdicts),
-);
-figures.push(allCores);
-pool.drop(preloaded);
-
 const batchSize = 1_000;
 const batched = await timeAsync(
-  `same, batches of ${batchSize} incl. transfer`,
+  `same (${signatureEquationBackend}), batches of ${batchSize} incl. transfer`,
   items.length,
   `pack + transfer + verify + verdicts back, ${Math.ceil(items.length / batchSize)} batches in flight one after another`,
   async () => {
@@ -204,9 +235,23 @@ for (const figure of figures) {
       `${((seconds * 1e6) / figure.count).toFixed(1).padStart(10)}  ${figure.note}`,
   );
 }
-const oneCorePerSecond = Math.round(items.length / median(oneCore.seconds));
-const allCoresPerSecond = Math.round(items.length / median(allCores.seconds));
+const perSecond = (figure: Figure): number => Math.round(figure.count / median(figure.seconds));
+const oneCorePerSecond = perSecond(oneCore);
+const allCoresPerSecond = perSecond(allCores);
+const nodeCryptoAllCoresPerSecond = perSecond(nodeCryptoAllCores);
+const ratioToNodeCrypto = allCoresPerSecond / nodeCryptoAllCoresPerSecond;
 console.log('');
 console.log(`  scaling: ${(allCoresPerSecond / oneCorePerSecond).toFixed(2)}x with ${workerCount} workers on ${cores} available cores`);
+console.log(`  ${signatureEquationBackend} ÷ node:crypto, all cores: ${ratioToNodeCrypto.toFixed(2)} (one core: ${(oneCorePerSecond / perSecond(nodeCryptoOneCore)).toFixed(2)})`);
 console.log('');
-console.log(JSON.stringify({ verifyPerSecOneCore: oneCorePerSecond, verifyPerSecAllCores: allCoresPerSecond, cores }));
+console.log(
+  JSON.stringify({
+    backend: signatureEquationBackend,
+    verifyPerSecOneCore: oneCorePerSecond,
+    verifyPerSecAllCores: allCoresPerSecond,
+    nodeCryptoPerSecOneCore: perSecond(nodeCryptoOneCore),
+    nodeCryptoPerSecAllCores: nodeCryptoAllCoresPerSecond,
+    ratioToNodeCrypto: Number(ratioToNodeCrypto.toFixed(3)),
+    cores,
+  }),
+);
