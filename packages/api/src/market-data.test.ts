@@ -11,9 +11,11 @@
  * served must equal the candles recomputed from the exported log's trade
  * events, and the exported log must still replay cleanly.
  */
+import { readFileSync } from 'node:fs';
 import ccxt from 'ccxt';
 import {
   apply,
+  resultCodes,
   candleIntervals,
   candlesOf,
   createState,
@@ -280,5 +282,22 @@ describe('market data and ccxt parity', { timeout: 120_000 }, () => {
     // Beside clientId, too: the order is refused rather than one of the two ignored.
     await expect(maker.createOrder('SOL/USDC', 'limit', 'sell', 1, 502, { clientId: 7, clientOrderId: 'grid-7' })).rejects.toThrow(ccxt.BadRequest);
     expect(await maker.fetchOpenOrders('SOL/USDC')).toHaveLength(openBefore);
+  });
+
+  it('docs/api.md names the ccxt error class of every code, as ccxt raises it', () => {
+    const docs = readFileSync(new URL('../../../docs/api.md', import.meta.url), 'utf8');
+    const section = docs.slice(docs.indexOf('## Using ccxt'), docs.indexOf('## Not supported'));
+    const documented = new Map([...section.matchAll(/^ {2}\| `([A-Z_]+)` \| `([A-Za-z]+)` \|$/gm)].map((match) => [match[1]!, match[2]!]));
+    expect([...documented.keys()].sort()).toEqual(Object.keys(resultCodes).sort());
+    for (const [code, className] of documented) {
+      const body = JSON.stringify({ code, message: 'm' });
+      let raised: unknown;
+      try {
+        maker.handleErrors(400, 'Bad Request', `${exchange.baseUrl}/api/v1/order`, 'POST', {}, body, { code, message: 'm' }, {}, '');
+      } catch (error) {
+        raised = error;
+      }
+      expect((raised as Error | undefined)?.constructor.name, code).toBe(className);
+    }
   });
 });
