@@ -75,4 +75,16 @@ describe('live candles', () => {
     expect(changes.map((change) => change.interval)).toEqual(['1m']);
     expect(changes[0]).toEqual({ interval: '1m', closed: undefined, current: candlesOf('1m', [nextMinute])[0] });
   });
+
+  it('after a failed seed, stream nothing of the current buckets and the next ones whole', async () => {
+    const live = new LiveCandles();
+    const failing = { tradesBetween: () => Promise.reject(new Error('disk gone')) } as unknown as HistoryIndex;
+    const seeding = live.seed(failing, [market], at('2027-02-01T00:00:30Z'));
+    const during = trade(7, '2027-02-01T00:00:40Z', 100n);
+    expect(live.add('SOL_USDC', during)).toEqual([]);
+    await expect(seeding).rejects.toThrow('disk gone');
+    expect(live.add('SOL_USDC', trade(8, '2027-02-01T00:00:50Z', 100n))).toEqual([]);
+    const next = trade(9, '2027-02-01T00:01:00Z', 101n);
+    expect(live.add('SOL_USDC', next).map((change) => change.interval)).toEqual(['1m']);
+  });
 });

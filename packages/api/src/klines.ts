@@ -99,22 +99,32 @@ export class LiveCandles {
   private pending: Array<{ market: string; trade: CandleTrade }> | undefined = [];
 
   async seed(history: HistoryIndex, markets: readonly Market[], nowMs: number): Promise<void> {
-    for (const market of markets) {
-      const perInterval = new Map<CandleInterval, LiveCandle>();
-      for (const interval of candleIntervals) {
-        const startMs = candleStartMs(interval, nowMs);
-        const range = await history.tradesBetween(market.symbol, startMs, candleEndMs(interval, startMs), maximumKlineTrades);
-        if (!range.complete) perInterval.set(interval, { unknownStartMs: startMs });
-        else {
-          const [candle] = candlesOf(interval, range.trades);
-          if (candle !== undefined) perInterval.set(interval, candle);
+    try {
+      for (const market of markets) {
+        const perInterval = new Map<CandleInterval, LiveCandle>();
+        for (const interval of candleIntervals) {
+          const startMs = candleStartMs(interval, nowMs);
+          const range = await history.tradesBetween(market.symbol, startMs, candleEndMs(interval, startMs), maximumKlineTrades);
+          if (!range.complete) perInterval.set(interval, { unknownStartMs: startMs });
+          else {
+            const [candle] = candlesOf(interval, range.trades);
+            if (candle !== undefined) perInterval.set(interval, candle);
+          }
         }
+        this.candles.set(market.symbol, perInterval);
       }
-      this.candles.set(market.symbol, perInterval);
+    } catch (error) {
+      // The current buckets of the markets not read are unknown: streamed again from their next buckets.
+      for (const market of markets) {
+        if (this.candles.has(market.symbol)) continue;
+        this.candles.set(market.symbol, new Map(candleIntervals.map((interval) => [interval, { unknownStartMs: candleStartMs(interval, nowMs) }])));
+      }
+      throw error;
+    } finally {
+      const pending = this.pending ?? [];
+      this.pending = undefined;
+      for (const { market, trade } of pending) this.add(market, trade);
     }
-    const pending = this.pending ?? [];
-    this.pending = undefined;
-    for (const { market, trade } of pending) this.add(market, trade);
   }
 
   /**

@@ -71,7 +71,7 @@ export function registerAccountRoutes(app: FastifyInstance, context: ApiContext)
       summary: 'Open perpetual positions of the signer (instruction positionQuery): none on this spot exchange, so always []',
       tags: ['account'],
       security: signedSecurity,
-      querystring: { type: 'object', additionalProperties: false, properties: { symbol: symbolString, marketType: { type: 'string' } } },
+      querystring: { type: 'object', additionalProperties: false, properties: { symbol: symbolString, marketType: { type: 'string', maxLength: 16 } } },
       response: { 200: { type: 'array', maxItems: 0 }, ...errorResponses(401) },
     },
   }, async (request) => {
