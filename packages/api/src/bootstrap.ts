@@ -2,8 +2,15 @@
  * First start: list the configured assets and markets by submitting signed
  * operator transactions, exactly as the CLI would. On a restart the listings
  * already in the state are skipped, so starting twice changes nothing.
+ *
+ * Start-up must not depend on how busy the machine is (docs/operator.md,
+ * "First start"): each listing is signed with the time taken right before its
+ * own submission and the protocol's maximum window, and a listing the engine
+ * refuses only for its timestamp (the signature workers or the machine were
+ * slower than the window) is signed afresh and submitted again. A rejected
+ * transaction changes nothing, so the retry is safe.
  */
-import { encodeSigningStringBytes, publicKeyFromSeed, signMessage } from '@vex/engine';
+import { encodeSigningStringBytes, maximumWindowMs, publicKeyFromSeed, signMessage } from '@vex/engine';
 import { listingGroups, type ExchangeConfig } from './config.js';
 import type { ExchangeNodePort } from './node-port.js';
 import type { OperatorKey } from './operator-key.js';
@@ -11,6 +18,9 @@ import type { OperatorKey } from './operator-key.js';
 export class BootstrapError extends Error {
   override readonly name = 'BootstrapError';
 }
+
+/** Submissions of one listing at most; only INVALID_TIMESTAMP rejections are retried, each signed afresh. */
+export const maximumListingAttempts = 10;
 
 /** Lists what the state lacks; returns the symbols it listed. */
 export async function applyListings(
@@ -31,16 +41,23 @@ export async function applyListings(
   }
   const publicKey = publicKeyFromSeed(operator.seed);
   for (const group of groups) {
-    // Never behind the log time, so the timestamp is always inside the window.
-    const timestampMs = Math.max(Math.floor(clock()), node.state.logTimeMs);
-    const message = encodeSigningStringBytes([{ instruction: group.instruction, params: group.params }], timestampMs, 5000);
-    const result = await node.submit({ message, publicKey, signature: signMessage(operator.seed, message) });
-    if (!result.outcome.accepted) {
+    for (let attempt = 1; ; attempt += 1) {
+      // Taken right before this submission and never behind the log time, so only the time the
+      // submission itself takes (signature check and sequencing) can put it outside the window.
+      const timestampMs = Math.max(Math.floor(clock()), node.state.logTimeMs);
+      const message = encodeSigningStringBytes([{ instruction: group.instruction, params: group.params }], timestampMs, maximumWindowMs);
+      const result = await node.submit({ message, publicKey, signature: signMessage(operator.seed, message) });
+      if (result.outcome.accepted) {
+        listed.push(group.symbol);
+        break;
+      }
       const { code, message: reason } = result.outcome.rejection;
-      if (code === 'ALREADY_EXISTS') continue;
-      throw new BootstrapError(`Listing ${group.symbol} was rejected: ${code}: ${reason}`);
+      if (code === 'ALREADY_EXISTS') break;
+      if (code === 'INVALID_TIMESTAMP' && attempt < maximumListingAttempts) continue;
+      throw new BootstrapError(
+        `Listing ${group.symbol} was rejected: ${code}: ${reason}` + (attempt > 1 ? ` (after ${attempt} attempts, each signed afresh)` : ''),
+      );
     }
-    listed.push(group.symbol);
   }
   return listed;
 }

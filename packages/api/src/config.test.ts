@@ -26,7 +26,16 @@ describe('config', () => {
     expect(genesisOf(config, 'A'.repeat(43) + '=')).toEqual({ exchangeName: 'prod', operatorKeys: [key], feeAccount: key });
   });
 
+  it('takes a deposit address per blockchain', () => {
+    const json = valid();
+    json.depositAddresses = { Solana: 'So1anaVault111', Ethereum: '0xabc' };
+    expect(parseConfig(json).depositAddresses).toEqual({ Solana: 'So1anaVault111', Ethereum: '0xabc' });
+  });
+
   const cases: Array<[string, (json: any) => void, RegExp]> = [
+    ['deposit addresses not an object', (json) => (json.depositAddresses = ['x']), /config\.depositAddresses must be a JSON object/],
+    ['a deposit address with a space', (json) => (json.depositAddresses = { Solana: 'a b' }), /config\.depositAddresses\.Solana must be an address/],
+    ['an empty deposit address', (json) => (json.depositAddresses = { Solana: '' }), /config\.depositAddresses\.Solana must be an address/],
     ['not an object', (json) => Object.assign(json, { genesis: 'x' }), /config\.genesis must be a JSON object/],
     ['unknown top-level field', (json) => (json.asset = []), /unknown field "asset"/],
     ['missing exchange name', (json) => delete json.genesis.exchangeName, /genesis\.exchangeName must be a non-empty string/],

@@ -39,6 +39,12 @@ export interface ExchangeConfig {
   };
   readonly assets: readonly AssetConfig[];
   readonly markets: readonly MarketConfig[];
+  /**
+   * The address users deposit to, per blockchain (Backpack's names), served
+   * by GET /wapi/v1/capital/deposit/address until custody gives each account
+   * its own. API metadata, not part of the log.
+   */
+  readonly depositAddresses?: Readonly<Record<string, string>>;
 }
 
 export class ConfigError extends Error {
@@ -173,7 +179,7 @@ function integerAt(value: Json, key: string, where: string, maximum: number): nu
 /** Parses and fully validates a config file's JSON; throws ConfigError naming the offending place. */
 export function parseConfig(json: unknown, source = 'config'): ExchangeConfig {
   const root = objectAt(json, source);
-  onlyKeys(root, ['genesis', 'assets', 'markets', '$comment'], source);
+  onlyKeys(root, ['genesis', 'assets', 'markets', 'depositAddresses', '$comment'], source);
   const genesisJson = objectAt(root.genesis, `${source}.genesis`);
   onlyKeys(genesisJson, ['exchangeName', 'operatorKeys', 'feeAccount'], `${source}.genesis`);
   const exchangeName = stringAt(genesisJson, 'exchangeName', `${source}.genesis`)!;
@@ -238,10 +244,24 @@ export function parseConfig(json: unknown, source = 'config'): ExchangeConfig {
     };
   });
 
+  let depositAddresses: Record<string, string> | undefined;
+  if (root.depositAddresses !== undefined) {
+    const addresses = objectAt(root.depositAddresses, `${source}.depositAddresses`);
+    depositAddresses = {};
+    for (const [blockchain, address] of Object.entries(addresses)) {
+      if (!/^[\x20-\x7e]{1,64}$/.test(blockchain)) throw new ConfigError(`${source}.depositAddresses has a blockchain name that is not 1 to 64 printable characters.`);
+      if (typeof address !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(address)) {
+        throw new ConfigError(`${source}.depositAddresses.${blockchain} must be an address: 1 to 256 printable characters without spaces.`);
+      }
+      depositAddresses[blockchain] = address;
+    }
+  }
+
   const config: ExchangeConfig = {
     genesis: { exchangeName, ...(operatorKeys !== undefined ? { operatorKeys } : {}), ...(feeAccount !== undefined ? { feeAccount } : {}) },
     assets,
     markets,
+    ...(depositAddresses !== undefined ? { depositAddresses } : {}),
   };
   checkListings(config, source);
   return config;

@@ -25,6 +25,8 @@ export interface ApiContext {
   readonly clock: () => number;
   readonly feed: MarketFeed;
   readonly assets: Readonly<Record<string, AssetInfo>>;
+  /** Deposit address per blockchain (config `depositAddresses`). */
+  readonly depositAddresses: Readonly<Record<string, string>>;
   readonly version: string;
 }
 

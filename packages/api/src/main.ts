@@ -147,7 +147,13 @@ async function main(): Promise<void> {
   try {
     const listed = await applyListings(node, operator.key, config);
     if (listed.length > 0) logger.info({ listed }, 'listed assets and markets');
-    app = buildServer({ node, logger, assets: assetInfoOf(config), ...(rateLimits === false ? { rateLimits } : {}) });
+    app = buildServer({
+      node,
+      logger,
+      assets: assetInfoOf(config),
+      ...(config.depositAddresses !== undefined ? { depositAddresses: config.depositAddresses } : {}),
+      ...(rateLimits === false ? { rateLimits } : {}),
+    });
     // Node's default accept backlog (511) overflows when a thousand clients
     // connect at once, and the overflow waits on TCP retransmits (seconds);
     // Linux caps the figure at net.core.somaxconn.

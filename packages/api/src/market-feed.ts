@@ -10,11 +10,32 @@
  *     ccxt's U/u/lastUpdateId synchronisation;
  *   - one `trade.<market>` message per trade;
  *   - `account.orderUpdate` messages (orderAccepted, orderFill,
- *     orderCancelled, orderExpired) for the owners of the orders it touched.
+ *     orderCancelled, orderExpired) for the owners of the orders it touched;
+ *   - `bookTicker.<market>`: the best bid and ask after the entry, for each
+ *     market whose book it changed (from a mirror of
+ *     the book kept from depth events, so it never shows an uncommitted
+ *     book);
+ *   - `kline.<interval>.<market>`: the current candle of each interval the
+ *     entry's trades changed (and the previous one, closed, X: true, when a
+ *     trade opened a new bucket);
+ *   - `ticker.<market>`: 24-hour statistics, at most once a second per
+ *     market, a second after the first trade since the last one was sent.
+ * Stream messages nobody subscribed to are not built (isWatched).
  */
-import { formatDecimal, formatPrice, formatQuantity, type EngineEvent, type ExchangeState, type OrderView } from '@vex/engine';
+import {
+  depthOf,
+  formatDecimal,
+  formatPrice,
+  formatQuantity,
+  type EngineEvent,
+  type ExchangeState,
+  type Market,
+  type OrderView,
+} from '@vex/engine';
 import type { FastifyBaseLogger } from 'fastify';
+import { LiveCandles, wireCandleEvent } from './klines.js';
 import type { CommittedEntry, ExchangeNodePort } from './node-port.js';
+import { computeTicker } from './ticker.js';
 import { marketOf } from './wire-format.js';
 
 export interface StreamMessage {
@@ -28,6 +49,20 @@ export interface StreamMessage {
 
 type TradeEvent = Extract<EngineEvent, { type: 'trade' }>;
 
+/** One side of a market's book as the committed depth events left it: price ticks → quantity steps. */
+type BookMirror = { readonly bids: Map<bigint, bigint>; readonly asks: Map<bigint, bigint> };
+
+/** A ticker stream message per market at most this often. */
+export const tickerStreamIntervalMs = 1000;
+
+function bestOf(levels: ReadonlyMap<bigint, bigint>, highest: boolean): [bigint, bigint] | undefined {
+  let best: [bigint, bigint] | undefined;
+  for (const [priceTicks, quantitySteps] of levels) {
+    if (best === undefined || (highest ? priceTicks > best[0] : priceTicks < best[0])) best = [priceTicks, quantitySteps];
+  }
+  return best;
+}
+
 export class MarketFeed {
   private readonly depthIds = new Map<string, number>();
   private readonly listeners = new Set<(message: StreamMessage) => void>();
@@ -38,15 +73,31 @@ export class MarketFeed {
    */
   private readonly firstId: number;
 
+  private readonly books = new Map<string, BookMirror>();
+  private readonly candles = new LiveCandles();
+  private readonly tickerTimers = new Map<string, NodeJS.Timeout>();
+  private readonly tickerSentAtMs = new Map<string, number>();
+  private readonly listedAtMs = new Map<string, number>();
+  private listingsLoaded: Promise<void> | undefined;
+  /** Whether anyone subscribed to a stream; the WebSocket hub sets it. Streams nobody watches are not built. */
+  isWatched: (stream: string) => boolean = () => true;
+
   constructor(
     private readonly node: ExchangeNodePort,
     private readonly log: FastifyBaseLogger,
+    private readonly clock: () => number = Date.now,
   ) {
     this.firstId = node.head().sequence;
   }
 
+  /**
+   * Starts streaming. The node must be idle (nothing submitted and not yet
+   * committed), as it is when the server is built: the book mirrors start
+   * from its state, and every later change reaches them as committed events.
+   */
   start(): void {
     if (this.unsubscribe !== undefined) return;
+    for (const market of this.node.state.markets) this.books.set(market.symbol, this.mirrorOf(market));
     this.unsubscribe = this.node.subscribe((entry) => {
       try {
         this.onEntry(entry);
@@ -54,12 +105,37 @@ export class MarketFeed {
         this.log.error({ err: error, sequence: entry.sequence }, 'could not stream a committed entry');
       }
     });
+    this.candles.seed(this.node.history, this.node.state.markets, this.clock()).catch((error: unknown) => {
+      this.log.error({ err: error }, 'could not read the current candles; kline streams start with the next trades');
+    });
+    this.listingsLoaded = this.node.history.marketListings().then(
+      (listings) => {
+        for (const [market, timeMs] of listings) if (!this.listedAtMs.has(market)) this.listedAtMs.set(market, timeMs);
+      },
+      (error: unknown) => this.log.error({ err: error }, 'could not read the market listing times'),
+    );
   }
 
   stop(): void {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     this.listeners.clear();
+    for (const timer of this.tickerTimers.values()) clearTimeout(timer);
+    this.tickerTimers.clear();
+  }
+
+  /** The log time of the market's listing entry (Backpack's createdAt); undefined for ledgers older than that record. */
+  async marketListedAtMs(market: string): Promise<number | undefined> {
+    await this.listingsLoaded;
+    return this.listedAtMs.get(market);
+  }
+
+  private mirrorOf(market: Market): BookMirror {
+    const { bids, asks } = depthOf(market, Number.MAX_SAFE_INTEGER);
+    return {
+      bids: new Map(bids.map((level) => [level.priceTicks, level.quantitySteps])),
+      asks: new Map(asks.map((level) => [level.priceTicks, level.quantitySteps])),
+    };
   }
 
   /** The id of the last depth delta of the market: REST depth's lastUpdateId. */
@@ -82,7 +158,17 @@ export class MarketFeed {
     const micros = entry.logTimeMs * 1000;
     const depth = new Map<string, { a: Array<[string, string]>; b: Array<[string, string]> }>();
     for (const event of events) {
+      if (event.type === 'marketListed') {
+        this.listedAtMs.set(event.market, entry.logTimeMs);
+        this.books.set(event.market, { bids: new Map(), asks: new Map() });
+      }
       if (event.type !== 'depth') continue;
+      const book = this.books.get(event.market);
+      if (book !== undefined) {
+        const levels = event.side === 'Bid' ? book.bids : book.asks;
+        if (event.quantitySteps === 0n) levels.delete(event.priceTicks);
+        else levels.set(event.priceTicks, event.quantitySteps);
+      }
       let delta = depth.get(event.market);
       if (delta === undefined) {
         delta = { a: [], b: [] };
@@ -100,6 +186,7 @@ export class MarketFeed {
         market: symbol,
         data: { e: 'depth', E: micros, s: symbol, a: delta.a, b: delta.b, U: id, u: id, T: micros },
       });
+      this.emitBookTicker(symbol, id, micros);
     }
     for (const event of events) {
       if (event.type !== 'trade') continue;
@@ -123,6 +210,87 @@ export class MarketFeed {
       });
     }
     this.emitOrderUpdates(state, events, micros);
+    this.emitCandlesAndTickers(state, events, micros);
+  }
+
+  /** Backpack's bookTicker: best ask (a, A) and bid (b, B), with the depth update id (u) of the same entry. */
+  private emitBookTicker(symbol: string, updateId: number, micros: number): void {
+    const stream = `bookTicker.${symbol}`;
+    const book = this.books.get(symbol);
+    if (book === undefined || !this.isWatched(stream)) return;
+    const market = marketOf(this.node.state, symbol);
+    const ask = bestOf(book.asks, false);
+    const bid = bestOf(book.bids, true);
+    this.emit({
+      stream,
+      market: symbol,
+      data: {
+        e: 'bookTicker',
+        E: micros,
+        s: symbol,
+        ...(ask !== undefined ? { a: formatPrice(market, ask[0]), A: formatQuantity(market, ask[1]) } : {}),
+        ...(bid !== undefined ? { b: formatPrice(market, bid[0]), B: formatQuantity(market, bid[1]) } : {}),
+        u: updateId,
+        T: micros,
+      },
+    });
+  }
+
+  private emitCandlesAndTickers(state: ExchangeState, events: readonly EngineEvent[], micros: number): void {
+    const traded = new Set<string>();
+    for (const event of events) {
+      if (event.type !== 'trade') continue;
+      traded.add(event.market);
+      const changes = this.candles.add(event.market, event);
+      if (changes.length === 0) continue;
+      const market = marketOf(state, event.market);
+      for (const { interval, closed, current } of changes) {
+        const stream = `kline.${interval}.${event.market}`;
+        if (!this.isWatched(stream)) continue;
+        if (closed !== undefined) this.emit({ stream, market: event.market, data: wireCandleEvent(market, closed, true, micros) });
+        this.emit({ stream, market: event.market, data: wireCandleEvent(market, current, false, micros) });
+      }
+    }
+    for (const symbol of traded) this.scheduleTicker(symbol);
+  }
+
+  /** A ticker message a second after the first trade since the last one, computed then from the stored trades. */
+  private scheduleTicker(symbol: string): void {
+    if (this.tickerTimers.has(symbol) || !this.isWatched(`ticker.${symbol}`)) return;
+    const now = this.clock();
+    const delayMs = Math.max(0, (this.tickerSentAtMs.get(symbol) ?? -Infinity) + tickerStreamIntervalMs - now);
+    const timer = setTimeout(() => {
+      this.tickerSentAtMs.set(symbol, this.clock());
+      const market = marketOf(this.node.state, symbol);
+      computeTicker(this.node.history, market, this.clock()).then(
+        (ticker) => {
+          this.tickerTimers.delete(symbol);
+          if (this.unsubscribe === undefined) return;
+          this.emit({
+            stream: `ticker.${symbol}`,
+            market: symbol,
+            data: {
+              e: 'ticker',
+              E: this.clock() * 1000,
+              s: symbol,
+              o: ticker.firstPrice,
+              c: ticker.lastPrice,
+              h: ticker.high,
+              l: ticker.low,
+              v: ticker.volume,
+              V: ticker.quoteVolume,
+              n: Number(ticker.trades),
+            },
+          });
+        },
+        (error: unknown) => {
+          this.tickerTimers.delete(symbol);
+          this.log.error({ err: error, market: symbol }, 'could not compute a ticker');
+        },
+      );
+    }, delayMs);
+    timer.unref();
+    this.tickerTimers.set(symbol, timer);
   }
 
   /**

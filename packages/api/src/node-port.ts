@@ -16,6 +16,7 @@ export type {
   Page,
   PublicTrade,
   SubmitResult,
+  TradeRange,
 } from '@vex/ledger';
 
 /** The node as the API uses it. */

@@ -66,6 +66,45 @@ export function registerAccountRoutes(app: FastifyInstance, context: ApiContext)
     return balances;
   });
 
+  app.get('/api/v1/position', {
+    schema: {
+      summary: 'Open perpetual positions of the signer (instruction positionQuery): none on this spot exchange, so always []',
+      tags: ['account'],
+      security: signedSecurity,
+      querystring: { type: 'object', additionalProperties: false, properties: { symbol: symbolString, marketType: { type: 'string', maxLength: 16 } } },
+      response: { 200: { type: 'array', maxItems: 0 }, ...errorResponses(401) },
+    },
+  }, async (request) => {
+    signedQuery(context, request);
+    const query = request.query as { symbol?: string };
+    if (query.symbol !== undefined && !node.state.marketsBySymbol.has(query.symbol)) {
+      throw new ApiError('INVALID_MARKET', `Market ${query.symbol} does not exist.`);
+    }
+    return [];
+  });
+
+  app.get('/wapi/v1/capital/deposit/address', {
+    schema: {
+      summary: 'The address to deposit to on a blockchain (instruction depositAddressQuery): the operator’s configured address',
+      tags: ['account'],
+      security: signedSecurity,
+      querystring: { type: 'object', additionalProperties: false, required: ['blockchain'], properties: { blockchain: textValue } },
+      response: { 200: { type: 'object', properties: { address: { type: 'string' } } }, ...errorResponses(401) },
+    },
+  }, async (request) => {
+    signedQuery(context, request);
+    const { blockchain } = request.query as { blockchain: string };
+    const address = Object.hasOwn(context.depositAddresses, blockchain) ? context.depositAddresses[blockchain] : undefined;
+    if (address === undefined) {
+      const known = Object.keys(context.depositAddresses);
+      throw new ApiError(
+        'INVALID_CLIENT_REQUEST',
+        `No deposit address is configured for ${blockchain.slice(0, 64)}` + (known.length > 0 ? ` (configured: ${known.join(', ')}).` : '.'),
+      );
+    }
+    return { address };
+  });
+
   app.get('/wapi/v1/history/fills', {
     schema: {
       summary: 'Fills of the signer, newest first (instruction fillHistoryQueryAll)',

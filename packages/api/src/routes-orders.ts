@@ -3,7 +3,7 @@
  * signed queries for open orders. Placing and cancelling are transactions:
  * answered once the entry is durable.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { openOrder, openOrdersOf, type OrderView } from '@vex/engine';
 import { parseInteger, requireMarket, signedQuery, signedTransaction, type ApiContext } from './context.js';
 import { ApiError, errorSchema } from './errors.js';
@@ -14,6 +14,24 @@ import { wireOrder } from './wire-format.js';
 const orderIdValue = { anyOf: [digitsString, { type: 'integer', minimum: 0 }] } as const;
 const clientIdValue = { anyOf: [digitsString, { type: 'integer', minimum: 0, maximum: 4_294_967_295 }] } as const;
 const signedErrors = errorResponses(401, 404, 409, 503);
+
+/**
+ * ccxt's unified `clientOrderId` is not a Backpack field: ccxt sends an
+ * integer one as `clientId` itself, and passes any other value through
+ * unchanged. Such an order is refused (the schema would refuse it too) with a
+ * message that says what to send instead; docs/api.md, "Using ccxt".
+ */
+async function refuseClientOrderId(request: FastifyRequest): Promise<void> {
+  const elements: unknown[] = Array.isArray(request.body) ? request.body : [request.body];
+  for (const element of elements) {
+    if (typeof element === 'object' && element !== null && Object.hasOwn(element, 'clientOrderId')) {
+      throw new ApiError(
+        'INVALID_CLIENT_REQUEST',
+        'clientOrderId is not an order field: send clientId, an integer from 0 to 4294967295 (ccxt turns an integer clientOrderId into clientId).',
+      );
+    }
+  }
+}
 
 export function registerOrderRoutes(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
@@ -26,6 +44,7 @@ export function registerOrderRoutes(app: FastifyInstance, context: ApiContext): 
       body: orderRequestSchema,
       response: { 200: orderSchema, ...signedErrors },
     },
+    preValidation: refuseClientOrderId,
   }, async (request) => {
     const { committed } = await signedTransaction(context, request);
     const value = onlyResult(committed);
@@ -41,6 +60,7 @@ export function registerOrderRoutes(app: FastifyInstance, context: ApiContext): 
       body: { type: 'array', minItems: 1, maxItems: 50, items: orderRequestSchema },
       response: { 200: { type: 'array', items: { anyOf: [orderSchema, errorSchema] } }, ...signedErrors },
     },
+    preValidation: refuseClientOrderId,
   }, async (request) => {
     const { committed } = await signedTransaction(context, request);
     return committed.results.map((result) => {

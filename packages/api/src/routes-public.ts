@@ -3,10 +3,12 @@
  * server time and status.
  */
 import type { FastifyInstance } from 'fastify';
-import { depthOf, formatDecimal, formatPrice, formatQuantity, type Market } from '@vex/engine';
+import { candleIntervals, depthOf, formatDecimal, formatPrice, formatQuantity, type CandleInterval, type Market } from '@vex/engine';
 import { requireMarket, parseInteger, type ApiContext } from './context.js';
 import { ApiError } from './errors.js';
 import { digitsString, errorResponses, noQuery, publicTradeSchema, symbolString } from './schemas.js';
+import { candlesBetween, wireCandle } from './klines.js';
+import { computeTicker } from './ticker.js';
 import { wireMarket, wirePublicTrade } from './wire-format.js';
 
 const marketsSchema = {
@@ -19,6 +21,7 @@ const marketsSchema = {
       quoteSymbol: { type: 'string' },
       marketType: { type: 'string', enum: ['SPOT'] },
       orderBookState: { type: 'string', enum: ['Open'] },
+      createdAt: { type: ['string', 'null'], description: 'The listing entry’s log time, ISO 8601 UTC without the Z' },
       visible: { type: 'boolean' },
       filters: {
         type: 'object',
@@ -54,10 +57,6 @@ const tickerSchema = {
   },
 } as const;
 
-/** Trades looked at for 24-hour tickers. */
-const tickerTradeWindow = 10_000;
-const dayMs = 24 * 60 * 60 * 1000;
-
 /** Tickers are recomputed at most once a second per market (each reads up to 10,000 trades). */
 const tickerCacheMs = 1000;
 const tickerCache = new WeakMap<ApiContext, Map<string, { readonly atMs: number; readonly value: Promise<Record<string, string>> }>>();
@@ -71,44 +70,10 @@ function ticker(context: ApiContext, market: Market): Promise<Record<string, str
   const now = context.clock();
   const cached = cache.get(market.symbol);
   if (cached !== undefined && now - cached.atMs < tickerCacheMs && now >= cached.atMs) return cached.value;
-  const value = computeTicker(context, market, now);
+  const value = computeTicker(context.node.history, market, now);
   cache.set(market.symbol, { atMs: now, value });
   value.catch(() => cache.delete(market.symbol));
   return value;
-}
-
-async function computeTicker(context: ApiContext, market: Market, now: number): Promise<Record<string, string>> {
-  const since = now - dayMs;
-  const trades = (await context.node.history.trades(market.symbol, tickerTradeWindow)).filter((trade) => trade.timeMs >= since);
-  const zero = { symbol: market.symbol, firstPrice: '0', lastPrice: '0', priceChange: '0', priceChangePercent: '0', high: '0', low: '0', volume: '0', quoteVolume: '0', trades: '0' };
-  if (trades.length === 0) return zero;
-  // Newest first.
-  const last = trades[0]!.priceTicks;
-  const first = trades[trades.length - 1]!.priceTicks;
-  let high = last;
-  let low = last;
-  let steps = 0n;
-  let quote = 0n;
-  for (const trade of trades) {
-    if (trade.priceTicks > high) high = trade.priceTicks;
-    if (trade.priceTicks < low) low = trade.priceTicks;
-    steps += trade.quantitySteps;
-    quote += trade.quoteUnits;
-  }
-  // Change as a fraction, truncated to 6 decimals (the only inexact figure here).
-  const fractionMicros = ((last - first) * 1_000_000n) / first;
-  return {
-    symbol: market.symbol,
-    firstPrice: formatPrice(market, first),
-    lastPrice: formatPrice(market, last),
-    priceChange: formatPrice(market, last - first),
-    priceChangePercent: formatDecimal(fractionMicros, 6),
-    high: formatPrice(market, high),
-    low: formatPrice(market, low),
-    volume: formatQuantity(market, steps),
-    quoteVolume: formatDecimal(quote, market.quote.decimals),
-    trades: String(trades.length),
-  };
 }
 
 export function registerPublicRoutes(app: FastifyInstance, context: ApiContext): void {
@@ -171,7 +136,7 @@ export function registerPublicRoutes(app: FastifyInstance, context: ApiContext):
 
   app.get('/api/v1/markets', {
     schema: { summary: 'Listed spot markets with their filters', tags: ['public'], querystring: noQuery, response: { 200: marketsSchema } },
-  }, async () => node.state.markets.map(wireMarket));
+  }, async () => Promise.all(node.state.markets.map(async (market) => wireMarket(market, await context.feed.marketListedAtMs(market.symbol)))));
 
   app.get('/api/v1/market', {
     schema: {
@@ -180,7 +145,67 @@ export function registerPublicRoutes(app: FastifyInstance, context: ApiContext):
       querystring: { type: 'object', additionalProperties: false, required: ['symbol'], properties: { symbol: symbolString } },
       response: { 200: marketsSchema.items, ...errorResponses() },
     },
-  }, async (request) => wireMarket(requireMarket(node.state, (request.query as { symbol: string }).symbol)));
+  }, async (request) => {
+    const market = requireMarket(node.state, (request.query as { symbol: string }).symbol);
+    return wireMarket(market, await context.feed.marketListedAtMs(market.symbol));
+  });
+
+  app.get('/api/v1/klines', {
+    schema: {
+      summary: 'Candles from the log’s trades (docs/api.md, “Candles”); startTime and endTime in Unix seconds',
+      tags: ['public'],
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['symbol', 'interval', 'startTime'],
+        properties: {
+          symbol: symbolString,
+          interval: { type: 'string', enum: [...candleIntervals] },
+          startTime: digitsString,
+          endTime: digitsString,
+          priceType: { type: 'string', enum: ['Last', 'Index', 'Mark'] },
+        },
+      },
+      response: {
+        200: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              start: { type: 'string', description: 'YYYY-MM-DD HH:MM:SS, UTC' },
+              end: { type: 'string', description: 'YYYY-MM-DD HH:MM:SS, UTC' },
+              open: { type: 'string' },
+              high: { type: 'string' },
+              low: { type: 'string' },
+              close: { type: 'string' },
+              volume: { type: 'string' },
+              quoteVolume: { type: 'string' },
+              trades: { type: 'string' },
+            },
+          },
+        },
+        ...errorResponses(),
+      },
+    },
+  }, async (request) => {
+    const query = request.query as { symbol: string; interval: CandleInterval; startTime: string; endTime?: string; priceType?: string };
+    const market = requireMarket(node.state, query.symbol);
+    if (query.priceType !== undefined && query.priceType !== 'Last') {
+      throw new ApiError('INVALID_CLIENT_REQUEST', `priceType ${query.priceType} is not available: this spot exchange has no ${query.priceType.toLowerCase()} prices yet; use Last.`);
+    }
+    const maximumSeconds = Math.floor(Number.MAX_SAFE_INTEGER / 1000);
+    const startSeconds = parseInteger(query.startTime, 'startTime')!;
+    const endSeconds = parseInteger(query.endTime, 'endTime');
+    if (startSeconds > maximumSeconds || (endSeconds !== undefined && endSeconds > maximumSeconds)) {
+      throw new ApiError('INVALID_CLIENT_REQUEST', 'startTime and endTime are Unix seconds.');
+    }
+    // Without endTime: up to now, including the current bucket (log time never runs behind the entries).
+    const toMs = endSeconds !== undefined ? endSeconds * 1000 : Math.max(context.clock(), node.state.logTimeMs) + 1;
+    const fromMs = startSeconds * 1000;
+    if (endSeconds !== undefined && toMs <= fromMs) throw new ApiError('INVALID_CLIENT_REQUEST', 'endTime must be after startTime.');
+    const candles = await candlesBetween(node.history, market, query.interval, fromMs, toMs);
+    return candles.map((candle) => wireCandle(market, candle));
+  });
 
   app.get('/api/v1/depth', {
     schema: {

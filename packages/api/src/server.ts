@@ -54,6 +54,8 @@ export interface BuildServerOptions {
   readonly rateLimits?: Partial<RateLimits> | false;
   /** Display names and blockchains of assets (GET /api/v1/assets). */
   readonly assets?: Readonly<Record<string, AssetInfo>>;
+  /** Deposit address per blockchain, for GET /wapi/v1/capital/deposit/address (config `depositAddresses`). */
+  readonly depositAddresses?: Readonly<Record<string, string>>;
   readonly bodyLimitBytes?: number;
   readonly webSocketLimits?: Partial<WebSocketLimits>;
 }
@@ -148,8 +150,15 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
 
   // Bodies are JSON only: no text/plain parser.
   app.removeContentTypeParser('text/plain');
-  const feed = new MarketFeed(options.node, app.log);
-  const context: ApiContext = { node: options.node, clock, feed, assets: options.assets ?? {}, version: packageVersion };
+  const feed = new MarketFeed(options.node, app.log, clock);
+  const context: ApiContext = {
+    node: options.node,
+    clock,
+    feed,
+    assets: options.assets ?? {},
+    depositAddresses: options.depositAddresses ?? {},
+    version: packageVersion,
+  };
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { status, body } = errorAnswer(error);

@@ -59,6 +59,8 @@ export interface TestExchangeOptions {
   readonly snapshotEveryEntries?: number;
   /** The node's admission bound (NodeOptions.maximumPendingTransactions); the node's default when absent. */
   readonly maximumPendingTransactions?: number;
+  /** Deposit address per blockchain (config `depositAddresses`). */
+  readonly depositAddresses?: Readonly<Record<string, string>>;
 }
 
 export async function startTestExchange(options: TestExchangeOptions = {}): Promise<TestExchange> {
@@ -87,6 +89,7 @@ export async function startTestExchange(options: TestExchangeOptions = {}): Prom
     ...(options.clock !== undefined ? { clock: options.clock } : {}),
     ...(options.bodyLimitBytes !== undefined ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
     ...(options.webSocketLimits !== undefined ? { webSocketLimits: options.webSocketLimits } : {}),
+    ...(options.depositAddresses !== undefined ? { depositAddresses: options.depositAddresses } : {}),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

@@ -274,7 +274,7 @@ describe('WebSocket streams', { timeout: 60_000 }, () => {
     const socket = await RawSocket.open(exchange.wsUrl);
     try {
       socket.send({ method: 'SUBSCRIBE', params: ['depth.NOPE_USDC'], id: 1 });
-      socket.send({ method: 'SUBSCRIBE', params: ['ticker.SOL_USDC'], id: 2 });
+      socket.send({ method: 'SUBSCRIBE', params: ['markPrice.SOL_USDC'], id: 2 });
       socket.send({ method: 'PING', id: 3 });
       socket.socket.send('not json');
       await socket.waitFor((messages) => messages.length >= 4);

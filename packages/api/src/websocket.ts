@@ -3,6 +3,7 @@
  * protocol over the streams the MarketFeed produces from committed entries.
  *
  *   {"method":"SUBSCRIBE","params":["depth.SOL_USDC","trade.SOL_USDC"]}
+ *   (also ticker.<market>, bookTicker.<market>, kline.<interval>.<market>)
  *   {"method":"SUBSCRIBE","params":["account.orderUpdate"],
  *    "signature":["<apiKey>","<sig>","<timestamp>","<window>"]}
  *
@@ -12,7 +13,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import { isCanonicalAccountId, isWithinWindow, maximumWindowMs, verifySignature } from '@vex/engine';
+import { isCandleInterval, isCanonicalAccountId, isWithinWindow, maximumWindowMs, verifySignature } from '@vex/engine';
 import type { ApiContext } from './context.js';
 import { ApiError, httpStatusFor } from './errors.js';
 import type { StreamMessage } from './market-feed.js';
@@ -80,6 +81,7 @@ export class StreamHub {
     private readonly limits: WebSocketLimits,
   ) {
     this.stopFeed = context.feed.onMessage((message) => this.dispatch(message));
+    context.feed.isWatched = (stream) => (this.publicSubscribers.get(stream)?.size ?? 0) > 0;
     this.heartbeat = setInterval(() => this.beat(), limits.heartbeatMs);
     this.heartbeat.unref();
   }
@@ -207,7 +209,10 @@ export class StreamHub {
     const dot = stream.indexOf('.');
     const kind = dot < 0 ? stream : stream.slice(0, stream.lastIndexOf('.'));
     const symbol = stream.slice(stream.lastIndexOf('.') + 1);
-    if (kind !== 'depth' && kind !== 'trade' && kind !== privateStream) fail('INVALID_CLIENT_REQUEST', `Unknown stream ${stream.slice(0, 80)}.`);
+    const known =
+      kind === 'depth' || kind === 'trade' || kind === 'ticker' || kind === 'bookTicker' || kind === privateStream ||
+      (kind.startsWith('kline.') && isCandleInterval(kind.slice('kline.'.length)));
+    if (!known) fail('INVALID_CLIENT_REQUEST', `Unknown stream ${stream.slice(0, 80)}.`);
     if (!state.marketsBySymbol.has(symbol)) fail('INVALID_MARKET', `Market ${symbol.slice(0, 40)} does not exist.`);
   }
 

@@ -148,13 +148,15 @@ export function wireDeposit(state: ExchangeState, deposit: DepositView): Record<
   };
 }
 
-export function wireMarket(market: Market): Record<string, unknown> {
+/** `listedAtMs`: the log time of the market's listing entry, Backpack's `createdAt` (null when the ledger predates that record). */
+export function wireMarket(market: Market, listedAtMs: number | undefined): Record<string, unknown> {
   return {
     symbol: market.symbol,
     baseSymbol: market.base.symbol,
     quoteSymbol: market.quote.symbol,
     marketType: 'SPOT',
     orderBookState: 'Open',
+    createdAt: listedAtMs === undefined ? null : isoWithoutZone(listedAtMs),
     visible: true,
     filters: {
       price: {

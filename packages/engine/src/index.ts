@@ -20,5 +20,6 @@ export * from './request-signing.js';
 export * from './log-format.js';
 export * from './snapshot-record.js';
 export * from './attestation.js';
+export * from './candles.js';
 export * from './inclusion-proof.js';
 export * from './liabilities-tree.js';

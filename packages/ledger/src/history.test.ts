@@ -146,5 +146,46 @@ describe('history', () => {
     expect(await node.history.fills('not an account', {})).toEqual([]);
     expect(await node.history.order(987_654)).toBeUndefined();
     expect(await node.history.fills(trader, { limit: 0 })).toEqual([]);
+
+    // Trades in a time range, oldest first, found by a binary search over trade ids.
+    for (const market of ['SOL_USDC', 'BTC_USDC']) {
+      const trades = expected.tradesOf(market).reverse();
+      expect(trades.length).toBeGreaterThan(20);
+      const times = trades.map((trade) => trade.timeMs);
+      const first = times[0]!;
+      const last = times.at(-1)!;
+      const between = (fromMs: number, toMs: number) => trades.filter((trade) => trade.timeMs >= fromMs && trade.timeMs < toMs);
+      const ranges: Array<[number, number]> = [
+        [0, Number.MAX_SAFE_INTEGER],
+        [first, last],
+        [first, last + 1],
+        [first + 1, last],
+        [times[5]!, times[17]!],
+        [times[17]!, times[17]! + 1],
+        [last + 1, last + 1_000],
+        [0, first],
+      ];
+      for (const [fromMs, toMs] of ranges) {
+        expect(await node.history.tradesBetween(market, fromMs, toMs, 10_000)).toEqual({ trades: between(fromMs, toMs), complete: true });
+      }
+      expect(await node.history.tradesBetween(market, first, last + 1, 3)).toEqual({ trades: trades.slice(0, 3), complete: false });
+      expect(await node.history.tradesBetween(market, last, first, 10)).toEqual({ trades: [], complete: true });
+    }
+    expect(await node.history.tradesBetween('NOPE_USDC', 0, Number.MAX_SAFE_INTEGER, 10)).toEqual({ trades: [], complete: true });
+  });
+
+  test('each market’s listing time', async () => {
+    const directory = await temporaryDirectory();
+    cleanups.push(directory.remove);
+    const clock = settableClock();
+    const node = await ExchangeNode.open({ dataDirectory: directory.path, genesis, logger: recordingLogger().logger, clock: clock.clock, verifierThreads: 1 });
+    cleanups.push(() => node.close());
+    const listed = new Map<string, number>();
+    node.subscribe((entry) => {
+      for (const event of entry.outcome.events) if (event.type === 'marketListed') listed.set(event.market, entry.logTimeMs);
+    });
+    await submitInWaves(node, clock.set, entries.slice(0, 50));
+    expect([...listed.keys()].sort()).toEqual(['BTC_USDC', 'SOL_USDC']);
+    expect(await node.history.marketListings()).toEqual(listed);
   });
 });

@@ -48,6 +48,12 @@ export interface PublicTrade {
   readonly timeMs: number;
 }
 
+/** Trades of one market in a time range, oldest first; `complete` is false when the range held more than asked for. */
+export interface TradeRange {
+  readonly trades: PublicTrade[];
+  readonly complete: boolean;
+}
+
 /**
  * Paging for history queries. limit defaults to 100 and is capped at 1,000;
  * offset skips that many matching records. market filters fills and orders
@@ -76,6 +82,15 @@ export interface HistoryIndex {
   withdrawals(accountId: string, page: Page): Promise<WithdrawalView[]>;
   /** Newest first. */
   trades(market: string, limit: number): Promise<PublicTrade[]>;
+  /**
+   * The market's trades with fromMs <= timeMs < toMs, oldest first (log
+   * order), at most `maximum` of them. Finds the first by a binary search
+   * over trade ids (ids and log times grow together), so the cost is the
+   * trades returned plus a logarithmic seek.
+   */
+  tradesBetween(market: string, fromMs: number, toMs: number, maximum: number): Promise<TradeRange>;
+  /** The log time of each market's listing entry, by symbol (markets listed by a node older than this record are absent). */
+  marketListings(): Promise<Map<string, number>>;
 }
 
 export const defaultPageLimit = 100;
@@ -122,6 +137,12 @@ function marketPrefix(market: string, extra: number): Buffer {
   key[0] = keyspaces.tradeByMarket;
   key[1] = length;
   key.write(market, 2, length, 'utf8');
+  return key;
+}
+
+function marketListingKey(market: string): Buffer {
+  const key = marketPrefix(market, 0);
+  key[0] = keyspaces.marketListing;
   return key;
 }
 
@@ -344,6 +365,14 @@ export function historyOperations(
         );
         break;
       }
+      case 'marketListed':
+        // The listing entry's log time: Backpack's market `createdAt`. apply() has set state.logTimeMs to it.
+        operations.push({
+          type: 'put',
+          key: marketListingKey(event.market),
+          value: recordValue(sequence, JSON.stringify({ market: event.market, listedAtMs: state.logTimeMs })),
+        });
+        break;
       case 'deposit':
         operations.push({
           type: 'put',
@@ -499,6 +528,43 @@ export class LevelHistoryIndex implements HistoryIndex {
       decode: decodeWithdrawal,
       timeOf: (withdrawal) => withdrawal.createdAtMs,
     });
+  }
+
+  async tradesBetween(market: string, fromMs: number, toMs: number, maximum: number): Promise<TradeRange> {
+    const trades: PublicTrade[] = [];
+    if (Buffer.byteLength(market, 'utf8') > 255 || !(fromMs < toMs) || maximum < 1) return { trades, complete: true };
+    const range = prefixRange(marketPrefix(market, 0));
+    const firstAtOrAfter = async (tradeId: number): Promise<PublicTrade | undefined> => {
+      const [value] = await this.db.values({ gte: tradeKey(market, tradeId), lt: range.lt, limit: 1 }).all();
+      return value === undefined ? undefined : decodeTrade(value);
+    };
+    const [lastValue] = await this.db.values({ ...range, reverse: true, limit: 1 }).all();
+    if (lastValue === undefined) return { trades, complete: true };
+    // Invariant: every trade with id < low is before fromMs; every trade with id >= high is at or after it.
+    let low = 0;
+    let high = decodeTrade(lastValue).tradeId + 1;
+    while (low < high) {
+      const middle = Math.floor((low + high) / 2);
+      const found = await firstAtOrAfter(middle);
+      if (found === undefined || found.timeMs >= fromMs) high = middle;
+      else low = found.tradeId + 1;
+    }
+    for await (const value of this.db.values({ gte: tradeKey(market, low), lt: range.lt })) {
+      const trade = decodeTrade(value);
+      if (trade.timeMs >= toMs) break;
+      if (trades.length === maximum) return { trades, complete: false };
+      trades.push(trade);
+    }
+    return { trades, complete: true };
+  }
+
+  async marketListings(): Promise<Map<string, number>> {
+    const listings = new Map<string, number>();
+    for await (const value of this.db.values(prefixRange(Uint8Array.of(keyspaces.marketListing)))) {
+      const json = recordJson(value);
+      listings.set(json.market as string, json.listedAtMs as number);
+    }
+    return listings;
   }
 
   async trades(market: string, limit: number): Promise<PublicTrade[]> {

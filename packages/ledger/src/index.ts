@@ -20,6 +20,7 @@ export {
   type HistoryIndex,
   type Page,
   type PublicTrade,
+  type TradeRange,
 } from './history.js';
 export {
   keyspaces,

@@ -17,6 +17,7 @@ export const keyspaces = {
   depositByAccount: 0x13,
   withdrawalByAccount: 0x14,
   tradeByMarket: 0x15,
+  marketListing: 0x16,
 } as const;
 
 /** Every history keyspace, for scans that must visit all derived records. */
@@ -27,6 +28,7 @@ export const historyKeyspaces: readonly number[] = [
   keyspaces.depositByAccount,
   keyspaces.withdrawalByAccount,
   keyspaces.tradeByMarket,
+  keyspaces.marketListing,
 ];
 
 /** The version of this layout, stored under the format meta key. */
