@@ -16,6 +16,13 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+# Test files run in parallel and each may call this script: one installs, the others wait for it.
+exec 9>/tmp/vex-install-etcd.lock
+flock 9
+if command -v etcd >/dev/null 2>&1; then
+  echo "etcd was installed meanwhile: $(etcd --version | head -n 1)"
+  exit 0
+fi
 apt-get update
 # The package's service is not started (tests start their own members), and no systemd may be running.
 apt-get install -y --no-install-recommends etcd-server
