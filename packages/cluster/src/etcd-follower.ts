@@ -7,7 +7,7 @@
  * and a poll of the head catches a lost last event. docs/cluster.md,
  * "Following".
  */
-import type { IEvent } from 'etcd3';
+import type { IEvent, Watcher } from 'etcd3';
 import { decodeHead } from './etcd-keys.js';
 import type { EtcdLogStore } from './etcd-log-store.js';
 import { sleep } from './etcd-log-store.js';
@@ -35,6 +35,8 @@ export interface FollowerStatistics {
   /** The head was ahead of the delivered chunks (a lost event at the tail). */
   tailGapsDetected: number;
   duplicatesSkipped: number;
+  /** Watches that ended or failed and were started again after a catch-up. */
+  watchRestarts: number;
   transientErrors: number;
 }
 
@@ -51,6 +53,7 @@ export class EtcdLogFollower {
     gapsDetected: 0,
     tailGapsDetected: 0,
     duplicatesSkipped: 0,
+    watchRestarts: 0,
     transientErrors: 0,
   };
   private position: LogPosition;
@@ -84,16 +87,48 @@ export class EtcdLogFollower {
     signal?.addEventListener('abort', notify, { once: true });
     const revision = yield* this.catchUp(signal);
     if (aborted()) return;
-    const watcher = await this.store.client.watch().prefix(keys.all).startRevision(String(revision + 1)).create();
-    watcher.on('data', (response) => {
-      const events = this.options.watchEventFilter === undefined ? response.events : this.options.watchEventFilter(response.events);
-      for (const event of events) pending.push(event);
-      notify();
-    });
-    // Errors and reconnections are the watch's business (it resumes from its last revision); the poll covers what it misses.
-    watcher.on('error', () => notify());
+    let watcher: Watcher | undefined;
+    let watchBroken = false;
+    const startWatch = async (fromRevision: number): Promise<void> => {
+      const created = await this.store.client.watch().prefix(keys.all).startRevision(String(fromRevision)).create();
+      created.on('data', (response) => {
+        if (created !== watcher) return;
+        const events = this.options.watchEventFilter === undefined ? response.events : this.options.watchEventFilter(response.events);
+        for (const event of events) pending.push(event);
+        notify();
+      });
+      // Reconnections are the watch's business (it resumes from its last revision). An error or an end (a start
+      // revision already compacted, say) makes the follower catch up by range reads and watch anew.
+      const broken = (): void => {
+        if (created !== watcher) return;
+        watchBroken = true;
+        notify();
+      };
+      created.on('error', broken);
+      created.on('end', broken);
+      watcher = created;
+    };
+    await startWatch(revision + 1);
     try {
       while (!aborted()) {
+        if (watchBroken) {
+          watchBroken = false;
+          this.statistics.watchRestarts += 1;
+          const old = watcher;
+          watcher = undefined;
+          await old?.cancel().catch(() => undefined);
+          pending.length = 0;
+          const caughtUpAt = yield* this.catchUp(signal);
+          if (aborted()) return;
+          try {
+            await startWatch(caughtUpAt + 1);
+          } catch {
+            this.statistics.transientErrors += 1;
+            watchBroken = true;
+            await sleep(this.pollIntervalMs, signal);
+          }
+          continue;
+        }
         if (pending.length === 0) {
           let timer: NodeJS.Timeout | undefined;
           const woken = await new Promise<boolean>((resolve) => {
@@ -160,7 +195,7 @@ export class EtcdLogFollower {
       }
     } finally {
       signal?.removeEventListener('abort', notify);
-      await watcher.cancel().catch(() => undefined);
+      await watcher?.cancel().catch(() => undefined);
     }
   }
 

@@ -227,6 +227,38 @@ describeWithEtcd('the etcd log', () => {
     await appender.close();
   });
 
+  it('a replica that reports its progress holds the window back, and its follower survives the trims and compactions', async () => {
+    const prefix = uniquePrefix('replica');
+    const store = await openStore(prefix);
+    const appender = await store.campaign({ sequencerId: 'a', leaseTtlSeconds: 5, window: { maximumBytes: 64 * 1024 * 1024, trimEveryBytes: 64 * 1024 } });
+    const maker = new EntryMaker();
+    const batches = 60;
+    const controller = new AbortController();
+    const replicaStore = await openStore(prefix);
+    const follower = replicaStore.follower({ sequence: 0, entryHash: testGenesisHash }, { pollIntervalMs: 200 });
+    const replica = (async () => {
+      let count = 0;
+      for await (const batch of follower.batches(controller.signal)) {
+        count += batch.length;
+        // The replica would write the entries to its own LevelDB here, then say so.
+        await replicaStore.reportProgress('replica-1', follower.delivered().sequence);
+        if (count === batches * 50) break;
+      }
+      return count;
+    })();
+    await replicaStore.reportProgress('replica-1', 0);
+    for (let index = 0; index < batches; index += 1) await appender.append(maker.next(50, 1_000));
+    const timeout = setTimeout(() => controller.abort(), 30_000);
+    expect(await replica).toBe(batches * 50);
+    clearTimeout(timeout);
+    expect(hex(follower.delivered().entryHash)).toBe(hex(maker.position.entryHash));
+    await appender.trimWindow();
+    expect(appender.statistics.compactions).toBeGreaterThan(0);
+    // The replica has everything: only the newest chunk is left.
+    expect(await store.firstHeldSequence()).toBe(maker.position.sequence - 49);
+    await appender.close();
+  });
+
   describeFollower();
 
   function describeFollower(): void {
