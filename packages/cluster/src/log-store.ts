@@ -39,8 +39,9 @@ export interface LogAppender {
    * it. Resolves with the new head once every entry is durable (quorum-durable
    * for etcd); rejects with LogAppenderDeposedError if the appender lost its
    * right to write before that, or LogAppendOutcomeUnknownError if it could
-   * not find out whether its last write landed. After a rejection nothing
-   * more is ever appended through this appender.
+   * not find out whether its last write landed; after either, nothing more
+   * is ever appended through this appender. Entries that do not continue
+   * the log are refused with LogContinuityError and change nothing.
    */
   append(encodings: readonly Uint8Array[]): Promise<LogPosition>;
   /** Stops appending and gives the right to write up (for etcd: revokes the lease), after pending appends settle. */
