@@ -178,8 +178,8 @@ export class EtcdLogStore implements LogReader {
     const { head, revision } = await this.headWithRevision();
     const last = Math.min(toSequence ?? head.sequence, head.sequence);
     if (fromSequence > last) return;
-    // Without an anchor the first entry's previous hash is taken on trust; the chain is checked from there on.
-    let position: LogPosition | undefined = anchor;
+    // Entry 1 is anchored to the genesis; otherwise, without an anchor, the first entry's previous hash is taken on trust and the chain is checked from there on.
+    let position: LogPosition | undefined = anchor ?? (fromSequence === 1 ? { sequence: 0, entryHash: this.genesisHash } : undefined);
     if (position !== undefined && position.sequence !== fromSequence - 1) throw new RangeError(`the anchor must be entry ${fromSequence - 1}, not ${position.sequence}`);
     while ((position?.sequence ?? fromSequence - 1) < last) {
       const next = (position?.sequence ?? fromSequence - 1) + 1;

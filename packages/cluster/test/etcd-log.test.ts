@@ -13,7 +13,6 @@ import {
   LogOutsideWindowError,
   encodeChunk,
   type EncodedEntry,
-  type EtcdLogAppender,
   type LogPosition,
 } from '../src/index.js';
 import { EntryMaker, hex, testGenesisHash, uniquePrefix } from './entries.js';
