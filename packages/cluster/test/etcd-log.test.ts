@@ -133,6 +133,8 @@ describeWithEtcd('the etcd log', () => {
       expect(head.sequence).toBe(base.sequence + 1);
       maker.position = head;
       await fresh.close();
+      // With nobody holding the log, the stale sequencer still cannot append: it never appends again.
+      expect(await rejection(stale.append(new EntryMaker(head).next(1, 100, 'stale')))).toBeInstanceOf(LogAppenderDeposedError);
       await stale.close();
     }
     expect(staleWins).toBe(0);
