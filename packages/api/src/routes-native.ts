@@ -7,7 +7,7 @@
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { isCanonicalAccountId, type ExchangeState, type InstructionResult } from '@vex/engine';
-import { parseInteger, signedQuery, type ApiContext } from './context.js';
+import { parseInteger, signedNativeQuery, type ApiContext } from './context.js';
 import { ApiError } from './errors.js';
 import { depositSchema, digitsString, errorResponses, noQuery, orderSchema, signedSecurity, withdrawalSchema } from './schemas.js';
 import { submitTransaction } from './submission.js';
@@ -140,7 +140,7 @@ export function registerNativeRoutes(app: FastifyInstance, context: ApiContext):
 
   app.get('/api/v1/operator/withdrawals', {
     schema: {
-      summary: 'Pending withdrawals of every account, oldest first; signed by an operator key like withdrawalQueryAll',
+      summary: 'Pending withdrawals of every account, oldest first; signed by an operator key (instruction operatorWithdrawalQueryAll)',
       tags: ['native'],
       security: signedSecurity,
       querystring: {
@@ -157,8 +157,8 @@ export function registerNativeRoutes(app: FastifyInstance, context: ApiContext):
       },
     },
   }, async (request) => {
-    // Signed exactly as GET /wapi/v1/capital/withdrawals (instruction withdrawalQueryAll) over this route's query.
-    const { account } = signedQuery(context, request, '/wapi/v1/capital/withdrawals');
+    // An instruction of its own, so a trader-style withdrawalQueryAll signature (even the operator's) means only that.
+    const { account } = signedNativeQuery(context, request, 'operatorWithdrawalQueryAll');
     if (!node.state.operatorKeys.has(account)) throw new ApiError('UNAUTHORIZED', 'Only an operator key may list every withdrawal.');
     const query = request.query as { limit?: string; offset?: string };
     const limit = parseInteger(query.limit, 'limit') ?? 1000;

@@ -18,6 +18,7 @@ import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ExchangeClient } from './client.js';
+import { signedRoutes } from './routes.js';
 import { ClientInputError, ExchangeError, errorFromResponse, isErrorBody } from './errors.js';
 import { generateKeyPair, isPublicKeyText, keyPairFromSecret, type KeyPair } from './keys.js';
 import { Signer, defaultWindowMs, maximumWindowMs, signedHeaders, sortedParameters, type InstructionParameters } from './signing.js';
@@ -553,7 +554,7 @@ const commands: Readonly<Record<string, Command>> = {
       offset: { type: 'string', value: '<n>', description: 'How many to skip.' },
     },
     notes:
-      'Without --key: GET /api/v1/operator/withdrawals, signed with the operator key (oldest first, each with its account).\n' +
+      'Without --key: GET /api/v1/operator/withdrawals (operatorWithdrawalQueryAll), signed with the operator key (oldest first, each with its account).\n' +
       'With --key: GET /wapi/v1/capital/withdrawals (withdrawalQueryAll) for that account.',
     examples: ['exchange withdrawals --status Pending', 'exchange withdrawals --key alice.json'],
     run: async (context) => {
@@ -569,8 +570,8 @@ const commands: Readonly<Record<string, Command>> = {
       const query = { ...page, ...(status !== undefined ? { status: choice('status', status, ['Pending'] as const) } : {}) };
       const file = optional(values, 'operator-key') ?? defaultOperatorKeyFile();
       const operator = await readKeyFile(file, 'operator', '--operator-key');
-      // The API signs this route exactly as GET /wapi/v1/capital/withdrawals: instruction withdrawalQueryAll over its query.
-      return signedGet(context, operator.secret, '/api/v1/operator/withdrawals', 'withdrawalQueryAll', query);
+      const route = signedRoutes.operatorWithdrawals;
+      return signedGet(context, operator.secret, route.path, route.instruction, query);
     },
   },
   deposits: {

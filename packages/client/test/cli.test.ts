@@ -15,7 +15,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decodeBase64 } from '../src/base64.js';
 import { generateKeyPair, keyPairFromSecret } from '../src/keys.js';
 import { parseInstruction, verifySignature, parseSigningString } from '@vex/engine';
-import { verifiedSigningString } from './engine-check.js';
+import { signatureVerifiesOver, verifiedSigningString } from './engine-check.js';
 import { startRecorder, type Recorder } from './http-recorder.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -272,7 +272,7 @@ describe('commands against a recording HTTP server', () => {
     }
   });
 
-  it('withdrawals without --key: the operator listing, signed with the operator key as withdrawalQueryAll', async () => {
+  it('withdrawals without --key: the operator listing, signed with the operator key as operatorWithdrawalQueryAll', async () => {
     recorder.handler = () => ({ json: [{ id: 1, account: trader.publicKey, status: 'Pending' }] });
     const result = await run(['withdrawals', '--status', 'pending', '--limit', '50']);
     expect(result.code, result.stderr).toBe(0);
@@ -281,7 +281,10 @@ describe('commands against a recording HTTP server', () => {
     if (request === undefined) throw new Error('nothing was sent');
     expect(`${request.method} ${request.url}`).toBe('GET /api/v1/operator/withdrawals?limit=50&status=Pending');
     expect(request.headers['x-api-key']).toBe(operator.publicKey);
-    expect(verifiedSigningString(request, '/wapi/v1/capital/withdrawals')).toMatch(/^instruction=withdrawalQueryAll&limit=50&status=Pending&timestamp=\d+&window=5000$/);
+    // A native route: the instruction is the operator's own, over the route's sorted query.
+    const timestamp = String(request.headers['x-timestamp']);
+    expect(signatureVerifiesOver(request, `instruction=operatorWithdrawalQueryAll&limit=50&status=Pending&timestamp=${timestamp}&window=5000`)).toBe(true);
+    expect(signatureVerifiesOver(request, `instruction=withdrawalQueryAll&limit=50&status=Pending&timestamp=${timestamp}&window=5000`)).toBe(false);
 
     const plain = await run(['withdrawals']);
     expect(plain.code).toBe(0);
