@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -338,6 +338,25 @@ describe('commands against a recording HTTP server', () => {
     expect(forced.code).toBe(0);
     expect(recorder.requests.at(-1)?.url).toBe('/api/v1/log');
     expect(readFileSync(out).equals(log.subarray(0, 10))).toBe(true);
+  });
+
+  it('export-log never writes through a planted <out>.partial symlink', async () => {
+    recorder.handler = () => ({ bytes: randomBytes(1000) });
+    const victim = path.join(work, 'victim.txt');
+    writeFileSync(victim, 'precious');
+    const out = path.join(work, 'planted.log');
+    symlinkSync(victim, `${out}.partial`);
+    const result = await run(['export-log', '--out', out]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/planted\.log\.partial already exists/);
+    expect(readFileSync(victim, 'utf8')).toBe('precious');
+    expect(existsSync(out)).toBe(false);
+    // A dangling link (its target not yet created) is not followed either.
+    unlinkSync(`${out}.partial`);
+    const target = path.join(work, 'would-be-created.txt');
+    symlinkSync(target, `${out}.partial`);
+    expect((await run(['export-log', '--out', out])).code).toBe(2);
+    expect(existsSync(target)).toBe(false);
   });
 
   it('export-log reports a refusal and leaves no file', async () => {
