@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { isCanonicalAccountId, type ExchangeState, type InstructionResult } from '@vex/engine';
 import { parseInteger, signedNativeQuery, type ApiContext } from './context.js';
 import { ApiError } from './errors.js';
+import { holdExportSlot } from './export-slots.js';
 import { depositSchema, digitsString, errorResponses, noQuery, orderSchema, signedSecurity, withdrawalSchema } from './schemas.js';
 import { submitTransaction } from './submission.js';
 import { formatUnits, wireDeposit, wireOrder, wireWithdrawal } from './wire-format.js';
@@ -112,19 +113,33 @@ export function registerNativeRoutes(app: FastifyInstance, context: ApiContext):
     };
   });
 
-  app.get('/api/v1/log', {
-    schema: {
-      summary: 'The log in the export format (docs/log-format.md), from sequence `from` on',
-      tags: ['native'],
-      querystring: { type: 'object', additionalProperties: false, properties: { from: digitsString } },
-      produces: ['application/octet-stream'],
-    },
-  }, async (request, reply) => {
-    const from = parseInteger((request.query as { from?: string }).from, 'from');
+  const logQuery = { type: 'object', additionalProperties: false, properties: { from: digitsString } } as const;
+  const checkLogFrom = (query: { from?: string }): number | undefined => {
+    const from = parseInteger(query.from, 'from');
     const head = node.head().sequence;
     if (from !== undefined && (from < 1 || from > head + 1)) {
       throw new ApiError('INVALID_CLIENT_REQUEST', `from must be from 1 to ${head + 1} (the head is ${head}).`);
     }
+    return from;
+  };
+  // HEAD answers the headers alone: fastify's automatic HEAD would run the export and drain it.
+  app.head('/api/v1/log', {
+    schema: { summary: 'The headers of GET /api/v1/log, without reading the log', tags: ['native'], querystring: logQuery },
+  }, async (request, reply) => {
+    checkLogFrom(request.query as { from?: string });
+    return reply.type('application/octet-stream').send();
+  });
+  app.get('/api/v1/log', {
+    exposeHeadRoute: false,
+    schema: {
+      summary: 'The log in the export format (docs/log-format.md), from sequence `from` on',
+      tags: ['native'],
+      querystring: logQuery,
+      produces: ['application/octet-stream'],
+    },
+  }, async (request, reply) => {
+    const from = checkLogFrom(request.query as { from?: string });
+    if (!holdExportSlot(context.exports, request, reply)) return reply;
     const stream = new PassThrough();
     node.exportLog(stream, from).then(
       () => {
