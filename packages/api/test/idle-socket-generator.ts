@@ -60,7 +60,8 @@ function childMain(): void {
       socket.once('close', () => {
         if (connected) counts.closed += 1;
         sockets.delete(socket);
-        if (!stopping) setTimeout(() => open(index), message.reconnectDelayMs).unref();
+        // Jittered (0.5 to 1.5 times the delay), so that refused connections do not come back in one wave.
+        if (!stopping) setTimeout(() => open(index), message.reconnectDelayMs * (0.5 + Math.random())).unref();
       });
     };
     // Opened in slices, so the attacker's own SYNs do not overflow the listen backlog at once.
