@@ -115,7 +115,8 @@ async function serverRole(): Promise<void> {
   const snapshotEveryEntries = Number(process.env.SNAPSHOT_EVERY ?? '10000');
   const node = await ExchangeNode.open({ dataDirectory, genesis: genesisOf(config, operator.key.publicKey), logger, snapshotEveryEntries });
   await applyListings(node, operator.key, config);
-  const app = buildServer({ node, logger, assets: assetInfoOf(config), rateLimits: false });
+  // All load comes from 127.0.0.1: no per-IP bounds (the benchmark measures the node, not the guards).
+  const app = buildServer({ node, logger, assets: assetInfoOf(config), rateLimits: false, connectionLimits: false });
   await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? '0') });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
@@ -504,7 +505,7 @@ async function bench(): Promise<void> {
     server = await ServerProcess.start({
       args: [...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDirectory}`, '--cpu-prof-interval=250'] : []), '--import', 'tsx', ...serverArgs],
       cwd: repositoryRoot,
-      env: { PORT: '0', DATA_DIR: dataDirectory, LOG_LEVEL: logLevel, RATE_LIMITS: 'off', SNAPSHOT_EVERY: String(snapshotEvery) },
+      env: { PORT: '0', DATA_DIR: dataDirectory, LOG_LEVEL: logLevel, RATE_LIMITS: 'off', MAX_CONNECTIONS_PER_IP: '4096', SNAPSHOT_EVERY: String(snapshotEvery) },
       logFile: join(root, 'server.log'),
     });
     const keyFile = JSON.parse(await readFile(join(dataDirectory, 'operator-key.json'), 'utf8')) as { secret: string };

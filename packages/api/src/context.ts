@@ -7,6 +7,8 @@
 import type { FastifyRequest } from 'fastify';
 import type { ExchangeState, Market } from '@vex/engine';
 import { ApiError } from './errors.js';
+import type { ExportSlots } from './export-slots.js';
+import { countsAgainstKey, type VerifiedKeyRateLimit } from './key-rate-limit.js';
 import type { MarketFeed } from './market-feed.js';
 import type { ExchangeNodePort, Page } from './node-port.js';
 import { defaultPageSize, maximumPageOffset, maximumPageSize, type PageQuery } from './schemas.js';
@@ -28,22 +30,39 @@ export interface ApiContext {
   /** Deposit address per blockchain (config `depositAddresses`). */
   readonly depositAddresses: Readonly<Record<string, string>>;
   readonly version: string;
+  /** The per-key limit, counted only for verified requests; undefined when rate limits are off. */
+  readonly keyRateLimit?: VerifiedKeyRateLimit;
+  /** The bound on exports in progress. */
+  readonly exports: ExportSlots;
 }
 
 /** Verifies a signed query (signature and timestamp against the server clock); it is never logged. */
 export function signedQuery(context: ApiContext, request: FastifyRequest, signedPath?: string): AuthenticatedRequest {
-  return authenticate(request, { kind: 'query', clock: context.clock, ...(signedPath !== undefined ? { signedPath } : {}) });
+  const authenticated = authenticate(request, { kind: 'query', clock: context.clock, ...(signedPath !== undefined ? { signedPath } : {}) });
+  context.keyRateLimit?.take(authenticated.account);
+  return authenticated;
 }
 
 /** Verifies a signed query of a native GET route that signs `instruction` over its query (see AuthenticateOptions.instruction). */
 export function signedNativeQuery(context: ApiContext, request: FastifyRequest, instruction: string): AuthenticatedRequest {
-  return authenticate(request, { kind: 'query', clock: context.clock, instruction });
+  const authenticated = authenticate(request, { kind: 'query', clock: context.clock, instruction });
+  context.keyRateLimit?.take(authenticated.account);
+  return authenticated;
 }
 
 /** Submits a signed, state-changing request; resolves once the entry is durable. */
 export async function signedTransaction(context: ApiContext, request: FastifyRequest): Promise<{ account: string; committed: Committed }> {
   const authenticated = authenticate(request, { kind: 'transaction', clock: context.clock });
-  const committed = await submitTransaction(context.node, authenticated.transaction, request.log);
+  // The node verifies a transaction's signature, so it counts against the key only once the node has answered.
+  context.keyRateLimit?.refuseIfSpent(authenticated.account);
+  let committed: Committed;
+  try {
+    committed = await submitTransaction(context.node, authenticated.transaction, request.log);
+  } catch (error) {
+    if (countsAgainstKey(error)) context.keyRateLimit?.count(authenticated.account);
+    throw error;
+  }
+  context.keyRateLimit?.count(authenticated.account);
   return { account: authenticated.account, committed };
 }
 

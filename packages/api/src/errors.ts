@@ -36,6 +36,8 @@ export class ApiError extends Error {
   readonly statusCode: number;
   /** A catalogue code; a code the node reports that is not in the catalogue passes through unchanged. */
   readonly code: string;
+  /** Sent as Retry-After when set (a refusal the client should simply repeat later). */
+  retryAfterSeconds: number | undefined;
   constructor(code: ResultCode | (string & {}), message?: string, statusCode?: number) {
     super(message ?? (isResultCode(code) ? resultCodes[code] : code));
     this.code = code;

@@ -9,7 +9,10 @@
  *   attestations while there is activity, default 1000), MAXIMUM_PENDING
  *   (transactions in flight in the node before it answers 429, default
  *   4096), RATE_LIMITS (`off` disables the per-IP and per-key limits, for
- *   benchmarks on loopback; default on).
+ *   benchmarks on loopback; default on), MAX_CONNECTIONS (open connections
+ *   in total, default 10000, lowered to what the open-file limit leaves after
+ *   DESCRIPTOR_RESERVE, default 1200, descriptors kept for storage),
+ *   MAX_CONNECTIONS_PER_IP (default 256).
  *
  * On start it prints the URL and the operator public key. SIGTERM or SIGINT
  * shuts down gracefully: no new requests, in-flight ones finish, the node
@@ -22,6 +25,8 @@ import { pino } from 'pino';
 import { ExchangeNode, RecoveryError } from '@vex/ledger';
 import { applyListings, BootstrapError } from './bootstrap.js';
 import { assetInfoOf, ConfigError, demoConfig, genesisOf, parseConfig, type ExchangeConfig } from './config.js';
+import { defaultConnectionLimits } from './connection-guard.js';
+import { connectionBudget, defaultDescriptorReserve, readOpenFileLimit } from './descriptor-budget.js';
 import { loadOrCreateOperatorKey, OperatorKeyError } from './operator-key.js';
 import { buildServer } from './server.js';
 
@@ -80,7 +85,25 @@ async function main(): Promise<void> {
   const attestEveryMs = parsePositiveSetting('ATTEST_EVERY_MS', process.env.ATTEST_EVERY_MS, 'milliseconds');
   const maximumPendingTransactions = parsePositiveSetting('MAXIMUM_PENDING', process.env.MAXIMUM_PENDING, 'transactions');
   const rateLimits = parseRateLimits(process.env.RATE_LIMITS);
+  const maximumConnectionsWanted = parsePositiveSetting('MAX_CONNECTIONS', process.env.MAX_CONNECTIONS, 'connections') ?? defaultConnectionLimits.maximumConnections;
+  const maximumConnectionsPerIp =
+    parsePositiveSetting('MAX_CONNECTIONS_PER_IP', process.env.MAX_CONNECTIONS_PER_IP, 'connections') ?? defaultConnectionLimits.maximumConnectionsPerIp;
+  const descriptorReserve = parsePositiveSetting('DESCRIPTOR_RESERVE', process.env.DESCRIPTOR_RESERVE, 'descriptors') ?? defaultDescriptorReserve;
+  const openFileLimit = readOpenFileLimit();
+  let maximumConnections: number;
+  try {
+    maximumConnections = connectionBudget(openFileLimit, descriptorReserve, maximumConnectionsWanted);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  logger.info(
+    { openFileLimit: openFileLimit?.soft, openFileHardLimit: openFileLimit?.hard, descriptorReserve, maximumConnections, maximumConnectionsPerIp },
+    'connection bounds',
+  );
+  if (maximumConnections < maximumConnectionsWanted) {
+    logger.warn({ maximumConnectionsWanted, maximumConnections }, 'the open-file limit lowers MAX_CONNECTIONS; raise the hard limit (docs/operator.md)');
+  }
 
   const config = await loadConfig(configFile);
   await mkdir(dataDirectory, { recursive: true });
@@ -152,6 +175,7 @@ async function main(): Promise<void> {
       logger,
       assets: assetInfoOf(config),
       ...(config.depositAddresses !== undefined ? { depositAddresses: config.depositAddresses } : {}),
+      connectionLimits: { maximumConnections, maximumConnectionsPerIp },
       ...(rateLimits === false ? { rateLimits } : {}),
     });
     // Node's default accept backlog (511) overflows when a thousand clients

@@ -7,8 +7,9 @@
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { isCanonicalAccountId, type ExchangeState, type InstructionResult } from '@vex/engine';
-import { parseInteger, signedQuery, type ApiContext } from './context.js';
+import { parseInteger, signedNativeQuery, type ApiContext } from './context.js';
 import { ApiError } from './errors.js';
+import { holdExportSlot } from './export-slots.js';
 import { depositSchema, digitsString, errorResponses, noQuery, orderSchema, signedSecurity, withdrawalSchema } from './schemas.js';
 import { submitTransaction } from './submission.js';
 import { formatUnits, wireDeposit, wireOrder, wireWithdrawal } from './wire-format.js';
@@ -112,19 +113,33 @@ export function registerNativeRoutes(app: FastifyInstance, context: ApiContext):
     };
   });
 
-  app.get('/api/v1/log', {
-    schema: {
-      summary: 'The log in the export format (docs/log-format.md), from sequence `from` on',
-      tags: ['native'],
-      querystring: { type: 'object', additionalProperties: false, properties: { from: digitsString } },
-      produces: ['application/octet-stream'],
-    },
-  }, async (request, reply) => {
-    const from = parseInteger((request.query as { from?: string }).from, 'from');
+  const logQuery = { type: 'object', additionalProperties: false, properties: { from: digitsString } } as const;
+  const checkLogFrom = (query: { from?: string }): number | undefined => {
+    const from = parseInteger(query.from, 'from');
     const head = node.head().sequence;
     if (from !== undefined && (from < 1 || from > head + 1)) {
       throw new ApiError('INVALID_CLIENT_REQUEST', `from must be from 1 to ${head + 1} (the head is ${head}).`);
     }
+    return from;
+  };
+  // HEAD answers the headers alone: fastify's automatic HEAD would run the export and drain it.
+  app.head('/api/v1/log', {
+    schema: { summary: 'The headers of GET /api/v1/log, without reading the log', tags: ['native'], querystring: logQuery },
+  }, async (request, reply) => {
+    checkLogFrom(request.query as { from?: string });
+    return reply.type('application/octet-stream').send();
+  });
+  app.get('/api/v1/log', {
+    exposeHeadRoute: false,
+    schema: {
+      summary: 'The log in the export format (docs/log-format.md), from sequence `from` on',
+      tags: ['native'],
+      querystring: logQuery,
+      produces: ['application/octet-stream'],
+    },
+  }, async (request, reply) => {
+    const from = checkLogFrom(request.query as { from?: string });
+    if (!holdExportSlot(context.exports, request, reply)) return reply;
     const stream = new PassThrough();
     node.exportLog(stream, from).then(
       () => {
@@ -140,7 +155,7 @@ export function registerNativeRoutes(app: FastifyInstance, context: ApiContext):
 
   app.get('/api/v1/operator/withdrawals', {
     schema: {
-      summary: 'Pending withdrawals of every account, oldest first; signed by an operator key like withdrawalQueryAll',
+      summary: 'Pending withdrawals of every account, oldest first; signed by an operator key (instruction operatorWithdrawalQueryAll)',
       tags: ['native'],
       security: signedSecurity,
       querystring: {
@@ -157,8 +172,8 @@ export function registerNativeRoutes(app: FastifyInstance, context: ApiContext):
       },
     },
   }, async (request) => {
-    // Signed exactly as GET /wapi/v1/capital/withdrawals (instruction withdrawalQueryAll) over this route's query.
-    const { account } = signedQuery(context, request, '/wapi/v1/capital/withdrawals');
+    // An instruction of its own, so a trader-style withdrawalQueryAll signature (even the operator's) means only that.
+    const { account } = signedNativeQuery(context, request, 'operatorWithdrawalQueryAll');
     if (!node.state.operatorKeys.has(account)) throw new ApiError('UNAUTHORIZED', 'Only an operator key may list every withdrawal.');
     const query = request.query as { limit?: string; offset?: string };
     const limit = parseInteger(query.limit, 'limit') ?? 1000;

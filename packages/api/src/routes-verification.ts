@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { bytesToLowerHex, formatDecimal, genesisHash, shortAssets, type Attestation, type InclusionProof } from '@vex/engine';
 import { parseInteger, signedNativeQuery, type ApiContext } from './context.js';
 import { ApiError } from './errors.js';
+import { holdExportSlot } from './export-slots.js';
 import { digitsString, errorResponses, noQuery, signedSecurity } from './schemas.js';
 
 /** Attestations per page of GET /api/v1/attestations?from=: default and most. */
@@ -186,16 +187,30 @@ export function registerVerificationRoutes(app: FastifyInstance, context: ApiCon
     return latest === undefined ? [] : [servedAttestation(latest)];
   });
 
+  const exportQuery = { type: 'object', additionalProperties: false, properties: { from: digitsString } } as const;
+  const checkExportFrom = (query: { from?: string }): number => {
+    const from = parseInteger(query.from, 'from') ?? 1;
+    if (from < 1) throw new ApiError('INVALID_CLIENT_REQUEST', 'from must be at least 1.');
+    return from;
+  };
+  // HEAD answers the headers alone: fastify's automatic HEAD would run the export and drain it.
+  app.head('/api/v1/attestations/export', {
+    schema: { summary: 'The headers of GET /api/v1/attestations/export, without reading the attestations', tags: ['native', 'verification'], querystring: exportQuery },
+  }, async (request, reply) => {
+    checkExportFrom(request.query as { from?: string });
+    return reply.type('application/x-ndjson; charset=utf-8').send();
+  });
   app.get('/api/v1/attestations/export', {
+    exposeHeadRoute: false,
     schema: {
       summary: 'Every attestation from sequence `from` (default 1) to the latest, as JSON Lines of the stored canonical JSON',
       tags: ['native', 'verification'],
-      querystring: { type: 'object', additionalProperties: false, properties: { from: digitsString } },
+      querystring: exportQuery,
       produces: ['application/x-ndjson'],
     },
   }, async (request, reply) => {
-    const from = parseInteger((request.query as { from?: string }).from, 'from') ?? 1;
-    if (from < 1) throw new ApiError('INVALID_CLIENT_REQUEST', 'from must be at least 1.');
+    const from = checkExportFrom(request.query as { from?: string });
+    if (!holdExportSlot(context.exports, request, reply)) return reply;
     const stream = streamFrom(request, 'attestation export', (destination) => node.exportAttestations(destination, from));
     return reply.type('application/x-ndjson; charset=utf-8').send(stream);
   });
@@ -258,14 +273,20 @@ export function registerVerificationRoutes(app: FastifyInstance, context: ApiCon
     return servedProof(answer.proof);
   });
 
+  // HEAD answers the headers alone (the record is megabytes, read from LevelDB).
+  app.head('/api/v1/snapshot', {
+    schema: { summary: 'The headers of GET /api/v1/snapshot, without reading the snapshot', tags: ['native', 'verification'], querystring: noQuery },
+  }, async (_request, reply) => reply.type('application/octet-stream').send());
   app.get('/api/v1/snapshot', {
+    exposeHeadRoute: false,
     schema: {
       summary: 'The latest snapshot record, byte for byte (docs/log-format.md), for the replayer’s --from-snapshot',
       tags: ['native', 'verification'],
       querystring: noQuery,
       produces: ['application/octet-stream'],
     },
-  }, async (_request, reply) => {
+  }, async (request, reply) => {
+    if (!holdExportSlot(context.exports, request, reply)) return reply;
     const snapshot = await node.readLatestSnapshot();
     if (snapshot === undefined) throw new ApiError('RESOURCE_NOT_FOUND', 'There is no snapshot yet.');
     return reply

@@ -78,18 +78,21 @@ describe('server', { timeout: 60_000 }, () => {
   });
 
   it('GET /api/v1/operator/withdrawals lists pending withdrawals for operator keys only', async () => {
-    const byOperator = await signedRequest(exchange, exchange.operatorKey, 'GET', '/api/v1/operator/withdrawals', 'withdrawalQueryAll', { query: { status: 'Pending' } });
+    const byOperator = await signedRequest(exchange, exchange.operatorKey, 'GET', '/api/v1/operator/withdrawals', 'operatorWithdrawalQueryAll', { query: { status: 'Pending' } });
     expect(byOperator.status).toBe(200);
     expect(byOperator.body.map((withdrawal: { quantity: string; account: string; status: string }) => [withdrawal.quantity, withdrawal.account, withdrawal.status])).toEqual([
       ['1', alice.apiKey, 'pending'],
       ['2', alice.apiKey, 'pending'],
     ]);
-    const byTrader = await signedRequest(exchange, alice, 'GET', '/api/v1/operator/withdrawals', 'withdrawalQueryAll');
+    const byTrader = await signedRequest(exchange, alice, 'GET', '/api/v1/operator/withdrawals', 'operatorWithdrawalQueryAll');
     expect(byTrader).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED' } });
+    // One signature, one meaning: the operator's own withdrawalQueryAll signature does not open the listing.
+    const reused = await signedRequest(exchange, exchange.operatorKey, 'GET', '/api/v1/operator/withdrawals', 'withdrawalQueryAll', { query: { status: 'Pending' } });
+    expect(reused).toMatchObject({ status: 401, body: { code: 'INVALID_SIGNATURE' } });
     // Settled withdrawals leave the list.
     const id = String(byOperator.body[0].id);
     expect((await operatorTransaction(exchange, 'withdrawalComplete', { withdrawalId: id, chainTransactionId: 'sent-1' })).status).toBe(200);
-    const after = await signedRequest(exchange, exchange.operatorKey, 'GET', '/api/v1/operator/withdrawals', 'withdrawalQueryAll');
+    const after = await signedRequest(exchange, exchange.operatorKey, 'GET', '/api/v1/operator/withdrawals', 'operatorWithdrawalQueryAll');
     expect(after.body).toHaveLength(1);
   });
 

@@ -4,9 +4,12 @@
  * Every route has a JSON schema; ajv runs without coercion, defaults or
  * removal of unknown fields, so what is validated is exactly what was signed.
  * Every error is answered as `{code, message}` with a code from the one
- * catalogue. Requests are rate limited per client IP and, when they carry an
- * X-API-Key, per key as well.
+ * catalogue. Requests are rate limited per client IP and, once their
+ * signature verified, per key as well (key-rate-limit.ts). Connections are
+ * bounded per IP and in total (connection-guard.ts), and every timeout is set
+ * here on purpose (serverTimeouts).
  */
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createRequire } from 'node:module';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
@@ -14,8 +17,12 @@ import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
 import type { Logger } from 'pino';
+import { isDescriptorExhaustion } from '@vex/ledger';
+import { answerAndDestroy, ConnectionGuard, defaultConnectionLimits, jsonHttpAnswer, type ConnectionLimits, type ConnectionStatistics } from './connection-guard.js';
 import type { AssetInfo, ApiContext } from './context.js';
 import { ApiError, type ErrorBody } from './errors.js';
+import { defaultExportLimits, ExportSlots, type ExportLimits } from './export-slots.js';
+import { VerifiedKeyRateLimit } from './key-rate-limit.js';
 import { MarketFeed } from './market-feed.js';
 import type { ExchangeNodePort } from './node-port.js';
 import { registerAccountRoutes } from './routes-account.js';
@@ -24,7 +31,7 @@ import { registerOrderRoutes } from './routes-orders.js';
 import { registerPublicRoutes } from './routes-public.js';
 import { registerVerificationRoutes } from './routes-verification.js';
 import { overloadRetryAfterSeconds } from './submission.js';
-import { defaultWebSocketLimits, registerWebSocketRoutes, type WebSocketLimits } from './websocket.js';
+import { defaultWebSocketLimits, registerWebSocketRoutes, type StreamHub, type WebSocketLimits } from './websocket.js';
 
 export interface RateLimit {
   /** Requests allowed per window. */
@@ -35,7 +42,10 @@ export interface RateLimit {
 export interface RateLimits {
   /** Every request, keyed by client IP. */
   readonly perIp: RateLimit;
-  /** Requests carrying X-API-Key, keyed by that key (on top of the per-IP limit). */
+  /**
+   * Signed requests, keyed by the signing key (on top of the per-IP limit),
+   * counted only once their signature verified (key-rate-limit.ts).
+   */
   readonly perApiKey: RateLimit;
 }
 
@@ -58,9 +68,51 @@ export interface BuildServerOptions {
   readonly depositAddresses?: Readonly<Record<string, string>>;
   readonly bodyLimitBytes?: number;
   readonly webSocketLimits?: Partial<WebSocketLimits>;
+  /** Open connections per IP and in total; false turns the bounds off (benchmarks). */
+  readonly connectionLimits?: Partial<ConnectionLimits> | false;
+  /** Concurrent exports (log, attestations, snapshot) in total and per IP. */
+  readonly exportLimits?: Partial<ExportLimits>;
+  /** On close: how long connections may finish their requests before they are destroyed. Default 3,000 ms. */
+  readonly shutdownGraceMs?: number;
 }
 
 export const defaultBodyLimitBytes = 64 * 1024;
+export const defaultShutdownGraceMs = 3_000;
+
+/**
+ * The server's timeouts, chosen so that no connection holds a descriptor
+ * for long without doing something:
+ * - headersTimeoutMs: a request's headers, including a new connection's
+ *   first request, must arrive within this (slow and silent clients);
+ * - requestTimeoutMs: the whole request, body included;
+ * - keepAliveTimeoutMs: an idle keep-alive connection is closed after this;
+ * - connectionTimeoutMs: a socket with no traffic at all in either direction
+ *   (an export whose reader stopped reading) is destroyed after this;
+ * - connectionsCheckingIntervalMs: how often Node checks the first two.
+ * A connection that breaks a timeout is answered (408) and destroyed.
+ */
+export const serverTimeouts = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 10_000,
+  connectionTimeoutMs: 60_000,
+  connectionsCheckingIntervalMs: 1_000,
+} as const;
+
+/** What a test or an operator can see of the server's bounds at work. */
+export interface ServerStatistics {
+  readonly connections: ConnectionStatistics | undefined;
+  readonly exportsInProgress: number;
+  readonly webSocket: ReturnType<StreamHub['statistics']> | undefined;
+  readonly keysWithRateWindow: number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The server's bounds at work: open connections, exports, WebSocket hub entries, per-key windows. */
+    serverStatistics(): ServerStatistics;
+  }
+}
 
 const packageVersion = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
 
@@ -91,37 +143,36 @@ export function errorAnswer(error: FastifyError | Error): { status: number; body
     return { status: resolved, body: { code, message: error.message } };
   }
   if (status === 503) return { status, body: { code: 'SERVICE_UNAVAILABLE', message: error.message } };
+  // A read that found no free file descriptor (LevelDB's "Too many open files") is back-pressure: retry later.
+  if (isDescriptorExhaustion(error)) return { status: 503, body: { code: 'SERVICE_UNAVAILABLE', message: 'The server is short of file descriptors; retry shortly.' } };
   return { status: 500, body: { code: 'SERVER_ERROR', message: 'An unexpected server error.' } };
-}
-
-function apiKeyOf(request: FastifyRequest): string | undefined {
-  const key = request.headers['x-api-key'];
-  return typeof key === 'string' && key.length > 0 ? key.slice(0, 64) : undefined;
 }
 
 type Limiter = (request: FastifyRequest) => Promise<{ isAllowed: boolean; isExceeded?: boolean; ttlInSeconds?: number }>;
 
 /**
  * Requests that Node's HTTP parser refuses (a bad request line or header,
- * duplicated Content-Length, headers over the size limit) never reach a
- * route or the error handler; they get the catalogue's {code, message} shape
- * here too, and the connection is closed since its framing is unknown.
+ * duplicated Content-Length, headers over the size limit) and requests that
+ * broke a timeout never reach a route or the error handler; they get the
+ * catalogue's {code, message} shape here too. The connection is then
+ * destroyed, not just ended: its framing is unknown, and a peer that keeps its
+ * side of an ended socket open would otherwise hold the descriptor.
  */
 function answerMalformedHttp(error: NodeJS.ErrnoException, socket: Duplex): void {
-  if (error.code === 'ECONNRESET' || !socket.writable) {
+  const response = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || response?.headersSent === true) {
     socket.destroy();
     return;
   }
-  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-  const body = JSON.stringify(
-    tooLarge
-      ? { code: 'REQUEST_TOO_LARGE', message: 'The request headers are larger than the server accepts.' }
-      : { code: 'INVALID_CLIENT_REQUEST', message: 'The request is not well-formed HTTP.' },
-  );
-  socket.end(
-    `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
-      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+  let answer: string;
+  if (error.code === 'HPE_HEADER_OVERFLOW') {
+    answer = jsonHttpAnswer('431 Request Header Fields Too Large', { code: 'REQUEST_TOO_LARGE', message: 'The request headers are larger than the server accepts.' });
+  } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    answer = jsonHttpAnswer('408 Request Timeout', { code: 'INVALID_CLIENT_REQUEST', message: 'The request did not arrive in time.' });
+  } else {
+    answer = jsonHttpAnswer('400 Bad Request', { code: 'INVALID_CLIENT_REQUEST', message: 'The request is not well-formed HTTP.' });
+  }
+  answerAndDestroy(socket as Socket, answer);
 }
 
 export function buildServer(options: BuildServerOptions): FastifyInstance {
@@ -129,9 +180,13 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: options.bodyLimitBytes ?? defaultBodyLimitBytes,
-    connectionTimeout: 120_000,
-    requestTimeout: 30_000,
-    keepAliveTimeout: 65_000,
+    connectionTimeout: serverTimeouts.connectionTimeoutMs,
+    requestTimeout: serverTimeouts.requestTimeoutMs,
+    keepAliveTimeout: serverTimeouts.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: serverTimeouts.headersTimeoutMs,
+      connectionsCheckingInterval: serverTimeouts.connectionsCheckingIntervalMs,
+    },
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     // Shutdown answers new requests itself, as {code, message} (see the onRequest hook).
@@ -151,6 +206,11 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   // Bodies are JSON only: no text/plain parser.
   app.removeContentTypeParser('text/plain');
   const feed = new MarketFeed(options.node, app.log, clock);
+  const limits = options.rateLimits === false ? undefined : {
+    perIp: { ...defaultRateLimits.perIp, ...options.rateLimits?.perIp },
+    perApiKey: { ...defaultRateLimits.perApiKey, ...options.rateLimits?.perApiKey },
+  };
+  const keyRateLimit = limits === undefined ? undefined : new VerifiedKeyRateLimit(limits.perApiKey);
   const context: ApiContext = {
     node: options.node,
     clock,
@@ -158,14 +218,25 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     assets: options.assets ?? {},
     depositAddresses: options.depositAddresses ?? {},
     version: packageVersion,
+    exports: new ExportSlots({ ...defaultExportLimits, ...options.exportLimits }),
+    ...(keyRateLimit !== undefined ? { keyRateLimit } : {}),
   };
+  const guard = options.connectionLimits === false ? undefined : new ConnectionGuard(app.server, { ...defaultConnectionLimits, ...options.connectionLimits });
+  let hub: StreamHub | undefined;
+  app.decorate('serverStatistics', (): ServerStatistics => ({
+    connections: guard?.statistics(),
+    exportsInProgress: context.exports.inProgress,
+    webSocket: hub?.statistics(),
+    keysWithRateWindow: keyRateLimit?.size ?? 0,
+  }));
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { status, body } = errorAnswer(error);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: body.code, status }, body.message);
-    // A 429 without its own Retry-After is the node's overload refusal (the rate limiter sets its own).
-    if (status === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(overloadRetryAfterSeconds));
+    // A 429 without its own Retry-After is the node's overload refusal (the rate limiters set their own).
+    if (error instanceof ApiError && error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+    else if (status === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(overloadRetryAfterSeconds));
     return reply.status(status).send(body);
   });
   app.setNotFoundHandler((request, reply) =>
@@ -173,35 +244,22 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   );
 
   let closing = false;
-  const limits = options.rateLimits === false ? undefined : {
-    perIp: { ...defaultRateLimits.perIp, ...options.rateLimits?.perIp },
-    perApiKey: { ...defaultRateLimits.perApiKey, ...options.rateLimits?.perApiKey },
-  };
-  let limiters: { perIp: Limiter; perApiKey: Limiter } | undefined;
+  let perIpLimiter: Limiter | undefined;
 
   if (limits !== undefined) app.register(rateLimit, { global: false });
   app.addHook('onRequest', async (request, reply) => {
     if (closing) throw new ApiError('SERVICE_UNAVAILABLE', 'The server is shutting down.');
     if (limits === undefined) return;
-    if (limiters === undefined) {
-      const create = (app as unknown as { createRateLimit(options: object): Limiter }).createRateLimit;
-      limiters = {
-        perIp: create({ max: limits.perIp.max, timeWindow: limits.perIp.timeWindowMs }),
-        perApiKey: create({
-          max: limits.perApiKey.max,
-          timeWindow: limits.perApiKey.timeWindowMs,
-          keyGenerator: (keyed: FastifyRequest) => `key:${apiKeyOf(keyed) ?? ''}`,
-        }),
-      };
-    }
-    const checks: Array<[Limiter, string]> = [[limiters.perIp, 'this address']];
-    if (apiKeyOf(request) !== undefined) checks.push([limiters.perApiKey, 'this API key']);
-    for (const [limiter, what] of checks) {
-      const verdict = await limiter(request);
-      if (!verdict.isAllowed && verdict.isExceeded === true) {
-        reply.header('retry-after', String(Math.max(1, verdict.ttlInSeconds ?? 1)));
-        throw new ApiError('TOO_MANY_REQUESTS', `Too many requests from ${what}; retry in ${verdict.ttlInSeconds ?? 1} s.`);
-      }
+    // Every request counts against its address here, signed or not; the per-key limit
+    // is applied by the signed routes, after the signature verified (context.ts).
+    perIpLimiter ??= (app as unknown as { createRateLimit(options: object): Limiter }).createRateLimit({
+      max: limits.perIp.max,
+      timeWindow: limits.perIp.timeWindowMs,
+    });
+    const verdict = await perIpLimiter(request);
+    if (!verdict.isAllowed && verdict.isExceeded === true) {
+      reply.header('retry-after', String(Math.max(1, verdict.ttlInSeconds ?? 1)));
+      throw new ApiError('TOO_MANY_REQUESTS', `Too many requests from this address; retry in ${verdict.ttlInSeconds ?? 1} s.`);
     }
   });
   // Once closing, every response closes its connection, so server.close() is not held up
@@ -210,9 +268,23 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     if (closing) reply.header('connection', 'close');
     return payload;
   });
+  // Connections get a short grace to finish their requests; then those that linger (silent
+  // sockets, slow readers, keep-alive peers) are destroyed, so close() always completes.
+  let graceTimer: NodeJS.Timeout | undefined;
   app.addHook('preClose', (done) => {
     closing = true;
     feed.stop();
+    if (guard !== undefined) {
+      graceTimer = setTimeout(() => {
+        const destroyed = guard.destroyAll();
+        if (destroyed > 0) app.log.warn({ destroyed }, 'shutdown: destroyed connections still open after the grace period');
+      }, options.shutdownGraceMs ?? defaultShutdownGraceMs);
+      graceTimer.unref();
+    }
+    done();
+  });
+  app.addHook('onClose', (_instance, done) => {
+    clearTimeout(graceTimer);
     done();
   });
 
@@ -240,7 +312,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     registerAccountRoutes(instance, context);
     registerNativeRoutes(instance, context);
     registerVerificationRoutes(instance, context);
-    registerWebSocketRoutes(instance, context, { ...defaultWebSocketLimits, ...options.webSocketLimits });
+    hub = registerWebSocketRoutes(instance, context, { ...defaultWebSocketLimits, ...options.webSocketLimits });
   });
   feed.start();
   return app;

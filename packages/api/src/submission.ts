@@ -20,6 +20,8 @@ export interface Committed {
  * so a second is the right order for a client to wait before trying again.
  */
 export const overloadRetryAfterSeconds = 1;
+/** The Retry-After of a 503 while the node retries a write that found no free file descriptor. */
+export const storageBusyRetryAfterSeconds = 1;
 
 export async function submitTransaction(
   node: ExchangeNodePort,
@@ -41,6 +43,11 @@ export async function submitTransaction(
         'TOO_MANY_REQUESTS',
         `The exchange is overloaded and did not take this request (nothing was logged); send it again in ${overloadRetryAfterSeconds} s.`,
       );
+    }
+    if (name === 'LedgerStorageBusyError') {
+      const busy = new ApiError('SERVICE_UNAVAILABLE', `${(error as Error).message}`);
+      busy.retryAfterSeconds = storageBusyRetryAfterSeconds;
+      throw busy;
     }
     if (name === 'LedgerClosedError' || name === 'LedgerHaltedError') {
       log.warn({ err: error }, 'the node refused a transaction');

@@ -14,6 +14,8 @@ import { ExchangeNode } from '@vex/ledger';
 import { applyListings } from './bootstrap.js';
 import { assetInfoOf, demoConfig, genesisOf } from './config.js';
 import { operatorKeyFromSeed, type OperatorKey } from './operator-key.js';
+import type { ConnectionLimits } from './connection-guard.js';
+import type { ExportLimits } from './export-slots.js';
 import { buildServer, type RateLimits } from './server.js';
 import type { WebSocketLimits } from './websocket.js';
 
@@ -53,6 +55,10 @@ export interface TestExchangeOptions {
   readonly rateLimits?: Partial<RateLimits> | false;
   readonly bodyLimitBytes?: number;
   readonly webSocketLimits?: Partial<WebSocketLimits>;
+  /** The server's connection bounds (its defaults when absent; false turns them off). */
+  readonly connectionLimits?: Partial<ConnectionLimits> | false;
+  readonly exportLimits?: Partial<ExportLimits>;
+  readonly shutdownGraceMs?: number;
   /** The node's attestation cadence (it attests with the operator key, as `pnpm start` does); node defaults when absent. */
   readonly attestEveryEntries?: number;
   readonly attestEveryMs?: number;
@@ -90,6 +96,9 @@ export async function startTestExchange(options: TestExchangeOptions = {}): Prom
     ...(options.bodyLimitBytes !== undefined ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
     ...(options.webSocketLimits !== undefined ? { webSocketLimits: options.webSocketLimits } : {}),
     ...(options.depositAddresses !== undefined ? { depositAddresses: options.depositAddresses } : {}),
+    ...(options.connectionLimits !== undefined ? { connectionLimits: options.connectionLimits } : {}),
+    ...(options.exportLimits !== undefined ? { exportLimits: options.exportLimits } : {}),
+    ...(options.shutdownGraceMs !== undefined ? { shutdownGraceMs: options.shutdownGraceMs } : {}),
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();

@@ -68,6 +68,14 @@ function fail(code: string, message: string): never {
   throw new WebSocketError(code, message);
 }
 
+/** Removes a subscriber, and the map's entry with its last subscriber, so the maps never outgrow the open connections. */
+function removeSubscriber(subscribers: Map<string, Set<Connection>>, key: string, connection: Connection): void {
+  const set = subscribers.get(key);
+  if (set === undefined) return;
+  set.delete(connection);
+  if (set.size === 0) subscribers.delete(key);
+}
+
 export class StreamHub {
   private readonly connections = new Set<Connection>();
   private readonly connectionsPerIp = new Map<string, number>();
@@ -84,6 +92,19 @@ export class StreamHub {
     context.feed.isWatched = (stream) => (this.publicSubscribers.get(stream)?.size ?? 0) > 0;
     this.heartbeat = setInterval(() => this.beat(), limits.heartbeatMs);
     this.heartbeat.unref();
+  }
+
+  /**
+   * Entries held: every map entry dies with its last connection, so each is
+   * bounded by the connections open now (a test checks it).
+   */
+  statistics(): { connections: number; addresses: number; publicStreams: number; privateAccounts: number } {
+    return {
+      connections: this.connections.size,
+      addresses: this.connectionsPerIp.size,
+      publicStreams: this.publicSubscribers.size,
+      privateAccounts: this.privateSubscribers.size,
+    };
   }
 
   close(): void {
@@ -115,8 +136,8 @@ export class StreamHub {
     const open = (this.connectionsPerIp.get(connection.ip) ?? 1) - 1;
     if (open <= 0) this.connectionsPerIp.delete(connection.ip);
     else this.connectionsPerIp.set(connection.ip, open);
-    for (const stream of connection.publicStreams) this.publicSubscribers.get(stream)?.delete(connection);
-    if (connection.account !== undefined) this.privateSubscribers.get(connection.account)?.delete(connection);
+    for (const stream of connection.publicStreams) removeSubscriber(this.publicSubscribers, stream, connection);
+    if (connection.account !== undefined) removeSubscriber(this.privateSubscribers, connection.account, connection);
   }
 
   private beat(): void {
@@ -253,11 +274,11 @@ export class StreamHub {
       if (stream.startsWith(privateStream)) connection.privateStreams.delete(stream);
       else {
         connection.publicStreams.delete(stream);
-        this.publicSubscribers.get(stream)?.delete(connection);
+        removeSubscriber(this.publicSubscribers, stream, connection);
       }
     }
     if (connection.privateStreams.size === 0 && connection.account !== undefined) {
-      this.privateSubscribers.get(connection.account)?.delete(connection);
+      removeSubscriber(this.privateSubscribers, connection.account, connection);
     }
   }
 
@@ -282,7 +303,7 @@ export class StreamHub {
   }
 }
 
-export function registerWebSocketRoutes(app: FastifyInstance, context: ApiContext, limits: WebSocketLimits): void {
+export function registerWebSocketRoutes(app: FastifyInstance, context: ApiContext, limits: WebSocketLimits): StreamHub {
   const hub = new StreamHub(context, limits);
   app.addHook('preClose', (done) => {
     hub.close();
@@ -300,4 +321,5 @@ export function registerWebSocketRoutes(app: FastifyInstance, context: ApiContex
       wsHandler,
     });
   }
+  return hub;
 }

@@ -3,7 +3,8 @@
  * processes on loopback, no mocks.
  *
  * The server (`node --import tsx packages/api/src/main.ts`) runs on a fresh
- * temporary DATA_DIR with RATE_LIMITS=off (so every 429 comes from the node's
+ * temporary DATA_DIR with RATE_LIMITS=off and MAX_CONNECTIONS_PER_IP=4096 (the
+ * load comes from 127.0.0.1 alone; so every 429 comes from the node's
  * admission bound, not from the per-IP limit) and LOG_LEVEL=warn, and with
  * MAXIMUM_PENDING lowered to OVERLOAD_MAXIMUM_PENDING (default 256) so that
  * the overload's connections (default 1,024, one request in flight each)
@@ -248,7 +249,7 @@ describe.runIf(process.platform === 'linux')('overload of the node behind the HT
     server = await ServerProcess.start({
       args: ['--import', 'tsx', 'packages/api/src/main.ts'],
       cwd: repositoryRoot,
-      env: { PORT: '0', DATA_DIR: dataDirectory, LOG_LEVEL: 'warn', RATE_LIMITS: 'off', MAXIMUM_PENDING: String(maximumPending), CONFIG: '' },
+      env: { PORT: '0', DATA_DIR: dataDirectory, LOG_LEVEL: 'warn', RATE_LIMITS: 'off', MAX_CONNECTIONS_PER_IP: '4096', MAXIMUM_PENDING: String(maximumPending), CONFIG: '' },
       logFile,
     });
     const url = server.url;

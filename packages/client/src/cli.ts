@@ -9,7 +9,7 @@
  * missing or malformed value, unreadable key file). See docs/client.md.
  */
 import { randomBytes } from 'node:crypto';
-import { constants as fsConstants, createWriteStream, realpathSync } from 'node:fs';
+import { constants as fsConstants, realpathSync } from 'node:fs';
 import { access, chmod, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -18,6 +18,7 @@ import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ExchangeClient } from './client.js';
+import { signedRoutes } from './routes.js';
 import { ClientInputError, ExchangeError, errorFromResponse, isErrorBody } from './errors.js';
 import { generateKeyPair, isPublicKeyText, keyPairFromSecret, type KeyPair } from './keys.js';
 import { Signer, defaultWindowMs, maximumWindowMs, signedHeaders, sortedParameters, type InstructionParameters } from './signing.js';
@@ -553,7 +554,7 @@ const commands: Readonly<Record<string, Command>> = {
       offset: { type: 'string', value: '<n>', description: 'How many to skip.' },
     },
     notes:
-      'Without --key: GET /api/v1/operator/withdrawals, signed with the operator key (oldest first, each with its account).\n' +
+      'Without --key: GET /api/v1/operator/withdrawals (operatorWithdrawalQueryAll), signed with the operator key (oldest first, each with its account).\n' +
       'With --key: GET /wapi/v1/capital/withdrawals (withdrawalQueryAll) for that account.',
     examples: ['exchange withdrawals --status Pending', 'exchange withdrawals --key alice.json'],
     run: async (context) => {
@@ -569,8 +570,8 @@ const commands: Readonly<Record<string, Command>> = {
       const query = { ...page, ...(status !== undefined ? { status: choice('status', status, ['Pending'] as const) } : {}) };
       const file = optional(values, 'operator-key') ?? defaultOperatorKeyFile();
       const operator = await readKeyFile(file, 'operator', '--operator-key');
-      // The API signs this route exactly as GET /wapi/v1/capital/withdrawals: instruction withdrawalQueryAll over its query.
-      return signedGet(context, operator.secret, '/api/v1/operator/withdrawals', 'withdrawalQueryAll', query);
+      const route = signedRoutes.operatorWithdrawals;
+      return signedGet(context, operator.secret, route.path, route.instruction, query);
     },
   },
   deposits: {
@@ -777,10 +778,24 @@ async function download(
   const url = `${context.url.replace(/\/+$/, '')}${route}`;
   const response = await request(url, { method: 'GET', headers: { Accept: accept } });
   const partial = `${out}.partial`;
+  // Created exclusively and without following links: a <out>.partial planted in a shared
+  // directory (a symlink to a file of the user's) is refused, never written through.
+  let handle;
   try {
-    if (response.body === null) await writePrivateFile(partial, '', true);
-    else await pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), createWriteStream(partial));
+    handle = await open(partial, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | fsConstants.O_NOFOLLOW, 0o644);
   } catch (error) {
+    await response.body?.cancel().catch(() => undefined);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ELOOP') {
+      throw new UsageError(`${partial} already exists (left by a broken download, or put there by someone else); remove it and try again.`);
+    }
+    throw new UsageError(`cannot write ${partial}: ${(error as Error).message}`);
+  }
+  try {
+    if (response.body === null) await handle.close();
+    else await pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), handle.createWriteStream());
+  } catch (error) {
+    await handle.close().catch(() => undefined);
     await unlink(partial).catch(() => undefined);
     throw new ExchangeError('NETWORK_ERROR', `the ${what} from ${url} broke off: ${(error as Error).message}`, response.status);
   }

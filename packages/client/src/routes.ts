@@ -49,6 +49,8 @@ export const signedRoutes = {
   withdraw: { method: 'POST', path: '/wapi/v1/capital/withdrawals', instruction: 'withdraw' },
   /** Native: the signer's inclusion proof under the latest attestation. */
   proof: { method: 'GET', path: '/wapi/v1/proof', instruction: 'proofQuery' },
+  /** Native, operator keys only: every account's pending withdrawals. */
+  operatorWithdrawals: { method: 'GET', path: '/api/v1/operator/withdrawals', instruction: 'operatorWithdrawalQueryAll' },
 } as const satisfies Record<string, SignedRoute>;
 
 /** Operator instructions, submitted through POST /api/v1/transactions. */

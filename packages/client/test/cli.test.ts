@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decodeBase64 } from '../src/base64.js';
 import { generateKeyPair, keyPairFromSecret } from '../src/keys.js';
 import { parseInstruction, verifySignature, parseSigningString } from '@vex/engine';
-import { verifiedSigningString } from './engine-check.js';
+import { signatureVerifiesOver, verifiedSigningString } from './engine-check.js';
 import { startRecorder, type Recorder } from './http-recorder.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -272,7 +272,7 @@ describe('commands against a recording HTTP server', () => {
     }
   });
 
-  it('withdrawals without --key: the operator listing, signed with the operator key as withdrawalQueryAll', async () => {
+  it('withdrawals without --key: the operator listing, signed with the operator key as operatorWithdrawalQueryAll', async () => {
     recorder.handler = () => ({ json: [{ id: 1, account: trader.publicKey, status: 'Pending' }] });
     const result = await run(['withdrawals', '--status', 'pending', '--limit', '50']);
     expect(result.code, result.stderr).toBe(0);
@@ -281,7 +281,10 @@ describe('commands against a recording HTTP server', () => {
     if (request === undefined) throw new Error('nothing was sent');
     expect(`${request.method} ${request.url}`).toBe('GET /api/v1/operator/withdrawals?limit=50&status=Pending');
     expect(request.headers['x-api-key']).toBe(operator.publicKey);
-    expect(verifiedSigningString(request, '/wapi/v1/capital/withdrawals')).toMatch(/^instruction=withdrawalQueryAll&limit=50&status=Pending&timestamp=\d+&window=5000$/);
+    // A native route: the instruction is the operator's own, over the route's sorted query.
+    const timestamp = String(request.headers['x-timestamp']);
+    expect(signatureVerifiesOver(request, `instruction=operatorWithdrawalQueryAll&limit=50&status=Pending&timestamp=${timestamp}&window=5000`)).toBe(true);
+    expect(signatureVerifiesOver(request, `instruction=withdrawalQueryAll&limit=50&status=Pending&timestamp=${timestamp}&window=5000`)).toBe(false);
 
     const plain = await run(['withdrawals']);
     expect(plain.code).toBe(0);
@@ -335,6 +338,25 @@ describe('commands against a recording HTTP server', () => {
     expect(forced.code).toBe(0);
     expect(recorder.requests.at(-1)?.url).toBe('/api/v1/log');
     expect(readFileSync(out).equals(log.subarray(0, 10))).toBe(true);
+  });
+
+  it('export-log never writes through a planted <out>.partial symlink', async () => {
+    recorder.handler = () => ({ bytes: randomBytes(1000) });
+    const victim = path.join(work, 'victim.txt');
+    writeFileSync(victim, 'precious');
+    const out = path.join(work, 'planted.log');
+    symlinkSync(victim, `${out}.partial`);
+    const result = await run(['export-log', '--out', out]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/planted\.log\.partial already exists/);
+    expect(readFileSync(victim, 'utf8')).toBe('precious');
+    expect(existsSync(out)).toBe(false);
+    // A dangling link (its target not yet created) is not followed either.
+    unlinkSync(`${out}.partial`);
+    const target = path.join(work, 'would-be-created.txt');
+    symlinkSync(target, `${out}.partial`);
+    expect((await run(['export-log', '--out', out])).code).toBe(2);
+    expect(existsSync(target)).toBe(false);
   });
 
   it('export-log reports a refusal and leaves no file', async () => {

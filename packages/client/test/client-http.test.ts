@@ -57,9 +57,12 @@ function traderClient(options: Partial<ConstructorParameters<typeof ExchangeClie
 /**
  * The exchange's own signed routes: the engine's table lists Backpack's routes
  * only, and the API names these routes' instructions itself
- * (packages/api/src/routes-verification.ts).
+ * (packages/api/src/routes-verification.ts, routes-native.ts).
  */
-const nativeSignedRoutes: Readonly<Record<string, string>> = { 'GET /wapi/v1/proof': 'proofQuery' };
+const nativeSignedRoutes: Readonly<Record<string, string>> = {
+  'GET /wapi/v1/proof': 'proofQuery',
+  'GET /api/v1/operator/withdrawals': 'operatorWithdrawalQueryAll',
+};
 
 describe('the routes', () => {
   it('every signed route carries the instruction the API expects for it', () => {

@@ -37,3 +37,10 @@ export function verifiedSigningString(request: RecordedRequest, signedPath: stri
   const signature = decodeBase64(header(request, 'x-signature'));
   return candidates.find((text) => verifySignature(publicKey, utf8.encode(text), signature) === 'valid');
 }
+
+/** Whether the request's signature headers verify over exactly `text` (native routes, which the engine's route table does not list). */
+export function signatureVerifiesOver(request: RecordedRequest, text: string): boolean {
+  const publicKey = decodeBase64(header(request, 'x-api-key'));
+  const signature = decodeBase64(header(request, 'x-signature'));
+  return verifySignature(publicKey, utf8.encode(text), signature) === 'valid';
+}

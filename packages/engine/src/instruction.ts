@@ -87,6 +87,8 @@ export const queryInstructions = [
   'positionQuery',
   'subscribe',
   'proofQuery',
+  /** The operator's listing of every account's pending withdrawals (GET /api/v1/operator/withdrawals): not a trader's withdrawalQueryAll. */
+  'operatorWithdrawalQueryAll',
 ] as const;
 export type QueryName = (typeof queryInstructions)[number];
 export interface QueryInstruction {

@@ -82,3 +82,30 @@ export class LedgerOverloadedError extends Error {
     );
   }
 }
+
+/**
+ * submit() found storage short of file descriptors ("Too many open files"):
+ * the batch being written is retried, and meanwhile new transactions are
+ * refused at once, logging nothing, so the same signed request may be sent
+ * again shortly. The node halts only if the condition lasts longer than
+ * NodeOptions.storageRetryLimitMs.
+ */
+export class LedgerStorageBusyError extends Error {
+  override readonly name = 'LedgerStorageBusyError';
+}
+
+/**
+ * Whether `error` (or an error in its cause chain) is the process running
+ * out of file descriptors: LevelDB reports it as an IO error whose message
+ * ends "Too many open files"; Node's own calls as EMFILE (per process) or
+ * ENFILE (system-wide). It is a transient condition, not damage.
+ */
+export function isDescriptorExhaustion(error: unknown): boolean {
+  for (let current = error, depth = 0; current !== undefined && current !== null && depth < 8; depth += 1) {
+    const { code, message, cause } = current as { code?: unknown; message?: unknown; cause?: unknown };
+    if (code === 'EMFILE' || code === 'ENFILE') return true;
+    if (typeof message === 'string' && /Too many open files|EMFILE|ENFILE/.test(message)) return true;
+    current = cause;
+  }
+  return false;
+}

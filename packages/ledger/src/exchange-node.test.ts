@@ -16,7 +16,7 @@ import {
   type Signer,
 } from '../test/helpers.js';
 import type { BatchOperation } from './database.js';
-import { LedgerClosedError, LedgerHaltedError, LedgerOverloadedError } from './errors.js';
+import { LedgerClosedError, LedgerHaltedError, LedgerOverloadedError, LedgerStorageBusyError } from './errors.js';
 import { ExchangeNode, type CommittedEntry, type NodeOptions, type SubmitResult } from './exchange-node.js';
 import { encodeEntry, genesisHash, hashEntryEncoding, readLogExport } from '@vex/engine';
 import { keyspaces, sequenceOfKey } from './storage-format.js';
@@ -68,7 +68,7 @@ function deposits(count: number, startTimeMs: number, account: Signer = traders[
  * The node writes through the chained form (db.batch() then put/del and write({ sync })); the array
  * form (db.batch(operations, options)) is wrapped the same way.
  */
-function instrumentBatches(node: ExchangeNode, options: { failAfter?: number } = {}) {
+function instrumentBatches(node: ExchangeNode, options: { failAfter?: number; failWith?: (call: number) => Error | undefined } = {}) {
   const db = node.database;
   const realBatch = db.batch.bind(db) as {
     (): ReturnType<typeof db.batch>;
@@ -88,6 +88,8 @@ function instrumentBatches(node: ExchangeNode, options: { failAfter?: number } =
     if (options.failAfter !== undefined && calls.length > options.failAfter) {
       return abandon().then(() => Promise.reject(new Error('simulated disk failure')));
     }
+    const failure = options.failWith?.(calls.length);
+    if (failure !== undefined) return abandon().then(() => Promise.reject(failure));
     return perform().then(() => {
       call.completed = true;
       for (const sequence of call.sequences) durable.add(sequence);
@@ -333,6 +335,55 @@ describe('ExchangeNode', () => {
     // The disk holds exactly what was acknowledged.
     const reopened = await openNode({ dataDirectory: directory });
     expect(reopened.node.head()).toEqual(durableHead);
+  });
+
+  /** LevelDB's words when it cannot open a file for want of descriptors (classic-level wraps them the same way). */
+  const tooManyOpenFiles = (): Error =>
+    new Error('Write failed', { cause: Object.assign(new Error('IO error: ledger/000123.log: Too many open files'), { code: 'LEVEL_IO_ERROR' }) });
+
+  test('a write that finds no free file descriptor is retried, not a halt; new work is refused meanwhile', async () => {
+    const { node, clock, directory, lines, close } = await openNode();
+    await setUp(node, clock.set);
+    let refusedWhileBusy: unknown;
+    const { calls } = instrumentBatches(node, {
+      failWith: (call) => {
+        if (call > 3) return undefined;
+        // While the first batch is retried, a new transaction is refused at once.
+        if (call === 2) refusedWhileBusy = node.submit(deposits(1, entries[setupCount]!.logTimeMs + 5_000)[0]!.transaction).catch((error: unknown) => error);
+        return tooManyOpenFiles();
+      },
+    });
+    const load = deposits(50, entries[setupCount]!.logTimeMs);
+    clock.set(load[0]!.logTimeMs);
+    const results = await Promise.all(load.map((entry) => node.submit(entry.transaction)));
+    expect(results.every((result) => result.sequence !== undefined)).toBe(true);
+    expect(calls.length).toBeGreaterThanOrEqual(4);
+    expect(await refusedWhileBusy).toBeInstanceOf(LedgerStorageBusyError);
+    expect(node.haltedBy).toBeUndefined();
+    expect(node.statistics().storageBusyEpisodes).toBe(1);
+    expect(lines.some((line) => /writes resumed/.test(line.msg))).toBe(true);
+    expect(node.head().sequence).toBe(setupCount + 50);
+    await close();
+    const reopened = await openNode({ dataDirectory: directory });
+    expect(reopened.node.head().sequence).toBe(setupCount + 50);
+  });
+
+  test('a shortage of file descriptors that lasts past storageRetryLimitMs halts the node', async () => {
+    const { node, clock, close } = await openNode({ storageRetryLimitMs: 1_000 });
+    await setUp(node, clock.set);
+    const start = entries[setupCount]!.logTimeMs;
+    // Each failed attempt moves the clock on, so the limit is passed after a few retries.
+    instrumentBatches(node, {
+      failWith: (call) => {
+        clock.set(start + call * 400);
+        return tooManyOpenFiles();
+      },
+    });
+    clock.set(start);
+    const settled = await Promise.allSettled(deposits(5, start).map((entry) => node.submit(entry.transaction)));
+    expect(settled.every((result) => result.status === 'rejected' && result.reason instanceof LedgerHaltedError)).toBe(true);
+    expect(node.haltedBy).toBeInstanceOf(LedgerHaltedError);
+    await close();
   });
 
   test('exportLog streams a file that readLogExport verifies, whole or from a sequence', async () => {

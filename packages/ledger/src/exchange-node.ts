@@ -10,7 +10,10 @@
  * and the entry being queued. Accepted entries wait for a synced LevelDB
  * batch; while one batch write is in flight the next accumulates, so many
  * submits share one sync. A failed write halts the node: the in-memory state
- * is then ahead of the disk, so nothing more is acknowledged.
+ * is then ahead of the disk, so nothing more is acknowledged. The exception is
+ * a write that failed for want of file descriptors ("Too many open files"):
+ * that is back-pressure, not damage, so the same batch is retried while new
+ * transactions are refused, and the node halts only if it lasts.
  *
  * The contract with the API is docs/node-interface.md; the formats are in
  * docs/log-format.md.
@@ -40,7 +43,14 @@ import { pino, type Logger } from 'pino';
 import { createDatabase, writeBatch, type BatchOperation, type LedgerDatabase } from './database.js';
 import { AttestationMaker, type MadeAttestation } from './attestation-maker.js';
 import { readLatestStoredAttestation, readStoredAttestation, readStoredAttestations } from './attestation-store.js';
-import { LedgerClosedError, LedgerHaltedError, LedgerOverloadedError, RecoveryError } from './errors.js';
+import {
+  isDescriptorExhaustion,
+  LedgerClosedError,
+  LedgerHaltedError,
+  LedgerOverloadedError,
+  LedgerStorageBusyError,
+  RecoveryError,
+} from './errors.js';
 import { LevelHistoryIndex, historyOperations, type HistoryIndex } from './history.js';
 import {
   LogFormatError,
@@ -112,6 +122,12 @@ export interface NodeOptions {
    * it. Default 64 MiB; 0 serves the latest attestation's proofs only.
    */
   readonly proofHistoryBytes?: number;
+  /**
+   * How long a batch write that fails for want of file descriptors ("Too many
+   * open files") is retried, while new transactions are refused with
+   * LedgerStorageBusyError, before the node halts. Default 60,000 ms.
+   */
+  readonly storageRetryLimitMs?: number;
 }
 
 export interface NodeScheduler {
@@ -191,6 +207,8 @@ export interface NodeStatistics {
   readonly peakPendingTransactions: number;
   /** submit() calls refused with LedgerOverloadedError. */
   readonly overloadedTransactions: number;
+  /** Times a batch write failed for want of file descriptors and was retried instead of halting. */
+  readonly storageBusyEpisodes: number;
 }
 
 interface QueuedEntry {
@@ -208,6 +226,10 @@ const defaultAttestEveryEntries = 10_000;
 const defaultAttestEveryMs = 1_000;
 const maximumTimerDelayMs = 2 ** 31 - 1;
 const defaultMaximumBatchEntries = 2_048;
+const defaultStorageRetryLimitMs = 60_000;
+/** The first retry of a batch write refused for want of descriptors, doubling up to the most. */
+const storageRetryFirstDelayMs = 20;
+const storageRetryMaximumDelayMs = 1_000;
 /**
  * Two full group-commit batches, one being written and one gathering: more in
  * flight cannot make the commit pipeline faster, only the wait longer. At the
@@ -312,6 +334,10 @@ export class ExchangeNode {
   private closed: Promise<void> | undefined;
   private idleWaiters: Array<() => void> = [];
   private haltError: LedgerHaltedError | undefined;
+  private readonly storageRetryLimitMs: number;
+  /** Set while a batch write is being retried after "Too many open files" (see writeBatchNow). */
+  private storageBusy: { sinceMs: number; retries: number; delayMs: number } | undefined;
+  private storageBusyEpisodes = 0;
 
   /** The latest durable attestation: the one served. The maker may be one ahead while its batch is written. */
   private durableAttestation: Attestation | undefined;
@@ -342,6 +368,7 @@ export class ExchangeNode {
     this.maximumPendingTransactions = positiveInteger(options.maximumPendingTransactions, defaultMaximumPendingTransactions, 'maximumPendingTransactions');
     this.clock = options.clock ?? Date.now;
     this.scheduler = options.scheduler ?? eventLoopScheduler;
+    this.storageRetryLimitMs = positiveInteger(options.storageRetryLimitMs, defaultStorageRetryLimitMs, 'storageRetryLimitMs');
     this.sequencedSequence = head.sequence;
     this.sequencedHash = head.entryHash;
     this.durable = { sequence: head.sequence, entryHash: hex(head.entryHash), logTimeMs: head.logTimeMs };
@@ -469,6 +496,7 @@ export class ExchangeNode {
       pendingTransactions: this.pendingTransactions,
       peakPendingTransactions: this.peakPendingTransactions,
       overloadedTransactions: this.overloadedTransactions,
+      storageBusyEpisodes: this.storageBusyEpisodes,
     };
   }
 
@@ -483,6 +511,11 @@ export class ExchangeNode {
   submit(transaction: SignedTransaction): Promise<SubmitResult> {
     if (this.haltError !== undefined) return Promise.reject(this.haltError);
     if (this.closing) return Promise.reject(new LedgerClosedError('The ledger is closing and takes no more transactions.'));
+    if (this.storageBusy !== undefined) {
+      return Promise.reject(
+        new LedgerStorageBusyError('The ledger is short of file descriptors and retrying a write; this transaction was refused unseen (nothing was logged). Send it again shortly.'),
+      );
+    }
     if (this.pendingTransactions >= this.maximumPendingTransactions) {
       this.refusedAsOverload();
       return Promise.reject(new LedgerOverloadedError(this.maximumPendingTransactions));
@@ -687,9 +720,43 @@ export class ExchangeNode {
       this.queue = this.queue.slice(this.maximumBatchEntries);
     }
     this.writing = batch;
+    this.writeBatchNow(batch);
+  }
+
+  /**
+   * Writes `batch` (this.writing). A failure halts the node, except one for
+   * want of file descriptors: nothing of the batch was written then (LevelDB
+   * failed to open a file before appending), so the same batch is written
+   * again after a back-off, up to storageRetryLimitMs, while submit() refuses
+   * new work. Entries of the batch stay unacknowledged until it is durable.
+   */
+  private writeBatchNow(batch: QueuedEntry[]): void {
     writeBatch(this.db, batch.map((entry) => entry.operations), { sync: true }).then(
-      () => this.written(batch),
+      () => {
+        if (this.storageBusy !== undefined) {
+          this.logger.warn({ retries: this.storageBusy.retries, durationMs: this.clock() - this.storageBusy.sinceMs }, 'ledger: storage has file descriptors again; writes resumed');
+          this.storageBusy = undefined;
+        }
+        this.written(batch);
+      },
       (error: unknown) => {
+        if (isDescriptorExhaustion(error) && this.haltError === undefined) {
+          const now = this.clock();
+          if (this.storageBusy === undefined) {
+            this.storageBusy = { sinceMs: now, retries: 0, delayMs: storageRetryFirstDelayMs };
+            this.storageBusyEpisodes += 1;
+            this.logger.error({ err: error, entries: batch.length }, 'ledger: a batch write found no free file descriptor; retrying it and refusing new transactions meanwhile');
+          }
+          const busy = this.storageBusy;
+          if (now - busy.sinceMs < this.storageRetryLimitMs) {
+            busy.retries += 1;
+            const delayMs = busy.delayMs;
+            busy.delayMs = Math.min(busy.delayMs * 2, storageRetryMaximumDelayMs);
+            this.scheduler.runAfter(delayMs, () => this.writeBatchNow(batch));
+            return;
+          }
+        }
+        this.storageBusy = undefined;
         this.writing = undefined;
         this.halt('a batch write to LevelDB failed', error, batch);
         this.checkIdle();

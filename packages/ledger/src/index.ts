@@ -11,7 +11,15 @@ export {
 } from './exchange-node.js';
 export { AttestationMaker, attestationOperation, type AttestationCadence, type MadeAttestation } from './attestation-maker.js';
 export { readStoredAttestation, readLatestStoredAttestation, readStoredAttestations, type StoredAttestation } from './attestation-store.js';
-export { RecoveryError, LedgerHaltedError, LedgerClosedError, LedgerOverloadedError, type RecoveryProblem } from './errors.js';
+export {
+  RecoveryError,
+  LedgerHaltedError,
+  LedgerClosedError,
+  LedgerOverloadedError,
+  LedgerStorageBusyError,
+  isDescriptorExhaustion,
+  type RecoveryProblem,
+} from './errors.js';
 export {
   LevelHistoryIndex,
   defaultPageLimit,

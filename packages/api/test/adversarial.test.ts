@@ -1,0 +1,661 @@
+/**
+ * The adversarial suite (`pnpm test:adversarial`, and part of `pnpm test`):
+ * each attack of issue 10 against a real node on loopback, plus the attacks
+ * that were already refused, so that they stay refused. It ends by printing
+ * one table: what was tried, what the node did, and the figures.
+ *
+ * Small counts by default (CI); ADVERSARIAL_SCALE=full runs the counts the
+ * attacks were first reproduced with (20,000 idle sockets, 1,000 forged
+ * requests, ...). Attack traffic comes from loopback source addresses other
+ * than 127.0.0.1 (Linux routes all of 127/8 to the loopback interface), so
+ * the per-IP bounds tell the attacker from the honest clients, as they would
+ * on a real network. Timing bounds are generous: the machine is shared.
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { afterAll, describe, expect, it } from 'vitest';
+import { encodeSigningString } from '@vex/engine';
+import { readOperatorKey } from '../src/operator-key.js';
+import {
+  deposit,
+  freshTimestamp,
+  operatorTransaction,
+  signedRequest,
+  startTestExchange,
+  TestKey,
+  type TestExchange,
+} from '../src/test-support.js';
+import { percentile, ServerProcess } from './load-generator.js';
+import type { IdleSocketChildMessage, IdleSocketParentMessage, IdleSocketReport } from './idle-socket-generator.js';
+
+const full = process.env.ADVERSARIAL_SCALE === 'full';
+const scale = {
+  idleSockets: full ? 20_000 : 500,
+  idleGenerators: full ? 4 : 1,
+  idleSourceAddresses: full ? 40 : 2,
+  honestTradingMs: full ? 30_000 : 6_000,
+  forgedRequests: full ? 1_000 : 200,
+  headRequests: full ? 500 : 40,
+  webSocketConnections: full ? 10_000 : 200,
+  silentSocketsAtShutdown: 100,
+  concurrentWithdrawals: 60,
+};
+/** Verified requests per key in the in-process node's (long) window: small, so the victim can be shown reaching its own limit. */
+const perKeyBudget = 100;
+/** Per-IP connection bound of the server process under attack (the default is 256; lower, so the small scale reaches it). */
+const serverConnectionsPerIp = 100;
+
+const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const generatorModule = resolve(repositoryRoot, 'packages/api/test/idle-socket-generator.ts');
+
+interface Row {
+  readonly attack: string;
+  readonly outcome: string;
+  readonly figures: string;
+}
+const rows: Row[] = [];
+
+/** Runs one attack; its row says what happened, FAILED included. */
+async function attack(name: string, body: () => Promise<{ outcome: string; figures: string }>): Promise<void> {
+  try {
+    const { outcome, figures } = await body();
+    rows.push({ attack: name, outcome, figures });
+  } catch (error) {
+    rows.push({ attack: name, outcome: 'FAILED', figures: error instanceof Error ? error.message.split('\n', 1)[0]!.slice(0, 120) : String(error) });
+    throw error;
+  }
+}
+
+afterAll(() => {
+  const widths = [
+    Math.max(6, ...rows.map((row) => row.attack.length)),
+    Math.max(7, ...rows.map((row) => row.outcome.length)),
+  ];
+  const line = (cells: readonly string[]): string => `| ${cells[0]!.padEnd(widths[0]!)} | ${cells[1]!.padEnd(widths[1]!)} | ${cells[2]} |`;
+  const table = [
+    `adversarial suite, ${full ? 'full' : 'small'} scale (ADVERSARIAL_SCALE=${full ? 'full' : 'small'})`,
+    line(['attack', 'outcome', 'figures']),
+    line(['-'.repeat(widths[0]!), '-'.repeat(widths[1]!), '---']),
+    ...rows.map((row) => line([row.attack, row.outcome, row.figures])),
+  ].join('\n');
+  process.stdout.write(`\n${table}\n\n`);
+});
+
+// ---- helpers ---------------------------------------------------------------------
+
+interface Answer {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: any;
+  readonly bytes: number;
+}
+
+/** One HTTP request from a chosen loopback source address, on a connection of its own. */
+function requestFrom(
+  baseUrl: string,
+  localAddress: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<Answer> {
+  const url = new URL(path, baseUrl);
+  return new Promise((resolveAnswer, rejectAnswer) => {
+    const outgoing = httpRequest(
+      { host: url.hostname, port: url.port, method, path: `${url.pathname}${url.search}`, localAddress, agent: false, headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}) } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // not JSON
+          }
+          resolveAnswer({ status: response.statusCode ?? 0, headers: response.headers, body: parsed, bytes: Buffer.concat(chunks).length });
+        });
+        response.on('error', rejectAnswer);
+      },
+    );
+    outgoing.on('error', rejectAnswer);
+    outgoing.setTimeout(30_000, () => outgoing.destroy(new Error(`${method} ${path} timed out`)));
+    outgoing.end(body);
+  });
+}
+
+/** The headers of a request signed over `signingString` by `key`. */
+function signatureHeaders(key: TestKey, signingString: string, timestampMs: number, window = '5000'): Record<string, string> {
+  return { 'x-api-key': key.apiKey, 'x-signature': key.sign(signingString), 'x-timestamp': String(timestampMs), 'x-window': window };
+}
+
+/** A far-from-market post-only bid of 0.01 SOL, so it rests and can be cancelled. */
+function restingBid(clientId: number): Record<string, string | number | boolean> {
+  return { symbol: 'SOL_USDC', side: 'Bid', orderType: 'Limit', price: '1', quantity: '0.01', postOnly: true, clientId };
+}
+
+/** A connection that sends nothing; with allowHalfOpen it also keeps its side open after the server ends, as an attacker would. */
+function openSilentSocket(port: number, localAddress = '127.0.0.1', allowHalfOpen = false): Promise<Socket> {
+  return new Promise((resolveSocket, rejectSocket) => {
+    const socket = connect({ host: '127.0.0.1', port, localAddress, allowHalfOpen });
+    socket.once('connect', () => resolveSocket(socket));
+    socket.once('error', rejectSocket);
+  });
+}
+
+function openDescriptors(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+function openFileLimitOf(pid: number): string {
+  const match = /^Max open files\s+(\S+)\s+(\S+)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'));
+  return match === null ? 'unknown' : `${match[1]}/${match[2]}`;
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolveWait) => setTimeout(resolveWait, 25));
+  }
+}
+
+/** A TestExchange-shaped handle on a server process, for the test-support helpers that only use its URL and operator key. */
+function exchangeHandleOf(baseUrl: string, operator: { publicKey: string; seed: Uint8Array }): TestExchange {
+  return { baseUrl, operator, operatorKey: new TestKey(operator.seed) } as unknown as TestExchange;
+}
+
+// ---- attacks on a server process ----------------------------------------------------
+
+describe('attacks on a server process (pnpm start)', { timeout: full ? 900_000 : 120_000 }, () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterAll(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  });
+
+  it('idle sockets, SIGTERM with silent sockets, replays after restart and snapshot', async () => {
+    const dataDirectory = await mkdtemp(join(tmpdir(), 'vex-adversarial-'));
+    cleanups.push(() => rm(dataDirectory, { recursive: true, force: true }));
+    const start = (logName: string): Promise<ServerProcess> =>
+      ServerProcess.start({
+        args: ['--import', 'tsx', 'packages/api/src/main.ts'],
+        cwd: repositoryRoot,
+        env: { PORT: '0', DATA_DIR: dataDirectory, LOG_LEVEL: 'info', CONFIG: '', SNAPSHOT_EVERY: '5', MAX_CONNECTIONS_PER_IP: String(serverConnectionsPerIp) },
+        logFile: join(dataDirectory, logName),
+      });
+    let server = await start('first.log');
+    cleanups.push(async () => void server.kill('SIGKILL'));
+    const operator = await readOperatorKey(join(dataDirectory, 'operator-key.json'));
+    const exchange = exchangeHandleOf(server.url, operator);
+    const trader = TestKey.random();
+    await deposit(exchange, trader.apiKey, 'USDC', '1000000');
+    const port = Number(new URL(server.url).port);
+
+    // 1. Idle sockets from other processes, spread over loopback source addresses, while an honest trader trades.
+    let replayable: { body: string; headers: Record<string, string> } | undefined;
+    await attack(`1 idle sockets (${scale.idleSockets.toLocaleString('en')} from ${scale.idleGenerators} processes, ${scale.idleSourceAddresses} addresses)`, async () => {
+      const reports = new Map<number, IdleSocketReport>();
+      const generators: ChildProcess[] = [];
+      const perGenerator = Math.ceil(scale.idleSockets / scale.idleGenerators);
+      for (let index = 0; index < scale.idleGenerators; index += 1) {
+        const child = fork(generatorModule, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+        generators.push(child);
+        child.on('message', (message: IdleSocketChildMessage | { type: 'error'; message: string }) => {
+          if (message.type === 'report') reports.set(index, message);
+        });
+        // Each generator has addresses of its own: 127.0.0.(10 + n).
+        const sourceAddresses = Array.from({ length: Math.max(1, Math.floor(scale.idleSourceAddresses / scale.idleGenerators)) }, (_, offset) =>
+          `127.0.0.${10 + index * Math.ceil(scale.idleSourceAddresses / scale.idleGenerators) + offset}`);
+        child.send({ type: 'open', host: '127.0.0.1', port, count: perGenerator, sourceAddresses, reconnectDelayMs: 5_000 } satisfies IdleSocketParentMessage);
+      }
+      cleanups.push(async () => {
+        for (const child of generators) child.kill('SIGKILL');
+      });
+      const held = (): number => [...reports.values()].reduce((total, report) => total + report.open, 0);
+      const expectedHeld = Math.min(scale.idleSockets, scale.idleSourceAddresses * serverConnectionsPerIp);
+      await waitFor(() => reports.size === scale.idleGenerators && held() >= expectedHeld * 0.9, 120_000, 'the idle sockets to be opened');
+
+      // The honest trader: place and cancel, one request at a time, from 127.0.0.1.
+      const latenciesMs: number[] = [];
+      const statuses = new Map<number, number>();
+      let peakDescriptors = 0;
+      let peakHeld = 0;
+      const tradingEnds = Date.now() + scale.honestTradingMs;
+      for (let clientId = 1; Date.now() < tradingEnds; clientId += 1) {
+        const started = performance.now();
+        const placed = await signedRequest(exchange, trader, 'POST', '/api/v1/order', 'orderExecute', { body: restingBid(clientId), window: '60000' });
+        latenciesMs.push(performance.now() - started);
+        statuses.set(placed.status, (statuses.get(placed.status) ?? 0) + 1);
+        if (placed.status !== 200) continue;
+        const cancelStarted = performance.now();
+        const cancelled = await signedRequest(exchange, trader, 'DELETE', '/api/v1/order', 'orderCancel', { body: { symbol: 'SOL_USDC', orderId: placed.body.id } });
+        latenciesMs.push(performance.now() - cancelStarted);
+        statuses.set(cancelled.status, (statuses.get(cancelled.status) ?? 0) + 1);
+        peakDescriptors = Math.max(peakDescriptors, openDescriptors(server.pid));
+        peakHeld = Math.max(peakHeld, held());
+      }
+      // One more order, kept for the replay after the restart (a 60 s window, so it is still fresh then).
+      const timestampMs = freshTimestamp();
+      const body = JSON.stringify(restingBid(999_999));
+      const signingString = encodeSigningString([{ instruction: 'orderExecute', params: Object.entries(restingBid(999_999)).map(([key, value]) => [key, String(value)]) }], timestampMs, 60_000);
+      replayable = { body, headers: signatureHeaders(trader, signingString, timestampMs, '60000') };
+      const kept = await requestFrom(server.url, '127.0.0.1', 'POST', '/api/v1/order', replayable.headers, body);
+      expect(kept.status, JSON.stringify(kept.body)).toBe(200);
+
+      const refusedAnswers = [...reports.values()].reduce((total, report) => total + report.refusedAnswers, 0);
+      const closedByServer = [...reports.values()].reduce((total, report) => total + report.closed, 0);
+      for (const child of generators) child.send({ type: 'exit' } satisfies IdleSocketParentMessage);
+      const status = (await (await fetch(`${server.url}/api/v1/status`)).json()) as Record<string, unknown>;
+      latenciesMs.sort((left, right) => left - right);
+      const requests = latenciesMs.length;
+      // Every honest request answered 200, none slow, and the node never halted.
+      expect([...statuses.keys()]).toEqual([200]);
+      expect(requests).toBeGreaterThan(10);
+      // Generous: the attacker's processes and other test suites share the two cores with the server.
+      expect(percentile(latenciesMs, 0.99)).toBeLessThan(full ? 10_000 : 5_000);
+      expect(status).toMatchObject({ status: 'Ok' });
+      expect(server.logText()).not.toMatch(/ledger halted/);
+      // The server holds no more attack connections than the per-IP bound allows, and stays far from its
+      // descriptor limit. (The attacker's own count includes connections the kernel completed that wait
+      // in the accept queue, or that the server is about to refuse; the server's descriptors are the truth.)
+      const attackBound = scale.idleSourceAddresses * serverConnectionsPerIp;
+      expect(peakDescriptors).toBeLessThanOrEqual(attackBound + 300);
+      return {
+        outcome: 'bounded; honest trading continued',
+        figures:
+          `attacker saw ≤ ${peakHeld} connected (bound ${attackBound}: ${serverConnectionsPerIp}/IP), ${refusedAnswers} refusals, ${closedByServer} closed by server; ` +
+          `server fds peak ${peakDescriptors} of ${openFileLimitOf(server.pid)}; honest ${requests} requests all 200, ` +
+          `p50 ${percentile(latenciesMs, 0.5).toFixed(0)} ms, p99 ${percentile(latenciesMs, 0.99).toFixed(0)} ms, max ${latenciesMs.at(-1)!.toFixed(0)} ms; no halt`,
+      };
+    });
+
+    // 6. SIGTERM with silent sockets open: exit 0 after a short grace, with a clean close and a final attestation.
+    await attack(`6 SIGTERM with ${scale.silentSocketsAtShutdown} silent sockets`, async () => {
+      const sockets = await Promise.all(Array.from({ length: scale.silentSocketsAtShutdown }, () => openSilentSocket(port)));
+      const started = Date.now();
+      const exit = await server.stop('SIGTERM', 25_000);
+      const tookMs = Date.now() - started;
+      for (const socket of sockets) socket.destroy();
+      const log = server.logText();
+      expect(exit).toEqual({ code: 0, signal: null });
+      expect(tookMs).toBeLessThan(15_000);
+      expect(log).toMatch(/"msg":"ledger closed"/);
+      expect(log).toMatch(/"msg":"stopped"/);
+      const destroyed = /"destroyed":(\d+)[^\n]*grace period/.exec(log)?.[1] ?? '0';
+      return { outcome: 'exit 0, clean close', figures: `stopped in ${(tookMs / 1000).toFixed(1)} s (3 s grace, ${destroyed} sockets destroyed after it), ledger closed` };
+    });
+
+    // Held: replays after a restart that recovered from a snapshot (SNAPSHOT_EVERY=5).
+    await attack('held: replay after restart and snapshot', async () => {
+      server = await start('second.log');
+      const status = (await (await fetch(`${server.url}/api/v1/status`)).json()) as { sequence: number };
+      const latest = (await (await fetch(`${server.url}/api/v1/attestations`)).json()) as Array<{ sequence: number }>;
+      // The clean stop attested the head.
+      expect(latest[0]?.sequence).toBe(status.sequence);
+      expect(server.logText()).toMatch(/ledger recovered \d+ entries \(\d+ replayed after snapshot \d+\)/);
+      const replay = await requestFrom(server.url, '127.0.0.1', 'POST', '/api/v1/order', replayable!.headers, replayable!.body);
+      // Within its 60 s window it is a duplicate; a slow restart may have let the window pass instead.
+      expect([['409', 'DUPLICATE_REQUEST'], ['400', 'INVALID_TIMESTAMP']]).toContainEqual([String(replay.status), replay.body.code]);
+      const after = (await (await fetch(`${server.url}/api/v1/status`)).json()) as { sequence: number };
+      expect(after.sequence).toBe(status.sequence);
+      const exit = await server.stop('SIGTERM');
+      expect(exit.code).toBe(0);
+      return { outcome: `refused (${replay.status})`, figures: `${replay.body.code} after recovery from a snapshot at ${status.sequence}; final attestation at the head` };
+    });
+  });
+});
+
+// ---- attacks on an in-process node ----------------------------------------------------
+
+describe('attacks on a node on loopback', { timeout: full ? 900_000 : 120_000 }, () => {
+  let exchange: TestExchange;
+  const alice = TestKey.random();
+  const bob = TestKey.random();
+  afterAll(async () => {
+    await exchange?.close();
+  });
+
+  it('sets up a node with rate limits on', async () => {
+    exchange = await startTestExchange({
+      rateLimits: { perApiKey: { max: perKeyBudget, timeWindowMs: 600_000 } },
+      snapshotEveryEntries: 20,
+      attestEveryEntries: 10,
+    });
+    for (const key of [alice, bob]) {
+      await deposit(exchange, key.apiKey, 'USDC', '100000');
+      await deposit(exchange, key.apiKey, 'SOL', '1000');
+    }
+  });
+
+  it('2 a flood with the victim\'s public key does not spend the victim\'s budget', async () => {
+    await attack(`2 key lockout (${scale.forgedRequests.toLocaleString('en')} forged requests with the victim's key)`, async () => {
+      const victim = TestKey.random();
+      await deposit(exchange, victim.apiKey, 'USDC', '100000');
+      // The victim's order, accepted and logged: its signed bytes are public from now on.
+      const timestampMs = freshTimestamp();
+      const loggedBody = JSON.stringify(restingBid(1));
+      const loggedHeaders = signatureHeaders(
+        victim,
+        encodeSigningString([{ instruction: 'orderExecute', params: Object.entries(restingBid(1)).map(([key, value]) => [key, String(value)]) }], timestampMs, 60_000),
+        timestampMs,
+        '60000',
+      );
+      const logged = await requestFrom(exchange.baseUrl, '127.0.0.1', 'POST', '/api/v1/order', loggedHeaders, loggedBody);
+      expect(logged.status).toBe(200);
+      const statuses = new Map<number, number>();
+      const count = (status: number): void => void statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      // From another address: unsigned public requests carrying the key, orders with a wrong signature, and replays of the logged order.
+      const attacker = '127.0.0.2';
+      const forged = async (index: number): Promise<void> => {
+        const timestampMs = Date.now();
+        switch (index % 3) {
+          case 0:
+            count((await requestFrom(exchange.baseUrl, attacker, 'GET', '/api/v1/time', { 'x-api-key': victim.apiKey })).status);
+            break;
+          case 1: {
+            const headers = { ...signatureHeaders(bob, `instruction=orderExecute&timestamp=${timestampMs}`, timestampMs), 'x-api-key': victim.apiKey };
+            count((await requestFrom(exchange.baseUrl, attacker, 'POST', '/api/v1/order', headers, JSON.stringify(restingBid(index)))).status);
+            break;
+          }
+          default:
+            // A replay of the victim's logged order, signature and all.
+            count((await requestFrom(exchange.baseUrl, attacker, 'POST', '/api/v1/order', loggedHeaders, loggedBody)).status);
+        }
+      };
+      for (let index = 0; index < scale.forgedRequests; index += 10) {
+        await Promise.all(Array.from({ length: Math.min(10, scale.forgedRequests - index) }, (_, offset) => forged(index + offset)));
+      }
+      // The victim: every request of its budget goes through (the logged order used one); the one after is refused by its own budget.
+      const budget = perKeyBudget;
+      const victimStatuses: number[] = [];
+      for (let clientId = 2, used = 1; used < budget; clientId += 1) {
+        const placed = await signedRequest(exchange, victim, 'POST', '/api/v1/order', 'orderExecute', { body: restingBid(clientId) });
+        victimStatuses.push(placed.status);
+        used += 1;
+        if (placed.status !== 200 || used >= budget) continue;
+        const cancelled = await signedRequest(exchange, victim, 'DELETE', '/api/v1/order', 'orderCancel', { body: { symbol: 'SOL_USDC', orderId: placed.body.id } });
+        victimStatuses.push(cancelled.status);
+        used += 1;
+      }
+      expect(victimStatuses.every((status) => status === 200)).toBe(true);
+      const over = await signedRequest(exchange, victim, 'GET', '/api/v1/capital', 'balanceQuery');
+      expect(over).toMatchObject({ status: 429, body: { code: 'TOO_MANY_REQUESTS' } });
+      return {
+        outcome: 'victim unaffected',
+        figures: `forged answers ${JSON.stringify(Object.fromEntries(statuses))}; victim ${victimStatuses.filter((status) => status === 200).length}/${victimStatuses.length} ok, then its own limit (429)`,
+      };
+    });
+  });
+
+  it('3 HEAD on the exports costs headers only; exports are bounded', async () => {
+    await attack(`3 HEAD on exports (${scale.headRequests} each) and concurrent exports`, async () => {
+      // Some entries and an attestation to export.
+      for (let index = 0; index < 10; index += 1) await deposit(exchange, bob.apiKey, 'USDC', '1');
+      const routes = ['/api/v1/log', '/api/v1/attestations/export', '/api/v1/snapshot'];
+      let slowestMs = 0;
+      let peakExports = 0;
+      for (const route of routes) {
+        for (let index = 0; index < scale.headRequests; index += 1) {
+          const started = performance.now();
+          const answer = await requestFrom(exchange.baseUrl, '127.0.0.3', 'HEAD', route);
+          slowestMs = Math.max(slowestMs, performance.now() - started);
+          peakExports = Math.max(peakExports, exchange.app.serverStatistics().exportsInProgress);
+          expect(answer.status).toBe(200);
+          expect(answer.bytes).toBe(0);
+        }
+      }
+      expect(peakExports).toBe(0);
+      // Many exports at once from one address: each is answered, in full or with 503 and Retry-After; never more than the bound run.
+      const answers = await Promise.all(Array.from({ length: 12 }, () => requestFrom(exchange.baseUrl, '127.0.0.3', 'GET', '/api/v1/log')));
+      for (const answer of answers) {
+        expect([200, 503]).toContain(answer.status);
+        if (answer.status === 503) expect(answer.headers['retry-after']).toBe('5');
+      }
+      // A client that goes away mid-export frees its slot.
+      const socket = await openSilentSocket(Number(new URL(exchange.baseUrl).port), '127.0.0.3');
+      socket.write('GET /api/v1/log HTTP/1.1\r\nHost: x\r\n\r\n');
+      await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+      socket.destroy();
+      await waitFor(() => exchange.app.serverStatistics().exportsInProgress === 0, 5_000, 'the export slots to be freed');
+      return {
+        outcome: 'headers only; bounded',
+        figures: `${routes.length * scale.headRequests} HEADs, slowest ${slowestMs.toFixed(0)} ms, 0 exports run; 12 concurrent GETs: ${answers.filter((answer) => answer.status === 200).length} × 200, ${answers.filter((answer) => answer.status === 503).length} × 503`,
+      };
+    });
+  });
+
+  it('7 the WebSocket hub forgets keys with their last connection', async () => {
+    await attack(`7 WebSocket hub (${scale.webSocketConnections.toLocaleString('en')} private subscriptions)`, async () => {
+      let peak = 0;
+      const batch = 40; // under the per-IP WebSocket bound (50)
+      for (let index = 0; index < scale.webSocketConnections; index += batch) {
+        // Each batch from an address of its own (127.0.1.x, 127.0.2.x, ...), so the per-IP request limit is not what bounds the test.
+        const batchNumber = index / batch;
+        const localAddress = `127.0.${1 + Math.floor(batchNumber / 250)}.${1 + (batchNumber % 250)}`;
+        const sockets = await Promise.all(
+          Array.from({ length: Math.min(batch, scale.webSocketConnections - index) }, async () => {
+            const key = TestKey.random();
+            const socket = new WebSocket(exchange.wsUrl, { localAddress });
+            await new Promise((resolveOpen, rejectOpen) => {
+              socket.once('open', resolveOpen);
+              socket.once('error', rejectOpen);
+            });
+            const timestampMs = Date.now();
+            const answered = new Promise((resolveAnswer) => socket.once('message', resolveAnswer));
+            socket.send(JSON.stringify({ method: 'SUBSCRIBE', params: ['account.orderUpdate'], id: 1, signature: [key.apiKey, key.sign(`instruction=subscribe&timestamp=${timestampMs}&window=5000`), String(timestampMs), '5000'] }));
+            await answered;
+            return socket;
+          }),
+        );
+        peak = Math.max(peak, exchange.app.serverStatistics().webSocket!.privateAccounts);
+        await Promise.all(sockets.map((socket) => new Promise((resolveClose) => {
+          socket.once('close', resolveClose);
+          socket.close();
+        })));
+      }
+      await waitFor(() => exchange.app.serverStatistics().webSocket!.connections === 0, 5_000, 'the WebSocket connections to close');
+      const statistics = exchange.app.serverStatistics().webSocket!;
+      expect(peak).toBeGreaterThan(0);
+      expect(peak).toBeLessThanOrEqual(batch);
+      expect(statistics).toEqual({ connections: 0, addresses: 0, publicStreams: 0, privateAccounts: 0 });
+      return { outcome: 'map bounded', figures: `peak ${peak} entries (connections open at once); 0 after ${scale.webSocketConnections} closed` };
+    });
+  });
+
+  it('8 a trader-style signature does not open the operator\'s withdrawal listing', async () => {
+    await attack('8 operator listing with a withdrawalQueryAll signature', async () => {
+      const reused = await signedRequest(exchange, exchange.operatorKey, 'GET', '/api/v1/operator/withdrawals', 'withdrawalQueryAll');
+      const byTrader = await signedRequest(exchange, TestKey.random(), 'GET', '/api/v1/operator/withdrawals', 'operatorWithdrawalQueryAll');
+      const byOperator = await signedRequest(exchange, exchange.operatorKey, 'GET', '/api/v1/operator/withdrawals', 'operatorWithdrawalQueryAll');
+      expect(reused).toMatchObject({ status: 401, body: { code: 'INVALID_SIGNATURE' } });
+      expect(byTrader).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED' } });
+      expect(byOperator.status).toBe(200);
+      return { outcome: 'refused (401)', figures: 'withdrawalQueryAll signature: INVALID_SIGNATURE; trader key: UNAUTHORIZED; operatorWithdrawalQueryAll by the operator: 200' };
+    });
+  });
+
+  it('9 the CLI does not write through a planted <out>.partial symlink', async () => {
+    await attack('9 CLI download through a planted symlink', async () => {
+      const directory = await mkdtemp(join(tmpdir(), 'vex-adversarial-cli-'));
+      try {
+        const victim = join(directory, 'victim.txt');
+        writeFileSync(victim, 'precious');
+        const out = join(directory, 'exchange.log');
+        symlinkSync(victim, `${out}.partial`);
+        const result = await new Promise<{ code: number | null; stderr: string }>((resolveRun) => {
+          const child = spawn(process.execPath, ['--import', 'tsx', 'packages/client/src/cli.ts', 'export-log', '--url', exchange.baseUrl, '--out', out], { cwd: repositoryRoot, stdio: ['ignore', 'ignore', 'pipe'] });
+          let stderr = '';
+          child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+          child.on('exit', (code) => resolveRun({ code, stderr }));
+        });
+        expect(result.code).toBe(2);
+        expect(readFileSync(victim, 'utf8')).toBe('precious');
+        expect(existsSync(out)).toBe(false);
+        return { outcome: 'refused (exit 2)', figures: 'target untouched; no output file' };
+      } finally {
+        await rm(directory, { recursive: true, force: true });
+      }
+    });
+  });
+
+  it('connection bounds per IP and in total; malformed HTTP is answered and its socket destroyed', async () => {
+    await attack('1 connection bounds (per IP 10, total 25) and malformed HTTP', async () => {
+      const bounded = await startTestExchange({ connectionLimits: { maximumConnectionsPerIp: 10, maximumConnections: 25 } });
+      try {
+        const port = Number(new URL(bounded.baseUrl).port);
+        const answersOf = (socket: Socket): Promise<string> =>
+          new Promise((resolveText) => {
+            let text = '';
+            socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+            // A half-open peer sees 'end' (the server's FIN), not 'close'.
+            socket.on('end', () => resolveText(text));
+            socket.on('close', () => resolveText(text));
+          });
+        const fromOne = await Promise.all(Array.from({ length: 12 }, () => openSilentSocket(port, '127.0.0.4')));
+        await waitFor(() => bounded.app.serverStatistics().connections!.refusedPerIp === 2, 5_000, 'per-IP refusals');
+        const fromOthers = await Promise.all(Array.from({ length: 20 }, (_, index) => openSilentSocket(port, `127.0.0.${5 + (index % 3)}`)));
+        await waitFor(() => bounded.app.serverStatistics().connections!.refusedTotal >= 5, 5_000, 'total refusals');
+        const statistics = bounded.app.serverStatistics().connections!;
+        expect(statistics.open).toBe(25);
+        for (const socket of [...fromOne, ...fromOthers]) socket.destroy();
+        await waitFor(() => bounded.app.serverStatistics().connections!.open === 0, 5_000, 'the connections to close');
+
+        // Malformed HTTP: a JSON 400, then the server destroys the socket although the peer keeps its side open.
+        const garbage = await openSilentSocket(port, '127.0.0.8', true);
+        const answer = answersOf(garbage);
+        garbage.write('NOT HTTP AT ALL\r\n\r\n');
+        const text = await answer;
+        expect(text).toMatch(/^HTTP\/1\.1 400/);
+        expect(text).toContain('"code":"INVALID_CLIENT_REQUEST"');
+        await waitFor(() => bounded.app.serverStatistics().connections!.open === 0, 5_000, 'the malformed connection to be destroyed');
+        return { outcome: 'refused (429/503), destroyed', figures: `held 10 per IP, 25 in total; refused ${statistics.refusedPerIp} per IP, ${statistics.refusedTotal} in total; malformed: 400 and closed` };
+      } finally {
+        await bounded.close();
+      }
+    });
+  });
+
+  // ---- what held before, kept holding -------------------------------------------------
+
+  it('held: tampered signatures', async () => {
+    await attack('held: signature tampering', async () => {
+      const timestampMs = freshTimestamp();
+      const order = restingBid(77);
+      const signingString = encodeSigningString([{ instruction: 'orderExecute', params: Object.entries(order).map(([key, value]) => [key, String(value)]) }], timestampMs, 5000);
+      const headers = signatureHeaders(bob, signingString, timestampMs);
+      const head = exchange.node.head().sequence;
+      const flipped = Buffer.from(headers['x-signature']!, 'base64');
+      flipped[5] = flipped[5]! ^ 1;
+      const badSignature = await requestFrom(exchange.baseUrl, '127.0.0.1', 'POST', '/api/v1/order', { ...headers, 'x-signature': flipped.toString('base64') }, JSON.stringify(order));
+      const changedBody = await requestFrom(exchange.baseUrl, '127.0.0.1', 'POST', '/api/v1/order', headers, JSON.stringify({ ...order, price: '2' }));
+      const otherKey = await requestFrom(exchange.baseUrl, '127.0.0.1', 'POST', '/api/v1/order', { ...headers, 'x-api-key': alice.apiKey }, JSON.stringify(order));
+      for (const answer of [badSignature, changedBody, otherKey]) expect(answer).toMatchObject({ status: 401, body: { code: 'INVALID_SIGNATURE' } });
+      expect(exchange.node.head().sequence).toBe(head);
+      return { outcome: 'refused (401)', figures: 'flipped bit, changed body, other key: INVALID_SIGNATURE; nothing logged' };
+    });
+  });
+
+  it('held: window edges', async () => {
+    await attack('held: timestamp window edges', async () => {
+      const now = Date.now();
+      const stale = await signedRequest(exchange, bob, 'POST', '/api/v1/order', 'orderExecute', { body: restingBid(78), timestampMs: now - 10_000 });
+      const future = await signedRequest(exchange, bob, 'POST', '/api/v1/order', 'orderExecute', { body: restingBid(79), timestampMs: now + 10_000 });
+      const tooWide = await signedRequest(exchange, bob, 'POST', '/api/v1/order', 'orderExecute', { body: restingBid(80), window: '60001' });
+      const staleQuery = await signedRequest(exchange, bob, 'GET', '/api/v1/capital', 'balanceQuery', { timestampMs: now - 10_000 });
+      expect(stale).toMatchObject({ status: 400, body: { code: 'INVALID_TIMESTAMP' } });
+      expect(future).toMatchObject({ status: 400, body: { code: 'INVALID_TIMESTAMP' } });
+      expect(tooWide).toMatchObject({ status: 400, body: { code: 'INVALID_WINDOW' } });
+      expect(staleQuery).toMatchObject({ status: 400, body: { code: 'INVALID_TIMESTAMP' } });
+      return { outcome: 'refused (400)', figures: '10 s old, 10 s ahead, window 60001: INVALID_TIMESTAMP / INVALID_WINDOW' };
+    });
+  });
+
+  it('held: bad numbers and bad JSON', async () => {
+    await attack('held: bad numbers and JSON', async () => {
+      const head = exchange.node.head().sequence;
+      const codes: string[] = [];
+      for (const quantity of ['1e3', '-1', '0x10', '1'.repeat(80), '0.001', 'NaN', ' 1']) {
+        const answer = await signedRequest(exchange, bob, 'POST', '/api/v1/order', 'orderExecute', { body: { ...restingBid(81), quantity } });
+        expect(answer.status).toBe(400);
+        codes.push(answer.body.code);
+      }
+      const broken = await signedRequest(exchange, bob, 'POST', '/api/v1/order', 'orderExecute', { body: restingBid(82), rawBody: '{"symbol": "SOL_USDC",' });
+      const proto = await signedRequest(exchange, bob, 'POST', '/api/v1/order', 'orderExecute', { body: restingBid(83), rawBody: '{"__proto__": {"admin": true}}' });
+      expect(broken).toMatchObject({ status: 400, body: { code: 'INVALID_CLIENT_REQUEST' } });
+      expect(proto).toMatchObject({ status: 400, body: { code: 'INVALID_CLIENT_REQUEST' } });
+      expect(exchange.node.head().sequence).toBe(head);
+      return { outcome: 'refused (400)', figures: `${codes.length} bad quantities (${[...new Set(codes)].join(', ')}), truncated JSON, __proto__; nothing logged` };
+    });
+  });
+
+  it('held: concurrent withdrawals of the whole balance', async () => {
+    await attack(`held: ${scale.concurrentWithdrawals}-way concurrent withdrawals`, async () => {
+      const spender = TestKey.random();
+      await deposit(exchange, spender.apiKey, 'USDC', '100');
+      const answers = await Promise.all(
+        Array.from({ length: scale.concurrentWithdrawals }, () =>
+          signedRequest(exchange, spender, 'POST', '/wapi/v1/capital/withdrawals', 'withdraw', { body: { symbol: 'USDC', quantity: '100', address: 'somewhere', blockchain: 'Solana' } })),
+      );
+      const accepted = answers.filter((answer) => answer.status === 200).length;
+      expect(accepted).toBe(1);
+      expect(answers.filter((answer) => answer.status !== 200).every((answer) => answer.body.code === 'INSUFFICIENT_FUNDS')).toBe(true);
+      return { outcome: 'one accepted', figures: `1 of ${scale.concurrentWithdrawals} accepted, ${scale.concurrentWithdrawals - 1} INSUFFICIENT_FUNDS` };
+    });
+  });
+
+  it('held: touching other users\' orders', async () => {
+    await attack('held: cancel or query another user\'s order', async () => {
+      const placed = await signedRequest(exchange, bob, 'POST', '/api/v1/order', 'orderExecute', { body: restingBid(84) });
+      expect(placed.status).toBe(200);
+      const cancel = await signedRequest(exchange, alice, 'DELETE', '/api/v1/order', 'orderCancel', { body: { symbol: 'SOL_USDC', orderId: placed.body.id } });
+      const query = await signedRequest(exchange, alice, 'GET', '/api/v1/order', 'orderQuery', { query: { symbol: 'SOL_USDC', orderId: String(placed.body.id) } });
+      expect(cancel.body.code).toBe('RESOURCE_NOT_FOUND');
+      expect(query).toMatchObject({ status: 404, body: { code: 'RESOURCE_NOT_FOUND' } });
+      const still = await signedRequest(exchange, bob, 'GET', '/api/v1/order', 'orderQuery', { query: { symbol: 'SOL_USDC', orderId: String(placed.body.id) } });
+      expect(still.status).toBe(200);
+      return { outcome: 'refused (404)', figures: 'cancel and query by another key: RESOURCE_NOT_FOUND; the order rests' };
+    });
+  });
+
+  it('held: operator instructions signed by a trader', async () => {
+    await attack('held: operator instructions signed by a trader', async () => {
+      const head = exchange.node.head().sequence;
+      const codes: string[] = [];
+      for (const [instruction, params] of [
+        ['depositCredit', { account: bob.apiKey, symbol: 'USDC', quantity: '1000000', blockchain: 'Solana', chainTransactionId: `forged-${Date.now()}` }],
+        ['assetList', { symbol: 'EVIL', decimals: '6' }],
+        ['reservesStatement', { symbol: 'USDC', quantity: '1' }],
+      ] as const) {
+        const message = encodeSigningString([{ instruction, params: Object.entries(params) }], freshTimestamp(), 5000);
+        const answer = await requestFrom(exchange.baseUrl, '127.0.0.1', 'POST', '/api/v1/transactions', {}, JSON.stringify({ message, publicKey: bob.apiKey, signature: bob.sign(message) }));
+        expect(answer.status).toBeGreaterThanOrEqual(400);
+        codes.push(answer.body.code);
+      }
+      expect(exchange.node.head().sequence).toBe(head);
+      // And the same instruction signed by the operator is taken, so the refusal is about the signer.
+      expect((await operatorTransaction(exchange, 'reservesStatement', { symbol: 'USDC', quantity: '1' })).status).toBe(200);
+      return { outcome: 'refused', figures: `depositCredit, assetList, reservesStatement by a trader: ${[...new Set(codes)].join(', ')}` };
+    });
+  });
+
+  // ---- brought by other branches: enable once merged ----------------------------------
+
+  // Item 4 (open-order cap, minimum order value, bounded fills/cancels per entry, bounded responses):
+  // branch engine-limits-triggers. Write: 10,000 tiny orders from one key are refused past the
+  // per-account cap; a cancel-all of the cap and a sweep of as many levels keep other clients' p99 bounded.
+  it.todo('4 unlimited open orders, free cancel-all and sweeps (branch engine-limits-triggers)');
+  // Item 5 (first start on a busy host fails with INVALID_TIMESTAMP on the genesis listings): branch issue11.
+  // Write: start main.ts with its clock lagging or the host loaded; the listings are all accepted.
+  it.todo('5 first start on a busy host (INVALID_TIMESTAMP on genesis listings; branch issue11)');
+  // Item 10 (orders that expire unfilled are logged at no cost): branch engine-limits-triggers.
+  // Write: IOC orders that never fill from one key, at the per-IP limit for 10 s; log growth stays within the documented budget.
+  it.todo('10 unfilled expiring orders logged at no cost (branch engine-limits-triggers)');
+});
