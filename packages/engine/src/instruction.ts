@@ -71,6 +71,11 @@ export type OperatorInstruction =
       readonly maxPrice: string;
       readonly makerFeeBps: number;
       readonly takerFeeBps: number;
+      /** Optional limits (docs/matching.md, section 4.6); absent means the default. */
+      readonly maxOpenOrders?: number;
+      readonly maxMakersPerOrder?: number;
+      /** The smallest order value, a decimal in the quote asset. */
+      readonly minOrderValue?: string;
     };
 
 /** Signed reads: verified like transactions, answered from state, never logged. */
@@ -308,6 +313,17 @@ function parseSingle(group: SignedGroup): Instruction {
         takerFeeBps: reader.integer('takerFeeBps', 10_000),
         tickSize: reader.required('tickSize'),
       };
+      {
+        const maxOpenOrders = reader.integer('maxOpenOrders', Number.MAX_SAFE_INTEGER, true);
+        const maxMakersPerOrder = reader.integer('maxMakersPerOrder', Number.MAX_SAFE_INTEGER, true);
+        const minOrderValue = reader.optional('minOrderValue');
+        instruction = {
+          ...instruction,
+          ...(maxOpenOrders !== undefined ? { maxOpenOrders } : {}),
+          ...(maxMakersPerOrder !== undefined ? { maxMakersPerOrder } : {}),
+          ...(minOrderValue !== undefined ? { minOrderValue } : {}),
+        };
+      }
       break;
     default: {
       if ((queryInstructions as readonly string[]).includes(group.instruction)) {

@@ -91,8 +91,10 @@ export function checkInvariants(state: ExchangeState): void {
   for (const account of state.accounts.values()) {
     let openCount = 0;
     let previous: Order | undefined;
+    const perMarket = new Array<number>(state.markets.length).fill(0);
     for (let order = account.firstOpenOrder; order !== undefined; order = order.accountNext) {
       openCount += 1;
+      perMarket[order.market.index]! += 1;
       if (order.account !== account || state.orders.get(order.id) !== order) fail(`account ${account.id} lists a foreign or closed order`);
       if (order.accountPrevious !== previous || (previous !== undefined && previous.id >= order.id)) {
         fail(`account ${account.id}: open-order list broken or out of id order at ${order.id}`);
@@ -100,6 +102,11 @@ export function checkInvariants(state: ExchangeState): void {
       previous = order;
     }
     if (previous !== account.lastOpenOrder || openCount !== account.openOrderCount) fail(`account ${account.id}: open-order list ends or counts wrong`);
+    for (const market of state.markets) {
+      const counted = perMarket[market.index]!;
+      if (counted !== account.openOrderCountOn(market)) fail(`account ${account.id}: ${market.symbol} open-order count wrong`);
+      if (counted > market.maxOpenOrders) fail(`account ${account.id} holds more than ${market.maxOpenOrders} open orders on ${market.symbol}`);
+    }
     listedOpenOrders += openCount;
     if (account.openOrdersByClientId.size > openCount) fail(`account ${account.id} has stale client ids`);
     const locked = expectedLocked.get(account.id);

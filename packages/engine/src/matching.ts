@@ -96,15 +96,19 @@ function planFill(params: OrderParameters, account: Account): FillPlan {
   const levels = opposite(market, params.side).levels;
   const isLimit = params.orderType === 'Limit';
   const byQuote = params.quoteQuantityUnits !== undefined;
+  const makerLimit = market.maxMakersPerOrder;
   let stepsLeft = params.quantitySteps;
   let quoteLeft = params.quoteQuantityUnits ?? 0n;
   let steps = 0n;
   let quoteUnits = 0n;
+  let makersMet = 0;
   for (let index = levels.length - 1; index >= 0; index -= 1) {
     const level = levels[index]!;
     if (isLimit && !acceptablePrice(params.side, params.priceTicks, level.priceTicks)) break;
     const stepCost = level.priceTicks * market.quoteUnitsPerStepTick;
     for (let maker = level.head; maker !== undefined; maker = maker.next) {
+      if (makersMet === makerLimit) return { steps, quoteUnits };
+      makersMet += 1;
       if (maker.account === account && params.selfTradePrevention !== 'Allow') {
         if (params.selfTradePrevention === 'RejectMaker') continue;
         return { steps, quoteUnits };
@@ -175,20 +179,20 @@ function cancelResting(state: ExchangeState, recorder: EntryRecorder, order: Ord
  * Checks the account can pay for the order as it will execute, and returns
  * what it needs: for a limit order that is exactly its full reservation.
  */
-function fundsNeeded(params: OrderParameters, account: Account): bigint | Rejection {
+function fundsNeeded(params: OrderParameters, account: Account, plan: () => FillPlan): bigint | Rejection {
   const market = params.market;
   if (params.side === 'Bid') {
     const available = account.availableOf(market.quote);
     let needed: bigint;
     if (params.orderType === 'Limit') needed = params.quantitySteps * params.priceTicks * market.quoteUnitsPerStepTick;
     else if (params.quoteQuantityUnits !== undefined) needed = params.quoteQuantityUnits;
-    else needed = planFill(params, account).quoteUnits;
+    else needed = plan().quoteUnits;
     if (needed > available) return reject('INSUFFICIENT_FUNDS', `The order needs ${needed} ${market.quote.symbol} units; ${available} are available.`);
     return needed;
   } else {
     const available = account.availableOf(market.base);
     const steps =
-      params.quoteQuantityUnits !== undefined ? planFill(params, account).steps : params.quantitySteps;
+      params.quoteQuantityUnits !== undefined ? plan().steps : params.quantitySteps;
     const needed = steps * market.stepUnits;
     if (needed > available) return reject('INSUFFICIENT_FUNDS', `The order needs ${needed} ${market.base.symbol} units; ${available} are available.`);
     return needed;
@@ -212,7 +216,15 @@ export function placeOrder(
   if (params.clientId !== undefined && account.openOrdersByClientId.has(params.clientId)) {
     return reject('INVALID_ORDER', `Client id ${params.clientId} already names an open order.`);
   }
-  const needed = fundsNeeded(params, account);
+  const isLimit = params.orderType === 'Limit';
+  const canRest = isLimit && params.timeInForce === 'GTC';
+  if (canRest && account.openOrderCountOn(market) >= market.maxOpenOrders) {
+    return reject('TOO_MANY_OPEN_ORDERS', `The account already holds ${market.maxOpenOrders} open orders on ${market.symbol}.`);
+  }
+  // The planned walk, computed at most once and only for orders that need it.
+  let planned: FillPlan | undefined;
+  const plan = (): FillPlan => (planned ??= planFill(params, account));
+  const needed = fundsNeeded(params, account, plan);
   if (typeof needed !== 'bigint') return needed;
   if (params.postOnly) {
     const best = opposite(market, params.side).best();
@@ -220,8 +232,21 @@ export function placeOrder(
       return reject('INVALID_ORDER', 'A postOnly order would immediately match.');
     }
   }
-  const fillOrKill = params.timeInForce === 'FOK';
-  const killed = fillOrKill && planFill(params, account).steps < params.quantitySteps;
+  // An order that cannot rest and would execute nothing would only fill the
+  // log: it is refused rather than accepted as Expired (docs/matching.md, 4.6).
+  if (!canRest) {
+    const plannedSteps = plan().steps;
+    if (plannedSteps === 0n) return reject('ORDER_WOULD_NOT_FILL', 'The order cannot rest and would execute nothing now.');
+    if (params.timeInForce === 'FOK' && plannedSteps < params.quantitySteps) {
+      return reject('ORDER_WOULD_NOT_FILL', 'The fill-or-kill order could not be filled in full.');
+    }
+  }
+  const value = isLimit
+    ? params.quantitySteps * params.priceTicks * market.quoteUnitsPerStepTick
+    : (params.quoteQuantityUnits ?? plan().quoteUnits);
+  if (value < market.minOrderValueUnits) {
+    return reject('ORDER_VALUE_TOO_SMALL', `The order's value is ${value} ${market.quote.symbol} units; the minimum is ${market.minOrderValueUnits}.`);
+  }
 
   // From here on the order is accepted: it has an id, whatever happens next.
   const order = new Order(
@@ -242,14 +267,7 @@ export function placeOrder(
   state.nextOrderId += 1;
   const acceptedView = viewOrder(order);
   recorder.events.push({ type: 'orderAccepted', order: acceptedView });
-  if (killed) {
-    order.status = 'Expired';
-    const view = viewOrder(order);
-    recorder.events.push({ type: 'orderUpdated', order: view, reason: 'Fill-or-kill order could not be filled in full.' });
-    return view;
-  }
 
-  const isLimit = params.orderType === 'Limit';
   if (isLimit) {
     // A new limit order's reservation is exactly what the funds check required.
     const balance = account.balance(params.side === 'Bid' ? market.quote : market.base);
@@ -268,7 +286,7 @@ export function placeOrder(
     order.status = stopReason === 'budget' && order.executedSteps > 0n ? 'Filled' : 'Expired';
   } else if (order.remainingSteps === 0n) {
     order.status = 'Filled';
-  } else if (isLimit && params.timeInForce === 'GTC') {
+  } else if (canRest && stopReason !== 'maker-limit') {
     order.status = order.executedSteps === 0n ? 'New' : 'PartiallyFilled';
   } else {
     order.status = 'Expired';
@@ -299,7 +317,7 @@ export function placeOrder(
   return view;
 }
 
-type StopReason = 'filled' | 'budget' | 'book' | 'self-trade';
+type StopReason = 'filled' | 'budget' | 'book' | 'self-trade' | 'maker-limit';
 
 /** Matches `taker` against the opposite side in price-time priority. */
 function matchTaker(state: ExchangeState, recorder: EntryRecorder, taker: Order): StopReason {
@@ -315,6 +333,8 @@ function matchTaker(state: ExchangeState, recorder: EntryRecorder, taker: Order)
   const quoteBalance = account.balance(market.quote);
   const feeAccount = state.feeAccount;
   let quoteLeft = taker.quoteQuantityUnits ?? 0n;
+  const makerLimit = market.maxMakersPerOrder;
+  let makersMet = 0;
 
   for (;;) {
     if (!byQuote && taker.remainingSteps === 0n) return 'filled';
@@ -325,6 +345,9 @@ function matchTaker(state: ExchangeState, recorder: EntryRecorder, taker: Order)
     const makerTicks = level.priceTicks;
     if (isLimit && !acceptablePrice(taker.side, taker.priceTicks, makerTicks)) return 'book';
     const maker = level.head!;
+    // The work one order does is bounded: the rest of it expires (section 4.6).
+    if (makersMet === makerLimit) return 'maker-limit';
+    makersMet += 1;
     if (maker.account === account && taker.selfTradePrevention !== 'Allow') {
       const mode = taker.selfTradePrevention;
       if (mode === 'RejectMaker' || mode === 'RejectBoth') {

@@ -12,13 +12,14 @@
 import { createHash } from 'node:crypto';
 import { ByteDecodeError, ByteReader, ByteWriter } from './byte-codec.js';
 import type { SelfTradePrevention, Side, TimeInForce } from './instruction.js';
+import { formatDecimal } from './decimal.js';
 import { formatPrice, formatQuantity, listAsset, listMarket } from './listing.js';
 import { isRejection } from './result-codes.js';
 import { Account, Order, createState, type ExchangeState, type Genesis } from './state.js';
 import { checkInvariants } from './invariants.js';
 
 const magic = new TextEncoder().encode('VEXSTATE');
-export const stateEncodingVersion = 2;
+export const stateEncodingVersion = 3;
 
 const sides: readonly Side[] = ['Bid', 'Ask'];
 const timesInForce: readonly TimeInForce[] = ['GTC', 'IOC', 'FOK'];
@@ -79,6 +80,9 @@ export function encodeState(state: ExchangeState): Uint8Array {
     writer.string(formatPrice(market, market.maxPriceTicks));
     writer.unsigned(market.makerFeeBasisPoints);
     writer.unsigned(market.takerFeeBasisPoints);
+    writer.unsigned(market.maxOpenOrders);
+    writer.unsigned(market.maxMakersPerOrder);
+    writer.string(formatDecimal(market.minOrderValueUnits, market.quote.decimals));
   }
 
   // Accounts in ordinal (creation) order, the liabilities tree's leaf order,
@@ -226,6 +230,9 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
       maxPrice: reader.string(),
       makerFeeBps: reader.safeInteger(),
       takerFeeBps: reader.safeInteger(),
+      maxOpenOrders: reader.safeInteger(),
+      maxMakersPerOrder: reader.safeInteger(),
+      minOrderValue: reader.string(),
     };
     const market = listMarket(state, listing);
     if (isRejection(market)) throw new StateDecodeError(`market ${listing.symbol}: ${market.message}`);

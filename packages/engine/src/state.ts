@@ -60,6 +60,12 @@ export interface Market {
   readonly maxPriceTicks: bigint;
   readonly makerFeeBasisPoints: bigint;
   readonly takerFeeBasisPoints: bigint;
+  /** Open orders (resting and trigger-pending) one account may hold on this market. */
+  readonly maxOpenOrders: number;
+  /** Makers one order may meet before the rest of it expires. */
+  readonly maxMakersPerOrder: number;
+  /** The smallest order value in quote units (zero: no minimum). */
+  readonly minOrderValueUnits: bigint;
   readonly bids: BookSide;
   readonly asks: BookSide;
 }
@@ -84,6 +90,8 @@ export class Account {
   firstOpenOrder: Order | undefined = undefined;
   lastOpenOrder: Order | undefined = undefined;
   openOrderCount = 0;
+  /** Open orders by market index (holes are zero), for the per-market open-order limit. */
+  readonly openOrderCountByMarket: number[] = [];
   /** Open orders by client id: a client id names at most one open order of an account. */
   readonly openOrdersByClientId = new Map<number, Order>();
   /**
@@ -121,6 +129,12 @@ export class Account {
     else this.lastOpenOrder.accountNext = order;
     this.lastOpenOrder = order;
     this.openOrderCount += 1;
+    const market = order.market.index;
+    this.openOrderCountByMarket[market] = (this.openOrderCountByMarket[market] ?? 0) + 1;
+  }
+
+  openOrderCountOn(market: Market): number {
+    return this.openOrderCountByMarket[market.index] ?? 0;
   }
 
   removeOpenOrder(order: Order): void {
@@ -131,6 +145,7 @@ export class Account {
     order.accountPrevious = undefined;
     order.accountNext = undefined;
     this.openOrderCount -= 1;
+    this.openOrderCountByMarket[order.market.index]! -= 1;
   }
 
   /** The open orders, oldest first. */

@@ -35,6 +35,15 @@ export interface FeeConfig {
   readonly takerFeeBps: number;
 }
 
+/** A listing's optional order limits; undefined fields are left out of the listing (defaults apply). */
+export interface LimitConfig {
+  readonly maxOpenOrders: number | undefined;
+  readonly maxMakersPerOrder: number | undefined;
+  /** The minimum order value in steps at the mid price, plus extra quote units. */
+  readonly minOrderValueSteps: number | undefined;
+  readonly minOrderValueExtraUnits: number;
+}
+
 export const assetDecimals: Readonly<Record<string, number>> = { USDC: 6, SOL: 9, BTC: 8, ETH: 4 };
 
 /** The pool of markets a scenario picks from. */
@@ -143,6 +152,7 @@ export interface Scenario {
   readonly feeAccount: 'operator' | 'separate' | 'trader';
   readonly markets: readonly MarketConfig[];
   readonly fees: readonly FeeConfig[];
+  readonly limits: readonly LimitConfig[];
   readonly commands: readonly Command[];
 }
 
@@ -273,6 +283,14 @@ const feeConfig: fc.Arbitrary<FeeConfig> = fc.oneof(
   { arbitrary: fc.record({ makerFeeBps: fc.integer({ min: 0, max: 30 }), takerFeeBps: fc.integer({ min: 0, max: 30 }) }), weight: 3 },
 );
 
+// Small limits, so the model test meets them often: a few open orders, a few makers per order.
+const limitConfig: fc.Arbitrary<LimitConfig> = fc.record({
+  maxOpenOrders: fc.oneof({ arbitrary: fc.constant(undefined), weight: 2 }, { arbitrary: fc.integer({ min: 1, max: 6 }), weight: 3 }),
+  maxMakersPerOrder: fc.oneof({ arbitrary: fc.constant(undefined), weight: 2 }, { arbitrary: fc.integer({ min: 1, max: 3 }), weight: 3 }),
+  minOrderValueSteps: fc.oneof({ arbitrary: fc.constant(undefined), weight: 2 }, { arbitrary: fc.integer({ min: 0, max: 3 }), weight: 3 }),
+  minOrderValueExtraUnits: fc.oneof(fc.constant(0), fc.nat({ max: 999 })),
+});
+
 export function scenarioArbitrary(minCommands: number, maxCommands: number): fc.Arbitrary<Scenario> {
   return fc.record({
     traderCount: fc.integer({ min: 2, max: 4 }),
@@ -288,6 +306,7 @@ export function scenarioArbitrary(minCommands: number, maxCommands: number): fc.
     feeAccount: fc.constantFrom<'operator' | 'separate' | 'trader'>('operator', 'separate', 'trader'),
     markets: fc.shuffledSubarray(marketPool as MarketConfig[], { minLength: 1, maxLength: 2 }),
     fees: fc.array(feeConfig, { minLength: 2, maxLength: 2 }),
+    limits: fc.array(limitConfig, { minLength: 2, maxLength: 2 }),
     commands: fc.array(command, { minLength: minCommands, maxLength: maxCommands, size: 'max' }),
   });
 }

@@ -39,6 +39,7 @@ import {
   type Command,
   type DecimalDefect,
   type FeeConfig,
+  type LimitConfig,
   type MarketConfig,
   type OrderSpec,
   type Scenario,
@@ -273,6 +274,7 @@ interface Setup {
   readonly traders: readonly string[];
   readonly markets: readonly MarketConfig[];
   readonly fees: readonly FeeConfig[];
+  readonly limits?: readonly LimitConfig[];
 }
 
 class Harness {
@@ -292,6 +294,7 @@ class Harness {
     for (const symbol of assets) this.expectAccepted(this.step(OPERATOR, { kind: 'assetList', symbol, decimals: assetDecimals[symbol]! }));
     setup.markets.forEach((market, index) => {
       const fee = setup.fees[index] ?? { makerFeeBps: 0, takerFeeBps: 0 };
+      const limits = setup.limits?.[index];
       const price = (ticks: bigint) => unitsToDecimal(ticks * market.tickUnits, market.priceScale);
       const quantity = (steps: bigint) => unitsToDecimal(steps * market.stepUnits, market.baseDecimals);
       this.expectAccepted(
@@ -308,6 +311,16 @@ class Harness {
           maxPrice: price(market.midTicks + market.priceBandTicks),
           makerFeeBps: fee.makerFeeBps,
           takerFeeBps: fee.takerFeeBps,
+          ...(limits?.maxOpenOrders !== undefined ? { maxOpenOrders: limits.maxOpenOrders } : {}),
+          ...(limits?.maxMakersPerOrder !== undefined ? { maxMakersPerOrder: limits.maxMakersPerOrder } : {}),
+          ...(limits?.minOrderValueSteps !== undefined
+            ? {
+                minOrderValue: unitsToDecimal(
+                  BigInt(limits.minOrderValueSteps) * market.midTicks * market.quoteUnitsPerStepTick + BigInt(limits.minOrderValueExtraUnits),
+                  market.quoteDecimals,
+                ),
+              }
+            : {}),
         }),
       );
       const listed = this.model.market(market.symbol)!;
@@ -404,7 +417,7 @@ class ScenarioRunner {
   constructor(readonly scenario: Scenario) {
     const traders = Array.from({ length: scenario.traderCount }, (_, index) => traderKey(index));
     const feeAccount = scenario.feeAccount === 'operator' ? OPERATOR : scenario.feeAccount === 'separate' ? SEPARATE_FEE : traders[0]!;
-    this.harness = new Harness({ feeAccount, traders, markets: scenario.markets, fees: scenario.fees });
+    this.harness = new Harness({ feeAccount, traders, markets: scenario.markets, fees: scenario.fees, limits: scenario.limits });
     this.operatorLike = [OPERATOR, OPERATOR, STRANGER, SEPARATE_FEE];
   }
 
@@ -681,8 +694,13 @@ const ETH_USDC = marketPool.find((market) => market.symbol === 'ETH_USDC')!;
 const ALICE = traderKey(0);
 const BOB = traderKey(1);
 
-function exampleHarness(market: MarketConfig = SOL_USDC, fee: FeeConfig = { makerFeeBps: 0, takerFeeBps: 0 }): Harness {
-  const harness = new Harness({ feeAccount: SEPARATE_FEE, traders: [ALICE, BOB], markets: [market], fees: [fee] });
+function exampleHarness(
+  market: MarketConfig = SOL_USDC,
+  fee: FeeConfig = { makerFeeBps: 0, takerFeeBps: 0 },
+  limits?: Partial<LimitConfig>,
+): Harness {
+  const limitConfig: LimitConfig = { maxOpenOrders: undefined, maxMakersPerOrder: undefined, minOrderValueSteps: undefined, minOrderValueExtraUnits: 0, ...limits };
+  const harness = new Harness({ feeAccount: SEPARATE_FEE, traders: [ALICE, BOB], markets: [market], fees: [fee], limits: [limitConfig] });
   let transaction = 0;
   for (const account of [ALICE, BOB]) {
     for (const [symbol, quantity] of [[market.base, '1000'], [market.quote, '10000000']] as const) {
@@ -691,6 +709,10 @@ function exampleHarness(market: MarketConfig = SOL_USDC, fee: FeeConfig = { make
     }
   }
   return harness;
+}
+
+function codes(outcome: ApplyOutcome): string {
+  return outcome.accepted ? 'accepted' : outcome.rejection.code;
 }
 
 function limit(side: 'Bid' | 'Ask', price: string, quantity: string, extra: Partial<OrderRequest> = {}): Instruction {
@@ -765,19 +787,16 @@ describe('hand-written scenarios', () => {
     expect(balance(h, SEPARATE_FEE, 'USDC').available).toBe(100_000n);
   });
 
-  it('fill-or-kill is killed without side effects when the book is too thin', () => {
+  it('fill-or-kill that cannot fill in full is refused without side effects or an id', () => {
     const h = exampleHarness();
     h.step(BOB, limit('Ask', '100', '1'));
     h.step(BOB, limit('Ask', '100.1', '0.5'));
     const before = canon([balancesOf(h.state, ALICE), balancesOf(h.state, BOB), depthOf(h.state.markets[0]!, 10)]);
     const outcome = h.step(ALICE, limit('Bid', '100.1', '2', { timeInForce: 'FOK' }));
-    const order = orderOf(outcome);
-    expect(order.status).toBe('Expired');
-    expect(order.orderId).toBe(3);
-    expect(engineTrades(outcome)).toEqual([]);
+    expect(codes(outcome)).toBe('ORDER_WOULD_NOT_FILL');
     expect(canon([balancesOf(h.state, ALICE), balancesOf(h.state, BOB), depthOf(h.state.markets[0]!, 10)])).toBe(before);
-    // The id was consumed.
-    expect(orderOf(h.step(BOB, limit('Ask', '100.2', '1'))).orderId).toBe(4);
+    // No id was consumed.
+    expect(orderOf(h.step(BOB, limit('Ask', '100.2', '1'))).orderId).toBe(3);
   });
 
   it('fill-or-kill fills across levels when the book is deep enough', () => {
@@ -809,13 +828,13 @@ describe('hand-written scenarios', () => {
     expect(balance(h, ALICE, 'SOL').available).toBe(1001_000_000_000n);
   });
 
-  it('market buy by quote quantity on an empty book expires', () => {
+  it('market buy by quote quantity on an empty book is refused', () => {
     const h = exampleHarness();
     const outcome = h.step(ALICE, {
       kind: 'orderExecute',
       orders: [{ symbol: 'SOL_USDC', side: 'Bid', orderType: 'Market', quoteQuantity: '10', timeInForce: 'IOC', postOnly: false, selfTradePrevention: 'RejectTaker' }],
     });
-    expect(orderOf(outcome)).toMatchObject({ status: 'Expired', executedSteps: 0n });
+    expect(codes(outcome)).toBe('ORDER_WOULD_NOT_FILL');
   });
 
   // The next three pin the specification's literal order of a quote-sized walk: find the next
@@ -845,12 +864,19 @@ describe('hand-written scenarios', () => {
     expect(openOrdersOf(h.state, ALICE).map((order) => order.orderId)).toContain(own.orderId);
   });
 
-  it('a quote-sized order too small for one step meets self-trade prevention first', () => {
+  it('an order that cannot rest and would execute nothing is refused, whatever stops it', () => {
     const h = exampleHarness();
-    h.step(ALICE, limit('Ask', '100', '1'));
-    expect(orderOf(h.step(ALICE, marketByQuote('Bid', '0.5', 'RejectTaker'))).status).toBe('Cancelled');
+    const own = orderOf(h.step(ALICE, limit('Ask', '100', '1')));
+    // Self-trade prevention stops it at once (and RejectBoth cancels nothing, since nothing is accepted).
+    expect(codes(h.step(ALICE, marketByQuote('Bid', '50', 'RejectTaker')))).toBe('ORDER_WOULD_NOT_FILL');
+    expect(codes(h.step(ALICE, limit('Bid', '100', '1', { timeInForce: 'IOC', selfTradePrevention: 'RejectBoth' })))).toBe('ORDER_WOULD_NOT_FILL');
+    expect(openOrdersOf(h.state, ALICE).map((order) => order.orderId)).toEqual([own.orderId]);
+    // A budget too small for one step, and an IOC limit that does not cross.
     h.step(BOB, limit('Ask', '100', '1'));
-    expect(orderOf(h.step(BOB, marketByQuote('Bid', '0.5', 'RejectMaker'))).status).toBe('Expired');
+    expect(codes(h.step(BOB, marketByQuote('Bid', '0.5', 'RejectMaker')))).toBe('ORDER_WOULD_NOT_FILL');
+    expect(codes(h.step(BOB, limit('Bid', '99.99', '1', { timeInForce: 'IOC' })))).toBe('ORDER_WOULD_NOT_FILL');
+    // A GTC limit order may still rest, and under RejectTaker it is Cancelled as before.
+    expect(orderOf(h.step(ALICE, limit('Bid', '100', '1'))).status).toBe('Cancelled');
   });
 
   it('a market sell by quote quantity needs only the base its walk will sell', () => {
@@ -896,5 +922,59 @@ describe('hand-written scenarios', () => {
     expect(codes(h.step(ALICE, limit('Bid', '100', '10.01')))).toBe('INVALID_QUANTITY');
     expect(codes(h.step(STRANGER, limit('Bid', '100', '1')))).toBe('INSUFFICIENT_FUNDS');
     expect(orderOf(h.step(ALICE, limit('Bid', '100.00', '1.0'))).orderId).toBe(1);
+  });
+
+  // Section 4.6: order limits. SOL_USDC's mid is 100 USDC, so a step (0.01 SOL) there is worth 1 USDC.
+  it('refuses a resting order beyond the open-order limit, but not orders that cannot rest', () => {
+    const h = exampleHarness(SOL_USDC, undefined, { maxOpenOrders: 2 });
+    h.step(ALICE, limit('Bid', '99.9', '1'));
+    h.step(ALICE, limit('Bid', '99.91', '1'));
+    expect(codes(h.step(ALICE, limit('Bid', '99.92', '1')))).toBe('TOO_MANY_OPEN_ORDERS');
+    // Bob's account has room; Alice's IOC is not counted against her limit.
+    h.step(BOB, limit('Ask', '100', '1'));
+    expect(orderOf(h.step(ALICE, limit('Bid', '100', '0.5', { timeInForce: 'IOC' }))).status).toBe('Filled');
+    // A cancel makes room again.
+    h.step(ALICE, { kind: 'orderCancel', symbol: 'SOL_USDC', orderId: 1 });
+    expect(orderOf(h.step(ALICE, limit('Bid', '99.92', '1'))).status).toBe('New');
+  });
+
+  it('refuses orders whose value is below the minimum order value', () => {
+    const h = exampleHarness(SOL_USDC, undefined, { minOrderValueSteps: 5 });
+    // 0.04 SOL at 100 is 4 USDC; 0.05 SOL is exactly the 5 USDC minimum.
+    expect(codes(h.step(ALICE, limit('Bid', '100', '0.04')))).toBe('ORDER_VALUE_TOO_SMALL');
+    expect(orderOf(h.step(BOB, limit('Ask', '100', '0.05'))).status).toBe('New');
+    // A market order sized by quantity is valued by what its walk would trade: 0.04 SOL at 100.
+    expect(codes(h.step(ALICE, { kind: 'orderExecute', orders: [{ symbol: 'SOL_USDC', side: 'Bid', orderType: 'Market', quantity: '0.04', timeInForce: 'IOC', postOnly: false, selfTradePrevention: 'RejectTaker' }] }))).toBe(
+      'ORDER_VALUE_TOO_SMALL',
+    );
+    // Sized by quote quantity, by its budget.
+    expect(codes(h.step(ALICE, marketByQuote('Bid', '4.99', 'RejectTaker')))).toBe('ORDER_VALUE_TOO_SMALL');
+    expect(orderOf(h.step(ALICE, marketByQuote('Bid', '5', 'RejectTaker'))).status).toBe('Filled');
+  });
+
+  it('stops a taker after the maker limit; a GTC remainder expires rather than rest crossed', () => {
+    const h = exampleHarness(SOL_USDC, undefined, { maxMakersPerOrder: 2 });
+    for (const price of ['100', '100', '100.01']) h.step(BOB, limit('Ask', price, '0.1'));
+    const outcome = h.step(ALICE, limit('Bid', '100.01', '1'));
+    expect(orderOf(outcome)).toMatchObject({ status: 'Expired', executedSteps: 20n });
+    expect(engineTrades(outcome).map((trade) => trade.makerOrderId)).toEqual([1, 2]);
+    expect(balancesOf(h.state, ALICE).find((balance) => balance.asset === 'USDC')!.locked).toBe(0n);
+    // The third maker is still there; a fill-or-kill that would need it is refused.
+    expect(depthOf(h.state.markets[0]!, 10).asks).toEqual([{ priceTicks: 10_001n, quantitySteps: 10n }]);
+    h.step(BOB, limit('Ask', '100.01', '0.1'));
+    expect(codes(h.step(ALICE, limit('Bid', '100.01', '0.3', { timeInForce: 'FOK' })))).toBe('ORDER_WOULD_NOT_FILL');
+    expect(orderOf(h.step(ALICE, limit('Bid', '100.01', '0.2', { timeInForce: 'FOK' }))).status).toBe('Filled');
+  });
+
+  it('counts makers cancelled by self-trade prevention against the maker limit', () => {
+    const h = exampleHarness(SOL_USDC, undefined, { maxMakersPerOrder: 2 });
+    h.step(ALICE, limit('Ask', '100', '0.1'));
+    h.step(ALICE, limit('Ask', '100', '0.1'));
+    h.step(BOB, limit('Ask', '100', '0.1'));
+    // Two own makers come first: RejectMaker cancels both, and with 2 makers met the walk stops before Bob's.
+    const outcome = h.step(ALICE, limit('Bid', '100', '0.1', { selfTradePrevention: 'RejectMaker' }));
+    expect(orderOf(outcome)).toMatchObject({ status: 'Expired', executedSteps: 0n });
+    expect(openOrdersOf(h.state, ALICE)).toEqual([]);
+    expect(depthOf(h.state.markets[0]!, 10).asks).toEqual([{ priceTicks: 10_000n, quantitySteps: 10n }]);
   });
 });

@@ -116,6 +116,9 @@ export interface ModelMarket {
   readonly maxPriceTicks: bigint;
   readonly makerBps: bigint;
   readonly takerBps: bigint;
+  readonly maxOpenOrders: number;
+  readonly maxMakersPerOrder: number;
+  readonly minOrderValueUnits: bigint;
 }
 
 export interface ModelOrder {
@@ -234,7 +237,7 @@ type Rejected = { readonly ok: false; readonly code: string };
 const fail = (code: string): Rejected => ({ ok: false, code });
 
 /** Why a taker's walk ended. */
-type StopReason = 'done' | 'noMaker' | 'selfTrade' | 'budget';
+type StopReason = 'done' | 'noMaker' | 'selfTrade' | 'budget' | 'makerLimit';
 
 interface ModelData {
   operators: Set<string>;
@@ -542,6 +545,17 @@ export class ReferenceModel {
     }
     if (minQuantitySteps > maxQuantitySteps || minPriceTicks > maxPriceTicks) return fail('INVALID_INSTRUCTION');
     if (listing.makerFeeBps > 1000 || listing.takerFeeBps > 1000) return fail('INVALID_INSTRUCTION');
+    // Section 4.6: optional limits with their defaults and bounds.
+    const maxOpenOrders = listing.maxOpenOrders ?? 500;
+    const maxMakersPerOrder = listing.maxMakersPerOrder ?? 100;
+    if (maxOpenOrders < 1 || maxOpenOrders > 1000 || maxMakersPerOrder < 1 || maxMakersPerOrder > 100) return fail('INVALID_INSTRUCTION');
+    let minOrderValueUnits = 0n;
+    if (listing.minOrderValue !== undefined) {
+      const value = readDecimal(listing.minOrderValue);
+      const units = value === undefined ? undefined : unitsAt(value, quote.decimals);
+      if (units === undefined) return fail('INVALID_INSTRUCTION');
+      minOrderValueUnits = units;
+    }
     this.data.markets.push({
       symbol: listing.symbol,
       base: base.symbol,
@@ -558,6 +572,9 @@ export class ReferenceModel {
       maxPriceTicks,
       makerBps: BigInt(listing.makerFeeBps),
       takerBps: BigInt(listing.takerFeeBps),
+      maxOpenOrders,
+      maxMakersPerOrder,
+      minOrderValueUnits,
     });
     return { ok: true, kind: 'listed', symbol: listing.symbol };
   }
@@ -692,6 +709,12 @@ export class ReferenceModel {
       return fail('INVALID_ORDER');
     }
 
+    // (3) an order that may rest must find room under the open-order limit.
+    const mayRest = request.orderType === 'Limit' && request.timeInForce === 'GTC';
+    if (mayRest && this.data.orders.filter((order) => isOpen(order) && order.account === account && order.market === market.symbol).length >= market.maxOpenOrders) {
+      return fail('TOO_MANY_OPEN_ORDERS');
+    }
+
     const taker: ModelOrder = {
       orderId: this.data.nextOrderId,
       account,
@@ -724,7 +747,7 @@ export class ReferenceModel {
       return planned;
     };
 
-    // (3) funds.
+    // (4) funds.
     if (!this.data.accounts.has(account)) return fail('INSUFFICIENT_FUNDS');
     let needed: bigint;
     let needAsset: string;
@@ -740,7 +763,7 @@ export class ReferenceModel {
     }
     if (this.available(account, needAsset) < needed) return fail('INSUFFICIENT_FUNDS');
 
-    // (4) post-only must not cross.
+    // (5) post-only must not cross.
     if (request.postOnly) {
       const depth = this.depthOf(market.symbol);
       if (request.side === 'Bid') {
@@ -752,18 +775,22 @@ export class ReferenceModel {
       }
     }
 
+    // (6) an order that cannot rest must execute something; fill-or-kill all of it.
+    if (!mayRest) {
+      const plannedSteps = plan().reduce((sum, trade) => sum + trade.quantitySteps, 0n);
+      if (plannedSteps === 0n) return fail('ORDER_WOULD_NOT_FILL');
+      if (request.timeInForce === 'FOK' && plannedSteps < quantitySteps) return fail('ORDER_WOULD_NOT_FILL');
+    }
+
+    // (7) the minimum order value.
+    let value: bigint;
+    if (request.orderType === 'Limit') value = quantitySteps * priceTicks * market.quoteUnitsPerStepTick;
+    else if (quoteQuantityUnits !== undefined) value = quoteQuantityUnits;
+    else value = plan().reduce((sum, trade) => sum + trade.quoteUnits, 0n);
+    if (value < market.minOrderValueUnits) return fail('ORDER_VALUE_TOO_SMALL');
+
     // From here on the order is accepted and has consumed an id.
     this.data.nextOrderId += 1;
-
-    // (5) fill-or-kill: all of it, or nothing at all.
-    if (request.timeInForce === 'FOK') {
-      const plannedSteps = plan().reduce((sum, trade) => sum + trade.quantitySteps, 0n);
-      if (plannedSteps < quantitySteps) {
-        taker.status = 'Expired';
-        this.data.orders.push(taker);
-        return { ok: true, kind: 'order', order: viewOf(taker) };
-      }
-    }
 
     this.data.orders.push(taker);
     this.walk(market, taker, trades);
@@ -804,6 +831,7 @@ export class ReferenceModel {
     }
     const quoteSized = taker.quoteQuantityUnits !== undefined;
     let stop: StopReason;
+    let makersMet = 0;
     for (;;) {
       if (!quoteSized && remainingOf(taker) === 0n) {
         stop = 'done';
@@ -818,6 +846,11 @@ export class ReferenceModel {
         stop = 'noMaker';
         break;
       }
+      if (makersMet === market.maxMakersPerOrder) {
+        stop = 'makerLimit';
+        break;
+      }
+      makersMet += 1;
       if (maker.account === taker.account && taker.selfTradePrevention !== 'Allow') {
         if (taker.selfTradePrevention === 'RejectTaker') {
           stop = 'selfTrade';
@@ -850,7 +883,7 @@ export class ReferenceModel {
     if (stop === 'selfTrade') taker.status = 'Cancelled';
     else if (quoteSized) taker.status = stop === 'budget' && taker.executedSteps > 0n ? 'Filled' : 'Expired';
     else if (remainingOf(taker) === 0n) taker.status = 'Filled';
-    else if (taker.orderType === 'Limit' && taker.timeInForce === 'GTC') {
+    else if (taker.orderType === 'Limit' && taker.timeInForce === 'GTC' && stop !== 'makerLimit') {
       taker.status = taker.executedSteps === 0n ? 'New' : 'PartiallyFilled';
     } else taker.status = 'Expired';
 
