@@ -172,5 +172,11 @@ export function wireMarket(market: Market): Record<string, unknown> {
       makerFeeBps: Number(market.makerFeeBasisPoints),
       takerFeeBps: Number(market.takerFeeBasisPoints),
     },
+    // The order limits of docs/matching.md, section 4.6 (not a Backpack field).
+    limits: {
+      maxOpenOrders: market.maxOpenOrders,
+      maxMakersPerOrder: market.maxMakersPerOrder,
+      minOrderValue: formatDecimal(market.minOrderValueUnits, market.quote.decimals),
+    },
   };
 }

@@ -352,7 +352,7 @@ const commands: Readonly<Record<string, Command>> = {
     group: 'Operator',
     summary: 'List a new spot market (marketList).',
     synopsis:
-      'list-market --base <asset> --quote <asset> --tick-size <d> --step-size <d> --min-quantity <d> --max-quantity <d> --min-price <d> --max-price <d> --maker-fee-bps <n> --taker-fee-bps <n> [--symbol <market>] [--operator-key <file>]',
+      'list-market --base <asset> --quote <asset> --tick-size <d> --step-size <d> --min-quantity <d> --max-quantity <d> --min-price <d> --max-price <d> --maker-fee-bps <n> --taker-fee-bps <n> [--max-open-orders <n>] [--max-makers-per-order <n>] [--min-order-value <d>] [--symbol <market>] [--operator-key <file>]',
     options: {
       symbol: symbolOption('Market symbol (default BASE_QUOTE).'),
       base: symbolOption('Base asset.'),
@@ -365,6 +365,9 @@ const commands: Readonly<Record<string, Command>> = {
       'max-price': { type: 'string', value: '<d>', description: 'Highest price.' },
       'maker-fee-bps': { type: 'string', value: '<n>', description: 'Maker fee in basis points.' },
       'taker-fee-bps': { type: 'string', value: '<n>', description: 'Taker fee in basis points.' },
+      'max-open-orders': { type: 'string', value: '<n>', description: 'Open orders per account (1 to 1000; default 500).' },
+      'max-makers-per-order': { type: 'string', value: '<n>', description: 'Makers one order may meet (1 to 100; default 100).' },
+      'min-order-value': { type: 'string', value: '<d>', description: 'Smallest order value in the quote asset (default 0).' },
       'operator-key': operatorKeyOption,
     },
     examples: [
@@ -387,6 +390,9 @@ const commands: Readonly<Record<string, Command>> = {
         maxPrice: d('max-price'),
         makerFeeBps: integer('maker-fee-bps', required(values, 'maker-fee-bps'), 10_000),
         takerFeeBps: integer('taker-fee-bps', required(values, 'taker-fee-bps'), 10_000),
+        ...(values['max-open-orders'] !== undefined ? { maxOpenOrders: integer('max-open-orders', required(values, 'max-open-orders'), 1_000) } : {}),
+        ...(values['max-makers-per-order'] !== undefined ? { maxMakersPerOrder: integer('max-makers-per-order', required(values, 'max-makers-per-order'), 100) } : {}),
+        ...(values['min-order-value'] !== undefined ? { minOrderValue: decimal('min-order-value', required(values, 'min-order-value')) } : {}),
       };
       return (await operatorClient(context)).listMarket(listing);
     },

@@ -281,6 +281,11 @@ export interface MarketListing {
   readonly maxPrice: Decimal;
   readonly makerFeeBps: number;
   readonly takerFeeBps: number;
+  /** Order limits (docs/matching.md, section 4.6); absent means the protocol default. */
+  readonly maxOpenOrders?: number;
+  readonly maxMakersPerOrder?: number;
+  /** The smallest order value, in the quote asset. */
+  readonly minOrderValue?: Decimal;
 }
 
 export interface ReservesStatement {

@@ -219,7 +219,7 @@ export function placeOrder(
   const isLimit = params.orderType === 'Limit';
   const canRest = isLimit && params.timeInForce === 'GTC';
   if (canRest && account.openOrderCountOn(market) >= market.maxOpenOrders) {
-    return reject('TOO_MANY_OPEN_ORDERS', `The account already holds ${market.maxOpenOrders} open orders on ${market.symbol}.`);
+    return reject('ORDER_LIMIT', `The account already holds ${market.maxOpenOrders} open orders on ${market.symbol}.`);
   }
   // The planned walk, computed at most once and only for orders that need it.
   let planned: FillPlan | undefined;

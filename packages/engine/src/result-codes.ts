@@ -20,7 +20,7 @@ export const resultCodes = {
   INVALID_QUANTITY: 'The quantity is invalid, out of range, or more precise than allowed.',
   INVALID_PRICE: 'The price is invalid, out of range, or more precise than allowed.',
   INSUFFICIENT_FUNDS: 'The account does not hold enough available funds.',
-  TOO_MANY_OPEN_ORDERS: "The account already holds the market's maximum number of open orders.",
+  ORDER_LIMIT: "The account already holds the market's maximum number of open orders.",
   ORDER_VALUE_TOO_SMALL: "The order's value is below the market's minimum order value.",
   ORDER_WOULD_NOT_FILL: 'An order that cannot rest would execute nothing (or a fill-or-kill order could not fill in full).',
   RESOURCE_NOT_FOUND: 'The order, withdrawal or account was not found.',

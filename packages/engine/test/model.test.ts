@@ -929,7 +929,7 @@ describe('hand-written scenarios', () => {
     const h = exampleHarness(SOL_USDC, undefined, { maxOpenOrders: 2 });
     h.step(ALICE, limit('Bid', '99.9', '1'));
     h.step(ALICE, limit('Bid', '99.91', '1'));
-    expect(codes(h.step(ALICE, limit('Bid', '99.92', '1')))).toBe('TOO_MANY_OPEN_ORDERS');
+    expect(codes(h.step(ALICE, limit('Bid', '99.92', '1')))).toBe('ORDER_LIMIT');
     // Bob's account has room; Alice's IOC is not counted against her limit.
     h.step(BOB, limit('Ask', '100', '1'));
     expect(orderOf(h.step(ALICE, limit('Bid', '100', '0.5', { timeInForce: 'IOC' }))).status).toBe('Filled');

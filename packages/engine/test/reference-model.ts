@@ -712,7 +712,7 @@ export class ReferenceModel {
     // (3) an order that may rest must find room under the open-order limit.
     const mayRest = request.orderType === 'Limit' && request.timeInForce === 'GTC';
     if (mayRest && this.data.orders.filter((order) => isOpen(order) && order.account === account && order.market === market.symbol).length >= market.maxOpenOrders) {
-      return fail('TOO_MANY_OPEN_ORDERS');
+      return fail('ORDER_LIMIT');
     }
 
     const taker: ModelOrder = {
