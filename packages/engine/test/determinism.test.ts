@@ -162,8 +162,7 @@ describe('determinism', () => {
     expect(second).toBe(first);
     const inProcess = fingerprint(7, 1500);
     expect(JSON.parse(first)).toEqual(inProcess);
-    // The log must really exercise the engine, or equality proves little. (About 800
-    // of the 1500 are accepted: IOC, FOK and market orders that would execute nothing are refused.)
-    expect(inProcess.accepted).toBeGreaterThan(700);
+    // The log must really exercise the engine, or equality proves little.
+    expect(inProcess.accepted).toBeGreaterThan(1000);
   });
 });
