@@ -29,3 +29,5 @@ export const defaultMaxOpenOrders = 500;
 /** Makers one order may meet (fill, or cancel by self-trade prevention) before the rest of it expires. */
 export const maximumMakersPerOrderLimit = 100;
 export const defaultMaxMakersPerOrder = 100;
+/** Trigger orders fired by one entry at most; the rest fire at the following entries (docs/matching.md, section 8). */
+export const maximumTriggersPerEntry = 10;

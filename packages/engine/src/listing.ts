@@ -132,6 +132,9 @@ export function listMarket(state: ExchangeState, listing: MarketListing): Market
     maxMakersPerOrder,
     minOrderValueUnits,
     ...newMarketBooks(),
+    lastPriceTicks: 0n,
+    risingTriggers: [],
+    fallingTriggers: [],
   };
   state.markets.push(market);
   state.marketsBySymbol.set(market.symbol, market);

@@ -14,7 +14,7 @@ import { EntryRecorder } from './entry-recorder.js';
 import type { OrderType, SelfTradePrevention, Side, TimeInForce } from './instruction.js';
 import type { BookSide, PriceLevel } from './order-book.js';
 
-export type OrderStatus = 'New' | 'PartiallyFilled' | 'Filled' | 'Cancelled' | 'Expired';
+export type OrderStatus = 'New' | 'PartiallyFilled' | 'Filled' | 'Cancelled' | 'Expired' | 'TriggerPending' | 'TriggerFailed';
 
 export interface Genesis {
   /** A name for this exchange instance, bound into the state hash. */
@@ -68,6 +68,16 @@ export interface Market {
   readonly minOrderValueUnits: bigint;
   readonly bids: BookSide;
   readonly asks: BookSide;
+  /** The price of the market's last trade in ticks; zero before the first trade. Trigger orders follow it. */
+  lastPriceTicks: bigint;
+  /**
+   * Pending trigger orders (docs/matching.md, section 8) in firing order:
+   * rising ones (fire when the last price is at or above their trigger) by
+   * ascending trigger price, falling ones by descending trigger price; ties
+   * by order id. The first of each list is the next to fire.
+   */
+  readonly risingTriggers: Order[];
+  readonly fallingTriggers: Order[];
 }
 
 export class Balance {
@@ -168,6 +178,12 @@ export class Order {
   /** Links in the owning account's list of open orders. */
   accountPrevious: Order | undefined = undefined;
   accountNext: Order | undefined = undefined;
+  /** Trigger orders: the trigger price in ticks (kept after firing, for views); undefined for other orders. */
+  triggerPriceTicks: bigint | undefined = undefined;
+  /** A pending trigger fires when the last price is at or above (rising) or at or below (falling) its trigger. */
+  triggerRising = false;
+  /** The other half of an attached take-profit / stop-loss pair while both are pending: one fires, the other is cancelled. */
+  linkedTrigger: Order | undefined = undefined;
 
   constructor(
     readonly id: number,
@@ -223,7 +239,10 @@ export interface ExchangeState {
    * up, each once (see Account.leafStale). Not state: never encoded or hashed.
    */
   readonly changedAccounts: Account[];
+  /** Open orders: resting ones and pending trigger orders. */
   readonly orders: Map<number, Order>;
+  /** Pending trigger orders on all markets (derived; lets an entry skip the trigger check when there are none). */
+  pendingTriggerCount: number;
   readonly pendingWithdrawals: Map<number, Withdrawal>;
   /** `blockchain:chainTransactionId` of every credited deposit, so a credit applies once. */
   readonly creditedDeposits: Set<string>;
@@ -312,6 +331,7 @@ export function createState(genesis: Genesis): ExchangeState {
     accountList: [feeAccount],
     changedAccounts,
     orders: new Map(),
+    pendingTriggerCount: 0,
     pendingWithdrawals: new Map(),
     creditedDeposits: new Set(),
     replayProtection: { seen: new Map(), queue: [], queueStart: 0 },

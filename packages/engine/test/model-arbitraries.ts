@@ -102,6 +102,13 @@ export interface OrderSpec {
   readonly clientId: number | undefined;
   readonly priceDefect: DecimalDefect;
   readonly quantityDefect: DecimalDefect;
+  /** A trigger order, or an order with an attached take-profit and/or stop-loss (section 8). */
+  readonly trigger: 'none' | 'trigger' | 'takeProfit' | 'stopLoss' | 'both';
+  /** Trigger prices as offsets from the mid price (the take-profit's and the stop-loss's). */
+  readonly triggerOffsetTicks: number;
+  readonly stopLossOffsetTicks: number;
+  /** Attached orders: give them limit prices (at their trigger prices) rather than fire as market orders. */
+  readonly attachedLimit: boolean;
 }
 
 export type Command =
@@ -212,6 +219,14 @@ const orderSpec: fc.Arbitrary<OrderSpec> = fc
       ['malformed', 1],
       ['zero', 1],
     ]),
+    trigger: fc.oneof(
+      { arbitrary: fc.constant<'none'>('none'), weight: 12 },
+      { arbitrary: fc.constant<'trigger'>('trigger'), weight: 3 },
+      { arbitrary: fc.constantFrom<'takeProfit' | 'stopLoss' | 'both'>('takeProfit', 'stopLoss', 'both'), weight: 2 },
+    ),
+    triggerOffsetTicks: fc.integer({ min: -6, max: 6 }),
+    stopLossOffsetTicks: fc.integer({ min: -6, max: 6 }),
+    attachedLimit: fc.boolean(),
   })
   // Keep to what the instruction parser can produce: postOnly only on GTC limit orders.
   .map((spec) => ({ ...spec, postOnly: spec.postOnly && spec.orderType === 'Limit' && spec.timeInForce === 'GTC' }));

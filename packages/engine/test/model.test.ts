@@ -20,6 +20,7 @@ import { describe, expect, it } from 'vitest';
 import {
   balancesOf,
   checkInvariants,
+  openOrder,
   createState,
   depthOf,
   execute,
@@ -121,6 +122,7 @@ function pickOrder(order: OrderLike) {
     clientId: order.clientId,
     status: order.status,
     createdAtMs: order.createdAtMs,
+    triggerPriceTicks: order.triggerPriceTicks,
   };
 }
 
@@ -146,7 +148,7 @@ function engineResult(result: InstructionResult): ModelResult {
   const value = result.value;
   switch (value.kind) {
     case 'order':
-      return { ok: true, kind: 'order', order: value.order };
+      return value.attached === undefined ? { ok: true, kind: 'order', order: value.order } : { ok: true, kind: 'order', order: value.order, attached: value.attached };
     case 'orders':
       return { ok: true, kind: 'orders', orders: value.orders };
     case 'withdrawal': {
@@ -169,7 +171,7 @@ function pickResult(result: ModelResult) {
   if (!result.ok) return { ok: false, code: result.code };
   switch (result.kind) {
     case 'order':
-      return { ok: true, kind: 'order', order: pickOrder(result.order) };
+      return { ok: true, kind: 'order', order: pickOrder(result.order), attached: result.attached?.map(pickOrder) };
     case 'orders':
       return { ok: true, kind: 'orders', orders: result.orders.map(pickOrder) };
     case 'withdrawal':
@@ -254,6 +256,10 @@ function recordCoverage(instruction: Instruction, outcome: ApplyOutcome): void {
         if (event.makerFeeUnits > 0n || event.takerFeeUnits > 0n) count('trade with fee');
       }
       if (event.type === 'orderUpdated' && event.order.status === 'Cancelled') count(`orderUpdated Cancelled (${event.reason ?? '-'})`);
+      if (event.type === 'orderAccepted' && event.order.status === 'TriggerPending') count('trigger order pending');
+      if (event.type === 'orderUpdated' && event.reason?.startsWith('Triggered') === true) {
+        count(`trigger fired → ${event.order.status === 'TriggerFailed' ? `TriggerFailed ${event.reason.split(' ')[6] ?? ''}` : event.order.status}`);
+      }
     }
   }
 }
@@ -482,13 +488,32 @@ class ScenarioRunner {
         quantity = formatAmount(steps * config.stepUnits, config.baseDecimals, spec.quantityDefect, salt);
     }
 
+    // Section 8: trigger orders (sized by triggerQuantity) and attached take-profit / stop-loss.
+    const tickText = (offset: number) => unitsToDecimal((config.midTicks + BigInt(offset)) * config.tickUnits, config.priceScale);
+    const isTrigger = spec.trigger === 'trigger' && !(spec.orderType === 'Market' && spec.byQuote);
+    const attachedSpec = spec.trigger !== 'none' && spec.trigger !== 'trigger' && !(spec.orderType === 'Market' && spec.byQuote);
+    const withTriggers = <T extends OrderRequest>(request: T): OrderRequest => {
+      if (isTrigger) {
+        const { quantity: triggerQuantity, ...rest } = request;
+        return { ...rest, triggerPrice: tickText(spec.triggerOffsetTicks), ...(triggerQuantity !== undefined ? { triggerQuantity } : {}) };
+      }
+      if (!attachedSpec) return request;
+      const takeProfit = spec.trigger !== 'stopLoss'
+        ? { takeProfitTriggerPrice: tickText(spec.triggerOffsetTicks), ...(spec.attachedLimit ? { takeProfitLimitPrice: tickText(spec.triggerOffsetTicks) } : {}) }
+        : {};
+      const stopLoss = spec.trigger !== 'takeProfit'
+        ? { stopLossTriggerPrice: tickText(spec.stopLossOffsetTicks), ...(spec.attachedLimit ? { stopLossLimitPrice: tickText(spec.stopLossOffsetTicks) } : {}) }
+        : {};
+      return { ...request, ...takeProfit, ...stopLoss };
+    };
+
     if (spec.orderType === 'Market') {
       if (spec.byQuote) {
         const units = BigInt(spec.quoteSteps) * config.midTicks * config.quoteUnitsPerStepTick + BigInt(spec.quoteExtraUnits);
         const defect = spec.quantityDefect === 'offStep' || spec.quantityDefect === 'outOfRange' ? 'none' : spec.quantityDefect;
         return { ...common, orderType: 'Market', quoteQuantity: formatAmount(units, config.quoteDecimals, defect, salt) };
       }
-      return { ...common, orderType: 'Market', quantity };
+      return withTriggers({ ...common, orderType: 'Market', quantity });
     }
 
     const ticks = config.midTicks + BigInt(spec.priceOffsetTicks);
@@ -505,7 +530,7 @@ class ScenarioRunner {
       default:
         price = formatAmount(ticks * config.tickUnits, config.priceScale, spec.priceDefect, salt);
     }
-    return { ...common, orderType: 'Limit', price, quantity };
+    return withTriggers({ ...common, orderType: 'Limit', price, quantity });
   }
 
   /** Opening deposits for the traders and the operator, so orders have funds to work with. */
@@ -976,5 +1001,114 @@ describe('hand-written scenarios', () => {
     expect(orderOf(outcome)).toMatchObject({ status: 'Expired', executedSteps: 0n });
     expect(openOrdersOf(h.state, ALICE)).toEqual([]);
     expect(depthOf(h.state.markets[0]!, 10).asks).toEqual([{ priceTicks: 10_000n, quantitySteps: 10n }]);
+  });
+
+  // Section 8: trigger orders. Prices on this market lie within 99.80 to 100.20.
+  const stop = (side: 'Bid' | 'Ask', triggerPrice: string, quantity: string, extra: Partial<OrderRequest> = {}): Instruction => ({
+    kind: 'orderExecute',
+    orders: [{ symbol: 'SOL_USDC', side, orderType: 'Market', triggerPrice, triggerQuantity: quantity, timeInForce: 'IOC', postOnly: false, selfTradePrevention: 'RejectTaker', ...extra }],
+  });
+  const trade = (h: Harness, price: string): void => {
+    h.step(BOB, limit('Ask', price, '0.01'));
+    h.step(ALICE, limit('Bid', price, '0.01'));
+  };
+
+  it('a trigger order needs a last price to give it a direction, and not the same price', () => {
+    const h = exampleHarness();
+    expect(codes(h.step(ALICE, stop('Ask', '99.9', '1')))).toBe('INVALID_ORDER');
+    trade(h, '100');
+    expect(codes(h.step(ALICE, stop('Ask', '100', '1')))).toBe('INVALID_ORDER');
+    expect(orderOf(h.step(ALICE, stop('Ask', '99.9', '1')))).toMatchObject({ status: 'TriggerPending', triggerPriceTicks: 9_990n });
+  });
+
+  it('a stop-market sell waits, reserving nothing, and fires when a trade reaches its trigger price', () => {
+    const h = exampleHarness();
+    trade(h, '100');
+    const pending = orderOf(h.step(ALICE, stop('Ask', '99.9', '0.5')));
+    expect(openOrdersOf(h.state, ALICE).map((order) => order.status)).toEqual(['TriggerPending']);
+    expect(balancesOf(h.state, ALICE).every((balance) => balance.locked === 0n)).toBe(true);
+    h.step(BOB, limit('Bid', '99.85', '2'));
+    // A trade at 99.95 is above 99.9: nothing fires. A trade at 99.9 fires the stop at the end of that entry.
+    trade(h, '99.95');
+    expect(openOrder(h.state, pending.orderId)?.status).toBe('TriggerPending');
+    h.step(BOB, limit('Ask', '99.9', '0.01'));
+    const outcome = h.step(ALICE, limit('Bid', '99.9', '0.01'));
+    const fired = outcome.accepted ? outcome.events.filter((event) => event.type === 'trade' && event.takerOrderId === pending.orderId) : [];
+    // It sells 0.5 into Bob's bid at 99.85, as a market order.
+    expect(fired).toMatchObject([{ priceTicks: 9_985n, quantitySteps: 50n }]);
+    expect(openOrdersOf(h.state, ALICE).some((order) => order.orderId === pending.orderId)).toBe(false);
+  });
+
+  it('a trigger that cannot execute when it fires ends TriggerFailed', () => {
+    const h = exampleHarness();
+    trade(h, '100');
+    // A stop-market buy of 0.5 at 100.1: when it fires, no ask is left to buy from.
+    const pending = orderOf(h.step(ALICE, stop('Bid', '100.1', '0.5')));
+    h.step(BOB, limit('Ask', '100.1', '0.01'));
+    const outcome = h.step(ALICE, limit('Bid', '100.1', '0.01'));
+    const update = outcome.accepted ? outcome.events.find((event) => event.type === 'orderUpdated' && event.order.orderId === pending.orderId) : undefined;
+    expect(update).toMatchObject({ order: { status: 'TriggerFailed' } });
+    expect(update?.type === 'orderUpdated' && update.reason).toMatch(/ORDER_WOULD_NOT_FILL/);
+  });
+
+  it('take-profit and stop-loss are placed with the order and cancel each other', () => {
+    const h = exampleHarness();
+    trade(h, '100');
+    h.step(BOB, limit('Ask', '100', '1'));
+    const outcome = h.step(ALICE, limit('Bid', '100', '1', { takeProfitTriggerPrice: '100.1', stopLossTriggerPrice: '99.9', stopLossLimitPrice: '99.85' }));
+    const result = outcome.results[0];
+    const attached = result?.ok === true && result.value.kind === 'order' ? result.value.attached ?? [] : [];
+    expect(attached).toMatchObject([
+      { side: 'Ask', orderType: 'Market', status: 'TriggerPending', triggerPriceTicks: 10_010n, quantitySteps: 100n },
+      { side: 'Ask', orderType: 'Limit', priceTicks: 9_985n, status: 'TriggerPending', triggerPriceTicks: 9_990n },
+    ]);
+    h.step(BOB, limit('Bid', '99.95', '5'));
+    trade(h, '100.1');
+    // The take-profit fired (selling 1 SOL into Bob's bid) and cancelled the stop-loss.
+    expect(openOrdersOf(h.state, ALICE)).toEqual([]);
+    expect(depthOf(h.state.markets[0]!, 10).bids).toEqual([{ priceTicks: 9_995n, quantitySteps: 400n }]);
+  });
+
+  it('fires at most 10 trigger orders per entry, in trigger-price order; the rest at the entries that follow', () => {
+    const h = exampleHarness();
+    trade(h, '100');
+    h.step(BOB, limit('Bid', '99.8', '10'));
+    const ids: number[] = [];
+    for (let index = 0; index < 12; index += 1) ids.push(orderOf(h.step(ALICE, stop('Ask', index % 2 === 0 ? '99.95' : '99.9', '0.01'))).orderId);
+    h.step(BOB, limit('Ask', '99.85', '0.01'));
+    const outcome = h.step(ALICE, limit('Bid', '99.85', '0.01'));
+    const firedOrder = outcome.accepted ? outcome.events.filter((event) => event.type === 'trade').map((event) => event.takerOrderId).slice(1) : [];
+    // Falling triggers fire highest trigger price first (99.95 before 99.9), then by id.
+    const expected = [...ids.filter((_, index) => index % 2 === 0), ...ids.filter((_, index) => index % 2 === 1)];
+    expect(firedOrder).toEqual(expected.slice(0, 10));
+    // Any accepted entry fires the rest.
+    h.step(BOB, { kind: 'orderCancelAll', symbol: 'SOL_USDC' });
+    expect(openOrdersOf(h.state, ALICE)).toEqual([]);
+  });
+
+  it('pending trigger orders count against the open-order limit and are cancelled like any open order', () => {
+    const h = exampleHarness(SOL_USDC, undefined, { maxOpenOrders: 2 });
+    trade(h, '100');
+    const first = orderOf(h.step(ALICE, stop('Ask', '99.9', '1', { clientId: 5 })));
+    h.step(ALICE, stop('Bid', '100.1', '1'));
+    expect(codes(h.step(ALICE, limit('Bid', '99.9', '1')))).toBe('ORDER_LIMIT');
+    expect(orderOf(h.step(ALICE, { kind: 'orderCancel', symbol: 'SOL_USDC', clientId: 5 }))).toMatchObject({ orderId: first.orderId, status: 'Cancelled' });
+    const all = h.step(ALICE, { kind: 'orderCancelAll', symbol: 'SOL_USDC' });
+    expect(all.accepted && all.results[0]?.ok === true && all.results[0].value.kind === 'orders' ? all.results[0].value.orders.map((order) => order.status) : []).toEqual(['Cancelled']);
+  });
+
+  it('a fired limit order keeps its id and its time priority from when it was placed', () => {
+    const h = exampleHarness();
+    trade(h, '100');
+    // Alice's stop-limit buy: fires at 100.1, then rests at 100.05 (no ask that low).
+    const stopLimit = orderOf(h.step(ALICE, { kind: 'orderExecute', orders: [{ symbol: 'SOL_USDC', side: 'Bid', orderType: 'Limit', price: '100.05', triggerPrice: '100.1', triggerQuantity: '0.5', timeInForce: 'GTC', postOnly: false, selfTradePrevention: 'RejectTaker' }] }));
+    const later = orderOf(h.step(BOB, limit('Bid', '100.05', '0.5')));
+    h.step(BOB, limit('Ask', '100.1', '0.01'));
+    h.step(ALICE, limit('Bid', '100.1', '0.01'));
+    expect(openOrder(h.state, stopLimit.orderId)?.status).toBe('New');
+    // An ask at 100.05 meets Alice's fired order first: it was placed before Bob's.
+    const outcome = h.step(BOB, limit('Ask', '100.05', '0.5', { selfTradePrevention: 'Allow' }));
+    expect(engineTrades(outcome).map((trade) => trade.makerOrderId)).toEqual([stopLimit.orderId]);
+    expect(later.orderId).toBeGreaterThan(stopLimit.orderId);
   });
 });
