@@ -10,7 +10,7 @@ import { accountIdOf } from './account-id.js';
 import type { DepositView, EngineEvent, OrderView, ReservesView, WithdrawalView } from './events.js';
 import { operatorInstructionKinds, parseInstruction, type Instruction } from './instruction.js';
 import { listAsset, listMarket } from './listing.js';
-import { cancelAllOrders, cancelOrder, fireTriggers, placeOrder } from './matching.js';
+import { cancelAllOrders, cancelOrder, fireTriggers, placeOrder, type AttachedViews } from './matching.js';
 import { resolveOrderRequest } from './order-request.js';
 import { creditDeposit, requestWithdrawal, settleWithdrawal, stateReserves } from './funds.js';
 import { forgetExpired, hasSeen, isWithinWindow, messageDigest, remember } from './replay-protection.js';
@@ -36,7 +36,7 @@ export interface LogEntry {
 
 export type ResultValue =
   /** `attached`: the take-profit and stop-loss trigger orders placed with it, if any. */
-  | { readonly kind: 'order'; readonly order: OrderView; readonly attached?: readonly OrderView[] }
+  | { readonly kind: 'order'; readonly order: OrderView; readonly attached?: AttachedViews }
   | { readonly kind: 'orders'; readonly orders: readonly OrderView[] }
   | { readonly kind: 'withdrawal'; readonly withdrawal: WithdrawalView }
   | { readonly kind: 'deposit'; readonly deposit: DepositView }
@@ -144,9 +144,10 @@ export function execute(
           record(results, params);
           continue;
         }
-        const attached: OrderView[] = [];
+        const attached: AttachedViews = {};
         const order = placeOrder(state, recorder, signer, params, attached);
-        record(results, isRejection(order) ? order : attached.length === 0 ? { kind: 'order', order } : { kind: 'order', order, attached });
+        const hasAttached = attached.takeProfit !== undefined || attached.stopLoss !== undefined;
+        record(results, isRejection(order) ? order : hasAttached ? { kind: 'order', order, attached } : { kind: 'order', order });
       }
       break;
     case 'orderCancel':

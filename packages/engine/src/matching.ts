@@ -201,6 +201,12 @@ function fundsNeeded(params: OrderParameters, account: Account, plan: () => Fill
   }
 }
 
+/** The views of the take-profit and stop-loss orders placed with an order. */
+export interface AttachedViews {
+  takeProfit?: OrderView;
+  stopLoss?: OrderView;
+}
+
 /** An attached take-profit or stop-loss (docs/matching.md, section 8.2). */
 export interface AttachedTrigger {
   readonly triggerPriceTicks: bigint;
@@ -258,14 +264,14 @@ function admit(params: OrderParameters, account: Account): bigint | Rejection {
  * Places an order for `account` (which may not exist yet: it then holds no
  * funds). Returns the order's view after matching, or a rejection with the
  * state unchanged. Attached take-profit and stop-loss orders, if any, are
- * placed after it and their views appended to `attachedViews`.
+ * placed after it and their views set in `attachedViews`.
  */
 export function placeOrder(
   state: ExchangeState,
   recorder: EntryRecorder,
   accountId: string,
   params: OrderParameters & TriggerParameters,
-  attachedViews: OrderView[] = [],
+  attachedViews: AttachedViews = {},
 ): OrderView | Rejection {
   const market = params.market;
   const account = state.accounts.get(accountId);
@@ -497,7 +503,7 @@ function placeAttached(
   recorder: EntryRecorder,
   parent: Order,
   params: TriggerParameters,
-  views: OrderView[],
+  views: AttachedViews,
 ): void {
   const side: Side = parent.side === 'Bid' ? 'Ask' : 'Bid';
   const orders: Order[] = [];
@@ -530,7 +536,11 @@ function placeAttached(
     orders[0]!.linkedTrigger = orders[1];
     orders[1]!.linkedTrigger = orders[0];
   }
-  for (const order of orders) views.push(viewOrder(order));
+  for (const order of orders) {
+    // The take-profit is the one that fires in the direction of profit.
+    if (order.triggerRising === (parent.side === 'Bid')) views.takeProfit = viewOrder(order);
+    else views.stopLoss = viewOrder(order);
+  }
 }
 
 /** The next pending trigger order to fire, in the documented order, or undefined. */

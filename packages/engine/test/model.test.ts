@@ -148,7 +148,8 @@ function engineResult(result: InstructionResult): ModelResult {
   const value = result.value;
   switch (value.kind) {
     case 'order':
-      return value.attached === undefined ? { ok: true, kind: 'order', order: value.order } : { ok: true, kind: 'order', order: value.order, attached: value.attached };
+      if (value.attached === undefined) return { ok: true, kind: 'order', order: value.order };
+      return { ok: true, kind: 'order', order: value.order, attached: [value.attached.takeProfit, value.attached.stopLoss].filter((view) => view !== undefined) };
     case 'orders':
       return { ok: true, kind: 'orders', orders: value.orders };
     case 'withdrawal': {
@@ -1057,7 +1058,8 @@ describe('hand-written scenarios', () => {
     h.step(BOB, limit('Ask', '100', '1'));
     const outcome = h.step(ALICE, limit('Bid', '100', '1', { takeProfitTriggerPrice: '100.1', stopLossTriggerPrice: '99.9', stopLossLimitPrice: '99.85' }));
     const result = outcome.results[0];
-    const attached = result?.ok === true && result.value.kind === 'order' ? result.value.attached ?? [] : [];
+    const views = result?.ok === true && result.value.kind === 'order' ? result.value.attached : undefined;
+    const attached = [views?.takeProfit, views?.stopLoss];
     expect(attached).toMatchObject([
       { side: 'Ask', orderType: 'Market', status: 'TriggerPending', triggerPriceTicks: 10_010n, quantitySteps: 100n },
       { side: 'Ask', orderType: 'Limit', priceTicks: 9_985n, status: 'TriggerPending', triggerPriceTicks: 9_990n },
