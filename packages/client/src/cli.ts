@@ -401,7 +401,7 @@ const commands: Readonly<Record<string, Command>> = {
     group: 'Trader',
     summary: 'Place an order.',
     synopsis:
-      'order --key <file> --symbol <market> --side Bid|Ask [--type Limit|Market] [--price <p>] [--quantity <q> | --quote-quantity <q>] [--tif GTC|IOC|FOK] [--post-only] [--client-id <n>] [--stp RejectTaker|RejectMaker|RejectBoth|Allow]',
+      'order --key <file> --symbol <market> --side Bid|Ask [--type Limit|Market] [--price <p>] [--quantity <q> | --quote-quantity <q>] [--tif GTC|IOC|FOK] [--post-only] [--client-id <n>] [--stp RejectTaker|RejectMaker|RejectBoth|Allow] [--trigger-price <p>] [--take-profit <p> [--take-profit-limit <p>]] [--stop-loss <p> [--stop-loss-limit <p>]]',
     options: {
       key: keyOption,
       symbol: symbolOption('Market, e.g. SOL_USDC.'),
@@ -414,9 +414,16 @@ const commands: Readonly<Record<string, Command>> = {
       'post-only': { type: 'boolean', description: 'Reject instead of taking liquidity (Limit, GTC).' },
       'client-id': { type: 'string', value: '<n>', description: 'Your id for the order, 0 to 4294967295.' },
       stp: { type: 'string', value: '<mode>', description: 'Self-trade prevention (default RejectTaker).' },
+      'trigger-price': { type: 'string', value: '<p>', description: 'A trigger order: wait until the last price reaches <p> (--quantity is its triggerQuantity).' },
+      'take-profit': { type: 'string', value: '<p>', description: 'Attach a take-profit triggered at <p>.' },
+      'take-profit-limit': { type: 'string', value: '<p>', description: 'The take-profit\'s limit price (default: a market order).' },
+      'stop-loss': { type: 'string', value: '<p>', description: 'Attach a stop-loss triggered at <p>.' },
+      'stop-loss-limit': { type: 'string', value: '<p>', description: 'The stop-loss\'s limit price (default: a market order).' },
     },
     examples: [
       'exchange order --key alice.json --symbol SOL_USDC --side Bid --price 100 --quantity 1',
+      'exchange order --key alice.json --symbol SOL_USDC --side Ask --type Market --quantity 1 --trigger-price 95',
+      'exchange order --key alice.json --symbol SOL_USDC --side Bid --price 100 --quantity 1 --take-profit 110 --stop-loss 95',
       'exchange order --key bob.json --symbol SOL_USDC --side Ask --type Market --quantity 0.5',
       'exchange order --key bob.json --symbol SOL_USDC --side Bid --type Market --quote-quantity 25',
     ],
@@ -430,6 +437,18 @@ const commands: Readonly<Record<string, Command>> = {
       const clientId = optional(values, 'client-id');
       const stp = optional(values, 'stp');
       const postOnly = values['post-only'] === true;
+      const triggerPrice = optional(values, 'trigger-price');
+      const prices: Record<string, string> = {};
+      for (const [option, field] of [
+        ['take-profit', 'takeProfitTriggerPrice'],
+        ['take-profit-limit', 'takeProfitLimitPrice'],
+        ['stop-loss', 'stopLossTriggerPrice'],
+        ['stop-loss-limit', 'stopLossLimitPrice'],
+      ] as const) {
+        const value = optional(values, option);
+        if (value !== undefined) prices[field] = decimal(option, value);
+      }
+      if (triggerPrice !== undefined && quantity === undefined) throw new UsageError('a trigger order needs --quantity.');
       if (orderType === 'Limit') {
         if (price === undefined) throw new UsageError('a Limit order needs --price.');
         if (quantity === undefined) throw new UsageError('a Limit order needs --quantity.');
@@ -444,7 +463,9 @@ const commands: Readonly<Record<string, Command>> = {
         side: choice('side', required(values, 'side'), sides),
         orderType,
         ...(price !== undefined ? { price: decimal('price', price) } : {}),
-        ...(quantity !== undefined ? { quantity: decimal('quantity', quantity) } : {}),
+        ...(quantity !== undefined ? { [triggerPrice === undefined ? 'quantity' : 'triggerQuantity']: decimal('quantity', quantity) } : {}),
+        ...(triggerPrice !== undefined ? { triggerPrice: decimal('trigger-price', triggerPrice) } : {}),
+        ...prices,
         ...(quoteQuantity !== undefined ? { quoteQuantity: decimal('quote-quantity', quoteQuantity) } : {}),
         ...(tif !== undefined ? { timeInForce: choice('tif', tif, timesInForce) } : {}),
         ...(postOnly ? { postOnly: true } : {}),
