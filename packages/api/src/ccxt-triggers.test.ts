@@ -4,6 +4,8 @@
  * listing and cancelling pending trigger orders, and a stop that fires when a
  * trade reaches its trigger price (docs/matching.md, section 8).
  */
+import { stateHashHex } from '@vex/engine';
+import { replayLog } from '@vex/replayer';
 import ccxt from 'ccxt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deposit, startTestExchange, TestKey, type TestExchange } from './test-support.js';
@@ -104,5 +106,13 @@ describe('ccxt trigger orders against the exchange', { timeout: 60_000 }, () => 
     });
     expect(order.info).toMatchObject({ takeProfitTriggerPrice: '105', takeProfitLimitPrice: '104.5', stopLossTriggerPrice: '95', stopLossLimitPrice: '94.5' });
     await taker.cancelAllOrders('SOL/USDC');
+  });
+
+  it('the exported log replays to the same state, fired triggers included', async () => {
+    const log = new Uint8Array(await (await fetch(`${exchange.baseUrl}/api/v1/log?from=1`)).arrayBuffer());
+    const report = await replayLog({ log, logDescription: 'GET /api/v1/log?from=1', workers: 1 });
+    if (!report.verified) throw new Error(`the replay diverged: ${JSON.stringify(report.divergence)}`);
+    expect(report.entriesApplied).toBe(exchange.node.head().sequence);
+    expect(report.stateHash).toBe(stateHashHex(exchange.node.state));
   });
 });
