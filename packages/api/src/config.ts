@@ -72,6 +72,11 @@ export function demoConfig(): ExchangeConfig {
         maxPrice: '1000000',
         makerFeeBps: 2,
         takerFeeBps: 5,
+        // Order limits (docs/matching.md, section 4.6): at most 200 open orders
+        // per account, 100 makers per order, and orders worth at least 1 USDC.
+        maxOpenOrders: 200,
+        maxMakersPerOrder: 100,
+        minOrderValue: '1',
       },
       {
         symbol: 'BTC_USDC',
@@ -85,6 +90,11 @@ export function demoConfig(): ExchangeConfig {
         maxPrice: '10000000',
         makerFeeBps: 2,
         takerFeeBps: 5,
+        // Order limits (docs/matching.md, section 4.6): at most 200 open orders
+        // per account, 100 makers per order, and orders worth at least 1 USDC.
+        maxOpenOrders: 200,
+        maxMakersPerOrder: 100,
+        minOrderValue: '1',
       },
     ],
   };
@@ -135,6 +145,9 @@ export function listingGroups(config: ExchangeConfig): Array<{ symbol: string; k
         ['maxPrice', market.maxPrice],
         ['makerFeeBps', String(market.makerFeeBps)],
         ['takerFeeBps', String(market.takerFeeBps)],
+        ...(market.maxOpenOrders !== undefined ? [['maxOpenOrders', String(market.maxOpenOrders)]] : []),
+        ...(market.maxMakersPerOrder !== undefined ? [['maxMakersPerOrder', String(market.maxMakersPerOrder)]] : []),
+        ...(market.minOrderValue !== undefined ? [['minOrderValue', market.minOrderValue]] : []),
       ] as Array<[string, string]>,
     })),
   ];
@@ -225,7 +238,7 @@ export function parseConfig(json: unknown, source = 'config'): ExchangeConfig {
   const markets = root.markets.map((entry, index): MarketConfig => {
     const where = `${source}.markets[${index}]`;
     const market = objectAt(entry, where);
-    const fields = ['symbol', 'baseSymbol', 'quoteSymbol', 'tickSize', 'stepSize', 'minQuantity', 'maxQuantity', 'minPrice', 'maxPrice', 'makerFeeBps', 'takerFeeBps'];
+    const fields = ['symbol', 'baseSymbol', 'quoteSymbol', 'tickSize', 'stepSize', 'minQuantity', 'maxQuantity', 'minPrice', 'maxPrice', 'makerFeeBps', 'takerFeeBps', 'maxOpenOrders', 'maxMakersPerOrder', 'minOrderValue'];
     onlyKeys(market, fields, where);
     const baseSymbol = stringAt(market, 'baseSymbol', where)!;
     const quoteSymbol = stringAt(market, 'quoteSymbol', where)!;
@@ -241,6 +254,9 @@ export function parseConfig(json: unknown, source = 'config'): ExchangeConfig {
       maxPrice: decimalAt(market, 'maxPrice', where),
       makerFeeBps: integerAt(market, 'makerFeeBps', where, 10_000),
       takerFeeBps: integerAt(market, 'takerFeeBps', where, 10_000),
+      ...(market.maxOpenOrders !== undefined ? { maxOpenOrders: integerAt(market, 'maxOpenOrders', where, 1_000) } : {}),
+      ...(market.maxMakersPerOrder !== undefined ? { maxMakersPerOrder: integerAt(market, 'maxMakersPerOrder', where, 100) } : {}),
+      ...(market.minOrderValue !== undefined ? { minOrderValue: decimalAt(market, 'minOrderValue', where) } : {}),
     };
   });
 

@@ -346,10 +346,13 @@ export class MarketFeed {
 
     for (const event of events) {
       if (event.type === 'orderAccepted') {
-        send(event.order, 'orderAccepted', 'New', { steps: 0n, quote: 0n });
+        // Trigger orders are placed pending (Backpack's triggerPlaced); see docs/matching.md, section 8.
+        if (event.order.status === 'TriggerPending') send(event.order, 'triggerPlaced', 'TriggerPending', { steps: 0n, quote: 0n });
+        else send(event.order, 'orderAccepted', 'New', { steps: 0n, quote: 0n });
       } else if (event.type === 'orderUpdated') {
         if (event.order.status === 'Cancelled') send(event.order, 'orderCancelled', 'Cancelled', running.get(event.order.orderId)!);
         else if (event.order.status === 'Expired') send(event.order, 'orderExpired', 'Expired', running.get(event.order.orderId)!);
+        else if (event.order.status === 'TriggerFailed') send(event.order, 'triggerFailed', 'TriggerFailed', { steps: 0n, quote: 0n });
       } else if (event.type === 'trade') {
         this.sendFill(state, event, true, finalView, fillsLeft, running, send);
         this.sendFill(state, event, false, finalView, fillsLeft, running, send);

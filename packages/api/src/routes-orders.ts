@@ -49,7 +49,7 @@ export function registerOrderRoutes(app: FastifyInstance, context: ApiContext): 
     const { committed } = await signedTransaction(context, request);
     const value = onlyResult(committed);
     if (value.kind !== 'order') throw new ApiError('SERVER_ERROR', `Unexpected result ${value.kind}.`);
-    return wireOrder(node.state, value.order);
+    return wireOrder(node.state, value.order, value.attached);
   });
 
   app.post('/api/v1/orders', {
@@ -66,7 +66,7 @@ export function registerOrderRoutes(app: FastifyInstance, context: ApiContext): 
     return committed.results.map((result) => {
       if (!result.ok) return { code: result.rejection.code, message: result.rejection.message };
       if (result.value.kind !== 'order') throw new ApiError('SERVER_ERROR', `Unexpected result ${result.value.kind}.`);
-      return wireOrder(node.state, result.value.order);
+      return wireOrder(node.state, result.value.order, result.value.attached);
     });
   });
 

@@ -37,6 +37,10 @@ const marketsSchema = {
         },
       },
       fees: { type: 'object', properties: { makerFeeBps: { type: 'integer' }, takerFeeBps: { type: 'integer' } } },
+      limits: {
+        type: 'object',
+        properties: { maxOpenOrders: { type: 'integer' }, maxMakersPerOrder: { type: 'integer' }, minOrderValue: { type: 'string' } },
+      },
     },
   },
 } as const;

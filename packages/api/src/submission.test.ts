@@ -17,7 +17,8 @@ interface PreparedOrder {
 }
 
 function signedOrder(key: TestKey, clientId: number): PreparedOrder {
-  const order = { symbol: 'SOL_USDC', side: 'Bid', orderType: 'Limit', price: '1', quantity: '0.01', clientId };
+  // Worth 1 USDC, the demo market's minimum order value.
+  const order = { symbol: 'SOL_USDC', side: 'Bid', orderType: 'Limit', price: '1', quantity: '1', clientId };
   const timestampMs = freshTimestamp();
   const signingString = encodeSigningString([{ instruction: 'orderExecute', params: Object.entries(order).map(([name, value]) => [name, String(value)]) }], timestampMs, 5000);
   const signature = key.sign(signingString);

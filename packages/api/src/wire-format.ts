@@ -7,6 +7,7 @@ import {
   formatDecimal,
   formatPrice,
   formatQuantity,
+  type AttachedViews,
   type DepositView,
   type ExchangeState,
   type Market,
@@ -53,13 +54,34 @@ export interface WireOrder {
   readonly reduceOnly: boolean;
   readonly selfTradePrevention: string;
   readonly status: string;
-  readonly triggerPrice: null;
+  readonly triggerPrice: string | null;
+  readonly triggerQuantity: string | null;
+  readonly triggerBy: string | null;
+  readonly takeProfitTriggerPrice: string | null;
+  readonly takeProfitLimitPrice: string | null;
+  readonly takeProfitTriggerBy: string | null;
+  readonly stopLossTriggerPrice: string | null;
+  readonly stopLossLimitPrice: string | null;
+  readonly stopLossTriggerBy: string | null;
   readonly createdAt: number;
 }
 
-export function wireOrder(state: ExchangeState, order: OrderView): WireOrder {
+/**
+ * An order in Backpack's shape. A trigger order reports its trigger price and
+ * its size as `triggerQuantity` (and `quantity: null` while it is pending, as
+ * Backpack does); an order placed with a take-profit or stop-loss reports
+ * their trigger and limit prices (`attached`, only in the answer to its
+ * placement: they are orders of their own, listed by id).
+ */
+export function wireOrder(state: ExchangeState, order: OrderView, attached?: AttachedViews): WireOrder {
   const market = marketOf(state, order.market);
   const isLimit = order.orderType === 'Limit';
+  const isTrigger = order.triggerPriceTicks !== undefined;
+  const price = (view: OrderView | undefined, of: 'trigger' | 'limit'): string | null => {
+    if (view === undefined) return null;
+    if (of === 'trigger') return formatPrice(market, view.triggerPriceTicks!);
+    return view.orderType === 'Limit' ? formatPrice(market, view.priceTicks) : null;
+  };
   return {
     id: String(order.orderId),
     clientId: order.clientId ?? null,
@@ -67,7 +89,8 @@ export function wireOrder(state: ExchangeState, order: OrderView): WireOrder {
     side: order.side,
     orderType: order.orderType,
     price: isLimit ? formatPrice(market, order.priceTicks) : null,
-    quantity: isLimit || order.quoteQuantityUnits === undefined ? formatQuantity(market, order.quantitySteps) : null,
+    quantity:
+      order.status === 'TriggerPending' ? null : isLimit || order.quoteQuantityUnits === undefined ? formatQuantity(market, order.quantitySteps) : null,
     quoteQuantity: order.quoteQuantityUnits === undefined ? null : formatDecimal(order.quoteQuantityUnits, market.quote.decimals),
     executedQuantity: formatQuantity(market, order.executedSteps),
     executedQuoteQuantity: formatDecimal(order.executedQuoteUnits, market.quote.decimals),
@@ -76,7 +99,15 @@ export function wireOrder(state: ExchangeState, order: OrderView): WireOrder {
     reduceOnly: false,
     selfTradePrevention: order.selfTradePrevention,
     status: order.status,
-    triggerPrice: null,
+    triggerPrice: isTrigger ? formatPrice(market, order.triggerPriceTicks!) : null,
+    triggerQuantity: isTrigger ? formatQuantity(market, order.quantitySteps) : null,
+    triggerBy: isTrigger ? 'LastPrice' : null,
+    takeProfitTriggerPrice: price(attached?.takeProfit, 'trigger'),
+    takeProfitLimitPrice: price(attached?.takeProfit, 'limit'),
+    takeProfitTriggerBy: attached?.takeProfit !== undefined ? 'LastPrice' : null,
+    stopLossTriggerPrice: price(attached?.stopLoss, 'trigger'),
+    stopLossLimitPrice: price(attached?.stopLoss, 'limit'),
+    stopLossTriggerBy: attached?.stopLoss !== undefined ? 'LastPrice' : null,
     createdAt: order.createdAtMs,
   };
 }
@@ -173,6 +204,12 @@ export function wireMarket(market: Market, listedAtMs: number | undefined): Reco
     fees: {
       makerFeeBps: Number(market.makerFeeBasisPoints),
       takerFeeBps: Number(market.takerFeeBasisPoints),
+    },
+    // The order limits of docs/matching.md, section 4.6 (not a Backpack field).
+    limits: {
+      maxOpenOrders: market.maxOpenOrders,
+      maxMakersPerOrder: market.maxMakersPerOrder,
+      minOrderValue: formatDecimal(market.minOrderValueUnits, market.quote.decimals),
     },
   };
 }

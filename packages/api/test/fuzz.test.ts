@@ -124,6 +124,9 @@ const statusesByCode: Readonly<Record<string, readonly number[]>> = {
   INVALID_QUANTITY: [400],
   INVALID_PRICE: [400],
   INSUFFICIENT_FUNDS: [400],
+  ORDER_LIMIT: [400],
+  ORDER_VALUE_TOO_SMALL: [400],
+  ORDER_WOULD_NOT_FILL: [400],
   INVALID_SIGNATURE: [401],
   UNAUTHORIZED: [401],
   RESOURCE_NOT_FOUND: [404],
@@ -134,7 +137,7 @@ const statusesByCode: Readonly<Record<string, readonly number[]>> = {
   REQUEST_TOO_LARGE: [413, 431],
 };
 /** A control may be refused only by execution (its funds, its order), never for its form. */
-const controlRefusalCodes = ['INSUFFICIENT_FUNDS', 'RESOURCE_NOT_FOUND', 'INVALID_ORDER'];
+const controlRefusalCodes = ['INSUFFICIENT_FUNDS', 'RESOURCE_NOT_FOUND', 'INVALID_ORDER', 'ORDER_LIMIT', 'ORDER_VALUE_TOO_SMALL', 'ORDER_WOULD_NOT_FILL'];
 const replayCodes = ['DUPLICATE_REQUEST', 'INVALID_TIMESTAMP'];
 
 // ---------------------------------------------------------------------------
@@ -958,7 +961,7 @@ class HttpFuzzer {
         return {
           label: label('hostileDecimal'),
           request: resignedEach({ [key]: random.pick(hostileDecimals) }),
-          codes: ['INVALID_PRICE', 'INVALID_QUANTITY', 'INVALID_CLIENT_REQUEST', 'INVALID_SIGNATURE', 'INSUFFICIENT_FUNDS'],
+          codes: ['INVALID_PRICE', 'INVALID_QUANTITY', 'INVALID_CLIENT_REQUEST', 'INVALID_SIGNATURE', 'INSUFFICIENT_FUNDS', 'ORDER_VALUE_TOO_SMALL', 'ORDER_WOULD_NOT_FILL'],
         };
       },
       () => {

@@ -353,7 +353,7 @@ const commands: Readonly<Record<string, Command>> = {
     group: 'Operator',
     summary: 'List a new spot market (marketList).',
     synopsis:
-      'list-market --base <asset> --quote <asset> --tick-size <d> --step-size <d> --min-quantity <d> --max-quantity <d> --min-price <d> --max-price <d> --maker-fee-bps <n> --taker-fee-bps <n> [--symbol <market>] [--operator-key <file>]',
+      'list-market --base <asset> --quote <asset> --tick-size <d> --step-size <d> --min-quantity <d> --max-quantity <d> --min-price <d> --max-price <d> --maker-fee-bps <n> --taker-fee-bps <n> [--max-open-orders <n>] [--max-makers-per-order <n>] [--min-order-value <d>] [--symbol <market>] [--operator-key <file>]',
     options: {
       symbol: symbolOption('Market symbol (default BASE_QUOTE).'),
       base: symbolOption('Base asset.'),
@@ -366,6 +366,9 @@ const commands: Readonly<Record<string, Command>> = {
       'max-price': { type: 'string', value: '<d>', description: 'Highest price.' },
       'maker-fee-bps': { type: 'string', value: '<n>', description: 'Maker fee in basis points.' },
       'taker-fee-bps': { type: 'string', value: '<n>', description: 'Taker fee in basis points.' },
+      'max-open-orders': { type: 'string', value: '<n>', description: 'Open orders per account (1 to 1000; default 500).' },
+      'max-makers-per-order': { type: 'string', value: '<n>', description: 'Makers one order may meet (1 to 100; default 100).' },
+      'min-order-value': { type: 'string', value: '<d>', description: 'Smallest order value in the quote asset (default 0).' },
       'operator-key': operatorKeyOption,
     },
     examples: [
@@ -388,6 +391,9 @@ const commands: Readonly<Record<string, Command>> = {
         maxPrice: d('max-price'),
         makerFeeBps: integer('maker-fee-bps', required(values, 'maker-fee-bps'), 10_000),
         takerFeeBps: integer('taker-fee-bps', required(values, 'taker-fee-bps'), 10_000),
+        ...(values['max-open-orders'] !== undefined ? { maxOpenOrders: integer('max-open-orders', required(values, 'max-open-orders'), 1_000) } : {}),
+        ...(values['max-makers-per-order'] !== undefined ? { maxMakersPerOrder: integer('max-makers-per-order', required(values, 'max-makers-per-order'), 100) } : {}),
+        ...(values['min-order-value'] !== undefined ? { minOrderValue: decimal('min-order-value', required(values, 'min-order-value')) } : {}),
       };
       return (await operatorClient(context)).listMarket(listing);
     },
@@ -396,7 +402,7 @@ const commands: Readonly<Record<string, Command>> = {
     group: 'Trader',
     summary: 'Place an order.',
     synopsis:
-      'order --key <file> --symbol <market> --side Bid|Ask [--type Limit|Market] [--price <p>] [--quantity <q> | --quote-quantity <q>] [--tif GTC|IOC|FOK] [--post-only] [--client-id <n>] [--stp RejectTaker|RejectMaker|RejectBoth|Allow]',
+      'order --key <file> --symbol <market> --side Bid|Ask [--type Limit|Market] [--price <p>] [--quantity <q> | --quote-quantity <q>] [--tif GTC|IOC|FOK] [--post-only] [--client-id <n>] [--stp RejectTaker|RejectMaker|RejectBoth|Allow] [--trigger-price <p>] [--take-profit <p> [--take-profit-limit <p>]] [--stop-loss <p> [--stop-loss-limit <p>]]',
     options: {
       key: keyOption,
       symbol: symbolOption('Market, e.g. SOL_USDC.'),
@@ -409,9 +415,16 @@ const commands: Readonly<Record<string, Command>> = {
       'post-only': { type: 'boolean', description: 'Reject instead of taking liquidity (Limit, GTC).' },
       'client-id': { type: 'string', value: '<n>', description: 'Your id for the order, 0 to 4294967295.' },
       stp: { type: 'string', value: '<mode>', description: 'Self-trade prevention (default RejectTaker).' },
+      'trigger-price': { type: 'string', value: '<p>', description: 'A trigger order: wait until the last price reaches <p> (--quantity is its triggerQuantity).' },
+      'take-profit': { type: 'string', value: '<p>', description: 'Attach a take-profit triggered at <p>.' },
+      'take-profit-limit': { type: 'string', value: '<p>', description: 'The take-profit\'s limit price (default: a market order).' },
+      'stop-loss': { type: 'string', value: '<p>', description: 'Attach a stop-loss triggered at <p>.' },
+      'stop-loss-limit': { type: 'string', value: '<p>', description: 'The stop-loss\'s limit price (default: a market order).' },
     },
     examples: [
       'exchange order --key alice.json --symbol SOL_USDC --side Bid --price 100 --quantity 1',
+      'exchange order --key alice.json --symbol SOL_USDC --side Ask --type Market --quantity 1 --trigger-price 95',
+      'exchange order --key alice.json --symbol SOL_USDC --side Bid --price 100 --quantity 1 --take-profit 110 --stop-loss 95',
       'exchange order --key bob.json --symbol SOL_USDC --side Ask --type Market --quantity 0.5',
       'exchange order --key bob.json --symbol SOL_USDC --side Bid --type Market --quote-quantity 25',
     ],
@@ -425,6 +438,18 @@ const commands: Readonly<Record<string, Command>> = {
       const clientId = optional(values, 'client-id');
       const stp = optional(values, 'stp');
       const postOnly = values['post-only'] === true;
+      const triggerPrice = optional(values, 'trigger-price');
+      const prices: Record<string, string> = {};
+      for (const [option, field] of [
+        ['take-profit', 'takeProfitTriggerPrice'],
+        ['take-profit-limit', 'takeProfitLimitPrice'],
+        ['stop-loss', 'stopLossTriggerPrice'],
+        ['stop-loss-limit', 'stopLossLimitPrice'],
+      ] as const) {
+        const value = optional(values, option);
+        if (value !== undefined) prices[field] = decimal(option, value);
+      }
+      if (triggerPrice !== undefined && quantity === undefined) throw new UsageError('a trigger order needs --quantity.');
       if (orderType === 'Limit') {
         if (price === undefined) throw new UsageError('a Limit order needs --price.');
         if (quantity === undefined) throw new UsageError('a Limit order needs --quantity.');
@@ -439,7 +464,9 @@ const commands: Readonly<Record<string, Command>> = {
         side: choice('side', required(values, 'side'), sides),
         orderType,
         ...(price !== undefined ? { price: decimal('price', price) } : {}),
-        ...(quantity !== undefined ? { quantity: decimal('quantity', quantity) } : {}),
+        ...(quantity !== undefined ? { [triggerPrice === undefined ? 'quantity' : 'triggerQuantity']: decimal('quantity', quantity) } : {}),
+        ...(triggerPrice !== undefined ? { triggerPrice: decimal('trigger-price', triggerPrice) } : {}),
+        ...prices,
         ...(quoteQuantity !== undefined ? { quoteQuantity: decimal('quote-quantity', quoteQuantity) } : {}),
         ...(tif !== undefined ? { timeInForce: choice('tif', tif, timesInForce) } : {}),
         ...(postOnly ? { postOnly: true } : {}),

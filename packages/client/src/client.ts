@@ -275,6 +275,9 @@ export class ExchangeClient {
       maxPrice: listing.maxPrice,
       makerFeeBps: listing.makerFeeBps,
       takerFeeBps: listing.takerFeeBps,
+      ...(listing.maxOpenOrders !== undefined ? { maxOpenOrders: listing.maxOpenOrders } : {}),
+      ...(listing.maxMakersPerOrder !== undefined ? { maxMakersPerOrder: listing.maxMakersPerOrder } : {}),
+      ...(listing.minOrderValue !== undefined ? { minOrderValue: listing.minOrderValue } : {}),
     });
   }
 

@@ -34,6 +34,20 @@ export interface OrderRequest {
   readonly selfTradePrevention?: SelfTradePrevention;
   /** Unsigned 32-bit id chosen by the trader. */
   readonly clientId?: number;
+  /**
+   * A trigger order: it waits (TriggerPending) until the last trade price
+   * reaches triggerPrice, and is sized by triggerQuantity instead of quantity
+   * (docs/matching.md, section 8).
+   */
+  readonly triggerPrice?: Decimal;
+  readonly triggerQuantity?: Decimal;
+  /** Only LastPrice exists. */
+  readonly triggerBy?: 'LastPrice';
+  /** A take-profit and/or stop-loss placed with the order: trigger orders on the opposite side for its quantity. */
+  readonly takeProfitTriggerPrice?: Decimal;
+  readonly takeProfitLimitPrice?: Decimal;
+  readonly stopLossTriggerPrice?: Decimal;
+  readonly stopLossLimitPrice?: Decimal;
 }
 
 /** Which order: by the exchange's id or by the trader's clientId. */
@@ -122,6 +136,14 @@ export interface Order {
   readonly selfTradePrevention: SelfTradePrevention;
   readonly status: OrderStatus;
   readonly triggerPrice?: string | null;
+  /** Trigger orders: their size (quantity is null while they are pending). */
+  readonly triggerQuantity?: string | null;
+  readonly triggerBy?: string | null;
+  /** In the answer to placing an order with a take-profit / stop-loss. */
+  readonly takeProfitTriggerPrice?: string | null;
+  readonly takeProfitLimitPrice?: string | null;
+  readonly stopLossTriggerPrice?: string | null;
+  readonly stopLossLimitPrice?: string | null;
   /** Milliseconds. */
   readonly createdAt: number;
 }
@@ -281,6 +303,11 @@ export interface MarketListing {
   readonly maxPrice: Decimal;
   readonly makerFeeBps: number;
   readonly takerFeeBps: number;
+  /** Order limits (docs/matching.md, section 4.6); absent means the protocol default. */
+  readonly maxOpenOrders?: number;
+  readonly maxMakersPerOrder?: number;
+  /** The smallest order value, in the quote asset. */
+  readonly minOrderValue?: Decimal;
 }
 
 export interface ReservesStatement {

@@ -213,9 +213,13 @@ describe('commands against a recording HTTP server', () => {
     const listing = await run([
       'list-market', '--base', 'SOL', '--quote', 'USDC', '--tick-size', '0.01', '--step-size', '0.001', '--min-quantity', '0.001',
       '--max-quantity', '1000', '--min-price', '0.01', '--max-price', '100000', '--maker-fee-bps', '2', '--taker-fee-bps', '5',
+      '--max-open-orders', '200', '--max-makers-per-order', '50', '--min-order-value', '1',
     ]);
     expect(listing.code, listing.stderr).toBe(0);
-    expect(operatorInstruction()).toMatchObject({ kind: 'marketList', symbol: 'SOL_USDC', baseSymbol: 'SOL', quoteSymbol: 'USDC', makerFeeBps: 2, takerFeeBps: 5 });
+    expect(operatorInstruction()).toMatchObject({
+      kind: 'marketList', symbol: 'SOL_USDC', baseSymbol: 'SOL', quoteSymbol: 'USDC', makerFeeBps: 2, takerFeeBps: 5,
+      maxOpenOrders: 200, maxMakersPerOrder: 50, minOrderValue: '1',
+    });
   });
 
   it('trader commands send verifiable signed requests', async () => {
@@ -224,6 +228,11 @@ describe('commands against a recording HTTP server', () => {
         '{"clientId":7,"orderType":"Limit","postOnly":true,"price":"100","quantity":"1","selfTradePrevention":"Allow","side":"Bid","symbol":"SOL_USDC"}', /^instruction=orderExecute&clientId=7&/],
       [['order', '--key', traderKeyFile, '--symbol', 'SOL_USDC', '--side', 'Bid', '--type', 'Market', '--quote-quantity', '25', '--tif', 'ioc'], 'POST /api/v1/order',
         '{"orderType":"Market","quoteQuantity":"25","side":"Bid","symbol":"SOL_USDC","timeInForce":"IOC"}', /^instruction=orderExecute&orderType=Market&quoteQuantity=25&/],
+      [['order', '--key', traderKeyFile, '--symbol', 'SOL_USDC', '--side', 'Ask', '--type', 'Market', '--quantity', '0.5', '--trigger-price', '95'], 'POST /api/v1/order',
+        '{"orderType":"Market","side":"Ask","symbol":"SOL_USDC","triggerPrice":"95","triggerQuantity":"0.5"}', /^instruction=orderExecute&orderType=Market&side=Ask&symbol=SOL_USDC&triggerPrice=95&triggerQuantity=0\.5&/],
+      [['order', '--key', traderKeyFile, '--symbol', 'SOL_USDC', '--side', 'Bid', '--price', '100', '--quantity', '1', '--take-profit', '110', '--stop-loss', '95', '--stop-loss-limit', '94.5'], 'POST /api/v1/order',
+        '{"orderType":"Limit","price":"100","quantity":"1","side":"Bid","stopLossLimitPrice":"94.5","stopLossTriggerPrice":"95","symbol":"SOL_USDC","takeProfitTriggerPrice":"110"}',
+        /^instruction=orderExecute&orderType=Limit&price=100&quantity=1&side=Bid&stopLossLimitPrice=94\.5&stopLossTriggerPrice=95&symbol=SOL_USDC&takeProfitTriggerPrice=110&/],
       [['cancel', '--key', traderKeyFile, '--symbol', 'SOL_USDC', '--order-id', '111'], 'DELETE /api/v1/order', '{"orderId":"111","symbol":"SOL_USDC"}', /^instruction=orderCancel&orderId=111&symbol=SOL_USDC&/],
       [['cancel', '--key', traderKeyFile, '--symbol', 'SOL_USDC', '--client-id', '7'], 'DELETE /api/v1/order', '{"clientId":7,"symbol":"SOL_USDC"}', /^instruction=orderCancel&clientId=7&/],
       [['cancel-all', '--key', traderKeyFile, '--symbol', 'SOL_USDC'], 'DELETE /api/v1/orders', '{"symbol":"SOL_USDC"}', /^instruction=orderCancelAll&symbol=SOL_USDC&/],

@@ -10,7 +10,7 @@ import { accountIdOf } from './account-id.js';
 import type { DepositView, EngineEvent, OrderView, ReservesView, WithdrawalView } from './events.js';
 import { operatorInstructionKinds, parseInstruction, type Instruction } from './instruction.js';
 import { listAsset, listMarket } from './listing.js';
-import { cancelAllOrders, cancelOrder, placeOrder } from './matching.js';
+import { cancelAllOrders, cancelOrder, fireTriggers, placeOrder, type AttachedViews } from './matching.js';
 import { resolveOrderRequest } from './order-request.js';
 import { creditDeposit, requestWithdrawal, settleWithdrawal, stateReserves } from './funds.js';
 import { forgetExpired, hasSeen, isWithinWindow, messageDigest, remember } from './replay-protection.js';
@@ -35,7 +35,8 @@ export interface LogEntry {
 }
 
 export type ResultValue =
-  | { readonly kind: 'order'; readonly order: OrderView }
+  /** `attached`: the take-profit and stop-loss trigger orders placed with it, if any. */
+  | { readonly kind: 'order'; readonly order: OrderView; readonly attached?: AttachedViews }
   | { readonly kind: 'orders'; readonly orders: readonly OrderView[] }
   | { readonly kind: 'withdrawal'; readonly withdrawal: WithdrawalView }
   | { readonly kind: 'deposit'; readonly deposit: DepositView }
@@ -143,8 +144,10 @@ export function execute(
           record(results, params);
           continue;
         }
-        const order = placeOrder(state, recorder, signer, params);
-        record(results, isRejection(order) ? order : { kind: 'order', order });
+        const attached: AttachedViews = {};
+        const order = placeOrder(state, recorder, signer, params, attached);
+        const hasAttached = attached.takeProfit !== undefined || attached.stopLoss !== undefined;
+        record(results, isRejection(order) ? order : hasAttached ? { kind: 'order', order, attached } : { kind: 'order', order });
       }
       break;
     case 'orderCancel':
@@ -211,6 +214,8 @@ export function execute(
     const first = results[0];
     return rejected(first !== undefined && !first.ok ? first.rejection : reject('INVALID_INSTRUCTION'), results);
   }
+  // Every accepted entry may fire trigger orders its trades (or earlier ones) reached.
+  if (state.pendingTriggerCount > 0) fireTriggers(state, recorder);
   state.logTimeMs = logTimeMs;
   return { accepted: true, results, events: recorder.finish() };
 }

@@ -23,6 +23,8 @@ export interface OrderView {
   readonly clientId: number | undefined;
   readonly status: OrderStatus;
   readonly createdAtMs: number;
+  /** Trigger orders (docs/matching.md, section 8): the trigger price in ticks, also after firing. */
+  readonly triggerPriceTicks: bigint | undefined;
 }
 
 export interface WithdrawalView {

@@ -6,7 +6,7 @@ export * from './instruction.js';
 export * from './invariants.js';
 export * from './limits.js';
 export { formatPrice, formatQuantity } from './listing.js';
-export { placeOrder, cancelOrder, cancelAllOrders, reservationUnits, viewOrder, type OrderParameters } from './matching.js';
+export { placeOrder, cancelOrder, cancelAllOrders, fireTriggers, reservationUnits, viewOrder, type AttachedViews, type OrderParameters, type TriggerParameters } from './matching.js';
 export { resolveOrderRequest, parsePriceTicks, parseQuantitySteps, parseAmountUnits } from './order-request.js';
 export * from './replay-protection.js';
 export * from './result-codes.js';

@@ -87,8 +87,20 @@ describe('orderExecute', () => {
     expect(rejectedMessage('orderExecute', params)).toBe(`orderExecute requires "${key}".`);
   });
 
-  it.each(['triggerPrice', 'triggerQuantity', 'autoLend', 'foo', 'Symbol'])('rejects the unknown key %s', (key) => {
+  it.each(['autoLend', 'foo', 'Symbol'])('rejects the unknown key %s', (key) => {
     expect(rejectedMessage('orderExecute', { ...limitBid, [key]: '1' })).toBe(`orderExecute does not take "${key}".`);
+  });
+
+  it('parses trigger orders and attached take-profit / stop-loss, and refuses inconsistent trigger fields', () => {
+    const { quantity, ...unsized } = limitBid;
+    const trigger = accepted('orderExecute', { ...unsized, triggerPrice: '105', triggerQuantity: quantity, triggerBy: 'LastPrice' });
+    expect(trigger).toMatchObject({ orders: [{ triggerPrice: '105', triggerQuantity: quantity }] });
+    const withStops = accepted('orderExecute', { ...limitBid, takeProfitTriggerPrice: '110', stopLossTriggerPrice: '90', stopLossLimitPrice: '89' });
+    expect(withStops).toMatchObject({ orders: [{ takeProfitTriggerPrice: '110', stopLossTriggerPrice: '90', stopLossLimitPrice: '89' }] });
+    expect(rejectedMessage('orderExecute', { ...limitBid, triggerPrice: '1' })).toBe('A trigger order requires both "triggerPrice" and "triggerQuantity".');
+    expect(rejectedMessage('orderExecute', { ...limitBid, triggerPrice: '1', triggerQuantity: '1' })).toBe('A trigger order is sized by "triggerQuantity" only.');
+    expect(rejectedMessage('orderExecute', { ...unsized, triggerPrice: '1', triggerQuantity: '1', triggerBy: 'MarkPrice' })).toBe('"triggerBy" must be one of LastPrice.');
+    expect(rejectedMessage('orderExecute', { ...limitBid, takeProfitLimitPrice: '1' })).toBe('"takeProfitLimitPrice" requires "takeProfitTriggerPrice".');
   });
 
   it.each([

@@ -29,6 +29,14 @@ export interface OrderRequest {
   readonly postOnly: boolean;
   readonly selfTradePrevention: SelfTradePrevention;
   readonly clientId?: number;
+  /** A trigger order: the last price at which it is placed (docs/matching.md, section 8); it is then sized by triggerQuantity. */
+  readonly triggerPrice?: string;
+  readonly triggerQuantity?: string;
+  /** Attached take-profit and stop-loss: trigger orders on the opposite side, placed with the order. */
+  readonly takeProfitTriggerPrice?: string;
+  readonly takeProfitLimitPrice?: string;
+  readonly stopLossTriggerPrice?: string;
+  readonly stopLossLimitPrice?: string;
 }
 
 export type TraderInstruction =
@@ -71,6 +79,11 @@ export type OperatorInstruction =
       readonly maxPrice: string;
       readonly makerFeeBps: number;
       readonly takerFeeBps: number;
+      /** Optional limits (docs/matching.md, section 4.6); absent means the default. */
+      readonly maxOpenOrders?: number;
+      readonly maxMakersPerOrder?: number;
+      /** The smallest order value, a decimal in the quote asset. */
+      readonly minOrderValue?: string;
     };
 
 /** Signed reads: verified like transactions, answered from state, never logged. */
@@ -206,13 +219,33 @@ function parseOrder(reader: ParameterReader): OrderRequest {
   const clientId = reader.integer('clientId', maximumClientId, true);
   // Spot orders cannot reduce a position; accept only the explicit default.
   if (reader.boolean('reduceOnly')) throw new ParseFailure('reduceOnly is not supported on spot markets.');
+  const triggerPrice = reader.optional('triggerPrice');
+  const triggerQuantity = reader.optional('triggerQuantity');
+  const takeProfitTriggerPrice = reader.optional('takeProfitTriggerPrice');
+  const takeProfitLimitPrice = reader.optional('takeProfitLimitPrice');
+  const stopLossTriggerPrice = reader.optional('stopLossTriggerPrice');
+  const stopLossLimitPrice = reader.optional('stopLossLimitPrice');
+  // Triggers follow the last trade price; mark and index prices do not exist yet.
+  for (const key of ['triggerBy', 'takeProfitTriggerBy', 'stopLossTriggerBy']) reader.oneOf(key, ['LastPrice'] as const, 'LastPrice');
+  if ((triggerPrice === undefined) !== (triggerQuantity === undefined)) {
+    throw new ParseFailure('A trigger order requires both "triggerPrice" and "triggerQuantity".');
+  }
+  const attached = takeProfitTriggerPrice !== undefined || stopLossTriggerPrice !== undefined;
+  if (takeProfitLimitPrice !== undefined && takeProfitTriggerPrice === undefined) throw new ParseFailure('"takeProfitLimitPrice" requires "takeProfitTriggerPrice".');
+  if (stopLossLimitPrice !== undefined && stopLossTriggerPrice === undefined) throw new ParseFailure('"stopLossLimitPrice" requires "stopLossTriggerPrice".');
+  if (triggerPrice !== undefined) {
+    if (quantity !== undefined || quoteQuantity !== undefined) throw new ParseFailure('A trigger order is sized by "triggerQuantity" only.');
+    if (attached) throw new ParseFailure('A trigger order cannot carry a take-profit or stop-loss.');
+  }
+  if (attached && quantity === undefined) throw new ParseFailure('An order with a take-profit or stop-loss must be sized by "quantity".');
+  const sized = quantity ?? triggerQuantity;
   if (orderType === 'Limit') {
     if (price === undefined) throw new ParseFailure('A Limit order requires "price".');
-    if (quantity === undefined) throw new ParseFailure('A Limit order requires "quantity".');
+    if (sized === undefined) throw new ParseFailure('A Limit order requires "quantity".');
     if (quoteQuantity !== undefined) throw new ParseFailure('A Limit order does not take "quoteQuantity".');
   } else {
     if (price !== undefined) throw new ParseFailure('A Market order does not take "price".');
-    if ((quantity === undefined) === (quoteQuantity === undefined)) {
+    if ((sized === undefined) === (quoteQuantity === undefined)) {
       throw new ParseFailure('A Market order requires exactly one of "quantity" and "quoteQuantity".');
     }
     if (postOnly) throw new ParseFailure('A Market order cannot be postOnly.');
@@ -229,6 +262,12 @@ function parseOrder(reader: ParameterReader): OrderRequest {
     postOnly,
     selfTradePrevention,
     ...(clientId !== undefined ? { clientId } : {}),
+    ...(triggerPrice !== undefined ? { triggerPrice } : {}),
+    ...(triggerQuantity !== undefined ? { triggerQuantity } : {}),
+    ...(takeProfitTriggerPrice !== undefined ? { takeProfitTriggerPrice } : {}),
+    ...(takeProfitLimitPrice !== undefined ? { takeProfitLimitPrice } : {}),
+    ...(stopLossTriggerPrice !== undefined ? { stopLossTriggerPrice } : {}),
+    ...(stopLossLimitPrice !== undefined ? { stopLossLimitPrice } : {}),
   };
 }
 
@@ -310,6 +349,17 @@ function parseSingle(group: SignedGroup): Instruction {
         takerFeeBps: reader.integer('takerFeeBps', 10_000),
         tickSize: reader.required('tickSize'),
       };
+      {
+        const maxOpenOrders = reader.integer('maxOpenOrders', Number.MAX_SAFE_INTEGER, true);
+        const maxMakersPerOrder = reader.integer('maxMakersPerOrder', Number.MAX_SAFE_INTEGER, true);
+        const minOrderValue = reader.optional('minOrderValue');
+        instruction = {
+          ...instruction,
+          ...(maxOpenOrders !== undefined ? { maxOpenOrders } : {}),
+          ...(maxMakersPerOrder !== undefined ? { maxMakersPerOrder } : {}),
+          ...(minOrderValue !== undefined ? { minOrderValue } : {}),
+        };
+      }
       break;
     default: {
       if ((queryInstructions as readonly string[]).includes(group.instruction)) {

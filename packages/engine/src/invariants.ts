@@ -74,7 +74,37 @@ export function checkInvariants(state: ExchangeState): void {
       fail(`${market.symbol}: book crossed, bid ${bestBid.priceTicks} ≥ ask ${bestAsk.priceTicks}`);
     }
   }
-  if (restingCount !== state.orders.size) fail(`${state.orders.size} open orders indexed but ${restingCount} resting`);
+  let pendingCount = 0;
+  for (const market of state.markets) {
+    for (const [list, rising] of [[market.risingTriggers, true], [market.fallingTriggers, false]] as const) {
+      let previous: Order | undefined;
+      for (const order of list) {
+        pendingCount += 1;
+        if (order.market !== market || order.triggerRising !== rising || order.status !== 'TriggerPending' || order.level !== undefined) {
+          fail(`trigger order ${order.id} is misplaced`);
+        }
+        if (state.orders.get(order.id) !== order) fail(`pending trigger order ${order.id} missing from the indexes`);
+        if (order.executedSteps !== 0n || order.triggerPriceTicks === undefined) fail(`pending trigger order ${order.id} is inconsistent`);
+        if (previous !== undefined) {
+          const before = previous.triggerPriceTicks!;
+          const ticks = order.triggerPriceTicks!;
+          if (rising ? before > ticks || (before === ticks && previous.id > order.id) : before < ticks || (before === ticks && previous.id > order.id)) {
+            fail(`${market.symbol}: trigger orders out of firing order at ${order.id}`);
+          }
+        }
+        const linked = order.linkedTrigger;
+        if (linked !== undefined && (linked.linkedTrigger !== order || linked.status !== 'TriggerPending' || linked.account !== order.account)) {
+          fail(`trigger order ${order.id} is linked to ${linked.id}, which is not linked back`);
+        }
+        if (order.clientId !== undefined && order.account.openOrdersByClientId.get(order.clientId) !== order) {
+          fail(`pending trigger order ${order.id} missing from the client id index`);
+        }
+        previous = order;
+      }
+    }
+  }
+  if (pendingCount !== state.pendingTriggerCount) fail(`${pendingCount} pending trigger orders but the count says ${state.pendingTriggerCount}`);
+  if (restingCount + pendingCount !== state.orders.size) fail(`${state.orders.size} open orders indexed but ${restingCount} resting and ${pendingCount} pending`);
 
   for (const withdrawal of state.pendingWithdrawals.values()) {
     perAccount(expectedPending, withdrawal.account.id)[withdrawal.asset.index]! += withdrawal.quantityUnits;
@@ -91,8 +121,10 @@ export function checkInvariants(state: ExchangeState): void {
   for (const account of state.accounts.values()) {
     let openCount = 0;
     let previous: Order | undefined;
+    const perMarket = new Array<number>(state.markets.length).fill(0);
     for (let order = account.firstOpenOrder; order !== undefined; order = order.accountNext) {
       openCount += 1;
+      perMarket[order.market.index]! += 1;
       if (order.account !== account || state.orders.get(order.id) !== order) fail(`account ${account.id} lists a foreign or closed order`);
       if (order.accountPrevious !== previous || (previous !== undefined && previous.id >= order.id)) {
         fail(`account ${account.id}: open-order list broken or out of id order at ${order.id}`);
@@ -100,6 +132,11 @@ export function checkInvariants(state: ExchangeState): void {
       previous = order;
     }
     if (previous !== account.lastOpenOrder || openCount !== account.openOrderCount) fail(`account ${account.id}: open-order list ends or counts wrong`);
+    for (const market of state.markets) {
+      const counted = perMarket[market.index]!;
+      if (counted !== account.openOrderCountOn(market)) fail(`account ${account.id}: ${market.symbol} open-order count wrong`);
+      if (counted > market.maxOpenOrders) fail(`account ${account.id} holds more than ${market.maxOpenOrders} open orders on ${market.symbol}`);
+    }
     listedOpenOrders += openCount;
     if (account.openOrdersByClientId.size > openCount) fail(`account ${account.id} has stale client ids`);
     const locked = expectedLocked.get(account.id);

@@ -19,3 +19,15 @@ export const maximumClientId = 4_294_967_295;
 export const maximumAssetDecimals = 18;
 /** Chain transaction ids, addresses and blockchain names are bounded printable text. */
 export const maximumTextLength = 256;
+/**
+ * Per-market order limits (docs/matching.md, section 4.6). A listing may set
+ * each within its bound; a listing that leaves one out gets the default.
+ * The open-order limit also bounds the work of one cancel-all.
+ */
+export const maximumOpenOrdersLimit = 1_000;
+export const defaultMaxOpenOrders = 500;
+/** Makers one order may meet (fill, or cancel by self-trade prevention) before the rest of it expires. */
+export const maximumMakersPerOrderLimit = 100;
+export const defaultMaxMakersPerOrder = 100;
+/** Trigger orders fired by one entry at most; the rest fire at the following entries (docs/matching.md, section 8). */
+export const maximumTriggersPerEntry = 10;

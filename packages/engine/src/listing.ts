@@ -8,7 +8,15 @@
  */
 import { formatDecimal, parseDecimal } from './decimal.js';
 import type { OperatorInstruction } from './instruction.js';
-import { maximumAmountUnits, maximumAssetDecimals, maximumFeeBasisPoints } from './limits.js';
+import {
+  defaultMaxMakersPerOrder,
+  defaultMaxOpenOrders,
+  maximumAmountUnits,
+  maximumAssetDecimals,
+  maximumFeeBasisPoints,
+  maximumMakersPerOrderLimit,
+  maximumOpenOrdersLimit,
+} from './limits.js';
 import { newMarketBooks } from './order-book.js';
 import { reject, type Rejection } from './result-codes.js';
 import type { Asset, ExchangeState, Market } from './state.js';
@@ -90,6 +98,18 @@ export function listMarket(state: ExchangeState, listing: MarketListing): Market
   if (makerFeeBasisPoints > maximumFeeBasisPoints || takerFeeBasisPoints > maximumFeeBasisPoints) {
     return invalid(`Fees are at most ${maximumFeeBasisPoints} basis points.`);
   }
+  const maxOpenOrders = listing.maxOpenOrders ?? defaultMaxOpenOrders;
+  if (maxOpenOrders < 1 || maxOpenOrders > maximumOpenOrdersLimit) return invalid(`maxOpenOrders must be 1 to ${maximumOpenOrdersLimit}.`);
+  const maxMakersPerOrder = listing.maxMakersPerOrder ?? defaultMaxMakersPerOrder;
+  if (maxMakersPerOrder < 1 || maxMakersPerOrder > maximumMakersPerOrderLimit) {
+    return invalid(`maxMakersPerOrder must be 1 to ${maximumMakersPerOrderLimit}.`);
+  }
+  let minOrderValueUnits = 0n;
+  if (listing.minOrderValue !== undefined) {
+    const value = parseDecimal(listing.minOrderValue, quote.decimals);
+    if (!value.ok || value.units > maximumAmountUnits) return invalid(`minOrderValue must be a plain decimal at ${quote.decimals} decimals, at most 2^96 − 1 units.`);
+    minOrderValueUnits = value.units;
+  }
 
   const market: Market = {
     index: state.markets.length,
@@ -108,7 +128,13 @@ export function listMarket(state: ExchangeState, listing: MarketListing): Market
     maxPriceTicks,
     makerFeeBasisPoints,
     takerFeeBasisPoints,
+    maxOpenOrders,
+    maxMakersPerOrder,
+    minOrderValueUnits,
     ...newMarketBooks(),
+    lastPriceTicks: 0n,
+    risingTriggers: [],
+    fallingTriggers: [],
   };
   state.markets.push(market);
   state.marketsBySymbol.set(market.symbol, market);

@@ -66,7 +66,7 @@ export class BookSide {
     return index >= 0 ? this.levels[index] : undefined;
   }
 
-  /** Appends the order at the back of its price level's queue. */
+  /** Adds the order to its price level's queue in id order (for a new order: at the back). */
   add(order: Order): PriceLevel {
     const found = this.search(order.priceTicks);
     let level: PriceLevel;
@@ -79,11 +79,24 @@ export class BookSide {
       else this.levels.splice(index, 0, level);
     }
     order.level = level;
-    order.previous = level.tail;
-    order.next = undefined;
-    if (level.tail === undefined) level.head = order;
-    else level.tail.next = order;
-    level.tail = order;
+    const tail = level.tail;
+    if (tail !== undefined && tail.id > order.id) {
+      // A fired trigger order keeps its id, and with it its time priority:
+      // it goes before the orders that arrived after it was placed.
+      let after: Order = tail;
+      while (after.previous !== undefined && after.previous.id > order.id) after = after.previous;
+      order.previous = after.previous;
+      order.next = after;
+      if (after.previous === undefined) level.head = order;
+      else after.previous.next = order;
+      after.previous = order;
+    } else {
+      order.previous = tail;
+      order.next = undefined;
+      if (tail === undefined) level.head = order;
+      else tail.next = order;
+      level.tail = order;
+    }
     level.totalSteps += order.remainingSteps;
     level.orderCount += 1;
     return level;

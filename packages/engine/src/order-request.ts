@@ -6,8 +6,8 @@
 import { parseDecimal, parseIncrements } from './decimal.js';
 import type { OrderRequest } from './instruction.js';
 import { maximumAmountUnits } from './limits.js';
-import type { OrderParameters } from './matching.js';
-import { reject, type Rejection } from './result-codes.js';
+import type { AttachedTrigger, OrderParameters, TriggerParameters } from './matching.js';
+import { isRejection, reject, type Rejection } from './result-codes.js';
 import type { ExchangeState, Market } from './state.js';
 
 export function parsePriceTicks(market: Market, text: string): bigint | Rejection {
@@ -55,7 +55,7 @@ export function parseAmountUnits(
   return parsed.units;
 }
 
-export function resolveOrderRequest(state: ExchangeState, request: OrderRequest): OrderParameters | Rejection {
+export function resolveOrderRequest(state: ExchangeState, request: OrderRequest): (OrderParameters & TriggerParameters) | Rejection {
   const market = state.marketsBySymbol.get(request.symbol);
   if (market === undefined) return reject('INVALID_MARKET', `Market ${request.symbol} does not exist.`);
   let priceTicks = 0n;
@@ -65,8 +65,9 @@ export function resolveOrderRequest(state: ExchangeState, request: OrderRequest)
     priceTicks = price;
   }
   let quantitySteps = 0n;
-  if (request.quantity !== undefined) {
-    const quantity = parseQuantitySteps(market, request.quantity);
+  const quantityText = request.quantity ?? request.triggerQuantity;
+  if (quantityText !== undefined) {
+    const quantity = parseQuantitySteps(market, quantityText);
     if (typeof quantity !== 'bigint') return quantity;
     quantitySteps = quantity;
   }
@@ -79,7 +80,25 @@ export function resolveOrderRequest(state: ExchangeState, request: OrderRequest)
       return reject('INVALID_ORDER', 'A fill-or-kill order must be sized by quantity, not quote quantity.');
     }
   }
+  // Trigger prices are prices of the market, parsed like a limit price (after it).
+  const price = (text: string | undefined): bigint | Rejection | undefined => (text === undefined ? undefined : parsePriceTicks(market, text));
+  const triggerPriceTicks = price(request.triggerPrice);
+  if (isRejection(triggerPriceTicks)) return triggerPriceTicks;
+  const attached = (trigger: string | undefined, limit: string | undefined): AttachedTrigger | Rejection | undefined => {
+    const triggerPriceTicks = price(trigger);
+    if (triggerPriceTicks === undefined || isRejection(triggerPriceTicks)) return triggerPriceTicks;
+    const limitPriceTicks = price(limit);
+    if (isRejection(limitPriceTicks)) return limitPriceTicks;
+    return { triggerPriceTicks, limitPriceTicks };
+  };
+  const takeProfit = attached(request.takeProfitTriggerPrice, request.takeProfitLimitPrice);
+  if (isRejection(takeProfit)) return takeProfit;
+  const stopLoss = attached(request.stopLossTriggerPrice, request.stopLossLimitPrice);
+  if (isRejection(stopLoss)) return stopLoss;
   return {
+    ...(triggerPriceTicks !== undefined ? { triggerPriceTicks } : {}),
+    ...(takeProfit !== undefined ? { takeProfit } : {}),
+    ...(stopLoss !== undefined ? { stopLoss } : {}),
     market,
     side: request.side,
     orderType: request.orderType,

@@ -12,13 +12,14 @@
 import { createHash } from 'node:crypto';
 import { ByteDecodeError, ByteReader, ByteWriter } from './byte-codec.js';
 import type { SelfTradePrevention, Side, TimeInForce } from './instruction.js';
+import { formatDecimal } from './decimal.js';
 import { formatPrice, formatQuantity, listAsset, listMarket } from './listing.js';
 import { isRejection } from './result-codes.js';
 import { Account, Order, createState, type ExchangeState, type Genesis } from './state.js';
 import { checkInvariants } from './invariants.js';
 
 const magic = new TextEncoder().encode('VEXSTATE');
-export const stateEncodingVersion = 2;
+export const stateEncodingVersion = 3;
 
 const sides: readonly Side[] = ['Bid', 'Ask'];
 const timesInForce: readonly TimeInForce[] = ['GTC', 'IOC', 'FOK'];
@@ -79,6 +80,10 @@ export function encodeState(state: ExchangeState): Uint8Array {
     writer.string(formatPrice(market, market.maxPriceTicks));
     writer.unsigned(market.makerFeeBasisPoints);
     writer.unsigned(market.takerFeeBasisPoints);
+    writer.unsigned(market.maxOpenOrders);
+    writer.unsigned(market.maxMakersPerOrder);
+    writer.string(formatDecimal(market.minOrderValueUnits, market.quote.decimals));
+    writer.unsigned(market.lastPriceTicks);
   }
 
   // Accounts in ordinal (creation) order, the liabilities tree's leaf order,
@@ -100,7 +105,8 @@ export function encodeState(state: ExchangeState): Uint8Array {
     }
   }
 
-  // Resting orders by id; id order is also time priority within a price level.
+  // Open orders (resting and pending trigger orders) by id; id order is also
+  // time priority within a price level and within equal trigger prices.
   const orders = [...state.orders.values()].sort((left, right) => left.id - right.id);
   writer.unsigned(orders.length);
   for (const order of orders) {
@@ -121,6 +127,14 @@ export function encodeState(state: ExchangeState): Uint8Array {
       writer.unsigned(order.clientId);
     }
     writer.unsigned(order.createdAtMs);
+    writer.unsigned(order.triggerPriceTicks ?? 0n);
+    if (order.status !== 'TriggerPending') writer.byte(0);
+    else {
+      writer.byte(1);
+      writer.byte(order.orderType === 'Limit' ? 0 : 1);
+      writer.byte(order.triggerRising ? 1 : 0);
+      writer.unsigned(order.linkedTrigger?.id ?? 0);
+    }
   }
 
   const withdrawals = [...state.pendingWithdrawals.values()].sort((left, right) => left.id - right.id);
@@ -226,9 +240,13 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
       maxPrice: reader.string(),
       makerFeeBps: reader.safeInteger(),
       takerFeeBps: reader.safeInteger(),
+      maxOpenOrders: reader.safeInteger(),
+      maxMakersPerOrder: reader.safeInteger(),
+      minOrderValue: reader.string(),
     };
     const market = listMarket(state, listing);
     if (isRejection(market)) throw new StateDecodeError(`market ${listing.symbol}: ${market.message}`);
+    market.lastPriceTicks = reader.unsigned();
   }
 
   const accountCount = reader.safeInteger();
@@ -263,6 +281,8 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
   }
 
   let previousOrderId = 0;
+  const links = new Map<number, number>();
+  const pendingTriggers: Order[] = [];
   for (let count = reader.safeInteger(); count > 0; count -= 1) {
     const id = reader.safeInteger();
     if (id <= previousOrderId || id >= state.nextOrderId) throw new StateDecodeError('order ids out of order or out of range');
@@ -283,22 +303,60 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
     if (timeInForce === undefined || selfTradePrevention === undefined || postOnly > 1 || hasClientId > 1) {
       throw new StateDecodeError(`order ${id} has an invalid flag`);
     }
+    const createdAtMs = reader.safeInteger();
+    const triggerPriceTicks = reader.unsigned();
+    const pending = reader.byte();
+    if (pending > 1) throw new StateDecodeError(`order ${id} has an invalid flag`);
+    let orderType: 'Limit' | 'Market' = 'Limit';
+    let rising = false;
+    if (pending === 1) {
+      const typeByte = reader.byte();
+      const risingByte = reader.byte();
+      if (typeByte > 1 || risingByte > 1 || triggerPriceTicks === 0n) throw new StateDecodeError(`trigger order ${id} has an invalid flag`);
+      orderType = typeByte === 0 ? 'Limit' : 'Market';
+      rising = risingByte === 1;
+      links.set(id, reader.safeInteger());
+    }
     const order = new Order(
-      id, account, market, side, 'Limit', priceTicks, quantitySteps, undefined,
-      timeInForce, postOnly === 1, selfTradePrevention, clientId, reader.safeInteger(),
+      id, account, market, side, orderType, priceTicks, quantitySteps, undefined,
+      timeInForce, postOnly === 1, selfTradePrevention, clientId, createdAtMs,
     );
+    if (triggerPriceTicks !== 0n) order.triggerPriceTicks = triggerPriceTicks;
     if (executedSteps >= quantitySteps) throw new StateDecodeError(`order ${id} has nothing remaining`);
     order.remainingSteps = quantitySteps - executedSteps;
     order.executedSteps = executedSteps;
     order.executedQuoteUnits = executedQuoteUnits;
+    if (clientId !== undefined && account.openOrdersByClientId.has(clientId)) throw new StateDecodeError(`client id ${clientId} names two open orders`);
+    if (pending === 1) {
+      order.triggerRising = rising;
+      // Ids ascend, so appending keeps ties in id order; the invariants check the rest.
+      (rising ? market.risingTriggers : market.fallingTriggers).push(order);
+      pendingTriggers.push(order);
+      order.status = 'TriggerPending';
+      state.pendingTriggerCount += 1;
+      state.orders.set(id, order);
+      account.addOpenOrder(order);
+      if (clientId !== undefined) account.openOrdersByClientId.set(clientId, order);
+      continue;
+    }
     order.status = executedSteps === 0n ? 'New' : 'PartiallyFilled';
     (side === 'Bid' ? market.bids : market.asks).add(order);
     state.orders.set(id, order);
     account.addOpenOrder(order);
-    if (clientId !== undefined) {
-      if (account.openOrdersByClientId.has(clientId)) throw new StateDecodeError(`client id ${clientId} names two open orders`);
-      account.openOrdersByClientId.set(clientId, order);
+    if (clientId !== undefined) account.openOrdersByClientId.set(clientId, order);
+  }
+  for (const market of state.markets) {
+    market.risingTriggers.sort((left, right) => (left.triggerPriceTicks! < right.triggerPriceTicks! ? -1 : left.triggerPriceTicks! > right.triggerPriceTicks! ? 1 : left.id - right.id));
+    market.fallingTriggers.sort((left, right) => (left.triggerPriceTicks! > right.triggerPriceTicks! ? -1 : left.triggerPriceTicks! < right.triggerPriceTicks! ? 1 : left.id - right.id));
+  }
+  for (const order of pendingTriggers) {
+    const linkedId = links.get(order.id)!;
+    if (linkedId === 0) continue;
+    const linked = state.orders.get(linkedId);
+    if (linked === undefined || linked.status !== 'TriggerPending' || links.get(linkedId) !== order.id || linkedId === order.id) {
+      throw new StateDecodeError(`trigger order ${order.id} is linked to ${linkedId}, which is not linked back`);
     }
+    order.linkedTrigger = linked;
   }
 
   let previousWithdrawalId = 0;

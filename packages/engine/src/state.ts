@@ -14,7 +14,7 @@ import { EntryRecorder } from './entry-recorder.js';
 import type { OrderType, SelfTradePrevention, Side, TimeInForce } from './instruction.js';
 import type { BookSide, PriceLevel } from './order-book.js';
 
-export type OrderStatus = 'New' | 'PartiallyFilled' | 'Filled' | 'Cancelled' | 'Expired';
+export type OrderStatus = 'New' | 'PartiallyFilled' | 'Filled' | 'Cancelled' | 'Expired' | 'TriggerPending' | 'TriggerFailed';
 
 export interface Genesis {
   /** A name for this exchange instance, bound into the state hash. */
@@ -60,8 +60,24 @@ export interface Market {
   readonly maxPriceTicks: bigint;
   readonly makerFeeBasisPoints: bigint;
   readonly takerFeeBasisPoints: bigint;
+  /** Open orders (resting and trigger-pending) one account may hold on this market. */
+  readonly maxOpenOrders: number;
+  /** Makers one order may meet before the rest of it expires. */
+  readonly maxMakersPerOrder: number;
+  /** The smallest order value in quote units (zero: no minimum). */
+  readonly minOrderValueUnits: bigint;
   readonly bids: BookSide;
   readonly asks: BookSide;
+  /** The price of the market's last trade in ticks; zero before the first trade. Trigger orders follow it. */
+  lastPriceTicks: bigint;
+  /**
+   * Pending trigger orders (docs/matching.md, section 8) in firing order:
+   * rising ones (fire when the last price is at or above their trigger) by
+   * ascending trigger price, falling ones by descending trigger price; ties
+   * by order id. The first of each list is the next to fire.
+   */
+  readonly risingTriggers: Order[];
+  readonly fallingTriggers: Order[];
 }
 
 export class Balance {
@@ -84,6 +100,8 @@ export class Account {
   firstOpenOrder: Order | undefined = undefined;
   lastOpenOrder: Order | undefined = undefined;
   openOrderCount = 0;
+  /** Open orders by market index (holes are zero), for the per-market open-order limit. */
+  readonly openOrderCountByMarket: number[] = [];
   /** Open orders by client id: a client id names at most one open order of an account. */
   readonly openOrdersByClientId = new Map<number, Order>();
   /**
@@ -121,6 +139,12 @@ export class Account {
     else this.lastOpenOrder.accountNext = order;
     this.lastOpenOrder = order;
     this.openOrderCount += 1;
+    const market = order.market.index;
+    this.openOrderCountByMarket[market] = (this.openOrderCountByMarket[market] ?? 0) + 1;
+  }
+
+  openOrderCountOn(market: Market): number {
+    return this.openOrderCountByMarket[market.index] ?? 0;
   }
 
   removeOpenOrder(order: Order): void {
@@ -131,6 +155,7 @@ export class Account {
     order.accountPrevious = undefined;
     order.accountNext = undefined;
     this.openOrderCount -= 1;
+    this.openOrderCountByMarket[order.market.index]! -= 1;
   }
 
   /** The open orders, oldest first. */
@@ -153,6 +178,12 @@ export class Order {
   /** Links in the owning account's list of open orders. */
   accountPrevious: Order | undefined = undefined;
   accountNext: Order | undefined = undefined;
+  /** Trigger orders: the trigger price in ticks (kept after firing, for views); undefined for other orders. */
+  triggerPriceTicks: bigint | undefined = undefined;
+  /** A pending trigger fires when the last price is at or above (rising) or at or below (falling) its trigger. */
+  triggerRising = false;
+  /** The other half of an attached take-profit / stop-loss pair while both are pending: one fires, the other is cancelled. */
+  linkedTrigger: Order | undefined = undefined;
 
   constructor(
     readonly id: number,
@@ -208,7 +239,10 @@ export interface ExchangeState {
    * up, each once (see Account.leafStale). Not state: never encoded or hashed.
    */
   readonly changedAccounts: Account[];
+  /** Open orders: resting ones and pending trigger orders. */
   readonly orders: Map<number, Order>;
+  /** Pending trigger orders on all markets (derived; lets an entry skip the trigger check when there are none). */
+  pendingTriggerCount: number;
   readonly pendingWithdrawals: Map<number, Withdrawal>;
   /** `blockchain:chainTransactionId` of every credited deposit, so a credit applies once. */
   readonly creditedDeposits: Set<string>;
@@ -297,6 +331,7 @@ export function createState(genesis: Genesis): ExchangeState {
     accountList: [feeAccount],
     changedAccounts,
     orders: new Map(),
+    pendingTriggerCount: 0,
     pendingWithdrawals: new Map(),
     creditedDeposits: new Set(),
     replayProtection: { seen: new Map(), queue: [], queueStart: 0 },

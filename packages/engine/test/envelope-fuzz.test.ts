@@ -288,6 +288,7 @@ function referenceInstruction(groups: readonly ReferenceGroup[]): ReferenceInstr
 /** Codes the execution step may give a syntactically valid, authorized instruction (section 9, step 8). */
 const executionCodes: ReadonlySet<ResultCode> = new Set<ResultCode>([
   'INVALID_MARKET', 'INVALID_ASSET', 'INVALID_ORDER', 'INVALID_QUANTITY', 'INVALID_PRICE', 'INSUFFICIENT_FUNDS',
+  'ORDER_LIMIT', 'ORDER_VALUE_TOO_SMALL', 'ORDER_WOULD_NOT_FILL',
   'RESOURCE_NOT_FOUND', 'DUPLICATE_DEPOSIT', 'ALREADY_EXISTS', 'INVALID_INSTRUCTION',
 ]);
 const httpOnlyCodes: ReadonlySet<string> = new Set(['TOO_MANY_REQUESTS', 'REQUEST_TOO_LARGE', 'NOT_FOUND', 'SERVICE_UNAVAILABLE', 'SERVER_ERROR']);

@@ -35,6 +35,15 @@ export interface FeeConfig {
   readonly takerFeeBps: number;
 }
 
+/** A listing's optional order limits; undefined fields are left out of the listing (defaults apply). */
+export interface LimitConfig {
+  readonly maxOpenOrders: number | undefined;
+  readonly maxMakersPerOrder: number | undefined;
+  /** The minimum order value in steps at the mid price, plus extra quote units. */
+  readonly minOrderValueSteps: number | undefined;
+  readonly minOrderValueExtraUnits: number;
+}
+
 export const assetDecimals: Readonly<Record<string, number>> = { USDC: 6, SOL: 9, BTC: 8, ETH: 4 };
 
 /** The pool of markets a scenario picks from. */
@@ -93,6 +102,13 @@ export interface OrderSpec {
   readonly clientId: number | undefined;
   readonly priceDefect: DecimalDefect;
   readonly quantityDefect: DecimalDefect;
+  /** A trigger order, or an order with an attached take-profit and/or stop-loss (section 8). */
+  readonly trigger: 'none' | 'trigger' | 'takeProfit' | 'stopLoss' | 'both';
+  /** Trigger prices as offsets from the mid price (the take-profit's and the stop-loss's). */
+  readonly triggerOffsetTicks: number;
+  readonly stopLossOffsetTicks: number;
+  /** Attached orders: give them limit prices (at their trigger prices) rather than fire as market orders. */
+  readonly attachedLimit: boolean;
 }
 
 export type Command =
@@ -143,6 +159,7 @@ export interface Scenario {
   readonly feeAccount: 'operator' | 'separate' | 'trader';
   readonly markets: readonly MarketConfig[];
   readonly fees: readonly FeeConfig[];
+  readonly limits: readonly LimitConfig[];
   readonly commands: readonly Command[];
 }
 
@@ -202,6 +219,14 @@ const orderSpec: fc.Arbitrary<OrderSpec> = fc
       ['malformed', 1],
       ['zero', 1],
     ]),
+    trigger: fc.oneof(
+      { arbitrary: fc.constant<'none'>('none'), weight: 12 },
+      { arbitrary: fc.constant<'trigger'>('trigger'), weight: 3 },
+      { arbitrary: fc.constantFrom<'takeProfit' | 'stopLoss' | 'both'>('takeProfit', 'stopLoss', 'both'), weight: 2 },
+    ),
+    triggerOffsetTicks: fc.integer({ min: -6, max: 6 }),
+    stopLossOffsetTicks: fc.integer({ min: -6, max: 6 }),
+    attachedLimit: fc.boolean(),
   })
   // Keep to what the instruction parser can produce: postOnly only on GTC limit orders.
   .map((spec) => ({ ...spec, postOnly: spec.postOnly && spec.orderType === 'Limit' && spec.timeInForce === 'GTC' }));
@@ -273,6 +298,14 @@ const feeConfig: fc.Arbitrary<FeeConfig> = fc.oneof(
   { arbitrary: fc.record({ makerFeeBps: fc.integer({ min: 0, max: 30 }), takerFeeBps: fc.integer({ min: 0, max: 30 }) }), weight: 3 },
 );
 
+// Small limits, so the model test meets them often: a few open orders, a few makers per order.
+const limitConfig: fc.Arbitrary<LimitConfig> = fc.record({
+  maxOpenOrders: fc.oneof({ arbitrary: fc.constant(undefined), weight: 2 }, { arbitrary: fc.integer({ min: 1, max: 6 }), weight: 3 }),
+  maxMakersPerOrder: fc.oneof({ arbitrary: fc.constant(undefined), weight: 2 }, { arbitrary: fc.integer({ min: 1, max: 3 }), weight: 3 }),
+  minOrderValueSteps: fc.oneof({ arbitrary: fc.constant(undefined), weight: 2 }, { arbitrary: fc.integer({ min: 0, max: 3 }), weight: 3 }),
+  minOrderValueExtraUnits: fc.oneof(fc.constant(0), fc.nat({ max: 999 })),
+});
+
 export function scenarioArbitrary(minCommands: number, maxCommands: number): fc.Arbitrary<Scenario> {
   return fc.record({
     traderCount: fc.integer({ min: 2, max: 4 }),
@@ -288,6 +321,7 @@ export function scenarioArbitrary(minCommands: number, maxCommands: number): fc.
     feeAccount: fc.constantFrom<'operator' | 'separate' | 'trader'>('operator', 'separate', 'trader'),
     markets: fc.shuffledSubarray(marketPool as MarketConfig[], { minLength: 1, maxLength: 2 }),
     fees: fc.array(feeConfig, { minLength: 2, maxLength: 2 }),
+    limits: fc.array(limitConfig, { minLength: 2, maxLength: 2 }),
     commands: fc.array(command, { minLength: minCommands, maxLength: maxCommands, size: 'max' }),
   });
 }

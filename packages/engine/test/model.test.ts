@@ -20,6 +20,7 @@ import { describe, expect, it } from 'vitest';
 import {
   balancesOf,
   checkInvariants,
+  openOrder,
   createState,
   depthOf,
   execute,
@@ -39,6 +40,7 @@ import {
   type Command,
   type DecimalDefect,
   type FeeConfig,
+  type LimitConfig,
   type MarketConfig,
   type OrderSpec,
   type Scenario,
@@ -120,6 +122,7 @@ function pickOrder(order: OrderLike) {
     clientId: order.clientId,
     status: order.status,
     createdAtMs: order.createdAtMs,
+    triggerPriceTicks: order.triggerPriceTicks,
   };
 }
 
@@ -145,7 +148,8 @@ function engineResult(result: InstructionResult): ModelResult {
   const value = result.value;
   switch (value.kind) {
     case 'order':
-      return { ok: true, kind: 'order', order: value.order };
+      if (value.attached === undefined) return { ok: true, kind: 'order', order: value.order };
+      return { ok: true, kind: 'order', order: value.order, attached: [value.attached.takeProfit, value.attached.stopLoss].filter((view) => view !== undefined) };
     case 'orders':
       return { ok: true, kind: 'orders', orders: value.orders };
     case 'withdrawal': {
@@ -168,7 +172,7 @@ function pickResult(result: ModelResult) {
   if (!result.ok) return { ok: false, code: result.code };
   switch (result.kind) {
     case 'order':
-      return { ok: true, kind: 'order', order: pickOrder(result.order) };
+      return { ok: true, kind: 'order', order: pickOrder(result.order), attached: result.attached?.map(pickOrder) };
     case 'orders':
       return { ok: true, kind: 'orders', orders: result.orders.map(pickOrder) };
     case 'withdrawal':
@@ -253,6 +257,10 @@ function recordCoverage(instruction: Instruction, outcome: ApplyOutcome): void {
         if (event.makerFeeUnits > 0n || event.takerFeeUnits > 0n) count('trade with fee');
       }
       if (event.type === 'orderUpdated' && event.order.status === 'Cancelled') count(`orderUpdated Cancelled (${event.reason ?? '-'})`);
+      if (event.type === 'orderAccepted' && event.order.status === 'TriggerPending') count('trigger order pending');
+      if (event.type === 'orderUpdated' && event.reason?.startsWith('Triggered') === true) {
+        count(`trigger fired → ${event.order.status === 'TriggerFailed' ? `TriggerFailed ${event.reason.split(' ')[6] ?? ''}` : event.order.status}`);
+      }
     }
   }
 }
@@ -273,6 +281,7 @@ interface Setup {
   readonly traders: readonly string[];
   readonly markets: readonly MarketConfig[];
   readonly fees: readonly FeeConfig[];
+  readonly limits?: readonly LimitConfig[];
 }
 
 class Harness {
@@ -292,6 +301,7 @@ class Harness {
     for (const symbol of assets) this.expectAccepted(this.step(OPERATOR, { kind: 'assetList', symbol, decimals: assetDecimals[symbol]! }));
     setup.markets.forEach((market, index) => {
       const fee = setup.fees[index] ?? { makerFeeBps: 0, takerFeeBps: 0 };
+      const limits = setup.limits?.[index];
       const price = (ticks: bigint) => unitsToDecimal(ticks * market.tickUnits, market.priceScale);
       const quantity = (steps: bigint) => unitsToDecimal(steps * market.stepUnits, market.baseDecimals);
       this.expectAccepted(
@@ -308,6 +318,16 @@ class Harness {
           maxPrice: price(market.midTicks + market.priceBandTicks),
           makerFeeBps: fee.makerFeeBps,
           takerFeeBps: fee.takerFeeBps,
+          ...(limits?.maxOpenOrders !== undefined ? { maxOpenOrders: limits.maxOpenOrders } : {}),
+          ...(limits?.maxMakersPerOrder !== undefined ? { maxMakersPerOrder: limits.maxMakersPerOrder } : {}),
+          ...(limits?.minOrderValueSteps !== undefined
+            ? {
+                minOrderValue: unitsToDecimal(
+                  BigInt(limits.minOrderValueSteps) * market.midTicks * market.quoteUnitsPerStepTick + BigInt(limits.minOrderValueExtraUnits),
+                  market.quoteDecimals,
+                ),
+              }
+            : {}),
         }),
       );
       const listed = this.model.market(market.symbol)!;
@@ -404,7 +424,7 @@ class ScenarioRunner {
   constructor(readonly scenario: Scenario) {
     const traders = Array.from({ length: scenario.traderCount }, (_, index) => traderKey(index));
     const feeAccount = scenario.feeAccount === 'operator' ? OPERATOR : scenario.feeAccount === 'separate' ? SEPARATE_FEE : traders[0]!;
-    this.harness = new Harness({ feeAccount, traders, markets: scenario.markets, fees: scenario.fees });
+    this.harness = new Harness({ feeAccount, traders, markets: scenario.markets, fees: scenario.fees, limits: scenario.limits });
     this.operatorLike = [OPERATOR, OPERATOR, STRANGER, SEPARATE_FEE];
   }
 
@@ -469,13 +489,32 @@ class ScenarioRunner {
         quantity = formatAmount(steps * config.stepUnits, config.baseDecimals, spec.quantityDefect, salt);
     }
 
+    // Section 8: trigger orders (sized by triggerQuantity) and attached take-profit / stop-loss.
+    const tickText = (offset: number) => unitsToDecimal((config.midTicks + BigInt(offset)) * config.tickUnits, config.priceScale);
+    const isTrigger = spec.trigger === 'trigger' && !(spec.orderType === 'Market' && spec.byQuote);
+    const attachedSpec = spec.trigger !== 'none' && spec.trigger !== 'trigger' && !(spec.orderType === 'Market' && spec.byQuote);
+    const withTriggers = <T extends OrderRequest>(request: T): OrderRequest => {
+      if (isTrigger) {
+        const { quantity: triggerQuantity, ...rest } = request;
+        return { ...rest, triggerPrice: tickText(spec.triggerOffsetTicks), ...(triggerQuantity !== undefined ? { triggerQuantity } : {}) };
+      }
+      if (!attachedSpec) return request;
+      const takeProfit = spec.trigger !== 'stopLoss'
+        ? { takeProfitTriggerPrice: tickText(spec.triggerOffsetTicks), ...(spec.attachedLimit ? { takeProfitLimitPrice: tickText(spec.triggerOffsetTicks) } : {}) }
+        : {};
+      const stopLoss = spec.trigger !== 'takeProfit'
+        ? { stopLossTriggerPrice: tickText(spec.stopLossOffsetTicks), ...(spec.attachedLimit ? { stopLossLimitPrice: tickText(spec.stopLossOffsetTicks) } : {}) }
+        : {};
+      return { ...request, ...takeProfit, ...stopLoss };
+    };
+
     if (spec.orderType === 'Market') {
       if (spec.byQuote) {
         const units = BigInt(spec.quoteSteps) * config.midTicks * config.quoteUnitsPerStepTick + BigInt(spec.quoteExtraUnits);
         const defect = spec.quantityDefect === 'offStep' || spec.quantityDefect === 'outOfRange' ? 'none' : spec.quantityDefect;
         return { ...common, orderType: 'Market', quoteQuantity: formatAmount(units, config.quoteDecimals, defect, salt) };
       }
-      return { ...common, orderType: 'Market', quantity };
+      return withTriggers({ ...common, orderType: 'Market', quantity });
     }
 
     const ticks = config.midTicks + BigInt(spec.priceOffsetTicks);
@@ -492,7 +531,7 @@ class ScenarioRunner {
       default:
         price = formatAmount(ticks * config.tickUnits, config.priceScale, spec.priceDefect, salt);
     }
-    return { ...common, orderType: 'Limit', price, quantity };
+    return withTriggers({ ...common, orderType: 'Limit', price, quantity });
   }
 
   /** Opening deposits for the traders and the operator, so orders have funds to work with. */
@@ -681,8 +720,13 @@ const ETH_USDC = marketPool.find((market) => market.symbol === 'ETH_USDC')!;
 const ALICE = traderKey(0);
 const BOB = traderKey(1);
 
-function exampleHarness(market: MarketConfig = SOL_USDC, fee: FeeConfig = { makerFeeBps: 0, takerFeeBps: 0 }): Harness {
-  const harness = new Harness({ feeAccount: SEPARATE_FEE, traders: [ALICE, BOB], markets: [market], fees: [fee] });
+function exampleHarness(
+  market: MarketConfig = SOL_USDC,
+  fee: FeeConfig = { makerFeeBps: 0, takerFeeBps: 0 },
+  limits?: Partial<LimitConfig>,
+): Harness {
+  const limitConfig: LimitConfig = { maxOpenOrders: undefined, maxMakersPerOrder: undefined, minOrderValueSteps: undefined, minOrderValueExtraUnits: 0, ...limits };
+  const harness = new Harness({ feeAccount: SEPARATE_FEE, traders: [ALICE, BOB], markets: [market], fees: [fee], limits: [limitConfig] });
   let transaction = 0;
   for (const account of [ALICE, BOB]) {
     for (const [symbol, quantity] of [[market.base, '1000'], [market.quote, '10000000']] as const) {
@@ -691,6 +735,10 @@ function exampleHarness(market: MarketConfig = SOL_USDC, fee: FeeConfig = { make
     }
   }
   return harness;
+}
+
+function codes(outcome: ApplyOutcome): string {
+  return outcome.accepted ? 'accepted' : outcome.rejection.code;
 }
 
 function limit(side: 'Bid' | 'Ask', price: string, quantity: string, extra: Partial<OrderRequest> = {}): Instruction {
@@ -765,19 +813,16 @@ describe('hand-written scenarios', () => {
     expect(balance(h, SEPARATE_FEE, 'USDC').available).toBe(100_000n);
   });
 
-  it('fill-or-kill is killed without side effects when the book is too thin', () => {
+  it('fill-or-kill that cannot fill in full is refused without side effects or an id', () => {
     const h = exampleHarness();
     h.step(BOB, limit('Ask', '100', '1'));
     h.step(BOB, limit('Ask', '100.1', '0.5'));
     const before = canon([balancesOf(h.state, ALICE), balancesOf(h.state, BOB), depthOf(h.state.markets[0]!, 10)]);
     const outcome = h.step(ALICE, limit('Bid', '100.1', '2', { timeInForce: 'FOK' }));
-    const order = orderOf(outcome);
-    expect(order.status).toBe('Expired');
-    expect(order.orderId).toBe(3);
-    expect(engineTrades(outcome)).toEqual([]);
+    expect(codes(outcome)).toBe('ORDER_WOULD_NOT_FILL');
     expect(canon([balancesOf(h.state, ALICE), balancesOf(h.state, BOB), depthOf(h.state.markets[0]!, 10)])).toBe(before);
-    // The id was consumed.
-    expect(orderOf(h.step(BOB, limit('Ask', '100.2', '1'))).orderId).toBe(4);
+    // No id was consumed.
+    expect(orderOf(h.step(BOB, limit('Ask', '100.2', '1'))).orderId).toBe(3);
   });
 
   it('fill-or-kill fills across levels when the book is deep enough', () => {
@@ -809,13 +854,13 @@ describe('hand-written scenarios', () => {
     expect(balance(h, ALICE, 'SOL').available).toBe(1001_000_000_000n);
   });
 
-  it('market buy by quote quantity on an empty book expires', () => {
+  it('market buy by quote quantity on an empty book is refused', () => {
     const h = exampleHarness();
     const outcome = h.step(ALICE, {
       kind: 'orderExecute',
       orders: [{ symbol: 'SOL_USDC', side: 'Bid', orderType: 'Market', quoteQuantity: '10', timeInForce: 'IOC', postOnly: false, selfTradePrevention: 'RejectTaker' }],
     });
-    expect(orderOf(outcome)).toMatchObject({ status: 'Expired', executedSteps: 0n });
+    expect(codes(outcome)).toBe('ORDER_WOULD_NOT_FILL');
   });
 
   // The next three pin the specification's literal order of a quote-sized walk: find the next
@@ -845,12 +890,19 @@ describe('hand-written scenarios', () => {
     expect(openOrdersOf(h.state, ALICE).map((order) => order.orderId)).toContain(own.orderId);
   });
 
-  it('a quote-sized order too small for one step meets self-trade prevention first', () => {
+  it('an order that cannot rest and would execute nothing is refused, whatever stops it', () => {
     const h = exampleHarness();
-    h.step(ALICE, limit('Ask', '100', '1'));
-    expect(orderOf(h.step(ALICE, marketByQuote('Bid', '0.5', 'RejectTaker'))).status).toBe('Cancelled');
+    const own = orderOf(h.step(ALICE, limit('Ask', '100', '1')));
+    // Self-trade prevention stops it at once (and RejectBoth cancels nothing, since nothing is accepted).
+    expect(codes(h.step(ALICE, marketByQuote('Bid', '50', 'RejectTaker')))).toBe('ORDER_WOULD_NOT_FILL');
+    expect(codes(h.step(ALICE, limit('Bid', '100', '1', { timeInForce: 'IOC', selfTradePrevention: 'RejectBoth' })))).toBe('ORDER_WOULD_NOT_FILL');
+    expect(openOrdersOf(h.state, ALICE).map((order) => order.orderId)).toEqual([own.orderId]);
+    // A budget too small for one step, and an IOC limit that does not cross.
     h.step(BOB, limit('Ask', '100', '1'));
-    expect(orderOf(h.step(BOB, marketByQuote('Bid', '0.5', 'RejectMaker'))).status).toBe('Expired');
+    expect(codes(h.step(BOB, marketByQuote('Bid', '0.5', 'RejectMaker')))).toBe('ORDER_WOULD_NOT_FILL');
+    expect(codes(h.step(BOB, limit('Bid', '99.99', '1', { timeInForce: 'IOC' })))).toBe('ORDER_WOULD_NOT_FILL');
+    // A GTC limit order may still rest, and under RejectTaker it is Cancelled as before.
+    expect(orderOf(h.step(ALICE, limit('Bid', '100', '1'))).status).toBe('Cancelled');
   });
 
   it('a market sell by quote quantity needs only the base its walk will sell', () => {
@@ -896,5 +948,169 @@ describe('hand-written scenarios', () => {
     expect(codes(h.step(ALICE, limit('Bid', '100', '10.01')))).toBe('INVALID_QUANTITY');
     expect(codes(h.step(STRANGER, limit('Bid', '100', '1')))).toBe('INSUFFICIENT_FUNDS');
     expect(orderOf(h.step(ALICE, limit('Bid', '100.00', '1.0'))).orderId).toBe(1);
+  });
+
+  // Section 4.6: order limits. SOL_USDC's mid is 100 USDC, so a step (0.01 SOL) there is worth 1 USDC.
+  it('refuses a resting order beyond the open-order limit, but not orders that cannot rest', () => {
+    const h = exampleHarness(SOL_USDC, undefined, { maxOpenOrders: 2 });
+    h.step(ALICE, limit('Bid', '99.9', '1'));
+    h.step(ALICE, limit('Bid', '99.91', '1'));
+    expect(codes(h.step(ALICE, limit('Bid', '99.92', '1')))).toBe('ORDER_LIMIT');
+    // Bob's account has room; Alice's IOC is not counted against her limit.
+    h.step(BOB, limit('Ask', '100', '1'));
+    expect(orderOf(h.step(ALICE, limit('Bid', '100', '0.5', { timeInForce: 'IOC' }))).status).toBe('Filled');
+    // A cancel makes room again.
+    h.step(ALICE, { kind: 'orderCancel', symbol: 'SOL_USDC', orderId: 1 });
+    expect(orderOf(h.step(ALICE, limit('Bid', '99.92', '1'))).status).toBe('New');
+  });
+
+  it('refuses orders whose value is below the minimum order value', () => {
+    const h = exampleHarness(SOL_USDC, undefined, { minOrderValueSteps: 5 });
+    // 0.04 SOL at 100 is 4 USDC; 0.05 SOL is exactly the 5 USDC minimum.
+    expect(codes(h.step(ALICE, limit('Bid', '100', '0.04')))).toBe('ORDER_VALUE_TOO_SMALL');
+    expect(orderOf(h.step(BOB, limit('Ask', '100', '0.05'))).status).toBe('New');
+    // A market order sized by quantity is valued by what its walk would trade: 0.04 SOL at 100.
+    expect(codes(h.step(ALICE, { kind: 'orderExecute', orders: [{ symbol: 'SOL_USDC', side: 'Bid', orderType: 'Market', quantity: '0.04', timeInForce: 'IOC', postOnly: false, selfTradePrevention: 'RejectTaker' }] }))).toBe(
+      'ORDER_VALUE_TOO_SMALL',
+    );
+    // Sized by quote quantity, by its budget.
+    expect(codes(h.step(ALICE, marketByQuote('Bid', '4.99', 'RejectTaker')))).toBe('ORDER_VALUE_TOO_SMALL');
+    expect(orderOf(h.step(ALICE, marketByQuote('Bid', '5', 'RejectTaker'))).status).toBe('Filled');
+  });
+
+  it('stops a taker after the maker limit; a GTC remainder expires rather than rest crossed', () => {
+    const h = exampleHarness(SOL_USDC, undefined, { maxMakersPerOrder: 2 });
+    for (const price of ['100', '100', '100.01']) h.step(BOB, limit('Ask', price, '0.1'));
+    const outcome = h.step(ALICE, limit('Bid', '100.01', '1'));
+    expect(orderOf(outcome)).toMatchObject({ status: 'Expired', executedSteps: 20n });
+    expect(engineTrades(outcome).map((trade) => trade.makerOrderId)).toEqual([1, 2]);
+    expect(balancesOf(h.state, ALICE).find((balance) => balance.asset === 'USDC')!.locked).toBe(0n);
+    // The third maker is still there; a fill-or-kill that would need it is refused.
+    expect(depthOf(h.state.markets[0]!, 10).asks).toEqual([{ priceTicks: 10_001n, quantitySteps: 10n }]);
+    h.step(BOB, limit('Ask', '100.01', '0.1'));
+    expect(codes(h.step(ALICE, limit('Bid', '100.01', '0.3', { timeInForce: 'FOK' })))).toBe('ORDER_WOULD_NOT_FILL');
+    expect(orderOf(h.step(ALICE, limit('Bid', '100.01', '0.2', { timeInForce: 'FOK' }))).status).toBe('Filled');
+  });
+
+  it('counts makers cancelled by self-trade prevention against the maker limit', () => {
+    const h = exampleHarness(SOL_USDC, undefined, { maxMakersPerOrder: 2 });
+    h.step(ALICE, limit('Ask', '100', '0.1'));
+    h.step(ALICE, limit('Ask', '100', '0.1'));
+    h.step(BOB, limit('Ask', '100', '0.1'));
+    // Two own makers come first: RejectMaker cancels both, and with 2 makers met the walk stops before Bob's.
+    const outcome = h.step(ALICE, limit('Bid', '100', '0.1', { selfTradePrevention: 'RejectMaker' }));
+    expect(orderOf(outcome)).toMatchObject({ status: 'Expired', executedSteps: 0n });
+    expect(openOrdersOf(h.state, ALICE)).toEqual([]);
+    expect(depthOf(h.state.markets[0]!, 10).asks).toEqual([{ priceTicks: 10_000n, quantitySteps: 10n }]);
+  });
+
+  // Section 8: trigger orders. Prices on this market lie within 99.80 to 100.20.
+  const stop = (side: 'Bid' | 'Ask', triggerPrice: string, quantity: string, extra: Partial<OrderRequest> = {}): Instruction => ({
+    kind: 'orderExecute',
+    orders: [{ symbol: 'SOL_USDC', side, orderType: 'Market', triggerPrice, triggerQuantity: quantity, timeInForce: 'IOC', postOnly: false, selfTradePrevention: 'RejectTaker', ...extra }],
+  });
+  const trade = (h: Harness, price: string): void => {
+    h.step(BOB, limit('Ask', price, '0.01'));
+    h.step(ALICE, limit('Bid', price, '0.01'));
+  };
+
+  it('a trigger order needs a last price to give it a direction, and not the same price', () => {
+    const h = exampleHarness();
+    expect(codes(h.step(ALICE, stop('Ask', '99.9', '1')))).toBe('INVALID_ORDER');
+    trade(h, '100');
+    expect(codes(h.step(ALICE, stop('Ask', '100', '1')))).toBe('INVALID_ORDER');
+    expect(orderOf(h.step(ALICE, stop('Ask', '99.9', '1')))).toMatchObject({ status: 'TriggerPending', triggerPriceTicks: 9_990n });
+  });
+
+  it('a stop-market sell waits, reserving nothing, and fires when a trade reaches its trigger price', () => {
+    const h = exampleHarness();
+    trade(h, '100');
+    const pending = orderOf(h.step(ALICE, stop('Ask', '99.9', '0.5')));
+    expect(openOrdersOf(h.state, ALICE).map((order) => order.status)).toEqual(['TriggerPending']);
+    expect(balancesOf(h.state, ALICE).every((balance) => balance.locked === 0n)).toBe(true);
+    h.step(BOB, limit('Bid', '99.85', '2'));
+    // A trade at 99.95 is above 99.9: nothing fires. A trade at 99.9 fires the stop at the end of that entry.
+    trade(h, '99.95');
+    expect(openOrder(h.state, pending.orderId)?.status).toBe('TriggerPending');
+    h.step(BOB, limit('Ask', '99.9', '0.01'));
+    const outcome = h.step(ALICE, limit('Bid', '99.9', '0.01'));
+    const fired = outcome.accepted ? outcome.events.filter((event) => event.type === 'trade' && event.takerOrderId === pending.orderId) : [];
+    // It sells 0.5 into Bob's bid at 99.85, as a market order.
+    expect(fired).toMatchObject([{ priceTicks: 9_985n, quantitySteps: 50n }]);
+    expect(openOrdersOf(h.state, ALICE).some((order) => order.orderId === pending.orderId)).toBe(false);
+  });
+
+  it('a trigger that cannot execute when it fires ends TriggerFailed', () => {
+    const h = exampleHarness();
+    trade(h, '100');
+    // A stop-market buy of 0.5 at 100.1: when it fires, no ask is left to buy from.
+    const pending = orderOf(h.step(ALICE, stop('Bid', '100.1', '0.5')));
+    h.step(BOB, limit('Ask', '100.1', '0.01'));
+    const outcome = h.step(ALICE, limit('Bid', '100.1', '0.01'));
+    const update = outcome.accepted ? outcome.events.find((event) => event.type === 'orderUpdated' && event.order.orderId === pending.orderId) : undefined;
+    expect(update).toMatchObject({ order: { status: 'TriggerFailed' } });
+    expect(update?.type === 'orderUpdated' && update.reason).toMatch(/ORDER_WOULD_NOT_FILL/);
+  });
+
+  it('take-profit and stop-loss are placed with the order and cancel each other', () => {
+    const h = exampleHarness();
+    trade(h, '100');
+    h.step(BOB, limit('Ask', '100', '1'));
+    const outcome = h.step(ALICE, limit('Bid', '100', '1', { takeProfitTriggerPrice: '100.1', stopLossTriggerPrice: '99.9', stopLossLimitPrice: '99.85' }));
+    const result = outcome.results[0];
+    const views = result?.ok === true && result.value.kind === 'order' ? result.value.attached : undefined;
+    const attached = [views?.takeProfit, views?.stopLoss];
+    expect(attached).toMatchObject([
+      { side: 'Ask', orderType: 'Market', status: 'TriggerPending', triggerPriceTicks: 10_010n, quantitySteps: 100n },
+      { side: 'Ask', orderType: 'Limit', priceTicks: 9_985n, status: 'TriggerPending', triggerPriceTicks: 9_990n },
+    ]);
+    h.step(BOB, limit('Bid', '99.95', '5'));
+    trade(h, '100.1');
+    // The take-profit fired (selling 1 SOL into Bob's bid) and cancelled the stop-loss.
+    expect(openOrdersOf(h.state, ALICE)).toEqual([]);
+    expect(depthOf(h.state.markets[0]!, 10).bids).toEqual([{ priceTicks: 9_995n, quantitySteps: 400n }]);
+  });
+
+  it('fires at most 10 trigger orders per entry, in trigger-price order; the rest at the entries that follow', () => {
+    const h = exampleHarness();
+    trade(h, '100');
+    h.step(BOB, limit('Bid', '99.8', '10'));
+    const ids: number[] = [];
+    for (let index = 0; index < 12; index += 1) ids.push(orderOf(h.step(ALICE, stop('Ask', index % 2 === 0 ? '99.95' : '99.9', '0.01'))).orderId);
+    h.step(BOB, limit('Ask', '99.85', '0.01'));
+    const outcome = h.step(ALICE, limit('Bid', '99.85', '0.01'));
+    const firedOrder = outcome.accepted ? outcome.events.filter((event) => event.type === 'trade').map((event) => event.takerOrderId).slice(1) : [];
+    // Falling triggers fire highest trigger price first (99.95 before 99.9), then by id.
+    const expected = [...ids.filter((_, index) => index % 2 === 0), ...ids.filter((_, index) => index % 2 === 1)];
+    expect(firedOrder).toEqual(expected.slice(0, 10));
+    // Any accepted entry fires the rest.
+    h.step(BOB, { kind: 'orderCancelAll', symbol: 'SOL_USDC' });
+    expect(openOrdersOf(h.state, ALICE)).toEqual([]);
+  });
+
+  it('pending trigger orders count against the open-order limit and are cancelled like any open order', () => {
+    const h = exampleHarness(SOL_USDC, undefined, { maxOpenOrders: 2 });
+    trade(h, '100');
+    const first = orderOf(h.step(ALICE, stop('Ask', '99.9', '1', { clientId: 5 })));
+    h.step(ALICE, stop('Bid', '100.1', '1'));
+    expect(codes(h.step(ALICE, limit('Bid', '99.9', '1')))).toBe('ORDER_LIMIT');
+    expect(orderOf(h.step(ALICE, { kind: 'orderCancel', symbol: 'SOL_USDC', clientId: 5 }))).toMatchObject({ orderId: first.orderId, status: 'Cancelled' });
+    const all = h.step(ALICE, { kind: 'orderCancelAll', symbol: 'SOL_USDC' });
+    expect(all.accepted && all.results[0]?.ok === true && all.results[0].value.kind === 'orders' ? all.results[0].value.orders.map((order) => order.status) : []).toEqual(['Cancelled']);
+  });
+
+  it('a fired limit order keeps its id and its time priority from when it was placed', () => {
+    const h = exampleHarness();
+    trade(h, '100');
+    // Alice's stop-limit buy: fires at 100.1, then rests at 100.05 (no ask that low).
+    const stopLimit = orderOf(h.step(ALICE, { kind: 'orderExecute', orders: [{ symbol: 'SOL_USDC', side: 'Bid', orderType: 'Limit', price: '100.05', triggerPrice: '100.1', triggerQuantity: '0.5', timeInForce: 'GTC', postOnly: false, selfTradePrevention: 'RejectTaker' }] }));
+    const later = orderOf(h.step(BOB, limit('Bid', '100.05', '0.5')));
+    h.step(BOB, limit('Ask', '100.1', '0.01'));
+    h.step(ALICE, limit('Bid', '100.1', '0.01'));
+    expect(openOrder(h.state, stopLimit.orderId)?.status).toBe('New');
+    // An ask at 100.05 meets Alice's fired order first: it was placed before Bob's.
+    const outcome = h.step(BOB, limit('Ask', '100.05', '0.5', { selfTradePrevention: 'Allow' }));
+    expect(engineTrades(outcome).map((trade) => trade.makerOrderId)).toEqual([stopLimit.orderId]);
+    expect(later.orderId).toBeGreaterThan(stopLimit.orderId);
   });
 });

@@ -88,14 +88,21 @@ export function randomSignedLog(seed: number, entryCount: number): { entries: Lo
     const tick = market === 'SOL_USDC' ? 100 : 10;
     const price = (mid + ((next() % 41) - 20)) / tick;
     const quantity = market === 'SOL_USDC' ? String(1 + (next() % 500) / 100) : String((1 + (next() % 900)) / 100_000);
+    const smallQuantity = market === 'SOL_USDC' ? String((1 + (next() % 20)) / 100) : String((1 + (next() % 20)) / 100_000);
     let params: Record<string, string>;
     let instruction = 'orderExecute';
     if (roll < 55) {
-      params = { symbol: market, side: pick(['Bid', 'Ask']), orderType: 'Limit', price: String(price), quantity,
-        timeInForce: pick(['GTC', 'GTC', 'GTC', 'IOC', 'FOK']), selfTradePrevention: pick(['RejectTaker', 'RejectMaker', 'RejectBoth', 'Allow']) };
+      const side = pick(['Bid', 'Ask'] as const);
+      const timeInForce = pick(['GTC', 'GTC', 'GTC', 'IOC', 'FOK'] as const);
+      // IOC and FOK orders that would execute nothing are refused, so they are priced to cross the band
+      // and sized small.
+      const taking = timeInForce !== 'GTC';
+      const limitPrice = taking ? (mid + (side === 'Bid' ? 20 : -20)) / tick : price;
+      params = { symbol: market, side, orderType: 'Limit', price: String(limitPrice), quantity: taking ? smallQuantity : quantity,
+        timeInForce, selfTradePrevention: pick(['RejectTaker', 'RejectMaker', 'RejectBoth', 'Allow']) };
       if (next() % 4 === 0) params.clientId = String(next() % 50);
     } else if (roll < 65) {
-      params = { symbol: market, side: pick(['Bid', 'Ask']), orderType: 'Market', quantity };
+      params = { symbol: market, side: pick(['Bid', 'Ask']), orderType: 'Market', quantity: smallQuantity };
     } else if (roll < 90) {
       instruction = 'orderCancel';
       params = { symbol: market, orderId: String(1 + (next() % (count + 1))) };

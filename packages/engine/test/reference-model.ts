@@ -91,7 +91,7 @@ function ceilDiv(numerator: bigint, denominator: bigint): bigint {
 // Model state.
 // ---------------------------------------------------------------------------
 
-export type ModelStatus = 'New' | 'PartiallyFilled' | 'Filled' | 'Cancelled' | 'Expired';
+export type ModelStatus = 'New' | 'PartiallyFilled' | 'Filled' | 'Cancelled' | 'Expired' | 'TriggerPending' | 'TriggerFailed';
 
 export interface ModelAsset {
   readonly symbol: string;
@@ -116,6 +116,9 @@ export interface ModelMarket {
   readonly maxPriceTicks: bigint;
   readonly makerBps: bigint;
   readonly takerBps: bigint;
+  readonly maxOpenOrders: number;
+  readonly maxMakersPerOrder: number;
+  readonly minOrderValueUnits: bigint;
 }
 
 export interface ModelOrder {
@@ -135,6 +138,10 @@ export interface ModelOrder {
   executedSteps: bigint;
   executedQuoteUnits: bigint;
   status: ModelStatus;
+  /** Trigger orders (section 8): trigger price, direction, and the id of a pending partner (take-profit / stop-loss). */
+  readonly triggerPriceTicks: bigint | undefined;
+  readonly triggerRising: boolean;
+  linkedOrderId: number | undefined;
 }
 
 export interface ModelBalance {
@@ -182,11 +189,12 @@ export interface ModelOrderView {
   readonly clientId: number | undefined;
   readonly status: ModelStatus;
   readonly createdAtMs: number;
+  readonly triggerPriceTicks: bigint | undefined;
 }
 
 export type ModelResult =
   | { readonly ok: false; readonly code: string }
-  | { readonly ok: true; readonly kind: 'order'; readonly order: ModelOrderView }
+  | { readonly ok: true; readonly kind: 'order'; readonly order: ModelOrderView; readonly attached?: readonly ModelOrderView[] }
   | { readonly ok: true; readonly kind: 'orders'; readonly orders: readonly ModelOrderView[] }
   | {
       readonly ok: true;
@@ -234,7 +242,7 @@ type Rejected = { readonly ok: false; readonly code: string };
 const fail = (code: string): Rejected => ({ ok: false, code });
 
 /** Why a taker's walk ended. */
-type StopReason = 'done' | 'noMaker' | 'selfTrade' | 'budget';
+type StopReason = 'done' | 'noMaker' | 'selfTrade' | 'budget' | 'makerLimit';
 
 interface ModelData {
   operators: Set<string>;
@@ -251,6 +259,8 @@ interface ModelData {
   nextOrderId: number;
   nextTradeId: number;
   nextWithdrawalId: number;
+  /** Each market's last trade price in ticks, once it has traded. */
+  lastPrices: Map<string, bigint>;
 }
 
 function copyData(data: ModelData): ModelData {
@@ -268,10 +278,16 @@ function copyData(data: ModelData): ModelData {
     nextOrderId: data.nextOrderId,
     nextTradeId: data.nextTradeId,
     nextWithdrawalId: data.nextWithdrawalId,
+    lastPrices: new Map(data.lastPrices),
   };
 }
 
+/** Open: resting in the book, or a pending trigger order. */
 function isOpen(order: ModelOrder): boolean {
+  return order.status === 'New' || order.status === 'PartiallyFilled' || order.status === 'TriggerPending';
+}
+
+function isResting(order: ModelOrder): boolean {
   return order.status === 'New' || order.status === 'PartiallyFilled';
 }
 
@@ -297,6 +313,7 @@ function viewOf(order: ModelOrder): ModelOrderView {
     clientId: order.clientId,
     status: order.status,
     createdAtMs: order.createdAtMs,
+    triggerPriceTicks: order.triggerPriceTicks,
   };
 }
 
@@ -318,6 +335,7 @@ export class ReferenceModel {
       nextOrderId: 1,
       nextTradeId: 1,
       nextWithdrawalId: 1,
+      lastPrices: new Map(),
     };
   }
 
@@ -368,7 +386,7 @@ export class ReferenceModel {
     const side = (which: Side) => {
       const totals = new Map<bigint, bigint>();
       for (const order of this.data.orders) {
-        if (order.market !== symbol || order.side !== which || !isOpen(order)) continue;
+        if (order.market !== symbol || order.side !== which || !isResting(order)) continue;
         totals.set(order.priceTicks, (totals.get(order.priceTicks) ?? 0n) + remainingOf(order));
       }
       const levels = [...totals].map(([priceTicks, quantitySteps]) => ({ priceTicks, quantitySteps }));
@@ -405,7 +423,7 @@ export class ReferenceModel {
     const expectedLocked = new Map<string, bigint>();
     const expectedPending = new Map<string, bigint>();
     for (const order of data.orders) {
-      if (!isOpen(order)) continue;
+      if (!isResting(order)) continue;
       const market = this.market(order.market)!;
       const asset = order.side === 'Bid' ? market.quote : market.base;
       const key = `${order.account}/${asset}`;
@@ -475,6 +493,7 @@ export class ReferenceModel {
       const first = results[0];
       return rejectedEntry(first !== undefined && !first.ok ? first.code : 'INVALID_INSTRUCTION', results);
     }
+    this.fireTriggers(trades);
     this.data.logTimeMs = logTimeMs;
     return { accepted: true, rejectionCode: undefined, results, trades };
   }
@@ -542,6 +561,17 @@ export class ReferenceModel {
     }
     if (minQuantitySteps > maxQuantitySteps || minPriceTicks > maxPriceTicks) return fail('INVALID_INSTRUCTION');
     if (listing.makerFeeBps > 1000 || listing.takerFeeBps > 1000) return fail('INVALID_INSTRUCTION');
+    // Section 4.6: optional limits with their defaults and bounds.
+    const maxOpenOrders = listing.maxOpenOrders ?? 500;
+    const maxMakersPerOrder = listing.maxMakersPerOrder ?? 100;
+    if (maxOpenOrders < 1 || maxOpenOrders > 1000 || maxMakersPerOrder < 1 || maxMakersPerOrder > 100) return fail('INVALID_INSTRUCTION');
+    let minOrderValueUnits = 0n;
+    if (listing.minOrderValue !== undefined) {
+      const value = readDecimal(listing.minOrderValue);
+      const units = value === undefined ? undefined : unitsAt(value, quote.decimals);
+      if (units === undefined) return fail('INVALID_INSTRUCTION');
+      minOrderValueUnits = units;
+    }
     this.data.markets.push({
       symbol: listing.symbol,
       base: base.symbol,
@@ -558,6 +588,9 @@ export class ReferenceModel {
       maxPriceTicks,
       makerBps: BigInt(listing.makerFeeBps),
       takerBps: BigInt(listing.takerFeeBps),
+      maxOpenOrders,
+      maxMakersPerOrder,
+      minOrderValueUnits,
     });
     return { ok: true, kind: 'listed', symbol: listing.symbol };
   }
@@ -624,6 +657,11 @@ export class ReferenceModel {
   // ----- cancels --------------------------------------------------------------
 
   private cancelOne(order: ModelOrder): void {
+    if (order.status === 'TriggerPending') {
+      this.unlink(order);
+      order.status = 'Cancelled';
+      return;
+    }
     const market = this.market(order.market)!;
     const asset = order.side === 'Bid' ? market.quote : market.base;
     const amount = this.reservation(market, order, remainingOf(order));
@@ -658,20 +696,31 @@ export class ReferenceModel {
 
   // ----- orders ---------------------------------------------------------------
 
+  private parsePrice(market: ModelMarket, text: string): bigint | undefined {
+    const value = readDecimal(text);
+    const ticks = value === undefined ? undefined : exactQuotient(value, market.tick);
+    if (ticks === undefined || ticks < market.minPriceTicks || ticks > market.maxPriceTicks) return undefined;
+    return ticks;
+  }
+
+  private openCountOn(account: string, symbol: string): number {
+    return this.data.orders.filter((order) => isOpen(order) && order.account === account && order.market === symbol).length;
+  }
+
   private placeOrder(account: string, request: OrderRequest, logTimeMs: number, trades: ModelTrade[]): ModelResult {
-    // (1) market, price, quantity, quote quantity.
+    // (1) market, price, quantity (or trigger quantity), quote quantity, then the trigger prices.
     const market = this.market(request.symbol);
     if (market === undefined) return fail('INVALID_MARKET');
     let priceTicks = 0n;
     if (request.price !== undefined) {
-      const value = readDecimal(request.price);
-      const ticks = value === undefined ? undefined : exactQuotient(value, market.tick);
-      if (ticks === undefined || ticks < market.minPriceTicks || ticks > market.maxPriceTicks) return fail('INVALID_PRICE');
+      const ticks = this.parsePrice(market, request.price);
+      if (ticks === undefined) return fail('INVALID_PRICE');
       priceTicks = ticks;
     }
     let quantitySteps = 0n;
-    if (request.quantity !== undefined) {
-      const value = readDecimal(request.quantity);
+    const quantityText = request.quantity ?? request.triggerQuantity;
+    if (quantityText !== undefined) {
+      const value = readDecimal(quantityText);
       const steps = value === undefined ? undefined : exactQuotient(value, market.step);
       if (steps === undefined || steps < market.minQuantitySteps || steps > market.maxQuantitySteps) return fail('INVALID_QUANTITY');
       quantitySteps = steps;
@@ -683,8 +732,20 @@ export class ReferenceModel {
       quoteQuantityUnits = units;
       if (request.timeInForce === 'FOK') return fail('INVALID_ORDER');
     }
+    const prices: (bigint | undefined)[] = [];
+    for (const text of [request.triggerPrice, request.takeProfitTriggerPrice, request.takeProfitLimitPrice, request.stopLossTriggerPrice, request.stopLossLimitPrice]) {
+      if (text === undefined) {
+        prices.push(undefined);
+        continue;
+      }
+      const ticks = this.parsePrice(market, text);
+      if (ticks === undefined) return fail('INVALID_PRICE');
+      prices.push(ticks);
+    }
+    const [triggerPriceTicks, takeProfitTicks, takeProfitLimitTicks, stopLossTicks, stopLossLimitTicks] = prices;
 
     // (2) a client id names at most one open order of an account.
+    if (!this.data.accounts.has(account)) return fail('INSUFFICIENT_FUNDS');
     if (
       request.clientId !== undefined &&
       this.data.orders.some((order) => isOpen(order) && order.account === account && order.clientId === request.clientId)
@@ -692,7 +753,7 @@ export class ReferenceModel {
       return fail('INVALID_ORDER');
     }
 
-    const taker: ModelOrder = {
+    const newOrder = (fields: Partial<ModelOrder>): ModelOrder => ({
       orderId: this.data.nextOrderId,
       account,
       market: market.symbol,
@@ -709,8 +770,75 @@ export class ReferenceModel {
       executedSteps: 0n,
       executedQuoteUnits: 0n,
       status: 'New',
-    };
+      triggerPriceTicks: undefined,
+      triggerRising: false,
+      linkedOrderId: undefined,
+      ...fields,
+    });
 
+    // Section 8.1: a trigger order waits, reserving nothing.
+    if (triggerPriceTicks !== undefined) {
+      if (this.openCountOn(account, market.symbol) >= market.maxOpenOrders) return fail('ORDER_LIMIT');
+      const last = this.data.lastPrices.get(market.symbol);
+      if (last === undefined || last === triggerPriceTicks) return fail('INVALID_ORDER');
+      const valuePrice = request.orderType === 'Limit' ? priceTicks : triggerPriceTicks;
+      if (quantitySteps * valuePrice * market.quoteUnitsPerStepTick < market.minOrderValueUnits) return fail('ORDER_VALUE_TOO_SMALL');
+      const order = newOrder({ status: 'TriggerPending', triggerPriceTicks, triggerRising: triggerPriceTicks > last });
+      this.data.nextOrderId += 1;
+      this.data.orders.push(order);
+      return { ok: true, kind: 'order', order: viewOf(order) };
+    }
+
+    // (3) room under the open-order limit for the order (if it may rest) and its take-profit and stop-loss.
+    const mayRest = request.orderType === 'Limit' && request.timeInForce === 'GTC';
+    const slots = (mayRest ? 1 : 0) + (takeProfitTicks !== undefined ? 1 : 0) + (stopLossTicks !== undefined ? 1 : 0);
+    if (slots > 0 && this.openCountOn(account, market.symbol) + slots > market.maxOpenOrders) return fail('ORDER_LIMIT');
+
+    const taker = newOrder({});
+    // (4) to (7).
+    const refusal = this.admissionRefusal(market, taker);
+    if (refusal !== undefined) return fail(refusal);
+
+    // From here on the order is accepted and has consumed an id.
+    this.data.nextOrderId += 1;
+    this.data.orders.push(taker);
+    this.walk(market, taker, trades);
+
+    // Section 8.2: the attached take-profit, then the stop-loss.
+    const attached: ModelOrder[] = [];
+    for (const [trigger, limit, takeProfit] of [[takeProfitTicks, takeProfitLimitTicks, true], [stopLossTicks, stopLossLimitTicks, false]] as const) {
+      if (trigger === undefined) continue;
+      const order = newOrder({
+        side: request.side === 'Bid' ? 'Ask' : 'Bid',
+        orderType: limit === undefined ? 'Market' : 'Limit',
+        priceTicks: limit ?? 0n,
+        quoteQuantityUnits: undefined,
+        timeInForce: limit === undefined ? 'IOC' : 'GTC',
+        postOnly: false,
+        clientId: undefined,
+        status: 'TriggerPending',
+        triggerPriceTicks: trigger,
+        triggerRising: takeProfit === (request.side === 'Bid'),
+      });
+      this.data.nextOrderId += 1;
+      this.data.orders.push(order);
+      attached.push(order);
+    }
+    if (attached.length === 2) {
+      attached[0]!.linkedOrderId = attached[1]!.orderId;
+      attached[1]!.linkedOrderId = attached[0]!.orderId;
+    }
+    const view = viewOf(taker);
+    return attached.length === 0 ? { ok: true, kind: 'order', order: view } : { ok: true, kind: 'order', order: view, attached: attached.map(viewOf) };
+  }
+
+  /** Checks 4 to 7 for an order about to execute (new, or a trigger firing); the refusal code, or undefined. */
+  private admissionRefusal(market: ModelMarket, taker: ModelOrder): string | undefined {
+    const account = taker.account;
+    const mayRest = taker.orderType === 'Limit' && taker.timeInForce === 'GTC';
+    const quantitySteps = taker.quantitySteps;
+    const priceTicks = taker.priceTicks;
+    const quoteQuantityUnits = taker.quoteQuantityUnits;
     // The planned walk: the same walk, run on a throwaway copy of everything.
     let planned: ModelTrade[] | undefined;
     const plan = (): ModelTrade[] => {
@@ -718,63 +846,100 @@ export class ReferenceModel {
         const copy = new ReferenceModel({ operatorKeys: [], feeAccount: this.data.feeAccount });
         copy.data = copyData(this.data);
         const plannedTrades: ModelTrade[] = [];
-        copy.walk(market, { ...taker }, plannedTrades);
+        copy.walk(market, { ...taker, status: 'New' }, plannedTrades);
         planned = plannedTrades;
       }
       return planned;
     };
 
-    // (3) funds.
-    if (!this.data.accounts.has(account)) return fail('INSUFFICIENT_FUNDS');
+    // (4) funds.
     let needed: bigint;
     let needAsset: string;
-    if (request.side === 'Bid') {
+    if (taker.side === 'Bid') {
       needAsset = market.quote;
-      if (request.orderType === 'Limit') needed = quantitySteps * priceTicks * market.quoteUnitsPerStepTick;
+      if (taker.orderType === 'Limit') needed = quantitySteps * priceTicks * market.quoteUnitsPerStepTick;
       else if (quoteQuantityUnits !== undefined) needed = quoteQuantityUnits;
       else needed = plan().reduce((sum, trade) => sum + trade.quoteUnits, 0n);
     } else {
       needAsset = market.base;
-      if (request.orderType === 'Limit' || quoteQuantityUnits === undefined) needed = quantitySteps * market.stepUnits;
+      if (taker.orderType === 'Limit' || quoteQuantityUnits === undefined) needed = quantitySteps * market.stepUnits;
       else needed = plan().reduce((sum, trade) => sum + trade.quantitySteps, 0n) * market.stepUnits;
     }
-    if (this.available(account, needAsset) < needed) return fail('INSUFFICIENT_FUNDS');
+    if (this.available(account, needAsset) < needed) return 'INSUFFICIENT_FUNDS';
 
-    // (4) post-only must not cross.
-    if (request.postOnly) {
+    // (5) post-only must not cross.
+    if (taker.postOnly) {
       const depth = this.depthOf(market.symbol);
-      if (request.side === 'Bid') {
+      if (taker.side === 'Bid') {
         const bestAsk = depth.asks[0];
-        if (bestAsk !== undefined && priceTicks >= bestAsk.priceTicks) return fail('INVALID_ORDER');
+        if (bestAsk !== undefined && priceTicks >= bestAsk.priceTicks) return 'INVALID_ORDER';
       } else {
         const bestBid = depth.bids[0];
-        if (bestBid !== undefined && priceTicks <= bestBid.priceTicks) return fail('INVALID_ORDER');
+        if (bestBid !== undefined && priceTicks <= bestBid.priceTicks) return 'INVALID_ORDER';
       }
     }
 
-    // From here on the order is accepted and has consumed an id.
-    this.data.nextOrderId += 1;
-
-    // (5) fill-or-kill: all of it, or nothing at all.
-    if (request.timeInForce === 'FOK') {
+    // (6) an order that cannot rest must execute something; fill-or-kill all of it.
+    if (!mayRest) {
       const plannedSteps = plan().reduce((sum, trade) => sum + trade.quantitySteps, 0n);
-      if (plannedSteps < quantitySteps) {
-        taker.status = 'Expired';
-        this.data.orders.push(taker);
-        return { ok: true, kind: 'order', order: viewOf(taker) };
-      }
+      if (plannedSteps === 0n) return 'ORDER_WOULD_NOT_FILL';
+      if (taker.timeInForce === 'FOK' && plannedSteps < quantitySteps) return 'ORDER_WOULD_NOT_FILL';
     }
 
-    this.data.orders.push(taker);
-    this.walk(market, taker, trades);
-    return { ok: true, kind: 'order', order: viewOf(taker) };
+    // (7) the minimum order value.
+    let value: bigint;
+    if (taker.orderType === 'Limit') value = quantitySteps * priceTicks * market.quoteUnitsPerStepTick;
+    else if (quoteQuantityUnits !== undefined) value = quoteQuantityUnits;
+    else value = plan().reduce((sum, trade) => sum + trade.quoteUnits, 0n);
+    if (value < market.minOrderValueUnits) return 'ORDER_VALUE_TOO_SMALL';
+    return undefined;
+  }
+
+  /** Forgets a pending trigger's partner link, on both sides. */
+  private unlink(order: ModelOrder): void {
+    if (order.linkedOrderId === undefined) return;
+    const partner = this.data.orders.find((candidate) => candidate.orderId === order.linkedOrderId);
+    if (partner !== undefined) partner.linkedOrderId = undefined;
+    order.linkedOrderId = undefined;
+  }
+
+  /** Section 8.3: after an accepted entry, fire what the last prices reached, at most 10. */
+  private fireTriggers(trades: ModelTrade[]): void {
+    for (let fired = 0; fired < 10; fired += 1) {
+      let chosen: ModelOrder | undefined;
+      for (const market of this.data.markets) {
+        const last = this.data.lastPrices.get(market.symbol);
+        if (last === undefined) continue;
+        const pending = this.data.orders.filter((order) => order.status === 'TriggerPending' && order.market === market.symbol);
+        const byId = (a: ModelOrder, b: ModelOrder) => a.orderId - b.orderId;
+        const rising = pending
+          .filter((order) => order.triggerRising && order.triggerPriceTicks! <= last)
+          .sort((a, b) => (a.triggerPriceTicks! === b.triggerPriceTicks! ? byId(a, b) : a.triggerPriceTicks! < b.triggerPriceTicks! ? -1 : 1));
+        const falling = pending
+          .filter((order) => !order.triggerRising && order.triggerPriceTicks! >= last)
+          .sort((a, b) => (a.triggerPriceTicks! === b.triggerPriceTicks! ? byId(a, b) : a.triggerPriceTicks! > b.triggerPriceTicks! ? -1 : 1));
+        chosen = rising[0] ?? falling[0];
+        if (chosen !== undefined) break;
+      }
+      if (chosen === undefined) return;
+      const market = this.market(chosen.market)!;
+      const partner = this.data.orders.find((order) => order.orderId === chosen.linkedOrderId && order.status === 'TriggerPending');
+      this.unlink(chosen);
+      if (partner !== undefined) partner.status = 'Cancelled';
+      chosen.status = 'New';
+      if (this.admissionRefusal(market, chosen) !== undefined) {
+        chosen.status = 'TriggerFailed';
+        continue;
+      }
+      this.walk(market, chosen, trades);
+    }
   }
 
   /** The maker the taker would meet next, found the slow way. */
   private nextMaker(market: ModelMarket, taker: ModelOrder): ModelOrder | undefined {
     const opposite: Side = taker.side === 'Bid' ? 'Ask' : 'Bid';
     const candidates = this.data.orders.filter((order) => {
-      if (!isOpen(order) || order.market !== market.symbol || order.side !== opposite || order === taker) return false;
+      if (!isResting(order) || order.market !== market.symbol || order.side !== opposite || order === taker) return false;
       if (taker.orderType === 'Market') return true;
       return taker.side === 'Bid' ? order.priceTicks <= taker.priceTicks : order.priceTicks >= taker.priceTicks;
     });
@@ -804,6 +969,7 @@ export class ReferenceModel {
     }
     const quoteSized = taker.quoteQuantityUnits !== undefined;
     let stop: StopReason;
+    let makersMet = 0;
     for (;;) {
       if (!quoteSized && remainingOf(taker) === 0n) {
         stop = 'done';
@@ -818,6 +984,11 @@ export class ReferenceModel {
         stop = 'noMaker';
         break;
       }
+      if (makersMet === market.maxMakersPerOrder) {
+        stop = 'makerLimit';
+        break;
+      }
+      makersMet += 1;
       if (maker.account === taker.account && taker.selfTradePrevention !== 'Allow') {
         if (taker.selfTradePrevention === 'RejectTaker') {
           stop = 'selfTrade';
@@ -850,7 +1021,7 @@ export class ReferenceModel {
     if (stop === 'selfTrade') taker.status = 'Cancelled';
     else if (quoteSized) taker.status = stop === 'budget' && taker.executedSteps > 0n ? 'Filled' : 'Expired';
     else if (remainingOf(taker) === 0n) taker.status = 'Filled';
-    else if (taker.orderType === 'Limit' && taker.timeInForce === 'GTC') {
+    else if (taker.orderType === 'Limit' && taker.timeInForce === 'GTC' && stop !== 'makerLimit') {
       taker.status = taker.executedSteps === 0n ? 'New' : 'PartiallyFilled';
     } else taker.status = 'Expired';
 
@@ -904,6 +1075,7 @@ export class ReferenceModel {
     maker.executedSteps += steps;
     maker.executedQuoteUnits += quoteUnits;
     maker.status = remainingOf(maker) === 0n ? 'Filled' : 'PartiallyFilled';
+    this.data.lastPrices.set(market.symbol, price);
     const trade: ModelTrade = {
       tradeId: this.data.nextTradeId,
       market: market.symbol,

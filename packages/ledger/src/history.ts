@@ -243,6 +243,7 @@ function orderJson(order: OrderView): string {
     `"executedSteps":"${order.executedSteps}","executedQuoteUnits":"${order.executedQuoteUnits}",` +
     `"timeInForce":"${order.timeInForce}","postOnly":${order.postOnly},"selfTradePrevention":"${order.selfTradePrevention}",` +
     (order.clientId === undefined ? '' : `"clientId":${order.clientId},`) +
+    (order.triggerPriceTicks === undefined ? '' : `"triggerPriceTicks":"${order.triggerPriceTicks}",`) +
     `"status":"${order.status}","createdAtMs":${order.createdAtMs}}`
   );
 }
@@ -266,6 +267,7 @@ export function decodeOrder(value: Uint8Array): OrderView {
     clientId: json.clientId as number | undefined,
     status: json.status as OrderView['status'],
     createdAtMs: json.createdAtMs as number,
+    triggerPriceTicks: optionalBig(json.triggerPriceTicks),
   };
 }
 
