@@ -22,3 +22,4 @@ export * from './snapshot-record.js';
 export * from './attestation.js';
 export * from './inclusion-proof.js';
 export * from './liabilities-tree.js';
+export * from './attestation-record.js';
