@@ -16,6 +16,7 @@ import {
   decodeSnapshot,
   encodeAttestationJson,
   genesisHash,
+  signAttestationRecord,
   verifyAttestationSignature,
   verifyInclusionProof,
   verifySignature,
@@ -356,6 +357,17 @@ describe('attestations', () => {
     const record = decodeSnapshot(new Uint8Array(Buffer.concat(snapshotChunks)));
     expect(record.sequence).toBe(sequence);
     expect(Buffer.from((await node.readLatestSnapshot())!.record).equals(Buffer.concat(snapshotChunks))).toBe(true);
+  });
+
+  test('an attestation record submitted from outside is refused: only the node writes them', async () => {
+    const directory = await newDirectory();
+    const { node, clock } = await openNode(directory, { attestEveryEntries: 5, attestEveryMs: neverByTime });
+    await submitInWaves(node, clock.set, entries.slice(0, 7), 4);
+    const head = node.head().sequence;
+    const forged = signAttestationRecord(node.latestAttestation()!, clock.clock(), operator.seed);
+    const result = await node.submit(forged);
+    expect(result.outcome).toMatchObject({ accepted: false, rejection: { code: 'INVALID_INSTRUCTION' } });
+    expect(node.head().sequence).toBe(head);
   });
 
   test('a seed that is not a genesis operator key is refused before the ledger is touched', async () => {

@@ -23,6 +23,7 @@ import {
   accountIdOf,
   apply,
   attestationDigestHex,
+  isAttestationRecordMessage,
   checkInvariants,
   encodeState,
   publicKeyFromSeed,
@@ -636,6 +637,16 @@ export class ExchangeNode {
       const outcome: ApplyOutcome = {
         accepted: false,
         rejection: reject('INVALID_SIGNATURE', `The signature is not valid (${verdict}).`),
+        results: [],
+      };
+      return { outcome, sequence: undefined, logTimeMs };
+    }
+    if (isAttestationRecordMessage(transaction.message)) {
+      // Only the node writes attestation records, right after its own attestations (docs/attestation.md).
+      this.rejectedTransactions += 1;
+      const outcome: ApplyOutcome = {
+        accepted: false,
+        rejection: reject('INVALID_INSTRUCTION', 'Attestation records are written by the node itself, right after each attestation.'),
         results: [],
       };
       return { outcome, sequence: undefined, logTimeMs };
