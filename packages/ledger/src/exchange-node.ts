@@ -472,7 +472,10 @@ export class ExchangeNode {
     await writeBatch(this.db, operations, { sync: true });
     this.durable = { sequence: record.committed.sequence, entryHash: hex(record.committed.entryHash), logTimeMs: record.committed.logTimeMs };
     this.durableAttestation = latest;
-    this.logger.info({ sequence: record.committed.sequence, attested: latest.sequence }, 'ledger: recorded the latest attestation');
+    this.logger.info(
+      { sequence: record.committed.sequence, attested: latest.sequence, entryHash: hex(record.committed.entryHash), stateHash: stateHashHex(this.liveState) },
+      'ledger: recorded the latest attestation',
+    );
   }
 
   /**
