@@ -46,6 +46,8 @@ export function wireResult(state: ExchangeState, result: InstructionResult): Rec
         symbol: value.reserves.asset,
         quantity: formatUnits(state, value.reserves.asset, value.reserves.quantityUnits),
       };
+    case 'attestationRecorded':
+      return { ok: true, kind: 'attestationRecorded', sequence: value.sequence, digest: value.digest };
   }
 }
 

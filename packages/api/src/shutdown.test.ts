@@ -72,8 +72,18 @@ describe('graceful shutdown', { timeout: 120_000 }, () => {
     expect(JSON.parse(await readFile(keyFile, 'utf8'))).toEqual({ secret: operator.secret, publicKey: operator.publicKey });
     const operatorPublicKey = new Uint8Array(Buffer.from(operator.publicKey, 'base64'));
 
-    const status = (await fetch(`${first.url}/api/v1/status`).then((response) => response.json())) as { sequence: number };
-    expect(status.sequence).toBe(5); // 3 assets and 2 markets listed on first start
+    // 3 assets and 2 markets listed on first start, and one attestation record per attestation made so far
+    // (docs/attestation.md): counted around the status so that an idle attestation in between is seen.
+    const attestationCount = async (): Promise<number> =>
+      ((await fetch(`${first.url}/api/v1/attestations?from=1`).then((response) => response.json())) as unknown[]).length;
+    let counted: { records: number; sequence: number } | undefined;
+    for (let attempt = 0; attempt < 20 && counted === undefined; attempt += 1) {
+      const before = await attestationCount();
+      const status = (await fetch(`${first.url}/api/v1/status`).then((response) => response.json())) as { sequence: number };
+      if ((await attestationCount()) === before) counted = { records: before, sequence: status.sequence };
+    }
+    expect(counted!.records).toBeGreaterThan(0);
+    expect(counted!.sequence).toBe(5 + counted!.records);
 
     const trader = TestKey.random();
     const acknowledged: Array<{ sequence: number; message: string }> = [];

@@ -119,10 +119,16 @@ async function fetchExport(url: string): Promise<LogExport> {
 
 /** The JSON of the server's "ledger recovered" line in this life's output. */
 function recoveryLine(logText: string): { entries: number; stateHash: string; headHash: string; replayed: number; snapshot: number | null } {
-  const lines = logText.split('\n').filter((line) => line.includes('"ledger recovered'));
-  const last = lines.at(-1);
-  if (last === undefined) throw new Error('the restarted server logged no "ledger recovered" line');
-  return JSON.parse(last) as { entries: number; stateHash: string; headHash: string; replayed: number; snapshot: number | null };
+  const lines = logText.split('\n');
+  let index = lines.length - 1;
+  while (index >= 0 && !lines[index]!.includes('"ledger recovered')) index -= 1;
+  if (index < 0) throw new Error('the restarted server logged no "ledger recovered" line');
+  const recovered = JSON.parse(lines[index]!) as { entries: number; stateHash: string; headHash: string; replayed: number; snapshot: number | null };
+  // Start-up may then append the record of the latest attestation (docs/attestation.md, "Attestation records"): the head is that record.
+  const recordLine = lines.slice(index + 1).find((line) => line.includes('"ledger: recorded the latest attestation'));
+  if (recordLine === undefined) return recovered;
+  const record = JSON.parse(recordLine) as { sequence: number; entryHash: string; stateHash: string };
+  return { ...recovered, entries: record.sequence, stateHash: record.stateHash, headHash: record.entryHash };
 }
 
 /**

@@ -9,6 +9,7 @@
  * Runs in browsers and in Node 18+: it uses fetch, TextEncoder and
  * crypto.getRandomValues only.
  */
+import { verifyProofAgainstPublished, type PublishedProofCheck } from '@vex/engine/verify';
 import { ClientInputError, ExchangeError, errorFromResponse, isErrorBody } from './errors.js';
 import { isPublicKeyText } from './keys.js';
 import { publicRoutes, signedRoutes, operatorInstructions, type Route, type SignedRoute } from './routes.js';
@@ -203,6 +204,35 @@ export class ExchangeClient {
   fetchProof(sequence?: number): Promise<ServedInclusionProof> {
     if (sequence !== undefined) checkSequence(sequence, 'sequence');
     return this.#signed(signedRoutes.proof, { sequence }) as Promise<ServedInclusionProof>;
+  }
+
+  /**
+   * Checks an inclusion proof and what it stands on (docs/attestation.md,
+   * "What a proof stands on"): every check of verifyInclusionProof under
+   * `operatorKeys` (default: this node's genesis operator keys), then the
+   * proof's attestation must be byte-identical to the published one for its
+   * sequence: from `attestations` when given (an attestations export, parsed
+   * JSON objects), else fetched from this node (GET /api/v1/attestations?sequence=).
+   * A different attestation signed by an operator key is operator
+   * equivocation (`equivocation` holds both). The published attestation is
+   * still the operator's word; replaying the log (pnpm replay --proof p --log L)
+   * checks it against the log's attestation record.
+   */
+  async verifyProof(
+    proof: unknown,
+    options: { readonly operatorKeys?: readonly string[]; readonly attestations?: Iterable<unknown> } = {},
+  ): Promise<PublishedProofCheck> {
+    const operatorKeys = options.operatorKeys ?? (await this.fetchGenesis()).operatorKeys;
+    let published = options.attestations;
+    if (published === undefined) {
+      const sequence = (proof as { attestation?: { sequence?: unknown } } | null)?.attestation?.sequence;
+      if (typeof sequence !== 'number' || !Number.isSafeInteger(sequence) || sequence < 1) {
+        return { ok: false, reason: 'The proof names no attestation sequence to compare with the published one.' };
+      }
+      const found = await this.fetchAttestation(sequence);
+      published = found === undefined ? [] : [found];
+    }
+    return verifyProofAgainstPublished(proof, operatorKeys, published);
   }
 
   /** POST /api/v1/transactions: submits a signed instruction as {message, publicKey, signature}. */

@@ -11,7 +11,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeSnapshot, encodeAttestationJson, verifySignature } from '@vex/engine';
+import {
+  accountCommitment,
+  attestationDigestHex,
+  decodeSnapshot,
+  encodeAttestationJson,
+  encodeSums,
+  leafHash,
+  nodeHash,
+  signAttestation,
+  verifySignature,
+  type Attestation,
+  type InclusionProof,
+} from '@vex/engine';
 import {
   ClientInputError,
   ExchangeClient,
@@ -45,6 +57,41 @@ function cli(args: readonly string[]): Promise<Run> {
       (error, stdout, stderr) => resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr }),
     );
   });
+}
+
+/**
+ * The equivocation attack: the operator lowers one claim of a proof's leaf,
+ * recomputes the path's sums and hashes up to a new root, and re-signs an
+ * attestation of that fake tree for the same sequence. The result verifies
+ * under the operator's signature.
+ */
+function forgeProof(proof: InclusionProof, operatorSeed: Uint8Array): InclusionProof {
+  const lowered = proof.balances.findIndex((balance) => BigInt(balance.claim) > 0n);
+  const balances = proof.balances.map((balance, index) => (index === lowered ? { ...balance, claim: String(BigInt(balance.claim) - 1n) } : balance));
+  const sums = (items: ReadonlyArray<{ claim: string; debt: string }>) => encodeSums(items.map((item) => ({ claim: BigInt(item.claim), debt: BigInt(item.debt) })));
+  let hash = leafHash(accountCommitment(Buffer.from(proof.account, 'base64'), Buffer.from(proof.salt, 'hex')), sums(balances));
+  let current = balances.map((balance) => ({ claim: balance.claim, debt: balance.debt }));
+  let index = proof.leafIndex;
+  for (const sibling of proof.path) {
+    const siblingHash = Buffer.from(sibling.hash, 'hex');
+    hash = index % 2 === 0 ? nodeHash(hash, sums(current), siblingHash, sums(sibling.sums)) : nodeHash(siblingHash, sums(sibling.sums), hash, sums(current));
+    current = current.map((pair, position) => ({
+      claim: String(BigInt(pair.claim) + BigInt(sibling.sums[position]!.claim)),
+      debt: String(BigInt(pair.debt) + BigInt(sibling.sums[position]!.debt)),
+    }));
+    index = Math.floor(index / 2);
+  }
+  const { version: _version, operatorKey: _operatorKey, signature: _signature, ...fields } = proof.attestation as Attestation & { short?: unknown };
+  delete (fields as { short?: unknown }).short;
+  const attestation = signAttestation(
+    {
+      ...fields,
+      liabilitiesRoot: Buffer.from(hash).toString('hex'),
+      assets: fields.assets.map((asset, position) => ({ ...asset, claims: current[position]!.claim })),
+    },
+    operatorSeed,
+  );
+  return { ...proof, attestation, balances };
 }
 
 let server: ChildProcess | undefined;
@@ -132,6 +179,22 @@ describe('SDK', () => {
     expect(older).toMatchObject({ code: 'RESOURCE_NOT_FOUND', status: 404 });
     expect(() => new ExchangeClient({ baseUrl }).fetchProof()).toThrow(ClientInputError);
   });
+
+  it('verifyProof: the proof must be the published attestation’s; a re-signed fake tree is operator equivocation', async () => {
+    const client = new ExchangeClient({ baseUrl, secret: alice.secret });
+    const proof = await client.fetchProof();
+    expect(await new ExchangeClient({ baseUrl }).verifyProof(proof)).toMatchObject({ ok: true, basis: 'published-attestation', account: alice.publicKey });
+    const forged = forgeProof(proof, Buffer.from(operator.secret, 'base64'));
+    // The attack works against the signature alone…
+    expect(verifyInclusionProof(forged, [operator.publicKey])).toMatchObject({ ok: true });
+    // …and not against the published attestation.
+    const refused = await new ExchangeClient({ baseUrl }).verifyProof(forged);
+    expect(refused.ok).toBe(false);
+    if (refused.ok) return;
+    expect(refused.reason).toMatch(/^Operator equivocation/);
+    expect(refused.equivocation?.first.digest).toBe(attestationDigestHex(parseAttestation(proof.attestation)));
+    expect(refused.equivocation?.second.digest).toBe(attestationDigestHex(forged.attestation));
+  });
 });
 
 describe('CLI', () => {
@@ -141,8 +204,8 @@ describe('CLI', () => {
     const stated = await run(['reserves', '--symbol', 'usdc', '--quantity', '1200']);
     expect(stated.code, stated.stderr).toBe(0);
     expect(JSON.parse(stated.stdout)).toMatchObject({ results: [{ ok: true, kind: 'reserves', symbol: 'USDC', quantity: '1200' }] });
-    // The statement is entry 9, attested (two entries after the attestation at 7).
-    expect(JSON.parse(stated.stdout).sequence).toBe(9);
+    // The statement is entry 17, attested (two entries after the attestation at 15; each attestation's record follows it).
+    expect(JSON.parse(stated.stdout).sequence).toBe(17);
     const shown = await run(['reserves']);
     expect(shown.code, shown.stderr).toBe(0);
     const reserves = JSON.parse(shown.stdout) as { short: string[]; assets: Array<Record<string, unknown>> };
@@ -161,12 +224,35 @@ describe('CLI', () => {
     const proof = JSON.parse(readFileSync(file, 'utf8')) as { account: string; attestation: { sequence: number }; balances: Array<{ claim: string }> };
     expect(JSON.parse(fetched.stdout)).toMatchObject({ file, account: alice.publicKey, sequence: proof.attestation.sequence });
 
+    // The operator key alone checks only the signature, and says so (exit 5).
     const offline = await cli(['verify-proof', '--proof', file, '--operator-key', operator.publicKey]);
-    expect(offline.code, offline.stderr).toBe(0);
-    expect(JSON.parse(offline.stdout)).toMatchObject({ valid: true, account: alice.publicKey, sequence: proof.attestation.sequence, operatorKey: operator.publicKey });
+    expect(offline.code, offline.stderr).toBe(5);
+    expect(JSON.parse(offline.stdout)).toMatchObject({ valid: true, basis: 'signature-only', account: alice.publicKey, sequence: proof.attestation.sequence, operatorKey: operator.publicKey });
+    expect(offline.stderr).toMatch(/only the operator's signature was checked/);
     const viaUrl = await run(['verify-proof', '--proof', file]);
     expect(viaUrl.code, viaUrl.stderr).toBe(0);
-    expect(JSON.parse(viaUrl.stdout)).toMatchObject({ valid: true });
+    expect(JSON.parse(viaUrl.stdout)).toMatchObject({ valid: true, basis: 'published-attestation' });
+
+    // The equivocation attack, refused against the node's published attestation, an attestations export and the log.
+    const forgedFile = path.join(work, 'forged-proof.json');
+    writeFileSync(forgedFile, JSON.stringify(forgeProof(proof as unknown as InclusionProof, Buffer.from(operator.secret, 'base64'))));
+    expect((await cli(['verify-proof', '--proof', forgedFile, '--operator-key', operator.publicKey])).code).toBe(5);
+    const forgedViaUrl = await run(['verify-proof', '--proof', forgedFile]);
+    expect(forgedViaUrl.code).toBe(4);
+    expect(forgedViaUrl.stderr).toMatch(/^OPERATOR_EQUIVOCATION: /);
+    expect(JSON.parse(forgedViaUrl.stdout)).toMatchObject({ valid: false, equivocation: { sequence: proof.attestation.sequence } });
+    const attestationsFile = path.join(work, 'proof-attestations.jsonl');
+    expect((await run(['export-attestations', '--out', attestationsFile])).code).toBe(0);
+    expect((await cli(['verify-proof', '--proof', forgedFile, '--attestations', attestationsFile, '--operator-key', operator.publicKey])).code).toBe(4);
+    expect((await cli(['verify-proof', '--proof', file, '--attestations', attestationsFile, '--operator-key', operator.publicKey])).code).toBe(0);
+    const logFile = path.join(work, 'proof-log.vexlog');
+    expect((await run(['export-log', '--out', logFile])).code).toBe(0);
+    const forgedAgainstLog = await cli(['verify-proof', '--proof', forgedFile, '--log', logFile]);
+    expect(forgedAgainstLog.code, forgedAgainstLog.stderr).toBe(4);
+    expect(JSON.parse(forgedAgainstLog.stdout).equivocation.first).toMatchObject({ kind: 'attestation-record' });
+    const honestAgainstLog = await cli(['verify-proof', '--proof', file, '--log', logFile]);
+    expect(honestAgainstLog.code, honestAgainstLog.stderr).toBe(0);
+    expect(JSON.parse(honestAgainstLog.stdout)).toMatchObject({ valid: true, basis: 'log' });
 
     const refused = await cli(['verify-proof', '--proof', file]);
     expect(refused.code).toBe(2);

@@ -380,6 +380,31 @@ describe('apply() with real signatures', () => {
       expectRejected(state, operator.entry('assetList', { symbol: 'BTC', decimals: '19' }, t), 'INVALID_CLIENT_REQUEST');
     });
 
+    it('attestationRecord: accepted only for the entry just before it, never for a record, only from an operator', () => {
+      const digest = 'cd'.repeat(32);
+      const head = state.headSequence;
+      expect(head).toBeGreaterThan(0);
+      // Not the entry before it: an earlier one, a later one (not yet applied), the record's own sequence.
+      for (const sequence of [head - 1, head + 1, head + 2]) {
+        expectRejected(state, operator.entry('attestationRecord', { digest, sequence: String(sequence) }, t), 'INVALID_INSTRUCTION');
+      }
+      expectRejected(state, trader.entry('attestationRecord', { digest, sequence: String(head) }, t), 'UNAUTHORIZED');
+      expectRejected(state, operator.entry('attestationRecord', { digest: digest.toUpperCase(), sequence: String(head) }, t), 'INVALID_CLIENT_REQUEST');
+      const recorded = expectAccepted(state, operator.entry('attestationRecord', { digest, sequence: String(head) }, t));
+      expect(recorded.results).toEqual([{ ok: true, value: { kind: 'attestationRecorded', sequence: head, digest } }]);
+      expect(recorded.events).toEqual([]);
+      expect(state.headSequence).toBe(head + 1);
+      expect(state.attestedSequence).toBe(head);
+      expect(Buffer.from(state.attestationDigest).toString('hex')).toBe(digest);
+      // The record is the head now: a record of a record is refused, as is recording the same entry again.
+      expectRejected(state, operator.entry('attestationRecord', { digest, sequence: String(head + 1) }, t), 'INVALID_INSTRUCTION');
+      // After another entry, that entry can be recorded; an earlier one no longer.
+      expectAccepted(state, trader.entry('orderExecute', limitBid, t));
+      expectRejected(state, operator.entry('attestationRecord', { digest: 'ef'.repeat(32), sequence: String(head) }, t + 1), 'INVALID_INSTRUCTION');
+      expectAccepted(state, operator.entry('attestationRecord', { digest: 'ef'.repeat(32), sequence: String(head + 2) }, t));
+      expect(state.attestedSequence).toBe(head + 2);
+    });
+
     it('INVALID_LOG_TIME: a log time before the last accepted entry, or not a safe integer', () => {
       for (const logTimeMs of [genesisTime - 1, 0, -1, Number.NaN, genesisTime + 0.5, 2 ** 53]) {
         expectRejected(state, { logTimeMs, transaction: trader.sign([{ instruction: 'orderExecute', params: limitBid }], genesisTime) }, 'INVALID_LOG_TIME');

@@ -41,7 +41,8 @@ export type ResultValue =
   | { readonly kind: 'withdrawal'; readonly withdrawal: WithdrawalView }
   | { readonly kind: 'deposit'; readonly deposit: DepositView }
   | { readonly kind: 'reserves'; readonly reserves: ReservesView }
-  | { readonly kind: 'listed'; readonly symbol: string };
+  | { readonly kind: 'listed'; readonly symbol: string }
+  | { readonly kind: 'attestationRecorded'; readonly sequence: number; readonly digest: string };
 
 export type InstructionResult =
   | { readonly ok: true; readonly value: ResultValue }
@@ -197,6 +198,9 @@ export function execute(
       }
       break;
     }
+    case 'attestationRecord':
+      record(results, recordAttestation(state, instruction.sequence, instruction.digest));
+      break;
     case 'marketList': {
       const market = listMarket(state, instruction);
       if (isRejection(market)) record(results, market);
@@ -217,5 +221,27 @@ export function execute(
   // Every accepted entry may fire trigger orders its trades (or earlier ones) reached.
   if (state.pendingTriggerCount > 0) fireTriggers(state, recorder);
   state.logTimeMs = logTimeMs;
+  state.headSequence += 1;
   return { accepted: true, results, events: recorder.finish() };
+}
+
+/**
+ * attestationRecord (docs/attestation.md, "Attestation records"): binds the
+ * attestation of the entry just before this one into the log. It must name
+ * exactly that entry (the record follows its attestation at once, so a
+ * verifier checks it against the state it has just replayed), and that entry
+ * must not be a record itself (records are never attested). The digest is
+ * not checked here: the engine has no liabilities tree; the replayer checks
+ * it against the attestation message it recomputes.
+ */
+function recordAttestation(state: ExchangeState, sequence: number, digestHex: string): ResultValue | Rejection {
+  if (sequence !== state.headSequence) {
+    return reject('INVALID_INSTRUCTION', `An attestation record must name the entry before it, ${state.headSequence}, not ${sequence}.`);
+  }
+  if (state.attestedSequence !== 0 && sequence <= state.attestedSequence + 1) {
+    return reject('INVALID_INSTRUCTION', `Entry ${sequence} is not after the last recorded attestation's record (${state.attestedSequence} was recorded by entry ${state.attestedSequence + 1}).`);
+  }
+  state.attestedSequence = sequence;
+  state.attestationDigest = Uint8Array.from(Buffer.from(digestHex, 'hex'));
+  return { kind: 'attestationRecorded', sequence, digest: digestHex };
 }

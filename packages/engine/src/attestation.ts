@@ -11,7 +11,7 @@
  * with inclusion-proof.ts.
  */
 import * as ed25519 from '@noble/ed25519';
-import { sha512 } from '@noble/hashes/sha2.js';
+import { sha256, sha512 } from '@noble/hashes/sha2.js';
 
 // noble's synchronous verify needs a synchronous SHA-512; noble v3 ships none
 // so that it stays dependency-free. signature.ts sets the same function.
@@ -293,6 +293,21 @@ export function attestationMessage(fields: AttestationFields): Uint8Array {
   });
   if (offset !== length) throw new Error(`attestation message length ${offset} differs from the planned ${length}`);
   return bytes;
+}
+
+/**
+ * The attestation digest: SHA-256 of the signed message (attestationMessage).
+ * An attestation record in the log carries it (docs/attestation.md,
+ * "Attestation records"); two attestations for one sequence with different
+ * digests are operator equivocation.
+ */
+export function attestationDigest(fields: AttestationFields): Uint8Array {
+  return sha256(attestationMessage(fields));
+}
+
+/** attestationDigest as 64 lower-case hex digits, the form the record's `digest` parameter takes. */
+export function attestationDigestHex(fields: AttestationFields): string {
+  return bytesToLowerHex(attestationDigest(fields));
 }
 
 /**

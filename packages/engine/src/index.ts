@@ -23,3 +23,5 @@ export * from './attestation.js';
 export * from './candles.js';
 export * from './inclusion-proof.js';
 export * from './liabilities-tree.js';
+export * from './attestation-record.js';
+export * from './proof-basis.js';

@@ -266,7 +266,17 @@ describe('operator instructions', () => {
   const deposit = { account: accountKey, blockchain: 'Solana', chainTransactionId: 'tx-1', quantity: '100', symbol: 'USDC' };
 
   it('lists the operator instructions', () => {
-    expect([...operatorInstructionKinds].sort()).toEqual(['assetList', 'depositCredit', 'marketList', 'reservesStatement', 'withdrawalComplete', 'withdrawalFail']);
+    expect([...operatorInstructionKinds].sort()).toEqual([
+      'assetList', 'attestationRecord', 'depositCredit', 'marketList', 'reservesStatement', 'withdrawalComplete', 'withdrawalFail',
+    ]);
+  });
+
+  it('parses attestationRecord', () => {
+    const digest = 'ab'.repeat(32);
+    expect(accepted('attestationRecord', { digest, sequence: '12' })).toEqual({ kind: 'attestationRecord', digest, sequence: 12 });
+    expect(rejectedMessage('attestationRecord', { digest: 'AB'.repeat(32), sequence: '12' })).toBe('"digest" must be 64 lower-case hex digits.');
+    expect(rejectedMessage('attestationRecord', { digest, sequence: '0' })).toBe('"sequence" must be at least 1.');
+    expect(rejectedMessage('attestationRecord', { digest })).toBe('attestationRecord requires "sequence".');
   });
 
   it('parses reservesStatement', () => {

@@ -66,6 +66,12 @@ export type OperatorInstruction =
   | { readonly kind: 'assetList'; readonly symbol: string; readonly decimals: number }
   /** The reserves the operator holds of an asset, an exact decimal in the asset's units (docs/attestation.md). */
   | { readonly kind: 'reservesStatement'; readonly symbol: string; readonly quantity: string }
+  /**
+   * Binds the attestation of entry `sequence` into the log: `digest` is the
+   * lower-case hex SHA-256 of its signed message (docs/attestation.md,
+   * "Attestation records").
+   */
+  | { readonly kind: 'attestationRecord'; readonly sequence: number; readonly digest: string }
   | {
       readonly kind: 'marketList';
       readonly symbol: string;
@@ -119,6 +125,7 @@ export const operatorInstructionKinds: ReadonlySet<string> = new Set([
   'assetList',
   'marketList',
   'reservesStatement',
+  'attestationRecord',
 ]);
 
 export type InstructionParse = { readonly ok: true; readonly instruction: Instruction } | { readonly ok: false; readonly message: string };
@@ -330,6 +337,14 @@ function parseSingle(group: SignedGroup): Instruction {
     case 'reservesStatement':
       instruction = { kind: 'reservesStatement', quantity: reader.required('quantity'), symbol: reader.symbol('symbol') };
       break;
+    case 'attestationRecord': {
+      const digest = reader.required('digest');
+      if (!/^[0-9a-f]{64}$/.test(digest)) throw new ParseFailure('"digest" must be 64 lower-case hex digits.');
+      const sequence = reader.integer('sequence', Number.MAX_SAFE_INTEGER);
+      if (sequence < 1) throw new ParseFailure('"sequence" must be at least 1.');
+      instruction = { kind: 'attestationRecord', digest, sequence };
+      break;
+    }
     case 'assetList':
       instruction = { kind: 'assetList', decimals: reader.integer('decimals', 18), symbol: reader.symbol('symbol') };
       if (instruction.symbol.includes('_')) throw new ParseFailure('An asset symbol cannot contain "_".');

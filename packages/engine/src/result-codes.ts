@@ -13,7 +13,7 @@ export const resultCodes = {
   INVALID_WINDOW: 'The window is out of range.',
   DUPLICATE_REQUEST: 'This exact signed message has already been applied.',
   UNAUTHORIZED: 'The signer may not issue this instruction.',
-  INVALID_INSTRUCTION: 'The instruction cannot be applied as a transaction here (a query, or a listing that breaks the listing rules).',
+  INVALID_INSTRUCTION: 'The instruction cannot be applied as a transaction here (a query, a listing that breaks the listing rules, or an attestation record out of place).',
   INVALID_MARKET: 'The market does not exist.',
   INVALID_ASSET: 'The asset does not exist.',
   INVALID_ORDER: 'The order is invalid.',

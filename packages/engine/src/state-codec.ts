@@ -57,6 +57,10 @@ export function encodeState(state: ExchangeState): Uint8Array {
   writer.unsigned(state.nextTradeId);
   writer.unsigned(state.nextWithdrawalId);
   writer.unsigned(state.nextDepositId);
+  // Version 3: the head sequence and the last attestation record (docs/attestation.md, "Attestation records").
+  writer.unsigned(state.headSequence);
+  writer.unsigned(state.attestedSequence);
+  writer.bytes(state.attestationDigest);
 
   writer.unsigned(state.assets.length);
   for (const asset of state.assets) {
@@ -212,6 +216,14 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
   state.nextTradeId = reader.safeInteger();
   state.nextWithdrawalId = reader.safeInteger();
   state.nextDepositId = reader.safeInteger();
+  state.headSequence = reader.safeInteger();
+  state.attestedSequence = reader.safeInteger();
+  state.attestationDigest = new Uint8Array(reader.bytes(32));
+  const noRecord = state.attestedSequence === 0;
+  if (!noRecord && state.attestedSequence >= state.headSequence) throw new StateDecodeError('the recorded attestation is not before the head');
+  if (noRecord !== state.attestationDigest.every((byte) => byte === 0)) {
+    throw new StateDecodeError('the attestation digest must be all zero exactly when no attestation is recorded');
+  }
 
   for (let count = reader.safeInteger(); count > 0; count -= 1) {
     const symbol = reader.string();

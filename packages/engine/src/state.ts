@@ -223,6 +223,12 @@ export interface ExchangeState {
   readonly feeAccount: Account;
   /** The log time of the last accepted entry. */
   logTimeMs: number;
+  /** The number of accepted entries: the sequence of the last one (0 for the genesis state). */
+  headSequence: number;
+  /** The sequence named by the last attestation record (attestationRecord), 0 before the first. */
+  attestedSequence: number;
+  /** That record's attestation digest (32 bytes; all zero before the first record). */
+  attestationDigest: Uint8Array;
   nextOrderId: number;
   nextTradeId: number;
   nextWithdrawalId: number;
@@ -319,6 +325,9 @@ export function createState(genesis: Genesis): ExchangeState {
     operatorKeys: new Set(genesis.operatorKeys),
     feeAccount,
     logTimeMs: 0,
+    headSequence: 0,
+    attestedSequence: 0,
+    attestationDigest: new Uint8Array(32),
     nextOrderId: 1,
     nextTradeId: 1,
     nextWithdrawalId: 1,

@@ -5,3 +5,4 @@
  */
 export * from './attestation.js';
 export * from './inclusion-proof.js';
+export * from './proof-basis.js';

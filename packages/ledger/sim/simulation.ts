@@ -75,6 +75,8 @@ export interface SimulationReport {
   readonly outcomesUnknown: number;
   readonly entriesLogged: number;
   readonly entriesAcknowledged: number;
+  /** The node's attestation records in the log (docs/attestation.md): logged, never submitted. */
+  readonly attestationRecords: number;
   readonly entriesLost: number;
   /** Open orders at the end: the size of the books. */
   readonly openOrders: number;
@@ -614,6 +616,7 @@ class Simulation {
       outcomesUnknown: this.outcomesUnknown,
       entriesLogged: this.lastKnownHead,
       entriesAcknowledged: this.auditor.acknowledgedEntries,
+      attestationRecords: this.auditor.attestationRecordEntries,
       entriesLost: this.auditor.entriesLost,
       openOrders: this.openOrders,
       faults: { ...this.faults },

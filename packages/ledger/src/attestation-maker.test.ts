@@ -10,11 +10,13 @@ import { PassThrough } from 'node:stream';
 import {
   LiabilitiesTree,
   apply,
+  attestationDigestHex,
   attestationFieldsOf,
   createState,
   decodeSnapshot,
   encodeAttestationJson,
   genesisHash,
+  signAttestationRecord,
   verifyAttestationSignature,
   verifyInclusionProof,
   verifySignature,
@@ -140,19 +142,28 @@ describe('attestations', () => {
     );
     expect(node.latestAttestation()).toEqual(attestations.at(-1));
     for (const batch of batches) {
-      for (const sequence of batch.attestations) expect(batch.entries).toContain(sequence);
+      for (const sequence of batch.attestations) {
+        expect(batch.entries).toContain(sequence);
+        // The attestation record follows its attestation at once, in the same batch.
+        expect(batch.entries).toContain(sequence + 1);
+      }
     }
+    const stored = await collect(node.readEntries(1));
+    for (const attestation of attestations) expect(new TextDecoder().decode(stored[attestation.sequence]!.transaction.message)).toMatch(
+      new RegExp(`^instruction=attestationRecord&digest=${attestationDigestHex(attestation)}&sequence=${attestation.sequence}&`),
+    );
     expectSignedByOperator(attestations);
     expectRecomputedByReplay(await collect(node.readEntries(1)), attestations);
 
-    // A clean stop attests the head, in a batch of its own, unless it was just attested.
-    const unattested = head % 25 !== 0;
+    // A clean stop attests the head, in a batch of its own with its record, unless it was just attested (or is a record).
+    const unattested = head % 25 !== 0 && head % 25 !== 1;
     await close();
     const reopened = await openNode(directory, { attestEveryEntries: 25, attestEveryMs: neverByTime });
     const latest = reopened.node.latestAttestation()!;
-    expect(latest.sequence).toBe(head);
+    expect(latest.sequence).toBe(head % 25 === 1 ? head - 1 : head);
     if (unattested) {
-      expect(batches.at(-1)).toEqual({ entries: [], attestations: [head] });
+      expect(batches.at(-1)).toEqual({ entries: [head + 1], attestations: [head] });
+      expect(reopened.node.head().sequence).toBe(head + 1);
     }
     const afterRestart = await reopened.node.readAttestations(1, 1000);
     expect(afterRestart.slice(0, attestations.length)).toEqual(attestations);
@@ -164,7 +175,10 @@ describe('attestations', () => {
 
   test('by log time: due once the log time is attestEveryMs past the last attestation', async () => {
     const directory = await newDirectory();
-    const { node, clock } = await openNode(directory, { attestEveryEntries: 1_000_000, attestEveryMs: 350 });
+    // No idle timer here (its own test is below): on a loaded machine it could fire while the next
+    // submission is still being verified, after the clock was set forward, and attest the head early.
+    const noTimer = { runSoon: (callback: () => void) => void setImmediate(callback), runAfter: () => () => undefined };
+    const { node, clock } = await openNode(directory, { attestEveryEntries: 1_000_000, attestEveryMs: 350, scheduler: noTimer });
     const expected: number[] = [];
     let lastAttestedMs = 0;
     for (const [index, entry] of entries.slice(0, 40).entries()) {
@@ -192,14 +206,18 @@ describe('attestations', () => {
     await submitInWaves(node, clock.set, entries.slice(0, 3), 1); // the first is attested (against the genesis time)
     const first = node.latestAttestation()!;
     expect(first.sequence).toBe(1);
-    expect(node.head().sequence).toBe(3);
+    // Entry 2 is the first attestation's record.
+    const before = node.head();
+    expect(before.sequence).toBe(4);
     const attested = new Promise<Attestation>((resolve) => node.subscribeAttestations(resolve));
     clock.set(start + 150);
     const idle = await attested;
-    expect(idle.sequence).toBe(3);
-    expect(idle.logTimeMs).toBe(node.head().logTimeMs);
+    expect(idle.sequence).toBe(4);
+    expect(idle.logTimeMs).toBe(before.logTimeMs);
     expect(node.latestAttestation()).toEqual(idle);
-    expect(batches.at(-1)).toEqual({ entries: [], attestations: [3] });
+    // The idle attestation and its record (entry 5), in a batch of their own; the record is never attested itself.
+    expect(batches.at(-1)).toEqual({ entries: [5], attestations: [4] });
+    expect(node.head().sequence).toBe(5);
     expectSignedByOperator([first, idle]);
     expectRecomputedByReplay(await collect(node.readEntries(1)), [first, idle]);
   });
@@ -301,7 +319,8 @@ describe('attestations', () => {
 
     const unsigned = await openNode(directory, { attestationSigningSeed: undefined });
     const cleanStop = unsigned.node.latestAttestation()!;
-    expect(cleanStop.sequence).toBe(unsigned.node.head().sequence);
+    // The head is the clean stop attestation's record.
+    expect(cleanStop.sequence).toBe(unsigned.node.head().sequence - 1);
     await submitInWaves(unsigned.node, unsigned.clock.set, entries.slice(35, 60), 8);
     expect(unsigned.node.latestAttestation()).toEqual(cleanStop);
     expect(await unsigned.node.proof(traders[0]!.accountId)).toMatchObject({ found: false, reason: 'no-attestations' });
@@ -345,6 +364,17 @@ describe('attestations', () => {
     expect(Buffer.from((await node.readLatestSnapshot())!.record).equals(Buffer.concat(snapshotChunks))).toBe(true);
   });
 
+  test('an attestation record submitted from outside is refused: only the node writes them', async () => {
+    const directory = await newDirectory();
+    const { node, clock } = await openNode(directory, { attestEveryEntries: 5, attestEveryMs: neverByTime });
+    await submitInWaves(node, clock.set, entries.slice(0, 7), 4);
+    const head = node.head().sequence;
+    const forged = signAttestationRecord(node.latestAttestation()!, clock.clock(), operator.seed);
+    const result = await node.submit(forged);
+    expect(result.outcome).toMatchObject({ accepted: false, rejection: { code: 'INVALID_INSTRUCTION' } });
+    expect(node.head().sequence).toBe(head);
+  });
+
   test('a seed that is not a genesis operator key is refused before the ledger is touched', async () => {
     const directory = await newDirectory();
     await expect(openNode(directory, { attestationSigningSeed: traders[0]!.seed })).rejects.toThrow(/is not a genesis operator key/);
@@ -353,15 +383,15 @@ describe('attestations', () => {
 });
 
 describe('attestations in recovery', () => {
-  /** Builds a ledger attested at every entry, and closes it. */
-  async function attestedLedger(count: number): Promise<{ directory: string; head: number }> {
+  /** Builds a ledger attested at every entry (each followed by its record, the head), and closes it. */
+  async function attestedLedger(count: number): Promise<{ directory: string; head: number; attested: number }> {
     const directory = await newDirectory();
     const { node, clock, close } = await openNode(directory, { attestEveryEntries: 1, attestEveryMs: neverByTime });
     await submitInWaves(node, clock.set, entries.slice(0, count), 8);
     const head = node.head().sequence;
-    expect(node.latestAttestation()!.sequence).toBe(head);
+    expect(node.latestAttestation()!.sequence).toBe(head - 1);
     await close();
-    return { directory, head };
+    return { directory, head, attested: head - 1 };
   }
 
   async function rawDatabase(directory: string) {
@@ -371,26 +401,44 @@ describe('attestations in recovery', () => {
   }
 
   test('a torn tail takes its attestations with it', async () => {
-    const { directory, head } = await attestedLedger(60);
+    const { directory, head, attested } = await attestedLedger(60);
     const db = await rawDatabase(directory);
+    // The attested entry and its record are torn; the entry before them is the previous attestation's record.
+    await db.put(entryKey(attested), Uint8Array.of(1, 2, 3));
     await db.put(entryKey(head), Uint8Array.of(1, 2, 3));
     await db.close();
     const { node, lines } = await openNode(directory, { attestEveryEntries: 1, attestEveryMs: neverByTime });
-    expect(node.head().sequence).toBe(head - 1);
-    expect(node.latestAttestation()!.sequence).toBe(head - 1);
-    expect(await node.attestationAt(head)).toBeUndefined();
-    expect(await node.database.get(attestationKey(head))).toBeUndefined();
+    expect(node.head().sequence).toBe(head - 2);
+    expect(node.latestAttestation()!.sequence).toBe(head - 3);
+    expect(await node.attestationAt(attested)).toBeUndefined();
+    expect(await node.database.get(attestationKey(attested))).toBeUndefined();
     const warning = lines.find((line) => typeof line.msg === 'string' && line.msg.includes('dropped a torn tail'));
-    expect(warning?.droppedAttestations).toEqual([head]);
+    expect(warning?.droppedAttestations).toEqual([attested]);
     // Nothing was attested anew: the kept head was already attested, and the tree matched it.
+    expect(lines.some((line) => line.msg === 'ledger: attested the recovered head')).toBe(false);
+    expect(lines.some((line) => line.msg === 'ledger: recorded the latest attestation')).toBe(false);
+    expectRecomputedByReplay(await collect(node.readEntries(1)), await node.readAttestations(1, 1000));
+  });
+
+  test('an attestation whose record did not reach the disk is recorded at start-up', async () => {
+    const { directory, head, attested } = await attestedLedger(20);
+    const db = await rawDatabase(directory);
+    await db.del(entryKey(head));
+    await db.close();
+    const { node, lines } = await openNode(directory, { attestEveryEntries: 1, attestEveryMs: neverByTime });
+    expect(node.head().sequence).toBe(head);
+    expect(node.latestAttestation()!.sequence).toBe(attested);
+    expect(node.state.attestedSequence).toBe(attested);
+    expect(Buffer.from(node.state.attestationDigest).toString('hex')).toBe(attestationDigestHex(node.latestAttestation()!));
+    expect(lines.some((line) => line.msg === 'ledger: recorded the latest attestation')).toBe(true);
     expect(lines.some((line) => line.msg === 'ledger: attested the recovered head')).toBe(false);
     expectRecomputedByReplay(await collect(node.readEntries(1)), await node.readAttestations(1, 1000));
   });
 
   test('an attestation beyond the last entry, outside a torn tail, stops start-up', async () => {
-    const { directory, head } = await attestedLedger(30);
+    const { directory, head, attested } = await attestedLedger(30);
     const db = await rawDatabase(directory);
-    const stray = await db.get(attestationKey(head));
+    const stray = await db.get(attestationKey(attested));
     await db.put(attestationKey(head + 5), stray!);
     await db.close();
     const error = await openNode(directory).then(
@@ -403,9 +451,9 @@ describe('attestations in recovery', () => {
   });
 
   test('an unreadable stored attestation stops start-up', async () => {
-    const { directory, head } = await attestedLedger(20);
+    const { directory, attested } = await attestedLedger(20);
     const db = await rawDatabase(directory);
-    await db.put(attestationKey(head), new TextEncoder().encode('{"version":1,"sequence":'));
+    await db.put(attestationKey(attested), new TextEncoder().encode('{"version":1,"sequence":'));
     await db.close();
     const error = await openNode(directory).then(
       () => undefined,
@@ -413,15 +461,15 @@ describe('attestations in recovery', () => {
     );
     expect(error).toBeInstanceOf(RecoveryError);
     expect((error as RecoveryError).problem).toBe('attestation-mismatch');
-    expect((error as RecoveryError).detail).toMatch(new RegExp(`attestation ${head} in the ledger cannot be read`));
+    expect((error as RecoveryError).detail).toMatch(new RegExp(`attestation ${attested} in the ledger cannot be read`));
   });
 
-  test('an attestation at the head that does not attest the recovered state stops start-up', async () => {
-    const { directory, head } = await attestedLedger(30);
+  test('an attestation at the head (or recorded by it) that does not attest the recovered state stops start-up', async () => {
+    const { directory, attested } = await attestedLedger(30);
     const db = await rawDatabase(directory);
-    const stored = JSON.parse(Buffer.from((await db.get(attestationKey(head)))!).toString('utf8')) as Attestation;
+    const stored = JSON.parse(Buffer.from((await db.get(attestationKey(attested)))!).toString('utf8')) as Attestation;
     const wrong = { ...stored, liabilitiesRoot: 'ab'.repeat(32) };
-    await db.put(attestationKey(head), new TextEncoder().encode(encodeAttestationJson(wrong)));
+    await db.put(attestationKey(attested), new TextEncoder().encode(encodeAttestationJson(wrong)));
     await db.close();
     const error = await openNode(directory).then(
       () => undefined,
@@ -430,5 +478,6 @@ describe('attestations in recovery', () => {
     expect(error).toBeInstanceOf(RecoveryError);
     expect((error as RecoveryError).problem).toBe('attestation-mismatch');
     expect((error as RecoveryError).detail).toMatch(/liabilities root abab/);
+    expect((error as RecoveryError).detail).toMatch(/but the log records/);
   });
 });

@@ -17,6 +17,8 @@ import {
   publicKeyFromSeed,
   accountIdOf,
   signAttestation,
+  signAttestationRecord,
+  type SignedTransaction,
   type Attestation,
   type ExchangeState,
   type InclusionProof,
@@ -38,6 +40,11 @@ export interface MadeAttestation {
 }
 
 const utf8 = new TextEncoder();
+
+/** Whether entry `headSequence` of `state` is the attestation record of `attestation` (the entry right after it). */
+export function isRecordOf(state: ExchangeState, attestation: Attestation, headSequence: number): boolean {
+  return state.attestedSequence === attestation.sequence && headSequence === attestation.sequence + 1 && state.headSequence === headSequence;
+}
 
 /** The storage operation of an attestation: its canonical JSON, UTF-8, under 0x03 ‖ u64 sequence. */
 export function attestationOperation(attestation: Attestation): BatchOperation {
@@ -66,7 +73,10 @@ export class AttestationMaker {
     headSequence: number,
     historyBytes?: number,
   ) {
-    const version = latestStored !== undefined && latestStored.sequence === headSequence ? latestStored.sequence : undefined;
+    // The tree at the head is the latest attestation's when the head is that attestation's entry, or
+    // its record (a record changes no balance).
+    const atHead = latestStored !== undefined && (latestStored.sequence === headSequence || isRecordOf(state, latestStored, headSequence));
+    const version = atHead ? latestStored.sequence : undefined;
     this.tree = LiabilitiesTree.build(state, { ...(version === undefined ? {} : { version }), ...(historyBytes === undefined ? {} : { historyBytes }) });
     this.current = latestStored;
   }
@@ -94,9 +104,20 @@ export class AttestationMaker {
     return sequence - (last?.sequence ?? 0) >= this.cadence.everyEntries || logTimeMs - (last?.logTimeMs ?? 0) >= this.cadence.everyMs;
   }
 
-  /** Whether entries up to `headSequence` are not all covered by the last attestation. */
-  hasUnattested(headSequence: number): boolean {
-    return headSequence > (this.current?.sequence ?? 0);
+  /**
+   * Whether entries up to `state`'s head are not all covered by the last
+   * attestation: the head is neither the attested entry nor the attestation
+   * record that follows it (records are never attested themselves).
+   */
+  hasUnattested(state: ExchangeState): boolean {
+    const latest = this.current;
+    if (state.headSequence === (latest?.sequence ?? 0)) return false;
+    return latest === undefined || !isRecordOf(state, latest, state.headSequence);
+  }
+
+  /** The attestation record of `attestation`, to be sequenced at `logTimeMs` right after the attested entry. */
+  signRecord(attestation: Attestation, logTimeMs: number): SignedTransaction {
+    return signAttestationRecord(attestation, logTimeMs, this.signingSeed);
   }
 
   /** How long, on a clock reading `nowMs`, until the last attestation is `everyMs` old (0 when it already is). */

@@ -25,6 +25,8 @@ import { join } from 'node:path';
 import {
   accountIdOf,
   apply,
+  attestationDigestHex,
+  isAttestationRecordMessage,
   checkInvariants,
   encodeState,
   publicKeyFromSeed,
@@ -41,7 +43,7 @@ import {
 } from '@vex/engine';
 import { pino, type Logger } from 'pino';
 import { createDatabase, writeBatch, type BatchOperation, type LedgerDatabase } from './database.js';
-import { AttestationMaker, type MadeAttestation } from './attestation-maker.js';
+import { AttestationMaker, isRecordOf, type MadeAttestation } from './attestation-maker.js';
 import { readLatestStoredAttestation, readStoredAttestation, readStoredAttestations } from './attestation-store.js';
 import {
   isDescriptorExhaustion,
@@ -219,6 +221,12 @@ interface QueuedEntry {
   readonly operations: BatchOperation[];
   readonly resolve: (result: SubmitResult) => void;
   readonly reject: (error: unknown) => void;
+  /**
+   * An attestation record: it goes in the same batch as the item before it
+   * (the attestation it records), so an attestation is never served before
+   * the log records it.
+   */
+  readonly joinsPrevious?: boolean;
 }
 
 const defaultSnapshotEveryEntries = 10_000;
@@ -426,11 +434,14 @@ export class ExchangeNode {
         );
         if (latestStored !== undefined && latestStored.sequence === recovered.sequence) {
           checkRecoveredAttestation(latestStored, maker, recovered.state, hex(recovered.entryHash), location);
+        } else if (latestStored !== undefined && isRecordOf(recovered.state, latestStored, recovered.sequence)) {
+          checkRecordedAttestation(latestStored, maker, recovered.state, location);
         }
       }
       const node = new ExchangeNode(db, pool, recovered.state, recovered.genesisHash, canonicalGenesis, recovered, logger, options, maker, latestStored);
       // The tree was built at the head; attesting the head makes it the latest attestation's tree, so proofs can be served.
-      if (maker?.hasUnattested(recovered.sequence) === true) await node.attestRecoveredHead();
+      // A head attested but not yet recorded (the node stopped between the two batches) gets its record.
+      if (maker !== undefined) await node.attestRecoveredHead(maker.hasUnattested(recovered.state));
       logger.info(
         {
           location,
@@ -465,12 +476,72 @@ export class ExchangeNode {
     return this.durable;
   }
 
-  /** Attests the recovered head in a synced batch of its own, before the node takes any work. */
-  private async attestRecoveredHead(): Promise<void> {
-    const made = this.attestationMaker!.attest(this.liveState, this.sequencedSequence, this.sequencedHash);
-    await writeBatch(this.db, [[made.operation]], { sync: true });
-    this.durableAttestation = made.attestation;
-    this.logger.info({ sequence: made.attestation.sequence }, 'ledger: attested the recovered head');
+  /**
+   * Attests the recovered head when `unattested`, and appends the record of
+   * the latest attestation when the log does not hold it yet, in one synced
+   * batch of its own, before the node takes any work.
+   */
+  private async attestRecoveredHead(unattested: boolean): Promise<void> {
+    const maker = this.attestationMaker!;
+    const operations: BatchOperation[][] = [];
+    if (unattested) {
+      const made = maker.attest(this.liveState, this.sequencedSequence, this.sequencedHash);
+      operations.push([made.operation]);
+      this.logger.info({ sequence: made.attestation.sequence }, 'ledger: attested the recovered head');
+    }
+    const latest = maker.latest;
+    if (latest === undefined || this.liveState.attestedSequence === latest.sequence) return;
+    if (latest.sequence !== this.sequencedSequence) {
+      throw new Error(`the latest attestation follows entry ${latest.sequence}, not the head ${this.sequencedSequence}, and the log does not record it`);
+    }
+    const record = this.sequenceAttestationRecord(latest);
+    operations.push(record.operations);
+    await writeBatch(this.db, operations, { sync: true });
+    this.durable = { sequence: record.committed.sequence, entryHash: hex(record.committed.entryHash), logTimeMs: record.committed.logTimeMs };
+    this.durableAttestation = latest;
+    this.logger.info(
+      { sequence: record.committed.sequence, attested: latest.sequence, entryHash: hex(record.committed.entryHash), stateHash: stateHashHex(this.liveState) },
+      'ledger: recorded the latest attestation',
+    );
+  }
+
+  /**
+   * Applies and encodes the attestation record of `attestation`, the
+   * attestation of the last sequenced entry, as the next entry
+   * (docs/attestation.md, "Attestation records"). Synchronous, right after
+   * the attestation is made. Throws if the engine refuses it: the caller halts.
+   */
+  private sequenceAttestationRecord(attestation: Attestation): { committed: CommittedEntry; operations: BatchOperation[] } {
+    const state = this.liveState;
+    const now = Math.floor(this.clock());
+    if (!Number.isSafeInteger(now) || now < 0) throw new Error(`The clock returned ${now}, which is not a time in milliseconds.`);
+    const logTimeMs = Math.max(state.logTimeMs, now);
+    const transaction = this.attestationMaker!.signRecord(attestation, logTimeMs);
+    const outcome = apply(state, { logTimeMs, transaction }, { signatureVerified: true });
+    if (!outcome.accepted) {
+      throw new Error(`the engine refuses the node's own attestation record: ${outcome.rejection.code}: ${outcome.rejection.message}`);
+    }
+    const sequence = this.sequencedSequence + 1;
+    const previousHash = this.sequencedHash;
+    const { encoding, entryHash } = encodeAndHashEntry({ sequence, logTimeMs, previousHash, transaction });
+    const operations: BatchOperation[] = [{ type: 'put', key: entryKey(sequence), value: encoding }];
+    historyOperations(state, sequence, outcome.events, operations);
+    if (sequence % this.snapshotEveryEntries === 0) this.snapshotOperations(sequence, entryHash, operations);
+    this.sequencedSequence = sequence;
+    this.sequencedHash = entryHash;
+    return { committed: { sequence, logTimeMs, previousHash, entryHash, transaction, outcome }, operations };
+  }
+
+  /** Queues the record of `attestation` right after the attestation's own item; halts if it cannot be made. */
+  private queueAttestationRecord(attestation: Attestation): void {
+    let record: { committed: CommittedEntry; operations: BatchOperation[] };
+    try {
+      record = this.sequenceAttestationRecord(attestation);
+    } catch (error) {
+      this.halt('the attestation record could not be sequenced', error);
+      return;
+    }
+    this.queue.push({ committed: record.committed, attestation: undefined, operations: record.operations, resolve: ignore, reject: ignore, joinsPrevious: true });
   }
 
   /** Set once the node has halted (see LedgerHaltedError). */
@@ -606,6 +677,16 @@ export class ExchangeNode {
       };
       return { outcome, sequence: undefined, logTimeMs };
     }
+    if (isAttestationRecordMessage(transaction.message)) {
+      // Only the node writes attestation records, right after its own attestations (docs/attestation.md).
+      this.rejectedTransactions += 1;
+      const outcome: ApplyOutcome = {
+        accepted: false,
+        rejection: reject('INVALID_INSTRUCTION', 'Attestation records are written by the node itself, right after each attestation.'),
+        results: [],
+      };
+      return { outcome, sequence: undefined, logTimeMs };
+    }
     let outcome: ApplyOutcome;
     let operations: BatchOperation[];
     let committed: CommittedEntry;
@@ -637,12 +718,15 @@ export class ExchangeNode {
       this.halt('the sequencer failed while applying an entry', error);
       throw this.haltError;
     }
-    this.sequencingMs += performance.now() - started;
-    return new Promise<SubmitResult>((resolve, rejectSubmit) => {
+    const answer = new Promise<SubmitResult>((resolve, rejectSubmit) => {
       this.queue.push({ committed, attestation, operations, resolve, reject: rejectSubmit });
-      this.scheduleWrite();
-      this.armAttestationTimer();
     });
+    // The record follows its attestation at once: no other entry can come between them.
+    if (attestation !== undefined) this.queueAttestationRecord(attestation);
+    this.sequencingMs += performance.now() - started;
+    this.scheduleWrite();
+    this.armAttestationTimer();
+    return answer;
   }
 
   /**
@@ -654,11 +738,11 @@ export class ExchangeNode {
   private armAttestationTimer(): void {
     const maker = this.attestationMaker;
     if (maker === undefined || this.cancelAttestationTimer !== undefined || this.closing || this.haltError !== undefined) return;
-    if (!maker.hasUnattested(this.sequencedSequence)) return;
+    if (!maker.hasUnattested(this.liveState)) return;
     // setTimeout takes at most 2^31 − 1 ms (longer delays fire at once), so a far-off attestation is re-checked then.
     this.cancelAttestationTimer = this.scheduler.runAfter(Math.min(maker.msUntilDue(this.clock()), maximumTimerDelayMs), () => {
       this.cancelAttestationTimer = undefined;
-      if (this.closing || this.haltError !== undefined || !maker.hasUnattested(this.sequencedSequence)) return;
+      if (this.closing || this.haltError !== undefined || !maker.hasUnattested(this.liveState)) return;
       // The clock may lag the log time (it is only ever taken forward): wait until it has caught up.
       if (maker.msUntilDue(this.clock()) > 0) this.armAttestationTimer();
       else this.attestHead();
@@ -678,6 +762,7 @@ export class ExchangeNode {
       return;
     }
     this.queue.push({ committed: undefined, attestation: made.attestation, operations: [made.operation], resolve: ignore, reject: ignore });
+    this.queueAttestationRecord(made.attestation);
     this.scheduleWrite();
   }
 
@@ -716,8 +801,11 @@ export class ExchangeNode {
       batch = this.queue;
       this.queue = [];
     } else {
-      batch = this.queue.slice(0, this.maximumBatchEntries);
-      this.queue = this.queue.slice(this.maximumBatchEntries);
+      // An attestation record stays with the attestation before it, so a batch may hold one item more.
+      let size = this.maximumBatchEntries;
+      while (size < this.queue.length && this.queue[size]!.joinsPrevious === true) size += 1;
+      batch = this.queue.slice(0, size);
+      this.queue = this.queue.slice(size);
     }
     this.writing = batch;
     this.writeBatchNow(batch);
@@ -1098,7 +1186,7 @@ export class ExchangeNode {
       this.cancelAttestationTimer = undefined;
       await this.whenIdle();
       // A clean stop leaves no entry unattested, so an export taken afterwards covers the whole log.
-      if (this.attestationMaker?.hasUnattested(this.sequencedSequence) === true && this.haltError === undefined) {
+      if (this.attestationMaker?.hasUnattested(this.liveState) === true && this.haltError === undefined) {
         this.attestHead();
         await this.whenIdle();
       }
@@ -1140,6 +1228,25 @@ function checkRecoveredAttestation(attestation: Attestation, maker: AttestationM
   }
   if (differences.length > 0) {
     throw new RecoveryError('attestation-mismatch', location, attestation.sequence, `attestation ${attestation.sequence} records ${differences.join('; ')}`);
+  }
+}
+
+/**
+ * The head is the record of the latest stored attestation: the record's digest
+ * must be that attestation's, and the tree (which a record does not change)
+ * must have its root.
+ */
+function checkRecordedAttestation(attestation: Attestation, maker: AttestationMaker, state: ExchangeState, location: string): void {
+  const digest = attestationDigestHex(attestation);
+  const recorded = hex(state.attestationDigest);
+  const root = maker.treeRoot();
+  const differences: string[] = [];
+  if (digest !== recorded) differences.push(`digest ${digest}, but the log records ${recorded}`);
+  if (attestation.liabilitiesRoot !== root.liabilitiesRoot || attestation.accountCount !== root.accountCount) {
+    differences.push(`liabilities root ${attestation.liabilitiesRoot}, but the recovered state gives ${root.liabilitiesRoot}`);
+  }
+  if (differences.length > 0) {
+    throw new RecoveryError('attestation-mismatch', location, attestation.sequence, `attestation ${attestation.sequence} has ${differences.join('; ')}`);
   }
 }
 

@@ -372,5 +372,8 @@ async function loadSnapshot(
   if (entry.logTimeMs !== state.logTimeMs) {
     fail('snapshot-mismatch', sequence, `snapshot ${sequence} has log time ${state.logTimeMs} but entry ${sequence} has ${entry.logTimeMs}`);
   }
+  if (state.headSequence !== sequence) {
+    fail('snapshot-mismatch', sequence, `snapshot ${sequence} holds the state after entry ${state.headSequence}`);
+  }
   return { state, entryHash: entryDigest, logTimeMs: entry.logTimeMs };
 }

@@ -65,7 +65,9 @@ const maximumTaskTransactions = 512;
  */
 const minimumTaskTransactions = 4;
 
-const workerUrl = new URL('./signature-worker.mjs', import.meta.url).href;
+// From source, the .mjs entry loads the .ts worker (it says how); compiled
+// (dist/, scripts/build.mjs), the worker is plain JavaScript beside this module.
+const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './signature-worker.mjs' : './signature-worker.js', import.meta.url).href;
 
 export class SignaturePool implements SignatureVerifier {
   private readonly pool: Piscina<Uint8Array, SignatureVerdict[]>;

@@ -126,8 +126,14 @@ describe('pnpm replay', () => {
     const withLog = await runCli(['--proof', file('proof.json'), '--log', file('good.vexlog')]);
     expect(withLog.code).toBe(0);
     expect(withLog.stdout).toContain(`proof verified: account ${log.traders[0]!.accountId}`);
+    expect(withLog.stdout).toContain('checked against the log');
+    // Against the operator's signature alone: valid, and said to be no more than that (exit 5).
     const withKey = await runCli(['--proof', file('proof.json'), '--operator-key', log.operator.accountId]);
-    expect(withKey.code).toBe(0);
+    expect(withKey.code).toBe(5);
+    expect(withKey.stdout).toContain("ONLY THE OPERATOR'S SIGNATURE WAS CHECKED");
+    const withAttestations = await runCli(['--proof', file('proof.json'), '--attestations', file('attestations.jsonl'), '--operator-key', log.operator.accountId]);
+    expect(withAttestations.code).toBe(0);
+    expect(withAttestations.stdout).toContain('checked against the published attestations');
     const wrongKey = await runCli(['--proof', file('proof.json'), '--operator-key', signerFromByte(99).accountId]);
     expect(wrongKey.code).toBe(1);
     expect(wrongKey.stdout).toMatch(/proof INVALID: .*not a trusted operator key/);

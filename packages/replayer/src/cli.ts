@@ -1,13 +1,15 @@
 /**
  * The replayer's command line (root script: "replay": "tsx packages/replayer/src/cli.ts").
  *
- *   pnpm replay <log> [--attestations <file|url>] [--workers <n>] [--json]
- *   pnpm replay --from-snapshot <snapshot file> <log> [--attestations <file|url>] [--workers <n>] [--json]
- *   pnpm replay --proof <proof file> [--operator-key <base64>]… [--log <log>] [--json]
+ *   pnpm replay <log> [--attestations <file|url>]… [--workers <n>] [--json]
+ *   pnpm replay --from-snapshot <snapshot file> <log> [--attestations <file|url>]… [--workers <n>] [--json]
+ *   pnpm replay --proof <proof file> [--log <log>] [--attestations <file|url>] [--operator-key <base64>]… [--json]
  *
  * <log> is an export file or a node's base URL. Exit codes: 0 verified,
  * 1 divergence (the log, an attestation, the snapshot or the proof is wrong),
- * 2 bad input or usage, 3 the replayer itself failed. See docs/replayer.md.
+ * 2 bad input or usage, 3 the replayer itself failed, 4 operator
+ * equivocation (two conflicting operator-signed statements, both printed),
+ * 5 a proof checked against the operator's signature only. See docs/replayer.md.
  */
 import { realpathSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -15,7 +17,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { decodeSnapshot, type SnapshotRecord } from '@vex/engine';
-import { checkInclusionProof, shortAssetsOfProof } from './inclusion-proof-check.js';
+import type { Equivocation, EquivocationEvidence } from './divergence.js';
+import { checkInclusionProof, shortAssetsOfProof, type InclusionProofCheck } from './inclusion-proof-check.js';
 import {
   attestationsExportUrl,
   isHttpUrl,
@@ -33,6 +36,10 @@ export const exitCodes = {
   divergence: 1,
   badInput: 2,
   internalError: 3,
+  /** Two conflicting statements signed by operator keys for one sequence: the proof of misbehaviour is printed. */
+  equivocation: 4,
+  /** --proof with neither --log nor --attestations: valid under the operator's signature, and nothing more was checked. */
+  signatureOnly: 5,
 } as const;
 
 export interface CliOutput {
@@ -45,28 +52,35 @@ class UsageError extends Error {
 }
 
 const usage = `Usage:
-  pnpm replay <log> [--attestations <file|url>] [--workers <n>] [--json]
-  pnpm replay --from-snapshot <snapshot file> <log> [--attestations <file|url>] [--workers <n>] [--json]
-  pnpm replay --proof <proof file> [--operator-key <base64>]... [--log <log>] [--json]
+  pnpm replay <log> [--attestations <file|url>]... [--workers <n>] [--json]
+  pnpm replay --from-snapshot <snapshot file> <log> [--attestations <file|url>]... [--workers <n>] [--json]
+  pnpm replay --proof <proof file> [--log <log>] [--attestations <file|url>] [--operator-key <base64>]... [--json]
 
 Verifies an exported log from its genesis: the hash chain, every signature,
-every transition and every attestation. <log> is an export file or a node's
-base URL (http://host:port); from a node, the export is read from
-/api/v1/log?from=1 and, unless --attestations is given, the attestations from
-/api/v1/attestations/export.
+every transition, every attestation record and every attestation. <log> is an
+export file or a node's base URL (http://host:port); from a node, the export
+is read from /api/v1/log?from=1 and, unless --attestations is given, the
+attestations from /api/v1/attestations/export.
 
 Options:
-  --attestations <file|url>   attestations as JSON Lines, in increasing sequence order
+  --attestations <file|url>   attestations as JSON Lines, in increasing sequence order;
+                              repeat it to hold more lists against the log and each other
   --from-snapshot <file>      also check this snapshot record against the replay
-  --proof <file>              verify an inclusion proof (JSON) instead of replaying
+  --proof <file>              verify an inclusion proof (JSON) instead of replaying the whole log:
+                              with --log, the log is replayed up to the proof's sequence and the proof's
+                              attestation and leaf must be the replayed ones; with --attestations, the
+                              proof's attestation must be the published one; with neither, only the
+                              operator's signature is checked (exit 5)
   --operator-key <base64>     a trusted operator key for --proof (repeatable)
-  --log <log>                 for --proof: trust the operator keys of this log's genesis
+  --log <log>                 for --proof: the log to replay (its genesis names the operator keys)
   --workers <n>               signature worker threads (default: all cores)
   --json                      print the report as JSON on stdout
   -h, --help                  show this help
 
 Exit codes: 0 verified, 1 divergence (the log, an attestation, the snapshot or
-the proof is wrong), 2 bad input or usage, 3 the replayer itself failed.
+the proof is wrong), 2 bad input or usage, 3 the replayer itself failed,
+4 operator equivocation (both signed statements are printed), 5 a proof valid
+under the operator's signature only (give --log or --attestations to check it).
 `;
 
 function hexShort(hash: string): string {
@@ -83,12 +97,17 @@ function describeReport(report: ReplayReport, snapshot: SnapshotRecord | undefin
     lines.push(`verified: ${formatCount(report.entriesApplied)} entries of exchange "${report.exchangeName}" (genesis ${hexShort(report.genesisHash)})`);
   } else {
     const { divergence } = report;
-    lines.push(`DIVERGENCE at sequence ${divergence.sequence}: ${divergence.check}`);
-    if (divergence.attestationNumber !== undefined) lines.push(`  attestation: number ${divergence.attestationNumber} in the attestation list`);
-    lines.push(`  expected: ${divergence.expected}`, `  computed: ${divergence.computed}`, `  ${divergence.message}`);
+    if (divergence.equivocation !== undefined) {
+      lines.push(describeEquivocation(divergence.equivocation).trimEnd());
+    } else {
+      lines.push(`DIVERGENCE at sequence ${divergence.sequence}: ${divergence.check}`);
+      if (divergence.attestationNumber !== undefined) lines.push(`  attestation: number ${divergence.attestationNumber} in the attestation list`);
+      lines.push(`  expected: ${divergence.expected}`, `  computed: ${divergence.computed}`, `  ${divergence.message}`);
+    }
     lines.push(`verified before it: ${formatCount(report.entriesApplied)} entries`);
   }
   const flagged = report.flaggedAttestations;
+  lines.push(`attestation records checked: ${formatCount(report.recordsChecked)}`);
   lines.push(`attestations checked: ${formatCount(report.attestationsChecked)}, flagged (short of reserves): ${flagged.length}`);
   for (const item of flagged.slice(0, 10)) lines.push(`  sequence ${item.sequence}: short in ${item.shortAssets.join(', ')}`);
   if (flagged.length > 10) lines.push(`  … and ${flagged.length - 10} more (--json lists them all)`);
@@ -100,6 +119,34 @@ function describeReport(report: ReplayReport, snapshot: SnapshotRecord | undefin
     lines.push(`head: sequence ${report.headSequence}, hash ${report.headHash}`, `state hash: ${report.stateHash}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+function describeEvidence(label: string, evidence: EquivocationEvidence): string[] {
+  if (evidence.kind === 'attestation') {
+    return [
+      `  ${label}: ${evidence.source}`,
+      `    digest: ${evidence.digest}`,
+      `    signed attestation: ${evidence.attestationJson}`,
+      `    signed message (hex): ${evidence.messageHex}`,
+    ];
+  }
+  return [
+    `  ${label}: ${evidence.source}`,
+    `    digest: ${evidence.digest}`,
+    `    signed message: ${evidence.message}`,
+    `    public key: ${evidence.publicKey}`,
+    `    signature: ${evidence.signature}`,
+  ];
+}
+
+/** Both signed statements, in full: anyone holding the genesis can check them and publish them. */
+function describeEquivocation(equivocation: Equivocation): string {
+  return [
+    `OPERATOR EQUIVOCATION at sequence ${equivocation.sequence}: two different statements, both signed by operator keys`,
+    ...describeEvidence('first', equivocation.first),
+    ...describeEvidence('second', equivocation.second),
+    '  Both verify under the genesis operator keys (docs/attestation.md); publish them as the proof of misbehaviour.',
+  ].join('\n') + '\n';
 }
 
 function parseWorkers(text: string | undefined): number | undefined {
@@ -151,7 +198,7 @@ async function openLog(location: string): Promise<ByteSource> {
 }
 
 interface Values {
-  readonly attestations?: string;
+  readonly attestations?: string[];
   readonly workers?: string;
   readonly json?: boolean;
   readonly proof?: string;
@@ -167,7 +214,9 @@ async function runReplay(values: Values, positionals: readonly string[], output:
   const location = positionals[0]!;
   const workers = parseWorkers(values.workers);
   const snapshot = values['from-snapshot'] !== undefined ? await readSnapshot(values['from-snapshot']) : undefined;
-  const attestationsLocation = values.attestations ?? (isHttpUrl(location) ? attestationsExportUrl(location) : undefined);
+  const attestationsLocation = values.attestations?.[0] ?? (isHttpUrl(location) ? attestationsExportUrl(location) : undefined);
+  // Further lists are read whole and held against the log and the first list.
+  const otherAttestations = await readOtherAttestations(values.attestations?.slice(1) ?? []);
   const log = await openLog(location);
   let report: ReplayReport;
   // Whatever happens, both inputs are closed: an unread response body would keep its connection open.
@@ -180,6 +229,7 @@ async function runReplay(values: Values, positionals: readonly string[], output:
         log: log.chunks,
         logDescription: log.description,
         attestations: attestations?.lines,
+        otherAttestations,
         snapshot,
         workers,
         onProgress: (step) => progress.update(step),
@@ -192,42 +242,81 @@ async function runReplay(values: Values, positionals: readonly string[], output:
     attestations?.close();
   }
   output.stdout(values.json === true ? `${JSON.stringify(report)}\n` : describeReport(report, snapshot));
-  return report.verified ? exitCodes.verified : exitCodes.divergence;
+  if (report.verified) return exitCodes.verified;
+  return report.divergence.check === 'equivocation' ? exitCodes.equivocation : exitCodes.divergence;
+}
+
+async function readOtherAttestations(locations: readonly string[]): Promise<Array<{ attestation: unknown; source: string }>> {
+  const others: Array<{ attestation: unknown; source: string }> = [];
+  for (const [index, location] of locations.entries()) {
+    const opened = await openAttestationLines(localPath(location));
+    try {
+      let line = 0;
+      for await (const attestation of opened.lines) {
+        line += 1;
+        others.push({ attestation, source: `attestations list ${index + 2} (${location}), line ${line}` });
+      }
+    } finally {
+      opened.close();
+    }
+  }
+  return others;
 }
 
 async function runProof(values: Values, positionals: readonly string[], output: CliOutput): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`--proof takes no log argument (use --log <log>), got ${JSON.stringify(positionals[0])}`);
-  if (values.attestations !== undefined || values['from-snapshot'] !== undefined || values.workers !== undefined) {
-    throw new UsageError('--attestations, --from-snapshot and --workers do not go with --proof');
+  if ((values.attestations?.length ?? 0) > 1 || values['from-snapshot'] !== undefined) {
+    throw new UsageError('--proof takes at most one --attestations, and no --from-snapshot');
   }
   const operatorKeys = values['operator-key'] ?? [];
   if (operatorKeys.length === 0 && values.log === undefined) throw new UsageError('--proof needs trusted operator keys: --operator-key <base64> or --log <log>');
+  const workers = parseWorkers(values.workers);
   const proof = await readJsonFile(values.proof!);
-  const log = values.log !== undefined ? await openLog(values.log) : undefined;
-  let check;
+  const logLocation = values.log;
+  // With a node's URL as the log, its published attestations are held against the proof too.
+  const attestationsLocation = values.attestations?.[0] ?? (logLocation !== undefined && isHttpUrl(logLocation) ? attestationsExportUrl(logLocation) : undefined);
+  const attestations = attestationsLocation !== undefined ? await openAttestationLines(localPath(attestationsLocation)) : undefined;
+  let check: InclusionProofCheck;
   try {
-    check = await checkInclusionProof({ proof, operatorKeys, log: log?.chunks, logDescription: log?.description });
+    check = await checkInclusionProof({
+      proof,
+      operatorKeys,
+      ...(logLocation === undefined ? {} : { log: () => openLog(logLocation), logDescription: logLocation }),
+      ...(attestations === undefined ? {} : { attestations: attestations.lines, attestationsDescription: attestationsLocation }),
+      ...(workers === undefined ? {} : { workers }),
+    });
   } finally {
-    log?.close();
+    attestations?.close();
   }
   if (values.json === true) {
     output.stdout(`${JSON.stringify(check, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))}\n`);
   } else if (check.ok) {
     const { attestation } = check;
     const short = shortAssetsOfProof(check);
+    const basis = {
+      log: `checked against the log: replayed to sequence ${attestation.sequence}, the attestation and the leaf are the replayed ones and the log records this attestation`,
+      'published-attestation': `checked against the published attestations: the proof's attestation is the one published for sequence ${attestation.sequence}`,
+      'signature-only':
+        "ONLY THE OPERATOR'S SIGNATURE WAS CHECKED: nothing shows this is the attestation everyone else was shown " +
+        '(give --log <log> to replay it, or --attestations <file|url> to compare it with the published one)',
+    }[check.basis];
     output.stdout(
       [
-        `proof verified: account ${check.account} (leaf ${check.leafIndex} of ${attestation.accountCount}) is counted in the liabilities attested at sequence ${attestation.sequence}`,
+        `proof ${check.basis === 'signature-only' ? 'valid under the operator signature' : 'verified'}: account ${check.account} (leaf ${check.leafIndex} of ${attestation.accountCount}) is counted in the liabilities attested at sequence ${attestation.sequence}`,
+        `  ${basis}`,
         `  liabilities root: ${attestation.liabilitiesRoot}`,
         `  signed by operator key ${attestation.operatorKey}`,
         ...check.balances.map((balance) => `  ${balance.symbol}: claim ${balance.claim}, debt ${balance.debt}`),
         short.length > 0 ? `  FLAGGED: the attestation is short of reserves in ${short.join(', ')}` : '  reserves cover every asset',
       ].join('\n') + '\n',
     );
+  } else if (check.equivocation !== undefined) {
+    output.stdout(`proof REFUSED: ${check.reason}\n${describeEquivocation(check.equivocation)}`);
   } else {
     output.stdout(`proof INVALID: ${check.reason}\n`);
   }
-  return check.ok ? exitCodes.verified : exitCodes.divergence;
+  if (check.ok) return check.basis === 'signature-only' ? exitCodes.signatureOnly : exitCodes.verified;
+  return check.equivocation !== undefined ? exitCodes.equivocation : exitCodes.divergence;
 }
 
 export async function main(args: readonly string[], output: CliOutput): Promise<number> {
@@ -237,7 +326,7 @@ export async function main(args: readonly string[], output: CliOutput): Promise<
       parsed = parseArgs({
         args: [...args],
         options: {
-          attestations: { type: 'string' },
+          attestations: { type: 'string', multiple: true },
           workers: { type: 'string' },
           json: { type: 'boolean' },
           proof: { type: 'string' },

@@ -3,6 +3,7 @@
  * disagrees with what the replay computes. docs/replayer.md lists every check
  * and what its `expected` and `computed` hold.
  */
+import type { SignedAttestationEvidence } from '@vex/engine';
 
 /** Checks on the log itself, in the order they run for each entry. */
 export type LogCheck =
@@ -37,10 +38,46 @@ export type AttestationCheck =
   /** The key is not a genesis operator key, or the signature does not verify under the signature rule. */
   | 'attestation-signature';
 
+/**
+ * Checks of the log's attestation records (docs/attestation.md, "Attestation
+ * records") and of attestations against each other.
+ *
+ * - attestation-record: a record's digest is not the digest of the
+ *   attestation message the replay computes for the entry before it;
+ * - equivocation: two statements for one sequence, each signed by a genesis
+ *   operator key (the log's record, an attestation from the attestations
+ *   list, another file or a proof), with different digests.
+ */
+export type RecordCheck = 'attestation-record' | 'equivocation';
+
 /** Checks of a snapshot record against the replay at its sequence. */
 export type SnapshotCheck = 'snapshot-sequence' | 'snapshot-entry-hash' | 'snapshot-state-hash';
 
-export type DivergenceCheck = LogCheck | AttestationCheck | SnapshotCheck;
+export type DivergenceCheck = LogCheck | AttestationCheck | RecordCheck | SnapshotCheck;
+
+/** One signed statement about a sequence, as published evidence: an attestation, or the log's attestation record entry. */
+export type EquivocationEvidence =
+  | ({ readonly kind: 'attestation' } & SignedAttestationEvidence)
+  | {
+      readonly kind: 'attestation-record';
+      readonly source: string;
+      /** The record entry's sequence (the attested sequence + 1). */
+      readonly entrySequence: number;
+      /** The signed message: the record's signing string (UTF-8). */
+      readonly message: string;
+      /** Standard base64 of the operator's public key and of the entry's signature. */
+      readonly publicKey: string;
+      readonly signature: string;
+      /** The attestation digest the record carries. */
+      readonly digest: string;
+    };
+
+/** Two conflicting operator-signed statements for one sequence: the proof of misbehaviour anyone can publish. */
+export interface Equivocation {
+  readonly sequence: number;
+  readonly first: EquivocationEvidence;
+  readonly second: EquivocationEvidence;
+}
 
 export interface Divergence {
   /** The log sequence number where the disagreement is: the entry, or the attestation's or snapshot's sequence. */
@@ -54,4 +91,6 @@ export interface Divergence {
   readonly message: string;
   /** For attestation checks: the attestation's place in the attestation list, counting from 1 (its line in a JSON Lines file). */
   readonly attestationNumber?: number;
+  /** For check 'equivocation': both signed statements. */
+  readonly equivocation?: Equivocation;
 }

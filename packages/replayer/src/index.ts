@@ -14,9 +14,9 @@ export {
   type ReplayDiverged,
   type FlaggedAttestation,
 } from './replay-log.js';
-export type { Divergence, DivergenceCheck, LogCheck, AttestationCheck, SnapshotCheck } from './divergence.js';
+export type { Divergence, DivergenceCheck, LogCheck, AttestationCheck, RecordCheck, SnapshotCheck, Equivocation, EquivocationEvidence } from './divergence.js';
 export { ReplayInputError } from './replay-input-error.js';
-export { checkInclusionProof, shortAssetsOfProof, type InclusionProofCheck, type InclusionProofCheckOptions } from './inclusion-proof-check.js';
+export { checkInclusionProof, shortAssetsOfProof, type InclusionProofCheck, type InclusionProofCheckOptions, type OpenedLog } from './inclusion-proof-check.js';
 export {
   openByteSource,
   openAttestationLines,

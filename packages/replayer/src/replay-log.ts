@@ -8,7 +8,15 @@
  *   3. every transition: the entry is re-executed with the engine's apply
  *      and must be accepted;
  *   4. at every attested sequence, the attestation against the replayed
- *      state (and at a snapshot's sequence, the snapshot).
+ *      state (and at a snapshot's sequence, the snapshot);
+ *   5. every attestation record: its digest must be the digest of the
+ *      attestation message the replay computes for the entry before it;
+ *      and every signed statement about one sequence (the record, the
+ *      listed attestation, other attestations given) must agree, or the
+ *      replay reports operator equivocation with both signed statements.
+ *
+ * Attestation checks at sequence s are settled once entry s + 1 is applied
+ * (or the log ends), so that the record that follows s is known.
  *
  * The pipeline: the main thread reads and chain-checks entries, packs their
  * signatures into batches of `batchEntries` and hands each batch to the
@@ -20,6 +28,13 @@
  */
 import {
   LiabilitiesTree,
+  assembleAttestation,
+  attestationDigestHex,
+  attestationEvidence,
+  attestationFieldsOf,
+  isAttestationRecordMessage,
+  lowerHexToBytes,
+  bytesToBase64,
   LogChainError,
   LogExportBatchReader,
   LogFormatError,
@@ -32,15 +47,16 @@ import {
   verifyAttestationSignature,
   verifySignature,
   type Attestation,
+  type AttestationFields,
   type ExchangeState,
-  type LiabilitiesRoot,
+  type InclusionProof,
   type LogExportEntry as ExportEntry,
   type LogExportHeader,
   type LogExportSource,
   type SnapshotRecord,
 } from '@vex/engine';
 import { createHash } from 'node:crypto';
-import type { Divergence, DivergenceCheck } from './divergence.js';
+import type { Divergence, DivergenceCheck, EquivocationEvidence } from './divergence.js';
 import { CountingByteSource } from './input-source.js';
 import { ReplayInputError, errorMessage } from './replay-input-error.js';
 import { SignatureBatchBuilder, validVerdictCode, verdictName } from './signature-batch.js';
@@ -73,6 +89,17 @@ export interface ReplayOptions {
   readonly batchesInFlight?: number;
   /** Called after each applied batch. */
   readonly onProgress?: (progress: ReplayProgress) => void;
+  /**
+   * More signed attestations to hold against the replay and the log's
+   * records, in any order: a proof's attestation, a second attestations
+   * file. Each is checked like a listed attestation; two signed ones that
+   * disagree about a sequence are operator equivocation.
+   */
+  readonly otherAttestations?: ReadonlyArray<{ readonly attestation: unknown; readonly source: string }>;
+  /** Stop after this entry (a proof check replays up to its attestation's record); entries after it are not read. */
+  readonly stopAfterSequence?: number;
+  /** Capture the replayed proof of this account's leaf at this sequence (ReplayReport.capturedProof). */
+  readonly captureProof?: { readonly sequence: number; readonly account: string };
 }
 
 export interface FlaggedAttestation {
@@ -96,6 +123,10 @@ interface ReplayTotals {
   /** From opening the export to the verdict; excludes starting the workers. */
   readonly elapsedMs: number;
   readonly entriesPerSecond: number;
+  /** Attestation records in the log checked against the replay. */
+  readonly recordsChecked: number;
+  /** With captureProof: the replayed inclusion proof (its attestation unsigned: key and signature empty); null when the account had no leaf; absent when the sequence was not reached. */
+  readonly capturedProof?: InclusionProof | null;
 }
 
 export interface ReplayVerified extends ReplayTotals {
@@ -120,10 +151,37 @@ interface InFlightBatch {
   readonly verdicts: Promise<BatchVerdicts>;
 }
 
+/** The attestation the replay computes for an entry: its fields and digest. */
+interface ComputedAttestation {
+  readonly sequence: number;
+  readonly fields: AttestationFields;
+  readonly digest: string;
+}
+
+/** A signed attestation given to the replay, and where it came from. */
+interface GivenAttestation {
+  readonly attestation: Attestation;
+  readonly source: string;
+  /** For the listed attestations: the place in the list. */
+  readonly number?: number;
+}
+
+/** Attestation checks at one sequence, settled once the next entry (its record, if any) is applied. */
+interface PendingCheck {
+  readonly computed: ComputedAttestation;
+  readonly listed: GivenAttestation | undefined;
+  readonly others: readonly GivenAttestation[];
+}
+
 const defaultBatchEntries = 1024;
 const signatureVerifiedOption = { signatureVerified: true } as const;
 const engineSignatureRule = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean =>
   verifySignature(publicKey, message, signature) === 'valid';
+
+/** An export entry's transaction (the reader gives views into the bytes read). */
+function transaction(entry: ExportEntry): { readonly message: Uint8Array; readonly publicKey: Uint8Array; readonly signature: Uint8Array } {
+  return entry.transaction;
+}
 
 function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -165,6 +223,14 @@ class Replay {
   private snapshotChecked = false;
   /** The next sequence at which an attestation or the snapshot is due; Infinity when none is. */
   private nextCheckpoint = Number.POSITIVE_INFINITY;
+  /** otherAttestations by sequence. */
+  private readonly others = new Map<number, GivenAttestation[]>();
+  /** The attestation computed for the head, cached: a record and a check at the same head share it. */
+  private computed: ComputedAttestation | undefined;
+  private pending: PendingCheck | undefined;
+  private recordsChecked = 0;
+  private stopped = false;
+  private capturedProof: InclusionProof | null | undefined;
 
   constructor(
     private readonly options: ReplayOptions,
@@ -202,8 +268,11 @@ class Replay {
         throw new ReplayInputError(`the snapshot's sequence ${snapshot.sequence} is not a log sequence (1 or more)`);
       }
       this.headHash = bytesToLowerHex(header.genesisHash);
-      if (this.attestationIterator !== undefined) this.tree = LiabilitiesTree.build(this.state);
-      const divergence = (await this.loadNextAttestation()) ?? (await this.replayEntries(reader)) ?? this.checkNothingBeyondEnd();
+      // Always: every attestation record is checked against the attestation the replay computes.
+      this.tree = LiabilitiesTree.build(this.state);
+      this.loadOtherAttestations();
+      const divergence =
+        (await this.loadNextAttestation()) ?? (await this.replayEntries(reader)) ?? this.settlePending(undefined) ?? this.checkNothingBeyondEnd();
       if (divergence !== undefined) return this.diverged(divergence);
       return this.verified();
     } finally {
@@ -214,6 +283,20 @@ class Replay {
       } catch {
         // Cleaning up a source that failed is not worth reporting over the replay's own result.
       }
+    }
+  }
+
+  private loadOtherAttestations(): void {
+    for (const given of this.options.otherAttestations ?? []) {
+      let attestation: Attestation;
+      try {
+        attestation = parseAttestation(given.attestation);
+      } catch (error) {
+        throw new ReplayInputError(`${given.source}: the attestation is malformed: ${errorMessage(error)}`);
+      }
+      const list = this.others.get(attestation.sequence) ?? [];
+      list.push({ attestation, source: given.source });
+      this.others.set(attestation.sequence, list);
     }
   }
 
@@ -250,8 +333,14 @@ class Replay {
         break;
       }
       if (entries === undefined) break;
+      const stopAfter = this.options.stopAfterSequence ?? Number.POSITIVE_INFINITY;
+      let pastStop = false;
       for (let index = 0; index < entries.length; index += 1) {
         const entry = entries[index]!;
+        if (entry.sequence > stopAfter) {
+          pastStop = true;
+          break;
+        }
         const transaction = entry.transaction;
         batch.push(entry);
         builder.add(transaction.publicKey, transaction.signature, transaction.message);
@@ -263,6 +352,7 @@ class Replay {
           }
         }
       }
+      if (pastStop) break;
     }
     if (batch.length > 0) send();
     while (inFlight.length > 0) {
@@ -292,6 +382,10 @@ class Replay {
           message: `the signature of entry ${entry.sequence} is not valid (${verdictName(verdict)})`,
         };
       }
+      // A record's digest is checked against the attestation of the entry before it, computed before the record applies.
+      const isRecord = isAttestationRecordMessage(transaction(entry).message);
+      const recordedComputation = isRecord && this.headSequence >= 1 ? this.computeAtHead() : undefined;
+      const previousSequence = this.headSequence;
       const outcome = apply(state, entry, signatureVerifiedOption);
       if (!outcome.accepted) {
         const { code, message } = outcome.rejection;
@@ -306,9 +400,23 @@ class Replay {
       this.entriesApplied += 1;
       this.headSequence = entry.sequence;
       this.headHash = entry.entryHash;
-      if (entry.sequence === this.nextCheckpoint) {
+      const record = isRecord && state.attestedSequence === previousSequence && previousSequence >= 1 ? this.recordEvidence(entry, state) : undefined;
+      if (record !== undefined) this.recordsChecked += 1;
+      const settled = this.settlePending(record);
+      if (settled !== undefined) return settled;
+      if (record !== undefined && recordedComputation !== undefined && record.digest !== recordedComputation.digest) {
+        return {
+          sequence: entry.sequence, check: 'attestation-record', expected: record.digest, computed: recordedComputation.digest,
+          message: `entry ${entry.sequence} records attestation digest ${record.digest} for entry ${previousSequence}, but the attestation the replay computes for it has digest ${recordedComputation.digest}`,
+        };
+      }
+      if (entry.sequence === this.nextCheckpoint || (this.others.size > 0 && this.others.has(entry.sequence)) || entry.sequence === this.options.captureProof?.sequence) {
         const divergence = await this.checkpoint(entry);
         if (divergence !== undefined) return divergence;
+      }
+      if (entry.sequence === this.options.stopAfterSequence) {
+        this.stopped = true;
+        break;
       }
     }
     this.options.onProgress?.({
@@ -361,7 +469,31 @@ class Replay {
     return { sequence: attestation.sequence, check, expected, computed, message, attestationNumber: this.attestationNumber };
   }
 
-  /** Checks whatever is due right after `entry`: its attestation, the snapshot, or both. */
+  /** The attestation the replay computes for the head (the state after the last applied entry). */
+  private computeAtHead(): ComputedAttestation {
+    if (this.computed?.sequence === this.headSequence) return this.computed;
+    const state = this.state!;
+    const root = this.tree!.update(state);
+    const fields = attestationFieldsOf(state, root, this.headSequence, lowerHexToBytes(this.headHash, 32)!, this.header!.genesisHash);
+    this.computed = { sequence: this.headSequence, fields, digest: attestationDigestHex(fields) };
+    return this.computed;
+  }
+
+  /** The record entry just applied, as evidence: its signed message, key and signature, and the digest it records. */
+  private recordEvidence(entry: ExportEntry, state: ExchangeState): Extract<EquivocationEvidence, { kind: 'attestation-record' }> {
+    const signed = transaction(entry);
+    return {
+      kind: 'attestation-record',
+      source: `the log's attestation record (entry ${entry.sequence})`,
+      entrySequence: entry.sequence,
+      message: new TextDecoder().decode(signed.message),
+      publicKey: bytesToBase64(signed.publicKey),
+      signature: bytesToBase64(signed.signature),
+      digest: bytesToLowerHex(state.attestationDigest),
+    };
+  }
+
+  /** Checks whatever is due right after `entry`: the snapshot now; the attestations given for it once the next entry is known. */
   private async checkpoint(entry: ExportEntry): Promise<Divergence | undefined> {
     const snapshot = this.options.snapshot;
     if (snapshot !== undefined && !this.snapshotChecked && snapshot.sequence === entry.sequence) {
@@ -369,63 +501,116 @@ class Replay {
       if (divergence !== undefined) return divergence;
       this.snapshotChecked = true;
     }
-    const attestation = this.nextAttestation;
-    if (attestation !== undefined && attestation.sequence === entry.sequence) {
-      const divergence = this.checkAttestation(attestation, entry);
-      if (divergence !== undefined) return divergence;
-      this.attestationsChecked += 1;
-      this.lastAttestedSequence = attestation.sequence;
-      const short = shortAssets(attestation);
-      if (short.length > 0) this.flaggedAttestations.push({ sequence: attestation.sequence, shortAssets: short });
-      return this.loadNextAttestation();
+    const capture = this.options.captureProof;
+    if (capture !== undefined && capture.sequence === entry.sequence) {
+      const computed = this.computeAtHead();
+      this.capturedProof = this.tree!.inclusionProof(assembleAttestation(computed.fields, '', ''), capture.account) ?? null;
     }
-    this.updateNextCheckpoint();
+    const attestation = this.nextAttestation;
+    const listed = attestation !== undefined && attestation.sequence === entry.sequence
+      ? { attestation, source: `attestation ${this.attestationNumber} of the attestation list`, number: this.attestationNumber }
+      : undefined;
+    const others = this.others.get(entry.sequence) ?? [];
+    if (listed === undefined && others.length === 0) {
+      this.updateNextCheckpoint();
+      return undefined;
+    }
+    this.pending = { computed: this.computeAtHead(), listed, others };
+    if (listed === undefined) {
+      this.updateNextCheckpoint();
+      return undefined;
+    }
+    this.lastAttestedSequence = listed.attestation.sequence;
+    const divergence = await this.loadNextAttestation();
+    // An out-of-order list is reported after what the attestation before it shows.
+    return divergence === undefined ? undefined : (this.settlePending(undefined) ?? divergence);
+  }
+
+  /**
+   * Settles the attestation checks of the entry before the one just applied,
+   * knowing its record (if that entry was one): first whether the operator
+   * signed two different statements for that sequence, then each statement
+   * against the replay.
+   */
+  private settlePending(record: Extract<EquivocationEvidence, { kind: 'attestation-record' }> | undefined): Divergence | undefined {
+    const pending = this.pending;
+    if (pending === undefined) return undefined;
+    this.pending = undefined;
+    const { computed } = pending;
+    const given = pending.listed === undefined ? pending.others : [pending.listed, ...pending.others];
+    const statements: EquivocationEvidence[] = record === undefined ? [] : [record];
+    for (const item of given) {
+      if (verifyAttestationSignature(item.attestation, this.trustedOperatorKeys, engineSignatureRule)) {
+        statements.push({ kind: 'attestation', ...attestationEvidence(item.attestation, item.source) });
+      }
+    }
+    // Two signed statements that disagree: the one the replay computes (if any) first, then one that differs from it.
+    const honest = statements.find((statement) => statement.digest === computed.digest) ?? statements[0];
+    const conflicting = honest === undefined ? undefined : statements.find((statement) => statement.digest !== honest.digest);
+    if (honest !== undefined && conflicting !== undefined) {
+      return {
+        sequence: computed.sequence,
+        check: 'equivocation',
+        expected: `${honest.source}: digest ${honest.digest}`,
+        computed: `${conflicting.source}: digest ${conflicting.digest}`,
+        message:
+          `operator equivocation at sequence ${computed.sequence}: ${honest.source} and ${conflicting.source} are both signed by operator keys ` +
+          `and state different attestations (the replay computes digest ${computed.digest})`,
+        equivocation: { sequence: computed.sequence, first: honest, second: conflicting },
+      };
+    }
+    for (const item of given) {
+      const divergence = this.checkAttestation(item, computed);
+      if (divergence !== undefined) return divergence;
+    }
+    if (pending.listed !== undefined) {
+      this.attestationsChecked += 1;
+      const short = shortAssets(pending.listed.attestation);
+      if (short.length > 0) this.flaggedAttestations.push({ sequence: computed.sequence, shortAssets: short });
+    }
     return undefined;
   }
 
-  /** Compares every signed field of the attestation with the replay, identity first, then the state, then the signature. */
-  private checkAttestation(attestation: Attestation, entry: ExportEntry): Divergence | undefined {
-    const state = this.state!;
-    const header = this.header!;
-    const number = this.attestationNumber;
+  /** Compares every signed field of a given attestation with the computed one, identity first, then the state, then the signature. */
+  private checkAttestation(given: GivenAttestation, computedAttestation: ComputedAttestation): Divergence | undefined {
+    const { attestation, source } = given;
+    const fields = computedAttestation.fields;
+    const divergence = (check: DivergenceCheck, expected: string, computed: string, message: string): Divergence => ({
+      sequence: attestation.sequence, check, expected, computed, message,
+      ...(given.number === undefined ? {} : { attestationNumber: given.number }),
+    });
     const mismatch = (check: DivergenceCheck, what: string, expected: string, computed: string): Divergence =>
-      this.attestationDivergence(attestation, check, expected, computed,
-        `attestation ${number} (sequence ${attestation.sequence}) states ${what} ${expected}, but the replay computes ${computed}`);
+      divergence(check, expected, computed, `${source} (sequence ${attestation.sequence}) states ${what} ${expected}, but the replay computes ${computed}`);
 
-    const genesisHash = bytesToLowerHex(header.genesisHash);
-    if (attestation.genesisHash !== genesisHash) return mismatch('genesis-hash', 'the genesis hash', attestation.genesisHash, genesisHash);
-    const headHash = entry.entryHash;
-    if (attestation.headHash !== headHash) return mismatch('head-hash', 'the head hash', attestation.headHash, headHash);
-    if (attestation.logTimeMs !== entry.logTimeMs) return mismatch('log-time', 'the log time', String(attestation.logTimeMs), String(entry.logTimeMs));
-    const computedStateHash = bytesToLowerHex(stateHash(state));
-    if (attestation.stateHash !== computedStateHash) return mismatch('state-hash', 'the state hash', attestation.stateHash, computedStateHash);
-
-    const root: LiabilitiesRoot = this.tree!.update(state);
-    const rootHash = bytesToLowerHex(root.hash);
-    if (attestation.liabilitiesRoot !== rootHash) return mismatch('liabilities-root', 'the liabilities root', attestation.liabilitiesRoot, rootHash);
-    if (attestation.accountCount !== root.accountCount) {
-      return mismatch('account-count', 'the account count', String(attestation.accountCount), String(root.accountCount));
+    if (attestation.genesisHash !== fields.genesisHash) return mismatch('genesis-hash', 'the genesis hash', attestation.genesisHash, fields.genesisHash);
+    if (attestation.headHash !== fields.headHash) return mismatch('head-hash', 'the head hash', attestation.headHash, fields.headHash);
+    if (attestation.logTimeMs !== fields.logTimeMs) return mismatch('log-time', 'the log time', String(attestation.logTimeMs), String(fields.logTimeMs));
+    if (attestation.stateHash !== fields.stateHash) return mismatch('state-hash', 'the state hash', attestation.stateHash, fields.stateHash);
+    if (attestation.liabilitiesRoot !== fields.liabilitiesRoot) {
+      return mismatch('liabilities-root', 'the liabilities root', attestation.liabilitiesRoot, fields.liabilitiesRoot);
+    }
+    if (attestation.accountCount !== fields.accountCount) {
+      return mismatch('account-count', 'the account count', String(attestation.accountCount), String(fields.accountCount));
     }
     const attestedSymbols = attestation.assets.map((asset) => asset.symbol).join(',');
-    const listedSymbols = root.assets.map((asset) => asset.symbol).join(',');
+    const listedSymbols = fields.assets.map((asset) => asset.symbol).join(',');
     if (attestedSymbols !== listedSymbols) return mismatch('asset-list', 'the assets', `[${attestedSymbols}]`, `[${listedSymbols}]`);
-    for (let index = 0; index < root.assets.length; index += 1) {
+    for (let index = 0; index < fields.assets.length; index += 1) {
       const attested = attestation.assets[index]!;
-      const computed = root.assets[index]!;
+      const computed = fields.assets[index]!;
       const symbol = computed.symbol;
-      if (attested.claims !== computed.claims.toString()) return mismatch('claims', `${symbol} claims of`, attested.claims, computed.claims.toString());
-      if (attested.debts !== computed.debts.toString()) return mismatch('debts', `${symbol} debts of`, attested.debts, computed.debts.toString());
-      const reserves = state.assets[index]!.reservesUnits.toString();
-      if (attested.reserves !== reserves) return mismatch('reserves', `${symbol} reserves of`, attested.reserves, reserves);
+      if (attested.claims !== computed.claims) return mismatch('claims', `${symbol} claims of`, attested.claims, computed.claims);
+      if (attested.debts !== computed.debts) return mismatch('debts', `${symbol} debts of`, attested.debts, computed.debts);
+      if (attested.reserves !== computed.reserves) return mismatch('reserves', `${symbol} reserves of`, attested.reserves, computed.reserves);
     }
 
     if (!this.trustedOperatorKeys.includes(attestation.operatorKey)) {
-      return this.attestationDivergence(attestation, 'attestation-signature', `a signature by ${attestation.operatorKey}`, 'that key is not a genesis operator key',
-        `attestation ${number} (sequence ${attestation.sequence}) is signed by ${attestation.operatorKey}, which is not an operator key of the genesis`);
+      return divergence('attestation-signature', `a signature by ${attestation.operatorKey}`, 'that key is not a genesis operator key',
+        `${source} (sequence ${attestation.sequence}) is signed by ${attestation.operatorKey}, which is not an operator key of the genesis`);
     }
     if (!verifyAttestationSignature(attestation, this.trustedOperatorKeys, engineSignatureRule)) {
-      return this.attestationDivergence(attestation, 'attestation-signature', `a valid signature by ${attestation.operatorKey}`, 'the signature does not verify',
-        `the signature of attestation ${number} (sequence ${attestation.sequence}) does not verify under the operator key ${attestation.operatorKey}`);
+      return divergence('attestation-signature', `a valid signature by ${attestation.operatorKey}`, 'the signature does not verify',
+        `the signature of ${source} (sequence ${attestation.sequence}) does not verify under the operator key ${attestation.operatorKey}`);
     }
     return undefined;
   }
@@ -458,8 +643,17 @@ class Replay {
     return undefined;
   }
 
-  /** After the last entry: an attestation or snapshot still due lies beyond the end of the log. */
+  /** After the last entry: an attestation or snapshot still due lies beyond the end of the log (a replay stopped early checks nothing beyond). */
   private checkNothingBeyondEnd(): Divergence | undefined {
+    if (this.stopped) return undefined;
+    for (const [sequence, list] of this.others) {
+      if (sequence > this.headSequence) {
+        return {
+          sequence, check: 'attestation-sequence', expected: String(sequence), computed: `the log ends at ${this.headSequence}`,
+          message: `${list[0]!.source} is at sequence ${sequence}, beyond the end of the log at entry ${this.headSequence}`,
+        };
+      }
+    }
     const attestation = this.nextAttestation;
     if (attestation !== undefined) {
       return this.attestationDivergence(attestation, 'attestation-sequence', String(attestation.sequence), `the log ends at ${this.headSequence}`,
@@ -488,6 +682,8 @@ class Replay {
       workerVerifyMs: this.workerVerifyNs / 1e6,
       elapsedMs,
       entriesPerSecond: elapsedMs > 0 ? (this.entriesApplied * 1000) / elapsedMs : 0,
+      recordsChecked: this.recordsChecked,
+      ...(this.capturedProof === undefined ? {} : { capturedProof: this.capturedProof }),
     };
   }
 

@@ -104,7 +104,8 @@ export class SignatureVerifierPool {
    */
   static async start(size: number = availableParallelism(), equation: SignatureEquation = 'fastest'): Promise<SignatureVerifierPool> {
     if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`the pool needs at least one worker, got ${size}`);
-    const moduleUrl = new URL('./signature-worker.ts', import.meta.url);
+    // Compiled (dist/, scripts/build.mjs), the worker module is the .js beside this one.
+    const moduleUrl = new URL(import.meta.url.endsWith('.ts') ? './signature-worker.ts' : './signature-worker.js', import.meta.url);
     const workers = Array.from({ length: size }, () => new PoolWorker(startTypeScriptWorker(moduleUrl, { equation })));
     const pool = new SignatureVerifierPool(workers);
     // A round trip with an empty batch proves that each worker's module graph loaded.

@@ -11,5 +11,8 @@ const entryUrl = new URL('./typescript-worker-entry.mjs', import.meta.url);
 
 /** Starts a worker running `moduleUrl` (a .ts or .js module); `workerData` is passed through as workerData.data. */
 export function startTypeScriptWorker(moduleUrl: URL, data?: unknown): Worker {
-  return new Worker(entryUrl, { workerData: { typescriptModuleUrl: moduleUrl.href, data } });
+  const workerData = { typescriptModuleUrl: moduleUrl.href, data };
+  // Compiled JavaScript (scripts/build.mjs) needs no loader: the module is the worker's entry.
+  if (moduleUrl.pathname.endsWith('.js')) return new Worker(moduleUrl, { workerData });
+  return new Worker(entryUrl, { workerData });
 }
