@@ -20,7 +20,7 @@
  *   - a bucket without trades has no candle.
  *
  * Times are whole milliseconds (safe integers); amounts are bigint ticks,
- * steps and units. No clock, no Date: calendar arithmetic is bigint-only.
+ * steps and units. No clock and no date objects: calendar arithmetic is bigint-only.
  */
 
 export const candleIntervals = ['1m', '3m', '5m', '15m', '30m', '1h', '2h', '4h', '6h', '8h', '12h', '1d', '3d', '1w', '1month'] as const;
