@@ -16,7 +16,10 @@
  *   30 % cancels of an order that is open at that point of the stream.
  *   10 % market orders sized by quantity.
  *   Quantities are 1..100 steps (0.01..1 SOL); the account is uniform over
- *   `accounts` (default 100); self-trade prevention is the default RejectTaker.
+ *   `accounts` (default 1,000, so that no account comes near the market's
+ *   open-order limit of 1,000); self-trade prevention is the default
+ *   RejectTaker. A market order that would execute nothing is refused by the
+ *   engine (ORDER_WOULD_NOT_FILL): the generator predicts each such refusal.
  *
  * Liveness is simulated exactly, not guessed: the generator runs a small
  * price-time book of its own (numbers, lazily deleted queue entries, an
@@ -91,6 +94,8 @@ export interface WorkloadStats {
   /** Predicted by the simulation: trades executed and orders open after the whole stream. */
   expectedTrades: number;
   expectedOpenOrders: number;
+  /** Market orders that would execute nothing, which the engine refuses (ORDER_WOULD_NOT_FILL). */
+  refusedMarkets: number;
   /** Largest number of open orders at any point. */
   peakOpenOrders: number;
   /** Self-trade prevention stops. */
@@ -262,7 +267,7 @@ class SimBook {
 
 export function generateWorkload(options: WorkloadOptions): Workload {
   const { seed, count } = options;
-  const accountCount = options.accounts ?? 100;
+  const accountCount = options.accounts ?? 1000;
   const random = new SplitMix32(seed);
   const kind = new Uint8Array(count);
   const side = new Uint8Array(count);
@@ -279,6 +284,7 @@ export function generateWorkload(options: WorkloadOptions): Workload {
     cancelsReplaced: 0,
     expectedTrades: 0,
     expectedOpenOrders: 0,
+    refusedMarkets: 0,
     peakOpenOrders: 0,
     selfTradeStops: 0,
   };
@@ -317,8 +323,16 @@ export function generateWorkload(options: WorkloadOptions): Workload {
     orderId[index] = id;
 
     if (opKind === OP_MARKET) {
-      book.match(who, orderSide, undefined, quantity);
       stats.markets += 1;
+      const tradesBefore = book.trades;
+      book.match(who, orderSide, undefined, quantity);
+      if (book.trades === tradesBefore) {
+        // It would execute nothing (an empty side, or its own order first in line): the engine
+        // refuses it with ORDER_WOULD_NOT_FILL (docs/matching.md, 4.6), and a refused order takes no id.
+        nextOrderId -= 1;
+        orderId[index] = 0;
+        stats.refusedMarkets += 1;
+      }
       continue;
     }
 
