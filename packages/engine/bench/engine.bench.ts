@@ -54,6 +54,7 @@ import {
   type Instruction,
   type Market,
   type OrderParameters,
+  type TriggerParameters,
 } from '../src/index.js';
 import { accountKeys, benchMarket, generateWorkload, OP_CANCEL, OP_LIMIT, SIDE_BID, type Workload } from './workload.js';
 
@@ -175,7 +176,7 @@ function engineTypedRun(workload: Workload): RunResult {
   const { state, market, accounts } = setUpEngine(workload);
   const count = workload.count;
   // Untimed: the typed parameters the node would hold after verifying and parsing.
-  const params: Array<OrderParameters | undefined> = new Array(count);
+  const params: Array<(OrderParameters & TriggerParameters) | undefined> = new Array(count);
   const signers: string[] = new Array(count);
   const cancelIds = new Array<number>(count).fill(0);
   for (let index = 0; index < count; index += 1) {
@@ -187,7 +188,12 @@ function engineTypedRun(workload: Workload): RunResult {
       continue;
     }
     const isLimit = kind === OP_LIMIT;
+    // The same object shape as resolveOrderRequest gives the engine (trigger fields first, absent here),
+    // so that both drivers, which share one process, feed placeOrder one shape.
     params[index] = {
+      triggerPriceTicks: undefined,
+      takeProfit: undefined,
+      stopLoss: undefined,
       market,
       side: workload.side[index] === SIDE_BID ? 'Bid' : 'Ask',
       orderType: isLimit ? 'Limit' : 'Market',

@@ -90,10 +90,12 @@ interface FillPlan {
 /**
  * Walks the opposite side without changing it and returns what the order
  * would fill, honouring its limit price, size, quote budget and self-trade
- * prevention. Used for fill-or-kill and for funds checks of market orders;
- * matchTaker below must stop at exactly the same place.
+ * prevention. Used for fill-or-kill, for funds checks of market orders and
+ * for the minimum value; with `untilFirstFill` it stops at the first fill,
+ * which is all the would-not-fill check needs. matchTaker below must stop at
+ * exactly the same place.
  */
-function planFill(params: OrderParameters, account: Account): FillPlan {
+function planFill(params: OrderParameters, account: Account, untilFirstFill = false): FillPlan {
   const market = params.market;
   const levels = opposite(market, params.side).levels;
   const isLimit = params.orderType === 'Limit';
@@ -125,7 +127,7 @@ function planFill(params: OrderParameters, account: Account): FillPlan {
         steps += take;
         quoteUnits += take * stepCost;
         quoteLeft -= take * stepCost;
-        if (limitedByBudget || quoteLeft === 0n) return { steps, quoteUnits };
+        if (limitedByBudget || quoteLeft === 0n || (untilFirstFill && steps > 0n)) return { steps, quoteUnits };
         continue;
       } else {
         if (stepsLeft < take) take = stepsLeft;
@@ -133,7 +135,7 @@ function planFill(params: OrderParameters, account: Account): FillPlan {
       }
       steps += take;
       quoteUnits += take * stepCost;
-      if (!byQuote && stepsLeft === 0n) return { steps, quoteUnits };
+      if ((!byQuote && stepsLeft === 0n) || (untilFirstFill && steps > 0n)) return { steps, quoteUnits };
     }
   }
   return { steps, quoteUnits };
@@ -195,6 +197,11 @@ class PlannedWalk {
 
   get(): FillPlan {
     return (this.plan ??= planFill(this.params, this.account));
+  }
+
+  /** Whether the walk would fill at all: the same walk, stopped at its first fill unless it was planned whole already. */
+  fillsAnything(): boolean {
+    return (this.plan ?? planFill(this.params, this.account, true)).steps > 0n;
   }
 }
 
@@ -260,12 +267,17 @@ function admit(params: OrderParameters, account: Account): bigint | Rejection {
   // An order that cannot rest and would execute nothing would only fill the
   // log: it is refused rather than accepted as Expired (docs/matching.md, 4.6).
   if (!canRest) {
-    const plannedSteps = walk.get().steps;
-    if (plannedSteps === 0n) return reject('ORDER_WOULD_NOT_FILL', 'The order cannot rest and would execute nothing now.');
-    if (params.timeInForce === 'FOK' && plannedSteps < params.quantitySteps) {
+    // A fill-or-kill order needs the whole walk anyway; the others only its first fill.
+    const isFillOrKill = params.timeInForce === 'FOK';
+    if (isFillOrKill ? walk.get().steps === 0n : !walk.fillsAnything()) {
+      return reject('ORDER_WOULD_NOT_FILL', 'The order cannot rest and would execute nothing now.');
+    }
+    if (isFillOrKill && walk.get().steps < params.quantitySteps) {
       return reject('ORDER_WOULD_NOT_FILL', 'The fill-or-kill order could not be filled in full.');
     }
   }
+  // Every value is at least zero, so a market without a minimum needs no planned walk for it.
+  if (market.minOrderValueUnits === 0n) return needed;
   const value = isLimit
     ? params.quantitySteps * params.priceTicks * market.quoteUnitsPerStepTick
     : (params.quoteQuantityUnits ?? walk.get().quoteUnits);
