@@ -7,31 +7,15 @@
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { EtcdLogStore, LocalEtcdCluster, LogAppenderDeposedError, type EtcdLogAppender, type LogPosition } from '../src/index.js';
+import { expect, it } from 'vitest';
+import { EtcdLogStore, LogAppenderDeposedError, type EtcdLogAppender, type LogPosition } from '../src/index.js';
 import { EntryMaker, hex, testGenesisHash, uniquePrefix } from './entries.js';
-import { describeWithEtcd, fullScale } from './etcd-fixture.js';
+import { describeWithEtcd, fullScale, useThreeMemberCluster } from './etcd-fixture.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describeWithEtcd('etcd failures', () => {
-  let cluster: LocalEtcdCluster;
-  const stores: EtcdLogStore[] = [];
-
-  beforeAll(async () => {
-    cluster = await LocalEtcdCluster.start({ members: 3 });
-  });
-
-  afterAll(async () => {
-    for (const store of stores) store.close();
-    await cluster?.stop();
-  });
-
-  async function openStore(prefix: string): Promise<EtcdLogStore> {
-    const store = await EtcdLogStore.open({ endpoints: cluster.endpoints, prefix, genesisHash: testGenesisHash });
-    stores.push(store);
-    return store;
-  }
+  const { cluster: runningCluster, openStore } = useThreeMemberCluster();
 
   /** Reads the whole log, checking the chain from the genesis (read() checks it), into sequence → hash. */
   async function logHashes(store: EtcdLogStore): Promise<Map<number, string>> {
@@ -88,17 +72,17 @@ describeWithEtcd('etcd failures', () => {
 
     for (let kill = 0; kill < leaderKills; kill += 1) {
       await progressSince(acknowledged.length);
-      const leader = await cluster.leaderIndex();
-      await cluster.kill(leader);
+      const leader = await runningCluster().leaderIndex();
+      await runningCluster().kill(leader);
       await sleep(1_500);
       await progressSince(acknowledged.length - 5); // writes go on with two of three members
-      await cluster.restart(leader);
+      await runningCluster().restart(leader);
     }
     for (let kill = 0; kill < allKills; kill += 1) {
       await progressSince(acknowledged.length);
-      await cluster.killAll();
+      await runningCluster().killAll();
       await sleep(500);
-      await cluster.restartAll();
+      await runningCluster().restartAll();
     }
     await progressSince(acknowledged.length);
     running = false;
@@ -120,7 +104,7 @@ describeWithEtcd('etcd failures', () => {
     const prefix = uniquePrefix('sigstop');
     const store = await openStore(prefix);
     const leaseTtlSeconds = 3;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'packages/cluster/test/sequencer-child.ts', JSON.stringify({ endpoints: cluster.endpoints, prefix, leaseTtlSeconds })], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'packages/cluster/test/sequencer-child.ts', JSON.stringify({ endpoints: runningCluster().endpoints, prefix, leaseTtlSeconds })], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const lines: Array<Record<string, unknown>> = [];

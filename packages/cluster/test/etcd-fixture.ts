@@ -4,8 +4,9 @@
  * are skipped under a title that says why, and a warning is printed; with
  * VEX_REQUIRE_ETCD=1 (CI can set it) that is a failure instead.
  */
-import { describe, it } from 'vitest';
-import { ensureEtcd } from '../src/index.js';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { EtcdLogStore, LocalEtcdCluster, ensureEtcd } from '../src/index.js';
+import { testGenesisHash } from './entries.js';
 
 export const etcd = ensureEtcd();
 
@@ -22,3 +23,30 @@ export function describeWithEtcd(title: string, body: () => void): void {
 
 /** CI scale by default; CLUSTER_SCALE=full for the long run. */
 export const fullScale = process.env.CLUSTER_SCALE === 'full';
+
+/**
+ * Registers, in the calling describe block, a three-member cluster started
+ * before its tests and stopped after them, and an `openStore` whose stores are
+ * closed with it. `cluster()` is the running cluster (valid inside tests).
+ */
+export function useThreeMemberCluster(): { cluster: () => LocalEtcdCluster; openStore: (prefix: string) => Promise<EtcdLogStore> } {
+  let cluster: LocalEtcdCluster | undefined;
+  const stores: EtcdLogStore[] = [];
+  beforeAll(async () => {
+    cluster = await LocalEtcdCluster.start({ members: 3 });
+  });
+  afterAll(async () => {
+    for (const store of stores) store.close();
+    await cluster?.stop();
+  });
+  const running = (): LocalEtcdCluster => {
+    if (cluster === undefined) throw new Error('the etcd cluster is not running');
+    return cluster;
+  };
+  const openStore = async (prefix: string): Promise<EtcdLogStore> => {
+    const store = await EtcdLogStore.open({ endpoints: running().endpoints, prefix, genesisHash: testGenesisHash });
+    stores.push(store);
+    return store;
+  };
+  return { cluster: running, openStore };
+}

@@ -4,10 +4,9 @@
  * follower's checks. Member failures are in etcd-failures.test.ts.
  */
 import type { IEvent } from 'etcd3';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import {
   EtcdLogStore,
-  LocalEtcdCluster,
   LogAppenderDeposedError,
   LogContinuityError,
   LogOutsideWindowError,
@@ -16,26 +15,10 @@ import {
   type LogPosition,
 } from '../src/index.js';
 import { EntryMaker, hex, testGenesisHash, uniquePrefix } from './entries.js';
-import { describeWithEtcd, fullScale } from './etcd-fixture.js';
+import { describeWithEtcd, fullScale, useThreeMemberCluster } from './etcd-fixture.js';
 
 describeWithEtcd('the etcd log', () => {
-  let cluster: LocalEtcdCluster;
-  const stores: EtcdLogStore[] = [];
-
-  beforeAll(async () => {
-    cluster = await LocalEtcdCluster.start({ members: 3 });
-  });
-
-  afterAll(async () => {
-    for (const store of stores) store.close();
-    await cluster?.stop();
-  });
-
-  async function openStore(prefix: string): Promise<EtcdLogStore> {
-    const store = await EtcdLogStore.open({ endpoints: cluster.endpoints, prefix, genesisHash: testGenesisHash });
-    stores.push(store);
-    return store;
-  }
+  const { cluster: runningCluster, openStore } = useThreeMemberCluster();
 
   async function readAll(store: EtcdLogStore, fromSequence = 1): Promise<EncodedEntry[]> {
     const entries: EncodedEntry[] = [];
@@ -78,7 +61,7 @@ describeWithEtcd('the etcd log', () => {
     expect(await appender.append(maker.next(1))).toMatchObject({ sequence: 55 });
 
     // Another genesis is refused.
-    await expect(EtcdLogStore.open({ endpoints: cluster.endpoints, prefix, genesisHash: new Uint8Array(32) })).rejects.toThrow(/another genesis/);
+    await expect(EtcdLogStore.open({ endpoints: runningCluster().endpoints, prefix, genesisHash: new Uint8Array(32) })).rejects.toThrow(/another genesis/);
     await appender.close();
   });
 
@@ -217,7 +200,7 @@ describeWithEtcd('the etcd log', () => {
     expect(liveBytes).toBeGreaterThan(windowBytes / 2);
     expect(appender.statistics.compactions).toBeGreaterThan(5);
     // etcd's file levels off (freed pages are reused after compaction) instead of growing with everything appended.
-    const finalSize = await cluster.databaseSizeBytes(0);
+    const finalSize = await runningCluster().databaseSizeBytes(0);
     console.log(`window: appended ${(appended / 2 ** 20).toFixed(1)} MiB, live ${(liveBytes / 2 ** 20).toFixed(2)} MiB, etcd db ${(finalSize / 2 ** 20).toFixed(1)} MiB, trims ${appender.statistics.trims}`);
     expect(finalSize).toBeLessThan(appended / 2);
     // A follower from the start of the window still reads a chained log to the head.
