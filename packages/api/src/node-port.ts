@@ -37,4 +37,6 @@ export type ExchangeNodePort = Pick<
   | 'exportAttestations'
   | 'proof'
   | 'readLatestSnapshot'
+  | 'statistics'
+  | 'subscribeCommits'
 >;

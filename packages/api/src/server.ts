@@ -30,6 +30,8 @@ import { registerNativeRoutes } from './routes-native.js';
 import { registerOrderRoutes } from './routes-orders.js';
 import { registerPublicRoutes } from './routes-public.js';
 import { registerVerificationRoutes } from './routes-verification.js';
+import { NodeMetrics, singleNodeStatus, type ClusterStatus } from './metrics.js';
+import { registerOperationsRoutes } from './routes-operations.js';
 import { overloadRetryAfterSeconds } from './submission.js';
 import { defaultWebSocketLimits, registerWebSocketRoutes, type StreamHub, type WebSocketLimits } from './websocket.js';
 
@@ -74,6 +76,10 @@ export interface BuildServerOptions {
   readonly exportLimits?: Partial<ExportLimits>;
   /** On close: how long connections may finish their requests before they are destroyed. Default 3,000 ms. */
   readonly shutdownGraceMs?: number;
+  /** false serves no GET /metrics (default: served; docs/operator.md). */
+  readonly metrics?: boolean;
+  /** The node's place in a cluster, for metrics and readiness; default: a single node. */
+  readonly clusterStatus?: () => ClusterStatus;
 }
 
 export const defaultBodyLimitBytes = 64 * 1024;
@@ -283,8 +289,11 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     }
     done();
   });
+  const cluster = options.clusterStatus ?? singleNodeStatus;
+  const metrics = options.metrics === false ? undefined : new NodeMetrics(options.node, clock, cluster);
   app.addHook('onClose', (_instance, done) => {
     clearTimeout(graceTimer);
+    metrics?.stop();
     done();
   });
 
@@ -312,6 +321,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     registerAccountRoutes(instance, context);
     registerNativeRoutes(instance, context);
     registerVerificationRoutes(instance, context);
+    registerOperationsRoutes(instance, { node: options.node, metrics, cluster });
     hub = registerWebSocketRoutes(instance, context, { ...defaultWebSocketLimits, ...options.webSocketLimits });
   });
   feed.start();

@@ -44,6 +44,7 @@ import { eventLoopScheduler, type NodeOptions } from './node-options.js';
 import { checkNodeOptions, openLedger, type NodeSettings, type OpenedLedger } from './node-opening.js';
 import {
   hex,
+  type CommittedBatch,
   type CommittedEntry,
   type NodeHead,
   type NodeStatistics,
@@ -57,6 +58,7 @@ import type { SignatureVerifier } from './signature-pool.js';
 
 export type { NodeOptions, NodeScheduler } from './node-options.js';
 export type {
+  CommittedBatch,
   CommittedEntry,
   NodeHead,
   NodeStatistics,
@@ -111,6 +113,7 @@ function itemOf(
 export class ExchangeNode {
   readonly history: HistoryIndex;
   private readonly listeners = new Set<(entry: CommittedEntry) => void>();
+  private readonly commitListeners = new Set<(batch: CommittedBatch) => void>();
   private readonly db: LedgerDatabase;
   private readonly pool: SignatureVerifier;
   private readonly logger: Logger;
@@ -149,7 +152,7 @@ export class ExchangeNode {
     this.admission = new Admission(settings.maximumPendingTransactions, this.clock, logger);
     this.attestations = new AttestationSchedule(opened.maker, opened.latestStored, scheduler, this.clock, logger);
     this.groupCommit = new GroupCommit<NodeCommitItem>(this.store, settings, scheduler, this.clock, logger, {
-      durable: (batch) => this.batchDurable(batch),
+      durable: (batch, durationMs) => this.batchDurable(batch, durationMs),
       acknowledge: (batch) => this.acknowledge(batch),
       abandoned: (batch) => {
         for (const item of batch) item.reject(this.haltError);
@@ -286,6 +289,7 @@ export class ExchangeNode {
   }
 
   statistics(): NodeStatistics {
+    const signatureUsage = this.pool.usage?.();
     return {
       sequencedEntries: this.sequencer.sequence,
       durableSequence: this.durable.sequence,
@@ -299,6 +303,10 @@ export class ExchangeNode {
       peakPendingTransactions: this.admission.peakPendingTransactions,
       overloadedTransactions: this.admission.overloadedTransactions,
       storageBusyEpisodes: this.groupCommit.storageBusyEpisodes,
+      verifyingTransactions: this.verifying,
+      signatureThreads: this.pool.threads,
+      signatureUtilization: signatureUsage?.utilization ?? 0,
+      signatureQueuedTasks: signatureUsage?.queuedTasks ?? 0,
     };
   }
 
@@ -410,12 +418,31 @@ export class ExchangeNode {
   }
 
   /** A batch is durable: the head moves to its last entry (before the next write starts). */
-  private batchDurable(batch: readonly NodeCommitItem[]): void {
+  private batchDurable(batch: readonly NodeCommitItem[], durationMs: number): void {
+    let entries = 0;
     for (const item of batch) {
       const last = item.committed;
-      if (last !== undefined)
-        this.durable = { sequence: last.sequence, entryHash: hex(last.entryHash), logTimeMs: last.logTimeMs };
+      if (last === undefined) continue;
+      entries += 1;
+      this.durable = { sequence: last.sequence, entryHash: hex(last.entryHash), logTimeMs: last.logTimeMs };
     }
+    if (this.commitListeners.size === 0) return;
+    const committed: CommittedBatch = { entries, items: batch.length, durationMs, sequence: this.durable.sequence };
+    for (const listener of this.commitListeners) {
+      try {
+        listener(committed);
+      } catch (error) {
+        this.logger.error({ err: error }, 'ledger: a commit subscriber threw');
+      }
+    }
+  }
+
+  /** Calls `listener` after every group-commit batch is durable (for metrics). Returns an unsubscribe function. */
+  subscribeCommits(listener: (batch: CommittedBatch) => void): () => void {
+    this.commitListeners.add(listener);
+    return () => {
+      this.commitListeners.delete(listener);
+    };
   }
 
   /** Subscribers hear of each entry, then its submitter; attestations in the batch become the ones served. */

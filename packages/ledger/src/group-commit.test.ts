@@ -58,8 +58,9 @@ describe('GroupCommit', () => {
       recordingLogger().logger,
       {
         ...handlers,
-        durable: (batch) => {
-          handlers.durable(batch);
+        durable: (batch, durationMs) => {
+          expect(durationMs).toBeGreaterThanOrEqual(0);
+          handlers.durable(batch, durationMs);
           // Queued while the first batch was being written: the next batch.
           if (batches.length === 1) for (let index = 3; index < 6; index += 1) commit.enqueue(itemAt(index));
         },

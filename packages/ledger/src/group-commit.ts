@@ -27,8 +27,8 @@ export interface GroupCommitItem extends LogCommitItem {
 }
 
 export interface GroupCommitHandlers<Item> {
-  /** The batch is durable (called before the next write starts); `entries` counts the items with an entry. */
-  durable(batch: readonly Item[]): void;
+  /** The batch is durable (called before the next write starts), `durationMs` after its write began. */
+  durable(batch: readonly Item[], durationMs: number): void;
   /** The batch is durable and the next write has started: answer its waiters. */
   acknowledge(batch: readonly Item[]): void;
   /** A batch was written after the node stopped (halted): acknowledge nothing of it. */
@@ -129,11 +129,11 @@ export class GroupCommit<Item extends GroupCommitItem> {
       this.queue = this.queue.slice(size);
     }
     this.writing = batch;
-    this.write(batch);
+    this.write(batch, performance.now());
   }
 
   /** Writes `batch`; entries of the batch stay unacknowledged until it is durable. */
-  private write(batch: Item[]): void {
+  private write(batch: Item[], startedMs: number): void {
     this.writer.commit(batch).then(
       () => {
         const busy = this.storageBusyEpisode;
@@ -145,16 +145,16 @@ export class GroupCommit<Item extends GroupCommitItem> {
           );
           this.storageBusyEpisode = undefined;
         }
-        this.written(batch);
+        this.written(batch, performance.now() - startedMs);
       },
       (error: unknown) => {
-        if (!this.retryLater(error, batch)) this.writeFailed(error, batch);
+        if (!this.retryLater(error, batch, startedMs)) this.writeFailed(error, batch);
       },
     );
   }
 
   /** Schedules the batch again when it failed for want of descriptors and the retry limit is not reached. */
-  private retryLater(error: unknown, batch: Item[]): boolean {
+  private retryLater(error: unknown, batch: Item[], startedMs: number): boolean {
     if (!isDescriptorExhaustion(error) || this.stopped) return false;
     const now = this.clock();
     if (this.storageBusyEpisode === undefined) {
@@ -170,7 +170,7 @@ export class GroupCommit<Item extends GroupCommitItem> {
     busy.retries += 1;
     const delayMs = busy.delayMs;
     busy.delayMs = Math.min(busy.delayMs * 2, storageRetryMaximumDelayMs);
-    this.scheduler.runAfter(delayMs, () => this.write(batch));
+    this.scheduler.runAfter(delayMs, () => this.write(batch, startedMs));
     return true;
   }
 
@@ -181,7 +181,7 @@ export class GroupCommit<Item extends GroupCommitItem> {
     this.handlers.drained();
   }
 
-  private written(batch: Item[]): void {
+  private written(batch: Item[], durationMs: number): void {
     this.writing = undefined;
     if (this.stopped) {
       // Stopped while this write was in flight: acknowledge nothing after the failure.
@@ -193,7 +193,7 @@ export class GroupCommit<Item extends GroupCommitItem> {
     for (const item of batch) if (item.entry !== undefined) entryCount += 1;
     this.batchesWritten += 1;
     this.entriesWritten += entryCount;
-    this.handlers.durable(batch);
+    this.handlers.durable(batch, durationMs);
     // Keep the disk busy: the next accumulated batch starts before the waiters run.
     this.writeNext();
     this.handlers.acknowledge(batch);

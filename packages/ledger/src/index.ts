@@ -1,5 +1,6 @@
 export {
   ExchangeNode,
+  type CommittedBatch,
   type CommittedEntry,
   type NodeHead,
   type NodeOptions,

@@ -66,6 +66,23 @@ export interface NodeStatistics {
   readonly overloadedTransactions: number;
   /** Times a batch write failed for want of file descriptors and was retried instead of halting. */
   readonly storageBusyEpisodes: number;
+  /** Transactions whose signature is being checked now. */
+  readonly verifyingTransactions: number;
+  /** Signature worker threads (0 when checking inline), their busy ratio since start (0 to 1), and tasks queued for them. */
+  readonly signatureThreads: number;
+  readonly signatureUtilization: number;
+  readonly signatureQueuedTasks: number;
+}
+
+/** One group-commit batch made durable: what subscribeCommits listeners hear. */
+export interface CommittedBatch {
+  /** Entries in the batch (an idle head's attestation is an item without one). */
+  readonly entries: number;
+  readonly items: number;
+  /** From the start of the batch's write to its durability, in ms (the wall clock's performance.now). */
+  readonly durationMs: number;
+  /** The durable head after it. */
+  readonly sequence: number;
 }
 
 /** Lowercase hex of `bytes`. */

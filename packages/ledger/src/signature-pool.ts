@@ -25,6 +25,8 @@ export interface SignatureVerifier {
   readonly threads: number;
   verify(transaction: SignedTransaction): Promise<SignatureVerdict>;
   close(): Promise<void>;
+  /** For metrics: the workers' busy ratio since start (0 to 1; 0 inline) and tasks waiting for a worker. */
+  usage?(): { readonly utilization: number; readonly queuedTasks: number };
 }
 
 /**
@@ -93,6 +95,10 @@ export class SignaturePool implements SignatureVerifier {
         setImmediate(() => this.flush());
       }
     });
+  }
+
+  usage(): { readonly utilization: number; readonly queuedTasks: number } {
+    return { utilization: this.pool.utilization, queuedTasks: this.pool.queueSize };
   }
 
   /** Verdicts for many transactions, in order. */
