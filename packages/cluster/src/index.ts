@@ -5,3 +5,5 @@ export { EtcdLogStore, type EtcdLogStoreOptions } from './etcd-log-store.js';
 export * from './etcd-appender.js';
 export * from './etcd-follower.js';
 export * from './local-etcd.js';
+export * from './replicated-log-writer.js';
+export * from './catch-up.js';

@@ -38,7 +38,7 @@ import type { LedgerDatabase } from './database.js';
 import { LedgerClosedError, LedgerHaltedError, LedgerOverloadedError, LedgerStorageBusyError } from './errors.js';
 import { GroupCommit, type GroupCommitItem } from './group-commit.js';
 import { LevelHistoryIndex, type HistoryIndex } from './history.js';
-import { LevelLogStore } from './level-log-store.js';
+import { LevelLogStore, type LedgerLogWriter } from './level-log-store.js';
 import { exportAttestations, exportLog, readLatestSnapshot, waitForDrain } from './log-export.js';
 import { eventLoopScheduler, type NodeOptions } from './node-options.js';
 import { checkNodeOptions, openLedger, type NodeSettings, type OpenedLedger } from './node-opening.js';
@@ -122,6 +122,8 @@ export class ExchangeNode {
   private readonly canonicalGenesis: Uint8Array;
   private readonly attestationMaker: AttestationMaker | undefined;
   private readonly store: LevelLogStore;
+  /** What batches are written through: the store, or (cluster mode) the replicated log in front of it. */
+  private readonly writer: LedgerLogWriter;
   private readonly sequencer: Sequencer;
   private readonly admission: Admission;
   private readonly groupCommit: GroupCommit<NodeCommitItem>;
@@ -151,7 +153,8 @@ export class ExchangeNode {
     this.sequencer = new Sequencer(recovered.state, recovered, this.clock, settings.snapshotEveryEntries, opened.maker);
     this.admission = new Admission(settings.maximumPendingTransactions, this.clock, logger);
     this.attestations = new AttestationSchedule(opened.maker, opened.latestStored, scheduler, this.clock, logger);
-    this.groupCommit = new GroupCommit<NodeCommitItem>(this.store, settings, scheduler, this.clock, logger, {
+    this.writer = options.logWriter?.(this.store) ?? this.store;
+    this.groupCommit = new GroupCommit<NodeCommitItem>(this.writer, settings, scheduler, this.clock, logger, {
       durable: (batch, durationMs) => this.batchDurable(batch, durationMs),
       acknowledge: (batch) => this.acknowledge(batch),
       abandoned: (batch) => {
@@ -251,7 +254,7 @@ export class ExchangeNode {
     }
     const record = this.sequencer.attestationRecord(latest);
     items.push(itemOf(record, ignore, ignore));
-    await this.store.commit(items);
+    await this.writer.commit(items);
     const committed = record.committed;
     this.durable = {
       sequence: committed.sequence,

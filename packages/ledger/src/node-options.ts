@@ -4,6 +4,7 @@
 import { accountIdOf, publicKeyFromSeed, type Genesis } from '@vex/engine';
 import type { Logger } from 'pino';
 import type { LedgerDatabase } from './database.js';
+import type { LedgerLogWriter, LevelLogStore } from './level-log-store.js';
 
 export interface NodeOptions {
   /** LevelDB lives in <dataDirectory>/ledger. */
@@ -66,6 +67,13 @@ export interface NodeOptions {
    * LedgerStorageBusyError, before the node halts. Default 60,000 ms.
    */
   readonly storageRetryLimitMs?: number;
+  /**
+   * Cluster mode (docs/cluster.md): makes the writer the group commit writes
+   * through from the local LevelDB log store, e.g. one that appends each
+   * batch's entries to the replicated log before writing them locally.
+   * Default: the local store itself (a synced LevelDB batch).
+   */
+  readonly logWriter?: (localStore: LevelLogStore) => LedgerLogWriter;
 }
 
 export interface NodeScheduler {
