@@ -12,7 +12,7 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createRequire } from 'node:module';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, type FastifyServerFactory } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
@@ -80,6 +80,8 @@ export interface BuildServerOptions {
   readonly metrics?: boolean;
   /** The node's place in a cluster, for metrics and readiness; default: a single node. */
   readonly clusterStatus?: () => ClusterStatus;
+  /** Fastify's serverFactory: a cluster member hands the API its already listening server at takeover. */
+  readonly serverFactory?: FastifyServerFactory;
 }
 
 export const defaultBodyLimitBytes = 64 * 1024;
@@ -193,6 +195,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
       headersTimeout: serverTimeouts.headersTimeoutMs,
       connectionsCheckingInterval: serverTimeouts.connectionsCheckingIntervalMs,
     },
+    ...(options.serverFactory !== undefined ? { serverFactory: options.serverFactory } : {}),
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     // Shutdown answers new requests itself, as {code, message} (see the onRequest hook).

@@ -14,6 +14,7 @@ import {
   genesisMetaKey,
   storageFormatVersion,
   type BatchOperation,
+  type EncodedEntry,
   type LedgerDatabase,
   type LogPosition,
   type LogReader,
@@ -59,12 +60,15 @@ export async function catchUp(db: LedgerDatabase, log: LogReader, from: LogPosit
   let head = from;
   const last = to ?? (await log.head()).sequence;
   if (last <= from.sequence) return head;
-  for await (const batch of log.read(from.sequence + 1, last, from)) {
-    const operations: BatchOperation[] = batch.map((entry) => ({ type: 'put', key: entryKey(entry.sequence), value: entry.encoding }));
-    await db.batch(operations, { sync: true });
-    const end = batch[batch.length - 1]!;
-    head = { sequence: end.sequence, entryHash: end.entryHash };
-  }
+  for await (const batch of log.read(from.sequence + 1, last, from)) head = await writeEntries(db, batch);
   return head;
+}
+
+/** Writes checked entries (contiguous, chained to the ledger's head) in one synced batch; resolves with the new head. */
+export async function writeEntries(db: LedgerDatabase, batch: readonly EncodedEntry[]): Promise<LogPosition> {
+  const operations: BatchOperation[] = batch.map((entry) => ({ type: 'put', key: entryKey(entry.sequence), value: entry.encoding }));
+  await db.batch(operations, { sync: true });
+  const end = batch[batch.length - 1]!;
+  return { sequence: end.sequence, entryHash: end.entryHash };
 }
 

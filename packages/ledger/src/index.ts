@@ -44,6 +44,6 @@ export {
   type SnapshotRecord,
 } from './storage-format.js';
 export { SignaturePool } from './signature-pool.js';
-export type { LedgerDatabase, BatchOperation } from './database.js';
+export { createDatabase, type LedgerDatabase, type BatchOperation } from './database.js';
 export * from './log-store.js';
 export { LevelLogStore, type LedgerLogWriter, type LogCommitItem, type CheckedStoredEntry } from './level-log-store.js';
