@@ -146,7 +146,17 @@ export class ClusterMember {
     options.logger.info({ head: node.head(), etcdHead: target.sequence }, 'cluster member: took over as the sequencer');
     await applyListings(node, options.operator, options.config);
     this.role = 'sequencer';
-    const status = (): ClusterStatus => ({ role: this.role, leader: this.role === 'sequencer', lagEntries: 0, etcdErrors: 0, notReadyReason: undefined });
+    const status = (): ClusterStatus => {
+      const deposed = appender.stopped();
+      const statistics = appender.statistics;
+      return {
+        role: this.role,
+        leader: deposed === undefined,
+        lagEntries: 0,
+        etcdErrors: statistics.outcomeUnknown + statistics.compactionErrors,
+        notReadyReason: deposed === undefined ? undefined : `no longer the sequencer: ${deposed.message}`,
+      };
+    };
     let apiHandler: RequestHandler | undefined;
     const api = buildServer({
       node,
@@ -162,15 +172,16 @@ export class ClusterMember {
     this.api = api;
     // From here the API answers on the socket the standby listened on: no gap in which connections are refused.
     this.handler = apiHandler!;
-    this.watchHalt(node);
+    this.watchHalt(node, appender);
   }
 
   /** A halted sequencer (deposed, outcome unknown) acknowledges nothing more: the member exits for a restart as a standby. */
-  private watchHalt(node: ExchangeNode): void {
+  private watchHalt(node: ExchangeNode, appender: EtcdLogAppender): void {
     const timer = setInterval(() => {
-      if (node.haltedBy === undefined) return;
+      const reason = node.haltedBy ?? appender.stopped();
+      if (reason === undefined) return;
       clearInterval(timer);
-      this.options.logger.fatal({ err: node.haltedBy }, 'cluster member: the sequencer halted; exiting');
+      this.options.logger.fatal({ err: reason }, 'cluster member: no longer the sequencer (halted or deposed); exiting');
       process.exitCode = 1;
       void this.stop();
     }, 100);

@@ -7,7 +7,7 @@
  * Settings: MEMBER_ID (letters, digits, . _ -), PORT, HOST (127.0.0.1),
  * DATA_DIR, ETCD_ENDPOINTS (comma-separated client URLs), LOG_PREFIX (the
  * etcd key prefix, default vex/local/), OPERATOR_KEY_FILE (the operator key
- * every member shares), LEASE_TTL_SECONDS (default 2), LOG_LEVEL. The
+ * every member shares), LEASE_TTL_SECONDS (default 5), LOG_LEVEL. The
  * exchange configuration is the demo one. Prints `member <id> listening on
  * <url>` once the port is bound.
  */
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const memberId = required('MEMBER_ID');
   const dataDirectory = resolve(required('DATA_DIR'));
   const port = Number(process.env.PORT ?? '0');
-  const leaseTtlSeconds = Number(process.env.LEASE_TTL_SECONDS ?? '2');
+  const leaseTtlSeconds = Number(process.env.LEASE_TTL_SECONDS ?? '5');
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`PORT must be 0 to 65535, not ${process.env.PORT}`);
   if (!Number.isInteger(leaseTtlSeconds) || leaseTtlSeconds < 1) throw new Error('LEASE_TTL_SECONDS must be a positive whole number');
   const operator = await readOperatorKey(resolve(required('OPERATOR_KEY_FILE')));

@@ -112,6 +112,9 @@ export class AttestationMaker {
   hasUnattested(state: ExchangeState): boolean {
     const latest = this.current;
     if (state.headSequence === (latest?.sequence ?? 0)) return false;
+    // The head records an attestation this node does not hold (another sequencer made it, cluster mode): the
+    // head is attested, and the engine refuses a record of the record, so the next attestation follows the next entry.
+    if (state.attestedSequence !== 0 && state.headSequence === state.attestedSequence + 1) return false;
     return latest === undefined || !isRecordOf(state, latest, state.headSequence);
   }
 
