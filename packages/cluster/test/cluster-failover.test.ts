@@ -1,104 +1,87 @@
 /**
- * Failover of cluster member processes under HTTP load, against a real
- * three-member etcd cluster: the sequencer is killed with SIGKILL a few times
- * (CLUSTER_SCALE=full: 20), the standby takes over, the killed member comes
- * back as a standby. Every acknowledged request is in the log exactly once,
- * the hash chain is intact, every member's ledger replays to the same state
- * hash, and clients see 503 only while no sequencer is serving.
+ * Cluster member processes against a real three-member etcd cluster. Under
+ * HTTP load the sequencer is killed with SIGKILL a few times (CLUSTER_SCALE=full:
+ * 20); the standby takes over and the killed member comes back as a standby.
+ * Every acknowledged request is in the log exactly once, the hash chain is
+ * intact, every member's ledger replays to the same state hash, and clients
+ * see 503 only while no sequencer is serving. A sequencer paused with
+ * SIGSTOP past its lease cannot append when it resumes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeEntry, encodeSigningString, genesisHash, signMessage, stateHashHex } from '@vex/engine';
-import { demoConfig, genesisOf, operatorKeyFromSeed } from '@vex/api';
 import { ExchangeNode, createDatabase } from '@vex/ledger';
 import { pino } from 'pino';
 import { afterAll, expect, it } from 'vitest';
 import { EtcdLogStore, catchUp, initialiseLedger, localHead } from '../src/index.js';
 import { uniquePrefix } from './entries.js';
 import { describeWithEtcd, fullScale, useThreeMemberCluster } from './etcd-fixture.js';
+import { MemberProcesses, sleep, type MemberProcess } from './member-processes.js';
 
 const kills = fullScale ? 20 : 3;
 const clients = 4;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface Member {
-  readonly id: string;
-  readonly directory: string;
-  readonly port: number;
-  process: ChildProcess | undefined;
-}
-
-describeWithEtcd('cluster members: the sequencer killed under load', () => {
+describeWithEtcd('cluster member processes', () => {
   const { cluster } = useThreeMemberCluster();
-  const cleanups: Array<() => Promise<void>> = [];
+  const cleanups: Array<() => Promise<void> | void> = [];
   afterAll(async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
   });
 
-  it(`kill -9 of the sequencer ${kills} times: nothing acknowledged lost or doubled, same state everywhere, 503 only in the gap`, async () => {
+  async function processes(label: string): Promise<MemberProcesses> {
     const root = await mkdtemp(join(tmpdir(), 'vex-failover-'));
+    const members = new MemberProcesses(root, ['a', 'b'], () => cluster().endpoints, uniquePrefix(label));
     cleanups.push(() => rm(root, { recursive: true, force: true }));
-    const seed = new Uint8Array(randomBytes(32));
-    const operator = operatorKeyFromSeed(seed);
-    const keyFile = join(root, 'operator-key.json');
-    await writeFile(keyFile, JSON.stringify({ secret: Buffer.from(seed).toString('base64'), publicKey: operator.publicKey }));
-    const genesis = genesisOf(demoConfig(), operator.publicKey);
-    const prefix = uniquePrefix('failover');
-    const members: Member[] = ['a', 'b'].map((id) => ({ id, directory: join(root, id), port: 0, process: undefined }));
-    const urls = new Map<string, string>();
+    cleanups.push(() => members.killAll());
+    await members.writeKey();
+    return members;
+  }
 
-    const startMember = async (member: Member): Promise<void> => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'packages/cluster/src/member-main.ts'], {
-        env: {
-          ...process.env,
-          MEMBER_ID: member.id,
-          DATA_DIR: member.directory,
-          PORT: String(urls.has(member.id) ? new URL(urls.get(member.id)!).port : 0),
-          ETCD_ENDPOINTS: cluster().endpoints.join(','),
-          LOG_PREFIX: prefix,
-          OPERATOR_KEY_FILE: keyFile,
-          LEASE_TTL_SECONDS: '2',
-          LOG_LEVEL: 'warn',
-        },
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
-      member.process = child;
-      cleanups.push(async () => {
-        child.kill('SIGKILL');
-      });
-      const url = await new Promise<string>((resolve, reject) => {
-        let text = '';
-        child.stdout!.on('data', (chunk: Buffer) => {
-          text += chunk.toString('utf8');
-          const match = /listening on (http:\/\/\S+)/.exec(text);
-          if (match !== null) resolve(match[1]!);
-        });
-        child.once('exit', (code) => reject(new Error(`member ${member.id} exited (${code}) before listening`)));
-      });
-      urls.set(member.id, url);
-    };
-    const isReady = async (member: Member): Promise<boolean> => {
-      try {
-        return (await fetch(`${urls.get(member.id)}/ready`)).status === 200;
-      } catch {
-        return false;
+  /** An operator deposit, signed once; the same body is sent again after a failure. */
+  function depositBody(members: MemberProcesses, id: string): { message: string; body: string } {
+    const params: Array<[string, string]> = [
+      ['account', members.operator.publicKey],
+      ['blockchain', 'Solana'],
+      ['chainTransactionId', id],
+      ['quantity', '1'],
+      ['symbol', 'USDC'],
+    ];
+    const message = encodeSigningString([{ instruction: 'depositCredit', params }], Date.now(), 60_000);
+    const signature = Buffer.from(signMessage(members.seed, new TextEncoder().encode(message))).toString('base64');
+    return { message, body: JSON.stringify({ message, publicKey: members.operator.publicKey, signature }) };
+  }
+
+  async function post(member: MemberProcess, body: string): Promise<{ status: number; answer: Record<string, unknown> }> {
+    try {
+      const init = { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(10_000) };
+      const response = await fetch(`${member.url}/api/v1/transactions`, init);
+      return { status: response.status, answer: (await response.json()) as Record<string, unknown> };
+    } catch {
+      return { status: 0, answer: {} };
+    }
+  }
+
+  /** The log in etcd: every message with the number of times it is there (the read checks the chain). */
+  async function loggedMessages(members: MemberProcesses): Promise<{ messages: Map<string, number>; store: EtcdLogStore }> {
+    const store = await EtcdLogStore.open({ endpoints: cluster().endpoints, prefix: members.prefix, genesisHash: genesisHash(members.genesis) });
+    cleanups.push(() => store.close());
+    const messages = new Map<string, number>();
+    for await (const batch of store.read(1)) {
+      for (const entry of batch) {
+        const text = new TextDecoder().decode(decodeEntry(entry.encoding).transaction.message);
+        messages.set(text, (messages.get(text) ?? 0) + 1);
       }
-    };
-    const waitForSequencer = async (): Promise<Member> => {
-      for (;;) {
-        for (const member of members) if (member.process !== undefined && (await isReady(member))) return member;
-        await sleep(50);
-      }
-    };
+    }
+    return { messages, store };
+  }
 
-    await startMember(members[0]!);
-    await waitForSequencer();
-    await startMember(members[1]!);
+  it(`kill -9 of the sequencer ${kills} times under load: nothing acknowledged lost or doubled, one state, 503 only in the gap`, async () => {
+    const members = await processes('failover');
+    await members.start(members.members[0]!);
+    await members.waitForSequencer();
+    await members.start(members.members[1]!);
 
-    // The load: operator deposits, each signed once and sent until it has an answer from a sequencer.
     let stopped = false;
     let counter = 0;
     const acknowledged: string[] = [];
@@ -107,33 +90,13 @@ describeWithEtcd('cluster members: the sequencer killed under load', () => {
       let current = 0;
       while (!stopped) {
         counter += 1;
-        const params: Array<[string, string]> = [
-          ['account', operator.publicKey],
-          ['blockchain', 'Solana'],
-          ['chainTransactionId', `failover-${counter}`],
-          ['quantity', '1'],
-          ['symbol', 'USDC'],
-        ];
-        const message = encodeSigningString([{ instruction: 'depositCredit', params }], Date.now(), 60_000);
-        const signature = Buffer.from(signMessage(seed, new TextEncoder().encode(message))).toString('base64');
-        const body = JSON.stringify({ message, publicKey: operator.publicKey, signature });
+        const { message, body } = depositBody(members, `failover-${counter}`);
         for (;;) {
-          const url = urls.get(members[current % members.length]!.id)!;
-          let status = 0;
-          let answer: Record<string, unknown> = {};
-          try {
-            const response = await fetch(`${url}/api/v1/transactions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-            status = response.status;
-            answer = (await response.json()) as Record<string, unknown>;
-          } catch {
-            status = 0;
-          }
-          if (status === 200) {
-            if (typeof answer.sequence === 'number') acknowledged.push(message);
-            break;
-          }
+          const { status, answer } = await post(members.members[current % members.members.length]!, body);
+          if (status === 200 && typeof answer.sequence === 'number') acknowledged.push(message);
           if (status === 503) unavailable.push(Date.now());
-          if (status !== 0 && status !== 503 && status !== 500) break; // a rejection: an answer (e.g. a duplicate of one that landed)
+          // Any other answer is final (a rejection: e.g. a duplicate of one that landed before the kill).
+          if (status !== 0 && status !== 503 && status !== 500) break;
           current += 1;
           await sleep(50);
         }
@@ -144,14 +107,12 @@ describeWithEtcd('cluster members: the sequencer killed under load', () => {
     const gaps: Array<{ fromMs: number; toMs: number }> = [];
     for (let kill = 0; kill < kills; kill += 1) {
       await sleep(1_500);
-      const sequencer = await waitForSequencer();
+      const sequencer = await members.waitForSequencer();
       const killedAt = Date.now();
-      sequencer.process!.kill('SIGKILL');
-      await new Promise((resolve) => sequencer.process!.once('exit', resolve));
-      sequencer.process = undefined;
-      await waitForSequencer();
+      await members.stop(sequencer, 'SIGKILL');
+      await members.waitForSequencer();
       gaps.push({ fromMs: killedAt, toMs: Date.now() });
-      await startMember(sequencer);
+      await members.start(sequencer);
     }
     await sleep(1_000);
     stopped = true;
@@ -166,37 +127,55 @@ describeWithEtcd('cluster members: the sequencer killed under load', () => {
     for (const atMs of unavailable) expect(gaps.some((gap) => atMs >= gap.fromMs && atMs <= gap.toMs + 1_000)).toBe(true);
     expect(acknowledged.length).toBeGreaterThan(kills * 10);
 
-    // The etcd log: chain intact (read checks it), every acknowledged request exactly once, nothing twice.
-    const store = await EtcdLogStore.open({ endpoints: cluster().endpoints, prefix, genesisHash: genesisHash(genesis) });
-    cleanups.push(async () => store.close());
-    const messages = new Map<string, number>();
-    for await (const batch of store.read(1)) {
-      for (const entry of batch) {
-        const text = new TextDecoder().decode(decodeEntry(entry.encoding).transaction.message);
-        messages.set(text, (messages.get(text) ?? 0) + 1);
-      }
-    }
+    const { messages, store } = await loggedMessages(members);
     for (const count of messages.values()) expect(count).toBe(1);
     for (const message of acknowledged) expect(messages.get(message)).toBe(1);
 
     // Every member's ledger, caught up from etcd, replays (signatures checked) to the same state.
-    for (const member of members) {
-      member.process?.kill('SIGTERM');
-      if (member.process !== undefined) await new Promise((resolve) => member.process!.once('exit', resolve));
-    }
+    for (const member of members.members) await members.stop(member, 'SIGTERM');
     const head = await store.head();
     const stateHashes = new Set<string>();
-    for (const member of members) {
+    for (const member of members.members) {
       const db = createDatabase(join(member.directory, 'ledger'));
       await db.open();
-      await initialiseLedger(db, genesis);
-      await catchUp(db, store, await localHead(db, genesisHash(genesis)), head.sequence);
+      await initialiseLedger(db, members.genesis);
+      await catchUp(db, store, await localHead(db, genesisHash(members.genesis)), head.sequence);
       await db.close();
-      const node = await ExchangeNode.open({ dataDirectory: member.directory, genesis, verifierThreads: 1, logger: pino({ level: 'silent' }) });
+      const node = await ExchangeNode.open({ dataDirectory: member.directory, genesis: members.genesis, verifierThreads: 1, logger: pino({ level: 'silent' }) });
       expect(node.head().sequence).toBe(head.sequence);
       stateHashes.add(stateHashHex(node.state));
       await node.close();
     }
     expect(stateHashes.size).toBe(1);
   }, 300_000);
+
+  it('a sequencer paused with SIGSTOP past its lease cannot append when it resumes, and exits', async () => {
+    const members = await processes('paused');
+    const [first, second] = members.members as [MemberProcess, MemberProcess];
+    await members.start(first);
+    expect(await members.waitForSequencer()).toBe(first);
+    await members.start(second);
+    const before = depositBody(members, 'before-pause');
+    expect((await post(first, before.body)).status).toBe(200);
+
+    first.process!.kill('SIGSTOP');
+    expect(await members.waitForSequencer(first)).toBe(second);
+    const during = depositBody(members, 'while-paused');
+    expect((await post(second, during.body)).status).toBe(200);
+
+    const exited = new Promise<number | null>((resolve) => first.process!.once('exit', (code) => resolve(code)));
+    first.process!.kill('SIGCONT');
+    const stale = depositBody(members, 'to-the-stale-sequencer');
+    const answer = await post(first, stale.body);
+    expect(answer.status).not.toBe(200);
+    expect(await exited).toBe(1);
+    first.process = undefined;
+
+    const { messages } = await loggedMessages(members);
+    expect(messages.get(before.message)).toBe(1);
+    expect(messages.get(during.message)).toBe(1);
+    expect(messages.has(stale.message)).toBe(false);
+    expect(await members.isReady(second)).toBe(true);
+    await members.stop(second, 'SIGTERM');
+  }, 120_000);
 });

@@ -1,0 +1,104 @@
+/**
+ * Cluster member processes for the tests: `member-main.ts` children with one
+ * shared operator key, each restartable on its own port and data directory.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Genesis } from '@vex/engine';
+import { demoConfig, genesisOf, operatorKeyFromSeed, type OperatorKey } from '@vex/api';
+
+export interface MemberProcess {
+  readonly id: string;
+  readonly directory: string;
+  url: string | undefined;
+  process: ChildProcess | undefined;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class MemberProcesses {
+  readonly members: MemberProcess[];
+  readonly seed = new Uint8Array(randomBytes(32));
+  readonly operator: OperatorKey = operatorKeyFromSeed(this.seed);
+  readonly genesis: Genesis = genesisOf(demoConfig(), this.operator.publicKey);
+  private readonly keyFile: string;
+
+  constructor(
+    private readonly root: string,
+    ids: readonly string[],
+    private readonly endpoints: () => readonly string[],
+    readonly prefix: string,
+    private readonly leaseTtlSeconds = 2,
+  ) {
+    this.members = ids.map((id) => ({ id, directory: join(root, id), url: undefined, process: undefined }));
+    this.keyFile = join(root, 'operator-key.json');
+  }
+
+  async writeKey(): Promise<void> {
+    const secret = Buffer.from(this.seed).toString('base64');
+    await writeFile(this.keyFile, JSON.stringify({ secret, publicKey: this.operator.publicKey }));
+  }
+
+  /** Starts (or restarts, on its earlier port) a member; resolves once it listens. */
+  async start(member: MemberProcess): Promise<void> {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'packages/cluster/src/member-main.ts'], {
+      env: {
+        ...process.env,
+        MEMBER_ID: member.id,
+        DATA_DIR: member.directory,
+        PORT: member.url === undefined ? '0' : new URL(member.url).port,
+        ETCD_ENDPOINTS: this.endpoints().join(','),
+        LOG_PREFIX: this.prefix,
+        OPERATOR_KEY_FILE: this.keyFile,
+        LEASE_TTL_SECONDS: String(this.leaseTtlSeconds),
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    member.process = child;
+    member.url = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      child.stdout!.on('data', (chunk: Buffer) => {
+        text += chunk.toString('utf8');
+        const match = /listening on (http:\/\/\S+)/.exec(text);
+        if (match !== null) resolve(match[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`member ${member.id} exited (${code}) before listening`)));
+    });
+  }
+
+  async isReady(member: MemberProcess): Promise<boolean> {
+    try {
+      return (await fetch(`${member.url}/ready`, { signal: AbortSignal.timeout(2_000) })).status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  /** The member whose /ready answers 200 (the serving sequencer), once there is one. */
+  async waitForSequencer(except?: MemberProcess): Promise<MemberProcess> {
+    for (;;) {
+      for (const member of this.members) {
+        if (member !== except && member.process !== undefined && (await this.isReady(member))) return member;
+      }
+      await sleep(50);
+    }
+  }
+
+  /** Signals the member and resolves when its process has exited. */
+  async stop(member: MemberProcess, signal: NodeJS.Signals): Promise<number | null> {
+    const child = member.process;
+    if (child === undefined) return null;
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill(signal);
+    const code = await exited;
+    member.process = undefined;
+    return code;
+  }
+
+  killAll(): void {
+    for (const member of this.members) member.process?.kill('SIGKILL');
+  }
+}
