@@ -18,6 +18,11 @@ const healthSchema = {
   },
 } as const;
 
+/** The route options of /health and /ready: one answer shape, 200 or 503. */
+function probeOptions(summary: string) {
+  return { schema: { summary, tags: ['operations'], querystring: noQuery, response: { 200: healthSchema, 503: healthSchema } } };
+}
+
 export interface OperationsContext {
   readonly node: Pick<ExchangeNodePort, 'haltedBy' | 'head'>;
   readonly metrics: NodeMetrics | undefined;
@@ -32,31 +37,39 @@ export function registerOperationsRoutes(app: FastifyInstance, context: Operatio
   };
 
   if (metrics !== undefined) {
-    app.get('/metrics', {
-      schema: { summary: 'Prometheus metrics (text exposition format)', tags: ['operations'], querystring: noQuery },
-    }, async (_request, reply) => {
-      const { contentType, body } = await metrics.scrape();
-      return reply.type(contentType).send(body);
-    });
+    app.get(
+      '/metrics',
+      {
+        schema: { summary: 'Prometheus metrics (text exposition format)', tags: ['operations'], querystring: noQuery },
+      },
+      async (_request, reply) => {
+        const { contentType, body } = await metrics.scrape();
+        return reply.type(contentType).send(body);
+      },
+    );
   }
 
   // Liveness: the process answers and the node has not halted (a halted node must be restarted).
-  app.get('/health', {
-    schema: { summary: 'Liveness', tags: ['operations'], querystring: noQuery, response: { 200: healthSchema, 503: healthSchema } },
-  }, async (_request, reply) => {
-    const halted = node.haltedBy;
-    if (halted !== undefined) return reply.status(503).send(answer('halted', halted.message));
-    return answer('ok', null);
-  });
+  app.get(
+    '/health',
+    probeOptions('Liveness'),
+    async (_request, reply) => {
+      const halted = node.haltedBy;
+      if (halted !== undefined) return reply.status(503).send(answer('halted', halted.message));
+      return answer('ok', null);
+    },
+  );
 
   // Readiness: live, and (in cluster mode) the leader or a caught-up replica.
-  app.get('/ready', {
-    schema: { summary: 'Readiness', tags: ['operations'], querystring: noQuery, response: { 200: healthSchema, 503: healthSchema } },
-  }, async (_request, reply) => {
-    const halted = node.haltedBy;
-    if (halted !== undefined) return reply.status(503).send(answer('halted', halted.message));
-    const reason = cluster().notReadyReason;
-    if (reason !== undefined) return reply.header('retry-after', '1').status(503).send(answer('not-ready', reason));
-    return answer('ok', null);
-  });
+  app.get(
+    '/ready',
+    probeOptions('Readiness'),
+    async (_request, reply) => {
+      const halted = node.haltedBy;
+      if (halted !== undefined) return reply.status(503).send(answer('halted', halted.message));
+      const reason = cluster().notReadyReason;
+      if (reason !== undefined) return reply.header('retry-after', '1').status(503).send(answer('not-ready', reason));
+      return answer('ok', null);
+    },
+  );
 }

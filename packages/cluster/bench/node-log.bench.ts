@@ -22,7 +22,15 @@ import { genesisHash, type Genesis, type LogEntry } from '@vex/engine';
 import { ExchangeNode, createDatabase, type LogAppender } from '@vex/ledger';
 import { pino } from 'pino';
 import { fixture, settableClock } from '../../ledger/test/helpers.js';
-import { EtcdLogStore, LocalEtcdCluster, ReplicatedLogWriter, catchUp, ensureEtcd, initialiseLedger, localHead } from '../src/index.js';
+import {
+  EtcdLogStore,
+  LocalEtcdCluster,
+  ReplicatedLogWriter,
+  catchUp,
+  ensureEtcd,
+  initialiseLedger,
+  localHead,
+} from '../src/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,7 +52,11 @@ interface RoundFigures {
   readonly accepted: number;
 }
 
-async function runStream(node: ExchangeNode, setClock: (timeMs: number) => void, entries: readonly LogEntry[]): Promise<RoundFigures> {
+async function runStream(
+  node: ExchangeNode,
+  setClock: (timeMs: number) => void,
+  entries: readonly LogEntry[],
+): Promise<RoundFigures> {
   const latencies: number[] = [];
   let accepted = 0;
   const started = performance.now();
@@ -62,11 +74,17 @@ async function runStream(node: ExchangeNode, setClock: (timeMs: number) => void,
   }
   const seconds = (performance.now() - started) / 1_000;
   latencies.sort((left, right) => left - right);
-  const at = (fraction: number) => Math.round(latencies[Math.min(latencies.length - 1, Math.floor(fraction * latencies.length))]! * 10) / 10;
+  const at = (fraction: number) =>
+    Math.round(latencies[Math.min(latencies.length - 1, Math.floor(fraction * latencies.length))]! * 10) / 10;
   return { perSecond: Math.round(accepted / seconds), p50Ms: at(0.5), p99Ms: at(0.99), accepted };
 }
 
-async function openNode(directory: string, genesis: Genesis, clock: () => number, appender?: LogAppender): Promise<ExchangeNode> {
+async function openNode(
+  directory: string,
+  genesis: Genesis,
+  clock: () => number,
+  appender?: LogAppender,
+): Promise<ExchangeNode> {
   return ExchangeNode.open({
     dataDirectory: directory,
     genesis,
@@ -95,13 +113,19 @@ try {
   for (let round = 1; round <= rounds; round += 1) {
     for (const mode of ['local', 'etcd'] as const) {
       const clock = settableClock(entries[0]!.logTimeMs);
-      const appender = mode === 'etcd' ? await (await openStore(`bench-${round}/`)).campaign({ sequencerId: 'bench', leaseTtlSeconds: 5 }) : undefined;
+      const appender =
+        mode === 'etcd'
+          ? await (await openStore(`bench-${round}/`)).campaign({ sequencerId: 'bench', leaseTtlSeconds: 5 })
+          : undefined;
       const node = await openNode(join(root, `${mode}-${round}`), genesis, clock.clock, appender);
       const result = await runStream(node, clock.set, entries);
       await node.close();
       await appender?.close();
       figures[mode]!.push(result);
-      console.log(`round ${round} ${mode.padEnd(5)} ${result.perSecond} acknowledged/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms (${result.accepted} accepted)`);
+      console.log(
+        `round ${round} ${mode.padEnd(5)} ${result.perSecond} acknowledged/s, ` +
+          `p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms (${result.accepted} accepted)`,
+      );
     }
   }
 
@@ -138,10 +162,14 @@ try {
   };
   console.log(
     `failover: lease TTL ${leaseTtlSeconds} s; standby elected ${failover.electedMs} ms after the crash, ` +
-      `first acknowledgement after ${failover.firstAcknowledgementMs} ms (catch-up and replay of ${half} entries included)`,
+      `first acknowledgement after ${failover.firstAcknowledgementMs} ms ` +
+      `(catch-up and replay of ${half} entries included)`,
   );
   const best = (mode: string) => Math.max(...figures[mode]!.map((round) => round.perSecond));
-  console.log(`ratio etcd / local (best rounds): ${(best('etcd') / best('local')).toFixed(2)}; load average ${loadavg()[0]!.toFixed(1)}`);
+  console.log(
+    `ratio etcd / local (best rounds): ${(best('etcd') / best('local')).toFixed(2)}; ` +
+      `load average ${loadavg()[0]!.toFixed(1)}`,
+  );
   console.log(JSON.stringify({ entries: entries.length, waveSize, figures, failover, loadAverage: loadavg()[0] }));
 } finally {
   for (const store of stores) store.close();

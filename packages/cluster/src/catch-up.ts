@@ -29,7 +29,8 @@ export async function initialiseLedger(db: LedgerDatabase, genesis: Genesis): Pr
   const canonical = canonicalGenesisBytes(genesis);
   const stored = await db.get(genesisMetaKey);
   if (stored !== undefined) {
-    if (!Buffer.from(stored).equals(Buffer.from(canonical))) throw new Error('this ledger was created with another genesis');
+    if (!Buffer.from(stored).equals(Buffer.from(canonical)))
+      throw new Error('this ledger was created with another genesis');
     return;
   }
   const operations: BatchOperation[] = [
@@ -56,7 +57,12 @@ export async function localHead(db: LedgerDatabase, genesisHash: Uint8Array): Pr
  * LogContinuityError when they do not chain to `from` (this ledger forked from
  * the log: it must not be used).
  */
-export async function catchUp(db: LedgerDatabase, log: LogReader, from: LogPosition, to?: number): Promise<LogPosition> {
+export async function catchUp(
+  db: LedgerDatabase,
+  log: LogReader,
+  from: LogPosition,
+  to?: number,
+): Promise<LogPosition> {
   let head = from;
   const last = to ?? (await log.head()).sequence;
   if (last <= from.sequence) return head;
@@ -64,11 +70,14 @@ export async function catchUp(db: LedgerDatabase, log: LogReader, from: LogPosit
   return head;
 }
 
-/** Writes checked entries (contiguous, chained to the ledger's head) in one synced batch; resolves with the new head. */
+/** Writes checked entries (contiguous, chained to the ledger's head) in one synced batch; resolves with the head. */
 export async function writeEntries(db: LedgerDatabase, batch: readonly EncodedEntry[]): Promise<LogPosition> {
-  const operations: BatchOperation[] = batch.map((entry) => ({ type: 'put', key: entryKey(entry.sequence), value: entry.encoding }));
+  const operations: BatchOperation[] = batch.map((entry) => ({
+    type: 'put',
+    key: entryKey(entry.sequence),
+    value: entry.encoding,
+  }));
   await db.batch(operations, { sync: true });
   const end = batch[batch.length - 1]!;
   return { sequence: end.sequence, entryHash: end.entryHash };
 }
-

@@ -44,8 +44,17 @@ function standbyAnswer(memberId: string, sequence: () => number): RequestHandler
     const status = path === '/health' ? 200 : 503;
     const body =
       path === '/health' || path === '/ready'
-        ? { status: path === '/health' ? 'ok' : 'not-ready', message: 'standby', role: 'standby', sequence: sequence(), lagEntries: 0 }
-        : { code: 'SERVICE_UNAVAILABLE', message: `Member ${memberId} is a standby: no sequencer here now; retry shortly.` };
+        ? {
+            status: path === '/health' ? 'ok' : 'not-ready',
+            message: 'standby',
+            role: 'standby',
+            sequence: sequence(),
+            lagEntries: 0,
+          }
+        : {
+            code: 'SERVICE_UNAVAILABLE',
+            message: `Member ${memberId} is a standby: no sequencer here now; retry shortly.`,
+          };
     response.writeHead(status, { 'content-type': 'application/json', 'retry-after': '1', connection: 'close' });
     response.end(JSON.stringify(body));
   };
@@ -67,13 +76,17 @@ export class ClusterMember {
     this.server = createServer((request, response) => this.handler(request, response));
   }
 
-  /** Listens, then runs as a standby until it wins the election and serves as the sequencer. Resolves with the bound port. */
+  /** Listens, then runs as a standby until it wins the election and serves as the sequencer; resolves with the port. */
   async start(): Promise<number> {
     const { options } = this;
     await new Promise<void>((resolve) => this.server.listen(options.port, options.host, resolve));
     const address = this.server.address();
     if (typeof address !== 'object' || address === null) throw new Error('no address');
-    this.store = await EtcdLogStore.open({ endpoints: options.endpoints, prefix: options.prefix, genesisHash: genesisHash(options.genesis) });
+    this.store = await EtcdLogStore.open({
+      endpoints: options.endpoints,
+      prefix: options.prefix,
+      genesisHash: genesisHash(options.genesis),
+    });
     void this.run().catch((error: unknown) => {
       options.logger.fatal({ err: error }, 'cluster member failed');
       process.exitCode = 1;
@@ -117,13 +130,14 @@ export class ClusterMember {
         await store.reportProgress(this.options.memberId, position.sequence).catch(() => undefined);
       }
     } catch (error) {
-      if (!signal.aborted) this.options.logger.error({ err: error }, 'standby: following the etcd log failed; it catches up at takeover');
+      if (!signal.aborted)
+        this.options.logger.error({ err: error }, 'standby: following the etcd log failed; it catches up at takeover');
     } finally {
       await db.close();
     }
   }
 
-  /** Won the election: the ledger to the exact head, the node with the etcd log in front, the API on the same socket. */
+  /** Won the election: the ledger to the exact head, the node with the etcd log in front, the API on the socket. */
   private async takeOver(store: EtcdLogStore, appender: EtcdLogAppender): Promise<void> {
     const { options } = this;
     const target = appender.durableHead();
@@ -175,20 +189,23 @@ export class ClusterMember {
     this.watchHalt(node, appender);
   }
 
-  /** A halted sequencer (deposed, outcome unknown) acknowledges nothing more: the member exits for a restart as a standby. */
+  /** A halted sequencer (deposed, outcome unknown) acknowledges nothing more: the member exits, to return a standby. */
   private watchHalt(node: ExchangeNode, appender: EtcdLogAppender): void {
     const timer = setInterval(() => {
       const reason = node.haltedBy ?? appender.stopped();
       if (reason === undefined) return;
       clearInterval(timer);
-      this.options.logger.fatal({ err: reason }, 'cluster member: no longer the sequencer (halted or deposed); exiting');
+      this.options.logger.fatal(
+        { err: reason },
+        'cluster member: no longer the sequencer (halted or deposed); exiting',
+      );
       process.exitCode = 1;
       void this.stop();
     }, 100);
     timer.unref();
   }
 
-  /** Stops serving, closes the node (syncing what it acknowledged) and gives up the lease, so a standby takes over at once. */
+  /** Stops serving, closes the node (syncing what it acknowledged) and gives up the lease: a standby takes over now. */
   async stop(): Promise<void> {
     this.stopping.abort();
     await this.api?.close().catch(() => undefined);

@@ -19,7 +19,8 @@ import { ClusterMember } from './cluster-member.js';
 
 function required(name: string): string {
   const value = process.env[name];
-  if (value === undefined || value === '') throw new Error(`${name} must be set (see docs/cluster.md, "Running a cluster")`);
+  if (value === undefined || value === '')
+    throw new Error(`${name} must be set (see docs/cluster.md, "Running a cluster")`);
   return value;
 }
 
@@ -28,8 +29,10 @@ async function main(): Promise<void> {
   const dataDirectory = resolve(required('DATA_DIR'));
   const port = Number(process.env.PORT ?? '0');
   const leaseTtlSeconds = Number(process.env.LEASE_TTL_SECONDS ?? '5');
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`PORT must be 0 to 65535, not ${process.env.PORT}`);
-  if (!Number.isInteger(leaseTtlSeconds) || leaseTtlSeconds < 1) throw new Error('LEASE_TTL_SECONDS must be a positive whole number');
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new Error(`PORT must be 0 to 65535, not ${process.env.PORT}`);
+  if (!Number.isInteger(leaseTtlSeconds) || leaseTtlSeconds < 1)
+    throw new Error('LEASE_TTL_SECONDS must be a positive whole number');
   const operator = await readOperatorKey(resolve(required('OPERATOR_KEY_FILE')));
   const config = demoConfig();
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' }).child({ member: memberId });
@@ -60,6 +63,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

@@ -35,7 +35,8 @@ async function main(): Promise<void> {
   if (process.env.KEEP_ETCD !== '1') await rm(etcdDirectory, { recursive: true, force: true });
   await mkdir(etcdDirectory, { recursive: true });
   // A fresh etcd holds no log: members then start fresh ledgers too (their old entries are not in it).
-  if (process.env.KEEP_ETCD !== '1') for (const id of ['a', 'b']) await rm(join(directory, id), { recursive: true, force: true });
+  if (process.env.KEEP_ETCD !== '1')
+    for (const id of ['a', 'b']) await rm(join(directory, id), { recursive: true, force: true });
   const cluster = await LocalEtcdCluster.start({ members: 3, directory: etcdDirectory });
   const keyFile = await operatorKeyFile(directory);
   process.stdout.write(`etcd members: ${cluster.endpoints.join(' ')}\n`);
@@ -54,7 +55,9 @@ async function main(): Promise<void> {
       stdio: 'inherit',
     });
     children.set(id, child);
-    process.stdout.write(`member ${id}: pid ${child.pid}, http://127.0.0.1:${port} (GET /ready says which one is the sequencer)\n`);
+    process.stdout.write(
+      `member ${id}: pid ${child.pid}, http://127.0.0.1:${port} (GET /ready says which one is the sequencer)\n`,
+    );
     child.once('exit', (code, signal) => {
       if (stopping) return;
       process.stdout.write(`member ${id} exited (${signal ?? code}); starting it again as a standby in 1 s\n`);
@@ -77,6 +80,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });

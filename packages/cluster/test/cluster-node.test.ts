@@ -16,7 +16,14 @@ import { createDatabase } from '../../ledger/src/database.js';
 import { pino } from 'pino';
 import { afterAll, expect, it } from 'vitest';
 import { fixture, settableClock, submitInWaves } from '../../ledger/test/helpers.js';
-import { EtcdLogStore, ReplicatedLogWriter, catchUp, initialiseLedger, localHead, type EtcdLogAppender } from '../src/index.js';
+import {
+  EtcdLogStore,
+  ReplicatedLogWriter,
+  catchUp,
+  initialiseLedger,
+  localHead,
+  type EtcdLogAppender,
+} from '../src/index.js';
 import { uniquePrefix } from './entries.js';
 import { describeWithEtcd, useThreeMemberCluster } from './etcd-fixture.js';
 
@@ -55,6 +62,17 @@ async function catchUpMember(directory: string, genesis: Genesis, store: EtcdLog
   }
 }
 
+/** The etcd log holds exactly the node's durable entries. */
+async function expectSameLog(node: ExchangeNode, store: EtcdLogStore): Promise<void> {
+  expect((await store.head()).sequence).toBe(node.head().sequence);
+  const hexOf = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+  const local = [];
+  for await (const entry of node.readEntries(1)) local.push(hexOf(entry.entryHash));
+  const replicated = [];
+  for await (const batch of store.read(1)) replicated.push(...batch.map((entry) => hexOf(entry.entryHash)));
+  expect(replicated).toEqual(local);
+}
+
 describeWithEtcd('the exchange node on the etcd log', () => {
   const { cluster } = useThreeMemberCluster();
   const stores: EtcdLogStore[] = [];
@@ -63,10 +81,14 @@ describeWithEtcd('the exchange node on the etcd log', () => {
   });
   const { entries, genesis } = fixture(21, 400);
 
-  it('acknowledges after etcd commits; a standby takes over at the exact head; the deposed sequencer cannot append', async () => {
+  it('acks after etcd commits; a standby takes over at the exact head; the deposed one cannot append', async () => {
     const prefix = uniquePrefix('node');
     const open = async () => {
-      const store = await EtcdLogStore.open({ endpoints: cluster().endpoints, prefix, genesisHash: genesisHash(genesis) });
+      const store = await EtcdLogStore.open({
+        endpoints: cluster().endpoints,
+        prefix,
+        genesisHash: genesisHash(genesis),
+      });
       stores.push(store);
       return store;
     };
@@ -80,20 +102,16 @@ describeWithEtcd('the exchange node on the etcd log', () => {
     const acknowledged = first.filter((result) => result.outcome.accepted);
     expect(acknowledged.length).toBeGreaterThan(100);
     // Every acknowledged entry is in etcd, byte for byte what the node logged.
-    const etcdHead = await storeA.head();
-    expect(etcdHead.sequence).toBe(nodeA.head().sequence);
-    const local = [];
-    for await (const entry of nodeA.readEntries(1)) local.push(Buffer.from(entry.entryHash).toString('hex'));
-    const replicated = [];
-    for await (const batch of storeA.read(1)) replicated.push(...batch.map((entry) => Buffer.from(entry.entryHash).toString('hex')));
-    expect(replicated).toEqual(local);
+    await expectSameLog(nodeA, storeA);
 
     // The sequencer "dies": its lease is no longer renewed. The standby wins once it expires.
     appenderA.abandonLeaseForTesting();
     const appenderB = await storeB.campaign({ sequencerId: 'b', leaseTtlSeconds: 2, pollIntervalMs: 100 });
     expect(appenderB.durableHead().sequence).toBe(nodeA.head().sequence);
     const directoryB = await memberDirectory();
-    expect(await catchUpMember(directoryB, genesis, storeB, appenderB.durableHead().sequence)).toBe(nodeA.head().sequence);
+    expect(await catchUpMember(directoryB, genesis, storeB, appenderB.durableHead().sequence)).toBe(
+      nodeA.head().sequence,
+    );
     const clockB = settableClock(entries[half]!.logTimeMs);
     const nodeB = await openNode(directoryB, genesis, appenderB, clockB.clock);
     expect(nodeB.head()).toEqual(nodeA.head());

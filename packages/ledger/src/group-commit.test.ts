@@ -102,7 +102,7 @@ describe('GroupCommit', () => {
     await db.close();
   });
 
-  test('a write refused for want of descriptors is retried, new work refused; another failure is reported', async () => {
+  test('a write refused for want of descriptors is retried, new work refused; others are reported', async () => {
     const exhausted = Object.assign(new Error('IO error: Too many open files'), { code: 'EMFILE' });
     const busy = await storeFailing(2, exhausted);
     const log = recordingLogger();

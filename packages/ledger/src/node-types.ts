@@ -68,7 +68,7 @@ export interface NodeStatistics {
   readonly storageBusyEpisodes: number;
   /** Transactions whose signature is being checked now. */
   readonly verifyingTransactions: number;
-  /** Signature worker threads (0 when checking inline), their busy ratio since start (0 to 1), and tasks queued for them. */
+  /** Signature worker threads (0 when inline), their busy ratio since start (0 to 1), and tasks queued for them. */
   readonly signatureThreads: number;
   readonly signatureUtilization: number;
   readonly signatureQueuedTasks: number;
