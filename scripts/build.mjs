@@ -70,6 +70,9 @@ export async function build() {
     });
   }
   writeFileSync(stampFile, `${new Date().toISOString()}\n`);
+  // The proof-of-reserves page (packages/web) is a browser bundle, built with Vite when its sources changed.
+  const { buildPageIfStale } = await import('../packages/web/scripts/build-page.mjs');
+  await buildPageIfStale();
   return { files: count, ms: performance.now() - started };
 }
 

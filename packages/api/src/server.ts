@@ -32,6 +32,7 @@ import { registerPublicRoutes } from './routes-public.js';
 import { registerVerificationRoutes } from './routes-verification.js';
 import { overloadRetryAfterSeconds } from './submission.js';
 import { defaultWebSocketLimits, registerWebSocketRoutes, type StreamHub, type WebSocketLimits } from './websocket.js';
+import { registerWebPageAssets, sendWebPage } from './web-page.js';
 
 export interface RateLimit {
   /** Requests allowed per window. */
@@ -312,7 +313,8 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     registerAccountRoutes(instance, context);
     registerNativeRoutes(instance, context);
     registerVerificationRoutes(instance, context);
-    hub = registerWebSocketRoutes(instance, context, { ...defaultWebSocketLimits, ...options.webSocketLimits });
+    registerWebPageAssets(instance);
+    hub = registerWebSocketRoutes(instance, context, { ...defaultWebSocketLimits, ...options.webSocketLimits }, sendWebPage);
   });
   feed.start();
   return app;
