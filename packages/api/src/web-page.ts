@@ -13,7 +13,10 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ApiError } from './errors.js';
 
 /** packages/web/dist, found through the @vex/web package. */
-export const webPageDirectory = path.join(path.dirname(createRequire(import.meta.url).resolve('@vex/web/package.json')), 'dist');
+export const webPageDirectory = path.join(
+  path.dirname(createRequire(import.meta.url).resolve('@vex/web/package.json')),
+  'dist',
+);
 
 const contentTypes: Readonly<Record<string, string>> = {
   '.js': 'text/javascript; charset=utf-8',
@@ -29,8 +32,14 @@ const contentTypes: Readonly<Record<string, string>> = {
  * the custody chain's JSON-RPC endpoint, wherever GET /api/v1/custody says it is.
  */
 const contentSecurityPolicy = [
-  "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
-  "connect-src 'self' http: https:", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self' http: https:",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
 ].join('; ');
 
 async function readPageFile(file: string): Promise<Buffer> {
@@ -39,7 +48,10 @@ async function readPageFile(file: string): Promise<Buffer> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     if (file === 'index.html') {
-      throw new ApiError('SERVICE_UNAVAILABLE', 'The proof-of-reserves page is not built: run `pnpm build` (or `pnpm install`).');
+      throw new ApiError(
+        'SERVICE_UNAVAILABLE',
+        'The proof-of-reserves page is not built: run `pnpm build` (or `pnpm install`).',
+      );
     }
     throw new ApiError('RESOURCE_NOT_FOUND', `No page file ${file}.`);
   }
@@ -58,16 +70,28 @@ export async function sendWebPage(reply: FastifyReply): Promise<FastifyReply> {
 
 /** GET /assets/<file>: the page's built files, named by their content hash, so cached for good. */
 export function registerWebPageAssets(app: FastifyInstance): void {
-  app.get('/assets/:file', {
-    schema: {
-      hide: true,
-      params: { type: 'object', required: ['file'], properties: { file: { type: 'string', pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$', maxLength: 200 } } },
+  app.get(
+    '/assets/:file',
+    {
+      schema: {
+        hide: true,
+        params: {
+          type: 'object',
+          required: ['file'],
+          properties: { file: { type: 'string', pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$', maxLength: 200 } },
+        },
+      },
     },
-  }, async (request, reply) => {
-    const { file } = request.params as { file: string };
-    const type = contentTypes[path.extname(file)];
-    if (type === undefined) throw new ApiError('RESOURCE_NOT_FOUND', `No page file ${file}.`);
-    const content = await readPageFile(path.join('assets', file));
-    return reply.type(type).header('cache-control', 'public, max-age=31536000, immutable').header('x-content-type-options', 'nosniff').send(content);
-  });
+    async (request, reply) => {
+      const { file } = request.params as { file: string };
+      const type = contentTypes[path.extname(file)];
+      if (type === undefined) throw new ApiError('RESOURCE_NOT_FOUND', `No page file ${file}.`);
+      const content = await readPageFile(path.join('assets', file));
+      return reply
+        .type(type)
+        .header('cache-control', 'public, max-age=31536000, immutable')
+        .header('x-content-type-options', 'nosniff')
+        .send(content);
+    },
+  );
 }

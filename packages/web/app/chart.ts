@@ -33,9 +33,16 @@ function axisLabel(x: number, y: number, text: string, anchor: string): SVGEleme
 
 export function lineChart(title: string, series: readonly ChartSeries[]): SVGElement {
   const points = series.flatMap((line) => line.points);
-  const svg = svgElement('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', class: 'chart' }, svgElement('title', {}, title));
+  const svg = svgElement(
+    'svg',
+    { viewBox: `0 0 ${width} ${height}`, role: 'img', class: 'chart' },
+    svgElement('title', {}, title),
+  );
   if (points.length === 0) return svg;
-  const [firstMs, lastMs] = [Math.min(...points.map((point) => point.timeMs)), Math.max(...points.map((point) => point.timeMs))];
+  const [firstMs, lastMs] = [
+    Math.min(...points.map((point) => point.timeMs)),
+    Math.max(...points.map((point) => point.timeMs)),
+  ];
   const [low, high] = bounds(points.map((point) => point.value));
   const spanMs = lastMs > firstMs ? lastMs - firstMs : 1;
   const plotWidth = width - margin.left - margin.right;
@@ -52,8 +59,15 @@ export function lineChart(title: string, series: readonly ChartSeries[]): SVGEle
   for (const line of series) {
     if (line.points.length === 0) continue;
     // One point alone is drawn as a short flat segment, so it shows.
-    const drawn = line.points.length === 1 ? [line.points[0]!, { ...line.points[0]!, timeMs: lastMs + (lastMs === firstMs ? 1 : 0) }] : line.points;
-    const path = drawn.map((point, index) => `${index === 0 ? 'M' : 'L'}${xOf(point.timeMs).toFixed(1)},${yOf(point.value).toFixed(1)}`).join(' ');
+    const drawn =
+      line.points.length === 1
+        ? [line.points[0]!, { ...line.points[0]!, timeMs: lastMs + (lastMs === firstMs ? 1 : 0) }]
+        : line.points;
+    const path = drawn
+      .map(
+        (point, index) => `${index === 0 ? 'M' : 'L'}${xOf(point.timeMs).toFixed(1)},${yOf(point.value).toFixed(1)}`,
+      )
+      .join(' ');
     svg.append(svgElement('path', { d: path, class: `line ${line.className}` }, svgElement('title', {}, line.name)));
   }
   return svg;

@@ -4,7 +4,15 @@
  * recent attestations (for the charts) and, when the node has one, the custody
  * contract (GET /api/v1/custody). All through @vex/client's ExchangeClient.
  */
-import { ExchangeClient, ExchangeError, verifyAttestationSignature, type GenesisInfo, type NodeStatus, type Reserves, type ServedAttestation } from '@vex/client';
+import {
+  ExchangeClient,
+  ExchangeError,
+  verifyAttestationSignature,
+  type GenesisInfo,
+  type NodeStatus,
+  type Reserves,
+  type ServedAttestation,
+} from '@vex/client';
 
 /** GET /api/v1/custody (docs/custody.md): where the money is. */
 export interface CustodyInfo {
@@ -59,8 +67,13 @@ export function parseCustody(value: unknown): CustodyInfo {
   if (typeof value.chainId !== 'number' || !Number.isSafeInteger(value.chainId)) bad('chainId');
   if (typeof value.rpcUrl !== 'string' || !/^https?:\/\//.test(value.rpcUrl)) bad('rpcUrl');
   if (typeof value.vault !== 'string' || !address.test(value.vault)) bad('vault');
-  if (!isRecord(value.tokens) || !Object.values(value.tokens).every((token) => typeof token === 'string' && address.test(token))) bad('tokens');
-  if (!Array.isArray(value.committee) || !value.committee.every((member) => typeof member === 'string')) bad('committee');
+  if (
+    !isRecord(value.tokens) ||
+    !Object.values(value.tokens).every((token) => typeof token === 'string' && address.test(token))
+  )
+    bad('tokens');
+  if (!Array.isArray(value.committee) || !value.committee.every((member) => typeof member === 'string'))
+    bad('committee');
   return value as unknown as CustodyInfo;
 }
 
@@ -71,7 +84,10 @@ export async function fetchCustody(baseUrl: string): Promise<CustodyInfo | undef
   return parseCustody(await response.json());
 }
 
-async function fetchHistory(client: ExchangeClient, latest: ServedAttestation | undefined): Promise<ServedAttestation[]> {
+async function fetchHistory(
+  client: ExchangeClient,
+  latest: ServedAttestation | undefined,
+): Promise<ServedAttestation[]> {
   if (latest === undefined) return [];
   const history: ServedAttestation[] = [];
   let from = Math.max(1, latest.sequence - historySpanEntries);
@@ -96,8 +112,11 @@ export async function fetchOverview(client: ExchangeClient): Promise<Overview> {
     if (isNotFound(error)) return undefined;
     throw error;
   });
-  const decimals = new Map(assets.map((asset) => [asset.symbol, (asset as unknown as { decimals: number }).decimals]));
-  const latestSignatureValid = latest === undefined ? undefined : verifyAttestationSignature(latest, genesis.operatorKeys);
+  const decimals = new Map(
+    assets.map((asset) => [asset.symbol, (asset as unknown as { decimals: number }).decimals]),
+  );
+  const latestSignatureValid =
+    latest === undefined ? undefined : verifyAttestationSignature(latest, genesis.operatorKeys);
   const history = await fetchHistory(client, latest);
   return { genesis, status, decimals, reserves, latest, latestSignatureValid, custody, history };
 }

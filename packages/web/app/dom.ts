@@ -1,8 +1,15 @@
-/** A few DOM helpers: the page builds its elements with these, never with innerHTML, so no served text is ever markup. */
+/**
+ * A few DOM helpers: the page builds its elements with these, never with
+ * innerHTML, so no served text is ever markup.
+ */
 type Child = Node | string | undefined;
 type Attributes = Record<string, string | undefined>;
 
-export function element<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Attributes = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function element<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attributes: Attributes = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) if (value !== undefined) node.setAttribute(name, value);
   for (const child of children) if (child !== undefined) node.append(child);
@@ -11,7 +18,11 @@ export function element<K extends keyof HTMLElementTagNameMap>(tag: K, attribute
 
 const svgNamespace = 'http://www.w3.org/2000/svg';
 
-export function svgElement(tag: string, attributes: Record<string, string | number> = {}, ...children: Child[]): SVGElement {
+export function svgElement(
+  tag: string,
+  attributes: Record<string, string | number> = {},
+  ...children: Child[]
+): SVGElement {
   const node = document.createElementNS(svgNamespace, tag) as SVGElement;
   for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
   for (const child of children) if (child !== undefined) node.append(child);

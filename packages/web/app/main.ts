@@ -17,7 +17,11 @@ async function start(): Promise<void> {
   const overview = await fetchOverview(new ExchangeClient({ baseUrl }));
   document.title = `${overview.genesis.exchangeName}: proof of reserves`;
   fill('exchange-name', overview.genesis.exchangeName);
-  fill('genesis', `Genesis ${overview.genesis.genesisHash} · operator keys ${overview.genesis.operatorKeys.join(', ')}`);
+  fill('node-url', baseUrl);
+  fill(
+    'genesis',
+    `Genesis ${overview.genesis.genesisHash} · operator keys ${overview.genesis.operatorKeys.join(', ')}`,
+  );
   renderFreshness(overview);
   renderAll(overview, undefined);
   renderCharts(overview);
@@ -31,6 +35,13 @@ async function start(): Promise<void> {
 }
 
 start().catch((error: unknown) => {
-  fill('freshness', element('p', { class: 'fail', 'data-testid': 'load-error' }, `The page could not load the exchange’s figures: ${describeError(error)}`));
+  fill(
+    'freshness',
+    element(
+      'p',
+      { class: 'fail', 'data-testid': 'load-error' },
+      `The page could not load the exchange’s figures: ${describeError(error)}`,
+    ),
+  );
   document.body.dataset.state = 'failed';
 });

@@ -10,7 +10,7 @@ import type { Overview } from './data.js';
 import { element, fill } from './dom.js';
 import { approximate, formatDuration, formatUnits, unitsOf } from './units.js';
 
-export const noCustodyStatement = 'No custody contract configured; reserves are the operator\'s statement.';
+export const noCustodyStatement = "No custody contract configured; reserves are the operator's statement.";
 /** An attestation older than this, with entries after it, is shown as stale. */
 export const staleAfterMs = 10 * 60 * 1000;
 
@@ -25,31 +25,67 @@ export function renderCustody(overview: Overview, balances: VaultBalance[] | str
     fill('custody', element('p', { class: 'notice', 'data-testid': 'custody-statement' }, noCustodyStatement));
     return;
   }
-  const state = balances === undefined ? 'reading the vault’s balances from the chain…'
-    : typeof balances === 'string' ? `the vault’s balances could not be read from the chain: ${balances}` : 'balances read from the chain just now';
-  fill('custody',
-    element('p', { 'data-testid': 'custody-vault' }, `Funds are held by the vault ${custody.vault} on chain ${custody.chainId} (${custody.rpcUrl}); `, state, '.'),
-    element('p', {}, `Finality delay ${custody.finalityDelaySeconds} s; forced-exit grace ${custody.graceSeconds} s.`));
+  const state =
+    balances === undefined
+      ? 'reading the vault’s balances from the chain…'
+      : typeof balances === 'string'
+        ? `the vault’s balances could not be read from the chain: ${balances}`
+        : 'balances read from the chain just now';
+  fill(
+    'custody',
+    element(
+      'p',
+      { 'data-testid': 'custody-vault' },
+      `Funds are held by the vault ${custody.vault} on chain ${custody.chainId} (${custody.rpcUrl}); `,
+      state,
+      '.',
+    ),
+    element(
+      'p',
+      {},
+      `Finality delay ${custody.finalityDelaySeconds} s; forced-exit grace ${custody.graceSeconds} s.`,
+    ),
+  );
 }
 
 export function renderFreshness(overview: Overview): void {
   const { latest, status, latestSignatureValid, genesis } = overview;
   if (latest === undefined) {
-    fill('freshness', element('p', { class: 'notice', 'data-testid': 'freshness' }, 'No attestation yet: there are no attested liabilities to show.'));
+    fill(
+      'freshness',
+      element(
+        'p',
+        { class: 'notice', 'data-testid': 'freshness' },
+        'No attestation yet: there are no attested liabilities to show.',
+      ),
+    );
     return;
   }
   const ageMs = (status.serverTimeMs ?? Date.now()) - latest.logTimeMs;
   const entriesSince = Math.max(0, status.sequence - latest.sequence);
   const stale = ageMs > staleAfterMs && entriesSince > 0;
-  fill('freshness',
-    element('p', { 'data-testid': 'freshness', class: stale ? 'stale' : 'fresh' },
-      `Latest attestation: sequence ${latest.sequence}, log time ${new Date(latest.logTimeMs).toISOString()}, ${formatDuration(ageMs)} old; `,
-      `the log head is at ${status.sequence} (${entriesSince} entries not yet attested)${stale ? ' — stale' : ''}.`),
-    element('p', { 'data-testid': 'attestation-signature', class: latestSignatureValid === true ? 'pass' : 'fail' },
+  fill(
+    'freshness',
+    element(
+      'p',
+      { 'data-testid': 'freshness', class: stale ? 'stale' : 'fresh' },
+      `Latest attestation: sequence ${latest.sequence}, log time ${new Date(latest.logTimeMs).toISOString()}, `,
+      `${formatDuration(ageMs)} old; `,
+      `the log head is at ${status.sequence} (${entriesSince} entries not yet attested)${stale ? ' — stale' : ''}.`,
+    ),
+    element(
+      'p',
+      { 'data-testid': 'attestation-signature', class: latestSignatureValid === true ? 'pass' : 'fail' },
       latestSignatureValid === true
         ? `Its signature verifies in this browser under operator key ${latest.operatorKey}.`
-        : `Its signature does NOT verify under the genesis operator keys (${genesis.operatorKeys.join(', ')}).`),
-    element('p', { class: 'hash' }, `Liabilities root ${latest.liabilitiesRoot} · state hash ${latest.stateHash} · ${latest.accountCount} accounts`));
+        : `Its signature does NOT verify under the genesis operator keys (${genesis.operatorKeys.join(', ')}).`,
+    ),
+    element(
+      'p',
+      { class: 'hash' },
+      `Liabilities root ${latest.liabilitiesRoot} · state hash ${latest.stateHash} · ${latest.accountCount} accounts`,
+    ),
+  );
 }
 
 interface Row {
@@ -59,8 +95,13 @@ interface Row {
 }
 
 const columns: readonly [string, string][] = [
-  ['reserves', 'Reserves'], ['source', 'Reserves from'], ['claims', 'Claims'], ['debts', 'Debts'],
-  ['liabilities', 'Claims − debts'], ['hole', 'Borrow/lend hole'], ['difference', 'Reserves − (claims − debts)'],
+  ['reserves', 'Reserves'],
+  ['source', 'Reserves from'],
+  ['claims', 'Claims'],
+  ['debts', 'Debts'],
+  ['liabilities', 'Claims − debts'],
+  ['hole', 'Borrow/lend hole'],
+  ['difference', 'Reserves − (claims − debts)'],
 ];
 
 /** Scales a vault balance in the token's decimals to the asset's, rounding down (in the operator's disfavour). */
@@ -78,15 +119,21 @@ function rowsOf(overview: Overview, balances: VaultBalance[] | string | undefine
     // Zero until margin lending attests a per-asset borrowLendHole.
     const hole = unitsOf((attested as unknown as Record<string, unknown> | undefined)?.borrowLendHole) ?? 0n;
     const cells: Record<string, string> = {
-      reserves: asset.reserves, source: 'operator’s statement', claims: asset.claims, debts: asset.debts,
-      liabilities: asset.liabilities, hole: formatUnits(hole, decimals), difference: asset.difference,
+      reserves: asset.reserves,
+      source: 'operator’s statement',
+      claims: asset.claims,
+      debts: asset.debts,
+      liabilities: asset.liabilities,
+      hole: formatUnits(hole, decimals),
+      difference: asset.difference,
     };
     let short = asset.short;
     if (custody !== undefined) {
       const vault = Array.isArray(balances) ? balances.find((balance) => balance.symbol === asset.symbol) : undefined;
       const liabilities = BigInt(attested?.claims ?? '0') - BigInt(attested?.debts ?? '0');
       if (vault === undefined) {
-        cells.reserves = typeof balances === 'string' ? 'unreadable' : custody.tokens[asset.symbol] === undefined ? 'no token' : '…';
+        cells.reserves =
+          typeof balances === 'string' ? 'unreadable' : custody.tokens[asset.symbol] === undefined ? 'no token' : '…';
         cells.difference = '';
       } else {
         const units = toAssetUnits(vault, decimals);
@@ -107,7 +154,10 @@ function consistencyNote(overview: Overview): string | undefined {
   for (const asset of reserves.assets) {
     const attested = latest.assets.find((item) => item.symbol === asset.symbol);
     const decimals = overview.decimals.get(asset.symbol) ?? 0;
-    if (attested === undefined || formatUnits(BigInt(attested.claims) - BigInt(attested.debts), decimals) !== asset.liabilities) {
+    if (
+      attested === undefined ||
+      formatUnits(BigInt(attested.claims) - BigInt(attested.debts), decimals) !== asset.liabilities
+    ) {
       return `The served reserves for ${asset.symbol} do not match the signed attestation.`;
     }
   }
@@ -120,26 +170,50 @@ export function renderReserves(overview: Overview, balances: VaultBalance[] | st
     fill('reserves', element('p', { class: 'notice' }, 'No attested liabilities yet.'));
     return;
   }
-  const head = element('tr', {}, element('th', {}, 'Asset'), ...columns.map(([, label]) => element('th', {}, label)), element('th', {}, 'Covered'));
-  const body = rows.map((row) => element('tr', { 'data-asset': row.symbol },
-    element('th', { scope: 'row' }, row.symbol),
-    ...columns.map(([key]) => element('td', { 'data-figure': `${row.symbol}:${key}` }, row.cells[key] ?? '')),
-    element('td', { 'data-figure': `${row.symbol}:covered`, class: row.short ? 'fail' : 'pass' }, row.short ? 'SHORT' : 'yes')));
+  const head = element(
+    'tr',
+    {},
+    element('th', {}, 'Asset'),
+    ...columns.map(([, label]) => element('th', {}, label)),
+    element('th', {}, 'Covered'),
+  );
+  const body = rows.map((row) =>
+    element(
+      'tr',
+      { 'data-asset': row.symbol },
+      element('th', { scope: 'row' }, row.symbol),
+      ...columns.map(([key]) => element('td', { 'data-figure': `${row.symbol}:${key}` }, row.cells[key] ?? '')),
+      element(
+        'td',
+        { 'data-figure': `${row.symbol}:covered`, class: row.short ? 'fail' : 'pass' },
+        row.short ? 'SHORT' : 'yes',
+      ),
+    ),
+  );
   const note = consistencyNote(overview);
-  fill('reserves',
+  fill(
+    'reserves',
     element('p', {}, `Figures of the attestation at sequence ${overview.reserves!.sequence}, in each asset’s units.`),
     element('table', { 'data-testid': 'reserves-table' }, element('thead', {}, head), element('tbody', {}, ...body)),
-    note === undefined ? undefined : element('p', { class: 'fail' }, note));
+    note === undefined ? undefined : element('p', { class: 'fail' }, note),
+  );
 }
 
 export function renderCharts(overview: Overview): void {
   const charts = (overview.latest?.assets ?? []).map(({ symbol }) => {
     const decimals = overview.decimals.get(symbol) ?? 0;
-    const series = (name: string, className: string, value: (asset: ServedAttestation['assets'][number]) => bigint): ChartSeries => ({
-      name, className,
+    const series = (
+      name: string,
+      className: string,
+      value: (asset: ServedAttestation['assets'][number]) => bigint,
+    ): ChartSeries => ({
+      name,
+      className,
       points: overview.history.flatMap((attestation) => {
         const asset = attestation.assets.find((item) => item.symbol === symbol);
-        return asset === undefined ? [] : [{ timeMs: attestation.logTimeMs, value: approximate(value(asset), decimals) }];
+        return asset === undefined
+          ? []
+          : [{ timeMs: attestation.logTimeMs, value: approximate(value(asset), decimals) }];
       }),
     });
     const lines = [
@@ -147,8 +221,17 @@ export function renderCharts(overview: Overview): void {
       series('claims − debts', 'liabilities', (asset) => BigInt(asset.claims) - BigInt(asset.debts)),
       series('debts', 'debts', (asset) => BigInt(asset.debts)),
     ];
-    return element('figure', { 'data-chart': symbol }, lineChart(`${symbol} over time`, lines),
-      element('figcaption', {}, `${symbol}: `, ...lines.map((line) => element('span', { class: `key ${line.className}` }, line.name))));
+    return element(
+      'figure',
+      { 'data-chart': symbol },
+      lineChart(`${symbol} over time`, lines),
+      element(
+        'figcaption',
+        {},
+        `${symbol}: `,
+        ...lines.map((line) => element('span', { class: `key ${line.className}` }, line.name)),
+      ),
+    );
   });
   fill('charts', element('p', {}, `${overview.history.length} recent attestations.`), ...charts);
 }
@@ -160,14 +243,32 @@ function describeOptional(value: unknown): string {
 export function renderCommitteeAndRisk(overview: Overview): void {
   const signatures = optionalMember(overview.latest, 'committeeSignatures');
   const committee = overview.custody?.committee ?? [];
-  const committeeText = Array.isArray(signatures) && signatures.length > 0
-    ? `${signatures.length} committee signature(s)${committee.length > 0 ? ` of a committee of ${committee.length}` : ''}: ${signatures.map(describeOptional).join('; ')}`
-    : committee.length > 0 ? `A committee of ${committee.length} (${committee.join(', ')}); no committee signature on the latest attestation.`
-      : 'No committee: the latest attestation carries only the operator’s signature.';
+  const committeeText =
+    Array.isArray(signatures) && signatures.length > 0
+      ? `${signatures.length} committee signature(s)${committee.length > 0 ? ` of ${committee.length}` : ''}: ` +
+        signatures.map(describeOptional).join('; ')
+      : committee.length > 0
+        ? `A committee of ${committee.length} (${committee.join(', ')}); ` +
+          'no committee signature on the latest attestation.'
+        : 'No committee: the latest attestation carries only the operator’s signature.';
   const stress = optionalMember(overview.latest, 'stress');
   const coverage = optionalMember(overview.latest, 'coveragePool');
   fill('committee', element('p', { 'data-testid': 'committee' }, committeeText));
-  fill('risk',
-    element('p', { 'data-testid': 'stress' }, stress === undefined ? 'Stress figure: not in the attestation (no margin trading on this node yet).' : `Stress figure: ${describeOptional(stress)}`),
-    element('p', { 'data-testid': 'coverage' }, coverage === undefined ? 'Coverage pool: not in the attestation.' : `Coverage pool: ${describeOptional(coverage)}`));
+  fill(
+    'risk',
+    element(
+      'p',
+      { 'data-testid': 'stress' },
+      stress === undefined
+        ? 'Stress figure: not in the attestation (no margin trading on this node yet).'
+        : `Stress figure: ${describeOptional(stress)}`,
+    ),
+    element(
+      'p',
+      { 'data-testid': 'coverage' },
+      coverage === undefined
+        ? 'Coverage pool: not in the attestation.'
+        : `Coverage pool: ${describeOptional(coverage)}`,
+    ),
+  );
 }

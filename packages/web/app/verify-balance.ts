@@ -18,17 +18,38 @@ export interface BalanceCheck {
   readonly lines: readonly string[];
 }
 
-async function committedRootLine(overview: Overview, check: Extract<PublishedProofCheck, { ok: true }>): Promise<BalanceCheck> {
+async function committedRootLine(
+  overview: Overview,
+  check: Extract<PublishedProofCheck, { ok: true }>,
+): Promise<BalanceCheck> {
   const { custody } = overview;
   const root = check.attestation.liabilitiesRoot;
-  if (custody === undefined) return { ok: true, lines: ['No custody contract: the root is checked against the operator’s published attestation only.'] };
+  if (custody === undefined)
+    return {
+      ok: true,
+      lines: ['No custody contract: the root is checked against the operator’s published attestation only.'],
+    };
   try {
     const committed = await readCommittedRoot(custody, check.attestation.sequence);
-    if (committed === undefined) return { ok: true, lines: [`The vault has not committed a root for sequence ${check.attestation.sequence} yet.`] };
-    if (committed !== root) return { ok: false, lines: [`The vault committed a different root for sequence ${check.attestation.sequence}: ${committed}.`] };
-    return { ok: true, lines: [`The vault ${custody.vault} committed this root for sequence ${check.attestation.sequence}.`] };
+    if (committed === undefined)
+      return {
+        ok: true,
+        lines: [`The vault has not committed a root for sequence ${check.attestation.sequence} yet.`],
+      };
+    if (committed !== root)
+      return {
+        ok: false,
+        lines: [`The vault committed a different root for sequence ${check.attestation.sequence}: ${committed}.`],
+      };
+    return {
+      ok: true,
+      lines: [`The vault ${custody.vault} committed this root for sequence ${check.attestation.sequence}.`],
+    };
   } catch (error) {
-    return { ok: false, lines: [`The vault’s committed root could not be read from the chain: ${describeError(error)}`] };
+    return {
+      ok: false,
+      lines: [`The vault’s committed root could not be read from the chain: ${describeError(error)}`],
+    };
   }
 }
 
@@ -38,7 +59,8 @@ export async function checkProof(client: ExchangeClient, overview: Overview, pro
   if (!check.ok) return { ok: false, lines: [check.reason] };
   const balances = check.balances.map((balance) => {
     const decimals = overview.decimals.get(balance.symbol) ?? 0;
-    return `${balance.symbol}: claim ${formatUnits(balance.claim, decimals)}, debt ${formatUnits(balance.debt, decimals)}`;
+    const claim = formatUnits(balance.claim, decimals);
+    return `${balance.symbol}: claim ${claim}, debt ${formatUnits(balance.debt, decimals)}`;
   });
   const committed = await committedRootLine(overview, check);
   return {
@@ -46,16 +68,23 @@ export async function checkProof(client: ExchangeClient, overview: Overview, pro
     lines: [
       `Account ${check.account}, leaf ${check.leafIndex} of the attestation at sequence ${check.attestation.sequence}.`,
       ...balances,
-      `The path reaches the attested liabilities root ${check.attestation.liabilitiesRoot}, signed by operator key ${check.attestation.operatorKey}; the node publishes this same attestation.`,
+      `The path reaches the attested liabilities root ${check.attestation.liabilitiesRoot}, ` +
+        `signed by operator key ${check.attestation.operatorKey}; the node publishes this same attestation.`,
       ...committed.lines,
     ],
   };
 }
 
 function showResult(result: BalanceCheck): void {
-  fill('verify-result',
-    element('p', { class: result.ok ? 'verdict pass' : 'verdict fail', 'data-testid': 'verify-verdict' }, result.ok ? 'PASS' : 'FAIL'),
-    ...result.lines.map((line) => element('p', {}, line)));
+  fill(
+    'verify-result',
+    element(
+      'p',
+      { class: result.ok ? 'verdict pass' : 'verdict fail', 'data-testid': 'verify-verdict' },
+      result.ok ? 'PASS' : 'FAIL',
+    ),
+    ...result.lines.map((line) => element('p', {}, line)),
+  );
 }
 
 async function run(work: () => Promise<BalanceCheck>): Promise<void> {

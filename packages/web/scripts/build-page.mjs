@@ -5,7 +5,7 @@
 //
 //   node packages/web/scripts/build-page.mjs     build now
 //   import { buildPageIfStale } from '@vex/web/build'
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -26,7 +26,9 @@ function newestSourceMs(directory) {
 export function isPageStale() {
   if (!existsSync(builtPage)) return true;
   const built = statSync(builtPage).mtimeMs;
-  const sources = ['index.html', 'package.json', 'scripts/build-page.mjs'].map((name) => statSync(path.join(webRoot, name)).mtimeMs);
+  const sources = ['index.html', 'package.json', 'scripts/build-page.mjs'].map(
+    (name) => statSync(path.join(webRoot, name)).mtimeMs,
+  );
   return Math.max(newestSourceMs(path.join(webRoot, 'app')), ...sources) > built;
 }
 
@@ -38,14 +40,44 @@ export async function buildPage() {
     configFile: false,
     logLevel: 'warn',
     base: '/',
-    build: { outDir: pageDirectory, emptyOutDir: true, target: 'es2022', sourcemap: false, chunkSizeWarningLimit: 1024 },
+    build: {
+      outDir: pageDirectory,
+      emptyOutDir: true,
+      target: 'es2022',
+      sourcemap: false,
+      chunkSizeWarningLimit: 1024,
+    },
   });
   return { ms: performance.now() - started };
 }
 
+const lockDirectory = path.join(webRoot, '.build-lock');
+const lockStaleMs = 120_000;
+
+/** Test files run in parallel and each may build: one builds (holding a lock directory), the others wait for it. */
+async function withBuildLock(work) {
+  for (;;) {
+    try {
+      mkdirSync(lockDirectory);
+      break;
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error;
+      // A lock left by a killed build is taken over once it is old.
+      const heldSinceMs = statSync(lockDirectory, { throwIfNoEntry: false })?.mtimeMs ?? Date.now();
+      if (Date.now() - heldSinceMs > lockStaleMs) rmSync(lockDirectory, { recursive: true, force: true });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(lockDirectory, { recursive: true, force: true });
+  }
+}
+
 export async function buildPageIfStale() {
   if (!isPageStale()) return undefined;
-  return buildPage();
+  return withBuildLock(async () => (isPageStale() ? buildPage() : undefined));
 }
 
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

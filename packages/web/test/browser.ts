@@ -20,7 +20,8 @@ export function ensureChromium(): string | undefined {
   if (existsSync(chromiumPath)) return undefined;
   const install = spawnSync('bash', [installScript], { encoding: 'utf8', timeout: 15 * 60 * 1000 });
   if (install.status === 0 && existsSync(chromiumPath)) return undefined;
-  const reason = `Chromium is missing and ${installScript} could not install it (exit ${install.status}): ${(install.stderr ?? '').trim().slice(-500)}`;
+  const output = (install.stderr ?? '').trim().slice(-500);
+  const reason = `Chromium is missing and ${installScript} could not install it (exit ${install.status}): ${output}`;
   if (process.env.CI === 'true') throw new Error(reason);
   return reason;
 }
@@ -38,8 +39,13 @@ export async function launchChromium(): Promise<Browser> {
     executablePath: chromiumPath,
     headless: true,
     args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
     ],
     viewport: { width: 1200, height: 900 },
   });
