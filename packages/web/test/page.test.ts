@@ -191,3 +191,26 @@ describe.skipIf(unavailable !== undefined)(title, { timeout: 240_000 }, () => {
     expect(log).toBe(200);
   });
 });
+
+describe.skipIf(unavailable !== undefined)(`${title}, on a node with no deposits`, { timeout: 120_000 }, () => {
+  it('loads and shows zero liabilities, every asset covered', async () => {
+    await buildPageIfStale();
+    const exchange = await startTestExchange({ attestEveryEntries: 10_000, attestEveryMs: 3_600_000 });
+    const browser = await launchChromium();
+    try {
+      const reserves = await getJson(exchange, '/api/v1/reserves');
+      const page = await browser.context.newPage();
+      await page.goto(`${exchange.baseUrl}/`);
+      await page.waitForSelector('body[data-state="ready"]', { timeout: 60_000 });
+      for (const asset of reserves.assets) {
+        expect(await figure(page, asset.symbol, 'liabilities')).toBe('0');
+        expect(await figure(page, asset.symbol, 'covered')).toBe('yes');
+      }
+      expect(await page.getByTestId('attestation-signature').getAttribute('class')).toBe('pass');
+      expect(await page.getByTestId('custody-statement').count()).toBe(1);
+    } finally {
+      await browser.close();
+      await exchange.close();
+    }
+  });
+});
