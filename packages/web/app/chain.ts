@@ -1,18 +1,45 @@
 /**
  * Reads the custody contract's side from the chain, through the rpcUrl that
  * GET /api/v1/custody names, with viem: each token's balance held by the vault
- * (ERC-20 balanceOf and decimals) and the liabilities root the vault committed
- * for an attestation's sequence. Nothing here trusts the node's word for the
- * figures; only for where to look.
+ * (ERC-20 balanceOf and decimals), the vault's commitments (docs/custody.md,
+ * "Root commitments": commitmentCount, commitments(number), finalCount) and its
+ * committee (committee(), committeeThreshold). Nothing here trusts the node's
+ * word for the figures; only for where to look.
  */
-import { createPublicClient, erc20Abi, http, parseAbi, type Address, type Hex } from 'viem';
+import { createPublicClient, erc20Abi, http, parseAbi, type Address } from 'viem';
 import type { CustodyInfo } from './data.js';
 
-/**
- * The vault's view of a committed root (docs/custody.md): the liabilities root
- * committed with the attestation at `sequence`, zero when none was.
- */
-export const vaultRootAbi = parseAbi(['function committedRoot(uint64 sequence) view returns (bytes32)']);
+/** The vault's views the page reads (packages/custody/contracts/Vault.sol). */
+const commitmentOutput = {
+  type: 'tuple',
+  name: '',
+  components: [
+    { type: 'bytes32', name: 'root' },
+    { type: 'bytes32', name: 'stateHash' },
+    { type: 'bytes32', name: 'pricesHash' },
+    { type: 'bytes32', name: 'payoutsHash' },
+    { type: 'uint64', name: 'sequence' },
+    { type: 'uint64', name: 'depositsCredited' },
+    { type: 'uint64', name: 'forcedExitsServed' },
+    { type: 'uint64', name: 'committedAt' },
+  ],
+} as const;
+
+export const vaultAbi = [
+  ...parseAbi(['function commitmentCount() view returns (uint64)']),
+  {
+    type: 'function',
+    name: 'commitments',
+    stateMutability: 'view',
+    inputs: [{ type: 'uint256', name: 'number' }],
+    outputs: [commitmentOutput],
+  },
+  ...parseAbi([
+    'function finalCount() view returns (uint64)',
+    'function committee() view returns (address[])',
+    'function committeeThreshold() view returns (uint256)',
+  ]),
+] as const;
 
 export interface VaultBalance {
   readonly symbol: string;
@@ -21,16 +48,31 @@ export interface VaultBalance {
   readonly decimals: number;
 }
 
+/** A root the vault holds: the attestation's sequence, its root (64 lower-case hex digits), and whether it is final. */
+export interface CommittedRoot {
+  readonly number: bigint;
+  readonly sequence: number;
+  readonly root: string;
+  readonly final: boolean;
+}
+
+export interface VaultState {
+  readonly balances: readonly VaultBalance[];
+  /** The most recent commitment, if any. */
+  readonly latest: CommittedRoot | undefined;
+  readonly committee: readonly string[];
+  readonly committeeThreshold: bigint;
+}
+
 function chainClient(custody: CustodyInfo) {
   return createPublicClient({ transport: http(custody.rpcUrl, { retryCount: 0, timeout: 10_000 }) });
 }
 
-/** The vault's balance of every listed token, read from the chain. */
-export async function readVaultBalances(custody: CustodyInfo): Promise<VaultBalance[]> {
-  const client = chainClient(custody);
-  const entries = Object.entries(custody.tokens);
+type ChainClient = ReturnType<typeof chainClient>;
+
+async function readBalances(client: ChainClient, custody: CustodyInfo): Promise<VaultBalance[]> {
   return Promise.all(
-    entries.map(async ([symbol, token]) => {
+    Object.entries(custody.tokens).map(async ([symbol, token]) => {
       const address = token as Address;
       const [units, decimals] = await Promise.all([
         client.readContract({ address, abi: erc20Abi, functionName: 'balanceOf', args: [custody.vault as Address] }),
@@ -41,14 +83,66 @@ export async function readVaultBalances(custody: CustodyInfo): Promise<VaultBala
   );
 }
 
-/** The root the vault holds for `sequence`, as 64 lower-case hex digits, or undefined when none is committed (zero). */
-export async function readCommittedRoot(custody: CustodyInfo, sequence: number): Promise<string | undefined> {
-  const root: Hex = await chainClient(custody).readContract({
-    address: custody.vault as Address,
-    abi: vaultRootAbi,
-    functionName: 'committedRoot',
-    args: [BigInt(sequence)],
+async function readCommitment(
+  client: ChainClient,
+  vault: Address,
+  number: bigint,
+  finalCount: bigint,
+): Promise<CommittedRoot> {
+  const commitment = await client.readContract({
+    address: vault,
+    abi: vaultAbi,
+    functionName: 'commitments',
+    args: [number],
   });
-  const hex = root.slice(2).toLowerCase();
-  return /^0+$/.test(hex) ? undefined : hex;
+  return {
+    number,
+    sequence: Number(commitment.sequence),
+    root: commitment.root.slice(2).toLowerCase(),
+    final: number <= finalCount,
+  };
+}
+
+async function commitmentCounts(client: ChainClient, vault: Address): Promise<{ count: bigint; finalCount: bigint }> {
+  const [count, finalCount] = await Promise.all([
+    client.readContract({ address: vault, abi: vaultAbi, functionName: 'commitmentCount' }),
+    client.readContract({ address: vault, abi: vaultAbi, functionName: 'finalCount' }),
+  ]);
+  return { count: BigInt(count), finalCount: BigInt(finalCount) };
+}
+
+/** The vault's balances, its latest commitment and its committee, read from the chain. */
+export async function readVaultState(custody: CustodyInfo): Promise<VaultState> {
+  const client = chainClient(custody);
+  const vault = custody.vault as Address;
+  const [balances, counts, committee, committeeThreshold] = await Promise.all([
+    readBalances(client, custody),
+    commitmentCounts(client, vault),
+    client.readContract({ address: vault, abi: vaultAbi, functionName: 'committee' }),
+    client.readContract({ address: vault, abi: vaultAbi, functionName: 'committeeThreshold' }),
+  ]);
+  const latest =
+    counts.count === 0n ? undefined : await readCommitment(client, vault, counts.count, counts.finalCount);
+  return { balances, latest, committee, committeeThreshold };
+}
+
+/**
+ * The commitment for the attestation at `sequence`, or undefined when the vault
+ * committed none. Committed sequences strictly increase with the commitment's
+ * number (docs/custody.md), so a binary search reads about log2(count) of them.
+ */
+export async function findCommittedRoot(custody: CustodyInfo, sequence: number): Promise<CommittedRoot | undefined> {
+  const client = chainClient(custody);
+  const vault = custody.vault as Address;
+  const { count, finalCount } = await commitmentCounts(client, vault);
+  let low = 1n;
+  let high = count;
+  while (low <= high) {
+    const middle = (low + high) / 2n;
+    const commitment = await readCommitment(client, vault, middle, finalCount);
+    if (commitment.sequence === sequence) return commitment;
+    if (commitment.sequence < sequence) low = middle + 1n;
+    else high = middle - 1n;
+  }
+  return undefined;
 }

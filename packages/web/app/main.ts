@@ -1,15 +1,24 @@
 /** The proof-of-reserves page's entry: reads the node it is served by, renders, and wires "Verify my balance". */
 import { ExchangeClient } from '@vex/client';
-import { readVaultBalances, type VaultBalance } from './chain.js';
+import { readVaultState } from './chain.js';
 import { fetchOverview, type Overview } from './data.js';
 import { describeError, element, fill } from './dom.js';
-import { renderCharts, renderCommitteeAndRisk, renderCustody, renderFreshness, renderReserves } from './overview.js';
+import {
+  renderCharts,
+  renderCommitteeAndRisk,
+  renderCustody,
+  renderFreshness,
+  renderReserves,
+  type ChainReading,
+} from './overview.js';
 import { setUpVerification } from './verify-balance.js';
 import './style.css';
 
-function renderAll(overview: Overview, balances: VaultBalance[] | string | undefined): void {
-  renderCustody(overview, balances);
-  renderReserves(overview, balances);
+/** The sections that depend on the chain, drawn before and again after the vault is read. */
+function renderWithChain(overview: Overview, chain: ChainReading): void {
+  renderCustody(overview, chain);
+  renderReserves(overview, chain);
+  renderCommitteeAndRisk(overview, chain);
 }
 
 async function start(): Promise<void> {
@@ -23,13 +32,12 @@ async function start(): Promise<void> {
     `Genesis ${overview.genesis.genesisHash} · operator keys ${overview.genesis.operatorKeys.join(', ')}`,
   );
   renderFreshness(overview);
-  renderAll(overview, undefined);
+  renderWithChain(overview, undefined);
   renderCharts(overview);
-  renderCommitteeAndRisk(overview);
   setUpVerification(baseUrl, overview);
   if (overview.custody !== undefined) {
-    const balances = await readVaultBalances(overview.custody).catch((error: unknown) => describeError(error));
-    renderAll(overview, balances);
+    const chain = await readVaultState(overview.custody).catch((error: unknown) => describeError(error));
+    renderWithChain(overview, chain);
   }
   document.body.dataset.state = 'ready';
 }

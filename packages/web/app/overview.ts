@@ -5,10 +5,13 @@
  */
 import type { ServedAttestation } from '@vex/client';
 import { lineChart, type ChartSeries } from './chart.js';
-import type { VaultBalance } from './chain.js';
+import type { CommittedRoot, VaultBalance, VaultState } from './chain.js';
 import type { Overview } from './data.js';
 import { element, fill } from './dom.js';
 import { approximate, formatDuration, formatUnits, unitsOf } from './units.js';
+
+/** The vault as read from the chain: not yet read, unreadable (the reason), or read. */
+export type ChainReading = VaultState | string | undefined;
 
 export const noCustodyStatement = "No custody contract configured; reserves are the operator's statement.";
 /** An attestation older than this, with entries after it, is shown as stale. */
@@ -19,17 +22,23 @@ function optionalMember(attestation: ServedAttestation | undefined, name: string
   return attestation === undefined ? undefined : (attestation as unknown as Record<string, unknown>)[name];
 }
 
-export function renderCustody(overview: Overview, balances: VaultBalance[] | string | undefined): void {
+function describeCommitment(commitment: CommittedRoot | undefined): string {
+  if (commitment === undefined) return 'The vault has committed no root yet.';
+  const finality = commitment.final ? 'final' : 'pending its finality delay';
+  return `Latest committed root: sequence ${commitment.sequence}, ${commitment.root} (${finality}).`;
+}
+
+export function renderCustody(overview: Overview, chain: ChainReading): void {
   const { custody } = overview;
   if (custody === undefined) {
     fill('custody', element('p', { class: 'notice', 'data-testid': 'custody-statement' }, noCustodyStatement));
     return;
   }
   const state =
-    balances === undefined
-      ? 'reading the vault’s balances from the chain…'
-      : typeof balances === 'string'
-        ? `the vault’s balances could not be read from the chain: ${balances}`
+    chain === undefined
+      ? 'reading the vault from the chain…'
+      : typeof chain === 'string'
+        ? `the vault could not be read from the chain: ${chain}`
         : 'balances read from the chain just now';
   fill(
     'custody',
@@ -40,6 +49,9 @@ export function renderCustody(overview: Overview, balances: VaultBalance[] | str
       state,
       '.',
     ),
+    typeof chain === 'object'
+      ? element('p', { 'data-testid': 'committed-root' }, describeCommitment(chain.latest))
+      : undefined,
     element(
       'p',
       {},
@@ -110,7 +122,7 @@ function toAssetUnits(balance: VaultBalance, assetDecimals: number): bigint {
   return shift >= 0 ? balance.units * 10n ** BigInt(shift) : balance.units / 10n ** BigInt(-shift);
 }
 
-function rowsOf(overview: Overview, balances: VaultBalance[] | string | undefined): Row[] {
+function rowsOf(overview: Overview, chain: ChainReading): Row[] {
   const { reserves, latest, custody } = overview;
   if (reserves === undefined || latest === undefined) return [];
   return reserves.assets.map((asset) => {
@@ -129,11 +141,12 @@ function rowsOf(overview: Overview, balances: VaultBalance[] | string | undefine
     };
     let short = asset.short;
     if (custody !== undefined) {
-      const vault = Array.isArray(balances) ? balances.find((balance) => balance.symbol === asset.symbol) : undefined;
+      const vault =
+        typeof chain === 'object' ? chain.balances.find((balance) => balance.symbol === asset.symbol) : undefined;
       const liabilities = BigInt(attested?.claims ?? '0') - BigInt(attested?.debts ?? '0');
       if (vault === undefined) {
         cells.reserves =
-          typeof balances === 'string' ? 'unreadable' : custody.tokens[asset.symbol] === undefined ? 'no token' : '…';
+          typeof chain === 'string' ? 'unreadable' : custody.tokens[asset.symbol] === undefined ? 'no token' : '…';
         cells.difference = '';
       } else {
         const units = toAssetUnits(vault, decimals);
@@ -164,8 +177,8 @@ function consistencyNote(overview: Overview): string | undefined {
   return undefined;
 }
 
-export function renderReserves(overview: Overview, balances: VaultBalance[] | string | undefined): void {
-  const rows = rowsOf(overview, balances);
+export function renderReserves(overview: Overview, chain: ChainReading): void {
+  const rows = rowsOf(overview, chain);
   if (rows.length === 0) {
     fill('reserves', element('p', { class: 'notice' }, 'No attested liabilities yet.'));
     return;
@@ -240,20 +253,27 @@ function describeOptional(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-export function renderCommitteeAndRisk(overview: Overview): void {
+function committeeText(overview: Overview, chain: ChainReading): string {
   const signatures = optionalMember(overview.latest, 'committeeSignatures');
+  if (Array.isArray(signatures) && signatures.length > 0) {
+    const listed = signatures.map(describeOptional).join('; ');
+    return `${signatures.length} committee signature(s) on the latest attestation: ${listed}`;
+  }
+  if (typeof chain === 'object' && chain.committee.length > 0) {
+    return (
+      `The vault commits a root only with at least ${chain.committeeThreshold} of its ${chain.committee.length} ` +
+      `committee members’ signatures (${chain.committee.join(', ')}); the contract counts them at each commit.`
+    );
+  }
   const committee = overview.custody?.committee ?? [];
-  const committeeText =
-    Array.isArray(signatures) && signatures.length > 0
-      ? `${signatures.length} committee signature(s)${committee.length > 0 ? ` of ${committee.length}` : ''}: ` +
-        signatures.map(describeOptional).join('; ')
-      : committee.length > 0
-        ? `A committee of ${committee.length} (${committee.join(', ')}); ` +
-          'no committee signature on the latest attestation.'
-        : 'No committee: the latest attestation carries only the operator’s signature.';
+  if (committee.length > 0) return `A committee of ${committee.length}: ${committee.join(', ')}.`;
+  return 'No committee: the latest attestation carries only the operator’s signature.';
+}
+
+export function renderCommitteeAndRisk(overview: Overview, chain: ChainReading): void {
+  fill('committee', element('p', { 'data-testid': 'committee' }, committeeText(overview, chain)));
   const stress = optionalMember(overview.latest, 'stress');
   const coverage = optionalMember(overview.latest, 'coveragePool');
-  fill('committee', element('p', { 'data-testid': 'committee' }, committeeText));
   fill(
     'risk',
     element(

@@ -8,7 +8,7 @@
  * custody contract is configured, the root equal to the one the vault committed.
  */
 import { ExchangeClient, type PublishedProofCheck } from '@vex/client';
-import { readCommittedRoot } from './chain.js';
+import { findCommittedRoot } from './chain.js';
 import type { Overview } from './data.js';
 import { describeError, element, fill } from './dom.js';
 import { formatUnits } from './units.js';
@@ -23,34 +23,35 @@ async function committedRootLine(
   check: Extract<PublishedProofCheck, { ok: true }>,
 ): Promise<BalanceCheck> {
   const { custody } = overview;
-  const root = check.attestation.liabilitiesRoot;
-  if (custody === undefined)
+  const { sequence, liabilitiesRoot } = check.attestation;
+  if (custody === undefined) {
     return {
       ok: true,
       lines: ['No custody contract: the root is checked against the operator’s published attestation only.'],
     };
+  }
+  let committed;
   try {
-    const committed = await readCommittedRoot(custody, check.attestation.sequence);
-    if (committed === undefined)
-      return {
-        ok: true,
-        lines: [`The vault has not committed a root for sequence ${check.attestation.sequence} yet.`],
-      };
-    if (committed !== root)
-      return {
-        ok: false,
-        lines: [`The vault committed a different root for sequence ${check.attestation.sequence}: ${committed}.`],
-      };
-    return {
-      ok: true,
-      lines: [`The vault ${custody.vault} committed this root for sequence ${check.attestation.sequence}.`],
-    };
+    committed = await findCommittedRoot(custody, sequence);
   } catch (error) {
     return {
       ok: false,
       lines: [`The vault’s committed root could not be read from the chain: ${describeError(error)}`],
     };
   }
+  if (committed === undefined)
+    return { ok: true, lines: [`The vault has not committed a root for sequence ${sequence}.`] };
+  if (committed.root !== liabilitiesRoot) {
+    return {
+      ok: false,
+      lines: [`The vault committed a different root for sequence ${sequence}: ${committed.root}.`],
+    };
+  }
+  const finality = committed.final ? 'final' : 'not final yet';
+  return {
+    ok: true,
+    lines: [`The vault ${custody.vault} committed this root for sequence ${sequence} (${finality}).`],
+  };
 }
 
 /** Checks a proof (an untrusted JSON value) against the published attestation and, with custody, the committed root. */
