@@ -148,6 +148,8 @@ function rowsOf(overview: Overview, chain: ChainReading): Row[] {
         cells.reserves =
           typeof chain === 'string' ? 'unreadable' : custody.tokens[asset.symbol] === undefined ? 'no token' : '…';
         cells.difference = '';
+        // No balance read from the chain: nothing is shown as covering liabilities.
+        short = liabilities > 0n;
       } else {
         const units = toAssetUnits(vault, decimals);
         cells.reserves = formatUnits(units, decimals);
