@@ -25,7 +25,7 @@ const commitmentOutput = {
   ],
 } as const;
 
-export const vaultAbi = [
+export const vaultViews = [
   ...parseAbi(['function commitmentCount() view returns (uint64)']),
   {
     type: 'function',
@@ -91,7 +91,7 @@ async function readCommitment(
 ): Promise<CommittedRoot> {
   const commitment = await client.readContract({
     address: vault,
-    abi: vaultAbi,
+    abi: vaultViews,
     functionName: 'commitments',
     args: [number],
   });
@@ -105,8 +105,8 @@ async function readCommitment(
 
 async function commitmentCounts(client: ChainClient, vault: Address): Promise<{ count: bigint; finalCount: bigint }> {
   const [count, finalCount] = await Promise.all([
-    client.readContract({ address: vault, abi: vaultAbi, functionName: 'commitmentCount' }),
-    client.readContract({ address: vault, abi: vaultAbi, functionName: 'finalCount' }),
+    client.readContract({ address: vault, abi: vaultViews, functionName: 'commitmentCount' }),
+    client.readContract({ address: vault, abi: vaultViews, functionName: 'finalCount' }),
   ]);
   return { count: BigInt(count), finalCount: BigInt(finalCount) };
 }
@@ -118,8 +118,8 @@ export async function readVaultState(custody: CustodyInfo): Promise<VaultState> 
   const [balances, counts, committee, committeeThreshold] = await Promise.all([
     readBalances(client, custody),
     commitmentCounts(client, vault),
-    client.readContract({ address: vault, abi: vaultAbi, functionName: 'committee' }),
-    client.readContract({ address: vault, abi: vaultAbi, functionName: 'committeeThreshold' }),
+    client.readContract({ address: vault, abi: vaultViews, functionName: 'committee' }),
+    client.readContract({ address: vault, abi: vaultViews, functionName: 'committeeThreshold' }),
   ]);
   const latest =
     counts.count === 0n ? undefined : await readCommitment(client, vault, counts.count, counts.finalCount);
