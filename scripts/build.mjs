@@ -10,6 +10,7 @@
 import { readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildPageIfStale, isPageStale } from '../packages/web/scripts/build-page.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const packagesDirectory = path.join(root, 'packages');
@@ -32,8 +33,9 @@ function packageNames() {
     .map((item) => item.name);
 }
 
-/** True when there is no build, or a source file or package.json is newer than it (a few hundred stat calls). */
+/** True when there is no build, or a source file or package.json is newer than it (a few hundred stat calls), or the page's. */
 export function isBuildStale() {
+  if (isPageStale()) return true;
   let built;
   try {
     built = statSync(stampFile).mtimeMs;
@@ -70,6 +72,8 @@ export async function build() {
     });
   }
   writeFileSync(stampFile, `${new Date().toISOString()}\n`);
+  // The proof-of-reserves page (packages/web) is a browser bundle, built with Vite when its sources changed.
+  await buildPageIfStale();
   return { files: count, ms: performance.now() - started };
 }
 

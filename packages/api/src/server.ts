@@ -34,6 +34,7 @@ import { NodeMetrics, singleNodeStatus, type ClusterStatus } from './metrics.js'
 import { registerOperationsRoutes } from './routes-operations.js';
 import { overloadRetryAfterSeconds } from './submission.js';
 import { defaultWebSocketLimits, registerWebSocketRoutes, type StreamHub, type WebSocketLimits } from './websocket.js';
+import { registerWebPageAssets, sendWebPage } from './web-page.js';
 
 export interface RateLimit {
   /** Requests allowed per window. */
@@ -325,7 +326,8 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     registerNativeRoutes(instance, context);
     registerVerificationRoutes(instance, context);
     registerOperationsRoutes(instance, { node: options.node, metrics, cluster });
-    hub = registerWebSocketRoutes(instance, context, { ...defaultWebSocketLimits, ...options.webSocketLimits });
+    registerWebPageAssets(instance);
+    hub = registerWebSocketRoutes(instance, context, { ...defaultWebSocketLimits, ...options.webSocketLimits }, sendWebPage);
   });
   feed.start();
   return app;

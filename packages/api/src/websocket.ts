@@ -11,7 +11,7 @@
  * and bind the connection to that account. Slow consumers are cut off rather
  * than buffered without bound.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { isCandleInterval, isCanonicalAccountId, isWithinWindow, maximumWindowMs, verifySignature } from '@vex/engine';
 import type { ApiContext } from './context.js';
@@ -303,7 +303,13 @@ export class StreamHub {
   }
 }
 
-export function registerWebSocketRoutes(app: FastifyInstance, context: ApiContext, limits: WebSocketLimits): StreamHub {
+/** `rootPage` answers a plain GET / (the proof-of-reserves page, web-page.ts); without it GET / answers 426 as /ws does. */
+export function registerWebSocketRoutes(
+  app: FastifyInstance,
+  context: ApiContext,
+  limits: WebSocketLimits,
+  rootPage?: (reply: FastifyReply) => Promise<FastifyReply>,
+): StreamHub {
   const hub = new StreamHub(context, limits);
   app.addHook('preClose', (done) => {
     hub.close();
@@ -315,7 +321,8 @@ export function registerWebSocketRoutes(app: FastifyInstance, context: ApiContex
       method: 'GET',
       url,
       schema: { hide: true },
-      handler: async () => {
+      handler: async (_request, reply) => {
+        if (url === '/' && rootPage !== undefined) return rootPage(reply);
         throw new ApiError('INVALID_CLIENT_REQUEST', 'This is the WebSocket endpoint; connect with an upgrade request.', 426);
       },
       wsHandler,
