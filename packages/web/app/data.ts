@@ -42,12 +42,10 @@ export interface Overview {
   readonly history: readonly ServedAttestation[];
 }
 
-/** The charts cover the attestations of at most this many recent entries… */
-export const historySpanEntries = 1_000_000;
-/** …read in at most this many pages of 1000… */
-export const historyPages = 5;
-/** …and keep at most this many points. */
+/** The charts show at most this many of the most recent attestations. */
 export const historyPoints = 300;
+/** Pages of 1000 read for one window of entries at most. */
+export const historyPages = 5;
 
 function isNotFound(error: unknown): boolean {
   return error instanceof ExchangeError && error.status === 404;
@@ -84,18 +82,42 @@ export async function fetchCustody(baseUrl: string): Promise<CustodyInfo | undef
   return parseCustody(await response.json());
 }
 
+/** The attestations from `from` up to `latest`, or undefined when more than historyPages pages would be needed. */
+async function attestationsFrom(
+  client: ExchangeClient,
+  from: number,
+  latest: number,
+): Promise<ServedAttestation[] | undefined> {
+  const found: ServedAttestation[] = [];
+  for (let next = from, page = 0; next <= latest; page += 1) {
+    if (page === historyPages) return undefined;
+    const attestations = await client.fetchAttestations(next, 1000);
+    if (attestations.length === 0) break;
+    found.push(...attestations);
+    next = attestations[attestations.length - 1]!.sequence + 1;
+  }
+  return found;
+}
+
+/**
+ * The most recent attestations, oldest first. Each attestation is followed by
+ * its record entry, so a window of W entries holds at most W / 2 of them: the
+ * windows grow tenfold from 2 × historyPoints entries until one holds
+ * historyPoints attestations or starts at the log's start; a window too large
+ * to read keeps the previous one's.
+ */
 async function fetchHistory(
   client: ExchangeClient,
   latest: ServedAttestation | undefined,
 ): Promise<ServedAttestation[]> {
   if (latest === undefined) return [];
-  const history: ServedAttestation[] = [];
-  let from = Math.max(1, latest.sequence - historySpanEntries);
-  for (let page = 0; page < historyPages && from <= latest.sequence; page += 1) {
-    const attestations = await client.fetchAttestations(from, 1000);
-    if (attestations.length === 0) break;
-    history.push(...attestations);
-    from = attestations[attestations.length - 1]!.sequence + 1;
+  let history: ServedAttestation[] = [latest];
+  for (let window = 2 * historyPoints; ; window *= 10) {
+    const from = Math.max(1, latest.sequence - window + 1);
+    const found = await attestationsFrom(client, from, latest.sequence);
+    if (found === undefined) break;
+    history = found;
+    if (found.length >= historyPoints || from === 1) break;
   }
   return history.slice(-historyPoints);
 }
