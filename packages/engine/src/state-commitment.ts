@@ -27,6 +27,13 @@ const hashLengthBytes = 32;
 /** Buckets of each keyed collection: 2^16, a tree of depth 16. */
 export const keyedBucketCount = 65536;
 const leafPrefix = 0x00;
+const commitmentPrefix = Buffer.from(`${stateCommitmentTag}\0`, 'latin1');
+
+/** One of the hashes the commitment is the hash of: a whole section's leaf, or a tree's root. */
+export interface StateCommitmentPart {
+  readonly name: string;
+  readonly hash: Uint8Array;
+}
 const nodePrefix = 0x01;
 
 function sha256Binary(input: Uint8Array): string {
@@ -128,6 +135,7 @@ export class MerkleLevels {
 
 /** How one keyed collection is spread over buckets, ordered within one and encoded. */
 interface KeyedCollection<Key> {
+  readonly name: string;
   readonly bucketOf: (key: Key) => number;
   readonly isPresent: (state: ExchangeState, key: Key) => boolean;
   readonly compare: (left: Key, right: Key) => number;
@@ -193,6 +201,7 @@ function firstTwoBytes(binary: string): number {
 }
 
 const withdrawalCollection: KeyedCollection<number> = {
+  name: 'pendingWithdrawals',
   bucketOf: (id) => id % keyedBucketCount,
   isPresent: (state, id) => state.pendingWithdrawals.has(id),
   compare: compareNumbers,
@@ -202,6 +211,7 @@ const withdrawalCollection: KeyedCollection<number> = {
 };
 
 const depositCollection: KeyedCollection<string> = {
+  name: 'creditedDeposits',
   bucketOf: (key) => firstTwoBytes(oneShotHash('sha256', key, 'binary')),
   isPresent: (state, key) => state.creditedDeposits.has(key),
   compare: compareText,
@@ -211,6 +221,7 @@ const depositCollection: KeyedCollection<string> = {
 };
 
 const messageCollection: KeyedCollection<string> = {
+  name: 'rememberedMessages',
   // The digest is already SHA-256 output: its first two bytes spread the messages evenly.
   bucketOf: firstTwoBytes,
   isPresent: (state, digest) => state.replayProtection.seen.has(digest),
@@ -277,6 +288,12 @@ export class StateCommitment {
 
   /** The commitment of `state` as it is now, after catching up with what entries touched since the last call. */
   update(state: ExchangeState): Uint8Array {
+    const parts = this.updateParts(state);
+    return new Uint8Array(oneShotHash('sha256', Buffer.concat([commitmentPrefix, ...parts.map((part) => part.hash)]), 'buffer'));
+  }
+
+  /** The named part hashes the commitment is the hash of, in order (update() without the last step). */
+  updateParts(state: ExchangeState): StateCommitmentPart[] {
     if (this.following) {
       const changes = state.changes;
       if (changes.follower !== this) throw new Error('this state commitment does not follow this state');
@@ -287,22 +304,34 @@ export class StateCommitment {
       });
       changes.clear();
     }
-    return this.root(state);
+    return this.parts(state);
   }
 
-  private root(state: ExchangeState): Uint8Array {
+  private parts(state: ExchangeState): StateCommitmentPart[] {
     const writer = this.writer;
-    const parts: Uint8Array[] = [Buffer.from(`${stateCommitmentTag}\0`, 'latin1')];
+    const parts: StateCommitmentPart[] = [];
     for (const section of wholeStateSections) {
       writer.clear();
       writer.byte(leafPrefix);
       section.encode(writer, state);
-      parts.push(Buffer.from(sha256Binary(writer.written()), 'binary'));
+      parts.push({ name: section.name, hash: new Uint8Array(Buffer.from(sha256Binary(writer.written()), 'binary')) });
     }
-    parts.push(this.accounts.root());
-    for (const part of this.keyed) parts.push(part.root(state, writer));
-    return new Uint8Array(oneShotHash('sha256', Buffer.concat(parts), 'buffer'));
+    parts.push({ name: 'accounts', hash: this.accounts.root() });
+    keyedCollections.forEach((collection, index) => parts.push({ name: collection.name, hash: this.keyed[index]!.root(state, writer) }));
+    return parts;
   }
+}
+
+/** The bytes of an account's part (its leaf is SHA-256 of 0x00 and these). */
+export function accountPartBytes(account: Account): Uint8Array {
+  const writer = new ByteWriter();
+  writeAccountLeaf(writer, account);
+  return writer.written().slice(1);
+}
+
+/** The part hashes of `state`'s commitment, computed from scratch. */
+export function stateCommitmentPartsOf(state: ExchangeState): StateCommitmentPart[] {
+  return StateCommitment.build(state, { follow: false }).updateParts(state);
 }
 
 /** The commitment of `state` computed from scratch (no following): O(size of the state). */

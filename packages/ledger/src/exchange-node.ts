@@ -1218,8 +1218,8 @@ function checkRecoveredAttestation(attestation: Attestation, maker: AttestationM
   const root = maker.treeRoot();
   const differences: string[] = [];
   if (attestation.headHash !== headHash) differences.push(`head hash ${attestation.headHash}, but the entry hashes to ${headHash}`);
-  const recoveredStateHash = stateHashHex(state);
-  if (attestation.stateHash !== recoveredStateHash) differences.push(`state hash ${attestation.stateHash}, but the recovered state hashes to ${recoveredStateHash}`);
+  const recoveredStateHash = maker.stateCommitment(state);
+  if (attestation.stateHash !== recoveredStateHash) differences.push(`state hash ${attestation.stateHash}, but the recovered state commits to ${recoveredStateHash}`);
   if (attestation.liabilitiesRoot !== root.liabilitiesRoot || attestation.accountCount !== root.accountCount) {
     differences.push(
       `liabilities root ${attestation.liabilitiesRoot} over ${attestation.accountCount} accounts, ` +
