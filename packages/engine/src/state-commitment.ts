@@ -83,12 +83,12 @@ export class MerkleLevels {
 
   /** The root after rehashing the paths of the leaves set since the last call. */
   root(): Uint8Array {
-    let dirty = this.dirty;
+    // Sorted once: the parents of a sorted list come out sorted, and repeats are then neighbours.
+    let dirty = this.dirty.sort((left, right) => left - right);
     this.dirty = [];
     for (let level = 0; this.counts[level]! > 1; level += 1) {
       const width = (this.counts[level]! + 1) >>> 1;
       this.grow(level + 1, width);
-      dirty.sort((left, right) => left - right);
       const parents: number[] = [];
       for (const index of dirty) {
         const parent = index >>> 1;
