@@ -21,7 +21,7 @@ import type { Account } from './state.js';
 export class StateChanges {
   /** Whether a StateCommitment follows the state and consumes these lists. */
   recording = false;
-  /** The commitment that consumes these lists (StateCommitment.build with follow), so a second one cannot steal them. */
+  /** The commitment that consumes these lists (StateCommitment.build with follow): a second one cannot steal them. */
   follower: object | undefined = undefined;
   /** Accounts touched, each once (Account.commitmentStale). */
   readonly accounts: Account[] = [];

@@ -84,7 +84,12 @@ export function encodeState(state: ExchangeState): Uint8Array {
  * use (like the orders or the remembered messages) needs a keyed part in the
  * commitment instead (docs/attestation.md, "State commitment").
  */
-export const wholeStateSections: readonly { readonly name: string; readonly encode: (writer: ByteWriter, state: ExchangeState) => void }[] = [
+export interface WholeStateSection {
+  readonly name: string;
+  readonly encode: (writer: ByteWriter, state: ExchangeState) => void;
+}
+
+export const wholeStateSections: readonly WholeStateSection[] = [
   { name: 'header', encode: encodeHeaderSection },
   { name: 'assets', encode: encodeAssetsSection },
   { name: 'markets', encode: encodeMarketsSection },

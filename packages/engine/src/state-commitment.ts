@@ -111,7 +111,8 @@ export class MerkleLevels {
     }
     const buffer = this.levels[level]!;
     if (count * hashLengthBytes > buffer.length) {
-      const grown = Buffer.alloc(count * hashLengthBytes > buffer.length * 2 ? count * hashLengthBytes : buffer.length * 2);
+      const needed = count * hashLengthBytes;
+      const grown = Buffer.alloc(needed > buffer.length * 2 ? needed : buffer.length * 2);
       buffer.copy(grown);
       this.levels[level] = grown;
     }
@@ -174,7 +175,8 @@ class KeyedPart<Key> {
     const collection = this.collection;
     for (const bucket of this.dirty) {
       this.dirtyFlags[bucket] = 0;
-      const present = this.members.get(bucket)!.filter((key) => collection.isPresent(state, key)).sort(collection.compare);
+      const seen = this.members.get(bucket)!;
+      const present = seen.filter((key) => collection.isPresent(state, key)).sort(collection.compare);
       if (present.length === 0) this.members.delete(bucket);
       else this.members.set(bucket, present);
       writer.clear();
@@ -233,7 +235,9 @@ const messageCollection: KeyedCollection<string> = {
 
 type CollectionKey = number | string;
 /** In the commitment's order: pending withdrawals, credited deposits, remembered messages. */
-const keyedCollections = [withdrawalCollection, depositCollection, messageCollection] as unknown as readonly KeyedCollection<CollectionKey>[];
+type AnyCollection = KeyedCollection<CollectionKey>;
+const collectionList: readonly unknown[] = [withdrawalCollection, depositCollection, messageCollection];
+const keyedCollections = collectionList as readonly AnyCollection[];
 
 /**
  * An account's leaf: SHA-256(0x00 ‖ encodeAccount ‖ varint open-order count
@@ -278,7 +282,9 @@ export class StateCommitment {
       state.changes.recording = true;
       state.changes.follower = commitment;
     }
-    for (const account of state.accountList) commitment.accounts.setLeaf(account.ordinal, writeAccountLeaf(commitment.writer, account));
+    for (const account of state.accountList) {
+      commitment.accounts.setLeaf(account.ordinal, writeAccountLeaf(commitment.writer, account));
+    }
     keyedCollections.forEach((collection, index) => {
       const part = commitment.keyed[index]!;
       for (const key of collection.keysOf(state)) part.note(key);
@@ -289,7 +295,8 @@ export class StateCommitment {
   /** The commitment of `state` as it is now, after catching up with what entries touched since the last call. */
   update(state: ExchangeState): Uint8Array {
     const parts = this.updateParts(state);
-    return new Uint8Array(oneShotHash('sha256', Buffer.concat([commitmentPrefix, ...parts.map((part) => part.hash)]), 'buffer'));
+    const input = Buffer.concat([commitmentPrefix, ...parts.map((part) => part.hash)]);
+    return new Uint8Array(oneShotHash('sha256', input, 'buffer'));
   }
 
   /** The named part hashes the commitment is the hash of, in order (update() without the last step). */
@@ -297,7 +304,9 @@ export class StateCommitment {
     if (this.following) {
       const changes = state.changes;
       if (changes.follower !== this) throw new Error('this state commitment does not follow this state');
-      for (const account of changes.accounts) this.accounts.setLeaf(account.ordinal, writeAccountLeaf(this.writer, account));
+      for (const account of changes.accounts) {
+        this.accounts.setLeaf(account.ordinal, writeAccountLeaf(this.writer, account));
+      }
       keyedCollections.forEach((collection, index) => {
         const part = this.keyed[index]!;
         for (const key of collection.changesOf(state)) part.note(key);
@@ -317,7 +326,9 @@ export class StateCommitment {
       parts.push({ name: section.name, hash: new Uint8Array(Buffer.from(sha256Binary(writer.written()), 'binary')) });
     }
     parts.push({ name: 'accounts', hash: this.accounts.root() });
-    keyedCollections.forEach((collection, index) => parts.push({ name: collection.name, hash: this.keyed[index]!.root(state, writer) }));
+    keyedCollections.forEach((collection, index) => {
+      parts.push({ name: collection.name, hash: this.keyed[index]!.root(state, writer) });
+    });
     return parts;
   }
 }
