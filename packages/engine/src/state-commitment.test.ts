@@ -8,7 +8,13 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { apply } from './apply.js';
 import { ByteWriter } from './byte-codec.js';
-import { MerkleLevels, StateCommitment, keyedBucketCount, stateCommitmentOf, stateCommitmentTag } from './state-commitment.js';
+import {
+  MerkleLevels,
+  StateCommitment,
+  keyedBucketCount,
+  stateCommitmentOf,
+  stateCommitmentTag,
+} from './state-commitment.js';
 import {
   encodeAccount,
   encodeCreditedDeposit,
@@ -40,16 +46,20 @@ function merkleRoot(leaves: readonly Uint8Array[]): Uint8Array {
   let level = leaves;
   while (level.length > 1) {
     const next: Uint8Array[] = [];
-    for (let index = 0; index < level.length; index += 2) next.push(sha256(Uint8Array.of(1), level[index]!, level[index + 1] ?? zero));
+    for (let index = 0; index < level.length; index += 2) {
+      next.push(sha256(Uint8Array.of(1), level[index]!, level[index + 1] ?? zero));
+    }
     level = next;
   }
   return level[0]!;
 }
 
-/** The root over 2^16 bucket leaves, computed sparsely: subtrees without a filled bucket are the empty subtree's hash. */
+/** The root over 2^16 bucket leaves, computed sparsely: a subtree without a filled bucket is the empty subtree. */
 function bucketRoot(filled: Map<number, Uint8Array>): Uint8Array {
   const empties = [leafOf((writer) => writer.unsigned(0))];
-  for (let depth = 1; depth <= 16; depth += 1) empties.push(sha256(Uint8Array.of(1), empties[depth - 1]!, empties[depth - 1]!));
+  for (let depth = 1; depth <= 16; depth += 1) {
+    empties.push(sha256(Uint8Array.of(1), empties[depth - 1]!, empties[depth - 1]!));
+  }
   const subtree = (depth: number, start: number, buckets: number[]): Uint8Array => {
     if (buckets.length === 0) return empties[depth]!;
     if (depth === 0) return filled.get(start)!;
@@ -61,7 +71,12 @@ function bucketRoot(filled: Map<number, Uint8Array>): Uint8Array {
   return subtree(16, 0, [...filled.keys()]);
 }
 
-function bucketed<Key>(keys: Key[], bucketOf: (key: Key) => number, order: (left: Key, right: Key) => number, encode: (writer: ByteWriter, key: Key) => void): Uint8Array {
+function bucketed<Key>(
+  keys: Key[],
+  bucketOf: (key: Key) => number,
+  order: (left: Key, right: Key) => number,
+  encode: (writer: ByteWriter, key: Key) => void,
+): Uint8Array {
   const buckets = new Map<number, Key[]>();
   for (const key of keys) buckets.set(bucketOf(key), [...(buckets.get(bucketOf(key)) ?? []), key]);
   const filled = new Map<number, Uint8Array>();
@@ -82,7 +97,8 @@ function referenceCommitment(state: ExchangeState): Uint8Array {
   const sections = wholeStateSections.map((section) => leafOf((writer) => section.encode(writer, state)));
   const accounts = merkleRoot(state.accountList.map((account) => leafOf((writer) => {
     encodeAccount(writer, account);
-    const orders = [...state.orders.values()].filter((order) => order.account === account).sort((left, right) => left.id - right.id);
+    const orders = [...state.orders.values()].filter((order) => order.account === account);
+    orders.sort((left, right) => left.id - right.id);
     writer.unsigned(orders.length);
     for (const order of orders) encodeOrder(writer, order);
   })));
@@ -92,19 +108,25 @@ function referenceCommitment(state: ExchangeState): Uint8Array {
     const digest = sha256(Buffer.from(key, 'utf8'));
     return digest[0]! * 256 + digest[1]!;
   }, byText, encodeCreditedDeposit);
-  const messages = bucketed([...state.replayProtection.seen.keys()], (digest) => digest.charCodeAt(0) * 256 + digest.charCodeAt(1), byText,
+  const firstTwo = (digest: string): number => digest.charCodeAt(0) * 256 + digest.charCodeAt(1);
+  const messages = bucketed([...state.replayProtection.seen.keys()], firstTwo, byText,
     (writer, digest) => encodeRememberedMessage(writer, digest, state.replayProtection.seen.get(digest)!));
-  return sha256(Buffer.from(`${stateCommitmentTag}\0`, 'latin1'), ...sections, accounts, withdrawals, deposits, messages);
+  const tag = Buffer.from(`${stateCommitmentTag}\0`, 'latin1');
+  return sha256(tag, ...sections, accounts, withdrawals, deposits, messages);
 }
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
-/** A seeded history touching every part: orders that fill, trigger orders and attached pairs, withdrawals, deposits, long pauses. */
+/**
+ * A seeded history touching every part: orders that fill, trigger orders and
+ * attached pairs, withdrawals, deposits, long pauses.
+ */
 function* randomHistory(seed: number, count: number): Generator<{ state: ExchangeState; accepted: boolean }> {
   const next = seededRandom(seed);
   const operator = signerFromByte(200);
   const traders: Signer[] = Array.from({ length: 5 }, (_, index) => signerFromByte(index + 1));
-  const state = createState({ exchangeName: 'commitment', operatorKeys: [operator.accountId], feeAccount: operator.accountId });
+  const genesis = { exchangeName: 'commitment', operatorKeys: [operator.accountId], feeAccount: operator.accountId };
+  const state = createState(genesis);
   let time = 1_800_000_000_000;
   for (const [instruction, params] of demoListing) apply(state, signedEntry(operator, instruction, params, time++));
   let deposits = 0;
@@ -120,7 +142,14 @@ function* randomHistory(seed: number, count: number): Generator<{ state: Exchang
 
 type Step = [Signer, string, Record<string, string>];
 
-function randomInstruction(next: () => number, trader: Signer, operator: Signer, traders: Signer[], state: ExchangeState, depositNumber: () => number): Step {
+function randomInstruction(
+  next: () => number,
+  trader: Signer,
+  operator: Signer,
+  traders: Signer[],
+  state: ExchangeState,
+  depositNumber: () => number,
+): Step {
   const roll = next() % 100;
   const price = String(95 + (next() % 11));
   const side = next() % 2 === 0 ? 'Bid' : 'Ask';
@@ -128,20 +157,32 @@ function randomInstruction(next: () => number, trader: Signer, operator: Signer,
   if (roll < 12) {
     const account = next() % 4 === 0 ? signerFromByte(50 + (next() % 30)) : traders[next() % traders.length]!;
     return [operator, 'depositCredit', {
-      account: account.accountId, symbol: next() % 2 === 0 ? 'SOL' : 'USDC', quantity: '500', blockchain: 'Solana', chainTransactionId: `tx-${depositNumber()}`,
+      account: account.accountId, symbol: next() % 2 === 0 ? 'SOL' : 'USDC', quantity: '500', blockchain: 'Solana',
+      chainTransactionId: `tx-${depositNumber()}`,
     }];
   }
-  if (roll < 50) return [trader, 'orderExecute', { ...base, orderType: 'Limit', price, quantity: String(1 + (next() % 5)) }];
-  if (roll < 58) return [trader, 'orderExecute', { ...base, orderType: 'Limit', price, triggerPrice: String(95 + (next() % 11)), triggerQuantity: '1' }];
+  if (roll < 50) {
+    return [trader, 'orderExecute', { ...base, orderType: 'Limit', price, quantity: String(1 + (next() % 5)) }];
+  }
+  if (roll < 58) {
+    const triggerPrice = String(95 + (next() % 11));
+    return [trader, 'orderExecute', { ...base, orderType: 'Limit', price, triggerPrice, triggerQuantity: '1' }];
+  }
   if (roll < 64) {
     return [trader, 'orderExecute', {
-      ...base, side: 'Bid', orderType: 'Limit', price: '100', quantity: '1', takeProfitTriggerPrice: '104', stopLossTriggerPrice: '96',
+      ...base, side: 'Bid', orderType: 'Limit', price: '100', quantity: '1',
+      takeProfitTriggerPrice: '104', stopLossTriggerPrice: '96',
     }];
   }
   if (roll < 72) return [trader, 'orderExecute', { symbol: 'SOL_USDC', side, orderType: 'Market', quantity: '1' }];
-  if (roll < 84) return [trader, 'orderCancel', { symbol: 'SOL_USDC', orderId: String(1 + (next() % Math.max(1, state.nextOrderId))) }];
+  if (roll < 84) {
+    return [trader, 'orderCancel', { symbol: 'SOL_USDC', orderId: String(1 + (next() % state.nextOrderId)) }];
+  }
   if (roll < 88) return [trader, 'orderCancelAll', { symbol: 'SOL_USDC' }];
-  if (roll < 94) return [trader, 'withdraw', { symbol: 'USDC', quantity: String(1 + (next() % 50)), address: `addr-${next() % 9}`, blockchain: 'Solana' }];
+  if (roll < 94) {
+    const quantity = String(1 + (next() % 50));
+    return [trader, 'withdraw', { symbol: 'USDC', quantity, address: `addr-${next() % 9}`, blockchain: 'Solana' }];
+  }
   const pending = [...state.pendingWithdrawals.keys()];
   const withdrawalId = String(pending.length === 0 ? 1 : pending[next() % pending.length]!);
   return next() % 2 === 0
@@ -180,7 +221,9 @@ describe('state commitment', () => {
         expect(incremental, `seed ${seed}, step ${step}`).toBe(hex(referenceCommitment(state)));
         const encoding = hex(createHash('sha256').update(encodeState(state)).digest());
         // Any change to the state encoding changes the commitment: nothing encoded is left out.
-        if (encoding !== previousEncoding) expect(incremental, `seed ${seed}, step ${step}`).not.toBe(previousCommitment);
+        if (encoding !== previousEncoding) {
+          expect(incremental, `seed ${seed}, step ${step}`).not.toBe(previousCommitment);
+        }
         previousEncoding = encoding;
         previousCommitment = incremental;
         checked += 1;
@@ -205,7 +248,8 @@ describe('state commitment', () => {
   });
 
   it('refuses to update a state that another commitment follows', () => {
-    const state = createState({ exchangeName: 'x', operatorKeys: [signerFromByte(9).accountId], feeAccount: signerFromByte(9).accountId });
+    const key = signerFromByte(9).accountId;
+    const state = createState({ exchangeName: 'x', operatorKeys: [key], feeAccount: key });
     const first = StateCommitment.build(state);
     StateCommitment.build(state);
     expect(() => first.update(state)).toThrow(/does not follow/);
@@ -214,15 +258,16 @@ describe('state commitment', () => {
   it('keeps its golden values', () => {
     // The constants of docs/attestation.md ("State commitment"): the empty bucket leaf and the empty keyed root.
     const emptyBucket = leafOf((writer) => writer.unsigned(0));
-    expect(hex(emptyBucket)).toMatchInlineSnapshot(`"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7"`);
-    expect(hex(bucketRoot(new Map()))).toMatchInlineSnapshot(`"69574d912ab8e4cba4f3332e7ae04257e23f6a67bcaf0166a24f9cf49e1e8bf4"`);
+    expect(hex(emptyBucket)).toBe('96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7');
+    expect(hex(bucketRoot(new Map()))).toBe('69574d912ab8e4cba4f3332e7ae04257e23f6a67bcaf0166a24f9cf49e1e8bf4');
     expect(keyedBucketCount).toBe(65536);
     // A genesis state, and the state after a fixed random history (seed 7, 300 entries).
-    const genesis = createState({ exchangeName: 'golden', operatorKeys: [signerFromByte(200).accountId], feeAccount: signerFromByte(200).accountId });
-    expect(hex(stateCommitmentOf(genesis))).toMatchInlineSnapshot(`"5c6b95dffc944e5a2daaf5709db8a72a3fe954c01e1ef449ac3d3a9f28e12aca"`);
+    const operator = signerFromByte(200).accountId;
+    const genesis = createState({ exchangeName: 'golden', operatorKeys: [operator], feeAccount: operator });
+    expect(hex(stateCommitmentOf(genesis))).toBe('5c6b95dffc944e5a2daaf5709db8a72a3fe954c01e1ef449ac3d3a9f28e12aca');
     let last: ExchangeState | undefined;
     for (const { state } of randomHistory(7, 300)) last = state;
-    expect(hex(stateCommitmentOf(last!))).toMatchInlineSnapshot(`"959846c68faf32009a7e54d4d4ddbcc51cb0813a77e55ad614c532497211b145"`);
+    expect(hex(stateCommitmentOf(last!))).toBe('959846c68faf32009a7e54d4d4ddbcc51cb0813a77e55ad614c532497211b145');
     expect(hex(referenceCommitment(last!))).toBe(hex(stateCommitmentOf(last!)));
   });
 });
