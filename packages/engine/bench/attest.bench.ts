@@ -89,7 +89,8 @@ function orderFor(index: number): Instruction {
   return {
     kind: 'orderExecute',
     orders: [{
-      symbol: 'SOL_USDC', side: bid ? 'Bid' : 'Ask', orderType: 'Limit', price: (priceTicks / 100).toFixed(2), quantity: '1',
+      symbol: 'SOL_USDC', side: bid ? 'Bid' : 'Ask', orderType: 'Limit', price: (priceTicks / 100).toFixed(2),
+      quantity: '1',
       timeInForce: 'GTC', postOnly: false, selfTradePrevention: 'RejectTaker',
     }],
   };
@@ -107,8 +108,9 @@ function buildState(accountCount: number): Built {
   accepted(state, operatorKey, { kind: 'assetList', symbol: 'SOL', decimals: 9 });
   accepted(state, operatorKey, { kind: 'assetList', symbol: 'USDC', decimals: 6 });
   accepted(state, operatorKey, {
-    kind: 'marketList', symbol: 'SOL_USDC', baseSymbol: 'SOL', quoteSymbol: 'USDC', tickSize: '0.01', stepSize: '0.01', minQuantity: '0.01',
-    maxQuantity: '100000', minPrice: '0.01', maxPrice: '1000000', makerFeeBps: 2, takerFeeBps: 5, maxOpenOrders: 100, maxMakersPerOrder: 100,
+    kind: 'marketList', symbol: 'SOL_USDC', baseSymbol: 'SOL', quoteSymbol: 'USDC', tickSize: '0.01', stepSize: '0.01',
+    minQuantity: '0.01', maxQuantity: '100000', minPrice: '0.01', maxPrice: '1000000', makerFeeBps: 2, takerFeeBps: 5,
+    maxOpenOrders: 100, maxMakersPerOrder: 100,
     minOrderValue: '0',
   });
   const before = residentBytes();
@@ -135,7 +137,8 @@ function buildState(accountCount: number): Built {
   for (let index = 0; index < accountCount / 5; index += 1) rememberOne(state);
   state.changedAccounts.length = 0;
   for (const account of state.accountList) account.leafStale = false;
-  return { state, keys, accountBytes: (withAccounts - before) / keys.length, orderBytes: (withOrders - withAccounts) / keys.length };
+  const accountBytes = (withAccounts - before) / keys.length;
+  return { state, keys, accountBytes, orderBytes: (withOrders - withAccounts) / keys.length };
 }
 
 const digest = new Uint8Array(32);
@@ -151,7 +154,9 @@ function changeAccounts(state: ExchangeState, keys: string[]): void {
     const index = next() % keys.length;
     const account = state.accounts.get(keys[index]!)!;
     const open = account.firstOpenOrder;
-    if (open !== undefined) accepted(state, keys[index]!, { kind: 'orderCancel', symbol: 'SOL_USDC', orderId: open.id });
+    if (open !== undefined) {
+      accepted(state, keys[index]!, { kind: 'orderCancel', symbol: 'SOL_USDC', orderId: open.id });
+    }
     accepted(state, keys[index]!, orderFor(index + count));
     rememberOne(state);
   }
@@ -165,12 +170,17 @@ function median(values: number[]): number {
 async function measure(accountCount: number): Promise<{ attestMs: number; attestCpuMs: number }> {
   let started = performance.now();
   const { state, keys, accountBytes, orderBytes } = buildState(accountCount);
-  console.log(`  set-up ${(performance.now() - started) / 1000 | 0} s; resident memory per account ${accountBytes.toFixed(0)} B, per open order ${orderBytes.toFixed(0)} B`);
+  const setUpSeconds = (performance.now() - started) / 1000 | 0;
+  console.log(
+    `  set-up ${setUpSeconds} s; resident memory per account ${accountBytes.toFixed(0)} B, ` +
+      `per open order ${orderBytes.toFixed(0)} B`,
+  );
   started = performance.now();
   const tree = LiabilitiesTree.build(state);
   const commitment = StateCommitment.build(state);
   commitment.update(state);
-  console.log(`  full builds (untimed): liabilities tree and state commitment ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const buildSeconds = (performance.now() - started) / 1000;
+  console.log(`  full builds (untimed): liabilities tree and state commitment ${buildSeconds.toFixed(1)} s`);
   if (fullHash) {
     started = performance.now();
     stateHash(state);
@@ -191,7 +201,8 @@ async function measure(accountCount: number): Promise<{ attestMs: number; attest
     const cpuMiddle = process.cpuUsage();
     const stateCommitment = commitment.update(state);
     const commitmentCpu = process.cpuUsage(cpuMiddle);
-    signAttestation(attestationFieldsOf(state, root, state.headSequence + 1, genesisHash, genesisHash, stateCommitment), operatorSeed);
+    const fields = attestationFieldsOf(state, root, state.headSequence + 1, genesisHash, genesisHash, stateCommitment);
+    signAttestation(fields, operatorSeed);
     const wall = performance.now() - begin;
     const cpu = process.cpuUsage(cpuBefore);
     if (round < 0) continue; // warm-up: the first rounds run before the JIT has optimised the update paths
@@ -202,19 +213,23 @@ async function measure(accountCount: number): Promise<{ attestMs: number; attest
   const attestMs = median(timings);
   const attestCpuMs = median(cpuTimings);
   console.log(
-    `  attestation after ${changedCount} changed accounts: median ${attestMs.toFixed(2)} ms wall, ${attestCpuMs.toFixed(2)} ms CPU ` +
+    `  attestation after ${changedCount} changed accounts: median ${attestMs.toFixed(2)} ms wall, ` +
+      `${attestCpuMs.toFixed(2)} ms CPU ` +
       `(of which the state commitment ${median(commitmentTimings).toFixed(2)} ms CPU)`,
   );
   if (check) {
     const fresh = Buffer.from(stateCommitmentOf(state)).toString('hex');
     const incremental = Buffer.from(commitment.update(state)).toString('hex');
-    if (fresh !== incremental) throw new Error(`the incremental commitment ${incremental} differs from a full build's ${fresh}`);
+    if (fresh !== incremental) {
+      throw new Error(`the incremental commitment ${incremental} differs from a full build's ${fresh}`);
+    }
     console.log('  checked: the incremental commitment equals a full build');
   }
   return { attestMs, attestCpuMs };
 }
 
-console.log(`attestations: sizes ${sizes.join(', ')}, ${changedCount} changed accounts per attestation, load ${loadavg().map((load) => load.toFixed(2)).join(' ')}`);
+const loadText = (): string => loadavg().map((load) => load.toFixed(2)).join(' ');
+console.log(`attestations: sizes ${sizes.join(', ')}, ${changedCount} changed accounts each, load ${loadText()}`);
 const figures: { attestMs: number; attestCpuMs: number }[] = [];
 for (const size of sizes) {
   console.log(`${size.toLocaleString('en')} accounts with one open order each:`);
@@ -223,10 +238,14 @@ for (const size of sizes) {
 const first = figures[0]!;
 const last = figures[figures.length - 1]!;
 const rounded = (value: number): number => Number(value.toFixed(2));
-console.log(`load at end ${loadavg().map((load) => load.toFixed(2)).join(' ')}`);
+console.log(`load at end ${loadText()}`);
 // Wall clock is the target's measure; CPU time (all threads of the process during the timed call) is what the
 // work costs when other processes share the cores.
 console.log(JSON.stringify({
-  attestMs100k: rounded(first.attestMs), attestMs1m: rounded(last.attestMs), ratio: Number((last.attestMs / first.attestMs).toFixed(3)),
-  attestCpuMs100k: rounded(first.attestCpuMs), attestCpuMs1m: rounded(last.attestCpuMs), cpuRatio: Number((last.attestCpuMs / first.attestCpuMs).toFixed(3)),
+  attestMs100k: rounded(first.attestMs),
+  attestMs1m: rounded(last.attestMs),
+  ratio: Number((last.attestMs / first.attestMs).toFixed(3)),
+  attestCpuMs100k: rounded(first.attestCpuMs),
+  attestCpuMs1m: rounded(last.attestCpuMs),
+  cpuRatio: Number((last.attestCpuMs / first.attestCpuMs).toFixed(3)),
 }));
