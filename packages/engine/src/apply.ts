@@ -105,8 +105,8 @@ export function apply(state: ExchangeState, entry: LogEntry, options: ApplyOptio
 
   const outcome = execute(state, accountIdOf(transaction.publicKey), instruction.instruction, logTimeMs, transaction.signature);
   if (outcome.accepted) {
-    forgetExpired(state.replayProtection, logTimeMs);
-    remember(state.replayProtection, digest, logTimeMs);
+    forgetExpired(state.replayProtection, logTimeMs, state.changes);
+    remember(state.replayProtection, digest, logTimeMs, state.changes);
   }
   return outcome;
 }

@@ -79,6 +79,16 @@ export class ByteWriter {
   finish(): Uint8Array {
     return this.buffer.slice(0, this.length);
   }
+
+  /** The bytes written so far, without a copy: valid until the next write or clear(). */
+  written(): Uint8Array {
+    return this.buffer.subarray(0, this.length);
+  }
+
+  /** Starts over, keeping the buffer, so one writer serves many small encodings. */
+  clear(): void {
+    this.length = 0;
+  }
 }
 
 export class ByteDecodeError extends Error {

@@ -11,6 +11,7 @@
 import type { EngineEvent } from './events.js';
 import type { Side } from './instruction.js';
 import type { PriceLevel } from './order-book.js';
+import type { StateChanges } from './state-changes.js';
 import type { Account, Balance, Market } from './state.js';
 
 export class EntryRecorder {
@@ -32,6 +33,8 @@ export class EntryRecorder {
   constructor(
     /** The state's changedAccounts: finish() lists each account whose balances changed, once. */
     private readonly changedAccounts: Account[],
+    /** The state's changes: every account whose balances changed is touched for the state commitment. */
+    private readonly changes: StateChanges,
   ) {}
 
   /** Starts recording a new entry at `timeMs`, forgetting the previous one. */
@@ -94,6 +97,7 @@ export class EntryRecorder {
   private reportBalance(events: EngineEvent[], balance: Balance): void {
     pushBalanceEvent(events, balance);
     const account = balance.account;
+    this.changes.accountChanged(account);
     if (!account.leafStale) {
       account.leafStale = true;
       this.changedAccounts.push(account);

@@ -63,6 +63,7 @@ export function creditDeposit(
   recorder.balanceChanged(balance);
   asset.depositedUnits += units;
   state.creditedDeposits.add(depositKey);
+  state.changes.depositCredited(depositKey);
   const deposit: DepositView = {
     depositId: state.nextDepositId,
     account: account.id,
@@ -127,6 +128,7 @@ export function requestWithdrawal(
   };
   state.nextWithdrawalId += 1;
   state.pendingWithdrawals.set(withdrawal.id, withdrawal);
+  state.changes.withdrawalChanged(withdrawal.id);
   const view = viewWithdrawal(withdrawal, 'Pending');
   recorder.events.push({ type: 'withdrawal', withdrawal: view });
   return view;
@@ -146,6 +148,7 @@ export function settleWithdrawal(
   else balance.available += withdrawal.quantityUnits;
   recorder.balanceChanged(balance);
   state.pendingWithdrawals.delete(withdrawalId);
+  state.changes.withdrawalChanged(withdrawalId);
   const view = outcome.completed
     ? viewWithdrawal(withdrawal, 'Confirmed', outcome.chainTransactionId)
     : viewWithdrawal(withdrawal, 'Failed', undefined, outcome.reason);

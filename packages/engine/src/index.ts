@@ -15,6 +15,8 @@ export * from './signing-string.js';
 export * from './state.js';
 export * from './views.js';
 export * from './state-codec.js';
+export * from './state-commitment.js';
+export { StateChanges } from './state-changes.js';
 export { ByteDecodeError } from './byte-codec.js';
 export * from './request-signing.js';
 export * from './log-format.js';

@@ -39,7 +39,7 @@ import {
 } from './attestation.js';
 import { commitmentTag, emptyNodeHash, inclusionProofOf, type InclusionProof, type InclusionProofBody } from './inclusion-proof.js';
 import { publicKeyFromSeed, signMessage } from './signature.js';
-import { stateHash } from './state-codec.js';
+import { stateCommitmentOf } from './state-commitment.js';
 import type { Account, ExchangeState } from './state.js';
 
 /** The root of the tree: the liabilities root hash and the total liabilities per asset. */
@@ -651,7 +651,9 @@ export class LiabilitiesTree {
 
 /**
  * The fields an attestation of `state` after entry `sequence` signs.
- * `root` must be the tree's root for this very state (update the tree first).
+ * `root` must be the tree's root for this very state (update the tree first),
+ * and `stateCommitment` the state commitment of this very state
+ * (StateCommitment.update; computed from scratch when not given).
  */
 export function attestationFieldsOf(
   state: ExchangeState,
@@ -659,6 +661,7 @@ export function attestationFieldsOf(
   sequence: number,
   headHash: Uint8Array,
   genesisHash: Uint8Array,
+  stateCommitment: Uint8Array = stateCommitmentOf(state),
 ): AttestationFields {
   if (root.accountCount !== state.accountList.length) {
     fail(`the root covers ${root.accountCount} accounts but the state has ${state.accountList.length}; update the tree first`);
@@ -672,7 +675,7 @@ export function attestationFieldsOf(
     logTimeMs: state.logTimeMs,
     genesisHash: bytesToLowerHex(genesisHash),
     headHash: bytesToLowerHex(headHash),
-    stateHash: bytesToLowerHex(stateHash(state)),
+    stateHash: bytesToLowerHex(stateCommitment),
     liabilitiesRoot: bytesToLowerHex(root.hash),
     accountCount: root.accountCount,
     assets: root.assets.map((asset, index) => ({

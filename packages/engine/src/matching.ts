@@ -166,6 +166,7 @@ function closeResting(state: ExchangeState, recorder: EntryRecorder, order: Orde
 }
 
 function forget(state: ExchangeState, order: Order): void {
+  state.changes.accountChanged(order.account);
   state.orders.delete(order.id);
   order.account.removeOpenOrder(order);
   if (order.clientId !== undefined) order.account.openOrdersByClientId.delete(order.clientId);
@@ -386,6 +387,7 @@ function executeOrder(
     recorder.levelChanged(market, order.side, level);
     if (!indexed) {
       state.orders.set(order.id, order);
+      state.changes.accountChanged(account);
       account.addOpenOrder(order);
       if (order.clientId !== undefined) account.openOrdersByClientId.set(order.clientId, order);
     }
@@ -450,6 +452,7 @@ function addPendingTrigger(state: ExchangeState, order: Order): void {
   list.splice(triggerPosition(list, order), 0, order);
   state.pendingTriggerCount += 1;
   state.orders.set(order.id, order);
+  state.changes.accountChanged(order.account);
   order.account.addOpenOrder(order);
   if (order.clientId !== undefined) order.account.openOrdersByClientId.set(order.clientId, order);
 }
@@ -613,6 +616,7 @@ export function fireTriggers(state: ExchangeState, recorder: EntryRecorder): voi
 function fireTrigger(state: ExchangeState, recorder: EntryRecorder, order: Order): void {
   const market = order.market;
   const sibling = order.linkedTrigger;
+  state.changes.accountChanged(order.account);
   removePendingTrigger(state, order);
   if (sibling !== undefined) cancelPendingTrigger(state, recorder, sibling, 'Its take-profit / stop-loss partner fired.');
   const last = market.lastPriceTicks;

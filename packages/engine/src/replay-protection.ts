@@ -16,6 +16,7 @@
  */
 import { hash } from 'node:crypto';
 import { maximumWindowMs } from './limits.js';
+import type { StateChanges } from './state-changes.js';
 import type { ReplayProtectionState } from './state.js';
 
 /** How long an accepted message is remembered: beyond this no window can admit it. */
@@ -43,14 +44,15 @@ export function hasSeen(replay: ReplayProtectionState, digest: string): boolean 
   return replay.seen.has(digest);
 }
 
-/** Forgets messages that no entry at `logTimeMs` or later can carry validly. */
-export function forgetExpired(replay: ReplayProtectionState, logTimeMs: number): void {
+/** Forgets messages that no entry at `logTimeMs` or later can carry validly; `changes` hears of each. */
+export function forgetExpired(replay: ReplayProtectionState, logTimeMs: number, changes?: StateChanges): void {
   const queue = replay.queue;
   let start = replay.queueStart;
   while (start < queue.length) {
     const oldest = queue[start]!;
     if (oldest.acceptedAtMs + replayMemoryMs >= logTimeMs) break;
     replay.seen.delete(oldest.digest);
+    changes?.messageChanged(oldest.digest);
     start += 1;
   }
   // Compact now and then so the queue does not grow without bound.
@@ -61,7 +63,8 @@ export function forgetExpired(replay: ReplayProtectionState, logTimeMs: number):
   replay.queueStart = start;
 }
 
-export function remember(replay: ReplayProtectionState, digest: string, logTimeMs: number): void {
+export function remember(replay: ReplayProtectionState, digest: string, logTimeMs: number, changes?: StateChanges): void {
   replay.seen.set(digest, logTimeMs);
+  changes?.messageChanged(digest);
   replay.queue.push({ digest, acceptedAtMs: logTimeMs });
 }

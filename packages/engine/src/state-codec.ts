@@ -15,7 +15,7 @@ import type { SelfTradePrevention, Side, TimeInForce } from './instruction.js';
 import { formatDecimal } from './decimal.js';
 import { formatPrice, formatQuantity, listAsset, listMarket } from './listing.js';
 import { isRejection } from './result-codes.js';
-import { Account, Order, createState, type ExchangeState, type Genesis } from './state.js';
+import { Account, Order, createState, type ExchangeState, type Genesis, type Withdrawal } from './state.js';
 import { checkInvariants } from './invariants.js';
 
 const magic = new TextEncoder().encode('VEXSTATE');
@@ -45,7 +45,57 @@ export function encodeState(state: ExchangeState): Uint8Array {
   const writer = new ByteWriter();
   writer.bytes(magic);
   writer.unsigned(stateEncodingVersion);
+  for (const section of wholeStateSections) section.encode(writer, state);
 
+  // Accounts in ordinal (creation) order, the liabilities tree's leaf order.
+  const accounts = state.accountList;
+  writer.unsigned(accounts.length);
+  for (const account of accounts) encodeAccount(writer, account);
+
+  // Open orders (resting and pending trigger orders) by id; id order is also
+  // time priority within a price level and within equal trigger prices.
+  const orders = [...state.orders.values()].sort((left, right) => left.id - right.id);
+  writer.unsigned(orders.length);
+  for (const order of orders) encodeOrder(writer, order);
+
+  const withdrawals = [...state.pendingWithdrawals.values()].sort((left, right) => left.id - right.id);
+  writer.unsigned(withdrawals.length);
+  for (const withdrawal of withdrawals) encodeWithdrawal(writer, withdrawal);
+
+  const deposits = [...state.creditedDeposits].sort(compareText);
+  writer.unsigned(deposits.length);
+  for (const deposit of deposits) encodeCreditedDeposit(writer, deposit);
+
+  // Remembered messages in acceptance order, which is the order they are forgotten in.
+  const replay = state.replayProtection;
+  writer.unsigned(replay.queue.length - replay.queueStart);
+  for (let index = replay.queueStart; index < replay.queue.length; index += 1) {
+    const entry = replay.queue[index]!;
+    encodeRememberedMessage(writer, entry.digest, entry.acceptedAtMs);
+  }
+  return writer.finish();
+}
+
+/**
+ * The state's small global sections, in encoding order, each written whole.
+ * The state commitment (state-commitment.ts) hashes each of them as one part,
+ * so a new small section added here is committed to with no further change.
+ * Per-account state belongs in encodeAccount; a collection that grows with
+ * use (like the orders or the remembered messages) needs a keyed part in the
+ * commitment instead (docs/attestation.md, "State commitment").
+ */
+export interface WholeStateSection {
+  readonly name: string;
+  readonly encode: (writer: ByteWriter, state: ExchangeState) => void;
+}
+
+export const wholeStateSections: readonly WholeStateSection[] = [
+  { name: 'header', encode: encodeHeaderSection },
+  { name: 'assets', encode: encodeAssetsSection },
+  { name: 'markets', encode: encodeMarketsSection },
+];
+
+function encodeHeaderSection(writer: ByteWriter, state: ExchangeState): void {
   const genesis = state.genesis;
   writer.string(genesis.exchangeName);
   writer.unsigned(genesis.operatorKeys.length);
@@ -61,7 +111,9 @@ export function encodeState(state: ExchangeState): Uint8Array {
   writer.unsigned(state.headSequence);
   writer.unsigned(state.attestedSequence);
   writer.bytes(state.attestationDigest);
+}
 
+function encodeAssetsSection(writer: ByteWriter, state: ExchangeState): void {
   writer.unsigned(state.assets.length);
   for (const asset of state.assets) {
     writer.string(asset.symbol);
@@ -71,7 +123,9 @@ export function encodeState(state: ExchangeState): Uint8Array {
     writer.unsigned(asset.reservesUnits);
     writer.unsigned(asset.reservesStatedAtMs);
   }
+}
 
+function encodeMarketsSection(writer: ByteWriter, state: ExchangeState): void {
   writer.unsigned(state.markets.length);
   for (const market of state.markets) {
     writer.string(market.base.symbol);
@@ -89,83 +143,73 @@ export function encodeState(state: ExchangeState): Uint8Array {
     writer.string(formatDecimal(market.minOrderValueUnits, market.quote.decimals));
     writer.unsigned(market.lastPriceTicks);
   }
+}
 
-  // Accounts in ordinal (creation) order, the liabilities tree's leaf order,
-  // each with its salt; balances by asset index, zero ones left out.
-  const accounts = state.accountList;
-  writer.unsigned(accounts.length);
-  for (const account of accounts) {
-    writer.bytes(keyBytes(account.id));
-    writer.bytes(account.salt);
-    const held = account.balances.filter(
-      (balance) => balance !== undefined && (balance.available !== 0n || balance.locked !== 0n || balance.pendingWithdrawal !== 0n),
-    );
-    writer.unsigned(held.length);
-    for (const balance of held) {
-      writer.unsigned(balance!.asset.index);
-      writer.unsigned(balance!.available);
-      writer.unsigned(balance!.locked);
-      writer.unsigned(balance!.pendingWithdrawal);
-    }
+/** One account: its key and salt, then its balances by asset index, zero ones left out. */
+export function encodeAccount(writer: ByteWriter, account: Account): void {
+  writer.bytes(keyBytes(account.id));
+  writer.bytes(account.salt);
+  const held = account.balances.filter(
+    (balance) => balance !== undefined && (balance.available !== 0n || balance.locked !== 0n || balance.pendingWithdrawal !== 0n),
+  );
+  writer.unsigned(held.length);
+  for (const balance of held) {
+    writer.unsigned(balance!.asset.index);
+    writer.unsigned(balance!.available);
+    writer.unsigned(balance!.locked);
+    writer.unsigned(balance!.pendingWithdrawal);
   }
+}
 
-  // Open orders (resting and pending trigger orders) by id; id order is also
-  // time priority within a price level and within equal trigger prices.
-  const orders = [...state.orders.values()].sort((left, right) => left.id - right.id);
-  writer.unsigned(orders.length);
-  for (const order of orders) {
-    writer.unsigned(order.id);
-    writer.bytes(keyBytes(order.account.id));
-    writer.unsigned(order.market.index);
-    writer.byte(sides.indexOf(order.side));
-    writer.unsigned(order.priceTicks);
-    writer.unsigned(order.quantitySteps);
-    writer.unsigned(order.executedSteps);
-    writer.unsigned(order.executedQuoteUnits);
-    writer.byte(timesInForce.indexOf(order.timeInForce));
-    writer.byte(order.postOnly ? 1 : 0);
-    writer.byte(selfTradePreventions.indexOf(order.selfTradePrevention));
-    if (order.clientId === undefined) writer.byte(0);
-    else {
-      writer.byte(1);
-      writer.unsigned(order.clientId);
-    }
-    writer.unsigned(order.createdAtMs);
-    writer.unsigned(order.triggerPriceTicks ?? 0n);
-    if (order.status !== 'TriggerPending') writer.byte(0);
-    else {
-      writer.byte(1);
-      writer.byte(order.orderType === 'Limit' ? 0 : 1);
-      writer.byte(order.triggerRising ? 1 : 0);
-      writer.unsigned(order.linkedTrigger?.id ?? 0);
-    }
+/** One open order (resting or pending trigger). */
+export function encodeOrder(writer: ByteWriter, order: Order): void {
+  writer.unsigned(order.id);
+  writer.bytes(keyBytes(order.account.id));
+  writer.unsigned(order.market.index);
+  writer.byte(sides.indexOf(order.side));
+  writer.unsigned(order.priceTicks);
+  writer.unsigned(order.quantitySteps);
+  writer.unsigned(order.executedSteps);
+  writer.unsigned(order.executedQuoteUnits);
+  writer.byte(timesInForce.indexOf(order.timeInForce));
+  writer.byte(order.postOnly ? 1 : 0);
+  writer.byte(selfTradePreventions.indexOf(order.selfTradePrevention));
+  if (order.clientId === undefined) writer.byte(0);
+  else {
+    writer.byte(1);
+    writer.unsigned(order.clientId);
   }
-
-  const withdrawals = [...state.pendingWithdrawals.values()].sort((left, right) => left.id - right.id);
-  writer.unsigned(withdrawals.length);
-  for (const withdrawal of withdrawals) {
-    writer.unsigned(withdrawal.id);
-    writer.bytes(keyBytes(withdrawal.account.id));
-    writer.unsigned(withdrawal.asset.index);
-    writer.unsigned(withdrawal.quantityUnits);
-    writer.string(withdrawal.address);
-    writer.string(withdrawal.blockchain);
-    writer.unsigned(withdrawal.createdAtMs);
+  writer.unsigned(order.createdAtMs);
+  writer.unsigned(order.triggerPriceTicks ?? 0n);
+  if (order.status !== 'TriggerPending') writer.byte(0);
+  else {
+    writer.byte(1);
+    writer.byte(order.orderType === 'Limit' ? 0 : 1);
+    writer.byte(order.triggerRising ? 1 : 0);
+    writer.unsigned(order.linkedTrigger?.id ?? 0);
   }
+}
 
-  const deposits = [...state.creditedDeposits].sort(compareText);
-  writer.unsigned(deposits.length);
-  for (const deposit of deposits) writer.string(deposit);
+/** One pending withdrawal. */
+export function encodeWithdrawal(writer: ByteWriter, withdrawal: Withdrawal): void {
+  writer.unsigned(withdrawal.id);
+  writer.bytes(keyBytes(withdrawal.account.id));
+  writer.unsigned(withdrawal.asset.index);
+  writer.unsigned(withdrawal.quantityUnits);
+  writer.string(withdrawal.address);
+  writer.string(withdrawal.blockchain);
+  writer.unsigned(withdrawal.createdAtMs);
+}
 
-  // Remembered messages in acceptance order, which is the order they are forgotten in.
-  const replay = state.replayProtection;
-  writer.unsigned(replay.queue.length - replay.queueStart);
-  for (let index = replay.queueStart; index < replay.queue.length; index += 1) {
-    const entry = replay.queue[index]!;
-    writer.bytes(Buffer.from(entry.digest, 'latin1'));
-    writer.unsigned(entry.acceptedAtMs);
-  }
-  return writer.finish();
+/** One credited deposit, `blockchain:chainTransactionId`. */
+export function encodeCreditedDeposit(writer: ByteWriter, deposit: string): void {
+  writer.string(deposit);
+}
+
+/** One remembered message: its 32-byte digest (held as a latin1 string) and the log time it was accepted at. */
+export function encodeRememberedMessage(writer: ByteWriter, digest: string, acceptedAtMs: number): void {
+  writer.bytes(Buffer.from(digest, 'latin1'));
+  writer.unsigned(acceptedAtMs);
 }
 
 export function stateHash(state: ExchangeState): Uint8Array {

@@ -11,6 +11,7 @@
 import { hash as oneShotHash } from 'node:crypto';
 import { isCanonicalAccountId } from './account-id.js';
 import { EntryRecorder } from './entry-recorder.js';
+import { StateChanges } from './state-changes.js';
 import type { OrderType, SelfTradePrevention, Side, TimeInForce } from './instruction.js';
 import type { BookSide, PriceLevel } from './order-book.js';
 
@@ -110,6 +111,8 @@ export class Account {
    * Bookkeeping for the tree only: not state, never encoded or hashed.
    */
   leafStale = false;
+  /** Set while the account is listed in state.changes.accounts (state-changes.ts). Bookkeeping, not state. */
+  commitmentStale = false;
   constructor(
     readonly id: string,
     /** Creation order: 0 for the fee account, then in log order. The liabilities tree's leaf index. */
@@ -258,6 +261,8 @@ export interface ExchangeState {
    * Bookkeeping for event reporting only: not state, never encoded or hashed.
    */
   readonly recorder: EntryRecorder;
+  /** What entries touched since the state commitment last caught up (state-changes.ts). Not state. */
+  readonly changes: StateChanges;
 }
 
 export interface ReplayProtectionState {
@@ -312,6 +317,7 @@ export function addAccount(state: ExchangeState, accountId: string, creatorSigna
   state.accountList.push(account);
   account.leafStale = true;
   state.changedAccounts.push(account);
+  state.changes.accountChanged(account);
   return account;
 }
 
@@ -320,6 +326,7 @@ export function createState(genesis: Genesis): ExchangeState {
   const feeAccount = new Account(genesis.feeAccount, 0, accountSalt(genesisCreatorSignature, genesis.feeAccount));
   const accounts = new Map<string, Account>([[feeAccount.id, feeAccount]]);
   const changedAccounts: Account[] = [];
+  const changes = new StateChanges();
   return {
     genesis,
     operatorKeys: new Set(genesis.operatorKeys),
@@ -344,6 +351,7 @@ export function createState(genesis: Genesis): ExchangeState {
     pendingWithdrawals: new Map(),
     creditedDeposits: new Set(),
     replayProtection: { seen: new Map(), queue: [], queueStart: 0 },
-    recorder: new EntryRecorder(changedAccounts),
+    recorder: new EntryRecorder(changedAccounts, changes),
+    changes,
   };
 }

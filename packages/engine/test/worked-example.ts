@@ -1,6 +1,6 @@
 /**
  * The worked byte-level example of docs/worked-example.md: a genesis, two
- * entries, the state after them, one leaf of the liabilities tree, the
+ * entries, the state after them, its state commitment, one leaf of the liabilities tree, the
  * attestation of entry 2 and its attestation record. Every value is computed
  * here with the engine; worked-example.test.ts requires the document to hold
  * exactly these values. Run it to print them:
@@ -10,6 +10,7 @@
 import {
   LiabilitiesTree,
   accountCommitment,
+  accountPartBytes,
   accountIdOf,
   apply,
   attestationDigestHex,
@@ -27,6 +28,8 @@ import {
   publicKeyFromSeed,
   signAttestation,
   signMessage,
+  stateCommitmentOf,
+  stateCommitmentPartsOf,
   stateHash,
   type LogEntry,
 } from '../src/index.js';
@@ -77,6 +80,9 @@ export function workedExampleValues(): Map<string, string> {
 
   values.set('state2.encoding', hex(encodeState(state)));
   values.set('state2.hash', hex(stateHash(state)));
+  for (const account of state.accountList) values.set(`commitment2.account${account.ordinal}.bytes`, hex(accountPartBytes(account)));
+  for (const part of stateCommitmentPartsOf(state)) values.set(`commitment2.${part.name}`, hex(part.hash));
+  values.set('commitment2.stateCommitment', hex(stateCommitmentOf(state)));
 
   const trader = state.accounts.get(accountIdOf(traderKey))!;
   const commitment = accountCommitment(traderKey, trader.salt);

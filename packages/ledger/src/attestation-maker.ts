@@ -12,6 +12,7 @@
  */
 import {
   LiabilitiesTree,
+  StateCommitment,
   attestationFieldsOf,
   encodeAttestationJson,
   publicKeyFromSeed,
@@ -53,6 +54,8 @@ export function attestationOperation(attestation: Attestation): BatchOperation {
 
 export class AttestationMaker {
   private readonly tree: LiabilitiesTree;
+  /** Follows the state's changes, so an attestation rehashes only what changed since the last (docs/attestation.md). */
+  private readonly commitment: StateCommitment;
   /** The attestation the tree is at: the last one made or recovered (durable, or in a batch being written). */
   private current: Attestation | undefined;
 
@@ -78,6 +81,7 @@ export class AttestationMaker {
     const atHead = latestStored !== undefined && (latestStored.sequence === headSequence || isRecordOf(state, latestStored, headSequence));
     const version = atHead ? latestStored.sequence : undefined;
     this.tree = LiabilitiesTree.build(state, { ...(version === undefined ? {} : { version }), ...(historyBytes === undefined ? {} : { historyBytes }) });
+    this.commitment = StateCommitment.build(state);
     this.current = latestStored;
   }
 
@@ -95,6 +99,11 @@ export class AttestationMaker {
   treeRoot(): { readonly liabilitiesRoot: string; readonly accountCount: number } {
     const root = this.tree.root();
     return { liabilitiesRoot: Buffer.from(root.hash).toString('hex'), accountCount: root.accountCount };
+  }
+
+  /** The state commitment of `state` (hex), caught up with the entries since the last call. */
+  stateCommitment(state: ExchangeState): string {
+    return Buffer.from(this.commitment.update(state)).toString('hex');
   }
 
   /** Whether entry `sequence`, just applied at `logTimeMs`, is to be followed by an attestation. */
@@ -136,7 +145,8 @@ export class AttestationMaker {
    */
   attest(state: ExchangeState, sequence: number, headHash: Uint8Array): MadeAttestation {
     const root = this.tree.update(state, sequence);
-    const attestation = signAttestation(attestationFieldsOf(state, root, sequence, headHash, this.genesisHash), this.signingSeed);
+    const fields = attestationFieldsOf(state, root, sequence, headHash, this.genesisHash, this.commitment.update(state));
+    const attestation = signAttestation(fields, this.signingSeed);
     this.current = attestation;
     return { attestation, operation: attestationOperation(attestation) };
   }

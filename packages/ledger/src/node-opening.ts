@@ -188,9 +188,9 @@ function checkRecoveredAttestation(
   const differences: string[] = [];
   if (attestation.headHash !== headHash)
     differences.push(`head hash ${attestation.headHash}, but the entry hashes to ${headHash}`);
-  const recoveredStateHash = stateHashHex(state);
+  const recoveredStateHash = maker.stateCommitment(state);
   if (attestation.stateHash !== recoveredStateHash) {
-    differences.push(`state hash ${attestation.stateHash}, but the recovered state hashes to ${recoveredStateHash}`);
+    differences.push(`state hash ${attestation.stateHash}, but the recovered state commits to ${recoveredStateHash}`);
   }
   if (attestation.liabilitiesRoot !== root.liabilitiesRoot || attestation.accountCount !== root.accountCount) {
     differences.push(

@@ -28,6 +28,7 @@
  */
 import {
   LiabilitiesTree,
+  StateCommitment,
   assembleAttestation,
   attestationDigestHex,
   attestationEvidence,
@@ -206,6 +207,8 @@ class Replay {
   private header: LogExportHeader | undefined;
   private state: ExchangeState | undefined;
   private tree: LiabilitiesTree | undefined;
+  /** The state commitment, following the replayed state: each attestation rehashes only what changed. */
+  private commitment: StateCommitment | undefined;
   private trustedOperatorKeys: readonly string[] = [];
 
   private entriesApplied = 0;
@@ -270,6 +273,7 @@ class Replay {
       this.headHash = bytesToLowerHex(header.genesisHash);
       // Always: every attestation record is checked against the attestation the replay computes.
       this.tree = LiabilitiesTree.build(this.state);
+      this.commitment = StateCommitment.build(this.state);
       this.loadOtherAttestations();
       const divergence =
         (await this.loadNextAttestation()) ?? (await this.replayEntries(reader)) ?? this.settlePending(undefined) ?? this.checkNothingBeyondEnd();
@@ -474,7 +478,8 @@ class Replay {
     if (this.computed?.sequence === this.headSequence) return this.computed;
     const state = this.state!;
     const root = this.tree!.update(state);
-    const fields = attestationFieldsOf(state, root, this.headSequence, lowerHexToBytes(this.headHash, 32)!, this.header!.genesisHash);
+    const headHash = lowerHexToBytes(this.headHash, 32)!;
+    const fields = attestationFieldsOf(state, root, this.headSequence, headHash, this.header!.genesisHash, this.commitment!.update(state));
     this.computed = { sequence: this.headSequence, fields, digest: attestationDigestHex(fields) };
     return this.computed;
   }
