@@ -13,17 +13,28 @@ import { createHash } from 'node:crypto';
 import { ByteDecodeError, ByteReader, ByteWriter } from './byte-codec.js';
 import type { SelfTradePrevention, Side, TimeInForce } from './instruction.js';
 import { formatDecimal } from './decimal.js';
+import { enumValues } from './instruction-catalogue.js';
 import { formatPrice, formatQuantity, listAsset, listMarket } from './listing.js';
 import { isRejection } from './result-codes.js';
 import { Account, Order, createState, type ExchangeState, type Genesis } from './state.js';
 import { checkInvariants } from './invariants.js';
+import {
+  decodeAccountSettings,
+  decodeAssetMargin,
+  decodeCoveragePools,
+  encodeAccountSettings,
+  encodeAssetMargin,
+  encodeCoveragePools,
+  rebuildBorrowers,
+} from './margin-codec.js';
 
 const magic = new TextEncoder().encode('VEXSTATE');
-export const stateEncodingVersion = 3;
+export const stateEncodingVersion = 4;
 
-const sides: readonly Side[] = ['Bid', 'Ask'];
-const timesInForce: readonly TimeInForce[] = ['GTC', 'IOC', 'FOK'];
-const selfTradePreventions: readonly SelfTradePrevention[] = ['RejectTaker', 'RejectMaker', 'RejectBoth', 'Allow'];
+// Enum bytes are indexes into the instruction catalogue's value lists.
+const sides: readonly Side[] = enumValues.side;
+const timesInForce: readonly TimeInForce[] = enumValues.timeInForce;
+const selfTradePreventions: readonly SelfTradePrevention[] = enumValues.selfTradePrevention;
 
 function keyBytes(accountId: string): Uint8Array {
   const bytes = Buffer.from(accountId, 'base64');
@@ -70,6 +81,8 @@ export function encodeState(state: ExchangeState): Uint8Array {
     writer.unsigned(asset.withdrawnUnits);
     writer.unsigned(asset.reservesUnits);
     writer.unsigned(asset.reservesStatedAtMs);
+    // Version 4: the asset's margin listing, price and lending pool (docs/margin.md).
+    encodeAssetMargin(writer, asset);
   }
 
   writer.unsigned(state.markets.length);
@@ -98,7 +111,13 @@ export function encodeState(state: ExchangeState): Uint8Array {
     writer.bytes(keyBytes(account.id));
     writer.bytes(account.salt);
     const held = account.balances.filter(
-      (balance) => balance !== undefined && (balance.available !== 0n || balance.locked !== 0n || balance.pendingWithdrawal !== 0n),
+      (balance) =>
+        balance !== undefined &&
+        (balance.available !== 0n ||
+          balance.locked !== 0n ||
+          balance.pendingWithdrawal !== 0n ||
+          balance.lendScaled !== 0n ||
+          balance.borrowScaled !== 0n),
     );
     writer.unsigned(held.length);
     for (const balance of held) {
@@ -106,7 +125,11 @@ export function encodeState(state: ExchangeState): Uint8Array {
       writer.unsigned(balance!.available);
       writer.unsigned(balance!.locked);
       writer.unsigned(balance!.pendingWithdrawal);
+      // Version 4: the scaled lend and borrow positions.
+      writer.unsigned(balance!.lendScaled);
+      writer.unsigned(balance!.borrowScaled);
     }
+    encodeAccountSettings(writer, account);
   }
 
   // Open orders (resting and pending trigger orders) by id; id order is also
@@ -152,6 +175,9 @@ export function encodeState(state: ExchangeState): Uint8Array {
     writer.string(withdrawal.blockchain);
     writer.unsigned(withdrawal.createdAtMs);
   }
+
+  // Version 4: the coverage pools (after the accounts they name by ordinal).
+  encodeCoveragePools(writer, state);
 
   const deposits = [...state.creditedDeposits].sort(compareText);
   writer.unsigned(deposits.length);
@@ -234,6 +260,7 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
     asset.withdrawnUnits = reader.unsigned();
     asset.reservesUnits = reader.unsigned();
     asset.reservesStatedAtMs = reader.safeInteger();
+    decodeAssetMargin(reader, asset);
   }
 
   for (let count = reader.safeInteger(); count > 0; count -= 1) {
@@ -289,8 +316,12 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
       balance.available = reader.unsigned();
       balance.locked = reader.unsigned();
       balance.pendingWithdrawal = reader.unsigned();
+      balance.lendScaled = reader.unsigned();
+      balance.borrowScaled = reader.unsigned();
     }
+    decodeAccountSettings(reader, account);
   }
+  rebuildBorrowers(state);
 
   let previousOrderId = 0;
   const links = new Map<number, number>();
@@ -389,6 +420,8 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
       createdAtMs: reader.safeInteger(),
     });
   }
+
+  decodeCoveragePools(reader, state);
 
   for (let count = reader.safeInteger(); count > 0; count -= 1) state.creditedDeposits.add(reader.string());
 
