@@ -7,6 +7,7 @@
  *   expect pool <ASSET> cash=… lent=… borrowed=… utilization=… borrowIndex=… supplyIndex=…
  *   expect coverage <ASSET> holdings=… shares=… [<signer>=…]
  *   expect health <signer> equity=… initial=… maintenance=… liquidatable=true|false
+ *   expect stress <ASSET>=… …   (the stress figure per asset, settlement units)
  *
  * Signers are names (operator, alice, bob, …) mapped to fixed keys; an
  * `account=<name>` parameter is replaced by that name's key. Instructions go
@@ -32,6 +33,7 @@ import {
 } from '../src/lending-pool.js';
 import { wadDecimals } from '../src/margin-fixed-point.js';
 import { createState, type ExchangeState } from '../src/state.js';
+import { stressFigure } from '../src/stress.js';
 import { encodeState } from '../src/state-codec.js';
 
 const names = ['operator', 'alice', 'bob', 'carol', 'dave', 'erin', 'keeper'];
@@ -168,6 +170,14 @@ function runExpectation(state: ExchangeState, line: string, words: string[]): vo
         liquidatable: String(isLiquidatable(state, account, time)),
       },
       fields(pairs),
+    );
+  } else if (what === 'stress') {
+    const figure = stressFigure(state, time);
+    const decimals = settlementDecimals(state);
+    compare(
+      line,
+      Object.fromEntries(state.assets.map((listed) => [listed.symbol, formatDecimal(figure[listed.index]!, decimals)])),
+      fields(rest),
     );
   } else {
     throw new Error(`${line}: unknown expectation ${what}`);
