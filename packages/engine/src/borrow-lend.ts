@@ -97,14 +97,16 @@ export function checkBorrow(
   units: bigint,
   timeMs: number,
   checkMargin = true,
+  redeemedUnits = 0n,
 ): Rejection | undefined {
   const margin = balance.asset.margin!;
   const pool = margin.lendingPool;
   if (margin.indexPrice === 0n)
     return reject('BORROW_LIMIT', `${balance.asset.symbol} has no index price yet.`, 'noPrice');
-  if (units > pool.cashUnits)
+  // A redemption in the same instruction has already taken its part of the cash and of the lent total.
+  if (units + redeemedUnits > pool.cashUnits)
     return reject('INSUFFICIENT_SUPPLY', `The ${balance.asset.symbol} pool holds ${pool.cashUnits} units.`, 'poolCash');
-  if (utilizationAfter(pool, units, 0n) > margin.parameters.maxUtilization) {
+  if (utilizationAfter(pool, units, -redeemedUnits) > margin.parameters.maxUtilization) {
     return reject(
       'BORROW_LIMIT',
       `The borrow would take ${balance.asset.symbol} above its maximum utilisation.`,
@@ -201,7 +203,7 @@ export function executeBorrowLend(
   const redeemed = units < lent ? units : lent;
   const refusal =
     (redeemed > 0n ? checkRedeem(balance, redeemed) : undefined) ??
-    (units > redeemed ? checkBorrow(state, balance, units - redeemed, timeMs) : undefined);
+    (units > redeemed ? checkBorrow(state, balance, units - redeemed, timeMs, true, redeemed) : undefined);
   if (refusal !== undefined) return savepoint.restore(refusal);
   if (redeemed > 0n) redeemUnits(recorder, balance, redeemed, timeMs);
   if (units > redeemed) borrowUnits(state, recorder, balance, units - redeemed);

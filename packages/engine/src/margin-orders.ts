@@ -121,18 +121,8 @@ export function placeMarginOrder(
   const shortfall = spend > spendBalance.available ? spend - spendBalance.available : 0n;
   const covered = coverShortfall(state, spendBalance, shortfall, flags, timeMs, savepoint);
   if (isRejection(covered)) return savepoint.restore(covered);
-  const adjustments: HealthAdjustment[] = [
-    { asset: spendAsset, heldUnits: covered.borrow - spend, borrowedUnits: covered.borrow },
-    { asset: receiveAsset, heldUnits: receive, borrowedUnits: 0n },
-  ];
-  const after = accountHealth(state, account, timeMs, adjustments);
-  if (!(
-    after.netEquity >= after.initialRequirement ||
-    (covered.borrow === 0n && surplus(after) >= surplus(accountHealth(state, account, timeMs)))
-  )) {
-    const message = `Net equity ${after.netEquity} would be below the initial requirement ${after.initialRequirement}.`;
-    return savepoint.restore(reject('INSUFFICIENT_MARGIN', message, 'order'));
-  }
+  const refusal = checkOrderMargin(state, account, timeMs, spendAsset, receiveAsset, spend, receive, covered.borrow);
+  if (refusal !== undefined) return savepoint.restore(refusal);
   const saved = spendAsset.margin === undefined ? undefined : snapshot(spendBalance);
   if (covered.redeem > 0n) redeemUnits(recorder, spendBalance, covered.redeem, timeMs);
   if (covered.borrow > 0n) borrowUnits(state, recorder, spendBalance, covered.borrow);
@@ -145,6 +135,37 @@ export function placeMarginOrder(
   }
   settleProceeds(state, recorder, receiveBalance, receiveBalance.available - receivedBefore, flags, savepoint);
   return order;
+}
+
+/**
+ * The order's margin check at both ends of its life: nothing filled (the
+ * reservation still held, the borrow owed) and all filled (the spend gone,
+ * the receipt held). Both must meet the initial margin, or, for an order
+ * that borrows nothing, neither may lower the surplus over it.
+ */
+function checkOrderMargin(
+  state: ExchangeState,
+  account: Account,
+  timeMs: number,
+  spendAsset: Asset,
+  receiveAsset: Asset,
+  spend: bigint,
+  receive: bigint,
+  borrow: bigint,
+): Rejection | undefined {
+  const unfilled: HealthAdjustment[] = [{ asset: spendAsset, heldUnits: borrow, borrowedUnits: borrow }];
+  const filled: HealthAdjustment[] = [
+    { asset: spendAsset, heldUnits: borrow - spend, borrowedUnits: borrow },
+    { asset: receiveAsset, heldUnits: receive, borrowedUnits: 0n },
+  ];
+  const before = surplus(accountHealth(state, account, timeMs));
+  for (const adjustments of [unfilled, filled]) {
+    const after = accountHealth(state, account, timeMs, adjustments);
+    if (after.netEquity >= after.initialRequirement || (borrow === 0n && surplus(after) >= before)) continue;
+    const message = `Net equity ${after.netEquity} would be below the initial requirement ${after.initialRequirement}.`;
+    return reject('INSUFFICIENT_MARGIN', message, 'order');
+  }
+  return undefined;
 }
 
 /** How much of the shortfall a redemption and a borrow cover, checked; what they cannot cover the order's funds check refuses. */
@@ -165,7 +186,7 @@ function coverShortfall(
   // A borrow only once no lend of the asset is left: an account never both lends and borrows one asset.
   const borrow = flags.autoBorrow && redeem === lentUnits(balance, timeMs) ? shortfall - redeem : 0n;
   // The margin check is the order's own, with the borrow, the spend and the receipt together.
-  const borrowRefusal = borrow > 0n ? checkBorrow(state, balance, borrow, timeMs, false) : undefined;
+  const borrowRefusal = borrow > 0n ? checkBorrow(state, balance, borrow, timeMs, false, redeem) : undefined;
   return borrowRefusal ?? { redeem, borrow };
 }
 

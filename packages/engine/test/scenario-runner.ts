@@ -18,7 +18,7 @@
  * leave the state's encoding byte-identical.
  */
 import { expect } from 'vitest';
-import { execute } from '../src/apply.js';
+import { execute, type ApplyOutcome } from '../src/apply.js';
 import { formatDecimal } from '../src/decimal.js';
 import { accountHealth, isLiquidatable, settlementDecimals } from '../src/health.js';
 import { parseInstruction } from '../src/instruction.js';
@@ -67,20 +67,38 @@ function compare(line: string, actual: Record<string, string>, expected: Readonl
   }
 }
 
+/**
+ * Parses and executes one instruction row for `signer` (a scenario name), then
+ * checks the invariants, and that a rejection left the encoding unchanged.
+ */
+export function applyRow(
+  state: ExchangeState,
+  timeMs: number,
+  signer: string,
+  name: string,
+  params: Map<string, string>,
+  line = `${timeMs} ${signer} ${name}`,
+): ApplyOutcome {
+  if (params.has('account')) params.set('account', keyOf(params.get('account')!));
+  const sorted = new Map([...params].sort(([left], [right]) => (left < right ? -1 : 1)));
+  const parsed = parseInstruction([{ instruction: name, params: sorted }]);
+  if (!parsed.ok) throw new Error(`${line}: ${parsed.message}`);
+  const before = encodeState(state);
+  const outcome = execute(state, keyOf(signer), parsed.instruction, timeMs);
+  checkInvariants(state);
+  if (!outcome.accepted) {
+    const changed = Buffer.compare(Buffer.from(encodeState(state)), Buffer.from(before));
+    expect(changed, `${line}: a rejection (${outcome.rejection.code}) changed the state`).toBe(0);
+  }
+  return outcome;
+}
+
 function runInstruction(state: ExchangeState, line: string, words: string[]): void {
   const arrow = words.indexOf('->');
   if (arrow < 0) throw new Error(`${line}: missing -> result`);
   const [time, signer, name, ...rest] = words.slice(0, arrow);
   const outcomeText = words[arrow + 1]!;
-  const params = fields(rest);
-  if (params.has('account')) params.set('account', keyOf(params.get('account')!));
-  const parsed = parseInstruction([
-    { instruction: name!, params: new Map([...params].sort(([left], [right]) => (left < right ? -1 : 1))) },
-  ]);
-  if (!parsed.ok) throw new Error(`${line}: ${parsed.message}`);
-  const before = encodeState(state);
-  const outcome = execute(state, keyOf(signer!), parsed.instruction, Number(time));
-  checkInvariants(state);
+  const outcome = applyRow(state, Number(time), signer!, name!, fields(rest), line);
   if (outcome.accepted) {
     expect(outcomeText, `${line} was accepted`).toBe('ok');
     return;
@@ -90,10 +108,6 @@ function runInstruction(state: ExchangeState, line: string, words: string[]): vo
     `${outcome.rejection.code}${reason === undefined ? '' : `:${outcome.rejection.reason ?? ''}`}`,
     `${line} (${outcome.rejection.message})`,
   ).toBe(reason === undefined ? code : `${code}:${reason}`);
-  expect(
-    Buffer.compare(Buffer.from(encodeState(state)), Buffer.from(before)),
-    `${line}: a rejection changed the state`,
-  ).toBe(0);
 }
 
 function runExpectation(state: ExchangeState, line: string, words: string[]): void {
