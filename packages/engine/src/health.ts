@@ -70,7 +70,10 @@ export function marginFraction(
   decimals: number,
   leverageLimit: bigint,
 ): bigint {
-  let fraction = maximum(base, multiplyUp(factor, fractionSquareRoot(notional(value, decimals, true), true)));
+  // The square root is skipped when the factor is zero: it is the costliest step of a health check.
+  let fraction = base;
+  if (factor !== 0n)
+    fraction = maximum(base, multiplyUp(factor, fractionSquareRoot(notional(value, decimals, true), true)));
   if (leverageLimit > 0n) fraction = maximum(fraction, ratioUp(wad, leverageLimit));
   return minimum(fraction, wad);
 }

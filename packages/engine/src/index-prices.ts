@@ -67,6 +67,13 @@ export function updateIndexPrice(
   return { asset: asset.symbol, indexPrice: price, publishedAtMs: update.publishedAtMs };
 }
 
+/** 10^0 … 10^36, computed once: a health check values every asset and must not build them each time. */
+const powersOfTen: readonly bigint[] = Array.from({ length: 37 }, (_, exponent) => 10n ** BigInt(exponent));
+
+export function powerOfTen(exponent: number): bigint {
+  return powersOfTen[exponent] ?? 10n ** BigInt(exponent);
+}
+
 /**
  * The value of `units` of `asset` in settlement-asset units at `price` (wad):
  * units × price × 10^settlementDecimals / (10^assetDecimals × wad). Rounded down
@@ -79,14 +86,14 @@ export function valueUnits(
   settlementDecimals: number,
   roundUp: boolean,
 ): bigint {
-  const numerator = units * price * 10n ** BigInt(settlementDecimals);
-  const denominator = 10n ** BigInt(asset.decimals) * wad;
+  const numerator = units * price * powerOfTen(settlementDecimals);
+  const denominator = powerOfTen(asset.decimals) * wad;
   return roundUp ? divideUp(numerator, denominator) : divideDown(numerator, denominator);
 }
 
 /** The asset units worth `value` settlement units at `price`, rounded up (what must be sold or bought to cover it). */
 export function unitsForValue(value: bigint, asset: Asset, price: bigint, settlementDecimals: number): bigint {
-  return divideUp(value * 10n ** BigInt(asset.decimals) * wad, price * 10n ** BigInt(settlementDecimals));
+  return divideUp(value * powerOfTen(asset.decimals) * wad, price * powerOfTen(settlementDecimals));
 }
 
 /** A price moved by `fraction` up (true) or down; up rounds up, down rounds down. */

@@ -136,7 +136,10 @@ function repayFromHoldings(state: ExchangeState, recorder: EntryRecorder, accoun
   }
 }
 
-/** The band's limit price in ticks: a sell no lower than index × (1 − band) (rounded up), a buy no higher than index × (1 + band) (down). */
+/**
+ * The band's limit price in ticks: a sell no lower than index × (1 − band)
+ * (rounded up), a buy no higher than index × (1 + band) (rounded down).
+ */
 function bandTicks(market: Market, side: 'Bid' | 'Ask'): bigint | undefined {
   const margin = market.base.margin!;
   const band = margin.parameters.liquidationBand;
@@ -189,7 +192,10 @@ function tradeThroughBook(
     progress.bookTrades.push({ asset: balance.asset.symbol, units: balance.available - before });
 }
 
-/** Step 3: the coverage pools take over the account's holdings and pay its debts; what they cannot pay is socialised. */
+/**
+ * Step 3: the coverage pools take over the account's holdings and pay its
+ * debts; what they cannot pay is socialised on the lenders.
+ */
 function backstop(state: ExchangeState, recorder: EntryRecorder, account: Account, progress: Progress): bigint {
   const timeMs = recorder.timeMs;
   for (const balance of account.balances) {

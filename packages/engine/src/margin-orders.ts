@@ -158,17 +158,22 @@ function checkOrderMargin(
     { asset: spendAsset, heldUnits: borrow - spend, borrowedUnits: borrow },
     { asset: receiveAsset, heldUnits: receive, borrowedUnits: 0n },
   ];
-  const before = surplus(accountHealth(state, account, timeMs));
+  let before: bigint | undefined;
   for (const adjustments of [unfilled, filled]) {
     const after = accountHealth(state, account, timeMs, adjustments);
-    if (after.netEquity >= after.initialRequirement || (borrow === 0n && surplus(after) >= before)) continue;
+    if (after.netEquity >= after.initialRequirement) continue;
+    before ??= surplus(accountHealth(state, account, timeMs));
+    if (borrow === 0n && surplus(after) >= before) continue;
     const message = `Net equity ${after.netEquity} would be below the initial requirement ${after.initialRequirement}.`;
     return reject('INSUFFICIENT_MARGIN', message, 'order');
   }
   return undefined;
 }
 
-/** How much of the shortfall a redemption and a borrow cover, checked; what they cannot cover the order's funds check refuses. */
+/**
+ * How much of the shortfall a redemption and a borrow cover, checked; what
+ * they cannot cover the order's funds check refuses.
+ */
 function coverShortfall(
   state: ExchangeState,
   balance: Balance,

@@ -32,7 +32,7 @@ import {
   utilization,
 } from '../src/lending-pool.js';
 import { wadDecimals } from '../src/margin-fixed-point.js';
-import { createState, type ExchangeState } from '../src/state.js';
+import { createState, type Asset, type ExchangeState } from '../src/state.js';
 import { stressFigure } from '../src/stress.js';
 import { encodeState } from '../src/state-codec.js';
 
@@ -110,54 +110,54 @@ function runInstruction(state: ExchangeState, line: string, words: string[]): vo
   ).toBe(reason === undefined ? code : `${code}:${reason}`);
 }
 
-function runExpectation(state: ExchangeState, line: string, words: string[]): void {
-  const [, what, ...rest] = words;
-  const time = state.logTimeMs;
-  const asset = (symbol: string) => {
-    const found = state.assetsBySymbol.get(symbol);
-    if (found === undefined) throw new Error(`${line}: no asset ${symbol}`);
-    return found;
-  };
-  if (what === 'balance') {
-    const [signer, symbol, ...pairs] = rest;
-    const listed = asset(symbol!);
+function assetOf(state: ExchangeState, line: string, symbol: string | undefined): Asset {
+  const found = state.assetsBySymbol.get(symbol ?? '');
+  if (found === undefined) throw new Error(`${line}: no asset ${symbol}`);
+  return found;
+}
+
+/** The actual values of one kind of expectation, by the words after the kind; the rest are key=value pairs. */
+type Observer = (
+  state: ExchangeState,
+  line: string,
+  words: string[],
+) => { actual: Record<string, string>; pairs: string[] };
+
+const observers: Record<string, Observer> = {
+  balance(state, line, [signer, symbol, ...pairs]) {
+    const listed = assetOf(state, line, symbol);
     const balance = state.accounts.get(keyOf(signer!))?.balances[listed.index];
+    const time = state.logTimeMs;
     const format = (units: bigint | undefined) => formatDecimal(units ?? 0n, listed.decimals);
-    compare(
-      line,
-      {
-        available: format(balance?.available),
-        locked: format(balance?.locked),
-        pending: format(balance?.pendingWithdrawal),
-        lent: format(balance === undefined ? 0n : lentUnits(balance, time)),
-        borrowed: format(balance === undefined ? 0n : borrowedUnits(balance, time)),
-      },
-      fields(pairs),
-    );
-  } else if (what === 'pool') {
-    const [symbol, ...pairs] = rest;
-    const listed = asset(symbol!);
+    const actual = {
+      available: format(balance?.available),
+      locked: format(balance?.locked),
+      pending: format(balance?.pendingWithdrawal),
+      lent: format(balance === undefined ? 0n : lentUnits(balance, time)),
+      borrowed: format(balance === undefined ? 0n : borrowedUnits(balance, time)),
+    };
+    return { actual, pairs };
+  },
+  pool(state, line, [symbol, ...pairs]) {
+    const listed = assetOf(state, line, symbol);
     const margin = listed.margin!;
     const pool = margin.lendingPool;
-    const indexes = indexesAt(margin, time);
+    const indexes = indexesAt(margin, state.logTimeMs);
     // Totals at the indexes brought forward to the log time, as the accounts' positions are.
     const accrued = { ...pool, ...indexes };
-    compare(
-      line,
-      {
-        cash: formatDecimal(pool.cashUnits, listed.decimals),
-        lent: formatDecimal(totalLentUnits(accrued), listed.decimals),
-        borrowed: formatDecimal(totalBorrowedUnits(accrued), listed.decimals),
-        utilization: formatDecimal(utilization(accrued), wadDecimals),
-        borrowIndex: formatDecimal(indexes.borrowIndex, wadDecimals),
-        supplyIndex: formatDecimal(indexes.supplyIndex, wadDecimals),
-        price: formatDecimal(margin.indexPrice, wadDecimals),
-      },
-      fields(pairs),
-    );
-  } else if (what === 'coverage') {
-    const [symbol, ...pairs] = rest;
-    const listed = asset(symbol!);
+    const actual = {
+      cash: formatDecimal(pool.cashUnits, listed.decimals),
+      lent: formatDecimal(totalLentUnits(accrued), listed.decimals),
+      borrowed: formatDecimal(totalBorrowedUnits(accrued), listed.decimals),
+      utilization: formatDecimal(utilization(accrued), wadDecimals),
+      borrowIndex: formatDecimal(indexes.borrowIndex, wadDecimals),
+      supplyIndex: formatDecimal(indexes.supplyIndex, wadDecimals),
+      price: formatDecimal(margin.indexPrice, wadDecimals),
+    };
+    return { actual, pairs };
+  },
+  coverage(state, line, [symbol, ...pairs]) {
+    const listed = assetOf(state, line, symbol);
     const pool = listed.margin!.coveragePool;
     const actual: Record<string, string> = {
       holdings: formatDecimal(pool.holdingsUnits, listed.decimals),
@@ -167,35 +167,38 @@ function runExpectation(state: ExchangeState, line: string, words: string[]): vo
       const name = [...scenarioKeys].find(([, key]) => key === account.id)?.[0];
       if (name !== undefined) actual[name] = shares.toString();
     }
-    compare(line, actual, fields(pairs));
-  } else if (what === 'health') {
-    const [signer, ...pairs] = rest;
+    return { actual, pairs };
+  },
+  health(state, _line, [signer, ...pairs]) {
     const account = state.accounts.get(keyOf(signer!))!;
-    const health = accountHealth(state, account, time);
+    const health = accountHealth(state, account, state.logTimeMs);
     const decimals = settlementDecimals(state);
-    compare(
-      line,
-      {
-        equity: formatDecimal(health.netEquity, decimals),
-        collateral: formatDecimal(health.collateralValue, decimals),
-        liabilities: formatDecimal(health.liabilityValue, decimals),
-        initial: formatDecimal(health.initialRequirement, decimals),
-        maintenance: formatDecimal(health.maintenanceRequirement, decimals),
-        liquidatable: String(isLiquidatable(state, account, time)),
-      },
-      fields(pairs),
-    );
-  } else if (what === 'stress') {
-    const figure = stressFigure(state, time);
+    const actual = {
+      equity: formatDecimal(health.netEquity, decimals),
+      collateral: formatDecimal(health.collateralValue, decimals),
+      liabilities: formatDecimal(health.liabilityValue, decimals),
+      initial: formatDecimal(health.initialRequirement, decimals),
+      maintenance: formatDecimal(health.maintenanceRequirement, decimals),
+      liquidatable: String(isLiquidatable(state, account, state.logTimeMs)),
+    };
+    return { actual, pairs };
+  },
+  stress(state, _line, pairs) {
+    const figure = stressFigure(state, state.logTimeMs);
     const decimals = settlementDecimals(state);
-    compare(
-      line,
-      Object.fromEntries(state.assets.map((listed) => [listed.symbol, formatDecimal(figure[listed.index]!, decimals)])),
-      fields(rest),
+    const actual = Object.fromEntries(
+      state.assets.map((listed) => [listed.symbol, formatDecimal(figure[listed.index]!, decimals)]),
     );
-  } else {
-    throw new Error(`${line}: unknown expectation ${what}`);
-  }
+    return { actual, pairs };
+  },
+};
+
+function runExpectation(state: ExchangeState, line: string, words: string[]): void {
+  const [, what, ...rest] = words;
+  const observer = observers[what ?? ''];
+  if (observer === undefined) throw new Error(`${line}: unknown expectation ${what}`);
+  const { actual, pairs } = observer(state, line, rest);
+  compare(line, actual, fields(pairs));
 }
 
 /** Runs a scenario text against a fresh state (or `state`), returning the state at its end. */

@@ -33,7 +33,8 @@ export const attestationRecordHandler: InstructionHandler<'attestationRecord'> =
       results,
       reject(
         'INVALID_INSTRUCTION',
-        `Entry ${sequence} is not after the last recorded attestation's record (${state.attestedSequence} was recorded by entry ${state.attestedSequence + 1}).`,
+        `Entry ${sequence} is not after the last recorded attestation's record ` +
+          `(${state.attestedSequence} was recorded by entry ${state.attestedSequence + 1}).`,
       ),
     );
   }

@@ -1,4 +1,4 @@
-/** The margin instructions (docs/margin.md): borrowLendExecute, accountUpdate, indexPriceUpdate, liquidate, coverage pool. */
+/** The margin instructions (docs/margin.md): borrow and lend, account settings, prices, liquidation, coverage pool. */
 import { executeBorrowLend, updateAccount } from '../borrow-lend.js';
 import { completeCoverageWithdrawal, depositToCoveragePool, requestCoverageWithdrawal } from '../coverage-pool.js';
 import { updateIndexPrice } from '../index-prices.js';
