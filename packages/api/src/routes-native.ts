@@ -48,6 +48,9 @@ export function wireResult(state: ExchangeState, result: InstructionResult): Rec
       };
     case 'attestationRecorded':
       return { ok: true, kind: 'attestationRecorded', sequence: value.sequence, digest: value.digest };
+    default:
+      // Margin results (docs/margin.md): their wire shapes come with the margin routes.
+      return { ok: true, kind: value.kind };
   }
 }
 

@@ -7,14 +7,13 @@
  * accepted entries belong in the log. See docs/protocol.md.
  */
 import { accountIdOf } from './account-id.js';
-import type { DepositView, EngineEvent, OrderView, ReservesView, WithdrawalView } from './events.js';
+import type { EngineEvent } from './events.js';
 import { operatorInstructionKinds, parseInstruction, type Instruction } from './instruction.js';
-import { listAsset, listMarket } from './listing.js';
-import { cancelAllOrders, cancelOrder, fireTriggers, placeOrder, type AttachedViews } from './matching.js';
-import { resolveOrderRequest } from './order-request.js';
-import { creditDeposit, requestWithdrawal, settleWithdrawal, stateReserves } from './funds.js';
+import type { InstructionResult } from './instruction-result.js';
+import { instructionTable, type InstructionHandler } from './instructions/instruction-table.js';
+import { fireTriggers } from './matching.js';
 import { forgetExpired, hasSeen, isWithinWindow, messageDigest, remember } from './replay-protection.js';
-import { isRejection, reject, type Rejection } from './result-codes.js';
+import { invariant, reject, type Rejection } from './result-codes.js';
 import { verifySignature } from './signature.js';
 import { parseSigningString } from './signing-string.js';
 import { genesisCreatorSignature, type ExchangeState } from './state.js';
@@ -34,19 +33,7 @@ export interface LogEntry {
   readonly transaction: SignedTransaction;
 }
 
-export type ResultValue =
-  /** `attached`: the take-profit and stop-loss trigger orders placed with it, if any. */
-  | { readonly kind: 'order'; readonly order: OrderView; readonly attached?: AttachedViews }
-  | { readonly kind: 'orders'; readonly orders: readonly OrderView[] }
-  | { readonly kind: 'withdrawal'; readonly withdrawal: WithdrawalView }
-  | { readonly kind: 'deposit'; readonly deposit: DepositView }
-  | { readonly kind: 'reserves'; readonly reserves: ReservesView }
-  | { readonly kind: 'listed'; readonly symbol: string }
-  | { readonly kind: 'attestationRecorded'; readonly sequence: number; readonly digest: string };
-
-export type InstructionResult =
-  | { readonly ok: true; readonly value: ResultValue }
-  | { readonly ok: false; readonly rejection: Rejection };
+export type { InstructionResult, ResultValue } from './instruction-result.js';
 
 export type ApplyOutcome =
   | {
@@ -68,15 +55,6 @@ export interface ApplyOptions {
    * applying). Everything else is checked here regardless.
    */
   readonly signatureVerified?: boolean;
-}
-
-/**
- * Appends one instruction's result. A module function rather than a closure
- * per execute() call: under tsx, every closure creation also names it with
- * Object.defineProperty, a measurable cost on the replay path.
- */
-function record(results: InstructionResult[], value: ResultValue | Rejection): void {
-  results.push(isRejection(value) ? { ok: false, rejection: value } : { ok: true, value });
 }
 
 function rejected(rejection: Rejection, results: readonly InstructionResult[] = []): ApplyOutcome {
@@ -137,80 +115,10 @@ export function execute(
   const recorder = state.recorder.begin(logTimeMs);
   const results: InstructionResult[] = [];
 
-  switch (instruction.kind) {
-    case 'orderExecute':
-      for (const request of instruction.orders) {
-        const params = resolveOrderRequest(state, request);
-        if (isRejection(params)) {
-          record(results, params);
-          continue;
-        }
-        const attached: AttachedViews = {};
-        const order = placeOrder(state, recorder, signer, params, attached);
-        const hasAttached = attached.takeProfit !== undefined || attached.stopLoss !== undefined;
-        record(results, isRejection(order) ? order : hasAttached ? { kind: 'order', order, attached } : { kind: 'order', order });
-      }
-      break;
-    case 'orderCancel':
-    case 'orderCancelAll': {
-      const market = state.marketsBySymbol.get(instruction.symbol);
-      if (market === undefined) {
-        record(results, reject('INVALID_MARKET', `Market ${instruction.symbol} does not exist.`));
-      } else if (instruction.kind === 'orderCancel') {
-        const order = cancelOrder(state, recorder, signer, market, instruction.orderId, instruction.clientId);
-        record(results, isRejection(order) ? order : { kind: 'order', order });
-      } else {
-        record(results, { kind: 'orders', orders: cancelAllOrders(state, recorder, signer, market) });
-      }
-      break;
-    }
-    case 'withdraw': {
-      const withdrawal = requestWithdrawal(state, recorder, signer, instruction);
-      record(results, isRejection(withdrawal) ? withdrawal : { kind: 'withdrawal', withdrawal });
-      break;
-    }
-    case 'depositCredit': {
-      const deposit = creditDeposit(state, recorder, instruction, entrySignature);
-      record(results, isRejection(deposit) ? deposit : { kind: 'deposit', deposit });
-      break;
-    }
-    case 'withdrawalComplete':
-    case 'withdrawalFail': {
-      const outcome =
-        instruction.kind === 'withdrawalComplete'
-          ? { completed: true as const, chainTransactionId: instruction.chainTransactionId }
-          : { completed: false as const, reason: instruction.reason };
-      const withdrawal = settleWithdrawal(state, recorder, instruction.withdrawalId, outcome);
-      record(results, isRejection(withdrawal) ? withdrawal : { kind: 'withdrawal', withdrawal });
-      break;
-    }
-    case 'reservesStatement': {
-      const statement = stateReserves(state, recorder, instruction);
-      record(results, isRejection(statement) ? statement : { kind: 'reserves', reserves: statement });
-      break;
-    }
-    case 'assetList': {
-      const asset = listAsset(state, instruction);
-      if (isRejection(asset)) record(results, asset);
-      else {
-        recorder.events.push({ type: 'assetListed', asset: asset.symbol, decimals: asset.decimals });
-        record(results, { kind: 'listed', symbol: asset.symbol });
-      }
-      break;
-    }
-    case 'attestationRecord':
-      record(results, recordAttestation(state, instruction.sequence, instruction.digest));
-      break;
-    case 'marketList': {
-      const market = listMarket(state, instruction);
-      if (isRejection(market)) record(results, market);
-      else {
-        recorder.events.push({ type: 'marketListed', market: market.symbol });
-        record(results, { kind: 'listed', symbol: market.symbol });
-      }
-      break;
-    }
-  }
+  const handler = instructionTable[instruction.kind] as InstructionHandler<typeof instruction.kind> | undefined;
+  // The table is complete by type; a kind without a handler is a bug, never a rejection.
+  if (handler === undefined) invariant(false, `no handler for instruction ${(instruction as { kind: string }).kind}`);
+  handler(state, recorder, signer, instruction as never, results, entrySignature);
 
   let anyAccepted = false;
   for (let index = 0; index < results.length; index += 1) if (results[index]!.ok) anyAccepted = true;
@@ -223,25 +131,4 @@ export function execute(
   state.logTimeMs = logTimeMs;
   state.headSequence += 1;
   return { accepted: true, results, events: recorder.finish() };
-}
-
-/**
- * attestationRecord (docs/attestation.md, "Attestation records"): binds the
- * attestation of the entry just before this one into the log. It must name
- * exactly that entry (the record follows its attestation at once, so a
- * verifier checks it against the state it has just replayed), and that entry
- * must not be a record itself (records are never attested). The digest is
- * not checked here: the engine has no liabilities tree; the replayer checks
- * it against the attestation message it recomputes.
- */
-function recordAttestation(state: ExchangeState, sequence: number, digestHex: string): ResultValue | Rejection {
-  if (sequence !== state.headSequence) {
-    return reject('INVALID_INSTRUCTION', `An attestation record must name the entry before it, ${state.headSequence}, not ${sequence}.`);
-  }
-  if (state.attestedSequence !== 0 && sequence <= state.attestedSequence + 1) {
-    return reject('INVALID_INSTRUCTION', `Entry ${sequence} is not after the last recorded attestation's record (${state.attestedSequence} was recorded by entry ${state.attestedSequence + 1}).`);
-  }
-  state.attestedSequence = sequence;
-  state.attestationDigest = Uint8Array.from(Buffer.from(digestHex, 'hex'));
-  return { kind: 'attestationRecorded', sequence, digest: digestHex };
 }

@@ -4,6 +4,7 @@
  * them alone, without reading engine internals.
  */
 import type { OrderType, SelfTradePrevention, Side, TimeInForce } from './instruction.js';
+import type { MarginEvent } from './margin-views.js';
 import type { OrderStatus } from './state.js';
 
 export interface OrderView {
@@ -99,4 +100,5 @@ export type EngineEvent =
     }
   | { readonly type: 'deposit'; readonly deposit: DepositView }
   | { readonly type: 'withdrawal'; readonly withdrawal: WithdrawalView }
-  | { readonly type: 'reserves'; readonly reserves: ReservesView };
+  | { readonly type: 'reserves'; readonly reserves: ReservesView }
+  | MarginEvent;

@@ -5,6 +5,8 @@
  * fails it (the funds return to available).
  */
 import { isCanonicalAccountId } from './account-id.js';
+import { credit as creditAvailable, holdForWithdrawal, releaseWithdrawal } from './balance-movements.js';
+import { checkWithdrawalMargin } from './borrow-lend.js';
 import type { EntryRecorder } from './entry-recorder.js';
 import type { DepositView, ReservesView, WithdrawalView } from './events.js';
 import type { OperatorInstruction, TraderInstruction } from './instruction.js';
@@ -58,9 +60,7 @@ export function creditDeposit(
     return reject('INVALID_QUANTITY', `The deposit would take ${asset.symbol} beyond the supply the exchange can hold.`);
   }
   const account = state.accounts.get(credit.account) ?? addAccount(state, credit.account, entrySignature);
-  const balance = account.balance(asset);
-  balance.available += units;
-  recorder.balanceChanged(balance);
+  creditAvailable(recorder, account.balance(asset), units);
   asset.depositedUnits += units;
   state.creditedDeposits.add(depositKey);
   state.changes.depositCredited(depositKey);
@@ -113,10 +113,11 @@ export function requestWithdrawal(
   if (account === undefined || available < units) {
     return reject('INSUFFICIENT_FUNDS', `The withdrawal needs ${units} ${asset.symbol} units; ${available} are available.`);
   }
-  const balance = account.balance(asset);
-  balance.available -= units;
-  balance.pendingWithdrawal += units;
-  recorder.balanceChanged(balance);
+  // An account that borrows may withdraw only what keeps it at its initial margin (docs/margin.md).
+  const marginRefusal =
+    account.borrowCount > 0 ? checkWithdrawalMargin(state, account, asset, units, recorder.timeMs) : undefined;
+  if (marginRefusal !== undefined) return marginRefusal;
+  holdForWithdrawal(recorder, account.balance(asset), units);
   const withdrawal: Withdrawal = {
     id: state.nextWithdrawalId,
     account,
@@ -143,10 +144,8 @@ export function settleWithdrawal(
   const withdrawal = state.pendingWithdrawals.get(withdrawalId);
   if (withdrawal === undefined) return reject('RESOURCE_NOT_FOUND', `No pending withdrawal ${withdrawalId}.`);
   const balance = withdrawal.account.balance(withdrawal.asset);
-  balance.pendingWithdrawal -= withdrawal.quantityUnits;
+  releaseWithdrawal(recorder, balance, withdrawal.quantityUnits, outcome.completed);
   if (outcome.completed) withdrawal.asset.withdrawnUnits += withdrawal.quantityUnits;
-  else balance.available += withdrawal.quantityUnits;
-  recorder.balanceChanged(balance);
   state.pendingWithdrawals.delete(withdrawalId);
   state.changes.withdrawalChanged(withdrawalId);
   const view = outcome.completed

@@ -87,7 +87,7 @@ describe('orderExecute', () => {
     expect(rejectedMessage('orderExecute', params)).toBe(`orderExecute requires "${key}".`);
   });
 
-  it.each(['autoLend', 'foo', 'Symbol'])('rejects the unknown key %s', (key) => {
+  it.each(['autoRedeem', 'foo', 'Symbol'])('rejects the unknown key %s', (key) => {
     expect(rejectedMessage('orderExecute', { ...limitBid, [key]: '1' })).toBe(`orderExecute does not take "${key}".`);
   });
 
@@ -267,7 +267,8 @@ describe('operator instructions', () => {
 
   it('lists the operator instructions', () => {
     expect([...operatorInstructionKinds].sort()).toEqual([
-      'assetList', 'attestationRecord', 'depositCredit', 'marketList', 'reservesStatement', 'withdrawalComplete', 'withdrawalFail',
+      'assetList', 'attestationRecord', 'borrowLendMarketList', 'depositCredit', 'indexPriceUpdate', 'marketList',
+      'reservesStatement', 'withdrawalComplete', 'withdrawalFail',
     ]);
   });
 
@@ -374,7 +375,8 @@ describe('queries', () => {
     expect(accepted('balanceQuery', {})).toMatchObject({ kind: 'query', name: 'balanceQuery' });
   });
 
-  it.each(['borrowLendExecute', 'quoteSubmit', 'orderexecute', 'toString', 'constructor', '__proto__'])('rejects the unknown instruction %j', (name) => {
+  const unknownNames = ['borrowLendRepay', 'quoteSubmit', 'orderexecute', 'toString', 'constructor', '__proto__'];
+  it.each(unknownNames)('rejects the unknown instruction %j', (name) => {
     expect(rejectedMessage(name, {})).toBe(`Unknown instruction "${name}".`);
   });
 });

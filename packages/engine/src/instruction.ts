@@ -7,13 +7,16 @@
  * engine converts them exactly when it applies the instruction.
  */
 import { isCanonicalAccountId } from './account-id.js';
+import { enumValues, operatorOnlyNames } from './instruction-catalogue.js';
 import { maximumClientId, maximumTextLength } from './limits.js';
 import type { SignedGroup } from './signing-string.js';
+import { parseMarginInstruction } from './margin-instruction-parser.js';
 
-export type Side = 'Bid' | 'Ask';
-export type OrderType = 'Limit' | 'Market';
-export type TimeInForce = 'GTC' | 'IOC' | 'FOK';
-export type SelfTradePrevention = 'RejectTaker' | 'RejectMaker' | 'RejectBoth' | 'Allow';
+export type Side = (typeof enumValues.side)[number];
+export type OrderType = (typeof enumValues.orderType)[number];
+export type TimeInForce = (typeof enumValues.timeInForce)[number];
+export type SelfTradePrevention = (typeof enumValues.selfTradePrevention)[number];
+export type BorrowLendSide = (typeof enumValues.borrowLendSide)[number];
 
 export interface OrderRequest {
   readonly symbol: string;
@@ -37,6 +40,11 @@ export interface OrderRequest {
   readonly takeProfitLimitPrice?: string;
   readonly stopLossTriggerPrice?: string;
   readonly stopLossLimitPrice?: string;
+  /** Spot margin flags (docs/margin.md, "Margin orders"); absent means false. */
+  readonly autoBorrow?: boolean;
+  readonly autoBorrowRepay?: boolean;
+  readonly autoLend?: boolean;
+  readonly autoLendRedeem?: boolean;
 }
 
 export type TraderInstruction =
@@ -49,9 +57,63 @@ export type TraderInstruction =
       readonly quantity: string;
       readonly address: string;
       readonly blockchain: string;
-    };
+    }
+  /** Backpack's POST /api/v1/borrowLend: a Lend repays a borrow first, a Borrow redeems a lend first. */
+  | {
+      readonly kind: 'borrowLendExecute';
+      readonly symbol: string;
+      readonly side: BorrowLendSide;
+      readonly quantity: string;
+    }
+  /** Backpack's PATCH /api/v1/account: only the fields given change. */
+  | {
+      readonly kind: 'accountUpdate';
+      readonly autoBorrowSettlements?: boolean;
+      readonly autoLend?: boolean;
+      readonly autoRepayBorrows?: boolean;
+      /** A decimal from 1 to the maximum leverage (docs/margin.md). */
+      readonly leverageLimit?: string;
+    }
+  /** Any key: liquidates `account`, accepted only when it is below maintenance margin. */
+  | { readonly kind: 'liquidate'; readonly account: string }
+  | { readonly kind: 'coveragePoolDeposit'; readonly symbol: string; readonly quantity: string }
+  /** `shares`: an unsigned integer count of the pool's shares. */
+  | { readonly kind: 'coveragePoolWithdrawRequest'; readonly symbol: string; readonly shares: string }
+  | { readonly kind: 'coveragePoolWithdraw'; readonly symbol: string };
+
+/** The margin parameters of a borrowable asset (docs/margin.md, "Listing"); every value a decimal string. */
+export interface BorrowLendMarketListing {
+  readonly kind: 'borrowLendMarketList';
+  readonly symbol: string;
+  readonly collateralWeight: string;
+  readonly haircutPenalty: string;
+  readonly imfBase: string;
+  readonly imfFactor: string;
+  readonly mmfBase: string;
+  readonly mmfFactor: string;
+  readonly minimumBorrowRate: string;
+  readonly optimalUtilization: string;
+  readonly optimalBorrowRate: string;
+  readonly maximumBorrowRate: string;
+  readonly maxUtilization: string;
+  readonly lendFee: string;
+  readonly maxPriceMove: string;
+  readonly liquidationFee: string;
+  readonly liquidationBand: string;
+  readonly stressShock: string;
+  readonly coveragePoolWithdrawalDelayMs: number;
+}
 
 export type OperatorInstruction =
+  | BorrowLendMarketListing
+  /** An asset's index price in the settlement asset (USDC) per whole unit, a decimal (docs/margin.md, "Prices"). */
+  | {
+      readonly kind: 'indexPriceUpdate';
+      readonly symbol: string;
+      readonly price: string;
+      /** The feed's publication time; strictly increasing per asset and not after the entry's log time. */
+      readonly publishedAtMs: number;
+    }
   | {
       readonly kind: 'depositCredit';
       /** Base64 of the credited account's 32-byte public key. */
@@ -117,27 +179,26 @@ export interface QueryInstruction {
 }
 
 export type Instruction = TraderInstruction | OperatorInstruction | QueryInstruction;
+export type TransactionInstruction = TraderInstruction | OperatorInstruction;
+export type TransactionKind = TransactionInstruction['kind'];
 
-export const operatorInstructionKinds: ReadonlySet<string> = new Set([
-  'depositCredit',
-  'withdrawalComplete',
-  'withdrawalFail',
-  'assetList',
-  'marketList',
-  'reservesStatement',
-  'attestationRecord',
-]);
+/** Derived from the instruction catalogue (instruction-catalogue.ts). */
+export const operatorInstructionKinds: ReadonlySet<string> = new Set(operatorOnlyNames);
 
 export type InstructionParse = { readonly ok: true; readonly instruction: Instruction } | { readonly ok: false; readonly message: string };
 
-class ParseFailure {
+export class ParseFailure {
   constructor(readonly message: string) {}
 }
 
 /** Reads one group's parameters, tracking which keys were consumed so leftovers can be rejected. */
-class ParameterReader {
+export class ParameterReader {
   private readonly used = new Set<string>();
   constructor(private readonly group: SignedGroup) {}
+
+  has(key: string): boolean {
+    return this.group.params.has(key);
+  }
 
   optional(key: string): string | undefined {
     const value = this.group.params.get(key);
@@ -211,18 +272,15 @@ class ParameterReader {
 
 function parseOrder(reader: ParameterReader): OrderRequest {
   const symbol = reader.symbol('symbol');
-  const side = reader.oneOf('side', ['Bid', 'Ask'] as const);
-  const orderType = reader.oneOf('orderType', ['Limit', 'Market'] as const);
+  const side = reader.oneOf('side', enumValues.side);
+  const orderType = reader.oneOf('orderType', enumValues.orderType);
   const price = reader.optional('price');
   const quantity = reader.optional('quantity');
   const quoteQuantity = reader.optional('quoteQuantity');
-  const timeInForce = reader.oneOf('timeInForce', ['GTC', 'IOC', 'FOK'] as const, 'GTC');
+  const timeInForce = reader.oneOf('timeInForce', enumValues.timeInForce, 'GTC');
   const postOnly = reader.boolean('postOnly');
-  const selfTradePrevention = reader.oneOf(
-    'selfTradePrevention',
-    ['RejectTaker', 'RejectMaker', 'RejectBoth', 'Allow'] as const,
-    'RejectTaker',
-  );
+  const selfTradePrevention = reader.oneOf('selfTradePrevention', enumValues.selfTradePrevention, 'RejectTaker');
+  const marginFlags = parseMarginFlags(reader);
   const clientId = reader.integer('clientId', maximumClientId, true);
   // Spot orders cannot reduce a position; accept only the explicit default.
   if (reader.boolean('reduceOnly')) throw new ParseFailure('reduceOnly is not supported on spot markets.');
@@ -233,7 +291,9 @@ function parseOrder(reader: ParameterReader): OrderRequest {
   const stopLossTriggerPrice = reader.optional('stopLossTriggerPrice');
   const stopLossLimitPrice = reader.optional('stopLossLimitPrice');
   // Triggers follow the last trade price; mark and index prices do not exist yet.
-  for (const key of ['triggerBy', 'takeProfitTriggerBy', 'stopLossTriggerBy']) reader.oneOf(key, ['LastPrice'] as const, 'LastPrice');
+  for (const key of ['triggerBy', 'takeProfitTriggerBy', 'stopLossTriggerBy']) {
+    reader.oneOf(key, enumValues.triggerBy, 'LastPrice');
+  }
   if ((triggerPrice === undefined) !== (triggerQuantity === undefined)) {
     throw new ParseFailure('A trigger order requires both "triggerPrice" and "triggerQuantity".');
   }
@@ -275,7 +335,17 @@ function parseOrder(reader: ParameterReader): OrderRequest {
     ...(takeProfitLimitPrice !== undefined ? { takeProfitLimitPrice } : {}),
     ...(stopLossTriggerPrice !== undefined ? { stopLossTriggerPrice } : {}),
     ...(stopLossLimitPrice !== undefined ? { stopLossLimitPrice } : {}),
+    ...marginFlags,
   };
+}
+
+const marginFlagNames = ['autoBorrow', 'autoBorrowRepay', 'autoLend', 'autoLendRedeem'] as const;
+
+/** The spot margin flags that are set; a flag given as false is the same as one left out. */
+function parseMarginFlags(reader: ParameterReader): Partial<Record<(typeof marginFlagNames)[number], boolean>> {
+  const flags: Partial<Record<(typeof marginFlagNames)[number], boolean>> = {};
+  for (const name of marginFlagNames) if (reader.boolean(name)) flags[name] = true;
+  return flags;
 }
 
 function parseSingle(group: SignedGroup): Instruction {
@@ -377,6 +447,11 @@ function parseSingle(group: SignedGroup): Instruction {
       }
       break;
     default: {
+      const margin = parseMarginInstruction(group.instruction, reader);
+      if (margin !== undefined) {
+        reader.finish();
+        return margin;
+      }
       if ((queryInstructions as readonly string[]).includes(group.instruction)) {
         // Queries take free-form filters; the API validates them per route.
         return { kind: 'query', name: group.instruction as QueryName, params: group.params };

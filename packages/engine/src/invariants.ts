@@ -4,13 +4,16 @@
  * the cheap per-entry checks live where the changes happen (`invariant`).
  *
  * - Conservation: for every asset, the sum over accounts of available +
- *   locked + pending withdrawal equals deposits − completed withdrawals
- *   (fees are ordinary balances of the fee account).
+ *   locked + pending withdrawal, plus what its lending pool and coverage
+ *   pool hold, equals deposits − completed withdrawals (fees are ordinary
+ *   balances of the fee account). The margin invariants are in
+ *   margin-invariants.ts.
  * - No balance field is negative.
  * - Locked funds equal the reservations of the account's open orders, and
  *   pending withdrawals equal the account's pending withdrawal records.
  * - Books are sorted, never crossed, and agree with the order indexes.
  */
+import { checkMarginInvariants } from './margin-invariants.js';
 import { reservationUnits } from './matching.js';
 import { InvariantViolation } from './result-codes.js';
 import type { ExchangeState, Order } from './state.js';
@@ -156,10 +159,12 @@ export function checkInvariants(state: ExchangeState): void {
     }
   }
   if (listedOpenOrders !== state.orders.size) fail(`accounts list ${listedOpenOrders} open orders but ${state.orders.size} are open`);
+  const pools = checkMarginInvariants(state, fail);
   for (const asset of state.assets) {
     const expected = asset.depositedUnits - asset.withdrawnUnits;
-    if (totals[asset.index] !== expected) {
-      fail(`${asset.symbol} not conserved: balances hold ${totals[asset.index]}, deposits − withdrawals = ${expected}`);
+    if (totals[asset.index]! + pools[asset.index]! !== expected) {
+      const held = totals[asset.index]! + pools[asset.index]!;
+      fail(`${asset.symbol} not conserved: balances and pools hold ${held}, deposits − withdrawals = ${expected}`);
     }
   }
 }

@@ -35,6 +35,7 @@ export function listAsset(state: ExchangeState, listing: AssetListing): Asset | 
     withdrawnUnits: 0n,
     reservesUnits: 0n,
     reservesStatedAtMs: 0,
+    margin: undefined,
   };
   state.assets.push(asset);
   state.assetsBySymbol.set(asset.symbol, asset);

@@ -8,13 +8,14 @@
  * receives, so they never need to be reserved. The rules are specified in
  * docs/matching.md.
  */
+import { credit, debit, lock, settle, unlock } from './balance-movements.js';
 import type { EntryRecorder } from './entry-recorder.js';
 import type { OrderView } from './events.js';
 import type { OrderType, SelfTradePrevention, Side, TimeInForce } from './instruction.js';
 import type { BookSide } from './order-book.js';
 import { maximumTriggersPerEntry } from './limits.js';
 import { invariant, reject, type Rejection } from './result-codes.js';
-import { Order, type Account, type Balance, type ExchangeState, type Market } from './state.js';
+import { Order, type Account, type ExchangeState, type Market } from './state.js';
 
 export interface OrderParameters {
   readonly market: Market;
@@ -82,7 +83,7 @@ function acceptablePrice(takerSide: Side, limitTicks: bigint, makerTicks: bigint
   return takerSide === 'Bid' ? makerTicks <= limitTicks : makerTicks >= limitTicks;
 }
 
-interface FillPlan {
+export interface FillPlan {
   readonly steps: bigint;
   readonly quoteUnits: bigint;
 }
@@ -141,11 +142,6 @@ function planFill(params: OrderParameters, account: Account, untilFirstFill = fa
   return { steps, quoteUnits };
 }
 
-function credit(recorder: EntryRecorder, balance: Balance, units: bigint): void {
-  balance.available += units;
-  recorder.balanceChanged(balance);
-}
-
 /** Removes a resting order from the book and its indexes, releasing its reservation. */
 function closeResting(state: ExchangeState, recorder: EntryRecorder, order: Order): void {
   const market = order.market;
@@ -155,10 +151,7 @@ function closeResting(state: ExchangeState, recorder: EntryRecorder, order: Orde
   if (level === undefined) invariant(false, `order ${order.id} is not resting`);
   const reserved = reservationUnits(order);
   if (reserved > 0n) {
-    const balance = order.account.balance(order.side === 'Bid' ? market.quote : market.base);
-    balance.locked -= reserved;
-    balance.available += reserved;
-    recorder.balanceChanged(balance);
+    unlock(recorder, order.account.balance(order.side === 'Bid' ? market.quote : market.base), reserved);
   }
   side.remove(order);
   recorder.levelChanged(market, order.side, level);
@@ -180,10 +173,11 @@ function cancelResting(state: ExchangeState, recorder: EntryRecorder, order: Ord
   return view;
 }
 
-/**
- * Checks the account can pay for the order as it will execute, and returns
- * what it needs: for a limit order that is exactly its full reservation.
- */
+/** What the order would fill now (the dry-run walk); margin orders size their borrowing with it. */
+export function plannedFill(params: OrderParameters, account: Account): FillPlan {
+  return planFill(params, account);
+}
+
 /**
  * The planned walk of one order, computed at most once and only if a check
  * needs it. A small object rather than a closure: this runs for every order,
@@ -206,6 +200,10 @@ class PlannedWalk {
   }
 }
 
+/**
+ * Checks the account can pay for the order as it will execute, and returns
+ * what it needs: for a limit order that is exactly its full reservation.
+ */
 function fundsNeeded(params: OrderParameters, account: Account, walk: PlannedWalk): bigint | Rejection {
   const market = params.market;
   if (params.side === 'Bid') {
@@ -361,10 +359,7 @@ function executeOrder(
   const isLimit = order.orderType === 'Limit';
   if (isLimit) {
     // A new limit order's reservation is exactly what the funds check required.
-    const balance = account.balance(order.side === 'Bid' ? market.quote : market.base);
-    balance.available -= needed;
-    balance.locked += needed;
-    recorder.balanceChanged(balance);
+    lock(recorder, account.balance(order.side === 'Bid' ? market.quote : market.base), needed);
   }
 
   const stopReason = matchTaker(state, recorder, order);
@@ -395,11 +390,7 @@ function executeOrder(
     if (indexed) forget(state, order);
     if (isLimit && order.remainingSteps > 0n) {
       // An unfilled remainder that does not rest gives its reservation back.
-      const reserved = reservationUnits(order);
-      const balance = account.balance(order.side === 'Bid' ? market.quote : market.base);
-      balance.locked -= reserved;
-      balance.available += reserved;
-      recorder.balanceChanged(balance);
+      unlock(recorder, account.balance(order.side === 'Bid' ? market.quote : market.base), reservationUnits(order));
     }
   }
   if (!indexed && order.status === 'New' && order.executedSteps === 0n) {
@@ -702,40 +693,32 @@ function matchTaker(state: ExchangeState, recorder: EntryRecorder, taker: Order)
     if (takerIsBid) {
       takerFee = ceilingFee(baseUnits, market.takerFeeBasisPoints);
       makerFee = ceilingFee(quoteUnits, market.makerFeeBasisPoints);
+      // Makers, then fees, then the taker: the order in which balances are reported.
+      settle(recorder, makerAccount.balance(market.base), baseUnits);
+      credit(recorder, makerAccount.balance(market.quote), quoteUnits - makerFee);
+      if (takerFee > 0n) credit(recorder, feeAccount.balance(market.base), takerFee);
+      if (makerFee > 0n) credit(recorder, feeAccount.balance(market.quote), makerFee);
+      credit(recorder, baseBalance, baseUnits - takerFee);
       if (isLimit) {
         // The bid locked its own limit price; a better maker price frees the difference.
         const lockedAtLimit = fillSteps * taker.priceTicks * perStepTick;
-        quoteBalance.locked -= lockedAtLimit;
-        quoteBalance.available += lockedAtLimit - quoteUnits;
+        settle(recorder, quoteBalance, lockedAtLimit);
+        credit(recorder, quoteBalance, lockedAtLimit - quoteUnits);
       } else {
-        quoteBalance.available -= quoteUnits;
+        debit(recorder, quoteBalance, quoteUnits);
       }
-      baseBalance.available += baseUnits - takerFee;
-      const makerBase = makerAccount.balance(market.base);
-      makerBase.locked -= baseUnits;
-      const makerQuote = makerAccount.balance(market.quote);
-      makerQuote.available += quoteUnits - makerFee;
-      recorder.balanceChanged(makerBase);
-      recorder.balanceChanged(makerQuote);
-      if (takerFee > 0n) credit(recorder, feeAccount.balance(market.base), takerFee);
-      if (makerFee > 0n) credit(recorder, feeAccount.balance(market.quote), makerFee);
     } else {
       takerFee = ceilingFee(quoteUnits, market.takerFeeBasisPoints);
       makerFee = ceilingFee(baseUnits, market.makerFeeBasisPoints);
-      if (isLimit) baseBalance.locked -= baseUnits;
-      else baseBalance.available -= baseUnits;
-      quoteBalance.available += quoteUnits - takerFee;
-      const makerQuote = makerAccount.balance(market.quote);
-      makerQuote.locked -= quoteUnits;
-      const makerBase = makerAccount.balance(market.base);
-      makerBase.available += baseUnits - makerFee;
-      recorder.balanceChanged(makerQuote);
-      recorder.balanceChanged(makerBase);
+      // The maker's bid locked its own price, which is the fill price.
+      settle(recorder, makerAccount.balance(market.quote), quoteUnits);
+      credit(recorder, makerAccount.balance(market.base), baseUnits - makerFee);
       if (takerFee > 0n) credit(recorder, feeAccount.balance(market.quote), takerFee);
       if (makerFee > 0n) credit(recorder, feeAccount.balance(market.base), makerFee);
+      if (isLimit) settle(recorder, baseBalance, baseUnits);
+      else debit(recorder, baseBalance, baseUnits);
+      credit(recorder, quoteBalance, quoteUnits - takerFee);
     }
-    recorder.balanceChanged(baseBalance);
-    recorder.balanceChanged(quoteBalance);
 
     if (byQuote) quoteLeft -= quoteUnits;
     else taker.remainingSteps -= fillSteps;

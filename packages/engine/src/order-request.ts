@@ -55,7 +55,16 @@ export function parseAmountUnits(
   return parsed.units;
 }
 
-export function resolveOrderRequest(state: ExchangeState, request: OrderRequest): (OrderParameters & TriggerParameters) | Rejection {
+export interface MarginFlags {
+  readonly autoBorrow: boolean;
+  readonly autoBorrowRepay: boolean;
+  readonly autoLend: boolean;
+  readonly autoLendRedeem: boolean;
+}
+
+export type ResolvedOrder = OrderParameters & TriggerParameters & { readonly margin: MarginFlags | undefined };
+
+export function resolveOrderRequest(state: ExchangeState, request: OrderRequest): ResolvedOrder | Rejection {
   const market = state.marketsBySymbol.get(request.symbol);
   if (market === undefined) return reject('INVALID_MARKET', `Market ${request.symbol} does not exist.`);
   let priceTicks = 0n;
@@ -104,6 +113,19 @@ export function resolveOrderRequest(state: ExchangeState, request: OrderRequest)
     postOnly: request.postOnly,
     selfTradePrevention: request.selfTradePrevention,
     clientId: request.clientId,
+    margin: marginFlags(request),
+  };
+}
+
+/** The order's spot margin flags, or undefined for a plain spot order (docs/margin.md, "Margin orders"). */
+function marginFlags(request: OrderRequest): MarginFlags | undefined {
+  const { autoBorrow, autoBorrowRepay, autoLend, autoLendRedeem } = request;
+  if (autoBorrow !== true && autoBorrowRepay !== true && autoLend !== true && autoLendRedeem !== true) return undefined;
+  return {
+    autoBorrow: request.autoBorrow === true,
+    autoBorrowRepay: request.autoBorrowRepay === true,
+    autoLend: request.autoLend === true,
+    autoLendRedeem: request.autoLendRedeem === true,
   };
 }
 

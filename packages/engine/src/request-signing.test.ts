@@ -46,6 +46,8 @@ describe('instructionForRoute', () => {
       ['GET', '/wapi/v1/capital/deposit/address', 'depositAddressQuery'],
       ['GET', '/api/v1/account', 'accountQuery'],
       ['GET', '/api/v1/position', 'positionQuery'],
+      ['POST', '/api/v1/borrowLend', 'borrowLendExecute'],
+      ['PATCH', '/api/v1/account', 'accountUpdate'],
     ];
     expect(signedRoutes).toHaveLength(table.length);
     for (const [method, path, instruction] of table) expect(instructionForRoute(method, path), `${method} ${path}`).toBe(instruction);

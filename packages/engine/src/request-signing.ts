@@ -22,6 +22,7 @@
  * and arrays, and strings holding unpaired UTF-16 surrogates (they have no
  * UTF-8 encoding). See docs/protocol.md, "From HTTP request to signed message".
  */
+import { catalogueSignedRoutes } from './instruction-catalogue.js';
 import { defaultWindowMs } from './limits.js';
 import type { ResultCode } from './result-codes.js';
 
@@ -36,24 +37,9 @@ export class RequestSigningError extends Error {
   }
 }
 
-/** The signed routes of the Backpack REST API and their instructions (shared/backpack-api.md). */
-export const signedRoutes: ReadonlyArray<{ readonly method: string; readonly path: string; readonly instruction: string }> = [
-  { method: 'GET', path: '/api/v1/capital', instruction: 'balanceQuery' },
-  { method: 'POST', path: '/api/v1/order', instruction: 'orderExecute' },
-  { method: 'POST', path: '/api/v1/orders', instruction: 'orderExecute' },
-  { method: 'DELETE', path: '/api/v1/order', instruction: 'orderCancel' },
-  { method: 'GET', path: '/api/v1/order', instruction: 'orderQuery' },
-  { method: 'GET', path: '/api/v1/orders', instruction: 'orderQueryAll' },
-  { method: 'DELETE', path: '/api/v1/orders', instruction: 'orderCancelAll' },
-  { method: 'GET', path: '/wapi/v1/history/fills', instruction: 'fillHistoryQueryAll' },
-  { method: 'GET', path: '/wapi/v1/history/orders', instruction: 'orderHistoryQueryAll' },
-  { method: 'GET', path: '/wapi/v1/capital/deposits', instruction: 'depositQueryAll' },
-  { method: 'GET', path: '/wapi/v1/capital/withdrawals', instruction: 'withdrawalQueryAll' },
-  { method: 'POST', path: '/wapi/v1/capital/withdrawals', instruction: 'withdraw' },
-  { method: 'GET', path: '/wapi/v1/capital/deposit/address', instruction: 'depositAddressQuery' },
-  { method: 'GET', path: '/api/v1/account', instruction: 'accountQuery' },
-  { method: 'GET', path: '/api/v1/position', instruction: 'positionQuery' },
-];
+/** The signed routes of the Backpack REST API and their instructions, from the instruction catalogue. */
+export const signedRoutes: ReadonlyArray<{ method: string; path: string; instruction: string }> =
+  catalogueSignedRoutes;
 
 /** The batch route: its body is a JSON array and each element is one orderExecute group. */
 export const batchOrderRoute = { method: 'POST', path: '/api/v1/orders' } as const;

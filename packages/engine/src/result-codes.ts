@@ -27,6 +27,14 @@ export const resultCodes = {
   DUPLICATE_DEPOSIT: 'This chain transaction has already been credited.',
   ALREADY_EXISTS: 'An asset or market with this symbol already exists.',
   INVALID_LOG_TIME: 'The log time of an entry went backwards.',
+  // Margin (docs/margin.md); the Backpack names where Backpack has one.
+  INSUFFICIENT_MARGIN: 'The account would fall below its initial margin.',
+  BORROW_LIMIT: 'The borrow would take the lending pool above its maximum utilisation.',
+  INSUFFICIENT_SUPPLY: 'The lending pool cannot pay out that much now (its cash or its maximum utilisation).',
+  ACCOUNT_LIQUIDATING: 'The account is below its maintenance margin; only deposits, repayments and liquidation apply.',
+  NOT_LIQUIDATABLE: 'The account is not below its maintenance margin, so it may not be liquidated.',
+  PRICE_REJECTED: 'The index price update moves too far, arrives out of order, or names no borrowable asset.',
+  COVERAGE_POOL_LOCKED: 'The coverage pool withdrawal is not due yet, or no matching request exists.',
   // HTTP API codes (packages/api): never produced by the engine.
   TOO_MANY_REQUESTS: 'Too many requests; slow down and retry later.',
   REQUEST_TOO_LARGE: 'The request body is larger than the server accepts.',
@@ -41,10 +49,13 @@ export type ResultCode = keyof typeof resultCodes;
 export interface Rejection {
   readonly code: ResultCode;
   readonly message: string;
+  /** A machine-readable reason under the code (camelCase; docs/margin.md lists the margin ones), when set. */
+  readonly reason?: string;
 }
 
-export function reject(code: ResultCode, message?: string): Rejection {
-  return { code, message: message ?? resultCodes[code] };
+export function reject(code: ResultCode, message?: string, reason?: string): Rejection {
+  const text = message ?? resultCodes[code];
+  return reason === undefined ? { code, message: text } : { code, message: text, reason };
 }
 
 export function isRejection(value: unknown): value is Rejection {

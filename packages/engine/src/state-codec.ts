@@ -13,17 +13,28 @@ import { createHash } from 'node:crypto';
 import { ByteDecodeError, ByteReader, ByteWriter } from './byte-codec.js';
 import type { SelfTradePrevention, Side, TimeInForce } from './instruction.js';
 import { formatDecimal } from './decimal.js';
+import { enumValues } from './instruction-catalogue.js';
 import { formatPrice, formatQuantity, listAsset, listMarket } from './listing.js';
 import { isRejection } from './result-codes.js';
 import { Account, Order, createState, type ExchangeState, type Genesis, type Withdrawal } from './state.js';
 import { checkInvariants } from './invariants.js';
+import {
+  decodeAccountSettings,
+  decodeAssetMargin,
+  decodeCoveragePools,
+  encodeAccountSettings,
+  encodeAssetMargin,
+  encodeCoveragePools,
+  rebuildBorrowers,
+} from './margin-codec.js';
 
 const magic = new TextEncoder().encode('VEXSTATE');
-export const stateEncodingVersion = 3;
+export const stateEncodingVersion = 4;
 
-const sides: readonly Side[] = ['Bid', 'Ask'];
-const timesInForce: readonly TimeInForce[] = ['GTC', 'IOC', 'FOK'];
-const selfTradePreventions: readonly SelfTradePrevention[] = ['RejectTaker', 'RejectMaker', 'RejectBoth', 'Allow'];
+// Enum bytes are indexes into the instruction catalogue's value lists.
+const sides: readonly Side[] = enumValues.side;
+const timesInForce: readonly TimeInForce[] = enumValues.timeInForce;
+const selfTradePreventions: readonly SelfTradePrevention[] = enumValues.selfTradePrevention;
 
 function keyBytes(accountId: string): Uint8Array {
   const bytes = Buffer.from(accountId, 'base64');
@@ -61,6 +72,8 @@ export function encodeState(state: ExchangeState): Uint8Array {
   const withdrawals = [...state.pendingWithdrawals.values()].sort((left, right) => left.id - right.id);
   writer.unsigned(withdrawals.length);
   for (const withdrawal of withdrawals) encodeWithdrawal(writer, withdrawal);
+
+  coveragePoolsSection.encode(writer, state);
 
   const deposits = [...state.creditedDeposits].sort(compareText);
   writer.unsigned(deposits.length);
@@ -122,6 +135,8 @@ function encodeAssetsSection(writer: ByteWriter, state: ExchangeState): void {
     writer.unsigned(asset.withdrawnUnits);
     writer.unsigned(asset.reservesUnits);
     writer.unsigned(asset.reservesStatedAtMs);
+    // Version 4: the asset's margin listing, price and lending pool (docs/margin.md).
+    encodeAssetMargin(writer, asset);
   }
 }
 
@@ -145,12 +160,18 @@ function encodeMarketsSection(writer: ByteWriter, state: ExchangeState): void {
   }
 }
 
-/** One account: its key and salt, then its balances by asset index, zero ones left out. */
+/** One account: its key and salt, its balances by asset index (zero ones left out), then its margin settings. */
 export function encodeAccount(writer: ByteWriter, account: Account): void {
   writer.bytes(keyBytes(account.id));
   writer.bytes(account.salt);
   const held = account.balances.filter(
-    (balance) => balance !== undefined && (balance.available !== 0n || balance.locked !== 0n || balance.pendingWithdrawal !== 0n),
+    (balance) =>
+      balance !== undefined &&
+      (balance.available !== 0n ||
+        balance.locked !== 0n ||
+        balance.pendingWithdrawal !== 0n ||
+        balance.lendScaled !== 0n ||
+        balance.borrowScaled !== 0n),
   );
   writer.unsigned(held.length);
   for (const balance of held) {
@@ -158,7 +179,11 @@ export function encodeAccount(writer: ByteWriter, account: Account): void {
     writer.unsigned(balance!.available);
     writer.unsigned(balance!.locked);
     writer.unsigned(balance!.pendingWithdrawal);
+    // Version 4: the scaled lend and borrow positions.
+    writer.unsigned(balance!.lendScaled);
+    writer.unsigned(balance!.borrowScaled);
   }
+  encodeAccountSettings(writer, account);
 }
 
 /** One open order (resting or pending trigger). */
@@ -200,6 +225,13 @@ export function encodeWithdrawal(writer: ByteWriter, withdrawal: Withdrawal): vo
   writer.string(withdrawal.blockchain);
   writer.unsigned(withdrawal.createdAtMs);
 }
+
+/**
+ * Version 4: the coverage pools, written after the pending withdrawals because
+ * they name underwriters by account ordinal. The state commitment hashes this
+ * section whole, like the small sections at the start.
+ */
+export const coveragePoolsSection: WholeStateSection = { name: 'coveragePools', encode: encodeCoveragePools };
 
 /** One credited deposit, `blockchain:chainTransactionId`. */
 export function encodeCreditedDeposit(writer: ByteWriter, deposit: string): void {
@@ -278,6 +310,7 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
     asset.withdrawnUnits = reader.unsigned();
     asset.reservesUnits = reader.unsigned();
     asset.reservesStatedAtMs = reader.safeInteger();
+    decodeAssetMargin(reader, asset);
   }
 
   for (let count = reader.safeInteger(); count > 0; count -= 1) {
@@ -333,8 +366,12 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
       balance.available = reader.unsigned();
       balance.locked = reader.unsigned();
       balance.pendingWithdrawal = reader.unsigned();
+      balance.lendScaled = reader.unsigned();
+      balance.borrowScaled = reader.unsigned();
     }
+    decodeAccountSettings(reader, account);
   }
+  rebuildBorrowers(state);
 
   let previousOrderId = 0;
   const links = new Map<number, number>();
@@ -433,6 +470,8 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
       createdAtMs: reader.safeInteger(),
     });
   }
+
+  decodeCoveragePools(reader, state);
 
   for (let count = reader.safeInteger(); count > 0; count -= 1) state.creditedDeposits.add(reader.string());
 

@@ -19,6 +19,7 @@ import {
   encodeRememberedMessage,
   encodeWithdrawal,
   wholeStateSections,
+  coveragePoolsSection,
 } from './state-codec.js';
 import type { Account, ExchangeState } from './state.js';
 
@@ -319,7 +320,7 @@ export class StateCommitment {
   private parts(state: ExchangeState): StateCommitmentPart[] {
     const writer = this.writer;
     const parts: StateCommitmentPart[] = [];
-    for (const section of wholeStateSections) {
+    for (const section of [...wholeStateSections, coveragePoolsSection]) {
       writer.clear();
       writer.byte(leafPrefix);
       section.encode(writer, state);

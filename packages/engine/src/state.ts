@@ -13,6 +13,7 @@ import { isCanonicalAccountId } from './account-id.js';
 import { EntryRecorder } from './entry-recorder.js';
 import { StateChanges } from './state-changes.js';
 import type { OrderType, SelfTradePrevention, Side, TimeInForce } from './instruction.js';
+import { newAccountSettings, type AccountSettings, type AssetMargin } from './margin-state.js';
 import type { BookSide, PriceLevel } from './order-book.js';
 
 export type OrderStatus = 'New' | 'PartiallyFilled' | 'Filled' | 'Cancelled' | 'Expired' | 'TriggerPending' | 'TriggerFailed';
@@ -38,6 +39,8 @@ export interface Asset {
   reservesUnits: bigint;
   /** The log time of that statement; 0 when there was none. */
   reservesStatedAtMs: number;
+  /** Set by borrowLendMarketList: the asset is borrowable and counts as collateral (docs/margin.md). */
+  margin: AssetMargin | undefined;
 }
 
 export interface Market {
@@ -85,6 +88,10 @@ export class Balance {
   available = 0n;
   locked = 0n;
   pendingWithdrawal = 0n;
+  /** Lent units scaled by the lending pool's supply index (docs/margin.md); never both this and borrowScaled. */
+  lendScaled = 0n;
+  /** Borrowed units scaled by the pool's borrow index. */
+  borrowScaled = 0n;
   /** The apply stamp of the last change, so each changed balance is reported once per entry. */
   changedStamp = 0;
   constructor(readonly account: Account, readonly asset: Asset) {}
@@ -113,6 +120,10 @@ export class Account {
   leafStale = false;
   /** Set while the account is listed in state.changes.accounts (state-changes.ts). Bookkeeping, not state. */
   commitmentStale = false;
+  /** Margin settings (accountUpdate). */
+  readonly settings: AccountSettings = newAccountSettings();
+  /** Assets this account borrows (balances with borrowScaled > 0); an account with none is never liquidated. */
+  borrowCount = 0;
   constructor(
     readonly id: string,
     /** Creation order: 0 for the fee account, then in log order. The liabilities tree's leaf index. */
@@ -255,6 +266,8 @@ export interface ExchangeState {
   readonly pendingWithdrawals: Map<number, Withdrawal>;
   /** `blockchain:chainTransactionId` of every credited deposit, so a credit applies once. */
   readonly creditedDeposits: Set<string>;
+  /** Accounts that borrow (borrowCount > 0): the only ones liquidation and the stress figure look at. Derived. */
+  readonly borrowers: Set<Account>;
   readonly replayProtection: ReplayProtectionState;
   /**
    * Collects each entry's events; restarted for every execute() call.
@@ -350,6 +363,7 @@ export function createState(genesis: Genesis): ExchangeState {
     pendingTriggerCount: 0,
     pendingWithdrawals: new Map(),
     creditedDeposits: new Set(),
+    borrowers: new Set(),
     replayProtection: { seen: new Map(), queue: [], queueStart: 0 },
     recorder: new EntryRecorder(changedAccounts, changes),
     changes,

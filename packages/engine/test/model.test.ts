@@ -168,6 +168,9 @@ function engineResult(result: InstructionResult): ModelResult {
     case 'attestationRecorded':
       // Attestation records are the node's; apply.test.ts and the replayer tests cover them.
       throw new Error('unexpected attestation record in the model test');
+    default:
+      // The spot model generates no margin instructions; the margin scenarios cover them.
+      throw new Error(`unexpected ${value.kind} result in the model test`);
   }
 }
 

@@ -1,0 +1,242 @@
+/**
+ * pnpm bench:engine (second part) — the margin workload beside a spot
+ * workload of the same shape, both through execute(), in one run:
+ *
+ *   tsx packages/engine/bench/margin.bench.ts [--ops N] [--seed N] [--accounts N]
+ *
+ * Margin: limit orders on SOL_USDC around the index price (half IOC), most
+ * with margin flags (autoBorrow, autoLendRedeem, autoBorrowRepay, autoLend)
+ * by accounts that borrow, so every order takes the margin path; borrows and
+ * lends; an operator index price update (a random walk of up to ±3 USDC) every 100
+ * operations; liquidation attempts by a keeper after each price update.
+ * Spot: the same stream of orders without flags, borrows, prices or
+ * liquidations, on accounts that never borrow. Each row gives ops/s over all
+ * operations attempted (accepted or refused) and the accepted count;
+ * checkInvariants runs after each workload, outside the timing.
+ */
+import { cpus, loadavg } from 'node:os';
+import { checkInvariants, createState, execute, type ExchangeState, type Instruction } from '../src/index.js';
+import { seededRandom } from '../test/random-log.js';
+
+function argument(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  const value = index >= 0 ? Number(process.argv[index + 1]) : fallback;
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`bad --${name}`);
+  return value;
+}
+const operations = argument('ops', 200_000);
+const seed = argument('seed', 7);
+const accountCount = argument('accounts', 1000);
+const startMs = 1_750_000_000_000;
+const key = (index: number): string => {
+  const bytes = Buffer.alloc(32);
+  bytes.writeUInt32BE(index + 1, 0);
+  return bytes.toString('base64');
+};
+const operator = key(1_000_000);
+const keeper = key(1_000_001);
+
+function must(state: ExchangeState, signer: string, instruction: Instruction, timeMs: number): void {
+  const outcome = execute(state, signer, instruction, timeMs);
+  if (!outcome.accepted)
+    throw new Error(`setup ${instruction.kind}: ${outcome.rejection.code} ${outcome.rejection.message}`);
+}
+
+const listing = {
+  haircutPenalty: '0',
+  imfFactor: '0',
+  mmfFactor: '0',
+  minimumBorrowRate: '0.01',
+  optimalUtilization: '0.8',
+  optimalBorrowRate: '0.1',
+  maximumBorrowRate: '1',
+  maxUtilization: '0.95',
+  lendFee: '0.1',
+  liquidationFee: '0.01',
+  liquidationBand: '0.05',
+  stressShock: '0.3',
+  coveragePoolWithdrawalDelayMs: 1000,
+};
+
+function setUp(margin: boolean): ExchangeState {
+  const state = createState({ exchangeName: 'margin-bench', operatorKeys: [operator], feeAccount: operator });
+  const t = startMs;
+  must(state, operator, { kind: 'assetList', symbol: 'USDC', decimals: 6 }, t);
+  must(state, operator, { kind: 'assetList', symbol: 'SOL', decimals: 9 }, t);
+  must(
+    state,
+    operator,
+    {
+      kind: 'marketList',
+      symbol: 'SOL_USDC',
+      baseSymbol: 'SOL',
+      quoteSymbol: 'USDC',
+      tickSize: '0.01',
+      stepSize: '0.01',
+      minQuantity: '0.01',
+      maxQuantity: '100000',
+      minPrice: '0.01',
+      maxPrice: '100000',
+      makerFeeBps: 2,
+      takerFeeBps: 5,
+    },
+    t,
+  );
+  if (margin) {
+    const common = { kind: 'borrowLendMarketList' as const, ...listing };
+    must(
+      state,
+      operator,
+      { ...common, symbol: 'USDC', collateralWeight: '1', imfBase: '0.2', mmfBase: '0.1', maxPriceMove: '0' },
+      t,
+    );
+    must(
+      state,
+      operator,
+      { ...common, symbol: 'SOL', collateralWeight: '0.8', imfBase: '0.3', mmfBase: '0.15', maxPriceMove: '0.1' },
+      t,
+    );
+    must(state, operator, { kind: 'indexPriceUpdate', symbol: 'SOL', price: '100', publishedAtMs: t }, t);
+  }
+  for (let index = 0; index < accountCount; index += 1) {
+    for (const [symbol, quantity] of [
+      ['SOL', '20'],
+      ['USDC', '2000'],
+    ] as const) {
+      must(
+        state,
+        operator,
+        {
+          kind: 'depositCredit',
+          account: key(index),
+          symbol,
+          quantity,
+          blockchain: 'Solana',
+          chainTransactionId: `${symbol}${index}`,
+        },
+        t,
+      );
+    }
+    // Every second account lends half its funds; the others borrow a little, so their orders take the margin path.
+    if (!margin) continue;
+    if (index % 2 === 0) {
+      must(state, key(index), { kind: 'borrowLendExecute', symbol: 'USDC', side: 'Lend', quantity: '1000' }, t);
+      must(state, key(index), { kind: 'borrowLendExecute', symbol: 'SOL', side: 'Lend', quantity: '10' }, t);
+    } else {
+      must(state, key(index), { kind: 'borrowLendExecute', symbol: 'USDC', side: 'Borrow', quantity: '100' }, t);
+    }
+  }
+  return state;
+}
+
+function workload(margin: boolean): Array<[string, Instruction, number]> {
+  const next = seededRandom(seed);
+  const stream: Array<[string, Instruction, number]> = [];
+  let priceCents = 10_000;
+  let timeMs = startMs + 1;
+  const flagSets = [
+    {},
+    { autoBorrow: true },
+    { autoBorrow: true, autoLendRedeem: true },
+    { autoBorrowRepay: true, autoLend: true },
+  ];
+  for (let op = 0; op < operations; op += 1) {
+    timeMs += 1;
+    // Borrowers are the odd accounts in the margin run; in the spot run the same indexes simply trade.
+    const trader = key(2 * (next() % (accountCount / 2)) + 1);
+    const roll = next() % 100;
+    if (margin && op % 100 === 0) {
+      // A random walk of up to ±3 % of the starting price per update, so that some borrowers fall below maintenance.
+      priceCents = Math.max(1000, priceCents + (next() % 601) - 300);
+      stream.push([
+        operator,
+        { kind: 'indexPriceUpdate', symbol: 'SOL', price: (priceCents / 100).toFixed(2), publishedAtMs: timeMs },
+        timeMs,
+      ]);
+    } else if (margin && roll < 5) {
+      stream.push([keeper, { kind: 'liquidate', account: trader }, timeMs]);
+    } else if (margin && roll < 15) {
+      const side = next() % 2 === 0 ? 'Borrow' : 'Lend';
+      stream.push([
+        trader,
+        {
+          kind: 'borrowLendExecute',
+          symbol: next() % 2 === 0 ? 'SOL' : 'USDC',
+          side,
+          quantity: String(1 + (next() % 20)),
+        },
+        timeMs,
+      ]);
+    } else if (roll < 20) {
+      stream.push([trader, { kind: 'orderCancelAll', symbol: 'SOL_USDC' }, timeMs]);
+    } else {
+      const side = next() % 2 === 0 ? 'Bid' : 'Ask';
+      const offset = (next() % 200) - 100;
+      const price = ((priceCents + (side === 'Bid' ? offset - 20 : offset + 20)) / 100).toFixed(2);
+      const flags = margin ? flagSets[next() % flagSets.length]! : {};
+      stream.push([
+        trader,
+        {
+          kind: 'orderExecute',
+          orders: [
+            {
+              symbol: 'SOL_USDC',
+              side,
+              orderType: 'Limit',
+              price,
+              quantity: String(1 + (next() % 5)),
+              timeInForce: next() % 2 === 0 ? 'IOC' : 'GTC',
+              postOnly: false,
+              selfTradePrevention: 'RejectTaker',
+              ...flags,
+            },
+          ],
+        },
+        timeMs,
+      ]);
+    }
+  }
+  return stream;
+}
+
+function run(margin: boolean): { opsPerSecond: number; accepted: number; liquidations: number } {
+  const state = setUp(margin);
+  const stream = workload(margin);
+  let accepted = 0;
+  let liquidations = 0;
+  const started = process.hrtime.bigint();
+  for (const [signer, instruction, timeMs] of stream) {
+    const outcome = execute(state, signer, instruction, timeMs);
+    if (outcome.accepted) {
+      accepted += 1;
+      if (instruction.kind === 'liquidate') liquidations += 1;
+    }
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  checkInvariants(state);
+  return { opsPerSecond: Math.round(stream.length / seconds), accepted, liquidations };
+}
+
+console.log(
+  `margin workload: ${operations} operations, ${accountCount} accounts, seed ${seed}, ${cpus().length} cores`,
+);
+const spot = run(false);
+const margin = run(true);
+console.log(`  spot   (execute)  ${spot.opsPerSecond.toLocaleString('en')} ops/s, ${spot.accepted} accepted`);
+console.log(
+  `  margin (execute)  ${margin.opsPerSecond.toLocaleString('en')} ops/s, ${margin.accepted} accepted, ${margin.liquidations} liquidations`,
+);
+console.log(`  ratio margin / spot ${(margin.opsPerSecond / spot.opsPerSecond).toFixed(2)} (target ≥ 0.5)`);
+console.log(
+  `load average ${loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ')} at end`,
+);
+console.log(
+  JSON.stringify({
+    ops: operations,
+    spotOpsPerSec: spot.opsPerSecond,
+    marginOpsPerSec: margin.opsPerSecond,
+    ratio: margin.opsPerSecond / spot.opsPerSecond,
+  }),
+);

@@ -1,0 +1,146 @@
+/**
+ * Cross-margin health (docs/margin.md, "Health"), Backpack's gross model. Per
+ * asset, what the account holds (available + locked + lent; pending
+ * withdrawals are already leaving and count for nothing) is collateral worth
+ * value × weight(value); what it borrows is a liability worth its value,
+ * which carries initial and maintenance requirements of value × IMF(value)
+ * and value × MMF(value). Net equity = Σ collateral − Σ liabilities.
+ *
+ * Rounding favours solvency: collateral values and weights round down,
+ * liabilities, fractions and requirements round up. The cost is O(the
+ * account's assets); perpetual positions will add their unrealised PnL to
+ * net equity and their notional to the requirements in accumulate() below.
+ */
+import { borrowedUnits, lentUnits } from './lending-pool.js';
+import { valueUnits } from './index-prices.js';
+import {
+  divideDown,
+  divideUp,
+  fractionSquareRoot,
+  maximum,
+  minimum,
+  multiplyDown,
+  multiplyUp,
+  ratioUp,
+  wad,
+} from './margin-fixed-point.js';
+import { settlementAssetSymbol, type MarginParameters } from './margin-state.js';
+import type { Account, Asset, ExchangeState } from './state.js';
+
+export interface AccountHealth {
+  /** Σ weighted collateral value, settlement units, rounded down. */
+  readonly collateralValue: bigint;
+  /** Σ liability value, rounded up. */
+  readonly liabilityValue: bigint;
+  /** collateralValue − liabilityValue; negative when the account is bankrupt at the index prices. */
+  readonly netEquity: bigint;
+  readonly initialRequirement: bigint;
+  readonly maintenanceRequirement: bigint;
+}
+
+/** A change to one asset's held and borrowed quantities, for checking an instruction before it applies. */
+export interface HealthAdjustment {
+  readonly asset: Asset;
+  readonly heldUnits: bigint;
+  readonly borrowedUnits: bigint;
+}
+
+export function settlementDecimals(state: ExchangeState): number {
+  return state.assetsBySymbol.get(settlementAssetSymbol)?.decimals ?? 6;
+}
+
+/** A value in settlement units as a notional in whole settlement units (wad), rounded as asked. */
+function notional(value: bigint, decimals: number, roundUp: boolean): bigint {
+  const scale = 10n ** BigInt(decimals);
+  return roundUp ? divideUp(value * wad, scale) : divideDown(value * wad, scale);
+}
+
+/** weight / (1 + haircutPenalty × √notional): the collateral weight falls as the position grows; rounded down. */
+export function collateralWeight(parameters: MarginParameters, value: bigint, decimals: number): bigint {
+  if (parameters.haircutPenalty === 0n) return parameters.collateralWeight;
+  const penalty = multiplyUp(parameters.haircutPenalty, fractionSquareRoot(notional(value, decimals, true), true));
+  return divideDown(parameters.collateralWeight * wad, wad + penalty);
+}
+
+/** max(base, factor × √notional), at least 1 / leverageLimit when one is set, at most 1; rounded up. */
+export function marginFraction(
+  base: bigint,
+  factor: bigint,
+  value: bigint,
+  decimals: number,
+  leverageLimit: bigint,
+): bigint {
+  // The square root is skipped when the factor is zero: it is the costliest step of a health check.
+  let fraction = base;
+  if (factor !== 0n)
+    fraction = maximum(base, multiplyUp(factor, fractionSquareRoot(notional(value, decimals, true), true)));
+  if (leverageLimit > 0n) fraction = maximum(fraction, ratioUp(wad, leverageLimit));
+  return minimum(fraction, wad);
+}
+
+/** The account's health at `timeMs` and the current index prices, with `adjustments` applied first. */
+export function accountHealth(
+  state: ExchangeState,
+  account: Account,
+  timeMs: number,
+  adjustments: readonly HealthAdjustment[] = [],
+): AccountHealth {
+  const decimals = settlementDecimals(state);
+  const leverageLimit = account.settings.leverageLimit;
+  let collateralValue = 0n;
+  let liabilityValue = 0n;
+  let initialRequirement = 0n;
+  let maintenanceRequirement = 0n;
+  let count = account.balances.length;
+  for (const adjustment of adjustments) if (adjustment.asset.index >= count) count = adjustment.asset.index + 1;
+  for (let index = 0; index < count; index += 1) {
+    const asset = state.assets[index]!;
+    const balance = account.balances[index];
+    let held = balance === undefined ? 0n : balance.available + balance.locked + lentUnits(balance, timeMs);
+    let debt = balance === undefined ? 0n : borrowedUnits(balance, timeMs);
+    for (const adjustment of adjustments) {
+      if (adjustment.asset !== asset) continue;
+      held += adjustment.heldUnits;
+      debt += adjustment.borrowedUnits;
+    }
+    const margin = asset.margin;
+    // An asset that is not borrowable, or has no price yet, is worth nothing as collateral (and cannot be borrowed).
+    if (margin === undefined || margin.indexPrice === 0n) continue;
+    const parameters = margin.parameters;
+    if (held > 0n) {
+      const value = valueUnits(held, asset, margin.indexPrice, decimals, false);
+      collateralValue += multiplyDown(value, collateralWeight(parameters, value, decimals));
+    }
+    if (debt > 0n) {
+      const value = valueUnits(debt, asset, margin.indexPrice, decimals, true);
+      liabilityValue += value;
+      initialRequirement += multiplyUp(
+        value,
+        marginFraction(parameters.imfBase, parameters.imfFactor, value, decimals, leverageLimit),
+      );
+      maintenanceRequirement += multiplyUp(
+        value,
+        marginFraction(parameters.mmfBase, parameters.mmfFactor, value, decimals, 0n),
+      );
+    }
+  }
+  return {
+    collateralValue,
+    liabilityValue,
+    netEquity: collateralValue - liabilityValue,
+    initialRequirement,
+    maintenanceRequirement,
+  };
+}
+
+/** Whether the account meets its initial margin (after `adjustments`). */
+export function meetsInitialMargin(health: AccountHealth): boolean {
+  return health.netEquity >= health.initialRequirement;
+}
+
+/** Whether a liquidation of the account is justified: it borrows and is below its maintenance margin. */
+export function isLiquidatable(state: ExchangeState, account: Account, timeMs: number): boolean {
+  if (account.borrowCount === 0) return false;
+  const health = accountHealth(state, account, timeMs);
+  return health.netEquity < health.maintenanceRequirement;
+}

@@ -1,0 +1,102 @@
+/**
+ * Index prices in the log (docs/margin.md, "Prices"): an operator-signed
+ * indexPriceUpdate per asset, in the settlement asset per whole unit. The
+ * mark price used for spot collateral is the index price. An update is
+ * refused when it moves more than the listing's maxPriceMove from the last
+ * price, or when its publishedAtMs is not after the last one's or lies after
+ * the entry's log time.
+ */
+import { parseDecimal } from './decimal.js';
+import type { OperatorInstruction } from './instruction.js';
+import { divideDown, divideUp, multiplyUp, wad, wadDecimals } from './margin-fixed-point.js';
+import { settlementAssetSymbol } from './margin-state.js';
+import { reject, type Rejection } from './result-codes.js';
+import type { Asset, ExchangeState } from './state.js';
+
+type IndexPriceUpdate = Extract<OperatorInstruction, { kind: 'indexPriceUpdate' }>;
+
+export interface PriceView {
+  readonly asset: string;
+  /** Wad: settlement-asset per whole unit × 10^18. */
+  readonly indexPrice: bigint;
+  readonly publishedAtMs: number;
+}
+
+export function updateIndexPrice(
+  state: ExchangeState,
+  update: IndexPriceUpdate,
+  logTimeMs: number,
+): PriceView | Rejection {
+  const asset = state.assetsBySymbol.get(update.symbol);
+  const margin = asset?.margin;
+  if (asset === undefined || margin === undefined) {
+    return reject('PRICE_REJECTED', `${update.symbol} is not a borrowable asset.`, 'notBorrowable');
+  }
+  if (asset.symbol === settlementAssetSymbol)
+    return reject('PRICE_REJECTED', `The price of ${settlementAssetSymbol} is 1 by definition.`, 'settlementAsset');
+  const parsed = parseDecimal(update.price, wadDecimals);
+  if (!parsed.ok || parsed.units === 0n || parsed.units > 10n ** 30n) {
+    return reject(
+      'PRICE_REJECTED',
+      'The price must be a positive plain decimal with at most 18 fraction digits, below 10^12.',
+      'malformedPrice',
+    );
+  }
+  if (update.publishedAtMs <= margin.priceUpdatedAtMs || update.publishedAtMs > logTimeMs) {
+    return reject(
+      'PRICE_REJECTED',
+      `publishedAtMs ${update.publishedAtMs} must be after ${margin.priceUpdatedAtMs} and not after the log time.`,
+      'outOfOrder',
+    );
+  }
+  const previous = margin.indexPrice;
+  const price = parsed.units;
+  if (previous !== 0n) {
+    const move = price > previous ? price - previous : previous - price;
+    // The largest move allowed is rounded down: a boundary case is refused rather than let through.
+    if (move * wad > previous * margin.parameters.maxPriceMove) {
+      return reject(
+        'PRICE_REJECTED',
+        `The price moves more than ${margin.parameters.maxPriceMove} (wad) of ${previous} in one update.`,
+        'moveTooLarge',
+      );
+    }
+  }
+  margin.indexPrice = price;
+  margin.priceUpdatedAtMs = update.publishedAtMs;
+  return { asset: asset.symbol, indexPrice: price, publishedAtMs: update.publishedAtMs };
+}
+
+/** 10^0 … 10^36, computed once: a health check values every asset and must not build them each time. */
+const powersOfTen: readonly bigint[] = Array.from({ length: 37 }, (_, exponent) => 10n ** BigInt(exponent));
+
+export function powerOfTen(exponent: number): bigint {
+  return powersOfTen[exponent] ?? 10n ** BigInt(exponent);
+}
+
+/**
+ * The value of `units` of `asset` in settlement-asset units at `price` (wad):
+ * units × price × 10^settlementDecimals / (10^assetDecimals × wad). Rounded down
+ * (collateral) or up (debts) as asked.
+ */
+export function valueUnits(
+  units: bigint,
+  asset: Asset,
+  price: bigint,
+  settlementDecimals: number,
+  roundUp: boolean,
+): bigint {
+  const numerator = units * price * powerOfTen(settlementDecimals);
+  const denominator = powerOfTen(asset.decimals) * wad;
+  return roundUp ? divideUp(numerator, denominator) : divideDown(numerator, denominator);
+}
+
+/** The asset units worth `value` settlement units at `price`, rounded up (what must be sold or bought to cover it). */
+export function unitsForValue(value: bigint, asset: Asset, price: bigint, settlementDecimals: number): bigint {
+  return divideUp(value * powerOfTen(asset.decimals) * wad, price * powerOfTen(settlementDecimals));
+}
+
+/** A price moved by `fraction` up (true) or down; up rounds up, down rounds down. */
+export function shiftedPrice(price: bigint, fraction: bigint, up: boolean): bigint {
+  return up ? price + multiplyUp(price, fraction) : price - multiplyUp(price, fraction);
+}

@@ -1,0 +1,94 @@
+/**
+ * The one catalogue of instructions: every signed instruction name, whether
+ * only an operator key may sign it, the Backpack REST routes that carry it,
+ * and the enum value lists its fields take. The parser (instruction.ts), the
+ * request signing (request-signing.ts), the state codec and, later, the
+ * client and CLI derive from this table rather than repeat it. A transaction
+ * kind missing here, or a name here that is not a transaction kind, is a
+ * compile error (`satisfies` below). See docs/protocol.md, "Instructions".
+ */
+import type { TransactionKind } from './instruction.js';
+
+/** The values each enumerated field takes, in their encoding order (the state codec writes the index). */
+export const enumValues = {
+  side: ['Bid', 'Ask'],
+  orderType: ['Limit', 'Market'],
+  timeInForce: ['GTC', 'IOC', 'FOK'],
+  selfTradePrevention: ['RejectTaker', 'RejectMaker', 'RejectBoth', 'Allow'],
+  triggerBy: ['LastPrice'],
+  borrowLendSide: ['Borrow', 'Lend'],
+} as const;
+
+export interface SignedRoute {
+  readonly method: 'GET' | 'POST' | 'DELETE' | 'PATCH';
+  readonly path: string;
+}
+
+export interface TransactionCatalogueEntry {
+  /** Only a key listed in the genesis' operatorKeys may sign it. */
+  readonly operatorOnly: boolean;
+  /** The Backpack REST routes whose signed requests carry this instruction (empty: native or operator routes). */
+  readonly routes: readonly SignedRoute[];
+}
+
+/** Every transaction instruction (logged when accepted). */
+export const transactionCatalogue = {
+  orderExecute: {
+    operatorOnly: false,
+    routes: [
+      { method: 'POST', path: '/api/v1/order' },
+      { method: 'POST', path: '/api/v1/orders' },
+    ],
+  },
+  orderCancel: { operatorOnly: false, routes: [{ method: 'DELETE', path: '/api/v1/order' }] },
+  orderCancelAll: { operatorOnly: false, routes: [{ method: 'DELETE', path: '/api/v1/orders' }] },
+  withdraw: { operatorOnly: false, routes: [{ method: 'POST', path: '/wapi/v1/capital/withdrawals' }] },
+  borrowLendExecute: { operatorOnly: false, routes: [{ method: 'POST', path: '/api/v1/borrowLend' }] },
+  accountUpdate: { operatorOnly: false, routes: [{ method: 'PATCH', path: '/api/v1/account' }] },
+  /** Any key may sign a liquidation (a keeper); the engine accepts it only when it is justified. */
+  liquidate: { operatorOnly: false, routes: [] },
+  coveragePoolDeposit: { operatorOnly: false, routes: [] },
+  coveragePoolWithdrawRequest: { operatorOnly: false, routes: [] },
+  coveragePoolWithdraw: { operatorOnly: false, routes: [] },
+  depositCredit: { operatorOnly: true, routes: [] },
+  withdrawalComplete: { operatorOnly: true, routes: [] },
+  withdrawalFail: { operatorOnly: true, routes: [] },
+  assetList: { operatorOnly: true, routes: [] },
+  marketList: { operatorOnly: true, routes: [] },
+  reservesStatement: { operatorOnly: true, routes: [] },
+  attestationRecord: { operatorOnly: true, routes: [] },
+  borrowLendMarketList: { operatorOnly: true, routes: [] },
+  indexPriceUpdate: { operatorOnly: true, routes: [] },
+} as const satisfies Record<TransactionKind, TransactionCatalogueEntry>;
+
+/** The signed Backpack routes of the queries (signed reads, never logged). */
+export const queryRoutes: ReadonlyArray<SignedRoute & { readonly instruction: string }> = [
+  { method: 'GET', path: '/api/v1/capital', instruction: 'balanceQuery' },
+  { method: 'GET', path: '/api/v1/order', instruction: 'orderQuery' },
+  { method: 'GET', path: '/api/v1/orders', instruction: 'orderQueryAll' },
+  { method: 'GET', path: '/wapi/v1/history/fills', instruction: 'fillHistoryQueryAll' },
+  { method: 'GET', path: '/wapi/v1/history/orders', instruction: 'orderHistoryQueryAll' },
+  { method: 'GET', path: '/wapi/v1/capital/deposits', instruction: 'depositQueryAll' },
+  { method: 'GET', path: '/wapi/v1/capital/withdrawals', instruction: 'withdrawalQueryAll' },
+  { method: 'GET', path: '/wapi/v1/capital/deposit/address', instruction: 'depositAddressQuery' },
+  { method: 'GET', path: '/api/v1/account', instruction: 'accountQuery' },
+  { method: 'GET', path: '/api/v1/position', instruction: 'positionQuery' },
+];
+
+export type TransactionName = keyof typeof transactionCatalogue;
+
+// determinism-reviewed: string keys of a literal iterate in insertion order; only routes and a set derive from it.
+export const transactionNames: readonly TransactionName[] = Object.keys(transactionCatalogue) as TransactionName[];
+
+/** The transaction kinds only an operator key may sign. */
+export const operatorOnlyNames: readonly TransactionName[] = transactionNames.filter(
+  (name) => transactionCatalogue[name].operatorOnly,
+);
+
+/** Every signed route, transactions first in catalogue order, then the queries. */
+export const catalogueSignedRoutes: ReadonlyArray<SignedRoute & { readonly instruction: string }> = [
+  ...transactionNames.flatMap((name) =>
+    (transactionCatalogue[name].routes as readonly SignedRoute[]).map((route) => ({ ...route, instruction: name })),
+  ),
+  ...queryRoutes,
+];

@@ -1,0 +1,286 @@
+/**
+ * Lending pools (docs/margin.md, "Borrow and lend"): one per borrowable
+ * asset, listed by borrowLendMarketList. Interest accrues through two
+ * cumulative indexes brought forward from log time whenever the pool is
+ * touched; nothing ever sweeps over accounts. Positions are scaled amounts on
+ * the account's Balance: lent units = ⌊lendScaled × supplyIndex⌋ (a claim,
+ * rounded down), borrowed units = ⌈borrowScaled × borrowIndex⌉ (a debt,
+ * rounded up). The pool's cash is real units: lends bring them in, borrows
+ * take them out, so conservation stays exact per asset.
+ */
+import { credit, debit } from './balance-movements.js';
+import type { EntryRecorder } from './entry-recorder.js';
+import type { BorrowLendMarketListing } from './instruction.js';
+import { borrowLendListingDecimals } from './margin-instruction-parser.js';
+import {
+  divideDown,
+  divideUp,
+  minimum,
+  multiplyDown,
+  parseFraction,
+  ratioDown,
+  ratioUp,
+  wad,
+  yearMs,
+} from './margin-fixed-point.js';
+import type { AssetMargin, LendingPool, MarginParameters } from './margin-state.js';
+import { settlementAssetSymbol } from './margin-state.js';
+import { invariant, reject, type Rejection } from './result-codes.js';
+import type { Asset, Balance, ExchangeState } from './state.js';
+
+/** Fractions that may not exceed 1.0; the rates and factors may. */
+const atMostOne: ReadonlySet<string> = new Set([
+  'collateralWeight',
+  'optimalUtilization',
+  'maxUtilization',
+  'lendFee',
+  'maxPriceMove',
+  'liquidationFee',
+  'liquidationBand',
+  'stressShock',
+  'imfBase',
+  'mmfBase',
+]);
+
+/** Checks and converts a listing's parameters; the rules are in docs/margin.md, "Listing". */
+export function marginParameters(listing: BorrowLendMarketListing): MarginParameters | Rejection {
+  const values: Record<string, bigint> = {};
+  for (const key of borrowLendListingDecimals) {
+    const value = parseFraction(listing[key]);
+    if (value === undefined)
+      return reject(
+        'INVALID_INSTRUCTION',
+        `${key} must be a plain decimal with at most 18 fraction digits.`,
+        'malformedParameter',
+      );
+    if (atMostOne.has(key) && value > wad)
+      return reject('INVALID_INSTRUCTION', `${key} must be at most 1.`, 'parameterOutOfRange');
+    if (value > 1000n * wad)
+      return reject('INVALID_INSTRUCTION', `${key} must be at most 1000.`, 'parameterOutOfRange');
+    values[key] = value;
+  }
+  const parameters = {
+    ...values,
+    coveragePoolWithdrawalDelayMs: listing.coveragePoolWithdrawalDelayMs,
+  } as unknown as MarginParameters;
+  const { optimalUtilization, minimumBorrowRate, optimalBorrowRate, maximumBorrowRate } = parameters;
+  if (optimalUtilization === 0n || optimalUtilization >= wad) {
+    return reject(
+      'INVALID_INSTRUCTION',
+      'optimalUtilization must lie strictly between 0 and 1.',
+      'parameterOutOfRange',
+    );
+  }
+  if (minimumBorrowRate > optimalBorrowRate || optimalBorrowRate > maximumBorrowRate) {
+    return reject(
+      'INVALID_INSTRUCTION',
+      'The borrow rates must not fall: minimum ≤ optimal ≤ maximum.',
+      'parameterOutOfRange',
+    );
+  }
+  if (parameters.mmfBase > parameters.imfBase || parameters.mmfFactor > parameters.imfFactor) {
+    return reject(
+      'INVALID_INSTRUCTION',
+      'The maintenance function must not exceed the initial one.',
+      'parameterOutOfRange',
+    );
+  }
+  return parameters;
+}
+
+export function newAssetMargin(parameters: MarginParameters, listedAtMs: number): AssetMargin {
+  return {
+    parameters,
+    indexPrice: 0n,
+    priceUpdatedAtMs: 0,
+    lendingPool: {
+      borrowIndex: wad,
+      supplyIndex: wad,
+      accruedAtMs: listedAtMs,
+      totalBorrowScaled: 0n,
+      totalSupplyScaled: 0n,
+      cashUnits: 0n,
+    },
+    coveragePool: { holdingsUnits: 0n, totalShares: 0n, shares: new Map(), withdrawalRequests: new Map() },
+  };
+}
+
+/** borrowLendMarketList: makes a listed asset borrowable. The settlement asset is listed first and its price is 1. */
+export function listBorrowLendMarket(state: ExchangeState, listing: BorrowLendMarketListing): Asset | Rejection {
+  const asset = state.assetsBySymbol.get(listing.symbol);
+  if (asset === undefined) return reject('INVALID_ASSET', `Asset ${listing.symbol} does not exist.`);
+  if (asset.margin !== undefined) return reject('ALREADY_EXISTS', `${asset.symbol} is already borrowable.`);
+  const settlement = state.assetsBySymbol.get(settlementAssetSymbol);
+  if (asset !== settlement && settlement?.margin === undefined) {
+    return reject(
+      'INVALID_INSTRUCTION',
+      `${settlementAssetSymbol} must be made borrowable first.`,
+      'settlementAssetFirst',
+    );
+  }
+  const parameters = marginParameters(listing);
+  if ('code' in parameters) return parameters;
+  asset.margin = newAssetMargin(parameters, state.recorder.timeMs);
+  if (asset.symbol === settlementAssetSymbol) asset.margin.indexPrice = wad;
+  return asset;
+}
+
+/** The yearly borrow rate at utilisation `utilization` (wad): two straight lines meeting at the optimum; rounded up. */
+export function borrowRate(parameters: MarginParameters, utilization: bigint): bigint {
+  const { minimumBorrowRate, optimalUtilization, optimalBorrowRate, maximumBorrowRate } = parameters;
+  if (utilization <= optimalUtilization) {
+    return minimumBorrowRate + divideUp((optimalBorrowRate - minimumBorrowRate) * utilization, optimalUtilization);
+  }
+  const excess = minimum(utilization, wad) - optimalUtilization;
+  return optimalBorrowRate + divideUp((maximumBorrowRate - optimalBorrowRate) * excess, wad - optimalUtilization);
+}
+
+/** The yearly lend rate: borrow rate × utilisation × (1 − lendFee), rounded down. */
+export function lendRate(parameters: MarginParameters, utilization: bigint): bigint {
+  return multiplyDown(multiplyDown(borrowRate(parameters, utilization), utilization), wad - parameters.lendFee);
+}
+
+export function totalBorrowedUnits(pool: LendingPool): bigint {
+  return divideUp(pool.totalBorrowScaled * pool.borrowIndex, wad);
+}
+
+export function totalLentUnits(pool: LendingPool): bigint {
+  return divideDown(pool.totalSupplyScaled * pool.supplyIndex, wad);
+}
+
+/** Borrowed ÷ lent, wad, rounded down; zero when nothing is lent. */
+export function utilization(pool: LendingPool): bigint {
+  const lent = totalLentUnits(pool);
+  return lent === 0n ? 0n : ratioDown(totalBorrowedUnits(pool), lent);
+}
+
+/** The pool's indexes brought forward to `timeMs`, without changing the pool. */
+export function indexesAt(
+  margin: AssetMargin,
+  timeMs: number,
+): { readonly borrowIndex: bigint; readonly supplyIndex: bigint } {
+  const pool = margin.lendingPool;
+  const elapsed = BigInt(timeMs - pool.accruedAtMs);
+  if (elapsed <= 0n || pool.totalBorrowScaled === 0n) return pool;
+  const used = utilization(pool);
+  // Debts grow by ⌈index × rate × elapsed / year⌉, claims by ⌊…⌋ at the lend rate.
+  const borrowGrowth = divideUp(pool.borrowIndex * borrowRate(margin.parameters, used) * elapsed, wad * yearMs);
+  const supplyGrowth = divideDown(pool.supplyIndex * lendRate(margin.parameters, used) * elapsed, wad * yearMs);
+  return { borrowIndex: pool.borrowIndex + borrowGrowth, supplyIndex: pool.supplyIndex + supplyGrowth };
+}
+
+/** Brings the pool's indexes forward to `timeMs` (called only by accepted instructions that touch the pool). */
+export function accrue(margin: AssetMargin, timeMs: number): void {
+  const { borrowIndex, supplyIndex } = indexesAt(margin, timeMs);
+  const pool = margin.lendingPool;
+  pool.borrowIndex = borrowIndex;
+  pool.supplyIndex = supplyIndex;
+  if (timeMs > pool.accruedAtMs) pool.accruedAtMs = timeMs;
+}
+
+/** What a balance has lent, in units, at indexes brought to `timeMs` (rounded down). */
+export function lentUnits(balance: Balance, timeMs: number): bigint {
+  if (balance.lendScaled === 0n) return 0n;
+  return divideDown(balance.lendScaled * indexesAt(balance.asset.margin!, timeMs).supplyIndex, wad);
+}
+
+/** What a balance owes, in units, at indexes brought to `timeMs` (rounded up). */
+export function borrowedUnits(balance: Balance, timeMs: number): bigint {
+  if (balance.borrowScaled === 0n) return 0n;
+  return divideUp(balance.borrowScaled * indexesAt(balance.asset.margin!, timeMs).borrowIndex, wad);
+}
+
+function setBorrowScaled(state: ExchangeState, balance: Balance, scaled: bigint): void {
+  const account = balance.account;
+  const was = balance.borrowScaled !== 0n;
+  balance.asset.margin!.lendingPool.totalBorrowScaled += scaled - balance.borrowScaled;
+  balance.borrowScaled = scaled;
+  const is = scaled !== 0n;
+  if (was === is) return;
+  account.borrowCount += is ? 1 : -1;
+  if (account.borrowCount === 0) state.borrowers.delete(account);
+  else state.borrowers.add(account);
+}
+
+/**
+ * available → pool: lends `units` (the pool must be accrued to now). The
+ * lender's scaled claim is rounded down, so a lend never creates value.
+ */
+export function lendUnits(recorder: EntryRecorder, balance: Balance, units: bigint): void {
+  const pool = balance.asset.margin!.lendingPool;
+  invariant(balance.borrowScaled === 0n, 'a lend against an open borrow must repay it first');
+  debit(recorder, balance, units);
+  const scaled = divideDown(units * wad, pool.supplyIndex);
+  balance.lendScaled += scaled;
+  pool.totalSupplyScaled += scaled;
+  pool.cashUnits += units;
+}
+
+/** pool → available: redeems `units` of the lend (at most all of it; the scaled claim burnt is rounded up). */
+export function redeemUnits(recorder: EntryRecorder, balance: Balance, units: bigint, timeMs: number): void {
+  const pool = balance.asset.margin!.lendingPool;
+  const lent = lentUnits(balance, timeMs);
+  invariant(units <= lent && units <= pool.cashUnits, 'a redemption beyond the lend or the pool cash');
+  const burnt =
+    units === lent ? balance.lendScaled : minimum(balance.lendScaled, divideUp(units * wad, pool.supplyIndex));
+  balance.lendScaled -= burnt;
+  pool.totalSupplyScaled -= burnt;
+  pool.cashUnits -= units;
+  credit(recorder, balance, units);
+}
+
+/** pool → available: borrows `units` (the scaled debt added is rounded up). */
+export function borrowUnits(state: ExchangeState, recorder: EntryRecorder, balance: Balance, units: bigint): void {
+  const pool = balance.asset.margin!.lendingPool;
+  invariant(
+    balance.lendScaled === 0n && units <= pool.cashUnits,
+    'a borrow against an open lend or beyond the pool cash',
+  );
+  setBorrowScaled(state, balance, balance.borrowScaled + divideUp(units * wad, pool.borrowIndex));
+  pool.cashUnits -= units;
+  credit(recorder, balance, units);
+}
+
+/** available → pool: repays `units` of the debt (at most all of it; the scaled debt removed is rounded down). */
+export function repayUnits(
+  state: ExchangeState,
+  recorder: EntryRecorder,
+  balance: Balance,
+  units: bigint,
+  timeMs: number,
+): void {
+  const pool = balance.asset.margin!.lendingPool;
+  const owed = borrowedUnits(balance, timeMs);
+  invariant(units <= owed, 'a repayment beyond the debt');
+  debit(recorder, balance, units);
+  const removed =
+    units === owed ? balance.borrowScaled : minimum(balance.borrowScaled, divideDown(units * wad, pool.borrowIndex));
+  setBorrowScaled(state, balance, balance.borrowScaled - removed);
+  pool.cashUnits += units;
+}
+
+/**
+ * Writes off `units` of a balance's debt that nobody can pay (docs/margin.md,
+ * "Socialised loss"): the debt leaves the pool's books and the supply index
+ * falls so that lenders share the loss pro rata. Returns the units written off.
+ */
+export function writeOffDebt(state: ExchangeState, balance: Balance, timeMs: number): bigint {
+  const pool = balance.asset.margin!.lendingPool;
+  const owed = borrowedUnits(balance, timeMs);
+  const lentBefore = totalLentUnits(pool);
+  setBorrowScaled(state, balance, 0n);
+  if (owed === 0n || pool.totalSupplyScaled === 0n) return owed;
+  const lentAfter = lentBefore > owed ? lentBefore - owed : 0n;
+  // Lenders' claims are cut to what the pool still has: rounded down.
+  pool.supplyIndex = divideDown(lentAfter * wad, pool.totalSupplyScaled);
+  return owed;
+}
+
+/** Utilisation if `borrowedDelta` more were borrowed and `lentDelta` more lent (negative: redeemed). */
+export function utilizationAfter(pool: LendingPool, borrowedDelta: bigint, lentDelta: bigint): bigint {
+  const lent = totalLentUnits(pool) + lentDelta;
+  const borrowed = totalBorrowedUnits(pool) + borrowedDelta;
+  if (borrowed <= 0n) return 0n;
+  // Rounded up: a limit on utilisation must not let a borrow through by rounding.
+  return lent <= 0n ? wad + 1n : ratioUp(borrowed, lent);
+}

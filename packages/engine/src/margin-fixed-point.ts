@@ -1,0 +1,81 @@
+/**
+ * The one fixed-point module of the margin engine (docs/margin.md, "Fixed
+ * point and rounding"). Fractions (rates, weights, utilisation, prices,
+ * indexes) are bigint counts of 10^-18 ("wad"). Every operation states its
+ * rounding direction, and callers pick it by what the result is: debts,
+ * requirements and the exchange's claims round up; collateral, credits and
+ * what a user receives round down. Nothing here uses number arithmetic.
+ */
+import { parseDecimal } from './decimal.js';
+
+export const wadDecimals = 18;
+/** 1.0 as a fraction. */
+export const wad = 10n ** 18n;
+/** A year of log time, the unit of interest rates: 365 × 86,400,000 ms. */
+export const yearMs = 31_536_000_000n;
+
+/** ⌊a / b⌋ for a ≥ 0, b > 0. */
+export function divideDown(numerator: bigint, denominator: bigint): bigint {
+  return numerator / denominator;
+}
+
+/** ⌈a / b⌉ for a ≥ 0, b > 0. */
+export function divideUp(numerator: bigint, denominator: bigint): bigint {
+  return numerator === 0n ? 0n : (numerator - 1n) / denominator + 1n;
+}
+
+/** ⌊a × b / wad⌋: a fraction of an amount, rounded down (collateral, credits). */
+export function multiplyDown(amount: bigint, fraction: bigint): bigint {
+  return (amount * fraction) / wad;
+}
+
+/** ⌈a × b / wad⌉: a fraction of an amount, rounded up (debts, requirements). */
+export function multiplyUp(amount: bigint, fraction: bigint): bigint {
+  return divideUp(amount * fraction, wad);
+}
+
+/** ⌊a × wad / b⌋: a ratio as a fraction, rounded down. */
+export function ratioDown(numerator: bigint, denominator: bigint): bigint {
+  return (numerator * wad) / denominator;
+}
+
+/** ⌈a × wad / b⌉: a ratio as a fraction, rounded up. */
+export function ratioUp(numerator: bigint, denominator: bigint): bigint {
+  return divideUp(numerator * wad, denominator);
+}
+
+/** ⌊√x⌋ for x ≥ 0 (Newton's method on bigint; exact). */
+export function squareRootDown(value: bigint): bigint {
+  if (value < 2n) return value;
+  let estimate = 1n << BigInt((value.toString(2).length >> 1) + 1);
+  for (;;) {
+    const next = (estimate + value / estimate) >> 1n;
+    if (next >= estimate) return estimate;
+    estimate = next;
+  }
+}
+
+/** ⌈√x⌉ for x ≥ 0. */
+export function squareRootUp(value: bigint): bigint {
+  const root = squareRootDown(value);
+  return root * root === value ? root : root + 1n;
+}
+
+/** √f of a fraction f, as a fraction: √(f × wad), rounded in the direction asked. */
+export function fractionSquareRoot(fraction: bigint, roundUp: boolean): bigint {
+  return roundUp ? squareRootUp(fraction * wad) : squareRootDown(fraction * wad);
+}
+
+/** Parses a non-negative decimal with at most 18 fraction digits into a fraction; undefined if it is not one. */
+export function parseFraction(text: string): bigint | undefined {
+  const parsed = parseDecimal(text, wadDecimals);
+  return parsed.ok ? parsed.units : undefined;
+}
+
+export function minimum(left: bigint, right: bigint): bigint {
+  return left < right ? left : right;
+}
+
+export function maximum(left: bigint, right: bigint): bigint {
+  return left > right ? left : right;
+}

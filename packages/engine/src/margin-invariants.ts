@@ -1,0 +1,64 @@
+/**
+ * The margin invariants (docs/margin.md, "Invariants"), checked in full by
+ * checkInvariants(): per borrowable asset the positions add up to the pool's
+ * totals, no balance both lends and borrows, the pool is solvent (cash +
+ * debts ≥ claims), the borrower counts and set agree, and the coverage
+ * pool's shares add up. Returns the units each asset's pools hold, which the
+ * conservation check adds to the accounts' balances.
+ */
+import { totalBorrowedUnits, totalLentUnits } from './lending-pool.js';
+import type { ExchangeState } from './state.js';
+
+export function checkMarginInvariants(state: ExchangeState, fail: (message: string) => never): bigint[] {
+  const held = state.assets.map(() => 0n);
+  const supplyScaled = state.assets.map(() => 0n);
+  const borrowScaled = state.assets.map(() => 0n);
+  let borrowers = 0;
+  for (const account of state.accountList) {
+    let borrowing = 0;
+    for (const balance of account.balances) {
+      if (balance === undefined) continue;
+      const index = balance.asset.index;
+      if (balance.lendScaled < 0n || balance.borrowScaled < 0n)
+        fail(`account ${account.id} has a negative ${balance.asset.symbol} position`);
+      if (balance.lendScaled > 0n && balance.borrowScaled > 0n)
+        fail(`account ${account.id} both lends and borrows ${balance.asset.symbol}`);
+      if ((balance.lendScaled > 0n || balance.borrowScaled > 0n) && balance.asset.margin === undefined) {
+        fail(`account ${account.id} has a position in ${balance.asset.symbol}, which is not borrowable`);
+      }
+      supplyScaled[index]! += balance.lendScaled;
+      borrowScaled[index]! += balance.borrowScaled;
+      if (balance.borrowScaled > 0n) borrowing += 1;
+    }
+    if (borrowing !== account.borrowCount)
+      fail(`account ${account.id} borrows ${borrowing} assets but counts ${account.borrowCount}`);
+    if (borrowing > 0 !== state.borrowers.has(account)) fail(`account ${account.id} is misfiled among the borrowers`);
+    if (borrowing > 0) borrowers += 1;
+  }
+  if (borrowers !== state.borrowers.size) fail(`${state.borrowers.size} borrowers listed but ${borrowers} borrow`);
+  for (const asset of state.assets) {
+    const margin = asset.margin;
+    if (margin === undefined) continue;
+    const pool = margin.lendingPool;
+    const coverage = margin.coveragePool;
+    if (pool.totalSupplyScaled !== supplyScaled[asset.index] || pool.totalBorrowScaled !== borrowScaled[asset.index]) {
+      fail(`${asset.symbol}: the lending pool's totals disagree with the positions`);
+    }
+    if (pool.cashUnits < 0n || coverage.holdingsUnits < 0n) fail(`${asset.symbol}: a pool holds a negative amount`);
+    if (pool.cashUnits + totalBorrowedUnits(pool) < totalLentUnits(pool))
+      fail(`${asset.symbol}: the lending pool is insolvent`);
+    let shares = 0n;
+    for (const [account, owned] of coverage.shares) {
+      if (owned <= 0n) fail(`${asset.symbol}: account ${account.id} holds no coverage shares but is listed`);
+      shares += owned;
+    }
+    if (shares !== coverage.totalShares) fail(`${asset.symbol}: coverage pool shares do not add up`);
+    for (const [account, request] of coverage.withdrawalRequests) {
+      if (request.shares <= 0n || request.shares > (coverage.shares.get(account) ?? 0n)) {
+        fail(`${asset.symbol}: account ${account.id} requests more coverage shares than it holds`);
+      }
+    }
+    held[asset.index] = pool.cashUnits + coverage.holdingsUnits;
+  }
+  return held;
+}

@@ -1,0 +1,219 @@
+/**
+ * Spot margin orders (docs/margin.md, "Margin orders"): orders with any of
+ * the flags autoLendRedeem, autoBorrow, autoBorrowRepay, autoLend, and every
+ * order of an account that borrows.
+ *
+ * Before the order: its spend (a limit order's reservation; a market order's
+ * planned walk) beyond the available balance is covered by redeeming the
+ * account's lend of that asset (autoLendRedeem), then by borrowing
+ * (autoBorrow). The account must then meet its initial margin with the whole
+ * spend gone and what the order receives (less the larger fee) counted at the
+ * index price — or, when it borrows nothing, be no further below it than
+ * before. After the order: what it received repays a borrow of that asset
+ * (autoBorrowRepay), and the rest is lent (autoLend). If the order itself is
+ * then refused, the redemption and the borrow are undone exactly.
+ */
+import { checkBorrow, checkRedeem, PoolSavepoint } from './borrow-lend.js';
+import type { EntryRecorder } from './entry-recorder.js';
+import type { OrderView } from './events.js';
+import { accountHealth, isLiquidatable, type AccountHealth, type HealthAdjustment } from './health.js';
+import { borrowedUnits, borrowUnits, lendUnits, lentUnits, redeemUnits, repayUnits } from './lending-pool.js';
+import { divideUp, minimum } from './margin-fixed-point.js';
+import { placeOrder, plannedFill, type AttachedViews } from './matching.js';
+import type { MarginFlags, ResolvedOrder } from './order-request.js';
+import { isRejection, reject, type Rejection } from './result-codes.js';
+import type { Account, Asset, Balance, ExchangeState } from './state.js';
+
+const noFlags: MarginFlags = { autoBorrow: false, autoBorrowRepay: false, autoLend: false, autoLendRedeem: false };
+
+/** What the order spends and receives at most, in units of the two assets. */
+function orderAmounts(params: ResolvedOrder, account: Account): { spend: bigint; receive: bigint } {
+  const market = params.market;
+  let steps = params.quantitySteps;
+  let quote = steps * params.priceTicks * market.quoteUnitsPerStepTick;
+  if (params.orderType === 'Market') {
+    const plan = plannedFill(params, account);
+    steps = plan.steps;
+    quote =
+      params.side === 'Bid' && params.quoteQuantityUnits !== undefined ? params.quoteQuantityUnits : plan.quoteUnits;
+  }
+  const base = steps * market.stepUnits;
+  const feeBasisPoints =
+    market.takerFeeBasisPoints > market.makerFeeBasisPoints ? market.takerFeeBasisPoints : market.makerFeeBasisPoints;
+  const received = params.side === 'Bid' ? base : quote;
+  return {
+    spend: params.side === 'Bid' ? quote : base,
+    receive: received - divideUp(received * feeBasisPoints, 10_000n),
+  };
+}
+
+function surplus(health: AccountHealth): bigint {
+  return health.netEquity - health.initialRequirement;
+}
+
+interface Snapshot {
+  readonly balance: Balance;
+  readonly available: bigint;
+  readonly lendScaled: bigint;
+  readonly borrowScaled: bigint;
+  readonly cashUnits: bigint;
+  readonly totalBorrowScaled: bigint;
+  readonly totalSupplyScaled: bigint;
+  readonly borrowCount: number;
+}
+
+function snapshot(balance: Balance): Snapshot {
+  const pool = balance.asset.margin!.lendingPool;
+  const { available, lendScaled, borrowScaled } = balance;
+  const { cashUnits, totalBorrowScaled, totalSupplyScaled } = pool;
+  return {
+    balance,
+    available,
+    lendScaled,
+    borrowScaled,
+    cashUnits,
+    totalBorrowScaled,
+    totalSupplyScaled,
+    borrowCount: balance.account.borrowCount,
+  };
+}
+
+function restoreSnapshot(state: ExchangeState, saved: Snapshot): void {
+  const { balance } = saved;
+  const pool = balance.asset.margin!.lendingPool;
+  Object.assign(balance, {
+    available: saved.available,
+    lendScaled: saved.lendScaled,
+    borrowScaled: saved.borrowScaled,
+  });
+  Object.assign(pool, {
+    cashUnits: saved.cashUnits,
+    totalBorrowScaled: saved.totalBorrowScaled,
+    totalSupplyScaled: saved.totalSupplyScaled,
+  });
+  balance.account.borrowCount = saved.borrowCount;
+  if (saved.borrowCount === 0) state.borrowers.delete(balance.account);
+  else state.borrowers.add(balance.account);
+}
+
+export function placeMarginOrder(
+  state: ExchangeState,
+  recorder: EntryRecorder,
+  signer: string,
+  params: ResolvedOrder,
+  flags: MarginFlags = noFlags,
+  attached: AttachedViews = {},
+): OrderView | Rejection {
+  const account = state.accounts.get(signer);
+  if (account === undefined) return placeOrder(state, recorder, signer, params, attached);
+  if (params.triggerPriceTicks !== undefined && params.margin !== undefined) {
+    return reject('INVALID_ORDER', 'Trigger orders cannot carry margin flags.', 'marginTrigger');
+  }
+  const timeMs = recorder.timeMs;
+  const market = params.market;
+  const [spendAsset, receiveAsset] = params.side === 'Bid' ? [market.quote, market.base] : [market.base, market.quote];
+  const savepoint = new PoolSavepoint();
+  savepoint.accrueAccount(account, timeMs);
+  if (isLiquidatable(state, account, timeMs))
+    return savepoint.restore(reject('ACCOUNT_LIQUIDATING', undefined, 'belowMaintenance'));
+  const { spend, receive } = orderAmounts(params, account);
+  const spendBalance = account.balance(spendAsset);
+  const shortfall = spend > spendBalance.available ? spend - spendBalance.available : 0n;
+  const covered = coverShortfall(state, spendBalance, shortfall, flags, timeMs, savepoint);
+  if (isRejection(covered)) return savepoint.restore(covered);
+  const refusal = checkOrderMargin(state, account, timeMs, spendAsset, receiveAsset, spend, receive, covered.borrow);
+  if (refusal !== undefined) return savepoint.restore(refusal);
+  const saved = spendAsset.margin === undefined ? undefined : snapshot(spendBalance);
+  if (covered.redeem > 0n) redeemUnits(recorder, spendBalance, covered.redeem, timeMs);
+  if (covered.borrow > 0n) borrowUnits(state, recorder, spendBalance, covered.borrow);
+  const receiveBalance = account.balance(receiveAsset);
+  const receivedBefore = receiveBalance.available;
+  const order = placeOrder(state, recorder, signer, params, attached);
+  if (isRejection(order)) {
+    if (saved !== undefined) restoreSnapshot(state, saved);
+    return savepoint.restore(order);
+  }
+  settleProceeds(state, recorder, receiveBalance, receiveBalance.available - receivedBefore, flags, savepoint);
+  return order;
+}
+
+/**
+ * The order's margin check at both ends of its life: nothing filled (the
+ * reservation still held, the borrow owed) and all filled (the spend gone,
+ * the receipt held). Both must meet the initial margin, or, for an order
+ * that borrows nothing, neither may lower the surplus over it.
+ */
+function checkOrderMargin(
+  state: ExchangeState,
+  account: Account,
+  timeMs: number,
+  spendAsset: Asset,
+  receiveAsset: Asset,
+  spend: bigint,
+  receive: bigint,
+  borrow: bigint,
+): Rejection | undefined {
+  const unfilled: HealthAdjustment[] = [{ asset: spendAsset, heldUnits: borrow, borrowedUnits: borrow }];
+  const filled: HealthAdjustment[] = [
+    { asset: spendAsset, heldUnits: borrow - spend, borrowedUnits: borrow },
+    { asset: receiveAsset, heldUnits: receive, borrowedUnits: 0n },
+  ];
+  let before: bigint | undefined;
+  for (const adjustments of [unfilled, filled]) {
+    const after = accountHealth(state, account, timeMs, adjustments);
+    if (after.netEquity >= after.initialRequirement) continue;
+    before ??= surplus(accountHealth(state, account, timeMs));
+    if (borrow === 0n && surplus(after) >= before) continue;
+    const message = `Net equity ${after.netEquity} would be below the initial requirement ${after.initialRequirement}.`;
+    return reject('INSUFFICIENT_MARGIN', message, 'order');
+  }
+  return undefined;
+}
+
+/**
+ * How much of the shortfall a redemption and a borrow cover, checked; what
+ * they cannot cover the order's funds check refuses.
+ */
+function coverShortfall(
+  state: ExchangeState,
+  balance: Balance,
+  shortfall: bigint,
+  flags: MarginFlags,
+  timeMs: number,
+  savepoint: PoolSavepoint,
+): { redeem: bigint; borrow: bigint } | Rejection {
+  if (shortfall === 0n || balance.asset.margin === undefined || !(flags.autoLendRedeem || flags.autoBorrow))
+    return { redeem: 0n, borrow: 0n };
+  savepoint.accrue(balance.asset.margin, timeMs);
+  const redeem = flags.autoLendRedeem ? minimum(shortfall, lentUnits(balance, timeMs)) : 0n;
+  const refusal = redeem > 0n ? checkRedeem(balance, redeem) : undefined;
+  if (refusal !== undefined) return refusal;
+  // A borrow only once no lend of the asset is left: an account never both lends and borrows one asset.
+  const borrow = flags.autoBorrow && redeem === lentUnits(balance, timeMs) ? shortfall - redeem : 0n;
+  // The margin check is the order's own, with the borrow, the spend and the receipt together.
+  const borrowRefusal = borrow > 0n ? checkBorrow(state, balance, borrow, timeMs, false, redeem) : undefined;
+  return borrowRefusal ?? { redeem, borrow };
+}
+
+/** After the order: what it received repays a borrow (autoBorrowRepay), the rest is lent (autoLend). */
+function settleProceeds(
+  state: ExchangeState,
+  recorder: EntryRecorder,
+  balance: Balance,
+  received: bigint,
+  flags: MarginFlags,
+  savepoint: PoolSavepoint,
+): void {
+  const asset: Asset = balance.asset;
+  if (received <= 0n || asset.margin === undefined || !(flags.autoBorrowRepay || flags.autoLend)) return;
+  const timeMs = recorder.timeMs;
+  savepoint.accrue(asset.margin, timeMs);
+  let left = received;
+  if (flags.autoBorrowRepay && balance.borrowScaled > 0n) {
+    const repaid = minimum(left, borrowedUnits(balance, timeMs));
+    repayUnits(state, recorder, balance, repaid, timeMs);
+    left -= repaid;
+  }
+  if (flags.autoLend && left > 0n && balance.borrowScaled === 0n)
+    lendUnits(recorder, balance, minimum(left, balance.available));
+}

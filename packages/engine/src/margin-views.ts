@@ -1,0 +1,72 @@
+/**
+ * What the margin instructions return and report (docs/margin.md,
+ * "Results and events"). Amounts are bigint units of the named asset;
+ * values are settlement-asset units; prices and fractions are wad (10^-18).
+ */
+import type { PriceView } from './index-prices.js';
+
+export interface BorrowLendView {
+  readonly account: string;
+  readonly asset: string;
+  readonly side: 'Borrow' | 'Lend';
+  readonly quantityUnits: bigint;
+  /** The part that repaid a borrow (Lend) or redeemed a lend (Borrow) first. */
+  readonly offsetUnits: bigint;
+  /** The position after it: positive when lent, negative when borrowed. */
+  readonly netQuantityUnits: bigint;
+}
+
+export interface AccountSettingsView {
+  readonly account: string;
+  readonly autoBorrowSettlements: boolean;
+  readonly autoLend: boolean;
+  readonly autoRepayBorrows: boolean;
+  readonly leverageLimit: bigint;
+}
+
+/** One liquidation's outcome, step by step (docs/margin.md, "Liquidation"). */
+export interface LiquidationView {
+  readonly account: string;
+  readonly liquidator: string;
+  readonly cancelledOrders: number;
+  /** Per asset: units sold (negative) or bought (positive) through the book by system orders. */
+  readonly bookTrades: ReadonlyArray<{ readonly asset: string; readonly units: bigint }>;
+  /** Per debt asset: units repaid by the account, by the coverage pool, and written off on lenders. */
+  readonly debts: ReadonlyArray<{
+    readonly asset: string;
+    readonly repaidByAccountUnits: bigint;
+    readonly paidByCoveragePoolUnits: bigint;
+    readonly socialisedUnits: bigint;
+  }>;
+  /** Assets the coverage pool took over at the bankruptcy price (the backstop). */
+  readonly backstop: ReadonlyArray<{ readonly asset: string; readonly units: bigint }>;
+  /** The liquidation fee paid to the settlement asset's coverage pool, in settlement units. */
+  readonly feeUnits: bigint;
+}
+
+export interface CoveragePoolView {
+  readonly account: string;
+  readonly asset: string;
+  readonly action: 'deposit' | 'withdrawRequest' | 'withdraw';
+  readonly units: bigint;
+  readonly shares: bigint;
+  readonly poolHoldingsUnits: bigint;
+  readonly poolTotalShares: bigint;
+}
+
+export type MarginResultValue =
+  | { readonly kind: 'borrowLend'; readonly borrowLend: BorrowLendView }
+  | { readonly kind: 'accountUpdated'; readonly settings: AccountSettingsView }
+  | { readonly kind: 'price'; readonly price: PriceView }
+  | { readonly kind: 'liquidation'; readonly liquidation: LiquidationView }
+  | { readonly kind: 'coveragePool'; readonly coveragePool: CoveragePoolView };
+
+export type MarginEvent =
+  | { readonly type: 'borrowLendMarketListed'; readonly asset: string }
+  | { readonly type: 'indexPrice'; readonly price: PriceView }
+  | { readonly type: 'borrowLend'; readonly borrowLend: BorrowLendView }
+  | { readonly type: 'accountUpdated'; readonly settings: AccountSettingsView }
+  | { readonly type: 'liquidation'; readonly liquidation: LiquidationView }
+  /** Bad debt no coverage pool could pay, written off on the asset's lenders by lowering the supply index. */
+  | { readonly type: 'socialisedLoss'; readonly asset: string; readonly units: bigint; readonly supplyIndex: bigint }
+  | { readonly type: 'coveragePool'; readonly coveragePool: CoveragePoolView };

@@ -1,0 +1,215 @@
+/**
+ * A readable scenario format for the engine (docs/testing.md, "Scenarios"),
+ * in the manner of TigerBeetle's state-machine tests. One row per line:
+ *
+ *   <logTimeMs> <signer> <instruction> key=value …  -> <ok | RESULT_CODE[:reason]>
+ *   expect balance <signer> <ASSET> available=… locked=… lent=… borrowed=…
+ *   expect pool <ASSET> cash=… lent=… borrowed=… utilization=… borrowIndex=… supplyIndex=…
+ *   expect coverage <ASSET> holdings=… shares=… [<signer>=…]
+ *   expect health <signer> equity=… initial=… maintenance=… liquidatable=true|false
+ *   expect stress <ASSET>=… …   (the stress figure per asset, settlement units)
+ *
+ * Signers are names (operator, alice, bob, …) mapped to fixed keys; an
+ * `account=<name>` parameter is replaced by that name's key. Instructions go
+ * through the real parser (parseInstruction) and execute(). Amounts in
+ * expectations are decimals of the asset (settlement units for health),
+ * fractions are decimals; only the keys given are compared. After every
+ * instruction the invariants are checked, and a rejected instruction must
+ * leave the state's encoding byte-identical.
+ */
+import { expect } from 'vitest';
+import { execute, type ApplyOutcome } from '../src/apply.js';
+import { formatDecimal } from '../src/decimal.js';
+import { accountHealth, isLiquidatable, settlementDecimals } from '../src/health.js';
+import { parseInstruction } from '../src/instruction.js';
+import { checkInvariants } from '../src/invariants.js';
+import {
+  borrowedUnits,
+  indexesAt,
+  lentUnits,
+  totalBorrowedUnits,
+  totalLentUnits,
+  utilization,
+} from '../src/lending-pool.js';
+import { wadDecimals } from '../src/margin-fixed-point.js';
+import { createState, type Asset, type ExchangeState } from '../src/state.js';
+import { stressFigure } from '../src/stress.js';
+import { encodeState } from '../src/state-codec.js';
+
+const names = ['operator', 'alice', 'bob', 'carol', 'dave', 'erin', 'keeper'];
+export const scenarioKeys: ReadonlyMap<string, string> = new Map(
+  names.map((name, index) => [name, Buffer.alloc(32, index + 1).toString('base64')]),
+);
+
+function keyOf(name: string): string {
+  const key = scenarioKeys.get(name);
+  if (key === undefined) throw new Error(`unknown signer ${name}`);
+  return key;
+}
+
+function fields(words: readonly string[]): Map<string, string> {
+  return new Map(
+    words.map((word) => {
+      const at = word.indexOf('=');
+      if (at < 1) throw new Error(`expected key=value, got ${word}`);
+      return [word.slice(0, at), word.slice(at + 1)];
+    }),
+  );
+}
+
+export function newScenarioState(): ExchangeState {
+  return createState({ exchangeName: 'scenario', operatorKeys: [keyOf('operator')], feeAccount: keyOf('operator') });
+}
+
+function compare(line: string, actual: Record<string, string>, expected: ReadonlyMap<string, string>): void {
+  for (const [key, value] of expected) {
+    expect(actual[key], `${line}: ${key}`).toBe(value);
+  }
+}
+
+/**
+ * Parses and executes one instruction row for `signer` (a scenario name), then
+ * checks the invariants, and that a rejection left the encoding unchanged.
+ */
+export function applyRow(
+  state: ExchangeState,
+  timeMs: number,
+  signer: string,
+  name: string,
+  params: Map<string, string>,
+  line = `${timeMs} ${signer} ${name}`,
+): ApplyOutcome {
+  if (params.has('account')) params.set('account', keyOf(params.get('account')!));
+  const sorted = new Map([...params].sort(([left], [right]) => (left < right ? -1 : 1)));
+  const parsed = parseInstruction([{ instruction: name, params: sorted }]);
+  if (!parsed.ok) throw new Error(`${line}: ${parsed.message}`);
+  const before = encodeState(state);
+  const outcome = execute(state, keyOf(signer), parsed.instruction, timeMs);
+  checkInvariants(state);
+  if (!outcome.accepted) {
+    const changed = Buffer.compare(Buffer.from(encodeState(state)), Buffer.from(before));
+    expect(changed, `${line}: a rejection (${outcome.rejection.code}) changed the state`).toBe(0);
+  }
+  return outcome;
+}
+
+function runInstruction(state: ExchangeState, line: string, words: string[]): void {
+  const arrow = words.indexOf('->');
+  if (arrow < 0) throw new Error(`${line}: missing -> result`);
+  const [time, signer, name, ...rest] = words.slice(0, arrow);
+  const outcomeText = words[arrow + 1]!;
+  const outcome = applyRow(state, Number(time), signer!, name!, fields(rest), line);
+  if (outcome.accepted) {
+    expect(outcomeText, `${line} was accepted`).toBe('ok');
+    return;
+  }
+  const [code, reason] = outcomeText.split(':');
+  expect(
+    `${outcome.rejection.code}${reason === undefined ? '' : `:${outcome.rejection.reason ?? ''}`}`,
+    `${line} (${outcome.rejection.message})`,
+  ).toBe(reason === undefined ? code : `${code}:${reason}`);
+}
+
+function assetOf(state: ExchangeState, line: string, symbol: string | undefined): Asset {
+  const found = state.assetsBySymbol.get(symbol ?? '');
+  if (found === undefined) throw new Error(`${line}: no asset ${symbol}`);
+  return found;
+}
+
+/** The actual values of one kind of expectation, by the words after the kind; the rest are key=value pairs. */
+type Observer = (
+  state: ExchangeState,
+  line: string,
+  words: string[],
+) => { actual: Record<string, string>; pairs: string[] };
+
+const observers: Record<string, Observer> = {
+  balance(state, line, [signer, symbol, ...pairs]) {
+    const listed = assetOf(state, line, symbol);
+    const balance = state.accounts.get(keyOf(signer!))?.balances[listed.index];
+    const time = state.logTimeMs;
+    const format = (units: bigint | undefined) => formatDecimal(units ?? 0n, listed.decimals);
+    const actual = {
+      available: format(balance?.available),
+      locked: format(balance?.locked),
+      pending: format(balance?.pendingWithdrawal),
+      lent: format(balance === undefined ? 0n : lentUnits(balance, time)),
+      borrowed: format(balance === undefined ? 0n : borrowedUnits(balance, time)),
+    };
+    return { actual, pairs };
+  },
+  pool(state, line, [symbol, ...pairs]) {
+    const listed = assetOf(state, line, symbol);
+    const margin = listed.margin!;
+    const pool = margin.lendingPool;
+    const indexes = indexesAt(margin, state.logTimeMs);
+    // Totals at the indexes brought forward to the log time, as the accounts' positions are.
+    const accrued = { ...pool, ...indexes };
+    const actual = {
+      cash: formatDecimal(pool.cashUnits, listed.decimals),
+      lent: formatDecimal(totalLentUnits(accrued), listed.decimals),
+      borrowed: formatDecimal(totalBorrowedUnits(accrued), listed.decimals),
+      utilization: formatDecimal(utilization(accrued), wadDecimals),
+      borrowIndex: formatDecimal(indexes.borrowIndex, wadDecimals),
+      supplyIndex: formatDecimal(indexes.supplyIndex, wadDecimals),
+      price: formatDecimal(margin.indexPrice, wadDecimals),
+    };
+    return { actual, pairs };
+  },
+  coverage(state, line, [symbol, ...pairs]) {
+    const listed = assetOf(state, line, symbol);
+    const pool = listed.margin!.coveragePool;
+    const actual: Record<string, string> = {
+      holdings: formatDecimal(pool.holdingsUnits, listed.decimals),
+      shares: pool.totalShares.toString(),
+    };
+    for (const [account, shares] of pool.shares) {
+      const name = [...scenarioKeys].find(([, key]) => key === account.id)?.[0];
+      if (name !== undefined) actual[name] = shares.toString();
+    }
+    return { actual, pairs };
+  },
+  health(state, _line, [signer, ...pairs]) {
+    const account = state.accounts.get(keyOf(signer!))!;
+    const health = accountHealth(state, account, state.logTimeMs);
+    const decimals = settlementDecimals(state);
+    const actual = {
+      equity: formatDecimal(health.netEquity, decimals),
+      collateral: formatDecimal(health.collateralValue, decimals),
+      liabilities: formatDecimal(health.liabilityValue, decimals),
+      initial: formatDecimal(health.initialRequirement, decimals),
+      maintenance: formatDecimal(health.maintenanceRequirement, decimals),
+      liquidatable: String(isLiquidatable(state, account, state.logTimeMs)),
+    };
+    return { actual, pairs };
+  },
+  stress(state, _line, pairs) {
+    const figure = stressFigure(state, state.logTimeMs);
+    const decimals = settlementDecimals(state);
+    const actual = Object.fromEntries(
+      state.assets.map((listed) => [listed.symbol, formatDecimal(figure[listed.index]!, decimals)]),
+    );
+    return { actual, pairs };
+  },
+};
+
+function runExpectation(state: ExchangeState, line: string, words: string[]): void {
+  const [, what, ...rest] = words;
+  const observer = observers[what ?? ''];
+  if (observer === undefined) throw new Error(`${line}: unknown expectation ${what}`);
+  const { actual, pairs } = observer(state, line, rest);
+  compare(line, actual, fields(pairs));
+}
+
+/** Runs a scenario text against a fresh state (or `state`), returning the state at its end. */
+export function runScenario(text: string, state: ExchangeState = newScenarioState()): ExchangeState {
+  text.split('\n').forEach((raw, index) => {
+    const content = raw.replace(/#.*$/, '').trim();
+    if (content === '') return;
+    const line = `line ${index + 1} "${content}"`;
+    const words = content.split(/\s+/);
+    if (words[0] === 'expect') runExpectation(state, line, words);
+    else runInstruction(state, line, words);
+  });
+  return state;
+}
