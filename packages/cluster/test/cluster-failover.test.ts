@@ -171,7 +171,7 @@ describeWithEtcd('cluster member processes', () => {
     for (const member of members.members) await members.stop(member, 'SIGTERM');
     const stateHashes = new Set(await memberStateHashes(members, store));
     expect(stateHashes.size).toBe(1);
-  }, 300_000);
+  }, 900_000);
 
   it('a sequencer paused with SIGSTOP past its lease cannot append when it resumes, and exits', async () => {
     const members = await processes('paused');

@@ -61,7 +61,10 @@ export class MemberProcesses {
     member.url = await new Promise<string>((resolve, reject) => {
       let text = '';
       child.stdout!.on('data', (chunk: Buffer) => {
-        text += chunk.toString('utf8');
+        const lines = chunk.toString('utf8');
+        text += lines;
+        // The member's errors (pino levels 50 and 60) go to the test's output, so a failed takeover can be read.
+        for (const line of lines.split('\n')) if (/"level":(50|60)/.test(line)) process.stderr.write(`${member.id}: ${line}\n`);
         const match = /listening on (http:\/\/\S+)/.exec(text);
         if (match !== null) resolve(match[1]!);
       });
