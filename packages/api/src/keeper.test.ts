@@ -1,0 +1,77 @@
+/**
+ * The built-in keeper over a real node and HTTP: a borrower withdraws what he
+ * borrowed, the price of his collateral falls, and the keeper's `liquidate`
+ * (signed with the keeper key, not an operator-only instruction) is accepted;
+ * a healthy account is never submitted. The demo feed's walk is fixed by its
+ * seed.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Keeper } from './keeper.js';
+import { demoMarginConfig } from './margin-config.js';
+import { PriceWalk, postIndexPrice } from './price-feed.js';
+import { deposit, operatorTransaction, signedRequest, startTestExchange, TestKey, type TestExchange } from './test-support.js';
+
+describe('the built-in keeper', { timeout: 60_000 }, () => {
+  let exchange: TestExchange;
+  let keeper: Keeper;
+  const bob = TestKey.random();
+  const carol = TestKey.random();
+  const keeperKey = TestKey.random();
+
+  beforeAll(async () => {
+    exchange = await startTestExchange({ config: demoMarginConfig() });
+    keeper = new Keeper({ node: exchange.node, seed: keeperKey.seed }).start();
+  });
+
+  afterAll(async () => {
+    await keeper?.stop();
+    await exchange?.close();
+  });
+
+  async function positions(key: TestKey): Promise<Array<{ symbol: string; netQuantity: string }>> {
+    const answer = await signedRequest(exchange, key, 'GET', '/api/v1/borrowLend/positions', 'borrowLendPositionQuery');
+    expect(answer.status).toBe(200);
+    return answer.body;
+  }
+
+  it('liquidates an account the price drop takes below maintenance, and only that one', async () => {
+    expect((await postIndexPrice(exchange.node, exchange.operatorKey.seed, 'SOL', '150')).outcome.accepted).toBe(true);
+    await deposit(exchange, carol.apiKey, 'USDC', '20000');
+    await deposit(exchange, bob.apiKey, 'SOL', '10');
+    const lend = await signedRequest(exchange, carol, 'POST', '/api/v1/borrowLend', 'borrowLendExecute', { body: { quantity: '10000', side: 'Lend', symbol: 'USDC' } });
+    expect(lend.body).toMatchObject({ netQuantity: '10000' });
+    const borrow = await signedRequest(exchange, bob, 'POST', '/api/v1/borrowLend', 'borrowLendExecute', { body: { quantity: '800', side: 'Borrow', symbol: 'USDC' } });
+    expect(borrow.body).toMatchObject({ netQuantity: '-800' });
+    const withdrawal = await signedRequest(exchange, bob, 'POST', '/wapi/v1/capital/withdrawals', 'withdraw', {
+      body: { address: 'bob-wallet', blockchain: 'Solana', quantity: '800', symbol: 'USDC' },
+    });
+    expect(withdrawal.status, JSON.stringify(withdrawal.body)).toBe(200);
+    // A bid inside the 10 % liquidation band around the new price.
+    const bid = await signedRequest(exchange, carol, 'POST', '/api/v1/order', 'orderExecute', {
+      body: { orderType: 'Limit', price: '99', quantity: '10', side: 'Bid', symbol: 'SOL_USDC' },
+    });
+    expect(bid.status, JSON.stringify(bid.body)).toBe(200);
+
+    // 10 SOL × 140 × 0.8 − 800 = 320 ≥ 80: still healthy, the keeper submits nothing.
+    expect((await postIndexPrice(exchange.node, exchange.operatorKey.seed, 'SOL', '140')).outcome.accepted).toBe(true);
+    await keeper.requestSweep();
+    expect(keeper.submitted).toEqual([]);
+    // 10 × 100 × 0.8 − 800 = 0 < 80: liquidatable.
+    const drop = await operatorTransaction(exchange, 'indexPriceUpdate', { symbol: 'SOL', price: '100', publishedAtMs: String(Date.now()) });
+    expect(drop.body.results).toMatchObject([{ ok: true }]);
+    for (let waited = 0; keeper.submitted.length === 0 && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    await keeper.requestSweep();
+    expect(keeper.submitted).toEqual([{ account: bob.apiKey, accepted: true }]);
+    expect(await positions(bob)).toEqual([]);
+    const summary = await signedRequest(exchange, bob, 'GET', '/api/v1/capital/collateral', 'collateralQuery');
+    expect(summary.body).toMatchObject({ borrowLiability: '0', liquidating: false });
+  });
+
+  it('walks the demo prices the same way from the same seed', () => {
+    const first = new PriceWalk({ SOL: '150' }, 42n);
+    const second = new PriceWalk({ SOL: '150' }, 42n);
+    const path = Array.from({ length: 5 }, () => first.step('SOL'));
+    expect(Array.from({ length: 5 }, () => second.step('SOL'))).toEqual(path);
+    for (const price of path) expect(Math.abs(Number(price) / 150 - 1)).toBeLessThan(0.03);
+  });
+});
