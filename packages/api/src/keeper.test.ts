@@ -58,13 +58,18 @@ describe('the built-in keeper', { timeout: 60_000 }, () => {
     expect(keeper.submitted).toEqual([]);
     // 10 × 100 × 0.8 − 800 = 0 < 80: liquidatable.
     const drop = await operatorTransaction(exchange, 'indexPriceUpdate', { symbol: 'SOL', price: '100', publishedAtMs: String(Date.now()) });
-    expect(drop.body.results).toMatchObject([{ ok: true }]);
+    expect(drop.body.results).toEqual([expect.objectContaining({ ok: true, kind: 'price', symbol: 'SOL', indexPrice: '100' })]);
     for (let waited = 0; keeper.submitted.length === 0 && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
     await keeper.requestSweep();
     expect(keeper.submitted).toEqual([{ account: bob.apiKey, accepted: true }]);
     expect(await positions(bob)).toEqual([]);
     const summary = await signedRequest(exchange, bob, 'GET', '/api/v1/capital/collateral', 'collateralQuery');
     expect(summary.body).toMatchObject({ borrowLiability: '0', liquidating: false });
+    const get = async (path: string) => (await fetch(`${exchange.baseUrl}${path}`)).json();
+    expect(await get('/api/v1/liquidations/candidates')).toEqual([]);
+    expect(await get('/api/v1/prices')).toEqual(expect.arrayContaining([expect.objectContaining({ symbol: 'SOL', indexPrice: '100' })]));
+    // The liquidation fee, 1 % of the 800 USDC repaid (and its interest), went to the USDC coverage pool.
+    expect(await get('/api/v1/coveragePool')).toEqual(expect.arrayContaining([expect.objectContaining({ symbol: 'USDC', holdings: expect.stringMatching(/^8(\.0000\d+)?$/) })]));
   });
 
   it('walks the demo prices the same way from the same seed', () => {

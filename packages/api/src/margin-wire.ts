@@ -26,6 +26,7 @@ import {
   type Asset,
   type AssetMargin,
   type ExchangeState,
+  type MarginResultValue,
 } from '@vex/engine';
 
 export type MarginAsset = Asset & { readonly margin: AssetMargin };
@@ -196,4 +197,48 @@ export function wireAccountSummary(state: ExchangeState, account: Account | unde
     limitOrders: account?.openOrderCount ?? 0,
     liquidating: account === undefined ? false : isLiquidatable(state, account, state.logTimeMs),
   };
+}
+
+/** A margin instruction's result for POST /api/v1/transactions (docs/api.md, "Margin, native"). */
+export function wireMarginResult(state: ExchangeState, value: MarginResultValue): Record<string, unknown> {
+  const units = (symbol: string, amount: bigint): string => {
+    const asset = state.assetsBySymbol.get(symbol);
+    return asset === undefined ? amount.toString() : assetUnits(asset, amount);
+  };
+  const settlement = settlementDecimals(state);
+  switch (value.kind) {
+    case 'borrowLend': {
+      const view = value.borrowLend;
+      return {
+        ok: true, kind: 'borrowLend', symbol: view.asset, side: view.side, quantity: units(view.asset, view.quantityUnits),
+        offsetQuantity: units(view.asset, view.offsetUnits), netQuantity: units(view.asset, view.netQuantityUnits),
+      };
+    }
+    case 'accountUpdated':
+      return { ok: true, kind: 'accountUpdated', ...value.settings, leverageLimit: fraction(value.settings.leverageLimit) };
+    case 'price':
+      return { ok: true, kind: 'price', symbol: value.price.asset, indexPrice: fraction(value.price.indexPrice), publishedAtMs: value.price.publishedAtMs };
+    case 'liquidation': {
+      const view = value.liquidation;
+      return {
+        ok: true, kind: 'liquidation', account: view.account, liquidator: view.liquidator, cancelledOrders: view.cancelledOrders,
+        bookTrades: view.bookTrades.map((trade) => ({ symbol: trade.asset, quantity: units(trade.asset, trade.units) })),
+        debts: view.debts.map((debt) => ({
+          symbol: debt.asset,
+          repaidByAccount: units(debt.asset, debt.repaidByAccountUnits),
+          paidByCoveragePool: units(debt.asset, debt.paidByCoveragePoolUnits),
+          socialised: units(debt.asset, debt.socialisedUnits),
+        })),
+        backstop: view.backstop.map((taken) => ({ symbol: taken.asset, quantity: units(taken.asset, taken.units) })),
+        fee: formatDecimal(view.feeUnits, settlement),
+      };
+    }
+    case 'coveragePool': {
+      const view = value.coveragePool;
+      return {
+        ok: true, kind: 'coveragePool', symbol: view.asset, action: view.action, quantity: units(view.asset, view.units),
+        shares: view.shares.toString(), poolHoldings: units(view.asset, view.poolHoldingsUnits), poolTotalShares: view.poolTotalShares.toString(),
+      };
+    }
+  }
 }

@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { formatDecimal, parseAmountUnits, type Asset, type ExchangeState } from '@vex/engine';
 import { requireMarket, signedNativeQuery, signedTransaction, type ApiContext } from './context.js';
 import { ApiError } from './errors.js';
+import { registerMarginNativeRoutes } from './routes-margin-native.js';
 import { maxBorrowUnits, maxWithdrawalUnits, spendableUnits } from './margin-limits.js';
 import {
   assetUnits,
@@ -54,6 +55,7 @@ export function registerMarginRoutes(app: FastifyInstance, context: ApiContext):
   registerMarginQueries(app, context);
   registerMarginLimits(app, context);
   registerMarginHistory(app, context);
+  registerMarginNativeRoutes(app, context);
 }
 
 function registerMarginTransactions(app: FastifyInstance, context: ApiContext): void {
