@@ -9,7 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keeper } from './keeper.js';
 import { demoMarginConfig } from './margin-config.js';
 import { PriceWalk, postIndexPrice } from './price-feed.js';
-import { deposit, operatorTransaction, signedRequest, startTestExchange, TestKey, type TestExchange } from './test-support.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main as cliMain } from '../../client/src/cli.js';
+import { deposit, signedRequest, startTestExchange, TestKey, type TestExchange } from './test-support.js';
 
 describe('the built-in keeper', { timeout: 60_000 }, () => {
   let exchange: TestExchange;
@@ -18,14 +22,26 @@ describe('the built-in keeper', { timeout: 60_000 }, () => {
   const carol = TestKey.random();
   const keeperKey = TestKey.random();
 
+  const keyDirectory = mkdtempSync(join(tmpdir(), 'vex-keeper-'));
+  const operatorKeyFile = join(keyDirectory, 'operator-key.json');
+
+  async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    let stdout = '';
+    let stderr = '';
+    const code = await cliMain([...argv, '--url', exchange.baseUrl], { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) });
+    return { code, stdout, stderr };
+  }
+
   beforeAll(async () => {
     exchange = await startTestExchange({ config: demoMarginConfig() });
+    writeFileSync(operatorKeyFile, JSON.stringify({ secret: exchange.operatorKey.secret, publicKey: exchange.operatorKey.apiKey }));
     keeper = new Keeper({ node: exchange.node, seed: keeperKey.seed }).start();
   });
 
   afterAll(async () => {
     await keeper?.stop();
     await exchange?.close();
+    rmSync(keyDirectory, { recursive: true, force: true });
   });
 
   async function positions(key: TestKey): Promise<Array<{ symbol: string; netQuantity: string }>> {
@@ -57,8 +73,10 @@ describe('the built-in keeper', { timeout: 60_000 }, () => {
     await keeper.requestSweep();
     expect(keeper.submitted).toEqual([]);
     // 10 × 100 × 0.8 − 800 = 0 < 80: liquidatable.
-    const drop = await operatorTransaction(exchange, 'indexPriceUpdate', { symbol: 'SOL', price: '100', publishedAtMs: String(Date.now()) });
-    expect(drop.body.results).toEqual([expect.objectContaining({ ok: true, kind: 'price', symbol: 'SOL', indexPrice: '100' })]);
+    // Posted with the CLI, as an operator would: pnpm exchange price --symbol SOL --price 100.
+    const drop = await cli(['price', '--symbol', 'SOL', '--price', '100', '--operator-key', operatorKeyFile]);
+    expect(drop.code, drop.stderr).toBe(0);
+    expect(JSON.parse(drop.stdout).results).toEqual([expect.objectContaining({ ok: true, kind: 'price', symbol: 'SOL', indexPrice: '100' })]);
     for (let waited = 0; keeper.submitted.length === 0 && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
     await keeper.requestSweep();
     expect(keeper.submitted).toEqual([{ account: bob.apiKey, accepted: true }]);
