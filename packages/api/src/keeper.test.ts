@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keeper } from './keeper.js';
+import { borrowLendHole } from './margin-reserves.js';
 import { demoMarginConfig } from './margin-config.js';
 import { PriceWalk, postIndexPrice } from './price-feed.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -62,6 +63,10 @@ describe('the built-in keeper', { timeout: 60_000 }, () => {
       body: { address: 'bob-wallet', blockchain: 'Solana', quantity: '800', symbol: 'USDC' },
     });
     expect(withdrawal.status, JSON.stringify(withdrawal.body)).toBe(200);
+    // The borrow/lend hole: 800 USDC borrowed out and withdrawn, covered by 10 SOL × 150 × 0.8.
+    expect(borrowLendHole(exchange.node.state, 'USDC')).toMatchObject({
+      lent: expect.stringMatching(/^10000/), borrowed: expect.stringMatching(/^800/), borrowCollateralValue: '1200',
+    });
     // A bid inside the 10 % liquidation band around the new price.
     const bid = await signedRequest(exchange, carol, 'POST', '/api/v1/order', 'orderExecute', {
       body: { orderType: 'Limit', price: '99', quantity: '10', side: 'Bid', symbol: 'SOL_USDC' },
