@@ -9,7 +9,6 @@
  */
 import {
   accountHealth,
-  borrowedUnits,
   lentUnits,
   meetsInitialMargin,
   totalBorrowedUnits,
@@ -68,8 +67,7 @@ export function maxWithdrawalUnits(
   flags: { readonly autoBorrow: boolean; readonly autoLendRedeem: boolean },
 ): bigint {
   if (account === undefined) return 0n;
-  const balance = account.balances[asset.index];
-  const own = (balance?.available ?? 0n) + (flags.autoLendRedeem && balance !== undefined ? lentUnits(balance, state.logTimeMs) : 0n);
+  const own = ownUnits(state, account, asset, flags.autoLendRedeem);
   const borrowable = flags.autoBorrow ? poolBorrowableUnits(asset) : 0n;
   return largestFitting(own + borrowable, (units) => {
     const borrow = units > own ? units - own : 0n;
@@ -85,15 +83,12 @@ export function spendableUnits(
   flags: { readonly autoBorrow: boolean; readonly autoLendRedeem: boolean },
 ): bigint {
   if (account === undefined) return 0n;
-  const balance = account.balances[asset.index];
-  let units = balance?.available ?? 0n;
-  if (flags.autoLendRedeem && balance !== undefined) units += lentUnits(balance, state.logTimeMs);
-  if (flags.autoBorrow) units += maxBorrowUnits(state, account, asset);
-  return units;
+  return ownUnits(state, account, asset, flags.autoLendRedeem) + (flags.autoBorrow ? maxBorrowUnits(state, account, asset) : 0n);
 }
 
-/** What the account owes of `asset` now (for autoBorrowRepay answers). */
-export function owedUnits(state: ExchangeState, account: Account | undefined, asset: Asset): bigint {
-  const balance = account?.balances[asset.index];
-  return balance === undefined ? 0n : borrowedUnits(balance, state.logTimeMs);
+/** The available balance, plus what the account lends when it may redeem it. */
+function ownUnits(state: ExchangeState, account: Account, asset: Asset, autoLendRedeem: boolean): bigint {
+  const balance = account.balances[asset.index];
+  if (balance === undefined) return 0n;
+  return balance.available + (autoLendRedeem ? lentUnits(balance, state.logTimeMs) : 0n);
 }
