@@ -20,8 +20,16 @@ function shareValue(pool: CoveragePool, shares: bigint): bigint {
 }
 
 export function registerMarginNativeRoutes(app: FastifyInstance, context: ApiContext): void {
-  const { node } = context;
+  registerGetPrices(app, context);
+  registerGetCoveragePool(app, context);
+  registerGetCoverageShares(app, context);
+  registerGetLiquidationsCandidates(app, context);
 
+  const { node } = context;
+}
+
+function registerGetPrices(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
   app.get('/api/v1/prices', {
     schema: {
       summary: 'The index price of every borrowable asset in the log, in USDC per whole unit, with its publication time',
@@ -39,7 +47,10 @@ export function registerMarginNativeRoutes(app: FastifyInstance, context: ApiCon
       publishedAtMs: asset.margin.priceUpdatedAtMs,
     })),
   );
+}
 
+function registerGetCoveragePool(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
   app.get('/api/v1/coveragePool', {
     schema: {
       summary: 'The coverage pool of every borrowable asset: holdings, shares, withdrawal delay',
@@ -69,7 +80,10 @@ export function registerMarginNativeRoutes(app: FastifyInstance, context: ApiCon
       };
     }),
   );
+}
 
+function registerGetCoverageShares(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
   app.get('/wapi/v1/coveragePool', {
     schema: {
       summary: 'The signer’s coverage pool shares, their value now, and any pending withdrawal request (instruction coveragePoolQuery)',
@@ -118,7 +132,10 @@ export function registerMarginNativeRoutes(app: FastifyInstance, context: ApiCon
       }];
     });
   });
+}
 
+function registerGetLiquidationsCandidates(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
   app.get('/api/v1/liquidations/candidates', {
     schema: {
       summary: 'Accounts below their maintenance margin now, which a `liquidate` transaction from any key would liquidate',

@@ -50,15 +50,30 @@ const flagsOf = (query: { autoBorrow?: string; autoLendRedeem?: string }) => ({
   autoLendRedeem: query.autoLendRedeem === 'true',
 });
 
+const quantityAnswer = (name: string) => ({
+  type: 'object',
+  required: [name, 'symbol'],
+  properties: { [name]: { type: 'string' }, symbol: { type: 'string' }, autoBorrow: { type: 'boolean' }, autoLendRedeem: { type: 'boolean' } },
+});
+
 export function registerMarginRoutes(app: FastifyInstance, context: ApiContext): void {
-  registerMarginTransactions(app, context);
-  registerMarginQueries(app, context);
-  registerMarginLimits(app, context);
-  registerMarginHistory(app, context);
+  registerGetAccount(app, context);
+  registerGetBorrowLendPositions(app, context);
+  registerEmptyHistories(app, context);
   registerMarginNativeRoutes(app, context);
+  registerPatchAccount(app, context);
+  registerPostBorrowLend(app, context);
+  registerGetBorrowLendMarkets(app, context);
+  registerGetBorrowLendMarketsHistory(app, context);
+  registerGetCollateral(app, context);
+  registerGetCapitalCollateral(app, context);
+  registerGetAccountLimitsBorrow(app, context);
+  registerGetAccountLimitsWithdrawal(app, context);
+  registerGetAccountLimitsOrder(app, context);
+  registerGetHistoryBorrowLendPositions(app, context);
 }
 
-function registerMarginTransactions(app: FastifyInstance, context: ApiContext): void {
+function registerGetAccount(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
   app.get('/api/v1/account', {
     schema: {
@@ -72,7 +87,10 @@ function registerMarginTransactions(app: FastifyInstance, context: ApiContext): 
     const { account } = signedNativeQuery(context, request, 'accountQuery');
     return wireAccountSummary(node.state, node.state.accounts.get(account));
   });
+}
 
+function registerPatchAccount(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
   app.patch('/api/v1/account', {
     schema: {
       summary: 'Change margin settings (instruction accountUpdate); answers the settings after the change',
@@ -96,7 +114,10 @@ function registerMarginTransactions(app: FastifyInstance, context: ApiContext): 
     if (value.kind !== 'accountUpdated') throw new ApiError('SERVER_ERROR', `Unexpected result ${value.kind}.`);
     return wireAccountSummary(node.state, node.state.accounts.get(account));
   });
+}
 
+function registerPostBorrowLend(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
   app.post('/api/v1/borrowLend', {
     schema: {
       summary: 'Borrow or lend an asset (instruction borrowLendExecute); a Lend repays an open borrow first, a Borrow redeems an open lend first',
@@ -139,7 +160,7 @@ function registerMarginTransactions(app: FastifyInstance, context: ApiContext): 
   });
 }
 
-function registerMarginQueries(app: FastifyInstance, context: ApiContext): void {
+function registerGetBorrowLendPositions(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
   app.get('/api/v1/borrowLend/positions', {
     schema: {
@@ -153,7 +174,10 @@ function registerMarginQueries(app: FastifyInstance, context: ApiContext): void 
     const { account } = signedNativeQuery(context, request, 'borrowLendPositionQuery');
     return wireLendingPositions(node.state, node.state.accounts.get(account));
   });
+}
 
+function registerGetBorrowLendMarkets(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
   app.get('/api/v1/borrowLend/markets', {
     schema: {
       summary: 'Every lending market: rates, utilisation, borrowed and lent totals, parameters',
@@ -162,7 +186,10 @@ function registerMarginQueries(app: FastifyInstance, context: ApiContext): void 
       response: { 200: { type: 'array', items: lendingMarketSchema }, ...errorResponses() },
     },
   }, async () => marginAssets(node.state).map((asset) => wireLendingMarket(node.state, asset)));
+}
 
+function registerGetBorrowLendMarketsHistory(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
   app.get('/api/v1/borrowLend/markets/history', {
     schema: {
       summary: 'Lending market rates over time: the current point only (the history index keeps no rate history yet)',
@@ -184,7 +211,10 @@ function registerMarginQueries(app: FastifyInstance, context: ApiContext): void 
       return { symbol: asset.symbol, borrowInterestRate, borrowedQuantity, lendInterestRate, lentQuantity, timestamp, utilization };
     });
   });
+}
 
+function registerGetCollateral(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
   app.get('/api/v1/collateral', {
     schema: {
       summary: 'Collateral functions of every borrowable asset: weight, haircut, IMF and MMF',
@@ -193,7 +223,10 @@ function registerMarginQueries(app: FastifyInstance, context: ApiContext): void 
       response: { 200: { type: 'array', items: collateralFunctionSchema }, ...errorResponses() },
     },
   }, async () => marginAssets(node.state).map(wireCollateralFunctions));
+}
 
+function registerGetCapitalCollateral(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
   app.get('/api/v1/capital/collateral', {
     schema: {
       summary: 'The signer’s margin summary: collateral per asset, net equity, requirements (instruction collateralQuery)',
@@ -208,14 +241,8 @@ function registerMarginQueries(app: FastifyInstance, context: ApiContext): void 
   });
 }
 
-function registerMarginLimits(app: FastifyInstance, context: ApiContext): void {
+function registerGetAccountLimitsBorrow(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
-  const quantityAnswer = (name: string) => ({
-    type: 'object',
-    required: [name, 'symbol'],
-    properties: { [name]: { type: 'string' }, symbol: { type: 'string' }, autoBorrow: { type: 'boolean' }, autoLendRedeem: { type: 'boolean' } },
-  });
-
   app.get('/api/v1/account/limits/borrow', {
     schema: {
       summary: 'The largest borrow the signer can make now (instruction maxBorrowQuantity)',
@@ -230,7 +257,10 @@ function registerMarginLimits(app: FastifyInstance, context: ApiContext): void {
     const units = maxBorrowUnits(node.state, node.state.accounts.get(account), asset);
     return { maxBorrowQuantity: assetUnits(asset, units), symbol: asset.symbol };
   });
+}
 
+function registerGetAccountLimitsWithdrawal(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
   app.get('/api/v1/account/limits/withdrawal', {
     schema: {
       summary: 'The largest withdrawal the signer can request now (instruction maxWithdrawalQuantity)',
@@ -252,7 +282,10 @@ function registerMarginLimits(app: FastifyInstance, context: ApiContext): void {
     const units = maxWithdrawalUnits(node.state, node.state.accounts.get(account), asset, flags);
     return { maxWithdrawalQuantity: assetUnits(asset, units), symbol: asset.symbol, ...flags };
   });
+}
 
+function registerGetAccountLimitsOrder(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
   app.get('/api/v1/account/limits/order', {
     schema: {
       summary: 'The largest order quantity the signer’s balances, lends and borrowing power pay for (instruction maxOrderQuantity)',
@@ -300,7 +333,7 @@ function registerMarginLimits(app: FastifyInstance, context: ApiContext): void {
   });
 }
 
-function registerMarginHistory(app: FastifyInstance, context: ApiContext): void {
+function registerEmptyHistories(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
   const history = (path: string, instruction: string, summary: string, extra: Record<string, unknown>) =>
     app.get(path, {
@@ -327,7 +360,10 @@ function registerMarginHistory(app: FastifyInstance, context: ApiContext): void 
     positionId: { type: 'string', maxLength: 40 },
     source: { type: 'string', enum: ['UnrealizedPnl', 'BorrowLend'] },
   });
+}
 
+function registerGetHistoryBorrowLendPositions(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
   app.get('/wapi/v1/history/borrowLend/positions', {
     schema: {
       summary: 'The signer’s borrow and lend positions (instruction borrowPositionHistoryQueryAll): the open ones; closed ones are not kept yet',
