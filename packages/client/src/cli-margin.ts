@@ -46,7 +46,7 @@ const quantityOption: OptionSpec = { type: 'string', value: '<q>', description: 
 export function marginCommands<Context extends MarginContext>(
   helpers: MarginCommandHelpers<Context>,
 ): Record<string, MarginCommand<Context>> {
-  const { required, symbol, decimal, traderClient, operatorClient, publicClient, keyOption, operatorKeyOption } = helpers;
+  const { required, symbol, decimal, traderClient, publicClient, keyOption } = helpers;
   const quantity = (context: Context): string => decimal('quantity', required(context.values, 'quantity'));
   const borrowLend = (side: 'Borrow' | 'Lend', summary: string, example: string): MarginCommand<Context> => ({
     group: 'Trader',
@@ -56,8 +56,6 @@ export function marginCommands<Context extends MarginContext>(
     examples: [example],
     run: async (context) => (await traderClient(context)).borrowLend({ symbol: symbol(context.values), side, quantity: quantity(context) }),
   });
-  const pool = (instruction: string, params: (context: Context) => Record<string, string>) => async (context: Context) =>
-    (await traderClient(context)).submitInstruction(instruction, params(context));
   return {
     borrow: borrowLend('Borrow', 'Borrow from the lending pool (redeems an open lend of the asset first).', 'exchange borrow --symbol USDC --quantity 500 --key bob.json'),
     lend: borrowLend('Lend', 'Lend to the lending pool (repays an open borrow of the asset first).', 'exchange lend --symbol USDC --quantity 1000 --key alice.json'),
@@ -102,6 +100,19 @@ export function marginCommands<Context extends MarginContext>(
         return { pools, shares: await (await traderClient(context)).coverageShares() };
       },
     },
+    ...coverageAndOperatorCommands(helpers),
+  };
+}
+
+/** The coverage pool, liquidation and price commands. */
+function coverageAndOperatorCommands<Context extends MarginContext>(
+  helpers: MarginCommandHelpers<Context>,
+): Record<string, MarginCommand<Context>> {
+  const { required, symbol, decimal, traderClient, operatorClient, keyOption, operatorKeyOption } = helpers;
+  const quantity = (context: Context): string => decimal('quantity', required(context.values, 'quantity'));
+  const pool = (instruction: string, params: (context: Context) => Record<string, string>) => async (context: Context) =>
+    (await traderClient(context)).submitInstruction(instruction, params(context));
+  return {
     'pool-deposit': {
       group: 'Trader',
       summary: 'Underwrite: deposit into an asset’s coverage pool for shares (coveragePoolDeposit).',
