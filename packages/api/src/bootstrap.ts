@@ -31,7 +31,11 @@ export async function applyListings(
 ): Promise<string[]> {
   const listed: string[] = [];
   const groups = listingGroups(config).filter((group) =>
-    group.kind === 'asset' ? !node.state.assetsBySymbol.has(group.symbol) : !node.state.marketsBySymbol.has(group.symbol),
+    group.kind === 'asset'
+      ? !node.state.assetsBySymbol.has(group.symbol)
+      : group.kind === 'borrowLend'
+        ? node.state.assetsBySymbol.get(group.symbol)?.margin === undefined
+        : !node.state.marketsBySymbol.has(group.symbol),
   );
   if (groups.length === 0) return listed;
   if (!node.state.operatorKeys.has(operator.publicKey)) {

@@ -15,8 +15,10 @@ import {
   parseInstruction,
   validateGenesis,
   type Genesis,
+  type BorrowLendMarketListing,
   type OperatorInstruction,
 } from '@vex/engine';
+import { borrowLendListingGroups, parseBorrowLendMarkets } from './margin-config.js';
 import type { AssetInfo } from './context.js';
 
 export interface AssetConfig {
@@ -29,6 +31,9 @@ export interface AssetConfig {
 /** A market as the config lists it: exactly the fields of the engine's marketList instruction. */
 export type MarketConfig = Omit<Extract<OperatorInstruction, { kind: 'marketList' }>, 'kind'>;
 
+/** A lending market as the config lists it: exactly the fields of borrowLendMarketList (docs/margin.md). */
+export type BorrowLendMarketConfig = Omit<BorrowLendMarketListing, 'kind'>;
+
 export interface ExchangeConfig {
   readonly genesis: {
     readonly exchangeName: string;
@@ -39,6 +44,8 @@ export interface ExchangeConfig {
   };
   readonly assets: readonly AssetConfig[];
   readonly markets: readonly MarketConfig[];
+  /** Borrowable assets (margin-config.ts), listed after the assets and markets. */
+  readonly borrowLendMarkets?: readonly BorrowLendMarketConfig[];
   /**
    * The address users deposit to, per blockchain (Backpack's names), served
    * by GET /wapi/v1/capital/deposit/address until custody gives each account
@@ -121,7 +128,7 @@ export function assetInfoOf(config: ExchangeConfig): Record<string, AssetInfo> {
 }
 
 /** The signing-string groups of each listing, in the order they are submitted. */
-export function listingGroups(config: ExchangeConfig): Array<{ symbol: string; kind: 'asset' | 'market'; instruction: string; params: Array<[string, string]> }> {
+export function listingGroups(config: ExchangeConfig): Array<{ symbol: string; kind: 'asset' | 'market' | 'borrowLend'; instruction: string; params: Array<[string, string]> }> {
   return [
     ...config.assets.map((asset) => ({
       symbol: asset.symbol,
@@ -150,6 +157,7 @@ export function listingGroups(config: ExchangeConfig): Array<{ symbol: string; k
         ...(market.minOrderValue !== undefined ? [['minOrderValue', market.minOrderValue]] : []),
       ] as Array<[string, string]>,
     })),
+    ...borrowLendListingGroups(config.borrowLendMarkets ?? []),
   ];
 }
 
@@ -192,7 +200,7 @@ function integerAt(value: Json, key: string, where: string, maximum: number): nu
 /** Parses and fully validates a config file's JSON; throws ConfigError naming the offending place. */
 export function parseConfig(json: unknown, source = 'config'): ExchangeConfig {
   const root = objectAt(json, source);
-  onlyKeys(root, ['genesis', 'assets', 'markets', 'depositAddresses', '$comment'], source);
+  onlyKeys(root, ['genesis', 'assets', 'markets', 'borrowLendMarkets', 'depositAddresses', '$comment'], source);
   const genesisJson = objectAt(root.genesis, `${source}.genesis`);
   onlyKeys(genesisJson, ['exchangeName', 'operatorKeys', 'feeAccount'], `${source}.genesis`);
   const exchangeName = stringAt(genesisJson, 'exchangeName', `${source}.genesis`)!;
@@ -277,6 +285,7 @@ export function parseConfig(json: unknown, source = 'config'): ExchangeConfig {
     genesis: { exchangeName, ...(operatorKeys !== undefined ? { operatorKeys } : {}), ...(feeAccount !== undefined ? { feeAccount } : {}) },
     assets,
     markets,
+    ...(root.borrowLendMarkets !== undefined ? { borrowLendMarkets: parseBorrowLendMarkets(root.borrowLendMarkets, `${source}.borrowLendMarkets`) } : {}),
     ...(depositAddresses !== undefined ? { depositAddresses } : {}),
   };
   checkListings(config, source);
@@ -297,7 +306,13 @@ function checkListings(config: ExchangeConfig, source: string): void {
   const state = createState({ ...genesis, operatorKeys: [dryRunKey], feeAccount: dryRunKey });
   const groups = listingGroups(config);
   groups.forEach((group, position) => {
-    const where = group.kind === 'asset' ? `${source}.assets[${position}]` : `${source}.markets[${position - config.assets.length}]`;
+    const marketsEnd = config.assets.length + config.markets.length;
+    const where =
+      group.kind === 'asset'
+        ? `${source}.assets[${position}]`
+        : group.kind === 'market'
+          ? `${source}.markets[${position - config.assets.length}]`
+          : `${source}.borrowLendMarkets[${position - marketsEnd}]`;
     const parsed = parseInstruction([{ instruction: group.instruction, params: new Map(group.params) }]);
     if (!parsed.ok) throw new ConfigError(`${where} (${group.symbol}): ${parsed.message}`);
     const outcome = execute(state, dryRunKey, parsed.instruction, 1);

@@ -12,7 +12,10 @@
  *   benchmarks on loopback; default on), MAX_CONNECTIONS (open connections
  *   in total, default 10000, lowered to what the open-file limit leaves after
  *   DESCRIPTOR_RESERVE, default 1200, descriptors kept for storage),
- *   MAX_CONNECTIONS_PER_IP (default 256).
+ *   MAX_CONNECTIONS_PER_IP (default 256), --demo or DEMO (`spot`, the
+ *   default, or `margin`: the demo with USDC, SOL and BTC borrowable, the
+ *   built-in price feed and keeper; `pnpm start` passes --demo margin),
+ *   PRICE_FEED, PRICE_FEED_INTERVAL_MS and KEEPER (margin-services.ts).
  *
  * On start it prints the URL and the operator public key. SIGTERM or SIGINT
  * shuts down gracefully: no new requests, in-flight ones finish, the node
@@ -27,13 +30,15 @@ import { applyListings, BootstrapError } from './bootstrap.js';
 import { assetInfoOf, ConfigError, demoConfig, genesisOf, parseConfig, type ExchangeConfig } from './config.js';
 import { defaultConnectionLimits } from './connection-guard.js';
 import { connectionBudget, defaultDescriptorReserve, readOpenFileLimit } from './descriptor-budget.js';
+import { demoMarginConfig } from './margin-config.js';
+import { startMarginServices, type MarginServices } from './margin-services.js';
 import { loadOrCreateOperatorKey, OperatorKeyError } from './operator-key.js';
 import { buildServer } from './server.js';
 
 const shutdownTimeoutMs = 30_000;
 
-async function loadConfig(file: string | undefined): Promise<ExchangeConfig> {
-  if (file === undefined) return demoConfig();
+async function loadConfig(file: string | undefined, demo: string): Promise<ExchangeConfig> {
+  if (file === undefined) return demo === 'margin' ? demoMarginConfig() : demoConfig();
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -75,7 +80,10 @@ function parseRateLimits(text: string | undefined): false | undefined {
 async function main(): Promise<void> {
   // `pnpm start -- --config x` may pass the `--` through.
   const args = process.argv.slice(2).filter((arg) => arg !== '--');
-  const { values } = parseArgs({ args, options: { config: { type: 'string' } }, allowPositionals: false });
+  const { values } = parseArgs({ args, options: { config: { type: 'string' }, demo: { type: 'string' } }, allowPositionals: false });
+  // `pnpm start` passes --demo margin: the demo with borrowable assets, the price feed and the keeper.
+  const demo = values.demo ?? process.env.DEMO ?? 'spot';
+  if (demo !== 'spot' && demo !== 'margin') throw new ConfigError(`--demo must be spot or margin, not ${demo}.`);
   const configFile = values.config ?? (process.env.CONFIG !== undefined && process.env.CONFIG !== '' ? process.env.CONFIG : undefined);
   const dataDirectory = resolve(process.env.DATA_DIR ?? './data');
   const host = process.env.HOST ?? '127.0.0.1';
@@ -105,7 +113,7 @@ async function main(): Promise<void> {
     logger.warn({ maximumConnectionsWanted, maximumConnections }, 'the open-file limit lowers MAX_CONNECTIONS; raise the hard limit (docs/operator.md)');
   }
 
-  const config = await loadConfig(configFile);
+  const config = await loadConfig(configFile, demo);
   await mkdir(dataDirectory, { recursive: true });
   const operator = await loadOrCreateOperatorKey(dataDirectory);
   if (operator.created) logger.info({ file: operator.file }, 'generated a new operator key');
@@ -129,6 +137,7 @@ async function main(): Promise<void> {
     ...(canAttest ? { attestationSigningSeed: operator.key.seed } : {}),
   });
   let app: ReturnType<typeof buildServer> | undefined;
+  let margin: MarginServices | undefined;
   let shuttingDown = false;
   const shutdown = async (signal: string): Promise<void> => {
     if (shuttingDown) return;
@@ -145,6 +154,7 @@ async function main(): Promise<void> {
     }, shutdownTimeoutMs);
     timer.unref();
     let exitCode = 0;
+    await margin?.stop();
     try {
       await app?.close();
     } catch (error) {
@@ -182,6 +192,7 @@ async function main(): Promise<void> {
     // connect at once, and the overflow waits on TCP retransmits (seconds);
     // Linux caps the figure at net.core.somaxconn.
     await app.listen({ host, port, backlog: listenBacklog });
+    margin = startMarginServices({ node, seed: operator.key.seed, isOperator: canAttest, demo: configFile === undefined && demo === 'margin', environment: process.env, logger });
   } catch (error) {
     // Start-up failed after the ledger opened: release it cleanly before exiting.
     await app?.close().catch(() => undefined);

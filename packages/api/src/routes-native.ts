@@ -13,6 +13,7 @@ import { holdExportSlot } from './export-slots.js';
 import { depositSchema, digitsString, errorResponses, noQuery, orderSchema, signedSecurity, withdrawalSchema } from './schemas.js';
 import { submitTransaction } from './submission.js';
 import { formatUnits, wireDeposit, wireOrder, wireWithdrawal } from './wire-format.js';
+import { wireMarginResult } from './margin-wire.js';
 
 const utf8 = new TextEncoder();
 
@@ -49,17 +50,22 @@ export function wireResult(state: ExchangeState, result: InstructionResult): Rec
     case 'attestationRecorded':
       return { ok: true, kind: 'attestationRecorded', sequence: value.sequence, digest: value.digest };
     default:
-      // Margin results (docs/margin.md): their wire shapes come with the margin routes.
-      return { ok: true, kind: value.kind };
+      // Margin results (docs/margin.md; margin-wire.ts).
+      return wireMarginResult(state, value);
   }
 }
 
 const resultSchema = {
   type: 'object',
   required: ['ok'],
+  // Margin results carry their own fields (docs/api.md, "Margin, native").
+  additionalProperties: true,
   properties: {
     ok: { type: 'boolean' },
-    kind: { type: 'string', enum: ['order', 'orders', 'withdrawal', 'deposit', 'listed', 'reserves'] },
+    kind: {
+      type: 'string',
+      enum: ['order', 'orders', 'withdrawal', 'deposit', 'listed', 'reserves', 'attestationRecorded', 'borrowLend', 'accountUpdated', 'price', 'liquidation', 'coveragePool'],
+    },
     order: orderSchema,
     orders: { type: 'array', items: orderSchema },
     withdrawal: withdrawalSchema,

@@ -13,6 +13,7 @@ import type { FastifyInstance } from 'fastify';
 import { bytesToLowerHex, formatDecimal, genesisHash, shortAssets, type Attestation, type InclusionProof } from '@vex/engine';
 import { parseInteger, signedNativeQuery, type ApiContext } from './context.js';
 import { ApiError } from './errors.js';
+import { borrowLendHole, borrowLendHoleProperties } from './margin-reserves.js';
 import { holdExportSlot } from './export-slots.js';
 import { digitsString, errorResponses, noQuery, signedSecurity } from './schemas.js';
 
@@ -91,6 +92,7 @@ const reservesSchema = {
           debts: { type: 'string' },
           difference: { type: 'string', description: 'reserves − liabilities; negative when short' },
           short: { type: 'boolean' },
+          ...borrowLendHoleProperties,
         },
       },
     },
@@ -244,6 +246,7 @@ export function registerVerificationRoutes(app: FastifyInstance, context: ApiCon
           debts: formatDecimal(debts, decimals),
           difference: formatDecimal(reserves - liabilities, decimals),
           short: short.includes(asset.symbol),
+          ...borrowLendHole(node.state, asset.symbol),
         };
       }),
       short,

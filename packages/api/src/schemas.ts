@@ -29,6 +29,11 @@ export const orderRequestSchema = {
     timeInForce: { type: 'string', enum: ['GTC', 'IOC', 'FOK'] },
     postOnly: { type: 'boolean' },
     reduceOnly: { type: 'boolean' },
+    // Spot margin flags (docs/margin.md, "Margin orders").
+    autoBorrow: { type: 'boolean' },
+    autoBorrowRepay: { type: 'boolean' },
+    autoLend: { type: 'boolean' },
+    autoLendRedeem: { type: 'boolean' },
     selfTradePrevention: { type: 'string', enum: ['RejectTaker', 'RejectMaker', 'RejectBoth', 'Allow'] },
     clientId: { anyOf: [{ type: 'integer', minimum: 0, maximum: 4_294_967_295 }, digitsString] },
     // Trigger orders and attached take-profit / stop-loss (docs/matching.md, section 8).

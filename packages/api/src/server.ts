@@ -27,6 +27,7 @@ import { MarketFeed } from './market-feed.js';
 import type { ExchangeNodePort } from './node-port.js';
 import { registerAccountRoutes } from './routes-account.js';
 import { registerNativeRoutes } from './routes-native.js';
+import { registerMarginRoutes } from './routes-margin.js';
 import { registerOrderRoutes } from './routes-orders.js';
 import { registerPublicRoutes } from './routes-public.js';
 import { registerVerificationRoutes } from './routes-verification.js';
@@ -323,6 +324,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     registerPublicRoutes(instance, context);
     registerOrderRoutes(instance, context);
     registerAccountRoutes(instance, context);
+    registerMarginRoutes(instance, context);
     registerNativeRoutes(instance, context);
     registerVerificationRoutes(instance, context);
     registerOperationsRoutes(instance, { node: options.node, metrics, cluster });

@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { accountIdOf, encodeSigningString, publicKeyFromSeed, signMessage } from '@vex/engine';
 import { ExchangeNode } from '@vex/ledger';
 import { applyListings } from './bootstrap.js';
-import { assetInfoOf, demoConfig, genesisOf } from './config.js';
+import { assetInfoOf, demoConfig, genesisOf, type ExchangeConfig } from './config.js';
 import { operatorKeyFromSeed, type OperatorKey } from './operator-key.js';
 import type { ConnectionLimits } from './connection-guard.js';
 import type { ExportLimits } from './export-slots.js';
@@ -67,13 +67,15 @@ export interface TestExchangeOptions {
   readonly maximumPendingTransactions?: number;
   /** Deposit address per blockchain (config `depositAddresses`). */
   readonly depositAddresses?: Readonly<Record<string, string>>;
+  /** The listings (default: the spot demo, demoConfig; margin tests pass demoMarginConfig()). */
+  readonly config?: ExchangeConfig;
 }
 
 export async function startTestExchange(options: TestExchangeOptions = {}): Promise<TestExchange> {
   const dataDirectory = await mkdtemp(join(tmpdir(), 'vex-api-'));
   const seed = new Uint8Array(randomBytes(32));
   const operator = operatorKeyFromSeed(seed);
-  const config = demoConfig();
+  const config = options.config ?? demoConfig();
   const node = await ExchangeNode.open({
     dataDirectory,
     genesis: genesisOf(config, operator.publicKey),

@@ -18,6 +18,7 @@ import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ExchangeClient } from './client.js';
+import { marginCommands } from './cli-margin.js';
 import { signedRoutes } from './routes.js';
 import { ClientInputError, ExchangeError, errorFromResponse, isErrorBody } from './errors.js';
 import { generateKeyPair, isPublicKeyText, keyPairFromSecret, type KeyPair } from './keys.js';
@@ -753,6 +754,9 @@ const commands: Readonly<Record<string, Command>> = {
     examples: ['exchange export-log --out exchange.log', 'exchange export-log --out tail.log --from 1000'],
     run: (context) => exportLog(context),
   },
+  ...marginCommands<Context>({
+    required, symbol, decimal, traderClient, operatorClient, publicClient: (context) => context.client(), keyOption, operatorKeyOption,
+  }),
 };
 
 /** fetch, with network failures and refusals turned into ExchangeError. */

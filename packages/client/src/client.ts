@@ -321,6 +321,41 @@ export class ExchangeClient {
     return this.#signed(signedRoutes.account, undefined) as Promise<JsonObject>;
   }
 
+  // ---- margin (docs/api.md, "Margin"; docs/margin.md) ----------------------
+
+  /** Borrow (side Borrow; redeems an open lend first) or lend (side Lend; repays an open borrow first). */
+  borrowLend(request: { symbol: string; side: 'Borrow' | 'Lend'; quantity: string }): Promise<JsonObject> {
+    return this.#signed(signedRoutes.borrowLend, { ...request }) as Promise<JsonObject>;
+  }
+
+  updateAccount(settings: { autoBorrowSettlements?: boolean; autoLend?: boolean; autoRepayBorrows?: boolean; leverageLimit?: string }): Promise<JsonObject> {
+    return this.#signed(signedRoutes.updateAccount, { ...settings }) as Promise<JsonObject>;
+  }
+
+  lendingPositions(): Promise<JsonObject[]> {
+    return this.#signed(signedRoutes.lendingPositions, undefined) as Promise<JsonObject[]>;
+  }
+
+  marginSummary(): Promise<JsonObject> {
+    return this.#signed(signedRoutes.marginSummary, undefined) as Promise<JsonObject>;
+  }
+
+  coverageShares(): Promise<JsonObject[]> {
+    return this.#signed(signedRoutes.coverageShares, undefined) as Promise<JsonObject[]>;
+  }
+
+  lendingMarkets(): Promise<JsonObject[]> {
+    return this.#public(publicRoutes.lendingMarkets) as Promise<JsonObject[]>;
+  }
+
+  prices(): Promise<JsonObject[]> {
+    return this.#public(publicRoutes.prices) as Promise<JsonObject[]>;
+  }
+
+  coveragePools(): Promise<JsonObject[]> {
+    return this.#public(publicRoutes.coveragePools) as Promise<JsonObject[]>;
+  }
+
   placeOrder(order: OrderRequest): Promise<Order> {
     return this.#signed(signedRoutes.placeOrder, { ...order }) as Promise<Order>;
   }

@@ -4,7 +4,7 @@
  * string starts with.
  */
 export interface Route {
-  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'DELETE' | 'PATCH';
   readonly path: string;
 }
 export interface SignedRoute extends Route {
@@ -30,6 +30,10 @@ export const publicRoutes = {
   reserves: { method: 'GET', path: '/api/v1/reserves' },
   /** Native: the latest snapshot record (bytes). */
   snapshot: { method: 'GET', path: '/api/v1/snapshot' },
+  /** Margin (docs/api.md, "Margin"): lending markets, index prices, coverage pools. */
+  lendingMarkets: { method: 'GET', path: '/api/v1/borrowLend/markets' },
+  prices: { method: 'GET', path: '/api/v1/prices' },
+  coveragePools: { method: 'GET', path: '/api/v1/coveragePool' },
 } as const satisfies Record<string, Route>;
 
 export const signedRoutes = {
@@ -51,6 +55,12 @@ export const signedRoutes = {
   proof: { method: 'GET', path: '/wapi/v1/proof', instruction: 'proofQuery' },
   /** Native, operator keys only: every account's pending withdrawals. */
   operatorWithdrawals: { method: 'GET', path: '/api/v1/operator/withdrawals', instruction: 'operatorWithdrawalQueryAll' },
+  /** Margin (docs/api.md, "Margin"). */
+  borrowLend: { method: 'POST', path: '/api/v1/borrowLend', instruction: 'borrowLendExecute' },
+  updateAccount: { method: 'PATCH', path: '/api/v1/account', instruction: 'accountUpdate' },
+  lendingPositions: { method: 'GET', path: '/api/v1/borrowLend/positions', instruction: 'borrowLendPositionQuery' },
+  marginSummary: { method: 'GET', path: '/api/v1/capital/collateral', instruction: 'collateralQuery' },
+  coverageShares: { method: 'GET', path: '/wapi/v1/coveragePool', instruction: 'coveragePoolQuery' },
 } as const satisfies Record<string, SignedRoute>;
 
 /** Operator instructions, submitted through POST /api/v1/transactions. */

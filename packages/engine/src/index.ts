@@ -27,3 +27,12 @@ export * from './inclusion-proof.js';
 export * from './liabilities-tree.js';
 export * from './attestation-record.js';
 export * from './proof-basis.js';
+// Margin (docs/margin.md): what the API, the keeper and the client read.
+export * from './margin-state.js';
+export * from './margin-views.js';
+export { accountHealth, isLiquidatable, meetsInitialMargin, collateralWeight, marginFraction, settlementDecimals, type AccountHealth, type HealthAdjustment } from './health.js';
+export { borrowRate, lendRate, totalBorrowedUnits, totalLentUnits, utilization, lentUnits, borrowedUnits } from './lending-pool.js';
+export { netQuantityUnits } from './borrow-lend.js';
+export { valueUnits, type PriceView } from './index-prices.js';
+export { wad, wadDecimals } from './margin-fixed-point.js';
+export { borrowLendListingDecimals } from './margin-instruction-parser.js';

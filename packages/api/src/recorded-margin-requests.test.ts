@@ -1,0 +1,145 @@
+/**
+ * The 32 requests ccxt 4.5.84 sent for the margin and perpetual endpoints
+ * (shared/ccxt-margin-requests.jsonl, copied to test/fixtures), replayed byte
+ * for byte with the node's and the server's clock at each X-Timestamp: every
+ * margin route parses, verifies and routes. Perpetual routes answer as the
+ * spot exchange does today (no PERP markets), and the two requests ccxt signs
+ * with an empty instruction are refused (docs/api.md, "Margin").
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoMarginConfig } from './margin-config.js';
+import { operatorTransaction, signedRequest, startTestExchange, TestKey, type TestExchange } from './test-support.js';
+
+interface Recorded {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly body?: string;
+}
+
+const recordedFile = fileURLToPath(new URL('../test/fixtures/ccxt-margin-requests.jsonl', import.meta.url));
+const recorded: Recorded[] = readFileSync(recordedFile, 'utf8')
+  .split('\n')
+  .filter((line) => line.trim() !== '')
+  .map((line) => JSON.parse(line) as Recorded);
+
+/** The recorded key: the ed25519 seed is 32 bytes of 0x07. */
+const recordedKey = new TestKey(new Uint8Array(32).fill(7));
+const lender = new TestKey(new Uint8Array(32).fill(9));
+
+describe('margin requests recorded from ccxt 4.5.84', { timeout: 60_000 }, () => {
+  let exchange: TestExchange;
+  let now = Number(recorded.find((request) => request.headers['x-timestamp'] !== undefined)!.headers['x-timestamp']) - 10_000;
+
+  beforeAll(async () => {
+    exchange = await startTestExchange({ clock: () => now, config: demoMarginConfig() });
+    const operator = async (instruction: string, params: Record<string, string>) => {
+      now += 1;
+      const { status, body } = await operatorTransaction(exchange, instruction, params, now);
+      expect(status, JSON.stringify(body)).toBe(200);
+      expect(body.results).toMatchObject([{ ok: true }]);
+    };
+    await operator('indexPriceUpdate', { symbol: 'SOL', price: '150', publishedAtMs: String(now + 1) });
+    await operator('indexPriceUpdate', { symbol: 'BTC', price: '90000', publishedAtMs: String(now + 1) });
+    const credits = [[recordedKey, 'USDC', '1000'], [recordedKey, 'SOL', '10'], [lender, 'SOL', '50']] as const;
+    for (const [key, symbol, quantity] of credits) {
+      const chainTransactionId = `recorded-margin-${key.apiKey.slice(0, 4)}-${symbol}`;
+      await operator('depositCredit', { account: key.apiKey, symbol, quantity, blockchain: 'Solana', chainTransactionId });
+    }
+    now += 1;
+    const lend = await signedRequest(exchange, lender, 'POST', '/api/v1/borrowLend', 'borrowLendExecute', {
+      body: { quantity: '50', side: 'Lend', symbol: 'SOL' },
+      timestampMs: now,
+    });
+    expect(lend.status, JSON.stringify(lend.body)).toBe(200);
+  });
+
+  afterAll(async () => {
+    await exchange?.close();
+  });
+
+  it('uses the recorded key', () => {
+    expect(recordedKey.apiKey).toBe('6kpsY+KcUgq+9VB7Ey7F+ZVHdq6+vnuSQh7qaRRG0iw=');
+    expect(recorded).toHaveLength(32);
+  });
+
+  it('answers every recorded request', async () => {
+    const answers: Array<{ request: string; status: number; body: any }> = [];
+    for (const request of recorded) {
+      const timestamp = request.headers['x-timestamp'];
+      if (timestamp !== undefined) now = Number(timestamp);
+      const response = await fetch(`${exchange.baseUrl}${request.url}`, {
+        method: request.method,
+        headers: request.headers,
+        ...(request.body !== undefined ? { body: request.body } : {}),
+      });
+      const text = await response.text();
+      answers.push({ request: `${request.method} ${request.url.split('?')[0]}`, status: response.status, body: text === '' ? undefined : JSON.parse(text) });
+    }
+    const statuses = answers.map(({ request, status }) => `${status} ${request}`);
+    expect(statuses).toEqual(EXPECTED_STATUSES);
+    const byRequest = (index: number) => answers[index]!.body;
+    expect(byRequest(11)).toMatchObject({ autoLend: false, leverageLimit: '0', liquidating: false });
+    expect(byRequest(12)).toMatchObject({ leverageLimit: '5' });
+    expect(byRequest(13)).toMatchObject({ autoBorrowSettlements: true, autoLend: true, autoRepayBorrows: true, leverageLimit: '5' });
+    expect(byRequest(14)).toMatchObject({ symbol: 'SOL', side: 'Borrow', quantity: '1', netQuantity: '-1' });
+    expect(byRequest(15)).toMatchObject({ symbol: 'USDC', side: 'Lend', quantity: '100', netQuantity: '100' });
+    expect(byRequest(16)).toEqual(
+      expect.arrayContaining([
+        // Interest has accrued on the borrow since it was made (rounded up, by whole nanoSOL).
+        expect.objectContaining({ symbol: 'SOL', netQuantity: expect.stringMatching(/^-1\.00000000[1-9]$/), markPrice: '150' }),
+        expect.objectContaining({ symbol: 'USDC', netQuantity: '100' }),
+      ]),
+    );
+    expect(byRequest(17).map((market: { symbol: string }) => market.symbol)).toEqual(['SOL', 'BTC', 'USDC']);
+    expect(byRequest(17)[0]).toMatchObject({ symbol: 'SOL', lentQuantity: '50', borrowedQuantity: expect.stringMatching(/^1(\.00000000[1-9])?$/), utilization: expect.stringMatching(/^0\.02/) });
+    expect(byRequest(18)).toEqual([expect.objectContaining({ symbol: 'USDC', lentQuantity: '100' })]);
+    expect(byRequest(19)[0]).toMatchObject({ symbol: 'SOL', haircutFunction: { weight: '0.8', kind: { type: 'identity' } } });
+    // 1000 USDC + 10 SOL × 150 × 0.8 held (one SOL of it borrowed); owes 1 SOL = 150.
+    expect(byRequest(20)).toMatchObject({ assetsValue: '2320', liquidating: false, imf: expect.stringMatching(/^0\.3/), mmf: expect.stringMatching(/^0\.15/) });
+    expect(byRequest(20).borrowLiability).toMatch(/^150\.00000[1-9]$/);
+    expect(byRequest(20).netEquity).toMatch(/^2169\.99999[0-9]$/);
+    expect(Number(byRequest(21).maxBorrowQuantity)).toBeGreaterThan(0);
+    expect(byRequest(26)).toEqual([expect.objectContaining({ symbol: 'SOL', side: 'Borrow' }), expect.objectContaining({ symbol: 'USDC', side: 'Lend' })]);
+  });
+});
+
+const EXPECTED_STATUSES = [
+  '200 GET /api/v1/assets',
+  '200 GET /api/v1/markets',
+  '200 GET /api/v1/position',
+  '200 GET /api/v1/position',
+  // Perpetual routes come with the perpetuals issue: not served yet.
+  '404 GET /api/v1/markPrices',
+  '404 GET /api/v1/fundingRates',
+  '404 GET /wapi/v1/history/funding',
+  '404 GET /api/v1/openInterest',
+  // No SOL_USDC_PERP market: INVALID_MARKET.
+  '400 GET /api/v1/klines',
+  '400 GET /api/v1/klines',
+  '400 POST /api/v1/order',
+  '200 GET /api/v1/account',
+  '200 PATCH /api/v1/account',
+  '200 PATCH /api/v1/account',
+  '200 POST /api/v1/borrowLend',
+  '200 POST /api/v1/borrowLend',
+  '200 GET /api/v1/borrowLend/positions',
+  '200 GET /api/v1/borrowLend/markets',
+  '200 GET /api/v1/borrowLend/markets/history',
+  '200 GET /api/v1/collateral',
+  '200 GET /api/v1/capital/collateral',
+  '200 GET /api/v1/account/limits/borrow',
+  '400 GET /api/v1/account/limits/order',
+  // Signed by ccxt with an empty instruction; not a route here.
+  '404 GET /api/v1/borrowLend/position/liquidationPrice',
+  '200 GET /wapi/v1/history/borrowLend',
+  '200 GET /wapi/v1/history/interest',
+  '200 GET /wapi/v1/history/borrowLend/positions',
+  '404 GET /wapi/v1/history/settlement',
+  '404 GET /wapi/v1/history/position',
+  '400 GET /api/v1/position',
+  '404 GET /api/v1/markPrices',
+  '404 GET /api/v1/openInterest',
+];
