@@ -84,7 +84,7 @@ const defaultUrl = (): string => `http://127.0.0.1:${process.env.PORT ?? '8080'}
 const defaultOperatorKeyFile = (): string => path.join(process.env.DATA_DIR ?? './data', 'operator-key.json');
 
 const globalOptions: Readonly<Record<string, OptionSpec>> = {
-  url: { type: 'string', value: '<url>', description: 'Exchange base URL (default http://127.0.0.1:${PORT:-8080}).' },
+  url: { type: 'string', value: '<url>', description: `Exchange base URL (default http://127.0.0.1:\${PORT:-8080}).` },
   window: { type: 'string', value: '<ms>', description: `X-Window of signed requests, 1 to ${maximumWindowMs} (default 5000).` },
   help: { type: 'boolean', short: 'h', description: 'Show help for this command.' },
 };
@@ -93,7 +93,7 @@ const keyOption: OptionSpec = { type: 'string', value: '<file>', description: 'T
 const operatorKeyOption: OptionSpec = {
   type: 'string',
   value: '<file>',
-  description: 'Operator key file, JSON {"secret", "publicKey"} (default ${DATA_DIR:-./data}/operator-key.json).',
+  description: `Operator key file, JSON {"secret", "publicKey"} (default \${DATA_DIR:-./data}/operator-key.json).`,
 };
 const symbolOption = (what: string): OptionSpec => ({ type: 'string', value: '<symbol>', description: what });
 

@@ -188,7 +188,6 @@ const attestationMessageTag: Uint8Array = new TextEncoder().encode('vex/attestat
 /** The engine's asset symbols (docs/protocol.md): 1 to 16 of A–Z and 0–9. */
 const assetSymbolPattern = /^[A-Z0-9]{1,16}$/;
 const hashLengthBytes = 32;
-const uint64Limit = 1n << 64n;
 
 function fail(message: string): never {
   throw new AttestationFormatError(message);
