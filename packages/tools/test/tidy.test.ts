@@ -97,11 +97,8 @@ const forbiddenAbbreviations: ReadonlySet<string> = new Set([
 const longFunctions: readonly string[] = [
   'packages/api/src/config.ts#parseConfig',
   'packages/api/src/main.ts#main',
-  'packages/api/src/routes-account.ts#registerAccountRoutes',
   'packages/api/src/routes-native.ts#registerNativeRoutes',
   'packages/api/src/routes-orders.ts#registerOrderRoutes',
-  'packages/api/src/routes-public.ts#registerPublicRoutes',
-  'packages/api/src/routes-verification.ts#registerVerificationRoutes',
   'packages/api/src/server.ts#buildServer',
   'packages/client/src/cli.ts#main',
   'packages/cluster/src/etcd-follower.ts#EtcdLogFollower.batches',
