@@ -111,7 +111,6 @@ const longFunctions: readonly string[] = [
   'packages/engine/src/state-codec.ts#decodeStateUnchecked',
   'packages/engine/src/state-codec.ts#encodeState',
   'packages/ledger/src/exchange-node.ts#ExchangeNode.open',
-  'packages/ledger/src/recovery.ts#recoverLedger',
   'packages/replayer/src/inclusion-proof-check.ts#checkInclusionProof',
 ];
 const longFiles: readonly string[] = [
