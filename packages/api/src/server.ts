@@ -177,34 +177,7 @@ function answerMalformedHttp(error: NodeJS.ErrnoException, socket: Duplex): void
 
 export function buildServer(options: BuildServerOptions): FastifyInstance {
   const clock = options.clock ?? Date.now;
-  const app = Fastify({
-    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
-    bodyLimit: options.bodyLimitBytes ?? defaultBodyLimitBytes,
-    connectionTimeout: serverTimeouts.connectionTimeoutMs,
-    requestTimeout: serverTimeouts.requestTimeoutMs,
-    keepAliveTimeout: serverTimeouts.keepAliveTimeoutMs,
-    http: {
-      headersTimeout: serverTimeouts.headersTimeoutMs,
-      connectionsCheckingInterval: serverTimeouts.connectionsCheckingIntervalMs,
-    },
-    onProtoPoisoning: 'error',
-    onConstructorPoisoning: 'error',
-    // Shutdown answers new requests itself, as {code, message} (see the onRequest hook).
-    return503OnClosing: false,
-    clientErrorHandler: answerMalformedHttp,
-    ajv: {
-      customOptions: {
-        coerceTypes: false,
-        removeAdditional: false,
-        useDefaults: false,
-        allowUnionTypes: true,
-        allErrors: false,
-      },
-    },
-  }) as unknown as FastifyInstance;
-
-  // Bodies are JSON only: no text/plain parser.
-  app.removeContentTypeParser('text/plain');
+  const app = createFastify(options);
   const feed = new MarketFeed(options.node, app.log, clock);
   const limits = options.rateLimits === false ? undefined : {
     perIp: { ...defaultRateLimits.perIp, ...options.rateLimits?.perIp },
@@ -230,6 +203,56 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     keysWithRateWindow: keyRateLimit?.size ?? 0,
   }));
 
+  setErrorAnswers(app);
+  addLifecycleHooks(app, { limits, feed, guard, shutdownGraceMs: options.shutdownGraceMs ?? defaultShutdownGraceMs });
+  registerOpenApi(app);
+  app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  app.register(async (instance) => {
+    registerPublicRoutes(instance, context);
+    registerOrderRoutes(instance, context);
+    registerAccountRoutes(instance, context);
+    registerNativeRoutes(instance, context);
+    registerVerificationRoutes(instance, context);
+    hub = registerWebSocketRoutes(instance, context, { ...defaultWebSocketLimits, ...options.webSocketLimits });
+  });
+  feed.start();
+  return app;
+}
+
+/** The fastify instance with the server's limits, timeouts and strict JSON parsing. */
+function createFastify(options: BuildServerOptions): FastifyInstance {
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    bodyLimit: options.bodyLimitBytes ?? defaultBodyLimitBytes,
+    connectionTimeout: serverTimeouts.connectionTimeoutMs,
+    requestTimeout: serverTimeouts.requestTimeoutMs,
+    keepAliveTimeout: serverTimeouts.keepAliveTimeoutMs,
+    http: {
+      headersTimeout: serverTimeouts.headersTimeoutMs,
+      connectionsCheckingInterval: serverTimeouts.connectionsCheckingIntervalMs,
+    },
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    // Shutdown answers new requests itself, as {code, message} (see the onRequest hook).
+    return503OnClosing: false,
+    clientErrorHandler: answerMalformedHttp,
+    ajv: {
+      customOptions: {
+        coerceTypes: false,
+        removeAdditional: false,
+        useDefaults: false,
+        allowUnionTypes: true,
+        allErrors: false,
+      },
+    },
+  }) as unknown as FastifyInstance;
+  // Bodies are JSON only: no text/plain parser.
+  app.removeContentTypeParser('text/plain');
+  return app;
+}
+
+/** Errors answer as {code, message} from the one catalogue, with Retry-After on refusals to retry. */
+function setErrorAnswers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { status, body } = errorAnswer(error);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
@@ -242,7 +265,18 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({ code: 'NOT_FOUND', message: `No route ${request.method} ${request.url.split('?', 1)[0]!.slice(0, 200)}.` }),
   );
+}
 
+interface LifecycleParts {
+  readonly limits: { readonly perIp: { max: number; timeWindowMs: number } } | undefined;
+  readonly feed: MarketFeed;
+  readonly guard: ConnectionGuard | undefined;
+  readonly shutdownGraceMs: number;
+}
+
+/** The per-address limit on every request, and shutdown: refuse new requests, close connections, then destroy. */
+function addLifecycleHooks(app: FastifyInstance, parts: LifecycleParts): void {
+  const { limits, feed, guard } = parts;
   let closing = false;
   let perIpLimiter: Limiter | undefined;
 
@@ -278,7 +312,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
       graceTimer = setTimeout(() => {
         const destroyed = guard.destroyAll();
         if (destroyed > 0) app.log.warn({ destroyed }, 'shutdown: destroyed connections still open after the grace period');
-      }, options.shutdownGraceMs ?? defaultShutdownGraceMs);
+      }, parts.shutdownGraceMs);
       graceTimer.unref();
     }
     done();
@@ -287,7 +321,9 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     clearTimeout(graceTimer);
     done();
   });
+}
 
+function registerOpenApi(app: FastifyInstance): void {
   app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -305,16 +341,6 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
       },
     },
   });
-  app.register(websocket, { options: { maxPayload: 64 * 1024 } });
-  app.register(async (instance) => {
-    registerPublicRoutes(instance, context);
-    registerOrderRoutes(instance, context);
-    registerAccountRoutes(instance, context);
-    registerNativeRoutes(instance, context);
-    registerVerificationRoutes(instance, context);
-    hub = registerWebSocketRoutes(instance, context, { ...defaultWebSocketLimits, ...options.webSocketLimits });
-  });
-  feed.start();
-  return app;
 }
+
 

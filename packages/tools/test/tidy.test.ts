@@ -99,7 +99,6 @@ const longFunctions: readonly string[] = [
   'packages/api/src/main.ts#main',
   'packages/api/src/routes-native.ts#registerNativeRoutes',
   'packages/api/src/routes-orders.ts#registerOrderRoutes',
-  'packages/api/src/server.ts#buildServer',
   'packages/client/src/cli.ts#main',
   'packages/cluster/src/etcd-follower.ts#EtcdLogFollower.batches',
   'packages/engine/src/apply.ts#execute',
