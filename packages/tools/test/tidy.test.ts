@@ -99,7 +99,6 @@ const longFunctions: readonly string[] = [
   'packages/api/src/main.ts#main',
   'packages/api/src/routes-native.ts#registerNativeRoutes',
   'packages/api/src/routes-orders.ts#registerOrderRoutes',
-  'packages/client/src/cli.ts#main',
   'packages/cluster/src/etcd-follower.ts#EtcdLogFollower.batches',
   'packages/engine/src/apply.ts#execute',
   'packages/engine/src/inclusion-proof.ts#checkProof',
@@ -115,7 +114,6 @@ const longFunctions: readonly string[] = [
 const longFiles: readonly string[] = [
   'packages/api/test/fuzz.test.ts',
   'packages/api/test/load-generator.ts',
-  'packages/client/src/cli.ts',
   'packages/engine/src/matching.ts',
   'packages/engine/test/envelope-fuzz.test.ts',
   'packages/engine/test/model.test.ts',
@@ -174,7 +172,6 @@ const wideLineFiles: readonly string[] = [
   'packages/api/test/overload.test.ts',
   'packages/api/test/verifiability.test.ts',
   'packages/client/src/base64.ts',
-  'packages/client/src/cli.ts',
   'packages/client/src/client.ts',
   'packages/client/src/errors.ts',
   'packages/client/src/keys.ts',
