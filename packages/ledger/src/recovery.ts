@@ -3,12 +3,13 @@
  * snapshot and replays the log after it, trusting nothing it reads. The rules
  * are in docs/log-format.md, "Recovery".
  */
-import { createHash } from 'node:crypto';
 import {
   apply,
+  bytesToLowerHex,
   checkInvariants,
   createState,
   decodeState,
+  sha256,
   stateHashHex,
   type ApplyOutcome,
   type ExchangeState,
@@ -65,10 +66,6 @@ export interface RecoveredLedger {
 
 /** Entries read, verified and applied per step of the replay. */
 const replayChunkEntries = 1_024;
-
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-}
 
 function equalBytes(left: Uint8Array, right: Uint8Array): boolean {
   return Buffer.from(left.buffer, left.byteOffset, left.byteLength).equals(Buffer.from(right.buffer, right.byteOffset, right.byteLength));
@@ -139,7 +136,7 @@ export async function recoverLedger(context: RecoveryContext): Promise<Recovered
       replayed: replayed.count,
       durationMs: Math.round(performance.now() - started),
       stateHash: stateHashHex(state),
-      headHash: hex(entryHash),
+      headHash: bytesToLowerHex(entryHash),
     },
     `ledger recovered ${tail.lastKept} entries (${replayed.count} replayed` +
       `${snapshotSequence === undefined ? ' from genesis' : ` after snapshot ${snapshotSequence}`})`,
@@ -166,20 +163,20 @@ async function openOrCreateGenesis(context: RecoveryContext, genesisDigest: Uint
       ]],
       { sync: true },
     );
-    logger.info({ location, genesisHash: hex(genesisDigest) }, 'ledger created');
+    logger.info({ location, genesisHash: bytesToLowerHex(genesisDigest) }, 'ledger created');
     return 'created';
   }
   const storedFormat = await db.get(formatMetaKey);
   if (storedFormat === undefined || storedFormat.length !== 1 || storedFormat[0] !== storageFormatVersion) {
-    fail('storage-format', undefined, `the storage format is ${storedFormat === undefined ? 'missing' : hex(storedFormat)}, expected ${storageFormatVersion}`);
+    fail('storage-format', undefined, `the storage format is ${storedFormat === undefined ? 'missing' : bytesToLowerHex(storedFormat)}, expected ${storageFormatVersion}`);
   }
   if (!equalBytes(storedGenesis, configuredGenesis)) {
     const storedText = Buffer.from(storedGenesis).toString('utf8');
     fail(
       'genesis-mismatch',
       undefined,
-      `the ledger was created with genesis ${storedText} (hash ${hex(hashGenesisBytes(storedGenesis))}) ` +
-        `but the configured genesis is ${canonicalGenesisJson(genesis)} (hash ${hex(genesisDigest)}); ` +
+      `the ledger was created with genesis ${storedText} (hash ${bytesToLowerHex(hashGenesisBytes(storedGenesis))}) ` +
+        `but the configured genesis is ${canonicalGenesisJson(genesis)} (hash ${bytesToLowerHex(genesisDigest)}); ` +
         'refusing to open it with a different genesis',
     );
   }
@@ -203,7 +200,7 @@ async function scanTail(context: RecoveryContext, genesisDigest: Uint8Array, fai
   const window: RawEntry[] = [];
   for await (const [key, value] of db.iterator({ ...entryRange, reverse: true, limit: maximumBatchEntries + 1 })) {
     const sequence = sequenceOfKey(key);
-    if (sequence === undefined) fail('corrupt-entry', undefined, `an entry key has ${key.length} bytes instead of 9 (${hex(key)})`);
+    if (sequence === undefined) fail('corrupt-entry', undefined, `an entry key has ${key.length} bytes instead of 9 (${bytesToLowerHex(key)})`);
     window.push({ sequence: sequence!, raw: value });
   }
   window.reverse();
@@ -247,7 +244,7 @@ async function scanSnapshots(db: LedgerDatabase, tail: TailScan, fail: Fail): Pr
   const snapshotSequences: number[] = [];
   for await (const key of db.keys({ ...snapshotRange, reverse: true })) {
     const sequence = sequenceOfKey(key);
-    if (sequence === undefined) fail('corrupt-snapshot', undefined, `a snapshot key has ${key.length} bytes instead of 9 (${hex(key)})`);
+    if (sequence === undefined) fail('corrupt-snapshot', undefined, `a snapshot key has ${key.length} bytes instead of 9 (${bytesToLowerHex(key)})`);
     snapshotSequences.push(sequence!);
   }
   const dropped = tornFrom === undefined ? [] : snapshotSequences.filter((sequence) => sequence >= tornFrom);
@@ -266,7 +263,7 @@ async function scanAttestations(db: LedgerDatabase, tail: TailScan, fail: Fail):
   const droppedAttestations: number[] = [];
   for await (const key of db.keys({ ...attestationRange, reverse: true })) {
     const sequence = sequenceOfKey(key);
-    if (sequence === undefined) fail('attestation-mismatch', undefined, `an attestation key has ${key.length} bytes instead of 9 (${hex(key)})`);
+    if (sequence === undefined) fail('attestation-mismatch', undefined, `an attestation key has ${key.length} bytes instead of 9 (${bytesToLowerHex(key)})`);
     if (sequence! <= lastKept) break;
     if (tornFrom === undefined || sequence! < tornFrom) {
       fail('attestation-mismatch', sequence, `attestation ${sequence} is beyond the last entry ${lastStored}`);
@@ -348,7 +345,7 @@ function replayChunk(
       fail(
         'broken-chain',
         expected,
-        `its previous hash ${hex(record.previousHash)} is not the hash ${hex(position.previousHash)} of ` +
+        `its previous hash ${bytesToLowerHex(record.previousHash)} is not the hash ${bytesToLowerHex(position.previousHash)} of ` +
           (expected === 1 ? 'the genesis' : `entry ${expected - 1}`) + ' (one of the two was altered)',
       );
     }
@@ -428,9 +425,9 @@ async function loadSnapshot(
     return fail('corrupt-snapshot', sequence, `snapshot ${sequence} cannot be decoded (${reason(error)})`, error);
   }
   if (record.sequence !== sequence) fail('corrupt-snapshot', sequence, `snapshot ${sequence} says it is snapshot ${record.sequence}`);
-  const digest = new Uint8Array(createHash('sha256').update(record.stateEncoding).digest());
+  const digest = sha256(record.stateEncoding);
   if (!equalBytes(digest, record.stateHash)) {
-    fail('corrupt-snapshot', sequence, `snapshot ${sequence} records state hash ${hex(record.stateHash)} but its state hashes to ${hex(digest)}`);
+    fail('corrupt-snapshot', sequence, `snapshot ${sequence} records state hash ${bytesToLowerHex(record.stateHash)} but its state hashes to ${bytesToLowerHex(digest)}`);
   }
   let state: ExchangeState;
   try {
@@ -445,7 +442,7 @@ async function loadSnapshot(
   if (raw === undefined) fail('missing-entry', sequence, `snapshot ${sequence} refers to entry ${sequence}, which is missing`);
   const entryDigest = hashEntryEncoding(raw!);
   if (!equalBytes(entryDigest, record.entryHash)) {
-    fail('snapshot-mismatch', sequence, `snapshot ${sequence} records entry hash ${hex(record.entryHash)} but entry ${sequence} hashes to ${hex(entryDigest)}`);
+    fail('snapshot-mismatch', sequence, `snapshot ${sequence} records entry hash ${bytesToLowerHex(record.entryHash)} but entry ${sequence} hashes to ${bytesToLowerHex(entryDigest)}`);
   }
   const entry = decodeStored({ sequence, raw: raw! });
   if (typeof entry === 'string') return fail('corrupt-entry', sequence, entry);
