@@ -4,7 +4,6 @@
  * record types are the ledger's own, so the two can never drift apart.
  */
 import type { ExchangeNode } from '@vex/ledger';
-import type { StoredEntry as StoredLogEntry } from '@vex/engine';
 
 export type {
   CommittedEntry,

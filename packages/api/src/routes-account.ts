@@ -27,30 +27,41 @@ const pageProperties = { limit: digitsString, offset: digitsString, from: digits
 const textValue = { type: 'string', minLength: 1, maxLength: 256 } as const;
 
 export function registerAccountRoutes(app: FastifyInstance, context: ApiContext): void {
+  registerBalanceRoutes(app, context);
+  registerDepositAddressRoute(app, context);
+  registerHistoryRoutes(app, context);
+  registerTransferHistoryRoutes(app, context);
+  registerWithdrawalRoute(app, context);
+}
+
+const capitalRouteSchema = {
+  summary: 'Balances of the signer, every listed asset (instruction balanceQuery)',
+  tags: ['account'],
+  security: signedSecurity,
+  querystring: noQuery,
+  response: {
+    200: {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        properties: {
+          available: { type: 'string' },
+          locked: { type: 'string' },
+          staked: { type: 'string' },
+          pendingWithdrawal: { type: 'string' },
+        },
+      },
+    },
+    ...errorResponses(401),
+  },
+} as const;
+
+/** Balances and positions of the signer. */
+function registerBalanceRoutes(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
 
   app.get('/api/v1/capital', {
-    schema: {
-      summary: 'Balances of the signer, every listed asset (instruction balanceQuery)',
-      tags: ['account'],
-      security: signedSecurity,
-      querystring: noQuery,
-      response: {
-        200: {
-          type: 'object',
-          additionalProperties: {
-            type: 'object',
-            properties: {
-              available: { type: 'string' },
-              locked: { type: 'string' },
-              staked: { type: 'string' },
-              pendingWithdrawal: { type: 'string' },
-            },
-          },
-        },
-        ...errorResponses(401),
-      },
-    },
+    schema: capitalRouteSchema,
   }, async (request) => {
     const { account } = signedQuery(context, request);
     const balances: Record<string, Record<string, string>> = {};
@@ -82,7 +93,10 @@ export function registerAccountRoutes(app: FastifyInstance, context: ApiContext)
     }
     return [];
   });
+}
 
+/** Where the signer deposits. */
+function registerDepositAddressRoute(app: FastifyInstance, context: ApiContext): void {
   app.get('/wapi/v1/capital/deposit/address', {
     schema: {
       summary: 'The address to deposit to on a blockchain (instruction depositAddressQuery): the operator’s configured address',
@@ -104,6 +118,11 @@ export function registerAccountRoutes(app: FastifyInstance, context: ApiContext)
     }
     return { address };
   });
+}
+
+/** The signer’s fills and orders. */
+function registerHistoryRoutes(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
 
   app.get('/wapi/v1/history/fills', {
     schema: {
@@ -150,6 +169,11 @@ export function registerAccountRoutes(app: FastifyInstance, context: ApiContext)
     const orders = await node.history.orders(account, page);
     return orders.map((order) => wireOrder(node.state, order));
   });
+}
+
+/** The signer’s deposits and withdrawals. */
+function registerTransferHistoryRoutes(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
 
   app.get('/wapi/v1/capital/deposits', {
     schema: {
@@ -187,6 +211,11 @@ export function registerAccountRoutes(app: FastifyInstance, context: ApiContext)
     const withdrawals = await node.history.withdrawals(account, page);
     return withdrawals.map((withdrawal) => wireWithdrawal(node.state, withdrawal));
   });
+}
+
+/** A withdrawal request. */
+function registerWithdrawalRoute(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
 
   app.post('/wapi/v1/capital/withdrawals', {
     schema: {

@@ -81,42 +81,54 @@ function ticker(context: ApiContext, market: Market): Promise<Record<string, str
 }
 
 export function registerPublicRoutes(app: FastifyInstance, context: ApiContext): void {
-  const { node } = context;
+  registerAssetRoutes(app, context);
+  registerMarketRoutes(app, context);
+  registerKlineRoutes(app, context);
+  registerBookRoutes(app, context);
+  registerTickerRoutes(app, context);
+  registerStatusRoutes(app, context);
+}
 
-  app.get('/api/v1/assets', {
-    schema: {
-      summary: 'Listed assets and the blockchains that carry them',
-      tags: ['public'],
-      querystring: noQuery,
-      response: {
-        200: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: {
-              symbol: { type: 'string' },
-              displayName: { type: 'string' },
-              decimals: { type: 'integer' },
-              tokens: {
-                type: 'array',
-                items: {
-                  type: 'object',
-                  properties: {
-                    blockchain: { type: 'string' },
-                    depositEnabled: { type: 'boolean' },
-                    withdrawEnabled: { type: 'boolean' },
-                    minimumDeposit: { type: 'string' },
-                    minimumWithdrawal: { type: 'string' },
-                    maximumWithdrawal: { type: 'string' },
-                    withdrawalFee: { type: 'string' },
-                  },
-                },
+const assetsRouteSchema = {
+  summary: 'Listed assets and the blockchains that carry them',
+  tags: ['public'],
+  querystring: noQuery,
+  response: {
+    200: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          symbol: { type: 'string' },
+          displayName: { type: 'string' },
+          decimals: { type: 'integer' },
+          tokens: {
+            type: 'array',
+            items: {
+              type: 'object',
+              properties: {
+                blockchain: { type: 'string' },
+                depositEnabled: { type: 'boolean' },
+                withdrawEnabled: { type: 'boolean' },
+                minimumDeposit: { type: 'string' },
+                minimumWithdrawal: { type: 'string' },
+                maximumWithdrawal: { type: 'string' },
+                withdrawalFee: { type: 'string' },
               },
             },
           },
         },
       },
     },
+  },
+} as const;
+
+/** Assets and the chains that carry them. */
+function registerAssetRoutes(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
+
+  app.get('/api/v1/assets', {
+    schema: assetsRouteSchema,
   }, async () =>
     node.state.assets.map((asset) => {
       const info = context.assets[asset.symbol] ?? {};
@@ -137,6 +149,11 @@ export function registerPublicRoutes(app: FastifyInstance, context: ApiContext):
       };
     }),
   );
+}
+
+/** Listed markets, all or one. */
+function registerMarketRoutes(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
 
   app.get('/api/v1/markets', {
     schema: { summary: 'Listed spot markets with their filters', tags: ['public'], querystring: noQuery, response: { 200: marketsSchema } },
@@ -153,44 +170,51 @@ export function registerPublicRoutes(app: FastifyInstance, context: ApiContext):
     const market = requireMarket(node.state, (request.query as { symbol: string }).symbol);
     return wireMarket(market, await context.feed.marketListedAtMs(market.symbol));
   });
+}
 
-  app.get('/api/v1/klines', {
-    schema: {
-      summary: 'Candles from the log’s trades (docs/api.md, “Candles”); startTime and endTime in Unix seconds',
-      tags: ['public'],
-      querystring: {
+const klinesRouteSchema = {
+  summary: 'Candles from the log’s trades (docs/api.md, “Candles”); startTime and endTime in Unix seconds',
+  tags: ['public'],
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['symbol', 'interval', 'startTime'],
+    properties: {
+      symbol: symbolString,
+      interval: { type: 'string', enum: [...candleIntervals] },
+      startTime: digitsString,
+      endTime: digitsString,
+      priceType: { type: 'string', enum: ['Last', 'Index', 'Mark'] },
+    },
+  },
+  response: {
+    200: {
+      type: 'array',
+      items: {
         type: 'object',
-        additionalProperties: false,
-        required: ['symbol', 'interval', 'startTime'],
         properties: {
-          symbol: symbolString,
-          interval: { type: 'string', enum: [...candleIntervals] },
-          startTime: digitsString,
-          endTime: digitsString,
-          priceType: { type: 'string', enum: ['Last', 'Index', 'Mark'] },
+          start: { type: 'string', description: 'YYYY-MM-DD HH:MM:SS, UTC' },
+          end: { type: 'string', description: 'YYYY-MM-DD HH:MM:SS, UTC' },
+          open: { type: 'string' },
+          high: { type: 'string' },
+          low: { type: 'string' },
+          close: { type: 'string' },
+          volume: { type: 'string' },
+          quoteVolume: { type: 'string' },
+          trades: { type: 'string' },
         },
-      },
-      response: {
-        200: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: {
-              start: { type: 'string', description: 'YYYY-MM-DD HH:MM:SS, UTC' },
-              end: { type: 'string', description: 'YYYY-MM-DD HH:MM:SS, UTC' },
-              open: { type: 'string' },
-              high: { type: 'string' },
-              low: { type: 'string' },
-              close: { type: 'string' },
-              volume: { type: 'string' },
-              quoteVolume: { type: 'string' },
-              trades: { type: 'string' },
-            },
-          },
-        },
-        ...errorResponses(),
       },
     },
+    ...errorResponses(),
+  },
+} as const;
+
+/** Candles from the log’s trades. */
+function registerKlineRoutes(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
+
+  app.get('/api/v1/klines', {
+    schema: klinesRouteSchema,
   }, async (request) => {
     const query = request.query as { symbol: string; interval: CandleInterval; startTime: string; endTime?: string; priceType?: string };
     const market = requireMarket(node.state, query.symbol);
@@ -210,30 +234,37 @@ export function registerPublicRoutes(app: FastifyInstance, context: ApiContext):
     const candles = await candlesBetween(node.history, market, query.interval, fromMs, toMs);
     return candles.map((candle) => wireCandle(market, candle));
   });
+}
 
-  app.get('/api/v1/depth', {
-    schema: {
-      summary: 'Order book snapshot; lastUpdateId lines up with the depth stream’s U/u',
-      tags: ['public'],
-      querystring: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['symbol'],
-        properties: { symbol: symbolString, limit: digitsString },
-      },
-      response: {
-        200: {
-          type: 'object',
-          properties: {
-            asks: { type: 'array', items: { type: 'array', items: { type: 'string' } } },
-            bids: { type: 'array', items: { type: 'array', items: { type: 'string' } } },
-            lastUpdateId: { type: 'string' },
-            timestamp: { type: 'integer', description: 'Unix microseconds' },
-          },
-        },
-        ...errorResponses(),
+const depthRouteSchema = {
+  summary: 'Order book snapshot; lastUpdateId lines up with the depth stream’s U/u',
+  tags: ['public'],
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['symbol'],
+    properties: { symbol: symbolString, limit: digitsString },
+  },
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        asks: { type: 'array', items: { type: 'array', items: { type: 'string' } } },
+        bids: { type: 'array', items: { type: 'array', items: { type: 'string' } } },
+        lastUpdateId: { type: 'string' },
+        timestamp: { type: 'integer', description: 'Unix microseconds' },
       },
     },
+    ...errorResponses(),
+  },
+} as const;
+
+/** The order book and recent public trades. */
+function registerBookRoutes(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
+
+  app.get('/api/v1/depth', {
+    schema: depthRouteSchema,
   }, async (request) => {
     const query = request.query as { symbol: string; limit?: string };
     const market = requireMarket(node.state, query.symbol);
@@ -275,6 +306,11 @@ export function registerPublicRoutes(app: FastifyInstance, context: ApiContext):
     const trades = await node.history.trades(market.symbol, limit);
     return trades.reverse().map((trade) => wirePublicTrade(node.state, trade));
   });
+}
+
+/** 24-hour statistics, one market or all. */
+function registerTickerRoutes(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
 
   app.get('/api/v1/ticker', {
     schema: {
@@ -298,6 +334,32 @@ export function registerPublicRoutes(app: FastifyInstance, context: ApiContext):
       response: { 200: { type: 'array', items: tickerSchema } },
     },
   }, async () => Promise.all(node.state.markets.map((market) => ticker(context, market))));
+}
+
+const statusRouteSchema = {
+  summary: 'Node status: the head of the log',
+  tags: ['public', 'native'],
+  querystring: noQuery,
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        status: { type: 'string', enum: ['Ok', 'Halted'] },
+        message: { type: ['string', 'null'] },
+        exchangeName: { type: 'string' },
+        version: { type: 'string' },
+        sequence: { type: 'integer', description: 'Sequence of the last entry; 0 for an empty log' },
+        entryHash: { type: 'string', description: 'Hex hash of the last entry' },
+        logTimeMs: { type: 'integer' },
+        serverTimeMs: { type: 'integer' },
+      },
+    },
+  },
+} as const;
+
+/** Server time, liveness and the node’s status. */
+function registerStatusRoutes(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
 
   app.get('/api/v1/time', {
     schema: { summary: 'Server time, Unix milliseconds', tags: ['public'], querystring: noQuery, response: { 200: { type: 'integer' } } },
@@ -308,26 +370,7 @@ export function registerPublicRoutes(app: FastifyInstance, context: ApiContext):
   }, async (_request, reply) => reply.type('text/plain').send('pong'));
 
   app.get('/api/v1/status', {
-    schema: {
-      summary: 'Node status: the head of the log',
-      tags: ['public', 'native'],
-      querystring: noQuery,
-      response: {
-        200: {
-          type: 'object',
-          properties: {
-            status: { type: 'string', enum: ['Ok', 'Halted'] },
-            message: { type: ['string', 'null'] },
-            exchangeName: { type: 'string' },
-            version: { type: 'string' },
-            sequence: { type: 'integer', description: 'Sequence of the last entry; 0 for an empty log' },
-            entryHash: { type: 'string', description: 'Hex hash of the last entry' },
-            logTimeMs: { type: 'integer' },
-            serverTimeMs: { type: 'integer' },
-          },
-        },
-      },
-    },
+    schema: statusRouteSchema,
   }, async () => {
     const head = node.head();
     const halted = node.haltedBy;

@@ -123,7 +123,23 @@ function streamFrom(request: { log: { warn: (object: object, message: string) =>
   return stream;
 }
 
+const exportQuery = { type: 'object', additionalProperties: false, properties: { from: digitsString } } as const;
+
+function checkExportFrom(query: { from?: string }): number {
+  const from = parseInteger(query.from, 'from') ?? 1;
+  if (from < 1) throw new ApiError('INVALID_CLIENT_REQUEST', 'from must be at least 1.');
+  return from;
+}
+
 export function registerVerificationRoutes(app: FastifyInstance, context: ApiContext): void {
+  registerGenesisRoute(app, context);
+  registerAttestationRoutes(app, context);
+  registerReserveRoutes(app, context);
+  registerProofRoutes(app, context);
+}
+
+/** The genesis and its hash. */
+function registerGenesisRoute(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
 
   app.get('/api/v1/genesis', {
@@ -153,48 +169,54 @@ export function registerVerificationRoutes(app: FastifyInstance, context: ApiCon
       genesisHash: bytesToLowerHex(genesisHash(genesis)),
     };
   });
+}
+
+const attestationsRouteSchema = {
+  summary: 'Attestations, in sequence order: the latest (no query), the one at `sequence`, or a page from `from`',
+  tags: ['native', 'verification'],
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    properties: { sequence: digitsString, from: digitsString, limit: digitsString },
+  },
+  response: { 200: { type: 'array', items: attestationSchema }, ...errorResponses() },
+} as const;
+
+/** GET /api/v1/attestations: the latest (no query), the one at `sequence`, or a page from `from`. */
+async function queryAttestations(
+  node: ApiContext['node'],
+  query: { sequence?: string; from?: string; limit?: string },
+): Promise<ReturnType<typeof servedAttestation>[]> {
+  const sequence = parseInteger(query.sequence, 'sequence');
+  const from = parseInteger(query.from, 'from');
+  const limit = parseInteger(query.limit, 'limit');
+  if (sequence !== undefined && (from !== undefined || limit !== undefined)) {
+    throw new ApiError('INVALID_CLIENT_REQUEST', 'Give either sequence, or from (and limit), not both.');
+  }
+  if (limit !== undefined && from === undefined) throw new ApiError('INVALID_CLIENT_REQUEST', 'limit pages from `from`; give from as well.');
+  if (sequence !== undefined) {
+    if (sequence < 1) throw new ApiError('INVALID_CLIENT_REQUEST', 'sequence must be at least 1.');
+    const attestation = await node.attestationAt(sequence);
+    return attestation === undefined ? [] : [servedAttestation(attestation)];
+  }
+  if (from !== undefined) {
+    if (from < 1) throw new ApiError('INVALID_CLIENT_REQUEST', 'from must be at least 1.');
+    const size = limit ?? defaultAttestationPageSize;
+    if (size < 1 || size > maximumAttestationPageSize) throw new ApiError('INVALID_CLIENT_REQUEST', `limit must be from 1 to ${maximumAttestationPageSize}.`);
+    return (await node.readAttestations(from, size)).map(servedAttestation);
+  }
+  const latest = node.latestAttestation();
+  return latest === undefined ? [] : [servedAttestation(latest)];
+}
+
+/** Attestations: the latest, one, a page, or the whole export. */
+function registerAttestationRoutes(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
 
   app.get('/api/v1/attestations', {
-    schema: {
-      summary: 'Attestations, in sequence order: the latest (no query), the one at `sequence`, or a page from `from`',
-      tags: ['native', 'verification'],
-      querystring: {
-        type: 'object',
-        additionalProperties: false,
-        properties: { sequence: digitsString, from: digitsString, limit: digitsString },
-      },
-      response: { 200: { type: 'array', items: attestationSchema }, ...errorResponses() },
-    },
-  }, async (request) => {
-    const query = request.query as { sequence?: string; from?: string; limit?: string };
-    const sequence = parseInteger(query.sequence, 'sequence');
-    const from = parseInteger(query.from, 'from');
-    const limit = parseInteger(query.limit, 'limit');
-    if (sequence !== undefined && (from !== undefined || limit !== undefined)) {
-      throw new ApiError('INVALID_CLIENT_REQUEST', 'Give either sequence, or from (and limit), not both.');
-    }
-    if (limit !== undefined && from === undefined) throw new ApiError('INVALID_CLIENT_REQUEST', 'limit pages from `from`; give from as well.');
-    if (sequence !== undefined) {
-      if (sequence < 1) throw new ApiError('INVALID_CLIENT_REQUEST', 'sequence must be at least 1.');
-      const attestation = await node.attestationAt(sequence);
-      return attestation === undefined ? [] : [servedAttestation(attestation)];
-    }
-    if (from !== undefined) {
-      if (from < 1) throw new ApiError('INVALID_CLIENT_REQUEST', 'from must be at least 1.');
-      const size = limit ?? defaultAttestationPageSize;
-      if (size < 1 || size > maximumAttestationPageSize) throw new ApiError('INVALID_CLIENT_REQUEST', `limit must be from 1 to ${maximumAttestationPageSize}.`);
-      return (await node.readAttestations(from, size)).map(servedAttestation);
-    }
-    const latest = node.latestAttestation();
-    return latest === undefined ? [] : [servedAttestation(latest)];
-  });
+    schema: attestationsRouteSchema,
+  }, async (request) => queryAttestations(node, request.query as { sequence?: string; from?: string; limit?: string }));
 
-  const exportQuery = { type: 'object', additionalProperties: false, properties: { from: digitsString } } as const;
-  const checkExportFrom = (query: { from?: string }): number => {
-    const from = parseInteger(query.from, 'from') ?? 1;
-    if (from < 1) throw new ApiError('INVALID_CLIENT_REQUEST', 'from must be at least 1.');
-    return from;
-  };
   // HEAD answers the headers alone: fastify's automatic HEAD would run the export and drain it.
   app.head('/api/v1/attestations/export', {
     schema: { summary: 'The headers of GET /api/v1/attestations/export, without reading the attestations', tags: ['native', 'verification'], querystring: exportQuery },
@@ -216,6 +238,11 @@ export function registerVerificationRoutes(app: FastifyInstance, context: ApiCon
     const stream = streamFrom(request, 'attestation export', (destination) => node.exportAttestations(destination, from));
     return reply.type('application/x-ndjson; charset=utf-8').send(stream);
   });
+}
+
+/** Reserve statements. */
+function registerReserveRoutes(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
 
   app.get('/api/v1/reserves', {
     schema: {
@@ -252,15 +279,22 @@ export function registerVerificationRoutes(app: FastifyInstance, context: ApiCon
       short,
     };
   });
+}
+
+const proofRouteSchema = {
+  summary: "The signer's inclusion proof under the latest attestation, or a recent older one at `sequence` (instruction proofQuery)",
+  tags: ['account', 'verification'],
+  security: signedSecurity,
+  querystring: { type: 'object', additionalProperties: false, properties: { sequence: digitsString } },
+  response: { 200: inclusionProofSchema, ...errorResponses(401, 404, 503) },
+} as const;
+
+/** Inclusion proofs and the state snapshot they stand on. */
+function registerProofRoutes(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
 
   app.get('/wapi/v1/proof', {
-    schema: {
-      summary: "The signer's inclusion proof under the latest attestation, or a recent older one at `sequence` (instruction proofQuery)",
-      tags: ['account', 'verification'],
-      security: signedSecurity,
-      querystring: { type: 'object', additionalProperties: false, properties: { sequence: digitsString } },
-      response: { 200: inclusionProofSchema, ...errorResponses(401, 404, 503) },
-    },
+    schema: proofRouteSchema,
   }, async (request) => {
     const { account } = signedNativeQuery(context, request, 'proofQuery');
     const sequence = parseInteger((request.query as { sequence?: string }).sequence, 'sequence');

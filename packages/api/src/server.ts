@@ -187,6 +187,55 @@ function answerMalformedHttp(error: NodeJS.ErrnoException, socket: Duplex): void
 
 export function buildServer(options: BuildServerOptions): FastifyInstance {
   const clock = options.clock ?? Date.now;
+  const app = createFastify(options);
+  const feed = new MarketFeed(options.node, app.log, clock);
+  const limits = options.rateLimits === false ? undefined : {
+    perIp: { ...defaultRateLimits.perIp, ...options.rateLimits?.perIp },
+    perApiKey: { ...defaultRateLimits.perApiKey, ...options.rateLimits?.perApiKey },
+  };
+  const keyRateLimit = limits === undefined ? undefined : new VerifiedKeyRateLimit(limits.perApiKey);
+  const context: ApiContext = {
+    node: options.node,
+    clock,
+    feed,
+    assets: options.assets ?? {},
+    depositAddresses: options.depositAddresses ?? {},
+    version: packageVersion,
+    exports: new ExportSlots({ ...defaultExportLimits, ...options.exportLimits }),
+    ...(keyRateLimit !== undefined ? { keyRateLimit } : {}),
+  };
+  const guard = options.connectionLimits === false ? undefined : new ConnectionGuard(app.server, { ...defaultConnectionLimits, ...options.connectionLimits });
+  let hub: StreamHub | undefined;
+  app.decorate('serverStatistics', (): ServerStatistics => ({
+    connections: guard?.statistics(),
+    exportsInProgress: context.exports.inProgress,
+    webSocket: hub?.statistics(),
+    keysWithRateWindow: keyRateLimit?.size ?? 0,
+  }));
+
+  const cluster = options.clusterStatus ?? singleNodeStatus;
+  const metrics = options.metrics === false ? undefined : new NodeMetrics(options.node, clock, cluster);
+  setErrorAnswers(app);
+  addLifecycleHooks(app, { limits, feed, guard, metrics, shutdownGraceMs: options.shutdownGraceMs ?? defaultShutdownGraceMs });
+  registerOpenApi(app);
+  app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  app.register(async (instance) => {
+    registerPublicRoutes(instance, context);
+    registerOrderRoutes(instance, context);
+    registerAccountRoutes(instance, context);
+    registerMarginRoutes(instance, context);
+    registerNativeRoutes(instance, context);
+    registerVerificationRoutes(instance, context);
+    registerOperationsRoutes(instance, { node: options.node, metrics, cluster });
+    registerWebPageAssets(instance);
+    hub = registerWebSocketRoutes(instance, context, { ...defaultWebSocketLimits, ...options.webSocketLimits }, sendWebPage);
+  });
+  feed.start();
+  return app;
+}
+
+/** The fastify instance with the server's limits, timeouts and strict JSON parsing. */
+function createFastify(options: BuildServerOptions): FastifyInstance {
   const app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: options.bodyLimitBytes ?? defaultBodyLimitBytes,
@@ -213,34 +262,13 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
       },
     },
   }) as unknown as FastifyInstance;
-
   // Bodies are JSON only: no text/plain parser.
   app.removeContentTypeParser('text/plain');
-  const feed = new MarketFeed(options.node, app.log, clock);
-  const limits = options.rateLimits === false ? undefined : {
-    perIp: { ...defaultRateLimits.perIp, ...options.rateLimits?.perIp },
-    perApiKey: { ...defaultRateLimits.perApiKey, ...options.rateLimits?.perApiKey },
-  };
-  const keyRateLimit = limits === undefined ? undefined : new VerifiedKeyRateLimit(limits.perApiKey);
-  const context: ApiContext = {
-    node: options.node,
-    clock,
-    feed,
-    assets: options.assets ?? {},
-    depositAddresses: options.depositAddresses ?? {},
-    version: packageVersion,
-    exports: new ExportSlots({ ...defaultExportLimits, ...options.exportLimits }),
-    ...(keyRateLimit !== undefined ? { keyRateLimit } : {}),
-  };
-  const guard = options.connectionLimits === false ? undefined : new ConnectionGuard(app.server, { ...defaultConnectionLimits, ...options.connectionLimits });
-  let hub: StreamHub | undefined;
-  app.decorate('serverStatistics', (): ServerStatistics => ({
-    connections: guard?.statistics(),
-    exportsInProgress: context.exports.inProgress,
-    webSocket: hub?.statistics(),
-    keysWithRateWindow: keyRateLimit?.size ?? 0,
-  }));
+  return app;
+}
 
+/** Errors answer as {code, message} from the one catalogue, with Retry-After on refusals to retry. */
+function setErrorAnswers(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const { status, body } = errorAnswer(error);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
@@ -253,7 +281,19 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({ code: 'NOT_FOUND', message: `No route ${request.method} ${request.url.split('?', 1)[0]!.slice(0, 200)}.` }),
   );
+}
 
+interface LifecycleParts {
+  readonly limits: { readonly perIp: { max: number; timeWindowMs: number } } | undefined;
+  readonly feed: MarketFeed;
+  readonly guard: ConnectionGuard | undefined;
+  readonly metrics: NodeMetrics | undefined;
+  readonly shutdownGraceMs: number;
+}
+
+/** The per-address limit on every request, and shutdown: refuse new requests, close connections, then destroy. */
+function addLifecycleHooks(app: FastifyInstance, parts: LifecycleParts): void {
+  const { limits, feed, guard } = parts;
   let closing = false;
   let perIpLimiter: Limiter | undefined;
 
@@ -289,19 +329,19 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
       graceTimer = setTimeout(() => {
         const destroyed = guard.destroyAll();
         if (destroyed > 0) app.log.warn({ destroyed }, 'shutdown: destroyed connections still open after the grace period');
-      }, options.shutdownGraceMs ?? defaultShutdownGraceMs);
+      }, parts.shutdownGraceMs);
       graceTimer.unref();
     }
     done();
   });
-  const cluster = options.clusterStatus ?? singleNodeStatus;
-  const metrics = options.metrics === false ? undefined : new NodeMetrics(options.node, clock, cluster);
   app.addHook('onClose', (_instance, done) => {
     clearTimeout(graceTimer);
-    metrics?.stop();
+    parts.metrics?.stop();
     done();
   });
+}
 
+function registerOpenApi(app: FastifyInstance): void {
   app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -319,19 +359,6 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
       },
     },
   });
-  app.register(websocket, { options: { maxPayload: 64 * 1024 } });
-  app.register(async (instance) => {
-    registerPublicRoutes(instance, context);
-    registerOrderRoutes(instance, context);
-    registerAccountRoutes(instance, context);
-    registerMarginRoutes(instance, context);
-    registerNativeRoutes(instance, context);
-    registerVerificationRoutes(instance, context);
-    registerOperationsRoutes(instance, { node: options.node, metrics, cluster });
-    registerWebPageAssets(instance);
-    hub = registerWebSocketRoutes(instance, context, { ...defaultWebSocketLimits, ...options.webSocketLimits }, sendWebPage);
-  });
-  feed.start();
-  return app;
 }
+
 

@@ -283,7 +283,7 @@ export class EtcdLogStore implements LogReader {
             if (head === undefined) throw new Error('the etcd log has no head key');
             won = { createRevision: response.header.revision, head: decodeHead(head) };
           }
-        } catch (error) {
+        } catch {
           // Outcome unknown: the leader key says whether this campaign won.
           won = await this.findOwnLeadership(leaseId);
           if (won === undefined) await sleep(pollIntervalMs, options.signal);

@@ -5,7 +5,7 @@
  *
  *   u8 version (1) ‖ u64 firstSequence ‖ u32 entryCount ‖ entryCount × (u32 length ‖ entry encoding)
  */
-import { decodeEntry, hashEntryEncoding, putUint64 } from '@vex/engine';
+import { bytesToLowerHex, decodeEntry, hashEntryEncoding, putUint64 } from '@vex/engine';
 import { LogContinuityError, type EncodedEntry, type LogPosition } from './log-store.js';
 
 export const chunkFormatVersion = 1;
@@ -70,9 +70,6 @@ function equalBytes(left: Uint8Array, right: Uint8Array): boolean {
   return Buffer.from(left.buffer, left.byteOffset, left.byteLength).equals(Buffer.from(right.buffer, right.byteOffset, right.byteLength));
 }
 
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-}
 
 /**
  * Checks encoded entries that should continue the log after `after`: each
@@ -97,7 +94,7 @@ export function checkContinuation(after: LogPosition, encodings: readonly Uint8A
       throw new LogContinuityError(
         'chain',
         expected,
-        `its previous hash ${hex(record.previousHash)} is not the hash ${hex(previous.entryHash)} of entry ${previous.sequence}`,
+        `its previous hash ${bytesToLowerHex(record.previousHash)} is not the hash ${bytesToLowerHex(previous.entryHash)} of entry ${previous.sequence}`,
       );
     }
     const entryHash = hashEntryEncoding(encoding);
@@ -112,5 +109,5 @@ export function samePosition(left: LogPosition, right: LogPosition): boolean {
 }
 
 export function describePosition(position: LogPosition): string {
-  return `entry ${position.sequence} (${hex(position.entryHash).slice(0, 16)}…)`;
+  return `entry ${position.sequence} (${bytesToLowerHex(position.entryHash).slice(0, 16)}…)`;
 }

@@ -12,6 +12,7 @@
  */
 import * as ed25519 from '@noble/ed25519';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
+import { bytesToLowerHex } from './hex.js';
 
 // noble's synchronous verify needs a synchronous SHA-512; noble v3 ships none
 // so that it stays dependency-free. signature.ts sets the same function.
@@ -105,14 +106,7 @@ export function parseUint128Decimal(text: unknown): bigint | undefined {
 const hexDigits = '0123456789abcdef';
 const lowerHexPattern = /^[0-9a-f]*$/;
 
-export function bytesToLowerHex(bytes: Uint8Array): string {
-  let text = '';
-  for (let index = 0; index < bytes.length; index += 1) {
-    const byte = bytes[index]!;
-    text += hexDigits[byte >>> 4]! + hexDigits[byte & 0x0f]!;
-  }
-  return text;
-}
+export { bytesToLowerHex };
 
 /** The bytes of lower-case hex text of exactly `byteLength` bytes; undefined for anything else. */
 export function lowerHexToBytes(text: unknown, byteLength: number): Uint8Array | undefined {
@@ -188,7 +182,6 @@ const attestationMessageTag: Uint8Array = new TextEncoder().encode('vex/attestat
 /** The engine's asset symbols (docs/protocol.md): 1 to 16 of A–Z and 0–9. */
 const assetSymbolPattern = /^[A-Z0-9]{1,16}$/;
 const hashLengthBytes = 32;
-const uint64Limit = 1n << 64n;
 
 function fail(message: string): never {
   throw new AttestationFormatError(message);

@@ -10,6 +10,7 @@
 import { createHash, hash as oneShotHash } from 'node:crypto';
 import type { SignedTransaction } from './apply.js';
 import type { Genesis } from './state.js';
+import { bytesToLowerHex } from './hex.js';
 
 /** Thrown for any malformed, non-canonical or inconsistent log bytes. */
 export class LogFormatError extends Error {
@@ -130,8 +131,8 @@ export function hashEntryEncoding(encoding: Uint8Array): Uint8Array {
   return sha256(tagged);
 }
 
-/** A fresh 32-byte array (never a view of Node's shared buffer pool). */
-function sha256(bytes: Uint8Array): Uint8Array {
+/** SHA-256 on Node, the one the Node packages share: a fresh 32-byte array (never a view of Node's buffer pool). */
+export function sha256(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(oneShotHash('sha256', bytes, 'buffer'));
 }
 
@@ -354,9 +355,6 @@ export class LogChainError extends LogFormatError {
 
 const largestSafeHighWord = 0x1f_ffff;
 
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-}
 
 /** A fresh 32-byte array holding the hash whose hex is given. */
 function hashBytesFromHex(hash: string): Uint8Array {
@@ -454,7 +452,7 @@ export class LogExportBatchReader {
       throw error;
     }
     reader.expectedSequence = header.firstSequence;
-    reader.previousHash = hex(header.anchorHash);
+    reader.previousHash = bytesToLowerHex(header.anchorHash);
     return { reader, header };
   }
 
@@ -518,7 +516,7 @@ export class LogExportBatchReader {
     if (firstSequence < 1) throw new LogFormatError('the first sequence is zero');
     const anchorHash = (await this.take(hashLengthBytes, 'the anchor hash')).slice();
     if (firstSequence === 1 && !equalBytesAt(anchorHash, 0, genesisDigest, hashLengthBytes)) {
-      throw new LogFormatError(`the anchor hash ${hex(anchorHash)} is not the genesis hash ${hex(genesisDigest)}`);
+      throw new LogFormatError(`the anchor hash ${bytesToLowerHex(anchorHash)} is not the genesis hash ${bytesToLowerHex(genesisDigest)}`);
     }
     return { version, genesis, canonicalGenesis, genesisHash: genesisDigest, firstSequence, anchorHash };
   }
@@ -598,7 +596,7 @@ export class LogExportBatchReader {
       throw new LogChainError(`entry ${expected}: it says it is entry ${sequence}`, 'entry-sequence', expected, String(sequence), String(expected));
     }
     if (!bytesMatchHex(bytes, start + 17, this.previousHash)) {
-      const recorded = hex(bytes.subarray(start + 17, start + 49));
+      const recorded = bytesToLowerHex(bytes.subarray(start + 17, start + 49));
       throw new LogChainError(
         `entry ${expected}: its previous hash ${recorded} is not the hash ${this.previousHash} of the entry before`,
         'chain', expected, recorded, this.previousHash,
@@ -653,8 +651,8 @@ export class LogExportBatchReader {
     }
     if (!bytesMatchHex(lastHash, 0, this.previousHash)) {
       throw new LogChainError(
-        `the trailer's last hash ${hex(lastHash)} is not the last entry's hash ${this.previousHash}`,
-        'trailer-hash', lastSequence, hex(lastHash), this.previousHash,
+        `the trailer's last hash ${bytesToLowerHex(lastHash)} is not the last entry's hash ${this.previousHash}`,
+        'trailer-hash', lastSequence, bytesToLowerHex(lastHash), this.previousHash,
       );
     }
     if (await this.fill(1)) throw new LogFormatError(`trailing bytes after the trailer at byte ${this.position}`);

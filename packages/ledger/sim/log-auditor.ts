@@ -14,6 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  bytesToLowerHex,
   apply,
   checkInvariants,
   createState,
@@ -71,9 +72,6 @@ interface AcknowledgedEntry {
   readonly entryHash: string;
 }
 
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-}
 
 export function transactionKeyOf(transaction: SignedTransaction): string {
   return createHash('sha256').update(transaction.publicKey).update(transaction.signature).update(transaction.message).digest('hex');
@@ -114,7 +112,7 @@ export class LogAuditor {
 
   /** The node's subscribe callback: the entry is durable. */
   entryPublished(entry: CommittedEntry): void {
-    this.published.set(entry.sequence, { transactionKey: transactionKeyOf(entry.transaction), entryHash: hex(entry.entryHash) });
+    this.published.set(entry.sequence, { transactionKey: transactionKeyOf(entry.transaction), entryHash: bytesToLowerHex(entry.entryHash) });
   }
 
   /** submit() resolved with `sequence` for exactly these bytes. */
@@ -217,7 +215,7 @@ export class LogAuditor {
     if (entry.sequence !== expected) {
       throw new AuditFailure('sequences-contiguous', `entry ${expected} was expected, the log holds entry ${entry.sequence} there`);
     }
-    const entryHash = hex(entry.entryHash);
+    const entryHash = bytesToLowerHex(entry.entryHash);
     const acknowledged = this.acknowledged.get(entry.sequence);
     if (acknowledged !== undefined && (acknowledged.entryHash !== entryHash || acknowledged.transactionKey !== transactionKeyOf(entry.transaction))) {
       this.lostEntries += 1;

@@ -178,8 +178,23 @@ export function writerSequenceOf(value: Uint8Array): number {
   return readUint64(value, 0);
 }
 
-const big = (value: unknown): bigint => BigInt(value as string);
-const optionalBig = (value: unknown): bigint | undefined => (value === undefined ? undefined : BigInt(value as string));
+/** The fields of T whose values are bigint (or bigint | undefined). */
+type BigintFields<T> = { [K in keyof T]-?: NonNullable<T[K]> extends bigint ? K : never }[keyof T] & string;
+
+/**
+ * A history record as its writer below stored it: the JSON's fields as they
+ * are, the bigint ones turned back from their decimal strings (an absent
+ * optional one stays absent). The writers and the decoders live side by side
+ * in this file, so the stored shape is the record type.
+ */
+function decodeRecord<T>(value: Uint8Array, bigintFields: readonly BigintFields<T>[]): T {
+  const json = recordJson(value);
+  for (const field of bigintFields) {
+    const text = json[field];
+    if (text !== undefined) json[field] = BigInt(text as string);
+  }
+  return json as T;
+}
 
 /*
  * Fills, trades and orders are serialised with templates (and stored with
@@ -198,20 +213,7 @@ function fillJson(event: TradeEvent, isMaker: boolean, side: 'Bid' | 'Ask', feeA
 }
 
 export function decodeFill(value: Uint8Array): FillRecord {
-  const json = recordJson(value);
-  return {
-    tradeId: json.tradeId as number,
-    orderId: json.orderId as number,
-    market: json.market as string,
-    side: json.side as FillRecord['side'],
-    priceTicks: big(json.priceTicks),
-    quantitySteps: big(json.quantitySteps),
-    quoteUnits: big(json.quoteUnits),
-    feeUnits: big(json.feeUnits),
-    feeAsset: json.feeAsset as string,
-    isMaker: json.isMaker as boolean,
-    timeMs: json.timeMs as number,
-  };
+  return decodeRecord<FillRecord>(value, ['priceTicks', 'quantitySteps', 'quoteUnits', 'feeUnits']);
 }
 
 function tradeJson(event: TradeEvent): string {
@@ -223,16 +225,7 @@ function tradeJson(event: TradeEvent): string {
 }
 
 export function decodeTrade(value: Uint8Array): PublicTrade {
-  const json = recordJson(value);
-  return {
-    tradeId: json.tradeId as number,
-    market: json.market as string,
-    priceTicks: big(json.priceTicks),
-    quantitySteps: big(json.quantitySteps),
-    quoteUnits: big(json.quoteUnits),
-    isBuyerMaker: json.isBuyerMaker as boolean,
-    timeMs: json.timeMs as number,
-  };
+  return decodeRecord<PublicTrade>(value, ['priceTicks', 'quantitySteps', 'quoteUnits']);
 }
 
 function orderJson(order: OrderView): string {
@@ -249,26 +242,14 @@ function orderJson(order: OrderView): string {
 }
 
 export function decodeOrder(value: Uint8Array): OrderView {
-  const json = recordJson(value);
-  return {
-    orderId: json.orderId as number,
-    account: json.account as string,
-    market: json.market as string,
-    side: json.side as OrderView['side'],
-    orderType: json.orderType as OrderView['orderType'],
-    priceTicks: big(json.priceTicks),
-    quantitySteps: big(json.quantitySteps),
-    quoteQuantityUnits: optionalBig(json.quoteQuantityUnits),
-    executedSteps: big(json.executedSteps),
-    executedQuoteUnits: big(json.executedQuoteUnits),
-    timeInForce: json.timeInForce as OrderView['timeInForce'],
-    postOnly: json.postOnly as boolean,
-    selfTradePrevention: json.selfTradePrevention as OrderView['selfTradePrevention'],
-    clientId: json.clientId as number | undefined,
-    status: json.status as OrderView['status'],
-    createdAtMs: json.createdAtMs as number,
-    triggerPriceTicks: optionalBig(json.triggerPriceTicks),
-  };
+  return decodeRecord<OrderView>(value, [
+    'priceTicks',
+    'quantitySteps',
+    'quoteQuantityUnits',
+    'executedSteps',
+    'executedQuoteUnits',
+    'triggerPriceTicks',
+  ]);
 }
 
 function depositJson(deposit: DepositView): string {
@@ -276,16 +257,7 @@ function depositJson(deposit: DepositView): string {
 }
 
 export function decodeDeposit(value: Uint8Array): DepositView {
-  const json = recordJson(value);
-  return {
-    depositId: json.depositId as number,
-    account: json.account as string,
-    asset: json.asset as string,
-    quantityUnits: big(json.quantityUnits),
-    blockchain: json.blockchain as string,
-    chainTransactionId: json.chainTransactionId as string,
-    createdAtMs: json.createdAtMs as number,
-  };
+  return decodeRecord<DepositView>(value, ['quantityUnits']);
 }
 
 function withdrawalJson(withdrawal: WithdrawalView): string {
@@ -293,19 +265,7 @@ function withdrawalJson(withdrawal: WithdrawalView): string {
 }
 
 export function decodeWithdrawal(value: Uint8Array): WithdrawalView {
-  const json = recordJson(value);
-  return {
-    withdrawalId: json.withdrawalId as number,
-    account: json.account as string,
-    asset: json.asset as string,
-    quantityUnits: big(json.quantityUnits),
-    address: json.address as string,
-    blockchain: json.blockchain as string,
-    status: json.status as WithdrawalView['status'],
-    createdAtMs: json.createdAtMs as number,
-    chainTransactionId: json.chainTransactionId as string | undefined,
-    reason: json.reason as string | undefined,
-  };
+  return decodeRecord<WithdrawalView>(value, ['quantityUnits']);
 }
 
 // ---------------------------------------------------------------------------

@@ -3,12 +3,13 @@
  * snapshot and replays the log after it, trusting nothing it reads. The rules
  * are in docs/log-format.md, "Recovery".
  */
-import { createHash } from 'node:crypto';
 import {
   apply,
+  bytesToLowerHex,
   checkInvariants,
   createState,
   decodeState,
+  sha256,
   stateHashHex,
   type ApplyOutcome,
   type ExchangeState,
@@ -66,10 +67,6 @@ export interface RecoveredLedger {
 /** Entries read, verified and applied per step of the replay. */
 const replayChunkEntries = 1_024;
 
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-}
-
 function equalBytes(left: Uint8Array, right: Uint8Array): boolean {
   return Buffer.from(left.buffer, left.byteOffset, left.byteLength).equals(Buffer.from(right.buffer, right.byteOffset, right.byteLength));
 }
@@ -94,16 +91,63 @@ function decodeStored(entry: RawEntry): EntryRecord | string {
   }
 }
 
+type Fail = (problem: RecoveryProblem, sequence: number | undefined, detail: string, cause?: unknown) => never;
+
 export async function recoverLedger(context: RecoveryContext): Promise<RecoveredLedger> {
-  const { db, pool, genesis, location, maximumBatchEntries, logger } = context;
+  const { genesis, location, logger } = context;
   const started = performance.now();
-  const fail = (problem: RecoveryProblem, sequence: number | undefined, detail: string, cause?: unknown): never => {
+  const fail: Fail = (problem, sequence, detail, cause) => {
     throw new RecoveryError(problem, location, sequence, detail, cause === undefined ? undefined : { cause });
   };
 
   // 1. The genesis and the storage format.
+  const genesisDigest = hashGenesisBytes(canonicalGenesisBytes(genesis));
+  if (await openOrCreateGenesis(context, genesisDigest, fail) === 'created') {
+    return { state: createState(genesis), genesisHash: genesisDigest, sequence: 0, entryHash: genesisDigest, logTimeMs: 0 };
+  }
+  // 2. The tail: at most one batch of undecodable or unchained entries at the end is a torn write.
+  const tail = await scanTail(context, genesisDigest, fail);
+  // 3. The latest snapshot at or before the last kept entry, and the attestations a torn tail takes with it.
+  const snapshots = await scanSnapshots(context.db, tail, fail);
+  const droppedAttestations = await scanAttestations(context.db, tail, fail);
+  const snapshotSequence = snapshots.usable[0];
+  const loaded = snapshotSequence === undefined ? undefined : await loadSnapshot(context.db, snapshotSequence, genesis, fail);
+  const start: ReplayPosition =
+    loaded === undefined
+      ? { state: createState(genesis), previousHash: genesisDigest, logTimeMs: 0, sequence: 1 }
+      : { state: loaded.state, previousHash: loaded.entryHash, logTimeMs: loaded.logTimeMs, sequence: loaded.sequence + 1 };
+  // 4. Replay the rest: decode, chain, verify signatures in the pool, apply; every entry must be accepted.
+  const replayed = await replayEntries(context, start, tail.lastKept, fail);
+  const { state } = start;
+  try {
+    checkInvariants(state);
+  } catch (error) {
+    fail('invariant-violation', tail.lastKept, `the recovered state breaks an invariant: ${reason(error)}`, error);
+  }
+  // 5. Drop the torn tail (and what it wrote) and prune old snapshots, in one synced batch.
+  await dropTornTailAndOldSnapshots(context, state, tail, snapshots, droppedAttestations);
+
+  const entryHash = replayed.previousHash;
+  logger.info(
+    {
+      location,
+      entries: tail.lastKept,
+      snapshot: snapshotSequence ?? null,
+      replayed: replayed.count,
+      durationMs: Math.round(performance.now() - started),
+      stateHash: stateHashHex(state),
+      headHash: bytesToLowerHex(entryHash),
+    },
+    `ledger recovered ${tail.lastKept} entries (${replayed.count} replayed` +
+      `${snapshotSequence === undefined ? ' from genesis' : ` after snapshot ${snapshotSequence}`})`,
+  );
+  return { state, genesisHash: genesisDigest, sequence: tail.lastKept, entryHash, logTimeMs: replayed.logTimeMs };
+}
+
+/** A new ledger gets the configured genesis and the storage format; an existing one must have both unchanged. */
+async function openOrCreateGenesis(context: RecoveryContext, genesisDigest: Uint8Array, fail: Fail): Promise<'created' | 'opened'> {
+  const { db, genesis, location, logger } = context;
   const configuredGenesis = canonicalGenesisBytes(genesis);
-  const genesisDigest = hashGenesisBytes(configuredGenesis);
   const storedGenesis = await db.get(genesisMetaKey);
   if (storedGenesis === undefined) {
     const anyEntry = await db.keys({ ...entryRange, limit: 1 }).all();
@@ -119,29 +163,44 @@ export async function recoverLedger(context: RecoveryContext): Promise<Recovered
       ]],
       { sync: true },
     );
-    logger.info({ location, genesisHash: hex(genesisDigest) }, 'ledger created');
-    return { state: createState(genesis), genesisHash: genesisDigest, sequence: 0, entryHash: genesisDigest, logTimeMs: 0 };
+    logger.info({ location, genesisHash: bytesToLowerHex(genesisDigest) }, 'ledger created');
+    return 'created';
   }
   const storedFormat = await db.get(formatMetaKey);
   if (storedFormat === undefined || storedFormat.length !== 1 || storedFormat[0] !== storageFormatVersion) {
-    fail('storage-format', undefined, `the storage format is ${storedFormat === undefined ? 'missing' : hex(storedFormat)}, expected ${storageFormatVersion}`);
+    fail('storage-format', undefined, `the storage format is ${storedFormat === undefined ? 'missing' : bytesToLowerHex(storedFormat)}, expected ${storageFormatVersion}`);
   }
   if (!equalBytes(storedGenesis, configuredGenesis)) {
     const storedText = Buffer.from(storedGenesis).toString('utf8');
     fail(
       'genesis-mismatch',
       undefined,
-      `the ledger was created with genesis ${storedText} (hash ${hex(hashGenesisBytes(storedGenesis))}) ` +
-        `but the configured genesis is ${canonicalGenesisJson(genesis)} (hash ${hex(genesisDigest)}); ` +
+      `the ledger was created with genesis ${storedText} (hash ${bytesToLowerHex(hashGenesisBytes(storedGenesis))}) ` +
+        `but the configured genesis is ${canonicalGenesisJson(genesis)} (hash ${bytesToLowerHex(genesisDigest)}); ` +
         'refusing to open it with a different genesis',
     );
   }
+  return 'opened';
+}
 
-  // 2. The tail: at most one batch of undecodable or unchained entries at the end is a torn write.
+/** What the last batch's worth of entries says about the end of the log. */
+interface TailScan {
+  /** The last stored entry, torn or not (0 for none). */
+  readonly lastStored: number;
+  /** The last entry recovery keeps. */
+  readonly lastKept: number;
+  /** The first entry of a torn tail, if there is one. */
+  readonly tornFrom: number | undefined;
+  /** For each torn entry, from tornFrom on, why it is torn. */
+  readonly tornProblems: readonly string[];
+}
+
+async function scanTail(context: RecoveryContext, genesisDigest: Uint8Array, fail: Fail): Promise<TailScan> {
+  const { db, maximumBatchEntries } = context;
   const window: RawEntry[] = [];
   for await (const [key, value] of db.iterator({ ...entryRange, reverse: true, limit: maximumBatchEntries + 1 })) {
     const sequence = sequenceOfKey(key);
-    if (sequence === undefined) fail('corrupt-entry', undefined, `an entry key has ${key.length} bytes instead of 9 (${hex(key)})`);
+    if (sequence === undefined) fail('corrupt-entry', undefined, `an entry key has ${key.length} bytes instead of 9 (${bytesToLowerHex(key)})`);
     window.push({ sequence: sequence!, raw: value });
   }
   window.reverse();
@@ -170,126 +229,159 @@ export async function recoverLedger(context: RecoveryContext): Promise<Recovered
   const tornCount = window.length - tornIndex;
   const tornFrom = tornCount > 0 && tornCount <= maximumBatchEntries ? window[tornIndex]!.sequence : undefined;
   const lastKept = tornFrom === undefined ? lastStored : tornFrom - 1;
+  return { lastStored, lastKept, tornFrom, tornProblems: tailProblems.slice(tornIndex) };
+}
 
-  // 3. The latest snapshot at or before the last kept entry.
+interface SnapshotScan {
+  /** Snapshots at or before the last kept entry, newest first. */
+  readonly usable: readonly number[];
+  /** Snapshots of a torn tail, which go with it. */
+  readonly dropped: readonly number[];
+}
+
+async function scanSnapshots(db: LedgerDatabase, tail: TailScan, fail: Fail): Promise<SnapshotScan> {
+  const { lastStored, lastKept, tornFrom } = tail;
   const snapshotSequences: number[] = [];
   for await (const key of db.keys({ ...snapshotRange, reverse: true })) {
     const sequence = sequenceOfKey(key);
-    if (sequence === undefined) fail('corrupt-snapshot', undefined, `a snapshot key has ${key.length} bytes instead of 9 (${hex(key)})`);
+    if (sequence === undefined) fail('corrupt-snapshot', undefined, `a snapshot key has ${key.length} bytes instead of 9 (${bytesToLowerHex(key)})`);
     snapshotSequences.push(sequence!);
   }
-  const droppedSnapshots = tornFrom === undefined ? [] : snapshotSequences.filter((sequence) => sequence >= tornFrom);
-  const usableSnapshots = snapshotSequences.filter((sequence) => sequence <= lastKept);
+  const dropped = tornFrom === undefined ? [] : snapshotSequences.filter((sequence) => sequence >= tornFrom);
+  const usable = snapshotSequences.filter((sequence) => sequence <= lastKept);
   const beyond = snapshotSequences.find((sequence) => sequence > lastKept && (tornFrom === undefined || sequence < tornFrom));
   if (beyond !== undefined) fail('snapshot-mismatch', beyond, `snapshot ${beyond} is beyond the last entry ${lastStored}`);
+  return { usable, dropped };
+}
 
-  // Attestations are written in the batch of the entry they follow (or later), so none may follow the last entry
-  // except those of a torn tail, which go with it.
+/**
+ * Attestations are written in the batch of the entry they follow (or later), so none may follow the last entry
+ * except those of a torn tail, which go with it. Returns those, newest first.
+ */
+async function scanAttestations(db: LedgerDatabase, tail: TailScan, fail: Fail): Promise<number[]> {
+  const { lastStored, lastKept, tornFrom } = tail;
   const droppedAttestations: number[] = [];
   for await (const key of db.keys({ ...attestationRange, reverse: true })) {
     const sequence = sequenceOfKey(key);
-    if (sequence === undefined) fail('attestation-mismatch', undefined, `an attestation key has ${key.length} bytes instead of 9 (${hex(key)})`);
+    if (sequence === undefined) fail('attestation-mismatch', undefined, `an attestation key has ${key.length} bytes instead of 9 (${bytesToLowerHex(key)})`);
     if (sequence! <= lastKept) break;
     if (tornFrom === undefined || sequence! < tornFrom) {
       fail('attestation-mismatch', sequence, `attestation ${sequence} is beyond the last entry ${lastStored}`);
     }
     droppedAttestations.push(sequence!);
   }
+  return droppedAttestations;
+}
 
-  let state: ExchangeState;
-  let previousHash: Uint8Array;
-  let logTimeMs = 0;
-  let startSequence = 1;
-  const snapshotSequence = usableSnapshots[0];
-  if (snapshotSequence === undefined) {
-    state = createState(genesis);
-    previousHash = genesisDigest;
-  } else {
-    const loaded = await loadSnapshot(db, snapshotSequence, genesis, fail);
-    state = loaded.state;
-    previousHash = loaded.entryHash;
-    logTimeMs = loaded.logTimeMs;
-    startSequence = snapshotSequence + 1;
-  }
+/** Where the replay starts: the state (updated in place), the hash and log time of the entry before `sequence`. */
+interface ReplayPosition {
+  readonly state: ExchangeState;
+  readonly previousHash: Uint8Array;
+  readonly logTimeMs: number;
+  readonly sequence: number;
+}
 
-  // 4. Replay the rest: decode, chain, verify signatures in the pool, apply; every entry must be accepted.
-  let expected = startSequence;
-  let replayed = 0;
-  if (startSequence <= lastKept) {
-    const iterator = db.iterator({ gte: entryKey(startSequence), lte: entryKey(lastKept) });
-    try {
-      const readChunk = async (): Promise<{ entries: RawEntry[]; verdicts: Promise<Array<SignatureVerdict | undefined>> } | undefined> => {
-        const pairs = await iterator.nextv(replayChunkEntries);
-        if (pairs.length === 0) return undefined;
-        const entries = pairs.map(([key, value]) => ({ sequence: sequenceOfKey(key) ?? -1, raw: value }));
-        const decoded = entries.map(decodeStored);
-        const verdicts = Promise.all(
-          decoded.map((entry) => (typeof entry === 'string' ? undefined : pool.verify(entry.transaction))),
-        );
-        verdicts.catch(() => undefined); // Awaited below; this only prevents an unhandled rejection while it waits.
-        return { entries, verdicts };
-      };
-      let chunk = await readChunk();
-      while (chunk !== undefined) {
-        const next = readChunk(); // Read and verify the next chunk while this one is applied.
-        next.catch(() => undefined);
-        const verdicts = await chunk.verdicts;
-        const operations: BatchOperation[] = [];
-        for (let index = 0; index < chunk.entries.length; index += 1) {
-          const stored = chunk.entries[index]!;
-          if (stored.sequence !== expected) {
-            fail('missing-entry', expected, `entry ${expected} is missing (the next stored entry is ${stored.sequence})`);
-          }
-          const entry = decodeStored(stored);
-          if (typeof entry === 'string') fail('corrupt-entry', expected, entry);
-          const record = entry as EntryRecord;
-          if (!equalBytes(record.previousHash, previousHash)) {
-            fail(
-              'broken-chain',
-              expected,
-              `its previous hash ${hex(record.previousHash)} is not the hash ${hex(previousHash)} of ` +
-                (expected === 1 ? 'the genesis' : `entry ${expected - 1}`) + ' (one of the two was altered)',
-            );
-          }
-          const verdict = verdicts[index];
-          if (verdict !== 'valid') fail('invalid-signature', expected, `its signature does not verify (${verdict})`);
-          let outcome: ApplyOutcome | undefined;
-          try {
-            outcome = apply(state, { logTimeMs: record.logTimeMs, transaction: record.transaction }, { signatureVerified: true });
-          } catch (error) {
-            fail('entry-rejected', expected, `the engine failed while applying it: ${reason(error)}`, error);
-          }
-          if (!outcome!.accepted) {
-            fail('entry-rejected', expected, `the engine rejects it (${outcome!.rejection.code}: ${outcome!.rejection.message})`);
-          }
-          if (outcome!.accepted) historyOperations(state, expected, outcome!.events, operations);
-          previousHash = hashEntryEncoding(stored.raw);
-          logTimeMs = record.logTimeMs;
-          expected += 1;
-          replayed += 1;
-        }
-        // Rewrites history records that are already on disk (idempotent); the log itself is not touched.
-        if (operations.length > 0) await writeBatch(db, [operations], { sync: false });
-        chunk = await next;
-      }
-    } finally {
-      await iterator.close();
-    }
-    if (expected !== lastKept + 1) fail('missing-entry', expected, `entry ${expected} is missing`);
-  }
+interface ReadChunk {
+  readonly entries: RawEntry[];
+  readonly verdicts: Promise<Array<SignatureVerdict | undefined>>;
+}
 
+/** Replays entries start.sequence..lastKept onto start.state; every one must chain, verify and be accepted. */
+async function replayEntries(
+  context: RecoveryContext,
+  start: ReplayPosition,
+  lastKept: number,
+  fail: Fail,
+): Promise<{ previousHash: Uint8Array; logTimeMs: number; count: number }> {
+  const { db, pool } = context;
+  const position = { previousHash: start.previousHash, logTimeMs: start.logTimeMs, expected: start.sequence };
+  if (start.sequence > lastKept) return { previousHash: position.previousHash, logTimeMs: position.logTimeMs, count: 0 };
+  const iterator = db.iterator({ gte: entryKey(start.sequence), lte: entryKey(lastKept) });
   try {
-    checkInvariants(state);
-  } catch (error) {
-    fail('invariant-violation', lastKept, `the recovered state breaks an invariant: ${reason(error)}`, error);
+    const readChunk = async (): Promise<ReadChunk | undefined> => {
+      const pairs = await iterator.nextv(replayChunkEntries);
+      if (pairs.length === 0) return undefined;
+      const entries = pairs.map(([key, value]) => ({ sequence: sequenceOfKey(key) ?? -1, raw: value }));
+      const decoded = entries.map(decodeStored);
+      const verdicts = Promise.all(decoded.map((entry) => (typeof entry === 'string' ? undefined : pool.verify(entry.transaction))));
+      verdicts.catch(() => undefined); // Awaited below; this only prevents an unhandled rejection while it waits.
+      return { entries, verdicts };
+    };
+    let chunk = await readChunk();
+    while (chunk !== undefined) {
+      const next = readChunk(); // Read and verify the next chunk while this one is applied.
+      next.catch(() => undefined);
+      const operations = replayChunk(start.state, chunk.entries, await chunk.verdicts, position, fail);
+      // Rewrites history records that are already on disk (idempotent); the log itself is not touched.
+      if (operations.length > 0) await writeBatch(db, [operations], { sync: false });
+      chunk = await next;
+    }
+  } finally {
+    await iterator.close();
   }
+  if (position.expected !== lastKept + 1) fail('missing-entry', position.expected, `entry ${position.expected} is missing`);
+  return { previousHash: position.previousHash, logTimeMs: position.logTimeMs, count: position.expected - start.sequence };
+}
 
-  // 5. Drop the torn tail (and what it wrote) and prune old snapshots, in one synced batch.
+/** Applies one chunk of entries, advancing `position`; returns the history records they write. */
+function replayChunk(
+  state: ExchangeState,
+  entries: readonly RawEntry[],
+  verdicts: ReadonlyArray<SignatureVerdict | undefined>,
+  position: { previousHash: Uint8Array; logTimeMs: number; expected: number },
+  fail: Fail,
+): BatchOperation[] {
+  const operations: BatchOperation[] = [];
+  for (let index = 0; index < entries.length; index += 1) {
+    const stored = entries[index]!;
+    const expected = position.expected;
+    if (stored.sequence !== expected) {
+      fail('missing-entry', expected, `entry ${expected} is missing (the next stored entry is ${stored.sequence})`);
+    }
+    const entry = decodeStored(stored);
+    if (typeof entry === 'string') fail('corrupt-entry', expected, entry);
+    const record = entry as EntryRecord;
+    if (!equalBytes(record.previousHash, position.previousHash)) {
+      fail(
+        'broken-chain',
+        expected,
+        `its previous hash ${bytesToLowerHex(record.previousHash)} is not the hash ${bytesToLowerHex(position.previousHash)} of ` +
+          (expected === 1 ? 'the genesis' : `entry ${expected - 1}`) + ' (one of the two was altered)',
+      );
+    }
+    const verdict = verdicts[index];
+    if (verdict !== 'valid') fail('invalid-signature', expected, `its signature does not verify (${verdict})`);
+    let outcome: ApplyOutcome | undefined;
+    try {
+      outcome = apply(state, { logTimeMs: record.logTimeMs, transaction: record.transaction }, { signatureVerified: true });
+    } catch (error) {
+      fail('entry-rejected', expected, `the engine failed while applying it: ${reason(error)}`, error);
+    }
+    if (!outcome!.accepted) {
+      fail('entry-rejected', expected, `the engine rejects it (${outcome!.rejection.code}: ${outcome!.rejection.message})`);
+    }
+    if (outcome!.accepted) historyOperations(state, expected, outcome!.events, operations);
+    position.previousHash = hashEntryEncoding(stored.raw);
+    position.logTimeMs = record.logTimeMs;
+    position.expected += 1;
+  }
+  return operations;
+}
+
+async function dropTornTailAndOldSnapshots(
+  context: RecoveryContext,
+  state: ExchangeState,
+  tail: TailScan,
+  snapshots: SnapshotScan,
+  droppedAttestations: number[],
+): Promise<void> {
+  const { db, location, logger } = context;
+  const { tornFrom, lastStored, lastKept } = tail;
   const cleanup: BatchOperation[] = [];
-  for (const sequence of usableSnapshots.slice(context.snapshotsKept)) cleanup.push({ type: 'del', key: snapshotKey(sequence) });
+  for (const sequence of snapshots.usable.slice(context.snapshotsKept)) cleanup.push({ type: 'del', key: snapshotKey(sequence) });
   if (tornFrom !== undefined) {
     for (let sequence = tornFrom; sequence <= lastStored; sequence += 1) cleanup.push({ type: 'del', key: entryKey(sequence) });
-    for (const sequence of droppedSnapshots) cleanup.push({ type: 'del', key: snapshotKey(sequence) });
+    for (const sequence of snapshots.dropped) cleanup.push({ type: 'del', key: snapshotKey(sequence) });
     for (const sequence of droppedAttestations) cleanup.push({ type: 'del', key: attestationKey(sequence) });
     const repair = await historyRepairOperations(db, state, tornFrom, lastKept);
     cleanup.push(...repair.operations);
@@ -300,8 +392,8 @@ export async function recoverLedger(context: RecoveryContext): Promise<Recovered
         droppedTo: lastStored,
         droppedEntries: lastStored - tornFrom + 1,
         droppedSequences: range(tornFrom, lastStored),
-        problems: tailProblems.slice(tornIndex).map((problem, index) => `entry ${tornFrom + index}: ${problem}`).slice(0, 20),
-        droppedSnapshots,
+        problems: tail.tornProblems.map((problem, index) => `entry ${tornFrom + index}: ${problem}`).slice(0, 20),
+        droppedSnapshots: snapshots.dropped,
         droppedAttestations: droppedAttestations.reverse(),
         historyRecordsDeleted: repair.deleted,
         historyRecordsRewritten: repair.rewritten,
@@ -310,21 +402,6 @@ export async function recoverLedger(context: RecoveryContext): Promise<Recovered
     );
   }
   if (cleanup.length > 0) await writeBatch(db, [cleanup], { sync: true });
-
-  const entryHash = previousHash;
-  logger.info(
-    {
-      location,
-      entries: lastKept,
-      snapshot: snapshotSequence ?? null,
-      replayed,
-      durationMs: Math.round(performance.now() - started),
-      stateHash: stateHashHex(state),
-      headHash: hex(entryHash),
-    },
-    `ledger recovered ${lastKept} entries (${replayed} replayed${snapshotSequence === undefined ? ' from genesis' : ` after snapshot ${snapshotSequence}`})`,
-  );
-  return { state, genesisHash: genesisDigest, sequence: lastKept, entryHash, logTimeMs };
 }
 
 function range(first: number, last: number): number[] {
@@ -337,8 +414,8 @@ async function loadSnapshot(
   db: LedgerDatabase,
   sequence: number,
   genesis: Genesis,
-  fail: (problem: RecoveryProblem, sequence: number | undefined, detail: string, cause?: unknown) => never,
-): Promise<{ state: ExchangeState; entryHash: Uint8Array; logTimeMs: number }> {
+  fail: Fail,
+): Promise<{ state: ExchangeState; entryHash: Uint8Array; logTimeMs: number; sequence: number }> {
   const bytes = await db.get(snapshotKey(sequence));
   if (bytes === undefined) fail('corrupt-snapshot', sequence, `snapshot ${sequence} vanished while opening`);
   let record: SnapshotRecord;
@@ -348,9 +425,9 @@ async function loadSnapshot(
     return fail('corrupt-snapshot', sequence, `snapshot ${sequence} cannot be decoded (${reason(error)})`, error);
   }
   if (record.sequence !== sequence) fail('corrupt-snapshot', sequence, `snapshot ${sequence} says it is snapshot ${record.sequence}`);
-  const digest = new Uint8Array(createHash('sha256').update(record.stateEncoding).digest());
+  const digest = sha256(record.stateEncoding);
   if (!equalBytes(digest, record.stateHash)) {
-    fail('corrupt-snapshot', sequence, `snapshot ${sequence} records state hash ${hex(record.stateHash)} but its state hashes to ${hex(digest)}`);
+    fail('corrupt-snapshot', sequence, `snapshot ${sequence} records state hash ${bytesToLowerHex(record.stateHash)} but its state hashes to ${bytesToLowerHex(digest)}`);
   }
   let state: ExchangeState;
   try {
@@ -365,7 +442,7 @@ async function loadSnapshot(
   if (raw === undefined) fail('missing-entry', sequence, `snapshot ${sequence} refers to entry ${sequence}, which is missing`);
   const entryDigest = hashEntryEncoding(raw!);
   if (!equalBytes(entryDigest, record.entryHash)) {
-    fail('snapshot-mismatch', sequence, `snapshot ${sequence} records entry hash ${hex(record.entryHash)} but entry ${sequence} hashes to ${hex(entryDigest)}`);
+    fail('snapshot-mismatch', sequence, `snapshot ${sequence} records entry hash ${bytesToLowerHex(record.entryHash)} but entry ${sequence} hashes to ${bytesToLowerHex(entryDigest)}`);
   }
   const entry = decodeStored({ sequence, raw: raw! });
   if (typeof entry === 'string') return fail('corrupt-entry', sequence, entry);
@@ -375,5 +452,5 @@ async function loadSnapshot(
   if (state.headSequence !== sequence) {
     fail('snapshot-mismatch', sequence, `snapshot ${sequence} holds the state after entry ${state.headSequence}`);
   }
-  return { state, entryHash: entryDigest, logTimeMs: entry.logTimeMs };
+  return { state, entryHash: entryDigest, logTimeMs: entry.logTimeMs, sequence };
 }

@@ -30,6 +30,7 @@ import {
   LiabilitiesTree,
   StateCommitment,
   assembleAttestation,
+  sha256,
   attestationDigestHex,
   attestationEvidence,
   attestationFieldsOf,
@@ -56,7 +57,6 @@ import {
   type LogExportSource,
   type SnapshotRecord,
 } from '@vex/engine';
-import { createHash } from 'node:crypto';
 import type { Divergence, DivergenceCheck, EquivocationEvidence } from './divergence.js';
 import { CountingByteSource } from './input-source.js';
 import { ReplayInputError, errorMessage } from './replay-input-error.js';
@@ -185,7 +185,7 @@ function transaction(entry: ExportEntry): { readonly message: Uint8Array; readon
 }
 
 function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
+  return bytesToLowerHex(sha256(bytes));
 }
 
 /** Verifies a log export; see the module comment. Bad input throws ReplayInputError; a wrong log or attestation is a ReplayDiverged report. */

@@ -1,10 +1,21 @@
 /**
  * The CLI's margin commands (docs/client.md, "Margin"): borrow, lend, repay
  * and redeem, the margin summary, coverage pool deposits and withdrawals,
- * `liquidate` for any keeper, and the operator's `price`. cli.ts registers
- * them with its own option helpers, passed in here.
+ * `liquidate` for any keeper, and the operator's `price`, built on the
+ * shared option checks of command.ts.
  */
-import type { ExchangeClient } from './client.js';
+import type { ExchangeClient } from '../client.js';
+import {
+  type Command,
+  type Context,
+  decimal,
+  keyOption,
+  operatorClient,
+  operatorKeyOption,
+  required,
+  symbol,
+  traderClient,
+} from './command.js';
 
 type Values = Record<string, string | boolean | undefined>;
 
@@ -160,3 +171,15 @@ function coverageAndOperatorCommands<Context extends MarginContext>(
     },
   };
 }
+
+/** The margin group, with the shared option checks and clients of command.ts. */
+export const marginGroupCommands: Readonly<Record<string, Command>> = marginCommands<Context>({
+  required,
+  symbol,
+  decimal,
+  traderClient,
+  operatorClient,
+  publicClient: (context) => context.client(),
+  keyOption,
+  operatorKeyOption,
+});

@@ -1,0 +1,389 @@
+/**
+ * The tidy test, in the manner of TigerBeetle's tidy.zig: rules about the
+ * shape of the code that no compiler checks.
+ *
+ * - No function longer than 70 lines (measured by the TypeScript parser, from
+ *   its first token to its closing brace), in the packages' non-test code.
+ * - No source file longer than 800 lines, tests included, outside generated
+ *   and vector files.
+ * - No line wider than 120 columns (Biome formats code to 120; strings and
+ *   comments it cannot break are caught here).
+ * - No abbreviation from the dictionary below as a word of an exported name.
+ *
+ * Each rule has a ratchet: today's offenders are listed below and the lists
+ * may only shrink. A listed item that no longer offends fails the test too
+ * (delete its line), so each list stays exact. After a merge, or after
+ * splitting a function, the lists can be rewritten from the tree with
+ *   TIDY_UPDATE=1 pnpm vitest run packages/tools/test/tidy.test.ts
+ * and the diff reviewed: it may remove lines, and adds one only where a
+ * merged branch brought an offender in (which its author should split).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { exportedNames, isTestCode, listSourceFiles, measureFunctions, wordsOf } from './source-tree.js';
+
+const functionLimitLines = 70;
+const fileLimitLines = 800;
+const lineLimitColumns = 120;
+
+/** Words that are abbreviations: an exported name says what a thing is in full words (units aside: Ms, Ticks). */
+const forbiddenAbbreviations: ReadonlySet<string> = new Set([
+  'acct',
+  'addr',
+  'amt',
+  'arr',
+  'auth',
+  'avg',
+  'bal',
+  'buf',
+  'calc',
+  'cb',
+  'cfg',
+  'cnt',
+  'conf',
+  'config',
+  'ctx',
+  'cur',
+  'curr',
+  'db',
+  'dir',
+  'dst',
+  'env',
+  'err',
+  'errs',
+  'fn',
+  'idx',
+  'impl',
+  'init',
+  'len',
+  'max',
+  'mgr',
+  'min',
+  'msg',
+  'num',
+  'obj',
+  'opts',
+  'param',
+  'params',
+  'pct',
+  'pos',
+  'prev',
+  'ptr',
+  'px',
+  'qty',
+  'req',
+  'res',
+  'resp',
+  'seq',
+  'sig',
+  'sigs',
+  'spec',
+  'src',
+  'stats',
+  'str',
+  'temp',
+  'tmp',
+  'ts',
+  'tx',
+  'txn',
+  'util',
+  'utils',
+  'val',
+]);
+
+// ---- ratchet lists (TIDY_UPDATE=1 rewrites between the markers) ----
+// tidy-ratchet-begin
+const longFunctions: readonly string[] = [
+  'packages/api/src/config.ts#parseConfig',
+  'packages/api/src/main.ts#main',
+  'packages/api/src/routes-native.ts#registerNativeRoutes',
+  'packages/api/src/routes-orders.ts#registerOrderRoutes',
+  'packages/cluster/src/etcd-follower.ts#EtcdLogFollower.batches',
+  'packages/engine/src/apply.ts#execute',
+  'packages/engine/src/inclusion-proof.ts#checkProof',
+  'packages/engine/src/instruction.ts#parseSingle',
+  'packages/engine/src/invariants.ts#checkInvariants',
+  'packages/engine/src/listing.ts#listMarket',
+  'packages/engine/src/matching.ts#matchTaker',
+  'packages/engine/src/state-codec.ts#decodeStateUnchecked',
+  'packages/engine/src/state-codec.ts#encodeState',
+  'packages/ledger/src/exchange-node.ts#ExchangeNode.open',
+  'packages/replayer/src/inclusion-proof-check.ts#checkInclusionProof',
+];
+const longFiles: readonly string[] = [
+  'packages/api/test/fuzz.test.ts',
+  'packages/api/test/load-generator.ts',
+  'packages/engine/src/matching.ts',
+  'packages/engine/test/envelope-fuzz.test.ts',
+  'packages/engine/test/model.test.ts',
+  'packages/engine/test/reference-model.ts',
+  'packages/ledger/src/exchange-node.ts',
+];
+const wideLineFiles: readonly string[] = [
+  'packages/api/bench/node.bench.ts',
+  'packages/api/src/bad-requests.test.ts',
+  'packages/api/src/bootstrap.test.ts',
+  'packages/api/src/bootstrap.ts',
+  'packages/api/src/ccxt-triggers.test.ts',
+  'packages/api/src/ccxt.test.ts',
+  'packages/api/src/config.test.ts',
+  'packages/api/src/config.ts',
+  'packages/api/src/connection-guard.ts',
+  'packages/api/src/context.ts',
+  'packages/api/src/descriptor-budget.test.ts',
+  'packages/api/src/descriptor-budget.ts',
+  'packages/api/src/export-slots.ts',
+  'packages/api/src/index.ts',
+  'packages/api/src/key-rate-limit.test.ts',
+  'packages/api/src/key-rate-limit.ts',
+  'packages/api/src/klines.test.ts',
+  'packages/api/src/klines.ts',
+  'packages/api/src/main.test.ts',
+  'packages/api/src/main.ts',
+  'packages/api/src/market-data.test.ts',
+  'packages/api/src/market-feed.ts',
+  'packages/api/src/operator-key.ts',
+  'packages/api/src/recorded-requests.test.ts',
+  'packages/api/src/routes-account.ts',
+  'packages/api/src/routes-native.ts',
+  'packages/api/src/routes-orders.ts',
+  'packages/api/src/routes-public.ts',
+  'packages/api/src/routes-verification.test.ts',
+  'packages/api/src/routes-verification.ts',
+  'packages/api/src/schemas.ts',
+  'packages/api/src/server.test.ts',
+  'packages/api/src/server.ts',
+  'packages/api/src/shutdown.test.ts',
+  'packages/api/src/signed-request.ts',
+  'packages/api/src/submission.test.ts',
+  'packages/api/src/submission.ts',
+  'packages/api/src/test-support.ts',
+  'packages/api/src/ticker.ts',
+  'packages/api/src/websocket.test.ts',
+  'packages/api/src/websocket.ts',
+  'packages/api/src/wire-format.ts',
+  'packages/api/test/adversarial.test.ts',
+  'packages/api/test/crash.test.ts',
+  'packages/api/test/fuzz.test.ts',
+  'packages/api/test/idle-socket-generator.ts',
+  'packages/api/test/load-generator.ts',
+  'packages/api/test/overload-generator.ts',
+  'packages/api/test/overload.test.ts',
+  'packages/api/test/verifiability.test.ts',
+  'packages/client/src/base64.ts',
+  'packages/client/src/client.ts',
+  'packages/client/src/errors.ts',
+  'packages/client/src/keys.ts',
+  'packages/client/src/routes.ts',
+  'packages/client/src/signing.ts',
+  'packages/client/src/types.ts',
+  'packages/client/test/attestations.test.ts',
+  'packages/client/test/browser-safety.test.ts',
+  'packages/client/test/cli.test.ts',
+  'packages/client/test/client-http.test.ts',
+  'packages/client/test/engine-check.ts',
+  'packages/client/test/http-recorder.ts',
+  'packages/client/test/signing.test.ts',
+  'packages/cluster/bench/etcd-append.bench.ts',
+  'packages/cluster/src/etcd-appender.ts',
+  'packages/cluster/src/etcd-follower.ts',
+  'packages/cluster/src/etcd-keys.ts',
+  'packages/cluster/src/etcd-log-store.ts',
+  'packages/cluster/src/local-etcd.ts',
+  'packages/cluster/src/log-chunk.ts',
+  'packages/cluster/test/entries.ts',
+  'packages/cluster/test/etcd-failures.test.ts',
+  'packages/cluster/test/etcd-fixture.ts',
+  'packages/cluster/test/etcd-log.test.ts',
+  'packages/cluster/test/sequencer-child.ts',
+  'packages/engine/bench/engine.bench.ts',
+  'packages/engine/bench/liabilities-tree.bench.ts',
+  'packages/engine/bench/signature.bench.ts',
+  'packages/engine/bench/state-hash.bench.ts',
+  'packages/engine/bench/verify-worker.ts',
+  'packages/engine/bench/verify.bench.ts',
+  'packages/engine/bench/workload.ts',
+  'packages/engine/scripts/make-signature-vectors.ts',
+  'packages/engine/src/apply.test.ts',
+  'packages/engine/src/apply.ts',
+  'packages/engine/src/attestation-record.ts',
+  'packages/engine/src/attestation.test.ts',
+  'packages/engine/src/attestation.ts',
+  'packages/engine/src/byte-codec.ts',
+  'packages/engine/src/candles.test.ts',
+  'packages/engine/src/candles.ts',
+  'packages/engine/src/decimal.test.ts',
+  'packages/engine/src/decimal.ts',
+  'packages/engine/src/entry-recorder.ts',
+  'packages/engine/src/funds.ts',
+  'packages/engine/src/inclusion-proof.test.ts',
+  'packages/engine/src/inclusion-proof.ts',
+  'packages/engine/src/index.ts',
+  'packages/engine/src/instruction.test.ts',
+  'packages/engine/src/instruction.ts',
+  'packages/engine/src/invariants.ts',
+  'packages/engine/src/liabilities-tree.test.ts',
+  'packages/engine/src/liabilities-tree.ts',
+  'packages/engine/src/listing.ts',
+  'packages/engine/src/log-format.test.ts',
+  'packages/engine/src/log-format.ts',
+  'packages/engine/src/matching.ts',
+  'packages/engine/src/order-request.ts',
+  'packages/engine/src/proof-basis.ts',
+  'packages/engine/src/replay-protection.test.ts',
+  'packages/engine/src/request-signing.test.ts',
+  'packages/engine/src/request-signing.ts',
+  'packages/engine/src/result-codes.ts',
+  'packages/engine/src/signature-backends.test.ts',
+  'packages/engine/src/signing-string.test.ts',
+  'packages/engine/src/signing-string.ts',
+  'packages/engine/src/snapshot-record.ts',
+  'packages/engine/src/state-codec.test.ts',
+  'packages/engine/src/state-codec.ts',
+  'packages/engine/src/state.ts',
+  'packages/engine/test/ccxt-requests.test.ts',
+  'packages/engine/test/determinism.test.ts',
+  'packages/engine/test/envelope-fuzz.test.ts',
+  'packages/engine/test/model-arbitraries.ts',
+  'packages/engine/test/model.test.ts',
+  'packages/engine/test/random-log.ts',
+  'packages/engine/test/reference-model.ts',
+  'packages/engine/test/replay-random-log.ts',
+  'packages/engine/test/signature-reference.ts',
+  'packages/engine/test/worked-example.ts',
+  'packages/ledger/bench/sequencer.bench.ts',
+  'packages/ledger/sim/log-auditor.ts',
+  'packages/ledger/sim/main.ts',
+  'packages/ledger/sim/replayer-check.ts',
+  'packages/ledger/sim/seeded-random.ts',
+  'packages/ledger/sim/simulated-database.ts',
+  'packages/ledger/sim/simulated-disk.ts',
+  'packages/ledger/sim/simulated-time.ts',
+  'packages/ledger/sim/simulation.test.ts',
+  'packages/ledger/sim/simulation.ts',
+  'packages/ledger/sim/workload.ts',
+  'packages/ledger/src/attestation-maker.test.ts',
+  'packages/ledger/src/attestation-maker.ts',
+  'packages/ledger/src/attestation-store.ts',
+  'packages/ledger/src/exchange-node.test.ts',
+  'packages/ledger/src/exchange-node.ts',
+  'packages/ledger/src/history.test.ts',
+  'packages/ledger/src/history.ts',
+  'packages/ledger/src/index.ts',
+  'packages/ledger/src/recovery.test.ts',
+  'packages/ledger/src/recovery.ts',
+  'packages/ledger/src/signature-pool.ts',
+  'packages/ledger/src/storage-format.ts',
+  'packages/ledger/test/helpers.ts',
+  'packages/replayer/bench/bench-log.ts',
+  'packages/replayer/bench/replay.bench.ts',
+  'packages/replayer/bench/signing-worker.ts',
+  'packages/replayer/src/cli.test.ts',
+  'packages/replayer/src/cli.ts',
+  'packages/replayer/src/divergence.ts',
+  'packages/replayer/src/equivocation.test.ts',
+  'packages/replayer/src/inclusion-proof-check.ts',
+  'packages/replayer/src/index.ts',
+  'packages/replayer/src/input-source.test.ts',
+  'packages/replayer/src/input-source.ts',
+  'packages/replayer/src/progress-display.ts',
+  'packages/replayer/src/replay-log.ts',
+  'packages/replayer/src/signature-batch.ts',
+  'packages/replayer/src/signature-verifier-pool.test.ts',
+  'packages/replayer/src/signature-verifier-pool.ts',
+  'packages/replayer/src/signature-worker.ts',
+  'packages/replayer/test/liabilities-without-account.ts',
+  'packages/replayer/test/recorded-log.ts',
+  'packages/replayer/test/replay-log.test.ts',
+  'packages/replayer/test/test-log.ts',
+];
+const abbreviatedExports: readonly string[] = [
+  'packages/api/src/config.ts#AssetConfig',
+  'packages/api/src/config.ts#ConfigError',
+  'packages/api/src/config.ts#ExchangeConfig',
+  'packages/api/src/config.ts#MarketConfig',
+  'packages/api/src/config.ts#demoConfig',
+  'packages/api/src/config.ts#parseConfig',
+  'packages/engine/src/limits.ts#defaultMaxMakersPerOrder',
+  'packages/engine/src/limits.ts#defaultMaxOpenOrders',
+];
+// tidy-ratchet-end
+
+const files = listSourceFiles();
+const isGenerated = (path: string, text: string): boolean =>
+  path.includes('/vectors/') || path.includes('/generated/') || text.slice(0, 200).includes('@generated');
+
+function findOffenders(): Record<'longFunctions' | 'longFiles' | 'wideLineFiles' | 'abbreviatedExports', string[]> {
+  const sourceCode = files.filter((file) => !isTestCode(file.path));
+  const checked = files.filter((file) => !isGenerated(file.path, file.text));
+  return {
+    longFunctions: sourceCode
+      .flatMap(measureFunctions)
+      .filter((measured) => measured.lines > functionLimitLines)
+      .map((measured) => measured.key),
+    longFiles: checked.filter((file) => file.lineCount > fileLimitLines).map((file) => file.path),
+    wideLineFiles: checked
+      .filter((file) => file.text.split('\n').some((line) => line.length > lineLimitColumns))
+      .map((file) => file.path),
+    abbreviatedExports: sourceCode.flatMap((file) =>
+      exportedNames(file)
+        .filter((name) => wordsOf(name).some((word) => forbiddenAbbreviations.has(word)))
+        .map((name) => `${file.path}#${name}`),
+    ),
+  };
+}
+
+const offenders = findOffenders();
+
+function rewriteRatchetLists(): void {
+  const testFile = fileURLToPath(import.meta.url);
+  const text = readFileSync(testFile, 'utf8');
+  const begin = text.indexOf('// tidy-ratchet-begin\n') + '// tidy-ratchet-begin\n'.length;
+  const end = text.indexOf('// tidy-ratchet-end');
+  const lists = Object.entries(offenders).map(([name, items]) => {
+    const lines = [...new Set(items)].sort().map((item) => `  ${JSON.stringify(item).replaceAll('"', "'")},\n`);
+    return `const ${name}: readonly string[] = [${lines.length === 0 ? '' : `\n${lines.join('')}`}];\n`;
+  });
+  writeFileSync(testFile, text.slice(0, begin) + lists.join('') + text.slice(end));
+}
+
+if (process.env.TIDY_UPDATE === '1') rewriteRatchetLists();
+
+function checkRatchet(found: readonly string[], listed: readonly string[], rule: string): void {
+  const listedSet = new Set(listed);
+  const foundSet = new Set(found);
+  const newOffenders = [...foundSet].filter((item) => !listedSet.has(item));
+  const noLongerOffending = listed.filter((item) => !foundSet.has(item));
+  expect(newOffenders, `new offenders of "${rule}": fix them (the list may only shrink)`).toEqual([]);
+  expect(noLongerOffending, `listed but no longer offending "${rule}": delete them from the list`).toEqual([]);
+}
+
+describe('tidy', () => {
+  it.skipIf(process.env.TIDY_UPDATE === '1')(`no function over ${functionLimitLines} lines`, () => {
+    checkRatchet(offenders.longFunctions, longFunctions, `function over ${functionLimitLines} lines`);
+  });
+  it.skipIf(process.env.TIDY_UPDATE === '1')(`no source file over ${fileLimitLines} lines`, () => {
+    checkRatchet(offenders.longFiles, longFiles, `file over ${fileLimitLines} lines`);
+  });
+  it.skipIf(process.env.TIDY_UPDATE === '1')(`no line over ${lineLimitColumns} columns`, () => {
+    checkRatchet(offenders.wideLineFiles, wideLineFiles, `line over ${lineLimitColumns} columns`);
+  });
+  it.skipIf(process.env.TIDY_UPDATE === '1')('no abbreviation in an exported name', () => {
+    checkRatchet(offenders.abbreviatedExports, abbreviatedExports, 'abbreviation in an exported name');
+  });
+  it('measures what it claims to', () => {
+    // The measuring itself, on a known text, so the ratchet cannot pass by measuring nothing.
+    const body = Array.from({ length: 71 }, (_, index) => `  const value${index} = ${index};`).join('\n');
+    const text = `export function tooLong(): void {\n${body}\n}\nexport const shortArrow = (): number => 1;\n`;
+    const measured = measureFunctions({ path: 'example.ts', text, lineCount: 75 });
+    expect(measured).toEqual([
+      { key: 'example.ts#tooLong', lines: 73 },
+      { key: 'example.ts#shortArrow', lines: 1 },
+    ]);
+    expect(exportedNames({ path: 'example.ts', text, lineCount: 75 })).toEqual(['tooLong', 'shortArrow']);
+    expect(wordsOf('parseHTTPConfigMs')).toEqual(['parse', 'http', 'config', 'ms']);
+    expect(offenders.longFunctions.length + offenders.longFiles.length).toBeGreaterThan(0);
+    expect(files.length).toBeGreaterThan(100);
+  });
+});
