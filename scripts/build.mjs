@@ -22,7 +22,8 @@ function sourceFiles(directory) {
   for (const item of readdirSync(directory, { withFileTypes: true })) {
     const full = path.join(directory, item.name);
     if (item.isDirectory()) files.push(...sourceFiles(full));
-    else if (item.name.endsWith('.ts') && !item.name.endsWith('.test.ts') && !item.name.endsWith('.d.ts')) files.push(full);
+    else if (item.name.endsWith('.ts') && !item.name.endsWith('.test.ts') && !item.name.endsWith('.d.ts'))
+      files.push(full);
   }
   return files;
 }

@@ -93,7 +93,8 @@ const { values: options } = parseArgs({
 
 function integerOption(name: keyof typeof options, minimum: number, maximum: number): number {
   const value = Number(options[name]);
-  if (!Number.isSafeInteger(value) || value < minimum || value > maximum) throw new Error(`--${name} must be an integer from ${minimum} to ${maximum}`);
+  if (!Number.isSafeInteger(value) || value < minimum || value > maximum)
+    throw new Error(`--${name} must be an integer from ${minimum} to ${maximum}`);
   return value;
 }
 
@@ -113,7 +114,12 @@ async function serverRole(): Promise<void> {
   await mkdir(dataDirectory, { recursive: true });
   const operator = await loadOrCreateOperatorKey(dataDirectory);
   const snapshotEveryEntries = Number(process.env.SNAPSHOT_EVERY ?? '10000');
-  const node = await ExchangeNode.open({ dataDirectory, genesis: genesisOf(config, operator.key.publicKey), logger, snapshotEveryEntries });
+  const node = await ExchangeNode.open({
+    dataDirectory,
+    genesis: genesisOf(config, operator.key.publicKey),
+    logger,
+    snapshotEveryEntries,
+  });
   await applyListings(node, operator.key, config);
   // All load comes from 127.0.0.1: no per-IP bounds (the benchmark measures the node, not the guards).
   const app = buildServer({ node, logger, assets: assetInfoOf(config), rateLimits: false, connectionLimits: false });
@@ -149,7 +155,9 @@ async function serverRole(): Promise<void> {
   };
   process.once('SIGTERM', () => void shutdown());
   process.once('SIGINT', () => void shutdown());
-  process.stdout.write(`exchange listening on http://127.0.0.1:${port}\noperator public key ${operator.key.publicKey}\n`);
+  process.stdout.write(
+    `exchange listening on http://127.0.0.1:${port}\noperator public key ${operator.key.publicKey}\n`,
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -178,7 +186,10 @@ function threadTimes(pid: number): ThreadTimes {
       continue; // the thread ended
     }
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const times = { userMs: (Number(fields[11]) * 1000) / clockTicks, systemMs: (Number(fields[12]) * 1000) / clockTicks };
+    const times = {
+      userMs: (Number(fields[11]) * 1000) / clockTicks,
+      systemMs: (Number(fields[12]) * 1000) / clockTicks,
+    };
     if (Number(tid) === pid) main = times;
     else other.set(Number(tid), times);
   }
@@ -200,7 +211,14 @@ function machineTimes(): { busyMs: number; totalMs: number } {
 }
 
 interface ServerStatistics {
-  readonly node: { sequencedEntries: number; durableSequence: number; rejectedTransactions: number; batchesWritten: number; entriesWritten: number; sequencingMs: number };
+  readonly node: {
+    sequencedEntries: number;
+    durableSequence: number;
+    rejectedTransactions: number;
+    batchesWritten: number;
+    entriesWritten: number;
+    sequencingMs: number;
+  };
   readonly eventLoop: { idleMs: number; activeMs: number; p99Ms: number; maxMs: number };
   readonly atMs: number;
 }
@@ -260,16 +278,26 @@ class LoadChild {
     return new LoadChild(child);
   }
 
-  async ask<T extends ChildMessage['type']>(message: object, expected: T, timeoutMs: number): Promise<Extract<ChildMessage, { type: T }>> {
+  async ask<T extends ChildMessage['type']>(
+    message: object,
+    expected: T,
+    timeoutMs: number,
+  ): Promise<Extract<ChildMessage, { type: T }>> {
     const answer = new Promise<ChildMessage>((resolve) => this.waiters.push(resolve));
     this.child.send(message);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the load generator did not answer ${expected} within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`the load generator did not answer ${expected} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
     });
     try {
       const reply = await Promise.race([answer, timeout]);
-      if (reply.type !== expected) throw new Error(`the load generator answered ${reply.type}${reply.type === 'error' ? `: ${reply.message}` : ''} instead of ${expected}`);
+      if (reply.type !== expected)
+        throw new Error(
+          `the load generator answered ${reply.type}${reply.type === 'error' ? `: ${reply.message}` : ''} instead of ${expected}`,
+        );
       return reply as Extract<ChildMessage, { type: T }>;
     } finally {
       clearTimeout(timer);
@@ -294,7 +322,11 @@ interface VerifyFigures {
   readonly averageMessageBytes: number;
 }
 
-async function measureVerifyLimit(traders: readonly Ed25519Key[], count: number, rounds: number): Promise<VerifyFigures> {
+async function measureVerifyLimit(
+  traders: readonly Ed25519Key[],
+  count: number,
+  rounds: number,
+): Promise<VerifyFigures> {
   const { VerifyPool, verdictNames } = await import('../../engine/bench/verify-worker.js');
   const { verifySignature } = await import('@vex/engine');
   const flow = new OrderFlow({ seed: 0x5eed, traders });
@@ -314,7 +346,8 @@ async function measureVerifyLimit(traders: readonly Ed25519Key[], count: number,
     const cpuBefore = process.cpuUsage();
     const started = process.hrtime.bigint();
     let valid = 0;
-    for (const item of sample) if (verifySignature(item.publicKey, item.message, item.signature) === 'valid') valid += 1;
+    for (const item of sample)
+      if (verifySignature(item.publicKey, item.message, item.signature) === 'valid') valid += 1;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (valid !== sample.length) throw new Error(`${sample.length - valid} signatures did not verify`);
     const cpu = process.cpuUsage(cpuBefore);
@@ -339,7 +372,13 @@ async function measureVerifyLimit(traders: readonly Ed25519Key[], count: number,
       if (round > 0) allCores.push(items.length / seconds); // round 0 warms up
     }
     pool.drop(preloaded);
-    return { allCoresPerSec: median(allCores), oneCorePerSec: median(oneCore), cpuMicrosPerVerify: median(cpuPerVerify), workers, averageMessageBytes };
+    return {
+      allCoresPerSec: median(allCores),
+      oneCorePerSec: median(oneCore),
+      cpuMicrosPerVerify: median(cpuPerVerify),
+      workers,
+      averageMessageBytes,
+    };
   } finally {
     await pool.close();
   }
@@ -369,33 +408,64 @@ function categoryOf(frame: ProfileNode['callFrame']): string {
   if (functionName === '(idle)') return 'idle (waiting for I/O)';
   if (functionName === '(program)') return 'native / V8 (program)';
   if (functionName === '(root)') return 'native / V8 (program)';
-  if (url.includes('packages/engine/src/request-signing') || url.includes('packages/engine/src/signing-string')) return 'signing strings (rebuild + parse)';
+  if (url.includes('packages/engine/src/request-signing') || url.includes('packages/engine/src/signing-string'))
+    return 'signing strings (rebuild + parse)';
   if (url.includes('packages/engine/src/signature')) return 'engine signature (main thread)';
   if (url.includes('packages/engine/src/state-codec')) return 'engine state codec';
   if (url.includes('packages/engine/src')) return 'engine apply (matching, funds, replay protection)';
   if (url.includes('packages/ledger/src/history')) return 'ledger history records';
   if (url.includes('packages/engine/src/log-format')) return 'ledger entry encode + hash';
-  if (url.includes('packages/ledger/src/signature-pool') || url.includes('/piscina/')) return 'verification dispatch (pool + piscina)';
+  if (url.includes('packages/ledger/src/signature-pool') || url.includes('/piscina/'))
+    return 'verification dispatch (pool + piscina)';
   if (url.includes('packages/ledger/src')) return 'ledger sequencer / node';
-  if (url.includes('classic-level') || url.includes('abstract-level') || url.includes('/level-') || url.includes('/level/')) return 'LevelDB (JS side of batch)';
+  if (
+    url.includes('classic-level') ||
+    url.includes('abstract-level') ||
+    url.includes('/level-') ||
+    url.includes('/level/')
+  )
+    return 'LevelDB (JS side of batch)';
   if (url.includes('packages/api/src/wire-format')) return 'api wire format (responses)';
   if (url.includes('packages/api/src')) return 'api handlers + auth';
   if (url.includes('fast-json-stringify')) return 'fastify response serialisation';
   if (url.includes('/ajv') || url.includes('fast-uri')) return 'fastify schema (ajv)';
   if (url.includes('/pino') || url.includes('sonic-boom') || url.includes('thread-stream')) return 'logging (pino)';
-  if (url.includes('/fastify/') || url.includes('find-my-way') || url.includes('avvio') || url.includes('/@fastify/') || url.includes('secure-json-parse') || url.includes('toad-cache') || url.includes('fast-querystring')) return 'fastify core (routing, hooks, reply, JSON parse)';
+  if (
+    url.includes('/fastify/') ||
+    url.includes('find-my-way') ||
+    url.includes('avvio') ||
+    url.includes('/@fastify/') ||
+    url.includes('secure-json-parse') ||
+    url.includes('toad-cache') ||
+    url.includes('fast-querystring')
+  )
+    return 'fastify core (routing, hooks, reply, JSON parse)';
   if (url === '' && functionName !== '') return 'generated code (ajv validators, serializers) / builtins';
-  if (url.startsWith('node:internal/http') || url.startsWith('node:_http') || url.includes('_http_')) return 'node http (parser, responses)';
-  if (url.startsWith('node:internal/stream') || url.startsWith('node:net') || url.startsWith('node:internal/net') || url.startsWith('node:stream')) return 'node streams + sockets';
+  if (url.startsWith('node:internal/http') || url.startsWith('node:_http') || url.includes('_http_'))
+    return 'node http (parser, responses)';
+  if (
+    url.startsWith('node:internal/stream') ||
+    url.startsWith('node:net') ||
+    url.startsWith('node:internal/net') ||
+    url.startsWith('node:stream')
+  )
+    return 'node streams + sockets';
   if (url.startsWith('node:')) return 'node internals (other)';
   if (url.includes('tsx') || url.includes('esbuild')) return 'tsx loader';
   return url === '' ? 'native / V8 (program)' : `other (${url.split('/').slice(-2).join('/')})`;
 }
 
 /** Self time per category and inclusive time of a few key functions, in ms. */
-function analyseProfile(profile: CpuProfile): { totalMs: number; byCategory: Array<[string, number]>; inclusive: Array<[string, number]>; topSelf: Array<[string, number]> } {
+function analyseProfile(profile: CpuProfile): {
+  totalMs: number;
+  byCategory: Array<[string, number]>;
+  inclusive: Array<[string, number]>;
+  topSelf: Array<[string, number]>;
+} {
   const selfMs = new Map<number, number>();
-  profile.samples.forEach((id, index) => selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0) / 1000));
+  profile.samples.forEach((id, index) =>
+    selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0) / 1000),
+  );
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
@@ -412,15 +482,27 @@ function analyseProfile(profile: CpuProfile): { totalMs: number; byCategory: Arr
   }
   // Inclusive time of key functions: a sample counts once per function even under recursion.
   const keys: Array<[string, (frame: ProfileNode['callFrame']) => boolean]> = [
-    ['authenticate (headers, signing-string candidates, parse)', (f) => f.functionName === 'authenticate' && f.url.includes('signed-request')],
+    [
+      'authenticate (headers, signing-string candidates, parse)',
+      (f) => f.functionName === 'authenticate' && f.url.includes('signed-request'),
+    ],
     ['ExchangeNode.submit (copy, hand to pool)', (f) => f.functionName === 'submit' && f.url.includes('exchange-node')],
-    ['ExchangeNode.sequence (apply, encode, hash, history)', (f) => f.functionName === 'sequence' && f.url.includes('exchange-node')],
+    [
+      'ExchangeNode.sequence (apply, encode, hash, history)',
+      (f) => f.functionName === 'sequence' && f.url.includes('exchange-node'),
+    ],
     ['  engine apply', (f) => f.functionName === 'apply' && f.url.includes('engine/src/apply')],
     ['  historyOperations', (f) => f.functionName === 'historyOperations'],
     ['  encodeAndHashEntry', (f) => f.functionName === 'encodeAndHashEntry'],
-    ['ExchangeNode.writeNext (LevelDB batch call)', (f) => f.functionName === 'writeNext' && f.url.includes('exchange-node')],
+    [
+      'ExchangeNode.writeNext (LevelDB batch call)',
+      (f) => f.functionName === 'writeNext' && f.url.includes('exchange-node'),
+    ],
     ['ExchangeNode.written (resolve submits)', (f) => f.functionName === 'written' && f.url.includes('exchange-node')],
-    ['SignaturePool.flush (pack + post to workers)', (f) => f.functionName === 'flush' && f.url.includes('signature-pool')],
+    [
+      'SignaturePool.flush (pack + post to workers)',
+      (f) => f.functionName === 'flush' && f.url.includes('signature-pool'),
+    ],
     ['wireOrder (response object)', (f) => f.functionName === 'wireOrder'],
     ['route handler POST /api/v1/order and DELETE', (f) => f.url.includes('routes-orders') && f.functionName === ''],
     ['pino / request logging', (f) => f.url.includes('/pino/')],
@@ -451,7 +533,9 @@ function analyseProfile(profile: CpuProfile): { totalMs: number; byCategory: Arr
 // The benchmark.
 
 const format = (value: number, digits = 0): string =>
-  Number.isFinite(value) ? value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : 'n/a';
+  Number.isFinite(value)
+    ? value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : 'n/a';
 
 const cpuText = (times: CpuTimes, requests: number): string =>
   `${format((times.userMs * 1000) / Math.max(1, requests))}+${format((times.systemMs * 1000) / Math.max(1, requests))} µs`;
@@ -471,25 +555,38 @@ async function bench(): Promise<void> {
   const snapshotEvery = integerOption('snapshot-every', 1, 1_000_000_000);
   const fraction = Number(options.fraction);
   if (!(fraction > 0 && fraction <= 1)) throw new Error('--fraction is a number in (0, 1]');
-  if (serverKind === 'main' && snapshotEvery !== 10_000) throw new Error('--snapshot-every needs --server bench (main.ts uses the node default, 10,000)');
+  if (serverKind === 'main' && snapshotEvery !== 10_000)
+    throw new Error('--snapshot-every needs --server bench (main.ts uses the node default, 10,000)');
 
   const cores = availableParallelism();
   const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
   const loadAtStart = loadavg();
-  const mounts = readFileSync('/proc/mounts', 'utf8').split('\n').map((line) => line.split(' '));
+  const mounts = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' '));
   const temporary = tmpdir();
-  const mount = mounts.filter((fields) => fields[1] !== undefined && temporary.startsWith(fields[1])).sort((a, b) => b[1]!.length - a[1]!.length)[0];
-  console.log(`node end to end: node ${process.version}, ${cpuModel}, availableParallelism ${cores}, ${format(totalmem() / 2 ** 30, 1)} GiB, Linux ${release()}`);
-  console.log(`data directory on ${temporary} (${mount?.[2] ?? '?'} on ${mount?.[0] ?? '?'}); load average at start ${loadAtStart.map((value) => value.toFixed(2)).join(' ')}`);
+  const mount = mounts
+    .filter((fields) => fields[1] !== undefined && temporary.startsWith(fields[1]))
+    .sort((a, b) => b[1]!.length - a[1]!.length)[0];
+  console.log(
+    `node end to end: node ${process.version}, ${cpuModel}, availableParallelism ${cores}, ${format(totalmem() / 2 ** 30, 1)} GiB, Linux ${release()}`,
+  );
+  console.log(
+    `data directory on ${temporary} (${mount?.[2] ?? '?'} on ${mount?.[0] ?? '?'}); load average at start ${loadAtStart.map((value) => value.toFixed(2)).join(' ')}`,
+  );
 
   const random = new Prng(seed);
   const traders = Array.from({ length: traderCount }, () => new Ed25519Key(random.bytes(32)));
 
   // 1. The verification limit.
   const measureVerify = async (when: string): Promise<VerifyFigures> => {
-    process.stdout.write(`verify limit ${when}: ${verifyMessages} messages, ${cores} workers, median of ${verifyRounds} … `);
+    process.stdout.write(
+      `verify limit ${when}: ${verifyMessages} messages, ${cores} workers, median of ${verifyRounds} … `,
+    );
     const figures = await measureVerifyLimit(traders, verifyMessages, verifyRounds);
-    console.log(`${format(figures.allCoresPerSec)}/s (one core ${format(figures.oneCorePerSec)}/s, ${format(figures.cpuMicrosPerVerify, 1)} µs CPU each)`);
+    console.log(
+      `${format(figures.allCoresPerSec)}/s (one core ${format(figures.oneCorePerSec)}/s, ${format(figures.cpuMicrosPerVerify, 1)} µs CPU each)`,
+    );
     return figures;
   };
   const verifyBefore = await measureVerify('before');
@@ -503,9 +600,21 @@ async function bench(): Promise<void> {
   let load: LoadChild | undefined;
   try {
     server = await ServerProcess.start({
-      args: [...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDirectory}`, '--cpu-prof-interval=250'] : []), '--import', 'tsx', ...serverArgs],
+      args: [
+        ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDirectory}`, '--cpu-prof-interval=250'] : []),
+        '--import',
+        'tsx',
+        ...serverArgs,
+      ],
       cwd: repositoryRoot,
-      env: { PORT: '0', DATA_DIR: dataDirectory, LOG_LEVEL: logLevel, RATE_LIMITS: 'off', MAX_CONNECTIONS_PER_IP: '4096', SNAPSHOT_EVERY: String(snapshotEvery) },
+      env: {
+        PORT: '0',
+        DATA_DIR: dataDirectory,
+        LOG_LEVEL: logLevel,
+        RATE_LIMITS: 'off',
+        MAX_CONNECTIONS_PER_IP: '4096',
+        SNAPSHOT_EVERY: String(snapshotEvery),
+      },
       logFile: join(root, 'server.log'),
     });
     const keyFile = JSON.parse(await readFile(join(dataDirectory, 'operator-key.json'), 'utf8')) as { secret: string };
@@ -516,7 +625,18 @@ async function bench(): Promise<void> {
 
     // 4. Load.
     load = LoadChild.start();
-    await load.ask({ type: 'setup', url: server.url, traderSeeds: traders.map((trader) => trader.secret), flowSeed: random.nextUint32(), connections, client }, 'ready', 60_000);
+    await load.ask(
+      {
+        type: 'setup',
+        url: server.url,
+        traderSeeds: traders.map((trader) => trader.secret),
+        flowSeed: random.nextUint32(),
+        connections,
+        client,
+      },
+      'ready',
+      60_000,
+    );
 
     const runPhase = async (name: string, count: number, mode: LoadMode, deadlineMs: number): Promise<PhaseMeasure> => {
       await load!.ask({ type: 'prepare', phase: name, count }, 'prepared', 120_000);
@@ -529,33 +649,56 @@ async function bench(): Promise<void> {
       const machineAfter = machineTimes();
       const threadsAfter = threadTimes(server!.pid);
       const statisticsAfter = await serverStatistics(server!, serverKind === 'bench');
-      const others = [...threadsAfter.other].map(([tid, times]) => difference(times, threadsBefore.other.get(tid))).sort((a, b) => totalMs(b) - totalMs(a));
+      const others = [...threadsAfter.other]
+        .map(([tid, times]) => difference(times, threadsBefore.other.get(tid)))
+        .sort((a, b) => totalMs(b) - totalMs(a));
       const utilization =
         statisticsBefore !== undefined && statisticsAfter !== undefined
           ? (statisticsAfter.eventLoop.activeMs - statisticsBefore.eventLoop.activeMs) /
-            (statisticsAfter.eventLoop.activeMs - statisticsBefore.eventLoop.activeMs + statisticsAfter.eventLoop.idleMs - statisticsBefore.eventLoop.idleMs)
+            (statisticsAfter.eventLoop.activeMs -
+              statisticsBefore.eventLoop.activeMs +
+              statisticsAfter.eventLoop.idleMs -
+              statisticsBefore.eventLoop.idleMs)
           : undefined;
       const rateLimited = result.summary.rejections.TOO_MANY_REQUESTS ?? 0;
       if (rateLimited > 0) {
-        console.log(`  ${name}: ${rateLimited} requests were rate limited (429): the server applies its rate limits; use --server bench`);
+        console.log(
+          `  ${name}: ${rateLimited} requests were rate limited (429): the server applies its rate limits; use --server bench`,
+        );
       }
       return {
         name,
         summary: result.summary,
         loadCpuMs: result.cpuUserMs + result.cpuSystemMs,
         serverMain: difference(threadsAfter.main, threadsBefore.main),
-        serverOther: others.reduce((sum, times) => ({ userMs: sum.userMs + times.userMs, systemMs: sum.systemMs + times.systemMs }), { userMs: 0, systemMs: 0 }),
+        serverOther: others.reduce(
+          (sum, times) => ({ userMs: sum.userMs + times.userMs, systemMs: sum.systemMs + times.systemMs }),
+          { userMs: 0, systemMs: 0 },
+        ),
         serverTopOther: others.slice(0, cores),
         machineBusyShare: (machineAfter.busyMs - machineBefore.busyMs) / (machineAfter.totalMs - machineBefore.totalMs),
         wallMs,
         eventLoopUtilization: utilization,
-        batches: statisticsAfter && statisticsBefore ? statisticsAfter.node.batchesWritten - statisticsBefore.node.batchesWritten : undefined,
-        entries: statisticsAfter && statisticsBefore ? statisticsAfter.node.entriesWritten - statisticsBefore.node.entriesWritten : undefined,
-        sequencingMs: statisticsAfter && statisticsBefore ? statisticsAfter.node.sequencingMs - statisticsBefore.node.sequencingMs : undefined,
-        loopDelayMs: statisticsAfter === undefined ? undefined : { p99: statisticsAfter.eventLoop.p99Ms, max: statisticsAfter.eventLoop.maxMs },
+        batches:
+          statisticsAfter && statisticsBefore
+            ? statisticsAfter.node.batchesWritten - statisticsBefore.node.batchesWritten
+            : undefined,
+        entries:
+          statisticsAfter && statisticsBefore
+            ? statisticsAfter.node.entriesWritten - statisticsBefore.node.entriesWritten
+            : undefined,
+        sequencingMs:
+          statisticsAfter && statisticsBefore
+            ? statisticsAfter.node.sequencingMs - statisticsBefore.node.sequencingMs
+            : undefined,
+        loopDelayMs:
+          statisticsAfter === undefined
+            ? undefined
+            : { p99: statisticsAfter.eventLoop.p99Ms, max: statisticsAfter.eventLoop.maxMs },
         snapshots:
           statisticsAfter && statisticsBefore
-            ? Math.floor(statisticsAfter.node.durableSequence / snapshotEvery) - Math.floor(statisticsBefore.node.durableSequence / snapshotEvery)
+            ? Math.floor(statisticsAfter.node.durableSequence / snapshotEvery) -
+              Math.floor(statisticsBefore.node.durableSequence / snapshotEvery)
             : undefined,
         mode,
       };
@@ -568,7 +711,12 @@ async function bench(): Promise<void> {
     const phase1 = await runPhase('max rate', maxCount, { kind: 'closed' }, Math.min(45_000, seconds * 3_000));
     const ordersPerSec = phase1.summary.acknowledgedPerSec;
     const halfRate = Math.max(1, Math.round(phase1.summary.answeredPerSec * fraction));
-    const phase2 = await runPhase(fraction === 0.5 ? 'half load' : `${format(fraction * 100)} % load`, Math.max(100, halfRate * seconds), { kind: 'open', ratePerSec: halfRate }, Math.min(45_000, seconds * 1_000 + 15_000));
+    const phase2 = await runPhase(
+      fraction === 0.5 ? 'half load' : `${format(fraction * 100)} % load`,
+      Math.max(100, halfRate * seconds),
+      { kind: 'open', ratePerSec: halfRate },
+      Math.min(45_000, seconds * 1_000 + 15_000),
+    );
 
     load.stop();
     load = undefined;
@@ -587,7 +735,26 @@ async function bench(): Promise<void> {
         `snapshot every ${format(snapshotEvery)} entries; ` +
         `group commit: synced LevelDB batches, ${cores} verifier threads; average signed message ${format(verify.averageMessageBytes)} bytes`,
     );
-    const header = ['phase', 'mode', 'sent', '2xx', 'refused', 'errors', 'seconds', '2xx/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'srv main', 'srv other', 'loadgen', 'machine', 'ELU', 'entries/batch'];
+    const header = [
+      'phase',
+      'mode',
+      'sent',
+      '2xx',
+      'refused',
+      'errors',
+      'seconds',
+      '2xx/s',
+      'p50 ms',
+      'p90 ms',
+      'p99 ms',
+      'max ms',
+      'srv main',
+      'srv other',
+      'loadgen',
+      'machine',
+      'ELU',
+      'entries/batch',
+    ];
     const rows = phases.map((phase) => {
       const s = phase.summary;
       const refused = Object.values(s.rejections).reduce((a, b) => a + b, 0);
@@ -615,12 +782,15 @@ async function bench(): Promise<void> {
       ];
     });
     const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-    const line = (cells: string[]): string => cells.map((cell, column) => (column < 2 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
+    const line = (cells: string[]): string =>
+      cells
+        .map((cell, column) => (column < 2 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
+        .join('  ');
     console.log(line(header));
     for (const row of rows) console.log(line(row));
     console.log(
       '  (2xx/s: acknowledged orders and cancels per second of wall time; latency of 2xx answers, from the moment a request was due; ' +
-        'srv main / srv other / loadgen: CPU per request sent of the server main thread, the server\'s other threads (verifiers, LevelDB, GC) and the load generator; ' +
+        "srv main / srv other / loadgen: CPU per request sent of the server main thread, the server's other threads (verifiers, LevelDB, GC) and the load generator; " +
         'machine: busy share of all cores; ELU: event-loop utilisation of the server main thread)',
     );
     for (const phase of phases) {
@@ -630,9 +800,15 @@ async function bench(): Promise<void> {
         Object.keys(s.errors).length > 0 ? `errors ${JSON.stringify(s.errors)}` : '',
         `orders ${s.counts.orders}, cancels ${s.counts.cancels}`,
         `service time p50 ${format(s.serviceMs.p50, 2)} ms p99 ${format(s.serviceMs.p99, 2)} ms`,
-        phase.sequencingMs === undefined ? '' : `sequencer ${format((phase.sequencingMs * 1000) / Math.max(1, s.issued), 1)} µs per request`,
-        phase.loopDelayMs === undefined ? '' : `server event-loop delay p99 ${format(phase.loopDelayMs.p99, 1)} ms, max ${format(phase.loopDelayMs.max, 1)} ms`,
-        phase.snapshots === undefined ? '' : `snapshots written ${phase.snapshots} (every ${format(snapshotEvery)} entries)`,
+        phase.sequencingMs === undefined
+          ? ''
+          : `sequencer ${format((phase.sequencingMs * 1000) / Math.max(1, s.issued), 1)} µs per request`,
+        phase.loopDelayMs === undefined
+          ? ''
+          : `server event-loop delay p99 ${format(phase.loopDelayMs.p99, 1)} ms, max ${format(phase.loopDelayMs.max, 1)} ms`,
+        phase.snapshots === undefined
+          ? ''
+          : `snapshots written ${phase.snapshots} (every ${format(snapshotEvery)} entries)`,
         `CPU per request (user+system): server main ${cpuText(phase.serverMain, s.issued)}, busiest ${phase.serverTopOther.length} other threads ` +
           `${phase.serverTopOther.map((times) => cpuText(times, s.issued)).join(', ')}, all other threads ${cpuText(phase.serverOther, s.issued)}`,
       ].filter((note) => note !== '');
@@ -647,7 +823,9 @@ async function bench(): Promise<void> {
       `verify limit (all ${cores} cores, verifySignature in worker threads): ${format(verify.allCoresPerSec)}/s ` +
         `(before ${format(verifyBefore.allCoresPerSec)}/s, after ${format(verifyAfter.allCoresPerSec)}/s; the better is used); one core ${format(verify.oneCorePerSec)}/s`,
     );
-    const cpuPerRequest = (totalMs(phase1.serverMain) + totalMs(phase1.serverOther) + phase1.loadCpuMs) * 1000 / Math.max(1, phase1.summary.acknowledged);
+    const cpuPerRequest =
+      ((totalMs(phase1.serverMain) + totalMs(phase1.serverOther) + phase1.loadCpuMs) * 1000) /
+      Math.max(1, phase1.summary.acknowledged);
     const cpuPerVerify = Math.min(verifyBefore.cpuMicrosPerVerify, verifyAfter.cpuMicrosPerVerify);
     console.log(
       `CPU-normalised (little affected by other processes): a verification costs ${format(cpuPerVerify, 1)} µs of CPU, an acknowledged request ` +
@@ -655,42 +833,75 @@ async function bench(): Promise<void> {
         `${format((totalMs(phase1.serverOther) * 1000) / Math.max(1, phase1.summary.acknowledged), 1)} µs other threads, load generator ${format((phase1.loadCpuMs * 1000) / Math.max(1, phase1.summary.acknowledged), 1)} µs): ` +
         `at 100 % of ${cores} cores that is ${format((cores * 1e6) / cpuPerRequest)} vs ${format((cores * 1e6) / cpuPerVerify)} verifications/s, ratio ${format((cpuPerVerify / cpuPerRequest) * 100, 1)} %`,
     );
-    console.log(`max rate (phase 1): ${format(ordersPerSec)} acknowledged/s = ${format(ratio * 100, 1)} % of the verify limit (target ≥ 70 %: ${ratio >= 0.7 ? 'met' : 'missed'})`);
-    console.log(`${fraction === 0.5 ? 'half load' : `${format(fraction * 100)} % load`} (phase 2, ${format(halfRate)}/s open loop): p50 ${format(p50Ms, 2)} ms, p99 ${format(p99Ms, 2)} ms (target p99 < 10 ms: ${p99Ms < 10 ? 'met' : 'missed'})`);
-    console.log(`load average at the end ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);
-
+    console.log(
+      `max rate (phase 1): ${format(ordersPerSec)} acknowledged/s = ${format(ratio * 100, 1)} % of the verify limit (target ≥ 70 %: ${ratio >= 0.7 ? 'met' : 'missed'})`,
+    );
+    console.log(
+      `${fraction === 0.5 ? 'half load' : `${format(fraction * 100)} % load`} (phase 2, ${format(halfRate)}/s open loop): p50 ${format(p50Ms, 2)} ms, p99 ${format(p99Ms, 2)} ms (target p99 < 10 ms: ${p99Ms < 10 ? 'met' : 'missed'})`,
+    );
+    console.log(
+      `load average at the end ${loadavg()
+        .map((value) => value.toFixed(2))
+        .join(' ')}`,
+    );
 
     if (options.profile) {
-      const files = existsSync(profileDirectory) ? readdirSync(profileDirectory).filter((file) => file.endsWith('.cpuprofile')) : [];
+      const files = existsSync(profileDirectory)
+        ? readdirSync(profileDirectory).filter((file) => file.endsWith('.cpuprofile'))
+        : [];
       const analysed = files
-        .map((file) => ({ file, profile: JSON.parse(readFileSync(join(profileDirectory, file), 'utf8')) as CpuProfile }))
-        .map(({ file, profile }) => ({ file, analysis: analyseProfile(profile), isMain: profile.nodes.some((node) => node.callFrame.url.includes('/fastify/')) }));
+        .map((file) => ({
+          file,
+          profile: JSON.parse(readFileSync(join(profileDirectory, file), 'utf8')) as CpuProfile,
+        }))
+        .map(({ file, profile }) => ({
+          file,
+          analysis: analyseProfile(profile),
+          isMain: profile.nodes.some((node) => node.callFrame.url.includes('/fastify/')),
+        }));
       for (const { file, analysis, isMain } of analysed.sort((a, b) => Number(b.isMain) - Number(a.isMain))) {
         console.log('');
-        console.log(`CPU profile ${file} (${isMain ? 'server main thread' : 'worker thread'}), whole server life, ${format(analysis.totalMs)} ms sampled:`);
+        console.log(
+          `CPU profile ${file} (${isMain ? 'server main thread' : 'worker thread'}), whole server life, ${format(analysis.totalMs)} ms sampled:`,
+        );
         if (!isMain) {
-          for (const [category, ms] of analysis.byCategory.slice(0, 5)) console.log(`  ${category.padEnd(58)}${format(ms).padStart(8)} ms ${format((ms / analysis.totalMs) * 100, 1).padStart(5)} %`);
+          for (const [category, ms] of analysis.byCategory.slice(0, 5))
+            console.log(
+              `  ${category.padEnd(58)}${format(ms).padStart(8)} ms ${format((ms / analysis.totalMs) * 100, 1).padStart(5)} %`,
+            );
           continue;
         }
         const idle = analysis.byCategory.find(([category]) => category.startsWith('idle'))?.[1] ?? 0;
         const busy = analysis.totalMs - idle;
-        console.log(`  self time by area (busy ${format(busy)} ms, idle ${format(idle)} ms; on an oversubscribed machine a sample also lands where the thread was preempted):`);
-        for (const [category, ms] of analysis.byCategory.filter(([category, ms]) => !category.startsWith('idle') && ms >= busy / 1000)) console.log(`    ${category.padEnd(58)}${format(ms).padStart(8)} ms ${format((ms / busy) * 100, 1).padStart(5)} % of busy`);
+        console.log(
+          `  self time by area (busy ${format(busy)} ms, idle ${format(idle)} ms; on an oversubscribed machine a sample also lands where the thread was preempted):`,
+        );
+        for (const [category, ms] of analysis.byCategory.filter(
+          ([category, ms]) => !category.startsWith('idle') && ms >= busy / 1000,
+        ))
+          console.log(
+            `    ${category.padEnd(58)}${format(ms).padStart(8)} ms ${format((ms / busy) * 100, 1).padStart(5)} % of busy`,
+          );
         console.log('  inclusive time of key steps:');
-        for (const [label, ms] of analysis.inclusive) console.log(`    ${label.padEnd(58)}${format(ms).padStart(8)} ms ${format((ms / busy) * 100, 1).padStart(5)} % of busy`);
+        for (const [label, ms] of analysis.inclusive)
+          console.log(
+            `    ${label.padEnd(58)}${format(ms).padStart(8)} ms ${format((ms / busy) * 100, 1).padStart(5)} % of busy`,
+          );
         console.log('  top self time:');
         for (const [name, ms] of analysis.topSelf) console.log(`    ${format(ms).padStart(7)} ms  ${name}`);
       }
       console.log(`profiles kept in ${profileDirectory}`);
     }
 
-    console.log(JSON.stringify({
-      ordersPerSec: Math.round(ordersPerSec),
-      p50Ms: Number(p50Ms.toFixed(3)),
-      p99Ms: Number(p99Ms.toFixed(3)),
-      verifyLimitPerSec: Math.round(verify.allCoresPerSec),
-      ratio: Number(ratio.toFixed(3)),
-    }));
+    console.log(
+      JSON.stringify({
+        ordersPerSec: Math.round(ordersPerSec),
+        p50Ms: Number(p50Ms.toFixed(3)),
+        p99Ms: Number(p99Ms.toFixed(3)),
+        verifyLimitPerSec: Math.round(verify.allCoresPerSec),
+        ratio: Number(ratio.toFixed(3)),
+      }),
+    );
   } finally {
     load?.stop();
     if (server !== undefined) await server.stop('SIGKILL');
@@ -707,7 +918,9 @@ if (options.role === 'server') {
   bench().then(
     () => process.exit(0),
     (error: unknown) => {
-      process.stderr.write(`bench:node failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.stderr.write(
+        `bench:node failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
       process.exit(1);
     },
   );

@@ -5,7 +5,15 @@
  */
 import { stateHashHex } from '@vex/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deposit, freshTimestamp, operatorTransaction, signedRequest, startTestExchange, TestKey, type TestExchange } from './test-support.js';
+import {
+  deposit,
+  freshTimestamp,
+  operatorTransaction,
+  signedRequest,
+  startTestExchange,
+  TestKey,
+  type TestExchange,
+} from './test-support.js';
 
 const order = { symbol: 'SOL_USDC', side: 'Bid', orderType: 'Limit', price: '100', quantity: '1' };
 
@@ -27,7 +35,12 @@ describe('bad requests', { timeout: 60_000 }, () => {
 
   const snapshot = () => ({ sequence: exchange.node.head().sequence, stateHash: stateHashHex(exchange.node.state) });
 
-  async function expectRefused(request: () => Promise<{ status: number; body: any }>, status: number, code: string, message?: RegExp): Promise<void> {
+  async function expectRefused(
+    request: () => Promise<{ status: number; body: any }>,
+    status: number,
+    code: string,
+    message?: RegExp,
+  ): Promise<void> {
     const before = snapshot();
     const response = await request();
     expect(response.body).toMatchObject({ code });
@@ -59,12 +72,19 @@ describe('bad requests', { timeout: 60_000 }, () => {
       'INVALID_SIGNATURE',
     );
     // Signed over other parameters than the body carries.
-    await expectRefused(() => place({ timestampMs, signingString: signingString.replace('quantity=1', 'quantity=2') }), 401, 'INVALID_SIGNATURE');
+    await expectRefused(
+      () => place({ timestampMs, signingString: signingString.replace('quantity=1', 'quantity=2') }),
+      401,
+      'INVALID_SIGNATURE',
+    );
     // A signature that is not 64 bytes of base64.
     await expectRefused(() => place({ headers: { 'x-signature': 'AAAA' } }), 401, 'INVALID_SIGNATURE');
     // Signed queries are checked by the API itself.
     await expectRefused(
-      () => signedRequest(exchange, trader, 'GET', '/api/v1/capital', 'balanceQuery', { signingString: 'instruction=balanceQuery&timestamp=1&window=5000' }),
+      () =>
+        signedRequest(exchange, trader, 'GET', '/api/v1/capital', 'balanceQuery', {
+          signingString: 'instruction=balanceQuery&timestamp=1&window=5000',
+        }),
       401,
       'INVALID_SIGNATURE',
     );
@@ -73,7 +93,11 @@ describe('bad requests', { timeout: 60_000 }, () => {
   it('missing or malformed signature headers → 401 UNAUTHORIZED', async () => {
     await expectRefused(
       async () => {
-        const response = await fetch(`${exchange.baseUrl}/api/v1/order`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(order) });
+        const response = await fetch(`${exchange.baseUrl}/api/v1/order`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(order),
+        });
         return { status: response.status, body: await response.json() };
       },
       401,
@@ -86,7 +110,8 @@ describe('bad requests', { timeout: 60_000 }, () => {
     await expectRefused(() => place({ timestampMs: Date.now() - 60_000 }), 400, 'INVALID_TIMESTAMP');
     await expectRefused(() => place({ timestampMs: Date.now() + 60_000 }), 400, 'INVALID_TIMESTAMP');
     await expectRefused(
-      () => signedRequest(exchange, trader, 'GET', '/api/v1/capital', 'balanceQuery', { timestampMs: Date.now() - 10_000 }),
+      () =>
+        signedRequest(exchange, trader, 'GET', '/api/v1/capital', 'balanceQuery', { timestampMs: Date.now() - 10_000 }),
       400,
       'INVALID_TIMESTAMP',
     );
@@ -95,7 +120,11 @@ describe('bad requests', { timeout: 60_000 }, () => {
   it('window over 60000 → 400 INVALID_WINDOW', async () => {
     await expectRefused(() => place({ window: '60001' }), 400, 'INVALID_WINDOW');
     await expectRefused(() => place({ window: '0' }), 400, 'INVALID_WINDOW');
-    await expectRefused(() => signedRequest(exchange, trader, 'GET', '/api/v1/capital', 'balanceQuery', { window: '600000' }), 400, 'INVALID_WINDOW');
+    await expectRefused(
+      () => signedRequest(exchange, trader, 'GET', '/api/v1/capital', 'balanceQuery', { window: '600000' }),
+      400,
+      'INVALID_WINDOW',
+    );
   });
 
   it('a replayed identical request → 409 DUPLICATE_REQUEST', async () => {
@@ -107,10 +136,14 @@ describe('bad requests', { timeout: 60_000 }, () => {
 
   it('unknown market → 400 INVALID_MARKET', async () => {
     await expectRefused(() => place({ body: { ...order, symbol: 'DOGE_USDC' } }), 400, 'INVALID_MARKET');
-    await expectRefused(async () => {
-      const response = await fetch(`${exchange.baseUrl}/api/v1/depth?symbol=DOGE_USDC`);
-      return { status: response.status, body: await response.json() };
-    }, 400, 'INVALID_MARKET');
+    await expectRefused(
+      async () => {
+        const response = await fetch(`${exchange.baseUrl}/api/v1/depth?symbol=DOGE_USDC`);
+        return { status: response.status, body: await response.json() };
+      },
+      400,
+      'INVALID_MARKET',
+    );
   });
 
   it('over-precise price or quantity → 400 INVALID_PRICE / INVALID_QUANTITY', async () => {
@@ -132,7 +165,11 @@ describe('bad requests', { timeout: 60_000 }, () => {
   });
 
   it('oversized body → 413 REQUEST_TOO_LARGE', async () => {
-    await expectRefused(() => place({ rawBody: JSON.stringify({ ...order, padding: 'x'.repeat(70 * 1024) }) }), 413, 'REQUEST_TOO_LARGE');
+    await expectRefused(
+      () => place({ rawBody: JSON.stringify({ ...order, padding: 'x'.repeat(70 * 1024) }) }),
+      413,
+      'REQUEST_TOO_LARGE',
+    );
   });
 
   it('malformed JSON → 400 INVALID_CLIENT_REQUEST', async () => {
@@ -141,26 +178,54 @@ describe('bad requests', { timeout: 60_000 }, () => {
   });
 
   it('unknown or mistyped body fields → 400 INVALID_CLIENT_REQUEST (schema)', async () => {
-    await expectRefused(() => place({ body: { ...order, leverage: '10' } }), 400, 'INVALID_CLIENT_REQUEST', /additional properties/);
-    await expectRefused(() => place({ body: { ...order, postOnly: 'true' } }), 400, 'INVALID_CLIENT_REQUEST', /postOnly/);
+    await expectRefused(
+      () => place({ body: { ...order, leverage: '10' } }),
+      400,
+      'INVALID_CLIENT_REQUEST',
+      /additional properties/,
+    );
+    await expectRefused(
+      () => place({ body: { ...order, postOnly: 'true' } }),
+      400,
+      'INVALID_CLIENT_REQUEST',
+      /postOnly/,
+    );
     await expectRefused(() => place({ body: { ...order, clientId: 2 ** 32 } }), 400, 'INVALID_CLIENT_REQUEST');
     await expectRefused(() => place({ body: { ...order, side: 'Buy' } }), 400, 'INVALID_CLIENT_REQUEST');
     await expectRefused(
-      () => signedRequest(exchange, trader, 'GET', '/api/v1/orders', 'orderQueryAll', { query: { symbol: 'SOL_USDC', extra: '1' } }),
+      () =>
+        signedRequest(exchange, trader, 'GET', '/api/v1/orders', 'orderQueryAll', {
+          query: { symbol: 'SOL_USDC', extra: '1' },
+        }),
       400,
       'INVALID_CLIENT_REQUEST',
     );
   });
 
   it('__proto__ and constructor.prototype payloads → 400 INVALID_CLIENT_REQUEST', async () => {
-    await expectRefused(() => place({ rawBody: '{"symbol":"SOL_USDC","side":"Bid","orderType":"Limit","price":"100","quantity":"1","__proto__":{"isAdmin":true}}' }), 400, 'INVALID_CLIENT_REQUEST');
     await expectRefused(
-      () => place({ rawBody: '{"symbol":"SOL_USDC","side":"Bid","orderType":"Limit","price":"100","quantity":"1","constructor":{"prototype":{"isAdmin":true}}}' }),
+      () =>
+        place({
+          rawBody:
+            '{"symbol":"SOL_USDC","side":"Bid","orderType":"Limit","price":"100","quantity":"1","__proto__":{"isAdmin":true}}',
+        }),
       400,
       'INVALID_CLIENT_REQUEST',
     );
     await expectRefused(
-      () => signedRequest(exchange, trader, 'POST', '/api/v1/orders', 'orderExecute', { rawBody: '[{"__proto__":{"polluted":1},"symbol":"SOL_USDC"}]' }),
+      () =>
+        place({
+          rawBody:
+            '{"symbol":"SOL_USDC","side":"Bid","orderType":"Limit","price":"100","quantity":"1","constructor":{"prototype":{"isAdmin":true}}}',
+        }),
+      400,
+      'INVALID_CLIENT_REQUEST',
+    );
+    await expectRefused(
+      () =>
+        signedRequest(exchange, trader, 'POST', '/api/v1/orders', 'orderExecute', {
+          rawBody: '[{"__proto__":{"polluted":1},"symbol":"SOL_USDC"}]',
+        }),
       400,
       'INVALID_CLIENT_REQUEST',
     );
@@ -169,37 +234,57 @@ describe('bad requests', { timeout: 60_000 }, () => {
   });
 
   it('a trader cannot sign operator instructions → 401 UNAUTHORIZED', async () => {
-    await expectRefused(async () => {
-      const message = `instruction=depositCredit&account=${encodeURIComponent(trader.apiKey)}&blockchain=Solana&chainTransactionId=forged&quantity=1000000&symbol=USDC&timestamp=${freshTimestamp()}&window=5000`;
-      const response = await fetch(`${exchange.baseUrl}/api/v1/transactions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ message, publicKey: trader.apiKey, signature: trader.sign(message) }),
-      });
-      return { status: response.status, body: await response.json() };
-    }, 401, 'UNAUTHORIZED');
+    await expectRefused(
+      async () => {
+        const message = `instruction=depositCredit&account=${encodeURIComponent(trader.apiKey)}&blockchain=Solana&chainTransactionId=forged&quantity=1000000&symbol=USDC&timestamp=${freshTimestamp()}&window=5000`;
+        const response = await fetch(`${exchange.baseUrl}/api/v1/transactions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ message, publicKey: trader.apiKey, signature: trader.sign(message) }),
+        });
+        return { status: response.status, body: await response.json() };
+      },
+      401,
+      'UNAUTHORIZED',
+    );
   });
 
   it('a deposit credited twice → 409 DUPLICATE_DEPOSIT', async () => {
-    const credit = { account: trader.apiKey, symbol: 'USDC', quantity: '1', blockchain: 'Solana', chainTransactionId: 'same-chain-tx' };
+    const credit = {
+      account: trader.apiKey,
+      symbol: 'USDC',
+      quantity: '1',
+      blockchain: 'Solana',
+      chainTransactionId: 'same-chain-tx',
+    };
     expect((await operatorTransaction(exchange, 'depositCredit', credit)).status).toBe(200);
     await expectRefused(async () => operatorTransaction(exchange, 'depositCredit', credit), 409, 'DUPLICATE_DEPOSIT');
   });
 
   it('unknown routes → 404 NOT_FOUND; missing orders → 404 RESOURCE_NOT_FOUND', async () => {
-    await expectRefused(async () => {
-      const response = await fetch(`${exchange.baseUrl}/api/v1/nothing-here`);
-      return { status: response.status, body: await response.json() };
-    }, 404, 'NOT_FOUND');
     await expectRefused(
-      () => signedRequest(exchange, trader, 'DELETE', '/api/v1/order', 'orderCancel', { body: { symbol: 'SOL_USDC', orderId: '424242' } }),
+      async () => {
+        const response = await fetch(`${exchange.baseUrl}/api/v1/nothing-here`);
+        return { status: response.status, body: await response.json() };
+      },
+      404,
+      'NOT_FOUND',
+    );
+    await expectRefused(
+      () =>
+        signedRequest(exchange, trader, 'DELETE', '/api/v1/order', 'orderCancel', {
+          body: { symbol: 'SOL_USDC', orderId: '424242' },
+        }),
       404,
       'RESOURCE_NOT_FOUND',
     );
     // Another account's order is not found either.
     const mine = await place({ body: { ...order, price: '98' } });
     await expectRefused(
-      () => signedRequest(exchange, stranger, 'GET', '/api/v1/order', 'orderQuery', { query: { symbol: 'SOL_USDC', orderId: mine.body.id } }),
+      () =>
+        signedRequest(exchange, stranger, 'GET', '/api/v1/order', 'orderQuery', {
+          query: { symbol: 'SOL_USDC', orderId: mine.body.id },
+        }),
       404,
       'RESOURCE_NOT_FOUND',
     );
@@ -208,7 +293,9 @@ describe('bad requests', { timeout: 60_000 }, () => {
 
 describe('rate limiting', { timeout: 60_000 }, () => {
   it('answers 429 TOO_MANY_REQUESTS per API key and per IP', async () => {
-    const exchange = await startTestExchange({ rateLimits: { perIp: { max: 30, timeWindowMs: 60_000 }, perApiKey: { max: 5, timeWindowMs: 60_000 } } });
+    const exchange = await startTestExchange({
+      rateLimits: { perIp: { max: 30, timeWindowMs: 60_000 }, perApiKey: { max: 5, timeWindowMs: 60_000 } },
+    });
     try {
       const key = TestKey.random();
       const statuses: number[] = [];
@@ -222,9 +309,12 @@ describe('rate limiting', { timeout: 60_000 }, () => {
       expect(statuses.slice(5)).toEqual([429, 429, 429]);
       expect(limited!.body).toMatchObject({ code: 'TOO_MANY_REQUESTS' });
       // Another key from the same address still gets through, until the per-IP limit.
-      expect((await signedRequest(exchange, TestKey.random(), 'GET', '/api/v1/capital', 'balanceQuery')).status).toBe(200);
+      expect((await signedRequest(exchange, TestKey.random(), 'GET', '/api/v1/capital', 'balanceQuery')).status).toBe(
+        200,
+      );
       const publicStatuses: number[] = [];
-      for (let index = 0; index < 25; index += 1) publicStatuses.push((await fetch(`${exchange.baseUrl}/api/v1/markets`)).status);
+      for (let index = 0; index < 25; index += 1)
+        publicStatuses.push((await fetch(`${exchange.baseUrl}/api/v1/markets`)).status);
       expect(publicStatuses).toContain(429);
       const response = await fetch(`${exchange.baseUrl}/api/v1/markets`);
       expect(response.status).toBe(429);

@@ -72,7 +72,9 @@ describe('genesis listings', { timeout: 60_000 }, () => {
     const { node, operator } = await openNode({ ms: 61_000 });
     const attempt = applyListings(node, operator, demoConfig(), () => Date.now() - 61_000 - 61_000);
     await expect(attempt).rejects.toThrow(BootstrapError);
-    await expect(attempt).rejects.toThrow(new RegExp(`Listing SOL was rejected: INVALID_TIMESTAMP: .*after ${maximumListingAttempts} attempts`));
+    await expect(attempt).rejects.toThrow(
+      new RegExp(`Listing SOL was rejected: INVALID_TIMESTAMP: .*after ${maximumListingAttempts} attempts`),
+    );
     expect(node.state.assets).toEqual([]);
   });
 });

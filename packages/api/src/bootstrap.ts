@@ -49,7 +49,11 @@ export async function applyListings(
       // Taken right before this submission and never behind the log time, so only the time the
       // submission itself takes (signature check and sequencing) can put it outside the window.
       const timestampMs = Math.max(Math.floor(clock()), node.state.logTimeMs);
-      const message = encodeSigningStringBytes([{ instruction: group.instruction, params: group.params }], timestampMs, maximumWindowMs);
+      const message = encodeSigningStringBytes(
+        [{ instruction: group.instruction, params: group.params }],
+        timestampMs,
+        maximumWindowMs,
+      );
       const result = await node.submit({ message, publicKey, signature: signMessage(operator.seed, message) });
       if (result.outcome.accepted) {
         listed.push(group.symbol);
@@ -59,7 +63,8 @@ export async function applyListings(
       if (code === 'ALREADY_EXISTS') break;
       if (code === 'INVALID_TIMESTAMP' && attempt < maximumListingAttempts) continue;
       throw new BootstrapError(
-        `Listing ${group.symbol} was rejected: ${code}: ${reason}` + (attempt > 1 ? ` (after ${attempt} attempts, each signed afresh)` : ''),
+        `Listing ${group.symbol} was rejected: ${code}: ${reason}` +
+          (attempt > 1 ? ` (after ${attempt} attempts, each signed afresh)` : ''),
       );
     }
   }

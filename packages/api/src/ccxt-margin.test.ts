@@ -22,7 +22,11 @@ import { deposit, startTestExchange, TestKey, type TestExchange } from './test-s
 type Backpack = InstanceType<typeof ccxt.backpack>;
 
 function client(exchange: TestExchange, key: TestKey): Backpack {
-  return new ccxt.backpack({ apiKey: key.apiKey, secret: key.secret, urls: { api: { public: exchange.baseUrl, private: exchange.baseUrl } } });
+  return new ccxt.backpack({
+    apiKey: key.apiKey,
+    secret: key.secret,
+    urls: { api: { public: exchange.baseUrl, private: exchange.baseUrl } },
+  });
 }
 
 describe('margin with ccxt, end to end', { timeout: 120_000 }, () => {
@@ -35,16 +39,31 @@ describe('margin with ccxt, end to end', { timeout: 120_000 }, () => {
   async function postPriceWithCli(symbol: string, price: string): Promise<void> {
     let stdout = '';
     let stderr = '';
-    const argv = ['price', '--symbol', symbol, '--price', price, '--operator-key', operatorKeyFile, '--url', exchange.baseUrl];
+    const argv = [
+      'price',
+      '--symbol',
+      symbol,
+      '--price',
+      price,
+      '--operator-key',
+      operatorKeyFile,
+      '--url',
+      exchange.baseUrl,
+    ];
     const code = await cliMain(argv, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) });
     expect(code, stderr).toBe(0);
-    expect(JSON.parse(stdout).results).toEqual([expect.objectContaining({ ok: true, kind: 'price', indexPrice: price })]);
+    expect(JSON.parse(stdout).results).toEqual([
+      expect.objectContaining({ ok: true, kind: 'price', indexPrice: price }),
+    ]);
   }
 
   beforeAll(async () => {
     // No idle attestations: the head stays where the test's last entry left it, so the replay can be compared with it.
     exchange = await startTestExchange({ config: demoMarginConfig(), attestEveryMs: 3_600_000 });
-    writeFileSync(operatorKeyFile, JSON.stringify({ secret: exchange.operatorKey.secret, publicKey: exchange.operatorKey.apiKey }));
+    writeFileSync(
+      operatorKeyFile,
+      JSON.stringify({ secret: exchange.operatorKey.secret, publicKey: exchange.operatorKey.apiKey }),
+    );
     keeper = new Keeper({ node: exchange.node, seed: TestKey.random().seed }).start();
     expect((await postIndexPrice(exchange.node, exchange.operatorKey.seed, 'SOL', '150')).outcome.accepted).toBe(true);
     await deposit(exchange, keys.alice.apiKey, 'USDC', '10000');
@@ -63,14 +82,20 @@ describe('margin with ccxt, end to end', { timeout: 120_000 }, () => {
     const alice = client(exchange, keys.alice);
     const bob = client(exchange, keys.bob);
     const carol = client(exchange, keys.carol);
-    expect(await alice.privatePostApiV1BorrowLend({ symbol: 'USDC', side: 'Lend', quantity: '10000' })).toMatchObject({ netQuantity: '10000' });
-    expect(await bob.privatePostApiV1BorrowLend({ symbol: 'USDC', side: 'Borrow', quantity: '200' })).toMatchObject({ netQuantity: '-200' });
+    expect(await alice.privatePostApiV1BorrowLend({ symbol: 'USDC', side: 'Lend', quantity: '10000' })).toMatchObject({
+      netQuantity: '10000',
+    });
+    expect(await bob.privatePostApiV1BorrowLend({ symbol: 'USDC', side: 'Borrow', quantity: '200' })).toMatchObject({
+      netQuantity: '-200',
+    });
     await carol.createOrder('SOL/USDC', 'limit', 'sell', 5, 150);
     // 4 SOL at 150 = 600 USDC: 200 borrowed already, the rest borrowed by the order itself.
     const order = await bob.createOrder('SOL/USDC', 'limit', 'buy', 4, 150, { autoBorrow: true });
     expect(order.status).toBe('closed');
     const positions = await bob.privateGetApiV1BorrowLendPositions();
-    expect(positions).toEqual([expect.objectContaining({ symbol: 'USDC', netQuantity: expect.stringMatching(/^-60\d/) })]);
+    expect(positions).toEqual([
+      expect.objectContaining({ symbol: 'USDC', netQuantity: expect.stringMatching(/^-60\d/) }),
+    ]);
     // The taker fee, 5 bps, is taken from the 4 SOL received.
     expect((await bob.fetchBalance()).SOL!.free).toBeCloseTo(13.998, 6);
 
@@ -80,7 +105,8 @@ describe('margin with ccxt, end to end', { timeout: 120_000 }, () => {
     await keeper.requestSweep();
     expect(keeper.submitted).toEqual([]);
     await postPriceWithCli('SOL', '55');
-    for (let waited = 0; keeper.submitted.length === 0 && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let waited = 0; keeper.submitted.length === 0 && waited < 10_000; waited += 50)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     await keeper.requestSweep();
     expect(keeper.submitted).toEqual([{ account: keys.bob.apiKey, accepted: true }]);
     expect(await bob.privateGetApiV1BorrowLendPositions()).toEqual([]);
@@ -100,7 +126,8 @@ describe('margin with ccxt, end to end', { timeout: 120_000 }, () => {
         const balance = account.balances[asset.index];
         if (balance !== undefined) held += balance.available + balance.locked + balance.pendingWithdrawal;
       }
-      const pools = asset.margin === undefined ? 0n : asset.margin.lendingPool.cashUnits + asset.margin.coveragePool.holdingsUnits;
+      const pools =
+        asset.margin === undefined ? 0n : asset.margin.lendingPool.cashUnits + asset.margin.coveragePool.holdingsUnits;
       expect(held + pools, asset.symbol).toBe(asset.depositedUnits - asset.withdrawnUnits);
     }
   });

@@ -32,7 +32,12 @@ describe('ccxt trigger orders against the exchange', { timeout: 60_000 }, () => 
     exchange = await startTestExchange({ attestEveryMs: 3_600_000 });
     maker = client(exchange, makerKey);
     taker = client(exchange, takerKey);
-    for (const [key, symbol, quantity] of [[makerKey, 'SOL', '100'], [makerKey, 'USDC', '10000'], [takerKey, 'SOL', '50'], [takerKey, 'USDC', '10000']] as const) {
+    for (const [key, symbol, quantity] of [
+      [makerKey, 'SOL', '100'],
+      [makerKey, 'USDC', '10000'],
+      [takerKey, 'SOL', '50'],
+      [takerKey, 'USDC', '10000'],
+    ] as const) {
       await deposit(exchange, key.apiKey, symbol, quantity);
     }
     await Promise.all([maker.loadMarkets(), taker.loadMarkets()]);
@@ -43,7 +48,9 @@ describe('ccxt trigger orders against the exchange', { timeout: 60_000 }, () => 
   });
 
   it('refuses a trigger order before the market has a last price', async () => {
-    await expect(taker.createTriggerOrder('SOL/USDC', 'market', 'sell', 0.5, undefined, 99)).rejects.toBeInstanceOf(ccxt.InvalidOrder);
+    await expect(taker.createTriggerOrder('SOL/USDC', 'market', 'sell', 0.5, undefined, 99)).rejects.toBeInstanceOf(
+      ccxt.InvalidOrder,
+    );
   });
 
   let stopId = '';
@@ -55,14 +62,37 @@ describe('ccxt trigger orders against the exchange', { timeout: 60_000 }, () => 
 
     const stop = await taker.createTriggerOrder('SOL/USDC', 'market', 'sell', 0.5, undefined, 99);
     stopId = stop.id!;
-    expect(stop).toMatchObject({ status: 'open', type: 'market', side: 'sell', amount: 0.5, triggerPrice: 99, filled: 0 });
-    expect(stop.info).toMatchObject({ status: 'TriggerPending', triggerPrice: '99', triggerQuantity: '0.5', quantity: null, triggerBy: 'LastPrice' });
+    expect(stop).toMatchObject({
+      status: 'open',
+      type: 'market',
+      side: 'sell',
+      amount: 0.5,
+      triggerPrice: 99,
+      filled: 0,
+    });
+    expect(stop.info).toMatchObject({
+      status: 'TriggerPending',
+      triggerPrice: '99',
+      triggerQuantity: '0.5',
+      quantity: null,
+      triggerBy: 'LastPrice',
+    });
 
     const stopLimit = await taker.createTriggerOrder('SOL/USDC', 'limit', 'buy', 0.5, 101.5, 101);
-    expect(stopLimit).toMatchObject({ status: 'open', type: 'limit', side: 'buy', price: 101.5, amount: 0.5, triggerPrice: 101 });
+    expect(stopLimit).toMatchObject({
+      status: 'open',
+      type: 'limit',
+      side: 'buy',
+      price: 101.5,
+      amount: 0.5,
+      triggerPrice: 101,
+    });
 
     const open = await taker.fetchOpenOrders('SOL/USDC');
-    expect(open.map((order) => [order.id, order.info.status])).toEqual([[stopId, 'TriggerPending'], [stopLimit.id, 'TriggerPending']]);
+    expect(open.map((order) => [order.id, order.info.status])).toEqual([
+      [stopId, 'TriggerPending'],
+      [stopLimit.id, 'TriggerPending'],
+    ]);
     // Nothing is reserved while they wait.
     const balance = await taker.fetchBalance();
     expect(balance['USDC']!.used).toBe(0);
@@ -80,15 +110,29 @@ describe('ccxt trigger orders against the exchange', { timeout: 60_000 }, () => 
     await taker.createOrder('SOL/USDC', 'limit', 'buy', 0.02, 99);
     expect((await taker.fetchOpenOrders('SOL/USDC')).map((order) => order.id)).toEqual([]);
     const trades = await taker.fetchMyTrades('SOL/USDC');
-    expect(trades.filter((trade) => trade.order === stopId)).toMatchObject([{ side: 'sell', price: 98.5, amount: 0.5 }]);
+    expect(trades.filter((trade) => trade.order === stopId)).toMatchObject([
+      { side: 'sell', price: 98.5, amount: 0.5 },
+    ]);
     const book = await taker.fetchOrderBook('SOL/USDC');
     expect(book.bids).toEqual([[98.5, 1.5]]);
   });
 
   it('places an order with a take-profit and a stop-loss through createOrderWithTakeProfitAndStopLoss', async () => {
     const order = await taker.createOrderWithTakeProfitAndStopLoss('SOL/USDC', 'limit', 'buy', 0.5, 98, 105, 95);
-    expect(order).toMatchObject({ status: 'open', side: 'buy', price: 98, amount: 0.5, takeProfitPrice: 105, stopLossPrice: 95 });
-    expect(order.info).toMatchObject({ takeProfitTriggerPrice: '105', stopLossTriggerPrice: '95', takeProfitLimitPrice: null, stopLossLimitPrice: null });
+    expect(order).toMatchObject({
+      status: 'open',
+      side: 'buy',
+      price: 98,
+      amount: 0.5,
+      takeProfitPrice: 105,
+      stopLossPrice: 95,
+    });
+    expect(order.info).toMatchObject({
+      takeProfitTriggerPrice: '105',
+      stopLossTriggerPrice: '95',
+      takeProfitLimitPrice: null,
+      stopLossLimitPrice: null,
+    });
 
     const open = await taker.fetchOpenOrders('SOL/USDC');
     expect(open.map((entry) => [entry.side, entry.info.status, entry.triggerPrice ?? null])).toEqual([
@@ -105,7 +149,12 @@ describe('ccxt trigger orders against the exchange', { timeout: 60_000 }, () => 
       takeProfitLimitPrice: 104.5,
       stopLossLimitPrice: 94.5,
     });
-    expect(order.info).toMatchObject({ takeProfitTriggerPrice: '105', takeProfitLimitPrice: '104.5', stopLossTriggerPrice: '95', stopLossLimitPrice: '94.5' });
+    expect(order.info).toMatchObject({
+      takeProfitTriggerPrice: '105',
+      takeProfitLimitPrice: '104.5',
+      stopLossTriggerPrice: '95',
+      stopLossLimitPrice: '94.5',
+    });
     await taker.cancelAllOrders('SOL/USDC');
   });
 

@@ -19,12 +19,13 @@ function client(exchange: TestExchange, key: TestKey): Backpack {
 }
 
 /** The raw Backpack balances (exact strings) of a ccxt fetchBalance. */
-async function rawBalances(trader: Backpack): Promise<Record<string, { available: string; locked: string; pendingWithdrawal: string }>> {
+async function rawBalances(
+  trader: Backpack,
+): Promise<Record<string, { available: string; locked: string; pendingWithdrawal: string }>> {
   // ccxt's implicit API method for GET /api/v1/capital (fetchBalance drops the raw strings).
-  return (await (trader as unknown as { privateGetApiV1Capital(): Promise<unknown> }).privateGetApiV1Capital()) as Record<
-    string,
-    { available: string; locked: string; pendingWithdrawal: string }
-  >;
+  return (await (
+    trader as unknown as { privateGetApiV1Capital(): Promise<unknown> }
+  ).privateGetApiV1Capital()) as Record<string, { available: string; locked: string; pendingWithdrawal: string }>;
 }
 
 describe('ccxt backpack against the exchange', { timeout: 60_000 }, () => {
@@ -77,7 +78,15 @@ describe('ccxt backpack against the exchange', { timeout: 60_000 }, () => {
   it('crosses limit GTC / IOC / FOK, post-only and market orders', async () => {
     const ask = await maker.createOrder('SOL/USDC', 'limit', 'sell', 2, 100);
     restingAskId = ask.id!;
-    expect(ask).toMatchObject({ status: 'open', side: 'sell', type: 'limit', price: 100, amount: 2, filled: 0, timeInForce: 'GTC' });
+    expect(ask).toMatchObject({
+      status: 'open',
+      side: 'sell',
+      type: 'limit',
+      price: 100,
+      amount: 2,
+      filled: 0,
+      timeInForce: 'GTC',
+    });
 
     const book = await taker.fetchOrderBook('SOL/USDC');
     expect(book.asks).toEqual([[100, 2]]);
@@ -90,7 +99,9 @@ describe('ccxt backpack against the exchange', { timeout: 60_000 }, () => {
 
     // A fill-or-kill that cannot fill in full is refused, not logged (docs/matching.md, 4.6); ccxt
     // maps the unknown code to its base ExchangeError.
-    await expect(taker.createOrder('SOL/USDC', 'limit', 'buy', 5, 101, { timeInForce: 'FOK' })).rejects.toThrow(/ORDER_WOULD_NOT_FILL/);
+    await expect(taker.createOrder('SOL/USDC', 'limit', 'buy', 5, 101, { timeInForce: 'FOK' })).rejects.toThrow(
+      /ORDER_WOULD_NOT_FILL/,
+    );
 
     const byAmount = await taker.createOrder('SOL/USDC', 'market', 'buy', 0.5);
     expect(byAmount).toMatchObject({ status: 'closed', type: 'market', filled: 0.5, cost: 50 });
@@ -103,7 +114,9 @@ describe('ccxt backpack against the exchange', { timeout: 60_000 }, () => {
     const postOnly = await maker.createOrder('SOL/USDC', 'limit', 'buy', 1, 99, { postOnly: true });
     restingBidId = postOnly.id!;
     expect(postOnly).toMatchObject({ status: 'open', postOnly: true });
-    await expect(maker.createOrder('SOL/USDC', 'limit', 'sell', 0.5, 99, { postOnly: true })).rejects.toBeInstanceOf(ccxt.InvalidOrder);
+    await expect(maker.createOrder('SOL/USDC', 'limit', 'sell', 0.5, 99, { postOnly: true })).rejects.toBeInstanceOf(
+      ccxt.InvalidOrder,
+    );
 
     const sell = await taker.createOrder('SOL/USDC', 'market', 'sell', 0.25);
     expect(sell).toMatchObject({ status: 'closed', side: 'sell', filled: 0.25, cost: 24.75 });
@@ -126,7 +139,9 @@ describe('ccxt backpack against the exchange', { timeout: 60_000 }, () => {
   });
 
   it('rejects with typed ccxt errors', async () => {
-    await expect(taker.createOrder('SOL/USDC', 'limit', 'buy', 90000, 1000)).rejects.toBeInstanceOf(ccxt.InsufficientFunds);
+    await expect(taker.createOrder('SOL/USDC', 'limit', 'buy', 90000, 1000)).rejects.toBeInstanceOf(
+      ccxt.InsufficientFunds,
+    );
     await expect(taker.fetchOpenOrder('999999', 'SOL/USDC')).rejects.toThrow(/RESOURCE_NOT_FOUND/);
   });
 
@@ -167,7 +182,8 @@ describe('ccxt backpack against the exchange', { timeout: 60_000 }, () => {
     const makerFills = await maker.fetchMyTrades('SOL/USDC');
     expect(makerFills).toHaveLength(4);
     expect(makerFills.every((fill) => fill.takerOrMaker === 'maker')).toBe(true);
-    const byFee = (fills: typeof takerFills) => fills.map((fill) => [fill.side, String(fill.info.fee), fill.fee?.currency]).sort();
+    const byFee = (fills: typeof takerFills) =>
+      fills.map((fill) => [fill.side, String(fill.info.fee), fill.fee?.currency]).sort();
     expect(byFee(takerFills)).toEqual(
       [
         ['buy', '0.0005', 'SOL'],
@@ -197,16 +213,30 @@ describe('ccxt backpack against the exchange', { timeout: 60_000 }, () => {
     const address = 'bc1 my wallet/with spaces/and/slashes:+x';
     const completed = await taker.withdraw('USDC', 10, address, undefined, { network: 'SOL' });
     completedId = completed.id!;
-    expect(completed).toMatchObject({ status: 'pending', amount: 10, currency: 'USDC', addressTo: address, network: 'SOL' });
+    expect(completed).toMatchObject({
+      status: 'pending',
+      amount: 10,
+      currency: 'USDC',
+      addressTo: address,
+      network: 'SOL',
+    });
     const failed = await taker.withdraw('USDC', 5, 'another address', undefined, { network: 'SOL' });
     failedId = failed.id!;
     const balanceWhilePending = await rawBalances(taker);
     expect(balanceWhilePending['USDC']!.pendingWithdrawal).toBe('15');
 
     expect(
-      (await operatorTransaction(exchange, 'withdrawalComplete', { withdrawalId: completedId, chainTransactionId: '5xSolanaSignature' })).status,
+      (
+        await operatorTransaction(exchange, 'withdrawalComplete', {
+          withdrawalId: completedId,
+          chainTransactionId: '5xSolanaSignature',
+        })
+      ).status,
     ).toBe(200);
-    expect((await operatorTransaction(exchange, 'withdrawalFail', { withdrawalId: failedId, reason: 'address rejected' })).status).toBe(200);
+    expect(
+      (await operatorTransaction(exchange, 'withdrawalFail', { withdrawalId: failedId, reason: 'address rejected' }))
+        .status,
+    ).toBe(200);
 
     const withdrawals = await taker.fetchWithdrawals();
     expect(withdrawals.map((withdrawal) => [withdrawal.id, withdrawal.status, withdrawal.txid]).sort()).toEqual(
@@ -215,7 +245,9 @@ describe('ccxt backpack against the exchange', { timeout: 60_000 }, () => {
         [failedId, 'failed', undefined],
       ].sort(),
     );
-    await expect(taker.withdraw('USDC', 1_000_000, address, undefined, { network: 'SOL' })).rejects.toBeInstanceOf(ccxt.InsufficientFunds);
+    await expect(taker.withdraw('USDC', 1_000_000, address, undefined, { network: 'SOL' })).rejects.toBeInstanceOf(
+      ccxt.InsufficientFunds,
+    );
   });
 
   it('fetches deposits', async () => {
@@ -245,7 +277,10 @@ describe('ccxt backpack against the exchange', { timeout: 60_000 }, () => {
     const held = (asset: string): bigint =>
       [makerBalance, takerBalance, feeBalance].reduce(
         (sum, balances) =>
-          sum + units(balances[asset]!.available, decimals[asset]!) + units(balances[asset]!.locked, decimals[asset]!) + units(balances[asset]!.pendingWithdrawal, decimals[asset]!),
+          sum +
+          units(balances[asset]!.available, decimals[asset]!) +
+          units(balances[asset]!.locked, decimals[asset]!) +
+          units(balances[asset]!.pendingWithdrawal, decimals[asset]!),
         0n,
       );
     expect(held('SOL')).toBe(units('150', 9));

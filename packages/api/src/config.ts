@@ -128,13 +128,21 @@ export function assetInfoOf(config: ExchangeConfig): Record<string, AssetInfo> {
 }
 
 /** The signing-string groups of each listing, in the order they are submitted. */
-export function listingGroups(config: ExchangeConfig): Array<{ symbol: string; kind: 'asset' | 'market' | 'borrowLend'; instruction: string; params: Array<[string, string]> }> {
+export function listingGroups(config: ExchangeConfig): Array<{
+  symbol: string;
+  kind: 'asset' | 'market' | 'borrowLend';
+  instruction: string;
+  params: Array<[string, string]>;
+}> {
   return [
     ...config.assets.map((asset) => ({
       symbol: asset.symbol,
       kind: 'asset' as const,
       instruction: 'assetList',
-      params: [['symbol', asset.symbol], ['decimals', String(asset.decimals)]] as Array<[string, string]>,
+      params: [
+        ['symbol', asset.symbol],
+        ['decimals', String(asset.decimals)],
+      ] as Array<[string, string]>,
     })),
     ...config.markets.map((market) => ({
       symbol: market.symbol,
@@ -164,20 +172,23 @@ export function listingGroups(config: ExchangeConfig): Array<{ symbol: string; k
 type Json = Record<string, unknown>;
 
 function objectAt(value: unknown, where: string): Json {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ConfigError(`${where} must be a JSON object.`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ConfigError(`${where} must be a JSON object.`);
   return value as Json;
 }
 
 function onlyKeys(value: Json, allowed: readonly string[], where: string): void {
   for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) throw new ConfigError(`${where} has an unknown field "${key}" (allowed: ${allowed.join(', ')}).`);
+    if (!allowed.includes(key))
+      throw new ConfigError(`${where} has an unknown field "${key}" (allowed: ${allowed.join(', ')}).`);
   }
 }
 
 function stringAt(value: Json, key: string, where: string, optional = false): string | undefined {
   const field = value[key];
   if (field === undefined && optional) return undefined;
-  if (typeof field !== 'string' || field.length === 0) throw new ConfigError(`${where}.${key} must be a non-empty string.`);
+  if (typeof field !== 'string' || field.length === 0)
+    throw new ConfigError(`${where}.${key} must be a non-empty string.`);
   return field;
 }
 
@@ -228,7 +239,10 @@ export function parseConfig(json: unknown, source = 'config'): ExchangeConfig {
     onlyKeys(asset, ['symbol', 'decimals', 'displayName', 'blockchains'], where);
     let blockchains: string[] | undefined;
     if (asset.blockchains !== undefined) {
-      if (!Array.isArray(asset.blockchains) || !asset.blockchains.every((name) => typeof name === 'string' && /^[\x20-\x7e]{1,64}$/.test(name))) {
+      if (
+        !Array.isArray(asset.blockchains) ||
+        !asset.blockchains.every((name) => typeof name === 'string' && /^[\x20-\x7e]{1,64}$/.test(name))
+      ) {
         throw new ConfigError(`${where}.blockchains must be an array of blockchain names such as "Solana".`);
       }
       blockchains = asset.blockchains as string[];
@@ -246,7 +260,22 @@ export function parseConfig(json: unknown, source = 'config'): ExchangeConfig {
   const markets = root.markets.map((entry, index): MarketConfig => {
     const where = `${source}.markets[${index}]`;
     const market = objectAt(entry, where);
-    const fields = ['symbol', 'baseSymbol', 'quoteSymbol', 'tickSize', 'stepSize', 'minQuantity', 'maxQuantity', 'minPrice', 'maxPrice', 'makerFeeBps', 'takerFeeBps', 'maxOpenOrders', 'maxMakersPerOrder', 'minOrderValue'];
+    const fields = [
+      'symbol',
+      'baseSymbol',
+      'quoteSymbol',
+      'tickSize',
+      'stepSize',
+      'minQuantity',
+      'maxQuantity',
+      'minPrice',
+      'maxPrice',
+      'makerFeeBps',
+      'takerFeeBps',
+      'maxOpenOrders',
+      'maxMakersPerOrder',
+      'minOrderValue',
+    ];
     onlyKeys(market, fields, where);
     const baseSymbol = stringAt(market, 'baseSymbol', where)!;
     const quoteSymbol = stringAt(market, 'quoteSymbol', where)!;
@@ -262,8 +291,12 @@ export function parseConfig(json: unknown, source = 'config'): ExchangeConfig {
       maxPrice: decimalAt(market, 'maxPrice', where),
       makerFeeBps: integerAt(market, 'makerFeeBps', where, 10_000),
       takerFeeBps: integerAt(market, 'takerFeeBps', where, 10_000),
-      ...(market.maxOpenOrders !== undefined ? { maxOpenOrders: integerAt(market, 'maxOpenOrders', where, 1_000) } : {}),
-      ...(market.maxMakersPerOrder !== undefined ? { maxMakersPerOrder: integerAt(market, 'maxMakersPerOrder', where, 100) } : {}),
+      ...(market.maxOpenOrders !== undefined
+        ? { maxOpenOrders: integerAt(market, 'maxOpenOrders', where, 1_000) }
+        : {}),
+      ...(market.maxMakersPerOrder !== undefined
+        ? { maxMakersPerOrder: integerAt(market, 'maxMakersPerOrder', where, 100) }
+        : {}),
       ...(market.minOrderValue !== undefined ? { minOrderValue: decimalAt(market, 'minOrderValue', where) } : {}),
     };
   });
@@ -273,19 +306,30 @@ export function parseConfig(json: unknown, source = 'config'): ExchangeConfig {
     const addresses = objectAt(root.depositAddresses, `${source}.depositAddresses`);
     depositAddresses = {};
     for (const [blockchain, address] of Object.entries(addresses)) {
-      if (!/^[\x20-\x7e]{1,64}$/.test(blockchain)) throw new ConfigError(`${source}.depositAddresses has a blockchain name that is not 1 to 64 printable characters.`);
+      if (!/^[\x20-\x7e]{1,64}$/.test(blockchain))
+        throw new ConfigError(
+          `${source}.depositAddresses has a blockchain name that is not 1 to 64 printable characters.`,
+        );
       if (typeof address !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(address)) {
-        throw new ConfigError(`${source}.depositAddresses.${blockchain} must be an address: 1 to 256 printable characters without spaces.`);
+        throw new ConfigError(
+          `${source}.depositAddresses.${blockchain} must be an address: 1 to 256 printable characters without spaces.`,
+        );
       }
       depositAddresses[blockchain] = address;
     }
   }
 
   const config: ExchangeConfig = {
-    genesis: { exchangeName, ...(operatorKeys !== undefined ? { operatorKeys } : {}), ...(feeAccount !== undefined ? { feeAccount } : {}) },
+    genesis: {
+      exchangeName,
+      ...(operatorKeys !== undefined ? { operatorKeys } : {}),
+      ...(feeAccount !== undefined ? { feeAccount } : {}),
+    },
     assets,
     markets,
-    ...(root.borrowLendMarkets !== undefined ? { borrowLendMarkets: parseBorrowLendMarkets(root.borrowLendMarkets, `${source}.borrowLendMarkets`) } : {}),
+    ...(root.borrowLendMarkets !== undefined
+      ? { borrowLendMarkets: parseBorrowLendMarkets(root.borrowLendMarkets, `${source}.borrowLendMarkets`) }
+      : {}),
     ...(depositAddresses !== undefined ? { depositAddresses } : {}),
   };
   checkListings(config, source);
@@ -316,6 +360,7 @@ function checkListings(config: ExchangeConfig, source: string): void {
     const parsed = parseInstruction([{ instruction: group.instruction, params: new Map(group.params) }]);
     if (!parsed.ok) throw new ConfigError(`${where} (${group.symbol}): ${parsed.message}`);
     const outcome = execute(state, dryRunKey, parsed.instruction, 1);
-    if (!outcome.accepted) throw new ConfigError(`${where} (${group.symbol}): ${outcome.rejection.code}: ${outcome.rejection.message}`);
+    if (!outcome.accepted)
+      throw new ConfigError(`${where} (${group.symbol}): ${outcome.rejection.code}: ${outcome.rejection.message}`);
   });
 }

@@ -78,7 +78,12 @@ export class ConnectionGuard {
   }
 
   statistics(): ConnectionStatistics {
-    return { open: this.sockets.size, addresses: this.openPerIp.size, refusedPerIp: this.refusedPerIp, refusedTotal: this.refusedTotal };
+    return {
+      open: this.sockets.size,
+      addresses: this.openPerIp.size,
+      refusedPerIp: this.refusedPerIp,
+      refusedTotal: this.refusedTotal,
+    };
   }
 
   /** Destroys every open connection (shutdown, after its grace period). Returns how many there were. */
@@ -102,7 +107,10 @@ export class ConnectionGuard {
         socket,
         jsonHttpAnswer(
           '429 Too Many Requests',
-          { code: 'TOO_MANY_REQUESTS', message: `Too many open connections from this address (at most ${this.limits.maximumConnectionsPerIp}).` },
+          {
+            code: 'TOO_MANY_REQUESTS',
+            message: `Too many open connections from this address (at most ${this.limits.maximumConnectionsPerIp}).`,
+          },
           'Retry-After: 1\r\n',
         ),
       );
@@ -112,7 +120,11 @@ export class ConnectionGuard {
       this.refusedTotal += 1;
       answerAndDestroy(
         socket,
-        jsonHttpAnswer('503 Service Unavailable', { code: 'SERVICE_UNAVAILABLE', message: 'The server has no room for another connection.' }, 'Retry-After: 1\r\n'),
+        jsonHttpAnswer(
+          '503 Service Unavailable',
+          { code: 'SERVICE_UNAVAILABLE', message: 'The server has no room for another connection.' },
+          'Retry-After: 1\r\n',
+        ),
       );
       return;
     }

@@ -38,20 +38,31 @@ export interface ApiContext {
 
 /** Verifies a signed query (signature and timestamp against the server clock); it is never logged. */
 export function signedQuery(context: ApiContext, request: FastifyRequest, signedPath?: string): AuthenticatedRequest {
-  const authenticated = authenticate(request, { kind: 'query', clock: context.clock, ...(signedPath !== undefined ? { signedPath } : {}) });
+  const authenticated = authenticate(request, {
+    kind: 'query',
+    clock: context.clock,
+    ...(signedPath !== undefined ? { signedPath } : {}),
+  });
   context.keyRateLimit?.take(authenticated.account);
   return authenticated;
 }
 
 /** Verifies a signed query of a native GET route that signs `instruction` over its query (see AuthenticateOptions.instruction). */
-export function signedNativeQuery(context: ApiContext, request: FastifyRequest, instruction: string): AuthenticatedRequest {
+export function signedNativeQuery(
+  context: ApiContext,
+  request: FastifyRequest,
+  instruction: string,
+): AuthenticatedRequest {
   const authenticated = authenticate(request, { kind: 'query', clock: context.clock, instruction });
   context.keyRateLimit?.take(authenticated.account);
   return authenticated;
 }
 
 /** Submits a signed, state-changing request; resolves once the entry is durable. */
-export async function signedTransaction(context: ApiContext, request: FastifyRequest): Promise<{ account: string; committed: Committed }> {
+export async function signedTransaction(
+  context: ApiContext,
+  request: FastifyRequest,
+): Promise<{ account: string; committed: Committed }> {
   const authenticated = authenticate(request, { kind: 'transaction', clock: context.clock });
   // The node verifies a transaction's signature, so it counts against the key only once the node has answered.
   context.keyRateLimit?.refuseIfSpent(authenticated.account);
@@ -81,10 +92,15 @@ export function parseInteger(text: string | undefined, what: string): number | u
 
 export function parsePage(query: PageQuery & { readonly symbol?: string }, state: ExchangeState): Page {
   const limit = parseInteger(query.limit, 'limit') ?? defaultPageSize;
-  if (limit < 1 || limit > maximumPageSize) throw new ApiError('INVALID_CLIENT_REQUEST', `limit must be from 1 to ${maximumPageSize}.`);
+  if (limit < 1 || limit > maximumPageSize)
+    throw new ApiError('INVALID_CLIENT_REQUEST', `limit must be from 1 to ${maximumPageSize}.`);
   const offset = parseInteger(query.offset, 'offset') ?? 0;
   // Deep offsets scan the whole history; page by time (from/to) instead.
-  if (offset > maximumPageOffset) throw new ApiError('INVALID_CLIENT_REQUEST', `offset must be at most ${maximumPageOffset}; page by from/to instead.`);
+  if (offset > maximumPageOffset)
+    throw new ApiError(
+      'INVALID_CLIENT_REQUEST',
+      `offset must be at most ${maximumPageOffset}; page by from/to instead.`,
+    );
   const fromMs = parseInteger(query.from, 'from');
   const toMs = parseInteger(query.to, 'to');
   if (query.symbol !== undefined) requireMarket(state, query.symbol);

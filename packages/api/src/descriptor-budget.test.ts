@@ -16,7 +16,9 @@ describe('the descriptor budget', () => {
     expect(connectionBudget({ soft: 20_000, hard: 20_000 }, 1_200, 10_000)).toBe(10_000);
     expect(connectionBudget({ soft: 4_096, hard: 4_096 }, 1_200, 10_000)).toBe(2_896);
     expect(connectionBudget(undefined, 1_200, 10_000)).toBe(10_000);
-    expect(() => connectionBudget({ soft: 1_024, hard: 1_024 }, 1_200, 10_000)).toThrow(/Raise the hard limit .* or lower DESCRIPTOR_RESERVE/);
+    expect(() => connectionBudget({ soft: 1_024, hard: 1_024 }, 1_200, 10_000)).toThrow(
+      /Raise the hard limit .* or lower DESCRIPTOR_RESERVE/,
+    );
     expect(connectionBudget({ soft: 1_024, hard: 1_024 }, 512, 10_000)).toBe(512);
   });
 });

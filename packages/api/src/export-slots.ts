@@ -36,7 +36,8 @@ export class ExportSlots {
   /** A release function (idempotent), or undefined when the bound is reached. */
   acquire(ip: string): (() => void) | undefined {
     const fromIp = this.perIp.get(ip) ?? 0;
-    if (this.total >= this.limits.maximumConcurrentExports || fromIp >= this.limits.maximumConcurrentExportsPerIp) return undefined;
+    if (this.total >= this.limits.maximumConcurrentExports || fromIp >= this.limits.maximumConcurrentExportsPerIp)
+      return undefined;
     this.total += 1;
     this.perIp.set(ip, fromIp + 1);
     let released = false;
@@ -59,12 +60,19 @@ export class ExportSlots {
 export function holdExportSlot(
   slots: ExportSlots,
   request: { readonly ip: string },
-  reply: { readonly raw: NodeJS.EventEmitter; header(name: string, value: string): unknown; code(status: number): { send(body: unknown): unknown } },
+  reply: {
+    readonly raw: NodeJS.EventEmitter;
+    header(name: string, value: string): unknown;
+    code(status: number): { send(body: unknown): unknown };
+  },
 ): boolean {
   const release = slots.acquire(request.ip);
   if (release === undefined) {
     reply.header('retry-after', String(exportRetryAfterSeconds));
-    reply.code(503).send({ code: 'SERVICE_UNAVAILABLE', message: `Too many exports in progress; retry in ${exportRetryAfterSeconds} s.` });
+    reply.code(503).send({
+      code: 'SERVICE_UNAVAILABLE',
+      message: `Too many exports in progress; retry in ${exportRetryAfterSeconds} s.`,
+    });
     return false;
   }
   reply.raw.once('close', release);

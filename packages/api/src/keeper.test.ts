@@ -29,13 +29,19 @@ describe('the built-in keeper', { timeout: 60_000 }, () => {
   async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     let stdout = '';
     let stderr = '';
-    const code = await cliMain([...argv, '--url', exchange.baseUrl], { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) });
+    const code = await cliMain([...argv, '--url', exchange.baseUrl], {
+      stdout: (text) => (stdout += text),
+      stderr: (text) => (stderr += text),
+    });
     return { code, stdout, stderr };
   }
 
   beforeAll(async () => {
     exchange = await startTestExchange({ config: demoMarginConfig() });
-    writeFileSync(operatorKeyFile, JSON.stringify({ secret: exchange.operatorKey.secret, publicKey: exchange.operatorKey.apiKey }));
+    writeFileSync(
+      operatorKeyFile,
+      JSON.stringify({ secret: exchange.operatorKey.secret, publicKey: exchange.operatorKey.apiKey }),
+    );
     keeper = new Keeper({ node: exchange.node, seed: keeperKey.seed }).start();
   });
 
@@ -55,9 +61,13 @@ describe('the built-in keeper', { timeout: 60_000 }, () => {
     expect((await postIndexPrice(exchange.node, exchange.operatorKey.seed, 'SOL', '150')).outcome.accepted).toBe(true);
     await deposit(exchange, carol.apiKey, 'USDC', '20000');
     await deposit(exchange, bob.apiKey, 'SOL', '10');
-    const lend = await signedRequest(exchange, carol, 'POST', '/api/v1/borrowLend', 'borrowLendExecute', { body: { quantity: '10000', side: 'Lend', symbol: 'USDC' } });
+    const lend = await signedRequest(exchange, carol, 'POST', '/api/v1/borrowLend', 'borrowLendExecute', {
+      body: { quantity: '10000', side: 'Lend', symbol: 'USDC' },
+    });
     expect(lend.body).toMatchObject({ netQuantity: '10000' });
-    const borrow = await signedRequest(exchange, bob, 'POST', '/api/v1/borrowLend', 'borrowLendExecute', { body: { quantity: '800', side: 'Borrow', symbol: 'USDC' } });
+    const borrow = await signedRequest(exchange, bob, 'POST', '/api/v1/borrowLend', 'borrowLendExecute', {
+      body: { quantity: '800', side: 'Borrow', symbol: 'USDC' },
+    });
     expect(borrow.body).toMatchObject({ netQuantity: '-800' });
     const withdrawal = await signedRequest(exchange, bob, 'POST', '/wapi/v1/capital/withdrawals', 'withdraw', {
       body: { address: 'bob-wallet', blockchain: 'Solana', quantity: '800', symbol: 'USDC' },
@@ -65,7 +75,9 @@ describe('the built-in keeper', { timeout: 60_000 }, () => {
     expect(withdrawal.status, JSON.stringify(withdrawal.body)).toBe(200);
     // The borrow/lend hole: 800 USDC borrowed out and withdrawn, covered by 10 SOL × 150 × 0.8.
     expect(borrowLendHole(exchange.node.state, 'USDC')).toMatchObject({
-      lent: expect.stringMatching(/^10000/), borrowed: expect.stringMatching(/^800/), borrowCollateralValue: '1200',
+      lent: expect.stringMatching(/^10000/),
+      borrowed: expect.stringMatching(/^800/),
+      borrowCollateralValue: '1200',
     });
     // A bid inside the 10 % liquidation band around the new price.
     const bid = await signedRequest(exchange, carol, 'POST', '/api/v1/order', 'orderExecute', {
@@ -81,8 +93,11 @@ describe('the built-in keeper', { timeout: 60_000 }, () => {
     // Posted with the CLI, as an operator would: pnpm exchange price --symbol SOL --price 100.
     const drop = await cli(['price', '--symbol', 'SOL', '--price', '100', '--operator-key', operatorKeyFile]);
     expect(drop.code, drop.stderr).toBe(0);
-    expect(JSON.parse(drop.stdout).results).toEqual([expect.objectContaining({ ok: true, kind: 'price', symbol: 'SOL', indexPrice: '100' })]);
-    for (let waited = 0; keeper.submitted.length === 0 && waited < 10_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(JSON.parse(drop.stdout).results).toEqual([
+      expect.objectContaining({ ok: true, kind: 'price', symbol: 'SOL', indexPrice: '100' }),
+    ]);
+    for (let waited = 0; keeper.submitted.length === 0 && waited < 10_000; waited += 50)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     await keeper.requestSweep();
     expect(keeper.submitted).toEqual([{ account: bob.apiKey, accepted: true }]);
     expect(await positions(bob)).toEqual([]);
@@ -90,9 +105,15 @@ describe('the built-in keeper', { timeout: 60_000 }, () => {
     expect(summary.body).toMatchObject({ borrowLiability: '0', liquidating: false });
     const get = async (path: string) => (await fetch(`${exchange.baseUrl}${path}`)).json();
     expect(await get('/api/v1/liquidations/candidates')).toEqual([]);
-    expect(await get('/api/v1/prices')).toEqual(expect.arrayContaining([expect.objectContaining({ symbol: 'SOL', indexPrice: '100' })]));
+    expect(await get('/api/v1/prices')).toEqual(
+      expect.arrayContaining([expect.objectContaining({ symbol: 'SOL', indexPrice: '100' })]),
+    );
     // The liquidation fee, 1 % of the 800 USDC repaid (and its interest), went to the USDC coverage pool.
-    expect(await get('/api/v1/coveragePool')).toEqual(expect.arrayContaining([expect.objectContaining({ symbol: 'USDC', holdings: expect.stringMatching(/^8(\.0000\d+)?$/) })]));
+    expect(await get('/api/v1/coveragePool')).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ symbol: 'USDC', holdings: expect.stringMatching(/^8(\.0000\d+)?$/) }),
+      ]),
+    );
   });
 
   it('walks the demo prices the same way from the same seed', () => {

@@ -11,13 +11,7 @@
  * One sweep runs at a time; price entries that arrive during a sweep ask for
  * one more sweep after it, so a burst of prices costs at most two.
  */
-import {
-  encodeSigningStringBytes,
-  isLiquidatable,
-  maximumWindowMs,
-  publicKeyFromSeed,
-  signMessage,
-} from '@vex/engine';
+import { encodeSigningStringBytes, isLiquidatable, maximumWindowMs, publicKeyFromSeed, signMessage } from '@vex/engine';
 import type { CommittedEntry, ExchangeNodePort } from './node-port.js';
 
 export interface KeeperLogger {
@@ -99,9 +93,17 @@ export class Keeper {
 
   private async liquidate(account: string): Promise<void> {
     const timestampMs = Math.max(Math.floor(this.clock()), this.options.node.state.logTimeMs);
-    const message = encodeSigningStringBytes([{ instruction: 'liquidate', params: [['account', account]] }], timestampMs, maximumWindowMs);
+    const message = encodeSigningStringBytes(
+      [{ instruction: 'liquidate', params: [['account', account]] }],
+      timestampMs,
+      maximumWindowMs,
+    );
     try {
-      const result = await this.options.node.submit({ message, publicKey: this.publicKey, signature: signMessage(this.options.seed, message) });
+      const result = await this.options.node.submit({
+        message,
+        publicKey: this.publicKey,
+        signature: signMessage(this.options.seed, message),
+      });
       const record: KeeperRecord = result.outcome.accepted
         ? { account, accepted: true }
         : { account, accepted: false, code: result.outcome.rejection.code };

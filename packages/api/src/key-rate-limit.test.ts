@@ -30,7 +30,9 @@ describe('the per-key limit of verified requests', () => {
   });
 
   it('does not count answers that anyone could provoke with a public key', () => {
-    for (const code of ['INVALID_SIGNATURE', 'INVALID_TIMESTAMP', 'INVALID_WINDOW', 'DUPLICATE_REQUEST']) expect(countsAgainstKey(new ApiError(code))).toBe(false);
-    for (const code of ['INSUFFICIENT_FUNDS', 'INVALID_ORDER', 'RESOURCE_NOT_FOUND']) expect(countsAgainstKey(new ApiError(code))).toBe(true);
+    for (const code of ['INVALID_SIGNATURE', 'INVALID_TIMESTAMP', 'INVALID_WINDOW', 'DUPLICATE_REQUEST'])
+      expect(countsAgainstKey(new ApiError(code))).toBe(false);
+    for (const code of ['INSUFFICIENT_FUNDS', 'INVALID_ORDER', 'RESOURCE_NOT_FOUND'])
+      expect(countsAgainstKey(new ApiError(code))).toBe(true);
   });
 });

@@ -71,9 +71,13 @@ export class VerifiedKeyRateLimit {
   refuseIfSpent(key: string): void {
     const now = this.clock();
     const window = this.windows.get(key);
-    if (window === undefined || now - window.startMs >= this.limit.timeWindowMs || window.count < this.limit.max) return;
+    if (window === undefined || now - window.startMs >= this.limit.timeWindowMs || window.count < this.limit.max)
+      return;
     const retryAfterSeconds = Math.max(1, Math.ceil((window.startMs + this.limit.timeWindowMs - now) / 1000));
-    throw new RateLimitedError(`Too many requests from this API key; retry in ${retryAfterSeconds} s.`, retryAfterSeconds);
+    throw new RateLimitedError(
+      `Too many requests from this API key; retry in ${retryAfterSeconds} s.`,
+      retryAfterSeconds,
+    );
   }
 
   /** Counts one verified request of `key`. */
@@ -81,7 +85,8 @@ export class VerifiedKeyRateLimit {
     const now = this.clock();
     this.sweep(now);
     const window = this.windows.get(key);
-    if (window === undefined || now - window.startMs >= this.limit.timeWindowMs) this.windows.set(key, { startMs: now, count: 1 });
+    if (window === undefined || now - window.startMs >= this.limit.timeWindowMs)
+      this.windows.set(key, { startMs: now, count: 1 });
     else window.count += 1;
   }
 
@@ -95,6 +100,7 @@ export class VerifiedKeyRateLimit {
   private sweep(now: number): void {
     if (now - this.lastSweepMs < this.limit.timeWindowMs) return;
     this.lastSweepMs = now;
-    for (const [key, window] of this.windows) if (now - window.startMs >= this.limit.timeWindowMs) this.windows.delete(key);
+    for (const [key, window] of this.windows)
+      if (now - window.startMs >= this.limit.timeWindowMs) this.windows.delete(key);
   }
 }

@@ -16,7 +16,15 @@ const at = (iso: string): number => Date.parse(iso);
 const market = { symbol: 'SOL_USDC' } as Market;
 
 function trade(tradeId: number, time: string, price: bigint): PublicTrade {
-  return { tradeId, market: 'SOL_USDC', priceTicks: price, quantitySteps: 1n, quoteUnits: price, isBuyerMaker: false, timeMs: at(time) };
+  return {
+    tradeId,
+    market: 'SOL_USDC',
+    priceTicks: price,
+    quantitySteps: 1n,
+    quoteUnits: price,
+    isBuyerMaker: false,
+    timeMs: at(time),
+  };
 }
 
 /** tradesBetween over an array; `gate`, when set, holds every read until it resolves. */

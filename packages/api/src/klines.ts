@@ -49,7 +49,12 @@ export function wireCandle(market: Market, candle: Candle): Record<string, strin
 }
 
 /** The `kline.<interval>.<market>` stream message. */
-export function wireCandleEvent(market: Market, candle: Candle, closed: boolean, micros: number): Record<string, unknown> {
+export function wireCandleEvent(
+  market: Market,
+  candle: Candle,
+  closed: boolean,
+  micros: number,
+): Record<string, unknown> {
   return {
     e: 'kline',
     E: micros,
@@ -67,7 +72,10 @@ export function wireCandleEvent(market: Market, candle: Candle, closed: boolean,
 }
 
 function tooManyTrades(): never {
-  throw new ApiError('INVALID_CLIENT_REQUEST', `The range holds more than ${maximumKlineTrades} trades; ask for a shorter range.`);
+  throw new ApiError(
+    'INVALID_CLIENT_REQUEST',
+    `The range holds more than ${maximumKlineTrades} trades; ask for a shorter range.`,
+  );
 }
 
 /**
@@ -75,7 +83,13 @@ function tooManyTrades(): never {
  * the bucket containing fromMs, the last the bucket containing toMs − 1, each
  * with all of its bucket's trades.
  */
-export async function candlesBetween(history: HistoryIndex, market: Market, interval: CandleInterval, fromMs: number, toMs: number): Promise<Candle[]> {
+export async function candlesBetween(
+  history: HistoryIndex,
+  market: Market,
+  interval: CandleInterval,
+  fromMs: number,
+  toMs: number,
+): Promise<Candle[]> {
   if (!(fromMs < toMs)) return [];
   const firstStartMs = candleStartMs(interval, fromMs);
   const lastEndMs = candleEndMs(interval, candleStartMs(interval, toMs - 1));
@@ -104,7 +118,12 @@ export class LiveCandles {
         const perInterval = new Map<CandleInterval, LiveCandle>();
         for (const interval of candleIntervals) {
           const startMs = candleStartMs(interval, nowMs);
-          const range = await history.tradesBetween(market.symbol, startMs, candleEndMs(interval, startMs), maximumKlineTrades);
+          const range = await history.tradesBetween(
+            market.symbol,
+            startMs,
+            candleEndMs(interval, startMs),
+            maximumKlineTrades,
+          );
           if (!range.complete) perInterval.set(interval, { unknownStartMs: startMs });
           else {
             const [candle] = candlesOf(interval, range.trades);
@@ -117,7 +136,10 @@ export class LiveCandles {
       // The current buckets of the markets not read are unknown: streamed again from their next buckets.
       for (const market of markets) {
         if (this.candles.has(market.symbol)) continue;
-        this.candles.set(market.symbol, new Map(candleIntervals.map((interval) => [interval, { unknownStartMs: candleStartMs(interval, nowMs) }])));
+        this.candles.set(
+          market.symbol,
+          new Map(candleIntervals.map((interval) => [interval, { unknownStartMs: candleStartMs(interval, nowMs) }])),
+        );
       }
       throw error;
     } finally {
@@ -132,7 +154,10 @@ export class LiveCandles {
    * it closed (the previous bucket's, when this trade opened a new one) and
    * the current candle. Nothing while seeding.
    */
-  add(market: string, trade: CandleTrade): Array<{ interval: CandleInterval; closed: Candle | undefined; current: Candle }> {
+  add(
+    market: string,
+    trade: CandleTrade,
+  ): Array<{ interval: CandleInterval; closed: Candle | undefined; current: Candle }> {
     if (this.pending !== undefined) {
       this.pending.push({ market, trade });
       return [];
@@ -153,7 +178,11 @@ export class LiveCandles {
       if (known !== undefined && trade.tradeId <= known.lastTradeId) continue; // already in the seed
       const current = addTradeToCandle(interval, known, trade);
       perInterval.set(interval, current);
-      changes.push({ interval, closed: known !== undefined && known.startMs !== current.startMs ? known : undefined, current });
+      changes.push({
+        interval,
+        closed: known !== undefined && known.startMs !== current.startMs ? known : undefined,
+        current,
+      });
     }
     return changes;
   }

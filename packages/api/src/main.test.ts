@@ -19,8 +19,13 @@ function startMain(env: Record<string, string>): Promise<{ code: number | null; 
     execFile(
       process.execPath,
       ['--import', 'tsx', 'packages/api/src/main.ts'],
-      { cwd: repositoryRoot, env: { ...process.env, PORT: '0', LOG_LEVEL: 'silent', CONFIG: '', ...env }, timeout: 60_000 },
-      (error, _stdout, stderr) => resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stderr }),
+      {
+        cwd: repositoryRoot,
+        env: { ...process.env, PORT: '0', LOG_LEVEL: 'silent', CONFIG: '', ...env },
+        timeout: 60_000,
+      },
+      (error, _stdout, stderr) =>
+        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stderr }),
     );
   });
 }

@@ -57,7 +57,8 @@ async function loadConfig(file: string | undefined, demo: string): Promise<Excha
 function parsePort(text: string | undefined): number {
   if (text === undefined || text === '') return 8080;
   const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError(`PORT must be 0 to 65535, not ${text}.`);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    throw new ConfigError(`PORT must be 0 to 65535, not ${text}.`);
   return port;
 }
 
@@ -80,23 +81,37 @@ function parseRateLimits(text: string | undefined): false | undefined {
 async function main(): Promise<void> {
   // `pnpm start -- --config x` may pass the `--` through.
   const args = process.argv.slice(2).filter((arg) => arg !== '--');
-  const { values } = parseArgs({ args, options: { config: { type: 'string' }, demo: { type: 'string' } }, allowPositionals: false });
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: 'string' }, demo: { type: 'string' } },
+    allowPositionals: false,
+  });
   // `pnpm start` passes --demo margin: the demo with borrowable assets, the price feed and the keeper.
   const demo = values.demo ?? process.env.DEMO ?? 'spot';
   if (demo !== 'spot' && demo !== 'margin') throw new ConfigError(`--demo must be spot or margin, not ${demo}.`);
-  const configFile = values.config ?? (process.env.CONFIG !== undefined && process.env.CONFIG !== '' ? process.env.CONFIG : undefined);
+  const configFile =
+    values.config ?? (process.env.CONFIG !== undefined && process.env.CONFIG !== '' ? process.env.CONFIG : undefined);
   const dataDirectory = resolve(process.env.DATA_DIR ?? './data');
   const host = process.env.HOST ?? '127.0.0.1';
   const port = parsePort(process.env.PORT);
   const snapshotEveryEntries = parsePositiveSetting('SNAPSHOT_EVERY', process.env.SNAPSHOT_EVERY, 'entries');
   const attestEveryEntries = parsePositiveSetting('ATTEST_EVERY_ENTRIES', process.env.ATTEST_EVERY_ENTRIES, 'entries');
   const attestEveryMs = parsePositiveSetting('ATTEST_EVERY_MS', process.env.ATTEST_EVERY_MS, 'milliseconds');
-  const maximumPendingTransactions = parsePositiveSetting('MAXIMUM_PENDING', process.env.MAXIMUM_PENDING, 'transactions');
+  const maximumPendingTransactions = parsePositiveSetting(
+    'MAXIMUM_PENDING',
+    process.env.MAXIMUM_PENDING,
+    'transactions',
+  );
   const rateLimits = parseRateLimits(process.env.RATE_LIMITS);
-  const maximumConnectionsWanted = parsePositiveSetting('MAX_CONNECTIONS', process.env.MAX_CONNECTIONS, 'connections') ?? defaultConnectionLimits.maximumConnections;
+  const maximumConnectionsWanted =
+    parsePositiveSetting('MAX_CONNECTIONS', process.env.MAX_CONNECTIONS, 'connections') ??
+    defaultConnectionLimits.maximumConnections;
   const maximumConnectionsPerIp =
-    parsePositiveSetting('MAX_CONNECTIONS_PER_IP', process.env.MAX_CONNECTIONS_PER_IP, 'connections') ?? defaultConnectionLimits.maximumConnectionsPerIp;
-  const descriptorReserve = parsePositiveSetting('DESCRIPTOR_RESERVE', process.env.DESCRIPTOR_RESERVE, 'descriptors') ?? defaultDescriptorReserve;
+    parsePositiveSetting('MAX_CONNECTIONS_PER_IP', process.env.MAX_CONNECTIONS_PER_IP, 'connections') ??
+    defaultConnectionLimits.maximumConnectionsPerIp;
+  const descriptorReserve =
+    parsePositiveSetting('DESCRIPTOR_RESERVE', process.env.DESCRIPTOR_RESERVE, 'descriptors') ??
+    defaultDescriptorReserve;
   const openFileLimit = readOpenFileLimit();
   let maximumConnections: number;
   try {
@@ -106,11 +121,20 @@ async function main(): Promise<void> {
   }
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
   logger.info(
-    { openFileLimit: openFileLimit?.soft, openFileHardLimit: openFileLimit?.hard, descriptorReserve, maximumConnections, maximumConnectionsPerIp },
+    {
+      openFileLimit: openFileLimit?.soft,
+      openFileHardLimit: openFileLimit?.hard,
+      descriptorReserve,
+      maximumConnections,
+      maximumConnectionsPerIp,
+    },
     'connection bounds',
   );
   if (maximumConnections < maximumConnectionsWanted) {
-    logger.warn({ maximumConnectionsWanted, maximumConnections }, 'the open-file limit lowers MAX_CONNECTIONS; raise the hard limit (docs/operator.md)');
+    logger.warn(
+      { maximumConnectionsWanted, maximumConnections },
+      'the open-file limit lowers MAX_CONNECTIONS; raise the hard limit (docs/operator.md)',
+    );
   }
 
   const config = await loadConfig(configFile, demo);
@@ -124,7 +148,10 @@ async function main(): Promise<void> {
   // attestations no verifier accepts, so the node then makes none (and says so).
   const canAttest = genesis.operatorKeys.includes(operator.key.publicKey);
   if (!canAttest) {
-    logger.warn({ operatorKey: operator.key.publicKey }, "attestations are off: this node's operator key is not a genesis operator key");
+    logger.warn(
+      { operatorKey: operator.key.publicKey },
+      "attestations are off: this node's operator key is not a genesis operator key",
+    );
   }
   const node = await ExchangeNode.open({
     dataDirectory,
@@ -192,7 +219,14 @@ async function main(): Promise<void> {
     // connect at once, and the overflow waits on TCP retransmits (seconds);
     // Linux caps the figure at net.core.somaxconn.
     await app.listen({ host, port, backlog: listenBacklog });
-    margin = startMarginServices({ node, seed: operator.key.seed, isOperator: canAttest, demo: configFile === undefined && demo === 'margin', environment: process.env, logger });
+    margin = startMarginServices({
+      node,
+      seed: operator.key.seed,
+      isOperator: canAttest,
+      demo: configFile === undefined && demo === 'margin',
+      environment: process.env,
+      logger,
+    });
   } catch (error) {
     // Start-up failed after the ledger opened: release it cleanly before exiting.
     await app?.close().catch(() => undefined);
@@ -202,7 +236,9 @@ async function main(): Promise<void> {
   const address = app.server.address();
   const boundPort = typeof address === 'object' && address !== null ? address.port : port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
-  process.stdout.write(`exchange listening on ${url}\noperator public key ${operator.key.publicKey}\ndata directory ${dataDirectory}\n`);
+  process.stdout.write(
+    `exchange listening on ${url}\noperator public key ${operator.key.publicKey}\ndata directory ${dataDirectory}\n`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -20,21 +20,54 @@ export function demoBorrowLendMarkets(): BorrowLendMarketConfig[] {
   return [
     {
       ...common,
-      symbol: 'USDC', collateralWeight: '1', imfBase: '0.2', imfFactor: '0', mmfBase: '0.1', mmfFactor: '0',
-      minimumBorrowRate: '0', optimalUtilization: '0.8', optimalBorrowRate: '0.1', maximumBorrowRate: '1',
-      maxUtilization: '0.9', lendFee: '0.1', maxPriceMove: '0', stressShock: '0',
+      symbol: 'USDC',
+      collateralWeight: '1',
+      imfBase: '0.2',
+      imfFactor: '0',
+      mmfBase: '0.1',
+      mmfFactor: '0',
+      minimumBorrowRate: '0',
+      optimalUtilization: '0.8',
+      optimalBorrowRate: '0.1',
+      maximumBorrowRate: '1',
+      maxUtilization: '0.9',
+      lendFee: '0.1',
+      maxPriceMove: '0',
+      stressShock: '0',
     },
     {
       ...common,
-      symbol: 'SOL', collateralWeight: '0.8', imfBase: '0.3', imfFactor: '0.0001275', mmfBase: '0.15', mmfFactor: '0.0000765',
-      minimumBorrowRate: '0.02', optimalUtilization: '0.5', optimalBorrowRate: '0.2', maximumBorrowRate: '2',
-      maxUtilization: '0.95', lendFee: '0.2', maxPriceMove: '0.5', stressShock: '0.3',
+      symbol: 'SOL',
+      collateralWeight: '0.8',
+      imfBase: '0.3',
+      imfFactor: '0.0001275',
+      mmfBase: '0.15',
+      mmfFactor: '0.0000765',
+      minimumBorrowRate: '0.02',
+      optimalUtilization: '0.5',
+      optimalBorrowRate: '0.2',
+      maximumBorrowRate: '2',
+      maxUtilization: '0.95',
+      lendFee: '0.2',
+      maxPriceMove: '0.5',
+      stressShock: '0.3',
     },
     {
       ...common,
-      symbol: 'BTC', collateralWeight: '0.85', imfBase: '0.25', imfFactor: '0.0000935', mmfBase: '0.125', mmfFactor: '0.0000561',
-      minimumBorrowRate: '0.02', optimalUtilization: '0.6', optimalBorrowRate: '0.15', maximumBorrowRate: '1.5',
-      maxUtilization: '0.95', lendFee: '0.2', maxPriceMove: '0.5', stressShock: '0.3',
+      symbol: 'BTC',
+      collateralWeight: '0.85',
+      imfBase: '0.25',
+      imfFactor: '0.0000935',
+      mmfBase: '0.125',
+      mmfFactor: '0.0000561',
+      minimumBorrowRate: '0.02',
+      optimalUtilization: '0.6',
+      optimalBorrowRate: '0.15',
+      maximumBorrowRate: '1.5',
+      maxUtilization: '0.95',
+      lendFee: '0.2',
+      maxPriceMove: '0.5',
+      stressShock: '0.3',
     },
   ];
 }
@@ -64,13 +97,16 @@ export function parseBorrowLendMarkets(value: unknown, where: string): BorrowLen
   if (!Array.isArray(value)) throw new ConfigError(`${where} must be an array.`);
   return value.map((entry, position) => {
     const at = `${where}[${position}]`;
-    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) throw new ConfigError(`${at} must be a JSON object.`);
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
+      throw new ConfigError(`${at} must be a JSON object.`);
     const object = entry as Record<string, unknown>;
     const known = new Set<string>(['symbol', 'coveragePoolWithdrawalDelayMs', ...borrowLendListingDecimals]);
-    for (const key of Object.keys(object)) if (!known.has(key)) throw new ConfigError(`${at} has an unknown field ${key}.`);
+    for (const key of Object.keys(object))
+      if (!known.has(key)) throw new ConfigError(`${at} has an unknown field ${key}.`);
     const text = (key: string): string => {
       const field = object[key];
-      if (typeof field !== 'string' || field.length === 0 || field.length > 64) throw new ConfigError(`${at}.${key} must be a decimal string.`);
+      if (typeof field !== 'string' || field.length === 0 || field.length > 64)
+        throw new ConfigError(`${at}.${key} must be a decimal string.`);
       return field;
     };
     const delay = object.coveragePoolWithdrawalDelayMs;

@@ -83,7 +83,10 @@ export function spendableUnits(
   flags: { readonly autoBorrow: boolean; readonly autoLendRedeem: boolean },
 ): bigint {
   if (account === undefined) return 0n;
-  return ownUnits(state, account, asset, flags.autoLendRedeem) + (flags.autoBorrow ? maxBorrowUnits(state, account, asset) : 0n);
+  return (
+    ownUnits(state, account, asset, flags.autoLendRedeem) +
+    (flags.autoBorrow ? maxBorrowUnits(state, account, asset) : 0n)
+  );
 }
 
 /** The available balance, plus what the account lends when it may redeem it. */

@@ -19,7 +19,10 @@ import {
 export const borrowLendHoleProperties = {
   lent: { type: 'string', description: 'Live state: units lent into the lending pool (with interest)' },
   borrowed: { type: 'string', description: 'Live state: units borrowed out of the pool: the borrow/lend hole' },
-  borrowCollateralValue: { type: 'string', description: 'Live state: weighted collateral of the borrowers of this asset, in USDC' },
+  borrowCollateralValue: {
+    type: 'string',
+    description: 'Live state: weighted collateral of the borrowers of this asset, in USDC',
+  },
 } as const;
 
 export function borrowLendHole(state: ExchangeState, symbol: string): Record<string, string> {

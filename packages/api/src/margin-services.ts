@@ -31,15 +31,20 @@ export interface MarginServices {
 export function startMarginServices(options: MarginServicesOptions): MarginServices {
   const { environment, logger } = options;
   const feedSetting = environment.PRICE_FEED ?? (options.demo ? 'demo' : 'off');
-  if (feedSetting !== 'demo' && feedSetting !== 'off') throw new Error(`PRICE_FEED must be demo or off, not ${feedSetting}.`);
+  if (feedSetting !== 'demo' && feedSetting !== 'off')
+    throw new Error(`PRICE_FEED must be demo or off, not ${feedSetting}.`);
   const keeperSetting = environment.KEEPER ?? 'on';
-  if (keeperSetting !== 'on' && keeperSetting !== 'off') throw new Error(`KEEPER must be on or off, not ${keeperSetting}.`);
+  if (keeperSetting !== 'on' && keeperSetting !== 'off')
+    throw new Error(`KEEPER must be on or off, not ${keeperSetting}.`);
   const intervalMs = Number(environment.PRICE_FEED_INTERVAL_MS ?? '2000');
-  if (!Number.isSafeInteger(intervalMs) || intervalMs < 10) throw new Error('PRICE_FEED_INTERVAL_MS must be a whole number of milliseconds, at least 10.');
-  const keeper = keeperSetting === 'on' ? new Keeper({ node: options.node, seed: options.seed, logger }).start() : undefined;
+  if (!Number.isSafeInteger(intervalMs) || intervalMs < 10)
+    throw new Error('PRICE_FEED_INTERVAL_MS must be a whole number of milliseconds, at least 10.');
+  const keeper =
+    keeperSetting === 'on' ? new Keeper({ node: options.node, seed: options.seed, logger }).start() : undefined;
   let stopFeed: (() => void) | undefined;
   if (feedSetting === 'demo') {
-    if (options.isOperator) stopFeed = startDemoPriceFeed({ node: options.node, seed: options.seed, intervalMs, logger });
+    if (options.isOperator)
+      stopFeed = startDemoPriceFeed({ node: options.node, seed: options.seed, intervalMs, logger });
     else logger.warn({}, 'price feed: off, this node’s operator key is not a genesis operator key');
   }
   logger.info({ priceFeed: stopFeed !== undefined ? 'demo' : 'off', keeper: keeperSetting }, 'margin services started');

@@ -89,7 +89,10 @@ export function wireCollateralFunctions(asset: MarginAsset): Record<string, unkn
 }
 
 /** GET /api/v1/borrowLend/positions: one element per asset the account lends or borrows. */
-export function wireLendingPositions(state: ExchangeState, account: Account | undefined): Array<Record<string, unknown>> {
+export function wireLendingPositions(
+  state: ExchangeState,
+  account: Account | undefined,
+): Array<Record<string, unknown>> {
   if (account === undefined) return [];
   const timeMs = state.logTimeMs;
   const decimals = settlementDecimals(state);
@@ -109,7 +112,15 @@ export function wireLendingPositions(state: ExchangeState, account: Account | un
       // Lends carry no exposure; a borrow's exposure is what is owed.
       netExposureQuantity: assetUnits(asset, borrowed),
       netExposureNotional: formatDecimal(exposureValue, decimals),
-      imf: fraction(marginFraction(parameters.imfBase, parameters.imfFactor, exposureValue, decimals, account.settings.leverageLimit)),
+      imf: fraction(
+        marginFraction(
+          parameters.imfBase,
+          parameters.imfFactor,
+          exposureValue,
+          decimals,
+          account.settings.leverageLimit,
+        ),
+      ),
       imfFunction: sqrtFunction(parameters.imfBase, parameters.imfFactor),
       mmf: fraction(marginFraction(parameters.mmfBase, parameters.mmfFactor, exposureValue, decimals, 0n)),
       mmfFunction: sqrtFunction(parameters.mmfBase, parameters.mmfFactor),
@@ -118,7 +129,11 @@ export function wireLendingPositions(state: ExchangeState, account: Account | un
   return positions;
 }
 
-function wireCollateralAsset(state: ExchangeState, account: Account, asset: MarginAsset): Record<string, unknown> | undefined {
+function wireCollateralAsset(
+  state: ExchangeState,
+  account: Account,
+  asset: MarginAsset,
+): Record<string, unknown> | undefined {
   const balance = account.balances[asset.index];
   if (balance === undefined) return undefined;
   const decimals = settlementDecimals(state);
@@ -155,9 +170,20 @@ export function wireMarginSummary(state: ExchangeState, account: Account | undef
   if (account === undefined) {
     const zero = money(0n);
     return {
-      assetsValue: zero, borrowLiability: zero, collateral: [], imf: '0', mmf: '0', unsettledEquity: zero,
-      liabilitiesValue: zero, marginFraction: null, netEquity: zero, netEquityAvailable: zero, netEquityLocked: zero,
-      netExposureFutures: zero, pnlUnrealized: zero, liquidating: false,
+      assetsValue: zero,
+      borrowLiability: zero,
+      collateral: [],
+      imf: '0',
+      mmf: '0',
+      unsettledEquity: zero,
+      liabilitiesValue: zero,
+      marginFraction: null,
+      netEquity: zero,
+      netEquityAvailable: zero,
+      netEquityLocked: zero,
+      netExposureFutures: zero,
+      pnlUnrealized: zero,
+      liquidating: false,
     };
   }
   const health = accountHealth(state, account, state.logTimeMs);
@@ -165,7 +191,8 @@ export function wireMarginSummary(state: ExchangeState, account: Account | undef
     .map((asset) => wireCollateralAsset(state, account, asset))
     .filter((entry): entry is Record<string, unknown> => entry !== undefined);
   const liabilities = health.liabilityValue;
-  const ratio = (value: bigint): string => (liabilities === 0n ? '0' : fraction((value * 10n ** BigInt(wadDecimals)) / liabilities));
+  const ratio = (value: bigint): string =>
+    liabilities === 0n ? '0' : fraction((value * 10n ** BigInt(wadDecimals)) / liabilities);
   const available = health.netEquity - health.initialRequirement;
   return {
     assetsValue: money(health.collateralValue),
@@ -210,19 +237,42 @@ export function wireMarginResult(state: ExchangeState, value: MarginResultValue)
     case 'borrowLend': {
       const view = value.borrowLend;
       return {
-        ok: true, kind: 'borrowLend', symbol: view.asset, side: view.side, quantity: units(view.asset, view.quantityUnits),
-        offsetQuantity: units(view.asset, view.offsetUnits), netQuantity: units(view.asset, view.netQuantityUnits),
+        ok: true,
+        kind: 'borrowLend',
+        symbol: view.asset,
+        side: view.side,
+        quantity: units(view.asset, view.quantityUnits),
+        offsetQuantity: units(view.asset, view.offsetUnits),
+        netQuantity: units(view.asset, view.netQuantityUnits),
       };
     }
     case 'accountUpdated':
-      return { ok: true, kind: 'accountUpdated', ...value.settings, leverageLimit: fraction(value.settings.leverageLimit) };
+      return {
+        ok: true,
+        kind: 'accountUpdated',
+        ...value.settings,
+        leverageLimit: fraction(value.settings.leverageLimit),
+      };
     case 'price':
-      return { ok: true, kind: 'price', symbol: value.price.asset, indexPrice: fraction(value.price.indexPrice), publishedAtMs: value.price.publishedAtMs };
+      return {
+        ok: true,
+        kind: 'price',
+        symbol: value.price.asset,
+        indexPrice: fraction(value.price.indexPrice),
+        publishedAtMs: value.price.publishedAtMs,
+      };
     case 'liquidation': {
       const view = value.liquidation;
       return {
-        ok: true, kind: 'liquidation', account: view.account, liquidator: view.liquidator, cancelledOrders: view.cancelledOrders,
-        bookTrades: view.bookTrades.map((trade) => ({ symbol: trade.asset, quantity: units(trade.asset, trade.units) })),
+        ok: true,
+        kind: 'liquidation',
+        account: view.account,
+        liquidator: view.liquidator,
+        cancelledOrders: view.cancelledOrders,
+        bookTrades: view.bookTrades.map((trade) => ({
+          symbol: trade.asset,
+          quantity: units(trade.asset, trade.units),
+        })),
         debts: view.debts.map((debt) => ({
           symbol: debt.asset,
           repaidByAccount: units(debt.asset, debt.repaidByAccountUnits),
@@ -236,8 +286,14 @@ export function wireMarginResult(state: ExchangeState, value: MarginResultValue)
     case 'coveragePool': {
       const view = value.coveragePool;
       return {
-        ok: true, kind: 'coveragePool', symbol: view.asset, action: view.action, quantity: units(view.asset, view.units),
-        shares: view.shares.toString(), poolHoldings: units(view.asset, view.poolHoldingsUnits), poolTotalShares: view.poolTotalShares.toString(),
+        ok: true,
+        kind: 'coveragePool',
+        symbol: view.asset,
+        action: view.action,
+        quantity: units(view.asset, view.units),
+        shares: view.shares.toString(),
+        poolHoldings: units(view.asset, view.poolHoldingsUnits),
+        poolTotalShares: view.poolTotalShares.toString(),
       };
     }
   }

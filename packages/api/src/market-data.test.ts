@@ -55,13 +55,25 @@ describe('market data and ccxt parity', { timeout: 120_000 }, () => {
   }
 
   function client(key: TestKey): Backpack {
-    return onTestClock(new ccxt.backpack({ apiKey: key.apiKey, secret: key.secret, urls: { api: { public: exchange.baseUrl, private: exchange.baseUrl } } }));
+    return onTestClock(
+      new ccxt.backpack({
+        apiKey: key.apiKey,
+        secret: key.secret,
+        urls: { api: { public: exchange.baseUrl, private: exchange.baseUrl } },
+      }),
+    );
   }
 
   async function proClient(): Promise<Pro> {
     const pro = onTestClock(
       new ccxt.pro.backpack({
-        urls: { api: { public: exchange.baseUrl, private: exchange.baseUrl, ws: { public: exchange.wsUrl, private: exchange.wsUrl } } },
+        urls: {
+          api: {
+            public: exchange.baseUrl,
+            private: exchange.baseUrl,
+            ws: { public: exchange.wsUrl, private: exchange.wsUrl },
+          },
+        },
       }),
     );
     await pro.loadHttpProxyAgent();
@@ -74,7 +86,13 @@ describe('market data and ccxt parity', { timeout: 120_000 }, () => {
     const { status, body } = await operatorTransaction(
       exchange,
       'depositCredit',
-      { account, symbol, quantity, blockchain: 'Solana', chainTransactionId: `candles-${account.slice(0, 8)}-${symbol}` },
+      {
+        account,
+        symbol,
+        quantity,
+        blockchain: 'Solana',
+        chainTransactionId: `candles-${account.slice(0, 8)}-${symbol}`,
+      },
       stamp(),
     );
     expect(status, JSON.stringify(body)).toBe(200);
@@ -90,7 +108,11 @@ describe('market data and ccxt parity', { timeout: 120_000 }, () => {
 
   beforeAll(async () => {
     // No idle attestations (the clock jumps across boundaries here): their records would land between the export and the comparison.
-    exchange = await startTestExchange({ clock: () => now, attestEveryMs: 3_600_000, depositAddresses: { Solana: 'VaultSoLanaAddress1111111111111111111111111' } });
+    exchange = await startTestExchange({
+      clock: () => now,
+      attestEveryMs: 3_600_000,
+      depositAddresses: { Solana: 'VaultSoLanaAddress1111111111111111111111111' },
+    });
     maker = client(makerKey);
     taker = client(takerKey);
     await credit(makerKey.apiKey, 'SOL', '1000');
@@ -114,7 +136,9 @@ describe('market data and ccxt parity', { timeout: 120_000 }, () => {
     // Listed by startTestExchange at the clock's first reading.
     expect(sol.info.createdAt).toBe(new Date(at('2027-01-31T23:58:00Z')).toISOString().slice(0, -1));
     expect(sol.created).toBe(at('2027-01-31T23:58:00Z'));
-    const one = (await (maker as unknown as { publicGetApiV1Market(params: object): Promise<{ createdAt: string }> }).publicGetApiV1Market({ symbol: 'BTC_USDC' }));
+    const one = await (
+      maker as unknown as { publicGetApiV1Market(params: object): Promise<{ createdAt: string }> }
+    ).publicGetApiV1Market({ symbol: 'BTC_USDC' });
     expect(one.createdAt).toBe('2027-01-31T23:58:00.000');
   });
 
@@ -151,27 +175,63 @@ describe('market data and ccxt parity', { timeout: 120_000 }, () => {
     const answer = await klines({ symbol: 'SOL_USDC', interval: '3m', startTime });
     expect(answer.status).toBe(200);
     expect(answer.body).toEqual([
-      { start: '2027-01-31 23:57:00', end: '2027-02-01 00:00:00', open: '100', high: '101', low: '97.5', close: '97.5', volume: '3.5', quoteVolume: '350.75', trades: '3' },
-      { start: '2027-02-01 00:00:00', end: '2027-02-01 00:03:00', open: '102', high: '102', low: '102', close: '102', volume: '1', quoteVolume: '102', trades: '1' },
-      { start: '2027-02-01 00:03:00', end: '2027-02-01 00:06:00', open: '99', high: '99', low: '99', close: '99', volume: '3', quoteVolume: '297', trades: '1' },
+      {
+        start: '2027-01-31 23:57:00',
+        end: '2027-02-01 00:00:00',
+        open: '100',
+        high: '101',
+        low: '97.5',
+        close: '97.5',
+        volume: '3.5',
+        quoteVolume: '350.75',
+        trades: '3',
+      },
+      {
+        start: '2027-02-01 00:00:00',
+        end: '2027-02-01 00:03:00',
+        open: '102',
+        high: '102',
+        low: '102',
+        close: '102',
+        volume: '1',
+        quoteVolume: '102',
+        trades: '1',
+      },
+      {
+        start: '2027-02-01 00:03:00',
+        end: '2027-02-01 00:06:00',
+        open: '99',
+        high: '99',
+        low: '99',
+        close: '99',
+        volume: '3',
+        quoteVolume: '297',
+        trades: '1',
+      },
     ]);
     // endTime cuts by bucket: a bucket overlapping the range comes whole.
     const endTime = String(at('2027-02-01T00:00:00.000Z') / 1000 + 1);
-    expect((await klines({ symbol: 'SOL_USDC', interval: '3m', startTime, endTime })).body.map((candle: { start: string }) => candle.start)).toEqual([
-      '2027-01-31 23:57:00',
-      '2027-02-01 00:00:00',
-    ]);
+    expect(
+      (await klines({ symbol: 'SOL_USDC', interval: '3m', startTime, endTime })).body.map(
+        (candle: { start: string }) => candle.start,
+      ),
+    ).toEqual(['2027-01-31 23:57:00', '2027-02-01 00:00:00']);
     expect((await klines({ symbol: 'SOL_USDC', interval: '1m', startTime, priceType: 'Last' })).body).toHaveLength(4);
     expect((await klines({ symbol: 'BTC_USDC', interval: '1d', startTime })).body).toEqual([]);
     for (const priceType of ['Mark', 'Index']) {
       expect(await klines({ symbol: 'SOL_USDC', interval: '1m', startTime, priceType })).toEqual({
         status: 400,
-        body: { code: 'INVALID_CLIENT_REQUEST', message: `priceType ${priceType} is not available: this spot exchange has no ${priceType.toLowerCase()} prices yet; use Last.` },
+        body: {
+          code: 'INVALID_CLIENT_REQUEST',
+          message: `priceType ${priceType} is not available: this spot exchange has no ${priceType.toLowerCase()} prices yet; use Last.`,
+        },
       });
     }
     expect((await klines({ symbol: 'SOL_USDC', interval: '1M', startTime })).status).toBe(400);
     expect((await klines({ symbol: 'SOL_USDC', interval: '1m' })).status).toBe(400);
-    expect((await klines({ symbol: 'SOL_USDC', interval: '1m', startTime, endTime: startTime })).body.message).toBe('endTime must be after startTime.');
+    expect((await klines({ symbol: 'SOL_USDC', interval: '1m', startTime, endTime: startTime })).body.message).toBe(
+      'endTime must be after startTime.',
+    );
     expect((await klines({ symbol: 'NOPE_USDC', interval: '1m', startTime })).body.code).toBe('INVALID_MARKET');
     await expect(maker.fetchMarkOHLCV('SOL/USDC', '1m', at('2027-01-31T00:00:00Z'))).rejects.toThrow(ccxt.BadRequest);
   });
@@ -191,8 +251,12 @@ describe('market data and ccxt parity', { timeout: 120_000 }, () => {
     expect(trades.get('SOL_USDC')).toHaveLength(5);
     const market = state.marketsBySymbol.get('SOL_USDC')!;
     for (const interval of candleIntervals) {
-      const response = await fetch(`${exchange.baseUrl}/api/v1/klines?symbol=SOL_USDC&interval=${interval}&startTime=0`);
-      expect(await response.json()).toEqual(candlesOf(interval, trades.get('SOL_USDC')!).map((candle) => wireCandle(market, candle)));
+      const response = await fetch(
+        `${exchange.baseUrl}/api/v1/klines?symbol=SOL_USDC&interval=${interval}&startTime=0`,
+      );
+      expect(await response.json()).toEqual(
+        candlesOf(interval, trades.get('SOL_USDC')!).map((candle) => wireCandle(market, candle)),
+      );
     }
 
     const report = await replayLog({ log, workers: 1 });
@@ -220,7 +284,15 @@ describe('market data and ccxt parity', { timeout: 120_000 }, () => {
     const ohlcv = await candles;
     expect(ohlcv.at(-1)).toEqual([at('2027-02-01T00:05:00Z'), 102, 102, 98, 98, 4.5]);
     const stats = await ticker;
-    expect(stats).toMatchObject({ symbol: 'SOL/USDC', open: 100, last: 98, high: 102, low: 97.5, baseVolume: 8, timestamp: now });
+    expect(stats).toMatchObject({
+      symbol: 'SOL/USDC',
+      open: 100,
+      last: 98,
+      high: 102,
+      low: 97.5,
+      baseVolume: 8,
+      timestamp: now,
+    });
     const all = await tickers;
     expect(all['SOL/USDC']).toMatchObject({ last: 98, baseVolume: 8 });
 
@@ -239,25 +311,47 @@ describe('market data and ccxt parity', { timeout: 120_000 }, () => {
     await new Promise((resolve) => socket.once('open', resolve));
     const answer = new Promise<string>((resolve) => socket.once('message', (data) => resolve(String(data))));
     socket.send(JSON.stringify({ method: 'SUBSCRIBE', params: ['kline.1M.SOL_USDC'], id: 1 }));
-    expect(JSON.parse(await answer)).toMatchObject({ id: 1, error: { resultCode: 'INVALID_CLIENT_REQUEST', message: 'Unknown stream kline.1M.SOL_USDC.' } });
+    expect(JSON.parse(await answer)).toMatchObject({
+      id: 1,
+      error: { resultCode: 'INVALID_CLIENT_REQUEST', message: 'Unknown stream kline.1M.SOL_USDC.' },
+    });
     socket.close();
   });
 
   it('fetchPositions answers [] on this spot exchange', async () => {
     expect(await maker.fetchPositions()).toEqual([]);
-    const answer = await signedRequest(exchange, makerKey, 'GET', '/api/v1/position', 'positionQuery', { timestampMs: stamp() });
+    const answer = await signedRequest(exchange, makerKey, 'GET', '/api/v1/position', 'positionQuery', {
+      timestampMs: stamp(),
+    });
     expect(answer).toEqual({ status: 200, body: [] });
   });
 
   it('fetchDepositAddress answers the address configured for the chain', async () => {
     const address = await maker.fetchDepositAddress('USDC', { network: 'SOL' });
-    expect(address).toMatchObject({ currency: 'USDC', address: 'VaultSoLanaAddress1111111111111111111111111', info: { address: 'VaultSoLanaAddress1111111111111111111111111' } });
-    await expect(maker.fetchDepositAddress('USDC', { network: 'ETH' })).rejects.toThrow(ccxt.BadRequest);
-    const answer = await signedRequest(exchange, makerKey, 'GET', '/wapi/v1/capital/deposit/address', 'depositAddressQuery', {
-      query: { blockchain: 'Ethereum' },
-      timestampMs: stamp(),
+    expect(address).toMatchObject({
+      currency: 'USDC',
+      address: 'VaultSoLanaAddress1111111111111111111111111',
+      info: { address: 'VaultSoLanaAddress1111111111111111111111111' },
     });
-    expect(answer).toEqual({ status: 400, body: { code: 'INVALID_CLIENT_REQUEST', message: 'No deposit address is configured for Ethereum (configured: Solana).' } });
+    await expect(maker.fetchDepositAddress('USDC', { network: 'ETH' })).rejects.toThrow(ccxt.BadRequest);
+    const answer = await signedRequest(
+      exchange,
+      makerKey,
+      'GET',
+      '/wapi/v1/capital/deposit/address',
+      'depositAddressQuery',
+      {
+        query: { blockchain: 'Ethereum' },
+        timestampMs: stamp(),
+      },
+    );
+    expect(answer).toEqual({
+      status: 400,
+      body: {
+        code: 'INVALID_CLIENT_REQUEST',
+        message: 'No deposit address is configured for Ethereum (configured: Solana).',
+      },
+    });
   });
 
   it('reduceOnly: false is accepted on spot, true is refused and places nothing', async () => {
@@ -266,7 +360,9 @@ describe('market data and ccxt parity', { timeout: 120_000 }, () => {
     expect(order).toMatchObject({ status: 'open', reduceOnly: false });
     const openBefore = (await maker.fetchOpenOrders('SOL/USDC')).length;
     await expect(maker.createOrder('SOL/USDC', 'limit', 'sell', 1, 500, { reduceOnly: true })).rejects.toThrow(
-      new ccxt.BadRequest('backpack {"code":"INVALID_CLIENT_REQUEST","message":"reduceOnly is not supported on spot markets."}'),
+      new ccxt.BadRequest(
+        'backpack {"code":"INVALID_CLIENT_REQUEST","message":"reduceOnly is not supported on spot markets."}',
+      ),
     );
     expect(await maker.fetchOpenOrders('SOL/USDC')).toHaveLength(openBefore);
   });
@@ -281,20 +377,34 @@ describe('market data and ccxt parity', { timeout: 120_000 }, () => {
       new ccxt.BadRequest(`backpack ${JSON.stringify({ code: 'INVALID_CLIENT_REQUEST', message })}`),
     );
     // Beside clientId, too: the order is refused rather than one of the two ignored.
-    await expect(maker.createOrder('SOL/USDC', 'limit', 'sell', 1, 502, { clientId: 7, clientOrderId: 'grid-7' })).rejects.toThrow(ccxt.BadRequest);
+    await expect(
+      maker.createOrder('SOL/USDC', 'limit', 'sell', 1, 502, { clientId: 7, clientOrderId: 'grid-7' }),
+    ).rejects.toThrow(ccxt.BadRequest);
     expect(await maker.fetchOpenOrders('SOL/USDC')).toHaveLength(openBefore);
   });
 
   it('docs/api.md names the ccxt error class of every code, as ccxt raises it', () => {
     const docs = readFileSync(new URL('../../../docs/api.md', import.meta.url), 'utf8');
     const section = docs.slice(docs.indexOf('## Using ccxt'), docs.indexOf('## Not supported'));
-    const documented = new Map([...section.matchAll(/^ {2}\| `([A-Z_]+)` \| `([A-Za-z]+)` \|$/gm)].map((match) => [match[1]!, match[2]!]));
+    const documented = new Map(
+      [...section.matchAll(/^ {2}\| `([A-Z_]+)` \| `([A-Za-z]+)` \|$/gm)].map((match) => [match[1]!, match[2]!]),
+    );
     expect([...documented.keys()].sort()).toEqual(Object.keys(resultCodes).sort());
     for (const [code, className] of documented) {
       const body = JSON.stringify({ code, message: 'm' });
       let raised: unknown;
       try {
-        maker.handleErrors(400, 'Bad Request', `${exchange.baseUrl}/api/v1/order`, 'POST', {}, body, { code, message: 'm' }, {}, '');
+        maker.handleErrors(
+          400,
+          'Bad Request',
+          `${exchange.baseUrl}/api/v1/order`,
+          'POST',
+          {},
+          body,
+          { code, message: 'm' },
+          {},
+          '',
+        );
       } catch (error) {
         raised = error;
       }

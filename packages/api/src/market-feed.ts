@@ -58,7 +58,8 @@ export const tickerStreamIntervalMs = 1000;
 function bestOf(levels: ReadonlyMap<bigint, bigint>, highest: boolean): [bigint, bigint] | undefined {
   let best: [bigint, bigint] | undefined;
   for (const [priceTicks, quantitySteps] of levels) {
-    if (best === undefined || (highest ? priceTicks > best[0] : priceTicks < best[0])) best = [priceTicks, quantitySteps];
+    if (best === undefined || (highest ? priceTicks > best[0] : priceTicks < best[0]))
+      best = [priceTicks, quantitySteps];
   }
   return best;
 }
@@ -175,7 +176,10 @@ export class MarketFeed {
         depth.set(event.market, delta);
       }
       const market = marketOf(state, event.market);
-      (event.side === 'Ask' ? delta.a : delta.b).push([formatPrice(market, event.priceTicks), formatQuantity(market, event.quantitySteps)]);
+      (event.side === 'Ask' ? delta.a : delta.b).push([
+        formatPrice(market, event.priceTicks),
+        formatQuantity(market, event.quantitySteps),
+      ]);
     }
     // Depth first: a client that sees a trade can already see the book it left.
     for (const [symbol, delta] of depth) {
@@ -247,7 +251,8 @@ export class MarketFeed {
       for (const { interval, closed, current } of changes) {
         const stream = `kline.${interval}.${event.market}`;
         if (!this.isWatched(stream)) continue;
-        if (closed !== undefined) this.emit({ stream, market: event.market, data: wireCandleEvent(market, closed, true, micros) });
+        if (closed !== undefined)
+          this.emit({ stream, market: event.market, data: wireCandleEvent(market, closed, true, micros) });
         this.emit({ stream, market: event.market, data: wireCandleEvent(market, current, false, micros) });
       }
     }
@@ -304,12 +309,16 @@ export class MarketFeed {
     const fillsLeft = new Map<number, number>();
     const filledInEntry = new Map<number, { steps: bigint; quote: bigint }>();
     for (const event of events) {
-      if (event.type === 'orderAccepted' || event.type === 'orderUpdated') finalView.set(event.order.orderId, event.order);
+      if (event.type === 'orderAccepted' || event.type === 'orderUpdated')
+        finalView.set(event.order.orderId, event.order);
       else if (event.type === 'trade') {
         for (const orderId of [event.makerOrderId, event.takerOrderId]) {
           fillsLeft.set(orderId, (fillsLeft.get(orderId) ?? 0) + 1);
           const total = filledInEntry.get(orderId) ?? { steps: 0n, quote: 0n };
-          filledInEntry.set(orderId, { steps: total.steps + event.quantitySteps, quote: total.quote + event.quoteUnits });
+          filledInEntry.set(orderId, {
+            steps: total.steps + event.quantitySteps,
+            quote: total.quote + event.quoteUnits,
+          });
         }
       }
     }
@@ -319,7 +328,13 @@ export class MarketFeed {
       running.set(orderId, { steps: view.executedSteps - filled.steps, quote: view.executedQuoteUnits - filled.quote });
     }
 
-    const send = (view: OrderView, type: string, status: string, executed: { steps: bigint; quote: bigint }, fill?: Record<string, unknown>): void => {
+    const send = (
+      view: OrderView,
+      type: string,
+      status: string,
+      executed: { steps: bigint; quote: bigint },
+      fill?: Record<string, unknown>,
+    ): void => {
       const market = marketOf(state, view.market);
       const data: Record<string, unknown> = {
         e: type,
@@ -329,8 +344,12 @@ export class MarketFeed {
         S: view.side,
         o: view.orderType,
         f: view.timeInForce,
-        ...(view.orderType === 'Limit' || view.quoteQuantityUnits === undefined ? { q: formatQuantity(market, view.quantitySteps) } : {}),
-        ...(view.quoteQuantityUnits !== undefined ? { Q: formatDecimal(view.quoteQuantityUnits, market.quote.decimals) } : {}),
+        ...(view.orderType === 'Limit' || view.quoteQuantityUnits === undefined
+          ? { q: formatQuantity(market, view.quantitySteps) }
+          : {}),
+        ...(view.quoteQuantityUnits !== undefined
+          ? { Q: formatDecimal(view.quoteQuantityUnits, market.quote.decimals) }
+          : {}),
         ...(view.orderType === 'Limit' ? { p: formatPrice(market, view.priceTicks) } : {}),
         X: status,
         i: String(view.orderId),
@@ -347,12 +366,16 @@ export class MarketFeed {
     for (const event of events) {
       if (event.type === 'orderAccepted') {
         // Trigger orders are placed pending (Backpack's triggerPlaced); see docs/matching.md, section 8.
-        if (event.order.status === 'TriggerPending') send(event.order, 'triggerPlaced', 'TriggerPending', { steps: 0n, quote: 0n });
+        if (event.order.status === 'TriggerPending')
+          send(event.order, 'triggerPlaced', 'TriggerPending', { steps: 0n, quote: 0n });
         else send(event.order, 'orderAccepted', 'New', { steps: 0n, quote: 0n });
       } else if (event.type === 'orderUpdated') {
-        if (event.order.status === 'Cancelled') send(event.order, 'orderCancelled', 'Cancelled', running.get(event.order.orderId)!);
-        else if (event.order.status === 'Expired') send(event.order, 'orderExpired', 'Expired', running.get(event.order.orderId)!);
-        else if (event.order.status === 'TriggerFailed') send(event.order, 'triggerFailed', 'TriggerFailed', { steps: 0n, quote: 0n });
+        if (event.order.status === 'Cancelled')
+          send(event.order, 'orderCancelled', 'Cancelled', running.get(event.order.orderId)!);
+        else if (event.order.status === 'Expired')
+          send(event.order, 'orderExpired', 'Expired', running.get(event.order.orderId)!);
+        else if (event.order.status === 'TriggerFailed')
+          send(event.order, 'triggerFailed', 'TriggerFailed', { steps: 0n, quote: 0n });
       } else if (event.type === 'trade') {
         this.sendFill(state, event, true, finalView, fillsLeft, running, send);
         this.sendFill(state, event, false, finalView, fillsLeft, running, send);
@@ -367,7 +390,13 @@ export class MarketFeed {
     finalView: ReadonlyMap<number, OrderView>,
     fillsLeft: Map<number, number>,
     running: Map<number, { steps: bigint; quote: bigint }>,
-    send: (view: OrderView, type: string, status: string, executed: { steps: bigint; quote: bigint }, fill?: Record<string, unknown>) => void,
+    send: (
+      view: OrderView,
+      type: string,
+      status: string,
+      executed: { steps: bigint; quote: bigint },
+      fill?: Record<string, unknown>,
+    ) => void,
   ): void {
     const orderId = maker ? trade.makerOrderId : trade.takerOrderId;
     const view = finalView.get(orderId);
@@ -380,7 +409,9 @@ export class MarketFeed {
     fillsLeft.set(orderId, left);
     let status: string;
     if (left === 0 && (view.status === 'Filled' || view.status === 'PartiallyFilled')) status = view.status;
-    else status = view.quoteQuantityUnits === undefined && executed.steps === view.quantitySteps ? 'Filled' : 'PartiallyFilled';
+    else
+      status =
+        view.quoteQuantityUnits === undefined && executed.steps === view.quantitySteps ? 'Filled' : 'PartiallyFilled';
     // Fees are charged in what each side receives: base for the buyer, quote for the seller.
     const buyer = (trade.takerSide === 'Bid') !== maker;
     const feeAsset = buyer ? market.base : market.quote;

@@ -34,7 +34,8 @@ export async function readOperatorKey(file: string): Promise<OperatorKey> {
   const fields = json as { secret?: unknown; publicKey?: unknown };
   if (typeof fields.secret !== 'string') throw new OperatorKeyError(`${file} has no "secret".`);
   const seed = Buffer.from(fields.secret, 'base64');
-  if (seed.length !== 32 || seed.toString('base64') !== fields.secret) throw new OperatorKeyError(`${file}: "secret" must be the base64 of a 32-byte seed.`);
+  if (seed.length !== 32 || seed.toString('base64') !== fields.secret)
+    throw new OperatorKeyError(`${file}: "secret" must be the base64 of a 32-byte seed.`);
   const key = operatorKeyFromSeed(new Uint8Array(seed));
   if (fields.publicKey !== undefined && fields.publicKey !== key.publicKey) {
     throw new OperatorKeyError(`${file}: "publicKey" does not belong to "secret".`);
@@ -43,12 +44,17 @@ export async function readOperatorKey(file: string): Promise<OperatorKey> {
 }
 
 /** Reads the operator key of a data directory, generating it on first start. */
-export async function loadOrCreateOperatorKey(dataDirectory: string): Promise<{ key: OperatorKey; file: string; created: boolean; warning?: string }> {
+export async function loadOrCreateOperatorKey(
+  dataDirectory: string,
+): Promise<{ key: OperatorKey; file: string; created: boolean; warning?: string }> {
   const file = join(dataDirectory, operatorKeyFileName);
   const key = operatorKeyFromSeed(new Uint8Array(randomBytes(32)));
   try {
     // 'wx': never overwrite; if two processes race, one of them reads the other's key.
-    await writeFile(file, `${JSON.stringify({ secret: key.secret, publicKey: key.publicKey }, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    await writeFile(file, `${JSON.stringify({ secret: key.secret, publicKey: key.publicKey }, null, 2)}\n`, {
+      mode: 0o600,
+      flag: 'wx',
+    });
     return { key, file, created: true };
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -59,6 +65,8 @@ export async function loadOrCreateOperatorKey(dataDirectory: string): Promise<{ 
     key: existing,
     file,
     created: false,
-    ...(mode & 0o077 ? { warning: `${file} is readable by other users (mode ${mode.toString(8)}); chmod 600 it.` } : {}),
+    ...(mode & 0o077
+      ? { warning: `${file} is readable by other users (mode ${mode.toString(8)}); chmod 600 it.` }
+      : {}),
   };
 }

@@ -34,7 +34,11 @@ export async function postIndexPrice(
 ): Promise<SubmitResult> {
   const asset = node.state.assetsBySymbol.get(symbol);
   const timeMs = Math.max(Math.floor(clock()), node.state.logTimeMs, (asset?.margin?.priceUpdatedAtMs ?? 0) + 1);
-  const params: Array<[string, string]> = [['price', price], ['publishedAtMs', String(timeMs)], ['symbol', symbol]];
+  const params: Array<[string, string]> = [
+    ['price', price],
+    ['publishedAtMs', String(timeMs)],
+    ['symbol', symbol],
+  ];
   const message = encodeSigningStringBytes([{ instruction: 'indexPriceUpdate', params }], timeMs, maximumWindowMs);
   return node.submit({ message, publicKey: publicKeyFromSeed(seed), signature: signMessage(seed, message) });
 }
@@ -116,7 +120,8 @@ export function startDemoPriceFeed(options: DemoPriceFeedOptions): () => void {
         // Continue from the log's price, so a price posted by hand (pnpm exchange price) moves the walk too.
         if (asset.margin.indexPrice > 0n) walk.set(symbol, formatDecimal(asset.margin.indexPrice, 18));
         const result = await postIndexPrice(options.node, options.seed, symbol, walk.step(symbol), clock);
-        if (!result.outcome.accepted) options.logger?.warn({ symbol, rejection: result.outcome.rejection }, 'price feed: update refused');
+        if (!result.outcome.accepted)
+          options.logger?.warn({ symbol, rejection: result.outcome.rejection }, 'price feed: update refused');
       }
     } catch (error) {
       options.logger?.warn({ err: error }, 'price feed: update not submitted');

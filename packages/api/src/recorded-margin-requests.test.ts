@@ -31,7 +31,8 @@ const lender = new TestKey(new Uint8Array(32).fill(9));
 
 describe('margin requests recorded from ccxt 4.5.84', { timeout: 60_000 }, () => {
   let exchange: TestExchange;
-  let now = Number(recorded.find((request) => request.headers['x-timestamp'] !== undefined)!.headers['x-timestamp']) - 10_000;
+  let now =
+    Number(recorded.find((request) => request.headers['x-timestamp'] !== undefined)!.headers['x-timestamp']) - 10_000;
 
   beforeAll(async () => {
     exchange = await startTestExchange({ clock: () => now, config: demoMarginConfig() });
@@ -43,10 +44,20 @@ describe('margin requests recorded from ccxt 4.5.84', { timeout: 60_000 }, () =>
     };
     await operator('indexPriceUpdate', { symbol: 'SOL', price: '150', publishedAtMs: String(now + 1) });
     await operator('indexPriceUpdate', { symbol: 'BTC', price: '90000', publishedAtMs: String(now + 1) });
-    const credits = [[recordedKey, 'USDC', '1000'], [recordedKey, 'SOL', '10'], [lender, 'SOL', '50']] as const;
+    const credits = [
+      [recordedKey, 'USDC', '1000'],
+      [recordedKey, 'SOL', '10'],
+      [lender, 'SOL', '50'],
+    ] as const;
     for (const [key, symbol, quantity] of credits) {
       const chainTransactionId = `recorded-margin-${key.apiKey.slice(0, 4)}-${symbol}`;
-      await operator('depositCredit', { account: key.apiKey, symbol, quantity, blockchain: 'Solana', chainTransactionId });
+      await operator('depositCredit', {
+        account: key.apiKey,
+        symbol,
+        quantity,
+        blockchain: 'Solana',
+        chainTransactionId,
+      });
     }
     now += 1;
     const lend = await signedRequest(exchange, lender, 'POST', '/api/v1/borrowLend', 'borrowLendExecute', {
@@ -76,33 +87,62 @@ describe('margin requests recorded from ccxt 4.5.84', { timeout: 60_000 }, () =>
         ...(request.body !== undefined ? { body: request.body } : {}),
       });
       const text = await response.text();
-      answers.push({ request: `${request.method} ${request.url.split('?')[0]}`, status: response.status, body: text === '' ? undefined : JSON.parse(text) });
+      answers.push({
+        request: `${request.method} ${request.url.split('?')[0]}`,
+        status: response.status,
+        body: text === '' ? undefined : JSON.parse(text),
+      });
     }
     const statuses = answers.map(({ request, status }) => `${status} ${request}`);
     expect(statuses).toEqual(EXPECTED_STATUSES);
     const byRequest = (index: number) => answers[index]!.body;
     expect(byRequest(11)).toMatchObject({ autoLend: false, leverageLimit: '0', liquidating: false });
     expect(byRequest(12)).toMatchObject({ leverageLimit: '5' });
-    expect(byRequest(13)).toMatchObject({ autoBorrowSettlements: true, autoLend: true, autoRepayBorrows: true, leverageLimit: '5' });
+    expect(byRequest(13)).toMatchObject({
+      autoBorrowSettlements: true,
+      autoLend: true,
+      autoRepayBorrows: true,
+      leverageLimit: '5',
+    });
     expect(byRequest(14)).toMatchObject({ symbol: 'SOL', side: 'Borrow', quantity: '1', netQuantity: '-1' });
     expect(byRequest(15)).toMatchObject({ symbol: 'USDC', side: 'Lend', quantity: '100', netQuantity: '100' });
     expect(byRequest(16)).toEqual(
       expect.arrayContaining([
         // Interest has accrued on the borrow since it was made (rounded up, by whole nanoSOL).
-        expect.objectContaining({ symbol: 'SOL', netQuantity: expect.stringMatching(/^-1\.00000000[1-9]$/), markPrice: '150' }),
+        expect.objectContaining({
+          symbol: 'SOL',
+          netQuantity: expect.stringMatching(/^-1\.00000000[1-9]$/),
+          markPrice: '150',
+        }),
         expect.objectContaining({ symbol: 'USDC', netQuantity: '100' }),
       ]),
     );
     expect(byRequest(17).map((market: { symbol: string }) => market.symbol)).toEqual(['SOL', 'BTC', 'USDC']);
-    expect(byRequest(17)[0]).toMatchObject({ symbol: 'SOL', lentQuantity: '50', borrowedQuantity: expect.stringMatching(/^1(\.00000000[1-9])?$/), utilization: expect.stringMatching(/^0\.02/) });
+    expect(byRequest(17)[0]).toMatchObject({
+      symbol: 'SOL',
+      lentQuantity: '50',
+      borrowedQuantity: expect.stringMatching(/^1(\.00000000[1-9])?$/),
+      utilization: expect.stringMatching(/^0\.02/),
+    });
     expect(byRequest(18)).toEqual([expect.objectContaining({ symbol: 'USDC', lentQuantity: '100' })]);
-    expect(byRequest(19)[0]).toMatchObject({ symbol: 'SOL', haircutFunction: { weight: '0.8', kind: { type: 'identity' } } });
+    expect(byRequest(19)[0]).toMatchObject({
+      symbol: 'SOL',
+      haircutFunction: { weight: '0.8', kind: { type: 'identity' } },
+    });
     // 1000 USDC + 10 SOL × 150 × 0.8 held (one SOL of it borrowed); owes 1 SOL = 150.
-    expect(byRequest(20)).toMatchObject({ assetsValue: '2320', liquidating: false, imf: expect.stringMatching(/^0\.3/), mmf: expect.stringMatching(/^0\.15/) });
+    expect(byRequest(20)).toMatchObject({
+      assetsValue: '2320',
+      liquidating: false,
+      imf: expect.stringMatching(/^0\.3/),
+      mmf: expect.stringMatching(/^0\.15/),
+    });
     expect(byRequest(20).borrowLiability).toMatch(/^150\.00000[1-9]$/);
     expect(byRequest(20).netEquity).toMatch(/^2169\.99999[0-9]$/);
     expect(Number(byRequest(21).maxBorrowQuantity)).toBeGreaterThan(0);
-    expect(byRequest(26)).toEqual([expect.objectContaining({ symbol: 'SOL', side: 'Borrow' }), expect.objectContaining({ symbol: 'USDC', side: 'Lend' })]);
+    expect(byRequest(26)).toEqual([
+      expect.objectContaining({ symbol: 'SOL', side: 'Borrow' }),
+      expect.objectContaining({ symbol: 'USDC', side: 'Lend' }),
+    ]);
   });
 });
 

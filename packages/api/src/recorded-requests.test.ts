@@ -29,13 +29,23 @@ const recordedKey = new TestKey(new Uint8Array(32).fill(7));
 
 describe('requests recorded from ccxt 4.5.84', { timeout: 60_000 }, () => {
   let exchange: TestExchange;
-  let now = Number(recorded.find((request) => request.headers['x-timestamp'] !== undefined)!.headers['x-timestamp']) - 10_000;
+  let now =
+    Number(recorded.find((request) => request.headers['x-timestamp'] !== undefined)!.headers['x-timestamp']) - 10_000;
 
   beforeAll(async () => {
     exchange = await startTestExchange({ clock: () => now });
-    for (const [symbol, quantity] of [['USDC', '1000'], ['SOL', '10']] as const) {
+    for (const [symbol, quantity] of [
+      ['USDC', '1000'],
+      ['SOL', '10'],
+    ] as const) {
       now += 1;
-      const credit = { account: recordedKey.apiKey, symbol, quantity, blockchain: 'Solana', chainTransactionId: `recorded-${symbol}` };
+      const credit = {
+        account: recordedKey.apiKey,
+        symbol,
+        quantity,
+        blockchain: 'Solana',
+        chainTransactionId: `recorded-${symbol}`,
+      };
       expect((await operatorTransaction(exchange, 'depositCredit', credit, now)).status).toBe(200);
     }
   });
@@ -59,7 +69,11 @@ describe('requests recorded from ccxt 4.5.84', { timeout: 60_000 }, () => {
         headers: request.headers,
         ...(request.body !== undefined ? { body: request.body } : {}),
       });
-      answers.push({ request: `${request.method} ${request.url}`, status: response.status, body: await response.json() });
+      answers.push({
+        request: `${request.method} ${request.url}`,
+        status: response.status,
+        body: await response.json(),
+      });
     }
     const statuses = answers.map(({ request, status }) => `${status} ${request}`);
     expect(statuses).toEqual([
@@ -85,7 +99,10 @@ describe('requests recorded from ccxt 4.5.84', { timeout: 60_000 }, () => {
       '200 POST /wapi/v1/capital/withdrawals',
     ]);
     const bodies = answers.map((answer) => answer.body);
-    expect(bodies[4]).toMatchObject({ USDC: { available: '1000', locked: '0' }, SOL: { available: '10', locked: '0' } });
+    expect(bodies[4]).toMatchObject({
+      USDC: { available: '1000', locked: '0' },
+      SOL: { available: '10', locked: '0' },
+    });
     expect(bodies[5]).toMatchObject({ clientId: 1001, postOnly: true, price: '100', quantity: '0.5', status: 'New' });
     // IOC at 101.25 with no bid; FOK that cannot fill; market bid on an empty ask side; and a market ask
     // that could only trade with the account's own bid, which self-trade prevention forbids.
@@ -106,6 +123,8 @@ describe('requests recorded from ccxt 4.5.84', { timeout: 60_000 }, () => {
     const entries = [];
     for await (const entry of exchange.node.readEntries(head, head)) entries.push(entry);
     const message = new TextDecoder().decode(entries[0]!.transaction.message);
-    expect(message).toBe('instruction=withdraw&address=a%20b%3Ac%2Fd%2Be&blockchain=Solana&quantity=1.5&symbol=USDC&timestamp=1795250316509&window=5000');
+    expect(message).toBe(
+      'instruction=withdraw&address=a%20b%3Ac%2Fd%2Be&blockchain=Solana&quantity=1.5&symbol=USDC&timestamp=1795250316509&window=5000',
+    );
   });
 });

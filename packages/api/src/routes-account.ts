@@ -60,180 +60,227 @@ const capitalRouteSchema = {
 function registerBalanceRoutes(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
 
-  app.get('/api/v1/capital', {
-    schema: capitalRouteSchema,
-  }, async (request) => {
-    const { account } = signedQuery(context, request);
-    const balances: Record<string, Record<string, string>> = {};
-    for (const balance of balancesOf(node.state, account)) {
-      const decimals = node.state.assetsBySymbol.get(balance.asset)!.decimals;
-      balances[balance.asset] = {
-        available: formatDecimal(balance.available, decimals),
-        locked: formatDecimal(balance.locked, decimals),
-        staked: '0',
-        pendingWithdrawal: formatDecimal(balance.pendingWithdrawal, decimals),
-      };
-    }
-    return balances;
-  });
-
-  app.get('/api/v1/position', {
-    schema: {
-      summary: 'Open perpetual positions of the signer (instruction positionQuery): none on this spot exchange, so always []',
-      tags: ['account'],
-      security: signedSecurity,
-      querystring: { type: 'object', additionalProperties: false, properties: { symbol: symbolString, marketType: { type: 'string', maxLength: 16 } } },
-      response: { 200: { type: 'array', maxItems: 0 }, ...errorResponses(401) },
+  app.get(
+    '/api/v1/capital',
+    {
+      schema: capitalRouteSchema,
     },
-  }, async (request) => {
-    signedQuery(context, request);
-    const query = request.query as { symbol?: string };
-    if (query.symbol !== undefined && !node.state.marketsBySymbol.has(query.symbol)) {
-      throw new ApiError('INVALID_MARKET', `Market ${query.symbol} does not exist.`);
-    }
-    return [];
-  });
+    async (request) => {
+      const { account } = signedQuery(context, request);
+      const balances: Record<string, Record<string, string>> = {};
+      for (const balance of balancesOf(node.state, account)) {
+        const decimals = node.state.assetsBySymbol.get(balance.asset)!.decimals;
+        balances[balance.asset] = {
+          available: formatDecimal(balance.available, decimals),
+          locked: formatDecimal(balance.locked, decimals),
+          staked: '0',
+          pendingWithdrawal: formatDecimal(balance.pendingWithdrawal, decimals),
+        };
+      }
+      return balances;
+    },
+  );
+
+  app.get(
+    '/api/v1/position',
+    {
+      schema: {
+        summary:
+          'Open perpetual positions of the signer (instruction positionQuery): none on this spot exchange, so always []',
+        tags: ['account'],
+        security: signedSecurity,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { symbol: symbolString, marketType: { type: 'string', maxLength: 16 } },
+        },
+        response: { 200: { type: 'array', maxItems: 0 }, ...errorResponses(401) },
+      },
+    },
+    async (request) => {
+      signedQuery(context, request);
+      const query = request.query as { symbol?: string };
+      if (query.symbol !== undefined && !node.state.marketsBySymbol.has(query.symbol)) {
+        throw new ApiError('INVALID_MARKET', `Market ${query.symbol} does not exist.`);
+      }
+      return [];
+    },
+  );
 }
 
 /** Where the signer deposits. */
 function registerDepositAddressRoute(app: FastifyInstance, context: ApiContext): void {
-  app.get('/wapi/v1/capital/deposit/address', {
-    schema: {
-      summary: 'The address to deposit to on a blockchain (instruction depositAddressQuery): the operator’s configured address',
-      tags: ['account'],
-      security: signedSecurity,
-      querystring: { type: 'object', additionalProperties: false, required: ['blockchain'], properties: { blockchain: textValue } },
-      response: { 200: { type: 'object', properties: { address: { type: 'string' } } }, ...errorResponses(401) },
+  app.get(
+    '/wapi/v1/capital/deposit/address',
+    {
+      schema: {
+        summary:
+          'The address to deposit to on a blockchain (instruction depositAddressQuery): the operator’s configured address',
+        tags: ['account'],
+        security: signedSecurity,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['blockchain'],
+          properties: { blockchain: textValue },
+        },
+        response: { 200: { type: 'object', properties: { address: { type: 'string' } } }, ...errorResponses(401) },
+      },
     },
-  }, async (request) => {
-    signedQuery(context, request);
-    const { blockchain } = request.query as { blockchain: string };
-    const address = Object.hasOwn(context.depositAddresses, blockchain) ? context.depositAddresses[blockchain] : undefined;
-    if (address === undefined) {
-      const known = Object.keys(context.depositAddresses);
-      throw new ApiError(
-        'INVALID_CLIENT_REQUEST',
-        `No deposit address is configured for ${blockchain.slice(0, 64)}` + (known.length > 0 ? ` (configured: ${known.join(', ')}).` : '.'),
-      );
-    }
-    return { address };
-  });
+    async (request) => {
+      signedQuery(context, request);
+      const { blockchain } = request.query as { blockchain: string };
+      const address = Object.hasOwn(context.depositAddresses, blockchain)
+        ? context.depositAddresses[blockchain]
+        : undefined;
+      if (address === undefined) {
+        const known = Object.keys(context.depositAddresses);
+        throw new ApiError(
+          'INVALID_CLIENT_REQUEST',
+          `No deposit address is configured for ${blockchain.slice(0, 64)}` +
+            (known.length > 0 ? ` (configured: ${known.join(', ')}).` : '.'),
+        );
+      }
+      return { address };
+    },
+  );
 }
 
 /** The signer’s fills and orders. */
 function registerHistoryRoutes(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
 
-  app.get('/wapi/v1/history/fills', {
-    schema: {
-      summary: 'Fills of the signer, newest first (instruction fillHistoryQueryAll)',
-      tags: ['account'],
-      security: signedSecurity,
-      querystring: {
-        type: 'object',
-        additionalProperties: false,
-        properties: {
-          ...pageProperties,
-          symbol: symbolString,
-          fillType: { type: 'string', pattern: '^[A-Za-z]{1,40}$' },
-          marketType: { type: 'string', enum: ['SPOT'] },
+  app.get(
+    '/wapi/v1/history/fills',
+    {
+      schema: {
+        summary: 'Fills of the signer, newest first (instruction fillHistoryQueryAll)',
+        tags: ['account'],
+        security: signedSecurity,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            ...pageProperties,
+            symbol: symbolString,
+            fillType: { type: 'string', pattern: '^[A-Za-z]{1,40}$' },
+            marketType: { type: 'string', enum: ['SPOT'] },
+          },
         },
+        response: { 200: { type: 'array', items: fillSchema }, ...errorResponses(401) },
       },
-      response: { 200: { type: 'array', items: fillSchema }, ...errorResponses(401) },
     },
-  }, async (request) => {
-    const { account } = signedQuery(context, request);
-    const query = request.query as PageQuery & { symbol?: string; fillType?: string };
-    const page = parsePage(query, node.state);
-    // Only user fills exist on this exchange (no liquidations, no conversions).
-    if (query.fillType !== undefined && query.fillType !== 'User') return [];
-    const fills = await node.history.fills(account, page);
-    return fills.map((fill) => wireFill(node.state, fill));
-  });
+    async (request) => {
+      const { account } = signedQuery(context, request);
+      const query = request.query as PageQuery & { symbol?: string; fillType?: string };
+      const page = parsePage(query, node.state);
+      // Only user fills exist on this exchange (no liquidations, no conversions).
+      if (query.fillType !== undefined && query.fillType !== 'User') return [];
+      const fills = await node.history.fills(account, page);
+      return fills.map((fill) => wireFill(node.state, fill));
+    },
+  );
 
-  app.get('/wapi/v1/history/orders', {
-    schema: {
-      summary: 'Orders of the signer, latest status, newest first (instruction orderHistoryQueryAll)',
-      tags: ['account'],
-      security: signedSecurity,
-      querystring: {
-        type: 'object',
-        additionalProperties: false,
-        properties: { ...pageProperties, symbol: symbolString, marketType: { type: 'string', enum: ['SPOT'] } },
+  app.get(
+    '/wapi/v1/history/orders',
+    {
+      schema: {
+        summary: 'Orders of the signer, latest status, newest first (instruction orderHistoryQueryAll)',
+        tags: ['account'],
+        security: signedSecurity,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { ...pageProperties, symbol: symbolString, marketType: { type: 'string', enum: ['SPOT'] } },
+        },
+        response: { 200: { type: 'array', items: orderSchema }, ...errorResponses(401) },
       },
-      response: { 200: { type: 'array', items: orderSchema }, ...errorResponses(401) },
     },
-  }, async (request) => {
-    const { account } = signedQuery(context, request);
-    const page = parsePage(request.query as PageQuery & { symbol?: string }, node.state);
-    const orders = await node.history.orders(account, page);
-    return orders.map((order) => wireOrder(node.state, order));
-  });
+    async (request) => {
+      const { account } = signedQuery(context, request);
+      const page = parsePage(request.query as PageQuery & { symbol?: string }, node.state);
+      const orders = await node.history.orders(account, page);
+      return orders.map((order) => wireOrder(node.state, order));
+    },
+  );
 }
 
 /** The signer’s deposits and withdrawals. */
 function registerTransferHistoryRoutes(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
 
-  app.get('/wapi/v1/capital/deposits', {
-    schema: {
-      summary: 'Deposits credited to the signer, newest first (instruction depositQueryAll)',
-      tags: ['account'],
-      security: signedSecurity,
-      querystring: {
-        type: 'object',
-        additionalProperties: false,
-        // ccxt's fetchDeposits sends `endTime` for the upper bound; it means `to`.
-        properties: { ...pageProperties, endTime: digitsString },
+  app.get(
+    '/wapi/v1/capital/deposits',
+    {
+      schema: {
+        summary: 'Deposits credited to the signer, newest first (instruction depositQueryAll)',
+        tags: ['account'],
+        security: signedSecurity,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          // ccxt's fetchDeposits sends `endTime` for the upper bound; it means `to`.
+          properties: { ...pageProperties, endTime: digitsString },
+        },
+        response: { 200: { type: 'array', items: depositSchema }, ...errorResponses(401) },
       },
-      response: { 200: { type: 'array', items: depositSchema }, ...errorResponses(401) },
     },
-  }, async (request) => {
-    const { account } = signedQuery(context, request);
-    const query = request.query as PageQuery & { endTime?: string };
-    if (query.to !== undefined && query.endTime !== undefined) throw new ApiError('INVALID_CLIENT_REQUEST', 'Give at most one of to and endTime.');
-    const page = parsePage({ ...query, ...(query.endTime !== undefined ? { to: query.endTime } : {}) }, node.state);
-    const deposits = await node.history.deposits(account, page);
-    return deposits.map((deposit) => wireDeposit(node.state, deposit));
-  });
+    async (request) => {
+      const { account } = signedQuery(context, request);
+      const query = request.query as PageQuery & { endTime?: string };
+      if (query.to !== undefined && query.endTime !== undefined)
+        throw new ApiError('INVALID_CLIENT_REQUEST', 'Give at most one of to and endTime.');
+      const page = parsePage({ ...query, ...(query.endTime !== undefined ? { to: query.endTime } : {}) }, node.state);
+      const deposits = await node.history.deposits(account, page);
+      return deposits.map((deposit) => wireDeposit(node.state, deposit));
+    },
+  );
 
-  app.get('/wapi/v1/capital/withdrawals', {
-    schema: {
-      summary: 'Withdrawals of the signer, latest status, newest first (instruction withdrawalQueryAll)',
-      tags: ['account'],
-      security: signedSecurity,
-      querystring: { type: 'object', additionalProperties: false, properties: pageProperties },
-      response: { 200: { type: 'array', items: withdrawalSchema }, ...errorResponses(401) },
+  app.get(
+    '/wapi/v1/capital/withdrawals',
+    {
+      schema: {
+        summary: 'Withdrawals of the signer, latest status, newest first (instruction withdrawalQueryAll)',
+        tags: ['account'],
+        security: signedSecurity,
+        querystring: { type: 'object', additionalProperties: false, properties: pageProperties },
+        response: { 200: { type: 'array', items: withdrawalSchema }, ...errorResponses(401) },
+      },
     },
-  }, async (request) => {
-    const { account } = signedQuery(context, request);
-    const page = parsePage(request.query as PageQuery, node.state);
-    const withdrawals = await node.history.withdrawals(account, page);
-    return withdrawals.map((withdrawal) => wireWithdrawal(node.state, withdrawal));
-  });
+    async (request) => {
+      const { account } = signedQuery(context, request);
+      const page = parsePage(request.query as PageQuery, node.state);
+      const withdrawals = await node.history.withdrawals(account, page);
+      return withdrawals.map((withdrawal) => wireWithdrawal(node.state, withdrawal));
+    },
+  );
 }
 
 /** A withdrawal request. */
 function registerWithdrawalRoute(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
 
-  app.post('/wapi/v1/capital/withdrawals', {
-    schema: {
-      summary: 'Request a withdrawal (instruction withdraw); the operator settles it later',
-      tags: ['account'],
-      security: signedSecurity,
-      body: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['address', 'blockchain', 'quantity', 'symbol'],
-        properties: { address: textValue, blockchain: textValue, quantity: decimalValue, symbol: symbolString },
+  app.post(
+    '/wapi/v1/capital/withdrawals',
+    {
+      schema: {
+        summary: 'Request a withdrawal (instruction withdraw); the operator settles it later',
+        tags: ['account'],
+        security: signedSecurity,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['address', 'blockchain', 'quantity', 'symbol'],
+          properties: { address: textValue, blockchain: textValue, quantity: decimalValue, symbol: symbolString },
+        },
+        response: { 200: withdrawalSchema, ...errorResponses(401, 409, 503) },
       },
-      response: { 200: withdrawalSchema, ...errorResponses(401, 409, 503) },
     },
-  }, async (request) => {
-    const { committed } = await signedTransaction(context, request);
-    const value = onlyResult(committed);
-    if (value.kind !== 'withdrawal') throw new ApiError('SERVER_ERROR', `Unexpected result ${value.kind}.`);
-    return wireWithdrawal(node.state, value.withdrawal);
-  });
+    async (request) => {
+      const { committed } = await signedTransaction(context, request);
+      const value = onlyResult(committed);
+      if (value.kind !== 'withdrawal') throw new ApiError('SERVER_ERROR', `Unexpected result ${value.kind}.`);
+      return wireWithdrawal(node.state, value.withdrawal);
+    },
+  );
 }

@@ -10,7 +10,15 @@ import { isCanonicalAccountId, type ExchangeState, type InstructionResult } from
 import { parseInteger, signedNativeQuery, type ApiContext } from './context.js';
 import { ApiError } from './errors.js';
 import { holdExportSlot } from './export-slots.js';
-import { depositSchema, digitsString, errorResponses, noQuery, orderSchema, signedSecurity, withdrawalSchema } from './schemas.js';
+import {
+  depositSchema,
+  digitsString,
+  errorResponses,
+  noQuery,
+  orderSchema,
+  signedSecurity,
+  withdrawalSchema,
+} from './schemas.js';
 import { submitTransaction } from './submission.js';
 import { formatUnits, wireDeposit, wireOrder, wireWithdrawal } from './wire-format.js';
 import { wireMarginResult } from './margin-wire.js';
@@ -64,7 +72,20 @@ const resultSchema = {
     ok: { type: 'boolean' },
     kind: {
       type: 'string',
-      enum: ['order', 'orders', 'withdrawal', 'deposit', 'listed', 'reserves', 'attestationRecorded', 'borrowLend', 'accountUpdated', 'price', 'liquidation', 'coveragePool'],
+      enum: [
+        'order',
+        'orders',
+        'withdrawal',
+        'deposit',
+        'listed',
+        'reserves',
+        'attestationRecorded',
+        'borrowLend',
+        'accountUpdated',
+        'price',
+        'liquidation',
+        'coveragePool',
+      ],
     },
     order: orderSchema,
     orders: { type: 'array', items: orderSchema },
@@ -80,49 +101,58 @@ const resultSchema = {
 export function registerNativeRoutes(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
 
-  app.post('/api/v1/transactions', {
-    schema: {
-      summary: 'Submit any signed transaction (trader or operator); answered once it is durable',
-      tags: ['native'],
-      body: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['message', 'publicKey', 'signature'],
-        properties: {
-          message: { type: 'string', minLength: 1, maxLength: 16_384, description: 'The signing string, as UTF-8 text' },
-          publicKey: { type: 'string', maxLength: 44, description: 'base64 of the 32-byte ed25519 public key' },
-          signature: { type: 'string', maxLength: 88, description: 'base64 of the 64-byte ed25519 signature' },
-        },
-      },
-      response: {
-        200: {
+  app.post(
+    '/api/v1/transactions',
+    {
+      schema: {
+        summary: 'Submit any signed transaction (trader or operator); answered once it is durable',
+        tags: ['native'],
+        body: {
           type: 'object',
+          additionalProperties: false,
+          required: ['message', 'publicKey', 'signature'],
           properties: {
-            sequence: { type: 'integer' },
-            logTimeMs: { type: 'integer' },
-            results: { type: 'array', items: resultSchema },
+            message: {
+              type: 'string',
+              minLength: 1,
+              maxLength: 16_384,
+              description: 'The signing string, as UTF-8 text',
+            },
+            publicKey: { type: 'string', maxLength: 44, description: 'base64 of the 32-byte ed25519 public key' },
+            signature: { type: 'string', maxLength: 88, description: 'base64 of the 64-byte ed25519 signature' },
           },
         },
-        ...errorResponses(401, 409, 503),
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              sequence: { type: 'integer' },
+              logTimeMs: { type: 'integer' },
+              results: { type: 'array', items: resultSchema },
+            },
+          },
+          ...errorResponses(401, 409, 503),
+        },
       },
     },
-  }, async (request) => {
-    const body = request.body as { message: string; publicKey: string; signature: string };
-    if (!isCanonicalAccountId(body.publicKey)) {
-      throw new ApiError('INVALID_CLIENT_REQUEST', 'publicKey must be the canonical base64 of a 32-byte public key.');
-    }
-    const transaction = {
-      message: utf8.encode(body.message),
-      publicKey: decodeBase64(body.publicKey, 32, 'publicKey'),
-      signature: decodeBase64(body.signature, 64, 'signature'),
-    };
-    const committed = await submitTransaction(node, transaction, request.log);
-    return {
-      sequence: committed.sequence,
-      logTimeMs: committed.logTimeMs,
-      results: committed.results.map((result) => wireResult(node.state, result)),
-    };
-  });
+    async (request) => {
+      const body = request.body as { message: string; publicKey: string; signature: string };
+      if (!isCanonicalAccountId(body.publicKey)) {
+        throw new ApiError('INVALID_CLIENT_REQUEST', 'publicKey must be the canonical base64 of a 32-byte public key.');
+      }
+      const transaction = {
+        message: utf8.encode(body.message),
+        publicKey: decodeBase64(body.publicKey, 32, 'publicKey'),
+        signature: decodeBase64(body.signature, 64, 'signature'),
+      };
+      const committed = await submitTransaction(node, transaction, request.log);
+      return {
+        sequence: committed.sequence,
+        logTimeMs: committed.logTimeMs,
+        results: committed.results.map((result) => wireResult(node.state, result)),
+      };
+    },
+  );
 
   const logQuery = { type: 'object', additionalProperties: false, properties: { from: digitsString } } as const;
   const checkLogFrom = (query: { from?: string }): number | undefined => {
@@ -134,81 +164,105 @@ export function registerNativeRoutes(app: FastifyInstance, context: ApiContext):
     return from;
   };
   // HEAD answers the headers alone: fastify's automatic HEAD would run the export and drain it.
-  app.head('/api/v1/log', {
-    schema: { summary: 'The headers of GET /api/v1/log, without reading the log', tags: ['native'], querystring: logQuery },
-  }, async (request, reply) => {
-    checkLogFrom(request.query as { from?: string });
-    return reply.type('application/octet-stream').send();
-  });
-  app.get('/api/v1/log', {
-    exposeHeadRoute: false,
-    schema: {
-      summary: 'The log in the export format (docs/log-format.md), from sequence `from` on',
-      tags: ['native'],
-      querystring: logQuery,
-      produces: ['application/octet-stream'],
+  app.head(
+    '/api/v1/log',
+    {
+      schema: {
+        summary: 'The headers of GET /api/v1/log, without reading the log',
+        tags: ['native'],
+        querystring: logQuery,
+      },
     },
-  }, async (request, reply) => {
-    const from = checkLogFrom(request.query as { from?: string });
-    if (!holdExportSlot(context.exports, request, reply)) return reply;
-    const stream = new PassThrough();
-    node.exportLog(stream, from).then(
-      () => {
-        if (!stream.writableEnded) stream.end();
+    async (request, reply) => {
+      checkLogFrom(request.query as { from?: string });
+      return reply.type('application/octet-stream').send();
+    },
+  );
+  app.get(
+    '/api/v1/log',
+    {
+      exposeHeadRoute: false,
+      schema: {
+        summary: 'The log in the export format (docs/log-format.md), from sequence `from` on',
+        tags: ['native'],
+        querystring: logQuery,
+        produces: ['application/octet-stream'],
       },
-      (error: unknown) => {
-        request.log.warn({ err: error }, 'log export failed');
-        stream.destroy(error as Error);
-      },
-    );
-    return reply.type('application/octet-stream').send(stream);
-  });
-
-  app.get('/api/v1/operator/withdrawals', {
-    schema: {
-      summary: 'Pending withdrawals of every account, oldest first; signed by an operator key (instruction operatorWithdrawalQueryAll)',
-      tags: ['native'],
-      security: signedSecurity,
-      querystring: {
-        type: 'object',
-        additionalProperties: false,
-        properties: { status: { type: 'string', enum: ['Pending'] }, limit: digitsString, offset: digitsString },
-      },
-      response: {
-        200: {
-          type: 'array',
-          items: { ...withdrawalSchema, properties: { ...withdrawalSchema.properties, account: { type: 'string' } } },
+    },
+    async (request, reply) => {
+      const from = checkLogFrom(request.query as { from?: string });
+      if (!holdExportSlot(context.exports, request, reply)) return reply;
+      const stream = new PassThrough();
+      node.exportLog(stream, from).then(
+        () => {
+          if (!stream.writableEnded) stream.end();
         },
-        ...errorResponses(401),
+        (error: unknown) => {
+          request.log.warn({ err: error }, 'log export failed');
+          stream.destroy(error as Error);
+        },
+      );
+      return reply.type('application/octet-stream').send(stream);
+    },
+  );
+
+  app.get(
+    '/api/v1/operator/withdrawals',
+    {
+      schema: {
+        summary:
+          'Pending withdrawals of every account, oldest first; signed by an operator key (instruction operatorWithdrawalQueryAll)',
+        tags: ['native'],
+        security: signedSecurity,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { status: { type: 'string', enum: ['Pending'] }, limit: digitsString, offset: digitsString },
+        },
+        response: {
+          200: {
+            type: 'array',
+            items: { ...withdrawalSchema, properties: { ...withdrawalSchema.properties, account: { type: 'string' } } },
+          },
+          ...errorResponses(401),
+        },
       },
     },
-  }, async (request) => {
-    // An instruction of its own, so a trader-style withdrawalQueryAll signature (even the operator's) means only that.
-    const { account } = signedNativeQuery(context, request, 'operatorWithdrawalQueryAll');
-    if (!node.state.operatorKeys.has(account)) throw new ApiError('UNAUTHORIZED', 'Only an operator key may list every withdrawal.');
-    const query = request.query as { limit?: string; offset?: string };
-    const limit = parseInteger(query.limit, 'limit') ?? 1000;
-    const offset = parseInteger(query.offset, 'offset') ?? 0;
-    if (limit < 1 || limit > 10_000) throw new ApiError('INVALID_CLIENT_REQUEST', 'limit must be from 1 to 10000.');
-    const pending = [...node.state.pendingWithdrawals.values()].sort((left, right) => left.id - right.id).slice(offset, offset + limit);
-    return pending.map((withdrawal) => ({
-      ...wireWithdrawal(node.state, {
-        withdrawalId: withdrawal.id,
+    async (request) => {
+      // An instruction of its own, so a trader-style withdrawalQueryAll signature (even the operator's) means only that.
+      const { account } = signedNativeQuery(context, request, 'operatorWithdrawalQueryAll');
+      if (!node.state.operatorKeys.has(account))
+        throw new ApiError('UNAUTHORIZED', 'Only an operator key may list every withdrawal.');
+      const query = request.query as { limit?: string; offset?: string };
+      const limit = parseInteger(query.limit, 'limit') ?? 1000;
+      const offset = parseInteger(query.offset, 'offset') ?? 0;
+      if (limit < 1 || limit > 10_000) throw new ApiError('INVALID_CLIENT_REQUEST', 'limit must be from 1 to 10000.');
+      const pending = [...node.state.pendingWithdrawals.values()]
+        .sort((left, right) => left.id - right.id)
+        .slice(offset, offset + limit);
+      return pending.map((withdrawal) => ({
+        ...wireWithdrawal(node.state, {
+          withdrawalId: withdrawal.id,
+          account: withdrawal.account.id,
+          asset: withdrawal.asset.symbol,
+          quantityUnits: withdrawal.quantityUnits,
+          address: withdrawal.address,
+          blockchain: withdrawal.blockchain,
+          status: 'Pending',
+          createdAtMs: withdrawal.createdAtMs,
+          chainTransactionId: undefined,
+          reason: undefined,
+        }),
         account: withdrawal.account.id,
-        asset: withdrawal.asset.symbol,
-        quantityUnits: withdrawal.quantityUnits,
-        address: withdrawal.address,
-        blockchain: withdrawal.blockchain,
-        status: 'Pending',
-        createdAtMs: withdrawal.createdAtMs,
-        chainTransactionId: undefined,
-        reason: undefined,
-      }),
-      account: withdrawal.account.id,
-    }));
-  });
+      }));
+    },
+  );
 
-  app.get('/api/v1/openapi.json', {
-    schema: { summary: 'This API as an OpenAPI document', tags: ['native'], querystring: noQuery },
-  }, async () => app.swagger());
+  app.get(
+    '/api/v1/openapi.json',
+    {
+      schema: { summary: 'This API as an OpenAPI document', tags: ['native'], querystring: noQuery },
+    },
+    async () => app.swagger(),
+  );
 }

@@ -20,7 +20,9 @@ const healthSchema = {
 
 /** The route options of /health and /ready: one answer shape, 200 or 503. */
 function probeOptions(summary: string) {
-  return { schema: { summary, tags: ['operations'], querystring: noQuery, response: { 200: healthSchema, 503: healthSchema } } };
+  return {
+    schema: { summary, tags: ['operations'], querystring: noQuery, response: { 200: healthSchema, 503: healthSchema } },
+  };
 }
 
 export interface OperationsContext {
@@ -50,26 +52,18 @@ export function registerOperationsRoutes(app: FastifyInstance, context: Operatio
   }
 
   // Liveness: the process answers and the node has not halted (a halted node must be restarted).
-  app.get(
-    '/health',
-    probeOptions('Liveness'),
-    async (_request, reply) => {
-      const halted = node.haltedBy;
-      if (halted !== undefined) return reply.status(503).send(answer('halted', halted.message));
-      return answer('ok', null);
-    },
-  );
+  app.get('/health', probeOptions('Liveness'), async (_request, reply) => {
+    const halted = node.haltedBy;
+    if (halted !== undefined) return reply.status(503).send(answer('halted', halted.message));
+    return answer('ok', null);
+  });
 
   // Readiness: live, and (in cluster mode) the leader or a caught-up replica.
-  app.get(
-    '/ready',
-    probeOptions('Readiness'),
-    async (_request, reply) => {
-      const halted = node.haltedBy;
-      if (halted !== undefined) return reply.status(503).send(answer('halted', halted.message));
-      const reason = cluster().notReadyReason;
-      if (reason !== undefined) return reply.header('retry-after', '1').status(503).send(answer('not-ready', reason));
-      return answer('ok', null);
-    },
-  );
+  app.get('/ready', probeOptions('Readiness'), async (_request, reply) => {
+    const halted = node.haltedBy;
+    if (halted !== undefined) return reply.status(503).send(answer('halted', halted.message));
+    const reason = cluster().notReadyReason;
+    if (reason !== undefined) return reply.header('retry-after', '1').status(503).send(answer('not-ready', reason));
+    return answer('ok', null);
+  });
 }

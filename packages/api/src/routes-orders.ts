@@ -7,7 +7,14 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { openOrder, openOrdersOf, type OrderView } from '@vex/engine';
 import { parseInteger, requireMarket, signedQuery, signedTransaction, type ApiContext } from './context.js';
 import { ApiError, errorSchema } from './errors.js';
-import { digitsString, errorResponses, orderRequestSchema, orderSchema, signedSecurity, symbolString } from './schemas.js';
+import {
+  digitsString,
+  errorResponses,
+  orderRequestSchema,
+  orderSchema,
+  signedSecurity,
+  symbolString,
+} from './schemas.js';
 import { onlyResult } from './submission.js';
 import { wireOrder } from './wire-format.js';
 
@@ -36,126 +43,156 @@ async function refuseClientOrderId(request: FastifyRequest): Promise<void> {
 export function registerOrderRoutes(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
 
-  app.post('/api/v1/order', {
-    schema: {
-      summary: 'Place an order (instruction orderExecute)',
-      tags: ['orders'],
-      security: signedSecurity,
-      body: orderRequestSchema,
-      response: { 200: orderSchema, ...signedErrors },
-    },
-    preValidation: refuseClientOrderId,
-  }, async (request) => {
-    const { committed } = await signedTransaction(context, request);
-    const value = onlyResult(committed);
-    if (value.kind !== 'order') throw new ApiError('SERVER_ERROR', `Unexpected result ${value.kind}.`);
-    return wireOrder(node.state, value.order, value.attached);
-  });
-
-  app.post('/api/v1/orders', {
-    schema: {
-      summary: 'Place a batch of orders (one orderExecute group per element); one result per element',
-      tags: ['orders'],
-      security: signedSecurity,
-      body: { type: 'array', minItems: 1, maxItems: 50, items: orderRequestSchema },
-      response: { 200: { type: 'array', items: { anyOf: [orderSchema, errorSchema] } }, ...signedErrors },
-    },
-    preValidation: refuseClientOrderId,
-  }, async (request) => {
-    const { committed } = await signedTransaction(context, request);
-    return committed.results.map((result) => {
-      if (!result.ok) return { code: result.rejection.code, message: result.rejection.message };
-      if (result.value.kind !== 'order') throw new ApiError('SERVER_ERROR', `Unexpected result ${result.value.kind}.`);
-      return wireOrder(node.state, result.value.order, result.value.attached);
-    });
-  });
-
-  app.delete('/api/v1/order', {
-    schema: {
-      summary: 'Cancel an open order by orderId or clientId (instruction orderCancel)',
-      tags: ['orders'],
-      security: signedSecurity,
-      body: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['symbol'],
-        properties: { symbol: symbolString, orderId: orderIdValue, clientId: clientIdValue },
+  app.post(
+    '/api/v1/order',
+    {
+      schema: {
+        summary: 'Place an order (instruction orderExecute)',
+        tags: ['orders'],
+        security: signedSecurity,
+        body: orderRequestSchema,
+        response: { 200: orderSchema, ...signedErrors },
       },
-      response: { 200: orderSchema, ...signedErrors },
+      preValidation: refuseClientOrderId,
     },
-  }, async (request) => {
-    const { committed } = await signedTransaction(context, request);
-    const value = onlyResult(committed);
-    if (value.kind !== 'order') throw new ApiError('SERVER_ERROR', `Unexpected result ${value.kind}.`);
-    return wireOrder(node.state, value.order);
-  });
-
-  app.delete('/api/v1/orders', {
-    schema: {
-      summary: 'Cancel every open order of the signer on a market (instruction orderCancelAll)',
-      tags: ['orders'],
-      security: signedSecurity,
-      body: { type: 'object', additionalProperties: false, required: ['symbol'], properties: { symbol: symbolString } },
-      response: { 200: { type: 'array', items: orderSchema }, ...signedErrors },
+    async (request) => {
+      const { committed } = await signedTransaction(context, request);
+      const value = onlyResult(committed);
+      if (value.kind !== 'order') throw new ApiError('SERVER_ERROR', `Unexpected result ${value.kind}.`);
+      return wireOrder(node.state, value.order, value.attached);
     },
-  }, async (request) => {
-    const { committed } = await signedTransaction(context, request);
-    const value = onlyResult(committed);
-    if (value.kind !== 'orders') throw new ApiError('SERVER_ERROR', `Unexpected result ${value.kind}.`);
-    return value.orders.map((order) => wireOrder(node.state, order));
-  });
+  );
 
-  app.get('/api/v1/order', {
-    schema: {
-      summary: 'One order of the signer, open or closed (instruction orderQuery)',
-      tags: ['orders'],
-      security: signedSecurity,
-      querystring: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['symbol'],
-        properties: { symbol: symbolString, orderId: digitsString, clientId: digitsString },
+  app.post(
+    '/api/v1/orders',
+    {
+      schema: {
+        summary: 'Place a batch of orders (one orderExecute group per element); one result per element',
+        tags: ['orders'],
+        security: signedSecurity,
+        body: { type: 'array', minItems: 1, maxItems: 50, items: orderRequestSchema },
+        response: { 200: { type: 'array', items: { anyOf: [orderSchema, errorSchema] } }, ...signedErrors },
       },
-      response: { 200: orderSchema, ...errorResponses(401, 404) },
+      preValidation: refuseClientOrderId,
     },
-  }, async (request) => {
-    const { account } = signedQuery(context, request);
-    const query = request.query as { symbol: string; orderId?: string; clientId?: string };
-    const market = requireMarket(node.state, query.symbol);
-    if ((query.orderId === undefined) === (query.clientId === undefined)) {
-      throw new ApiError('INVALID_CLIENT_REQUEST', 'Give exactly one of orderId and clientId.');
-    }
-    let order: OrderView | undefined;
-    if (query.orderId !== undefined) {
-      const orderId = parseInteger(query.orderId, 'orderId')!;
-      order = openOrder(node.state, orderId) ?? (await node.history.order(orderId));
-    } else {
-      const clientId = parseInteger(query.clientId, 'clientId');
-      order = openOrdersOf(node.state, account, market).find((open) => open.clientId === clientId);
-    }
-    // Someone else's order is reported exactly like a missing one.
-    if (order === undefined || order.account !== account || order.market !== market.symbol) {
-      throw new ApiError('RESOURCE_NOT_FOUND', 'Order not found.');
-    }
-    return wireOrder(node.state, order);
-  });
+    async (request) => {
+      const { committed } = await signedTransaction(context, request);
+      return committed.results.map((result) => {
+        if (!result.ok) return { code: result.rejection.code, message: result.rejection.message };
+        if (result.value.kind !== 'order')
+          throw new ApiError('SERVER_ERROR', `Unexpected result ${result.value.kind}.`);
+        return wireOrder(node.state, result.value.order, result.value.attached);
+      });
+    },
+  );
 
-  app.get('/api/v1/orders', {
-    schema: {
-      summary: 'Open orders of the signer, oldest first (instruction orderQueryAll)',
-      tags: ['orders'],
-      security: signedSecurity,
-      querystring: {
-        type: 'object',
-        additionalProperties: false,
-        properties: { symbol: symbolString, marketType: { type: 'string', enum: ['SPOT'] } },
+  app.delete(
+    '/api/v1/order',
+    {
+      schema: {
+        summary: 'Cancel an open order by orderId or clientId (instruction orderCancel)',
+        tags: ['orders'],
+        security: signedSecurity,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['symbol'],
+          properties: { symbol: symbolString, orderId: orderIdValue, clientId: clientIdValue },
+        },
+        response: { 200: orderSchema, ...signedErrors },
       },
-      response: { 200: { type: 'array', items: orderSchema }, ...errorResponses(401) },
     },
-  }, async (request) => {
-    const { account } = signedQuery(context, request);
-    const query = request.query as { symbol?: string };
-    const market = query.symbol === undefined ? undefined : requireMarket(node.state, query.symbol);
-    return openOrdersOf(node.state, account, market).map((order) => wireOrder(node.state, order));
-  });
+    async (request) => {
+      const { committed } = await signedTransaction(context, request);
+      const value = onlyResult(committed);
+      if (value.kind !== 'order') throw new ApiError('SERVER_ERROR', `Unexpected result ${value.kind}.`);
+      return wireOrder(node.state, value.order);
+    },
+  );
+
+  app.delete(
+    '/api/v1/orders',
+    {
+      schema: {
+        summary: 'Cancel every open order of the signer on a market (instruction orderCancelAll)',
+        tags: ['orders'],
+        security: signedSecurity,
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['symbol'],
+          properties: { symbol: symbolString },
+        },
+        response: { 200: { type: 'array', items: orderSchema }, ...signedErrors },
+      },
+    },
+    async (request) => {
+      const { committed } = await signedTransaction(context, request);
+      const value = onlyResult(committed);
+      if (value.kind !== 'orders') throw new ApiError('SERVER_ERROR', `Unexpected result ${value.kind}.`);
+      return value.orders.map((order) => wireOrder(node.state, order));
+    },
+  );
+
+  app.get(
+    '/api/v1/order',
+    {
+      schema: {
+        summary: 'One order of the signer, open or closed (instruction orderQuery)',
+        tags: ['orders'],
+        security: signedSecurity,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['symbol'],
+          properties: { symbol: symbolString, orderId: digitsString, clientId: digitsString },
+        },
+        response: { 200: orderSchema, ...errorResponses(401, 404) },
+      },
+    },
+    async (request) => {
+      const { account } = signedQuery(context, request);
+      const query = request.query as { symbol: string; orderId?: string; clientId?: string };
+      const market = requireMarket(node.state, query.symbol);
+      if ((query.orderId === undefined) === (query.clientId === undefined)) {
+        throw new ApiError('INVALID_CLIENT_REQUEST', 'Give exactly one of orderId and clientId.');
+      }
+      let order: OrderView | undefined;
+      if (query.orderId !== undefined) {
+        const orderId = parseInteger(query.orderId, 'orderId')!;
+        order = openOrder(node.state, orderId) ?? (await node.history.order(orderId));
+      } else {
+        const clientId = parseInteger(query.clientId, 'clientId');
+        order = openOrdersOf(node.state, account, market).find((open) => open.clientId === clientId);
+      }
+      // Someone else's order is reported exactly like a missing one.
+      if (order === undefined || order.account !== account || order.market !== market.symbol) {
+        throw new ApiError('RESOURCE_NOT_FOUND', 'Order not found.');
+      }
+      return wireOrder(node.state, order);
+    },
+  );
+
+  app.get(
+    '/api/v1/orders',
+    {
+      schema: {
+        summary: 'Open orders of the signer, oldest first (instruction orderQueryAll)',
+        tags: ['orders'],
+        security: signedSecurity,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { symbol: symbolString, marketType: { type: 'string', enum: ['SPOT'] } },
+        },
+        response: { 200: { type: 'array', items: orderSchema }, ...errorResponses(401) },
+      },
+    },
+    async (request) => {
+      const { account } = signedQuery(context, request);
+      const query = request.query as { symbol?: string };
+      const market = query.symbol === undefined ? undefined : requireMarket(node.state, query.symbol);
+      return openOrdersOf(node.state, account, market).map((order) => wireOrder(node.state, order));
+    },
+  );
 }

@@ -10,7 +10,14 @@
  */
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { bytesToLowerHex, formatDecimal, genesisHash, shortAssets, type Attestation, type InclusionProof } from '@vex/engine';
+import {
+  bytesToLowerHex,
+  formatDecimal,
+  genesisHash,
+  shortAssets,
+  type Attestation,
+  type InclusionProof,
+} from '@vex/engine';
 import { parseInteger, signedNativeQuery, type ApiContext } from './context.js';
 import { ApiError } from './errors.js';
 import { borrowLendHole, borrowLendHoleProperties } from './margin-reserves.js';
@@ -22,11 +29,27 @@ export const defaultAttestationPageSize = 100;
 export const maximumAttestationPageSize = 1000;
 
 const hashString = { type: 'string', pattern: '^[0-9a-f]{64}$' } as const;
-const unitsString = { type: 'string', description: 'Integer units of the asset’s smallest unit, as a decimal string' } as const;
+const unitsString = {
+  type: 'string',
+  description: 'Integer units of the asset’s smallest unit, as a decimal string',
+} as const;
 
 export const attestationSchema = {
   type: 'object',
-  required: ['version', 'sequence', 'logTimeMs', 'genesisHash', 'headHash', 'stateHash', 'liabilitiesRoot', 'accountCount', 'assets', 'operatorKey', 'signature', 'short'],
+  required: [
+    'version',
+    'sequence',
+    'logTimeMs',
+    'genesisHash',
+    'headHash',
+    'stateHash',
+    'liabilitiesRoot',
+    'accountCount',
+    'assets',
+    'operatorKey',
+    'signature',
+    'short',
+  ],
   properties: {
     version: { type: 'integer', enum: [1] },
     sequence: { type: 'integer', description: 'The entry the attestation follows' },
@@ -45,8 +68,15 @@ export const attestationSchema = {
       },
     },
     operatorKey: { type: 'string', description: 'base64 of the signing genesis operator key' },
-    signature: { type: 'string', description: 'base64 Ed25519 signature of the attestation message (docs/attestation.md)' },
-    short: { type: 'array', items: { type: 'string' }, description: 'Derived, not signed: assets whose claims − debts exceed the reserves' },
+    signature: {
+      type: 'string',
+      description: 'base64 Ed25519 signature of the attestation message (docs/attestation.md)',
+    },
+    short: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'Derived, not signed: assets whose claims − debts exceed the reserves',
+    },
   },
 } as const;
 
@@ -65,10 +95,21 @@ export const inclusionProofSchema = {
     account: { type: 'string', description: 'base64 public key of the account' },
     salt: hashString,
     leafIndex: { type: 'integer' },
-    balances: { type: 'array', items: { ...amountsSchema, required: ['symbol', 'claim', 'debt'], properties: { symbol: { type: 'string' }, ...amountsSchema.properties } } },
+    balances: {
+      type: 'array',
+      items: {
+        ...amountsSchema,
+        required: ['symbol', 'claim', 'debt'],
+        properties: { symbol: { type: 'string' }, ...amountsSchema.properties },
+      },
+    },
     path: {
       type: 'array',
-      items: { type: 'object', required: ['hash', 'sums'], properties: { hash: hashString, sums: { type: 'array', items: amountsSchema } } },
+      items: {
+        type: 'object',
+        required: ['hash', 'sums'],
+        properties: { hash: hashString, sums: { type: 'array', items: amountsSchema } },
+      },
     },
   },
 } as const;
@@ -109,7 +150,11 @@ function servedProof(proof: InclusionProof): InclusionProof {
   return { ...proof, attestation: servedAttestation(proof.attestation) };
 }
 
-function streamFrom(request: { log: { warn: (object: object, message: string) => void } }, what: string, write: (stream: PassThrough) => Promise<unknown>): PassThrough {
+function streamFrom(
+  request: { log: { warn: (object: object, message: string) => void } },
+  what: string,
+  write: (stream: PassThrough) => Promise<unknown>,
+): PassThrough {
   const stream = new PassThrough();
   write(stream).then(
     () => {
@@ -142,33 +187,37 @@ export function registerVerificationRoutes(app: FastifyInstance, context: ApiCon
 function registerGenesisRoute(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
 
-  app.get('/api/v1/genesis', {
-    schema: {
-      summary: 'The genesis (its operator keys are the keys attestations must be signed by) and its hash',
-      tags: ['native', 'verification'],
-      querystring: noQuery,
-      response: {
-        200: {
-          type: 'object',
-          required: ['exchangeName', 'feeAccount', 'operatorKeys', 'genesisHash'],
-          properties: {
-            exchangeName: { type: 'string' },
-            feeAccount: { type: 'string' },
-            operatorKeys: { type: 'array', items: { type: 'string' } },
-            genesisHash: hashString,
+  app.get(
+    '/api/v1/genesis',
+    {
+      schema: {
+        summary: 'The genesis (its operator keys are the keys attestations must be signed by) and its hash',
+        tags: ['native', 'verification'],
+        querystring: noQuery,
+        response: {
+          200: {
+            type: 'object',
+            required: ['exchangeName', 'feeAccount', 'operatorKeys', 'genesisHash'],
+            properties: {
+              exchangeName: { type: 'string' },
+              feeAccount: { type: 'string' },
+              operatorKeys: { type: 'array', items: { type: 'string' } },
+              genesisHash: hashString,
+            },
           },
         },
       },
     },
-  }, async () => {
-    const genesis = node.state.genesis;
-    return {
-      exchangeName: genesis.exchangeName,
-      feeAccount: genesis.feeAccount,
-      operatorKeys: [...genesis.operatorKeys],
-      genesisHash: bytesToLowerHex(genesisHash(genesis)),
-    };
-  });
+    async () => {
+      const genesis = node.state.genesis;
+      return {
+        exchangeName: genesis.exchangeName,
+        feeAccount: genesis.feeAccount,
+        operatorKeys: [...genesis.operatorKeys],
+        genesisHash: bytesToLowerHex(genesisHash(genesis)),
+      };
+    },
+  );
 }
 
 const attestationsRouteSchema = {
@@ -193,7 +242,8 @@ async function queryAttestations(
   if (sequence !== undefined && (from !== undefined || limit !== undefined)) {
     throw new ApiError('INVALID_CLIENT_REQUEST', 'Give either sequence, or from (and limit), not both.');
   }
-  if (limit !== undefined && from === undefined) throw new ApiError('INVALID_CLIENT_REQUEST', 'limit pages from `from`; give from as well.');
+  if (limit !== undefined && from === undefined)
+    throw new ApiError('INVALID_CLIENT_REQUEST', 'limit pages from `from`; give from as well.');
   if (sequence !== undefined) {
     if (sequence < 1) throw new ApiError('INVALID_CLIENT_REQUEST', 'sequence must be at least 1.');
     const attestation = await node.attestationAt(sequence);
@@ -202,7 +252,8 @@ async function queryAttestations(
   if (from !== undefined) {
     if (from < 1) throw new ApiError('INVALID_CLIENT_REQUEST', 'from must be at least 1.');
     const size = limit ?? defaultAttestationPageSize;
-    if (size < 1 || size > maximumAttestationPageSize) throw new ApiError('INVALID_CLIENT_REQUEST', `limit must be from 1 to ${maximumAttestationPageSize}.`);
+    if (size < 1 || size > maximumAttestationPageSize)
+      throw new ApiError('INVALID_CLIENT_REQUEST', `limit must be from 1 to ${maximumAttestationPageSize}.`);
     return (await node.readAttestations(from, size)).map(servedAttestation);
   }
   const latest = node.latestAttestation();
@@ -213,76 +264,104 @@ async function queryAttestations(
 function registerAttestationRoutes(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
 
-  app.get('/api/v1/attestations', {
-    schema: attestationsRouteSchema,
-  }, async (request) => queryAttestations(node, request.query as { sequence?: string; from?: string; limit?: string }));
+  app.get(
+    '/api/v1/attestations',
+    {
+      schema: attestationsRouteSchema,
+    },
+    async (request) => queryAttestations(node, request.query as { sequence?: string; from?: string; limit?: string }),
+  );
 
   // HEAD answers the headers alone: fastify's automatic HEAD would run the export and drain it.
-  app.head('/api/v1/attestations/export', {
-    schema: { summary: 'The headers of GET /api/v1/attestations/export, without reading the attestations', tags: ['native', 'verification'], querystring: exportQuery },
-  }, async (request, reply) => {
-    checkExportFrom(request.query as { from?: string });
-    return reply.type('application/x-ndjson; charset=utf-8').send();
-  });
-  app.get('/api/v1/attestations/export', {
-    exposeHeadRoute: false,
-    schema: {
-      summary: 'Every attestation from sequence `from` (default 1) to the latest, as JSON Lines of the stored canonical JSON',
-      tags: ['native', 'verification'],
-      querystring: exportQuery,
-      produces: ['application/x-ndjson'],
+  app.head(
+    '/api/v1/attestations/export',
+    {
+      schema: {
+        summary: 'The headers of GET /api/v1/attestations/export, without reading the attestations',
+        tags: ['native', 'verification'],
+        querystring: exportQuery,
+      },
     },
-  }, async (request, reply) => {
-    const from = checkExportFrom(request.query as { from?: string });
-    if (!holdExportSlot(context.exports, request, reply)) return reply;
-    const stream = streamFrom(request, 'attestation export', (destination) => node.exportAttestations(destination, from));
-    return reply.type('application/x-ndjson; charset=utf-8').send(stream);
-  });
+    async (request, reply) => {
+      checkExportFrom(request.query as { from?: string });
+      return reply.type('application/x-ndjson; charset=utf-8').send();
+    },
+  );
+  app.get(
+    '/api/v1/attestations/export',
+    {
+      exposeHeadRoute: false,
+      schema: {
+        summary:
+          'Every attestation from sequence `from` (default 1) to the latest, as JSON Lines of the stored canonical JSON',
+        tags: ['native', 'verification'],
+        querystring: exportQuery,
+        produces: ['application/x-ndjson'],
+      },
+    },
+    async (request, reply) => {
+      const from = checkExportFrom(request.query as { from?: string });
+      if (!holdExportSlot(context.exports, request, reply)) return reply;
+      const stream = streamFrom(request, 'attestation export', (destination) =>
+        node.exportAttestations(destination, from),
+      );
+      return reply.type('application/x-ndjson; charset=utf-8').send(stream);
+    },
+  );
 }
 
 /** Reserve statements. */
 function registerReserveRoutes(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
 
-  app.get('/api/v1/reserves', {
-    schema: {
-      summary: 'Per asset: the stated reserves against the liabilities (claims − debts) of the latest attestation',
-      tags: ['native', 'verification'],
-      querystring: noQuery,
-      response: { 200: reservesSchema, ...errorResponses(404) },
+  app.get(
+    '/api/v1/reserves',
+    {
+      schema: {
+        summary: 'Per asset: the stated reserves against the liabilities (claims − debts) of the latest attestation',
+        tags: ['native', 'verification'],
+        querystring: noQuery,
+        response: { 200: reservesSchema, ...errorResponses(404) },
+      },
     },
-  }, async () => {
-    const latest = node.latestAttestation();
-    if (latest === undefined) throw new ApiError('RESOURCE_NOT_FOUND', 'There is no attestation yet, so no attested liabilities to set the reserves against.');
-    const short = shortAssets(latest);
-    return {
-      sequence: latest.sequence,
-      logTimeMs: latest.logTimeMs,
-      assets: latest.assets.map((asset) => {
-        // Assets are never delisted, so every attested asset is listed.
-        const decimals = node.state.assetsBySymbol.get(asset.symbol)!.decimals;
-        const claims = BigInt(asset.claims);
-        const debts = BigInt(asset.debts);
-        const reserves = BigInt(asset.reserves);
-        const liabilities = claims - debts;
-        return {
-          symbol: asset.symbol,
-          reserves: formatDecimal(reserves, decimals),
-          liabilities: formatDecimal(liabilities, decimals),
-          claims: formatDecimal(claims, decimals),
-          debts: formatDecimal(debts, decimals),
-          difference: formatDecimal(reserves - liabilities, decimals),
-          short: short.includes(asset.symbol),
-          ...borrowLendHole(node.state, asset.symbol),
-        };
-      }),
-      short,
-    };
-  });
+    async () => {
+      const latest = node.latestAttestation();
+      if (latest === undefined)
+        throw new ApiError(
+          'RESOURCE_NOT_FOUND',
+          'There is no attestation yet, so no attested liabilities to set the reserves against.',
+        );
+      const short = shortAssets(latest);
+      return {
+        sequence: latest.sequence,
+        logTimeMs: latest.logTimeMs,
+        assets: latest.assets.map((asset) => {
+          // Assets are never delisted, so every attested asset is listed.
+          const decimals = node.state.assetsBySymbol.get(asset.symbol)!.decimals;
+          const claims = BigInt(asset.claims);
+          const debts = BigInt(asset.debts);
+          const reserves = BigInt(asset.reserves);
+          const liabilities = claims - debts;
+          return {
+            symbol: asset.symbol,
+            reserves: formatDecimal(reserves, decimals),
+            liabilities: formatDecimal(liabilities, decimals),
+            claims: formatDecimal(claims, decimals),
+            debts: formatDecimal(debts, decimals),
+            difference: formatDecimal(reserves - liabilities, decimals),
+            short: short.includes(asset.symbol),
+            ...borrowLendHole(node.state, asset.symbol),
+          };
+        }),
+        short,
+      };
+    },
+  );
 }
 
 const proofRouteSchema = {
-  summary: "The signer's inclusion proof under the latest attestation, or a recent older one at `sequence` (instruction proofQuery)",
+  summary:
+    "The signer's inclusion proof under the latest attestation, or a recent older one at `sequence` (instruction proofQuery)",
   tags: ['account', 'verification'],
   security: signedSecurity,
   querystring: { type: 'object', additionalProperties: false, properties: { sequence: digitsString } },
@@ -293,42 +372,59 @@ const proofRouteSchema = {
 function registerProofRoutes(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
 
-  app.get('/wapi/v1/proof', {
-    schema: proofRouteSchema,
-  }, async (request) => {
-    const { account } = signedNativeQuery(context, request, 'proofQuery');
-    const sequence = parseInteger((request.query as { sequence?: string }).sequence, 'sequence');
-    let answer;
-    try {
-      answer = await node.proof(account, sequence);
-    } catch (error) {
-      // The node halted while the attestation's batch was being written: it may never become durable.
-      if (error instanceof Error && error.name === 'LedgerHaltedError') throw new ApiError('SERVICE_UNAVAILABLE', error.message);
-      throw error;
-    }
-    if (!answer.found) throw new ApiError('RESOURCE_NOT_FOUND', answer.message);
-    return servedProof(answer.proof);
-  });
+  app.get(
+    '/wapi/v1/proof',
+    {
+      schema: proofRouteSchema,
+    },
+    async (request) => {
+      const { account } = signedNativeQuery(context, request, 'proofQuery');
+      const sequence = parseInteger((request.query as { sequence?: string }).sequence, 'sequence');
+      let answer;
+      try {
+        answer = await node.proof(account, sequence);
+      } catch (error) {
+        // The node halted while the attestation's batch was being written: it may never become durable.
+        if (error instanceof Error && error.name === 'LedgerHaltedError')
+          throw new ApiError('SERVICE_UNAVAILABLE', error.message);
+        throw error;
+      }
+      if (!answer.found) throw new ApiError('RESOURCE_NOT_FOUND', answer.message);
+      return servedProof(answer.proof);
+    },
+  );
 
   // HEAD answers the headers alone (the record is megabytes, read from LevelDB).
-  app.head('/api/v1/snapshot', {
-    schema: { summary: 'The headers of GET /api/v1/snapshot, without reading the snapshot', tags: ['native', 'verification'], querystring: noQuery },
-  }, async (_request, reply) => reply.type('application/octet-stream').send());
-  app.get('/api/v1/snapshot', {
-    exposeHeadRoute: false,
-    schema: {
-      summary: 'The latest snapshot record, byte for byte (docs/log-format.md), for the replayer’s --from-snapshot',
-      tags: ['native', 'verification'],
-      querystring: noQuery,
-      produces: ['application/octet-stream'],
+  app.head(
+    '/api/v1/snapshot',
+    {
+      schema: {
+        summary: 'The headers of GET /api/v1/snapshot, without reading the snapshot',
+        tags: ['native', 'verification'],
+        querystring: noQuery,
+      },
     },
-  }, async (request, reply) => {
-    if (!holdExportSlot(context.exports, request, reply)) return reply;
-    const snapshot = await node.readLatestSnapshot();
-    if (snapshot === undefined) throw new ApiError('RESOURCE_NOT_FOUND', 'There is no snapshot yet.');
-    return reply
-      .type('application/octet-stream')
-      .header('x-snapshot-sequence', String(snapshot.sequence))
-      .send(Buffer.from(snapshot.record.buffer, snapshot.record.byteOffset, snapshot.record.byteLength));
-  });
+    async (_request, reply) => reply.type('application/octet-stream').send(),
+  );
+  app.get(
+    '/api/v1/snapshot',
+    {
+      exposeHeadRoute: false,
+      schema: {
+        summary: 'The latest snapshot record, byte for byte (docs/log-format.md), for the replayer’s --from-snapshot',
+        tags: ['native', 'verification'],
+        querystring: noQuery,
+        produces: ['application/octet-stream'],
+      },
+    },
+    async (request, reply) => {
+      if (!holdExportSlot(context.exports, request, reply)) return reply;
+      const snapshot = await node.readLatestSnapshot();
+      if (snapshot === undefined) throw new ApiError('RESOURCE_NOT_FOUND', 'There is no snapshot yet.');
+      return reply
+        .type('application/octet-stream')
+        .header('x-snapshot-sequence', String(snapshot.sequence))
+        .send(Buffer.from(snapshot.record.buffer, snapshot.record.byteOffset, snapshot.record.byteLength));
+    },
+  );
 }

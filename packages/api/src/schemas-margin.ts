@@ -33,13 +33,24 @@ export const accountSummarySchema = {
     autoRepayBorrows: { type: 'boolean' },
     leverageLimit: { type: 'string', description: '"0": no limit beyond the assets’ IMF' },
     limitOrders: { type: 'integer', description: 'Open orders, pending triggers included' },
-    liquidating: { type: 'boolean', description: 'Below maintenance margin with debt: a liquidation would be accepted' },
+    liquidating: {
+      type: 'boolean',
+      description: 'Below maintenance margin with debt: a liquidation would be accepted',
+    },
   },
 } as const;
 
 export const lendingMarketSchema = {
   type: 'object',
-  required: ['symbol', 'state', 'borrowInterestRate', 'lendInterestRate', 'utilization', 'borrowedQuantity', 'lentQuantity'],
+  required: [
+    'symbol',
+    'state',
+    'borrowInterestRate',
+    'lendInterestRate',
+    'utilization',
+    'borrowedQuantity',
+    'lentQuantity',
+  ],
   properties: {
     state: { type: 'string', enum: ['Open', 'Closed', 'RepayOnly'] },
     assetMarkPrice: text,
@@ -73,7 +84,11 @@ export const collateralFunctionSchema = {
         kind: {
           type: 'object',
           required: ['type'],
-          properties: { type: { type: 'string', enum: ['identity', 'inverseSqrt'] }, base: text, positiveCurvePenalty: text },
+          properties: {
+            type: { type: 'string', enum: ['identity', 'inverseSqrt'] },
+            base: text,
+            positiveCurvePenalty: text,
+          },
         },
       },
     },

@@ -69,7 +69,10 @@ export const orderSchema = {
     postOnly: { type: 'boolean' },
     reduceOnly: { type: 'boolean' },
     selfTradePrevention: { type: 'string' },
-    status: { type: 'string', enum: ['New', 'PartiallyFilled', 'Filled', 'Cancelled', 'Expired', 'TriggerPending', 'TriggerFailed'] },
+    status: {
+      type: 'string',
+      enum: ['New', 'PartiallyFilled', 'Filled', 'Cancelled', 'Expired', 'TriggerPending', 'TriggerFailed'],
+    },
     triggerPrice: nullableString,
     triggerQuantity: nullableString,
     triggerBy: nullableString,

@@ -5,7 +5,15 @@
  */
 import { readLogExport } from '@vex/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deposit, freshTimestamp, operatorTransaction, signedRequest, startTestExchange, TestKey, type TestExchange } from './test-support.js';
+import {
+  deposit,
+  freshTimestamp,
+  operatorTransaction,
+  signedRequest,
+  startTestExchange,
+  TestKey,
+  type TestExchange,
+} from './test-support.js';
 
 describe('server', { timeout: 60_000 }, () => {
   let exchange: TestExchange;
@@ -25,9 +33,18 @@ describe('server', { timeout: 60_000 }, () => {
   });
 
   it('GET /api/v1/status reports the head of the log', async () => {
-    const status = (await fetch(`${exchange.baseUrl}/api/v1/status`).then((response) => response.json())) as Record<string, unknown>;
+    const status = (await fetch(`${exchange.baseUrl}/api/v1/status`).then((response) => response.json())) as Record<
+      string,
+      unknown
+    >;
     const head = exchange.node.head();
-    expect(status).toMatchObject({ status: 'Ok', exchangeName: 'demo', sequence: head.sequence, entryHash: head.entryHash, logTimeMs: head.logTimeMs });
+    expect(status).toMatchObject({
+      status: 'Ok',
+      exchangeName: 'demo',
+      sequence: head.sequence,
+      entryHash: head.entryHash,
+      logTimeMs: head.logTimeMs,
+    });
     expect(status.version).toMatch(/^\d+\.\d+\.\d+/);
   });
 
@@ -41,12 +58,19 @@ describe('server', { timeout: 60_000 }, () => {
       chainTransactionId: 'native-1',
     });
     expect(status).toBe(200);
-    expect(body).toMatchObject({ sequence: before + 1, results: [{ ok: true, kind: 'deposit', deposit: { symbol: 'SOL', quantity: '3.5', transactionHash: 'native-1' } }] });
+    expect(body).toMatchObject({
+      sequence: before + 1,
+      results: [
+        { ok: true, kind: 'deposit', deposit: { symbol: 'SOL', quantity: '3.5', transactionHash: 'native-1' } },
+      ],
+    });
     expect(body).not.toHaveProperty('code');
     // A listing through the same endpoint; a repeated listing is a conflict.
     const listed = await operatorTransaction(exchange, 'assetList', { symbol: 'ETH', decimals: '18' });
     expect(listed.body).toMatchObject({ results: [{ ok: true, kind: 'listed', symbol: 'ETH' }] });
-    expect((await operatorTransaction(exchange, 'assetList', { symbol: 'ETH', decimals: '18' })).body).toMatchObject({ code: 'ALREADY_EXISTS' });
+    expect((await operatorTransaction(exchange, 'assetList', { symbol: 'ETH', decimals: '18' })).body).toMatchObject({
+      code: 'ALREADY_EXISTS',
+    });
     // Malformed keys are refused before the node sees them.
     const response = await fetch(`${exchange.baseUrl}/api/v1/transactions`, {
       method: 'POST',
@@ -73,27 +97,63 @@ describe('server', { timeout: 60_000 }, () => {
     expect(percent.status).toBe(200);
     const head = exchange.node.head().sequence;
     const messages: string[] = [];
-    for await (const entry of exchange.node.readEntries(head - 1, head)) messages.push(new TextDecoder().decode(entry.transaction.message));
+    for await (const entry of exchange.node.readEntries(head - 1, head))
+      messages.push(new TextDecoder().decode(entry.transaction.message));
     expect(messages[0]).toContain(`address=${address}&`);
     expect(messages[1]).toBe(encoded);
   });
 
   it('GET /api/v1/operator/withdrawals lists pending withdrawals for operator keys only', async () => {
-    const byOperator = await signedRequest(exchange, exchange.operatorKey, 'GET', '/api/v1/operator/withdrawals', 'operatorWithdrawalQueryAll', { query: { status: 'Pending' } });
+    const byOperator = await signedRequest(
+      exchange,
+      exchange.operatorKey,
+      'GET',
+      '/api/v1/operator/withdrawals',
+      'operatorWithdrawalQueryAll',
+      { query: { status: 'Pending' } },
+    );
     expect(byOperator.status).toBe(200);
-    expect(byOperator.body.map((withdrawal: { quantity: string; account: string; status: string }) => [withdrawal.quantity, withdrawal.account, withdrawal.status])).toEqual([
+    expect(
+      byOperator.body.map((withdrawal: { quantity: string; account: string; status: string }) => [
+        withdrawal.quantity,
+        withdrawal.account,
+        withdrawal.status,
+      ]),
+    ).toEqual([
       ['1', alice.apiKey, 'pending'],
       ['2', alice.apiKey, 'pending'],
     ]);
-    const byTrader = await signedRequest(exchange, alice, 'GET', '/api/v1/operator/withdrawals', 'operatorWithdrawalQueryAll');
+    const byTrader = await signedRequest(
+      exchange,
+      alice,
+      'GET',
+      '/api/v1/operator/withdrawals',
+      'operatorWithdrawalQueryAll',
+    );
     expect(byTrader).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED' } });
     // One signature, one meaning: the operator's own withdrawalQueryAll signature does not open the listing.
-    const reused = await signedRequest(exchange, exchange.operatorKey, 'GET', '/api/v1/operator/withdrawals', 'withdrawalQueryAll', { query: { status: 'Pending' } });
+    const reused = await signedRequest(
+      exchange,
+      exchange.operatorKey,
+      'GET',
+      '/api/v1/operator/withdrawals',
+      'withdrawalQueryAll',
+      { query: { status: 'Pending' } },
+    );
     expect(reused).toMatchObject({ status: 401, body: { code: 'INVALID_SIGNATURE' } });
     // Settled withdrawals leave the list.
     const id = String(byOperator.body[0].id);
-    expect((await operatorTransaction(exchange, 'withdrawalComplete', { withdrawalId: id, chainTransactionId: 'sent-1' })).status).toBe(200);
-    const after = await signedRequest(exchange, exchange.operatorKey, 'GET', '/api/v1/operator/withdrawals', 'operatorWithdrawalQueryAll');
+    expect(
+      (await operatorTransaction(exchange, 'withdrawalComplete', { withdrawalId: id, chainTransactionId: 'sent-1' }))
+        .status,
+    ).toBe(200);
+    const after = await signedRequest(
+      exchange,
+      exchange.operatorKey,
+      'GET',
+      '/api/v1/operator/withdrawals',
+      'operatorWithdrawalQueryAll',
+    );
     expect(after.body).toHaveLength(1);
   });
 
@@ -102,25 +162,48 @@ describe('server', { timeout: 60_000 }, () => {
       body: { symbol: 'SOL_USDC', side: 'Ask', orderType: 'Limit', price: '150.5', quantity: '2', clientId: 42 },
     });
     expect(placed.status).toBe(200);
-    const byClientId = await signedRequest(exchange, alice, 'GET', '/api/v1/order', 'orderQuery', { query: { symbol: 'SOL_USDC', clientId: '42' } });
+    const byClientId = await signedRequest(exchange, alice, 'GET', '/api/v1/order', 'orderQuery', {
+      query: { symbol: 'SOL_USDC', clientId: '42' },
+    });
     expect(byClientId.body).toMatchObject({ id: placed.body.id, clientId: 42, price: '150.5', status: 'New' });
     const taken = await signedRequest(exchange, bob, 'POST', '/api/v1/order', 'orderExecute', {
       body: { symbol: 'SOL_USDC', side: 'Bid', orderType: 'Market', quantity: '2' },
     });
     expect(taken.body).toMatchObject({ status: 'Filled', executedQuantity: '2', executedQuoteQuantity: '301' });
     // Closed orders are still found by id.
-    const closed = await signedRequest(exchange, alice, 'GET', '/api/v1/order', 'orderQuery', { query: { symbol: 'SOL_USDC', orderId: placed.body.id } });
+    const closed = await signedRequest(exchange, alice, 'GET', '/api/v1/order', 'orderQuery', {
+      query: { symbol: 'SOL_USDC', orderId: placed.body.id },
+    });
     expect(closed.body).toMatchObject({ id: placed.body.id, status: 'Filled' });
-    const history = await signedRequest(exchange, alice, 'GET', '/wapi/v1/history/orders', 'orderHistoryQueryAll', { query: { symbol: 'SOL_USDC', limit: '10' } });
+    const history = await signedRequest(exchange, alice, 'GET', '/wapi/v1/history/orders', 'orderHistoryQueryAll', {
+      query: { symbol: 'SOL_USDC', limit: '10' },
+    });
     expect(history.body[0]).toMatchObject({ id: placed.body.id, status: 'Filled' });
-    const fills = await signedRequest(exchange, bob, 'GET', '/wapi/v1/history/fills', 'fillHistoryQueryAll', { query: { fillType: 'User' } });
+    const fills = await signedRequest(exchange, bob, 'GET', '/wapi/v1/history/fills', 'fillHistoryQueryAll', {
+      query: { fillType: 'User' },
+    });
     expect(fills.body).toEqual([
-      expect.objectContaining({ orderId: taken.body.id, side: 'Bid', price: '150.5', quantity: '2', quoteQuantity: '301', fee: '0.001', feeSymbol: 'SOL', isMaker: false }),
+      expect.objectContaining({
+        orderId: taken.body.id,
+        side: 'Bid',
+        price: '150.5',
+        quantity: '2',
+        quoteQuantity: '301',
+        fee: '0.001',
+        feeSymbol: 'SOL',
+        isMaker: false,
+      }),
     ]);
-    const ticker = (await fetch(`${exchange.baseUrl}/api/v1/ticker?symbol=SOL_USDC`).then((response) => response.json())) as Record<string, string>;
+    const ticker = (await fetch(`${exchange.baseUrl}/api/v1/ticker?symbol=SOL_USDC`).then((response) =>
+      response.json(),
+    )) as Record<string, string>;
     expect(ticker).toMatchObject({ lastPrice: '150.5', volume: '2', quoteVolume: '301', trades: '1' });
-    const trades = (await fetch(`${exchange.baseUrl}/api/v1/trades?symbol=SOL_USDC&limit=5`).then((response) => response.json())) as unknown[];
-    expect(trades).toEqual([expect.objectContaining({ price: '150.5', quantity: '2', quoteQuantity: '301', isBuyerMaker: false })]);
+    const trades = (await fetch(`${exchange.baseUrl}/api/v1/trades?symbol=SOL_USDC&limit=5`).then((response) =>
+      response.json(),
+    )) as unknown[];
+    expect(trades).toEqual([
+      expect.objectContaining({ price: '150.5', quantity: '2', quoteQuantity: '301', isBuyerMaker: false }),
+    ]);
   });
 
   it('refuses a batch whose every element is rejected, with the first element’s code', async () => {
@@ -149,9 +232,14 @@ describe('server', { timeout: 60_000 }, () => {
   });
 
   it('serves the OpenAPI document of every route', async () => {
-    const document = (await fetch(`${exchange.baseUrl}/api/v1/openapi.json`).then((response) => response.json())) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    const document = (await fetch(`${exchange.baseUrl}/api/v1/openapi.json`).then((response) => response.json())) as {
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+    };
     expect(document.openapi).toBe('3.1.0');
-    const routes = Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
+    const routes = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+    );
     for (const route of [
       'GET /api/v1/assets',
       'GET /api/v1/markets',

@@ -12,13 +12,25 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createRequire } from 'node:module';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, type FastifyServerFactory } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerFactory,
+} from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
 import type { Logger } from 'pino';
 import { isDescriptorExhaustion } from '@vex/ledger';
-import { answerAndDestroy, ConnectionGuard, defaultConnectionLimits, jsonHttpAnswer, type ConnectionLimits, type ConnectionStatistics } from './connection-guard.js';
+import {
+  answerAndDestroy,
+  ConnectionGuard,
+  defaultConnectionLimits,
+  jsonHttpAnswer,
+  type ConnectionLimits,
+  type ConnectionStatistics,
+} from './connection-guard.js';
 import type { AssetInfo, ApiContext } from './context.js';
 import { ApiError, type ErrorBody } from './errors.js';
 import { defaultExportLimits, ExportSlots, type ExportLimits } from './export-slots.js';
@@ -128,37 +140,60 @@ const packageVersion = (createRequire(import.meta.url)('../package.json') as { v
 
 /** Maps any error fastify or a handler raises to the answer the client gets. */
 export function errorAnswer(error: FastifyError | Error): { status: number; body: ErrorBody } {
-  if (error instanceof ApiError) return { status: error.statusCode, body: { code: error.code, message: error.message } };
+  if (error instanceof ApiError)
+    return { status: error.statusCode, body: { code: error.code, message: error.message } };
   const fastifyError = error as FastifyError;
   if (fastifyError.validation !== undefined) {
     return { status: 400, body: { code: 'INVALID_CLIENT_REQUEST', message: fastifyError.message } };
   }
   switch (fastifyError.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { status: 413, body: { code: 'REQUEST_TOO_LARGE', message: `The request body exceeds the limit: ${fastifyError.message}` } };
+      return {
+        status: 413,
+        body: { code: 'REQUEST_TOO_LARGE', message: `The request body exceeds the limit: ${fastifyError.message}` },
+      };
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return {
         status: 400,
-        body: { code: 'INVALID_CLIENT_REQUEST', message: 'The body is not valid JSON, or it holds a forbidden __proto__ or constructor.prototype key.' },
+        body: {
+          code: 'INVALID_CLIENT_REQUEST',
+          message: 'The body is not valid JSON, or it holds a forbidden __proto__ or constructor.prototype key.',
+        },
       };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { status: 415, body: { code: 'INVALID_CLIENT_REQUEST', message: 'Send request bodies as application/json.' } };
+      return {
+        status: 415,
+        body: { code: 'INVALID_CLIENT_REQUEST', message: 'Send request bodies as application/json.' },
+      };
     default:
       break;
   }
   const status = fastifyError.statusCode;
   if (error instanceof SyntaxError || (status !== undefined && status >= 400 && status < 500)) {
     const resolved = status ?? 400;
-    const code = resolved === 404 ? 'NOT_FOUND' : resolved === 413 ? 'REQUEST_TOO_LARGE' : resolved === 429 ? 'TOO_MANY_REQUESTS' : 'INVALID_CLIENT_REQUEST';
+    const code =
+      resolved === 404
+        ? 'NOT_FOUND'
+        : resolved === 413
+          ? 'REQUEST_TOO_LARGE'
+          : resolved === 429
+            ? 'TOO_MANY_REQUESTS'
+            : 'INVALID_CLIENT_REQUEST';
     return { status: resolved, body: { code, message: error.message } };
   }
   if (status === 503) return { status, body: { code: 'SERVICE_UNAVAILABLE', message: error.message } };
   // A read that found no free file descriptor (LevelDB's "Too many open files") is back-pressure: retry later.
-  if (isDescriptorExhaustion(error)) return { status: 503, body: { code: 'SERVICE_UNAVAILABLE', message: 'The server is short of file descriptors; retry shortly.' } };
+  if (isDescriptorExhaustion(error))
+    return {
+      status: 503,
+      body: { code: 'SERVICE_UNAVAILABLE', message: 'The server is short of file descriptors; retry shortly.' },
+    };
   return { status: 500, body: { code: 'SERVER_ERROR', message: 'An unexpected server error.' } };
 }
 
-type Limiter = (request: FastifyRequest) => Promise<{ isAllowed: boolean; isExceeded?: boolean; ttlInSeconds?: number }>;
+type Limiter = (
+  request: FastifyRequest,
+) => Promise<{ isAllowed: boolean; isExceeded?: boolean; ttlInSeconds?: number }>;
 
 /**
  * Requests that Node's HTTP parser refuses (a bad request line or header,
@@ -176,11 +211,20 @@ function answerMalformedHttp(error: NodeJS.ErrnoException, socket: Duplex): void
   }
   let answer: string;
   if (error.code === 'HPE_HEADER_OVERFLOW') {
-    answer = jsonHttpAnswer('431 Request Header Fields Too Large', { code: 'REQUEST_TOO_LARGE', message: 'The request headers are larger than the server accepts.' });
+    answer = jsonHttpAnswer('431 Request Header Fields Too Large', {
+      code: 'REQUEST_TOO_LARGE',
+      message: 'The request headers are larger than the server accepts.',
+    });
   } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-    answer = jsonHttpAnswer('408 Request Timeout', { code: 'INVALID_CLIENT_REQUEST', message: 'The request did not arrive in time.' });
+    answer = jsonHttpAnswer('408 Request Timeout', {
+      code: 'INVALID_CLIENT_REQUEST',
+      message: 'The request did not arrive in time.',
+    });
   } else {
-    answer = jsonHttpAnswer('400 Bad Request', { code: 'INVALID_CLIENT_REQUEST', message: 'The request is not well-formed HTTP.' });
+    answer = jsonHttpAnswer('400 Bad Request', {
+      code: 'INVALID_CLIENT_REQUEST',
+      message: 'The request is not well-formed HTTP.',
+    });
   }
   answerAndDestroy(socket as Socket, answer);
 }
@@ -189,10 +233,13 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
   const clock = options.clock ?? Date.now;
   const app = createFastify(options);
   const feed = new MarketFeed(options.node, app.log, clock);
-  const limits = options.rateLimits === false ? undefined : {
-    perIp: { ...defaultRateLimits.perIp, ...options.rateLimits?.perIp },
-    perApiKey: { ...defaultRateLimits.perApiKey, ...options.rateLimits?.perApiKey },
-  };
+  const limits =
+    options.rateLimits === false
+      ? undefined
+      : {
+          perIp: { ...defaultRateLimits.perIp, ...options.rateLimits?.perIp },
+          perApiKey: { ...defaultRateLimits.perApiKey, ...options.rateLimits?.perApiKey },
+        };
   const keyRateLimit = limits === undefined ? undefined : new VerifiedKeyRateLimit(limits.perApiKey);
   const context: ApiContext = {
     node: options.node,
@@ -204,19 +251,31 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     exports: new ExportSlots({ ...defaultExportLimits, ...options.exportLimits }),
     ...(keyRateLimit !== undefined ? { keyRateLimit } : {}),
   };
-  const guard = options.connectionLimits === false ? undefined : new ConnectionGuard(app.server, { ...defaultConnectionLimits, ...options.connectionLimits });
+  const guard =
+    options.connectionLimits === false
+      ? undefined
+      : new ConnectionGuard(app.server, { ...defaultConnectionLimits, ...options.connectionLimits });
   let hub: StreamHub | undefined;
-  app.decorate('serverStatistics', (): ServerStatistics => ({
-    connections: guard?.statistics(),
-    exportsInProgress: context.exports.inProgress,
-    webSocket: hub?.statistics(),
-    keysWithRateWindow: keyRateLimit?.size ?? 0,
-  }));
+  app.decorate(
+    'serverStatistics',
+    (): ServerStatistics => ({
+      connections: guard?.statistics(),
+      exportsInProgress: context.exports.inProgress,
+      webSocket: hub?.statistics(),
+      keysWithRateWindow: keyRateLimit?.size ?? 0,
+    }),
+  );
 
   const cluster = options.clusterStatus ?? singleNodeStatus;
   const metrics = options.metrics === false ? undefined : new NodeMetrics(options.node, clock, cluster);
   setErrorAnswers(app);
-  addLifecycleHooks(app, { limits, feed, guard, metrics, shutdownGraceMs: options.shutdownGraceMs ?? defaultShutdownGraceMs });
+  addLifecycleHooks(app, {
+    limits,
+    feed,
+    guard,
+    metrics,
+    shutdownGraceMs: options.shutdownGraceMs ?? defaultShutdownGraceMs,
+  });
   registerOpenApi(app);
   app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   app.register(async (instance) => {
@@ -228,7 +287,12 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     registerVerificationRoutes(instance, context);
     registerOperationsRoutes(instance, { node: options.node, metrics, cluster });
     registerWebPageAssets(instance);
-    hub = registerWebSocketRoutes(instance, context, { ...defaultWebSocketLimits, ...options.webSocketLimits }, sendWebPage);
+    hub = registerWebSocketRoutes(
+      instance,
+      context,
+      { ...defaultWebSocketLimits, ...options.webSocketLimits },
+      sendWebPage,
+    );
   });
   feed.start();
   return app;
@@ -274,12 +338,17 @@ function setErrorAnswers(app: FastifyInstance): void {
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: body.code, status }, body.message);
     // A 429 without its own Retry-After is the node's overload refusal (the rate limiters set their own).
-    if (error instanceof ApiError && error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
-    else if (status === 429 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(overloadRetryAfterSeconds));
+    if (error instanceof ApiError && error.retryAfterSeconds !== undefined)
+      reply.header('retry-after', String(error.retryAfterSeconds));
+    else if (status === 429 && !reply.hasHeader('retry-after'))
+      reply.header('retry-after', String(overloadRetryAfterSeconds));
     return reply.status(status).send(body);
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ code: 'NOT_FOUND', message: `No route ${request.method} ${request.url.split('?', 1)[0]!.slice(0, 200)}.` }),
+    reply.status(404).send({
+      code: 'NOT_FOUND',
+      message: `No route ${request.method} ${request.url.split('?', 1)[0]!.slice(0, 200)}.`,
+    }),
   );
 }
 
@@ -310,7 +379,10 @@ function addLifecycleHooks(app: FastifyInstance, parts: LifecycleParts): void {
     const verdict = await perIpLimiter(request);
     if (!verdict.isAllowed && verdict.isExceeded === true) {
       reply.header('retry-after', String(Math.max(1, verdict.ttlInSeconds ?? 1)));
-      throw new ApiError('TOO_MANY_REQUESTS', `Too many requests from this address; retry in ${verdict.ttlInSeconds ?? 1} s.`);
+      throw new ApiError(
+        'TOO_MANY_REQUESTS',
+        `Too many requests from this address; retry in ${verdict.ttlInSeconds ?? 1} s.`,
+      );
     }
   });
   // Once closing, every response closes its connection, so server.close() is not held up
@@ -328,7 +400,8 @@ function addLifecycleHooks(app: FastifyInstance, parts: LifecycleParts): void {
     if (guard !== undefined) {
       graceTimer = setTimeout(() => {
         const destroyed = guard.destroyAll();
-        if (destroyed > 0) app.log.warn({ destroyed }, 'shutdown: destroyed connections still open after the grace period');
+        if (destroyed > 0)
+          app.log.warn({ destroyed }, 'shutdown: destroyed connections still open after the grace period');
       }, parts.shutdownGraceMs);
       graceTimer.unref();
     }
@@ -347,7 +420,8 @@ function registerOpenApi(app: FastifyInstance): void {
       openapi: '3.1.0',
       info: {
         title: 'Verifiable exchange API',
-        description: 'Backpack-compatible REST API of a verifiable exchange, plus native log endpoints. See docs/api.md.',
+        description:
+          'Backpack-compatible REST API of a verifiable exchange, plus native log endpoints. See docs/api.md.',
         version: packageVersion,
       },
       components: {
@@ -360,5 +434,3 @@ function registerOpenApi(app: FastifyInstance): void {
     },
   });
 }
-
-

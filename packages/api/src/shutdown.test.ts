@@ -69,17 +69,23 @@ describe('graceful shutdown', { timeout: 120_000 }, () => {
     const keyFile = join(dataDirectory, 'operator-key.json');
     expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
     const operator = await readOperatorKey(keyFile);
-    expect(JSON.parse(await readFile(keyFile, 'utf8'))).toEqual({ secret: operator.secret, publicKey: operator.publicKey });
+    expect(JSON.parse(await readFile(keyFile, 'utf8'))).toEqual({
+      secret: operator.secret,
+      publicKey: operator.publicKey,
+    });
     const operatorPublicKey = new Uint8Array(Buffer.from(operator.publicKey, 'base64'));
 
     // 3 assets and 2 markets listed on first start, and one attestation record per attestation made so far
     // (docs/attestation.md): counted around the status so that an idle attestation in between is seen.
     const attestationCount = async (): Promise<number> =>
-      ((await fetch(`${first.url}/api/v1/attestations?from=1`).then((response) => response.json())) as unknown[]).length;
+      ((await fetch(`${first.url}/api/v1/attestations?from=1`).then((response) => response.json())) as unknown[])
+        .length;
     let counted: { records: number; sequence: number } | undefined;
     for (let attempt = 0; attempt < 20 && counted === undefined; attempt += 1) {
       const before = await attestationCount();
-      const status = (await fetch(`${first.url}/api/v1/status`).then((response) => response.json())) as { sequence: number };
+      const status = (await fetch(`${first.url}/api/v1/status`).then((response) => response.json())) as {
+        sequence: number;
+      };
       if ((await attestationCount()) === before) counted = { records: before, sequence: status.sequence };
     }
     expect(counted!.records).toBeGreaterThan(0);
@@ -92,7 +98,18 @@ describe('graceful shutdown', { timeout: 120_000 }, () => {
     let signalled = false;
     const send = async (index: number): Promise<void> => {
       const message = encodeSigningString(
-        [{ instruction: 'depositCredit', params: [['account', trader.apiKey], ['blockchain', 'Solana'], ['chainTransactionId', `shutdown-${index}`], ['quantity', '1'], ['symbol', 'USDC']] }],
+        [
+          {
+            instruction: 'depositCredit',
+            params: [
+              ['account', trader.apiKey],
+              ['blockchain', 'Solana'],
+              ['chainTransactionId', `shutdown-${index}`],
+              ['quantity', '1'],
+              ['symbol', 'USDC'],
+            ],
+          },
+        ],
         Date.now(),
         5000,
       );
@@ -160,7 +177,9 @@ describe('graceful shutdown', { timeout: 120_000 }, () => {
     // A restart serves the same head and lists nothing again.
     const second = await startMain(dataDirectory);
     try {
-      const restarted = (await fetch(`${second.url}/api/v1/status`).then((response) => response.json())) as { sequence: number };
+      const restarted = (await fetch(`${second.url}/api/v1/status`).then((response) => response.json())) as {
+        sequence: number;
+      };
       expect(restarted.sequence).toBe(head);
       expect(second.output()).not.toMatch(/generated a new operator key/);
       expect(second.output()).toContain(`operator public key ${operator.publicKey}`);
@@ -183,15 +202,30 @@ describe('graceful shutdown', { timeout: 120_000 }, () => {
           { symbol: 'USDT', decimals: 6, blockchains: ['Ethereum'] },
         ],
         markets: [
-          { baseSymbol: 'ETH', quoteSymbol: 'USDT', tickSize: '0.01', stepSize: '0.0001', minQuantity: '0.0001', maxQuantity: '10000', minPrice: '0.01', maxPrice: '1000000', makerFeeBps: 1, takerFeeBps: 3 },
+          {
+            baseSymbol: 'ETH',
+            quoteSymbol: 'USDT',
+            tickSize: '0.01',
+            stepSize: '0.0001',
+            minQuantity: '0.0001',
+            maxQuantity: '10000',
+            minPrice: '0.01',
+            maxPrice: '1000000',
+            makerFeeBps: 1,
+            takerFeeBps: 3,
+          },
         ],
       }),
     );
     const started = await startMain(join(dataDirectory, 'data'), ['--config', good]);
     try {
-      const markets = (await fetch(`${started.url}/api/v1/markets`).then((response) => response.json())) as Array<{ symbol: string }>;
+      const markets = (await fetch(`${started.url}/api/v1/markets`).then((response) => response.json())) as Array<{
+        symbol: string;
+      }>;
       expect(markets.map((market) => market.symbol)).toEqual(['ETH_USDT']);
-      const status = (await fetch(`${started.url}/api/v1/status`).then((response) => response.json())) as { exchangeName: string };
+      const status = (await fetch(`${started.url}/api/v1/status`).then((response) => response.json())) as {
+        exchangeName: string;
+      };
       expect(status.exchangeName).toBe('custom');
     } finally {
       started.child.kill('SIGTERM');
@@ -199,7 +233,10 @@ describe('graceful shutdown', { timeout: 120_000 }, () => {
     }
 
     const bad = join(dataDirectory, 'bad.json');
-    await writeFile(bad, JSON.stringify({ genesis: { exchangeName: 'x' }, assets: [{ symbol: 'ETH', decimals: 30 }], markets: [] }));
+    await writeFile(
+      bad,
+      JSON.stringify({ genesis: { exchangeName: 'x' }, assets: [{ symbol: 'ETH', decimals: 30 }], markets: [] }),
+    );
     const child = spawnMain(join(dataDirectory, 'other'), ['--config', bad]);
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

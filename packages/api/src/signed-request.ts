@@ -70,8 +70,10 @@ export function readSignatureHeaders(request: FastifyRequest): SignatureHeaders 
     throw new ApiError('UNAUTHORIZED', 'X-API-Key must be the base64 of a 32-byte ed25519 public key.');
   }
   const signature = decodeBase64Exactly(signatureText, 64);
-  if (signature === undefined) throw new ApiError('INVALID_SIGNATURE', 'X-Signature must be the base64 of a 64-byte ed25519 signature.');
-  if (!digits.test(timestamp)) throw new ApiError('INVALID_TIMESTAMP', 'X-Timestamp must be a whole number of milliseconds.');
+  if (signature === undefined)
+    throw new ApiError('INVALID_SIGNATURE', 'X-Signature must be the base64 of a 64-byte ed25519 signature.');
+  if (!digits.test(timestamp))
+    throw new ApiError('INVALID_TIMESTAMP', 'X-Timestamp must be a whole number of milliseconds.');
   if (window !== undefined) {
     if (!digits.test(window)) throw new ApiError('INVALID_WINDOW', 'X-Window must be a whole number of milliseconds.');
     const windowMs = Number(window);
@@ -119,7 +121,14 @@ const queryRouteModel = { path: '/api/v1/capital', prefix: 'instruction=balanceQ
  * the engine's.
  */
 function nativeQueryCandidates(instruction: string, request: FastifyRequest, headers: SignatureHeaders): Uint8Array[] {
-  const texts = signingStringCandidateTexts('GET', queryRouteModel.path, rawQuery(request), undefined, headers.timestamp, headers.window);
+  const texts = signingStringCandidateTexts(
+    'GET',
+    queryRouteModel.path,
+    rawQuery(request),
+    undefined,
+    headers.timestamp,
+    headers.window,
+  );
   return texts.map((text) => {
     if (!text.startsWith(queryRouteModel.prefix)) throw new Error(`the model route signs ${text.slice(0, 40)}`);
     return utf8.encode(`instruction=${instruction}${text.slice(queryRouteModel.prefix.length)}`);
@@ -154,8 +163,11 @@ export function authenticate(request: FastifyRequest, options: AuthenticateOptio
   if (options.kind === 'transaction' && candidates.length === 1) {
     message = candidates[0];
   } else {
-    message = candidates.find((candidate) => verifySignature(headers.publicKey, candidate, headers.signature) === 'valid');
-    if (message === undefined) throw new ApiError('INVALID_SIGNATURE', 'The signature does not verify over the request.');
+    message = candidates.find(
+      (candidate) => verifySignature(headers.publicKey, candidate, headers.signature) === 'valid',
+    );
+    if (message === undefined)
+      throw new ApiError('INVALID_SIGNATURE', 'The signature does not verify over the request.');
   }
   // A transaction's signing string is parsed, and its window checked against
   // the log time, by the engine's apply(); only queries are checked here.
@@ -165,7 +177,10 @@ export function authenticate(request: FastifyRequest, options: AuthenticateOptio
     const { timestampMs, windowMs } = parsed.value;
     const now = options.clock();
     if (!isWithinWindow(now, timestampMs, windowMs)) {
-      throw new ApiError('INVALID_TIMESTAMP', `Timestamp ${timestampMs} is not within ${windowMs} ms of the server time ${now}.`);
+      throw new ApiError(
+        'INVALID_TIMESTAMP',
+        `Timestamp ${timestampMs} is not within ${windowMs} ms of the server time ${now}.`,
+      );
     }
   }
   return {
@@ -173,4 +188,3 @@ export function authenticate(request: FastifyRequest, options: AuthenticateOptio
     transaction: { message: message!, publicKey: headers.publicKey, signature: headers.signature },
   };
 }
-

@@ -20,18 +20,39 @@ function signedOrder(key: TestKey, clientId: number): PreparedOrder {
   // Worth 1 USDC, the demo market's minimum order value.
   const order = { symbol: 'SOL_USDC', side: 'Bid', orderType: 'Limit', price: '1', quantity: '1', clientId };
   const timestampMs = freshTimestamp();
-  const signingString = encodeSigningString([{ instruction: 'orderExecute', params: Object.entries(order).map(([name, value]) => [name, String(value)]) }], timestampMs, 5000);
+  const signingString = encodeSigningString(
+    [{ instruction: 'orderExecute', params: Object.entries(order).map(([name, value]) => [name, String(value)]) }],
+    timestampMs,
+    5000,
+  );
   const signature = key.sign(signingString);
   return {
     body: JSON.stringify(order),
-    headers: { 'content-type': 'application/json', 'x-api-key': key.apiKey, 'x-signature': signature, 'x-timestamp': String(timestampMs), 'x-window': '5000' },
+    headers: {
+      'content-type': 'application/json',
+      'x-api-key': key.apiKey,
+      'x-signature': signature,
+      'x-timestamp': String(timestampMs),
+      'x-window': '5000',
+    },
     signature,
   };
 }
 
-async function send(exchange: TestExchange, order: PreparedOrder): Promise<{ status: number; retryAfter: string | null; body: Record<string, unknown> }> {
-  const response = await fetch(`${exchange.baseUrl}/api/v1/order`, { method: 'POST', headers: order.headers, body: order.body });
-  return { status: response.status, retryAfter: response.headers.get('retry-after'), body: (await response.json()) as Record<string, unknown> };
+async function send(
+  exchange: TestExchange,
+  order: PreparedOrder,
+): Promise<{ status: number; retryAfter: string | null; body: Record<string, unknown> }> {
+  const response = await fetch(`${exchange.baseUrl}/api/v1/order`, {
+    method: 'POST',
+    headers: order.headers,
+    body: order.body,
+  });
+  return {
+    status: response.status,
+    retryAfter: response.headers.get('retry-after'),
+    body: (await response.json()) as Record<string, unknown>,
+  };
 }
 
 describe('overload: the node admission bound answered as 429', { timeout: 60_000 }, () => {
@@ -63,7 +84,9 @@ describe('overload: the node admission bound answered as 429', { timeout: 60_000
         expect(answer.status).toBe(429);
         expect(answer.retryAfter).toBe('1');
         expect(answer.body.code).toBe('TOO_MANY_REQUESTS');
-        expect(answer.body.message).toMatch(/overloaded and did not take this request \(nothing was logged\); send it again in 1 s/);
+        expect(answer.body.message).toMatch(
+          /overloaded and did not take this request \(nothing was logged\); send it again in 1 s/,
+        );
         refused.push(orders[index]!);
       });
     }
@@ -75,7 +98,8 @@ describe('overload: the node admission bound answered as 429', { timeout: 60_000
     expect(statistics.pendingTransactions).toBe(0);
 
     const logged = new Set<string>();
-    for await (const entry of exchange.node.readEntries(1)) logged.add(Buffer.from(entry.transaction.signature).toString('base64'));
+    for await (const entry of exchange.node.readEntries(1))
+      logged.add(Buffer.from(entry.transaction.signature).toString('base64'));
     for (const order of accepted) expect(logged.has(order.signature)).toBe(true);
     for (const order of refused) expect(logged.has(order.signature)).toBe(false);
 

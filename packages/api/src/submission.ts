@@ -58,7 +58,8 @@ export async function submitTransaction(
   }
   const outcome = result.outcome;
   if (!outcome.accepted) throw new ApiError(outcome.rejection.code, outcome.rejection.message);
-  if (result.sequence === undefined) throw new ApiError('SERVER_ERROR', 'The node accepted the transaction without a sequence.');
+  if (result.sequence === undefined)
+    throw new ApiError('SERVER_ERROR', 'The node accepted the transaction without a sequence.');
   return { sequence: result.sequence, logTimeMs: result.logTimeMs, results: outcome.results };
 }
 

@@ -86,7 +86,9 @@ export async function startTestExchange(options: TestExchangeOptions = {}): Prom
     ...(options.attestEveryEntries !== undefined ? { attestEveryEntries: options.attestEveryEntries } : {}),
     ...(options.attestEveryMs !== undefined ? { attestEveryMs: options.attestEveryMs } : {}),
     ...(options.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: options.snapshotEveryEntries } : {}),
-    ...(options.maximumPendingTransactions !== undefined ? { maximumPendingTransactions: options.maximumPendingTransactions } : {}),
+    ...(options.maximumPendingTransactions !== undefined
+      ? { maximumPendingTransactions: options.maximumPendingTransactions }
+      : {}),
   });
   await applyListings(node, operator, config, options.clock);
   const app = buildServer({
@@ -143,13 +145,23 @@ export async function operatorTransaction(
   const response = await fetch(`${exchange.baseUrl}/api/v1/transactions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ message, publicKey: exchange.operator.publicKey, signature: exchange.operatorKey.sign(message) }),
+    body: JSON.stringify({
+      message,
+      publicKey: exchange.operator.publicKey,
+      signature: exchange.operatorKey.sign(message),
+    }),
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
 let chainTransactions = 0;
-export async function deposit(exchange: TestExchange, account: string, symbol: string, quantity: string, blockchain = 'Solana'): Promise<void> {
+export async function deposit(
+  exchange: TestExchange,
+  account: string,
+  symbol: string,
+  quantity: string,
+  blockchain = 'Solana',
+): Promise<void> {
   chainTransactions += 1;
   const { status, body } = await operatorTransaction(exchange, 'depositCredit', {
     account,
@@ -193,7 +205,14 @@ export async function signedRequest(
       params: Object.entries(element).map(([k, v]) => [k, stringify(v)] as [string, string]),
     }));
   } else {
-    groups = [{ instruction, params: Object.entries((options.body as Record<string, unknown>) ?? {}).map(([k, v]) => [k, stringify(v)] as [string, string]) }];
+    groups = [
+      {
+        instruction,
+        params: Object.entries((options.body as Record<string, unknown>) ?? {}).map(
+          ([k, v]) => [k, stringify(v)] as [string, string],
+        ),
+      },
+    ];
   }
   const signingString = options.signingString ?? encodeSigningString(groups, timestampMs, Number(window));
   const query = options.query === undefined ? '' : `?${new URLSearchParams(options.query).toString()}`;

@@ -10,10 +10,25 @@ import type { HistoryIndex } from './node-port.js';
 const tickerTradeWindow = 10_000;
 const dayMs = 24 * 60 * 60 * 1000;
 
-export async function computeTicker(history: HistoryIndex, market: Market, now: number): Promise<Record<string, string>> {
+export async function computeTicker(
+  history: HistoryIndex,
+  market: Market,
+  now: number,
+): Promise<Record<string, string>> {
   const since = now - dayMs;
   const trades = (await history.trades(market.symbol, tickerTradeWindow)).filter((trade) => trade.timeMs >= since);
-  const zero = { symbol: market.symbol, firstPrice: '0', lastPrice: '0', priceChange: '0', priceChangePercent: '0', high: '0', low: '0', volume: '0', quoteVolume: '0', trades: '0' };
+  const zero = {
+    symbol: market.symbol,
+    firstPrice: '0',
+    lastPrice: '0',
+    priceChange: '0',
+    priceChangePercent: '0',
+    high: '0',
+    low: '0',
+    volume: '0',
+    quoteVolume: '0',
+    trades: '0',
+  };
   if (trades.length === 0) return zero;
   // Newest first.
   const last = trades[0]!.priceTicks;

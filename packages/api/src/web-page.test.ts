@@ -36,7 +36,11 @@ describe('the proof-of-reserves page over HTTP', { timeout: 120_000 }, () => {
   });
 
   it('refuses other paths under /assets/ and keeps /ws a WebSocket endpoint', async () => {
-    const refusals = [['/assets/missing.js', 404], ['/assets/..%2Fpackage.json', 400], ['/assets/x.txt', 404]] as const;
+    const refusals = [
+      ['/assets/missing.js', 404],
+      ['/assets/..%2Fpackage.json', 400],
+      ['/assets/x.txt', 404],
+    ] as const;
     for (const [path, status] of refusals) {
       const answer = await fetch(`${exchange.baseUrl}${path}`);
       expect(answer.status, path).toBe(status);

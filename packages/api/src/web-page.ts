@@ -74,7 +74,8 @@ export function registerWebPageAssets(app: FastifyInstance): void {
     '/assets/:file',
     {
       schema: {
-        hide: true,
+        summary: "The proof-of-reserves page's built files (docs/web.md)",
+        tags: ['page'],
         params: {
           type: 'object',
           required: ['file'],

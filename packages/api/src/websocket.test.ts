@@ -14,7 +14,13 @@ async function proClient(exchange: TestExchange, key: TestKey): Promise<Pro> {
   const client = new ccxt.pro.backpack({
     apiKey: key.apiKey,
     secret: key.secret,
-    urls: { api: { public: exchange.baseUrl, private: exchange.baseUrl, ws: { public: exchange.wsUrl, private: exchange.wsUrl } } },
+    urls: {
+      api: {
+        public: exchange.baseUrl,
+        private: exchange.baseUrl,
+        ws: { public: exchange.wsUrl, private: exchange.wsUrl },
+      },
+    },
   });
   await client.loadHttpProxyAgent();
   await client.loadMarkets();
@@ -60,7 +66,14 @@ class RawSocket {
   }
 }
 
-async function placeLimit(exchange: TestExchange, key: TestKey, side: 'Bid' | 'Ask', price: string, quantity: string, symbol = 'SOL_USDC'): Promise<any> {
+async function placeLimit(
+  exchange: TestExchange,
+  key: TestKey,
+  side: 'Bid' | 'Ask',
+  price: string,
+  quantity: string,
+  symbol = 'SOL_USDC',
+): Promise<any> {
   const response = await signedRequest(exchange, key, 'POST', '/api/v1/order', 'orderExecute', {
     body: { symbol, side, orderType: 'Limit', price, quantity },
   });
@@ -95,20 +108,34 @@ describe('WebSocket streams', { timeout: 60_000 }, () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
       // ccxt buffers 10 deltas before it fetches the snapshot: make more than that.
       for (let index = 0; index < 14; index += 1) {
-        await placeLimit(exchange, maker, index % 2 === 0 ? 'Ask' : 'Bid', index % 2 === 0 ? `${110 + index}` : `${90 - index}`, '1.5');
+        await placeLimit(
+          exchange,
+          maker,
+          index % 2 === 0 ? 'Ask' : 'Bid',
+          index % 2 === 0 ? `${110 + index}` : `${90 - index}`,
+          '1.5',
+        );
       }
       let book = await watching;
-      const rest = (await fetch(`${exchange.baseUrl}/api/v1/depth?symbol=SOL_USDC`).then((response) => response.json())) as any;
-      for (let tries = 0; book.nonce !== Number(rest.lastUpdateId) && tries < 50; tries += 1) book = await client.watchOrderBook('SOL/USDC');
+      const rest = (await fetch(`${exchange.baseUrl}/api/v1/depth?symbol=SOL_USDC`).then((response) =>
+        response.json(),
+      )) as any;
+      for (let tries = 0; book.nonce !== Number(rest.lastUpdateId) && tries < 50; tries += 1)
+        book = await client.watchOrderBook('SOL/USDC');
       expect(book.nonce).toBe(Number(rest.lastUpdateId));
-      expect(book.asks).toEqual(rest.asks.map(([price, quantity]: [string, string]) => [Number(price), Number(quantity)]));
-      expect(book.bids).toEqual(rest.bids.map(([price, quantity]: [string, string]) => [Number(price), Number(quantity)]).reverse());
+      expect(book.asks).toEqual(
+        rest.asks.map(([price, quantity]: [string, string]) => [Number(price), Number(quantity)]),
+      );
+      expect(book.bids).toEqual(
+        rest.bids.map(([price, quantity]: [string, string]) => [Number(price), Number(quantity)]).reverse(),
+      );
       expect(book.asks).toHaveLength(7);
       expect(book.bids).toHaveLength(7);
 
       // A trade that empties a level arrives as a zero-quantity delta and removes it.
       await placeLimit(exchange, taker, 'Bid', '110', '1.5');
-      for (let tries = 0; book.asks[0]?.[0] === 110 && tries < 50; tries += 1) book = await client.watchOrderBook('SOL/USDC');
+      for (let tries = 0; book.asks[0]?.[0] === 110 && tries < 50; tries += 1)
+        book = await client.watchOrderBook('SOL/USDC');
       expect(book.asks[0]).toEqual([112, 1.5]);
     } finally {
       await client.close();
@@ -130,10 +157,26 @@ describe('WebSocket streams', { timeout: 60_000 }, () => {
       await placeLimit(exchange, taker, 'Bid', '50000', '0.2', 'BTC_USDC');
       const received = await trades;
       expect(received).toHaveLength(1);
-      expect(received[0]).toMatchObject({ symbol: 'BTC/USDC', side: 'buy', takerOrMaker: 'taker', price: 50000, amount: 0.2 });
+      expect(received[0]).toMatchObject({
+        symbol: 'BTC/USDC',
+        side: 'buy',
+        takerOrMaker: 'taker',
+        price: 50000,
+        amount: 0.2,
+      });
       const updates = await filledUpdate;
       const mine = updates.filter((order) => order.id === resting.id);
-      expect(mine.at(-1)!.info).toMatchObject({ e: 'orderFill', X: 'PartiallyFilled', l: '0.2', L: '50000', z: '0.2', Z: '10000', m: true, n: '2', N: 'USDC' });
+      expect(mine.at(-1)!.info).toMatchObject({
+        e: 'orderFill',
+        X: 'PartiallyFilled',
+        l: '0.2',
+        L: '50000',
+        z: '0.2',
+        Z: '10000',
+        m: true,
+        n: '2',
+        N: 'USDC',
+      });
       expect(mine.at(-1)!.status).toBe('open');
     } finally {
       await makerClient.close();
@@ -146,28 +189,50 @@ describe('WebSocket streams', { timeout: 60_000 }, () => {
     try {
       // Start from an empty BTC_USDC book, whatever earlier tests left.
       for (const key of [maker, taker]) {
-        expect((await signedRequest(exchange, key, 'DELETE', '/api/v1/orders', 'orderCancelAll', { body: { symbol: 'BTC_USDC' } })).status).toBe(200);
+        expect(
+          (
+            await signedRequest(exchange, key, 'DELETE', '/api/v1/orders', 'orderCancelAll', {
+              body: { symbol: 'BTC_USDC' },
+            })
+          ).status,
+        ).toBe(200);
       }
       socket.send({ method: 'SUBSCRIBE', params: ['depth.BTC_USDC', 'trade.BTC_USDC'], id: 1 });
       await socket.waitFor((messages) => messages.some((message) => message.id === 1));
-      const before = (await fetch(`${exchange.baseUrl}/api/v1/depth?symbol=BTC_USDC`).then((response) => response.json())) as any;
+      const before = (await fetch(`${exchange.baseUrl}/api/v1/depth?symbol=BTC_USDC`).then((response) =>
+        response.json(),
+      )) as any;
       await placeLimit(exchange, maker, 'Ask', '60000', '1', 'BTC_USDC');
       await placeLimit(exchange, maker, 'Ask', '60000', '2', 'BTC_USDC');
       await placeLimit(exchange, taker, 'Bid', '60000', '1.6', 'BTC_USDC');
       await socket.waitFor((messages) => messages.filter((message) => message.stream === 'depth.BTC_USDC').length >= 3);
-      const deltas = socket.messages.filter((message) => message.stream === 'depth.BTC_USDC').map((message) => message.data);
-      expect(deltas.map((delta) => delta.U)).toEqual([Number(before.lastUpdateId) + 1, Number(before.lastUpdateId) + 2, Number(before.lastUpdateId) + 3]);
-      expect(deltas.every((delta) => delta.U === delta.u && delta.e === 'depth' && delta.s === 'BTC_USDC' && delta.T === delta.E)).toBe(true);
+      const deltas = socket.messages
+        .filter((message) => message.stream === 'depth.BTC_USDC')
+        .map((message) => message.data);
+      expect(deltas.map((delta) => delta.U)).toEqual([
+        Number(before.lastUpdateId) + 1,
+        Number(before.lastUpdateId) + 2,
+        Number(before.lastUpdateId) + 3,
+      ]);
+      expect(
+        deltas.every(
+          (delta) => delta.U === delta.u && delta.e === 'depth' && delta.s === 'BTC_USDC' && delta.T === delta.E,
+        ),
+      ).toBe(true);
       expect(deltas[0].a).toEqual([['60000', '1']]);
       expect(deltas[1].a).toEqual([['60000', '3']]);
       expect(deltas[2].a).toEqual([['60000', '1.4']]);
       expect(deltas[2].b).toEqual([]);
-      const after = (await fetch(`${exchange.baseUrl}/api/v1/depth?symbol=BTC_USDC`).then((response) => response.json())) as any;
+      const after = (await fetch(`${exchange.baseUrl}/api/v1/depth?symbol=BTC_USDC`).then((response) =>
+        response.json(),
+      )) as any;
       expect(Number(after.lastUpdateId)).toBe(deltas[2].u);
       expect(after.asks).toEqual([['60000', '1.4']]);
       expect(after.bids).toEqual([]);
       await socket.waitFor((messages) => messages.filter((message) => message.stream === 'trade.BTC_USDC').length >= 2);
-      const trades = socket.messages.filter((message) => message.stream === 'trade.BTC_USDC').map((message) => message.data);
+      const trades = socket.messages
+        .filter((message) => message.stream === 'trade.BTC_USDC')
+        .map((message) => message.data);
       // Two makers at one level, filled oldest first: two trades in one entry.
       expect(trades[0]).toMatchObject({ e: 'trade', s: 'BTC_USDC', p: '60000', q: '1', m: false });
       expect(trades[1]).toMatchObject({ e: 'trade', s: 'BTC_USDC', p: '60000', q: '0.6', m: false });
@@ -185,11 +250,19 @@ describe('WebSocket streams', { timeout: 60_000 }, () => {
     try {
       socket.send({ method: 'SUBSCRIBE', params: ['account.orderUpdate'], id: 'nosig' });
       await socket.waitFor((messages) => messages.some((message) => message.id === 'nosig'));
-      expect(socket.messages.find((message) => message.id === 'nosig').error).toMatchObject({ code: 401, resultCode: 'UNAUTHORIZED' });
+      expect(socket.messages.find((message) => message.id === 'nosig').error).toMatchObject({
+        code: 401,
+        resultCode: 'UNAUTHORIZED',
+      });
 
       const timestamp = String(Date.now());
       const badSignature = maker.sign(`instruction=subscribe&timestamp=${Number(timestamp) + 1}&window=5000`);
-      socket.send({ method: 'SUBSCRIBE', params: ['account.orderUpdate'], signature: [maker.apiKey, badSignature, timestamp, '5000'], id: 'bad' });
+      socket.send({
+        method: 'SUBSCRIBE',
+        params: ['account.orderUpdate'],
+        signature: [maker.apiKey, badSignature, timestamp, '5000'],
+        id: 'bad',
+      });
       await socket.waitFor((messages) => messages.some((message) => message.id === 'bad'));
       expect(socket.messages.find((message) => message.id === 'bad').error.resultCode).toBe('INVALID_SIGNATURE');
 
@@ -206,7 +279,12 @@ describe('WebSocket streams', { timeout: 60_000 }, () => {
       socket.send({
         method: 'SUBSCRIBE',
         params: ['account.orderUpdate.SOL_USDC'],
-        signature: [maker.apiKey, maker.sign(`instruction=subscribe&timestamp=${timestamp}&window=5000`), timestamp, '5000'],
+        signature: [
+          maker.apiKey,
+          maker.sign(`instruction=subscribe&timestamp=${timestamp}&window=5000`),
+          timestamp,
+          '5000',
+        ],
         id: 'ok',
       });
       await socket.waitFor((messages) => messages.some((message) => message.id === 'ok'));
@@ -215,7 +293,12 @@ describe('WebSocket streams', { timeout: 60_000 }, () => {
       other.send({
         method: 'SUBSCRIBE',
         params: ['account.orderUpdate'],
-        signature: [taker.apiKey, taker.sign(`instruction=subscribe&timestamp=${otherTimestamp}&window=5000`), otherTimestamp, '5000'],
+        signature: [
+          taker.apiKey,
+          taker.sign(`instruction=subscribe&timestamp=${otherTimestamp}&window=5000`),
+          otherTimestamp,
+          '5000',
+        ],
         id: 'ok',
       });
       await other.waitFor((messages) => messages.some((message) => message.id === 'ok'));
@@ -223,7 +306,18 @@ describe('WebSocket streams', { timeout: 60_000 }, () => {
       const order = await placeLimit(exchange, maker, 'Bid', '10', '1');
       await socket.waitFor((messages) => messages.some((message) => message.stream === 'account.orderUpdate.SOL_USDC'));
       const update = socket.messages.find((message) => message.stream === 'account.orderUpdate.SOL_USDC').data;
-      expect(update).toMatchObject({ e: 'orderAccepted', s: 'SOL_USDC', i: order.id, X: 'New', S: 'Bid', o: 'Limit', p: '10', q: '1', f: 'GTC', z: '0' });
+      expect(update).toMatchObject({
+        e: 'orderAccepted',
+        s: 'SOL_USDC',
+        i: order.id,
+        X: 'New',
+        S: 'Bid',
+        o: 'Limit',
+        p: '10',
+        q: '1',
+        f: 'GTC',
+        z: '0',
+      });
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(other.messages.filter((message) => message.stream !== undefined)).toEqual([]);
     } finally {
@@ -234,7 +328,13 @@ describe('WebSocket streams', { timeout: 60_000 }, () => {
 
   it('raw protocol: a sweeping IOC order reports cumulative fills, then expires', async () => {
     for (const key of [maker, taker]) {
-      expect((await signedRequest(exchange, key, 'DELETE', '/api/v1/orders', 'orderCancelAll', { body: { symbol: 'BTC_USDC' } })).status).toBe(200);
+      expect(
+        (
+          await signedRequest(exchange, key, 'DELETE', '/api/v1/orders', 'orderCancelAll', {
+            body: { symbol: 'BTC_USDC' },
+          })
+        ).status,
+      ).toBe(200);
     }
     const first = await placeLimit(exchange, maker, 'Ask', '70000', '1', 'BTC_USDC');
     const second = await placeLimit(exchange, maker, 'Ask', '70010', '1', 'BTC_USDC');
@@ -244,23 +344,45 @@ describe('WebSocket streams', { timeout: 60_000 }, () => {
       socket.send({
         method: 'SUBSCRIBE',
         params: ['account.orderUpdate'],
-        signature: [taker.apiKey, taker.sign(`instruction=subscribe&timestamp=${timestamp}&window=5000`), timestamp, '5000'],
+        signature: [
+          taker.apiKey,
+          taker.sign(`instruction=subscribe&timestamp=${timestamp}&window=5000`),
+          timestamp,
+          '5000',
+        ],
         id: 'sub',
       });
       await socket.waitFor((messages) => messages.some((message) => message.id === 'sub'));
       const response = await signedRequest(exchange, taker, 'POST', '/api/v1/order', 'orderExecute', {
-        body: { symbol: 'BTC_USDC', side: 'Bid', orderType: 'Limit', price: '70010', quantity: '3', timeInForce: 'IOC' },
+        body: {
+          symbol: 'BTC_USDC',
+          side: 'Bid',
+          orderType: 'Limit',
+          price: '70010',
+          quantity: '3',
+          timeInForce: 'IOC',
+        },
       });
-      expect(response.body).toMatchObject({ status: 'Expired', executedQuantity: '2', executedQuoteQuantity: '140010' });
-      await socket.waitFor((messages) => messages.filter((message) => message.stream === 'account.orderUpdate').length >= 4);
-      const updates = socket.messages.filter((message) => message.stream === 'account.orderUpdate').map((message) => message.data);
+      expect(response.body).toMatchObject({
+        status: 'Expired',
+        executedQuantity: '2',
+        executedQuoteQuantity: '140010',
+      });
+      await socket.waitFor(
+        (messages) => messages.filter((message) => message.stream === 'account.orderUpdate').length >= 4,
+      );
+      const updates = socket.messages
+        .filter((message) => message.stream === 'account.orderUpdate')
+        .map((message) => message.data);
       expect(updates.map((update) => [update.e, update.X, update.z, update.Z, update.l, update.L, update.m])).toEqual([
         ['orderAccepted', 'New', '0', '0', undefined, undefined, undefined],
         ['orderFill', 'PartiallyFilled', '1', '70000', '1', '70000', false],
         ['orderFill', 'PartiallyFilled', '2', '140010', '1', '70010', false],
         ['orderExpired', 'Expired', '2', '140010', undefined, undefined, undefined],
       ]);
-      expect(updates.every((update) => update.i === response.body.id && update.s === 'BTC_USDC' && update.f === 'IOC')).toBe(true);
+      expect(
+        updates.every((update) => update.i === response.body.id && update.s === 'BTC_USDC' && update.f === 'IOC'),
+      ).toBe(true);
       // Fees are in what the buyer received: 5 bps of 1 BTC.
       expect(updates[1]).toMatchObject({ n: '0.0005', N: 'BTC' });
       // The makers' fills go to the maker only.

@@ -174,8 +174,10 @@ export class StreamHub {
     if (subscribers === undefined) return;
     const specific = `${privateStream}.${message.market}`;
     for (const connection of subscribers) {
-      if (connection.privateStreams.has(privateStream)) this.send(connection, JSON.stringify({ stream: privateStream, data: message.data }));
-      if (connection.privateStreams.has(specific)) this.send(connection, JSON.stringify({ stream: specific, data: message.data }));
+      if (connection.privateStreams.has(privateStream))
+        this.send(connection, JSON.stringify({ stream: privateStream, data: message.data }));
+      if (connection.privateStreams.has(specific))
+        this.send(connection, JSON.stringify({ stream: specific, data: message.data }));
     }
   }
 
@@ -199,17 +201,26 @@ export class StreamHub {
       } catch {
         fail('INVALID_CLIENT_REQUEST', 'Messages must be JSON.');
       }
-      if (typeof message !== 'object' || message === null || Array.isArray(message)) fail('INVALID_CLIENT_REQUEST', 'A message must be a JSON object.');
+      if (typeof message !== 'object' || message === null || Array.isArray(message))
+        fail('INVALID_CLIENT_REQUEST', 'A message must be a JSON object.');
       const fields = message as Record<string, unknown>;
       if (Object.hasOwn(fields, 'id')) id = fields.id;
       for (const key of Object.keys(fields)) {
-        if (key !== 'method' && key !== 'params' && key !== 'signature' && key !== 'id') fail('INVALID_CLIENT_REQUEST', `Unknown field ${key.slice(0, 40)}.`);
+        if (key !== 'method' && key !== 'params' && key !== 'signature' && key !== 'id')
+          fail('INVALID_CLIENT_REQUEST', `Unknown field ${key.slice(0, 40)}.`);
       }
-      if (id !== null && typeof id !== 'number' && !(typeof id === 'string' && id.length <= 64)) fail('INVALID_CLIENT_REQUEST', 'id must be a number or a short string.');
+      if (id !== null && typeof id !== 'number' && !(typeof id === 'string' && id.length <= 64))
+        fail('INVALID_CLIENT_REQUEST', 'id must be a number or a short string.');
       const method = fields.method;
-      if (method !== 'SUBSCRIBE' && method !== 'UNSUBSCRIBE') fail('INVALID_CLIENT_REQUEST', 'method must be SUBSCRIBE or UNSUBSCRIBE.');
+      if (method !== 'SUBSCRIBE' && method !== 'UNSUBSCRIBE')
+        fail('INVALID_CLIENT_REQUEST', 'method must be SUBSCRIBE or UNSUBSCRIBE.');
       const params = fields.params;
-      if (!Array.isArray(params) || params.length === 0 || params.length > this.limits.maximumStreams || !params.every((param) => typeof param === 'string')) {
+      if (
+        !Array.isArray(params) ||
+        params.length === 0 ||
+        params.length > this.limits.maximumStreams ||
+        !params.every((param) => typeof param === 'string')
+      ) {
         fail('INVALID_CLIENT_REQUEST', `params must list 1 to ${this.limits.maximumStreams} stream names.`);
       }
       const streams = params as string[];
@@ -231,7 +242,11 @@ export class StreamHub {
     const kind = dot < 0 ? stream : stream.slice(0, stream.lastIndexOf('.'));
     const symbol = stream.slice(stream.lastIndexOf('.') + 1);
     const known =
-      kind === 'depth' || kind === 'trade' || kind === 'ticker' || kind === 'bookTicker' || kind === privateStream ||
+      kind === 'depth' ||
+      kind === 'trade' ||
+      kind === 'ticker' ||
+      kind === 'bookTicker' ||
+      kind === privateStream ||
       (kind.startsWith('kline.') && isCandleInterval(kind.slice('kline.'.length)));
     if (!known) fail('INVALID_CLIENT_REQUEST', `Unknown stream ${stream.slice(0, 80)}.`);
     if (!state.marketsBySymbol.has(symbol)) fail('INVALID_MARKET', `Market ${symbol.slice(0, 40)} does not exist.`);
@@ -247,7 +262,8 @@ export class StreamHub {
       connection.account = account;
     }
     const total = connection.publicStreams.size + connection.privateStreams.size + streams.length;
-    if (total > this.limits.maximumStreams) fail('INVALID_CLIENT_REQUEST', `A connection holds at most ${this.limits.maximumStreams} streams.`);
+    if (total > this.limits.maximumStreams)
+      fail('INVALID_CLIENT_REQUEST', `A connection holds at most ${this.limits.maximumStreams} streams.`);
     for (const stream of streams) {
       if (stream.startsWith(privateStream)) {
         connection.privateStreams.add(stream);
@@ -290,15 +306,22 @@ export class StreamHub {
     const [apiKey, signatureText, timestamp, window] = signature as [string, string, string, string];
     if (!isCanonicalAccountId(apiKey)) fail('UNAUTHORIZED', 'The API key must be the base64 of a 32-byte public key.');
     const signatureBytes = Buffer.from(signatureText, 'base64');
-    if (signatureBytes.length !== 64 || signatureBytes.toString('base64') !== signatureText) fail('INVALID_SIGNATURE', 'The signature must be the base64 of 64 bytes.');
-    if (!/^(0|[1-9][0-9]{0,15})$/.test(timestamp)) fail('INVALID_TIMESTAMP', 'The timestamp must be whole milliseconds.');
-    if (!/^[1-9][0-9]{0,15}$/.test(window) || Number(window) > maximumWindowMs) fail('INVALID_WINDOW', `The window must be from 1 to ${maximumWindowMs} ms.`);
+    if (signatureBytes.length !== 64 || signatureBytes.toString('base64') !== signatureText)
+      fail('INVALID_SIGNATURE', 'The signature must be the base64 of 64 bytes.');
+    if (!/^(0|[1-9][0-9]{0,15})$/.test(timestamp))
+      fail('INVALID_TIMESTAMP', 'The timestamp must be whole milliseconds.');
+    if (!/^[1-9][0-9]{0,15}$/.test(window) || Number(window) > maximumWindowMs)
+      fail('INVALID_WINDOW', `The window must be from 1 to ${maximumWindowMs} ms.`);
     const message = utf8.encode(`instruction=subscribe&timestamp=${timestamp}&window=${window}`);
-    if (verifySignature(new Uint8Array(Buffer.from(apiKey, 'base64')), message, new Uint8Array(signatureBytes)) !== 'valid') {
+    if (
+      verifySignature(new Uint8Array(Buffer.from(apiKey, 'base64')), message, new Uint8Array(signatureBytes)) !==
+      'valid'
+    ) {
       fail('INVALID_SIGNATURE', 'The subscription signature does not verify.');
     }
     const now = this.context.clock();
-    if (!isWithinWindow(now, Number(timestamp), Number(window))) fail('INVALID_TIMESTAMP', `The timestamp is not within ${window} ms of the server time.`);
+    if (!isWithinWindow(now, Number(timestamp), Number(window)))
+      fail('INVALID_TIMESTAMP', `The timestamp is not within ${window} ms of the server time.`);
     return apiKey;
   }
 }
@@ -323,7 +346,11 @@ export function registerWebSocketRoutes(
       schema: { hide: true },
       handler: async (_request, reply) => {
         if (url === '/' && rootPage !== undefined) return rootPage(reply);
-        throw new ApiError('INVALID_CLIENT_REQUEST', 'This is the WebSocket endpoint; connect with an upgrade request.', 426);
+        throw new ApiError(
+          'INVALID_CLIENT_REQUEST',
+          'This is the WebSocket endpoint; connect with an upgrade request.',
+          426,
+        );
       },
       wsHandler,
     });

@@ -90,8 +90,13 @@ export function wireOrder(state: ExchangeState, order: OrderView, attached?: Att
     orderType: order.orderType,
     price: isLimit ? formatPrice(market, order.priceTicks) : null,
     quantity:
-      order.status === 'TriggerPending' ? null : isLimit || order.quoteQuantityUnits === undefined ? formatQuantity(market, order.quantitySteps) : null,
-    quoteQuantity: order.quoteQuantityUnits === undefined ? null : formatDecimal(order.quoteQuantityUnits, market.quote.decimals),
+      order.status === 'TriggerPending'
+        ? null
+        : isLimit || order.quoteQuantityUnits === undefined
+          ? formatQuantity(market, order.quantitySteps)
+          : null,
+    quoteQuantity:
+      order.quoteQuantityUnits === undefined ? null : formatDecimal(order.quoteQuantityUnits, market.quote.decimals),
     executedQuantity: formatQuantity(market, order.executedSteps),
     executedQuoteQuantity: formatDecimal(order.executedQuoteUnits, market.quote.decimals),
     timeInForce: order.timeInForce,

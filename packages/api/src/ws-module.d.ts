@@ -25,7 +25,10 @@ declare module 'ws' {
     static readonly OPEN: 1;
     static readonly CLOSING: 2;
     static readonly CLOSED: 3;
-    constructor(address: string, options?: { headers?: Record<string, string>; maxPayload?: number; localAddress?: string });
+    constructor(
+      address: string,
+      options?: { headers?: Record<string, string>; maxPayload?: number; localAddress?: string },
+    );
     readonly readyState: 0 | 1 | 2 | 3;
     readonly bufferedAmount: number;
     send(data: string | Buffer, callback?: (error?: Error) => void): void;

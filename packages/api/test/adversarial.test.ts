@@ -72,7 +72,11 @@ async function attack(name: string, body: () => Promise<{ outcome: string; figur
     const { outcome, figures } = await body();
     rows.push({ attack: name, outcome, figures });
   } catch (error) {
-    rows.push({ attack: name, outcome: 'FAILED', figures: error instanceof Error ? error.message.split('\n', 1)[0]!.slice(0, 120) : String(error) });
+    rows.push({
+      attack: name,
+      outcome: 'FAILED',
+      figures: error instanceof Error ? error.message.split('\n', 1)[0]!.slice(0, 120) : String(error),
+    });
     throw error;
   }
 }
@@ -82,7 +86,8 @@ afterAll(() => {
     Math.max(6, ...rows.map((row) => row.attack.length)),
     Math.max(7, ...rows.map((row) => row.outcome.length)),
   ];
-  const line = (cells: readonly string[]): string => `| ${cells[0]!.padEnd(widths[0]!)} | ${cells[1]!.padEnd(widths[1]!)} | ${cells[2]} |`;
+  const line = (cells: readonly string[]): string =>
+    `| ${cells[0]!.padEnd(widths[0]!)} | ${cells[1]!.padEnd(widths[1]!)} | ${cells[2]} |`;
   const table = [
     `adversarial suite, ${full ? 'full' : 'small'} scale (ADVERSARIAL_SCALE=${full ? 'full' : 'small'})`,
     line(['attack', 'outcome', 'figures']),
@@ -113,7 +118,20 @@ function requestFrom(
   const url = new URL(path, baseUrl);
   return new Promise((resolveAnswer, rejectAnswer) => {
     const outgoing = httpRequest(
-      { host: url.hostname, port: url.port, method, path: `${url.pathname}${url.search}`, localAddress, agent: false, headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } : {}) } },
+      {
+        host: url.hostname,
+        port: url.port,
+        method,
+        path: `${url.pathname}${url.search}`,
+        localAddress,
+        agent: false,
+        headers: {
+          ...headers,
+          ...(body !== undefined
+            ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }
+            : {}),
+        },
+      },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -125,7 +143,12 @@ function requestFrom(
           } catch {
             // not JSON
           }
-          resolveAnswer({ status: response.statusCode ?? 0, headers: response.headers, body: parsed, bytes: Buffer.concat(chunks).length });
+          resolveAnswer({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            body: parsed,
+            bytes: Buffer.concat(chunks).length,
+          });
         });
         response.on('error', rejectAnswer);
       },
@@ -137,8 +160,18 @@ function requestFrom(
 }
 
 /** The headers of a request signed over `signingString` by `key`. */
-function signatureHeaders(key: TestKey, signingString: string, timestampMs: number, window = '5000'): Record<string, string> {
-  return { 'x-api-key': key.apiKey, 'x-signature': key.sign(signingString), 'x-timestamp': String(timestampMs), 'x-window': window };
+function signatureHeaders(
+  key: TestKey,
+  signingString: string,
+  timestampMs: number,
+  window = '5000',
+): Record<string, string> {
+  return {
+    'x-api-key': key.apiKey,
+    'x-signature': key.sign(signingString),
+    'x-timestamp': String(timestampMs),
+    'x-window': window,
+  };
 }
 
 /** A far-from-market post-only bid of 1 SOL at 1 USDC (the demo markets' minimum order value), so it rests and can be cancelled. */
@@ -192,7 +225,14 @@ describe('attacks on a server process (pnpm start)', { timeout: full ? 900_000 :
       ServerProcess.start({
         args: ['--import', 'tsx', 'packages/api/src/main.ts'],
         cwd: repositoryRoot,
-        env: { PORT: '0', DATA_DIR: dataDirectory, LOG_LEVEL: 'info', CONFIG: '', SNAPSHOT_EVERY: '5', MAX_CONNECTIONS_PER_IP: String(serverConnectionsPerIp) },
+        env: {
+          PORT: '0',
+          DATA_DIR: dataDirectory,
+          LOG_LEVEL: 'info',
+          CONFIG: '',
+          SNAPSHOT_EVERY: '5',
+          MAX_CONNECTIONS_PER_IP: String(serverConnectionsPerIp),
+        },
         logFile: join(dataDirectory, logName),
       });
     let server = await start('first.log');
@@ -205,90 +245,126 @@ describe('attacks on a server process (pnpm start)', { timeout: full ? 900_000 :
 
     // 1. Idle sockets from other processes, spread over loopback source addresses, while an honest trader trades.
     let replayable: { body: string; headers: Record<string, string> } | undefined;
-    await attack(`1 idle sockets (${scale.idleSockets.toLocaleString('en')} from ${scale.idleGenerators} processes, ${scale.idleSourceAddresses} addresses)`, async () => {
-      const reports = new Map<number, IdleSocketReport>();
-      const generators: ChildProcess[] = [];
-      const perGenerator = Math.ceil(scale.idleSockets / scale.idleGenerators);
-      for (let index = 0; index < scale.idleGenerators; index += 1) {
-        const child = fork(generatorModule, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-        generators.push(child);
-        child.on('message', (message: IdleSocketChildMessage | { type: 'error'; message: string }) => {
-          if (message.type === 'report') reports.set(index, message);
+    await attack(
+      `1 idle sockets (${scale.idleSockets.toLocaleString('en')} from ${scale.idleGenerators} processes, ${scale.idleSourceAddresses} addresses)`,
+      async () => {
+        const reports = new Map<number, IdleSocketReport>();
+        const generators: ChildProcess[] = [];
+        const perGenerator = Math.ceil(scale.idleSockets / scale.idleGenerators);
+        for (let index = 0; index < scale.idleGenerators; index += 1) {
+          const child = fork(generatorModule, [], {
+            execArgv: ['--import', 'tsx'],
+            stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+          });
+          generators.push(child);
+          child.on('message', (message: IdleSocketChildMessage | { type: 'error'; message: string }) => {
+            if (message.type === 'report') reports.set(index, message);
+          });
+          // Each generator has addresses of its own: 127.0.0.(10 + n).
+          const sourceAddresses = Array.from(
+            { length: Math.max(1, Math.floor(scale.idleSourceAddresses / scale.idleGenerators)) },
+            (_, offset) =>
+              `127.0.0.${10 + index * Math.ceil(scale.idleSourceAddresses / scale.idleGenerators) + offset}`,
+          );
+          child.send({
+            type: 'open',
+            host: '127.0.0.1',
+            port,
+            count: perGenerator,
+            sourceAddresses,
+            reconnectDelayMs: 5_000,
+          } satisfies IdleSocketParentMessage);
+        }
+        cleanups.push(async () => {
+          for (const child of generators) child.kill('SIGKILL');
         });
-        // Each generator has addresses of its own: 127.0.0.(10 + n).
-        const sourceAddresses = Array.from({ length: Math.max(1, Math.floor(scale.idleSourceAddresses / scale.idleGenerators)) }, (_, offset) =>
-          `127.0.0.${10 + index * Math.ceil(scale.idleSourceAddresses / scale.idleGenerators) + offset}`);
-        child.send({ type: 'open', host: '127.0.0.1', port, count: perGenerator, sourceAddresses, reconnectDelayMs: 5_000 } satisfies IdleSocketParentMessage);
-      }
-      cleanups.push(async () => {
-        for (const child of generators) child.kill('SIGKILL');
-      });
-      const held = (): number => [...reports.values()].reduce((total, report) => total + report.open, 0);
-      const expectedHeld = Math.min(scale.idleSockets, scale.idleSourceAddresses * serverConnectionsPerIp);
-      await waitFor(() => reports.size === scale.idleGenerators && held() >= expectedHeld * 0.9, 120_000, 'the idle sockets to be opened');
+        const held = (): number => [...reports.values()].reduce((total, report) => total + report.open, 0);
+        const expectedHeld = Math.min(scale.idleSockets, scale.idleSourceAddresses * serverConnectionsPerIp);
+        await waitFor(
+          () => reports.size === scale.idleGenerators && held() >= expectedHeld * 0.9,
+          120_000,
+          'the idle sockets to be opened',
+        );
 
-      // The honest trader: place and cancel, one request at a time, from 127.0.0.1.
-      const latenciesMs: number[] = [];
-      const statuses = new Map<number, number>();
-      let peakDescriptors = 0;
-      let peakHeld = 0;
-      const tradingEnds = Date.now() + scale.honestTradingMs;
-      let previousPairStartedMs = -Infinity;
-      for (let clientId = 1; Date.now() < tradingEnds; clientId += 1) {
-        // Paced at 50 requests a second, well inside its own key's limit (100 a second), as an honest bot would be.
-        const waitMs = previousPairStartedMs + 40 - performance.now();
-        if (waitMs > 0) await new Promise((resolvePace) => setTimeout(resolvePace, waitMs));
-        previousPairStartedMs = performance.now();
-        const started = performance.now();
-        const placed = await signedRequest(exchange, trader, 'POST', '/api/v1/order', 'orderExecute', { body: restingBid(clientId), window: '60000' });
-        latenciesMs.push(performance.now() - started);
-        statuses.set(placed.status, (statuses.get(placed.status) ?? 0) + 1);
-        if (placed.status !== 200) continue;
-        const cancelStarted = performance.now();
-        const cancelled = await signedRequest(exchange, trader, 'DELETE', '/api/v1/order', 'orderCancel', { body: { symbol: 'SOL_USDC', orderId: placed.body.id } });
-        latenciesMs.push(performance.now() - cancelStarted);
-        statuses.set(cancelled.status, (statuses.get(cancelled.status) ?? 0) + 1);
-        peakDescriptors = Math.max(peakDescriptors, openDescriptors(server.pid));
-        peakHeld = Math.max(peakHeld, held());
-      }
-      // One more order, kept for the replay after the restart (a 60 s window, so it is still fresh then).
-      const timestampMs = freshTimestamp();
-      const body = JSON.stringify(restingBid(999_999));
-      const signingString = encodeSigningString([{ instruction: 'orderExecute', params: Object.entries(restingBid(999_999)).map(([key, value]) => [key, String(value)]) }], timestampMs, 60_000);
-      replayable = { body, headers: signatureHeaders(trader, signingString, timestampMs, '60000') };
-      const kept = await requestFrom(server.url, '127.0.0.1', 'POST', '/api/v1/order', replayable.headers, body);
-      expect(kept.status, JSON.stringify(kept.body)).toBe(200);
+        // The honest trader: place and cancel, one request at a time, from 127.0.0.1.
+        const latenciesMs: number[] = [];
+        const statuses = new Map<number, number>();
+        let peakDescriptors = 0;
+        let peakHeld = 0;
+        const tradingEnds = Date.now() + scale.honestTradingMs;
+        let previousPairStartedMs = -Infinity;
+        for (let clientId = 1; Date.now() < tradingEnds; clientId += 1) {
+          // Paced at 50 requests a second, well inside its own key's limit (100 a second), as an honest bot would be.
+          const waitMs = previousPairStartedMs + 40 - performance.now();
+          if (waitMs > 0) await new Promise((resolvePace) => setTimeout(resolvePace, waitMs));
+          previousPairStartedMs = performance.now();
+          const started = performance.now();
+          const placed = await signedRequest(exchange, trader, 'POST', '/api/v1/order', 'orderExecute', {
+            body: restingBid(clientId),
+            window: '60000',
+          });
+          latenciesMs.push(performance.now() - started);
+          statuses.set(placed.status, (statuses.get(placed.status) ?? 0) + 1);
+          if (placed.status !== 200) continue;
+          const cancelStarted = performance.now();
+          const cancelled = await signedRequest(exchange, trader, 'DELETE', '/api/v1/order', 'orderCancel', {
+            body: { symbol: 'SOL_USDC', orderId: placed.body.id },
+          });
+          latenciesMs.push(performance.now() - cancelStarted);
+          statuses.set(cancelled.status, (statuses.get(cancelled.status) ?? 0) + 1);
+          peakDescriptors = Math.max(peakDescriptors, openDescriptors(server.pid));
+          peakHeld = Math.max(peakHeld, held());
+        }
+        // One more order, kept for the replay after the restart (a 60 s window, so it is still fresh then).
+        const timestampMs = freshTimestamp();
+        const body = JSON.stringify(restingBid(999_999));
+        const signingString = encodeSigningString(
+          [
+            {
+              instruction: 'orderExecute',
+              params: Object.entries(restingBid(999_999)).map(([key, value]) => [key, String(value)]),
+            },
+          ],
+          timestampMs,
+          60_000,
+        );
+        replayable = { body, headers: signatureHeaders(trader, signingString, timestampMs, '60000') };
+        const kept = await requestFrom(server.url, '127.0.0.1', 'POST', '/api/v1/order', replayable.headers, body);
+        expect(kept.status, JSON.stringify(kept.body)).toBe(200);
 
-      const refusedAnswers = [...reports.values()].reduce((total, report) => total + report.refusedAnswers, 0);
-      const closedByServer = [...reports.values()].reduce((total, report) => total + report.closed, 0);
-      for (const child of generators) child.send({ type: 'exit' } satisfies IdleSocketParentMessage);
-      const status = (await (await fetch(`${server.url}/api/v1/status`)).json()) as Record<string, unknown>;
-      latenciesMs.sort((left, right) => left - right);
-      const requests = latenciesMs.length;
-      // Every honest request answered 200, none slow, and the node never halted.
-      expect([...statuses.keys()]).toEqual([200]);
-      expect(requests).toBeGreaterThan(10);
-      // Generous: the attacker's processes and other test suites share the two cores with the server.
-      expect(percentile(latenciesMs, 0.99)).toBeLessThan(full ? 10_000 : 5_000);
-      expect(status).toMatchObject({ status: 'Ok' });
-      expect(server.logText()).not.toMatch(/ledger halted/);
-      // The server holds no more attack connections than the per-IP bound allows, and stays far from its
-      // descriptor limit. (The attacker's own count includes connections the kernel completed that wait
-      // in the accept queue, or that the server is about to refuse; the server's descriptors are the truth.)
-      const attackBound = scale.idleSourceAddresses * serverConnectionsPerIp;
-      expect(peakDescriptors).toBeLessThanOrEqual(attackBound + 300);
-      return {
-        outcome: 'bounded; honest trading continued',
-        figures:
-          `attacker saw ≤ ${peakHeld} connected (bound ${attackBound}: ${serverConnectionsPerIp}/IP), ${refusedAnswers} refusals, ${closedByServer} closed by server; ` +
-          `server fds peak ${peakDescriptors} of ${openFileLimitOf(server.pid)}; honest ${requests} requests all 200, ` +
-          `p50 ${percentile(latenciesMs, 0.5).toFixed(0)} ms, p99 ${percentile(latenciesMs, 0.99).toFixed(0)} ms, max ${latenciesMs.at(-1)!.toFixed(0)} ms; no halt`,
-      };
-    });
+        const refusedAnswers = [...reports.values()].reduce((total, report) => total + report.refusedAnswers, 0);
+        const closedByServer = [...reports.values()].reduce((total, report) => total + report.closed, 0);
+        for (const child of generators) child.send({ type: 'exit' } satisfies IdleSocketParentMessage);
+        const status = (await (await fetch(`${server.url}/api/v1/status`)).json()) as Record<string, unknown>;
+        latenciesMs.sort((left, right) => left - right);
+        const requests = latenciesMs.length;
+        // Every honest request answered 200, none slow, and the node never halted.
+        expect([...statuses.keys()]).toEqual([200]);
+        expect(requests).toBeGreaterThan(10);
+        // Generous: the attacker's processes and other test suites share the two cores with the server.
+        expect(percentile(latenciesMs, 0.99)).toBeLessThan(full ? 10_000 : 5_000);
+        expect(status).toMatchObject({ status: 'Ok' });
+        expect(server.logText()).not.toMatch(/ledger halted/);
+        // The server holds no more attack connections than the per-IP bound allows, and stays far from its
+        // descriptor limit. (The attacker's own count includes connections the kernel completed that wait
+        // in the accept queue, or that the server is about to refuse; the server's descriptors are the truth.)
+        const attackBound = scale.idleSourceAddresses * serverConnectionsPerIp;
+        expect(peakDescriptors).toBeLessThanOrEqual(attackBound + 300);
+        return {
+          outcome: 'bounded; honest trading continued',
+          figures:
+            `attacker saw ≤ ${peakHeld} connected (bound ${attackBound}: ${serverConnectionsPerIp}/IP), ${refusedAnswers} refusals, ${closedByServer} closed by server; ` +
+            `server fds peak ${peakDescriptors} of ${openFileLimitOf(server.pid)}; honest ${requests} requests all 200, ` +
+            `p50 ${percentile(latenciesMs, 0.5).toFixed(0)} ms, p99 ${percentile(latenciesMs, 0.99).toFixed(0)} ms, max ${latenciesMs.at(-1)!.toFixed(0)} ms; no halt`,
+        };
+      },
+    );
 
     // 6. SIGTERM with silent sockets open: exit 0 after a short grace, with a clean close and a final attestation.
     await attack(`6 SIGTERM with ${scale.silentSocketsAtShutdown} silent sockets`, async () => {
-      const sockets = await Promise.all(Array.from({ length: scale.silentSocketsAtShutdown }, () => openSilentSocket(port)));
+      const sockets = await Promise.all(
+        Array.from({ length: scale.silentSocketsAtShutdown }, () => openSilentSocket(port)),
+      );
       const started = Date.now();
       const exit = await server.stop('SIGTERM', 25_000);
       const tookMs = Date.now() - started;
@@ -299,7 +375,10 @@ describe('attacks on a server process (pnpm start)', { timeout: full ? 900_000 :
       expect(log).toMatch(/"msg":"ledger closed"/);
       expect(log).toMatch(/"msg":"stopped"/);
       const destroyed = /"destroyed":(\d+)[^\n]*grace period/.exec(log)?.[1] ?? '0';
-      return { outcome: 'exit 0, clean close', figures: `stopped in ${(tookMs / 1000).toFixed(1)} s (3 s grace, ${destroyed} sockets destroyed after it), ledger closed` };
+      return {
+        outcome: 'exit 0, clean close',
+        figures: `stopped in ${(tookMs / 1000).toFixed(1)} s (3 s grace, ${destroyed} sockets destroyed after it), ledger closed`,
+      };
     });
 
     // Held: replays after a restart that recovered from a snapshot (SNAPSHOT_EVERY=5).
@@ -310,14 +389,27 @@ describe('attacks on a server process (pnpm start)', { timeout: full ? 900_000 :
       // The clean stop attested the head; the attestation's record (docs/attestation.md) is the entry after it.
       expect(latest[0]?.sequence).toBe(status.sequence - 1);
       expect(server.logText()).toMatch(/ledger recovered \d+ entries \(\d+ replayed after snapshot \d+\)/);
-      const replay = await requestFrom(server.url, '127.0.0.1', 'POST', '/api/v1/order', replayable!.headers, replayable!.body);
+      const replay = await requestFrom(
+        server.url,
+        '127.0.0.1',
+        'POST',
+        '/api/v1/order',
+        replayable!.headers,
+        replayable!.body,
+      );
       // Within its 60 s window it is a duplicate; a slow restart may have let the window pass instead.
-      expect([['409', 'DUPLICATE_REQUEST'], ['400', 'INVALID_TIMESTAMP']]).toContainEqual([String(replay.status), replay.body.code]);
+      expect([
+        ['409', 'DUPLICATE_REQUEST'],
+        ['400', 'INVALID_TIMESTAMP'],
+      ]).toContainEqual([String(replay.status), replay.body.code]);
       const after = (await (await fetch(`${server.url}/api/v1/status`)).json()) as { sequence: number };
       expect(after.sequence).toBe(status.sequence);
       const exit = await server.stop('SIGTERM');
       expect(exit.code).toBe(0);
-      return { outcome: `refused (${replay.status})`, figures: `${replay.body.code} after recovery from a snapshot at ${status.sequence}; final attestation at the head` };
+      return {
+        outcome: `refused (${replay.status})`,
+        figures: `${replay.body.code} after recovery from a snapshot at ${status.sequence}; final attestation at the head`,
+      };
     });
   });
 });
@@ -344,64 +436,109 @@ describe('attacks on a node on loopback', { timeout: full ? 900_000 : 120_000 },
     }
   });
 
-  it('2 a flood with the victim\'s public key does not spend the victim\'s budget', async () => {
-    await attack(`2 key lockout (${scale.forgedRequests.toLocaleString('en')} forged requests with the victim's key)`, async () => {
-      const victim = TestKey.random();
-      await deposit(exchange, victim.apiKey, 'USDC', '100000');
-      // The victim's order, accepted and logged: its signed bytes are public from now on.
-      const timestampMs = freshTimestamp();
-      const loggedBody = JSON.stringify(restingBid(1));
-      const loggedHeaders = signatureHeaders(
-        victim,
-        encodeSigningString([{ instruction: 'orderExecute', params: Object.entries(restingBid(1)).map(([key, value]) => [key, String(value)]) }], timestampMs, 60_000),
-        timestampMs,
-        '60000',
-      );
-      const logged = await requestFrom(exchange.baseUrl, '127.0.0.1', 'POST', '/api/v1/order', loggedHeaders, loggedBody);
-      expect(logged.status).toBe(200);
-      const statuses = new Map<number, number>();
-      const count = (status: number): void => void statuses.set(status, (statuses.get(status) ?? 0) + 1);
-      // From another address: unsigned public requests carrying the key, orders with a wrong signature, and replays of the logged order.
-      const attacker = '127.0.0.2';
-      const forged = async (index: number): Promise<void> => {
-        const timestampMs = Date.now();
-        switch (index % 3) {
-          case 0:
-            count((await requestFrom(exchange.baseUrl, attacker, 'GET', '/api/v1/time', { 'x-api-key': victim.apiKey })).status);
-            break;
-          case 1: {
-            const headers = { ...signatureHeaders(bob, `instruction=orderExecute&timestamp=${timestampMs}`, timestampMs), 'x-api-key': victim.apiKey };
-            count((await requestFrom(exchange.baseUrl, attacker, 'POST', '/api/v1/order', headers, JSON.stringify(restingBid(index)))).status);
-            break;
+  it("2 a flood with the victim's public key does not spend the victim's budget", async () => {
+    await attack(
+      `2 key lockout (${scale.forgedRequests.toLocaleString('en')} forged requests with the victim's key)`,
+      async () => {
+        const victim = TestKey.random();
+        await deposit(exchange, victim.apiKey, 'USDC', '100000');
+        // The victim's order, accepted and logged: its signed bytes are public from now on.
+        const timestampMs = freshTimestamp();
+        const loggedBody = JSON.stringify(restingBid(1));
+        const loggedHeaders = signatureHeaders(
+          victim,
+          encodeSigningString(
+            [
+              {
+                instruction: 'orderExecute',
+                params: Object.entries(restingBid(1)).map(([key, value]) => [key, String(value)]),
+              },
+            ],
+            timestampMs,
+            60_000,
+          ),
+          timestampMs,
+          '60000',
+        );
+        const logged = await requestFrom(
+          exchange.baseUrl,
+          '127.0.0.1',
+          'POST',
+          '/api/v1/order',
+          loggedHeaders,
+          loggedBody,
+        );
+        expect(logged.status).toBe(200);
+        const statuses = new Map<number, number>();
+        const count = (status: number): void => void statuses.set(status, (statuses.get(status) ?? 0) + 1);
+        // From another address: unsigned public requests carrying the key, orders with a wrong signature, and replays of the logged order.
+        const attacker = '127.0.0.2';
+        const forged = async (index: number): Promise<void> => {
+          const timestampMs = Date.now();
+          switch (index % 3) {
+            case 0:
+              count(
+                (await requestFrom(exchange.baseUrl, attacker, 'GET', '/api/v1/time', { 'x-api-key': victim.apiKey }))
+                  .status,
+              );
+              break;
+            case 1: {
+              const headers = {
+                ...signatureHeaders(bob, `instruction=orderExecute&timestamp=${timestampMs}`, timestampMs),
+                'x-api-key': victim.apiKey,
+              };
+              count(
+                (
+                  await requestFrom(
+                    exchange.baseUrl,
+                    attacker,
+                    'POST',
+                    '/api/v1/order',
+                    headers,
+                    JSON.stringify(restingBid(index)),
+                  )
+                ).status,
+              );
+              break;
+            }
+            default:
+              // A replay of the victim's logged order, signature and all.
+              count(
+                (await requestFrom(exchange.baseUrl, attacker, 'POST', '/api/v1/order', loggedHeaders, loggedBody))
+                  .status,
+              );
           }
-          default:
-            // A replay of the victim's logged order, signature and all.
-            count((await requestFrom(exchange.baseUrl, attacker, 'POST', '/api/v1/order', loggedHeaders, loggedBody)).status);
+        };
+        for (let index = 0; index < scale.forgedRequests; index += 10) {
+          await Promise.all(
+            Array.from({ length: Math.min(10, scale.forgedRequests - index) }, (_, offset) => forged(index + offset)),
+          );
         }
-      };
-      for (let index = 0; index < scale.forgedRequests; index += 10) {
-        await Promise.all(Array.from({ length: Math.min(10, scale.forgedRequests - index) }, (_, offset) => forged(index + offset)));
-      }
-      // The victim: every request of its budget goes through (the logged order used one); the one after is refused by its own budget.
-      const budget = perKeyBudget;
-      const victimStatuses: number[] = [];
-      for (let clientId = 2, used = 1; used < budget; clientId += 1) {
-        const placed = await signedRequest(exchange, victim, 'POST', '/api/v1/order', 'orderExecute', { body: restingBid(clientId) });
-        victimStatuses.push(placed.status);
-        used += 1;
-        if (placed.status !== 200 || used >= budget) continue;
-        const cancelled = await signedRequest(exchange, victim, 'DELETE', '/api/v1/order', 'orderCancel', { body: { symbol: 'SOL_USDC', orderId: placed.body.id } });
-        victimStatuses.push(cancelled.status);
-        used += 1;
-      }
-      expect(victimStatuses.every((status) => status === 200)).toBe(true);
-      const over = await signedRequest(exchange, victim, 'GET', '/api/v1/capital', 'balanceQuery');
-      expect(over).toMatchObject({ status: 429, body: { code: 'TOO_MANY_REQUESTS' } });
-      return {
-        outcome: 'victim unaffected',
-        figures: `forged answers ${JSON.stringify(Object.fromEntries(statuses))}; victim ${victimStatuses.filter((status) => status === 200).length}/${victimStatuses.length} ok, then its own limit (429)`,
-      };
-    });
+        // The victim: every request of its budget goes through (the logged order used one); the one after is refused by its own budget.
+        const budget = perKeyBudget;
+        const victimStatuses: number[] = [];
+        for (let clientId = 2, used = 1; used < budget; clientId += 1) {
+          const placed = await signedRequest(exchange, victim, 'POST', '/api/v1/order', 'orderExecute', {
+            body: restingBid(clientId),
+          });
+          victimStatuses.push(placed.status);
+          used += 1;
+          if (placed.status !== 200 || used >= budget) continue;
+          const cancelled = await signedRequest(exchange, victim, 'DELETE', '/api/v1/order', 'orderCancel', {
+            body: { symbol: 'SOL_USDC', orderId: placed.body.id },
+          });
+          victimStatuses.push(cancelled.status);
+          used += 1;
+        }
+        expect(victimStatuses.every((status) => status === 200)).toBe(true);
+        const over = await signedRequest(exchange, victim, 'GET', '/api/v1/capital', 'balanceQuery');
+        expect(over).toMatchObject({ status: 429, body: { code: 'TOO_MANY_REQUESTS' } });
+        return {
+          outcome: 'victim unaffected',
+          figures: `forged answers ${JSON.stringify(Object.fromEntries(statuses))}; victim ${victimStatuses.filter((status) => status === 200).length}/${victimStatuses.length} ok, then its own limit (429)`,
+        };
+      },
+    );
   });
 
   it('3 HEAD on the exports costs headers only; exports are bounded', async () => {
@@ -423,7 +560,9 @@ describe('attacks on a node on loopback', { timeout: full ? 900_000 : 120_000 },
       }
       expect(peakExports).toBe(0);
       // Many exports at once from one address: each is answered, in full or with 503 and Retry-After; never more than the bound run.
-      const answers = await Promise.all(Array.from({ length: 12 }, () => requestFrom(exchange.baseUrl, '127.0.0.3', 'GET', '/api/v1/log')));
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, () => requestFrom(exchange.baseUrl, '127.0.0.3', 'GET', '/api/v1/log')),
+      );
       for (const answer of answers) {
         expect([200, 503]).toContain(answer.status);
         if (answer.status === 503) expect(answer.headers['retry-after']).toBe('5');
@@ -433,7 +572,11 @@ describe('attacks on a node on loopback', { timeout: full ? 900_000 : 120_000 },
       socket.write('GET /api/v1/log HTTP/1.1\r\nHost: x\r\n\r\n');
       await new Promise((resolveWait) => setTimeout(resolveWait, 50));
       socket.destroy();
-      await waitFor(() => exchange.app.serverStatistics().exportsInProgress === 0, 5_000, 'the export slots to be freed');
+      await waitFor(
+        () => exchange.app.serverStatistics().exportsInProgress === 0,
+        5_000,
+        'the export slots to be freed',
+      );
       return {
         outcome: 'headers only; bounded',
         figures: `${routes.length * scale.headRequests} HEADs, slowest ${slowestMs.toFixed(0)} ms, 0 exports run; 12 concurrent GETs: ${answers.filter((answer) => answer.status === 200).length} × 200, ${answers.filter((answer) => answer.status === 503).length} × 503`,
@@ -442,52 +585,101 @@ describe('attacks on a node on loopback', { timeout: full ? 900_000 : 120_000 },
   });
 
   it('7 the WebSocket hub forgets keys with their last connection', async () => {
-    await attack(`7 WebSocket hub (${scale.webSocketConnections.toLocaleString('en')} private subscriptions)`, async () => {
-      let peak = 0;
-      const batch = 40; // under the per-IP WebSocket bound (50)
-      for (let index = 0; index < scale.webSocketConnections; index += batch) {
-        // Each batch from an address of its own (127.0.1.x, 127.0.2.x, ...), so the per-IP request limit is not what bounds the test.
-        const batchNumber = index / batch;
-        const localAddress = `127.0.${1 + Math.floor(batchNumber / 250)}.${1 + (batchNumber % 250)}`;
-        const sockets = await Promise.all(
-          Array.from({ length: Math.min(batch, scale.webSocketConnections - index) }, async () => {
-            const key = TestKey.random();
-            const socket = new WebSocket(exchange.wsUrl, { localAddress });
-            await new Promise((resolveOpen, rejectOpen) => {
-              socket.once('open', resolveOpen);
-              socket.once('error', rejectOpen);
-            });
-            const timestampMs = Date.now();
-            const answered = new Promise((resolveAnswer) => socket.once('message', resolveAnswer));
-            socket.send(JSON.stringify({ method: 'SUBSCRIBE', params: ['account.orderUpdate'], id: 1, signature: [key.apiKey, key.sign(`instruction=subscribe&timestamp=${timestampMs}&window=5000`), String(timestampMs), '5000'] }));
-            await answered;
-            return socket;
-          }),
+    await attack(
+      `7 WebSocket hub (${scale.webSocketConnections.toLocaleString('en')} private subscriptions)`,
+      async () => {
+        let peak = 0;
+        const batch = 40; // under the per-IP WebSocket bound (50)
+        for (let index = 0; index < scale.webSocketConnections; index += batch) {
+          // Each batch from an address of its own (127.0.1.x, 127.0.2.x, ...), so the per-IP request limit is not what bounds the test.
+          const batchNumber = index / batch;
+          const localAddress = `127.0.${1 + Math.floor(batchNumber / 250)}.${1 + (batchNumber % 250)}`;
+          const sockets = await Promise.all(
+            Array.from({ length: Math.min(batch, scale.webSocketConnections - index) }, async () => {
+              const key = TestKey.random();
+              const socket = new WebSocket(exchange.wsUrl, { localAddress });
+              await new Promise((resolveOpen, rejectOpen) => {
+                socket.once('open', resolveOpen);
+                socket.once('error', rejectOpen);
+              });
+              const timestampMs = Date.now();
+              const answered = new Promise((resolveAnswer) => socket.once('message', resolveAnswer));
+              socket.send(
+                JSON.stringify({
+                  method: 'SUBSCRIBE',
+                  params: ['account.orderUpdate'],
+                  id: 1,
+                  signature: [
+                    key.apiKey,
+                    key.sign(`instruction=subscribe&timestamp=${timestampMs}&window=5000`),
+                    String(timestampMs),
+                    '5000',
+                  ],
+                }),
+              );
+              await answered;
+              return socket;
+            }),
+          );
+          peak = Math.max(peak, exchange.app.serverStatistics().webSocket!.privateAccounts);
+          await Promise.all(
+            sockets.map(
+              (socket) =>
+                new Promise((resolveClose) => {
+                  socket.once('close', resolveClose);
+                  socket.close();
+                }),
+            ),
+          );
+        }
+        await waitFor(
+          () => exchange.app.serverStatistics().webSocket!.connections === 0,
+          5_000,
+          'the WebSocket connections to close',
         );
-        peak = Math.max(peak, exchange.app.serverStatistics().webSocket!.privateAccounts);
-        await Promise.all(sockets.map((socket) => new Promise((resolveClose) => {
-          socket.once('close', resolveClose);
-          socket.close();
-        })));
-      }
-      await waitFor(() => exchange.app.serverStatistics().webSocket!.connections === 0, 5_000, 'the WebSocket connections to close');
-      const statistics = exchange.app.serverStatistics().webSocket!;
-      expect(peak).toBeGreaterThan(0);
-      expect(peak).toBeLessThanOrEqual(batch);
-      expect(statistics).toEqual({ connections: 0, addresses: 0, publicStreams: 0, privateAccounts: 0 });
-      return { outcome: 'map bounded', figures: `peak ${peak} entries (connections open at once); 0 after ${scale.webSocketConnections} closed` };
-    });
+        const statistics = exchange.app.serverStatistics().webSocket!;
+        expect(peak).toBeGreaterThan(0);
+        expect(peak).toBeLessThanOrEqual(batch);
+        expect(statistics).toEqual({ connections: 0, addresses: 0, publicStreams: 0, privateAccounts: 0 });
+        return {
+          outcome: 'map bounded',
+          figures: `peak ${peak} entries (connections open at once); 0 after ${scale.webSocketConnections} closed`,
+        };
+      },
+    );
   });
 
-  it('8 a trader-style signature does not open the operator\'s withdrawal listing', async () => {
+  it("8 a trader-style signature does not open the operator's withdrawal listing", async () => {
     await attack('8 operator listing with a withdrawalQueryAll signature', async () => {
-      const reused = await signedRequest(exchange, exchange.operatorKey, 'GET', '/api/v1/operator/withdrawals', 'withdrawalQueryAll');
-      const byTrader = await signedRequest(exchange, TestKey.random(), 'GET', '/api/v1/operator/withdrawals', 'operatorWithdrawalQueryAll');
-      const byOperator = await signedRequest(exchange, exchange.operatorKey, 'GET', '/api/v1/operator/withdrawals', 'operatorWithdrawalQueryAll');
+      const reused = await signedRequest(
+        exchange,
+        exchange.operatorKey,
+        'GET',
+        '/api/v1/operator/withdrawals',
+        'withdrawalQueryAll',
+      );
+      const byTrader = await signedRequest(
+        exchange,
+        TestKey.random(),
+        'GET',
+        '/api/v1/operator/withdrawals',
+        'operatorWithdrawalQueryAll',
+      );
+      const byOperator = await signedRequest(
+        exchange,
+        exchange.operatorKey,
+        'GET',
+        '/api/v1/operator/withdrawals',
+        'operatorWithdrawalQueryAll',
+      );
       expect(reused).toMatchObject({ status: 401, body: { code: 'INVALID_SIGNATURE' } });
       expect(byTrader).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED' } });
       expect(byOperator.status).toBe(200);
-      return { outcome: 'refused (401)', figures: 'withdrawalQueryAll signature: INVALID_SIGNATURE; trader key: UNAUTHORIZED; operatorWithdrawalQueryAll by the operator: 200' };
+      return {
+        outcome: 'refused (401)',
+        figures:
+          'withdrawalQueryAll signature: INVALID_SIGNATURE; trader key: UNAUTHORIZED; operatorWithdrawalQueryAll by the operator: 200',
+      };
     });
   });
 
@@ -500,7 +692,11 @@ describe('attacks on a node on loopback', { timeout: full ? 900_000 : 120_000 },
         const out = join(directory, 'exchange.log');
         symlinkSync(victim, `${out}.partial`);
         const result = await new Promise<{ code: number | null; stderr: string }>((resolveRun) => {
-          const child = spawn(process.execPath, ['--import', 'tsx', 'packages/client/src/cli.ts', 'export-log', '--url', exchange.baseUrl, '--out', out], { cwd: repositoryRoot, stdio: ['ignore', 'ignore', 'pipe'] });
+          const child = spawn(
+            process.execPath,
+            ['--import', 'tsx', 'packages/client/src/cli.ts', 'export-log', '--url', exchange.baseUrl, '--out', out],
+            { cwd: repositoryRoot, stdio: ['ignore', 'ignore', 'pipe'] },
+          );
           let stderr = '';
           child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
           child.on('exit', (code) => resolveRun({ code, stderr }));
@@ -517,7 +713,9 @@ describe('attacks on a node on loopback', { timeout: full ? 900_000 : 120_000 },
 
   it('connection bounds per IP and in total; malformed HTTP is answered and its socket destroyed', async () => {
     await attack('1 connection bounds (per IP 10, total 25) and malformed HTTP', async () => {
-      const bounded = await startTestExchange({ connectionLimits: { maximumConnectionsPerIp: 10, maximumConnections: 25 } });
+      const bounded = await startTestExchange({
+        connectionLimits: { maximumConnectionsPerIp: 10, maximumConnections: 25 },
+      });
       try {
         const port = Number(new URL(bounded.baseUrl).port);
         const answersOf = (socket: Socket): Promise<string> =>
@@ -530,7 +728,9 @@ describe('attacks on a node on loopback', { timeout: full ? 900_000 : 120_000 },
           });
         const fromOne = await Promise.all(Array.from({ length: 12 }, () => openSilentSocket(port, '127.0.0.4')));
         await waitFor(() => bounded.app.serverStatistics().connections!.refusedPerIp === 2, 5_000, 'per-IP refusals');
-        const fromOthers = await Promise.all(Array.from({ length: 20 }, (_, index) => openSilentSocket(port, `127.0.0.${5 + (index % 3)}`)));
+        const fromOthers = await Promise.all(
+          Array.from({ length: 20 }, (_, index) => openSilentSocket(port, `127.0.0.${5 + (index % 3)}`)),
+        );
         await waitFor(() => bounded.app.serverStatistics().connections!.refusedTotal >= 5, 5_000, 'total refusals');
         const statistics = bounded.app.serverStatistics().connections!;
         expect(statistics.open).toBe(25);
@@ -544,8 +744,15 @@ describe('attacks on a node on loopback', { timeout: full ? 900_000 : 120_000 },
         const text = await answer;
         expect(text).toMatch(/^HTTP\/1\.1 400/);
         expect(text).toContain('"code":"INVALID_CLIENT_REQUEST"');
-        await waitFor(() => bounded.app.serverStatistics().connections!.open === 0, 5_000, 'the malformed connection to be destroyed');
-        return { outcome: 'refused (429/503), destroyed', figures: `held 10 per IP, 25 in total; refused ${statistics.refusedPerIp} per IP, ${statistics.refusedTotal} in total; malformed: 400 and closed` };
+        await waitFor(
+          () => bounded.app.serverStatistics().connections!.open === 0,
+          5_000,
+          'the malformed connection to be destroyed',
+        );
+        return {
+          outcome: 'refused (429/503), destroyed',
+          figures: `held 10 per IP, 25 in total; refused ${statistics.refusedPerIp} per IP, ${statistics.refusedTotal} in total; malformed: 400 and closed`,
+        };
       } finally {
         await bounded.close();
       }
@@ -558,32 +765,75 @@ describe('attacks on a node on loopback', { timeout: full ? 900_000 : 120_000 },
     await attack('held: signature tampering', async () => {
       const timestampMs = freshTimestamp();
       const order = restingBid(77);
-      const signingString = encodeSigningString([{ instruction: 'orderExecute', params: Object.entries(order).map(([key, value]) => [key, String(value)]) }], timestampMs, 5000);
+      const signingString = encodeSigningString(
+        [{ instruction: 'orderExecute', params: Object.entries(order).map(([key, value]) => [key, String(value)]) }],
+        timestampMs,
+        5000,
+      );
       const headers = signatureHeaders(bob, signingString, timestampMs);
       const head = exchange.node.head().sequence;
       const flipped = Buffer.from(headers['x-signature']!, 'base64');
       flipped[5] = flipped[5]! ^ 1;
-      const badSignature = await requestFrom(exchange.baseUrl, '127.0.0.1', 'POST', '/api/v1/order', { ...headers, 'x-signature': flipped.toString('base64') }, JSON.stringify(order));
-      const changedBody = await requestFrom(exchange.baseUrl, '127.0.0.1', 'POST', '/api/v1/order', headers, JSON.stringify({ ...order, price: '2' }));
-      const otherKey = await requestFrom(exchange.baseUrl, '127.0.0.1', 'POST', '/api/v1/order', { ...headers, 'x-api-key': alice.apiKey }, JSON.stringify(order));
-      for (const answer of [badSignature, changedBody, otherKey]) expect(answer).toMatchObject({ status: 401, body: { code: 'INVALID_SIGNATURE' } });
+      const badSignature = await requestFrom(
+        exchange.baseUrl,
+        '127.0.0.1',
+        'POST',
+        '/api/v1/order',
+        { ...headers, 'x-signature': flipped.toString('base64') },
+        JSON.stringify(order),
+      );
+      const changedBody = await requestFrom(
+        exchange.baseUrl,
+        '127.0.0.1',
+        'POST',
+        '/api/v1/order',
+        headers,
+        JSON.stringify({ ...order, price: '2' }),
+      );
+      const otherKey = await requestFrom(
+        exchange.baseUrl,
+        '127.0.0.1',
+        'POST',
+        '/api/v1/order',
+        { ...headers, 'x-api-key': alice.apiKey },
+        JSON.stringify(order),
+      );
+      for (const answer of [badSignature, changedBody, otherKey])
+        expect(answer).toMatchObject({ status: 401, body: { code: 'INVALID_SIGNATURE' } });
       expect(exchange.node.head().sequence).toBe(head);
-      return { outcome: 'refused (401)', figures: 'flipped bit, changed body, other key: INVALID_SIGNATURE; nothing logged' };
+      return {
+        outcome: 'refused (401)',
+        figures: 'flipped bit, changed body, other key: INVALID_SIGNATURE; nothing logged',
+      };
     });
   });
 
   it('held: window edges', async () => {
     await attack('held: timestamp window edges', async () => {
       const now = Date.now();
-      const stale = await signedRequest(exchange, bob, 'POST', '/api/v1/order', 'orderExecute', { body: restingBid(78), timestampMs: now - 10_000 });
-      const future = await signedRequest(exchange, bob, 'POST', '/api/v1/order', 'orderExecute', { body: restingBid(79), timestampMs: now + 10_000 });
-      const tooWide = await signedRequest(exchange, bob, 'POST', '/api/v1/order', 'orderExecute', { body: restingBid(80), window: '60001' });
-      const staleQuery = await signedRequest(exchange, bob, 'GET', '/api/v1/capital', 'balanceQuery', { timestampMs: now - 10_000 });
+      const stale = await signedRequest(exchange, bob, 'POST', '/api/v1/order', 'orderExecute', {
+        body: restingBid(78),
+        timestampMs: now - 10_000,
+      });
+      const future = await signedRequest(exchange, bob, 'POST', '/api/v1/order', 'orderExecute', {
+        body: restingBid(79),
+        timestampMs: now + 10_000,
+      });
+      const tooWide = await signedRequest(exchange, bob, 'POST', '/api/v1/order', 'orderExecute', {
+        body: restingBid(80),
+        window: '60001',
+      });
+      const staleQuery = await signedRequest(exchange, bob, 'GET', '/api/v1/capital', 'balanceQuery', {
+        timestampMs: now - 10_000,
+      });
       expect(stale).toMatchObject({ status: 400, body: { code: 'INVALID_TIMESTAMP' } });
       expect(future).toMatchObject({ status: 400, body: { code: 'INVALID_TIMESTAMP' } });
       expect(tooWide).toMatchObject({ status: 400, body: { code: 'INVALID_WINDOW' } });
       expect(staleQuery).toMatchObject({ status: 400, body: { code: 'INVALID_TIMESTAMP' } });
-      return { outcome: 'refused (400)', figures: '10 s old, 10 s ahead, window 60001: INVALID_TIMESTAMP / INVALID_WINDOW' };
+      return {
+        outcome: 'refused (400)',
+        figures: '10 s old, 10 s ahead, window 60001: INVALID_TIMESTAMP / INVALID_WINDOW',
+      };
     });
   });
 
@@ -592,16 +842,27 @@ describe('attacks on a node on loopback', { timeout: full ? 900_000 : 120_000 },
       const head = exchange.node.head().sequence;
       const codes: string[] = [];
       for (const quantity of ['1e3', '-1', '0x10', '1'.repeat(80), '0.001', 'NaN', ' 1']) {
-        const answer = await signedRequest(exchange, bob, 'POST', '/api/v1/order', 'orderExecute', { body: { ...restingBid(81), quantity } });
+        const answer = await signedRequest(exchange, bob, 'POST', '/api/v1/order', 'orderExecute', {
+          body: { ...restingBid(81), quantity },
+        });
         expect(answer.status).toBe(400);
         codes.push(answer.body.code);
       }
-      const broken = await signedRequest(exchange, bob, 'POST', '/api/v1/order', 'orderExecute', { body: restingBid(82), rawBody: '{"symbol": "SOL_USDC",' });
-      const proto = await signedRequest(exchange, bob, 'POST', '/api/v1/order', 'orderExecute', { body: restingBid(83), rawBody: '{"__proto__": {"admin": true}}' });
+      const broken = await signedRequest(exchange, bob, 'POST', '/api/v1/order', 'orderExecute', {
+        body: restingBid(82),
+        rawBody: '{"symbol": "SOL_USDC",',
+      });
+      const proto = await signedRequest(exchange, bob, 'POST', '/api/v1/order', 'orderExecute', {
+        body: restingBid(83),
+        rawBody: '{"__proto__": {"admin": true}}',
+      });
       expect(broken).toMatchObject({ status: 400, body: { code: 'INVALID_CLIENT_REQUEST' } });
       expect(proto).toMatchObject({ status: 400, body: { code: 'INVALID_CLIENT_REQUEST' } });
       expect(exchange.node.head().sequence).toBe(head);
-      return { outcome: 'refused (400)', figures: `${codes.length} bad quantities (${[...new Set(codes)].join(', ')}), truncated JSON, __proto__; nothing logged` };
+      return {
+        outcome: 'refused (400)',
+        figures: `${codes.length} bad quantities (${[...new Set(codes)].join(', ')}), truncated JSON, __proto__; nothing logged`,
+      };
     });
   });
 
@@ -611,26 +872,45 @@ describe('attacks on a node on loopback', { timeout: full ? 900_000 : 120_000 },
       await deposit(exchange, spender.apiKey, 'USDC', '100');
       const answers = await Promise.all(
         Array.from({ length: scale.concurrentWithdrawals }, () =>
-          signedRequest(exchange, spender, 'POST', '/wapi/v1/capital/withdrawals', 'withdraw', { body: { symbol: 'USDC', quantity: '100', address: 'somewhere', blockchain: 'Solana' } })),
+          signedRequest(exchange, spender, 'POST', '/wapi/v1/capital/withdrawals', 'withdraw', {
+            body: { symbol: 'USDC', quantity: '100', address: 'somewhere', blockchain: 'Solana' },
+          }),
+        ),
       );
       const accepted = answers.filter((answer) => answer.status === 200).length;
       expect(accepted).toBe(1);
-      expect(answers.filter((answer) => answer.status !== 200).every((answer) => answer.body.code === 'INSUFFICIENT_FUNDS')).toBe(true);
-      return { outcome: 'one accepted', figures: `1 of ${scale.concurrentWithdrawals} accepted, ${scale.concurrentWithdrawals - 1} INSUFFICIENT_FUNDS` };
+      expect(
+        answers.filter((answer) => answer.status !== 200).every((answer) => answer.body.code === 'INSUFFICIENT_FUNDS'),
+      ).toBe(true);
+      return {
+        outcome: 'one accepted',
+        figures: `1 of ${scale.concurrentWithdrawals} accepted, ${scale.concurrentWithdrawals - 1} INSUFFICIENT_FUNDS`,
+      };
     });
   });
 
-  it('held: touching other users\' orders', async () => {
-    await attack('held: cancel or query another user\'s order', async () => {
-      const placed = await signedRequest(exchange, bob, 'POST', '/api/v1/order', 'orderExecute', { body: restingBid(84) });
+  it("held: touching other users' orders", async () => {
+    await attack("held: cancel or query another user's order", async () => {
+      const placed = await signedRequest(exchange, bob, 'POST', '/api/v1/order', 'orderExecute', {
+        body: restingBid(84),
+      });
       expect(placed.status).toBe(200);
-      const cancel = await signedRequest(exchange, alice, 'DELETE', '/api/v1/order', 'orderCancel', { body: { symbol: 'SOL_USDC', orderId: placed.body.id } });
-      const query = await signedRequest(exchange, alice, 'GET', '/api/v1/order', 'orderQuery', { query: { symbol: 'SOL_USDC', orderId: String(placed.body.id) } });
+      const cancel = await signedRequest(exchange, alice, 'DELETE', '/api/v1/order', 'orderCancel', {
+        body: { symbol: 'SOL_USDC', orderId: placed.body.id },
+      });
+      const query = await signedRequest(exchange, alice, 'GET', '/api/v1/order', 'orderQuery', {
+        query: { symbol: 'SOL_USDC', orderId: String(placed.body.id) },
+      });
       expect(cancel.body.code).toBe('RESOURCE_NOT_FOUND');
       expect(query).toMatchObject({ status: 404, body: { code: 'RESOURCE_NOT_FOUND' } });
-      const still = await signedRequest(exchange, bob, 'GET', '/api/v1/order', 'orderQuery', { query: { symbol: 'SOL_USDC', orderId: String(placed.body.id) } });
+      const still = await signedRequest(exchange, bob, 'GET', '/api/v1/order', 'orderQuery', {
+        query: { symbol: 'SOL_USDC', orderId: String(placed.body.id) },
+      });
       expect(still.status).toBe(200);
-      return { outcome: 'refused (404)', figures: 'cancel and query by another key: RESOURCE_NOT_FOUND; the order rests' };
+      return {
+        outcome: 'refused (404)',
+        figures: 'cancel and query by another key: RESOURCE_NOT_FOUND; the order rests',
+      };
     });
   });
 
@@ -639,62 +919,94 @@ describe('attacks on a node on loopback', { timeout: full ? 900_000 : 120_000 },
       const head = exchange.node.head().sequence;
       const codes: string[] = [];
       for (const [instruction, params] of [
-        ['depositCredit', { account: bob.apiKey, symbol: 'USDC', quantity: '1000000', blockchain: 'Solana', chainTransactionId: `forged-${Date.now()}` }],
+        [
+          'depositCredit',
+          {
+            account: bob.apiKey,
+            symbol: 'USDC',
+            quantity: '1000000',
+            blockchain: 'Solana',
+            chainTransactionId: `forged-${Date.now()}`,
+          },
+        ],
         ['assetList', { symbol: 'EVIL', decimals: '6' }],
         ['reservesStatement', { symbol: 'USDC', quantity: '1' }],
       ] as const) {
         const message = encodeSigningString([{ instruction, params: Object.entries(params) }], freshTimestamp(), 5000);
-        const answer = await requestFrom(exchange.baseUrl, '127.0.0.1', 'POST', '/api/v1/transactions', {}, JSON.stringify({ message, publicKey: bob.apiKey, signature: bob.sign(message) }));
+        const answer = await requestFrom(
+          exchange.baseUrl,
+          '127.0.0.1',
+          'POST',
+          '/api/v1/transactions',
+          {},
+          JSON.stringify({ message, publicKey: bob.apiKey, signature: bob.sign(message) }),
+        );
         expect(answer.status).toBeGreaterThanOrEqual(400);
         codes.push(answer.body.code);
       }
       expect(exchange.node.head().sequence).toBe(head);
       // And the same instruction signed by the operator is taken, so the refusal is about the signer.
-      expect((await operatorTransaction(exchange, 'reservesStatement', { symbol: 'USDC', quantity: '1' })).status).toBe(200);
-      return { outcome: 'refused', figures: `depositCredit, assetList, reservesStatement by a trader: ${[...new Set(codes)].join(', ')}` };
+      expect((await operatorTransaction(exchange, 'reservesStatement', { symbol: 'USDC', quantity: '1' })).status).toBe(
+        200,
+      );
+      return {
+        outcome: 'refused',
+        figures: `depositCredit, assetList, reservesStatement by a trader: ${[...new Set(codes)].join(', ')}`,
+      };
     });
   });
 
   it('4 open orders are capped and cost a minimum value; cancel-all and sweeps are bounded', async () => {
     const market = exchange.node.state.marketsBySymbol.get('SOL_USDC')!;
-    await attack(`4 open-order cap (${market.maxOpenOrders}), minimum value, bounded cancel-all and sweep`, async () => {
-      const hoarder = TestKey.random();
-      const sweeper = TestKey.random();
-      await deposit(exchange, hoarder.apiKey, 'USDC', '100000');
-      await deposit(exchange, sweeper.apiKey, 'SOL', '1000');
-      // Fill the cap in batches of 50 (as market makers send them), then one more.
-      for (let first = 0; first < market.maxOpenOrders; first += 50) {
-        const batch = Array.from({ length: Math.min(50, market.maxOpenOrders - first) }, (_, offset) => restingBid(1_000 + first + offset));
-        const placed = await signedRequest(exchange, hoarder, 'POST', '/api/v1/orders', 'orderExecute', { body: batch });
-        expect(placed.status, JSON.stringify(placed.body).slice(0, 200)).toBe(200);
-      }
-      const overCap = await signedRequest(exchange, hoarder, 'POST', '/api/v1/order', 'orderExecute', { body: restingBid(5_000) });
-      expect(overCap.body.code).toBe('ORDER_LIMIT');
-      const tiny = await signedRequest(exchange, sweeper, 'POST', '/api/v1/order', 'orderExecute', {
-        body: { symbol: 'SOL_USDC', side: 'Ask', orderType: 'Limit', price: '50', quantity: '0.01', postOnly: true },
-      });
-      expect(tiny.body.code).toBe('ORDER_VALUE_TOO_SMALL');
-      // A market order meets at most maxMakersPerOrder makers in one entry; its remainder expires.
-      let started = performance.now();
-      const sweep = await signedRequest(exchange, sweeper, 'POST', '/api/v1/order', 'orderExecute', {
-        body: { symbol: 'SOL_USDC', side: 'Ask', orderType: 'Market', quantity: String(market.maxOpenOrders) },
-      });
-      const sweepMs = performance.now() - started;
-      expect(sweep.status, JSON.stringify(sweep.body)).toBe(200);
-      expect(Number(sweep.body.executedQuantity)).toBe(Math.min(market.maxMakersPerOrder, market.maxOpenOrders));
-      // Cancel-all cancels what is left, at most maxOpenOrders, in one bounded answer.
-      started = performance.now();
-      const cancelled = await signedRequest(exchange, hoarder, 'DELETE', '/api/v1/orders', 'orderCancelAll', { body: { symbol: 'SOL_USDC' } });
-      const cancelMs = performance.now() - started;
-      expect(cancelled.status).toBe(200);
-      // The sweep may also have met other tests' bids at the same price, so at least the makers it did not reach remain.
-      expect(cancelled.body.length).toBeGreaterThanOrEqual(market.maxOpenOrders - market.maxMakersPerOrder);
-      expect(cancelled.body.length).toBeLessThanOrEqual(market.maxOpenOrders);
-      return {
-        outcome: 'capped',
-        figures: `order ${market.maxOpenOrders + 1}: ORDER_LIMIT; 0.01 SOL: ORDER_VALUE_TOO_SMALL; sweep met ${sweep.body.executedQuantity} makers in ${sweepMs.toFixed(0)} ms; cancel-all of ${cancelled.body.length} in ${cancelMs.toFixed(0)} ms`,
-      };
-    });
+    await attack(
+      `4 open-order cap (${market.maxOpenOrders}), minimum value, bounded cancel-all and sweep`,
+      async () => {
+        const hoarder = TestKey.random();
+        const sweeper = TestKey.random();
+        await deposit(exchange, hoarder.apiKey, 'USDC', '100000');
+        await deposit(exchange, sweeper.apiKey, 'SOL', '1000');
+        // Fill the cap in batches of 50 (as market makers send them), then one more.
+        for (let first = 0; first < market.maxOpenOrders; first += 50) {
+          const batch = Array.from({ length: Math.min(50, market.maxOpenOrders - first) }, (_, offset) =>
+            restingBid(1_000 + first + offset),
+          );
+          const placed = await signedRequest(exchange, hoarder, 'POST', '/api/v1/orders', 'orderExecute', {
+            body: batch,
+          });
+          expect(placed.status, JSON.stringify(placed.body).slice(0, 200)).toBe(200);
+        }
+        const overCap = await signedRequest(exchange, hoarder, 'POST', '/api/v1/order', 'orderExecute', {
+          body: restingBid(5_000),
+        });
+        expect(overCap.body.code).toBe('ORDER_LIMIT');
+        const tiny = await signedRequest(exchange, sweeper, 'POST', '/api/v1/order', 'orderExecute', {
+          body: { symbol: 'SOL_USDC', side: 'Ask', orderType: 'Limit', price: '50', quantity: '0.01', postOnly: true },
+        });
+        expect(tiny.body.code).toBe('ORDER_VALUE_TOO_SMALL');
+        // A market order meets at most maxMakersPerOrder makers in one entry; its remainder expires.
+        let started = performance.now();
+        const sweep = await signedRequest(exchange, sweeper, 'POST', '/api/v1/order', 'orderExecute', {
+          body: { symbol: 'SOL_USDC', side: 'Ask', orderType: 'Market', quantity: String(market.maxOpenOrders) },
+        });
+        const sweepMs = performance.now() - started;
+        expect(sweep.status, JSON.stringify(sweep.body)).toBe(200);
+        expect(Number(sweep.body.executedQuantity)).toBe(Math.min(market.maxMakersPerOrder, market.maxOpenOrders));
+        // Cancel-all cancels what is left, at most maxOpenOrders, in one bounded answer.
+        started = performance.now();
+        const cancelled = await signedRequest(exchange, hoarder, 'DELETE', '/api/v1/orders', 'orderCancelAll', {
+          body: { symbol: 'SOL_USDC' },
+        });
+        const cancelMs = performance.now() - started;
+        expect(cancelled.status).toBe(200);
+        // The sweep may also have met other tests' bids at the same price, so at least the makers it did not reach remain.
+        expect(cancelled.body.length).toBeGreaterThanOrEqual(market.maxOpenOrders - market.maxMakersPerOrder);
+        expect(cancelled.body.length).toBeLessThanOrEqual(market.maxOpenOrders);
+        return {
+          outcome: 'capped',
+          figures: `order ${market.maxOpenOrders + 1}: ORDER_LIMIT; 0.01 SOL: ORDER_VALUE_TOO_SMALL; sweep met ${sweep.body.executedQuantity} makers in ${sweepMs.toFixed(0)} ms; cancel-all of ${cancelled.body.length} in ${cancelMs.toFixed(0)} ms`,
+        };
+      },
+    );
   });
 
   it('5 the first start lists everything when the node stamps entries later than the window', async () => {
@@ -711,7 +1023,10 @@ describe('attacks on a node on loopback', { timeout: full ? 900_000 : 120_000 },
       try {
         const listed = await applyListings(node, operator, demoConfig());
         expect(node.state.markets.map((listedMarket) => listedMarket.symbol)).toEqual(['SOL_USDC', 'BTC_USDC']);
-        return { outcome: 'started', figures: `listed ${listed.join(', ')} (each signed right before its submission, 60 s window)` };
+        return {
+          outcome: 'started',
+          figures: `listed ${listed.join(', ')} (each signed right before its submission, 60 s window)`,
+        };
       } finally {
         await node.close();
         await rm(dataDirectory, { recursive: true, force: true });
@@ -728,17 +1043,24 @@ describe('attacks on a node on loopback', { timeout: full ? 900_000 : 120_000 },
       const codes = new Map<string, number>();
       for (let index = 0; index < attempts; index += 1) {
         // A bid far below every ask (IOC) and, every other time, a market buy on BTC_USDC's empty book.
-        const body = index % 2 === 0
-          ? { symbol: 'SOL_USDC', side: 'Bid', orderType: 'Limit', price: '1', quantity: '1', timeInForce: 'IOC' }
-          : { symbol: 'BTC_USDC', side: 'Bid', orderType: 'Market', quoteQuantity: '10' };
+        const body =
+          index % 2 === 0
+            ? { symbol: 'SOL_USDC', side: 'Bid', orderType: 'Limit', price: '1', quantity: '1', timeInForce: 'IOC' }
+            : { symbol: 'BTC_USDC', side: 'Bid', orderType: 'Market', quoteQuantity: '10' };
         const answer = await signedRequest(exchange, spammer, 'POST', '/api/v1/order', 'orderExecute', { body });
-        codes.set(answer.body.code ?? String(answer.status), (codes.get(answer.body.code ?? String(answer.status)) ?? 0) + 1);
+        codes.set(
+          answer.body.code ?? String(answer.status),
+          (codes.get(answer.body.code ?? String(answer.status)) ?? 0) + 1,
+        );
       }
       expect([...codes.keys()]).toEqual(['ORDER_WOULD_NOT_FILL']);
       // Nothing reached the log but attestations' own records, if one fell due meanwhile.
       const added = exchange.node.head().sequence - head;
       expect(added).toBeLessThanOrEqual(4);
-      return { outcome: 'refused (400)', figures: `${attempts} of ${attempts} ORDER_WOULD_NOT_FILL; log grew by ${added} entries (attestation records only)` };
+      return {
+        outcome: 'refused (400)',
+        figures: `${attempts} of ${attempts} ORDER_WOULD_NOT_FILL; log grew by ${added} entries (attestation records only)`,
+      };
     });
   });
 });

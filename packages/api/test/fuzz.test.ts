@@ -72,7 +72,10 @@ function environmentInteger(name: string, fallback: number): number {
 }
 
 const totalRequests = environmentInteger('FUZZ_REQUESTS', 3_000);
-const fuzzSeed = process.env.FUZZ_SEED !== undefined && process.env.FUZZ_SEED !== '' ? environmentInteger('FUZZ_SEED', 0) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
+const fuzzSeed =
+  process.env.FUZZ_SEED !== undefined && process.env.FUZZ_SEED !== ''
+    ? environmentInteger('FUZZ_SEED', 0) >>> 0
+    : (Date.now() ^ (process.pid << 16)) >>> 0;
 /** Small, so that the restart below recovers from a snapshot rather than from the genesis. */
 const snapshotEveryEntries = 32;
 const controlPercent = 12;
@@ -137,7 +140,14 @@ const statusesByCode: Readonly<Record<string, readonly number[]>> = {
   REQUEST_TOO_LARGE: [413, 431],
 };
 /** A control may be refused only by execution (its funds, its order), never for its form. */
-const controlRefusalCodes = ['INSUFFICIENT_FUNDS', 'RESOURCE_NOT_FOUND', 'INVALID_ORDER', 'ORDER_LIMIT', 'ORDER_VALUE_TOO_SMALL', 'ORDER_WOULD_NOT_FILL'];
+const controlRefusalCodes = [
+  'INSUFFICIENT_FUNDS',
+  'RESOURCE_NOT_FOUND',
+  'INVALID_ORDER',
+  'ORDER_LIMIT',
+  'ORDER_VALUE_TOO_SMALL',
+  'ORDER_WOULD_NOT_FILL',
+];
 const replayCodes = ['DUPLICATE_REQUEST', 'INVALID_TIMESTAMP'];
 
 // ---------------------------------------------------------------------------
@@ -165,24 +175,88 @@ interface Route {
 }
 
 const routes = {
-  placeOrder: { name: 'placeOrder', method: 'POST', path: '/api/v1/order', instruction: 'orderExecute', kind: 'transaction' },
-  placeBatch: { name: 'placeBatch', method: 'POST', path: '/api/v1/orders', instruction: 'orderExecute', kind: 'transaction' },
-  cancelOrder: { name: 'cancelOrder', method: 'DELETE', path: '/api/v1/order', instruction: 'orderCancel', kind: 'transaction' },
-  cancelAll: { name: 'cancelAll', method: 'DELETE', path: '/api/v1/orders', instruction: 'orderCancelAll', kind: 'transaction' },
-  withdraw: { name: 'withdraw', method: 'POST', path: '/wapi/v1/capital/withdrawals', instruction: 'withdraw', kind: 'transaction' },
+  placeOrder: {
+    name: 'placeOrder',
+    method: 'POST',
+    path: '/api/v1/order',
+    instruction: 'orderExecute',
+    kind: 'transaction',
+  },
+  placeBatch: {
+    name: 'placeBatch',
+    method: 'POST',
+    path: '/api/v1/orders',
+    instruction: 'orderExecute',
+    kind: 'transaction',
+  },
+  cancelOrder: {
+    name: 'cancelOrder',
+    method: 'DELETE',
+    path: '/api/v1/order',
+    instruction: 'orderCancel',
+    kind: 'transaction',
+  },
+  cancelAll: {
+    name: 'cancelAll',
+    method: 'DELETE',
+    path: '/api/v1/orders',
+    instruction: 'orderCancelAll',
+    kind: 'transaction',
+  },
+  withdraw: {
+    name: 'withdraw',
+    method: 'POST',
+    path: '/wapi/v1/capital/withdrawals',
+    instruction: 'withdraw',
+    kind: 'transaction',
+  },
   balances: { name: 'balances', method: 'GET', path: '/api/v1/capital', instruction: 'balanceQuery', kind: 'query' },
-  openOrders: { name: 'openOrders', method: 'GET', path: '/api/v1/orders', instruction: 'orderQueryAll', kind: 'query' },
+  openOrders: {
+    name: 'openOrders',
+    method: 'GET',
+    path: '/api/v1/orders',
+    instruction: 'orderQueryAll',
+    kind: 'query',
+  },
   order: { name: 'order', method: 'GET', path: '/api/v1/order', instruction: 'orderQuery', kind: 'query' },
-  fills: { name: 'fills', method: 'GET', path: '/wapi/v1/history/fills', instruction: 'fillHistoryQueryAll', kind: 'query' },
-  orderHistory: { name: 'orderHistory', method: 'GET', path: '/wapi/v1/history/orders', instruction: 'orderHistoryQueryAll', kind: 'query' },
-  deposits: { name: 'deposits', method: 'GET', path: '/wapi/v1/capital/deposits', instruction: 'depositQueryAll', kind: 'query' },
-  withdrawals: { name: 'withdrawals', method: 'GET', path: '/wapi/v1/capital/withdrawals', instruction: 'withdrawalQueryAll', kind: 'query' },
+  fills: {
+    name: 'fills',
+    method: 'GET',
+    path: '/wapi/v1/history/fills',
+    instruction: 'fillHistoryQueryAll',
+    kind: 'query',
+  },
+  orderHistory: {
+    name: 'orderHistory',
+    method: 'GET',
+    path: '/wapi/v1/history/orders',
+    instruction: 'orderHistoryQueryAll',
+    kind: 'query',
+  },
+  deposits: {
+    name: 'deposits',
+    method: 'GET',
+    path: '/wapi/v1/capital/deposits',
+    instruction: 'depositQueryAll',
+    kind: 'query',
+  },
+  withdrawals: {
+    name: 'withdrawals',
+    method: 'GET',
+    path: '/wapi/v1/capital/withdrawals',
+    instruction: 'withdrawalQueryAll',
+    kind: 'query',
+  },
 } as const satisfies Record<string, Route>;
 const nativePath = '/api/v1/transactions';
 
 /** What a Backpack client signs for one value: strings as they are, booleans and numbers as text. */
 function signedText(value: unknown): string {
-  return typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value);
+  return typeof value === 'string'
+    ? value
+    : typeof value === 'number' || typeof value === 'boolean'
+      ? String(value)
+      : JSON.stringify(value);
 }
 
 /** The raw signing string (docs/protocol.md §2), with timestamp and window as literal text. */
@@ -217,10 +291,24 @@ interface SignedSpec {
   readonly signedWindow: string;
 }
 
-function signedSpec(route: Route, key: TestKey, payload: Payload, windowMs: number, timestampMs = freshTimestamp()): SignedSpec {
+function signedSpec(
+  route: Route,
+  key: TestKey,
+  payload: Payload,
+  windowMs: number,
+  timestampMs = freshTimestamp(),
+): SignedSpec {
   return {
-    route, key, signer: key, instruction: route.instruction, payload, signedPayload: payload,
-    timestamp: String(timestampMs), signedTimestamp: String(timestampMs), window: String(windowMs), signedWindow: String(windowMs),
+    route,
+    key,
+    signer: key,
+    instruction: route.instruction,
+    payload,
+    signedPayload: payload,
+    timestamp: String(timestampMs),
+    signedTimestamp: String(timestampMs),
+    window: String(windowMs),
+    signedWindow: String(windowMs),
   };
 }
 
@@ -236,7 +324,12 @@ function wireOf(spec: SignedSpec, signature = spec.signer.sign(signingStringOfSp
   ];
   if (spec.window !== undefined) headers.push(['x-window', spec.window]);
   if (spec.route.method === 'GET') {
-    const query = new URLSearchParams(Object.entries(spec.payload as Record<string, unknown>).map(([key, value]): [string, string] => [key, signedText(value)])).toString();
+    const query = new URLSearchParams(
+      Object.entries(spec.payload as Record<string, unknown>).map(([key, value]): [string, string] => [
+        key,
+        signedText(value),
+      ]),
+    ).toString();
     return { method: 'GET', path: `${spec.route.path}${query === '' ? '' : `?${query}`}`, headers };
   }
   headers.push(['content-type', 'application/json']);
@@ -462,7 +555,13 @@ interface Tally {
 
 function isCatalogueError(answer: Answer): boolean {
   const body = answer.body as Record<string, unknown> | undefined;
-  return typeof body === 'object' && body !== null && typeof body.code === 'string' && Object.hasOwn(resultCodes, body.code) && typeof body.message === 'string';
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    typeof body.code === 'string' &&
+    Object.hasOwn(resultCodes, body.code) &&
+    typeof body.message === 'string'
+  );
 }
 
 const count = (record: Record<string, number>, key: string): void => {
@@ -492,16 +591,33 @@ class HttpFuzzer {
     this.traders = [0, 1, 2].map(() => new TestKey(this.random.bytes(32)));
     this.stranger = new TestKey(this.random.bytes(32));
     this.tally = {
-      seed, sent: 0, controls: 0, acceptedControls: 0, acceptedControlQueries: 0, refusedControlsByCode: {}, mutated: 0, rejectedByCode: {},
-      rejectedByStatus: {}, replays: 0, replaysByCode: {}, replaysAfterSnapshot: {}, replaysAfterRestart: {}, wronglyAccepted: 0,
-      appendedByRejected: 0, serverErrors: 0, malformedHttpAnswersWithoutCatalogueBody: 0, labels: {},
+      seed,
+      sent: 0,
+      controls: 0,
+      acceptedControls: 0,
+      acceptedControlQueries: 0,
+      refusedControlsByCode: {},
+      mutated: 0,
+      rejectedByCode: {},
+      rejectedByStatus: {},
+      replays: 0,
+      replaysByCode: {},
+      replaysAfterSnapshot: {},
+      replaysAfterRestart: {},
+      wronglyAccepted: 0,
+      appendedByRejected: 0,
+      serverErrors: 0,
+      malformedHttpAnswersWithoutCatalogueBody: 0,
+      labels: {},
     };
   }
 
   fail(problem: string, request: WireRequest, answer: Answer | undefined): void {
     const shown = { ...request, body: request.body?.slice(0, 400), raw: request.raw?.slice(0, 400) };
     if (this.failures.length < 25) {
-      this.failures.push(`request ${this.index} (FUZZ_SEED=${this.tally.seed}): ${problem}\n  request: ${JSON.stringify(shown)}\n  answer: ${answer === undefined ? '-' : `${answer.status} ${answer.text.slice(0, 300)}`}`);
+      this.failures.push(
+        `request ${this.index} (FUZZ_SEED=${this.tally.seed}): ${problem}\n  request: ${JSON.stringify(shown)}\n  answer: ${answer === undefined ? '-' : `${answer.status} ${answer.text.slice(0, 300)}`}`,
+      );
     }
   }
 
@@ -531,7 +647,8 @@ class HttpFuzzer {
       order.clientId = this.random.chance(50) ? clientId : String(clientId);
     }
     if (this.random.chance(20)) order.timeInForce = this.random.pick(['GTC', 'IOC']);
-    if (this.random.chance(20)) order.selfTradePrevention = this.random.pick(['RejectTaker', 'RejectMaker', 'RejectBoth', 'Allow']);
+    if (this.random.chance(20))
+      order.selfTradePrevention = this.random.pick(['RejectTaker', 'RejectMaker', 'RejectBoth', 'Allow']);
     if (this.random.chance(10)) order.postOnly = false;
     return order;
   }
@@ -543,19 +660,50 @@ class HttpFuzzer {
     if (pickKind === 'transaction') {
       const roll = this.random.below(100);
       if (roll < 45) return signedSpec(routes.placeOrder, trader, this.order(), this.window());
-      if (roll < 60) return signedSpec(routes.placeBatch, trader, Array.from({ length: 1 + this.random.below(3) }, () => this.order()), this.window());
+      if (roll < 60)
+        return signedSpec(
+          routes.placeBatch,
+          trader,
+          Array.from({ length: 1 + this.random.below(3) }, () => this.order()),
+          this.window(),
+        );
       if (roll < 75) {
         const byClientId = this.random.chance(30) && this.clientIds.length > 0;
-        const orderId = this.openOrderIds.length > 0 ? this.random.pick(this.openOrderIds) : String(1 + this.random.below(50));
-        return signedSpec(routes.cancelOrder, trader, byClientId ? { symbol: 'SOL_USDC', clientId: this.random.pick(this.clientIds) } : { symbol: 'SOL_USDC', orderId }, this.window());
+        const orderId =
+          this.openOrderIds.length > 0 ? this.random.pick(this.openOrderIds) : String(1 + this.random.below(50));
+        return signedSpec(
+          routes.cancelOrder,
+          trader,
+          byClientId
+            ? { symbol: 'SOL_USDC', clientId: this.random.pick(this.clientIds) }
+            : { symbol: 'SOL_USDC', orderId },
+          this.window(),
+        );
       }
-      if (roll < 85) return signedSpec(routes.cancelAll, trader, { symbol: this.random.pick(['SOL_USDC', 'BTC_USDC']) }, this.window());
-      return signedSpec(routes.withdraw, trader, { address: `addr ${this.random.below(9)}/x+y`, blockchain: 'Solana', quantity: '0.5', symbol: 'USDC' }, this.window());
+      if (roll < 85)
+        return signedSpec(
+          routes.cancelAll,
+          trader,
+          { symbol: this.random.pick(['SOL_USDC', 'BTC_USDC']) },
+          this.window(),
+        );
+      return signedSpec(
+        routes.withdraw,
+        trader,
+        { address: `addr ${this.random.below(9)}/x+y`, blockchain: 'Solana', quantity: '0.5', symbol: 'USDC' },
+        this.window(),
+      );
     }
     const query = this.random.pick([
       () => signedSpec(routes.balances, trader, {}, this.window()),
       () => signedSpec(routes.openOrders, trader, { symbol: 'SOL_USDC' }, this.window()),
-      () => signedSpec(routes.order, trader, { symbol: 'SOL_USDC', orderId: this.openOrderIds.length > 0 ? this.random.pick(this.openOrderIds) : '1' }, this.window()),
+      () =>
+        signedSpec(
+          routes.order,
+          trader,
+          { symbol: 'SOL_USDC', orderId: this.openOrderIds.length > 0 ? this.random.pick(this.openOrderIds) : '1' },
+          this.window(),
+        ),
       () => signedSpec(routes.fills, trader, { limit: String(1 + this.random.below(20)) }, this.window()),
       () => signedSpec(routes.orderHistory, trader, { limit: '5', symbol: 'SOL_USDC' }, this.window()),
       () => signedSpec(routes.deposits, trader, {}, this.window()),
@@ -568,8 +716,15 @@ class HttpFuzzer {
     const message = signingStringOfSpec(spec);
     const signature = spec.signer.sign(message);
     return {
-      spec, request: wireOf(spec, signature), kind: spec.route.kind, label, message, apiKey: spec.key.apiKey, signature,
-      timestampMs: Number(spec.timestamp), windowMs: Number(spec.signedWindow),
+      spec,
+      request: wireOf(spec, signature),
+      kind: spec.route.kind,
+      label,
+      message,
+      apiKey: spec.key.apiKey,
+      signature,
+      timestampMs: Number(spec.timestamp),
+      windowMs: Number(spec.signedWindow),
     };
   }
 
@@ -583,23 +738,49 @@ class HttpFuzzer {
       signer = this.exchange.operatorKey;
       this.chainTransactions += 1;
       const account = this.random.pick(this.traders).apiKey;
-      message = signingStringOf('depositCredit', { account, blockchain: 'Solana', chainTransactionId: `fuzz-${this.tally.seed}-${this.chainTransactions}`, quantity: '1', symbol: 'USDC' }, String(timestampMs), String(windowMs));
+      message = signingStringOf(
+        'depositCredit',
+        {
+          account,
+          blockchain: 'Solana',
+          chainTransactionId: `fuzz-${this.tally.seed}-${this.chainTransactions}`,
+          quantity: '1',
+          symbol: 'USDC',
+        },
+        String(timestampMs),
+        String(windowMs),
+      );
     } else {
       signer = this.random.pick(this.traders);
       message = signingStringOf('orderExecute', this.order(), String(timestampMs), String(windowMs));
     }
     const signature = signer.sign(message);
     const request: WireRequest = {
-      method: 'POST', path: nativePath, headers: [['content-type', 'application/json']],
+      method: 'POST',
+      path: nativePath,
+      headers: [['content-type', 'application/json']],
       body: JSON.stringify({ message, publicKey: signer.apiKey, signature }),
     };
-    return { spec: undefined, request, kind: 'transaction', label: 'control:native', message, apiKey: signer.apiKey, signature, timestampMs, windowMs };
+    return {
+      spec: undefined,
+      request,
+      kind: 'transaction',
+      label: 'control:native',
+      message,
+      apiKey: signer.apiKey,
+      signature,
+      timestampMs,
+      windowMs,
+    };
   }
 
   // -- Sending and judging --------------------------------------------------
 
   private head(): { sequence: number; sequenced: number } {
-    return { sequence: this.exchange.node.head().sequence, sequenced: this.exchange.node.statistics().sequencedEntries };
+    return {
+      sequence: this.exchange.node.head().sequence,
+      sequenced: this.exchange.node.statistics().sequencedEntries,
+    };
   }
 
   /** The state hash after the last accepted entry: a refused request must leave it as it is. */
@@ -616,14 +797,23 @@ class HttpFuzzer {
       this.fail(`server error ${answer.status}`, request, answer);
       return undefined;
     }
-    if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).sort().join(',') !== 'code,message' || typeof body.code !== 'string' || typeof body.message !== 'string') {
+    if (
+      typeof body !== 'object' ||
+      body === null ||
+      Array.isArray(body) ||
+      Object.keys(body).sort().join(',') !== 'code,message' ||
+      typeof body.code !== 'string' ||
+      typeof body.message !== 'string'
+    ) {
       this.fail('the error is not exactly {code, message}', request, answer);
       return undefined;
     }
     const code = body.code;
     if (!Object.hasOwn(resultCodes, code)) this.fail(`code ${code} is not in the catalogue`, request, answer);
-    else if (!(statusesByCode[code] ?? []).includes(answer.status)) this.fail(`code ${code} with status ${answer.status}, not as docs/api.md gives it`, request, answer);
-    if (codes !== undefined && !codes.includes(code)) this.fail(`expected ${codes.join(' or ')}, got ${code}`, request, answer);
+    else if (!(statusesByCode[code] ?? []).includes(answer.status))
+      this.fail(`code ${code} with status ${answer.status}, not as docs/api.md gives it`, request, answer);
+    if (codes !== undefined && !codes.includes(code))
+      this.fail(`expected ${codes.join(' or ')}, got ${code}`, request, answer);
     return code;
   }
 
@@ -636,7 +826,8 @@ class HttpFuzzer {
     const after = this.head();
     const stateHash = this.stateHash();
     const appliedTransaction = answer.status >= 200 && answer.status < 300 && control.kind === 'transaction';
-    if (!appliedTransaction && this.knownStateHash !== undefined && stateHash !== this.knownStateHash) this.fail('a query or a refused control changed the state', control.request, answer);
+    if (!appliedTransaction && this.knownStateHash !== undefined && stateHash !== this.knownStateHash)
+      this.fail('a query or a refused control changed the state', control.request, answer);
     this.knownStateHash = stateHash;
     if (answer.status >= 200 && answer.status < 300) {
       if (control.kind === 'query') {
@@ -651,7 +842,12 @@ class HttpFuzzer {
       }
       this.acceptedMessages.add(identity);
       this.tally.acceptedControls += 1;
-      if (after.sequence !== before.sequence + 1) this.fail(`an accepted transaction moved the head from ${before.sequence} to ${after.sequence}`, control.request, answer);
+      if (after.sequence !== before.sequence + 1)
+        this.fail(
+          `an accepted transaction moved the head from ${before.sequence} to ${after.sequence}`,
+          control.request,
+          answer,
+        );
       this.accepted.push(control);
       if (this.accepted.length > 400) this.accepted.shift();
       this.learnFrom(control, answer.body);
@@ -691,12 +887,17 @@ class HttpFuzzer {
     try {
       answer = await send(this.exchange.baseUrl, mutated.request);
     } catch (error) {
-      this.fail(`the request failed: ${error instanceof Error ? error.message : String(error)}`, mutated.request, undefined);
+      this.fail(
+        `the request failed: ${error instanceof Error ? error.message : String(error)}`,
+        mutated.request,
+        undefined,
+      );
       return undefined;
     }
     const after = this.head();
     let code: string | undefined;
-    if (answer.status < 400 && (answer.status < 200 || answer.status >= 300)) this.fail(`status ${answer.status} is neither a success nor an error`, mutated.request, answer);
+    if (answer.status < 400 && (answer.status < 200 || answer.status >= 300))
+      this.fail(`status ${answer.status} is neither a success nor an error`, mutated.request, answer);
     if (answer.status >= 200 && answer.status < 300) {
       this.tally.wronglyAccepted += 1;
       this.fail(`ACCEPTED a request that must be refused (${mutated.label})`, mutated.request, answer);
@@ -716,7 +917,11 @@ class HttpFuzzer {
     this.knownStateHash = stateHash;
     if (after.sequence !== before.sequence || after.sequenced !== before.sequenced) {
       if (answer.status < 200 || answer.status >= 300) this.tally.appendedByRejected += 1;
-      this.fail(`the log moved from ${before.sequence} to ${after.sequence} (${mutated.label})`, mutated.request, answer);
+      this.fail(
+        `the log moved from ${before.sequence} to ${after.sequence} (${mutated.label})`,
+        mutated.request,
+        answer,
+      );
     }
     return code;
   }
@@ -739,7 +944,11 @@ class HttpFuzzer {
       const mutated = this.random.pick(choices)();
       if (mutated !== undefined) return mutated;
     }
-    return { label: 'header:signatureBitFlip', request: withHeader(request, 'x-signature', flipBit(headerOf(request, 'x-signature')!, this.random)), codes: ['INVALID_SIGNATURE'] };
+    return {
+      label: 'header:signatureBitFlip',
+      request: withHeader(request, 'x-signature', flipBit(headerOf(request, 'x-signature')!, this.random)),
+      codes: ['INVALID_SIGNATURE'],
+    };
   }
 
   private headerMutations(spec: SignedSpec, request: WireRequest): Array<() => Mutated | undefined> {
@@ -748,50 +957,191 @@ class HttpFuzzer {
     const other = (): TestKey => this.traders.find((trader) => trader !== spec.key) ?? this.stranger;
     const label = (name: string): string => `header:${name}`;
     return [
-      () => ({ label: label('apiKeyBitFlip'), request: withHeader(request, 'x-api-key', flipBit(spec.key.apiKey, random)), codes: ['INVALID_SIGNATURE'] }),
+      () => ({
+        label: label('apiKeyBitFlip'),
+        request: withHeader(request, 'x-api-key', flipBit(spec.key.apiKey, random)),
+        codes: ['INVALID_SIGNATURE'],
+      }),
       () => {
         const text = spec.key.apiKey;
         const at = random.below(43);
-        const replacement = random.pick([...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].filter((character) => character !== text[at]));
-        return { label: label('apiKeyCharacter'), request: withHeader(request, 'x-api-key', `${text.slice(0, at)}${replacement}${text.slice(at + 1)}`), codes: ['INVALID_SIGNATURE', 'UNAUTHORIZED'] };
+        const replacement = random.pick(
+          [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].filter(
+            (character) => character !== text[at],
+          ),
+        );
+        return {
+          label: label('apiKeyCharacter'),
+          request: withHeader(request, 'x-api-key', `${text.slice(0, at)}${replacement}${text.slice(at + 1)}`),
+          codes: ['INVALID_SIGNATURE', 'UNAUTHORIZED'],
+        };
       },
-      () => ({ label: label('apiKeyTruncated'), request: withHeader(request, 'x-api-key', spec.key.apiKey.slice(0, random.below(44))), codes: ['UNAUTHORIZED'] }),
-      () => ({ label: label('apiKeyExtended'), request: withHeader(request, 'x-api-key', `${spec.key.apiKey}${random.pick(['A', '=', 'AAAA', ' x'])}`), codes: ['UNAUTHORIZED'] }),
-      () => ({ label: label('apiKeyMissing'), request: withHeader(request, 'x-api-key', undefined), codes: ['UNAUTHORIZED'] }),
-      () => ({ label: label('apiKeyNonCanonical'), request: withHeader(request, 'x-api-key', nonCanonicalKey(spec.key.apiKey)), codes: ['UNAUTHORIZED'] }),
-      () => ({ label: label('apiKeyUrlSafe'), request: withHeader(request, 'x-api-key', Buffer.from(spec.key.publicKey).toString('base64url')), codes: ['UNAUTHORIZED', 'INVALID_SIGNATURE'] }),
-      () => ({ label: label('apiKeyOfAnotherTrader'), request: withHeader(request, 'x-api-key', other().apiKey), codes: ['INVALID_SIGNATURE'] }),
-      () => ({ label: label('apiKeyTwice'), request: { ...request, headers: [...request.headers, ['x-api-key', spec.key.apiKey]] }, codes: ['UNAUTHORIZED', 'INVALID_CLIENT_REQUEST'] }),
-      () => ({ label: label('signatureBitFlip'), request: withHeader(request, 'x-signature', flipBit(signature, random)), codes: ['INVALID_SIGNATURE'] }),
-      () => ({ label: label('signatureTruncated'), request: withHeader(request, 'x-signature', signature.slice(0, random.below(88))), codes: ['INVALID_SIGNATURE'] }),
-      () => ({ label: label('signatureExtended'), request: withHeader(request, 'x-signature', `${signature}${random.pick(['A', 'AAAA', '=='])}`), codes: ['INVALID_SIGNATURE'] }),
-      () => ({ label: label('signatureEmpty'), request: withHeader(request, 'x-signature', ''), codes: ['INVALID_SIGNATURE', 'UNAUTHORIZED'] }),
-      () => ({ label: label('signatureMissing'), request: withHeader(request, 'x-signature', undefined), codes: ['UNAUTHORIZED'] }),
-      () => ({ label: label('signatureHex'), request: withHeader(request, 'x-signature', Buffer.from(signature, 'base64').toString('hex')), codes: ['INVALID_SIGNATURE'] }),
-      () => ({ label: label('signatureTwice'), request: { ...request, headers: [...request.headers, ['x-signature', signature]] }, codes: ['INVALID_SIGNATURE', 'INVALID_CLIENT_REQUEST'] }),
-      () => ({ label: label('signatureMalleated'), request: withHeader(request, 'x-signature', malleated(signature)), codes: ['INVALID_SIGNATURE'] }),
-      () => ({ label: label('signatureByAnotherKey'), request: withHeader(request, 'x-signature', other().sign(signingStringOfSpec(spec))), codes: ['INVALID_SIGNATURE'] }),
-      () => ({ label: label('signatureOverAttestation'), request: withHeader(request, 'x-signature', spec.signer.sign(`${attestationTag}${signingStringOfSpec(spec)}`)), codes: ['INVALID_SIGNATURE'] }),
-      () => ({ label: label('timestampMissing'), request: withHeader(request, 'x-timestamp', undefined), codes: ['UNAUTHORIZED'] }),
+      () => ({
+        label: label('apiKeyTruncated'),
+        request: withHeader(request, 'x-api-key', spec.key.apiKey.slice(0, random.below(44))),
+        codes: ['UNAUTHORIZED'],
+      }),
+      () => ({
+        label: label('apiKeyExtended'),
+        request: withHeader(request, 'x-api-key', `${spec.key.apiKey}${random.pick(['A', '=', 'AAAA', ' x'])}`),
+        codes: ['UNAUTHORIZED'],
+      }),
+      () => ({
+        label: label('apiKeyMissing'),
+        request: withHeader(request, 'x-api-key', undefined),
+        codes: ['UNAUTHORIZED'],
+      }),
+      () => ({
+        label: label('apiKeyNonCanonical'),
+        request: withHeader(request, 'x-api-key', nonCanonicalKey(spec.key.apiKey)),
+        codes: ['UNAUTHORIZED'],
+      }),
+      () => ({
+        label: label('apiKeyUrlSafe'),
+        request: withHeader(request, 'x-api-key', Buffer.from(spec.key.publicKey).toString('base64url')),
+        codes: ['UNAUTHORIZED', 'INVALID_SIGNATURE'],
+      }),
+      () => ({
+        label: label('apiKeyOfAnotherTrader'),
+        request: withHeader(request, 'x-api-key', other().apiKey),
+        codes: ['INVALID_SIGNATURE'],
+      }),
+      () => ({
+        label: label('apiKeyTwice'),
+        request: { ...request, headers: [...request.headers, ['x-api-key', spec.key.apiKey]] },
+        codes: ['UNAUTHORIZED', 'INVALID_CLIENT_REQUEST'],
+      }),
+      () => ({
+        label: label('signatureBitFlip'),
+        request: withHeader(request, 'x-signature', flipBit(signature, random)),
+        codes: ['INVALID_SIGNATURE'],
+      }),
+      () => ({
+        label: label('signatureTruncated'),
+        request: withHeader(request, 'x-signature', signature.slice(0, random.below(88))),
+        codes: ['INVALID_SIGNATURE'],
+      }),
+      () => ({
+        label: label('signatureExtended'),
+        request: withHeader(request, 'x-signature', `${signature}${random.pick(['A', 'AAAA', '=='])}`),
+        codes: ['INVALID_SIGNATURE'],
+      }),
+      () => ({
+        label: label('signatureEmpty'),
+        request: withHeader(request, 'x-signature', ''),
+        codes: ['INVALID_SIGNATURE', 'UNAUTHORIZED'],
+      }),
+      () => ({
+        label: label('signatureMissing'),
+        request: withHeader(request, 'x-signature', undefined),
+        codes: ['UNAUTHORIZED'],
+      }),
+      () => ({
+        label: label('signatureHex'),
+        request: withHeader(request, 'x-signature', Buffer.from(signature, 'base64').toString('hex')),
+        codes: ['INVALID_SIGNATURE'],
+      }),
+      () => ({
+        label: label('signatureTwice'),
+        request: { ...request, headers: [...request.headers, ['x-signature', signature]] },
+        codes: ['INVALID_SIGNATURE', 'INVALID_CLIENT_REQUEST'],
+      }),
+      () => ({
+        label: label('signatureMalleated'),
+        request: withHeader(request, 'x-signature', malleated(signature)),
+        codes: ['INVALID_SIGNATURE'],
+      }),
+      () => ({
+        label: label('signatureByAnotherKey'),
+        request: withHeader(request, 'x-signature', other().sign(signingStringOfSpec(spec))),
+        codes: ['INVALID_SIGNATURE'],
+      }),
+      () => ({
+        label: label('signatureOverAttestation'),
+        request: withHeader(request, 'x-signature', spec.signer.sign(`${attestationTag}${signingStringOfSpec(spec)}`)),
+        codes: ['INVALID_SIGNATURE'],
+      }),
+      () => ({
+        label: label('timestampMissing'),
+        request: withHeader(request, 'x-timestamp', undefined),
+        codes: ['UNAUTHORIZED'],
+      }),
       () => {
-        const value = random.pick(['abc', '', '-1', '1e12', `${spec.timestamp}.0`, `${spec.timestamp} 1`, '12345678901234567', '99999999999999999999', '-9007199254740993', '0x1']);
-        return { label: label('timestampNotMillis'), request: withHeader(request, 'x-timestamp', value), codes: ['INVALID_TIMESTAMP', 'UNAUTHORIZED', 'INVALID_SIGNATURE'] };
+        const value = random.pick([
+          'abc',
+          '',
+          '-1',
+          '1e12',
+          `${spec.timestamp}.0`,
+          `${spec.timestamp} 1`,
+          '12345678901234567',
+          '99999999999999999999',
+          '-9007199254740993',
+          '0x1',
+        ]);
+        return {
+          label: label('timestampNotMillis'),
+          request: withHeader(request, 'x-timestamp', value),
+          codes: ['INVALID_TIMESTAMP', 'UNAUTHORIZED', 'INVALID_SIGNATURE'],
+        };
       },
       () => {
-        const value = random.pick([`0${spec.timestamp}`, String(Number(spec.timestamp) + 1), String(Number(spec.timestamp) - 1), '9007199254740993', '9999999999999999', '0']);
-        return { label: label('timestampChanged'), request: withHeader(request, 'x-timestamp', value), codes: ['INVALID_SIGNATURE'] };
+        const value = random.pick([
+          `0${spec.timestamp}`,
+          String(Number(spec.timestamp) + 1),
+          String(Number(spec.timestamp) - 1),
+          '9007199254740993',
+          '9999999999999999',
+          '0',
+        ]);
+        return {
+          label: label('timestampChanged'),
+          request: withHeader(request, 'x-timestamp', value),
+          codes: ['INVALID_SIGNATURE'],
+        };
       },
       () => {
-        const value = random.pick(['60001', '0', '-1', 'abc', '', '99999999999999999', '9007199254740993', '1e3', '5000.0', '50 00']);
-        return { label: label('windowInvalid'), request: withHeader(request, 'x-window', value), codes: ['INVALID_WINDOW'] };
+        const value = random.pick([
+          '60001',
+          '0',
+          '-1',
+          'abc',
+          '',
+          '99999999999999999',
+          '9007199254740993',
+          '1e3',
+          '5000.0',
+          '50 00',
+        ]);
+        return {
+          label: label('windowInvalid'),
+          request: withHeader(request, 'x-window', value),
+          codes: ['INVALID_WINDOW'],
+        };
       },
       () => {
-        const value = random.pick([undefined, '05000', '5000', String(Number(spec.signedWindow) + 1), `0${spec.signedWindow}`, '60000', '1']);
+        const value = random.pick([
+          undefined,
+          '05000',
+          '5000',
+          String(Number(spec.signedWindow) + 1),
+          `0${spec.signedWindow}`,
+          '60000',
+          '1',
+        ]);
         // An absent header means 5000 was signed, and no control is signed with 5000.
         if (value === spec.signedWindow) return undefined;
-        return { label: label('windowChanged'), request: withHeader(request, 'x-window', value), codes: value !== undefined && Number(value) > 60_000 ? ['INVALID_WINDOW'] : ['INVALID_SIGNATURE'] };
+        return {
+          label: label('windowChanged'),
+          request: withHeader(request, 'x-window', value),
+          codes: value !== undefined && Number(value) > 60_000 ? ['INVALID_WINDOW'] : ['INVALID_SIGNATURE'],
+        };
       },
-      () => ({ label: label('windowTwice'), request: { ...request, headers: [...request.headers, ['x-window', spec.window ?? '5000']] }, codes: ['INVALID_WINDOW', 'INVALID_CLIENT_REQUEST'] }),
+      () => ({
+        label: label('windowTwice'),
+        request: { ...request, headers: [...request.headers, ['x-window', spec.window ?? '5000']] },
+        codes: ['INVALID_WINDOW', 'INVALID_CLIENT_REQUEST'],
+      }),
     ];
   }
 
@@ -805,26 +1155,62 @@ class HttpFuzzer {
     return [
       () => {
         // Outside the window by at least 2 s either way; the log time is the server clock.
-        const timestampMs = random.chance(50) ? now - windowMs - 2_000 - random.below(10_000_000) : now + windowMs + 2_000 + random.below(10_000_000);
-        return { label: label('timestampOutsideWindow'), request: resigned({ timestamp: String(timestampMs), signedTimestamp: String(timestampMs) }), codes: ['INVALID_TIMESTAMP'] };
+        const timestampMs = random.chance(50)
+          ? now - windowMs - 2_000 - random.below(10_000_000)
+          : now + windowMs + 2_000 + random.below(10_000_000);
+        return {
+          label: label('timestampOutsideWindow'),
+          request: resigned({ timestamp: String(timestampMs), signedTimestamp: String(timestampMs) }),
+          codes: ['INVALID_TIMESTAMP'],
+        };
       },
       () => {
         const value = random.pick(['9007199254740993', '9999999999999999', '9007199254740992']);
-        return { label: label('timestampBeyondSafeInteger'), request: resigned({ timestamp: value, signedTimestamp: value }), codes: ['INVALID_CLIENT_REQUEST', 'INVALID_TIMESTAMP'] };
+        return {
+          label: label('timestampBeyondSafeInteger'),
+          request: resigned({ timestamp: value, signedTimestamp: value }),
+          codes: ['INVALID_CLIENT_REQUEST', 'INVALID_TIMESTAMP'],
+        };
       },
       () => {
         const value = `0${spec.timestamp}`;
-        return { label: label('timestampLeadingZero'), request: resigned({ timestamp: value, signedTimestamp: value }), codes: ['INVALID_CLIENT_REQUEST'] };
+        return {
+          label: label('timestampLeadingZero'),
+          request: resigned({ timestamp: value, signedTimestamp: value }),
+          codes: ['INVALID_CLIENT_REQUEST'],
+        };
       },
       () => {
         const value = random.pick(['60001', '0', '100000', '9007199254740993', '05000', '0060000']);
-        return { label: label('windowOutOfRange'), request: resigned({ window: value, signedWindow: value }), codes: ['INVALID_WINDOW'] };
+        return {
+          label: label('windowOutOfRange'),
+          request: resigned({ window: value, signedWindow: value }),
+          codes: ['INVALID_WINDOW'],
+        };
       },
       () => {
-        const instruction = random.pick(['orderExecute', 'orderCancel', 'orderCancelAll', 'withdraw', 'balanceQuery', 'orderQuery', 'depositCredit', 'withdrawalComplete', 'assetList', 'OrderExecute', 'constructor'].filter((name) => name !== spec.instruction));
+        const instruction = random.pick(
+          [
+            'orderExecute',
+            'orderCancel',
+            'orderCancelAll',
+            'withdraw',
+            'balanceQuery',
+            'orderQuery',
+            'depositCredit',
+            'withdrawalComplete',
+            'assetList',
+            'OrderExecute',
+            'constructor',
+          ].filter((name) => name !== spec.instruction),
+        );
         return { label: label('otherInstruction'), request: resigned({ instruction }), codes: ['INVALID_SIGNATURE'] };
       },
-      () => ({ label: label('byAnotherKey'), request: resigned({ signer: this.stranger }), codes: ['INVALID_SIGNATURE'] }),
+      () => ({
+        label: label('byAnotherKey'),
+        request: resigned({ signer: this.stranger }),
+        codes: ['INVALID_SIGNATURE'],
+      }),
     ];
   }
 
@@ -837,21 +1223,35 @@ class HttpFuzzer {
       const changed = { ...payload, ...extra };
       return wireOf({ ...spec, payload: changed, signedPayload: changed });
     };
-    const existing = new URLSearchParams(Object.entries(payload).map(([key, value]): [string, string] => [key, signedText(value)])).toString();
+    const existing = new URLSearchParams(
+      Object.entries(payload).map(([key, value]): [string, string] => [key, signedText(value)]),
+    ).toString();
     const prefix = existing === '' ? '?' : `?${existing}&`;
     return [
       () => {
         const key = random.pick(['extra', '__proto__', 'constructor', 'prototype', 'toString', 'isAdmin']);
-        return { label: label('unknownParameter'), request: resignedWith({ [key]: '1' }), codes: ['INVALID_CLIENT_REQUEST'] };
+        return {
+          label: label('unknownParameter'),
+          request: resignedWith({ [key]: '1' }),
+          codes: ['INVALID_CLIENT_REQUEST'],
+        };
       },
       () => {
         const key = random.pick(['__proto__', 'constructor', 'prototype', 'hasOwnProperty']);
-        return { label: label('prototypeParameterUnsigned'), request: withQuery(`${prefix}${key}=1`), codes: ['INVALID_CLIENT_REQUEST', 'INVALID_SIGNATURE'] };
+        return {
+          label: label('prototypeParameterUnsigned'),
+          request: withQuery(`${prefix}${key}=1`),
+          codes: ['INVALID_CLIENT_REQUEST', 'INVALID_SIGNATURE'],
+        };
       },
       () => {
         const key = Object.keys(payload)[0];
         if (key === undefined) return undefined;
-        return { label: label('repeatedParameter'), request: withQuery(`?${existing}&${key}=${encodeURIComponent(signedText(payload[key]))}`), codes: ['INVALID_CLIENT_REQUEST'] };
+        return {
+          label: label('repeatedParameter'),
+          request: withQuery(`?${existing}&${key}=${encodeURIComponent(signedText(payload[key]))}`),
+          codes: ['INVALID_CLIENT_REQUEST'],
+        };
       },
       () => {
         const paged: readonly Route[] = [routes.fills, routes.orderHistory, routes.deposits, routes.withdrawals];
@@ -862,13 +1262,38 @@ class HttpFuzzer {
       () => {
         if (spec.route.path !== routes.order.path) return undefined;
         const orderId = random.pick(['9007199254740993', '99999999999999999', '-1', '1.5', '0x10', '']);
-        return { label: label('hostileOrderId'), request: resignedWith({ orderId }), codes: ['INVALID_CLIENT_REQUEST'] };
+        return {
+          label: label('hostileOrderId'),
+          request: resignedWith({ orderId }),
+          codes: ['INVALID_CLIENT_REQUEST'],
+        };
       },
       () => {
-        const symbol = random.pick(['sol_usdc', 'SOL-USDC', 'DOGE_USDC', '__proto__', 'SOL_USDC\u0000', 'x'.repeat(41), '']);
-        return { label: label('hostileSymbol'), request: resignedWith({ symbol }), codes: ['INVALID_CLIENT_REQUEST', 'INVALID_MARKET'] };
+        const symbol = random.pick([
+          'sol_usdc',
+          'SOL-USDC',
+          'DOGE_USDC',
+          '__proto__',
+          'SOL_USDC\u0000',
+          'x'.repeat(41),
+          '',
+        ]);
+        return {
+          label: label('hostileSymbol'),
+          request: resignedWith({ symbol }),
+          codes: ['INVALID_CLIENT_REQUEST', 'INVALID_MARKET'],
+        };
       },
-      () => ({ label: label('bodyOnGetIsRefused'), request: { ...request, method: 'POST', headers: [...request.headers, ['content-type', 'application/json']], body: '{}' }, codes: ['INVALID_CLIENT_REQUEST', 'INVALID_SIGNATURE', 'NOT_FOUND'] }),
+      () => ({
+        label: label('bodyOnGetIsRefused'),
+        request: {
+          ...request,
+          method: 'POST',
+          headers: [...request.headers, ['content-type', 'application/json']],
+          body: '{}',
+        },
+        codes: ['INVALID_CLIENT_REQUEST', 'INVALID_SIGNATURE', 'NOT_FOUND'],
+      }),
     ];
   }
 
@@ -876,9 +1301,14 @@ class HttpFuzzer {
     const random = this.random;
     const label = (name: string): string => `body:${name}`;
     const isBatch = Array.isArray(spec.payload);
-    const first = (isBatch ? (spec.payload as Array<Record<string, unknown>>)[0]! : spec.payload) as Record<string, unknown>;
-    const replaceFirst = (changed: Record<string, unknown>): Payload => (isBatch ? [changed, ...(spec.payload as Array<Record<string, unknown>>).slice(1)] : changed);
-    const tampered = (changed: Record<string, unknown>): WireRequest => withBody(request, JSON.stringify(replaceFirst(changed)));
+    const first = (isBatch ? (spec.payload as Array<Record<string, unknown>>)[0]! : spec.payload) as Record<
+      string,
+      unknown
+    >;
+    const replaceFirst = (changed: Record<string, unknown>): Payload =>
+      isBatch ? [changed, ...(spec.payload as Array<Record<string, unknown>>).slice(1)] : changed;
+    const tampered = (changed: Record<string, unknown>): WireRequest =>
+      withBody(request, JSON.stringify(replaceFirst(changed)));
     const resigned = (changed: Record<string, unknown>): WireRequest => {
       const payload = replaceFirst(changed);
       return wireOf({ ...spec, payload, signedPayload: payload });
@@ -886,51 +1316,146 @@ class HttpFuzzer {
     // A batch is accepted when any one order is (docs/protocol.md §9), so a change that only
     // execution refuses (a price, a market) must be made to every order of a batch.
     const resignedEach = (change: Record<string, unknown>): WireRequest => {
-      const payload = isBatch ? (spec.payload as Array<Record<string, unknown>>).map((element) => ({ ...element, ...change })) : { ...first, ...change };
+      const payload = isBatch
+        ? (spec.payload as Array<Record<string, unknown>>).map((element) => ({ ...element, ...change }))
+        : { ...first, ...change };
       return wireOf({ ...spec, payload, signedPayload: payload });
     };
     const keys = Object.keys(first);
     const anyKey = (): string => random.pick(keys);
     const decimalKeys = keys.filter((key) => key === 'price' || key === 'quantity');
     const hostileDecimals = [
-      '-100', '+100', '1e2', '1E2', '100.0000001', '0', '0.00', '00100', '100.', '.5', ' 100', '100 ', '１００', '0x64', 'NaN', 'Infinity', '-0', '1,000', '1_000',
-      '9'.repeat(48), '9'.repeat(49), `0.${'0'.repeat(40)}1`, `1${'0'.repeat(20)}`, '9007199254740993', '100.0000000000000000001', '%31%30%30', '100%', '10&0', '=100',
+      '-100',
+      '+100',
+      '1e2',
+      '1E2',
+      '100.0000001',
+      '0',
+      '0.00',
+      '00100',
+      '100.',
+      '.5',
+      ' 100',
+      '100 ',
+      '１００',
+      '0x64',
+      'NaN',
+      'Infinity',
+      '-0',
+      '1,000',
+      '1_000',
+      '9'.repeat(48),
+      '9'.repeat(49),
+      `0.${'0'.repeat(40)}1`,
+      `1${'0'.repeat(20)}`,
+      '9007199254740993',
+      '100.0000000000000000001',
+      '%31%30%30',
+      '100%',
+      '10&0',
+      '=100',
     ];
-    const hostileNumberLiterals = ['1e21', '1e-7', '9007199254740993', '-5', '1e400', '-1e400', '0.000000001', '100.0000001', '-0.01', '123456789012345678901234567890'];
+    const hostileNumberLiterals = [
+      '1e21',
+      '1e-7',
+      '9007199254740993',
+      '-5',
+      '1e400',
+      '-1e400',
+      '0.000000001',
+      '100.0000001',
+      '-0.01',
+      '123456789012345678901234567890',
+    ];
     return [
       () => {
         const key = anyKey();
-        const value = random.pick<unknown>([true, false, null, [], {}, [first[key]], { $gt: '' }, [[[[[]]]]], { a: { b: { c: 1 } } }, -1, 1e21, 'x'.repeat(300)]);
+        const value = random.pick<unknown>([
+          true,
+          false,
+          null,
+          [],
+          {},
+          [first[key]],
+          { $gt: '' },
+          [[[[[]]]]],
+          { a: { b: { c: 1 } } },
+          -1,
+          1e21,
+          'x'.repeat(300),
+        ]);
         if (signedText(value) === signedText(first[key]) && typeof value !== 'object') return undefined;
         return { label: label('wrongType'), request: tampered({ ...first, [key]: value }) };
       },
       () => {
-        const key = random.pick(['leverage', 'isAdmin', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', 'triggerPrice', 'autoLend', 'Symbol', 'symbol ', 'a'.repeat(70), 'é']);
+        const key = random.pick([
+          'leverage',
+          'isAdmin',
+          'constructor',
+          'prototype',
+          'toString',
+          'hasOwnProperty',
+          'valueOf',
+          'triggerPrice',
+          'autoLend',
+          'Symbol',
+          'symbol ',
+          'a'.repeat(70),
+          'é',
+        ]);
         const value = random.pick<unknown>(['10', true, {}, { prototype: { polluted: true } }, 1]);
-        return { label: label('extraField'), request: random.chance(50) ? tampered({ ...first, [key]: value }) : resigned({ ...first, [key]: value }), codes: ['INVALID_CLIENT_REQUEST'] };
+        return {
+          label: label('extraField'),
+          request: random.chance(50) ? tampered({ ...first, [key]: value }) : resigned({ ...first, [key]: value }),
+          codes: ['INVALID_CLIENT_REQUEST'],
+        };
       },
       () => {
         const text = JSON.stringify(replaceFirst(first));
-        const payload = random.pick(['"__proto__":{"isAdmin":true}', '"constructor":{"prototype":{"isAdmin":true}}', '"__proto__":[]', '"a":{"__proto__":{"x":1}}', '"constructor":{"prototype":null}']);
+        const payload = random.pick([
+          '"__proto__":{"isAdmin":true}',
+          '"constructor":{"prototype":{"isAdmin":true}}',
+          '"__proto__":[]',
+          '"a":{"__proto__":{"x":1}}',
+          '"constructor":{"prototype":null}',
+        ]);
         const at = text.indexOf('{') + 1;
         const body = `${text.slice(0, at)}${payload},${text.slice(at)}`;
-        return { label: label('prototypePollution'), request: withBody(request, body), codes: ['INVALID_CLIENT_REQUEST'] };
+        return {
+          label: label('prototypePollution'),
+          request: withBody(request, body),
+          codes: ['INVALID_CLIENT_REQUEST'],
+        };
       },
       () => {
         const depth = 1_000 + random.below(25_000);
-        const nested = random.chance(50) ? `${'['.repeat(depth)}${']'.repeat(depth)}` : `${'{"a":'.repeat(Math.floor(depth / 5))}1${'}'.repeat(Math.floor(depth / 5))}`;
+        const nested = random.chance(50)
+          ? `${'['.repeat(depth)}${']'.repeat(depth)}`
+          : `${'{"a":'.repeat(Math.floor(depth / 5))}1${'}'.repeat(Math.floor(depth / 5))}`;
         const key = anyKey();
         const text = JSON.stringify(replaceFirst({ ...first, [key]: '__nested__' })).replace('"__nested__"', nested);
-        return { label: label('deepNesting'), request: withBody(request, text), codes: ['INVALID_CLIENT_REQUEST', 'REQUEST_TOO_LARGE'] };
+        return {
+          label: label('deepNesting'),
+          request: withBody(request, text),
+          codes: ['INVALID_CLIENT_REQUEST', 'REQUEST_TOO_LARGE'],
+        };
       },
       () => {
         const key = anyKey();
         const huge = random.pick(['x', 'é', '9', '\u0000', '😀']).repeat(10_000 + random.below(20_000));
-        return { label: label('hugeString'), request: tampered({ ...first, [key]: huge }), codes: ['INVALID_CLIENT_REQUEST', 'REQUEST_TOO_LARGE'] };
+        return {
+          label: label('hugeString'),
+          request: tampered({ ...first, [key]: huge }),
+          codes: ['INVALID_CLIENT_REQUEST', 'REQUEST_TOO_LARGE'],
+        };
       },
       () => {
         const padding = 'x'.repeat(64 * 1024 + random.below(200_000));
-        return { label: label('oversizedBody'), request: withBody(request, JSON.stringify(replaceFirst({ ...first, padding }))), codes: ['REQUEST_TOO_LARGE'] };
+        return {
+          label: label('oversizedBody'),
+          request: withBody(request, JSON.stringify(replaceFirst({ ...first, padding }))),
+          codes: ['REQUEST_TOO_LARGE'],
+        };
       },
       () => {
         const text = request.body!;
@@ -952,8 +1477,20 @@ class HttpFuzzer {
         return { label: label('malformedJson'), request: withBody(request, broken), codes: ['INVALID_CLIENT_REQUEST'] };
       },
       () => {
-        const contentType = random.pick(['text/plain', 'application/xml', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/jsonp', 'text/json', 'application/octet-stream']);
-        return { label: label('wrongContentType'), request: withBody(request, request.body!, contentType), codes: ['INVALID_CLIENT_REQUEST'] };
+        const contentType = random.pick([
+          'text/plain',
+          'application/xml',
+          'application/x-www-form-urlencoded',
+          'multipart/form-data; boundary=x',
+          'application/jsonp',
+          'text/json',
+          'application/octet-stream',
+        ]);
+        return {
+          label: label('wrongContentType'),
+          request: withBody(request, request.body!, contentType),
+          codes: ['INVALID_CLIENT_REQUEST'],
+        };
       },
       () => {
         if (decimalKeys.length === 0 && !('quantity' in first)) return undefined;
@@ -961,7 +1498,15 @@ class HttpFuzzer {
         return {
           label: label('hostileDecimal'),
           request: resignedEach({ [key]: random.pick(hostileDecimals) }),
-          codes: ['INVALID_PRICE', 'INVALID_QUANTITY', 'INVALID_CLIENT_REQUEST', 'INVALID_SIGNATURE', 'INSUFFICIENT_FUNDS', 'ORDER_VALUE_TOO_SMALL', 'ORDER_WOULD_NOT_FILL'],
+          codes: [
+            'INVALID_PRICE',
+            'INVALID_QUANTITY',
+            'INVALID_CLIENT_REQUEST',
+            'INVALID_SIGNATURE',
+            'INSUFFICIENT_FUNDS',
+            'ORDER_VALUE_TOO_SMALL',
+            'ORDER_WOULD_NOT_FILL',
+          ],
         };
       },
       () => {
@@ -969,7 +1514,10 @@ class HttpFuzzer {
         if (decimalKeys.length === 0 && !('quantity' in first)) return undefined;
         const key = decimalKeys.length > 0 ? random.pick(decimalKeys) : 'quantity';
         const literal = random.pick(hostileNumberLiterals);
-        const each = (value: string): Payload => (isBatch ? (spec.payload as Array<Record<string, unknown>>).map((element) => ({ ...element, [key]: value })) : { ...first, [key]: value });
+        const each = (value: string): Payload =>
+          isBatch
+            ? (spec.payload as Array<Record<string, unknown>>).map((element) => ({ ...element, [key]: value }))
+            : { ...first, [key]: value };
         const text = JSON.stringify(each('__number__')).replaceAll('"__number__"', literal);
         return {
           label: label('hostileNumber'),
@@ -979,25 +1527,79 @@ class HttpFuzzer {
       },
       () => {
         if (spec.route.instruction !== 'orderExecute' && spec.route.instruction !== 'orderCancel') return undefined;
-        const clientId = random.pick<unknown>([-1, 4_294_967_296, '4294967296', '007', 1.5, '1e3', '', 2 ** 53 + 2, '-1', ' 7']);
-        return { label: label('hostileClientId'), request: resigned({ ...first, clientId }), codes: ['INVALID_CLIENT_REQUEST', 'INVALID_SIGNATURE'] };
+        const clientId = random.pick<unknown>([
+          -1,
+          4_294_967_296,
+          '4294967296',
+          '007',
+          1.5,
+          '1e3',
+          '',
+          2 ** 53 + 2,
+          '-1',
+          ' 7',
+        ]);
+        return {
+          label: label('hostileClientId'),
+          request: resigned({ ...first, clientId }),
+          codes: ['INVALID_CLIENT_REQUEST', 'INVALID_SIGNATURE'],
+        };
       },
       () => {
         if (spec.route.instruction !== 'orderExecute') return undefined;
         const change = random.pick<Record<string, unknown>>([
-          { side: 'bid' }, { side: 'Buy' }, { side: '' }, { orderType: 'limit' }, { orderType: 'Stop' }, { timeInForce: 'gtc' }, { timeInForce: 'GTD' },
-          { selfTradePrevention: 'None' }, { reduceOnly: true }, { postOnly: true, timeInForce: 'IOC' }, { orderType: 'Market' },
-          { quoteQuantity: '10' }, { symbol: 'sol_usdc' }, { symbol: 'SOL' }, { symbol: 'DOGE_USDC' }, { postOnly: 'true' }, { symbol: 'ＳＯＬ_USDC' },
+          { side: 'bid' },
+          { side: 'Buy' },
+          { side: '' },
+          { orderType: 'limit' },
+          { orderType: 'Stop' },
+          { timeInForce: 'gtc' },
+          { timeInForce: 'GTD' },
+          { selfTradePrevention: 'None' },
+          { reduceOnly: true },
+          { postOnly: true, timeInForce: 'IOC' },
+          { orderType: 'Market' },
+          { quoteQuantity: '10' },
+          { symbol: 'sol_usdc' },
+          { symbol: 'SOL' },
+          { symbol: 'DOGE_USDC' },
+          { postOnly: 'true' },
+          { symbol: 'ＳＯＬ_USDC' },
         ]);
-        return { label: label('invalidOrder'), request: resignedEach(change), codes: ['INVALID_CLIENT_REQUEST', 'INVALID_MARKET', 'INVALID_SIGNATURE'] };
+        return {
+          label: label('invalidOrder'),
+          request: resignedEach(change),
+          codes: ['INVALID_CLIENT_REQUEST', 'INVALID_MARKET', 'INVALID_SIGNATURE'],
+        };
       },
       () => {
         if (spec.route.instruction !== 'withdraw') return undefined;
         const change = random.pick<Record<string, unknown>>([
-          { address: 'a%20b' }, { address: 'a&b' }, { address: 'a=b' }, { address: 'é' }, { address: 'a'.repeat(257) }, { address: '\u0007' }, { address: '\ud800' },
-          { blockchain: 'Sol ana' }, { blockchain: '1Solana' }, { symbol: 'SOL_USDC' }, { symbol: 'DOGE' }, { quantity: '1000000000' }, { quantity: '0.0000001' },
+          { address: 'a%20b' },
+          { address: 'a&b' },
+          { address: 'a=b' },
+          { address: 'é' },
+          { address: 'a'.repeat(257) },
+          { address: '\u0007' },
+          { address: '\ud800' },
+          { blockchain: 'Sol ana' },
+          { blockchain: '1Solana' },
+          { symbol: 'SOL_USDC' },
+          { symbol: 'DOGE' },
+          { quantity: '1000000000' },
+          { quantity: '0.0000001' },
         ]);
-        return { label: label('invalidWithdrawal'), request: resigned({ ...first, ...change }), codes: ['INVALID_CLIENT_REQUEST', 'INVALID_ASSET', 'INVALID_QUANTITY', 'INSUFFICIENT_FUNDS', 'INVALID_SIGNATURE'] };
+        return {
+          label: label('invalidWithdrawal'),
+          request: resigned({ ...first, ...change }),
+          codes: [
+            'INVALID_CLIENT_REQUEST',
+            'INVALID_ASSET',
+            'INVALID_QUANTITY',
+            'INSUFFICIENT_FUNDS',
+            'INVALID_SIGNATURE',
+          ],
+        };
       },
       () => {
         if (spec.route !== routes.placeBatch) return undefined;
@@ -1015,18 +1617,30 @@ class HttpFuzzer {
         if (spec.route !== routes.placeBatch) return undefined;
         // One element with an order-level syntax error refuses the whole batch.
         const payload = [...(spec.payload as Array<Record<string, unknown>>), { ...first, reduceOnly: true }];
-        return { label: label('batchWithInvalidOrder'), request: wireOf({ ...spec, payload, signedPayload: payload }), codes: ['INVALID_CLIENT_REQUEST'] };
+        return {
+          label: label('batchWithInvalidOrder'),
+          request: wireOf({ ...spec, payload, signedPayload: payload }),
+          codes: ['INVALID_CLIENT_REQUEST'],
+        };
       },
       () => {
         const key = anyKey();
         const changed = { ...first, [key]: `${signedText(first[key])}1` };
-        return { label: label('valueChangedAfterSigning'), request: tampered(changed), codes: ['INVALID_SIGNATURE', 'INVALID_CLIENT_REQUEST', 'INVALID_PRICE', 'INVALID_QUANTITY'] };
+        return {
+          label: label('valueChangedAfterSigning'),
+          request: tampered(changed),
+          codes: ['INVALID_SIGNATURE', 'INVALID_CLIENT_REQUEST', 'INVALID_PRICE', 'INVALID_QUANTITY'],
+        };
       },
       () => {
         const key = anyKey();
         const rest = { ...first };
         delete rest[key];
-        return { label: label('fieldRemovedAfterSigning'), request: tampered(rest), codes: ['INVALID_SIGNATURE', 'INVALID_CLIENT_REQUEST'] };
+        return {
+          label: label('fieldRemovedAfterSigning'),
+          request: tampered(rest),
+          codes: ['INVALID_SIGNATURE', 'INVALID_CLIENT_REQUEST'],
+        };
       },
       () => {
         // The signed value first, another one last: JSON keeps the last, so the signature no longer matches.
@@ -1035,18 +1649,39 @@ class HttpFuzzer {
         const objectText = JSON.stringify(first);
         const withDuplicate = `${objectText.slice(0, -1)},${JSON.stringify(key)}:${decoy}}`;
         const body = isBatch ? JSON.stringify(spec.payload).replace(objectText, withDuplicate) : withDuplicate;
-        return { label: label('duplicateKeyLastDiffers'), request: withBody(request, body), codes: ['INVALID_SIGNATURE', 'INVALID_CLIENT_REQUEST'] };
+        return {
+          label: label('duplicateKeyLastDiffers'),
+          request: withBody(request, body),
+          codes: ['INVALID_SIGNATURE', 'INVALID_CLIENT_REQUEST'],
+        };
       },
-      () => ({ label: label('queryStringOnBodyRoute'), request: { ...request, path: `${request.path}?symbol=SOL_USDC` }, codes: ['INVALID_CLIENT_REQUEST'] }),
+      () => ({
+        label: label('queryStringOnBodyRoute'),
+        request: { ...request, path: `${request.path}?symbol=SOL_USDC` },
+        codes: ['INVALID_CLIENT_REQUEST'],
+      }),
       () => {
-        const target = random.pick(Object.values(routes).filter((route) => route.method !== 'GET' && route.path !== spec.route.path));
-        return { label: label('otherRoute'), request: { ...request, method: target.method, path: target.path }, codes: ['INVALID_CLIENT_REQUEST', 'INVALID_SIGNATURE'] };
+        const target = random.pick(
+          Object.values(routes).filter((route) => route.method !== 'GET' && route.path !== spec.route.path),
+        );
+        return {
+          label: label('otherRoute'),
+          request: { ...request, method: target.method, path: target.path },
+          codes: ['INVALID_CLIENT_REQUEST', 'INVALID_SIGNATURE'],
+        };
       },
       () => {
         const method = random.pick(['PUT', 'PATCH']);
         return { label: label('otherMethod'), request: { ...request, method }, codes: ['NOT_FOUND'] };
       },
-      () => ({ label: label('unknownRoute'), request: { ...request, path: random.pick(['/api/v1/orderz', '/api/v1/order/', '/API/V1/ORDER', '/api/v1//order', '/api/v2/order']) }, codes: ['NOT_FOUND', 'INVALID_CLIENT_REQUEST', 'INVALID_INSTRUCTION', 'INVALID_SIGNATURE'] }),
+      () => ({
+        label: label('unknownRoute'),
+        request: {
+          ...request,
+          path: random.pick(['/api/v1/orderz', '/api/v1/order/', '/API/V1/ORDER', '/api/v1//order', '/api/v2/order']),
+        },
+        codes: ['NOT_FOUND', 'INVALID_CLIENT_REQUEST', 'INVALID_INSTRUCTION', 'INVALID_SIGNATURE'],
+      }),
     ];
   }
 
@@ -1060,13 +1695,28 @@ class HttpFuzzer {
     let name: string;
     switch (variant) {
       case 0:
-        [name, raw] = ['headerWithoutColon', httpText(request, [`Content-Length: ${Buffer.byteLength(body)}`, 'Bad Header'])];
+        [name, raw] = [
+          'headerWithoutColon',
+          httpText(request, [`Content-Length: ${Buffer.byteLength(body)}`, 'Bad Header']),
+        ];
         break;
       case 1:
-        [name, raw] = ['conflictingContentLengths', httpText(request, [`Content-Length: ${Buffer.byteLength(body)}`, `Content-Length: ${Buffer.byteLength(body) + 1}`])];
+        [name, raw] = [
+          'conflictingContentLengths',
+          httpText(request, [
+            `Content-Length: ${Buffer.byteLength(body)}`,
+            `Content-Length: ${Buffer.byteLength(body) + 1}`,
+          ]),
+        ];
         break;
       case 2:
-        [name, raw] = ['garbageRequestLine', `GARBAGE ${this.random.next()}\r\n${httpText(request, [`Content-Length: ${Buffer.byteLength(body)}`]).split('\r\n').slice(1).join('\r\n')}`];
+        [name, raw] = [
+          'garbageRequestLine',
+          `GARBAGE ${this.random.next()}\r\n${httpText(request, [`Content-Length: ${Buffer.byteLength(body)}`])
+            .split('\r\n')
+            .slice(1)
+            .join('\r\n')}`,
+        ];
         break;
       case 3:
         [name, raw] = ['invalidChunk', httpText(request, ['Transfer-Encoding: chunked'], `zz\r\n${body}\r\n0\r\n\r\n`)];
@@ -1074,14 +1724,30 @@ class HttpFuzzer {
       case 4: {
         // Request smuggling: a signed request hidden after a chunked body that also declares a length.
         const smuggled = httpText(request, [`Content-Length: ${Buffer.byteLength(body)}`]);
-        [name, raw] = ['smuggledRequest', httpText({ method: 'POST', path: routes.placeOrder.path, headers: [['content-type', 'application/json']] }, [`Content-Length: ${5 + smuggled.length}`, 'Transfer-Encoding: chunked'], `0\r\n\r\n${smuggled}`)];
+        [name, raw] = [
+          'smuggledRequest',
+          httpText(
+            { method: 'POST', path: routes.placeOrder.path, headers: [['content-type', 'application/json']] },
+            [`Content-Length: ${5 + smuggled.length}`, 'Transfer-Encoding: chunked'],
+            `0\r\n\r\n${smuggled}`,
+          ),
+        ];
         break;
       }
       case 5:
-        [name, raw] = ['headerOverflow', httpText(request, [`Content-Length: ${Buffer.byteLength(body)}`, `X-Padding: ${'a'.repeat(17_000 + this.random.below(50_000))}`])];
+        [name, raw] = [
+          'headerOverflow',
+          httpText(request, [
+            `Content-Length: ${Buffer.byteLength(body)}`,
+            `X-Padding: ${'a'.repeat(17_000 + this.random.below(50_000))}`,
+          ]),
+        ];
         break;
       default:
-        [name, raw] = ['nulInHeader', httpText(request, [`Content-Length: ${Buffer.byteLength(body)}`, 'X-Note: a\u0000b'])];
+        [name, raw] = [
+          'nulInHeader',
+          httpText(request, [`Content-Length: ${Buffer.byteLength(body)}`, 'X-Note: a\u0000b']),
+        ];
         break;
     }
     return { label: label(name), request: { ...request, raw }, malformedHttp: true };
@@ -1092,9 +1758,13 @@ class HttpFuzzer {
     const control = this.nativeControl();
     const body = JSON.parse(control.request.body!) as { message: string; publicKey: string; signature: string };
     const random = this.random;
-    const signer = body.publicKey === this.exchange.operatorKey.apiKey ? this.exchange.operatorKey : this.traders.find((trader) => trader.apiKey === body.publicKey)!;
+    const signer =
+      body.publicKey === this.exchange.operatorKey.apiKey
+        ? this.exchange.operatorKey
+        : this.traders.find((trader) => trader.apiKey === body.publicKey)!;
     const label = (name: string): string => `native:${name}`;
-    const submit = (changes: Partial<typeof body> & Record<string, unknown>): WireRequest => withBody(control.request, JSON.stringify({ ...body, ...changes }));
+    const submit = (changes: Partial<typeof body> & Record<string, unknown>): WireRequest =>
+      withBody(control.request, JSON.stringify({ ...body, ...changes }));
     const resign = (message: string): WireRequest => submit({ message, signature: signer.sign(message) });
     const parts = body.message.split('&');
     const choice = random.below(14);
@@ -1102,63 +1772,161 @@ class HttpFuzzer {
       case 0: {
         const at = random.below(body.message.length);
         const message = `${body.message.slice(0, at)}${random.pick(['&', '=', '%', 'x', '0', '&amount=1', 'é', '\u0000'])}${body.message.slice(at)}`;
-        return { label: label('messageChangedAfterSigning'), request: submit({ message }), codes: ['INVALID_SIGNATURE'] };
+        return {
+          label: label('messageChangedAfterSigning'),
+          request: submit({ message }),
+          codes: ['INVALID_SIGNATURE'],
+        };
       }
       case 1: {
         const index = random.below(parts.length - 2);
         const duplicated = [...parts.slice(0, index + 1), parts[index]!, ...parts.slice(index + 1)].join('&');
-        return { label: label('duplicatedParameterResigned'), request: resign(duplicated), codes: ['INVALID_CLIENT_REQUEST'] };
+        return {
+          label: label('duplicatedParameterResigned'),
+          request: resign(duplicated),
+          codes: ['INVALID_CLIENT_REQUEST'],
+        };
       }
       case 2: {
-        const message = body.message.replace(/(quantity|price)=[^&]*/, `$1=${random.pick(['-1', '+1', '1e2', '01', '9'.repeat(49), '0.0000000000000000001', '%2D1', '1%2E5%2E5'])}`);
-        return { label: label('hostileDecimalResigned'), request: resign(message), codes: ['INVALID_CLIENT_REQUEST', 'INVALID_QUANTITY', 'INVALID_PRICE'] };
+        const message = body.message.replace(
+          /(quantity|price)=[^&]*/,
+          `$1=${random.pick(['-1', '+1', '1e2', '01', '9'.repeat(49), '0.0000000000000000001', '%2D1', '1%2E5%2E5'])}`,
+        );
+        return {
+          label: label('hostileDecimalResigned'),
+          request: resign(message),
+          codes: ['INVALID_CLIENT_REQUEST', 'INVALID_QUANTITY', 'INVALID_PRICE'],
+        };
       }
       case 3: {
-        const message = body.message.replace(/instruction=\w+/, `instruction=${random.pick(['balanceQuery', 'OrderExecute', 'constructor', '__proto__', 'orderexecute'])}`);
-        return { label: label('wrongInstructionResigned'), request: resign(message), codes: ['INVALID_CLIENT_REQUEST', 'INVALID_INSTRUCTION'] };
+        const message = body.message.replace(
+          /instruction=\w+/,
+          `instruction=${random.pick(['balanceQuery', 'OrderExecute', 'constructor', '__proto__', 'orderexecute'])}`,
+        );
+        return {
+          label: label('wrongInstructionResigned'),
+          request: resign(message),
+          codes: ['INVALID_CLIENT_REQUEST', 'INVALID_INSTRUCTION'],
+        };
       }
       case 4: {
-        const publicKey = random.pick([nonCanonicalKey(body.publicKey), body.publicKey.slice(0, 40), `${body.publicKey}A`, '', 'x'.repeat(44)]);
-        return { label: label('publicKeyMalformed'), request: submit({ publicKey }), codes: ['INVALID_CLIENT_REQUEST'] };
+        const publicKey = random.pick([
+          nonCanonicalKey(body.publicKey),
+          body.publicKey.slice(0, 40),
+          `${body.publicKey}A`,
+          '',
+          'x'.repeat(44),
+        ]);
+        return {
+          label: label('publicKeyMalformed'),
+          request: submit({ publicKey }),
+          codes: ['INVALID_CLIENT_REQUEST'],
+        };
       }
       case 5: {
-        const signature = random.pick([body.signature.slice(0, 86), `${body.signature}AA`, '', flipBit(body.signature, random), malleated(body.signature)]);
-        return { label: label('signatureMalformed'), request: submit({ signature }), codes: ['INVALID_CLIENT_REQUEST', 'INVALID_SIGNATURE'] };
+        const signature = random.pick([
+          body.signature.slice(0, 86),
+          `${body.signature}AA`,
+          '',
+          flipBit(body.signature, random),
+          malleated(body.signature),
+        ]);
+        return {
+          label: label('signatureMalformed'),
+          request: submit({ signature }),
+          codes: ['INVALID_CLIENT_REQUEST', 'INVALID_SIGNATURE'],
+        };
       }
       case 6: {
         // An attestation-style message, signed by the operator key: never a transaction.
         const message = `${attestationTag}${random.pick([body.message, 'binary-ish \u0001\u0002 fields'])}`;
-        return { label: label('attestationSignedByOperator'), request: submit({ message, publicKey: this.exchange.operatorKey.apiKey, signature: this.exchange.operatorKey.sign(message) }), codes: ['INVALID_CLIENT_REQUEST'] };
+        return {
+          label: label('attestationSignedByOperator'),
+          request: submit({
+            message,
+            publicKey: this.exchange.operatorKey.apiKey,
+            signature: this.exchange.operatorKey.sign(message),
+          }),
+          codes: ['INVALID_CLIENT_REQUEST'],
+        };
       }
       case 7: {
         const trader = random.pick(this.traders);
-        const message = signingStringOf('depositCredit', { account: trader.apiKey, blockchain: 'Solana', chainTransactionId: `forged-${random.next()}`, quantity: '1000000', symbol: 'USDC' }, String(control.timestampMs), String(control.windowMs));
-        return { label: label('traderSignsOperatorInstruction'), request: submit({ message, publicKey: trader.apiKey, signature: trader.sign(message) }), codes: ['UNAUTHORIZED'] };
+        const message = signingStringOf(
+          'depositCredit',
+          {
+            account: trader.apiKey,
+            blockchain: 'Solana',
+            chainTransactionId: `forged-${random.next()}`,
+            quantity: '1000000',
+            symbol: 'USDC',
+          },
+          String(control.timestampMs),
+          String(control.windowMs),
+        );
+        return {
+          label: label('traderSignsOperatorInstruction'),
+          request: submit({ message, publicKey: trader.apiKey, signature: trader.sign(message) }),
+          codes: ['UNAUTHORIZED'],
+        };
       }
       case 8: {
-        const timestampMs = control.timestampMs + (random.chance(50) ? -1 : 1) * (control.windowMs + 2_000 + random.below(100_000_000));
+        const timestampMs =
+          control.timestampMs + (random.chance(50) ? -1 : 1) * (control.windowMs + 2_000 + random.below(100_000_000));
         const message = body.message.replace(/timestamp=\d+/, `timestamp=${timestampMs}`);
-        return { label: label('timestampOutsideWindowResigned'), request: resign(message), codes: ['INVALID_TIMESTAMP'] };
+        return {
+          label: label('timestampOutsideWindowResigned'),
+          request: resign(message),
+          codes: ['INVALID_TIMESTAMP'],
+        };
       }
       case 9: {
-        const message = body.message.replace(/window=\d+/, `window=${random.pick(['0', '60001', '05000', '-1', '9007199254740993', ''])}`);
-        return { label: label('windowOutOfRangeResigned'), request: resign(message), codes: ['INVALID_WINDOW', 'INVALID_CLIENT_REQUEST'] };
+        const message = body.message.replace(
+          /window=\d+/,
+          `window=${random.pick(['0', '60001', '05000', '-1', '9007199254740993', ''])}`,
+        );
+        return {
+          label: label('windowOutOfRangeResigned'),
+          request: resign(message),
+          codes: ['INVALID_WINDOW', 'INVALID_CLIENT_REQUEST'],
+        };
       }
       case 10: {
         const message = `${body.message.slice(0, body.message.indexOf('&timestamp='))}&padding=${'a'.repeat(16_384)}${body.message.slice(body.message.indexOf('&timestamp='))}`;
         return { label: label('messageTooLong'), request: resign(message), codes: ['INVALID_CLIENT_REQUEST'] };
       }
       case 11: {
-        const extra = random.pick(['"__proto__":{"isAdmin":true}', '"constructor":{"prototype":{"isAdmin":true}}', '"constructor":"x"', '"sequence":1', '"logTimeMs":0', '"__proto__":1']);
-        return { label: label('extraField'), request: withBody(control.request, JSON.stringify(body).replace('{', `{${extra},`)), codes: ['INVALID_CLIENT_REQUEST'] };
+        const extra = random.pick([
+          '"__proto__":{"isAdmin":true}',
+          '"constructor":{"prototype":{"isAdmin":true}}',
+          '"constructor":"x"',
+          '"sequence":1',
+          '"logTimeMs":0',
+          '"__proto__":1',
+        ]);
+        return {
+          label: label('extraField'),
+          request: withBody(control.request, JSON.stringify(body).replace('{', `{${extra},`)),
+          codes: ['INVALID_CLIENT_REQUEST'],
+        };
       }
       case 12: {
-        const message = random.pick([body.message.replace('instruction=', '\uFEFFinstruction='), `${body.message}&`, `&${body.message}`, body.message.replace(/&/g, '&&'), body.message.toUpperCase()]);
+        const message = random.pick([
+          body.message.replace('instruction=', '\uFEFFinstruction='),
+          `${body.message}&`,
+          `&${body.message}`,
+          body.message.replace(/&/g, '&&'),
+          body.message.toUpperCase(),
+        ]);
         return { label: label('structureResigned'), request: resign(message), codes: ['INVALID_CLIENT_REQUEST'] };
       }
       default: {
         const message = random.pick<unknown>([123, null, [], { a: 1 }, true]);
-        return { label: label('messageWrongType'), request: submit({ message } as Record<string, unknown>), codes: ['INVALID_CLIENT_REQUEST'] };
+        return {
+          label: label('messageWrongType'),
+          request: submit({ message } as Record<string, unknown>),
+          codes: ['INVALID_CLIENT_REQUEST'],
+        };
       }
     }
   }
@@ -1180,8 +1948,16 @@ class HttpFuzzer {
     if (control.spec === undefined || control.request.body === undefined || random.chance(40)) {
       if (control.spec !== undefined && random.chance(50)) {
         // The signed message of a Backpack route, through the native intake: the same transaction.
-        const body = JSON.stringify({ message: control.message, publicKey: control.apiKey, signature: control.signature });
-        return { label: 'replay:throughNativeIntake', request: { method: 'POST', path: nativePath, headers: [['content-type', 'application/json']], body }, codes };
+        const body = JSON.stringify({
+          message: control.message,
+          publicKey: control.apiKey,
+          signature: control.signature,
+        });
+        return {
+          label: 'replay:throughNativeIntake',
+          request: { method: 'POST', path: nativePath, headers: [['content-type', 'application/json']], body },
+          codes,
+        };
       }
       return { label: 'replay:exactBytes', request: control.request, codes };
     }
@@ -1190,7 +1966,14 @@ class HttpFuzzer {
     const equivalent = random.pick<() => [string, string] | undefined>([
       () => ['keysReversed', JSON.stringify(Array.isArray(payload) ? payload.map(reverseKeys) : reverseKeys(payload))],
       () => ['whitespace', JSON.stringify(payload, null, 2)],
-      () => ['unicodeEscapedKey', text.replace(/^(\[?\{")(.)/, (_match, head: string, character: string) => `${head}\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`)],
+      () => [
+        'unicodeEscapedKey',
+        text.replace(
+          /^(\[?\{")(.)/,
+          (_match, head: string, character: string) =>
+            `${head}\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`,
+        ),
+      ],
       () => {
         // JSON keeps the last of a repeated key; the last one here is the signed value.
         const first = Array.isArray(payload) ? payload[0]! : payload;
@@ -1200,9 +1983,20 @@ class HttpFuzzer {
       },
       () => {
         const first = Array.isArray(payload) ? payload[0]! : payload;
-        const key = Object.keys(first).find((name) => typeof first[name] === 'string' && /^[0-9.]+$/.test(first[name] as string) && String(Number(first[name])) === first[name]);
+        const key = Object.keys(first).find(
+          (name) =>
+            typeof first[name] === 'string' &&
+            /^[0-9.]+$/.test(first[name] as string) &&
+            String(Number(first[name])) === first[name],
+        );
         if (key === undefined) return undefined;
-        return ['numberForString', text.replace(`${JSON.stringify(key)}:${JSON.stringify(first[key])}`, `${JSON.stringify(key)}:${first[key] as string}`)];
+        return [
+          'numberForString',
+          text.replace(
+            `${JSON.stringify(key)}:${JSON.stringify(first[key])}`,
+            `${JSON.stringify(key)}:${first[key] as string}`,
+          ),
+        ];
       },
       () => ['contentTypeWithCharset', text],
     ])();
@@ -1218,10 +2012,12 @@ class HttpFuzzer {
     this.index += 1;
     const roll = this.random.below(100);
     if (roll < controlPercent) {
-      const control = this.random.chance(15) ? this.nativeControl() : (() => {
-        const spec = this.newSignedSpec();
-        return this.controlOf(spec, `control:${spec.route.name}`);
-      })();
+      const control = this.random.chance(15)
+        ? this.nativeControl()
+        : (() => {
+            const spec = this.newSignedSpec();
+            return this.controlOf(spec, `control:${spec.route.name}`);
+          })();
       await this.sendControl(control);
       return;
     }
@@ -1250,7 +2046,10 @@ class HttpFuzzer {
   async replayAll(record: Record<string, number>): Promise<void> {
     for (const control of this.accepted) {
       this.tally.replays += 1;
-      await this.sendRefused({ label: 'replay:exactBytes', request: control.request, codes: this.replayCodesFor(control) }, record);
+      await this.sendRefused(
+        { label: 'replay:exactBytes', request: control.request, codes: this.replayCodesFor(control) },
+        record,
+      );
     }
   }
 }
@@ -1295,8 +2094,17 @@ describe('HTTP fuzzing', () => {
 
     // Replays right after a snapshot: accept controls until a snapshot has just been written.
     await fuzzer.acceptControls(5);
-    for (let guard = 0; exchange.node.head().sequence % snapshotEveryEntries !== 0 && guard < snapshotEveryEntries * 10; guard += 1) {
-      await fuzzer.sendControl(fuzzer.controlOf({ ...fuzzer.newSignedSpec('transaction'), window: '60000', signedWindow: '60000' }, 'control:toSnapshot'));
+    for (
+      let guard = 0;
+      exchange.node.head().sequence % snapshotEveryEntries !== 0 && guard < snapshotEveryEntries * 10;
+      guard += 1
+    ) {
+      await fuzzer.sendControl(
+        fuzzer.controlOf(
+          { ...fuzzer.newSignedSpec('transaction'), window: '60000', signedWindow: '60000' },
+          'control:toSnapshot',
+        ),
+      );
     }
     expect(exchange.node.head().sequence % snapshotEveryEntries).toBe(0);
     await fuzzer.replayAll(fuzzer.tally.replaysAfterSnapshot);
@@ -1308,7 +2116,10 @@ describe('HTTP fuzzing', () => {
     fuzzer.exchange = exchange;
     expect(exchange.node.head()).toEqual(beforeRestart.head);
     expect(stateHashHex(exchange.node.state)).toBe(beforeRestart.stateHash);
-    const recovered = JSON.parse(exchange.recoveryLines.at(-1) ?? '{}') as { snapshot?: number | null; entries?: number };
+    const recovered = JSON.parse(exchange.recoveryLines.at(-1) ?? '{}') as {
+      snapshot?: number | null;
+      entries?: number;
+    };
     expect(recovered.entries).toBe(beforeRestart.head.sequence);
     fuzzer.tally.recoveredFromSnapshot = recovered.snapshot ?? null;
     // The replay memory came back from the snapshot, not from replaying the whole log.
@@ -1328,13 +2139,19 @@ describe('HTTP fuzzing', () => {
     expect(statusBody.sequence).toBe(exchange.node.head().sequence);
 
     // The log replays to the node's state, and holds the set-up and the accepted controls only.
-    const exported = await readLogExport(new Uint8Array(await (await fetch(`${exchange.baseUrl}/api/v1/log?from=1`)).arrayBuffer()));
+    const exported = await readLogExport(
+      new Uint8Array(await (await fetch(`${exchange.baseUrl}/api/v1/log?from=1`)).arrayBuffer()),
+    );
     const state = createState(exported.genesis);
     const logged = new Set<string>();
     for (const entry of exported.entries) {
       const outcome = apply(state, { logTimeMs: entry.logTimeMs, transaction: entry.transaction });
-      if (!outcome.accepted) fuzzer.failures.push(`entry ${entry.sequence} is refused on replay: ${outcome.rejection.code}`);
-      if (entry.sequence > setupEntries) logged.add(`${Buffer.from(entry.transaction.publicKey).toString('base64')} ${Buffer.from(entry.transaction.message).toString('utf8')}`);
+      if (!outcome.accepted)
+        fuzzer.failures.push(`entry ${entry.sequence} is refused on replay: ${outcome.rejection.code}`);
+      if (entry.sequence > setupEntries)
+        logged.add(
+          `${Buffer.from(entry.transaction.publicKey).toString('base64')} ${Buffer.from(entry.transaction.message).toString('utf8')}`,
+        );
     }
     fuzzer.tally.logEntries = exported.entries.length;
     fuzzer.tally.replayedStateHashMatches = stateHashHex(state) === stateHashHex(exchange.node.state);

@@ -39,40 +39,44 @@ function childMain(): void {
   const sockets = new Set<Socket>();
   const counts = { opened: 0, refusedAnswers: 0, closed: 0, errors: 0 };
   let stopping = false;
-  serveParent<IdleSocketParentMessage, IdleSocketChildMessage>('idle-socket-generator.ts (the adversarial suite starts it)', 900_000, async (message, send) => {
-    if (message.type !== 'open') return;
-    const open = (index: number): void => {
-      if (stopping) return;
-      const localAddress = message.sourceAddresses[index % message.sourceAddresses.length]!;
-      const socket = connect({ host: message.host, port: message.port, localAddress });
-      let connected = false;
-      socket.once('connect', () => {
-        connected = true;
-        counts.opened += 1;
-        sockets.add(socket);
-      });
-      socket.on('data', (chunk: Buffer) => {
-        if (/^HTTP\/1\.1 (429|503)/.test(chunk.toString('latin1', 0, 16))) counts.refusedAnswers += 1;
-      });
-      socket.on('error', () => {
-        if (!connected) counts.errors += 1;
-      });
-      socket.once('close', () => {
-        if (connected) counts.closed += 1;
-        sockets.delete(socket);
-        // Jittered (0.5 to 1.5 times the delay), so that refused connections do not come back in one wave.
-        if (!stopping) setTimeout(() => open(index), message.reconnectDelayMs * (0.5 + Math.random())).unref();
-      });
-    };
-    // Opened in slices, so the attacker's own SYNs do not overflow the listen backlog at once.
-    for (let index = 0; index < message.count; index += 1) {
-      open(index);
-      if (index % 500 === 499) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const report = (): void => send({ type: 'report', open: sockets.size, ...counts });
-    setInterval(report, 1_000).unref();
-    report();
-  });
+  serveParent<IdleSocketParentMessage, IdleSocketChildMessage>(
+    'idle-socket-generator.ts (the adversarial suite starts it)',
+    900_000,
+    async (message, send) => {
+      if (message.type !== 'open') return;
+      const open = (index: number): void => {
+        if (stopping) return;
+        const localAddress = message.sourceAddresses[index % message.sourceAddresses.length]!;
+        const socket = connect({ host: message.host, port: message.port, localAddress });
+        let connected = false;
+        socket.once('connect', () => {
+          connected = true;
+          counts.opened += 1;
+          sockets.add(socket);
+        });
+        socket.on('data', (chunk: Buffer) => {
+          if (/^HTTP\/1\.1 (429|503)/.test(chunk.toString('latin1', 0, 16))) counts.refusedAnswers += 1;
+        });
+        socket.on('error', () => {
+          if (!connected) counts.errors += 1;
+        });
+        socket.once('close', () => {
+          if (connected) counts.closed += 1;
+          sockets.delete(socket);
+          // Jittered (0.5 to 1.5 times the delay), so that refused connections do not come back in one wave.
+          if (!stopping) setTimeout(() => open(index), message.reconnectDelayMs * (0.5 + Math.random())).unref();
+        });
+      };
+      // Opened in slices, so the attacker's own SYNs do not overflow the listen backlog at once.
+      for (let index = 0; index < message.count; index += 1) {
+        open(index);
+        if (index % 500 === 499) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const report = (): void => send({ type: 'report', open: sockets.size, ...counts });
+      setInterval(report, 1_000).unref();
+      report();
+    },
+  );
   process.on('exit', () => {
     stopping = true;
     for (const socket of sockets) socket.destroy();

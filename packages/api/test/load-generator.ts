@@ -81,7 +81,11 @@ export class Ed25519Key {
 
   constructor(readonly seed: Uint8Array) {
     if (seed.length !== 32) throw new RangeError('an Ed25519 seed is 32 bytes');
-    this.privateKey = createPrivateKey({ key: Buffer.concat([pkcs8Ed25519Prefix, seed]), format: 'der', type: 'pkcs8' });
+    this.privateKey = createPrivateKey({
+      key: Buffer.concat([pkcs8Ed25519Prefix, seed]),
+      format: 'der',
+      type: 'pkcs8',
+    });
     const spki = createPublicKey(this.privateKey).export({ format: 'der', type: 'spki' });
     this.publicKey = new Uint8Array(spki.subarray(spki.length - 32));
     this.apiKey = Buffer.from(this.publicKey).toString('base64');
@@ -161,7 +165,12 @@ export function signedBackpackRequest(
     message,
     signature,
     publicKey: key.apiKey,
-    headers: { 'X-API-Key': key.apiKey, 'X-Signature': signature, 'X-Timestamp': String(timestampMs), 'X-Window': String(windowMs) },
+    headers: {
+      'X-API-Key': key.apiKey,
+      'X-Signature': signature,
+      'X-Timestamp': String(timestampMs),
+      'X-Window': String(windowMs),
+    },
     trader,
     ...(clientId !== undefined ? { clientId } : {}),
   };
@@ -268,9 +277,15 @@ export class OrderFlow {
       const [target] = candidates.splice(random.below(eligible), 1);
       this.counts.cancels += 1;
       return signedBackpackRequest(
-        key, 'cancel', 'DELETE', '/api/v1/order', 'orderCancel',
+        key,
+        'cancel',
+        'DELETE',
+        '/api/v1/order',
+        'orderCancel',
         { symbol: this.symbol, clientId: target!.clientId },
-        timestampMs, this.windowMs, trader,
+        timestampMs,
+        this.windowMs,
+        trader,
       );
     }
     const clientId = this.nextClientId[trader]!;
@@ -295,9 +310,15 @@ export class OrderFlow {
       candidates.push({ clientId, index });
     }
     return signedBackpackRequest(
-      key, 'order', 'POST', '/api/v1/order', 'orderExecute',
+      key,
+      'order',
+      'POST',
+      '/api/v1/order',
+      'orderExecute',
       { symbol: this.symbol, side, orderType: 'Limit', price: decimal2(priceTicks), quantity, timeInForce, clientId },
-      timestampMs, this.windowMs, trader,
+      timestampMs,
+      this.windowMs,
+      trader,
     );
   }
 
@@ -324,13 +345,18 @@ export function fundingRequests(
       ['USDC', amounts.USDC ?? '100000000', 'Solana'],
     ] as const) {
       requests.push(
-        signedTransactionRequest(operator, 'depositCredit', {
-          account: trader.apiKey,
-          symbol,
-          quantity,
-          blockchain,
-          chainTransactionId: `${tag}-${index}-${symbol}`,
-        }, timestampMs),
+        signedTransactionRequest(
+          operator,
+          'depositCredit',
+          {
+            account: trader.apiKey,
+            symbol,
+            quantity,
+            blockchain,
+            chainTransactionId: `${tag}-${index}-${symbol}`,
+          },
+          timestampMs,
+        ),
       );
     }
   });
@@ -355,14 +381,16 @@ export interface Target {
 export function targetOf(url: string): Target {
   const parsed = new URL(url);
   if (parsed.protocol !== 'http:') throw new Error(`only http:// targets, not ${url}`);
-  if (parsed.hostname !== '127.0.0.1') throw new Error(`the load generator only talks to 127.0.0.1, not ${parsed.hostname}`);
+  if (parsed.hostname !== '127.0.0.1')
+    throw new Error(`the load generator only talks to 127.0.0.1, not ${parsed.hostname}`);
   return { host: parsed.hostname, port: Number(parsed.port) };
 }
 
 /** The whole HTTP/1.1 request as bytes, for the raw transport. */
 export function encodeHttpRequest(request: SignedRequest, target: Target): Buffer {
   const body = Buffer.from(request.body, 'utf8');
-  let head = `${request.method} ${request.path} HTTP/1.1\r\nHost: ${target.host}:${target.port}\r\n` +
+  let head =
+    `${request.method} ${request.path} HTTP/1.1\r\nHost: ${target.host}:${target.port}\r\n` +
     `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n`;
   for (const [name, value] of Object.entries(request.headers)) head += `${name}: ${value}\r\n`;
   return Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), body]);
@@ -426,7 +454,9 @@ class RawConnection {
     const lower = head.toLowerCase();
     const lengthAt = lower.indexOf('\r\ncontent-length:');
     if (lengthAt < 0) {
-      this.fail(new Error(`response without Content-Length (status ${status}); the raw client does not read chunked bodies`));
+      this.fail(
+        new Error(`response without Content-Length (status ${status}); the raw client does not read chunked bodies`),
+      );
       return;
     }
     const length = parseInt(lower.slice(lengthAt + 17, lower.indexOf('\r\n', lengthAt + 2)), 10);
@@ -471,7 +501,12 @@ interface Transport {
   close(): void;
 }
 
-function rawTransport(requests: readonly SignedRequest[], target: Target, connections: number, encoded?: readonly Buffer[]): Transport {
+function rawTransport(
+  requests: readonly SignedRequest[],
+  target: Target,
+  connections: number,
+  encoded?: readonly Buffer[],
+): Transport {
   const pool = Array.from({ length: connections }, () => new RawConnection(target));
   return {
     send: (slot, index) => pool[slot]!.request(encoded?.[index] ?? encodeHttpRequest(requests[index]!, target)),
@@ -498,7 +533,9 @@ function nodeHttpTransport(requests: readonly SignedRequest[], target: Target, c
           (response) => {
             const chunks: Buffer[] = [];
             response.on('data', (chunk: Buffer) => chunks.push(chunk));
-            response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+            response.on('end', () =>
+              resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+            );
             response.on('error', reject);
           },
         );
@@ -568,7 +605,15 @@ export function runLoad(requests: readonly SignedRequest[], options: LoadOptions
       const answer = await transport.send(slot, index);
       result = { index, status: answer.status, body: answer.body, dueNs, sentNs, doneNs: process.hrtime.bigint() };
     } catch (error) {
-      result = { index, status: 0, body: '', error: (error as Error).message, dueNs, sentNs, doneNs: process.hrtime.bigint() };
+      result = {
+        index,
+        status: 0,
+        body: '',
+        error: (error as Error).message,
+        dueNs,
+        sentNs,
+        doneNs: process.hrtime.bigint(),
+      };
     }
     results.push(result);
     options.onResult?.(result);
@@ -650,7 +695,14 @@ export interface PhaseSummary {
   readonly acknowledgedPerSec: number;
   readonly answeredPerSec: number;
   /** Latency of acknowledged requests: from due time (open loop: includes any wait for a free connection). */
-  readonly latencyMs: { readonly p50: number; readonly p90: number; readonly p99: number; readonly p999: number; readonly max: number; readonly mean: number };
+  readonly latencyMs: {
+    readonly p50: number;
+    readonly p90: number;
+    readonly p99: number;
+    readonly p999: number;
+    readonly max: number;
+    readonly mean: number;
+  };
   /** Latency of acknowledged requests from the moment they were written to the socket. */
   readonly serviceMs: { readonly p50: number; readonly p99: number };
   readonly counts: { readonly orders: number; readonly cancels: number };
@@ -693,7 +745,8 @@ export function summarize(requests: readonly SignedRequest[], results: readonly 
   latencies.sort((a, b) => a - b);
   services.sort((a, b) => a - b);
   const durationMs = first === undefined || last === undefined ? 0 : Number(last - first) / 1e6;
-  const mean = latencies.length === 0 ? Number.NaN : latencies.reduce((total, value) => total + value, 0) / latencies.length;
+  const mean =
+    latencies.length === 0 ? Number.NaN : latencies.reduce((total, value) => total + value, 0) / latencies.length;
   return {
     requests: requests.length,
     issued: results.length,
@@ -703,7 +756,8 @@ export function summarize(requests: readonly SignedRequest[], results: readonly 
     errors,
     durationMs,
     acknowledgedPerSec: durationMs > 0 ? acknowledged / (durationMs / 1000) : 0,
-    answeredPerSec: durationMs > 0 ? (results.length - Object.values(errors).reduce((a, b) => a + b, 0)) / (durationMs / 1000) : 0,
+    answeredPerSec:
+      durationMs > 0 ? (results.length - Object.values(errors).reduce((a, b) => a + b, 0)) / (durationMs / 1000) : 0,
     latencyMs: {
       p50: percentile(latencies, 0.5),
       p90: percentile(latencies, 0.9),
@@ -718,7 +772,11 @@ export function summarize(requests: readonly SignedRequest[], results: readonly 
 }
 
 /** Sends requests one after another (setup: funding), failing on anything but 2xx. */
-export async function sendSequentially(url: string, requests: readonly SignedRequest[], timeoutMs = 30_000): Promise<HttpAnswer[]> {
+export async function sendSequentially(
+  url: string,
+  requests: readonly SignedRequest[],
+  timeoutMs = 30_000,
+): Promise<HttpAnswer[]> {
   const answers: HttpAnswer[] = [];
   for (const request of requests) {
     const response = await fetch(`${url}${request.path}`, {
@@ -728,7 +786,8 @@ export async function sendSequentially(url: string, requests: readonly SignedReq
       signal: AbortSignal.timeout(timeoutMs),
     });
     const body = await response.text();
-    if (response.status < 200 || response.status >= 300) throw new Error(`${request.path} answered ${response.status}: ${body.slice(0, 300)}`);
+    if (response.status < 200 || response.status >= 300)
+      throw new Error(`${request.path} answered ${response.status}: ${body.slice(0, 300)}`);
     answers.push({ status: response.status, body });
   }
   return answers;
@@ -808,7 +867,9 @@ export class ServerProcess {
         return new ServerProcess(child, listening[1]!, operator?.[1], options.logFile, exited);
       }
       if (exitState !== undefined) {
-        throw new Error(`the server exited (code ${exitState.code}, signal ${exitState.signal}) before listening; its output ends:\n${tail()}`);
+        throw new Error(
+          `the server exited (code ${exitState.code}, signal ${exitState.signal}) before listening; its output ends:\n${tail()}`,
+        );
       }
       if (Date.now() - startedAt > timeoutMs) {
         child.kill('SIGKILL');
@@ -896,7 +957,9 @@ export function runIfEntryModule(moduleUrl: string, description: string, main: (
   try {
     main();
   } catch (error) {
-    process.stderr.write(`${description}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `${description}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(1);
   }
 }
@@ -906,49 +969,63 @@ function childMain(): void {
   let flow: OrderFlow | undefined;
   const prepared = new Map<string, { requests: SignedRequest[]; encoded: Buffer[] }>();
   // Bounded: the child exits if the parent goes away or after an hour at most.
-  serveParent<ParentMessage, ChildMessage>('load-generator.ts (the benchmark starts it)', 3_600_000, async (message, send) => {
-    switch (message.type) {
-      case 'setup':
-        setup = message;
-        flow = new OrderFlow({ seed: message.flowSeed, traders: message.traderSeeds.map((seed) => Ed25519Key.fromSecret(seed)) });
-        send({ type: 'ready' });
-        break;
-      case 'prepare': {
-        if (setup === undefined || flow === undefined) throw new Error('prepare before setup');
-        const t0 = performance.now();
-        const requests = flow.batch(message.count, Date.now());
-        const t1 = performance.now();
-        const target = targetOf(setup.url);
-        const encoded = requests.map((request) => encodeHttpRequest(request, target));
-        const t2 = performance.now();
-        prepared.set(message.phase, { requests, encoded });
-        const averageMessageBytes = requests.reduce((total, request) => total + request.message.length, 0) / Math.max(1, requests.length);
-        send({ type: 'prepared', phase: message.phase, signMs: t1 - t0, encodeMs: t2 - t1, averageMessageBytes });
-        break;
+  serveParent<ParentMessage, ChildMessage>(
+    'load-generator.ts (the benchmark starts it)',
+    3_600_000,
+    async (message, send) => {
+      switch (message.type) {
+        case 'setup':
+          setup = message;
+          flow = new OrderFlow({
+            seed: message.flowSeed,
+            traders: message.traderSeeds.map((seed) => Ed25519Key.fromSecret(seed)),
+          });
+          send({ type: 'ready' });
+          break;
+        case 'prepare': {
+          if (setup === undefined || flow === undefined) throw new Error('prepare before setup');
+          const t0 = performance.now();
+          const requests = flow.batch(message.count, Date.now());
+          const t1 = performance.now();
+          const target = targetOf(setup.url);
+          const encoded = requests.map((request) => encodeHttpRequest(request, target));
+          const t2 = performance.now();
+          prepared.set(message.phase, { requests, encoded });
+          const averageMessageBytes =
+            requests.reduce((total, request) => total + request.message.length, 0) / Math.max(1, requests.length);
+          send({ type: 'prepared', phase: message.phase, signMs: t1 - t0, encodeMs: t2 - t1, averageMessageBytes });
+          break;
+        }
+        case 'run': {
+          if (setup === undefined) throw new Error('run before setup');
+          const phase = prepared.get(message.phase);
+          if (phase === undefined) throw new Error(`phase ${message.phase} was not prepared`);
+          prepared.delete(message.phase);
+          const cpuBefore = process.cpuUsage();
+          const run = runLoad(phase.requests, {
+            url: setup.url,
+            connections: setup.connections,
+            client: setup.client,
+            mode: message.mode,
+            deadlineMs: message.deadlineMs,
+            encoded: phase.encoded,
+          });
+          const results = await run.done;
+          const cpu = process.cpuUsage(cpuBefore);
+          send({
+            type: 'result',
+            phase: message.phase,
+            summary: summarize(phase.requests, results),
+            cpuUserMs: cpu.user / 1000,
+            cpuSystemMs: cpu.system / 1000,
+          });
+          break;
+        }
+        case 'exit':
+          break;
       }
-      case 'run': {
-        if (setup === undefined) throw new Error('run before setup');
-        const phase = prepared.get(message.phase);
-        if (phase === undefined) throw new Error(`phase ${message.phase} was not prepared`);
-        prepared.delete(message.phase);
-        const cpuBefore = process.cpuUsage();
-        const run = runLoad(phase.requests, {
-          url: setup.url,
-          connections: setup.connections,
-          client: setup.client,
-          mode: message.mode,
-          deadlineMs: message.deadlineMs,
-          encoded: phase.encoded,
-        });
-        const results = await run.done;
-        const cpu = process.cpuUsage(cpuBefore);
-        send({ type: 'result', phase: message.phase, summary: summarize(phase.requests, results), cpuUserMs: cpu.user / 1000, cpuSystemMs: cpu.system / 1000 });
-        break;
-      }
-      case 'exit':
-        break;
-    }
-  });
+    },
+  );
 }
 
 runIfEntryModule(import.meta.url, 'load generator', childMain);

@@ -66,61 +66,68 @@ function main(): void {
   let flow: OrderFlow | undefined;
   const prepared = new Map<string, { requests: SignedRequest[]; encoded: Buffer[] }>();
   // Bounded: the child exits when the parent goes away, and after ten minutes at most.
-  serveParent<OverloadParentMessage, OverloadChildMessage>('overload-generator.ts (test/overload.test.ts starts it)', 600_000, async (message, send) => {
-    switch (message.type) {
-      case 'setup':
-        url = message.url;
-        targetOf(url);
-        flow = new OrderFlow({
-          seed: message.flowSeed,
-          traders: message.traderSeeds.map((seed) => Ed25519Key.fromSecret(seed)),
-          cancelShare: 0,
-          crossShare: crossingShare,
-        });
-        send({ type: 'ready' });
-        break;
-      case 'prepare': {
-        if (url === undefined || flow === undefined) throw new Error('prepare before setup');
-        const started = performance.now();
-        const requests = flow.batch(message.count, Date.now());
-        const target = targetOf(url);
-        prepared.set(message.phase, { requests, encoded: requests.map((request) => encodeHttpRequest(request, target)) });
-        send({ type: 'prepared', phase: message.phase, signMs: performance.now() - started });
-        break;
-      }
-      case 'run': {
-        if (url === undefined) throw new Error('run before setup');
-        const phase = prepared.get(message.phase);
-        if (phase === undefined) throw new Error(`phase ${message.phase} was not prepared`);
-        prepared.delete(message.phase);
-        const cpuBefore = process.cpuUsage();
-        const results = await runLoad(phase.requests, {
-          url,
-          connections: message.connections,
-          mode: message.mode,
-          deadlineMs: message.deadlineMs,
-          encoded: phase.encoded,
-        }).done;
-        const cpu = process.cpuUsage(cpuBefore);
-        const acknowledged: Array<[string, string]> = [];
-        for (const result of results) {
-          if (result.status < 200 || result.status >= 300) continue;
-          const request = phase.requests[result.index]!;
-          acknowledged.push([request.signature, request.message]);
+  serveParent<OverloadParentMessage, OverloadChildMessage>(
+    'overload-generator.ts (test/overload.test.ts starts it)',
+    600_000,
+    async (message, send) => {
+      switch (message.type) {
+        case 'setup':
+          url = message.url;
+          targetOf(url);
+          flow = new OrderFlow({
+            seed: message.flowSeed,
+            traders: message.traderSeeds.map((seed) => Ed25519Key.fromSecret(seed)),
+            cancelShare: 0,
+            crossShare: crossingShare,
+          });
+          send({ type: 'ready' });
+          break;
+        case 'prepare': {
+          if (url === undefined || flow === undefined) throw new Error('prepare before setup');
+          const started = performance.now();
+          const requests = flow.batch(message.count, Date.now());
+          const target = targetOf(url);
+          prepared.set(message.phase, {
+            requests,
+            encoded: requests.map((request) => encodeHttpRequest(request, target)),
+          });
+          send({ type: 'prepared', phase: message.phase, signMs: performance.now() - started });
+          break;
         }
-        send({
-          type: 'result',
-          phase: message.phase,
-          summary: summarize(phase.requests, results),
-          acknowledged,
-          cpuMs: (cpu.user + cpu.system) / 1000,
-        });
-        break;
+        case 'run': {
+          if (url === undefined) throw new Error('run before setup');
+          const phase = prepared.get(message.phase);
+          if (phase === undefined) throw new Error(`phase ${message.phase} was not prepared`);
+          prepared.delete(message.phase);
+          const cpuBefore = process.cpuUsage();
+          const results = await runLoad(phase.requests, {
+            url,
+            connections: message.connections,
+            mode: message.mode,
+            deadlineMs: message.deadlineMs,
+            encoded: phase.encoded,
+          }).done;
+          const cpu = process.cpuUsage(cpuBefore);
+          const acknowledged: Array<[string, string]> = [];
+          for (const result of results) {
+            if (result.status < 200 || result.status >= 300) continue;
+            const request = phase.requests[result.index]!;
+            acknowledged.push([request.signature, request.message]);
+          }
+          send({
+            type: 'result',
+            phase: message.phase,
+            summary: summarize(phase.requests, results),
+            acknowledged,
+            cpuMs: (cpu.user + cpu.system) / 1000,
+          });
+          break;
+        }
+        case 'exit':
+          break;
       }
-      case 'exit':
-        break;
-    }
-  });
+    },
+  );
 }
 
 runIfEntryModule(import.meta.url, 'overload generator', main);

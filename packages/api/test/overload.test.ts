@@ -58,7 +58,15 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { apply, createState, messageDigest, readLogExport, stateHashHex } from '@vex/engine';
-import { Ed25519Key, Prng, ServerProcess, fundingRequests, sendSequentially, type LoadMode, type PhaseSummary } from './load-generator.js';
+import {
+  Ed25519Key,
+  Prng,
+  ServerProcess,
+  fundingRequests,
+  sendSequentially,
+  type LoadMode,
+  type PhaseSummary,
+} from './load-generator.js';
 import type { OverloadChildMessage, OverloadParentMessage } from './overload-generator.js';
 
 const repositoryRoot = resolve(import.meta.dirname, '../../..');
@@ -77,7 +85,10 @@ const recoveryPercent = positiveEnv('OVERLOAD_RECOVERY_PERCENT', 70);
 const capacityAttemptsAfter = positiveEnv('OVERLOAD_CAPACITY_ATTEMPTS', 3);
 const warmUpRequests = 3_000;
 const traderCount = 16;
-const seed = process.env.OVERLOAD_SEED !== undefined && process.env.OVERLOAD_SEED !== '' ? Number(process.env.OVERLOAD_SEED) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
+const seed =
+  process.env.OVERLOAD_SEED !== undefined && process.env.OVERLOAD_SEED !== ''
+    ? Number(process.env.OVERLOAD_SEED) >>> 0
+    : (Date.now() ^ (process.pid << 16)) >>> 0;
 
 function positiveEnv(name: string, fallback: number): number {
   const text = process.env[name];
@@ -87,8 +98,10 @@ function positiveEnv(name: string, fallback: number): number {
   return value;
 }
 
-const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-const b64 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+const hex = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+const b64 = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
 /** The overload generator as a child process, asked one thing at a time. */
 class Generator {
@@ -113,11 +126,18 @@ class Generator {
     );
   }
 
-  async ask<T extends OverloadChildMessage['type']>(message: OverloadParentMessage, expected: T, timeoutMs: number): Promise<Extract<OverloadChildMessage, { type: T }>> {
+  async ask<T extends OverloadChildMessage['type']>(
+    message: OverloadParentMessage,
+    expected: T,
+    timeoutMs: number,
+  ): Promise<Extract<OverloadChildMessage, { type: T }>> {
     this.child.send(message);
     const deadline = Date.now() + timeoutMs;
     while (this.replies.length === 0) {
-      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`the load generator exited (${this.child.exitCode ?? this.child.signalCode}) instead of answering ${expected}`);
+      if (this.child.exitCode !== null || this.child.signalCode !== null)
+        throw new Error(
+          `the load generator exited (${this.child.exitCode ?? this.child.signalCode}) instead of answering ${expected}`,
+        );
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`the load generator did not answer ${expected} within ${timeoutMs} ms`);
       await new Promise<void>((resolveWait) => {
@@ -130,7 +150,10 @@ class Generator {
       this.waiter = undefined;
     }
     const reply = this.replies.shift()!;
-    if (reply.type !== expected) throw new Error(`the load generator answered ${reply.type}${reply.type === 'error' ? `: ${reply.message}` : ''} instead of ${expected}`);
+    if (reply.type !== expected)
+      throw new Error(
+        `the load generator answered ${reply.type}${reply.type === 'error' ? `: ${reply.message}` : ''} instead of ${expected}`,
+      );
     return reply as Extract<OverloadChildMessage, { type: T }>;
   }
 
@@ -200,7 +223,8 @@ interface CombinedSummary {
 function combined(summaries: readonly PhaseSummary[]): CombinedSummary {
   const add = (records: ReadonlyArray<Record<string, number>>): Record<string, number> => {
     const total: Record<string, number> = {};
-    for (const record of records) for (const [key, count] of Object.entries(record)) total[key] = (total[key] ?? 0) + count;
+    for (const record of records)
+      for (const [key, count] of Object.entries(record)) total[key] = (total[key] ?? 0) + count;
     return total;
   };
   const sum = (values: readonly number[]): number => values.reduce((total, value) => total + value, 0);
@@ -226,8 +250,14 @@ function refusedByOrderLimits(summary: { readonly rejections: Record<string, num
   return orderLimitCodes.reduce((total, code) => total + (summary.rejections[code] ?? 0), 0);
 }
 
-function countOf(summary: { readonly byStatus: Record<string, number> }, predicate: (status: number) => boolean): number {
-  return Object.entries(summary.byStatus).reduce((total, [status, count]) => total + (predicate(Number(status)) ? count : 0), 0);
+function countOf(
+  summary: { readonly byStatus: Record<string, number> },
+  predicate: (status: number) => boolean,
+): number {
+  return Object.entries(summary.byStatus).reduce(
+    (total, [status, count]) => total + (predicate(Number(status)) ? count : 0),
+    0,
+  );
 }
 
 const isAcknowledged = (status: number): boolean => status >= 200 && status < 300;
@@ -256,11 +286,22 @@ describe.runIf(process.platform === 'linux')('overload of the node behind the HT
     server = await ServerProcess.start({
       args: ['--import', 'tsx', 'packages/api/src/main.ts'],
       cwd: repositoryRoot,
-      env: { PORT: '0', DATA_DIR: dataDirectory, LOG_LEVEL: 'warn', RATE_LIMITS: 'off', MAX_CONNECTIONS_PER_IP: '4096', MAXIMUM_PENDING: String(maximumPending), CONFIG: '' },
+      env: {
+        PORT: '0',
+        DATA_DIR: dataDirectory,
+        LOG_LEVEL: 'warn',
+        RATE_LIMITS: 'off',
+        MAX_CONNECTIONS_PER_IP: '4096',
+        MAXIMUM_PENDING: String(maximumPending),
+        CONFIG: '',
+      },
       logFile,
     });
     const url = server.url;
-    const keyFile = JSON.parse(await readFile(join(dataDirectory, 'operator-key.json'), 'utf8')) as { secret: string; publicKey: string };
+    const keyFile = JSON.parse(await readFile(join(dataDirectory, 'operator-key.json'), 'utf8')) as {
+      secret: string;
+      publicKey: string;
+    };
     const operator = Ed25519Key.fromSecret(keyFile.secret);
 
     const random = new Prng(seed);
@@ -276,11 +317,26 @@ describe.runIf(process.platform === 'linux')('overload of the node behind the HT
       const generator = Generator.start();
       generators.push(generator);
       const own = traders.filter((_, traderIndex) => traderIndex % generatorCount === index);
-      await generator.ask({ type: 'setup', url, traderSeeds: own.map((trader) => trader.secret), flowSeed: random.nextUint32() }, 'ready', 60_000);
+      await generator.ask(
+        { type: 'setup', url, traderSeeds: own.map((trader) => trader.secret), flowSeed: random.nextUint32() },
+        'ready',
+        60_000,
+      );
     }
-    const runPhase = async (generator: Generator, phase: string, count: number, mode: LoadMode, connections: number, seconds: number): Promise<PhaseResult> => {
+    const runPhase = async (
+      generator: Generator,
+      phase: string,
+      count: number,
+      mode: LoadMode,
+      connections: number,
+      seconds: number,
+    ): Promise<PhaseResult> => {
       const prepared = await generator.ask({ type: 'prepare', phase, count }, 'prepared', 300_000);
-      const result = await generator.ask({ type: 'run', phase, mode, connections, deadlineMs: seconds * 1000 }, 'result', seconds * 1000 + 120_000);
+      const result = await generator.ask(
+        { type: 'run', phase, mode, connections, deadlineMs: seconds * 1000 },
+        'result',
+        seconds * 1000 + 120_000,
+      );
       for (const [signature, message] of result.acknowledged) acknowledged.set(signature, message);
       return { summary: result.summary, signMs: prepared.signMs, cpuMs: result.cpuMs };
     };
@@ -288,15 +344,28 @@ describe.runIf(process.platform === 'linux')('overload of the node behind the HT
      * The best of up to `attempts` closed-loop runs, stopping early at `enough`: other processes on a shared
      * machine take bursts of CPU, and one unlucky window says nothing about the node.
      */
-    const measureCapacity = async (phase: string, attempts: number, enough = Number.POSITIVE_INFINITY): Promise<{ best: number; rates: number[] }> => {
+    const measureCapacity = async (
+      phase: string,
+      attempts: number,
+      enough = Number.POSITIVE_INFINITY,
+    ): Promise<{ best: number; rates: number[] }> => {
       const rates: number[] = [];
       for (let attempt = 1; attempt <= attempts && Math.max(0, ...rates) < enough; attempt += 1) {
-        const { summary } = await runPhase(generators[0]!, `${phase} ${attempt}`, capacityRequests, { kind: 'closed' }, capacityConnections, capacitySeconds);
+        const { summary } = await runPhase(
+          generators[0]!,
+          `${phase} ${attempt}`,
+          capacityRequests,
+          { kind: 'closed' },
+          capacityConnections,
+          capacitySeconds,
+        );
         // Within the bound, every order is taken: the flow is funded, and nothing it sends can be refused,
         // except by the market's order limits (an IOC order with nothing to meet, an order worth less
         // than the minimum; docs/matching.md, section 4.6).
         const byRules = refusedByOrderLimits(summary);
-        expect(summary.byStatus, `${phase}: every answer 2xx`).toEqual(byRules === 0 ? { 200: summary.issued } : { 200: summary.issued - byRules, 400: byRules });
+        expect(summary.byStatus, `${phase}: every answer 2xx`).toEqual(
+          byRules === 0 ? { 200: summary.issued } : { 200: summary.issued - byRules, 400: byRules },
+        );
         rates.push(Math.round(summary.acknowledgedPerSec));
       }
       return { best: Math.max(...rates), rates };
@@ -313,8 +382,16 @@ describe.runIf(process.platform === 'linux')('overload of the node behind the HT
     // in the phase is signed beforehand (the generators sign in parallel while the server idles).
     const offeredPerSec = Math.round(overloadFactor * capacityBefore);
     const overloadCount = Math.ceil(offeredPerSec * overloadSeconds);
-    const perGenerator = { count: Math.ceil(overloadCount / generatorCount), ratePerSec: offeredPerSec / generatorCount, connections: Math.ceil(overloadConnections / generatorCount) };
-    const prepared = await Promise.all(generators.map((generator) => generator.ask({ type: 'prepare', phase: 'overload', count: perGenerator.count }, 'prepared', 300_000)));
+    const perGenerator = {
+      count: Math.ceil(overloadCount / generatorCount),
+      ratePerSec: offeredPerSec / generatorCount,
+      connections: Math.ceil(overloadConnections / generatorCount),
+    };
+    const prepared = await Promise.all(
+      generators.map((generator) =>
+        generator.ask({ type: 'prepare', phase: 'overload', count: perGenerator.count }, 'prepared', 300_000),
+      ),
+    );
     sampler.start();
     const replies = await Promise.all(
       generators.map((generator) =>
@@ -332,7 +409,8 @@ describe.runIf(process.platform === 'linux')('overload of the node behind the HT
       ),
     );
     sampler.stop();
-    for (const reply of replies) for (const [signature, message] of reply.acknowledged) acknowledged.set(signature, message);
+    for (const reply of replies)
+      for (const [signature, message] of reply.acknowledged) acknowledged.set(signature, message);
     const overload = combined(replies.map((reply) => reply.summary));
     // Orders refused by the market's order limits are refused by the rules, not by the overload.
     const refusedByRules = refusedByOrderLimits(overload);
@@ -340,15 +418,28 @@ describe.runIf(process.platform === 'linux')('overload of the node behind the HT
       acknowledged: countOf(overload, isAcknowledged),
       tooManyRequests: countOf(overload, (status) => status === 429),
       serviceUnavailable: countOf(overload, (status) => status === 503),
-      other: countOf(overload, (status) => !isAcknowledged(status) && status !== 429 && status !== 503) - refusedByRules,
+      other:
+        countOf(overload, (status) => !isAcknowledged(status) && status !== 429 && status !== 503) - refusedByRules,
     };
     // Requests were still waiting at the deadline: every connection always had one to send.
-    expect(overload.issued, 'every signed request was sent before the deadline: the server was not kept saturated').toBeLessThan(overload.requests);
+    expect(
+      overload.issued,
+      'every signed request was sent before the deadline: the server was not kept saturated',
+    ).toBeLessThan(overload.requests);
     expect(overload.errors, 'requests without an answer').toEqual({});
     expect(answered.other, `answers other than 2xx, 429, 503: ${JSON.stringify(overload.byStatus)}`).toBe(0);
-    expect(Object.keys(overload.rejections).filter((code) => code !== 'TOO_MANY_REQUESTS' && code !== 'SERVICE_UNAVAILABLE' && !orderLimitCodes.includes(code))).toEqual([]);
-    expect(answered.tooManyRequests, 'the admission bound refused nothing: the load did not reach it').toBeGreaterThan(0);
-    expect(sampler.peakMegabytes - restingMegabytes, `peak RSS ${sampler.peakMegabytes} MB, at rest ${restingMegabytes} MB`).toBeLessThan(rssGrowthLimitMegabytes);
+    expect(
+      Object.keys(overload.rejections).filter(
+        (code) => code !== 'TOO_MANY_REQUESTS' && code !== 'SERVICE_UNAVAILABLE' && !orderLimitCodes.includes(code),
+      ),
+    ).toEqual([]);
+    expect(answered.tooManyRequests, 'the admission bound refused nothing: the load did not reach it').toBeGreaterThan(
+      0,
+    );
+    expect(
+      sampler.peakMegabytes - restingMegabytes,
+      `peak RSS ${sampler.peakMegabytes} MB, at rest ${restingMegabytes} MB`,
+    ).toBeLessThan(rssGrowthLimitMegabytes);
 
     // 3. Nothing acknowledged is lost; the log replays to the state the node attests.
     // An idle node attests its head within ATTEST_EVERY_MS (1 s) and appends the attestation's record
@@ -357,14 +448,19 @@ describe.runIf(process.platform === 'linux')('overload of the node behind the HT
     let attestation: { sequence: number; headHash: string; stateHash: string } | undefined;
     for (let attempt = 0; attempt < 100; attempt += 1) {
       status = (await (await fetch(`${url}/api/v1/status`)).json()) as { sequence: number; entryHash: string };
-      const [latest] = (await (await fetch(`${url}/api/v1/attestations`)).json()) as Array<{ sequence: number; headHash: string; stateHash: string }>;
+      const [latest] = (await (await fetch(`${url}/api/v1/attestations`)).json()) as Array<{
+        sequence: number;
+        headHash: string;
+        stateHash: string;
+      }>;
       if (latest !== undefined && latest.sequence + 1 === status.sequence) {
         attestation = latest;
         break;
       }
       await new Promise((resolveWait) => setTimeout(resolveWait, 100));
     }
-    if (attestation === undefined) throw new Error(`no attestation of the entry before the head ${status.sequence} within 10 s`);
+    if (attestation === undefined)
+      throw new Error(`no attestation of the entry before the head ${status.sequence} within 10 s`);
     const exportResponse = await fetch(`${url}/api/v1/log?from=1`, { signal: AbortSignal.timeout(120_000) });
     expect(exportResponse.status).toBe(200);
     const exported = await readLogExport(new Uint8Array(await exportResponse.arrayBuffer()));
@@ -380,10 +476,14 @@ describe.runIf(process.platform === 'linux')('overload of the node behind the HT
     const digests = new Set<string>();
     for (const entry of exported.entries) {
       const outcome = apply(state, { logTimeMs: entry.logTimeMs, transaction: entry.transaction });
-      if (!outcome.accepted) throw new Error(`entry ${entry.sequence} is rejected on replay: ${outcome.rejection.code} ${outcome.rejection.message}`);
+      if (!outcome.accepted)
+        throw new Error(
+          `entry ${entry.sequence} is rejected on replay: ${outcome.rejection.code} ${outcome.rejection.message}`,
+        );
       const signature = b64(entry.transaction.signature);
       const digest = messageDigest(entry.transaction.publicKey, entry.transaction.message);
-      if (logged.has(signature) || digests.has(digest)) throw new Error(`entry ${entry.sequence} repeats an earlier signature or signed message`);
+      if (logged.has(signature) || digests.has(digest))
+        throw new Error(`entry ${entry.sequence} repeats an earlier signature or signed message`);
       logged.set(signature, Buffer.from(entry.transaction.message).toString('utf8'));
       digests.add(digest);
       if (entry.sequence === attestation.sequence) attestedStateHash = stateHashHex(state);
@@ -396,18 +496,31 @@ describe.runIf(process.platform === 'linux')('overload of the node behind the HT
     expect(lost, 'acknowledged requests missing from the log').toBe(0);
 
     // 4. The normal rate is back.
-    const after = await measureCapacity('capacity after', capacityAttemptsAfter, (capacityBefore * recoveryPercent) / 100);
-    const capacityAfter = after.best;
-    expect(capacityAfter, `capacity after the load ${JSON.stringify(after.rates)}/s, before ${JSON.stringify(before.rates)}/s`).toBeGreaterThanOrEqual(
+    const after = await measureCapacity(
+      'capacity after',
+      capacityAttemptsAfter,
       (capacityBefore * recoveryPercent) / 100,
     );
+    const capacityAfter = after.best;
+    expect(
+      capacityAfter,
+      `capacity after the load ${JSON.stringify(after.rates)}/s, before ${JSON.stringify(before.rates)}/s`,
+    ).toBeGreaterThanOrEqual((capacityBefore * recoveryPercent) / 100);
 
     // 5. A clean stop, and the node's own account of the overload.
     expect(await server.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     const warnings = readFileSync(logFile, 'utf8')
       .split('\n')
       .filter((line) => line.includes('"ledger overload'))
-      .map((line) => JSON.parse(line) as { msg: string; refusedTransactions?: number; peakPendingTransactions?: number; maximumPendingTransactions: number });
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            msg: string;
+            refusedTransactions?: number;
+            peakPendingTransactions?: number;
+            maximumPendingTransactions: number;
+          },
+      );
     const ended = warnings.filter((line) => line.msg === 'ledger overload over');
     expect(ended.length).toBeGreaterThan(0);
     expect(warnings.length).toBe(2 * ended.length);

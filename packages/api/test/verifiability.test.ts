@@ -22,9 +22,20 @@ import { ExchangeClient, verifyInclusionProof } from '@vex/client';
 import { replayLog } from '@vex/replayer';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestExchange, type TestExchange } from '../src/test-support.js';
-import { Ed25519Key, OrderFlow, Prng, fundingRequests, runLoad, sendSequentially, signedTransactionRequest } from './load-generator.js';
+import {
+  Ed25519Key,
+  OrderFlow,
+  Prng,
+  fundingRequests,
+  runLoad,
+  sendSequentially,
+  signedTransactionRequest,
+} from './load-generator.js';
 
-const seed = process.env.VERIFIABILITY_SEED !== undefined && process.env.VERIFIABILITY_SEED !== '' ? Number(process.env.VERIFIABILITY_SEED) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
+const seed =
+  process.env.VERIFIABILITY_SEED !== undefined && process.env.VERIFIABILITY_SEED !== ''
+    ? Number(process.env.VERIFIABILITY_SEED) >>> 0
+    : (Date.now() ^ (process.pid << 16)) >>> 0;
 const traderCount = 5;
 const orderCount = 600;
 const attestEveryEntries = 7;
@@ -46,10 +57,17 @@ describe('verifiability', { timeout: 300_000 }, () => {
 
     await sendSequentially(baseUrl, fundingRequests(operator, traders, Date.now(), { SOL: '5000', USDC: '600000' }));
     // USDC reserves cover the deposits (5 × 600,000); SOL is short until its statement after the order flow.
-    await sendSequentially(baseUrl, [signedTransactionRequest(operator, 'reservesStatement', { symbol: 'USDC', quantity: '3000000.25' }, Date.now())]);
+    await sendSequentially(baseUrl, [
+      signedTransactionRequest(operator, 'reservesStatement', { symbol: 'USDC', quantity: '3000000.25' }, Date.now()),
+    ]);
     const flow = new OrderFlow({ seed, traders, cancelLag: 30 });
     const requests = flow.batch(orderCount, Date.now());
-    const results = await runLoad(requests, { url: baseUrl, connections: 8, mode: { kind: 'closed' }, deadlineMs: 120_000 }).done;
+    const results = await runLoad(requests, {
+      url: baseUrl,
+      connections: 8,
+      mode: { kind: 'closed' },
+      deadlineMs: 120_000,
+    }).done;
     expect(results).toHaveLength(orderCount);
     expect(results.filter((result) => result.status === 200).length).toBeGreaterThan(orderCount / 2);
     // Only refusals the flow can cause (a cancel of an order that has filled meanwhile); never a server error.
@@ -58,11 +76,20 @@ describe('verifiability', { timeout: 300_000 }, () => {
     const statedAtMs = Date.now();
     await sendSequentially(
       baseUrl,
-      Array.from({ length: attestEveryEntries }, (_, index) => signedTransactionRequest(operator, 'reservesStatement', { symbol: 'SOL', quantity: '100000' }, statedAtMs + index)),
+      Array.from({ length: attestEveryEntries }, (_, index) =>
+        signedTransactionRequest(
+          operator,
+          'reservesStatement',
+          { symbol: 'SOL', quantity: '100000' },
+          statedAtMs + index,
+        ),
+      ),
     );
 
     // Attestations first: the log exported after them covers every entry they attest.
-    const attestationLines = (await fetch(`${baseUrl}/api/v1/attestations/export`).then((response) => response.text())).split('\n');
+    const attestationLines = (
+      await fetch(`${baseUrl}/api/v1/attestations/export`).then((response) => response.text())
+    ).split('\n');
     expect(attestationLines.pop()).toBe('');
     const attestations = attestationLines.map((line) => JSON.parse(line) as Attestation);
     const head = exchange.node.head();
@@ -73,7 +100,13 @@ describe('verifiability', { timeout: 300_000 }, () => {
     expect(snapshotResponse.status).toBe(200);
     const snapshot = decodeSnapshot(new Uint8Array(await snapshotResponse.arrayBuffer()));
 
-    const report = await replayLog({ log, logDescription: 'GET /api/v1/log?from=1', attestations, snapshot, workers: 2 });
+    const report = await replayLog({
+      log,
+      logDescription: 'GET /api/v1/log?from=1',
+      attestations,
+      snapshot,
+      workers: 2,
+    });
     if (!report.verified) throw new Error(`the replay diverged: ${JSON.stringify(report.divergence)}`);
     expect(report.entriesApplied).toBe(head.sequence);
     expect(report.headHash).toBe(head.entryHash);
@@ -81,10 +114,18 @@ describe('verifiability', { timeout: 300_000 }, () => {
     expect(report.attestationsChecked).toBe(attestations.length);
     expect(report.snapshotChecked).toBe(true);
     // The replayer flags exactly the attestations the API serves as short, with the same assets.
-    const served = (await fetch(`${baseUrl}/api/v1/attestations?from=1&limit=1000`).then((response) => response.json())) as Array<Attestation & { short: string[] }>;
-    expect(served.map((attestation) => attestation.sequence)).toEqual(attestations.map((attestation) => attestation.sequence).slice(0, 1000));
-    expect(report.flaggedAttestations.map((flagged) => ({ sequence: flagged.sequence, short: [...flagged.shortAssets] }))).toEqual(
-      served.filter((attestation) => attestation.short.length > 0).map((attestation) => ({ sequence: attestation.sequence, short: attestation.short })),
+    const served = (await fetch(`${baseUrl}/api/v1/attestations?from=1&limit=1000`).then((response) =>
+      response.json(),
+    )) as Array<Attestation & { short: string[] }>;
+    expect(served.map((attestation) => attestation.sequence)).toEqual(
+      attestations.map((attestation) => attestation.sequence).slice(0, 1000),
+    );
+    expect(
+      report.flaggedAttestations.map((flagged) => ({ sequence: flagged.sequence, short: [...flagged.shortAssets] })),
+    ).toEqual(
+      served
+        .filter((attestation) => attestation.short.length > 0)
+        .map((attestation) => ({ sequence: attestation.sequence, short: attestation.short })),
     );
     const shortLists = served.map((attestation) => attestation.short.join(','));
     expect(shortLists).toContain('SOL,USDC'); // funded, before any statement

@@ -16,7 +16,8 @@ export function encodeBase64(bytes: Uint8Array): string {
   let index = 0;
   for (; index + 2 < bytes.length; index += 3) {
     const triple = (bytes[index]! << 16) | (bytes[index + 1]! << 8) | bytes[index + 2]!;
-    text += alphabet[triple >> 18]! + alphabet[(triple >> 12) & 63]! + alphabet[(triple >> 6) & 63]! + alphabet[triple & 63]!;
+    text +=
+      alphabet[triple >> 18]! + alphabet[(triple >> 12) & 63]! + alphabet[(triple >> 6) & 63]! + alphabet[triple & 63]!;
   }
   const remaining = bytes.length - index;
   if (remaining === 1) {
@@ -45,7 +46,10 @@ export function decodeBase64(text: string): Uint8Array {
   const fullQuads = padding === 0 ? text.length : text.length - 4;
   for (let position = 0; position < fullQuads; position += 4) {
     const value =
-      (sextet(text, position) << 18) | (sextet(text, position + 1) << 12) | (sextet(text, position + 2) << 6) | sextet(text, position + 3);
+      (sextet(text, position) << 18) |
+      (sextet(text, position + 1) << 12) |
+      (sextet(text, position + 2) << 6) |
+      sextet(text, position + 3);
     bytes[out++] = value >> 16;
     bytes[out++] = (value >> 8) & 255;
     bytes[out++] = value & 255;

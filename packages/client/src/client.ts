@@ -100,7 +100,8 @@ function describeFailure(error: unknown): string {
 }
 
 function checkSequence(value: number, name: string): void {
-  if (!Number.isSafeInteger(value) || value < 1) throw new ClientInputError(`${name} must be a positive whole number, not ${String(value)}.`);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new ClientInputError(`${name} must be a positive whole number, not ${String(value)}.`);
 }
 
 function selectorParams(selector: OrderSelector): InstructionParameters {
@@ -128,7 +129,8 @@ export class ExchangeClient {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.#signer = options.secret === undefined ? undefined : new Signer(options.secret);
     if (options.apiKey !== undefined) {
-      if (!isPublicKeyText(options.apiKey)) throw new ClientInputError('apiKey must be the base64 of a 32-byte public key.');
+      if (!isPublicKeyText(options.apiKey))
+        throw new ClientInputError('apiKey must be the base64 of a 32-byte public key.');
       if (this.#signer !== undefined && this.#signer.publicKey !== options.apiKey) {
         throw new ClientInputError('apiKey is not the public key of secret.');
       }
@@ -238,7 +240,12 @@ export class ExchangeClient {
   /** POST /api/v1/transactions: submits a signed instruction as {message, publicKey, signature}. */
   submitTransaction(transaction: SignedTransactionBody): Promise<TransactionReceipt> {
     const body = { message: transaction.message, publicKey: transaction.publicKey, signature: transaction.signature };
-    return this.#send(publicRoutes.transactions.method, publicRoutes.transactions.path, {}, JSON.stringify(body)) as Promise<TransactionReceipt>;
+    return this.#send(
+      publicRoutes.transactions.method,
+      publicRoutes.transactions.path,
+      {},
+      JSON.stringify(body),
+    ) as Promise<TransactionReceipt>;
   }
 
   /**
@@ -260,7 +267,8 @@ export class ExchangeClient {
 
   /** Credits a deposit that arrived on chain to an account. */
   creditDeposit(deposit: DepositCredit): Promise<TransactionReceipt> {
-    if (!isPublicKeyText(deposit.account)) throw new ClientInputError('account must be the base64 public key of the credited account.');
+    if (!isPublicKeyText(deposit.account))
+      throw new ClientInputError('account must be the base64 public key of the credited account.');
     return this.submitInstruction(operatorInstructions.creditDeposit, {
       account: deposit.account,
       symbol: deposit.symbol,
@@ -280,16 +288,25 @@ export class ExchangeClient {
 
   /** Fails a pending withdrawal; its funds return to the account. */
   failWithdrawal(failure: WithdrawalFailure): Promise<TransactionReceipt> {
-    return this.submitInstruction(operatorInstructions.failWithdrawal, { withdrawalId: failure.withdrawalId, reason: failure.reason });
+    return this.submitInstruction(operatorInstructions.failWithdrawal, {
+      withdrawalId: failure.withdrawalId,
+      reason: failure.reason,
+    });
   }
 
   /** States the reserves held in an asset (reservesStatement); every later attestation binds them. */
   stateReserves(statement: ReservesStatement): Promise<TransactionReceipt> {
-    return this.submitInstruction(operatorInstructions.stateReserves, { symbol: statement.symbol, quantity: statement.quantity });
+    return this.submitInstruction(operatorInstructions.stateReserves, {
+      symbol: statement.symbol,
+      quantity: statement.quantity,
+    });
   }
 
   listAsset(listing: AssetListing): Promise<TransactionReceipt> {
-    return this.submitInstruction(operatorInstructions.listAsset, { symbol: listing.symbol, decimals: listing.decimals });
+    return this.submitInstruction(operatorInstructions.listAsset, {
+      symbol: listing.symbol,
+      decimals: listing.decimals,
+    });
   }
 
   listMarket(listing: MarketListing): Promise<TransactionReceipt> {
@@ -328,7 +345,12 @@ export class ExchangeClient {
     return this.#signed(signedRoutes.borrowLend, { ...request }) as Promise<JsonObject>;
   }
 
-  updateAccount(settings: { autoBorrowSettlements?: boolean; autoLend?: boolean; autoRepayBorrows?: boolean; leverageLimit?: string }): Promise<JsonObject> {
+  updateAccount(settings: {
+    autoBorrowSettlements?: boolean;
+    autoLend?: boolean;
+    autoRepayBorrows?: boolean;
+    leverageLimit?: string;
+  }): Promise<JsonObject> {
     return this.#signed(signedRoutes.updateAccount, { ...settings }) as Promise<JsonObject>;
   }
 
@@ -418,14 +440,20 @@ export class ExchangeClient {
 
   #nextTimestamp(): number {
     const now = this.#now();
-    if (!Number.isSafeInteger(now) || now < 0) throw new ClientInputError(`The clock gave ${now}, not Unix milliseconds.`);
+    if (!Number.isSafeInteger(now) || now < 0)
+      throw new ClientInputError(`The clock gave ${now}, not Unix milliseconds.`);
     this.#lastTimestampMs = Math.max(now, this.#lastTimestampMs + 1);
     return this.#lastTimestampMs;
   }
 
   #sign(groups: readonly InstructionGroup[]): SignedMessage {
-    if (this.#signer === undefined) throw new ClientInputError('This request is signed; create the client with a secret.');
-    return this.#signer.sign(groups, { timestampMs: this.#nextTimestamp(), windowMs: this.windowMs, encoding: this.#encoding });
+    if (this.#signer === undefined)
+      throw new ClientInputError('This request is signed; create the client with a secret.');
+    return this.#signer.sign(groups, {
+      timestampMs: this.#nextTimestamp(),
+      windowMs: this.windowMs,
+      encoding: this.#encoding,
+    });
   }
 
   #public(route: Route, query: InstructionParameters = {}): Promise<unknown> {
@@ -450,7 +478,12 @@ export class ExchangeClient {
     return this.#send(route.method, path, headers, body);
   }
 
-  async #send(method: string, pathAndQuery: string, headers: Record<string, string>, body: string | undefined): Promise<unknown> {
+  async #send(
+    method: string,
+    pathAndQuery: string,
+    headers: Record<string, string>,
+    body: string | undefined,
+  ): Promise<unknown> {
     const url = `${this.baseUrl}${pathAndQuery}`;
     const init: RequestInit = { method, headers: { Accept: 'application/json', ...headers } };
     if (body !== undefined) {
@@ -471,7 +504,12 @@ export class ExchangeClient {
     try {
       parsed = JSON.parse(text);
     } catch {
-      throw new ExchangeError('INVALID_RESPONSE', `${method} ${pathAndQuery} answered with something other than JSON.`, response.status, text);
+      throw new ExchangeError(
+        'INVALID_RESPONSE',
+        `${method} ${pathAndQuery} answered with something other than JSON.`,
+        response.status,
+        text,
+      );
     }
     // As in ccxt: a top-level `code` is an error whatever the status.
     if (isErrorBody(parsed)) throw errorFromResponse(response.status, response.statusText, text);

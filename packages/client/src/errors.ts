@@ -31,7 +31,12 @@ export class ClientInputError extends Error {
 
 /** Whether a parsed response body is Backpack's error shape `{code, message}`. */
 export function isErrorBody(value: unknown): value is { readonly code: string; readonly message?: unknown } {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as { code?: unknown }).code === 'string';
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    typeof (value as { code?: unknown }).code === 'string'
+  );
 }
 
 /** The ExchangeError for a response the server refused, from its status and body text. */

@@ -26,7 +26,8 @@ export function generateKeyPair(): KeyPair {
 }
 
 export function keyPairFromSeed(seed: Uint8Array): KeyPair {
-  if (seed.length !== seedLengthBytes) throw new ClientInputError(`A secret seed is ${seedLengthBytes} bytes, not ${seed.length}.`);
+  if (seed.length !== seedLengthBytes)
+    throw new ClientInputError(`A secret seed is ${seedLengthBytes} bytes, not ${seed.length}.`);
   return { secret: encodeBase64(seed), publicKey: encodeBase64(publicKeyOfSeed(seed)) };
 }
 
@@ -38,7 +39,8 @@ export function decodeSecret(secret: string): Uint8Array {
   } catch {
     throw new ClientInputError('The secret is not valid base64.');
   }
-  if (seed.length !== seedLengthBytes) throw new ClientInputError(`The secret must be base64 of ${seedLengthBytes} bytes, not ${seed.length}.`);
+  if (seed.length !== seedLengthBytes)
+    throw new ClientInputError(`The secret must be base64 of ${seedLengthBytes} bytes, not ${seed.length}.`);
   return seed;
 }
 

@@ -54,7 +54,11 @@ export const signedRoutes = {
   /** Native: the signer's inclusion proof under the latest attestation. */
   proof: { method: 'GET', path: '/wapi/v1/proof', instruction: 'proofQuery' },
   /** Native, operator keys only: every account's pending withdrawals. */
-  operatorWithdrawals: { method: 'GET', path: '/api/v1/operator/withdrawals', instruction: 'operatorWithdrawalQueryAll' },
+  operatorWithdrawals: {
+    method: 'GET',
+    path: '/api/v1/operator/withdrawals',
+    instruction: 'operatorWithdrawalQueryAll',
+  },
   /** Margin (docs/api.md, "Margin"). */
   borrowLend: { method: 'POST', path: '/api/v1/borrowLend', instruction: 'borrowLendExecute' },
   updateAccount: { method: 'PATCH', path: '/api/v1/account', instruction: 'accountUpdate' },

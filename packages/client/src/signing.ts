@@ -57,12 +57,14 @@ export function stringifyValue(key: string, value: ParameterValue): string {
       throw new ClientInputError(`"${key}" is an integer beyond 2^53 - 1; pass it as a string.`);
     }
     text = String(value);
-    if (/[eE]/.test(text)) throw new ClientInputError(`"${key}" (${text}) has no plain decimal form; pass it as a string.`);
+    if (/[eE]/.test(text))
+      throw new ClientInputError(`"${key}" (${text}) has no plain decimal form; pass it as a string.`);
   } else {
     throw new ClientInputError(`"${key}" must be a string, a number or a boolean.`);
   }
   if (text.length === 0) throw new ClientInputError(`"${key}" is empty; leave it out instead.`);
-  if (unpairedSurrogatePattern.test(text)) throw new ClientInputError(`"${key}" holds an unpaired surrogate and has no UTF-8 form.`);
+  if (unpairedSurrogatePattern.test(text))
+    throw new ClientInputError(`"${key}" holds an unpaired surrogate and has no UTF-8 form.`);
   return text;
 }
 
@@ -71,7 +73,10 @@ export function sortedParameters(params: InstructionParameters): Array<[string, 
   const entries: Array<[string, string]> = [];
   for (const [key, value] of Object.entries(params)) {
     if (value === undefined) continue;
-    if (!keyPattern.test(key)) throw new ClientInputError(`Parameter name "${key.slice(0, 40)}" must be a letter followed by letters and digits.`);
+    if (!keyPattern.test(key))
+      throw new ClientInputError(
+        `Parameter name "${key.slice(0, 40)}" must be a letter followed by letters and digits.`,
+      );
     if (reservedKeys.has(key)) throw new ClientInputError(`Parameter name "${key}" is reserved.`);
     entries.push([key, stringifyValue(key, value)]);
   }
@@ -80,7 +85,9 @@ export function sortedParameters(params: InstructionParameters): Array<[string, 
 
 /** Whether the raw form would be ambiguous, so the string must be percent-encoded. */
 export function requiresPercentEncoding(groups: readonly InstructionGroup[]): boolean {
-  return groups.some((group) => sortedParameters(group.params).some(([, value]) => value.includes('%') || value.includes('&')));
+  return groups.some((group) =>
+    sortedParameters(group.params).some(([, value]) => value.includes('%') || value.includes('&')),
+  );
 }
 
 function checkMilliseconds(value: number, what: string, minimum: number, maximum: number): void {
@@ -112,9 +119,11 @@ export function buildSigningString(
   const percent = effectiveEncoding(groups, options.encoding) === 'percent';
   const pieces: string[] = [];
   for (const group of groups) {
-    if (!instructionPattern.test(group.instruction)) throw new ClientInputError(`Malformed instruction name "${group.instruction.slice(0, 40)}".`);
+    if (!instructionPattern.test(group.instruction))
+      throw new ClientInputError(`Malformed instruction name "${group.instruction.slice(0, 40)}".`);
     pieces.push(`instruction=${group.instruction}`);
-    for (const [key, value] of sortedParameters(group.params)) pieces.push(`${key}=${percent ? encodeURIComponent(value) : value}`);
+    for (const [key, value] of sortedParameters(group.params))
+      pieces.push(`${key}=${percent ? encodeURIComponent(value) : value}`);
   }
   pieces.push(`timestamp=${timestampMs}`, `window=${windowMs}`);
   return pieces.join('&');
@@ -157,12 +166,22 @@ export class Signer {
   sign(groups: readonly InstructionGroup[], options: SignOptions): SignedMessage {
     const windowMs = options.windowMs ?? defaultWindowMs;
     const message = buildSigningString(groups, options.timestampMs, windowMs, options);
-    return { message, publicKey: this.publicKey, signature: this.signBytes(utf8.encode(message)), timestampMs: options.timestampMs, windowMs };
+    return {
+      message,
+      publicKey: this.publicKey,
+      signature: this.signBytes(utf8.encode(message)),
+      timestampMs: options.timestampMs,
+      windowMs,
+    };
   }
 }
 
 /** One-shot form of Signer#sign. */
-export function signInstructions(secret: string, groups: readonly InstructionGroup[], options: SignOptions): SignedMessage {
+export function signInstructions(
+  secret: string,
+  groups: readonly InstructionGroup[],
+  options: SignOptions,
+): SignedMessage {
   return new Signer(secret).sign(groups, options);
 }
 

@@ -13,7 +13,14 @@ export type Side = 'Bid' | 'Ask';
 export type OrderType = 'Limit' | 'Market';
 export type TimeInForce = 'GTC' | 'IOC' | 'FOK';
 export type SelfTradePrevention = 'RejectTaker' | 'RejectMaker' | 'RejectBoth' | 'Allow';
-export type OrderStatus = 'New' | 'PartiallyFilled' | 'Filled' | 'Cancelled' | 'Expired' | 'TriggerPending' | 'TriggerFailed';
+export type OrderStatus =
+  | 'New'
+  | 'PartiallyFilled'
+  | 'Filled'
+  | 'Cancelled'
+  | 'Expired'
+  | 'TriggerPending'
+  | 'TriggerFailed';
 
 /** The body of POST /api/v1/order (and one element of POST /api/v1/orders). */
 export interface OrderRequest {

@@ -54,7 +54,8 @@ function cli(args: readonly string[]): Promise<Run> {
       ['--import', 'tsx', 'packages/client/src/cli.ts', ...args],
       // PORT=9 (discard): a command that should not contact the exchange reaches nothing.
       { cwd: root, env: { ...process.env, PORT: '9', DATA_DIR: dataDirectory }, timeout: 60_000 },
-      (error, stdout, stderr) => resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr }),
+      (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr }),
     );
   });
 }
@@ -67,21 +68,35 @@ function cli(args: readonly string[]): Promise<Run> {
  */
 function forgeProof(proof: InclusionProof, operatorSeed: Uint8Array): InclusionProof {
   const lowered = proof.balances.findIndex((balance) => BigInt(balance.claim) > 0n);
-  const balances = proof.balances.map((balance, index) => (index === lowered ? { ...balance, claim: String(BigInt(balance.claim) - 1n) } : balance));
-  const sums = (items: ReadonlyArray<{ claim: string; debt: string }>) => encodeSums(items.map((item) => ({ claim: BigInt(item.claim), debt: BigInt(item.debt) })));
-  let hash = leafHash(accountCommitment(Buffer.from(proof.account, 'base64'), Buffer.from(proof.salt, 'hex')), sums(balances));
+  const balances = proof.balances.map((balance, index) =>
+    index === lowered ? { ...balance, claim: String(BigInt(balance.claim) - 1n) } : balance,
+  );
+  const sums = (items: ReadonlyArray<{ claim: string; debt: string }>) =>
+    encodeSums(items.map((item) => ({ claim: BigInt(item.claim), debt: BigInt(item.debt) })));
+  let hash = leafHash(
+    accountCommitment(Buffer.from(proof.account, 'base64'), Buffer.from(proof.salt, 'hex')),
+    sums(balances),
+  );
   let current = balances.map((balance) => ({ claim: balance.claim, debt: balance.debt }));
   let index = proof.leafIndex;
   for (const sibling of proof.path) {
     const siblingHash = Buffer.from(sibling.hash, 'hex');
-    hash = index % 2 === 0 ? nodeHash(hash, sums(current), siblingHash, sums(sibling.sums)) : nodeHash(siblingHash, sums(sibling.sums), hash, sums(current));
+    hash =
+      index % 2 === 0
+        ? nodeHash(hash, sums(current), siblingHash, sums(sibling.sums))
+        : nodeHash(siblingHash, sums(sibling.sums), hash, sums(current));
     current = current.map((pair, position) => ({
       claim: String(BigInt(pair.claim) + BigInt(sibling.sums[position]!.claim)),
       debt: String(BigInt(pair.debt) + BigInt(sibling.sums[position]!.debt)),
     }));
     index = Math.floor(index / 2);
   }
-  const { version: _version, operatorKey: _operatorKey, signature: _signature, ...fields } = proof.attestation as Attestation & { short?: unknown };
+  const {
+    version: _version,
+    operatorKey: _operatorKey,
+    signature: _signature,
+    ...fields
+  } = proof.attestation as Attestation & { short?: unknown };
   delete (fields as { short?: unknown }).short;
   const attestation = signAttestation(
     {
@@ -104,7 +119,16 @@ const aliceKeyFile = path.join(work, 'alice.json');
 beforeAll(async () => {
   const child = spawn(process.execPath, ['--import', 'tsx', 'packages/api/src/main.ts'], {
     cwd: root,
-    env: { ...process.env, PORT: '0', DATA_DIR: dataDirectory, LOG_LEVEL: 'warn', CONFIG: '', ATTEST_EVERY_ENTRIES: '2', ATTEST_EVERY_MS: '3600000', SNAPSHOT_EVERY: '6' },
+    env: {
+      ...process.env,
+      PORT: '0',
+      DATA_DIR: dataDirectory,
+      LOG_LEVEL: 'warn',
+      CONFIG: '',
+      ATTEST_EVERY_ENTRIES: '2',
+      ATTEST_EVERY_MS: '3600000',
+      SNAPSHOT_EVERY: '6',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   server = child;
@@ -126,9 +150,19 @@ beforeAll(async () => {
   writeFileSync(aliceKeyFile, JSON.stringify(alice));
   const operatorClient = new ExchangeClient({ baseUrl, secret: operator.secret });
   let chainTransaction = 0;
-  for (const [account, symbol, quantity] of [[alice, 'USDC', '1000'], [alice, 'SOL', '10'], [bob, 'USDC', '500']] as const) {
+  for (const [account, symbol, quantity] of [
+    [alice, 'USDC', '1000'],
+    [alice, 'SOL', '10'],
+    [bob, 'USDC', '500'],
+  ] as const) {
     chainTransaction += 1;
-    await operatorClient.creditDeposit({ account: account.publicKey, symbol, quantity, blockchain: 'Solana', chainTransactionId: `attestation-test-${chainTransaction}` });
+    await operatorClient.creditDeposit({
+      account: account.publicKey,
+      symbol,
+      quantity,
+      blockchain: 'Solana',
+      chainTransactionId: `attestation-test-${chainTransaction}`,
+    });
   }
 }, 120_000);
 
@@ -156,7 +190,9 @@ describe('SDK', () => {
     expect(await client.fetchAttestation(3)).toMatchObject({ sequence: 3 });
     expect(await client.fetchAttestation(2)).toBeUndefined();
     const all = await client.fetchAttestations(1);
-    expect(all.map((attestation) => attestation.sequence)).toEqual(Array.from({ length: (latest.sequence + 1) / 2 }, (_, index) => 2 * index + 1));
+    expect(all.map((attestation) => attestation.sequence)).toEqual(
+      Array.from({ length: (latest.sequence + 1) / 2 }, (_, index) => 2 * index + 1),
+    );
     expect(await client.fetchAttestations(2, 1)).toMatchObject([{ sequence: 3 }]);
     await expect(client.fetchAttestation(0)).rejects.toThrow(ClientInputError);
   });
@@ -167,7 +203,11 @@ describe('SDK', () => {
     const verdict = verifyInclusionProof(proof, [operator.publicKey]);
     expect(verdict).toMatchObject({ ok: true, account: alice.publicKey });
     if (!verdict.ok) return;
-    expect(verdict.balances.map((balance) => [balance.symbol, balance.claim])).toEqual([['SOL', 10_000_000_000n], ['BTC', 0n], ['USDC', 1_000_000_000n]]);
+    expect(verdict.balances.map((balance) => [balance.symbol, balance.claim])).toEqual([
+      ['SOL', 10_000_000_000n],
+      ['BTC', 0n],
+      ['USDC', 1_000_000_000n],
+    ]);
     expect(verifyInclusionProof(proof, [bob.publicKey]).ok).toBe(false);
     const latest = await client.fetchProof(proof.attestation.sequence);
     expect(latest.leafIndex).toBe(proof.leafIndex);
@@ -183,7 +223,11 @@ describe('SDK', () => {
   it('verifyProof: the proof must be the published attestation’s; a re-signed fake tree is operator equivocation', async () => {
     const client = new ExchangeClient({ baseUrl, secret: alice.secret });
     const proof = await client.fetchProof();
-    expect(await new ExchangeClient({ baseUrl }).verifyProof(proof)).toMatchObject({ ok: true, basis: 'published-attestation', account: alice.publicKey });
+    expect(await new ExchangeClient({ baseUrl }).verifyProof(proof)).toMatchObject({
+      ok: true,
+      basis: 'published-attestation',
+      account: alice.publicKey,
+    });
     const forged = forgeProof(proof, Buffer.from(operator.secret, 'base64'));
     // The attack works against the signature alone…
     expect(verifyInclusionProof(forged, [operator.publicKey])).toMatchObject({ ok: true });
@@ -203,14 +247,26 @@ describe('CLI', () => {
   it('reserves: states them with the operator key, then shows them against the attested liabilities', async () => {
     const stated = await run(['reserves', '--symbol', 'usdc', '--quantity', '1200']);
     expect(stated.code, stated.stderr).toBe(0);
-    expect(JSON.parse(stated.stdout)).toMatchObject({ results: [{ ok: true, kind: 'reserves', symbol: 'USDC', quantity: '1200' }] });
+    expect(JSON.parse(stated.stdout)).toMatchObject({
+      results: [{ ok: true, kind: 'reserves', symbol: 'USDC', quantity: '1200' }],
+    });
     // The statement is entry 17, attested (two entries after the attestation at 15; each attestation's record follows it).
     expect(JSON.parse(stated.stdout).sequence).toBe(17);
     const shown = await run(['reserves']);
     expect(shown.code, shown.stderr).toBe(0);
     const reserves = JSON.parse(shown.stdout) as { short: string[]; assets: Array<Record<string, unknown>> };
-    expect(reserves.assets.find((asset) => asset.symbol === 'USDC')).toMatchObject({ reserves: '1200', liabilities: '1500', difference: '-300', short: true });
-    expect(reserves.assets.find((asset) => asset.symbol === 'SOL')).toMatchObject({ reserves: '0', liabilities: '10', difference: '-10', short: true });
+    expect(reserves.assets.find((asset) => asset.symbol === 'USDC')).toMatchObject({
+      reserves: '1200',
+      liabilities: '1500',
+      difference: '-300',
+      short: true,
+    });
+    expect(reserves.assets.find((asset) => asset.symbol === 'SOL')).toMatchObject({
+      reserves: '0',
+      liabilities: '10',
+      difference: '-10',
+      short: true,
+    });
     expect(reserves.short).toEqual(['SOL', 'USDC']);
     const incomplete = await run(['reserves', '--symbol', 'USDC']);
     expect(incomplete.code).toBe(2);
@@ -221,13 +277,27 @@ describe('CLI', () => {
     const file = path.join(work, 'alice-proof.json');
     const fetched = await run(['proof', '--key', aliceKeyFile, '--out', file]);
     expect(fetched.code, fetched.stderr).toBe(0);
-    const proof = JSON.parse(readFileSync(file, 'utf8')) as { account: string; attestation: { sequence: number }; balances: Array<{ claim: string }> };
-    expect(JSON.parse(fetched.stdout)).toMatchObject({ file, account: alice.publicKey, sequence: proof.attestation.sequence });
+    const proof = JSON.parse(readFileSync(file, 'utf8')) as {
+      account: string;
+      attestation: { sequence: number };
+      balances: Array<{ claim: string }>;
+    };
+    expect(JSON.parse(fetched.stdout)).toMatchObject({
+      file,
+      account: alice.publicKey,
+      sequence: proof.attestation.sequence,
+    });
 
     // The operator key alone checks only the signature, and says so (exit 5).
     const offline = await cli(['verify-proof', '--proof', file, '--operator-key', operator.publicKey]);
     expect(offline.code, offline.stderr).toBe(5);
-    expect(JSON.parse(offline.stdout)).toMatchObject({ valid: true, basis: 'signature-only', account: alice.publicKey, sequence: proof.attestation.sequence, operatorKey: operator.publicKey });
+    expect(JSON.parse(offline.stdout)).toMatchObject({
+      valid: true,
+      basis: 'signature-only',
+      account: alice.publicKey,
+      sequence: proof.attestation.sequence,
+      operatorKey: operator.publicKey,
+    });
     expect(offline.stderr).toMatch(/only the operator's signature was checked/);
     const viaUrl = await run(['verify-proof', '--proof', file]);
     expect(viaUrl.code, viaUrl.stderr).toBe(0);
@@ -235,16 +305,46 @@ describe('CLI', () => {
 
     // The equivocation attack, refused against the node's published attestation, an attestations export and the log.
     const forgedFile = path.join(work, 'forged-proof.json');
-    writeFileSync(forgedFile, JSON.stringify(forgeProof(proof as unknown as InclusionProof, Buffer.from(operator.secret, 'base64'))));
+    writeFileSync(
+      forgedFile,
+      JSON.stringify(forgeProof(proof as unknown as InclusionProof, Buffer.from(operator.secret, 'base64'))),
+    );
     expect((await cli(['verify-proof', '--proof', forgedFile, '--operator-key', operator.publicKey])).code).toBe(5);
     const forgedViaUrl = await run(['verify-proof', '--proof', forgedFile]);
     expect(forgedViaUrl.code).toBe(4);
     expect(forgedViaUrl.stderr).toMatch(/^OPERATOR_EQUIVOCATION: /);
-    expect(JSON.parse(forgedViaUrl.stdout)).toMatchObject({ valid: false, equivocation: { sequence: proof.attestation.sequence } });
+    expect(JSON.parse(forgedViaUrl.stdout)).toMatchObject({
+      valid: false,
+      equivocation: { sequence: proof.attestation.sequence },
+    });
     const attestationsFile = path.join(work, 'proof-attestations.jsonl');
     expect((await run(['export-attestations', '--out', attestationsFile])).code).toBe(0);
-    expect((await cli(['verify-proof', '--proof', forgedFile, '--attestations', attestationsFile, '--operator-key', operator.publicKey])).code).toBe(4);
-    expect((await cli(['verify-proof', '--proof', file, '--attestations', attestationsFile, '--operator-key', operator.publicKey])).code).toBe(0);
+    expect(
+      (
+        await cli([
+          'verify-proof',
+          '--proof',
+          forgedFile,
+          '--attestations',
+          attestationsFile,
+          '--operator-key',
+          operator.publicKey,
+        ])
+      ).code,
+    ).toBe(4);
+    expect(
+      (
+        await cli([
+          'verify-proof',
+          '--proof',
+          file,
+          '--attestations',
+          attestationsFile,
+          '--operator-key',
+          operator.publicKey,
+        ])
+      ).code,
+    ).toBe(0);
     const logFile = path.join(work, 'proof-log.vexlog');
     expect((await run(['export-log', '--out', logFile])).code).toBe(0);
     const forgedAgainstLog = await cli(['verify-proof', '--proof', forgedFile, '--log', logFile]);
@@ -259,7 +359,9 @@ describe('CLI', () => {
     expect(refused.stderr).toMatch(/verify-proof needs the operator key it is to trust: pass --operator-key <base64>/);
     const untrusted = await cli(['verify-proof', '--proof', file, '--operator-key', bob.publicKey]);
     expect(untrusted.code).toBe(1);
-    expect(untrusted.stderr).toMatch(/^INVALID_PROOF: The attestation is signed by a key that is not a trusted operator key/);
+    expect(untrusted.stderr).toMatch(
+      /^INVALID_PROOF: The attestation is signed by a key that is not a trusted operator key/,
+    );
     const tamperedFile = path.join(work, 'tampered-proof.json');
     proof.balances[0]!.claim = String(BigInt(proof.balances[0]!.claim) + 1n);
     writeFileSync(tamperedFile, JSON.stringify(proof));
@@ -296,6 +398,10 @@ describe('CLI', () => {
     expect(snapshot.code, snapshot.stderr).toBe(0);
     const record = decodeSnapshot(new Uint8Array(readFileSync(snapshotFile)));
     expect(record.sequence % 6).toBe(0);
-    expect(JSON.parse(snapshot.stdout)).toEqual({ file: snapshotFile, bytes: readFileSync(snapshotFile).length, sequence: record.sequence });
+    expect(JSON.parse(snapshot.stdout)).toEqual({
+      file: snapshotFile,
+      bytes: readFileSync(snapshotFile).length,
+      sequence: record.sequence,
+    });
   });
 });

@@ -7,7 +7,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 const sourceDirectory = new URL('../src/', import.meta.url);
-const sdkFiles = readdirSync(sourceDirectory).filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts') && name !== 'cli.ts');
+const sdkFiles = readdirSync(sourceDirectory).filter(
+  (name) => name.endsWith('.ts') && !name.endsWith('.test.ts') && name !== 'cli.ts',
+);
 // @vex/engine/verify is the engine's browser-safe subpath (attestations and inclusion proofs).
 const allowedPackages = new Set(['@noble/ed25519', '@noble/hashes/sha2.js', '@vex/engine/verify']);
 
@@ -20,13 +22,23 @@ function code(name: string): string {
 
 describe('the SDK is browser-safe', () => {
   it('has the expected modules', () => {
-    expect(sdkFiles.sort()).toEqual(['base64.ts', 'client.ts', 'ed25519.ts', 'errors.ts', 'index.ts', 'keys.ts', 'routes.ts', 'signing.ts', 'types.ts']);
+    expect(sdkFiles.sort()).toEqual([
+      'base64.ts',
+      'client.ts',
+      'ed25519.ts',
+      'errors.ts',
+      'index.ts',
+      'keys.ts',
+      'routes.ts',
+      'signing.ts',
+      'types.ts',
+    ]);
   });
 
   it.each(sdkFiles)('%s imports only relative modules, @noble and @vex/engine/verify', (name) => {
-    const specifiers = [...code(name).matchAll(/\b(?:import|export)\b[^'"]*?from\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]/g)].map(
-      (match) => match[1] ?? match[2] ?? '',
-    );
+    const specifiers = [
+      ...code(name).matchAll(/\b(?:import|export)\b[^'"]*?from\s*['"]([^'"]+)['"]|\bimport\s*\(\s*['"]([^'"]+)['"]/g),
+    ].map((match) => match[1] ?? match[2] ?? '');
     for (const specifier of specifiers) {
       expect(specifier.startsWith('./') || allowedPackages.has(specifier), `${name} imports ${specifier}`).toBe(true);
     }

@@ -7,7 +7,17 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,22 +62,98 @@ describe.concurrent('usage errors exit 2 with a clear message', () => {
     ['a stray argument', ['markets', 'SOL_USDC'], /unexpected argument "SOL_USDC"/],
     ['a missing flag', ['depth'], /missing required option --symbol/],
     ['a flag without its value', ['depth', '--symbol'], /--symbol <value> needs a value/],
-    ['a bad price', ['order', '--key', 'k.json', '--symbol', 'SOL_USDC', '--side', 'Bid', '--price', 'abc', '--quantity', '1'], /--price must be a non-negative decimal/],
-    ['an exponent quantity', ['order', '--key', 'k.json', '--symbol', 'SOL_USDC', '--side', 'Bid', '--price', '1', '--quantity', '1e3'], /--quantity must be a non-negative decimal/],
-    ['a client id beyond 32 bits', ['order', '--key', 'k.json', '--symbol', 'SOL_USDC', '--side', 'Bid', '--price', '1', '--quantity', '1', '--client-id', '4294967296'], /--client-id must be a whole number from 0 to 4294967295/],
-    ['a bad side', ['order', '--key', 'k.json', '--symbol', 'SOL_USDC', '--side', 'Buy', '--price', '1', '--quantity', '1'], /--side must be one of Bid, Ask/],
-    ['a limit order without a price', ['order', '--key', 'k.json', '--symbol', 'SOL_USDC', '--side', 'Bid', '--quantity', '1'], /a Limit order needs --price/],
-    ['a market order with both amounts', ['order', '--key', 'k.json', '--symbol', 'SOL_USDC', '--side', 'Bid', '--type', 'Market', '--quantity', '1', '--quote-quantity', '2'], /exactly one of --quantity and --quote-quantity/],
-    ['cancel without an id', ['cancel', '--key', 'k.json', '--symbol', 'SOL_USDC'], /exactly one of --order-id and --client-id/],
+    [
+      'a bad price',
+      ['order', '--key', 'k.json', '--symbol', 'SOL_USDC', '--side', 'Bid', '--price', 'abc', '--quantity', '1'],
+      /--price must be a non-negative decimal/,
+    ],
+    [
+      'an exponent quantity',
+      ['order', '--key', 'k.json', '--symbol', 'SOL_USDC', '--side', 'Bid', '--price', '1', '--quantity', '1e3'],
+      /--quantity must be a non-negative decimal/,
+    ],
+    [
+      'a client id beyond 32 bits',
+      [
+        'order',
+        '--key',
+        'k.json',
+        '--symbol',
+        'SOL_USDC',
+        '--side',
+        'Bid',
+        '--price',
+        '1',
+        '--quantity',
+        '1',
+        '--client-id',
+        '4294967296',
+      ],
+      /--client-id must be a whole number from 0 to 4294967295/,
+    ],
+    [
+      'a bad side',
+      ['order', '--key', 'k.json', '--symbol', 'SOL_USDC', '--side', 'Buy', '--price', '1', '--quantity', '1'],
+      /--side must be one of Bid, Ask/,
+    ],
+    [
+      'a limit order without a price',
+      ['order', '--key', 'k.json', '--symbol', 'SOL_USDC', '--side', 'Bid', '--quantity', '1'],
+      /a Limit order needs --price/,
+    ],
+    [
+      'a market order with both amounts',
+      [
+        'order',
+        '--key',
+        'k.json',
+        '--symbol',
+        'SOL_USDC',
+        '--side',
+        'Bid',
+        '--type',
+        'Market',
+        '--quantity',
+        '1',
+        '--quote-quantity',
+        '2',
+      ],
+      /exactly one of --quantity and --quote-quantity/,
+    ],
+    [
+      'cancel without an id',
+      ['cancel', '--key', 'k.json', '--symbol', 'SOL_USDC'],
+      /exactly one of --order-id and --client-id/,
+    ],
     ['a negative withdrawal id', ['complete-withdrawal', '--id=-1', '--chain-tx', 'x'], /--id must be a whole number/],
     ['a fractional withdrawal id', ['fail-withdrawal', '--id', '1.5', '--reason', 'x'], /--id must be a whole number/],
-    ['a deposit to a non-key', ['deposit', '--to', 'alice', '--symbol', 'USDC', '--quantity', '10'], /--to must be the base64 public key/],
+    [
+      'a deposit to a non-key',
+      ['deposit', '--to', 'alice', '--symbol', 'USDC', '--quantity', '10'],
+      /--to must be the base64 public key/,
+    ],
     ['a bad url', ['markets', '--url', 'ftp://x'], /--url must be an http\(s\) URL/],
-    ['a bad window', ['balances', '--key', 'k.json', '--window', '60001'], /--window must be a whole number from 1 to 60000/],
+    [
+      'a bad window',
+      ['balances', '--key', 'k.json', '--window', '60001'],
+      /--window must be a whole number from 1 to 60000/,
+    ],
     ['a bad withdrawal status', ['withdrawals', '--status', 'Done'], /--status must be one of Pending/],
-    ['an export into a missing directory', ['export-log', '--out', path.join(work, 'no', 'such', 'dir', 'x.log')], /cannot write to the directory of/],
-    ['a missing trader key file', ['balances', '--key', path.join(work, 'missing.json')], /cannot read the trader key file .*missing\.json: no such file\. Pass --key <file>/],
-    ['a missing default operator key', ['deposit', '--to', generateKeyPair().publicKey, '--symbol', 'USDC', '--quantity', '10'], /cannot read the operator key file .*operator-key\.json: no such file\. Pass --operator-key <file>/],
+    [
+      'an export into a missing directory',
+      ['export-log', '--out', path.join(work, 'no', 'such', 'dir', 'x.log')],
+      /cannot write to the directory of/,
+    ],
+    [
+      'a missing trader key file',
+      ['balances', '--key', path.join(work, 'missing.json')],
+      /cannot read the trader key file .*missing\.json: no such file\. Pass --key <file>/,
+    ],
+    [
+      'a missing default operator key',
+      ['deposit', '--to', generateKeyPair().publicKey, '--symbol', 'USDC', '--quantity', '10'],
+      /cannot read the operator key file .*operator-key\.json: no such file\. Pass --operator-key <file>/,
+    ],
   ])('%s', async (_name, args, message) => {
     const run = await cli(args);
     expect(run.code, run.stderr).toBe(2);
@@ -96,7 +182,23 @@ describe.concurrent('help', () => {
   it('general help lists every command and exits 0', async () => {
     const run = await cli(['--help']);
     expect(run.code).toBe(0);
-    for (const command of ['keygen', 'deposit', 'complete-withdrawal', 'fail-withdrawal', 'markets', 'assets', 'status', 'depth', 'order', 'cancel', 'cancel-all', 'balances', 'open-orders', 'withdraw', 'export-log']) {
+    for (const command of [
+      'keygen',
+      'deposit',
+      'complete-withdrawal',
+      'fail-withdrawal',
+      'markets',
+      'assets',
+      'status',
+      'depth',
+      'order',
+      'cancel',
+      'cancel-all',
+      'balances',
+      'open-orders',
+      'withdraw',
+      'export-log',
+    ]) {
       expect(run.stdout).toContain(`    ${command} `);
     }
   });
@@ -163,7 +265,8 @@ describe('commands against a recording HTTP server', () => {
     recorder.handler = () => ({ json: { ok: true } });
   });
 
-  const run = (args: readonly string[]): Promise<Run> => cli([...args, '--url', recorder.baseUrl], { DATA_DIR: dataDirectory });
+  const run = (args: readonly string[]): Promise<Run> =>
+    cli([...args, '--url', recorder.baseUrl], { DATA_DIR: dataDirectory });
 
   function operatorInstruction(): unknown {
     const request = recorder.requests.at(-1);
@@ -186,64 +289,270 @@ describe('commands against a recording HTTP server', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ sequence: 12 });
     const instruction = operatorInstruction() as Record<string, unknown>;
-    expect(instruction).toMatchObject({ kind: 'depositCredit', account: trader.publicKey, symbol: 'USDC', quantity: '1000', blockchain: 'Solana' });
+    expect(instruction).toMatchObject({
+      kind: 'depositCredit',
+      account: trader.publicKey,
+      symbol: 'USDC',
+      quantity: '1000',
+      blockchain: 'Solana',
+    });
     expect(instruction.chainTransactionId).toMatch(/^cli-[0-9a-f]{32}$/);
 
-    const second = await run(['deposit', '--to', trader.publicKey, '--symbol', 'USDC', '--quantity', '5', '--chain-tx', 'abc123', '--blockchain', 'Ethereum']);
+    const second = await run([
+      'deposit',
+      '--to',
+      trader.publicKey,
+      '--symbol',
+      'USDC',
+      '--quantity',
+      '5',
+      '--chain-tx',
+      'abc123',
+      '--blockchain',
+      'Ethereum',
+    ]);
     expect(second.code).toBe(0);
-    expect(operatorInstruction()).toMatchObject({ chainTransactionId: 'abc123', blockchain: 'Ethereum', quantity: '5' });
+    expect(operatorInstruction()).toMatchObject({
+      chainTransactionId: 'abc123',
+      blockchain: 'Ethereum',
+      quantity: '5',
+    });
   });
 
   it('deposit with --operator-key', async () => {
     const other = generateKeyPair();
     const file = path.join(work, 'other-operator.json');
     writeFileSync(file, JSON.stringify(other));
-    const result = await run(['deposit', '--to', trader.publicKey, '--symbol', 'USDC', '--quantity', '1', '--operator-key', file]);
+    const result = await run([
+      'deposit',
+      '--to',
+      trader.publicKey,
+      '--symbol',
+      'USDC',
+      '--quantity',
+      '1',
+      '--operator-key',
+      file,
+    ]);
     expect(result.code).toBe(0);
     expect(JSON.parse(recorder.requests.at(-1)?.body ?? '{}').publicKey).toBe(other.publicKey);
   });
 
   it('complete-withdrawal, fail-withdrawal, list-asset, list-market', async () => {
     expect((await run(['complete-withdrawal', '--id', '4', '--chain-tx', '0xfeed'])).code).toBe(0);
-    expect(operatorInstruction()).toEqual({ kind: 'withdrawalComplete', withdrawalId: 4, chainTransactionId: '0xfeed' });
+    expect(operatorInstruction()).toEqual({
+      kind: 'withdrawalComplete',
+      withdrawalId: 4,
+      chainTransactionId: '0xfeed',
+    });
     expect((await run(['fail-withdrawal', '--id', '5', '--reason', 'address rejected'])).code).toBe(0);
     expect(operatorInstruction()).toEqual({ kind: 'withdrawalFail', withdrawalId: 5, reason: 'address rejected' });
     expect((await run(['list-asset', '--symbol', 'SOL', '--decimals', '9'])).code).toBe(0);
     expect(operatorInstruction()).toEqual({ kind: 'assetList', symbol: 'SOL', decimals: 9 });
     const listing = await run([
-      'list-market', '--base', 'SOL', '--quote', 'USDC', '--tick-size', '0.01', '--step-size', '0.001', '--min-quantity', '0.001',
-      '--max-quantity', '1000', '--min-price', '0.01', '--max-price', '100000', '--maker-fee-bps', '2', '--taker-fee-bps', '5',
-      '--max-open-orders', '200', '--max-makers-per-order', '50', '--min-order-value', '1',
+      'list-market',
+      '--base',
+      'SOL',
+      '--quote',
+      'USDC',
+      '--tick-size',
+      '0.01',
+      '--step-size',
+      '0.001',
+      '--min-quantity',
+      '0.001',
+      '--max-quantity',
+      '1000',
+      '--min-price',
+      '0.01',
+      '--max-price',
+      '100000',
+      '--maker-fee-bps',
+      '2',
+      '--taker-fee-bps',
+      '5',
+      '--max-open-orders',
+      '200',
+      '--max-makers-per-order',
+      '50',
+      '--min-order-value',
+      '1',
     ]);
     expect(listing.code, listing.stderr).toBe(0);
     expect(operatorInstruction()).toMatchObject({
-      kind: 'marketList', symbol: 'SOL_USDC', baseSymbol: 'SOL', quoteSymbol: 'USDC', makerFeeBps: 2, takerFeeBps: 5,
-      maxOpenOrders: 200, maxMakersPerOrder: 50, minOrderValue: '1',
+      kind: 'marketList',
+      symbol: 'SOL_USDC',
+      baseSymbol: 'SOL',
+      quoteSymbol: 'USDC',
+      makerFeeBps: 2,
+      takerFeeBps: 5,
+      maxOpenOrders: 200,
+      maxMakersPerOrder: 50,
+      minOrderValue: '1',
     });
   });
 
   it('trader commands send verifiable signed requests', async () => {
     const cases: Array<[string[], string, string | undefined, RegExp]> = [
-      [['order', '--key', traderKeyFile, '--symbol', 'SOL_USDC', '--side', 'bid', '--price', '100', '--quantity', '1', '--post-only', '--client-id', '7', '--stp', 'allow'], 'POST /api/v1/order',
-        '{"clientId":7,"orderType":"Limit","postOnly":true,"price":"100","quantity":"1","selfTradePrevention":"Allow","side":"Bid","symbol":"SOL_USDC"}', /^instruction=orderExecute&clientId=7&/],
-      [['order', '--key', traderKeyFile, '--symbol', 'SOL_USDC', '--side', 'Bid', '--type', 'Market', '--quote-quantity', '25', '--tif', 'ioc'], 'POST /api/v1/order',
-        '{"orderType":"Market","quoteQuantity":"25","side":"Bid","symbol":"SOL_USDC","timeInForce":"IOC"}', /^instruction=orderExecute&orderType=Market&quoteQuantity=25&/],
-      [['order', '--key', traderKeyFile, '--symbol', 'SOL_USDC', '--side', 'Ask', '--type', 'Market', '--quantity', '0.5', '--trigger-price', '95'], 'POST /api/v1/order',
-        '{"orderType":"Market","side":"Ask","symbol":"SOL_USDC","triggerPrice":"95","triggerQuantity":"0.5"}', /^instruction=orderExecute&orderType=Market&side=Ask&symbol=SOL_USDC&triggerPrice=95&triggerQuantity=0\.5&/],
-      [['order', '--key', traderKeyFile, '--symbol', 'SOL_USDC', '--side', 'Bid', '--price', '100', '--quantity', '1', '--take-profit', '110', '--stop-loss', '95', '--stop-loss-limit', '94.5'], 'POST /api/v1/order',
+      [
+        [
+          'order',
+          '--key',
+          traderKeyFile,
+          '--symbol',
+          'SOL_USDC',
+          '--side',
+          'bid',
+          '--price',
+          '100',
+          '--quantity',
+          '1',
+          '--post-only',
+          '--client-id',
+          '7',
+          '--stp',
+          'allow',
+        ],
+        'POST /api/v1/order',
+        '{"clientId":7,"orderType":"Limit","postOnly":true,"price":"100","quantity":"1","selfTradePrevention":"Allow","side":"Bid","symbol":"SOL_USDC"}',
+        /^instruction=orderExecute&clientId=7&/,
+      ],
+      [
+        [
+          'order',
+          '--key',
+          traderKeyFile,
+          '--symbol',
+          'SOL_USDC',
+          '--side',
+          'Bid',
+          '--type',
+          'Market',
+          '--quote-quantity',
+          '25',
+          '--tif',
+          'ioc',
+        ],
+        'POST /api/v1/order',
+        '{"orderType":"Market","quoteQuantity":"25","side":"Bid","symbol":"SOL_USDC","timeInForce":"IOC"}',
+        /^instruction=orderExecute&orderType=Market&quoteQuantity=25&/,
+      ],
+      [
+        [
+          'order',
+          '--key',
+          traderKeyFile,
+          '--symbol',
+          'SOL_USDC',
+          '--side',
+          'Ask',
+          '--type',
+          'Market',
+          '--quantity',
+          '0.5',
+          '--trigger-price',
+          '95',
+        ],
+        'POST /api/v1/order',
+        '{"orderType":"Market","side":"Ask","symbol":"SOL_USDC","triggerPrice":"95","triggerQuantity":"0.5"}',
+        /^instruction=orderExecute&orderType=Market&side=Ask&symbol=SOL_USDC&triggerPrice=95&triggerQuantity=0\.5&/,
+      ],
+      [
+        [
+          'order',
+          '--key',
+          traderKeyFile,
+          '--symbol',
+          'SOL_USDC',
+          '--side',
+          'Bid',
+          '--price',
+          '100',
+          '--quantity',
+          '1',
+          '--take-profit',
+          '110',
+          '--stop-loss',
+          '95',
+          '--stop-loss-limit',
+          '94.5',
+        ],
+        'POST /api/v1/order',
         '{"orderType":"Limit","price":"100","quantity":"1","side":"Bid","stopLossLimitPrice":"94.5","stopLossTriggerPrice":"95","symbol":"SOL_USDC","takeProfitTriggerPrice":"110"}',
-        /^instruction=orderExecute&orderType=Limit&price=100&quantity=1&side=Bid&stopLossLimitPrice=94\.5&stopLossTriggerPrice=95&symbol=SOL_USDC&takeProfitTriggerPrice=110&/],
-      [['cancel', '--key', traderKeyFile, '--symbol', 'SOL_USDC', '--order-id', '111'], 'DELETE /api/v1/order', '{"orderId":"111","symbol":"SOL_USDC"}', /^instruction=orderCancel&orderId=111&symbol=SOL_USDC&/],
-      [['cancel', '--key', traderKeyFile, '--symbol', 'SOL_USDC', '--client-id', '7'], 'DELETE /api/v1/order', '{"clientId":7,"symbol":"SOL_USDC"}', /^instruction=orderCancel&clientId=7&/],
-      [['cancel-all', '--key', traderKeyFile, '--symbol', 'SOL_USDC'], 'DELETE /api/v1/orders', '{"symbol":"SOL_USDC"}', /^instruction=orderCancelAll&symbol=SOL_USDC&/],
-      [['balances', '--key', traderKeyFile, '--window', '10000'], 'GET /api/v1/capital', undefined, /^instruction=balanceQuery&timestamp=\d+&window=10000$/],
-      [['open-orders', '--key', traderKeyFile, '--symbol', 'SOL_USDC'], 'GET /api/v1/orders?symbol=SOL_USDC', undefined, /^instruction=orderQueryAll&symbol=SOL_USDC&/],
-      [['open-orders', '--key', traderKeyFile], 'GET /api/v1/orders', undefined, /^instruction=orderQueryAll&timestamp=/],
-      [['withdraw', '--key', traderKeyFile, '--symbol', 'USDC', '--quantity', '10', '--address', 'a b:c/d+e', '--blockchain', 'Solana'], 'POST /wapi/v1/capital/withdrawals',
-        '{"address":"a b:c/d+e","blockchain":"Solana","quantity":"10","symbol":"USDC"}', /^instruction=withdraw&address=a b:c\/d\+e&blockchain=Solana&quantity=10&symbol=USDC&/],
-      [['withdrawals', '--key', traderKeyFile, '--limit', '5'], 'GET /wapi/v1/capital/withdrawals?limit=5', undefined, /^instruction=withdrawalQueryAll&limit=5&/],
-      [['deposits', '--key', traderKeyFile], 'GET /wapi/v1/capital/deposits', undefined, /^instruction=depositQueryAll&timestamp=/],
-      [['fills', '--key', traderKeyFile, '--symbol', 'SOL_USDC'], 'GET /wapi/v1/history/fills?symbol=SOL_USDC', undefined, /^instruction=fillHistoryQueryAll&symbol=SOL_USDC&/],
+        /^instruction=orderExecute&orderType=Limit&price=100&quantity=1&side=Bid&stopLossLimitPrice=94\.5&stopLossTriggerPrice=95&symbol=SOL_USDC&takeProfitTriggerPrice=110&/,
+      ],
+      [
+        ['cancel', '--key', traderKeyFile, '--symbol', 'SOL_USDC', '--order-id', '111'],
+        'DELETE /api/v1/order',
+        '{"orderId":"111","symbol":"SOL_USDC"}',
+        /^instruction=orderCancel&orderId=111&symbol=SOL_USDC&/,
+      ],
+      [
+        ['cancel', '--key', traderKeyFile, '--symbol', 'SOL_USDC', '--client-id', '7'],
+        'DELETE /api/v1/order',
+        '{"clientId":7,"symbol":"SOL_USDC"}',
+        /^instruction=orderCancel&clientId=7&/,
+      ],
+      [
+        ['cancel-all', '--key', traderKeyFile, '--symbol', 'SOL_USDC'],
+        'DELETE /api/v1/orders',
+        '{"symbol":"SOL_USDC"}',
+        /^instruction=orderCancelAll&symbol=SOL_USDC&/,
+      ],
+      [
+        ['balances', '--key', traderKeyFile, '--window', '10000'],
+        'GET /api/v1/capital',
+        undefined,
+        /^instruction=balanceQuery&timestamp=\d+&window=10000$/,
+      ],
+      [
+        ['open-orders', '--key', traderKeyFile, '--symbol', 'SOL_USDC'],
+        'GET /api/v1/orders?symbol=SOL_USDC',
+        undefined,
+        /^instruction=orderQueryAll&symbol=SOL_USDC&/,
+      ],
+      [
+        ['open-orders', '--key', traderKeyFile],
+        'GET /api/v1/orders',
+        undefined,
+        /^instruction=orderQueryAll&timestamp=/,
+      ],
+      [
+        [
+          'withdraw',
+          '--key',
+          traderKeyFile,
+          '--symbol',
+          'USDC',
+          '--quantity',
+          '10',
+          '--address',
+          'a b:c/d+e',
+          '--blockchain',
+          'Solana',
+        ],
+        'POST /wapi/v1/capital/withdrawals',
+        '{"address":"a b:c/d+e","blockchain":"Solana","quantity":"10","symbol":"USDC"}',
+        /^instruction=withdraw&address=a b:c\/d\+e&blockchain=Solana&quantity=10&symbol=USDC&/,
+      ],
+      [
+        ['withdrawals', '--key', traderKeyFile, '--limit', '5'],
+        'GET /wapi/v1/capital/withdrawals?limit=5',
+        undefined,
+        /^instruction=withdrawalQueryAll&limit=5&/,
+      ],
+      [
+        ['deposits', '--key', traderKeyFile],
+        'GET /wapi/v1/capital/deposits',
+        undefined,
+        /^instruction=depositQueryAll&timestamp=/,
+      ],
+      [
+        ['fills', '--key', traderKeyFile, '--symbol', 'SOL_USDC'],
+        'GET /wapi/v1/history/fills?symbol=SOL_USDC',
+        undefined,
+        /^instruction=fillHistoryQueryAll&symbol=SOL_USDC&/,
+      ],
     ];
     for (const [args, route, body, signed] of cases) {
       const result = await run(args);
@@ -274,7 +583,10 @@ describe('commands against a recording HTTP server', () => {
   });
 
   it('global options may also come before the command', async () => {
-    for (const args of [['--url', recorder.baseUrl, 'status'], [`--url=${recorder.baseUrl}`, '--window', '6000', 'status']]) {
+    for (const args of [
+      ['--url', recorder.baseUrl, 'status'],
+      [`--url=${recorder.baseUrl}`, '--window', '6000', 'status'],
+    ]) {
       const result = await cli(args, { DATA_DIR: dataDirectory });
       expect(result.code, result.stderr).toBe(0);
       expect(`${recorder.requests.at(-1)?.method} ${recorder.requests.at(-1)?.url}`).toBe('GET /api/v1/status');
@@ -292,8 +604,18 @@ describe('commands against a recording HTTP server', () => {
     expect(request.headers['x-api-key']).toBe(operator.publicKey);
     // A native route: the instruction is the operator's own, over the route's sorted query.
     const timestamp = String(request.headers['x-timestamp']);
-    expect(signatureVerifiesOver(request, `instruction=operatorWithdrawalQueryAll&limit=50&status=Pending&timestamp=${timestamp}&window=5000`)).toBe(true);
-    expect(signatureVerifiesOver(request, `instruction=withdrawalQueryAll&limit=50&status=Pending&timestamp=${timestamp}&window=5000`)).toBe(false);
+    expect(
+      signatureVerifiesOver(
+        request,
+        `instruction=operatorWithdrawalQueryAll&limit=50&status=Pending&timestamp=${timestamp}&window=5000`,
+      ),
+    ).toBe(true);
+    expect(
+      signatureVerifiesOver(
+        request,
+        `instruction=withdrawalQueryAll&limit=50&status=Pending&timestamp=${timestamp}&window=5000`,
+      ),
+    ).toBe(false);
 
     const plain = await run(['withdrawals']);
     expect(plain.code).toBe(0);
@@ -303,19 +625,40 @@ describe('commands against a recording HTTP server', () => {
     expect(mixed.code).toBe(2);
     expect(mixed.stderr).toMatch(/does not combine/);
 
-    recorder.handler = () => ({ status: 401, json: { code: 'UNAUTHORIZED', message: 'Only an operator key may list every withdrawal.' } });
+    recorder.handler = () => ({
+      status: 401,
+      json: { code: 'UNAUTHORIZED', message: 'Only an operator key may list every withdrawal.' },
+    });
     const refused = await run(['withdrawals']);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toBe('UNAUTHORIZED: Only an operator key may list every withdrawal.\n');
   });
 
   it('a refusal exits 1 and prints CODE: message', async () => {
-    recorder.handler = () => ({ status: 400, json: { code: 'INSUFFICIENT_FUNDS', message: 'The account does not hold enough available funds.' } });
-    const result = await run(['withdraw', '--key', traderKeyFile, '--symbol', 'USDC', '--quantity', '10', '--address', 'x', '--blockchain', 'Solana']);
+    recorder.handler = () => ({
+      status: 400,
+      json: { code: 'INSUFFICIENT_FUNDS', message: 'The account does not hold enough available funds.' },
+    });
+    const result = await run([
+      'withdraw',
+      '--key',
+      traderKeyFile,
+      '--symbol',
+      'USDC',
+      '--quantity',
+      '10',
+      '--address',
+      'x',
+      '--blockchain',
+      'Solana',
+    ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toBe('INSUFFICIENT_FUNDS: The account does not hold enough available funds.\n');
     expect(result.stdout).toBe('');
-    recorder.handler = () => ({ status: 401, json: { code: 'UNAUTHORIZED', message: 'Only an operator key may sign depositCredit.' } });
+    recorder.handler = () => ({
+      status: 401,
+      json: { code: 'UNAUTHORIZED', message: 'Only an operator key may sign depositCredit.' },
+    });
     const unauthorized = await run(['deposit', '--to', trader.publicKey, '--symbol', 'USDC', '--quantity', '1']);
     expect(unauthorized.code).toBe(1);
     expect(unauthorized.stderr).toBe('UNAUTHORIZED: Only an operator key may sign depositCredit.\n');
@@ -369,7 +712,10 @@ describe('commands against a recording HTTP server', () => {
   });
 
   it('export-log reports a refusal and leaves no file', async () => {
-    recorder.handler = () => ({ status: 400, json: { code: 'INVALID_CLIENT_REQUEST', message: 'from is beyond the head of the log.' } });
+    recorder.handler = () => ({
+      status: 400,
+      json: { code: 'INVALID_CLIENT_REQUEST', message: 'from is beyond the head of the log.' },
+    });
     const out = path.join(work, 'refused.log');
     const result = await run(['export-log', '--out', out, '--from', '999']);
     expect(result.code).toBe(1);

@@ -25,7 +25,10 @@ interface RecordedCcxtRequest {
   readonly headers: Record<string, string>;
   readonly body?: string;
 }
-const ccxtRequests: RecordedCcxtRequest[] = readFileSync(new URL('../../engine/test/fixtures/ccxt-requests.jsonl', import.meta.url), 'utf8')
+const ccxtRequests: RecordedCcxtRequest[] = readFileSync(
+  new URL('../../engine/test/fixtures/ccxt-requests.jsonl', import.meta.url),
+  'utf8',
+)
   .split('\n')
   .filter((line) => line.trim().length > 0)
   .map((line) => JSON.parse(line) as RecordedCcxtRequest);
@@ -104,7 +107,11 @@ describe('reproducing the recorded ccxt requests', () => {
       case 'DELETE /api/v1/orders':
         return client.cancelAllOrders((body as { symbol: string }).symbol);
       case 'GET /wapi/v1/history/fills':
-        return client.fills({ fillType: query.fillType as string, limit: Number(query.limit), symbol: query.symbol as string });
+        return client.fills({
+          fillType: query.fillType as string,
+          limit: Number(query.limit),
+          symbol: query.symbol as string,
+        });
       case 'GET /wapi/v1/capital/deposits':
         return client.deposits();
       case 'GET /wapi/v1/capital/withdrawals':
@@ -116,33 +123,45 @@ describe('reproducing the recorded ccxt requests', () => {
     }
   }
 
-  it.each(ccxtRequests.map((request, index) => [`${index + 1} ${request.method} ${request.url}`, request] as const))('%s', async (_name, request) => {
-    const timestamp = request.headers['x-timestamp'];
-    // ccxt percent-encodes values; for every recorded value but the withdrawal
-    // address, raw and percent-encoded are the same text.
-    const encoding = request.url === '/wapi/v1/capital/withdrawals' && request.method === 'POST' ? 'percent' : 'raw';
-    const client = new ExchangeClient({ baseUrl: recorder.baseUrl, secret: ccxtSecret, now: () => Number(timestamp ?? 0), encoding });
-    await replay(client, request);
-    const sent = last();
-    expect(sent.method).toBe(request.method);
-    expect(sent.url).toBe(request.url);
-    expect(sent.body.length === 0 ? undefined : JSON.parse(sent.body)).toEqual(request.body === undefined ? undefined : JSON.parse(request.body));
-    if (timestamp === undefined) {
-      expect(sent.headers['x-signature']).toBeUndefined();
-      expect(sent.headers['x-api-key']).toBeUndefined();
-      return;
-    }
-    expect(sent.headers['x-api-key']).toBe(request.headers['x-api-key']);
-    expect(sent.headers['x-timestamp']).toBe(timestamp);
-    expect(sent.headers['x-window']).toBe(request.headers['x-window']);
-    expect(sent.headers['x-signature']).toBe(request.headers['x-signature']);
-    expect(verifiedSigningString(sent)).toBeDefined();
-  });
+  it.each(ccxtRequests.map((request, index) => [`${index + 1} ${request.method} ${request.url}`, request] as const))(
+    '%s',
+    async (_name, request) => {
+      const timestamp = request.headers['x-timestamp'];
+      // ccxt percent-encodes values; for every recorded value but the withdrawal
+      // address, raw and percent-encoded are the same text.
+      const encoding = request.url === '/wapi/v1/capital/withdrawals' && request.method === 'POST' ? 'percent' : 'raw';
+      const client = new ExchangeClient({
+        baseUrl: recorder.baseUrl,
+        secret: ccxtSecret,
+        now: () => Number(timestamp ?? 0),
+        encoding,
+      });
+      await replay(client, request);
+      const sent = last();
+      expect(sent.method).toBe(request.method);
+      expect(sent.url).toBe(request.url);
+      expect(sent.body.length === 0 ? undefined : JSON.parse(sent.body)).toEqual(
+        request.body === undefined ? undefined : JSON.parse(request.body),
+      );
+      if (timestamp === undefined) {
+        expect(sent.headers['x-signature']).toBeUndefined();
+        expect(sent.headers['x-api-key']).toBeUndefined();
+        return;
+      }
+      expect(sent.headers['x-api-key']).toBe(request.headers['x-api-key']);
+      expect(sent.headers['x-timestamp']).toBe(timestamp);
+      expect(sent.headers['x-window']).toBe(request.headers['x-window']);
+      expect(sent.headers['x-signature']).toBe(request.headers['x-signature']);
+      expect(verifiedSigningString(sent)).toBeDefined();
+    },
+  );
 
   it('signs the raw form by default, which the server accepts too', async () => {
     const client = new ExchangeClient({ baseUrl: recorder.baseUrl, secret: ccxtSecret, now: () => 1795250316509 });
     await client.withdraw({ address: 'a b:c/d+e', blockchain: 'Solana', quantity: '1.5', symbol: 'USDC' });
-    expect(verifiedSigningString(last())).toBe('instruction=withdraw&address=a b:c/d+e&blockchain=Solana&quantity=1.5&symbol=USDC&timestamp=1795250316509&window=5000');
+    expect(verifiedSigningString(last())).toBe(
+      'instruction=withdraw&address=a b:c/d+e&blockchain=Solana&quantity=1.5&symbol=USDC&timestamp=1795250316509&window=5000',
+    );
   });
 });
 
@@ -165,7 +184,11 @@ describe('signed requests on the wire', () => {
     const withdrawalArbitrary: fc.Arbitrary<WithdrawRequest> = fc.record({
       symbol: fc.constantFrom('USDC', 'SOL'),
       quantity: fc.stringMatching(/^[0-9]{1,6}(\.[0-9]{1,6})?$/),
-      address: fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)), minLength: 1, maxLength: 50 }),
+      address: fc.string({
+        unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)),
+        minLength: 1,
+        maxLength: 50,
+      }),
       blockchain: fc.constantFrom('Solana', 'Ethereum'),
     });
     const client = traderClient();
@@ -173,7 +196,9 @@ describe('signed requests on the wire', () => {
       fc.asyncProperty(
         fc.oneof(
           orderArbitrary.map((order) => ({ kind: 'order' as const, order })),
-          fc.array(orderArbitrary, { minLength: 1, maxLength: 5 }).map((orders) => ({ kind: 'batch' as const, orders })),
+          fc
+            .array(orderArbitrary, { minLength: 1, maxLength: 5 })
+            .map((orders) => ({ kind: 'batch' as const, orders })),
           withdrawalArbitrary.map((withdrawal) => ({ kind: 'withdraw' as const, withdrawal })),
         ),
         async (action) => {
@@ -196,7 +221,12 @@ describe('signed requests on the wire', () => {
     const sent = last();
     expect(verifiedSigningString(sent)).toBeDefined();
     expect(verifiedSigningString({ ...sent, body: sent.body.replace('"100"', '"101"') })).toBeUndefined();
-    expect(verifiedSigningString({ ...sent, headers: { ...sent.headers, 'x-timestamp': String(Number(sent.headers['x-timestamp']) + 1) } })).toBeUndefined();
+    expect(
+      verifiedSigningString({
+        ...sent,
+        headers: { ...sent.headers, 'x-timestamp': String(Number(sent.headers['x-timestamp']) + 1) },
+      }),
+    ).toBeUndefined();
     expect(verifiedSigningString({ ...sent, headers: { ...sent.headers, 'x-window': '5001' } })).toBeUndefined();
   });
 
@@ -206,7 +236,9 @@ describe('signed requests on the wire', () => {
     let sent = last();
     expect(sent.url).toBe('/wapi/v1/history/fills?from=1&limit=10&offset=20&orderId=5&symbol=SOL_USDC&to=2');
     expect(sent.body).toBe('');
-    expect(verifiedSigningString(sent)).toMatch(/^instruction=fillHistoryQueryAll&from=1&limit=10&offset=20&orderId=5&symbol=SOL_USDC&to=2&timestamp=\d+&window=5000$/);
+    expect(verifiedSigningString(sent)).toMatch(
+      /^instruction=fillHistoryQueryAll&from=1&limit=10&offset=20&orderId=5&symbol=SOL_USDC&to=2&timestamp=\d+&window=5000$/,
+    );
 
     await client.orderHistory({ symbol: 'SOL_USDC', limit: 3 });
     sent = last();
@@ -256,9 +288,22 @@ describe('signed requests on the wire', () => {
 
   it('bodies keep JSON types, drop undefined fields and list keys in signing order', async () => {
     const client = traderClient();
-    await client.placeOrder({ symbol: 'SOL_USDC', side: 'Bid', orderType: 'Limit', price: 100.5, quantity: '2', postOnly: true, clientId: 3, timeInForce: undefined });
-    expect(last().body).toBe('{"clientId":3,"orderType":"Limit","postOnly":true,"price":100.5,"quantity":"2","side":"Bid","symbol":"SOL_USDC"}');
-    expect(verifiedSigningString(last())).toMatch(/^instruction=orderExecute&clientId=3&orderType=Limit&postOnly=true&price=100.5&quantity=2&side=Bid&symbol=SOL_USDC&/);
+    await client.placeOrder({
+      symbol: 'SOL_USDC',
+      side: 'Bid',
+      orderType: 'Limit',
+      price: 100.5,
+      quantity: '2',
+      postOnly: true,
+      clientId: 3,
+      timeInForce: undefined,
+    });
+    expect(last().body).toBe(
+      '{"clientId":3,"orderType":"Limit","postOnly":true,"price":100.5,"quantity":"2","side":"Bid","symbol":"SOL_USDC"}',
+    );
+    expect(verifiedSigningString(last())).toMatch(
+      /^instruction=orderExecute&clientId=3&orderType=Limit&postOnly=true&price=100.5&quantity=2&side=Bid&symbol=SOL_USDC&/,
+    );
   });
 
   it('X-Window follows windowMs, and timestamps never repeat within one client', async () => {
@@ -266,7 +311,11 @@ describe('signed requests on the wire', () => {
     await client.balances();
     await client.balances();
     await client.balances();
-    expect(recorder.requests.map((request) => request.headers['x-timestamp'])).toEqual(['1800000000000', '1800000000001', '1800000000002']);
+    expect(recorder.requests.map((request) => request.headers['x-timestamp'])).toEqual([
+      '1800000000000',
+      '1800000000001',
+      '1800000000002',
+    ]);
     expect(recorder.requests.map((request) => request.headers['x-window'])).toEqual(['60000', '60000', '60000']);
     for (const request of recorder.requests) expect(verifiedSigningString(request)).toBeDefined();
   });
@@ -320,7 +369,13 @@ describe('operator transactions (POST /api/v1/transactions)', () => {
     recorder.handler = () => ({ json: { sequence: 1 } });
     const client = new ExchangeClient({ baseUrl: recorder.baseUrl, secret: operator.secret });
     await expect(
-      client.creditDeposit({ account: trader.publicKey, symbol: 'USDC', quantity: '1000', blockchain: 'Solana', chainTransactionId: 'tx-1' }),
+      client.creditDeposit({
+        account: trader.publicKey,
+        symbol: 'USDC',
+        quantity: '1000',
+        blockchain: 'Solana',
+        chainTransactionId: 'tx-1',
+      }),
     ).resolves.toEqual({ sequence: 1 });
     expect(parsedInstruction(last())).toEqual({
       kind: 'depositCredit',
@@ -331,14 +386,24 @@ describe('operator transactions (POST /api/v1/transactions)', () => {
       symbol: 'USDC',
     });
     expect(transaction(last()).message).toMatch(
-      new RegExp(`^instruction=depositCredit&account=${trader.publicKey.replace(/[+/]/g, '\\$&')}&blockchain=Solana&chainTransactionId=tx-1&quantity=1000&symbol=USDC&timestamp=\\d+&window=5000$`),
+      new RegExp(
+        `^instruction=depositCredit&account=${trader.publicKey.replace(/[+/]/g, '\\$&')}&blockchain=Solana&chainTransactionId=tx-1&quantity=1000&symbol=USDC&timestamp=\\d+&window=5000$`,
+      ),
     );
 
     await client.completeWithdrawal({ withdrawalId: 7, chainTransactionId: '5hG2abc' });
-    expect(parsedInstruction(last())).toEqual({ kind: 'withdrawalComplete', withdrawalId: 7, chainTransactionId: '5hG2abc' });
+    expect(parsedInstruction(last())).toEqual({
+      kind: 'withdrawalComplete',
+      withdrawalId: 7,
+      chainTransactionId: '5hG2abc',
+    });
 
     await client.failWithdrawal({ withdrawalId: 8, reason: 'address rejected by chain' });
-    expect(parsedInstruction(last())).toEqual({ kind: 'withdrawalFail', withdrawalId: 8, reason: 'address rejected by chain' });
+    expect(parsedInstruction(last())).toEqual({
+      kind: 'withdrawalFail',
+      withdrawalId: 8,
+      reason: 'address rejected by chain',
+    });
 
     await client.listAsset({ symbol: 'SOL', decimals: 9 });
     expect(parsedInstruction(last())).toEqual({ kind: 'assetList', symbol: 'SOL', decimals: 9 });
@@ -382,7 +447,15 @@ describe('operator transactions (POST /api/v1/transactions)', () => {
 
   it('refuses an account that is not a public key before sending anything', () => {
     const client = new ExchangeClient({ baseUrl: recorder.baseUrl, secret: operator.secret });
-    expect(() => client.creditDeposit({ account: 'alice', symbol: 'USDC', quantity: '1', blockchain: 'Solana', chainTransactionId: 'x' })).toThrow(ClientInputError);
+    expect(() =>
+      client.creditDeposit({
+        account: 'alice',
+        symbol: 'USDC',
+        quantity: '1',
+        blockchain: 'Solana',
+        chainTransactionId: 'x',
+      }),
+    ).toThrow(ClientInputError);
     expect(recorder.requests).toHaveLength(0);
   });
 });
@@ -399,12 +472,20 @@ describe('errors', () => {
   }
 
   it('{code, message} with an error status', async () => {
-    recorder.handler = () => ({ status: 400, json: { code: 'INSUFFICIENT_FUNDS', message: 'The account does not hold enough available funds.' } });
-    const error = await caught(traderClient().placeOrder({ symbol: 'SOL_USDC', side: 'Bid', orderType: 'Limit', price: '1', quantity: '1' }));
+    recorder.handler = () => ({
+      status: 400,
+      json: { code: 'INSUFFICIENT_FUNDS', message: 'The account does not hold enough available funds.' },
+    });
+    const error = await caught(
+      traderClient().placeOrder({ symbol: 'SOL_USDC', side: 'Bid', orderType: 'Limit', price: '1', quantity: '1' }),
+    );
     expect(error.code).toBe('INSUFFICIENT_FUNDS');
     expect(error.message).toBe('The account does not hold enough available funds.');
     expect(error.status).toBe(400);
-    expect(error.body).toEqual({ code: 'INSUFFICIENT_FUNDS', message: 'The account does not hold enough available funds.' });
+    expect(error.body).toEqual({
+      code: 'INSUFFICIENT_FUNDS',
+      message: 'The account does not hold enough available funds.',
+    });
   });
 
   it('a top-level code is an error even with status 200, as in ccxt', async () => {
@@ -438,10 +519,14 @@ describe('errors', () => {
     expect(() => new ExchangeClient({ baseUrl: recorder.baseUrl }).balances()).toThrow(/secret/);
     expect(() => new ExchangeClient({ baseUrl: 'localhost:8080' })).toThrow(ClientInputError);
     expect(() => new ExchangeClient({ baseUrl: recorder.baseUrl, windowMs: 60_001 })).toThrow(ClientInputError);
-    expect(() => new ExchangeClient({ baseUrl: recorder.baseUrl, secret: ccxtSecret, apiKey: generateKeyPair().publicKey })).toThrow(/apiKey/);
+    expect(
+      () => new ExchangeClient({ baseUrl: recorder.baseUrl, secret: ccxtSecret, apiKey: generateKeyPair().publicKey }),
+    ).toThrow(/apiKey/);
     const client = traderClient();
     expect(() => client.cancelOrder({ symbol: 'SOL_USDC', orderId: 1, clientId: 2 } as never)).toThrow(/exactly one/);
-    expect(() => client.placeOrder({ symbol: 'SOL_USDC', side: 'Bid', orderType: 'Limit', price: Number.NaN, quantity: 1 })).toThrow(/finite/);
+    expect(() =>
+      client.placeOrder({ symbol: 'SOL_USDC', side: 'Bid', orderType: 'Limit', price: Number.NaN, quantity: 1 }),
+    ).toThrow(/finite/);
     expect(() => client.placeOrders([])).toThrow(/at least one/);
     expect(recorder.requests).toHaveLength(0);
   });

@@ -35,13 +35,17 @@ export interface Recorder {
 function send(response: ServerResponse, reply: Reply): void {
   if ('json' in reply) {
     const body = JSON.stringify(reply.json);
-    response.writeHead(reply.status ?? 200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    response.writeHead(reply.status ?? 200, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+    });
     response.end(body);
   } else if ('bytes' in reply) {
     response.writeHead(reply.status ?? 200, { 'content-type': reply.contentType ?? 'application/octet-stream' });
     // Several chunks, so the client really has to stream.
     const chunk = 16_384;
-    for (let offset = 0; offset < reply.bytes.length; offset += chunk) response.write(reply.bytes.subarray(offset, offset + chunk));
+    for (let offset = 0; offset < reply.bytes.length; offset += chunk)
+      response.write(reply.bytes.subarray(offset, offset + chunk));
     response.end();
   } else {
     response.writeHead(reply.status, { 'content-type': reply.contentType ?? 'text/plain' });
@@ -76,7 +80,8 @@ export async function startRecorder(handler: Handler = () => ({ json: {} })): Pr
         .then(() => recorder.handler(recorded))
         .then(
           (reply) => send(response, reply),
-          (error: unknown) => send(response, { status: 500, json: { code: 'TEST_HANDLER_FAILED', message: String(error) } }),
+          (error: unknown) =>
+            send(response, { status: 500, json: { code: 'TEST_HANDLER_FAILED', message: String(error) } }),
         );
     });
   });

@@ -21,7 +21,15 @@ import {
   type InstructionParameters,
   type ParameterValue,
 } from '../src/signing.js';
-import { isCanonicalAccountId, parseInstruction, publicKeyFromSeed, signMessage, verifySignature, encodeSigningString, parseSigningString } from '@vex/engine';
+import {
+  isCanonicalAccountId,
+  parseInstruction,
+  publicKeyFromSeed,
+  signMessage,
+  verifySignature,
+  encodeSigningString,
+  parseSigningString,
+} from '@vex/engine';
 import vectors from '../../engine/src/signing-string-vectors.json' with { type: 'json' };
 
 const utf8 = new TextEncoder();
@@ -34,13 +42,18 @@ interface RecordedCcxtRequest {
   readonly headers: Record<string, string>;
   readonly body?: string;
 }
-const ccxtRequests: RecordedCcxtRequest[] = readFileSync(new URL('../../engine/test/fixtures/ccxt-requests.jsonl', import.meta.url), 'utf8')
+const ccxtRequests: RecordedCcxtRequest[] = readFileSync(
+  new URL('../../engine/test/fixtures/ccxt-requests.jsonl', import.meta.url),
+  'utf8',
+)
   .split('\n')
   .filter((line) => line.trim().length > 0)
   .map((line) => JSON.parse(line) as RecordedCcxtRequest);
 
 /** What the engine's encoder takes: values already stringified. */
-function engineGroups(groups: readonly InstructionGroup[]): Array<{ instruction: string; params: Array<[string, string]> }> {
+function engineGroups(
+  groups: readonly InstructionGroup[],
+): Array<{ instruction: string; params: Array<[string, string]> }> {
   return groups.map((group) => ({
     instruction: group.instruction,
     params: Object.entries(group.params)
@@ -54,9 +67,17 @@ function engineGroups(groups: readonly InstructionGroup[]): Array<{ instruction:
 const decimalText = fc
   .tuple(fc.bigInt({ min: 0n, max: 10n ** 12n }), fc.option(fc.stringMatching(/^[0-9]{1,8}$/), { nil: undefined }))
   .map(([whole, fraction]) => (fraction === undefined ? whole.toString() : `${whole}.${fraction}`));
-const decimalValue: fc.Arbitrary<string | number> = fc.oneof(decimalText, fc.integer({ min: 0, max: 1_000_000 }), fc.constantFrom(0.5, 1.25, 99.99, 0.001));
+const decimalValue: fc.Arbitrary<string | number> = fc.oneof(
+  decimalText,
+  fc.integer({ min: 0, max: 1_000_000 }),
+  fc.constantFrom(0.5, 1.25, 99.99, 0.001),
+);
 const symbolText = fc.constantFrom('SOL_USDC', 'BTC_USDC', 'ETH_USDC', 'USDC', 'SOL', 'A1_B2');
-const printable = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)), minLength: 1, maxLength: 40 });
+const printable = fc.string({
+  unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)),
+  minLength: 1,
+  maxLength: 40,
+});
 const anyText = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 24 });
 
 const orderArbitrary: fc.Arbitrary<InstructionParameters> = fc.oneof(
@@ -102,7 +123,9 @@ const withdrawalArbitrary: fc.Arbitrary<InstructionParameters> = fc.record({
   blockchain: fc.constantFrom('Solana', 'Ethereum', 'Bitcoin'),
 });
 
-const parameterKey = fc.stringMatching(/^[A-Za-z][A-Za-z0-9]{0,11}$/).filter((key) => !['instruction', 'timestamp', 'window'].includes(key));
+const parameterKey = fc
+  .stringMatching(/^[A-Za-z][A-Za-z0-9]{0,11}$/)
+  .filter((key) => !['instruction', 'timestamp', 'window'].includes(key));
 const parameterValue: fc.Arbitrary<ParameterValue> = fc.oneof(
   anyText,
   printable,
@@ -111,10 +134,20 @@ const parameterValue: fc.Arbitrary<ParameterValue> = fc.oneof(
   fc.double({ min: -1e6, max: 1e6, noNaN: true }).filter((value) => !/e/i.test(String(value))),
 );
 const freeGroup: fc.Arbitrary<InstructionGroup> = fc.record({
-  instruction: fc.constantFrom('orderExecute', 'orderQueryAll', 'withdraw', 'fillHistoryQueryAll', 'balanceQuery', 'depositCredit'),
+  instruction: fc.constantFrom(
+    'orderExecute',
+    'orderQueryAll',
+    'withdraw',
+    'fillHistoryQueryAll',
+    'balanceQuery',
+    'depositCredit',
+  ),
   params: fc.dictionary(parameterKey, parameterValue, { maxKeys: 8 }),
 });
-const timestamp = fc.oneof(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), fc.integer({ min: 1_700_000_000_000, max: 1_900_000_000_000 }));
+const timestamp = fc.oneof(
+  fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+  fc.integer({ min: 1_700_000_000_000, max: 1_900_000_000_000 }),
+);
 const windowMs = fc.integer({ min: 1, max: 60_000 });
 const seed = fc.uint8Array({ minLength: 32, maxLength: 32 });
 
@@ -133,7 +166,9 @@ describe('signing string: byte-identical to the engine', () => {
   it.each((vectors.valid as readonly ValidVector[]).map((vector) => [vector.name, vector] as const))(
     'golden vector %s',
     (_name, vector) => {
-      expect(buildSigningString(vector.groups, vector.timestampMs, vector.windowMs, { encoding: 'percent' })).toBe(vector.percentEncoded);
+      expect(buildSigningString(vector.groups, vector.timestampMs, vector.windowMs, { encoding: 'percent' })).toBe(
+        vector.percentEncoded,
+      );
       const expectedDefault = effectiveEncoding(vector.groups) === 'percent' ? vector.percentEncoded : vector.raw;
       expect(buildSigningString(vector.groups, vector.timestampMs, vector.windowMs)).toBe(expectedDefault);
     },
@@ -141,32 +176,55 @@ describe('signing string: byte-identical to the engine', () => {
 
   it('matches encodeSigningString for random groups, raw and percent-encoded', () => {
     fc.assert(
-      fc.property(fc.array(freeGroup, { minLength: 1, maxLength: 4 }), timestamp, windowMs, (groups, timestampMs, window) => {
-        const percent = effectiveEncoding(groups) === 'percent';
-        expect(buildSigningString(groups, timestampMs, window)).toBe(encodeSigningString(engineGroups(groups), timestampMs, window, { percentEncode: percent }));
-        expect(buildSigningString(groups, timestampMs, window, { encoding: 'percent' })).toBe(
-          encodeSigningString(engineGroups(groups), timestampMs, window, { percentEncode: true }),
-        );
-        // Raw is used whenever it is unambiguous.
-        const ambiguous = engineGroups(groups).some((group) => group.params.some(([, value]) => value.includes('%') || value.includes('&')));
-        expect(percent).toBe(ambiguous);
-      }),
+      fc.property(
+        fc.array(freeGroup, { minLength: 1, maxLength: 4 }),
+        timestamp,
+        windowMs,
+        (groups, timestampMs, window) => {
+          const percent = effectiveEncoding(groups) === 'percent';
+          expect(buildSigningString(groups, timestampMs, window)).toBe(
+            encodeSigningString(engineGroups(groups), timestampMs, window, { percentEncode: percent }),
+          );
+          expect(buildSigningString(groups, timestampMs, window, { encoding: 'percent' })).toBe(
+            encodeSigningString(engineGroups(groups), timestampMs, window, { percentEncode: true }),
+          );
+          // Raw is used whenever it is unambiguous.
+          const ambiguous = engineGroups(groups).some((group) =>
+            group.params.some(([, value]) => value.includes('%') || value.includes('&')),
+          );
+          expect(percent).toBe(ambiguous);
+        },
+      ),
       { numRuns: 500 },
     );
   });
 
   it('parses back, through the engine, to exactly the parameters given', () => {
     fc.assert(
-      fc.property(fc.array(freeGroup, { minLength: 1, maxLength: 4 }), timestamp, windowMs, fc.constantFrom('raw', 'percent' as const), (groups, timestampMs, window, encoding) => {
-        const text = buildSigningString(groups, timestampMs, window, { encoding });
-        const parsed = parseSigningString(utf8.encode(text));
-        if (!parsed.ok) throw new Error(`${parsed.message}: ${text}`);
-        expect(parsed.value.timestampMs).toBe(timestampMs);
-        expect(parsed.value.windowMs).toBe(window);
-        expect(parsed.value.groups.map((group) => ({ instruction: group.instruction, params: Object.fromEntries(group.params) }))).toEqual(
-          engineGroups(groups).map((group) => ({ instruction: group.instruction, params: Object.fromEntries(group.params) })),
-        );
-      }),
+      fc.property(
+        fc.array(freeGroup, { minLength: 1, maxLength: 4 }),
+        timestamp,
+        windowMs,
+        fc.constantFrom('raw', 'percent' as const),
+        (groups, timestampMs, window, encoding) => {
+          const text = buildSigningString(groups, timestampMs, window, { encoding });
+          const parsed = parseSigningString(utf8.encode(text));
+          if (!parsed.ok) throw new Error(`${parsed.message}: ${text}`);
+          expect(parsed.value.timestampMs).toBe(timestampMs);
+          expect(parsed.value.windowMs).toBe(window);
+          expect(
+            parsed.value.groups.map((group) => ({
+              instruction: group.instruction,
+              params: Object.fromEntries(group.params),
+            })),
+          ).toEqual(
+            engineGroups(groups).map((group) => ({
+              instruction: group.instruction,
+              params: Object.fromEntries(group.params),
+            })),
+          );
+        },
+      ),
       { numRuns: 500 },
     );
   });
@@ -175,30 +233,48 @@ describe('signing string: byte-identical to the engine', () => {
 describe('signatures verify under the engine rule', () => {
   it('random orders and order batches: same string as the engine, valid signature, parses to the same orders', () => {
     fc.assert(
-      fc.property(seed, fc.array(orderArbitrary, { minLength: 1, maxLength: 5 }), timestamp, windowMs, (seedBytes, orders, timestampMs, window) => {
-        const { secret } = keyPairFromSeed(seedBytes);
-        const groups = orders.map((params) => ({ instruction: 'orderExecute', params }));
-        const signed = signInstructions(secret, groups, { timestampMs, windowMs: window });
-        expect(signed.message).toBe(encodeSigningString(engineGroups(groups), timestampMs, window));
-        const message = utf8.encode(signed.message);
-        expect(verifySignature(decodeBase64(signed.publicKey), message, decodeBase64(signed.signature))).toBe('valid');
-        const parsed = parseSigningString(message);
-        if (!parsed.ok) throw new Error(parsed.message);
-        const instruction = parseInstruction(parsed.value.groups);
-        if (!instruction.ok) throw new Error(`${instruction.message}: ${signed.message}`);
-        if (instruction.instruction.kind !== 'orderExecute') throw new Error('not an order');
-        expect(instruction.instruction.orders.map((order) => [order.symbol, order.side, order.orderType, order.price, order.quantity, order.quoteQuantity, order.clientId])).toEqual(
-          orders.map((order) => [
-            order.symbol,
-            order.side,
-            order.orderType,
-            order.price === undefined ? undefined : String(order.price),
-            order.quantity === undefined ? undefined : String(order.quantity),
-            order.quoteQuantity === undefined ? undefined : String(order.quoteQuantity),
-            order.clientId,
-          ]),
-        );
-      }),
+      fc.property(
+        seed,
+        fc.array(orderArbitrary, { minLength: 1, maxLength: 5 }),
+        timestamp,
+        windowMs,
+        (seedBytes, orders, timestampMs, window) => {
+          const { secret } = keyPairFromSeed(seedBytes);
+          const groups = orders.map((params) => ({ instruction: 'orderExecute', params }));
+          const signed = signInstructions(secret, groups, { timestampMs, windowMs: window });
+          expect(signed.message).toBe(encodeSigningString(engineGroups(groups), timestampMs, window));
+          const message = utf8.encode(signed.message);
+          expect(verifySignature(decodeBase64(signed.publicKey), message, decodeBase64(signed.signature))).toBe(
+            'valid',
+          );
+          const parsed = parseSigningString(message);
+          if (!parsed.ok) throw new Error(parsed.message);
+          const instruction = parseInstruction(parsed.value.groups);
+          if (!instruction.ok) throw new Error(`${instruction.message}: ${signed.message}`);
+          if (instruction.instruction.kind !== 'orderExecute') throw new Error('not an order');
+          expect(
+            instruction.instruction.orders.map((order) => [
+              order.symbol,
+              order.side,
+              order.orderType,
+              order.price,
+              order.quantity,
+              order.quoteQuantity,
+              order.clientId,
+            ]),
+          ).toEqual(
+            orders.map((order) => [
+              order.symbol,
+              order.side,
+              order.orderType,
+              order.price === undefined ? undefined : String(order.price),
+              order.quantity === undefined ? undefined : String(order.quantity),
+              order.quoteQuantity === undefined ? undefined : String(order.quoteQuantity),
+              order.clientId,
+            ]),
+          );
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -210,8 +286,12 @@ describe('signatures verify under the engine rule', () => {
         const groups = [{ instruction: 'withdraw', params }];
         const signed = signer.sign(groups, { timestampMs, windowMs: window });
         const percent = effectiveEncoding(groups) === 'percent';
-        expect(signed.message).toBe(encodeSigningString(engineGroups(groups), timestampMs, window, { percentEncode: percent }));
-        expect(verifySignature(decodeBase64(signer.publicKey), utf8.encode(signed.message), decodeBase64(signed.signature))).toBe('valid');
+        expect(signed.message).toBe(
+          encodeSigningString(engineGroups(groups), timestampMs, window, { percentEncode: percent }),
+        );
+        expect(
+          verifySignature(decodeBase64(signer.publicKey), utf8.encode(signed.message), decodeBase64(signed.signature)),
+        ).toBe('valid');
         const parsed = parseSigningString(utf8.encode(signed.message));
         if (!parsed.ok) throw new Error(parsed.message);
         expect(parsed.value.groups[0]?.params.get('address')).toBe(params.address);
@@ -239,9 +319,14 @@ describe('the recorded ccxt requests', () => {
     expect(balanceQuery).toBeDefined();
     const signer = new Signer(ccxtSecret);
     expect(signer.publicKey).toBe(balanceQuery?.headers['x-api-key']);
-    const signed = signer.sign([{ instruction: 'balanceQuery', params: {} }], { timestampMs: 1795250315693, windowMs: 5000 });
+    const signed = signer.sign([{ instruction: 'balanceQuery', params: {} }], {
+      timestampMs: 1795250315693,
+      windowMs: 5000,
+    });
     expect(signed.message).toBe('instruction=balanceQuery&timestamp=1795250315693&window=5000');
-    expect(signed.signature).toBe('8q+9kt0KfdLn9bIGDtHAMczUpZzWjwBttboDvW57FxapHFbBwztLMgW/zWude8gdpBUC0yw3jfKwjwCYeb9yAA==');
+    expect(signed.signature).toBe(
+      '8q+9kt0KfdLn9bIGDtHAMczUpZzWjwBttboDvW57FxapHFbBwztLMgW/zWude8gdpBUC0yw3jfKwjwCYeb9yAA==',
+    );
     expect(signed.signature).toBe(balanceQuery?.headers['x-signature']);
     expect(signedHeaders(signed)).toEqual({
       'X-API-Key': '6kpsY+KcUgq+9VB7Ey7F+ZVHdq6+vnuSQh7qaRRG0iw=',

@@ -36,7 +36,11 @@ if (!etcd.available) {
 const cluster = await LocalEtcdCluster.start({ members: 3 });
 const store = await EtcdLogStore.open({ endpoints: cluster.endpoints, prefix: 'bench/', genesisHash: testGenesisHash });
 try {
-  const appender = await store.campaign({ sequencerId: 'bench', leaseTtlSeconds: 5, window: { maximumBytes: 64 * 1024 * 1024 } });
+  const appender = await store.campaign({
+    sequencerId: 'bench',
+    leaseTtlSeconds: 5,
+    window: { maximumBytes: 64 * 1024 * 1024 },
+  });
   const maker = new EntryMaker(appender.durableHead());
   const latenciesMs: number[] = [];
   let bytes = 0;
@@ -54,7 +58,8 @@ try {
   await Promise.all(Array.from({ length: inFlight }, () => lane()));
   const elapsedSeconds = (performance.now() - started) / 1_000;
   latenciesMs.sort((left, right) => left - right);
-  const percentile = (fraction: number): number => latenciesMs[Math.min(latenciesMs.length - 1, Math.floor(fraction * latenciesMs.length))]!;
+  const percentile = (fraction: number): number =>
+    latenciesMs[Math.min(latenciesMs.length - 1, Math.floor(fraction * latenciesMs.length))]!;
   const statistics = appender.statistics;
   const figures = {
     entriesPerSecond: Math.round(statistics.entries / elapsedSeconds),
@@ -69,7 +74,9 @@ try {
     messageBytes,
     loadAverage: loadavg()[0]!.toFixed(2),
   };
-  console.log(`etcd log: ${figures.entriesPerSecond} entries/s, ${figures.mebibytesPerSecond} MiB/s, append p50 ${figures.appendLatencyP50Ms} ms, p99 ${figures.appendLatencyP99Ms} ms, ${figures.batchesPerTxn} batches per txn (load average ${figures.loadAverage})`);
+  console.log(
+    `etcd log: ${figures.entriesPerSecond} entries/s, ${figures.mebibytesPerSecond} MiB/s, append p50 ${figures.appendLatencyP50Ms} ms, p99 ${figures.appendLatencyP99Ms} ms, ${figures.batchesPerTxn} batches per txn (load average ${figures.loadAverage})`,
+  );
   console.log(JSON.stringify(figures));
   await appender.close();
 } finally {

@@ -10,7 +10,12 @@ import { decodeHead, encodeHead } from './etcd-keys.js';
 import type { EtcdLogStore } from './etcd-log-store.js';
 import { sleep } from './etcd-log-store.js';
 import { checkContinuation, chunkLengthBytes, describePosition, encodeChunk, samePosition } from './log-chunk.js';
-import { LogAppenderDeposedError, LogAppendOutcomeUnknownError, type LogAppender, type LogPosition } from './log-store.js';
+import {
+  LogAppenderDeposedError,
+  LogAppendOutcomeUnknownError,
+  type LogAppender,
+  type LogPosition,
+} from './log-store.js';
 
 export interface EtcdAppenderOptions {
   /** The election lease's TTL in whole seconds (default 5). A sequencer that cannot renew it within the TTL is deposed. */
@@ -121,7 +126,9 @@ export class EtcdLogAppender implements LogAppender {
       this.windowMaximumBytes = undefined;
       this.trimEveryBytes = Number.POSITIVE_INFINITY;
     }
-    lease.on('lost', (error) => this.fail(new LogAppenderDeposedError(`its lease ${fence.leaseId} was lost (${error.message})`)));
+    lease.on('lost', (error) =>
+      this.fail(new LogAppenderDeposedError(`its lease ${fence.leaseId} was lost (${error.message})`)),
+    );
   }
 
   durableHead(): LogPosition {
@@ -157,7 +164,10 @@ export class EtcdLogAppender implements LogAppender {
           const last = slice[slice.length - 1]!;
           this.queue.push({
             firstSequence: slice[0]!.sequence,
-            value: encodeChunk(slice[0]!.sequence, slice.map((item) => item.encoding)),
+            value: encodeChunk(
+              slice[0]!.sequence,
+              slice.map((item) => item.encoding),
+            ),
             last: { sequence: last.sequence, entryHash: last.entryHash },
             ...(isEnd ? { waiter: { resolve, reject } } : {}),
           });
@@ -242,7 +252,11 @@ export class EtcdLogAppender implements LogAppender {
   }
 
   private holdsFence(leader: IKeyValue | undefined): boolean {
-    return leader !== undefined && String(leader.create_revision) === String(this.fence.createRevision) && String(leader.lease) === String(this.fence.leaseId);
+    return (
+      leader !== undefined &&
+      String(leader.create_revision) === String(this.fence.createRevision) &&
+      String(leader.lease) === String(this.fence.leaseId)
+    );
   }
 
   /**
@@ -254,10 +268,18 @@ export class EtcdLogAppender implements LogAppender {
   private async commit(chunks: readonly PendingChunk[], expected: LogPosition): Promise<void> {
     const keys = this.store.keys;
     const target = chunks[chunks.length - 1]!.last;
-    const success: IRequestOp[] = chunks.map((chunk) => ({ request_put: { key: keys.chunk(chunk.firstSequence), value: Buffer.from(chunk.value.buffer, chunk.value.byteOffset, chunk.value.byteLength) } }));
+    const success: IRequestOp[] = chunks.map((chunk) => ({
+      request_put: {
+        key: keys.chunk(chunk.firstSequence),
+        value: Buffer.from(chunk.value.buffer, chunk.value.byteOffset, chunk.value.byteLength),
+      },
+    }));
     success.push({ request_put: { key: keys.head, value: encodeHead(target) } });
     const request = {
-      compare: [...this.fenceCompares(), { key: keys.head, target: 'Value' as const, result: 'Equal' as const, value: encodeHead(expected) }],
+      compare: [
+        ...this.fenceCompares(),
+        { key: keys.head, target: 'Value' as const, result: 'Equal' as const, value: encodeHead(expected) },
+      ],
       success,
       failure: [{ request_range: { key: keys.leader } }, { request_range: { key: keys.head } }],
     };
@@ -295,10 +317,15 @@ export class EtcdLogAppender implements LogAppender {
       }
       if (!samePosition(head, expected)) {
         // Cannot happen while the fence holds: only the fence holder writes the head.
-        throw new LogAppenderDeposedError(`the head moved to ${describePosition(head)} under this sequencer's fence; expected ${describePosition(expected)}`);
+        throw new LogAppenderDeposedError(
+          `the head moved to ${describePosition(head)} under this sequencer's fence; expected ${describePosition(expected)}`,
+        );
       }
       // Known not to have landed, and still ours: try again (the same content, so a late landing of the first try is harmless).
-      if (Date.now() > deadline) throw new LogAppendOutcomeUnknownError(`the append after ${describePosition(expected)} kept failing for ${this.outcomeDeadlineMs} ms`);
+      if (Date.now() > deadline)
+        throw new LogAppendOutcomeUnknownError(
+          `the append after ${describePosition(expected)} kept failing for ${this.outcomeDeadlineMs} ms`,
+        );
       this.statistics.retries += 1;
       await sleep(backoffMs);
       backoffMs = Math.min(backoffMs * 2, 1_000);
@@ -306,13 +333,20 @@ export class EtcdLogAppender implements LogAppender {
   }
 
   /** Reads the leader key and the head at one revision, retrying until the deadline. */
-  private async readStateUntil(deadline: number, cause: unknown): Promise<{ leader: IKeyValue | undefined; head: LogPosition }> {
+  private async readStateUntil(
+    deadline: number,
+    cause: unknown,
+  ): Promise<{ leader: IKeyValue | undefined; head: LogPosition }> {
     const keys = this.store.keys;
     let backoffMs = 50;
     let lastError: unknown = cause;
     while (Date.now() <= deadline) {
       try {
-        const response = await this.store.client.kv.txn({ compare: [], success: [{ request_range: { key: keys.leader } }, { request_range: { key: keys.head } }], failure: [] });
+        const response = await this.store.client.kv.txn({
+          compare: [],
+          success: [{ request_range: { key: keys.leader } }, { request_range: { key: keys.head } }],
+          failure: [],
+        });
         const headValue = response.responses[1]?.response_range.kvs[0]?.value;
         if (headValue === undefined) throw new LogAppenderDeposedError('the head key is gone');
         return { leader: response.responses[0]?.response_range.kvs[0], head: decodeHead(headValue) };
@@ -323,7 +357,9 @@ export class EtcdLogAppender implements LogAppender {
         backoffMs = Math.min(backoffMs * 2, 1_000);
       }
     }
-    throw new LogAppendOutcomeUnknownError(`etcd could not be read within ${this.outcomeDeadlineMs} ms`, { cause: lastError });
+    throw new LogAppendOutcomeUnknownError(`etcd could not be read within ${this.outcomeDeadlineMs} ms`, {
+      cause: lastError,
+    });
   }
 
   /**
@@ -346,7 +382,11 @@ export class EtcdLogAppender implements LogAppender {
     let bytesKept = 0;
     for (let index = keepFrom; index < chunks.length; index += 1) bytesKept += chunks[index]!.bytes;
     // The newest chunk always stays, so a follower can always find the tail.
-    while (this.windowMaximumBytes !== undefined && bytesKept > this.windowMaximumBytes && keepFrom < chunks.length - 1) {
+    while (
+      this.windowMaximumBytes !== undefined &&
+      bytesKept > this.windowMaximumBytes &&
+      keepFrom < chunks.length - 1
+    ) {
       bytesKept -= chunks[keepFrom]!.bytes;
       keepFrom += 1;
     }
@@ -378,10 +418,18 @@ export class EtcdLogAppender implements LogAppender {
     const chunks: WindowChunk[] = [];
     let from: Buffer = keys.chunkPrefix;
     for (;;) {
-      const response = await this.store.client.kv.range({ key: from, range_end: keys.chunkRangeEnd, keys_only: true, limit: 10_000, sort_order: 'Ascend', sort_target: 'Key' });
+      const response = await this.store.client.kv.range({
+        key: from,
+        range_end: keys.chunkRangeEnd,
+        keys_only: true,
+        limit: 10_000,
+        sort_order: 'Ascend',
+        sort_target: 'Key',
+      });
       for (const kv of response.kvs) {
         const firstSequence = keys.firstSequenceOfChunk(kv.key);
-        if (firstSequence !== undefined && firstSequence <= this.durable.sequence) chunks.push({ firstSequence, bytes: this.maximumTxnBytes });
+        if (firstSequence !== undefined && firstSequence <= this.durable.sequence)
+          chunks.push({ firstSequence, bytes: this.maximumTxnBytes });
       }
       const last = response.kvs[response.kvs.length - 1];
       if (!response.more || last === undefined) break;

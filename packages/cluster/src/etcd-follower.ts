@@ -93,7 +93,10 @@ export class EtcdLogFollower {
       const created = await this.store.client.watch().prefix(keys.all).startRevision(String(fromRevision)).create();
       created.on('data', (response) => {
         if (created !== watcher) return;
-        const events = this.options.watchEventFilter === undefined ? response.events : this.options.watchEventFilter(response.events);
+        const events =
+          this.options.watchEventFilter === undefined
+            ? response.events
+            : this.options.watchEventFilter(response.events);
         for (const event of events) pending.push(event);
         notify();
       });
@@ -169,7 +172,8 @@ export class EtcdLogFollower {
           let entries: EncodedEntry[];
           try {
             const chunk = decodeChunk(event.kv.value, 'a watched chunk');
-            if (chunk.firstSequence !== firstSequence) throw new LogContinuityError('malformed', firstSequence, 'the chunk does not start at its key');
+            if (chunk.firstSequence !== firstSequence)
+              throw new LogContinuityError('malformed', firstSequence, 'the chunk does not start at its key');
             if (firstSequence + chunk.encodings.length - 1 <= this.position.sequence) {
               this.statistics.duplicatesSkipped += 1;
               continue;
@@ -215,7 +219,12 @@ export class EtcdLogFollower {
           const { chunks } = await this.store.readChunksFrom(this.position.sequence + 1, revision);
           if (chunks.length === 0) throw new LogOutsideWindowError(this.position.sequence + 1, undefined);
           const continued = this.store.continueWith(this.position, chunks, head.sequence);
-          if (continued.entries.length === 0) throw new LogContinuityError('gap', this.position.sequence + 1, 'a range read returned no entries before the head');
+          if (continued.entries.length === 0)
+            throw new LogContinuityError(
+              'gap',
+              this.position.sequence + 1,
+              'a range read returned no entries before the head',
+            );
           this.position = continued.position;
           this.statistics.rangeBatches += 1;
           yield continued.entries;

@@ -22,7 +22,8 @@ export class EtcdLogKeys {
   readonly allRangeEnd: Buffer;
 
   constructor(readonly prefix: string) {
-    if (!/^[A-Za-z0-9._/-]+\/$/.test(prefix)) throw new RangeError(`the etcd key prefix ${JSON.stringify(prefix)} must be path-like text ending in "/"`);
+    if (!/^[A-Za-z0-9._/-]+\/$/.test(prefix))
+      throw new RangeError(`the etcd key prefix ${JSON.stringify(prefix)} must be path-like text ending in "/"`);
     this.genesis = Buffer.from(`${prefix}genesis`);
     this.head = Buffer.from(`${prefix}head`);
     this.leader = Buffer.from(`${prefix}leader`);
@@ -36,14 +37,19 @@ export class EtcdLogKeys {
 
   /** The key of the chunk whose first entry is `firstSequence`. */
   chunk(firstSequence: number): Buffer {
-    if (!Number.isSafeInteger(firstSequence) || firstSequence < 1) throw new RangeError(`a chunk starts at a positive safe sequence, not ${firstSequence}`);
+    if (!Number.isSafeInteger(firstSequence) || firstSequence < 1)
+      throw new RangeError(`a chunk starts at a positive safe sequence, not ${firstSequence}`);
     return Buffer.concat([this.chunkPrefix, Buffer.from(String(firstSequence).padStart(sequenceDigits, '0'))]);
   }
 
   /** The first sequence named by a chunk key, or undefined if `key` is not one. */
   firstSequenceOfChunk(key: Uint8Array): number | undefined {
     const buffer = Buffer.from(key.buffer, key.byteOffset, key.byteLength);
-    if (buffer.length !== this.chunkPrefix.length + sequenceDigits || !buffer.subarray(0, this.chunkPrefix.length).equals(this.chunkPrefix)) return undefined;
+    if (
+      buffer.length !== this.chunkPrefix.length + sequenceDigits ||
+      !buffer.subarray(0, this.chunkPrefix.length).equals(this.chunkPrefix)
+    )
+      return undefined;
     const digits = buffer.subarray(this.chunkPrefix.length).toString('latin1');
     if (!/^[0-9]{16}$/.test(digits)) return undefined;
     const sequence = Number(digits);
@@ -51,7 +57,10 @@ export class EtcdLogKeys {
   }
 
   progress(replicaId: string): Buffer {
-    if (!/^[A-Za-z0-9._-]{1,64}$/.test(replicaId)) throw new RangeError(`a replica id is 1 to 64 letters, digits, ".", "_" or "-", not ${JSON.stringify(replicaId)}`);
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(replicaId))
+      throw new RangeError(
+        `a replica id is 1 to 64 letters, digits, ".", "_" or "-", not ${JSON.stringify(replicaId)}`,
+      );
     return Buffer.concat([this.progressPrefix, Buffer.from(replicaId)]);
   }
 
@@ -83,7 +92,8 @@ export function encodeHead(position: LogPosition): Buffer {
 }
 
 export function decodeHead(bytes: Uint8Array): LogPosition {
-  if (bytes.length !== headLengthBytes || bytes[0] !== headFormatVersion) throw new Error(`the stored head record is malformed (${bytes.length} bytes)`);
+  if (bytes.length !== headLengthBytes || bytes[0] !== headFormatVersion)
+    throw new Error(`the stored head record is malformed (${bytes.length} bytes)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const high = view.getUint32(1);
   if (high > 0x1f_ffff) throw new Error('the stored head sequence exceeds 2^53 − 1');

@@ -10,7 +10,13 @@ import { EtcdLogAppender, type EtcdAppenderOptions } from './etcd-appender.js';
 import { EtcdLogFollower, type FollowerOptions } from './etcd-follower.js';
 import { decodeHead, encodeHead, EtcdLogKeys } from './etcd-keys.js';
 import { checkContinuation, decodeChunk } from './log-chunk.js';
-import { LogContinuityError, LogOutsideWindowError, type EncodedEntry, type LogPosition, type LogReader } from './log-store.js';
+import {
+  LogContinuityError,
+  LogOutsideWindowError,
+  type EncodedEntry,
+  type LogPosition,
+  type LogReader,
+} from './log-store.js';
 
 export interface EtcdLogStoreOptions {
   /** Client URLs of the etcd members, e.g. http://127.0.0.1:2379. */
@@ -147,7 +153,11 @@ export class EtcdLogStore implements LogReader {
    * after position + 1 means the entries between are gone (trimmed): a
    * LogOutsideWindowError.
    */
-  continueWith(position: LogPosition, chunks: readonly IKeyValue[], toSequence = Number.MAX_SAFE_INTEGER): { entries: EncodedEntry[]; position: LogPosition } {
+  continueWith(
+    position: LogPosition,
+    chunks: readonly IKeyValue[],
+    toSequence = Number.MAX_SAFE_INTEGER,
+  ): { entries: EncodedEntry[]; position: LogPosition } {
     const entries: EncodedEntry[] = [];
     let current = position;
     for (const kv of chunks) {
@@ -155,13 +165,21 @@ export class EtcdLogStore implements LogReader {
       const keySequence = this.keys.firstSequenceOfChunk(kv.key);
       const chunk = decodeChunk(kv.value, `chunk ${Buffer.from(kv.key).toString('latin1')}`);
       if (keySequence !== chunk.firstSequence) {
-        throw new LogContinuityError('malformed', current.sequence + 1, `the chunk under key ${Buffer.from(kv.key).toString('latin1')} starts at entry ${chunk.firstSequence}`);
+        throw new LogContinuityError(
+          'malformed',
+          current.sequence + 1,
+          `the chunk under key ${Buffer.from(kv.key).toString('latin1')} starts at entry ${chunk.firstSequence}`,
+        );
       }
       const lastSequence = chunk.firstSequence + chunk.encodings.length - 1;
       if (lastSequence <= current.sequence) continue;
       if (chunk.firstSequence > current.sequence + 1) {
         if (entries.length === 0) throw new LogOutsideWindowError(current.sequence + 1, chunk.firstSequence);
-        throw new LogContinuityError('gap', current.sequence + 1, `the next chunk starts at entry ${chunk.firstSequence}`);
+        throw new LogContinuityError(
+          'gap',
+          current.sequence + 1,
+          `the next chunk starts at entry ${chunk.firstSequence}`,
+        );
       }
       const skip = current.sequence + 1 - chunk.firstSequence;
       const take = Math.min(chunk.encodings.length, toSequence - chunk.firstSequence + 1);
@@ -173,14 +191,21 @@ export class EtcdLogStore implements LogReader {
     return { entries, position: current };
   }
 
-  async *read(fromSequence: number, toSequence?: number, anchor?: LogPosition): AsyncGenerator<EncodedEntry[], void, undefined> {
-    if (!Number.isSafeInteger(fromSequence) || fromSequence < 1) throw new RangeError(`fromSequence must be a positive safe integer, not ${fromSequence}`);
+  async *read(
+    fromSequence: number,
+    toSequence?: number,
+    anchor?: LogPosition,
+  ): AsyncGenerator<EncodedEntry[], void, undefined> {
+    if (!Number.isSafeInteger(fromSequence) || fromSequence < 1)
+      throw new RangeError(`fromSequence must be a positive safe integer, not ${fromSequence}`);
     const { head, revision } = await this.headWithRevision();
     const last = Math.min(toSequence ?? head.sequence, head.sequence);
     if (fromSequence > last) return;
     // Entry 1 is anchored to the genesis; otherwise, without an anchor, the first entry's previous hash is taken on trust and the chain is checked from there on.
-    let position: LogPosition | undefined = anchor ?? (fromSequence === 1 ? { sequence: 0, entryHash: this.genesisHash } : undefined);
-    if (position !== undefined && position.sequence !== fromSequence - 1) throw new RangeError(`the anchor must be entry ${fromSequence - 1}, not ${position.sequence}`);
+    let position: LogPosition | undefined =
+      anchor ?? (fromSequence === 1 ? { sequence: 0, entryHash: this.genesisHash } : undefined);
+    if (position !== undefined && position.sequence !== fromSequence - 1)
+      throw new RangeError(`the anchor must be entry ${fromSequence - 1}, not ${position.sequence}`);
     while ((position?.sequence ?? fromSequence - 1) < last) {
       const next = (position?.sequence ?? fromSequence - 1) + 1;
       const { chunks } = await this.readChunksFrom(next, revision);
@@ -200,12 +225,16 @@ export class EtcdLogStore implements LogReader {
     const index = next - chunk.firstSequence;
     if (index < 0) throw new LogOutsideWindowError(next, chunk.firstSequence);
     const encoding = chunk.encodings[index];
-    if (encoding === undefined) throw new LogContinuityError('gap', next, `the chunk at entry ${chunk.firstSequence} ends before it`);
+    if (encoding === undefined)
+      throw new LogContinuityError('gap', next, `the chunk at entry ${chunk.firstSequence} ends before it`);
     // previousHash is bytes 17..49 of the entry encoding (docs/log-format.md); checkContinuation validates the rest.
     return { sequence: next - 1, entryHash: new Uint8Array(encoding.subarray(17, 49)) };
   }
 
-  follow(after: LogPosition, options: FollowerOptions & { readonly signal?: AbortSignal } = {}): AsyncIterable<EncodedEntry[]> {
+  follow(
+    after: LogPosition,
+    options: FollowerOptions & { readonly signal?: AbortSignal } = {},
+  ): AsyncIterable<EncodedEntry[]> {
     return new EtcdLogFollower(this, after, options).batches(options.signal);
   }
 
@@ -230,7 +259,10 @@ export class EtcdLogStore implements LogReader {
 
   /** Every replica's reported progress. */
   async replicaProgress(): Promise<Map<string, number>> {
-    const response = await this.client.kv.range({ key: this.keys.progressPrefix, range_end: this.keys.progressRangeEnd });
+    const response = await this.client.kv.range({
+      key: this.keys.progressPrefix,
+      range_end: this.keys.progressRangeEnd,
+    });
     const progress = new Map<string, number>();
     for (const kv of response.kvs) {
       const id = Buffer.from(kv.key).subarray(this.keys.progressPrefix.length).toString('latin1');
@@ -242,7 +274,12 @@ export class EtcdLogStore implements LogReader {
 
   /** The first entry still held in etcd, or undefined if the window is empty. */
   async firstHeldSequence(): Promise<number | undefined> {
-    const response = await this.client.kv.range({ key: this.keys.chunkPrefix, range_end: this.keys.chunkRangeEnd, limit: 1, keys_only: true });
+    const response = await this.client.kv.range({
+      key: this.keys.chunkPrefix,
+      range_end: this.keys.chunkRangeEnd,
+      limit: 1,
+      keys_only: true,
+    });
     const key = response.kvs[0]?.key;
     return key === undefined ? undefined : this.keys.firstSequenceOfChunk(key);
   }
@@ -254,9 +291,16 @@ export class EtcdLogStore implements LogReader {
    * the lease are the fence every append compares. Resolves with the
    * appender, which starts from the head read in the winning txn.
    */
-  async campaign(options: EtcdAppenderOptions & { readonly sequencerId: string; readonly signal?: AbortSignal; readonly pollIntervalMs?: number }): Promise<EtcdLogAppender> {
+  async campaign(
+    options: EtcdAppenderOptions & {
+      readonly sequencerId: string;
+      readonly signal?: AbortSignal;
+      readonly pollIntervalMs?: number;
+    },
+  ): Promise<EtcdLogAppender> {
     const ttlSeconds = options.leaseTtlSeconds ?? 5;
-    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1) throw new RangeError(`the lease TTL is a positive number of whole seconds, not ${ttlSeconds}`);
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1)
+      throw new RangeError(`the lease TTL is a positive number of whole seconds, not ${ttlSeconds}`);
     const pollIntervalMs = options.pollIntervalMs ?? Math.min(250, ttlSeconds * 250);
     const lease: Lease = this.client.lease(ttlSeconds);
     let leaseId: string;
@@ -275,7 +319,10 @@ export class EtcdLogStore implements LogReader {
         try {
           const response = await this.client.kv.txn({
             compare: [{ key: this.keys.leader, target: 'Create', result: 'Equal', create_revision: 0 }],
-            success: [{ request_put: { key: this.keys.leader, value: leaderValue, lease: leaseId } }, { request_range: { key: this.keys.head } }],
+            success: [
+              { request_put: { key: this.keys.leader, value: leaderValue, lease: leaseId } },
+              { request_range: { key: this.keys.head } },
+            ],
             failure: [],
           });
           if (response.succeeded) {
@@ -289,7 +336,13 @@ export class EtcdLogStore implements LogReader {
           if (won === undefined) await sleep(pollIntervalMs, options.signal);
         }
         if (won !== undefined) {
-          return new EtcdLogAppender(this, lease, { leaseId, createRevision: won.createRevision, sequencerId: options.sequencerId }, won.head, options);
+          return new EtcdLogAppender(
+            this,
+            lease,
+            { leaseId, createRevision: won.createRevision, sequencerId: options.sequencerId },
+            won.head,
+            options,
+          );
         }
         await sleep(pollIntervalMs, options.signal);
       }

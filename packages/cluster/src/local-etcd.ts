@@ -14,7 +14,9 @@ import { Etcd3 } from 'etcd3';
 
 const installScript = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'install-etcd.sh');
 
-export type EtcdAvailability = { readonly available: true; readonly version: string } | { readonly available: false; readonly reason: string };
+export type EtcdAvailability =
+  | { readonly available: true; readonly version: string }
+  | { readonly available: false; readonly reason: string };
 
 function etcdVersion(): string | undefined {
   const result = spawnSync('etcd', ['--version'], { encoding: 'utf8' });
@@ -30,7 +32,10 @@ export function ensureEtcd(): EtcdAvailability {
   const installed = etcdVersion();
   if (installed !== undefined) return { available: true, version: installed };
   const output = `${install.stderr ?? ''}${install.stdout ?? ''}`.trim().split('\n').slice(-5).join(' | ');
-  return { available: false, reason: `etcd is not on PATH and scripts/install-etcd.sh could not install it (${install.error?.message ?? `exit ${install.status}`}: ${output})` };
+  return {
+    available: false,
+    reason: `etcd is not on PATH and scripts/install-etcd.sh could not install it (${install.error?.message ?? `exit ${install.status}`}: ${output})`,
+  };
 }
 
 async function freePort(): Promise<number> {
@@ -40,7 +45,9 @@ async function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -167,17 +174,22 @@ export class LocalEtcdCluster {
   }
 
   async restartAll(): Promise<void> {
-    for (let index = 0; index < this.members.length; index += 1) if (this.members[index]!.process === undefined) this.spawnMember(index);
+    for (let index = 0; index < this.members.length; index += 1)
+      if (this.members[index]!.process === undefined) this.spawnMember(index);
     await this.waitHealthy();
   }
 
   /** Waits until the given members (default all) answer /health with a leader elected. */
-  async waitHealthy(indexes: readonly number[] = this.members.map((_, index) => index), timeoutMs = 30_000): Promise<void> {
+  async waitHealthy(
+    indexes: readonly number[] = this.members.map((_, index) => index),
+    timeoutMs = 30_000,
+  ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (const index of indexes) {
       const member = this.members[index]!;
       for (;;) {
-        if (member.process === undefined) throw new Error(`etcd ${member.name} exited while starting; see ${member.logFile}`);
+        if (member.process === undefined)
+          throw new Error(`etcd ${member.name} exited while starting; see ${member.logFile}`);
         try {
           const response = await fetch(`${member.clientUrl}/health`, { signal: AbortSignal.timeout(2_000) });
           const body = (await response.json()) as { health?: string };
@@ -185,7 +197,8 @@ export class LocalEtcdCluster {
         } catch {
           // Not listening yet, or no leader yet.
         }
-        if (Date.now() > deadline) throw new Error(`etcd ${member.name} was not healthy within ${timeoutMs} ms; see ${member.logFile}`);
+        if (Date.now() > deadline)
+          throw new Error(`etcd ${member.name} was not healthy within ${timeoutMs} ms; see ${member.logFile}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     }

@@ -67,9 +67,10 @@ export function decodeChunk(bytes: Uint8Array, what: string): DecodedChunk {
 }
 
 function equalBytes(left: Uint8Array, right: Uint8Array): boolean {
-  return Buffer.from(left.buffer, left.byteOffset, left.byteLength).equals(Buffer.from(right.buffer, right.byteOffset, right.byteLength));
+  return Buffer.from(left.buffer, left.byteOffset, left.byteLength).equals(
+    Buffer.from(right.buffer, right.byteOffset, right.byteLength),
+  );
 }
-
 
 /**
  * Checks encoded entries that should continue the log after `after`: each
@@ -88,8 +89,14 @@ export function checkContinuation(after: LogPosition, encodings: readonly Uint8A
     } catch (error) {
       throw new LogContinuityError('malformed', expected, error instanceof Error ? error.message : String(error));
     }
-    if (record.sequence > expected) throw new LogContinuityError('gap', expected, `expected entry ${expected}, got entry ${record.sequence}`);
-    if (record.sequence < expected) throw new LogContinuityError('overlap', expected, `expected entry ${expected}, got entry ${record.sequence} again`);
+    if (record.sequence > expected)
+      throw new LogContinuityError('gap', expected, `expected entry ${expected}, got entry ${record.sequence}`);
+    if (record.sequence < expected)
+      throw new LogContinuityError(
+        'overlap',
+        expected,
+        `expected entry ${expected}, got entry ${record.sequence} again`,
+      );
     if (!equalBytes(record.previousHash, previous.entryHash)) {
       throw new LogContinuityError(
         'chain',

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { expect, it } from 'vitest';
-import { EtcdLogStore, LogAppenderDeposedError, type EtcdLogAppender, type LogPosition } from '../src/index.js';
+import { type EtcdLogStore, LogAppenderDeposedError, type EtcdLogAppender, type LogPosition } from '../src/index.js';
 import { EntryMaker, hex, testGenesisHash, uniquePrefix } from './entries.js';
 import { describeWithEtcd, fullScale, useThreeMemberCluster } from './etcd-fixture.js';
 
@@ -32,7 +32,11 @@ describeWithEtcd('etcd failures', () => {
     const prefix = uniquePrefix('kills');
     const store = await openStore(prefix);
     const acknowledged: LogPosition[] = [];
-    let appender: EtcdLogAppender = await store.campaign({ sequencerId: 'a', leaseTtlSeconds: 10, outcomeDeadlineMs: 60_000 });
+    let appender: EtcdLogAppender = await store.campaign({
+      sequencerId: 'a',
+      leaseTtlSeconds: 10,
+      outcomeDeadlineMs: 60_000,
+    });
     const appenders = [appender];
     let maker = new EntryMaker(appender.durableHead());
     let running = true;
@@ -57,7 +61,12 @@ describeWithEtcd('etcd failures', () => {
           expect(stopped).toBeInstanceOf(Error);
           deposals += 1;
           await appender.close();
-          appender = await store.campaign({ sequencerId: `a-${deposals}`, leaseTtlSeconds: 10, outcomeDeadlineMs: 60_000, pollIntervalMs: 100 });
+          appender = await store.campaign({
+            sequencerId: `a-${deposals}`,
+            leaseTtlSeconds: 10,
+            outcomeDeadlineMs: 60_000,
+            pollIntervalMs: 100,
+          });
           appenders.push(appender);
           maker = new EntryMaker(appender.durableHead());
         }
@@ -93,7 +102,8 @@ describeWithEtcd('etcd failures', () => {
     const head = await store.head();
     expect(hashes.size).toBe(head.sequence);
     for (const position of acknowledged) expect(hashes.get(position.sequence)).toBe(hex(position.entryHash));
-    const total = (field: 'outcomeUnknown' | 'outcomeLanded' | 'retries' | 'txns'): number => appenders.reduce((sum, each) => sum + each.statistics[field], 0);
+    const total = (field: 'outcomeUnknown' | 'outcomeLanded' | 'retries' | 'txns'): number =>
+      appenders.reduce((sum, each) => sum + each.statistics[field], 0);
     console.log(
       `kills: ${leaderKills} leader kills, ${allKills} kill-all; ${acknowledged.length} batches acknowledged in ${total('txns')} txns, ${refusedAppends} refused, ` +
         `${deposals} sequencer changes, ${total('outcomeUnknown')} outcomes unknown (${total('outcomeLanded')} had landed), ${total('retries')} retries, log head ${head.sequence}`,
@@ -104,11 +114,22 @@ describeWithEtcd('etcd failures', () => {
     const prefix = uniquePrefix('sigstop');
     const store = await openStore(prefix);
     const leaseTtlSeconds = 3;
-    const child = spawn(process.execPath, ['--import', 'tsx', 'packages/cluster/test/sequencer-child.ts', JSON.stringify({ endpoints: runningCluster().endpoints, prefix, leaseTtlSeconds })], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'packages/cluster/test/sequencer-child.ts',
+        JSON.stringify({ endpoints: runningCluster().endpoints, prefix, leaseTtlSeconds }),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     const lines: Array<Record<string, unknown>> = [];
-    createInterface({ input: child.stdout! }).on('line', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
+    createInterface({ input: child.stdout! }).on('line', (line) =>
+      lines.push(JSON.parse(line) as Record<string, unknown>),
+    );
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       const deadline = Date.now() + 30_000;

@@ -29,7 +29,10 @@ export const fullScale = process.env.CLUSTER_SCALE === 'full';
  * before its tests and stopped after them, and an `openStore` whose stores are
  * closed with it. `cluster()` is the running cluster (valid inside tests).
  */
-export function useThreeMemberCluster(): { cluster: () => LocalEtcdCluster; openStore: (prefix: string) => Promise<EtcdLogStore> } {
+export function useThreeMemberCluster(): {
+  cluster: () => LocalEtcdCluster;
+  openStore: (prefix: string) => Promise<EtcdLogStore>;
+} {
   let cluster: LocalEtcdCluster | undefined;
   const stores: EtcdLogStore[] = [];
   beforeAll(async () => {

@@ -45,10 +45,13 @@ describeWithEtcd('the etcd log', () => {
     expect(heads.map((head) => head.sequence)).toEqual([3, 4, 54]);
     expect(hex((await store.head()).entryHash)).toBe(hex(maker.position.entryHash));
     const entries = await readAll(store);
-    expect(entries.map((entry) => Buffer.from(entry.encoding))).toEqual(written.flat().map((bytes) => Buffer.from(bytes)));
+    expect(entries.map((entry) => Buffer.from(entry.encoding))).toEqual(
+      written.flat().map((bytes) => Buffer.from(bytes)),
+    );
     // A read from the middle, anchored, and one bounded above.
     const middle: EncodedEntry[] = [];
-    for await (const batch of store.read(4, 10, { sequence: 3, entryHash: entries[2]!.entryHash })) middle.push(...batch);
+    for await (const batch of store.read(4, 10, { sequence: 3, entryHash: entries[2]!.entryHash }))
+      middle.push(...batch);
     expect(middle.map((entry) => entry.sequence)).toEqual([4, 5, 6, 7, 8, 9, 10]);
 
     // Not continuing the log: a gap, a replay of entry 1, a broken chain. Nothing is written.
@@ -61,7 +64,9 @@ describeWithEtcd('the etcd log', () => {
     expect(await appender.append(maker.next(1))).toMatchObject({ sequence: 55 });
 
     // Another genesis is refused.
-    await expect(EtcdLogStore.open({ endpoints: runningCluster().endpoints, prefix, genesisHash: new Uint8Array(32) })).rejects.toThrow(/another genesis/);
+    await expect(
+      EtcdLogStore.open({ endpoints: runningCluster().endpoints, prefix, genesisHash: new Uint8Array(32) }),
+    ).rejects.toThrow(/another genesis/);
     await appender.close();
   });
 
@@ -79,7 +84,10 @@ describeWithEtcd('the etcd log', () => {
     const loserStore = first.name === 'a' ? storeB : storeA;
     const standby = loserStore.campaign({ sequencerId: 'standby', leaseTtlSeconds: 5, pollIntervalMs: 50 });
     let standbyWon = false;
-    void standby.then(() => (standbyWon = true), () => undefined);
+    void standby.then(
+      () => (standbyWon = true),
+      () => undefined,
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(standbyWon).toBe(false);
     await first.appender.close();
@@ -108,7 +116,10 @@ describeWithEtcd('the etcd log', () => {
       const base = maker.position;
       const staleEntries = new EntryMaker(base).next(1, 100, 'stale');
       const freshEntries = new EntryMaker(base).next(1, 100, 'fresh');
-      const [staleResult, freshResult] = await Promise.allSettled([stale.append(staleEntries), fresh.append(freshEntries)]);
+      const [staleResult, freshResult] = await Promise.allSettled([
+        stale.append(staleEntries),
+        fresh.append(freshEntries),
+      ]);
       if (staleResult.status === 'fulfilled') staleWins += 1;
       else expect(staleResult.reason).toBeInstanceOf(LogAppenderDeposedError);
       if (freshResult.status === 'fulfilled') freshWins += 1;
@@ -117,7 +128,9 @@ describeWithEtcd('the etcd log', () => {
       maker.position = head;
       await fresh.close();
       // With nobody holding the log, the stale sequencer still cannot append: it never appends again.
-      expect(await rejection(stale.append(new EntryMaker(head).next(1, 100, 'stale')))).toBeInstanceOf(LogAppenderDeposedError);
+      expect(await rejection(stale.append(new EntryMaker(head).next(1, 100, 'stale')))).toBeInstanceOf(
+        LogAppenderDeposedError,
+      );
       await stale.close();
     }
     expect(staleWins).toBe(0);
@@ -125,7 +138,8 @@ describeWithEtcd('the etcd log', () => {
     // The log is one chain: every round's entry is the fresh writer's.
     const entries = await readAll(storeA);
     expect(entries).toHaveLength(rounds);
-    for (const entry of entries) expect(Buffer.from(entry.encoding).toString('latin1')).toContain(`fresh ${entry.sequence} `);
+    for (const entry of entries)
+      expect(Buffer.from(entry.encoding).toString('latin1')).toContain(`fresh ${entry.sequence} `);
   });
 
   it('finds out whether an append whose reply was lost landed, by re-reading the head, and never writes an entry twice', async () => {
@@ -170,7 +184,11 @@ describeWithEtcd('the etcd log', () => {
     const prefix = uniquePrefix('window');
     const store = await openStore(prefix);
     const windowBytes = 2 * 1024 * 1024;
-    const appender = await store.campaign({ sequencerId: 'a', leaseTtlSeconds: 5, window: { maximumBytes: windowBytes, trimEveryBytes: 256 * 1024 } });
+    const appender = await store.campaign({
+      sequencerId: 'a',
+      leaseTtlSeconds: 5,
+      window: { maximumBytes: windowBytes, trimEveryBytes: 256 * 1024 },
+    });
     const maker = new EntryMaker();
     // A replica that has everything through entry 100 holds the window back from there (the bound is far away).
     await store.reportProgress('replica-1', 100);
@@ -201,7 +219,9 @@ describeWithEtcd('the etcd log', () => {
     expect(appender.statistics.compactions).toBeGreaterThan(5);
     // etcd's file levels off (freed pages are reused after compaction) instead of growing with everything appended.
     const finalSize = await runningCluster().databaseSizeBytes(0);
-    console.log(`window: appended ${(appended / 2 ** 20).toFixed(1)} MiB, live ${(liveBytes / 2 ** 20).toFixed(2)} MiB, etcd db ${(finalSize / 2 ** 20).toFixed(1)} MiB, trims ${appender.statistics.trims}`);
+    console.log(
+      `window: appended ${(appended / 2 ** 20).toFixed(1)} MiB, live ${(liveBytes / 2 ** 20).toFixed(2)} MiB, etcd db ${(finalSize / 2 ** 20).toFixed(1)} MiB, trims ${appender.statistics.trims}`,
+    );
     expect(finalSize).toBeLessThan(appended / 2);
     // A follower from the start of the window still reads a chained log to the head.
     const first = (await store.firstHeldSequence())!;
@@ -214,7 +234,11 @@ describeWithEtcd('the etcd log', () => {
   it('a replica that reports its progress holds the window back, and its follower survives the trims and compactions', async () => {
     const prefix = uniquePrefix('replica');
     const store = await openStore(prefix);
-    const appender = await store.campaign({ sequencerId: 'a', leaseTtlSeconds: 5, window: { maximumBytes: 64 * 1024 * 1024, trimEveryBytes: 64 * 1024 } });
+    const appender = await store.campaign({
+      sequencerId: 'a',
+      leaseTtlSeconds: 5,
+      window: { maximumBytes: 64 * 1024 * 1024, trimEveryBytes: 64 * 1024 },
+    });
     const maker = new EntryMaker();
     const batches = 60;
     const controller = new AbortController();
@@ -253,7 +277,10 @@ describeWithEtcd('the etcd log', () => {
       filter?: (events: IEvent[]) => IEvent[],
     ): Promise<{ entries: EncodedEntry[]; statistics: ReturnType<EtcdLogStore['follower']>['statistics'] }> {
       const controller = new AbortController();
-      const follower = store.follower(after, { pollIntervalMs: 300, ...(filter === undefined ? {} : { watchEventFilter: filter }) });
+      const follower = store.follower(after, {
+        pollIntervalMs: 300,
+        ...(filter === undefined ? {} : { watchEventFilter: filter }),
+      });
       const entries: EncodedEntry[] = [];
       const timeout = setTimeout(() => controller.abort(), 20_000);
       for await (const batch of follower.batches(controller.signal)) {
@@ -280,7 +307,9 @@ describeWithEtcd('the etcd log', () => {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
       const result = await following;
-      expect(result.entries.map((entry) => Buffer.from(entry.encoding))).toEqual(expected.map((bytes) => Buffer.from(bytes)));
+      expect(result.entries.map((entry) => Buffer.from(entry.encoding))).toEqual(
+        expected.map((bytes) => Buffer.from(bytes)),
+      );
       await appender.close();
       return result.statistics;
     }
@@ -354,15 +383,19 @@ describeWithEtcd('the etcd log', () => {
       await expect(broken).rejects.toMatchObject({ name: 'LogContinuityError', problem: 'chain', sequence: 4 });
       await expect(readAll(store)).rejects.toBeInstanceOf(LogContinuityError);
       // Entries before 4 are intact and a follower from entry 3 sees the forgery too.
-      await expect((async () => {
-        for await (const batch of store.follow(afterThree)) void batch;
-      })()).rejects.toBeInstanceOf(LogContinuityError);
+      await expect(
+        (async () => {
+          for await (const batch of store.follow(afterThree)) void batch;
+        })(),
+      ).rejects.toBeInstanceOf(LogContinuityError);
 
       // Before the window: delete the first chunk, then follow from the genesis.
       await store.client.kv.deleteRange({ key: store.keys.chunk(1) });
-      await expect((async () => {
-        for await (const batch of store.follow({ sequence: 0, entryHash: testGenesisHash })) void batch;
-      })()).rejects.toBeInstanceOf(LogOutsideWindowError);
+      await expect(
+        (async () => {
+          for await (const batch of store.follow({ sequence: 0, entryHash: testGenesisHash })) void batch;
+        })(),
+      ).rejects.toBeInstanceOf(LogOutsideWindowError);
       await appender.close();
     });
   }

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Genesis } from '@vex/engine';
+import type { Genesis } from '@vex/engine';
 import { demoConfig, genesisOf, operatorKeyFromSeed, type OperatorKey } from '@vex/api';
 
 export interface MemberProcess {
@@ -26,7 +26,7 @@ export class MemberProcesses {
   private readonly keyFile: string;
 
   constructor(
-    private readonly root: string,
+    root: string,
     ids: readonly string[],
     private readonly endpoints: () => readonly string[],
     readonly prefix: string,
@@ -64,7 +64,8 @@ export class MemberProcesses {
         const lines = chunk.toString('utf8');
         text += lines;
         // The member's errors (pino levels 50 and 60) go to the test's output, so a failed takeover can be read.
-        for (const line of lines.split('\n')) if (/"level":(50|60)/.test(line)) process.stderr.write(`${member.id}: ${line}\n`);
+        for (const line of lines.split('\n'))
+          if (/"level":(50|60)/.test(line)) process.stderr.write(`${member.id}: ${line}\n`);
         const match = /listening on (http:\/\/\S+)/.exec(text);
         if (match !== null) resolve(match[1]!);
       });

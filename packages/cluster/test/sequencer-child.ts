@@ -8,7 +8,11 @@
 import { EtcdLogStore } from '../src/index.js';
 import { EntryMaker, hex, testGenesisHash } from './entries.js';
 
-const { endpoints, prefix, leaseTtlSeconds } = JSON.parse(process.argv[2]!) as { endpoints: string[]; prefix: string; leaseTtlSeconds: number };
+const { endpoints, prefix, leaseTtlSeconds } = JSON.parse(process.argv[2]!) as {
+  endpoints: string[];
+  prefix: string;
+  leaseTtlSeconds: number;
+};
 const store = await EtcdLogStore.open({ endpoints, prefix, genesisHash: testGenesisHash });
 const appender = await store.campaign({ sequencerId: `child-${process.pid}`, leaseTtlSeconds });
 const maker = new EntryMaker(appender.durableHead());

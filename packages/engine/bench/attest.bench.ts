@@ -88,11 +88,18 @@ function orderFor(index: number): Instruction {
   const priceTicks = bid ? midTicks - offset : midTicks + offset;
   return {
     kind: 'orderExecute',
-    orders: [{
-      symbol: 'SOL_USDC', side: bid ? 'Bid' : 'Ask', orderType: 'Limit', price: (priceTicks / 100).toFixed(2),
-      quantity: '1',
-      timeInForce: 'GTC', postOnly: false, selfTradePrevention: 'RejectTaker',
-    }],
+    orders: [
+      {
+        symbol: 'SOL_USDC',
+        side: bid ? 'Bid' : 'Ask',
+        orderType: 'Limit',
+        price: (priceTicks / 100).toFixed(2),
+        quantity: '1',
+        timeInForce: 'GTC',
+        postOnly: false,
+        selfTradePrevention: 'RejectTaker',
+      },
+    ],
   };
 }
 
@@ -108,9 +115,20 @@ function buildState(accountCount: number): Built {
   accepted(state, operatorKey, { kind: 'assetList', symbol: 'SOL', decimals: 9 });
   accepted(state, operatorKey, { kind: 'assetList', symbol: 'USDC', decimals: 6 });
   accepted(state, operatorKey, {
-    kind: 'marketList', symbol: 'SOL_USDC', baseSymbol: 'SOL', quoteSymbol: 'USDC', tickSize: '0.01', stepSize: '0.01',
-    minQuantity: '0.01', maxQuantity: '100000', minPrice: '0.01', maxPrice: '1000000', makerFeeBps: 2, takerFeeBps: 5,
-    maxOpenOrders: 100, maxMakersPerOrder: 100,
+    kind: 'marketList',
+    symbol: 'SOL_USDC',
+    baseSymbol: 'SOL',
+    quoteSymbol: 'USDC',
+    tickSize: '0.01',
+    stepSize: '0.01',
+    minQuantity: '0.01',
+    maxQuantity: '100000',
+    minPrice: '0.01',
+    maxPrice: '1000000',
+    makerFeeBps: 2,
+    takerFeeBps: 5,
+    maxOpenOrders: 100,
+    maxMakersPerOrder: 100,
     minOrderValue: '0',
   });
   const before = residentBytes();
@@ -170,7 +188,7 @@ function median(values: number[]): number {
 async function measure(accountCount: number): Promise<{ attestMs: number; attestCpuMs: number }> {
   let started = performance.now();
   const { state, keys, accountBytes, orderBytes } = buildState(accountCount);
-  const setUpSeconds = (performance.now() - started) / 1000 | 0;
+  const setUpSeconds = ((performance.now() - started) / 1000) | 0;
   console.log(
     `  set-up ${setUpSeconds} s; resident memory per account ${accountBytes.toFixed(0)} B, ` +
       `per open order ${orderBytes.toFixed(0)} B`,
@@ -228,7 +246,10 @@ async function measure(accountCount: number): Promise<{ attestMs: number; attest
   return { attestMs, attestCpuMs };
 }
 
-const loadText = (): string => loadavg().map((load) => load.toFixed(2)).join(' ');
+const loadText = (): string =>
+  loadavg()
+    .map((load) => load.toFixed(2))
+    .join(' ');
 console.log(`attestations: sizes ${sizes.join(', ')}, ${changedCount} changed accounts each, load ${loadText()}`);
 const figures: { attestMs: number; attestCpuMs: number }[] = [];
 for (const size of sizes) {
@@ -241,11 +262,13 @@ const rounded = (value: number): number => Number(value.toFixed(2));
 console.log(`load at end ${loadText()}`);
 // Wall clock is the target's measure; CPU time (all threads of the process during the timed call) is what the
 // work costs when other processes share the cores.
-console.log(JSON.stringify({
-  attestMs100k: rounded(first.attestMs),
-  attestMs1m: rounded(last.attestMs),
-  ratio: Number((last.attestMs / first.attestMs).toFixed(3)),
-  attestCpuMs100k: rounded(first.attestCpuMs),
-  attestCpuMs1m: rounded(last.attestCpuMs),
-  cpuRatio: Number((last.attestCpuMs / first.attestCpuMs).toFixed(3)),
-}));
+console.log(
+  JSON.stringify({
+    attestMs100k: rounded(first.attestMs),
+    attestMs1m: rounded(last.attestMs),
+    ratio: Number((last.attestMs / first.attestMs).toFixed(3)),
+    attestCpuMs100k: rounded(first.attestCpuMs),
+    attestCpuMs1m: rounded(last.attestCpuMs),
+    cpuRatio: Number((last.attestCpuMs / first.attestCpuMs).toFixed(3)),
+  }),
+);

@@ -56,7 +56,15 @@ import {
   type OrderParameters,
   type TriggerParameters,
 } from '../src/index.js';
-import { accountKeys, benchMarket, generateWorkload, OP_CANCEL, OP_LIMIT, SIDE_BID, type Workload } from './workload.js';
+import {
+  accountKeys,
+  benchMarket,
+  generateWorkload,
+  OP_CANCEL,
+  OP_LIMIT,
+  SIDE_BID,
+  type Workload,
+} from './workload.js';
 
 // ---------------------------------------------------------------------------
 // Command line
@@ -94,7 +102,8 @@ interface EngineSetup {
 }
 
 function must(outcome: ReturnType<typeof execute>, what: string): void {
-  if (!outcome.accepted) throw new Error(`setup: ${what} rejected: ${outcome.rejection.code} ${outcome.rejection.message}`);
+  if (!outcome.accepted)
+    throw new Error(`setup: ${what} rejected: ${outcome.rejection.code} ${outcome.rejection.message}`);
 }
 
 function setUpEngine(workload: Workload): EngineSetup {
@@ -104,33 +113,70 @@ function setUpEngine(workload: Workload): EngineSetup {
   const accounts = keys.slice(0, workload.accountCount);
   const state = createState({ exchangeName: 'bench', operatorKeys: [operator], feeAccount });
   const t = startTimeMs - 1;
-  must(execute(state, operator, { kind: 'assetList', symbol: benchMarket.base.symbol, decimals: benchMarket.base.decimals }, t), 'SOL');
-  must(execute(state, operator, { kind: 'assetList', symbol: benchMarket.quote.symbol, decimals: benchMarket.quote.decimals }, t), 'USDC');
   must(
-    execute(state, operator, {
-      kind: 'marketList',
-      symbol: benchMarket.symbol,
-      baseSymbol: benchMarket.base.symbol,
-      quoteSymbol: benchMarket.quote.symbol,
-      tickSize: benchMarket.tickSize,
-      stepSize: benchMarket.stepSize,
-      minQuantity: benchMarket.minQuantity,
-      maxQuantity: benchMarket.maxQuantity,
-      minPrice: benchMarket.minPrice,
-      maxPrice: benchMarket.maxPrice,
-      makerFeeBps: benchMarket.makerFeeBps,
-      takerFeeBps: benchMarket.takerFeeBps,
-      // The largest open-order limit a listing allows; the workload spreads its open orders over enough accounts.
-      maxOpenOrders: 1000,
-    }, t),
+    execute(
+      state,
+      operator,
+      { kind: 'assetList', symbol: benchMarket.base.symbol, decimals: benchMarket.base.decimals },
+      t,
+    ),
+    'SOL',
+  );
+  must(
+    execute(
+      state,
+      operator,
+      { kind: 'assetList', symbol: benchMarket.quote.symbol, decimals: benchMarket.quote.decimals },
+      t,
+    ),
+    'USDC',
+  );
+  must(
+    execute(
+      state,
+      operator,
+      {
+        kind: 'marketList',
+        symbol: benchMarket.symbol,
+        baseSymbol: benchMarket.base.symbol,
+        quoteSymbol: benchMarket.quote.symbol,
+        tickSize: benchMarket.tickSize,
+        stepSize: benchMarket.stepSize,
+        minQuantity: benchMarket.minQuantity,
+        maxQuantity: benchMarket.maxQuantity,
+        minPrice: benchMarket.minPrice,
+        maxPrice: benchMarket.maxPrice,
+        makerFeeBps: benchMarket.makerFeeBps,
+        takerFeeBps: benchMarket.takerFeeBps,
+        // The largest open-order limit a listing allows; the workload spreads its open orders over enough accounts.
+        maxOpenOrders: 1000,
+      },
+      t,
+    ),
     'SOL_USDC',
   );
   accounts.forEach((account, index) => {
     // 1e9 SOL and 1e12 USDC each: no order in any stream can run out of funds.
-    for (const [symbol, quantity] of [['SOL', '1000000000'], ['USDC', '1000000000000']] as const) {
-      must(execute(state, operator, {
-        kind: 'depositCredit', account, symbol, quantity, blockchain: 'bench', chainTransactionId: `${symbol}-${index}`,
-      }, t), 'deposit');
+    for (const [symbol, quantity] of [
+      ['SOL', '1000000000'],
+      ['USDC', '1000000000000'],
+    ] as const) {
+      must(
+        execute(
+          state,
+          operator,
+          {
+            kind: 'depositCredit',
+            account,
+            symbol,
+            quantity,
+            blockchain: 'bench',
+            chainTransactionId: `${symbol}-${index}`,
+          },
+          t,
+        ),
+        'deposit',
+      );
     }
   });
   const market = state.marketsBySymbol.get(benchMarket.symbol)!;
@@ -226,7 +272,9 @@ function engineTypedRun(workload: Workload): RunResult {
   const timing = stop();
 
   if (rejections !== workload.stats.refusedMarkets) {
-    throw new Error(`engine (typed): ${rejections} operations were rejected, ${workload.stats.refusedMarkets} predicted`);
+    throw new Error(
+      `engine (typed): ${rejections} operations were rejected, ${workload.stats.refusedMarkets} predicted`,
+    );
   }
   return checkEngine('engine (typed)', state, market, workload, timing, events);
 }
@@ -260,7 +308,15 @@ function engineExecuteRun(workload: Workload): RunResult {
               postOnly: false,
               selfTradePrevention: 'RejectTaker',
             }
-          : { symbol: market.symbol, side, orderType: 'Market', quantity, timeInForce: 'GTC', postOnly: false, selfTradePrevention: 'RejectTaker' },
+          : {
+              symbol: market.symbol,
+              side,
+              orderType: 'Market',
+              quantity,
+              timeInForce: 'GTC',
+              postOnly: false,
+              selfTradePrevention: 'RejectTaker',
+            },
       ],
     };
   }
@@ -277,12 +333,21 @@ function engineExecuteRun(workload: Workload): RunResult {
   const timing = stop();
 
   if (rejections !== workload.stats.refusedMarkets) {
-    throw new Error(`engine (execute): ${rejections} operations were rejected, ${workload.stats.refusedMarkets} predicted`);
+    throw new Error(
+      `engine (execute): ${rejections} operations were rejected, ${workload.stats.refusedMarkets} predicted`,
+    );
   }
   return checkEngine('engine (execute)', state, market, workload, timing, events);
 }
 
-function checkEngine(name: string, state: ExchangeState, market: Market, workload: Workload, timing: Timing, events: number): RunResult {
+function checkEngine(
+  name: string,
+  state: ExchangeState,
+  market: Market,
+  workload: Workload,
+  timing: Timing,
+  events: number,
+): RunResult {
   checkInvariants(state);
   const openOrders = state.orders.size;
   const trades = state.nextTradeId - 1;
@@ -320,7 +385,8 @@ function peerRun(workload: Workload): RunResult {
     const stpMode = SelfTradePreventionMode.EXPIRE_TAKER;
     const size = workload.quantitySteps[index]!;
     if (kind === OP_CANCEL) ops[index] = { kind: 1, id };
-    else if (kind === OP_LIMIT) ops[index] = { kind: 0, options: { id, side, size, price: workload.priceTicks[index]!, accountId, stpMode } };
+    else if (kind === OP_LIMIT)
+      ops[index] = { kind: 0, options: { id, side, size, price: workload.priceTicks[index]!, accountId, stpMode } };
     else ops[index] = { kind: 2, options: { side, size, accountId, stpMode } };
   }
   const book = new OrderBook();
@@ -340,11 +406,13 @@ function peerRun(workload: Workload): RunResult {
   if (missedCancels !== 0) throw new Error(`nodejs-order-book: ${missedCancels} cancels found no order`);
   const openOrders = Object.keys((book as unknown as { orders: Record<string, unknown> }).orders).length;
   if (openOrders !== workload.stats.expectedOpenOrders) {
-    throw new Error(`nodejs-order-book: ${openOrders} open orders, the simulation predicts ${workload.stats.expectedOpenOrders}`);
+    throw new Error(
+      `nodejs-order-book: ${openOrders} open orders, the simulation predicts ${workload.stats.expectedOpenOrders}`,
+    );
   }
   const [asks, bids] = book.depth();
   if (lastEngineBook !== undefined && JSON.stringify({ asks, bids }) !== JSON.stringify(lastEngineBook)) {
-    throw new Error('nodejs-order-book: final book differs from the engine\'s');
+    throw new Error("nodejs-order-book: final book differs from the engine's");
   }
   return { ...timing, openOrders, trades: Number.NaN, events: 0 };
 }
@@ -360,7 +428,10 @@ console.log(
   `engine benchmark: node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, seed ${seed}, ` +
     `sizes ${sizes.join(', ')}, warm-up ${warmupOps} ops, engine runs ${repeat}×`,
 );
-const loadNote = (): string => `load average ${loadavg().map((value) => value.toFixed(2)).join(' ')}`;
+const loadNote = (): string =>
+  `load average ${loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ')}`;
 console.log(`${loadNote()} at start (other processes on this machine compete for its ${cpus().length} cores)`);
 
 if (warmupOps > 0) {
@@ -417,8 +488,10 @@ for (const count of sizes) {
   if (peer !== undefined) row('nodejs-order-book', peer);
   if (repeat > 1) {
     const list = (runs: RunResult[]): string => runs.map((run) => format((run.seconds * 1e9) / count)).join(', ');
-    console.log(`  engine rows are the median of ${repeat} runs; ns/op of each run: typed [${list(typedRuns)}]` +
-      (runExecute ? `, execute [${list(executedRuns)}]` : ''));
+    console.log(
+      `  engine rows are the median of ${repeat} runs; ns/op of each run: typed [${list(typedRuns)}]` +
+        (runExecute ? `, execute [${list(executedRuns)}]` : ''),
+    );
   }
   console.log(
     `  checked: invariants hold; ${format(typed.openOrders)} open orders and ${format(typed.trades)} trades in both engine runs` +
@@ -441,7 +514,9 @@ if (results.length >= 2) {
     if (a === undefined || b === undefined) return;
     const nsA = (a.seconds * 1e9) / first.ops;
     const nsB = (b.seconds * 1e9) / last.ops;
-    console.log(`  ${name.padEnd(34)}${pad(format(nsA), 8)} ns → ${pad(format(nsB), 8)} ns   ratio ${(nsB / nsA).toFixed(2)}`);
+    console.log(
+      `  ${name.padEnd(34)}${pad(format(nsA), 8)} ns → ${pad(format(nsB), 8)} ns   ratio ${(nsB / nsA).toFixed(2)}`,
+    );
   };
   flat('engine: placeOrder/cancelOrder', first.typed, last.typed);
   flat('engine: execute() with strings', first.executed, last.executed);

@@ -105,7 +105,11 @@ const operatorSeed = new Uint8Array(32).fill(200);
 const operatorKey = accountIdOf(publicKeyFromSeed(operatorSeed));
 
 function buildState(): ExchangeState {
-  const state = createState({ exchangeName: 'liabilities bench', operatorKeys: [operatorKey], feeAccount: accountIdOf(randomBytes(32)) });
+  const state = createState({
+    exchangeName: 'liabilities bench',
+    operatorKeys: [operatorKey],
+    feeAccount: accountIdOf(randomBytes(32)),
+  });
   for (let index = 0; index < assetCount; index += 1) {
     const asset = listAsset(state, { kind: 'assetList', symbol: `ASSET${index}`, decimals: 9 });
     if (isRejection(asset)) throw new Error(asset.message);
@@ -137,7 +141,11 @@ function flag(state: ExchangeState, account: Account): void {
   }
 }
 
-console.log(`liabilities tree: ${accountCount.toLocaleString('en')} accounts × ${assetCount} assets, seed ${seed}, load ${loadavg().map((load) => load.toFixed(2)).join(' ')}`);
+console.log(
+  `liabilities tree: ${accountCount.toLocaleString('en')} accounts × ${assetCount} assets, seed ${seed}, load ${loadavg()
+    .map((load) => load.toFixed(2))
+    .join(' ')}`,
+);
 let start = process.hrtime.bigint();
 const state = buildState();
 console.log(`  set-up (untimed): ${(milliseconds(start) / 1000).toFixed(1)} s`);
@@ -181,11 +189,15 @@ const incrementalMs = median(incrementalRuns);
 
 start = process.hrtime.bigint();
 const root = tree.root();
-const attestation = signAttestation(attestationFieldsOf(state, root, 1, randomBytes(32), randomBytes(32)), operatorSeed);
+const attestation = signAttestation(
+  attestationFieldsOf(state, root, 1, randomBytes(32), randomBytes(32)),
+  operatorSeed,
+);
 const attestSeconds = milliseconds(start) / 1000;
 
 const acceptAnySignature = (): boolean => true;
-const engineRule = (key: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean => verifySignature(key, message, signature) === 'valid';
+const engineRule = (key: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean =>
+  verifySignature(key, message, signature) === 'valid';
 const proofTexts: string[] = [];
 for (let index = 0; index < 32; index += 1) {
   const account = state.accountList[next() % state.accountList.length]!;
@@ -205,7 +217,10 @@ for (let run = 0; run < proofRuns; run += 1) {
 }
 const proofVerifyMs = median(proofRunsMs);
 
-function timeSignature(verify: (key: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean, runs: number): number {
+function timeSignature(
+  verify: (key: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean,
+  runs: number,
+): number {
   const times: number[] = [];
   for (let run = 0; run < runs; run += 1) {
     start = process.hrtime.bigint();
@@ -227,24 +242,43 @@ if (!fullProofVerdict.ok) throw new Error(`the proof with its signature check fa
 
 if (check) {
   const fresh = LiabilitiesTree.build(state);
-  if (bytesToLowerHex(fresh.root().hash) !== bytesToLowerHex(tree.root().hash)) throw new Error('the updated root differs from a full rebuild');
+  if (bytesToLowerHex(fresh.root().hash) !== bytesToLowerHex(tree.root().hash))
+    throw new Error('the updated root differs from a full rebuild');
   console.log('  check: the incrementally updated root equals a full rebuild');
 }
 
-const row = (name: string, value: string, target: string): void => console.log(`  ${name.padEnd(44)}${value.padStart(14)}   ${target}`);
+const row = (name: string, value: string, target: string): void =>
+  console.log(`  ${name.padEnd(44)}${value.padStart(14)}   ${target}`);
 console.log('');
 row('figure', 'measured', 'target');
 row('build (full tree)', `${buildSeconds.toFixed(2)} s`, `< ${targets.buildSeconds} s`);
 row('  process CPU', `${buildCpuSeconds.toFixed(2)} s`, '');
-row(`incremental update (${changedPerRound} accounts, median of ${repeat})`, `${incrementalMs.toFixed(2)} ms`, `< ${targets.incrementalMs} ms`);
+row(
+  `incremental update (${changedPerRound} accounts, median of ${repeat})`,
+  `${incrementalMs.toFixed(2)} ms`,
+  `< ${targets.incrementalMs} ms`,
+);
 row(`  each run`, '', incrementalRuns.map((value) => value.toFixed(1)).join(' '));
 row(`  process CPU, median`, `${median(incrementalCpuRuns).toFixed(2)} ms`, '');
 row(`tree depth`, String(tree.depth()), '');
 row('proof size (JSON)', `${proofBytes} bytes`, '');
-row(`proof verify, no signature (median of ${proofRuns})`, `${proofVerifyMs.toFixed(3)} ms`, `< ${targets.proofVerifyMs} ms`);
+row(
+  `proof verify, no signature (median of ${proofRuns})`,
+  `${proofVerifyMs.toFixed(3)} ms`,
+  `< ${targets.proofVerifyMs} ms`,
+);
 row('attestation signature, noble strict (browser)', `${nobleSignatureMs.toFixed(3)} ms`, '');
 row('attestation signature, engine rule (node)', `${engineSignatureMs.toFixed(3)} ms`, '');
 row('proof verify with noble signature (one, cold)', `${fullProofMs.toFixed(3)} ms`, '');
 row('attestation fields incl. state hash (untimed)', `${attestSeconds.toFixed(2)} s`, '');
 console.log('');
-console.log(JSON.stringify({ accounts: accountCount, assets: assetCount, buildSeconds: Number(buildSeconds.toFixed(3)), incrementalMs: Number(incrementalMs.toFixed(3)), proofBytes, proofVerifyMs: Number(proofVerifyMs.toFixed(4)) }));
+console.log(
+  JSON.stringify({
+    accounts: accountCount,
+    assets: assetCount,
+    buildSeconds: Number(buildSeconds.toFixed(3)),
+    incrementalMs: Number(incrementalMs.toFixed(3)),
+    proofBytes,
+    proofVerifyMs: Number(proofVerifyMs.toFixed(4)),
+  }),
+);

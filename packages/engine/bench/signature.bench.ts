@@ -28,14 +28,18 @@ const SPKI_ED25519_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 const MEASUREMENT_DURATION_MILLISECONDS = 2000;
 
 function makeRequests(keyCount: number, requestCount: number): SignedRequest[] {
-  const seeds = Array.from({ length: keyCount }, (_, index) => sha512(Buffer.from(`bench seed ${index}`)).subarray(0, 32));
+  const seeds = Array.from({ length: keyCount }, (_, index) =>
+    sha512(Buffer.from(`bench seed ${index}`)).subarray(0, 32),
+  );
   const publicKeys = seeds.map((seed) => publicKeyFromSeed(seed));
   const keyObjects = publicKeys.map((publicKey) =>
     createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, publicKey]), format: 'der', type: 'spki' }),
   );
   return Array.from({ length: requestCount }, (_, index) => {
     const keyIndex = index % keyCount;
-    const message = Buffer.from(`instruction=placeOrder&symbol=BTC-USD&quantity=${index}&timestamp=1795250315693&window=5000`);
+    const message = Buffer.from(
+      `instruction=placeOrder&symbol=BTC-USD&quantity=${index}&timestamp=1795250315693&window=5000`,
+    );
     return {
       publicKey: publicKeys[keyIndex]!,
       keyObject: keyObjects[keyIndex]!,
@@ -70,11 +74,15 @@ const distinctKeys = makeRequests(5000, 5000);
 const rawRate = measure('raw crypto.verify, KeyObjects built in advance', recurringKeys, (request) =>
   verifyWithNodeCrypto(null, request.message, request.keyObject, request.signature),
 );
-const ruleRate = measure('verifySignature, 16 recurring keys (cache hits)', recurringKeys, (request) =>
-  verifySignature(request.publicKey, request.message, request.signature) === 'valid',
+const ruleRate = measure(
+  'verifySignature, 16 recurring keys (cache hits)',
+  recurringKeys,
+  (request) => verifySignature(request.publicKey, request.message, request.signature) === 'valid',
 );
-const coldRate = measure('verifySignature, 5000 distinct keys (cache misses)', distinctKeys, (request) =>
-  verifySignature(request.publicKey, request.message, request.signature) === 'valid',
+const coldRate = measure(
+  'verifySignature, 5000 distinct keys (cache misses)',
+  distinctKeys,
+  (request) => verifySignature(request.publicKey, request.message, request.signature) === 'valid',
 );
 const naiveRate = measure('raw crypto.verify, key imported from SPKI DER on every call', recurringKeys, (request) =>
   verifyWithNodeCrypto(
@@ -84,9 +92,14 @@ const naiveRate = measure('raw crypto.verify, key imported from SPKI DER on ever
     request.signature,
   ),
 );
-const tamperedRequests = recurringKeys.map((request) => ({ ...request, message: Buffer.concat([request.message, Buffer.from('!')]) }));
-const rejectionRate = measure('verifySignature, wrong message (rejection path)', tamperedRequests, (request) =>
-  verifySignature(request.publicKey, request.message, request.signature) === 'invalid',
+const tamperedRequests = recurringKeys.map((request) => ({
+  ...request,
+  message: Buffer.concat([request.message, Buffer.from('!')]),
+}));
+const rejectionRate = measure(
+  'verifySignature, wrong message (rejection path)',
+  tamperedRequests,
+  (request) => verifySignature(request.publicKey, request.message, request.signature) === 'invalid',
 );
 
 console.log('');

@@ -18,7 +18,11 @@ const assetCount = argument('assets', 10);
 const repeat = argument('repeat', 5);
 
 function buildState(): ExchangeState {
-  const state = createState({ exchangeName: 'state-hash bench', operatorKeys: [accountIdOf(new Uint8Array(32).fill(1))], feeAccount: accountIdOf(new Uint8Array(32).fill(2)) });
+  const state = createState({
+    exchangeName: 'state-hash bench',
+    operatorKeys: [accountIdOf(new Uint8Array(32).fill(1))],
+    feeAccount: accountIdOf(new Uint8Array(32).fill(2)),
+  });
   const assets = Array.from({ length: assetCount }, (_, index) => {
     const asset = listAsset(state, { kind: 'assetList', symbol: `ASSET${index}`, decimals: 9 });
     if ('code' in asset) throw new Error(asset.message);
@@ -50,5 +54,14 @@ for (let run = 0; run < repeat; run += 1) {
 }
 timings.sort((left, right) => left - right);
 const medianMs = timings[timings.length >> 1]!;
-console.log(`${accountCount} accounts × ${assetCount} assets: encoding ${bytes} bytes; stateHash median ${medianMs.toFixed(1)} ms (${((medianMs * 1000) / accountCount).toFixed(2)} µs per account)`);
-console.log(JSON.stringify({ accounts: accountCount, assets: assetCount, encodingBytes: bytes, stateHashMs: Number(medianMs.toFixed(1)) }));
+console.log(
+  `${accountCount} accounts × ${assetCount} assets: encoding ${bytes} bytes; stateHash median ${medianMs.toFixed(1)} ms (${((medianMs * 1000) / accountCount).toFixed(2)} µs per account)`,
+);
+console.log(
+  JSON.stringify({
+    accounts: accountCount,
+    assets: assetCount,
+    encodingBytes: bytes,
+    stateHashMs: Number(medianMs.toFixed(1)),
+  }),
+);

@@ -22,7 +22,12 @@
  */
 import { availableParallelism } from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { signatureVerdicts, verifySignature, verifySignatureWithNodeCrypto, type SignatureVerdict } from '../src/signature.js';
+import {
+  signatureVerdicts,
+  verifySignature,
+  verifySignatureWithNodeCrypto,
+  type SignatureVerdict,
+} from '../src/signature.js';
 
 /** Which library evaluates the rule's equation: the engine's fastest (libsodium where it loads) or node:crypto. */
 export type Equation = 'fastest' | 'node:crypto';
@@ -246,7 +251,9 @@ export class VerifyPool {
     const pool = new VerifyPool(workers);
     // A round trip proves the worker's module graph (tsx, signature.ts) loaded.
     const empty = packBatch([]);
-    await Promise.all(workers.map((worker) => pool.request(worker, { type: 'verify', id: pool.nextId++, batch: empty }, [])));
+    await Promise.all(
+      workers.map((worker) => pool.request(worker, { type: 'verify', id: pool.nextId++, batch: empty }, [])),
+    );
     return pool;
   }
 
@@ -263,7 +270,11 @@ export class VerifyPool {
     return shares;
   }
 
-  private static gather(count: number, shares: ReadonlyArray<readonly [number, number]>, replies: readonly Reply[]): VerifyResult {
+  private static gather(
+    count: number,
+    shares: ReadonlyArray<readonly [number, number]>,
+    replies: readonly Reply[],
+  ): VerifyResult {
     const verdicts = new Uint8Array(count);
     const workerVerifyNs: number[] = [];
     replies.forEach((reply, index) => {
@@ -303,7 +314,9 @@ export class VerifyPool {
 
   /** Verifies a preloaded batch; only small messages cross threads. */
   async verifyPreloaded(preloaded: PreloadedBatch): Promise<VerifyResult> {
-    const replies = await Promise.all(this.workers.map((worker) => this.request(worker, { type: 'run', id: preloaded.id }, [])));
+    const replies = await Promise.all(
+      this.workers.map((worker) => this.request(worker, { type: 'run', id: preloaded.id }, [])),
+    );
     return VerifyPool.gather(preloaded.count, preloaded.shares, replies);
   }
 

@@ -138,24 +138,36 @@ async function timeAsync(name: string, count: number, note: string, pass: () => 
 }
 
 const validCode = verdictNames.indexOf('valid');
-const countValid = (verdicts: Uint8Array): number => verdicts.reduce((total, code) => total + (code === validCode ? 1 : 0), 0);
+const countValid = (verdicts: Uint8Array): number =>
+  verdicts.reduce((total, code) => total + (code === validCode ? 1 : 0), 0);
 
 // ---------------------------------------------------------------------------
 // Measurements.
 
 const figures: Figure[] = [];
 
-const oneCore = timeSync(`rule + ${signatureEquationBackend}, one core`, items.length, 'verifySignature, main thread', () => {
-  let valid = 0;
-  for (const item of items) if (verifySignature(item.publicKey, item.message, item.signature) === 'valid') valid += 1;
-  return valid;
-});
+const oneCore = timeSync(
+  `rule + ${signatureEquationBackend}, one core`,
+  items.length,
+  'verifySignature, main thread',
+  () => {
+    let valid = 0;
+    for (const item of items) if (verifySignature(item.publicKey, item.message, item.signature) === 'valid') valid += 1;
+    return valid;
+  },
+);
 figures.push(oneCore);
-const nodeCryptoOneCore = timeSync('rule + node:crypto, one core', items.length, 'verifySignatureWithNodeCrypto, main thread', () => {
-  let valid = 0;
-  for (const item of items) if (verifySignatureWithNodeCrypto(item.publicKey, item.message, item.signature) === 'valid') valid += 1;
-  return valid;
-});
+const nodeCryptoOneCore = timeSync(
+  'rule + node:crypto, one core',
+  items.length,
+  'verifySignatureWithNodeCrypto, main thread',
+  () => {
+    let valid = 0;
+    for (const item of items)
+      if (verifySignatureWithNodeCrypto(item.publicKey, item.message, item.signature) === 'valid') valid += 1;
+    return valid;
+  },
+);
 figures.push(nodeCryptoOneCore);
 
 /** The rule in worker threads with one library behind the equation; messages moved in before timing. */
@@ -195,23 +207,32 @@ figures.push(batched);
 await pool.close();
 
 const keyObjects = new Map<Uint8Array, KeyObject>(
-  publicKeys.map((key) => [key, createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(key).toString('base64url') }, format: 'jwk' })]),
+  publicKeys.map((key) => [
+    key,
+    createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(key).toString('base64url') }, format: 'jwk' }),
+  ]),
 );
 figures.push(
   timeSync('node:crypto.verify (raw), one core', items.length, 'OpenSSL only, KeyObjects made in advance', () => {
     let valid = 0;
-    for (const item of items) if (cryptoVerify(null, item.message, keyObjects.get(item.publicKey)!, item.signature)) valid += 1;
+    for (const item of items)
+      if (cryptoVerify(null, item.message, keyObjects.get(item.publicKey)!, item.signature)) valid += 1;
     return valid;
   }),
 );
 
 const nobleItems = items.slice(0, nobleCount);
 figures.push(
-  timeSync('@noble/ed25519 verify, one core', nobleItems.length, `pure JavaScript, first ${nobleItems.length} messages`, () => {
-    let valid = 0;
-    for (const item of nobleItems) if (ed25519.verify(item.signature, item.message, item.publicKey)) valid += 1;
-    return valid;
-  }),
+  timeSync(
+    '@noble/ed25519 verify, one core',
+    nobleItems.length,
+    `pure JavaScript, first ${nobleItems.length} messages`,
+    () => {
+      let valid = 0;
+      for (const item of nobleItems) if (ed25519.verify(item.signature, item.message, item.publicKey)) valid += 1;
+      return valid;
+    },
+  ),
 );
 
 // ---------------------------------------------------------------------------
@@ -220,7 +241,9 @@ figures.push(
 const cpuModel = cpus()[0]?.model ?? 'unknown CPU';
 console.log(`signature verification: node ${process.version}, ${cpuModel}, availableParallelism ${cores}`);
 const loadText = (load: number[]): string => load.map((value) => value.toFixed(2)).join(' ');
-console.log(`load average ${loadText(loadAtStart)} at start, ${loadText(loadavg())} at end (other processes compete for the same cores)`);
+console.log(
+  `load average ${loadText(loadAtStart)} at start, ${loadText(loadavg())} at end (other processes compete for the same cores)`,
+);
 console.log(
   `${items.length} distinct orderExecute messages (average ${averageMessageBytes.toFixed(0)} bytes), ${keyCount} keys; ` +
     `signed with signMessage in ${signSeconds.toFixed(2)} s (untimed); median of ${rounds} passes after one warm-up pass`,
@@ -241,8 +264,12 @@ const allCoresPerSecond = perSecond(allCores);
 const nodeCryptoAllCoresPerSecond = perSecond(nodeCryptoAllCores);
 const ratioToNodeCrypto = allCoresPerSecond / nodeCryptoAllCoresPerSecond;
 console.log('');
-console.log(`  scaling: ${(allCoresPerSecond / oneCorePerSecond).toFixed(2)}x with ${workerCount} workers on ${cores} available cores`);
-console.log(`  ${signatureEquationBackend} ÷ node:crypto, all cores: ${ratioToNodeCrypto.toFixed(2)} (one core: ${(oneCorePerSecond / perSecond(nodeCryptoOneCore)).toFixed(2)})`);
+console.log(
+  `  scaling: ${(allCoresPerSecond / oneCorePerSecond).toFixed(2)}x with ${workerCount} workers on ${cores} available cores`,
+);
+console.log(
+  `  ${signatureEquationBackend} ÷ node:crypto, all cores: ${ratioToNodeCrypto.toFixed(2)} (one core: ${(oneCorePerSecond / perSecond(nodeCryptoOneCore)).toFixed(2)})`,
+);
 console.log('');
 console.log(
   JSON.stringify({

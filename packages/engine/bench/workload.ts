@@ -350,13 +350,20 @@ export function generateWorkload(options: WorkloadOptions): Workload {
     const crossing = random.below(10) === 0;
     let price: number;
     if (orderSide === SIDE_BID) {
-      price = crossing && bestAsk !== undefined ? bestAsk + random.below(5) : Math.min(mid, (bestAsk ?? mid + 1) - 1) - random.below(30);
+      price =
+        crossing && bestAsk !== undefined
+          ? bestAsk + random.below(5)
+          : Math.min(mid, (bestAsk ?? mid + 1) - 1) - random.below(30);
     } else {
-      price = crossing && bestBid !== undefined ? bestBid - random.below(5) : Math.max(mid, bestBid ?? mid - 1) + 1 + random.below(30);
+      price =
+        crossing && bestBid !== undefined
+          ? bestBid - random.below(5)
+          : Math.max(mid, bestBid ?? mid - 1) + 1 + random.below(30);
     }
     if (price < 1) price = 1;
     priceTicks[index] = price;
-    const crosses = orderSide === SIDE_BID ? bestAsk !== undefined && price >= bestAsk : bestBid !== undefined && price <= bestBid;
+    const crosses =
+      orderSide === SIDE_BID ? bestAsk !== undefined && price >= bestAsk : bestBid !== undefined && price <= bestBid;
     marketable[index] = crosses ? 1 : 0;
     if (crosses) stats.marketableLimits += 1;
     stats.limits += 1;

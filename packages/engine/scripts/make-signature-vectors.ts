@@ -46,7 +46,6 @@ import {
   type Verdict,
 } from '../test/signature-reference.js';
 
-
 interface SignatureVector {
   name: string;
   description: string;
@@ -55,7 +54,6 @@ interface SignatureVector {
   signature: string;
   expected: Verdict;
 }
-
 
 // ---------------------------------------------------------------------------------
 // The vectors.
@@ -88,7 +86,13 @@ function add(vector: {
 
 // The twelve cases of "Taming the many EdDSAs" (Chalkias, Garillot, Nikolaenko, SSR
 // 2020), verbatim from cases.txt of github.com/novifinancial/ed25519-speccheck.
-const SPECCHECK_CASES: { message: string; publicKey: string; signature: string; expected: Verdict; description: string }[] = [
+const SPECCHECK_CASES: {
+  message: string;
+  publicKey: string;
+  signature: string;
+  expected: Verdict;
+  description: string;
+}[] = [
   {
     message: '8c93255d71dcab10e8f379c26200f3c7bd5f09d9bc3068d3ef4edeb4853022b6',
     publicKey: 'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
@@ -456,7 +460,13 @@ TORSION_POINTS.forEach((torsion, index) => {
 {
   const label = 'non-canonical-key-order-four-y-plus-p';
   const publicKey = nonReducedEncoding(ORDER_FOUR_POINT);
-  const found = findCofactorlessSignature(label, publicKey, 0n, ORDER_FOUR_POINT, keyMaterialFromLabel(label).nonceScalar);
+  const found = findCofactorlessSignature(
+    label,
+    publicKey,
+    0n,
+    ORDER_FOUR_POINT,
+    keyMaterialFromLabel(label).nonceScalar,
+  );
   add({
     name: label,
     description:
@@ -622,7 +632,10 @@ const HONEST_KEY = keyMaterialFromLabel('honest-key');
     // [k]T8 is the identity only when k is a multiple of 8; skip those to get a vector
     // on which the two equations disagree.
     if (k % 8n === 0n) continue;
-    chosen = { message, signature: withScalar(rBytes, positiveModulo(key.nonceScalar + k * key.secretScalar, GROUP_ORDER)) };
+    chosen = {
+      message,
+      signature: withScalar(rBytes, positiveModulo(key.nonceScalar + k * key.secretScalar, GROUP_ORDER)),
+    };
   }
   add({
     name: label,
@@ -663,7 +676,8 @@ const HONEST_KEY = keyMaterialFromLabel('honest-key');
   });
   add({
     name: 'order-small-order-key-checked-before-r',
-    description: 'Small-order A (order 8) together with a non-canonical R: the small-order check comes before the R check.',
+    description:
+      'Small-order A (order 8) together with a non-canonical R: the small-order check comes before the R check.',
     publicKey: ORDER_EIGHT_POINT.toBytes(),
     message: RFC_MESSAGE,
     signature: withScalar(nonReducedEncoding(IDENTITY), 1n),

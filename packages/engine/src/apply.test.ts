@@ -54,7 +54,12 @@ class Signer {
     return this.signBytes(message);
   }
 
-  entry(instruction: string, params: Record<string, string>, logTimeMs: number, options: SignOptions & { timestampMs?: number } = {}): LogEntry {
+  entry(
+    instruction: string,
+    params: Record<string, string>,
+    logTimeMs: number,
+    options: SignOptions & { timestampMs?: number } = {},
+  ): LogEntry {
     return { logTimeMs, transaction: this.sign([{ instruction, params }], options.timestampMs ?? logTimeMs, options) };
   }
 }
@@ -112,14 +117,19 @@ function expectAccepted(state: ExchangeState, entry: LogEntry): Extract<ApplyOut
   const before = encoded(state);
   const hashBefore = Buffer.from(stateHash(state));
   const outcome = apply(state, entry);
-  if (!outcome.accepted) throw new Error(`expected acceptance, got ${outcome.rejection.code}: ${outcome.rejection.message}`);
+  if (!outcome.accepted)
+    throw new Error(`expected acceptance, got ${outcome.rejection.code}: ${outcome.rejection.message}`);
   expect(Buffer.compare(before, encoded(state))).not.toBe(0);
   expect(Buffer.compare(hashBefore, Buffer.from(stateHash(state)))).not.toBe(0);
   checkInvariants(state);
   return outcome;
 }
 
-function expectRejected(state: ExchangeState, entry: LogEntry, code: ResultCode): Extract<ApplyOutcome, { accepted: false }> {
+function expectRejected(
+  state: ExchangeState,
+  entry: LogEntry,
+  code: ResultCode,
+): Extract<ApplyOutcome, { accepted: false }> {
   const before = encoded(state);
   const outcome = apply(state, entry);
   if (outcome.accepted) throw new Error(`expected ${code}, but the entry was accepted`);
@@ -159,7 +169,11 @@ function preparedState(): ExchangeState {
       transaction += 1;
       expectAccepted(
         state,
-        operator.entry('depositCredit', { account: account.id, blockchain: 'Solana', chainTransactionId: `deposit-${transaction}`, quantity, symbol }, time),
+        operator.entry(
+          'depositCredit',
+          { account: account.id, blockchain: 'Solana', chainTransactionId: `deposit-${transaction}`, quantity, symbol },
+          time,
+        ),
       );
     }
   }
@@ -186,7 +200,15 @@ describe('apply() with real signatures', () => {
 
   it('accepts a signed order, changes the state hash, and moves the log time', () => {
     const outcome = expectAccepted(state, trader.entry('orderExecute', limitBid, t));
-    expect(outcome.results).toEqual([{ ok: true, value: { kind: 'order', order: expect.objectContaining({ status: 'New', priceTicks: 10_000n, quantitySteps: 100n }) } }]);
+    expect(outcome.results).toEqual([
+      {
+        ok: true,
+        value: {
+          kind: 'order',
+          order: expect.objectContaining({ status: 'New', priceTicks: 10_000n, quantitySteps: 100n }),
+        },
+      },
+    ]);
     expect(state.logTimeMs).toBe(t);
     expect(openOrdersOf(state, trader.id)).toHaveLength(1);
   });
@@ -203,29 +225,59 @@ describe('apply() with real signatures', () => {
 
     it('rejects a message changed after signing, and a signature under another key', () => {
       const entry = trader.entry('orderExecute', limitBid, t);
-      const message = utf8.encode(Buffer.from(entry.transaction.message).toString('utf8').replace('price=100', 'price=101'));
+      const message = utf8.encode(
+        Buffer.from(entry.transaction.message).toString('utf8').replace('price=100', 'price=101'),
+      );
       expectRejected(state, { ...entry, transaction: { ...entry.transaction, message } }, 'INVALID_SIGNATURE');
-      expectRejected(state, { ...entry, transaction: { ...entry.transaction, publicKey: otherTrader.publicKey } }, 'INVALID_SIGNATURE');
-      expectRejected(state, { ...entry, transaction: { ...entry.transaction, signature: entry.transaction.signature.subarray(0, 63) } }, 'INVALID_SIGNATURE');
+      expectRejected(
+        state,
+        { ...entry, transaction: { ...entry.transaction, publicKey: otherTrader.publicKey } },
+        'INVALID_SIGNATURE',
+      );
+      expectRejected(
+        state,
+        { ...entry, transaction: { ...entry.transaction, signature: entry.transaction.signature.subarray(0, 63) } },
+        'INVALID_SIGNATURE',
+      );
     });
   });
 
   describe('INVALID_CLIENT_REQUEST', () => {
     it('rejects a correctly signed message whose keys are not sorted', () => {
-      const message = utf8.encode(`instruction=orderExecute&symbol=SOL_USDC&side=Bid&orderType=Limit&price=100&quantity=1&timestamp=${t}&window=5000`);
-      const outcome = expectRejected(state, { logTimeMs: t, transaction: trader.signBytes(message) }, 'INVALID_CLIENT_REQUEST');
+      const message = utf8.encode(
+        `instruction=orderExecute&symbol=SOL_USDC&side=Bid&orderType=Limit&price=100&quantity=1&timestamp=${t}&window=5000`,
+      );
+      const outcome = expectRejected(
+        state,
+        { logTimeMs: t, transaction: trader.signBytes(message) },
+        'INVALID_CLIENT_REQUEST',
+      );
       expect(outcome.rejection.message).toContain('sorted and unique');
     });
 
     it('rejects instruction-level syntax errors with the same code', () => {
       expectRejected(state, trader.entry('orderExecute', { ...limitBid, side: 'Buy' }, t), 'INVALID_CLIENT_REQUEST');
-      expectRejected(state, trader.entry('orderExecute', { ...limitBid, reduceOnly: 'true' }, t), 'INVALID_CLIENT_REQUEST');
-      expectRejected(state, trader.entry('withdraw', { address: 'a&b', blockchain: 'Solana', quantity: '1', symbol: 'USDC' }, t, { percentEncode: true }), 'INVALID_CLIENT_REQUEST');
+      expectRejected(
+        state,
+        trader.entry('orderExecute', { ...limitBid, reduceOnly: 'true' }, t),
+        'INVALID_CLIENT_REQUEST',
+      );
+      expectRejected(
+        state,
+        trader.entry('withdraw', { address: 'a&b', blockchain: 'Solana', quantity: '1', symbol: 'USDC' }, t, {
+          percentEncode: true,
+        }),
+        'INVALID_CLIENT_REQUEST',
+      );
     });
 
     it(`rejects an out-of-range window (0 or ${maximumWindowMs + 1}) with INVALID_WINDOW`, () => {
       for (const windowMs of [0, maximumWindowMs + 1]) {
-        const outcome = expectRejected(state, trader.entry('orderExecute', limitBid, t, { windowMs }), 'INVALID_WINDOW');
+        const outcome = expectRejected(
+          state,
+          trader.entry('orderExecute', limitBid, t, { windowMs }),
+          'INVALID_WINDOW',
+        );
         expect(outcome.rejection.message).toContain('window');
       }
       expectAccepted(state, trader.entry('orderExecute', limitBid, t, { windowMs: maximumWindowMs }));
@@ -235,8 +287,16 @@ describe('apply() with real signatures', () => {
   describe('INVALID_TIMESTAMP', () => {
     it('rejects a timestamp one millisecond outside the window on either side', () => {
       for (const windowMs of [1, 5_000, maximumWindowMs]) {
-        expectRejected(state, trader.entry('orderExecute', limitBid, t, { windowMs, timestampMs: t - windowMs - 1 }), 'INVALID_TIMESTAMP');
-        expectRejected(state, trader.entry('orderExecute', limitBid, t, { windowMs, timestampMs: t + windowMs + 1 }), 'INVALID_TIMESTAMP');
+        expectRejected(
+          state,
+          trader.entry('orderExecute', limitBid, t, { windowMs, timestampMs: t - windowMs - 1 }),
+          'INVALID_TIMESTAMP',
+        );
+        expectRejected(
+          state,
+          trader.entry('orderExecute', limitBid, t, { windowMs, timestampMs: t + windowMs + 1 }),
+          'INVALID_TIMESTAMP',
+        );
       }
     });
 
@@ -264,7 +324,11 @@ describe('apply() with real signatures', () => {
 
     it('refuses a different valid signature over the same message', () => {
       const entry = trader.entry('orderExecute', limitBid, t);
-      const signature = signWithNonce(trader.seed, entry.transaction.message, 0x1234_5678_9abc_def0_1234_5678_9abc_def0n);
+      const signature = signWithNonce(
+        trader.seed,
+        entry.transaction.message,
+        0x1234_5678_9abc_def0_1234_5678_9abc_def0n,
+      );
       expect(Buffer.compare(Buffer.from(signature), Buffer.from(entry.transaction.signature))).not.toBe(0);
       expect(verifySignature(trader.publicKey, entry.transaction.message, signature)).toBe('valid');
       expectAccepted(state, entry);
@@ -286,7 +350,14 @@ describe('apply() with real signatures', () => {
       const big = { ...limitBid, quantity: '200' };
       const entry = trader.entry('orderExecute', big, t);
       expectRejected(state, entry, 'INSUFFICIENT_FUNDS');
-      expectAccepted(state, operator.entry('depositCredit', { account: trader.id, blockchain: 'Solana', chainTransactionId: 'top-up', quantity: '20000', symbol: 'USDC' }, t));
+      expectAccepted(
+        state,
+        operator.entry(
+          'depositCredit',
+          { account: trader.id, blockchain: 'Solana', chainTransactionId: 'top-up', quantity: '20000', symbol: 'USDC' },
+          t,
+        ),
+      );
       expectAccepted(state, entry);
     });
 
@@ -304,11 +375,21 @@ describe('apply() with real signatures', () => {
 
   describe('UNAUTHORIZED', () => {
     it('refuses operator instructions signed by a trader', () => {
-      const deposit = { account: trader.id, blockchain: 'Solana', chainTransactionId: 'self-credit', quantity: '1000000', symbol: 'USDC' };
+      const deposit = {
+        account: trader.id,
+        blockchain: 'Solana',
+        chainTransactionId: 'self-credit',
+        quantity: '1000000',
+        symbol: 'USDC',
+      };
       expectRejected(state, trader.entry('depositCredit', deposit, t), 'UNAUTHORIZED');
       expectRejected(state, trader.entry('assetList', { symbol: 'BTC', decimals: '8' }, t), 'UNAUTHORIZED');
       expectRejected(state, trader.entry('marketList', { ...solUsdc }, t), 'UNAUTHORIZED');
-      expectRejected(state, trader.entry('withdrawalComplete', { withdrawalId: '1', chainTransactionId: 'x' }, t), 'UNAUTHORIZED');
+      expectRejected(
+        state,
+        trader.entry('withdrawalComplete', { withdrawalId: '1', chainTransactionId: 'x' }, t),
+        'UNAUTHORIZED',
+      );
       expectRejected(state, trader.entry('withdrawalFail', { withdrawalId: '1', reason: 'x' }, t), 'UNAUTHORIZED');
       expectAccepted(state, operator.entry('depositCredit', deposit, t));
     });
@@ -331,53 +412,129 @@ describe('apply() with real signatures', () => {
       for (const quantity of ['0.001', '0.015', '0', '100000.01', '1.', 'NaN']) {
         expectRejected(state, trader.entry('orderExecute', { ...limitBid, quantity }, t), 'INVALID_QUANTITY');
       }
-      expectRejected(state, trader.entry('withdraw', { address: 'x', blockchain: 'Solana', quantity: '0.0000001', symbol: 'USDC' }, t), 'INVALID_QUANTITY');
-      expectRejected(state, trader.entry('withdraw', { address: 'x', blockchain: 'Solana', quantity: '0', symbol: 'USDC' }, t), 'INVALID_QUANTITY');
+      expectRejected(
+        state,
+        trader.entry('withdraw', { address: 'x', blockchain: 'Solana', quantity: '0.0000001', symbol: 'USDC' }, t),
+        'INVALID_QUANTITY',
+      );
+      expectRejected(
+        state,
+        trader.entry('withdraw', { address: 'x', blockchain: 'Solana', quantity: '0', symbol: 'USDC' }, t),
+        'INVALID_QUANTITY',
+      );
     });
 
     it('INSUFFICIENT_FUNDS: an order or withdrawal beyond the available balance', () => {
-      expectRejected(state, trader.entry('orderExecute', { ...limitBid, price: '1000', quantity: '100' }, t), 'INSUFFICIENT_FUNDS');
-      expectRejected(state, trader.entry('orderExecute', { ...limitBid, side: 'Ask', quantity: '10.01' }, t), 'INSUFFICIENT_FUNDS');
-      expectRejected(state, trader.entry('withdraw', { address: 'x', blockchain: 'Solana', quantity: '10000.000001', symbol: 'USDC' }, t), 'INSUFFICIENT_FUNDS');
+      expectRejected(
+        state,
+        trader.entry('orderExecute', { ...limitBid, price: '1000', quantity: '100' }, t),
+        'INSUFFICIENT_FUNDS',
+      );
+      expectRejected(
+        state,
+        trader.entry('orderExecute', { ...limitBid, side: 'Ask', quantity: '10.01' }, t),
+        'INSUFFICIENT_FUNDS',
+      );
+      expectRejected(
+        state,
+        trader.entry('withdraw', { address: 'x', blockchain: 'Solana', quantity: '10000.000001', symbol: 'USDC' }, t),
+        'INSUFFICIENT_FUNDS',
+      );
       const stranger = new Signer(new Uint8Array(32).fill(0x33));
       expectRejected(state, stranger.entry('orderExecute', limitBid, t), 'INSUFFICIENT_FUNDS');
     });
 
-    it('RESOURCE_NOT_FOUND: cancelling an unknown order, or another account\'s order', () => {
-      expectRejected(state, trader.entry('orderCancel', { symbol: 'SOL_USDC', orderId: '111' }, t), 'RESOURCE_NOT_FOUND');
-      expectRejected(state, trader.entry('orderCancel', { symbol: 'SOL_USDC', clientId: '7' }, t), 'RESOURCE_NOT_FOUND');
+    it("RESOURCE_NOT_FOUND: cancelling an unknown order, or another account's order", () => {
+      expectRejected(
+        state,
+        trader.entry('orderCancel', { symbol: 'SOL_USDC', orderId: '111' }, t),
+        'RESOURCE_NOT_FOUND',
+      );
+      expectRejected(
+        state,
+        trader.entry('orderCancel', { symbol: 'SOL_USDC', clientId: '7' }, t),
+        'RESOURCE_NOT_FOUND',
+      );
       const placed = expectAccepted(state, trader.entry('orderExecute', { ...limitBid, clientId: '7' }, t));
-      const orderId = placed.results[0]?.ok === true && placed.results[0].value.kind === 'order' ? placed.results[0].value.order.orderId : -1;
-      expectRejected(state, otherTrader.entry('orderCancel', { symbol: 'SOL_USDC', orderId: String(orderId) }, t), 'RESOURCE_NOT_FOUND');
-      expectRejected(state, operator.entry('withdrawalComplete', { withdrawalId: '99', chainTransactionId: 'x' }, t), 'RESOURCE_NOT_FOUND');
+      const orderId =
+        placed.results[0]?.ok === true && placed.results[0].value.kind === 'order'
+          ? placed.results[0].value.order.orderId
+          : -1;
+      expectRejected(
+        state,
+        otherTrader.entry('orderCancel', { symbol: 'SOL_USDC', orderId: String(orderId) }, t),
+        'RESOURCE_NOT_FOUND',
+      );
+      expectRejected(
+        state,
+        operator.entry('withdrawalComplete', { withdrawalId: '99', chainTransactionId: 'x' }, t),
+        'RESOURCE_NOT_FOUND',
+      );
       expectAccepted(state, trader.entry('orderCancel', { symbol: 'SOL_USDC', clientId: '7' }, t));
     });
 
     it('DUPLICATE_DEPOSIT: the same chain transaction credited twice', () => {
-      const deposit = { account: trader.id, blockchain: 'Solana', chainTransactionId: 'deposit-1', quantity: '5', symbol: 'SOL' };
+      const deposit = {
+        account: trader.id,
+        blockchain: 'Solana',
+        chainTransactionId: 'deposit-1',
+        quantity: '5',
+        symbol: 'SOL',
+      };
       expectRejected(state, operator.entry('depositCredit', deposit, t), 'DUPLICATE_DEPOSIT');
       // The same transaction id on another chain is another deposit.
       expectAccepted(state, operator.entry('depositCredit', { ...deposit, blockchain: 'Eclipse' }, t));
     });
 
     it('INVALID_ASSET, ALREADY_EXISTS, INVALID_ORDER', () => {
-      expectRejected(state, trader.entry('withdraw', { address: 'x', blockchain: 'Solana', quantity: '1', symbol: 'BTC' }, t), 'INVALID_ASSET');
-      expectRejected(state, operator.entry('depositCredit', { account: trader.id, blockchain: 'Bitcoin', chainTransactionId: 'b1', quantity: '1', symbol: 'BTC' }, t), 'INVALID_ASSET');
+      expectRejected(
+        state,
+        trader.entry('withdraw', { address: 'x', blockchain: 'Solana', quantity: '1', symbol: 'BTC' }, t),
+        'INVALID_ASSET',
+      );
+      expectRejected(
+        state,
+        operator.entry(
+          'depositCredit',
+          { account: trader.id, blockchain: 'Bitcoin', chainTransactionId: 'b1', quantity: '1', symbol: 'BTC' },
+          t,
+        ),
+        'INVALID_ASSET',
+      );
       expectRejected(state, operator.entry('assetList', { symbol: 'SOL', decimals: '9' }, t), 'ALREADY_EXISTS');
       expectRejected(state, operator.entry('marketList', solUsdc, t), 'ALREADY_EXISTS');
       expectAccepted(state, otherTrader.entry('orderExecute', { ...limitBid, side: 'Ask', price: '101' }, t));
-      expectRejected(state, trader.entry('orderExecute', { ...limitBid, price: '101', postOnly: 'true' }, t), 'INVALID_ORDER');
+      expectRejected(
+        state,
+        trader.entry('orderExecute', { ...limitBid, price: '101', postOnly: 'true' }, t),
+        'INVALID_ORDER',
+      );
       expectAccepted(state, trader.entry('orderExecute', { ...limitBid, clientId: '5' }, t));
-      expectRejected(state, trader.entry('orderExecute', { ...limitBid, clientId: '5', price: '99' }, t), 'INVALID_ORDER');
+      expectRejected(
+        state,
+        trader.entry('orderExecute', { ...limitBid, clientId: '5', price: '99' }, t),
+        'INVALID_ORDER',
+      );
     });
 
     it('INVALID_INSTRUCTION: a query applied as a transaction, or a listing that breaks the listing rules', () => {
       expectRejected(state, trader.entry('balanceQuery', {}, t), 'INVALID_INSTRUCTION');
       expectRejected(state, trader.entry('orderQueryAll', { symbol: 'SOL_USDC' }, t), 'INVALID_INSTRUCTION');
       // stepSize × tickSize × 10^quoteDecimals = 0.01 × 10^-10 × 10^9 is not a whole number of quote units.
-      const inverted = { ...solUsdc, symbol: 'USDC_SOL', baseSymbol: 'USDC', quoteSymbol: 'SOL', tickSize: '0.0000000001', minPrice: '0.0000000001' };
+      const inverted = {
+        ...solUsdc,
+        symbol: 'USDC_SOL',
+        baseSymbol: 'USDC',
+        quoteSymbol: 'SOL',
+        tickSize: '0.0000000001',
+        minPrice: '0.0000000001',
+      };
       expectRejected(state, operator.entry('marketList', inverted, t), 'INVALID_INSTRUCTION');
-      expectRejected(state, operator.entry('assetList', { symbol: 'BTC', decimals: '19' }, t), 'INVALID_CLIENT_REQUEST');
+      expectRejected(
+        state,
+        operator.entry('assetList', { symbol: 'BTC', decimals: '19' }, t),
+        'INVALID_CLIENT_REQUEST',
+      );
     });
 
     it('attestationRecord: accepted only for the entry just before it, never for a record, only from an operator', () => {
@@ -386,28 +543,54 @@ describe('apply() with real signatures', () => {
       expect(head).toBeGreaterThan(0);
       // Not the entry before it: an earlier one, a later one (not yet applied), the record's own sequence.
       for (const sequence of [head - 1, head + 1, head + 2]) {
-        expectRejected(state, operator.entry('attestationRecord', { digest, sequence: String(sequence) }, t), 'INVALID_INSTRUCTION');
+        expectRejected(
+          state,
+          operator.entry('attestationRecord', { digest, sequence: String(sequence) }, t),
+          'INVALID_INSTRUCTION',
+        );
       }
       expectRejected(state, trader.entry('attestationRecord', { digest, sequence: String(head) }, t), 'UNAUTHORIZED');
-      expectRejected(state, operator.entry('attestationRecord', { digest: digest.toUpperCase(), sequence: String(head) }, t), 'INVALID_CLIENT_REQUEST');
-      const recorded = expectAccepted(state, operator.entry('attestationRecord', { digest, sequence: String(head) }, t));
+      expectRejected(
+        state,
+        operator.entry('attestationRecord', { digest: digest.toUpperCase(), sequence: String(head) }, t),
+        'INVALID_CLIENT_REQUEST',
+      );
+      const recorded = expectAccepted(
+        state,
+        operator.entry('attestationRecord', { digest, sequence: String(head) }, t),
+      );
       expect(recorded.results).toEqual([{ ok: true, value: { kind: 'attestationRecorded', sequence: head, digest } }]);
       expect(recorded.events).toEqual([]);
       expect(state.headSequence).toBe(head + 1);
       expect(state.attestedSequence).toBe(head);
       expect(Buffer.from(state.attestationDigest).toString('hex')).toBe(digest);
       // The record is the head now: a record of a record is refused, as is recording the same entry again.
-      expectRejected(state, operator.entry('attestationRecord', { digest, sequence: String(head + 1) }, t), 'INVALID_INSTRUCTION');
+      expectRejected(
+        state,
+        operator.entry('attestationRecord', { digest, sequence: String(head + 1) }, t),
+        'INVALID_INSTRUCTION',
+      );
       // After another entry, that entry can be recorded; an earlier one no longer.
       expectAccepted(state, trader.entry('orderExecute', limitBid, t));
-      expectRejected(state, operator.entry('attestationRecord', { digest: 'ef'.repeat(32), sequence: String(head) }, t + 1), 'INVALID_INSTRUCTION');
-      expectAccepted(state, operator.entry('attestationRecord', { digest: 'ef'.repeat(32), sequence: String(head + 2) }, t));
+      expectRejected(
+        state,
+        operator.entry('attestationRecord', { digest: 'ef'.repeat(32), sequence: String(head) }, t + 1),
+        'INVALID_INSTRUCTION',
+      );
+      expectAccepted(
+        state,
+        operator.entry('attestationRecord', { digest: 'ef'.repeat(32), sequence: String(head + 2) }, t),
+      );
       expect(state.attestedSequence).toBe(head + 2);
     });
 
     it('INVALID_LOG_TIME: a log time before the last accepted entry, or not a safe integer', () => {
       for (const logTimeMs of [genesisTime - 1, 0, -1, Number.NaN, genesisTime + 0.5, 2 ** 53]) {
-        expectRejected(state, { logTimeMs, transaction: trader.sign([{ instruction: 'orderExecute', params: limitBid }], genesisTime) }, 'INVALID_LOG_TIME');
+        expectRejected(
+          state,
+          { logTimeMs, transaction: trader.sign([{ instruction: 'orderExecute', params: limitBid }], genesisTime) },
+          'INVALID_LOG_TIME',
+        );
       }
       // Equal log times are fine: the log time never decreases.
       expectAccepted(state, trader.entry('orderExecute', limitBid, genesisTime));
@@ -417,21 +600,46 @@ describe('apply() with real signatures', () => {
   describe('order of checks', () => {
     it('log time, then signature, then syntax, then window, then duplicate, then instruction, then authorization, then execution', () => {
       const valid = trader.entry('orderExecute', limitBid, t);
-      const badSignature = { ...valid.transaction, signature: Uint8Array.from(valid.transaction.signature).fill(0, 0, 1) };
+      const badSignature = {
+        ...valid.transaction,
+        signature: Uint8Array.from(valid.transaction.signature).fill(0, 0, 1),
+      };
       // log time before signature
       expectRejected(state, { logTimeMs: genesisTime - 1, transaction: badSignature }, 'INVALID_LOG_TIME');
       // signature before syntax
       const unsorted = utf8.encode(`instruction=orderExecute&symbol=SOL_USDC&side=Bid&timestamp=${t}&window=5000`);
-      expectRejected(state, { logTimeMs: t, transaction: { ...trader.signBytes(unsorted), signature: badSignature.signature } }, 'INVALID_SIGNATURE');
+      expectRejected(
+        state,
+        { logTimeMs: t, transaction: { ...trader.signBytes(unsorted), signature: badSignature.signature } },
+        'INVALID_SIGNATURE',
+      );
       // syntax before window
-      const unsortedLate = utf8.encode(`instruction=orderExecute&symbol=SOL_USDC&side=Bid&timestamp=${t + 999_999}&window=5000`);
+      const unsortedLate = utf8.encode(
+        `instruction=orderExecute&symbol=SOL_USDC&side=Bid&timestamp=${t + 999_999}&window=5000`,
+      );
       expectRejected(state, { logTimeMs: t, transaction: trader.signBytes(unsortedLate) }, 'INVALID_CLIENT_REQUEST');
       // window before duplicate
       expectAccepted(state, valid);
       expectRejected(state, { ...valid, logTimeMs: t + 5_001 }, 'INVALID_TIMESTAMP');
       // instruction syntax before authorization, authorization before execution
-      expectRejected(state, trader.entry('depositCredit', { account: 'not-a-key', blockchain: 'x', chainTransactionId: 'y', quantity: '1', symbol: 'SOL' }, t), 'INVALID_CLIENT_REQUEST');
-      expectRejected(state, trader.entry('depositCredit', { account: trader.id, blockchain: 'x', chainTransactionId: 'y', quantity: '1', symbol: 'NOPE' }, t), 'UNAUTHORIZED');
+      expectRejected(
+        state,
+        trader.entry(
+          'depositCredit',
+          { account: 'not-a-key', blockchain: 'x', chainTransactionId: 'y', quantity: '1', symbol: 'SOL' },
+          t,
+        ),
+        'INVALID_CLIENT_REQUEST',
+      );
+      expectRejected(
+        state,
+        trader.entry(
+          'depositCredit',
+          { account: trader.id, blockchain: 'x', chainTransactionId: 'y', quantity: '1', symbol: 'NOPE' },
+          t,
+        ),
+        'UNAUTHORIZED',
+      );
       // a query is never a transaction, whoever signs it
       expectRejected(state, operator.entry('balanceQuery', {}, t), 'INVALID_INSTRUCTION');
     });
@@ -455,7 +663,9 @@ describe('apply() with real signatures', () => {
         addresses.push(result.value.withdrawal.address);
       }
       expect(addresses).toEqual([address, address]);
-      expect(balancesOf(state, trader.id).find((balance) => balance.asset === 'USDC')).toMatchObject({ available: 9_997_000_000n });
+      expect(balancesOf(state, trader.id).find((balance) => balance.asset === 'USDC')).toMatchObject({
+        available: 9_997_000_000n,
+      });
     });
 
     it('treats the two encodings of one request as two different messages', () => {
@@ -468,8 +678,15 @@ describe('apply() with real signatures', () => {
     it('settles a withdrawal by operator instruction', () => {
       expectAccepted(state, trader.entry('withdraw', withdrawal, t));
       const [withdrawalId] = [...state.pendingWithdrawals.keys()];
-      expectAccepted(state, operator.entry('withdrawalComplete', { withdrawalId: String(withdrawalId), chainTransactionId: 'sig-1' }, t));
-      expectRejected(state, operator.entry('withdrawalFail', { withdrawalId: String(withdrawalId), reason: 'late' }, t), 'RESOURCE_NOT_FOUND');
+      expectAccepted(
+        state,
+        operator.entry('withdrawalComplete', { withdrawalId: String(withdrawalId), chainTransactionId: 'sig-1' }, t),
+      );
+      expectRejected(
+        state,
+        operator.entry('withdrawalFail', { withdrawalId: String(withdrawalId), reason: 'late' }, t),
+        'RESOURCE_NOT_FOUND',
+      );
     });
   });
 
@@ -500,7 +717,10 @@ describe('apply() with real signatures', () => {
         t,
       );
       const outcome = expectRejected(state, { logTimeMs: t, transaction }, 'INVALID_QUANTITY');
-      expect(outcome.results.map((result) => (result.ok ? 'ok' : result.rejection.code))).toEqual(['INVALID_QUANTITY', 'INVALID_PRICE']);
+      expect(outcome.results.map((result) => (result.ok ? 'ok' : result.rejection.code))).toEqual([
+        'INVALID_QUANTITY',
+        'INVALID_PRICE',
+      ]);
     });
 
     it('rejects a whole batch whose groups are not all orders', () => {
@@ -515,7 +735,10 @@ describe('apply() with real signatures', () => {
     });
 
     it('applies batch orders in order, so a later order may match an earlier one of another account', () => {
-      expectAccepted(state, otherTrader.entry('orderExecute', { ...limitBid, side: 'Ask', price: '100', quantity: '0.5' }, t));
+      expectAccepted(
+        state,
+        otherTrader.entry('orderExecute', { ...limitBid, side: 'Ask', price: '100', quantity: '0.5' }, t),
+      );
       const transaction = trader.sign(
         [
           { instruction: 'orderExecute', params: { ...limitBid, quantity: '0.5' } },

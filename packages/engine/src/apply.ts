@@ -74,14 +74,22 @@ export function apply(state: ExchangeState, entry: LogEntry, options: ApplyOptio
   if (!parsed.ok) return rejected(reject(parsed.code, parsed.message));
   const { timestampMs, windowMs } = parsed.value;
   if (!isWithinWindow(logTimeMs, timestampMs, windowMs)) {
-    return rejected(reject('INVALID_TIMESTAMP', `Timestamp ${timestampMs} is not within ${windowMs} ms of log time ${logTimeMs}.`));
+    return rejected(
+      reject('INVALID_TIMESTAMP', `Timestamp ${timestampMs} is not within ${windowMs} ms of log time ${logTimeMs}.`),
+    );
   }
   const digest = messageDigest(transaction.publicKey, transaction.message);
   if (hasSeen(state.replayProtection, digest)) return rejected(reject('DUPLICATE_REQUEST'));
   const instruction = parseInstruction(parsed.value.groups);
   if (!instruction.ok) return rejected(reject('INVALID_CLIENT_REQUEST', instruction.message));
 
-  const outcome = execute(state, accountIdOf(transaction.publicKey), instruction.instruction, logTimeMs, transaction.signature);
+  const outcome = execute(
+    state,
+    accountIdOf(transaction.publicKey),
+    instruction.instruction,
+    logTimeMs,
+    transaction.signature,
+  );
   if (outcome.accepted) {
     forgetExpired(state.replayProtection, logTimeMs, state.changes);
     remember(state.replayProtection, digest, logTimeMs, state.changes);

@@ -25,16 +25,32 @@ export function isAttestationRecordMessage(message: Uint8Array): boolean {
 }
 
 /** The signing string of the record of `attestation`: `instruction=attestationRecord&digest=…&sequence=…&timestamp=…&window=…`. */
-export function attestationRecordMessage(attestation: AttestationFields, timestampMs: number, windowMs: number = defaultWindowMs): Uint8Array {
+export function attestationRecordMessage(
+  attestation: AttestationFields,
+  timestampMs: number,
+  windowMs: number = defaultWindowMs,
+): Uint8Array {
   return encodeSigningStringBytes(
-    [{ instruction: 'attestationRecord', params: [['digest', attestationDigestHex(attestation)], ['sequence', String(attestation.sequence)]] }],
+    [
+      {
+        instruction: 'attestationRecord',
+        params: [
+          ['digest', attestationDigestHex(attestation)],
+          ['sequence', String(attestation.sequence)],
+        ],
+      },
+    ],
     timestampMs,
     windowMs,
   );
 }
 
 /** The record of `attestation`, signed with the operator's seed, timestamped with the log time it will be sequenced at. */
-export function signAttestationRecord(attestation: AttestationFields, logTimeMs: number, operatorSeed: Uint8Array): SignedTransaction {
+export function signAttestationRecord(
+  attestation: AttestationFields,
+  logTimeMs: number,
+  operatorSeed: Uint8Array,
+): SignedTransaction {
   const message = attestationRecordMessage(attestation, logTimeMs);
   return { message, publicKey: publicKeyFromSeed(operatorSeed), signature: signMessage(operatorSeed, message) };
 }

@@ -63,11 +63,13 @@ describe('attestationMessage', () => {
       '44'.repeat(32), // liabilitiesRoot
       '000000000000002a', // accountCount 42, u64
       '00000002', // assetCount, u32
-      '03', '534f4c', // "SOL"
+      '03',
+      '534f4c', // "SOL"
       '0000000000000000000000003b9aca00', // claims 10^9, u128
       '00000000000000000000000000000000', // debts 0
       '0000000000000000000000003b9aca00', // reserves 10^9
-      '04', '55534443', // "USDC"
+      '04',
+      '55534443', // "USDC"
       '00000010000000000000000000000000', // claims 2^100
       '00000000000000000000000000000005', // debts 5
       '00000000000000000000000000000000', // reserves 0
@@ -117,7 +119,17 @@ describe('parseAttestation and encodeAttestationJson', () => {
     expect(encodeAttestationJson(parsed)).toBe(text);
     expect(encodeAttestationJson({ ...signed, short: ['USDC'] } as Attestation)).toBe(text);
     expect(Object.keys(parsed)).toEqual([
-      'version', 'sequence', 'logTimeMs', 'genesisHash', 'headHash', 'stateHash', 'liabilitiesRoot', 'accountCount', 'assets', 'operatorKey', 'signature',
+      'version',
+      'sequence',
+      'logTimeMs',
+      'genesisHash',
+      'headHash',
+      'stateHash',
+      'liabilitiesRoot',
+      'accountCount',
+      'assets',
+      'operatorKey',
+      'signature',
     ]);
   });
 
@@ -222,7 +234,12 @@ describe('verifyAttestationSignature', () => {
 
   it('never throws, even for objects that are not attestations', () => {
     expect(verifyAttestationSignature({ ...signed, signature: '***' }, trusted)).toBe(false);
-    expect(verifyAttestationSignature({ ...signed, assets: [{ symbol: 'X', claims: '-1', debts: '0', reserves: '0' }] }, trusted)).toBe(false);
+    expect(
+      verifyAttestationSignature(
+        { ...signed, assets: [{ symbol: 'X', claims: '-1', debts: '0', reserves: '0' }] },
+        trusted,
+      ),
+    ).toBe(false);
     expect(verifyAttestationSignature({} as Attestation, trusted)).toBe(false);
   });
 });
@@ -239,10 +256,17 @@ describe('signatures do not cross between attestations and transactions', () => 
   it('an attestation signature is not a valid transaction', () => {
     const message = attestationMessage(fields);
     const signature = signMessage(operator.seed, message);
-    const state = createState({ exchangeName: 'cross', operatorKeys: [operator.accountId], feeAccount: operator.accountId });
+    const state = createState({
+      exchangeName: 'cross',
+      operatorKeys: [operator.accountId],
+      feeAccount: operator.accountId,
+    });
     // The signature itself is valid; the engine refuses the message, which is not a signing string.
     expect(engineRule(operator.publicKey, message, signature)).toBe(true);
-    const outcome = apply(state, { logTimeMs: 1_750_000_000_000, transaction: { message, publicKey: operator.publicKey, signature } });
+    const outcome = apply(state, {
+      logTimeMs: 1_750_000_000_000,
+      transaction: { message, publicKey: operator.publicKey, signature },
+    });
     expect(outcome.accepted).toBe(false);
     if (!outcome.accepted) expect(outcome.rejection.code).not.toBe('INVALID_SIGNATURE');
   });
@@ -250,11 +274,20 @@ describe('signatures do not cross between attestations and transactions', () => 
 
 describe('shortAssets', () => {
   it('lists exactly the assets whose claims − debts exceed the reserves', () => {
-    const asset = (symbol: string, claims: bigint, debts: bigint, reserves: bigint) =>
-      ({ symbol, claims: claims.toString(), debts: debts.toString(), reserves: reserves.toString() });
+    const asset = (symbol: string, claims: bigint, debts: bigint, reserves: bigint) => ({
+      symbol,
+      claims: claims.toString(),
+      debts: debts.toString(),
+      reserves: reserves.toString(),
+    });
     const stated: AttestationFields = {
       ...fields,
-      assets: [asset('COVERED', 10n, 0n, 10n), asset('SHORT', 11n, 0n, 10n), asset('NETTED', 12n, 2n, 10n), asset('HUGE', 1n << 127n, 0n, (1n << 127n) - 1n)],
+      assets: [
+        asset('COVERED', 10n, 0n, 10n),
+        asset('SHORT', 11n, 0n, 10n),
+        asset('NETTED', 12n, 2n, 10n),
+        asset('HUGE', 1n << 127n, 0n, (1n << 127n) - 1n),
+      ],
     };
     expect(shortAssets(stated)).toEqual(['SHORT', 'HUGE']);
     expect(shortAssets(fields)).toEqual(['USDC']);
@@ -299,7 +332,9 @@ describe('noble strict verification', () => {
         const signature = signMessage(operator.seed, message);
         expect(verifyWithNobleStrict(operator.publicKey, message, signature)).toBe(true);
         signature[flipped] = signature[flipped]! ^ 0x40;
-        expect(verifyWithNobleStrict(operator.publicKey, message, signature)).toBe(engineRule(operator.publicKey, message, signature));
+        expect(verifyWithNobleStrict(operator.publicKey, message, signature)).toBe(
+          engineRule(operator.publicKey, message, signature),
+        );
       }),
       { numRuns: 30 },
     );

@@ -96,7 +96,11 @@ export function readUint128(view: DataView, offset: number): bigint {
  * "negative" amount therefore cannot even be written.
  */
 export function parseUint128Decimal(text: unknown): bigint | undefined {
-  if (typeof text !== 'string' || text.length > maximumUint128DecimalLength || !canonicalUnsignedDecimalPattern.test(text)) {
+  if (
+    typeof text !== 'string' ||
+    text.length > maximumUint128DecimalLength ||
+    !canonicalUnsignedDecimalPattern.test(text)
+  ) {
     return undefined;
   }
   const value = BigInt(text);
@@ -127,7 +131,11 @@ export function bytesToBase64(bytes: Uint8Array): string {
   let index = 0;
   for (; index + 2 < bytes.length; index += 3) {
     const group = (bytes[index]! << 16) | (bytes[index + 1]! << 8) | bytes[index + 2]!;
-    text += base64Alphabet[group >>> 18]! + base64Alphabet[(group >>> 12) & 63]! + base64Alphabet[(group >>> 6) & 63]! + base64Alphabet[group & 63]!;
+    text +=
+      base64Alphabet[group >>> 18]! +
+      base64Alphabet[(group >>> 12) & 63]! +
+      base64Alphabet[(group >>> 6) & 63]! +
+      base64Alphabet[group & 63]!;
   }
   const rest = bytes.length - index;
   if (rest === 1) {
@@ -135,7 +143,8 @@ export function bytesToBase64(bytes: Uint8Array): string {
     text += base64Alphabet[group >>> 18]! + base64Alphabet[(group >>> 12) & 63]! + '==';
   } else if (rest === 2) {
     const group = (bytes[index]! << 16) | (bytes[index + 1]! << 8);
-    text += base64Alphabet[group >>> 18]! + base64Alphabet[(group >>> 12) & 63]! + base64Alphabet[(group >>> 6) & 63]! + '=';
+    text +=
+      base64Alphabet[group >>> 18]! + base64Alphabet[(group >>> 12) & 63]! + base64Alphabet[(group >>> 6) & 63]! + '=';
   }
   return text;
 }
@@ -196,7 +205,8 @@ function checkUint64(value: unknown, name: string, minimum: number): number {
 }
 
 function checkHash(value: unknown, name: string): string {
-  if (lowerHexToBytes(value, hashLengthBytes) === undefined) fail(`${name} must be 64 lower-case hex digits, got ${shown(value)}.`);
+  if (lowerHexToBytes(value, hashLengthBytes) === undefined)
+    fail(`${name} must be 64 lower-case hex digits, got ${shown(value)}.`);
   return value as string;
 }
 
@@ -209,7 +219,8 @@ function checkAmount(value: unknown, name: string): string {
 
 function shown(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
-  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined)
+    return String(value);
   if (typeof value === 'bigint') return `${value}n`;
   return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
 }
@@ -333,7 +344,12 @@ export function assembleAttestation(fields: AttestationFields, operatorKey: stri
     stateHash: fields.stateHash,
     liabilitiesRoot: fields.liabilitiesRoot,
     accountCount: fields.accountCount,
-    assets: fields.assets.map((asset) => ({ symbol: asset.symbol, claims: asset.claims, debts: asset.debts, reserves: asset.reserves })),
+    assets: fields.assets.map((asset) => ({
+      symbol: asset.symbol,
+      claims: asset.claims,
+      debts: asset.debts,
+      reserves: asset.reserves,
+    })),
     operatorKey,
     signature,
   };
@@ -394,4 +410,3 @@ export function shortAssets(attestation: AttestationFields): string[] {
     .filter((asset) => BigInt(asset.claims) - BigInt(asset.debts) > BigInt(asset.reserves))
     .map((asset) => asset.symbol);
 }
-

@@ -37,7 +37,8 @@ export class ByteWriter {
    */
   unsigned(value: bigint | number): void {
     if (typeof value === 'number') {
-      if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`unsigned value ${value} is not a safe non-negative integer`);
+      if (!Number.isSafeInteger(value) || value < 0)
+        throw new RangeError(`unsigned value ${value} is not a safe non-negative integer`);
       if (value <= 0xffff_ffff) {
         this.small(value);
         return;

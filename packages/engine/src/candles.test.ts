@@ -18,7 +18,13 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 
 let nextTradeId = 1;
 function trade(time: string | number, price: bigint, quantity = 1n, quote = price): CandleTrade {
-  return { tradeId: nextTradeId++, priceTicks: price, quantitySteps: quantity, quoteUnits: quote, timeMs: typeof time === 'number' ? time : at(time) };
+  return {
+    tradeId: nextTradeId++,
+    priceTicks: price,
+    quantitySteps: quantity,
+    quoteUnits: quote,
+    timeMs: typeof time === 'number' ? time : at(time),
+  };
 }
 
 describe('bucket boundaries', () => {
@@ -112,7 +118,11 @@ describe('bucket boundaries', () => {
       const { year, month, day } = civilFromDays(days);
       expect(daysFromCivil(year, month, day)).toBe(days);
       const date = new Date(Number(days) * 86_400_000);
-      expect([Number(year), Number(month), Number(day)]).toEqual([date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate()]);
+      expect([Number(year), Number(month), Number(day)]).toEqual([
+        date.getUTCFullYear(),
+        date.getUTCMonth() + 1,
+        date.getUTCDate(),
+      ]);
     }
   });
 
@@ -123,7 +133,23 @@ describe('bucket boundaries', () => {
   });
 
   it('knows exactly Backpack’s interval names', () => {
-    expect(candleIntervals).toEqual(['1m', '3m', '5m', '15m', '30m', '1h', '2h', '4h', '6h', '8h', '12h', '1d', '3d', '1w', '1month']);
+    expect(candleIntervals).toEqual([
+      '1m',
+      '3m',
+      '5m',
+      '15m',
+      '30m',
+      '1h',
+      '2h',
+      '4h',
+      '6h',
+      '8h',
+      '12h',
+      '1d',
+      '3d',
+      '1w',
+      '1month',
+    ]);
     expect(isCandleInterval('1month')).toBe(true);
     expect(isCandleInterval('1M')).toBe(false);
     expect(isCandleInterval('15')).toBe(false);
@@ -172,7 +198,15 @@ describe('aggregation', () => {
     ]);
     const [threeMinutes] = candlesOf('3m', trades);
     expect(candlesOf('3m', trades)).toHaveLength(1);
-    expect(threeMinutes).toMatchObject({ openTicks: 100n, highTicks: 105n, lowTicks: 95n, closeTicks: 99n, volumeSteps: 7n, quoteVolumeUnits: 689n, trades: 4 });
+    expect(threeMinutes).toMatchObject({
+      openTicks: 100n,
+      highTicks: 105n,
+      lowTicks: 95n,
+      closeTicks: 99n,
+      volumeSteps: 7n,
+      quoteVolumeUnits: 689n,
+      trades: 4,
+    });
   });
 
   it('every interval partitions the same trades: volumes add up to the total', () => {
@@ -187,7 +221,8 @@ describe('aggregation', () => {
       const candles = candlesOf(interval, trades);
       expect(candles.reduce((sum, candle) => sum + candle.volumeSteps, 0n)).toBe(totalVolume);
       expect(candles.reduce((sum, candle) => sum + candle.trades, 0)).toBe(trades.length);
-      for (let index = 1; index < candles.length; index += 1) expect(candles[index]!.startMs).toBeGreaterThanOrEqual(candles[index - 1]!.endMs);
+      for (let index = 1; index < candles.length; index += 1)
+        expect(candles[index]!.startMs).toBeGreaterThanOrEqual(candles[index - 1]!.endMs);
       for (const candle of candles) {
         const inside = trades.filter((each) => each.timeMs >= candle.startMs && each.timeMs < candle.endMs);
         expect(candle.trades).toBe(inside.length);
@@ -204,7 +239,10 @@ describe('aggregation', () => {
       ['2027-02-01T00:00:00.000Z', 20n],
     ]);
     // 2027-02-01 is a Monday: the week candles split there too.
-    expect(candlesOf('1w', trades).map((candle) => iso(candle.startMs))).toEqual(['2027-01-25T00:00:00.000Z', '2027-02-01T00:00:00.000Z']);
+    expect(candlesOf('1w', trades).map((candle) => iso(candle.startMs))).toEqual([
+      '2027-01-25T00:00:00.000Z',
+      '2027-02-01T00:00:00.000Z',
+    ]);
   });
 
   it('refuses trades out of log order', () => {

@@ -23,7 +23,23 @@
  * steps and units. No clock and no date objects: calendar arithmetic is bigint-only.
  */
 
-export const candleIntervals = ['1m', '3m', '5m', '15m', '30m', '1h', '2h', '4h', '6h', '8h', '12h', '1d', '3d', '1w', '1month'] as const;
+export const candleIntervals = [
+  '1m',
+  '3m',
+  '5m',
+  '15m',
+  '30m',
+  '1h',
+  '2h',
+  '4h',
+  '6h',
+  '8h',
+  '12h',
+  '1d',
+  '3d',
+  '1w',
+  '1month',
+] as const;
 export type CandleInterval = (typeof candleIntervals)[number];
 
 const minuteMs = 60_000n;
@@ -105,7 +121,8 @@ export function daysFromCivil(year: bigint, month: bigint, day: bigint): bigint 
 }
 
 function timeOf(timeMs: number): bigint {
-  if (!Number.isSafeInteger(timeMs) || timeMs < 0) throw new RangeError(`${timeMs} is not a time in whole milliseconds since 1970`);
+  if (!Number.isSafeInteger(timeMs) || timeMs < 0)
+    throw new RangeError(`${timeMs} is not a time in whole milliseconds since 1970`);
   return BigInt(timeMs);
 }
 
@@ -145,7 +162,8 @@ export function candleEndMs(interval: CandleInterval, startMs: number): number {
 export function addTradeToCandle(interval: CandleInterval, candle: Candle | undefined, trade: CandleTrade): Candle {
   const startMs = candleStartMs(interval, trade.timeMs);
   if (candle === undefined || startMs !== candle.startMs) {
-    if (candle !== undefined && startMs < candle.startMs) throw new RangeError(`trade ${trade.tradeId} precedes the candle at ${candle.startMs}`);
+    if (candle !== undefined && startMs < candle.startMs)
+      throw new RangeError(`trade ${trade.tradeId} precedes the candle at ${candle.startMs}`);
     return {
       interval,
       startMs,
@@ -161,7 +179,8 @@ export function addTradeToCandle(interval: CandleInterval, candle: Candle | unde
       lastTradeId: trade.tradeId,
     };
   }
-  if (trade.tradeId <= candle.lastTradeId) throw new RangeError(`trade ${trade.tradeId} is not after trade ${candle.lastTradeId}`);
+  if (trade.tradeId <= candle.lastTradeId)
+    throw new RangeError(`trade ${trade.tradeId} is not after trade ${candle.lastTradeId}`);
   return {
     ...candle,
     highTicks: trade.priceTicks > candle.highTicks ? trade.priceTicks : candle.highTicks,

@@ -120,9 +120,12 @@ describe('parseUnsignedInteger', () => {
     expect(parseUnsignedInteger('18446744073709551615', (1n << 64n) - 1n)).toBe((1n << 64n) - 1n);
   });
 
-  it.each(['', '01', '-1', '+1', '1.0', '1e3', ' 1', '1 ', '\uFF11', '0x1', '123456789012345678901'])('rejects %j', (text) => {
-    expect(parseUnsignedInteger(text, 1n << 80n)).toBeUndefined();
-  });
+  it.each(['', '01', '-1', '+1', '1.0', '1e3', ' 1', '1 ', '\uFF11', '0x1', '123456789012345678901'])(
+    'rejects %j',
+    (text) => {
+      expect(parseUnsignedInteger(text, 1n << 80n)).toBeUndefined();
+    },
+  );
 
   it('rejects values above the maximum', () => {
     expect(parseUnsignedInteger('11', 10n)).toBeUndefined();

@@ -50,7 +50,9 @@ export function parseIncrements(
   text: string,
   scale: number,
   incrementUnits: bigint,
-): { readonly ok: true; readonly count: bigint } | { readonly ok: false; readonly reason: 'malformed' | 'too-precise' | 'too-long' } {
+):
+  | { readonly ok: true; readonly count: bigint }
+  | { readonly ok: false; readonly reason: 'malformed' | 'too-precise' | 'too-long' } {
   const parsed = parseDecimal(text, scale);
   if (!parsed.ok) return parsed;
   if (parsed.units % incrementUnits !== 0n) return { ok: false, reason: 'too-precise' };

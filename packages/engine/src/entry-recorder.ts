@@ -79,7 +79,8 @@ export class EntryRecorder {
     if (firstBalance !== undefined) {
       this.reportBalance(events, firstBalance);
       const more = this.moreBalances;
-      if (more !== undefined) for (let index = 0; index < more.length; index += 1) this.reportBalance(events, more[index] as Balance);
+      if (more !== undefined)
+        for (let index = 0; index < more.length; index += 1) this.reportBalance(events, more[index] as Balance);
     }
     const firstLevel = this.firstLevel;
     if (firstLevel !== undefined) {

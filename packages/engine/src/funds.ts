@@ -24,10 +24,20 @@ type ReservesStatement = Extract<OperatorInstruction, { kind: 'reservesStatement
  * is the operator's word (no chain is connected); logging it binds it into
  * every later attestation, where verifiers compare it with the liabilities.
  */
-export function stateReserves(state: ExchangeState, recorder: EntryRecorder, statement: ReservesStatement): ReservesView | Rejection {
+export function stateReserves(
+  state: ExchangeState,
+  recorder: EntryRecorder,
+  statement: ReservesStatement,
+): ReservesView | Rejection {
   const asset = state.assetsBySymbol.get(statement.symbol);
   if (asset === undefined) return reject('INVALID_ASSET', `Asset ${statement.symbol} does not exist.`);
-  const units = parseAmountUnits(asset.decimals, statement.quantity, 'Reserves quantity', true, maximumAssetSupplyUnits);
+  const units = parseAmountUnits(
+    asset.decimals,
+    statement.quantity,
+    'Reserves quantity',
+    true,
+    maximumAssetSupplyUnits,
+  );
   if (typeof units !== 'bigint') return units;
   asset.reservesUnits = units;
   asset.reservesStatedAtMs = recorder.timeMs;
@@ -54,10 +64,16 @@ export function creditDeposit(
   if (typeof units !== 'bigint') return units;
   const depositKey = `${credit.blockchain}:${credit.chainTransactionId}`;
   if (state.creditedDeposits.has(depositKey)) {
-    return reject('DUPLICATE_DEPOSIT', `Chain transaction ${credit.chainTransactionId} on ${credit.blockchain} is already credited.`);
+    return reject(
+      'DUPLICATE_DEPOSIT',
+      `Chain transaction ${credit.chainTransactionId} on ${credit.blockchain} is already credited.`,
+    );
   }
   if (asset.depositedUnits - asset.withdrawnUnits + units > maximumAssetSupplyUnits) {
-    return reject('INVALID_QUANTITY', `The deposit would take ${asset.symbol} beyond the supply the exchange can hold.`);
+    return reject(
+      'INVALID_QUANTITY',
+      `The deposit would take ${asset.symbol} beyond the supply the exchange can hold.`,
+    );
   }
   const account = state.accounts.get(credit.account) ?? addAccount(state, credit.account, entrySignature);
   creditAvailable(recorder, account.balance(asset), units);
@@ -111,7 +127,10 @@ export function requestWithdrawal(
   const account = state.accounts.get(accountId);
   const available = account?.availableOf(asset) ?? 0n;
   if (account === undefined || available < units) {
-    return reject('INSUFFICIENT_FUNDS', `The withdrawal needs ${units} ${asset.symbol} units; ${available} are available.`);
+    return reject(
+      'INSUFFICIENT_FUNDS',
+      `The withdrawal needs ${units} ${asset.symbol} units; ${available} are available.`,
+    );
   }
   // An account that borrows may withdraw only what keeps it at its initial margin (docs/margin.md).
   const marginRefusal =
@@ -139,7 +158,9 @@ export function settleWithdrawal(
   state: ExchangeState,
   recorder: EntryRecorder,
   withdrawalId: number,
-  outcome: { readonly completed: true; readonly chainTransactionId: string } | { readonly completed: false; readonly reason: string },
+  outcome:
+    | { readonly completed: true; readonly chainTransactionId: string }
+    | { readonly completed: false; readonly reason: string },
 ): WithdrawalView | Rejection {
   const withdrawal = state.pendingWithdrawals.get(withdrawalId);
   if (withdrawal === undefined) return reject('RESOURCE_NOT_FOUND', `No pending withdrawal ${withdrawalId}.`);

@@ -48,7 +48,11 @@ interface Exchange {
  */
 function randomExchange(seed: number, entryCount: number): Exchange {
   const { entries, operator } = randomSignedLog(seed, entryCount);
-  const state = createState({ exchangeName: 'proofs', operatorKeys: [operator.accountId], feeAccount: signerFromByte(99).accountId });
+  const state = createState({
+    exchangeName: 'proofs',
+    operatorKeys: [operator.accountId],
+    feeAccount: signerFromByte(99).accountId,
+  });
   let time = 0;
   let sequence = 0;
   const submit = (entry: (typeof entries)[number]): void => {
@@ -61,13 +65,25 @@ function randomExchange(seed: number, entryCount: number): Exchange {
     settled += 1;
     if (settled % 4 === 0) continue;
     const instruction = settled % 3 === 0 ? 'withdrawalFail' : 'withdrawalComplete';
-    const detail: Record<string, string> = instruction === 'withdrawalFail' ? { reason: 'test' } : { chainTransactionId: `chain-${id}` };
+    const detail: Record<string, string> =
+      instruction === 'withdrawalFail' ? { reason: 'test' } : { chainTransactionId: `chain-${id}` };
     submit(signedEntry(operator, instruction, { withdrawalId: String(id), ...detail }, ++time));
   }
   for (const fill of [50, 51, 52]) {
-    submit(signedEntry(operator, 'depositCredit', {
-      account: signerFromByte(fill).accountId, symbol: 'BTC', quantity: '0.5', blockchain: 'Solana', chainTransactionId: `late-${fill}`,
-    }, ++time));
+    submit(
+      signedEntry(
+        operator,
+        'depositCredit',
+        {
+          account: signerFromByte(fill).accountId,
+          symbol: 'BTC',
+          quantity: '0.5',
+          blockchain: 'Solana',
+          chainTransactionId: `late-${fill}`,
+        },
+        ++time,
+      ),
+    );
   }
   submit(signedEntry(operator, 'reservesStatement', { symbol: 'SOL', quantity: '1000' }, ++time));
   submit(signedEntry(operator, 'assetList', { symbol: 'ETH', decimals: '18' }, ++time));
@@ -76,7 +92,13 @@ function randomExchange(seed: number, entryCount: number): Exchange {
 
 function attest(exchange: Exchange, tree: LiabilitiesTree): Attestation {
   const head = createHash('sha256').update(`head ${exchange.sequence}`).digest();
-  const fields = attestationFieldsOf(exchange.state, tree.root(), exchange.sequence, head, genesisHash(exchange.state.genesis));
+  const fields = attestationFieldsOf(
+    exchange.state,
+    tree.root(),
+    exchange.sequence,
+    head,
+    genesisHash(exchange.state.genesis),
+  );
   return signAttestation(fields, exchange.operator.seed);
 }
 
@@ -91,11 +113,19 @@ describe('inclusion proofs of a random exchange', () => {
     const accounts = exchange.state.accountList;
     expect(accounts.length).toBeGreaterThanOrEqual(10);
     expect(tree.depth()).toBeGreaterThanOrEqual(4);
-    expect(accounts.some((account) => account.balances.some((balance) => balance !== undefined && balance.locked > 0n))).toBe(true);
-    expect(accounts.some((account) => account.balances.some((balance) => balance !== undefined && balance.pendingWithdrawal > 0n))).toBe(true);
+    expect(
+      accounts.some((account) => account.balances.some((balance) => balance !== undefined && balance.locked > 0n)),
+    ).toBe(true);
+    expect(
+      accounts.some((account) =>
+        account.balances.some((balance) => balance !== undefined && balance.pendingWithdrawal > 0n),
+      ),
+    ).toBe(true);
     expect(exchange.state.assets.some((asset) => asset.withdrawnUnits > 0n)).toBe(true);
     // The fee account earned fees, so orders traded.
-    expect(exchange.state.feeAccount.balances.some((balance) => balance !== undefined && balance.available > 0n)).toBe(true);
+    expect(exchange.state.feeAccount.balances.some((balance) => balance !== undefined && balance.available > 0n)).toBe(
+      true,
+    );
   });
 
   it("every account's proof verifies against the signed attestation and returns its balances", () => {
@@ -104,7 +134,9 @@ describe('inclusion proofs of a random exchange', () => {
       const verdict = verifyInclusionProof(proof, trusted, withEngineRule);
       expect(verdict, account.id).toMatchObject({ ok: true, account: account.id, leafIndex: account.ordinal });
       if (!verdict.ok) continue;
-      expect(verdict.balances.map((balance) => balance.symbol)).toEqual(exchange.state.assets.map((asset) => asset.symbol));
+      expect(verdict.balances.map((balance) => balance.symbol)).toEqual(
+        exchange.state.assets.map((asset) => asset.symbol),
+      );
       verdict.balances.forEach((balance, index) => {
         expect(balance.claim).toBe(claimOf(exchange.state, account.id, index));
         expect(balance.debt).toBe(0n);
@@ -116,10 +148,16 @@ describe('inclusion proofs of a random exchange', () => {
 
   it('the attested totals are the sums of all balances, which are deposits minus completed withdrawals', () => {
     exchange.state.assets.forEach((asset, index) => {
-      const total = exchange.state.accountList.reduce((sum, account) => sum + claimOf(exchange.state, account.id, index), 0n);
+      const total = exchange.state.accountList.reduce(
+        (sum, account) => sum + claimOf(exchange.state, account.id, index),
+        0n,
+      );
       expect(total).toBe(asset.depositedUnits - asset.withdrawnUnits);
       expect(attestation.assets[index]).toEqual({
-        symbol: asset.symbol, claims: total.toString(), debts: '0', reserves: asset.reservesUnits.toString(),
+        symbol: asset.symbol,
+        claims: total.toString(),
+        debts: '0',
+        reserves: asset.reservesUnits.toString(),
       });
     });
     expect(attestation.accountCount).toBe(exchange.state.accountList.length);
@@ -128,7 +166,9 @@ describe('inclusion proofs of a random exchange', () => {
 
 describe('altering anything breaks verification', () => {
   // An account at an odd place with funds in several assets, so both sibling sides and non-zero amounts are covered.
-  const target = exchange.state.accountList.find((account) => account.ordinal % 2 === 1 && account.balances.filter(Boolean).length >= 3)!;
+  const target = exchange.state.accountList.find(
+    (account) => account.ordinal % 2 === 1 && account.balances.filter(Boolean).length >= 3,
+  )!;
   const other = exchange.state.accountList.find((account) => account !== target && account.ordinal > 0)!;
   const proof = proofOf(target.id);
   const assetCount = attestation.assets.length;
@@ -143,9 +183,18 @@ describe('altering anything breaks verification', () => {
 
   const alterations: Array<[string, (value: any) => void]> = [];
   for (let index = 0; index < assetCount; index += 1) {
-    alterations.push([`balances[${index}].claim up`, (value) => (value.balances[index].claim = bump(value.balances[index].claim))]);
-    alterations.push([`balances[${index}].claim down`, (value) => (value.balances[index].claim = lower(value.balances[index].claim))]);
-    alterations.push([`balances[${index}].debt`, (value) => (value.balances[index].debt = bump(value.balances[index].debt))]);
+    alterations.push([
+      `balances[${index}].claim up`,
+      (value) => (value.balances[index].claim = bump(value.balances[index].claim)),
+    ]);
+    alterations.push([
+      `balances[${index}].claim down`,
+      (value) => (value.balances[index].claim = lower(value.balances[index].claim)),
+    ]);
+    alterations.push([
+      `balances[${index}].debt`,
+      (value) => (value.balances[index].debt = bump(value.balances[index].debt)),
+    ]);
     alterations.push([`balances[${index}].symbol`, (value) => (value.balances[index].symbol = 'XYZ')]);
   }
   alterations.push(['salt', (value) => (value.salt = flipHex(value.salt))]);
@@ -157,13 +206,23 @@ describe('altering anything breaks verification', () => {
   proof.path.forEach((_, level) => {
     alterations.push([`path[${level}].hash`, (value) => (value.path[level].hash = flipHex(value.path[level].hash))]);
     for (let index = 0; index < assetCount; index += 1) {
-      alterations.push([`path[${level}].sums[${index}].claim`, (value) => (value.path[level].sums[index].claim = bump(value.path[level].sums[index].claim))]);
-      alterations.push([`path[${level}].sums[${index}].debt`, (value) => (value.path[level].sums[index].debt = bump(value.path[level].sums[index].debt))]);
+      alterations.push([
+        `path[${level}].sums[${index}].claim`,
+        (value) => (value.path[level].sums[index].claim = bump(value.path[level].sums[index].claim)),
+      ]);
+      alterations.push([
+        `path[${level}].sums[${index}].debt`,
+        (value) => (value.path[level].sums[index].debt = bump(value.path[level].sums[index].debt)),
+      ]);
     }
     alterations.push([`path[${level}] removed`, (value) => value.path.splice(level, 1)]);
     alterations.push([`path[${level}] duplicated`, (value) => value.path.splice(level, 0, value.path[level])]);
   });
-  alterations.push(['path item added', (value) => value.path.push({ hash: '00'.repeat(32), sums: value.path[0].sums.map(() => ({ claim: '0', debt: '0' })) })]);
+  alterations.push([
+    'path item added',
+    (value) =>
+      value.path.push({ hash: '00'.repeat(32), sums: value.path[0].sums.map(() => ({ claim: '0', debt: '0' })) }),
+  ]);
   alterations.push(['path emptied', (value) => (value.path = [])]);
   alterations.push(['path sums item removed', (value) => value.path[0].sums.pop()]);
   alterations.push(['balances item removed', (value) => value.balances.pop()]);
@@ -174,7 +233,11 @@ describe('altering anything breaks verification', () => {
   // attestation with other values is simply a different valid attestation.
   // (accountCount is bound through the shape; see the shape tests.)
   const attestationChanges: Array<[string, (value: any) => void, boolean]> = [
-    ['liabilitiesRoot', (value) => (value.attestation.liabilitiesRoot = flipHex(value.attestation.liabilitiesRoot)), true],
+    [
+      'liabilitiesRoot',
+      (value) => (value.attestation.liabilitiesRoot = flipHex(value.attestation.liabilitiesRoot)),
+      true,
+    ],
     ['sequence', (value) => (value.attestation.sequence += 1), false],
     ['logTimeMs', (value) => (value.attestation.logTimeMs += 1), false],
     ['genesisHash', (value) => (value.attestation.genesisHash = flipHex(value.attestation.genesisHash)), false],
@@ -182,14 +245,38 @@ describe('altering anything breaks verification', () => {
     ['stateHash', (value) => (value.attestation.stateHash = flipHex(value.attestation.stateHash)), false],
     ['accountCount to the leaf index', (value) => (value.attestation.accountCount = value.leafIndex), true],
     ['an asset dropped', (value) => value.attestation.assets.pop(), true],
-    ['an asset added', (value) => value.attestation.assets.push({ symbol: 'NEW', claims: '0', debts: '0', reserves: '0' }), true],
+    [
+      'an asset added',
+      (value) => value.attestation.assets.push({ symbol: 'NEW', claims: '0', debts: '0', reserves: '0' }),
+      true,
+    ],
   ];
   for (let index = 0; index < assetCount; index += 1) {
-    attestationChanges.push([`assets[${index}].claims down`, (value) => (value.attestation.assets[index].claims = lower(value.attestation.assets[index].claims)), true]);
-    attestationChanges.push([`assets[${index}].claims up`, (value) => (value.attestation.assets[index].claims = bump(value.attestation.assets[index].claims)), true]);
-    attestationChanges.push([`assets[${index}].debts`, (value) => (value.attestation.assets[index].debts = bump(value.attestation.assets[index].debts)), true]);
-    attestationChanges.push([`assets[${index}].symbol`, (value) => (value.attestation.assets[index].symbol = `X${index}`), true]);
-    attestationChanges.push([`assets[${index}].reserves`, (value) => (value.attestation.assets[index].reserves = bump(value.attestation.assets[index].reserves)), false]);
+    attestationChanges.push([
+      `assets[${index}].claims down`,
+      (value) => (value.attestation.assets[index].claims = lower(value.attestation.assets[index].claims)),
+      true,
+    ]);
+    attestationChanges.push([
+      `assets[${index}].claims up`,
+      (value) => (value.attestation.assets[index].claims = bump(value.attestation.assets[index].claims)),
+      true,
+    ]);
+    attestationChanges.push([
+      `assets[${index}].debts`,
+      (value) => (value.attestation.assets[index].debts = bump(value.attestation.assets[index].debts)),
+      true,
+    ]);
+    attestationChanges.push([
+      `assets[${index}].symbol`,
+      (value) => (value.attestation.assets[index].symbol = `X${index}`),
+      true,
+    ]);
+    attestationChanges.push([
+      `assets[${index}].reserves`,
+      (value) => (value.attestation.assets[index].reserves = bump(value.attestation.assets[index].reserves)),
+      false,
+    ]);
   }
 
   it('the unaltered proof verifies (the control)', () => {
@@ -205,13 +292,19 @@ describe('altering anything breaks verification', () => {
     expect(verifyInclusionProof(value, trusted, withEngineRule).ok).toBe(false);
   });
 
-  it.each(attestationChanges)('attestation %s: the signature fails; re-signed, the proof fails if the tree commits to it (%s)', (_name, alter, committed) => {
-    const value = jsonCopy(proof);
-    alter(value);
-    expect(verifyInclusionProof(value, trusted, withEngineRule)).toMatchObject({ ok: false, reason: expect.stringMatching(/signature/) });
-    resign(value);
-    expect(verifyInclusionProof(value, trusted, withEngineRule).ok).toBe(!committed);
-  });
+  it.each(attestationChanges)(
+    'attestation %s: the signature fails; re-signed, the proof fails if the tree commits to it (%s)',
+    (_name, alter, committed) => {
+      const value = jsonCopy(proof);
+      alter(value);
+      expect(verifyInclusionProof(value, trusted, withEngineRule)).toMatchObject({
+        ok: false,
+        reason: expect.stringMatching(/signature/),
+      });
+      resign(value);
+      expect(verifyInclusionProof(value, trusted, withEngineRule).ok).toBe(!committed);
+    },
+  );
 
   it('the attestation signature: flipped, replaced by another key, or under an untrusted key', () => {
     const flipped = jsonCopy(proof);
@@ -222,7 +315,10 @@ describe('altering anything breaks verification', () => {
     const impostor = signerFromByte(77);
     const signedByImpostor = jsonCopy(proof);
     signedByImpostor.attestation = signAttestation(signedByImpostor.attestation, impostor.seed);
-    expect(verifyInclusionProof(signedByImpostor, trusted, withEngineRule)).toMatchObject({ ok: false, reason: expect.stringMatching(/trusted/) });
+    expect(verifyInclusionProof(signedByImpostor, trusted, withEngineRule)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/trusted/),
+    });
     expect(verifyInclusionProof(signedByImpostor, [...trusted, impostor.accountId], withEngineRule).ok).toBe(true);
     expect(verifyInclusionProof(jsonCopy(proof), [impostor.accountId], withEngineRule).ok).toBe(false);
   });
@@ -232,14 +328,24 @@ describe('an account left out of the tree', () => {
   it('has no valid proof, by any of the means at hand', () => {
     const operator = signerFromByte(200);
     const [alice, bob, carol] = [signerFromByte(1), signerFromByte(2), signerFromByte(3)];
-    const state = createState({ exchangeName: 'omission', operatorKeys: [operator.accountId], feeAccount: operator.accountId });
+    const state = createState({
+      exchangeName: 'omission',
+      operatorKeys: [operator.accountId],
+      feeAccount: operator.accountId,
+    });
     let time = 1_800_000_000_000;
     const submit = (signer: Signer, instruction: string, params: Record<string, string>): void => {
       expect(apply(state, signedEntry(signer, instruction, params, ++time)).accepted).toBe(true);
     };
     submit(operator, 'assetList', { symbol: 'SOL', decimals: '9' });
     const deposit = (who: Signer, quantity: string): void =>
-      submit(operator, 'depositCredit', { account: who.accountId, symbol: 'SOL', quantity, blockchain: 'Solana', chainTransactionId: `omission-${quantity}` });
+      submit(operator, 'depositCredit', {
+        account: who.accountId,
+        symbol: 'SOL',
+        quantity,
+        blockchain: 'Solana',
+        chainTransactionId: `omission-${quantity}`,
+      });
     deposit(alice, '5');
     deposit(bob, '7');
     deposit(carol, '9');
@@ -250,14 +356,27 @@ describe('an account left out of the tree', () => {
     expect(verifyInclusionProof(carolsHonestProof, [operator.accountId], withEngineRule).ok).toBe(true);
 
     // The operator attests a state without Carol: the same log up to her deposit.
-    const lying = createState({ exchangeName: 'omission', operatorKeys: [operator.accountId], feeAccount: operator.accountId });
+    const lying = createState({
+      exchangeName: 'omission',
+      operatorKeys: [operator.accountId],
+      feeAccount: operator.accountId,
+    });
     let replayTime = 1_800_000_000_000;
     const replay = (signer: Signer, instruction: string, params: Record<string, string>): void => {
       expect(apply(lying, signedEntry(signer, instruction, params, ++replayTime)).accepted).toBe(true);
     };
     replay(operator, 'assetList', { symbol: 'SOL', decimals: '9' });
-    for (const [who, quantity] of [[alice, '5'], [bob, '7']] as const) {
-      replay(operator, 'depositCredit', { account: who.accountId, symbol: 'SOL', quantity, blockchain: 'Solana', chainTransactionId: `omission-${quantity}` });
+    for (const [who, quantity] of [
+      [alice, '5'],
+      [bob, '7'],
+    ] as const) {
+      replay(operator, 'depositCredit', {
+        account: who.accountId,
+        symbol: 'SOL',
+        quantity,
+        blockchain: 'Solana',
+        chainTransactionId: `omission-${quantity}`,
+      });
     }
     const lyingTree = LiabilitiesTree.build(lying);
     const lie = attest({ state: lying, operator, time: replayTime, sequence: 3 }, lyingTree);
@@ -266,14 +385,24 @@ describe('an account left out of the tree', () => {
     expect(lyingTree.inclusionProof(lie, carol.accountId)).toBeUndefined();
 
     // Carol's honest proof under the lying attestation.
-    expect(verifyInclusionProof({ ...carolsHonestProof, attestation: lie }, [operator.accountId], withEngineRule).ok).toBe(false);
+    expect(
+      verifyInclusionProof({ ...carolsHonestProof, attestation: lie }, [operator.accountId], withEngineRule).ok,
+    ).toBe(false);
     // Bob's proof with Carol's key, with and without Carol's salt, and with her balance.
     const bobsProof = jsonCopy(lyingTree.inclusionProof(lie, bob.accountId)!);
     expect(verifyInclusionProof(bobsProof, [operator.accountId], withEngineRule).ok).toBe(true);
     const swapped = { ...bobsProof, account: carol.accountId };
     expect(verifyInclusionProof(swapped, [operator.accountId], withEngineRule).ok).toBe(false);
-    expect(verifyInclusionProof({ ...swapped, salt: carolsHonestProof.salt }, [operator.accountId], withEngineRule).ok).toBe(false);
-    expect(verifyInclusionProof({ ...swapped, salt: carolsHonestProof.salt, balances: carolsHonestProof.balances }, [operator.accountId], withEngineRule).ok).toBe(false);
+    expect(
+      verifyInclusionProof({ ...swapped, salt: carolsHonestProof.salt }, [operator.accountId], withEngineRule).ok,
+    ).toBe(false);
+    expect(
+      verifyInclusionProof(
+        { ...swapped, salt: carolsHonestProof.salt, balances: carolsHonestProof.balances },
+        [operator.accountId],
+        withEngineRule,
+      ).ok,
+    ).toBe(false);
     // Every leaf place of the lying tree, with Carol's key, salt and balances and each real proof's path.
     for (const account of lying.accountList) {
       const path = jsonCopy(lyingTree.inclusionProof(lie, account.id)!).path;
@@ -296,7 +425,10 @@ describe('sums cannot hide a negative value', () => {
     for (const amount of bad) {
       const inBalance = jsonCopy(proof);
       inBalance.balances[0].claim = amount;
-      expect(verifyInclusionProof(inBalance, trusted, withEngineRule), String(amount)).toMatchObject({ ok: false, reason: expect.stringMatching(/canonical decimal/) });
+      expect(verifyInclusionProof(inBalance, trusted, withEngineRule), String(amount)).toMatchObject({
+        ok: false,
+        reason: expect.stringMatching(/canonical decimal/),
+      });
       const inPath = jsonCopy(proof);
       inPath.path[0].sums[0].debt = amount;
       expect(verifyInclusionProof(inPath, trusted, withEngineRule).ok).toBe(false);
@@ -308,7 +440,10 @@ describe('sums cannot hide a negative value', () => {
     const own = BigInt(value.balances[0].claim);
     expect(own).toBeGreaterThan(0n);
     value.path[0].sums[0].claim = ((1n << 128n) - own).toString();
-    expect(verifyInclusionProof(value, trusted, withEngineRule)).toMatchObject({ ok: false, reason: expect.stringMatching(/2\^128/) });
+    expect(verifyInclusionProof(value, trusted, withEngineRule)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/2\^128/),
+    });
   });
 
   it('an operator cannot lower a total by giving a sibling a huge value that wraps', () => {
@@ -324,23 +459,51 @@ describe('sums cannot hide a negative value', () => {
     const fakeLeaf = leafHash(accountCommitment(signerFromByte(32).publicKey, salt), fakeSums);
     const root = nodeHash(victimLeaf, victimSums, fakeLeaf, fakeSums);
     const fields = {
-      sequence: 1, logTimeMs: 0, genesisHash: '00'.repeat(32), headHash: '00'.repeat(32), stateHash: '00'.repeat(32),
-      liabilitiesRoot: bytesToLowerHex(root), accountCount: 2, assets: [{ symbol: 'SOL', claims: '50', debts: '0', reserves: '50' }],
+      sequence: 1,
+      logTimeMs: 0,
+      genesisHash: '00'.repeat(32),
+      headHash: '00'.repeat(32),
+      stateHash: '00'.repeat(32),
+      liabilitiesRoot: bytesToLowerHex(root),
+      accountCount: 2,
+      assets: [{ symbol: 'SOL', claims: '50', debts: '0', reserves: '50' }],
     };
     const wrapped = signAttestation(fields, operator.seed);
     const proofBody = {
-      leafIndex: 0, salt, balances: [{ symbol: 'SOL', claim: 100n, debt: 0n }],
+      leafIndex: 0,
+      salt,
+      balances: [{ symbol: 'SOL', claim: 100n, debt: 0n }],
       path: [{ hash: fakeLeaf, sums: [{ claim: (1n << 128n) - 50n, debt: 0n }] }],
     };
     const forged = jsonCopy(inclusionProofOf(wrapped, victim.accountId, proofBody));
-    expect(verifyInclusionProof(forged, [operator.accountId], withEngineRule)).toMatchObject({ ok: false, reason: expect.stringMatching(/2\^128/) });
+    expect(verifyInclusionProof(forged, [operator.accountId], withEngineRule)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/2\^128/),
+    });
     // Nor can the true total be attested: it is not a u128, so no attestation can carry it.
-    expect(() => signAttestation({ ...fields, assets: [{ symbol: 'SOL', claims: ((1n << 128n) + 50n).toString(), debts: '0', reserves: '0' }] }, operator.seed)).toThrow();
+    expect(() =>
+      signAttestation(
+        { ...fields, assets: [{ symbol: 'SOL', claims: ((1n << 128n) + 50n).toString(), debts: '0', reserves: '0' }] },
+        operator.seed,
+      ),
+    ).toThrow();
     // Whereas with an honest sibling the same construction verifies (the control).
     const honestSums = encodeSums([{ claim: 20n, debt: 0n }]);
     const honestLeaf = leafHash(accountCommitment(signerFromByte(32).publicKey, salt), honestSums);
-    const honest = signAttestation({ ...fields, liabilitiesRoot: bytesToLowerHex(nodeHash(victimLeaf, victimSums, honestLeaf, honestSums)), assets: [{ symbol: 'SOL', claims: '120', debts: '0', reserves: '50' }] }, operator.seed);
-    const honestProof = jsonCopy(inclusionProofOf(honest, victim.accountId, { ...proofBody, path: [{ hash: honestLeaf, sums: [{ claim: 20n, debt: 0n }] }] }));
+    const honest = signAttestation(
+      {
+        ...fields,
+        liabilitiesRoot: bytesToLowerHex(nodeHash(victimLeaf, victimSums, honestLeaf, honestSums)),
+        assets: [{ symbol: 'SOL', claims: '120', debts: '0', reserves: '50' }],
+      },
+      operator.seed,
+    );
+    const honestProof = jsonCopy(
+      inclusionProofOf(honest, victim.accountId, {
+        ...proofBody,
+        path: [{ hash: honestLeaf, sums: [{ claim: 20n, debt: 0n }] }],
+      }),
+    );
     expect(verifyInclusionProof(honestProof, [operator.accountId], withEngineRule).ok).toBe(true);
   });
 });
@@ -362,14 +525,29 @@ describe('the shape', () => {
 
   it('for 1 to 9 accounts every proof verifies, and the empty node stands exactly where a level ends unpaired', () => {
     const operator = signerFromByte(200);
-    const state = createState({ exchangeName: 'shape', operatorKeys: [operator.accountId], feeAccount: signerFromByte(100).accountId });
+    const state = createState({
+      exchangeName: 'shape',
+      operatorKeys: [operator.accountId],
+      feeAccount: signerFromByte(100).accountId,
+    });
     let time = 1_800_000_000_000;
-    expect(apply(state, signedEntry(operator, 'assetList', { symbol: 'SOL', decimals: '9' }, ++time)).accepted).toBe(true);
+    expect(apply(state, signedEntry(operator, 'assetList', { symbol: 'SOL', decimals: '9' }, ++time)).accepted).toBe(
+      true,
+    );
     for (let accountCount = 1; accountCount <= 9; accountCount += 1) {
       if (accountCount > 1) {
-        const entry = signedEntry(operator, 'depositCredit', {
-          account: signerFromByte(accountCount).accountId, symbol: 'SOL', quantity: String(accountCount), blockchain: 'Solana', chainTransactionId: `shape-${accountCount}`,
-        }, ++time);
+        const entry = signedEntry(
+          operator,
+          'depositCredit',
+          {
+            account: signerFromByte(accountCount).accountId,
+            symbol: 'SOL',
+            quantity: String(accountCount),
+            blockchain: 'Solana',
+            chainTransactionId: `shape-${accountCount}`,
+          },
+          ++time,
+        );
         expect(apply(state, entry).accepted).toBe(true);
       }
       const shapeTree = LiabilitiesTree.build(state);
@@ -386,7 +564,10 @@ describe('the shape', () => {
           // Swap: a real sibling for the empty node, or the empty node for a real sibling.
           const swapped = jsonCopy(proof);
           swapped.path[level].hash = shouldBeEmpty ? bytesToLowerHex(new Uint8Array(32).fill(1)) : '00'.repeat(32);
-          expect(verifyInclusionProof(swapped, [operator.accountId], withEngineRule)).toMatchObject({ ok: false, reason: expect.stringMatching(/empty node/) });
+          expect(verifyInclusionProof(swapped, [operator.accountId], withEngineRule)).toMatchObject({
+            ok: false,
+            reason: expect.stringMatching(/empty node/),
+          });
           levelCount = (levelCount + 1) >> 1;
         });
         // The leaf count is bound through the shape: re-signed with another
@@ -394,9 +575,18 @@ describe('the shape', () => {
         // has the same length and the same empty places under both counts.
         for (let claimedCount = 1; claimedCount <= 10; claimedCount += 1) {
           const recounted = jsonCopy(proof);
-          recounted.attestation = signAttestation({ ...recounted.attestation, accountCount: claimedCount }, operator.seed);
-          const sameShape = account.ordinal < claimedCount && JSON.stringify(emptyPlaces(account.ordinal, claimedCount)) === JSON.stringify(emptyPlaces(account.ordinal, accountCount));
-          expect(verifyInclusionProof(recounted, [operator.accountId], withEngineRule).ok, `${account.ordinal} of ${accountCount} as ${claimedCount}`).toBe(sameShape);
+          recounted.attestation = signAttestation(
+            { ...recounted.attestation, accountCount: claimedCount },
+            operator.seed,
+          );
+          const sameShape =
+            account.ordinal < claimedCount &&
+            JSON.stringify(emptyPlaces(account.ordinal, claimedCount)) ===
+              JSON.stringify(emptyPlaces(account.ordinal, accountCount));
+          expect(
+            verifyInclusionProof(recounted, [operator.accountId], withEngineRule).ok,
+            `${account.ordinal} of ${accountCount} as ${claimedCount}`,
+          ).toBe(sameShape);
         }
       }
     }
@@ -440,7 +630,11 @@ describe('the checker never throws', () => {
   });
 
   it('for a throwing signature check, which counts as a failed check', () => {
-    const verdict = verifyInclusionProof(proofOf(target0()), trusted, { verifySignature: () => { throw new Error('boom'); } });
+    const verdict = verifyInclusionProof(proofOf(target0()), trusted, {
+      verifySignature: () => {
+        throw new Error('boom');
+      },
+    });
     expect(verdict.ok).toBe(false);
   });
 });
@@ -454,7 +648,14 @@ describe('the message an attestation signs is what the proof checks', () => {
     const proof = proofOf(target0());
     const otherFields = { ...proof.attestation, sequence: proof.attestation.sequence + 1 };
     const signature = signMessage(exchange.operator.seed, attestationMessage(otherFields));
-    const spliced = { ...proof, attestation: assembleAttestation(proof.attestation, proof.attestation.operatorKey, Buffer.from(signature).toString('base64')) };
+    const spliced = {
+      ...proof,
+      attestation: assembleAttestation(
+        proof.attestation,
+        proof.attestation.operatorKey,
+        Buffer.from(signature).toString('base64'),
+      ),
+    };
     expect(verifyInclusionProof(spliced, trusted, withEngineRule).ok).toBe(false);
   });
 });

@@ -47,7 +47,8 @@ export interface AccountBalance extends ClaimAndDebt {
 
 /** commitment = SHA-256("vex/account/v1" ‖ 0x00 ‖ publicKey ‖ salt). */
 export function accountCommitment(publicKey: Uint8Array, salt: Uint8Array): Uint8Array {
-  if (publicKey.length !== 32 || salt.length !== 32) throw new RangeError('a commitment needs a 32-byte key and a 32-byte salt');
+  if (publicKey.length !== 32 || salt.length !== 32)
+    throw new RangeError('a commitment needs a 32-byte key and a 32-byte salt');
   const input = new Uint8Array(commitmentTag.length + 64);
   input.set(commitmentTag, 0);
   input.set(publicKey, commitmentTag.length);
@@ -76,7 +77,12 @@ export function leafHash(commitment: Uint8Array, sums: Uint8Array): Uint8Array {
 }
 
 /** nodeHash = SHA-256(0x01 ‖ left.hash ‖ sums(left) ‖ right.hash ‖ sums(right)). */
-export function nodeHash(leftHash: Uint8Array, leftSums: Uint8Array, rightHash: Uint8Array, rightSums: Uint8Array): Uint8Array {
+export function nodeHash(
+  leftHash: Uint8Array,
+  leftSums: Uint8Array,
+  rightHash: Uint8Array,
+  rightSums: Uint8Array,
+): Uint8Array {
   if (leftSums.length !== rightSums.length) throw new RangeError('both children must carry the same number of sums');
   const input = new Uint8Array(1 + 2 * (32 + leftSums.length));
   input[0] = nodeHashPrefix;
@@ -89,7 +95,8 @@ export function nodeHash(leftHash: Uint8Array, leftSums: Uint8Array, rightHash: 
 
 /** The number of levels above the leaves: ceil(log2(leafCount)), 0 for one leaf. */
 export function treeDepth(leafCount: number): number {
-  if (!Number.isSafeInteger(leafCount) || leafCount < 1) throw new RangeError(`a tree has at least one leaf, got ${leafCount}`);
+  if (!Number.isSafeInteger(leafCount) || leafCount < 1)
+    throw new RangeError(`a tree has at least one leaf, got ${leafCount}`);
   let depth = 0;
   for (let capacity = 1; capacity < leafCount; capacity *= 2) depth += 1;
   return depth;
@@ -128,8 +135,15 @@ export interface InclusionProofBody {
 }
 
 /** The proof JSON object for `accountId` from the tree's proof body, under `attestation`. */
-export function inclusionProofOf(attestation: Attestation, accountId: string, body: InclusionProofBody): InclusionProof {
-  const amounts = (pair: ClaimAndDebt): InclusionProofAmounts => ({ claim: pair.claim.toString(), debt: pair.debt.toString() });
+export function inclusionProofOf(
+  attestation: Attestation,
+  accountId: string,
+  body: InclusionProofBody,
+): InclusionProof {
+  const amounts = (pair: ClaimAndDebt): InclusionProofAmounts => ({
+    claim: pair.claim.toString(),
+    debt: pair.debt.toString(),
+  });
   return {
     version: inclusionProofVersion,
     attestation,
@@ -228,19 +242,28 @@ export function verifyInclusionProof(
     return checkProof(proof, trustedOperatorKeys, options);
   } catch (error) {
     if (error instanceof ProofRejection) return { ok: false, reason: error.message };
-    if (error instanceof AttestationFormatError) return { ok: false, reason: `The attestation is malformed: ${error.message}` };
+    if (error instanceof AttestationFormatError)
+      return { ok: false, reason: `The attestation is malformed: ${error.message}` };
     // Not expected for any input; reported rather than thrown, as promised.
-    return { ok: false, reason: `The proof could not be checked: ${error instanceof Error ? error.message : String(error)}` };
+    return {
+      ok: false,
+      reason: `The proof could not be checked: ${error instanceof Error ? error.message : String(error)}`,
+    };
   }
 }
 
-function checkProof(proof: unknown, trustedOperatorKeys: readonly string[], options: VerifyInclusionProofOptions): InclusionProofVerdict {
+function checkProof(
+  proof: unknown,
+  trustedOperatorKeys: readonly string[],
+  options: VerifyInclusionProofOptions,
+): InclusionProofVerdict {
   if (!isRecord(proof)) reject('The proof must be a JSON object.');
   if (proof.version !== inclusionProofVersion) reject(`The proof's version must be ${inclusionProofVersion}.`);
   const attestation = parseAttestation(proof.attestation);
 
   // 1. The attestation is the operator's.
-  if (!trustedOperatorKeys.includes(attestation.operatorKey)) reject('The attestation is signed by a key that is not a trusted operator key.');
+  if (!trustedOperatorKeys.includes(attestation.operatorKey))
+    reject('The attestation is signed by a key that is not a trusted operator key.');
   if (!verifyAttestationSignature(attestation, trustedOperatorKeys, options.verifySignature)) {
     reject('The attestation signature does not verify under its operator key.');
   }
@@ -253,12 +276,18 @@ function checkProof(proof: unknown, trustedOperatorKeys: readonly string[], opti
   const salt = lowerHexToBytes(proof.salt, 32);
   if (salt === undefined) reject('salt must be 64 lower-case hex digits.');
   const leafIndex = proof.leafIndex;
-  if (typeof leafIndex !== 'number' || !Number.isSafeInteger(leafIndex) || leafIndex < 0 || leafIndex >= attestation.accountCount) {
+  if (
+    typeof leafIndex !== 'number' ||
+    !Number.isSafeInteger(leafIndex) ||
+    leafIndex < 0 ||
+    leafIndex >= attestation.accountCount
+  ) {
     reject(`leafIndex must be an integer in [0, ${attestation.accountCount}).`);
   }
   const depth = treeDepth(attestation.accountCount);
   if (!Array.isArray(proof.path)) reject('path must be an array.');
-  if (proof.path.length !== depth) reject(`path has ${proof.path.length} items; ${attestation.accountCount} leaves need exactly ${depth}.`);
+  if (proof.path.length !== depth)
+    reject(`path has ${proof.path.length} items; ${attestation.accountCount} leaves need exactly ${depth}.`);
   const balancePairs = readPairs(proof.balances, assetCount, 'balances', symbols);
   const siblings = proof.path.map((item: unknown, level) => {
     if (!isRecord(item)) reject(`path[${level}] must be an object.`);
@@ -278,7 +307,9 @@ function checkProof(proof: unknown, trustedOperatorKeys: readonly string[], opti
     const siblingIsEmpty = isZeroBytes(sibling.hash);
     if (siblingIndex >= levelCount) {
       if (!siblingIsEmpty || sibling.pairs.some((amount) => amount !== 0n)) {
-        reject(`path[${level}] must be the empty node: node ${index} is the last of level ${level} and has no partner.`);
+        reject(
+          `path[${level}] must be the empty node: node ${index} is the last of level ${level} and has no partner.`,
+        );
       }
     } else if (siblingIsEmpty) {
       reject(`path[${level}] is the empty node, but node ${index} of level ${level} has a partner.`);
@@ -290,7 +321,10 @@ function checkProof(proof: unknown, trustedOperatorKeys: readonly string[], opti
     });
     const ownSums = pairsToSums(pairs);
     const siblingSums = pairsToSums(sibling.pairs);
-    hash = (index & 1n) === 0n ? nodeHash(hash, ownSums, sibling.hash, siblingSums) : nodeHash(sibling.hash, siblingSums, hash, ownSums);
+    hash =
+      (index & 1n) === 0n
+        ? nodeHash(hash, ownSums, sibling.hash, siblingSums)
+        : nodeHash(sibling.hash, siblingSums, hash, ownSums);
     pairs = parentPairs;
     index >>= 1n;
     levelCount = (levelCount + 1n) >> 1n;
@@ -301,10 +335,16 @@ function checkProof(proof: unknown, trustedOperatorKeys: readonly string[], opti
     reject('The computed root hash is not the attested liabilitiesRoot.');
   }
   attestation.assets.forEach((asset, position) => {
-    if (pairs[2 * position] !== BigInt(asset.claims)) reject(`The computed ${asset.symbol} claims are not the attested total.`);
-    if (pairs[2 * position + 1] !== BigInt(asset.debts)) reject(`The computed ${asset.symbol} debts are not the attested total.`);
+    if (pairs[2 * position] !== BigInt(asset.claims))
+      reject(`The computed ${asset.symbol} claims are not the attested total.`);
+    if (pairs[2 * position + 1] !== BigInt(asset.debts))
+      reject(`The computed ${asset.symbol} debts are not the attested total.`);
   });
 
-  const balances = symbols.map((symbol, position) => ({ symbol, claim: balancePairs[2 * position]!, debt: balancePairs[2 * position + 1]! }));
+  const balances = symbols.map((symbol, position) => ({
+    symbol,
+    claim: balancePairs[2 * position]!,
+    debt: balancePairs[2 * position + 1]!,
+  }));
   return { ok: true, account: bytesToBase64(publicKey), leafIndex, balances, attestation };
 }

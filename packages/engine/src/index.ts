@@ -6,7 +6,17 @@ export * from './instruction.js';
 export * from './invariants.js';
 export * from './limits.js';
 export { formatPrice, formatQuantity } from './listing.js';
-export { placeOrder, cancelOrder, cancelAllOrders, fireTriggers, reservationUnits, viewOrder, type AttachedViews, type OrderParameters, type TriggerParameters } from './matching.js';
+export {
+  placeOrder,
+  cancelOrder,
+  cancelAllOrders,
+  fireTriggers,
+  reservationUnits,
+  viewOrder,
+  type AttachedViews,
+  type OrderParameters,
+  type TriggerParameters,
+} from './matching.js';
 export { resolveOrderRequest, parsePriceTicks, parseQuantitySteps, parseAmountUnits } from './order-request.js';
 export * from './replay-protection.js';
 export * from './result-codes.js';
@@ -30,8 +40,25 @@ export * from './proof-basis.js';
 // Margin (docs/margin.md): what the API, the keeper and the client read.
 export * from './margin-state.js';
 export * from './margin-views.js';
-export { accountHealth, isLiquidatable, meetsInitialMargin, collateralWeight, marginFraction, settlementDecimals, type AccountHealth, type HealthAdjustment } from './health.js';
-export { borrowRate, lendRate, totalBorrowedUnits, totalLentUnits, utilization, lentUnits, borrowedUnits } from './lending-pool.js';
+export {
+  accountHealth,
+  isLiquidatable,
+  meetsInitialMargin,
+  collateralWeight,
+  marginFraction,
+  settlementDecimals,
+  type AccountHealth,
+  type HealthAdjustment,
+} from './health.js';
+export {
+  borrowRate,
+  lendRate,
+  totalBorrowedUnits,
+  totalLentUnits,
+  utilization,
+  lentUnits,
+  borrowedUnits,
+} from './lending-pool.js';
 export { netQuantityUnits } from './borrow-lend.js';
 export { valueUnits, type PriceView } from './index-prices.js';
 export { wad, wadDecimals } from './margin-fixed-point.js';

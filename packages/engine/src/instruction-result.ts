@@ -21,7 +21,8 @@ export type ResultValue =
   | MarginResultValue;
 
 export type InstructionResult =
-  { readonly ok: true; readonly value: ResultValue } | { readonly ok: false; readonly rejection: Rejection };
+  | { readonly ok: true; readonly value: ResultValue }
+  | { readonly ok: false; readonly rejection: Rejection };
 
 /**
  * Appends one instruction's result. A module function rather than a closure

@@ -7,7 +7,10 @@ function group(instruction: string, params: Record<string, string> | Array<[stri
   return { instruction, params: new Map(Array.isArray(params) ? params : Object.entries(params)) };
 }
 
-function parseOne(instruction: string, params: Record<string, string> | Array<[string, string]>): ReturnType<typeof parseInstruction> {
+function parseOne(
+  instruction: string,
+  params: Record<string, string> | Array<[string, string]>,
+): ReturnType<typeof parseInstruction> {
   return parseInstruction([group(instruction, params)]);
 }
 
@@ -76,7 +79,12 @@ describe('orderExecute', () => {
 
   it('parses market orders sized by quantity or by quote quantity', () => {
     expect(accepted('orderExecute', marketAsk)).toMatchObject({ orders: [{ orderType: 'Market', quantity: '0.25' }] });
-    const quote = accepted('orderExecute', { symbol: 'SOL_USDC', side: 'Bid', orderType: 'Market', quoteQuantity: '25' });
+    const quote = accepted('orderExecute', {
+      symbol: 'SOL_USDC',
+      side: 'Bid',
+      orderType: 'Market',
+      quoteQuantity: '25',
+    });
     expect(quote).toMatchObject({ orders: [{ orderType: 'Market', quoteQuantity: '25' }] });
     if (quote.kind === 'orderExecute') expect(quote.orders[0]).not.toHaveProperty('quantity');
   });
@@ -93,14 +101,34 @@ describe('orderExecute', () => {
 
   it('parses trigger orders and attached take-profit / stop-loss, and refuses inconsistent trigger fields', () => {
     const { quantity, ...unsized } = limitBid;
-    const trigger = accepted('orderExecute', { ...unsized, triggerPrice: '105', triggerQuantity: quantity, triggerBy: 'LastPrice' });
+    const trigger = accepted('orderExecute', {
+      ...unsized,
+      triggerPrice: '105',
+      triggerQuantity: quantity,
+      triggerBy: 'LastPrice',
+    });
     expect(trigger).toMatchObject({ orders: [{ triggerPrice: '105', triggerQuantity: quantity }] });
-    const withStops = accepted('orderExecute', { ...limitBid, takeProfitTriggerPrice: '110', stopLossTriggerPrice: '90', stopLossLimitPrice: '89' });
-    expect(withStops).toMatchObject({ orders: [{ takeProfitTriggerPrice: '110', stopLossTriggerPrice: '90', stopLossLimitPrice: '89' }] });
-    expect(rejectedMessage('orderExecute', { ...limitBid, triggerPrice: '1' })).toBe('A trigger order requires both "triggerPrice" and "triggerQuantity".');
-    expect(rejectedMessage('orderExecute', { ...limitBid, triggerPrice: '1', triggerQuantity: '1' })).toBe('A trigger order is sized by "triggerQuantity" only.');
-    expect(rejectedMessage('orderExecute', { ...unsized, triggerPrice: '1', triggerQuantity: '1', triggerBy: 'MarkPrice' })).toBe('"triggerBy" must be one of LastPrice.');
-    expect(rejectedMessage('orderExecute', { ...limitBid, takeProfitLimitPrice: '1' })).toBe('"takeProfitLimitPrice" requires "takeProfitTriggerPrice".');
+    const withStops = accepted('orderExecute', {
+      ...limitBid,
+      takeProfitTriggerPrice: '110',
+      stopLossTriggerPrice: '90',
+      stopLossLimitPrice: '89',
+    });
+    expect(withStops).toMatchObject({
+      orders: [{ takeProfitTriggerPrice: '110', stopLossTriggerPrice: '90', stopLossLimitPrice: '89' }],
+    });
+    expect(rejectedMessage('orderExecute', { ...limitBid, triggerPrice: '1' })).toBe(
+      'A trigger order requires both "triggerPrice" and "triggerQuantity".',
+    );
+    expect(rejectedMessage('orderExecute', { ...limitBid, triggerPrice: '1', triggerQuantity: '1' })).toBe(
+      'A trigger order is sized by "triggerQuantity" only.',
+    );
+    expect(
+      rejectedMessage('orderExecute', { ...unsized, triggerPrice: '1', triggerQuantity: '1', triggerBy: 'MarkPrice' }),
+    ).toBe('"triggerBy" must be one of LastPrice.');
+    expect(rejectedMessage('orderExecute', { ...limitBid, takeProfitLimitPrice: '1' })).toBe(
+      '"takeProfitLimitPrice" requires "takeProfitTriggerPrice".',
+    );
   });
 
   it.each([
@@ -114,32 +142,54 @@ describe('orderExecute', () => {
     ['selfTradePrevention', 'rejectTaker'],
     ['selfTradePrevention', 'None'],
   ])('rejects %s=%s outside its enum', (key, value) => {
-    expect(rejectedMessage('orderExecute', { ...limitBid, [key]: value })).toMatch(new RegExp(`^"${key}" must be one of `));
+    expect(rejectedMessage('orderExecute', { ...limitBid, [key]: value })).toMatch(
+      new RegExp(`^"${key}" must be one of `),
+    );
   });
 
   it.each(['IOC', 'FOK'] as const)('accepts timeInForce %s', (timeInForce) => {
     expect(accepted('orderExecute', { ...limitBid, timeInForce })).toMatchObject({ orders: [{ timeInForce }] });
   });
 
-  it.each(['RejectTaker', 'RejectMaker', 'RejectBoth', 'Allow'] as const)('accepts selfTradePrevention %s', (selfTradePrevention) => {
-    expect(accepted('orderExecute', { ...limitBid, selfTradePrevention })).toMatchObject({ orders: [{ selfTradePrevention }] });
-  });
+  it.each(['RejectTaker', 'RejectMaker', 'RejectBoth', 'Allow'] as const)(
+    'accepts selfTradePrevention %s',
+    (selfTradePrevention) => {
+      expect(accepted('orderExecute', { ...limitBid, selfTradePrevention })).toMatchObject({
+        orders: [{ selfTradePrevention }],
+      });
+    },
+  );
 
-  it.each(['True', 'TRUE', '1', '0', 'yes', 'false ', ''])('accepts only "true" and "false" as booleans, not %j', (value) => {
-    expect(rejectedMessage('orderExecute', { ...limitBid, postOnly: value })).toBe('"postOnly" must be true or false.');
-    expect(rejectedMessage('orderExecute', { ...limitBid, reduceOnly: value })).toBe('"reduceOnly" must be true or false.');
-  });
+  it.each(['True', 'TRUE', '1', '0', 'yes', 'false ', ''])(
+    'accepts only "true" and "false" as booleans, not %j',
+    (value) => {
+      expect(rejectedMessage('orderExecute', { ...limitBid, postOnly: value })).toBe(
+        '"postOnly" must be true or false.',
+      );
+      expect(rejectedMessage('orderExecute', { ...limitBid, reduceOnly: value })).toBe(
+        '"reduceOnly" must be true or false.',
+      );
+    },
+  );
 
   it('accepts postOnly=false and reduceOnly=false, and rejects reduceOnly=true', () => {
-    expect(accepted('orderExecute', { ...limitBid, postOnly: 'false', reduceOnly: 'false' })).toMatchObject({ orders: [{ postOnly: false }] });
-    expect(rejectedMessage('orderExecute', { ...limitBid, reduceOnly: 'true' })).toBe('reduceOnly is not supported on spot markets.');
+    expect(accepted('orderExecute', { ...limitBid, postOnly: 'false', reduceOnly: 'false' })).toMatchObject({
+      orders: [{ postOnly: false }],
+    });
+    expect(rejectedMessage('orderExecute', { ...limitBid, reduceOnly: 'true' })).toBe(
+      'reduceOnly is not supported on spot markets.',
+    );
   });
 
   it('accepts clientId over the whole unsigned 32-bit range and nothing beyond', () => {
     expect(maximumClientId).toBe(4_294_967_295);
     expect(accepted('orderExecute', { ...limitBid, clientId: '0' })).toMatchObject({ orders: [{ clientId: 0 }] });
-    expect(accepted('orderExecute', { ...limitBid, clientId: '4294967295' })).toMatchObject({ orders: [{ clientId: 4_294_967_295 }] });
-    expect(rejectedMessage('orderExecute', { ...limitBid, clientId: '4294967296' })).toBe('"clientId" is out of range.');
+    expect(accepted('orderExecute', { ...limitBid, clientId: '4294967295' })).toMatchObject({
+      orders: [{ clientId: 4_294_967_295 }],
+    });
+    expect(rejectedMessage('orderExecute', { ...limitBid, clientId: '4294967296' })).toBe(
+      '"clientId" is out of range.',
+    );
   });
 
   it.each(['-1', '01', '1.0', '1e3', ' 1', '+1', 'x', '99999999999999999'])('rejects clientId %j', (clientId) => {
@@ -151,21 +201,36 @@ describe('orderExecute', () => {
     expect(rejectedMessage('orderExecute', limitWithoutPrice)).toBe('A Limit order requires "price".');
     const { quantity: _quantity, ...limitWithoutQuantity } = limitBid;
     expect(rejectedMessage('orderExecute', limitWithoutQuantity)).toBe('A Limit order requires "quantity".');
-    expect(rejectedMessage('orderExecute', { ...limitBid, quoteQuantity: '50' })).toBe('A Limit order does not take "quoteQuantity".');
-    expect(rejectedMessage('orderExecute', { ...marketAsk, price: '100' })).toBe('A Market order does not take "price".');
+    expect(rejectedMessage('orderExecute', { ...limitBid, quoteQuantity: '50' })).toBe(
+      'A Limit order does not take "quoteQuantity".',
+    );
+    expect(rejectedMessage('orderExecute', { ...marketAsk, price: '100' })).toBe(
+      'A Market order does not take "price".',
+    );
     expect(rejectedMessage('orderExecute', { ...marketAsk, quoteQuantity: '25' })).toBe(
       'A Market order requires exactly one of "quantity" and "quoteQuantity".',
     );
     const { quantity: _marketQuantity, ...marketWithoutSize } = marketAsk;
-    expect(rejectedMessage('orderExecute', marketWithoutSize)).toBe('A Market order requires exactly one of "quantity" and "quoteQuantity".');
-    expect(rejectedMessage('orderExecute', { ...marketAsk, postOnly: 'true' })).toBe('A Market order cannot be postOnly.');
-    expect(rejectedMessage('orderExecute', { ...limitBid, postOnly: 'true', timeInForce: 'IOC' })).toBe('postOnly requires timeInForce GTC.');
-    expect(rejectedMessage('orderExecute', { ...limitBid, postOnly: 'true', timeInForce: 'FOK' })).toBe('postOnly requires timeInForce GTC.');
+    expect(rejectedMessage('orderExecute', marketWithoutSize)).toBe(
+      'A Market order requires exactly one of "quantity" and "quoteQuantity".',
+    );
+    expect(rejectedMessage('orderExecute', { ...marketAsk, postOnly: 'true' })).toBe(
+      'A Market order cannot be postOnly.',
+    );
+    expect(rejectedMessage('orderExecute', { ...limitBid, postOnly: 'true', timeInForce: 'IOC' })).toBe(
+      'postOnly requires timeInForce GTC.',
+    );
+    expect(rejectedMessage('orderExecute', { ...limitBid, postOnly: 'true', timeInForce: 'FOK' })).toBe(
+      'postOnly requires timeInForce GTC.',
+    );
   });
 
-  it.each(['sol_usdc', 'SOL-USDC', 'SOL_USDC_PERP', '_USDC', 'SOL_', 'SOL USDC', 'ABCDEFGHIJKLMNOPQ_USDC'])('rejects the symbol %j', (symbol) => {
-    expect(rejectedMessage('orderExecute', { ...limitBid, symbol })).toBe('"symbol" is not a valid symbol.');
-  });
+  it.each(['sol_usdc', 'SOL-USDC', 'SOL_USDC_PERP', '_USDC', 'SOL_', 'SOL USDC', 'ABCDEFGHIJKLMNOPQ_USDC'])(
+    'rejects the symbol %j',
+    (symbol) => {
+      expect(rejectedMessage('orderExecute', { ...limitBid, symbol })).toBe('"symbol" is not a valid symbol.');
+    },
+  );
 
   it('leaves decimal amounts as text: their scale belongs to the market, which the engine checks', () => {
     expect(accepted('orderExecute', { ...limitBid, price: '101.255', quantity: 'lots' })).toMatchObject({
@@ -174,24 +239,39 @@ describe('orderExecute', () => {
   });
 
   it('parses a batch into one orderExecute with one order per group', () => {
-    const parsed = parseInstruction([group('orderExecute', limitBid), group('orderExecute', { ...marketAsk, clientId: '7' })]);
-    expect(parsed).toMatchObject({ ok: true, instruction: { kind: 'orderExecute', orders: [{ orderType: 'Limit' }, { orderType: 'Market', clientId: 7 }] } });
+    const parsed = parseInstruction([
+      group('orderExecute', limitBid),
+      group('orderExecute', { ...marketAsk, clientId: '7' }),
+    ]);
+    expect(parsed).toMatchObject({
+      ok: true,
+      instruction: { kind: 'orderExecute', orders: [{ orderType: 'Limit' }, { orderType: 'Market', clientId: 7 }] },
+    });
   });
 
   it('rejects a whole batch when one order is malformed, and batches of anything but orders', () => {
-    expect(parseInstruction([group('orderExecute', limitBid), group('orderExecute', { ...limitBid, side: 'Buy' })])).toEqual({
+    expect(
+      parseInstruction([group('orderExecute', limitBid), group('orderExecute', { ...limitBid, side: 'Buy' })]),
+    ).toEqual({
       ok: false,
       message: '"side" must be one of Bid, Ask.',
     });
-    expect(parseInstruction([group('orderExecute', limitBid), group('orderExecute', { ...limitBid, extra: '1' })])).toEqual({
+    expect(
+      parseInstruction([group('orderExecute', limitBid), group('orderExecute', { ...limitBid, extra: '1' })]),
+    ).toEqual({
       ok: false,
       message: 'orderExecute does not take "extra".',
     });
-    expect(parseInstruction([group('orderExecute', limitBid), group('orderCancel', { symbol: 'SOL_USDC', orderId: '1' })])).toEqual({
+    expect(
+      parseInstruction([group('orderExecute', limitBid), group('orderCancel', { symbol: 'SOL_USDC', orderId: '1' })]),
+    ).toEqual({
       ok: false,
       message: 'Only orderExecute may be batched.',
     });
-    expect(parseInstruction([group('balanceQuery', {}), group('balanceQuery', {})])).toEqual({ ok: false, message: 'Only orderExecute may be batched.' });
+    expect(parseInstruction([group('balanceQuery', {}), group('balanceQuery', {})])).toEqual({
+      ok: false,
+      message: 'Only orderExecute may be batched.',
+    });
   });
 
   it('rejects an empty list of groups', () => {
@@ -201,8 +281,16 @@ describe('orderExecute', () => {
 
 describe('orderCancel and orderCancelAll', () => {
   it('cancels by orderId or by clientId, never both or neither', () => {
-    expect(accepted('orderCancel', { symbol: 'SOL_USDC', orderId: '111' })).toEqual({ kind: 'orderCancel', symbol: 'SOL_USDC', orderId: 111 });
-    expect(accepted('orderCancel', { symbol: 'SOL_USDC', clientId: '7' })).toEqual({ kind: 'orderCancel', symbol: 'SOL_USDC', clientId: 7 });
+    expect(accepted('orderCancel', { symbol: 'SOL_USDC', orderId: '111' })).toEqual({
+      kind: 'orderCancel',
+      symbol: 'SOL_USDC',
+      orderId: 111,
+    });
+    expect(accepted('orderCancel', { symbol: 'SOL_USDC', clientId: '7' })).toEqual({
+      kind: 'orderCancel',
+      symbol: 'SOL_USDC',
+      clientId: 7,
+    });
     const exactlyOne = 'orderCancel requires exactly one of "orderId" and "clientId".';
     expect(rejectedMessage('orderCancel', { symbol: 'SOL_USDC', orderId: '1', clientId: '1' })).toBe(exactlyOne);
     expect(rejectedMessage('orderCancel', { symbol: 'SOL_USDC' })).toBe(exactlyOne);
@@ -210,17 +298,27 @@ describe('orderCancel and orderCancelAll', () => {
   });
 
   it('accepts order ids up to 2^53 − 1 and rejects anything beyond', () => {
-    expect(accepted('orderCancel', { symbol: 'SOL_USDC', orderId: '9007199254740991' })).toMatchObject({ orderId: Number.MAX_SAFE_INTEGER });
+    expect(accepted('orderCancel', { symbol: 'SOL_USDC', orderId: '9007199254740991' })).toMatchObject({
+      orderId: Number.MAX_SAFE_INTEGER,
+    });
     for (const orderId of ['9007199254740992', '9007199254740993', '9999999999999999']) {
       expect(rejectedMessage('orderCancel', { symbol: 'SOL_USDC', orderId })).toBe('"orderId" is out of range.');
     }
-    expect(rejectedMessage('orderCancel', { symbol: 'SOL_USDC', orderId: '18446744073709551616' })).toBe('"orderId" must be an unsigned integer.');
-    expect(rejectedMessage('orderCancel', { symbol: 'SOL_USDC', clientId: '4294967296' })).toBe('"clientId" is out of range.');
+    expect(rejectedMessage('orderCancel', { symbol: 'SOL_USDC', orderId: '18446744073709551616' })).toBe(
+      '"orderId" must be an unsigned integer.',
+    );
+    expect(rejectedMessage('orderCancel', { symbol: 'SOL_USDC', clientId: '4294967296' })).toBe(
+      '"clientId" is out of range.',
+    );
   });
 
   it('rejects unknown keys', () => {
-    expect(rejectedMessage('orderCancel', { symbol: 'SOL_USDC', orderId: '1', side: 'Bid' })).toBe('orderCancel does not take "side".');
-    expect(rejectedMessage('orderCancelAll', { symbol: 'SOL_USDC', side: 'Bid' })).toBe('orderCancelAll does not take "side".');
+    expect(rejectedMessage('orderCancel', { symbol: 'SOL_USDC', orderId: '1', side: 'Bid' })).toBe(
+      'orderCancel does not take "side".',
+    );
+    expect(rejectedMessage('orderCancelAll', { symbol: 'SOL_USDC', side: 'Bid' })).toBe(
+      'orderCancelAll does not take "side".',
+    );
   });
 
   it('parses orderCancelAll', () => {
@@ -251,44 +349,75 @@ describe('withdraw', () => {
   );
 
   it(`bounds text fields at ${maximumTextLength} characters`, () => {
-    expect(accepted('withdraw', { ...withdrawal, address: 'x'.repeat(maximumTextLength) })).toMatchObject({ address: 'x'.repeat(256) });
+    expect(accepted('withdraw', { ...withdrawal, address: 'x'.repeat(maximumTextLength) })).toMatchObject({
+      address: 'x'.repeat(256),
+    });
     expect(rejectedMessage('withdraw', { ...withdrawal, address: 'x'.repeat(maximumTextLength + 1) })).toBe(textRule);
   });
 
-  it("requires the blockchain to be a plain name", () => {
+  it('requires the blockchain to be a plain name', () => {
     for (const blockchain of ['Sol&ana', 'Sol:ana', 'Sol ana', '1Solana', 'S'.repeat(33)]) {
-      expect(rejectedMessage('withdraw', { ...withdrawal, blockchain })).toMatch(/^"blockchain" must be a blockchain name/);
+      expect(rejectedMessage('withdraw', { ...withdrawal, blockchain })).toMatch(
+        /^"blockchain" must be a blockchain name/,
+      );
     }
   });
 });
 
 describe('operator instructions', () => {
-  const deposit = { account: accountKey, blockchain: 'Solana', chainTransactionId: 'tx-1', quantity: '100', symbol: 'USDC' };
+  const deposit = {
+    account: accountKey,
+    blockchain: 'Solana',
+    chainTransactionId: 'tx-1',
+    quantity: '100',
+    symbol: 'USDC',
+  };
 
   it('lists the operator instructions', () => {
     expect([...operatorInstructionKinds].sort()).toEqual([
-      'assetList', 'attestationRecord', 'borrowLendMarketList', 'depositCredit', 'indexPriceUpdate', 'marketList',
-      'reservesStatement', 'withdrawalComplete', 'withdrawalFail',
+      'assetList',
+      'attestationRecord',
+      'borrowLendMarketList',
+      'depositCredit',
+      'indexPriceUpdate',
+      'marketList',
+      'reservesStatement',
+      'withdrawalComplete',
+      'withdrawalFail',
     ]);
   });
 
   it('parses attestationRecord', () => {
     const digest = 'ab'.repeat(32);
-    expect(accepted('attestationRecord', { digest, sequence: '12' })).toEqual({ kind: 'attestationRecord', digest, sequence: 12 });
-    expect(rejectedMessage('attestationRecord', { digest: 'AB'.repeat(32), sequence: '12' })).toBe('"digest" must be 64 lower-case hex digits.');
+    expect(accepted('attestationRecord', { digest, sequence: '12' })).toEqual({
+      kind: 'attestationRecord',
+      digest,
+      sequence: 12,
+    });
+    expect(rejectedMessage('attestationRecord', { digest: 'AB'.repeat(32), sequence: '12' })).toBe(
+      '"digest" must be 64 lower-case hex digits.',
+    );
     expect(rejectedMessage('attestationRecord', { digest, sequence: '0' })).toBe('"sequence" must be at least 1.');
     expect(rejectedMessage('attestationRecord', { digest })).toBe('attestationRecord requires "sequence".');
   });
 
   it('parses reservesStatement', () => {
-    expect(accepted('reservesStatement', { quantity: '12.5', symbol: 'SOL' })).toEqual({ kind: 'reservesStatement', quantity: '12.5', symbol: 'SOL' });
-    expect(rejectedMessage('reservesStatement', { quantity: '1', symbol: 'SOL', address: 'x' })).toBe('reservesStatement does not take "address".');
+    expect(accepted('reservesStatement', { quantity: '12.5', symbol: 'SOL' })).toEqual({
+      kind: 'reservesStatement',
+      quantity: '12.5',
+      symbol: 'SOL',
+    });
+    expect(rejectedMessage('reservesStatement', { quantity: '1', symbol: 'SOL', address: 'x' })).toBe(
+      'reservesStatement does not take "address".',
+    );
   });
 
   it('parses depositCredit', () => {
     expect(accepted('depositCredit', deposit)).toEqual({ kind: 'depositCredit', ...deposit });
     expect(rejectedMessage('depositCredit', { ...deposit, memo: 'x' })).toBe('depositCredit does not take "memo".');
-    expect(rejectedMessage('depositCredit', { ...deposit, chainTransactionId: 'tx 1&2' })).toMatch(/^"chainTransactionId" must be/);
+    expect(rejectedMessage('depositCredit', { ...deposit, chainTransactionId: 'tx 1&2' })).toMatch(
+      /^"chainTransactionId" must be/,
+    );
   });
 
   it.each([
@@ -300,7 +429,9 @@ describe('operator instructions', () => {
     ['non-canonical padding bits', `${accountKey.slice(0, 42)}x=`],
     ['spaces', ` ${accountKey.slice(1)}`],
   ])('rejects an account that is not the base64 of 32 bytes (%s)', (_name, account) => {
-    expect(rejectedMessage('depositCredit', { ...deposit, account })).toMatch(/^"account" must be the (canonical )?base64 of a 32-byte public key\.$/);
+    expect(rejectedMessage('depositCredit', { ...deposit, account })).toMatch(
+      /^"account" must be the (canonical )?base64 of a 32-byte public key\.$/,
+    );
   });
 
   it('parses withdrawal settlements', () => {
@@ -315,15 +446,23 @@ describe('operator instructions', () => {
       reason: 'address rejected by chain',
     });
     expect(rejectedMessage('withdrawalFail', { withdrawalId: '3' })).toBe('withdrawalFail requires "reason".');
-    expect(rejectedMessage('withdrawalComplete', { withdrawalId: '-3', chainTransactionId: 'sig' })).toBe('"withdrawalId" must be an unsigned integer.');
+    expect(rejectedMessage('withdrawalComplete', { withdrawalId: '-3', chainTransactionId: 'sig' })).toBe(
+      '"withdrawalId" must be an unsigned integer.',
+    );
   });
 
   it('parses assetList with decimals 0..18 and a symbol without "_"', () => {
-    expect(accepted('assetList', { symbol: 'SOL', decimals: '9' })).toEqual({ kind: 'assetList', symbol: 'SOL', decimals: 9 });
+    expect(accepted('assetList', { symbol: 'SOL', decimals: '9' })).toEqual({
+      kind: 'assetList',
+      symbol: 'SOL',
+      decimals: 9,
+    });
     expect(accepted('assetList', { symbol: 'BTC', decimals: '0' })).toMatchObject({ decimals: 0 });
     expect(accepted('assetList', { symbol: 'ETH', decimals: '18' })).toMatchObject({ decimals: 18 });
     expect(rejectedMessage('assetList', { symbol: 'ETH', decimals: '19' })).toBe('"decimals" is out of range.');
-    expect(rejectedMessage('assetList', { symbol: 'SOL_USDC', decimals: '9' })).toBe('An asset symbol cannot contain "_".');
+    expect(rejectedMessage('assetList', { symbol: 'SOL_USDC', decimals: '9' })).toBe(
+      'An asset symbol cannot contain "_".',
+    );
     expect(rejectedMessage('assetList', { symbol: 'sol', decimals: '9' })).toBe('"symbol" is not a valid symbol.');
   });
 
@@ -386,18 +525,21 @@ describe('prototype pollution', () => {
     delete (Object.prototype as Record<string, unknown>).polluted;
   });
 
-  it.each(['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf'])('treats the key %s as unknown', (key) => {
-    for (const [instruction, params] of [
-      ['orderExecute', limitBid],
-      ['orderCancelAll', { symbol: 'SOL_USDC' }],
-      ['withdraw', { address: 'x', blockchain: 'Solana', quantity: '1', symbol: 'USDC' }],
-    ] as const) {
-      const entries: Array<[string, string]> = [...Object.entries(params), [key, '{"polluted":true}']];
-      expect(rejectedMessage(instruction, entries)).toBe(`${instruction} does not take "${key}".`);
-    }
-    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(Object.prototype.toString.call({})).toBe('[object Object]');
-  });
+  it.each(['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf'])(
+    'treats the key %s as unknown',
+    (key) => {
+      for (const [instruction, params] of [
+        ['orderExecute', limitBid],
+        ['orderCancelAll', { symbol: 'SOL_USDC' }],
+        ['withdraw', { address: 'x', blockchain: 'Solana', quantity: '1', symbol: 'USDC' }],
+      ] as const) {
+        const entries: Array<[string, string]> = [...Object.entries(params), [key, '{"polluted":true}']];
+        expect(rejectedMessage(instruction, entries)).toBe(`${instruction} does not take "${key}".`);
+      }
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      expect(Object.prototype.toString.call({})).toBe('[object Object]');
+    },
+  );
 
   it('never reads defaults from the prototype chain', () => {
     (Object.prototype as Record<string, unknown>).polluted = 'yes';
@@ -406,7 +548,9 @@ describe('prototype pollution', () => {
   });
 
   it('keeps hostile keys inside the query parameter map, through the full signing-string path', () => {
-    const bytes = new TextEncoder().encode('instruction=orderQueryAll&constructor=1&polluted=1&timestamp=1&window=5000');
+    const bytes = new TextEncoder().encode(
+      'instruction=orderQueryAll&constructor=1&polluted=1&timestamp=1&window=5000',
+    );
     const parsed = parseSigningString(bytes);
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
@@ -415,6 +559,8 @@ describe('prototype pollution', () => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(typeof ({} as { constructor: unknown }).constructor).toBe('function');
     // `__proto__` never gets this far: it fails the key pattern of the signing string.
-    expect(parseSigningString(new TextEncoder().encode('instruction=orderQueryAll&__proto__=1&timestamp=1&window=5000')).ok).toBe(false);
+    expect(
+      parseSigningString(new TextEncoder().encode('instruction=orderQueryAll&__proto__=1&timestamp=1&window=5000')).ok,
+    ).toBe(false);
   });
 });

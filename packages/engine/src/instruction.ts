@@ -185,7 +185,9 @@ export type TransactionKind = TransactionInstruction['kind'];
 /** Derived from the instruction catalogue (instruction-catalogue.ts). */
 export const operatorInstructionKinds: ReadonlySet<string> = new Set(operatorOnlyNames);
 
-export type InstructionParse = { readonly ok: true; readonly instruction: Instruction } | { readonly ok: false; readonly message: string };
+export type InstructionParse =
+  | { readonly ok: true; readonly instruction: Instruction }
+  | { readonly ok: false; readonly message: string };
 
 export class ParseFailure {
   constructor(readonly message: string) {}
@@ -245,7 +247,9 @@ export class ParameterReader {
     // confused on display, and no `%`, `&` or `=` that would make the raw and
     // percent-encoded signing strings mean different things.
     if (value.length > maximumTextLength || !/^[\x20-\x7e]+$/.test(value) || /[%&=]/.test(value)) {
-      throw new ParseFailure(`"${key}" must be 1 to ${maximumTextLength} printable ASCII characters without %, & or =.`);
+      throw new ParseFailure(
+        `"${key}" must be 1 to ${maximumTextLength} printable ASCII characters without %, & or =.`,
+      );
     }
     return value;
   }
@@ -253,7 +257,8 @@ export class ParameterReader {
   /** Blockchain names are plain identifiers ("Solana", "Ethereum"), so `blockchain:transaction` keys cannot collide. */
   blockchain(key: string): string {
     const value = this.required(key);
-    if (!/^[A-Za-z][A-Za-z0-9]{0,31}$/.test(value)) throw new ParseFailure(`"${key}" must be a blockchain name: a letter, then up to 31 letters or digits.`);
+    if (!/^[A-Za-z][A-Za-z0-9]{0,31}$/.test(value))
+      throw new ParseFailure(`"${key}" must be a blockchain name: a letter, then up to 31 letters or digits.`);
     return value;
   }
 
@@ -298,13 +303,17 @@ function parseOrder(reader: ParameterReader): OrderRequest {
     throw new ParseFailure('A trigger order requires both "triggerPrice" and "triggerQuantity".');
   }
   const attached = takeProfitTriggerPrice !== undefined || stopLossTriggerPrice !== undefined;
-  if (takeProfitLimitPrice !== undefined && takeProfitTriggerPrice === undefined) throw new ParseFailure('"takeProfitLimitPrice" requires "takeProfitTriggerPrice".');
-  if (stopLossLimitPrice !== undefined && stopLossTriggerPrice === undefined) throw new ParseFailure('"stopLossLimitPrice" requires "stopLossTriggerPrice".');
+  if (takeProfitLimitPrice !== undefined && takeProfitTriggerPrice === undefined)
+    throw new ParseFailure('"takeProfitLimitPrice" requires "takeProfitTriggerPrice".');
+  if (stopLossLimitPrice !== undefined && stopLossTriggerPrice === undefined)
+    throw new ParseFailure('"stopLossLimitPrice" requires "stopLossTriggerPrice".');
   if (triggerPrice !== undefined) {
-    if (quantity !== undefined || quoteQuantity !== undefined) throw new ParseFailure('A trigger order is sized by "triggerQuantity" only.');
+    if (quantity !== undefined || quoteQuantity !== undefined)
+      throw new ParseFailure('A trigger order is sized by "triggerQuantity" only.');
     if (attached) throw new ParseFailure('A trigger order cannot carry a take-profit or stop-loss.');
   }
-  if (attached && quantity === undefined) throw new ParseFailure('An order with a take-profit or stop-loss must be sized by "quantity".');
+  if (attached && quantity === undefined)
+    throw new ParseFailure('An order with a take-profit or stop-loss must be sized by "quantity".');
   const sized = quantity ?? triggerQuantity;
   if (orderType === 'Limit') {
     if (price === undefined) throw new ParseFailure('A Limit order requires "price".');
@@ -362,7 +371,11 @@ function parseSingle(group: SignedGroup): Instruction {
       if ((orderId === undefined) === (clientId === undefined)) {
         throw new ParseFailure('orderCancel requires exactly one of "orderId" and "clientId".');
       }
-      instruction = { kind: 'orderCancel', symbol, ...(orderId !== undefined ? { orderId } : { clientId: clientId as number }) };
+      instruction = {
+        kind: 'orderCancel',
+        symbol,
+        ...(orderId !== undefined ? { orderId } : { clientId: clientId as number }),
+      };
       break;
     }
     case 'orderCancelAll':
@@ -379,7 +392,8 @@ function parseSingle(group: SignedGroup): Instruction {
       break;
     case 'depositCredit': {
       const account = reader.required('account');
-      if (!isCanonicalAccountId(account)) throw new ParseFailure('"account" must be the canonical base64 of a 32-byte public key.');
+      if (!isCanonicalAccountId(account))
+        throw new ParseFailure('"account" must be the canonical base64 of a 32-byte public key.');
       instruction = {
         kind: 'depositCredit',
         account,
@@ -405,7 +419,11 @@ function parseSingle(group: SignedGroup): Instruction {
       };
       break;
     case 'reservesStatement':
-      instruction = { kind: 'reservesStatement', quantity: reader.required('quantity'), symbol: reader.symbol('symbol') };
+      instruction = {
+        kind: 'reservesStatement',
+        quantity: reader.required('quantity'),
+        symbol: reader.symbol('symbol'),
+      };
       break;
     case 'attestationRecord': {
       const digest = reader.required('digest');

@@ -40,7 +40,10 @@ export function checkInvariants(state: ExchangeState): void {
     for (const side of [market.bids, market.asks]) {
       let previousTicks: bigint | undefined;
       for (const level of side.levels) {
-        if (previousTicks !== undefined && (side.isBid ? level.priceTicks <= previousTicks : level.priceTicks >= previousTicks)) {
+        if (
+          previousTicks !== undefined &&
+          (side.isBid ? level.priceTicks <= previousTicks : level.priceTicks >= previousTicks)
+        ) {
           fail(`${market.symbol}: price levels out of order at ${level.priceTicks}`);
         }
         previousTicks = level.priceTicks;
@@ -52,10 +55,13 @@ export function checkInvariants(state: ExchangeState): void {
           steps += order.remainingSteps;
           if (order.id <= previousId) fail(`${market.symbol}: orders at ${level.priceTicks} out of time priority`);
           previousId = order.id;
-          if (order.level !== level || order.priceTicks !== level.priceTicks) fail(`order ${order.id} linked to the wrong level`);
+          if (order.level !== level || order.priceTicks !== level.priceTicks)
+            fail(`order ${order.id} linked to the wrong level`);
           if (order.remainingSteps <= 0n) fail(`resting order ${order.id} has nothing remaining`);
-          if (order.status !== 'New' && order.status !== 'PartiallyFilled') fail(`resting order ${order.id} is ${order.status}`);
-          if (order.remainingSteps + order.executedSteps !== order.quantitySteps) fail(`order ${order.id} quantities disagree`);
+          if (order.status !== 'New' && order.status !== 'PartiallyFilled')
+            fail(`resting order ${order.id} is ${order.status}`);
+          if (order.remainingSteps + order.executedSteps !== order.quantitySteps)
+            fail(`order ${order.id} quantities disagree`);
           if (state.orders.get(order.id) !== order) {
             fail(`resting order ${order.id} missing from the indexes`);
           }
@@ -79,24 +85,40 @@ export function checkInvariants(state: ExchangeState): void {
   }
   let pendingCount = 0;
   for (const market of state.markets) {
-    for (const [list, rising] of [[market.risingTriggers, true], [market.fallingTriggers, false]] as const) {
+    for (const [list, rising] of [
+      [market.risingTriggers, true],
+      [market.fallingTriggers, false],
+    ] as const) {
       let previous: Order | undefined;
       for (const order of list) {
         pendingCount += 1;
-        if (order.market !== market || order.triggerRising !== rising || order.status !== 'TriggerPending' || order.level !== undefined) {
+        if (
+          order.market !== market ||
+          order.triggerRising !== rising ||
+          order.status !== 'TriggerPending' ||
+          order.level !== undefined
+        ) {
           fail(`trigger order ${order.id} is misplaced`);
         }
         if (state.orders.get(order.id) !== order) fail(`pending trigger order ${order.id} missing from the indexes`);
-        if (order.executedSteps !== 0n || order.triggerPriceTicks === undefined) fail(`pending trigger order ${order.id} is inconsistent`);
+        if (order.executedSteps !== 0n || order.triggerPriceTicks === undefined)
+          fail(`pending trigger order ${order.id} is inconsistent`);
         if (previous !== undefined) {
           const before = previous.triggerPriceTicks!;
           const ticks = order.triggerPriceTicks!;
-          if (rising ? before > ticks || (before === ticks && previous.id > order.id) : before < ticks || (before === ticks && previous.id > order.id)) {
+          if (
+            rising
+              ? before > ticks || (before === ticks && previous.id > order.id)
+              : before < ticks || (before === ticks && previous.id > order.id)
+          ) {
             fail(`${market.symbol}: trigger orders out of firing order at ${order.id}`);
           }
         }
         const linked = order.linkedTrigger;
-        if (linked !== undefined && (linked.linkedTrigger !== order || linked.status !== 'TriggerPending' || linked.account !== order.account)) {
+        if (
+          linked !== undefined &&
+          (linked.linkedTrigger !== order || linked.status !== 'TriggerPending' || linked.account !== order.account)
+        ) {
           fail(`trigger order ${order.id} is linked to ${linked.id}, which is not linked back`);
         }
         if (order.clientId !== undefined && order.account.openOrdersByClientId.get(order.clientId) !== order) {
@@ -106,18 +128,23 @@ export function checkInvariants(state: ExchangeState): void {
       }
     }
   }
-  if (pendingCount !== state.pendingTriggerCount) fail(`${pendingCount} pending trigger orders but the count says ${state.pendingTriggerCount}`);
-  if (restingCount + pendingCount !== state.orders.size) fail(`${state.orders.size} open orders indexed but ${restingCount} resting and ${pendingCount} pending`);
+  if (pendingCount !== state.pendingTriggerCount)
+    fail(`${pendingCount} pending trigger orders but the count says ${state.pendingTriggerCount}`);
+  if (restingCount + pendingCount !== state.orders.size)
+    fail(`${state.orders.size} open orders indexed but ${restingCount} resting and ${pendingCount} pending`);
 
   for (const withdrawal of state.pendingWithdrawals.values()) {
     perAccount(expectedPending, withdrawal.account.id)[withdrawal.asset.index]! += withdrawal.quantityUnits;
   }
 
   if (state.accountList.length !== state.accounts.size || state.accountList[0] !== state.feeAccount) {
-    fail(`${state.accountList.length} accounts by ordinal but ${state.accounts.size} by key, or the fee account is not first`);
+    fail(
+      `${state.accountList.length} accounts by ordinal but ${state.accounts.size} by key, or the fee account is not first`,
+    );
   }
   state.accountList.forEach((account, ordinal) => {
-    if (account.ordinal !== ordinal || state.accounts.get(account.id) !== account) fail(`account ${account.id} has ordinal ${account.ordinal} at ${ordinal}`);
+    if (account.ordinal !== ordinal || state.accounts.get(account.id) !== account)
+      fail(`account ${account.id} has ordinal ${account.ordinal} at ${ordinal}`);
   });
 
   let listedOpenOrders = 0;
@@ -128,17 +155,21 @@ export function checkInvariants(state: ExchangeState): void {
     for (let order = account.firstOpenOrder; order !== undefined; order = order.accountNext) {
       openCount += 1;
       perMarket[order.market.index]! += 1;
-      if (order.account !== account || state.orders.get(order.id) !== order) fail(`account ${account.id} lists a foreign or closed order`);
+      if (order.account !== account || state.orders.get(order.id) !== order)
+        fail(`account ${account.id} lists a foreign or closed order`);
       if (order.accountPrevious !== previous || (previous !== undefined && previous.id >= order.id)) {
         fail(`account ${account.id}: open-order list broken or out of id order at ${order.id}`);
       }
       previous = order;
     }
-    if (previous !== account.lastOpenOrder || openCount !== account.openOrderCount) fail(`account ${account.id}: open-order list ends or counts wrong`);
+    if (previous !== account.lastOpenOrder || openCount !== account.openOrderCount)
+      fail(`account ${account.id}: open-order list ends or counts wrong`);
     for (const market of state.markets) {
       const counted = perMarket[market.index]!;
-      if (counted !== account.openOrderCountOn(market)) fail(`account ${account.id}: ${market.symbol} open-order count wrong`);
-      if (counted > market.maxOpenOrders) fail(`account ${account.id} holds more than ${market.maxOpenOrders} open orders on ${market.symbol}`);
+      if (counted !== account.openOrderCountOn(market))
+        fail(`account ${account.id}: ${market.symbol} open-order count wrong`);
+      if (counted > market.maxOpenOrders)
+        fail(`account ${account.id} holds more than ${market.maxOpenOrders} open orders on ${market.symbol}`);
     }
     listedOpenOrders += openCount;
     if (account.openOrdersByClientId.size > openCount) fail(`account ${account.id} has stale client ids`);
@@ -150,15 +181,20 @@ export function checkInvariants(state: ExchangeState): void {
       const lockedUnits = balance?.locked ?? 0n;
       const pendingUnits = balance?.pendingWithdrawal ?? 0n;
       const symbol = state.assets[index]!.symbol;
-      if (available < 0n || lockedUnits < 0n || pendingUnits < 0n) fail(`account ${account.id} has a negative ${symbol} balance`);
+      if (available < 0n || lockedUnits < 0n || pendingUnits < 0n)
+        fail(`account ${account.id} has a negative ${symbol} balance`);
       if (lockedUnits !== (locked?.[index] ?? 0n)) {
-        fail(`account ${account.id}: locked ${symbol} ${lockedUnits} ≠ open orders' reservations ${locked?.[index] ?? 0n}`);
+        fail(
+          `account ${account.id}: locked ${symbol} ${lockedUnits} ≠ open orders' reservations ${locked?.[index] ?? 0n}`,
+        );
       }
-      if (pendingUnits !== (pending?.[index] ?? 0n)) fail(`account ${account.id}: pending ${symbol} disagrees with its withdrawals`);
+      if (pendingUnits !== (pending?.[index] ?? 0n))
+        fail(`account ${account.id}: pending ${symbol} disagrees with its withdrawals`);
       totals[index]! += available + lockedUnits + pendingUnits;
     }
   }
-  if (listedOpenOrders !== state.orders.size) fail(`accounts list ${listedOpenOrders} open orders but ${state.orders.size} are open`);
+  if (listedOpenOrders !== state.orders.size)
+    fail(`accounts list ${listedOpenOrders} open orders but ${state.orders.size} are open`);
   const pools = checkMarginInvariants(state, fail);
   for (const asset of state.assets) {
     const expected = asset.depositedUnits - asset.withdrawnUnits;

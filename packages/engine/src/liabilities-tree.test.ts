@@ -5,7 +5,14 @@ import { execute } from './apply.js';
 import { formatDecimal } from './decimal.js';
 import { bytesToLowerHex, type Attestation } from './attestation.js';
 import type { Instruction } from './instruction.js';
-import { accountCommitment, encodeSums, leafHash, nodeHash, verifyInclusionProof, type ClaimAndDebt } from './inclusion-proof.js';
+import {
+  accountCommitment,
+  encodeSums,
+  leafHash,
+  nodeHash,
+  verifyInclusionProof,
+  type ClaimAndDebt,
+} from './inclusion-proof.js';
 import { attestationFieldsOf, LiabilitiesTree, signAttestation, type LiabilitiesRoot } from './liabilities-tree.js';
 import { listAsset } from './listing.js';
 import { isRejection } from './result-codes.js';
@@ -25,9 +32,15 @@ function referenceRoot(state: ExchangeState): { hash: Uint8Array; sums: ClaimAnd
   let level = state.accountList.map((account) => {
     const sums = state.assets.map((asset) => {
       const balance = account.balances[asset.index];
-      return { claim: balance === undefined ? 0n : balance.available + balance.locked + balance.pendingWithdrawal, debt: 0n };
+      return {
+        claim: balance === undefined ? 0n : balance.available + balance.locked + balance.pendingWithdrawal,
+        debt: 0n,
+      };
     });
-    return { hash: leafHash(accountCommitment(Buffer.from(account.id, 'base64'), account.salt), encodeSums(sums)), sums };
+    return {
+      hash: leafHash(accountCommitment(Buffer.from(account.id, 'base64'), account.salt), encodeSums(sums)),
+      sums,
+    };
   });
   while (level.length > 1) {
     const parents: typeof level = [];
@@ -36,7 +49,10 @@ function referenceRoot(state: ExchangeState): { hash: Uint8Array; sums: ClaimAnd
       const right = level[index + 1] ?? { hash: new Uint8Array(32), sums: zeroSums };
       parents.push({
         hash: nodeHash(left.hash, encodeSums(left.sums), right.hash, encodeSums(right.sums)),
-        sums: left.sums.map((pair, asset) => ({ claim: pair.claim + right.sums[asset]!.claim, debt: pair.debt + right.sums[asset]!.debt })),
+        sums: left.sums.map((pair, asset) => ({
+          claim: pair.claim + right.sums[asset]!.claim,
+          debt: pair.debt + right.sums[asset]!.debt,
+        })),
       });
     }
     level = parents;
@@ -48,7 +64,9 @@ function expectRootsEqual(actual: LiabilitiesRoot, state: ExchangeState): void {
   const reference = referenceRoot(state);
   expect(bytesToLowerHex(actual.hash)).toBe(bytesToLowerHex(reference.hash));
   expect(actual.accountCount).toBe(state.accountList.length);
-  expect(actual.assets).toEqual(state.assets.map((asset, index) => ({ symbol: asset.symbol, claims: reference.sums[index]!.claim, debts: 0n })));
+  expect(actual.assets).toEqual(
+    state.assets.map((asset, index) => ({ symbol: asset.symbol, claims: reference.sums[index]!.claim, debts: 0n })),
+  );
 }
 
 function listed(state: ExchangeState, symbol: string, decimals = 9): void {
@@ -58,7 +76,11 @@ function listed(state: ExchangeState, symbol: string, decimals = 9): void {
 
 /** A fixed state of three accounts: the fee account and two created by entries with fixed signatures. */
 function fixedState(): ExchangeState {
-  const state = createState({ exchangeName: 'golden', operatorKeys: [signerFromByte(200).accountId], feeAccount: signerFromByte(10).accountId });
+  const state = createState({
+    exchangeName: 'golden',
+    operatorKeys: [signerFromByte(200).accountId],
+    feeAccount: signerFromByte(10).accountId,
+  });
   listed(state, 'SOL');
   listed(state, 'USDC', 6);
   const first = addAccount(state, signerFromByte(11).accountId, new Uint8Array(64).fill(0xaa));
@@ -95,11 +117,16 @@ describe('LiabilitiesTree', () => {
       fc.property(
         fc.integer({ min: 1, max: 40 }),
         fc.integer({ min: 0, max: 4 }),
-        fc.array(fc.bigInt({ min: 0n, max: (1n << 100n) }), { minLength: 200, maxLength: 200 }),
+        fc.array(fc.bigInt({ min: 0n, max: 1n << 100n }), { minLength: 200, maxLength: 200 }),
         (accountCount, assetCount, amounts) => {
-          const state = createState({ exchangeName: 'equal', operatorKeys: [signerFromByte(200).accountId], feeAccount: signerFromByte(1).accountId });
+          const state = createState({
+            exchangeName: 'equal',
+            operatorKeys: [signerFromByte(200).accountId],
+            feeAccount: signerFromByte(1).accountId,
+          });
           for (let index = 0; index < assetCount; index += 1) listed(state, `A${index}`);
-          for (let index = 1; index < accountCount; index += 1) addAccount(state, signerFromByte(index + 1).accountId, new Uint8Array(64).fill(index));
+          for (let index = 1; index < accountCount; index += 1)
+            addAccount(state, signerFromByte(index + 1).accountId, new Uint8Array(64).fill(index));
           let next = 0;
           for (const account of state.accountList) {
             for (const asset of state.assets) {
@@ -114,12 +141,20 @@ describe('LiabilitiesTree', () => {
           // Every leaf's path, walked up with the noble functions, reaches the root.
           for (const account of state.accountList) {
             const body = tree.proofPath(account.id)!;
-            let hash = leafHash(accountCommitment(Buffer.from(account.id, 'base64'), body.salt), encodeSums(body.balances));
+            let hash = leafHash(
+              accountCommitment(Buffer.from(account.id, 'base64'), body.salt),
+              encodeSums(body.balances),
+            );
             let sums: ClaimAndDebt[] = body.balances.map(({ claim, debt }) => ({ claim, debt }));
             body.path.forEach((sibling, level) => {
               const onLeft = ((body.leafIndex >> level) & 1) === 0;
-              hash = onLeft ? nodeHash(hash, encodeSums(sums), sibling.hash, encodeSums(sibling.sums)) : nodeHash(sibling.hash, encodeSums(sibling.sums), hash, encodeSums(sums));
-              sums = sums.map((pair, asset) => ({ claim: pair.claim + sibling.sums[asset]!.claim, debt: pair.debt + sibling.sums[asset]!.debt }));
+              hash = onLeft
+                ? nodeHash(hash, encodeSums(sums), sibling.hash, encodeSums(sibling.sums))
+                : nodeHash(sibling.hash, encodeSums(sibling.sums), hash, encodeSums(sums));
+              sums = sums.map((pair, asset) => ({
+                claim: pair.claim + sibling.sums[asset]!.claim,
+                debt: pair.debt + sibling.sums[asset]!.debt,
+              }));
             });
             expect(bytesToLowerHex(hash)).toBe(bytesToLowerHex(tree.root().hash));
           }
@@ -169,7 +204,11 @@ describe('LiabilitiesTree', () => {
   });
 
   it('grows leaf by leaf past every capacity and level boundary, equal to a full build each time', () => {
-    const state = createState({ exchangeName: 'grow', operatorKeys: [signerFromByte(200).accountId], feeAccount: signerFromByte(1).accountId });
+    const state = createState({
+      exchangeName: 'grow',
+      operatorKeys: [signerFromByte(200).accountId],
+      feeAccount: signerFromByte(1).accountId,
+    });
     listed(state, 'SOL');
     const tree = LiabilitiesTree.build(state);
     for (let index = 1; index < 150; index += 1) {
@@ -184,15 +223,31 @@ describe('LiabilitiesTree', () => {
   });
 
   it('rebuilds when given another state object, such as one decoded from a snapshot', () => {
-    const state = createState({ exchangeName: 'snapshot', operatorKeys: [operator.accountId], feeAccount: signerFromByte(99).accountId });
+    const state = createState({
+      exchangeName: 'snapshot',
+      operatorKeys: [operator.accountId],
+      feeAccount: signerFromByte(99).accountId,
+    });
     let time = 1_800_000_000_000;
     const deposit = (trader: number, quantity: string): void => {
-      const outcome = execute(state, operator.accountId, {
-        kind: 'depositCredit', account: traders[trader]!.accountId, symbol: 'SOL', quantity, blockchain: 'Solana', chainTransactionId: `snapshot-${time}`,
-      }, ++time);
+      const outcome = execute(
+        state,
+        operator.accountId,
+        {
+          kind: 'depositCredit',
+          account: traders[trader]!.accountId,
+          symbol: 'SOL',
+          quantity,
+          blockchain: 'Solana',
+          chainTransactionId: `snapshot-${time}`,
+        },
+        ++time,
+      );
       expect(outcome.accepted).toBe(true);
     };
-    expect(execute(state, operator.accountId, { kind: 'assetList', symbol: 'SOL', decimals: 9 }, ++time).accepted).toBe(true);
+    expect(execute(state, operator.accountId, { kind: 'assetList', symbol: 'SOL', decimals: 9 }, ++time).accepted).toBe(
+      true,
+    );
     deposit(0, '1');
     deposit(1, '2');
     const tree = LiabilitiesTree.build(state);
@@ -240,10 +295,36 @@ type Command =
   | { readonly kind: 'update' };
 
 const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('deposit' as const), trader: fc.nat({ max: 13 }), asset: fc.nat({ max: 5 }), units: fc.bigInt({ min: 1_000n, max: 10n ** 15n }) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('withdraw' as const), pick: fc.nat(), units: fc.bigInt({ min: 1n, max: 10n ** 12n }) }) },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('settle' as const), pick: fc.nat(), completed: fc.boolean() }) },
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('order' as const), pick: fc.nat(), priceTicks: fc.integer({ min: 98, max: 102 }), quantitySteps: fc.integer({ min: 1, max: 500 }) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('deposit' as const),
+      trader: fc.nat({ max: 13 }),
+      asset: fc.nat({ max: 5 }),
+      units: fc.bigInt({ min: 1_000n, max: 10n ** 15n }),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('withdraw' as const),
+      pick: fc.nat(),
+      units: fc.bigInt({ min: 1n, max: 10n ** 12n }),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({ kind: fc.constant('settle' as const), pick: fc.nat(), completed: fc.boolean() }),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('order' as const),
+      pick: fc.nat(),
+      priceTicks: fc.integer({ min: 98, max: 102 }),
+      quantitySteps: fc.integer({ min: 1, max: 500 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('cancelAll' as const), trader: fc.nat({ max: 13 }) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'listAsset' as const }) },
   { weight: 3, arbitrary: fc.constant({ kind: 'update' as const }) },
@@ -251,8 +332,18 @@ const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
 
 function marketListing(): Instruction {
   return {
-    kind: 'marketList', symbol: 'SOL_USDC', baseSymbol: 'SOL', quoteSymbol: 'USDC', tickSize: '0.01', stepSize: '0.01', minQuantity: '0.01',
-    maxQuantity: '100000', minPrice: '0.01', maxPrice: '1000000', makerFeeBps: 2, takerFeeBps: 5,
+    kind: 'marketList',
+    symbol: 'SOL_USDC',
+    baseSymbol: 'SOL',
+    quoteSymbol: 'USDC',
+    tickSize: '0.01',
+    stepSize: '0.01',
+    minQuantity: '0.01',
+    maxQuantity: '100000',
+    minPrice: '0.01',
+    maxPrice: '1000000',
+    makerFeeBps: 2,
+    takerFeeBps: 5,
   };
 }
 
@@ -264,14 +355,25 @@ describe('incremental updates equal a full rebuild', () => {
     let accountsWithTrades = 0;
     fc.assert(
       fc.property(fc.array(commandArbitrary, { minLength: 20, maxLength: 80 }), (commands) => {
-        const state = createState({ exchangeName: 'incremental', operatorKeys: [operator.accountId], feeAccount: signerFromByte(99).accountId });
+        const state = createState({
+          exchangeName: 'incremental',
+          operatorKeys: [operator.accountId],
+          feeAccount: signerFromByte(99).accountId,
+        });
         let time = 1_800_000_000_000;
         let entry = 0;
         const run = (signer: string, instruction: Instruction): void => {
           entry += 1;
           // A distinct entry signature per command, so that every account gets its own salt.
-          const outcome = execute(state, signer, instruction, ++time, new Uint8Array(64).fill(entry & 0xff).fill(entry >> 8, 0, 1));
-          if (outcome.accepted && outcome.results.every((result) => result.ok)) accepted.set(instruction.kind, (accepted.get(instruction.kind) ?? 0) + 1);
+          const outcome = execute(
+            state,
+            signer,
+            instruction,
+            ++time,
+            new Uint8Array(64).fill(entry & 0xff).fill(entry >> 8, 0, 1),
+          );
+          if (outcome.accepted && outcome.results.every((result) => result.ok))
+            accepted.set(instruction.kind, (accepted.get(instruction.kind) ?? 0) + 1);
         };
         for (const symbol of ['SOL', 'USDC']) run(operator.accountId, { kind: 'assetList', symbol, decimals: 6 });
         run(operator.accountId, marketListing());
@@ -285,8 +387,15 @@ describe('incremental updates equal a full rebuild', () => {
           expect(bytesToLowerHex(root.hash)).toBe(bytesToLowerHex(fresh.hash));
           expect(root).toEqual(fresh);
           // The totals are every account's funds: deposits minus completed withdrawals.
-          expect(root.assets.map((asset) => asset.claims)).toEqual(state.assets.map((asset) => asset.depositedUnits - asset.withdrawnUnits));
-          if (state.accountList.some((account) => account.balances.some((balance) => balance !== undefined && balance.locked > 0n))) updatesWithLockedFunds += 1;
+          expect(root.assets.map((asset) => asset.claims)).toEqual(
+            state.assets.map((asset) => asset.depositedUnits - asset.withdrawnUnits),
+          );
+          if (
+            state.accountList.some((account) =>
+              account.balances.some((balance) => balance !== undefined && balance.locked > 0n),
+            )
+          )
+            updatesWithLockedFunds += 1;
         };
         for (const command of commands) {
           const assetSymbol = (index: number): string => state.assets[index % state.assets.length]!.symbol;
@@ -294,39 +403,64 @@ describe('incremental updates equal a full rebuild', () => {
             case 'deposit':
               deposits += 1;
               run(operator.accountId, {
-                kind: 'depositCredit', account: traders[command.trader]!.accountId, symbol: assetSymbol(command.asset),
-                quantity: String(command.units), blockchain: 'Solana', chainTransactionId: `deposit-${deposits}`,
+                kind: 'depositCredit',
+                account: traders[command.trader]!.accountId,
+                symbol: assetSymbol(command.asset),
+                quantity: String(command.units),
+                blockchain: 'Solana',
+                chainTransactionId: `deposit-${deposits}`,
               });
               break;
             case 'withdraw': {
               // From a balance that exists, so that most withdrawals are accepted.
-              const holdings = state.accountList.flatMap((account) => account.balances.filter((balance) => balance !== undefined && balance.available > 0n));
+              const holdings = state.accountList.flatMap((account) =>
+                account.balances.filter((balance) => balance !== undefined && balance.available > 0n),
+              );
               if (holdings.length === 0) break;
               const balance = holdings[command.pick % holdings.length]!;
               const units = command.units < balance.available ? command.units : balance.available;
-              run(balance.account.id, { kind: 'withdraw', symbol: balance.asset.symbol, quantity: formatDecimal(units, balance.asset.decimals), address: 'somewhere', blockchain: 'Solana' });
+              run(balance.account.id, {
+                kind: 'withdraw',
+                symbol: balance.asset.symbol,
+                quantity: formatDecimal(units, balance.asset.decimals),
+                address: 'somewhere',
+                blockchain: 'Solana',
+              });
               break;
             }
             case 'settle': {
               const pending = [...state.pendingWithdrawals.keys()];
               if (pending.length === 0) break;
               const withdrawalId = pending[command.pick % pending.length]!;
-              run(operator.accountId, command.completed
-                ? { kind: 'withdrawalComplete', withdrawalId, chainTransactionId: `out-${withdrawalId}` }
-                : { kind: 'withdrawalFail', withdrawalId, reason: 'test' });
+              run(
+                operator.accountId,
+                command.completed
+                  ? { kind: 'withdrawalComplete', withdrawalId, chainTransactionId: `out-${withdrawalId}` }
+                  : { kind: 'withdrawalFail', withdrawalId, reason: 'test' },
+              );
               break;
             }
             case 'order': {
               // By an account holding SOL (an ask) or USDC (a bid), so that most orders are accepted and some trade.
-              const holdings = state.accountList.flatMap((account) => account.balances.slice(0, 2).filter((balance) => balance !== undefined && balance.available > 0n));
+              const holdings = state.accountList.flatMap((account) =>
+                account.balances.slice(0, 2).filter((balance) => balance !== undefined && balance.available > 0n),
+              );
               if (holdings.length === 0) break;
               const balance = holdings[command.pick % holdings.length]!;
               run(balance.account.id, {
                 kind: 'orderExecute',
-                orders: [{
-                  symbol: 'SOL_USDC', side: balance.asset.symbol === 'USDC' ? 'Bid' : 'Ask', orderType: 'Limit', price: (command.priceTicks / 100).toFixed(2),
-                  quantity: (command.quantitySteps / 100).toFixed(2), timeInForce: 'GTC', postOnly: false, selfTradePrevention: 'RejectTaker',
-                }],
+                orders: [
+                  {
+                    symbol: 'SOL_USDC',
+                    side: balance.asset.symbol === 'USDC' ? 'Bid' : 'Ask',
+                    orderType: 'Limit',
+                    price: (command.priceTicks / 100).toFixed(2),
+                    quantity: (command.quantitySteps / 100).toFixed(2),
+                    timeInForce: 'GTC',
+                    postOnly: false,
+                    selfTradePrevention: 'RejectTaker',
+                  },
+                ],
               });
               break;
             }
@@ -342,11 +476,19 @@ describe('incremental updates equal a full rebuild', () => {
           }
         }
         check();
-        if (state.feeAccount.balances.some((balance) => balance !== undefined && balance.available > 0n)) accountsWithTrades += 1;
+        if (state.feeAccount.balances.some((balance) => balance !== undefined && balance.available > 0n))
+          accountsWithTrades += 1;
       }),
       { numRuns: Number(process.env.LIABILITIES_RUNS ?? 150) },
     );
-    for (const kind of ['depositCredit', 'withdraw', 'withdrawalComplete', 'withdrawalFail', 'orderExecute', 'assetList']) {
+    for (const kind of [
+      'depositCredit',
+      'withdraw',
+      'withdrawalComplete',
+      'withdrawalFail',
+      'orderExecute',
+      'assetList',
+    ]) {
       expect(accepted.get(kind) ?? 0, kind).toBeGreaterThan(50);
     }
     expect(updatesWithLockedFunds).toBeGreaterThan(10);
@@ -365,9 +507,32 @@ type VersionStep =
   | { readonly kind: 'touch'; readonly pick: number };
 
 const versionStepArbitrary: fc.Arbitrary<VersionStep> = fc.oneof(
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('newAccount' as const), asset: fc.nat({ max: 3 }), units: fc.bigInt({ min: 0n, max: 10n ** 12n }) }) },
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('deposit' as const), pick: fc.nat(), asset: fc.nat({ max: 3 }), units: fc.bigInt({ min: 1n, max: 10n ** 20n }) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('withdraw' as const), pick: fc.nat(), asset: fc.nat({ max: 3 }), units: fc.bigInt({ min: 1n, max: 10n ** 20n }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('newAccount' as const),
+      asset: fc.nat({ max: 3 }),
+      units: fc.bigInt({ min: 0n, max: 10n ** 12n }),
+    }),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('deposit' as const),
+      pick: fc.nat(),
+      asset: fc.nat({ max: 3 }),
+      units: fc.bigInt({ min: 1n, max: 10n ** 20n }),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('withdraw' as const),
+      pick: fc.nat(),
+      asset: fc.nat({ max: 3 }),
+      units: fc.bigInt({ min: 1n, max: 10n ** 20n }),
+    }),
+  },
   // Listed as changed without a change: the update rewrites the same leaf.
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('touch' as const), pick: fc.nat() }) },
 );
@@ -388,11 +553,16 @@ describe('proofs at older versions', () => {
         fc.oneof(fc.constant(undefined), fc.integer({ min: 0, max: 40_000 })),
         fc.integer({ min: 1, max: 30 }),
         (versions, historyBytes, initialAccounts) => {
-          const state = createState({ exchangeName: 'history', operatorKeys: [operator.accountId], feeAccount: signerFromByte(99).accountId });
+          const state = createState({
+            exchangeName: 'history',
+            operatorKeys: [operator.accountId],
+            feeAccount: signerFromByte(99).accountId,
+          });
           listed(state, 'SOL');
           listed(state, 'USDC', 6);
           let created = 0;
-          const newAccount = (): Account => addAccount(state, accountIdOfIndex(created), new Uint8Array(64).fill(++created & 0xff));
+          const newAccount = (): Account =>
+            addAccount(state, accountIdOfIndex(created), new Uint8Array(64).fill(++created & 0xff));
           for (let index = 0; index < initialAccounts; index += 1) newAccount();
           const changed = (account: Account): void => {
             if (account.leafStale) return;
@@ -402,9 +572,14 @@ describe('proofs at older versions', () => {
           const headHash = new Uint8Array(32).fill(7);
           const attest = (version: number): Attestation =>
             signAttestation(attestationFieldsOf(state, tree.root(), version, headHash, headHash), operator.seed);
-          const tree = LiabilitiesTree.build(state, { version: 1, ...(historyBytes === undefined ? {} : { historyBytes }) });
+          const tree = LiabilitiesTree.build(state, {
+            version: 1,
+            ...(historyBytes === undefined ? {} : { historyBytes }),
+          });
           // Each version's state (an encoded copy) and attestation.
-          const kept = new Map<number, { encoding: Uint8Array; attestation: Attestation }>([[1, { encoding: encodeState(state), attestation: attest(1) }]]);
+          const kept = new Map<number, { encoding: Uint8Array; attestation: Attestation }>([
+            [1, { encoding: encodeState(state), attestation: attest(1) }],
+          ]);
           let lastRebuild = 1;
           versions.forEach((steps, position) => {
             const version = position + 2;
@@ -427,7 +602,12 @@ describe('proofs at older versions', () => {
                 }
                 const asset = state.assets[step.asset % state.assets.length]!;
                 const balance = account.balance(asset);
-                const units = step.kind === 'deposit' ? step.units : step.units < balance.available ? step.units : balance.available;
+                const units =
+                  step.kind === 'deposit'
+                    ? step.units
+                    : step.units < balance.available
+                      ? step.units
+                      : balance.available;
                 if (step.kind === 'deposit') {
                   balance.available += units;
                   asset.depositedUnits += units;
@@ -479,7 +659,9 @@ describe('proofs at older versions', () => {
             // Another version's attestation is refused.
             const other = kept.get(version === latest ? version - 1 : version + 1)!.attestation;
             if (other.liabilitiesRoot !== attestation.liabilitiesRoot) {
-              expect(() => tree.inclusionProofAt({ ...other, sequence: version }, anyAccount)).toThrow(/does not attest/);
+              expect(() => tree.inclusionProofAt({ ...other, sequence: version }, anyAccount)).toThrow(
+                /does not attest/,
+              );
             }
           }
           expect(() => tree.update(state, latest)).toThrow(/does not follow/);

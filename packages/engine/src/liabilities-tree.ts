@@ -37,7 +37,13 @@ import {
   type Attestation,
   type AttestationFields,
 } from './attestation.js';
-import { commitmentTag, emptyNodeHash, inclusionProofOf, type InclusionProof, type InclusionProofBody } from './inclusion-proof.js';
+import {
+  commitmentTag,
+  emptyNodeHash,
+  inclusionProofOf,
+  type InclusionProof,
+  type InclusionProofBody,
+} from './inclusion-proof.js';
 import { publicKeyFromSeed, signMessage } from './signature.js';
 import { stateCommitmentOf } from './state-commitment.js';
 import type { Account, ExchangeState } from './state.js';
@@ -110,12 +116,20 @@ function fail(message: string): never {
  * never approach 2^128 (an asset's supply is capped at 2^112), so a carry out
  * of the top limb means corrupted storage, and stops the tree.
  */
-function addAmounts(target: DataView, targetOffset: number, source: DataView, leftOffset: number, rightOffset: number, amountCount: number): void {
+function addAmounts(
+  target: DataView,
+  targetOffset: number,
+  source: DataView,
+  leftOffset: number,
+  rightOffset: number,
+  amountCount: number,
+): void {
   for (let amount = 0; amount < amountCount; amount += 1) {
     const position = 16 * amount;
     let carry = 0;
     for (let limb = 12; limb >= 0; limb -= 4) {
-      const sum = source.getUint32(leftOffset + position + limb) + source.getUint32(rightOffset + position + limb) + carry;
+      const sum =
+        source.getUint32(leftOffset + position + limb) + source.getUint32(rightOffset + position + limb) + carry;
       carry = sum > 0xffff_ffff ? 1 : 0;
       target.setUint32(targetOffset + position + limb, sum >>> 0);
     }
@@ -189,7 +203,8 @@ export class LiabilitiesTree {
    */
   static build(state: ExchangeState, options: LiabilitiesTreeOptions = {}): LiabilitiesTree {
     const historyBytes = options.historyBytes ?? defaultHistoryBytes;
-    if (!Number.isSafeInteger(historyBytes) || historyBytes < 0) fail(`historyBytes must be a non-negative integer, not ${historyBytes}`);
+    if (!Number.isSafeInteger(historyBytes) || historyBytes < 0)
+      fail(`historyBytes must be a non-negative integer, not ${historyBytes}`);
     const tree = new LiabilitiesTree();
     tree.historyBytes = historyBytes;
     tree.rebuild(state);
@@ -232,7 +247,8 @@ export class LiabilitiesTree {
     this.undoLength = 0;
     const previousLeafCount = this.counts[0]!;
     const leafCount = state.accountList.length;
-    if (leafCount < previousLeafCount) fail(`the state has ${leafCount} accounts, fewer than the tree's ${previousLeafCount} leaves`);
+    if (leafCount < previousLeafCount)
+      fail(`the state has ${leafCount} accounts, fewer than the tree's ${previousLeafCount} leaves`);
     if (leafCount > maximumLeafCount) fail(`${leafCount} accounts exceed the tree's capacity`);
     let dirty: number[] = [];
     for (const account of state.changedAccounts) {
@@ -325,13 +341,19 @@ export class LiabilitiesTree {
       return { source: this.levels[level]!, offset: index * this.recordLengthBytes };
     };
     const leaf = recordAt(0, leafIndex);
-    const balances = this.sumsIn(leaf.source, leaf.offset).map((pair, asset) => ({ symbol: this.symbols[asset]!, ...pair }));
+    const balances = this.sumsIn(leaf.source, leaf.offset).map((pair, asset) => ({
+      symbol: this.symbols[asset]!,
+      ...pair,
+    }));
     const path: { hash: Uint8Array; sums: { claim: bigint; debt: bigint }[] }[] = [];
     for (let level = 0; level + 1 < counts.length; level += 1) {
       const sibling = (leafIndex >>> level) ^ 1;
       if (sibling < counts[level]!) {
         const record = recordAt(level, sibling);
-        path.push({ hash: Uint8Array.from(record.source.subarray(record.offset, record.offset + hashLengthBytes)), sums: this.sumsIn(record.source, record.offset) });
+        path.push({
+          hash: Uint8Array.from(record.source.subarray(record.offset, record.offset + hashLengthBytes)),
+          sums: this.sumsIn(record.source, record.offset),
+        });
       } else {
         path.push({ hash: emptyNodeHash.slice(), sums: this.symbols.map(() => ({ claim: 0n, debt: 0n })) });
       }
@@ -381,18 +403,31 @@ export class LiabilitiesTree {
     const recordLength = this.recordLengthBytes;
     const saved = (this.undoLength - 1) * recordLength;
     const offset = index * recordLength;
-    if (this.undoRecords.compare(this.levels[level]!, offset, offset + recordLength, saved, saved + recordLength) === 0) this.undoLength -= 1;
+    if (this.undoRecords.compare(this.levels[level]!, offset, offset + recordLength, saved, saved + recordLength) === 0)
+      this.undoLength -= 1;
   }
 
   /** Moves to `version`, keeping the undo log just written for the version left, within the budget. */
-  private leaveVersion(recording: boolean, previousCounts: number[], previousRoot: LiabilitiesRoot, version: number | undefined): void {
+  private leaveVersion(
+    recording: boolean,
+    previousCounts: number[],
+    previousRoot: LiabilitiesRoot,
+    version: number | undefined,
+  ): void {
     if (recording) {
       const length = this.undoLength;
       const records = Buffer.alloc(length * this.recordLengthBytes);
       this.undoRecords.copy(records, 0, 0, records.length);
       const keys = this.undoKeys.slice(0, length);
       const bytes = keys.byteLength + records.byteLength + 8 * previousCounts.length + undoLogOverheadBytes;
-      this.history.push({ version: this.version!, counts: previousCounts, rootHash: bytesToLowerHex(previousRoot.hash), keys, records, bytes });
+      this.history.push({
+        version: this.version!,
+        counts: previousCounts,
+        rootHash: bytesToLowerHex(previousRoot.hash),
+        keys,
+        records,
+        bytes,
+      });
       this.historyByteTotal += bytes;
       let dropped = 0;
       while (dropped < this.history.length && this.historyByteTotal > this.historyBytes) {
@@ -568,7 +603,8 @@ export class LiabilitiesTree {
   private writeLeaf(account: Account): void {
     const commitmentInput = this.commitmentInput;
     const keyOffset = commitmentTag.length;
-    if (commitmentInput.write(account.id, keyOffset, 32, 'base64') !== 32) fail(`account id ${account.id} is not a 32-byte key`);
+    if (commitmentInput.write(account.id, keyOffset, 32, 'base64') !== 32)
+      fail(`account id ${account.id} is not a 32-byte key`);
     commitmentInput.set(account.salt, keyOffset + 32);
     const input = this.leafInput;
     const view = this.leafInputView;
@@ -590,7 +626,8 @@ export class LiabilitiesTree {
       if (claim > 0n && claim <= uint64Mask) {
         view.setBigUint64(offset + 8, claim);
       } else {
-        if (claim < 0n || claim >= uint128Limit) fail(`account ${account.id} has a claim of ${claim} ${this.symbols[asset]}`);
+        if (claim < 0n || claim >= uint128Limit)
+          fail(`account ${account.id} has a claim of ${claim} ${this.symbols[asset]}`);
         view.setBigUint64(offset, claim >> 64n);
         view.setBigUint64(offset + 8, claim & uint64Mask);
       }
@@ -617,7 +654,14 @@ export class LiabilitiesTree {
     }
     const parentOffset = parent * recordLength;
     this.levels[level + 1]!.write(oneShotHash('sha256', input, 'binary'), parentOffset, hashLengthBytes, 'binary');
-    addAmounts(this.views[level + 1]!, parentOffset + hashLengthBytes, this.nodeInputView, 1 + hashLengthBytes, 1 + recordLength + hashLengthBytes, 2 * this.assetCount);
+    addAmounts(
+      this.views[level + 1]!,
+      parentOffset + hashLengthBytes,
+      this.nodeInputView,
+      1 + hashLengthBytes,
+      1 + recordLength + hashLengthBytes,
+      2 * this.assetCount,
+    );
   }
 
   /** A copy of node `index`'s hash (Buffer.slice would share the tree's storage). */
@@ -664,12 +708,18 @@ export function attestationFieldsOf(
   stateCommitment: Uint8Array = stateCommitmentOf(state),
 ): AttestationFields {
   if (root.accountCount !== state.accountList.length) {
-    fail(`the root covers ${root.accountCount} accounts but the state has ${state.accountList.length}; update the tree first`);
+    fail(
+      `the root covers ${root.accountCount} accounts but the state has ${state.accountList.length}; update the tree first`,
+    );
   }
-  if (root.assets.length !== state.assets.length || root.assets.some((asset, index) => asset.symbol !== state.assets[index]!.symbol)) {
-    fail('the root does not cover the state\'s assets; update the tree first');
+  if (
+    root.assets.length !== state.assets.length ||
+    root.assets.some((asset, index) => asset.symbol !== state.assets[index]!.symbol)
+  ) {
+    fail("the root does not cover the state's assets; update the tree first");
   }
-  if (headHash.length !== hashLengthBytes || genesisHash.length !== hashLengthBytes) fail('the head and genesis hashes must be 32 bytes');
+  if (headHash.length !== hashLengthBytes || genesisHash.length !== hashLengthBytes)
+    fail('the head and genesis hashes must be 32 bytes');
   return {
     sequence,
     logTimeMs: state.logTimeMs,

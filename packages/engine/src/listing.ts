@@ -25,8 +25,10 @@ type AssetListing = Extract<OperatorInstruction, { kind: 'assetList' }>;
 type MarketListing = Extract<OperatorInstruction, { kind: 'marketList' }>;
 
 export function listAsset(state: ExchangeState, listing: AssetListing): Asset | Rejection {
-  if (state.assetsBySymbol.has(listing.symbol)) return reject('ALREADY_EXISTS', `Asset ${listing.symbol} is already listed.`);
-  if (listing.decimals > maximumAssetDecimals) return reject('INVALID_INSTRUCTION', `Decimals must be at most ${maximumAssetDecimals}.`);
+  if (state.assetsBySymbol.has(listing.symbol))
+    return reject('ALREADY_EXISTS', `Asset ${listing.symbol} is already listed.`);
+  if (listing.decimals > maximumAssetDecimals)
+    return reject('INVALID_INSTRUCTION', `Decimals must be at most ${maximumAssetDecimals}.`);
   const asset: Asset = {
     index: state.assets.length,
     symbol: listing.symbol,
@@ -52,19 +54,23 @@ function fractionDigits(text: string): number {
 
 export function listMarket(state: ExchangeState, listing: MarketListing): Market | Rejection {
   const invalid = (message: string): Rejection => reject('INVALID_INSTRUCTION', message);
-  if (state.marketsBySymbol.has(listing.symbol)) return reject('ALREADY_EXISTS', `Market ${listing.symbol} is already listed.`);
+  if (state.marketsBySymbol.has(listing.symbol))
+    return reject('ALREADY_EXISTS', `Market ${listing.symbol} is already listed.`);
   const base = state.assetsBySymbol.get(listing.baseSymbol);
   const quote = state.assetsBySymbol.get(listing.quoteSymbol);
-  if (base === undefined || quote === undefined) return reject('INVALID_ASSET', 'Both assets of a market must be listed first.');
+  if (base === undefined || quote === undefined)
+    return reject('INVALID_ASSET', 'Both assets of a market must be listed first.');
   if (base === quote) return invalid('A market needs two different assets.');
-  if (listing.symbol !== `${base.symbol}_${quote.symbol}`) return invalid(`The market symbol must be ${base.symbol}_${quote.symbol}.`);
+  if (listing.symbol !== `${base.symbol}_${quote.symbol}`)
+    return invalid(`The market symbol must be ${base.symbol}_${quote.symbol}.`);
 
   const priceScale = fractionDigits(listing.tickSize);
   if (priceScale > maximumAssetDecimals) return invalid('The tick size is too fine.');
   const tick = parseDecimal(listing.tickSize, priceScale);
   if (!tick.ok || tick.units === 0n) return invalid('The tick size must be a positive plain decimal.');
   const step = parseDecimal(listing.stepSize, base.decimals);
-  if (!step.ok || step.units === 0n) return invalid(`The step size must be a positive multiple of 10^-${base.decimals}.`);
+  if (!step.ok || step.units === 0n)
+    return invalid(`The step size must be a positive multiple of 10^-${base.decimals}.`);
 
   // stepSize × tickSize × 10^quoteDecimals = stepUnits × tickUnits × 10^(quoteDecimals − baseDecimals − priceScale).
   const numerator = step.units * tick.units * 10n ** BigInt(quote.decimals);
@@ -92,7 +98,8 @@ export function listMarket(state: ExchangeState, listing: MarketListing): Market
   if (minQuantitySteps > maxQuantitySteps) return invalid('minQuantity exceeds maxQuantity.');
   if (minPriceTicks > maxPriceTicks) return invalid('minPrice exceeds maxPrice.');
   // The largest order's notional and size must stay within the amount bound.
-  if (maxQuantitySteps * maxPriceTicks * quoteUnitsPerStepTick > maximumAmountUnits) return invalid('maxQuantity × maxPrice is too large.');
+  if (maxQuantitySteps * maxPriceTicks * quoteUnitsPerStepTick > maximumAmountUnits)
+    return invalid('maxQuantity × maxPrice is too large.');
   if (maxQuantitySteps * step.units > maximumAmountUnits) return invalid('maxQuantity is too large.');
   const makerFeeBasisPoints = BigInt(listing.makerFeeBps);
   const takerFeeBasisPoints = BigInt(listing.takerFeeBps);
@@ -100,7 +107,8 @@ export function listMarket(state: ExchangeState, listing: MarketListing): Market
     return invalid(`Fees are at most ${maximumFeeBasisPoints} basis points.`);
   }
   const maxOpenOrders = listing.maxOpenOrders ?? defaultMaxOpenOrders;
-  if (maxOpenOrders < 1 || maxOpenOrders > maximumOpenOrdersLimit) return invalid(`maxOpenOrders must be 1 to ${maximumOpenOrdersLimit}.`);
+  if (maxOpenOrders < 1 || maxOpenOrders > maximumOpenOrdersLimit)
+    return invalid(`maxOpenOrders must be 1 to ${maximumOpenOrdersLimit}.`);
   const maxMakersPerOrder = listing.maxMakersPerOrder ?? defaultMaxMakersPerOrder;
   if (maxMakersPerOrder < 1 || maxMakersPerOrder > maximumMakersPerOrderLimit) {
     return invalid(`maxMakersPerOrder must be 1 to ${maximumMakersPerOrderLimit}.`);
@@ -108,7 +116,8 @@ export function listMarket(state: ExchangeState, listing: MarketListing): Market
   let minOrderValueUnits = 0n;
   if (listing.minOrderValue !== undefined) {
     const value = parseDecimal(listing.minOrderValue, quote.decimals);
-    if (!value.ok || value.units > maximumAmountUnits) return invalid(`minOrderValue must be a plain decimal at ${quote.decimals} decimals, at most 2^96 − 1 units.`);
+    if (!value.ok || value.units > maximumAmountUnits)
+      return invalid(`minOrderValue must be a plain decimal at ${quote.decimals} decimals, at most 2^96 − 1 units.`);
     minOrderValueUnits = value.units;
   }
 

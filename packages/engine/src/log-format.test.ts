@@ -99,7 +99,9 @@ describe('entry encoding', () => {
 describe('genesis', () => {
   test('canonical JSON has sorted keys, no whitespace, and a tagged hash', () => {
     const json = canonicalGenesisJson({ ...genesis, extra: 'ignored' } as typeof genesis);
-    expect(json).toBe(`{"exchangeName":"format-test","feeAccount":"${operator.accountId}","operatorKeys":["${operator.accountId}"]}`);
+    expect(json).toBe(
+      `{"exchangeName":"format-test","feeAccount":"${operator.accountId}","operatorKeys":["${operator.accountId}"]}`,
+    );
     const expected = createHash('sha256').update('vex-ledger/genesis/v1\0').update(json).digest();
     expect(Buffer.from(genesisHash(genesis))).toEqual(expected);
     expect(parseCanonicalGenesis(new TextEncoder().encode(json))).toEqual(genesis);
@@ -108,7 +110,11 @@ describe('genesis', () => {
   test('non-canonical genesis JSON is refused', () => {
     const spaced = JSON.stringify(JSON.parse(canonicalGenesisJson(genesis)), null, 1);
     expect(() => parseCanonicalGenesis(new TextEncoder().encode(spaced))).toThrow(/not canonical/);
-    const reordered = JSON.stringify({ feeAccount: genesis.feeAccount, exchangeName: genesis.exchangeName, operatorKeys: genesis.operatorKeys });
+    const reordered = JSON.stringify({
+      feeAccount: genesis.feeAccount,
+      exchangeName: genesis.exchangeName,
+      operatorKeys: genesis.operatorKeys,
+    });
     expect(() => parseCanonicalGenesis(new TextEncoder().encode(reordered))).toThrow(/not canonical/);
     expect(() => parseCanonicalGenesis(new TextEncoder().encode('[]'))).toThrow(LogFormatError);
   });
@@ -124,9 +130,13 @@ describe('export reader', () => {
     expect(whole.entries.map((entry) => Buffer.from(entry.entryHash).toString('hex'))).toEqual(
       encodings.map((encoding) => Buffer.from(hashEntryEncoding(encoding)).toString('hex')),
     );
-    const bytewise = await readLogExport(Readable.from((function* () {
-      for (const byte of bytes) yield Buffer.of(byte);
-    })()));
+    const bytewise = await readLogExport(
+      Readable.from(
+        (function* () {
+          for (const byte of bytes) yield Buffer.of(byte);
+        })(),
+      ),
+    );
     expect(bytewise).toEqual(whole);
   });
 
@@ -235,7 +245,8 @@ function referenceVerdict(bytes: Uint8Array): string {
       const encoding = buffer.subarray(offset, offset + length);
       offset += length;
       const entry = decodeEntry(encoding);
-      if (entry.sequence !== expected || !previous.equals(entry.previousHash) || entry.logTimeMs < previousLogTime) return `entry ${expected}`;
+      if (entry.sequence !== expected || !previous.equals(entry.previousHash) || entry.logTimeMs < previousLogTime)
+        return `entry ${expected}`;
       previous = Buffer.from(hashEntryEncoding(encoding));
       previousLogTime = entry.logTimeMs;
       expected += 1;
@@ -259,7 +270,9 @@ async function* inPieces(bytes: Uint8Array, seed: number): AsyncGenerator<Uint8A
   }
 }
 
-async function readInBatches(source: Uint8Array | AsyncIterable<Uint8Array>): Promise<Array<{ sequence: number; entryHash: string }>> {
+async function readInBatches(
+  source: Uint8Array | AsyncIterable<Uint8Array>,
+): Promise<Array<{ sequence: number; entryHash: string }>> {
   const { reader } = await LogExportBatchReader.open(source);
   const entries: Array<{ sequence: number; entryHash: string }> = [];
   for (let batch = await reader.read(); batch !== undefined; batch = await reader.read()) entries.push(...batch);
@@ -272,7 +285,8 @@ async function batchVerdict(bytes: Uint8Array, seed: number): Promise<string> {
     await readInBatches(inPieces(bytes, seed));
     return 'ok';
   } catch (error) {
-    if (error instanceof LogChainError) return error.check.startsWith('trailer') ? 'trailer' : `entry ${error.sequence}`;
+    if (error instanceof LogChainError)
+      return error.check.startsWith('trailer') ? 'trailer' : `entry ${error.sequence}`;
     if (error instanceof LogFormatError) return /entry (\d+)/.exec(error.message)?.[0] ?? 'malformed';
     throw error;
   }
@@ -298,24 +312,38 @@ describe('export reader against a reference reader', () => {
     for (const seed of [1, 2, 3]) {
       const entries = await readInBatches(inPieces(clean, seed));
       expect(entries.map((entry) => entry.sequence)).toEqual(whole.entries.map((entry) => entry.sequence));
-      expect(entries.map((entry) => entry.entryHash)).toEqual(whole.entries.map((entry) => Buffer.from(entry.entryHash).toString('hex')));
+      expect(entries.map((entry) => entry.entryHash)).toEqual(
+        whole.entries.map((entry) => Buffer.from(entry.entryHash).toString('hex')),
+      );
     }
     expect(referenceVerdict(clean)).toBe('ok');
   });
 
-  test('reaches the reference reader\'s verdict, at the same entry, on 400 corrupted files', async () => {
+  test("reaches the reference reader's verdict, at the same entry, on 400 corrupted files", async () => {
     const next = seededRandom(77);
     const verdicts = new Set<string>();
     for (let trial = 0; trial < 400; trial += 1) {
       let bytes = clean.slice();
       const offset = next() % bytes.length;
       const kind = next() % 4;
-      if (kind === 0) bytes = bytes.slice(0, offset); // truncated
-      else if (kind === 1) bytes = Uint8Array.from([...bytes.subarray(0, offset), next() & 0xff, ...bytes.subarray(offset)]); // a byte inserted
+      if (kind === 0)
+        bytes = bytes.slice(0, offset); // truncated
+      else if (kind === 1)
+        bytes = Uint8Array.from([...bytes.subarray(0, offset), next() & 0xff, ...bytes.subarray(offset)]); // a byte inserted
       else bytes[offset]! ^= 1 << (next() % 8); // a flipped bit, twice as often
       const reference = referenceVerdict(bytes);
-      expect({ trial, offset, kind, verdict: await batchVerdict(bytes, trial) }).toEqual({ trial, offset, kind, verdict: reference });
-      expect({ trial, offset, kind, verdict: await messageVerdict(bytes) }).toEqual({ trial, offset, kind, verdict: reference });
+      expect({ trial, offset, kind, verdict: await batchVerdict(bytes, trial) }).toEqual({
+        trial,
+        offset,
+        kind,
+        verdict: reference,
+      });
+      expect({ trial, offset, kind, verdict: await messageVerdict(bytes) }).toEqual({
+        trial,
+        offset,
+        kind,
+        verdict: reference,
+      });
       verdicts.add(reference === 'ok' || reference === 'trailer' || reference === 'malformed' ? reference : 'entry');
     }
     // The corruptions reach every kind of failure. None reads fine: even a flip in a signature changes that
@@ -327,11 +355,14 @@ describe('export reader against a reference reader', () => {
     const { bytes: original, encodings } = buildExport(60);
     const bytes = original.slice();
     // The previous hash of entry 40: the chain breaks there.
-    const entry40 = bytes.length - 44 - encodings.slice(39).reduce((total, encoding) => total + 4 + encoding.length, 0) + 4;
+    const entry40 =
+      bytes.length - 44 - encodings.slice(39).reduce((total, encoding) => total + 4 + encoding.length, 0) + 4;
     bytes[entry40 + 17]! ^= 1;
-    const { reader } = await LogExportBatchReader.open((async function* () {
-      yield bytes;
-    })());
+    const { reader } = await LogExportBatchReader.open(
+      (async function* () {
+        yield bytes;
+      })(),
+    );
     const first = await reader.read();
     expect(first?.map((entry) => entry.sequence)).toEqual(Array.from({ length: 39 }, (_, index) => index + 1));
     await expect(reader.read()).rejects.toMatchObject({ name: 'LogFormatError', check: 'chain', sequence: 40 });

@@ -76,12 +76,14 @@ function readUint64(view: DataView, offset: number, what: string): number {
 export function encodeEntry(entry: EntryRecord): Uint8Array {
   const { sequence, logTimeMs, previousHash, transaction } = entry;
   const { message, publicKey, signature } = transaction;
-  if (!isSafeUnsigned(sequence) || sequence < 1) throw new LogFormatError(`sequence ${sequence} is not a positive safe integer`);
+  if (!isSafeUnsigned(sequence) || sequence < 1)
+    throw new LogFormatError(`sequence ${sequence} is not a positive safe integer`);
   if (!isSafeUnsigned(logTimeMs)) throw new LogFormatError(`log time ${logTimeMs} is not a non-negative safe integer`);
   if (previousHash.length !== hashLengthBytes) throw new LogFormatError('the previous hash is not 32 bytes');
   if (publicKey.length !== publicKeyLengthBytes) throw new LogFormatError('the public key is not 32 bytes');
   if (signature.length !== signatureLengthBytes) throw new LogFormatError('the signature is not 64 bytes');
-  if (message.length > maximumMessageLengthBytes) throw new LogFormatError(`the message is longer than ${maximumMessageLengthBytes} bytes`);
+  if (message.length > maximumMessageLengthBytes)
+    throw new LogFormatError(`the message is longer than ${maximumMessageLengthBytes} bytes`);
   const bytes = new Uint8Array(entryHeaderLengthBytes + message.length);
   const view = new DataView(bytes.buffer);
   bytes[0] = entryEncodingVersion;
@@ -99,16 +101,20 @@ export function encodeEntry(entry: EntryRecord): Uint8Array {
 export function decodeEntry(input: Uint8Array): EntryRecord {
   // A plain view, so that slice() copies even when the input is a Node Buffer.
   const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-  if (bytes.length < entryHeaderLengthBytes) throw new LogFormatError(`an entry is at least ${entryHeaderLengthBytes} bytes, got ${bytes.length}`);
+  if (bytes.length < entryHeaderLengthBytes)
+    throw new LogFormatError(`an entry is at least ${entryHeaderLengthBytes} bytes, got ${bytes.length}`);
   if (bytes[0] !== entryEncodingVersion) throw new LogFormatError(`unsupported entry version ${bytes[0]}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const sequence = readUint64(view, 1, 'the sequence');
   if (sequence < 1) throw new LogFormatError('the sequence is zero');
   const logTimeMs = readUint64(view, 9, 'the log time');
   const messageLength = view.getUint32(145);
-  if (messageLength > maximumMessageLengthBytes) throw new LogFormatError(`the message length ${messageLength} exceeds ${maximumMessageLengthBytes}`);
+  if (messageLength > maximumMessageLengthBytes)
+    throw new LogFormatError(`the message length ${messageLength} exceeds ${maximumMessageLengthBytes}`);
   if (bytes.length !== entryHeaderLengthBytes + messageLength) {
-    throw new LogFormatError(`the entry is ${bytes.length} bytes but its message length says ${entryHeaderLengthBytes + messageLength}`);
+    throw new LogFormatError(
+      `the entry is ${bytes.length} bytes but its message length says ${entryHeaderLengthBytes + messageLength}`,
+    );
   }
   // Copies, so a decoded entry never aliases a larger buffer it came from.
   return {
@@ -149,12 +155,14 @@ export function putUint64(bytes: Uint8Array, offset: number, value: number): voi
 export function encodeAndHashEntry(entry: EntryRecord): { encoding: Uint8Array; entryHash: Uint8Array } {
   const { sequence, logTimeMs, previousHash, transaction } = entry;
   const { message, publicKey, signature } = transaction;
-  if (!isSafeUnsigned(sequence) || sequence < 1) throw new LogFormatError(`sequence ${sequence} is not a positive safe integer`);
+  if (!isSafeUnsigned(sequence) || sequence < 1)
+    throw new LogFormatError(`sequence ${sequence} is not a positive safe integer`);
   if (!isSafeUnsigned(logTimeMs)) throw new LogFormatError(`log time ${logTimeMs} is not a non-negative safe integer`);
   if (previousHash.length !== hashLengthBytes) throw new LogFormatError('the previous hash is not 32 bytes');
   if (publicKey.length !== publicKeyLengthBytes) throw new LogFormatError('the public key is not 32 bytes');
   if (signature.length !== signatureLengthBytes) throw new LogFormatError('the signature is not 64 bytes');
-  if (message.length > maximumMessageLengthBytes) throw new LogFormatError(`the message is longer than ${maximumMessageLengthBytes} bytes`);
+  if (message.length > maximumMessageLengthBytes)
+    throw new LogFormatError(`the message is longer than ${maximumMessageLengthBytes} bytes`);
   const start = entryHashTag.length;
   const length = entryHeaderLengthBytes + message.length;
   const tagged = Buffer.allocUnsafe(start + length);
@@ -200,7 +208,6 @@ export function hashGenesisBytes(canonicalJson: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(genesisHashTag).update(canonicalJson).digest());
 }
 
-
 export function genesisHash(genesis: Genesis): Uint8Array {
   return hashGenesisBytes(canonicalGenesisBytes(genesis));
 }
@@ -213,15 +220,23 @@ export function parseCanonicalGenesis(bytes: Uint8Array): Genesis {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new LogFormatError(`the genesis is not UTF-8 JSON: ${error instanceof Error ? error.message : String(error)}`);
+    throw new LogFormatError(
+      `the genesis is not UTF-8 JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   const record = parsed as Record<string, unknown> | null;
   if (
-    typeof record !== 'object' || record === null || Array.isArray(record) ||
-    typeof record.exchangeName !== 'string' || typeof record.feeAccount !== 'string' ||
-    !Array.isArray(record.operatorKeys) || !record.operatorKeys.every((key) => typeof key === 'string')
+    typeof record !== 'object' ||
+    record === null ||
+    Array.isArray(record) ||
+    typeof record.exchangeName !== 'string' ||
+    typeof record.feeAccount !== 'string' ||
+    !Array.isArray(record.operatorKeys) ||
+    !record.operatorKeys.every((key) => typeof key === 'string')
   ) {
-    throw new LogFormatError('the genesis must be an object with string exchangeName, string feeAccount and string[] operatorKeys');
+    throw new LogFormatError(
+      'the genesis must be an object with string exchangeName, string feeAccount and string[] operatorKeys',
+    );
   }
   const genesis: Genesis = {
     exchangeName: record.exchangeName,
@@ -247,8 +262,13 @@ export const maximumGenesisLengthBytes = 1 << 20;
  * firstSequence u64 ‖ anchorHash[32] (the hash of entry firstSequence − 1,
  * or the genesis hash when firstSequence is 1).
  */
-export function encodeExportHeader(canonicalGenesis: Uint8Array, firstSequence: number, anchorHash: Uint8Array): Uint8Array {
-  if (!isSafeUnsigned(firstSequence) || firstSequence < 1) throw new LogFormatError(`first sequence ${firstSequence} is not positive`);
+export function encodeExportHeader(
+  canonicalGenesis: Uint8Array,
+  firstSequence: number,
+  anchorHash: Uint8Array,
+): Uint8Array {
+  if (!isSafeUnsigned(firstSequence) || firstSequence < 1)
+    throw new LogFormatError(`first sequence ${firstSequence} is not positive`);
   if (anchorHash.length !== hashLengthBytes) throw new LogFormatError('the anchor hash is not 32 bytes');
   const bytes = new Uint8Array(exportMagic.length + 1 + 4 + canonicalGenesis.length + 8 + hashLengthBytes);
   const view = new DataView(bytes.buffer);
@@ -355,7 +375,6 @@ export class LogChainError extends LogFormatError {
 
 const largestSafeHighWord = 0x1f_ffff;
 
-
 /** A fresh 32-byte array holding the hash whose hex is given. */
 function hashBytesFromHex(hash: string): Uint8Array {
   const bytes = new Uint8Array(hashLengthBytes);
@@ -386,7 +405,11 @@ const hexDigitCodes = Uint8Array.from('0123456789abcdef', (digit) => digit.charC
 function bytesMatchHex(bytes: Uint8Array, offset: number, hash: string): boolean {
   for (let index = 0; index < hashLengthBytes; index += 1) {
     const byte = bytes[offset + index]!;
-    if (hash.charCodeAt(2 * index) !== hexDigitCodes[byte >>> 4] || hash.charCodeAt(2 * index + 1) !== hexDigitCodes[byte & 0x0f]) return false;
+    if (
+      hash.charCodeAt(2 * index) !== hexDigitCodes[byte >>> 4] ||
+      hash.charCodeAt(2 * index + 1) !== hexDigitCodes[byte & 0x0f]
+    )
+      return false;
   }
   return true;
 }
@@ -470,7 +493,8 @@ export class LogExportBatchReader {
         return false;
       }
       const value = next.value;
-      if (!(value instanceof Uint8Array)) throw new LogFormatError('the export source yields text; read the file as bytes (no encoding)');
+      if (!(value instanceof Uint8Array))
+        throw new LogFormatError('the export source yields text; read the file as bytes (no encoding)');
       // A plain Uint8Array view: its subarrays are cheaper to make than a Buffer's.
       const chunk = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
       const rest = this.bytes.length - this.offset;
@@ -490,7 +514,8 @@ export class LogExportBatchReader {
   }
 
   private async take(length: number, what: string): Promise<Uint8Array> {
-    if (!(await this.fill(length))) throw new LogFormatError(`the export is truncated: ${what} at byte ${this.position} is incomplete`);
+    if (!(await this.fill(length)))
+      throw new LogFormatError(`the export is truncated: ${what} at byte ${this.position} is incomplete`);
     const bytes = this.bytes.subarray(this.offset, this.offset + length);
     this.offset += length;
     return bytes;
@@ -504,11 +529,13 @@ export class LogExportBatchReader {
 
   private async readHeader(): Promise<LogExportHeader> {
     const magic = await this.take(exportMagic.length, 'the magic');
-    if (!equalBytesAt(magic, 0, exportMagic, exportMagic.length)) throw new LogFormatError('not a log export (bad magic)');
+    if (!equalBytesAt(magic, 0, exportMagic, exportMagic.length))
+      throw new LogFormatError('not a log export (bad magic)');
     const version = (await this.take(1, 'the version'))[0]!;
     if (version !== exportFormatVersion) throw new LogFormatError(`unsupported export version ${version}`);
     const genesisLength = readUint32At(await this.take(4, 'the genesis length'), 0);
-    if (genesisLength > maximumGenesisLengthBytes) throw new LogFormatError(`the genesis length ${genesisLength} is too large`);
+    if (genesisLength > maximumGenesisLengthBytes)
+      throw new LogFormatError(`the genesis length ${genesisLength} is too large`);
     const canonicalGenesis = (await this.take(genesisLength, 'the genesis')).slice();
     const genesis = parseCanonicalGenesis(canonicalGenesis);
     const genesisDigest = hashGenesisBytes(canonicalGenesis);
@@ -516,7 +543,9 @@ export class LogExportBatchReader {
     if (firstSequence < 1) throw new LogFormatError('the first sequence is zero');
     const anchorHash = (await this.take(hashLengthBytes, 'the anchor hash')).slice();
     if (firstSequence === 1 && !equalBytesAt(anchorHash, 0, genesisDigest, hashLengthBytes)) {
-      throw new LogFormatError(`the anchor hash ${bytesToLowerHex(anchorHash)} is not the genesis hash ${bytesToLowerHex(genesisDigest)}`);
+      throw new LogFormatError(
+        `the anchor hash ${bytesToLowerHex(anchorHash)} is not the genesis hash ${bytesToLowerHex(genesisDigest)}`,
+      );
     }
     return { version, genesis, canonicalGenesis, genesisHash: genesisDigest, firstSequence, anchorHash };
   }
@@ -532,22 +561,27 @@ export class LogExportBatchReader {
     for (;;) {
       const entries = this.parseBuffered();
       if (entries.length > 0) return entries;
-      if (!(await this.fill(4))) throw new LogFormatError(`the export is truncated: a frame length at byte ${this.position} is incomplete`);
+      if (!(await this.fill(4)))
+        throw new LogFormatError(`the export is truncated: a frame length at byte ${this.position} is incomplete`);
       const length = readUint32At(this.bytes, this.offset);
       if (length === 0) {
         await this.readTrailer();
         return undefined;
       }
-      if (length > maximumEntryLengthBytes) throw new LogFormatError(`entry ${this.expectedSequence}: frame length ${length} is too large`);
+      if (length > maximumEntryLengthBytes)
+        throw new LogFormatError(`entry ${this.expectedSequence}: frame length ${length} is too large`);
       if (!(await this.fill(4 + length))) {
-        throw new LogFormatError(`the export is truncated: entry ${this.expectedSequence} at byte ${this.position + 4} is incomplete`);
+        throw new LogFormatError(
+          `the export is truncated: entry ${this.expectedSequence} at byte ${this.position + 4} is incomplete`,
+        );
       }
     }
   }
 
   /** The trailer's count and last hash, once read() has returned undefined. */
   get trailer(): { entryCount: number; lastHash: Uint8Array } {
-    if (!this.finished || this.lastHashBytes === undefined) throw new LogFormatError('the trailer has not been read yet');
+    if (!this.finished || this.lastHashBytes === undefined)
+      throw new LogFormatError('the trailer has not been read yet');
     return { entryCount: this.entryCount, lastHash: this.lastHashBytes };
   }
 
@@ -578,8 +612,12 @@ export class LogExportBatchReader {
   /** Checks one entry encoding (at `start`, `length` bytes): first that it decodes (as decodeEntry), then the chain. */
   private parseEntry(bytes: Uint8Array, start: number, length: number): LogExportEntry {
     const expected = this.expectedSequence;
-    if (length < entryHeaderLengthBytes) throw new LogFormatError(`entry ${expected}: an entry is at least ${entryHeaderLengthBytes} bytes, got ${length}`);
-    if (bytes[start] !== entryEncodingVersion) throw new LogFormatError(`entry ${expected}: unsupported entry version ${bytes[start]}`);
+    if (length < entryHeaderLengthBytes)
+      throw new LogFormatError(
+        `entry ${expected}: an entry is at least ${entryHeaderLengthBytes} bytes, got ${length}`,
+      );
+    if (bytes[start] !== entryEncodingVersion)
+      throw new LogFormatError(`entry ${expected}: unsupported entry version ${bytes[start]}`);
     const sequence = readUint64At(bytes, start + 1);
     if (sequence < 0) throw new LogFormatError(`entry ${expected}: the sequence exceeds 2^53 − 1`);
     if (sequence === 0) throw new LogFormatError(`entry ${expected}: the sequence is zero`);
@@ -587,25 +625,41 @@ export class LogExportBatchReader {
     if (logTimeMs < 0) throw new LogFormatError(`entry ${expected}: the log time exceeds 2^53 − 1`);
     const messageLength = readUint32At(bytes, start + 145);
     if (messageLength > maximumMessageLengthBytes) {
-      throw new LogFormatError(`entry ${expected}: the message length ${messageLength} exceeds ${maximumMessageLengthBytes}`);
+      throw new LogFormatError(
+        `entry ${expected}: the message length ${messageLength} exceeds ${maximumMessageLengthBytes}`,
+      );
     }
     if (length !== entryHeaderLengthBytes + messageLength) {
-      throw new LogFormatError(`entry ${expected}: the entry is ${length} bytes but its message length says ${entryHeaderLengthBytes + messageLength}`);
+      throw new LogFormatError(
+        `entry ${expected}: the entry is ${length} bytes but its message length says ${entryHeaderLengthBytes + messageLength}`,
+      );
     }
     if (sequence !== expected) {
-      throw new LogChainError(`entry ${expected}: it says it is entry ${sequence}`, 'entry-sequence', expected, String(sequence), String(expected));
+      throw new LogChainError(
+        `entry ${expected}: it says it is entry ${sequence}`,
+        'entry-sequence',
+        expected,
+        String(sequence),
+        String(expected),
+      );
     }
     if (!bytesMatchHex(bytes, start + 17, this.previousHash)) {
       const recorded = bytesToLowerHex(bytes.subarray(start + 17, start + 49));
       throw new LogChainError(
         `entry ${expected}: its previous hash ${recorded} is not the hash ${this.previousHash} of the entry before`,
-        'chain', expected, recorded, this.previousHash,
+        'chain',
+        expected,
+        recorded,
+        this.previousHash,
       );
     }
     if (logTimeMs < this.previousLogTimeMs) {
       throw new LogChainError(
         `entry ${expected}: log time ${logTimeMs} precedes ${this.previousLogTimeMs}`,
-        'entry-log-time', expected, String(logTimeMs), String(this.previousLogTimeMs),
+        'entry-log-time',
+        expected,
+        String(logTimeMs),
+        String(this.previousLogTimeMs),
       );
     }
     const entryHash = this.hashEncoding(bytes, start, length);
@@ -646,13 +700,19 @@ export class LogExportBatchReader {
       const firstDifferent = lastSequence - count + 1 + (trailerCount < count ? trailerCount : count);
       throw new LogChainError(
         `the trailer counts ${trailerCount} entries but the file holds ${count}`,
-        'trailer-count', firstDifferent, String(trailerCount), String(count),
+        'trailer-count',
+        firstDifferent,
+        String(trailerCount),
+        String(count),
       );
     }
     if (!bytesMatchHex(lastHash, 0, this.previousHash)) {
       throw new LogChainError(
         `the trailer's last hash ${bytesToLowerHex(lastHash)} is not the last entry's hash ${this.previousHash}`,
-        'trailer-hash', lastSequence, bytesToLowerHex(lastHash), this.previousHash,
+        'trailer-hash',
+        lastSequence,
+        bytesToLowerHex(lastHash),
+        this.previousHash,
       );
     }
     if (await this.fill(1)) throw new LogFormatError(`trailing bytes after the trailer at byte ${this.position}`);

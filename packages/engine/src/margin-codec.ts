@@ -15,7 +15,10 @@ import type { Account, Asset, ExchangeState } from './state.js';
 
 export function encodeAssetMargin(writer: ByteWriter, asset: Asset): void {
   const margin = asset.margin;
-  if (margin === undefined) return writer.byte(0);
+  if (margin === undefined) {
+    writer.byte(0);
+    return;
+  }
   writer.byte(1);
   for (const key of borrowLendListingDecimals) writer.unsigned(margin.parameters[key]);
   writer.unsigned(margin.parameters.coveragePoolWithdrawalDelayMs);

@@ -212,14 +212,21 @@ function fundsNeeded(params: OrderParameters, account: Account, walk: PlannedWal
     if (params.orderType === 'Limit') needed = params.quantitySteps * params.priceTicks * market.quoteUnitsPerStepTick;
     else if (params.quoteQuantityUnits !== undefined) needed = params.quoteQuantityUnits;
     else needed = walk.get().quoteUnits;
-    if (needed > available) return reject('INSUFFICIENT_FUNDS', `The order needs ${needed} ${market.quote.symbol} units; ${available} are available.`);
+    if (needed > available)
+      return reject(
+        'INSUFFICIENT_FUNDS',
+        `The order needs ${needed} ${market.quote.symbol} units; ${available} are available.`,
+      );
     return needed;
   } else {
     const available = account.availableOf(market.base);
-    const steps =
-      params.quoteQuantityUnits !== undefined ? walk.get().steps : params.quantitySteps;
+    const steps = params.quoteQuantityUnits !== undefined ? walk.get().steps : params.quantitySteps;
     const needed = steps * market.stepUnits;
-    if (needed > available) return reject('INSUFFICIENT_FUNDS', `The order needs ${needed} ${market.base.symbol} units; ${available} are available.`);
+    if (needed > available)
+      return reject(
+        'INSUFFICIENT_FUNDS',
+        `The order needs ${needed} ${market.base.symbol} units; ${available} are available.`,
+      );
     return needed;
   }
 }
@@ -281,7 +288,10 @@ function admit(params: OrderParameters, account: Account): bigint | Rejection {
     ? params.quantitySteps * params.priceTicks * market.quoteUnitsPerStepTick
     : (params.quoteQuantityUnits ?? walk.get().quoteUnits);
   if (value < market.minOrderValueUnits) {
-    return reject('ORDER_VALUE_TOO_SMALL', `The order's value is ${value} ${market.quote.symbol} units; the minimum is ${market.minOrderValueUnits}.`);
+    return reject(
+      'ORDER_VALUE_TOO_SMALL',
+      `The order's value is ${value} ${market.quote.symbol} units; the minimum is ${market.minOrderValueUnits}.`,
+    );
   }
   return needed;
 }
@@ -305,13 +315,17 @@ export function placeOrder(
   if (params.clientId !== undefined && account.openOrdersByClientId.has(params.clientId)) {
     return reject('INVALID_ORDER', `Client id ${params.clientId} already names an open order.`);
   }
-  if (params.triggerPriceTicks !== undefined) return placeTriggerOrder(state, recorder, account, params, params.triggerPriceTicks);
+  if (params.triggerPriceTicks !== undefined)
+    return placeTriggerOrder(state, recorder, account, params, params.triggerPriceTicks);
   const isLimit = params.orderType === 'Limit';
   const canRest = isLimit && params.timeInForce === 'GTC';
   const attachedCount = (params.takeProfit !== undefined ? 1 : 0) + (params.stopLoss !== undefined ? 1 : 0);
   const slots = (canRest ? 1 : 0) + attachedCount;
   if (slots > 0 && account.openOrderCountOn(market) + slots > market.maxOpenOrders) {
-    return reject('ORDER_LIMIT', `The account may hold at most ${market.maxOpenOrders} open orders on ${market.symbol}.`);
+    return reject(
+      'ORDER_LIMIT',
+      `The account may hold at most ${market.maxOpenOrders} open orders on ${market.symbol}.`,
+    );
   }
   const needed = admit(params, account);
   if (typeof needed !== 'bigint') return needed;
@@ -480,17 +494,32 @@ function placeTriggerOrder(
 ): OrderView | Rejection {
   const market = params.market;
   if (account.openOrderCountOn(market) >= market.maxOpenOrders) {
-    return reject('ORDER_LIMIT', `The account may hold at most ${market.maxOpenOrders} open orders on ${market.symbol}.`);
+    return reject(
+      'ORDER_LIMIT',
+      `The account may hold at most ${market.maxOpenOrders} open orders on ${market.symbol}.`,
+    );
   }
   const last = market.lastPriceTicks;
-  if (last === 0n) return reject('INVALID_ORDER', `${market.symbol} has no last price yet, so a trigger order has no direction.`);
+  if (last === 0n)
+    return reject('INVALID_ORDER', `${market.symbol} has no last price yet, so a trigger order has no direction.`);
   if (triggerPriceTicks === last) return reject('INVALID_ORDER', 'The trigger price equals the last price.');
   const isLimit = params.orderType === 'Limit';
   const value = params.quantitySteps * (isLimit ? params.priceTicks : triggerPriceTicks) * market.quoteUnitsPerStepTick;
   if (value < market.minOrderValueUnits) {
-    return reject('ORDER_VALUE_TOO_SMALL', `The order's value is ${value} ${market.quote.symbol} units; the minimum is ${market.minOrderValueUnits}.`);
+    return reject(
+      'ORDER_VALUE_TOO_SMALL',
+      `The order's value is ${value} ${market.quote.symbol} units; the minimum is ${market.minOrderValueUnits}.`,
+    );
   }
-  const order = newTriggerOrder(state, recorder, account, params.side, params, triggerPriceTicks, triggerPriceTicks > last);
+  const order = newTriggerOrder(
+    state,
+    recorder,
+    account,
+    params.side,
+    params,
+    triggerPriceTicks,
+    triggerPriceTicks > last,
+  );
   return viewOrder(order);
 }
 
@@ -499,7 +528,17 @@ function newTriggerOrder(
   recorder: EntryRecorder,
   account: Account,
   side: Side,
-  params: Pick<OrderParameters, 'market' | 'orderType' | 'priceTicks' | 'quantitySteps' | 'timeInForce' | 'postOnly' | 'selfTradePrevention' | 'clientId'>,
+  params: Pick<
+    OrderParameters,
+    | 'market'
+    | 'orderType'
+    | 'priceTicks'
+    | 'quantitySteps'
+    | 'timeInForce'
+    | 'postOnly'
+    | 'selfTradePrevention'
+    | 'clientId'
+  >,
   triggerPriceTicks: bigint,
   rising: boolean,
 ): Order {
@@ -542,7 +581,10 @@ function placeAttached(
 ): void {
   const side: Side = parent.side === 'Bid' ? 'Ask' : 'Bid';
   const orders: Order[] = [];
-  for (const [attached, takeProfit] of [[params.takeProfit, true], [params.stopLoss, false]] as const) {
+  for (const [attached, takeProfit] of [
+    [params.takeProfit, true],
+    [params.stopLoss, false],
+  ] as const) {
     if (attached === undefined) continue;
     const limitTicks = attached.limitPriceTicks;
     orders.push(
@@ -609,7 +651,8 @@ function fireTrigger(state: ExchangeState, recorder: EntryRecorder, order: Order
   const sibling = order.linkedTrigger;
   state.changes.accountChanged(order.account);
   removePendingTrigger(state, order);
-  if (sibling !== undefined) cancelPendingTrigger(state, recorder, sibling, 'Its take-profit / stop-loss partner fired.');
+  if (sibling !== undefined)
+    cancelPendingTrigger(state, recorder, sibling, 'Its take-profit / stop-loss partner fired.');
   const last = market.lastPriceTicks;
   const params: OrderParameters = {
     market,
@@ -628,7 +671,11 @@ function fireTrigger(state: ExchangeState, recorder: EntryRecorder, order: Order
   if (typeof needed !== 'bigint') {
     forget(state, order);
     order.status = 'TriggerFailed';
-    recorder.events.push({ type: 'orderUpdated', order: viewOrder(order), reason: `${reason} ${needed.code}: ${needed.message}` });
+    recorder.events.push({
+      type: 'orderUpdated',
+      order: viewOrder(order),
+      reason: `${reason} ${needed.code}: ${needed.message}`,
+    });
     return;
   }
   order.status = 'New';
@@ -776,7 +823,10 @@ function findOwnOrder(
         : account.openOrdersByClientId.get(clientId as number);
   // Another account's order is reported exactly like a missing one.
   if (order === undefined || order.account !== account || order.market !== market) {
-    return reject('RESOURCE_NOT_FOUND', `No open order ${orderId !== undefined ? `with id ${orderId}` : `with client id ${clientId}`} on ${market.symbol}.`);
+    return reject(
+      'RESOURCE_NOT_FOUND',
+      `No open order ${orderId !== undefined ? `with id ${orderId}` : `with client id ${clientId}`} on ${market.symbol}.`,
+    );
   }
   return order;
 }
@@ -804,7 +854,8 @@ export function cancelAllOrders(
   const account = state.accounts.get(accountId);
   if (account === undefined) return [];
   const victims: Order[] = [];
-  for (let order = account.firstOpenOrder; order !== undefined; order = order.accountNext) if (order.market === market) victims.push(order);
+  for (let order = account.firstOpenOrder; order !== undefined; order = order.accountNext)
+    if (order.market === market) victims.push(order);
   return victims.map((order) => cancelOpen(state, recorder, order));
 }
 

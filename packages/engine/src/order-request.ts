@@ -13,9 +13,12 @@ import type { ExchangeState, Market } from './state.js';
 export function parsePriceTicks(market: Market, text: string): bigint | Rejection {
   const parsed = parseIncrements(text, market.priceScale, market.tickUnits);
   if (!parsed.ok) {
-    return reject('INVALID_PRICE', parsed.reason === 'too-precise'
-      ? `Price ${text.slice(0, 48)} is not a multiple of the tick size ${market.tickSize}.`
-      : `Price ${text.slice(0, 48)} is not a plain decimal.`);
+    return reject(
+      'INVALID_PRICE',
+      parsed.reason === 'too-precise'
+        ? `Price ${text.slice(0, 48)} is not a multiple of the tick size ${market.tickSize}.`
+        : `Price ${text.slice(0, 48)} is not a plain decimal.`,
+    );
   }
   if (parsed.count < market.minPriceTicks || parsed.count > market.maxPriceTicks) {
     return reject('INVALID_PRICE', `Price ${text} is outside the market's price range.`);
@@ -26,9 +29,12 @@ export function parsePriceTicks(market: Market, text: string): bigint | Rejectio
 export function parseQuantitySteps(market: Market, text: string): bigint | Rejection {
   const parsed = parseIncrements(text, market.base.decimals, market.stepUnits);
   if (!parsed.ok) {
-    return reject('INVALID_QUANTITY', parsed.reason === 'too-precise'
-      ? `Quantity ${text.slice(0, 48)} is not a multiple of the step size ${market.stepSize}.`
-      : `Quantity ${text.slice(0, 48)} is not a plain decimal.`);
+    return reject(
+      'INVALID_QUANTITY',
+      parsed.reason === 'too-precise'
+        ? `Quantity ${text.slice(0, 48)} is not a multiple of the step size ${market.stepSize}.`
+        : `Quantity ${text.slice(0, 48)} is not a plain decimal.`,
+    );
   }
   if (parsed.count < market.minQuantitySteps || parsed.count > market.maxQuantitySteps) {
     return reject('INVALID_QUANTITY', `Quantity ${text} is outside the market's quantity range.`);
@@ -45,12 +51,18 @@ export function parseAmountUnits(
 ): bigint | Rejection {
   const parsed = parseDecimal(text, decimals);
   if (!parsed.ok) {
-    return reject('INVALID_QUANTITY', parsed.reason === 'too-precise'
-      ? `${what} ${text.slice(0, 48)} has more than ${decimals} decimals.`
-      : `${what} ${text.slice(0, 48)} is not a plain decimal.`);
+    return reject(
+      'INVALID_QUANTITY',
+      parsed.reason === 'too-precise'
+        ? `${what} ${text.slice(0, 48)} has more than ${decimals} decimals.`
+        : `${what} ${text.slice(0, 48)} is not a plain decimal.`,
+    );
   }
   if ((parsed.units === 0n && !allowZero) || parsed.units > maximumUnits) {
-    return reject('INVALID_QUANTITY', `${what} ${text.slice(0, 48)} must be ${allowZero ? 'at least zero' : 'positive'} and at most ${maximumUnits} units.`);
+    return reject(
+      'INVALID_QUANTITY',
+      `${what} ${text.slice(0, 48)} must be ${allowZero ? 'at least zero' : 'positive'} and at most ${maximumUnits} units.`,
+    );
   }
   return parsed.units;
 }
@@ -134,7 +146,11 @@ function optionalPriceTicks(market: Market, text: string | undefined): bigint | 
 }
 
 /** A take-profit or stop-loss: absent without a trigger price; its limit price is optional. */
-function attachedTrigger(market: Market, trigger: string | undefined, limit: string | undefined): AttachedTrigger | Rejection | undefined {
+function attachedTrigger(
+  market: Market,
+  trigger: string | undefined,
+  limit: string | undefined,
+): AttachedTrigger | Rejection | undefined {
   const triggerPriceTicks = optionalPriceTicks(market, trigger);
   if (triggerPriceTicks === undefined || isRejection(triggerPriceTicks)) return triggerPriceTicks;
   const limitPriceTicks = optionalPriceTicks(market, limit);

@@ -23,7 +23,11 @@ import {
   type Attestation,
   type SignatureCheck,
 } from './attestation.js';
-import { verifyInclusionProof, type InclusionProofVerdict, type VerifyInclusionProofOptions } from './inclusion-proof.js';
+import {
+  verifyInclusionProof,
+  type InclusionProofVerdict,
+  type VerifyInclusionProofOptions,
+} from './inclusion-proof.js';
 
 /** One signed attestation, as evidence anyone can check: its canonical JSON, the signed message and its digest. */
 export interface SignedAttestationEvidence {
@@ -83,17 +87,26 @@ export function compareWithPublished(
   const own = encodeAttestationJson(attestation);
   let found: Attestation | undefined;
   for (const item of published) {
-    if (typeof item !== 'object' || item === null || (item as { sequence?: unknown }).sequence !== attestation.sequence) continue;
+    if (typeof item !== 'object' || item === null || (item as { sequence?: unknown }).sequence !== attestation.sequence)
+      continue;
     const candidate = parseAttestation(item);
     if (encodeAttestationJson(candidate) === own) return { kind: 'identical' };
     found ??= candidate;
   }
   if (found === undefined) return { kind: 'unpublished' };
   const differentMessage = attestationDigestHex(found) !== attestationDigestHex(attestation);
-  if (differentMessage && verifyAttestationSignature(found, trustedOperatorKeys, verifySignature) && verifyAttestationSignature(attestation, trustedOperatorKeys, verifySignature)) {
+  if (
+    differentMessage &&
+    verifyAttestationSignature(found, trustedOperatorKeys, verifySignature) &&
+    verifyAttestationSignature(attestation, trustedOperatorKeys, verifySignature)
+  ) {
     return {
       kind: 'equivocation',
-      equivocation: { sequence: attestation.sequence, first: attestationEvidence(found, publishedSource), second: attestationEvidence(attestation, 'the proof') },
+      equivocation: {
+        sequence: attestation.sequence,
+        first: attestationEvidence(found, publishedSource),
+        second: attestationEvidence(attestation, 'the proof'),
+      },
     };
   }
   return {
@@ -131,13 +144,19 @@ export function verifyProofAgainstPublished(
   try {
     comparison = compareWithPublished(verdict.attestation, published, trustedOperatorKeys, options.verifySignature);
   } catch (error) {
-    return { ok: false, reason: `The published attestation is malformed: ${error instanceof Error ? error.message : String(error)}` };
+    return {
+      ok: false,
+      reason: `The published attestation is malformed: ${error instanceof Error ? error.message : String(error)}`,
+    };
   }
   switch (comparison.kind) {
     case 'identical':
       return { ...verdict, basis: 'published-attestation' };
     case 'unpublished':
-      return { ok: false, reason: `No attestation is published at the proof's sequence ${verdict.attestation.sequence}.` };
+      return {
+        ok: false,
+        reason: `No attestation is published at the proof's sequence ${verdict.attestation.sequence}.`,
+      };
     case 'equivocation':
       return {
         ok: false,

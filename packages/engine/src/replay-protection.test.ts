@@ -2,7 +2,14 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { maximumWindowMs } from './limits.js';
-import { forgetExpired, hasSeen, isWithinWindow, messageDigest, remember, replayMemoryMs } from './replay-protection.js';
+import {
+  forgetExpired,
+  hasSeen,
+  isWithinWindow,
+  messageDigest,
+  remember,
+  replayMemoryMs,
+} from './replay-protection.js';
 import type { ReplayProtectionState } from './state.js';
 
 function emptyReplay(): ReplayProtectionState {
@@ -49,14 +56,18 @@ describe('messageDigest', () => {
   it('is SHA-256 of public key ‖ message, one latin1 character per byte', () => {
     const key = new Uint8Array(32).fill(1);
     const message = new TextEncoder().encode('instruction=balanceQuery&timestamp=1&window=5000');
-    const expected = createHash('sha256').update(Buffer.concat([key, message])).digest();
+    const expected = createHash('sha256')
+      .update(Buffer.concat([key, message]))
+      .digest();
     expect(messageDigest(key, message)).toHaveLength(32);
     expect(Buffer.from(messageDigest(key, message), 'latin1')).toEqual(expected);
   });
 
   it('separates keys and messages', () => {
     const message = new TextEncoder().encode('instruction=balanceQuery&timestamp=1&window=5000');
-    expect(messageDigest(new Uint8Array(32).fill(1), message)).not.toBe(messageDigest(new Uint8Array(32).fill(2), message));
+    expect(messageDigest(new Uint8Array(32).fill(1), message)).not.toBe(
+      messageDigest(new Uint8Array(32).fill(2), message),
+    );
     expect(messageDigest(new Uint8Array(32), message)).not.toBe(messageDigest(new Uint8Array(32), message.subarray(1)));
   });
 });
@@ -89,7 +100,9 @@ describe('forgetExpired', () => {
     times.forEach((time, index) => remember(replay, digestOf(index), time));
     const now = 120_010;
     forgetExpired(replay, now);
-    times.forEach((time, index) => expect(hasSeen(replay, digestOf(index)), `accepted at ${time}`).toBe(now - time <= replayMemoryMs));
+    times.forEach((time, index) =>
+      expect(hasSeen(replay, digestOf(index)), `accepted at ${time}`).toBe(now - time <= replayMemoryMs),
+    );
     expect(live(replay).map((entry) => entry.acceptedAtMs)).toEqual([10, 10, 500, 60_000, 120_000, 120_001, 125_000]);
     expect(replay.seen.size).toBe(7);
   });

@@ -63,7 +63,12 @@ export function forgetExpired(replay: ReplayProtectionState, logTimeMs: number, 
   replay.queueStart = start;
 }
 
-export function remember(replay: ReplayProtectionState, digest: string, logTimeMs: number, changes?: StateChanges): void {
+export function remember(
+  replay: ReplayProtectionState,
+  digest: string,
+  logTimeMs: number,
+  changes?: StateChanges,
+): void {
   replay.seen.set(digest, logTimeMs);
   changes?.messageChanged(digest);
   replay.queue.push({ digest, acceptedAtMs: logTimeMs });

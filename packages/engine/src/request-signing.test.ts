@@ -14,7 +14,13 @@ import { parseSigningString } from './signing-string.js';
 
 const none = new URLSearchParams();
 
-function texts(method: string, path: string, query: URLSearchParams | Record<string, string>, body: unknown, window: string | undefined = '5000'): string[] {
+function texts(
+  method: string,
+  path: string,
+  query: URLSearchParams | Record<string, string>,
+  body: unknown,
+  window: string | undefined = '5000',
+): string[] {
   return signingStringCandidateTexts(method, path, query, body, '1795250316509', window);
 }
 
@@ -50,7 +56,8 @@ describe('instructionForRoute', () => {
       ['PATCH', '/api/v1/account', 'accountUpdate'],
     ];
     expect(signedRoutes).toHaveLength(table.length);
-    for (const [method, path, instruction] of table) expect(instructionForRoute(method, path), `${method} ${path}`).toBe(instruction);
+    for (const [method, path, instruction] of table)
+      expect(instructionForRoute(method, path), `${method} ${path}`).toBe(instruction);
   });
 
   it('normalizes the method case, a missing leading slash and a query string', () => {
@@ -111,7 +118,14 @@ describe('stringifyParameterValue', () => {
 
 describe('requestGroups', () => {
   it('signs the query of a GET, keys sorted', () => {
-    expect(requestGroups('GET', '/wapi/v1/history/fills', new URLSearchParams('symbol=SOL_USDC&limit=5&fillType=User'), undefined)).toEqual([
+    expect(
+      requestGroups(
+        'GET',
+        '/wapi/v1/history/fills',
+        new URLSearchParams('symbol=SOL_USDC&limit=5&fillType=User'),
+        undefined,
+      ),
+    ).toEqual([
       {
         instruction: 'fillHistoryQueryAll',
         params: [
@@ -130,11 +144,15 @@ describe('requestGroups', () => {
         ],
       },
     ]);
-    expect(requestGroups('GET', '/api/v1/capital', none, undefined)).toEqual([{ instruction: 'balanceQuery', params: [] }]);
+    expect(requestGroups('GET', '/api/v1/capital', none, undefined)).toEqual([
+      { instruction: 'balanceQuery', params: [] },
+    ]);
   });
 
   it('signs the top-level keys of a JSON body, with booleans and numbers stringified', () => {
-    const body = JSON.parse('{"symbol":"SOL_USDC","side":"Bid","orderType":"Limit","price":"100","quantity":0.5,"postOnly":true,"clientId":1001}');
+    const body = JSON.parse(
+      '{"symbol":"SOL_USDC","side":"Bid","orderType":"Limit","price":"100","quantity":0.5,"postOnly":true,"clientId":1001}',
+    );
     expect(requestGroups('POST', '/api/v1/order', none, body)).toEqual([
       {
         instruction: 'orderExecute',
@@ -162,7 +180,9 @@ describe('requestGroups', () => {
   });
 
   it('treats an absent body of a POST or DELETE as no parameters', () => {
-    expect(requestGroups('DELETE', '/api/v1/orders', none, undefined)).toEqual([{ instruction: 'orderCancelAll', params: [] }]);
+    expect(requestGroups('DELETE', '/api/v1/orders', none, undefined)).toEqual([
+      { instruction: 'orderCancelAll', params: [] },
+    ]);
   });
 
   it.each([
@@ -196,8 +216,12 @@ describe('requestGroups', () => {
       delete (Object.prototype as Record<string, unknown>).polluted;
     });
     it('never writes client keys into objects', () => {
-      expect(() => requestGroups('POST', '/api/v1/order', none, JSON.parse('{"__proto__":{"polluted":"yes"},"symbol":"X"}'))).toThrow(RequestSigningError);
-      expect(() => requestGroups('GET', '/api/v1/orders', new URLSearchParams('__proto__=1&constructor=2'), undefined)).toThrow(RequestSigningError);
+      expect(() =>
+        requestGroups('POST', '/api/v1/order', none, JSON.parse('{"__proto__":{"polluted":"yes"},"symbol":"X"}')),
+      ).toThrow(RequestSigningError);
+      expect(() =>
+        requestGroups('GET', '/api/v1/orders', new URLSearchParams('__proto__=1&constructor=2'), undefined),
+      ).toThrow(RequestSigningError);
       const groups = requestGroups('GET', '/api/v1/orders', new URLSearchParams('constructor=2&toString=1'), undefined);
       expect(groups[0]?.params).toEqual([
         ['constructor', '2'],
@@ -216,7 +240,14 @@ describe('signingStringCandidates', () => {
   });
 
   it('gives the raw and the percent-encoded form of a withdrawal address', () => {
-    expect(texts('POST', '/wapi/v1/capital/withdrawals', none, { symbol: 'USDC', quantity: '1.5', blockchain: 'Solana', address: 'a b:c/d+e' })).toEqual([
+    expect(
+      texts('POST', '/wapi/v1/capital/withdrawals', none, {
+        symbol: 'USDC',
+        quantity: '1.5',
+        blockchain: 'Solana',
+        address: 'a b:c/d+e',
+      }),
+    ).toEqual([
       'instruction=withdraw&address=a b:c/d+e&blockchain=Solana&quantity=1.5&symbol=USDC&timestamp=1795250316509&window=5000',
       'instruction=withdraw&address=a%20b%3Ac%2Fd%2Be&blockchain=Solana&quantity=1.5&symbol=USDC&timestamp=1795250316509&window=5000',
     ]);
@@ -231,15 +262,27 @@ describe('signingStringCandidates', () => {
 
   it('leaves out the raw form when a value holds % or &, which the raw form cannot carry', () => {
     for (const address of ['100%', 'a%20b', 'x&blockchain=Evil']) {
-      const candidates = texts('POST', '/wapi/v1/capital/withdrawals', none, { address, quantity: '1', symbol: 'USDC' });
-      expect(candidates).toEqual([`instruction=withdraw&address=${encodeURIComponent(address)}&quantity=1&symbol=USDC&timestamp=1795250316509&window=5000`]);
+      const candidates = texts('POST', '/wapi/v1/capital/withdrawals', none, {
+        address,
+        quantity: '1',
+        symbol: 'USDC',
+      });
+      expect(candidates).toEqual([
+        `instruction=withdraw&address=${encodeURIComponent(address)}&quantity=1&symbol=USDC&timestamp=1795250316509&window=5000`,
+      ]);
     }
   });
 
   it('signs window 5000 when X-Window is absent, and passes header digits through for the engine to judge', () => {
-    expect(signingStringCandidateTexts('GET', '/api/v1/capital', none, undefined, '17', undefined)).toEqual(['instruction=balanceQuery&timestamp=17&window=5000']);
-    expect(signingStringCandidateTexts('GET', '/api/v1/capital', none, undefined, 17, 60_000)).toEqual(['instruction=balanceQuery&timestamp=17&window=60000']);
-    expect(signingStringCandidateTexts('GET', '/api/v1/capital', none, undefined, '017', '05000')).toEqual(['instruction=balanceQuery&timestamp=017&window=05000']);
+    expect(signingStringCandidateTexts('GET', '/api/v1/capital', none, undefined, '17', undefined)).toEqual([
+      'instruction=balanceQuery&timestamp=17&window=5000',
+    ]);
+    expect(signingStringCandidateTexts('GET', '/api/v1/capital', none, undefined, 17, 60_000)).toEqual([
+      'instruction=balanceQuery&timestamp=17&window=60000',
+    ]);
+    expect(signingStringCandidateTexts('GET', '/api/v1/capital', none, undefined, '017', '05000')).toEqual([
+      'instruction=balanceQuery&timestamp=017&window=05000',
+    ]);
     for (const [timestamp, window] of [
       ['', '5000'],
       ['1.5', '5000'],
@@ -249,7 +292,9 @@ describe('signingStringCandidates', () => {
       ['1', ''],
       ['1', '5000&instruction=withdraw'],
     ] as const) {
-      expect(signingError(() => signingStringCandidates('GET', '/api/v1/capital', none, undefined, timestamp, window)).code).toBe('INVALID_CLIENT_REQUEST');
+      expect(
+        signingError(() => signingStringCandidates('GET', '/api/v1/capital', none, undefined, timestamp, window)).code,
+      ).toBe('INVALID_CLIENT_REQUEST');
     }
   });
 
@@ -267,7 +312,11 @@ describe('signingStringCandidates', () => {
   it.each([
     ['raw', (value: string) => value],
     ['encodeURIComponent', encodeURIComponent],
-    ['qs (RFC 3986)', (value: string) => encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)],
+    [
+      'qs (RFC 3986)',
+      (value: string) =>
+        encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
+    ],
   ])('verifies a client that signs the %s form', (_name, encode) => {
     const body = { address: "O'Brien (vault) #1 / x+y: z!*", blockchain: 'Solana', quantity: '2', symbol: 'SOL' };
     const keys = Object.keys(body).sort() as Array<keyof typeof body>;
@@ -280,33 +329,53 @@ describe('signingStringCandidates', () => {
   });
 
   it('every candidate parses back to exactly the request parameters', () => {
-    const key = fc.stringMatching(/^[a-z][A-Za-z0-9]{0,8}$/).filter((name) => !['instruction', 'timestamp', 'window'].includes(name));
+    const key = fc
+      .stringMatching(/^[a-z][A-Za-z0-9]{0,8}$/)
+      .filter((name) => !['instruction', 'timestamp', 'window'].includes(name));
     const value = fc.oneof(
       fc.string({ unit: 'binary', minLength: 1, maxLength: 10 }),
-      fc.string({ unit: fc.constantFrom(' ', '%', '&', '=', '+', '/', ':', '!', "'", '(', ')', '*', '~', 'a', '€'), minLength: 1, maxLength: 10 }),
+      fc.string({
+        unit: fc.constantFrom(' ', '%', '&', '=', '+', '/', ':', '!', "'", '(', ')', '*', '~', 'a', '€'),
+        minLength: 1,
+        maxLength: 10,
+      }),
       fc.boolean(),
       fc.integer(),
-      fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }).filter((number) => !String(number).includes('e')),
+      fc
+        .double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 })
+        .filter((number) => !String(number).includes('e')),
     );
     const order = fc.dictionary(key, value, { minKeys: 0, maxKeys: 6 });
     fc.assert(
-      fc.property(fc.oneof(order.map((body) => ({ path: '/api/v1/order', body: body as unknown })), fc.array(order, { minLength: 1, maxLength: 4 }).map((body) => ({ path: '/api/v1/orders', body: body as unknown }))), ({ path, body }) => {
-        const groups = requestGroups('POST', path, none, body);
-        const candidates = signingStringCandidates('POST', path, none, body, 1_000, 5_000);
-        expect(candidates.length).toBeGreaterThan(0);
-        expect(new Set(candidates.map((candidate) => Buffer.from(candidate).toString('hex'))).size).toBe(candidates.length);
-        for (const candidate of candidates) {
-          const parsed = parseSigningString(candidate);
-          if (!parsed.ok) {
-            // Only an empty string value makes a candidate unparseable; the engine rejects it.
-            expect(groups.some((group) => group.params.some(([, text]) => text === ''))).toBe(true);
-            continue;
+      fc.property(
+        fc.oneof(
+          order.map((body) => ({ path: '/api/v1/order', body: body as unknown })),
+          fc
+            .array(order, { minLength: 1, maxLength: 4 })
+            .map((body) => ({ path: '/api/v1/orders', body: body as unknown })),
+        ),
+        ({ path, body }) => {
+          const groups = requestGroups('POST', path, none, body);
+          const candidates = signingStringCandidates('POST', path, none, body, 1_000, 5_000);
+          expect(candidates.length).toBeGreaterThan(0);
+          expect(new Set(candidates.map((candidate) => Buffer.from(candidate).toString('hex'))).size).toBe(
+            candidates.length,
+          );
+          for (const candidate of candidates) {
+            const parsed = parseSigningString(candidate);
+            if (!parsed.ok) {
+              // Only an empty string value makes a candidate unparseable; the engine rejects it.
+              expect(groups.some((group) => group.params.some(([, text]) => text === ''))).toBe(true);
+              continue;
+            }
+            expect(
+              parsed.value.groups.map((group) => ({ instruction: group.instruction, params: [...group.params] })),
+            ).toEqual(groups);
+            expect(parsed.value.timestampMs).toBe(1_000);
+            expect(parsed.value.windowMs).toBe(5_000);
           }
-          expect(parsed.value.groups.map((group) => ({ instruction: group.instruction, params: [...group.params] }))).toEqual(groups);
-          expect(parsed.value.timestampMs).toBe(1_000);
-          expect(parsed.value.windowMs).toBe(5_000);
-        }
-      }),
+        },
+      ),
       { numRuns: 1_000 },
     );
   });

@@ -38,13 +38,14 @@ export class RequestSigningError extends Error {
 }
 
 /** The signed routes of the Backpack REST API and their instructions, from the instruction catalogue. */
-export const signedRoutes: ReadonlyArray<{ method: string; path: string; instruction: string }> =
-  catalogueSignedRoutes;
+export const signedRoutes: ReadonlyArray<{ method: string; path: string; instruction: string }> = catalogueSignedRoutes;
 
 /** The batch route: its body is a JSON array and each element is one orderExecute group. */
 export const batchOrderRoute = { method: 'POST', path: '/api/v1/orders' } as const;
 
-const routeTable: ReadonlyMap<string, string> = new Map(signedRoutes.map((route) => [`${route.method} ${route.path}`, route.instruction]));
+const routeTable: ReadonlyMap<string, string> = new Map(
+  signedRoutes.map((route) => [`${route.method} ${route.path}`, route.instruction]),
+);
 
 function normalizeRoute(method: string, path: string): string {
   const withoutQuery = path.split('?', 1)[0] as string;
@@ -76,7 +77,8 @@ function invalid(message: string): RequestSigningError {
 function checkKey(key: string): void {
   // Anything beyond letters and digits could change how the raw form splits
   // (`&`, `=`) or decodes (`%`); the engine would reject such keys anyway.
-  if (!plainKeyPattern.test(key)) throw invalid(`Parameter name "${key.slice(0, 40)}" must be letters and digits only.`);
+  if (!plainKeyPattern.test(key))
+    throw invalid(`Parameter name "${key.slice(0, 40)}" must be letters and digits only.`);
 }
 
 /** Stringifies one JSON value the way Backpack clients do before signing. */
@@ -104,7 +106,8 @@ function compareKeys(left: readonly [string, string], right: readonly [string, s
 }
 
 function objectParams(value: unknown, what: string): Array<readonly [string, string]> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalid(`${what} must be a JSON object.`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalid(`${what} must be a JSON object.`);
   const params: Array<readonly [string, string]> = [];
   // Object.entries sees own properties only, including a JSON "__proto__" key,
   // and nothing here writes into an object keyed by client input.
@@ -117,8 +120,9 @@ function objectParams(value: unknown, what: string): Array<readonly [string, str
 }
 
 function queryParams(query: QueryInput): Array<readonly [string, string]> {
-  // determinism-reviewed: the parameters are sorted before they are returned.
-  const entries: Array<readonly [string, string]> = query instanceof URLSearchParams ? [...query] : Object.entries(query);
+  const entries: Array<readonly [string, string]> =
+    // determinism-reviewed: the parameters are sorted before they are returned.
+    query instanceof URLSearchParams ? [...query] : Object.entries(query);
   const seen = new Set<string>();
   const params: Array<readonly [string, string]> = [];
   for (const [key, value] of entries) {
@@ -143,16 +147,23 @@ function isEmptyQuery(query: QueryInput): boolean {
 export function requestGroups(method: string, path: string, query: QueryInput, body: unknown): RequestGroup[] {
   const instruction = instructionForRoute(method, path);
   if (instruction === undefined) {
-    throw new RequestSigningError('INVALID_INSTRUCTION', `${method.toUpperCase()} ${path.slice(0, 80)} is not a signed route.`);
+    throw new RequestSigningError(
+      'INVALID_INSTRUCTION',
+      `${method.toUpperCase()} ${path.slice(0, 80)} is not a signed route.`,
+    );
   }
   if (method.toUpperCase() === 'GET') {
     if (body !== undefined && body !== null) throw invalid('A GET request signs its query string and carries no body.');
     return [{ instruction, params: queryParams(query) }];
   }
-  if (!isEmptyQuery(query)) throw invalid(`${method.toUpperCase()} requests sign their JSON body; the query string must be empty.`);
+  if (!isEmptyQuery(query))
+    throw invalid(`${method.toUpperCase()} requests sign their JSON body; the query string must be empty.`);
   if (normalizeRoute(method, path) === `${batchOrderRoute.method} ${batchOrderRoute.path}`) {
     if (!Array.isArray(body) || body.length === 0) throw invalid('A batch of orders must be a non-empty JSON array.');
-    return body.map((element: unknown, index) => ({ instruction, params: objectParams(element, `Order ${index} of the batch`) }));
+    return body.map((element: unknown, index) => ({
+      instruction,
+      params: objectParams(element, `Order ${index} of the batch`),
+    }));
   }
   if (body === undefined || body === null) return [{ instruction, params: [] }];
   return [{ instruction, params: objectParams(body, 'The request body') }];
@@ -160,7 +171,10 @@ export function requestGroups(method: string, path: string, query: QueryInput, b
 
 /** RFC 3986 unreserved characters stay, everything else is escaped: the `qs` form ccxt signs. */
 function strictPercentEncode(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }
 
 function headerMilliseconds(value: string | number | undefined, fallback: number, what: string): string {
@@ -171,7 +185,12 @@ function headerMilliseconds(value: string | number | undefined, fallback: number
   return text;
 }
 
-function render(groups: readonly RequestGroup[], encode: (value: string) => string, timestamp: string, window: string): string {
+function render(
+  groups: readonly RequestGroup[],
+  encode: (value: string) => string,
+  timestamp: string,
+  window: string,
+): string {
   const pieces: string[] = [];
   for (const group of groups) {
     pieces.push(`instruction=${group.instruction}`);
@@ -203,7 +222,9 @@ export function signingStringCandidateTexts(
   const add = (text: string): void => {
     if (!candidates.includes(text)) candidates.push(text);
   };
-  const rawIsUnambiguous = groups.every((group) => group.params.every(([, value]) => !value.includes('%') && !value.includes('&')));
+  const rawIsUnambiguous = groups.every((group) =>
+    group.params.every(([, value]) => !value.includes('%') && !value.includes('&')),
+  );
   if (rawIsUnambiguous) add(render(groups, (value) => value, timestampText, windowText));
   add(render(groups, encodeURIComponent, timestampText, windowText));
   add(render(groups, strictPercentEncode, timestampText, windowText));
@@ -221,5 +242,7 @@ export function signingStringCandidates(
   timestamp: string | number,
   window: string | number | undefined,
 ): Uint8Array[] {
-  return signingStringCandidateTexts(method, path, query, body, timestamp, window).map((text) => utf8Encoder.encode(text));
+  return signingStringCandidateTexts(method, path, query, body, timestamp, window).map((text) =>
+    utf8Encoder.encode(text),
+  );
 }

@@ -13,7 +13,8 @@ export const resultCodes = {
   INVALID_WINDOW: 'The window is out of range.',
   DUPLICATE_REQUEST: 'This exact signed message has already been applied.',
   UNAUTHORIZED: 'The signer may not issue this instruction.',
-  INVALID_INSTRUCTION: 'The instruction cannot be applied as a transaction here (a query, a listing that breaks the listing rules, or an attestation record out of place).',
+  INVALID_INSTRUCTION:
+    'The instruction cannot be applied as a transaction here (a query, a listing that breaks the listing rules, or an attestation record out of place).',
   INVALID_MARKET: 'The market does not exist.',
   INVALID_ASSET: 'The asset does not exist.',
   INVALID_ORDER: 'The order is invalid.',
@@ -22,7 +23,8 @@ export const resultCodes = {
   INSUFFICIENT_FUNDS: 'The account does not hold enough available funds.',
   ORDER_LIMIT: "The account already holds the market's maximum number of open orders.",
   ORDER_VALUE_TOO_SMALL: "The order's value is below the market's minimum order value.",
-  ORDER_WOULD_NOT_FILL: 'An order that cannot rest would execute nothing (or a fill-or-kill order could not fill in full).',
+  ORDER_WOULD_NOT_FILL:
+    'An order that cannot rest would execute nothing (or a fill-or-kill order could not fill in full).',
   RESOURCE_NOT_FOUND: 'The order, withdrawal or account was not found.',
   DUPLICATE_DEPOSIT: 'This chain transaction has already been credited.',
   ALREADY_EXISTS: 'An asset or market with this symbol already exists.',

@@ -68,7 +68,12 @@ interface AgreementCase {
 }
 
 /** R = [r]B and S = r + k·a for any key point (a mixed-order key included). */
-function signWithNonce(publicKey: Uint8Array, secretScalar: bigint, nonceScalar: bigint, message: Uint8Array): Uint8Array {
+function signWithNonce(
+  publicKey: Uint8Array,
+  secretScalar: bigint,
+  nonceScalar: bigint,
+  message: Uint8Array,
+): Uint8Array {
   const rBytes = baseTimes(nonceScalar).toBytes();
   const k = challenge(rBytes, publicKey, message);
   return concatenate(rBytes, littleEndianBytes(positiveModulo(nonceScalar + k * secretScalar, GROUP_ORDER)));
@@ -112,17 +117,32 @@ function agreementCase(index: number): AgreementCase {
     case 's-plus-group-order': {
       const scalar = littleEndianInteger(honest.subarray(32)) + GROUP_ORDER;
       if (scalar >= 2n ** 256n) return { kind, publicKey: key.publicKey, message, signature: honest };
-      return { kind, publicKey: key.publicKey, message, signature: concatenate(honest.subarray(0, 32), littleEndianBytes(scalar)) };
+      return {
+        kind,
+        publicKey: key.publicKey,
+        message,
+        signature: concatenate(honest.subarray(0, 32), littleEndianBytes(scalar)),
+      };
     }
     case 'random-s':
-      return { kind, publicKey: key.publicKey, message, signature: concatenate(honest.subarray(0, 32), bytesFor(index, 's', 32)) };
+      return {
+        kind,
+        publicKey: key.publicKey,
+        message,
+        signature: concatenate(honest.subarray(0, 32), bytesFor(index, 's', 32)),
+      };
     case 'small-order-r': {
       // Every torsion point as R with S = k·a: valid under the rule exactly for the identity.
       const torsion = TORSION_POINTS[pick[2]! % 8]!;
       return { kind, publicKey: key.publicKey, message, signature: signWithTorsionR(key, torsion.toBytes(), message) };
     }
     case 'random-r':
-      return { kind, publicKey: key.publicKey, message, signature: concatenate(bytesFor(index, 'r', 32), honest.subarray(32)) };
+      return {
+        kind,
+        publicKey: key.publicKey,
+        message,
+        signature: concatenate(bytesFor(index, 'r', 32), honest.subarray(32)),
+      };
     case 'mixed-order-key': {
       // A = [a]B + T: valid under the cofactorless equation exactly when [k]T is the identity.
       const torsion = TORSION_POINTS[1 + (pick[2]! % 7)]!;
@@ -144,9 +164,16 @@ describe('equation back ends', () => {
 
   it('every pinned vector gets its verdict from libsodium-with-the-rule, node:crypto-with-the-rule and noble-with-the-rule', () => {
     for (const vector of vectors) {
-      const [publicKey, message, signature] = [bytesOf(vector.publicKey), bytesOf(vector.message), bytesOf(vector.signature)];
+      const [publicKey, message, signature] = [
+        bytesOf(vector.publicKey),
+        bytesOf(vector.message),
+        bytesOf(vector.signature),
+      ];
       expect([vector.name, verifySignature(publicKey, message, signature)]).toEqual([vector.name, vector.expected]);
-      expect([vector.name, verifySignatureWithNodeCrypto(publicKey, message, signature)]).toEqual([vector.name, vector.expected]);
+      expect([vector.name, verifySignatureWithNodeCrypto(publicKey, message, signature)]).toEqual([
+        vector.name,
+        vector.expected,
+      ]);
       expect([vector.name, referenceVerdict(publicKey, message, signature)]).toEqual([vector.name, vector.expected]);
     }
   });
@@ -154,10 +181,17 @@ describe('equation back ends', () => {
   it('pins where raw libsodium differs from the rule: it refuses every small-order R', () => {
     const differing = vectors
       .filter((vector) => {
-        const accepted = rawLibsodiumAccepts(bytesOf(vector.publicKey), bytesOf(vector.message), bytesOf(vector.signature));
+        const accepted = rawLibsodiumAccepts(
+          bytesOf(vector.publicKey),
+          bytesOf(vector.message),
+          bytesOf(vector.signature),
+        );
         return accepted !== (vector.expected === 'valid');
       })
-      .map((vector) => `${vector.name}: rule ${vector.expected}, libsodium ${vector.expected === 'valid' ? 'refuses' : 'accepts'}`);
+      .map(
+        (vector) =>
+          `${vector.name}: rule ${vector.expected}, libsodium ${vector.expected === 'valid' ? 'refuses' : 'accepts'}`,
+      );
     expect(differing).toEqual([
       'speccheck-2: rule valid, libsodium refuses',
       'small-order-r-identity: rule valid, libsodium refuses',
@@ -172,7 +206,9 @@ describe('equation back ends', () => {
       const libsodiumVerdict = verifySignature(publicKey, message, signature);
       const nodeCryptoVerdict = verifySignatureWithNodeCrypto(publicKey, message, signature);
       if (libsodiumVerdict !== expected || nodeCryptoVerdict !== expected) {
-        expect.fail(`case ${index} (${kind}): noble ${expected}, libsodium ${libsodiumVerdict}, node:crypto ${nodeCryptoVerdict}`);
+        expect.fail(
+          `case ${index} (${kind}): noble ${expected}, libsodium ${libsodiumVerdict}, node:crypto ${nodeCryptoVerdict}`,
+        );
       }
       const counts = verdictsByKind.get(kind) ?? new Map<string, number>();
       counts.set(expected, (counts.get(expected) ?? 0) + 1);

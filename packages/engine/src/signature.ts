@@ -147,11 +147,7 @@ export const signatureEquationBackend: SignatureEquationBackend =
  * verdict, evaluating the equation with the fastest back end available. It never throws
  * for inputs of the declared types.
  */
-export function verifySignature(
-  publicKey: Uint8Array,
-  message: Uint8Array,
-  signature: Uint8Array,
-): SignatureVerdict {
+export function verifySignature(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): SignatureVerdict {
   if (libsodiumVerify === undefined) return verifySignatureWithNodeCrypto(publicKey, message, signature);
   const encodingVerdict = verdictOfEncodings(publicKey, signature);
   if (encodingVerdict !== undefined) return encodingVerdict;
@@ -210,11 +206,7 @@ function verdictAfterFailedEquation(cachedKey: CachedKey, publicKey: Uint8Array)
 }
 
 /** True exactly when `verifySignature` returns 'valid'. */
-export function isValidSignature(
-  publicKey: Uint8Array,
-  message: Uint8Array,
-  signature: Uint8Array,
-): boolean {
+export function isValidSignature(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
   return verifySignature(publicKey, message, signature) === 'valid';
 }
 

@@ -43,7 +43,11 @@ function toMapGroups(groups: readonly PlainGroup[]): Array<{ instruction: string
 }
 
 /** The parse result as plain data, with params in the order the parser produced them. */
-function plain(value: SigningString): { groups: Array<{ instruction: string; params: Array<[string, string]> }>; timestampMs: number; windowMs: number } {
+function plain(value: SigningString): {
+  groups: Array<{ instruction: string; params: Array<[string, string]> }>;
+  timestampMs: number;
+  windowMs: number;
+} {
   return {
     groups: value.groups.map((group) => ({ instruction: group.instruction, params: [...group.params] })),
     timestampMs: value.timestampMs,
@@ -69,18 +73,25 @@ function parseText(text: string): ReturnType<typeof parseSigningString> {
 describe('signing-string golden vectors', () => {
   it('has the cases the protocol promises', () => {
     const names = validVectors.map((vector) => vector.name);
-    for (const name of ['single-order', 'batch', 'cancel', 'withdraw-address', 'no-parameters', 'mixed-batch']) expect(names).toContain(name);
+    for (const name of ['single-order', 'batch', 'cancel', 'withdraw-address', 'no-parameters', 'mixed-batch'])
+      expect(names).toContain(name);
     expect(invalidVectors.length).toBeGreaterThan(40);
   });
 
   describe.each(validVectors)('$name', (vector) => {
     it('encodes to the raw form', () => {
       expect(encodeSigningString(toMapGroups(vector.groups), vector.timestampMs, vector.windowMs)).toBe(vector.raw);
-      expect(Buffer.from(encodeSigningStringBytes(toMapGroups(vector.groups), vector.timestampMs, vector.windowMs)).toString('utf8')).toBe(vector.raw);
+      expect(
+        Buffer.from(encodeSigningStringBytes(toMapGroups(vector.groups), vector.timestampMs, vector.windowMs)).toString(
+          'utf8',
+        ),
+      ).toBe(vector.raw);
     });
 
     it('encodes to the percent-encoded form', () => {
-      expect(encodeSigningString(toMapGroups(vector.groups), vector.timestampMs, vector.windowMs, { percentEncode: true })).toBe(vector.percentEncoded);
+      expect(
+        encodeSigningString(toMapGroups(vector.groups), vector.timestampMs, vector.windowMs, { percentEncode: true }),
+      ).toBe(vector.percentEncoded);
     });
 
     it('parses the raw form, the percent-encoded form and every alternative back to the groups', () => {
@@ -91,17 +102,25 @@ describe('signing-string golden vectors', () => {
       }
     });
 
-    it(vector.instructionRejects === true ? 'is rejected by the instruction layer' : 'is accepted by the instruction layer', () => {
-      const parsed = parseText(vector.raw);
-      if (!parsed.ok) throw new Error(parsed.message);
-      const instruction = parseInstruction(parsed.value.groups);
-      expect(instruction.ok).toBe(vector.instructionRejects !== true);
-      if (!instruction.ok) expect(instruction.message).toContain('Only orderExecute may be batched');
-    });
+    it(
+      vector.instructionRejects === true
+        ? 'is rejected by the instruction layer'
+        : 'is accepted by the instruction layer',
+      () => {
+        const parsed = parseText(vector.raw);
+        if (!parsed.ok) throw new Error(parsed.message);
+        const instruction = parseInstruction(parsed.value.groups);
+        expect(instruction.ok).toBe(vector.instructionRejects !== true);
+        if (!instruction.ok) expect(instruction.message).toContain('Only orderExecute may be batched');
+      },
+    );
   });
 
   it.each(invalidVectors)('rejects $name', (vector) => {
-    const bytes = vector.messageHex !== undefined ? Uint8Array.from(Buffer.from(vector.messageHex, 'hex')) : utf8.encode(vector.message as string);
+    const bytes =
+      vector.messageHex !== undefined
+        ? Uint8Array.from(Buffer.from(vector.messageHex, 'hex'))
+        : utf8.encode(vector.message as string);
     const parsed = parseSigningString(bytes);
     expect(parsed.ok).toBe(false);
     if (!parsed.ok) expect(parsed.message).toContain(vector.error);
@@ -113,12 +132,17 @@ describe('signing-string limits', () => {
 
   it(`accepts a batch of ${maximumBatchSize} groups and rejects ${maximumBatchSize + 1}`, () => {
     expect(maximumBatchSize).toBe(50);
-    const batch = (count: number): string => `${Array.from({ length: count }, () => order).join('&')}&timestamp=1&window=5000`;
+    const batch = (count: number): string =>
+      `${Array.from({ length: count }, () => order).join('&')}&timestamp=1&window=5000`;
     const full = parseText(batch(maximumBatchSize));
     expect(full.ok).toBe(true);
     if (full.ok) expect(full.value.groups).toHaveLength(maximumBatchSize);
     const tooMany = parseText(batch(maximumBatchSize + 1));
-    expect(tooMany).toEqual({ ok: false, code: 'INVALID_CLIENT_REQUEST', message: `A batch holds at most ${maximumBatchSize} instructions.` });
+    expect(tooMany).toEqual({
+      ok: false,
+      code: 'INVALID_CLIENT_REQUEST',
+      message: `A batch holds at most ${maximumBatchSize} instructions.`,
+    });
   });
 
   it(`accepts a message of exactly ${maximumSigningStringBytes} bytes and rejects one byte more`, () => {
@@ -130,21 +154,53 @@ describe('signing-string limits', () => {
     };
     expect(utf8.encode(message(maximumSigningStringBytes)).length).toBe(maximumSigningStringBytes);
     expect(parseText(message(maximumSigningStringBytes)).ok).toBe(true);
-    expect(parseText(message(maximumSigningStringBytes + 1))).toEqual({ ok: false, code: 'INVALID_CLIENT_REQUEST', message: 'The signed message is too long.' });
+    expect(parseText(message(maximumSigningStringBytes + 1))).toEqual({
+      ok: false,
+      code: 'INVALID_CLIENT_REQUEST',
+      message: 'The signed message is too long.',
+    });
   });
 
   it('counts bytes, not characters', () => {
     // 5461 three-byte characters: fewer than 16384 characters, more than 16384 bytes.
     const text = `instruction=orderQueryAll&memo=${'€'.repeat(5_461)}&timestamp=1&window=5000`;
     expect(text.length).toBeLessThan(maximumSigningStringBytes);
-    expect(parseText(text)).toEqual({ ok: false, code: 'INVALID_CLIENT_REQUEST', message: 'The signed message is too long.' });
+    expect(parseText(text)).toEqual({
+      ok: false,
+      code: 'INVALID_CLIENT_REQUEST',
+      message: 'The signed message is too long.',
+    });
   });
 });
 
 describe('signing-string round trips', () => {
   const reserved = new Set(['instruction', 'timestamp', 'window']);
   const key = fc.stringMatching(/^[A-Za-z][A-Za-z0-9]{0,11}$/).filter((text) => !reserved.has(text));
-  const printable = fc.constantFrom(' ', '/', ':', '+', '=', '&', '%', '?', '#', '~', '!', '(', ')', '*', "'", 'é', '€', '😀', '中', 'a', 'Z', '0', '.');
+  const printable = fc.constantFrom(
+    ' ',
+    '/',
+    ':',
+    '+',
+    '=',
+    '&',
+    '%',
+    '?',
+    '#',
+    '~',
+    '!',
+    '(',
+    ')',
+    '*',
+    "'",
+    'é',
+    '€',
+    '😀',
+    '中',
+    'a',
+    'Z',
+    '0',
+    '.',
+  );
   const value = fc.oneof(
     fc.string({ unit: printable, minLength: 1, maxLength: 12 }),
     fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }),
@@ -160,9 +216,16 @@ describe('signing-string round trips', () => {
     windowMs: fc.integer({ min: 1, max: 60_000 }),
   });
 
-  function canonical(input: { groups: Array<{ instruction: string; params: Array<[string, string]> }>; timestampMs: number; windowMs: number }) {
+  function canonical(input: {
+    groups: Array<{ instruction: string; params: Array<[string, string]> }>;
+    timestampMs: number;
+    windowMs: number;
+  }) {
     return expected({
-      groups: input.groups.map((entry) => ({ instruction: entry.instruction, params: Object.fromEntries(entry.params) })),
+      groups: input.groups.map((entry) => ({
+        instruction: entry.instruction,
+        params: Object.fromEntries(entry.params),
+      })),
       timestampMs: input.timestampMs,
       windowMs: input.windowMs,
     });
@@ -172,7 +235,9 @@ describe('signing-string round trips', () => {
     fc.assert(
       fc.property(signingString, (input) => {
         const groups = input.groups.map((entry) => ({ instruction: entry.instruction, params: new Map(entry.params) }));
-        const parsed = parseSigningString(encodeSigningStringBytes(groups, input.timestampMs, input.windowMs, { percentEncode: true }));
+        const parsed = parseSigningString(
+          encodeSigningStringBytes(groups, input.timestampMs, input.windowMs, { percentEncode: true }),
+        );
         expect(parsed.ok).toBe(true);
         if (parsed.ok) expect(plain(parsed.value)).toEqual(canonical(input));
       }),
@@ -183,7 +248,9 @@ describe('signing-string round trips', () => {
   it('raw: encode then parse gives the groups back whenever no value holds & or %', () => {
     fc.assert(
       fc.property(signingString, (input) => {
-        fc.pre(input.groups.every((entry) => entry.params.every(([, text]) => !text.includes('&') && !text.includes('%'))));
+        fc.pre(
+          input.groups.every((entry) => entry.params.every(([, text]) => !text.includes('&') && !text.includes('%'))),
+        );
         const groups = input.groups.map((entry) => ({ instruction: entry.instruction, params: new Map(entry.params) }));
         const parsed = parseSigningString(encodeSigningStringBytes(groups, input.timestampMs, input.windowMs));
         expect(parsed.ok).toBe(true);
@@ -196,10 +263,14 @@ describe('signing-string round trips', () => {
   it('the raw and percent-encoded forms of the same groups parse identically', () => {
     fc.assert(
       fc.property(signingString, (input) => {
-        fc.pre(input.groups.every((entry) => entry.params.every(([, text]) => !text.includes('&') && !text.includes('%'))));
+        fc.pre(
+          input.groups.every((entry) => entry.params.every(([, text]) => !text.includes('&') && !text.includes('%'))),
+        );
         const groups = input.groups.map((entry) => ({ instruction: entry.instruction, params: new Map(entry.params) }));
         const raw = parseSigningString(encodeSigningStringBytes(groups, input.timestampMs, input.windowMs));
-        const encoded = parseSigningString(encodeSigningStringBytes(groups, input.timestampMs, input.windowMs, { percentEncode: true }));
+        const encoded = parseSigningString(
+          encodeSigningStringBytes(groups, input.timestampMs, input.windowMs, { percentEncode: true }),
+        );
         expect(raw).toEqual(encoded);
       }),
       { numRuns: 500 },

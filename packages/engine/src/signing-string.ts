@@ -38,7 +38,10 @@ const digitsPattern = /^(0|[1-9][0-9]{0,15})$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 
-function failure(message: string, code: 'INVALID_CLIENT_REQUEST' | 'INVALID_WINDOW' = 'INVALID_CLIENT_REQUEST'): SigningStringParse {
+function failure(
+  message: string,
+  code: 'INVALID_CLIENT_REQUEST' | 'INVALID_WINDOW' = 'INVALID_CLIENT_REQUEST',
+): SigningStringParse {
   return { ok: false, message, code };
 }
 
@@ -100,9 +103,11 @@ export function parseSigningString(bytes: Uint8Array): SigningStringParse {
     }
     if (current === undefined) return failure('The signed message must start with instruction=.');
     if (!keyPattern.test(key)) return failure(`Malformed parameter name "${key.slice(0, 40)}".`);
-    if (key === 'timestamp' || key === 'window' || key === 'instruction') return failure(`Parameter "${key}" is reserved.`);
+    if (key === 'timestamp' || key === 'window' || key === 'instruction')
+      return failure(`Parameter "${key}" is reserved.`);
     // Backpack sorts keys by plain string order; strictly ascending also rules out duplicates.
-    if (!(key > previousKey)) return failure(`Parameters must be sorted and unique; "${key}" is out of order or repeated.`);
+    if (!(key > previousKey))
+      return failure(`Parameters must be sorted and unique; "${key}" is out of order or repeated.`);
     previousKey = key;
     const value = decodeValue(rawValue);
     if (value === undefined) return failure(`The value of "${key}" is empty or badly percent-encoded.`);

@@ -38,7 +38,8 @@ export function encodeSnapshot(record: SnapshotRecord): Uint8Array {
 export function decodeSnapshot(input: Uint8Array): SnapshotRecord {
   const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const headerLength = 9 + 2 * hashLengthBytes;
-  if (bytes.length < headerLength) throw new LogFormatError(`a snapshot record is at least ${headerLength} bytes, got ${bytes.length}`);
+  if (bytes.length < headerLength)
+    throw new LogFormatError(`a snapshot record is at least ${headerLength} bytes, got ${bytes.length}`);
   if (bytes[0] !== snapshotRecordVersion) throw new LogFormatError(`unsupported snapshot record version ${bytes[0]}`);
   return {
     sequence: readUint64(bytes, 1),

@@ -15,16 +15,33 @@ function demoState(): ExchangeState {
     { kind: 'assetList', symbol: 'SOL', decimals: 9 },
     { kind: 'assetList', symbol: 'USDC', decimals: 6 },
     {
-      kind: 'marketList', symbol: 'SOL_USDC', baseSymbol: 'SOL', quoteSymbol: 'USDC', tickSize: '0.01', stepSize: '0.01',
-      minQuantity: '0.01', maxQuantity: '100000', minPrice: '0.01', maxPrice: '1000000', makerFeeBps: 2, takerFeeBps: 5,
-      maxOpenOrders: 50, maxMakersPerOrder: 20, minOrderValue: '0.01',
+      kind: 'marketList',
+      symbol: 'SOL_USDC',
+      baseSymbol: 'SOL',
+      quoteSymbol: 'USDC',
+      tickSize: '0.01',
+      stepSize: '0.01',
+      minQuantity: '0.01',
+      maxQuantity: '100000',
+      minPrice: '0.01',
+      maxPrice: '1000000',
+      makerFeeBps: 2,
+      takerFeeBps: 5,
+      maxOpenOrders: 50,
+      maxMakersPerOrder: 20,
+      minOrderValue: '0.01',
     },
   ];
   for (const instruction of setup) expect(execute(state, operator, instruction, 1).accepted).toBe(true);
   traders.forEach((trader, index) => {
     for (const symbol of ['SOL', 'USDC']) {
       const credit: Instruction = {
-        kind: 'depositCredit', account: trader, symbol, quantity: '1000', blockchain: 'Solana', chainTransactionId: `${symbol}-${index}`,
+        kind: 'depositCredit',
+        account: trader,
+        symbol,
+        quantity: '1000',
+        blockchain: 'Solana',
+        chainTransactionId: `${symbol}-${index}`,
       };
       expect(execute(state, operator, credit, 2).accepted).toBe(true);
     }
@@ -35,10 +52,19 @@ function demoState(): ExchangeState {
 function order(side: 'Bid' | 'Ask', price: string, quantity: string, clientId?: number): Instruction {
   return {
     kind: 'orderExecute',
-    orders: [{
-      symbol: 'SOL_USDC', side, orderType: 'Limit', price, quantity, timeInForce: 'GTC', postOnly: false,
-      selfTradePrevention: 'RejectTaker', ...(clientId !== undefined ? { clientId } : {}),
-    }],
+    orders: [
+      {
+        symbol: 'SOL_USDC',
+        side,
+        orderType: 'Limit',
+        price,
+        quantity,
+        timeInForce: 'GTC',
+        postOnly: false,
+        selfTradePrevention: 'RejectTaker',
+        ...(clientId !== undefined ? { clientId } : {}),
+      },
+    ],
   };
 }
 
@@ -51,12 +77,50 @@ function busyState(): ExchangeState {
   execute(state, bob, order('Ask', '101', '3'), 4);
   execute(state, carol, order('Ask', '100', '0.5'), 5);
   execute(state, bob, { kind: 'withdraw', symbol: 'USDC', quantity: '10', address: 'addr 1', blockchain: 'Solana' }, 6);
-  execute(state, carol, { kind: 'withdraw', symbol: 'SOL', quantity: '1.5', address: 'addr/2', blockchain: 'Solana' }, 6);
+  execute(
+    state,
+    carol,
+    { kind: 'withdraw', symbol: 'SOL', quantity: '1.5', address: 'addr/2', blockchain: 'Solana' },
+    6,
+  );
   execute(state, operator, { kind: 'withdrawalComplete', withdrawalId: 1, chainTransactionId: 'out-1' }, 7);
   // Pending trigger orders: a stop (falling, with a client id) and a linked take-profit / stop-loss pair.
   const pending: Instruction[] = [
-    { kind: 'orderExecute', orders: [{ symbol: 'SOL_USDC', side: 'Ask', orderType: 'Limit', price: '94', triggerPrice: '95', triggerQuantity: '0.1', timeInForce: 'GTC', postOnly: false, selfTradePrevention: 'RejectTaker', clientId: 3 }] },
-    { kind: 'orderExecute', orders: [{ symbol: 'SOL_USDC', side: 'Bid', orderType: 'Limit', price: '100', quantity: '0.5', timeInForce: 'GTC', postOnly: false, selfTradePrevention: 'RejectTaker', takeProfitTriggerPrice: '105', stopLossTriggerPrice: '95', stopLossLimitPrice: '94.5' }] },
+    {
+      kind: 'orderExecute',
+      orders: [
+        {
+          symbol: 'SOL_USDC',
+          side: 'Ask',
+          orderType: 'Limit',
+          price: '94',
+          triggerPrice: '95',
+          triggerQuantity: '0.1',
+          timeInForce: 'GTC',
+          postOnly: false,
+          selfTradePrevention: 'RejectTaker',
+          clientId: 3,
+        },
+      ],
+    },
+    {
+      kind: 'orderExecute',
+      orders: [
+        {
+          symbol: 'SOL_USDC',
+          side: 'Bid',
+          orderType: 'Limit',
+          price: '100',
+          quantity: '0.5',
+          timeInForce: 'GTC',
+          postOnly: false,
+          selfTradePrevention: 'RejectTaker',
+          takeProfitTriggerPrice: '105',
+          stopLossTriggerPrice: '95',
+          stopLossLimitPrice: '94.5',
+        },
+      ],
+    },
   ];
   for (const instruction of pending) expect(execute(state, carol, instruction, 8).accepted).toBe(true);
   expect(state.pendingTriggerCount).toBe(3);
@@ -75,7 +139,9 @@ describe('state codec', () => {
   it('keeps the golden hash of a fixed history', () => {
     // Any change to the encoding or to the engine's semantics moves this
     // hash; update it only together with docs/protocol.md.
-    expect(stateHashHex(busyState())).toMatchInlineSnapshot(`"8d7f5e841c1e7d57bb59384d31628107eaf60cfc8683c3b6574f06667166407b"`);
+    expect(stateHashHex(busyState())).toMatchInlineSnapshot(
+      `"8d7f5e841c1e7d57bb59384d31628107eaf60cfc8683c3b6574f06667166407b"`,
+    );
   });
 
   it('decoded states keep trading exactly like the original', () => {
@@ -118,7 +184,15 @@ describe('state codec', () => {
     const prices = ['99', '99.5', '100', '100.5', '101'];
     fc.assert(
       fc.property(
-        fc.array(fc.record({ trader: fc.nat({ max: 2 }), side: fc.constantFrom('Bid' as const, 'Ask' as const), price: fc.constantFrom(...prices), quantity: fc.constantFrom('0.1', '0.5', '1') }), { minLength: 1, maxLength: 15 }),
+        fc.array(
+          fc.record({
+            trader: fc.nat({ max: 2 }),
+            side: fc.constantFrom('Bid' as const, 'Ask' as const),
+            price: fc.constantFrom(...prices),
+            quantity: fc.constantFrom('0.1', '0.5', '1'),
+          }),
+          { minLength: 1, maxLength: 15 },
+        ),
         (steps) => {
           const state = demoState();
           let time = 10;

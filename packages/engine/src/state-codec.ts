@@ -266,7 +266,8 @@ export function decodeState(bytes: Uint8Array): ExchangeState {
     const state = decodeStateUnchecked(bytes);
     checkInvariants(state);
     const again = encodeState(state);
-    if (Buffer.compare(Buffer.from(again), Buffer.from(bytes)) !== 0) throw new StateDecodeError('the encoding is not canonical');
+    if (Buffer.compare(Buffer.from(again), Buffer.from(bytes)) !== 0)
+      throw new StateDecodeError('the encoding is not canonical');
     return state;
   } catch (error) {
     if (error instanceof StateDecodeError) throw error;
@@ -278,9 +279,11 @@ export function decodeState(bytes: Uint8Array): ExchangeState {
 function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
   const reader = new ByteReader(bytes);
   const header = reader.bytes(magic.length);
-  if (Buffer.compare(Buffer.from(header), Buffer.from(magic)) !== 0) throw new StateDecodeError('not a state encoding (bad magic)');
+  if (Buffer.compare(Buffer.from(header), Buffer.from(magic)) !== 0)
+    throw new StateDecodeError('not a state encoding (bad magic)');
   const version = reader.unsigned();
-  if (version !== BigInt(stateEncodingVersion)) throw new StateDecodeError(`unsupported state encoding version ${version}`);
+  if (version !== BigInt(stateEncodingVersion))
+    throw new StateDecodeError(`unsupported state encoding version ${version}`);
 
   const exchangeName = reader.string();
   const operatorKeys: string[] = [];
@@ -296,7 +299,8 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
   state.attestedSequence = reader.safeInteger();
   state.attestationDigest = new Uint8Array(reader.bytes(32));
   const noRecord = state.attestedSequence === 0;
-  if (!noRecord && state.attestedSequence >= state.headSequence) throw new StateDecodeError('the recorded attestation is not before the head');
+  if (!noRecord && state.attestedSequence >= state.headSequence)
+    throw new StateDecodeError('the recorded attestation is not before the head');
   if (noRecord !== state.attestationDigest.every((byte) => byte === 0)) {
     throw new StateDecodeError('the attestation digest must be all zero exactly when no attestation is recorded');
   }
@@ -360,7 +364,8 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
     for (let held = reader.safeInteger(); held > 0; held -= 1) {
       const assetIndex = reader.safeInteger();
       const asset = state.assets[assetIndex];
-      if (asset === undefined || assetIndex <= previousAsset) throw new StateDecodeError('balance of an unknown or repeated asset');
+      if (asset === undefined || assetIndex <= previousAsset)
+        throw new StateDecodeError('balance of an unknown or repeated asset');
       previousAsset = assetIndex;
       const balance = account.balance(asset);
       balance.available = reader.unsigned();
@@ -378,12 +383,14 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
   const pendingTriggers: Order[] = [];
   for (let count = reader.safeInteger(); count > 0; count -= 1) {
     const id = reader.safeInteger();
-    if (id <= previousOrderId || id >= state.nextOrderId) throw new StateDecodeError('order ids out of order or out of range');
+    if (id <= previousOrderId || id >= state.nextOrderId)
+      throw new StateDecodeError('order ids out of order or out of range');
     previousOrderId = id;
     const account = state.accounts.get(keyText(reader.bytes(32)));
     const market = state.markets[reader.safeInteger()];
     const side = sides[reader.byte()];
-    if (account === undefined || market === undefined || side === undefined) throw new StateDecodeError(`order ${id} refers to nothing`);
+    if (account === undefined || market === undefined || side === undefined)
+      throw new StateDecodeError(`order ${id} refers to nothing`);
     const priceTicks = reader.unsigned();
     const quantitySteps = reader.unsigned();
     const executedSteps = reader.unsigned();
@@ -405,21 +412,34 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
     if (pending === 1) {
       const typeByte = reader.byte();
       const risingByte = reader.byte();
-      if (typeByte > 1 || risingByte > 1 || triggerPriceTicks === 0n) throw new StateDecodeError(`trigger order ${id} has an invalid flag`);
+      if (typeByte > 1 || risingByte > 1 || triggerPriceTicks === 0n)
+        throw new StateDecodeError(`trigger order ${id} has an invalid flag`);
       orderType = typeByte === 0 ? 'Limit' : 'Market';
       rising = risingByte === 1;
       links.set(id, reader.safeInteger());
     }
     const order = new Order(
-      id, account, market, side, orderType, priceTicks, quantitySteps, undefined,
-      timeInForce, postOnly === 1, selfTradePrevention, clientId, createdAtMs,
+      id,
+      account,
+      market,
+      side,
+      orderType,
+      priceTicks,
+      quantitySteps,
+      undefined,
+      timeInForce,
+      postOnly === 1,
+      selfTradePrevention,
+      clientId,
+      createdAtMs,
     );
     if (triggerPriceTicks !== 0n) order.triggerPriceTicks = triggerPriceTicks;
     if (executedSteps >= quantitySteps) throw new StateDecodeError(`order ${id} has nothing remaining`);
     order.remainingSteps = quantitySteps - executedSteps;
     order.executedSteps = executedSteps;
     order.executedQuoteUnits = executedQuoteUnits;
-    if (clientId !== undefined && account.openOrdersByClientId.has(clientId)) throw new StateDecodeError(`client id ${clientId} names two open orders`);
+    if (clientId !== undefined && account.openOrdersByClientId.has(clientId))
+      throw new StateDecodeError(`client id ${clientId} names two open orders`);
     if (pending === 1) {
       order.triggerRising = rising;
       // Ids ascend, so appending keeps ties in id order; the invariants check the rest.
@@ -439,14 +459,31 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
     if (clientId !== undefined) account.openOrdersByClientId.set(clientId, order);
   }
   for (const market of state.markets) {
-    market.risingTriggers.sort((left, right) => (left.triggerPriceTicks! < right.triggerPriceTicks! ? -1 : left.triggerPriceTicks! > right.triggerPriceTicks! ? 1 : left.id - right.id));
-    market.fallingTriggers.sort((left, right) => (left.triggerPriceTicks! > right.triggerPriceTicks! ? -1 : left.triggerPriceTicks! < right.triggerPriceTicks! ? 1 : left.id - right.id));
+    market.risingTriggers.sort((left, right) =>
+      left.triggerPriceTicks! < right.triggerPriceTicks!
+        ? -1
+        : left.triggerPriceTicks! > right.triggerPriceTicks!
+          ? 1
+          : left.id - right.id,
+    );
+    market.fallingTriggers.sort((left, right) =>
+      left.triggerPriceTicks! > right.triggerPriceTicks!
+        ? -1
+        : left.triggerPriceTicks! < right.triggerPriceTicks!
+          ? 1
+          : left.id - right.id,
+    );
   }
   for (const order of pendingTriggers) {
     const linkedId = links.get(order.id)!;
     if (linkedId === 0) continue;
     const linked = state.orders.get(linkedId);
-    if (linked === undefined || linked.status !== 'TriggerPending' || links.get(linkedId) !== order.id || linkedId === order.id) {
+    if (
+      linked === undefined ||
+      linked.status !== 'TriggerPending' ||
+      links.get(linkedId) !== order.id ||
+      linkedId === order.id
+    ) {
       throw new StateDecodeError(`trigger order ${order.id} is linked to ${linkedId}, which is not linked back`);
     }
     order.linkedTrigger = linked;
@@ -455,7 +492,8 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
   let previousWithdrawalId = 0;
   for (let count = reader.safeInteger(); count > 0; count -= 1) {
     const id = reader.safeInteger();
-    if (id <= previousWithdrawalId || id >= state.nextWithdrawalId) throw new StateDecodeError('withdrawal ids out of order or out of range');
+    if (id <= previousWithdrawalId || id >= state.nextWithdrawalId)
+      throw new StateDecodeError('withdrawal ids out of order or out of range');
     previousWithdrawalId = id;
     const account = state.accounts.get(keyText(reader.bytes(32)));
     const asset = state.assets[reader.safeInteger()];

@@ -83,10 +83,13 @@ function bucketed<Key>(
   const filled = new Map<number, Uint8Array>();
   for (const [bucket, members] of buckets) {
     members.sort(order);
-    filled.set(bucket, leafOf((writer) => {
-      writer.unsigned(members.length);
-      for (const key of members) encode(writer, key);
-    }));
+    filled.set(
+      bucket,
+      leafOf((writer) => {
+        writer.unsigned(members.length);
+        for (const key of members) encode(writer, key);
+      }),
+    );
   }
   return bucketRoot(filled);
 }
@@ -95,23 +98,39 @@ const byText = (left: string, right: string): number => (left < right ? -1 : lef
 
 /** The commitment as docs/attestation.md defines it, recomputed from scratch with no incremental structure. */
 function referenceCommitment(state: ExchangeState): Uint8Array {
-  const sections = [...wholeStateSections, coveragePoolsSection].map((section) => leafOf((writer) => section.encode(writer, state)));
-  const accounts = merkleRoot(state.accountList.map((account) => leafOf((writer) => {
-    encodeAccount(writer, account);
-    const orders = [...state.orders.values()].filter((order) => order.account === account);
-    orders.sort((left, right) => left.id - right.id);
-    writer.unsigned(orders.length);
-    for (const order of orders) encodeOrder(writer, order);
-  })));
-  const withdrawals = bucketed([...state.pendingWithdrawals.keys()], (id) => id % 65536, (left, right) => left - right,
-    (writer, id) => encodeWithdrawal(writer, state.pendingWithdrawals.get(id)!));
-  const deposits = bucketed([...state.creditedDeposits], (key) => {
-    const digest = sha256(Buffer.from(key, 'utf8'));
-    return digest[0]! * 256 + digest[1]!;
-  }, byText, encodeCreditedDeposit);
+  const sections = [...wholeStateSections, coveragePoolsSection].map((section) =>
+    leafOf((writer) => section.encode(writer, state)),
+  );
+  const accounts = merkleRoot(
+    state.accountList.map((account) =>
+      leafOf((writer) => {
+        encodeAccount(writer, account);
+        const orders = [...state.orders.values()].filter((order) => order.account === account);
+        orders.sort((left, right) => left.id - right.id);
+        writer.unsigned(orders.length);
+        for (const order of orders) encodeOrder(writer, order);
+      }),
+    ),
+  );
+  const withdrawals = bucketed(
+    [...state.pendingWithdrawals.keys()],
+    (id) => id % 65536,
+    (left, right) => left - right,
+    (writer, id) => encodeWithdrawal(writer, state.pendingWithdrawals.get(id)!),
+  );
+  const deposits = bucketed(
+    [...state.creditedDeposits],
+    (key) => {
+      const digest = sha256(Buffer.from(key, 'utf8'));
+      return digest[0]! * 256 + digest[1]!;
+    },
+    byText,
+    encodeCreditedDeposit,
+  );
   const firstTwo = (digest: string): number => digest.charCodeAt(0) * 256 + digest.charCodeAt(1);
-  const messages = bucketed([...state.replayProtection.seen.keys()], firstTwo, byText,
-    (writer, digest) => encodeRememberedMessage(writer, digest, state.replayProtection.seen.get(digest)!));
+  const messages = bucketed([...state.replayProtection.seen.keys()], firstTwo, byText, (writer, digest) =>
+    encodeRememberedMessage(writer, digest, state.replayProtection.seen.get(digest)!),
+  );
   const tag = Buffer.from(`${stateCommitmentTag}\0`, 'latin1');
   return sha256(tag, ...sections, accounts, withdrawals, deposits, messages);
 }
@@ -157,10 +176,17 @@ function randomInstruction(
   const base = { symbol: 'SOL_USDC', side, timeInForce: 'GTC', selfTradePrevention: 'RejectTaker' };
   if (roll < 12) {
     const account = next() % 4 === 0 ? signerFromByte(50 + (next() % 30)) : traders[next() % traders.length]!;
-    return [operator, 'depositCredit', {
-      account: account.accountId, symbol: next() % 2 === 0 ? 'SOL' : 'USDC', quantity: '500', blockchain: 'Solana',
-      chainTransactionId: `tx-${depositNumber()}`,
-    }];
+    return [
+      operator,
+      'depositCredit',
+      {
+        account: account.accountId,
+        symbol: next() % 2 === 0 ? 'SOL' : 'USDC',
+        quantity: '500',
+        blockchain: 'Solana',
+        chainTransactionId: `tx-${depositNumber()}`,
+      },
+    ];
   }
   if (roll < 50) {
     return [trader, 'orderExecute', { ...base, orderType: 'Limit', price, quantity: String(1 + (next() % 5)) }];
@@ -170,10 +196,19 @@ function randomInstruction(
     return [trader, 'orderExecute', { ...base, orderType: 'Limit', price, triggerPrice, triggerQuantity: '1' }];
   }
   if (roll < 64) {
-    return [trader, 'orderExecute', {
-      ...base, side: 'Bid', orderType: 'Limit', price: '100', quantity: '1',
-      takeProfitTriggerPrice: '104', stopLossTriggerPrice: '96',
-    }];
+    return [
+      trader,
+      'orderExecute',
+      {
+        ...base,
+        side: 'Bid',
+        orderType: 'Limit',
+        price: '100',
+        quantity: '1',
+        takeProfitTriggerPrice: '104',
+        stopLossTriggerPrice: '96',
+      },
+    ];
   }
   if (roll < 72) return [trader, 'orderExecute', { symbol: 'SOL_USDC', side, orderType: 'Market', quantity: '1' }];
   if (roll < 84) {

@@ -154,7 +154,10 @@ class KeyedPart<Key> {
   private readonly dirtyFlags = new Uint8Array(keyedBucketCount);
   private dirty: number[] = [];
 
-  constructor(private readonly collection: KeyedCollection<Key>, emptyBucketLeaf: Uint8Array) {
+  constructor(
+    private readonly collection: KeyedCollection<Key>,
+    emptyBucketLeaf: Uint8Array,
+  ) {
     this.tree = MerkleLevels.uniform(keyedBucketCount, emptyBucketLeaf);
   }
 

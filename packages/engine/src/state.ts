@@ -16,7 +16,14 @@ import type { OrderType, SelfTradePrevention, Side, TimeInForce } from './instru
 import { newAccountSettings, type AccountSettings, type AssetMargin } from './margin-state.js';
 import type { BookSide, PriceLevel } from './order-book.js';
 
-export type OrderStatus = 'New' | 'PartiallyFilled' | 'Filled' | 'Cancelled' | 'Expired' | 'TriggerPending' | 'TriggerFailed';
+export type OrderStatus =
+  | 'New'
+  | 'PartiallyFilled'
+  | 'Filled'
+  | 'Cancelled'
+  | 'Expired'
+  | 'TriggerPending'
+  | 'TriggerFailed';
 
 export interface Genesis {
   /** A name for this exchange instance, bound into the state hash. */
@@ -94,7 +101,10 @@ export class Balance {
   borrowScaled = 0n;
   /** The apply stamp of the last change, so each changed balance is reported once per entry. */
   changedStamp = 0;
-  constructor(readonly account: Account, readonly asset: Asset) {}
+  constructor(
+    readonly account: Account,
+    readonly asset: Asset,
+  ) {}
 }
 
 export class Account {
@@ -303,7 +313,8 @@ export function validateGenesis(genesis: Genesis): void {
       throw new GenesisError(`${String(key).slice(0, 60)} is not the canonical base64 of a 32-byte public key.`);
     }
   }
-  if (new Set(genesis.operatorKeys).size !== genesis.operatorKeys.length) throw new GenesisError('operatorKeys repeats a key.');
+  if (new Set(genesis.operatorKeys).size !== genesis.operatorKeys.length)
+    throw new GenesisError('operatorKeys repeats a key.');
 }
 
 const accountSaltTag = new TextEncoder().encode('vex/account-salt/v1\0');

@@ -56,7 +56,14 @@ function rebuild(request: RecordedRequest): Rebuilt {
   const url = new URL(request.url, 'http://exchange.invalid');
   const body: unknown = request.body === undefined ? undefined : JSON.parse(request.body);
   const headers = request.headers;
-  const candidates = signingStringCandidateTexts(request.method, url.pathname, url.searchParams, body, headers['x-timestamp'] as string, headers['x-window']);
+  const candidates = signingStringCandidateTexts(
+    request.method,
+    url.pathname,
+    url.searchParams,
+    body,
+    headers['x-timestamp'] as string,
+    headers['x-window'],
+  );
   const publicKey = Uint8Array.from(Buffer.from(headers['x-api-key'] as string, 'base64'));
   const signature = Uint8Array.from(Buffer.from(headers['x-signature'] as string, 'base64'));
   // The raw form: values exactly as in the request, as the Rust client signs them.
@@ -102,7 +109,11 @@ describe('recorded ccxt requests', () => {
   });
 
   it('the unsigned requests are the public routes', () => {
-    expect(recorded.filter((request) => request.headers['x-signature'] === undefined).map((request) => `${request.method} ${request.url}`)).toEqual([
+    expect(
+      recorded
+        .filter((request) => request.headers['x-signature'] === undefined)
+        .map((request) => `${request.method} ${request.url}`),
+    ).toEqual([
       'GET /api/v1/assets',
       'GET /api/v1/markets',
       'GET /api/v1/depth?symbol=SOL_USDC',
@@ -135,28 +146,44 @@ describe('recorded ccxt requests', () => {
   });
 
   it('the withdrawal does not verify in the raw form (ccxt encodes values)', () => {
-    const withdrawal = signed.find((request) => request.method === 'POST' && request.url === '/wapi/v1/capital/withdrawals');
+    const withdrawal = signed.find(
+      (request) => request.method === 'POST' && request.url === '/wapi/v1/capital/withdrawals',
+    );
     if (withdrawal === undefined) throw new Error('no withdrawal recorded');
     const url = new URL(withdrawal.url, 'http://exchange.invalid');
-    const candidates = signingStringCandidateTexts('POST', url.pathname, url.searchParams, JSON.parse(withdrawal.body as string), withdrawal.headers['x-timestamp'] as string, '5000');
+    const candidates = signingStringCandidateTexts(
+      'POST',
+      url.pathname,
+      url.searchParams,
+      JSON.parse(withdrawal.body as string),
+      withdrawal.headers['x-timestamp'] as string,
+      '5000',
+    );
     expect(candidates).toHaveLength(2);
     const publicKey = Buffer.from(testKey, 'base64');
     const signature = Buffer.from(withdrawal.headers['x-signature'] as string, 'base64');
-    expect(candidates.map((candidate) => verifySignature(publicKey, utf8.encode(candidate), signature))).toEqual(['invalid', 'valid']);
+    expect(candidates.map((candidate) => verifySignature(publicKey, utf8.encode(candidate), signature))).toEqual([
+      'invalid',
+      'valid',
+    ]);
     expect(candidates[1]).toContain('address=a%20b%3Ac%2Fd%2Be&');
   });
 
   it('signing the rebuilt string with the test seed reproduces the recorded signature (Ed25519 is deterministic)', () => {
     for (const request of signed) {
       const rebuilt = rebuild(request);
-      expect(Buffer.from(signMessage(testSeed, rebuilt.message)).toString('base64'), rebuilt.label).toBe(request.headers['x-signature']);
+      expect(Buffer.from(signMessage(testSeed, rebuilt.message)).toString('base64'), rebuilt.label).toBe(
+        request.headers['x-signature'],
+      );
     }
   });
 
   it('parses every signed request into the expected instruction', () => {
     const instructions = signed.map((request) => instructionOf(rebuild(request)));
     const queryParams = (instruction: Instruction | undefined): unknown =>
-      instruction?.kind === 'query' ? { name: instruction.name, params: Object.fromEntries(instruction.params) } : instruction;
+      instruction?.kind === 'query'
+        ? { name: instruction.name, params: Object.fromEntries(instruction.params) }
+        : instruction;
     expect(queryParams(instructions[0])).toEqual({ name: 'balanceQuery', params: {} });
     expect(instructions[1]).toEqual({
       kind: 'orderExecute',
@@ -174,10 +201,24 @@ describe('recorded ccxt requests', () => {
         },
       ],
     });
-    expect(instructions[2]).toMatchObject({ kind: 'orderExecute', orders: [{ side: 'Ask', orderType: 'Limit', price: '101.25', quantity: '0.5', timeInForce: 'IOC', postOnly: false }] });
-    expect(instructions[3]).toMatchObject({ kind: 'orderExecute', orders: [{ side: 'Ask', orderType: 'Limit', price: '99', quantity: '1.5', timeInForce: 'FOK' }] });
-    expect(instructions[4]).toMatchObject({ kind: 'orderExecute', orders: [{ side: 'Bid', orderType: 'Market', quoteQuantity: '25' }] });
-    expect(instructions[5]).toMatchObject({ kind: 'orderExecute', orders: [{ side: 'Ask', orderType: 'Market', quantity: '0.25' }] });
+    expect(instructions[2]).toMatchObject({
+      kind: 'orderExecute',
+      orders: [
+        { side: 'Ask', orderType: 'Limit', price: '101.25', quantity: '0.5', timeInForce: 'IOC', postOnly: false },
+      ],
+    });
+    expect(instructions[3]).toMatchObject({
+      kind: 'orderExecute',
+      orders: [{ side: 'Ask', orderType: 'Limit', price: '99', quantity: '1.5', timeInForce: 'FOK' }],
+    });
+    expect(instructions[4]).toMatchObject({
+      kind: 'orderExecute',
+      orders: [{ side: 'Bid', orderType: 'Market', quoteQuantity: '25' }],
+    });
+    expect(instructions[5]).toMatchObject({
+      kind: 'orderExecute',
+      orders: [{ side: 'Ask', orderType: 'Market', quantity: '0.25' }],
+    });
     expect(instructions[6]).toMatchObject({
       kind: 'orderExecute',
       orders: [
@@ -186,13 +227,25 @@ describe('recorded ccxt requests', () => {
       ],
     });
     expect(queryParams(instructions[7])).toEqual({ name: 'orderQueryAll', params: { symbol: 'SOL_USDC' } });
-    expect(queryParams(instructions[8])).toEqual({ name: 'orderQuery', params: { orderId: '111', symbol: 'SOL_USDC' } });
+    expect(queryParams(instructions[8])).toEqual({
+      name: 'orderQuery',
+      params: { orderId: '111', symbol: 'SOL_USDC' },
+    });
     expect(instructions[9]).toEqual({ kind: 'orderCancel', symbol: 'SOL_USDC', orderId: 111 });
     expect(instructions[10]).toEqual({ kind: 'orderCancelAll', symbol: 'SOL_USDC' });
-    expect(queryParams(instructions[11])).toEqual({ name: 'fillHistoryQueryAll', params: { fillType: 'User', limit: '5', symbol: 'SOL_USDC' } });
+    expect(queryParams(instructions[11])).toEqual({
+      name: 'fillHistoryQueryAll',
+      params: { fillType: 'User', limit: '5', symbol: 'SOL_USDC' },
+    });
     expect(queryParams(instructions[12])).toEqual({ name: 'depositQueryAll', params: {} });
     expect(queryParams(instructions[13])).toEqual({ name: 'withdrawalQueryAll', params: {} });
-    expect(instructions[14]).toEqual({ kind: 'withdraw', address: 'a b:c/d+e', blockchain: 'Solana', quantity: '1.5', symbol: 'USDC' });
+    expect(instructions[14]).toEqual({
+      kind: 'withdraw',
+      address: 'a b:c/d+e',
+      blockchain: 'Solana',
+      quantity: '1.5',
+      symbol: 'USDC',
+    });
   });
 });
 
@@ -201,14 +254,26 @@ describe('recorded ccxt requests applied to an exchange', () => {
   const operatorKey = publicKeyFromSeed(operatorSeed);
   const feeKey = accountIdOf(publicKeyFromSeed(new Uint8Array(32).fill(0x0f)));
 
-  function operatorApply(state: ExchangeState, instruction: string, params: Record<string, string>, logTimeMs: number): void {
+  function operatorApply(
+    state: ExchangeState,
+    instruction: string,
+    params: Record<string, string>,
+    logTimeMs: number,
+  ): void {
     const message = encodeSigningStringBytes([{ instruction, params: Object.entries(params) }], logTimeMs, 5_000);
-    const outcome = apply(state, { logTimeMs, transaction: { message, publicKey: operatorKey, signature: signMessage(operatorSeed, message) } });
+    const outcome = apply(state, {
+      logTimeMs,
+      transaction: { message, publicKey: operatorKey, signature: signMessage(operatorSeed, message) },
+    });
     if (!outcome.accepted) throw new Error(`${instruction}: ${outcome.rejection.code} ${outcome.rejection.message}`);
   }
 
   function preparedState(logTimeMs: number): ExchangeState {
-    const state = createState({ exchangeName: 'ccxt-replay', operatorKeys: [accountIdOf(operatorKey)], feeAccount: feeKey });
+    const state = createState({
+      exchangeName: 'ccxt-replay',
+      operatorKeys: [accountIdOf(operatorKey)],
+      feeAccount: feeKey,
+    });
     operatorApply(state, 'assetList', { symbol: 'SOL', decimals: '9' }, logTimeMs);
     operatorApply(state, 'assetList', { symbol: 'USDC', decimals: '6' }, logTimeMs);
     operatorApply(
@@ -229,8 +294,18 @@ describe('recorded ccxt requests applied to an exchange', () => {
       },
       logTimeMs,
     );
-    operatorApply(state, 'depositCredit', { account: testKey, blockchain: 'Solana', chainTransactionId: 'sol-1', quantity: '10', symbol: 'SOL' }, logTimeMs);
-    operatorApply(state, 'depositCredit', { account: testKey, blockchain: 'Solana', chainTransactionId: 'usdc-1', quantity: '10000', symbol: 'USDC' }, logTimeMs);
+    operatorApply(
+      state,
+      'depositCredit',
+      { account: testKey, blockchain: 'Solana', chainTransactionId: 'sol-1', quantity: '10', symbol: 'SOL' },
+      logTimeMs,
+    );
+    operatorApply(
+      state,
+      'depositCredit',
+      { account: testKey, blockchain: 'Solana', chainTransactionId: 'usdc-1', quantity: '10000', symbol: 'USDC' },
+      logTimeMs,
+    );
     return state;
   }
 
@@ -257,7 +332,10 @@ describe('recorded ccxt requests applied to an exchange', () => {
       const rebuilt = rebuild(request);
       const instruction = instructionOf(rebuilt);
       const before = Buffer.from(encodeState(state));
-      const outcome = apply(state, { logTimeMs: rebuilt.timestampMs, transaction: { message: rebuilt.message, publicKey: rebuilt.publicKey, signature: rebuilt.signature } });
+      const outcome = apply(state, {
+        logTimeMs: rebuilt.timestampMs,
+        transaction: { message: rebuilt.message, publicKey: rebuilt.publicKey, signature: rebuilt.signature },
+      });
       const after = Buffer.from(encodeState(state));
       expect(Buffer.compare(before, after) === 0, rebuilt.label).toBe(!outcome.accepted);
       checkInvariants(state);

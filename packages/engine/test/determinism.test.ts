@@ -60,7 +60,12 @@ const allowedImports = [/^\.\//, /^node:crypto$/, /^@noble\/ed25519$/, /^@noble\
 
 function findViolations(files: readonly string[], host?: ts.CompilerHost): string[] {
   const options: ts.CompilerOptions = {
-    strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, noEmit: true, types: ['node'],
+    strict: true,
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    noEmit: true,
+    types: ['node'],
   };
   const program = ts.createProgram(files, options, host);
   const checker = program.getTypeChecker();
@@ -106,10 +111,21 @@ function findViolations(files: readonly string[], host?: ts.CompilerHost): strin
       }
       if (ts.isBinaryExpression(node)) {
         const operator = node.operatorToken.kind;
-        const floatProne = [ts.SyntaxKind.SlashToken, ts.SyntaxKind.SlashEqualsToken, ts.SyntaxKind.AsteriskAsteriskToken, ts.SyntaxKind.AsteriskAsteriskEqualsToken];
-        if (floatProne.includes(operator) && (isNumber(node.left) || isNumber(node.right))) report(node, 'division or power on number');
+        const floatProne = [
+          ts.SyntaxKind.SlashToken,
+          ts.SyntaxKind.SlashEqualsToken,
+          ts.SyntaxKind.AsteriskAsteriskToken,
+          ts.SyntaxKind.AsteriskAsteriskEqualsToken,
+        ];
+        if (floatProne.includes(operator) && (isNumber(node.left) || isNumber(node.right)))
+          report(node, 'division or power on number');
       }
-      if (ts.isCallExpression(node) && ts.isPropertyAccessExpression(node.expression) && node.expression.name.text === 'sort' && node.arguments.length === 0) {
+      if (
+        ts.isCallExpression(node) &&
+        ts.isPropertyAccessExpression(node.expression) &&
+        node.expression.name.text === 'sort' &&
+        node.arguments.length === 0
+      ) {
         report(node, 'sort() without a comparator');
       }
       ts.forEachChild(node, visit);
@@ -135,7 +151,7 @@ describe('determinism', () => {
       'const half = 3 / 2;',
       'const price = 1.5;',
       'for (const key in {}) {}',
-      "const order = Object.keys({ b: 1, a: 2 });",
+      'const order = Object.keys({ b: 1, a: 2 });',
       "const sorted = ['b', 'a'].sort();",
       "const compared = 'a'.localeCompare('b');",
       '// determinism-reviewed: only counted.',
@@ -146,7 +162,8 @@ describe('determinism', () => {
     const host = ts.createCompilerHost({});
     const original = host.getSourceFile;
     const fileName = sourceDirectory + 'deliberately-bad.ts';
-    host.getSourceFile = (name, version) => (name === fileName ? ts.createSourceFile(name, bad, version) : original.call(host, name, version));
+    host.getSourceFile = (name, version) =>
+      name === fileName ? ts.createSourceFile(name, bad, version) : original.call(host, name, version);
     const found = findViolations([fileName], host);
     expect(found.length).toBeGreaterThanOrEqual(9);
     // Line 7 uses key order unreviewed; line 11 carries the reviewed comment.
@@ -160,10 +177,14 @@ describe('determinism', () => {
   it('the same signed log gives the same state in two fresh processes', () => {
     const script = fileURLToPath(new URL('./replay-random-log.ts', import.meta.url));
     const run = (environment: Record<string, string>, hashSeed: number): string =>
-      execFileSync(process.execPath, ['--import', 'tsx', `--hash-seed=${hashSeed}`, `--random-seed=${hashSeed}`, script, '7', '1500'], {
-        env: { ...process.env, ...environment },
-        encoding: 'utf8',
-      }).trim();
+      execFileSync(
+        process.execPath,
+        ['--import', 'tsx', `--hash-seed=${hashSeed}`, `--random-seed=${hashSeed}`, script, '7', '1500'],
+        {
+          env: { ...process.env, ...environment },
+          encoding: 'utf8',
+        },
+      ).trim();
     const first = run({ TZ: 'UTC', LANG: 'C' }, 1);
     const second = run({ TZ: 'Pacific/Kiritimati', LANG: 'tr_TR.UTF-8', LC_ALL: 'tr_TR.UTF-8' }, 987_654_321);
     expect(second).toBe(first);

@@ -62,8 +62,12 @@ function environmentInteger(name: string, fallback: number): number {
 }
 
 const fuzzRuns = environmentInteger('FUZZ_RUNS', 2_000);
-const fuzzSeed = process.env.FUZZ_SEED !== undefined && process.env.FUZZ_SEED !== '' ? environmentInteger('FUZZ_SEED', 0) : Date.now() % 2 ** 31;
-const fuzzPath = process.env.FUZZ_PATH !== undefined && process.env.FUZZ_PATH !== '' ? process.env.FUZZ_PATH : undefined;
+const fuzzSeed =
+  process.env.FUZZ_SEED !== undefined && process.env.FUZZ_SEED !== ''
+    ? environmentInteger('FUZZ_SEED', 0)
+    : Date.now() % 2 ** 31;
+const fuzzPath =
+  process.env.FUZZ_PATH !== undefined && process.env.FUZZ_PATH !== '' ? process.env.FUZZ_PATH : undefined;
 /** The random log the cases start from; fixed, so a seed and path always mean the same case. */
 const logSeed = 20_250_801;
 const randomEntriesInLog = 120;
@@ -116,7 +120,12 @@ interface ReferenceGroup {
 }
 
 type ReferenceMessage =
-  | { readonly wellFormed: true; readonly groups: readonly ReferenceGroup[]; readonly timestampMs: number; readonly windowMs: number }
+  | {
+      readonly wellFormed: true;
+      readonly groups: readonly ReferenceGroup[];
+      readonly timestampMs: number;
+      readonly windowMs: number;
+    }
   | { readonly wellFormed: false; readonly why: string };
 
 function readMilliseconds(text: string): number | undefined {
@@ -134,7 +143,8 @@ function referenceSigningString(bytes: Uint8Array): ReferenceMessage {
   if (parts.length < 3) return malformed('fewer than three parts');
   const windowPart = parts[parts.length - 1]!;
   const timestampPart = parts[parts.length - 2]!;
-  if (!timestampPart.startsWith('timestamp=') || !windowPart.startsWith('window=')) return malformed('does not end with timestamp and window');
+  if (!timestampPart.startsWith('timestamp=') || !windowPart.startsWith('window='))
+    return malformed('does not end with timestamp and window');
   const timestampMs = readMilliseconds(timestampPart.slice('timestamp='.length));
   if (timestampMs === undefined) return malformed('timestamp is not millis');
   const windowMs = readMilliseconds(windowPart.slice('window='.length));
@@ -155,7 +165,8 @@ function referenceSigningString(bytes: Uint8Array): ReferenceMessage {
     }
     const group = groups[groups.length - 1];
     if (group === undefined) return malformed('does not start with instruction=');
-    if (!keyPattern.test(key) || key === 'timestamp' || key === 'window') return malformed(`bad key ${key.slice(0, 20)}`);
+    if (!keyPattern.test(key) || key === 'timestamp' || key === 'window')
+      return malformed(`bad key ${key.slice(0, 20)}`);
     if (!(key > previousKey)) return malformed(`key ${key} out of order`);
     previousKey = key;
     const decoded = decodeReferenceValue(value);
@@ -174,13 +185,20 @@ interface FieldRule {
   readonly decimal?: boolean;
 }
 
-const unsignedInteger = (maximum: number): FieldCheck => (value) => millisecondsPattern.test(value) && Number(value) <= maximum;
-const anyText: FieldCheck = (value) => value.length >= 1 && value.length <= 256 && /^[\x20-\x7e]+$/.test(value) && !/[%&=]/.test(value);
+const unsignedInteger =
+  (maximum: number): FieldCheck =>
+  (value) =>
+    millisecondsPattern.test(value) && Number(value) <= maximum;
+const anyText: FieldCheck = (value) =>
+  value.length >= 1 && value.length <= 256 && /^[\x20-\x7e]+$/.test(value) && !/[%&=]/.test(value);
 const symbol: FieldCheck = (value) => /^[A-Z0-9]{1,16}(_[A-Z0-9]{1,16})?$/.test(value);
 const assetSymbolWithoutUnderscore: FieldCheck = (value) => /^[A-Z0-9]{1,16}$/.test(value);
 const blockchainName: FieldCheck = (value) => /^[A-Za-z][A-Za-z0-9]{0,31}$/.test(value);
 const accountId: FieldCheck = (value) => /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/.test(value);
-const oneOf = (...allowed: string[]): FieldCheck => (value) => allowed.includes(value);
+const oneOf =
+  (...allowed: string[]): FieldCheck =>
+  (value) =>
+    allowed.includes(value);
 const required = (check: FieldCheck): FieldRule => ({ required: true, check });
 const optional = (check: FieldCheck): FieldRule => ({ required: false, check });
 const requiredDecimal: FieldRule = { required: true, check: () => true, decimal: true };
@@ -201,22 +219,56 @@ const orderRules: Record<string, FieldRule> = {
   clientId: optional(unsignedInteger(4_294_967_295)),
 };
 
-const instructionRules: Record<string, { readonly rules: Record<string, FieldRule>; readonly operator: boolean; readonly extra?: (params: Map<string, string>) => boolean }> = {
+const instructionRules: Record<
+  string,
+  {
+    readonly rules: Record<string, FieldRule>;
+    readonly operator: boolean;
+    readonly extra?: (params: Map<string, string>) => boolean;
+  }
+> = {
   orderExecute: { rules: orderRules, operator: false, extra: orderCombinationIsValid },
   orderCancel: {
-    rules: { symbol: required(symbol), orderId: optional(unsignedInteger(Number.MAX_SAFE_INTEGER)), clientId: optional(unsignedInteger(4_294_967_295)) },
+    rules: {
+      symbol: required(symbol),
+      orderId: optional(unsignedInteger(Number.MAX_SAFE_INTEGER)),
+      clientId: optional(unsignedInteger(4_294_967_295)),
+    },
     operator: false,
     extra: (params) => params.has('orderId') !== params.has('clientId'),
   },
   orderCancelAll: { rules: { symbol: required(symbol) }, operator: false },
-  withdraw: { rules: { symbol: required(symbol), quantity: requiredDecimal, address: required(anyText), blockchain: required(blockchainName) }, operator: false },
+  withdraw: {
+    rules: {
+      symbol: required(symbol),
+      quantity: requiredDecimal,
+      address: required(anyText),
+      blockchain: required(blockchainName),
+    },
+    operator: false,
+  },
   depositCredit: {
-    rules: { account: required(accountId), symbol: required(symbol), quantity: requiredDecimal, blockchain: required(blockchainName), chainTransactionId: required(anyText) },
+    rules: {
+      account: required(accountId),
+      symbol: required(symbol),
+      quantity: requiredDecimal,
+      blockchain: required(blockchainName),
+      chainTransactionId: required(anyText),
+    },
     operator: true,
   },
-  withdrawalComplete: { rules: { withdrawalId: required(unsignedInteger(Number.MAX_SAFE_INTEGER)), chainTransactionId: required(anyText) }, operator: true },
-  withdrawalFail: { rules: { withdrawalId: required(unsignedInteger(Number.MAX_SAFE_INTEGER)), reason: required(anyText) }, operator: true },
-  assetList: { rules: { symbol: required(assetSymbolWithoutUnderscore), decimals: required(unsignedInteger(18)) }, operator: true },
+  withdrawalComplete: {
+    rules: { withdrawalId: required(unsignedInteger(Number.MAX_SAFE_INTEGER)), chainTransactionId: required(anyText) },
+    operator: true,
+  },
+  withdrawalFail: {
+    rules: { withdrawalId: required(unsignedInteger(Number.MAX_SAFE_INTEGER)), reason: required(anyText) },
+    operator: true,
+  },
+  assetList: {
+    rules: { symbol: required(assetSymbolWithoutUnderscore), decimals: required(unsignedInteger(18)) },
+    operator: true,
+  },
   marketList: {
     rules: {
       symbol: required(symbol),
@@ -237,14 +289,25 @@ const instructionRules: Record<string, { readonly rules: Record<string, FieldRul
 };
 
 const queryNames = [
-  'balanceQuery', 'orderQuery', 'orderQueryAll', 'fillHistoryQueryAll', 'orderHistoryQueryAll', 'depositQueryAll',
-  'withdrawalQueryAll', 'depositAddressQuery', 'accountQuery', 'positionQuery', 'subscribe', 'proofQuery',
+  'balanceQuery',
+  'orderQuery',
+  'orderQueryAll',
+  'fillHistoryQueryAll',
+  'orderHistoryQueryAll',
+  'depositQueryAll',
+  'withdrawalQueryAll',
+  'depositAddressQuery',
+  'accountQuery',
+  'positionQuery',
+  'subscribe',
+  'proofQuery',
 ];
 
 function orderCombinationIsValid(params: Map<string, string>): boolean {
   const postOnly = params.get('postOnly') === 'true';
   if (postOnly && (params.get('timeInForce') ?? 'GTC') !== 'GTC') return false;
-  if (params.get('orderType') === 'Limit') return params.has('price') && params.has('quantity') && !params.has('quoteQuantity');
+  if (params.get('orderType') === 'Limit')
+    return params.has('price') && params.has('quantity') && !params.has('quoteQuantity');
   return !params.has('price') && params.has('quantity') !== params.has('quoteQuantity') && !postOnly;
 }
 
@@ -287,11 +350,27 @@ function referenceInstruction(groups: readonly ReferenceGroup[]): ReferenceInstr
 
 /** Codes the execution step may give a syntactically valid, authorized instruction (section 9, step 8). */
 const executionCodes: ReadonlySet<ResultCode> = new Set<ResultCode>([
-  'INVALID_MARKET', 'INVALID_ASSET', 'INVALID_ORDER', 'INVALID_QUANTITY', 'INVALID_PRICE', 'INSUFFICIENT_FUNDS',
-  'ORDER_LIMIT', 'ORDER_VALUE_TOO_SMALL', 'ORDER_WOULD_NOT_FILL',
-  'RESOURCE_NOT_FOUND', 'DUPLICATE_DEPOSIT', 'ALREADY_EXISTS', 'INVALID_INSTRUCTION',
+  'INVALID_MARKET',
+  'INVALID_ASSET',
+  'INVALID_ORDER',
+  'INVALID_QUANTITY',
+  'INVALID_PRICE',
+  'INSUFFICIENT_FUNDS',
+  'ORDER_LIMIT',
+  'ORDER_VALUE_TOO_SMALL',
+  'ORDER_WOULD_NOT_FILL',
+  'RESOURCE_NOT_FOUND',
+  'DUPLICATE_DEPOSIT',
+  'ALREADY_EXISTS',
+  'INVALID_INSTRUCTION',
 ]);
-const httpOnlyCodes: ReadonlySet<string> = new Set(['TOO_MANY_REQUESTS', 'REQUEST_TOO_LARGE', 'NOT_FOUND', 'SERVICE_UNAVAILABLE', 'SERVER_ERROR']);
+const httpOnlyCodes: ReadonlySet<string> = new Set([
+  'TOO_MANY_REQUESTS',
+  'REQUEST_TOO_LARGE',
+  'NOT_FOUND',
+  'SERVICE_UNAVAILABLE',
+  'SERVER_ERROR',
+]);
 
 type Expectation =
   | { readonly verdict: 'rejected'; readonly codes: readonly ResultCode[]; readonly why: string }
@@ -301,8 +380,10 @@ type Expectation =
 // The log the cases start from.
 // ---------------------------------------------------------------------------
 
-const hex = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-const digestOf = (publicKey: Uint8Array, message: Uint8Array): string => createHash('sha256').update(publicKey).update(message).digest('hex');
+const hex = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+const digestOf = (publicKey: Uint8Array, message: Uint8Array): string =>
+  createHash('sha256').update(publicKey).update(message).digest('hex');
 const tripleKey = (publicKey: Uint8Array, message: Uint8Array): string => `${hex(publicKey)}:${hex(message)}`;
 
 const generated = randomSignedLog(logSeed, randomEntriesInLog);
@@ -314,13 +395,19 @@ const setupEntries = generated.entries.length - randomEntriesInLog;
 const appliedCount = setupEntries + appliedRandomEntries;
 const originals: readonly LogEntry[] = generated.entries;
 /** Signature hex of every original, by public key and message: the authentic triples of the log. */
-const originalSignatures = new Map<string, string>(originals.map((entry) => [tripleKey(entry.transaction.publicKey, entry.transaction.message), hex(entry.transaction.signature)]));
+const originalSignatures = new Map<string, string>(
+  originals.map((entry) => [
+    tripleKey(entry.transaction.publicKey, entry.transaction.message),
+    hex(entry.transaction.signature),
+  ]),
+);
 
 let state: ExchangeState = createState(genesis);
 /** Digests of the originals the base state accepted: a byte-identical copy of one is a replay. */
 const appliedDigests = new Set<string>();
 for (const entry of originals.slice(0, appliedCount)) {
-  if (apply(state, entry).accepted) appliedDigests.add(digestOf(entry.transaction.publicKey, entry.transaction.message));
+  if (apply(state, entry).accepted)
+    appliedDigests.add(digestOf(entry.transaction.publicKey, entry.transaction.message));
 }
 const baseLogTimeMs = state.logTimeMs;
 const baseEncoding = encodeState(state);
@@ -336,32 +423,153 @@ function restoreBaseState(): void {
 
 type Field = 'message' | 'publicKey' | 'signature';
 const numberForms = [
-  'leadingZero', 'twoLeadingZeros', 'plusSign', 'minusSign', 'exponent', 'upperExponent', 'trailingPoint', 'leadingPoint',
-  'trailingFractionZeros', 'overPrecise', 'beyondSafeInteger', 'twoToThe64', 'giantDecimal', 'tooLongDecimal', 'tinyFraction',
-  'hexadecimal', 'leadingSpace', 'trailingSpace', 'fullwidthDigits', 'thousandsSeparator', 'negativeZero', 'notANumber',
-  'infinity', 'zero', 'underscoreSeparator', 'maximumSafeInteger',
+  'leadingZero',
+  'twoLeadingZeros',
+  'plusSign',
+  'minusSign',
+  'exponent',
+  'upperExponent',
+  'trailingPoint',
+  'leadingPoint',
+  'trailingFractionZeros',
+  'overPrecise',
+  'beyondSafeInteger',
+  'twoToThe64',
+  'giantDecimal',
+  'tooLongDecimal',
+  'tinyFraction',
+  'hexadecimal',
+  'leadingSpace',
+  'trailingSpace',
+  'fullwidthDigits',
+  'thousandsSeparator',
+  'negativeZero',
+  'notANumber',
+  'infinity',
+  'zero',
+  'underscoreSeparator',
+  'maximumSafeInteger',
 ] as const;
 type NumberForm = (typeof numberForms)[number];
 const percentVariants = [
-  'encodeEveryCharacter', 'lowerCaseEscapes', 'doubleEncoded', 'strayPercent', 'shortEscape', 'badHexEscape', 'percentPercent',
-  'encodedAmpersand', 'encodedEquals', 'overlongSlash', 'encodedSurrogate', 'encodedNul', 'invalidByte', 'encodedNonAscii',
-  'rawNonAscii', 'encodedSpace', 'rawPlus', 'encodedPlus',
+  'encodeEveryCharacter',
+  'lowerCaseEscapes',
+  'doubleEncoded',
+  'strayPercent',
+  'shortEscape',
+  'badHexEscape',
+  'percentPercent',
+  'encodedAmpersand',
+  'encodedEquals',
+  'overlongSlash',
+  'encodedSurrogate',
+  'encodedNul',
+  'invalidByte',
+  'encodedNonAscii',
+  'rawNonAscii',
+  'encodedSpace',
+  'rawPlus',
+  'encodedPlus',
 ] as const;
 type PercentVariant = (typeof percentVariants)[number];
 const instructionNames = [
-  ...Object.keys(instructionRules), ...queryNames, 'OrderExecute', 'orderexecute', 'order_execute', 'orderExecute ', 'x',
-  'a'.repeat(65), 'constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'prototype', 'attestation', '',
+  ...Object.keys(instructionRules),
+  ...queryNames,
+  'OrderExecute',
+  'orderexecute',
+  'order_execute',
+  'orderExecute ',
+  'x',
+  'a'.repeat(65),
+  'constructor',
+  '__proto__',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+  'prototype',
+  'attestation',
+  '',
 ];
 const hostileKeys = [
-  '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', 'isAdmin', 'Symbol', 'SYMBOL', 'symb%6Fl',
-  'timestamp', 'window', 'instruction', 'a'.repeat(65), '1abc', 'sym bol', 'é', 'clientId', 'orderId', 'price', 'quantity', 'zzz', 'A',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  'valueOf',
+  'isAdmin',
+  'Symbol',
+  'SYMBOL',
+  'symb%6Fl',
+  'timestamp',
+  'window',
+  'instruction',
+  'a'.repeat(65),
+  '1abc',
+  'sym bol',
+  'é',
+  'clientId',
+  'orderId',
+  'price',
+  'quantity',
+  'zzz',
+  'A',
 ];
 const hostileValues = [
-  '__proto__', 'constructor', '{"a":1}', 'null', 'undefined', 'true', 'false', '', ' ', 'é', '😀', '\u202e', '\u0000', '\uFEFF',
-  'a'.repeat(257), 'a'.repeat(256), 'SOL_USDC', 'BTC_USDC', 'DOGE_USDC', 'SOL', 'USDC', 'Bid', 'Ask', 'Market', 'Limit', 'IOC', 'FOK',
-  '0', '1', '4294967295', '4294967296', '9007199254740991', '9007199254740992', '0.01', '100', 'Solana', 'addr 1/x+y',
+  '__proto__',
+  'constructor',
+  '{"a":1}',
+  'null',
+  'undefined',
+  'true',
+  'false',
+  '',
+  ' ',
+  'é',
+  '😀',
+  '\u202e',
+  '\u0000',
+  '\uFEFF',
+  'a'.repeat(257),
+  'a'.repeat(256),
+  'SOL_USDC',
+  'BTC_USDC',
+  'DOGE_USDC',
+  'SOL',
+  'USDC',
+  'Bid',
+  'Ask',
+  'Market',
+  'Limit',
+  'IOC',
+  'FOK',
+  '0',
+  '1',
+  '4294967295',
+  '4294967296',
+  '9007199254740991',
+  '9007199254740992',
+  '0.01',
+  '100',
+  'Solana',
+  'addr 1/x+y',
 ];
-const insertedTexts = ['&', '=', '%', '&&', 'é', '😀', '\uFEFF', '\u0000', ' ', '+', '\u202e', 'instruction=orderExecute&', '&timestamp=1', '\r\n'];
+const insertedTexts = [
+  '&',
+  '=',
+  '%',
+  '&&',
+  'é',
+  '😀',
+  '\uFEFF',
+  '\u0000',
+  ' ',
+  '+',
+  '\u202e',
+  'instruction=orderExecute&',
+  '&timestamp=1',
+  '\r\n',
+];
 const specialKeys = ['allZero', 'identity', 'orderTwo', 'nonCanonical', 'allOnes', 'operator', 'trader'] as const;
 
 type Mutation =
@@ -392,7 +600,10 @@ type Signing = 'keep' | 'resign' | 'operator' | 'otherTrader';
 type LogTimeChoice =
   | { readonly kind: 'near'; readonly offsetMs: number }
   | { readonly kind: 'far'; readonly offsetMs: number }
-  | { readonly kind: 'invalid'; readonly which: 'beforeState' | 'negative' | 'notANumber' | 'fraction' | 'unsafe' | 'infinity' };
+  | {
+      readonly kind: 'invalid';
+      readonly which: 'beforeState' | 'negative' | 'notANumber' | 'fraction' | 'unsafe' | 'infinity';
+    };
 
 interface FuzzCase {
   readonly origin: number;
@@ -404,18 +615,77 @@ interface FuzzCase {
 const fieldArbitrary = fc.constantFrom<Field>('message', 'message', 'publicKey', 'signature');
 const position = fc.nat(100_000);
 const mutationArbitrary: fc.Arbitrary<Mutation> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('flipBit' as const), field: fieldArbitrary, position, bit: fc.nat(7) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('truncate' as const), field: fieldArbitrary, keep: position }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('extend' as const), field: fieldArbitrary, bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('setByte' as const), field: fieldArbitrary, position, value: fc.nat(255) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('duplicateParameter' as const), position, value: fc.option(fc.constantFrom(...hostileValues), { nil: null }) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('swapInstruction' as const), position, name: fc.constantFrom(...instructionNames) }) },
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('reencodeNumber' as const), position, form: fc.constantFrom(...numberForms) }) },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('replaceValue' as const), position, value: fc.oneof(fc.constantFrom(...hostileValues), fc.string({ maxLength: 6, unit: 'binary' })) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('renameKey' as const), position, key: fc.constantFrom(...hostileKeys) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ kind: fc.constant('flipBit' as const), field: fieldArbitrary, position, bit: fc.nat(7) }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('truncate' as const), field: fieldArbitrary, keep: position }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('extend' as const),
+      field: fieldArbitrary,
+      bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('setByte' as const),
+      field: fieldArbitrary,
+      position,
+      value: fc.nat(255),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('duplicateParameter' as const),
+      position,
+      value: fc.option(fc.constantFrom(...hostileValues), { nil: null }),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('swapInstruction' as const),
+      position,
+      name: fc.constantFrom(...instructionNames),
+    }),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('reencodeNumber' as const),
+      position,
+      form: fc.constantFrom(...numberForms),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('replaceValue' as const),
+      position,
+      value: fc.oneof(fc.constantFrom(...hostileValues), fc.string({ maxLength: 6, unit: 'binary' })),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant('renameKey' as const), position, key: fc.constantFrom(...hostileKeys) }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('swapParameters' as const), position }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('removePart' as const), position }) },
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('percentVariant' as const), position, variant: fc.constantFrom(...percentVariants) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('percentVariant' as const),
+      position,
+      variant: fc.constantFrom(...percentVariants),
+    }),
+  },
   {
     weight: 3,
     arbitrary: fc.record({
@@ -424,25 +694,91 @@ const mutationArbitrary: fc.Arbitrary<Mutation> = fc.oneof(
       excessMs: fc.oneof(fc.integer({ min: -2, max: 2 }), fc.integer({ min: -5_000, max: 200_000 })),
     }),
   },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('setWindow' as const), value: fc.constantFrom('0', '1', '60000', '60001', '99999999', '-1', '05000', '5000.0', '5e3', '9007199254740993', '', ' 5000', '６０') }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('repeatGroup' as const), count: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 48, max: 52 })) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('insertText' as const), position, text: fc.constantFrom(...insertedTexts) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('oversizeQuery' as const), bytesFromLimit: fc.integer({ min: -3, max: 3 }), twoByteCharacters: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('attestation' as const), body: fc.constantFrom<'binary' | 'signingString'>('binary', 'signingString'), bytes: fc.uint8Array({ minLength: 0, maxLength: 300 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('setWindow' as const),
+      value: fc.constantFrom(
+        '0',
+        '1',
+        '60000',
+        '60001',
+        '99999999',
+        '-1',
+        '05000',
+        '5000.0',
+        '5e3',
+        '9007199254740993',
+        '',
+        ' 5000',
+        '６０',
+      ),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('repeatGroup' as const),
+      count: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 48, max: 52 })),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('insertText' as const),
+      position,
+      text: fc.constantFrom(...insertedTexts),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('oversizeQuery' as const),
+      bytesFromLimit: fc.integer({ min: -3, max: 3 }),
+      twoByteCharacters: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('attestation' as const),
+      body: fc.constantFrom<'binary' | 'signingString'>('binary', 'signingString'),
+      bytes: fc.uint8Array({ minLength: 0, maxLength: 300 }),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('foreignSignature' as const), other: position }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('foreignKey' as const), other: position }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'malleateS' as const }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('specialKey' as const), which: fc.constantFrom(...specialKeys) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('specialKey' as const), which: fc.constantFrom(...specialKeys) }),
+  },
 );
 
 const caseArbitrary: fc.Arbitrary<FuzzCase> = fc.record({
   origin: fc.nat(originals.length - 1),
   mutations: fc.array(mutationArbitrary, { minLength: 0, maxLength: 3 }),
-  signing: fc.constantFrom<Signing>('keep', 'keep', 'keep', 'resign', 'resign', 'resign', 'resign', 'operator', 'otherTrader'),
+  signing: fc.constantFrom<Signing>(
+    'keep',
+    'keep',
+    'keep',
+    'resign',
+    'resign',
+    'resign',
+    'resign',
+    'operator',
+    'otherTrader',
+  ),
   logTime: fc.oneof(
     { weight: 12, arbitrary: fc.record({ kind: fc.constant('near' as const), offsetMs: fc.nat(10) }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('far' as const), offsetMs: fc.nat(250_000) }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('invalid' as const), which: fc.constantFrom('beforeState', 'negative', 'notANumber', 'fraction', 'unsafe', 'infinity') }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant('invalid' as const),
+        which: fc.constantFrom('beforeState', 'negative', 'notANumber', 'fraction', 'unsafe', 'infinity'),
+      }),
+    },
   ),
 });
 
@@ -466,56 +802,101 @@ const valueOf = (part: string): string => (part.includes('=') ? part.slice(part.
 function reencodeNumber(value: string, form: NumberForm): string {
   const point = value.includes('.');
   switch (form) {
-    case 'leadingZero': return `0${value}`;
-    case 'twoLeadingZeros': return `00${value}`;
-    case 'plusSign': return `+${value}`;
-    case 'minusSign': return `-${value}`;
-    case 'exponent': return `${value}e0`;
-    case 'upperExponent': return `${value.replace('.', '')}E-${point ? value.length - value.indexOf('.') - 1 : 0}`;
-    case 'trailingPoint': return `${value}.`;
-    case 'leadingPoint': return `.${value}`;
-    case 'trailingFractionZeros': return `${value}${point ? '000' : '.000'}`;
-    case 'overPrecise': return `${value}${point ? '' : '.'}0000000001`;
-    case 'beyondSafeInteger': return '9007199254740993';
-    case 'twoToThe64': return '18446744073709551616';
-    case 'giantDecimal': return '9'.repeat(maximumDecimalCharacters);
-    case 'tooLongDecimal': return '9'.repeat(maximumDecimalCharacters + 1);
-    case 'tinyFraction': return `0.${'0'.repeat(40)}1`;
-    case 'hexadecimal': return `0x${value.replace('.', '')}`;
-    case 'leadingSpace': return ` ${value}`;
-    case 'trailingSpace': return `${value} `;
-    case 'fullwidthDigits': return value.replace(/[0-9]/g, (digit) => String.fromCharCode(0xff10 + Number(digit)));
-    case 'thousandsSeparator': return `1,${value}`;
-    case 'negativeZero': return '-0';
-    case 'notANumber': return 'NaN';
-    case 'infinity': return 'Infinity';
-    case 'zero': return '0';
-    case 'underscoreSeparator': return `1_${value}`;
-    case 'maximumSafeInteger': return '9007199254740991';
+    case 'leadingZero':
+      return `0${value}`;
+    case 'twoLeadingZeros':
+      return `00${value}`;
+    case 'plusSign':
+      return `+${value}`;
+    case 'minusSign':
+      return `-${value}`;
+    case 'exponent':
+      return `${value}e0`;
+    case 'upperExponent':
+      return `${value.replace('.', '')}E-${point ? value.length - value.indexOf('.') - 1 : 0}`;
+    case 'trailingPoint':
+      return `${value}.`;
+    case 'leadingPoint':
+      return `.${value}`;
+    case 'trailingFractionZeros':
+      return `${value}${point ? '000' : '.000'}`;
+    case 'overPrecise':
+      return `${value}${point ? '' : '.'}0000000001`;
+    case 'beyondSafeInteger':
+      return '9007199254740993';
+    case 'twoToThe64':
+      return '18446744073709551616';
+    case 'giantDecimal':
+      return '9'.repeat(maximumDecimalCharacters);
+    case 'tooLongDecimal':
+      return '9'.repeat(maximumDecimalCharacters + 1);
+    case 'tinyFraction':
+      return `0.${'0'.repeat(40)}1`;
+    case 'hexadecimal':
+      return `0x${value.replace('.', '')}`;
+    case 'leadingSpace':
+      return ` ${value}`;
+    case 'trailingSpace':
+      return `${value} `;
+    case 'fullwidthDigits':
+      return value.replace(/[0-9]/g, (digit) => String.fromCharCode(0xff10 + Number(digit)));
+    case 'thousandsSeparator':
+      return `1,${value}`;
+    case 'negativeZero':
+      return '-0';
+    case 'notANumber':
+      return 'NaN';
+    case 'infinity':
+      return 'Infinity';
+    case 'zero':
+      return '0';
+    case 'underscoreSeparator':
+      return `1_${value}`;
+    case 'maximumSafeInteger':
+      return '9007199254740991';
   }
 }
 
 function percentVariant(value: string, variant: PercentVariant): string {
-  const encodeEvery = (text: string): string => [...Buffer.from(text, 'utf8')].map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`).join('');
+  const encodeEvery = (text: string): string =>
+    [...Buffer.from(text, 'utf8')].map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`).join('');
   switch (variant) {
-    case 'encodeEveryCharacter': return encodeEvery(value);
-    case 'lowerCaseEscapes': return encodeEvery(value).toLowerCase();
-    case 'doubleEncoded': return encodeEvery(value).replaceAll('%', '%25');
-    case 'strayPercent': return `${value}%`;
-    case 'shortEscape': return `${value}%4`;
-    case 'badHexEscape': return `${value}%ZZ`;
-    case 'percentPercent': return `${value}%%41`;
-    case 'encodedAmpersand': return `${value}%26`;
-    case 'encodedEquals': return `${value}%3D`;
-    case 'overlongSlash': return `${value}%C0%AF`;
-    case 'encodedSurrogate': return `${value}%ED%A0%80`;
-    case 'encodedNul': return `${value}%00`;
-    case 'invalidByte': return `${value}%FF`;
-    case 'encodedNonAscii': return `${value}%C3%A9`;
-    case 'rawNonAscii': return `${value}é`;
-    case 'encodedSpace': return `${value}%20`;
-    case 'rawPlus': return `${value}+`;
-    case 'encodedPlus': return `${value}%2B`;
+    case 'encodeEveryCharacter':
+      return encodeEvery(value);
+    case 'lowerCaseEscapes':
+      return encodeEvery(value).toLowerCase();
+    case 'doubleEncoded':
+      return encodeEvery(value).replaceAll('%', '%25');
+    case 'strayPercent':
+      return `${value}%`;
+    case 'shortEscape':
+      return `${value}%4`;
+    case 'badHexEscape':
+      return `${value}%ZZ`;
+    case 'percentPercent':
+      return `${value}%%41`;
+    case 'encodedAmpersand':
+      return `${value}%26`;
+    case 'encodedEquals':
+      return `${value}%3D`;
+    case 'overlongSlash':
+      return `${value}%C0%AF`;
+    case 'encodedSurrogate':
+      return `${value}%ED%A0%80`;
+    case 'encodedNul':
+      return `${value}%00`;
+    case 'invalidByte':
+      return `${value}%FF`;
+    case 'encodedNonAscii':
+      return `${value}%C3%A9`;
+    case 'rawNonAscii':
+      return `${value}é`;
+    case 'encodedSpace':
+      return `${value}%20`;
+    case 'rawPlus':
+      return `${value}+`;
+    case 'encodedPlus':
+      return `${value}%2B`;
   }
 }
 
@@ -603,8 +984,11 @@ function mutateText(text: string, mutation: Mutation, logTimeMs: number): string
       // from instruction syntax: up to 16384 bytes it is INVALID_INSTRUCTION, beyond it malformed.
       const closing = parts.slice(-2).join('&');
       const head = 'instruction=balanceQuery&padding=';
-      const fill = maximumSigningStringBytes + mutation.bytesFromLimit - utf8Encoder.encode(`${head}&${closing}`).length;
-      const padding = mutation.twoByteCharacters ? `${'é'.repeat(Math.floor(fill / 2))}${fill % 2 === 1 ? 'a' : ''}` : 'a'.repeat(Math.max(0, fill));
+      const fill =
+        maximumSigningStringBytes + mutation.bytesFromLimit - utf8Encoder.encode(`${head}&${closing}`).length;
+      const padding = mutation.twoByteCharacters
+        ? `${'é'.repeat(Math.floor(fill / 2))}${fill % 2 === 1 ? 'a' : ''}`
+        : 'a'.repeat(Math.max(0, fill));
       return `${head}${padding}&${closing}`;
     }
     default:
@@ -674,14 +1058,21 @@ function malleate(signature: Uint8Array): Uint8Array {
 
 function specialKey(which: (typeof specialKeys)[number], signedBy: Uint8Array): Uint8Array {
   switch (which) {
-    case 'allZero': return new Uint8Array(32);
-    case 'identity': return Uint8Array.from(Buffer.from('01'.padEnd(64, '0'), 'hex'));
-    case 'orderTwo': return Uint8Array.from(Buffer.from('ec'.padEnd(62, 'f') + '7f', 'hex'));
+    case 'allZero':
+      return new Uint8Array(32);
+    case 'identity':
+      return Uint8Array.from(Buffer.from('01'.padEnd(64, '0'), 'hex'));
+    case 'orderTwo':
+      return Uint8Array.from(Buffer.from('ec'.padEnd(62, 'f') + '7f', 'hex'));
     // y = p: a non-canonical encoding.
-    case 'nonCanonical': return Uint8Array.from(Buffer.from('ed'.padEnd(62, 'f') + '7f', 'hex'));
-    case 'allOnes': return new Uint8Array(32).fill(0xff);
-    case 'operator': return hex(signedBy) === hex(operator.publicKey) ? traders[0]!.publicKey : operator.publicKey;
-    case 'trader': return hex(signedBy) === hex(traders[1]!.publicKey) ? traders[2]!.publicKey : traders[1]!.publicKey;
+    case 'nonCanonical':
+      return Uint8Array.from(Buffer.from('ed'.padEnd(62, 'f') + '7f', 'hex'));
+    case 'allOnes':
+      return new Uint8Array(32).fill(0xff);
+    case 'operator':
+      return hex(signedBy) === hex(operator.publicKey) ? traders[0]!.publicKey : operator.publicKey;
+    case 'trader':
+      return hex(signedBy) === hex(traders[1]!.publicKey) ? traders[2]!.publicKey : traders[1]!.publicKey;
   }
 }
 
@@ -694,23 +1085,43 @@ interface BuiltCase {
 function logTimeFor(origin: LogEntry, choice: LogTimeChoice): number {
   const start = Math.max(baseLogTimeMs, origin.logTimeMs);
   switch (choice.kind) {
-    case 'near': return start + choice.offsetMs;
-    case 'far': return start + choice.offsetMs;
+    case 'near':
+      return start + choice.offsetMs;
+    case 'far':
+      return start + choice.offsetMs;
     case 'invalid':
       switch (choice.which) {
-        case 'beforeState': return baseLogTimeMs - 1;
-        case 'negative': return -1;
-        case 'notANumber': return Number.NaN;
-        case 'fraction': return start + 0.5;
-        case 'unsafe': return 2 ** 53;
-        case 'infinity': return Number.POSITIVE_INFINITY;
+        case 'beforeState':
+          return baseLogTimeMs - 1;
+        case 'negative':
+          return -1;
+        case 'notANumber':
+          return Number.NaN;
+        case 'fraction':
+          return start + 0.5;
+        case 'unsafe':
+          return 2 ** 53;
+        case 'infinity':
+          return Number.POSITIVE_INFINITY;
       }
   }
 }
 
 const messageMutationKinds = new Set<Mutation['kind']>([
-  'duplicateParameter', 'swapInstruction', 'reencodeNumber', 'replaceValue', 'renameKey', 'swapParameters', 'removePart',
-  'percentVariant', 'timestampAroundWindow', 'setWindow', 'repeatGroup', 'insertText', 'oversizeQuery', 'attestation',
+  'duplicateParameter',
+  'swapInstruction',
+  'reencodeNumber',
+  'replaceValue',
+  'renameKey',
+  'swapParameters',
+  'removePart',
+  'percentVariant',
+  'timestampAroundWindow',
+  'setWindow',
+  'repeatGroup',
+  'insertText',
+  'oversizeQuery',
+  'attestation',
 ]);
 
 function buildCase(fuzzCase: FuzzCase): BuiltCase {
@@ -720,7 +1131,8 @@ function buildCase(fuzzCase: FuzzCase): BuiltCase {
   // The message first: everything that changes what is signed.
   for (const mutation of fuzzCase.mutations) {
     if (mutation.kind === 'attestation') message = attestationMessage(mutation.body, mutation.bytes, message);
-    else if (messageMutationKinds.has(mutation.kind)) message = utf8Encoder.encode(mutateText(textOf(message), mutation, logTimeMs));
+    else if (messageMutationKinds.has(mutation.kind))
+      message = utf8Encoder.encode(mutateText(textOf(message), mutation, logTimeMs));
     else if ('field' in mutation && mutation.field === 'message') message = mutateBytes(message, mutation);
   }
   // Then the signature over it: kept as it was, or made again by a real key.
@@ -728,8 +1140,10 @@ function buildCase(fuzzCase: FuzzCase): BuiltCase {
   if (fuzzCase.signing !== 'keep') {
     const originalSigner = signersByKey.get(hex(origin.transaction.publicKey))!;
     const signer =
-      fuzzCase.signing === 'resign' ? originalSigner
-        : fuzzCase.signing === 'operator' ? operator
+      fuzzCase.signing === 'resign'
+        ? originalSigner
+        : fuzzCase.signing === 'operator'
+          ? operator
           : traders[(traders.indexOf(originalSigner) + 1 + (fuzzCase.origin % (traders.length - 1))) % traders.length]!;
     publicKey = signer.publicKey;
     signature = signMessage(signer.seed, message);
@@ -739,7 +1153,8 @@ function buildCase(fuzzCase: FuzzCase): BuiltCase {
   for (const mutation of fuzzCase.mutations) {
     if ('field' in mutation && mutation.field === 'publicKey') publicKey = mutateBytes(publicKey, mutation);
     if ('field' in mutation && mutation.field === 'signature') signature = mutateBytes(signature, mutation);
-    if (mutation.kind === 'foreignSignature') signature = originals[mutation.other % originals.length]!.transaction.signature;
+    if (mutation.kind === 'foreignSignature')
+      signature = originals[mutation.other % originals.length]!.transaction.signature;
     if (mutation.kind === 'foreignKey') publicKey = originals[mutation.other % originals.length]!.transaction.publicKey;
     if (mutation.kind === 'malleateS') signature = malleate(signature);
     if (mutation.kind === 'specialKey') publicKey = specialKey(mutation.which, publicKey);
@@ -753,18 +1168,28 @@ const sameBytes = (left: Uint8Array, right: Uint8Array): boolean => Buffer.from(
 function expectationFor(built: BuiltCase): Expectation {
   const { logTimeMs, transaction } = built.entry;
   const { message, publicKey, signature } = transaction;
-  if (!Number.isSafeInteger(logTimeMs) || logTimeMs < baseLogTimeMs) return { verdict: 'rejected', codes: ['INVALID_LOG_TIME'], why: 'log time' };
-  const signedHere = built.signed !== undefined && sameBytes(built.signed.message, message) && sameBytes(built.signed.publicKey, publicKey) && sameBytes(built.signed.signature, signature);
+  if (!Number.isSafeInteger(logTimeMs) || logTimeMs < baseLogTimeMs)
+    return { verdict: 'rejected', codes: ['INVALID_LOG_TIME'], why: 'log time' };
+  const signedHere =
+    built.signed !== undefined &&
+    sameBytes(built.signed.message, message) &&
+    sameBytes(built.signed.publicKey, publicKey) &&
+    sameBytes(built.signed.signature, signature);
   const authentic = signedHere || originalSignatures.get(tripleKey(publicKey, message)) === hex(signature);
   if (!authentic) return { verdict: 'rejected', codes: ['INVALID_SIGNATURE'], why: 'not a triple anyone signed' };
   const parsed = referenceSigningString(message);
-  if (!parsed.wellFormed) return { verdict: 'rejected', codes: ['INVALID_CLIENT_REQUEST', 'INVALID_WINDOW'], why: parsed.why };
-  if (Math.abs(logTimeMs - parsed.timestampMs) > parsed.windowMs) return { verdict: 'rejected', codes: ['INVALID_TIMESTAMP'], why: 'outside the window' };
-  if (appliedDigests.has(digestOf(publicKey, message))) return { verdict: 'rejected', codes: ['DUPLICATE_REQUEST'], why: 'already applied' };
+  if (!parsed.wellFormed)
+    return { verdict: 'rejected', codes: ['INVALID_CLIENT_REQUEST', 'INVALID_WINDOW'], why: parsed.why };
+  if (Math.abs(logTimeMs - parsed.timestampMs) > parsed.windowMs)
+    return { verdict: 'rejected', codes: ['INVALID_TIMESTAMP'], why: 'outside the window' };
+  if (appliedDigests.has(digestOf(publicKey, message)))
+    return { verdict: 'rejected', codes: ['DUPLICATE_REQUEST'], why: 'already applied' };
   const instruction = referenceInstruction(parsed.groups);
-  if (instruction.kind === 'malformed') return { verdict: 'rejected', codes: ['INVALID_CLIENT_REQUEST'], why: 'instruction syntax' };
+  if (instruction.kind === 'malformed')
+    return { verdict: 'rejected', codes: ['INVALID_CLIENT_REQUEST'], why: 'instruction syntax' };
   if (instruction.kind === 'query') return { verdict: 'rejected', codes: ['INVALID_INSTRUCTION'], why: 'a query' };
-  if (instruction.operator && hex(publicKey) !== hex(operator.publicKey)) return { verdict: 'rejected', codes: ['UNAUTHORIZED'], why: 'operator instruction' };
+  if (instruction.operator && hex(publicKey) !== hex(operator.publicKey))
+    return { verdict: 'rejected', codes: ['UNAUTHORIZED'], why: 'operator instruction' };
   return { verdict: 'accepted or refused by execution', decimals: instruction.decimals };
 }
 
@@ -780,11 +1205,24 @@ interface Tally {
   rejectedByCode: Record<string, number>;
   replaysRefused: number;
 }
-const tally: Tally = { cases: 0, accepted: 0, acceptedOriginals: 0, acceptedResigned: 0, rejectedByCode: {}, replaysRefused: 0 };
+const tally: Tally = {
+  cases: 0,
+  accepted: 0,
+  acceptedOriginals: 0,
+  acceptedResigned: 0,
+  rejectedByCode: {},
+  replaysRefused: 0,
+};
 
 function describeEntry(entry: LogEntry): string {
   const { message, publicKey, signature } = entry.transaction;
-  return JSON.stringify({ logTimeMs: entry.logTimeMs, message: textOf(message).slice(0, 600), messageBytes: message.length, publicKey: hex(publicKey), signature: hex(signature) });
+  return JSON.stringify({
+    logTimeMs: entry.logTimeMs,
+    message: textOf(message).slice(0, 600),
+    messageBytes: message.length,
+    publicKey: hex(publicKey),
+    signature: hex(signature),
+  });
 }
 
 function runCase(fuzzCase: FuzzCase): void {
@@ -807,30 +1245,43 @@ function runCase(fuzzCase: FuzzCase): void {
       restoreBaseState();
       throw new Error(`rejected with ${code} but the state changed, for ${describeEntry(entry)}`);
     }
-    if (!Object.hasOwn(resultCodes, code) || httpOnlyCodes.has(code)) throw new Error(`rejection code ${code} is not an engine code`);
+    if (!Object.hasOwn(resultCodes, code) || httpOnlyCodes.has(code))
+      throw new Error(`rejection code ${code} is not an engine code`);
     if (expectation.verdict === 'rejected' && !expectation.codes.includes(code)) {
-      throw new Error(`expected ${expectation.codes.join(' or ')} (${expectation.why}), got ${code}: ${outcome.rejection.message}, for ${describeEntry(entry)}`);
+      throw new Error(
+        `expected ${expectation.codes.join(' or ')} (${expectation.why}), got ${code}: ${outcome.rejection.message}, for ${describeEntry(entry)}`,
+      );
     }
     if (expectation.verdict !== 'rejected' && !executionCodes.has(code)) {
-      throw new Error(`a well-formed, authorized entry was refused with ${code} (${outcome.rejection.message}), for ${describeEntry(entry)}`);
+      throw new Error(
+        `a well-formed, authorized entry was refused with ${code} (${outcome.rejection.message}), for ${describeEntry(entry)}`,
+      );
     }
     return;
   }
   try {
     if (expectation.verdict === 'rejected') {
-      throw new Error(`ACCEPTED an entry that must be ${expectation.codes.join(' or ')} (${expectation.why}): ${describeEntry(entry)}`);
+      throw new Error(
+        `ACCEPTED an entry that must be ${expectation.codes.join(' or ')} (${expectation.why}): ${describeEntry(entry)}`,
+      );
     }
     // A batch is accepted when one order is; each order that succeeded must have well-formed decimals.
-    if (outcome.results.length !== expectation.decimals.length) throw new Error(`${outcome.results.length} results for ${expectation.decimals.length} instructions: ${describeEntry(entry)}`);
+    if (outcome.results.length !== expectation.decimals.length)
+      throw new Error(
+        `${outcome.results.length} results for ${expectation.decimals.length} instructions: ${describeEntry(entry)}`,
+      );
     for (const [index, result] of outcome.results.entries()) {
       if (!result.ok) continue;
       for (const decimal of expectation.decimals[index]!) {
         if (!decimalPattern.test(decimal) || decimal.length > maximumDecimalCharacters) {
-          throw new Error(`ACCEPTED an instruction with the malformed decimal ${JSON.stringify(decimal)}: ${describeEntry(entry)}`);
+          throw new Error(
+            `ACCEPTED an instruction with the malformed decimal ${JSON.stringify(decimal)}: ${describeEntry(entry)}`,
+          );
         }
       }
     }
-    if (!outcome.results.some((result) => result.ok)) throw new Error(`accepted with every instruction refused: ${describeEntry(entry)}`);
+    if (!outcome.results.some((result) => result.ok))
+      throw new Error(`accepted with every instruction refused: ${describeEntry(entry)}`);
     tally.accepted += 1;
     if (built.signed === undefined) tally.acceptedOriginals += 1;
     else tally.acceptedResigned += 1;
@@ -838,9 +1289,12 @@ function runCase(fuzzCase: FuzzCase): void {
     const acceptedHash = stateHashHex(state);
     const replay = apply(state, entry);
     if (replay.accepted || replay.rejection.code !== 'DUPLICATE_REQUEST') {
-      throw new Error(`a replay of an accepted entry was ${replay.accepted ? 'ACCEPTED' : replay.rejection.code}: ${describeEntry(entry)}`);
+      throw new Error(
+        `a replay of an accepted entry was ${replay.accepted ? 'ACCEPTED' : replay.rejection.code}: ${describeEntry(entry)}`,
+      );
     }
-    if (stateHashHex(state) !== acceptedHash) throw new Error(`a refused replay changed the state: ${describeEntry(entry)}`);
+    if (stateHashHex(state) !== acceptedHash)
+      throw new Error(`a refused replay changed the state: ${describeEntry(entry)}`);
     tally.replaysRefused += 1;
   } finally {
     restoreBaseState();
@@ -849,17 +1303,23 @@ function runCase(fuzzCase: FuzzCase): void {
 
 /** Runs the property; on failure the message says how to re-run exactly that case. */
 function assertFuzz(name: string, property: fc.IProperty<[FuzzCase]>): void {
-  let details = fuzzPath !== undefined
-    ? fc.check(property, { seed: fuzzSeed, path: fuzzPath, endOnFailure: true })
-    : fc.check(property, { seed: fuzzSeed, numRuns: fuzzRuns, endOnFailure: true });
+  let details =
+    fuzzPath !== undefined
+      ? fc.check(property, { seed: fuzzSeed, path: fuzzPath, endOnFailure: true })
+      : fc.check(property, { seed: fuzzSeed, numRuns: fuzzRuns, endOnFailure: true });
   if (details.failed && fuzzPath === undefined && details.counterexamplePath !== null) {
     // Shrink from the failure, for a bounded time, so the report shows a small case.
-    const shrunk = fc.check(property, { seed: details.seed, path: details.counterexamplePath, interruptAfterTimeLimit: 30_000 });
+    const shrunk = fc.check(property, {
+      seed: details.seed,
+      path: details.counterexamplePath,
+      interruptAfterTimeLimit: 30_000,
+    });
     if (shrunk.failed) details = shrunk;
   }
   if (details.failed) {
     const rerun = `Re-run exactly this case with:\n  FUZZ_SEED=${details.seed} FUZZ_PATH="${details.counterexamplePath ?? ''}" npx vitest run packages/engine/test/envelope-fuzz.test.ts -t "${name}"`;
-    const cause = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+    const cause =
+      details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
     throw new Error(`${rerun}\n\n${cause}\n\n${fc.defaultReportMessage(details) ?? ''}`);
   }
 }
@@ -877,17 +1337,34 @@ describe('envelope fuzzing of apply()', () => {
     }
   });
 
-  const name = 'mutated entries are accepted only when they are an unapplied original or re-signed well-formed requests';
+  const name =
+    'mutated entries are accepted only when they are an unapplied original or re-signed well-formed requests';
   it(name, { timeout: 3_600_000 }, () => {
     const started = performance.now();
-    console.log(`envelope fuzz: FUZZ_SEED=${fuzzSeed} FUZZ_RUNS=${fuzzRuns}${fuzzPath !== undefined ? ` FUZZ_PATH=${fuzzPath}` : ''}`);
-    assertFuzz(name, fc.property(caseArbitrary, (fuzzCase) => runCase(fuzzCase)));
-    console.log(JSON.stringify({ fuzz: 'envelope', seed: fuzzSeed, ...tally, wallMs: Math.round(performance.now() - started) }));
+    console.log(
+      `envelope fuzz: FUZZ_SEED=${fuzzSeed} FUZZ_RUNS=${fuzzRuns}${fuzzPath !== undefined ? ` FUZZ_PATH=${fuzzPath}` : ''}`,
+    );
+    assertFuzz(
+      name,
+      fc.property(caseArbitrary, (fuzzCase) => runCase(fuzzCase)),
+    );
+    console.log(
+      JSON.stringify({ fuzz: 'envelope', seed: fuzzSeed, ...tally, wallMs: Math.round(performance.now() - started) }),
+    );
     // A fuzzer whose cases never reach a verdict tests nothing: every stage must have been hit.
     if (fuzzPath === undefined && fuzzRuns >= 1_000) {
       expect(tally.acceptedOriginals).toBeGreaterThan(0);
       expect(tally.acceptedResigned).toBeGreaterThan(0);
-      for (const code of ['INVALID_LOG_TIME', 'INVALID_SIGNATURE', 'INVALID_CLIENT_REQUEST', 'INVALID_WINDOW', 'INVALID_TIMESTAMP', 'DUPLICATE_REQUEST', 'INVALID_INSTRUCTION', 'UNAUTHORIZED']) {
+      for (const code of [
+        'INVALID_LOG_TIME',
+        'INVALID_SIGNATURE',
+        'INVALID_CLIENT_REQUEST',
+        'INVALID_WINDOW',
+        'INVALID_TIMESTAMP',
+        'DUPLICATE_REQUEST',
+        'INVALID_INSTRUCTION',
+        'UNAUTHORIZED',
+      ]) {
         expect(tally.rejectedByCode[code] ?? 0, code).toBeGreaterThan(0);
       }
     }
@@ -904,15 +1381,29 @@ describe('a signature made for one message is never accepted for another', () =>
   const trade = (instruction: string, params: Record<string, string>, percentEncode = false): string =>
     encodeSigningString([{ instruction, params: Object.entries(params) }], timestampMs, 5_000, { percentEncode });
   const messages: Array<{ name: string; signer: Signer; text: string }> = [
-    { name: 'orderExecute', signer: trader, text: trade('orderExecute', { symbol: 'SOL_USDC', side: 'Bid', orderType: 'Limit', price: '99', quantity: '1' }) },
-    { name: 'orderExecute, other price', signer: trader, text: trade('orderExecute', { symbol: 'SOL_USDC', side: 'Bid', orderType: 'Limit', price: '98', quantity: '1' }) },
+    {
+      name: 'orderExecute',
+      signer: trader,
+      text: trade('orderExecute', { symbol: 'SOL_USDC', side: 'Bid', orderType: 'Limit', price: '99', quantity: '1' }),
+    },
+    {
+      name: 'orderExecute, other price',
+      signer: trader,
+      text: trade('orderExecute', { symbol: 'SOL_USDC', side: 'Bid', orderType: 'Limit', price: '98', quantity: '1' }),
+    },
     {
       name: 'orderExecute batch',
       signer: trader,
       text: encodeSigningString(
         [
-          { instruction: 'orderExecute', params: Object.entries({ symbol: 'SOL_USDC', side: 'Bid', orderType: 'Limit', price: '99', quantity: '1' }) },
-          { instruction: 'orderExecute', params: Object.entries({ symbol: 'SOL_USDC', side: 'Bid', orderType: 'Limit', price: '97', quantity: '1' }) },
+          {
+            instruction: 'orderExecute',
+            params: Object.entries({ symbol: 'SOL_USDC', side: 'Bid', orderType: 'Limit', price: '99', quantity: '1' }),
+          },
+          {
+            instruction: 'orderExecute',
+            params: Object.entries({ symbol: 'SOL_USDC', side: 'Bid', orderType: 'Limit', price: '97', quantity: '1' }),
+          },
         ],
         timestampMs,
         5_000,
@@ -920,16 +1411,38 @@ describe('a signature made for one message is never accepted for another', () =>
     },
     { name: 'orderCancel', signer: trader, text: trade('orderCancel', { symbol: 'SOL_USDC', orderId: '1' }) },
     { name: 'orderCancelAll', signer: trader, text: trade('orderCancelAll', { symbol: 'SOL_USDC' }) },
-    { name: 'withdraw, raw', signer: trader, text: trade('withdraw', { symbol: 'USDC', quantity: '1', address: 'a b:c/d+e', blockchain: 'Solana' }) },
-    { name: 'withdraw, percent-encoded', signer: trader, text: trade('withdraw', { symbol: 'USDC', quantity: '1', address: 'a b:c/d+e', blockchain: 'Solana' }, true) },
+    {
+      name: 'withdraw, raw',
+      signer: trader,
+      text: trade('withdraw', { symbol: 'USDC', quantity: '1', address: 'a b:c/d+e', blockchain: 'Solana' }),
+    },
+    {
+      name: 'withdraw, percent-encoded',
+      signer: trader,
+      text: trade('withdraw', { symbol: 'USDC', quantity: '1', address: 'a b:c/d+e', blockchain: 'Solana' }, true),
+    },
     { name: 'balanceQuery', signer: trader, text: trade('balanceQuery', {}) },
     {
       name: 'depositCredit',
       signer: operator,
-      text: trade('depositCredit', { account: trader.accountId, symbol: 'USDC', quantity: '5', blockchain: 'Solana', chainTransactionId: 'cross-type' }),
+      text: trade('depositCredit', {
+        account: trader.accountId,
+        symbol: 'USDC',
+        quantity: '5',
+        blockchain: 'Solana',
+        chainTransactionId: 'cross-type',
+      }),
     },
-    { name: 'withdrawalFail', signer: operator, text: trade('withdrawalFail', { withdrawalId: '1', reason: 'cross-type' }) },
-    { name: 'reservesStatement', signer: operator, text: trade('reservesStatement', { symbol: 'USDC', quantity: '1' }) },
+    {
+      name: 'withdrawalFail',
+      signer: operator,
+      text: trade('withdrawalFail', { withdrawalId: '1', reason: 'cross-type' }),
+    },
+    {
+      name: 'reservesStatement',
+      signer: operator,
+      text: trade('reservesStatement', { symbol: 'USDC', quantity: '1' }),
+    },
     { name: 'assetList', signer: operator, text: trade('assetList', { symbol: 'ETH', decimals: '18' }) },
   ];
   const signedMessages = messages.map(({ name, signer, text }) => {
@@ -949,10 +1462,17 @@ describe('a signature made for one message is never accepted for another', () =>
     let pairs = 0;
     for (const owner of signedMessages) {
       // The matching pair is not refused for its signature, so this test can tell the difference.
-      expect(applyToBase({ message: owner.message, publicKey: owner.signer.publicKey, signature: owner.signature }).code, owner.name).not.toBe('INVALID_SIGNATURE');
+      expect(
+        applyToBase({ message: owner.message, publicKey: owner.signer.publicKey, signature: owner.signature }).code,
+        owner.name,
+      ).not.toBe('INVALID_SIGNATURE');
       for (const other of signedMessages) {
         if (other === owner) continue;
-        const result = applyToBase({ message: other.message, publicKey: owner.signer.publicKey, signature: owner.signature });
+        const result = applyToBase({
+          message: other.message,
+          publicKey: owner.signer.publicKey,
+          signature: owner.signature,
+        });
         expect(result.code, `${owner.name}'s signature on ${other.name}`).toBe('INVALID_SIGNATURE');
         expect(result.stateHash).toBe(baseStateHash);
         pairs += 1;
@@ -974,21 +1494,40 @@ describe('a signature made for one message is never accepted for another', () =>
     );
     const digest = (label: string): Uint8Array => createHash('sha256').update(label).digest();
     const attestation = Buffer.concat([
-      attestationTag, u64(appliedCount), u64(baseLogTimeMs), digest('genesis'), digest('head'), Buffer.from(baseStateHash, 'hex'), digest('liabilities'),
-      u64(7), Buffer.from([0, 0, 0, 3]), ...assets,
+      attestationTag,
+      u64(appliedCount),
+      u64(baseLogTimeMs),
+      digest('genesis'),
+      digest('head'),
+      Buffer.from(baseStateHash, 'hex'),
+      digest('liabilities'),
+      u64(7),
+      Buffer.from([0, 0, 0, 3]),
+      ...assets,
     ]);
     expect(attestation.subarray(0, 20).toString('latin1')).toBe('vex/attestation/v1\0\n');
     const attestationSignature = signMessage(operator.seed, attestation);
-    const asTransaction = applyToBase({ message: attestation, publicKey: operator.publicKey, signature: attestationSignature });
+    const asTransaction = applyToBase({
+      message: attestation,
+      publicKey: operator.publicKey,
+      signature: attestationSignature,
+    });
     expect(asTransaction.code).toBe('INVALID_CLIENT_REQUEST');
     expect(asTransaction.stateHash).toBe(baseStateHash);
     // Nor is the tag in front of a real operator signing string, signed as a whole.
     const deposit = signedMessages.find((signedMessage) => signedMessage.name === 'depositCredit')!;
     const tagged = Buffer.concat([attestationTag, deposit.message]);
-    expect(applyToBase({ message: tagged, publicKey: operator.publicKey, signature: signMessage(operator.seed, tagged) }).code).toBe('INVALID_CLIENT_REQUEST');
+    expect(
+      applyToBase({ message: tagged, publicKey: operator.publicKey, signature: signMessage(operator.seed, tagged) })
+        .code,
+    ).toBe('INVALID_CLIENT_REQUEST');
     // And the attestation's signature is not a transaction's: on the deposit message it is refused.
-    expect(applyToBase({ message: deposit.message, publicKey: operator.publicKey, signature: attestationSignature }).code).toBe('INVALID_SIGNATURE');
+    expect(
+      applyToBase({ message: deposit.message, publicKey: operator.publicKey, signature: attestationSignature }).code,
+    ).toBe('INVALID_SIGNATURE');
     // The deposit itself, with its own signature, is accepted: the refusals above are about the bytes.
-    expect(applyToBase({ message: deposit.message, publicKey: operator.publicKey, signature: deposit.signature }).code).toBeUndefined();
+    expect(
+      applyToBase({ message: deposit.message, publicKey: operator.publicKey, signature: deposit.signature }).code,
+    ).toBeUndefined();
   });
 });

@@ -95,7 +95,9 @@ function runOnce(seed: number, steps: number): Record<string, number> {
     const outcome = applyRow(state, timeMs, signer, name, params, line);
     const key = `${name} ${outcome.accepted ? 'ok' : outcome.rejection.code}`;
     outcomes[key] = (outcomes[key] ?? 0) + 1;
-    expect(Buffer.from(commitment.update(state)).toString('hex'), line).toBe(Buffer.from(stateCommitmentOf(state)).toString('hex'));
+    expect(Buffer.from(commitment.update(state)).toString('hex'), line).toBe(
+      Buffer.from(stateCommitmentOf(state)).toString('hex'),
+    );
     if (!outcome.accepted) continue;
     if (name === 'liquidate') {
       expect(state.accounts.get(scenarioKeys.get(raw.account!)!)!.borrowCount, line).toBe(0);

@@ -50,27 +50,75 @@ export const assetDecimals: Readonly<Record<string, number>> = { USDC: 6, SOL: 9
 export const marketPool: readonly MarketConfig[] = [
   {
     // qpst = 0.01 × 0.01 × 10^6 = 100; a step is 10^7 SOL units.
-    symbol: 'SOL_USDC', base: 'SOL', quote: 'USDC', baseDecimals: 9, quoteDecimals: 6,
-    tickSize: '0.01', stepSize: '0.01', priceScale: 2, tickUnits: 1n, stepUnits: 10_000_000n, quoteUnitsPerStepTick: 100n,
-    midTicks: 10_000n, priceBandTicks: 20n, minQuantitySteps: 1n, maxQuantitySteps: 40n,
+    symbol: 'SOL_USDC',
+    base: 'SOL',
+    quote: 'USDC',
+    baseDecimals: 9,
+    quoteDecimals: 6,
+    tickSize: '0.01',
+    stepSize: '0.01',
+    priceScale: 2,
+    tickUnits: 1n,
+    stepUnits: 10_000_000n,
+    quoteUnitsPerStepTick: 100n,
+    midTicks: 10_000n,
+    priceBandTicks: 20n,
+    minQuantitySteps: 1n,
+    maxQuantitySteps: 40n,
   },
   {
     // qpst = 0.001 × 0.5 × 10^6 = 500; minimum quantity is two steps.
-    symbol: 'BTC_USDC', base: 'BTC', quote: 'USDC', baseDecimals: 8, quoteDecimals: 6,
-    tickSize: '0.5', stepSize: '0.001', priceScale: 1, tickUnits: 5n, stepUnits: 100_000n, quoteUnitsPerStepTick: 500n,
-    midTicks: 120_000n, priceBandTicks: 20n, minQuantitySteps: 2n, maxQuantitySteps: 40n,
+    symbol: 'BTC_USDC',
+    base: 'BTC',
+    quote: 'USDC',
+    baseDecimals: 8,
+    quoteDecimals: 6,
+    tickSize: '0.5',
+    stepSize: '0.001',
+    priceScale: 1,
+    tickUnits: 5n,
+    stepUnits: 100_000n,
+    quoteUnitsPerStepTick: 500n,
+    midTicks: 120_000n,
+    priceBandTicks: 20n,
+    minQuantitySteps: 2n,
+    maxQuantitySteps: 40n,
   },
   {
     // qpst = 0.0001 × 0.01 × 10^6 = 1 and a step is 1 ETH unit: fees round up visibly.
-    symbol: 'ETH_USDC', base: 'ETH', quote: 'USDC', baseDecimals: 4, quoteDecimals: 6,
-    tickSize: '0.01', stepSize: '0.0001', priceScale: 2, tickUnits: 1n, stepUnits: 1n, quoteUnitsPerStepTick: 1n,
-    midTicks: 300_000n, priceBandTicks: 20n, minQuantitySteps: 1n, maxQuantitySteps: 40n,
+    symbol: 'ETH_USDC',
+    base: 'ETH',
+    quote: 'USDC',
+    baseDecimals: 4,
+    quoteDecimals: 6,
+    tickSize: '0.01',
+    stepSize: '0.0001',
+    priceScale: 2,
+    tickUnits: 1n,
+    stepUnits: 1n,
+    quoteUnitsPerStepTick: 1n,
+    midTicks: 300_000n,
+    priceBandTicks: 20n,
+    minQuantitySteps: 1n,
+    maxQuantitySteps: 40n,
   },
   {
     // A cross market whose quote is BTC: qpst = 0.01 × 0.000001 × 10^8 = 1.
-    symbol: 'SOL_BTC', base: 'SOL', quote: 'BTC', baseDecimals: 9, quoteDecimals: 8,
-    tickSize: '0.000001', stepSize: '0.01', priceScale: 6, tickUnits: 1n, stepUnits: 10_000_000n, quoteUnitsPerStepTick: 1n,
-    midTicks: 2_500n, priceBandTicks: 20n, minQuantitySteps: 1n, maxQuantitySteps: 40n,
+    symbol: 'SOL_BTC',
+    base: 'SOL',
+    quote: 'BTC',
+    baseDecimals: 9,
+    quoteDecimals: 8,
+    tickSize: '0.000001',
+    stepSize: '0.01',
+    priceScale: 6,
+    tickUnits: 1n,
+    stepUnits: 10_000_000n,
+    quoteUnitsPerStepTick: 1n,
+    midTicks: 2_500n,
+    priceBandTicks: 20n,
+    minQuantitySteps: 1n,
+    maxQuantitySteps: 40n,
   },
 ];
 
@@ -133,7 +181,13 @@ export type Command =
       readonly pick: number;
     }
   | { readonly type: 'cancelAll'; readonly dt: number; readonly signer: number; readonly market: number }
-  | { readonly type: 'withdraw'; readonly dt: number; readonly signer: number; readonly asset: number; readonly amount: AmountSpec }
+  | {
+      readonly type: 'withdraw';
+      readonly dt: number;
+      readonly signer: number;
+      readonly asset: number;
+      readonly amount: AmountSpec;
+    }
   | {
       readonly type: 'settle';
       readonly dt: number;
@@ -190,8 +244,14 @@ const orderSpec: fc.Arbitrary<OrderSpec> = fc
       { arbitrary: fc.constant<'Limit'>('Limit'), weight: 3 },
       { arbitrary: fc.constant<'Market'>('Market'), weight: 1 },
     ),
-    priceOffsetTicks: fc.oneof({ arbitrary: fc.integer({ min: -3, max: 3 }), weight: 3 }, { arbitrary: fc.integer({ min: -8, max: 8 }), weight: 1 }),
-    steps: fc.oneof({ arbitrary: fc.integer({ min: 1, max: 6 }), weight: 3 }, { arbitrary: fc.integer({ min: 1, max: 30 }), weight: 1 }),
+    priceOffsetTicks: fc.oneof(
+      { arbitrary: fc.integer({ min: -3, max: 3 }), weight: 3 },
+      { arbitrary: fc.integer({ min: -8, max: 8 }), weight: 1 },
+    ),
+    steps: fc.oneof(
+      { arbitrary: fc.integer({ min: 1, max: 6 }), weight: 3 },
+      { arbitrary: fc.integer({ min: 1, max: 30 }), weight: 1 },
+    ),
     byQuote: fc.boolean(),
     quoteSteps: fc.integer({ min: 0, max: 12 }),
     quoteExtraUnits: fc.oneof(fc.constant(0), fc.nat({ max: 100_000 })),
@@ -238,7 +298,10 @@ const command: fc.Arbitrary<Command> = fc.oneof(
       type: fc.constant<'deposit'>('deposit'),
       dt,
       signer: actor,
-      signedByOperator: fc.oneof({ arbitrary: fc.constant(true), weight: 12 }, { arbitrary: fc.constant(false), weight: 1 }),
+      signedByOperator: fc.oneof(
+        { arbitrary: fc.constant(true), weight: 12 },
+        { arbitrary: fc.constant(false), weight: 1 },
+      ),
       target: actor,
       asset: fc.nat({ max: 7 }),
       amount: amountSpec,
@@ -252,7 +315,10 @@ const command: fc.Arbitrary<Command> = fc.oneof(
       type: fc.constant<'orders'>('orders'),
       dt,
       signer: actor,
-      orders: fc.oneof({ arbitrary: fc.array(orderSpec, { minLength: 1, maxLength: 1 }), weight: 4 }, { arbitrary: fc.array(orderSpec, { minLength: 1, maxLength: 5, size: 'max' }), weight: 1 }),
+      orders: fc.oneof(
+        { arbitrary: fc.array(orderSpec, { minLength: 1, maxLength: 1 }), weight: 4 },
+        { arbitrary: fc.array(orderSpec, { minLength: 1, maxLength: 5, size: 'max' }), weight: 1 },
+      ),
     }),
   },
   {
@@ -262,7 +328,13 @@ const command: fc.Arbitrary<Command> = fc.oneof(
       dt,
       signer: actor,
       market: fc.oneof({ arbitrary: fc.nat({ max: 7 }), weight: 20 }, { arbitrary: fc.constant(-1), weight: 1 }),
-      by: fc.constantFrom<'ownOpen' | 'anyOpen' | 'orderId' | 'clientId'>('ownOpen', 'ownOpen', 'anyOpen', 'orderId', 'clientId'),
+      by: fc.constantFrom<'ownOpen' | 'anyOpen' | 'orderId' | 'clientId'>(
+        'ownOpen',
+        'ownOpen',
+        'anyOpen',
+        'orderId',
+        'clientId',
+      ),
       pick: fc.nat({ max: 40 }),
     }),
   },
@@ -277,7 +349,13 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   },
   {
     weight: 1,
-    arbitrary: fc.record({ type: fc.constant<'withdraw'>('withdraw'), dt, signer: actor, asset: fc.integer({ min: -1, max: 7 }), amount: amountSpec }),
+    arbitrary: fc.record({
+      type: fc.constant<'withdraw'>('withdraw'),
+      dt,
+      signer: actor,
+      asset: fc.integer({ min: -1, max: 7 }),
+      amount: amountSpec,
+    }),
   },
   {
     weight: 1,
@@ -285,7 +363,10 @@ const command: fc.Arbitrary<Command> = fc.oneof(
       type: fc.constant<'settle'>('settle'),
       dt,
       complete: fc.boolean(),
-      signedByOperator: fc.oneof({ arbitrary: fc.constant(true), weight: 8 }, { arbitrary: fc.constant(false), weight: 1 }),
+      signedByOperator: fc.oneof(
+        { arbitrary: fc.constant(true), weight: 8 },
+        { arbitrary: fc.constant(false), weight: 1 },
+      ),
       signer: actor,
       pending: fc.oneof({ arbitrary: fc.constant(true), weight: 4 }, { arbitrary: fc.constant(false), weight: 1 }),
       pick: fc.nat({ max: 20 }),
@@ -295,14 +376,29 @@ const command: fc.Arbitrary<Command> = fc.oneof(
 
 const feeConfig: fc.Arbitrary<FeeConfig> = fc.oneof(
   { arbitrary: fc.constant({ makerFeeBps: 0, takerFeeBps: 0 }), weight: 1 },
-  { arbitrary: fc.record({ makerFeeBps: fc.integer({ min: 0, max: 30 }), takerFeeBps: fc.integer({ min: 0, max: 30 }) }), weight: 3 },
+  {
+    arbitrary: fc.record({
+      makerFeeBps: fc.integer({ min: 0, max: 30 }),
+      takerFeeBps: fc.integer({ min: 0, max: 30 }),
+    }),
+    weight: 3,
+  },
 );
 
 // Small limits, so the model test meets them often: a few open orders, a few makers per order.
 const limitConfig: fc.Arbitrary<LimitConfig> = fc.record({
-  maxOpenOrders: fc.oneof({ arbitrary: fc.constant(undefined), weight: 2 }, { arbitrary: fc.integer({ min: 1, max: 6 }), weight: 3 }),
-  maxMakersPerOrder: fc.oneof({ arbitrary: fc.constant(undefined), weight: 2 }, { arbitrary: fc.integer({ min: 1, max: 3 }), weight: 3 }),
-  minOrderValueSteps: fc.oneof({ arbitrary: fc.constant(undefined), weight: 2 }, { arbitrary: fc.integer({ min: 0, max: 3 }), weight: 3 }),
+  maxOpenOrders: fc.oneof(
+    { arbitrary: fc.constant(undefined), weight: 2 },
+    { arbitrary: fc.integer({ min: 1, max: 6 }), weight: 3 },
+  ),
+  maxMakersPerOrder: fc.oneof(
+    { arbitrary: fc.constant(undefined), weight: 2 },
+    { arbitrary: fc.integer({ min: 1, max: 3 }), weight: 3 },
+  ),
+  minOrderValueSteps: fc.oneof(
+    { arbitrary: fc.constant(undefined), weight: 2 },
+    { arbitrary: fc.integer({ min: 0, max: 3 }), weight: 3 },
+  ),
   minOrderValueExtraUnits: fc.oneof(fc.constant(0), fc.nat({ max: 999 })),
 });
 
@@ -312,7 +408,10 @@ export function scenarioArbitrary(minCommands: number, maxCommands: number): fc.
     funding: fc.array(
       fc.record({
         // Small balances and round amounts put funds checks on their boundaries.
-        lots: fc.oneof({ arbitrary: fc.integer({ min: 0, max: 60 }), weight: 3 }, { arbitrary: fc.integer({ min: 0, max: 4 }), weight: 2 }),
+        lots: fc.oneof(
+          { arbitrary: fc.integer({ min: 0, max: 60 }), weight: 3 },
+          { arbitrary: fc.integer({ min: 0, max: 4 }), weight: 2 },
+        ),
         extraUnits: fc.oneof(fc.constant(0), fc.nat({ max: 999 })),
         skip: fc.oneof({ arbitrary: fc.constant(false), weight: 7 }, { arbitrary: fc.constant(true), weight: 1 }),
       }),

@@ -45,7 +45,14 @@ import {
   type OrderSpec,
   type Scenario,
 } from './model-arbitraries.js';
-import { ReferenceModel, unitsToDecimal, type ModelOrderView, type ModelOutcome, type ModelResult, type ModelTrade } from './reference-model.js';
+import {
+  ReferenceModel,
+  unitsToDecimal,
+  type ModelOrderView,
+  type ModelOutcome,
+  type ModelResult,
+  type ModelTrade,
+} from './reference-model.js';
 
 // ---------------------------------------------------------------------------
 // Keys and canonical comparison.
@@ -58,7 +65,9 @@ const STRANGER = keyOf(3);
 const traderKey = (index: number): string => keyOf(16 + index);
 
 const canon = (value: unknown): string =>
-  JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? `${item}n` : item === undefined ? null : item));
+  JSON.stringify(value, (_key, item: unknown) =>
+    typeof item === 'bigint' ? `${item}n` : item === undefined ? null : item,
+  );
 
 /** Structural equality of plain data (objects, arrays, primitives, bigints); undefined fields count as absent. */
 function same(a: unknown, b: unknown): boolean {
@@ -80,13 +89,23 @@ function same(a: unknown, b: unknown): boolean {
 /** Where two values first differ, as a readable path. */
 function firstDifference(a: unknown, b: unknown, path = ''): string {
   if (same(a, b)) return '';
-  if (typeof a === 'object' && typeof b === 'object' && a !== null && b !== null && Array.isArray(a) === Array.isArray(b)) {
+  if (
+    typeof a === 'object' &&
+    typeof b === 'object' &&
+    a !== null &&
+    b !== null &&
+    Array.isArray(a) === Array.isArray(b)
+  ) {
     if (Array.isArray(a) && Array.isArray(b) && a.length !== b.length) {
       return `${path || 'value'}: engine has ${a.length} items, model has ${b.length}`;
     }
     const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
     for (const key of keys) {
-      const found = firstDifference((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], Array.isArray(a) ? `${path}[${key}]` : `${path}.${key}`);
+      const found = firstDifference(
+        (a as Record<string, unknown>)[key],
+        (b as Record<string, unknown>)[key],
+        Array.isArray(a) ? `${path}[${key}]` : `${path}.${key}`,
+      );
       if (found !== '') return found;
     }
   }
@@ -149,16 +168,37 @@ function engineResult(result: InstructionResult): ModelResult {
   switch (value.kind) {
     case 'order':
       if (value.attached === undefined) return { ok: true, kind: 'order', order: value.order };
-      return { ok: true, kind: 'order', order: value.order, attached: [value.attached.takeProfit, value.attached.stopLoss].filter((view) => view !== undefined) };
+      return {
+        ok: true,
+        kind: 'order',
+        order: value.order,
+        attached: [value.attached.takeProfit, value.attached.stopLoss].filter((view) => view !== undefined),
+      };
     case 'orders':
       return { ok: true, kind: 'orders', orders: value.orders };
     case 'withdrawal': {
       const w = value.withdrawal;
-      return { ok: true, kind: 'withdrawal', withdrawalId: w.withdrawalId, account: w.account, asset: w.asset, quantityUnits: w.quantityUnits, status: w.status };
+      return {
+        ok: true,
+        kind: 'withdrawal',
+        withdrawalId: w.withdrawalId,
+        account: w.account,
+        asset: w.asset,
+        quantityUnits: w.quantityUnits,
+        status: w.status,
+      };
     }
     case 'deposit': {
       const d = value.deposit;
-      return { ok: true, kind: 'deposit', account: d.account, asset: d.asset, quantityUnits: d.quantityUnits, blockchain: d.blockchain, chainTransactionId: d.chainTransactionId };
+      return {
+        ok: true,
+        kind: 'deposit',
+        account: d.account,
+        asset: d.asset,
+        quantityUnits: d.quantityUnits,
+        blockchain: d.blockchain,
+        chainTransactionId: d.chainTransactionId,
+      };
     }
     case 'listed':
       return { ok: true, kind: 'listed', symbol: value.symbol };
@@ -182,9 +222,25 @@ function pickResult(result: ModelResult) {
     case 'orders':
       return { ok: true, kind: 'orders', orders: result.orders.map(pickOrder) };
     case 'withdrawal':
-      return { ok: true, kind: 'withdrawal', withdrawalId: result.withdrawalId, account: result.account, asset: result.asset, quantityUnits: result.quantityUnits, status: result.status };
+      return {
+        ok: true,
+        kind: 'withdrawal',
+        withdrawalId: result.withdrawalId,
+        account: result.account,
+        asset: result.asset,
+        quantityUnits: result.quantityUnits,
+        status: result.status,
+      };
     case 'deposit':
-      return { ok: true, kind: 'deposit', account: result.account, asset: result.asset, quantityUnits: result.quantityUnits, blockchain: result.blockchain, chainTransactionId: result.chainTransactionId };
+      return {
+        ok: true,
+        kind: 'deposit',
+        account: result.account,
+        asset: result.asset,
+        quantityUnits: result.quantityUnits,
+        blockchain: result.blockchain,
+        chainTransactionId: result.chainTransactionId,
+      };
     case 'listed':
       return { ok: true, kind: 'listed', symbol: result.symbol };
   }
@@ -220,9 +276,11 @@ function checkPriceTimeOrder(trades: readonly ModelTrade[]): string | undefined 
   for (let index = 1; index < trades.length; index += 1) {
     const previous = trades[index - 1]!;
     const trade = trades[index]!;
-    if (trade.tradeId !== previous.tradeId + 1) return `trade ids not consecutive: ${previous.tradeId} then ${trade.tradeId}`;
+    if (trade.tradeId !== previous.tradeId + 1)
+      return `trade ids not consecutive: ${previous.tradeId} then ${trade.tradeId}`;
     if (trade.takerOrderId !== previous.takerOrderId) continue;
-    const worse = trade.takerSide === 'Bid' ? trade.priceTicks < previous.priceTicks : trade.priceTicks > previous.priceTicks;
+    const worse =
+      trade.takerSide === 'Bid' ? trade.priceTicks < previous.priceTicks : trade.priceTicks > previous.priceTicks;
     if (worse) return `taker ${trade.takerOrderId} filled at a better price after a worse one`;
     if (trade.priceTicks === previous.priceTicks && trade.makerOrderId <= previous.makerOrderId) {
       return `taker ${trade.takerOrderId} skipped time priority at ${trade.priceTicks}`;
@@ -247,7 +305,8 @@ function recordCoverage(instruction: Instruction, outcome: ApplyOutcome): void {
     instruction.orders.forEach((request, index) => {
       const result = outcome.results[index];
       const shape = `${request.orderType}${request.quoteQuantity !== undefined ? '/quote' : ''} ${request.timeInForce}${request.postOnly ? ' postOnly' : ''}`;
-      if (result === undefined || !result.ok) count(`  order rejected ${result?.ok === false ? result.rejection.code : '?'}`);
+      if (result === undefined || !result.ok)
+        count(`  order rejected ${result?.ok === false ? result.rejection.code : '?'}`);
       else if (result.value.kind === 'order') {
         const order = result.value.order;
         count(`  order ${shape} → ${order.status}${order.executedSteps > 0n ? ' (traded)' : ''}`);
@@ -262,10 +321,13 @@ function recordCoverage(instruction: Instruction, outcome: ApplyOutcome): void {
         if (event.makerAccount === event.takerAccount) count('self trade');
         if (event.makerFeeUnits > 0n || event.takerFeeUnits > 0n) count('trade with fee');
       }
-      if (event.type === 'orderUpdated' && event.order.status === 'Cancelled') count(`orderUpdated Cancelled (${event.reason ?? '-'})`);
+      if (event.type === 'orderUpdated' && event.order.status === 'Cancelled')
+        count(`orderUpdated Cancelled (${event.reason ?? '-'})`);
       if (event.type === 'orderAccepted' && event.order.status === 'TriggerPending') count('trigger order pending');
       if (event.type === 'orderUpdated' && event.reason?.startsWith('Triggered') === true) {
-        count(`trigger fired → ${event.order.status === 'TriggerFailed' ? `TriggerFailed ${event.reason.split(' ')[6] ?? ''}` : event.order.status}`);
+        count(
+          `trigger fired → ${event.order.status === 'TriggerFailed' ? `TriggerFailed ${event.reason.split(' ')[6] ?? ''}` : event.order.status}`,
+        );
       }
     }
   }
@@ -273,7 +335,9 @@ function recordCoverage(instruction: Instruction, outcome: ApplyOutcome): void {
 
 function printCoverage(title: string): void {
   if (coverage === undefined) return;
-  const lines = [...coverage].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([label, value]) => `${String(value).padStart(9)}  ${label}`);
+  const lines = [...coverage]
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+    .map(([label, value]) => `${String(value).padStart(9)}  ${label}`);
   console.log(`${title}\n${lines.join('\n')}`);
   coverage.clear();
 }
@@ -303,8 +367,10 @@ class Harness {
     this.model = new ReferenceModel(genesis);
     this.accounts = [...new Set([OPERATOR, setup.feeAccount, STRANGER, SEPARATE_FEE, ...setup.traders])];
     const assets: string[] = [];
-    for (const market of setup.markets) for (const asset of [market.base, market.quote]) if (!assets.includes(asset)) assets.push(asset);
-    for (const symbol of assets) this.expectAccepted(this.step(OPERATOR, { kind: 'assetList', symbol, decimals: assetDecimals[symbol]! }));
+    for (const market of setup.markets)
+      for (const asset of [market.base, market.quote]) if (!assets.includes(asset)) assets.push(asset);
+    for (const symbol of assets)
+      this.expectAccepted(this.step(OPERATOR, { kind: 'assetList', symbol, decimals: assetDecimals[symbol]! }));
     setup.markets.forEach((market, index) => {
       const fee = setup.fees[index] ?? { makerFeeBps: 0, takerFeeBps: 0 };
       const limits = setup.limits?.[index];
@@ -329,7 +395,8 @@ class Harness {
           ...(limits?.minOrderValueSteps !== undefined
             ? {
                 minOrderValue: unitsToDecimal(
-                  BigInt(limits.minOrderValueSteps) * market.midTicks * market.quoteUnitsPerStepTick + BigInt(limits.minOrderValueExtraUnits),
+                  BigInt(limits.minOrderValueSteps) * market.midTicks * market.quoteUnitsPerStepTick +
+                    BigInt(limits.minOrderValueExtraUnits),
                   market.quoteDecimals,
                 ),
               }
@@ -344,12 +411,15 @@ class Harness {
   }
 
   private expectAccepted(outcome: ApplyOutcome): void {
-    if (!outcome.accepted) throw new Error(`setup step rejected: ${outcome.rejection.code} ${outcome.rejection.message}`);
+    if (!outcome.accepted)
+      throw new Error(`setup step rejected: ${outcome.rejection.code} ${outcome.rejection.message}`);
   }
 
   private fail(message: string): never {
     const recent = this.trace.slice(-40);
-    throw new Mismatch(`${message}\n--- last ${recent.length} steps (of ${this.trace.length}) ---\n${recent.join('\n')}`);
+    throw new Mismatch(
+      `${message}\n--- last ${recent.length} steps (of ${this.trace.length}) ---\n${recent.join('\n')}`,
+    );
   }
 
   /** Applies one instruction to both, compares everything, returns the engine's outcome. */
@@ -363,7 +433,9 @@ class Harness {
     const engineView = normaliseEngine(engineOutcome);
     const modelView = normaliseModel(modelOutcome);
     if (!same(engineView, modelView)) {
-      this.fail(`outcome differs at ${firstDifference(engineView, modelView)}\n engine: ${canon(engineView)}\n model:  ${canon(modelView)}`);
+      this.fail(
+        `outcome differs at ${firstDifference(engineView, modelView)}\n engine: ${canon(engineView)}\n model:  ${canon(modelView)}`,
+      );
     }
     const order = checkPriceTimeOrder(engineTrades(engineOutcome));
     if (order !== undefined) this.fail(order);
@@ -381,13 +453,21 @@ class Harness {
 
   compareState(): void {
     const compare = (what: string, engine: unknown, model: unknown): void => {
-      if (!same(engine, model)) this.fail(`${what} differ at ${firstDifference(engine, model)}\n engine: ${canon(engine)}\n model:  ${canon(model)}`);
+      if (!same(engine, model))
+        this.fail(
+          `${what} differ at ${firstDifference(engine, model)}\n engine: ${canon(engine)}\n model:  ${canon(model)}`,
+        );
     };
     for (const account of this.accounts) {
       compare(`balances of ${this.nameOf(account)}`, balancesOf(this.state, account), this.model.balancesOf(account));
-      compare(`open orders of ${this.nameOf(account)}`, openOrdersOf(this.state, account).map(pickOrder), this.model.openOrdersOf(account).map(pickOrder));
+      compare(
+        `open orders of ${this.nameOf(account)}`,
+        openOrdersOf(this.state, account).map(pickOrder),
+        this.model.openOrdersOf(account).map(pickOrder),
+      );
     }
-    for (const market of this.state.markets) compare(`depth of ${market.symbol}`, depthOf(market, 1_000), this.model.depthOf(market.symbol));
+    for (const market of this.state.markets)
+      compare(`depth of ${market.symbol}`, depthOf(market, 1_000), this.model.depthOf(market.symbol));
     try {
       checkInvariants(this.state);
     } catch (error) {
@@ -429,8 +509,15 @@ class ScenarioRunner {
 
   constructor(readonly scenario: Scenario) {
     const traders = Array.from({ length: scenario.traderCount }, (_, index) => traderKey(index));
-    const feeAccount = scenario.feeAccount === 'operator' ? OPERATOR : scenario.feeAccount === 'separate' ? SEPARATE_FEE : traders[0]!;
-    this.harness = new Harness({ feeAccount, traders, markets: scenario.markets, fees: scenario.fees, limits: scenario.limits });
+    const feeAccount =
+      scenario.feeAccount === 'operator' ? OPERATOR : scenario.feeAccount === 'separate' ? SEPARATE_FEE : traders[0]!;
+    this.harness = new Harness({
+      feeAccount,
+      traders,
+      markets: scenario.markets,
+      fees: scenario.fees,
+      limits: scenario.limits,
+    });
     this.operatorLike = [OPERATOR, OPERATOR, STRANGER, SEPARATE_FEE];
   }
 
@@ -487,38 +574,59 @@ class ScenarioRunner {
         quantity = unitsToDecimal((config.maxQuantitySteps + steps) * config.stepUnits, config.baseDecimals);
         break;
       case 'offStep':
-        quantity = config.stepUnits > 1n
-          ? unitsToDecimal(steps * config.stepUnits + 1n, config.baseDecimals)
-          : unitsToDecimal(steps * config.stepUnits * 10n + 5n, config.baseDecimals + 1);
+        quantity =
+          config.stepUnits > 1n
+            ? unitsToDecimal(steps * config.stepUnits + 1n, config.baseDecimals)
+            : unitsToDecimal(steps * config.stepUnits * 10n + 5n, config.baseDecimals + 1);
         break;
       default:
         quantity = formatAmount(steps * config.stepUnits, config.baseDecimals, spec.quantityDefect, salt);
     }
 
     // Section 8: trigger orders (sized by triggerQuantity) and attached take-profit / stop-loss.
-    const tickText = (offset: number) => unitsToDecimal((config.midTicks + BigInt(offset)) * config.tickUnits, config.priceScale);
+    const tickText = (offset: number) =>
+      unitsToDecimal((config.midTicks + BigInt(offset)) * config.tickUnits, config.priceScale);
     const isTrigger = spec.trigger === 'trigger' && !(spec.orderType === 'Market' && spec.byQuote);
-    const attachedSpec = spec.trigger !== 'none' && spec.trigger !== 'trigger' && !(spec.orderType === 'Market' && spec.byQuote);
+    const attachedSpec =
+      spec.trigger !== 'none' && spec.trigger !== 'trigger' && !(spec.orderType === 'Market' && spec.byQuote);
     const withTriggers = <T extends OrderRequest>(request: T): OrderRequest => {
       if (isTrigger) {
         const { quantity: triggerQuantity, ...rest } = request;
-        return { ...rest, triggerPrice: tickText(spec.triggerOffsetTicks), ...(triggerQuantity !== undefined ? { triggerQuantity } : {}) };
+        return {
+          ...rest,
+          triggerPrice: tickText(spec.triggerOffsetTicks),
+          ...(triggerQuantity !== undefined ? { triggerQuantity } : {}),
+        };
       }
       if (!attachedSpec) return request;
-      const takeProfit = spec.trigger !== 'stopLoss'
-        ? { takeProfitTriggerPrice: tickText(spec.triggerOffsetTicks), ...(spec.attachedLimit ? { takeProfitLimitPrice: tickText(spec.triggerOffsetTicks) } : {}) }
-        : {};
-      const stopLoss = spec.trigger !== 'takeProfit'
-        ? { stopLossTriggerPrice: tickText(spec.stopLossOffsetTicks), ...(spec.attachedLimit ? { stopLossLimitPrice: tickText(spec.stopLossOffsetTicks) } : {}) }
-        : {};
+      const takeProfit =
+        spec.trigger !== 'stopLoss'
+          ? {
+              takeProfitTriggerPrice: tickText(spec.triggerOffsetTicks),
+              ...(spec.attachedLimit ? { takeProfitLimitPrice: tickText(spec.triggerOffsetTicks) } : {}),
+            }
+          : {};
+      const stopLoss =
+        spec.trigger !== 'takeProfit'
+          ? {
+              stopLossTriggerPrice: tickText(spec.stopLossOffsetTicks),
+              ...(spec.attachedLimit ? { stopLossLimitPrice: tickText(spec.stopLossOffsetTicks) } : {}),
+            }
+          : {};
       return { ...request, ...takeProfit, ...stopLoss };
     };
 
     if (spec.orderType === 'Market') {
       if (spec.byQuote) {
-        const units = BigInt(spec.quoteSteps) * config.midTicks * config.quoteUnitsPerStepTick + BigInt(spec.quoteExtraUnits);
-        const defect = spec.quantityDefect === 'offStep' || spec.quantityDefect === 'outOfRange' ? 'none' : spec.quantityDefect;
-        return { ...common, orderType: 'Market', quoteQuantity: formatAmount(units, config.quoteDecimals, defect, salt) };
+        const units =
+          BigInt(spec.quoteSteps) * config.midTicks * config.quoteUnitsPerStepTick + BigInt(spec.quoteExtraUnits);
+        const defect =
+          spec.quantityDefect === 'offStep' || spec.quantityDefect === 'outOfRange' ? 'none' : spec.quantityDefect;
+        return {
+          ...common,
+          orderType: 'Market',
+          quoteQuantity: formatAmount(units, config.quoteDecimals, defect, salt),
+        };
       }
       return withTriggers({ ...common, orderType: 'Market', quantity });
     }
@@ -528,7 +636,13 @@ class ScenarioRunner {
     switch (spec.priceDefect) {
       case 'outOfRange': {
         const beyond = config.priceBandTicks + 1n + BigInt(Math.abs(spec.priceOffsetTicks));
-        price = spec.priceOffsetTicks === 0 ? '0' : unitsToDecimal((config.midTicks + (spec.priceOffsetTicks > 0 ? beyond : -beyond)) * config.tickUnits, config.priceScale);
+        price =
+          spec.priceOffsetTicks === 0
+            ? '0'
+            : unitsToDecimal(
+                (config.midTicks + (spec.priceOffsetTicks > 0 ? beyond : -beyond)) * config.tickUnits,
+                config.priceScale,
+              );
         break;
       }
       case 'tooPrecise':
@@ -586,7 +700,11 @@ class ScenarioRunner {
         break;
       }
       case 'orders':
-        harness.step(this.actor(command.signer), { kind: 'orderExecute', orders: command.orders.map((spec) => this.orderRequest(spec)) }, command.dt);
+        harness.step(
+          this.actor(command.signer),
+          { kind: 'orderExecute', orders: command.orders.map((spec) => this.orderRequest(spec)) },
+          command.dt,
+        );
         break;
       case 'cancel': {
         const signer = this.actor(command.signer);
@@ -615,7 +733,11 @@ class ScenarioRunner {
       }
       case 'cancelAll': {
         const config = this.market(command.market);
-        harness.step(this.actor(command.signer), { kind: 'orderCancelAll', symbol: config?.symbol ?? 'DOGE_USDC' }, command.dt);
+        harness.step(
+          this.actor(command.signer),
+          { kind: 'orderCancelAll', symbol: config?.symbol ?? 'DOGE_USDC' },
+          command.dt,
+        );
         break;
       }
       case 'withdraw': {
@@ -623,7 +745,13 @@ class ScenarioRunner {
         const asset = command.asset < 0 ? 'DOGE' : assets[command.asset % assets.length]!;
         harness.step(
           this.actor(command.signer),
-          { kind: 'withdraw', symbol: asset, quantity: this.amountText(asset, command.amount), address: 'addr-1', blockchain: 'solana' },
+          {
+            kind: 'withdraw',
+            symbol: asset,
+            quantity: this.amountText(asset, command.amount),
+            address: 'addr-1',
+            blockchain: 'solana',
+          },
           command.dt,
         );
         break;
@@ -664,8 +792,10 @@ function envInteger(name: string, fallback: number): number {
   return value;
 }
 
-const seedFromEnv = process.env.MODEL_SEED !== undefined && process.env.MODEL_SEED !== '' ? envInteger('MODEL_SEED', 0) : undefined;
-const pathFromEnv = process.env.MODEL_PATH !== undefined && process.env.MODEL_PATH !== '' ? process.env.MODEL_PATH : undefined;
+const seedFromEnv =
+  process.env.MODEL_SEED !== undefined && process.env.MODEL_SEED !== '' ? envInteger('MODEL_SEED', 0) : undefined;
+const pathFromEnv =
+  process.env.MODEL_PATH !== undefined && process.env.MODEL_PATH !== '' ? process.env.MODEL_PATH : undefined;
 
 /**
  * Runs the property in two phases so a failure is always reported in bounded
@@ -680,12 +810,21 @@ function assertModel(testName: string, property: fc.IProperty<[Scenario]>, numRu
   const seed = seedFromEnv !== undefined ? { seed: seedFromEnv } : {};
   let details: fc.RunDetails<[Scenario]>;
   if (pathFromEnv !== undefined) {
-    details = fc.check(property, { ...seed, path: pathFromEnv, endOnFailure: !shrink, interruptAfterTimeLimit: shrinkMs });
+    details = fc.check(property, {
+      ...seed,
+      path: pathFromEnv,
+      endOnFailure: !shrink,
+      interruptAfterTimeLimit: shrinkMs,
+    });
   } else {
     const found = fc.check(property, { ...seed, numRuns, endOnFailure: true });
     details = found;
     if (found.failed && shrink && found.counterexamplePath !== null) {
-      const shrunk = fc.check(property, { seed: found.seed, path: found.counterexamplePath, interruptAfterTimeLimit: shrinkMs });
+      const shrunk = fc.check(property, {
+        seed: found.seed,
+        path: found.counterexamplePath,
+        interruptAfterTimeLimit: shrinkMs,
+      });
       if (shrunk.failed) details = shrunk;
     }
   }
@@ -693,7 +832,8 @@ function assertModel(testName: string, property: fc.IProperty<[Scenario]>, numRu
     const rerun =
       `Re-run exactly this failure with:\n  MODEL_SEED=${details.seed} MODEL_PATH="${details.counterexamplePath ?? ''}" ` +
       `npx vitest run packages/engine/test/model.test.ts -t "${testName}"`;
-    const cause = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+    const cause =
+      details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
     throw new Error(
       `${rerun}\n\nThe ${details.interrupted ? 'partly ' : ''}shrunk counterexample fails with:\n${cause}\n\n` +
         `${fc.defaultReportMessage(details) ?? ''}\n\n${rerun}`,
@@ -721,7 +861,10 @@ describe('engine agrees with the reference model', () => {
 // ---------------------------------------------------------------------------
 
 // The pool's SOL_USDC with a larger maximum quantity (10 SOL), so examples can use whole coins.
-const SOL_USDC: MarketConfig = { ...marketPool.find((market) => market.symbol === 'SOL_USDC')!, maxQuantitySteps: 1_000n };
+const SOL_USDC: MarketConfig = {
+  ...marketPool.find((market) => market.symbol === 'SOL_USDC')!,
+  maxQuantitySteps: 1_000n,
+};
 const ETH_USDC = marketPool.find((market) => market.symbol === 'ETH_USDC')!;
 const ALICE = traderKey(0);
 const BOB = traderKey(1);
@@ -731,13 +874,35 @@ function exampleHarness(
   fee: FeeConfig = { makerFeeBps: 0, takerFeeBps: 0 },
   limits?: Partial<LimitConfig>,
 ): Harness {
-  const limitConfig: LimitConfig = { maxOpenOrders: undefined, maxMakersPerOrder: undefined, minOrderValueSteps: undefined, minOrderValueExtraUnits: 0, ...limits };
-  const harness = new Harness({ feeAccount: SEPARATE_FEE, traders: [ALICE, BOB], markets: [market], fees: [fee], limits: [limitConfig] });
+  const limitConfig: LimitConfig = {
+    maxOpenOrders: undefined,
+    maxMakersPerOrder: undefined,
+    minOrderValueSteps: undefined,
+    minOrderValueExtraUnits: 0,
+    ...limits,
+  };
+  const harness = new Harness({
+    feeAccount: SEPARATE_FEE,
+    traders: [ALICE, BOB],
+    markets: [market],
+    fees: [fee],
+    limits: [limitConfig],
+  });
   let transaction = 0;
   for (const account of [ALICE, BOB]) {
-    for (const [symbol, quantity] of [[market.base, '1000'], [market.quote, '10000000']] as const) {
+    for (const [symbol, quantity] of [
+      [market.base, '1000'],
+      [market.quote, '10000000'],
+    ] as const) {
       transaction += 1;
-      harness.step(OPERATOR, { kind: 'depositCredit', account, symbol, quantity, blockchain: 'solana', chainTransactionId: `seed-${transaction}` });
+      harness.step(OPERATOR, {
+        kind: 'depositCredit',
+        account,
+        symbol,
+        quantity,
+        blockchain: 'solana',
+        chainTransactionId: `seed-${transaction}`,
+      });
     }
   }
   return harness;
@@ -750,13 +915,26 @@ function codes(outcome: ApplyOutcome): string {
 function limit(side: 'Bid' | 'Ask', price: string, quantity: string, extra: Partial<OrderRequest> = {}): Instruction {
   return {
     kind: 'orderExecute',
-    orders: [{ symbol: 'SOL_USDC', side, orderType: 'Limit', price, quantity, timeInForce: 'GTC', postOnly: false, selfTradePrevention: 'RejectTaker', ...extra }],
+    orders: [
+      {
+        symbol: 'SOL_USDC',
+        side,
+        orderType: 'Limit',
+        price,
+        quantity,
+        timeInForce: 'GTC',
+        postOnly: false,
+        selfTradePrevention: 'RejectTaker',
+        ...extra,
+      },
+    ],
   };
 }
 
 function orderOf(outcome: ApplyOutcome, index = 0): OrderView {
   const result = outcome.results[index];
-  if (result === undefined || !result.ok || result.value.kind !== 'order') throw new Error(`result ${index} is not an order: ${canon(result)}`);
+  if (result === undefined || !result.ok || result.value.kind !== 'order')
+    throw new Error(`result ${index} is not an order: ${canon(result)}`);
   return result.value.order;
 }
 
@@ -826,7 +1004,9 @@ describe('hand-written scenarios', () => {
     const before = canon([balancesOf(h.state, ALICE), balancesOf(h.state, BOB), depthOf(h.state.markets[0]!, 10)]);
     const outcome = h.step(ALICE, limit('Bid', '100.1', '2', { timeInForce: 'FOK' }));
     expect(codes(outcome)).toBe('ORDER_WOULD_NOT_FILL');
-    expect(canon([balancesOf(h.state, ALICE), balancesOf(h.state, BOB), depthOf(h.state.markets[0]!, 10)])).toBe(before);
+    expect(canon([balancesOf(h.state, ALICE), balancesOf(h.state, BOB), depthOf(h.state.markets[0]!, 10)])).toBe(
+      before,
+    );
     // No id was consumed.
     expect(orderOf(h.step(BOB, limit('Ask', '100.2', '1'))).orderId).toBe(3);
   });
@@ -851,7 +1031,17 @@ describe('hand-written scenarios', () => {
     h.step(BOB, limit('Ask', '100.2', '2'));
     const outcome = h.step(ALICE, {
       kind: 'orderExecute',
-      orders: [{ symbol: 'SOL_USDC', side: 'Bid', orderType: 'Market', quoteQuantity: '100.5', timeInForce: 'GTC', postOnly: false, selfTradePrevention: 'RejectTaker' }],
+      orders: [
+        {
+          symbol: 'SOL_USDC',
+          side: 'Bid',
+          orderType: 'Market',
+          quoteQuantity: '100.5',
+          timeInForce: 'GTC',
+          postOnly: false,
+          selfTradePrevention: 'RejectTaker',
+        },
+      ],
     });
     // 0.5 SOL at 100 = 50 USDC, then floor(50.5 / 1.002) = 50 steps at 100.2 = 50.1 USDC; 0.4 USDC unspent.
     expect(orderOf(outcome)).toMatchObject({ status: 'Filled', executedSteps: 100n, executedQuoteUnits: 100_100_000n });
@@ -864,26 +1054,56 @@ describe('hand-written scenarios', () => {
     const h = exampleHarness();
     const outcome = h.step(ALICE, {
       kind: 'orderExecute',
-      orders: [{ symbol: 'SOL_USDC', side: 'Bid', orderType: 'Market', quoteQuantity: '10', timeInForce: 'IOC', postOnly: false, selfTradePrevention: 'RejectTaker' }],
+      orders: [
+        {
+          symbol: 'SOL_USDC',
+          side: 'Bid',
+          orderType: 'Market',
+          quoteQuantity: '10',
+          timeInForce: 'IOC',
+          postOnly: false,
+          selfTradePrevention: 'RejectTaker',
+        },
+      ],
     });
     expect(codes(outcome)).toBe('ORDER_WOULD_NOT_FILL');
   });
 
   // The next three pin the specification's literal order of a quote-sized walk: find the next
   // maker, apply self-trade prevention, then size the fill (a zero size stops it for budget).
-  const marketByQuote = (side: 'Bid' | 'Ask', quoteQuantity: string, selfTradePrevention: OrderRequest['selfTradePrevention']): Instruction => ({
+  const marketByQuote = (
+    side: 'Bid' | 'Ask',
+    quoteQuantity: string,
+    selfTradePrevention: OrderRequest['selfTradePrevention'],
+  ): Instruction => ({
     kind: 'orderExecute',
-    orders: [{ symbol: 'SOL_USDC', side, orderType: 'Market', quoteQuantity, timeInForce: 'IOC', postOnly: false, selfTradePrevention }],
+    orders: [
+      {
+        symbol: 'SOL_USDC',
+        side,
+        orderType: 'Market',
+        quoteQuantity,
+        timeInForce: 'IOC',
+        postOnly: false,
+        selfTradePrevention,
+      },
+    ],
   });
 
   it('a quote-sized order that spends its whole budget is Filled, even as the book runs out', () => {
     const h = exampleHarness();
     h.step(BOB, limit('Ask', '100', '1'));
-    expect(orderOf(h.step(ALICE, marketByQuote('Bid', '100', 'RejectTaker')))).toMatchObject({ status: 'Filled', executedSteps: 100n });
+    expect(orderOf(h.step(ALICE, marketByQuote('Bid', '100', 'RejectTaker')))).toMatchObject({
+      status: 'Filled',
+      executedSteps: 100n,
+    });
     const h2 = exampleHarness();
     h2.step(BOB, limit('Ask', '100', '1'));
     h2.step(BOB, limit('Ask', '100.1', '1'));
-    expect(orderOf(h2.step(ALICE, marketByQuote('Bid', '100', 'RejectTaker')))).toMatchObject({ status: 'Filled', executedSteps: 100n });
+    expect(orderOf(h2.step(ALICE, marketByQuote('Bid', '100', 'RejectTaker')))).toMatchObject({
+      status: 'Filled',
+      executedSteps: 100n,
+    });
   });
 
   it('a quote-sized order with its budget spent leaves an own maker alone under RejectMaker', () => {
@@ -901,7 +1121,9 @@ describe('hand-written scenarios', () => {
     const own = orderOf(h.step(ALICE, limit('Ask', '100', '1')));
     // Self-trade prevention stops it at once (and RejectBoth cancels nothing, since nothing is accepted).
     expect(codes(h.step(ALICE, marketByQuote('Bid', '50', 'RejectTaker')))).toBe('ORDER_WOULD_NOT_FILL');
-    expect(codes(h.step(ALICE, limit('Bid', '100', '1', { timeInForce: 'IOC', selfTradePrevention: 'RejectBoth' })))).toBe('ORDER_WOULD_NOT_FILL');
+    expect(
+      codes(h.step(ALICE, limit('Bid', '100', '1', { timeInForce: 'IOC', selfTradePrevention: 'RejectBoth' }))),
+    ).toBe('ORDER_WOULD_NOT_FILL');
     expect(openOrdersOf(h.state, ALICE).map((order) => order.orderId)).toEqual([own.orderId]);
     // A budget too small for one step, and an IOC limit that does not cross.
     h.step(BOB, limit('Ask', '100', '1'));
@@ -913,13 +1135,46 @@ describe('hand-written scenarios', () => {
 
   it('a market sell by quote quantity needs only the base its walk will sell', () => {
     // BTC_USDC: a step is 0.001 BTC (100000 units); qpst = 500, so a step at 60000.5 costs 60.0005 USDC.
-    const BTC_USDC: MarketConfig = { ...marketPool.find((market) => market.symbol === 'BTC_USDC')!, minQuantitySteps: 1n };
-    const h = new Harness({ feeAccount: SEPARATE_FEE, traders: [ALICE, BOB], markets: [BTC_USDC], fees: [{ makerFeeBps: 0, takerFeeBps: 0 }] });
-    h.step(OPERATOR, { kind: 'depositCredit', account: BOB, symbol: 'USDC', quantity: '1000', blockchain: 'b', chainTransactionId: '1' });
-    h.step(OPERATOR, { kind: 'depositCredit', account: ALICE, symbol: 'BTC', quantity: '0.00105', blockchain: 'b', chainTransactionId: '2' });
+    const BTC_USDC: MarketConfig = {
+      ...marketPool.find((market) => market.symbol === 'BTC_USDC')!,
+      minQuantitySteps: 1n,
+    };
+    const h = new Harness({
+      feeAccount: SEPARATE_FEE,
+      traders: [ALICE, BOB],
+      markets: [BTC_USDC],
+      fees: [{ makerFeeBps: 0, takerFeeBps: 0 }],
+    });
+    h.step(OPERATOR, {
+      kind: 'depositCredit',
+      account: BOB,
+      symbol: 'USDC',
+      quantity: '1000',
+      blockchain: 'b',
+      chainTransactionId: '1',
+    });
+    h.step(OPERATOR, {
+      kind: 'depositCredit',
+      account: ALICE,
+      symbol: 'BTC',
+      quantity: '0.00105',
+      blockchain: 'b',
+      chainTransactionId: '2',
+    });
     const bid = (price: string): Instruction => ({
       kind: 'orderExecute',
-      orders: [{ symbol: 'BTC_USDC', side: 'Bid', orderType: 'Limit', price, quantity: '0.002', timeInForce: 'GTC', postOnly: false, selfTradePrevention: 'RejectTaker' }],
+      orders: [
+        {
+          symbol: 'BTC_USDC',
+          side: 'Bid',
+          orderType: 'Limit',
+          price,
+          quantity: '0.002',
+          timeInForce: 'GTC',
+          postOnly: false,
+          selfTradePrevention: 'RejectTaker',
+        },
+      ],
     });
     h.step(BOB, bid('60000.5'));
     h.step(BOB, bid('59999.5'));
@@ -927,7 +1182,17 @@ describe('hand-written scenarios', () => {
     // maker, so the walk stops for budget having sold 0.001 BTC. Alice holds 0.00105 BTC: enough.
     const outcome = h.step(ALICE, {
       kind: 'orderExecute',
-      orders: [{ symbol: 'BTC_USDC', side: 'Ask', orderType: 'Market', quoteQuantity: '120', timeInForce: 'IOC', postOnly: false, selfTradePrevention: 'RejectTaker' }],
+      orders: [
+        {
+          symbol: 'BTC_USDC',
+          side: 'Ask',
+          orderType: 'Market',
+          quoteQuantity: '120',
+          timeInForce: 'IOC',
+          postOnly: false,
+          selfTradePrevention: 'RejectTaker',
+        },
+      ],
     });
     expect(orderOf(outcome)).toMatchObject({ status: 'Filled', executedSteps: 1n, executedQuoteUnits: 60_000_500n });
   });
@@ -935,12 +1200,46 @@ describe('hand-written scenarios', () => {
   it('fees round up to the next unit on each side', () => {
     // ETH_USDC: a step is 1 ETH unit and a step at a tick is 1 USDC unit.
     const h = exampleHarness(ETH_USDC, { makerFeeBps: 7, takerFeeBps: 30 });
-    h.step(BOB, { kind: 'orderExecute', orders: [{ symbol: 'ETH_USDC', side: 'Bid', orderType: 'Limit', price: '3000.01', quantity: '0.0003', timeInForce: 'GTC', postOnly: false, selfTradePrevention: 'RejectTaker' }] });
-    const outcome = h.step(ALICE, { kind: 'orderExecute', orders: [{ symbol: 'ETH_USDC', side: 'Ask', orderType: 'Limit', price: '3000', quantity: '0.0003', timeInForce: 'IOC', postOnly: false, selfTradePrevention: 'RejectTaker' }] });
+    h.step(BOB, {
+      kind: 'orderExecute',
+      orders: [
+        {
+          symbol: 'ETH_USDC',
+          side: 'Bid',
+          orderType: 'Limit',
+          price: '3000.01',
+          quantity: '0.0003',
+          timeInForce: 'GTC',
+          postOnly: false,
+          selfTradePrevention: 'RejectTaker',
+        },
+      ],
+    });
+    const outcome = h.step(ALICE, {
+      kind: 'orderExecute',
+      orders: [
+        {
+          symbol: 'ETH_USDC',
+          side: 'Ask',
+          orderType: 'Limit',
+          price: '3000',
+          quantity: '0.0003',
+          timeInForce: 'IOC',
+          postOnly: false,
+          selfTradePrevention: 'RejectTaker',
+        },
+      ],
+    });
     const [trade] = engineTrades(outcome);
     // Notional 3 steps × 300001 ticks × 1 = 900003 quote units. The taker sells: ceil(900003 × 30 / 10000) = 2701.
     // The maker buys 3 base units: ceil(3 × 7 / 10000) = 1.
-    expect(trade).toMatchObject({ priceTicks: 300_001n, quantitySteps: 3n, quoteUnits: 900_003n, takerFeeUnits: 2_701n, makerFeeUnits: 1n });
+    expect(trade).toMatchObject({
+      priceTicks: 300_001n,
+      quantitySteps: 3n,
+      quoteUnits: 900_003n,
+      takerFeeUnits: 2_701n,
+      makerFeeUnits: 1n,
+    });
     expect(balance(h, SEPARATE_FEE, 'USDC').available).toBe(2_701n);
     expect(balance(h, SEPARATE_FEE, 'ETH').available).toBe(1n);
   });
@@ -976,9 +1275,24 @@ describe('hand-written scenarios', () => {
     expect(codes(h.step(ALICE, limit('Bid', '100', '0.04')))).toBe('ORDER_VALUE_TOO_SMALL');
     expect(orderOf(h.step(BOB, limit('Ask', '100', '0.05'))).status).toBe('New');
     // A market order sized by quantity is valued by what its walk would trade: 0.04 SOL at 100.
-    expect(codes(h.step(ALICE, { kind: 'orderExecute', orders: [{ symbol: 'SOL_USDC', side: 'Bid', orderType: 'Market', quantity: '0.04', timeInForce: 'IOC', postOnly: false, selfTradePrevention: 'RejectTaker' }] }))).toBe(
-      'ORDER_VALUE_TOO_SMALL',
-    );
+    expect(
+      codes(
+        h.step(ALICE, {
+          kind: 'orderExecute',
+          orders: [
+            {
+              symbol: 'SOL_USDC',
+              side: 'Bid',
+              orderType: 'Market',
+              quantity: '0.04',
+              timeInForce: 'IOC',
+              postOnly: false,
+              selfTradePrevention: 'RejectTaker',
+            },
+          ],
+        }),
+      ),
+    ).toBe('ORDER_VALUE_TOO_SMALL');
     // Sized by quote quantity, by its budget.
     expect(codes(h.step(ALICE, marketByQuote('Bid', '4.99', 'RejectTaker')))).toBe('ORDER_VALUE_TOO_SMALL');
     expect(orderOf(h.step(ALICE, marketByQuote('Bid', '5', 'RejectTaker'))).status).toBe('Filled');
@@ -1011,9 +1325,26 @@ describe('hand-written scenarios', () => {
   });
 
   // Section 8: trigger orders. Prices on this market lie within 99.80 to 100.20.
-  const stop = (side: 'Bid' | 'Ask', triggerPrice: string, quantity: string, extra: Partial<OrderRequest> = {}): Instruction => ({
+  const stop = (
+    side: 'Bid' | 'Ask',
+    triggerPrice: string,
+    quantity: string,
+    extra: Partial<OrderRequest> = {},
+  ): Instruction => ({
     kind: 'orderExecute',
-    orders: [{ symbol: 'SOL_USDC', side, orderType: 'Market', triggerPrice, triggerQuantity: quantity, timeInForce: 'IOC', postOnly: false, selfTradePrevention: 'RejectTaker', ...extra }],
+    orders: [
+      {
+        symbol: 'SOL_USDC',
+        side,
+        orderType: 'Market',
+        triggerPrice,
+        triggerQuantity: quantity,
+        timeInForce: 'IOC',
+        postOnly: false,
+        selfTradePrevention: 'RejectTaker',
+        ...extra,
+      },
+    ],
   });
   const trade = (h: Harness, price: string): void => {
     h.step(BOB, limit('Ask', price, '0.01'));
@@ -1025,7 +1356,10 @@ describe('hand-written scenarios', () => {
     expect(codes(h.step(ALICE, stop('Ask', '99.9', '1')))).toBe('INVALID_ORDER');
     trade(h, '100');
     expect(codes(h.step(ALICE, stop('Ask', '100', '1')))).toBe('INVALID_ORDER');
-    expect(orderOf(h.step(ALICE, stop('Ask', '99.9', '1')))).toMatchObject({ status: 'TriggerPending', triggerPriceTicks: 9_990n });
+    expect(orderOf(h.step(ALICE, stop('Ask', '99.9', '1')))).toMatchObject({
+      status: 'TriggerPending',
+      triggerPriceTicks: 9_990n,
+    });
   });
 
   it('a stop-market sell waits, reserving nothing, and fires when a trade reaches its trigger price', () => {
@@ -1040,7 +1374,9 @@ describe('hand-written scenarios', () => {
     expect(openOrder(h.state, pending.orderId)?.status).toBe('TriggerPending');
     h.step(BOB, limit('Ask', '99.9', '0.01'));
     const outcome = h.step(ALICE, limit('Bid', '99.9', '0.01'));
-    const fired = outcome.accepted ? outcome.events.filter((event) => event.type === 'trade' && event.takerOrderId === pending.orderId) : [];
+    const fired = outcome.accepted
+      ? outcome.events.filter((event) => event.type === 'trade' && event.takerOrderId === pending.orderId)
+      : [];
     // It sells 0.5 into Bob's bid at 99.85, as a market order.
     expect(fired).toMatchObject([{ priceTicks: 9_985n, quantitySteps: 50n }]);
     expect(openOrdersOf(h.state, ALICE).some((order) => order.orderId === pending.orderId)).toBe(false);
@@ -1053,7 +1389,9 @@ describe('hand-written scenarios', () => {
     const pending = orderOf(h.step(ALICE, stop('Bid', '100.1', '0.5')));
     h.step(BOB, limit('Ask', '100.1', '0.01'));
     const outcome = h.step(ALICE, limit('Bid', '100.1', '0.01'));
-    const update = outcome.accepted ? outcome.events.find((event) => event.type === 'orderUpdated' && event.order.orderId === pending.orderId) : undefined;
+    const update = outcome.accepted
+      ? outcome.events.find((event) => event.type === 'orderUpdated' && event.order.orderId === pending.orderId)
+      : undefined;
     expect(update).toMatchObject({ order: { status: 'TriggerFailed' } });
     expect(update?.type === 'orderUpdated' && update.reason).toMatch(/ORDER_WOULD_NOT_FILL/);
   });
@@ -1062,7 +1400,14 @@ describe('hand-written scenarios', () => {
     const h = exampleHarness();
     trade(h, '100');
     h.step(BOB, limit('Ask', '100', '1'));
-    const outcome = h.step(ALICE, limit('Bid', '100', '1', { takeProfitTriggerPrice: '100.1', stopLossTriggerPrice: '99.9', stopLossLimitPrice: '99.85' }));
+    const outcome = h.step(
+      ALICE,
+      limit('Bid', '100', '1', {
+        takeProfitTriggerPrice: '100.1',
+        stopLossTriggerPrice: '99.9',
+        stopLossLimitPrice: '99.85',
+      }),
+    );
     const result = outcome.results[0];
     const views = result?.ok === true && result.value.kind === 'order' ? result.value.attached : undefined;
     const attached = [views?.takeProfit, views?.stopLoss];
@@ -1082,10 +1427,16 @@ describe('hand-written scenarios', () => {
     trade(h, '100');
     h.step(BOB, limit('Bid', '99.8', '10'));
     const ids: number[] = [];
-    for (let index = 0; index < 12; index += 1) ids.push(orderOf(h.step(ALICE, stop('Ask', index % 2 === 0 ? '99.95' : '99.9', '0.01'))).orderId);
+    for (let index = 0; index < 12; index += 1)
+      ids.push(orderOf(h.step(ALICE, stop('Ask', index % 2 === 0 ? '99.95' : '99.9', '0.01'))).orderId);
     h.step(BOB, limit('Ask', '99.85', '0.01'));
     const outcome = h.step(ALICE, limit('Bid', '99.85', '0.01'));
-    const firedOrder = outcome.accepted ? outcome.events.filter((event) => event.type === 'trade').map((event) => event.takerOrderId).slice(1) : [];
+    const firedOrder = outcome.accepted
+      ? outcome.events
+          .filter((event) => event.type === 'trade')
+          .map((event) => event.takerOrderId)
+          .slice(1)
+      : [];
     // Falling triggers fire highest trigger price first (99.95 before 99.9), then by id.
     const expected = [...ids.filter((_, index) => index % 2 === 0), ...ids.filter((_, index) => index % 2 === 1)];
     expect(firedOrder).toEqual(expected.slice(0, 10));
@@ -1100,16 +1451,40 @@ describe('hand-written scenarios', () => {
     const first = orderOf(h.step(ALICE, stop('Ask', '99.9', '1', { clientId: 5 })));
     h.step(ALICE, stop('Bid', '100.1', '1'));
     expect(codes(h.step(ALICE, limit('Bid', '99.9', '1')))).toBe('ORDER_LIMIT');
-    expect(orderOf(h.step(ALICE, { kind: 'orderCancel', symbol: 'SOL_USDC', clientId: 5 }))).toMatchObject({ orderId: first.orderId, status: 'Cancelled' });
+    expect(orderOf(h.step(ALICE, { kind: 'orderCancel', symbol: 'SOL_USDC', clientId: 5 }))).toMatchObject({
+      orderId: first.orderId,
+      status: 'Cancelled',
+    });
     const all = h.step(ALICE, { kind: 'orderCancelAll', symbol: 'SOL_USDC' });
-    expect(all.accepted && all.results[0]?.ok === true && all.results[0].value.kind === 'orders' ? all.results[0].value.orders.map((order) => order.status) : []).toEqual(['Cancelled']);
+    expect(
+      all.accepted && all.results[0]?.ok === true && all.results[0].value.kind === 'orders'
+        ? all.results[0].value.orders.map((order) => order.status)
+        : [],
+    ).toEqual(['Cancelled']);
   });
 
   it('a fired limit order keeps its id and its time priority from when it was placed', () => {
     const h = exampleHarness();
     trade(h, '100');
     // Alice's stop-limit buy: fires at 100.1, then rests at 100.05 (no ask that low).
-    const stopLimit = orderOf(h.step(ALICE, { kind: 'orderExecute', orders: [{ symbol: 'SOL_USDC', side: 'Bid', orderType: 'Limit', price: '100.05', triggerPrice: '100.1', triggerQuantity: '0.5', timeInForce: 'GTC', postOnly: false, selfTradePrevention: 'RejectTaker' }] }));
+    const stopLimit = orderOf(
+      h.step(ALICE, {
+        kind: 'orderExecute',
+        orders: [
+          {
+            symbol: 'SOL_USDC',
+            side: 'Bid',
+            orderType: 'Limit',
+            price: '100.05',
+            triggerPrice: '100.1',
+            triggerQuantity: '0.5',
+            timeInForce: 'GTC',
+            postOnly: false,
+            selfTradePrevention: 'RejectTaker',
+          },
+        ],
+      }),
+    );
     const later = orderOf(h.step(BOB, limit('Bid', '100.05', '0.5')));
     h.step(BOB, limit('Ask', '100.1', '0.01'));
     h.step(ALICE, limit('Bid', '100.1', '0.01'));

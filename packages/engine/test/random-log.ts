@@ -46,25 +46,55 @@ export function signedEntry(
     options.windowMs ?? 5_000,
     { percentEncode: options.percentEncode ?? false },
   );
-  return { logTimeMs, transaction: { message, publicKey: signer.publicKey, signature: signMessage(signer.seed, message) } };
+  return {
+    logTimeMs,
+    transaction: { message, publicKey: signer.publicKey, signature: signMessage(signer.seed, message) },
+  };
 }
 
 export const demoListing: ReadonlyArray<readonly [string, Record<string, string>]> = [
   ['assetList', { symbol: 'SOL', decimals: '9' }],
   ['assetList', { symbol: 'BTC', decimals: '8' }],
   ['assetList', { symbol: 'USDC', decimals: '6' }],
-  ['marketList', {
-    symbol: 'SOL_USDC', baseSymbol: 'SOL', quoteSymbol: 'USDC', tickSize: '0.01', stepSize: '0.01', minQuantity: '0.01',
-    maxQuantity: '100000', minPrice: '0.01', maxPrice: '1000000', makerFeeBps: '2', takerFeeBps: '5',
-  }],
-  ['marketList', {
-    symbol: 'BTC_USDC', baseSymbol: 'BTC', quoteSymbol: 'USDC', tickSize: '0.1', stepSize: '0.00001', minQuantity: '0.00001',
-    maxQuantity: '1000', minPrice: '0.1', maxPrice: '10000000', makerFeeBps: '0', takerFeeBps: '10',
-  }],
+  [
+    'marketList',
+    {
+      symbol: 'SOL_USDC',
+      baseSymbol: 'SOL',
+      quoteSymbol: 'USDC',
+      tickSize: '0.01',
+      stepSize: '0.01',
+      minQuantity: '0.01',
+      maxQuantity: '100000',
+      minPrice: '0.01',
+      maxPrice: '1000000',
+      makerFeeBps: '2',
+      takerFeeBps: '5',
+    },
+  ],
+  [
+    'marketList',
+    {
+      symbol: 'BTC_USDC',
+      baseSymbol: 'BTC',
+      quoteSymbol: 'USDC',
+      tickSize: '0.1',
+      stepSize: '0.00001',
+      minQuantity: '0.00001',
+      maxQuantity: '1000',
+      minPrice: '0.1',
+      maxPrice: '10000000',
+      makerFeeBps: '0',
+      takerFeeBps: '10',
+    },
+  ],
 ];
 
 /** A signed random log of `entryCount` entries (plus set-up) from `seed`. */
-export function randomSignedLog(seed: number, entryCount: number): { entries: LogEntry[]; operator: Signer; traders: Signer[] } {
+export function randomSignedLog(
+  seed: number,
+  entryCount: number,
+): { entries: LogEntry[]; operator: Signer; traders: Signer[] } {
   const next = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[next() % items.length]!;
   const operator = signerFromByte(200);
@@ -73,10 +103,25 @@ export function randomSignedLog(seed: number, entryCount: number): { entries: Lo
   let time = 1_800_000_000_000;
   for (const [instruction, params] of demoListing) entries.push(signedEntry(operator, instruction, params, time++));
   traders.forEach((trader, index) => {
-    for (const [symbol, quantity] of [['SOL', '5000'], ['BTC', '50'], ['USDC', '1000000']] as const) {
-      entries.push(signedEntry(operator, 'depositCredit', {
-        account: trader.accountId, symbol, quantity, blockchain: 'Solana', chainTransactionId: `${symbol}-${index}`,
-      }, time++));
+    for (const [symbol, quantity] of [
+      ['SOL', '5000'],
+      ['BTC', '50'],
+      ['USDC', '1000000'],
+    ] as const) {
+      entries.push(
+        signedEntry(
+          operator,
+          'depositCredit',
+          {
+            account: trader.accountId,
+            symbol,
+            quantity,
+            blockchain: 'Solana',
+            chainTransactionId: `${symbol}-${index}`,
+          },
+          time++,
+        ),
+      );
     }
   });
   for (let count = 0; count < entryCount; count += 1) {
@@ -88,7 +133,8 @@ export function randomSignedLog(seed: number, entryCount: number): { entries: Lo
     const tick = market === 'SOL_USDC' ? 100 : 10;
     const price = (mid + ((next() % 41) - 20)) / tick;
     const quantity = market === 'SOL_USDC' ? String(1 + (next() % 500) / 100) : String((1 + (next() % 900)) / 100_000);
-    const smallQuantity = market === 'SOL_USDC' ? String((1 + (next() % 20)) / 100) : String((1 + (next() % 20)) / 100_000);
+    const smallQuantity =
+      market === 'SOL_USDC' ? String((1 + (next() % 20)) / 100) : String((1 + (next() % 20)) / 100_000);
     let params: Record<string, string>;
     let instruction = 'orderExecute';
     if (roll < 55) {
@@ -98,8 +144,15 @@ export function randomSignedLog(seed: number, entryCount: number): { entries: Lo
       // and sized small.
       const taking = timeInForce !== 'GTC';
       const limitPrice = taking ? (mid + (side === 'Bid' ? 20 : -20)) / tick : price;
-      params = { symbol: market, side, orderType: 'Limit', price: String(limitPrice), quantity: taking ? smallQuantity : quantity,
-        timeInForce, selfTradePrevention: pick(['RejectTaker', 'RejectMaker', 'RejectBoth', 'Allow']) };
+      params = {
+        symbol: market,
+        side,
+        orderType: 'Limit',
+        price: String(limitPrice),
+        quantity: taking ? smallQuantity : quantity,
+        timeInForce,
+        selfTradePrevention: pick(['RejectTaker', 'RejectMaker', 'RejectBoth', 'Allow']),
+      };
       if (next() % 4 === 0) params.clientId = String(next() % 50);
     } else if (roll < 65) {
       params = { symbol: market, side: pick(['Bid', 'Ask']), orderType: 'Market', quantity: smallQuantity };
@@ -111,7 +164,12 @@ export function randomSignedLog(seed: number, entryCount: number): { entries: Lo
       params = { symbol: market };
     } else {
       instruction = 'withdraw';
-      params = { symbol: 'USDC', quantity: String(1 + (next() % 100)), address: `addr ${next() % 10}/x+y`, blockchain: 'Solana' };
+      params = {
+        symbol: 'USDC',
+        quantity: String(1 + (next() % 100)),
+        address: `addr ${next() % 10}/x+y`,
+        blockchain: 'Solana',
+      };
     }
     entries.push(signedEntry(trader, instruction, params, time, { percentEncode: next() % 2 === 0 }));
   }

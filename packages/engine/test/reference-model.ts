@@ -18,7 +18,14 @@
  *
  * It imports only types from the engine, never behaviour.
  */
-import type { Instruction, OrderRequest, OrderType, SelfTradePrevention, Side, TimeInForce } from '../src/instruction.js';
+import type {
+  Instruction,
+  OrderRequest,
+  OrderType,
+  SelfTradePrevention,
+  Side,
+  TimeInForce,
+} from '../src/instruction.js';
 
 // ---------------------------------------------------------------------------
 // Exact decimals: value = digits / 10^exponent.
@@ -91,7 +98,14 @@ function ceilDiv(numerator: bigint, denominator: bigint): bigint {
 // Model state.
 // ---------------------------------------------------------------------------
 
-export type ModelStatus = 'New' | 'PartiallyFilled' | 'Filled' | 'Cancelled' | 'Expired' | 'TriggerPending' | 'TriggerFailed';
+export type ModelStatus =
+  | 'New'
+  | 'PartiallyFilled'
+  | 'Filled'
+  | 'Cancelled'
+  | 'Expired'
+  | 'TriggerPending'
+  | 'TriggerFailed';
 
 export interface ModelAsset {
   readonly symbol: string;
@@ -194,7 +208,12 @@ export interface ModelOrderView {
 
 export type ModelResult =
   | { readonly ok: false; readonly code: string }
-  | { readonly ok: true; readonly kind: 'order'; readonly order: ModelOrderView; readonly attached?: readonly ModelOrderView[] }
+  | {
+      readonly ok: true;
+      readonly kind: 'order';
+      readonly order: ModelOrderView;
+      readonly attached?: readonly ModelOrderView[];
+    }
   | { readonly ok: true; readonly kind: 'orders'; readonly orders: readonly ModelOrderView[] }
   | {
       readonly ok: true;
@@ -382,7 +401,10 @@ export class ReferenceModel {
   }
 
   /** Price levels of each side, best first, summed from the open orders. */
-  depthOf(symbol: string): { bids: { priceTicks: bigint; quantitySteps: bigint }[]; asks: { priceTicks: bigint; quantitySteps: bigint }[] } {
+  depthOf(symbol: string): {
+    bids: { priceTicks: bigint; quantitySteps: bigint }[];
+    asks: { priceTicks: bigint; quantitySteps: bigint }[];
+  } {
     const side = (which: Side) => {
       const totals = new Map<bigint, bigint>();
       for (const order of this.data.orders) {
@@ -434,15 +456,18 @@ export class ReferenceModel {
       expectedPending.set(key, (expectedPending.get(key) ?? 0n) + withdrawal.quantityUnits);
     }
     for (const [key, balance] of data.balances) {
-      if (balance.locked !== (expectedLocked.get(key) ?? 0n)) return `model: locked ${key} ${balance.locked} ≠ reservations`;
+      if (balance.locked !== (expectedLocked.get(key) ?? 0n))
+        return `model: locked ${key} ${balance.locked} ≠ reservations`;
       if (balance.pendingWithdrawal !== (expectedPending.get(key) ?? 0n)) return `model: pending ${key} ≠ withdrawals`;
     }
-    for (const key of expectedLocked.keys()) if (!data.balances.has(key)) return `model: reservation without balance ${key}`;
+    for (const key of expectedLocked.keys())
+      if (!data.balances.has(key)) return `model: reservation without balance ${key}`;
     for (const market of data.markets) {
       const depth = this.depthOf(market.symbol);
       const bid = depth.bids[0];
       const ask = depth.asks[0];
-      if (bid !== undefined && ask !== undefined && bid.priceTicks >= ask.priceTicks) return `model: ${market.symbol} crossed`;
+      if (bid !== undefined && ask !== undefined && bid.priceTicks >= ask.priceTicks)
+        return `model: ${market.symbol} crossed`;
     }
     return undefined;
   }
@@ -537,7 +562,8 @@ export class ReferenceModel {
     if (base === quote || listing.symbol !== `${base.symbol}_${quote.symbol}`) return fail('INVALID_INSTRUCTION');
     const tick = readDecimal(listing.tickSize);
     const step = readDecimal(listing.stepSize);
-    if (tick === undefined || step === undefined || tick.digits === 0n || step.digits === 0n) return fail('INVALID_INSTRUCTION');
+    if (tick === undefined || step === undefined || tick.digits === 0n || step.digits === 0n)
+      return fail('INVALID_INSTRUCTION');
     const stepUnits = unitsAt(step, base.decimals);
     if (stepUnits === undefined) return fail('INVALID_INSTRUCTION');
     // stepSize × tickSize × 10^quoteDecimals must be a whole number.
@@ -556,7 +582,12 @@ export class ReferenceModel {
     const maxQuantitySteps = count(listing.maxQuantity, step);
     const minPriceTicks = count(listing.minPrice, tick);
     const maxPriceTicks = count(listing.maxPrice, tick);
-    if (minQuantitySteps === undefined || maxQuantitySteps === undefined || minPriceTicks === undefined || maxPriceTicks === undefined) {
+    if (
+      minQuantitySteps === undefined ||
+      maxQuantitySteps === undefined ||
+      minPriceTicks === undefined ||
+      maxPriceTicks === undefined
+    ) {
       return fail('INVALID_INSTRUCTION');
     }
     if (minQuantitySteps > maxQuantitySteps || minPriceTicks > maxPriceTicks) return fail('INVALID_INSTRUCTION');
@@ -564,7 +595,8 @@ export class ReferenceModel {
     // Section 4.6: optional limits with their defaults and bounds.
     const maxOpenOrders = listing.maxOpenOrders ?? 500;
     const maxMakersPerOrder = listing.maxMakersPerOrder ?? 100;
-    if (maxOpenOrders < 1 || maxOpenOrders > 1000 || maxMakersPerOrder < 1 || maxMakersPerOrder > 100) return fail('INVALID_INSTRUCTION');
+    if (maxOpenOrders < 1 || maxOpenOrders > 1000 || maxMakersPerOrder < 1 || maxMakersPerOrder > 100)
+      return fail('INVALID_INSTRUCTION');
     let minOrderValueUnits = 0n;
     if (listing.minOrderValue !== undefined) {
       const value = readDecimal(listing.minOrderValue);
@@ -637,7 +669,12 @@ export class ReferenceModel {
     const balance = this.balance(account, symbol);
     balance.available -= units;
     balance.pendingWithdrawal += units;
-    const withdrawal: ModelWithdrawal = { withdrawalId: this.data.nextWithdrawalId, account, asset: symbol, quantityUnits: units };
+    const withdrawal: ModelWithdrawal = {
+      withdrawalId: this.data.nextWithdrawalId,
+      account,
+      asset: symbol,
+      quantityUnits: units,
+    };
     this.data.nextWithdrawalId += 1;
     this.data.withdrawals.push(withdrawal);
     return { ok: true, kind: 'withdrawal', ...withdrawal, status: 'Pending' };
@@ -649,7 +686,8 @@ export class ReferenceModel {
     this.data.withdrawals = this.data.withdrawals.filter((candidate) => candidate !== withdrawal);
     const balance = this.balance(withdrawal.account, withdrawal.asset);
     balance.pendingWithdrawal -= withdrawal.quantityUnits;
-    if (completed) this.data.assets.find((asset) => asset.symbol === withdrawal.asset)!.withdrawn += withdrawal.quantityUnits;
+    if (completed)
+      this.data.assets.find((asset) => asset.symbol === withdrawal.asset)!.withdrawn += withdrawal.quantityUnits;
     else balance.available += withdrawal.quantityUnits;
     return { ok: true, kind: 'withdrawal', ...withdrawal, status: completed ? 'Confirmed' : 'Failed' };
   }
@@ -671,14 +709,21 @@ export class ReferenceModel {
     order.status = 'Cancelled';
   }
 
-  private cancel(account: string, symbol: string, orderId: number | undefined, clientId: number | undefined): ModelResult {
+  private cancel(
+    account: string,
+    symbol: string,
+    orderId: number | undefined,
+    clientId: number | undefined,
+  ): ModelResult {
     if (this.market(symbol) === undefined) return fail('INVALID_MARKET');
     const order = this.data.orders.find(
       (candidate) =>
         isOpen(candidate) &&
         candidate.account === account &&
         candidate.market === symbol &&
-        (orderId !== undefined ? candidate.orderId === orderId : clientId !== undefined && candidate.clientId === clientId),
+        (orderId !== undefined
+          ? candidate.orderId === orderId
+          : clientId !== undefined && candidate.clientId === clientId),
     );
     if (order === undefined) return fail('RESOURCE_NOT_FOUND');
     this.cancelOne(order);
@@ -704,7 +749,8 @@ export class ReferenceModel {
   }
 
   private openCountOn(account: string, symbol: string): number {
-    return this.data.orders.filter((order) => isOpen(order) && order.account === account && order.market === symbol).length;
+    return this.data.orders.filter((order) => isOpen(order) && order.account === account && order.market === symbol)
+      .length;
   }
 
   private placeOrder(account: string, request: OrderRequest, logTimeMs: number, trades: ModelTrade[]): ModelResult {
@@ -722,7 +768,8 @@ export class ReferenceModel {
     if (quantityText !== undefined) {
       const value = readDecimal(quantityText);
       const steps = value === undefined ? undefined : exactQuotient(value, market.step);
-      if (steps === undefined || steps < market.minQuantitySteps || steps > market.maxQuantitySteps) return fail('INVALID_QUANTITY');
+      if (steps === undefined || steps < market.minQuantitySteps || steps > market.maxQuantitySteps)
+        return fail('INVALID_QUANTITY');
       quantitySteps = steps;
     }
     let quoteQuantityUnits: bigint | undefined;
@@ -733,7 +780,13 @@ export class ReferenceModel {
       if (request.timeInForce === 'FOK') return fail('INVALID_ORDER');
     }
     const prices: (bigint | undefined)[] = [];
-    for (const text of [request.triggerPrice, request.takeProfitTriggerPrice, request.takeProfitLimitPrice, request.stopLossTriggerPrice, request.stopLossLimitPrice]) {
+    for (const text of [
+      request.triggerPrice,
+      request.takeProfitTriggerPrice,
+      request.takeProfitLimitPrice,
+      request.stopLossTriggerPrice,
+      request.stopLossLimitPrice,
+    ]) {
       if (text === undefined) {
         prices.push(undefined);
         continue;
@@ -748,7 +801,9 @@ export class ReferenceModel {
     if (!this.data.accounts.has(account)) return fail('INSUFFICIENT_FUNDS');
     if (
       request.clientId !== undefined &&
-      this.data.orders.some((order) => isOpen(order) && order.account === account && order.clientId === request.clientId)
+      this.data.orders.some(
+        (order) => isOpen(order) && order.account === account && order.clientId === request.clientId,
+      )
     ) {
       return fail('INVALID_ORDER');
     }
@@ -782,7 +837,8 @@ export class ReferenceModel {
       const last = this.data.lastPrices.get(market.symbol);
       if (last === undefined || last === triggerPriceTicks) return fail('INVALID_ORDER');
       const valuePrice = request.orderType === 'Limit' ? priceTicks : triggerPriceTicks;
-      if (quantitySteps * valuePrice * market.quoteUnitsPerStepTick < market.minOrderValueUnits) return fail('ORDER_VALUE_TOO_SMALL');
+      if (quantitySteps * valuePrice * market.quoteUnitsPerStepTick < market.minOrderValueUnits)
+        return fail('ORDER_VALUE_TOO_SMALL');
       const order = newOrder({ status: 'TriggerPending', triggerPriceTicks, triggerRising: triggerPriceTicks > last });
       this.data.nextOrderId += 1;
       this.data.orders.push(order);
@@ -792,7 +848,8 @@ export class ReferenceModel {
     // (3) room under the open-order limit for the order (if it may rest) and its take-profit and stop-loss.
     const mayRest = request.orderType === 'Limit' && request.timeInForce === 'GTC';
     const slots = (mayRest ? 1 : 0) + (takeProfitTicks !== undefined ? 1 : 0) + (stopLossTicks !== undefined ? 1 : 0);
-    if (slots > 0 && this.openCountOn(account, market.symbol) + slots > market.maxOpenOrders) return fail('ORDER_LIMIT');
+    if (slots > 0 && this.openCountOn(account, market.symbol) + slots > market.maxOpenOrders)
+      return fail('ORDER_LIMIT');
 
     const taker = newOrder({});
     // (4) to (7).
@@ -806,7 +863,10 @@ export class ReferenceModel {
 
     // Section 8.2: the attached take-profit, then the stop-loss.
     const attached: ModelOrder[] = [];
-    for (const [trigger, limit, takeProfit] of [[takeProfitTicks, takeProfitLimitTicks, true], [stopLossTicks, stopLossLimitTicks, false]] as const) {
+    for (const [trigger, limit, takeProfit] of [
+      [takeProfitTicks, takeProfitLimitTicks, true],
+      [stopLossTicks, stopLossLimitTicks, false],
+    ] as const) {
       if (trigger === undefined) continue;
       const order = newOrder({
         side: request.side === 'Bid' ? 'Ask' : 'Bid',
@@ -829,7 +889,9 @@ export class ReferenceModel {
       attached[1]!.linkedOrderId = attached[0]!.orderId;
     }
     const view = viewOf(taker);
-    return attached.length === 0 ? { ok: true, kind: 'order', order: view } : { ok: true, kind: 'order', order: view, attached: attached.map(viewOf) };
+    return attached.length === 0
+      ? { ok: true, kind: 'order', order: view }
+      : { ok: true, kind: 'order', order: view, attached: attached.map(viewOf) };
   }
 
   /** Checks 4 to 7 for an order about to execute (new, or a trigger firing); the refusal code, or undefined. */
@@ -910,20 +972,36 @@ export class ReferenceModel {
       for (const market of this.data.markets) {
         const last = this.data.lastPrices.get(market.symbol);
         if (last === undefined) continue;
-        const pending = this.data.orders.filter((order) => order.status === 'TriggerPending' && order.market === market.symbol);
+        const pending = this.data.orders.filter(
+          (order) => order.status === 'TriggerPending' && order.market === market.symbol,
+        );
         const byId = (a: ModelOrder, b: ModelOrder) => a.orderId - b.orderId;
         const rising = pending
           .filter((order) => order.triggerRising && order.triggerPriceTicks! <= last)
-          .sort((a, b) => (a.triggerPriceTicks! === b.triggerPriceTicks! ? byId(a, b) : a.triggerPriceTicks! < b.triggerPriceTicks! ? -1 : 1));
+          .sort((a, b) =>
+            a.triggerPriceTicks! === b.triggerPriceTicks!
+              ? byId(a, b)
+              : a.triggerPriceTicks! < b.triggerPriceTicks!
+                ? -1
+                : 1,
+          );
         const falling = pending
           .filter((order) => !order.triggerRising && order.triggerPriceTicks! >= last)
-          .sort((a, b) => (a.triggerPriceTicks! === b.triggerPriceTicks! ? byId(a, b) : a.triggerPriceTicks! > b.triggerPriceTicks! ? -1 : 1));
+          .sort((a, b) =>
+            a.triggerPriceTicks! === b.triggerPriceTicks!
+              ? byId(a, b)
+              : a.triggerPriceTicks! > b.triggerPriceTicks!
+                ? -1
+                : 1,
+          );
         chosen = rising[0] ?? falling[0];
         if (chosen !== undefined) break;
       }
       if (chosen === undefined) return;
       const market = this.market(chosen.market)!;
-      const partner = this.data.orders.find((order) => order.orderId === chosen.linkedOrderId && order.status === 'TriggerPending');
+      const partner = this.data.orders.find(
+        (order) => order.orderId === chosen.linkedOrderId && order.status === 'TriggerPending',
+      );
       this.unlink(chosen);
       if (partner !== undefined) partner.status = 'Cancelled';
       chosen.status = 'New';
@@ -939,7 +1017,8 @@ export class ReferenceModel {
   private nextMaker(market: ModelMarket, taker: ModelOrder): ModelOrder | undefined {
     const opposite: Side = taker.side === 'Bid' ? 'Ask' : 'Bid';
     const candidates = this.data.orders.filter((order) => {
-      if (!isResting(order) || order.market !== market.symbol || order.side !== opposite || order === taker) return false;
+      if (!isResting(order) || order.market !== market.symbol || order.side !== opposite || order === taker)
+        return false;
       if (taker.orderType === 'Market') return true;
       return taker.side === 'Bid' ? order.priceTicks <= taker.priceTicks : order.priceTicks >= taker.priceTicks;
     });

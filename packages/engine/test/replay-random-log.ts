@@ -9,15 +9,24 @@ import { createState } from '../src/state.js';
 import { stateHashHex } from '../src/state-codec.js';
 import { randomSignedLog } from './random-log.js';
 
-export function fingerprint(seed: number, entryCount: number): { stateHash: string; outcomesHash: string; accepted: number } {
+export function fingerprint(
+  seed: number,
+  entryCount: number,
+): { stateHash: string; outcomesHash: string; accepted: number } {
   const { entries, operator } = randomSignedLog(seed, entryCount);
-  const state = createState({ exchangeName: 'determinism', operatorKeys: [operator.accountId], feeAccount: operator.accountId });
+  const state = createState({
+    exchangeName: 'determinism',
+    operatorKeys: [operator.accountId],
+    feeAccount: operator.accountId,
+  });
   const outcomes = createHash('sha256');
   let accepted = 0;
   for (const entry of entries) {
     const outcome = apply(state, entry);
     if (outcome.accepted) accepted += 1;
-    outcomes.update(JSON.stringify(outcome, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value)));
+    outcomes.update(
+      JSON.stringify(outcome, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value)),
+    );
   }
   return { stateHash: stateHashHex(state), outcomesHash: outcomes.digest('hex'), accepted };
 }

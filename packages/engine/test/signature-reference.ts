@@ -205,7 +205,9 @@ export function pointOrder(point: CurvePoint): number {
 
 export const IDENTITY = Point.ZERO;
 export const ORDER_TWO_POINT = TORSION_POINTS.find((point) => pointOrder(point) === 2)!;
-export const ORDER_FOUR_POINT = TORSION_POINTS.find((point) => pointOrder(point) === 4 && (point.toAffine().x & 1n) === 0n)!;
+export const ORDER_FOUR_POINT = TORSION_POINTS.find(
+  (point) => pointOrder(point) === 4 && (point.toAffine().x & 1n) === 0n,
+)!;
 
 /**
  * Searches, over message counters, for a message M and a torsion point T such that with

@@ -43,7 +43,11 @@ export function workedExampleValues(): Map<string, string> {
   const traderSeed = new Uint8Array(32).fill(2);
   const operatorKey = publicKeyFromSeed(operatorSeed);
   const traderKey = publicKeyFromSeed(traderSeed);
-  const genesis = { exchangeName: 'worked-example', operatorKeys: [accountIdOf(operatorKey)], feeAccount: accountIdOf(operatorKey) };
+  const genesis = {
+    exchangeName: 'worked-example',
+    operatorKeys: [accountIdOf(operatorKey)],
+    feeAccount: accountIdOf(operatorKey),
+  };
   values.set('operator.seed', hex(operatorSeed));
   values.set('operator.publicKey', base64(operatorKey));
   values.set('trader.seed', hex(traderSeed));
@@ -55,11 +59,24 @@ export function workedExampleValues(): Map<string, string> {
   const state = createState(genesis);
   let previousHash = genesisHash(genesis);
   const entries: Array<{ name: string; instruction: string; params: Array<[string, string]> }> = [
-    { name: 'entry1', instruction: 'assetList', params: [['symbol', 'SOL'], ['decimals', '9']] },
+    {
+      name: 'entry1',
+      instruction: 'assetList',
+      params: [
+        ['symbol', 'SOL'],
+        ['decimals', '9'],
+      ],
+    },
     {
       name: 'entry2',
       instruction: 'depositCredit',
-      params: [['account', accountIdOf(traderKey)], ['symbol', 'SOL'], ['quantity', '2.5'], ['blockchain', 'Solana'], ['chainTransactionId', 'tx1']],
+      params: [
+        ['account', accountIdOf(traderKey)],
+        ['symbol', 'SOL'],
+        ['quantity', '2.5'],
+        ['blockchain', 'Solana'],
+        ['chainTransactionId', 'tx1'],
+      ],
     },
   ];
   let sequence = 0;
@@ -70,7 +87,12 @@ export function workedExampleValues(): Map<string, string> {
     const entry: LogEntry = { logTimeMs: time, transaction: { message, publicKey: operatorKey, signature } };
     const outcome = apply(state, entry);
     if (!outcome.accepted) throw new Error(`${name} was refused: ${outcome.rejection.message}`);
-    const { encoding, entryHash } = encodeAndHashEntry({ sequence, logTimeMs: time, previousHash, transaction: entry.transaction });
+    const { encoding, entryHash } = encodeAndHashEntry({
+      sequence,
+      logTimeMs: time,
+      previousHash,
+      transaction: entry.transaction,
+    });
     values.set(`${name}.signingString`, new TextDecoder().decode(message));
     values.set(`${name}.signature`, hex(signature));
     values.set(`${name}.encoding`, hex(encoding));
@@ -80,7 +102,8 @@ export function workedExampleValues(): Map<string, string> {
 
   values.set('state2.encoding', hex(encodeState(state)));
   values.set('state2.hash', hex(stateHash(state)));
-  for (const account of state.accountList) values.set(`commitment2.account${account.ordinal}.bytes`, hex(accountPartBytes(account)));
+  for (const account of state.accountList)
+    values.set(`commitment2.account${account.ordinal}.bytes`, hex(accountPartBytes(account)));
   for (const part of stateCommitmentPartsOf(state)) values.set(`commitment2.${part.name}`, hex(part.hash));
   values.set('commitment2.stateCommitment', hex(stateCommitmentOf(state)));
 

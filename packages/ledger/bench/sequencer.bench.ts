@@ -42,7 +42,12 @@ for (let round = 1; round <= 3; round += 1) {
     const outcome: ApplyOutcome = apply(sequencerState, entry, { signatureVerified: true });
     if (!outcome.accepted) continue;
     sequence += 1;
-    const { encoding, entryHash } = encodeAndHashEntry({ sequence, logTimeMs: entry.logTimeMs, previousHash, transaction: entry.transaction });
+    const { encoding, entryHash } = encodeAndHashEntry({
+      sequence,
+      logTimeMs: entry.logTimeMs,
+      previousHash,
+      transaction: entry.transaction,
+    });
     previousHash = entryHash;
     operations.push({ type: 'put', key: entryKey(sequence), value: encoding });
     historyOperations(sequencerState, sequence, outcome.events, operations);
@@ -61,7 +66,11 @@ for (const threads of [1, 2]) {
   // With one thread the log order is the submission order, so the clock can follow the entries' own times.
   const times = entries.map((entry) => entry.logTimeMs);
   const options = {
-    dataDirectory: directory.path, genesis, logger: pino({ level: "warn" }), verifierThreads: threads, snapshotEveryEntries: 1_000_000,
+    dataDirectory: directory.path,
+    genesis,
+    logger: pino({ level: 'warn' }),
+    verifierThreads: threads,
+    snapshotEveryEntries: 1_000_000,
     // Every entry is submitted at once, on purpose: admit them all instead of refusing the excess as overload.
     maximumPendingTransactions: entries.length,
     clock: () => times[Math.min(index++, times.length - 1)]!,
@@ -83,7 +92,9 @@ for (const threads of [1, 2]) {
     const t1 = performance.now();
     const reopened = await ExchangeNode.open(options);
     const recoveryMs = performance.now() - t1;
-    console.log(`recovery of ${reopened.head().sequence} entries from genesis: ${Math.round(recoveryMs)} ms = ${rate(reopened.head().sequence, recoveryMs)}, same state: ${stateHashHex(reopened.state) === stateHash}`);
+    console.log(
+      `recovery of ${reopened.head().sequence} entries from genesis: ${Math.round(recoveryMs)} ms = ${rate(reopened.head().sequence, recoveryMs)}, same state: ${stateHashHex(reopened.state) === stateHash}`,
+    );
     await reopened.close();
   }
   await directory.remove();

@@ -72,9 +72,12 @@ interface AcknowledgedEntry {
   readonly entryHash: string;
 }
 
-
 export function transactionKeyOf(transaction: SignedTransaction): string {
-  return createHash('sha256').update(transaction.publicKey).update(transaction.signature).update(transaction.message).digest('hex');
+  return createHash('sha256')
+    .update(transaction.publicKey)
+    .update(transaction.signature)
+    .update(transaction.message)
+    .digest('hex');
 }
 
 export class LogAuditor {
@@ -112,7 +115,10 @@ export class LogAuditor {
 
   /** The node's subscribe callback: the entry is durable. */
   entryPublished(entry: CommittedEntry): void {
-    this.published.set(entry.sequence, { transactionKey: transactionKeyOf(entry.transaction), entryHash: bytesToLowerHex(entry.entryHash) });
+    this.published.set(entry.sequence, {
+      transactionKey: transactionKeyOf(entry.transaction),
+      entryHash: bytesToLowerHex(entry.entryHash),
+    });
   }
 
   /** submit() resolved with `sequence` for exactly these bytes. */
@@ -121,14 +127,23 @@ export class LogAuditor {
     const transactionKey = transactionKeyOf(transaction);
     const published = this.published.get(sequence);
     if (published === undefined) {
-      throw new AuditFailure('acknowledged-entries-survive', `entry ${sequence} was acknowledged before it was published as durable`);
+      throw new AuditFailure(
+        'acknowledged-entries-survive',
+        `entry ${sequence} was acknowledged before it was published as durable`,
+      );
     }
     if (published.transactionKey !== transactionKey) {
-      throw new AuditFailure('acknowledged-entries-survive', `entry ${sequence} was acknowledged for a transaction other than the one it holds`);
+      throw new AuditFailure(
+        'acknowledged-entries-survive',
+        `entry ${sequence} was acknowledged for a transaction other than the one it holds`,
+      );
     }
     const earlier = this.acknowledged.get(sequence);
     if (earlier !== undefined) {
-      throw new AuditFailure('sequences-contiguous', `sequence ${sequence} was acknowledged twice (${earlier.transactionKey} and ${transactionKey})`);
+      throw new AuditFailure(
+        'sequences-contiguous',
+        `sequence ${sequence} was acknowledged twice (${earlier.transactionKey} and ${transactionKey})`,
+      );
     }
     this.published.delete(sequence);
     this.acknowledged.set(sequence, published);
@@ -136,7 +151,10 @@ export class LogAuditor {
 
   /** The node refused `transaction` as DUPLICATE_REQUEST: the same request must be in the log. */
   duplicateClaimed(transaction: SignedTransaction): void {
-    this.duplicateClaims.push({ digest: messageDigest(transaction.publicKey, transaction.message), transactionKey: transactionKeyOf(transaction) });
+    this.duplicateClaims.push({
+      digest: messageDigest(transaction.publicKey, transaction.message),
+      transactionKey: transactionKeyOf(transaction),
+    });
   }
 
   /**
@@ -169,12 +187,19 @@ export class LogAuditor {
       this.checks['torn-tail-dropped'] += 1;
       // Start-up appends the record of an attestation whose record was torn off (docs/attestation.md, "Attestation records").
       const recordedAtStartUp =
-        head === expectedHead + 1 && node.state.attestedSequence === expectedHead && (await node.attestationAt(expectedHead)) !== undefined;
+        head === expectedHead + 1 &&
+        node.state.attestedSequence === expectedHead &&
+        (await node.attestationAt(expectedHead)) !== undefined;
       if (head !== expectedHead && !recordedAtStartUp) {
-        throw new AuditFailure('torn-tail-dropped', `after a torn write from entry ${expectedHead + 1} the recovered head is ${head}, expected ${expectedHead}`);
+        throw new AuditFailure(
+          'torn-tail-dropped',
+          `after a torn write from entry ${expectedHead + 1} the recovered head is ${head}, expected ${expectedHead}`,
+        );
       }
     }
-    const missing = [...this.acknowledged.keys()].filter((sequence) => sequence > head).sort((left, right) => left - right);
+    const missing = [...this.acknowledged.keys()]
+      .filter((sequence) => sequence > head)
+      .sort((left, right) => left - right);
     if (missing.length > 0) {
       this.lostEntries += missing.length;
       throw new AuditFailure(
@@ -191,7 +216,10 @@ export class LogAuditor {
     const head = node.head().sequence;
     if (head < this.replayedHead) {
       this.lostEntries += this.replayedHead - head;
-      throw new AuditFailure('acknowledged-entries-survive', `the log shrank from ${this.replayedHead} to ${head} entries; durable entries were lost`);
+      throw new AuditFailure(
+        'acknowledged-entries-survive',
+        `the log shrank from ${this.replayedHead} to ${head} entries; durable entries were lost`,
+      );
     }
     let expected = fromSequence;
     let entries: AsyncIterable<StoredEntry>;
@@ -203,21 +231,33 @@ export class LogAuditor {
       }
     } catch (error) {
       if (error instanceof AuditFailure) throw error;
-      throw new AuditFailure('sequences-contiguous', `reading the log from entry ${fromSequence} failed: ${error instanceof Error ? error.message : String(error)}`);
+      throw new AuditFailure(
+        'sequences-contiguous',
+        `reading the log from entry ${fromSequence} failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     this.checks['sequences-contiguous'] += 1;
     if (expected !== Math.max(fromSequence, head + 1)) {
-      throw new AuditFailure('sequences-contiguous', `the log ends at entry ${expected - 1} but the node's head is ${head}`);
+      throw new AuditFailure(
+        'sequences-contiguous',
+        `the log ends at entry ${expected - 1} but the node's head is ${head}`,
+      );
     }
   }
 
   private checkEntry(entry: StoredEntry, expected: number): void {
     if (entry.sequence !== expected) {
-      throw new AuditFailure('sequences-contiguous', `entry ${expected} was expected, the log holds entry ${entry.sequence} there`);
+      throw new AuditFailure(
+        'sequences-contiguous',
+        `entry ${expected} was expected, the log holds entry ${entry.sequence} there`,
+      );
     }
     const entryHash = bytesToLowerHex(entry.entryHash);
     const acknowledged = this.acknowledged.get(entry.sequence);
-    if (acknowledged !== undefined && (acknowledged.entryHash !== entryHash || acknowledged.transactionKey !== transactionKeyOf(entry.transaction))) {
+    if (
+      acknowledged !== undefined &&
+      (acknowledged.entryHash !== entryHash || acknowledged.transactionKey !== transactionKeyOf(entry.transaction))
+    ) {
       this.lostEntries += 1;
       throw new AuditFailure(
         'acknowledged-entries-survive',
@@ -228,7 +268,10 @@ export class LogAuditor {
       const replayed = this.replayedEntryHashes[entry.sequence - 1];
       if (replayed !== entryHash) {
         this.lostEntries += 1;
-        throw new AuditFailure('acknowledged-entries-survive', `durable entry ${entry.sequence} changed: entry hash ${entryHash}, was ${replayed}`);
+        throw new AuditFailure(
+          'acknowledged-entries-survive',
+          `durable entry ${entry.sequence} changed: entry hash ${entryHash}, was ${replayed}`,
+        );
       }
       return;
     }
@@ -238,7 +281,10 @@ export class LogAuditor {
     const digest = messageDigest(entry.transaction.publicKey, entry.transaction.message);
     const earlier = this.loggedTransactions.get(digest);
     if (earlier !== undefined) {
-      throw new AuditFailure('no-transaction-logged-twice', `entry ${entry.sequence} repeats the request of entry ${earlier}`);
+      throw new AuditFailure(
+        'no-transaction-logged-twice',
+        `entry ${entry.sequence} repeats the request of entry ${earlier}`,
+      );
     }
     const outcome = apply(this.replay, { logTimeMs: entry.logTimeMs, transaction: entry.transaction });
     if (!outcome.accepted) {
@@ -255,7 +301,10 @@ export class LogAuditor {
     for (const claim of this.duplicateClaims) {
       this.checks['duplicate-refusals-justified'] += 1;
       if (!this.loggedTransactions.has(claim.digest)) {
-        throw new AuditFailure('duplicate-refusals-justified', `a request (${claim.transactionKey}) was refused as a duplicate but is not in the log`);
+        throw new AuditFailure(
+          'duplicate-refusals-justified',
+          `a request (${claim.transactionKey}) was refused as a duplicate but is not in the log`,
+        );
       }
     }
     this.duplicateClaims = [];
@@ -265,13 +314,19 @@ export class LogAuditor {
   private compareStates(node: ExchangeNode): void {
     const statistics = node.statistics();
     if (statistics.sequencedEntries !== statistics.durableSequence) {
-      throw new AuditFailure('nothing-stuck', `the node is not idle at a check: ${statistics.sequencedEntries} sequenced, ${statistics.durableSequence} durable`);
+      throw new AuditFailure(
+        'nothing-stuck',
+        `the node is not idle at a check: ${statistics.sequencedEntries} sequenced, ${statistics.durableSequence} durable`,
+      );
     }
     this.checks['engine-invariants'] += 1;
     try {
       checkInvariants(node.state);
     } catch (error) {
-      throw new AuditFailure('engine-invariants', `the node's state breaks an invariant: ${error instanceof Error ? error.message : String(error)}`);
+      throw new AuditFailure(
+        'engine-invariants',
+        `the node's state breaks an invariant: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
     this.checks['state-matches-replay'] += 1;
     const nodeStateHash = stateHashHex(node.state);

@@ -19,11 +19,16 @@ import { SimulationFailure, faultKinds, runSimulation, type FaultKind, type Simu
 function integerOption(name: string, text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(value)) throw new Error(`--${name} must be a whole number, not ${text}`);
+  if (!/^[0-9]+$/.test(text) || !Number.isSafeInteger(value))
+    throw new Error(`--${name} must be a whole number, not ${text}`);
   return value;
 }
 
-function sumOf<K extends string>(reports: readonly SimulationReport[], keys: readonly K[], pick: (report: SimulationReport) => Readonly<Record<K, number>>): Record<K, number> {
+function sumOf<K extends string>(
+  reports: readonly SimulationReport[],
+  keys: readonly K[],
+  pick: (report: SimulationReport) => Readonly<Record<K, number>>,
+): Record<K, number> {
   const totals = Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
   for (const report of reports) for (const key of keys) totals[key] += pick(report)[key];
   return totals;
@@ -50,8 +55,13 @@ async function main(): Promise<number> {
   const seedCount = integerOption('seeds', values.seeds, 1);
   // Without --seed, explore: a random first seed, printed so that any run can be repeated.
   const firstSeed = integerOption('seed', values.seed, randomInt(0, 2 ** 31));
-  const replayerSpacingEntries = values['replayer-spacing'] === undefined ? undefined : integerOption('replayer-spacing', values['replayer-spacing'], 0);
-  process.stdout.write(`simulating ${seedCount} seed(s) from ${firstSeed}, ${entries} entries each${values['no-faults'] ? ', no faults' : ''}\n`);
+  const replayerSpacingEntries =
+    values['replayer-spacing'] === undefined
+      ? undefined
+      : integerOption('replayer-spacing', values['replayer-spacing'], 0);
+  process.stdout.write(
+    `simulating ${seedCount} seed(s) from ${firstSeed}, ${entries} entries each${values['no-faults'] ? ', no faults' : ''}\n`,
+  );
 
   const replayerPool = await SignatureVerifierPool.start(1);
   const reports: SimulationReport[] = [];
@@ -76,7 +86,9 @@ async function main(): Promise<number> {
     }
   } catch (error) {
     if (!(error instanceof SimulationFailure)) throw error;
-    process.stdout.write(`\n${error.message}\n  cause: ${error.cause instanceof Error ? error.cause.stack : String(error.cause)}\n  last events:\n`);
+    process.stdout.write(
+      `\n${error.message}\n  cause: ${error.cause instanceof Error ? error.cause.stack : String(error.cause)}\n  last events:\n`,
+    );
     for (const line of error.recentEvents) process.stdout.write(`    ${line}\n`);
     return 1;
   } finally {
@@ -85,7 +97,8 @@ async function main(): Promise<number> {
 
   const faults = sumOf<FaultKind>(reports, faultKinds, (report) => report.faults);
   const checks = sumOf<CheckName>(reports, checkNames, (report) => report.checks);
-  const total = (pick: (report: SimulationReport) => number): number => reports.reduce((sum, report) => sum + pick(report), 0);
+  const total = (pick: (report: SimulationReport) => number): number =>
+    reports.reduce((sum, report) => sum + pick(report), 0);
   const lines = [
     '',
     `seeds:                 ${reports.length} (${firstSeed}…${firstSeed + reports.length - 1})`,

@@ -44,7 +44,12 @@ export async function checkWithReplayer(node: ExchangeNode, pool: SignatureVerif
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as unknown);
-  const report = await replayLog({ log: new Uint8Array(log.bytes()), attestations, pool, logDescription: 'the simulated node export' });
+  const report = await replayLog({
+    log: new Uint8Array(log.bytes()),
+    attestations,
+    pool,
+    logDescription: 'the simulated node export',
+  });
   if (!report.verified) {
     const divergence = report.divergence;
     throw new AuditFailure(
@@ -60,7 +65,10 @@ export async function checkWithReplayer(node: ExchangeNode, pool: SignatureVerif
     );
   }
   if (report.stateHash !== stateHashHex(node.state)) {
-    throw new AuditFailure('replayer-accepts-log-and-attestations', `the replayer's state hash ${report.stateHash} is not the node's ${stateHashHex(node.state)}`);
+    throw new AuditFailure(
+      'replayer-accepts-log-and-attestations',
+      `the replayer's state hash ${report.stateHash} is not the node's ${stateHashHex(node.state)}`,
+    );
   }
   if (report.attestationsChecked !== attestations.length) {
     throw new AuditFailure(
@@ -68,5 +76,9 @@ export async function checkWithReplayer(node: ExchangeNode, pool: SignatureVerif
       `the replayer checked ${report.attestationsChecked} of ${attestations.length} exported attestations`,
     );
   }
-  return { entries: report.entriesApplied, attestations: attestations.length, flaggedAttestations: report.flaggedAttestations.length };
+  return {
+    entries: report.entriesApplied,
+    attestations: attestations.length,
+    flaggedAttestations: report.flaggedAttestations.length,
+  };
 }

@@ -25,7 +25,12 @@ export class SeededRandom {
   /** The stream called `streamName` of run `seed`. */
   static stream(seed: number, streamName: string): SeededRandom {
     const digest = createHash('sha256').update(`vex-sim/${seed}/${streamName}`).digest();
-    return new SeededRandom([digest.readUInt32BE(0), digest.readUInt32BE(4), digest.readUInt32BE(8), digest.readUInt32BE(12)]);
+    return new SeededRandom([
+      digest.readUInt32BE(0),
+      digest.readUInt32BE(4),
+      digest.readUInt32BE(8),
+      digest.readUInt32BE(12),
+    ]);
   }
 
   /** A uniform 32-bit unsigned integer. */
@@ -48,7 +53,8 @@ export class SeededRandom {
 
   /** A uniform integer in [0, limit). */
   below(limit: number): number {
-    if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`below() needs a positive integer, got ${limit}`);
+    if (!Number.isSafeInteger(limit) || limit < 1)
+      throw new RangeError(`below() needs a positive integer, got ${limit}`);
     return Math.floor(this.fraction() * limit);
   }
 

@@ -6,7 +6,13 @@
  * complete and never report back, as for a killed process.
  */
 import type { MemoryLevel } from 'memory-level';
-import type { BatchOperation, LedgerChainedBatch, LedgerDatabase, LedgerIterator, LedgerRangeOptions } from '../src/database.js';
+import type {
+  BatchOperation,
+  LedgerChainedBatch,
+  LedgerDatabase,
+  LedgerIterator,
+  LedgerRangeOptions,
+} from '../src/database.js';
 import type { SimulatedDisk } from './simulated-disk.js';
 
 class SimulatedChainedBatch implements LedgerChainedBatch {

@@ -98,10 +98,15 @@ export class SimulatedDisk {
   /** Starts a process: a fresh database holding exactly what is on the disk now. Any earlier handle is dead. */
   async boot(): Promise<SimulatedDatabase> {
     if (this.current !== undefined) throw new Error('boot() while a process is running; crash or shut it down first');
-    const memory = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view', storeEncoding: 'view' });
+    const memory = new MemoryLevel<Uint8Array, Uint8Array>({
+      keyEncoding: 'view',
+      valueEncoding: 'view',
+      storeEncoding: 'view',
+    });
     await memory.open();
     const image: Array<{ type: 'put'; key: Uint8Array; value: Uint8Array }> = [];
-    for (const record of this.durable.values()) image.push({ type: 'put', key: record.key, value: new Uint8Array(record.value) });
+    for (const record of this.durable.values())
+      image.push({ type: 'put', key: record.key, value: new Uint8Array(record.value) });
     if (image.length > 0) await memory.batch(image);
     this.boots += 1;
     this.current = new SimulatedDatabase(this, memory, this.boots);
@@ -112,10 +117,11 @@ export class SimulatedDisk {
   enqueueWrite(database: SimulatedDatabase, operations: readonly BatchOperation[], sync: boolean): Promise<void> {
     // A dead process's writes never happen, and it never hears back.
     if (database !== this.current) return new Promise<void>(() => undefined);
-    const copies = operations.map((operation): BatchOperation =>
-      operation.type === 'put'
-        ? { type: 'put', key: new Uint8Array(operation.key), value: new Uint8Array(operation.value) }
-        : { type: 'del', key: new Uint8Array(operation.key) },
+    const copies = operations.map(
+      (operation): BatchOperation =>
+        operation.type === 'put'
+          ? { type: 'put', key: new Uint8Array(operation.key), value: new Uint8Array(operation.value) }
+          : { type: 'del', key: new Uint8Array(operation.key) },
     );
     return new Promise<void>((resolve, reject) => {
       this.inFlight.push({ database, operations: copies, sync, resolve, reject });
@@ -129,7 +135,10 @@ export class SimulatedDisk {
   /** Whether the oldest in-flight write carries log entries (so that tearing it means something). */
   oldestWriteCarriesEntries(): boolean {
     const write = this.inFlight[0];
-    return write !== undefined && write.operations.some((operation) => operation.type === 'put' && operation.key[0] === keyspaces.entry);
+    return (
+      write !== undefined &&
+      write.operations.some((operation) => operation.type === 'put' && operation.key[0] === keyspaces.entry)
+    );
   }
 
   /** The next `writes` writes fail with ENOSPC, writing nothing. */
@@ -222,7 +231,10 @@ export class SimulatedDisk {
     });
     this.applyDurably(written);
     const first = entryIndexes[entryIndexes.length - damagedCount];
-    return { fromSequence: first === undefined ? undefined : sequenceOfKey(operations[first]!.key), entries: damagedCount };
+    return {
+      fromSequence: first === undefined ? undefined : sequenceOfKey(operations[first]!.key),
+      entries: damagedCount,
+    };
   }
 
   private damage(value: Uint8Array): Uint8Array {

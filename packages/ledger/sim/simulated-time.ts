@@ -14,7 +14,8 @@ export class SimulatedClock {
   }
 
   advance(durationMs: number): void {
-    if (!Number.isSafeInteger(durationMs) || durationMs < 0) throw new RangeError(`cannot advance the clock by ${durationMs} ms`);
+    if (!Number.isSafeInteger(durationMs) || durationMs < 0)
+      throw new RangeError(`cannot advance the clock by ${durationMs} ms`);
     this.currentMs += durationMs;
   }
 
@@ -48,7 +49,12 @@ export class SimulatedScheduler implements NodeScheduler {
   }
 
   runAfter(delayMs: number, callback: () => void): () => void {
-    const timer: Timer = { dueMs: this.clock.nowMs + Math.max(0, Math.ceil(delayMs)), order: this.timersSet++, callback, cancelled: false };
+    const timer: Timer = {
+      dueMs: this.clock.nowMs + Math.max(0, Math.ceil(delayMs)),
+      order: this.timersSet++,
+      callback,
+      cancelled: false,
+    };
     if (!this.abandoned) this.timers.push(timer);
     return () => {
       timer.cancelled = true;
@@ -86,7 +92,8 @@ export class SimulatedScheduler implements NodeScheduler {
     let next: Timer | undefined;
     for (const timer of this.liveTimers()) {
       if (timer.dueMs > this.clock.nowMs) continue;
-      if (next === undefined || timer.dueMs < next.dueMs || (timer.dueMs === next.dueMs && timer.order < next.order)) next = timer;
+      if (next === undefined || timer.dueMs < next.dueMs || (timer.dueMs === next.dueMs && timer.order < next.order))
+        next = timer;
     }
     if (next === undefined) return;
     this.timers.splice(this.timers.indexOf(next), 1);

@@ -31,7 +31,14 @@ import { SimulatedClock, SimulatedScheduler } from './simulated-time.js';
 import { Workload, type SimulatedRequest } from './workload.js';
 
 export type FaultKind = CrashKind | 'crash-during-recovery' | 'fsync-failure' | 'disk-full';
-export const faultKinds: readonly FaultKind[] = ['process-crash', 'power-loss', 'torn-write', 'crash-during-recovery', 'fsync-failure', 'disk-full'];
+export const faultKinds: readonly FaultKind[] = [
+  'process-crash',
+  'power-loss',
+  'torn-write',
+  'crash-during-recovery',
+  'fsync-failure',
+  'disk-full',
+];
 
 export interface SimulationOptions {
   readonly seed: number;
@@ -109,7 +116,10 @@ export class SimulationFailure extends Error {
     readonly recentEvents: readonly string[],
     options?: { cause?: unknown },
   ) {
-    super(`simulation failed: seed ${seed}, step ${step}: ${reason}\n  reproduce: pnpm sim --seed ${seed} --entries ${entries}`, options);
+    super(
+      `simulation failed: seed ${seed}, step ${step}: ${reason}\n  reproduce: pnpm sim --seed ${seed} --entries ${entries}`,
+      options,
+    );
   }
 }
 
@@ -212,8 +222,10 @@ class Simulation {
   private openOrders = 0;
 
   constructor(private readonly options: SimulationOptions) {
-    if (!Number.isSafeInteger(options.seed) || options.seed < 0) throw new RangeError(`the seed must be a non-negative integer, got ${options.seed}`);
-    if (!Number.isSafeInteger(options.entries) || options.entries < 1) throw new RangeError(`entries must be a positive integer, got ${options.entries}`);
+    if (!Number.isSafeInteger(options.seed) || options.seed < 0)
+      throw new RangeError(`the seed must be a non-negative integer, got ${options.seed}`);
+    if (!Number.isSafeInteger(options.entries) || options.entries < 1)
+      throw new RangeError(`entries must be a positive integer, got ${options.entries}`);
     this.seed = options.seed;
     this.targetEntries = options.entries;
     this.faultsActive = options.faults ?? true;
@@ -240,7 +252,8 @@ class Simulation {
       cleanRestart: 0.005 * intensity,
     };
     // Each replayer run re-verifies every attestation, and each of those hashes the whole state: spaced out in long runs.
-    this.replayerSpacingEntries = options.replayerSpacingEntries ?? (options.entries <= 1_000 ? 0 : Math.floor(options.entries / 4));
+    this.replayerSpacingEntries =
+      options.replayerSpacingEntries ?? (options.entries <= 1_000 ? 0 : Math.floor(options.entries / 4));
     this.disk = new SimulatedDisk(SeededRandom.stream(this.seed, 'disk'), { honestSync: options.honestSync ?? true });
     this.auditor = new LogAuditor(this.workload.genesis);
     // Warnings and worse are read for what recovery did; the lines carry real time, so they stay out of the digest.
@@ -267,7 +280,10 @@ class Simulation {
       while (this.lastKnownHead < this.targetEntries) {
         this.step += 1;
         if (this.step > maximumSteps) {
-          throw new AuditFailure('nothing-stuck', `the log holds ${this.lastKnownHead} of ${this.targetEntries} entries after ${maximumSteps} steps`);
+          throw new AuditFailure(
+            'nothing-stuck',
+            `the log holds ${this.lastKnownHead} of ${this.targetEntries} entries after ${maximumSteps} steps`,
+          );
         }
         await this.runStep();
       }
@@ -294,7 +310,9 @@ class Simulation {
 
   private failure(error: unknown): SimulationFailure {
     if (error instanceof SimulationFailure) return error;
-    return new SimulationFailure(this.seed, this.step, this.targetEntries, describe(error), [...this.recentEvents], { cause: error });
+    return new SimulationFailure(this.seed, this.step, this.targetEntries, describe(error), [...this.recentEvents], {
+      cause: error,
+    });
   }
 
   private runningNode(): ExchangeNode {
@@ -306,12 +324,17 @@ class Simulation {
   /** One step: time passes, a wave of requests arrives (more may arrive meanwhile), and the simulator waits for every answer. */
   private async runStep(): Promise<void> {
     const node = this.runningNode();
-    this.clock.advance(this.scheduleRandom.chance(0.04) ? this.scheduleRandom.between(300, 3_000) : this.scheduleRandom.between(0, 25));
+    this.clock.advance(
+      this.scheduleRandom.chance(0.04) ? this.scheduleRandom.between(300, 3_000) : this.scheduleRandom.between(0, 25),
+    );
     this.record(`step ${this.step} time ${this.clock.nowMs - startTimeMs}`);
     // Clients that never heard back retry some requests with the very same bytes.
-    const requests: SimulatedRequest[] = this.uncertain.filter(() => this.workloadRandom.chance(0.5)).map((request) => ({ ...request, kind: 'resubmission' as const }));
+    const requests: SimulatedRequest[] = this.uncertain
+      .filter(() => this.workloadRandom.chance(0.5))
+      .map((request) => ({ ...request, kind: 'resubmission' as const }));
     this.uncertain = [];
-    for (let count = this.workloadRandom.between(1, 8); count > 0; count -= 1) requests.push(this.workload.next(node.state, this.clock.nowMs));
+    for (let count = this.workloadRandom.between(1, 8); count > 0; count -= 1)
+      requests.push(this.workload.next(node.state, this.clock.nowMs));
     for (const request of requests) this.submit(request);
     const outcome = await this.waitUntil(() => this.settled(), { crashRate: this.rates.crash, arrivals: 4 });
     if (outcome === 'crashed') {
@@ -372,7 +395,8 @@ class Simulation {
     this.refusals[code] = (this.refusals[code] ?? 0) + 1;
     this.record(`refused ${request.kind} ${code}`);
     if (code === 'DUPLICATE_REQUEST') this.auditor.duplicateClaimed(request.transaction);
-    if (result.outcome.accepted) throw new AuditFailure('sequences-contiguous', 'an accepted transaction came back without a sequence');
+    if (result.outcome.accepted)
+      throw new AuditFailure('sequences-contiguous', 'an accepted transaction came back without a sequence');
   }
 
   private submitFailed(request: SimulatedRequest, error: unknown): void {
@@ -389,19 +413,28 @@ class Simulation {
    * one thing to happen (a scheduler callback, a due timer, the completion of
    * the oldest write, a new request, or a crash).
    */
-  private async waitUntil(done: () => boolean, options: { crashRate: number; arrivals: number }): Promise<'done' | 'crashed'> {
+  private async waitUntil(
+    done: () => boolean,
+    options: { crashRate: number; arrivals: number },
+  ): Promise<'done' | 'crashed'> {
     let arrivals = options.arrivals;
     for (let round = 0; ; round += 1) {
       await yieldToEventLoop();
       if (this.pendingFailure !== undefined) throw this.pendingFailure;
       if (done()) return 'done';
-      if (round > maximumEventsPerWait) throw new AuditFailure('nothing-stuck', `still waiting after ${maximumEventsPerWait} scheduling events`);
+      if (round > maximumEventsPerWait)
+        throw new AuditFailure('nothing-stuck', `still waiting after ${maximumEventsPerWait} scheduling events`);
       const process = this.process!;
       if (this.faultsActive && this.faultRandom.chance(options.crashRate)) {
         this.crash(process.node === undefined);
         return 'crashed';
       }
-      if (arrivals > 0 && process.node !== undefined && process.node.haltedBy === undefined && this.scheduleRandom.chance(0.15)) {
+      if (
+        arrivals > 0 &&
+        process.node !== undefined &&
+        process.node.haltedBy === undefined &&
+        this.scheduleRandom.chance(0.15)
+      ) {
         arrivals -= 1;
         this.submit(this.workload.next(process.node.state, this.clock.nowMs));
         continue;
@@ -413,7 +446,10 @@ class Simulation {
       this.auditor.checks['nothing-stuck'] += 1;
       if (choices.length === 0) {
         const waiting = this.outstanding.filter((submission) => !submission.settled).length;
-        throw new AuditFailure('nothing-stuck', `nothing can happen, yet the wait is not over (${waiting} submissions unanswered)`);
+        throw new AuditFailure(
+          'nothing-stuck',
+          `nothing can happen, yet the wait is not over (${waiting} submissions unanswered)`,
+        );
       }
       this.events += 1;
       const choice = this.scheduleRandom.pick(choices);
@@ -508,7 +544,8 @@ class Simulation {
   /** Boots a process on the disk and opens the node, again and again until it opens; then audits the recovery. */
   private async start(): Promise<void> {
     for (let attempt = 1; ; attempt += 1) {
-      if (attempt > maximumRestartAttempts) throw new AuditFailure('nothing-stuck', `the node did not open in ${maximumRestartAttempts} attempts`);
+      if (attempt > maximumRestartAttempts)
+        throw new AuditFailure('nothing-stuck', `the node did not open in ${maximumRestartAttempts} attempts`);
       const database = await this.disk.boot();
       const scheduler = new SimulatedScheduler(this.clock);
       const process: NodeProcess = { boot: database.boot, database, scheduler, node: undefined };
@@ -532,10 +569,13 @@ class Simulation {
         (node) => (opening.node = node),
         (error: unknown) => (opening.error = error ?? new Error('open failed')),
       );
-      const outcome = await this.waitUntil(() => (opening.node !== undefined || opening.error !== undefined) && this.settled(), {
-        crashRate: this.rates.crashDuringRecovery,
-        arrivals: 0,
-      });
+      const outcome = await this.waitUntil(
+        () => (opening.node !== undefined || opening.error !== undefined) && this.settled(),
+        {
+          crashRate: this.rates.crashDuringRecovery,
+          arrivals: 0,
+        },
+      );
       if (outcome === 'crashed') continue;
       const openError = opening.error;
       if (openError !== undefined) {
@@ -562,7 +602,8 @@ class Simulation {
       await this.auditor.auditRecovery(node, this.expectedHeadAfterTear);
       this.expectedHeadAfterTear = undefined;
       this.lastKnownHead = head.sequence;
-      if (this.replayerHead < 0 || head.sequence - this.replayerHead >= Math.max(1, this.replayerSpacingEntries)) await this.runReplayer(node);
+      if (this.replayerHead < 0 || head.sequence - this.replayerHead >= Math.max(1, this.replayerSpacingEntries))
+        await this.runReplayer(node);
       return;
     }
   }
@@ -574,7 +615,9 @@ class Simulation {
     this.replayerHead = node.head().sequence;
     this.attestations = verdict.attestations;
     this.flaggedAttestations = verdict.flaggedAttestations;
-    this.note(`replayer verified ${verdict.entries} entries and ${verdict.attestations} attestations (${verdict.flaggedAttestations} flagged)`);
+    this.note(
+      `replayer verified ${verdict.entries} entries and ${verdict.attestations} attestations (${verdict.flaggedAttestations} flagged)`,
+    );
   }
 
   /**
@@ -598,7 +641,10 @@ class Simulation {
     node = this.runningNode();
     const after = node.head();
     if (after.sequence !== before.sequence || after.entryHash !== before.entryHash) {
-      throw new AuditFailure('acknowledged-entries-survive', `a clean restart moved the head from ${before.sequence} to ${after.sequence}`);
+      throw new AuditFailure(
+        'acknowledged-entries-survive',
+        `a clean restart moved the head from ${before.sequence} to ${after.sequence}`,
+      );
     }
     this.openOrders = node.state.orders.size;
     this.record(`final head ${after.sequence} ${after.entryHash} state ${this.auditor.replayStateHash()}`);

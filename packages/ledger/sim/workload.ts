@@ -97,8 +97,18 @@ interface MarketShape {
 }
 
 const markets: readonly MarketShape[] = [
-  { symbol: 'SOL_USDC', midTicks: 10_000, tickDecimals: 2, quantity: (random) => ((1 + random.below(500)) / 100).toFixed(2) },
-  { symbol: 'BTC_USDC', midTicks: 600_000, tickDecimals: 1, quantity: (random) => ((1 + random.below(900)) / 100_000).toFixed(5) },
+  {
+    symbol: 'SOL_USDC',
+    midTicks: 10_000,
+    tickDecimals: 2,
+    quantity: (random) => ((1 + random.below(500)) / 100).toFixed(2),
+  },
+  {
+    symbol: 'BTC_USDC',
+    midTicks: 600_000,
+    tickDecimals: 1,
+    quantity: (random) => ((1 + random.below(900)) / 100_000).toFixed(5),
+  },
 ];
 
 export class Workload {
@@ -114,8 +124,14 @@ export class Workload {
     seed: number,
   ) {
     this.operator = participantFromSeed(seed, 'operator');
-    this.traders = Array.from({ length: random.between(3, 10) }, (_, index) => participantFromSeed(seed, `trader-${index}`));
-    this.genesis = { exchangeName: `simulation-${seed}`, operatorKeys: [this.operator.accountId], feeAccount: this.operator.accountId };
+    this.traders = Array.from({ length: random.between(3, 10) }, (_, index) =>
+      participantFromSeed(seed, `trader-${index}`),
+    );
+    this.genesis = {
+      exchangeName: `simulation-${seed}`,
+      operatorKeys: [this.operator.accountId],
+      feeAccount: this.operator.accountId,
+    };
   }
 
   /** The next request, given the exchange state as clients can read it now. */
@@ -173,7 +189,9 @@ export class Workload {
       waiting = true;
     }
     // While set-up requests wait for their answers, other requests go on (and are refused until the listings exist).
-    return waiting && this.random.chance(0.5) ? { kind: 'deposit', transaction: this.deposit(this.pickTrader(), 'USDC', '1000', nowMs) } : undefined;
+    return waiting && this.random.chance(0.5)
+      ? { kind: 'deposit', transaction: this.deposit(this.pickTrader(), 'USDC', '1000', nowMs) }
+      : undefined;
   }
 
   private request(kind: RequestKind, state: ExchangeState, nowMs: number): SimulatedRequest {
@@ -188,7 +206,11 @@ export class Workload {
       }
       case 'market-order': {
         const market = random.pick(markets);
-        const params: Record<string, string> = { symbol: market.symbol, side: random.pick(['Bid', 'Ask']), orderType: 'Market' };
+        const params: Record<string, string> = {
+          symbol: market.symbol,
+          side: random.pick(['Bid', 'Ask']),
+          orderType: 'Market',
+        };
         if (random.chance(0.7)) params.quantity = market.quantity(random);
         else params.quoteQuantity = String(1 + random.below(2_000));
         return { kind, transaction: this.sign(trader, [{ instruction: 'orderExecute', params }], nowMs) };
@@ -199,26 +221,53 @@ export class Workload {
         const symbol = order?.market.symbol ?? random.pick(markets).symbol;
         // Sometimes a trader tries to cancel another trader's order.
         const signer = order !== undefined && random.chance(0.95) ? this.traderOf(order) : trader;
-        return { kind, transaction: this.sign(signer, [{ instruction: 'orderCancel', params: { symbol, orderId: String(orderId) } }], nowMs) };
+        return {
+          kind,
+          transaction: this.sign(
+            signer,
+            [{ instruction: 'orderCancel', params: { symbol, orderId: String(orderId) } }],
+            nowMs,
+          ),
+        };
       }
       case 'cancel-by-client-id': {
         const params = { symbol: random.pick(markets).symbol, clientId: String(random.between(1, 20)) };
         return { kind, transaction: this.sign(trader, [{ instruction: 'orderCancel', params }], nowMs) };
       }
       case 'cancel-all':
-        return { kind, transaction: this.sign(trader, [{ instruction: 'orderCancelAll', params: { symbol: random.pick(markets).symbol } }], nowMs) };
+        return {
+          kind,
+          transaction: this.sign(
+            trader,
+            [{ instruction: 'orderCancelAll', params: { symbol: random.pick(markets).symbol } }],
+            nowMs,
+          ),
+        };
       case 'withdraw': {
-        const [symbol, quantity] = random.pick([['USDC', String(1 + random.below(5_000))], ['SOL', String(1 + random.below(50))], ['BTC', '0.01']] as const);
+        const [symbol, quantity] = random.pick([
+          ['USDC', String(1 + random.below(5_000))],
+          ['SOL', String(1 + random.below(50))],
+          ['BTC', '0.01'],
+        ] as const);
         const params = { symbol, quantity, address: `sim-address-${random.below(100)}`, blockchain: 'Solana' };
         return { kind, transaction: this.sign(trader, [{ instruction: 'withdraw', params }], nowMs) };
       }
       case 'deposit': {
         const [symbol, quantity] = random.pick(initialFunding);
-        return { kind, transaction: this.deposit(trader, symbol, String(Math.max(1, Math.floor(Number(quantity) / 10))), nowMs) };
+        return {
+          kind,
+          transaction: this.deposit(trader, symbol, String(Math.max(1, Math.floor(Number(quantity) / 10))), nowMs),
+        };
       }
       case 'duplicate-deposit': {
         // Credits a chain transaction that was (probably) credited before: the engine must refuse it.
-        const params = { account: trader.accountId, symbol: 'USDC', quantity: '10', blockchain: 'Solana', chainTransactionId: `sim-deposit-${random.below(Math.max(1, this.depositsCredited))}` };
+        const params = {
+          account: trader.accountId,
+          symbol: 'USDC',
+          quantity: '10',
+          blockchain: 'Solana',
+          chainTransactionId: `sim-deposit-${random.below(Math.max(1, this.depositsCredited))}`,
+        };
         return { kind, transaction: this.sign(this.operator, [{ instruction: 'depositCredit', params }], nowMs) };
       }
       case 'withdrawal-complete':
@@ -226,9 +275,19 @@ export class Workload {
         const withdrawalId = this.pendingWithdrawalId(state);
         const params: Record<string, string> =
           kind === 'withdrawal-complete'
-            ? { withdrawalId: String(withdrawalId), chainTransactionId: `sim-payout-${withdrawalId}-${random.below(1_000)}` }
+            ? {
+                withdrawalId: String(withdrawalId),
+                chainTransactionId: `sim-payout-${withdrawalId}-${random.below(1_000)}`,
+              }
             : { withdrawalId: String(withdrawalId), reason: 'simulated payout failure' };
-        return { kind, transaction: this.sign(this.operator, [{ instruction: kind === 'withdrawal-complete' ? 'withdrawalComplete' : 'withdrawalFail', params }], nowMs) };
+        return {
+          kind,
+          transaction: this.sign(
+            this.operator,
+            [{ instruction: kind === 'withdrawal-complete' ? 'withdrawalComplete' : 'withdrawalFail', params }],
+            nowMs,
+          ),
+        };
       }
       case 'reserves-statement': {
         const asset = state.assets.length === 0 ? undefined : random.pick(state.assets);
@@ -237,7 +296,14 @@ export class Workload {
         // Mostly fully reserved with room for new deposits (110–200 %), sometimes short (90 %), so flagged attestations occur too.
         const percent = BigInt(random.chance(0.15) ? 90 : random.between(110, 200));
         const quantity = formatUnits((liabilities * percent) / 100n, asset?.decimals ?? 6);
-        return { kind, transaction: this.sign(this.operator, [{ instruction: 'reservesStatement', params: { symbol, quantity } }], nowMs) };
+        return {
+          kind,
+          transaction: this.sign(
+            this.operator,
+            [{ instruction: 'reservesStatement', params: { symbol, quantity } }],
+            nowMs,
+          ),
+        };
       }
       case 'bad-signature': {
         const valid = this.sign(trader, [this.limitOrder()], nowMs);
@@ -249,11 +315,21 @@ export class Workload {
       case 'stale-timestamp':
         return { kind, transaction: this.sign(trader, [this.limitOrder()], nowMs - 120_000 - random.below(60_000)) };
       case 'unauthorized': {
-        const params = { account: trader.accountId, symbol: 'USDC', quantity: '1000000', blockchain: 'Solana', chainTransactionId: `sim-forged-${random.below(1_000_000)}` };
+        const params = {
+          account: trader.accountId,
+          symbol: 'USDC',
+          quantity: '1000000',
+          blockchain: 'Solana',
+          chainTransactionId: `sim-forged-${random.below(1_000_000)}`,
+        };
         return { kind, transaction: this.sign(trader, [{ instruction: 'depositCredit', params }], nowMs) };
       }
       case 'resubmission':
-        return { kind, transaction: this.recent.length === 0 ? this.sign(trader, [this.limitOrder()], nowMs) : random.pick(this.recent) };
+        return {
+          kind,
+          transaction:
+            this.recent.length === 0 ? this.sign(trader, [this.limitOrder()], nowMs) : random.pick(this.recent),
+        };
       default:
         return this.request('limit-order', state, nowMs);
     }
@@ -297,13 +373,15 @@ export class Workload {
     const account = state.accounts.get(trader.accountId);
     if (account === undefined || account.openOrderCount === 0) return undefined;
     let order = account.firstOpenOrder;
-    for (let skip = this.random.below(account.openOrderCount); skip > 0 && order !== undefined; skip -= 1) order = order.accountNext;
+    for (let skip = this.random.below(account.openOrderCount); skip > 0 && order !== undefined; skip -= 1)
+      order = order.accountNext;
     return order;
   }
 
   private pendingWithdrawalId(state: ExchangeState): number {
     const pending = state.pendingWithdrawals;
-    if (pending.size === 0 || this.random.chance(0.05)) return 1 + this.random.below(Math.max(1, state.nextWithdrawalId));
+    if (pending.size === 0 || this.random.chance(0.05))
+      return 1 + this.random.below(Math.max(1, state.nextWithdrawalId));
     let skip = this.random.below(Math.min(pending.size, 4));
     for (const id of pending.keys()) {
       if (skip === 0) return id;

@@ -25,7 +25,15 @@ import {
   type StoredEntry,
 } from '@vex/engine';
 import { afterEach, describe, expect, test } from 'vitest';
-import { collect, fixture, recordingLogger, settableClock, signerFromByte, submitInWaves, temporaryDirectory } from '../test/helpers.js';
+import {
+  collect,
+  fixture,
+  recordingLogger,
+  settableClock,
+  signerFromByte,
+  submitInWaves,
+  temporaryDirectory,
+} from '../test/helpers.js';
 import { createDatabase } from './database.js';
 import { RecoveryError } from './errors.js';
 import { ExchangeNode, type NodeOptions } from './exchange-node.js';
@@ -113,7 +121,9 @@ function expectRecomputedByReplay(stored: readonly StoredEntry[], attestations: 
     const attestation = bySequence.get(entry.sequence);
     if (attestation === undefined) continue;
     const root = LiabilitiesTree.build(state).root();
-    expect(fieldsOf(attestation)).toEqual(attestationFieldsOf(state, root, entry.sequence, entry.entryHash, genesisHash(genesis)));
+    expect(fieldsOf(attestation)).toEqual(
+      attestationFieldsOf(state, root, entry.sequence, entry.entryHash, genesisHash(genesis)),
+    );
     checked += 1;
   }
   expect(checked).toBe(attestations.length);
@@ -149,9 +159,12 @@ describe('attestations', () => {
       }
     }
     const stored = await collect(node.readEntries(1));
-    for (const attestation of attestations) expect(new TextDecoder().decode(stored[attestation.sequence]!.transaction.message)).toMatch(
-      new RegExp(`^instruction=attestationRecord&digest=${attestationDigestHex(attestation)}&sequence=${attestation.sequence}&`),
-    );
+    for (const attestation of attestations)
+      expect(new TextDecoder().decode(stored[attestation.sequence]!.transaction.message)).toMatch(
+        new RegExp(
+          `^instruction=attestationRecord&digest=${attestationDigestHex(attestation)}&sequence=${attestation.sequence}&`,
+        ),
+      );
     expectSignedByOperator(attestations);
     expectRecomputedByReplay(await collect(node.readEntries(1)), attestations);
 
@@ -178,7 +191,11 @@ describe('attestations', () => {
     // No idle timer here (its own test is below): on a loaded machine it could fire while the next
     // submission is still being verified, after the clock was set forward, and attest the head early.
     const noTimer = { runSoon: (callback: () => void) => void setImmediate(callback), runAfter: () => () => undefined };
-    const { node, clock } = await openNode(directory, { attestEveryEntries: 1_000_000, attestEveryMs: 350, scheduler: noTimer });
+    const { node, clock } = await openNode(directory, {
+      attestEveryEntries: 1_000_000,
+      attestEveryMs: 350,
+      scheduler: noTimer,
+    });
     const expected: number[] = [];
     let lastAttestedMs = 0;
     for (const [index, entry] of entries.slice(0, 40).entries()) {
@@ -230,13 +247,16 @@ describe('attestations', () => {
     expect(latest.sequence % 40).toBe(0);
     // The balances of the attested state, from a replay up to the attestation.
     const attestedState = createState(genesis);
-    for (const entry of await collect(node.readEntries(1, latest.sequence))) apply(attestedState, { logTimeMs: entry.logTimeMs, transaction: entry.transaction });
+    for (const entry of await collect(node.readEntries(1, latest.sequence)))
+      apply(attestedState, { logTimeMs: entry.logTimeMs, transaction: entry.transaction });
     for (const account of [operator, ...traders]) {
       const answer = await node.proof(account.accountId);
       expect(answer.found).toBe(true);
       if (!answer.found) continue;
       expect(answer.proof.attestation).toEqual(latest);
-      const verdict = verifyInclusionProof(JSON.parse(JSON.stringify(answer.proof)), genesis.operatorKeys, { verifySignature: engineRule });
+      const verdict = verifyInclusionProof(JSON.parse(JSON.stringify(answer.proof)), genesis.operatorKeys, {
+        verifySignature: engineRule,
+      });
       expect(verdict).toMatchObject({ ok: true, account: account.accountId });
       if (!verdict.ok) continue;
       const held = attestedState.accounts.get(account.accountId)!;
@@ -254,8 +274,15 @@ describe('attestations', () => {
     expect(await node.proof(traders[0]!.accountId, latest.sequence)).toMatchObject({ found: true });
     const between = await node.proof(traders[0]!.accountId, latest.sequence - 39);
     expect(between).toMatchObject({ found: false, reason: 'not-attested' });
-    expect(between.found ? '' : between.message).toMatch(new RegExp(`no attestation at sequence ${latest.sequence - 39}; proofs are served under the attestations from sequence 40 to ${latest.sequence}`));
-    expect(await node.proof(traders[0]!.accountId, latest.sequence + 1)).toMatchObject({ found: false, reason: 'not-attested' });
+    expect(between.found ? '' : between.message).toMatch(
+      new RegExp(
+        `no attestation at sequence ${latest.sequence - 39}; proofs are served under the attestations from sequence 40 to ${latest.sequence}`,
+      ),
+    );
+    expect(await node.proof(traders[0]!.accountId, latest.sequence + 1)).toMatchObject({
+      found: false,
+      reason: 'not-attested',
+    });
     expect(await node.proof(traders[0]!.accountId, 0)).toMatchObject({ found: false, reason: 'not-attested' });
     expect(await node.proof(signerFromByte(0xee).accountId)).toMatchObject({ found: false, reason: 'unknown-account' });
   });
@@ -266,12 +293,15 @@ describe('attestations', () => {
     await submitInWaves(node, clock.set, entries, 16);
     const latest = node.latestAttestation()!;
     const stored = await collect(node.readEntries(1, latest.sequence));
-    const older = (await node.readAttestations(1, 1000)).filter((attestation) => attestation.sequence < latest.sequence);
+    const older = (await node.readAttestations(1, 1000)).filter(
+      (attestation) => attestation.sequence < latest.sequence,
+    );
     expect(older.length).toBeGreaterThanOrEqual(5);
     let checked = 0;
     for (const attestation of older) {
       const attestedState = createState(genesis);
-      for (const entry of stored.slice(0, attestation.sequence)) apply(attestedState, { logTimeMs: entry.logTimeMs, transaction: entry.transaction });
+      for (const entry of stored.slice(0, attestation.sequence))
+        apply(attestedState, { logTimeMs: entry.logTimeMs, transaction: entry.transaction });
       for (const account of [operator, ...traders]) {
         const answer = await node.proof(account.accountId, attestation.sequence);
         const held = attestedState.accounts.get(account.accountId);
@@ -282,7 +312,9 @@ describe('attestations', () => {
         expect(answer.found).toBe(true);
         if (!answer.found) continue;
         expect(answer.proof.attestation).toEqual(attestation);
-        const verdict = verifyInclusionProof(JSON.parse(JSON.stringify(answer.proof)), genesis.operatorKeys, { verifySignature: engineRule });
+        const verdict = verifyInclusionProof(JSON.parse(JSON.stringify(answer.proof)), genesis.operatorKeys, {
+          verifySignature: engineRule,
+        });
         expect(verdict).toMatchObject({ ok: true, account: account.accountId });
         if (!verdict.ok) continue;
         expect(verdict.balances.map((balance) => balance.claim)).toEqual(
@@ -298,11 +330,19 @@ describe('attestations', () => {
     await close();
 
     // Without history, only the latest attestation's proofs are served.
-    const restarted = await openNode(directory, { attestEveryEntries: 40, attestEveryMs: neverByTime, proofHistoryBytes: 0 });
+    const restarted = await openNode(directory, {
+      attestEveryEntries: 40,
+      attestEveryMs: neverByTime,
+      proofHistoryBytes: 0,
+    });
     const head = restarted.node.latestAttestation()!;
     const tooOld = await restarted.node.proof(traders[0]!.accountId, older[0]!.sequence);
     expect(tooOld).toMatchObject({ found: false, reason: 'too-old' });
-    expect(tooOld.found ? '' : tooOld.message).toMatch(new RegExp(`sequence ${older[0]!.sequence} is too old for a proof: proofs are served under the latest attestation \\(sequence ${head.sequence}\\) only`));
+    expect(tooOld.found ? '' : tooOld.message).toMatch(
+      new RegExp(
+        `sequence ${older[0]!.sequence} is too old for a proof: proofs are served under the latest attestation \\(sequence ${head.sequence}\\) only`,
+      ),
+    );
     expect(await restarted.node.proof(traders[0]!.accountId, head.sequence)).toMatchObject({ found: true });
   });
 
@@ -340,7 +380,11 @@ describe('attestations', () => {
 
   test('exports: attestations as JSON Lines of their stored canonical JSON, and the latest snapshot record', async () => {
     const directory = await newDirectory();
-    const { node, clock } = await openNode(directory, { attestEveryEntries: 30, attestEveryMs: neverByTime, snapshotEveryEntries: 50 });
+    const { node, clock } = await openNode(directory, {
+      attestEveryEntries: 30,
+      attestEveryMs: neverByTime,
+      snapshotEveryEntries: 50,
+    });
     const none = new PassThrough();
     expect(await node.exportLatestSnapshot(none)).toBeUndefined();
     await submitInWaves(node, clock.set, entries.slice(0, 130), 16);
@@ -349,10 +393,16 @@ describe('attestations', () => {
     const chunks: Buffer[] = [];
     sink.on('data', (chunk: Buffer) => chunks.push(chunk));
     expect(await node.exportAttestations(sink)).toBe(attestations.length);
-    expect(Buffer.concat(chunks).toString('utf8')).toBe(attestations.map((attestation) => `${encodeAttestationJson(attestation)}\n`).join(''));
+    expect(Buffer.concat(chunks).toString('utf8')).toBe(
+      attestations.map((attestation) => `${encodeAttestationJson(attestation)}\n`).join(''),
+    );
     chunks.length = 0;
-    expect(await node.exportAttestations(sink, 61)).toBe(attestations.filter((attestation) => attestation.sequence >= 61).length);
-    expect(Buffer.concat(chunks).toString('utf8').split('\n')[0]).toBe(encodeAttestationJson(attestations.find((attestation) => attestation.sequence >= 61)!));
+    expect(await node.exportAttestations(sink, 61)).toBe(
+      attestations.filter((attestation) => attestation.sequence >= 61).length,
+    );
+    expect(Buffer.concat(chunks).toString('utf8').split('\n')[0]).toBe(
+      encodeAttestationJson(attestations.find((attestation) => attestation.sequence >= 61)!),
+    );
 
     const snapshotSink = new PassThrough();
     const snapshotChunks: Buffer[] = [];
@@ -377,8 +427,12 @@ describe('attestations', () => {
 
   test('a seed that is not a genesis operator key is refused before the ledger is touched', async () => {
     const directory = await newDirectory();
-    await expect(openNode(directory, { attestationSigningSeed: traders[0]!.seed })).rejects.toThrow(/is not a genesis operator key/);
-    await expect(openNode(directory, { attestationSigningSeed: new Uint8Array(31) })).rejects.toThrow(/32-byte Ed25519 seed/);
+    await expect(openNode(directory, { attestationSigningSeed: traders[0]!.seed })).rejects.toThrow(
+      /is not a genesis operator key/,
+    );
+    await expect(openNode(directory, { attestationSigningSeed: new Uint8Array(31) })).rejects.toThrow(
+      /32-byte Ed25519 seed/,
+    );
   });
 });
 
@@ -429,7 +483,9 @@ describe('attestations in recovery', () => {
     expect(node.head().sequence).toBe(head);
     expect(node.latestAttestation()!.sequence).toBe(attested);
     expect(node.state.attestedSequence).toBe(attested);
-    expect(Buffer.from(node.state.attestationDigest).toString('hex')).toBe(attestationDigestHex(node.latestAttestation()!));
+    expect(Buffer.from(node.state.attestationDigest).toString('hex')).toBe(
+      attestationDigestHex(node.latestAttestation()!),
+    );
     expect(lines.some((line) => line.msg === 'ledger: recorded the latest attestation')).toBe(true);
     expect(lines.some((line) => line.msg === 'ledger: attested the recovered head')).toBe(false);
     expectRecomputedByReplay(await collect(node.readEntries(1)), await node.readAttestations(1, 1000));

@@ -44,12 +44,20 @@ const utf8 = new TextEncoder();
 
 /** Whether entry `headSequence` of `state` is the attestation record of `attestation` (the entry right after it). */
 export function isRecordOf(state: ExchangeState, attestation: Attestation, headSequence: number): boolean {
-  return state.attestedSequence === attestation.sequence && headSequence === attestation.sequence + 1 && state.headSequence === headSequence;
+  return (
+    state.attestedSequence === attestation.sequence &&
+    headSequence === attestation.sequence + 1 &&
+    state.headSequence === headSequence
+  );
 }
 
 /** The storage operation of an attestation: its canonical JSON, UTF-8, under 0x03 ‖ u64 sequence. */
 export function attestationOperation(attestation: Attestation): BatchOperation {
-  return { type: 'put', key: attestationKey(attestation.sequence), value: utf8.encode(encodeAttestationJson(attestation)) };
+  return {
+    type: 'put',
+    key: attestationKey(attestation.sequence),
+    value: utf8.encode(encodeAttestationJson(attestation)),
+  };
 }
 
 export class AttestationMaker {
@@ -78,9 +86,14 @@ export class AttestationMaker {
   ) {
     // The tree at the head is the latest attestation's when the head is that attestation's entry, or
     // its record (a record changes no balance).
-    const atHead = latestStored !== undefined && (latestStored.sequence === headSequence || isRecordOf(state, latestStored, headSequence));
+    const atHead =
+      latestStored !== undefined &&
+      (latestStored.sequence === headSequence || isRecordOf(state, latestStored, headSequence));
     const version = atHead ? latestStored.sequence : undefined;
-    this.tree = LiabilitiesTree.build(state, { ...(version === undefined ? {} : { version }), ...(historyBytes === undefined ? {} : { historyBytes }) });
+    this.tree = LiabilitiesTree.build(state, {
+      ...(version === undefined ? {} : { version }),
+      ...(historyBytes === undefined ? {} : { historyBytes }),
+    });
     this.commitment = StateCommitment.build(state);
     this.current = latestStored;
   }
@@ -110,7 +123,10 @@ export class AttestationMaker {
   isDue(sequence: number, logTimeMs: number): boolean {
     const last = this.current;
     // Before the first attestation the log time of the genesis state (0) is the reference, so the first entry is attested.
-    return sequence - (last?.sequence ?? 0) >= this.cadence.everyEntries || logTimeMs - (last?.logTimeMs ?? 0) >= this.cadence.everyMs;
+    return (
+      sequence - (last?.sequence ?? 0) >= this.cadence.everyEntries ||
+      logTimeMs - (last?.logTimeMs ?? 0) >= this.cadence.everyMs
+    );
   }
 
   /**
@@ -145,7 +161,14 @@ export class AttestationMaker {
    */
   attest(state: ExchangeState, sequence: number, headHash: Uint8Array): MadeAttestation {
     const root = this.tree.update(state, sequence);
-    const fields = attestationFieldsOf(state, root, sequence, headHash, this.genesisHash, this.commitment.update(state));
+    const fields = attestationFieldsOf(
+      state,
+      root,
+      sequence,
+      headHash,
+      this.genesisHash,
+      this.commitment.update(state),
+    );
     const attestation = signAttestation(fields, this.signingSeed);
     this.current = attestation;
     return { attestation, operation: attestationOperation(attestation) };

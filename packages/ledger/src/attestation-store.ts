@@ -24,27 +24,43 @@ function decodeStoredAttestation(key: Uint8Array, value: Uint8Array): StoredAtte
     json = utf8.decode(value);
     attestation = parseAttestation(JSON.parse(json));
   } catch (error) {
-    throw new LogFormatError(`attestation ${sequence ?? '?'} in the ledger cannot be read: ${error instanceof Error ? error.message : String(error)}`, {
-      cause: error,
-    });
+    throw new LogFormatError(
+      `attestation ${sequence ?? '?'} in the ledger cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
   if (attestation.sequence !== sequence) {
-    throw new LogFormatError(`the attestation stored under sequence ${sequence ?? '?'} says it follows entry ${attestation.sequence}`);
+    throw new LogFormatError(
+      `the attestation stored under sequence ${sequence ?? '?'} says it follows entry ${attestation.sequence}`,
+    );
   }
   return { attestation, json };
 }
 
 /** The attestation at exactly `sequence`, if one is stored. */
-export async function readStoredAttestation(db: LedgerDatabase, sequence: number): Promise<StoredAttestation | undefined> {
+export async function readStoredAttestation(
+  db: LedgerDatabase,
+  sequence: number,
+): Promise<StoredAttestation | undefined> {
   const key = attestationKey(sequence);
   const value = await db.get(key);
   return value === undefined ? undefined : decodeStoredAttestation(key, value);
 }
 
 /** The stored attestation with the highest sequence at or below `atMostSequence`. */
-export async function readLatestStoredAttestation(db: LedgerDatabase, atMostSequence: number): Promise<StoredAttestation | undefined> {
+export async function readLatestStoredAttestation(
+  db: LedgerDatabase,
+  atMostSequence: number,
+): Promise<StoredAttestation | undefined> {
   if (atMostSequence < 1) return undefined;
-  for await (const [key, value] of db.iterator({ gte: attestationRange.gte, lte: attestationKey(atMostSequence), reverse: true, limit: 1 })) {
+  for await (const [key, value] of db.iterator({
+    gte: attestationRange.gte,
+    lte: attestationKey(atMostSequence),
+    reverse: true,
+    limit: 1,
+  })) {
     return decodeStoredAttestation(key, value);
   }
   return undefined;
@@ -58,6 +74,10 @@ export async function* readStoredAttestations(
   limit?: number,
 ): AsyncGenerator<StoredAttestation, void, undefined> {
   if (toSequence < 1 || fromSequence > toSequence) return;
-  const range = { gte: attestationKey(Math.max(1, fromSequence)), lte: attestationKey(toSequence), ...(limit !== undefined ? { limit } : {}) };
+  const range = {
+    gte: attestationKey(Math.max(1, fromSequence)),
+    lte: attestationKey(toSequence),
+    ...(limit !== undefined ? { limit } : {}),
+  };
   for await (const [key, value] of db.iterator(range)) yield decodeStoredAttestation(key, value);
 }

@@ -38,7 +38,14 @@ async function openNode(options: Partial<NodeOptions> = {}) {
   }
   const clock = settableClock(entries[0]!.logTimeMs);
   const log = recordingLogger();
-  const node = await ExchangeNode.open({ genesis, logger: log.logger, clock: clock.clock, verifierThreads: 1, ...options, dataDirectory: directory });
+  const node = await ExchangeNode.open({
+    genesis,
+    logger: log.logger,
+    clock: clock.clock,
+    verifierThreads: 1,
+    ...options,
+    dataDirectory: directory,
+  });
   let closed = false;
   const close = async (): Promise<void> => {
     if (!closed) await node.close();
@@ -57,9 +64,18 @@ async function setUp(node: ExchangeNode, setClock: (timeMs: number) => void): Pr
 /** Deposits that are always accepted: distinct chain transaction ids. */
 function deposits(count: number, startTimeMs: number, account: Signer = traders[0]!): LogEntry[] {
   return Array.from({ length: count }, (_, index) =>
-    signedEntry(operator, 'depositCredit', {
-      account: account.accountId, symbol: 'USDC', quantity: '1', blockchain: 'Solana', chainTransactionId: `group-${startTimeMs}-${index}`,
-    }, startTimeMs + Math.floor(index / 100)),
+    signedEntry(
+      operator,
+      'depositCredit',
+      {
+        account: account.accountId,
+        symbol: 'USDC',
+        quantity: '1',
+        blockchain: 'Solana',
+        chainTransactionId: `group-${startTimeMs}-${index}`,
+      },
+      startTimeMs + Math.floor(index / 100),
+    ),
   );
 }
 
@@ -68,7 +84,10 @@ function deposits(count: number, startTimeMs: number, account: Signer = traders[
  * The node writes through the chained form (db.batch() then put/del and write({ sync })); the array
  * form (db.batch(operations, options)) is wrapped the same way.
  */
-function instrumentBatches(node: ExchangeNode, options: { failAfter?: number; failWith?: (call: number) => Error | undefined } = {}) {
+function instrumentBatches(
+  node: ExchangeNode,
+  options: { failAfter?: number; failWith?: (call: number) => Error | undefined } = {},
+) {
   const db = node.database;
   const realBatch = db.batch.bind(db) as {
     (): ReturnType<typeof db.batch>;
@@ -76,7 +95,12 @@ function instrumentBatches(node: ExchangeNode, options: { failAfter?: number; fa
   };
   const calls: Array<{ sequences: number[]; sync: boolean | undefined; completed: boolean }> = [];
   const durable = new Set<number>();
-  const write = (operations: readonly BatchOperation[], sync: boolean | undefined, perform: () => Promise<void>, abandon: () => Promise<void>): Promise<void> => {
+  const write = (
+    operations: readonly BatchOperation[],
+    sync: boolean | undefined,
+    perform: () => Promise<void>,
+    abandon: () => Promise<void>,
+  ): Promise<void> => {
     const call = {
       sequences: operations
         .filter((operation) => operation.type === 'put' && operation.key[0] === keyspaces.entry)
@@ -97,7 +121,12 @@ function instrumentBatches(node: ExchangeNode, options: { failAfter?: number; fa
   };
   (db as unknown as { batch: unknown }).batch = (operations?: BatchOperation[], batchOptions?: { sync?: boolean }) => {
     if (operations !== undefined) {
-      return write(operations, batchOptions?.sync, () => realBatch(operations, batchOptions), async () => undefined);
+      return write(
+        operations,
+        batchOptions?.sync,
+        () => realBatch(operations, batchOptions),
+        async () => undefined,
+      );
     }
     const chained = realBatch();
     const carried: BatchOperation[] = [];
@@ -113,7 +142,12 @@ function instrumentBatches(node: ExchangeNode, options: { failAfter?: number; fa
       return del(key);
     };
     (chained as unknown as { write: (writeOptions?: { sync?: boolean }) => Promise<void> }).write = (writeOptions) =>
-      write(carried, writeOptions?.sync, () => realWrite(writeOptions ?? {}), () => chained.close());
+      write(
+        carried,
+        writeOptions?.sync,
+        () => realWrite(writeOptions ?? {}),
+        () => chained.close(),
+      );
     return chained;
   };
   return { calls, durable };
@@ -122,9 +156,15 @@ function instrumentBatches(node: ExchangeNode, options: { failAfter?: number; fa
 describe('ExchangeNode', () => {
   test('appends accepted entries, reads them back and chains them', async () => {
     const { node, clock } = await openNode();
-    expect(node.head()).toEqual({ sequence: 0, entryHash: Buffer.from(genesisHash(genesis)).toString('hex'), logTimeMs: 0 });
+    expect(node.head()).toEqual({
+      sequence: 0,
+      entryHash: Buffer.from(genesisHash(genesis)).toString('hex'),
+      logTimeMs: 0,
+    });
     const results = await submitInWaves(node, clock.set, entries);
-    const accepted = results.flatMap((result, index) => (result.sequence === undefined ? [] : [{ result, entry: entries[index]! }]));
+    const accepted = results.flatMap((result, index) =>
+      result.sequence === undefined ? [] : [{ result, entry: entries[index]! }],
+    );
     expect(accepted.length).toBeGreaterThan(150);
     expect(accepted.map(({ result }) => result.sequence)).toEqual(accepted.map((_, index) => index + 1));
 
@@ -145,7 +185,11 @@ describe('ExchangeNode', () => {
       previous = entry.entryHash;
       previousTime = entry.logTimeMs;
     });
-    expect(node.head()).toEqual({ sequence: stored.length, entryHash: Buffer.from(previous).toString('hex'), logTimeMs: previousTime });
+    expect(node.head()).toEqual({
+      sequence: stored.length,
+      entryHash: Buffer.from(previous).toString('hex'),
+      logTimeMs: previousTime,
+    });
     expect((await collect(node.readEntries(5, 9))).map((entry) => entry.sequence)).toEqual([5, 6, 7, 8, 9]);
     expect(await collect(node.readEntries(stored.length + 1))).toEqual([]);
     // The log alone reproduces the node's state.
@@ -171,7 +215,10 @@ describe('ExchangeNode', () => {
       node.submit(stale.transaction),
     ]);
     expect(results.map((result) => (result.outcome.accepted ? 'accepted' : result.outcome.rejection.code))).toEqual([
-      'INVALID_SIGNATURE', 'RESOURCE_NOT_FOUND', 'DUPLICATE_REQUEST', 'INVALID_TIMESTAMP',
+      'INVALID_SIGNATURE',
+      'RESOURCE_NOT_FOUND',
+      'DUPLICATE_REQUEST',
+      'INVALID_TIMESTAMP',
     ]);
     for (const result of results) expect(result.sequence).toBeUndefined();
     expect(node.head()).toEqual(head);
@@ -197,7 +244,8 @@ describe('ExchangeNode', () => {
       for (const entry of load.slice(burst * 10, burst * 10 + 10)) {
         pending.push(
           node.submit(entry.transaction).then((result) => {
-            if (result.sequence === undefined || !durable.has(result.sequence)) acknowledgedBeforeDurable.push(result.sequence ?? -1);
+            if (result.sequence === undefined || !durable.has(result.sequence))
+              acknowledgedBeforeDurable.push(result.sequence ?? -1);
             return result;
           }),
         );
@@ -215,7 +263,9 @@ describe('ExchangeNode', () => {
     expect(calls.length).toBeLessThanOrEqual(125);
     expect(Math.max(...calls.map((call) => call.sequences.length))).toBeGreaterThanOrEqual(20);
     expect(node.statistics().batchesWritten - batchesBefore).toBe(calls.length);
-    console.log(`group commit: 500 submits in ${calls.length} synced batches (${calls.map((call) => call.sequences.length).join(', ')})`);
+    console.log(
+      `group commit: 500 submits in ${calls.length} synced batches (${calls.map((call) => call.sequences.length).join(', ')})`,
+    );
   });
 
   test('group commit respects maximumBatchEntries', async () => {
@@ -241,7 +291,9 @@ describe('ExchangeNode', () => {
     // Five submits in one turn: the first three take the three places, the last two are refused before anything else runs.
     const settled = await Promise.allSettled(load.map((entry) => node.submit(entry.transaction)));
     unsubscribe();
-    expect(settled.slice(0, 3).map((result) => (result.status === 'fulfilled' ? result.value.sequence : result.reason))).toEqual([head + 1, head + 2, head + 3]);
+    expect(
+      settled.slice(0, 3).map((result) => (result.status === 'fulfilled' ? result.value.sequence : result.reason)),
+    ).toEqual([head + 1, head + 2, head + 3]);
     for (const refused of settled.slice(3)) {
       if (refused.status !== 'rejected') throw new Error('a submit beyond the bound was taken');
       expect(refused.reason).toBeInstanceOf(LedgerOverloadedError);
@@ -250,21 +302,37 @@ describe('ExchangeNode', () => {
     }
     expect(pendingWhenDurable).toHaveLength(3);
     expect(Math.min(...pendingWhenDurable)).toBeGreaterThanOrEqual(1);
-    expect(node.statistics()).toMatchObject({ pendingTransactions: 0, peakPendingTransactions: 3, overloadedTransactions: 2, rejectedTransactions: 0 });
+    expect(node.statistics()).toMatchObject({
+      pendingTransactions: 0,
+      peakPendingTransactions: 3,
+      overloadedTransactions: 2,
+      rejectedTransactions: 0,
+    });
     // The refused two left no trace: the log has the first three after the setup, and the state is the log's replay.
     const stored = await collect(node.readEntries(1));
-    expect(stored.slice(setupCount).map((entry) => entry.transaction.signature)).toEqual(load.slice(0, 3).map((entry) => entry.transaction.signature));
+    expect(stored.slice(setupCount).map((entry) => entry.transaction.signature)).toEqual(
+      load.slice(0, 3).map((entry) => entry.transaction.signature),
+    );
     expect(stateHashHex(replayWithEngine(genesis, stored))).toBe(stateHashHex(node.state));
     // The operator hears of it once for the episode, not once per refusal.
-    const overloadLines = () => lines.filter((line) => typeof line.msg === 'string' && line.msg.startsWith('ledger overload'));
-    expect(overloadLines()).toMatchObject([{ level: 40, msg: expect.stringMatching(/^ledger overloaded: refusing/), maximumPendingTransactions: 3 }]);
+    const overloadLines = () =>
+      lines.filter((line) => typeof line.msg === 'string' && line.msg.startsWith('ledger overload'));
+    expect(overloadLines()).toMatchObject([
+      { level: 40, msg: expect.stringMatching(/^ledger overloaded: refusing/), maximumPendingTransactions: 3 },
+    ]);
     // Their places are free again: the refused requests, sent again unchanged a quiet second later, are accepted,
     // and that admission ends the episode with its count.
     clock.set(load[0]!.logTimeMs + 1_000);
     const again = await Promise.all(load.slice(3).map((entry) => node.submit(entry.transaction)));
     expect(again.map((result) => result.sequence)).toEqual([head + 4, head + 5]);
     expect(overloadLines()).toHaveLength(2);
-    expect(overloadLines()[1]).toMatchObject({ level: 40, msg: 'ledger overload over', refusedTransactions: 2, peakPendingTransactions: 3, maximumPendingTransactions: 3 });
+    expect(overloadLines()[1]).toMatchObject({
+      level: 40,
+      msg: 'ledger overload over',
+      refusedTransactions: 2,
+      peakPendingTransactions: 3,
+      maximumPendingTransactions: 3,
+    });
     await close();
     const reopened = await openNode({ dataDirectory: directory });
     expect(reopened.node.head().sequence).toBe(head + 5);
@@ -274,8 +342,14 @@ describe('ExchangeNode', () => {
     const directory = await temporaryDirectory();
     cleanups.push(directory.remove);
     for (const maximumPendingTransactions of [0, -1, 2.5]) {
-      await expect(ExchangeNode.open({ dataDirectory: join(directory.path, 'data'), genesis, logger: recordingLogger().logger, maximumPendingTransactions }))
-        .rejects.toThrow(`maximumPendingTransactions must be a positive integer, got ${maximumPendingTransactions}`);
+      await expect(
+        ExchangeNode.open({
+          dataDirectory: join(directory.path, 'data'),
+          genesis,
+          logger: recordingLogger().logger,
+          maximumPendingTransactions,
+        }),
+      ).rejects.toThrow(`maximumPendingTransactions must be a positive integer, got ${maximumPendingTransactions}`);
     }
     expect(existsSync(join(directory.path, 'data'))).toBe(false);
   });
@@ -293,7 +367,9 @@ describe('ExchangeNode', () => {
     clock.set(load[0]!.logTimeMs);
     await Promise.all(load.map((entry) => node.submit(entry.transaction)));
     unsubscribe();
-    expect(seen.map((entry) => entry.sequence)).toEqual(Array.from({ length: setupCount + 300 }, (_, index) => index + 1));
+    expect(seen.map((entry) => entry.sequence)).toEqual(
+      Array.from({ length: setupCount + 300 }, (_, index) => index + 1),
+    );
     expect(notDurableYet).toEqual([]);
     expect(seen.every((entry) => entry.outcome.accepted && entry.outcome.events.length > 0)).toBe(true);
     const stored = await collect(node.readEntries(1));
@@ -325,7 +401,9 @@ describe('ExchangeNode', () => {
     clock.set(load[0]!.logTimeMs);
     const settled = await Promise.allSettled(load.map((entry) => node.submit(entry.transaction)));
     expect(calls.length).toBe(1);
-    expect(settled.every((result) => result.status === 'rejected' && result.reason instanceof LedgerHaltedError)).toBe(true);
+    expect(settled.every((result) => result.status === 'rejected' && result.reason instanceof LedgerHaltedError)).toBe(
+      true,
+    );
     expect(node.haltedBy).toBeInstanceOf(LedgerHaltedError);
     await expect(node.submit(load[0]!.transaction)).rejects.toBeInstanceOf(LedgerHaltedError);
     expect(node.head()).toEqual(durableHead);
@@ -339,7 +417,9 @@ describe('ExchangeNode', () => {
 
   /** LevelDB's words when it cannot open a file for want of descriptors (classic-level wraps them the same way). */
   const tooManyOpenFiles = (): Error =>
-    new Error('Write failed', { cause: Object.assign(new Error('IO error: ledger/000123.log: Too many open files'), { code: 'LEVEL_IO_ERROR' }) });
+    new Error('Write failed', {
+      cause: Object.assign(new Error('IO error: ledger/000123.log: Too many open files'), { code: 'LEVEL_IO_ERROR' }),
+    });
 
   test('a write that finds no free file descriptor is retried, not a halt; new work is refused meanwhile', async () => {
     const { node, clock, directory, lines, close } = await openNode();
@@ -349,7 +429,10 @@ describe('ExchangeNode', () => {
       failWith: (call) => {
         if (call > 3) return undefined;
         // While the first batch is retried, a new transaction is refused at once.
-        if (call === 2) refusedWhileBusy = node.submit(deposits(1, entries[setupCount]!.logTimeMs + 5_000)[0]!.transaction).catch((error: unknown) => error);
+        if (call === 2)
+          refusedWhileBusy = node
+            .submit(deposits(1, entries[setupCount]!.logTimeMs + 5_000)[0]!.transaction)
+            .catch((error: unknown) => error);
         return tooManyOpenFiles();
       },
     });
@@ -381,7 +464,9 @@ describe('ExchangeNode', () => {
     });
     clock.set(start);
     const settled = await Promise.allSettled(deposits(5, start).map((entry) => node.submit(entry.transaction)));
-    expect(settled.every((result) => result.status === 'rejected' && result.reason instanceof LedgerHaltedError)).toBe(true);
+    expect(settled.every((result) => result.status === 'rejected' && result.reason instanceof LedgerHaltedError)).toBe(
+      true,
+    );
     expect(node.haltedBy).toBeInstanceOf(LedgerHaltedError);
     await close();
   });

@@ -1,6 +1,13 @@
 import type { DepositView, OrderView, WithdrawalView } from '@vex/engine';
 import { afterEach, describe, expect, test } from 'vitest';
-import { fixture, recordingLogger, settableClock, signedEntry, submitInWaves, temporaryDirectory } from '../test/helpers.js';
+import {
+  fixture,
+  recordingLogger,
+  settableClock,
+  signedEntry,
+  submitInWaves,
+  temporaryDirectory,
+} from '../test/helpers.js';
 import { ExchangeNode, type CommittedEntry } from './exchange-node.js';
 import type { FillRecord, HistoryIndex, PublicTrade } from './history.js';
 
@@ -21,7 +28,8 @@ class ExpectedHistory {
 
   record(entry: CommittedEntry): void {
     for (const event of entry.outcome.events) {
-      if (event.type === 'orderAccepted' || event.type === 'orderUpdated') this.orders.set(event.order.orderId, event.order);
+      if (event.type === 'orderAccepted' || event.type === 'orderUpdated')
+        this.orders.set(event.order.orderId, event.order);
       else if (event.type === 'deposit') this.push(this.deposits, event.deposit.account, event.deposit);
       else if (event.type === 'withdrawal') this.withdrawals.set(event.withdrawal.withdrawalId, event.withdrawal);
       else if (event.type === 'trade') {
@@ -29,15 +37,27 @@ class ExpectedHistory {
         for (const isMaker of [true, false]) {
           const side = isMaker === (event.takerSide === 'Bid') ? 'Ask' : 'Bid';
           this.push(this.fills, isMaker ? event.makerAccount : event.takerAccount, {
-            tradeId: event.tradeId, orderId: isMaker ? event.makerOrderId : event.takerOrderId, market: event.market, side,
-            priceTicks: event.priceTicks, quantitySteps: event.quantitySteps, quoteUnits: event.quoteUnits,
-            feeUnits: isMaker ? event.makerFeeUnits : event.takerFeeUnits, feeAsset: side === 'Bid' ? base : quote,
-            isMaker, timeMs: event.timeMs,
+            tradeId: event.tradeId,
+            orderId: isMaker ? event.makerOrderId : event.takerOrderId,
+            market: event.market,
+            side,
+            priceTicks: event.priceTicks,
+            quantitySteps: event.quantitySteps,
+            quoteUnits: event.quoteUnits,
+            feeUnits: isMaker ? event.makerFeeUnits : event.takerFeeUnits,
+            feeAsset: side === 'Bid' ? base : quote,
+            isMaker,
+            timeMs: event.timeMs,
           });
         }
         this.push(this.trades, event.market, {
-          tradeId: event.tradeId, market: event.market, priceTicks: event.priceTicks, quantitySteps: event.quantitySteps,
-          quoteUnits: event.quoteUnits, isBuyerMaker: event.takerSide === 'Ask', timeMs: event.timeMs,
+          tradeId: event.tradeId,
+          market: event.market,
+          priceTicks: event.priceTicks,
+          quantitySteps: event.quantitySteps,
+          quoteUnits: event.quoteUnits,
+          isBuyerMaker: event.takerSide === 'Ask',
+          timeMs: event.timeMs,
         });
       }
     }
@@ -51,11 +71,15 @@ class ExpectedHistory {
 
   fillsOf(account: string): FillRecord[] {
     // Newest first; a self-trade's taker fill before its maker fill.
-    return [...(this.fills.get(account) ?? [])].sort((left, right) => right.tradeId - left.tradeId || Number(left.isMaker) - Number(right.isMaker));
+    return [...(this.fills.get(account) ?? [])].sort(
+      (left, right) => right.tradeId - left.tradeId || Number(left.isMaker) - Number(right.isMaker),
+    );
   }
 
   ordersOf(account: string): OrderView[] {
-    return [...this.orders.values()].filter((order) => order.account === account).sort((left, right) => right.orderId - left.orderId);
+    return [...this.orders.values()]
+      .filter((order) => order.account === account)
+      .sort((left, right) => right.orderId - left.orderId);
   }
 
   depositsOf(account: string): DepositView[] {
@@ -63,7 +87,9 @@ class ExpectedHistory {
   }
 
   withdrawalsOf(account: string): WithdrawalView[] {
-    return [...this.withdrawals.values()].filter((withdrawal) => withdrawal.account === account).sort((left, right) => right.withdrawalId - left.withdrawalId);
+    return [...this.withdrawals.values()]
+      .filter((withdrawal) => withdrawal.account === account)
+      .sort((left, right) => right.withdrawalId - left.withdrawalId);
   }
 
   tradesOf(market: string): PublicTrade[] {
@@ -79,7 +105,8 @@ async function expectHistory(history: HistoryIndex, expected: ExpectedHistory): 
     expect(await history.deposits(trader.accountId, all)).toEqual(expected.depositsOf(trader.accountId));
     expect(await history.withdrawals(trader.accountId, all)).toEqual(expected.withdrawalsOf(trader.accountId));
   }
-  for (const market of ['SOL_USDC', 'BTC_USDC']) expect(await history.trades(market, 1_000)).toEqual(expected.tradesOf(market));
+  for (const market of ['SOL_USDC', 'BTC_USDC'])
+    expect(await history.trades(market, 1_000)).toEqual(expected.tradesOf(market));
   for (const [orderId, order] of expected.orders) expect(await history.order(orderId)).toEqual(order);
 }
 
@@ -89,7 +116,14 @@ describe('history', () => {
     cleanups.push(directory.remove);
     const clock = settableClock();
     const open = () =>
-      ExchangeNode.open({ dataDirectory: directory.path, genesis, logger: recordingLogger().logger, clock: clock.clock, verifierThreads: 1, snapshotEveryEntries: 100 });
+      ExchangeNode.open({
+        dataDirectory: directory.path,
+        genesis,
+        logger: recordingLogger().logger,
+        clock: clock.clock,
+        verifierThreads: 1,
+        snapshotEveryEntries: 100,
+      });
     const node = await open();
     const expected = new ExpectedHistory();
     node.subscribe((entry) => expected.record(entry));
@@ -97,9 +131,18 @@ describe('history', () => {
     // A deposit beyond 2^64 units: bigints survive the JSON encoding.
     const last = entries.at(-1)!.logTimeMs;
     clock.set(last);
-    const huge = signedEntry(operator, 'depositCredit', {
-      account: traders[0]!.accountId, symbol: 'USDC', quantity: '123456789012345678', blockchain: 'Solana', chainTransactionId: 'big "one" \\ x',
-    }, last);
+    const huge = signedEntry(
+      operator,
+      'depositCredit',
+      {
+        account: traders[0]!.accountId,
+        symbol: 'USDC',
+        quantity: '123456789012345678',
+        blockchain: 'Solana',
+        chainTransactionId: 'big "one" \\ x',
+      },
+      last,
+    );
     expect((await node.submit(huge.transaction)).outcome.accepted).toBe(true);
 
     // The log is varied enough to mean something.
@@ -120,7 +163,13 @@ describe('history', () => {
     const directory = await temporaryDirectory();
     cleanups.push(directory.remove);
     const clock = settableClock();
-    const node = await ExchangeNode.open({ dataDirectory: directory.path, genesis, logger: recordingLogger().logger, clock: clock.clock, verifierThreads: 1 });
+    const node = await ExchangeNode.open({
+      dataDirectory: directory.path,
+      genesis,
+      logger: recordingLogger().logger,
+      clock: clock.clock,
+      verifierThreads: 1,
+    });
     cleanups.push(() => node.close());
     const expected = new ExpectedHistory();
     node.subscribe((entry) => expected.record(entry));
@@ -131,7 +180,9 @@ describe('history', () => {
 
     expect(await node.history.fills(trader, {})).toEqual(fills.slice(0, 100));
     expect(await node.history.fills(trader, { limit: 10, offset: 5 })).toEqual(fills.slice(5, 15));
-    expect(await node.history.fills(trader, { market: 'BTC_USDC', limit: 1_000 })).toEqual(fills.filter((fill) => fill.market === 'BTC_USDC'));
+    expect(await node.history.fills(trader, { market: 'BTC_USDC', limit: 1_000 })).toEqual(
+      fills.filter((fill) => fill.market === 'BTC_USDC'),
+    );
     const fromMs = fills[Math.floor(fills.length * 0.7)]!.timeMs;
     const toMs = fills[Math.floor(fills.length * 0.3)]!.timeMs;
     expect(await node.history.fills(trader, { fromMs, toMs, limit: 1_000 })).toEqual(
@@ -154,7 +205,8 @@ describe('history', () => {
       const times = trades.map((trade) => trade.timeMs);
       const first = times[0]!;
       const last = times.at(-1)!;
-      const between = (fromMs: number, toMs: number) => trades.filter((trade) => trade.timeMs >= fromMs && trade.timeMs < toMs);
+      const between = (fromMs: number, toMs: number) =>
+        trades.filter((trade) => trade.timeMs >= fromMs && trade.timeMs < toMs);
       const ranges: Array<[number, number]> = [
         [0, Number.MAX_SAFE_INTEGER],
         [first, last],
@@ -166,23 +218,39 @@ describe('history', () => {
         [0, first],
       ];
       for (const [fromMs, toMs] of ranges) {
-        expect(await node.history.tradesBetween(market, fromMs, toMs, 10_000)).toEqual({ trades: between(fromMs, toMs), complete: true });
+        expect(await node.history.tradesBetween(market, fromMs, toMs, 10_000)).toEqual({
+          trades: between(fromMs, toMs),
+          complete: true,
+        });
       }
-      expect(await node.history.tradesBetween(market, first, last + 1, 3)).toEqual({ trades: trades.slice(0, 3), complete: false });
+      expect(await node.history.tradesBetween(market, first, last + 1, 3)).toEqual({
+        trades: trades.slice(0, 3),
+        complete: false,
+      });
       expect(await node.history.tradesBetween(market, last, first, 10)).toEqual({ trades: [], complete: true });
     }
-    expect(await node.history.tradesBetween('NOPE_USDC', 0, Number.MAX_SAFE_INTEGER, 10)).toEqual({ trades: [], complete: true });
+    expect(await node.history.tradesBetween('NOPE_USDC', 0, Number.MAX_SAFE_INTEGER, 10)).toEqual({
+      trades: [],
+      complete: true,
+    });
   });
 
   test('each market’s listing time', async () => {
     const directory = await temporaryDirectory();
     cleanups.push(directory.remove);
     const clock = settableClock();
-    const node = await ExchangeNode.open({ dataDirectory: directory.path, genesis, logger: recordingLogger().logger, clock: clock.clock, verifierThreads: 1 });
+    const node = await ExchangeNode.open({
+      dataDirectory: directory.path,
+      genesis,
+      logger: recordingLogger().logger,
+      clock: clock.clock,
+      verifierThreads: 1,
+    });
     cleanups.push(() => node.close());
     const listed = new Map<string, number>();
     node.subscribe((entry) => {
-      for (const event of entry.outcome.events) if (event.type === 'marketListed') listed.set(event.market, entry.logTimeMs);
+      for (const event of entry.outcome.events)
+        if (event.type === 'marketListed') listed.set(event.market, entry.logTimeMs);
     });
     await submitInWaves(node, clock.set, entries.slice(0, 50));
     expect([...listed.keys()].sort()).toEqual(['BTC_USDC', 'SOL_USDC']);

@@ -170,7 +170,10 @@ function asciiRecordValue(sequence: number, json: string): Buffer {
 }
 
 function recordJson(value: Uint8Array): Record<string, unknown> {
-  return JSON.parse(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8', 8)) as Record<string, unknown>;
+  return JSON.parse(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8', 8)) as Record<
+    string,
+    unknown
+  >;
 }
 
 /** The sequence of the entry that wrote a history record. */
@@ -316,14 +319,21 @@ export function historyOperations(
           {
             type: 'put',
             key: fillKey(event.makerAccount, event.tradeId, true),
-            value: asciiRecordValue(sequence, fillJson(event, true, takerBuys ? 'Ask' : 'Bid', takerBuys ? quote : base)),
+            value: asciiRecordValue(
+              sequence,
+              fillJson(event, true, takerBuys ? 'Ask' : 'Bid', takerBuys ? quote : base),
+            ),
           },
           {
             type: 'put',
             key: fillKey(event.takerAccount, event.tradeId, false),
             value: asciiRecordValue(sequence, fillJson(event, false, event.takerSide, takerBuys ? base : quote)),
           },
-          { type: 'put', key: tradeKey(event.market, event.tradeId), value: asciiRecordValue(sequence, tradeJson(event)) },
+          {
+            type: 'put',
+            key: tradeKey(event.market, event.tradeId),
+            value: asciiRecordValue(sequence, tradeJson(event)),
+          },
         );
         break;
       }
@@ -426,7 +436,12 @@ function pageLimit(limit: number | undefined): number {
  * Reads records under `prefix` newest first. Ids grow with time in every
  * keyspace, so the scan stops at the first record older than fromMs.
  */
-async function scanNewestFirst<T>(db: LedgerDatabase, prefix: Uint8Array, page: Page, filter: ScanFilter<T>): Promise<T[]> {
+async function scanNewestFirst<T>(
+  db: LedgerDatabase,
+  prefix: Uint8Array,
+  page: Page,
+  filter: ScanFilter<T>,
+): Promise<T[]> {
   const limit = pageLimit(page.limit);
   let toSkip = Math.max(0, Math.floor(page.offset ?? 0) || 0);
   const results: T[] = [];
@@ -531,9 +546,14 @@ export class LevelHistoryIndex implements HistoryIndex {
 
   async trades(market: string, limit: number): Promise<PublicTrade[]> {
     if (Buffer.byteLength(market, 'utf8') > 255) return [];
-    return scanNewestFirst(this.db, marketPrefix(market, 0), { limit }, {
-      decode: decodeTrade,
-      timeOf: (trade) => trade.timeMs,
-    });
+    return scanNewestFirst(
+      this.db,
+      marketPrefix(market, 0),
+      { limit },
+      {
+        decode: decodeTrade,
+        timeOf: (trade) => trade.timeMs,
+      },
+    );
   }
 }

@@ -10,8 +10,18 @@ export {
   type StoredSnapshot,
   type SubmitResult,
 } from './exchange-node.js';
-export { AttestationMaker, attestationOperation, type AttestationCadence, type MadeAttestation } from './attestation-maker.js';
-export { readStoredAttestation, readLatestStoredAttestation, readStoredAttestations, type StoredAttestation } from './attestation-store.js';
+export {
+  AttestationMaker,
+  attestationOperation,
+  type AttestationCadence,
+  type MadeAttestation,
+} from './attestation-maker.js';
+export {
+  readStoredAttestation,
+  readLatestStoredAttestation,
+  readStoredAttestations,
+  type StoredAttestation,
+} from './attestation-store.js';
 export {
   RecoveryError,
   LedgerHaltedError,

@@ -92,7 +92,7 @@ export class LogOutsideWindowError extends Error {
     super(
       `Entry ${requestedSequence} is no longer in the replicated log's window` +
         (firstHeldSequence === undefined ? '' : ` (it starts at entry ${firstHeldSequence})`) +
-        '; catch up from another replica\'s export.',
+        "; catch up from another replica's export.",
     );
     this.name = 'LogOutsideWindowError';
   }

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import {
   attestationDigestHex,
   canonicalGenesisBytes,
-  stateHashHex,
   validateGenesis,
   type Attestation,
   type ExchangeState,

@@ -33,7 +33,14 @@ async function newDirectory(): Promise<string> {
 async function openNode(dataDirectory: string, options: Partial<NodeOptions> = {}) {
   const clock = settableClock(entries[0]!.logTimeMs);
   const log = recordingLogger();
-  const node = await ExchangeNode.open({ dataDirectory, genesis, logger: log.logger, clock: clock.clock, verifierThreads: 1, ...options });
+  const node = await ExchangeNode.open({
+    dataDirectory,
+    genesis,
+    logger: log.logger,
+    clock: clock.clock,
+    verifierThreads: 1,
+    ...options,
+  });
   let closed = false;
   const close = async (): Promise<void> => {
     if (!closed) await node.close();
@@ -44,7 +51,9 @@ async function openNode(dataDirectory: string, options: Partial<NodeOptions> = {
 }
 
 /** Builds a ledger from the fixture and closes it; returns what it stored. */
-async function buildLedger(options: Partial<NodeOptions> = {}): Promise<{ directory: string; stored: StoredEntry[]; stateHash: string }> {
+async function buildLedger(
+  options: Partial<NodeOptions> = {},
+): Promise<{ directory: string; stored: StoredEntry[]; stateHash: string }> {
   const directory = await newDirectory();
   const { node, clock, close } = await openNode(directory, options);
   await submitInWaves(node, clock.set, entries);
@@ -70,7 +79,9 @@ async function expectRecoveryError(promise: Promise<unknown>): Promise<RecoveryE
 }
 
 function recoveredLine(lines: Array<Record<string, unknown>>): Record<string, unknown> {
-  const line = lines.find((candidate) => typeof candidate.msg === 'string' && candidate.msg.startsWith('ledger recovered'));
+  const line = lines.find(
+    (candidate) => typeof candidate.msg === 'string' && candidate.msg.startsWith('ledger recovered'),
+  );
   expect(line).toBeDefined();
   return line!;
 }
@@ -131,7 +142,11 @@ describe('recovery', () => {
   test('a different genesis is refused', async () => {
     const { directory } = await buildLedger();
     const error = await expectRecoveryError(
-      ExchangeNode.open({ dataDirectory: directory, genesis: { ...genesis, exchangeName: 'another exchange' }, logger: recordingLogger().logger }),
+      ExchangeNode.open({
+        dataDirectory: directory,
+        genesis: { ...genesis, exchangeName: 'another exchange' },
+        logger: recordingLogger().logger,
+      }),
     );
     expect(error.problem).toBe('genesis-mismatch');
     expect(error.message).toMatch(/"exchangeName":"ledger-test".*"exchangeName":"another exchange"/);
@@ -144,13 +159,19 @@ describe('recovery', () => {
   test('a ledger in use by another node is refused', async () => {
     const directory = await newDirectory();
     await openNode(directory);
-    await expect(ExchangeNode.open({ dataDirectory: directory, genesis, logger: recordingLogger().logger })).rejects.toThrow(/in use by another process/);
+    await expect(
+      ExchangeNode.open({ dataDirectory: directory, genesis, logger: recordingLogger().logger }),
+    ).rejects.toThrow(/in use by another process/);
   });
 
   test('an invalid genesis is refused before anything is written', async () => {
     const directory = await newDirectory();
     await expect(
-      ExchangeNode.open({ dataDirectory: directory, genesis: { ...genesis, operatorKeys: ['not a key'] }, logger: recordingLogger().logger }),
+      ExchangeNode.open({
+        dataDirectory: directory,
+        genesis: { ...genesis, operatorKeys: ['not a key'] },
+        logger: recordingLogger().logger,
+      }),
     ).rejects.toBeInstanceOf(GenesisError);
     const { node } = await openNode(directory);
     expect(node.head().sequence).toBe(0);
@@ -162,19 +183,36 @@ describe('recovery', () => {
 
     const cases: Array<{ damage: Uint8Array; problem: string; sequence: number; message: RegExp }> = [];
     const garbage = new Uint8Array(120).fill(0x5a);
-    cases.push({ damage: garbage, problem: 'corrupt-entry', sequence: 500, message: /entry 500: it cannot be decoded/ });
+    cases.push({
+      damage: garbage,
+      problem: 'corrupt-entry',
+      sequence: 500,
+      message: /entry 500: it cannot be decoded/,
+    });
     const flippedMessage = original.slice();
     flippedMessage[flippedMessage.length - 3]! ^= 0x01;
-    cases.push({ damage: flippedMessage, problem: 'invalid-signature', sequence: 500, message: /entry 500: its signature does not verify/ });
+    cases.push({
+      damage: flippedMessage,
+      problem: 'invalid-signature',
+      sequence: 500,
+      message: /entry 500: its signature does not verify/,
+    });
     const otherPrevious = original.slice();
     otherPrevious[20]! ^= 0xff;
-    cases.push({ damage: otherPrevious, problem: 'broken-chain', sequence: 500, message: /entry 500: its previous hash .* is not the hash .* of entry 499/ });
+    cases.push({
+      damage: otherPrevious,
+      problem: 'broken-chain',
+      sequence: 500,
+      message: /entry 500: its previous hash .* is not the hash .* of entry 499/,
+    });
 
     for (const { damage, problem, sequence, message } of cases) {
       const db = await rawDatabase(directory);
       await db.put(entryKey(500), damage);
       await db.close();
-      const error = await expectRecoveryError(ExchangeNode.open({ dataDirectory: directory, genesis, logger: recordingLogger().logger }));
+      const error = await expectRecoveryError(
+        ExchangeNode.open({ dataDirectory: directory, genesis, logger: recordingLogger().logger }),
+      );
       expect(error.problem).toBe(problem);
       expect(error.sequence).toBe(sequence);
       expect(error.message).toMatch(message);
@@ -197,7 +235,9 @@ describe('recovery', () => {
     altered[20]! ^= 1; // inside the recorded entry hash
     await db.put(snapshotKey(latest), altered);
     await db.close();
-    let error = await expectRecoveryError(ExchangeNode.open({ dataDirectory: directory, genesis, logger: recordingLogger().logger }));
+    let error = await expectRecoveryError(
+      ExchangeNode.open({ dataDirectory: directory, genesis, logger: recordingLogger().logger }),
+    );
     expect(error.problem).toBe('snapshot-mismatch');
     expect(error.sequence).toBe(latest);
 
@@ -205,7 +245,9 @@ describe('recovery', () => {
     await db.put(snapshotKey(latest), snapshot);
     await db.del(entryKey(latest + 1));
     await db.close();
-    error = await expectRecoveryError(ExchangeNode.open({ dataDirectory: directory, genesis, logger: recordingLogger().logger }));
+    error = await expectRecoveryError(
+      ExchangeNode.open({ dataDirectory: directory, genesis, logger: recordingLogger().logger }),
+    );
     expect(error.problem).toBe('missing-entry');
     expect(error.sequence).toBe(latest + 1);
   });
@@ -228,8 +270,12 @@ describe('recovery', () => {
     expect(node.head().entryHash).toBe(Buffer.from(kept.at(-1)!.entryHash).toString('hex'));
     expect(stateHashHex(node.state)).toBe(stateHashHex(replayWithEngine(genesis, kept)));
     const warning = lines.find((line) => line.level === 40);
-    expect(warning?.msg).toMatch(new RegExp(`dropped a torn tail of ${last - firstTorn + 1} entries \\(${firstTorn}\\.\\.${last}\\)`));
-    expect(warning?.droppedSequences).toEqual(Array.from({ length: last - firstTorn + 1 }, (_, index) => firstTorn + index));
+    expect(warning?.msg).toMatch(
+      new RegExp(`dropped a torn tail of ${last - firstTorn + 1} entries \\(${firstTorn}\\.\\.${last}\\)`),
+    );
+    expect(warning?.droppedSequences).toEqual(
+      Array.from({ length: last - firstTorn + 1 }, (_, index) => firstTorn + index),
+    );
     expect(warning?.droppedSnapshots).toEqual([lastSnapshot]);
     expect(warning?.historyRecordsDeleted).toBeGreaterThan(0);
 
@@ -237,7 +283,10 @@ describe('recovery', () => {
     const twinDirectory = await newDirectory();
     let next = 0;
     const twin = await ExchangeNode.open({
-      dataDirectory: twinDirectory, genesis, logger: recordingLogger().logger, verifierThreads: 1,
+      dataDirectory: twinDirectory,
+      genesis,
+      logger: recordingLogger().logger,
+      verifierThreads: 1,
       clock: () => kept[next++]!.logTimeMs,
     });
     cleanups.push(() => twin.close());
@@ -246,13 +295,24 @@ describe('recovery', () => {
     let compared = 0;
     for (const trader of traders) {
       const page = { limit: 1_000 };
-      compared += (await twin.history.fills(trader.accountId, page)).length + (await twin.history.orders(trader.accountId, page)).length;
-      expect(await node.history.fills(trader.accountId, page)).toEqual(await twin.history.fills(trader.accountId, page));
-      expect(await node.history.orders(trader.accountId, page)).toEqual(await twin.history.orders(trader.accountId, page));
-      expect(await node.history.withdrawals(trader.accountId, page)).toEqual(await twin.history.withdrawals(trader.accountId, page));
-      expect(await node.history.deposits(trader.accountId, page)).toEqual(await twin.history.deposits(trader.accountId, page));
+      compared +=
+        (await twin.history.fills(trader.accountId, page)).length +
+        (await twin.history.orders(trader.accountId, page)).length;
+      expect(await node.history.fills(trader.accountId, page)).toEqual(
+        await twin.history.fills(trader.accountId, page),
+      );
+      expect(await node.history.orders(trader.accountId, page)).toEqual(
+        await twin.history.orders(trader.accountId, page),
+      );
+      expect(await node.history.withdrawals(trader.accountId, page)).toEqual(
+        await twin.history.withdrawals(trader.accountId, page),
+      );
+      expect(await node.history.deposits(trader.accountId, page)).toEqual(
+        await twin.history.deposits(trader.accountId, page),
+      );
     }
-    for (const market of ['SOL_USDC', 'BTC_USDC']) expect(await node.history.trades(market, 1_000)).toEqual(await twin.history.trades(market, 1_000));
+    for (const market of ['SOL_USDC', 'BTC_USDC'])
+      expect(await node.history.trades(market, 1_000)).toEqual(await twin.history.trades(market, 1_000));
     expect(compared).toBeGreaterThan(500);
 
     // The repair is durable: the next start is clean.
@@ -269,15 +329,20 @@ describe('recovery', () => {
     let db = await rawDatabase(directory);
     for (let sequence = last - 5; sequence <= last; sequence += 1) await db.put(entryKey(sequence), new Uint8Array(10));
     await db.close();
-    let error = await expectRecoveryError(ExchangeNode.open({ dataDirectory: directory, genesis, maximumBatchEntries, logger: recordingLogger().logger }));
+    let error = await expectRecoveryError(
+      ExchangeNode.open({ dataDirectory: directory, genesis, maximumBatchEntries, logger: recordingLogger().logger }),
+    );
     expect(error.problem).toBe('corrupt-entry');
     expect(error.sequence).toBe(last - 5);
 
     db = await rawDatabase(directory);
-    for (let sequence = last - 5; sequence <= last; sequence += 1) await db.put(entryKey(sequence), encodeEntry(stored[sequence - 1]!));
+    for (let sequence = last - 5; sequence <= last; sequence += 1)
+      await db.put(entryKey(sequence), encodeEntry(stored[sequence - 1]!));
     await db.put(entryKey(last - 2), new Uint8Array(10));
     await db.close();
-    error = await expectRecoveryError(ExchangeNode.open({ dataDirectory: directory, genesis, maximumBatchEntries, logger: recordingLogger().logger }));
+    error = await expectRecoveryError(
+      ExchangeNode.open({ dataDirectory: directory, genesis, maximumBatchEntries, logger: recordingLogger().logger }),
+    );
     expect(error.problem).toBe('corrupt-entry');
     expect(error.sequence).toBe(last - 2);
   });

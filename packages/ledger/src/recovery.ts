@@ -68,7 +68,9 @@ export interface RecoveredLedger {
 const replayChunkEntries = 1_024;
 
 function equalBytes(left: Uint8Array, right: Uint8Array): boolean {
-  return Buffer.from(left.buffer, left.byteOffset, left.byteLength).equals(Buffer.from(right.buffer, right.byteOffset, right.byteLength));
+  return Buffer.from(left.buffer, left.byteOffset, left.byteLength).equals(
+    Buffer.from(right.buffer, right.byteOffset, right.byteLength),
+  );
 }
 
 function reason(error: unknown): string {
@@ -84,7 +86,8 @@ interface RawEntry {
 function decodeStored(entry: RawEntry): EntryRecord | string {
   try {
     const decoded = decodeEntry(entry.raw);
-    if (decoded.sequence !== entry.sequence) return `it is stored under sequence ${entry.sequence} but says it is entry ${decoded.sequence}`;
+    if (decoded.sequence !== entry.sequence)
+      return `it is stored under sequence ${entry.sequence} but says it is entry ${decoded.sequence}`;
     return decoded;
   } catch (error) {
     return `it cannot be decoded (${reason(error)})`;
@@ -102,8 +105,14 @@ export async function recoverLedger(context: RecoveryContext): Promise<Recovered
 
   // 1. The genesis and the storage format.
   const genesisDigest = hashGenesisBytes(canonicalGenesisBytes(genesis));
-  if (await openOrCreateGenesis(context, genesisDigest, fail) === 'created') {
-    return { state: createState(genesis), genesisHash: genesisDigest, sequence: 0, entryHash: genesisDigest, logTimeMs: 0 };
+  if ((await openOrCreateGenesis(context, genesisDigest, fail)) === 'created') {
+    return {
+      state: createState(genesis),
+      genesisHash: genesisDigest,
+      sequence: 0,
+      entryHash: genesisDigest,
+      logTimeMs: 0,
+    };
   }
   // 2. The tail: at most one batch of undecodable or unchained entries at the end is a torn write.
   const tail = await scanTail(context, genesisDigest, fail);
@@ -111,11 +120,17 @@ export async function recoverLedger(context: RecoveryContext): Promise<Recovered
   const snapshots = await scanSnapshots(context.db, tail, fail);
   const droppedAttestations = await scanAttestations(context.db, tail, fail);
   const snapshotSequence = snapshots.usable[0];
-  const loaded = snapshotSequence === undefined ? undefined : await loadSnapshot(context.db, snapshotSequence, genesis, fail);
+  const loaded =
+    snapshotSequence === undefined ? undefined : await loadSnapshot(context.db, snapshotSequence, genesis, fail);
   const start: ReplayPosition =
     loaded === undefined
       ? { state: createState(genesis), previousHash: genesisDigest, logTimeMs: 0, sequence: 1 }
-      : { state: loaded.state, previousHash: loaded.entryHash, logTimeMs: loaded.logTimeMs, sequence: loaded.sequence + 1 };
+      : {
+          state: loaded.state,
+          previousHash: loaded.entryHash,
+          logTimeMs: loaded.logTimeMs,
+          sequence: loaded.sequence + 1,
+        };
   // 4. Replay the rest: decode, chain, verify signatures in the pool, apply; every entry must be accepted.
   const replayed = await replayEntries(context, start, tail.lastKept, fail);
   const { state } = start;
@@ -145,7 +160,11 @@ export async function recoverLedger(context: RecoveryContext): Promise<Recovered
 }
 
 /** A new ledger gets the configured genesis and the storage format; an existing one must have both unchanged. */
-async function openOrCreateGenesis(context: RecoveryContext, genesisDigest: Uint8Array, fail: Fail): Promise<'created' | 'opened'> {
+async function openOrCreateGenesis(
+  context: RecoveryContext,
+  genesisDigest: Uint8Array,
+  fail: Fail,
+): Promise<'created' | 'opened'> {
   const { db, genesis, location, logger } = context;
   const configuredGenesis = canonicalGenesisBytes(genesis);
   const storedGenesis = await db.get(genesisMetaKey);
@@ -157,10 +176,12 @@ async function openOrCreateGenesis(context: RecoveryContext, genesisDigest: Uint
     }
     await writeBatch(
       db,
-      [[
-        { type: 'put', key: genesisMetaKey, value: configuredGenesis },
-        { type: 'put', key: formatMetaKey, value: Uint8Array.of(storageFormatVersion) },
-      ]],
+      [
+        [
+          { type: 'put', key: genesisMetaKey, value: configuredGenesis },
+          { type: 'put', key: formatMetaKey, value: Uint8Array.of(storageFormatVersion) },
+        ],
+      ],
       { sync: true },
     );
     logger.info({ location, genesisHash: bytesToLowerHex(genesisDigest) }, 'ledger created');
@@ -168,7 +189,11 @@ async function openOrCreateGenesis(context: RecoveryContext, genesisDigest: Uint
   }
   const storedFormat = await db.get(formatMetaKey);
   if (storedFormat === undefined || storedFormat.length !== 1 || storedFormat[0] !== storageFormatVersion) {
-    fail('storage-format', undefined, `the storage format is ${storedFormat === undefined ? 'missing' : bytesToLowerHex(storedFormat)}, expected ${storageFormatVersion}`);
+    fail(
+      'storage-format',
+      undefined,
+      `the storage format is ${storedFormat === undefined ? 'missing' : bytesToLowerHex(storedFormat)}, expected ${storageFormatVersion}`,
+    );
   }
   if (!equalBytes(storedGenesis, configuredGenesis)) {
     const storedText = Buffer.from(storedGenesis).toString('utf8');
@@ -200,14 +225,19 @@ async function scanTail(context: RecoveryContext, genesisDigest: Uint8Array, fai
   const window: RawEntry[] = [];
   for await (const [key, value] of db.iterator({ ...entryRange, reverse: true, limit: maximumBatchEntries + 1 })) {
     const sequence = sequenceOfKey(key);
-    if (sequence === undefined) fail('corrupt-entry', undefined, `an entry key has ${key.length} bytes instead of 9 (${bytesToLowerHex(key)})`);
+    if (sequence === undefined)
+      fail('corrupt-entry', undefined, `an entry key has ${key.length} bytes instead of 9 (${bytesToLowerHex(key)})`);
     window.push({ sequence: sequence!, raw: value });
   }
   window.reverse();
   for (let index = 1; index < window.length; index += 1) {
     const expected = window[index - 1]!.sequence + 1;
     if (window[index]!.sequence !== expected) {
-      fail('missing-entry', expected, `entry ${expected} is missing (the next stored entry is ${window[index]!.sequence})`);
+      fail(
+        'missing-entry',
+        expected,
+        `entry ${expected} is missing (the next stored entry is ${window[index]!.sequence})`,
+      );
     }
   }
   const lastStored = window.at(-1)?.sequence ?? 0;
@@ -219,7 +249,8 @@ async function scanTail(context: RecoveryContext, genesisDigest: Uint8Array, fai
       tailProblems[index] = decoded;
       continue;
     }
-    const previousHash = index > 0 ? hashEntryEncoding(window[index - 1]!.raw) : entry.sequence === 1 ? genesisDigest : undefined;
+    const previousHash =
+      index > 0 ? hashEntryEncoding(window[index - 1]!.raw) : entry.sequence === 1 ? genesisDigest : undefined;
     if (previousHash !== undefined && !equalBytes(decoded.previousHash, previousHash)) {
       tailProblems[index] = `it does not chain to entry ${entry.sequence - 1}`;
     }
@@ -244,13 +275,21 @@ async function scanSnapshots(db: LedgerDatabase, tail: TailScan, fail: Fail): Pr
   const snapshotSequences: number[] = [];
   for await (const key of db.keys({ ...snapshotRange, reverse: true })) {
     const sequence = sequenceOfKey(key);
-    if (sequence === undefined) fail('corrupt-snapshot', undefined, `a snapshot key has ${key.length} bytes instead of 9 (${bytesToLowerHex(key)})`);
+    if (sequence === undefined)
+      fail(
+        'corrupt-snapshot',
+        undefined,
+        `a snapshot key has ${key.length} bytes instead of 9 (${bytesToLowerHex(key)})`,
+      );
     snapshotSequences.push(sequence!);
   }
   const dropped = tornFrom === undefined ? [] : snapshotSequences.filter((sequence) => sequence >= tornFrom);
   const usable = snapshotSequences.filter((sequence) => sequence <= lastKept);
-  const beyond = snapshotSequences.find((sequence) => sequence > lastKept && (tornFrom === undefined || sequence < tornFrom));
-  if (beyond !== undefined) fail('snapshot-mismatch', beyond, `snapshot ${beyond} is beyond the last entry ${lastStored}`);
+  const beyond = snapshotSequences.find(
+    (sequence) => sequence > lastKept && (tornFrom === undefined || sequence < tornFrom),
+  );
+  if (beyond !== undefined)
+    fail('snapshot-mismatch', beyond, `snapshot ${beyond} is beyond the last entry ${lastStored}`);
   return { usable, dropped };
 }
 
@@ -263,7 +302,12 @@ async function scanAttestations(db: LedgerDatabase, tail: TailScan, fail: Fail):
   const droppedAttestations: number[] = [];
   for await (const key of db.keys({ ...attestationRange, reverse: true })) {
     const sequence = sequenceOfKey(key);
-    if (sequence === undefined) fail('attestation-mismatch', undefined, `an attestation key has ${key.length} bytes instead of 9 (${bytesToLowerHex(key)})`);
+    if (sequence === undefined)
+      fail(
+        'attestation-mismatch',
+        undefined,
+        `an attestation key has ${key.length} bytes instead of 9 (${bytesToLowerHex(key)})`,
+      );
     if (sequence! <= lastKept) break;
     if (tornFrom === undefined || sequence! < tornFrom) {
       fail('attestation-mismatch', sequence, `attestation ${sequence} is beyond the last entry ${lastStored}`);
@@ -295,7 +339,8 @@ async function replayEntries(
 ): Promise<{ previousHash: Uint8Array; logTimeMs: number; count: number }> {
   const { db, pool } = context;
   const position = { previousHash: start.previousHash, logTimeMs: start.logTimeMs, expected: start.sequence };
-  if (start.sequence > lastKept) return { previousHash: position.previousHash, logTimeMs: position.logTimeMs, count: 0 };
+  if (start.sequence > lastKept)
+    return { previousHash: position.previousHash, logTimeMs: position.logTimeMs, count: 0 };
   const iterator = db.iterator({ gte: entryKey(start.sequence), lte: entryKey(lastKept) });
   try {
     const readChunk = async (): Promise<ReadChunk | undefined> => {
@@ -303,7 +348,9 @@ async function replayEntries(
       if (pairs.length === 0) return undefined;
       const entries = pairs.map(([key, value]) => ({ sequence: sequenceOfKey(key) ?? -1, raw: value }));
       const decoded = entries.map(decodeStored);
-      const verdicts = Promise.all(decoded.map((entry) => (typeof entry === 'string' ? undefined : pool.verify(entry.transaction))));
+      const verdicts = Promise.all(
+        decoded.map((entry) => (typeof entry === 'string' ? undefined : pool.verify(entry.transaction))),
+      );
       verdicts.catch(() => undefined); // Awaited below; this only prevents an unhandled rejection while it waits.
       return { entries, verdicts };
     };
@@ -319,8 +366,13 @@ async function replayEntries(
   } finally {
     await iterator.close();
   }
-  if (position.expected !== lastKept + 1) fail('missing-entry', position.expected, `entry ${position.expected} is missing`);
-  return { previousHash: position.previousHash, logTimeMs: position.logTimeMs, count: position.expected - start.sequence };
+  if (position.expected !== lastKept + 1)
+    fail('missing-entry', position.expected, `entry ${position.expected} is missing`);
+  return {
+    previousHash: position.previousHash,
+    logTimeMs: position.logTimeMs,
+    count: position.expected - start.sequence,
+  };
 }
 
 /** Applies one chunk of entries, advancing `position`; returns the history records they write. */
@@ -346,19 +398,28 @@ function replayChunk(
         'broken-chain',
         expected,
         `its previous hash ${bytesToLowerHex(record.previousHash)} is not the hash ${bytesToLowerHex(position.previousHash)} of ` +
-          (expected === 1 ? 'the genesis' : `entry ${expected - 1}`) + ' (one of the two was altered)',
+          (expected === 1 ? 'the genesis' : `entry ${expected - 1}`) +
+          ' (one of the two was altered)',
       );
     }
     const verdict = verdicts[index];
     if (verdict !== 'valid') fail('invalid-signature', expected, `its signature does not verify (${verdict})`);
     let outcome: ApplyOutcome | undefined;
     try {
-      outcome = apply(state, { logTimeMs: record.logTimeMs, transaction: record.transaction }, { signatureVerified: true });
+      outcome = apply(
+        state,
+        { logTimeMs: record.logTimeMs, transaction: record.transaction },
+        { signatureVerified: true },
+      );
     } catch (error) {
       fail('entry-rejected', expected, `the engine failed while applying it: ${reason(error)}`, error);
     }
     if (!outcome!.accepted) {
-      fail('entry-rejected', expected, `the engine rejects it (${outcome!.rejection.code}: ${outcome!.rejection.message})`);
+      fail(
+        'entry-rejected',
+        expected,
+        `the engine rejects it (${outcome!.rejection.code}: ${outcome!.rejection.message})`,
+      );
     }
     if (outcome!.accepted) historyOperations(state, expected, outcome!.events, operations);
     position.previousHash = hashEntryEncoding(stored.raw);
@@ -378,9 +439,11 @@ async function dropTornTailAndOldSnapshots(
   const { db, location, logger } = context;
   const { tornFrom, lastStored, lastKept } = tail;
   const cleanup: BatchOperation[] = [];
-  for (const sequence of snapshots.usable.slice(context.snapshotsKept)) cleanup.push({ type: 'del', key: snapshotKey(sequence) });
+  for (const sequence of snapshots.usable.slice(context.snapshotsKept))
+    cleanup.push({ type: 'del', key: snapshotKey(sequence) });
   if (tornFrom !== undefined) {
-    for (let sequence = tornFrom; sequence <= lastStored; sequence += 1) cleanup.push({ type: 'del', key: entryKey(sequence) });
+    for (let sequence = tornFrom; sequence <= lastStored; sequence += 1)
+      cleanup.push({ type: 'del', key: entryKey(sequence) });
     for (const sequence of snapshots.dropped) cleanup.push({ type: 'del', key: snapshotKey(sequence) });
     for (const sequence of droppedAttestations) cleanup.push({ type: 'del', key: attestationKey(sequence) });
     const repair = await historyRepairOperations(db, state, tornFrom, lastKept);
@@ -424,10 +487,15 @@ async function loadSnapshot(
   } catch (error) {
     return fail('corrupt-snapshot', sequence, `snapshot ${sequence} cannot be decoded (${reason(error)})`, error);
   }
-  if (record.sequence !== sequence) fail('corrupt-snapshot', sequence, `snapshot ${sequence} says it is snapshot ${record.sequence}`);
+  if (record.sequence !== sequence)
+    fail('corrupt-snapshot', sequence, `snapshot ${sequence} says it is snapshot ${record.sequence}`);
   const digest = sha256(record.stateEncoding);
   if (!equalBytes(digest, record.stateHash)) {
-    fail('corrupt-snapshot', sequence, `snapshot ${sequence} records state hash ${bytesToLowerHex(record.stateHash)} but its state hashes to ${bytesToLowerHex(digest)}`);
+    fail(
+      'corrupt-snapshot',
+      sequence,
+      `snapshot ${sequence} records state hash ${bytesToLowerHex(record.stateHash)} but its state hashes to ${bytesToLowerHex(digest)}`,
+    );
   }
   let state: ExchangeState;
   try {
@@ -436,18 +504,31 @@ async function loadSnapshot(
     return fail('corrupt-snapshot', sequence, `snapshot ${sequence} holds an invalid state (${reason(error)})`, error);
   }
   if (canonicalGenesisJson(state.genesis) !== canonicalGenesisJson(genesis)) {
-    fail('snapshot-mismatch', sequence, `snapshot ${sequence} is of a different genesis (${canonicalGenesisJson(state.genesis)})`);
+    fail(
+      'snapshot-mismatch',
+      sequence,
+      `snapshot ${sequence} is of a different genesis (${canonicalGenesisJson(state.genesis)})`,
+    );
   }
   const raw = await db.get(entryKey(sequence));
-  if (raw === undefined) fail('missing-entry', sequence, `snapshot ${sequence} refers to entry ${sequence}, which is missing`);
+  if (raw === undefined)
+    fail('missing-entry', sequence, `snapshot ${sequence} refers to entry ${sequence}, which is missing`);
   const entryDigest = hashEntryEncoding(raw!);
   if (!equalBytes(entryDigest, record.entryHash)) {
-    fail('snapshot-mismatch', sequence, `snapshot ${sequence} records entry hash ${bytesToLowerHex(record.entryHash)} but entry ${sequence} hashes to ${bytesToLowerHex(entryDigest)}`);
+    fail(
+      'snapshot-mismatch',
+      sequence,
+      `snapshot ${sequence} records entry hash ${bytesToLowerHex(record.entryHash)} but entry ${sequence} hashes to ${bytesToLowerHex(entryDigest)}`,
+    );
   }
   const entry = decodeStored({ sequence, raw: raw! });
   if (typeof entry === 'string') return fail('corrupt-entry', sequence, entry);
   if (entry.logTimeMs !== state.logTimeMs) {
-    fail('snapshot-mismatch', sequence, `snapshot ${sequence} has log time ${state.logTimeMs} but entry ${sequence} has ${entry.logTimeMs}`);
+    fail(
+      'snapshot-mismatch',
+      sequence,
+      `snapshot ${sequence} has log time ${state.logTimeMs} but entry ${sequence} has ${entry.logTimeMs}`,
+    );
   }
   if (state.headSequence !== sequence) {
     fail('snapshot-mismatch', sequence, `snapshot ${sequence} holds the state after entry ${state.headSequence}`);

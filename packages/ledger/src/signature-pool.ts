@@ -69,7 +69,10 @@ const minimumTaskTransactions = 4;
 
 // From source, the .mjs entry loads the .ts worker (it says how); compiled
 // (dist/, scripts/build.mjs), the worker is plain JavaScript beside this module.
-const workerUrl = new URL(import.meta.url.endsWith('.ts') ? './signature-worker.mjs' : './signature-worker.js', import.meta.url).href;
+const workerUrl = new URL(
+  import.meta.url.endsWith('.ts') ? './signature-worker.mjs' : './signature-worker.js',
+  import.meta.url,
+).href;
 
 export class SignaturePool implements SignatureVerifier {
   private readonly pool: Piscina<Uint8Array, SignatureVerdict[]>;
@@ -79,9 +82,16 @@ export class SignaturePool implements SignatureVerifier {
   readonly threads: number;
 
   constructor(threads: number = availableParallelism()) {
-    if (!Number.isSafeInteger(threads) || threads < 1) throw new RangeError(`verifierThreads must be a positive integer, got ${threads}`);
+    if (!Number.isSafeInteger(threads) || threads < 1)
+      throw new RangeError(`verifierThreads must be a positive integer, got ${threads}`);
     this.threads = threads;
-    this.pool = new Piscina({ filename: workerUrl, minThreads: threads, maxThreads: threads, idleTimeout: 2 ** 31 - 1, stricterFIFO: true });
+    this.pool = new Piscina({
+      filename: workerUrl,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: 2 ** 31 - 1,
+      stricterFIFO: true,
+    });
   }
 
   /** Resolves with the engine's verdict for the transaction. */
@@ -133,7 +143,8 @@ export class SignaturePool implements SignatureVerifier {
       (verdicts) => {
         for (let index = 0; index < requests.length; index += 1) {
           const verdict = verdicts[index];
-          if (verdict === undefined) requests[index]!.reject(new Error('the signature worker returned too few verdicts'));
+          if (verdict === undefined)
+            requests[index]!.reject(new Error('the signature worker returned too few verdicts'));
           else requests[index]!.resolve(verdict);
         }
       },

@@ -51,8 +51,10 @@ export const writeUint64 = putUint64;
 
 /** Reads 8 big-endian bytes; values above 2^53 − 1 are refused. */
 export function readUint64(bytes: Uint8Array, offset: number): number {
-  const high = ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0;
-  const low = ((bytes[offset + 4]! << 24) | (bytes[offset + 5]! << 16) | (bytes[offset + 6]! << 8) | bytes[offset + 7]!) >>> 0;
+  const high =
+    ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0;
+  const low =
+    ((bytes[offset + 4]! << 24) | (bytes[offset + 5]! << 16) | (bytes[offset + 6]! << 8) | bytes[offset + 7]!) >>> 0;
   if (high > 0x1f_ffff) throw new LogFormatError('a 64-bit number exceeds 2^53 − 1');
   return high * 0x1_0000_0000 + low;
 }

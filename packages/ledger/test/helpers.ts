@@ -46,7 +46,10 @@ export function settableClock(initial = 0): { clock: () => number; set: (timeMs:
   return { clock: () => now, set: (timeMs) => (now = timeMs) };
 }
 
-export function fixture(seed: number, count: number): { entries: LogEntry[]; operator: Signer; traders: Signer[]; genesis: Genesis } {
+export function fixture(
+  seed: number,
+  count: number,
+): { entries: LogEntry[]; operator: Signer; traders: Signer[]; genesis: Genesis } {
   const log = randomSignedLog(seed, count);
   return { ...log, genesis: genesisOf(log.operator) };
 }

@@ -87,8 +87,14 @@ interface PlannedAttestation {
   readonly fields: AttestationFields;
 }
 
-export function benchLogPaths(options: Pick<BenchLogOptions, 'seed' | 'entries' | 'attestEvery'>): { logPath: string; attestationsPath: string } {
-  const base = path.join(tmpdir(), `vex-replay-bench-v${generatorVersion}-seed${options.seed}-entries${options.entries}-attest${options.attestEvery}`);
+export function benchLogPaths(options: Pick<BenchLogOptions, 'seed' | 'entries' | 'attestEvery'>): {
+  logPath: string;
+  attestationsPath: string;
+} {
+  const base = path.join(
+    tmpdir(),
+    `vex-replay-bench-v${generatorVersion}-seed${options.seed}-entries${options.entries}-attest${options.attestEvery}`,
+  );
   return { logPath: `${base}.vexlog`, attestationsPath: `${base}.attestations.jsonl` };
 }
 
@@ -141,7 +147,11 @@ function decimal(units: bigint, decimals: number): string {
 function planLog(options: BenchLogOptions): Plan {
   const next = seededRandom(options.seed);
   const operator = signerFromByte(200);
-  const genesis: Genesis = { exchangeName: 'replay-bench', operatorKeys: [operator.accountId], feeAccount: operator.accountId };
+  const genesis: Genesis = {
+    exchangeName: 'replay-bench',
+    operatorKeys: [operator.accountId],
+    feeAccount: operator.accountId,
+  };
   const state = createState(genesis);
   const tree = LiabilitiesTree.build(state);
   const genesisDigest = genesisHash(genesis);
@@ -155,21 +165,33 @@ function planLog(options: BenchLogOptions): Plan {
   const attestations: PlannedAttestation[] = [];
   let time = 1_800_000_000_000;
 
-  const submit = (signerIndex: number, instruction: string, params: Record<string, string>): ApplyOutcome | undefined => {
+  const submit = (
+    signerIndex: number,
+    instruction: string,
+    params: Record<string, string>,
+  ): ApplyOutcome | undefined => {
     if (entries.length >= options.entries) return undefined;
     const signer = signers[signerIndex]!;
-    const message = encodeSigningStringBytes([{ instruction, params: Object.entries(params) }], time, 5_000, { percentEncode: (next() & 1) === 0 });
+    const message = encodeSigningStringBytes([{ instruction, params: Object.entries(params) }], time, 5_000, {
+      percentEncode: (next() & 1) === 0,
+    });
     const signature = signerIndex === 0 ? signMessage(signer.seed, message) : undefined;
     const outcome = apply(
       state,
-      { logTimeMs: time, transaction: { message, publicKey: signer.publicKey, signature: signature ?? placeholderSignature } },
+      {
+        logTimeMs: time,
+        transaction: { message, publicKey: signer.publicKey, signature: signature ?? placeholderSignature },
+      },
       { signatureVerified: true },
     );
     if (!outcome.accepted) return outcome;
     entries.push({ signerIndex, logTimeMs: time, message, signature });
     const sequence = entries.length;
     if (sequence % options.attestEvery === 0 || sequence === options.entries) {
-      attestations.push({ sequence, fields: attestationFieldsOf(state, tree.update(state), sequence, zeroHash, genesisDigest) });
+      attestations.push({
+        sequence,
+        fields: attestationFieldsOf(state, tree.update(state), sequence, zeroHash, genesisDigest),
+      });
     }
     return outcome;
   };
@@ -180,8 +202,18 @@ function planLog(options: BenchLogOptions): Plan {
     signers.push(trader);
     traderIndexes.push(signerIndex);
     openOrders.set(signerIndex, []);
-    for (const [symbol, quantity] of [['SOL', '100000'], ['BTC', '1000'], ['USDC', '100000000']] as const) {
-      submit(0, 'depositCredit', { account: trader.accountId, symbol, quantity, blockchain: 'Solana', chainTransactionId: `${symbol}-${signerIndex}` });
+    for (const [symbol, quantity] of [
+      ['SOL', '100000'],
+      ['BTC', '1000'],
+      ['USDC', '100000000'],
+    ] as const) {
+      submit(0, 'depositCredit', {
+        account: trader.accountId,
+        symbol,
+        quantity,
+        blockchain: 'Solana',
+        chainTransactionId: `${symbol}-${signerIndex}`,
+      });
     }
   };
 
@@ -220,8 +252,20 @@ function planLog(options: BenchLogOptions): Plan {
   stateReserves();
 
   const markets = [
-    { symbol: 'SOL_USDC', midTicks: 10_000, ticksPerUnit: 100, priceDecimals: 2, quantity: () => decimal(BigInt(1 + (next() % 500)), 2) },
-    { symbol: 'BTC_USDC', midTicks: 600_000, ticksPerUnit: 10, priceDecimals: 1, quantity: () => decimal(BigInt(1 + (next() % 900)), 5) },
+    {
+      symbol: 'SOL_USDC',
+      midTicks: 10_000,
+      ticksPerUnit: 100,
+      priceDecimals: 2,
+      quantity: () => decimal(BigInt(1 + (next() % 500)), 2),
+    },
+    {
+      symbol: 'BTC_USDC',
+      midTicks: 600_000,
+      ticksPerUnit: 10,
+      priceDecimals: 1,
+      quantity: () => decimal(BigInt(1 + (next() % 900)), 5),
+    },
   ] as const;
   let step = 0;
   while (entries.length < options.entries) {
@@ -237,7 +281,10 @@ function planLog(options: BenchLogOptions): Plan {
     }
     if (step % 50 === 0 && pendingWithdrawals.length > 0) {
       const withdrawalId = pendingWithdrawals.shift()!;
-      submit(0, 'withdrawalComplete', { withdrawalId: String(withdrawalId), chainTransactionId: `payout-${withdrawalId}` });
+      submit(0, 'withdrawalComplete', {
+        withdrawalId: String(withdrawalId),
+        chainTransactionId: `payout-${withdrawalId}`,
+      });
     }
     const signerIndex = traderIndexes[next() % traderIndexes.length]!;
     const market = markets[next() % markets.length]!;
@@ -253,12 +300,35 @@ function planLog(options: BenchLogOptions): Plan {
       remember(signerIndex, submit(signerIndex, 'orderCancelAll', { symbol: market.symbol }));
       orders.length = 0;
     } else if (roll < 29) {
-      remember(signerIndex, submit(signerIndex, 'withdraw', { symbol: 'USDC', quantity: String(1 + (next() % 100)), address: `addr-${next() % 1000}`, blockchain: 'Solana' }));
+      remember(
+        signerIndex,
+        submit(signerIndex, 'withdraw', {
+          symbol: 'USDC',
+          quantity: String(1 + (next() % 100)),
+          address: `addr-${next() % 1000}`,
+          blockchain: 'Solana',
+        }),
+      );
     } else if (roll < 37) {
-      remember(signerIndex, submit(signerIndex, 'orderExecute', { symbol: market.symbol, side, orderType: 'Market', quantity: market.quantity() }));
+      remember(
+        signerIndex,
+        submit(signerIndex, 'orderExecute', {
+          symbol: market.symbol,
+          side,
+          orderType: 'Market',
+          quantity: market.quantity(),
+        }),
+      );
     } else {
       const timeInForce = roll < 42 ? 'IOC' : roll < 45 ? 'FOK' : 'GTC';
-      const params: Record<string, string> = { symbol: market.symbol, side, orderType: 'Limit', price, quantity: market.quantity(), timeInForce };
+      const params: Record<string, string> = {
+        symbol: market.symbol,
+        side,
+        orderType: 'Limit',
+        price,
+        quantity: market.quantity(),
+        timeInForce,
+      };
       if (roll % 4 === 0) params.clientId = String(next() % 100_000);
       remember(signerIndex, submit(signerIndex, 'orderExecute', params));
     }
@@ -271,10 +341,16 @@ function planLog(options: BenchLogOptions): Plan {
 
 const signingBatchEntries = 8_192;
 
-async function signTraderEntries(signers: readonly Signer[], entries: PlannedEntry[], workerCount: number): Promise<void> {
+async function signTraderEntries(
+  signers: readonly Signer[],
+  entries: PlannedEntry[],
+  workerCount: number,
+): Promise<void> {
   const seeds = new Uint8Array(signers.length * 32);
   signers.forEach((signer, index) => seeds.set(signer.seed, index * 32));
-  const workers = Array.from({ length: workerCount }, () => startTypeScriptWorker(new URL('./signing-worker.ts', import.meta.url), { seeds }));
+  const workers = Array.from({ length: workerCount }, () =>
+    startTypeScriptWorker(new URL('./signing-worker.ts', import.meta.url), { seeds }),
+  );
   try {
     const unsigned: number[] = [];
     entries.forEach((entry, index) => {
@@ -332,7 +408,8 @@ async function signTraderEntries(signers: readonly Signer[], entries: PlannedEnt
     for (const index of unsigned.slice(0, 16)) {
       const entry = entries[index]!;
       const expected = signMessage(signers[entry.signerIndex]!.seed, entry.message);
-      if (Buffer.compare(Buffer.from(expected), Buffer.from(entry.signature!)) !== 0) throw new Error(`the signing workers disagree with signMessage at entry ${index + 1}`);
+      if (Buffer.compare(Buffer.from(expected), Buffer.from(entry.signature!)) !== 0)
+        throw new Error(`the signing workers disagree with signMessage at entry ${index + 1}`);
     }
   } finally {
     await Promise.all(workers.map((worker) => worker.terminate()));
@@ -404,7 +481,10 @@ async function writeFiles(plan: Plan, paths: { logPath: string; attestationsPath
       previousHash = entryHash;
       const attestation = plan.attestations[nextAttestation];
       if (attestation !== undefined && attestation.sequence === sequence) {
-        const signed = signAttestation({ ...attestation.fields, headHash: bytesToLowerHex(entryHash) }, plan.operator.seed);
+        const signed = signAttestation(
+          { ...attestation.fields, headHash: bytesToLowerHex(entryHash) },
+          plan.operator.seed,
+        );
         await attestations.write(new TextEncoder().encode(`${encodeAttestationJson(signed)}\n`));
         nextAttestation += 1;
       }

@@ -66,10 +66,15 @@ const workerCount = positiveInteger('workers', values.workers, availableParallel
 /** The replay's default batch size (replay-log.ts), so that the limit is measured on the same batches. */
 const batchEntries = 1_024;
 
-const loadText = (): string => loadavg().map((value) => value.toFixed(2)).join(' ');
+const loadText = (): string =>
+  loadavg()
+    .map((value) => value.toFixed(2))
+    .join(' ');
 const say = (line: string): void => console.log(line);
 const loadAtStart = loadText();
-say(`replay benchmark: node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}, availableParallelism ${availableParallelism()}, ${workerCount} workers`);
+say(
+  `replay benchmark: node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}, availableParallelism ${availableParallelism()}, ${workerCount} workers`,
+);
 
 const generationStartedMs = performance.now();
 const files = await benchLog({ seed, entries: entryCount, attestEvery, workers: workerCount, log: say });
@@ -111,7 +116,8 @@ async function measureLimit(
   const seconds = (performance.now() - startedMs) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
   for (const { verdicts } of results) {
-    if (verdicts.some((code) => code !== validVerdictCode)) throw new Error('a signature of the benchmark log did not verify');
+    if (verdicts.some((code) => code !== validVerdictCode))
+      throw new Error('a signature of the benchmark log did not verify');
   }
   return { perSecond: entryCount / seconds, seconds, cpuMicrosecondsPerEntry: (cpu.user + cpu.system) / entryCount };
 }
@@ -121,7 +127,9 @@ await Promise.all(preloaded.slice(0, 8 * workerCount).map((batch) => pool.verify
 
 say('');
 const limitBefore = await measureLimit(pool, preloaded);
-say(`verification limit (before): ${Math.round(limitBefore.perSecond).toLocaleString('en-US')} signatures/s in ${limitBefore.seconds.toFixed(2)} s`);
+say(
+  `verification limit (before): ${Math.round(limitBefore.perSecond).toLocaleString('en-US')} signatures/s in ${limitBefore.seconds.toFixed(2)} s`,
+);
 
 const eluBefore = performance.eventLoopUtilization();
 const cpuBefore = process.cpuUsage();
@@ -135,16 +143,20 @@ const report = await replayLog({
 const replayCpu = process.cpuUsage(cpuBefore);
 const elu = performance.eventLoopUtilization(eluBefore);
 if (!report.verified) throw new Error(`the benchmark log did not verify: ${report.divergence.message}`);
-if (report.entriesApplied !== entryCount) throw new Error(`replayed ${report.entriesApplied} entries, expected ${entryCount}`);
+if (report.entriesApplied !== entryCount)
+  throw new Error(`replayed ${report.entriesApplied} entries, expected ${entryCount}`);
 const expectedAttestations = Math.floor(entryCount / attestEvery) + (entryCount % attestEvery === 0 ? 0 : 1);
-if (report.attestationsChecked !== expectedAttestations) throw new Error(`checked ${report.attestationsChecked} attestations, expected ${expectedAttestations}`);
+if (report.attestationsChecked !== expectedAttestations)
+  throw new Error(`checked ${report.attestationsChecked} attestations, expected ${expectedAttestations}`);
 say(
   `replay: ${Math.round(report.entriesPerSecond).toLocaleString('en-US')} entries/s in ${(report.elapsedMs / 1000).toFixed(2)} s ` +
     `(${report.attestationsChecked} attestations, ${report.flaggedAttestations.length} flagged)`,
 );
 
 const limitAfter = await measureLimit(pool, preloaded);
-say(`verification limit (after):  ${Math.round(limitAfter.perSecond).toLocaleString('en-US')} signatures/s in ${limitAfter.seconds.toFixed(2)} s`);
+say(
+  `verification limit (after):  ${Math.round(limitAfter.perSecond).toLocaleString('en-US')} signatures/s in ${limitAfter.seconds.toFixed(2)} s`,
+);
 for (const batch of preloaded) pool.drop(batch);
 await pool.close();
 
@@ -153,7 +165,9 @@ const nodeCryptoPool = await SignatureVerifierPool.start(workerCount, 'node:cryp
 const nodeCryptoPreloaded = await preloadLog(nodeCryptoPool);
 await Promise.all(nodeCryptoPreloaded.slice(0, 8 * workerCount).map((batch) => nodeCryptoPool.verifyPreloaded(batch)));
 const nodeCryptoLimit = await measureLimit(nodeCryptoPool, nodeCryptoPreloaded);
-say(`node:crypto limit:           ${Math.round(nodeCryptoLimit.perSecond).toLocaleString('en-US')} signatures/s in ${nodeCryptoLimit.seconds.toFixed(2)} s`);
+say(
+  `node:crypto limit:           ${Math.round(nodeCryptoLimit.perSecond).toLocaleString('en-US')} signatures/s in ${nodeCryptoLimit.seconds.toFixed(2)} s`,
+);
 await nodeCryptoPool.close();
 const ratioToNodeCrypto = report.entriesPerSecond / nodeCryptoLimit.perSecond;
 
@@ -165,20 +179,32 @@ const limitCpuMicrosecondsPerEntry = (limitBefore.cpuMicrosecondsPerEntry + limi
 const workerMicrosecondsPerVerification = (report.workerVerifyMs * 1000) / entryCount;
 
 say('');
-say(`  entries                            ${entryCount.toLocaleString('en-US')} (${(logBytes / 1e6).toFixed(1)} MB export), ${report.attestationsChecked} attestations`);
+say(
+  `  entries                            ${entryCount.toLocaleString('en-US')} (${(logBytes / 1e6).toFixed(1)} MB export), ${report.attestationsChecked} attestations`,
+);
 say(`  replay                             ${Math.round(report.entriesPerSecond).toLocaleString('en-US')} entries/s`);
-say(`  verification limit                 ${Math.round(verifyLimitPerSec).toLocaleString('en-US')} signatures/s (mean of before and after)`);
+say(
+  `  verification limit                 ${Math.round(verifyLimitPerSec).toLocaleString('en-US')} signatures/s (mean of before and after)`,
+);
 say(`  ratio                              ${ratio.toFixed(3)} (target ≥ 0.85)`);
-say(`  node:crypto limit                  ${Math.round(nodeCryptoLimit.perSecond).toLocaleString('en-US')} signatures/s (the same rule, OpenSSL behind the equation)`);
+say(
+  `  node:crypto limit                  ${Math.round(nodeCryptoLimit.perSecond).toLocaleString('en-US')} signatures/s (the same rule, OpenSSL behind the equation)`,
+);
 say(`  ratio to node:crypto               ${ratioToNodeCrypto.toFixed(3)} (target ≥ 1.6)`);
-say(`  main thread busy                   ${mainThreadMicrosecondsPerEntry.toFixed(2)} µs per entry (event loop utilisation ${(elu.utilization * 100).toFixed(0)} %)`);
+say(
+  `  main thread busy                   ${mainThreadMicrosecondsPerEntry.toFixed(2)} µs per entry (event loop utilisation ${(elu.utilization * 100).toFixed(0)} %)`,
+);
 say(`  process CPU, replay                ${replayCpuMicrosecondsPerEntry.toFixed(1)} µs per entry (all threads)`);
 say(`  process CPU, verification only     ${limitCpuMicrosecondsPerEntry.toFixed(1)} µs per entry (all threads)`);
 // On a machine with nothing else running, all cores are busy in both measurements, so the rates
 // stand in the ratio of CPU time per entry; this figure is far less sensitive to other load.
-say(`  ratio of CPU time                  ${(limitCpuMicrosecondsPerEntry / replayCpuMicrosecondsPerEntry).toFixed(3)} (verification only ÷ replay, per entry)`);
+say(
+  `  ratio of CPU time                  ${(limitCpuMicrosecondsPerEntry / replayCpuMicrosecondsPerEntry).toFixed(3)} (verification only ÷ replay, per entry)`,
+);
 say(`  worker time per verification       ${workerMicrosecondsPerVerification.toFixed(1)} µs during the replay`);
-say(`  load average                       ${loadAtStart} at start, ${loadText()} at end (other processes compete for the same cores)`);
+say(
+  `  load average                       ${loadAtStart} at start, ${loadText()} at end (other processes compete for the same cores)`,
+);
 say('');
 console.log(
   JSON.stringify({

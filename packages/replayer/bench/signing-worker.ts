@@ -34,7 +34,13 @@ function serve(): void {
   const seeds = (workerData as { data: { seeds: Uint8Array } }).data.seeds;
   const keys: KeyObject[] = [];
   for (let offset = 0; offset < seeds.length; offset += 32) {
-    keys.push(createPrivateKey({ key: Buffer.concat([pkcs8Prefix, seeds.subarray(offset, offset + 32)]), format: 'der', type: 'pkcs8' }));
+    keys.push(
+      createPrivateKey({
+        key: Buffer.concat([pkcs8Prefix, seeds.subarray(offset, offset + 32)]),
+        format: 'der',
+        type: 'pkcs8',
+      }),
+    );
   }
   const port = parentPort!;
   port.on('message', (request: SigningRequest) => {

@@ -50,7 +50,12 @@ beforeAll(() => {
   writeFileSync(file('wrong-snapshot.bin'), wrongSnapshot);
   writeFileSync(file('proof.json'), JSON.stringify(log.proof));
   const claim = log.proof.balances[0]!.claim;
-  const wrongProof = { ...log.proof, balances: log.proof.balances.map((balance, index) => (index === 0 ? { ...balance, claim: String(BigInt(claim) + 1n) } : balance)) };
+  const wrongProof = {
+    ...log.proof,
+    balances: log.proof.balances.map((balance, index) =>
+      index === 0 ? { ...balance, claim: String(BigInt(claim) + 1n) } : balance,
+    ),
+  };
   writeFileSync(file('wrong-proof.json'), JSON.stringify(wrongProof));
 });
 
@@ -65,7 +70,9 @@ describe('pnpm replay', () => {
     expect(run.stderr).not.toMatch(/replay:/);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`verified: ${log.entries.length} entries of exchange "replayer-test"`);
-    expect(run.stdout).toContain(`attestations checked: ${log.attestations.length}, flagged (short of reserves): ${log.flaggedSequences.length}`);
+    expect(run.stdout).toContain(
+      `attestations checked: ${log.attestations.length}, flagged (short of reserves): ${log.flaggedSequences.length}`,
+    );
     expect(run.stdout).toContain(`state hash: ${log.finalStateHash}`);
     expect(run.stdout).toMatch(/entries\/s, 2 signature workers/);
   });
@@ -74,7 +81,10 @@ describe('pnpm replay', () => {
     const run = await runCli([file('tampered.vexlog'), '--json']);
     expect(run.code).toBe(1);
     const report = JSON.parse(run.stdout);
-    expect(report).toMatchObject({ verified: false, divergence: { sequence: log.entries.length, check: 'signature', expected: 'valid' } });
+    expect(report).toMatchObject({
+      verified: false,
+      divergence: { sequence: log.entries.length, check: 'signature', expected: 'valid' },
+    });
     const text = await runCli([file('tampered.vexlog')]);
     expect(text.code).toBe(1);
     expect(text.stdout).toContain(`DIVERGENCE at sequence ${log.entries.length}: signature`);
@@ -94,7 +104,7 @@ describe('pnpm replay', () => {
     expect(unknownOption.code).toBe(2);
   });
 
-  it('reads the log and the attestations from a node\'s URL', async () => {
+  it("reads the log and the attestations from a node's URL", async () => {
     const server = createServer((request, response) => {
       if (request.url === '/api/v1/log?from=1') response.end(readFileSync(file('good.vexlog')));
       else if (request.url === '/api/v1/attestations/export') response.end(readFileSync(file('attestations.jsonl')));
@@ -107,7 +117,11 @@ describe('pnpm replay', () => {
     try {
       const run = await runCli([`http://127.0.0.1:${(server.address() as AddressInfo).port}`, '--json']);
       expect(run.code).toBe(0);
-      expect(JSON.parse(run.stdout)).toMatchObject({ verified: true, entriesApplied: log.entries.length, attestationsChecked: log.attestations.length });
+      expect(JSON.parse(run.stdout)).toMatchObject({
+        verified: true,
+        entriesApplied: log.entries.length,
+        attestationsChecked: log.attestations.length,
+      });
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
@@ -122,7 +136,7 @@ describe('pnpm replay', () => {
     expect(wrong.stdout).toContain(`DIVERGENCE at sequence ${log.snapshotSequence}: snapshot-state-hash`);
   });
 
-  it('verifies an inclusion proof with --proof against the log\'s genesis or given keys', async () => {
+  it("verifies an inclusion proof with --proof against the log's genesis or given keys", async () => {
     const withLog = await runCli(['--proof', file('proof.json'), '--log', file('good.vexlog')]);
     expect(withLog.code).toBe(0);
     expect(withLog.stdout).toContain(`proof verified: account ${log.traders[0]!.accountId}`);
@@ -131,7 +145,14 @@ describe('pnpm replay', () => {
     const withKey = await runCli(['--proof', file('proof.json'), '--operator-key', log.operator.accountId]);
     expect(withKey.code).toBe(5);
     expect(withKey.stdout).toContain("ONLY THE OPERATOR'S SIGNATURE WAS CHECKED");
-    const withAttestations = await runCli(['--proof', file('proof.json'), '--attestations', file('attestations.jsonl'), '--operator-key', log.operator.accountId]);
+    const withAttestations = await runCli([
+      '--proof',
+      file('proof.json'),
+      '--attestations',
+      file('attestations.jsonl'),
+      '--operator-key',
+      log.operator.accountId,
+    ]);
     expect(withAttestations.code).toBe(0);
     expect(withAttestations.stdout).toContain('checked against the published attestations');
     const wrongKey = await runCli(['--proof', file('proof.json'), '--operator-key', signerFromByte(99).accountId]);

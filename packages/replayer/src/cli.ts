@@ -94,24 +94,31 @@ function formatCount(value: number): string {
 function describeReport(report: ReplayReport, snapshot: SnapshotRecord | undefined): string {
   const lines: string[] = [];
   if (report.verified) {
-    lines.push(`verified: ${formatCount(report.entriesApplied)} entries of exchange "${report.exchangeName}" (genesis ${hexShort(report.genesisHash)})`);
+    lines.push(
+      `verified: ${formatCount(report.entriesApplied)} entries of exchange "${report.exchangeName}" (genesis ${hexShort(report.genesisHash)})`,
+    );
   } else {
     const { divergence } = report;
     if (divergence.equivocation !== undefined) {
       lines.push(describeEquivocation(divergence.equivocation).trimEnd());
     } else {
       lines.push(`DIVERGENCE at sequence ${divergence.sequence}: ${divergence.check}`);
-      if (divergence.attestationNumber !== undefined) lines.push(`  attestation: number ${divergence.attestationNumber} in the attestation list`);
+      if (divergence.attestationNumber !== undefined)
+        lines.push(`  attestation: number ${divergence.attestationNumber} in the attestation list`);
       lines.push(`  expected: ${divergence.expected}`, `  computed: ${divergence.computed}`, `  ${divergence.message}`);
     }
     lines.push(`verified before it: ${formatCount(report.entriesApplied)} entries`);
   }
   const flagged = report.flaggedAttestations;
   lines.push(`attestation records checked: ${formatCount(report.recordsChecked)}`);
-  lines.push(`attestations checked: ${formatCount(report.attestationsChecked)}, flagged (short of reserves): ${flagged.length}`);
-  for (const item of flagged.slice(0, 10)) lines.push(`  sequence ${item.sequence}: short in ${item.shortAssets.join(', ')}`);
+  lines.push(
+    `attestations checked: ${formatCount(report.attestationsChecked)}, flagged (short of reserves): ${flagged.length}`,
+  );
+  for (const item of flagged.slice(0, 10))
+    lines.push(`  sequence ${item.sequence}: short in ${item.shortAssets.join(', ')}`);
   if (flagged.length > 10) lines.push(`  … and ${flagged.length - 10} more (--json lists them all)`);
-  if (snapshot !== undefined && report.snapshotChecked) lines.push(`snapshot at sequence ${snapshot.sequence}: matches the replay`);
+  if (snapshot !== undefined && report.snapshotChecked)
+    lines.push(`snapshot at sequence ${snapshot.sequence}: matches the replay`);
   lines.push(
     `time: ${(report.elapsedMs / 1000).toFixed(2)} s, ${formatCount(report.entriesPerSecond)} entries/s, ${report.workers} signature workers`,
   );
@@ -141,18 +148,21 @@ function describeEvidence(label: string, evidence: EquivocationEvidence): string
 
 /** Both signed statements, in full: anyone holding the genesis can check them and publish them. */
 function describeEquivocation(equivocation: Equivocation): string {
-  return [
-    `OPERATOR EQUIVOCATION at sequence ${equivocation.sequence}: two different statements, both signed by operator keys`,
-    ...describeEvidence('first', equivocation.first),
-    ...describeEvidence('second', equivocation.second),
-    '  Both verify under the genesis operator keys (docs/attestation.md); publish them as the proof of misbehaviour.',
-  ].join('\n') + '\n';
+  return (
+    [
+      `OPERATOR EQUIVOCATION at sequence ${equivocation.sequence}: two different statements, both signed by operator keys`,
+      ...describeEvidence('first', equivocation.first),
+      ...describeEvidence('second', equivocation.second),
+      '  Both verify under the genesis operator keys (docs/attestation.md); publish them as the proof of misbehaviour.',
+    ].join('\n') + '\n'
+  );
 }
 
 function parseWorkers(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
-  if (!/^[1-9][0-9]{0,3}$/.test(text) || !Number.isSafeInteger(value)) throw new UsageError(`--workers must be a positive integer, got ${JSON.stringify(text)}`);
+  if (!/^[1-9][0-9]{0,3}$/.test(text) || !Number.isSafeInteger(value))
+    throw new UsageError(`--workers must be a positive integer, got ${JSON.stringify(text)}`);
   return value;
 }
 
@@ -209,12 +219,17 @@ interface Values {
 }
 
 async function runReplay(values: Values, positionals: readonly string[], output: CliOutput): Promise<number> {
-  if (values['operator-key'] !== undefined || values.log !== undefined) throw new UsageError('--operator-key and --log go with --proof');
-  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'give the log: an export file or a node URL' : 'give exactly one log');
+  if (values['operator-key'] !== undefined || values.log !== undefined)
+    throw new UsageError('--operator-key and --log go with --proof');
+  if (positionals.length !== 1)
+    throw new UsageError(
+      positionals.length === 0 ? 'give the log: an export file or a node URL' : 'give exactly one log',
+    );
   const location = positionals[0]!;
   const workers = parseWorkers(values.workers);
   const snapshot = values['from-snapshot'] !== undefined ? await readSnapshot(values['from-snapshot']) : undefined;
-  const attestationsLocation = values.attestations?.[0] ?? (isHttpUrl(location) ? attestationsExportUrl(location) : undefined);
+  const attestationsLocation =
+    values.attestations?.[0] ?? (isHttpUrl(location) ? attestationsExportUrl(location) : undefined);
   // Further lists are read whole and held against the log and the first list.
   const otherAttestations = await readOtherAttestations(values.attestations?.slice(1) ?? []);
   const log = await openLog(location);
@@ -222,7 +237,8 @@ async function runReplay(values: Values, positionals: readonly string[], output:
   // Whatever happens, both inputs are closed: an unread response body would keep its connection open.
   let attestations: Awaited<ReturnType<typeof openAttestationLines>> | undefined;
   try {
-    attestations = attestationsLocation !== undefined ? await openAttestationLines(localPath(attestationsLocation)) : undefined;
+    attestations =
+      attestationsLocation !== undefined ? await openAttestationLines(localPath(attestationsLocation)) : undefined;
     const progress = createProgressDisplay(log.totalBytes);
     try {
       report = await replayLog({
@@ -246,7 +262,9 @@ async function runReplay(values: Values, positionals: readonly string[], output:
   return report.divergence.check === 'equivocation' ? exitCodes.equivocation : exitCodes.divergence;
 }
 
-async function readOtherAttestations(locations: readonly string[]): Promise<Array<{ attestation: unknown; source: string }>> {
+async function readOtherAttestations(
+  locations: readonly string[],
+): Promise<Array<{ attestation: unknown; source: string }>> {
   const others: Array<{ attestation: unknown; source: string }> = [];
   for (const [index, location] of locations.entries()) {
     const opened = await openAttestationLines(localPath(location));
@@ -264,32 +282,41 @@ async function readOtherAttestations(locations: readonly string[]): Promise<Arra
 }
 
 async function runProof(values: Values, positionals: readonly string[], output: CliOutput): Promise<number> {
-  if (positionals.length > 0) throw new UsageError(`--proof takes no log argument (use --log <log>), got ${JSON.stringify(positionals[0])}`);
+  if (positionals.length > 0)
+    throw new UsageError(`--proof takes no log argument (use --log <log>), got ${JSON.stringify(positionals[0])}`);
   if ((values.attestations?.length ?? 0) > 1 || values['from-snapshot'] !== undefined) {
     throw new UsageError('--proof takes at most one --attestations, and no --from-snapshot');
   }
   const operatorKeys = values['operator-key'] ?? [];
-  if (operatorKeys.length === 0 && values.log === undefined) throw new UsageError('--proof needs trusted operator keys: --operator-key <base64> or --log <log>');
+  if (operatorKeys.length === 0 && values.log === undefined)
+    throw new UsageError('--proof needs trusted operator keys: --operator-key <base64> or --log <log>');
   const workers = parseWorkers(values.workers);
   const proof = await readJsonFile(values.proof!);
   const logLocation = values.log;
   // With a node's URL as the log, its published attestations are held against the proof too.
-  const attestationsLocation = values.attestations?.[0] ?? (logLocation !== undefined && isHttpUrl(logLocation) ? attestationsExportUrl(logLocation) : undefined);
-  const attestations = attestationsLocation !== undefined ? await openAttestationLines(localPath(attestationsLocation)) : undefined;
+  const attestationsLocation =
+    values.attestations?.[0] ??
+    (logLocation !== undefined && isHttpUrl(logLocation) ? attestationsExportUrl(logLocation) : undefined);
+  const attestations =
+    attestationsLocation !== undefined ? await openAttestationLines(localPath(attestationsLocation)) : undefined;
   let check: InclusionProofCheck;
   try {
     check = await checkInclusionProof({
       proof,
       operatorKeys,
       ...(logLocation === undefined ? {} : { log: () => openLog(logLocation), logDescription: logLocation }),
-      ...(attestations === undefined ? {} : { attestations: attestations.lines, attestationsDescription: attestationsLocation }),
+      ...(attestations === undefined
+        ? {}
+        : { attestations: attestations.lines, attestationsDescription: attestationsLocation }),
       ...(workers === undefined ? {} : { workers }),
     });
   } finally {
     attestations?.close();
   }
   if (values.json === true) {
-    output.stdout(`${JSON.stringify(check, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))}\n`);
+    output.stdout(
+      `${JSON.stringify(check, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))}\n`,
+    );
   } else if (check.ok) {
     const { attestation } = check;
     const short = shortAssetsOfProof(check);
@@ -307,7 +334,9 @@ async function runProof(values: Values, positionals: readonly string[], output: 
         `  liabilities root: ${attestation.liabilitiesRoot}`,
         `  signed by operator key ${attestation.operatorKey}`,
         ...check.balances.map((balance) => `  ${balance.symbol}: claim ${balance.claim}, debt ${balance.debt}`),
-        short.length > 0 ? `  FLAGGED: the attestation is short of reserves in ${short.join(', ')}` : '  reserves cover every asset',
+        short.length > 0
+          ? `  FLAGGED: the attestation is short of reserves in ${short.join(', ')}`
+          : '  reserves cover every asset',
       ].join('\n') + '\n',
     );
   } else if (check.equivocation !== undefined) {
@@ -346,7 +375,9 @@ export async function main(args: readonly string[], output: CliOutput): Promise<
       output.stdout(usage);
       return exitCodes.verified;
     }
-    return values.proof !== undefined ? await runProof(values, parsed.positionals, output) : await runReplay(values, parsed.positionals, output);
+    return values.proof !== undefined
+      ? await runProof(values, parsed.positionals, output)
+      : await runReplay(values, parsed.positionals, output);
   } catch (error) {
     if (error instanceof UsageError) {
       output.stderr(`replay: ${error.message}\n\n${usage}`);
@@ -356,7 +387,9 @@ export async function main(args: readonly string[], output: CliOutput): Promise<
       output.stderr(`replay: bad input: ${error.message}\n`);
       return exitCodes.badInput;
     }
-    output.stderr(`replay: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    output.stderr(
+      `replay: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     return exitCodes.internalError;
   }
 }

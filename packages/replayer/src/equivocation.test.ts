@@ -80,11 +80,19 @@ describe('the equivocation attack', () => {
 
   it('the log records every attestation: a full replay checks each record', async () => {
     const report = await replayLog({ log: log.bytes, attestations: log.attestations, pool });
-    expect(report).toMatchObject({ verified: true, recordsChecked: log.attestations.length, attestationsChecked: log.attestations.length });
+    expect(report).toMatchObject({
+      verified: true,
+      recordsChecked: log.attestations.length,
+      attestationsChecked: log.attestations.length,
+    });
   });
 
   it('replayLog: the fake attestation against the log is operator equivocation, with both signed statements', async () => {
-    const report = await replayLog({ log: log.bytes, otherAttestations: [{ attestation: fake.attestation, source: 'the proof' }], pool });
+    const report = await replayLog({
+      log: log.bytes,
+      otherAttestations: [{ attestation: fake.attestation, source: 'the proof' }],
+      pool,
+    });
     expect(report.verified).toBe(false);
     if (report.verified) return;
     const { divergence } = report;
@@ -96,17 +104,28 @@ describe('the equivocation attack', () => {
     if (first.kind !== 'attestation-record') return;
     expect(first.entrySequence).toBe(target.sequence + 1);
     expect(first.publicKey).toBe(log.operator.accountId);
-    expect(isValidSignature(Buffer.from(first.publicKey, 'base64'), new TextEncoder().encode(first.message), Buffer.from(first.signature, 'base64'))).toBe(true);
+    expect(
+      isValidSignature(
+        Buffer.from(first.publicKey, 'base64'),
+        new TextEncoder().encode(first.message),
+        Buffer.from(first.signature, 'base64'),
+      ),
+    ).toBe(true);
     // The fake, signed by the operator too: anyone can check both.
     expect(second.kind).toBe('attestation');
     if (second.kind !== 'attestation') return;
     expect(second.attestationJson).toBe(encodeAttestationJson(fake.attestation));
-    expect(verifyAttestationSignature(JSON.parse(second.attestationJson) as Attestation, log.genesis.operatorKeys)).toBe(true);
+    expect(
+      verifyAttestationSignature(JSON.parse(second.attestationJson) as Attestation, log.genesis.operatorKeys),
+    ).toBe(true);
     expect(second.digest).toBe(attestationDigestHex(fake.attestation));
   });
 
   it('replayLog: two attestation lists that disagree are equivocation even without the record', async () => {
-    const others = log.attestations.map((attestation) => ({ attestation: attestation.sequence === target.sequence ? fake.attestation : attestation, source: 'list 2' }));
+    const others = log.attestations.map((attestation) => ({
+      attestation: attestation.sequence === target.sequence ? fake.attestation : attestation,
+      source: 'list 2',
+    }));
     const report = await replayLog({ log: log.bytes, attestations: log.attestations, otherAttestations: others, pool });
     expect(report.verified === false && report.divergence.check).toBe('equivocation');
   });
@@ -115,15 +134,35 @@ describe('the equivocation attack', () => {
     const withLog = await checkInclusionProof({ proof: fake.proof, log: log.bytes, workers: 1 });
     expect(withLog).toMatchObject({ ok: false });
     expect(!withLog.ok && withLog.equivocation?.sequence).toBe(target.sequence);
-    const withAttestations = await checkInclusionProof({ proof: fake.proof, operatorKeys: log.genesis.operatorKeys, attestations: log.attestations });
-    expect(!withAttestations.ok && withAttestations.equivocation?.second.digest).toBe(attestationDigestHex(fake.attestation));
-    const withBoth = await checkInclusionProof({ proof: fake.proof, log: log.bytes, attestations: log.attestations, workers: 1 });
+    const withAttestations = await checkInclusionProof({
+      proof: fake.proof,
+      operatorKeys: log.genesis.operatorKeys,
+      attestations: log.attestations,
+    });
+    expect(!withAttestations.ok && withAttestations.equivocation?.second.digest).toBe(
+      attestationDigestHex(fake.attestation),
+    );
+    const withBoth = await checkInclusionProof({
+      proof: fake.proof,
+      log: log.bytes,
+      attestations: log.attestations,
+      workers: 1,
+    });
     expect(!withBoth.ok && withBoth.reason).toMatch(/equivocation/);
     const signatureOnly = await checkInclusionProof({ proof: fake.proof, operatorKeys: log.genesis.operatorKeys });
     expect(signatureOnly).toMatchObject({ ok: true, basis: 'signature-only' });
     // The honest proof stands on the log and on the published attestation.
-    expect(await checkInclusionProof({ proof: realProof, log: log.bytes, workers: 1 })).toMatchObject({ ok: true, basis: 'log' });
-    expect(await checkInclusionProof({ proof: realProof, operatorKeys: log.genesis.operatorKeys, attestations: log.attestations })).toMatchObject({
+    expect(await checkInclusionProof({ proof: realProof, log: log.bytes, workers: 1 })).toMatchObject({
+      ok: true,
+      basis: 'log',
+    });
+    expect(
+      await checkInclusionProof({
+        proof: realProof,
+        operatorKeys: log.genesis.operatorKeys,
+        attestations: log.attestations,
+      }),
+    ).toMatchObject({
       ok: true,
       basis: 'published-attestation',
     });
@@ -136,9 +175,18 @@ describe('the equivocation attack', () => {
     const withLog = await cli(['--proof', file('fake-proof.json'), '--log', file('log.vexlog'), '--workers', '1']);
     expect(withLog.code).toBe(exitCodes.equivocation);
     expect(withLog.stdout).toContain(`OPERATOR EQUIVOCATION at sequence ${target.sequence}`);
-    expect(withLog.stdout).toContain(`signed message: instruction=attestationRecord&digest=${attestationDigestHex(target)}&sequence=${target.sequence}&`);
+    expect(withLog.stdout).toContain(
+      `signed message: instruction=attestationRecord&digest=${attestationDigestHex(target)}&sequence=${target.sequence}&`,
+    );
     expect(withLog.stdout).toContain(`signed attestation: ${encodeAttestationJson(fake.attestation)}`);
-    const withAttestations = await cli(['--proof', file('fake-proof.json'), '--attestations', file('attestations.jsonl'), '--operator-key', log.operator.accountId]);
+    const withAttestations = await cli([
+      '--proof',
+      file('fake-proof.json'),
+      '--attestations',
+      file('attestations.jsonl'),
+      '--operator-key',
+      log.operator.accountId,
+    ]);
     expect(withAttestations.code).toBe(exitCodes.equivocation);
     expect(withAttestations.stdout).toContain(`signed attestation: ${encodeAttestationJson(target)}`);
     const signatureOnly = await cli(['--proof', file('fake-proof.json'), '--operator-key', log.operator.accountId]);
@@ -150,7 +198,15 @@ describe('the equivocation attack', () => {
   });
 
   it('pnpm replay with a second attestation list holding the fake: exit 4', async () => {
-    const run = await cli([file('log.vexlog'), '--attestations', file('attestations.jsonl'), '--attestations', file('fake-attestation.jsonl'), '--workers', '1']);
+    const run = await cli([
+      file('log.vexlog'),
+      '--attestations',
+      file('attestations.jsonl'),
+      '--attestations',
+      file('fake-attestation.jsonl'),
+      '--workers',
+      '1',
+    ]);
     expect(run.code).toBe(exitCodes.equivocation);
     expect(run.stdout).toContain(`OPERATOR EQUIVOCATION at sequence ${target.sequence}`);
   });
@@ -160,7 +216,11 @@ describe('a forked head', () => {
   it('an attestation of a fork is refused and reported against the log, and the forked log against the published attestations', async () => {
     const fork = forkAt(log, target.sequence);
     expect(fork.attestation.headHash).not.toBe(target.headHash);
-    const againstLog = await replayLog({ log: log.bytes, otherAttestations: [{ attestation: fork.attestation, source: 'a forked attestation' }], pool });
+    const againstLog = await replayLog({
+      log: log.bytes,
+      otherAttestations: [{ attestation: fork.attestation, source: 'a forked attestation' }],
+      pool,
+    });
     expect(againstLog.verified === false && againstLog.divergence.check).toBe('equivocation');
     writeFileSync(file('fork.vexlog'), fork.bytes);
     const run = await cli([file('fork.vexlog'), '--attestations', file('attestations.jsonl'), '--workers', '1']);
@@ -175,11 +235,21 @@ describe('a false record', () => {
     const recordIndex = target.sequence; // entry target.sequence + 1, zero-based
     const wrongDigest = { ...target, liabilitiesRoot: 'ab'.repeat(32) };
     const entries: LogEntry[] = log.entries.map((entry, index) =>
-      index === recordIndex ? { logTimeMs: entry.logTimeMs, transaction: signAttestationRecord(wrongDigest, entry.logTimeMs, log.operator.seed) } : entry,
+      index === recordIndex
+        ? {
+            logTimeMs: entry.logTimeMs,
+            transaction: signAttestationRecord(wrongDigest, entry.logTimeMs, log.operator.seed),
+          }
+        : entry,
     );
     let previousHash = genesisHash(log.genesis);
     const encodings = entries.map((entry, index) => {
-      const { encoding, entryHash } = encodeAndHashEntry({ sequence: index + 1, logTimeMs: entry.logTimeMs, previousHash, transaction: entry.transaction });
+      const { encoding, entryHash } = encodeAndHashEntry({
+        sequence: index + 1,
+        logTimeMs: entry.logTimeMs,
+        previousHash,
+        transaction: entry.transaction,
+      });
       previousHash = entryHash;
       return encoding.slice();
     });

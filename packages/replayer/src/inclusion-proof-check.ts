@@ -91,7 +91,10 @@ async function collect(items: AsyncIterable<unknown> | Iterable<unknown>): Promi
 export async function checkInclusionProof(options: InclusionProofCheckOptions): Promise<InclusionProofCheck> {
   const keys = [...(options.operatorKeys ?? [])];
   for (const key of keys) {
-    if (!isCanonicalAccountId(key)) throw new ReplayInputError(`operator key ${JSON.stringify(key)} is not the canonical base64 of a 32-byte public key`);
+    if (!isCanonicalAccountId(key))
+      throw new ReplayInputError(
+        `operator key ${JSON.stringify(key)} is not the canonical base64 of a 32-byte public key`,
+      );
   }
   const logDescription = options.logDescription ?? 'the log export';
   let genesisHash: string | undefined;
@@ -109,7 +112,8 @@ export async function checkInclusionProof(options: InclusionProofCheckOptions): 
     genesisHash = bytesToLowerHex(reader.header.genesisHash);
     for (const key of reader.header.genesis.operatorKeys) if (!keys.includes(key)) keys.push(key);
   }
-  if (keys.length === 0) throw new ReplayInputError('no trusted operator key: give operator keys or a log export whose genesis names them');
+  if (keys.length === 0)
+    throw new ReplayInputError('no trusted operator key: give operator keys or a log export whose genesis names them');
   const verdict = verifyInclusionProof(options.proof, keys, {
     verifySignature: (publicKey, message, signature) => verifySignature(publicKey, message, signature) === 'valid',
   });
@@ -131,7 +135,9 @@ export async function checkInclusionProof(options: InclusionProofCheckOptions): 
         log: source.chunks,
         logDescription,
         ...(options.attestations === undefined ? {} : { attestations: options.attestations }),
-        otherAttestations: [{ attestation: (options.proof as Record<string, unknown>).attestation, source: 'the proof' }],
+        otherAttestations: [
+          { attestation: (options.proof as Record<string, unknown>).attestation, source: 'the proof' },
+        ],
         // The record that follows the attested entry binds it; replay up to it.
         stopAfterSequence: sequence + 1,
         captureProof: { sequence, account: verdict.account },
@@ -154,17 +160,29 @@ export async function checkInclusionProof(options: InclusionProofCheckOptions): 
       };
     }
     if (report.headSequence < sequence) {
-      return { ok: false, reason: `The log ends at entry ${report.headSequence}, before the proof's sequence ${sequence}.`, trustedOperatorKeys: keys };
+      return {
+        ok: false,
+        reason: `The log ends at entry ${report.headSequence}, before the proof's sequence ${sequence}.`,
+        trustedOperatorKeys: keys,
+      };
     }
     const replayed = report.capturedProof;
     if (replayed === undefined || replayed === null) {
-      return { ok: false, reason: `The replay has no leaf for ${verdict.account} at sequence ${sequence}.`, trustedOperatorKeys: keys };
+      return {
+        ok: false,
+        reason: `The replay has no leaf for ${verdict.account} at sequence ${sequence}.`,
+        trustedOperatorKeys: keys,
+      };
     }
     const given = options.proof as Record<string, unknown>;
     const leaf = (proof: Record<string, unknown>): string =>
       JSON.stringify({ salt: proof.salt, leafIndex: proof.leafIndex, balances: proof.balances, path: proof.path });
     if (leaf(given) !== leaf(replayed as unknown as Record<string, unknown>)) {
-      return { ok: false, reason: `The proof's leaf or path is not the replayed one for ${verdict.account} at sequence ${sequence}.`, trustedOperatorKeys: keys };
+      return {
+        ok: false,
+        reason: `The proof's leaf or path is not the replayed one for ${verdict.account} at sequence ${sequence}.`,
+        trustedOperatorKeys: keys,
+      };
     }
     return { ...verdict, basis: 'log', trustedOperatorKeys: keys };
   }
@@ -181,21 +199,35 @@ export async function checkInclusionProof(options: InclusionProofCheckOptions): 
         options.attestationsDescription ?? 'the published attestations',
       );
     } catch (error) {
-      throw new ReplayInputError(`${options.attestationsDescription ?? 'the published attestations'}: ${errorMessage(error)}`);
+      throw new ReplayInputError(
+        `${options.attestationsDescription ?? 'the published attestations'}: ${errorMessage(error)}`,
+      );
     }
     switch (comparison.kind) {
       case 'identical':
         return { ...verdict, basis: 'published-attestation', trustedOperatorKeys: keys };
       case 'unpublished':
-        return { ok: false, reason: `No attestation at the proof's sequence ${sequence} is among the published attestations.`, trustedOperatorKeys: keys };
+        return {
+          ok: false,
+          reason: `No attestation at the proof's sequence ${sequence} is among the published attestations.`,
+          trustedOperatorKeys: keys,
+        };
       case 'different':
-        return { ok: false, reason: `The proof's attestation is not the published one: ${comparison.reason}.`, trustedOperatorKeys: keys };
+        return {
+          ok: false,
+          reason: `The proof's attestation is not the published one: ${comparison.reason}.`,
+          trustedOperatorKeys: keys,
+        };
       case 'equivocation': {
         const { first, second } = comparison.equivocation;
         return {
           ok: false,
           reason: `Operator equivocation: ${first.source} and ${second.source} are two different attestations for sequence ${sequence}, both signed by operator keys.`,
-          equivocation: { sequence, first: { kind: 'attestation', ...first }, second: { kind: 'attestation', ...second } },
+          equivocation: {
+            sequence,
+            first: { kind: 'attestation', ...first },
+            second: { kind: 'attestation', ...second },
+          },
           trustedOperatorKeys: keys,
         };
       }

@@ -14,9 +14,24 @@ export {
   type ReplayDiverged,
   type FlaggedAttestation,
 } from './replay-log.js';
-export type { Divergence, DivergenceCheck, LogCheck, AttestationCheck, RecordCheck, SnapshotCheck, Equivocation, EquivocationEvidence } from './divergence.js';
+export type {
+  Divergence,
+  DivergenceCheck,
+  LogCheck,
+  AttestationCheck,
+  RecordCheck,
+  SnapshotCheck,
+  Equivocation,
+  EquivocationEvidence,
+} from './divergence.js';
 export { ReplayInputError } from './replay-input-error.js';
-export { checkInclusionProof, shortAssetsOfProof, type InclusionProofCheck, type InclusionProofCheckOptions, type OpenedLog } from './inclusion-proof-check.js';
+export {
+  checkInclusionProof,
+  shortAssetsOfProof,
+  type InclusionProofCheck,
+  type InclusionProofCheckOptions,
+  type OpenedLog,
+} from './inclusion-proof-check.js';
 export {
   openByteSource,
   openAttestationLines,
@@ -26,7 +41,12 @@ export {
   isHttpUrl,
   type ByteSource,
 } from './input-source.js';
-export { SignatureVerifierPool, SignatureWorkerError, type BatchVerdicts, type PreloadedSignatureBatch } from './signature-verifier-pool.js';
+export {
+  SignatureVerifierPool,
+  SignatureWorkerError,
+  type BatchVerdicts,
+  type PreloadedSignatureBatch,
+} from './signature-verifier-pool.js';
 export {
   SignatureBatchBuilder,
   verifySignatureBatch,

@@ -1,7 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { attestationsExportUrl, CountingByteSource, logExportUrl, openByteSource, readJsonLines } from './input-source.js';
+import {
+  attestationsExportUrl,
+  CountingByteSource,
+  logExportUrl,
+  openByteSource,
+  readJsonLines,
+} from './input-source.js';
 import { ReplayInputError } from './replay-input-error.js';
 
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
@@ -16,13 +22,19 @@ async function* chunks(...parts: Array<string | number[]>): AsyncGenerator<Uint8
 
 describe('readJsonLines', () => {
   it('parses one value per line across chunk boundaries, skipping blank lines, with or without a final newline', async () => {
-    expect(await collect(readJsonLines(chunks('{"a":', '1}\n\n[2', ',3]\n"é', '"'), 'lines'))).toEqual([{ a: 1 }, [2, 3], 'é']);
+    expect(await collect(readJsonLines(chunks('{"a":', '1}\n\n[2', ',3]\n"é', '"'), 'lines'))).toEqual([
+      { a: 1 },
+      [2, 3],
+      'é',
+    ]);
     // A multi-byte character split between chunks is decoded whole.
     expect(await collect(readJsonLines(chunks([0x22, 0xc3], [0xa9, 0x22, 0x0a]), 'lines'))).toEqual(['é']);
   });
 
   it('names the line that is not JSON, and refuses bytes that are not UTF-8', async () => {
-    await expect(collect(readJsonLines(chunks('1\n\n{oops}\n'), 'attestations.jsonl'))).rejects.toThrow('attestations.jsonl, line 3: not JSON');
+    await expect(collect(readJsonLines(chunks('1\n\n{oops}\n'), 'attestations.jsonl'))).rejects.toThrow(
+      'attestations.jsonl, line 3: not JSON',
+    );
     await expect(collect(readJsonLines(chunks([0x31, 0xff, 0x0a]), 'bad'))).rejects.toBeInstanceOf(ReplayInputError);
   });
 });
@@ -55,7 +67,9 @@ describe('sources', () => {
     const counted = new CountingByteSource(source.chunks, source.description);
     expect(Buffer.concat(await collect(counted)).toString()).toBe('log bytes');
     expect(counted.bytesRead).toBe(9);
-    await expect(openByteSource(attestationsExportUrl(baseUrl))).rejects.toThrow(/answered 404 Not Found: \{"code":"NOT_FOUND"\}/);
+    await expect(openByteSource(attestationsExportUrl(baseUrl))).rejects.toThrow(
+      /answered 404 Not Found: \{"code":"NOT_FOUND"\}/,
+    );
     await expect(openByteSource('/nonexistent/log.vexlog')).rejects.toThrow(/cannot read \/nonexistent\/log.vexlog/);
   });
 });

@@ -53,11 +53,15 @@ async function openUrl(url: string): Promise<ByteSource> {
     response = await fetch(url);
   } catch (error) {
     const cause = (error as { cause?: unknown }).cause;
-    throw new ReplayInputError(`cannot fetch ${url}: ${errorMessage(error)}${cause !== undefined ? ` (${errorMessage(cause)})` : ''}`);
+    throw new ReplayInputError(
+      `cannot fetch ${url}: ${errorMessage(error)}${cause !== undefined ? ` (${errorMessage(cause)})` : ''}`,
+    );
   }
   if (!response.ok || response.body === null) {
     const text = await response.text().catch(() => '');
-    throw new ReplayInputError(`${url} answered ${response.status} ${response.statusText}${text.length > 0 ? `: ${text.slice(0, 300)}` : ''}`);
+    throw new ReplayInputError(
+      `${url} answered ${response.status} ${response.statusText}${text.length > 0 ? `: ${text.slice(0, 300)}` : ''}`,
+    );
   }
   const length = Number(response.headers.get('content-length') ?? Number.NaN);
   const body = response.body;
@@ -102,7 +106,8 @@ export class CountingByteSource implements AsyncIterable<Uint8Array> {
           throw new ReplayInputError(`cannot read ${this.description}: ${errorMessage(error)}`);
         }
         if (step.done === true) return;
-        if (typeof step.value === 'string') throw new ReplayInputError(`${this.description} yields text; read the export as bytes`);
+        if (typeof step.value === 'string')
+          throw new ReplayInputError(`${this.description} yields text; read the export as bytes`);
         this.bytesRead += step.value.length;
         yield step.value;
       }
@@ -117,7 +122,10 @@ export class CountingByteSource implements AsyncIterable<Uint8Array> {
  * newline) are skipped. A line that is not JSON is a ReplayInputError naming
  * its line number.
  */
-export async function* readJsonLines(chunks: AsyncIterable<Uint8Array | string>, description: string): AsyncGenerator<unknown> {
+export async function* readJsonLines(
+  chunks: AsyncIterable<Uint8Array | string>,
+  description: string,
+): AsyncGenerator<unknown> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let pending = '';
   let lineNumber = 0;
@@ -150,7 +158,9 @@ export async function* readJsonLines(chunks: AsyncIterable<Uint8Array | string>,
 }
 
 /** Opens a JSON Lines file or URL of attestations; each item of `lines` is the parsed JSON of one line. */
-export async function openAttestationLines(location: string): Promise<{ readonly lines: AsyncIterable<unknown>; close(): void }> {
+export async function openAttestationLines(
+  location: string,
+): Promise<{ readonly lines: AsyncIterable<unknown>; close(): void }> {
   const source = await openByteSource(location);
   return { lines: readJsonLines(source.chunks, source.description), close: () => source.close() };
 }

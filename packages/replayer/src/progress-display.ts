@@ -15,13 +15,19 @@ export interface ProgressDisplay {
 
 const silent: ProgressDisplay = { update: () => undefined, stop: () => undefined };
 
-export function createProgressDisplay(totalBytes: number | undefined, stream: NodeJS.WriteStream = process.stderr): ProgressDisplay {
+export function createProgressDisplay(
+  totalBytes: number | undefined,
+  stream: NodeJS.WriteStream = process.stderr,
+): ProgressDisplay {
   if (stream.isTTY !== true) return silent;
   const sized = totalBytes !== undefined && totalBytes > 0;
   const format = sized
     ? 'replay [{bar}] {percentage}% | {entries} entries | {rate} entries/s | {attestations} attestations | ETA {eta_formatted}'
     : 'replay {entries} entries | {rate} entries/s | {attestations} attestations | {duration_formatted}';
-  const bar = new cliProgress.SingleBar({ stream, format, hideCursor: true, clearOnComplete: true, fps: 5, etaBuffer: 50 }, cliProgress.Presets.shades_classic);
+  const bar = new cliProgress.SingleBar(
+    { stream, format, hideCursor: true, clearOnComplete: true, fps: 5, etaBuffer: 50 },
+    cliProgress.Presets.shades_classic,
+  );
   const startedMs = performance.now();
   const payload = (progress: ReplayProgress): Record<string, string> => {
     const seconds = (performance.now() - startedMs) / 1000;

@@ -180,7 +180,11 @@ const engineSignatureRule = (publicKey: Uint8Array, message: Uint8Array, signatu
   verifySignature(publicKey, message, signature) === 'valid';
 
 /** An export entry's transaction (the reader gives views into the bytes read). */
-function transaction(entry: ExportEntry): { readonly message: Uint8Array; readonly publicKey: Uint8Array; readonly signature: Uint8Array } {
+function transaction(entry: ExportEntry): {
+  readonly message: Uint8Array;
+  readonly publicKey: Uint8Array;
+  readonly signature: Uint8Array;
+} {
   return entry.transaction;
 }
 
@@ -191,7 +195,8 @@ function sha256Hex(bytes: Uint8Array): string {
 /** Verifies a log export; see the module comment. Bad input throws ReplayInputError; a wrong log or attestation is a ReplayDiverged report. */
 export async function replayLog(options: ReplayOptions): Promise<ReplayReport> {
   const batchEntries = options.batchEntries ?? defaultBatchEntries;
-  if (!Number.isSafeInteger(batchEntries) || batchEntries < 1) throw new RangeError(`batchEntries must be a positive integer, got ${batchEntries}`);
+  if (!Number.isSafeInteger(batchEntries) || batchEntries < 1)
+    throw new RangeError(`batchEntries must be a positive integer, got ${batchEntries}`);
   const pool = options.pool ?? (await SignatureVerifierPool.start(options.workers));
   try {
     return await new Replay(options, pool, batchEntries).run();
@@ -276,7 +281,10 @@ class Replay {
       this.commitment = StateCommitment.build(this.state);
       this.loadOtherAttestations();
       const divergence =
-        (await this.loadNextAttestation()) ?? (await this.replayEntries(reader)) ?? this.settlePending(undefined) ?? this.checkNothingBeyondEnd();
+        (await this.loadNextAttestation()) ??
+        (await this.replayEntries(reader)) ??
+        this.settlePending(undefined) ??
+        this.checkNothingBeyondEnd();
       if (divergence !== undefined) return this.diverged(divergence);
       return this.verified();
     } finally {
@@ -404,17 +412,27 @@ class Replay {
       this.entriesApplied += 1;
       this.headSequence = entry.sequence;
       this.headHash = entry.entryHash;
-      const record = isRecord && state.attestedSequence === previousSequence && previousSequence >= 1 ? this.recordEvidence(entry, state) : undefined;
+      const record =
+        isRecord && state.attestedSequence === previousSequence && previousSequence >= 1
+          ? this.recordEvidence(entry, state)
+          : undefined;
       if (record !== undefined) this.recordsChecked += 1;
       const settled = this.settlePending(record);
       if (settled !== undefined) return settled;
       if (record !== undefined && recordedComputation !== undefined && record.digest !== recordedComputation.digest) {
         return {
-          sequence: entry.sequence, check: 'attestation-record', expected: record.digest, computed: recordedComputation.digest,
+          sequence: entry.sequence,
+          check: 'attestation-record',
+          expected: record.digest,
+          computed: recordedComputation.digest,
           message: `entry ${entry.sequence} records attestation digest ${record.digest} for entry ${previousSequence}, but the attestation the replay computes for it has digest ${recordedComputation.digest}`,
         };
       }
-      if (entry.sequence === this.nextCheckpoint || (this.others.size > 0 && this.others.has(entry.sequence)) || entry.sequence === this.options.captureProof?.sequence) {
+      if (
+        entry.sequence === this.nextCheckpoint ||
+        (this.others.size > 0 && this.others.has(entry.sequence)) ||
+        entry.sequence === this.options.captureProof?.sequence
+      ) {
         const divergence = await this.checkpoint(entry);
         if (divergence !== undefined) return divergence;
       }
@@ -448,7 +466,9 @@ class Replay {
       try {
         step = await iterator.next();
       } catch (error) {
-        throw error instanceof ReplayInputError ? error : new ReplayInputError(`cannot read the attestations: ${errorMessage(error)}`);
+        throw error instanceof ReplayInputError
+          ? error
+          : new ReplayInputError(`cannot read the attestations: ${errorMessage(error)}`);
       }
       if (step.done !== true) {
         this.attestationNumber += 1;
@@ -459,8 +479,13 @@ class Replay {
           throw new ReplayInputError(`attestation ${this.attestationNumber} is malformed: ${errorMessage(error)}`);
         }
         if (attestation.sequence <= this.lastAttestedSequence) {
-          return this.attestationDivergence(attestation, 'attestation-sequence', String(attestation.sequence), `above ${this.lastAttestedSequence}`,
-            `attestation ${this.attestationNumber} is at sequence ${attestation.sequence}, not after the previous one at ${this.lastAttestedSequence}: attestations must be in increasing sequence order`);
+          return this.attestationDivergence(
+            attestation,
+            'attestation-sequence',
+            String(attestation.sequence),
+            `above ${this.lastAttestedSequence}`,
+            `attestation ${this.attestationNumber} is at sequence ${attestation.sequence}, not after the previous one at ${this.lastAttestedSequence}: attestations must be in increasing sequence order`,
+          );
         }
         this.nextAttestation = attestation;
       }
@@ -469,8 +494,21 @@ class Replay {
     return undefined;
   }
 
-  private attestationDivergence(attestation: Attestation, check: DivergenceCheck, expected: string, computed: string, message: string): Divergence {
-    return { sequence: attestation.sequence, check, expected, computed, message, attestationNumber: this.attestationNumber };
+  private attestationDivergence(
+    attestation: Attestation,
+    check: DivergenceCheck,
+    expected: string,
+    computed: string,
+    message: string,
+  ): Divergence {
+    return {
+      sequence: attestation.sequence,
+      check,
+      expected,
+      computed,
+      message,
+      attestationNumber: this.attestationNumber,
+    };
   }
 
   /** The attestation the replay computes for the head (the state after the last applied entry). */
@@ -479,13 +517,23 @@ class Replay {
     const state = this.state!;
     const root = this.tree!.update(state);
     const headHash = lowerHexToBytes(this.headHash, 32)!;
-    const fields = attestationFieldsOf(state, root, this.headSequence, headHash, this.header!.genesisHash, this.commitment!.update(state));
+    const fields = attestationFieldsOf(
+      state,
+      root,
+      this.headSequence,
+      headHash,
+      this.header!.genesisHash,
+      this.commitment!.update(state),
+    );
     this.computed = { sequence: this.headSequence, fields, digest: attestationDigestHex(fields) };
     return this.computed;
   }
 
   /** The record entry just applied, as evidence: its signed message, key and signature, and the digest it records. */
-  private recordEvidence(entry: ExportEntry, state: ExchangeState): Extract<EquivocationEvidence, { kind: 'attestation-record' }> {
+  private recordEvidence(
+    entry: ExportEntry,
+    state: ExchangeState,
+  ): Extract<EquivocationEvidence, { kind: 'attestation-record' }> {
     const signed = transaction(entry);
     return {
       kind: 'attestation-record',
@@ -509,12 +557,18 @@ class Replay {
     const capture = this.options.captureProof;
     if (capture !== undefined && capture.sequence === entry.sequence) {
       const computed = this.computeAtHead();
-      this.capturedProof = this.tree!.inclusionProof(assembleAttestation(computed.fields, '', ''), capture.account) ?? null;
+      this.capturedProof =
+        this.tree!.inclusionProof(assembleAttestation(computed.fields, '', ''), capture.account) ?? null;
     }
     const attestation = this.nextAttestation;
-    const listed = attestation !== undefined && attestation.sequence === entry.sequence
-      ? { attestation, source: `attestation ${this.attestationNumber} of the attestation list`, number: this.attestationNumber }
-      : undefined;
+    const listed =
+      attestation !== undefined && attestation.sequence === entry.sequence
+        ? {
+            attestation,
+            source: `attestation ${this.attestationNumber} of the attestation list`,
+            number: this.attestationNumber,
+          }
+        : undefined;
     const others = this.others.get(entry.sequence) ?? [];
     if (listed === undefined && others.length === 0) {
       this.updateNextCheckpoint();
@@ -537,7 +591,9 @@ class Replay {
    * signed two different statements for that sequence, then each statement
    * against the replay.
    */
-  private settlePending(record: Extract<EquivocationEvidence, { kind: 'attestation-record' }> | undefined): Divergence | undefined {
+  private settlePending(
+    record: Extract<EquivocationEvidence, { kind: 'attestation-record' }> | undefined,
+  ): Divergence | undefined {
     const pending = this.pending;
     if (pending === undefined) return undefined;
     this.pending = undefined;
@@ -551,7 +607,8 @@ class Replay {
     }
     // Two signed statements that disagree: the one the replay computes (if any) first, then one that differs from it.
     const honest = statements.find((statement) => statement.digest === computed.digest) ?? statements[0];
-    const conflicting = honest === undefined ? undefined : statements.find((statement) => statement.digest !== honest.digest);
+    const conflicting =
+      honest === undefined ? undefined : statements.find((statement) => statement.digest !== honest.digest);
     if (honest !== undefined && conflicting !== undefined) {
       return {
         sequence: computed.sequence,
@@ -581,41 +638,71 @@ class Replay {
     const { attestation, source } = given;
     const fields = computedAttestation.fields;
     const divergence = (check: DivergenceCheck, expected: string, computed: string, message: string): Divergence => ({
-      sequence: attestation.sequence, check, expected, computed, message,
+      sequence: attestation.sequence,
+      check,
+      expected,
+      computed,
+      message,
       ...(given.number === undefined ? {} : { attestationNumber: given.number }),
     });
     const mismatch = (check: DivergenceCheck, what: string, expected: string, computed: string): Divergence =>
-      divergence(check, expected, computed, `${source} (sequence ${attestation.sequence}) states ${what} ${expected}, but the replay computes ${computed}`);
+      divergence(
+        check,
+        expected,
+        computed,
+        `${source} (sequence ${attestation.sequence}) states ${what} ${expected}, but the replay computes ${computed}`,
+      );
 
-    if (attestation.genesisHash !== fields.genesisHash) return mismatch('genesis-hash', 'the genesis hash', attestation.genesisHash, fields.genesisHash);
-    if (attestation.headHash !== fields.headHash) return mismatch('head-hash', 'the head hash', attestation.headHash, fields.headHash);
-    if (attestation.logTimeMs !== fields.logTimeMs) return mismatch('log-time', 'the log time', String(attestation.logTimeMs), String(fields.logTimeMs));
-    if (attestation.stateHash !== fields.stateHash) return mismatch('state-hash', 'the state hash', attestation.stateHash, fields.stateHash);
+    if (attestation.genesisHash !== fields.genesisHash)
+      return mismatch('genesis-hash', 'the genesis hash', attestation.genesisHash, fields.genesisHash);
+    if (attestation.headHash !== fields.headHash)
+      return mismatch('head-hash', 'the head hash', attestation.headHash, fields.headHash);
+    if (attestation.logTimeMs !== fields.logTimeMs)
+      return mismatch('log-time', 'the log time', String(attestation.logTimeMs), String(fields.logTimeMs));
+    if (attestation.stateHash !== fields.stateHash)
+      return mismatch('state-hash', 'the state hash', attestation.stateHash, fields.stateHash);
     if (attestation.liabilitiesRoot !== fields.liabilitiesRoot) {
       return mismatch('liabilities-root', 'the liabilities root', attestation.liabilitiesRoot, fields.liabilitiesRoot);
     }
     if (attestation.accountCount !== fields.accountCount) {
-      return mismatch('account-count', 'the account count', String(attestation.accountCount), String(fields.accountCount));
+      return mismatch(
+        'account-count',
+        'the account count',
+        String(attestation.accountCount),
+        String(fields.accountCount),
+      );
     }
     const attestedSymbols = attestation.assets.map((asset) => asset.symbol).join(',');
     const listedSymbols = fields.assets.map((asset) => asset.symbol).join(',');
-    if (attestedSymbols !== listedSymbols) return mismatch('asset-list', 'the assets', `[${attestedSymbols}]`, `[${listedSymbols}]`);
+    if (attestedSymbols !== listedSymbols)
+      return mismatch('asset-list', 'the assets', `[${attestedSymbols}]`, `[${listedSymbols}]`);
     for (let index = 0; index < fields.assets.length; index += 1) {
       const attested = attestation.assets[index]!;
       const computed = fields.assets[index]!;
       const symbol = computed.symbol;
-      if (attested.claims !== computed.claims) return mismatch('claims', `${symbol} claims of`, attested.claims, computed.claims);
-      if (attested.debts !== computed.debts) return mismatch('debts', `${symbol} debts of`, attested.debts, computed.debts);
-      if (attested.reserves !== computed.reserves) return mismatch('reserves', `${symbol} reserves of`, attested.reserves, computed.reserves);
+      if (attested.claims !== computed.claims)
+        return mismatch('claims', `${symbol} claims of`, attested.claims, computed.claims);
+      if (attested.debts !== computed.debts)
+        return mismatch('debts', `${symbol} debts of`, attested.debts, computed.debts);
+      if (attested.reserves !== computed.reserves)
+        return mismatch('reserves', `${symbol} reserves of`, attested.reserves, computed.reserves);
     }
 
     if (!this.trustedOperatorKeys.includes(attestation.operatorKey)) {
-      return divergence('attestation-signature', `a signature by ${attestation.operatorKey}`, 'that key is not a genesis operator key',
-        `${source} (sequence ${attestation.sequence}) is signed by ${attestation.operatorKey}, which is not an operator key of the genesis`);
+      return divergence(
+        'attestation-signature',
+        `a signature by ${attestation.operatorKey}`,
+        'that key is not a genesis operator key',
+        `${source} (sequence ${attestation.sequence}) is signed by ${attestation.operatorKey}, which is not an operator key of the genesis`,
+      );
     }
     if (!verifyAttestationSignature(attestation, this.trustedOperatorKeys, engineSignatureRule)) {
-      return divergence('attestation-signature', `a valid signature by ${attestation.operatorKey}`, 'the signature does not verify',
-        `the signature of ${source} (sequence ${attestation.sequence}) does not verify under the operator key ${attestation.operatorKey}`);
+      return divergence(
+        'attestation-signature',
+        `a valid signature by ${attestation.operatorKey}`,
+        'the signature does not verify',
+        `the signature of ${source} (sequence ${attestation.sequence}) does not verify under the operator key ${attestation.operatorKey}`,
+      );
     }
     return undefined;
   }
@@ -626,7 +713,10 @@ class Replay {
     const entryHash = entry.entryHash;
     if (recordedEntryHash !== entryHash) {
       return {
-        sequence, check: 'snapshot-entry-hash', expected: recordedEntryHash, computed: entryHash,
+        sequence,
+        check: 'snapshot-entry-hash',
+        expected: recordedEntryHash,
+        computed: entryHash,
         message: `the snapshot says entry ${sequence} hashes to ${recordedEntryHash}, but in the log it hashes to ${entryHash}`,
       };
     }
@@ -634,14 +724,20 @@ class Replay {
     const encodingHash = sha256Hex(snapshot.stateEncoding);
     if (encodingHash !== recordedStateHash) {
       return {
-        sequence, check: 'snapshot-state-hash', expected: recordedStateHash, computed: encodingHash,
+        sequence,
+        check: 'snapshot-state-hash',
+        expected: recordedStateHash,
+        computed: encodingHash,
         message: `the snapshot's state encoding hashes to ${encodingHash}, not to the state hash ${recordedStateHash} it records`,
       };
     }
     const replayedStateHash = bytesToLowerHex(stateHash(this.state!));
     if (recordedStateHash !== replayedStateHash) {
       return {
-        sequence, check: 'snapshot-state-hash', expected: recordedStateHash, computed: replayedStateHash,
+        sequence,
+        check: 'snapshot-state-hash',
+        expected: recordedStateHash,
+        computed: replayedStateHash,
         message: `the snapshot's state hash after entry ${sequence} is ${recordedStateHash}, but the replayed state hashes to ${replayedStateHash}`,
       };
     }
@@ -654,20 +750,31 @@ class Replay {
     for (const [sequence, list] of this.others) {
       if (sequence > this.headSequence) {
         return {
-          sequence, check: 'attestation-sequence', expected: String(sequence), computed: `the log ends at ${this.headSequence}`,
+          sequence,
+          check: 'attestation-sequence',
+          expected: String(sequence),
+          computed: `the log ends at ${this.headSequence}`,
           message: `${list[0]!.source} is at sequence ${sequence}, beyond the end of the log at entry ${this.headSequence}`,
         };
       }
     }
     const attestation = this.nextAttestation;
     if (attestation !== undefined) {
-      return this.attestationDivergence(attestation, 'attestation-sequence', String(attestation.sequence), `the log ends at ${this.headSequence}`,
-        `attestation ${this.attestationNumber} is at sequence ${attestation.sequence}, beyond the end of the log at entry ${this.headSequence}`);
+      return this.attestationDivergence(
+        attestation,
+        'attestation-sequence',
+        String(attestation.sequence),
+        `the log ends at ${this.headSequence}`,
+        `attestation ${this.attestationNumber} is at sequence ${attestation.sequence}, beyond the end of the log at entry ${this.headSequence}`,
+      );
     }
     const snapshot = this.options.snapshot;
     if (snapshot !== undefined && !this.snapshotChecked) {
       return {
-        sequence: snapshot.sequence, check: 'snapshot-sequence', expected: String(snapshot.sequence), computed: `the log ends at ${this.headSequence}`,
+        sequence: snapshot.sequence,
+        check: 'snapshot-sequence',
+        expected: String(snapshot.sequence),
+        computed: `the log ends at ${this.headSequence}`,
         message: `the snapshot follows entry ${snapshot.sequence}, beyond the end of the log at entry ${this.headSequence}`,
       };
     }
@@ -694,7 +801,13 @@ class Replay {
 
   private verified(): ReplayVerified {
     const finalStateHash = bytesToLowerHex(stateHash(this.state!));
-    return { verified: true, ...this.totals(), headSequence: this.headSequence, headHash: this.headHash, stateHash: finalStateHash };
+    return {
+      verified: true,
+      ...this.totals(),
+      headSequence: this.headSequence,
+      headHash: this.headHash,
+      stateHash: finalStateHash,
+    };
   }
 
   private diverged(divergence: Divergence): ReplayDiverged {
@@ -708,27 +821,42 @@ export function logDivergence(error: LogChainError): Divergence {
   switch (error.check) {
     case 'entry-sequence':
       return {
-        sequence, check: 'entry-sequence', expected: recorded, computed,
+        sequence,
+        check: 'entry-sequence',
+        expected: recorded,
+        computed,
         message: `the entry after ${sequence - 1} says it is entry ${recorded}`,
       };
     case 'chain':
       return {
-        sequence, check: 'chain', expected: recorded, computed,
+        sequence,
+        check: 'chain',
+        expected: recorded,
+        computed,
         message: `entry ${sequence} says the entry before hashes to ${recorded}, but it hashes to ${computed}`,
       };
     case 'entry-log-time':
       return {
-        sequence, check: 'entry-log-time', expected: recorded, computed: `at least ${computed}`,
+        sequence,
+        check: 'entry-log-time',
+        expected: recorded,
+        computed: `at least ${computed}`,
         message: `entry ${sequence} has log time ${recorded}, before the log time ${computed} of entry ${sequence - 1}`,
       };
     case 'trailer-count':
       return {
-        sequence, check: 'trailer', expected: `${recorded} entries`, computed: `${computed} entries`,
+        sequence,
+        check: 'trailer',
+        expected: `${recorded} entries`,
+        computed: `${computed} entries`,
         message: `the export's trailer counts ${recorded} entries but the file holds ${computed}: entries are missing or were added at the end`,
       };
     case 'trailer-hash':
       return {
-        sequence, check: 'trailer', expected: recorded, computed,
+        sequence,
+        check: 'trailer',
+        expected: recorded,
+        computed,
         message: `the export's trailer says the last entry hashes to ${recorded}, but entry ${sequence} hashes to ${computed}`,
       };
   }

@@ -42,9 +42,13 @@ export function signatureBatchBuffers(batch: SignatureBatch): ArrayBuffer[] {
   // transferred already. Posting a detached buffer again makes no error: the message is
   // simply never delivered, and the caller would wait forever for its verdicts.
   if (batch.messageOffsets.buffer.byteLength === 0) {
-    throw new RangeError('this batch was already sent to a worker, which now owns its buffers; a batch can be sent once');
+    throw new RangeError(
+      'this batch was already sent to a worker, which now owns its buffers; a batch can be sent once',
+    );
   }
-  return [batch.publicKeys, batch.signatures, batch.messageBytes, batch.messageOffsets].map((array) => array.buffer as ArrayBuffer);
+  return [batch.publicKeys, batch.signatures, batch.messageBytes, batch.messageOffsets].map(
+    (array) => array.buffer as ArrayBuffer,
+  );
 }
 
 /**
@@ -63,7 +67,8 @@ export class SignatureBatchBuilder {
     readonly capacity: number,
     expectedMessageBytes = 256,
   ) {
-    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`a batch holds at least one item, got ${capacity}`);
+    if (!Number.isSafeInteger(capacity) || capacity < 1)
+      throw new RangeError(`a batch holds at least one item, got ${capacity}`);
     this.publicKeys = new Uint8Array(capacity * publicKeyBytes);
     this.signatures = new Uint8Array(capacity * signatureBytes);
     this.messageOffsets = new Uint32Array(capacity + 1);
@@ -80,8 +85,10 @@ export class SignatureBatchBuilder {
 
   add(publicKey: Uint8Array, signature: Uint8Array, message: Uint8Array): void {
     if (this.itemCount === this.capacity) throw new RangeError('the batch is full');
-    if (publicKey.length !== publicKeyBytes) throw new RangeError(`a public key is ${publicKeyBytes} bytes, got ${publicKey.length}`);
-    if (signature.length !== signatureBytes) throw new RangeError(`a signature is ${signatureBytes} bytes, got ${signature.length}`);
+    if (publicKey.length !== publicKeyBytes)
+      throw new RangeError(`a public key is ${publicKeyBytes} bytes, got ${publicKey.length}`);
+    if (signature.length !== signatureBytes)
+      throw new RangeError(`a signature is ${signatureBytes} bytes, got ${signature.length}`);
     const index = this.itemCount;
     this.publicKeys.set(publicKey, index * publicKeyBytes);
     this.signatures.set(signature, index * signatureBytes);
@@ -106,7 +113,9 @@ export class SignatureBatchBuilder {
     const count = this.itemCount;
     const full = count === this.capacity;
     const messageBytes =
-      this.messageLength * 4 < this.messageBytes.length * 3 ? this.messageBytes.slice(0, this.messageLength) : this.messageBytes;
+      this.messageLength * 4 < this.messageBytes.length * 3
+        ? this.messageBytes.slice(0, this.messageLength)
+        : this.messageBytes;
     return {
       count,
       publicKeys: full ? this.publicKeys : this.publicKeys.slice(0, count * publicKeyBytes),
@@ -130,7 +139,11 @@ export type SignatureEquation = 'fastest' | 'node:crypto';
 export function verifySignatureBatch(batch: SignatureBatch, equation: SignatureEquation = 'fastest'): Uint8Array {
   const verify = equation === 'node:crypto' ? verifySignatureWithNodeCrypto : verifySignature;
   const { count, publicKeys, signatures, messageBytes, messageOffsets } = batch;
-  if (publicKeys.length !== count * publicKeyBytes || signatures.length !== count * signatureBytes || messageOffsets.length !== count + 1) {
+  if (
+    publicKeys.length !== count * publicKeyBytes ||
+    signatures.length !== count * signatureBytes ||
+    messageOffsets.length !== count + 1
+  ) {
     throw new RangeError('the batch buffers do not match its count');
   }
   const verdicts = new Uint8Array(count);

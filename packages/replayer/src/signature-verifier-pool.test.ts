@@ -8,7 +8,9 @@ const publicKey = publicKeyFromSeed(seed);
 
 function signedItems(count: number): Array<{ message: Uint8Array; signature: Uint8Array }> {
   return Array.from({ length: count }, (_, index) => {
-    const message = new TextEncoder().encode(`instruction=balanceQuery&timestamp=${1_750_000_000_000 + index}&window=5000`);
+    const message = new TextEncoder().encode(
+      `instruction=balanceQuery&timestamp=${1_750_000_000_000 + index}&window=5000`,
+    );
     return { message, signature: signMessage(seed, message) };
   });
 }

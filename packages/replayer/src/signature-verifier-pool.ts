@@ -10,7 +10,12 @@
  */
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import { signatureBatchBuffers, SignatureBatchBuilder, type SignatureBatch, type SignatureEquation } from './signature-batch.js';
+import {
+  signatureBatchBuffers,
+  SignatureBatchBuilder,
+  type SignatureBatch,
+  type SignatureEquation,
+} from './signature-batch.js';
 import type { SignatureWorkerReply, SignatureWorkerRequest } from './signature-worker-protocol.js';
 import { startTypeScriptWorker } from './typescript-worker.js';
 
@@ -51,10 +56,13 @@ class PoolWorker {
       if (waiter === undefined) return;
       this.waiters.delete(reply.id);
       if (reply.type !== 'loaded') this.outstandingSignatures -= waiter.count;
-      if (reply.type === 'failed') waiter.reject(new SignatureWorkerError(`a signature worker failed: ${reply.message}`));
+      if (reply.type === 'failed')
+        waiter.reject(new SignatureWorkerError(`a signature worker failed: ${reply.message}`));
       else waiter.resolve(reply);
     });
-    worker.on('error', (error) => this.failAll(new SignatureWorkerError(`a signature worker failed: ${error.message}`)));
+    worker.on('error', (error) =>
+      this.failAll(new SignatureWorkerError(`a signature worker failed: ${error.message}`)),
+    );
     worker.on('exit', (code) => this.failAll(new SignatureWorkerError(`a signature worker exited with code ${code}`)));
   }
 
@@ -80,9 +88,12 @@ class PoolWorker {
 }
 
 function verdictsOf(reply: SignatureWorkerReply, count: number): BatchVerdicts {
-  if (reply.type !== 'verdicts') throw new SignatureWorkerError(`a signature worker answered ${reply.type} instead of verdicts`);
+  if (reply.type !== 'verdicts')
+    throw new SignatureWorkerError(`a signature worker answered ${reply.type} instead of verdicts`);
   if (reply.verdicts.length !== count) {
-    throw new SignatureWorkerError(`a signature worker returned ${reply.verdicts.length} verdicts for ${count} signatures`);
+    throw new SignatureWorkerError(
+      `a signature worker returned ${reply.verdicts.length} verdicts for ${count} signatures`,
+    );
   }
   return { verdicts: reply.verdicts, verifyNs: reply.verifyNs };
 }
@@ -102,10 +113,17 @@ export class SignatureVerifierPool {
    * Starts `size` workers (default: os.availableParallelism()) and waits until each has loaded its code.
    * `equation` chooses the library behind the rule's equation (signature-batch.ts); the default is the fastest.
    */
-  static async start(size: number = availableParallelism(), equation: SignatureEquation = 'fastest'): Promise<SignatureVerifierPool> {
-    if (!Number.isSafeInteger(size) || size < 1) throw new RangeError(`the pool needs at least one worker, got ${size}`);
+  static async start(
+    size: number = availableParallelism(),
+    equation: SignatureEquation = 'fastest',
+  ): Promise<SignatureVerifierPool> {
+    if (!Number.isSafeInteger(size) || size < 1)
+      throw new RangeError(`the pool needs at least one worker, got ${size}`);
     // Compiled (dist/, scripts/build.mjs), the worker module is the .js beside this one.
-    const moduleUrl = new URL(import.meta.url.endsWith('.ts') ? './signature-worker.ts' : './signature-worker.js', import.meta.url);
+    const moduleUrl = new URL(
+      import.meta.url.endsWith('.ts') ? './signature-worker.ts' : './signature-worker.js',
+      import.meta.url,
+    );
     const workers = Array.from({ length: size }, () => new PoolWorker(startTypeScriptWorker(moduleUrl, { equation })));
     const pool = new SignatureVerifierPool(workers);
     // A round trip with an empty batch proves that each worker's module graph loaded.
@@ -125,7 +143,11 @@ export class SignatureVerifierPool {
   }
 
   private async send(worker: PoolWorker, batch: SignatureBatch): Promise<BatchVerdicts> {
-    const reply = await worker.request({ type: 'verify', id: this.nextId++, batch }, batch.count, signatureBatchBuffers(batch));
+    const reply = await worker.request(
+      { type: 'verify', id: this.nextId++, batch },
+      batch.count,
+      signatureBatchBuffers(batch),
+    );
     return verdictsOf(reply, batch.count);
   }
 
@@ -145,7 +167,11 @@ export class SignatureVerifierPool {
 
   /** Verifies a preloaded batch; only a small message crosses threads. */
   async verifyPreloaded(preloaded: PreloadedSignatureBatch): Promise<BatchVerdicts> {
-    const reply = await this.workers[preloaded.workerIndex]!.request({ type: 'run', id: preloaded.id }, preloaded.count, []);
+    const reply = await this.workers[preloaded.workerIndex]!.request(
+      { type: 'run', id: preloaded.id },
+      preloaded.count,
+      [],
+    );
     return verdictsOf(reply, preloaded.count);
   }
 

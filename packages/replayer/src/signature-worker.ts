@@ -9,7 +9,8 @@ import type { SignatureWorkerReply, SignatureWorkerRequest } from './signature-w
 
 function serve(): void {
   const port = parentPort!;
-  const equation: SignatureEquation = (workerData as { data?: { equation?: SignatureEquation } } | undefined)?.data?.equation ?? 'fastest';
+  const equation: SignatureEquation =
+    (workerData as { data?: { equation?: SignatureEquation } } | undefined)?.data?.equation ?? 'fastest';
   const loaded = new Map<number, SignatureBatch>();
   const answer = (id: number, batch: SignatureBatch): void => {
     const started = process.hrtime.bigint();
@@ -39,7 +40,11 @@ function serve(): void {
           break;
       }
     } catch (error) {
-      port.postMessage({ type: 'failed', id: request.id, message: error instanceof Error ? error.message : String(error) } satisfies SignatureWorkerReply);
+      port.postMessage({
+        type: 'failed',
+        id: request.id,
+        message: error instanceof Error ? error.message : String(error),
+      } satisfies SignatureWorkerReply);
     }
   });
 }

@@ -3,7 +3,17 @@
  * engine's leaf and node hash functions, over any chosen set of accounts:
  * what a dishonest operator would attest if it left an account out.
  */
-import { accountCommitment, apply, bytesToLowerHex, createState, encodeSums, leafHash, nodeHash, type Account, type ExchangeState } from '@vex/engine';
+import {
+  accountCommitment,
+  apply,
+  bytesToLowerHex,
+  createState,
+  encodeSums,
+  leafHash,
+  nodeHash,
+  type Account,
+  type ExchangeState,
+} from '@vex/engine';
 import type { TestLog } from './test-log.js';
 
 interface Node {
@@ -30,7 +40,10 @@ function rootOf(state: ExchangeState, accounts: readonly Account[]): string {
     for (let index = 0; index < level.length; index += 2) {
       const left = level[index]!;
       const right = level[index + 1] ?? empty;
-      parents.push({ hash: nodeHash(left.hash, pairs(left.sums), right.hash, pairs(right.sums)), sums: left.sums.map((sum, asset) => sum + right.sums[asset]!) });
+      parents.push({
+        hash: nodeHash(left.hash, pairs(left.sums), right.hash, pairs(right.sums)),
+        sums: left.sums.map((sum, asset) => sum + right.sums[asset]!),
+      });
     }
     level = parents;
   }
@@ -38,7 +51,10 @@ function rootOf(state: ExchangeState, accounts: readonly Account[]): string {
 }
 
 /** The root over every account at `sequence`, and over every account but the last, with that account's claims. */
-export function liabilitiesWithoutLastAccount(log: TestLog, sequence: number): {
+export function liabilitiesWithoutLastAccount(
+  log: TestLog,
+  sequence: number,
+): {
   honestRoot: string;
   rootWithout: { hash: string; accountCount: number };
   omittedClaims: bigint[];

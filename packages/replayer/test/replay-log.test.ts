@@ -42,7 +42,8 @@ function replay(options: Omit<ReplayOptions, 'pool'>): Promise<ReplayReport> {
 }
 
 function diverged(report: ReplayReport): ReplayDiverged {
-  if (report.verified) throw new Error(`expected a divergence, but the log verified (${report.entriesApplied} entries)`);
+  if (report.verified)
+    throw new Error(`expected a divergence, but the log verified (${report.entriesApplied} entries)`);
   return report;
 }
 
@@ -62,7 +63,9 @@ function rechained(entries: readonly LogEntry[]): Uint8Array {
 
 /** The index of the first entry (after `from`) whose instruction is `name`. */
 function indexOfInstruction(name: string, from = 0): number {
-  const index = log.entries.findIndex((entry, position) => position >= from && instructionOf(entry).instruction === name);
+  const index = log.entries.findIndex(
+    (entry, position) => position >= from && instructionOf(entry).instruction === name,
+  );
   if (index < 0) throw new Error(`the test log has no ${name} after ${from}`);
   return index;
 }
@@ -70,7 +73,11 @@ function indexOfInstruction(name: string, from = 0): number {
 describe('a clean log', () => {
   it('replays with every attestation, root and hash matching', async () => {
     const progress: number[] = [];
-    const report = await replay({ log: log.bytes, attestations: log.attestations, onProgress: (step) => progress.push(step.entriesApplied) });
+    const report = await replay({
+      log: log.bytes,
+      attestations: log.attestations,
+      onProgress: (step) => progress.push(step.entriesApplied),
+    });
     if (!report.verified) throw new Error(report.divergence.message);
     expect(report.entriesApplied).toBe(log.entries.length);
     expect(report.headSequence).toBe(log.entries.length);
@@ -130,20 +137,41 @@ describe('tampering with the log', () => {
   it('catches a dropped entry', async () => {
     const dropped = 57;
     const encodings = log.encodings.filter((_, index) => index !== dropped);
-    const tampered = assembleExport(log.genesis, encodings, encodeExportTrailer(log.encodings.length, log.entryHashes.at(-1)!));
+    const tampered = assembleExport(
+      log.genesis,
+      encodings,
+      encodeExportTrailer(log.encodings.length, log.entryHashes.at(-1)!),
+    );
     const { divergence } = diverged(await replay({ log: tampered }));
-    expect(divergence).toMatchObject({ sequence: dropped + 1, check: 'entry-sequence', expected: String(dropped + 2), computed: String(dropped + 1) });
+    expect(divergence).toMatchObject({
+      sequence: dropped + 1,
+      check: 'entry-sequence',
+      expected: String(dropped + 2),
+      computed: String(dropped + 1),
+    });
   });
 
   it('catches a dropped last entry through the trailer', async () => {
     const encodings = log.encodings.slice(0, -1);
-    const tampered = assembleExport(log.genesis, encodings, encodeExportTrailer(log.encodings.length, log.entryHashes.at(-1)!));
+    const tampered = assembleExport(
+      log.genesis,
+      encodings,
+      encodeExportTrailer(log.encodings.length, log.entryHashes.at(-1)!),
+    );
     const { divergence } = diverged(await replay({ log: tampered }));
-    expect(divergence).toMatchObject({ sequence: log.entries.length, check: 'trailer', expected: `${log.entries.length} entries` });
+    expect(divergence).toMatchObject({
+      sequence: log.entries.length,
+      check: 'trailer',
+      expected: `${log.entries.length} entries`,
+    });
   });
 
   it('catches a trailer whose last hash is wrong', async () => {
-    const tampered = assembleExport(log.genesis, log.encodings, encodeExportTrailer(log.encodings.length, log.entryHashes.at(-2)!));
+    const tampered = assembleExport(
+      log.genesis,
+      log.encodings,
+      encodeExportTrailer(log.encodings.length, log.entryHashes.at(-2)!),
+    );
     const { divergence } = diverged(await replay({ log: tampered }));
     expect(divergence).toMatchObject({ sequence: log.entries.length, check: 'trailer' });
   });
@@ -159,7 +187,11 @@ describe('tampering with the log', () => {
   it('catches two swapped entries', async () => {
     const encodings = [...log.encodings];
     [encodings[80], encodings[81]] = [encodings[81]!, encodings[80]!];
-    const tampered = assembleExport(log.genesis, encodings, encodeExportTrailer(encodings.length, log.entryHashes.at(-1)!));
+    const tampered = assembleExport(
+      log.genesis,
+      encodings,
+      encodeExportTrailer(encodings.length, log.entryHashes.at(-1)!),
+    );
     const { divergence } = diverged(await replay({ log: tampered }));
     expect(divergence).toMatchObject({ sequence: 81, check: 'entry-sequence', expected: '82', computed: '81' });
   });
@@ -178,20 +210,39 @@ describe('tampering with the log', () => {
     const bad = encodings[99]!.slice();
     bad[17]! ^= 0x80;
     encodings[99] = bad;
-    const tampered = assembleExport(log.genesis, encodings, encodeExportTrailer(encodings.length, log.entryHashes.at(-1)!));
+    const tampered = assembleExport(
+      log.genesis,
+      encodings,
+      encodeExportTrailer(encodings.length, log.entryHashes.at(-1)!),
+    );
     const { divergence } = diverged(await replay({ log: tampered }));
-    expect(divergence).toMatchObject({ sequence: 100, check: 'chain', computed: Buffer.from(log.entryHashes[98]!).toString('hex') });
+    expect(divergence).toMatchObject({
+      sequence: 100,
+      check: 'chain',
+      computed: Buffer.from(log.entryHashes[98]!).toString('hex'),
+    });
   });
 
   it('catches an altered order re-signed by its own trader when the chain is not recomputed: the next entry breaks the chain', async () => {
     const index = indexOfInstruction('orderExecute', 60);
     const original = log.entries[index]!;
-    const trader = log.traders.find((candidate) => Buffer.compare(candidate.publicKey, original.transaction.publicKey) === 0)!;
+    const trader = log.traders.find(
+      (candidate) => Buffer.compare(candidate.publicKey, original.transaction.publicKey) === 0,
+    )!;
     const altered = alteredEntry(original, 'quantity', '0.01', trader);
     const previous = decodeEntry(log.encodings[index]!).previousHash;
     const encodings = [...log.encodings];
-    encodings[index] = encodeAndHashEntry({ sequence: index + 1, logTimeMs: altered.logTimeMs, previousHash: previous, transaction: altered.transaction }).encoding.slice();
-    const tampered = assembleExport(log.genesis, encodings, encodeExportTrailer(encodings.length, log.entryHashes.at(-1)!));
+    encodings[index] = encodeAndHashEntry({
+      sequence: index + 1,
+      logTimeMs: altered.logTimeMs,
+      previousHash: previous,
+      transaction: altered.transaction,
+    }).encoding.slice();
+    const tampered = assembleExport(
+      log.genesis,
+      encodings,
+      encodeExportTrailer(encodings.length, log.entryHashes.at(-1)!),
+    );
     const { divergence } = diverged(await replay({ log: tampered }));
     expect(divergence).toMatchObject({ sequence: index + 2, check: 'chain' });
   });
@@ -203,10 +254,15 @@ describe('tampering with the log', () => {
     // The entry still names the operator's key, but a trader signed it.
     entries[index] = alteredEntry(entries[index]!, 'quantity', '999999', trader, log.operator.publicKey);
     const { divergence } = diverged(await replay({ log: rechained(entries), attestations: log.attestations }));
-    expect(divergence).toMatchObject({ sequence: index + 1, check: 'signature', expected: 'valid', computed: 'invalid' });
+    expect(divergence).toMatchObject({
+      sequence: index + 1,
+      check: 'signature',
+      expected: 'valid',
+      computed: 'invalid',
+    });
   });
 
-  it('catches a deposit whose amount is altered and re-signed by a trader under the trader\'s own key: the authorisation check', async () => {
+  it("catches a deposit whose amount is altered and re-signed by a trader under the trader's own key: the authorisation check", async () => {
     const index = indexOfInstruction('depositCredit');
     const entries = [...log.entries];
     entries[index] = alteredEntry(entries[index]!, 'quantity', '999999', log.traders[1]!);
@@ -234,12 +290,19 @@ describe('tampering with attestations', () => {
   it('catches a forged attestation signed by a key that is not an operator key', async () => {
     const forged = signAttestation(log.attestations[checkedAt]!, signerFromByte(77).seed);
     const { divergence } = diverged(await replay({ log: log.bytes, attestations: withAttestation(forged) }));
-    expect(divergence).toMatchObject({ sequence: log.attestations[checkedAt]!.sequence, check: 'attestation-signature', attestationNumber: checkedAt + 1 });
+    expect(divergence).toMatchObject({
+      sequence: log.attestations[checkedAt]!.sequence,
+      check: 'attestation-signature',
+      attestationNumber: checkedAt + 1,
+    });
     expect(divergence.computed).toMatch(/not a genesis operator key/);
   });
 
-  it('catches a signature by another key under the operator\'s key', async () => {
-    const forged = { ...signAttestation(log.attestations[checkedAt]!, signerFromByte(77).seed), operatorKey: log.operator.accountId };
+  it("catches a signature by another key under the operator's key", async () => {
+    const forged = {
+      ...signAttestation(log.attestations[checkedAt]!, signerFromByte(77).seed),
+      operatorKey: log.operator.accountId,
+    };
     const { divergence } = diverged(await replay({ log: log.bytes, attestations: withAttestation(forged) }));
     expect(divergence).toMatchObject({ check: 'attestation-signature', computed: 'the signature does not verify' });
   });
@@ -252,13 +315,49 @@ describe('tampering with attestations', () => {
     ['genesisHash', () => ({ ...original(), genesisHash: flipHex(original().genesisHash) }), 'genesis-hash'],
     ['headHash', () => ({ ...original(), headHash: flipHex(original().headHash) }), 'head-hash'],
     ['stateHash', () => ({ ...original(), stateHash: flipHex(original().stateHash) }), 'state-hash'],
-    ['liabilitiesRoot', () => ({ ...original(), liabilitiesRoot: flipHex(original().liabilitiesRoot) }), 'liabilities-root'],
+    [
+      'liabilitiesRoot',
+      () => ({ ...original(), liabilitiesRoot: flipHex(original().liabilitiesRoot) }),
+      'liabilities-root',
+    ],
     ['accountCount', () => ({ ...original(), accountCount: original().accountCount + 1 }), 'account-count'],
-    ['an asset symbol', () => ({ ...original(), assets: original().assets.map((asset, index) => (index === 1 ? { ...asset, symbol: 'ETH' } : asset)) }), 'asset-list'],
+    [
+      'an asset symbol',
+      () => ({
+        ...original(),
+        assets: original().assets.map((asset, index) => (index === 1 ? { ...asset, symbol: 'ETH' } : asset)),
+      }),
+      'asset-list',
+    ],
     ['the asset list (one left out)', () => ({ ...original(), assets: original().assets.slice(0, -1) }), 'asset-list'],
-    ['claims', () => ({ ...original(), assets: original().assets.map((asset, index) => (index === 2 ? { ...asset, claims: String(BigInt(asset.claims) - 1n) } : asset)) }), 'claims'],
-    ['debts', () => ({ ...original(), assets: original().assets.map((asset, index) => (index === 0 ? { ...asset, debts: '1' } : asset)) }), 'debts'],
-    ['reserves', () => ({ ...original(), assets: original().assets.map((asset, index) => (index === 0 ? { ...asset, reserves: String(BigInt(asset.reserves) + 1n) } : asset)) }), 'reserves'],
+    [
+      'claims',
+      () => ({
+        ...original(),
+        assets: original().assets.map((asset, index) =>
+          index === 2 ? { ...asset, claims: String(BigInt(asset.claims) - 1n) } : asset,
+        ),
+      }),
+      'claims',
+    ],
+    [
+      'debts',
+      () => ({
+        ...original(),
+        assets: original().assets.map((asset, index) => (index === 0 ? { ...asset, debts: '1' } : asset)),
+      }),
+      'debts',
+    ],
+    [
+      'reserves',
+      () => ({
+        ...original(),
+        assets: original().assets.map((asset, index) =>
+          index === 0 ? { ...asset, reserves: String(BigInt(asset.reserves) + 1n) } : asset,
+        ),
+      }),
+      'reserves',
+    ],
   ];
 
   for (const [field, alter, check] of alterations) {
@@ -283,32 +382,55 @@ describe('tampering with attestations', () => {
         ...honest,
         liabilitiesRoot: rootWithout.hash,
         accountCount: rootWithout.accountCount,
-        assets: honest.assets.map((asset, index) => ({ ...asset, claims: String(BigInt(asset.claims) - omittedClaims[index]!) })),
+        assets: honest.assets.map((asset, index) => ({
+          ...asset,
+          claims: String(BigInt(asset.claims) - omittedClaims[index]!),
+        })),
       },
       log.operator.seed,
     );
     const { divergence } = diverged(await replay({ log: log.bytes, attestations: withAttestation(lying) }));
-    expect(divergence).toMatchObject({ sequence: honest.sequence, check: 'liabilities-root', expected: rootWithout.hash, computed: honest.liabilitiesRoot });
+    expect(divergence).toMatchObject({
+      sequence: honest.sequence,
+      check: 'liabilities-root',
+      expected: rootWithout.hash,
+      computed: honest.liabilitiesRoot,
+    });
   });
 
   it('reports attestations out of order, repeated, or beyond the end of the log', async () => {
     const swapped = [...log.attestations];
     [swapped[2], swapped[3]] = [swapped[3]!, swapped[2]!];
     const outOfOrder = diverged(await replay({ log: log.bytes, attestations: swapped })).divergence;
-    expect(outOfOrder).toMatchObject({ sequence: log.attestations[2]!.sequence, check: 'attestation-sequence', attestationNumber: 4 });
+    expect(outOfOrder).toMatchObject({
+      sequence: log.attestations[2]!.sequence,
+      check: 'attestation-sequence',
+      attestationNumber: 4,
+    });
 
     const repeated = [...log.attestations.slice(0, 3), log.attestations[2]!, ...log.attestations.slice(3)];
-    expect(diverged(await replay({ log: log.bytes, attestations: repeated })).divergence).toMatchObject({ check: 'attestation-sequence', attestationNumber: 4 });
+    expect(diverged(await replay({ log: log.bytes, attestations: repeated })).divergence).toMatchObject({
+      check: 'attestation-sequence',
+      attestationNumber: 4,
+    });
 
     const shortLog = rechained(log.entries.slice(0, 100));
     const beyond = diverged(await replay({ log: shortLog, attestations: log.attestations })).divergence;
-    expect(beyond).toMatchObject({ check: 'attestation-sequence', sequence: log.attestations.find((attestation) => attestation.sequence > 100)!.sequence, computed: 'the log ends at 100' });
+    expect(beyond).toMatchObject({
+      check: 'attestation-sequence',
+      sequence: log.attestations.find((attestation) => attestation.sequence > 100)!.sequence,
+      computed: 'the log ends at 100',
+    });
   });
 
   it('refuses a malformed attestation as bad input, naming its place', async () => {
     const { version: _version, ...withoutVersion } = original();
-    await expect(replay({ log: log.bytes, attestations: withAttestation(withoutVersion) })).rejects.toThrow(/attestation 4 is malformed: version/);
-    await expect(replay({ log: log.bytes, attestations: withAttestation('not an object') })).rejects.toBeInstanceOf(ReplayInputError);
+    await expect(replay({ log: log.bytes, attestations: withAttestation(withoutVersion) })).rejects.toThrow(
+      /attestation 4 is malformed: version/,
+    );
+    await expect(replay({ log: log.bytes, attestations: withAttestation('not an object') })).rejects.toBeInstanceOf(
+      ReplayInputError,
+    );
   });
 });
 
@@ -318,13 +440,21 @@ describe('snapshots', () => {
     const encoding = record.stateEncoding.slice();
     encoding[encoding.length - 1]! ^= 1;
     const inconsistent = { ...record, stateEncoding: encoding };
-    expect(diverged(await replay({ log: log.bytes, snapshot: inconsistent })).divergence).toMatchObject({ sequence: record.sequence, check: 'snapshot-state-hash' });
+    expect(diverged(await replay({ log: log.bytes, snapshot: inconsistent })).divergence).toMatchObject({
+      sequence: record.sequence,
+      check: 'snapshot-state-hash',
+    });
 
     const other = decodeSnapshot(encodeSnapshot({ ...record, sequence: record.sequence + 1 }));
-    expect(diverged(await replay({ log: log.bytes, snapshot: other })).divergence).toMatchObject({ sequence: record.sequence + 1, check: 'snapshot-entry-hash' });
+    expect(diverged(await replay({ log: log.bytes, snapshot: other })).divergence).toMatchObject({
+      sequence: record.sequence + 1,
+      check: 'snapshot-entry-hash',
+    });
 
     const beyond = { ...record, sequence: log.entries.length + 5 };
-    expect(diverged(await replay({ log: log.bytes, snapshot: beyond })).divergence).toMatchObject({ check: 'snapshot-sequence' });
+    expect(diverged(await replay({ log: log.bytes, snapshot: beyond })).divergence).toMatchObject({
+      check: 'snapshot-sequence',
+    });
   });
 });
 
@@ -341,6 +471,8 @@ describe('bad input', () => {
       yield log.bytes.subarray(0, 5000);
       throw new Error('connection reset');
     }
-    await expect(replay({ log: failing(), logDescription: 'http://node' })).rejects.toThrow(/cannot read http:\/\/node: connection reset/);
+    await expect(replay({ log: failing(), logDescription: 'http://node' })).rejects.toThrow(
+      /cannot read http:\/\/node: connection reset/,
+    );
   });
 });

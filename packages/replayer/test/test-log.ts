@@ -70,7 +70,12 @@ export function chainLog(genesis: Genesis, entries: readonly LogEntry[]): Chaine
   const entryHashes: Uint8Array[] = [];
   let previousHash = genesisDigest;
   entries.forEach((entry, index) => {
-    const { encoding, entryHash } = encodeAndHashEntry({ sequence: index + 1, logTimeMs: entry.logTimeMs, previousHash, transaction: entry.transaction });
+    const { encoding, entryHash } = encodeAndHashEntry({
+      sequence: index + 1,
+      logTimeMs: entry.logTimeMs,
+      previousHash,
+      transaction: entry.transaction,
+    });
     encodings.push(encoding.slice());
     entryHashes.push(entryHash);
     previousHash = entryHash;
@@ -81,7 +86,11 @@ export function chainLog(genesis: Genesis, entries: readonly LogEntry[]): Chaine
 
 /** An export file from a header, frames for the given encodings (used as they are) and a trailer. */
 export function assembleExport(genesis: Genesis, encodings: readonly Uint8Array[], trailer: Uint8Array): Uint8Array {
-  const parts = [encodeExportHeader(canonicalGenesisBytes(genesis), 1, genesisHash(genesis)), ...encodings.map(encodeExportFrame), trailer];
+  const parts = [
+    encodeExportHeader(canonicalGenesisBytes(genesis), 1, genesisHash(genesis)),
+    ...encodings.map(encodeExportFrame),
+    trailer,
+  ];
   // A plain Uint8Array: Buffer's slice() is a view, and tests copy exports with slice() before tampering.
   return new Uint8Array(Buffer.concat(parts));
 }
@@ -104,7 +113,15 @@ export function buildTestLog(seed: number, traderEntries: number, attestEvery: n
   ];
   const btcAt = setupCount + Math.floor(((candidates.length - setupCount) * 2) / 3);
   for (let index = setupCount; index < candidates.length; index += 1) {
-    if (index === btcAt) withReserves.push(signedEntry(operator, 'reservesStatement', { symbol: 'BTC', quantity: '300' }, candidates[index - 1]!.logTimeMs));
+    if (index === btcAt)
+      withReserves.push(
+        signedEntry(
+          operator,
+          'reservesStatement',
+          { symbol: 'BTC', quantity: '300' },
+          candidates[index - 1]!.logTimeMs,
+        ),
+      );
     withReserves.push(candidates[index]!);
   }
 
@@ -124,14 +141,21 @@ export function buildTestLog(seed: number, traderEntries: number, attestEvery: n
   let proof: InclusionProof | undefined;
   accepted.forEach((entry, index) => {
     const sequence = index + 1;
-    if (!apply(state, entry).accepted) throw new Error(`entry ${sequence} was accepted once and rejected the second time`);
+    if (!apply(state, entry).accepted)
+      throw new Error(`entry ${sequence} was accepted once and rejected the second time`);
     if (sequence === snapshotSequence) {
-      snapshot = encodeSnapshot({ sequence, entryHash: chained.entryHashes[index]!, stateHash: stateHash(state), stateEncoding: encodeState(state) });
+      snapshot = encodeSnapshot({
+        sequence,
+        entryHash: chained.entryHashes[index]!,
+        stateHash: stateHash(state),
+        stateEncoding: encodeState(state),
+      });
     }
     if (sequence % attestEvery === 0 || sequence === accepted.length) {
       const attestation = attest(state, tree, sequence, chained.entryHashes[index]!, genesisDigest, operator);
       attestations.push(attestation);
-      if (attestation.assets.some((asset) => BigInt(asset.claims) - BigInt(asset.debts) > BigInt(asset.reserves))) flaggedSequences.push(sequence);
+      if (attestation.assets.some((asset) => BigInt(asset.claims) - BigInt(asset.debts) > BigInt(asset.reserves)))
+        flaggedSequences.push(sequence);
       if (sequence === accepted.length) proof = tree.inclusionProof(attestation, traders[0]!.accountId);
     }
   });
@@ -150,7 +174,14 @@ export function buildTestLog(seed: number, traderEntries: number, attestEvery: n
 }
 
 /** The operator's attestation of `state` after entry `sequence`, as the node makes it. */
-export function attest(state: ExchangeState, tree: LiabilitiesTree, sequence: number, headHash: Uint8Array, genesisDigest: Uint8Array, operator: Signer): Attestation {
+export function attest(
+  state: ExchangeState,
+  tree: LiabilitiesTree,
+  sequence: number,
+  headHash: Uint8Array,
+  genesisDigest: Uint8Array,
+  operator: Signer,
+): Attestation {
   const root = tree.update(state);
   return signAttestation(attestationFieldsOf(state, root, sequence, headHash, genesisDigest), operator.seed);
 }
@@ -160,16 +191,26 @@ export function attest(state: ExchangeState, tree: LiabilitiesTree, sequence: nu
  * carrying `publicKey` (the signer's own key unless given): the message is
  * rebuilt from the parsed signing string, so it stays well-formed.
  */
-export function alteredEntry(entry: LogEntry, key: string, value: string, signer: Signer, publicKey: Uint8Array = signer.publicKey): LogEntry {
+export function alteredEntry(
+  entry: LogEntry,
+  key: string,
+  value: string,
+  signer: Signer,
+  publicKey: Uint8Array = signer.publicKey,
+): LogEntry {
   const parsed = parseSigningString(entry.transaction.message);
   if (!parsed.ok) throw new Error(parsed.message);
   const groups = parsed.value.groups.map((group) => ({
     instruction: group.instruction,
     params: [...group.params].map(([name, text]): [string, string] => [name, name === key ? value : text]),
   }));
-  if (!groups.some((group) => group.params.some(([name]) => name === key))) throw new Error(`the entry has no parameter ${key}`);
+  if (!groups.some((group) => group.params.some(([name]) => name === key)))
+    throw new Error(`the entry has no parameter ${key}`);
   const message = encodeSigningStringBytes(groups, parsed.value.timestampMs, parsed.value.windowMs);
-  return { logTimeMs: entry.logTimeMs, transaction: { message, publicKey, signature: signMessage(signer.seed, message) } };
+  return {
+    logTimeMs: entry.logTimeMs,
+    transaction: { message, publicKey, signature: signMessage(signer.seed, message) },
+  };
 }
 
 /** The parameters and instruction of an entry's first group. */

@@ -121,8 +121,7 @@ export async function readVaultState(custody: CustodyInfo): Promise<VaultState> 
     client.readContract({ address: vault, abi: vaultViews, functionName: 'committee' }),
     client.readContract({ address: vault, abi: vaultViews, functionName: 'committeeThreshold' }),
   ]);
-  const latest =
-    counts.count === 0n ? undefined : await readCommitment(client, vault, counts.count, counts.finalCount);
+  const latest = counts.count === 0n ? undefined : await readCommitment(client, vault, counts.count, counts.finalCount);
   return { balances, latest, committee, committeeThreshold };
 }
 

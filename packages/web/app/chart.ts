@@ -17,7 +17,7 @@ const height = 180;
 const margin = { left: 64, right: 12, top: 12, bottom: 28 };
 
 function bounds(values: readonly number[]): [number, number] {
-  let low = Math.min(0, ...values);
+  const low = Math.min(0, ...values);
   let high = Math.max(...values);
   if (!(high > low)) high = low + 1;
   return [low, high];
@@ -64,9 +64,7 @@ export function lineChart(title: string, series: readonly ChartSeries[]): SVGEle
         ? [line.points[0]!, { ...line.points[0]!, timeMs: lastMs + (lastMs === firstMs ? 1 : 0) }]
         : line.points;
     const path = drawn
-      .map(
-        (point, index) => `${index === 0 ? 'M' : 'L'}${xOf(point.timeMs).toFixed(1)},${yOf(point.value).toFixed(1)}`,
-      )
+      .map((point, index) => `${index === 0 ? 'M' : 'L'}${xOf(point.timeMs).toFixed(1)},${yOf(point.value).toFixed(1)}`)
       .join(' ');
     svg.append(svgElement('path', { d: path, class: `line ${line.className}` }, svgElement('title', {}, line.name)));
   }

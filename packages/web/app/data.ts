@@ -5,7 +5,7 @@
  * contract (GET /api/v1/custody). All through @vex/client's ExchangeClient.
  */
 import {
-  ExchangeClient,
+  type ExchangeClient,
   ExchangeError,
   verifyAttestationSignature,
   type GenesisInfo,
@@ -134,9 +134,7 @@ export async function fetchOverview(client: ExchangeClient): Promise<Overview> {
     if (isNotFound(error)) return undefined;
     throw error;
   });
-  const decimals = new Map(
-    assets.map((asset) => [asset.symbol, (asset as unknown as { decimals: number }).decimals]),
-  );
+  const decimals = new Map(assets.map((asset) => [asset.symbol, (asset as unknown as { decimals: number }).decimals]));
   const latestSignatureValid =
     latest === undefined ? undefined : verifyAttestationSignature(latest, genesis.operatorKeys);
   const history = await fetchHistory(client, latest);

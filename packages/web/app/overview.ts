@@ -52,11 +52,7 @@ export function renderCustody(overview: Overview, chain: ChainReading): void {
     typeof chain === 'object'
       ? element('p', { 'data-testid': 'committed-root' }, describeCommitment(chain.latest))
       : undefined,
-    element(
-      'p',
-      {},
-      `Finality delay ${custody.finalityDelaySeconds} s; forced-exit grace ${custody.graceSeconds} s.`,
-    ),
+    element('p', {}, `Finality delay ${custody.finalityDelaySeconds} s; forced-exit grace ${custody.graceSeconds} s.`),
   );
 }
 

@@ -64,10 +64,7 @@ describe.skipIf(unavailable !== undefined)(title, { timeout: 240_000 }, () => {
     await deposit(exchange, alice.apiKey, 'SOL', '20');
     // An earlier commitment, so the page searches among several.
     const early = await latestAttestation();
-    await send(chain, vault, contracts.StandInVault, 'commit', [
-      BigInt(early.sequence),
-      `0x${early.liabilitiesRoot}`,
-    ]);
+    await send(chain, vault, contracts.StandInVault, 'commit', [BigInt(early.sequence), `0x${early.liabilitiesRoot}`]);
     await deposit(exchange, alice.apiKey, 'USDC', '5000');
     await deposit(exchange, bob.apiKey, 'USDC', '5000');
     const latest = await latestAttestation();

@@ -65,13 +65,30 @@ export function marginCommands<Context extends MarginContext>(
     synopsis: `${example.split(' ')[1]} --symbol <asset> --quantity <q> --key <file>`,
     options: { symbol: assetOption, quantity: quantityOption, key: keyOption },
     examples: [example],
-    run: async (context) => (await traderClient(context)).borrowLend({ symbol: symbol(context.values), side, quantity: quantity(context) }),
+    run: async (context) =>
+      (await traderClient(context)).borrowLend({ symbol: symbol(context.values), side, quantity: quantity(context) }),
   });
   return {
-    borrow: borrowLend('Borrow', 'Borrow from the lending pool (redeems an open lend of the asset first).', 'exchange borrow --symbol USDC --quantity 500 --key bob.json'),
-    lend: borrowLend('Lend', 'Lend to the lending pool (repays an open borrow of the asset first).', 'exchange lend --symbol USDC --quantity 1000 --key alice.json'),
-    repay: borrowLend('Lend', 'Repay a borrow: a Lend against an open borrow repays it; beyond it, the rest is lent.', 'exchange repay --symbol USDC --quantity 500 --key bob.json'),
-    redeem: borrowLend('Borrow', 'Redeem a lend: a Borrow against an open lend redeems it; beyond it, the rest is borrowed.', 'exchange redeem --symbol USDC --quantity 100 --key alice.json'),
+    borrow: borrowLend(
+      'Borrow',
+      'Borrow from the lending pool (redeems an open lend of the asset first).',
+      'exchange borrow --symbol USDC --quantity 500 --key bob.json',
+    ),
+    lend: borrowLend(
+      'Lend',
+      'Lend to the lending pool (repays an open borrow of the asset first).',
+      'exchange lend --symbol USDC --quantity 1000 --key alice.json',
+    ),
+    repay: borrowLend(
+      'Lend',
+      'Repay a borrow: a Lend against an open borrow repays it; beyond it, the rest is lent.',
+      'exchange repay --symbol USDC --quantity 500 --key bob.json',
+    ),
+    redeem: borrowLend(
+      'Borrow',
+      'Redeem a lend: a Borrow against an open lend redeems it; beyond it, the rest is borrowed.',
+      'exchange redeem --symbol USDC --quantity 100 --key alice.json',
+    ),
     margin: {
       group: 'Trader',
       summary: 'Show the margin summary (net equity, requirements, collateral) and the borrow/lend positions.',
@@ -121,8 +138,9 @@ function coverageAndOperatorCommands<Context extends MarginContext>(
 ): Record<string, MarginCommand<Context>> {
   const { required, symbol, decimal, traderClient, operatorClient, keyOption, operatorKeyOption } = helpers;
   const quantity = (context: Context): string => decimal('quantity', required(context.values, 'quantity'));
-  const pool = (instruction: string, params: (context: Context) => Record<string, string>) => async (context: Context) =>
-    (await traderClient(context)).submitInstruction(instruction, params(context));
+  const pool =
+    (instruction: string, params: (context: Context) => Record<string, string>) => async (context: Context) =>
+      (await traderClient(context)).submitInstruction(instruction, params(context));
   return {
     'pool-deposit': {
       group: 'Trader',
@@ -136,9 +154,16 @@ function coverageAndOperatorCommands<Context extends MarginContext>(
       group: 'Trader',
       summary: 'Ask to withdraw coverage pool shares; complete it after the pool’s withdrawal delay.',
       synopsis: 'pool-withdraw-request --symbol <asset> --shares <n> --key <file>',
-      options: { symbol: assetOption, shares: { type: 'string', value: '<n>', description: 'Shares, a whole number.' }, key: keyOption },
+      options: {
+        symbol: assetOption,
+        shares: { type: 'string', value: '<n>', description: 'Shares, a whole number.' },
+        key: keyOption,
+      },
       examples: ['exchange pool-withdraw-request --symbol USDC --shares 1000000000 --key carol.json'],
-      run: pool('coveragePoolWithdrawRequest', (context) => ({ shares: required(context.values, 'shares'), symbol: symbol(context.values) })),
+      run: pool('coveragePoolWithdrawRequest', (context) => ({
+        shares: required(context.values, 'shares'),
+        symbol: symbol(context.values),
+      })),
     },
     'pool-withdraw': {
       group: 'Trader',
@@ -152,7 +177,10 @@ function coverageAndOperatorCommands<Context extends MarginContext>(
       group: 'Trader',
       summary: 'Liquidate an account below its maintenance margin (any key may sign; the engine re-checks it).',
       synopsis: 'liquidate --account <public key> --key <file>',
-      options: { account: { type: 'string', value: '<public key>', description: 'The account to liquidate.' }, key: keyOption },
+      options: {
+        account: { type: 'string', value: '<public key>', description: 'The account to liquidate.' },
+        key: keyOption,
+      },
       examples: ['exchange liquidate --account 6kpsY+KcUgq+9VB7Ey7F+ZVHdq6+vnuSQh7qaRRG0iw= --key keeper.json'],
       run: pool('liquidate', (context) => ({ account: required(context.values, 'account') })),
     },
@@ -160,13 +188,22 @@ function coverageAndOperatorCommands<Context extends MarginContext>(
       group: 'Operator',
       summary: 'Post an index price (operator instruction indexPriceUpdate), published now.',
       synopsis: 'price --symbol <asset> --price <decimal> [--operator-key <file>]',
-      options: { symbol: assetOption, price: { type: 'string', value: '<decimal>', description: 'USDC per whole unit.' }, 'operator-key': operatorKeyOption },
-      notes: 'A price that moves more than the asset’s maxPriceMove from the last one, or is not newer, is refused (PRICE_REJECTED).',
+      options: {
+        symbol: assetOption,
+        price: { type: 'string', value: '<decimal>', description: 'USDC per whole unit.' },
+        'operator-key': operatorKeyOption,
+      },
+      notes:
+        'A price that moves more than the asset’s maxPriceMove from the last one, or is not newer, is refused (PRICE_REJECTED).',
       examples: ['exchange price --symbol SOL --price 95.5'],
       run: async (context) => {
         const client = await operatorClient(context);
         const price = decimal('price', required(context.values, 'price'));
-        return client.submitInstruction('indexPriceUpdate', { price, publishedAtMs: String(Date.now()), symbol: symbol(context.values) });
+        return client.submitInstruction('indexPriceUpdate', {
+          price,
+          publishedAtMs: String(Date.now()),
+          symbol: symbol(context.values),
+        });
       },
     },
   };

@@ -15,7 +15,10 @@ function recordPool(
   results: InstructionResult[],
   outcome: CoveragePoolView | Rejection,
 ): void {
-  if (isRejection(outcome)) return record(results, outcome);
+  if (isRejection(outcome)) {
+    record(results, outcome);
+    return;
+  }
   recorder.events.push({ type: 'coveragePool', coveragePool: outcome });
   record(results, { kind: 'coveragePool', coveragePool: outcome });
 }
