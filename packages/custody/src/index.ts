@@ -1,0 +1,4 @@
+export * from './anvil.js';
+export * from './artifacts.js';
+export * from './chain.js';
+export * from './records.js';
