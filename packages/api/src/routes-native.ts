@@ -48,6 +48,8 @@ export function wireResult(state: ExchangeState, result: InstructionResult): Rec
       };
     case 'attestationRecorded':
       return { ok: true, kind: 'attestationRecorded', sequence: value.sequence, digest: value.digest };
+    case 'exitAddressLinked':
+      return { ok: true, kind: 'exitAddressLinked', account: value.account, exitAddress: value.exitAddress };
   }
 }
 
@@ -56,13 +58,18 @@ const resultSchema = {
   required: ['ok'],
   properties: {
     ok: { type: 'boolean' },
-    kind: { type: 'string', enum: ['order', 'orders', 'withdrawal', 'deposit', 'listed', 'reserves'] },
+    kind: {
+      type: 'string',
+      enum: ['order', 'orders', 'withdrawal', 'deposit', 'listed', 'reserves', 'exitAddressLinked'],
+    },
     order: orderSchema,
     orders: { type: 'array', items: orderSchema },
     withdrawal: withdrawalSchema,
     deposit: depositSchema,
     symbol: { type: 'string' },
     quantity: { type: 'string', description: 'kind reserves: the stated reserves of `symbol`' },
+    account: { type: 'string', description: 'kind exitAddressLinked: the account (base64 public key)' },
+    exitAddress: { type: 'string', description: 'kind exitAddressLinked: the linked Ethereum address' },
     code: { type: 'string', description: 'Set on a rejected element of an accepted batch' },
     message: { type: 'string' },
   },

@@ -5,7 +5,15 @@
  * list's hash and the committee's signatures. Browser-safe (viem's noble
  * hashing, no node: modules), so the SDK builds exit proofs with it.
  */
-import { concat, numberToHex, sha256, toBytes, toHex, type Address, type Hex } from 'viem';
+import {
+  accountCommitment,
+  encodeSums,
+  exitLeafHash as engineExitLeafHash,
+  leafHash as engineLeafHash,
+  type InclusionProof,
+  type InclusionProofBody,
+} from '@vex/engine/verify';
+import { concat, hexToBytes, numberToHex, sha256, toBytes, toHex, type Address, type Hex } from 'viem';
 import { sign, privateKeyToAddress } from 'viem/accounts';
 
 /** One node of the tree as the contract reads it: hash ‖ sums (claim u128 ‖ debt u128 per asset). */
@@ -136,4 +144,42 @@ export async function signCommitDigest(digest: Hex, privateKeys: readonly Hex[])
 /** A u256 as 32 bytes, for tests and tools that write records by hand. */
 export function uint256Bytes(value: bigint): Uint8Array {
   return toBytes(numberToHex(value, { size: 32 }));
+}
+
+/** A leaf's record from an engine proof body (docs/attestation.md): a plain leaf, or an exit leaf when linked. */
+export function leafRecordOfBody(accountId: string, body: InclusionProofBody): TreeRecord {
+  const sums = encodeSums(body.balances);
+  const commitment = accountCommitment(base64ToBytes(accountId), body.salt);
+  const hash =
+    body.exitAddress === undefined
+      ? engineLeafHash(commitment, sums)
+      : engineExitLeafHash(commitment, body.exitAddress, sums);
+  return { hash, sums };
+}
+
+/** The siblings of an engine proof body as records. */
+export function pathRecordsOfBody(body: InclusionProofBody): TreeRecord[] {
+  return body.path.map((node) => ({ hash: node.hash, sums: encodeSums(node.sums) }));
+}
+
+/** The commit's two child records, from any account's proof body at the attested version. */
+export function rootChildrenOfBody(accountId: string, body: InclusionProofBody): { left: Hex; right: Hex } {
+  return rootChildren(leafRecordOfBody(accountId, body), body.leafIndex, pathRecordsOfBody(body));
+}
+
+/** The vault's exit argument from an inclusion proof as served (its account must have linked an exit address). */
+export function exitProofOfInclusionProof(proof: InclusionProof, prices: readonly bigint[]): ExitProofArgument {
+  if (proof.exitAddress === undefined) throw new Error('the account has linked no exit address: its leaf cannot exit');
+  const sums = encodeSums(proof.balances.map((pair) => ({ claim: BigInt(pair.claim), debt: BigInt(pair.debt) })));
+  const path = proof.path.map((node) => ({
+    hash: hexToBytes(`0x${node.hash}`),
+    sums: encodeSums(node.sums.map((pair) => ({ claim: BigInt(pair.claim), debt: BigInt(pair.debt) }))),
+  }));
+  const commitment = accountCommitment(base64ToBytes(proof.account), hexToBytes(`0x${proof.salt}`));
+  return exitProofArgument(commitment, proof.exitAddress as Address, proof.leafIndex, sums, path, prices);
+}
+
+function base64ToBytes(text: string): Uint8Array {
+  const binary = atob(text);
+  return Uint8Array.from(binary, (character) => character.charCodeAt(0));
 }

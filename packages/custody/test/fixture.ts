@@ -3,11 +3,8 @@
  * two users and a committee, demo tokens, and a fresh vault per scenario.
  */
 import {
-  accountCommitment,
   accountIdOf,
   createState,
-  encodeSums,
-  leafHash,
   LiabilitiesTree,
   execute,
   isRejection,
@@ -31,7 +28,7 @@ import {
   type ChainClients,
   type VaultConfiguration,
 } from '../src/chain.js';
-import { assetListHash, rootChildren, signCommitDigest } from '../src/records.js';
+import { assetListHash, rootChildrenOfBody, signCommitDigest } from '../src/records.js';
 
 export interface ChainFixture {
   readonly anvil: Anvil;
@@ -171,14 +168,7 @@ export function creditInEngine(
 /** The commit's two child records from the engine's tree, folded from the fee account's (leaf 0's) proof. */
 export function childrenFromEngineTree(tree: LiabilitiesTree, state: ExchangeState): { left: Hex; right: Hex } {
   const fee = state.accountList[0]!;
-  const body = tree.proofPath(fee.id)!;
-  const sums = encodeSums(body.balances);
-  const leaf = { hash: leafHash(accountCommitment(Buffer.from(fee.id, 'base64'), body.salt), sums), sums };
-  return rootChildren(
-    leaf,
-    0,
-    body.path.map((node) => ({ hash: node.hash, sums: encodeSums(node.sums) })),
-  );
+  return rootChildrenOfBody(fee.id, tree.proofPath(fee.id)!);
 }
 
 export interface CommitArgument {

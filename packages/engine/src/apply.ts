@@ -12,6 +12,7 @@ import { operatorInstructionKinds, parseInstruction, type Instruction } from './
 import { listAsset, listMarket } from './listing.js';
 import { cancelAllOrders, cancelOrder, fireTriggers, placeOrder, type AttachedViews } from './matching.js';
 import { resolveOrderRequest } from './order-request.js';
+import { linkExitAddress } from './exit-address.js';
 import { creditDeposit, requestWithdrawal, settleWithdrawal, stateReserves } from './funds.js';
 import { forgetExpired, hasSeen, isWithinWindow, messageDigest, remember } from './replay-protection.js';
 import { isRejection, reject, type Rejection } from './result-codes.js';
@@ -42,6 +43,7 @@ export type ResultValue =
   | { readonly kind: 'deposit'; readonly deposit: DepositView }
   | { readonly kind: 'reserves'; readonly reserves: ReservesView }
   | { readonly kind: 'listed'; readonly symbol: string }
+  | { readonly kind: 'exitAddressLinked'; readonly account: string; readonly exitAddress: string }
   | { readonly kind: 'attestationRecorded'; readonly sequence: number; readonly digest: string };
 
 export type InstructionResult =
@@ -167,6 +169,11 @@ export function execute(
     case 'withdraw': {
       const withdrawal = requestWithdrawal(state, recorder, signer, instruction);
       record(results, isRejection(withdrawal) ? withdrawal : { kind: 'withdrawal', withdrawal });
+      break;
+    }
+    case 'exitAddressLink': {
+      const linked = linkExitAddress(state, signer, instruction);
+      record(results, isRejection(linked) ? linked : { kind: 'exitAddressLinked', ...linked });
       break;
     }
     case 'depositCredit': {

@@ -9,6 +9,7 @@
 import { isCanonicalAccountId } from './account-id.js';
 import { maximumClientId, maximumTextLength } from './limits.js';
 import type { SignedGroup } from './signing-string.js';
+import { parseExitAddressLink, type ExitAddressLinkInstruction } from './exit-address.js';
 
 export type Side = 'Bid' | 'Ask';
 export type OrderType = 'Limit' | 'Market';
@@ -40,6 +41,7 @@ export interface OrderRequest {
 }
 
 export type TraderInstruction =
+  | ExitAddressLinkInstruction
   | { readonly kind: 'orderExecute'; readonly orders: readonly OrderRequest[] }
   | { readonly kind: 'orderCancel'; readonly symbol: string; readonly orderId?: number; readonly clientId?: number }
   | { readonly kind: 'orderCancelAll'; readonly symbol: string }
@@ -298,6 +300,12 @@ function parseSingle(group: SignedGroup): Instruction {
     case 'orderCancelAll':
       instruction = { kind: 'orderCancelAll', symbol: reader.symbol('symbol') };
       break;
+    case 'exitAddressLink': {
+      const parsed = parseExitAddressLink(reader.optional('address'));
+      if (typeof parsed === 'string') throw new ParseFailure(parsed);
+      instruction = parsed;
+      break;
+    }
     case 'withdraw':
       instruction = {
         kind: 'withdraw',

@@ -17,6 +17,7 @@ import { formatPrice, formatQuantity, listAsset, listMarket } from './listing.js
 import { isRejection } from './result-codes.js';
 import { Account, Order, createState, type ExchangeState, type Genesis } from './state.js';
 import { checkInvariants } from './invariants.js';
+import { decodeExitAddresses, encodeExitAddresses } from './exit-address.js';
 
 const magic = new TextEncoder().encode('VEXSTATE');
 export const stateEncodingVersion = 3;
@@ -165,6 +166,7 @@ export function encodeState(state: ExchangeState): Uint8Array {
     writer.bytes(Buffer.from(entry.digest, 'latin1'));
     writer.unsigned(entry.acceptedAtMs);
   }
+  encodeExitAddresses(writer, state);
   return writer.finish();
 }
 
@@ -399,6 +401,7 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
     state.replayProtection.seen.set(digest, acceptedAtMs);
     state.replayProtection.queue.push({ digest, acceptedAtMs });
   }
+  decodeExitAddresses(reader, state);
   reader.expectEnd();
   return state;
 }

@@ -110,6 +110,8 @@ export class Account {
    * Bookkeeping for the tree only: not state, never encoded or hashed.
    */
   leafStale = false;
+  /** The Ethereum address the vault pays this account's exit to, once linked (exit-address.ts). */
+  exitAddress: Uint8Array | undefined = undefined;
   constructor(
     readonly id: string,
     /** Creation order: 0 for the fee account, then in log order. The liabilities tree's leaf index. */

@@ -168,6 +168,9 @@ function engineResult(result: InstructionResult): ModelResult {
     case 'attestationRecorded':
       // Attestation records are the node's; apply.test.ts and the replayer tests cover them.
       throw new Error('unexpected attestation record in the model test');
+    case 'exitAddressLinked':
+      // The model generates no exit-address links; exit-address.test.ts covers them.
+      throw new Error('unexpected exit-address link in the model test');
   }
 }
 
