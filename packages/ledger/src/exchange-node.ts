@@ -43,7 +43,7 @@ import {
 } from '@vex/engine';
 import { pino, type Logger } from 'pino';
 import { createDatabase, writeBatch, type BatchOperation, type LedgerDatabase } from './database.js';
-import { AttestationMaker, isRecordOf, type MadeAttestation } from './attestation-maker.js';
+import { AttestationMaker, isRecordOf, type AttestationObserver, type MadeAttestation } from './attestation-maker.js';
 import { readLatestStoredAttestation, readStoredAttestation, readStoredAttestations } from './attestation-store.js';
 import {
   isDescriptorExhaustion,
@@ -130,6 +130,8 @@ export interface NodeOptions {
    * LedgerStorageBusyError, before the node halts. Default 60,000 ms.
    */
   readonly storageRetryLimitMs?: number;
+  /** Told of every attestation as it is made (attestation-maker.ts, AttestationObserver): the custody committer. */
+  readonly onAttestationMade?: AttestationObserver;
 }
 
 export interface NodeScheduler {
@@ -432,6 +434,7 @@ export class ExchangeNode {
           recovered.sequence,
           options.proofHistoryBytes,
         );
+        maker.observer = options.onAttestationMade;
         if (latestStored !== undefined && latestStored.sequence === recovered.sequence) {
           checkRecoveredAttestation(latestStored, maker, recovered.state, hex(recovered.entryHash), location);
         } else if (latestStored !== undefined && isRecordOf(recovered.state, latestStored, recovered.sequence)) {

@@ -9,7 +9,7 @@ export {
   type StoredSnapshot,
   type SubmitResult,
 } from './exchange-node.js';
-export { AttestationMaker, attestationOperation, type AttestationCadence, type MadeAttestation } from './attestation-maker.js';
+export { AttestationMaker, attestationOperation, type AttestationCadence, type AttestationObserver, type MadeAttestation } from './attestation-maker.js';
 export { readStoredAttestation, readLatestStoredAttestation, readStoredAttestations, type StoredAttestation } from './attestation-store.js';
 export {
   RecoveryError,

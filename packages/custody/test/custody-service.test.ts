@@ -1,0 +1,122 @@
+/**
+ * The node's chain watcher and root committer against a real node (LevelDB)
+ * and a real anvil: each vault deposit is credited once, also by a second
+ * service after a restart, and the committed root is the node's attested
+ * root; the commit becomes final after the delay.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeSigningStringBytes, maximumWindowMs, signMessage, type Attestation } from '@vex/engine';
+import { ExchangeNode } from '@vex/ledger';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { vaultContract } from '../src/chain.js';
+import { CustodyService } from '../src/custody-service.js';
+import {
+  depositOnChain,
+  deployScenario,
+  operatorKey,
+  startChainFixture,
+  userKey,
+  type ChainFixture,
+} from './fixture.js';
+
+let fixture: ChainFixture;
+let directory: string;
+beforeAll(async () => {
+  fixture = await startChainFixture();
+  directory = await mkdtemp(join(tmpdir(), 'custody-service-'));
+});
+afterAll(async () => {
+  await fixture?.anvil.stop();
+  await rm(directory, { recursive: true, force: true });
+});
+
+async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let attempt = 0; attempt < 300; attempt += 1) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+it('credits each vault deposit once, across a restart, and commits the attested root', async () => {
+  const alice = userKey(1);
+  const setup = await deployScenario(fixture, ['SOL', 'USDC'], { finalityDelaySeconds: 1 });
+  const attestations: Attestation[] = [];
+  let service: CustodyService | undefined;
+  const errors: unknown[] = [];
+  const node = await ExchangeNode.open({
+    dataDirectory: directory,
+    genesis: { exchangeName: 'custody', operatorKeys: [operatorKey.accountId], feeAccount: userKey(10).accountId },
+    attestationSigningSeed: operatorKey.seed,
+    attestEveryMs: 100,
+    verifierThreads: 1,
+    onAttestationMade: (attestation, state, leafZero) => service?.attestationObserver(attestation, state, leafZero),
+  });
+  node.subscribeAttestations((attestation) => attestations.push(attestation));
+  try {
+    for (const symbol of ['SOL', 'USDC']) {
+      const message = encodeSigningStringBytes(
+        [
+          {
+            instruction: 'assetList',
+            params: [
+              ['decimals', '6'],
+              ['symbol', symbol],
+            ],
+          },
+        ],
+        Date.now(),
+        maximumWindowMs,
+      );
+      const listed = await node.submit({
+        message,
+        publicKey: operatorKey.publicKey,
+        signature: signMessage(operatorKey.seed, message),
+      });
+      expect(listed.outcome.accepted).toBe(true);
+    }
+    const options = {
+      node,
+      operatorSeed: operatorKey.seed,
+      chain: fixture.operator,
+      vault: setup.vault,
+      committeeKeys: fixture.committeeKeys.slice(0, 2),
+      pollIntervalMs: 50,
+      onError: (error: unknown) => errors.push(error),
+    };
+    service = new CustodyService(options);
+    await depositOnChain(fixture.alice, setup, 0, 1_250_000n, alice.publicKey);
+    await service.poll();
+    expect(service.credited).toEqual([1n]);
+    expect(node.state.accounts.get(alice.accountId)!.balances[0]!.available).toBe(1_250_000n);
+    // A second service (after a crash, say) rescans the vault from the start and credits nothing twice.
+    service = new CustodyService(options);
+    await service.poll();
+    expect(service.credited).toEqual([]);
+    expect(node.state.accounts.get(alice.accountId)!.balances[0]!.available).toBe(1_250_000n);
+
+    // The restarted service commits the next attestation (the idle timer's, or the one after bob's deposit).
+    service.start();
+    await depositOnChain(fixture.bob, setup, 1, 3_000_000n, userKey(2).publicKey);
+    await until(() => service!.committed.length > 0 || errors.length > 0, 'a commit');
+    expect(errors).toEqual([]);
+    await until(() => service!.credited.length > 0, "bob's credit");
+    expect(service.credited).toEqual([2n]);
+    const vault = vaultContract(fixture.operator, setup.vault);
+    const committed = await vault.read.commitments([1n]);
+    const attested = attestations.find((attestation) => attestation.sequence === Number(committed.sequence));
+    expect(attested, 'the committed sequence is an attestation of the node').toBeDefined();
+    expect(committed.root).toBe(`0x${attested!.liabilitiesRoot}`);
+    expect(committed.stateHash).toBe(`0x${attested!.stateHash}`);
+    // An idle-timer attestation of alice's credit alone, or the one after bob's.
+    expect([1n, 2n]).toContain(committed.depositsCredited);
+    await fixture.time.increaseTime({ seconds: 2 });
+    await fixture.time.mine({ blocks: 1 });
+    await until(async () => (await vault.read.finalCount()) >= 1n, 'finality');
+  } finally {
+    await service?.stop();
+    await node.close();
+  }
+});
