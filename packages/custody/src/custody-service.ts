@@ -25,7 +25,8 @@ import {
   type InclusionProofBody,
   type SignedTransaction,
 } from '@vex/engine';
-import type { Address, Hex } from 'viem';
+import { decodeFunctionData, type Address, type Hex } from 'viem';
+import { vaultAbi } from './artifacts.js';
 import { vaultContract, confirmed, type ChainClients } from './chain.js';
 import { rootChildrenOfBody, signCommitDigest } from './records.js';
 
@@ -59,11 +60,26 @@ export function depositTransactionId(number: bigint | number): string {
   return `vault-${number}`;
 }
 
+/** The chain transaction id a withdrawal's completion names: paid by the vault with a root commit. */
+export function payoutTransactionId(withdrawalId: number): string {
+  return `vault-payout-${withdrawalId}`;
+}
+
+/** A withdrawal the vault pays with a commit (the contract's Payout). */
+export interface VaultPayout {
+  readonly recipient: Address;
+  readonly asset: number;
+  readonly amount: bigint;
+  readonly withdrawalId: bigint;
+}
+
 /** What a commit needs, captured synchronously when the attestation is made. */
 interface CommitCandidate {
   readonly attestation: Attestation;
   readonly depositsCredited: bigint;
   readonly children: { readonly left: Hex; readonly right: Hex };
+  /** Every withdrawal completed by this attestation and not yet paid by a commit. */
+  readonly payouts: readonly VaultPayout[];
 }
 
 export class CustodyService {
@@ -78,6 +94,13 @@ export class CustodyService {
   readonly credited: bigint[] = [];
   /** Sequences committed by this process. */
   readonly committed: number[] = [];
+  /** Withdrawals being completed, by id: they become payouts once an attestation sees them completed. */
+  private readonly completing = new Map<number, VaultPayout>();
+  /** Completed in the log, not yet in a successful commit, in completion order. */
+  private unpaid: VaultPayout[] = [];
+  private readonly paid = new Set<bigint>();
+  /** The payouts of each commitment this process made, by sequence, for finalize(). */
+  private readonly payoutsBySequence = new Map<bigint, readonly VaultPayout[]>();
 
   constructor(private readonly options: CustodyServiceOptions) {
     this.confirmations = BigInt(options.confirmations ?? 1);
@@ -92,10 +115,17 @@ export class CustodyService {
     while (state.creditedDeposits.has(`${vaultBlockchain}:${depositTransactionId(this.creditedPrefix + 1n)}`)) {
       this.creditedPrefix += 1n;
     }
+    // A withdrawal left the pending set at or before this attestation: the root has debited it.
+    for (const [withdrawalId, payout] of this.completing) {
+      if (state.pendingWithdrawals.has(withdrawalId)) continue;
+      this.completing.delete(withdrawalId);
+      this.unpaid.push(payout);
+    }
     this.candidate = {
       attestation,
       depositsCredited: this.creditedPrefix,
       children: rootChildrenOfBody(state.feeAccount.id, leafZero),
+      payouts: this.unpaid.slice(),
     };
   };
 
@@ -121,6 +151,7 @@ export class CustodyService {
   /** One round: credit confirmed deposits, commit the newest attestation, finalize what is due. */
   async poll(): Promise<void> {
     await this.creditDeposits();
+    await this.completeWithdrawals();
     await this.commitCandidate();
     await this.finalizeDue();
   }
@@ -148,7 +179,7 @@ export class CustodyService {
   }
 
   private async credit(number: bigint, publicKey: Hex, assetIndex: number, amount: bigint): Promise<void> {
-    const { node, operatorSeed } = this.options;
+    const { node } = this.options;
     const key = `${vaultBlockchain}:${depositTransactionId(number)}`;
     if (node.state.creditedDeposits.has(key)) return;
     const asset = node.state.assets[assetIndex];
@@ -162,23 +193,53 @@ export class CustodyService {
       quantity: formatDecimal(amount, asset.decimals),
       symbol: asset.symbol,
     };
-    const timestampMs = Math.max(Math.floor((this.options.clock ?? Date.now)()), node.state.logTimeMs);
-    const message = encodeSigningStringBytes(
-      [{ instruction: 'depositCredit', params: Object.entries(params) }],
-      timestampMs,
-      maximumWindowMs,
-    );
-    const transaction = {
-      message,
-      publicKey: publicKeyFromSeed(operatorSeed),
-      signature: signMessage(operatorSeed, message),
-    };
-    const result = await node.submit(transaction);
+    const result = await this.submitOperator('depositCredit', params);
     if (result.outcome.accepted) this.credited.push(number);
     else if (result.outcome.rejection.code !== 'DUPLICATE_DEPOSIT') {
       throw new Error(
         `crediting vault deposit ${number}: ${result.outcome.rejection.code}: ${result.outcome.rejection.message}`,
       );
+    }
+  }
+
+  private submitOperator(instruction: string, params: Record<string, string>) {
+    const { node, operatorSeed } = this.options;
+    const timestampMs = Math.max(Math.floor((this.options.clock ?? Date.now)()), node.state.logTimeMs);
+    const groups = [{ instruction, params: Object.entries(params) }];
+    const message = encodeSigningStringBytes(groups, timestampMs, maximumWindowMs);
+    return node.submit({
+      message,
+      publicKey: publicKeyFromSeed(operatorSeed),
+      signature: signMessage(operatorSeed, message),
+    });
+  }
+
+  /**
+   * Completes every pending withdrawal to blockchain Ethereum: the vault pays
+   * it with the first commit whose root has debited it. One to an address
+   * that is not an Ethereum address is failed (the funds return).
+   */
+  async completeWithdrawals(): Promise<void> {
+    const { node } = this.options;
+    for (const withdrawal of [...node.state.pendingWithdrawals.values()]) {
+      if (withdrawal.blockchain !== vaultBlockchain || this.completing.has(withdrawal.id)) continue;
+      if (!/^0x[0-9a-fA-F]{40}$/.test(withdrawal.address)) {
+        const reason = 'The address is not an Ethereum address.';
+        await this.submitOperator('withdrawalFail', { reason, withdrawalId: String(withdrawal.id) });
+        continue;
+      }
+      this.completing.set(withdrawal.id, {
+        recipient: withdrawal.address as Address,
+        asset: withdrawal.asset.index,
+        amount: withdrawal.quantityUnits,
+        withdrawalId: BigInt(withdrawal.id),
+      });
+      const chainTransactionId = payoutTransactionId(withdrawal.id);
+      const result = await this.submitOperator('withdrawalComplete', {
+        chainTransactionId,
+        withdrawalId: String(withdrawal.id),
+      });
+      if (!result.outcome.accepted) this.completing.delete(withdrawal.id);
     }
   }
 
@@ -203,11 +264,15 @@ export class CustodyService {
       left: candidate.children.left,
       right: candidate.children.right,
       prices: tokens.map(() => 0n),
-      payouts: [],
+      // A newer candidate may repeat payouts an in-flight commit already paid: never twice.
+      payouts: candidate.payouts.filter((payout) => !this.paid.has(payout.withdrawalId)),
     };
     const digest = await contract.read.commitDigest([`0x${candidate.attestation.liabilitiesRoot}`, commit]);
     const signatures = await signCommitDigest(digest, committeeKeys);
     await confirmed(chain, await contract.write.commitRoot([commit, signatures]));
+    for (const payout of commit.payouts) this.paid.add(payout.withdrawalId);
+    this.unpaid = this.unpaid.filter((payout) => !this.paid.has(payout.withdrawalId));
+    this.payoutsBySequence.set(commit.sequence, commit.payouts);
     this.committed.push(candidate.attestation.sequence);
     if (this.candidate === candidate) this.candidate = undefined;
   }
@@ -225,6 +290,19 @@ export class CustodyService {
     const pending = await contract.read.commitments([finalCount + 1n]);
     const block = await chain.publicClient.getBlock();
     if (block.timestamp < pending.committedAt + delay) return;
-    await confirmed(chain, await contract.write.finalize([[]]));
+    const payouts = this.payoutsBySequence.get(pending.sequence) ?? (await this.committedPayouts(finalCount + 1n));
+    await confirmed(chain, await contract.write.finalize([payouts]));
+  }
+
+  /** A commitment's payouts read back from its commitRoot transaction (after a restart). */
+  private async committedPayouts(commitNumber: bigint): Promise<readonly VaultPayout[]> {
+    const { chain, vault } = this.options;
+    const [event] = await vaultContract(chain, vault).getEvents.RootCommitted({ commitNumber }, { fromBlock: 0n });
+    if (event === undefined) throw new Error(`commitment ${commitNumber} has no RootCommitted event`);
+    const transaction = await chain.publicClient.getTransaction({ hash: event.transactionHash });
+    const call = decodeFunctionData({ abi: vaultAbi, data: transaction.input });
+    if (call.functionName !== 'commitRoot')
+      throw new Error(`commitment ${commitNumber} was not made by a direct commitRoot call`);
+    return call.args[0].payouts;
   }
 }

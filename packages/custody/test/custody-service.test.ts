@@ -10,13 +10,14 @@ import { join } from 'node:path';
 import { encodeSigningStringBytes, maximumWindowMs, signMessage, type Attestation } from '@vex/engine';
 import { ExchangeNode } from '@vex/ledger';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { vaultContract } from '../src/chain.js';
+import { confirmed, vaultContract } from '../src/chain.js';
 import { CustodyService } from '../src/custody-service.js';
 import {
   depositOnChain,
   deployScenario,
   operatorKey,
   startChainFixture,
+  tokenBalance,
   userKey,
   type ChainFixture,
 } from './fixture.js';
@@ -105,16 +106,53 @@ it('credits each vault deposit once, across a restart, and commits the attested 
     await until(() => service!.credited.length > 0, "bob's credit");
     expect(service.credited).toEqual([2n]);
     const vault = vaultContract(fixture.operator, setup.vault);
-    const committed = await vault.read.commitments([1n]);
-    const attested = attestations.find((attestation) => attestation.sequence === Number(committed.sequence));
-    expect(attested, 'the committed sequence is an attestation of the node').toBeDefined();
-    expect(committed.root).toBe(`0x${attested!.liabilitiesRoot}`);
-    expect(committed.stateHash).toBe(`0x${attested!.stateHash}`);
-    // An idle-timer attestation of alice's credit alone, or the one after bob's.
-    expect([1n, 2n]).toContain(committed.depositsCredited);
+    // Every commitment (the first poll may already have committed an attestation of the listings) is an attestation.
+    const count = await vault.read.commitmentCount();
+    for (let number = 1n; number <= count; number += 1n) {
+      const committed = await vault.read.commitments([number]);
+      const attested = attestations.find((attestation) => attestation.sequence === Number(committed.sequence));
+      expect(attested, 'the committed sequence is an attestation of the node').toBeDefined();
+      expect(committed.root).toBe(`0x${attested!.liabilitiesRoot}`);
+      expect(committed.stateHash).toBe(`0x${attested!.stateHash}`);
+    }
     await fixture.time.increaseTime({ seconds: 2 });
     await fixture.time.mine({ blocks: 1 });
-    await until(async () => (await vault.read.finalCount()) >= 1n, 'finality');
+    await until(async () => (await vault.read.finalCount()) >= count, 'finality');
+
+    // Alice withdraws 0.25 SOL to her chain address: completed in the log, paid by the next commit once final.
+    const withdrawal = encodeSigningStringBytes(
+      [
+        {
+          instruction: 'withdraw',
+          params: [
+            ['address', fixture.alice.account.address.toLowerCase()],
+            ['blockchain', 'Ethereum'],
+            ['quantity', '0.25'],
+            ['symbol', 'SOL'],
+          ],
+        },
+      ],
+      Date.now(),
+      maximumWindowMs,
+    );
+    const requested = await node.submit({
+      message: withdrawal,
+      publicKey: alice.publicKey,
+      signature: signMessage(alice.seed, withdrawal),
+    });
+    expect(requested.outcome.accepted).toBe(true);
+    await until(async () => (await vault.read.pendingPayouts([0n])) > 0n || errors.length > 0, 'a commit paying it');
+    await fixture.time.increaseTime({ seconds: 2 });
+    await fixture.time.mine({ blocks: 1 });
+    await until(
+      async () => (await vault.read.owed([fixture.alice.account.address, 0n])) > 0n || errors.length > 0,
+      'payout',
+    );
+    expect(errors).toEqual([]);
+    expect(await vault.read.owed([fixture.alice.account.address, 0n])).toBe(250_000n);
+    await confirmed(fixture.alice, await vaultContract(fixture.alice, setup.vault).write.withdraw([0]));
+    expect(await tokenBalance(fixture.alice, setup.tokens[0]!, fixture.alice.account.address)).toBe(250_000n);
+    expect(node.state.accounts.get(alice.accountId)!.balances[0]!.available).toBe(1_000_000n);
   } finally {
     await service?.stop();
     await node.close();
