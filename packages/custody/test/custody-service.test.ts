@@ -9,10 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeSigningStringBytes, maximumWindowMs, signMessage, type Attestation } from '@vex/engine';
 import { ExchangeNode } from '@vex/ledger';
+import { ChainCheckCollector, checkChain, replayLog } from '@vex/replayer';
+import { PassThrough } from 'node:stream';
+import { toHex } from 'viem';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { confirmed, vaultContract } from '../src/chain.js';
 import { CustodyService } from '../src/custody-service.js';
 import {
+  commitAs,
   depositOnChain,
   deployScenario,
   operatorKey,
@@ -32,6 +36,30 @@ afterAll(async () => {
   await fixture?.anvil.stop();
   await rm(directory, { recursive: true, force: true });
 });
+
+/** Replays the node's exported log and attestations, collecting what the chain check needs. */
+async function replayWithCollector(node: ExchangeNode): Promise<ChainCheckCollector> {
+  const exported = async (write: (destination: PassThrough) => Promise<unknown>): Promise<Buffer> => {
+    const destination = new PassThrough();
+    const chunks: Buffer[] = [];
+    destination.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await write(destination);
+    destination.end();
+    return Buffer.concat(chunks);
+  };
+  const log = await exported((destination) => node.exportLog(destination));
+  const attestationLines = (await exported((destination) => node.exportAttestations(destination))).toString('utf8');
+  const collector = new ChainCheckCollector();
+  const report = await replayLog({
+    log: new Uint8Array(log),
+    attestations: attestationLines.trim().split('\n').map((line) => JSON.parse(line) as unknown),
+    workers: 1,
+    onEntryApplied: collector.onEntryApplied,
+    onAttestationComputed: collector.onAttestationComputed,
+  });
+  expect(report.verified).toBe(true);
+  return collector;
+}
 
 async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
   for (let attempt = 0; attempt < 300; attempt += 1) {
@@ -153,6 +181,29 @@ it('credits each vault deposit once, across a restart, and commits the attested 
     await confirmed(fixture.alice, await vaultContract(fixture.alice, setup.vault).write.withdraw([0]));
     expect(await tokenBalance(fixture.alice, setup.tokens[0]!, fixture.alice.account.address)).toBe(250_000n);
     expect(node.state.accounts.get(alice.accountId)!.balances[0]!.available).toBe(1_000_000n);
+
+    await service.stop();
+    // The replayer's chain cross-check agrees with the vault, then catches a root the log never attested.
+    const collector = await replayWithCollector(node);
+    const agreed = await checkChain(collector, fixture.anvil.rpcUrl, setup.vault);
+    expect(agreed.problems).toEqual([]);
+    expect(agreed.depositsChecked).toBe(2);
+    expect(agreed.payoutsChecked).toBe(1);
+    const forged = { hash: new Uint8Array(32).fill(5), sums: new Uint8Array(64) };
+    await commitAs(fixture, setup, {
+      sequence: 1_000_000n,
+      stateHash: toHex(new Uint8Array(32).fill(6)),
+      assetListHash: setup.configuration.assetListHash,
+      depositsCredited: 2n,
+      forcedExitsServed: 0n,
+      left: toHex(new Uint8Array([...forged.hash, ...forged.sums])),
+      right: '0x',
+      prices: [0n, 0n],
+      payouts: [],
+    });
+    const doctored = await checkChain(collector, fixture.anvil.rpcUrl, setup.vault);
+    expect(doctored.ok).toBe(false);
+    expect(doctored.problems.join('\n')).toMatch(/root for sequence 1000000, which the log does not attest/);
   } finally {
     await service?.stop();
     await node.close();
