@@ -14,7 +14,7 @@ import {
 } from '@vex/engine';
 import { concat, sha256, slice, toHex, type Address, type Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { startAnvil, type Anvil } from '../src/anvil.js';
 import {
   anvilAccount,
@@ -50,6 +50,18 @@ export async function startChainFixture(): Promise<ChainFixture> {
     committeeKeys: [generatePrivateKey(), generatePrivateKey(), generatePrivateKey()],
     time: anvilTestClient(anvil.rpcUrl, anvil.chainId),
   };
+}
+
+/** One anvil for the calling test file: filled in before its tests, stopped after them. */
+export function useChainFixture(): ChainFixture {
+  const fixture = {} as { -readonly [K in keyof ChainFixture]: ChainFixture[K] };
+  beforeAll(async () => {
+    Object.assign(fixture, await startChainFixture());
+  });
+  afterAll(async () => {
+    await fixture.anvil?.stop();
+  });
+  return fixture;
 }
 
 export interface VaultSetup {

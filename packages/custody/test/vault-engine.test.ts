@@ -6,7 +6,7 @@
  */
 import { attestationFieldsOf, execute, LiabilitiesTree, stateHash } from '@vex/engine';
 import { toHex } from 'viem';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { confirmed, vaultContract } from '../src/chain.js';
 import { exitProofOfInclusionProof } from '../src/records.js';
 import { signAttestation } from '@vex/engine';
@@ -19,19 +19,12 @@ import {
   engineState,
   expectRevert,
   operatorKey,
-  startChainFixture,
+  useChainFixture,
   tokenBalance,
   userKey,
-  type ChainFixture,
 } from './fixture.js';
 
-let fixture: ChainFixture;
-beforeAll(async () => {
-  fixture = await startChainFixture();
-});
-afterAll(async () => {
-  await fixture?.anvil.stop();
-});
+const fixture = useChainFixture();
 
 it("exits with the engine's own proofs of exit leaves, for exactly the claims", async () => {
   const alice = userKey(1);

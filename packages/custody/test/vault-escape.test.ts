@@ -6,7 +6,7 @@
  */
 import { accountCommitment, encodeSums } from '@vex/engine';
 import { toHex, type Address } from 'viem';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { confirmed, vaultContract } from '../src/chain.js';
 import { exitLeafHash, exitProofArgument, rootChildren, rootOfPath, type TreeRecord } from '../src/records.js';
 import {
@@ -14,21 +14,14 @@ import {
   depositOnChain,
   deployScenario,
   expectRevert,
-  startChainFixture,
+  useChainFixture,
   tokenBalance,
   userKey,
-  type ChainFixture,
   type CommitArgument,
   type VaultSetup,
 } from './fixture.js';
 
-let fixture: ChainFixture;
-beforeAll(async () => {
-  fixture = await startChainFixture();
-});
-afterAll(async () => {
-  await fixture?.anvil.stop();
-});
+const fixture = useChainFixture();
 
 const alice = userKey(1);
 const bob = userKey(2);

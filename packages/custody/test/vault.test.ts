@@ -6,7 +6,7 @@
  */
 import { bytesToLowerHex, LiabilitiesTree, stateHash } from '@vex/engine';
 import { toHex, zeroAddress, type Hex } from 'viem';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { confirmed, vaultContract } from '../src/chain.js';
 import {
   childrenFromEngineTree,
@@ -16,21 +16,14 @@ import {
   deployScenario,
   engineState,
   expectRevert,
-  startChainFixture,
+  useChainFixture,
   tokenBalance,
   userKey,
-  type ChainFixture,
   type CommitArgument,
   type VaultSetup,
 } from './fixture.js';
 
-let fixture: ChainFixture;
-beforeAll(async () => {
-  fixture = await startChainFixture();
-});
-afterAll(async () => {
-  await fixture?.anvil.stop();
-});
+const fixture = useChainFixture();
 
 const alice = userKey(1);
 const bob = userKey(2);
