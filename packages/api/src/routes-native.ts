@@ -57,6 +57,8 @@ export function wireResult(state: ExchangeState, result: InstructionResult): Rec
       };
     case 'attestationRecorded':
       return { ok: true, kind: 'attestationRecorded', sequence: value.sequence, digest: value.digest };
+    case 'exitAddressLinked':
+      return { ok: true, kind: 'exitAddressLinked', account: value.account, exitAddress: value.exitAddress };
     default:
       // Margin results (docs/margin.md; margin-wire.ts).
       return wireMarginResult(state, value);
@@ -85,6 +87,7 @@ const resultSchema = {
         'price',
         'liquidation',
         'coveragePool',
+        'exitAddressLinked',
       ],
     },
     order: orderSchema,
@@ -93,6 +96,8 @@ const resultSchema = {
     deposit: depositSchema,
     symbol: { type: 'string' },
     quantity: { type: 'string', description: 'kind reserves: the stated reserves of `symbol`' },
+    account: { type: 'string', description: 'kind exitAddressLinked: the account (base64 public key)' },
+    exitAddress: { type: 'string', description: 'kind exitAddressLinked: the linked Ethereum address' },
     code: { type: 'string', description: 'Set on a rejected element of an accepted batch' },
     message: { type: 'string' },
   },

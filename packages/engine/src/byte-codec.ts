@@ -151,6 +151,10 @@ export class ByteReader {
     }
   }
 
+  atEnd(): boolean {
+    return this.offset === this.buffer.length;
+  }
+
   expectEnd(): void {
     if (this.offset !== this.buffer.length) this.fail('trailing bytes');
   }

@@ -24,12 +24,15 @@ import {
   type Attestation,
   type SignatureCheck,
 } from './attestation.js';
+import { exitAddressText, parseExitAddress } from './exit-address-text.js';
 
 export const inclusionProofVersion = 1;
 /** The empty node's hash: 32 zero bytes (its sums are all zero). */
 export const emptyNodeHash: Uint8Array = new Uint8Array(32);
 export const leafHashPrefix = 0x00;
 export const nodeHashPrefix = 0x01;
+/** The prefix of an exit leaf: an account that linked an exit address (docs/attestation.md, "Exit leaves"). */
+export const exitLeafHashPrefix = 0x02;
 /** "vex/account/v1" ‖ 0x00, hashed before the key and salt of a commitment. */
 export const commitmentTag: Uint8Array = new TextEncoder().encode('vex/account/v1\0');
 /** Each asset's pair in a node's sums: claim u128 ‖ debt u128. */
@@ -73,6 +76,17 @@ export function leafHash(commitment: Uint8Array, sums: Uint8Array): Uint8Array {
   input[0] = leafHashPrefix;
   input.set(commitment, 1);
   input.set(sums, 1 + commitment.length);
+  return sha256(input);
+}
+
+/** exitLeafHash = SHA-256(0x02 ‖ commitment ‖ exitAddress (20 bytes) ‖ sums(leaf)). */
+export function exitLeafHash(commitment: Uint8Array, exitAddress: Uint8Array, sums: Uint8Array): Uint8Array {
+  if (exitAddress.length !== 20) throw new RangeError('an exit address is 20 bytes');
+  const input = new Uint8Array(1 + commitment.length + 20 + sums.length);
+  input[0] = exitLeafHashPrefix;
+  input.set(commitment, 1);
+  input.set(exitAddress, 1 + commitment.length);
+  input.set(sums, 21 + commitment.length);
   return sha256(input);
 }
 
@@ -120,6 +134,8 @@ export interface InclusionProof {
   /** Lower-case hex of the account's 32-byte salt. */
   readonly salt: string;
   readonly leafIndex: number;
+  /** The linked exit address (0x and 40 lower-case hex digits), present exactly when the leaf is an exit leaf. */
+  readonly exitAddress?: string;
   /** One item per attestation asset, in its order; decimal strings of integer units. */
   readonly balances: readonly (InclusionProofAmounts & { readonly symbol: string })[];
   /** The siblings from the leaf's level up to the level below the root. */
@@ -130,6 +146,8 @@ export interface InclusionProof {
 export interface InclusionProofBody {
   readonly leafIndex: number;
   readonly salt: Uint8Array;
+  /** The exit address the leaf was hashed with, for an exit leaf. */
+  readonly exitAddress?: Uint8Array;
   readonly balances: readonly AccountBalance[];
   readonly path: readonly { readonly hash: Uint8Array; readonly sums: readonly ClaimAndDebt[] }[];
 }
@@ -150,6 +168,7 @@ export function inclusionProofOf(
     account: accountId,
     salt: bytesToLowerHex(body.salt),
     leafIndex: body.leafIndex,
+    ...(body.exitAddress === undefined ? {} : { exitAddress: exitAddressText(body.exitAddress) }),
     balances: body.balances.map((balance) => ({ symbol: balance.symbol, ...amounts(balance) })),
     path: body.path.map((sibling) => ({ hash: bytesToLowerHex(sibling.hash), sums: sibling.sums.map(amounts) })),
   };
@@ -161,6 +180,8 @@ export type InclusionProofVerdict =
       /** The account's base64 public key. */
       readonly account: string;
       readonly leafIndex: number;
+      /** The exit address in the leaf, when the account linked one. */
+      readonly exitAddress?: string;
       /** The account's attested claims and debts, in the attestation's asset order. */
       readonly balances: readonly AccountBalance[];
       /** The checked attestation, without members the verifier does not know. */
@@ -298,7 +319,15 @@ function checkProof(
 
   // 3. Recompute the leaf and walk up. Indexes are bigints: a level may hold up
   // to 2^53 nodes, beyond the 32-bit range of JavaScript's shift operators.
-  let hash = leafHash(accountCommitment(publicKey, salt), pairsToSums(balancePairs));
+  let exitAddress: Uint8Array | undefined;
+  if (proof.exitAddress !== undefined) {
+    exitAddress = typeof proof.exitAddress === 'string' ? parseExitAddress(proof.exitAddress) : undefined;
+    if (exitAddress === undefined) reject('exitAddress must be 0x and 40 lower-case hex digits, not the zero address.');
+  }
+  const commitment = accountCommitment(publicKey, salt);
+  const leafSums = pairsToSums(balancePairs);
+  let hash =
+    exitAddress === undefined ? leafHash(commitment, leafSums) : exitLeafHash(commitment, exitAddress, leafSums);
   let pairs = balancePairs;
   let index = BigInt(leafIndex);
   let levelCount = BigInt(attestation.accountCount);
@@ -346,5 +375,6 @@ function checkProof(
     claim: balancePairs[2 * position]!,
     debt: balancePairs[2 * position + 1]!,
   }));
-  return { ok: true, account: bytesToBase64(publicKey), leafIndex, balances, attestation };
+  const linked = exitAddress === undefined ? {} : { exitAddress: exitAddressText(exitAddress) };
+  return { ok: true, account: bytesToBase64(publicKey), leafIndex, ...linked, balances, attestation };
 }

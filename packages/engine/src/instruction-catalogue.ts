@@ -50,6 +50,8 @@ export const transactionCatalogue = {
   coveragePoolDeposit: { operatorOnly: false, routes: [] },
   coveragePoolWithdrawRequest: { operatorOnly: false, routes: [] },
   coveragePoolWithdraw: { operatorOnly: false, routes: [] },
+  /** A trader links the Ethereum address the custody vault pays its exit to (docs/custody.md). */
+  exitAddressLink: { operatorOnly: false, routes: [] },
   depositCredit: { operatorOnly: true, routes: [] },
   withdrawalComplete: { operatorOnly: true, routes: [] },
   withdrawalFail: { operatorOnly: true, routes: [] },

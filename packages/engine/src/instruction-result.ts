@@ -17,6 +17,7 @@ export type ResultValue =
   | { readonly kind: 'deposit'; readonly deposit: DepositView }
   | { readonly kind: 'reserves'; readonly reserves: ReservesView }
   | { readonly kind: 'listed'; readonly symbol: string }
+  | { readonly kind: 'exitAddressLinked'; readonly account: string; readonly exitAddress: string }
   | { readonly kind: 'attestationRecorded'; readonly sequence: number; readonly digest: string }
   | MarginResultValue;
 

@@ -11,6 +11,7 @@ import { enumValues, operatorOnlyNames } from './instruction-catalogue.js';
 import { maximumClientId, maximumTextLength } from './limits.js';
 import type { SignedGroup } from './signing-string.js';
 import { parseMarginInstruction } from './margin-instruction-parser.js';
+import { parseExitAddressLink, type ExitAddressLinkInstruction } from './exit-address.js';
 
 export type Side = (typeof enumValues.side)[number];
 export type OrderType = (typeof enumValues.orderType)[number];
@@ -48,6 +49,7 @@ export interface OrderRequest {
 }
 
 export type TraderInstruction =
+  | ExitAddressLinkInstruction
   | { readonly kind: 'orderExecute'; readonly orders: readonly OrderRequest[] }
   | { readonly kind: 'orderCancel'; readonly symbol: string; readonly orderId?: number; readonly clientId?: number }
   | { readonly kind: 'orderCancelAll'; readonly symbol: string }
@@ -381,6 +383,12 @@ function parseSingle(group: SignedGroup): Instruction {
     case 'orderCancelAll':
       instruction = { kind: 'orderCancelAll', symbol: reader.symbol('symbol') };
       break;
+    case 'exitAddressLink': {
+      const parsed = parseExitAddressLink(reader.optional('address'));
+      if (typeof parsed === 'string') throw new ParseFailure(parsed);
+      instruction = parsed;
+      break;
+    }
     case 'withdraw':
       instruction = {
         kind: 'withdraw',

@@ -38,8 +38,10 @@ import {
   type AttestationFields,
 } from './attestation.js';
 import {
+  accountCommitment,
   commitmentTag,
   emptyNodeHash,
+  exitLeafHashPrefix,
   inclusionProofOf,
   type InclusionProof,
   type InclusionProofBody,
@@ -105,6 +107,30 @@ const uint64Mask = (1n << 64n) - 1n;
 const maximumBlockBytes = 0x4000_0000 * 3;
 /** Leaf indexes are plain numbers shifted with `>>>`, so a tree stays below 2^31 leaves. */
 const maximumLeafCount = 0x7fff_ffff;
+
+/** 0x02 ‖ commitment ‖ exitAddress ‖ sums, from a plain leaf's input 0x00 ‖ commitment ‖ sums. */
+function exitLeafInput(leafInput: Buffer, exitAddress: Uint8Array): Buffer {
+  return Buffer.concat([
+    Buffer.of(exitLeafHashPrefix),
+    leafInput.subarray(1, 1 + hashLengthBytes),
+    exitAddress,
+    leafInput.subarray(1 + hashLengthBytes),
+  ]);
+}
+
+/**
+ * The exit address an older version's leaf record was hashed with: the
+ * account's (an address never changes once linked) when the record is an
+ * exit leaf, undefined when the account linked it only later.
+ */
+function exitAddressOfLeaf(record: Uint8Array, account: Account): Uint8Array | undefined {
+  if (account.exitAddress === undefined) return undefined;
+  const commitment = accountCommitment(new Uint8Array(Buffer.from(account.id, 'base64')), account.salt);
+  const sums = record.subarray(hashLengthBytes);
+  const input = Buffer.concat([Buffer.of(exitLeafHashPrefix), commitment, account.exitAddress, sums]);
+  const held = Buffer.from(record.subarray(0, hashLengthBytes)).toString('hex');
+  return oneShotHash('sha256', input, 'hex') === held ? account.exitAddress.slice() : undefined;
+}
 
 function fail(message: string): never {
   throw new Error(`liabilities tree: ${message}`);
@@ -358,7 +384,9 @@ export class LiabilitiesTree {
         path.push({ hash: emptyNodeHash.slice(), sums: this.symbols.map(() => ({ claim: 0n, debt: 0n })) });
       }
     }
-    return { leafIndex, salt: account.salt.slice(), balances, path };
+    const leafRecord = leaf.source.subarray(leaf.offset, leaf.offset + this.recordLengthBytes);
+    const exitAddress = exitAddressOfLeaf(leafRecord, account);
+    return { leafIndex, salt: account.salt.slice(), balances, path, ...(exitAddress && { exitAddress }) };
   }
 
   /**
@@ -502,7 +530,8 @@ export class LiabilitiesTree {
         path.push({ hash: emptyNodeHash.slice(), sums: this.symbols.map(() => ({ claim: 0n, debt: 0n })) });
       }
     }
-    return { leafIndex, salt: account.salt.slice(), balances, path };
+    const exitAddress = account.exitAddress?.slice();
+    return { leafIndex, salt: account.salt.slice(), balances, path, ...(exitAddress && { exitAddress }) };
   }
 
   /**
@@ -634,7 +663,9 @@ export class LiabilitiesTree {
     }
     const leaves = this.levels[0]!;
     const record = account.ordinal * this.recordLengthBytes;
-    leaves.write(oneShotHash('sha256', input, 'binary'), record, hashLengthBytes, 'binary');
+    // An account that linked an exit address has an exit leaf (0x02 ‖ commitment ‖ address ‖ sums).
+    const hashInput = account.exitAddress === undefined ? input : exitLeafInput(input, account.exitAddress);
+    leaves.write(oneShotHash('sha256', hashInput, 'binary'), record, hashLengthBytes, 'binary');
     input.copy(leaves, record + hashLengthBytes, 1 + hashLengthBytes);
   }
 

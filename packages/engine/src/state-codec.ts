@@ -27,6 +27,7 @@ import {
   encodeCoveragePools,
   rebuildBorrowers,
 } from './margin-codec.js';
+import { decodeAccountExitAddress, encodeAccountExitAddress } from './exit-address.js';
 
 const magic = new TextEncoder().encode('VEXSTATE');
 export const stateEncodingVersion = 4;
@@ -184,6 +185,7 @@ export function encodeAccount(writer: ByteWriter, account: Account): void {
     writer.unsigned(balance!.borrowScaled);
   }
   encodeAccountSettings(writer, account);
+  encodeAccountExitAddress(writer, account);
 }
 
 /** One open order (resting or pending trigger). */
@@ -375,6 +377,7 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
       balance.borrowScaled = reader.unsigned();
     }
     decodeAccountSettings(reader, account);
+    decodeAccountExitAddress(reader, account);
   }
   rebuildBorrowers(state);
 

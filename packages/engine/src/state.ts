@@ -134,6 +134,8 @@ export class Account {
   readonly settings: AccountSettings = newAccountSettings();
   /** Assets this account borrows (balances with borrowScaled > 0); an account with none is never liquidated. */
   borrowCount = 0;
+  /** The Ethereum address the vault pays this account's exit to, once linked (exit-address.ts). */
+  exitAddress: Uint8Array | undefined = undefined;
   constructor(
     readonly id: string,
     /** Creation order: 0 for the fee account, then in log order. The liabilities tree's leaf index. */

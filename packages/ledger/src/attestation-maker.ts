@@ -23,6 +23,7 @@ import {
   type Attestation,
   type ExchangeState,
   type InclusionProof,
+  type InclusionProofBody,
 } from '@vex/engine';
 import type { BatchOperation } from './database.js';
 import { attestationKey } from './storage-format.js';
@@ -60,10 +61,24 @@ export function attestationOperation(attestation: Attestation): BatchOperation {
   };
 }
 
+/**
+ * Told of every attestation as it is made, synchronously, with the state at
+ * exactly its sequence and the fee account's (leaf 0's) proof body, from
+ * which the root's two child records follow (the custody committer,
+ * packages/custody). It must not throw and must not change the state.
+ */
+export type AttestationObserver = (
+  attestation: Attestation,
+  state: ExchangeState,
+  leafZero: InclusionProofBody,
+) => void;
+
 export class AttestationMaker {
   private readonly tree: LiabilitiesTree;
   /** Follows the state's changes, so an attestation rehashes only what changed since the last (docs/attestation.md). */
   private readonly commitment: StateCommitment;
+  /** Set by the node from NodeOptions.onAttestationMade. */
+  observer: AttestationObserver | undefined = undefined;
   /** The attestation the tree is at: the last one made or recovered (durable, or in a batch being written). */
   private current: Attestation | undefined;
 
@@ -171,6 +186,8 @@ export class AttestationMaker {
     );
     const attestation = signAttestation(fields, this.signingSeed);
     this.current = attestation;
+    const observer = this.observer;
+    if (observer !== undefined) observer(attestation, state, this.tree.proofPath(state.feeAccount.id)!);
     return { attestation, operation: attestationOperation(attestation) };
   }
 

@@ -14,6 +14,7 @@ export {
   AttestationMaker,
   attestationOperation,
   type AttestationCadence,
+  type AttestationObserver,
   type MadeAttestation,
 } from './attestation-maker.js';
 export {

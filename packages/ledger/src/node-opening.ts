@@ -168,6 +168,7 @@ function makerAtHead(
   } else if (latestStored !== undefined && isRecordOf(recovered.state, latestStored, recovered.sequence)) {
     checkRecordedAttestation(latestStored, maker, recovered.state, location);
   }
+  maker.observer = options.onAttestationMade;
   return maker;
 }
 

@@ -3,6 +3,7 @@
  */
 import { accountIdOf, publicKeyFromSeed, type Genesis } from '@vex/engine';
 import type { Logger } from 'pino';
+import type { AttestationObserver } from './attestation-maker.js';
 import type { LedgerDatabase } from './database.js';
 import type { LedgerLogWriter, LevelLogStore } from './level-log-store.js';
 
@@ -48,6 +49,8 @@ export interface NodeOptions {
   readonly attestationSigningSeed?: Uint8Array;
   /** An attestation follows the entry that is this many entries after the last attestation. Default 10,000. */
   readonly attestEveryEntries?: number;
+  /** Told of every attestation as it is made (attestation-maker.ts, AttestationObserver): the custody committer. */
+  readonly onAttestationMade?: AttestationObserver;
   /**
    * …or whose log time is this far past the last attestation's; when no entry
    * comes, a timer attests the head once the clock is this far past it.

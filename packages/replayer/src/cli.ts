@@ -1,7 +1,7 @@
 /**
  * The replayer's command line (root script: "replay": "tsx packages/replayer/src/cli.ts").
  *
- *   pnpm replay <log> [--attestations <file|url>]… [--workers <n>] [--json]
+ *   pnpm replay <log> [--attestations <file|url>]… [--workers <n>] [--json] [--chain <rpc> --vault <address>]
  *   pnpm replay --from-snapshot <snapshot file> <log> [--attestations <file|url>]… [--workers <n>] [--json]
  *   pnpm replay --proof <proof file> [--log <log>] [--attestations <file|url>] [--operator-key <base64>]… [--json]
  *
@@ -30,6 +30,14 @@ import {
 import { createProgressDisplay } from './progress-display.js';
 import { ReplayInputError, errorMessage } from './replay-input-error.js';
 import { replayLog, type ReplayReport } from './replay-log.js';
+import { ChainCheckCollector, checkChain, type ChainCheckResult } from './chain-check.js';
+
+function describeChainCheck(chain: ChainCheckResult): string {
+  const counts = `${chain.depositsChecked} deposits, ${chain.commitsChecked} commits, ${chain.payoutsChecked} payouts`;
+  if (chain.ok) return `chain: the vault agrees with the log (${counts})\n`;
+  const problems = chain.problems.map((problem) => `  ${problem}\n`).join('');
+  return `chain: the vault DISAGREES with the log (${counts}):\n${problems}`;
+}
 
 export const exitCodes = {
   verified: 0,
@@ -74,6 +82,7 @@ Options:
   --operator-key <base64>     a trusted operator key for --proof (repeatable)
   --log <log>                 for --proof: the log to replay (its genesis names the operator keys)
   --workers <n>               signature worker threads (default: all cores)
+  --chain <rpc> --vault <addr> also cross-check the custody vault on that chain (docs/custody.md)
   --json                      print the report as JSON on stdout
   -h, --help                  show this help
 
@@ -215,6 +224,8 @@ interface Values {
   readonly 'operator-key'?: string[];
   readonly log?: string;
   readonly 'from-snapshot'?: string;
+  readonly chain?: string;
+  readonly vault?: string;
   readonly help?: boolean;
 }
 
@@ -232,6 +243,13 @@ async function runReplay(values: Values, positionals: readonly string[], output:
     values.attestations?.[0] ?? (isHttpUrl(location) ? attestationsExportUrl(location) : undefined);
   // Further lists are read whole and held against the log and the first list.
   const otherAttestations = await readOtherAttestations(values.attestations?.slice(1) ?? []);
+  if ((values.chain === undefined) !== (values.vault === undefined)) {
+    throw new UsageError('--chain and --vault go together');
+  }
+  if (values.vault !== undefined && !/^0x[0-9a-fA-F]{40}$/.test(values.vault)) {
+    throw new UsageError('--vault must be an address');
+  }
+  const chainCheck = values.chain === undefined ? undefined : new ChainCheckCollector();
   const log = await openLog(location);
   let report: ReplayReport;
   // Whatever happens, both inputs are closed: an unread response body would keep its connection open.
@@ -249,6 +267,10 @@ async function runReplay(values: Values, positionals: readonly string[], output:
         snapshot,
         workers,
         onProgress: (step) => progress.update(step),
+        ...(chainCheck && {
+          onEntryApplied: chainCheck.onEntryApplied,
+          onAttestationComputed: chainCheck.onAttestationComputed,
+        }),
       });
     } finally {
       progress.stop();
@@ -258,6 +280,11 @@ async function runReplay(values: Values, positionals: readonly string[], output:
     attestations?.close();
   }
   output.stdout(values.json === true ? `${JSON.stringify(report)}\n` : describeReport(report, snapshot));
+  if (report.verified && chainCheck !== undefined) {
+    const chain = await checkChain(chainCheck, values.chain!, values.vault as `0x${string}`);
+    output.stdout(values.json === true ? `${JSON.stringify({ chain })}\n` : describeChainCheck(chain));
+    if (!chain.ok) return exitCodes.divergence;
+  }
   if (report.verified) return exitCodes.verified;
   return report.divergence.check === 'equivocation' ? exitCodes.equivocation : exitCodes.divergence;
 }
@@ -362,6 +389,8 @@ export async function main(args: readonly string[], output: CliOutput): Promise<
           'operator-key': { type: 'string', multiple: true },
           log: { type: 'string' },
           'from-snapshot': { type: 'string' },
+          chain: { type: 'string' },
+          vault: { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
         strict: true,

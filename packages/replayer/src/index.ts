@@ -56,3 +56,4 @@ export {
   type SignatureEquation,
 } from './signature-batch.js';
 export { startTypeScriptWorker } from './typescript-worker.js';
+export { ChainCheckCollector, checkChain, type ChainCheckResult } from './chain-check.js';

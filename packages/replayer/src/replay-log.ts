@@ -48,6 +48,7 @@ import {
   stateHash,
   verifyAttestationSignature,
   verifySignature,
+  type ApplyOutcome,
   type Attestation,
   type AttestationFields,
   type ExchangeState,
@@ -101,6 +102,10 @@ export interface ReplayOptions {
   readonly stopAfterSequence?: number;
   /** Capture the replayed proof of this account's leaf at this sequence (ReplayReport.capturedProof). */
   readonly captureProof?: { readonly sequence: number; readonly account: string };
+  /** Called after each applied entry with its outcome and the state after it (chain-check.ts). */
+  readonly onEntryApplied?: (sequence: number, outcome: ApplyOutcome, state: ExchangeState) => void;
+  /** Called with the attestation the replay computes for each attestation record's sequence. */
+  readonly onAttestationComputed?: (fields: AttestationFields) => void;
 }
 
 export interface FlaggedAttestation {
@@ -412,6 +417,8 @@ class Replay {
       this.entriesApplied += 1;
       this.headSequence = entry.sequence;
       this.headHash = entry.entryHash;
+      this.options.onEntryApplied?.(entry.sequence, outcome, state);
+      if (recordedComputation !== undefined) this.options.onAttestationComputed?.(recordedComputation.fields);
       const record =
         isRecord && state.attestedSequence === previousSequence && previousSequence >= 1
           ? this.recordEvidence(entry, state)

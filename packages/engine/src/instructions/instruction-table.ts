@@ -8,6 +8,7 @@ import type { TransactionInstruction, TransactionKind } from '../instruction.js'
 import type { InstructionResult } from '../instruction-result.js';
 import type { ExchangeState } from '../state.js';
 import { attestationRecordHandler } from './attestation-record.js';
+import { exitAddressHandlers } from './exit-address.js';
 import { fundsHandlers } from './funds.js';
 import { listingHandlers } from './listing.js';
 import { marginHandlers } from './margin.js';
@@ -30,5 +31,6 @@ export const instructionTable: InstructionHandlers<TransactionKind> = {
   ...fundsHandlers,
   ...listingHandlers,
   ...marginHandlers,
+  ...exitAddressHandlers,
   attestationRecord: attestationRecordHandler,
 };

@@ -1,0 +1,308 @@
+/**
+ * The node's side of custody (docs/custody.md, "The node"): the chain
+ * watcher, which credits each vault deposit once through the operator's
+ * depositCredit keyed by the deposit's number, and the root committer,
+ * which commits attestations to the vault with the committee's signatures
+ * and finalizes them once their delay has passed.
+ *
+ * Wired into the node by one option: NodeOptions.onAttestationMade =
+ * service.attestationObserver. Resumable after a crash by construction: the
+ * log is the record of what was credited (the engine refuses a second
+ * credit of `Ethereum:vault-<number>`, and the watcher skips credited ones),
+ * and the chain is the record of what was committed (a commit's sequence
+ * must exceed the last one, and only attestations made after a restart are
+ * committed, each carrying everything before it).
+ */
+import {
+  encodeSigningStringBytes,
+  formatDecimal,
+  maximumWindowMs,
+  publicKeyFromSeed,
+  signMessage,
+  type ApplyOutcome,
+  type Attestation,
+  type ExchangeState,
+  type InclusionProofBody,
+  type SignedTransaction,
+} from '@vex/engine';
+import { decodeFunctionData, type Address, type Hex } from 'viem';
+import { vaultAbi } from './artifacts.js';
+import { vaultContract, confirmed, type ChainClients } from './chain.js';
+import { rootChildrenOfBody, signCommitDigest } from './records.js';
+
+/** The node as the service uses it (ExchangeNode satisfies it). */
+export interface CustodyNodePort {
+  readonly state: ExchangeState;
+  submit(
+    transaction: SignedTransaction,
+  ): Promise<{ readonly outcome: ApplyOutcome; readonly sequence: number | undefined }>;
+}
+
+export interface CustodyServiceOptions {
+  readonly node: CustodyNodePort;
+  /** The operator's 32-byte Ed25519 seed: signs the deposit credits. */
+  readonly operatorSeed: Uint8Array;
+  /** The vault operator's chain account. */
+  readonly chain: ChainClients;
+  readonly vault: Address;
+  /** Blocks a deposit waits for before it is credited; default 1 (the block that holds it). */
+  readonly confirmations?: number;
+  /** The committee's secp256k1 keys held by this process (the demo); at least the threshold. */
+  readonly committeeKeys: readonly Hex[];
+  readonly pollIntervalMs?: number;
+  readonly clock?: () => number;
+  readonly onError?: (error: unknown) => void;
+}
+
+/** The blockchain name and transaction id of vault deposit `number` in depositCredit. */
+export const vaultBlockchain = 'Ethereum';
+export function depositTransactionId(number: bigint | number): string {
+  return `vault-${number}`;
+}
+
+/** The chain transaction id a withdrawal's completion names: paid by the vault with a root commit. */
+export function payoutTransactionId(withdrawalId: number): string {
+  return `vault-payout-${withdrawalId}`;
+}
+
+/** A withdrawal the vault pays with a commit (the contract's Payout). */
+export interface VaultPayout {
+  readonly recipient: Address;
+  readonly asset: number;
+  readonly amount: bigint;
+  readonly withdrawalId: bigint;
+}
+
+/** What a commit needs, captured synchronously when the attestation is made. */
+interface CommitCandidate {
+  readonly attestation: Attestation;
+  readonly depositsCredited: bigint;
+  readonly children: { readonly left: Hex; readonly right: Hex };
+  /** Every withdrawal completed by this attestation and not yet paid by a commit. */
+  readonly payouts: readonly VaultPayout[];
+}
+
+export class CustodyService {
+  private readonly confirmations: bigint;
+  private candidate: CommitCandidate | undefined;
+  private creditedPrefix = 0n;
+  private nextBlock = 0n;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  /** Deposit numbers credited by this process, for tests and metrics. */
+  readonly credited: bigint[] = [];
+  /** Sequences committed by this process. */
+  readonly committed: number[] = [];
+  /** Withdrawals being completed, by id: they become payouts once an attestation sees them completed. */
+  private readonly completing = new Map<number, VaultPayout>();
+  /** Completed in the log, not yet in a successful commit, in completion order. */
+  private unpaid: VaultPayout[] = [];
+  private readonly paid = new Set<bigint>();
+  /** The payouts of each commitment this process made, by sequence, for finalize(). */
+  private readonly payoutsBySequence = new Map<bigint, readonly VaultPayout[]>();
+
+  constructor(private readonly options: CustodyServiceOptions) {
+    this.confirmations = BigInt(options.confirmations ?? 1);
+  }
+
+  /** For NodeOptions.onAttestationMade: keeps the newest attestation as the next commit's candidate. */
+  readonly attestationObserver = (
+    attestation: Attestation,
+    state: ExchangeState,
+    leafZero: InclusionProofBody,
+  ): void => {
+    while (state.creditedDeposits.has(`${vaultBlockchain}:${depositTransactionId(this.creditedPrefix + 1n)}`)) {
+      this.creditedPrefix += 1n;
+    }
+    // A withdrawal left the pending set at or before this attestation: the root has debited it.
+    for (const [withdrawalId, payout] of this.completing) {
+      if (state.pendingWithdrawals.has(withdrawalId)) continue;
+      this.completing.delete(withdrawalId);
+      this.unpaid.push(payout);
+    }
+    this.candidate = {
+      attestation,
+      depositsCredited: this.creditedPrefix,
+      children: rootChildrenOfBody(state.feeAccount.id, leafZero),
+      payouts: this.unpaid.slice(),
+    };
+  };
+
+  /** Polls the chain every pollIntervalMs until stop(). */
+  start(): void {
+    const tick = (): void => {
+      if (this.stopped) return;
+      this.running = this.poll()
+        .catch((error: unknown) => this.options.onError?.(error))
+        .finally(() => {
+          if (!this.stopped) this.timer = setTimeout(tick, this.options.pollIntervalMs ?? 200);
+        });
+    };
+    tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One round: credit confirmed deposits, commit the newest attestation, finalize what is due. */
+  async poll(): Promise<void> {
+    await this.creditDeposits();
+    await this.completeWithdrawals();
+    await this.commitCandidate();
+    await this.finalizeDue();
+  }
+
+  /** Credits every confirmed deposit the log has not credited, in deposit order. */
+  async creditDeposits(): Promise<void> {
+    const { chain, vault } = this.options;
+    const latest = await chain.publicClient.getBlockNumber();
+    const confirmedUpTo = latest + 1n - this.confirmations;
+    if (confirmedUpTo < this.nextBlock) return;
+    const events = await vaultContract(chain, vault).getEvents.Deposited(
+      {},
+      { fromBlock: this.nextBlock, toBlock: confirmedUpTo },
+    );
+    for (const event of events) {
+      const { number, publicKey, asset, amount } = event.args as {
+        number: bigint;
+        publicKey: Hex;
+        asset: number;
+        amount: bigint;
+      };
+      await this.credit(number, publicKey, asset, amount);
+    }
+    this.nextBlock = confirmedUpTo + 1n;
+  }
+
+  private async credit(number: bigint, publicKey: Hex, assetIndex: number, amount: bigint): Promise<void> {
+    const { node } = this.options;
+    const key = `${vaultBlockchain}:${depositTransactionId(number)}`;
+    if (node.state.creditedDeposits.has(key)) return;
+    const asset = node.state.assets[assetIndex];
+    if (asset === undefined)
+      throw new Error(`vault deposit ${number} is of asset ${assetIndex}, which the exchange does not list`);
+    const account = Buffer.from(publicKey.slice(2), 'hex').toString('base64');
+    const params = {
+      account,
+      blockchain: vaultBlockchain,
+      chainTransactionId: depositTransactionId(number),
+      quantity: formatDecimal(amount, asset.decimals),
+      symbol: asset.symbol,
+    };
+    const result = await this.submitOperator('depositCredit', params);
+    if (result.outcome.accepted) this.credited.push(number);
+    else if (result.outcome.rejection.code !== 'DUPLICATE_DEPOSIT') {
+      throw new Error(
+        `crediting vault deposit ${number}: ${result.outcome.rejection.code}: ${result.outcome.rejection.message}`,
+      );
+    }
+  }
+
+  private submitOperator(instruction: string, params: Record<string, string>) {
+    const { node, operatorSeed } = this.options;
+    const timestampMs = Math.max(Math.floor((this.options.clock ?? Date.now)()), node.state.logTimeMs);
+    const groups = [{ instruction, params: Object.entries(params) }];
+    const message = encodeSigningStringBytes(groups, timestampMs, maximumWindowMs);
+    return node.submit({
+      message,
+      publicKey: publicKeyFromSeed(operatorSeed),
+      signature: signMessage(operatorSeed, message),
+    });
+  }
+
+  /**
+   * Completes every pending withdrawal to blockchain Ethereum: the vault pays
+   * it with the first commit whose root has debited it. One to an address
+   * that is not an Ethereum address is failed (the funds return).
+   */
+  async completeWithdrawals(): Promise<void> {
+    const { node } = this.options;
+    for (const withdrawal of [...node.state.pendingWithdrawals.values()]) {
+      if (withdrawal.blockchain !== vaultBlockchain || this.completing.has(withdrawal.id)) continue;
+      if (!/^0x[0-9a-fA-F]{40}$/.test(withdrawal.address)) {
+        const reason = 'The address is not an Ethereum address.';
+        await this.submitOperator('withdrawalFail', { reason, withdrawalId: String(withdrawal.id) });
+        continue;
+      }
+      this.completing.set(withdrawal.id, {
+        recipient: withdrawal.address as Address,
+        asset: withdrawal.asset.index,
+        amount: withdrawal.quantityUnits,
+        withdrawalId: BigInt(withdrawal.id),
+      });
+      const chainTransactionId = payoutTransactionId(withdrawal.id);
+      const result = await this.submitOperator('withdrawalComplete', {
+        chainTransactionId,
+        withdrawalId: String(withdrawal.id),
+      });
+      if (!result.outcome.accepted) this.completing.delete(withdrawal.id);
+    }
+  }
+
+  /** Commits the newest attestation not yet committed, signed by the committee keys this process holds. */
+  async commitCandidate(): Promise<void> {
+    const candidate = this.candidate;
+    if (candidate === undefined) return;
+    const { chain, vault, committeeKeys } = this.options;
+    const contract = vaultContract(chain, vault);
+    const count = await contract.read.commitmentCount();
+    if (count > 0n && (await contract.read.commitments([count])).sequence >= BigInt(candidate.attestation.sequence)) {
+      if (this.candidate === candidate) this.candidate = undefined;
+      return;
+    }
+    const tokens = await contract.read.tokens();
+    const commit = {
+      sequence: BigInt(candidate.attestation.sequence),
+      stateHash: `0x${candidate.attestation.stateHash}` as Hex,
+      assetListHash: await contract.read.assetListHash(),
+      depositsCredited: candidate.depositsCredited,
+      forcedExitsServed: 0n,
+      left: candidate.children.left,
+      right: candidate.children.right,
+      prices: tokens.map(() => 0n),
+      // A newer candidate may repeat payouts an in-flight commit already paid: never twice.
+      payouts: candidate.payouts.filter((payout) => !this.paid.has(payout.withdrawalId)),
+    };
+    const digest = await contract.read.commitDigest([`0x${candidate.attestation.liabilitiesRoot}`, commit]);
+    const signatures = await signCommitDigest(digest, committeeKeys);
+    await confirmed(chain, await contract.write.commitRoot([commit, signatures]));
+    for (const payout of commit.payouts) this.paid.add(payout.withdrawalId);
+    this.unpaid = this.unpaid.filter((payout) => !this.paid.has(payout.withdrawalId));
+    this.payoutsBySequence.set(commit.sequence, commit.payouts);
+    this.committed.push(candidate.attestation.sequence);
+    if (this.candidate === candidate) this.candidate = undefined;
+  }
+
+  /** Finalizes pending commitments whose delay has passed (they carry no payouts yet). */
+  async finalizeDue(): Promise<void> {
+    const { chain, vault } = this.options;
+    const contract = vaultContract(chain, vault);
+    const [count, finalCount, delay] = await Promise.all([
+      contract.read.commitmentCount(),
+      contract.read.finalCount(),
+      contract.read.finalityDelaySeconds(),
+    ]);
+    if (finalCount >= count) return;
+    const pending = await contract.read.commitments([finalCount + 1n]);
+    const block = await chain.publicClient.getBlock();
+    if (block.timestamp < pending.committedAt + delay) return;
+    const payouts = this.payoutsBySequence.get(pending.sequence) ?? (await this.committedPayouts(finalCount + 1n));
+    await confirmed(chain, await contract.write.finalize([payouts]));
+  }
+
+  /** A commitment's payouts read back from its commitRoot transaction (after a restart). */
+  private async committedPayouts(commitNumber: bigint): Promise<readonly VaultPayout[]> {
+    const { chain, vault } = this.options;
+    const [event] = await vaultContract(chain, vault).getEvents.RootCommitted({ commitNumber }, { fromBlock: 0n });
+    if (event === undefined) throw new Error(`commitment ${commitNumber} has no RootCommitted event`);
+    const transaction = await chain.publicClient.getTransaction({ hash: event.transactionHash });
+    const call = decodeFunctionData({ abi: vaultAbi, data: transaction.input });
+    if (call.functionName !== 'commitRoot')
+      throw new Error(`commitment ${commitNumber} was not made by a direct commitRoot call`);
+    return call.args[0].payouts;
+  }
+}

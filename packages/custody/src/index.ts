@@ -1,0 +1,5 @@
+export * from './anvil.js';
+export * from './artifacts.js';
+export * from './chain.js';
+export * from './records.js';
+export * from './custody-service.js';
