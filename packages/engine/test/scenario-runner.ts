@@ -8,6 +8,7 @@
  *   expect coverage <ASSET> holdings=… shares=… [<signer>=…]
  *   expect health <signer> equity=… initial=… maintenance=… liquidatable=true|false
  *   expect stress <ASSET>=… …   (the stress figure per asset, settlement units)
+ *   expect book <MARKET> bids=<price>x<quantity>,… asks=…   (levels best first; `-` for an empty side)
  *
  * Signers are names (operator, alice, bob, …) mapped to fixed keys; an
  * `account=<name>` parameter is replaced by that name's key. Instructions go
@@ -34,6 +35,8 @@ import {
 import { wadDecimals } from '../src/margin-fixed-point.js';
 import { createState, type Asset, type ExchangeState } from '../src/state.js';
 import { stressFigure } from '../src/stress.js';
+import { formatPrice, formatQuantity } from '../src/listing.js';
+import { depthOf } from '../src/views.js';
 import { encodeState } from '../src/state-codec.js';
 
 const names = ['operator', 'alice', 'bob', 'carol', 'dave', 'erin', 'keeper'];
@@ -182,6 +185,18 @@ const observers: Record<string, Observer> = {
       liquidatable: String(isLiquidatable(state, account, state.logTimeMs)),
     };
     return { actual, pairs };
+  },
+  book(state, line, [symbol, ...pairs]) {
+    const market = state.marketsBySymbol.get(symbol ?? '');
+    if (market === undefined) throw new Error(`${line}: no market ${symbol}`);
+    const depth = depthOf(market, Number.MAX_SAFE_INTEGER);
+    const side = (levels: typeof depth.bids): string =>
+      levels.length === 0
+        ? '-'
+        : levels
+            .map((level) => `${formatPrice(market, level.priceTicks)}x${formatQuantity(market, level.quantitySteps)}`)
+            .join(',');
+    return { actual: { bids: side(depth.bids), asks: side(depth.asks) }, pairs };
   },
   stress(state, _line, pairs) {
     const figure = stressFigure(state, state.logTimeMs);

@@ -85,7 +85,5 @@ export interface CommittedBatch {
   readonly sequence: number;
 }
 
-/** Lowercase hex of `bytes`. */
-export function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
-}
+/** Lowercase hex of `bytes`: the engine's one hex function. */
+export { bytesToLowerHex as hex } from '@vex/engine';
