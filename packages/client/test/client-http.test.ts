@@ -65,6 +65,7 @@ function traderClient(options: Partial<ConstructorParameters<typeof ExchangeClie
 const nativeSignedRoutes: Readonly<Record<string, string>> = {
   'GET /wapi/v1/proof': 'proofQuery',
   'GET /api/v1/operator/withdrawals': 'operatorWithdrawalQueryAll',
+  'GET /wapi/v1/coveragePool': 'coveragePoolQuery',
 };
 
 describe('the routes', () => {

@@ -75,6 +75,15 @@ export const queryRoutes: ReadonlyArray<SignedRoute & { readonly instruction: st
   { method: 'GET', path: '/wapi/v1/capital/deposit/address', instruction: 'depositAddressQuery' },
   { method: 'GET', path: '/api/v1/account', instruction: 'accountQuery' },
   { method: 'GET', path: '/api/v1/position', instruction: 'positionQuery' },
+  // Margin (docs/margin.md, docs/api.md "Margin").
+  { method: 'GET', path: '/api/v1/borrowLend/positions', instruction: 'borrowLendPositionQuery' },
+  { method: 'GET', path: '/api/v1/capital/collateral', instruction: 'collateralQuery' },
+  { method: 'GET', path: '/api/v1/account/limits/borrow', instruction: 'maxBorrowQuantity' },
+  { method: 'GET', path: '/api/v1/account/limits/withdrawal', instruction: 'maxWithdrawalQuantity' },
+  { method: 'GET', path: '/api/v1/account/limits/order', instruction: 'maxOrderQuantity' },
+  { method: 'GET', path: '/wapi/v1/history/borrowLend', instruction: 'borrowHistoryQueryAll' },
+  { method: 'GET', path: '/wapi/v1/history/interest', instruction: 'interestHistoryQueryAll' },
+  { method: 'GET', path: '/wapi/v1/history/borrowLend/positions', instruction: 'borrowPositionHistoryQueryAll' },
 ];
 
 export type TransactionName = keyof typeof transactionCatalogue;

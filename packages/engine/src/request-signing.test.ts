@@ -54,6 +54,14 @@ describe('instructionForRoute', () => {
       ['GET', '/api/v1/position', 'positionQuery'],
       ['POST', '/api/v1/borrowLend', 'borrowLendExecute'],
       ['PATCH', '/api/v1/account', 'accountUpdate'],
+      ['GET', '/api/v1/borrowLend/positions', 'borrowLendPositionQuery'],
+      ['GET', '/api/v1/capital/collateral', 'collateralQuery'],
+      ['GET', '/api/v1/account/limits/borrow', 'maxBorrowQuantity'],
+      ['GET', '/api/v1/account/limits/withdrawal', 'maxWithdrawalQuantity'],
+      ['GET', '/api/v1/account/limits/order', 'maxOrderQuantity'],
+      ['GET', '/wapi/v1/history/borrowLend', 'borrowHistoryQueryAll'],
+      ['GET', '/wapi/v1/history/interest', 'interestHistoryQueryAll'],
+      ['GET', '/wapi/v1/history/borrowLend/positions', 'borrowPositionHistoryQueryAll'],
     ];
     expect(signedRoutes).toHaveLength(table.length);
     for (const [method, path, instruction] of table)
