@@ -18,6 +18,7 @@ import {
   type OperatorInstruction,
 } from '@vex/engine';
 import type { AssetInfo } from './context.js';
+import { parseCustodyConfig, type CustodyConfig } from './custody-config.js';
 
 export interface AssetConfig {
   readonly symbol: string;
@@ -45,6 +46,8 @@ export interface ExchangeConfig {
    * its own. API metadata, not part of the log.
    */
   readonly depositAddresses?: Readonly<Record<string, string>>;
+  /** The custody vault on a chain (custody-config.ts); absent: no custody, GET /api/v1/custody answers 404. */
+  readonly custody?: CustodyConfig;
 }
 
 export class ConfigError extends Error {
@@ -192,7 +195,7 @@ function integerAt(value: Json, key: string, where: string, maximum: number): nu
 /** Parses and fully validates a config file's JSON; throws ConfigError naming the offending place. */
 export function parseConfig(json: unknown, source = 'config'): ExchangeConfig {
   const root = objectAt(json, source);
-  onlyKeys(root, ['genesis', 'assets', 'markets', 'depositAddresses', '$comment'], source);
+  onlyKeys(root, ['genesis', 'assets', 'markets', 'depositAddresses', 'custody', '$comment'], source);
   const genesisJson = objectAt(root.genesis, `${source}.genesis`);
   onlyKeys(genesisJson, ['exchangeName', 'operatorKeys', 'feeAccount'], `${source}.genesis`);
   const exchangeName = stringAt(genesisJson, 'exchangeName', `${source}.genesis`)!;
@@ -278,6 +281,9 @@ export function parseConfig(json: unknown, source = 'config'): ExchangeConfig {
     assets,
     markets,
     ...(depositAddresses !== undefined ? { depositAddresses } : {}),
+    ...(root.custody !== undefined
+      ? { custody: parseCustodyConfig(root.custody, `${source}.custody`, assets.map((asset) => asset.symbol)) }
+      : {}),
   };
   checkListings(config, source);
   return config;

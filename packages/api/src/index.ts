@@ -6,3 +6,4 @@ export { wireResult } from './routes-native.js';
 export { demoConfig, parseConfig, genesisOf, assetInfoOf, ConfigError, type ExchangeConfig, type AssetConfig, type MarketConfig } from './config.js';
 export { applyListings, BootstrapError } from './bootstrap.js';
 export { loadOrCreateOperatorKey, readOperatorKey, operatorKeyFromSeed, operatorKeyFileName, type OperatorKey } from './operator-key.js';
+export { parseCustodyConfig, custodyInfoOf, type CustodyConfig, type CustodyInfo } from './custody-config.js';

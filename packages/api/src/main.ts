@@ -24,6 +24,7 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { ExchangeNode, RecoveryError } from '@vex/ledger';
 import { applyListings, BootstrapError } from './bootstrap.js';
+import { custodyInfoOf } from './custody-config.js';
 import { assetInfoOf, ConfigError, demoConfig, genesisOf, parseConfig, type ExchangeConfig } from './config.js';
 import { defaultConnectionLimits } from './connection-guard.js';
 import { connectionBudget, defaultDescriptorReserve, readOpenFileLimit } from './descriptor-budget.js';
@@ -175,6 +176,7 @@ async function main(): Promise<void> {
       logger,
       assets: assetInfoOf(config),
       ...(config.depositAddresses !== undefined ? { depositAddresses: config.depositAddresses } : {}),
+      ...(config.custody !== undefined ? { custody: custodyInfoOf(config.custody) } : {}),
       connectionLimits: { maximumConnections, maximumConnectionsPerIp },
       ...(rateLimits === false ? { rateLimits } : {}),
     });
