@@ -18,6 +18,7 @@ import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ExchangeClient } from './client.js';
+import { custodyCommands } from './cli-custody.js';
 import { signedRoutes } from './routes.js';
 import { ClientInputError, ExchangeError, errorFromResponse, isErrorBody } from './errors.js';
 import { generateKeyPair, isPublicKeyText, keyPairFromSecret, type KeyPair } from './keys.js';
@@ -49,7 +50,7 @@ class UsageError extends Error {
   }
 }
 
-interface OptionSpec {
+export interface OptionSpec {
   readonly type: 'string' | 'boolean';
   readonly description: string;
   /** Placeholder shown in help, e.g. "<file>". */
@@ -57,9 +58,9 @@ interface OptionSpec {
   readonly short?: string;
 }
 
-type Values = Record<string, string | boolean | undefined>;
+export type Values = Record<string, string | boolean | undefined>;
 
-interface Context {
+export interface Context {
   readonly command: string;
   readonly values: Values;
   readonly url: string;
@@ -67,7 +68,7 @@ interface Context {
   client(secret?: string): ExchangeClient;
 }
 
-interface Command {
+export interface Command {
   readonly group: 'Market data' | 'Keys' | 'Operator' | 'Trader' | 'Log' | 'Verification';
   readonly summary: string;
   readonly synopsis: string;
@@ -97,7 +98,7 @@ const operatorKeyOption: OptionSpec = {
 };
 const symbolOption = (what: string): OptionSpec => ({ type: 'string', value: '<symbol>', description: what });
 
-function optional(values: Values, name: string): string | undefined {
+export function optional(values: Values, name: string): string | undefined {
   const value = values[name];
   if (value === undefined) return undefined;
   if (typeof value !== 'string') throw new UsageError(`--${name} needs a value.`);
@@ -105,7 +106,7 @@ function optional(values: Values, name: string): string | undefined {
   return value;
 }
 
-function required(values: Values, name: string): string {
+export function required(values: Values, name: string): string {
   const value = optional(values, name);
   if (value === undefined) throw new UsageError(`missing required option --${name}.`);
   return value;
@@ -156,7 +157,7 @@ function pageFilter(values: Values): { limit?: number; offset?: number } {
   };
 }
 
-async function readKeyFile(file: string, what: string, option: string): Promise<KeyPair> {
+export async function readKeyFile(file: string, what: string, option: string): Promise<KeyPair> {
   let content: string;
   try {
     content = await readFile(file, 'utf8');
@@ -222,6 +223,7 @@ const timesInForce = ['GTC', 'IOC', 'FOK'] as const satisfies readonly TimeInFor
 const selfTradePreventions = ['RejectTaker', 'RejectMaker', 'RejectBoth', 'Allow'] as const satisfies readonly SelfTradePrevention[];
 
 const commands: Readonly<Record<string, Command>> = {
+  ...custodyCommands,
   markets: {
     group: 'Market data',
     summary: 'List the markets.',
