@@ -20,6 +20,7 @@ import {
 } from '@vex/engine';
 import { borrowLendListingGroups, parseBorrowLendMarkets } from './margin-config.js';
 import type { AssetInfo } from './context.js';
+import { parseCustodyConfig, type CustodyConfig } from './custody-config.js';
 
 export interface AssetConfig {
   readonly symbol: string;
@@ -52,6 +53,8 @@ export interface ExchangeConfig {
    * its own. API metadata, not part of the log.
    */
   readonly depositAddresses?: Readonly<Record<string, string>>;
+  /** The custody vault on a chain (custody-config.ts); absent: no custody, GET /api/v1/custody answers 404. */
+  readonly custody?: CustodyConfig;
 }
 
 export class ConfigError extends Error {
@@ -211,7 +214,11 @@ function integerAt(value: Json, key: string, where: string, maximum: number): nu
 /** Parses and fully validates a config file's JSON; throws ConfigError naming the offending place. */
 export function parseConfig(json: unknown, source = 'config'): ExchangeConfig {
   const root = objectAt(json, source);
-  onlyKeys(root, ['genesis', 'assets', 'markets', 'borrowLendMarkets', 'depositAddresses', '$comment'], source);
+  onlyKeys(
+    root,
+    ['genesis', 'assets', 'markets', 'borrowLendMarkets', 'depositAddresses', 'custody', '$comment'],
+    source,
+  );
   const genesisJson = objectAt(root.genesis, `${source}.genesis`);
   onlyKeys(genesisJson, ['exchangeName', 'operatorKeys', 'feeAccount'], `${source}.genesis`);
   const exchangeName = stringAt(genesisJson, 'exchangeName', `${source}.genesis`)!;
@@ -331,6 +338,15 @@ export function parseConfig(json: unknown, source = 'config'): ExchangeConfig {
       ? { borrowLendMarkets: parseBorrowLendMarkets(root.borrowLendMarkets, `${source}.borrowLendMarkets`) }
       : {}),
     ...(depositAddresses !== undefined ? { depositAddresses } : {}),
+    ...(root.custody !== undefined
+      ? {
+          custody: parseCustodyConfig(
+            root.custody,
+            `${source}.custody`,
+            assets.map((asset) => asset.symbol),
+          ),
+        }
+      : {}),
   };
   checkListings(config, source);
   return config;

@@ -7,6 +7,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { ExchangeState, Market } from '@vex/engine';
 import { ApiError } from './errors.js';
+import type { CustodyInfo } from './custody-config.js';
 import type { ExportSlots } from './export-slots.js';
 import { countsAgainstKey, type VerifiedKeyRateLimit } from './key-rate-limit.js';
 import type { MarketFeed } from './market-feed.js';
@@ -34,6 +35,8 @@ export interface ApiContext {
   readonly keyRateLimit?: VerifiedKeyRateLimit;
   /** The bound on exports in progress. */
   readonly exports: ExportSlots;
+  /** The custody contract, served by GET /api/v1/custody; undefined: none configured. */
+  readonly custody?: CustodyInfo;
 }
 
 /** Verifies a signed query (signature and timestamp against the server clock); it is never logged. */

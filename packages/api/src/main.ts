@@ -27,6 +27,8 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { ExchangeNode, RecoveryError } from '@vex/ledger';
 import { applyListings, BootstrapError } from './bootstrap.js';
+import { custodyInfoOf } from './custody-config.js';
+import { startLocalCustody, type LocalCustody } from './local-custody.js';
 import { assetInfoOf, ConfigError, demoConfig, genesisOf, parseConfig, type ExchangeConfig } from './config.js';
 import { defaultConnectionLimits } from './connection-guard.js';
 import { connectionBudget, defaultDescriptorReserve, readOpenFileLimit } from './descriptor-budget.js';
@@ -153,10 +155,14 @@ async function main(): Promise<void> {
       "attestations are off: this node's operator key is not a genesis operator key",
     );
   }
+  // CUSTODY=local: a local anvil with demo tokens and the vault, and the custody service (local-custody.ts).
+  const localCustody: LocalCustody | undefined =
+    process.env.CUSTODY === 'local' ? await startLocalCustody(config) : undefined;
   const node = await ExchangeNode.open({
     dataDirectory,
     genesis,
     logger,
+    ...(localCustody !== undefined ? { onAttestationMade: localCustody.onAttestationMade } : {}),
     ...(snapshotEveryEntries !== undefined ? { snapshotEveryEntries } : {}),
     ...(attestEveryEntries !== undefined ? { attestEveryEntries } : {}),
     ...(attestEveryMs !== undefined ? { attestEveryMs } : {}),
@@ -188,6 +194,9 @@ async function main(): Promise<void> {
       exitCode = 1;
       logger.error({ err: error }, 'closing the HTTP server failed');
     }
+    await localCustody
+      ?.stop()
+      .catch((error: unknown) => logger.error({ err: error }, 'stopping the local chain failed'));
     try {
       await node.close();
     } catch (error) {
@@ -207,11 +216,15 @@ async function main(): Promise<void> {
   try {
     const listed = await applyListings(node, operator.key, config);
     if (listed.length > 0) logger.info({ listed }, 'listed assets and markets');
+    localCustody?.start(node, operator.key.seed, (error) => logger.warn({ err: error }, 'custody service'));
+    if (localCustody !== undefined) logger.info(localCustody.info, 'local custody chain');
     app = buildServer({
       node,
       logger,
       assets: assetInfoOf(config),
       ...(config.depositAddresses !== undefined ? { depositAddresses: config.depositAddresses } : {}),
+      ...(config.custody !== undefined ? { custody: custodyInfoOf(config.custody) } : {}),
+      ...(localCustody !== undefined ? { custody: localCustody.info } : {}),
       connectionLimits: { maximumConnections, maximumConnectionsPerIp },
       ...(rateLimits === false ? { rateLimits } : {}),
     });
@@ -230,6 +243,7 @@ async function main(): Promise<void> {
   } catch (error) {
     // Start-up failed after the ledger opened: release it cleanly before exiting.
     await app?.close().catch(() => undefined);
+    await localCustody?.stop().catch(() => undefined);
     await node.close().catch(() => undefined);
     throw error;
   }

@@ -38,6 +38,8 @@ import { VerifiedKeyRateLimit } from './key-rate-limit.js';
 import { MarketFeed } from './market-feed.js';
 import type { ExchangeNodePort } from './node-port.js';
 import { registerAccountRoutes } from './routes-account.js';
+import { registerCustodyRoutes } from './routes-custody.js';
+import type { CustodyInfo } from './custody-config.js';
 import { registerNativeRoutes } from './routes-native.js';
 import { registerMarginRoutes } from './routes-margin.js';
 import { registerOrderRoutes } from './routes-orders.js';
@@ -82,6 +84,8 @@ export interface BuildServerOptions {
   readonly assets?: Readonly<Record<string, AssetInfo>>;
   /** Deposit address per blockchain, for GET /wapi/v1/capital/deposit/address (config `depositAddresses`). */
   readonly depositAddresses?: Readonly<Record<string, string>>;
+  /** The custody contract GET /api/v1/custody serves (config `custody`); absent: that route answers 404. */
+  readonly custody?: CustodyInfo;
   readonly bodyLimitBytes?: number;
   readonly webSocketLimits?: Partial<WebSocketLimits>;
   /** Open connections per IP and in total; false turns the bounds off (benchmarks). */
@@ -250,6 +254,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     version: packageVersion,
     exports: new ExportSlots({ ...defaultExportLimits, ...options.exportLimits }),
     ...(keyRateLimit !== undefined ? { keyRateLimit } : {}),
+    ...(options.custody !== undefined ? { custody: options.custody } : {}),
   };
   const guard =
     options.connectionLimits === false
@@ -285,6 +290,7 @@ export function buildServer(options: BuildServerOptions): FastifyInstance {
     registerMarginRoutes(instance, context);
     registerNativeRoutes(instance, context);
     registerVerificationRoutes(instance, context);
+    registerCustodyRoutes(instance, context);
     registerOperationsRoutes(instance, { node: options.node, metrics, cluster });
     registerWebPageAssets(instance);
     hub = registerWebSocketRoutes(

@@ -15,6 +15,7 @@ import { applyListings } from './bootstrap.js';
 import { assetInfoOf, demoConfig, genesisOf, type ExchangeConfig } from './config.js';
 import { operatorKeyFromSeed, type OperatorKey } from './operator-key.js';
 import type { ConnectionLimits } from './connection-guard.js';
+import type { CustodyInfo } from './custody-config.js';
 import type { ExportLimits } from './export-slots.js';
 import { buildServer, type RateLimits } from './server.js';
 import type { WebSocketLimits } from './websocket.js';
@@ -69,6 +70,8 @@ export interface TestExchangeOptions {
   readonly depositAddresses?: Readonly<Record<string, string>>;
   /** The listings (default: the spot demo, demoConfig; margin tests pass demoMarginConfig()). */
   readonly config?: ExchangeConfig;
+  /** The custody contract GET /api/v1/custody serves. */
+  readonly custody?: CustodyInfo;
 }
 
 export async function startTestExchange(options: TestExchangeOptions = {}): Promise<TestExchange> {
@@ -100,6 +103,7 @@ export async function startTestExchange(options: TestExchangeOptions = {}): Prom
     ...(options.bodyLimitBytes !== undefined ? { bodyLimitBytes: options.bodyLimitBytes } : {}),
     ...(options.webSocketLimits !== undefined ? { webSocketLimits: options.webSocketLimits } : {}),
     ...(options.depositAddresses !== undefined ? { depositAddresses: options.depositAddresses } : {}),
+    ...(options.custody !== undefined ? { custody: options.custody } : {}),
     ...(options.connectionLimits !== undefined ? { connectionLimits: options.connectionLimits } : {}),
     ...(options.exportLimits !== undefined ? { exportLimits: options.exportLimits } : {}),
     ...(options.shutdownGraceMs !== undefined ? { shutdownGraceMs: options.shutdownGraceMs } : {}),

@@ -28,10 +28,20 @@ import {
 import { decodeFunctionData, type Address, type Hex } from 'viem';
 import { vaultAbi } from './artifacts.js';
 import { vaultContract, confirmed, type ChainClients } from './chain.js';
+import {
+  payoutTransactionId,
+  resolveCompletions,
+  vaultCompletionsSince,
+  type PayoutRecoveryPort,
+  type RecoveredPayout,
+  type VaultPayout,
+} from './payout-recovery.js';
 import { rootChildrenOfBody, signCommitDigest } from './records.js';
 
+export { payoutTransactionId, type VaultPayout } from './payout-recovery.js';
+
 /** The node as the service uses it (ExchangeNode satisfies it). */
-export interface CustodyNodePort {
+export interface CustodyNodePort extends PayoutRecoveryPort {
   readonly state: ExchangeState;
   submit(
     transaction: SignedTransaction,
@@ -60,19 +70,6 @@ export function depositTransactionId(number: bigint | number): string {
   return `vault-${number}`;
 }
 
-/** The chain transaction id a withdrawal's completion names: paid by the vault with a root commit. */
-export function payoutTransactionId(withdrawalId: number): string {
-  return `vault-payout-${withdrawalId}`;
-}
-
-/** A withdrawal the vault pays with a commit (the contract's Payout). */
-export interface VaultPayout {
-  readonly recipient: Address;
-  readonly asset: number;
-  readonly amount: bigint;
-  readonly withdrawalId: bigint;
-}
-
 /** What a commit needs, captured synchronously when the attestation is made. */
 interface CommitCandidate {
   readonly attestation: Attestation;
@@ -99,6 +96,8 @@ export class CustodyService {
   /** Completed in the log, not yet in a successful commit, in completion order. */
   private unpaid: VaultPayout[] = [];
   private readonly paid = new Set<bigint>();
+  /** Completed for the vault by an earlier process and paid by no commit yet: read back at the first poll. */
+  private recovered: RecoveredPayout[] | undefined;
   /** The payouts of each commitment this process made, by sequence, for finalize(). */
   private readonly payoutsBySequence = new Map<bigint, readonly VaultPayout[]>();
 
@@ -151,6 +150,7 @@ export class CustodyService {
   /** One round: credit confirmed deposits, commit the newest attestation, finalize what is due. */
   async poll(): Promise<void> {
     await this.creditDeposits();
+    await this.recoverPayouts();
     await this.completeWithdrawals();
     await this.commitCandidate();
     await this.finalizeDue();
@@ -255,6 +255,11 @@ export class CustodyService {
       return;
     }
     const tokens = await contract.read.tokens();
+    if (candidate.attestation.assets.length !== tokens.length) {
+      // Made while the exchange listed other assets than the vault holds (during the listings): not committable.
+      if (this.candidate === candidate) this.candidate = undefined;
+      return;
+    }
     const commit = {
       sequence: BigInt(candidate.attestation.sequence),
       stateHash: `0x${candidate.attestation.stateHash}` as Hex,
@@ -264,17 +269,59 @@ export class CustodyService {
       left: candidate.children.left,
       right: candidate.children.right,
       prices: tokens.map(() => 0n),
-      // A newer candidate may repeat payouts an in-flight commit already paid: never twice.
-      payouts: candidate.payouts.filter((payout) => !this.paid.has(payout.withdrawalId)),
+      payouts: this.payoutsFor(candidate),
     };
     const digest = await contract.read.commitDigest([`0x${candidate.attestation.liabilitiesRoot}`, commit]);
     const signatures = await signCommitDigest(digest, committeeKeys);
     await confirmed(chain, await contract.write.commitRoot([commit, signatures]));
     for (const payout of commit.payouts) this.paid.add(payout.withdrawalId);
     this.unpaid = this.unpaid.filter((payout) => !this.paid.has(payout.withdrawalId));
+    this.recovered = this.recovered?.filter((item) => !this.paid.has(item.payout.withdrawalId));
     this.payoutsBySequence.set(commit.sequence, commit.payouts);
     this.committed.push(candidate.attestation.sequence);
     if (this.candidate === candidate) this.candidate = undefined;
+  }
+
+  /**
+   * A candidate's payouts: its own, and the recovered ones its root has
+   * debited (completed at or before its sequence). A newer candidate may
+   * repeat payouts an in-flight commit already paid: never twice.
+   */
+  private payoutsFor(candidate: CommitCandidate): VaultPayout[] {
+    const recovered = (this.recovered ?? [])
+      .filter((item) => item.completedAt <= candidate.attestation.sequence)
+      .map((item) => item.payout);
+    const payouts = new Map<bigint, VaultPayout>();
+    for (const payout of [...recovered, ...candidate.payouts]) {
+      if (!this.paid.has(payout.withdrawalId)) payouts.set(payout.withdrawalId, payout);
+    }
+    return [...payouts.values()];
+  }
+
+  /**
+   * Once per process, before its first commit: the vault completions in the
+   * log after the vault's last committed sequence that no commitment pays
+   * (a previous process completed them and stopped before committing).
+   * Completions at or before that sequence were paid by the commit that
+   * made it, since each process commits only roots whose payouts it knows.
+   */
+  async recoverPayouts(): Promise<void> {
+    if (this.recovered !== undefined) return;
+    const { chain, vault, node } = this.options;
+    const contract = vaultContract(chain, vault);
+    const [count, finalCount] = await Promise.all([contract.read.commitmentCount(), contract.read.finalCount()]);
+    const lastSequence = count === 0n ? 0n : (await contract.read.commitments([count])).sequence;
+    const completions = await vaultCompletionsSince(node, Number(lastSequence) + 1);
+    if (completions.size > 0) {
+      const owed = await contract.getEvents.PayoutOwed({}, { fromBlock: 0n });
+      for (const event of owed) completions.delete(Number(event.args.withdrawalId));
+      for (let number = finalCount + 1n; number <= count; number += 1n) {
+        for (const payout of await this.committedPayouts(number)) completions.delete(Number(payout.withdrawalId));
+      }
+      for (const withdrawalId of this.completing.keys()) completions.delete(withdrawalId);
+      for (const payout of this.unpaid) completions.delete(Number(payout.withdrawalId));
+    }
+    this.recovered = await resolveCompletions(node, completions);
   }
 
   /** Finalizes pending commitments whose delay has passed (they carry no payouts yet). */

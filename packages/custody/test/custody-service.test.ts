@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeSigningStringBytes, maximumWindowMs, signMessage, type Attestation } from '@vex/engine';
 import { ExchangeNode } from '@vex/ledger';
-import { ChainCheckCollector, checkChain, replayLog } from '@vex/replayer';
-import { PassThrough } from 'node:stream';
+import { checkChain } from '@vex/replayer';
 import { toHex } from 'viem';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { confirmed, vaultContract } from '../src/chain.js';
@@ -26,6 +25,7 @@ import {
   type ChainFixture,
   type VaultSetup,
 } from './fixture.js';
+import { replayWithCollector, until } from './node-fixture.js';
 
 let fixture: ChainFixture;
 let directory: string;
@@ -37,41 +37,6 @@ afterAll(async () => {
   await fixture?.anvil.stop();
   await rm(directory, { recursive: true, force: true });
 });
-
-/** Replays the node's exported log and attestations, collecting what the chain check needs. */
-async function replayWithCollector(node: ExchangeNode): Promise<ChainCheckCollector> {
-  const exported = async (write: (destination: PassThrough) => Promise<unknown>): Promise<Buffer> => {
-    const destination = new PassThrough();
-    const chunks: Buffer[] = [];
-    destination.on('data', (chunk: Buffer) => chunks.push(chunk));
-    await write(destination);
-    destination.end();
-    return Buffer.concat(chunks);
-  };
-  const log = await exported((destination) => node.exportLog(destination));
-  const attestationLines = (await exported((destination) => node.exportAttestations(destination))).toString('utf8');
-  const collector = new ChainCheckCollector();
-  const report = await replayLog({
-    log: new Uint8Array(log),
-    attestations: attestationLines
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as unknown),
-    workers: 1,
-    onEntryApplied: collector.onEntryApplied,
-    onAttestationComputed: collector.onAttestationComputed,
-  });
-  expect(report.verified).toBe(true);
-  return collector;
-}
-
-async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let attempt = 0; attempt < 300; attempt += 1) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 async function listAssets(node: ExchangeNode): Promise<void> {
   for (const symbol of ['SOL', 'USDC']) {

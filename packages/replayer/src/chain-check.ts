@@ -18,6 +18,7 @@ const vaultEvents = parseAbi([
   // Parameter names are local (only the types make the topic): `state` is the committed state hash.
   'event RootCommitted(uint64 indexed number, uint64 sequence, bytes32 root, bytes32 state, uint64 depositsCredited)',
   'event PayoutOwed(uint64 indexed withdrawalId, address indexed recipient, uint32 asset, uint256 amount)',
+  'event RootFinalized(uint64 indexed commitNumber, uint64 sequence, bytes32 root)',
 ]);
 
 interface LoggedCredit {
@@ -27,6 +28,8 @@ interface LoggedCredit {
 }
 
 interface LoggedPayout {
+  /** The sequence of the completion: every final root from it on has debited the withdrawal. */
+  readonly sequence: number;
   readonly address: string;
   readonly asset: string;
   readonly units: bigint;
@@ -40,7 +43,7 @@ export class ChainCheckCollector {
   readonly assetSymbols: string[] = [];
   private creditedPrefix = 0n;
 
-  readonly onEntryApplied = (_sequence: number, outcome: ApplyOutcome, state: ExchangeState): void => {
+  readonly onEntryApplied = (sequence: number, outcome: ApplyOutcome, state: ExchangeState): void => {
     if (!outcome.accepted) return;
     if (this.assetSymbols.length !== state.assets.length) {
       this.assetSymbols.splice(0, this.assetSymbols.length, ...state.assets.map((asset) => asset.symbol));
@@ -62,7 +65,8 @@ export class ChainCheckCollector {
         const match = /^vault-payout-([0-9]+)$/.exec(value.withdrawal.chainTransactionId ?? '');
         if (match === null) continue;
         const { address, asset, quantityUnits } = value.withdrawal;
-        this.completions.set(BigInt(match[1]!), { address: address.toLowerCase(), asset, units: quantityUnits });
+        const completion = { sequence, address: address.toLowerCase(), asset, units: quantityUnits };
+        this.completions.set(BigInt(match[1]!), completion);
       }
     }
     while (state.creditedDeposits.has(`Ethereum:vault-${this.creditedPrefix + 1n}`)) this.creditedPrefix += 1n;
@@ -75,6 +79,54 @@ export class ChainCheckCollector {
       depositsCredited: this.creditedPrefix,
     });
   };
+}
+
+interface PayoutEvent {
+  readonly args: {
+    readonly withdrawalId: bigint;
+    readonly recipient: Address;
+    readonly asset: number;
+    readonly amount: bigint;
+  };
+}
+
+/** Every payout is a vault completion of the log, paid once; every completion a final root debited is paid. */
+function payoutProblems(
+  collector: ChainCheckCollector,
+  payouts: readonly PayoutEvent[],
+  finalized: readonly { readonly args: { readonly sequence: bigint } }[],
+): string[] {
+  const problems: string[] = [];
+  const paid = new Set<bigint>();
+  for (const payout of payouts) {
+    const { withdrawalId, recipient, asset, amount } = payout.args;
+    if (paid.has(withdrawalId)) problems.push(`withdrawal ${withdrawalId} is paid twice by the vault`);
+    paid.add(withdrawalId);
+    const completed = collector.completions.get(withdrawalId);
+    const symbol = collector.assetSymbols[asset];
+    if (completed === undefined) {
+      problems.push(`the vault pays withdrawal ${withdrawalId}, which the log never completed for the vault`);
+    } else if (
+      completed.address !== recipient.toLowerCase() ||
+      completed.asset !== symbol ||
+      completed.units !== amount
+    ) {
+      problems.push(
+        `the vault pays withdrawal ${withdrawalId} as ${amount} of asset ${asset} to ${recipient}, unlike the log`,
+      );
+    }
+  }
+  // A final root at or after a completion has debited it, so its finalization owed the payout.
+  const lastFinalSequence = finalized.reduce((last, event) => Math.max(last, Number(event.args.sequence)), 0);
+  for (const [withdrawalId, completion] of collector.completions) {
+    if (completion.sequence <= lastFinalSequence && !paid.has(withdrawalId)) {
+      problems.push(
+        `withdrawal ${withdrawalId}, completed for the vault at sequence ${completion.sequence}, is not paid ` +
+          `although the root at sequence ${lastFinalSequence} is final`,
+      );
+    }
+  }
+  return problems;
 }
 
 export interface ChainCheckResult {
@@ -92,12 +144,13 @@ export async function checkChain(
   vault: Address,
 ): Promise<ChainCheckResult> {
   const client = createPublicClient({ transport: http(rpcUrl, { retryCount: 0 }) });
-  const read = <N extends 'Deposited' | 'RootCommitted' | 'PayoutOwed'>(eventName: N) =>
+  const read = <N extends 'Deposited' | 'RootCommitted' | 'PayoutOwed' | 'RootFinalized'>(eventName: N) =>
     client.getContractEvents({ address: vault, abi: vaultEvents, eventName, fromBlock: 0n, strict: true });
-  const [deposits, commits, payouts] = await Promise.all([
+  const [deposits, commits, payouts, finalized] = await Promise.all([
     read('Deposited'),
     read('RootCommitted'),
     read('PayoutOwed'),
+    read('RootFinalized'),
   ]);
   const problems: string[] = [];
   const onChain = new Map(deposits.map((event) => [event.args.number, event.args]));
@@ -134,25 +187,7 @@ export async function checkChain(
       );
     }
   }
-  const paid = new Set<bigint>();
-  for (const payout of payouts) {
-    const { withdrawalId, recipient, asset, amount } = payout.args;
-    if (paid.has(withdrawalId)) problems.push(`withdrawal ${withdrawalId} is paid twice by the vault`);
-    paid.add(withdrawalId);
-    const completed = collector.completions.get(withdrawalId);
-    const symbol = collector.assetSymbols[asset];
-    if (completed === undefined) {
-      problems.push(`the vault pays withdrawal ${withdrawalId}, which the log never completed for the vault`);
-    } else if (
-      completed.address !== recipient.toLowerCase() ||
-      completed.asset !== symbol ||
-      completed.units !== amount
-    ) {
-      problems.push(
-        `the vault pays withdrawal ${withdrawalId} as ${amount} of asset ${asset} to ${recipient}, unlike the log`,
-      );
-    }
-  }
+  problems.push(...payoutProblems(collector, payouts, finalized));
   return {
     ok: problems.length === 0,
     depositsChecked: collector.credits.size,

@@ -26,6 +26,7 @@ import {
 import { keyCommands } from './keys.js';
 import { logCommands } from './log.js';
 import { marginGroupCommands } from './margin.js';
+import { custodyCommands } from './custody.js';
 import { marketDataCommands } from './market-data.js';
 import { operatorCommands } from './operator.js';
 import { traderCommands } from './trader.js';
@@ -40,6 +41,7 @@ export const commands: Readonly<Record<string, Command>> = {
   ...verificationCommands,
   ...logCommands,
   ...marginGroupCommands,
+  ...custodyCommands,
 };
 
 /** The shell's view of an outcome: documented in docs/client.md, "CLI". */
