@@ -32,7 +32,7 @@ export interface AssetConfig {
 export type MarketConfig = Omit<Extract<OperatorInstruction, { kind: 'marketList' }>, 'kind'>;
 
 /** A lending market as the config lists it: exactly the fields of borrowLendMarketList (docs/margin.md). */
-export type BorrowLendMarketConfig = Omit<BorrowLendMarketListing, 'kind'>;
+export type BorrowLendMarketSettings = Omit<BorrowLendMarketListing, 'kind'>;
 
 export interface ExchangeConfig {
   readonly genesis: {
@@ -45,7 +45,7 @@ export interface ExchangeConfig {
   readonly assets: readonly AssetConfig[];
   readonly markets: readonly MarketConfig[];
   /** Borrowable assets (margin-config.ts), listed after the assets and markets. */
-  readonly borrowLendMarkets?: readonly BorrowLendMarketConfig[];
+  readonly borrowLendMarkets?: readonly BorrowLendMarketSettings[];
   /**
    * The address users deposit to, per blockchain (Backpack's names), served
    * by GET /wapi/v1/capital/deposit/address until custody gives each account

@@ -10,7 +10,7 @@ import { formatDecimal, parseAmountUnits, type Asset, type ExchangeState } from 
 import { requireMarket, signedNativeQuery, signedTransaction, type ApiContext } from './context.js';
 import { ApiError } from './errors.js';
 import { registerMarginNativeRoutes } from './routes-margin-native.js';
-import { maxBorrowUnits, maxWithdrawalUnits, spendableUnits } from './margin-limits.js';
+import { maximumBorrowUnits, maximumWithdrawalUnits, spendableUnits } from './margin-limits.js';
 import {
   assetUnits,
   marginAssets,
@@ -136,7 +136,8 @@ function registerPostBorrowLend(app: FastifyInstance, context: ApiContext): void
     {
       schema: {
         summary:
-          'Borrow or lend an asset (instruction borrowLendExecute); a Lend repays an open borrow first, a Borrow redeems an open lend first',
+          'Borrow or lend an asset (instruction borrowLendExecute); a Lend repays an open borrow first,' +
+          ' a Borrow redeems an open lend first',
         tags: ['margin'],
         security: signedSecurity,
         body: {
@@ -320,7 +321,7 @@ function registerGetAccountLimitsBorrow(app: FastifyInstance, context: ApiContex
     async (request) => {
       const { account } = signedNativeQuery(context, request, 'maxBorrowQuantity');
       const asset = requireBorrowable(node.state, (request.query as { symbol: string }).symbol);
-      const units = maxBorrowUnits(node.state, node.state.accounts.get(account), asset);
+      const units = maximumBorrowUnits(node.state, node.state.accounts.get(account), asset);
       return { maxBorrowQuantity: assetUnits(asset, units), symbol: asset.symbol };
     },
   );
@@ -349,7 +350,7 @@ function registerGetAccountLimitsWithdrawal(app: FastifyInstance, context: ApiCo
       const query = request.query as { symbol: string; autoBorrow?: string; autoLendRedeem?: string };
       const asset = requireAsset(node.state, query.symbol);
       const flags = flagsOf(query);
-      const units = maxWithdrawalUnits(node.state, node.state.accounts.get(account), asset, flags);
+      const units = maximumWithdrawalUnits(node.state, node.state.accounts.get(account), asset, flags);
       return { maxWithdrawalQuantity: assetUnits(asset, units), symbol: asset.symbol, ...flags };
     },
   );
@@ -362,7 +363,8 @@ function registerGetAccountLimitsOrder(app: FastifyInstance, context: ApiContext
     {
       schema: {
         summary:
-          'The largest order quantity the signer’s balances, lends and borrowing power pay for (instruction maxOrderQuantity)',
+          'The largest order quantity the signer’s balances, lends and borrowing power pay for' +
+          ' (instruction maxOrderQuantity)',
         tags: ['account', 'margin'],
         security: signedSecurity,
         querystring: {
@@ -438,7 +440,8 @@ function registerEmptyHistories(app: FastifyInstance, context: ApiContext): void
       path,
       {
         schema: {
-          summary: `${summary} (instruction ${instruction}): an empty list until the history index records margin events`,
+          summary:
+            `${summary} (instruction ${instruction}):` + ' an empty list until the history index records margin events',
           tags: ['account', 'margin'],
           security: signedSecurity,
           querystring: {
@@ -480,7 +483,8 @@ function registerGetHistoryBorrowLendPositions(app: FastifyInstance, context: Ap
     {
       schema: {
         summary:
-          'The signer’s borrow and lend positions (instruction borrowPositionHistoryQueryAll): the open ones; closed ones are not kept yet',
+          'The signer’s borrow and lend positions (instruction borrowPositionHistoryQueryAll):' +
+          ' the open ones; closed ones are not kept yet',
         tags: ['account', 'margin'],
         security: signedSecurity,
         querystring: {

@@ -194,7 +194,8 @@ function coverageAndOperatorCommands<Context extends MarginContext>(
         'operator-key': operatorKeyOption,
       },
       notes:
-        'A price that moves more than the asset’s maxPriceMove from the last one, or is not newer, is refused (PRICE_REJECTED).',
+        'A price that moves more than the asset’s maxPriceMove from the last one, or is not newer,' +
+        ' is refused (PRICE_REJECTED).',
       examples: ['exchange price --symbol SOL --price 95.5'],
       run: async (context) => {
         const client = await operatorClient(context);
