@@ -356,82 +356,79 @@ function registerGetAccountLimitsWithdrawal(app: FastifyInstance, context: ApiCo
   );
 }
 
-function registerGetAccountLimitsOrder(app: FastifyInstance, context: ApiContext): void {
-  const { node } = context;
-  app.get(
-    '/api/v1/account/limits/order',
-    {
-      schema: {
-        summary:
-          'The largest order quantity the signer’s balances, lends and borrowing power pay for' +
-          ' (instruction maxOrderQuantity)',
-        tags: ['account', 'margin'],
-        security: signedSecurity,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['symbol', 'side'],
-          properties: {
-            symbol: symbolString,
-            side: { type: 'string', enum: ['Bid', 'Ask'] },
-            price: { type: 'string', maxLength: 48 },
-            reduceOnly: booleanText,
-            autoBorrow: booleanText,
-            autoBorrowRepay: booleanText,
-            autoLendRedeem: booleanText,
-          },
-        },
-        response: {
-          200: {
-            type: 'object',
-            required: ['maxOrderQuantity', 'side', 'symbol'],
-            properties: {
-              maxOrderQuantity: { type: 'string' },
-              side: { type: 'string' },
-              symbol: { type: 'string' },
-              price: { type: 'string' },
-            },
-          },
-          ...errorResponses(401),
-        },
+/** The schema of GET /api/v1/account/limits/order. */
+const accountLimitsOrderSchema = {
+  summary:
+    'The largest order quantity the signer’s balances, lends and borrowing power pay for' +
+    ' (instruction maxOrderQuantity)',
+  tags: ['account', 'margin'],
+  security: signedSecurity,
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['symbol', 'side'],
+    properties: {
+      symbol: symbolString,
+      side: { type: 'string', enum: ['Bid', 'Ask'] },
+      price: { type: 'string', maxLength: 48 },
+      reduceOnly: booleanText,
+      autoBorrow: booleanText,
+      autoBorrowRepay: booleanText,
+      autoLendRedeem: booleanText,
+    },
+  },
+  response: {
+    200: {
+      type: 'object',
+      required: ['maxOrderQuantity', 'side', 'symbol'],
+      properties: {
+        maxOrderQuantity: { type: 'string' },
+        side: { type: 'string' },
+        symbol: { type: 'string' },
+        price: { type: 'string' },
       },
     },
-    async (request) => {
-      const { account } = signedNativeQuery(context, request, 'maxOrderQuantity');
-      const query = request.query as {
-        symbol: string;
-        side: 'Bid' | 'Ask';
-        price?: string;
-        autoBorrow?: string;
-        autoLendRedeem?: string;
-      };
-      const market = requireMarket(node.state, query.symbol);
-      const holder = node.state.accounts.get(account);
-      const flags = flagsOf(query);
-      let baseUnits: bigint;
-      if (query.side === 'Ask') {
-        baseUnits = spendableUnits(node.state, holder, market.base, flags);
-      } else {
-        if (query.price === undefined)
-          throw new ApiError(
-            'INVALID_CLIENT_REQUEST',
-            'A Bid needs the price to turn the quote balance into a quantity.',
-          );
-        const priceUnits = parseAmountUnits(market.quote.decimals, query.price, 'price');
-        if (typeof priceUnits !== 'bigint' || priceUnits <= 0n)
-          throw new ApiError('INVALID_PRICE', 'price must be a positive decimal.');
-        const quote = spendableUnits(node.state, holder, market.quote, flags);
-        baseUnits = (quote * 10n ** BigInt(market.base.decimals)) / priceUnits;
-      }
-      const steps = baseUnits / market.stepUnits;
-      return {
-        maxOrderQuantity: formatDecimal(steps * market.stepUnits, market.base.decimals),
-        side: query.side,
-        symbol: market.symbol,
-        ...(query.price !== undefined ? { price: query.price } : {}),
-      };
-    },
-  );
+    ...errorResponses(401),
+  },
+};
+
+function registerGetAccountLimitsOrder(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
+  app.get('/api/v1/account/limits/order', { schema: accountLimitsOrderSchema }, async (request) => {
+    const { account } = signedNativeQuery(context, request, 'maxOrderQuantity');
+    const query = request.query as {
+      symbol: string;
+      side: 'Bid' | 'Ask';
+      price?: string;
+      autoBorrow?: string;
+      autoLendRedeem?: string;
+    };
+    const market = requireMarket(node.state, query.symbol);
+    const holder = node.state.accounts.get(account);
+    const flags = flagsOf(query);
+    let baseUnits: bigint;
+    if (query.side === 'Ask') {
+      baseUnits = spendableUnits(node.state, holder, market.base, flags);
+    } else {
+      if (query.price === undefined)
+        throw new ApiError(
+          'INVALID_CLIENT_REQUEST',
+          'A Bid needs the price to turn the quote balance into a quantity.',
+        );
+      const priceUnits = parseAmountUnits(market.quote.decimals, query.price, 'price');
+      if (typeof priceUnits !== 'bigint' || priceUnits <= 0n)
+        throw new ApiError('INVALID_PRICE', 'price must be a positive decimal.');
+      const quote = spendableUnits(node.state, holder, market.quote, flags);
+      baseUnits = (quote * 10n ** BigInt(market.base.decimals)) / priceUnits;
+    }
+    const steps = baseUnits / market.stepUnits;
+    return {
+      maxOrderQuantity: formatDecimal(steps * market.stepUnits, market.base.decimals),
+      side: query.side,
+      symbol: market.symbol,
+      ...(query.price !== undefined ? { price: query.price } : {}),
+    };
+  });
 }
 
 function registerEmptyHistories(app: FastifyInstance, context: ApiContext): void {
