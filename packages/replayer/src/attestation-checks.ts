@@ -41,7 +41,10 @@ export interface GivenAttestation {
   readonly number?: number;
 }
 
-/** Compares every signed field of a given attestation with the computed one, identity first, then the state, then the signature. */
+/**
+ * Compares every signed field of a given attestation with the computed one, identity first, then the state, then the
+ * signature.
+ */
 export function checkAttestation(
   given: GivenAttestation,
   computedAttestation: ComputedAttestation,
@@ -92,7 +95,8 @@ export function checkAttestation(
       'attestation-signature',
       `a signature by ${attestation.operatorKey}`,
       'that key is not a genesis operator key',
-      `${source} (sequence ${attestation.sequence}) is signed by ${attestation.operatorKey}, which is not an operator key of the genesis`,
+      `${source} (sequence ${attestation.sequence}) is signed by ${attestation.operatorKey}, ` +
+        'which is not an operator key of the genesis',
     );
   }
   if (!verifyAttestationSignature(attestation, trustedOperatorKeys, engineSignatureRule)) {
@@ -100,7 +104,8 @@ export function checkAttestation(
       'attestation-signature',
       `a valid signature by ${attestation.operatorKey}`,
       'the signature does not verify',
-      `the signature of ${source} (sequence ${attestation.sequence}) does not verify under the operator key ${attestation.operatorKey}`,
+      `the signature of ${source} (sequence ${attestation.sequence}) does not verify ` +
+        `under the operator key ${attestation.operatorKey}`,
     );
   }
   return undefined;
@@ -130,7 +135,10 @@ function compareAssets(
   return undefined;
 }
 
-/** A snapshot against the log and the replayed state: its entry hash, its encoding's hash, the replayed state's hash. */
+/**
+ * A snapshot against the log and the replayed state: its entry hash, its encoding's hash, the replayed state's
+ * hash.
+ */
 export function checkSnapshot(
   snapshot: SnapshotRecord,
   entry: ExportEntry,
@@ -145,7 +153,9 @@ export function checkSnapshot(
       check: 'snapshot-entry-hash',
       expected: recordedEntryHash,
       computed: entryHash,
-      message: `the snapshot says entry ${sequence} hashes to ${recordedEntryHash}, but in the log it hashes to ${entryHash}`,
+      message:
+        `the snapshot says entry ${sequence} hashes to ${recordedEntryHash}, ` +
+        `but in the log it hashes to ${entryHash}`,
     };
   }
   const recordedStateHash = bytesToLowerHex(snapshot.stateHash);
@@ -156,7 +166,9 @@ export function checkSnapshot(
       check: 'snapshot-state-hash',
       expected: recordedStateHash,
       computed: encodingHash,
-      message: `the snapshot's state encoding hashes to ${encodingHash}, not to the state hash ${recordedStateHash} it records`,
+      message:
+        `the snapshot's state encoding hashes to ${encodingHash}, ` +
+        `not to the state hash ${recordedStateHash} it records`,
     };
   }
   const replayedStateHash = bytesToLowerHex(stateHash(state));
@@ -166,7 +178,9 @@ export function checkSnapshot(
       check: 'snapshot-state-hash',
       expected: recordedStateHash,
       computed: replayedStateHash,
-      message: `the snapshot's state hash after entry ${sequence} is ${recordedStateHash}, but the replayed state hashes to ${replayedStateHash}`,
+      message:
+        `the snapshot's state hash after entry ${sequence} is ${recordedStateHash}, ` +
+        `but the replayed state hashes to ${replayedStateHash}`,
     };
   }
   return undefined;
