@@ -15,7 +15,7 @@ import ccxt from 'ccxt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main as cliMain } from '../../client/src/cli.js';
 import { Keeper } from './keeper.js';
-import { demoMarginConfig } from './margin-config.js';
+import { demoMarginSettings } from './margin-config.js';
 import { postIndexPrice } from './price-feed.js';
 import { deposit, startTestExchange, TestKey, type TestExchange } from './test-support.js';
 
@@ -59,7 +59,7 @@ describe('margin with ccxt, end to end', { timeout: 120_000 }, () => {
 
   beforeAll(async () => {
     // No idle attestations: the head stays where the test's last entry left it, so the replay can be compared with it.
-    exchange = await startTestExchange({ config: demoMarginConfig(), attestEveryMs: 3_600_000 });
+    exchange = await startTestExchange({ config: demoMarginSettings(), attestEveryMs: 3_600_000 });
     writeFileSync(
       operatorKeyFile,
       JSON.stringify({ secret: exchange.operatorKey.secret, publicKey: exchange.operatorKey.apiKey }),

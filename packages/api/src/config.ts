@@ -20,7 +20,7 @@ import {
 } from '@vex/engine';
 import { borrowLendListingGroups, parseBorrowLendMarkets } from './margin-config.js';
 import type { AssetInfo } from './context.js';
-import { parseCustodyConfig, type CustodyConfig } from './custody-config.js';
+import { parseCustodySettings, type CustodySettings } from './custody-config.js';
 
 export interface AssetConfig {
   readonly symbol: string;
@@ -33,7 +33,7 @@ export interface AssetConfig {
 export type MarketConfig = Omit<Extract<OperatorInstruction, { kind: 'marketList' }>, 'kind'>;
 
 /** A lending market as the config lists it: exactly the fields of borrowLendMarketList (docs/margin.md). */
-export type BorrowLendMarketConfig = Omit<BorrowLendMarketListing, 'kind'>;
+export type BorrowLendMarketSettings = Omit<BorrowLendMarketListing, 'kind'>;
 
 export interface ExchangeConfig {
   readonly genesis: {
@@ -46,7 +46,7 @@ export interface ExchangeConfig {
   readonly assets: readonly AssetConfig[];
   readonly markets: readonly MarketConfig[];
   /** Borrowable assets (margin-config.ts), listed after the assets and markets. */
-  readonly borrowLendMarkets?: readonly BorrowLendMarketConfig[];
+  readonly borrowLendMarkets?: readonly BorrowLendMarketSettings[];
   /**
    * The address users deposit to, per blockchain (Backpack's names), served
    * by GET /wapi/v1/capital/deposit/address until custody gives each account
@@ -54,7 +54,7 @@ export interface ExchangeConfig {
    */
   readonly depositAddresses?: Readonly<Record<string, string>>;
   /** The custody vault on a chain (custody-config.ts); absent: no custody, GET /api/v1/custody answers 404. */
-  readonly custody?: CustodyConfig;
+  readonly custody?: CustodySettings;
 }
 
 export class ConfigError extends Error {
@@ -340,7 +340,7 @@ export function parseConfig(json: unknown, source = 'config'): ExchangeConfig {
     ...(depositAddresses !== undefined ? { depositAddresses } : {}),
     ...(root.custody !== undefined
       ? {
-          custody: parseCustodyConfig(
+          custody: parseCustodySettings(
             root.custody,
             `${source}.custody`,
             assets.map((asset) => asset.symbol),

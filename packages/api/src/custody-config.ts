@@ -21,7 +21,7 @@ export interface CustodyInfo {
   readonly graceSeconds: number;
 }
 
-export interface CustodyConfig extends CustodyInfo {
+export interface CustodySettings extends CustodyInfo {
   /** Blocks a vault deposit waits for before the node credits it (1: the block that holds it). */
   readonly confirmations: number;
 }
@@ -46,7 +46,7 @@ function countAt(value: Json, key: string, where: string, fallback?: number): nu
 }
 
 /** Parses the config file's `custody` object; every asset named in `tokens` must be one of `assetSymbols`. */
-export function parseCustodyConfig(json: unknown, where: string, assetSymbols: readonly string[]): CustodyConfig {
+export function parseCustodySettings(json: unknown, where: string, assetSymbols: readonly string[]): CustodySettings {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new ConfigError(`${where} must be a JSON object.`);
   }
@@ -97,7 +97,7 @@ export function parseCustodyConfig(json: unknown, where: string, assetSymbols: r
 }
 
 /** What GET /api/v1/custody serves of the configuration: the node's own settings left out. */
-export function custodyInfoOf(config: CustodyConfig): CustodyInfo {
+export function custodyInfoOf(config: CustodySettings): CustodyInfo {
   const { confirmations: _confirmations, ...info } = config;
   return info;
 }

@@ -38,4 +38,4 @@ export {
   type OperatorKey,
 } from './operator-key.js';
 export { NodeMetrics, singleNodeStatus, type ClusterStatus } from './metrics.js';
-export { parseCustodyConfig, custodyInfoOf, type CustodyConfig, type CustodyInfo } from './custody-config.js';
+export { parseCustodySettings, custodyInfoOf, type CustodySettings, type CustodyInfo } from './custody-config.js';

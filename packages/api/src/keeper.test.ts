@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Keeper } from './keeper.js';
 import { borrowLendHole } from './margin-reserves.js';
-import { demoMarginConfig } from './margin-config.js';
+import { demoMarginSettings } from './margin-config.js';
 import { PriceWalk, postIndexPrice } from './price-feed.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,7 +37,7 @@ describe('the built-in keeper', { timeout: 60_000 }, () => {
   }
 
   beforeAll(async () => {
-    exchange = await startTestExchange({ config: demoMarginConfig() });
+    exchange = await startTestExchange({ config: demoMarginSettings() });
     writeFileSync(
       operatorKeyFile,
       JSON.stringify({ secret: exchange.operatorKey.secret, publicKey: exchange.operatorKey.apiKey }),

@@ -32,7 +32,7 @@ import { startLocalCustody, type LocalCustody } from './local-custody.js';
 import { assetInfoOf, ConfigError, demoConfig, genesisOf, parseConfig, type ExchangeConfig } from './config.js';
 import { defaultConnectionLimits } from './connection-guard.js';
 import { connectionBudget, defaultDescriptorReserve, readOpenFileLimit } from './descriptor-budget.js';
-import { demoMarginConfig } from './margin-config.js';
+import { demoMarginSettings } from './margin-config.js';
 import { startMarginServices, type MarginServices } from './margin-services.js';
 import { loadOrCreateOperatorKey, OperatorKeyError } from './operator-key.js';
 import { buildServer } from './server.js';
@@ -40,7 +40,7 @@ import { buildServer } from './server.js';
 const shutdownTimeoutMs = 30_000;
 
 async function loadConfig(file: string | undefined, demo: string): Promise<ExchangeConfig> {
-  if (file === undefined) return demo === 'margin' ? demoMarginConfig() : demoConfig();
+  if (file === undefined) return demo === 'margin' ? demoMarginSettings() : demoConfig();
   let text: string;
   try {
     text = await readFile(file, 'utf8');

@@ -6,11 +6,11 @@
  * "Listing a borrowable asset"); the engine judges the values.
  */
 import { borrowLendListingDecimals } from '@vex/engine';
-import type { BorrowLendMarketConfig, ExchangeConfig } from './config.js';
+import type { BorrowLendMarketSettings, ExchangeConfig } from './config.js';
 import { ConfigError, demoConfig } from './config.js';
 
 /** USDC, SOL and BTC borrowable: a 1 % liquidation fee, a 10 % band, a one-minute coverage withdrawal delay. */
-export function demoBorrowLendMarkets(): BorrowLendMarketConfig[] {
+export function demoBorrowLendMarkets(): BorrowLendMarketSettings[] {
   const common = {
     haircutPenalty: '0',
     liquidationFee: '0.01',
@@ -73,12 +73,12 @@ export function demoBorrowLendMarkets(): BorrowLendMarketConfig[] {
 }
 
 /** The demo with margin: `pnpm start` without a config file. */
-export function demoMarginConfig(): ExchangeConfig {
+export function demoMarginSettings(): ExchangeConfig {
   return { ...demoConfig(), borrowLendMarkets: demoBorrowLendMarkets() };
 }
 
 export function borrowLendListingGroups(
-  markets: readonly BorrowLendMarketConfig[],
+  markets: readonly BorrowLendMarketSettings[],
 ): Array<{ symbol: string; kind: 'borrowLend'; instruction: string; params: Array<[string, string]> }> {
   return markets.map((market) => ({
     symbol: market.symbol,
@@ -93,7 +93,7 @@ export function borrowLendListingGroups(
 }
 
 /** The config file's `borrowLendMarkets`: objects with exactly the listing's fields, decimals as strings. */
-export function parseBorrowLendMarkets(value: unknown, where: string): BorrowLendMarketConfig[] {
+export function parseBorrowLendMarkets(value: unknown, where: string): BorrowLendMarketSettings[] {
   if (!Array.isArray(value)) throw new ConfigError(`${where} must be an array.`);
   return value.map((entry, position) => {
     const at = `${where}[${position}]`;

@@ -49,7 +49,7 @@ export function poolBorrowableUnits(asset: Asset): bigint {
 }
 
 /** The largest new borrow of `asset` (beyond redeeming what the account lends) that keeps initial margin. */
-export function maxBorrowUnits(state: ExchangeState, account: Account | undefined, asset: Asset): bigint {
+export function maximumBorrowUnits(state: ExchangeState, account: Account | undefined, asset: Asset): bigint {
   if (account === undefined) return 0n;
   return largestFitting(poolBorrowableUnits(asset), (units) =>
     healthyWith(state, account, [{ asset, heldUnits: units, borrowedUnits: units }]),
@@ -60,7 +60,7 @@ export function maxBorrowUnits(state: ExchangeState, account: Account | undefine
  * The largest withdrawal of `asset`: from the available balance, plus (autoLendRedeem) what the account lends,
  * plus (autoBorrow) a borrow for the rest, keeping initial margin.
  */
-export function maxWithdrawalUnits(
+export function maximumWithdrawalUnits(
   state: ExchangeState,
   account: Account | undefined,
   asset: Asset,
@@ -75,7 +75,10 @@ export function maxWithdrawalUnits(
   });
 }
 
-/** What the account could spend of `asset` on an order: available, plus redeemable lends and borrowable units as flagged. */
+/**
+ * What the account could spend of `asset` on an order: available, plus redeemable lends and borrowable units as
+ * flagged.
+ */
 export function spendableUnits(
   state: ExchangeState,
   account: Account | undefined,
@@ -85,7 +88,7 @@ export function spendableUnits(
   if (account === undefined) return 0n;
   return (
     ownUnits(state, account, asset, flags.autoLendRedeem) +
-    (flags.autoBorrow ? maxBorrowUnits(state, account, asset) : 0n)
+    (flags.autoBorrow ? maximumBorrowUnits(state, account, asset) : 0n)
   );
 }
 

@@ -226,6 +226,33 @@ export function wireAccountSummary(state: ExchangeState, account: Account | unde
   };
 }
 
+/** The liquidation case of wireMarginResult: amounts in the assets' decimals, the fee in settlement decimals. */
+function wireLiquidation(
+  view: Extract<MarginResultValue, { kind: 'liquidation' }>['liquidation'],
+  units: (symbol: string, amount: bigint) => string,
+  fee: string,
+): Record<string, unknown> {
+  return {
+    ok: true,
+    kind: 'liquidation',
+    account: view.account,
+    liquidator: view.liquidator,
+    cancelledOrders: view.cancelledOrders,
+    bookTrades: view.bookTrades.map((trade) => ({
+      symbol: trade.asset,
+      quantity: units(trade.asset, trade.units),
+    })),
+    debts: view.debts.map((debt) => ({
+      symbol: debt.asset,
+      repaidByAccount: units(debt.asset, debt.repaidByAccountUnits),
+      paidByCoveragePool: units(debt.asset, debt.paidByCoveragePoolUnits),
+      socialised: units(debt.asset, debt.socialisedUnits),
+    })),
+    backstop: view.backstop.map((taken) => ({ symbol: taken.asset, quantity: units(taken.asset, taken.units) })),
+    fee,
+  };
+}
+
 /** A margin instruction's result for POST /api/v1/transactions (docs/api.md, "Margin, native"). */
 export function wireMarginResult(state: ExchangeState, value: MarginResultValue): Record<string, unknown> {
   const units = (symbol: string, amount: bigint): string => {
@@ -261,28 +288,8 @@ export function wireMarginResult(state: ExchangeState, value: MarginResultValue)
         indexPrice: fraction(value.price.indexPrice),
         publishedAtMs: value.price.publishedAtMs,
       };
-    case 'liquidation': {
-      const view = value.liquidation;
-      return {
-        ok: true,
-        kind: 'liquidation',
-        account: view.account,
-        liquidator: view.liquidator,
-        cancelledOrders: view.cancelledOrders,
-        bookTrades: view.bookTrades.map((trade) => ({
-          symbol: trade.asset,
-          quantity: units(trade.asset, trade.units),
-        })),
-        debts: view.debts.map((debt) => ({
-          symbol: debt.asset,
-          repaidByAccount: units(debt.asset, debt.repaidByAccountUnits),
-          paidByCoveragePool: units(debt.asset, debt.paidByCoveragePoolUnits),
-          socialised: units(debt.asset, debt.socialisedUnits),
-        })),
-        backstop: view.backstop.map((taken) => ({ symbol: taken.asset, quantity: units(taken.asset, taken.units) })),
-        fee: formatDecimal(view.feeUnits, settlement),
-      };
-    }
+    case 'liquidation':
+      return wireLiquidation(value.liquidation, units, formatDecimal(value.liquidation.feeUnits, settlement));
     case 'coveragePool': {
       const view = value.coveragePool;
       return {

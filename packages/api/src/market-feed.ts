@@ -335,31 +335,7 @@ export class MarketFeed {
       executed: { steps: bigint; quote: bigint },
       fill?: Record<string, unknown>,
     ): void => {
-      const market = marketOf(state, view.market);
-      const data: Record<string, unknown> = {
-        e: type,
-        E: micros,
-        s: view.market,
-        ...(view.clientId !== undefined ? { c: view.clientId } : {}),
-        S: view.side,
-        o: view.orderType,
-        f: view.timeInForce,
-        ...(view.orderType === 'Limit' || view.quoteQuantityUnits === undefined
-          ? { q: formatQuantity(market, view.quantitySteps) }
-          : {}),
-        ...(view.quoteQuantityUnits !== undefined
-          ? { Q: formatDecimal(view.quoteQuantityUnits, market.quote.decimals) }
-          : {}),
-        ...(view.orderType === 'Limit' ? { p: formatPrice(market, view.priceTicks) } : {}),
-        X: status,
-        i: String(view.orderId),
-        z: formatQuantity(market, executed.steps),
-        Z: formatDecimal(executed.quote, market.quote.decimals),
-        V: view.selfTradePrevention,
-        T: micros,
-        O: 'USER',
-        ...fill,
-      };
+      const data = orderUpdateData(marketOf(state, view.market), view, type, status, executed, micros, fill);
       this.emit({ stream: 'account.orderUpdate', market: view.market, account: view.account, data });
     };
 
@@ -425,4 +401,40 @@ export class MarketFeed {
       N: feeAsset.symbol,
     });
   }
+}
+
+/** One account.orderUpdate message's data, in Backpack's shape (see MarketFeed.emitOrderUpdates). */
+function orderUpdateData(
+  market: ReturnType<typeof marketOf>,
+  view: OrderView,
+  type: string,
+  status: string,
+  executed: { steps: bigint; quote: bigint },
+  micros: number,
+  fill: Record<string, unknown> | undefined,
+): Record<string, unknown> {
+  return {
+    e: type,
+    E: micros,
+    s: view.market,
+    ...(view.clientId !== undefined ? { c: view.clientId } : {}),
+    S: view.side,
+    o: view.orderType,
+    f: view.timeInForce,
+    ...(view.orderType === 'Limit' || view.quoteQuantityUnits === undefined
+      ? { q: formatQuantity(market, view.quantitySteps) }
+      : {}),
+    ...(view.quoteQuantityUnits !== undefined
+      ? { Q: formatDecimal(view.quoteQuantityUnits, market.quote.decimals) }
+      : {}),
+    ...(view.orderType === 'Limit' ? { p: formatPrice(market, view.priceTicks) } : {}),
+    X: status,
+    i: String(view.orderId),
+    z: formatQuantity(market, executed.steps),
+    Z: formatDecimal(executed.quote, market.quote.decimals),
+    V: view.selfTradePrevention,
+    T: micros,
+    O: 'USER',
+    ...fill,
+  };
 }

@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoMarginConfig } from './margin-config.js';
+import { demoMarginSettings } from './margin-config.js';
 import { operatorTransaction, signedRequest, startTestExchange, TestKey, type TestExchange } from './test-support.js';
 
 interface Recorded {
@@ -35,7 +35,7 @@ describe('margin requests recorded from ccxt 4.5.84', { timeout: 60_000 }, () =>
     Number(recorded.find((request) => request.headers['x-timestamp'] !== undefined)!.headers['x-timestamp']) - 10_000;
 
   beforeAll(async () => {
-    exchange = await startTestExchange({ clock: () => now, config: demoMarginConfig() });
+    exchange = await startTestExchange({ clock: () => now, config: demoMarginSettings() });
     const operator = async (instruction: string, params: Record<string, string>) => {
       now += 1;
       const { status, body } = await operatorTransaction(exchange, instruction, params, now);

@@ -107,7 +107,8 @@ function registerGetCoverageShares(app: FastifyInstance, context: ApiContext): v
     {
       schema: {
         summary:
-          'The signer’s coverage pool shares, their value now, and any pending withdrawal request (instruction coveragePoolQuery)',
+          'The signer’s coverage pool shares, their value now, and any pending withdrawal request' +
+          ' (instruction coveragePoolQuery)',
         tags: ['native', 'margin'],
         security: signedSecurity,
         querystring: noQuery,

@@ -10,7 +10,7 @@ import { formatDecimal, parseAmountUnits, type Asset, type ExchangeState } from 
 import { requireMarket, signedNativeQuery, signedTransaction, type ApiContext } from './context.js';
 import { ApiError } from './errors.js';
 import { registerMarginNativeRoutes } from './routes-margin-native.js';
-import { maxBorrowUnits, maxWithdrawalUnits, spendableUnits } from './margin-limits.js';
+import { maximumBorrowUnits, maximumWithdrawalUnits, spendableUnits } from './margin-limits.js';
 import {
   assetUnits,
   marginAssets,
@@ -136,7 +136,8 @@ function registerPostBorrowLend(app: FastifyInstance, context: ApiContext): void
     {
       schema: {
         summary:
-          'Borrow or lend an asset (instruction borrowLendExecute); a Lend repays an open borrow first, a Borrow redeems an open lend first',
+          'Borrow or lend an asset (instruction borrowLendExecute); a Lend repays an open borrow first,' +
+          ' a Borrow redeems an open lend first',
         tags: ['margin'],
         security: signedSecurity,
         body: {
@@ -320,7 +321,7 @@ function registerGetAccountLimitsBorrow(app: FastifyInstance, context: ApiContex
     async (request) => {
       const { account } = signedNativeQuery(context, request, 'maxBorrowQuantity');
       const asset = requireBorrowable(node.state, (request.query as { symbol: string }).symbol);
-      const units = maxBorrowUnits(node.state, node.state.accounts.get(account), asset);
+      const units = maximumBorrowUnits(node.state, node.state.accounts.get(account), asset);
       return { maxBorrowQuantity: assetUnits(asset, units), symbol: asset.symbol };
     },
   );
@@ -349,87 +350,85 @@ function registerGetAccountLimitsWithdrawal(app: FastifyInstance, context: ApiCo
       const query = request.query as { symbol: string; autoBorrow?: string; autoLendRedeem?: string };
       const asset = requireAsset(node.state, query.symbol);
       const flags = flagsOf(query);
-      const units = maxWithdrawalUnits(node.state, node.state.accounts.get(account), asset, flags);
+      const units = maximumWithdrawalUnits(node.state, node.state.accounts.get(account), asset, flags);
       return { maxWithdrawalQuantity: assetUnits(asset, units), symbol: asset.symbol, ...flags };
     },
   );
 }
 
-function registerGetAccountLimitsOrder(app: FastifyInstance, context: ApiContext): void {
-  const { node } = context;
-  app.get(
-    '/api/v1/account/limits/order',
-    {
-      schema: {
-        summary:
-          'The largest order quantity the signer’s balances, lends and borrowing power pay for (instruction maxOrderQuantity)',
-        tags: ['account', 'margin'],
-        security: signedSecurity,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['symbol', 'side'],
-          properties: {
-            symbol: symbolString,
-            side: { type: 'string', enum: ['Bid', 'Ask'] },
-            price: { type: 'string', maxLength: 48 },
-            reduceOnly: booleanText,
-            autoBorrow: booleanText,
-            autoBorrowRepay: booleanText,
-            autoLendRedeem: booleanText,
-          },
-        },
-        response: {
-          200: {
-            type: 'object',
-            required: ['maxOrderQuantity', 'side', 'symbol'],
-            properties: {
-              maxOrderQuantity: { type: 'string' },
-              side: { type: 'string' },
-              symbol: { type: 'string' },
-              price: { type: 'string' },
-            },
-          },
-          ...errorResponses(401),
-        },
+/** The schema of GET /api/v1/account/limits/order. */
+const accountLimitsOrderSchema = {
+  summary:
+    'The largest order quantity the signer’s balances, lends and borrowing power pay for' +
+    ' (instruction maxOrderQuantity)',
+  tags: ['account', 'margin'],
+  security: signedSecurity,
+  querystring: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['symbol', 'side'],
+    properties: {
+      symbol: symbolString,
+      side: { type: 'string', enum: ['Bid', 'Ask'] },
+      price: { type: 'string', maxLength: 48 },
+      reduceOnly: booleanText,
+      autoBorrow: booleanText,
+      autoBorrowRepay: booleanText,
+      autoLendRedeem: booleanText,
+    },
+  },
+  response: {
+    200: {
+      type: 'object',
+      required: ['maxOrderQuantity', 'side', 'symbol'],
+      properties: {
+        maxOrderQuantity: { type: 'string' },
+        side: { type: 'string' },
+        symbol: { type: 'string' },
+        price: { type: 'string' },
       },
     },
-    async (request) => {
-      const { account } = signedNativeQuery(context, request, 'maxOrderQuantity');
-      const query = request.query as {
-        symbol: string;
-        side: 'Bid' | 'Ask';
-        price?: string;
-        autoBorrow?: string;
-        autoLendRedeem?: string;
-      };
-      const market = requireMarket(node.state, query.symbol);
-      const holder = node.state.accounts.get(account);
-      const flags = flagsOf(query);
-      let baseUnits: bigint;
-      if (query.side === 'Ask') {
-        baseUnits = spendableUnits(node.state, holder, market.base, flags);
-      } else {
-        if (query.price === undefined)
-          throw new ApiError(
-            'INVALID_CLIENT_REQUEST',
-            'A Bid needs the price to turn the quote balance into a quantity.',
-          );
-        const priceUnits = parseAmountUnits(market.quote.decimals, query.price, 'price');
-        if (typeof priceUnits !== 'bigint' || priceUnits <= 0n)
-          throw new ApiError('INVALID_PRICE', 'price must be a positive decimal.');
-        const quote = spendableUnits(node.state, holder, market.quote, flags);
-        baseUnits = (quote * 10n ** BigInt(market.base.decimals)) / priceUnits;
-      }
-      const steps = baseUnits / market.stepUnits;
-      return {
-        maxOrderQuantity: formatDecimal(steps * market.stepUnits, market.base.decimals),
-        side: query.side,
-        symbol: market.symbol,
-        ...(query.price !== undefined ? { price: query.price } : {}),
-      };
-    },
-  );
+    ...errorResponses(401),
+  },
+};
+
+function registerGetAccountLimitsOrder(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
+  app.get('/api/v1/account/limits/order', { schema: accountLimitsOrderSchema }, async (request) => {
+    const { account } = signedNativeQuery(context, request, 'maxOrderQuantity');
+    const query = request.query as {
+      symbol: string;
+      side: 'Bid' | 'Ask';
+      price?: string;
+      autoBorrow?: string;
+      autoLendRedeem?: string;
+    };
+    const market = requireMarket(node.state, query.symbol);
+    const holder = node.state.accounts.get(account);
+    const flags = flagsOf(query);
+    let baseUnits: bigint;
+    if (query.side === 'Ask') {
+      baseUnits = spendableUnits(node.state, holder, market.base, flags);
+    } else {
+      if (query.price === undefined)
+        throw new ApiError(
+          'INVALID_CLIENT_REQUEST',
+          'A Bid needs the price to turn the quote balance into a quantity.',
+        );
+      const priceUnits = parseAmountUnits(market.quote.decimals, query.price, 'price');
+      if (typeof priceUnits !== 'bigint' || priceUnits <= 0n)
+        throw new ApiError('INVALID_PRICE', 'price must be a positive decimal.');
+      const quote = spendableUnits(node.state, holder, market.quote, flags);
+      baseUnits = (quote * 10n ** BigInt(market.base.decimals)) / priceUnits;
+    }
+    const steps = baseUnits / market.stepUnits;
+    return {
+      maxOrderQuantity: formatDecimal(steps * market.stepUnits, market.base.decimals),
+      side: query.side,
+      symbol: market.symbol,
+      ...(query.price !== undefined ? { price: query.price } : {}),
+    };
+  });
 }
 
 function registerEmptyHistories(app: FastifyInstance, context: ApiContext): void {
@@ -438,7 +437,8 @@ function registerEmptyHistories(app: FastifyInstance, context: ApiContext): void
       path,
       {
         schema: {
-          summary: `${summary} (instruction ${instruction}): an empty list until the history index records margin events`,
+          summary:
+            `${summary} (instruction ${instruction}):` + ' an empty list until the history index records margin events',
           tags: ['account', 'margin'],
           security: signedSecurity,
           querystring: {
@@ -480,7 +480,8 @@ function registerGetHistoryBorrowLendPositions(app: FastifyInstance, context: Ap
     {
       schema: {
         summary:
-          'The signer’s borrow and lend positions (instruction borrowPositionHistoryQueryAll): the open ones; closed ones are not kept yet',
+          'The signer’s borrow and lend positions (instruction borrowPositionHistoryQueryAll):' +
+          ' the open ones; closed ones are not kept yet',
         tags: ['account', 'margin'],
         security: signedSecurity,
         querystring: {

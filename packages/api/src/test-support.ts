@@ -68,7 +68,7 @@ export interface TestExchangeOptions {
   readonly maximumPendingTransactions?: number;
   /** Deposit address per blockchain (config `depositAddresses`). */
   readonly depositAddresses?: Readonly<Record<string, string>>;
-  /** The listings (default: the spot demo, demoConfig; margin tests pass demoMarginConfig()). */
+  /** The listings (default: the spot demo, demoConfig; margin tests pass demoMarginSettings()). */
   readonly config?: ExchangeConfig;
   /** The custody contract GET /api/v1/custody serves. */
   readonly custody?: CustodyInfo;

@@ -224,7 +224,8 @@ const spot = run(false);
 const margin = run(true);
 console.log(`  spot   (execute)  ${spot.opsPerSecond.toLocaleString('en')} ops/s, ${spot.accepted} accepted`);
 console.log(
-  `  margin (execute)  ${margin.opsPerSecond.toLocaleString('en')} ops/s, ${margin.accepted} accepted, ${margin.liquidations} liquidations`,
+  `  margin (execute)  ${margin.opsPerSecond.toLocaleString('en')} ops/s, ${margin.accepted} accepted,` +
+    ` ${margin.liquidations} liquidations`,
 );
 console.log(`  ratio margin / spot ${(margin.opsPerSecond / spot.opsPerSecond).toFixed(2)} (target ≥ 0.5)`);
 console.log(

@@ -317,18 +317,7 @@ function parseOrder(reader: ParameterReader): OrderRequest {
   if (attached && quantity === undefined)
     throw new ParseFailure('An order with a take-profit or stop-loss must be sized by "quantity".');
   const sized = quantity ?? triggerQuantity;
-  if (orderType === 'Limit') {
-    if (price === undefined) throw new ParseFailure('A Limit order requires "price".');
-    if (sized === undefined) throw new ParseFailure('A Limit order requires "quantity".');
-    if (quoteQuantity !== undefined) throw new ParseFailure('A Limit order does not take "quoteQuantity".');
-  } else {
-    if (price !== undefined) throw new ParseFailure('A Market order does not take "price".');
-    if ((sized === undefined) === (quoteQuantity === undefined)) {
-      throw new ParseFailure('A Market order requires exactly one of "quantity" and "quoteQuantity".');
-    }
-    if (postOnly) throw new ParseFailure('A Market order cannot be postOnly.');
-  }
-  if (postOnly && timeInForce !== 'GTC') throw new ParseFailure('postOnly requires timeInForce GTC.');
+  checkOrderTypeFields(orderType, price, sized, quoteQuantity, postOnly, timeInForce);
   return {
     symbol,
     side,
@@ -348,6 +337,29 @@ function parseOrder(reader: ParameterReader): OrderRequest {
     ...(stopLossLimitPrice !== undefined ? { stopLossLimitPrice } : {}),
     ...marginFlags,
   };
+}
+
+/** The fields each order type takes (Limit: price and a size; Market: exactly one size, not postOnly), then postOnly's. */
+function checkOrderTypeFields(
+  orderType: OrderRequest['orderType'],
+  price: string | undefined,
+  sized: string | undefined,
+  quoteQuantity: string | undefined,
+  postOnly: boolean,
+  timeInForce: OrderRequest['timeInForce'],
+): void {
+  if (orderType === 'Limit') {
+    if (price === undefined) throw new ParseFailure('A Limit order requires "price".');
+    if (sized === undefined) throw new ParseFailure('A Limit order requires "quantity".');
+    if (quoteQuantity !== undefined) throw new ParseFailure('A Limit order does not take "quoteQuantity".');
+  } else {
+    if (price !== undefined) throw new ParseFailure('A Market order does not take "price".');
+    if ((sized === undefined) === (quoteQuantity === undefined)) {
+      throw new ParseFailure('A Market order requires exactly one of "quantity" and "quoteQuantity".');
+    }
+    if (postOnly) throw new ParseFailure('A Market order cannot be postOnly.');
+  }
+  if (postOnly && timeInForce !== 'GTC') throw new ParseFailure('postOnly requires timeInForce GTC.');
 }
 
 const marginFlagNames = ['autoBorrow', 'autoBorrowRepay', 'autoLend', 'autoLendRedeem'] as const;

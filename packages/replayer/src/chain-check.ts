@@ -137,21 +137,21 @@ export interface ChainCheckResult {
   readonly problems: readonly string[];
 }
 
+/** The vault's Deposited, RootCommitted and PayoutOwed events, from block 0. */
+async function readVaultEvents(rpcUrl: string, vault: Address) {
+  const client = createPublicClient({ transport: http(rpcUrl, { retryCount: 0 }) });
+  const read = <N extends 'Deposited' | 'RootCommitted' | 'PayoutOwed' | 'RootFinalized'>(eventName: N) =>
+    client.getContractEvents({ address: vault, abi: vaultEvents, eventName, fromBlock: 0n, strict: true });
+  return Promise.all([read('Deposited'), read('RootCommitted'), read('PayoutOwed'), read('RootFinalized')]);
+}
+
 /** Compares what the replay collected with the vault at `vault` on the chain at `rpcUrl`. */
 export async function checkChain(
   collector: ChainCheckCollector,
   rpcUrl: string,
   vault: Address,
 ): Promise<ChainCheckResult> {
-  const client = createPublicClient({ transport: http(rpcUrl, { retryCount: 0 }) });
-  const read = <N extends 'Deposited' | 'RootCommitted' | 'PayoutOwed' | 'RootFinalized'>(eventName: N) =>
-    client.getContractEvents({ address: vault, abi: vaultEvents, eventName, fromBlock: 0n, strict: true });
-  const [deposits, commits, payouts, finalized] = await Promise.all([
-    read('Deposited'),
-    read('RootCommitted'),
-    read('PayoutOwed'),
-    read('RootFinalized'),
-  ]);
+  const [deposits, commits, payouts, finalized] = await readVaultEvents(rpcUrl, vault);
   const problems: string[] = [];
   const onChain = new Map(deposits.map((event) => [event.args.number, event.args]));
   for (const [number, credits] of collector.credits) {

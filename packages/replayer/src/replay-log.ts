@@ -30,7 +30,6 @@ import {
   LiabilitiesTree,
   StateCommitment,
   assembleAttestation,
-  sha256,
   attestationDigestHex,
   attestationEvidence,
   attestationFieldsOf,
@@ -47,7 +46,6 @@ import {
   shortAssets,
   stateHash,
   verifyAttestationSignature,
-  verifySignature,
   type ApplyOutcome,
   type Attestation,
   type AttestationFields,
@@ -59,6 +57,13 @@ import {
   type SnapshotRecord,
 } from '@vex/engine';
 import type { Divergence, DivergenceCheck, EquivocationEvidence } from './divergence.js';
+import {
+  checkAttestation,
+  checkSnapshot,
+  engineSignatureRule,
+  type ComputedAttestation,
+  type GivenAttestation,
+} from './attestation-checks.js';
 import { CountingByteSource } from './input-source.js';
 import { ReplayInputError, errorMessage } from './replay-input-error.js';
 import { SignatureBatchBuilder, validVerdictCode, verdictName } from './signature-batch.js';
@@ -157,21 +162,6 @@ interface InFlightBatch {
   readonly verdicts: Promise<BatchVerdicts>;
 }
 
-/** The attestation the replay computes for an entry: its fields and digest. */
-interface ComputedAttestation {
-  readonly sequence: number;
-  readonly fields: AttestationFields;
-  readonly digest: string;
-}
-
-/** A signed attestation given to the replay, and where it came from. */
-interface GivenAttestation {
-  readonly attestation: Attestation;
-  readonly source: string;
-  /** For the listed attestations: the place in the list. */
-  readonly number?: number;
-}
-
 /** Attestation checks at one sequence, settled once the next entry (its record, if any) is applied. */
 interface PendingCheck {
   readonly computed: ComputedAttestation;
@@ -181,8 +171,6 @@ interface PendingCheck {
 
 const defaultBatchEntries = 1024;
 const signatureVerifiedOption = { signatureVerified: true } as const;
-const engineSignatureRule = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean =>
-  verifySignature(publicKey, message, signature) === 'valid';
 
 /** An export entry's transaction (the reader gives views into the bytes read). */
 function transaction(entry: ExportEntry): {
@@ -193,8 +181,27 @@ function transaction(entry: ExportEntry): {
   return entry.transaction;
 }
 
-function sha256Hex(bytes: Uint8Array): string {
-  return bytesToLowerHex(sha256(bytes));
+/** An entry whose signature the workers found not valid. */
+function signatureDivergence(entry: ExportEntry, verdict: number): Divergence {
+  return {
+    sequence: entry.sequence,
+    check: 'signature',
+    expected: 'valid',
+    computed: verdictName(verdict),
+    message: `the signature of entry ${entry.sequence} is not valid (${verdictName(verdict)})`,
+  };
+}
+
+/** An entry the engine rejects on replay. */
+function transitionDivergence(entry: ExportEntry, rejection: { code: string; message: string }): Divergence {
+  const { code, message } = rejection;
+  return {
+    sequence: entry.sequence,
+    check: 'transition',
+    expected: 'accepted',
+    computed: `rejected: ${code} (${message})`,
+    message: `the engine rejects entry ${entry.sequence}: ${code}: ${message}`,
+  };
 }
 
 /** Verifies a log export; see the module comment. Bad input throws ReplayInputError; a wrong log or attestation is a ReplayDiverged report. */
@@ -390,30 +397,13 @@ class Replay {
     for (let index = 0; index < entries.length; index += 1) {
       const entry = entries[index]!;
       const verdict = verdicts[index]!;
-      if (verdict !== validVerdictCode) {
-        return {
-          sequence: entry.sequence,
-          check: 'signature',
-          expected: 'valid',
-          computed: verdictName(verdict),
-          message: `the signature of entry ${entry.sequence} is not valid (${verdictName(verdict)})`,
-        };
-      }
+      if (verdict !== validVerdictCode) return signatureDivergence(entry, verdict);
       // A record's digest is checked against the attestation of the entry before it, computed before the record applies.
       const isRecord = isAttestationRecordMessage(transaction(entry).message);
       const recordedComputation = isRecord && this.headSequence >= 1 ? this.computeAtHead() : undefined;
       const previousSequence = this.headSequence;
       const outcome = apply(state, entry, signatureVerifiedOption);
-      if (!outcome.accepted) {
-        const { code, message } = outcome.rejection;
-        return {
-          sequence: entry.sequence,
-          check: 'transition',
-          expected: 'accepted',
-          computed: `rejected: ${code} (${message})`,
-          message: `the engine rejects entry ${entry.sequence}: ${code}: ${message}`,
-        };
-      }
+      if (!outcome.accepted) return transitionDivergence(entry, outcome.rejection);
       this.entriesApplied += 1;
       this.headSequence = entry.sequence;
       this.headHash = entry.entryHash;
@@ -557,7 +547,7 @@ class Replay {
   private async checkpoint(entry: ExportEntry): Promise<Divergence | undefined> {
     const snapshot = this.options.snapshot;
     if (snapshot !== undefined && !this.snapshotChecked && snapshot.sequence === entry.sequence) {
-      const divergence = this.checkSnapshot(snapshot, entry);
+      const divergence = checkSnapshot(snapshot, entry, this.state!);
       if (divergence !== undefined) return divergence;
       this.snapshotChecked = true;
     }
@@ -629,124 +619,13 @@ class Replay {
       };
     }
     for (const item of given) {
-      const divergence = this.checkAttestation(item, computed);
+      const divergence = checkAttestation(item, computed, this.trustedOperatorKeys);
       if (divergence !== undefined) return divergence;
     }
     if (pending.listed !== undefined) {
       this.attestationsChecked += 1;
       const short = shortAssets(pending.listed.attestation);
       if (short.length > 0) this.flaggedAttestations.push({ sequence: computed.sequence, shortAssets: short });
-    }
-    return undefined;
-  }
-
-  /** Compares every signed field of a given attestation with the computed one, identity first, then the state, then the signature. */
-  private checkAttestation(given: GivenAttestation, computedAttestation: ComputedAttestation): Divergence | undefined {
-    const { attestation, source } = given;
-    const fields = computedAttestation.fields;
-    const divergence = (check: DivergenceCheck, expected: string, computed: string, message: string): Divergence => ({
-      sequence: attestation.sequence,
-      check,
-      expected,
-      computed,
-      message,
-      ...(given.number === undefined ? {} : { attestationNumber: given.number }),
-    });
-    const mismatch = (check: DivergenceCheck, what: string, expected: string, computed: string): Divergence =>
-      divergence(
-        check,
-        expected,
-        computed,
-        `${source} (sequence ${attestation.sequence}) states ${what} ${expected}, but the replay computes ${computed}`,
-      );
-
-    if (attestation.genesisHash !== fields.genesisHash)
-      return mismatch('genesis-hash', 'the genesis hash', attestation.genesisHash, fields.genesisHash);
-    if (attestation.headHash !== fields.headHash)
-      return mismatch('head-hash', 'the head hash', attestation.headHash, fields.headHash);
-    if (attestation.logTimeMs !== fields.logTimeMs)
-      return mismatch('log-time', 'the log time', String(attestation.logTimeMs), String(fields.logTimeMs));
-    if (attestation.stateHash !== fields.stateHash)
-      return mismatch('state-hash', 'the state hash', attestation.stateHash, fields.stateHash);
-    if (attestation.liabilitiesRoot !== fields.liabilitiesRoot) {
-      return mismatch('liabilities-root', 'the liabilities root', attestation.liabilitiesRoot, fields.liabilitiesRoot);
-    }
-    if (attestation.accountCount !== fields.accountCount) {
-      return mismatch(
-        'account-count',
-        'the account count',
-        String(attestation.accountCount),
-        String(fields.accountCount),
-      );
-    }
-    const attestedSymbols = attestation.assets.map((asset) => asset.symbol).join(',');
-    const listedSymbols = fields.assets.map((asset) => asset.symbol).join(',');
-    if (attestedSymbols !== listedSymbols)
-      return mismatch('asset-list', 'the assets', `[${attestedSymbols}]`, `[${listedSymbols}]`);
-    for (let index = 0; index < fields.assets.length; index += 1) {
-      const attested = attestation.assets[index]!;
-      const computed = fields.assets[index]!;
-      const symbol = computed.symbol;
-      if (attested.claims !== computed.claims)
-        return mismatch('claims', `${symbol} claims of`, attested.claims, computed.claims);
-      if (attested.debts !== computed.debts)
-        return mismatch('debts', `${symbol} debts of`, attested.debts, computed.debts);
-      if (attested.reserves !== computed.reserves)
-        return mismatch('reserves', `${symbol} reserves of`, attested.reserves, computed.reserves);
-    }
-
-    if (!this.trustedOperatorKeys.includes(attestation.operatorKey)) {
-      return divergence(
-        'attestation-signature',
-        `a signature by ${attestation.operatorKey}`,
-        'that key is not a genesis operator key',
-        `${source} (sequence ${attestation.sequence}) is signed by ${attestation.operatorKey}, which is not an operator key of the genesis`,
-      );
-    }
-    if (!verifyAttestationSignature(attestation, this.trustedOperatorKeys, engineSignatureRule)) {
-      return divergence(
-        'attestation-signature',
-        `a valid signature by ${attestation.operatorKey}`,
-        'the signature does not verify',
-        `the signature of ${source} (sequence ${attestation.sequence}) does not verify under the operator key ${attestation.operatorKey}`,
-      );
-    }
-    return undefined;
-  }
-
-  private checkSnapshot(snapshot: SnapshotRecord, entry: ExportEntry): Divergence | undefined {
-    const sequence = snapshot.sequence;
-    const recordedEntryHash = bytesToLowerHex(snapshot.entryHash);
-    const entryHash = entry.entryHash;
-    if (recordedEntryHash !== entryHash) {
-      return {
-        sequence,
-        check: 'snapshot-entry-hash',
-        expected: recordedEntryHash,
-        computed: entryHash,
-        message: `the snapshot says entry ${sequence} hashes to ${recordedEntryHash}, but in the log it hashes to ${entryHash}`,
-      };
-    }
-    const recordedStateHash = bytesToLowerHex(snapshot.stateHash);
-    const encodingHash = sha256Hex(snapshot.stateEncoding);
-    if (encodingHash !== recordedStateHash) {
-      return {
-        sequence,
-        check: 'snapshot-state-hash',
-        expected: recordedStateHash,
-        computed: encodingHash,
-        message: `the snapshot's state encoding hashes to ${encodingHash}, not to the state hash ${recordedStateHash} it records`,
-      };
-    }
-    const replayedStateHash = bytesToLowerHex(stateHash(this.state!));
-    if (recordedStateHash !== replayedStateHash) {
-      return {
-        sequence,
-        check: 'snapshot-state-hash',
-        expected: recordedStateHash,
-        computed: replayedStateHash,
-        message: `the snapshot's state hash after entry ${sequence} is ${recordedStateHash}, but the replayed state hashes to ${replayedStateHash}`,
-      };
     }
     return undefined;
   }

@@ -57,7 +57,7 @@ const quantityOption: OptionSpec = { type: 'string', value: '<q>', description: 
 export function marginCommands<Context extends MarginContext>(
   helpers: MarginCommandHelpers<Context>,
 ): Record<string, MarginCommand<Context>> {
-  const { required, symbol, decimal, traderClient, publicClient, keyOption } = helpers;
+  const { required, symbol, decimal, traderClient, keyOption } = helpers;
   const quantity = (context: Context): string => decimal('quantity', required(context.values, 'quantity'));
   const borrowLend = (side: 'Borrow' | 'Lend', summary: string, example: string): MarginCommand<Context> => ({
     group: 'Trader',
@@ -89,45 +89,7 @@ export function marginCommands<Context extends MarginContext>(
       'Redeem a lend: a Borrow against an open lend redeems it; beyond it, the rest is borrowed.',
       'exchange redeem --symbol USDC --quantity 100 --key alice.json',
     ),
-    margin: {
-      group: 'Trader',
-      summary: 'Show the margin summary (net equity, requirements, collateral) and the borrow/lend positions.',
-      synopsis: 'margin --key <file>',
-      options: { key: keyOption },
-      examples: ['exchange margin --key bob.json'],
-      run: async (context) => {
-        const client = await traderClient(context);
-        return { summary: await client.marginSummary(), positions: await client.lendingPositions() };
-      },
-    },
-    'lending-markets': {
-      group: 'Trader',
-      summary: 'Show the lending markets: rates, utilisation, lent and borrowed totals.',
-      synopsis: 'lending-markets',
-      options: {},
-      examples: ['exchange lending-markets'],
-      run: (context) => publicClient(context).lendingMarkets(),
-    },
-    prices: {
-      group: 'Trader',
-      summary: 'Show the index prices in the log.',
-      synopsis: 'prices',
-      options: {},
-      examples: ['exchange prices'],
-      run: (context) => publicClient(context).prices(),
-    },
-    pool: {
-      group: 'Trader',
-      summary: 'Show the coverage pools and, with --key, the signer’s shares.',
-      synopsis: 'pool [--key <file>]',
-      options: { key: keyOption },
-      examples: ['exchange pool', 'exchange pool --key carol.json'],
-      run: async (context) => {
-        const pools = await publicClient(context).coveragePools();
-        if (context.values.key === undefined) return { pools };
-        return { pools, shares: await (await traderClient(context)).coverageShares() };
-      },
-    },
+    ...marginViewCommands(helpers),
     ...coverageAndOperatorCommands(helpers),
   };
 }
@@ -136,7 +98,7 @@ export function marginCommands<Context extends MarginContext>(
 function coverageAndOperatorCommands<Context extends MarginContext>(
   helpers: MarginCommandHelpers<Context>,
 ): Record<string, MarginCommand<Context>> {
-  const { required, symbol, decimal, traderClient, operatorClient, keyOption, operatorKeyOption } = helpers;
+  const { required, symbol, decimal, traderClient, keyOption } = helpers;
   const quantity = (context: Context): string => decimal('quantity', required(context.values, 'quantity'));
   const pool =
     (instruction: string, params: (context: Context) => Record<string, string>) => async (context: Context) =>
@@ -184,27 +146,82 @@ function coverageAndOperatorCommands<Context extends MarginContext>(
       examples: ['exchange liquidate --account 6kpsY+KcUgq+9VB7Ey7F+ZVHdq6+vnuSQh7qaRRG0iw= --key keeper.json'],
       run: pool('liquidate', (context) => ({ account: required(context.values, 'account') })),
     },
-    price: {
-      group: 'Operator',
-      summary: 'Post an index price (operator instruction indexPriceUpdate), published now.',
-      synopsis: 'price --symbol <asset> --price <decimal> [--operator-key <file>]',
-      options: {
-        symbol: assetOption,
-        price: { type: 'string', value: '<decimal>', description: 'USDC per whole unit.' },
-        'operator-key': operatorKeyOption,
-      },
-      notes:
-        'A price that moves more than the asset’s maxPriceMove from the last one, or is not newer, is refused (PRICE_REJECTED).',
-      examples: ['exchange price --symbol SOL --price 95.5'],
+    price: priceCommand(helpers),
+  };
+}
+
+/** The commands that show margin state: the signer's summary, the lending markets, prices and coverage pools. */
+function marginViewCommands<Context extends MarginContext>(
+  helpers: MarginCommandHelpers<Context>,
+): Record<string, MarginCommand<Context>> {
+  const { traderClient, publicClient, keyOption } = helpers;
+  return {
+    margin: {
+      group: 'Trader',
+      summary: 'Show the margin summary (net equity, requirements, collateral) and the borrow/lend positions.',
+      synopsis: 'margin --key <file>',
+      options: { key: keyOption },
+      examples: ['exchange margin --key bob.json'],
       run: async (context) => {
-        const client = await operatorClient(context);
-        const price = decimal('price', required(context.values, 'price'));
-        return client.submitInstruction('indexPriceUpdate', {
-          price,
-          publishedAtMs: String(Date.now()),
-          symbol: symbol(context.values),
-        });
+        const client = await traderClient(context);
+        return { summary: await client.marginSummary(), positions: await client.lendingPositions() };
       },
+    },
+    'lending-markets': {
+      group: 'Trader',
+      summary: 'Show the lending markets: rates, utilisation, lent and borrowed totals.',
+      synopsis: 'lending-markets',
+      options: {},
+      examples: ['exchange lending-markets'],
+      run: (context) => publicClient(context).lendingMarkets(),
+    },
+    prices: {
+      group: 'Trader',
+      summary: 'Show the index prices in the log.',
+      synopsis: 'prices',
+      options: {},
+      examples: ['exchange prices'],
+      run: (context) => publicClient(context).prices(),
+    },
+    pool: {
+      group: 'Trader',
+      summary: 'Show the coverage pools and, with --key, the signer’s shares.',
+      synopsis: 'pool [--key <file>]',
+      options: { key: keyOption },
+      examples: ['exchange pool', 'exchange pool --key carol.json'],
+      run: async (context) => {
+        const pools = await publicClient(context).coveragePools();
+        if (context.values.key === undefined) return { pools };
+        return { pools, shares: await (await traderClient(context)).coverageShares() };
+      },
+    },
+  };
+}
+
+/** The operator's price command (indexPriceUpdate). */
+function priceCommand<Context extends MarginContext>(helpers: MarginCommandHelpers<Context>): MarginCommand<Context> {
+  const { required, symbol, decimal, operatorClient, operatorKeyOption } = helpers;
+  return {
+    group: 'Operator',
+    summary: 'Post an index price (operator instruction indexPriceUpdate), published now.',
+    synopsis: 'price --symbol <asset> --price <decimal> [--operator-key <file>]',
+    options: {
+      symbol: assetOption,
+      price: { type: 'string', value: '<decimal>', description: 'USDC per whole unit.' },
+      'operator-key': operatorKeyOption,
+    },
+    notes:
+      'A price that moves more than the asset’s maxPriceMove from the last one, or is not newer,' +
+      ' is refused (PRICE_REJECTED).',
+    examples: ['exchange price --symbol SOL --price 95.5'],
+    run: async (context) => {
+      const client = await operatorClient(context);
+      const price = decimal('price', required(context.values, 'price'));
+      return client.submitInstruction('indexPriceUpdate', {
+        price,
+        publishedAtMs: String(Date.now()),
+        symbol: symbol(context.values),
+      });
     },
   };
 }
