@@ -3,6 +3,7 @@ export * from './apply.js';
 export * from './decimal.js';
 export * from './events.js';
 export * from './instruction.js';
+export * from './instruction-catalogue.js';
 export * from './invariants.js';
 export * from './limits.js';
 export { formatPrice, formatQuantity } from './listing.js';

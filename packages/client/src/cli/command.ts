@@ -4,6 +4,7 @@
  */
 import { readFile, chmod, open } from 'node:fs/promises';
 import path from 'node:path';
+import { enumValues } from '@vex/engine/catalogue';
 import type { ExchangeClient } from '../client.js';
 import { keyPairFromSecret, type KeyPair } from '../keys.js';
 import { maximumWindowMs } from '../signing.js';
@@ -216,12 +217,8 @@ export async function writePrivateFile(file: string, content: string, force: boo
   await chmod(file, 0o600);
 }
 
-export const sides = ['Bid', 'Ask'] as const satisfies readonly Side[];
-export const orderTypes = ['Limit', 'Market'] as const satisfies readonly OrderType[];
-export const timesInForce = ['GTC', 'IOC', 'FOK'] as const satisfies readonly TimeInForce[];
-export const selfTradePreventions = [
-  'RejectTaker',
-  'RejectMaker',
-  'RejectBoth',
-  'Allow',
-] as const satisfies readonly SelfTradePrevention[];
+// The option values come from the engine's one instruction catalogue (its `catalogue` subpath: plain data, no engine code loaded).
+export const sides: readonly Side[] = enumValues.side;
+export const orderTypes: readonly OrderType[] = enumValues.orderType;
+export const timesInForce: readonly TimeInForce[] = enumValues.timeInForce;
+export const selfTradePreventions: readonly SelfTradePrevention[] = enumValues.selfTradePrevention;
