@@ -6,33 +6,29 @@
  * spot exchange does today (no PERP markets), and the two requests ccxt signs
  * with an empty instruction are refused (docs/api.md, "Margin").
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoMarginSettings } from './margin-config.js';
-import { operatorTransaction, signedRequest, startTestExchange, TestKey, type TestExchange } from './test-support.js';
+import {
+  operatorTransaction,
+  signedRequest,
+  startTestExchange,
+  TestKey,
+  type TestExchange,
+  readRecordedRequests,
+  recordedRequestKey,
+  clockStartBefore,
+} from './test-support.js';
 
-interface Recorded {
-  readonly method: string;
-  readonly url: string;
-  readonly headers: Record<string, string>;
-  readonly body?: string;
-}
-
-const recordedFile = fileURLToPath(new URL('../test/fixtures/ccxt-margin-requests.jsonl', import.meta.url));
-const recorded: Recorded[] = readFileSync(recordedFile, 'utf8')
-  .split('\n')
-  .filter((line) => line.trim() !== '')
-  .map((line) => JSON.parse(line) as Recorded);
-
-/** The recorded key: the ed25519 seed is 32 bytes of 0x07. */
-const recordedKey = new TestKey(new Uint8Array(32).fill(7));
+const recorded = readRecordedRequests(
+  fileURLToPath(new URL('../test/fixtures/ccxt-margin-requests.jsonl', import.meta.url)),
+);
+const recordedKey = recordedRequestKey;
 const lender = new TestKey(new Uint8Array(32).fill(9));
 
 describe('margin requests recorded from ccxt 4.5.84', { timeout: 60_000 }, () => {
   let exchange: TestExchange;
-  let now =
-    Number(recorded.find((request) => request.headers['x-timestamp'] !== undefined)!.headers['x-timestamp']) - 10_000;
+  let now = clockStartBefore(recorded);
 
   beforeAll(async () => {
     exchange = await startTestExchange({ clock: () => now, config: demoMarginSettings() });

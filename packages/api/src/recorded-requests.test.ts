@@ -5,32 +5,26 @@
  * included). The node's and the server's clock are set to each request's
  * X-Timestamp, so every signature and window is judged as it was meant.
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { operatorTransaction, startTestExchange, TestKey, type TestExchange } from './test-support.js';
-
-interface Recorded {
-  readonly method: string;
-  readonly url: string;
-  readonly headers: Record<string, string>;
-  readonly body?: string;
-}
+import {
+  operatorTransaction,
+  startTestExchange,
+  type TestExchange,
+  readRecordedRequests,
+  recordedRequestKey,
+  clockStartBefore,
+} from './test-support.js';
 
 // The repository's one copy of shared/ccxt-requests.jsonl, so a clone alone suffices.
-const recordedFile = fileURLToPath(new URL('../../engine/test/fixtures/ccxt-requests.jsonl', import.meta.url));
-const recorded: Recorded[] = readFileSync(recordedFile, 'utf8')
-  .split('\n')
-  .filter((line) => line.trim() !== '')
-  .map((line) => JSON.parse(line) as Recorded);
-
-/** The recorded key: the ed25519 seed is 32 bytes of 0x07. */
-const recordedKey = new TestKey(new Uint8Array(32).fill(7));
+const recorded = readRecordedRequests(
+  fileURLToPath(new URL('../../engine/test/fixtures/ccxt-requests.jsonl', import.meta.url)),
+);
+const recordedKey = recordedRequestKey;
 
 describe('requests recorded from ccxt 4.5.84', { timeout: 60_000 }, () => {
   let exchange: TestExchange;
-  let now =
-    Number(recorded.find((request) => request.headers['x-timestamp'] !== undefined)!.headers['x-timestamp']) - 10_000;
+  let now = clockStartBefore(recorded);
 
   beforeAll(async () => {
     exchange = await startTestExchange({ clock: () => now });

@@ -4,6 +4,7 @@
  * and keys that sign requests exactly as Backpack clients do.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -250,4 +251,30 @@ export function units(text: string, scale: number): bigint {
   if (fraction.length > scale) throw new Error(`${text} is finer than 10^-${scale}`);
   const value = BigInt(whole! + fraction.padEnd(scale, '0'));
   return negative ? -value : value;
+}
+
+/** One HTTP request ccxt sent to a recording server (the JSON Lines fixtures of ccxt's requests). */
+export interface RecordedRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly body?: string;
+}
+
+/** The requests of a recorded JSON Lines file, in order. */
+export function readRecordedRequests(file: string): RecordedRequest[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as RecordedRequest);
+}
+
+/** The key ccxt signed the recorded requests with: the ed25519 seed is 32 bytes of 0x07. */
+export const recordedRequestKey = new TestKey(new Uint8Array(32).fill(7));
+
+/** The first recorded X-Timestamp less ten seconds: where a replay's clock starts. */
+export function clockStartBefore(recorded: readonly RecordedRequest[]): number {
+  return (
+    Number(recorded.find((request) => request.headers['x-timestamp'] !== undefined)!.headers['x-timestamp']) - 10_000
+  );
 }

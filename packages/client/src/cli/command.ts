@@ -217,7 +217,8 @@ export async function writePrivateFile(file: string, content: string, force: boo
   await chmod(file, 0o600);
 }
 
-// The option values come from the engine's one instruction catalogue (its `catalogue` subpath: plain data, no engine code loaded).
+// The option values come from the engine's one instruction catalogue (its `catalogue` subpath:
+// plain data, no engine code loaded).
 export const sides: readonly Side[] = enumValues.side;
 export const orderTypes: readonly OrderType[] = enumValues.orderType;
 export const timesInForce: readonly TimeInForce[] = enumValues.timeInForce;
