@@ -1397,7 +1397,7 @@ class HttpFuzzer {
           'hasOwnProperty',
           'valueOf',
           'triggerPrice',
-          'autoLend',
+          'autoLiquidate',
           'Symbol',
           'symbol ',
           'a'.repeat(70),

@@ -57,7 +57,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { apply, createState, messageDigest, readLogExport, stateHashHex } from '@vex/engine';
+import { apply, createState, messageDigest, readLogExport, stateCommitmentHex } from '@vex/engine';
 import {
   Ed25519Key,
   Prng,
@@ -486,7 +486,7 @@ describe.runIf(process.platform === 'linux')('overload of the node behind the HT
         throw new Error(`entry ${entry.sequence} repeats an earlier signature or signed message`);
       logged.set(signature, Buffer.from(entry.transaction.message).toString('utf8'));
       digests.add(digest);
-      if (entry.sequence === attestation.sequence) attestedStateHash = stateHashHex(state);
+      if (entry.sequence === attestation.sequence) attestedStateHash = stateCommitmentHex(state);
     }
     const replayMs = performance.now() - replayStarted;
     expect(attestedStateHash).toBe(attestation.stateHash);
