@@ -1396,7 +1396,7 @@ class HttpFuzzer {
           'toString',
           'hasOwnProperty',
           'valueOf',
-          'triggerPrice',
+          'triggerPriceTicks',
           'autoLiquidate',
           'Symbol',
           'symbol ',
