@@ -33,7 +33,10 @@ export interface OrderRequest {
   readonly postOnly: boolean;
   readonly selfTradePrevention: SelfTradePrevention;
   readonly clientId?: number;
-  /** A trigger order: the last price at which it is placed (docs/matching.md, section 8); it is then sized by triggerQuantity. */
+  /**
+   * A trigger order: the last price at which it is placed (docs/matching.md,
+   * section 8); it is then sized by triggerQuantity.
+   */
   readonly triggerPrice?: string;
   readonly triggerQuantity?: string;
   /** Attached take-profit and stop-loss: trigger orders on the opposite side, placed with the order. */
@@ -170,7 +173,10 @@ export const queryInstructions = [
   'positionQuery',
   'subscribe',
   'proofQuery',
-  /** The operator's listing of every account's pending withdrawals (GET /api/v1/operator/withdrawals): not a trader's withdrawalQueryAll. */
+  /**
+   * The operator's listing of every account's pending withdrawals
+   * (GET /api/v1/operator/withdrawals): not a trader's withdrawalQueryAll.
+   */
   'operatorWithdrawalQueryAll',
 ] as const;
 export type QueryName = (typeof queryInstructions)[number];
@@ -339,7 +345,10 @@ function parseOrder(reader: ParameterReader): OrderRequest {
   };
 }
 
-/** The fields each order type takes (Limit: price and a size; Market: exactly one size, not postOnly), then postOnly's. */
+/**
+ * The fields each order type takes (Limit: price and a size; Market: exactly
+ * one size, not postOnly), then postOnly's.
+ */
 function checkOrderTypeFields(
   orderType: OrderRequest['orderType'],
   price: string | undefined,
@@ -371,134 +380,154 @@ function parseMarginFlags(reader: ParameterReader): Partial<Record<(typeof margi
   return flags;
 }
 
+/**
+ * How each kind of field is read, by what it holds. A field's reader checks
+ * its syntax; decimals stay strings (the engine scales them against the
+ * market or asset).
+ */
+const fieldReaders = {
+  text: (reader: ParameterReader, key: string) => reader.text(key),
+  symbol: (reader: ParameterReader, key: string) => reader.symbol(key),
+  /** An asset's symbol: a symbol without the "_" that joins a market's two. */
+  assetSymbol: (reader: ParameterReader, key: string) => {
+    const symbol = reader.symbol(key);
+    if (symbol.includes('_')) throw new ParseFailure('An asset symbol cannot contain "_".');
+    return symbol;
+  },
+  blockchain: (reader: ParameterReader, key: string) => reader.blockchain(key),
+  decimal: (reader: ParameterReader, key: string) => reader.required(key),
+  optionalDecimal: (reader: ParameterReader, key: string) => reader.optional(key),
+  accountId: (reader: ParameterReader, key: string) => {
+    const account = reader.required(key);
+    if (!isCanonicalAccountId(account))
+      throw new ParseFailure(`"${key}" must be the canonical base64 of a 32-byte public key.`);
+    return account;
+  },
+  identifier: (reader: ParameterReader, key: string) => reader.integer(key, Number.MAX_SAFE_INTEGER),
+  optionalCount: (reader: ParameterReader, key: string) => reader.integer(key, Number.MAX_SAFE_INTEGER, true),
+  basisPoints: (reader: ParameterReader, key: string) => reader.integer(key, 10_000),
+  assetDecimals: (reader: ParameterReader, key: string) => reader.integer(key, 18),
+} as const;
+
+type FieldKind = keyof typeof fieldReaders;
+/** The field kinds whose reader yields a value `Value` can hold. */
+type FieldKindFor<Value> = {
+  [Kind in FieldKind]: ReturnType<(typeof fieldReaders)[Kind]> extends Value ? Kind : never;
+}[FieldKind];
+type Parsed<Name extends TransactionKind> = Extract<TransactionInstruction, { readonly kind: Name }>;
+/** Every field of instruction `Name` and how it is read; optional fields may use an optional reader. */
+type FieldTable<Name extends TransactionKind> = {
+  readonly [Key in Exclude<keyof Parsed<Name>, 'kind'>]-?: FieldKindFor<Parsed<Name>[Key]>;
+};
+
+/**
+ * Reads the fields of instruction `kind` in the table's order, which decides
+ * the message when several are wrong; an absent optional field is left out.
+ */
+function readFields<Name extends TransactionKind>(
+  reader: ParameterReader,
+  kind: Name,
+  fields: FieldTable<Name>,
+): Parsed<Name> {
+  const instruction: Record<string, string | number> = { kind };
+  // determinism-reviewed: string keys of a literal iterate in insertion order, the read order written below.
+  for (const [key, fieldKind] of Object.entries(fields) as [string, FieldKind][]) {
+    const value = fieldReaders[fieldKind](reader, key);
+    if (value !== undefined) instruction[key] = value;
+  }
+  return instruction as unknown as Parsed<Name>;
+}
+
+function parseOrderCancel(reader: ParameterReader): Parsed<'orderCancel'> {
+  const symbol = reader.symbol('symbol');
+  const orderId = reader.integer('orderId', Number.MAX_SAFE_INTEGER, true);
+  const clientId = reader.integer('clientId', maximumClientId, true);
+  if ((orderId === undefined) === (clientId === undefined)) {
+    throw new ParseFailure('orderCancel requires exactly one of "orderId" and "clientId".');
+  }
+  return { kind: 'orderCancel', symbol, ...(orderId !== undefined ? { orderId } : { clientId: clientId as number }) };
+}
+
+function parseAttestationRecord(reader: ParameterReader): Parsed<'attestationRecord'> {
+  const digest = reader.required('digest');
+  if (!/^[0-9a-f]{64}$/.test(digest)) throw new ParseFailure('"digest" must be 64 lower-case hex digits.');
+  const sequence = reader.integer('sequence', Number.MAX_SAFE_INTEGER);
+  if (sequence < 1) throw new ParseFailure('"sequence" must be at least 1.');
+  return { kind: 'attestationRecord', digest, sequence };
+}
+
+/**
+ * The parser of each transaction but the margin ones (margin-instruction-parser.ts).
+ * Fields are listed in the order they are read; that order decides which
+ * message a request with several faults gets, so keep it.
+ */
+const transactionParsers: {
+  readonly [Name in TransactionKind]?: (reader: ParameterReader) => Parsed<Name>;
+} = {
+  orderExecute: (reader) => ({ kind: 'orderExecute', orders: [parseOrder(reader)] }),
+  orderCancel: parseOrderCancel,
+  orderCancelAll: (reader) => readFields(reader, 'orderCancelAll', { symbol: 'symbol' }),
+  exitAddressLink: (reader) => {
+    const parsed = parseExitAddressLink(reader.optional('address'));
+    if (typeof parsed === 'string') throw new ParseFailure(parsed);
+    return parsed;
+  },
+  withdraw: (reader) =>
+    readFields(reader, 'withdraw', {
+      address: 'text',
+      blockchain: 'blockchain',
+      quantity: 'decimal',
+      symbol: 'symbol',
+    }),
+  depositCredit: (reader) =>
+    readFields(reader, 'depositCredit', {
+      account: 'accountId',
+      blockchain: 'blockchain',
+      chainTransactionId: 'text',
+      quantity: 'decimal',
+      symbol: 'symbol',
+    }),
+  withdrawalComplete: (reader) =>
+    readFields(reader, 'withdrawalComplete', { chainTransactionId: 'text', withdrawalId: 'identifier' }),
+  withdrawalFail: (reader) => readFields(reader, 'withdrawalFail', { reason: 'text', withdrawalId: 'identifier' }),
+  reservesStatement: (reader) => readFields(reader, 'reservesStatement', { quantity: 'decimal', symbol: 'symbol' }),
+  attestationRecord: parseAttestationRecord,
+  assetList: (reader) => readFields(reader, 'assetList', { decimals: 'assetDecimals', symbol: 'assetSymbol' }),
+  marketList: (reader) =>
+    readFields(reader, 'marketList', {
+      baseSymbol: 'symbol',
+      makerFeeBps: 'basisPoints',
+      maxPrice: 'decimal',
+      maxQuantity: 'decimal',
+      minPrice: 'decimal',
+      minQuantity: 'decimal',
+      quoteSymbol: 'symbol',
+      stepSize: 'decimal',
+      symbol: 'symbol',
+      takerFeeBps: 'basisPoints',
+      tickSize: 'decimal',
+      maxOpenOrders: 'optionalCount',
+      maxMakersPerOrder: 'optionalCount',
+      minOrderValue: 'optionalDecimal',
+    }),
+};
+
 function parseSingle(group: SignedGroup): Instruction {
   const reader = new ParameterReader(group);
-  let instruction: Instruction;
-  switch (group.instruction) {
-    case 'orderExecute':
-      instruction = { kind: 'orderExecute', orders: [parseOrder(reader)] };
-      break;
-    case 'orderCancel': {
-      const symbol = reader.symbol('symbol');
-      const orderId = reader.integer('orderId', Number.MAX_SAFE_INTEGER, true);
-      const clientId = reader.integer('clientId', maximumClientId, true);
-      if ((orderId === undefined) === (clientId === undefined)) {
-        throw new ParseFailure('orderCancel requires exactly one of "orderId" and "clientId".');
-      }
-      instruction = {
-        kind: 'orderCancel',
-        symbol,
-        ...(orderId !== undefined ? { orderId } : { clientId: clientId as number }),
-      };
-      break;
-    }
-    case 'orderCancelAll':
-      instruction = { kind: 'orderCancelAll', symbol: reader.symbol('symbol') };
-      break;
-    case 'exitAddressLink': {
-      const parsed = parseExitAddressLink(reader.optional('address'));
-      if (typeof parsed === 'string') throw new ParseFailure(parsed);
-      instruction = parsed;
-      break;
-    }
-    case 'withdraw':
-      instruction = {
-        kind: 'withdraw',
-        address: reader.text('address'),
-        blockchain: reader.blockchain('blockchain'),
-        quantity: reader.required('quantity'),
-        symbol: reader.symbol('symbol'),
-      };
-      break;
-    case 'depositCredit': {
-      const account = reader.required('account');
-      if (!isCanonicalAccountId(account))
-        throw new ParseFailure('"account" must be the canonical base64 of a 32-byte public key.');
-      instruction = {
-        kind: 'depositCredit',
-        account,
-        blockchain: reader.blockchain('blockchain'),
-        chainTransactionId: reader.text('chainTransactionId'),
-        quantity: reader.required('quantity'),
-        symbol: reader.symbol('symbol'),
-      };
-      break;
-    }
-    case 'withdrawalComplete':
-      instruction = {
-        kind: 'withdrawalComplete',
-        chainTransactionId: reader.text('chainTransactionId'),
-        withdrawalId: reader.integer('withdrawalId', Number.MAX_SAFE_INTEGER),
-      };
-      break;
-    case 'withdrawalFail':
-      instruction = {
-        kind: 'withdrawalFail',
-        reason: reader.text('reason'),
-        withdrawalId: reader.integer('withdrawalId', Number.MAX_SAFE_INTEGER),
-      };
-      break;
-    case 'reservesStatement':
-      instruction = {
-        kind: 'reservesStatement',
-        quantity: reader.required('quantity'),
-        symbol: reader.symbol('symbol'),
-      };
-      break;
-    case 'attestationRecord': {
-      const digest = reader.required('digest');
-      if (!/^[0-9a-f]{64}$/.test(digest)) throw new ParseFailure('"digest" must be 64 lower-case hex digits.');
-      const sequence = reader.integer('sequence', Number.MAX_SAFE_INTEGER);
-      if (sequence < 1) throw new ParseFailure('"sequence" must be at least 1.');
-      instruction = { kind: 'attestationRecord', digest, sequence };
-      break;
-    }
-    case 'assetList':
-      instruction = { kind: 'assetList', decimals: reader.integer('decimals', 18), symbol: reader.symbol('symbol') };
-      if (instruction.symbol.includes('_')) throw new ParseFailure('An asset symbol cannot contain "_".');
-      break;
-    case 'marketList':
-      instruction = {
-        kind: 'marketList',
-        baseSymbol: reader.symbol('baseSymbol'),
-        makerFeeBps: reader.integer('makerFeeBps', 10_000),
-        maxPrice: reader.required('maxPrice'),
-        maxQuantity: reader.required('maxQuantity'),
-        minPrice: reader.required('minPrice'),
-        minQuantity: reader.required('minQuantity'),
-        quoteSymbol: reader.symbol('quoteSymbol'),
-        stepSize: reader.required('stepSize'),
-        symbol: reader.symbol('symbol'),
-        takerFeeBps: reader.integer('takerFeeBps', 10_000),
-        tickSize: reader.required('tickSize'),
-      };
-      {
-        const maxOpenOrders = reader.integer('maxOpenOrders', Number.MAX_SAFE_INTEGER, true);
-        const maxMakersPerOrder = reader.integer('maxMakersPerOrder', Number.MAX_SAFE_INTEGER, true);
-        const minOrderValue = reader.optional('minOrderValue');
-        instruction = {
-          ...instruction,
-          ...(maxOpenOrders !== undefined ? { maxOpenOrders } : {}),
-          ...(maxMakersPerOrder !== undefined ? { maxMakersPerOrder } : {}),
-          ...(minOrderValue !== undefined ? { minOrderValue } : {}),
-        };
-      }
-      break;
-    default: {
-      const margin = parseMarginInstruction(group.instruction, reader);
-      if (margin !== undefined) {
-        reader.finish();
-        return margin;
-      }
-      if ((queryInstructions as readonly string[]).includes(group.instruction)) {
-        // Queries take free-form filters; the API validates them per route.
-        return { kind: 'query', name: group.instruction as QueryName, params: group.params };
-      }
-      throw new ParseFailure(`Unknown instruction "${group.instruction}".`);
-    }
+  const name = group.instruction;
+  const parse = Object.hasOwn(transactionParsers, name)
+    ? (transactionParsers[name as TransactionKind] as (reader: ParameterReader) => Instruction)
+    : undefined;
+  const instruction = parse !== undefined ? parse(reader) : parseMarginInstruction(name, reader);
+  if (instruction !== undefined) {
+    reader.finish();
+    return instruction;
   }
-  reader.finish();
-  return instruction;
+  if ((queryInstructions as readonly string[]).includes(name)) {
+    // Queries take free-form filters; the API validates them per route.
+    return { kind: 'query', name: name as QueryName, params: group.params };
+  }
+  throw new ParseFailure(`Unknown instruction "${name}".`);
 }
 
 /** Turns the groups of a signing string into one instruction (a batch is one orderExecute). */
