@@ -159,3 +159,33 @@ export class ByteReader {
     if (this.offset !== this.buffer.length) this.fail('trailing bytes');
   }
 }
+
+/**
+ * One integer field of a record and how it is read back: a bigint field as
+ * any unsigned varint, a number field as one that must be a safe integer.
+ */
+export type IntegerField<Target> = {
+  [Key in keyof Target]-?: Target[Key] extends bigint
+    ? readonly [Key, 'unsigned']
+    : Target[Key] extends number
+      ? readonly [Key, 'safeInteger']
+      : never;
+}[keyof Target];
+
+/**
+ * A run of a record's integer fields, written and read from one list, so
+ * that the encoder and the decoder cannot disagree on their order. Each is
+ * one varint, exactly as `writer.unsigned(target.field)` writes it.
+ */
+export class IntegerFields<Target> {
+  constructor(readonly fields: readonly IntegerField<Target>[]) {}
+
+  write(writer: ByteWriter, target: Target): void {
+    for (const field of this.fields) writer.unsigned(target[field[0]] as bigint | number);
+  }
+
+  read(reader: ByteReader, target: Target): void {
+    const record = target as Record<keyof Target, bigint | number>;
+    for (const [key, kind] of this.fields) record[key] = kind === 'unsigned' ? reader.unsigned() : reader.safeInteger();
+  }
+}

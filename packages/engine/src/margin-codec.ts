@@ -6,11 +6,12 @@
  * requests by account ordinal. Derived fields (borrow counts, the borrower
  * set) are rebuilt on decoding.
  */
-import { ByteDecodeError, type ByteReader, type ByteWriter } from './byte-codec.js';
+import { ByteDecodeError, IntegerFields, type ByteReader, type ByteWriter } from './byte-codec.js';
 import { formatDecimal } from './decimal.js';
 import { borrowLendListingDecimals } from './margin-instruction-parser.js';
 import { marginParameters, newAssetMargin } from './lending-pool.js';
 import { wadDecimals } from './margin-fixed-point.js';
+import type { AssetMargin, CoveragePool, LendingPool } from './margin-state.js';
 import type { Account, Asset, ExchangeState } from './state.js';
 
 export function encodeAssetMargin(writer: ByteWriter, asset: Asset): void {
@@ -22,16 +23,24 @@ export function encodeAssetMargin(writer: ByteWriter, asset: Asset): void {
   writer.byte(1);
   for (const key of borrowLendListingDecimals) writer.unsigned(margin.parameters[key]);
   writer.unsigned(margin.parameters.coveragePoolWithdrawalDelayMs);
-  writer.unsigned(margin.indexPrice);
-  writer.unsigned(margin.priceUpdatedAtMs);
-  const pool = margin.lendingPool;
-  writer.unsigned(pool.borrowIndex);
-  writer.unsigned(pool.supplyIndex);
-  writer.unsigned(pool.accruedAtMs);
-  writer.unsigned(pool.totalBorrowScaled);
-  writer.unsigned(pool.totalSupplyScaled);
-  writer.unsigned(pool.cashUnits);
+  priceFields.write(writer, margin);
+  lendingPoolFields.write(writer, margin.lendingPool);
 }
+
+/** The asset's index price and its time, after the listing's parameters. */
+const priceFields = new IntegerFields<AssetMargin>([
+  ['indexPrice', 'unsigned'],
+  ['priceUpdatedAtMs', 'safeInteger'],
+]);
+
+const lendingPoolFields = new IntegerFields<LendingPool>([
+  ['borrowIndex', 'unsigned'],
+  ['supplyIndex', 'unsigned'],
+  ['accruedAtMs', 'safeInteger'],
+  ['totalBorrowScaled', 'unsigned'],
+  ['totalSupplyScaled', 'unsigned'],
+  ['cashUnits', 'unsigned'],
+]);
 
 export function decodeAssetMargin(reader: ByteReader, asset: Asset): void {
   const flag = reader.byte();
@@ -43,15 +52,8 @@ export function decodeAssetMargin(reader: ByteReader, asset: Asset): void {
   const parameters = marginParameters(listing as never);
   if ('code' in parameters) throw new ByteDecodeError(`asset ${asset.symbol}: ${parameters.message}`);
   const margin = newAssetMargin(parameters, 0);
-  margin.indexPrice = reader.unsigned();
-  margin.priceUpdatedAtMs = reader.safeInteger();
-  const pool = margin.lendingPool;
-  pool.borrowIndex = reader.unsigned();
-  pool.supplyIndex = reader.unsigned();
-  pool.accruedAtMs = reader.safeInteger();
-  pool.totalBorrowScaled = reader.unsigned();
-  pool.totalSupplyScaled = reader.unsigned();
-  pool.cashUnits = reader.unsigned();
+  priceFields.read(reader, margin);
+  lendingPoolFields.read(reader, margin.lendingPool);
   asset.margin = margin;
 }
 
@@ -86,8 +88,7 @@ export function encodeCoveragePools(writer: ByteWriter, state: ExchangeState): v
   for (const asset of state.assets) {
     const pool = asset.margin?.coveragePool;
     if (pool === undefined) continue;
-    writer.unsigned(pool.holdingsUnits);
-    writer.unsigned(pool.totalShares);
+    coveragePoolTotals.write(writer, pool);
     const holders = [...pool.shares].sort(([left], [right]) => left.ordinal - right.ordinal);
     writer.unsigned(holders.length);
     for (const [account, shares] of holders) {
@@ -104,12 +105,16 @@ export function encodeCoveragePools(writer: ByteWriter, state: ExchangeState): v
   }
 }
 
+const coveragePoolTotals = new IntegerFields<CoveragePool>([
+  ['holdingsUnits', 'unsigned'],
+  ['totalShares', 'unsigned'],
+]);
+
 export function decodeCoveragePools(reader: ByteReader, state: ExchangeState): void {
   for (const asset of state.assets) {
     const pool = asset.margin?.coveragePool;
     if (pool === undefined) continue;
-    pool.holdingsUnits = reader.unsigned();
-    pool.totalShares = reader.unsigned();
+    coveragePoolTotals.read(reader, pool);
     let previous = -1;
     for (let count = reader.safeInteger(); count > 0; count -= 1) {
       const ordinal = reader.safeInteger();

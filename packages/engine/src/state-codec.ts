@@ -10,13 +10,13 @@
  * "State encoding".
  */
 import { createHash } from 'node:crypto';
-import { ByteDecodeError, ByteReader, ByteWriter } from './byte-codec.js';
+import { ByteDecodeError, ByteReader, ByteWriter, IntegerFields } from './byte-codec.js';
 import type { SelfTradePrevention, Side, TimeInForce } from './instruction.js';
 import { formatDecimal } from './decimal.js';
 import { enumValues } from './instruction-catalogue.js';
 import { formatPrice, formatQuantity, listAsset, listMarket } from './listing.js';
 import { isRejection } from './result-codes.js';
-import { Account, Order, createState, type ExchangeState, type Genesis, type Withdrawal } from './state.js';
+import { Account, Order, createState, type Asset, type ExchangeState, type Genesis, type Withdrawal } from './state.js';
 import { checkInvariants } from './invariants.js';
 import {
   decodeAccountSettings,
@@ -116,26 +116,36 @@ function encodeHeaderSection(writer: ByteWriter, state: ExchangeState): void {
   for (const key of genesis.operatorKeys) writer.bytes(keyBytes(key));
   writer.bytes(keyBytes(genesis.feeAccount));
 
-  writer.unsigned(state.logTimeMs);
-  writer.unsigned(state.nextOrderId);
-  writer.unsigned(state.nextTradeId);
-  writer.unsigned(state.nextWithdrawalId);
-  writer.unsigned(state.nextDepositId);
-  // Version 3: the head sequence and the last attestation record (docs/attestation.md, "Attestation records").
-  writer.unsigned(state.headSequence);
-  writer.unsigned(state.attestedSequence);
+  headerCounters.write(writer, state);
   writer.bytes(state.attestationDigest);
 }
+
+/** The header's counters, then (from version 3) the attestation digest follows them. */
+const headerCounters = new IntegerFields<ExchangeState>([
+  ['logTimeMs', 'safeInteger'],
+  ['nextOrderId', 'safeInteger'],
+  ['nextTradeId', 'safeInteger'],
+  ['nextWithdrawalId', 'safeInteger'],
+  ['nextDepositId', 'safeInteger'],
+  // Version 3: the head sequence and the last attestation record (docs/attestation.md, "Attestation records").
+  ['headSequence', 'safeInteger'],
+  ['attestedSequence', 'safeInteger'],
+]);
+
+/** An asset's totals, after its symbol and decimals. */
+const assetTotals = new IntegerFields<Asset>([
+  ['depositedUnits', 'unsigned'],
+  ['withdrawnUnits', 'unsigned'],
+  ['reservesUnits', 'unsigned'],
+  ['reservesStatedAtMs', 'safeInteger'],
+]);
 
 function encodeAssetsSection(writer: ByteWriter, state: ExchangeState): void {
   writer.unsigned(state.assets.length);
   for (const asset of state.assets) {
     writer.string(asset.symbol);
     writer.unsigned(asset.decimals);
-    writer.unsigned(asset.depositedUnits);
-    writer.unsigned(asset.withdrawnUnits);
-    writer.unsigned(asset.reservesUnits);
-    writer.unsigned(asset.reservesStatedAtMs);
+    assetTotals.write(writer, asset);
     // Version 4: the asset's margin listing, price and lending pool (docs/margin.md).
     encodeAssetMargin(writer, asset);
   }
@@ -176,6 +186,7 @@ export function encodeAccount(writer: ByteWriter, account: Account): void {
   );
   writer.unsigned(held.length);
   for (const balance of held) {
+    // Written field by field, not through an IntegerFields list: this is the state hash's hottest loop.
     writer.unsigned(balance!.asset.index);
     writer.unsigned(balance!.available);
     writer.unsigned(balance!.locked);
@@ -280,6 +291,22 @@ export function decodeState(bytes: Uint8Array): ExchangeState {
 
 function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
   const reader = new ByteReader(bytes);
+  const state = decodeHeader(reader);
+  decodeAssets(reader, state);
+  decodeMarkets(reader, state);
+  decodeAccounts(reader, state);
+  rebuildBorrowers(state);
+  decodeOrders(reader, state);
+  decodeWithdrawals(reader, state);
+  decodeCoveragePools(reader, state);
+  for (let count = reader.safeInteger(); count > 0; count -= 1) state.creditedDeposits.add(reader.string());
+  decodeRememberedMessages(reader, state);
+  reader.expectEnd();
+  return state;
+}
+
+/** The magic, the version and the header section: a fresh state from the genesis, with its counters. */
+function decodeHeader(reader: ByteReader): ExchangeState {
   const header = reader.bytes(magic.length);
   if (Buffer.compare(Buffer.from(header), Buffer.from(magic)) !== 0)
     throw new StateDecodeError('not a state encoding (bad magic)');
@@ -292,13 +319,7 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
   for (let count = reader.safeInteger(); count > 0; count -= 1) operatorKeys.push(keyText(reader.bytes(32)));
   const genesis: Genesis = { exchangeName, operatorKeys, feeAccount: keyText(reader.bytes(32)) };
   const state = createState(genesis);
-  state.logTimeMs = reader.safeInteger();
-  state.nextOrderId = reader.safeInteger();
-  state.nextTradeId = reader.safeInteger();
-  state.nextWithdrawalId = reader.safeInteger();
-  state.nextDepositId = reader.safeInteger();
-  state.headSequence = reader.safeInteger();
-  state.attestedSequence = reader.safeInteger();
+  headerCounters.read(reader, state);
   state.attestationDigest = new Uint8Array(reader.bytes(32));
   const noRecord = state.attestedSequence === 0;
   if (!noRecord && state.attestedSequence >= state.headSequence)
@@ -306,19 +327,22 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
   if (noRecord !== state.attestationDigest.every((byte) => byte === 0)) {
     throw new StateDecodeError('the attestation digest must be all zero exactly when no attestation is recorded');
   }
+  return state;
+}
 
+function decodeAssets(reader: ByteReader, state: ExchangeState): void {
   for (let count = reader.safeInteger(); count > 0; count -= 1) {
     const symbol = reader.string();
     const decimals = reader.safeInteger();
     const asset = listAsset(state, { kind: 'assetList', symbol, decimals });
     if (isRejection(asset)) throw new StateDecodeError(`asset ${symbol}: ${asset.message}`);
-    asset.depositedUnits = reader.unsigned();
-    asset.withdrawnUnits = reader.unsigned();
-    asset.reservesUnits = reader.unsigned();
-    asset.reservesStatedAtMs = reader.safeInteger();
+    assetTotals.read(reader, asset);
     decodeAssetMargin(reader, asset);
   }
+}
 
+/** Each market is listed again from its stored listing, so decoding checks it as listing did. */
+function decodeMarkets(reader: ByteReader, state: ExchangeState): void {
   for (let count = reader.safeInteger(); count > 0; count -= 1) {
     const baseSymbol = reader.string();
     const quoteSymbol = reader.string();
@@ -343,25 +367,13 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
     if (isRejection(market)) throw new StateDecodeError(`market ${listing.symbol}: ${market.message}`);
     market.lastPriceTicks = reader.unsigned();
   }
+}
 
+function decodeAccounts(reader: ByteReader, state: ExchangeState): void {
   const accountCount = reader.safeInteger();
   if (accountCount < 1) throw new StateDecodeError('the fee account is missing');
   for (let ordinal = 0; ordinal < accountCount; ordinal += 1) {
-    const id = keyText(reader.bytes(32));
-    const salt = reader.bytes(32);
-    let account: Account;
-    if (ordinal === 0) {
-      // createState made the fee account; its salt is fixed by the genesis.
-      account = state.feeAccount;
-      if (id !== account.id || Buffer.compare(Buffer.from(salt), Buffer.from(account.salt)) !== 0) {
-        throw new StateDecodeError('the first account is not the genesis fee account');
-      }
-    } else {
-      if (state.accounts.has(id)) throw new StateDecodeError(`account ${id} appears twice`);
-      account = new Account(id, ordinal, new Uint8Array(salt));
-      state.accounts.set(id, account);
-      state.accountList.push(account);
-    }
+    const account = decodeAccountKey(reader, state, ordinal);
     let previousAsset = -1;
     for (let held = reader.safeInteger(); held > 0; held -= 1) {
       const assetIndex = reader.safeInteger();
@@ -379,8 +391,29 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
     decodeAccountSettings(reader, account);
     decodeAccountExitAddress(reader, account);
   }
-  rebuildBorrowers(state);
+}
 
+/** The account at `ordinal` from its key and salt: the genesis fee account first, then new ones. */
+function decodeAccountKey(reader: ByteReader, state: ExchangeState, ordinal: number): Account {
+  const id = keyText(reader.bytes(32));
+  const salt = reader.bytes(32);
+  if (ordinal === 0) {
+    // createState made the fee account; its salt is fixed by the genesis.
+    const account = state.feeAccount;
+    if (id !== account.id || Buffer.compare(Buffer.from(salt), Buffer.from(account.salt)) !== 0) {
+      throw new StateDecodeError('the first account is not the genesis fee account');
+    }
+    return account;
+  }
+  if (state.accounts.has(id)) throw new StateDecodeError(`account ${id} appears twice`);
+  const account = new Account(id, ordinal, new Uint8Array(salt));
+  state.accounts.set(id, account);
+  state.accountList.push(account);
+  return account;
+}
+
+/** The open orders: resting ones rebuild the books, pending trigger ones their markets' lists and links. */
+function decodeOrders(reader: ByteReader, state: ExchangeState): void {
   let previousOrderId = 0;
   const links = new Map<number, number>();
   const pendingTriggers: Order[] = [];
@@ -389,94 +422,114 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
     if (id <= previousOrderId || id >= state.nextOrderId)
       throw new StateDecodeError('order ids out of order or out of range');
     previousOrderId = id;
-    const account = state.accounts.get(keyText(reader.bytes(32)));
-    const market = state.markets[reader.safeInteger()];
-    const side = sides[reader.byte()];
-    if (account === undefined || market === undefined || side === undefined)
-      throw new StateDecodeError(`order ${id} refers to nothing`);
-    const priceTicks = reader.unsigned();
-    const quantitySteps = reader.unsigned();
-    const executedSteps = reader.unsigned();
-    const executedQuoteUnits = reader.unsigned();
-    const timeInForce = timesInForce[reader.byte()];
-    const postOnly = reader.byte();
-    const selfTradePrevention = selfTradePreventions[reader.byte()];
-    const hasClientId = reader.byte();
-    const clientId = hasClientId === 1 ? reader.safeInteger() : undefined;
-    if (timeInForce === undefined || selfTradePrevention === undefined || postOnly > 1 || hasClientId > 1) {
-      throw new StateDecodeError(`order ${id} has an invalid flag`);
-    }
-    const createdAtMs = reader.safeInteger();
-    const triggerPriceTicks = reader.unsigned();
-    const pending = reader.byte();
-    if (pending > 1) throw new StateDecodeError(`order ${id} has an invalid flag`);
-    let orderType: 'Limit' | 'Market' = 'Limit';
-    let rising = false;
-    if (pending === 1) {
-      const typeByte = reader.byte();
-      const risingByte = reader.byte();
-      if (typeByte > 1 || risingByte > 1 || triggerPriceTicks === 0n)
-        throw new StateDecodeError(`trigger order ${id} has an invalid flag`);
-      orderType = typeByte === 0 ? 'Limit' : 'Market';
-      rising = risingByte === 1;
-      links.set(id, reader.safeInteger());
-    }
-    const order = new Order(
-      id,
-      account,
-      market,
-      side,
-      orderType,
-      priceTicks,
-      quantitySteps,
-      undefined,
-      timeInForce,
-      postOnly === 1,
-      selfTradePrevention,
-      clientId,
-      createdAtMs,
-    );
-    if (triggerPriceTicks !== 0n) order.triggerPriceTicks = triggerPriceTicks;
-    if (executedSteps >= quantitySteps) throw new StateDecodeError(`order ${id} has nothing remaining`);
-    order.remainingSteps = quantitySteps - executedSteps;
-    order.executedSteps = executedSteps;
-    order.executedQuoteUnits = executedQuoteUnits;
+    const { order, linkedId } = decodeOrder(reader, state, id);
+    const { account, market, clientId } = order;
     if (clientId !== undefined && account.openOrdersByClientId.has(clientId))
       throw new StateDecodeError(`client id ${clientId} names two open orders`);
-    if (pending === 1) {
-      order.triggerRising = rising;
+    if (linkedId !== undefined) {
       // Ids ascend, so appending keeps ties in id order; the invariants check the rest.
-      (rising ? market.risingTriggers : market.fallingTriggers).push(order);
+      (order.triggerRising ? market.risingTriggers : market.fallingTriggers).push(order);
       pendingTriggers.push(order);
+      links.set(id, linkedId);
       order.status = 'TriggerPending';
       state.pendingTriggerCount += 1;
-      state.orders.set(id, order);
-      account.addOpenOrder(order);
-      if (clientId !== undefined) account.openOrdersByClientId.set(clientId, order);
-      continue;
+    } else {
+      order.status = order.executedSteps === 0n ? 'New' : 'PartiallyFilled';
+      (order.side === 'Bid' ? market.bids : market.asks).add(order);
     }
-    order.status = executedSteps === 0n ? 'New' : 'PartiallyFilled';
-    (side === 'Bid' ? market.bids : market.asks).add(order);
     state.orders.set(id, order);
     account.addOpenOrder(order);
     if (clientId !== undefined) account.openOrdersByClientId.set(clientId, order);
   }
   for (const market of state.markets) {
-    market.risingTriggers.sort((left, right) =>
-      left.triggerPriceTicks! < right.triggerPriceTicks!
-        ? -1
-        : left.triggerPriceTicks! > right.triggerPriceTicks!
-          ? 1
-          : left.id - right.id,
-    );
-    market.fallingTriggers.sort((left, right) =>
-      left.triggerPriceTicks! > right.triggerPriceTicks!
-        ? -1
-        : left.triggerPriceTicks! < right.triggerPriceTicks!
-          ? 1
-          : left.id - right.id,
-    );
+    market.risingTriggers.sort(compareRisingTriggers);
+    market.fallingTriggers.sort(compareFallingTriggers);
   }
+  linkTriggers(state, pendingTriggers, links);
+}
+
+/**
+ * One order's fields (after its id); `linkedId` is set for a pending trigger
+ * order: the id of its linked take-profit or stop-loss, 0 for none.
+ */
+function decodeOrder(reader: ByteReader, state: ExchangeState, id: number): { order: Order; linkedId?: number } {
+  const account = state.accounts.get(keyText(reader.bytes(32)));
+  const market = state.markets[reader.safeInteger()];
+  const side = sides[reader.byte()];
+  if (account === undefined || market === undefined || side === undefined)
+    throw new StateDecodeError(`order ${id} refers to nothing`);
+  const priceTicks = reader.unsigned();
+  const quantitySteps = reader.unsigned();
+  const executedSteps = reader.unsigned();
+  const executedQuoteUnits = reader.unsigned();
+  const timeInForce = timesInForce[reader.byte()];
+  const postOnly = reader.byte();
+  const selfTradePrevention = selfTradePreventions[reader.byte()];
+  const hasClientId = reader.byte();
+  const clientId = hasClientId === 1 ? reader.safeInteger() : undefined;
+  if (timeInForce === undefined || selfTradePrevention === undefined || postOnly > 1 || hasClientId > 1) {
+    throw new StateDecodeError(`order ${id} has an invalid flag`);
+  }
+  const createdAtMs = reader.safeInteger();
+  const triggerPriceTicks = reader.unsigned();
+  const pending = reader.byte();
+  if (pending > 1) throw new StateDecodeError(`order ${id} has an invalid flag`);
+  let orderType: 'Limit' | 'Market' = 'Limit';
+  let rising = false;
+  let linkedId: number | undefined;
+  if (pending === 1) {
+    const typeByte = reader.byte();
+    const risingByte = reader.byte();
+    if (typeByte > 1 || risingByte > 1 || triggerPriceTicks === 0n)
+      throw new StateDecodeError(`trigger order ${id} has an invalid flag`);
+    orderType = typeByte === 0 ? 'Limit' : 'Market';
+    rising = risingByte === 1;
+    linkedId = reader.safeInteger();
+  }
+  const order = new Order(
+    id,
+    account,
+    market,
+    side,
+    orderType,
+    priceTicks,
+    quantitySteps,
+    undefined,
+    timeInForce,
+    postOnly === 1,
+    selfTradePrevention,
+    clientId,
+    createdAtMs,
+  );
+  if (triggerPriceTicks !== 0n) order.triggerPriceTicks = triggerPriceTicks;
+  if (executedSteps >= quantitySteps) throw new StateDecodeError(`order ${id} has nothing remaining`);
+  order.remainingSteps = quantitySteps - executedSteps;
+  order.executedSteps = executedSteps;
+  order.executedQuoteUnits = executedQuoteUnits;
+  if (pending === 1) order.triggerRising = rising;
+  return linkedId === undefined ? { order } : { order, linkedId };
+}
+
+/** Rising triggers fire lowest price first, ties in id order. */
+function compareRisingTriggers(left: Order, right: Order): number {
+  const leftTicks = left.triggerPriceTicks!;
+  const rightTicks = right.triggerPriceTicks!;
+  return leftTicks < rightTicks ? -1 : leftTicks > rightTicks ? 1 : left.id - right.id;
+}
+
+/** Falling triggers fire highest price first, ties in id order. */
+function compareFallingTriggers(left: Order, right: Order): number {
+  const leftTicks = left.triggerPriceTicks!;
+  const rightTicks = right.triggerPriceTicks!;
+  return leftTicks > rightTicks ? -1 : leftTicks < rightTicks ? 1 : left.id - right.id;
+}
+
+/** Links each pending trigger order to its partner; a link must be returned by a pending order. */
+function linkTriggers(
+  state: ExchangeState,
+  pendingTriggers: readonly Order[],
+  links: ReadonlyMap<number, number>,
+): void {
   for (const order of pendingTriggers) {
     const linkedId = links.get(order.id)!;
     if (linkedId === 0) continue;
@@ -491,7 +544,9 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
     }
     order.linkedTrigger = linked;
   }
+}
 
+function decodeWithdrawals(reader: ByteReader, state: ExchangeState): void {
   let previousWithdrawalId = 0;
   for (let count = reader.safeInteger(); count > 0; count -= 1) {
     const id = reader.safeInteger();
@@ -511,11 +566,9 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
       createdAtMs: reader.safeInteger(),
     });
   }
+}
 
-  decodeCoveragePools(reader, state);
-
-  for (let count = reader.safeInteger(); count > 0; count -= 1) state.creditedDeposits.add(reader.string());
-
+function decodeRememberedMessages(reader: ByteReader, state: ExchangeState): void {
   for (let count = reader.safeInteger(); count > 0; count -= 1) {
     const digest = Buffer.from(reader.bytes(32)).toString('latin1');
     const acceptedAtMs = reader.safeInteger();
@@ -523,6 +576,4 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
     state.replayProtection.seen.set(digest, acceptedAtMs);
     state.replayProtection.queue.push({ digest, acceptedAtMs });
   }
-  reader.expectEnd();
-  return state;
 }

@@ -104,7 +104,6 @@ const longFunctions: readonly string[] = [
   'packages/engine/src/invariants.ts#checkInvariants',
   'packages/engine/src/listing.ts#listMarket',
   'packages/engine/src/matching.ts#matchTaker',
-  'packages/engine/src/state-codec.ts#decodeStateUnchecked',
   'packages/replayer/src/inclusion-proof-check.ts#checkInclusionProof',
 ];
 const longFiles: readonly string[] = [
