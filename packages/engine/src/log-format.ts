@@ -74,6 +74,14 @@ function readUint64(view: DataView, offset: number, what: string): number {
  * ‖ signature[64] ‖ messageLength u32 ‖ message.
  */
 export function encodeEntry(entry: EntryRecord): Uint8Array {
+  const length = checkEntryRecord(entry);
+  const bytes = new Uint8Array(length);
+  writeEntryAt(bytes, 0, entry);
+  return bytes;
+}
+
+/** Refuses an entry the encoding cannot hold; returns the length of its encoding. */
+function checkEntryRecord(entry: EntryRecord): number {
   const { sequence, logTimeMs, previousHash, transaction } = entry;
   const { message, publicKey, signature } = transaction;
   if (!isSafeUnsigned(sequence) || sequence < 1)
@@ -84,17 +92,21 @@ export function encodeEntry(entry: EntryRecord): Uint8Array {
   if (signature.length !== signatureLengthBytes) throw new LogFormatError('the signature is not 64 bytes');
   if (message.length > maximumMessageLengthBytes)
     throw new LogFormatError(`the message is longer than ${maximumMessageLengthBytes} bytes`);
-  const bytes = new Uint8Array(entryHeaderLengthBytes + message.length);
-  const view = new DataView(bytes.buffer);
-  bytes[0] = entryEncodingVersion;
-  writeUint64(view, 1, sequence);
-  writeUint64(view, 9, logTimeMs);
-  bytes.set(previousHash, 17);
-  bytes.set(publicKey, 49);
-  bytes.set(signature, 81);
-  view.setUint32(145, message.length);
-  bytes.set(message, entryHeaderLengthBytes);
-  return bytes;
+  return entryHeaderLengthBytes + message.length;
+}
+
+/** Writes a checked entry's encoding into `target` from `start` (checkEntryRecord's length of room). */
+function writeEntryAt(target: Uint8Array, start: number, entry: EntryRecord): void {
+  const { message, publicKey, signature } = entry.transaction;
+  const view = new DataView(target.buffer, target.byteOffset, target.byteLength);
+  target[start] = entryEncodingVersion;
+  writeUint64(view, start + 1, entry.sequence);
+  writeUint64(view, start + 9, entry.logTimeMs);
+  target.set(entry.previousHash, start + 17);
+  target.set(publicKey, start + 49);
+  target.set(signature, start + 81);
+  view.setUint32(start + 145, message.length);
+  target.set(message, start + entryHeaderLengthBytes);
 }
 
 /** Decodes an entry encoding; anything but exactly one well-formed version-1 entry is refused. */
@@ -153,32 +165,11 @@ export function putUint64(bytes: Uint8Array, offset: number, value: number): voi
  * needs no second copy.
  */
 export function encodeAndHashEntry(entry: EntryRecord): { encoding: Uint8Array; entryHash: Uint8Array } {
-  const { sequence, logTimeMs, previousHash, transaction } = entry;
-  const { message, publicKey, signature } = transaction;
-  if (!isSafeUnsigned(sequence) || sequence < 1)
-    throw new LogFormatError(`sequence ${sequence} is not a positive safe integer`);
-  if (!isSafeUnsigned(logTimeMs)) throw new LogFormatError(`log time ${logTimeMs} is not a non-negative safe integer`);
-  if (previousHash.length !== hashLengthBytes) throw new LogFormatError('the previous hash is not 32 bytes');
-  if (publicKey.length !== publicKeyLengthBytes) throw new LogFormatError('the public key is not 32 bytes');
-  if (signature.length !== signatureLengthBytes) throw new LogFormatError('the signature is not 64 bytes');
-  if (message.length > maximumMessageLengthBytes)
-    throw new LogFormatError(`the message is longer than ${maximumMessageLengthBytes} bytes`);
+  const length = checkEntryRecord(entry);
   const start = entryHashTag.length;
-  const length = entryHeaderLengthBytes + message.length;
   const tagged = Buffer.allocUnsafe(start + length);
   tagged.set(entryHashTag, 0);
-  tagged[start] = entryEncodingVersion;
-  putUint64(tagged, start + 1, sequence);
-  putUint64(tagged, start + 9, logTimeMs);
-  tagged.set(previousHash, start + 17);
-  tagged.set(publicKey, start + 49);
-  tagged.set(signature, start + 81);
-  const messageLength = message.length;
-  tagged[start + 145] = messageLength >>> 24;
-  tagged[start + 146] = (messageLength >>> 16) & 0xff;
-  tagged[start + 147] = (messageLength >>> 8) & 0xff;
-  tagged[start + 148] = messageLength & 0xff;
-  tagged.set(message, start + entryHeaderLengthBytes);
+  writeEntryAt(tagged, start, entry);
   return { encoding: new Uint8Array(tagged.buffer, tagged.byteOffset + start, length), entryHash: sha256(tagged) };
 }
 
@@ -597,7 +588,8 @@ export class LogExportBatchReader {
       try {
         entries.push(this.parseEntry(bytes, offset + 4, length));
       } catch (error) {
-        // The entries before the failure are returned first: a verifier may find one of them diverging earlier in the log.
+        // The entries before the failure are returned first: a verifier may find one of them diverging
+        // earlier in the log.
         if (entries.length === 0 || !(error instanceof Error)) throw error;
         this.pendingError = error;
         return entries;
@@ -631,7 +623,8 @@ export class LogExportBatchReader {
     }
     if (length !== entryHeaderLengthBytes + messageLength) {
       throw new LogFormatError(
-        `entry ${expected}: the entry is ${length} bytes but its message length says ${entryHeaderLengthBytes + messageLength}`,
+        `entry ${expected}: the entry is ${length} bytes ` +
+          `but its message length says ${entryHeaderLengthBytes + messageLength}`,
       );
     }
     if (sequence !== expected) {

@@ -173,7 +173,6 @@ const wideLineFiles: readonly string[] = [
   'packages/engine/src/liabilities-tree.test.ts',
   'packages/engine/src/liabilities-tree.ts',
   'packages/engine/src/log-format.test.ts',
-  'packages/engine/src/log-format.ts',
   'packages/engine/src/matching.ts',
   'packages/engine/src/order-request.ts',
   'packages/engine/src/proof-basis.ts',
