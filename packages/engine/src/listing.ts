@@ -18,7 +18,7 @@ import {
   maximumOpenOrdersLimit,
 } from './limits.js';
 import { newMarketBooks } from './order-book.js';
-import { reject, type Rejection } from './result-codes.js';
+import { isRejection, reject, type Rejection } from './result-codes.js';
 import type { Asset, ExchangeState, Market } from './state.js';
 
 type AssetListing = Extract<OperatorInstruction, { kind: 'assetList' }>;
@@ -52,8 +52,40 @@ function fractionDigits(text: string): number {
   return end - point - 1;
 }
 
+const invalid = (message: string): Rejection => reject('INVALID_INSTRUCTION', message);
+
 export function listMarket(state: ExchangeState, listing: MarketListing): Market | Rejection {
-  const invalid = (message: string): Rejection => reject('INVALID_INSTRUCTION', message);
+  const assets = marketAssets(state, listing);
+  if (isRejection(assets)) return assets;
+  const { base, quote } = assets;
+  const increments = marketIncrements(listing, base, quote);
+  if (isRejection(increments)) return increments;
+  const bounds = marketBounds(listing, base, increments);
+  if (isRejection(bounds)) return bounds;
+  const limits = marketLimits(listing, quote);
+  if (isRejection(limits)) return limits;
+  const market: Market = {
+    index: state.markets.length,
+    symbol: listing.symbol,
+    base,
+    quote,
+    tickSize: formatDecimal(increments.tickUnits, increments.priceScale),
+    stepSize: formatDecimal(increments.stepUnits, base.decimals),
+    ...increments,
+    ...bounds,
+    ...limits,
+    ...newMarketBooks(),
+    lastPriceTicks: 0n,
+    risingTriggers: [],
+    fallingTriggers: [],
+  };
+  state.markets.push(market);
+  state.marketsBySymbol.set(market.symbol, market);
+  return market;
+}
+
+/** The market's two assets: listed, different, and named by its symbol. */
+function marketAssets(state: ExchangeState, listing: MarketListing): { base: Asset; quote: Asset } | Rejection {
   if (state.marketsBySymbol.has(listing.symbol))
     return reject('ALREADY_EXISTS', `Market ${listing.symbol} is already listed.`);
   const base = state.assetsBySymbol.get(listing.baseSymbol);
@@ -63,7 +95,13 @@ export function listMarket(state: ExchangeState, listing: MarketListing): Market
   if (base === quote) return invalid('A market needs two different assets.');
   if (listing.symbol !== `${base.symbol}_${quote.symbol}`)
     return invalid(`The market symbol must be ${base.symbol}_${quote.symbol}.`);
+  return { base, quote };
+}
 
+type MarketIncrements = Pick<Market, 'priceScale' | 'tickUnits' | 'stepUnits' | 'quoteUnitsPerStepTick'>;
+
+/** The tick and step, and the quote units of one step at one tick, which must be whole. */
+function marketIncrements(listing: MarketListing, base: Asset, quote: Asset): MarketIncrements | Rejection {
   const priceScale = fractionDigits(listing.tickSize);
   if (priceScale > maximumAssetDecimals) return invalid('The tick size is too fine.');
   const tick = parseDecimal(listing.tickSize, priceScale);
@@ -72,35 +110,51 @@ export function listMarket(state: ExchangeState, listing: MarketListing): Market
   if (!step.ok || step.units === 0n)
     return invalid(`The step size must be a positive multiple of 10^-${base.decimals}.`);
 
-  // stepSize × tickSize × 10^quoteDecimals = stepUnits × tickUnits × 10^(quoteDecimals − baseDecimals − priceScale).
+  // stepSize × tickSize × 10^quoteDecimals
+  //   = stepUnits × tickUnits × 10^(quoteDecimals − baseDecimals − priceScale).
   const numerator = step.units * tick.units * 10n ** BigInt(quote.decimals);
   const denominator = 10n ** BigInt(base.decimals + priceScale);
   if (numerator % denominator !== 0n) {
     return invalid('stepSize × tickSize must be a whole number of quote units.');
   }
-  const quoteUnitsPerStepTick = numerator / denominator;
+  return { priceScale, tickUnits: tick.units, stepUnits: step.units, quoteUnitsPerStepTick: numerator / denominator };
+}
 
-  const increments = (text: string, scale: number, unit: bigint, what: string): bigint | Rejection => {
-    const parsed = parseDecimal(text, scale);
+type MarketBounds = Pick<Market, 'minQuantitySteps' | 'maxQuantitySteps' | 'minPriceTicks' | 'maxPriceTicks'>;
+
+/** The quantity and price bounds, each a positive whole number of steps or ticks; the largest order must fit. */
+function marketBounds(listing: MarketListing, base: Asset, increments: MarketIncrements): MarketBounds | Rejection {
+  const bounds = [
+    ['minQuantity', base.decimals, increments.stepUnits],
+    ['maxQuantity', base.decimals, increments.stepUnits],
+    ['minPrice', increments.priceScale, increments.tickUnits],
+    ['maxPrice', increments.priceScale, increments.tickUnits],
+  ] as const;
+  const counts: bigint[] = [];
+  for (const [name, scale, unit] of bounds) {
+    const parsed = parseDecimal(listing[name], scale);
     if (!parsed.ok || parsed.units === 0n || parsed.units % unit !== 0n) {
-      return invalid(`${what} must be a positive multiple of its increment.`);
+      return invalid(`${name} must be a positive multiple of its increment.`);
     }
-    return parsed.units / unit;
-  };
-  const minQuantitySteps = increments(listing.minQuantity, base.decimals, step.units, 'minQuantity');
-  if (typeof minQuantitySteps !== 'bigint') return minQuantitySteps;
-  const maxQuantitySteps = increments(listing.maxQuantity, base.decimals, step.units, 'maxQuantity');
-  if (typeof maxQuantitySteps !== 'bigint') return maxQuantitySteps;
-  const minPriceTicks = increments(listing.minPrice, priceScale, tick.units, 'minPrice');
-  if (typeof minPriceTicks !== 'bigint') return minPriceTicks;
-  const maxPriceTicks = increments(listing.maxPrice, priceScale, tick.units, 'maxPrice');
-  if (typeof maxPriceTicks !== 'bigint') return maxPriceTicks;
+    counts.push(parsed.units / unit);
+  }
+  const [minQuantitySteps, maxQuantitySteps, minPriceTicks, maxPriceTicks] = counts as [bigint, bigint, bigint, bigint];
   if (minQuantitySteps > maxQuantitySteps) return invalid('minQuantity exceeds maxQuantity.');
   if (minPriceTicks > maxPriceTicks) return invalid('minPrice exceeds maxPrice.');
   // The largest order's notional and size must stay within the amount bound.
-  if (maxQuantitySteps * maxPriceTicks * quoteUnitsPerStepTick > maximumAmountUnits)
+  if (maxQuantitySteps * maxPriceTicks * increments.quoteUnitsPerStepTick > maximumAmountUnits)
     return invalid('maxQuantity × maxPrice is too large.');
-  if (maxQuantitySteps * step.units > maximumAmountUnits) return invalid('maxQuantity is too large.');
+  if (maxQuantitySteps * increments.stepUnits > maximumAmountUnits) return invalid('maxQuantity is too large.');
+  return { minQuantitySteps, maxQuantitySteps, minPriceTicks, maxPriceTicks };
+}
+
+type MarketLimits = Pick<
+  Market,
+  'makerFeeBasisPoints' | 'takerFeeBasisPoints' | 'maxOpenOrders' | 'maxMakersPerOrder' | 'minOrderValueUnits'
+>;
+
+/** The fees and the optional limits (absent: the defaults). */
+function marketLimits(listing: MarketListing, quote: Asset): MarketLimits | Rejection {
   const makerFeeBasisPoints = BigInt(listing.makerFeeBps);
   const takerFeeBasisPoints = BigInt(listing.takerFeeBps);
   if (makerFeeBasisPoints > maximumFeeBasisPoints || takerFeeBasisPoints > maximumFeeBasisPoints) {
@@ -120,35 +174,7 @@ export function listMarket(state: ExchangeState, listing: MarketListing): Market
       return invalid(`minOrderValue must be a plain decimal at ${quote.decimals} decimals, at most 2^96 − 1 units.`);
     minOrderValueUnits = value.units;
   }
-
-  const market: Market = {
-    index: state.markets.length,
-    symbol: listing.symbol,
-    base,
-    quote,
-    tickSize: formatDecimal(tick.units, priceScale),
-    stepSize: formatDecimal(step.units, base.decimals),
-    priceScale,
-    tickUnits: tick.units,
-    stepUnits: step.units,
-    quoteUnitsPerStepTick,
-    minQuantitySteps,
-    maxQuantitySteps,
-    minPriceTicks,
-    maxPriceTicks,
-    makerFeeBasisPoints,
-    takerFeeBasisPoints,
-    maxOpenOrders,
-    maxMakersPerOrder,
-    minOrderValueUnits,
-    ...newMarketBooks(),
-    lastPriceTicks: 0n,
-    risingTriggers: [],
-    fallingTriggers: [],
-  };
-  state.markets.push(market);
-  state.marketsBySymbol.set(market.symbol, market);
-  return market;
+  return { makerFeeBasisPoints, takerFeeBasisPoints, maxOpenOrders, maxMakersPerOrder, minOrderValueUnits };
 }
 
 /** Formats a price in ticks as the market's decimal. */

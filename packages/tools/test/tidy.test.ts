@@ -101,8 +101,6 @@ const longFunctions: readonly string[] = [
   'packages/api/src/routes-orders.ts#registerOrderRoutes',
   'packages/cluster/src/etcd-follower.ts#EtcdLogFollower.batches',
   'packages/engine/src/inclusion-proof.ts#checkProof',
-  'packages/engine/src/invariants.ts#checkInvariants',
-  'packages/engine/src/listing.ts#listMarket',
   'packages/engine/src/matching.ts#matchTaker',
   'packages/replayer/src/inclusion-proof-check.ts#checkInclusionProof',
 ];
@@ -169,7 +167,6 @@ const wideLineFiles: readonly string[] = [
   'packages/engine/src/apply.test.ts',
   'packages/engine/src/attestation-record.ts',
   'packages/engine/src/decimal.test.ts',
-  'packages/engine/src/invariants.ts',
   'packages/engine/src/liabilities-tree.test.ts',
   'packages/engine/src/liabilities-tree.ts',
   'packages/engine/src/log-format.test.ts',
