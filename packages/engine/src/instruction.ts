@@ -324,25 +324,33 @@ function parseOrder(reader: ParameterReader): OrderRequest {
     throw new ParseFailure('An order with a take-profit or stop-loss must be sized by "quantity".');
   const sized = quantity ?? triggerQuantity;
   checkOrderTypeFields(orderType, price, sized, quoteQuantity, postOnly, timeInForce);
-  return {
+  return definedFields({
     symbol,
     side,
     orderType,
-    ...(price !== undefined ? { price } : {}),
-    ...(quantity !== undefined ? { quantity } : {}),
-    ...(quoteQuantity !== undefined ? { quoteQuantity } : {}),
+    price,
+    quantity,
+    quoteQuantity,
     timeInForce,
     postOnly,
     selfTradePrevention,
-    ...(clientId !== undefined ? { clientId } : {}),
-    ...(triggerPrice !== undefined ? { triggerPrice } : {}),
-    ...(triggerQuantity !== undefined ? { triggerQuantity } : {}),
-    ...(takeProfitTriggerPrice !== undefined ? { takeProfitTriggerPrice } : {}),
-    ...(takeProfitLimitPrice !== undefined ? { takeProfitLimitPrice } : {}),
-    ...(stopLossTriggerPrice !== undefined ? { stopLossTriggerPrice } : {}),
-    ...(stopLossLimitPrice !== undefined ? { stopLossLimitPrice } : {}),
+    clientId,
+    triggerPrice,
+    triggerQuantity,
+    takeProfitTriggerPrice,
+    takeProfitLimitPrice,
+    stopLossTriggerPrice,
+    stopLossLimitPrice,
     ...marginFlags,
-  };
+  });
+}
+
+/** `fields` without its undefined members: an optional field not given is absent, not present as undefined. */
+function definedFields<Fields extends object>(fields: Fields): Fields {
+  const defined: Record<string, unknown> = {};
+  // determinism-reviewed: string keys of a literal iterate in insertion order, which the result keeps.
+  for (const [key, value] of Object.entries(fields)) if (value !== undefined) defined[key] = value;
+  return defined as Fields;
 }
 
 /**
