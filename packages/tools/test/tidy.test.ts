@@ -104,14 +104,12 @@ const longFunctions: readonly string[] = [
   'packages/engine/src/instruction.ts#parseSingle',
   'packages/engine/src/invariants.ts#checkInvariants',
   'packages/engine/src/listing.ts#listMarket',
-  'packages/engine/src/matching.ts#matchTaker',
   'packages/engine/src/state-codec.ts#decodeStateUnchecked',
   'packages/replayer/src/inclusion-proof-check.ts#checkInclusionProof',
 ];
 const longFiles: readonly string[] = [
   'packages/api/test/fuzz.test.ts',
   'packages/api/test/load-generator.ts',
-  'packages/engine/src/matching.ts',
   'packages/engine/test/envelope-fuzz.test.ts',
   'packages/engine/test/model.test.ts',
   'packages/engine/test/reference-model.ts',
