@@ -16,7 +16,7 @@ import type { EntryRecorder } from './entry-recorder.js';
 import type { OrderView } from './events.js';
 import { admit, type OrderParameters } from './order-admission.js';
 import { executeOrder } from './order-execution.js';
-import { cancelResting, viewOrder } from './open-orders.js';
+import { cancelResting, newOrder, viewOrder } from './open-orders.js';
 import { reject, type Rejection } from './result-codes.js';
 import { Order, type ExchangeState, type Market } from './state.js';
 import {
@@ -67,22 +67,7 @@ export function placeOrder(
   if (typeof needed !== 'bigint') return needed;
 
   // From here on the order is accepted: it has an id, whatever happens next.
-  const order = new Order(
-    state.nextOrderId,
-    account,
-    market,
-    params.side,
-    params.orderType,
-    isLimit ? params.priceTicks : 0n,
-    params.quantitySteps,
-    params.quoteQuantityUnits,
-    params.timeInForce,
-    params.postOnly,
-    params.selfTradePrevention,
-    params.clientId,
-    recorder.timeMs,
-  );
-  state.nextOrderId += 1;
+  const order = newOrder(state, recorder, account, params.side, params, params.quoteQuantityUnits);
   const acceptedView = viewOrder(order);
   recorder.events.push({ type: 'orderAccepted', order: acceptedView });
   const view = executeOrder(state, recorder, order, needed, false, undefined) ?? acceptedView;

@@ -7,9 +7,51 @@ import { unlock } from './balance-movements.js';
 import type { EntryRecorder } from './entry-recorder.js';
 import type { OrderView } from './events.js';
 import type { Side } from './instruction.js';
+import type { OrderParameters } from './order-admission.js';
 import type { BookSide } from './order-book.js';
 import { invariant } from './result-codes.js';
-import type { ExchangeState, Market, Order } from './state.js';
+import { Order, type Account, type ExchangeState, type Market } from './state.js';
+
+/** What an accepted order is made from, besides its side and quote quantity. */
+export type OrderFields = Pick<
+  OrderParameters,
+  | 'market'
+  | 'orderType'
+  | 'priceTicks'
+  | 'quantitySteps'
+  | 'timeInForce'
+  | 'postOnly'
+  | 'selfTradePrevention'
+  | 'clientId'
+>;
+
+/** An accepted order: it takes the next order id and the entry's log time; a market order has price zero. */
+export function newOrder(
+  state: ExchangeState,
+  recorder: EntryRecorder,
+  account: Account,
+  side: Side,
+  fields: OrderFields,
+  quoteQuantityUnits: bigint | undefined,
+): Order {
+  const order = new Order(
+    state.nextOrderId,
+    account,
+    fields.market,
+    side,
+    fields.orderType,
+    fields.orderType === 'Limit' ? fields.priceTicks : 0n,
+    fields.quantitySteps,
+    quoteQuantityUnits,
+    fields.timeInForce,
+    fields.postOnly,
+    fields.selfTradePrevention,
+    fields.clientId,
+    recorder.timeMs,
+  );
+  state.nextOrderId += 1;
+  return order;
+}
 
 export function viewOrder(order: Order): OrderView {
   return {

@@ -78,26 +78,14 @@ function randomBook(random: () => number, time: number): ExchangeState {
     ['takerFeeBps', fees[random() % 3]!],
     ['maxMakersPerOrder', String(2 + (random() % 7))],
   ]);
-  applyRow(
-    state,
-    time,
-    'operator',
-    'assetList',
-    new Map([
-      ['symbol', 'USDC'],
-      ['decimals', '6'],
-    ]),
-  );
-  applyRow(
-    state,
-    time,
-    'operator',
-    'assetList',
-    new Map([
-      ['symbol', 'SOL'],
-      ['decimals', '9'],
-    ]),
-  );
+  for (const [symbol, decimals] of [
+    ['USDC', '6'],
+    ['SOL', '9'],
+  ]) {
+    const asset = new Map([['symbol', symbol!]]);
+    asset.set('decimals', decimals!);
+    expect(applyRow(state, time, 'operator', 'assetList', asset).accepted).toBe(true);
+  }
   expect(applyRow(state, time, 'operator', 'marketList', listing).accepted).toBe(true);
   for (const [index, name] of traders.entries()) {
     for (const [symbol, quantity] of [

@@ -9,7 +9,7 @@ import type { EntryRecorder } from './entry-recorder.js';
 import { bookOf, cancelResting, forget, viewOrder } from './open-orders.js';
 import type { PriceLevel } from './order-book.js';
 import type { FillSink } from './price-time-walk.js';
-import type { Account, Balance, ExchangeState, Market, Order } from './state.js';
+import type { Account, Asset, Balance, ExchangeState, Market, Order } from './state.js';
 
 const basisPointsPerUnit = 10_000n;
 const basisPointsPerUnitLessOne = basisPointsPerUnit - 1n;
@@ -56,15 +56,11 @@ export class SpotSettlement implements FillSink {
   }
 
   private takerBuys(maker: Account, steps: bigint, baseUnits: bigint, quoteUnits: bigint): void {
-    const { market, recorder, feeAccount, quoteBalance } = this;
-    const takerFee = (this.takerFee = ceilingFee(baseUnits, market.takerFeeBasisPoints));
-    const makerFee = (this.makerFee = ceilingFee(quoteUnits, market.makerFeeBasisPoints));
-    // Makers, then fees, then the taker: the order in which balances are reported.
-    settle(recorder, maker.balance(market.base), baseUnits);
-    credit(recorder, maker.balance(market.quote), quoteUnits - makerFee);
-    if (takerFee > 0n) credit(recorder, feeAccount.balance(market.base), takerFee);
-    if (makerFee > 0n) credit(recorder, feeAccount.balance(market.quote), makerFee);
-    credit(recorder, this.baseBalance, baseUnits - takerFee);
+    const { market, recorder, quoteBalance } = this;
+    this.takerFee = ceilingFee(baseUnits, market.takerFeeBasisPoints);
+    this.makerFee = ceilingFee(quoteUnits, market.makerFeeBasisPoints);
+    this.settleMaker(maker, market.base, baseUnits, market.quote, quoteUnits);
+    credit(recorder, this.baseBalance, baseUnits - this.takerFee);
     if (this.isLimit) {
       // The bid locked its own limit price; a better maker price frees the difference.
       const lockedAtLimit = steps * this.taker.priceTicks * market.quoteUnitsPerStepTick;
@@ -76,17 +72,28 @@ export class SpotSettlement implements FillSink {
   }
 
   private takerSells(maker: Account, baseUnits: bigint, quoteUnits: bigint): void {
-    const { market, recorder, feeAccount, baseBalance } = this;
-    const takerFee = (this.takerFee = ceilingFee(quoteUnits, market.takerFeeBasisPoints));
-    const makerFee = (this.makerFee = ceilingFee(baseUnits, market.makerFeeBasisPoints));
+    const { market, recorder, baseBalance } = this;
+    this.takerFee = ceilingFee(quoteUnits, market.takerFeeBasisPoints);
+    this.makerFee = ceilingFee(baseUnits, market.makerFeeBasisPoints);
     // The maker's bid locked its own price, which is the fill price.
-    settle(recorder, maker.balance(market.quote), quoteUnits);
-    credit(recorder, maker.balance(market.base), baseUnits - makerFee);
-    if (takerFee > 0n) credit(recorder, feeAccount.balance(market.quote), takerFee);
-    if (makerFee > 0n) credit(recorder, feeAccount.balance(market.base), makerFee);
+    this.settleMaker(maker, market.quote, quoteUnits, market.base, baseUnits);
     if (this.isLimit) settle(recorder, baseBalance, baseUnits);
     else debit(recorder, baseBalance, baseUnits);
-    credit(recorder, this.quoteBalance, quoteUnits - takerFee);
+    credit(recorder, this.quoteBalance, quoteUnits - this.takerFee);
+  }
+
+  /**
+   * The maker's side of a fill and both fees: the maker pays from its
+   * reservation and receives less its fee; the taker's fee is in what the
+   * maker paid. Makers, then fees, then the taker: the order in which
+   * balances are reported.
+   */
+  private settleMaker(maker: Account, paid: Asset, paidUnits: bigint, received: Asset, receivedUnits: bigint): void {
+    const { recorder, feeAccount, makerFee, takerFee } = this;
+    settle(recorder, maker.balance(paid), paidUnits);
+    credit(recorder, maker.balance(received), receivedUnits - makerFee);
+    if (takerFee > 0n) credit(recorder, feeAccount.balance(paid), takerFee);
+    if (makerFee > 0n) credit(recorder, feeAccount.balance(received), makerFee);
   }
 
   /** Both orders' progress, the level, the last price, the trade, and the maker's new status. */

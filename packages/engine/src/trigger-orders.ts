@@ -11,9 +11,9 @@ import type { Side } from './instruction.js';
 import { maximumTriggersPerEntry } from './limits.js';
 import { admit, type OrderParameters } from './order-admission.js';
 import { executeOrder } from './order-execution.js';
-import { forget, viewOrder } from './open-orders.js';
+import { forget, newOrder, viewOrder, type OrderFields } from './open-orders.js';
 import { invariant, reject, type Rejection } from './result-codes.js';
-import { Order, type Account, type ExchangeState } from './state.js';
+import type { Account, ExchangeState, Order } from './state.js';
 
 /** The views of the take-profit and stop-loss orders placed with an order. */
 export interface AttachedViews {
@@ -146,36 +146,11 @@ function newTriggerOrder(
   recorder: EntryRecorder,
   account: Account,
   side: Side,
-  params: Pick<
-    OrderParameters,
-    | 'market'
-    | 'orderType'
-    | 'priceTicks'
-    | 'quantitySteps'
-    | 'timeInForce'
-    | 'postOnly'
-    | 'selfTradePrevention'
-    | 'clientId'
-  >,
+  params: OrderFields,
   triggerPriceTicks: bigint,
   rising: boolean,
 ): Order {
-  const order = new Order(
-    state.nextOrderId,
-    account,
-    params.market,
-    side,
-    params.orderType,
-    params.orderType === 'Limit' ? params.priceTicks : 0n,
-    params.quantitySteps,
-    undefined,
-    params.timeInForce,
-    params.postOnly,
-    params.selfTradePrevention,
-    params.clientId,
-    recorder.timeMs,
-  );
-  state.nextOrderId += 1;
+  const order = newOrder(state, recorder, account, side, params, undefined);
   order.triggerPriceTicks = triggerPriceTicks;
   order.triggerRising = rising;
   addPendingTrigger(state, order);
