@@ -101,13 +101,11 @@ const longFunctions: readonly string[] = [
   'packages/api/src/routes-orders.ts#registerOrderRoutes',
   'packages/cluster/src/etcd-follower.ts#EtcdLogFollower.batches',
   'packages/engine/src/inclusion-proof.ts#checkProof',
-  'packages/engine/src/matching.ts#matchTaker',
   'packages/replayer/src/inclusion-proof-check.ts#checkInclusionProof',
 ];
 const longFiles: readonly string[] = [
   'packages/api/test/fuzz.test.ts',
   'packages/api/test/load-generator.ts',
-  'packages/engine/src/matching.ts',
   'packages/engine/test/envelope-fuzz.test.ts',
   'packages/engine/test/model.test.ts',
   'packages/engine/test/reference-model.ts',

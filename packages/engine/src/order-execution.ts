@@ -1,0 +1,86 @@
+/**
+ * Executing an admitted order: lock its reservation, walk the book with the
+ * market's settlement as the sink, then decide its final status and rest or
+ * release what is left (docs/matching.md, sections 4.1 to 4.4).
+ */
+import { lock, unlock } from './balance-movements.js';
+import type { EntryRecorder } from './entry-recorder.js';
+import type { OrderView } from './events.js';
+import { bookOf, forget, reservationUnits, viewOrder } from './open-orders.js';
+import { walkBook, type FillSink, type StopReason } from './price-time-walk.js';
+import { SpotSettlement } from './spot-settlement.js';
+import type { ExchangeState, Order } from './state.js';
+
+/**
+ * The settlement a market's fills go to. Every market is a spot market
+ * today, and margin orders settle as spot as well: what they borrow or lend
+ * moves before and after the order (margin-orders.ts). A perpetual market
+ * will choose its own sink here, moving positions and settlement-asset
+ * margin instead of base units.
+ */
+function settlementFor(state: ExchangeState, recorder: EntryRecorder, taker: Order): FillSink {
+  return new SpotSettlement(state, recorder, taker);
+}
+
+/** The taker's status when its walk stopped (section 4.4). */
+function finalStatus(order: Order, stopReason: StopReason): Order['status'] {
+  if (stopReason === 'self-trade') return 'Cancelled';
+  if (order.quoteQuantityUnits !== undefined) {
+    return stopReason === 'budget' && order.executedSteps > 0n ? 'Filled' : 'Expired';
+  }
+  if (order.remainingSteps === 0n) return 'Filled';
+  if (order.orderType === 'Limit' && order.timeInForce === 'GTC' && stopReason !== 'maker-limit') {
+    return order.executedSteps === 0n ? 'New' : 'PartiallyFilled';
+  }
+  return 'Expired';
+}
+
+/**
+ * Locks, matches and settles an admitted order. `indexed` says whether it is
+ * already an open order (a trigger order firing); `reason` is reported with
+ * its update. Returns its view, or undefined when nothing happened to a new
+ * order since it was accepted (its accepted view then stands).
+ */
+export function executeOrder(
+  state: ExchangeState,
+  recorder: EntryRecorder,
+  order: Order,
+  needed: bigint,
+  indexed: boolean,
+  reason: string | undefined,
+): OrderView | undefined {
+  const market = order.market;
+  const account = order.account;
+  const isLimit = order.orderType === 'Limit';
+  const reserved = account.balance(order.side === 'Bid' ? market.quote : market.base);
+  // A new limit order's reservation is exactly what the funds check required.
+  if (isLimit) lock(recorder, reserved, needed);
+
+  const stopReason = walkBook(order, account, order.remainingSteps, settlementFor(state, recorder, order));
+  order.status = finalStatus(order, stopReason);
+  if (stopReason === 'self-trade') reason = 'Self-trade prevention cancelled the order.';
+
+  if (order.status === 'New' || order.status === 'PartiallyFilled') {
+    const level = bookOf(market, order.side).add(order);
+    recorder.levelChanged(market, order.side, level);
+    if (!indexed) {
+      state.orders.set(order.id, order);
+      state.changes.accountChanged(account);
+      account.addOpenOrder(order);
+      if (order.clientId !== undefined) account.openOrdersByClientId.set(order.clientId, order);
+    }
+  } else {
+    if (indexed) forget(state, order);
+    // An unfilled remainder that does not rest gives its reservation back.
+    if (isLimit && order.remainingSteps > 0n) unlock(recorder, reserved, reservationUnits(order));
+  }
+  if (!indexed && order.status === 'New' && order.executedSteps === 0n) {
+    // Nothing happened to the order since it was accepted (it rests untouched),
+    // so its view is the accepted view, field for field: the caller returns
+    // that one rather than build an identical copy.
+    return undefined;
+  }
+  const view = viewOrder(order);
+  recorder.events.push({ type: 'orderUpdated', order: view, reason });
+  return view;
+}
