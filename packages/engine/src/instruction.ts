@@ -6,12 +6,12 @@
  * scale depends on the market or asset, which only the state knows; the
  * engine converts them exactly when it applies the instruction.
  */
-import { isCanonicalAccountId } from './account-id.js';
 import { enumValues, operatorOnlyNames } from './instruction-catalogue.js';
 import { maximumClientId, maximumTextLength } from './limits.js';
 import type { SignedGroup } from './signing-string.js';
 import { parseMarginInstruction } from './margin-instruction-parser.js';
 import { parseExitAddressLink, type ExitAddressLinkInstruction } from './exit-address.js';
+import { readFields, type Parsed } from './instruction-fields.js';
 
 export type Side = (typeof enumValues.side)[number];
 export type OrderType = (typeof enumValues.orderType)[number];
@@ -386,64 +386,6 @@ function parseMarginFlags(reader: ParameterReader): Partial<Record<(typeof margi
   const flags: Partial<Record<(typeof marginFlagNames)[number], boolean>> = {};
   for (const name of marginFlagNames) if (reader.boolean(name)) flags[name] = true;
   return flags;
-}
-
-/**
- * How each kind of field is read, by what it holds. A field's reader checks
- * its syntax; decimals stay strings (the engine scales them against the
- * market or asset).
- */
-const fieldReaders = {
-  text: (reader: ParameterReader, key: string) => reader.text(key),
-  symbol: (reader: ParameterReader, key: string) => reader.symbol(key),
-  /** An asset's symbol: a symbol without the "_" that joins a market's two. */
-  assetSymbol: (reader: ParameterReader, key: string) => {
-    const symbol = reader.symbol(key);
-    if (symbol.includes('_')) throw new ParseFailure('An asset symbol cannot contain "_".');
-    return symbol;
-  },
-  blockchain: (reader: ParameterReader, key: string) => reader.blockchain(key),
-  decimal: (reader: ParameterReader, key: string) => reader.required(key),
-  optionalDecimal: (reader: ParameterReader, key: string) => reader.optional(key),
-  accountId: (reader: ParameterReader, key: string) => {
-    const account = reader.required(key);
-    if (!isCanonicalAccountId(account))
-      throw new ParseFailure(`"${key}" must be the canonical base64 of a 32-byte public key.`);
-    return account;
-  },
-  identifier: (reader: ParameterReader, key: string) => reader.integer(key, Number.MAX_SAFE_INTEGER),
-  optionalCount: (reader: ParameterReader, key: string) => reader.integer(key, Number.MAX_SAFE_INTEGER, true),
-  basisPoints: (reader: ParameterReader, key: string) => reader.integer(key, 10_000),
-  assetDecimals: (reader: ParameterReader, key: string) => reader.integer(key, 18),
-} as const;
-
-type FieldKind = keyof typeof fieldReaders;
-/** The field kinds whose reader yields a value `Value` can hold. */
-type FieldKindFor<Value> = {
-  [Kind in FieldKind]: ReturnType<(typeof fieldReaders)[Kind]> extends Value ? Kind : never;
-}[FieldKind];
-type Parsed<Name extends TransactionKind> = Extract<TransactionInstruction, { readonly kind: Name }>;
-/** Every field of instruction `Name` and how it is read; optional fields may use an optional reader. */
-type FieldTable<Name extends TransactionKind> = {
-  readonly [Key in Exclude<keyof Parsed<Name>, 'kind'>]-?: FieldKindFor<Parsed<Name>[Key]>;
-};
-
-/**
- * Reads the fields of instruction `kind` in the table's order, which decides
- * the message when several are wrong; an absent optional field is left out.
- */
-function readFields<Name extends TransactionKind>(
-  reader: ParameterReader,
-  kind: Name,
-  fields: FieldTable<Name>,
-): Parsed<Name> {
-  const instruction: Record<string, string | number> = { kind };
-  // determinism-reviewed: string keys of a literal iterate in insertion order, the read order written below.
-  for (const [key, fieldKind] of Object.entries(fields) as [string, FieldKind][]) {
-    const value = fieldReaders[fieldKind](reader, key);
-    if (value !== undefined) instruction[key] = value;
-  }
-  return instruction as unknown as Parsed<Name>;
 }
 
 function parseOrderCancel(reader: ParameterReader): Parsed<'orderCancel'> {

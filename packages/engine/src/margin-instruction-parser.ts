@@ -3,9 +3,8 @@
  * only, like instruction.ts; decimals stay strings until the engine scales
  * them against the asset.
  */
-import { isCanonicalAccountId } from './account-id.js';
-import { enumValues } from './instruction-catalogue.js';
 import { ParseFailure, type BorrowLendMarketListing, type Instruction, type ParameterReader } from './instruction.js';
+import { readFields } from './instruction-fields.js';
 
 /** Listing parameters that are decimal strings, in the order docs/margin.md lists them. */
 export const borrowLendListingDecimals = [
@@ -46,12 +45,7 @@ function listing(reader: ParameterReader): BorrowLendMarketListing {
 export function parseMarginInstruction(name: string, reader: ParameterReader): Instruction | undefined {
   switch (name) {
     case 'borrowLendExecute':
-      return {
-        kind: 'borrowLendExecute',
-        quantity: reader.required('quantity'),
-        side: reader.oneOf('side', enumValues.borrowLendSide),
-        symbol: reader.symbol('symbol'),
-      };
+      return readFields(reader, 'borrowLendExecute', { quantity: 'decimal', side: 'borrowLendSide', symbol: 'symbol' });
     case 'accountUpdate': {
       const autoBorrowSettlements = optionalBoolean(reader, 'autoBorrowSettlements');
       const autoLend = optionalBoolean(reader, 'autoLend');
@@ -65,30 +59,25 @@ export function parseMarginInstruction(name: string, reader: ParameterReader): I
         ...(leverageLimit !== undefined ? { leverageLimit } : {}),
       };
     }
-    case 'liquidate': {
-      const account = reader.required('account');
-      if (!isCanonicalAccountId(account))
-        throw new ParseFailure('"account" must be the canonical base64 of a 32-byte public key.');
-      return { kind: 'liquidate', account };
-    }
+    case 'liquidate':
+      return readFields(reader, 'liquidate', { account: 'accountId' });
     case 'coveragePoolDeposit':
-      return { kind: 'coveragePoolDeposit', quantity: reader.required('quantity'), symbol: reader.symbol('symbol') };
+      return readFields(reader, 'coveragePoolDeposit', { quantity: 'decimal', symbol: 'symbol' });
     case 'coveragePoolWithdrawRequest': {
       const shares = reader.required('shares');
       if (!/^[1-9][0-9]{0,37}$/.test(shares)) throw new ParseFailure('"shares" must be a positive integer.');
       return { kind: 'coveragePoolWithdrawRequest', shares, symbol: reader.symbol('symbol') };
     }
     case 'coveragePoolWithdraw':
-      return { kind: 'coveragePoolWithdraw', symbol: reader.symbol('symbol') };
+      return readFields(reader, 'coveragePoolWithdraw', { symbol: 'symbol' });
     case 'borrowLendMarketList':
       return listing(reader);
     case 'indexPriceUpdate':
-      return {
-        kind: 'indexPriceUpdate',
-        price: reader.required('price'),
-        publishedAtMs: reader.integer('publishedAtMs', Number.MAX_SAFE_INTEGER),
-        symbol: reader.symbol('symbol'),
-      };
+      return readFields(reader, 'indexPriceUpdate', {
+        price: 'decimal',
+        publishedAtMs: 'identifier',
+        symbol: 'symbol',
+      });
     default:
       return undefined;
   }
