@@ -114,7 +114,6 @@ const longFiles: readonly string[] = [
   'packages/engine/src/matching.ts',
   'packages/engine/test/envelope-fuzz.test.ts',
   'packages/engine/test/model.test.ts',
-  'packages/engine/test/reference-model.ts',
 ];
 const wideLineFiles: readonly string[] = [
   'packages/api/bench/node.bench.ts',
@@ -188,7 +187,6 @@ const wideLineFiles: readonly string[] = [
   'packages/engine/test/ccxt-requests.test.ts',
   'packages/engine/test/envelope-fuzz.test.ts',
   'packages/engine/test/model.test.ts',
-  'packages/engine/test/reference-model.ts',
   'packages/ledger/bench/sequencer.bench.ts',
   'packages/ledger/sim/log-auditor.ts',
   'packages/ledger/sim/main.ts',
