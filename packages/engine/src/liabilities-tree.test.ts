@@ -18,6 +18,7 @@ import { listAsset } from './listing.js';
 import { isRejection } from './result-codes.js';
 import { decodeState, encodeState } from './state-codec.js';
 import { addAccount, createState, type Account, type ExchangeState } from './state.js';
+import { solUsdcListing } from '../test/support-listings.js';
 
 const traders = Array.from({ length: 14 }, (_, index) => signerFromByte(index + 1));
 const operator = signerFromByte(200);
@@ -331,20 +332,7 @@ const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
 );
 
 function marketListing(): Instruction {
-  return {
-    kind: 'marketList',
-    symbol: 'SOL_USDC',
-    baseSymbol: 'SOL',
-    quoteSymbol: 'USDC',
-    tickSize: '0.01',
-    stepSize: '0.01',
-    minQuantity: '0.01',
-    maxQuantity: '100000',
-    minPrice: '0.01',
-    maxPrice: '1000000',
-    makerFeeBps: 2,
-    takerFeeBps: 5,
-  };
+  return solUsdcListing();
 }
 
 describe('incremental updates equal a full rebuild', () => {
