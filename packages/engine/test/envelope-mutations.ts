@@ -154,8 +154,8 @@ export function percentVariant(value: string, variant: PercentVariant): string {
 
 export const isParameter = (part: string): boolean => part.includes('=') && !part.startsWith('instruction=');
 
-/** A textual mutation of the message; the logTime lets timestamps be placed around the window. */
-export function mutateText(text: string, mutation: Mutation, logTimeMs: number): string {
+/** A mutation of one parameter (or two, or the timestamp and window) of the message. */
+function mutateParameter(text: string, mutation: Mutation, logTimeMs: number): string {
   const parts = text.split('&');
   switch (mutation.kind) {
     case 'duplicateParameter': {
@@ -218,33 +218,49 @@ export function mutateText(text: string, mutation: Mutation, logTimeMs: number):
       parts[index] = `window=${mutation.value}`;
       return parts.join('&');
     }
-    case 'repeatGroup': {
-      const closing = parts.slice(-2);
-      const body = parts.slice(0, -2);
-      const nextGroup = body.findIndex((part, index) => index > 0 && part.startsWith('instruction='));
-      const firstGroup = body.slice(0, nextGroup < 0 ? body.length : nextGroup);
-      const repeated: string[] = [];
-      for (let copy = 0; copy <= mutation.count; copy += 1) repeated.push(...firstGroup);
-      return [...repeated, ...body.slice(firstGroup.length), ...closing].join('&');
-    }
+    default:
+      return text;
+  }
+}
+
+/** The first instruction group repeated `count` more times, before the rest and the timestamp and window. */
+function repeatFirstGroup(parts: readonly string[], count: number): string {
+  const closing = parts.slice(-2);
+  const body = parts.slice(0, -2);
+  const nextGroup = body.findIndex((part, index) => index > 0 && part.startsWith('instruction='));
+  const firstGroup = body.slice(0, nextGroup < 0 ? body.length : nextGroup);
+  const repeated: string[] = [];
+  for (let copy = 0; copy <= count; copy += 1) repeated.push(...firstGroup);
+  return [...repeated, ...body.slice(firstGroup.length), ...closing].join('&');
+}
+
+/**
+ * A query parses with any parameters, so its verdict tells the byte-length rule apart
+ * from instruction syntax: up to 16384 bytes it is INVALID_INSTRUCTION, beyond it malformed.
+ */
+function oversizeQuery(parts: readonly string[], mutation: Extract<Mutation, { kind: 'oversizeQuery' }>): string {
+  const closing = parts.slice(-2).join('&');
+  const head = 'instruction=balanceQuery&padding=';
+  const fill = maximumSigningStringBytes + mutation.bytesFromLimit - utf8Encoder.encode(`${head}&${closing}`).length;
+  const padding = mutation.twoByteCharacters
+    ? `${'é'.repeat(Math.floor(fill / 2))}${fill % 2 === 1 ? 'a' : ''}`
+    : 'a'.repeat(Math.max(0, fill));
+  return `${head}${padding}&${closing}`;
+}
+
+/** A textual mutation of the message; the logTime lets timestamps be placed around the window. */
+export function mutateText(text: string, mutation: Mutation, logTimeMs: number): string {
+  switch (mutation.kind) {
+    case 'repeatGroup':
+      return repeatFirstGroup(text.split('&'), mutation.count);
     case 'insertText': {
       const at = mutation.position % (text.length + 1);
       return text.slice(0, at) + mutation.text + text.slice(at);
     }
-    case 'oversizeQuery': {
-      // A query parses with any parameters, so its verdict tells the byte-length rule apart
-      // from instruction syntax: up to 16384 bytes it is INVALID_INSTRUCTION, beyond it malformed.
-      const closing = parts.slice(-2).join('&');
-      const head = 'instruction=balanceQuery&padding=';
-      const fill =
-        maximumSigningStringBytes + mutation.bytesFromLimit - utf8Encoder.encode(`${head}&${closing}`).length;
-      const padding = mutation.twoByteCharacters
-        ? `${'é'.repeat(Math.floor(fill / 2))}${fill % 2 === 1 ? 'a' : ''}`
-        : 'a'.repeat(Math.max(0, fill));
-      return `${head}${padding}&${closing}`;
-    }
+    case 'oversizeQuery':
+      return oversizeQuery(text.split('&'), mutation);
     default:
-      return text;
+      return mutateParameter(text, mutation, logTimeMs);
   }
 }
 

@@ -15,6 +15,7 @@ import {
 } from '../src/index.js';
 import { type MarketConfig, marketPool } from './model-arbitraries.js';
 import { canon, engineTrades, OPERATOR, SEPARATE_FEE, STRANGER } from './model-compare.js';
+import { singleOrder } from './support-orders.js';
 import { ALICE, BOB, balance, codes, ETH_USDC, exampleHarness, limit, orderOf, SOL_USDC } from './model-examples.js';
 import { Harness } from './model-harness.js';
 
@@ -103,20 +104,7 @@ describe('hand-written scenarios', () => {
     const h = exampleHarness();
     h.step(BOB, limit('Ask', '100', '0.5'));
     h.step(BOB, limit('Ask', '100.2', '2'));
-    const outcome = h.step(ALICE, {
-      kind: 'orderExecute',
-      orders: [
-        {
-          symbol: 'SOL_USDC',
-          side: 'Bid',
-          orderType: 'Market',
-          quoteQuantity: '100.5',
-          timeInForce: 'GTC',
-          postOnly: false,
-          selfTradePrevention: 'RejectTaker',
-        },
-      ],
-    });
+    const outcome = h.step(ALICE, singleOrder({ side: 'Bid', orderType: 'Market', quoteQuantity: '100.5' }));
     // 0.5 SOL at 100 = 50 USDC, then floor(50.5 / 1.002) = 50 steps at 100.2 = 50.1 USDC; 0.4 USDC unspent.
     expect(orderOf(outcome)).toMatchObject({ status: 'Filled', executedSteps: 100n, executedQuoteUnits: 100_100_000n });
     expect(engineTrades(outcome).map((trade) => trade.quantitySteps)).toEqual([50n, 50n]);
@@ -126,20 +114,10 @@ describe('hand-written scenarios', () => {
 
   it('market buy by quote quantity on an empty book is refused', () => {
     const h = exampleHarness();
-    const outcome = h.step(ALICE, {
-      kind: 'orderExecute',
-      orders: [
-        {
-          symbol: 'SOL_USDC',
-          side: 'Bid',
-          orderType: 'Market',
-          quoteQuantity: '10',
-          timeInForce: 'IOC',
-          postOnly: false,
-          selfTradePrevention: 'RejectTaker',
-        },
-      ],
-    });
+    const outcome = h.step(
+      ALICE,
+      singleOrder({ side: 'Bid', orderType: 'Market', quoteQuantity: '10', timeInForce: 'IOC' }),
+    );
     expect(codes(outcome)).toBe('ORDER_WOULD_NOT_FILL');
   });
 
@@ -149,20 +127,7 @@ describe('hand-written scenarios', () => {
     side: 'Bid' | 'Ask',
     quoteQuantity: string,
     selfTradePrevention: OrderRequest['selfTradePrevention'],
-  ): Instruction => ({
-    kind: 'orderExecute',
-    orders: [
-      {
-        symbol: 'SOL_USDC',
-        side,
-        orderType: 'Market',
-        quoteQuantity,
-        timeInForce: 'IOC',
-        postOnly: false,
-        selfTradePrevention,
-      },
-    ],
-  });
+  ): Instruction => singleOrder({ side, orderType: 'Market', quoteQuantity, timeInForce: 'IOC', selfTradePrevention });
 
   it('a quote-sized order that spends its whole budget is Filled, even as the book runs out', () => {
     const h = exampleHarness();
@@ -235,75 +200,37 @@ describe('hand-written scenarios', () => {
       blockchain: 'b',
       chainTransactionId: '2',
     });
-    const bid = (price: string): Instruction => ({
-      kind: 'orderExecute',
-      orders: [
-        {
-          symbol: 'BTC_USDC',
-          side: 'Bid',
-          orderType: 'Limit',
-          price,
-          quantity: '0.002',
-          timeInForce: 'GTC',
-          postOnly: false,
-          selfTradePrevention: 'RejectTaker',
-        },
-      ],
-    });
+    const bid = (price: string): Instruction =>
+      singleOrder({ symbol: 'BTC_USDC', side: 'Bid', orderType: 'Limit', price, quantity: '0.002' });
     h.step(BOB, bid('60000.5'));
     h.step(BOB, bid('59999.5'));
     // Budget 120 USDC: one step at 60000.5 (60.0005), then 59.9995 left buys nothing more at that
     // maker, so the walk stops for budget having sold 0.001 BTC. Alice holds 0.00105 BTC: enough.
-    const outcome = h.step(ALICE, {
-      kind: 'orderExecute',
-      orders: [
-        {
-          symbol: 'BTC_USDC',
-          side: 'Ask',
-          orderType: 'Market',
-          quoteQuantity: '120',
-          timeInForce: 'IOC',
-          postOnly: false,
-          selfTradePrevention: 'RejectTaker',
-        },
-      ],
-    });
+    const outcome = h.step(
+      ALICE,
+      singleOrder({ symbol: 'BTC_USDC', side: 'Ask', orderType: 'Market', quoteQuantity: '120', timeInForce: 'IOC' }),
+    );
     expect(orderOf(outcome)).toMatchObject({ status: 'Filled', executedSteps: 1n, executedQuoteUnits: 60_000_500n });
   });
 
   it('fees round up to the next unit on each side', () => {
     // ETH_USDC: a step is 1 ETH unit and a step at a tick is 1 USDC unit.
     const h = exampleHarness(ETH_USDC, { makerFeeBps: 7, takerFeeBps: 30 });
-    h.step(BOB, {
-      kind: 'orderExecute',
-      orders: [
-        {
-          symbol: 'ETH_USDC',
-          side: 'Bid',
-          orderType: 'Limit',
-          price: '3000.01',
-          quantity: '0.0003',
-          timeInForce: 'GTC',
-          postOnly: false,
-          selfTradePrevention: 'RejectTaker',
-        },
-      ],
-    });
-    const outcome = h.step(ALICE, {
-      kind: 'orderExecute',
-      orders: [
-        {
-          symbol: 'ETH_USDC',
-          side: 'Ask',
-          orderType: 'Limit',
-          price: '3000',
-          quantity: '0.0003',
-          timeInForce: 'IOC',
-          postOnly: false,
-          selfTradePrevention: 'RejectTaker',
-        },
-      ],
-    });
+    h.step(
+      BOB,
+      singleOrder({ symbol: 'ETH_USDC', side: 'Bid', orderType: 'Limit', price: '3000.01', quantity: '0.0003' }),
+    );
+    const outcome = h.step(
+      ALICE,
+      singleOrder({
+        symbol: 'ETH_USDC',
+        side: 'Ask',
+        orderType: 'Limit',
+        price: '3000',
+        quantity: '0.0003',
+        timeInForce: 'IOC',
+      }),
+    );
     const [trade] = engineTrades(outcome);
     // Notional 3 steps × 300001 ticks × 1 = 900003 quote units. The taker sells: ceil(900003 × 30 / 10000) = 2701.
     // The maker buys 3 base units: ceil(3 × 7 / 10000) = 1.
@@ -350,22 +277,7 @@ describe('hand-written scenarios', () => {
     expect(orderOf(h.step(BOB, limit('Ask', '100', '0.05'))).status).toBe('New');
     // A market order sized by quantity is valued by what its walk would trade: 0.04 SOL at 100.
     expect(
-      codes(
-        h.step(ALICE, {
-          kind: 'orderExecute',
-          orders: [
-            {
-              symbol: 'SOL_USDC',
-              side: 'Bid',
-              orderType: 'Market',
-              quantity: '0.04',
-              timeInForce: 'IOC',
-              postOnly: false,
-              selfTradePrevention: 'RejectTaker',
-            },
-          ],
-        }),
-      ),
+      codes(h.step(ALICE, singleOrder({ side: 'Bid', orderType: 'Market', quantity: '0.04', timeInForce: 'IOC' }))),
     ).toBe('ORDER_VALUE_TOO_SMALL');
     // Sized by quote quantity, by its budget.
     expect(codes(h.step(ALICE, marketByQuote('Bid', '4.99', 'RejectTaker')))).toBe('ORDER_VALUE_TOO_SMALL');
@@ -404,22 +316,8 @@ describe('hand-written scenarios', () => {
     triggerPrice: string,
     quantity: string,
     extra: Partial<OrderRequest> = {},
-  ): Instruction => ({
-    kind: 'orderExecute',
-    orders: [
-      {
-        symbol: 'SOL_USDC',
-        side,
-        orderType: 'Market',
-        triggerPrice,
-        triggerQuantity: quantity,
-        timeInForce: 'IOC',
-        postOnly: false,
-        selfTradePrevention: 'RejectTaker',
-        ...extra,
-      },
-    ],
-  });
+  ): Instruction =>
+    singleOrder({ side, orderType: 'Market', triggerPrice, triggerQuantity: quantity, timeInForce: 'IOC', ...extra });
   const trade = (h: Harness, price: string): void => {
     h.step(BOB, limit('Ask', price, '0.01'));
     h.step(ALICE, limit('Bid', price, '0.01'));
@@ -542,22 +440,16 @@ describe('hand-written scenarios', () => {
     trade(h, '100');
     // Alice's stop-limit buy: fires at 100.1, then rests at 100.05 (no ask that low).
     const stopLimit = orderOf(
-      h.step(ALICE, {
-        kind: 'orderExecute',
-        orders: [
-          {
-            symbol: 'SOL_USDC',
-            side: 'Bid',
-            orderType: 'Limit',
-            price: '100.05',
-            triggerPrice: '100.1',
-            triggerQuantity: '0.5',
-            timeInForce: 'GTC',
-            postOnly: false,
-            selfTradePrevention: 'RejectTaker',
-          },
-        ],
-      }),
+      h.step(
+        ALICE,
+        singleOrder({
+          side: 'Bid',
+          orderType: 'Limit',
+          price: '100.05',
+          triggerPrice: '100.1',
+          triggerQuantity: '0.5',
+        }),
+      ),
     );
     const later = orderOf(h.step(BOB, limit('Bid', '100.05', '0.5')));
     h.step(BOB, limit('Ask', '100.1', '0.01'));

@@ -97,25 +97,8 @@ export interface ModelTrade {
   readonly takerFeeUnits: bigint;
 }
 
-export interface ModelOrderView {
-  readonly orderId: number;
-  readonly account: string;
-  readonly market: string;
-  readonly side: Side;
-  readonly orderType: OrderType;
-  readonly priceTicks: bigint;
-  readonly quantitySteps: bigint;
-  readonly quoteQuantityUnits: bigint | undefined;
-  readonly executedSteps: bigint;
-  readonly executedQuoteUnits: bigint;
-  readonly timeInForce: TimeInForce;
-  readonly postOnly: boolean;
-  readonly selfTradePrevention: SelfTradePrevention;
-  readonly clientId: number | undefined;
-  readonly status: ModelStatus;
-  readonly createdAtMs: number;
-  readonly triggerPriceTicks: bigint | undefined;
-}
+/** What the model shows of an order: everything but its trigger direction and partner link. */
+export type ModelOrderView = Readonly<Omit<ModelOrder, 'triggerRising' | 'linkedOrderId'>>;
 
 export type ModelResult =
   | { readonly ok: false; readonly code: string }
@@ -224,25 +207,8 @@ export function remainingOf(order: ModelOrder): bigint {
 }
 
 export function viewOf(order: ModelOrder): ModelOrderView {
-  return {
-    orderId: order.orderId,
-    account: order.account,
-    market: order.market,
-    side: order.side,
-    orderType: order.orderType,
-    priceTicks: order.priceTicks,
-    quantitySteps: order.quantitySteps,
-    quoteQuantityUnits: order.quoteQuantityUnits,
-    executedSteps: order.executedSteps,
-    executedQuoteUnits: order.executedQuoteUnits,
-    timeInForce: order.timeInForce,
-    postOnly: order.postOnly,
-    selfTradePrevention: order.selfTradePrevention,
-    clientId: order.clientId,
-    status: order.status,
-    createdAtMs: order.createdAtMs,
-    triggerPriceTicks: order.triggerPriceTicks,
-  };
+  const { triggerRising: _direction, linkedOrderId: _partner, ...view } = order;
+  return view;
 }
 
 export function findMarket(data: ModelData, symbol: string): ModelMarket | undefined {

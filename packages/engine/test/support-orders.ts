@@ -1,13 +1,28 @@
 /**
- * Shared test helper: a one-order orderExecute instruction on SOL_USDC, as
- * tests write it to execute and as parser tests expect it back.
+ * Shared test helpers: one-order orderExecute instructions, as tests write
+ * them to execute and as parser tests expect them back.
  */
 import type { Instruction, OrderRequest, Side } from '../src/instruction.js';
 
 /**
- * A GTC limit order on SOL_USDC, not post-only, RejectTaker (the parser's
- * defaults), with `fields` on top; no quantity key when `quantity` is
- * undefined (a trigger order sized by triggerQuantity).
+ * One order, on SOL_USDC unless `fields` name a symbol: GTC, not post-only,
+ * RejectTaker (the parser's defaults) unless `fields` say otherwise.
+ */
+export function singleOrder(fields: Pick<OrderRequest, 'side' | 'orderType'> & Partial<OrderRequest>): Instruction {
+  const order: OrderRequest = {
+    symbol: 'SOL_USDC',
+    timeInForce: 'GTC',
+    postOnly: false,
+    selfTradePrevention: 'RejectTaker',
+    ...fields,
+  };
+  return { kind: 'orderExecute', orders: [order] };
+}
+
+/**
+ * A limit order on SOL_USDC with the defaults of singleOrder and `fields` on
+ * top; no quantity key when `quantity` is undefined (a trigger order sized by
+ * triggerQuantity).
  */
 export function solUsdcLimitOrder(
   side: Side,
@@ -15,16 +30,5 @@ export function solUsdcLimitOrder(
   quantity: string | undefined,
   fields: Partial<OrderRequest> = {},
 ): Instruction {
-  const order: OrderRequest = {
-    symbol: 'SOL_USDC',
-    side,
-    orderType: 'Limit',
-    price,
-    ...(quantity !== undefined ? { quantity } : {}),
-    timeInForce: 'GTC',
-    postOnly: false,
-    selfTradePrevention: 'RejectTaker',
-    ...fields,
-  };
-  return { kind: 'orderExecute', orders: [order] };
+  return singleOrder({ side, orderType: 'Limit', price, ...(quantity !== undefined ? { quantity } : {}), ...fields });
 }
