@@ -103,6 +103,11 @@ function expectSignedByOperator(attestations: readonly Attestation[]): void {
   }
 }
 
+/** Whether the node logged exactly this message. */
+function logged(lines: readonly { msg: string }[], message: string): boolean {
+  return lines.some((line) => line.msg === message);
+}
+
 /** The state the stored entries lead to, replayed with the engine directly. */
 function replayed(stored: readonly StoredEntry[]): ExchangeState {
   const state = createState(genesis);
@@ -341,7 +346,7 @@ describe('attestations', () => {
     const signed = await openNode(directory, { attestEveryEntries: 10, attestEveryMs: neverByTime });
     const recoveredHead = signed.node.latestAttestation()!;
     expect(recoveredHead.sequence).toBe(head);
-    expect(signed.lines.some((line) => line.msg === 'ledger: attested the recovered head')).toBe(true);
+    expect(logged(signed.lines, 'ledger: attested the recovered head')).toBe(true);
     expectSignedByOperator([recoveredHead]);
     expectRecomputedByReplay(await collect(signed.node.readEntries(1)), await signed.node.readAttestations(1, 1000));
     const answer = await signed.node.proof(traders[1]!.accountId);
@@ -439,8 +444,8 @@ describe('attestations in recovery', () => {
     const warning = lines.find((line) => typeof line.msg === 'string' && line.msg.includes('dropped a torn tail'));
     expect(warning?.droppedAttestations).toEqual([attested]);
     // Nothing was attested anew: the kept head was already attested, and the tree matched it.
-    expect(lines.some((line) => line.msg === 'ledger: attested the recovered head')).toBe(false);
-    expect(lines.some((line) => line.msg === 'ledger: recorded the latest attestation')).toBe(false);
+    expect(logged(lines, 'ledger: attested the recovered head')).toBe(false);
+    expect(logged(lines, 'ledger: recorded the latest attestation')).toBe(false);
     expectRecomputedByReplay(await collect(node.readEntries(1)), await node.readAttestations(1, 1000));
   });
 
@@ -456,8 +461,8 @@ describe('attestations in recovery', () => {
     expect(Buffer.from(node.state.attestationDigest).toString('hex')).toBe(
       attestationDigestHex(node.latestAttestation()!),
     );
-    expect(lines.some((line) => line.msg === 'ledger: recorded the latest attestation')).toBe(true);
-    expect(lines.some((line) => line.msg === 'ledger: attested the recovered head')).toBe(false);
+    expect(logged(lines, 'ledger: recorded the latest attestation')).toBe(true);
+    expect(logged(lines, 'ledger: attested the recovered head')).toBe(false);
     expectRecomputedByReplay(await collect(node.readEntries(1)), await node.readAttestations(1, 1000));
   });
 
