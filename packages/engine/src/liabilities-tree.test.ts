@@ -494,6 +494,16 @@ type VersionStep =
   | { readonly kind: 'withdraw'; readonly pick: number; readonly asset: number; readonly units: bigint }
   | { readonly kind: 'touch'; readonly pick: number };
 
+/** A deposit or withdrawal of some units of one of four assets, by an account picked from those that exist. */
+function balanceStep<Kind extends 'deposit' | 'withdraw'>(kind: Kind) {
+  return fc.record({
+    kind: fc.constant(kind),
+    pick: fc.nat(),
+    asset: fc.nat({ max: 3 }),
+    units: fc.bigInt({ min: 1n, max: 10n ** 20n }),
+  });
+}
+
 const versionStepArbitrary: fc.Arbitrary<VersionStep> = fc.oneof(
   {
     weight: 2,
@@ -503,24 +513,8 @@ const versionStepArbitrary: fc.Arbitrary<VersionStep> = fc.oneof(
       units: fc.bigInt({ min: 0n, max: 10n ** 12n }),
     }),
   },
-  {
-    weight: 5,
-    arbitrary: fc.record({
-      kind: fc.constant('deposit' as const),
-      pick: fc.nat(),
-      asset: fc.nat({ max: 3 }),
-      units: fc.bigInt({ min: 1n, max: 10n ** 20n }),
-    }),
-  },
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      kind: fc.constant('withdraw' as const),
-      pick: fc.nat(),
-      asset: fc.nat({ max: 3 }),
-      units: fc.bigInt({ min: 1n, max: 10n ** 20n }),
-    }),
-  },
+  { weight: 5, arbitrary: balanceStep('deposit') },
+  { weight: 3, arbitrary: balanceStep('withdraw') },
   // Listed as changed without a change: the update rewrites the same leaf.
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('touch' as const), pick: fc.nat() }) },
 );
