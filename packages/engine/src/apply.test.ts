@@ -17,6 +17,7 @@ import { encodeSigningStringBytes } from './signing-string.js';
 import { encodeState, stateHash } from './state-codec.js';
 import { createState, type ExchangeState } from './state.js';
 import { balancesOf, openOrdersOf } from './views.js';
+import { solUsdcListingParams } from '../test/support-listings.js';
 
 const utf8 = new TextEncoder();
 
@@ -139,19 +140,7 @@ function expectRejected(
   return outcome;
 }
 
-const solUsdc = {
-  symbol: 'SOL_USDC',
-  baseSymbol: 'SOL',
-  quoteSymbol: 'USDC',
-  tickSize: '0.01',
-  stepSize: '0.01',
-  minQuantity: '0.01',
-  maxQuantity: '100000',
-  minPrice: '0.01',
-  maxPrice: '1000000',
-  makerFeeBps: '2',
-  takerFeeBps: '5',
-};
+const solUsdc = solUsdcListingParams;
 
 /** Genesis, SOL (9 decimals), USDC (6), SOL_USDC, and deposits of 10 SOL and 10000 USDC to both traders. */
 function preparedState(): ExchangeState {

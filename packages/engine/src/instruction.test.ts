@@ -2,6 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { operatorInstructionKinds, parseInstruction, queryInstructions, type Instruction } from './instruction.js';
 import { maximumClientId, maximumTextLength } from './limits.js';
 import { parseSigningString, type SignedGroup } from './signing-string.js';
+import { solUsdcLimitOrder } from '../test/support-orders.js';
+import { solUsdcListingParams } from '../test/support-listings.js';
 
 function group(instruction: string, params: Record<string, string> | Array<[string, string]>): SignedGroup {
   return { instruction, params: new Map(Array.isArray(params) ? params : Object.entries(params)) };
@@ -32,21 +34,7 @@ const accountKey = '6kpsY+KcUgq+9VB7Ey7F+ZVHdq6+vnuSQh7qaRRG0iw=';
 
 describe('orderExecute', () => {
   it('parses a minimal limit order and fills in the defaults', () => {
-    expect(accepted('orderExecute', limitBid)).toEqual({
-      kind: 'orderExecute',
-      orders: [
-        {
-          symbol: 'SOL_USDC',
-          side: 'Bid',
-          orderType: 'Limit',
-          price: '100',
-          quantity: '0.5',
-          timeInForce: 'GTC',
-          postOnly: false,
-          selfTradePrevention: 'RejectTaker',
-        },
-      ],
-    });
+    expect(accepted('orderExecute', limitBid)).toEqual(solUsdcLimitOrder('Bid', '100', '0.5'));
   });
 
   it('parses every optional key', () => {
@@ -59,22 +47,9 @@ describe('orderExecute', () => {
         selfTradePrevention: 'RejectBoth',
         clientId: '1001',
       }),
-    ).toEqual({
-      kind: 'orderExecute',
-      orders: [
-        {
-          symbol: 'SOL_USDC',
-          side: 'Bid',
-          orderType: 'Limit',
-          price: '100',
-          quantity: '0.5',
-          timeInForce: 'GTC',
-          postOnly: true,
-          selfTradePrevention: 'RejectBoth',
-          clientId: 1001,
-        },
-      ],
-    });
+    ).toEqual(
+      solUsdcLimitOrder('Bid', '100', '0.5', { postOnly: true, selfTradePrevention: 'RejectBoth', clientId: 1001 }),
+    );
   });
 
   it('parses market orders sized by quantity or by quote quantity', () => {
@@ -466,19 +441,7 @@ describe('operator instructions', () => {
     expect(rejectedMessage('assetList', { symbol: 'sol', decimals: '9' })).toBe('"symbol" is not a valid symbol.');
   });
 
-  const market = {
-    symbol: 'SOL_USDC',
-    baseSymbol: 'SOL',
-    quoteSymbol: 'USDC',
-    tickSize: '0.01',
-    stepSize: '0.01',
-    minQuantity: '0.01',
-    maxQuantity: '100000',
-    minPrice: '0.01',
-    maxPrice: '1000000',
-    makerFeeBps: '2',
-    takerFeeBps: '5',
-  };
+  const market = solUsdcListingParams;
 
   it('parses marketList', () => {
     expect(accepted('marketList', market)).toEqual({ kind: 'marketList', ...market, makerFeeBps: 2, takerFeeBps: 5 });

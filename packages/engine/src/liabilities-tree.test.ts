@@ -18,6 +18,7 @@ import { listAsset } from './listing.js';
 import { isRejection } from './result-codes.js';
 import { decodeState, encodeState } from './state-codec.js';
 import { addAccount, createState, type Account, type ExchangeState } from './state.js';
+import { solUsdcListing } from '../test/support-listings.js';
 
 const traders = Array.from({ length: 14 }, (_, index) => signerFromByte(index + 1));
 const operator = signerFromByte(200);
@@ -331,20 +332,7 @@ const commandArbitrary: fc.Arbitrary<Command> = fc.oneof(
 );
 
 function marketListing(): Instruction {
-  return {
-    kind: 'marketList',
-    symbol: 'SOL_USDC',
-    baseSymbol: 'SOL',
-    quoteSymbol: 'USDC',
-    tickSize: '0.01',
-    stepSize: '0.01',
-    minQuantity: '0.01',
-    maxQuantity: '100000',
-    minPrice: '0.01',
-    maxPrice: '1000000',
-    makerFeeBps: 2,
-    takerFeeBps: 5,
-  };
+  return solUsdcListing();
 }
 
 describe('incremental updates equal a full rebuild', () => {
@@ -506,6 +494,16 @@ type VersionStep =
   | { readonly kind: 'withdraw'; readonly pick: number; readonly asset: number; readonly units: bigint }
   | { readonly kind: 'touch'; readonly pick: number };
 
+/** A deposit or withdrawal of some units of one of four assets, by an account picked from those that exist. */
+function balanceStep<Kind extends 'deposit' | 'withdraw'>(kind: Kind) {
+  return fc.record({
+    kind: fc.constant(kind),
+    pick: fc.nat(),
+    asset: fc.nat({ max: 3 }),
+    units: fc.bigInt({ min: 1n, max: 10n ** 20n }),
+  });
+}
+
 const versionStepArbitrary: fc.Arbitrary<VersionStep> = fc.oneof(
   {
     weight: 2,
@@ -515,24 +513,8 @@ const versionStepArbitrary: fc.Arbitrary<VersionStep> = fc.oneof(
       units: fc.bigInt({ min: 0n, max: 10n ** 12n }),
     }),
   },
-  {
-    weight: 5,
-    arbitrary: fc.record({
-      kind: fc.constant('deposit' as const),
-      pick: fc.nat(),
-      asset: fc.nat({ max: 3 }),
-      units: fc.bigInt({ min: 1n, max: 10n ** 20n }),
-    }),
-  },
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      kind: fc.constant('withdraw' as const),
-      pick: fc.nat(),
-      asset: fc.nat({ max: 3 }),
-      units: fc.bigInt({ min: 1n, max: 10n ** 20n }),
-    }),
-  },
+  { weight: 5, arbitrary: balanceStep('deposit') },
+  { weight: 3, arbitrary: balanceStep('withdraw') },
   // Listed as changed without a change: the update rewrites the same leaf.
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('touch' as const), pick: fc.nat() }) },
 );

@@ -4,6 +4,8 @@ import { execute } from './apply.js';
 import type { Instruction } from './instruction.js';
 import { createState, type ExchangeState } from './state.js';
 import { StateDecodeError, decodeState, encodeState, stateHashHex } from './state-codec.js';
+import { solUsdcLimitOrder } from '../test/support-orders.js';
+import { solUsdcListing } from '../test/support-listings.js';
 
 const keyOf = (fill: number): string => Buffer.alloc(32, fill).toString('base64');
 const operator = keyOf(1);
@@ -14,23 +16,7 @@ function demoState(): ExchangeState {
   const setup: Instruction[] = [
     { kind: 'assetList', symbol: 'SOL', decimals: 9 },
     { kind: 'assetList', symbol: 'USDC', decimals: 6 },
-    {
-      kind: 'marketList',
-      symbol: 'SOL_USDC',
-      baseSymbol: 'SOL',
-      quoteSymbol: 'USDC',
-      tickSize: '0.01',
-      stepSize: '0.01',
-      minQuantity: '0.01',
-      maxQuantity: '100000',
-      minPrice: '0.01',
-      maxPrice: '1000000',
-      makerFeeBps: 2,
-      takerFeeBps: 5,
-      maxOpenOrders: 50,
-      maxMakersPerOrder: 20,
-      minOrderValue: '0.01',
-    },
+    solUsdcListing({ maxOpenOrders: 50, maxMakersPerOrder: 20, minOrderValue: '0.01' }),
   ];
   for (const instruction of setup) expect(execute(state, operator, instruction, 1).accepted).toBe(true);
   traders.forEach((trader, index) => {
@@ -50,22 +36,7 @@ function demoState(): ExchangeState {
 }
 
 function order(side: 'Bid' | 'Ask', price: string, quantity: string, clientId?: number): Instruction {
-  return {
-    kind: 'orderExecute',
-    orders: [
-      {
-        symbol: 'SOL_USDC',
-        side,
-        orderType: 'Limit',
-        price,
-        quantity,
-        timeInForce: 'GTC',
-        postOnly: false,
-        selfTradePrevention: 'RejectTaker',
-        ...(clientId !== undefined ? { clientId } : {}),
-      },
-    ],
-  };
+  return solUsdcLimitOrder(side, price, quantity, clientId !== undefined ? { clientId } : {});
 }
 
 /** A short fixed history touching every part of the state. */
@@ -86,41 +57,12 @@ function busyState(): ExchangeState {
   execute(state, operator, { kind: 'withdrawalComplete', withdrawalId: 1, chainTransactionId: 'out-1' }, 7);
   // Pending trigger orders: a stop (falling, with a client id) and a linked take-profit / stop-loss pair.
   const pending: Instruction[] = [
-    {
-      kind: 'orderExecute',
-      orders: [
-        {
-          symbol: 'SOL_USDC',
-          side: 'Ask',
-          orderType: 'Limit',
-          price: '94',
-          triggerPrice: '95',
-          triggerQuantity: '0.1',
-          timeInForce: 'GTC',
-          postOnly: false,
-          selfTradePrevention: 'RejectTaker',
-          clientId: 3,
-        },
-      ],
-    },
-    {
-      kind: 'orderExecute',
-      orders: [
-        {
-          symbol: 'SOL_USDC',
-          side: 'Bid',
-          orderType: 'Limit',
-          price: '100',
-          quantity: '0.5',
-          timeInForce: 'GTC',
-          postOnly: false,
-          selfTradePrevention: 'RejectTaker',
-          takeProfitTriggerPrice: '105',
-          stopLossTriggerPrice: '95',
-          stopLossLimitPrice: '94.5',
-        },
-      ],
-    },
+    solUsdcLimitOrder('Ask', '94', undefined, { triggerPrice: '95', triggerQuantity: '0.1', clientId: 3 }),
+    solUsdcLimitOrder('Bid', '100', '0.5', {
+      takeProfitTriggerPrice: '105',
+      stopLossTriggerPrice: '95',
+      stopLossLimitPrice: '94.5',
+    }),
   ];
   for (const instruction of pending) expect(execute(state, carol, instruction, 8).accepted).toBe(true);
   expect(state.pendingTriggerCount).toBe(3);

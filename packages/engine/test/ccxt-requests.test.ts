@@ -18,6 +18,8 @@ import { encodeSigningString, encodeSigningStringBytes, parseSigningString } fro
 import { encodeState } from '../src/state-codec.js';
 import { createState, type ExchangeState } from '../src/state.js';
 import { balancesOf, openOrdersOf } from '../src/views.js';
+import { solUsdcLimitOrder } from './support-orders.js';
+import { solUsdcListingParams } from './support-listings.js';
 
 interface RecordedRequest {
   readonly method: string;
@@ -185,22 +187,7 @@ describe('recorded ccxt requests', () => {
         ? { name: instruction.name, params: Object.fromEntries(instruction.params) }
         : instruction;
     expect(queryParams(instructions[0])).toEqual({ name: 'balanceQuery', params: {} });
-    expect(instructions[1]).toEqual({
-      kind: 'orderExecute',
-      orders: [
-        {
-          symbol: 'SOL_USDC',
-          side: 'Bid',
-          orderType: 'Limit',
-          price: '100',
-          quantity: '0.5',
-          timeInForce: 'GTC',
-          postOnly: true,
-          selfTradePrevention: 'RejectTaker',
-          clientId: 1001,
-        },
-      ],
-    });
+    expect(instructions[1]).toEqual(solUsdcLimitOrder('Bid', '100', '0.5', { postOnly: true, clientId: 1001 }));
     expect(instructions[2]).toMatchObject({
       kind: 'orderExecute',
       orders: [
@@ -276,24 +263,7 @@ describe('recorded ccxt requests applied to an exchange', () => {
     });
     operatorApply(state, 'assetList', { symbol: 'SOL', decimals: '9' }, logTimeMs);
     operatorApply(state, 'assetList', { symbol: 'USDC', decimals: '6' }, logTimeMs);
-    operatorApply(
-      state,
-      'marketList',
-      {
-        symbol: 'SOL_USDC',
-        baseSymbol: 'SOL',
-        quoteSymbol: 'USDC',
-        tickSize: '0.01',
-        stepSize: '0.01',
-        minQuantity: '0.01',
-        maxQuantity: '100000',
-        minPrice: '0.01',
-        maxPrice: '1000000',
-        makerFeeBps: '2',
-        takerFeeBps: '5',
-      },
-      logTimeMs,
-    );
+    operatorApply(state, 'marketList', solUsdcListingParams, logTimeMs);
     operatorApply(
       state,
       'depositCredit',

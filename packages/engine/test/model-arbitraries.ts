@@ -220,6 +220,8 @@ export interface Scenario {
 const dt = fc.nat({ max: 3 });
 /** Actor indexes: the runner maps them onto traders, the operator and a stranger, traders most often. */
 const actor = fc.nat({ max: 15 });
+/** A market by index, now and then -1: a market that does not exist. */
+const marketIndex = fc.oneof({ arbitrary: fc.nat({ max: 7 }), weight: 20 }, { arbitrary: fc.constant(-1), weight: 1 });
 
 const defect = (weights: readonly [DecimalDefect, number][]): fc.Arbitrary<DecimalDefect> =>
   fc.oneof(...weights.map(([value, weight]) => ({ arbitrary: fc.constant(value), weight })));
@@ -327,7 +329,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
       type: fc.constant<'cancel'>('cancel'),
       dt,
       signer: actor,
-      market: fc.oneof({ arbitrary: fc.nat({ max: 7 }), weight: 20 }, { arbitrary: fc.constant(-1), weight: 1 }),
+      market: marketIndex,
       by: fc.constantFrom<'ownOpen' | 'anyOpen' | 'orderId' | 'clientId'>(
         'ownOpen',
         'ownOpen',
@@ -344,7 +346,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
       type: fc.constant<'cancelAll'>('cancelAll'),
       dt,
       signer: actor,
-      market: fc.oneof({ arbitrary: fc.nat({ max: 7 }), weight: 20 }, { arbitrary: fc.constant(-1), weight: 1 }),
+      market: marketIndex,
     }),
   },
   {

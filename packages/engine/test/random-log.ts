@@ -8,6 +8,7 @@ import { accountIdOf } from '../src/account-id.js';
 import type { LogEntry } from '../src/apply.js';
 import { publicKeyFromSeed, signMessage } from '../src/signature.js';
 import { encodeSigningStringBytes } from '../src/signing-string.js';
+import { solUsdcListingParams } from './support-listings.js';
 
 /** splitmix32: tiny, fast, and identical on every platform. */
 export function seededRandom(seed: number): () => number {
@@ -56,22 +57,7 @@ export const demoListing: ReadonlyArray<readonly [string, Record<string, string>
   ['assetList', { symbol: 'SOL', decimals: '9' }],
   ['assetList', { symbol: 'BTC', decimals: '8' }],
   ['assetList', { symbol: 'USDC', decimals: '6' }],
-  [
-    'marketList',
-    {
-      symbol: 'SOL_USDC',
-      baseSymbol: 'SOL',
-      quoteSymbol: 'USDC',
-      tickSize: '0.01',
-      stepSize: '0.01',
-      minQuantity: '0.01',
-      maxQuantity: '100000',
-      minPrice: '0.01',
-      maxPrice: '1000000',
-      makerFeeBps: '2',
-      takerFeeBps: '5',
-    },
-  ],
+  ['marketList', solUsdcListingParams],
   [
     'marketList',
     {

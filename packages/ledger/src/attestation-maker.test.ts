@@ -22,60 +22,25 @@ import {
   verifySignature,
   type Attestation,
   type AttestationFields,
+  type ExchangeState,
   type StoredEntry,
 } from '@vex/engine';
-import { afterEach, describe, expect, test } from 'vitest';
-import {
-  collect,
-  fixture,
-  recordingLogger,
-  settableClock,
-  signerFromByte,
-  submitInWaves,
-  temporaryDirectory,
-} from '../test/helpers.js';
+import { describe, expect, test } from 'vitest';
+import { collect, fixture, signerFromByte, submitInWaves } from '../test/helpers.js';
 import { createDatabase } from './database.js';
 import { RecoveryError } from './errors.js';
-import { ExchangeNode, type NodeOptions } from './exchange-node.js';
+import type { ExchangeNode, ProofAnswer } from './exchange-node.js';
 import { attestationKey, entryKey, keyspaces, sequenceOfKey } from './storage-format.js';
-
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+import { nodeTestSetup } from './test-support.js';
 
 const { entries, operator, traders, genesis } = fixture(31, 400);
 const engineRule = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean =>
   verifySignature(publicKey, message, signature) === 'valid';
 /** Never due by time: only the entry count decides. */
 const neverByTime = Number.MAX_SAFE_INTEGER;
-
-async function newDirectory(): Promise<string> {
-  const created = await temporaryDirectory();
-  cleanups.push(created.remove);
-  return created.path;
-}
-
-async function openNode(dataDirectory: string, options: Partial<NodeOptions> = {}) {
-  const clock = settableClock(entries[0]!.logTimeMs);
-  const log = recordingLogger();
-  const node = await ExchangeNode.open({
-    dataDirectory,
-    genesis,
-    logger: log.logger,
-    clock: clock.clock,
-    verifierThreads: 1,
-    attestationSigningSeed: operator.seed,
-    ...options,
-  });
-  let closed = false;
-  const close = async (): Promise<void> => {
-    if (!closed) await node.close();
-    closed = true;
-  };
-  cleanups.push(close);
-  return { node, clock, lines: log.lines, close };
-}
+const { newDirectory, openNode } = nodeTestSetup(genesis, entries[0]!.logTimeMs, {
+  attestationSigningSeed: operator.seed,
+});
 
 /** Records the keys each synced batch write carries (the node writes through the chained batch). */
 function recordBatches(node: ExchangeNode): Array<{ entries: number[]; attestations: number[] }> {
@@ -136,6 +101,48 @@ function expectSignedByOperator(attestations: readonly Attestation[]): void {
     // And not under keys the verifier does not trust.
     expect(verifyAttestationSignature(attestation, [traders[0]!.accountId], engineRule)).toBe(false);
   }
+}
+
+/** Whether the node logged exactly this message. */
+function logged(lines: readonly { msg: string }[], message: string): boolean {
+  return lines.some((line) => line.msg === message);
+}
+
+/** The state the stored entries lead to, replayed with the engine directly. */
+function replayed(stored: readonly StoredEntry[]): ExchangeState {
+  const state = createState(genesis);
+  for (const entry of stored) apply(state, { logTimeMs: entry.logTimeMs, transaction: entry.transaction });
+  return state;
+}
+
+/**
+ * A served proof: found, of `attestation`, verified (after a JSON round trip)
+ * for `accountId`, claiming what the account holds in `attestedState` (each
+ * asset's available + locked + pending). Returns the proof, or undefined when
+ * an expectation failed.
+ */
+function expectVerifiedProof(
+  answer: ProofAnswer,
+  attestation: Attestation,
+  accountId: string,
+  attestedState: ExchangeState,
+): (ProofAnswer & { found: true })['proof'] | undefined {
+  expect(answer.found).toBe(true);
+  if (!answer.found) return undefined;
+  expect(answer.proof.attestation).toEqual(attestation);
+  const verdict = verifyInclusionProof(JSON.parse(JSON.stringify(answer.proof)), genesis.operatorKeys, {
+    verifySignature: engineRule,
+  });
+  expect(verdict).toMatchObject({ ok: true, account: accountId });
+  if (!verdict.ok) return undefined;
+  const held = attestedState.accounts.get(accountId)!;
+  expect(verdict.balances.map((balance) => balance.claim)).toEqual(
+    attestedState.assets.map((asset) => {
+      const balance = held.balances[asset.index];
+      return balance === undefined ? 0n : balance.available + balance.locked + balance.pendingWithdrawal;
+    }),
+  );
+  return answer.proof;
 }
 
 describe('attestations', () => {
@@ -246,28 +253,12 @@ describe('attestations', () => {
     const latest = node.latestAttestation()!;
     expect(latest.sequence % 40).toBe(0);
     // The balances of the attested state, from a replay up to the attestation.
-    const attestedState = createState(genesis);
-    for (const entry of await collect(node.readEntries(1, latest.sequence)))
-      apply(attestedState, { logTimeMs: entry.logTimeMs, transaction: entry.transaction });
+    const attestedState = replayed(await collect(node.readEntries(1, latest.sequence)));
     for (const account of [operator, ...traders]) {
-      const answer = await node.proof(account.accountId);
-      expect(answer.found).toBe(true);
-      if (!answer.found) continue;
-      expect(answer.proof.attestation).toEqual(latest);
-      const verdict = verifyInclusionProof(JSON.parse(JSON.stringify(answer.proof)), genesis.operatorKeys, {
-        verifySignature: engineRule,
-      });
-      expect(verdict).toMatchObject({ ok: true, account: account.accountId });
-      if (!verdict.ok) continue;
-      const held = attestedState.accounts.get(account.accountId)!;
-      expect(verdict.balances.map((balance) => balance.claim)).toEqual(
-        attestedState.assets.map((asset) => {
-          const balance = held.balances[asset.index];
-          return balance === undefined ? 0n : balance.available + balance.locked + balance.pendingWithdrawal;
-        }),
-      );
+      const proof = expectVerifiedProof(await node.proof(account.accountId), latest, account.accountId, attestedState);
+      if (proof === undefined) continue;
       // Tampering with a balance breaks the proof.
-      const tampered = JSON.parse(JSON.stringify(answer.proof)) as { balances: Array<{ claim: string }> };
+      const tampered = JSON.parse(JSON.stringify(proof)) as { balances: Array<{ claim: string }> };
       tampered.balances[0]!.claim = String(BigInt(tampered.balances[0]!.claim) + 1n);
       expect(verifyInclusionProof(tampered, genesis.operatorKeys, { verifySignature: engineRule }).ok).toBe(false);
     }
@@ -299,30 +290,14 @@ describe('attestations', () => {
     expect(older.length).toBeGreaterThanOrEqual(5);
     let checked = 0;
     for (const attestation of older) {
-      const attestedState = createState(genesis);
-      for (const entry of stored.slice(0, attestation.sequence))
-        apply(attestedState, { logTimeMs: entry.logTimeMs, transaction: entry.transaction });
+      const attestedState = replayed(stored.slice(0, attestation.sequence));
       for (const account of [operator, ...traders]) {
         const answer = await node.proof(account.accountId, attestation.sequence);
-        const held = attestedState.accounts.get(account.accountId);
-        if (held === undefined) {
+        if (!attestedState.accounts.has(account.accountId)) {
           expect(answer).toMatchObject({ found: false, reason: 'unknown-account' });
           continue;
         }
-        expect(answer.found).toBe(true);
-        if (!answer.found) continue;
-        expect(answer.proof.attestation).toEqual(attestation);
-        const verdict = verifyInclusionProof(JSON.parse(JSON.stringify(answer.proof)), genesis.operatorKeys, {
-          verifySignature: engineRule,
-        });
-        expect(verdict).toMatchObject({ ok: true, account: account.accountId });
-        if (!verdict.ok) continue;
-        expect(verdict.balances.map((balance) => balance.claim)).toEqual(
-          attestedState.assets.map((asset) => {
-            const balance = held.balances[asset.index];
-            return balance === undefined ? 0n : balance.available + balance.locked + balance.pendingWithdrawal;
-          }),
-        );
+        if (expectVerifiedProof(answer, attestation, account.accountId, attestedState) === undefined) continue;
         checked += 1;
       }
     }
@@ -371,7 +346,7 @@ describe('attestations', () => {
     const signed = await openNode(directory, { attestEveryEntries: 10, attestEveryMs: neverByTime });
     const recoveredHead = signed.node.latestAttestation()!;
     expect(recoveredHead.sequence).toBe(head);
-    expect(signed.lines.some((line) => line.msg === 'ledger: attested the recovered head')).toBe(true);
+    expect(logged(signed.lines, 'ledger: attested the recovered head')).toBe(true);
     expectSignedByOperator([recoveredHead]);
     expectRecomputedByReplay(await collect(signed.node.readEntries(1)), await signed.node.readAttestations(1, 1000));
     const answer = await signed.node.proof(traders[1]!.accountId);
@@ -469,8 +444,8 @@ describe('attestations in recovery', () => {
     const warning = lines.find((line) => typeof line.msg === 'string' && line.msg.includes('dropped a torn tail'));
     expect(warning?.droppedAttestations).toEqual([attested]);
     // Nothing was attested anew: the kept head was already attested, and the tree matched it.
-    expect(lines.some((line) => line.msg === 'ledger: attested the recovered head')).toBe(false);
-    expect(lines.some((line) => line.msg === 'ledger: recorded the latest attestation')).toBe(false);
+    expect(logged(lines, 'ledger: attested the recovered head')).toBe(false);
+    expect(logged(lines, 'ledger: recorded the latest attestation')).toBe(false);
     expectRecomputedByReplay(await collect(node.readEntries(1)), await node.readAttestations(1, 1000));
   });
 
@@ -486,8 +461,8 @@ describe('attestations in recovery', () => {
     expect(Buffer.from(node.state.attestationDigest).toString('hex')).toBe(
       attestationDigestHex(node.latestAttestation()!),
     );
-    expect(lines.some((line) => line.msg === 'ledger: recorded the latest attestation')).toBe(true);
-    expect(lines.some((line) => line.msg === 'ledger: attested the recovered head')).toBe(false);
+    expect(logged(lines, 'ledger: recorded the latest attestation')).toBe(true);
+    expect(logged(lines, 'ledger: attested the recovered head')).toBe(false);
     expectRecomputedByReplay(await collect(node.readEntries(1)), await node.readAttestations(1, 1000));
   });
 

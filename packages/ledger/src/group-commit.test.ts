@@ -1,5 +1,6 @@
 import { genesisHash } from '@vex/engine';
 import { describe, expect, test } from 'vitest';
+import type { Logger } from 'pino';
 import { recordingLogger } from '../test/helpers.js';
 import { memoryDatabase, sequencedLog } from '../test/sequenced-log.js';
 import { GroupCommit, type GroupCommitHandlers, type GroupCommitItem } from './group-commit.js';
@@ -46,16 +47,23 @@ function recordingHandlers() {
   return { events, handlers, whenDrained };
 }
 
+/** A group commit on the event loop and the wall clock, logging to `logger` (by default, one nobody reads). */
+function groupCommitOf(
+  writer: LedgerLogWriter,
+  options: { maximumBatchEntries: number; storageRetryLimitMs: number },
+  handlers: GroupCommitHandlers<GroupCommitItem>,
+  logger: Logger = recordingLogger().logger,
+): GroupCommit<GroupCommitItem> {
+  return new GroupCommit(writer, options, eventLoopScheduler, Date.now, logger, handlers);
+}
+
 describe('GroupCommit', () => {
   test('gathers what is queued in one turn into one batch, and what comes during a write into the next', async () => {
     const { db, store, writer, batches } = await storeFailing(0, new Error('unused'));
     const { events, handlers, whenDrained } = recordingHandlers();
-    const commit = new GroupCommit(
+    const commit = groupCommitOf(
       writer,
       { maximumBatchEntries: 100, storageRetryLimitMs: 1_000 },
-      eventLoopScheduler,
-      Date.now,
-      recordingLogger().logger,
       {
         ...handlers,
         durable: (batch, durationMs) => {
@@ -84,14 +92,7 @@ describe('GroupCommit', () => {
   test('caps a batch at maximumBatchEntries, but an item that joins the one before stays with it', async () => {
     const { db, writer, batches } = await storeFailing(0, new Error('unused'));
     const { handlers, whenDrained } = recordingHandlers();
-    const commit = new GroupCommit(
-      writer,
-      { maximumBatchEntries: 2, storageRetryLimitMs: 1_000 },
-      eventLoopScheduler,
-      Date.now,
-      recordingLogger().logger,
-      handlers,
-    );
+    const commit = groupCommitOf(writer, { maximumBatchEntries: 2, storageRetryLimitMs: 1_000 }, handlers);
     [itemAt(0), itemAt(1), itemAt(2, true), itemAt(3), itemAt(4)].forEach((item) => commit.enqueue(item));
     commit.schedule();
     await whenDrained;
@@ -107,13 +108,11 @@ describe('GroupCommit', () => {
     const busy = await storeFailing(2, exhausted);
     const log = recordingLogger();
     const first = recordingHandlers();
-    const retrying = new GroupCommit(
+    const retrying = groupCommitOf(
       busy.writer,
       { maximumBatchEntries: 10, storageRetryLimitMs: 10_000 },
-      eventLoopScheduler,
-      Date.now,
-      log.logger,
       first.handlers,
+      log.logger,
     );
     retrying.enqueue(itemAt(0));
     retrying.schedule();
@@ -127,13 +126,11 @@ describe('GroupCommit', () => {
 
     const broken = await storeFailing(1, new Error('disk on fire'));
     const second = recordingHandlers();
-    const failing = new GroupCommit(
+    const failing = groupCommitOf(
       broken.writer,
       { maximumBatchEntries: 10, storageRetryLimitMs: 10_000 },
-      eventLoopScheduler,
-      Date.now,
-      log.logger,
       second.handlers,
+      log.logger,
     );
     failing.enqueue(itemAt(0));
     failing.schedule();

@@ -1,22 +1,12 @@
 import type { DepositView, OrderView, WithdrawalView } from '@vex/engine';
-import { afterEach, describe, expect, test } from 'vitest';
-import {
-  fixture,
-  recordingLogger,
-  settableClock,
-  signedEntry,
-  submitInWaves,
-  temporaryDirectory,
-} from '../test/helpers.js';
-import { ExchangeNode, type CommittedEntry } from './exchange-node.js';
+import { describe, expect, test } from 'vitest';
+import { fixture, signedEntry, submitInWaves } from '../test/helpers.js';
+import type { CommittedEntry } from './exchange-node.js';
 import type { FillRecord, HistoryIndex, PublicTrade } from './history.js';
-
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+import { nodeTestSetup } from './test-support.js';
 
 const { entries, operator, traders, genesis } = fixture(31, 1_200);
+const { newDirectory, openNode } = nodeTestSetup(genesis, 0);
 
 /** An independent reading of the events: what the history must say. */
 class ExpectedHistory {
@@ -112,19 +102,9 @@ async function expectHistory(history: HistoryIndex, expected: ExpectedHistory): 
 
 describe('history', () => {
   test('fills, orders, deposits, withdrawals and trades are durable and survive restarts', async () => {
-    const directory = await temporaryDirectory();
-    cleanups.push(directory.remove);
-    const clock = settableClock();
-    const open = () =>
-      ExchangeNode.open({
-        dataDirectory: directory.path,
-        genesis,
-        logger: recordingLogger().logger,
-        clock: clock.clock,
-        verifierThreads: 1,
-        snapshotEveryEntries: 100,
-      });
-    const node = await open();
+    const directory = await newDirectory();
+    const first = await openNode(directory, { snapshotEveryEntries: 100 });
+    const { node, clock } = first;
     const expected = new ExpectedHistory();
     node.subscribe((entry) => expected.record(entry));
     await submitInWaves(node, clock.set, entries);
@@ -153,24 +133,13 @@ describe('history', () => {
     expect(expected.depositsOf(traders[0]!.accountId)[0]!.quantityUnits).toBe(123456789012345678000000n);
 
     await expectHistory(node.history, expected);
-    await node.close();
-    const reopened = await open();
-    cleanups.push(() => reopened.close());
-    await expectHistory(reopened.history, expected);
+    await first.close();
+    const reopened = await openNode(directory, { snapshotEveryEntries: 100, clock: clock.clock });
+    await expectHistory(reopened.node.history, expected);
   });
 
   test('paging, market and time filters', async () => {
-    const directory = await temporaryDirectory();
-    cleanups.push(directory.remove);
-    const clock = settableClock();
-    const node = await ExchangeNode.open({
-      dataDirectory: directory.path,
-      genesis,
-      logger: recordingLogger().logger,
-      clock: clock.clock,
-      verifierThreads: 1,
-    });
-    cleanups.push(() => node.close());
+    const { node, clock } = await openNode(await newDirectory());
     const expected = new ExpectedHistory();
     node.subscribe((entry) => expected.record(entry));
     await submitInWaves(node, clock.set, entries.slice(0, 600));
@@ -236,17 +205,7 @@ describe('history', () => {
   });
 
   test('each market’s listing time', async () => {
-    const directory = await temporaryDirectory();
-    cleanups.push(directory.remove);
-    const clock = settableClock();
-    const node = await ExchangeNode.open({
-      dataDirectory: directory.path,
-      genesis,
-      logger: recordingLogger().logger,
-      clock: clock.clock,
-      verifierThreads: 1,
-    });
-    cleanups.push(() => node.close());
+    const { node, clock } = await openNode(await newDirectory());
     const listed = new Map<string, number>();
     node.subscribe((entry) => {
       for (const event of entry.outcome.events)

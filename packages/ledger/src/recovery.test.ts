@@ -1,54 +1,17 @@
 import { GenesisError, stateHashHex } from '@vex/engine';
-import { afterEach, describe, expect, test } from 'vitest';
-import {
-  collect,
-  fixture,
-  recordingLogger,
-  replayWithEngine,
-  settableClock,
-  submitInWaves,
-  temporaryDirectory,
-} from '../test/helpers.js';
+import { describe, expect, test } from 'vitest';
+import { collect, fixture, recordingLogger, replayWithEngine, submitInWaves } from '../test/helpers.js';
 import { createDatabase } from './database.js';
 import { RecoveryError } from './errors.js';
 import { ExchangeNode, type NodeOptions } from './exchange-node.js';
 import type { StoredEntry } from '@vex/engine';
 import { encodeEntry } from '@vex/engine';
 import { entryKey, snapshotKey, snapshotRange, sequenceOfKey } from './storage-format.js';
-
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+import { nodeTestSetup } from './test-support.js';
 
 // About 1,000 accepted entries.
 const { entries, traders, genesis } = fixture(23, 1_400);
-
-async function newDirectory(): Promise<string> {
-  const created = await temporaryDirectory();
-  cleanups.push(created.remove);
-  return created.path;
-}
-
-async function openNode(dataDirectory: string, options: Partial<NodeOptions> = {}) {
-  const clock = settableClock(entries[0]!.logTimeMs);
-  const log = recordingLogger();
-  const node = await ExchangeNode.open({
-    dataDirectory,
-    genesis,
-    logger: log.logger,
-    clock: clock.clock,
-    verifierThreads: 1,
-    ...options,
-  });
-  let closed = false;
-  const close = async (): Promise<void> => {
-    if (!closed) await node.close();
-    closed = true;
-  };
-  cleanups.push(close);
-  return { node, clock, lines: log.lines, close };
-}
+const { cleanups, newDirectory, openNode } = nodeTestSetup(genesis, entries[0]!.logTimeMs);
 
 /** Builds a ledger from the fixture and closes it; returns what it stored. */
 async function buildLedger(

@@ -106,9 +106,6 @@ const longFunctions: readonly string[] = [
 const longFiles: readonly string[] = [
   'packages/api/test/fuzz.test.ts',
   'packages/api/test/load-generator.ts',
-  'packages/engine/test/envelope-fuzz.test.ts',
-  'packages/engine/test/model.test.ts',
-  'packages/engine/test/reference-model.ts',
 ];
 const wideLineFiles: readonly string[] = [
   'packages/api/bench/node.bench.ts',
@@ -177,9 +174,6 @@ const wideLineFiles: readonly string[] = [
   'packages/engine/src/signature-backends.test.ts',
   'packages/engine/src/state.ts',
   'packages/engine/test/ccxt-requests.test.ts',
-  'packages/engine/test/envelope-fuzz.test.ts',
-  'packages/engine/test/model.test.ts',
-  'packages/engine/test/reference-model.ts',
   'packages/ledger/bench/sequencer.bench.ts',
   'packages/ledger/sim/log-auditor.ts',
   'packages/ledger/sim/main.ts',
