@@ -71,8 +71,7 @@ export const attestationSchema = {
           reserves: unitsString,
           stressShortfall: {
             type: 'string',
-            description:
-              'Settlement-asset units (USDC, not this asset): the stress figure attributed to this asset (docs/margin.md)',
+            description: 'In settlement-asset units (USDC): the stress figure attributed to this asset',
           },
         },
       },

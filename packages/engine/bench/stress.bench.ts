@@ -10,49 +10,24 @@
  * Timed, median of --rounds after two warm-up rounds: stressFigure over the
  * borrower set at a log time one hour later (indexes accrued), and, as its
  * peer in the same run, the sort of the borrower set by ordinal it includes.
- * The last line is one JSON object: {"borrowers":…,"stressMs":…,"sortMs":…,"sortShare":…}.
+ * Wall clock and process CPU are both printed (a shared machine inflates the wall clock).
+ * The last line is one JSON object: {"borrowers":…,"stressMs":…,"stressCpuMs":…,"sortMs":…,"sortShare":…}.
  */
 import { loadavg } from 'node:os';
-import { createState, execute, stressFigure, type ExchangeState, type Instruction } from '../src/index.js';
+import { createState, stressFigure, type ExchangeState, type Instruction } from '../src/index.js';
+import { benchListing, indexedKey as key, mustExecute, positiveIntegerArgument } from './bench-support.js';
 
-function argument(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  const value = index >= 0 ? Number(process.argv[index + 1]) : fallback;
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`bad --${name}`);
-  return value;
-}
-const borrowerCount = argument('borrowers', 100_000);
-const rounds = argument('rounds', 5);
+const borrowerCount = positiveIntegerArgument('borrowers', 100_000);
+const rounds = positiveIntegerArgument('rounds', 5);
 const startMs = 1_750_000_000_000;
-const key = (index: number): string => {
-  const bytes = Buffer.alloc(32);
-  bytes.writeUInt32BE(index + 1, 0);
-  return bytes.toString('base64');
-};
 const operator = key(10_000_000);
 const lender = key(10_000_001);
 
 function must(state: ExchangeState, signer: string, instruction: Instruction): void {
-  const outcome = execute(state, signer, instruction, startMs);
-  if (!outcome.accepted)
-    throw new Error(`setup ${instruction.kind}: ${outcome.rejection.code} ${outcome.rejection.message}`);
+  mustExecute(state, signer, instruction, startMs);
 }
 
-const listing = {
-  kind: 'borrowLendMarketList' as const,
-  haircutPenalty: '0',
-  imfFactor: '0',
-  mmfFactor: '0',
-  minimumBorrowRate: '0.01',
-  optimalUtilization: '0.8',
-  optimalBorrowRate: '0.1',
-  maximumBorrowRate: '1',
-  maxUtilization: '0.95',
-  lendFee: '0.1',
-  liquidationFee: '0.01',
-  liquidationBand: '0.05',
-  coveragePoolWithdrawalDelayMs: 1000,
-};
+const listing = { kind: 'borrowLendMarketList' as const, ...benchListing };
 
 function deposit(state: ExchangeState, account: string, symbol: string, quantity: string, id: string): void {
   const instruction: Instruction = {
@@ -92,33 +67,43 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-function time(run: () => unknown): number {
+/** Wall clock and process CPU (all threads) of one call, in milliseconds. */
+function time(run: () => unknown): { wallMs: number; cpuMs: number } {
+  const cpu = process.cpuUsage();
   const started = performance.now();
   run();
-  return performance.now() - started;
+  const wallMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  return { wallMs, cpuMs: (used.user + used.system) / 1000 };
 }
 
 const setUpStarted = performance.now();
 const state = setUp();
+const setUpSeconds = ((performance.now() - setUpStarted) / 1000).toFixed(1);
 console.log(
-  `set-up: ${state.borrowers.size} borrowers, ${state.accountList.length} accounts in ${((performance.now() - setUpStarted) / 1000).toFixed(1)} s; load average ${loadavg()[0]!.toFixed(1)}`,
+  `set-up: ${state.borrowers.size} borrowers, ${state.accountList.length} accounts in ${setUpSeconds} s; ` +
+    `load average ${loadavg()[0]!.toFixed(1)}`,
 );
 const atMs = startMs + 3_600_000;
-const stressTimes: number[] = [];
-const sortTimes: number[] = [];
+const stressTimes: Array<{ wallMs: number; cpuMs: number }> = [];
+const sortTimes: Array<{ wallMs: number; cpuMs: number }> = [];
 let figure: bigint[] = [];
 for (let round = 0; round < rounds + 2; round += 1) {
-  const stressMs = time(() => (figure = stressFigure(state, atMs)));
-  const sortMs = time(() => [...state.borrowers].sort((left, right) => left.ordinal - right.ordinal));
+  const stress = time(() => (figure = stressFigure(state, atMs)));
+  const sort = time(() => [...state.borrowers].sort((left, right) => left.ordinal - right.ordinal));
   if (round >= 2) {
-    stressTimes.push(stressMs);
-    sortTimes.push(sortMs);
+    stressTimes.push(stress);
+    sortTimes.push(sort);
   }
 }
-const stressMs = median(stressTimes);
-const sortMs = median(sortTimes);
+const stressMs = median(stressTimes.map((item) => item.wallMs));
+const stressCpuMs = median(stressTimes.map((item) => item.cpuMs));
+const sortMs = median(sortTimes.map((item) => item.wallMs));
 console.log(`stress figure: ${figure.map(String).join(', ')} (settlement units per asset)`);
-console.log(`stressFigure over ${borrowerCount} borrowers: ${stressMs.toFixed(2)} ms (median of ${rounds})`);
+console.log(
+  `stressFigure over ${borrowerCount} borrowers: ${stressMs.toFixed(2)} ms wall, ${stressCpuMs.toFixed(2)} ms CPU ` +
+    `(medians of ${rounds}); load average ${loadavg()[0]!.toFixed(1)}`,
+);
 console.log(
   `of which the sort by ordinal, alone: ${sortMs.toFixed(2)} ms (${((100 * sortMs) / stressMs).toFixed(1)} %)`,
 );
@@ -126,6 +111,7 @@ console.log(
   JSON.stringify({
     borrowers: borrowerCount,
     stressMs: Number(stressMs.toFixed(2)),
+    stressCpuMs: Number(stressCpuMs.toFixed(2)),
     sortMs: Number(sortMs.toFixed(2)),
     sortShare: Number((sortMs / stressMs).toFixed(3)),
   }),

@@ -49,7 +49,10 @@ describe('the stress figure in attestations', () => {
     const state = stressedState();
     // A second borrower, so that there is an order to change.
     runScenario(
-      '4 operator depositCredit account=erin symbol=USDC quantity=500 blockchain=Solana chainTransactionId=stress-erin -> ok\n4 erin borrowLendExecute symbol=SOL side=Borrow quantity=3 -> ok',
+      [
+        '4 operator depositCredit account=erin symbol=USDC quantity=500 blockchain=Solana chainTransactionId=e9 -> ok',
+        '4 erin borrowLendExecute symbol=SOL side=Borrow quantity=3 -> ok',
+      ].join('\n'),
       state,
     );
     expect(state.borrowers.size).toBe(2);

@@ -10,7 +10,7 @@
  * Deterministic: each borrower's shortfall is an integer computed from that
  * account alone and the figure is their sum, so the order of the set does
  * not matter; the borrowers are still visited in ordinal order (a sort per
- * call, about 1 % of the cost at 100,000 borrowers; docs/benchmarks.md), so
+ * call, about 5 % of the cost at 100,000 borrowers; docs/benchmarks.md), so
  * the visit order is the log's whatever the set's insertion history.
  *
  * What does not depend on the account (the indexes accrued to `timeMs`, the
