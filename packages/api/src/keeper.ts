@@ -21,7 +21,7 @@ export interface KeeperLogger {
 
 export interface KeeperOptions {
   readonly node: Pick<ExchangeNodePort, 'state' | 'submit' | 'subscribe'>;
-  /** The keeper's ed25519 seed (the node's operator key in `pnpm start`). */
+  /** The keeper's ed25519 seed (`pnpm start`: its own key, `${DATA_DIR}/keeper-key.json`, not the operator's). */
   readonly seed: Uint8Array;
   readonly clock?: () => number;
   readonly logger?: KeeperLogger;

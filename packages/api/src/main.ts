@@ -34,7 +34,7 @@ import { defaultConnectionLimits } from './connection-guard.js';
 import { connectionBudget, defaultDescriptorReserve, readOpenFileLimit } from './descriptor-budget.js';
 import { demoMarginSettings } from './margin-config.js';
 import { startMarginServices, type MarginServices } from './margin-services.js';
-import { loadOrCreateOperatorKey, OperatorKeyError } from './operator-key.js';
+import { keeperKeyFileName, loadOrCreateOperatorKey, OperatorKeyError } from './operator-key.js';
 import { buildServer } from './server.js';
 
 const shutdownTimeoutMs = 30_000;
@@ -232,9 +232,13 @@ async function main(): Promise<void> {
     // connect at once, and the overflow waits on TCP retransmits (seconds);
     // Linux caps the figure at net.core.somaxconn.
     await app.listen({ host, port, backlog: listenBacklog });
+    const keeperKey = await loadOrCreateOperatorKey(dataDirectory, process.env.KEEPER_KEY_FILE ?? keeperKeyFileName);
+    if (keeperKey.created) logger.info({ file: keeperKey.file }, 'generated a new keeper key');
+    if (keeperKey.warning !== undefined) logger.warn(keeperKey.warning);
     margin = startMarginServices({
       node,
       seed: operator.key.seed,
+      keeperSeed: keeperKey.key.seed,
       isOperator: canAttest,
       demo: configFile === undefined && demo === 'margin',
       environment: process.env,

@@ -6,7 +6,8 @@
  *     or `off` (the default with a config file: prices come from
  *     `pnpm exchange price` or the operator's own tool);
  *   PRICE_FEED_INTERVAL_MS: between the demo feed's rounds (default 2000);
- *   KEEPER: `on` (default) or `off`.
+ *   KEEPER: `on` (default) or `off`;
+ *   KEEPER_KEY_FILE: the keeper's key file (default `${DATA_DIR}/keeper-key.json`, generated on first start).
  */
 import type { ExchangeNodePort } from './node-port.js';
 import { Keeper, type KeeperLogger } from './keeper.js';
@@ -14,8 +15,10 @@ import { startDemoPriceFeed } from './price-feed.js';
 
 export interface MarginServicesOptions {
   readonly node: ExchangeNodePort;
-  /** The node's operator key seed: signs prices (when it is a genesis operator key) and liquidations. */
+  /** The node's operator key seed: signs prices (when it is a genesis operator key). */
   readonly seed: Uint8Array;
+  /** The keeper's own key seed (keeper-key.json), separate from the operator key: signs liquidations. */
+  readonly keeperSeed: Uint8Array;
   readonly isOperator: boolean;
   /** Started without a config file (the embedded demo). */
   readonly demo: boolean;
@@ -40,7 +43,7 @@ export function startMarginServices(options: MarginServicesOptions): MarginServi
   if (!Number.isSafeInteger(intervalMs) || intervalMs < 10)
     throw new Error('PRICE_FEED_INTERVAL_MS must be a whole number of milliseconds, at least 10.');
   const keeper =
-    keeperSetting === 'on' ? new Keeper({ node: options.node, seed: options.seed, logger }).start() : undefined;
+    keeperSetting === 'on' ? new Keeper({ node: options.node, seed: options.keeperSeed, logger }).start() : undefined;
   let stopFeed: (() => void) | undefined;
   if (feedSetting === 'demo') {
     if (options.isOperator)

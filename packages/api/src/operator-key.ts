@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { accountIdOf, publicKeyFromSeed } from '@vex/engine';
 
 export interface OperatorKey {
@@ -15,6 +15,12 @@ export interface OperatorKey {
 }
 
 export const operatorKeyFileName = 'operator-key.json';
+/**
+ * The built-in keeper's own key (docs/operator.md, "The keeper"), in the same
+ * format: it signs only `liquidate`, which any key may sign, so a leak of it
+ * cannot post prices, credit deposits or sign attestations.
+ */
+export const keeperKeyFileName = 'keeper-key.json';
 
 export class OperatorKeyError extends Error {
   override readonly name = 'OperatorKeyError';
@@ -43,11 +49,15 @@ export async function readOperatorKey(file: string): Promise<OperatorKey> {
   return key;
 }
 
-/** Reads the operator key of a data directory, generating it on first start. */
+/**
+ * Reads the operator key of a data directory (or another key file of it, as
+ * the keeper's), generating it on first start. An absolute `fileName` is used as is.
+ */
 export async function loadOrCreateOperatorKey(
   dataDirectory: string,
+  fileName: string = operatorKeyFileName,
 ): Promise<{ key: OperatorKey; file: string; created: boolean; warning?: string }> {
-  const file = join(dataDirectory, operatorKeyFileName);
+  const file = resolve(dataDirectory, fileName);
   const key = operatorKeyFromSeed(new Uint8Array(randomBytes(32)));
   try {
     // 'wx': never overwrite; if two processes race, one of them reads the other's key.

@@ -51,7 +51,7 @@ export const attestationSchema = {
     'short',
   ],
   properties: {
-    version: { type: 'integer', enum: [1] },
+    version: { type: 'integer', enum: [2] },
     sequence: { type: 'integer', description: 'The entry the attestation follows' },
     logTimeMs: { type: 'integer' },
     genesisHash: hashString,
@@ -63,8 +63,17 @@ export const attestationSchema = {
       type: 'array',
       items: {
         type: 'object',
-        required: ['symbol', 'claims', 'debts', 'reserves'],
-        properties: { symbol: { type: 'string' }, claims: unitsString, debts: unitsString, reserves: unitsString },
+        required: ['symbol', 'claims', 'debts', 'reserves', 'stressShortfall'],
+        properties: {
+          symbol: { type: 'string' },
+          claims: unitsString,
+          debts: unitsString,
+          reserves: unitsString,
+          stressShortfall: {
+            type: 'string',
+            description: 'In settlement-asset units (USDC): the stress figure attributed to this asset',
+          },
+        },
       },
     },
     operatorKey: { type: 'string', description: 'base64 of the signing genesis operator key' },

@@ -17,46 +17,18 @@
 import { cpus, loadavg } from 'node:os';
 import { checkInvariants, createState, execute, type ExchangeState, type Instruction } from '../src/index.js';
 import { seededRandom } from '../test/random-log.js';
+import { benchListing, indexedKey, mustExecute, positiveIntegerArgument } from './bench-support.js';
 
-function argument(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  const value = index >= 0 ? Number(process.argv[index + 1]) : fallback;
-  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`bad --${name}`);
-  return value;
-}
-const operations = argument('ops', 200_000);
-const seed = argument('seed', 7);
-const accountCount = argument('accounts', 1000);
+const operations = positiveIntegerArgument('ops', 200_000);
+const seed = positiveIntegerArgument('seed', 7);
+const accountCount = positiveIntegerArgument('accounts', 1000);
 const startMs = 1_750_000_000_000;
-const key = (index: number): string => {
-  const bytes = Buffer.alloc(32);
-  bytes.writeUInt32BE(index + 1, 0);
-  return bytes.toString('base64');
-};
+const key = indexedKey;
 const operator = key(1_000_000);
 const keeper = key(1_000_001);
+const must = mustExecute;
 
-function must(state: ExchangeState, signer: string, instruction: Instruction, timeMs: number): void {
-  const outcome = execute(state, signer, instruction, timeMs);
-  if (!outcome.accepted)
-    throw new Error(`setup ${instruction.kind}: ${outcome.rejection.code} ${outcome.rejection.message}`);
-}
-
-const listing = {
-  haircutPenalty: '0',
-  imfFactor: '0',
-  mmfFactor: '0',
-  minimumBorrowRate: '0.01',
-  optimalUtilization: '0.8',
-  optimalBorrowRate: '0.1',
-  maximumBorrowRate: '1',
-  maxUtilization: '0.95',
-  lendFee: '0.1',
-  liquidationFee: '0.01',
-  liquidationBand: '0.05',
-  stressShock: '0.3',
-  coveragePoolWithdrawalDelayMs: 1000,
-};
+const listing = benchListing;
 
 function setUp(margin: boolean): ExchangeState {
   const state = createState({ exchangeName: 'margin-bench', operatorKeys: [operator], feeAccount: operator });

@@ -39,8 +39,8 @@ const fields: AttestationFields = {
   liabilitiesRoot: '44'.repeat(32),
   accountCount: 42,
   assets: [
-    { symbol: 'SOL', claims: '1000000000', debts: '0', reserves: '1000000000' },
-    { symbol: 'USDC', claims: (1n << 100n).toString(), debts: '5', reserves: '0' },
+    { symbol: 'SOL', claims: '1000000000', debts: '0', reserves: '1000000000', stressShortfall: '200000000' },
+    { symbol: 'USDC', claims: (1n << 100n).toString(), debts: '5', reserves: '0', stressShortfall: '0' },
   ],
 };
 
@@ -51,9 +51,9 @@ function jsonCopy<T>(value: T): any {
 
 describe('attestationMessage', () => {
   it('is byte-exact to the table of docs/attestation.md (golden vector)', () => {
-    // Written out field by field from the specification, not from the code.
+    // Written out field by field from the specification, not from the code. Version 2 (the stress shortfalls).
     const expected = [
-      '7665782f6174746573746174696f6e2f7631', // "vex/attestation/v1"
+      '7665782f6174746573746174696f6e2f7632', // "vex/attestation/v2"
       '000a', // 0x00, 0x0A
       '00000000000004d2', // sequence 1234, u64
       '000001977420dc00', // logTimeMs 1750000000000, u64
@@ -68,18 +68,20 @@ describe('attestationMessage', () => {
       '0000000000000000000000003b9aca00', // claims 10^9, u128
       '00000000000000000000000000000000', // debts 0
       '0000000000000000000000003b9aca00', // reserves 10^9
+      '0000000000000000000000000bebc200', // stressShortfall 2 × 10^8 (settlement units)
       '04',
       '55534443', // "USDC"
       '00000010000000000000000000000000', // claims 2^100
       '00000000000000000000000000000005', // debts 5
       '00000000000000000000000000000000', // reserves 0
+      '00000000000000000000000000000000', // stressShortfall 0
     ].join('');
     expect(bytesToLowerHex(attestationMessage(fields))).toBe(expected);
   });
 
   it('starts with the 20-byte tag, which no signing string can start with', () => {
     const message = attestationMessage(fields);
-    expect(new TextDecoder().decode(message.subarray(0, 18))).toBe('vex/attestation/v1');
+    expect(new TextDecoder().decode(message.subarray(0, 18))).toBe('vex/attestation/v2');
     expect([...message.subarray(18, 20)]).toEqual([0x00, 0x0a]);
     expect(parseSigningString(message).ok).toBe(false);
   });
@@ -90,8 +92,10 @@ describe('attestationMessage', () => {
       { logTimeMs: -1 },
       { accountCount: 0 },
       { headHash: 'AA'.repeat(32) },
-      { assets: [{ symbol: 'SOL', claims: '-1', debts: '0', reserves: '0' }] },
-      { assets: [{ symbol: 'SOL', claims: (1n << 128n).toString(), debts: '0', reserves: '0' }] },
+      { assets: [{ symbol: 'SOL', claims: '-1', debts: '0', reserves: '0', stressShortfall: '0' }] },
+      { assets: [{ symbol: 'SOL', claims: (1n << 128n).toString(), debts: '0', reserves: '0', stressShortfall: '0' }] },
+      { assets: [{ symbol: 'SOL', claims: '0', debts: '0', reserves: '0', stressShortfall: '-1' }] },
+      { assets: [{ symbol: 'SOL', claims: '0', debts: '0', reserves: '0' }] },
     ];
     for (const change of bad) {
       expect(() => attestationMessage({ ...fields, ...change } as AttestationFields)).toThrow(AttestationFormatError);
@@ -104,7 +108,7 @@ describe('parseAttestation and encodeAttestationJson', () => {
 
   it('round-trips through the canonical JSON text', () => {
     const text = encodeAttestationJson(signed);
-    expect(text.startsWith('{"version":1,"sequence":1234,"logTimeMs":1750000000000,"genesisHash":"1111')).toBe(true);
+    expect(text.startsWith('{"version":2,"sequence":1234,"logTimeMs":1750000000000,"genesisHash":"1111')).toBe(true);
     expect(text).not.toMatch(/\s/);
     const parsed = parseAttestation(JSON.parse(text));
     expect(parsed).toEqual(signed);
@@ -135,7 +139,8 @@ describe('parseAttestation and encodeAttestationJson', () => {
 
   it('refuses every malformed field with a message naming it', () => {
     const cases: Array<[string, (value: any) => void]> = [
-      ['version', (value) => (value.version = 2)],
+      ['version', (value) => (value.version = 1)],
+      ['version', (value) => (value.version = 3)],
       ['version', (value) => delete value.version],
       ['sequence', (value) => (value.sequence = 0)],
       ['sequence', (value) => (value.sequence = 1.5)],
@@ -158,6 +163,8 @@ describe('parseAttestation and encodeAttestationJson', () => {
       ['assets[0].claims', (value) => (value.assets[0].claims = 1000000000)],
       ['assets[0].debts', (value) => (value.assets[0].debts = (1n << 128n).toString())],
       ['assets[0].reserves', (value) => (value.assets[0].reserves = ' 1')],
+      ['assets[0].stressShortfall', (value) => delete value.assets[0].stressShortfall],
+      ['assets[1].stressShortfall', (value) => (value.assets[1].stressShortfall = '-200')],
       ['operatorKey', (value) => (value.operatorKey = value.operatorKey.slice(0, -1))],
       ['operatorKey', (value) => (value.operatorKey = bytesToBase64(new Uint8Array(33)))],
       ['signature', (value) => (value.signature = bytesToBase64(new Uint8Array(63)))],
@@ -215,6 +222,8 @@ describe('verifyAttestationSignature', () => {
       (value) => (value.assets[0].claims = '999999999'),
       (value) => (value.assets[1].debts = '4'),
       (value) => (value.assets[1].reserves = '1'),
+      (value) => (value.assets[0].stressShortfall = '199999999'),
+      (value) => (value.assets[1].stressShortfall = '1'),
       (value) => value.assets.pop(),
       (value) => value.assets.reverse(),
       (value) => (value.operatorKey = otherOperator.accountId),
@@ -236,7 +245,7 @@ describe('verifyAttestationSignature', () => {
     expect(verifyAttestationSignature({ ...signed, signature: '***' }, trusted)).toBe(false);
     expect(
       verifyAttestationSignature(
-        { ...signed, assets: [{ symbol: 'X', claims: '-1', debts: '0', reserves: '0' }] },
+        { ...signed, assets: [{ symbol: 'X', claims: '-1', debts: '0', reserves: '0', stressShortfall: '0' }] },
         trusted,
       ),
     ).toBe(false);
@@ -279,6 +288,7 @@ describe('shortAssets', () => {
       claims: claims.toString(),
       debts: debts.toString(),
       reserves: reserves.toString(),
+      stressShortfall: '0',
     });
     const stated: AttestationFields = {
       ...fields,

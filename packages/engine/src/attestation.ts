@@ -23,7 +23,8 @@ export class AttestationFormatError extends Error {
   override readonly name = 'AttestationFormatError';
 }
 
-export const attestationVersion = 1;
+/** Version 2 added each asset's stress shortfall (docs/attestation.md, "Format versions"). */
+export const attestationVersion = 2;
 
 /** One asset's attested totals, decimal strings of integer units of the asset's smallest unit. */
 export interface AttestedAsset {
@@ -34,6 +35,13 @@ export interface AttestedAsset {
   readonly debts: string;
   /** The reserves the operator last stated for this asset (reservesStatement). */
   readonly reserves: string;
+  /**
+   * The stress figure's shortfall attributed to this asset's debts, in units
+   * of the settlement asset (not of this asset): what borrowers of it would
+   * leave unpaid if every price moved against them by the listings' stress
+   * shocks (docs/margin.md, section 13; stress.ts). "0" for an asset nobody borrows.
+   */
+  readonly stressShortfall: string;
 }
 
 /** Everything an attestation signs: the attestation without version, key and signature. */
@@ -58,7 +66,7 @@ export interface AttestationFields {
 
 /** An attestation as stored, served and exported: one JSON object. */
 export interface Attestation extends AttestationFields {
-  readonly version: 1;
+  readonly version: 2;
   /** Standard base64 (with padding) of the operator's 32-byte public key. */
   readonly operatorKey: string;
   /** Standard base64 (with padding) of the 64-byte Ed25519 signature of attestationMessage. */
@@ -182,12 +190,13 @@ export function canonicalBase64ToBytes(text: unknown, byteLength: number): Uint8
 // ---------------------------------------------------------------------------
 
 /**
- * "vex/attestation/v1" ‖ 0x00 ‖ 0x0A: 20 bytes. The message then starts with
+ * "vex/attestation/v2" ‖ 0x00 ‖ 0x0A: 20 bytes (version 1, without the
+ * stress shortfalls, had "v1"; a signature of one can never verify as the other). The message then starts with
  * "vex/", never with "instruction=", so no signing string can be mistaken for
  * it, and the zero byte makes it invalid UTF-8 text for the signing-string
  * parser in any case.
  */
-const attestationMessageTag: Uint8Array = new TextEncoder().encode('vex/attestation/v1\0\n');
+const attestationMessageTag: Uint8Array = new TextEncoder().encode('vex/attestation/v2\0\n');
 /** The engine's asset symbols (docs/protocol.md): 1 to 16 of A–Z and 0–9. */
 const assetSymbolPattern = /^[A-Z0-9]{1,16}$/;
 const hashLengthBytes = 32;
@@ -253,6 +262,7 @@ function checkFields(record: Record<string, unknown>): AttestationFields {
       claims: checkAmount(item.claims, `assets[${index}].claims`),
       debts: checkAmount(item.debts, `assets[${index}].debts`),
       reserves: checkAmount(item.reserves, `assets[${index}].reserves`),
+      stressShortfall: checkAmount(item.stressShortfall, `assets[${index}].stressShortfall`),
     };
   });
   return { sequence, logTimeMs, genesisHash, headHash, stateHash, liabilitiesRoot, accountCount, assets };
@@ -267,7 +277,7 @@ export function attestationMessage(fields: AttestationFields): Uint8Array {
   const checked = checkFields(fields as unknown as Record<string, unknown>);
   const symbolBytes = checked.assets.map((asset) => new TextEncoder().encode(asset.symbol));
   let length = attestationMessageTag.length + 8 + 8 + 4 * hashLengthBytes + 8 + 4;
-  for (const symbol of symbolBytes) length += 1 + symbol.length + 3 * 16;
+  for (const symbol of symbolBytes) length += 1 + symbol.length + 4 * 16;
   const bytes = new Uint8Array(length);
   const view = new DataView(bytes.buffer);
   let offset = 0;
@@ -290,7 +300,7 @@ export function attestationMessage(fields: AttestationFields): Uint8Array {
     bytes[offset] = symbol.length;
     bytes.set(symbol, offset + 1);
     offset += 1 + symbol.length;
-    for (const amount of [asset.claims, asset.debts, asset.reserves]) {
+    for (const amount of [asset.claims, asset.debts, asset.reserves, asset.stressShortfall]) {
       writeUint128(view, offset, BigInt(amount));
       offset += 16;
     }
@@ -349,6 +359,7 @@ export function assembleAttestation(fields: AttestationFields, operatorKey: stri
       claims: asset.claims,
       debts: asset.debts,
       reserves: asset.reserves,
+      stressShortfall: asset.stressShortfall,
     })),
     operatorKey,
     signature,

@@ -158,6 +158,7 @@ describe('inclusion proofs of a random exchange', () => {
         claims: total.toString(),
         debts: '0',
         reserves: asset.reservesUnits.toString(),
+        stressShortfall: '0',
       });
     });
     expect(attestation.accountCount).toBe(exchange.state.accountList.length);
@@ -247,7 +248,8 @@ describe('altering anything breaks verification', () => {
     ['an asset dropped', (value) => value.attestation.assets.pop(), true],
     [
       'an asset added',
-      (value) => value.attestation.assets.push({ symbol: 'NEW', claims: '0', debts: '0', reserves: '0' }),
+      (value) =>
+        value.attestation.assets.push({ symbol: 'NEW', claims: '0', debts: '0', reserves: '0', stressShortfall: '0' }),
       true,
     ],
   ];
@@ -466,7 +468,7 @@ describe('sums cannot hide a negative value', () => {
       stateHash: '00'.repeat(32),
       liabilitiesRoot: bytesToLowerHex(root),
       accountCount: 2,
-      assets: [{ symbol: 'SOL', claims: '50', debts: '0', reserves: '50' }],
+      assets: [{ symbol: 'SOL', claims: '50', debts: '0', reserves: '50', stressShortfall: '0' }],
     };
     const wrapped = signAttestation(fields, operator.seed);
     const proofBody = {
@@ -483,7 +485,12 @@ describe('sums cannot hide a negative value', () => {
     // Nor can the true total be attested: it is not a u128, so no attestation can carry it.
     expect(() =>
       signAttestation(
-        { ...fields, assets: [{ symbol: 'SOL', claims: ((1n << 128n) + 50n).toString(), debts: '0', reserves: '0' }] },
+        {
+          ...fields,
+          assets: [
+            { symbol: 'SOL', claims: ((1n << 128n) + 50n).toString(), debts: '0', reserves: '0', stressShortfall: '0' },
+          ],
+        },
         operator.seed,
       ),
     ).toThrow();
@@ -494,7 +501,7 @@ describe('sums cannot hide a negative value', () => {
       {
         ...fields,
         liabilitiesRoot: bytesToLowerHex(nodeHash(victimLeaf, victimSums, honestLeaf, honestSums)),
-        assets: [{ symbol: 'SOL', claims: '120', debts: '0', reserves: '50' }],
+        assets: [{ symbol: 'SOL', claims: '120', debts: '0', reserves: '50', stressShortfall: '0' }],
       },
       operator.seed,
     );

@@ -51,6 +51,7 @@ export {
   type AccountHealth,
   type HealthAdjustment,
 } from './health.js';
+export { stressFigure } from './stress.js';
 export {
   borrowRate,
   lendRate,

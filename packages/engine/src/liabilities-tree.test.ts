@@ -268,8 +268,8 @@ describe('LiabilitiesTree', () => {
     const fields = attestationFieldsOf(state, tree.root(), 9, hash, hash);
     expect(fields).toMatchObject({ sequence: 9, accountCount: 3, liabilitiesRoot: bytesToLowerHex(tree.root().hash) });
     expect(fields.assets).toEqual([
-      { symbol: 'SOL', claims: '1205', debts: '0', reserves: '0' },
-      { symbol: 'USDC', claims: ((1n << 70n) + 10n).toString(), debts: '0', reserves: '0' },
+      { symbol: 'SOL', claims: '1205', debts: '0', reserves: '0', stressShortfall: '0' },
+      { symbol: 'USDC', claims: ((1n << 70n) + 10n).toString(), debts: '0', reserves: '0', stressShortfall: '0' },
     ]);
     addAccount(state, signerFromByte(13).accountId, new Uint8Array(64));
     expect(() => attestationFieldsOf(state, tree.root(), 10, hash, hash)).toThrow(/update the tree first/);

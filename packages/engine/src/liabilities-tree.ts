@@ -49,6 +49,7 @@ import {
 import { publicKeyFromSeed, signMessage } from './signature.js';
 import { stateCommitmentOf } from './state-commitment.js';
 import type { Account, ExchangeState } from './state.js';
+import { stressFigure } from './stress.js';
 
 /** The root of the tree: the liabilities root hash and the total liabilities per asset. */
 export interface LiabilitiesRoot {
@@ -751,6 +752,7 @@ export function attestationFieldsOf(
   }
   if (headHash.length !== hashLengthBytes || genesisHash.length !== hashLengthBytes)
     fail('the head and genesis hashes must be 32 bytes');
+  const stress = stressFigure(state, state.logTimeMs);
   return {
     sequence,
     logTimeMs: state.logTimeMs,
@@ -764,6 +766,7 @@ export function attestationFieldsOf(
       claims: asset.claims.toString(),
       debts: asset.debts.toString(),
       reserves: state.assets[index]!.reservesUnits.toString(),
+      stressShortfall: stress[index]!.toString(),
     })),
   };
 }

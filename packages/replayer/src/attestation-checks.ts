@@ -111,7 +111,7 @@ export function checkAttestation(
   return undefined;
 }
 
-/** The attested asset list and each asset's claims, debts and reserves, in the computed order. */
+/** The attested asset list and each asset's claims, debts, reserves and stress shortfall, in the computed order. */
 function compareAssets(
   attestation: Attestation,
   fields: AttestationFields,
@@ -131,6 +131,10 @@ function compareAssets(
       return mismatch('debts', `${symbol} debts of`, attested.debts, computed.debts);
     if (attested.reserves !== computed.reserves)
       return mismatch('reserves', `${symbol} reserves of`, attested.reserves, computed.reserves);
+    if (attested.stressShortfall !== computed.stressShortfall) {
+      const what = `a ${symbol} stress shortfall (settlement units) of`;
+      return mismatch('stress-shortfall', what, attested.stressShortfall, computed.stressShortfall);
+    }
   }
   return undefined;
 }

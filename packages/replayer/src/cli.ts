@@ -28,6 +28,7 @@ import {
   type ByteSource,
 } from './input-source.js';
 import { createProgressDisplay } from './progress-display.js';
+import type { LiquidationTimelinessReport } from './liquidation-timeliness.js';
 import { ReplayInputError, errorMessage } from './replay-input-error.js';
 import { replayLog, type ReplayReport } from './replay-log.js';
 import { ChainCheckCollector, checkChain, type ChainCheckResult } from './chain-check.js';
@@ -60,7 +61,7 @@ class UsageError extends Error {
 }
 
 const usage = `Usage:
-  pnpm replay <log> [--attestations <file|url>]... [--workers <n>] [--json]
+  pnpm replay <log> [--attestations <file|url>]... [--workers <n>] [--liquidation-grace-ms <ms>] [--json]
   pnpm replay --from-snapshot <snapshot file> <log> [--attestations <file|url>]... [--workers <n>] [--json]
   pnpm replay --proof <proof file> [--log <log>] [--attestations <file|url>] [--operator-key <base64>]... [--json]
 
@@ -82,6 +83,8 @@ Options:
   --operator-key <base64>     a trusted operator key for --proof (repeatable)
   --log <log>                 for --proof: the log to replay (its genesis names the operator keys)
   --workers <n>               signature worker threads (default: all cores)
+  --liquidation-grace-ms <ms> report accounts left below maintenance, unliquidated, for longer than
+                              this much log time (default 60000)
   --chain <rpc> --vault <addr> also cross-check the custody vault on that chain (docs/custody.md)
   --json                      print the report as JSON on stdout
   -h, --help                  show this help
@@ -128,6 +131,7 @@ function describeReport(report: ReplayReport, snapshot: SnapshotRecord | undefin
   if (flagged.length > 10) lines.push(`  … and ${flagged.length - 10} more (--json lists them all)`);
   if (snapshot !== undefined && report.snapshotChecked)
     lines.push(`snapshot at sequence ${snapshot.sequence}: matches the replay`);
+  lines.push(...describeTimeliness(report.liquidationTimeliness));
   lines.push(
     `time: ${(report.elapsedMs / 1000).toFixed(2)} s, ${formatCount(report.entriesPerSecond)} entries/s, ${report.workers} signature workers`,
   );
@@ -135,6 +139,27 @@ function describeReport(report: ReplayReport, snapshot: SnapshotRecord | undefin
     lines.push(`head: sequence ${report.headSequence}, hash ${report.headHash}`, `state hash: ${report.stateHash}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+function describeTimeliness(timeliness: LiquidationTimelinessReport): string[] {
+  const lines = [
+    `late liquidations (below maintenance for over ${formatCount(timeliness.graceMs)} ms): ${timeliness.lateCount}`,
+  ];
+  for (const item of timeliness.late.slice(0, 10)) {
+    lines.push(
+      `  ${item.account}: below from sequence ${item.belowSinceSequence} for ${formatCount(item.belowForMs)} ms, ` +
+        `${item.outcome === 'open' ? 'still below at the end' : `${item.outcome} at sequence ${item.endSequence}`}`,
+    );
+  }
+  if (timeliness.lateCount > 10) lines.push(`  … and ${timeliness.lateCount - 10} more (--json lists them)`);
+  return lines;
+}
+
+function parseGrace(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^(0|[1-9][0-9]{0,14})$/.test(text))
+    throw new UsageError(`--liquidation-grace-ms must be a non-negative integer, got ${JSON.stringify(text)}`);
+  return Number(text);
 }
 
 function describeEvidence(label: string, evidence: EquivocationEvidence): string[] {
@@ -219,6 +244,7 @@ async function openLog(location: string): Promise<ByteSource> {
 interface Values {
   readonly attestations?: string[];
   readonly workers?: string;
+  readonly 'liquidation-grace-ms'?: string;
   readonly json?: boolean;
   readonly proof?: string;
   readonly 'operator-key'?: string[];
@@ -238,6 +264,7 @@ async function runReplay(values: Values, positionals: readonly string[], output:
     );
   const location = positionals[0]!;
   const workers = parseWorkers(values.workers);
+  const liquidationGraceMs = parseGrace(values['liquidation-grace-ms']);
   const snapshot = values['from-snapshot'] !== undefined ? await readSnapshot(values['from-snapshot']) : undefined;
   const attestationsLocation =
     values.attestations?.[0] ?? (isHttpUrl(location) ? attestationsExportUrl(location) : undefined);
@@ -266,6 +293,7 @@ async function runReplay(values: Values, positionals: readonly string[], output:
         otherAttestations,
         snapshot,
         workers,
+        ...(liquidationGraceMs === undefined ? {} : { liquidationGraceMs }),
         onProgress: (step) => progress.update(step),
         ...(chainCheck && {
           onEntryApplied: chainCheck.onEntryApplied,
@@ -384,6 +412,7 @@ export async function main(args: readonly string[], output: CliOutput): Promise<
         options: {
           attestations: { type: 'string', multiple: true },
           workers: { type: 'string' },
+          'liquidation-grace-ms': { type: 'string' },
           json: { type: 'boolean' },
           proof: { type: 'string' },
           'operator-key': { type: 'string', multiple: true },

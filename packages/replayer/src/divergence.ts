@@ -35,6 +35,8 @@ export type AttestationCheck =
   | 'claims'
   | 'debts'
   | 'reserves'
+  /** An asset's stress shortfall is not the engine's stress figure at the attested state (docs/attestation.md). */
+  | 'stress-shortfall'
   /** The key is not a genesis operator key, or the signature does not verify under the signature rule. */
   | 'attestation-signature';
 

@@ -26,6 +26,11 @@ export type {
 } from './divergence.js';
 export { ReplayInputError } from './replay-input-error.js';
 export {
+  defaultLiquidationGraceMs,
+  type LateLiquidation,
+  type LiquidationTimelinessReport,
+} from './liquidation-timeliness.js';
+export {
   checkInclusionProof,
   shortAssetsOfProof,
   type InclusionProofCheck,

@@ -65,6 +65,7 @@ import {
   type GivenAttestation,
 } from './attestation-checks.js';
 import { CountingByteSource } from './input-source.js';
+import { LiquidationTimeliness, type LiquidationTimelinessReport } from './liquidation-timeliness.js';
 import { ReplayInputError, errorMessage } from './replay-input-error.js';
 import { SignatureBatchBuilder, validVerdictCode, verdictName } from './signature-batch.js';
 import { SignatureVerifierPool, type BatchVerdicts } from './signature-verifier-pool.js';
@@ -111,6 +112,8 @@ export interface ReplayOptions {
   readonly onEntryApplied?: (sequence: number, outcome: ApplyOutcome, state: ExchangeState) => void;
   /** Called with the attestation the replay computes for each attestation record's sequence. */
   readonly onAttestationComputed?: (fields: AttestationFields) => void;
+  /** Log time an account may stay below maintenance unliquidated before it is reported late; default 60,000 ms. */
+  readonly liquidationGraceMs?: number;
 }
 
 export interface FlaggedAttestation {
@@ -136,6 +139,8 @@ interface ReplayTotals {
   readonly entriesPerSecond: number;
   /** Attestation records in the log checked against the replay. */
   readonly recordsChecked: number;
+  /** Accounts left below maintenance longer than the grace, up to the last entry applied (liquidation-timeliness.ts). */
+  readonly liquidationTimeliness: LiquidationTimelinessReport;
   /** With captureProof: the replayed inclusion proof (its attestation unsigned: key and signature empty); null when the account had no leaf; absent when the sequence was not reached. */
   readonly capturedProof?: InclusionProof | null;
 }
@@ -251,6 +256,7 @@ class Replay {
   private recordsChecked = 0;
   private stopped = false;
   private capturedProof: InclusionProof | null | undefined;
+  private readonly timeliness: LiquidationTimeliness;
 
   constructor(
     private readonly options: ReplayOptions,
@@ -259,6 +265,7 @@ class Replay {
   ) {
     this.source = new CountingByteSource(options.log, options.logDescription ?? 'the log export');
     this.batchesInFlight = options.batchesInFlight ?? 3 * pool.size;
+    this.timeliness = new LiquidationTimeliness(options.liquidationGraceMs);
     const attestations = options.attestations;
     if (attestations === undefined) this.attestationIterator = undefined;
     else if (Symbol.asyncIterator in attestations) this.attestationIterator = attestations[Symbol.asyncIterator]();
@@ -408,6 +415,7 @@ class Replay {
       this.headSequence = entry.sequence;
       this.headHash = entry.entryHash;
       this.options.onEntryApplied?.(entry.sequence, outcome, state);
+      this.timeliness.observe(entry.sequence, outcome, state);
       if (recordedComputation !== undefined) this.options.onAttestationComputed?.(recordedComputation.fields);
       const record =
         isRecord && state.attestedSequence === previousSequence && previousSequence >= 1
@@ -681,6 +689,7 @@ class Replay {
       elapsedMs,
       entriesPerSecond: elapsedMs > 0 ? (this.entriesApplied * 1000) / elapsedMs : 0,
       recordsChecked: this.recordsChecked,
+      liquidationTimeliness: this.timeliness.report(this.headSequence, this.state?.logTimeMs ?? 0),
       ...(this.capturedProof === undefined ? {} : { capturedProof: this.capturedProof }),
     };
   }

@@ -1,0 +1,41 @@
+/** Small helpers shared by the margin benchmarks (margin.bench.ts, stress.bench.ts). */
+import { execute, type ExchangeState, type Instruction } from '../src/index.js';
+
+/** The positive integer after `--<name>` on the command line, or `fallback`. */
+export function positiveIntegerArgument(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  const value = index >= 0 ? Number(process.argv[index + 1]) : fallback;
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`bad --${name}`);
+  return value;
+}
+
+/** A distinct 32-byte account key (base64) for each index: the index + 1, big-endian, then zeros. */
+export function indexedKey(index: number): string {
+  const bytes = Buffer.alloc(32);
+  bytes.writeUInt32BE(index + 1, 0);
+  return bytes.toString('base64');
+}
+
+/** Executes a set-up instruction that must be accepted. */
+export function mustExecute(state: ExchangeState, signer: string, instruction: Instruction, timeMs: number): void {
+  const outcome = execute(state, signer, instruction, timeMs);
+  if (!outcome.accepted)
+    throw new Error(`setup ${instruction.kind}: ${outcome.rejection.code} ${outcome.rejection.message}`);
+}
+
+/** The lending parameters both margin benchmarks list their assets with (weights, IMF/MMF and moves apart). */
+export const benchListing = {
+  haircutPenalty: '0',
+  imfFactor: '0',
+  mmfFactor: '0',
+  minimumBorrowRate: '0.01',
+  optimalUtilization: '0.8',
+  optimalBorrowRate: '0.1',
+  maximumBorrowRate: '1',
+  maxUtilization: '0.95',
+  lendFee: '0.1',
+  liquidationFee: '0.01',
+  liquidationBand: '0.05',
+  stressShock: '0.3',
+  coveragePoolWithdrawalDelayMs: 1000,
+};

@@ -1,0 +1,157 @@
+/**
+ * The liquidation-timeliness report (docs/replayer.md, "Liquidation
+ * timeliness"): accounts that stayed below their maintenance margin for
+ * longer than a grace period of log time without being liquidated. The
+ * engine only proves that every liquidation in the log was justified; this
+ * report makes the other half of the operator's risk management checkable,
+ * that no unhealthy account was left standing.
+ *
+ * Bounded per entry: after each entry only the accounts whose health can
+ * have changed are judged again, the accounts the entry touched (named by
+ * its balance, borrow/lend, settings and liquidation events) and, when it
+ * moved a price or lowered a supply index (a socialised loss), the accounts
+ * that borrow (state.borrowers), never all accounts. Health also drifts with
+ * interest between touches; that drift is seen at the account's next touch or
+ * the next price update, which is when an account's stretch below
+ * maintenance is taken to begin.
+ */
+import { isLiquidatable, type ApplyOutcome, type EngineEvent, type ExchangeState } from '@vex/engine';
+
+/** The default grace: one minute of log time (the built-in keeper acts within a second of a price update). */
+export const defaultLiquidationGraceMs = 60_000;
+/** At most this many late accounts are listed; `lateCount` counts them all. */
+export const maximumListedLateLiquidations = 1000;
+
+/** One stretch of an account below its maintenance margin that lasted longer than the grace. */
+export interface LateLiquidation {
+  /** The account's key, base64. */
+  readonly account: string;
+  /** The entry after which the account was first seen below maintenance, and its log time. */
+  readonly belowSinceSequence: number;
+  readonly belowSinceMs: number;
+  /**
+   * How the stretch ended: `liquidated` (late), `recovered` (back above
+   * maintenance, or no debt left, without a liquidation), or `open` (still
+   * below at the end of the replay).
+   */
+  readonly outcome: 'liquidated' | 'recovered' | 'open';
+  /** The entry that ended it (the last entry replayed, for `open`), and its log time. */
+  readonly endSequence: number;
+  readonly endMs: number;
+  /** endMs − belowSinceMs: more than the grace. */
+  readonly belowForMs: number;
+}
+
+export interface LiquidationTimelinessReport {
+  /** The grace used, in milliseconds of log time. */
+  readonly graceMs: number;
+  /** How many stretches lasted longer than the grace. */
+  readonly lateCount: number;
+  /** The first `maximumListedLateLiquidations` of them, in the order they ended (open ones last). */
+  readonly late: readonly LateLiquidation[];
+}
+
+interface Stretch {
+  readonly sequence: number;
+  readonly sinceMs: number;
+}
+
+/** The accounts an event shows touched, and whether it moved every borrower's health. */
+function touchedBy(event: EngineEvent, touched: Set<string>): boolean {
+  switch (event.type) {
+    case 'balance':
+      touched.add(event.account);
+      return false;
+    case 'borrowLend':
+      touched.add(event.borrowLend.account);
+      return false;
+    case 'accountUpdated':
+      touched.add(event.settings.account);
+      return false;
+    case 'liquidation':
+      touched.add(event.liquidation.account);
+      return false;
+    case 'indexPrice':
+    case 'socialisedLoss':
+      return true;
+    default:
+      return false;
+  }
+}
+
+export class LiquidationTimeliness {
+  /** Accounts below maintenance now, by key, with when that began (in the order they fell below). */
+  private readonly below = new Map<string, Stretch>();
+  private readonly late: LateLiquidation[] = [];
+  private lateCount = 0;
+
+  constructor(readonly graceMs: number = defaultLiquidationGraceMs) {
+    if (!Number.isSafeInteger(graceMs) || graceMs < 0)
+      throw new RangeError(`the liquidation grace must be a non-negative integer of milliseconds, got ${graceMs}`);
+  }
+
+  /** Judges again the accounts whose health entry `sequence` (accepted, its state after it) can have changed. */
+  observe(sequence: number, outcome: ApplyOutcome, state: ExchangeState): void {
+    if (!outcome.accepted) return;
+    const touched = new Set<string>();
+    const liquidated = new Set<string>();
+    let everyBorrower = false;
+    for (const event of outcome.events) {
+      if (touchedBy(event, touched)) everyBorrower = true;
+      if (event.type === 'liquidation') liquidated.add(event.liquidation.account);
+    }
+    if (everyBorrower) for (const account of state.borrowers) touched.add(account.id);
+    for (const id of touched) this.judge(id, sequence, state, liquidated.has(id));
+  }
+
+  private judge(id: string, sequence: number, state: ExchangeState, liquidated: boolean): void {
+    const account = state.accounts.get(id);
+    const isBelow = account !== undefined && isLiquidatable(state, account, state.logTimeMs);
+    const stretch = this.below.get(id);
+    if (isBelow) {
+      if (stretch === undefined) this.below.set(id, { sequence, sinceMs: state.logTimeMs });
+      return;
+    }
+    if (stretch === undefined) return;
+    this.below.delete(id);
+    this.close(id, stretch, liquidated ? 'liquidated' : 'recovered', sequence, state.logTimeMs);
+  }
+
+  private close(id: string, stretch: Stretch, outcome: LateLiquidation['outcome'], sequence: number, endMs: number) {
+    const belowForMs = endMs - stretch.sinceMs;
+    if (belowForMs <= this.graceMs) return;
+    this.lateCount += 1;
+    if (this.late.length >= maximumListedLateLiquidations) return;
+    this.late.push({
+      account: id,
+      belowSinceSequence: stretch.sequence,
+      belowSinceMs: stretch.sinceMs,
+      outcome,
+      endSequence: sequence,
+      endMs,
+      belowForMs,
+    });
+  }
+
+  /** The report as of the head: stretches still open count up to the head's log time. */
+  report(headSequence: number, headLogTimeMs: number): LiquidationTimelinessReport {
+    const late = [...this.late];
+    let lateCount = this.lateCount;
+    for (const [account, stretch] of this.below) {
+      const belowForMs = headLogTimeMs - stretch.sinceMs;
+      if (belowForMs <= this.graceMs) continue;
+      lateCount += 1;
+      if (late.length >= maximumListedLateLiquidations) continue;
+      late.push({
+        account,
+        belowSinceSequence: stretch.sequence,
+        belowSinceMs: stretch.sinceMs,
+        outcome: 'open',
+        endSequence: headSequence,
+        endMs: headLogTimeMs,
+        belowForMs,
+      });
+    }
+    return { graceMs: this.graceMs, lateCount, late };
+  }
+}
