@@ -179,7 +179,7 @@ const debt = (scaled: bigint, index: bigint) => (scaled * index + 10n ** 18n - 1
 const claim = (scaled: bigint, index: bigint) => (scaled * index) / 10n ** 18n;
 
 describe('borrow/lend history', () => {
-  test('movements, sources, positions and interest from a real run, identical after a restart and on a second node', async () => {
+  test('movements, sources, positions and interest; the same after a restart and on a second node', async () => {
     const entries = marginLog();
     const directory = await temporaryDirectory();
     cleanups.push(directory.remove);
@@ -187,7 +187,7 @@ describe('borrow/lend history', () => {
     const bobs = movements.filter((movement) => movement.account === bob.accountId);
 
     const bobHistory = await everything(node.history, bob.accountId);
-    // Newest first: the Lend that closed the borrow and opened a lend, the order's repayment and borrow, the manual ones.
+    // Newest first: the Lend that closed the borrow and opened a lend, the order's repayment and borrow, manual ones.
     expect(bobHistory.borrowLend.map((record) => [record.eventType, record.source, record.quantityUnits])).toEqual([
       ['Lend', 'Manual', bobs[5]!.units],
       ['BorrowRepay', 'Manual', bobs[4]!.units],

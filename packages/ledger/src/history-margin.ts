@@ -109,7 +109,7 @@ export interface LendingPositionQuery extends LendingQuery {
 const accountIdLength = 44;
 const wad = 10n ** 18n;
 const yearMs = 365n * 24n * 3_600_000n;
-/** Position ids are sequence × 10,000 + ordinal; an entry reports far fewer movements (50 orders × 4, or a few per asset). */
+/** Position ids are sequence × 10,000 + ordinal: an entry reports far fewer movements (50 orders × 4). */
 const ordinalsPerEntry = 10_000;
 
 // ---------------------------------------------------------------------------

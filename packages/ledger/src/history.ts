@@ -307,6 +307,33 @@ function putWithdrawal(operations: BatchOperation[], sequence: number, withdrawa
   });
 }
 
+/** The two fills and the public trade of a `trade` event. */
+function putTrade(operations: BatchOperation[], sequence: number, state: ExchangeState, event: TradeEvent): void {
+  const market = state.marketsBySymbol.get(event.market);
+  if (market === undefined) throw new Error(`trade ${event.tradeId} on unknown market ${event.market}`);
+  const takerBuys = event.takerSide === 'Bid';
+  const base = market.base.symbol;
+  const quote = market.quote.symbol;
+  // The buyer pays its fee in the base asset it receives, the seller in quote.
+  operations.push(
+    {
+      type: 'put',
+      key: fillKey(event.makerAccount, event.tradeId, true),
+      value: asciiRecordValue(sequence, fillJson(event, true, takerBuys ? 'Ask' : 'Bid', takerBuys ? quote : base)),
+    },
+    {
+      type: 'put',
+      key: fillKey(event.takerAccount, event.tradeId, false),
+      value: asciiRecordValue(sequence, fillJson(event, false, event.takerSide, takerBuys ? base : quote)),
+    },
+    {
+      type: 'put',
+      key: tradeKey(event.market, event.tradeId),
+      value: asciiRecordValue(sequence, tradeJson(event)),
+    },
+  );
+}
+
 /**
  * Appends the history writes of one accepted entry to `operations`. `state`
  * is the state right after the entry (markets are never delisted, so trade
@@ -327,35 +354,9 @@ export function historyOperations(
       case 'orderUpdated':
         (orders ??= new Map()).set(event.order.orderId, event.order);
         break;
-      case 'trade': {
-        const market = state.marketsBySymbol.get(event.market);
-        if (market === undefined) throw new Error(`trade ${event.tradeId} on unknown market ${event.market}`);
-        const takerBuys = event.takerSide === 'Bid';
-        const base = market.base.symbol;
-        const quote = market.quote.symbol;
-        // The buyer pays its fee in the base asset it receives, the seller in quote.
-        operations.push(
-          {
-            type: 'put',
-            key: fillKey(event.makerAccount, event.tradeId, true),
-            value: asciiRecordValue(
-              sequence,
-              fillJson(event, true, takerBuys ? 'Ask' : 'Bid', takerBuys ? quote : base),
-            ),
-          },
-          {
-            type: 'put',
-            key: fillKey(event.takerAccount, event.tradeId, false),
-            value: asciiRecordValue(sequence, fillJson(event, false, event.takerSide, takerBuys ? base : quote)),
-          },
-          {
-            type: 'put',
-            key: tradeKey(event.market, event.tradeId),
-            value: asciiRecordValue(sequence, tradeJson(event)),
-          },
-        );
+      case 'trade':
+        putTrade(operations, sequence, state, event);
         break;
-      }
       case 'marketListed':
         // The listing entry's log time: Backpack's market `createdAt`. apply() has set state.logTimeMs to it.
         operations.push({
