@@ -17,6 +17,7 @@ import {
   temporaryDirectory,
   type Signer,
 } from '../test/helpers.js';
+import { demoListing } from '../../engine/test/random-log.js';
 import { ExchangeNode } from './exchange-node.js';
 import type { HistoryIndex } from './history.js';
 
@@ -36,6 +37,12 @@ const [alice, bob, carol, dave, erin, keeper] = [2, 3, 4, 5, 6, 7].map(signerFro
 ];
 const genesis = genesisOf(operator, 'margin-history-test');
 const dayMs = 86_400_000;
+// The demo SOL_USDC market without fees, so that a sale's proceeds are exact.
+const feeFreeSolMarket = {
+  ...demoListing.find(([name, params]) => name === 'marketList' && params.symbol === 'SOL_USDC')![1],
+  makerFeeBps: '0',
+  takerFeeBps: '0',
+};
 
 const listingParams = (symbol: string, extra: Record<string, string>) => ({
   symbol,
@@ -78,24 +85,7 @@ function marginLog(): LogEntry[] {
   const rows: Array<readonly [Signer, string, Record<string, string>, number]> = [
     [operator, 'assetList', { symbol: 'USDC', decimals: '6' }, 1_000],
     [operator, 'assetList', { symbol: 'SOL', decimals: '9' }, 1_000],
-    [
-      operator,
-      'marketList',
-      {
-        symbol: 'SOL_USDC',
-        baseSymbol: 'SOL',
-        quoteSymbol: 'USDC',
-        tickSize: '0.01',
-        stepSize: '0.01',
-        minQuantity: '0.01',
-        maxQuantity: '100000',
-        minPrice: '0.01',
-        maxPrice: '1000000',
-        makerFeeBps: '0',
-        takerFeeBps: '0',
-      },
-      1_000,
-    ],
+    [operator, 'marketList', feeFreeSolMarket, 1_000],
     [operator, 'borrowLendMarketList', listingParams('USDC', {}), 1_000],
     [operator, 'borrowLendMarketList', listingParams('SOL', { collateralWeight: '0.8', maxPriceMove: '0.5' }), 1_000],
     [operator, 'indexPriceUpdate', { symbol: 'SOL', price: '100', publishedAtMs: '2000' }, 2_000],
