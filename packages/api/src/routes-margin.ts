@@ -7,9 +7,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { formatDecimal, parseAmountUnits, type Asset, type ExchangeState } from '@vex/engine';
-import { requireMarket, signedNativeQuery, signedTransaction, type ApiContext } from './context.js';
+import { requireMarket, signedTransaction, type ApiContext } from './context.js';
 import { ApiError } from './errors.js';
+import { registerMarginHistoryRoutes } from './routes-margin-history.js';
 import { registerMarginNativeRoutes } from './routes-margin-native.js';
+import { registerSignedQuery } from './signed-query-route.js';
 import { maximumBorrowUnits, maximumWithdrawalUnits, spendableUnits } from './margin-limits.js';
 import {
   assetUnits,
@@ -64,7 +66,7 @@ const quantityAnswer = (name: string) => ({
 export function registerMarginRoutes(app: FastifyInstance, context: ApiContext): void {
   registerGetAccount(app, context);
   registerGetBorrowLendPositions(app, context);
-  registerEmptyHistories(app, context);
+  registerMarginHistoryRoutes(app, context);
   registerMarginNativeRoutes(app, context);
   registerPatchAccount(app, context);
   registerPostBorrowLend(app, context);
@@ -75,26 +77,19 @@ export function registerMarginRoutes(app: FastifyInstance, context: ApiContext):
   registerGetAccountLimitsBorrow(app, context);
   registerGetAccountLimitsWithdrawal(app, context);
   registerGetAccountLimitsOrder(app, context);
-  registerGetHistoryBorrowLendPositions(app, context);
 }
 
 function registerGetAccount(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
-  app.get(
-    '/api/v1/account',
-    {
-      schema: {
-        summary: 'The signer’s margin settings, open order count and liquidation flag (instruction accountQuery)',
-        tags: ['account', 'margin'],
-        security: signedSecurity,
-        querystring: noQuery,
-        response: { 200: accountSummarySchema, ...errorResponses(401) },
-      },
-    },
-    async (request) => {
-      const { account } = signedNativeQuery(context, request, 'accountQuery');
-      return wireAccountSummary(node.state, node.state.accounts.get(account));
-    },
+  const route = {
+    path: '/api/v1/account',
+    instruction: 'accountQuery',
+    summary: 'The signer’s margin settings, open order count and liquidation flag',
+    querystring: noQuery,
+    answer: accountSummarySchema,
+  };
+  registerSignedQuery(app, context, route, (account) =>
+    wireAccountSummary(node.state, node.state.accounts.get(account)),
   );
 }
 
@@ -188,21 +183,16 @@ function registerPostBorrowLend(app: FastifyInstance, context: ApiContext): void
 
 function registerGetBorrowLendPositions(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
-  app.get(
-    '/api/v1/borrowLend/positions',
-    {
-      schema: {
-        summary: 'The signer’s open borrow and lend positions (instruction borrowLendPositionQuery)',
-        tags: ['margin'],
-        security: signedSecurity,
-        querystring: noQuery,
-        response: { 200: { type: 'array', items: lendingPositionSchema }, ...errorResponses(401) },
-      },
-    },
-    async (request) => {
-      const { account } = signedNativeQuery(context, request, 'borrowLendPositionQuery');
-      return wireLendingPositions(node.state, node.state.accounts.get(account));
-    },
+  const route = {
+    path: '/api/v1/borrowLend/positions',
+    instruction: 'borrowLendPositionQuery',
+    summary: 'The signer’s open borrow and lend positions',
+    tags: ['margin'],
+    querystring: noQuery,
+    answer: { type: 'array', items: lendingPositionSchema },
+  };
+  registerSignedQuery(app, context, route, (account) =>
+    wireLendingPositions(node.state, node.state.accounts.get(account)),
   );
 }
 
@@ -277,92 +267,71 @@ function registerGetCollateral(app: FastifyInstance, context: ApiContext): void 
 
 function registerGetCapitalCollateral(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
-  app.get(
-    '/api/v1/capital/collateral',
-    {
-      schema: {
-        summary:
-          'The signer’s margin summary: collateral per asset, net equity, requirements (instruction collateralQuery)',
-        tags: ['account', 'margin'],
-        security: signedSecurity,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { subaccountId: { type: 'string', pattern: '^0$' } },
-        },
-        response: { 200: marginSummarySchema, ...errorResponses(401) },
-      },
+  const route = {
+    path: '/api/v1/capital/collateral',
+    instruction: 'collateralQuery',
+    summary: 'The signer’s margin summary: collateral per asset, net equity, requirements',
+    querystring: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { subaccountId: { type: 'string', pattern: '^0$' } },
     },
-    async (request) => {
-      const { account } = signedNativeQuery(context, request, 'collateralQuery');
-      return wireMarginSummary(node.state, node.state.accounts.get(account));
-    },
+    answer: marginSummarySchema,
+  };
+  registerSignedQuery(app, context, route, (account) =>
+    wireMarginSummary(node.state, node.state.accounts.get(account)),
   );
 }
 
 function registerGetAccountLimitsBorrow(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
-  app.get(
-    '/api/v1/account/limits/borrow',
-    {
-      schema: {
-        summary: 'The largest borrow the signer can make now (instruction maxBorrowQuantity)',
-        tags: ['account', 'margin'],
-        security: signedSecurity,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['symbol'],
-          properties: { symbol: symbolString },
-        },
-        response: { 200: quantityAnswer('maxBorrowQuantity'), ...errorResponses(401) },
-      },
+  const route = {
+    path: '/api/v1/account/limits/borrow',
+    instruction: 'maxBorrowQuantity',
+    summary: 'The largest borrow the signer can make now',
+    querystring: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['symbol'],
+      properties: { symbol: symbolString },
     },
-    async (request) => {
-      const { account } = signedNativeQuery(context, request, 'maxBorrowQuantity');
-      const asset = requireBorrowable(node.state, (request.query as { symbol: string }).symbol);
-      const units = maximumBorrowUnits(node.state, node.state.accounts.get(account), asset);
-      return { maxBorrowQuantity: assetUnits(asset, units), symbol: asset.symbol };
-    },
-  );
+    answer: quantityAnswer('maxBorrowQuantity'),
+  };
+  registerSignedQuery<{ symbol: string }>(app, context, route, (account, query) => {
+    const asset = requireBorrowable(node.state, query.symbol);
+    const units = maximumBorrowUnits(node.state, node.state.accounts.get(account), asset);
+    return { maxBorrowQuantity: assetUnits(asset, units), symbol: asset.symbol };
+  });
 }
 
 function registerGetAccountLimitsWithdrawal(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
-  app.get(
-    '/api/v1/account/limits/withdrawal',
-    {
-      schema: {
-        summary: 'The largest withdrawal the signer can request now (instruction maxWithdrawalQuantity)',
-        tags: ['account', 'margin'],
-        security: signedSecurity,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['symbol'],
-          properties: { symbol: symbolString, autoBorrow: booleanText, autoLendRedeem: booleanText },
-        },
-        response: { 200: quantityAnswer('maxWithdrawalQuantity'), ...errorResponses(401) },
-      },
+  const route = {
+    path: '/api/v1/account/limits/withdrawal',
+    instruction: 'maxWithdrawalQuantity',
+    summary: 'The largest withdrawal the signer can request now',
+    querystring: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['symbol'],
+      properties: { symbol: symbolString, autoBorrow: booleanText, autoLendRedeem: booleanText },
     },
-    async (request) => {
-      const { account } = signedNativeQuery(context, request, 'maxWithdrawalQuantity');
-      const query = request.query as { symbol: string; autoBorrow?: string; autoLendRedeem?: string };
-      const asset = requireAsset(node.state, query.symbol);
-      const flags = flagsOf(query);
-      const units = maximumWithdrawalUnits(node.state, node.state.accounts.get(account), asset, flags);
-      return { maxWithdrawalQuantity: assetUnits(asset, units), symbol: asset.symbol, ...flags };
-    },
-  );
+    answer: quantityAnswer('maxWithdrawalQuantity'),
+  };
+  type Query = { symbol: string; autoBorrow?: string; autoLendRedeem?: string };
+  registerSignedQuery<Query>(app, context, route, (account, query) => {
+    const asset = requireAsset(node.state, query.symbol);
+    const flags = flagsOf(query);
+    const units = maximumWithdrawalUnits(node.state, node.state.accounts.get(account), asset, flags);
+    return { maxWithdrawalQuantity: assetUnits(asset, units), symbol: asset.symbol, ...flags };
+  });
 }
 
-/** The schema of GET /api/v1/account/limits/order. */
-const accountLimitsOrderSchema = {
-  summary:
-    'The largest order quantity the signer’s balances, lends and borrowing power pay for' +
-    ' (instruction maxOrderQuantity)',
-  tags: ['account', 'margin'],
-  security: signedSecurity,
+/** GET /api/v1/account/limits/order. */
+const accountLimitsOrderRoute = {
+  path: '/api/v1/account/limits/order',
+  instruction: 'maxOrderQuantity',
+  summary: 'The largest order quantity the signer’s balances, lends and borrowing power pay for',
   querystring: {
     type: 'object',
     additionalProperties: false,
@@ -377,32 +346,29 @@ const accountLimitsOrderSchema = {
       autoLendRedeem: booleanText,
     },
   },
-  response: {
-    200: {
-      type: 'object',
-      required: ['maxOrderQuantity', 'side', 'symbol'],
-      properties: {
-        maxOrderQuantity: { type: 'string' },
-        side: { type: 'string' },
-        symbol: { type: 'string' },
-        price: { type: 'string' },
-      },
+  answer: {
+    type: 'object',
+    required: ['maxOrderQuantity', 'side', 'symbol'],
+    properties: {
+      maxOrderQuantity: { type: 'string' },
+      side: { type: 'string' },
+      symbol: { type: 'string' },
+      price: { type: 'string' },
     },
-    ...errorResponses(401),
   },
 };
 
+interface LimitsOrderQuery {
+  readonly symbol: string;
+  readonly side: 'Bid' | 'Ask';
+  readonly price?: string;
+  readonly autoBorrow?: string;
+  readonly autoLendRedeem?: string;
+}
+
 function registerGetAccountLimitsOrder(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
-  app.get('/api/v1/account/limits/order', { schema: accountLimitsOrderSchema }, async (request) => {
-    const { account } = signedNativeQuery(context, request, 'maxOrderQuantity');
-    const query = request.query as {
-      symbol: string;
-      side: 'Bid' | 'Ask';
-      price?: string;
-      autoBorrow?: string;
-      autoLendRedeem?: string;
-    };
+  registerSignedQuery<LimitsOrderQuery>(app, context, accountLimitsOrderRoute, (account, query) => {
     const market = requireMarket(node.state, query.symbol);
     const holder = node.state.accounts.get(account);
     const flags = flagsOf(query);
@@ -429,96 +395,4 @@ function registerGetAccountLimitsOrder(app: FastifyInstance, context: ApiContext
       ...(query.price !== undefined ? { price: query.price } : {}),
     };
   });
-}
-
-function registerEmptyHistories(app: FastifyInstance, context: ApiContext): void {
-  const history = (path: string, instruction: string, summary: string, extra: Record<string, unknown>) =>
-    app.get(
-      path,
-      {
-        schema: {
-          summary:
-            `${summary} (instruction ${instruction}):` + ' an empty list until the history index records margin events',
-          tags: ['account', 'margin'],
-          security: signedSecurity,
-          querystring: {
-            type: 'object',
-            additionalProperties: false,
-            properties: { ...pageQueryProperties, ...extra },
-          },
-          response: { 200: { type: 'array', items: anyObject }, ...errorResponses(401) },
-        },
-      },
-      async (request) => {
-        signedNativeQuery(context, request, instruction);
-        return [];
-      },
-    );
-  history(
-    '/wapi/v1/history/borrowLend',
-    'borrowHistoryQueryAll',
-    'Borrow, repay, lend and redeem events of the signer',
-    {
-      type: { type: 'string', enum: ['Borrow', 'BorrowRepay', 'Lend', 'LendRedeem'] },
-      sources: { type: 'string', maxLength: 256 },
-      positionId: { type: 'string', maxLength: 40 },
-      symbol: symbolString,
-    },
-  );
-  history('/wapi/v1/history/interest', 'interestHistoryQueryAll', 'Interest paid and earned by the signer', {
-    asset: symbolString,
-    symbol: symbolString,
-    positionId: { type: 'string', maxLength: 40 },
-    source: { type: 'string', enum: ['UnrealizedPnl', 'BorrowLend'] },
-  });
-}
-
-function registerGetHistoryBorrowLendPositions(app: FastifyInstance, context: ApiContext): void {
-  const { node } = context;
-  app.get(
-    '/wapi/v1/history/borrowLend/positions',
-    {
-      schema: {
-        summary:
-          'The signer’s borrow and lend positions (instruction borrowPositionHistoryQueryAll):' +
-          ' the open ones; closed ones are not kept yet',
-        tags: ['account', 'margin'],
-        security: signedSecurity,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: {
-            ...pageQueryProperties,
-            symbol: symbolString,
-            side: { type: 'string', enum: ['Borrow', 'Lend'] },
-            state: { type: 'string', enum: ['Open', 'Closed'] },
-          },
-        },
-        response: { 200: { type: 'array', items: anyObject }, ...errorResponses(401) },
-      },
-    },
-    async (request) => {
-      const { account } = signedNativeQuery(context, request, 'borrowPositionHistoryQueryAll');
-      const query = request.query as { symbol?: string; side?: 'Borrow' | 'Lend'; state?: 'Open' | 'Closed' };
-      if (query.state === 'Closed') return [];
-      return wireLendingPositions(node.state, node.state.accounts.get(account))
-        .map((position) => {
-          const net = String(position.netQuantity);
-          const side = net.startsWith('-') ? 'Borrow' : 'Lend';
-          return {
-            positionId: position.id,
-            quantity: net.replace('-', ''),
-            symbol: position.symbol,
-            side,
-            state: 'Open',
-            source: 'Manual',
-          };
-        })
-        .filter(
-          (position) =>
-            (query.symbol === undefined || position.symbol === query.symbol) &&
-            (query.side === undefined || position.side === query.side),
-        );
-    },
-  );
 }

@@ -24,6 +24,7 @@ import {
   yearMs,
 } from './margin-fixed-point.js';
 import type { AssetMargin, LendingPool, MarginParameters } from './margin-state.js';
+import type { LendingMovementView } from './margin-views.js';
 import { settlementAssetSymbol } from './margin-state.js';
 import { invariant, reject, type Rejection } from './result-codes.js';
 import type { Asset, Balance, ExchangeState } from './state.js';
@@ -202,6 +203,29 @@ function setBorrowScaled(state: ExchangeState, balance: Balance, scaled: bigint)
   else state.borrowers.add(account);
 }
 
+/** Reports a position change as a lendingMovement event (the history's borrow/lend and interest records). */
+function recordMovement(
+  recorder: EntryRecorder,
+  balance: Balance,
+  movement: LendingMovementView['movement'],
+  units: bigint,
+): void {
+  const pool = balance.asset.margin!.lendingPool;
+  recorder.events.push({
+    type: 'lendingMovement',
+    movement: {
+      account: balance.account.id,
+      asset: balance.asset.symbol,
+      movement,
+      units,
+      lendScaled: balance.lendScaled,
+      borrowScaled: balance.borrowScaled,
+      borrowIndex: pool.borrowIndex,
+      supplyIndex: pool.supplyIndex,
+    },
+  });
+}
+
 /**
  * available → pool: lends `units` (the pool must be accrued to now). The
  * lender's scaled claim is rounded down, so a lend never creates value.
@@ -214,6 +238,7 @@ export function lendUnits(recorder: EntryRecorder, balance: Balance, units: bigi
   balance.lendScaled += scaled;
   pool.totalSupplyScaled += scaled;
   pool.cashUnits += units;
+  recordMovement(recorder, balance, 'Lend', units);
 }
 
 /** pool → available: redeems `units` of the lend (at most all of it; the scaled claim burnt is rounded up). */
@@ -227,6 +252,7 @@ export function redeemUnits(recorder: EntryRecorder, balance: Balance, units: bi
   pool.totalSupplyScaled -= burnt;
   pool.cashUnits -= units;
   credit(recorder, balance, units);
+  recordMovement(recorder, balance, 'LendRedeem', units);
 }
 
 /** pool → available: borrows `units` (the scaled debt added is rounded up). */
@@ -239,6 +265,7 @@ export function borrowUnits(state: ExchangeState, recorder: EntryRecorder, balan
   setBorrowScaled(state, balance, balance.borrowScaled + divideUp(units * wad, pool.borrowIndex));
   pool.cashUnits -= units;
   credit(recorder, balance, units);
+  recordMovement(recorder, balance, 'Borrow', units);
 }
 
 /** available → pool: repays `units` of the debt (at most all of it; the scaled debt removed is rounded down). */
@@ -257,6 +284,7 @@ export function repayUnits(
     units === owed ? balance.borrowScaled : minimum(balance.borrowScaled, divideDown(units * wad, pool.borrowIndex));
   setBorrowScaled(state, balance, balance.borrowScaled - removed);
   pool.cashUnits += units;
+  recordMovement(recorder, balance, 'BorrowRepay', units);
 }
 
 /**
@@ -269,6 +297,7 @@ export function writeOffDebt(state: ExchangeState, balance: Balance, timeMs: num
   const owed = borrowedUnits(balance, timeMs);
   const lentBefore = totalLentUnits(pool);
   setBorrowScaled(state, balance, 0n);
+  recordMovement(state.recorder, balance, 'WriteOff', owed);
   if (owed === 0n || pool.totalSupplyScaled === 0n) return owed;
   const lentAfter = lentBefore > owed ? lentBefore - owed : 0n;
   // Lenders' claims are cut to what the pool still has: rounded down.

@@ -124,6 +124,7 @@ export function placeMarginOrder(
   const refusal = checkOrderMargin(state, account, timeMs, spendAsset, receiveAsset, spend, receive, covered.borrow);
   if (refusal !== undefined) return savepoint.restore(refusal);
   const saved = spendAsset.margin === undefined ? undefined : snapshot(spendBalance);
+  const eventCount = recorder.events.length;
   if (covered.redeem > 0n) redeemUnits(recorder, spendBalance, covered.redeem, timeMs);
   if (covered.borrow > 0n) borrowUnits(state, recorder, spendBalance, covered.borrow);
   const receiveBalance = account.balance(receiveAsset);
@@ -131,6 +132,8 @@ export function placeMarginOrder(
   const order = placeOrder(state, recorder, signer, params, attached);
   if (isRejection(order)) {
     if (saved !== undefined) restoreSnapshot(state, saved);
+    // The undone redemption and borrow must not be reported (an accepted batch keeps its other events).
+    recorder.events.length = eventCount;
     return savepoint.restore(order);
   }
   settleProceeds(state, recorder, receiveBalance, receiveBalance.available - receivedBefore, flags, savepoint);

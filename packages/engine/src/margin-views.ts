@@ -61,8 +61,27 @@ export type MarginResultValue =
   | { readonly kind: 'liquidation'; readonly liquidation: LiquidationView }
   | { readonly kind: 'coveragePool'; readonly coveragePool: CoveragePoolView };
 
+/**
+ * One change of an account's lend or borrow position in an asset (docs/margin.md,
+ * "Results and events"): what moved, the scaled position after it and the
+ * pool's indexes at that moment, so a reader can value the position at every
+ * change and the interest between two changes without reading the state.
+ * WriteOff is a debt cleared by a socialised loss.
+ */
+export interface LendingMovementView {
+  readonly account: string;
+  readonly asset: string;
+  readonly movement: 'Borrow' | 'BorrowRepay' | 'Lend' | 'LendRedeem' | 'WriteOff';
+  readonly units: bigint;
+  readonly lendScaled: bigint;
+  readonly borrowScaled: bigint;
+  readonly borrowIndex: bigint;
+  readonly supplyIndex: bigint;
+}
+
 export type MarginEvent =
   | { readonly type: 'borrowLendMarketListed'; readonly asset: string }
+  | { readonly type: 'lendingMovement'; readonly movement: LendingMovementView }
   | { readonly type: 'indexPrice'; readonly price: PriceView }
   | { readonly type: 'borrowLend'; readonly borrowLend: BorrowLendView }
   | { readonly type: 'accountUpdated'; readonly settings: AccountSettingsView }

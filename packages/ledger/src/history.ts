@@ -21,6 +21,18 @@ import {
   type WithdrawalView,
 } from '@vex/engine';
 import type { BatchOperation, LedgerDatabase } from './database.js';
+import {
+  deriveLendingHistory,
+  lendingHistoryOperations,
+  lendingPage,
+  readLendingMovements,
+  type BorrowLendQuery,
+  type BorrowLendRecord,
+  type InterestRecord,
+  type LendingPositionQuery,
+  type LendingPositionRecord,
+  type LendingQuery,
+} from './history-margin.js';
 import { historyKeyspaces, keyspaces, prefixRange, readUint64, writeUint64 } from './storage-format.js';
 
 export interface FillRecord {
@@ -91,6 +103,12 @@ export interface HistoryIndex {
   tradesBetween(market: string, fromMs: number, toMs: number, maximum: number): Promise<TradeRange>;
   /** The log time of each market's listing entry, by symbol (markets listed by a node older than this record are absent). */
   marketListings(): Promise<Map<string, number>>;
+  /** Borrows, repayments, lends and redemptions (history-margin.ts); newest first unless query.ascending. */
+  borrowLendHistory(accountId: string, query: BorrowLendQuery): Promise<BorrowLendRecord[]>;
+  /** Interest paid and earned, counted at each change of a position. */
+  interestHistory(accountId: string, query: LendingQuery): Promise<InterestRecord[]>;
+  /** Lend and borrow positions, open and closed, by opening time. */
+  lendingPositions(accountId: string, query: LendingPositionQuery): Promise<LendingPositionRecord[]>;
 }
 
 export const defaultPageLimit = 100;
@@ -289,6 +307,33 @@ function putWithdrawal(operations: BatchOperation[], sequence: number, withdrawa
   });
 }
 
+/** The two fills and the public trade of a `trade` event. */
+function putTrade(operations: BatchOperation[], sequence: number, state: ExchangeState, event: TradeEvent): void {
+  const market = state.marketsBySymbol.get(event.market);
+  if (market === undefined) throw new Error(`trade ${event.tradeId} on unknown market ${event.market}`);
+  const takerBuys = event.takerSide === 'Bid';
+  const base = market.base.symbol;
+  const quote = market.quote.symbol;
+  // The buyer pays its fee in the base asset it receives, the seller in quote.
+  operations.push(
+    {
+      type: 'put',
+      key: fillKey(event.makerAccount, event.tradeId, true),
+      value: asciiRecordValue(sequence, fillJson(event, true, takerBuys ? 'Ask' : 'Bid', takerBuys ? quote : base)),
+    },
+    {
+      type: 'put',
+      key: fillKey(event.takerAccount, event.tradeId, false),
+      value: asciiRecordValue(sequence, fillJson(event, false, event.takerSide, takerBuys ? base : quote)),
+    },
+    {
+      type: 'put',
+      key: tradeKey(event.market, event.tradeId),
+      value: asciiRecordValue(sequence, tradeJson(event)),
+    },
+  );
+}
+
 /**
  * Appends the history writes of one accepted entry to `operations`. `state`
  * is the state right after the entry (markets are never delisted, so trade
@@ -302,41 +347,16 @@ export function historyOperations(
 ): void {
   // An order can change several times within one entry; only its last view is written.
   let orders: Map<number, OrderView> | undefined;
+  let lendingMovements = false;
   for (const event of events) {
     switch (event.type) {
       case 'orderAccepted':
       case 'orderUpdated':
         (orders ??= new Map()).set(event.order.orderId, event.order);
         break;
-      case 'trade': {
-        const market = state.marketsBySymbol.get(event.market);
-        if (market === undefined) throw new Error(`trade ${event.tradeId} on unknown market ${event.market}`);
-        const takerBuys = event.takerSide === 'Bid';
-        const base = market.base.symbol;
-        const quote = market.quote.symbol;
-        // The buyer pays its fee in the base asset it receives, the seller in quote.
-        operations.push(
-          {
-            type: 'put',
-            key: fillKey(event.makerAccount, event.tradeId, true),
-            value: asciiRecordValue(
-              sequence,
-              fillJson(event, true, takerBuys ? 'Ask' : 'Bid', takerBuys ? quote : base),
-            ),
-          },
-          {
-            type: 'put',
-            key: fillKey(event.takerAccount, event.tradeId, false),
-            value: asciiRecordValue(sequence, fillJson(event, false, event.takerSide, takerBuys ? base : quote)),
-          },
-          {
-            type: 'put',
-            key: tradeKey(event.market, event.tradeId),
-            value: asciiRecordValue(sequence, tradeJson(event)),
-          },
-        );
+      case 'trade':
+        putTrade(operations, sequence, state, event);
         break;
-      }
       case 'marketListed':
         // The listing entry's log time: Backpack's market `createdAt`. apply() has set state.logTimeMs to it.
         operations.push({
@@ -355,11 +375,16 @@ export function historyOperations(
       case 'withdrawal':
         putWithdrawal(operations, sequence, event.withdrawal);
         break;
+      case 'lendingMovement':
+        lendingMovements = true;
+        break;
       default:
         break;
     }
   }
   if (orders !== undefined) for (const order of orders.values()) putOrder(operations, sequence, order);
+  // Their sources depend on the entry's other events, so they are written once all are seen.
+  if (lendingMovements) lendingHistoryOperations(state, sequence, events, operations);
 }
 
 /**
@@ -542,6 +567,35 @@ export class LevelHistoryIndex implements HistoryIndex {
       listings.set(json.market as string, json.listedAtMs as number);
     }
     return listings;
+  }
+
+  async borrowLendHistory(accountId: string, query: BorrowLendQuery): Promise<BorrowLendRecord[]> {
+    const { borrowLend } = deriveLendingHistory(await readLendingMovements(this.db, accountId, query.asset));
+    const { eventType, sources } = query;
+    return lendingPage(
+      borrowLend,
+      query,
+      (record) => record.timeMs,
+      (record) =>
+        (eventType === undefined || record.eventType === eventType) &&
+        (sources === undefined || sources.includes(record.source)),
+    );
+  }
+
+  async interestHistory(accountId: string, query: LendingQuery): Promise<InterestRecord[]> {
+    const { interest } = deriveLendingHistory(await readLendingMovements(this.db, accountId, query.asset));
+    return lendingPage(interest, query, (record) => record.timeMs);
+  }
+
+  async lendingPositions(accountId: string, query: LendingPositionQuery): Promise<LendingPositionRecord[]> {
+    const { positions } = deriveLendingHistory(await readLendingMovements(this.db, accountId, query.asset));
+    const { side, state } = query;
+    return lendingPage(
+      positions,
+      query,
+      (record) => record.openedAtMs,
+      (record) => (side === undefined || record.side === side) && (state === undefined || record.state === state),
+    );
   }
 
   async trades(market: string, limit: number): Promise<PublicTrade[]> {

@@ -42,6 +42,15 @@ export {
   type PublicTrade,
   type TradeRange,
 } from './history.js';
+export type {
+  BorrowLendQuery,
+  BorrowLendRecord,
+  InterestRecord,
+  LendingPositionQuery,
+  LendingPositionRecord,
+  LendingQuery,
+  LendingSource,
+} from './history-margin.js';
 export {
   keyspaces,
   entryKey,

@@ -18,6 +18,7 @@ export const keyspaces = {
   withdrawalByAccount: 0x14,
   tradeByMarket: 0x15,
   marketListing: 0x16,
+  lendingMovementByAccount: 0x17,
 } as const;
 
 /** Every history keyspace, for scans that must visit all derived records. */
@@ -29,6 +30,7 @@ export const historyKeyspaces: readonly number[] = [
   keyspaces.withdrawalByAccount,
   keyspaces.tradeByMarket,
   keyspaces.marketListing,
+  keyspaces.lendingMovementByAccount,
 ];
 
 /** The version of this layout, stored under the format meta key. */
