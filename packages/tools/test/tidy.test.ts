@@ -109,7 +109,6 @@ const longFunctions: readonly string[] = [
   'packages/replayer/src/inclusion-proof-check.ts#checkInclusionProof',
 ];
 const longFiles: readonly string[] = [
-  'packages/api/test/load-generator.ts',
   'packages/engine/src/matching.ts',
   'packages/engine/test/envelope-fuzz.test.ts',
   'packages/engine/test/model.test.ts',
@@ -142,7 +141,6 @@ const wideLineFiles: readonly string[] = [
   'packages/api/src/wire-format.ts',
   'packages/api/test/adversarial.test.ts',
   'packages/api/test/crash.test.ts',
-  'packages/api/test/load-generator.ts',
   'packages/api/test/overload.test.ts',
   'packages/api/test/verifiability.test.ts',
   'packages/client/src/client.ts',
