@@ -178,6 +178,14 @@ export async function deposit(
   if (status !== 200) throw new Error(`deposit failed: ${status} ${JSON.stringify(body)}`);
 }
 
+/** Credits each `[key, symbol, quantity]` in order, through the operator's depositCredit. */
+export async function depositAll(
+  exchange: TestExchange,
+  deposits: ReadonlyArray<readonly [TestKey, string, string]>,
+): Promise<void> {
+  for (const [key, symbol, quantity] of deposits) await deposit(exchange, key.apiKey, symbol, quantity);
+}
+
 export interface SignedRequestOptions {
   readonly query?: Record<string, string>;
   readonly body?: unknown;
