@@ -4,9 +4,8 @@
  * state (its canonical hash) changes.
  */
 import { stateHashHex } from '@vex/engine';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  deposit,
   freshTimestamp,
   operatorTransaction,
   signedRequest,
@@ -14,6 +13,7 @@ import {
   TestKey,
   type TestExchange,
 } from './test-support.js';
+import { useFundedExchange } from '../test/exchange-fixture.js';
 
 const order = { symbol: 'SOL_USDC', side: 'Bid', orderType: 'Limit', price: '100', quantity: '1' };
 
@@ -22,16 +22,17 @@ describe('bad requests', { timeout: 60_000 }, () => {
   const trader = TestKey.random();
   const stranger = TestKey.random();
 
-  beforeAll(async () => {
+  useFundedExchange(
+    (started) => {
+      exchange = started;
+    },
+    [
+      [trader, 'USDC', '1000'],
+      [trader, 'SOL', '10'],
+    ],
     // No idle attestation: its timer would change the state between a refusal's before and after on a loaded machine.
-    exchange = await startTestExchange({ attestEveryMs: 3_600_000 });
-    await deposit(exchange, trader.apiKey, 'USDC', '1000');
-    await deposit(exchange, trader.apiKey, 'SOL', '10');
-  });
-
-  afterAll(async () => {
-    await exchange?.close();
-  });
+    { attestEveryMs: 3_600_000 },
+  );
 
   const snapshot = () => ({ sequence: exchange.node.head().sequence, stateHash: stateHashHex(exchange.node.state) });
 

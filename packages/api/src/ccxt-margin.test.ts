@@ -11,23 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkInvariants, stateHashHex } from '@vex/engine';
 import { replayLog } from '@vex/replayer';
-import ccxt from 'ccxt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main as cliMain } from '../../client/src/cli.js';
 import { Keeper } from './keeper.js';
 import { demoMarginSettings } from './margin-config.js';
 import { postIndexPrice } from './price-feed.js';
 import { deposit, startTestExchange, TestKey, type TestExchange } from './test-support.js';
-
-type Backpack = InstanceType<typeof ccxt.backpack>;
-
-function client(exchange: TestExchange, key: TestKey): Backpack {
-  return new ccxt.backpack({
-    apiKey: key.apiKey,
-    secret: key.secret,
-    urls: { api: { public: exchange.baseUrl, private: exchange.baseUrl } },
-  });
-}
+import { backpackClient } from '../test/exchange-fixture.js';
 
 describe('margin with ccxt, end to end', { timeout: 120_000 }, () => {
   let exchange: TestExchange;
@@ -79,9 +69,9 @@ describe('margin with ccxt, end to end', { timeout: 120_000 }, () => {
   });
 
   it('lends, borrows, trades on margin and is liquidated after a price drop', async () => {
-    const alice = client(exchange, keys.alice);
-    const bob = client(exchange, keys.bob);
-    const carol = client(exchange, keys.carol);
+    const alice = backpackClient(exchange, keys.alice);
+    const bob = backpackClient(exchange, keys.bob);
+    const carol = backpackClient(exchange, keys.carol);
     expect(await alice.privatePostApiV1BorrowLend({ symbol: 'USDC', side: 'Lend', quantity: '10000' })).toMatchObject({
       netQuantity: '10000',
     });

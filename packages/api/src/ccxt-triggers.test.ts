@@ -7,18 +7,9 @@
 import { stateHashHex } from '@vex/engine';
 import { replayLog } from '@vex/replayer';
 import ccxt from 'ccxt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deposit, startTestExchange, TestKey, type TestExchange } from './test-support.js';
-
-type Backpack = InstanceType<typeof ccxt.backpack>;
-
-function client(exchange: TestExchange, key: TestKey): Backpack {
-  return new ccxt.backpack({
-    apiKey: key.apiKey,
-    secret: key.secret,
-    urls: { api: { public: exchange.baseUrl, private: exchange.baseUrl } },
-  });
-}
+import { describe, expect, it } from 'vitest';
+import { type Backpack, backpackClient, useFundedExchange } from '../test/exchange-fixture.js';
+import { TestKey, type TestExchange } from './test-support.js';
 
 describe('ccxt trigger orders against the exchange', { timeout: 60_000 }, () => {
   let exchange: TestExchange;
@@ -27,25 +18,22 @@ describe('ccxt trigger orders against the exchange', { timeout: 60_000 }, () => 
   let maker: Backpack;
   let taker: Backpack;
 
-  beforeAll(async () => {
-    // No idle attestations: their records would land between the export and the comparison with the node's state.
-    exchange = await startTestExchange({ attestEveryMs: 3_600_000 });
-    maker = client(exchange, makerKey);
-    taker = client(exchange, takerKey);
-    for (const [key, symbol, quantity] of [
+  useFundedExchange(
+    async (started) => {
+      exchange = started;
+      maker = backpackClient(exchange, makerKey);
+      taker = backpackClient(exchange, takerKey);
+      await Promise.all([maker.loadMarkets(), taker.loadMarkets()]);
+    },
+    [
       [makerKey, 'SOL', '100'],
       [makerKey, 'USDC', '10000'],
       [takerKey, 'SOL', '50'],
       [takerKey, 'USDC', '10000'],
-    ] as const) {
-      await deposit(exchange, key.apiKey, symbol, quantity);
-    }
-    await Promise.all([maker.loadMarkets(), taker.loadMarkets()]);
-  });
-
-  afterAll(async () => {
-    await exchange?.close();
-  });
+    ],
+    // No idle attestations: their records would land between the export and the comparison with the node's state.
+    { attestEveryMs: 3_600_000 },
+  );
 
   it('refuses a trigger order before the market has a last price', async () => {
     await expect(taker.createTriggerOrder('SOL/USDC', 'market', 'sell', 0.5, undefined, 99)).rejects.toBeInstanceOf(

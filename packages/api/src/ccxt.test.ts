@@ -7,16 +7,7 @@
 import ccxt from 'ccxt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deposit, operatorTransaction, startTestExchange, TestKey, units, type TestExchange } from './test-support.js';
-
-type Backpack = InstanceType<typeof ccxt.backpack>;
-
-function client(exchange: TestExchange, key: TestKey): Backpack {
-  return new ccxt.backpack({
-    apiKey: key.apiKey,
-    secret: key.secret,
-    urls: { api: { public: exchange.baseUrl, private: exchange.baseUrl } },
-  });
-}
+import { type Backpack, backpackClient } from '../test/exchange-fixture.js';
 
 /** The raw Backpack balances (exact strings) of a ccxt fetchBalance. */
 async function rawBalances(
@@ -38,9 +29,9 @@ describe('ccxt backpack against the exchange', { timeout: 60_000 }, () => {
 
   beforeAll(async () => {
     exchange = await startTestExchange();
-    maker = client(exchange, makerKey);
-    taker = client(exchange, takerKey);
-    operator = client(exchange, exchange.operatorKey);
+    maker = backpackClient(exchange, makerKey);
+    taker = backpackClient(exchange, takerKey);
+    operator = backpackClient(exchange, exchange.operatorKey);
     await deposit(exchange, makerKey.apiKey, 'SOL', '100');
     await deposit(exchange, makerKey.apiKey, 'USDC', '10000');
     await deposit(exchange, takerKey.apiKey, 'SOL', '50');

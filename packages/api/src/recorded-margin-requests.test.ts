@@ -18,6 +18,7 @@ import {
   readRecordedRequests,
   recordedRequestKey,
   clockStartBefore,
+  replayRecordedRequests,
 } from './test-support.js';
 
 const recorded = readRecordedRequests(
@@ -73,23 +74,10 @@ describe('margin requests recorded from ccxt 4.5.84', { timeout: 60_000 }, () =>
   });
 
   it('answers every recorded request', async () => {
-    const answers: Array<{ request: string; status: number; body: any }> = [];
-    for (const request of recorded) {
-      const timestamp = request.headers['x-timestamp'];
-      if (timestamp !== undefined) now = Number(timestamp);
-      const response = await fetch(`${exchange.baseUrl}${request.url}`, {
-        method: request.method,
-        headers: request.headers,
-        ...(request.body !== undefined ? { body: request.body } : {}),
-      });
-      const text = await response.text();
-      answers.push({
-        request: `${request.method} ${request.url.split('?')[0]}`,
-        status: response.status,
-        body: text === '' ? undefined : JSON.parse(text),
-      });
-    }
-    const statuses = answers.map(({ request, status }) => `${status} ${request}`);
+    const answers = await replayRecordedRequests(exchange, recorded, (timestampMs) => {
+      now = timestampMs;
+    });
+    const statuses = answers.map(({ method, url, status }) => `${status} ${method} ${url.split('?')[0]}`);
     expect(statuses).toEqual(EXPECTED_STATUSES);
     const byRequest = (index: number) => answers[index]!.body;
     expect(byRequest(11)).toMatchObject({ autoLend: false, leverageLimit: '0', liquidating: false });

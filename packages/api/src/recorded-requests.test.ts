@@ -14,6 +14,7 @@ import {
   readRecordedRequests,
   recordedRequestKey,
   clockStartBefore,
+  replayRecordedRequests,
 } from './test-support.js';
 
 // The repository's one copy of shared/ccxt-requests.jsonl, so a clone alone suffices.
@@ -54,22 +55,12 @@ describe('requests recorded from ccxt 4.5.84', { timeout: 60_000 }, () => {
   });
 
   it('answers every recorded request as Backpack would', async () => {
-    const answers: Array<{ request: string; status: number; body: any }> = [];
-    for (const request of recorded) {
-      const timestamp = request.headers['x-timestamp'];
-      if (timestamp !== undefined) now = Number(timestamp);
-      const response = await fetch(`${exchange.baseUrl}${request.url}`, {
-        method: request.method,
-        headers: request.headers,
-        ...(request.body !== undefined ? { body: request.body } : {}),
-      });
-      answers.push({
-        request: `${request.method} ${request.url}`,
-        status: response.status,
-        body: await response.json(),
-      });
-    }
-    const statuses = answers.map(({ request, status }) => `${status} ${request}`);
+    const answers = await replayRecordedRequests(exchange, recorded, (timestampMs) => {
+      now = timestampMs;
+    });
+    // Every answer is JSON.
+    for (const answer of answers) expect(answer.body, `${answer.method} ${answer.url}`).toBeDefined();
+    const statuses = answers.map(({ method, url, status }) => `${status} ${method} ${url}`);
     expect(statuses).toEqual([
       '200 GET /api/v1/assets',
       '200 GET /api/v1/markets',

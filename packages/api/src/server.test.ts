@@ -4,33 +4,27 @@
  * the response shapes of signed queries.
  */
 import { readLogExport } from '@vex/engine';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  deposit,
-  freshTimestamp,
-  operatorTransaction,
-  signedRequest,
-  startTestExchange,
-  TestKey,
-  type TestExchange,
-} from './test-support.js';
+import { describe, expect, it } from 'vitest';
+import { freshTimestamp, operatorTransaction, signedRequest, TestKey, type TestExchange } from './test-support.js';
+import { useFundedExchange } from '../test/exchange-fixture.js';
 
 describe('server', { timeout: 60_000 }, () => {
   let exchange: TestExchange;
   const alice = TestKey.random();
   const bob = TestKey.random();
 
-  beforeAll(async () => {
+  useFundedExchange(
+    (started) => {
+      exchange = started;
+    },
+    [
+      [alice, 'SOL', '20'],
+      [alice, 'USDC', '5000'],
+      [bob, 'USDC', '5000'],
+    ],
     // No idle attestation: it could move the head between the status answer and the node's head on a loaded machine.
-    exchange = await startTestExchange({ attestEveryMs: 3_600_000 });
-    await deposit(exchange, alice.apiKey, 'SOL', '20');
-    await deposit(exchange, alice.apiKey, 'USDC', '5000');
-    await deposit(exchange, bob.apiKey, 'USDC', '5000');
-  });
-
-  afterAll(async () => {
-    await exchange?.close();
-  });
+    { attestEveryMs: 3_600_000 },
+  );
 
   it('GET /api/v1/status reports the head of the log', async () => {
     const status = (await fetch(`${exchange.baseUrl}/api/v1/status`).then((response) => response.json())) as Record<

@@ -178,6 +178,14 @@ export async function deposit(
   if (status !== 200) throw new Error(`deposit failed: ${status} ${JSON.stringify(body)}`);
 }
 
+/** Credits each `[key, symbol, quantity]` in order, through the operator's depositCredit. */
+export async function depositAll(
+  exchange: TestExchange,
+  deposits: ReadonlyArray<readonly [TestKey, string, string]>,
+): Promise<void> {
+  for (const [key, symbol, quantity] of deposits) await deposit(exchange, key.apiKey, symbol, quantity);
+}
+
 export interface SignedRequestOptions {
   readonly query?: Record<string, string>;
   readonly body?: unknown;
@@ -277,4 +285,41 @@ export function clockStartBefore(recorded: readonly RecordedRequest[]): number {
   return (
     Number(recorded.find((request) => request.headers['x-timestamp'] !== undefined)!.headers['x-timestamp']) - 10_000
   );
+}
+
+/** A recorded request's answer: the request's method and URL, the status, and the JSON body (undefined when empty). */
+export interface RecordedAnswer {
+  readonly method: string;
+  readonly url: string;
+  readonly status: number;
+  readonly body: any;
+}
+
+/**
+ * Sends the recorded requests byte for byte, one after another, first setting the clock (`setClockMs`) to each
+ * request's X-Timestamp so that every signature and window is judged as it was meant.
+ */
+export async function replayRecordedRequests(
+  exchange: TestExchange,
+  recorded: readonly RecordedRequest[],
+  setClockMs: (timestampMs: number) => void,
+): Promise<RecordedAnswer[]> {
+  const answers: RecordedAnswer[] = [];
+  for (const request of recorded) {
+    const timestamp = request.headers['x-timestamp'];
+    if (timestamp !== undefined) setClockMs(Number(timestamp));
+    const response = await fetch(`${exchange.baseUrl}${request.url}`, {
+      method: request.method,
+      headers: request.headers,
+      ...(request.body !== undefined ? { body: request.body } : {}),
+    });
+    const text = await response.text();
+    answers.push({
+      method: request.method,
+      url: request.url,
+      status: response.status,
+      body: text === '' ? undefined : JSON.parse(text),
+    });
+  }
+  return answers;
 }

@@ -32,6 +32,16 @@ const root = fileURLToPath(new URL('../../..', import.meta.url));
 const work = mkdtempSync(path.join(tmpdir(), 'exchange-cli-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+/** Command-line arguments as one text: the literal text splits at whitespace, each `${value}` is one argument. */
+function argv(literals: TemplateStringsArray, ...values: readonly string[]): string[] {
+  const args: string[] = [];
+  literals.forEach((literal, index) => {
+    args.push(...literal.split(/\s+/).filter((word) => word !== ''));
+    if (index < values.length) args.push(values[index]!);
+  });
+  return args;
+}
+
 interface Run {
   readonly code: number;
   readonly stdout: string;
@@ -74,21 +84,7 @@ describe.concurrent('usage errors exit 2 with a clear message', () => {
     ],
     [
       'a client id beyond 32 bits',
-      [
-        'order',
-        '--key',
-        'k.json',
-        '--symbol',
-        'SOL_USDC',
-        '--side',
-        'Bid',
-        '--price',
-        '1',
-        '--quantity',
-        '1',
-        '--client-id',
-        '4294967296',
-      ],
+      argv`order --key k.json --symbol SOL_USDC --side Bid --price 1 --quantity 1 --client-id 4294967296`,
       /--client-id must be a whole number from 0 to 4294967295/,
     ],
     [
@@ -103,21 +99,7 @@ describe.concurrent('usage errors exit 2 with a clear message', () => {
     ],
     [
       'a market order with both amounts',
-      [
-        'order',
-        '--key',
-        'k.json',
-        '--symbol',
-        'SOL_USDC',
-        '--side',
-        'Bid',
-        '--type',
-        'Market',
-        '--quantity',
-        '1',
-        '--quote-quantity',
-        '2',
-      ],
+      argv`order --key k.json --symbol SOL_USDC --side Bid --type Market --quantity 1 --quote-quantity 2`,
       /exactly one of --quantity and --quote-quantity/,
     ],
     [
@@ -298,19 +280,9 @@ describe('commands against a recording HTTP server', () => {
     });
     expect(instruction.chainTransactionId).toMatch(/^cli-[0-9a-f]{32}$/);
 
-    const second = await run([
-      'deposit',
-      '--to',
-      trader.publicKey,
-      '--symbol',
-      'USDC',
-      '--quantity',
-      '5',
-      '--chain-tx',
-      'abc123',
-      '--blockchain',
-      'Ethereum',
-    ]);
+    const second = await run(
+      argv`deposit --to ${trader.publicKey} --symbol USDC --quantity 5 --chain-tx abc123 --blockchain Ethereum`,
+    );
     expect(second.code).toBe(0);
     expect(operatorInstruction()).toMatchObject({
       chainTransactionId: 'abc123',
@@ -323,17 +295,7 @@ describe('commands against a recording HTTP server', () => {
     const other = generateKeyPair();
     const file = path.join(work, 'other-operator.json');
     writeFileSync(file, JSON.stringify(other));
-    const result = await run([
-      'deposit',
-      '--to',
-      trader.publicKey,
-      '--symbol',
-      'USDC',
-      '--quantity',
-      '1',
-      '--operator-key',
-      file,
-    ]);
+    const result = await run(argv`deposit --to ${trader.publicKey} --symbol USDC --quantity 1 --operator-key ${file}`);
     expect(result.code).toBe(0);
     expect(JSON.parse(recorder.requests.at(-1)?.body ?? '{}').publicKey).toBe(other.publicKey);
   });
@@ -349,35 +311,11 @@ describe('commands against a recording HTTP server', () => {
     expect(operatorInstruction()).toEqual({ kind: 'withdrawalFail', withdrawalId: 5, reason: 'address rejected' });
     expect((await run(['list-asset', '--symbol', 'SOL', '--decimals', '9'])).code).toBe(0);
     expect(operatorInstruction()).toEqual({ kind: 'assetList', symbol: 'SOL', decimals: 9 });
-    const listing = await run([
-      'list-market',
-      '--base',
-      'SOL',
-      '--quote',
-      'USDC',
-      '--tick-size',
-      '0.01',
-      '--step-size',
-      '0.001',
-      '--min-quantity',
-      '0.001',
-      '--max-quantity',
-      '1000',
-      '--min-price',
-      '0.01',
-      '--max-price',
-      '100000',
-      '--maker-fee-bps',
-      '2',
-      '--taker-fee-bps',
-      '5',
-      '--max-open-orders',
-      '200',
-      '--max-makers-per-order',
-      '50',
-      '--min-order-value',
-      '1',
-    ]);
+    const listing = await run(
+      argv`list-market --base SOL --quote USDC --tick-size 0.01 --step-size 0.001 --min-quantity 0.001
+        --max-quantity 1000 --min-price 0.01 --max-price 100000 --maker-fee-bps 2 --taker-fee-bps 5
+        --max-open-orders 200 --max-makers-per-order 50 --min-order-value 1`,
+    );
     expect(listing.code, listing.stderr).toBe(0);
     expect(operatorInstruction()).toMatchObject({
       kind: 'marketList',
@@ -395,88 +333,27 @@ describe('commands against a recording HTTP server', () => {
   it('trader commands send verifiable signed requests', async () => {
     const cases: Array<[string[], string, string | undefined, RegExp]> = [
       [
-        [
-          'order',
-          '--key',
-          traderKeyFile,
-          '--symbol',
-          'SOL_USDC',
-          '--side',
-          'bid',
-          '--price',
-          '100',
-          '--quantity',
-          '1',
-          '--post-only',
-          '--client-id',
-          '7',
-          '--stp',
-          'allow',
-        ],
+        argv`order --key ${traderKeyFile} --symbol SOL_USDC --side bid --price 100
+          --quantity 1 --post-only --client-id 7 --stp allow`,
         'POST /api/v1/order',
         '{"clientId":7,"orderType":"Limit","postOnly":true,"price":"100","quantity":"1","selfTradePrevention":"Allow","side":"Bid","symbol":"SOL_USDC"}',
         /^instruction=orderExecute&clientId=7&/,
       ],
       [
-        [
-          'order',
-          '--key',
-          traderKeyFile,
-          '--symbol',
-          'SOL_USDC',
-          '--side',
-          'Bid',
-          '--type',
-          'Market',
-          '--quote-quantity',
-          '25',
-          '--tif',
-          'ioc',
-        ],
+        argv`order --key ${traderKeyFile} --symbol SOL_USDC --side Bid --type Market --quote-quantity 25 --tif ioc`,
         'POST /api/v1/order',
         '{"orderType":"Market","quoteQuantity":"25","side":"Bid","symbol":"SOL_USDC","timeInForce":"IOC"}',
         /^instruction=orderExecute&orderType=Market&quoteQuantity=25&/,
       ],
       [
-        [
-          'order',
-          '--key',
-          traderKeyFile,
-          '--symbol',
-          'SOL_USDC',
-          '--side',
-          'Ask',
-          '--type',
-          'Market',
-          '--quantity',
-          '0.5',
-          '--trigger-price',
-          '95',
-        ],
+        argv`order --key ${traderKeyFile} --symbol SOL_USDC --side Ask --type Market --quantity 0.5 --trigger-price 95`,
         'POST /api/v1/order',
         '{"orderType":"Market","side":"Ask","symbol":"SOL_USDC","triggerPrice":"95","triggerQuantity":"0.5"}',
         /^instruction=orderExecute&orderType=Market&side=Ask&symbol=SOL_USDC&triggerPrice=95&triggerQuantity=0\.5&/,
       ],
       [
-        [
-          'order',
-          '--key',
-          traderKeyFile,
-          '--symbol',
-          'SOL_USDC',
-          '--side',
-          'Bid',
-          '--price',
-          '100',
-          '--quantity',
-          '1',
-          '--take-profit',
-          '110',
-          '--stop-loss',
-          '95',
-          '--stop-loss-limit',
-          '94.5',
-        ],
+        argv`order --key ${traderKeyFile} --symbol SOL_USDC --side Bid --price 100
+          --quantity 1 --take-profit 110 --stop-loss 95 --stop-loss-limit 94.5`,
         'POST /api/v1/order',
         '{"orderType":"Limit","price":"100","quantity":"1","side":"Bid","stopLossLimitPrice":"94.5","stopLossTriggerPrice":"95","symbol":"SOL_USDC","takeProfitTriggerPrice":"110"}',
         /^instruction=orderExecute&orderType=Limit&price=100&quantity=1&side=Bid&stopLossLimitPrice=94\.5&stopLossTriggerPrice=95&symbol=SOL_USDC&takeProfitTriggerPrice=110&/,
@@ -518,19 +395,7 @@ describe('commands against a recording HTTP server', () => {
         /^instruction=orderQueryAll&timestamp=/,
       ],
       [
-        [
-          'withdraw',
-          '--key',
-          traderKeyFile,
-          '--symbol',
-          'USDC',
-          '--quantity',
-          '10',
-          '--address',
-          'a b:c/d+e',
-          '--blockchain',
-          'Solana',
-        ],
+        argv`withdraw --key ${traderKeyFile} --symbol USDC --quantity 10 --address ${'a b:c/d+e'} --blockchain Solana`,
         'POST /wapi/v1/capital/withdrawals',
         '{"address":"a b:c/d+e","blockchain":"Solana","quantity":"10","symbol":"USDC"}',
         /^instruction=withdraw&address=a b:c\/d\+e&blockchain=Solana&quantity=10&symbol=USDC&/,
@@ -639,19 +504,9 @@ describe('commands against a recording HTTP server', () => {
       status: 400,
       json: { code: 'INSUFFICIENT_FUNDS', message: 'The account does not hold enough available funds.' },
     });
-    const result = await run([
-      'withdraw',
-      '--key',
-      traderKeyFile,
-      '--symbol',
-      'USDC',
-      '--quantity',
-      '10',
-      '--address',
-      'x',
-      '--blockchain',
-      'Solana',
-    ]);
+    const result = await run(
+      argv`withdraw --key ${traderKeyFile} --symbol USDC --quantity 10 --address x --blockchain Solana`,
+    );
     expect(result.code).toBe(1);
     expect(result.stderr).toBe('INSUFFICIENT_FUNDS: The account does not hold enough available funds.\n');
     expect(result.stdout).toBe('');

@@ -8,40 +8,36 @@
  * exactly their claims. The replayer's chain cross-check passes, and fails
  * on a doctored chain history (a root the log never attested).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { InclusionProof } from '@vex/engine';
-import { ExchangeNode } from '@vex/ledger';
+import type { ExchangeNode } from '@vex/ledger';
 import { checkChain, type ChainCheckCollector } from '@vex/replayer';
 import { toHex, type Address } from 'viem';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { confirmed, vaultContract, type ChainClients } from '../src/chain.js';
 import { CustodyService } from '../src/custody-service.js';
 import { exitProofOfInclusionProof } from '../src/records.js';
 import {
-  commitAs,
   depositOnChain,
   deployScenario,
   operatorKey,
-  startChainFixture,
   tokenBalance,
+  useChainFixture,
   userKey,
-  type ChainFixture,
   type VaultSetup,
 } from './fixture.js';
-import { replayWithCollector, submitSigned, until } from './node-fixture.js';
+import {
+  custodyServiceOptions,
+  expectForgedRootCaught,
+  openCustodyNode,
+  replayWithCollector,
+  submitSigned,
+  until,
+  useDataDirectory,
+  withdrawThroughCommit,
+} from './node-fixture.js';
 
-let fixture: ChainFixture;
-let directory: string;
-beforeAll(async () => {
-  fixture = await startChainFixture();
-  directory = await mkdtemp(join(tmpdir(), 'custody-escape-'));
-});
-afterAll(async () => {
-  await fixture?.anvil.stop();
-  await rm(directory, { recursive: true, force: true });
-});
+const fixture = useChainFixture();
+const directory = useDataDirectory('custody-escape-');
 
 const alice = userKey(1);
 const bob = userKey(2);
@@ -80,25 +76,6 @@ async function listAndTrade(node: ExchangeNode, setup: VaultSetup, service: Cust
   await submitSigned(node, bob, 'orderExecute', { ...order, side: 'Bid' });
 }
 
-/** Alice withdraws 0.25 SOL to her chain address; a commit pays it once final, and she pulls it. */
-async function withdrawThroughCommit(node: ExchangeNode, setup: VaultSetup, errors: unknown[]): Promise<void> {
-  const vault = vaultContract(fixture.alice, setup.vault);
-  await submitSigned(node, alice, 'withdraw', {
-    address: fixture.alice.account.address.toLowerCase(),
-    blockchain: 'Ethereum',
-    quantity: '0.25',
-    symbol: 'SOL',
-  });
-  await until(async () => (await vault.read.pendingPayouts([0n])) > 0n || errors.length > 0, 'a commit paying it');
-  await fixture.time.increaseTime({ seconds: 2 });
-  await fixture.time.mine({ blocks: 1 });
-  const owed = () => vault.read.owed([fixture.alice.account.address, 0n]);
-  await until(async () => (await owed()) > 0n || errors.length > 0, 'the payout owed');
-  expect(errors).toEqual([]);
-  expect(await owed()).toBe(250_000n);
-  await confirmed(fixture.alice, await vault.write.withdraw([0]));
-}
-
 /** The last final commitment's sequence and each user's proof under it, as the node serves them. */
 async function proofsUnderLastFinalRoot(node: ExchangeNode, setup: VaultSetup): Promise<InclusionProof[]> {
   const vault = vaultContract(fixture.operator, setup.vault);
@@ -117,21 +94,7 @@ async function proofsUnderLastFinalRoot(node: ExchangeNode, setup: VaultSetup): 
 /** A lying operator with a colluding committee commits a root the log never attested: the check says so. */
 async function expectDoctoredHistoryCaught(collector: ChainCheckCollector, setup: VaultSetup): Promise<void> {
   const snapshot = await fixture.time.snapshot();
-  const forged = new Uint8Array(32 + 64).fill(5, 0, 32);
-  await commitAs(fixture, setup, {
-    sequence: 1_000_000n,
-    stateHash: toHex(new Uint8Array(32).fill(6)),
-    assetListHash: setup.configuration.assetListHash,
-    depositsCredited: 2n,
-    forcedExitsServed: 0n,
-    left: toHex(forged),
-    right: '0x',
-    prices: [0n, 0n],
-    payouts: [],
-  });
-  const doctored = await checkChain(collector, fixture.anvil.rpcUrl, setup.vault);
-  expect(doctored.ok).toBe(false);
-  expect(doctored.problems.join('\n')).toMatch(/root for sequence 1000000, which the log does not attest/);
+  await expectForgedRootCaught(fixture, collector, setup);
   await fixture.time.revert({ id: snapshot });
 }
 
@@ -163,28 +126,13 @@ it('deposits, trades and a paid withdrawal, then the operator stops: freeze, exi
   const setup = await deployScenario(fixture, symbols, { finalityDelaySeconds: 1, graceSeconds: 600 });
   let service: CustodyService | undefined;
   const errors: unknown[] = [];
-  const node = await ExchangeNode.open({
-    dataDirectory: directory,
-    genesis: { exchangeName: 'escape', operatorKeys: [operatorKey.accountId], feeAccount: userKey(10).accountId },
-    attestationSigningSeed: operatorKey.seed,
-    attestEveryMs: 100,
-    verifierThreads: 1,
-    onAttestationMade: (attestation, state, leafZero) => service?.attestationObserver(attestation, state, leafZero),
-  });
+  const node = await openCustodyNode(directory.path, 'escape', () => service);
   let collector: ChainCheckCollector;
   let proofs: InclusionProof[];
   try {
-    service = new CustodyService({
-      node,
-      operatorSeed: operatorKey.seed,
-      chain: fixture.operator,
-      vault: setup.vault,
-      committeeKeys: fixture.committeeKeys.slice(0, 2),
-      pollIntervalMs: 50,
-      onError: (error: unknown) => errors.push(error),
-    });
+    service = new CustodyService(custodyServiceOptions(fixture, node, setup, errors));
     await listAndTrade(node, setup, service);
-    await withdrawThroughCommit(node, setup, errors);
+    await withdrawThroughCommit(fixture, node, setup, errors);
     // The operator stops: no more commits, no more service of forced exits.
     await service.stop();
     expect(errors).toEqual([]);

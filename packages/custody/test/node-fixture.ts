@@ -1,13 +1,22 @@
 /**
- * Shared by the tests that run a real node with the custody service: waiting
- * for a condition, signing a request with an engine key, and replaying the
- * node's exports with the replayer's chain-check collector.
+ * Shared by the tests that run a real node with the custody service: a data
+ * directory, the node and the service's options, waiting for a condition,
+ * signing a request with an engine key, a withdrawal paid through a commit,
+ * and replaying the node's exports with the replayer's chain-check collector
+ * (which must catch a forged root).
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { encodeSigningStringBytes, maximumWindowMs, signMessage } from '@vex/engine';
-import type { ExchangeNode } from '@vex/ledger';
-import { ChainCheckCollector, replayLog } from '@vex/replayer';
-import { expect } from 'vitest';
+import { ExchangeNode } from '@vex/ledger';
+import { ChainCheckCollector, checkChain, replayLog } from '@vex/replayer';
+import { toHex } from 'viem';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { confirmed, vaultContract } from '../src/chain.js';
+import type { CustodyService, CustodyServiceOptions } from '../src/custody-service.js';
+import { type ChainFixture, commitAs, operatorKey, userKey, type VaultSetup } from './fixture.js';
 
 export async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
   for (let attempt = 0; attempt < 300; attempt += 1) {
@@ -57,4 +66,97 @@ export async function replayWithCollector(node: ExchangeNode): Promise<ChainChec
   });
   expect(report.verified).toBe(true);
   return collector;
+}
+
+/** A temporary data directory for the calling test file: made before its tests, removed after them. */
+export function useDataDirectory(prefix: string): { readonly path: string } {
+  const directory = { path: '' };
+  beforeAll(async () => {
+    directory.path = await mkdtemp(join(tmpdir(), prefix));
+  });
+  afterAll(async () => {
+    if (directory.path !== '') await rm(directory.path, { recursive: true, force: true });
+  });
+  return directory;
+}
+
+/** A node attesting every 100 ms, whose attestations go to the custody service `service()` returns. */
+export function openCustodyNode(
+  dataDirectory: string,
+  exchangeName: string,
+  service: () => CustodyService | undefined,
+): Promise<ExchangeNode> {
+  return ExchangeNode.open({
+    dataDirectory,
+    genesis: { exchangeName, operatorKeys: [operatorKey.accountId], feeAccount: userKey(10).accountId },
+    attestationSigningSeed: operatorKey.seed,
+    attestEveryMs: 100,
+    verifierThreads: 1,
+    onAttestationMade: (attestation, state, leafZero) => service()?.attestationObserver(attestation, state, leafZero),
+  });
+}
+
+/** The custody service of the operator and two of the committee, polling every 50 ms; errors go to `errors`. */
+export function custodyServiceOptions(
+  fixture: ChainFixture,
+  node: ExchangeNode,
+  setup: VaultSetup,
+  errors: unknown[],
+): CustodyServiceOptions {
+  return {
+    node,
+    operatorSeed: operatorKey.seed,
+    chain: fixture.operator,
+    vault: setup.vault,
+    committeeKeys: fixture.committeeKeys.slice(0, 2),
+    pollIntervalMs: 50,
+    onError: (error: unknown) => errors.push(error),
+  };
+}
+
+/** Alice (userKey(1)) withdraws 0.25 SOL to her chain address; a commit pays it once final, and she pulls it. */
+export async function withdrawThroughCommit(
+  fixture: ChainFixture,
+  node: ExchangeNode,
+  setup: VaultSetup,
+  errors: unknown[],
+): Promise<void> {
+  const vault = vaultContract(fixture.alice, setup.vault);
+  await submitSigned(node, userKey(1), 'withdraw', {
+    address: fixture.alice.account.address.toLowerCase(),
+    blockchain: 'Ethereum',
+    quantity: '0.25',
+    symbol: 'SOL',
+  });
+  await until(async () => (await vault.read.pendingPayouts([0n])) > 0n || errors.length > 0, 'a commit paying it');
+  await fixture.time.increaseTime({ seconds: 2 });
+  await fixture.time.mine({ blocks: 1 });
+  const owed = () => vault.read.owed([fixture.alice.account.address, 0n]);
+  await until(async () => (await owed()) > 0n || errors.length > 0, 'the payout owed');
+  expect(errors).toEqual([]);
+  expect(await owed()).toBe(250_000n);
+  await confirmed(fixture.alice, await vault.write.withdraw([0]));
+}
+
+/** A lying operator with a colluding committee commits a root the log never attested: the chain check says so. */
+export async function expectForgedRootCaught(
+  fixture: ChainFixture,
+  collector: ChainCheckCollector,
+  setup: VaultSetup,
+): Promise<void> {
+  const forged = { hash: new Uint8Array(32).fill(5), sums: new Uint8Array(64) };
+  await commitAs(fixture, setup, {
+    sequence: 1_000_000n,
+    stateHash: toHex(new Uint8Array(32).fill(6)),
+    assetListHash: setup.configuration.assetListHash,
+    depositsCredited: 2n,
+    forcedExitsServed: 0n,
+    left: toHex(new Uint8Array([...forged.hash, ...forged.sums])),
+    right: '0x',
+    prices: [0n, 0n],
+    payouts: [],
+  });
+  const doctored = await checkChain(collector, fixture.anvil.rpcUrl, setup.vault);
+  expect(doctored.ok).toBe(false);
+  expect(doctored.problems.join('\n')).toMatch(/root for sequence 1000000, which the log does not attest/);
 }

@@ -104,8 +104,6 @@ const longFunctions: readonly string[] = [
   'packages/replayer/src/inclusion-proof-check.ts#checkInclusionProof',
 ];
 const longFiles: readonly string[] = [
-  'packages/api/test/fuzz.test.ts',
-  'packages/api/test/load-generator.ts',
 ];
 const wideLineFiles: readonly string[] = [
   'packages/api/bench/node.bench.ts',
@@ -134,8 +132,6 @@ const wideLineFiles: readonly string[] = [
   'packages/api/src/wire-format.ts',
   'packages/api/test/adversarial.test.ts',
   'packages/api/test/crash.test.ts',
-  'packages/api/test/fuzz.test.ts',
-  'packages/api/test/load-generator.ts',
   'packages/api/test/overload.test.ts',
   'packages/api/test/verifiability.test.ts',
   'packages/client/src/client.ts',
