@@ -103,8 +103,7 @@ const longFunctions: readonly string[] = [
   'packages/engine/src/inclusion-proof.ts#checkProof',
   'packages/replayer/src/inclusion-proof-check.ts#checkInclusionProof',
 ];
-const longFiles: readonly string[] = [
-];
+const longFiles: readonly string[] = [];
 const wideLineFiles: readonly string[] = [
   'packages/api/bench/node.bench.ts',
   'packages/api/src/bad-requests.test.ts',
