@@ -5,6 +5,8 @@
  * document and the validation stay as they were.
  */
 import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
+import { parseInteger } from './context.js';
+import { ApiError } from './errors.js';
 import { errorResponses, symbolString } from './schemas.js';
 
 export const text = { type: 'string' } as const;
@@ -49,4 +51,11 @@ export function getRoute(app: FastifyInstance, path: string, route: GetRouteSche
   const response = { 200: ok, ...(errors === undefined ? {} : errorResponses(...errors)) };
   const schema = { summary, tags, ...(security === undefined ? {} : { security }), querystring, response };
   app.get(path, { schema }, handler);
+}
+
+/** The `limit` of a query: `fallback` when absent, else a whole number from 1 to `maximum`. */
+export function queryLimit(query: { readonly limit?: string }, fallback: number, maximum: number): number {
+  const limit = parseInteger(query.limit, 'limit') ?? fallback;
+  if (limit < 1 || limit > maximum) throw new ApiError('INVALID_CLIENT_REQUEST', `limit must be from 1 to ${maximum}.`);
+  return limit;
 }

@@ -14,7 +14,16 @@ import {
 } from '@vex/engine';
 import { requireMarket, parseInteger, type ApiContext } from './context.js';
 import { ApiError } from './errors.js';
-import { arrayOf, getRoute, integer, strictQuery, symbolQuery, text, textProperties } from './route-schemas.js';
+import {
+  arrayOf,
+  getRoute,
+  integer,
+  queryLimit,
+  strictQuery,
+  symbolQuery,
+  text,
+  textProperties,
+} from './route-schemas.js';
 import { digitsString, noQuery, publicTradeSchema, symbolString } from './schemas.js';
 import { candlesBetween, wireCandle } from './klines.js';
 import { computeTicker } from './ticker.js';
@@ -227,13 +236,6 @@ const depthRouteSchema = {
   },
   errors: [],
 } as const;
-
-/** The `limit` of a query: `fallback` when absent, else from 1 to `maximum`. */
-function queryLimit(query: { readonly limit?: string }, fallback: number, maximum: number): number {
-  const limit = parseInteger(query.limit, 'limit') ?? fallback;
-  if (limit < 1 || limit > maximum) throw new ApiError('INVALID_CLIENT_REQUEST', `limit must be from 1 to ${maximum}.`);
-  return limit;
-}
 
 /** The order book and recent public trades. */
 function registerBookRoutes(app: FastifyInstance, context: ApiContext): void {
