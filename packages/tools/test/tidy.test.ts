@@ -96,8 +96,6 @@ const forbiddenAbbreviations: ReadonlySet<string> = new Set([
 // tidy-ratchet-begin
 const longFunctions: readonly string[] = [
   'packages/api/src/config.ts#parseConfig',
-  'packages/api/src/main.ts#main',
-  'packages/api/src/routes-native.ts#registerNativeRoutes',
   'packages/cluster/src/etcd-follower.ts#EtcdLogFollower.batches',
   'packages/engine/src/inclusion-proof.ts#checkProof',
   'packages/engine/src/instruction.ts#parseSingle',
@@ -123,12 +121,10 @@ const wideLineFiles: readonly string[] = [
   'packages/api/src/context.ts',
   'packages/api/src/descriptor-budget.test.ts',
   'packages/api/src/descriptor-budget.ts',
-  'packages/api/src/main.ts',
   'packages/api/src/market-data.test.ts',
   'packages/api/src/market-feed.ts',
   'packages/api/src/recorded-requests.test.ts',
   'packages/api/src/routes-account.ts',
-  'packages/api/src/routes-native.ts',
   'packages/api/src/routes-verification.test.ts',
   'packages/api/src/routes-verification.ts',
   'packages/api/src/server.test.ts',
