@@ -95,7 +95,6 @@ const forbiddenAbbreviations: ReadonlySet<string> = new Set([
 // ---- ratchet lists (TIDY_UPDATE=1 rewrites between the markers) ----
 // tidy-ratchet-begin
 const longFunctions: readonly string[] = [
-  'packages/api/src/config.ts#parseConfig',
   'packages/cluster/src/etcd-follower.ts#EtcdLogFollower.batches',
   'packages/engine/src/inclusion-proof.ts#checkProof',
   'packages/engine/src/instruction.ts#parseSingle',
