@@ -138,7 +138,6 @@ const wideLineFiles: readonly string[] = [
   'packages/api/test/load-generator.ts',
   'packages/api/test/overload.test.ts',
   'packages/api/test/verifiability.test.ts',
-  'packages/client/src/client.ts',
   'packages/client/test/attestations.test.ts',
   'packages/client/test/cli.test.ts',
   'packages/client/test/client-http.test.ts',
