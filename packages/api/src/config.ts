@@ -212,13 +212,8 @@ function integerAt(value: Json, key: string, where: string, maximum: number): nu
 }
 
 /** Parses and fully validates a config file's JSON; throws ConfigError naming the offending place. */
-export function parseConfig(json: unknown, source = 'config'): ExchangeConfig {
-  const root = objectAt(json, source);
-  onlyKeys(
-    root,
-    ['genesis', 'assets', 'markets', 'borrowLendMarkets', 'depositAddresses', 'custody', '$comment'],
-    source,
-  );
+/** The genesis settings: the exchange's name, its operator keys and fee account. */
+function parseGenesisSettings(root: Record<string, unknown>, source: string): ExchangeConfig['genesis'] {
   const genesisJson = objectAt(root.genesis, `${source}.genesis`);
   onlyKeys(genesisJson, ['exchangeName', 'operatorKeys', 'feeAccount'], `${source}.genesis`);
   const exchangeName = stringAt(genesisJson, 'exchangeName', `${source}.genesis`)!;
@@ -238,100 +233,112 @@ export function parseConfig(json: unknown, source = 'config'): ExchangeConfig {
   if (feeAccount !== undefined && !isCanonicalAccountId(feeAccount)) {
     throw new ConfigError(`${source}.genesis.feeAccount is not the base64 of a 32-byte public key.`);
   }
+  return {
+    exchangeName,
+    ...(operatorKeys !== undefined ? { operatorKeys } : {}),
+    ...(feeAccount !== undefined ? { feeAccount } : {}),
+  };
+}
 
-  if (!Array.isArray(root.assets)) throw new ConfigError(`${source}.assets must be an array.`);
-  const assets = root.assets.map((entry, index): AssetConfig => {
-    const where = `${source}.assets[${index}]`;
-    const asset = objectAt(entry, where);
-    onlyKeys(asset, ['symbol', 'decimals', 'displayName', 'blockchains'], where);
-    let blockchains: string[] | undefined;
-    if (asset.blockchains !== undefined) {
-      if (
-        !Array.isArray(asset.blockchains) ||
-        !asset.blockchains.every((name) => typeof name === 'string' && /^[\x20-\x7e]{1,64}$/.test(name))
-      ) {
-        throw new ConfigError(`${where}.blockchains must be an array of blockchain names such as "Solana".`);
-      }
-      blockchains = asset.blockchains as string[];
+function parseAssetConfig(entry: unknown, where: string): AssetConfig {
+  const asset = objectAt(entry, where);
+  onlyKeys(asset, ['symbol', 'decimals', 'displayName', 'blockchains'], where);
+  let blockchains: string[] | undefined;
+  if (asset.blockchains !== undefined) {
+    if (
+      !Array.isArray(asset.blockchains) ||
+      !asset.blockchains.every((name) => typeof name === 'string' && /^[\x20-\x7e]{1,64}$/.test(name))
+    ) {
+      throw new ConfigError(`${where}.blockchains must be an array of blockchain names such as "Solana".`);
     }
-    const displayName = stringAt(asset, 'displayName', where, true);
-    return {
-      symbol: stringAt(asset, 'symbol', where)!,
-      decimals: integerAt(asset, 'decimals', where, 18),
-      ...(displayName !== undefined ? { displayName } : {}),
-      ...(blockchains !== undefined ? { blockchains } : {}),
-    };
-  });
-
-  if (!Array.isArray(root.markets)) throw new ConfigError(`${source}.markets must be an array.`);
-  const markets = root.markets.map((entry, index): MarketConfig => {
-    const where = `${source}.markets[${index}]`;
-    const market = objectAt(entry, where);
-    const fields = [
-      'symbol',
-      'baseSymbol',
-      'quoteSymbol',
-      'tickSize',
-      'stepSize',
-      'minQuantity',
-      'maxQuantity',
-      'minPrice',
-      'maxPrice',
-      'makerFeeBps',
-      'takerFeeBps',
-      'maxOpenOrders',
-      'maxMakersPerOrder',
-      'minOrderValue',
-    ];
-    onlyKeys(market, fields, where);
-    const baseSymbol = stringAt(market, 'baseSymbol', where)!;
-    const quoteSymbol = stringAt(market, 'quoteSymbol', where)!;
-    return {
-      symbol: stringAt(market, 'symbol', where, true) ?? `${baseSymbol}_${quoteSymbol}`,
-      baseSymbol,
-      quoteSymbol,
-      tickSize: decimalAt(market, 'tickSize', where),
-      stepSize: decimalAt(market, 'stepSize', where),
-      minQuantity: decimalAt(market, 'minQuantity', where),
-      maxQuantity: decimalAt(market, 'maxQuantity', where),
-      minPrice: decimalAt(market, 'minPrice', where),
-      maxPrice: decimalAt(market, 'maxPrice', where),
-      makerFeeBps: integerAt(market, 'makerFeeBps', where, 10_000),
-      takerFeeBps: integerAt(market, 'takerFeeBps', where, 10_000),
-      ...(market.maxOpenOrders !== undefined
-        ? { maxOpenOrders: integerAt(market, 'maxOpenOrders', where, 1_000) }
-        : {}),
-      ...(market.maxMakersPerOrder !== undefined
-        ? { maxMakersPerOrder: integerAt(market, 'maxMakersPerOrder', where, 100) }
-        : {}),
-      ...(market.minOrderValue !== undefined ? { minOrderValue: decimalAt(market, 'minOrderValue', where) } : {}),
-    };
-  });
-
-  let depositAddresses: Record<string, string> | undefined;
-  if (root.depositAddresses !== undefined) {
-    const addresses = objectAt(root.depositAddresses, `${source}.depositAddresses`);
-    depositAddresses = {};
-    for (const [blockchain, address] of Object.entries(addresses)) {
-      if (!/^[\x20-\x7e]{1,64}$/.test(blockchain))
-        throw new ConfigError(
-          `${source}.depositAddresses has a blockchain name that is not 1 to 64 printable characters.`,
-        );
-      if (typeof address !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(address)) {
-        throw new ConfigError(
-          `${source}.depositAddresses.${blockchain} must be an address: 1 to 256 printable characters without spaces.`,
-        );
-      }
-      depositAddresses[blockchain] = address;
-    }
+    blockchains = asset.blockchains as string[];
   }
+  const displayName = stringAt(asset, 'displayName', where, true);
+  return {
+    symbol: stringAt(asset, 'symbol', where)!,
+    decimals: integerAt(asset, 'decimals', where, 18),
+    ...(displayName !== undefined ? { displayName } : {}),
+    ...(blockchains !== undefined ? { blockchains } : {}),
+  };
+}
+
+function parseMarketConfig(entry: unknown, where: string): MarketConfig {
+  const market = objectAt(entry, where);
+  const fields = [
+    'symbol',
+    'baseSymbol',
+    'quoteSymbol',
+    'tickSize',
+    'stepSize',
+    'minQuantity',
+    'maxQuantity',
+    'minPrice',
+    'maxPrice',
+    'makerFeeBps',
+    'takerFeeBps',
+    'maxOpenOrders',
+    'maxMakersPerOrder',
+    'minOrderValue',
+  ];
+  onlyKeys(market, fields, where);
+  const baseSymbol = stringAt(market, 'baseSymbol', where)!;
+  const quoteSymbol = stringAt(market, 'quoteSymbol', where)!;
+  return {
+    symbol: stringAt(market, 'symbol', where, true) ?? `${baseSymbol}_${quoteSymbol}`,
+    baseSymbol,
+    quoteSymbol,
+    tickSize: decimalAt(market, 'tickSize', where),
+    stepSize: decimalAt(market, 'stepSize', where),
+    minQuantity: decimalAt(market, 'minQuantity', where),
+    maxQuantity: decimalAt(market, 'maxQuantity', where),
+    minPrice: decimalAt(market, 'minPrice', where),
+    maxPrice: decimalAt(market, 'maxPrice', where),
+    makerFeeBps: integerAt(market, 'makerFeeBps', where, 10_000),
+    takerFeeBps: integerAt(market, 'takerFeeBps', where, 10_000),
+    ...(market.maxOpenOrders !== undefined ? { maxOpenOrders: integerAt(market, 'maxOpenOrders', where, 1_000) } : {}),
+    ...(market.maxMakersPerOrder !== undefined
+      ? { maxMakersPerOrder: integerAt(market, 'maxMakersPerOrder', where, 100) }
+      : {}),
+    ...(market.minOrderValue !== undefined ? { minOrderValue: decimalAt(market, 'minOrderValue', where) } : {}),
+  };
+}
+
+/** Where deposits are sent, by blockchain: printable names and addresses. */
+function parseDepositAddresses(value: unknown, source: string): Record<string, string> {
+  const addresses = objectAt(value, `${source}.depositAddresses`);
+  const depositAddresses: Record<string, string> = {};
+  for (const [blockchain, address] of Object.entries(addresses)) {
+    if (!/^[\x20-\x7e]{1,64}$/.test(blockchain))
+      throw new ConfigError(
+        `${source}.depositAddresses has a blockchain name that is not 1 to 64 printable characters.`,
+      );
+    if (typeof address !== 'string' || !/^[\x21-\x7e]{1,256}$/.test(address)) {
+      throw new ConfigError(
+        `${source}.depositAddresses.${blockchain} must be an address: 1 to 256 printable characters without spaces.`,
+      );
+    }
+    depositAddresses[blockchain] = address;
+  }
+  return depositAddresses;
+}
+
+export function parseConfig(json: unknown, source = 'config'): ExchangeConfig {
+  const root = objectAt(json, source);
+  onlyKeys(
+    root,
+    ['genesis', 'assets', 'markets', 'borrowLendMarkets', 'depositAddresses', 'custody', '$comment'],
+    source,
+  );
+  const genesis = parseGenesisSettings(root, source);
+  if (!Array.isArray(root.assets)) throw new ConfigError(`${source}.assets must be an array.`);
+  const assets = root.assets.map((entry, index) => parseAssetConfig(entry, `${source}.assets[${index}]`));
+  if (!Array.isArray(root.markets)) throw new ConfigError(`${source}.markets must be an array.`);
+  const markets = root.markets.map((entry, index) => parseMarketConfig(entry, `${source}.markets[${index}]`));
+  const depositAddresses =
+    root.depositAddresses === undefined ? undefined : parseDepositAddresses(root.depositAddresses, source);
 
   const config: ExchangeConfig = {
-    genesis: {
-      exchangeName,
-      ...(operatorKeys !== undefined ? { operatorKeys } : {}),
-      ...(feeAccount !== undefined ? { feeAccount } : {}),
-    },
+    genesis,
     assets,
     markets,
     ...(root.borrowLendMarkets !== undefined

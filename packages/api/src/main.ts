@@ -24,14 +24,19 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { ExchangeNode, RecoveryError } from '@vex/ledger';
 import { applyListings, BootstrapError } from './bootstrap.js';
 import { custodyInfoOf } from './custody-config.js';
 import { startLocalCustody, type LocalCustody } from './local-custody.js';
 import { assetInfoOf, ConfigError, demoConfig, genesisOf, parseConfig, type ExchangeConfig } from './config.js';
 import { defaultConnectionLimits } from './connection-guard.js';
-import { connectionBudget, defaultDescriptorReserve, readOpenFileLimit } from './descriptor-budget.js';
+import {
+  connectionBudget,
+  defaultDescriptorReserve,
+  readOpenFileLimit,
+  type OpenFileLimit,
+} from './descriptor-budget.js';
 import { demoMarginSettings } from './margin-config.js';
 import { startMarginServices, type MarginServices } from './margin-services.js';
 import { keeperKeyFileName, loadOrCreateOperatorKey, OperatorKeyError } from './operator-key.js';
@@ -64,7 +69,10 @@ function parsePort(text: string | undefined): number {
   return port;
 }
 
-/** A positive whole-number setting (SNAPSHOT_EVERY, ATTEST_EVERY_ENTRIES, ATTEST_EVERY_MS, MAXIMUM_PENDING); undefined keeps the node's default. */
+/**
+ * A positive whole-number setting (SNAPSHOT_EVERY, ATTEST_EVERY_ENTRIES, ATTEST_EVERY_MS, MAXIMUM_PENDING);
+ * undefined keeps the node's default.
+ */
 function parsePositiveSetting(name: string, text: string | undefined, unit: string): number | undefined {
   if (text === undefined || text === '') return undefined;
   const value = Number(text);
@@ -80,7 +88,8 @@ function parseRateLimits(text: string | undefined): false | undefined {
   throw new ConfigError(`RATE_LIMITS must be on or off, not ${text}.`);
 }
 
-async function main(): Promise<void> {
+/** The node's settings from the command line and the environment (see the header). */
+function readSettings() {
   // `pnpm start -- --config x` may pass the `--` through.
   const args = process.argv.slice(2).filter((arg) => arg !== '--');
   const { values } = parseArgs({
@@ -88,40 +97,56 @@ async function main(): Promise<void> {
     options: { config: { type: 'string' }, demo: { type: 'string' } },
     allowPositionals: false,
   });
+  const environment = process.env;
   // `pnpm start` passes --demo margin: the demo with borrowable assets, the price feed and the keeper.
-  const demo = values.demo ?? process.env.DEMO ?? 'spot';
+  const demo = values.demo ?? environment.DEMO ?? 'spot';
   if (demo !== 'spot' && demo !== 'margin') throw new ConfigError(`--demo must be spot or margin, not ${demo}.`);
-  const configFile =
-    values.config ?? (process.env.CONFIG !== undefined && process.env.CONFIG !== '' ? process.env.CONFIG : undefined);
-  const dataDirectory = resolve(process.env.DATA_DIR ?? './data');
-  const host = process.env.HOST ?? '127.0.0.1';
-  const port = parsePort(process.env.PORT);
-  const snapshotEveryEntries = parsePositiveSetting('SNAPSHOT_EVERY', process.env.SNAPSHOT_EVERY, 'entries');
-  const attestEveryEntries = parsePositiveSetting('ATTEST_EVERY_ENTRIES', process.env.ATTEST_EVERY_ENTRIES, 'entries');
-  const attestEveryMs = parsePositiveSetting('ATTEST_EVERY_MS', process.env.ATTEST_EVERY_MS, 'milliseconds');
-  const maximumPendingTransactions = parsePositiveSetting(
-    'MAXIMUM_PENDING',
-    process.env.MAXIMUM_PENDING,
-    'transactions',
-  );
-  const rateLimits = parseRateLimits(process.env.RATE_LIMITS);
-  const maximumConnectionsWanted =
-    parsePositiveSetting('MAX_CONNECTIONS', process.env.MAX_CONNECTIONS, 'connections') ??
-    defaultConnectionLimits.maximumConnections;
-  const maximumConnectionsPerIp =
-    parsePositiveSetting('MAX_CONNECTIONS_PER_IP', process.env.MAX_CONNECTIONS_PER_IP, 'connections') ??
-    defaultConnectionLimits.maximumConnectionsPerIp;
-  const descriptorReserve =
-    parsePositiveSetting('DESCRIPTOR_RESERVE', process.env.DESCRIPTOR_RESERVE, 'descriptors') ??
-    defaultDescriptorReserve;
+  const setting = (name: string, unit: string) => parsePositiveSetting(name, environment[name], unit);
+  return {
+    demo,
+    configFile:
+      values.config ?? (environment.CONFIG !== undefined && environment.CONFIG !== '' ? environment.CONFIG : undefined),
+    dataDirectory: resolve(environment.DATA_DIR ?? './data'),
+    host: environment.HOST ?? '127.0.0.1',
+    port: parsePort(environment.PORT),
+    snapshotEveryEntries: setting('SNAPSHOT_EVERY', 'entries'),
+    attestEveryEntries: setting('ATTEST_EVERY_ENTRIES', 'entries'),
+    attestEveryMs: setting('ATTEST_EVERY_MS', 'milliseconds'),
+    maximumPendingTransactions: setting('MAXIMUM_PENDING', 'transactions'),
+    rateLimits: parseRateLimits(environment.RATE_LIMITS),
+    maximumConnectionsWanted: setting('MAX_CONNECTIONS', 'connections') ?? defaultConnectionLimits.maximumConnections,
+    maximumConnectionsPerIp:
+      setting('MAX_CONNECTIONS_PER_IP', 'connections') ?? defaultConnectionLimits.maximumConnectionsPerIp,
+    descriptorReserve: setting('DESCRIPTOR_RESERVE', 'descriptors') ?? defaultDescriptorReserve,
+  };
+}
+
+type Settings = ReturnType<typeof readSettings>;
+
+/** MAX_CONNECTIONS as far as the open-file limit allows it, after DESCRIPTOR_RESERVE. */
+function connectionBounds(settings: Settings): {
+  maximumConnections: number;
+  openFileLimit: OpenFileLimit | undefined;
+} {
   const openFileLimit = readOpenFileLimit();
-  let maximumConnections: number;
   try {
-    maximumConnections = connectionBudget(openFileLimit, descriptorReserve, maximumConnectionsWanted);
+    const maximumConnections = connectionBudget(
+      openFileLimit,
+      settings.descriptorReserve,
+      settings.maximumConnectionsWanted,
+    );
+    return { maximumConnections, openFileLimit };
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
+}
+
+function logConnectionBounds(
+  logger: Logger,
+  settings: Settings,
+  { maximumConnections, openFileLimit }: ReturnType<typeof connectionBounds>,
+): void {
+  const { descriptorReserve, maximumConnectionsPerIp, maximumConnectionsWanted } = settings;
   logger.info(
     {
       openFileLimit: openFileLimit?.soft,
@@ -138,39 +163,19 @@ async function main(): Promise<void> {
       'the open-file limit lowers MAX_CONNECTIONS; raise the hard limit (docs/operator.md)',
     );
   }
+}
 
-  const config = await loadConfig(configFile, demo);
-  await mkdir(dataDirectory, { recursive: true });
-  const operator = await loadOrCreateOperatorKey(dataDirectory);
-  if (operator.created) logger.info({ file: operator.file }, 'generated a new operator key');
-  if (operator.warning !== undefined) logger.warn(operator.warning);
+/** What runs once the node is open; the shutdown closes whatever of it has started. */
+interface Running {
+  readonly node: ExchangeNode;
+  readonly localCustody: LocalCustody | undefined;
+  app?: ReturnType<typeof buildServer>;
+  margin?: MarginServices;
+}
 
-  const genesis = genesisOf(config, operator.key.publicKey);
-  // Attestations are signed with this node's operator key; one that is not a genesis operator key would sign
-  // attestations no verifier accepts, so the node then makes none (and says so).
-  const canAttest = genesis.operatorKeys.includes(operator.key.publicKey);
-  if (!canAttest) {
-    logger.warn(
-      { operatorKey: operator.key.publicKey },
-      "attestations are off: this node's operator key is not a genesis operator key",
-    );
-  }
-  // CUSTODY=local: a local anvil with demo tokens and the vault, and the custody service (local-custody.ts).
-  const localCustody: LocalCustody | undefined =
-    process.env.CUSTODY === 'local' ? await startLocalCustody(config) : undefined;
-  const node = await ExchangeNode.open({
-    dataDirectory,
-    genesis,
-    logger,
-    ...(localCustody !== undefined ? { onAttestationMade: localCustody.onAttestationMade } : {}),
-    ...(snapshotEveryEntries !== undefined ? { snapshotEveryEntries } : {}),
-    ...(attestEveryEntries !== undefined ? { attestEveryEntries } : {}),
-    ...(attestEveryMs !== undefined ? { attestEveryMs } : {}),
-    ...(maximumPendingTransactions !== undefined ? { maximumPendingTransactions } : {}),
-    ...(canAttest ? { attestationSigningSeed: operator.key.seed } : {}),
-  });
-  let app: ReturnType<typeof buildServer> | undefined;
-  let margin: MarginServices | undefined;
+/** On SIGTERM or SIGINT: stop the margin services, the HTTP server, the local chain and the node, then exit. */
+function handleShutdownSignals(running: Running, logger: Logger): void {
+  const { node, localCustody } = running;
   let shuttingDown = false;
   const shutdown = async (signal: string): Promise<void> => {
     if (shuttingDown) return;
@@ -182,14 +187,14 @@ async function main(): Promise<void> {
         logger.flush();
         process.exit(1);
       };
-      if (app === undefined) exit();
-      else app.server.getConnections((_error, count) => exit(count));
+      if (running.app === undefined) exit();
+      else running.app.server.getConnections((_error, count) => exit(count));
     }, shutdownTimeoutMs);
     timer.unref();
     let exitCode = 0;
-    await margin?.stop();
+    await running.margin?.stop();
     try {
-      await app?.close();
+      await running.app?.close();
     } catch (error) {
       exitCode = 1;
       logger.error({ err: error }, 'closing the HTTP server failed');
@@ -211,8 +216,66 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+/** The operator key (created on first start), the local custody chain if CUSTODY=local, and the node. */
+async function openNode(settings: Settings, config: ExchangeConfig, logger: Logger) {
+  const { dataDirectory } = settings;
+  await mkdir(dataDirectory, { recursive: true });
+  const operator = await loadOrCreateOperatorKey(dataDirectory);
+  if (operator.created) logger.info({ file: operator.file }, 'generated a new operator key');
+  if (operator.warning !== undefined) logger.warn(operator.warning);
+
+  const genesis = genesisOf(config, operator.key.publicKey);
+  // Attestations are signed with this node's operator key; one that is not a genesis operator key would sign
+  // attestations no verifier accepts, so the node then makes none (and says so).
+  const canAttest = genesis.operatorKeys.includes(operator.key.publicKey);
+  if (!canAttest) {
+    logger.warn(
+      { operatorKey: operator.key.publicKey },
+      "attestations are off: this node's operator key is not a genesis operator key",
+    );
+  }
+  // CUSTODY=local: a local anvil with demo tokens and the vault, and the custody service (local-custody.ts).
+  const localCustody: LocalCustody | undefined =
+    process.env.CUSTODY === 'local' ? await startLocalCustody(config) : undefined;
+  const { snapshotEveryEntries, attestEveryEntries, attestEveryMs, maximumPendingTransactions } = settings;
+  const node = await ExchangeNode.open({
+    dataDirectory,
+    genesis,
+    logger,
+    ...(localCustody !== undefined ? { onAttestationMade: localCustody.onAttestationMade } : {}),
+    ...(snapshotEveryEntries !== undefined ? { snapshotEveryEntries } : {}),
+    ...(attestEveryEntries !== undefined ? { attestEveryEntries } : {}),
+    ...(attestEveryMs !== undefined ? { attestEveryMs } : {}),
+    ...(maximumPendingTransactions !== undefined ? { maximumPendingTransactions } : {}),
+    ...(canAttest ? { attestationSigningSeed: operator.key.seed } : {}),
+  });
+  return { node, operator, canAttest, localCustody };
+}
+
+/** The built-in keeper signs liquidations with its own key, never the operator's (docs/operator.md). */
+async function loadKeeperKey(dataDirectory: string, logger: Logger) {
+  const keeperKey = await loadOrCreateOperatorKey(dataDirectory, process.env.KEEPER_KEY_FILE ?? keeperKeyFileName);
+  if (keeperKey.created) logger.info({ file: keeperKey.file }, 'generated a new keeper key');
+  if (keeperKey.warning !== undefined) logger.warn(keeperKey.warning);
+  return keeperKey;
+}
+
+async function main(): Promise<void> {
+  const settings = readSettings();
+  const { dataDirectory, host, port } = settings;
+  const bounds = connectionBounds(settings);
+  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' });
+  logConnectionBounds(logger, settings, bounds);
+
+  const config = await loadConfig(settings.configFile, settings.demo);
+  const { node, operator, canAttest, localCustody } = await openNode(settings, config, logger);
+  const running: Running = { node, localCustody };
+  handleShutdownSignals(running, logger);
 
   const listenBacklog = 4_096;
+  let app: ReturnType<typeof buildServer> | undefined;
   try {
     const listed = await applyListings(node, operator.key, config);
     if (listed.length > 0) logger.info({ listed }, 'listed assets and markets');
@@ -225,22 +288,24 @@ async function main(): Promise<void> {
       ...(config.depositAddresses !== undefined ? { depositAddresses: config.depositAddresses } : {}),
       ...(config.custody !== undefined ? { custody: custodyInfoOf(config.custody) } : {}),
       ...(localCustody !== undefined ? { custody: localCustody.info } : {}),
-      connectionLimits: { maximumConnections, maximumConnectionsPerIp },
-      ...(rateLimits === false ? { rateLimits } : {}),
+      connectionLimits: {
+        maximumConnections: bounds.maximumConnections,
+        maximumConnectionsPerIp: settings.maximumConnectionsPerIp,
+      },
+      ...(settings.rateLimits === false ? { rateLimits: settings.rateLimits } : {}),
     });
+    running.app = app;
     // Node's default accept backlog (511) overflows when a thousand clients
     // connect at once, and the overflow waits on TCP retransmits (seconds);
     // Linux caps the figure at net.core.somaxconn.
     await app.listen({ host, port, backlog: listenBacklog });
-    const keeperKey = await loadOrCreateOperatorKey(dataDirectory, process.env.KEEPER_KEY_FILE ?? keeperKeyFileName);
-    if (keeperKey.created) logger.info({ file: keeperKey.file }, 'generated a new keeper key');
-    if (keeperKey.warning !== undefined) logger.warn(keeperKey.warning);
-    margin = startMarginServices({
+    const keeperKey = await loadKeeperKey(dataDirectory, logger);
+    running.margin = startMarginServices({
       node,
       seed: operator.key.seed,
       keeperSeed: keeperKey.key.seed,
       isOperator: canAttest,
-      demo: configFile === undefined && demo === 'margin',
+      demo: settings.configFile === undefined && settings.demo === 'margin',
       environment: process.env,
       logger,
     });

@@ -7,12 +7,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { isLiquidatable, type CoveragePool } from '@vex/engine';
-import { signedNativeQuery, parseInteger, type ApiContext } from './context.js';
-import { ApiError } from './errors.js';
+import { signedNativeQuery, type ApiContext } from './context.js';
 import { assetUnits, fraction, marginAssets } from './margin-wire.js';
-import { digitsString, errorResponses, noQuery, signedSecurity } from './schemas.js';
-
-const text = { type: 'string' } as const;
+import { arrayOf, getRoute, integer, queryLimit, strictQuery, text, textProperties } from './route-schemas.js';
+import { digitsString, noQuery, signedSecurity } from './schemas.js';
 
 /** Units a number of shares is worth now (rounded down, as the engine pays them out). */
 function shareValue(pool: CoveragePool, shares: bigint): bigint {
@@ -26,167 +24,130 @@ export function registerMarginNativeRoutes(app: FastifyInstance, context: ApiCon
   registerGetLiquidationsCandidates(app, context);
 }
 
+const marginTags = ['native', 'margin'];
+
+const pricesRoute = {
+  summary: 'The index price of every borrowable asset in the log, in USDC per whole unit, with its publication time',
+  tags: marginTags,
+  querystring: noQuery,
+  ok: arrayOf({
+    type: 'object',
+    required: ['symbol', 'indexPrice'],
+    properties: { symbol: text, indexPrice: text, publishedAtMs: integer },
+  }),
+  errors: [],
+};
+
 function registerGetPrices(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
-  app.get(
-    '/api/v1/prices',
-    {
-      schema: {
-        summary:
-          'The index price of every borrowable asset in the log, in USDC per whole unit, with its publication time',
-        tags: ['native', 'margin'],
-        querystring: noQuery,
-        response: {
-          200: {
-            type: 'array',
-            items: {
-              type: 'object',
-              required: ['symbol', 'indexPrice'],
-              properties: { symbol: text, indexPrice: text, publishedAtMs: { type: 'integer' } },
-            },
-          },
-          ...errorResponses(),
-        },
-      },
-    },
-    async () =>
-      marginAssets(node.state).map((asset) => ({
-        symbol: asset.symbol,
-        indexPrice: fraction(asset.margin.indexPrice),
-        publishedAtMs: asset.margin.priceUpdatedAtMs,
-      })),
+  getRoute(app, '/api/v1/prices', pricesRoute, async () =>
+    marginAssets(node.state).map((asset) => ({
+      symbol: asset.symbol,
+      indexPrice: fraction(asset.margin.indexPrice),
+      publishedAtMs: asset.margin.priceUpdatedAtMs,
+    })),
   );
 }
+
+const coveragePoolRoute = {
+  summary: 'The coverage pool of every borrowable asset: holdings, shares, withdrawal delay',
+  tags: marginTags,
+  querystring: noQuery,
+  ok: arrayOf({
+    type: 'object',
+    required: ['symbol', 'holdings', 'totalShares', 'withdrawalDelayMs'],
+    properties: {
+      ...textProperties('symbol', 'holdings', 'totalShares'),
+      underwriters: integer,
+      withdrawalDelayMs: integer,
+    },
+  }),
+  errors: [],
+};
 
 function registerGetCoveragePool(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
-  app.get(
-    '/api/v1/coveragePool',
-    {
-      schema: {
-        summary: 'The coverage pool of every borrowable asset: holdings, shares, withdrawal delay',
-        tags: ['native', 'margin'],
-        querystring: noQuery,
-        response: {
-          200: {
-            type: 'array',
-            items: {
-              type: 'object',
-              required: ['symbol', 'holdings', 'totalShares', 'withdrawalDelayMs'],
-              properties: {
-                symbol: text,
-                holdings: text,
-                totalShares: text,
-                underwriters: { type: 'integer' },
-                withdrawalDelayMs: { type: 'integer' },
-              },
-            },
-          },
-          ...errorResponses(),
-        },
-      },
-    },
-    async () =>
-      marginAssets(node.state).map((asset) => {
-        const pool = asset.margin.coveragePool;
-        return {
-          symbol: asset.symbol,
-          holdings: assetUnits(asset, pool.holdingsUnits),
-          totalShares: pool.totalShares.toString(),
-          underwriters: pool.shares.size,
-          withdrawalDelayMs: asset.margin.parameters.coveragePoolWithdrawalDelayMs,
-        };
-      }),
+  getRoute(app, '/api/v1/coveragePool', coveragePoolRoute, async () =>
+    marginAssets(node.state).map((asset) => {
+      const pool = asset.margin.coveragePool;
+      return {
+        symbol: asset.symbol,
+        holdings: assetUnits(asset, pool.holdingsUnits),
+        totalShares: pool.totalShares.toString(),
+        underwriters: pool.shares.size,
+        withdrawalDelayMs: asset.margin.parameters.coveragePoolWithdrawalDelayMs,
+      };
+    }),
   );
 }
+
+const coverageSharesRoute = {
+  summary:
+    'The signer’s coverage pool shares, their value now, and any pending withdrawal request' +
+    ' (instruction coveragePoolQuery)',
+  tags: marginTags,
+  security: signedSecurity,
+  querystring: noQuery,
+  ok: arrayOf({
+    type: 'object',
+    required: ['symbol', 'shares', 'value'],
+    properties: {
+      ...textProperties('symbol', 'shares', 'value', 'withdrawalRequestedShares'),
+      withdrawalRequestedAtMs: integer,
+      withdrawableAtMs: integer,
+    },
+  }),
+  errors: [401],
+};
 
 function registerGetCoverageShares(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
-  app.get(
-    '/wapi/v1/coveragePool',
-    {
-      schema: {
-        summary:
-          'The signer’s coverage pool shares, their value now, and any pending withdrawal request' +
-          ' (instruction coveragePoolQuery)',
-        tags: ['native', 'margin'],
-        security: signedSecurity,
-        querystring: noQuery,
-        response: {
-          200: {
-            type: 'array',
-            items: {
-              type: 'object',
-              required: ['symbol', 'shares', 'value'],
-              properties: {
-                symbol: text,
-                shares: text,
-                value: text,
-                withdrawalRequestedShares: text,
-                withdrawalRequestedAtMs: { type: 'integer' },
-                withdrawableAtMs: { type: 'integer' },
-              },
-            },
-          },
-          ...errorResponses(401),
+  getRoute(app, '/wapi/v1/coveragePool', coverageSharesRoute, async (request) => {
+    const { account: accountId } = signedNativeQuery(context, request, 'coveragePoolQuery');
+    const account = node.state.accounts.get(accountId);
+    if (account === undefined) return [];
+    return marginAssets(node.state).flatMap((asset) => {
+      const pool = asset.margin.coveragePool;
+      const shares = pool.shares.get(account) ?? 0n;
+      const pending = pool.withdrawalRequests.get(account);
+      if (shares === 0n && pending === undefined) return [];
+      return [
+        {
+          symbol: asset.symbol,
+          shares: shares.toString(),
+          value: assetUnits(asset, shareValue(pool, shares)),
+          ...(pending !== undefined
+            ? {
+                withdrawalRequestedShares: pending.shares.toString(),
+                withdrawalRequestedAtMs: pending.requestedAtMs,
+                withdrawableAtMs: pending.requestedAtMs + asset.margin.parameters.coveragePoolWithdrawalDelayMs,
+              }
+            : {}),
         },
-      },
-    },
-    async (request) => {
-      const { account: accountId } = signedNativeQuery(context, request, 'coveragePoolQuery');
-      const account = node.state.accounts.get(accountId);
-      if (account === undefined) return [];
-      return marginAssets(node.state).flatMap((asset) => {
-        const pool = asset.margin.coveragePool;
-        const shares = pool.shares.get(account) ?? 0n;
-        const pending = pool.withdrawalRequests.get(account);
-        if (shares === 0n && pending === undefined) return [];
-        return [
-          {
-            symbol: asset.symbol,
-            shares: shares.toString(),
-            value: assetUnits(asset, shareValue(pool, shares)),
-            ...(pending !== undefined
-              ? {
-                  withdrawalRequestedShares: pending.shares.toString(),
-                  withdrawalRequestedAtMs: pending.requestedAtMs,
-                  withdrawableAtMs: pending.requestedAtMs + asset.margin.parameters.coveragePoolWithdrawalDelayMs,
-                }
-              : {}),
-          },
-        ];
-      });
-    },
-  );
+      ];
+    });
+  });
 }
+
+const liquidationCandidatesRoute = {
+  summary: 'Accounts below their maintenance margin now, which a `liquidate` transaction from any key would liquidate',
+  tags: marginTags,
+  querystring: strictQuery({ limit: digitsString }),
+  ok: arrayOf({ type: 'object', properties: { account: text } }),
+  errors: [],
+};
 
 function registerGetLiquidationsCandidates(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
-  app.get(
-    '/api/v1/liquidations/candidates',
-    {
-      schema: {
-        summary:
-          'Accounts below their maintenance margin now, which a `liquidate` transaction from any key would liquidate',
-        tags: ['native', 'margin'],
-        querystring: { type: 'object', additionalProperties: false, properties: { limit: digitsString } },
-        response: {
-          200: { type: 'array', items: { type: 'object', properties: { account: text } } },
-          ...errorResponses(),
-        },
-      },
-    },
-    async (request) => {
-      const limit = parseInteger((request.query as { limit?: string }).limit, 'limit') ?? 100;
-      if (limit < 1 || limit > 1000) throw new ApiError('INVALID_CLIENT_REQUEST', 'limit must be from 1 to 1000.');
-      const state = node.state;
-      const candidates: Array<{ account: string }> = [];
-      // Only borrowers can be liquidated; the scan is over them, never all accounts.
-      for (const account of state.borrowers) {
-        if (candidates.length >= limit) break;
-        if (isLiquidatable(state, account, state.logTimeMs)) candidates.push({ account: account.id });
-      }
-      return candidates;
-    },
-  );
+  getRoute(app, '/api/v1/liquidations/candidates', liquidationCandidatesRoute, async (request) => {
+    const limit = queryLimit(request.query as { limit?: string }, 100, 1000);
+    const state = node.state;
+    const candidates: Array<{ account: string }> = [];
+    // Only borrowers can be liquidated; the scan is over them, never all accounts.
+    for (const account of state.borrowers) {
+      if (candidates.length >= limit) break;
+      if (isLiquidatable(state, account, state.logTimeMs)) candidates.push({ account: account.id });
+    }
+    return candidates;
+  });
 }

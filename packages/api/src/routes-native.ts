@@ -104,8 +104,21 @@ const resultSchema = {
 } as const;
 
 export function registerNativeRoutes(app: FastifyInstance, context: ApiContext): void {
-  const { node } = context;
+  registerTransactionIntake(app, context);
+  registerLogExport(app, context);
+  registerOperatorWithdrawals(app, context);
+  app.get(
+    '/api/v1/openapi.json',
+    {
+      schema: { summary: 'This API as an OpenAPI document', tags: ['native'], querystring: noQuery },
+    },
+    async () => app.swagger(),
+  );
+}
 
+/** POST /api/v1/transactions: any signed transaction, as {message, publicKey, signature}. */
+function registerTransactionIntake(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
   app.post(
     '/api/v1/transactions',
     {
@@ -158,7 +171,11 @@ export function registerNativeRoutes(app: FastifyInstance, context: ApiContext):
       };
     },
   );
+}
 
+/** GET and HEAD /api/v1/log: the log in the export format. */
+function registerLogExport(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
   const logQuery = { type: 'object', additionalProperties: false, properties: { from: digitsString } } as const;
   const checkLogFrom = (query: { from?: string }): number | undefined => {
     const from = parseInteger(query.from, 'from');
@@ -210,13 +227,18 @@ export function registerNativeRoutes(app: FastifyInstance, context: ApiContext):
       return reply.type('application/octet-stream').send(stream);
     },
   );
+}
 
+/** The operator's view of every account's pending withdrawals. */
+function registerOperatorWithdrawals(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
   app.get(
     '/api/v1/operator/withdrawals',
     {
       schema: {
         summary:
-          'Pending withdrawals of every account, oldest first; signed by an operator key (instruction operatorWithdrawalQueryAll)',
+          'Pending withdrawals of every account, oldest first; signed by an operator key' +
+          ' (instruction operatorWithdrawalQueryAll)',
         tags: ['native'],
         security: signedSecurity,
         querystring: {
@@ -234,7 +256,8 @@ export function registerNativeRoutes(app: FastifyInstance, context: ApiContext):
       },
     },
     async (request) => {
-      // An instruction of its own, so a trader-style withdrawalQueryAll signature (even the operator's) means only that.
+      // An instruction of its own, so a trader-style withdrawalQueryAll signature
+      // (even the operator's) means only that.
       const { account } = signedNativeQuery(context, request, 'operatorWithdrawalQueryAll');
       if (!node.state.operatorKeys.has(account))
         throw new ApiError('UNAUTHORIZED', 'Only an operator key may list every withdrawal.');
@@ -261,13 +284,5 @@ export function registerNativeRoutes(app: FastifyInstance, context: ApiContext):
         account: withdrawal.account.id,
       }));
     },
-  );
-
-  app.get(
-    '/api/v1/openapi.json',
-    {
-      schema: { summary: 'This API as an OpenAPI document', tags: ['native'], querystring: noQuery },
-    },
-    async () => app.swagger(),
   );
 }

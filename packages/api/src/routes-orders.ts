@@ -4,7 +4,7 @@
  * answered once the entry is durable.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { openOrder, openOrdersOf, type OrderView } from '@vex/engine';
+import { openOrder, openOrdersOf, type InstructionResult, type OrderView } from '@vex/engine';
 import { parseInteger, requireMarket, signedQuery, signedTransaction, type ApiContext } from './context.js';
 import { ApiError, errorSchema } from './errors.js';
 import {
@@ -15,7 +15,8 @@ import {
   signedSecurity,
   symbolString,
 } from './schemas.js';
-import { onlyResult } from './submission.js';
+import { strictQuery, symbolQuery } from './route-schemas.js';
+import { onlyResult, type Committed } from './submission.js';
 import { wireOrder } from './wire-format.js';
 
 const orderIdValue = { anyOf: [digitsString, { type: 'integer', minimum: 0 }] } as const;
@@ -34,15 +35,34 @@ async function refuseClientOrderId(request: FastifyRequest): Promise<void> {
     if (typeof element === 'object' && element !== null && Object.hasOwn(element, 'clientOrderId')) {
       throw new ApiError(
         'INVALID_CLIENT_REQUEST',
-        'clientOrderId is not an order field: send clientId, an integer from 0 to 4294967295 (ccxt turns an integer clientOrderId into clientId).',
+        'clientOrderId is not an order field: send clientId, an integer from 0 to 4294967295' +
+          ' (ccxt turns an integer clientOrderId into clientId).',
       );
     }
   }
 }
 
-export function registerOrderRoutes(app: FastifyInstance, context: ApiContext): void {
-  const { node } = context;
+type ResultValue = Extract<InstructionResult, { ok: true }>['value'];
 
+/** The one result of a committed order transaction, which must be of `kind`. */
+function resultOfKind<Kind extends ResultValue['kind']>(
+  committed: Committed,
+  kind: Kind,
+): Extract<ResultValue, { kind: Kind }> {
+  const value = onlyResult(committed);
+  if (value.kind !== kind) throw new ApiError('SERVER_ERROR', `Unexpected result ${value.kind}.`);
+  return value as Extract<ResultValue, { kind: Kind }>;
+}
+
+export function registerOrderRoutes(app: FastifyInstance, context: ApiContext): void {
+  registerPlaceRoutes(app, context);
+  registerCancelRoutes(app, context);
+  registerOrderQueryRoutes(app, context);
+}
+
+/** Place an order, or a batch of them. */
+function registerPlaceRoutes(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
   app.post(
     '/api/v1/order',
     {
@@ -57,8 +77,7 @@ export function registerOrderRoutes(app: FastifyInstance, context: ApiContext): 
     },
     async (request) => {
       const { committed } = await signedTransaction(context, request);
-      const value = onlyResult(committed);
-      if (value.kind !== 'order') throw new ApiError('SERVER_ERROR', `Unexpected result ${value.kind}.`);
+      const value = resultOfKind(committed, 'order');
       return wireOrder(node.state, value.order, value.attached);
     },
   );
@@ -85,7 +104,11 @@ export function registerOrderRoutes(app: FastifyInstance, context: ApiContext): 
       });
     },
   );
+}
 
+/** Cancel one order, or all of the signer's on a market. */
+function registerCancelRoutes(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
   app.delete(
     '/api/v1/order',
     {
@@ -93,20 +116,13 @@ export function registerOrderRoutes(app: FastifyInstance, context: ApiContext): 
         summary: 'Cancel an open order by orderId or clientId (instruction orderCancel)',
         tags: ['orders'],
         security: signedSecurity,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['symbol'],
-          properties: { symbol: symbolString, orderId: orderIdValue, clientId: clientIdValue },
-        },
+        body: symbolQuery({ orderId: orderIdValue, clientId: clientIdValue }),
         response: { 200: orderSchema, ...signedErrors },
       },
     },
     async (request) => {
       const { committed } = await signedTransaction(context, request);
-      const value = onlyResult(committed);
-      if (value.kind !== 'order') throw new ApiError('SERVER_ERROR', `Unexpected result ${value.kind}.`);
-      return wireOrder(node.state, value.order);
+      return wireOrder(node.state, resultOfKind(committed, 'order').order);
     },
   );
 
@@ -117,23 +133,20 @@ export function registerOrderRoutes(app: FastifyInstance, context: ApiContext): 
         summary: 'Cancel every open order of the signer on a market (instruction orderCancelAll)',
         tags: ['orders'],
         security: signedSecurity,
-        body: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['symbol'],
-          properties: { symbol: symbolString },
-        },
+        body: symbolQuery(),
         response: { 200: { type: 'array', items: orderSchema }, ...signedErrors },
       },
     },
     async (request) => {
       const { committed } = await signedTransaction(context, request);
-      const value = onlyResult(committed);
-      if (value.kind !== 'orders') throw new ApiError('SERVER_ERROR', `Unexpected result ${value.kind}.`);
-      return value.orders.map((order) => wireOrder(node.state, order));
+      return resultOfKind(committed, 'orders').orders.map((order) => wireOrder(node.state, order));
     },
   );
+}
 
+/** The signer's orders: one (open or closed), or all open ones. */
+function registerOrderQueryRoutes(app: FastifyInstance, context: ApiContext): void {
+  const { node } = context;
   app.get(
     '/api/v1/order',
     {
@@ -141,12 +154,7 @@ export function registerOrderRoutes(app: FastifyInstance, context: ApiContext): 
         summary: 'One order of the signer, open or closed (instruction orderQuery)',
         tags: ['orders'],
         security: signedSecurity,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['symbol'],
-          properties: { symbol: symbolString, orderId: digitsString, clientId: digitsString },
-        },
+        querystring: symbolQuery({ orderId: digitsString, clientId: digitsString }),
         response: { 200: orderSchema, ...errorResponses(401, 404) },
       },
     },
@@ -180,11 +188,7 @@ export function registerOrderRoutes(app: FastifyInstance, context: ApiContext): 
         summary: 'Open orders of the signer, oldest first (instruction orderQueryAll)',
         tags: ['orders'],
         security: signedSecurity,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { symbol: symbolString, marketType: { type: 'string', enum: ['SPOT'] } },
-        },
+        querystring: strictQuery({ symbol: symbolString, marketType: { type: 'string', enum: ['SPOT'] } }),
         response: { 200: { type: 'array', items: orderSchema }, ...errorResponses(401) },
       },
     },

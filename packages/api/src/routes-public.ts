@@ -14,67 +14,58 @@ import {
 } from '@vex/engine';
 import { requireMarket, parseInteger, type ApiContext } from './context.js';
 import { ApiError } from './errors.js';
-import { digitsString, errorResponses, noQuery, publicTradeSchema, symbolString } from './schemas.js';
+import {
+  arrayOf,
+  getRoute,
+  integer,
+  queryLimit,
+  strictQuery,
+  symbolQuery,
+  text,
+  textProperties,
+} from './route-schemas.js';
+import { digitsString, noQuery, publicTradeSchema, symbolString } from './schemas.js';
 import { candlesBetween, wireCandle } from './klines.js';
 import { computeTicker } from './ticker.js';
 import { wireMarket, wirePublicTrade } from './wire-format.js';
 
-const marketsSchema = {
-  type: 'array',
-  items: {
-    type: 'object',
-    properties: {
-      symbol: { type: 'string' },
-      baseSymbol: { type: 'string' },
-      quoteSymbol: { type: 'string' },
-      marketType: { type: 'string', enum: ['SPOT'] },
-      orderBookState: { type: 'string', enum: ['Open'] },
-      createdAt: { type: ['string', 'null'], description: 'The listing entry’s log time, ISO 8601 UTC without the Z' },
-      visible: { type: 'boolean' },
-      filters: {
-        type: 'object',
-        properties: {
-          price: {
-            type: 'object',
-            properties: { minPrice: { type: 'string' }, maxPrice: { type: 'string' }, tickSize: { type: 'string' } },
-          },
-          quantity: {
-            type: 'object',
-            properties: {
-              minQuantity: { type: 'string' },
-              maxQuantity: { type: 'string' },
-              stepSize: { type: 'string' },
-            },
-          },
-        },
-      },
-      fees: { type: 'object', properties: { makerFeeBps: { type: 'integer' }, takerFeeBps: { type: 'integer' } } },
-      limits: {
-        type: 'object',
-        properties: {
-          maxOpenOrders: { type: 'integer' },
-          maxMakersPerOrder: { type: 'integer' },
-          minOrderValue: { type: 'string' },
-        },
+const marketsSchema = arrayOf({
+  type: 'object',
+  properties: {
+    ...textProperties('symbol', 'baseSymbol', 'quoteSymbol'),
+    marketType: { type: 'string', enum: ['SPOT'] },
+    orderBookState: { type: 'string', enum: ['Open'] },
+    createdAt: { type: ['string', 'null'], description: 'The listing entry’s log time, ISO 8601 UTC without the Z' },
+    visible: { type: 'boolean' },
+    filters: {
+      type: 'object',
+      properties: {
+        price: { type: 'object', properties: textProperties('minPrice', 'maxPrice', 'tickSize') },
+        quantity: { type: 'object', properties: textProperties('minQuantity', 'maxQuantity', 'stepSize') },
       },
     },
+    fees: { type: 'object', properties: { makerFeeBps: integer, takerFeeBps: integer } },
+    limits: {
+      type: 'object',
+      properties: { maxOpenOrders: integer, maxMakersPerOrder: integer, minOrderValue: text },
+    },
   },
-} as const;
+} as const);
 
 const tickerSchema = {
   type: 'object',
-  properties: {
-    symbol: { type: 'string' },
-    firstPrice: { type: 'string' },
-    lastPrice: { type: 'string' },
-    priceChange: { type: 'string' },
-    priceChangePercent: { type: 'string' },
-    high: { type: 'string' },
-    low: { type: 'string' },
-    volume: { type: 'string' },
-    quoteVolume: { type: 'string' },
-    trades: { type: 'string' },
-  },
+  properties: textProperties(
+    'symbol',
+    'firstPrice',
+    'lastPrice',
+    'priceChange',
+    'priceChangePercent',
+    'high',
+    'low',
+    'volume',
+    'quoteVolume',
+    'trades',
+  ),
 } as const;
 
 /** Tickers are recomputed at most once a second per market (each reads up to 10,000 trades). */
@@ -108,269 +99,179 @@ export function registerPublicRoutes(app: FastifyInstance, context: ApiContext):
   registerStatusRoutes(app, context);
 }
 
-const assetsRouteSchema = {
-  summary: 'Listed assets and the blockchains that carry them',
-  tags: ['public'],
-  querystring: noQuery,
-  response: {
-    200: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          symbol: { type: 'string' },
-          displayName: { type: 'string' },
-          decimals: { type: 'integer' },
-          tokens: {
-            type: 'array',
-            items: {
-              type: 'object',
-              properties: {
-                blockchain: { type: 'string' },
-                depositEnabled: { type: 'boolean' },
-                withdrawEnabled: { type: 'boolean' },
-                minimumDeposit: { type: 'string' },
-                minimumWithdrawal: { type: 'string' },
-                maximumWithdrawal: { type: 'string' },
-                withdrawalFee: { type: 'string' },
-              },
-            },
-          },
-        },
+/** An asset and the chains that carry it. */
+const assetSchema = {
+  type: 'object',
+  properties: {
+    symbol: text,
+    displayName: text,
+    decimals: integer,
+    tokens: arrayOf({
+      type: 'object',
+      properties: {
+        blockchain: text,
+        depositEnabled: { type: 'boolean' },
+        withdrawEnabled: { type: 'boolean' },
+        ...textProperties('minimumDeposit', 'minimumWithdrawal', 'maximumWithdrawal', 'withdrawalFee'),
       },
-    },
+    }),
   },
 } as const;
 
 /** Assets and the chains that carry them. */
 function registerAssetRoutes(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
-
-  app.get(
-    '/api/v1/assets',
-    {
-      schema: assetsRouteSchema,
-    },
-    async () =>
-      node.state.assets.map((asset) => {
-        const info = context.assets[asset.symbol] ?? {};
-        const smallest = formatDecimal(1n, asset.decimals);
-        return {
-          symbol: asset.symbol,
-          displayName: info.displayName ?? asset.symbol,
-          decimals: asset.decimals,
-          tokens: (info.blockchains ?? []).map((blockchain) => ({
-            blockchain,
-            depositEnabled: true,
-            withdrawEnabled: true,
-            minimumDeposit: smallest,
-            minimumWithdrawal: smallest,
-            maximumWithdrawal: '0',
-            withdrawalFee: '0',
-          })),
-        };
-      }),
+  const route = { summary: 'Listed assets and the blockchains that carry them', tags: ['public'] };
+  getRoute(app, '/api/v1/assets', { ...route, querystring: noQuery, ok: arrayOf(assetSchema) }, async () =>
+    node.state.assets.map((asset) => {
+      const info = context.assets[asset.symbol] ?? {};
+      const smallest = formatDecimal(1n, asset.decimals);
+      return {
+        symbol: asset.symbol,
+        displayName: info.displayName ?? asset.symbol,
+        decimals: asset.decimals,
+        tokens: (info.blockchains ?? []).map((blockchain) => ({
+          blockchain,
+          depositEnabled: true,
+          withdrawEnabled: true,
+          minimumDeposit: smallest,
+          minimumWithdrawal: smallest,
+          maximumWithdrawal: '0',
+          withdrawalFee: '0',
+        })),
+      };
+    }),
   );
 }
 
 /** Listed markets, all or one. */
 function registerMarketRoutes(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
-
-  app.get(
-    '/api/v1/markets',
-    {
-      schema: {
-        summary: 'Listed spot markets with their filters',
-        tags: ['public'],
-        querystring: noQuery,
-        response: { 200: marketsSchema },
-      },
-    },
-    async () =>
-      Promise.all(
-        node.state.markets.map(async (market) =>
-          wireMarket(market, await context.feed.marketListedAtMs(market.symbol)),
-        ),
-      ),
+  const wire = async (market: Market) => wireMarket(market, await context.feed.marketListedAtMs(market.symbol));
+  const markets = { summary: 'Listed spot markets with their filters', tags: ['public'] };
+  getRoute(app, '/api/v1/markets', { ...markets, querystring: noQuery, ok: marketsSchema }, async () =>
+    Promise.all(node.state.markets.map(wire)),
   );
-
-  app.get(
-    '/api/v1/market',
-    {
-      schema: {
-        summary: 'One market',
-        tags: ['public'],
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['symbol'],
-          properties: { symbol: symbolString },
-        },
-        response: { 200: marketsSchema.items, ...errorResponses() },
-      },
-    },
-    async (request) => {
-      const market = requireMarket(node.state, (request.query as { symbol: string }).symbol);
-      return wireMarket(market, await context.feed.marketListedAtMs(market.symbol));
-    },
+  const market = { summary: 'One market', tags: ['public'], querystring: symbolQuery() };
+  getRoute(app, '/api/v1/market', { ...market, ok: marketsSchema.items, errors: [] }, async (request) =>
+    wire(requireMarket(node.state, (request.query as { symbol: string }).symbol)),
   );
 }
 
 const klinesRouteSchema = {
   summary: 'Candles from the log’s trades (docs/api.md, “Candles”); startTime and endTime in Unix seconds',
   tags: ['public'],
-  querystring: {
-    type: 'object',
-    additionalProperties: false,
-    required: ['symbol', 'interval', 'startTime'],
-    properties: {
+  querystring: strictQuery(
+    {
       symbol: symbolString,
       interval: { type: 'string', enum: [...candleIntervals] },
       startTime: digitsString,
       endTime: digitsString,
       priceType: { type: 'string', enum: ['Last', 'Index', 'Mark'] },
     },
-  },
-  response: {
-    200: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          start: { type: 'string', description: 'YYYY-MM-DD HH:MM:SS, UTC' },
-          end: { type: 'string', description: 'YYYY-MM-DD HH:MM:SS, UTC' },
-          open: { type: 'string' },
-          high: { type: 'string' },
-          low: { type: 'string' },
-          close: { type: 'string' },
-          volume: { type: 'string' },
-          quoteVolume: { type: 'string' },
-          trades: { type: 'string' },
-        },
-      },
+    ['symbol', 'interval', 'startTime'],
+  ),
+  ok: arrayOf({
+    type: 'object',
+    properties: {
+      start: { type: 'string', description: 'YYYY-MM-DD HH:MM:SS, UTC' },
+      end: { type: 'string', description: 'YYYY-MM-DD HH:MM:SS, UTC' },
+      ...textProperties('open', 'high', 'low', 'close', 'volume', 'quoteVolume', 'trades'),
     },
-    ...errorResponses(),
-  },
+  }),
+  errors: [],
 } as const;
+
+interface KlinesQuery {
+  readonly symbol: string;
+  readonly interval: CandleInterval;
+  readonly startTime: string;
+  readonly endTime?: string;
+  readonly priceType?: string;
+}
 
 /** Candles from the log’s trades. */
 function registerKlineRoutes(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
-
-  app.get(
-    '/api/v1/klines',
-    {
-      schema: klinesRouteSchema,
-    },
-    async (request) => {
-      const query = request.query as {
-        symbol: string;
-        interval: CandleInterval;
-        startTime: string;
-        endTime?: string;
-        priceType?: string;
-      };
-      const market = requireMarket(node.state, query.symbol);
-      if (query.priceType !== undefined && query.priceType !== 'Last') {
-        throw new ApiError(
-          'INVALID_CLIENT_REQUEST',
-          `priceType ${query.priceType} is not available: this spot exchange has no ${query.priceType.toLowerCase()} prices yet; use Last.`,
-        );
-      }
-      const maximumSeconds = Math.floor(Number.MAX_SAFE_INTEGER / 1000);
-      const startSeconds = parseInteger(query.startTime, 'startTime')!;
-      const endSeconds = parseInteger(query.endTime, 'endTime');
-      if (startSeconds > maximumSeconds || (endSeconds !== undefined && endSeconds > maximumSeconds)) {
-        throw new ApiError('INVALID_CLIENT_REQUEST', 'startTime and endTime are Unix seconds.');
-      }
-      // Without endTime: up to now, including the current bucket (log time never runs behind the entries).
-      const toMs = endSeconds !== undefined ? endSeconds * 1000 : Math.max(context.clock(), node.state.logTimeMs) + 1;
-      const fromMs = startSeconds * 1000;
-      if (endSeconds !== undefined && toMs <= fromMs)
-        throw new ApiError('INVALID_CLIENT_REQUEST', 'endTime must be after startTime.');
-      const candles = await candlesBetween(node.history, market, query.interval, fromMs, toMs);
-      return candles.map((candle) => wireCandle(market, candle));
-    },
-  );
+  getRoute(app, '/api/v1/klines', klinesRouteSchema, async (request) => {
+    const query = request.query as KlinesQuery;
+    const market = requireMarket(node.state, query.symbol);
+    if (query.priceType !== undefined && query.priceType !== 'Last') {
+      const kind = query.priceType.toLowerCase();
+      throw new ApiError(
+        'INVALID_CLIENT_REQUEST',
+        `priceType ${query.priceType} is not available: this spot exchange has no ${kind} prices yet; use Last.`,
+      );
+    }
+    const maximumSeconds = Math.floor(Number.MAX_SAFE_INTEGER / 1000);
+    const startSeconds = parseInteger(query.startTime, 'startTime')!;
+    const endSeconds = parseInteger(query.endTime, 'endTime');
+    if (startSeconds > maximumSeconds || (endSeconds !== undefined && endSeconds > maximumSeconds)) {
+      throw new ApiError('INVALID_CLIENT_REQUEST', 'startTime and endTime are Unix seconds.');
+    }
+    // Without endTime: up to now, including the current bucket (log time never runs behind the entries).
+    const toMs = endSeconds !== undefined ? endSeconds * 1000 : Math.max(context.clock(), node.state.logTimeMs) + 1;
+    const fromMs = startSeconds * 1000;
+    if (endSeconds !== undefined && toMs <= fromMs)
+      throw new ApiError('INVALID_CLIENT_REQUEST', 'endTime must be after startTime.');
+    const candles = await candlesBetween(node.history, market, query.interval, fromMs, toMs);
+    return candles.map((candle) => wireCandle(market, candle));
+  });
 }
+
+const priceLevels = arrayOf(arrayOf(text));
 
 const depthRouteSchema = {
   summary: 'Order book snapshot; lastUpdateId lines up with the depth stream’s U/u',
   tags: ['public'],
-  querystring: {
+  querystring: symbolQuery({ limit: digitsString }),
+  ok: {
     type: 'object',
-    additionalProperties: false,
-    required: ['symbol'],
-    properties: { symbol: symbolString, limit: digitsString },
-  },
-  response: {
-    200: {
-      type: 'object',
-      properties: {
-        asks: { type: 'array', items: { type: 'array', items: { type: 'string' } } },
-        bids: { type: 'array', items: { type: 'array', items: { type: 'string' } } },
-        lastUpdateId: { type: 'string' },
-        timestamp: { type: 'integer', description: 'Unix microseconds' },
-      },
+    properties: {
+      asks: priceLevels,
+      bids: priceLevels,
+      lastUpdateId: text,
+      timestamp: { type: 'integer', description: 'Unix microseconds' },
     },
-    ...errorResponses(),
   },
+  errors: [],
 } as const;
 
 /** The order book and recent public trades. */
 function registerBookRoutes(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
+  getRoute(app, '/api/v1/depth', depthRouteSchema, async (request) => {
+    const query = request.query as { symbol: string; limit?: string };
+    const market = requireMarket(node.state, query.symbol);
+    const limit = queryLimit(query, 1000, 5000);
+    // Read the book and the update id in the same tick, so they describe the same moment.
+    const lastUpdateId = context.feed.depthUpdateId(market.symbol);
+    const { asks, bids } = depthOf(market, limit);
+    const level = (entry: { priceTicks: bigint; quantitySteps: bigint }): [string, string] => [
+      formatPrice(market, entry.priceTicks),
+      formatQuantity(market, entry.quantitySteps),
+    ];
+    // Backpack lists both sides in ascending price order.
+    return {
+      asks: asks.map(level),
+      bids: bids.map(level).reverse(),
+      lastUpdateId: String(lastUpdateId),
+      timestamp: context.clock() * 1000,
+    };
+  });
 
-  app.get(
-    '/api/v1/depth',
-    {
-      schema: depthRouteSchema,
-    },
-    async (request) => {
-      const query = request.query as { symbol: string; limit?: string };
-      const market = requireMarket(node.state, query.symbol);
-      const limit = parseInteger(query.limit, 'limit') ?? 1000;
-      if (limit < 1 || limit > 5000) throw new ApiError('INVALID_CLIENT_REQUEST', 'limit must be from 1 to 5000.');
-      // Read the book and the update id in the same tick, so they describe the same moment.
-      const lastUpdateId = context.feed.depthUpdateId(market.symbol);
-      const { asks, bids } = depthOf(market, limit);
-      const level = (entry: { priceTicks: bigint; quantitySteps: bigint }): [string, string] => [
-        formatPrice(market, entry.priceTicks),
-        formatQuantity(market, entry.quantitySteps),
-      ];
-      // Backpack lists both sides in ascending price order.
-      return {
-        asks: asks.map(level),
-        bids: bids.map(level).reverse(),
-        lastUpdateId: String(lastUpdateId),
-        timestamp: context.clock() * 1000,
-      };
-    },
-  );
-
-  app.get(
+  const trades = { summary: 'Recent public trades, oldest first', tags: ['public'] };
+  const tradesQuery = symbolQuery({ limit: digitsString });
+  getRoute(
+    app,
     '/api/v1/trades',
-    {
-      schema: {
-        summary: 'Recent public trades, oldest first',
-        tags: ['public'],
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['symbol'],
-          properties: { symbol: symbolString, limit: digitsString },
-        },
-        response: { 200: { type: 'array', items: publicTradeSchema }, ...errorResponses() },
-      },
-    },
+    { ...trades, querystring: tradesQuery, ok: arrayOf(publicTradeSchema), errors: [] },
     async (request) => {
       const query = request.query as { symbol: string; limit?: string };
       const market = requireMarket(node.state, query.symbol);
-      const limit = parseInteger(query.limit, 'limit') ?? 100;
-      if (limit < 1 || limit > 1000) throw new ApiError('INVALID_CLIENT_REQUEST', 'limit must be from 1 to 1000.');
-      const trades = await node.history.trades(market.symbol, limit);
-      return trades.reverse().map((trade) => wirePublicTrade(node.state, trade));
+      const limit = queryLimit(query, 100, 1000);
+      const found = await node.history.trades(market.symbol, limit);
+      return found.reverse().map((trade) => wirePublicTrade(node.state, trade));
     },
   );
 }
@@ -378,107 +279,57 @@ function registerBookRoutes(app: FastifyInstance, context: ApiContext): void {
 /** 24-hour statistics, one market or all. */
 function registerTickerRoutes(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
-
-  app.get(
-    '/api/v1/ticker',
-    {
-      schema: {
-        summary: '24-hour statistics of one market',
-        tags: ['public'],
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          required: ['symbol'],
-          properties: { symbol: symbolString, interval: { type: 'string', enum: ['1d'] } },
-        },
-        response: { 200: tickerSchema, ...errorResponses() },
-      },
-    },
-    async (request) => ticker(context, requireMarket(node.state, (request.query as { symbol: string }).symbol)),
+  const interval = { type: 'string', enum: ['1d'] } as const;
+  const one = { summary: '24-hour statistics of one market', tags: ['public'], querystring: symbolQuery({ interval }) };
+  getRoute(app, '/api/v1/ticker', { ...one, ok: tickerSchema, errors: [] }, async (request) =>
+    ticker(context, requireMarket(node.state, (request.query as { symbol: string }).symbol)),
   );
-
-  app.get(
-    '/api/v1/tickers',
-    {
-      schema: {
-        summary: '24-hour statistics of every market',
-        tags: ['public'],
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { interval: { type: 'string', enum: ['1d'] } },
-        },
-        response: { 200: { type: 'array', items: tickerSchema } },
-      },
-    },
-    async () => Promise.all(node.state.markets.map((market) => ticker(context, market))),
+  const all = {
+    summary: '24-hour statistics of every market',
+    tags: ['public'],
+    querystring: strictQuery({ interval }),
+  };
+  getRoute(app, '/api/v1/tickers', { ...all, ok: arrayOf(tickerSchema) }, async () =>
+    Promise.all(node.state.markets.map((market) => ticker(context, market))),
   );
 }
 
-const statusRouteSchema = {
-  summary: 'Node status: the head of the log',
-  tags: ['public', 'native'],
-  querystring: noQuery,
-  response: {
-    200: {
-      type: 'object',
-      properties: {
-        status: { type: 'string', enum: ['Ok', 'Halted'] },
-        message: { type: ['string', 'null'] },
-        exchangeName: { type: 'string' },
-        version: { type: 'string' },
-        sequence: { type: 'integer', description: 'Sequence of the last entry; 0 for an empty log' },
-        entryHash: { type: 'string', description: 'Hex hash of the last entry' },
-        logTimeMs: { type: 'integer' },
-        serverTimeMs: { type: 'integer' },
-      },
-    },
+const statusSchema = {
+  type: 'object',
+  properties: {
+    status: { type: 'string', enum: ['Ok', 'Halted'] },
+    message: { type: ['string', 'null'] },
+    exchangeName: text,
+    version: text,
+    sequence: { type: 'integer', description: 'Sequence of the last entry; 0 for an empty log' },
+    entryHash: { type: 'string', description: 'Hex hash of the last entry' },
+    logTimeMs: integer,
+    serverTimeMs: integer,
   },
 } as const;
 
 /** Server time, liveness and the node’s status. */
 function registerStatusRoutes(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
-
-  app.get(
-    '/api/v1/time',
-    {
-      schema: {
-        summary: 'Server time, Unix milliseconds',
-        tags: ['public'],
-        querystring: noQuery,
-        response: { 200: { type: 'integer' } },
-      },
-    },
-    async () => context.clock(),
+  const time = { summary: 'Server time, Unix milliseconds', tags: ['public'], querystring: noQuery };
+  getRoute(app, '/api/v1/time', { ...time, ok: integer }, async () => context.clock());
+  const ping = { summary: 'Liveness', tags: ['public'], querystring: noQuery };
+  getRoute(app, '/api/v1/ping', { ...ping, ok: text }, async (_request, reply) =>
+    reply.type('text/plain').send('pong'),
   );
-
-  app.get(
-    '/api/v1/ping',
-    {
-      schema: { summary: 'Liveness', tags: ['public'], querystring: noQuery, response: { 200: { type: 'string' } } },
-    },
-    async (_request, reply) => reply.type('text/plain').send('pong'),
-  );
-
-  app.get(
-    '/api/v1/status',
-    {
-      schema: statusRouteSchema,
-    },
-    async () => {
-      const head = node.head();
-      const halted = node.haltedBy;
-      return {
-        status: halted === undefined ? 'Ok' : 'Halted',
-        message: halted === undefined ? null : halted.message,
-        exchangeName: node.state.genesis.exchangeName,
-        version: context.version,
-        sequence: head.sequence,
-        entryHash: head.entryHash,
-        logTimeMs: head.logTimeMs,
-        serverTimeMs: context.clock(),
-      };
-    },
-  );
+  const status = { summary: 'Node status: the head of the log', tags: ['public', 'native'], querystring: noQuery };
+  getRoute(app, '/api/v1/status', { ...status, ok: statusSchema }, async () => {
+    const head = node.head();
+    const halted = node.haltedBy;
+    return {
+      status: halted === undefined ? 'Ok' : 'Halted',
+      message: halted === undefined ? null : halted.message,
+      exchangeName: node.state.genesis.exchangeName,
+      version: context.version,
+      sequence: head.sequence,
+      entryHash: head.entryHash,
+      logTimeMs: head.logTimeMs,
+      serverTimeMs: context.clock(),
+    };
+  });
 }

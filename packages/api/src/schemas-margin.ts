@@ -1,7 +1,7 @@
 /** JSON schemas of the margin routes (routes-margin.ts, routes-margin-native.ts); docs/api.md, "Margin". */
+import { arrayOf, text, textProperties } from './route-schemas.js';
 import { digitsString } from './schemas.js';
 
-const text = { type: 'string' } as const;
 const nullableText = { type: ['string', 'null'] } as const;
 
 /** Query booleans arrive as the text ccxt and the Rust client send. */
@@ -55,11 +55,7 @@ export const lendingMarketSchema = {
     state: { type: 'string', enum: ['Open', 'Closed', 'RepayOnly'] },
     assetMarkPrice: text,
     borrowInterestRate: { type: 'string', description: 'Yearly, simple (docs/margin.md)' },
-    borrowedQuantity: text,
-    fee: text,
-    lendInterestRate: text,
-    lentQuantity: text,
-    maxUtilization: text,
+    ...textProperties('borrowedQuantity', 'fee', 'lendInterestRate', 'lentQuantity', 'maxUtilization'),
     openBorrowLendLimit: { type: 'string', description: 'The pool’s cash: lent in, not borrowed out' },
     optimalUtilization: text,
     symbol: text,
@@ -99,13 +95,9 @@ export const lendingPositionSchema = {
   type: 'object',
   required: ['id', 'symbol', 'netQuantity', 'markPrice', 'imf', 'mmf'],
   properties: {
-    id: text,
-    symbol: text,
+    ...textProperties('id', 'symbol'),
     netQuantity: { type: 'string', description: 'Positive when lent, negative when borrowed' },
-    markPrice: text,
-    netExposureQuantity: text,
-    netExposureNotional: text,
-    imf: text,
+    ...textProperties('markPrice', 'netExposureQuantity', 'netExposureNotional', 'imf'),
     imfFunction: sqrtFunctionSchema,
     mmf: text,
     mmfFunction: sqrtFunctionSchema,
@@ -116,35 +108,24 @@ export const marginSummarySchema = {
   type: 'object',
   required: ['assetsValue', 'borrowLiability', 'collateral', 'netEquity', 'netEquityAvailable', 'netEquityLocked'],
   properties: {
-    assetsValue: text,
-    borrowLiability: text,
-    collateral: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          symbol: text,
-          assetMarkPrice: text,
-          totalQuantity: text,
-          balanceNotional: text,
-          collateralWeight: text,
-          collateralValue: text,
-          openOrderQuantity: text,
-          lendQuantity: text,
-          availableQuantity: text,
-        },
-      },
-    },
-    imf: text,
-    mmf: text,
-    unsettledEquity: text,
-    liabilitiesValue: text,
+    ...textProperties('assetsValue', 'borrowLiability'),
+    collateral: arrayOf({
+      type: 'object',
+      properties: textProperties(
+        'symbol',
+        'assetMarkPrice',
+        'totalQuantity',
+        'balanceNotional',
+        'collateralWeight',
+        'collateralValue',
+        'openOrderQuantity',
+        'lendQuantity',
+        'availableQuantity',
+      ),
+    }),
+    ...textProperties('imf', 'mmf', 'unsettledEquity', 'liabilitiesValue'),
     marginFraction: nullableText,
-    netEquity: text,
-    netEquityAvailable: text,
-    netEquityLocked: text,
-    netExposureFutures: text,
-    pnlUnrealized: text,
+    ...textProperties('netEquity', 'netEquityAvailable', 'netEquityLocked', 'netExposureFutures', 'pnlUnrealized'),
     liquidating: { type: 'boolean' },
   },
 } as const;

@@ -111,6 +111,20 @@ function selectorParams(selector: OrderSelector): InstructionParameters {
   return { symbol: selector.symbol, orderId: selector.orderId, clientId: selector.clientId };
 }
 
+/**
+ * The named fields of a request, in that order, as an instruction's
+ * parameters: nothing else the caller's object carries is signed or sent
+ * (undefined ones are left out when signing).
+ */
+function fieldsOf<Request extends object>(
+  request: Request,
+  ...names: ReadonlyArray<keyof Request & string>
+): InstructionParameters {
+  const params: Record<string, ParameterValue | undefined> = {};
+  for (const name of names) params[name] = request[name] as ParameterValue | undefined;
+  return params;
+}
+
 export class ExchangeClient {
   readonly baseUrl: string;
   /** Base64 public key of the configured secret (or the apiKey given), if any. */
@@ -186,7 +200,10 @@ export class ExchangeClient {
     return found[0];
   }
 
-  /** GET /api/v1/attestations?from=&limit=: attestations from sequence `from` on, in order, at most `limit` (1 to 1000, default 100). */
+  /**
+   * GET /api/v1/attestations?from=&limit=: attestations from sequence `from`
+   * on, in order, at most `limit` (1 to 1000, default 100).
+   */
   fetchAttestations(from: number, limit?: number): Promise<ServedAttestation[]> {
     checkSequence(from, 'from');
     return this.#public(publicRoutes.attestations, { from, limit }) as Promise<ServedAttestation[]>;
@@ -269,63 +286,55 @@ export class ExchangeClient {
   creditDeposit(deposit: DepositCredit): Promise<TransactionReceipt> {
     if (!isPublicKeyText(deposit.account))
       throw new ClientInputError('account must be the base64 public key of the credited account.');
-    return this.submitInstruction(operatorInstructions.creditDeposit, {
-      account: deposit.account,
-      symbol: deposit.symbol,
-      quantity: deposit.quantity,
-      blockchain: deposit.blockchain,
-      chainTransactionId: deposit.chainTransactionId,
-    });
+    return this.submitInstruction(
+      operatorInstructions.creditDeposit,
+      fieldsOf(deposit, 'account', 'symbol', 'quantity', 'blockchain', 'chainTransactionId'),
+    );
   }
 
   /** Marks a pending withdrawal as sent on chain. */
   completeWithdrawal(completion: WithdrawalCompletion): Promise<TransactionReceipt> {
-    return this.submitInstruction(operatorInstructions.completeWithdrawal, {
-      withdrawalId: completion.withdrawalId,
-      chainTransactionId: completion.chainTransactionId,
-    });
+    return this.submitInstruction(
+      operatorInstructions.completeWithdrawal,
+      fieldsOf(completion, 'withdrawalId', 'chainTransactionId'),
+    );
   }
 
   /** Fails a pending withdrawal; its funds return to the account. */
   failWithdrawal(failure: WithdrawalFailure): Promise<TransactionReceipt> {
-    return this.submitInstruction(operatorInstructions.failWithdrawal, {
-      withdrawalId: failure.withdrawalId,
-      reason: failure.reason,
-    });
+    return this.submitInstruction(operatorInstructions.failWithdrawal, fieldsOf(failure, 'withdrawalId', 'reason'));
   }
 
   /** States the reserves held in an asset (reservesStatement); every later attestation binds them. */
   stateReserves(statement: ReservesStatement): Promise<TransactionReceipt> {
-    return this.submitInstruction(operatorInstructions.stateReserves, {
-      symbol: statement.symbol,
-      quantity: statement.quantity,
-    });
+    return this.submitInstruction(operatorInstructions.stateReserves, fieldsOf(statement, 'symbol', 'quantity'));
   }
 
   listAsset(listing: AssetListing): Promise<TransactionReceipt> {
-    return this.submitInstruction(operatorInstructions.listAsset, {
-      symbol: listing.symbol,
-      decimals: listing.decimals,
-    });
+    return this.submitInstruction(operatorInstructions.listAsset, fieldsOf(listing, 'symbol', 'decimals'));
   }
 
   listMarket(listing: MarketListing): Promise<TransactionReceipt> {
-    return this.submitInstruction(operatorInstructions.listMarket, {
-      symbol: listing.symbol,
-      baseSymbol: listing.baseSymbol,
-      quoteSymbol: listing.quoteSymbol,
-      tickSize: listing.tickSize,
-      stepSize: listing.stepSize,
-      minQuantity: listing.minQuantity,
-      maxQuantity: listing.maxQuantity,
-      minPrice: listing.minPrice,
-      maxPrice: listing.maxPrice,
-      makerFeeBps: listing.makerFeeBps,
-      takerFeeBps: listing.takerFeeBps,
-      ...(listing.maxOpenOrders !== undefined ? { maxOpenOrders: listing.maxOpenOrders } : {}),
-      ...(listing.maxMakersPerOrder !== undefined ? { maxMakersPerOrder: listing.maxMakersPerOrder } : {}),
-      ...(listing.minOrderValue !== undefined ? { minOrderValue: listing.minOrderValue } : {}),
-    });
+    return this.submitInstruction(
+      operatorInstructions.listMarket,
+      fieldsOf(
+        listing,
+        'symbol',
+        'baseSymbol',
+        'quoteSymbol',
+        'tickSize',
+        'stepSize',
+        'minQuantity',
+        'maxQuantity',
+        'minPrice',
+        'maxPrice',
+        'makerFeeBps',
+        'takerFeeBps',
+        'maxOpenOrders',
+        'maxMakersPerOrder',
+        'minOrderValue',
+      ),
+    );
   }
 
   // ---- signed trader routes -----------------------------------------------
@@ -428,12 +437,8 @@ export class ExchangeClient {
   }
 
   withdraw(request: WithdrawRequest): Promise<Withdrawal> {
-    return this.#signed(signedRoutes.withdraw, {
-      address: request.address,
-      blockchain: request.blockchain,
-      quantity: request.quantity,
-      symbol: request.symbol,
-    }) as Promise<Withdrawal>;
+    const params = fieldsOf(request, 'address', 'blockchain', 'quantity', 'symbol');
+    return this.#signed(signedRoutes.withdraw, params) as Promise<Withdrawal>;
   }
 
   // ---- plumbing -------------------------------------------------------------

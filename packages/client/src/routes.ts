@@ -1,14 +1,30 @@
 /**
  * The REST routes the SDK calls: Backpack's (shared/backpack-api.md) and the
  * exchange's native ones. Signed routes carry the instruction their signing
- * string starts with.
+ * string starts with. The signed Backpack routes come from the engine's
+ * instruction catalogue (docs/protocol.md, "Instructions"): the SDK names the
+ * instruction and takes the method and path from there, so the client and the
+ * server read one route table.
  */
+import { catalogueSignedRoutes, type TransactionName } from '@vex/engine/catalogue';
+
 export interface Route {
   readonly method: 'GET' | 'POST' | 'DELETE' | 'PATCH';
   readonly path: string;
 }
 export interface SignedRoute extends Route {
   readonly instruction: string;
+}
+
+/**
+ * The catalogue's route for `instruction`: its `index`-th one when the
+ * instruction has several (orderExecute: the single order, then the batch).
+ * A name the catalogue does not route throws as the module loads.
+ */
+function catalogueRoute(instruction: TransactionName | string, index = 0): SignedRoute {
+  const route = catalogueSignedRoutes.filter((candidate) => candidate.instruction === instruction)[index];
+  if (route === undefined) throw new Error(`The instruction catalogue has no route ${index} for ${instruction}.`);
+  return { method: route.method, path: route.path, instruction };
 }
 
 export const publicRoutes = {
@@ -37,20 +53,22 @@ export const publicRoutes = {
 } as const satisfies Record<string, Route>;
 
 export const signedRoutes = {
-  balances: { method: 'GET', path: '/api/v1/capital', instruction: 'balanceQuery' },
-  account: { method: 'GET', path: '/api/v1/account', instruction: 'accountQuery' },
-  placeOrder: { method: 'POST', path: '/api/v1/order', instruction: 'orderExecute' },
-  placeOrders: { method: 'POST', path: '/api/v1/orders', instruction: 'orderExecute' },
-  cancelOrder: { method: 'DELETE', path: '/api/v1/order', instruction: 'orderCancel' },
-  cancelAllOrders: { method: 'DELETE', path: '/api/v1/orders', instruction: 'orderCancelAll' },
-  order: { method: 'GET', path: '/api/v1/order', instruction: 'orderQuery' },
-  openOrders: { method: 'GET', path: '/api/v1/orders', instruction: 'orderQueryAll' },
-  fills: { method: 'GET', path: '/wapi/v1/history/fills', instruction: 'fillHistoryQueryAll' },
-  orderHistory: { method: 'GET', path: '/wapi/v1/history/orders', instruction: 'orderHistoryQueryAll' },
-  deposits: { method: 'GET', path: '/wapi/v1/capital/deposits', instruction: 'depositQueryAll' },
-  depositAddress: { method: 'GET', path: '/wapi/v1/capital/deposit/address', instruction: 'depositAddressQuery' },
-  withdrawals: { method: 'GET', path: '/wapi/v1/capital/withdrawals', instruction: 'withdrawalQueryAll' },
-  withdraw: { method: 'POST', path: '/wapi/v1/capital/withdrawals', instruction: 'withdraw' },
+  balances: catalogueRoute('balanceQuery'),
+  account: catalogueRoute('accountQuery'),
+  placeOrder: catalogueRoute('orderExecute', 0),
+  placeOrders: catalogueRoute('orderExecute', 1),
+  cancelOrder: catalogueRoute('orderCancel'),
+  cancelAllOrders: catalogueRoute('orderCancelAll'),
+  order: catalogueRoute('orderQuery'),
+  openOrders: catalogueRoute('orderQueryAll'),
+  fills: catalogueRoute('fillHistoryQueryAll'),
+  orderHistory: catalogueRoute('orderHistoryQueryAll'),
+  deposits: catalogueRoute('depositQueryAll'),
+  depositAddress: catalogueRoute('depositAddressQuery'),
+  withdrawals: catalogueRoute('withdrawalQueryAll'),
+  withdraw: catalogueRoute('withdraw'),
+  // The exchange's native signed routes: the catalogue lists Backpack's routes
+  // only; the API names these instructions itself (routes-verification.ts, routes-native.ts).
   /** Native: the signer's inclusion proof under the latest attestation. */
   proof: { method: 'GET', path: '/wapi/v1/proof', instruction: 'proofQuery' },
   /** Native, operator keys only: every account's pending withdrawals. */
@@ -60,10 +78,11 @@ export const signedRoutes = {
     instruction: 'operatorWithdrawalQueryAll',
   },
   /** Margin (docs/api.md, "Margin"). */
-  borrowLend: { method: 'POST', path: '/api/v1/borrowLend', instruction: 'borrowLendExecute' },
-  updateAccount: { method: 'PATCH', path: '/api/v1/account', instruction: 'accountUpdate' },
-  lendingPositions: { method: 'GET', path: '/api/v1/borrowLend/positions', instruction: 'borrowLendPositionQuery' },
-  marginSummary: { method: 'GET', path: '/api/v1/capital/collateral', instruction: 'collateralQuery' },
+  borrowLend: catalogueRoute('borrowLendExecute'),
+  updateAccount: catalogueRoute('accountUpdate'),
+  lendingPositions: catalogueRoute('borrowLendPositionQuery'),
+  marginSummary: catalogueRoute('collateralQuery'),
+  /** Native: the signer's coverage pool shares. */
   coverageShares: { method: 'GET', path: '/wapi/v1/coveragePool', instruction: 'coveragePoolQuery' },
 } as const satisfies Record<string, SignedRoute>;
 
@@ -75,4 +94,4 @@ export const operatorInstructions = {
   listAsset: 'assetList',
   listMarket: 'marketList',
   stateReserves: 'reservesStatement',
-} as const;
+} as const satisfies Record<string, TransactionName>;

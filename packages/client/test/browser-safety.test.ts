@@ -11,12 +11,14 @@ const sourceDirectory = new URL('../src/', import.meta.url);
 const sdkFiles = readdirSync(sourceDirectory).filter(
   (name) => name.endsWith('.ts') && !name.endsWith('.test.ts') && name !== 'cli.ts' && !name.startsWith('cli-'),
 );
-// @vex/engine/verify is the engine's browser-safe subpath (attestations and inclusion proofs);
+// @vex/engine/verify is the engine's browser-safe subpath (attestations and inclusion proofs),
+// @vex/engine/catalogue its instruction catalogue (routes.ts derives the signed routes from it);
 // custody.ts reaches the chain with viem and @vex/custody's browser-safe subpath.
 const allowedPackages = new Set([
   '@noble/ed25519',
   '@noble/hashes/sha2.js',
   '@vex/engine/verify',
+  '@vex/engine/catalogue',
   'viem',
   '@vex/custody/browser',
 ]);

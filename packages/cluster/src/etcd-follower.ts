@@ -7,11 +7,12 @@
  * and a poll of the head catches a lost last event. docs/cluster.md,
  * "Following".
  */
-import type { IEvent, Watcher } from 'etcd3';
+import type { IEvent } from 'etcd3';
 import { decodeHead } from './etcd-keys.js';
 import type { EtcdLogStore } from './etcd-log-store.js';
 import { sleep } from './etcd-log-store.js';
 import { checkContinuation, decodeChunk } from './log-chunk.js';
+import { LogWatch } from './log-watch.js';
 import { LogContinuityError, LogOutsideWindowError, type EncodedEntry, type LogPosition } from './log-store.js';
 
 export interface FollowerOptions {
@@ -30,7 +31,10 @@ export interface FollowerStatistics {
   /** Catch-ups by range reads, and the batches they delivered. */
   rangeCatchUps: number;
   rangeBatches: number;
-  /** Watch events that did not continue the log (gap, reorder, broken chain, malformed) and sent the follower to range reads. */
+  /**
+   * Watch events that did not continue the log (gap, reorder, broken chain,
+   * malformed) and sent the follower to range reads.
+   */
   gapsDetected: number;
   /** The head was ahead of the delivered chunks (a lost event at the tail). */
   tailGapsDetected: number;
@@ -74,133 +78,112 @@ export class EtcdLogFollower {
   }
 
   async *batches(signal?: AbortSignal): AsyncGenerator<EncodedEntry[], void, undefined> {
-    const keys = this.store.keys;
-    const pending: IEvent[] = [];
-    let wake: (() => void) | undefined;
-    const notify = (): void => {
-      const waiting = wake;
-      wake = undefined;
-      waiting?.();
-    };
+    const watch = new LogWatch(this.store, this.options.watchEventFilter);
     // A function, so TypeScript does not narrow the flag across awaits.
     const aborted = (): boolean => signal?.aborted === true;
-    signal?.addEventListener('abort', notify, { once: true });
+    signal?.addEventListener('abort', watch.notify, { once: true });
     const revision = yield* this.catchUp(signal);
     if (aborted()) return;
-    let watcher: Watcher | undefined;
-    let watchBroken = false;
-    const startWatch = async (fromRevision: number): Promise<void> => {
-      const created = await this.store.client.watch().prefix(keys.all).startRevision(String(fromRevision)).create();
-      created.on('data', (response) => {
-        if (created !== watcher) return;
-        const events =
-          this.options.watchEventFilter === undefined
-            ? response.events
-            : this.options.watchEventFilter(response.events);
-        for (const event of events) pending.push(event);
-        notify();
-      });
-      // Reconnections are the watch's business (it resumes from its last revision). An error or an end (a start
-      // revision already compacted, say) makes the follower catch up by range reads and watch anew.
-      const broken = (): void => {
-        if (created !== watcher) return;
-        watchBroken = true;
-        notify();
-      };
-      created.on('error', broken);
-      created.on('end', broken);
-      watcher = created;
-    };
-    await startWatch(revision + 1);
+    await watch.start(revision + 1);
     try {
       while (!aborted()) {
-        if (watchBroken) {
-          watchBroken = false;
+        if (watch.broken) {
+          watch.broken = false;
           this.statistics.watchRestarts += 1;
-          const old = watcher;
-          watcher = undefined;
-          await old?.cancel().catch(() => undefined);
-          pending.length = 0;
+          await watch.stop();
+          watch.pending.length = 0;
           const caughtUpAt = yield* this.catchUp(signal);
           if (aborted()) return;
           try {
-            await startWatch(caughtUpAt + 1);
+            await watch.start(caughtUpAt + 1);
           } catch {
             this.statistics.transientErrors += 1;
-            watchBroken = true;
+            watch.broken = true;
             await sleep(this.pollIntervalMs, signal);
           }
           continue;
         }
-        if (pending.length === 0) {
-          let timer: NodeJS.Timeout | undefined;
-          const woken = await new Promise<boolean>((resolve) => {
-            wake = () => resolve(true);
-            timer = setTimeout(() => resolve(false), this.pollIntervalMs);
-          });
-          clearTimeout(timer);
-          wake = undefined;
-          if (!woken && !aborted()) {
-            let ahead = false;
-            try {
-              ahead = (await this.store.head()).sequence > this.position.sequence;
-            } catch {
-              this.statistics.transientErrors += 1;
-            }
-            if (ahead) {
-              this.statistics.tailGapsDetected += 1;
-              yield* this.catchUp(signal);
-            }
-          }
+        if (watch.pending.length === 0) {
+          const woken = await watch.wait(this.pollIntervalMs);
+          if (!woken && !aborted()) yield* this.catchUpIfBehind(signal);
           continue;
         }
-        const events = pending.splice(0);
-        let needsCatchUp = false;
-        let headSeen = 0;
-        for (const event of events) {
-          if (event.type !== 'Put') continue;
-          if (keys.isHead(event.kv.key)) {
-            try {
-              headSeen = Math.max(headSeen, decodeHead(event.kv.value).sequence);
-            } catch {
-              needsCatchUp = true;
-            }
-            continue;
-          }
-          const firstSequence = keys.firstSequenceOfChunk(event.kv.key);
-          if (firstSequence === undefined || needsCatchUp) continue;
-          let entries: EncodedEntry[];
-          try {
-            const chunk = decodeChunk(event.kv.value, 'a watched chunk');
-            if (chunk.firstSequence !== firstSequence)
-              throw new LogContinuityError('malformed', firstSequence, 'the chunk does not start at its key');
-            if (firstSequence + chunk.encodings.length - 1 <= this.position.sequence) {
-              this.statistics.duplicatesSkipped += 1;
-              continue;
-            }
-            entries = checkContinuation(this.position, chunk.encodings);
-          } catch {
-            // Out of order, a gap, or not chained: the range read decides what the log really holds.
-            this.statistics.gapsDetected += 1;
-            needsCatchUp = true;
-            continue;
-          }
-          const last = entries[entries.length - 1]!;
-          this.position = { sequence: last.sequence, entryHash: last.entryHash };
-          this.statistics.watchChunks += 1;
-          yield entries;
-          if (aborted()) return;
-        }
-        if (!needsCatchUp && headSeen > this.position.sequence) {
-          this.statistics.tailGapsDetected += 1;
-          needsCatchUp = true;
-        }
-        if (needsCatchUp) yield* this.catchUp(signal);
+        const outcome = yield* this.deliverWatched(watch.pending.splice(0), signal);
+        if (outcome === 'aborted') return;
+        if (outcome === 'catchUp') yield* this.catchUp(signal);
       }
     } finally {
-      signal?.removeEventListener('abort', notify);
-      await watcher?.cancel().catch(() => undefined);
+      signal?.removeEventListener('abort', watch.notify);
+      await watch.stop();
     }
+  }
+
+  /** After a quiet poll interval: reads the head, and catches up if it is past the last entry delivered. */
+  private async *catchUpIfBehind(signal?: AbortSignal): AsyncGenerator<EncodedEntry[], void, undefined> {
+    let ahead = false;
+    try {
+      ahead = (await this.store.head()).sequence > this.position.sequence;
+    } catch {
+      this.statistics.transientErrors += 1;
+    }
+    if (ahead) {
+      this.statistics.tailGapsDetected += 1;
+      yield* this.catchUp(signal);
+    }
+  }
+
+  /**
+   * Delivers the chunks of watched events that continue the log, in order.
+   * Answers 'catchUp' when the range reads must decide (a gap, a reordered,
+   * unchained or malformed chunk, a head past the last chunk delivered),
+   * 'aborted' when the signal aborted, else 'delivered'.
+   */
+  private async *deliverWatched(
+    events: readonly IEvent[],
+    signal?: AbortSignal,
+  ): AsyncGenerator<EncodedEntry[], 'delivered' | 'catchUp' | 'aborted', undefined> {
+    const keys = this.store.keys;
+    let needsCatchUp = false;
+    let headSeen = 0;
+    for (const event of events) {
+      if (event.type !== 'Put') continue;
+      if (keys.isHead(event.kv.key)) {
+        try {
+          headSeen = Math.max(headSeen, decodeHead(event.kv.value).sequence);
+        } catch {
+          needsCatchUp = true;
+        }
+        continue;
+      }
+      const firstSequence = keys.firstSequenceOfChunk(event.kv.key);
+      if (firstSequence === undefined || needsCatchUp) continue;
+      let entries: EncodedEntry[];
+      try {
+        const chunk = decodeChunk(event.kv.value, 'a watched chunk');
+        if (chunk.firstSequence !== firstSequence)
+          throw new LogContinuityError('malformed', firstSequence, 'the chunk does not start at its key');
+        if (firstSequence + chunk.encodings.length - 1 <= this.position.sequence) {
+          this.statistics.duplicatesSkipped += 1;
+          continue;
+        }
+        entries = checkContinuation(this.position, chunk.encodings);
+      } catch {
+        // Out of order, a gap, or not chained: the range read decides what the log really holds.
+        this.statistics.gapsDetected += 1;
+        needsCatchUp = true;
+        continue;
+      }
+      const last = entries[entries.length - 1]!;
+      this.position = { sequence: last.sequence, entryHash: last.entryHash };
+      this.statistics.watchChunks += 1;
+      yield entries;
+      if (signal?.aborted === true) return 'aborted';
+    }
+    if (!needsCatchUp && headSeen > this.position.sequence) {
+      this.statistics.tailGapsDetected += 1;
+      needsCatchUp = true;
+    }
+    return needsCatchUp ? 'catchUp' : 'delivered';
   }
 
   /**

@@ -5,9 +5,9 @@
  * request signing (request-signing.ts), the state codec and, later, the
  * client and CLI derive from this table rather than repeat it. A transaction
  * kind missing here, or a name here that is not a transaction kind, is a
- * compile error (`satisfies` below). See docs/protocol.md, "Instructions".
+ * compile error (instruction-catalogue-check.ts; this module imports nothing,
+ * so browser bundles take it as plain data). See docs/protocol.md, "Instructions".
  */
-import type { TransactionKind } from './instruction.js';
 
 /** The values each enumerated field takes, in their encoding order (the state codec writes the index). */
 export const enumValues = {
@@ -61,7 +61,7 @@ export const transactionCatalogue = {
   attestationRecord: { operatorOnly: true, routes: [] },
   borrowLendMarketList: { operatorOnly: true, routes: [] },
   indexPriceUpdate: { operatorOnly: true, routes: [] },
-} as const satisfies Record<TransactionKind, TransactionCatalogueEntry>;
+} as const satisfies Record<string, TransactionCatalogueEntry>;
 
 /** The signed Backpack routes of the queries (signed reads, never logged). */
 export const queryRoutes: ReadonlyArray<SignedRoute & { readonly instruction: string }> = [
