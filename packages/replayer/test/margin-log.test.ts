@@ -7,36 +7,12 @@
 import { readFileSync } from 'node:fs';
 import type { LogEntry } from '@vex/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signedEntry, signerFromByte, type Signer } from '../../engine/test/random-log.js';
 import { replayLog, type ReplayDiverged, type ReplayReport } from '../src/replay-log.js';
 import { SignatureVerifierPool } from '../src/signature-verifier-pool.js';
+import { entriesOf, scenarioDirectory as scenarios, scenarioEntry as entry, scenarioSigners } from './scenario-log.js';
 import { chainLog, testGenesis } from './test-log.js';
 
-const names = ['operator', 'alice', 'bob', 'carol', 'dave', 'erin', 'keeper'];
-const signers = new Map<string, Signer>(names.map((name, index) => [name, signerFromByte(index + 1)]));
-const operator = signers.get('operator')!;
-const scenarios = new URL('../../engine/test/scenarios/', import.meta.url);
-
-/** The accepted instruction rows of a scenario text as signed entries. */
-function entriesOf(text: string): LogEntry[] {
-  const entries: LogEntry[] = [];
-  for (const raw of text.split('\n')) {
-    const content = raw.replace(/#.*$/, '').trim();
-    if (content === '' || content.startsWith('expect') || !content.endsWith('-> ok')) continue;
-    const [time, signer, instruction, ...rest] = content.replace(/\s*-> ok$/, '').split(/\s+/);
-    entries.push(entry(signer!, instruction!, rest, Number(time)));
-  }
-  return entries;
-}
-
-function entry(signer: string, instruction: string, words: readonly string[], logTimeMs: number): LogEntry {
-  const params: Record<string, string> = {};
-  for (const word of words) {
-    const [key, value] = word.split('=') as [string, string];
-    params[key] = key === 'account' ? signers.get(value)!.accountId : value;
-  }
-  return signedEntry(signers.get(signer)!, instruction, params, logTimeMs);
-}
+const operator = scenarioSigners.get('operator')!;
 
 let pool: SignatureVerifierPool;
 let entries: LogEntry[];

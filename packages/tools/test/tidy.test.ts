@@ -100,13 +100,11 @@ const longFunctions: readonly string[] = [
   'packages/api/src/routes-native.ts#registerNativeRoutes',
   'packages/api/src/routes-orders.ts#registerOrderRoutes',
   'packages/cluster/src/etcd-follower.ts#EtcdLogFollower.batches',
-  'packages/engine/src/inclusion-proof.ts#checkProof',
   'packages/engine/src/instruction.ts#parseSingle',
   'packages/engine/src/invariants.ts#checkInvariants',
   'packages/engine/src/listing.ts#listMarket',
   'packages/engine/src/matching.ts#matchTaker',
   'packages/engine/src/state-codec.ts#decodeStateUnchecked',
-  'packages/replayer/src/inclusion-proof-check.ts#checkInclusionProof',
 ];
 const longFiles: readonly string[] = [
   'packages/api/test/fuzz.test.ts',
