@@ -19,6 +19,7 @@ import {
 import { indexesAt } from './lending-pool.js';
 import { attestationFieldsOf, LiabilitiesTree, signAttestation, type LiabilitiesRoot } from './liabilities-tree.js';
 import { divideDown, divideUp, wad } from './margin-fixed-point.js';
+import { reservesReport } from './reserves-report.js';
 import { decodeState, encodeState } from './state-codec.js';
 import type { Account, ExchangeState } from './state.js';
 import { signerFromByte } from '../test/random-log.js';
@@ -186,4 +187,34 @@ describe('liabilities leaves with lend and borrow positions', () => {
       bytesToLowerHex(LiabilitiesTree.build(state).root().hash),
     );
   });
+
+  it('the reserves report: the hole is what borrowers owe beyond what they still hold, with their collateral', () => {
+    // bob borrows 400 USDC and withdraws 300 of it: 300 of his debt is no longer held in USDC.
+    const state = runScenario(`${setup}
+1000 bob borrowLendExecute symbol=USDC side=Borrow quantity=400 -> ok
+1000 bob withdraw symbol=USDC quantity=300 address=x blockchain=Solana -> ok
+`);
+    const pending = reportOf(state);
+    // A pending withdrawal is still in the wallets and in bob's claim: no hole yet.
+    expect(pending.USDC).toMatchObject({ borrowLendHole: 0n, holeCollateralValue: 0n });
+    runScenario('1000 operator withdrawalComplete withdrawalId=1 chainTransactionId=t -> ok', state);
+    const report = reportOf(state);
+    // bob: 100 USDC held against 400 owed; his collateral is 10 SOL × 100 × 0.8 + 100 USDC.
+    // USDC deposits 8000 (alice's 1000 lent, still her claim), bob's 400 borrowed less the 300 withdrawn:
+    // claims − debts = 8000 − 300, deposits less withdrawals.
+    expect(report.USDC).toMatchObject({
+      claims: 8000_000000n + 400_000000n - 300_000000n,
+      debts: 400_000000n,
+      liabilities: 8000_000000n - 300_000000n,
+      borrowLendHole: 300_000000n,
+      holeCollateralValue: 900_000000n,
+    });
+    expect(report.SOL).toMatchObject({ debts: 0n, borrowLendHole: 0n, holeCollateralValue: 0n });
+  });
 });
+
+function reportOf(state: ExchangeState): Record<string, ReturnType<typeof reservesReport>[number]> {
+  const root = LiabilitiesTree.build(state).root();
+  const fields = attestationFieldsOf(state, root, 40, new Uint8Array(32), new Uint8Array(32));
+  return Object.fromEntries(reservesReport(state, fields).map((asset) => [asset.symbol, asset]));
+}
