@@ -30,6 +30,7 @@ import {
 import { createProgressDisplay } from './progress-display.js';
 import { ReplayInputError, errorMessage } from './replay-input-error.js';
 import { replayLog, type ReplayReport } from './replay-log.js';
+import { describeReserves } from './reserves-summary.js';
 import { ChainCheckCollector, checkChain, type ChainCheckResult } from './chain-check.js';
 
 function describeChainCheck(chain: ChainCheckResult): string {
@@ -133,6 +134,7 @@ function describeReport(report: ReplayReport, snapshot: SnapshotRecord | undefin
   );
   if (report.verified) {
     lines.push(`head: sequence ${report.headSequence}, hash ${report.headHash}`, `state hash: ${report.stateHash}`);
+    if (report.reserves !== undefined) lines.push(...describeReserves(report.reserves));
   }
   return `${lines.join('\n')}\n`;
 }
