@@ -203,28 +203,36 @@ export function borrowedUnits(balance: Balance, timeMs: number): bigint {
   return borrowedUnitsAtIndex(balance.borrowScaled, indexesAt(balance.asset.margin!, timeMs).borrowIndex);
 }
 
-function setBorrowScaled(state: ExchangeState, balance: Balance, scaled: bigint): void {
+/**
+ * Sets a balance's scaled lend or borrow, keeping the pool's scaled total,
+ * the account's count of such positions and the state's set of lenders or
+ * borrowers (derived bookkeeping) in step.
+ */
+function setScaled(state: ExchangeState, balance: Balance, kind: 'lend' | 'borrow', scaled: bigint): void {
   const account = balance.account;
-  const was = balance.borrowScaled !== 0n;
-  balance.asset.margin!.lendingPool.totalBorrowScaled += scaled - balance.borrowScaled;
-  balance.borrowScaled = scaled;
-  const is = scaled !== 0n;
-  if (was === is) return;
-  account.borrowCount += is ? 1 : -1;
-  if (account.borrowCount === 0) state.borrowers.delete(account);
-  else state.borrowers.add(account);
+  const pool = balance.asset.margin!.lendingPool;
+  const previous = kind === 'lend' ? balance.lendScaled : balance.borrowScaled;
+  if (kind === 'lend') {
+    pool.totalSupplyScaled += scaled - previous;
+    balance.lendScaled = scaled;
+  } else {
+    pool.totalBorrowScaled += scaled - previous;
+    balance.borrowScaled = scaled;
+  }
+  if ((previous !== 0n) === (scaled !== 0n)) return;
+  const change = scaled !== 0n ? 1 : -1;
+  const count = kind === 'lend' ? (account.lendCount += change) : (account.borrowCount += change);
+  const holders = kind === 'lend' ? state.lenders : state.borrowers;
+  if (count === 0) holders.delete(account);
+  else holders.add(account);
+}
+
+function setBorrowScaled(state: ExchangeState, balance: Balance, scaled: bigint): void {
+  setScaled(state, balance, 'borrow', scaled);
 }
 
 function setLendScaled(state: ExchangeState, balance: Balance, scaled: bigint): void {
-  const account = balance.account;
-  const was = balance.lendScaled !== 0n;
-  balance.asset.margin!.lendingPool.totalSupplyScaled += scaled - balance.lendScaled;
-  balance.lendScaled = scaled;
-  const is = scaled !== 0n;
-  if (was === is) return;
-  account.lendCount += is ? 1 : -1;
-  if (account.lendCount === 0) state.lenders.delete(account);
-  else state.lenders.add(account);
+  setScaled(state, balance, 'lend', scaled);
 }
 
 /**
