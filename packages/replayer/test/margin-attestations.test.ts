@@ -4,14 +4,7 @@
  * accrued to each attestation's log time, must be the signed one.
  */
 import { readFileSync } from 'node:fs';
-import {
-  apply,
-  createState,
-  genesisHash,
-  LiabilitiesTree,
-  signAttestation,
-  type Attestation,
-} from '@vex/engine';
+import { apply, createState, genesisHash, LiabilitiesTree, signAttestation, type Attestation } from '@vex/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayLog } from '../src/replay-log.js';
 import { SignatureVerifierPool } from '../src/signature-verifier-pool.js';
