@@ -98,6 +98,8 @@ contract Vault {
     error AlreadyExited();
     error NotRefundable(uint256 depositNumber);
     error NothingOwed();
+    /// The leaf owes more of `asset` than it holds: a borrower's exit is a later phase (docs/custody.md).
+    error DebtExceedsClaim(uint256 asset, uint256 claim, uint256 debt);
 
     event Deposited(uint64 indexed number, bytes32 indexed publicKey, uint32 asset, uint256 amount, address depositor);
     event RootCommitted(
@@ -298,7 +300,8 @@ contract Vault {
         emit VaultFrozen(finalCount, root);
     }
 
-    /// Once frozen: owes the leaf's exit address its claims less debts (net equity at the committed prices).
+    /// Once frozen: owes the leaf's exit address its claims less debts, asset by asset; refused for a leaf
+    /// with a debt its own claim in that asset does not cover (DebtExceedsClaim).
     function exit(ExitProof calldata proof) external {
         if (!frozen) revert NotFrozen();
         if (finalCount == 0) revert NoFinalRoot();
@@ -307,7 +310,7 @@ contract Vault {
         if (keccak256(abi.encode(proof.prices)) != last.pricesHash) revert BadPrices();
         if (_proofRoot(proof) != last.root) revert ProofMismatch();
         exited[proof.commitment] = true;
-        uint256[] memory amounts = _netEquity(proof.sums, proof.prices);
+        uint256[] memory amounts = _netAmounts(proof.sums, proof.prices.length);
         for (uint256 i = 0; i < amounts.length; i++) {
             if (amounts[i] == 0) continue;
             owed[proof.exitAddress][i] += amounts[i];
@@ -454,31 +457,16 @@ contract Vault {
         }
     }
 
-    /// Per asset: claim − debt when no debt exceeds its claim; otherwise the positive parts scaled to the net equity.
-    function _netEquity(bytes calldata sums, uint256[] calldata prices)
-        private
-        pure
-        returns (uint256[] memory amounts)
-    {
-        uint256 count = prices.length;
+    /// Per asset: claim − debt. A debt above its claim (borrowed funds spent or withdrawn, backed by collateral in
+    /// other assets) is refused: paying that leaf's collateral would leave its debt unpaid to the lenders, who
+    /// are owed that asset in kind. Such leaves wait for a margin exit that settles debts first (a later phase).
+    function _netAmounts(bytes calldata sums, uint256 count) private pure returns (uint256[] memory amounts) {
         amounts = new uint256[](count);
-        uint256 positiveValue = 0;
-        uint256 negativeValue = 0;
         for (uint256 i = 0; i < count; i++) {
             uint256 claim = uint256(uint128(bytes16(sums[32 * i:32 * i + 16])));
             uint256 debt = uint256(uint128(bytes16(sums[32 * i + 16:32 * i + 32])));
-            if (claim >= debt) {
-                amounts[i] = claim - debt;
-                positiveValue += amounts[i] * prices[i];
-            } else {
-                negativeValue += (debt - claim) * prices[i];
-            }
-        }
-        if (negativeValue == 0) return amounts;
-        // Rounded down: the vault never pays more than the account's equity.
-        for (uint256 i = 0; i < count; i++) {
-            if (negativeValue >= positiveValue) amounts[i] = 0;
-            else amounts[i] = amounts[i] * (positiveValue - negativeValue) / positiveValue;
+            if (debt > claim) revert DebtExceedsClaim(i, claim, debt);
+            amounts[i] = claim - debt;
         }
     }
 }

@@ -35,9 +35,15 @@ interface ExitLeaf {
   readonly record: TreeRecord;
 }
 
-function exitLeaf(publicKey: Uint8Array, saltFill: number, exitAddress: Address, amounts: readonly bigint[]): ExitLeaf {
+function exitLeaf(
+  publicKey: Uint8Array,
+  saltFill: number,
+  exitAddress: Address,
+  amounts: readonly bigint[],
+  debts: readonly bigint[] = [],
+): ExitLeaf {
   const commitment = accountCommitment(publicKey, salt(saltFill));
-  const sums = encodeSums(amounts.map((claim) => ({ claim, debt: 0n })));
+  const sums = encodeSums(amounts.map((claim, asset) => ({ claim, debt: debts[asset] ?? 0n })));
   return { commitment, exitAddress, sums, record: { hash: exitLeafHash(commitment, exitAddress, sums), sums } };
 }
 
@@ -71,15 +77,20 @@ const baseCommit = (setup: VaultSetup, children: { left: `0x${string}`; right: `
   payouts: [],
 });
 
-/** Alice (2 SOL) and bob (3 USDC) deposit, link their exit addresses, and a final root holds them. */
-async function finalScenario(): Promise<{ setup: VaultSetup; leaves: ExitLeaf[]; paths: TreeRecord[][] }> {
+/**
+ * Alice (2 SOL) and bob (3 USDC) deposit, link their exit addresses, and a
+ * final root holds them, with the given debts (none by default).
+ */
+async function finalScenario(
+  debts: { readonly alice?: readonly bigint[]; readonly bob?: readonly bigint[] } = {},
+): Promise<{ setup: VaultSetup; leaves: ExitLeaf[]; paths: TreeRecord[][] }> {
   const setup = await deployScenario(fixture, symbols, { finalityDelaySeconds: 60, graceSeconds: 600 });
   await depositOnChain(fixture.alice, setup, 0, 2_000_000n, alice.publicKey);
   await depositOnChain(fixture.bob, setup, 1, 3_000_000n, bob.publicKey);
   const fee = { hash: new Uint8Array(32).fill(7), sums: new Uint8Array(64) };
   const leaves = [
-    exitLeaf(alice.publicKey, 1, fixture.alice.account.address, [2_000_000n, 0n]),
-    exitLeaf(bob.publicKey, 2, fixture.bob.account.address, [0n, 3_000_000n]),
+    exitLeaf(alice.publicKey, 1, fixture.alice.account.address, [2_000_000n, 0n], debts.alice),
+    exitLeaf(bob.publicKey, 2, fixture.bob.account.address, [0n, 3_000_000n], debts.bob),
   ];
   const records = [fee, leaves[0]!.record, leaves[1]!.record];
   const paths = pathsOf(records);
@@ -178,6 +189,27 @@ describe('exits and refunds', () => {
     await expectRevert(vault.write.refund([3n]), 'NotRefundable');
     await confirmed(fixture.alice, await vault.write.withdraw([0]));
     expect(await tokenBalance(fixture.alice, setup.tokens[0]!, fixture.alice.account.address)).toBe(before + 500_000n);
+  });
+});
+
+describe('exits of leaves with debts', () => {
+  it('pays claim − debt when each debt is covered by its own claim, and refuses a debt above its claim', async () => {
+    // Alice borrowed 1 USDC (lent by bob) and spent it: her SOL must not leave while her USDC debt stays.
+    // Bob owes 1 USDC against his 3: he is owed 2.
+    const { setup, leaves, paths } = await finalScenario({ alice: [0n, 1_000_000n], bob: [0n, 1_000_000n] });
+    const vault = vaultContract(fixture.bob, setup.vault);
+    await confirmed(
+      fixture.alice,
+      await vault.write.requestForcedExit([toHex(alice.publicKey)], { value: 10n ** 15n }),
+    );
+    await fixture.time.increaseTime({ seconds: 601 });
+    await confirmed(fixture.bob, await vault.write.freeze());
+    await expectRevert(vault.write.exit([exitArgument(leaves[0]!, 1, paths[0]!)]), 'DebtExceedsClaim');
+    await confirmed(fixture.bob, await vault.write.exit([exitArgument(leaves[1]!, 2, paths[1]!)]));
+    await confirmed(fixture.bob, await vault.write.withdraw([1]));
+    expect(await tokenBalance(fixture.bob, setup.tokens[1]!, fixture.bob.account.address)).toBe(2_000_000n);
+    // Alice's refused exit leaves nothing owed to her.
+    await expectRevert(vaultContract(fixture.alice, setup.vault).write.withdraw([0]), 'NothingOwed');
   });
 });
 

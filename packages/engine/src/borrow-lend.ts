@@ -194,7 +194,7 @@ export function executeBorrowLend(
     }
     const repaid = units < borrowedUnits(balance, timeMs) ? units : borrowedUnits(balance, timeMs);
     if (repaid > 0n) repayUnits(state, recorder, balance, repaid, timeMs);
-    if (units > repaid) lendUnits(recorder, balance, units - repaid);
+    if (units > repaid) lendUnits(state, recorder, balance, units - repaid);
     return view(balance, 'Lend', units, repaid, timeMs);
   }
   if (isLiquidatable(state, account, timeMs))
@@ -205,7 +205,7 @@ export function executeBorrowLend(
     (redeemed > 0n ? checkRedeem(balance, redeemed) : undefined) ??
     (units > redeemed ? checkBorrow(state, balance, units - redeemed, timeMs, true, redeemed) : undefined);
   if (refusal !== undefined) return savepoint.restore(refusal);
-  if (redeemed > 0n) redeemUnits(recorder, balance, redeemed, timeMs);
+  if (redeemed > 0n) redeemUnits(state, recorder, balance, redeemed, timeMs);
   if (units > redeemed) borrowUnits(state, recorder, balance, units - redeemed);
   return view(balance, 'Borrow', units, redeemed, timeMs);
 }

@@ -290,6 +290,48 @@ function checkProof(
   }
 
   // 2. Shape and ranges.
+  const parts = readProofParts(proof, attestation);
+
+  // 3. Recompute the leaf and walk up, claims and debts summed apart.
+  const commitment = accountCommitment(parts.publicKey, parts.salt);
+  const leafSums = pairsToSums(parts.balancePairs);
+  const leaf =
+    parts.exitAddress === undefined
+      ? leafHash(commitment, leafSums)
+      : exitLeafHash(commitment, parts.exitAddress, leafSums);
+  const root = walkToRoot(leaf, parts.balancePairs, parts.siblings, parts.leafIndex, attestation.accountCount);
+
+  // 4. The root and its sums are the attested ones.
+  checkAttestedRoot(attestation, root.hash, root.pairs);
+
+  const balances = attestation.assets.map((asset, position) => ({
+    symbol: asset.symbol,
+    claim: parts.balancePairs[2 * position]!,
+    debt: parts.balancePairs[2 * position + 1]!,
+  }));
+  const linked = parts.exitAddress === undefined ? {} : { exitAddress: exitAddressText(parts.exitAddress) };
+  const account = bytesToBase64(parts.publicKey);
+  return { ok: true, account, leafIndex: parts.leafIndex, ...linked, balances, attestation };
+}
+
+/** A sibling on the path: its hash and its sums as flat amounts (claim, debt, claim, debt, …). */
+interface ProofSibling {
+  readonly hash: Uint8Array;
+  readonly pairs: readonly bigint[];
+}
+
+/** What a proof states, checked for shape and range against its attestation (step 2 of "Checking a proof"). */
+interface ProofParts {
+  readonly publicKey: Uint8Array;
+  readonly salt: Uint8Array;
+  readonly leafIndex: number;
+  readonly exitAddress: Uint8Array | undefined;
+  /** The leaf's amounts, flat: claim, debt, claim, debt, … in the attestation's asset order. */
+  readonly balancePairs: readonly bigint[];
+  readonly siblings: readonly ProofSibling[];
+}
+
+function readProofParts(proof: Record<string, unknown>, attestation: Attestation): ProofParts {
   const assetCount = attestation.assets.length;
   const symbols = attestation.assets.map((asset) => asset.symbol);
   const publicKey = canonicalBase64ToBytes(proof.account, 32);
@@ -310,31 +352,40 @@ function checkProof(
   if (proof.path.length !== depth)
     reject(`path has ${proof.path.length} items; ${attestation.accountCount} leaves need exactly ${depth}.`);
   const balancePairs = readPairs(proof.balances, assetCount, 'balances', symbols);
-  const siblings = proof.path.map((item: unknown, level) => {
+  const siblings = proof.path.map((item: unknown, level): ProofSibling => {
     if (!isRecord(item)) reject(`path[${level}] must be an object.`);
     const hash = lowerHexToBytes(item.hash, 32);
     if (hash === undefined) reject(`path[${level}].hash must be 64 lower-case hex digits.`);
     return { hash, pairs: readPairs(item.sums, assetCount, `path[${level}].sums`) };
   });
-
-  // 3. Recompute the leaf and walk up. Indexes are bigints: a level may hold up
-  // to 2^53 nodes, beyond the 32-bit range of JavaScript's shift operators.
   let exitAddress: Uint8Array | undefined;
   if (proof.exitAddress !== undefined) {
     exitAddress = typeof proof.exitAddress === 'string' ? parseExitAddress(proof.exitAddress) : undefined;
     if (exitAddress === undefined) reject('exitAddress must be 0x and 40 lower-case hex digits, not the zero address.');
   }
-  const commitment = accountCommitment(publicKey, salt);
-  const leafSums = pairsToSums(balancePairs);
-  let hash =
-    exitAddress === undefined ? leafHash(commitment, leafSums) : exitLeafHash(commitment, exitAddress, leafSums);
-  let pairs = balancePairs;
+  return { publicKey, salt, leafIndex, exitAddress, balancePairs, siblings };
+}
+
+/**
+ * Walks from the leaf to the root: at each level the node hash of the two
+ * records, and the parent's sums, claims and debts added apart, each below
+ * 2^128. Indexes are bigints: a level may hold up to 2^53 nodes, beyond the
+ * 32-bit range of JavaScript's shift operators.
+ */
+function walkToRoot(
+  leaf: Uint8Array,
+  leafPairs: readonly bigint[],
+  siblings: readonly ProofSibling[],
+  leafIndex: number,
+  accountCount: number,
+): { readonly hash: Uint8Array; readonly pairs: readonly bigint[] } {
+  let hash = leaf;
+  let pairs = leafPairs;
   let index = BigInt(leafIndex);
-  let levelCount = BigInt(attestation.accountCount);
+  let levelCount = BigInt(accountCount);
   siblings.forEach((sibling, level) => {
-    const siblingIndex = index ^ 1n;
     const siblingIsEmpty = isZeroBytes(sibling.hash);
-    if (siblingIndex >= levelCount) {
+    if ((index ^ 1n) >= levelCount) {
       if (!siblingIsEmpty || sibling.pairs.some((amount) => amount !== 0n)) {
         reject(
           `path[${level}] must be the empty node: node ${index} is the last of level ${level} and has no partner.`,
@@ -358,8 +409,11 @@ function checkProof(
     index >>= 1n;
     levelCount = (levelCount + 1n) >> 1n;
   });
+  return { hash, pairs };
+}
 
-  // 4. The root and its sums are the attested ones.
+/** The computed root hash is the attested liabilitiesRoot, and its sums every asset's attested claims and debts. */
+function checkAttestedRoot(attestation: Attestation, hash: Uint8Array, pairs: readonly bigint[]): void {
   if (!equalBytes(hash, lowerHexToBytes(attestation.liabilitiesRoot, 32)!)) {
     reject('The computed root hash is not the attested liabilitiesRoot.');
   }
@@ -369,12 +423,4 @@ function checkProof(
     if (pairs[2 * position + 1] !== BigInt(asset.debts))
       reject(`The computed ${asset.symbol} debts are not the attested total.`);
   });
-
-  const balances = symbols.map((symbol, position) => ({
-    symbol,
-    claim: balancePairs[2 * position]!,
-    debt: balancePairs[2 * position + 1]!,
-  }));
-  const linked = exitAddress === undefined ? {} : { exitAddress: exitAddressText(exitAddress) };
-  return { ok: true, account: bytesToBase64(publicKey), leafIndex, ...linked, balances, attestation };
 }

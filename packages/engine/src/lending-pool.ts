@@ -155,11 +155,14 @@ export function utilization(pool: LendingPool): bigint {
   return lent === 0n ? 0n : ratioDown(totalBorrowedUnits(pool), lent);
 }
 
+/** A lending pool's two cumulative indexes (wad). */
+export interface PoolIndexes {
+  readonly borrowIndex: bigint;
+  readonly supplyIndex: bigint;
+}
+
 /** The pool's indexes brought forward to `timeMs`, without changing the pool. */
-export function indexesAt(
-  margin: AssetMargin,
-  timeMs: number,
-): { readonly borrowIndex: bigint; readonly supplyIndex: bigint } {
+export function indexesAt(margin: AssetMargin, timeMs: number): PoolIndexes {
   const pool = margin.lendingPool;
   const elapsed = BigInt(timeMs - pool.accruedAtMs);
   if (elapsed <= 0n || pool.totalBorrowScaled === 0n) return pool;
@@ -179,28 +182,58 @@ export function accrue(margin: AssetMargin, timeMs: number): void {
   if (timeMs > pool.accruedAtMs) pool.accruedAtMs = timeMs;
 }
 
+/** Lent units of a scaled lend at `supplyIndex`: ⌊lendScaled × supplyIndex / wad⌋, a claim, rounded down. */
+export function lentUnitsAtIndex(lendScaled: bigint, supplyIndex: bigint): bigint {
+  return divideDown(lendScaled * supplyIndex, wad);
+}
+
+/** Borrowed units of a scaled borrow at `borrowIndex`: ⌈borrowScaled × borrowIndex / wad⌉, a debt, rounded up. */
+export function borrowedUnitsAtIndex(borrowScaled: bigint, borrowIndex: bigint): bigint {
+  return divideUp(borrowScaled * borrowIndex, wad);
+}
+
 /** What a balance has lent, in units, at indexes brought to `timeMs` (rounded down). */
 export function lentUnits(balance: Balance, timeMs: number): bigint {
   if (balance.lendScaled === 0n) return 0n;
-  return divideDown(balance.lendScaled * indexesAt(balance.asset.margin!, timeMs).supplyIndex, wad);
+  return lentUnitsAtIndex(balance.lendScaled, indexesAt(balance.asset.margin!, timeMs).supplyIndex);
 }
 
 /** What a balance owes, in units, at indexes brought to `timeMs` (rounded up). */
 export function borrowedUnits(balance: Balance, timeMs: number): bigint {
   if (balance.borrowScaled === 0n) return 0n;
-  return divideUp(balance.borrowScaled * indexesAt(balance.asset.margin!, timeMs).borrowIndex, wad);
+  return borrowedUnitsAtIndex(balance.borrowScaled, indexesAt(balance.asset.margin!, timeMs).borrowIndex);
+}
+
+/**
+ * Sets a balance's scaled lend or borrow, keeping the pool's scaled total,
+ * the account's count of such positions and the state's set of lenders or
+ * borrowers (derived bookkeeping) in step.
+ */
+function setScaled(state: ExchangeState, balance: Balance, kind: 'lend' | 'borrow', scaled: bigint): void {
+  const account = balance.account;
+  const pool = balance.asset.margin!.lendingPool;
+  const previous = kind === 'lend' ? balance.lendScaled : balance.borrowScaled;
+  if (kind === 'lend') {
+    pool.totalSupplyScaled += scaled - previous;
+    balance.lendScaled = scaled;
+  } else {
+    pool.totalBorrowScaled += scaled - previous;
+    balance.borrowScaled = scaled;
+  }
+  if ((previous !== 0n) === (scaled !== 0n)) return;
+  const change = scaled !== 0n ? 1 : -1;
+  const count = kind === 'lend' ? (account.lendCount += change) : (account.borrowCount += change);
+  const holders = kind === 'lend' ? state.lenders : state.borrowers;
+  if (count === 0) holders.delete(account);
+  else holders.add(account);
 }
 
 function setBorrowScaled(state: ExchangeState, balance: Balance, scaled: bigint): void {
-  const account = balance.account;
-  const was = balance.borrowScaled !== 0n;
-  balance.asset.margin!.lendingPool.totalBorrowScaled += scaled - balance.borrowScaled;
-  balance.borrowScaled = scaled;
-  const is = scaled !== 0n;
-  if (was === is) return;
-  account.borrowCount += is ? 1 : -1;
-  if (account.borrowCount === 0) state.borrowers.delete(account);
-  else state.borrowers.add(account);
+  setScaled(state, balance, 'borrow', scaled);
+}
+
+function setLendScaled(state: ExchangeState, balance: Balance, scaled: bigint): void {
+  setScaled(state, balance, 'lend', scaled);
 }
 
 /** Reports a position change as a lendingMovement event (the history's borrow/lend and interest records). */
@@ -230,26 +263,29 @@ function recordMovement(
  * available → pool: lends `units` (the pool must be accrued to now). The
  * lender's scaled claim is rounded down, so a lend never creates value.
  */
-export function lendUnits(recorder: EntryRecorder, balance: Balance, units: bigint): void {
+export function lendUnits(state: ExchangeState, recorder: EntryRecorder, balance: Balance, units: bigint): void {
   const pool = balance.asset.margin!.lendingPool;
   invariant(balance.borrowScaled === 0n, 'a lend against an open borrow must repay it first');
   debit(recorder, balance, units);
-  const scaled = divideDown(units * wad, pool.supplyIndex);
-  balance.lendScaled += scaled;
-  pool.totalSupplyScaled += scaled;
+  setLendScaled(state, balance, balance.lendScaled + divideDown(units * wad, pool.supplyIndex));
   pool.cashUnits += units;
   recordMovement(recorder, balance, 'Lend', units);
 }
 
 /** pool → available: redeems `units` of the lend (at most all of it; the scaled claim burnt is rounded up). */
-export function redeemUnits(recorder: EntryRecorder, balance: Balance, units: bigint, timeMs: number): void {
+export function redeemUnits(
+  state: ExchangeState,
+  recorder: EntryRecorder,
+  balance: Balance,
+  units: bigint,
+  timeMs: number,
+): void {
   const pool = balance.asset.margin!.lendingPool;
   const lent = lentUnits(balance, timeMs);
   invariant(units <= lent && units <= pool.cashUnits, 'a redemption beyond the lend or the pool cash');
   const burnt =
     units === lent ? balance.lendScaled : minimum(balance.lendScaled, divideUp(units * wad, pool.supplyIndex));
-  balance.lendScaled -= burnt;
-  pool.totalSupplyScaled -= burnt;
+  setLendScaled(state, balance, balance.lendScaled - burnt);
   pool.cashUnits -= units;
   credit(recorder, balance, units);
   recordMovement(recorder, balance, 'LendRedeem', units);

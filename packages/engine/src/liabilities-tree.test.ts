@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { referenceRoot } from '../test/liabilities-reference.js';
 import { signerFromByte } from '../test/random-log.js';
 import { execute } from './apply.js';
 import { formatDecimal } from './decimal.js';
@@ -22,44 +23,6 @@ import { solUsdcListing } from '../test/support-listings.js';
 
 const traders = Array.from({ length: 14 }, (_, index) => signerFromByte(index + 1));
 const operator = signerFromByte(200);
-
-/**
- * The tree by the specification, written as plainly as possible and hashed
- * with noble (inclusion-proof.ts): levels of { hash, sums } objects, the
- * empty node for an unpaired last node. The fast tree must agree with it.
- */
-function referenceRoot(state: ExchangeState): { hash: Uint8Array; sums: ClaimAndDebt[] } {
-  const zeroSums = state.assets.map(() => ({ claim: 0n, debt: 0n }));
-  let level = state.accountList.map((account) => {
-    const sums = state.assets.map((asset) => {
-      const balance = account.balances[asset.index];
-      return {
-        claim: balance === undefined ? 0n : balance.available + balance.locked + balance.pendingWithdrawal,
-        debt: 0n,
-      };
-    });
-    return {
-      hash: leafHash(accountCommitment(Buffer.from(account.id, 'base64'), account.salt), encodeSums(sums)),
-      sums,
-    };
-  });
-  while (level.length > 1) {
-    const parents: typeof level = [];
-    for (let index = 0; index < level.length; index += 2) {
-      const left = level[index]!;
-      const right = level[index + 1] ?? { hash: new Uint8Array(32), sums: zeroSums };
-      parents.push({
-        hash: nodeHash(left.hash, encodeSums(left.sums), right.hash, encodeSums(right.sums)),
-        sums: left.sums.map((pair, asset) => ({
-          claim: pair.claim + right.sums[asset]!.claim,
-          debt: pair.debt + right.sums[asset]!.debt,
-        })),
-      });
-    }
-    level = parents;
-  }
-  return level[0]!;
-}
 
 function expectRootsEqual(actual: LiabilitiesRoot, state: ExchangeState): void {
   const reference = referenceRoot(state);

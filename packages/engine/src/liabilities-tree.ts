@@ -32,20 +32,27 @@ import {
   bytesToBase64,
   bytesToLowerHex,
   readUint128,
-  uint128Limit,
   assembleAttestation,
   type Attestation,
   type AttestationFields,
 } from './attestation.js';
 import {
-  accountCommitment,
   commitmentTag,
   emptyNodeHash,
-  exitLeafHashPrefix,
   inclusionProofOf,
   type InclusionProof,
   type InclusionProofBody,
 } from './inclusion-proof.js';
+import {
+  exitAddressOfLeaf,
+  exitLeafInput,
+  leafClaim,
+  leafDebt,
+  poolIndexesAt,
+  positionHolderOrdinals,
+  writeLeafAmount,
+} from './liabilities-leaf.js';
+import type { PoolIndexes } from './lending-pool.js';
 import { publicKeyFromSeed, signMessage } from './signature.js';
 import { stateCommitmentOf } from './state-commitment.js';
 import type { Account, ExchangeState } from './state.js';
@@ -103,35 +110,10 @@ const levelFactor = 0x1_0000_0000;
 
 const hashLengthBytes = 32;
 const sumPairLengthBytes = 32;
-const uint64Mask = (1n << 64n) - 1n;
 /** The largest single allocation the tree makes; larger trees allocate level by level. */
 const maximumBlockBytes = 0x4000_0000 * 3;
 /** Leaf indexes are plain numbers shifted with `>>>`, so a tree stays below 2^31 leaves. */
 const maximumLeafCount = 0x7fff_ffff;
-
-/** 0x02 ‖ commitment ‖ exitAddress ‖ sums, from a plain leaf's input 0x00 ‖ commitment ‖ sums. */
-function exitLeafInput(leafInput: Buffer, exitAddress: Uint8Array): Buffer {
-  return Buffer.concat([
-    Buffer.of(exitLeafHashPrefix),
-    leafInput.subarray(1, 1 + hashLengthBytes),
-    exitAddress,
-    leafInput.subarray(1 + hashLengthBytes),
-  ]);
-}
-
-/**
- * The exit address an older version's leaf record was hashed with: the
- * account's (an address never changes once linked) when the record is an
- * exit leaf, undefined when the account linked it only later.
- */
-function exitAddressOfLeaf(record: Uint8Array, account: Account): Uint8Array | undefined {
-  if (account.exitAddress === undefined) return undefined;
-  const commitment = accountCommitment(new Uint8Array(Buffer.from(account.id, 'base64')), account.salt);
-  const sums = record.subarray(hashLengthBytes);
-  const input = Buffer.concat([Buffer.of(exitLeafHashPrefix), commitment, account.exitAddress, sums]);
-  const held = Buffer.from(record.subarray(0, hashLengthBytes)).toString('hex');
-  return oneShotHash('sha256', input, 'hex') === held ? account.exitAddress.slice() : undefined;
-}
 
 function fail(message: string): never {
   throw new Error(`liabilities tree: ${message}`);
@@ -219,6 +201,10 @@ export class LiabilitiesTree {
   private undoKeys = new Float64Array(0);
   private undoRecords: Buffer = Buffer.alloc(0);
   private undoLength = 0;
+  /** Each asset's pool indexes at the state's log time, for the leaves being written (liabilities-leaf.ts). */
+  private leafIndexes: (PoolIndexes | undefined)[] = [];
+  /** The accounts that lent or borrowed at the last build or update: their leaves are refreshed at the next. */
+  private positionOrdinals: number[] = [];
 
   private constructor() {
     this.commitmentInput.set(commitmentTag, 0);
@@ -241,8 +227,10 @@ export class LiabilitiesTree {
 
   /**
    * Catches up with `state` (the same log, further on): recomputes the
-   * leaves of state.changedAccounts (resetting their leafStale flags),
-   * appends leaves for new accounts and recomputes only their ancestors. A
+   * leaves of state.changedAccounts (resetting their leafStale flags) and
+   * of the accounts that lend or borrow now or did at the last update (their
+   * amounts move with log time: liabilities-leaf.ts), appends leaves for new
+   * accounts and recomputes only their ancestors. A
    * newly listed asset changes every leaf's size, so it rebuilds in full;
    * so does a different state object (one decoded from a snapshot, say),
    * whose changes since the last update the tree cannot know.
@@ -277,15 +265,7 @@ export class LiabilitiesTree {
     if (leafCount < previousLeafCount)
       fail(`the state has ${leafCount} accounts, fewer than the tree's ${previousLeafCount} leaves`);
     if (leafCount > maximumLeafCount) fail(`${leafCount} accounts exceed the tree's capacity`);
-    let dirty: number[] = [];
-    for (const account of state.changedAccounts) {
-      account.leafStale = false;
-      dirty.push(account.ordinal);
-    }
-    state.changedAccounts.length = 0;
-    // New accounts are listed as changed when created; appending them here
-    // too costs nothing and does not depend on that.
-    for (let ordinal = previousLeafCount; ordinal < leafCount; ordinal += 1) dirty.push(ordinal);
+    let dirty = this.takeDirtyLeaves(state, previousLeafCount);
     if (dirty.length === 0) {
       this.leaveVersion(recording, previousCounts, previousRoot, version);
       return this.root();
@@ -319,6 +299,29 @@ export class LiabilitiesTree {
     this.cachedRoot = this.computeRoot();
     this.leaveVersion(recording, previousCounts, previousRoot, version);
     return this.cachedRoot;
+  }
+
+  /**
+   * The leaves an update must rewrite, unsorted and possibly repeated; marks
+   * the changed accounts caught up and takes the pool indexes for the leaves.
+   */
+  private takeDirtyLeaves(state: ExchangeState, previousLeafCount: number): number[] {
+    const dirty: number[] = [];
+    for (const account of state.changedAccounts) {
+      account.leafStale = false;
+      dirty.push(account.ordinal);
+    }
+    state.changedAccounts.length = 0;
+    // New accounts are listed as changed when created; appending them here
+    // too costs nothing and does not depend on that.
+    for (let ordinal = previousLeafCount; ordinal < state.accountList.length; ordinal += 1) dirty.push(ordinal);
+    // Interest moves the leaves of lenders and borrowers with log time alone;
+    // a position closed since the last update may have moved no balance.
+    for (const ordinal of this.positionOrdinals) dirty.push(ordinal);
+    this.positionOrdinals = positionHolderOrdinals(state);
+    for (const ordinal of this.positionOrdinals) dirty.push(ordinal);
+    this.leafIndexes = poolIndexesAt(state, state.logTimeMs);
+    return dirty;
   }
 
   /** The version the tree is at (the last build's or update's); undefined when unversioned. */
@@ -563,6 +566,8 @@ export class LiabilitiesTree {
     this.nodeInput = Buffer.alloc(1 + 2 * this.recordLengthBytes);
     this.nodeInputView = new DataView(this.nodeInput.buffer, this.nodeInput.byteOffset, this.nodeInput.byteLength);
     this.state = state;
+    this.leafIndexes = poolIndexesAt(state, state.logTimeMs);
+    this.positionOrdinals = positionHolderOrdinals(state);
     this.allocateLevels(leafCount);
     state.accountList.forEach((account, ordinal) => {
       if (account.ordinal !== ordinal) fail(`account ${account.id} has ordinal ${account.ordinal} at place ${ordinal}`);
@@ -629,7 +634,7 @@ export class LiabilitiesTree {
     this.counts[level] = count;
   }
 
-  /** leaf = hash ‖ sums with hash = SHA-256(0x00 ‖ commitment ‖ sums). */
+  /** leaf = hash ‖ sums with hash = SHA-256(0x00 ‖ commitment ‖ sums), at the indexes of leafIndexes. */
   private writeLeaf(account: Account): void {
     const commitmentInput = this.commitmentInput;
     const keyOffset = commitmentTag.length;
@@ -646,21 +651,14 @@ export class LiabilitiesTree {
     for (let asset = 0; asset < assetCount; asset += 1) {
       const balance = balances[asset];
       if (balance === undefined) continue;
-      // A claim is all of the account's physical funds; debts stay zero until
-      // margin exists. Zero terms are skipped: each bigint sum allocates.
-      let claim = balance.available;
-      if (balance.locked !== 0n) claim += balance.locked;
-      if (balance.pendingWithdrawal !== 0n) claim += balance.pendingWithdrawal;
-      if (claim === 0n) continue;
+      // Claims and debts at the state's log time (liabilities-leaf.ts).
+      const claim = leafClaim(balance, this.leafIndexes[asset]);
+      const debt = leafDebt(balance, this.leafIndexes[asset]);
       const offset = 1 + hashLengthBytes + sumPairLengthBytes * asset;
-      if (claim > 0n && claim <= uint64Mask) {
-        view.setBigUint64(offset + 8, claim);
-      } else {
-        if (claim < 0n || claim >= uint128Limit)
-          fail(`account ${account.id} has a claim of ${claim} ${this.symbols[asset]}`);
-        view.setBigUint64(offset, claim >> 64n);
-        view.setBigUint64(offset + 8, claim & uint64Mask);
-      }
+      if (claim !== 0n && !writeLeafAmount(view, offset, claim))
+        fail(`account ${account.id} has a claim of ${claim} ${this.symbols[asset]}`);
+      if (debt !== 0n && !writeLeafAmount(view, offset + 16, debt))
+        fail(`account ${account.id} has a debt of ${debt} ${this.symbols[asset]}`);
     }
     const leaves = this.levels[0]!;
     const record = account.ordinal * this.recordLengthBytes;

@@ -73,7 +73,7 @@ export function liquidate(
   for (const balance of account.balances) {
     if (balance === undefined || balance.lendScaled === 0n) continue;
     const units = minimum(lentUnits(balance, timeMs), balance.asset.margin!.lendingPool.cashUnits);
-    if (units > 0n) redeemUnits(recorder, balance, units, timeMs);
+    if (units > 0n) redeemUnits(state, recorder, balance, units, timeMs);
   }
   repayFromHoldings(state, recorder, account, progress);
   const settlement = state.assetsBySymbol.get(settlementAssetSymbol)!;

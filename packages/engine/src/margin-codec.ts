@@ -74,12 +74,15 @@ export function decodeAccountSettings(reader: ByteReader, account: Account): voi
   account.settings.leverageLimit = reader.unsigned();
 }
 
-/** Rebuilds the derived borrower bookkeeping from the decoded positions. */
+/** Rebuilds the derived borrower and lender bookkeeping from the decoded positions. */
 export function rebuildBorrowers(state: ExchangeState): void {
   for (const account of state.accountList) {
-    for (const balance of account.balances)
+    for (const balance of account.balances) {
       if (balance !== undefined && balance.borrowScaled > 0n) account.borrowCount += 1;
+      if (balance !== undefined && balance.lendScaled > 0n) account.lendCount += 1;
+    }
     if (account.borrowCount > 0) state.borrowers.add(account);
+    if (account.lendCount > 0) state.lenders.add(account);
   }
 }
 

@@ -2,12 +2,26 @@
  * The margin invariants (docs/margin.md, "Invariants"), checked in full by
  * checkInvariants(): per borrowable asset the positions add up to the pool's
  * totals, no balance both lends and borrows, the pool is solvent (cash +
- * debts ≥ claims), the borrower counts and set agree, and the coverage
+ * debts ≥ claims), the borrower and lender counts and sets agree, and the coverage
  * pool's shares add up. Returns the units each asset's pools hold, which the
  * conservation check adds to the accounts' balances.
  */
 import { totalBorrowedUnits, totalLentUnits } from './lending-pool.js';
 import type { ExchangeState } from './state.js';
+
+/** The lend counts and the lenders set agree with the positions (the tree refreshes exactly these leaves). */
+function checkLenders(state: ExchangeState, fail: (message: string) => never): void {
+  let lenders = 0;
+  for (const account of state.accountList) {
+    let lending = 0;
+    for (const balance of account.balances) if (balance !== undefined && balance.lendScaled > 0n) lending += 1;
+    if (lending !== account.lendCount)
+      fail(`account ${account.id} lends ${lending} assets but counts ${account.lendCount}`);
+    if (lending > 0 !== state.lenders.has(account)) fail(`account ${account.id} is misfiled among the lenders`);
+    if (lending > 0) lenders += 1;
+  }
+  if (lenders !== state.lenders.size) fail(`${state.lenders.size} lenders listed but ${lenders} lend`);
+}
 
 export function checkMarginInvariants(state: ExchangeState, fail: (message: string) => never): bigint[] {
   const held = state.assets.map(() => 0n);
@@ -36,6 +50,7 @@ export function checkMarginInvariants(state: ExchangeState, fail: (message: stri
     if (borrowing > 0) borrowers += 1;
   }
   if (borrowers !== state.borrowers.size) fail(`${state.borrowers.size} borrowers listed but ${borrowers} borrow`);
+  checkLenders(state, fail);
   for (const asset of state.assets) {
     const margin = asset.margin;
     if (margin === undefined) continue;

@@ -60,6 +60,7 @@ interface Snapshot {
   readonly totalBorrowScaled: bigint;
   readonly totalSupplyScaled: bigint;
   readonly borrowCount: number;
+  readonly lendCount: number;
 }
 
 function snapshot(balance: Balance): Snapshot {
@@ -75,6 +76,7 @@ function snapshot(balance: Balance): Snapshot {
     totalBorrowScaled,
     totalSupplyScaled,
     borrowCount: balance.account.borrowCount,
+    lendCount: balance.account.lendCount,
   };
 }
 
@@ -94,6 +96,9 @@ function restoreSnapshot(state: ExchangeState, saved: Snapshot): void {
   balance.account.borrowCount = saved.borrowCount;
   if (saved.borrowCount === 0) state.borrowers.delete(balance.account);
   else state.borrowers.add(balance.account);
+  balance.account.lendCount = saved.lendCount;
+  if (saved.lendCount === 0) state.lenders.delete(balance.account);
+  else state.lenders.add(balance.account);
 }
 
 export function placeMarginOrder(
@@ -125,7 +130,7 @@ export function placeMarginOrder(
   if (refusal !== undefined) return savepoint.restore(refusal);
   const saved = spendAsset.margin === undefined ? undefined : snapshot(spendBalance);
   const eventCount = recorder.events.length;
-  if (covered.redeem > 0n) redeemUnits(recorder, spendBalance, covered.redeem, timeMs);
+  if (covered.redeem > 0n) redeemUnits(state, recorder, spendBalance, covered.redeem, timeMs);
   if (covered.borrow > 0n) borrowUnits(state, recorder, spendBalance, covered.borrow);
   const receiveBalance = account.balance(receiveAsset);
   const receivedBefore = receiveBalance.available;
@@ -218,5 +223,5 @@ function settleProceeds(
     left -= repaid;
   }
   if (flags.autoLend && left > 0n && balance.borrowScaled === 0n)
-    lendUnits(recorder, balance, minimum(left, balance.available));
+    lendUnits(state, recorder, balance, minimum(left, balance.available));
 }

@@ -134,6 +134,8 @@ export class Account {
   readonly settings: AccountSettings = newAccountSettings();
   /** Assets this account borrows (balances with borrowScaled > 0); an account with none is never liquidated. */
   borrowCount = 0;
+  /** Assets this account lends (balances with lendScaled > 0). */
+  lendCount = 0;
   /** The Ethereum address the vault pays this account's exit to, once linked (exit-address.ts). */
   exitAddress: Uint8Array | undefined = undefined;
   constructor(
@@ -280,6 +282,12 @@ export interface ExchangeState {
   readonly creditedDeposits: Set<string>;
   /** Accounts that borrow (borrowCount > 0): the only ones liquidation and the stress figure look at. Derived. */
   readonly borrowers: Set<Account>;
+  /**
+   * Accounts that lend (lendCount > 0). With the borrowers, the only accounts
+   * whose liabilities leaves change with time alone (interest), so the only
+   * ones the tree refreshes at an attestation. Derived.
+   */
+  readonly lenders: Set<Account>;
   readonly replayProtection: ReplayProtectionState;
   /**
    * Collects each entry's events; restarted for every execute() call.
@@ -377,6 +385,7 @@ export function createState(genesis: Genesis): ExchangeState {
     pendingWithdrawals: new Map(),
     creditedDeposits: new Set(),
     borrowers: new Set(),
+    lenders: new Set(),
     replayProtection: { seen: new Map(), queue: [], queueStart: 0 },
     recorder: new EntryRecorder(changedAccounts, changes),
     changes,

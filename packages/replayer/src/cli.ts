@@ -31,6 +31,7 @@ import { createProgressDisplay } from './progress-display.js';
 import type { LiquidationTimelinessReport } from './liquidation-timeliness.js';
 import { ReplayInputError, errorMessage } from './replay-input-error.js';
 import { replayLog, type ReplayReport } from './replay-log.js';
+import { describeReserves } from './reserves-summary.js';
 import { ChainCheckCollector, checkChain, type ChainCheckResult } from './chain-check.js';
 
 function describeChainCheck(chain: ChainCheckResult): string {
@@ -137,6 +138,7 @@ function describeReport(report: ReplayReport, snapshot: SnapshotRecord | undefin
   );
   if (report.verified) {
     lines.push(`head: sequence ${report.headSequence}, hash ${report.headHash}`, `state hash: ${report.stateHash}`);
+    if (report.reserves !== undefined) lines.push(...describeReserves(report.reserves));
   }
   return `${lines.join('\n')}\n`;
 }

@@ -89,31 +89,7 @@ async function collect(items: AsyncIterable<unknown> | Iterable<unknown>): Promi
 
 /** Verifies the proof and what it stands on; bad keys or unreadable inputs throw ReplayInputError, a wrong proof is `{ ok: false, reason }`. */
 export async function checkInclusionProof(options: InclusionProofCheckOptions): Promise<InclusionProofCheck> {
-  const keys = [...(options.operatorKeys ?? [])];
-  for (const key of keys) {
-    if (!isCanonicalAccountId(key))
-      throw new ReplayInputError(
-        `operator key ${JSON.stringify(key)} is not the canonical base64 of a 32-byte public key`,
-      );
-  }
-  const logDescription = options.logDescription ?? 'the log export';
-  let genesisHash: string | undefined;
-  if (options.log !== undefined) {
-    // The header first: its genesis names the keys to trust.
-    const source = await opener(options.log)();
-    let reader: LogExportReader;
-    try {
-      reader = await LogExportReader.open(source.chunks);
-    } catch (error) {
-      throw new ReplayInputError(`${logDescription}: ${errorMessage(error)}`);
-    } finally {
-      source.close();
-    }
-    genesisHash = bytesToLowerHex(reader.header.genesisHash);
-    for (const key of reader.header.genesis.operatorKeys) if (!keys.includes(key)) keys.push(key);
-  }
-  if (keys.length === 0)
-    throw new ReplayInputError('no trusted operator key: give operator keys or a log export whose genesis names them');
+  const { keys, genesisHash } = await trustedKeys(options);
   const verdict = verifyInclusionProof(options.proof, keys, {
     verifySignature: (publicKey, message, signature) => verifySignature(publicKey, message, signature) === 'valid',
   });
@@ -125,115 +101,149 @@ export async function checkInclusionProof(options: InclusionProofCheckOptions): 
       trustedOperatorKeys: keys,
     };
   }
-  const sequence = verdict.attestation.sequence;
+  if (options.log !== undefined) return checkAgainstLog(options, options.log, verdict, keys);
+  if (options.attestations !== undefined) return checkAgainstPublished(options, options.attestations, verdict, keys);
+  return { ...verdict, basis: 'signature-only', trustedOperatorKeys: keys };
+}
 
+type ProofVerdict = Extract<InclusionProofVerdict, { ok: true }>;
+
+/** The keys to trust (given, and the log header's genesis operator keys) and the log's genesis hash. */
+async function trustedKeys(
+  options: InclusionProofCheckOptions,
+): Promise<{ readonly keys: string[]; readonly genesisHash: string | undefined }> {
+  const keys = [...(options.operatorKeys ?? [])];
+  for (const key of keys) {
+    if (!isCanonicalAccountId(key))
+      throw new ReplayInputError(
+        `operator key ${JSON.stringify(key)} is not the canonical base64 of a 32-byte public key`,
+      );
+  }
+  let genesisHash: string | undefined;
   if (options.log !== undefined) {
+    // The header first: its genesis names the keys to trust.
     const source = await opener(options.log)();
-    let report;
+    let reader: LogExportReader;
     try {
-      report = await replayLog({
-        log: source.chunks,
-        logDescription,
-        ...(options.attestations === undefined ? {} : { attestations: options.attestations }),
-        otherAttestations: [
-          { attestation: (options.proof as Record<string, unknown>).attestation, source: 'the proof' },
-        ],
-        // The record that follows the attested entry binds it; replay up to it.
-        stopAfterSequence: sequence + 1,
-        captureProof: { sequence, account: verdict.account },
-        ...(options.workers === undefined ? {} : { workers: options.workers }),
-      });
+      reader = await LogExportReader.open(source.chunks);
+    } catch (error) {
+      throw new ReplayInputError(`${options.logDescription ?? 'the log export'}: ${errorMessage(error)}`);
     } finally {
       source.close();
     }
-    if (!report.verified) {
-      const { divergence } = report;
-      return {
-        ok: false,
-        reason:
-          divergence.check === 'equivocation'
-            ? `Operator equivocation: ${divergence.message}.`
-            : `The log does not bear the proof out: ${divergence.message}.`,
-        ...(divergence.equivocation === undefined ? {} : { equivocation: divergence.equivocation }),
-        divergence,
-        trustedOperatorKeys: keys,
-      };
-    }
-    if (report.headSequence < sequence) {
-      return {
-        ok: false,
-        reason: `The log ends at entry ${report.headSequence}, before the proof's sequence ${sequence}.`,
-        trustedOperatorKeys: keys,
-      };
-    }
-    const replayed = report.capturedProof;
-    if (replayed === undefined || replayed === null) {
-      return {
-        ok: false,
-        reason: `The replay has no leaf for ${verdict.account} at sequence ${sequence}.`,
-        trustedOperatorKeys: keys,
-      };
-    }
-    const given = options.proof as Record<string, unknown>;
-    const leaf = (proof: Record<string, unknown>): string =>
-      JSON.stringify({ salt: proof.salt, leafIndex: proof.leafIndex, balances: proof.balances, path: proof.path });
-    if (leaf(given) !== leaf(replayed as unknown as Record<string, unknown>)) {
-      return {
-        ok: false,
-        reason: `The proof's leaf or path is not the replayed one for ${verdict.account} at sequence ${sequence}.`,
-        trustedOperatorKeys: keys,
-      };
-    }
-    return { ...verdict, basis: 'log', trustedOperatorKeys: keys };
+    genesisHash = bytesToLowerHex(reader.header.genesisHash);
+    for (const key of reader.header.genesis.operatorKeys) if (!keys.includes(key)) keys.push(key);
   }
+  if (keys.length === 0)
+    throw new ReplayInputError('no trusted operator key: give operator keys or a log export whose genesis names them');
+  return { keys, genesisHash };
+}
 
-  if (options.attestations !== undefined) {
-    const published = await collect(options.attestations);
-    let comparison;
-    try {
-      comparison = compareWithPublished(
-        verdict.attestation,
-        published,
-        keys,
-        (publicKey, message, signature) => verifySignature(publicKey, message, signature) === 'valid',
-        options.attestationsDescription ?? 'the published attestations',
-      );
-    } catch (error) {
-      throw new ReplayInputError(
-        `${options.attestationsDescription ?? 'the published attestations'}: ${errorMessage(error)}`,
-      );
-    }
-    switch (comparison.kind) {
-      case 'identical':
-        return { ...verdict, basis: 'published-attestation', trustedOperatorKeys: keys };
-      case 'unpublished':
-        return {
-          ok: false,
-          reason: `No attestation at the proof's sequence ${sequence} is among the published attestations.`,
-          trustedOperatorKeys: keys,
-        };
-      case 'different':
-        return {
-          ok: false,
-          reason: `The proof's attestation is not the published one: ${comparison.reason}.`,
-          trustedOperatorKeys: keys,
-        };
-      case 'equivocation': {
-        const { first, second } = comparison.equivocation;
-        return {
-          ok: false,
-          reason: `Operator equivocation: ${first.source} and ${second.source} are two different attestations for sequence ${sequence}, both signed by operator keys.`,
-          equivocation: {
-            sequence,
-            first: { kind: 'attestation', ...first },
-            second: { kind: 'attestation', ...second },
-          },
-          trustedOperatorKeys: keys,
-        };
-      }
+/**
+ * Replays the log up to the proof's sequence and the record after it; the
+ * proof's leaf (salt, index, claims and debts, path with its sums) must be
+ * the replayed one.
+ */
+async function checkAgainstLog(
+  options: InclusionProofCheckOptions,
+  log: Uint8Array | (() => Promise<OpenedLog>),
+  verdict: ProofVerdict,
+  keys: readonly string[],
+): Promise<InclusionProofCheck> {
+  const sequence = verdict.attestation.sequence;
+  const refuse = (reason: string) => ({ ok: false as const, reason, trustedOperatorKeys: keys });
+  const source = await opener(log)();
+  let report;
+  try {
+    report = await replayLog({
+      log: source.chunks,
+      logDescription: options.logDescription ?? 'the log export',
+      ...(options.attestations === undefined ? {} : { attestations: options.attestations }),
+      otherAttestations: [{ attestation: (options.proof as Record<string, unknown>).attestation, source: 'the proof' }],
+      // The record that follows the attested entry binds it; replay up to it.
+      stopAfterSequence: sequence + 1,
+      captureProof: { sequence, account: verdict.account },
+      ...(options.workers === undefined ? {} : { workers: options.workers }),
+    });
+  } finally {
+    source.close();
+  }
+  if (!report.verified) {
+    const { divergence } = report;
+    return {
+      ...refuse(
+        divergence.check === 'equivocation'
+          ? `Operator equivocation: ${divergence.message}.`
+          : `The log does not bear the proof out: ${divergence.message}.`,
+      ),
+      ...(divergence.equivocation === undefined ? {} : { equivocation: divergence.equivocation }),
+      divergence,
+    };
+  }
+  if (report.headSequence < sequence)
+    return refuse(`The log ends at entry ${report.headSequence}, before the proof's sequence ${sequence}.`);
+  const replayed = report.capturedProof;
+  if (replayed === undefined || replayed === null)
+    return refuse(`The replay has no leaf for ${verdict.account} at sequence ${sequence}.`);
+  const given = options.proof as Record<string, unknown>;
+  const leaf = (proof: Record<string, unknown>): string =>
+    JSON.stringify({ salt: proof.salt, leafIndex: proof.leafIndex, balances: proof.balances, path: proof.path });
+  if (leaf(given) !== leaf(replayed as unknown as Record<string, unknown>))
+    return refuse(`The proof's leaf or path is not the replayed one for ${verdict.account} at sequence ${sequence}.`);
+  return { ...verdict, basis: 'log', trustedOperatorKeys: keys };
+}
+
+/** The proof's attestation must be byte-identical to the one published for its sequence. */
+async function checkAgainstPublished(
+  options: InclusionProofCheckOptions,
+  attestations: AsyncIterable<unknown> | Iterable<unknown>,
+  verdict: ProofVerdict,
+  keys: readonly string[],
+): Promise<InclusionProofCheck> {
+  const sequence = verdict.attestation.sequence;
+  const description = options.attestationsDescription ?? 'the published attestations';
+  const published = await collect(attestations);
+  let comparison;
+  try {
+    comparison = compareWithPublished(
+      verdict.attestation,
+      published,
+      keys,
+      (publicKey, message, signature) => verifySignature(publicKey, message, signature) === 'valid',
+      description,
+    );
+  } catch (error) {
+    throw new ReplayInputError(`${description}: ${errorMessage(error)}`);
+  }
+  switch (comparison.kind) {
+    case 'identical':
+      return { ...verdict, basis: 'published-attestation', trustedOperatorKeys: keys };
+    case 'unpublished':
+      return {
+        ok: false,
+        reason: `No attestation at the proof's sequence ${sequence} is among the published attestations.`,
+        trustedOperatorKeys: keys,
+      };
+    case 'different':
+      return {
+        ok: false,
+        reason: `The proof's attestation is not the published one: ${comparison.reason}.`,
+        trustedOperatorKeys: keys,
+      };
+    case 'equivocation': {
+      const { first, second } = comparison.equivocation;
+      return {
+        ok: false,
+        reason: `Operator equivocation: ${first.source} and ${second.source} are two different attestations for sequence ${sequence}, both signed by operator keys.`,
+        equivocation: {
+          sequence,
+          first: { kind: 'attestation', ...first },
+          second: { kind: 'attestation', ...second },
+        },
+        trustedOperatorKeys: keys,
+      };
     }
   }
-  return { ...verdict, basis: 'signature-only', trustedOperatorKeys: keys };
 }
 
 /** The assets short in the proof's attestation (claims − debts above reserves); empty for a failed check. */

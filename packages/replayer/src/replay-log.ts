@@ -66,6 +66,7 @@ import {
 } from './attestation-checks.js';
 import { CountingByteSource } from './input-source.js';
 import { LiquidationTimeliness, type LiquidationTimelinessReport } from './liquidation-timeliness.js';
+import { reservesSummary, type ReservesSummary } from './reserves-summary.js';
 import { ReplayInputError, errorMessage } from './replay-input-error.js';
 import { SignatureBatchBuilder, validVerdictCode, verdictName } from './signature-batch.js';
 import { SignatureVerifierPool, type BatchVerdicts } from './signature-verifier-pool.js';
@@ -153,6 +154,8 @@ export interface ReplayVerified extends ReplayTotals {
   readonly headHash: string;
   /** The engine's full-state hash after the last entry, lower-case hex. */
   readonly stateHash: string;
+  /** The reserves report at the last attestation checked (reserves-summary.ts); absent when none was. */
+  readonly reserves?: ReservesSummary;
 }
 
 export interface ReplayDiverged extends ReplayTotals {
@@ -252,6 +255,7 @@ class Replay {
   private readonly others = new Map<number, GivenAttestation[]>();
   /** The attestation computed for the head, cached: a record and a check at the same head share it. */
   private computed: ComputedAttestation | undefined;
+  private reserves: ReservesSummary | undefined;
   private pending: PendingCheck | undefined;
   private recordsChecked = 0;
   private stopped = false;
@@ -580,6 +584,7 @@ class Replay {
       return undefined;
     }
     this.pending = { computed: this.computeAtHead(), listed, others };
+    if (listed !== undefined) this.reserves = reservesSummary(this.state!, this.pending.computed.fields);
     if (listed === undefined) {
       this.updateNextCheckpoint();
       return undefined;
@@ -702,6 +707,7 @@ class Replay {
       headSequence: this.headSequence,
       headHash: this.headHash,
       stateHash: finalStateHash,
+      ...(this.reserves === undefined ? {} : { reserves: this.reserves }),
     };
   }
 

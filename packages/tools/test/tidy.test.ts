@@ -94,10 +94,7 @@ const forbiddenAbbreviations: ReadonlySet<string> = new Set([
 
 // ---- ratchet lists (TIDY_UPDATE=1 rewrites between the markers) ----
 // tidy-ratchet-begin
-const longFunctions: readonly string[] = [
-  'packages/engine/src/inclusion-proof.ts#checkProof',
-  'packages/replayer/src/inclusion-proof-check.ts#checkInclusionProof',
-];
+const longFunctions: readonly string[] = [];
 const longFiles: readonly string[] = [];
 const wideLineFiles: readonly string[] = [
   'packages/api/bench/node.bench.ts',

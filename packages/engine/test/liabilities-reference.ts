@@ -1,0 +1,48 @@
+/**
+ * The liabilities tree by the specification (docs/attestation.md), written
+ * as plainly as possible and hashed with noble (inclusion-proof.ts): each
+ * leaf's claims and debts (lent funds in the claims, borrows in the debts, at
+ * the pool indexes brought to the state's log time), levels of { hash, sums }
+ * objects, the empty node for an unpaired last node. The fast tree must agree.
+ */
+import { accountCommitment, encodeSums, leafHash, nodeHash, type ClaimAndDebt } from '../src/inclusion-proof.js';
+import { indexesAt } from '../src/lending-pool.js';
+import { divideDown, divideUp, wad } from '../src/margin-fixed-point.js';
+import type { Account, ExchangeState } from '../src/state.js';
+
+/** One account's leaf amounts, each asset at the pool indexes brought to the state's log time. */
+export function referenceSums(state: ExchangeState, account: Account): ClaimAndDebt[] {
+  return state.assets.map((asset) => {
+    const balance = account.balances[asset.index];
+    if (balance === undefined) return { claim: 0n, debt: 0n };
+    const indexes = asset.margin === undefined ? undefined : indexesAt(asset.margin, state.logTimeMs);
+    const lent = balance.lendScaled === 0n ? 0n : divideDown(balance.lendScaled * indexes!.supplyIndex, wad);
+    const borrowed = balance.borrowScaled === 0n ? 0n : divideUp(balance.borrowScaled * indexes!.borrowIndex, wad);
+    return { claim: balance.available + balance.locked + balance.pendingWithdrawal + lent, debt: borrowed };
+  });
+}
+
+export function referenceRoot(state: ExchangeState): { hash: Uint8Array; sums: ClaimAndDebt[] } {
+  const zeroSums = state.assets.map(() => ({ claim: 0n, debt: 0n }));
+  let level = state.accountList.map((account) => {
+    const sums = referenceSums(state, account);
+    const commitment = accountCommitment(Buffer.from(account.id, 'base64'), account.salt);
+    return { hash: leafHash(commitment, encodeSums(sums)), sums };
+  });
+  while (level.length > 1) {
+    const parents: typeof level = [];
+    for (let index = 0; index < level.length; index += 2) {
+      const left = level[index]!;
+      const right = level[index + 1] ?? { hash: new Uint8Array(32), sums: zeroSums };
+      parents.push({
+        hash: nodeHash(left.hash, encodeSums(left.sums), right.hash, encodeSums(right.sums)),
+        sums: left.sums.map((pair, asset) => ({
+          claim: pair.claim + right.sums[asset]!.claim,
+          debt: pair.debt + right.sums[asset]!.debt,
+        })),
+      });
+    }
+    level = parents;
+  }
+  return level[0]!;
+}
