@@ -35,6 +35,7 @@ import {
   useDataDirectory,
   withdrawThroughCommit,
 } from './node-fixture.js';
+import { solUsdcListingParams } from '../../engine/test/support-listings.js';
 
 const fixture = useChainFixture();
 const directory = useDataDirectory('custody-escape-');
@@ -43,23 +44,9 @@ const alice = userKey(1);
 const bob = userKey(2);
 const symbols = ['SOL', 'USDC'];
 
-const market = {
-  symbol: 'SOL_USDC',
-  baseSymbol: 'SOL',
-  quoteSymbol: 'USDC',
-  tickSize: '0.01',
-  stepSize: '0.01',
-  minQuantity: '0.01',
-  maxQuantity: '100000',
-  minPrice: '0.01',
-  maxPrice: '1000000',
-  makerFeeBps: '2',
-  takerFeeBps: '5',
-};
-
 async function listAndTrade(node: ExchangeNode, setup: VaultSetup, service: CustodyService): Promise<void> {
   for (const symbol of symbols) await submitSigned(node, operatorKey, 'assetList', { decimals: '6', symbol });
-  await submitSigned(node, operatorKey, 'marketList', market);
+  await submitSigned(node, operatorKey, 'marketList', solUsdcListingParams);
   await depositOnChain(fixture.alice, setup, 0, 2_000_000n, alice.publicKey);
   await depositOnChain(fixture.bob, setup, 1, 100_000_000n, bob.publicKey);
   service.start();

@@ -48,6 +48,7 @@ import {
   type Instruction,
 } from '../src/index.js';
 import { seededRandom } from '../test/random-log.js';
+import { solUsdcListing } from '../test/support-listings.js';
 
 function argument(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
@@ -114,23 +115,7 @@ function buildState(accountCount: number): Built {
   const state = createState({ exchangeName: 'attest bench', operatorKeys: [operatorKey], feeAccount: operatorKey });
   accepted(state, operatorKey, { kind: 'assetList', symbol: 'SOL', decimals: 9 });
   accepted(state, operatorKey, { kind: 'assetList', symbol: 'USDC', decimals: 6 });
-  accepted(state, operatorKey, {
-    kind: 'marketList',
-    symbol: 'SOL_USDC',
-    baseSymbol: 'SOL',
-    quoteSymbol: 'USDC',
-    tickSize: '0.01',
-    stepSize: '0.01',
-    minQuantity: '0.01',
-    maxQuantity: '100000',
-    minPrice: '0.01',
-    maxPrice: '1000000',
-    makerFeeBps: 2,
-    takerFeeBps: 5,
-    maxOpenOrders: 100,
-    maxMakersPerOrder: 100,
-    minOrderValue: '0',
-  });
+  accepted(state, operatorKey, solUsdcListing({ maxOpenOrders: 100, maxMakersPerOrder: 100, minOrderValue: '0' }));
   const before = residentBytes();
   const [sol, usdc] = state.assets as [ExchangeState['assets'][number], ExchangeState['assets'][number]];
   const key = new Uint8Array(32);

@@ -17,6 +17,7 @@
 import { cpus, loadavg } from 'node:os';
 import { checkInvariants, createState, execute, type ExchangeState, type Instruction } from '../src/index.js';
 import { seededRandom } from '../test/random-log.js';
+import { solUsdcListing } from '../test/support-listings.js';
 import { benchListing, indexedKey, mustExecute, positiveIntegerArgument } from './bench-support.js';
 
 const operations = positiveIntegerArgument('ops', 200_000);
@@ -35,25 +36,7 @@ function setUp(margin: boolean): ExchangeState {
   const t = startMs;
   must(state, operator, { kind: 'assetList', symbol: 'USDC', decimals: 6 }, t);
   must(state, operator, { kind: 'assetList', symbol: 'SOL', decimals: 9 }, t);
-  must(
-    state,
-    operator,
-    {
-      kind: 'marketList',
-      symbol: 'SOL_USDC',
-      baseSymbol: 'SOL',
-      quoteSymbol: 'USDC',
-      tickSize: '0.01',
-      stepSize: '0.01',
-      minQuantity: '0.01',
-      maxQuantity: '100000',
-      minPrice: '0.01',
-      maxPrice: '100000',
-      makerFeeBps: 2,
-      takerFeeBps: 5,
-    },
-    t,
-  );
+  must(state, operator, solUsdcListing({ maxPrice: '100000' }), t);
   if (margin) {
     const common = { kind: 'borrowLendMarketList' as const, ...listing };
     must(
