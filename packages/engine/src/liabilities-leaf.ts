@@ -10,11 +10,20 @@
  * state.borrowers), and of those that held one at the previous update (a
  * position can close without a balance moving): bounded by the position
  * holders, never a sweep over all accounts.
+ *
+ * An underwriter's claim also holds its share of its coverage pools'
+ * holdings, which sit in no account's balance, so they are counted once.
+ * A payout or a fee moves every underwriter's share with no entry touching
+ * them, so the tree also refreshes the underwriters of each pool whose
+ * holdings or total shares changed since the previous update: bounded by
+ * those pools' underwriters.
  */
 import { hash as oneShotHash } from 'node:crypto';
 import { uint128Limit } from './attestation.js';
+import { unitsForShares } from './coverage-pool.js';
 import { accountCommitment, exitLeafHashPrefix } from './inclusion-proof.js';
 import { borrowedUnitsAtIndex, indexesAt, lentUnitsAtIndex, type PoolIndexes } from './lending-pool.js';
+import type { CoveragePool } from './margin-state.js';
 import type { Account, Balance, ExchangeState } from './state.js';
 
 const hashLengthBytes = 32;
@@ -27,11 +36,13 @@ export function poolIndexesAt(state: ExchangeState, timeMs: number): (PoolIndexe
 
 /**
  * A balance's claim: available + locked + pendingWithdrawal + lent units
- * (⌊lendScaled × supplyIndex / wad⌋, rounded down). Zero terms are skipped:
- * each bigint sum allocates.
+ * (⌊lendScaled × supplyIndex / wad⌋, rounded down) + the account's share of
+ * the asset's coverage pool (`poolShare`, underwriterClaim). Zero terms are
+ * skipped: each bigint sum allocates.
  */
-export function leafClaim(balance: Balance, indexes: PoolIndexes | undefined): bigint {
+export function leafClaim(balance: Balance, indexes: PoolIndexes | undefined, poolShare = 0n): bigint {
   let claim = balance.available;
+  if (poolShare !== 0n) claim += poolShare;
   if (balance.locked !== 0n) claim += balance.locked;
   if (balance.pendingWithdrawal !== 0n) claim += balance.pendingWithdrawal;
   if (balance.lendScaled !== 0n) claim += lentUnitsAtIndex(balance.lendScaled, indexes!.supplyIndex);
@@ -41,6 +52,63 @@ export function leafClaim(balance: Balance, indexes: PoolIndexes | undefined): b
 /** A balance's debt: borrowed units, ⌈borrowScaled × borrowIndex / wad⌉ (rounded up). */
 export function leafDebt(balance: Balance, indexes: PoolIndexes | undefined): bigint {
   return balance.borrowScaled === 0n ? 0n : borrowedUnitsAtIndex(balance.borrowScaled, indexes!.borrowIndex);
+}
+
+/** By asset index, the coverage pool whose underwriters hold part of its holdings; undefined for any other asset. */
+export function underwrittenPools(state: ExchangeState): (CoveragePool | undefined)[] {
+  return state.assets.map((asset) => {
+    const pool = asset.margin?.coveragePool;
+    return pool !== undefined && pool.shares.size > 0 && pool.holdingsUnits > 0n ? pool : undefined;
+  });
+}
+
+/**
+ * The part of `pool`'s holdings in `account`'s claim: its shares ×
+ * holdings ÷ total shares, rounded down (unitsForShares, what a withdrawal
+ * would pay now), shares requested for withdrawal included until paid. The
+ * pool keeps the remainders, so the underwriters' claims never exceed its
+ * holdings; holdings with no shares against them (a backstop's takeover
+ * into a pool nobody underwrites) are no account's claim.
+ */
+export function underwriterClaim(pool: CoveragePool | undefined, account: Account): bigint {
+  const shares = pool?.shares.get(account);
+  return shares === undefined ? 0n : unitsForShares(pool!, shares);
+}
+
+/** What the tree remembers of a coverage pool between updates: its holdings and total shares. */
+export interface PoolTotals {
+  readonly holdingsUnits: bigint;
+  readonly totalShares: bigint;
+}
+
+/** Each asset's coverage pool totals, by asset index; undefined for one not borrowable. */
+export function coveragePoolTotals(state: ExchangeState): (PoolTotals | undefined)[] {
+  return state.assets.map((asset) => {
+    const pool = asset.margin?.coveragePool;
+    return pool === undefined ? undefined : { holdingsUnits: pool.holdingsUnits, totalShares: pool.totalShares };
+  });
+}
+
+/**
+ * The ordinals of the underwriters of every pool whose holdings or total
+ * shares differ from `previous` (a payout, a fee, a takeover, a deposit, a
+ * withdrawal): each one's share moved. In a pool whose totals did not move,
+ * only an account whose shares changed has a new claim, and shares change
+ * only by a deposit or withdrawal, which moves its balance too.
+ */
+export function movedUnderwriterOrdinals(
+  state: ExchangeState,
+  previous: readonly (PoolTotals | undefined)[],
+): number[] {
+  const ordinals: number[] = [];
+  for (const asset of state.assets) {
+    const pool = asset.margin?.coveragePool;
+    const before = previous[asset.index];
+    if (pool === undefined || pool.shares.size === 0) continue;
+    if (before?.holdingsUnits === pool.holdingsUnits && before.totalShares === pool.totalShares) continue;
+    for (const account of pool.shares.keys()) ordinals.push(account.ordinal);
+  }
+  return ordinals;
 }
 
 /** Writes `amount` as a big-endian u128 at `offset`; false when it is outside [0, 2^128). */

@@ -44,15 +44,21 @@ import {
   type InclusionProofBody,
 } from './inclusion-proof.js';
 import {
+  coveragePoolTotals,
   exitAddressOfLeaf,
   exitLeafInput,
   leafClaim,
   leafDebt,
+  movedUnderwriterOrdinals,
   poolIndexesAt,
   positionHolderOrdinals,
+  underwriterClaim,
+  underwrittenPools,
   writeLeafAmount,
+  type PoolTotals,
 } from './liabilities-leaf.js';
 import type { PoolIndexes } from './lending-pool.js';
+import type { CoveragePool } from './margin-state.js';
 import { publicKeyFromSeed, signMessage } from './signature.js';
 import { stateCommitmentOf } from './state-commitment.js';
 import type { Account, ExchangeState } from './state.js';
@@ -205,6 +211,9 @@ export class LiabilitiesTree {
   private leafIndexes: (PoolIndexes | undefined)[] = [];
   /** The accounts that lent or borrowed at the last build or update: their leaves are refreshed at the next. */
   private positionOrdinals: number[] = [];
+  /** Each asset's underwritten coverage pool for the leaves being written; every pool's totals at the last update. */
+  private leafPools: (CoveragePool | undefined)[] = [];
+  private poolTotals: (PoolTotals | undefined)[] = [];
 
   private constructor() {
     this.commitmentInput.set(commitmentTag, 0);
@@ -229,7 +238,8 @@ export class LiabilitiesTree {
    * Catches up with `state` (the same log, further on): recomputes the
    * leaves of state.changedAccounts (resetting their leafStale flags) and
    * of the accounts that lend or borrow now or did at the last update (their
-   * amounts move with log time: liabilities-leaf.ts), appends leaves for new
+   * amounts move with log time) and of the underwriters of each coverage
+   * pool whose totals moved (liabilities-leaf.ts), appends leaves for new
    * accounts and recomputes only their ancestors. A
    * newly listed asset changes every leaf's size, so it rebuilds in full;
    * so does a different state object (one decoded from a snapshot, say),
@@ -320,8 +330,17 @@ export class LiabilitiesTree {
     for (const ordinal of this.positionOrdinals) dirty.push(ordinal);
     this.positionOrdinals = positionHolderOrdinals(state);
     for (const ordinal of this.positionOrdinals) dirty.push(ordinal);
-    this.leafIndexes = poolIndexesAt(state, state.logTimeMs);
+    // A payout or a fee moves every underwriter's share of its pool (liabilities-leaf.ts).
+    for (const ordinal of movedUnderwriterOrdinals(state, this.poolTotals)) dirty.push(ordinal);
+    this.takeLeafAmounts(state);
     return dirty;
+  }
+
+  /** The pool indexes, underwritten pools and pool totals of `state`, for the leaves about to be written. */
+  private takeLeafAmounts(state: ExchangeState): void {
+    this.leafIndexes = poolIndexesAt(state, state.logTimeMs);
+    this.leafPools = underwrittenPools(state);
+    this.poolTotals = coveragePoolTotals(state);
   }
 
   /** The version the tree is at (the last build's or update's); undefined when unversioned. */
@@ -566,7 +585,7 @@ export class LiabilitiesTree {
     this.nodeInput = Buffer.alloc(1 + 2 * this.recordLengthBytes);
     this.nodeInputView = new DataView(this.nodeInput.buffer, this.nodeInput.byteOffset, this.nodeInput.byteLength);
     this.state = state;
-    this.leafIndexes = poolIndexesAt(state, state.logTimeMs);
+    this.takeLeafAmounts(state);
     this.positionOrdinals = positionHolderOrdinals(state);
     this.allocateLevels(leafCount);
     state.accountList.forEach((account, ordinal) => {
@@ -652,7 +671,7 @@ export class LiabilitiesTree {
       const balance = balances[asset];
       if (balance === undefined) continue;
       // Claims and debts at the state's log time (liabilities-leaf.ts).
-      const claim = leafClaim(balance, this.leafIndexes[asset]);
+      const claim = leafClaim(balance, this.leafIndexes[asset], underwriterClaim(this.leafPools[asset], account));
       const debt = leafDebt(balance, this.leafIndexes[asset]);
       const offset = 1 + hashLengthBytes + sumPairLengthBytes * asset;
       if (claim !== 0n && !writeLeafAmount(view, offset, claim))

@@ -8,12 +8,14 @@
  * of it: Σ max(0, debt − claim) over accounts, the borrowed funds that left
  * the asset's wallets (withdrawn, or spent in trades whose counterparties now
  * claim them). Those claims cannot be paid in that asset until the debts are
- * repaid; the borrowers' collateral in other assets covers them. Only
+ * repaid; the borrowers' collateral in other assets covers them. A
+ * borrower's claim is its leaf's, coverage pool share included (borrowed
+ * funds deposited into the pool have not left the wallets). Only
  * borrowers can have a debt, so the cost is O(borrowers × their assets).
  */
 import type { AttestationFields } from './attestation.js';
 import { accountHealth } from './health.js';
-import { leafClaim, leafDebt, poolIndexesAt } from './liabilities-leaf.js';
+import { leafClaim, leafDebt, poolIndexesAt, underwriterClaim, underwrittenPools } from './liabilities-leaf.js';
 import type { ExchangeState } from './state.js';
 
 export interface AssetReserves {
@@ -37,6 +39,7 @@ export function borrowLendHoles(state: ExchangeState): {
   readonly collateral: readonly bigint[];
 } {
   const indexes = poolIndexesAt(state, state.logTimeMs);
+  const pools = underwrittenPools(state);
   const holes = state.assets.map(() => 0n);
   const collateral = state.assets.map(() => 0n);
   const borrowers = [...state.borrowers].sort((left, right) => left.ordinal - right.ordinal);
@@ -45,7 +48,9 @@ export function borrowLendHoles(state: ExchangeState): {
     for (const balance of account.balances) {
       if (balance === undefined || balance.borrowScaled === 0n) continue;
       const index = balance.asset.index;
-      const uncovered = leafDebt(balance, indexes[index]) - leafClaim(balance, indexes[index]);
+      // The claim as the leaf holds it: an underwriter's pool share is funds still in the asset's wallets.
+      const claim = leafClaim(balance, indexes[index], underwriterClaim(pools[index], account));
+      const uncovered = leafDebt(balance, indexes[index]) - claim;
       if (uncovered <= 0n) continue;
       holes[index]! += uncovered;
       value ??= accountHealth(state, account, state.logTimeMs).collateralValue;

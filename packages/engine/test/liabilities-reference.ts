@@ -2,7 +2,8 @@
  * The liabilities tree by the specification (docs/attestation.md), written
  * as plainly as possible and hashed with noble (inclusion-proof.ts): each
  * leaf's claims and debts (lent funds in the claims, borrows in the debts, at
- * the pool indexes brought to the state's log time), levels of { hash, sums }
+ * the pool indexes brought to the state's log time; an underwriter's share of
+ * the coverage pool's holdings in its claim), levels of { hash, sums }
  * objects, the empty node for an unpaired last node. The fast tree must agree.
  */
 import { accountCommitment, encodeSums, leafHash, nodeHash, type ClaimAndDebt } from '../src/inclusion-proof.js';
@@ -18,8 +19,25 @@ export function referenceSums(state: ExchangeState, account: Account): ClaimAndD
     const indexes = asset.margin === undefined ? undefined : indexesAt(asset.margin, state.logTimeMs);
     const lent = balance.lendScaled === 0n ? 0n : divideDown(balance.lendScaled * indexes!.supplyIndex, wad);
     const borrowed = balance.borrowScaled === 0n ? 0n : divideUp(balance.borrowScaled * indexes!.borrowIndex, wad);
-    return { claim: balance.available + balance.locked + balance.pendingWithdrawal + lent, debt: borrowed };
+    const pool = asset.margin?.coveragePool;
+    const shares = pool?.shares.get(account) ?? 0n;
+    const underwritten = shares === 0n ? 0n : divideDown(shares * pool!.holdingsUnits, pool!.totalShares);
+    const claim = balance.available + balance.locked + balance.pendingWithdrawal + lent + underwritten;
+    return { claim, debt: borrowed };
   });
+}
+
+/** Each asset's claims and debts added up over every account: what the root's sums must be. */
+export function referenceTotals(state: ExchangeState): ClaimAndDebt[] {
+  return state.assets.map((_, asset) =>
+    state.accountList.reduce(
+      (sum, account) => {
+        const pair = referenceSums(state, account)[asset]!;
+        return { claim: sum.claim + pair.claim, debt: sum.debt + pair.debt };
+      },
+      { claim: 0n, debt: 0n },
+    ),
+  );
 }
 
 export function referenceRoot(state: ExchangeState): { hash: Uint8Array; sums: ClaimAndDebt[] } {
