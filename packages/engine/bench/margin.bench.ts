@@ -12,10 +12,19 @@
  * Spot: the same stream of orders without flags, borrows, prices or
  * liquidations, on accounts that never borrow. Each row gives ops/s over all
  * operations attempted (accepted or refused) and the accepted count;
- * checkInvariants runs after each workload, outside the timing.
+ * checkInvariants runs after each workload, outside the timing, and the
+ * margin run's final state hash is printed, so that a change meant to be
+ * a pure speed-up can show it ends in the same state byte for byte.
  */
 import { cpus, loadavg } from 'node:os';
-import { checkInvariants, createState, execute, type ExchangeState, type Instruction } from '../src/index.js';
+import {
+  checkInvariants,
+  createState,
+  execute,
+  stateHashHex,
+  type ExchangeState,
+  type Instruction,
+} from '../src/index.js';
 import { seededRandom } from '../test/random-log.js';
 import { solUsdcListing } from '../test/support-listings.js';
 import { benchListing, indexedKey, mustExecute, positiveIntegerArgument } from './bench-support.js';
@@ -154,7 +163,7 @@ function workload(margin: boolean): Array<[string, Instruction, number]> {
   return stream;
 }
 
-function run(margin: boolean): { opsPerSecond: number; accepted: number; liquidations: number } {
+function run(margin: boolean): { opsPerSecond: number; accepted: number; liquidations: number; hash: string } {
   const state = setUp(margin);
   const stream = workload(margin);
   let accepted = 0;
@@ -169,7 +178,8 @@ function run(margin: boolean): { opsPerSecond: number; accepted: number; liquida
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   checkInvariants(state);
-  return { opsPerSecond: Math.round(stream.length / seconds), accepted, liquidations };
+  const hash = stateHashHex(state);
+  return { opsPerSecond: Math.round(stream.length / seconds), accepted, liquidations, hash };
 }
 
 console.log(
@@ -183,6 +193,7 @@ console.log(
     ` ${margin.liquidations} liquidations`,
 );
 console.log(`  ratio margin / spot ${(margin.opsPerSecond / spot.opsPerSecond).toFixed(2)} (target ≥ 0.5)`);
+console.log(`  margin final state hash ${margin.hash}`);
 console.log(
   `load average ${loadavg()
     .map((value) => value.toFixed(2))
