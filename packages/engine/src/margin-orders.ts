@@ -131,7 +131,9 @@ export function placeMarginOrder(
   const amounts = { spend, receive, borrow: covered.borrow };
   const refusal = checkOrderMargin(state, account, timeMs, spendAsset, receiveAsset, amounts, current);
   if (refusal !== undefined) return savepoint.restore(refusal);
-  const saved = spendAsset.margin === undefined ? undefined : snapshot(spendBalance);
+  // Only a redemption or a borrow needs undoing: a refused placeOrder changes nothing by itself.
+  const moves = covered.redeem > 0n || covered.borrow > 0n;
+  const saved = spendAsset.margin === undefined || !moves ? undefined : snapshot(spendBalance);
   const eventCount = recorder.events.length;
   if (covered.redeem > 0n) redeemUnits(state, recorder, spendBalance, covered.redeem, timeMs);
   if (covered.borrow > 0n) borrowUnits(state, recorder, spendBalance, covered.borrow);
@@ -170,7 +172,9 @@ function checkOrderMargin(
   ];
   let before: bigint | undefined;
   for (const adjustments of [unfilled, filled]) {
-    const after = accountHealth(state, account, timeMs, adjustments);
+    // Unfilled without a borrow changes no quantity: it is the health before the order, already computed.
+    const unchanged = adjustments === unfilled && borrow === 0n ? current : undefined;
+    const after = unchanged ?? accountHealth(state, account, timeMs, adjustments);
     if (after.netEquity >= after.initialRequirement) continue;
     // The health before the order: accruing pools since it was computed does not change values at the same time.
     before ??= surplus(current ?? accountHealth(state, account, timeMs));
