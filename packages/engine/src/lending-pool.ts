@@ -172,8 +172,9 @@ export interface PoolIndexes {
 /** The pool's indexes brought forward to `timeMs`, without changing the pool. */
 export function indexesAt(margin: AssetMargin, timeMs: number): PoolIndexes {
   const pool = margin.lendingPool;
+  // Compared as numbers first: health passes call this for an already accrued pool, and BigInt() allocates.
+  if (timeMs <= pool.accruedAtMs || pool.totalBorrowScaled === 0n) return pool;
   const elapsed = BigInt(timeMs - pool.accruedAtMs);
-  if (elapsed <= 0n || pool.totalBorrowScaled === 0n) return pool;
   const used = utilization(pool);
   const rate = borrowRate(margin.parameters, used);
   // Debts grow by ⌈index × rate × elapsed / year⌉, claims by ⌊…⌋ at the lend rate.
