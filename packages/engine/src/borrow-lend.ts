@@ -44,7 +44,10 @@ export class PoolSavepoint {
 
   accrue(margin: AssetMargin, timeMs: number): void {
     const pool = margin.lendingPool;
-    if (!this.saved.some((entry) => entry.margin === margin)) {
+    // A loop, not some(): this runs for every pool an entry touches, and a closure per call is garbage.
+    let saved = false;
+    for (const entry of this.saved) if (entry.margin === margin) saved = true;
+    if (!saved) {
       this.saved.push({
         margin,
         borrowIndex: pool.borrowIndex,

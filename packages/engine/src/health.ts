@@ -78,12 +78,15 @@ export function marginFraction(
   return minimum(fraction, wad);
 }
 
+/** One shared empty list: a default `[]` would allocate on every health pass. */
+const noAdjustments: readonly HealthAdjustment[] = [];
+
 /** The account's health at `timeMs` and the current index prices, with `adjustments` applied first. */
 export function accountHealth(
   state: ExchangeState,
   account: Account,
   timeMs: number,
-  adjustments: readonly HealthAdjustment[] = [],
+  adjustments: readonly HealthAdjustment[] = noAdjustments,
 ): AccountHealth {
   const decimals = settlementDecimals(state);
   const leverageLimit = account.settings.leverageLimit;

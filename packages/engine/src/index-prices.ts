@@ -86,6 +86,8 @@ export function valueUnits(
   settlementDecimals: number,
   roundUp: boolean,
 ): bigint {
+  // The settlement asset at price 1: the quotient is exact, so both roundings give the units themselves.
+  if (price === wad && asset.decimals === settlementDecimals && units >= 0n) return units;
   const numerator = units * price * powerOfTen(settlementDecimals);
   const denominator = powerOfTen(asset.decimals) * wad;
   return roundUp ? divideUp(numerator, denominator) : divideDown(numerator, denominator);

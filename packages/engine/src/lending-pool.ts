@@ -138,7 +138,12 @@ export function borrowRate(parameters: MarginParameters, utilization: bigint): b
 
 /** The yearly lend rate: borrow rate × utilisation × (1 − lendFee), rounded down. */
 export function lendRate(parameters: MarginParameters, utilization: bigint): bigint {
-  return multiplyDown(multiplyDown(borrowRate(parameters, utilization), utilization), wad - parameters.lendFee);
+  return lendRateFrom(parameters, borrowRate(parameters, utilization), utilization);
+}
+
+/** lendRate() given the borrow rate at the same utilisation, so that accrual computes the curve once. */
+function lendRateFrom(parameters: MarginParameters, rate: bigint, utilization: bigint): bigint {
+  return multiplyDown(multiplyDown(rate, utilization), wad - parameters.lendFee);
 }
 
 export function totalBorrowedUnits(pool: LendingPool): bigint {
@@ -155,6 +160,9 @@ export function utilization(pool: LendingPool): bigint {
   return lent === 0n ? 0n : ratioDown(totalBorrowedUnits(pool), lent);
 }
 
+/** wad × a year in ms, the denominator of every accrual step. */
+const wadYearMs = wad * yearMs;
+
 /** A lending pool's two cumulative indexes (wad). */
 export interface PoolIndexes {
   readonly borrowIndex: bigint;
@@ -164,12 +172,14 @@ export interface PoolIndexes {
 /** The pool's indexes brought forward to `timeMs`, without changing the pool. */
 export function indexesAt(margin: AssetMargin, timeMs: number): PoolIndexes {
   const pool = margin.lendingPool;
+  // Compared as numbers first: health passes call this for an already accrued pool, and BigInt() allocates.
+  if (timeMs <= pool.accruedAtMs || pool.totalBorrowScaled === 0n) return pool;
   const elapsed = BigInt(timeMs - pool.accruedAtMs);
-  if (elapsed <= 0n || pool.totalBorrowScaled === 0n) return pool;
   const used = utilization(pool);
+  const rate = borrowRate(margin.parameters, used);
   // Debts grow by ⌈index × rate × elapsed / year⌉, claims by ⌊…⌋ at the lend rate.
-  const borrowGrowth = divideUp(pool.borrowIndex * borrowRate(margin.parameters, used) * elapsed, wad * yearMs);
-  const supplyGrowth = divideDown(pool.supplyIndex * lendRate(margin.parameters, used) * elapsed, wad * yearMs);
+  const borrowGrowth = divideUp(pool.borrowIndex * rate * elapsed, wadYearMs);
+  const supplyGrowth = divideDown(pool.supplyIndex * lendRateFrom(margin.parameters, rate, used) * elapsed, wadYearMs);
   return { borrowIndex: pool.borrowIndex + borrowGrowth, supplyIndex: pool.supplyIndex + supplyGrowth };
 }
 

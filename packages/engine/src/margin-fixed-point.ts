@@ -26,11 +26,14 @@ export function divideUp(numerator: bigint, denominator: bigint): bigint {
 
 /** ⌊a × b / wad⌋: a fraction of an amount, rounded down (collateral, credits). */
 export function multiplyDown(amount: bigint, fraction: bigint): bigint {
+  // A whole fraction (a weight of 1) is exact: skip the wide product and division of the hot health paths.
+  if (fraction === wad) return amount;
   return (amount * fraction) / wad;
 }
 
 /** ⌈a × b / wad⌉: a fraction of an amount, rounded up (debts, requirements). */
 export function multiplyUp(amount: bigint, fraction: bigint): bigint {
+  if (fraction === wad && amount >= 0n) return amount;
   return divideUp(amount * fraction, wad);
 }
 

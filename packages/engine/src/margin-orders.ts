@@ -16,7 +16,7 @@
 import { checkBorrow, checkRedeem, PoolSavepoint } from './borrow-lend.js';
 import type { EntryRecorder } from './entry-recorder.js';
 import type { OrderView } from './events.js';
-import { accountHealth, isLiquidatable, type AccountHealth, type HealthAdjustment } from './health.js';
+import { accountHealth, type AccountHealth, type HealthAdjustment } from './health.js';
 import { borrowedUnits, borrowUnits, lendUnits, lentUnits, redeemUnits, repayUnits } from './lending-pool.js';
 import { divideUp, minimum } from './margin-fixed-point.js';
 import { placeOrder, plannedFill, type AttachedViews } from './matching.js';
@@ -119,16 +119,21 @@ export function placeMarginOrder(
   const [spendAsset, receiveAsset] = params.side === 'Bid' ? [market.quote, market.base] : [market.base, market.quote];
   const savepoint = new PoolSavepoint();
   savepoint.accrueAccount(account, timeMs);
-  if (isLiquidatable(state, account, timeMs))
+  // One pass gives both the liquidation check and the surplus a refused order is compared with (isLiquidatable's rule).
+  const current = account.borrowCount === 0 ? undefined : accountHealth(state, account, timeMs);
+  if (current !== undefined && current.netEquity < current.maintenanceRequirement)
     return savepoint.restore(reject('ACCOUNT_LIQUIDATING', undefined, 'belowMaintenance'));
   const { spend, receive } = orderAmounts(params, account);
   const spendBalance = account.balance(spendAsset);
   const shortfall = spend > spendBalance.available ? spend - spendBalance.available : 0n;
   const covered = coverShortfall(state, spendBalance, shortfall, flags, timeMs, savepoint);
   if (isRejection(covered)) return savepoint.restore(covered);
-  const refusal = checkOrderMargin(state, account, timeMs, spendAsset, receiveAsset, spend, receive, covered.borrow);
+  const amounts = { spend, receive, borrow: covered.borrow };
+  const refusal = checkOrderMargin(state, account, timeMs, spendAsset, receiveAsset, amounts, current);
   if (refusal !== undefined) return savepoint.restore(refusal);
-  const saved = spendAsset.margin === undefined ? undefined : snapshot(spendBalance);
+  // Only a redemption or a borrow needs undoing: a refused placeOrder changes nothing by itself.
+  const moves = covered.redeem > 0n || covered.borrow > 0n;
+  const saved = spendAsset.margin === undefined || !moves ? undefined : snapshot(spendBalance);
   const eventCount = recorder.events.length;
   if (covered.redeem > 0n) redeemUnits(state, recorder, spendBalance, covered.redeem, timeMs);
   if (covered.borrow > 0n) borrowUnits(state, recorder, spendBalance, covered.borrow);
@@ -157,9 +162,8 @@ function checkOrderMargin(
   timeMs: number,
   spendAsset: Asset,
   receiveAsset: Asset,
-  spend: bigint,
-  receive: bigint,
-  borrow: bigint,
+  { spend, receive, borrow }: { spend: bigint; receive: bigint; borrow: bigint },
+  current: AccountHealth | undefined,
 ): Rejection | undefined {
   const unfilled: HealthAdjustment[] = [{ asset: spendAsset, heldUnits: borrow, borrowedUnits: borrow }];
   const filled: HealthAdjustment[] = [
@@ -168,9 +172,12 @@ function checkOrderMargin(
   ];
   let before: bigint | undefined;
   for (const adjustments of [unfilled, filled]) {
-    const after = accountHealth(state, account, timeMs, adjustments);
+    // Unfilled without a borrow changes no quantity: it is the health before the order, already computed.
+    const unchanged = adjustments === unfilled && borrow === 0n ? current : undefined;
+    const after = unchanged ?? accountHealth(state, account, timeMs, adjustments);
     if (after.netEquity >= after.initialRequirement) continue;
-    before ??= surplus(accountHealth(state, account, timeMs));
+    // The health before the order: accruing pools since it was computed does not change values at the same time.
+    before ??= surplus(current ?? accountHealth(state, account, timeMs));
     if (borrow === 0n && surplus(after) >= before) continue;
     const message = `Net equity ${after.netEquity} would be below the initial requirement ${after.initialRequirement}.`;
     return reject('INSUFFICIENT_MARGIN', message, 'order');
