@@ -36,9 +36,7 @@ export class EntryMaker {
   }
 }
 
-export function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex');
-}
+export { bytesToLowerHex as hex } from '@vex/engine';
 
 /** A fresh key prefix per test, so tests share one etcd cluster without seeing each other. */
 let prefixCounter = 0;

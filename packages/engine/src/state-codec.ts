@@ -9,7 +9,6 @@
  * rebuilt on decoding rather than stored. The layout is in docs/protocol.md,
  * "State encoding".
  */
-import { createHash } from 'node:crypto';
 import { ByteDecodeError, ByteReader, ByteWriter, IntegerFields } from './byte-codec.js';
 import type { SelfTradePrevention, Side, TimeInForce } from './instruction.js';
 import { formatDecimal } from './decimal.js';
@@ -28,6 +27,7 @@ import {
   rebuildBorrowers,
 } from './margin-codec.js';
 import { decodeAccountExitAddress, encodeAccountExitAddress } from './exit-address.js';
+import { sha256 } from './log-format.js';
 
 const magic = new TextEncoder().encode('VEXSTATE');
 export const stateEncodingVersion = 4;
@@ -258,7 +258,7 @@ export function encodeRememberedMessage(writer: ByteWriter, digest: string, acce
 }
 
 export function stateHash(state: ExchangeState): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(encodeState(state)).digest());
+  return sha256(encodeState(state));
 }
 
 export function stateHashHex(state: ExchangeState): string {

@@ -7,7 +7,6 @@
  * arrive and nothing interleaves between apply and the entry being queued.
  * The state it holds includes entries sequenced but not yet durable.
  */
-import { createHash } from 'node:crypto';
 import {
   apply,
   checkInvariants,
@@ -20,6 +19,7 @@ import {
   type ExchangeState,
   type SignatureVerdict,
   type SignedTransaction,
+  sha256,
 } from '@vex/engine';
 import type { AttestationMaker, MadeAttestation } from './attestation-maker.js';
 import type { BatchOperation } from './database.js';
@@ -173,7 +173,7 @@ export class Sequencer {
   private snapshotOperations(sequence: number, entryHash: Uint8Array, operations: BatchOperation[]): void {
     checkInvariants(this.state);
     const stateEncoding = encodeState(this.state);
-    const stateHash = new Uint8Array(createHash('sha256').update(stateEncoding).digest());
+    const stateHash = sha256(stateEncoding);
     const snapshot = encodeSnapshot({ sequence, entryHash, stateHash, stateEncoding });
     operations.push({ type: 'put', key: snapshotKey(sequence), value: snapshot });
     const obsolete = sequence - snapshotsKept * this.snapshotEveryEntries;
