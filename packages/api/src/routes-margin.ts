@@ -31,7 +31,6 @@ import {
   lendingMarketSchema,
   lendingPositionSchema,
   marginSummarySchema,
-  pageQueryProperties,
   anyObject,
 } from './schemas-margin.js';
 
