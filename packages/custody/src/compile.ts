@@ -70,7 +70,7 @@ export function artifactsSource(compiled: Record<string, CompiledContract>): str
     const pieces = contract.bytecode.match(/.{1,100}/g) ?? [];
     lines.push(
       `export const ${exportName}Bytecode = [\n${pieces.map((piece) => `  '${piece}',`).join('\n')}\n]` +
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: this is TypeScript source for the generated file, not a template
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: generated TypeScript source, not a template
         ".join('') as `0x${string}`;",
     );
   }
