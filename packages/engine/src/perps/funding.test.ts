@@ -6,7 +6,7 @@ import {
   defaultPerpFundingParameters,
   estimatedFundingRate,
   fundingRateFor,
-  maxFundingBoundariesPerEntry,
+  maximumFundingBoundariesPerEntry,
   newPerpFundingState,
   type PerpFundingParameters,
   perpFundingParametersProblem,
@@ -75,7 +75,7 @@ describe('the funding rate', () => {
   });
 
   it('follows the charged premium beyond the interest clamp', () => {
-    // charged 0.001 / 8 = 0.000125; interest − charged = −0.0001125, inside ±0.0000625? no: clamped to −0.0000625.
+    // charged 0.001 / 8 = 0.000125; interest − charged = −0.0001125, clamped to −0.0000625.
     expect(fundingRateFor(price('0.001'), parameters)).toBe(price('0.0000625'));
     expect(fundingRateFor(signed('-0.001'), parameters)).toBe(signed('-0.0000625'));
   });
@@ -139,14 +139,14 @@ describe('the perp clock', () => {
     expect(state.lastFundingRate).toBe(fundingRateFor(0n, parameters));
   });
 
-  it(`settles at most ${maxFundingBoundariesPerEntry} boundaries per entry, the rest at the next entries`, () => {
+  it(`settles at most ${maximumFundingBoundariesPerEntry} boundaries per entry, the rest at the next entries`, () => {
     const state = newPerpFundingState(0, parameters);
     const source = fixedSource(price('100'), { impactBidPrice: price('101') });
     const logTimeMs = 30 * hourMs + 1;
     const first = advancePerpClock(state, parameters, logTimeMs, source);
     const funding = first.filter((event) => event.type === 'perpFunding');
     expect(funding.map((event) => event.intervalEndMs)).toEqual(
-      Array.from({ length: maxFundingBoundariesPerEntry }, (_, index) => (index + 1) * hourMs),
+      Array.from({ length: maximumFundingBoundariesPerEntry }, (_, index) => (index + 1) * hourMs),
     );
     expect(state.nextFundingAtMs).toBe(25 * hourMs);
     expect(state.nextSampleAtMs).toBe(24 * hourMs + 5_000);
@@ -202,7 +202,7 @@ describe('the funding state encoding', () => {
   };
 
   it('round-trips and is pinned by a golden vector', () => {
-    // Checked by hand: zigzag(−1.5 × 10^18) = 3 × 10^18 − 1 is ff ff af b1 af 83 89 d1 29; premiumSum 3 → 06; 720 → d0 05.
+    // Checked by hand: zigzag(−1.5 × 10^18) = 3 × 10^18 − 1 is ff ff af b1 af 83 89 d1 29; 3 → 06; 720 → d0 05.
     const writer = new ByteWriter();
     encodePerpFundingState(writer, sample);
     const bytes = writer.finish();

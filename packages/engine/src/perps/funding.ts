@@ -35,7 +35,7 @@ export interface PerpFundingParameters {
 export const basisPointWad = 10n ** 14n;
 
 /** Boundaries (funding settlements) one entry processes at most; the rest wait for the next entries. */
-export const maxFundingBoundariesPerEntry = 24;
+export const maximumFundingBoundariesPerEntry = 24;
 
 /** Hourly funding, 5-second samples, Hyperliquid's formula paid hourly, ±1 % bounds, a 5 % mark band, 6,000 USDC. */
 export const defaultPerpFundingParameters: PerpFundingParameters = {
@@ -247,7 +247,7 @@ class ClockStep {
 
 /**
  * Brings the market's clock to `logTimeMs` (docs/perps-pricing.md, section 7):
- * takes the samples due, settles at most maxFundingBoundariesPerEntry funding
+ * takes the samples due, settles at most maximumFundingBoundariesPerEntry funding
  * boundaries, and recomputes the mark when a sample was taken or the index
  * moved. Returns the funding events in boundary order, then one mark event if
  * the mark or the index changed.
@@ -263,7 +263,7 @@ export function advancePerpClock(
   const indexBefore = state.markIndexPrice;
   let settled = 0;
   let sampled = false;
-  while (state.nextSampleAtMs <= logTimeMs && settled < maxFundingBoundariesPerEntry) {
+  while (state.nextSampleAtMs <= logTimeMs && settled < maximumFundingBoundariesPerEntry) {
     // The samples up to this entry, or up to the funding boundary when it is passed (the sample at it included).
     step.sample(logTimeMs < state.nextFundingAtMs ? logTimeMs : state.nextFundingAtMs);
     sampled = true;

@@ -8,7 +8,7 @@ import {
   impactPrices,
   markBandLimits,
   markPrice,
-  maxImpactLevels,
+  maximumImpactLevels,
   midPrice,
   observeBook,
   samplePremium,
@@ -50,9 +50,9 @@ describe('impact prices', () => {
     expect(impactPrice(asks, increments, usdc(1510) + 1n, false)).toBeUndefined();
   });
 
-  it(`read at most ${maxImpactLevels} levels`, () => {
-    const many = Array.from({ length: maxImpactLevels + 1 }, (_, index): [number, number] => [10000 + index, 1]);
-    const notionalOfFirst = many.slice(0, maxImpactLevels).reduce((sum, [ticks]) => sum + BigInt(ticks) * 100n, 0n);
+  it(`read at most ${maximumImpactLevels} levels`, () => {
+    const many = Array.from({ length: maximumImpactLevels + 1 }, (_, index): [number, number] => [10000 + index, 1]);
+    const notionalOfFirst = many.slice(0, maximumImpactLevels).reduce((sum, [ticks]) => sum + BigInt(ticks) * 100n, 0n);
     expect(impactPrice(levels(...many), increments, notionalOfFirst, false)).toBeDefined();
     expect(impactPrice(levels(...many), increments, notionalOfFirst + 1n, false)).toBeUndefined();
   });

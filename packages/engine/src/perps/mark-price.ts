@@ -33,7 +33,7 @@ export interface ObservedMarket extends PriceIncrements {
  * levels do not hold the impact notional has no impact price: the walk is
  * bounded whatever the book's shape.
  */
-export const maxImpactLevels = 256;
+export const maximumImpactLevels = 256;
 
 /** A price in ticks as wad: ticks × tickUnits × 10^(18 − priceScale), exact (priceScale ≤ 18). */
 export function ticksToWad(priceTicks: bigint, increments: PriceIncrements): bigint {
@@ -43,7 +43,7 @@ export function ticksToWad(priceTicks: bigint, increments: PriceIncrements): big
 /**
  * The average price of a market order spending `impactNotionalUnits` quote
  * units against `levels` (best last), as wad, or undefined when the first
- * maxImpactLevels levels do not hold that much. With C quote units and S
+ * maximumImpactLevels levels do not hold that much. With C quote units and S
  * steps taken from the whole levels before the level at t ticks that
  * completes the order, and R = N − C the rest taken there, the order buys
  * S + R/(k·t) steps (k = quoteUnitsPerStepTick), so the average is
@@ -62,7 +62,7 @@ export function impactPrice(
   let consumedUnits = 0n;
   let steps = 0n;
   const last = levels.length - 1;
-  for (let index = last; index >= 0 && last - index < maxImpactLevels; index -= 1) {
+  for (let index = last; index >= 0 && last - index < maximumImpactLevels; index -= 1) {
     const level = levels[index] as ImpactLevel;
     const levelUnits = level.totalSteps * level.priceTicks * perStepTick;
     if (consumedUnits + levelUnits >= impactNotionalUnits) {
