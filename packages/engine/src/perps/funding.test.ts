@@ -8,6 +8,8 @@ import {
   fundingRateFor,
   maximumFundingBoundariesPerEntry,
   newPerpFundingState,
+  perpClockIsDue,
+  perpPriceSourceOf,
   type PerpFundingParameters,
   perpFundingParametersProblem,
   type PerpFundingState,
@@ -185,6 +187,29 @@ describe('the perp clock', () => {
     ]);
     expect(advancePerpClock(state, parameters, hourMs + 2, priced)).toEqual([]);
     expect(estimatedFundingRate(state, parameters)).toBe(price('0.0000125'));
+  });
+});
+
+describe('the source of an engine market', () => {
+  it('reads the book only when the clock is due', () => {
+    const state = newPerpFundingState(0, parameters);
+    const asks = { levels: [{ priceTicks: 10000n, totalSteps: 10n ** 9n }] };
+    const market = { priceScale: 2, tickUnits: 1n, quoteUnitsPerStepTick: 100n, bids: { levels: [] }, asks };
+    const source = perpPriceSourceOf('SOL_USDC_PERP', { ...market, lastPriceTicks: 0n }, price('101'), 10n ** 9n);
+    expect(source.observeBook()).toEqual({
+      impactBidPrice: undefined,
+      impactAskPrice: price('100'),
+      midPrice: undefined,
+      lastTradePrice: undefined,
+    });
+    expect(perpClockIsDue(state, 4_999, 0n)).toBe(false);
+    expect(perpClockIsDue(state, 4_999, price('101'))).toBe(true);
+    expect(perpClockIsDue(state, 5_000, 0n)).toBe(true);
+    expect(advancePerpClock(state, parameters, 4_999, source)).toHaveLength(1);
+    expect(advancePerpClock(state, parameters, 4_999, source)).toEqual([]);
+    expect(advancePerpClock(state, parameters, 5_000, source)).toHaveLength(1);
+    // premium −(101 − 100)/101 = −0.009900990099009900, one sample moves the estimate 1/30 of the way.
+    expect(state.premiumEstimate).toBe(-price('0.00990099009900990') / 30n);
   });
 });
 

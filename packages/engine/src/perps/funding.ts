@@ -7,7 +7,7 @@
  * has passed.
  */
 import { minimum, maximum, wad } from '../margin-fixed-point.js';
-import { type BookObservation, markPrice, samplePremium } from './mark-price.js';
+import { type BookObservation, markPrice, type ObservedMarket, observeBook, samplePremium } from './mark-price.js';
 
 export interface PerpFundingParameters {
   /** Length of a funding interval; boundaries are the multiples of it (log time). */
@@ -245,6 +245,23 @@ class ClockStep {
   }
 }
 
+/** The source of a market of the engine's book (Market fits ObservedMarket) at the index price given. */
+export function perpPriceSourceOf(
+  marketSymbol: string,
+  market: ObservedMarket,
+  indexPrice: bigint,
+  impactNotionalUnits: bigint,
+): PerpPriceSource {
+  return { marketSymbol, indexPrice, observeBook: () => observeBook(market, impactNotionalUnits) };
+}
+
+/** Whether advancePerpClock has anything to do at this entry: a sample boundary passed or the index moved. */
+export function perpClockIsDue(state: PerpFundingState, logTimeMs: number, indexPrice: bigint): boolean {
+  return state.nextSampleAtMs <= logTimeMs || indexPrice !== state.markIndexPrice;
+}
+
+const noEvents: readonly PerpClockEvent[] = [];
+
 /**
  * Brings the market's clock to `logTimeMs` (docs/perps-pricing.md, section 7):
  * takes the samples due, settles at most maximumFundingBoundariesPerEntry funding
@@ -257,7 +274,9 @@ export function advancePerpClock(
   parameters: PerpFundingParameters,
   logTimeMs: number,
   source: PerpPriceSource,
-): PerpClockEvent[] {
+): readonly PerpClockEvent[] {
+  // Most entries fall between sample boundaries: nothing to do, nothing allocated.
+  if (!perpClockIsDue(state, logTimeMs, source.indexPrice)) return noEvents;
   const step = new ClockStep(state, parameters, source);
   const markBefore = state.markPrice;
   const indexBefore = state.markIndexPrice;

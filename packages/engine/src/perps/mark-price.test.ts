@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseFraction, wad } from '../margin-fixed-point.js';
 import { newMarketBooks } from '../order-book.js';
-import type { Order } from '../state.js';
+import type { Market, Order } from '../state.js';
 import {
   type ImpactLevel,
   impactPrice,
@@ -10,6 +10,7 @@ import {
   markPrice,
   maximumImpactLevels,
   midPrice,
+  type ObservedMarket,
   observeBook,
   samplePremium,
   ticksToWad,
@@ -81,6 +82,12 @@ describe('impact prices', () => {
       lastTradePrice: undefined,
     });
     expect(observeBook({ ...market, lastPriceTicks: 10001n }, usdc(100)).lastTradePrice).toBe(price('100.01'));
+  });
+
+  it('read the engine Market as it is', () => {
+    // A compile-time check: the engine's Market is an ObservedMarket, so the perps code passes it unchanged.
+    const readsMarket = (market: Market): ObservedMarket => market;
+    expect(readsMarket).toBeTypeOf('function');
   });
 
   it('turn ticks into wad exactly', () => {
