@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { advancePerpClock, newPerpFundingState, type PerpFundingParameters } from '../src/perps/funding.js';
-import { markPrice, type ObservedMarket, observeBook } from '../src/perps/mark-price.js';
+import { markPrice, observeBook } from '../src/perps/mark-price.js';
 import {
   type ReferenceMarket,
   referenceAdvance,
@@ -14,6 +14,7 @@ import {
   referenceNewState,
   referenceObserve,
 } from './perps-pricing-reference.js';
+import { observedMarketOf } from './perps-pricing-vectors.js';
 import { seededRandom } from './random-log.js';
 
 const firstSeed = Number(process.env.PRICING_SEED ?? 1);
@@ -59,12 +60,6 @@ function randomMarket(draw: Draw, centreTicks: bigint): ReferenceMarket {
   };
 }
 
-function asObserved(market: ReferenceMarket): ObservedMarket {
-  const levels = (bestFirst: readonly (readonly [bigint, bigint])[]) =>
-    bestFirst.map(([priceTicks, totalSteps]) => ({ priceTicks, totalSteps })).reverse();
-  return { ...market, bids: { levels: levels(market.bids) }, asks: { levels: levels(market.asks) } };
-}
-
 function randomParameters(draw: Draw): PerpFundingParameters {
   const sampleIntervalMs = draw.pick([1_000, 5_000, 60_000]);
   return {
@@ -96,7 +91,7 @@ function runOnce(seed: number): number {
     timeMs += draw.below(8) === 0 ? gap * (1 + draw.below(40)) : draw.below(parameters.sampleIntervalMs * 3);
     if (draw.below(3) === 0) indexPrice = wad * (1n + draw.big(1000n)) + draw.big(wad);
     const market = randomMarket(draw, 1n + draw.big(100_000n));
-    const observed = asObserved(market);
+    const observed = observedMarketOf(market);
     const expected = referenceObserve(market, parameters.impactNotionalUnits);
     const observation = observeBook(observed, parameters.impactNotionalUnits);
     const where = `seed ${seed} step ${step} at ${timeMs}`;

@@ -6,6 +6,12 @@
  * random inputs (perps-pricing-random.test.ts).
  */
 
+import type { PerpFundingParameters, PerpFundingState } from '../src/perps/funding.js';
+
+// Only the engine's types of the parameters and the state (their fields are section 7's and 10's); no logic.
+type ReferenceParameters = PerpFundingParameters;
+type ReferenceState = PerpFundingState;
+
 const WAD = 1_000_000_000_000_000_000n;
 
 /** A non-negative fraction n/d, kept unreduced. */
@@ -109,19 +115,6 @@ export function referenceMark(index: bigint, estimate: bigint, mid: bigint | nul
   return median;
 }
 
-export interface ReferenceParameters {
-  readonly fundingIntervalMs: number;
-  readonly sampleIntervalMs: number;
-  readonly interestRate: bigint;
-  readonly premiumFraction: bigint;
-  readonly interestClamp: bigint;
-  readonly fundingRateUpperBoundBasisPoints: bigint;
-  readonly fundingRateLowerBoundBasisPoints: bigint;
-  readonly markBand: bigint;
-  readonly markSmoothingSamples: bigint;
-  readonly impactNotionalUnits: bigint;
-}
-
 function clampTo(value: bigint, low: bigint, high: bigint): bigint {
   if (value < low) return low;
   if (value > high) return high;
@@ -140,35 +133,22 @@ export function referenceRate(average: bigint, parameters: ReferenceParameters):
   );
 }
 
-export interface ReferenceState {
-  cumulativeFundingIndex: bigint;
-  markPrice: bigint;
-  markIndexPrice: bigint;
-  lastFundingRate: bigint;
-  premiumSum: bigint;
-  premiumSampleCount: bigint;
-  premiumEstimate: bigint;
-  nextSampleAtMs: number;
-  nextFundingAtMs: number;
-}
-
 export function referenceNewState(listedAtMs: number, parameters: ReferenceParameters): ReferenceState {
   const firstAfter = (step: number): number => {
     let boundary = 0;
     while (boundary <= listedAtMs) boundary += step;
     return boundary;
   };
-  return {
-    cumulativeFundingIndex: 0n,
-    markPrice: 0n,
-    markIndexPrice: 0n,
-    lastFundingRate: 0n,
-    premiumSum: 0n,
-    premiumSampleCount: 0n,
-    premiumEstimate: 0n,
+  // Section 7: "everything else 0".
+  const zero = 0n;
+  const state = {
     nextSampleAtMs: firstAfter(parameters.sampleIntervalMs),
     nextFundingAtMs: firstAfter(parameters.fundingIntervalMs),
-  };
+  } as ReferenceState;
+  const zeroFields = ['cumulativeFundingIndex', 'markPrice', 'markIndexPrice', 'lastFundingRate'] as const;
+  for (const field of [...zeroFields, 'premiumSum', 'premiumSampleCount', 'premiumEstimate'] as const)
+    state[field] = zero;
+  return state;
 }
 
 export type ReferenceEvent =

@@ -43,8 +43,8 @@ function bookOf(json: Vector): VectorBook {
     priceScale: json.priceScale,
     tickUnits: BigInt(json.tickUnits),
     quoteUnitsPerStepTick: BigInt(json.quoteUnitsPerStepTick),
-    bidsBestFirst: levels(json.bidsBestFirst),
-    asksBestFirst: levels(json.asksBestFirst),
+    bids: levels(json.bids),
+    asks: levels(json.asks),
     lastPriceTicks: BigInt(json.lastPriceTicks),
   };
 }
@@ -76,7 +76,7 @@ describe('docs/vectors/perps-pricing.json', () => {
       const notional = BigInt(vector.impactNotionalUnits);
       const expected = observationOf(vector.observation);
       expect(observeBook(observedMarketOf(book), notional)).toEqual(expected);
-      const reference = referenceObserve({ ...book, bids: book.bidsBestFirst, asks: book.asksBestFirst }, notional);
+      const reference = referenceObserve(book, notional);
       expect(reference).toEqual({
         impactBid: vector.observation.impactBidPrice === null ? null : expected.impactBidPrice,
         impactAsk: vector.observation.impactAskPrice === null ? null : expected.impactAskPrice,

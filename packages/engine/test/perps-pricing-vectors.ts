@@ -18,6 +18,7 @@ import {
   type PerpFundingState,
 } from '../src/perps/funding.js';
 import { encodePerpFundingState } from '../src/perps/funding-codec.js';
+import type { ReferenceMarket } from './perps-pricing-reference.js';
 import {
   type BookObservation,
   markPrice,
@@ -46,20 +47,13 @@ export function toJson(value: unknown): Json {
 const wad = 10n ** 18n;
 const price = (text: string): bigint => parseFraction(text)!;
 
-/** A book in the vectors' form: levels best first, as [ticks, steps]. */
-export interface VectorBook {
-  readonly priceScale: number;
-  readonly tickUnits: bigint;
-  readonly quoteUnitsPerStepTick: bigint;
-  readonly bidsBestFirst: readonly (readonly [bigint, bigint])[];
-  readonly asksBestFirst: readonly (readonly [bigint, bigint])[];
-  readonly lastPriceTicks: bigint;
-}
+/** A book in the vectors' form: the reference's, levels best first as [ticks, steps]. */
+export type VectorBook = ReferenceMarket;
 
 export function observedMarketOf(book: VectorBook): ObservedMarket {
   const levels = (bestFirst: readonly (readonly [bigint, bigint])[]) =>
     bestFirst.map(([priceTicks, totalSteps]) => ({ priceTicks, totalSteps })).reverse();
-  return { ...book, bids: { levels: levels(book.bidsBestFirst) }, asks: { levels: levels(book.asksBestFirst) } };
+  return { ...book, bids: { levels: levels(book.bids) }, asks: { levels: levels(book.asks) } };
 }
 
 // SOL_USDC_PERP of the worked numbers: tick 0.01, step 0.01 SOL, USDC 6 decimals.
@@ -67,11 +61,11 @@ const workedBook: VectorBook = {
   priceScale: 2,
   tickUnits: 1n,
   quoteUnitsPerStepTick: 100n,
-  bidsBestFirst: [
+  bids: [
     [9900n, 500n],
     [9800n, 1000n],
   ],
-  asksBestFirst: [
+  asks: [
     [10000n, 500n],
     [10100n, 1000n],
   ],
@@ -81,14 +75,14 @@ const books: { book: VectorBook; impactNotionalUnits: bigint }[] = [
   { book: workedBook, impactNotionalUnits: 1_000_000_000n },
   { book: workedBook, impactNotionalUnits: 500_000_000n },
   { book: workedBook, impactNotionalUnits: 1_510_000_001n },
-  { book: { ...workedBook, bidsBestFirst: [], lastPriceTicks: 0n }, impactNotionalUnits: 1n },
+  { book: { ...workedBook, bids: [], lastPriceTicks: 0n }, impactNotionalUnits: 1n },
   {
     book: {
       priceScale: 4,
       tickUnits: 5n,
       quoteUnitsPerStepTick: 7n,
-      bidsBestFirst: [[3n, 2n]],
-      asksBestFirst: [[4n, 9n]],
+      bids: [[3n, 2n]],
+      asks: [[4n, 9n]],
       lastPriceTicks: 3n,
     },
     impactNotionalUnits: 100n,
@@ -127,6 +121,16 @@ interface ClockEntry {
 }
 
 const workedObservation = observeBook(observedMarketOf(workedBook), 1_000_000_000n);
+const afterQuiet: ClockEntry = {
+  logTimeMs: 108_000_001,
+  indexPrice: price('100'),
+  observation: {
+    impactBidPrice: price('101'),
+    impactAskPrice: price('101.5'),
+    midPrice: price('101'),
+    lastTradePrice: undefined,
+  },
+};
 const clocks: { parameters: PerpFundingParameters; listedAtMs: number; entries: ClockEntry[] }[] = [
   {
     parameters: { ...defaultPerpFundingParameters, impactNotionalUnits: 1_000_000_000n },
@@ -152,26 +156,8 @@ const clocks: { parameters: PerpFundingParameters; listedAtMs: number; entries: 
           lastTradePrice: undefined,
         },
       },
-      {
-        logTimeMs: 108_000_001,
-        indexPrice: price('100'),
-        observation: {
-          impactBidPrice: price('101'),
-          impactAskPrice: price('101.5'),
-          midPrice: price('101'),
-          lastTradePrice: undefined,
-        },
-      },
-      {
-        logTimeMs: 108_000_001,
-        indexPrice: price('100'),
-        observation: {
-          impactBidPrice: price('101'),
-          impactAskPrice: price('101.5'),
-          midPrice: price('101'),
-          lastTradePrice: undefined,
-        },
-      },
+      afterQuiet,
+      afterQuiet,
     ],
   },
 ];

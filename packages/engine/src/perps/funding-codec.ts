@@ -16,60 +16,68 @@ export function readSigned(reader: ByteReader): bigint {
   return (zigzag & 1n) === 0n ? zigzag >> 1n : -((zigzag + 1n) >> 1n);
 }
 
-/** cumulativeFundingIndex (signed), markPrice, markIndexPrice, lastFundingRate (signed), premiumSum (signed),
- * premiumSampleCount, premiumEstimate (signed), nextSampleAtMs, nextFundingAtMs. */
+/** How a field is written: a signed or unsigned bigint, or a number that must be a safe integer. */
+type FieldKind = 'signed' | 'unsigned' | 'safeInteger';
+
+/** A record's fields in encoding order, so that the encoder and the decoder cannot disagree. */
+class Fields<Target> {
+  constructor(private readonly fields: readonly (readonly [keyof Target & string, FieldKind])[]) {}
+
+  write(writer: ByteWriter, target: Target): void {
+    for (const [key, kind] of this.fields) {
+      const value = target[key] as bigint | number;
+      if (kind === 'signed') writeSigned(writer, value as bigint);
+      else writer.unsigned(value);
+    }
+  }
+
+  read(reader: ByteReader): Target {
+    const record: Record<string, bigint | number> = {};
+    for (const [key, kind] of this.fields) {
+      if (kind === 'signed') record[key] = readSigned(reader);
+      else record[key] = kind === 'unsigned' ? reader.unsigned() : reader.safeInteger();
+    }
+    return record as Target;
+  }
+}
+
+const stateFields = new Fields<PerpFundingState>([
+  ['cumulativeFundingIndex', 'signed'],
+  ['markPrice', 'unsigned'],
+  ['markIndexPrice', 'unsigned'],
+  ['lastFundingRate', 'signed'],
+  ['premiumSum', 'signed'],
+  ['premiumSampleCount', 'unsigned'],
+  ['premiumEstimate', 'signed'],
+  ['nextSampleAtMs', 'safeInteger'],
+  ['nextFundingAtMs', 'safeInteger'],
+]);
+
+const parameterFields = new Fields<PerpFundingParameters>([
+  ['fundingIntervalMs', 'safeInteger'],
+  ['sampleIntervalMs', 'safeInteger'],
+  ['interestRate', 'signed'],
+  ['premiumFraction', 'unsigned'],
+  ['interestClamp', 'unsigned'],
+  ['fundingRateUpperBoundBasisPoints', 'signed'],
+  ['fundingRateLowerBoundBasisPoints', 'signed'],
+  ['markBand', 'unsigned'],
+  ['markSmoothingSamples', 'unsigned'],
+  ['impactNotionalUnits', 'unsigned'],
+]);
+
 export function encodePerpFundingState(writer: ByteWriter, state: PerpFundingState): void {
-  writeSigned(writer, state.cumulativeFundingIndex);
-  writer.unsigned(state.markPrice);
-  writer.unsigned(state.markIndexPrice);
-  writeSigned(writer, state.lastFundingRate);
-  writeSigned(writer, state.premiumSum);
-  writer.unsigned(state.premiumSampleCount);
-  writeSigned(writer, state.premiumEstimate);
-  writer.unsigned(state.nextSampleAtMs);
-  writer.unsigned(state.nextFundingAtMs);
+  stateFields.write(writer, state);
 }
 
 export function decodePerpFundingState(reader: ByteReader): PerpFundingState {
-  return {
-    cumulativeFundingIndex: readSigned(reader),
-    markPrice: reader.unsigned(),
-    markIndexPrice: reader.unsigned(),
-    lastFundingRate: readSigned(reader),
-    premiumSum: readSigned(reader),
-    premiumSampleCount: reader.unsigned(),
-    premiumEstimate: readSigned(reader),
-    nextSampleAtMs: reader.safeInteger(),
-    nextFundingAtMs: reader.safeInteger(),
-  };
+  return stateFields.read(reader);
 }
 
-/** fundingIntervalMs, sampleIntervalMs, interestRate (signed), premiumFraction, interestClamp, the upper and lower
- * bounds (signed), markBand, markSmoothingSamples, impactNotionalUnits. */
 export function encodePerpFundingParameters(writer: ByteWriter, parameters: PerpFundingParameters): void {
-  writer.unsigned(parameters.fundingIntervalMs);
-  writer.unsigned(parameters.sampleIntervalMs);
-  writeSigned(writer, parameters.interestRate);
-  writer.unsigned(parameters.premiumFraction);
-  writer.unsigned(parameters.interestClamp);
-  writeSigned(writer, parameters.fundingRateUpperBoundBasisPoints);
-  writeSigned(writer, parameters.fundingRateLowerBoundBasisPoints);
-  writer.unsigned(parameters.markBand);
-  writer.unsigned(parameters.markSmoothingSamples);
-  writer.unsigned(parameters.impactNotionalUnits);
+  parameterFields.write(writer, parameters);
 }
 
 export function decodePerpFundingParameters(reader: ByteReader): PerpFundingParameters {
-  return {
-    fundingIntervalMs: reader.safeInteger(),
-    sampleIntervalMs: reader.safeInteger(),
-    interestRate: readSigned(reader),
-    premiumFraction: reader.unsigned(),
-    interestClamp: reader.unsigned(),
-    fundingRateUpperBoundBasisPoints: readSigned(reader),
-    fundingRateLowerBoundBasisPoints: readSigned(reader),
-    markBand: reader.unsigned(),
-    markSmoothingSamples: reader.unsigned(),
-    impactNotionalUnits: reader.unsigned(),
-  };
+  return parameterFields.read(reader);
 }
