@@ -5,6 +5,7 @@
  * engine's book types; prices are wad (settlement asset per whole base unit
  * × 10^18, as index-prices.ts), rounding is stated on each function.
  */
+import { powerOfTen } from '../index-prices.js';
 import { divideDown, divideUp, maximum, minimum, wad } from '../margin-fixed-point.js';
 
 /** What a price level offers: its price in ticks and the steps resting there (the engine's PriceLevel fits). */
@@ -37,7 +38,7 @@ export const maximumImpactLevels = 256;
 
 /** A price in ticks as wad: ticks × tickUnits × 10^(18 − priceScale), exact (priceScale ≤ 18). */
 export function ticksToWad(priceTicks: bigint, increments: PriceIncrements): bigint {
-  return priceTicks * increments.tickUnits * 10n ** BigInt(18 - increments.priceScale);
+  return priceTicks * increments.tickUnits * powerOfTen(18 - increments.priceScale);
 }
 
 /**
