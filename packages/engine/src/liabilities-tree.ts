@@ -83,12 +83,7 @@ export interface LiabilitiesTreeOptions {
   readonly historyBytes?: number;
   /** The version (an attestation sequence, say) the built tree is at; undefined for an unversioned tree. */
   readonly version?: number;
-  /**
-   * The log time the built leaves carry interest to; default the state's. A
-   * node recovering at an attestation's record entry builds at the attested
-   * entry's time: the record moved the log time on, and with it the lent and
-   * borrowed amounts, but the attestation states the tree at its own time.
-   */
+  /** The log time the leaves carry interest to (default the state's); a record's recovery uses the attested time. */
   readonly leafTimeMs?: number;
 }
 

@@ -176,8 +176,12 @@ export class Harness {
     const engineOutcome = execute(this.state, signer, instruction, this.timeMs);
     if (coverage !== undefined) recordCoverage(instruction, engineOutcome);
     const modelOutcome = this.model.execute(signer, instruction, this.timeMs);
-    const engineView = normaliseEngine(engineOutcome);
-    const modelView = normaliseModel(modelOutcome);
+    this.compareStep(normaliseEngine(engineOutcome), normaliseModel(modelOutcome), engineOutcome);
+    return engineOutcome;
+  }
+
+  /** After a step: the two outcomes' views, the price-time order of the engine's trades, then the whole state. */
+  protected compareStep(engineView: unknown, modelView: unknown, engineOutcome: ApplyOutcome): void {
     if (!same(engineView, modelView)) {
       const views = `engine: ${canon(engineView)}\n model:  ${canon(modelView)}`;
       this.fail(`outcome differs at ${firstDifference(engineView, modelView)}\n ${views}`);
@@ -185,7 +189,14 @@ export class Harness {
     const order = checkPriceTimeOrder(engineTrades(engineOutcome));
     if (order !== undefined) this.fail(order);
     this.compareState();
-    return engineOutcome;
+  }
+
+  /** Fails when the engine's and the model's views of `what` differ, showing both. */
+  protected compareViews(what: string, engine: unknown, model: unknown): void {
+    if (!same(engine, model))
+      this.fail(
+        `${what} differ at ${firstDifference(engine, model)}\n engine: ${canon(engine)}\n model:  ${canon(model)}`,
+      );
   }
 
   nameOf(account: string): string {
@@ -197,12 +208,7 @@ export class Harness {
   }
 
   compareState(): void {
-    const compare = (what: string, engine: unknown, model: unknown): void => {
-      if (!same(engine, model))
-        this.fail(
-          `${what} differ at ${firstDifference(engine, model)}\n engine: ${canon(engine)}\n model:  ${canon(model)}`,
-        );
-    };
+    const compare = (what: string, engine: unknown, model: unknown): void => this.compareViews(what, engine, model);
     for (const account of this.accounts) {
       compare(`balances of ${this.nameOf(account)}`, balancesOf(this.state, account), this.model.balancesOf(account));
       compare(

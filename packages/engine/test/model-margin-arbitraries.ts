@@ -8,61 +8,17 @@
  * runner (model-margin-commands.ts) resolves against the current state.
  */
 import fc from 'fast-check';
-import type { MarketConfig } from './model-arbitraries.js';
+import { type MarketConfig, marketPool } from './model-arbitraries.js';
+
+function marketOf(symbol: string): MarketConfig {
+  return marketPool.find((market) => market.symbol === symbol)!;
+}
 
 /** The margin test's markets: the spot model's, with price ranges wide enough for index moves and liquidations. */
 export const marginMarkets: readonly MarketConfig[] = [
-  {
-    symbol: 'SOL_USDC',
-    base: 'SOL',
-    quote: 'USDC',
-    baseDecimals: 9,
-    quoteDecimals: 6,
-    tickSize: '0.01',
-    stepSize: '0.01',
-    priceScale: 2,
-    tickUnits: 1n,
-    stepUnits: 10_000_000n,
-    quoteUnitsPerStepTick: 100n,
-    midTicks: 10_000n,
-    priceBandTicks: 9_000n,
-    minQuantitySteps: 1n,
-    maxQuantitySteps: 4_000n,
-  },
-  {
-    symbol: 'BTC_USDC',
-    base: 'BTC',
-    quote: 'USDC',
-    baseDecimals: 8,
-    quoteDecimals: 6,
-    tickSize: '0.5',
-    stepSize: '0.001',
-    priceScale: 1,
-    tickUnits: 5n,
-    stepUnits: 100_000n,
-    quoteUnitsPerStepTick: 500n,
-    midTicks: 120_000n,
-    priceBandTicks: 100_000n,
-    minQuantitySteps: 2n,
-    maxQuantitySteps: 400n,
-  },
-  {
-    symbol: 'ETH_USDC',
-    base: 'ETH',
-    quote: 'USDC',
-    baseDecimals: 4,
-    quoteDecimals: 6,
-    tickSize: '0.01',
-    stepSize: '0.0001',
-    priceScale: 2,
-    tickUnits: 1n,
-    stepUnits: 1n,
-    quoteUnitsPerStepTick: 1n,
-    midTicks: 300_000n,
-    priceBandTicks: 200_000n,
-    minQuantitySteps: 1n,
-    maxQuantitySteps: 100_000n,
-  },
+  { ...marketOf('SOL_USDC'), priceBandTicks: 9_000n, maxQuantitySteps: 4_000n },
+  { ...marketOf('BTC_USDC'), priceBandTicks: 100_000n, maxQuantitySteps: 400n },
+  { ...marketOf('ETH_USDC'), priceBandTicks: 200_000n, maxQuantitySteps: 100_000n },
 ];
 
 /** The borrowable assets, settlement asset first (it must be listed first). */

@@ -13,17 +13,7 @@ import { accountHealth, isLiquidatable } from '../src/health.js';
 import { type ApplyOutcome, execute, type InstructionResult, type Instruction } from '../src/index.js';
 import { borrowedUnits, lentUnits } from '../src/lending-pool.js';
 import { LiabilitiesTree } from '../src/liabilities-tree.js';
-import {
-  canon,
-  checkPriceTimeOrder,
-  engineResult,
-  engineTrades,
-  firstDifference,
-  pickFields,
-  pickResult,
-  same,
-  tradeFields,
-} from './model-compare.js';
+import { canon, engineResult, engineTrades, pickFields, pickResult, same, tradeFields } from './model-compare.js';
 import { count, Harness, type Setup } from './model-harness.js';
 import { type MarginModelResult, MarginReferenceModel } from './reference-margin-model.js';
 import type { ModelResult } from './reference-model.js';
@@ -94,13 +84,7 @@ export class MarginHarness extends Harness {
       trades: modelOutcome.trades.map((trade) => pickFields(trade, tradeFields)),
       socialisedLosses: modelOutcome.socialisedLosses,
     };
-    if (!same(engineView, modelView)) {
-      const views = `engine: ${canon(engineView)}\n model:  ${canon(modelView)}`;
-      this.fail(`outcome differs at ${firstDifference(engineView, modelView)}\n ${views}`);
-    }
-    const order = checkPriceTimeOrder(engineTrades(engineOutcome));
-    if (order !== undefined) this.fail(order);
-    this.compareState();
+    this.compareStep(engineView, modelView, engineOutcome);
     return engineOutcome;
   }
 
@@ -118,13 +102,8 @@ export class MarginHarness extends Harness {
         this.fail(`liabilities tree updated step by step ${canon(updated)} differs from a fresh build ${canon(built)}`);
     }
     const model = this.marginModel;
-    const compare = (what: string, engine: unknown, modelView: unknown): void => {
-      if (!same(engine, modelView))
-        this.fail(
-          `${what} differ at ${firstDifference(engine, modelView)}\n` +
-            ` engine: ${canon(engine)}\n model:  ${canon(modelView)}`,
-        );
-    };
+    const compare = (what: string, engine: unknown, modelView: unknown): void =>
+      this.compareViews(what, engine, modelView);
     compare('pools', this.enginePools(), model.poolViews());
     for (const account of this.accounts) {
       const name = this.nameOf(account);

@@ -4,6 +4,7 @@
  * Part of the naive margin reference model (reference-margin-model.ts).
  */
 import type { Instruction } from '../src/instruction.js';
+import type { AccountSettingsView, BorrowLendView } from '../src/margin-views.js';
 import { amountOf } from './reference-funds.js';
 import {
   accrue,
@@ -26,26 +27,9 @@ import { smaller, WAD, wadOf } from './reference-margin-math.js';
 import { type MarginData, settingsOf } from './reference-margin-state.js';
 import { availableOf, fail, type ModelData, type Rejected } from './reference-state.js';
 
-export interface ModelBorrowLendResult {
-  readonly ok: true;
-  readonly kind: 'borrowLend';
-  readonly account: string;
-  readonly asset: string;
-  readonly side: 'Borrow' | 'Lend';
-  readonly quantityUnits: bigint;
-  readonly offsetUnits: bigint;
-  readonly netQuantityUnits: bigint;
-}
+export type ModelBorrowLendResult = { readonly ok: true; readonly kind: 'borrowLend' } & BorrowLendView;
 
-export interface ModelSettingsResult {
-  readonly ok: true;
-  readonly kind: 'accountUpdated';
-  readonly account: string;
-  readonly autoBorrowSettlements: boolean;
-  readonly autoLend: boolean;
-  readonly autoRepayBorrows: boolean;
-  readonly leverageLimit: bigint;
-}
+export type ModelSettingsResult = { readonly ok: true; readonly kind: 'accountUpdated' } & AccountSettingsView;
 
 /**
  * Section 5.4's redemption checks for `units` of the account's lend: the

@@ -4,22 +4,13 @@
  * the naive margin reference model (reference-margin-model.ts).
  */
 import type { Instruction } from '../src/instruction.js';
+import type { CoveragePoolView } from '../src/margin-views.js';
 import { amountOf } from './reference-funds.js';
 import { floorDiv } from './reference-margin-math.js';
 import type { MarginData, ModelCoveragePool } from './reference-margin-state.js';
 import { availableOf, balanceEntry, fail, type ModelData, type Rejected } from './reference-state.js';
 
-export interface ModelCoverageResult {
-  readonly ok: true;
-  readonly kind: 'coveragePool';
-  readonly account: string;
-  readonly asset: string;
-  readonly action: 'deposit' | 'withdrawRequest' | 'withdraw';
-  readonly units: bigint;
-  readonly shares: bigint;
-  readonly poolHoldingsUnits: bigint;
-  readonly poolTotalShares: bigint;
-}
+export type ModelCoverageResult = { readonly ok: true; readonly kind: 'coveragePool' } & CoveragePoolView;
 
 type CoverageInstruction = Extract<
   Instruction,

@@ -4,27 +4,10 @@
  * derived or cached. Part of the naive margin reference model
  * (reference-margin-model.ts).
  */
+import type { MarginParameters } from '../src/margin-state.js';
 
-/** The listing parameters of section 5.1, fractions in wad. */
-export interface ModelMarginParameters {
-  readonly collateralWeight: bigint;
-  readonly haircutPenalty: bigint;
-  readonly imfBase: bigint;
-  readonly imfFactor: bigint;
-  readonly mmfBase: bigint;
-  readonly mmfFactor: bigint;
-  readonly minimumBorrowRate: bigint;
-  readonly optimalUtilization: bigint;
-  readonly optimalBorrowRate: bigint;
-  readonly maximumBorrowRate: bigint;
-  readonly maxUtilization: bigint;
-  readonly lendFee: bigint;
-  readonly maxPriceMove: bigint;
-  readonly liquidationFee: bigint;
-  readonly liquidationBand: bigint;
-  readonly stressShock: bigint;
-  readonly coveragePoolWithdrawalDelayMs: number;
-}
+/** The listing parameters of section 5.1, fractions in wad (the engine's type; only types are shared). */
+export type ModelMarginParameters = MarginParameters;
 
 export interface ModelPool {
   readonly parameters: ModelMarginParameters;

@@ -16,7 +16,7 @@ import {
   settingsOf,
 } from './reference-margin-state.js';
 import { pow10 } from './reference-decimal.js';
-import { fail, type ModelData, type Rejected } from './reference-state.js';
+import { balanceEntry, fail, type ModelData, type Rejected } from './reference-state.js';
 
 // ----- listing (5.1) ----------------------------------------------------------
 
@@ -230,15 +230,7 @@ export function repayUnits(data: ModelData, margin: MarginData, account: string,
   data.balances.get(`${account}/${asset}`)!.available -= units;
 }
 
-function balanceOf(data: ModelData, account: string, asset: string) {
-  const key = `${account}/${asset}`;
-  let balance = data.balances.get(key);
-  if (balance === undefined) {
-    balance = { available: 0n, locked: 0n, pendingWithdrawal: 0n };
-    data.balances.set(key, balance);
-  }
-  return balance;
-}
+const balanceOf = balanceEntry;
 
 /** Utilisation for a limit check, rounded up; undefined (infinite) when debt remains with nothing lent. */
 export function limitUtilisation(borrowed: bigint, lent: bigint): bigint | undefined {
