@@ -281,8 +281,13 @@ class MarginScenarioRunner {
           `more-${this.harness.trace.length}`,
         );
       }
-      case 'liquidate':
-        return { kind: 'liquidate', account: this.actor(command.target) };
+      case 'liquidate': {
+        // Mostly a keeper's choice (an account the model finds liquidatable), else the command's target.
+        const timeMs = this.harness.timeMs;
+        const due = this.traders.filter((trader) => this.harness.marginModel.healthOf(trader, timeMs).liquidatable);
+        const target = due.length > 0 && command.target % 4 !== 0 ? due[command.target % due.length]! : undefined;
+        return { kind: 'liquidate', account: target ?? this.actor(command.target) };
+      }
       case 'leverage':
         return { kind: 'accountUpdate', leverageLimit: leverageChoices[command.choice % leverageChoices.length]! };
       case 'coverage':
