@@ -83,6 +83,8 @@ export interface LiabilitiesTreeOptions {
   readonly historyBytes?: number;
   /** The version (an attestation sequence, say) the built tree is at; undefined for an unversioned tree. */
   readonly version?: number;
+  /** The log time the leaves carry interest to (default the state's); a record's recovery uses the attested time. */
+  readonly leafTimeMs?: number;
 }
 
 /**
@@ -229,7 +231,7 @@ export class LiabilitiesTree {
       fail(`historyBytes must be a non-negative integer, not ${historyBytes}`);
     const tree = new LiabilitiesTree();
     tree.historyBytes = historyBytes;
-    tree.rebuild(state);
+    tree.rebuild(state, options.leafTimeMs);
     tree.version = options.version;
     return tree;
   }
@@ -337,8 +339,8 @@ export class LiabilitiesTree {
   }
 
   /** The pool indexes, underwritten pools and pool totals of `state`, for the leaves about to be written. */
-  private takeLeafAmounts(state: ExchangeState): void {
-    this.leafIndexes = poolIndexesAt(state, state.logTimeMs);
+  private takeLeafAmounts(state: ExchangeState, leafTimeMs = state.logTimeMs): void {
+    this.leafIndexes = poolIndexesAt(state, leafTimeMs);
     this.leafPools = underwrittenPools(state);
     this.poolTotals = coveragePoolTotals(state);
   }
@@ -570,7 +572,7 @@ export class LiabilitiesTree {
     return body === undefined ? undefined : inclusionProofOf(attestation, accountId, body);
   }
 
-  private rebuild(state: ExchangeState): void {
+  private rebuild(state: ExchangeState, leafTimeMs = state.logTimeMs): void {
     const leafCount = state.accountList.length;
     if (leafCount < 1) fail('a state always has the fee account');
     if (leafCount > maximumLeafCount) fail(`${leafCount} accounts exceed the tree's capacity`);
@@ -585,7 +587,7 @@ export class LiabilitiesTree {
     this.nodeInput = Buffer.alloc(1 + 2 * this.recordLengthBytes);
     this.nodeInputView = new DataView(this.nodeInput.buffer, this.nodeInput.byteOffset, this.nodeInput.byteLength);
     this.state = state;
-    this.takeLeafAmounts(state);
+    this.takeLeafAmounts(state, leafTimeMs);
     this.positionOrdinals = positionHolderOrdinals(state);
     this.allocateLevels(leafCount);
     state.accountList.forEach((account, ordinal) => {

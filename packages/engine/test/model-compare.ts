@@ -74,7 +74,7 @@ export class Mismatch extends Error {
 // ---------------------------------------------------------------------------
 
 /** The named fields of a value, in the order named (a compared view, built from one list rather than by hand). */
-function pickFields<T, K extends keyof T>(value: T, keys: readonly K[]): Pick<T, K> {
+export function pickFields<T, K extends keyof T>(value: T, keys: readonly K[]): Pick<T, K> {
   const picked = {} as Pick<T, K>;
   for (const key of keys) picked[key] = value[key];
   return picked;
@@ -107,7 +107,7 @@ export function pickOrder(order: OrderLike) {
   return { ...pickFields(order, orderFields), remainingSteps };
 }
 
-const tradeFields = [
+export const tradeFields = [
   'tradeId',
   'market',
   'priceTicks',
@@ -125,7 +125,7 @@ const tradeFields = [
 const withdrawalFields = ['withdrawalId', 'account', 'asset', 'quantityUnits', 'status'] as const;
 const depositFields = ['account', 'asset', 'quantityUnits', 'blockchain', 'chainTransactionId'] as const;
 
-function engineResult(result: InstructionResult): ModelResult {
+export function engineResult(result: InstructionResult): ModelResult {
   if (!result.ok) return { ok: false, code: result.rejection.code };
   const value = result.value;
   switch (value.kind) {
@@ -157,7 +157,7 @@ function engineResult(result: InstructionResult): ModelResult {
   }
 }
 
-function pickResult(result: ModelResult) {
+export function pickResult(result: ModelResult) {
   if (!result.ok) return { ok: false, code: result.code };
   switch (result.kind) {
     case 'order':

@@ -29,7 +29,7 @@ import {
   same,
 } from './model-compare.js';
 import { assetDecimals, type FeeConfig, type LimitConfig, type MarketConfig } from './model-arbitraries.js';
-import { ReferenceModel, unitsToDecimal } from './reference-model.js';
+import { type ModelGenesis, ReferenceModel, unitsToDecimal } from './reference-model.js';
 
 // ---------------------------------------------------------------------------
 // Coverage counters, printed when MODEL_STATS is set, to tune the generators.
@@ -37,7 +37,7 @@ import { ReferenceModel, unitsToDecimal } from './reference-model.js';
 
 const coverage: Map<string, number> | undefined = process.env.MODEL_STATS ? new Map() : undefined;
 
-function count(label: string): void {
+export function count(label: string): void {
   coverage?.set(label, (coverage.get(label) ?? 0) + 1);
 }
 
@@ -103,10 +103,14 @@ export class Harness {
   readonly trace: string[] = [];
   timeMs = 1_000;
 
-  constructor(readonly setup: Setup) {
+  constructor(
+    readonly setup: Setup,
+    /** The reference model to compare with: the spot one by default, the margin one for the margin test. */
+    modelOf: (genesis: ModelGenesis) => ReferenceModel = (genesis) => new ReferenceModel(genesis),
+  ) {
     const genesis = { exchangeName: 'model-test', operatorKeys: [OPERATOR], feeAccount: setup.feeAccount };
     this.state = createState(genesis);
-    this.model = new ReferenceModel(genesis);
+    this.model = modelOf(genesis);
     this.accounts = [...new Set([OPERATOR, setup.feeAccount, STRANGER, SEPARATE_FEE, ...setup.traders])];
     const assets: string[] = [];
     for (const market of setup.markets)
@@ -152,12 +156,12 @@ export class Harness {
     });
   }
 
-  private expectAccepted(outcome: ApplyOutcome): void {
+  protected expectAccepted(outcome: ApplyOutcome): void {
     if (!outcome.accepted)
       throw new Error(`setup step rejected: ${outcome.rejection.code} ${outcome.rejection.message}`);
   }
 
-  private fail(message: string): never {
+  protected fail(message: string): never {
     const recent = this.trace.slice(-40);
     throw new Mismatch(
       `${message}\n--- last ${recent.length} steps (of ${this.trace.length}) ---\n${recent.join('\n')}`,
@@ -172,8 +176,12 @@ export class Harness {
     const engineOutcome = execute(this.state, signer, instruction, this.timeMs);
     if (coverage !== undefined) recordCoverage(instruction, engineOutcome);
     const modelOutcome = this.model.execute(signer, instruction, this.timeMs);
-    const engineView = normaliseEngine(engineOutcome);
-    const modelView = normaliseModel(modelOutcome);
+    this.compareStep(normaliseEngine(engineOutcome), normaliseModel(modelOutcome), engineOutcome);
+    return engineOutcome;
+  }
+
+  /** After a step: the two outcomes' views, the price-time order of the engine's trades, then the whole state. */
+  protected compareStep(engineView: unknown, modelView: unknown, engineOutcome: ApplyOutcome): void {
     if (!same(engineView, modelView)) {
       const views = `engine: ${canon(engineView)}\n model:  ${canon(modelView)}`;
       this.fail(`outcome differs at ${firstDifference(engineView, modelView)}\n ${views}`);
@@ -181,7 +189,14 @@ export class Harness {
     const order = checkPriceTimeOrder(engineTrades(engineOutcome));
     if (order !== undefined) this.fail(order);
     this.compareState();
-    return engineOutcome;
+  }
+
+  /** Fails when the engine's and the model's views of `what` differ, showing both. */
+  protected compareViews(what: string, engine: unknown, model: unknown): void {
+    if (!same(engine, model))
+      this.fail(
+        `${what} differ at ${firstDifference(engine, model)}\n engine: ${canon(engine)}\n model:  ${canon(model)}`,
+      );
   }
 
   nameOf(account: string): string {
@@ -193,12 +208,7 @@ export class Harness {
   }
 
   compareState(): void {
-    const compare = (what: string, engine: unknown, model: unknown): void => {
-      if (!same(engine, model))
-        this.fail(
-          `${what} differ at ${firstDifference(engine, model)}\n engine: ${canon(engine)}\n model:  ${canon(model)}`,
-        );
-    };
+    const compare = (what: string, engine: unknown, model: unknown): void => this.compareViews(what, engine, model);
     for (const account of this.accounts) {
       compare(`balances of ${this.nameOf(account)}`, balancesOf(this.state, account), this.model.balancesOf(account));
       compare(

@@ -14,6 +14,7 @@
  *   MODEL_SHRINK_MS   time bound on shrinking a failure (default 60000)
  *   MODEL_NO_SHRINK   set to 1 to report the first failure unshrunk
  *   MODEL_STATS       set to print how often each outcome occurred
+ *   MODEL_MARGIN_RUNS runs of the margin property (default 100)
  *
  * The parts: model-arbitraries.ts (generators), model-commands.ts (commands
  * to instructions), model-harness.ts (engine and model side by side),
@@ -22,8 +23,10 @@
  */
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { type Scenario, scenarioArbitrary } from './model-arbitraries.js';
+import { scenarioArbitrary } from './model-arbitraries.js';
 import { runScenario } from './model-commands.js';
+import { marginScenarioArbitrary } from './model-margin-arbitraries.js';
+import { runMarginScenario } from './model-margin-commands.js';
 import { printCoverage } from './model-harness.js';
 
 function envInteger(name: string, fallback: number): number {
@@ -46,11 +49,11 @@ const pathFromEnv =
  * scenarios shrink slowly). With MODEL_PATH set, replays that path (and
  * shrinks further within the same bound). MODEL_NO_SHRINK=1 skips shrinking.
  */
-function assertModel(testName: string, property: fc.IProperty<[Scenario]>, numRuns: number): void {
+function assertModel<T>(testName: string, property: fc.IProperty<[T]>, numRuns: number): void {
   const shrinkMs = envInteger('MODEL_SHRINK_MS', 60_000);
   const shrink = process.env.MODEL_NO_SHRINK !== '1';
   const seed = seedFromEnv !== undefined ? { seed: seedFromEnv } : {};
-  let details: fc.RunDetails<[Scenario]>;
+  let details: fc.RunDetails<[T]>;
   if (pathFromEnv !== undefined) {
     details = fc.check(property, {
       ...seed,
@@ -95,5 +98,17 @@ describe('engine agrees with the reference model', () => {
   it(longName, () => {
     assertModel(longName, fc.property(scenarioArbitrary(100, 400), runScenario), envInteger('MODEL_LONG_RUNS', 1_000));
     printCoverage(longName);
+  });
+});
+
+describe('engine agrees with the margin reference model (docs/margin.md)', () => {
+  const marginName = 'random margin sequences of 1 to 80 steps';
+  it(marginName, () => {
+    assertModel(
+      marginName,
+      fc.property(marginScenarioArbitrary(1, 80), runMarginScenario),
+      envInteger('MODEL_MARGIN_RUNS', 100),
+    );
+    printCoverage(marginName);
   });
 });

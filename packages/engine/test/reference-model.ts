@@ -152,7 +152,7 @@ function executeParts(
 }
 
 export class ReferenceModel {
-  private readonly data: ModelData;
+  protected readonly data: ModelData;
 
   constructor(genesis: ModelGenesis) {
     this.data = {
@@ -227,7 +227,7 @@ export class ReferenceModel {
    * Returns a description of the first problem, or undefined.
    */
   selfCheck(): string | undefined {
-    const problem = conservationProblem(this.data) ?? reservationProblem(this.data);
+    const problem = this.conservationProblem() ?? reservationProblem(this.data);
     if (problem !== undefined) return problem;
     for (const market of this.data.markets) {
       const depth = this.depthOf(market.symbol);
@@ -237,6 +237,11 @@ export class ReferenceModel {
         return `model: ${market.symbol} crossed`;
     }
     return undefined;
+  }
+
+  /** Conservation of every asset; the margin model (reference-margin-model.ts) adds the pools' holdings. */
+  protected conservationProblem(): string | undefined {
+    return conservationProblem(this.data);
   }
 
   // ----- the one entry point ---------------------------------------------------

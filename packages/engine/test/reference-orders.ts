@@ -47,7 +47,7 @@ interface OrderFields {
 }
 
 /** Check (1): price, quantity (or trigger quantity), quote quantity, then the trigger prices. */
-function parseOrderFields(market: ModelMarket, request: OrderRequest): OrderFields | Rejected {
+export function parseOrderFields(market: ModelMarket, request: OrderRequest): OrderFields | Rejected {
   let priceTicks = 0n;
   if (request.price !== undefined) {
     const ticks = parsePrice(market, request.price);

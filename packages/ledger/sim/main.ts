@@ -112,6 +112,9 @@ async function main(): Promise<number> {
     `writes lost:           ${total((report) => report.unsyncedWritesLost)} unsynced, ${total((report) => report.inFlightWritesLost)} in flight; ` +
       `${total((report) => report.tornEntries)} torn entries, ${total((report) => report.tornTailsDropped)} torn tails dropped`,
     `replayer:              ${total((report) => report.replayerRuns)} runs; last runs checked ${total((report) => report.attestations)} attestations (${total((report) => report.flaggedAttestations)} flagged)`,
+    `margin:                ${['index-price', 'lend', 'borrow', 'margin-order', 'liquidate', 'coverage-deposit']
+      .map((kind) => `${total((report) => report.acknowledged[kind] ?? 0)} ${kind}`)
+      .join(', ')} acknowledged; ${total((report) => report.stressedAttestations)} attestations with a stress figure`,
     `checks run:            ${Object.values(checks).reduce((sum, count) => sum + count, 0)} (${formatCounts(checks)})`,
     `time:                  ${((performance.now() - started) / 1_000).toFixed(1)} s`,
   ];

@@ -31,6 +31,17 @@ export interface ReplayerVerdict {
   readonly entries: number;
   readonly attestations: number;
   readonly flaggedAttestations: number;
+  /** Attestations stating a non-zero stress figure for some asset (docs/attestation.md, "Stress figure"). */
+  readonly stressedAttestations: number;
+  /** The largest stress shortfall any attestation states, in settlement-asset units. */
+  readonly largestStressShortfall: bigint;
+}
+
+/** The stress shortfalls an exported attestation states, per asset (the replayer recomputed and checked them). */
+function stressShortfalls(attestation: unknown): bigint[] {
+  const assets = (attestation as { assets?: unknown }).assets;
+  if (!Array.isArray(assets)) return [];
+  return assets.map((asset) => BigInt((asset as { stressShortfall?: string }).stressShortfall ?? '0'));
 }
 
 export async function checkWithReplayer(node: ExchangeNode, pool: SignatureVerifierPool): Promise<ReplayerVerdict> {
@@ -76,9 +87,12 @@ export async function checkWithReplayer(node: ExchangeNode, pool: SignatureVerif
       `the replayer checked ${report.attestationsChecked} of ${attestations.length} exported attestations`,
     );
   }
+  const shortfalls = attestations.map(stressShortfalls);
   return {
     entries: report.entriesApplied,
     attestations: attestations.length,
     flaggedAttestations: report.flaggedAttestations.length,
+    stressedAttestations: shortfalls.filter((figures) => figures.some((figure) => figure > 0n)).length,
+    largestStressShortfall: shortfalls.flat().reduce((largest, figure) => (figure > largest ? figure : largest), 0n),
   };
 }

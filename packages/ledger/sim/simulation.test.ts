@@ -43,6 +43,15 @@ describe('deterministic simulation', () => {
     expect(tornEntries).toBeGreaterThan(0);
   });
 
+  it('the CI seeds take the margin paths, and the replayer checked attestations with a stress figure', () => {
+    const acknowledged = (kind: string) =>
+      [...reports.values()].reduce((sum, report) => sum + (report.acknowledged[kind] ?? 0), 0);
+    for (const kind of ['borrow-lend-listing', 'index-price', 'lend', 'borrow', 'margin-order', 'liquidate'])
+      expect(acknowledged(kind), kind).toBeGreaterThan(0);
+    const stressed = [...reports.values()].reduce((sum, report) => sum + report.stressedAttestations, 0);
+    expect(stressed).toBeGreaterThan(0);
+  });
+
   it('runs a seed the same way twice, byte for byte', async () => {
     const first = reports.get(4) ?? (await runSimulation({ seed: 4, entries: ciEntries, replayerPool }));
     const second = await runSimulation({ seed: 4, entries: ciEntries, replayerPool });

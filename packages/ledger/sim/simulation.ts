@@ -98,6 +98,11 @@ export interface SimulationReport {
   readonly replayerRuns: number;
   readonly attestations: number;
   readonly flaggedAttestations: number;
+  /** Attestations whose stress figure (checked by the replayer) is not zero, and the largest figure, in USDC units. */
+  readonly stressedAttestations: number;
+  readonly largestStressShortfall: string;
+  /** Acknowledged requests by kind (workload.ts): shows the margin paths were taken. */
+  readonly acknowledged: Readonly<Record<string, number>>;
   readonly checks: Readonly<Record<CheckName, number>>;
   /** SHA-256 over the run's events: equal for every run of the seed. */
   readonly digest: string;
@@ -219,6 +224,9 @@ class Simulation {
   private replayerRuns = 0;
   private attestations = 0;
   private flaggedAttestations = 0;
+  private stressedAttestations = 0;
+  private largestStressShortfall = 0n;
+  private readonly acknowledged: Record<string, number> = {};
   private openOrders = 0;
 
   constructor(private readonly options: SimulationOptions) {
@@ -389,6 +397,7 @@ class Simulation {
     if (result.sequence !== undefined) {
       this.auditor.entryAcknowledged(result.sequence, request.transaction);
       this.record(`acknowledged ${result.sequence} ${request.kind}`);
+      this.acknowledged[request.kind] = (this.acknowledged[request.kind] ?? 0) + 1;
       return;
     }
     const code = result.outcome.accepted ? 'ACCEPTED_WITHOUT_SEQUENCE' : result.outcome.rejection.code;
@@ -615,6 +624,8 @@ class Simulation {
     this.replayerHead = node.head().sequence;
     this.attestations = verdict.attestations;
     this.flaggedAttestations = verdict.flaggedAttestations;
+    this.stressedAttestations = verdict.stressedAttestations;
+    this.largestStressShortfall = verdict.largestStressShortfall;
     this.note(
       `replayer verified ${verdict.entries} entries and ${verdict.attestations} attestations (${verdict.flaggedAttestations} flagged)`,
     );
@@ -676,6 +687,9 @@ class Simulation {
       replayerRuns: this.replayerRuns,
       attestations: this.attestations,
       flaggedAttestations: this.flaggedAttestations,
+      stressedAttestations: this.stressedAttestations,
+      largestStressShortfall: this.largestStressShortfall.toString(),
+      acknowledged: { ...this.acknowledged },
       checks: { ...this.auditor.checks },
       digest: this.digest.hex(),
     };

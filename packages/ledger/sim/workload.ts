@@ -4,7 +4,9 @@
  *
  * The operator lists assets and markets, credits deposits, completes and
  * fails withdrawals and states reserves; traders place limit, market and
- * batched orders, cancel and withdraw. A share of the requests is meant to be
+ * batched orders, cancel and withdraw. The margin requests (listings, moving
+ * index prices, lending, borrowing, margin orders, a keeper's liquidations)
+ * are margin-workload.ts's. A share of the requests is meant to be
  * refused: bad signatures, stale timestamps, operator instructions signed by
  * a trader, deposits credited twice, exact resubmissions of earlier requests.
  *
@@ -25,6 +27,7 @@ import {
   type SignedTransaction,
 } from '@vex/engine';
 import { demoListing } from '../../engine/test/random-log.js';
+import { type MarginRequestKind, MarginWorkload } from './margin-workload.js';
 import type { SeededRandom } from './seeded-random.js';
 
 export type RequestKind =
@@ -45,7 +48,8 @@ export type RequestKind =
   | 'bad-signature'
   | 'stale-timestamp'
   | 'unauthorized'
-  | 'resubmission';
+  | 'resubmission'
+  | MarginRequestKind;
 
 export interface SimulatedRequest {
   readonly kind: RequestKind;
@@ -118,6 +122,7 @@ export class Workload {
   private readonly setUpRequestedAtMs = new Map<string, number>();
   private readonly recent: SignedTransaction[] = [];
   private depositsCredited = 0;
+  private readonly margin: MarginWorkload;
 
   constructor(
     private readonly random: SeededRandom,
@@ -132,6 +137,10 @@ export class Workload {
       operatorKeys: [this.operator.accountId],
       feeAccount: this.operator.accountId,
     };
+    const keeper = participantFromSeed(seed, 'keeper');
+    this.margin = new MarginWorkload(random, this.operator, keeper, this.traders, (signer, groups, nowMs) =>
+      this.sign(signer, groups, nowMs),
+    );
   }
 
   /** The next request, given the exchange state as clients can read it now. */
@@ -155,6 +164,12 @@ export class Workload {
       ['stale-timestamp', 1],
       ['unauthorized', 1],
       ['resubmission', 2],
+      ['index-price', 5],
+      ['lend', 4],
+      ['borrow', 5],
+      ['margin-order', 6],
+      ['liquidate', 3],
+      ['coverage-deposit', 1],
     ]);
     const request = this.request(kind, state, nowMs);
     this.remember(request.transaction);
@@ -179,6 +194,11 @@ export class Workload {
         return { kind, transaction: this.sign(this.operator, [{ instruction, params }], nowMs) };
       }
       waiting = true;
+    }
+    if (!waiting) {
+      const margin = this.margin.setUpRequest(state, nowMs, due);
+      if (margin === 'waiting') waiting = true;
+      else if (margin !== undefined) return margin;
     }
     for (const trader of this.traders) {
       if (state.accounts.has(trader.accountId)) continue;
@@ -324,6 +344,13 @@ export class Workload {
         };
         return { kind, transaction: this.sign(trader, [{ instruction: 'depositCredit', params }], nowMs) };
       }
+      case 'index-price':
+      case 'lend':
+      case 'borrow':
+      case 'margin-order':
+      case 'liquidate':
+      case 'coverage-deposit':
+        return { kind, transaction: this.margin.request(kind, state, nowMs) };
       case 'resubmission':
         return {
           kind,

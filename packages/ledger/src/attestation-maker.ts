@@ -105,8 +105,9 @@ export class AttestationMaker {
       latestStored !== undefined &&
       (latestStored.sequence === headSequence || isRecordOf(state, latestStored, headSequence));
     const version = atHead ? latestStored.sequence : undefined;
+    // At a record, the leaves carry interest to the attested entry's time, as the attestation states them.
     this.tree = LiabilitiesTree.build(state, {
-      ...(version === undefined ? {} : { version }),
+      ...(version === undefined ? {} : { version, leafTimeMs: latestStored!.logTimeMs }),
       ...(historyBytes === undefined ? {} : { historyBytes }),
     });
     this.commitment = StateCommitment.build(state);
