@@ -13,7 +13,6 @@ import { Writable } from 'node:stream';
 import {
   attestationMessage,
   bytesToBase64,
-  createState,
   encodeAttestationJson,
   genesisHash,
   signAttestationRecord,
@@ -25,11 +24,12 @@ import { replayLog } from '@vex/replayer';
 import { afterEach, describe, expect, test } from 'vitest';
 import { recordingLogger, settableClock, signedEntry, temporaryDirectory } from '../test/helpers.js';
 import { bob, genesis, marginLog, operator } from '../test/margin-log.js';
+import { freshSequencer } from '../test/sequenced-log.js';
 import { AttestationMaker } from './attestation-maker.js';
 import { createDatabase, writeBatch, type BatchOperation, type LedgerDatabase } from './database.js';
 import { RecoveryError } from './errors.js';
 import { ExchangeNode } from './exchange-node.js';
-import { Sequencer } from './sequencer.js';
+import type { Sequencer } from './sequencer.js';
 import {
   attestationKey,
   entryKey,
@@ -75,14 +75,7 @@ async function writeFormat1Ledger(
   entries: readonly LogEntry[],
   versions: readonly (1 | 2)[] = [1, 1, 1],
 ): Promise<Format1Ledger> {
-  const clock = settableClock(entries[0]!.logTimeMs);
-  const sequencer = new Sequencer(
-    createState(genesis),
-    { sequence: 0, entryHash: genesisHash(genesis) },
-    clock.clock,
-    10,
-    undefined,
-  );
+  const { sequencer, clock } = freshSequencer(genesis, entries[0]!.logTimeMs, 10);
   const maker = new AttestationMaker(
     sequencer.state,
     operator.seed,
