@@ -15,7 +15,7 @@ import {
   formatDecimal,
   genesisHash,
   shortAssets,
-  type Attestation,
+  type AttestationOfAnyVersion,
   type InclusionProof,
 } from '@vex/engine';
 import { parseInteger, signedNativeQuery, type ApiContext } from './context.js';
@@ -51,7 +51,7 @@ export const attestationSchema = {
     'short',
   ],
   properties: {
-    version: { type: 'integer', enum: [2] },
+    version: { type: 'integer', enum: [1, 2], description: '1 only for attestations made before an upgrade' },
     sequence: { type: 'integer', description: 'The entry the attestation follows' },
     logTimeMs: { type: 'integer' },
     genesisHash: hashString,
@@ -63,7 +63,7 @@ export const attestationSchema = {
       type: 'array',
       items: {
         type: 'object',
-        required: ['symbol', 'claims', 'debts', 'reserves', 'stressShortfall'],
+        required: ['symbol', 'claims', 'debts', 'reserves'],
         properties: {
           symbol: { type: 'string' },
           claims: unitsString,
@@ -71,7 +71,8 @@ export const attestationSchema = {
           reserves: unitsString,
           stressShortfall: {
             type: 'string',
-            description: 'In settlement-asset units (USDC): the stress figure attributed to this asset',
+            description:
+              'In settlement-asset units (USDC): the stress figure attributed to this asset (absent in version 1)',
           },
         },
       },
@@ -151,7 +152,9 @@ const reservesSchema = {
 } as const;
 
 /** An attestation as served: the signed object and its derived `short` list. */
-export function servedAttestation(attestation: Attestation): Attestation & { readonly short: string[] } {
+export function servedAttestation<Served extends AttestationOfAnyVersion>(
+  attestation: Served,
+): Served & { readonly short: string[] } {
   return { ...attestation, short: shortAssets(attestation) };
 }
 

@@ -1,4 +1,4 @@
-/** Small helpers shared by the margin benchmarks (margin.bench.ts, stress.bench.ts). */
+/** Small helpers shared by the margin benchmarks (margin.bench.ts, stress.bench.ts, margin-attest.bench.ts). */
 import { execute, type ExchangeState, type Instruction } from '../src/index.js';
 
 /** The positive integer after `--<name>` on the command line, or `fallback`. */
@@ -39,3 +39,19 @@ export const benchListing = {
   stressShock: '0.3',
   coveragePoolWithdrawalDelayMs: 1000,
 };
+
+/** The median of `values` (the upper one of an even count). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((left, right) => left - right);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** Wall clock and process CPU (all threads) of one call, in milliseconds. */
+export function timeCall(run: () => unknown): { wallMs: number; cpuMs: number } {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  run();
+  const wallMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  return { wallMs, cpuMs: (used.user + used.system) / 1000 };
+}

@@ -14,71 +14,16 @@
  * The last line is one JSON object: {"borrowers":…,"stressMs":…,"stressCpuMs":…,"sortMs":…,"sortShare":…}.
  */
 import { loadavg } from 'node:os';
-import { createState, stressFigure, type ExchangeState, type Instruction } from '../src/index.js';
-import { benchListing, indexedKey as key, mustExecute, positiveIntegerArgument } from './bench-support.js';
+import { stressFigure } from '../src/index.js';
+import { median, positiveIntegerArgument, timeCall as time } from './bench-support.js';
+import { borrowerBenchStartMs, borrowerState } from './borrower-state.js';
 
 const borrowerCount = positiveIntegerArgument('borrowers', 100_000);
 const rounds = positiveIntegerArgument('rounds', 5);
-const startMs = 1_750_000_000_000;
-const operator = key(10_000_000);
-const lender = key(10_000_001);
-
-function must(state: ExchangeState, signer: string, instruction: Instruction): void {
-  mustExecute(state, signer, instruction, startMs);
-}
-
-const listing = { kind: 'borrowLendMarketList' as const, ...benchListing };
-
-function deposit(state: ExchangeState, account: string, symbol: string, quantity: string, id: string): void {
-  const instruction: Instruction = {
-    kind: 'depositCredit',
-    account,
-    symbol,
-    quantity,
-    blockchain: 'Solana',
-    chainTransactionId: id,
-  };
-  must(state, operator, instruction);
-}
-
-function setUp(): ExchangeState {
-  const state = createState({ exchangeName: 'stress-bench', operatorKeys: [operator], feeAccount: operator });
-  must(state, operator, { kind: 'assetList', symbol: 'USDC', decimals: 6 });
-  must(state, operator, { kind: 'assetList', symbol: 'SOL', decimals: 9 });
-  const usdc = { ...listing, symbol: 'USDC', collateralWeight: '1', imfBase: '0.2', mmfBase: '0.1' };
-  must(state, operator, { ...usdc, maxPriceMove: '0', stressShock: '0' });
-  const sol = { ...listing, symbol: 'SOL', collateralWeight: '0.8', imfBase: '0.3', mmfBase: '0.15' };
-  must(state, operator, { ...sol, maxPriceMove: '0.1', stressShock: '0.3' });
-  must(state, operator, { kind: 'indexPriceUpdate', symbol: 'SOL', price: '100', publishedAtMs: startMs });
-  const lent = String(borrowerCount * 30);
-  deposit(state, lender, 'SOL', lent, 'lender');
-  must(state, lender, { kind: 'borrowLendExecute', symbol: 'SOL', side: 'Lend', quantity: lent });
-  for (let index = 0; index < borrowerCount; index += 1) {
-    deposit(state, key(index), 'USDC', '1000', `b${index}`);
-    // 1 to 20 SOL against 1000 USDC: with SOL at 130 after the shock, those above about 7.7 SOL fall short.
-    const quantity = String(1 + (index % 20));
-    must(state, key(index), { kind: 'borrowLendExecute', symbol: 'SOL', side: 'Borrow', quantity });
-  }
-  return state;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((left, right) => left - right);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-/** Wall clock and process CPU (all threads) of one call, in milliseconds. */
-function time(run: () => unknown): { wallMs: number; cpuMs: number } {
-  const cpu = process.cpuUsage();
-  const started = performance.now();
-  run();
-  const wallMs = performance.now() - started;
-  const used = process.cpuUsage(cpu);
-  return { wallMs, cpuMs: (used.user + used.system) / 1000 };
-}
+const startMs = borrowerBenchStartMs;
 
 const setUpStarted = performance.now();
-const state = setUp();
+const state = borrowerState(borrowerCount);
 const setUpSeconds = ((performance.now() - setUpStarted) / 1000).toFixed(1);
 console.log(
   `set-up: ${state.borrowers.size} borrowers, ${state.accountList.length} accounts in ${setUpSeconds} s; ` +

@@ -5,7 +5,7 @@
  * module builds and recognises its signed message.
  */
 import type { SignedTransaction } from './apply.js';
-import { attestationDigestHex, type AttestationFields } from './attestation.js';
+import { attestationDigestHex, type AttestationFields, type AttestationVersion1 } from './attestation.js';
 import { defaultWindowMs } from './limits.js';
 import { publicKeyFromSeed, signMessage } from './signature.js';
 import { encodeSigningStringBytes } from './signing-string.js';
@@ -26,7 +26,7 @@ export function isAttestationRecordMessage(message: Uint8Array): boolean {
 
 /** The signing string of the record of `attestation`: `instruction=attestationRecord&digest=…&sequence=…&timestamp=…&window=…`. */
 export function attestationRecordMessage(
-  attestation: AttestationFields,
+  attestation: AttestationFields | AttestationVersion1,
   timestampMs: number,
   windowMs: number = defaultWindowMs,
 ): Uint8Array {
@@ -47,7 +47,7 @@ export function attestationRecordMessage(
 
 /** The record of `attestation`, signed with the operator's seed, timestamped with the log time it will be sequenced at. */
 export function signAttestationRecord(
-  attestation: AttestationFields,
+  attestation: AttestationFields | AttestationVersion1,
   logTimeMs: number,
   operatorSeed: Uint8Array,
 ): SignedTransaction {

@@ -44,6 +44,48 @@ export interface AttestedAsset {
   readonly stressShortfall: string;
 }
 
+/**
+ * A version-1 asset (docs/attestation.md, "Format versions"): no stress
+ * shortfall. Ledgers written before version 2 still hold such attestations,
+ * and their logs' attestation records carry their digests, so they stay
+ * readable and verifiable.
+ */
+export interface AttestedAssetVersion1 {
+  readonly symbol: string;
+  readonly claims: string;
+  readonly debts: string;
+  readonly reserves: string;
+}
+
+/** A version-1 attestation: the version-2 form without the assets' stress shortfalls. */
+export interface AttestationVersion1 extends Omit<Attestation, 'version' | 'assets'> {
+  readonly version: 1;
+  readonly assets: readonly AttestedAssetVersion1[];
+}
+
+/** An attestation of either version, as a ledger stores it and a verifier reads it. */
+export type AttestationOfAnyVersion = Attestation | AttestationVersion1;
+
+/** A version-1 attestation's signed fields, with its version. */
+export type AttestationFieldsVersion1 = Omit<AttestationVersion1, 'operatorKey' | 'signature'>;
+type FieldsVersion1 = AttestationFieldsVersion1;
+
+/** The version-1 form of `fields`: the same fields without the stress shortfalls, for a version-1 digest. */
+export function attestationFieldsVersion1(
+  fields: Omit<AttestationFields, 'assets'> & { readonly assets: readonly AttestedAssetVersion1[] },
+): AttestationFieldsVersion1 {
+  const assets = fields.assets.map(({ symbol, claims, debts, reserves }) => ({ symbol, claims, debts, reserves }));
+  const { sequence, logTimeMs, genesisHash, headHash, stateHash, liabilitiesRoot, accountCount } = fields;
+  return { version: 1, sequence, logTimeMs, genesisHash, headHash, stateHash, liabilitiesRoot, accountCount, assets };
+}
+
+/** What a message of either version is built from: the signed fields, with the version when it is 1. */
+type SignedFieldsOfAnyVersion = AttestationFields | FieldsVersion1;
+
+function isVersion1(value: SignedFieldsOfAnyVersion): value is FieldsVersion1 {
+  return (value as { version?: unknown }).version === 1;
+}
+
 /** Everything an attestation signs: the attestation without version, key and signature. */
 export interface AttestationFields {
   /** The log entry the attestation follows (at least 1). */
@@ -197,6 +239,7 @@ export function canonicalBase64ToBytes(text: unknown, byteLength: number): Uint8
  * parser in any case.
  */
 const attestationMessageTag: Uint8Array = new TextEncoder().encode('vex/attestation/v2\0\n');
+const attestationMessageTagVersion1: Uint8Array = new TextEncoder().encode('vex/attestation/v1\0\n');
 /** The engine's asset symbols (docs/protocol.md): 1 to 16 of A–Z and 0–9. */
 const assetSymbolPattern = /^[A-Z0-9]{1,16}$/;
 const hashLengthBytes = 32;
@@ -238,8 +281,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Validates the signed fields and returns a fresh copy holding exactly them. */
-function checkFields(record: Record<string, unknown>): AttestationFields {
+/** Validates the signed fields and returns a fresh copy holding exactly them (no stress shortfalls for version 1). */
+function checkFields(record: Record<string, unknown>): AttestationFields;
+function checkFields(record: Record<string, unknown>, version: 1): FieldsVersion1;
+function checkFields(record: Record<string, unknown>, version: 1 | 2 = attestationVersion): SignedFieldsOfAnyVersion {
   const sequence = checkUint64(record.sequence, 'sequence', 1);
   const logTimeMs = checkUint64(record.logTimeMs, 'logTimeMs', 0);
   const genesisHash = checkHash(record.genesisHash, 'genesisHash');
@@ -249,7 +294,7 @@ function checkFields(record: Record<string, unknown>): AttestationFields {
   const accountCount = checkUint64(record.accountCount, 'accountCount', 1);
   if (!Array.isArray(record.assets)) fail(`assets must be an array, got ${shown(record.assets)}.`);
   const symbols = new Set<string>();
-  const assets = (record.assets as unknown[]).map((item, index): AttestedAsset => {
+  const assets = (record.assets as unknown[]).map((item, index): AttestedAssetVersion1 | AttestedAsset => {
     if (!isRecord(item)) fail(`assets[${index}] must be an object, got ${shown(item)}.`);
     const symbol = item.symbol;
     if (typeof symbol !== 'string' || !assetSymbolPattern.test(symbol)) {
@@ -257,32 +302,38 @@ function checkFields(record: Record<string, unknown>): AttestationFields {
     }
     if (symbols.has(symbol)) fail(`assets[${index}].symbol ${symbol} appears twice.`);
     symbols.add(symbol);
-    return {
+    const totals = {
       symbol,
       claims: checkAmount(item.claims, `assets[${index}].claims`),
       debts: checkAmount(item.debts, `assets[${index}].debts`),
       reserves: checkAmount(item.reserves, `assets[${index}].reserves`),
-      stressShortfall: checkAmount(item.stressShortfall, `assets[${index}].stressShortfall`),
     };
+    if (version === 1) return totals;
+    return { ...totals, stressShortfall: checkAmount(item.stressShortfall, `assets[${index}].stressShortfall`) };
   });
-  return { sequence, logTimeMs, genesisHash, headHash, stateHash, liabilitiesRoot, accountCount, assets };
+  const fields = { sequence, logTimeMs, genesisHash, headHash, stateHash, liabilitiesRoot, accountCount };
+  return version === 1 ? { version, ...fields, assets } : { ...fields, assets: assets as AttestedAsset[] };
 }
 
 /**
- * The bytes the operator signs, exactly the table of docs/attestation.md.
- * Throws AttestationFormatError when a field is out of its range, so a
- * message is never built from values a verifier would refuse.
+ * The bytes the operator signs, exactly the table of docs/attestation.md: the
+ * version-2 message for fields without a version, the version-1 message for
+ * a version-1 attestation. Throws AttestationFormatError when a field is out
+ * of its range, so a message is never built from values a verifier would refuse.
  */
-export function attestationMessage(fields: AttestationFields): Uint8Array {
-  const checked = checkFields(fields as unknown as Record<string, unknown>);
+export function attestationMessage(fields: SignedFieldsOfAnyVersion): Uint8Array {
+  const record = fields as unknown as Record<string, unknown>;
+  const checked: SignedFieldsOfAnyVersion = isVersion1(fields) ? checkFields(record, 1) : checkFields(record);
+  const tag = isVersion1(fields) ? attestationMessageTagVersion1 : attestationMessageTag;
+  const amountsPerAsset = isVersion1(fields) ? 3 : 4;
   const symbolBytes = checked.assets.map((asset) => new TextEncoder().encode(asset.symbol));
-  let length = attestationMessageTag.length + 8 + 8 + 4 * hashLengthBytes + 8 + 4;
-  for (const symbol of symbolBytes) length += 1 + symbol.length + 4 * 16;
+  let length = tag.length + 8 + 8 + 4 * hashLengthBytes + 8 + 4;
+  for (const symbol of symbolBytes) length += 1 + symbol.length + amountsPerAsset * 16;
   const bytes = new Uint8Array(length);
   const view = new DataView(bytes.buffer);
   let offset = 0;
-  bytes.set(attestationMessageTag, offset);
-  offset += attestationMessageTag.length;
+  bytes.set(tag, offset);
+  offset += tag.length;
   view.setBigUint64(offset, BigInt(checked.sequence));
   offset += 8;
   view.setBigUint64(offset, BigInt(checked.logTimeMs));
@@ -300,7 +351,9 @@ export function attestationMessage(fields: AttestationFields): Uint8Array {
     bytes[offset] = symbol.length;
     bytes.set(symbol, offset + 1);
     offset += 1 + symbol.length;
-    for (const amount of [asset.claims, asset.debts, asset.reserves, asset.stressShortfall]) {
+    const amounts: string[] = [asset.claims, asset.debts, asset.reserves];
+    if ('stressShortfall' in asset) amounts.push((asset as AttestedAsset).stressShortfall);
+    for (const amount of amounts) {
       writeUint128(view, offset, BigInt(amount));
       offset += 16;
     }
@@ -315,12 +368,12 @@ export function attestationMessage(fields: AttestationFields): Uint8Array {
  * "Attestation records"); two attestations for one sequence with different
  * digests are operator equivocation.
  */
-export function attestationDigest(fields: AttestationFields): Uint8Array {
+export function attestationDigest(fields: SignedFieldsOfAnyVersion): Uint8Array {
   return sha256(attestationMessage(fields));
 }
 
 /** attestationDigest as 64 lower-case hex digits, the form the record's `digest` parameter takes. */
-export function attestationDigestHex(fields: AttestationFields): string {
+export function attestationDigestHex(fields: SignedFieldsOfAnyVersion): string {
   return bytesToLowerHex(attestationDigest(fields));
 }
 
@@ -341,6 +394,24 @@ export function parseAttestation(json: unknown): Attestation {
     fail(`signature must be the canonical base64 of 64 bytes, got ${shown(json.signature)}.`);
   }
   return assembleAttestation(fields, json.operatorKey as string, json.signature as string);
+}
+
+/**
+ * Parses an attestation of either version (version 1: docs/attestation.md,
+ * "Format versions"), as strictly as parseAttestation parses version 2. For
+ * what a ledger written before version 2 holds, and a verifier of its log.
+ */
+export function parseAttestationOfAnyVersion(json: unknown): AttestationOfAnyVersion {
+  if (!isRecord(json) || json.version !== 1) return parseAttestation(json);
+  const fields = checkFields(json, 1);
+  const { operatorKey, signature } = json;
+  if (canonicalBase64ToBytes(operatorKey, 32) === undefined) {
+    fail(`operatorKey must be the canonical base64 of a 32-byte public key, got ${shown(operatorKey)}.`);
+  }
+  if (canonicalBase64ToBytes(signature, 64) === undefined) {
+    fail(`signature must be the canonical base64 of 64 bytes, got ${shown(signature)}.`);
+  }
+  return { ...fields, operatorKey: operatorKey as string, signature: signature as string };
 }
 
 /** An attestation from its fields, key and signature, members in the specification's order. */
@@ -372,7 +443,11 @@ export function assembleAttestation(fields: AttestationFields, operatorKey: stri
  * text and the export is JSON Lines of it, so it is one fixed string per
  * attestation.
  */
-export function encodeAttestationJson(attestation: Attestation): string {
+export function encodeAttestationJson(attestation: AttestationOfAnyVersion): string {
+  if (attestation.version === 1) {
+    const { operatorKey, signature } = attestation;
+    return JSON.stringify({ ...attestationFieldsVersion1(attestation), operatorKey, signature });
+  }
   return JSON.stringify(assembleAttestation(attestation, attestation.operatorKey, attestation.signature));
 }
 
@@ -397,7 +472,7 @@ export function verifyWithNobleStrict(publicKey: Uint8Array, message: Uint8Array
  * from the genesis). Never throws: anything malformed is simply not valid.
  */
 export function verifyAttestationSignature(
-  attestation: Attestation,
+  attestation: AttestationOfAnyVersion,
   trustedOperatorKeys: readonly string[],
   verifySignature: SignatureCheck = verifyWithNobleStrict,
 ): boolean {
@@ -416,7 +491,7 @@ export function verifyAttestationSignature(
  * The symbols of the assets that are short at this attestation: claims −
  * debts > reserves. Computed from signed fields; the flag itself is not signed.
  */
-export function shortAssets(attestation: AttestationFields): string[] {
+export function shortAssets(attestation: AttestationFields | AttestationVersion1): string[] {
   return attestation.assets
     .filter((asset) => BigInt(asset.claims) - BigInt(asset.debts) > BigInt(asset.reserves))
     .map((asset) => asset.symbol);

@@ -21,7 +21,7 @@
 import { hash as oneShotHash } from 'node:crypto';
 import { uint128Limit } from './attestation.js';
 import { unitsForShares } from './coverage-pool.js';
-import { accountCommitment, exitLeafHashPrefix } from './inclusion-proof.js';
+import { accountCommitment, commitmentTag, exitLeafHashPrefix } from './inclusion-proof.js';
 import { borrowedUnitsAtIndex, indexesAt, lentUnitsAtIndex, type PoolIndexes } from './lending-pool.js';
 import type { CoveragePool } from './margin-state.js';
 import type { Account, Balance, ExchangeState } from './state.js';
@@ -153,4 +153,48 @@ export function exitAddressOfLeaf(record: Uint8Array, account: Account): Uint8Ar
   const input = Buffer.concat([Buffer.of(exitLeafHashPrefix), commitment, account.exitAddress, sums]);
   const held = Buffer.from(record.subarray(0, hashLengthBytes)).toString('hex');
   return oneShotHash('sha256', input, 'hex') === held ? account.exitAddress.slice() : undefined;
+}
+
+/**
+ * Each account's commitment hash (accountCommitment, inclusion-proof.ts), 32
+ * bytes by ordinal, hashed once: an account's key and salt never change, and
+ * every tree update rewrites the leaf of every account that lends or borrows
+ * (docs/benchmarks.md, "Margin attestations"). 32 bytes per account.
+ */
+export class AccountCommitments {
+  private bytes: Buffer = Buffer.alloc(0);
+  /** The accounts 0 … count − 1 are hashed. */
+  private count = 0;
+  private readonly input: Buffer = Buffer.alloc(commitmentTag.length + 64);
+
+  constructor() {
+    this.input.set(commitmentTag, 0);
+  }
+
+  /** Forgets every hash (the tree is rebuilt, possibly over another state). */
+  clear(): void {
+    this.count = 0;
+  }
+
+  /** Writes the commitment of `accounts[ordinal]` at `offset` of `target`, hashing those not hashed yet. */
+  write(accounts: readonly Account[], ordinal: number, target: Buffer, offset: number): void {
+    if (ordinal >= this.count) this.catchUp(accounts, ordinal);
+    target.set(this.bytes.subarray(ordinal * 32, ordinal * 32 + 32), offset);
+  }
+
+  private catchUp(accounts: readonly Account[], ordinal: number): void {
+    if ((ordinal + 1) * 32 > this.bytes.length) {
+      const grown = Buffer.alloc(Math.max((ordinal + 1) * 32, 2 * this.bytes.length));
+      this.bytes.copy(grown, 0, 0, this.count * 32);
+      this.bytes = grown;
+    }
+    const keyOffset = commitmentTag.length;
+    for (; this.count <= ordinal; this.count += 1) {
+      const account = accounts[this.count]!;
+      if (this.input.write(account.id, keyOffset, 32, 'base64') !== 32)
+        throw new Error(`liabilities tree: account id ${account.id} is not a 32-byte key`);
+      this.input.set(account.salt, keyOffset + 32);
+      this.bytes.write(oneShotHash('sha256', this.input, 'binary'), this.count * 32, 32, 'binary');
+    }
+  }
 }

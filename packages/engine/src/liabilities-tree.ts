@@ -36,14 +36,9 @@ import {
   type Attestation,
   type AttestationFields,
 } from './attestation.js';
+import { emptyNodeHash, inclusionProofOf, type InclusionProof, type InclusionProofBody } from './inclusion-proof.js';
 import {
-  commitmentTag,
-  emptyNodeHash,
-  inclusionProofOf,
-  type InclusionProof,
-  type InclusionProofBody,
-} from './inclusion-proof.js';
-import {
+  AccountCommitments,
   coveragePoolTotals,
   exitAddressOfLeaf,
   exitLeafInput,
@@ -198,7 +193,8 @@ export class LiabilitiesTree {
   private nodeInput: Buffer = Buffer.alloc(0);
   private nodeInputView: DataView = new DataView(new ArrayBuffer(0));
   /** Commitment input: "vex/account/v1" ‖ 0x00 ‖ publicKey ‖ salt. */
-  private readonly commitmentInput: Buffer = Buffer.alloc(commitmentTag.length + 64);
+  /** Each account's commitment hash, computed once: every update rewrites every lender's and borrower's leaf. */
+  private readonly commitments = new AccountCommitments();
   /** The version the tree is at; undefined when unversioned. */
   private version: number | undefined = undefined;
   private historyBytes = defaultHistoryBytes;
@@ -217,9 +213,7 @@ export class LiabilitiesTree {
   private leafPools: (CoveragePool | undefined)[] = [];
   private poolTotals: (PoolTotals | undefined)[] = [];
 
-  private constructor() {
-    this.commitmentInput.set(commitmentTag, 0);
-  }
+  private constructor() {}
 
   /**
    * A tree over every account of `state`. Clears every account's leafStale
@@ -587,6 +581,7 @@ export class LiabilitiesTree {
     this.nodeInput = Buffer.alloc(1 + 2 * this.recordLengthBytes);
     this.nodeInputView = new DataView(this.nodeInput.buffer, this.nodeInput.byteOffset, this.nodeInput.byteLength);
     this.state = state;
+    this.commitments.clear();
     this.takeLeafAmounts(state, leafTimeMs);
     this.positionOrdinals = positionHolderOrdinals(state);
     this.allocateLevels(leafCount);
@@ -657,15 +652,10 @@ export class LiabilitiesTree {
 
   /** leaf = hash ‖ sums with hash = SHA-256(0x00 ‖ commitment ‖ sums), at the indexes of leafIndexes. */
   private writeLeaf(account: Account): void {
-    const commitmentInput = this.commitmentInput;
-    const keyOffset = commitmentTag.length;
-    if (commitmentInput.write(account.id, keyOffset, 32, 'base64') !== 32)
-      fail(`account id ${account.id} is not a 32-byte key`);
-    commitmentInput.set(account.salt, keyOffset + 32);
     const input = this.leafInput;
     const view = this.leafInputView;
     input[0] = 0x00;
-    input.write(oneShotHash('sha256', commitmentInput, 'binary'), 1, hashLengthBytes, 'binary');
+    this.commitments.write(this.state!.accountList, account.ordinal, input, 1);
     input.fill(0, 1 + hashLengthBytes);
     const balances = account.balances;
     const assetCount = balances.length < this.assetCount ? balances.length : this.assetCount;

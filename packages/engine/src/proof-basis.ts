@@ -21,6 +21,7 @@ import {
   verifyAttestationSignature,
   verifyWithNobleStrict,
   type Attestation,
+  type AttestationOfAnyVersion,
   type SignatureCheck,
 } from './attestation.js';
 import {
@@ -52,7 +53,7 @@ export interface AttestationEquivocation {
   readonly second: SignedAttestationEvidence;
 }
 
-export function attestationEvidence(attestation: Attestation, source: string): SignedAttestationEvidence {
+export function attestationEvidence(attestation: AttestationOfAnyVersion, source: string): SignedAttestationEvidence {
   return {
     source,
     attestationJson: encodeAttestationJson(attestation),

@@ -66,6 +66,14 @@ function recordBatches(node: ExchangeNode): Array<{ entries: number[]; attestati
   return batches;
 }
 
+/** The node's stored attestations, each checked to be version 2 (these ledgers were never upgraded from format 1). */
+async function readVersion2(node: ExchangeNode): Promise<Attestation[]> {
+  return (await node.readAttestations(1, 1000)).map((attestation) => {
+    if (attestation.version !== 2) throw new Error(`attestation ${attestation.sequence} is version 1`);
+    return attestation;
+  });
+}
+
 function fieldsOf(attestation: Attestation): AttestationFields {
   const { version: _version, operatorKey: _operatorKey, signature: _signature, ...fields } = attestation;
   return fields;
@@ -153,7 +161,7 @@ describe('attestations', () => {
     await submitInWaves(node, clock.set, entries, 16);
     const head = node.head().sequence;
     expect(head).toBeGreaterThan(200);
-    const attestations = await node.readAttestations(1, 1000);
+    const attestations = await readVersion2(node);
     expect(attestations.map((attestation) => attestation.sequence)).toEqual(
       Array.from({ length: Math.floor(head / 25) }, (_, index) => 25 * (index + 1)),
     );
@@ -185,7 +193,7 @@ describe('attestations', () => {
       expect(batches.at(-1)).toEqual({ entries: [head + 1], attestations: [head] });
       expect(reopened.node.head().sequence).toBe(head + 1);
     }
-    const afterRestart = await reopened.node.readAttestations(1, 1000);
+    const afterRestart = await readVersion2(reopened.node);
     expect(afterRestart.slice(0, attestations.length)).toEqual(attestations);
     expectSignedByOperator(afterRestart);
     expectRecomputedByReplay(await collect(reopened.node.readEntries(1)), afterRestart);
@@ -216,7 +224,7 @@ describe('attestations', () => {
         lastAttestedMs = result.logTimeMs;
       }
     }
-    const attestations = await node.readAttestations(1, 1000);
+    const attestations = await readVersion2(node);
     expect(attestations.map((attestation) => attestation.sequence).slice(0, expected.length)).toEqual(expected);
     expect(expected.length).toBeGreaterThan(5);
     expectSignedByOperator(attestations);
@@ -284,9 +292,7 @@ describe('attestations', () => {
     await submitInWaves(node, clock.set, entries, 16);
     const latest = node.latestAttestation()!;
     const stored = await collect(node.readEntries(1, latest.sequence));
-    const older = (await node.readAttestations(1, 1000)).filter(
-      (attestation) => attestation.sequence < latest.sequence,
-    );
+    const older = (await readVersion2(node)).filter((attestation) => attestation.sequence < latest.sequence);
     expect(older.length).toBeGreaterThanOrEqual(5);
     let checked = 0;
     for (const attestation of older) {
@@ -348,7 +354,7 @@ describe('attestations', () => {
     expect(recoveredHead.sequence).toBe(head);
     expect(logged(signed.lines, 'ledger: attested the recovered head')).toBe(true);
     expectSignedByOperator([recoveredHead]);
-    expectRecomputedByReplay(await collect(signed.node.readEntries(1)), await signed.node.readAttestations(1, 1000));
+    expectRecomputedByReplay(await collect(signed.node.readEntries(1)), await readVersion2(signed.node));
     const answer = await signed.node.proof(traders[1]!.accountId);
     expect(answer.found && verifyInclusionProof(answer.proof, genesis.operatorKeys).ok).toBe(true);
   });
@@ -363,7 +369,7 @@ describe('attestations', () => {
     const none = new PassThrough();
     expect(await node.exportLatestSnapshot(none)).toBeUndefined();
     await submitInWaves(node, clock.set, entries.slice(0, 130), 16);
-    const attestations = await node.readAttestations(1, 1000);
+    const attestations = await readVersion2(node);
     const sink = new PassThrough();
     const chunks: Buffer[] = [];
     sink.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -446,7 +452,7 @@ describe('attestations in recovery', () => {
     // Nothing was attested anew: the kept head was already attested, and the tree matched it.
     expect(logged(lines, 'ledger: attested the recovered head')).toBe(false);
     expect(logged(lines, 'ledger: recorded the latest attestation')).toBe(false);
-    expectRecomputedByReplay(await collect(node.readEntries(1)), await node.readAttestations(1, 1000));
+    expectRecomputedByReplay(await collect(node.readEntries(1)), await readVersion2(node));
   });
 
   test('an attestation whose record did not reach the disk is recorded at start-up', async () => {
@@ -463,7 +469,7 @@ describe('attestations in recovery', () => {
     );
     expect(logged(lines, 'ledger: recorded the latest attestation')).toBe(true);
     expect(logged(lines, 'ledger: attested the recovered head')).toBe(false);
-    expectRecomputedByReplay(await collect(node.readEntries(1)), await node.readAttestations(1, 1000));
+    expectRecomputedByReplay(await collect(node.readEntries(1)), await readVersion2(node));
   });
 
   test('an attestation beyond the last entry, outside a torn tail, stops start-up', async () => {

@@ -44,7 +44,11 @@ export interface MadeAttestation {
 const utf8 = new TextEncoder();
 
 /** Whether entry `headSequence` of `state` is the attestation record of `attestation` (the entry right after it). */
-export function isRecordOf(state: ExchangeState, attestation: Attestation, headSequence: number): boolean {
+export function isRecordOf(
+  state: ExchangeState,
+  attestation: Pick<Attestation, 'sequence'>,
+  headSequence: number,
+): boolean {
   return (
     state.attestedSequence === attestation.sequence &&
     headSequence === attestation.sequence + 1 &&

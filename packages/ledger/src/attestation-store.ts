@@ -2,15 +2,17 @@
  * Reading stored attestations (keyspace 0x03 ‖ u64 sequence, the canonical
  * JSON as UTF-8; docs/log-format.md). Every read checks that the value parses
  * as an attestation of the sequence its key names, so a damaged record is
- * reported, never served.
+ * reported, never served. A ledger upgraded from storage format 1 holds
+ * version-1 attestations before its first version-2 one; they are read as
+ * they were signed (storage-upgrade.ts).
  */
-import { LogFormatError, parseAttestation, type Attestation } from '@vex/engine';
+import { LogFormatError, parseAttestationOfAnyVersion, type AttestationOfAnyVersion } from '@vex/engine';
 import type { LedgerDatabase } from './database.js';
 import { attestationKey, attestationRange, sequenceOfKey } from './storage-format.js';
 
 /** An attestation as stored: the parsed object and the exact canonical JSON text. */
 export interface StoredAttestation {
-  readonly attestation: Attestation;
+  readonly attestation: AttestationOfAnyVersion;
   readonly json: string;
 }
 
@@ -19,10 +21,10 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 function decodeStoredAttestation(key: Uint8Array, value: Uint8Array): StoredAttestation {
   const sequence = sequenceOfKey(key);
   let json: string;
-  let attestation: Attestation;
+  let attestation: AttestationOfAnyVersion;
   try {
     json = utf8.decode(value);
-    attestation = parseAttestation(JSON.parse(json));
+    attestation = parseAttestationOfAnyVersion(JSON.parse(json));
   } catch (error) {
     throw new LogFormatError(
       `attestation ${sequence ?? '?'} in the ledger cannot be read: ${error instanceof Error ? error.message : String(error)}`,

@@ -24,6 +24,7 @@
 import {
   stateHashHex,
   type Attestation,
+  type AttestationOfAnyVersion,
   type ExchangeState,
   type SignatureVerdict,
   type SignedTransaction,
@@ -121,6 +122,8 @@ export class ExchangeNode {
   private readonly genesisHash: Uint8Array;
   private readonly canonicalGenesis: Uint8Array;
   private readonly attestationMaker: AttestationMaker | undefined;
+  /** The latest attestation stored when the node opened, of either version (durableAttestationSequence). */
+  private readonly storedAttestationSequence: number;
   private readonly store: LevelLogStore;
   /** What batches are written through: the store, or (cluster mode) the replicated log in front of it. */
   private readonly writer: LedgerLogWriter;
@@ -145,6 +148,7 @@ export class ExchangeNode {
     this.genesisHash = recovered.genesisHash;
     this.canonicalGenesis = opened.canonicalGenesis;
     this.attestationMaker = opened.maker;
+    this.storedAttestationSequence = opened.storedAttestationSequence;
     this.snapshotEveryEntries = settings.snapshotEveryEntries;
     this.clock = options.clock ?? Date.now;
     const scheduler = options.scheduler ?? eventLoopScheduler;
@@ -542,26 +546,29 @@ export class ExchangeNode {
     return this.attestations.latest;
   }
 
-  /** The durable attestation that follows entry `sequence`, if one was made there. */
-  async attestationAt(sequence: number): Promise<Attestation | undefined> {
+  /**
+   * The durable attestation that follows entry `sequence`, if one was made there: version 1 for one made before
+   * the ledger was upgraded from storage format 1 (storage-upgrade.ts), version 2 otherwise.
+   */
+  async attestationAt(sequence: number): Promise<AttestationOfAnyVersion | undefined> {
     if (!Number.isSafeInteger(sequence) || sequence < 1)
       throw new RangeError(`sequence must be a positive integer, got ${sequence}`);
     const latest = this.attestations.latest;
-    if (latest === undefined || sequence > latest.sequence) return undefined;
-    if (sequence === latest.sequence) return latest;
+    if (sequence > this.durableAttestationSequence()) return undefined;
+    if (sequence === latest?.sequence) return latest;
     return (await readStoredAttestation(this.db, sequence))?.attestation;
   }
 
   /** Durable attestations at sequences from `fromSequence` on, in sequence order, at most `limit`. */
-  async readAttestations(fromSequence: number, limit: number): Promise<Attestation[]> {
+  async readAttestations(fromSequence: number, limit: number): Promise<AttestationOfAnyVersion[]> {
     if (!Number.isSafeInteger(fromSequence) || fromSequence < 1)
       throw new RangeError(`fromSequence must be a positive integer, got ${fromSequence}`);
     if (!Number.isSafeInteger(limit) || limit < 0)
       throw new RangeError(`limit must be a non-negative integer, got ${limit}`);
-    const latest = this.attestations.latest;
-    if (latest === undefined || limit === 0) return [];
-    const attestations: Attestation[] = [];
-    for await (const stored of readStoredAttestations(this.db, fromSequence, latest.sequence, limit))
+    const through = this.durableAttestationSequence();
+    if (through === 0 || limit === 0) return [];
+    const attestations: AttestationOfAnyVersion[] = [];
+    for await (const stored of readStoredAttestations(this.db, fromSequence, through, limit))
       attestations.push(stored.attestation);
     return attestations;
   }
@@ -573,7 +580,15 @@ export class ExchangeNode {
    * Resolves with the number written.
    */
   exportAttestations(destination: NodeJS.WritableStream, fromSequence = 1): Promise<number> {
-    return exportAttestations(this.db, this.attestations.latest, destination, fromSequence);
+    return exportAttestations(this.db, this.durableAttestationSequence(), destination, fromSequence);
+  }
+
+  /**
+   * The sequence of the last durable attestation (0 for none): the latest this node made, or the latest stored
+   * when it opened, which after an upgrade from storage format 1 may be a version-1 one it does not serve as latest.
+   */
+  private durableAttestationSequence(): number {
+    return Math.max(this.attestations.latest?.sequence ?? 0, this.storedAttestationSequence);
   }
 
   /** Calls `listener` with every attestation once its batch is durable, in sequence order; returns an unsubscriber. */
@@ -591,7 +606,11 @@ export class ExchangeNode {
       {
         maker: this.attestationMaker,
         whenAttestationDurable: (at) => this.attestations.whenDurable(at, this.haltError),
-        attestationAt: (at) => this.attestationAt(at),
+        // Proofs are held only under attestations this node made, which are version 2.
+        attestationAt: async (at) => {
+          const attestation = await this.attestationAt(at);
+          return attestation?.version === 2 ? attestation : undefined;
+        },
       },
       accountId,
       sequence,

@@ -4,13 +4,7 @@
  * a writable in pieces of about exportChunkBytes with back-pressure.
  */
 import { once } from 'node:events';
-import {
-  LogFormatError,
-  encodeExportFrame,
-  encodeExportHeader,
-  encodeExportTrailer,
-  type Attestation,
-} from '@vex/engine';
+import { LogFormatError, encodeExportFrame, encodeExportHeader, encodeExportTrailer } from '@vex/engine';
 import { readStoredAttestations } from './attestation-store.js';
 import type { LedgerDatabase } from './database.js';
 import type { LevelLogStore } from './level-log-store.js';
@@ -106,23 +100,24 @@ export async function exportLog(
 }
 
 /**
- * Writes the durable attestations from `fromSequence` to `latest` as JSON
- * Lines: each one's stored canonical JSON and a newline, in sequence order.
- * Does not end `destination`. Resolves with the number written.
+ * Writes the durable attestations from `fromSequence` to `throughSequence`
+ * (the last durable one; 0 for none) as JSON Lines: each one's stored
+ * canonical JSON and a newline, in sequence order. Does not end
+ * `destination`. Resolves with the number written.
  */
 export async function exportAttestations(
   db: LedgerDatabase,
-  latest: Attestation | undefined,
+  throughSequence: number,
   destination: NodeJS.WritableStream,
   fromSequence: number,
 ): Promise<number> {
   if (!Number.isSafeInteger(fromSequence) || fromSequence < 1) {
     throw new RangeError(`fromSequence must be a positive integer, got ${fromSequence}`);
   }
-  if (latest === undefined) return 0;
+  if (throughSequence === 0) return 0;
   let count = 0;
   let pending = '';
-  for await (const stored of readStoredAttestations(db, fromSequence, latest.sequence)) {
+  for await (const stored of readStoredAttestations(db, fromSequence, throughSequence)) {
     pending += `${stored.json}\n`;
     count += 1;
     if (pending.length >= exportChunkBytes) {

@@ -1,6 +1,7 @@
 /**
  * Opening the node: the options checked before anything touches the disk,
- * LevelDB opened, the log recovered (recovery.ts), the attestation maker
+ * LevelDB opened, a ledger of an older storage format upgraded
+ * (storage-upgrade.ts), the log recovered (recovery.ts), the attestation maker
  * rebuilt at the head and the stored attestation checked against the
  * recovered state.
  */
@@ -11,6 +12,7 @@ import {
   canonicalGenesisBytes,
   validateGenesis,
   type Attestation,
+  type AttestationOfAnyVersion,
   type ExchangeState,
 } from '@vex/engine';
 import type { Logger } from 'pino';
@@ -33,6 +35,7 @@ import {
 import { hex } from './node-types.js';
 import { recoverLedger, type RecoveredLedger } from './recovery.js';
 import { InlineSignatureVerifier, SignaturePool, type SignatureVerifier } from './signature-pool.js';
+import { upgradeStorageFormat } from './storage-upgrade.js';
 
 /** The options' numbers, checked, with their defaults. */
 export interface NodeSettings {
@@ -87,6 +90,8 @@ export interface OpenedLedger {
   readonly recovered: RecoveredLedger;
   readonly maker: AttestationMaker | undefined;
   readonly latestStored: Attestation | undefined;
+  /** The sequence of the latest stored attestation of either version (0 for none). */
+  readonly storedAttestationSequence: number;
 }
 
 /** Opens LevelDB (or the given database) at the options' location, with a clear message when it cannot. */
@@ -119,6 +124,7 @@ export async function openLedger(options: NodeOptions, settings: NodeSettings, l
         ? new InlineSignatureVerifier()
         : new SignaturePool(options.verifierThreads);
     const { maximumBatchEntries } = settings;
+    await upgradeStorageFormat(db, location, logger);
     const recovered = await recoverLedger({
       db,
       pool,
@@ -128,7 +134,7 @@ export async function openLedger(options: NodeOptions, settings: NodeSettings, l
       snapshotsKept,
       logger,
     });
-    let latestStored: Attestation | undefined;
+    let latestStored: AttestationOfAnyVersion | undefined;
     try {
       latestStored = (await readLatestStoredAttestation(db, recovered.sequence))?.attestation;
     } catch (error) {
@@ -136,7 +142,12 @@ export async function openLedger(options: NodeOptions, settings: NodeSettings, l
       throw new RecoveryError('attestation-mismatch', location, undefined, detail, { cause: error });
     }
     const maker = makerAtHead(options, settings, recovered, latestStored, location);
-    return { db, pool, location, canonicalGenesis, recovered, maker, latestStored };
+    // A version-1 attestation (a ledger upgraded from storage format 1) is checked above but does not become
+    // the node's latest: the node serves and proves version 2 only, and attests the next entry (or an
+    // unattested head at once).
+    const latest = latestStored?.version === 2 ? latestStored : undefined;
+    const storedAttestationSequence = latestStored?.sequence ?? 0;
+    return { db, pool, location, canonicalGenesis, recovered, maker, latestStored: latest, storedAttestationSequence };
   } catch (error) {
     await pool?.close().catch(() => undefined);
     await db.close().catch(() => undefined);
@@ -149,7 +160,7 @@ function makerAtHead(
   options: NodeOptions,
   settings: NodeSettings,
   recovered: RecoveredLedger,
-  latestStored: Attestation | undefined,
+  latestStored: AttestationOfAnyVersion | undefined,
   location: string,
 ): AttestationMaker | undefined {
   const signingSeed = options.attestationSigningSeed;
@@ -159,7 +170,7 @@ function makerAtHead(
     new Uint8Array(signingSeed),
     recovered.genesisHash,
     settings.attestationCadence,
-    latestStored,
+    latestStored?.version === 2 ? latestStored : undefined,
     recovered.sequence,
     options.proofHistoryBytes,
   );
@@ -178,7 +189,7 @@ function makerAtHead(
  * means the stored attestation or the state is not what the log gives.
  */
 function checkRecoveredAttestation(
-  attestation: Attestation,
+  attestation: AttestationOfAnyVersion,
   maker: AttestationMaker,
   state: ExchangeState,
   headHash: string,
@@ -210,7 +221,7 @@ function checkRecoveredAttestation(
  * must have its root.
  */
 function checkRecordedAttestation(
-  attestation: Attestation,
+  attestation: AttestationOfAnyVersion,
   maker: AttestationMaker,
   state: ExchangeState,
   location: string,

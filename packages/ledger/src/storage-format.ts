@@ -33,8 +33,13 @@ export const historyKeyspaces: readonly number[] = [
   keyspaces.lendingMovementByAccount,
 ];
 
-/** The version of this layout, stored under the format meta key. */
-export const storageFormatVersion = 1;
+/**
+ * The version of this layout, stored under the format meta key. Version 2
+ * added the borrow/lend history (keyspace 0x17) and stores version-2
+ * attestations from then on; a version-1 ledger is upgraded in place when it
+ * is opened (storage-upgrade.ts, docs/log-format.md "Storage format versions").
+ */
+export const storageFormatVersion = 2;
 
 const ascii = (text: string): Uint8Array => new TextEncoder().encode(text);
 function metaKey(name: string): Uint8Array {

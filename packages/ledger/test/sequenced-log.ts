@@ -14,17 +14,21 @@ export interface SequencedLog {
   readonly sequenced: SequencedEntry[];
 }
 
+/** A sequencer over a fresh state of `genesis` (no attestation maker), with the settable clock it reads. */
+export function freshSequencer(
+  genesis: Genesis,
+  startMs: number,
+  snapshotEveryEntries: number,
+): { sequencer: Sequencer; clock: ReturnType<typeof settableClock> } {
+  const clock = settableClock(startMs);
+  const start = { sequence: 0, entryHash: genesisHash(genesis) };
+  return { sequencer: new Sequencer(createState(genesis), start, clock.clock, snapshotEveryEntries, undefined), clock };
+}
+
 /** Sequences the accepted entries of the seeded fixture log (a snapshot every `snapshotEveryEntries`). */
 export function sequencedLog(seed: number, count: number, snapshotEveryEntries = 1_000_000): SequencedLog {
   const { entries, genesis } = fixture(seed, count);
-  const clock = settableClock(entries[0]!.logTimeMs);
-  const sequencer = new Sequencer(
-    createState(genesis),
-    { sequence: 0, entryHash: genesisHash(genesis) },
-    clock.clock,
-    snapshotEveryEntries,
-    undefined,
-  );
+  const { sequencer, clock } = freshSequencer(genesis, entries[0]!.logTimeMs, snapshotEveryEntries);
   const sequenced: SequencedEntry[] = [];
   for (const entry of entries as LogEntry[]) {
     clock.set(entry.logTimeMs);

@@ -11,8 +11,8 @@ import {
   stateHash,
   verifyAttestationSignature,
   verifySignature,
-  type Attestation,
   type AttestationFields,
+  type AttestationOfAnyVersion,
   type ExchangeState,
   type LogExportEntry as ExportEntry,
   type SnapshotRecord,
@@ -31,11 +31,21 @@ export interface ComputedAttestation {
   readonly sequence: number;
   readonly fields: AttestationFields;
   readonly digest: string;
+  /**
+   * The digest of the version-1 message of the same fields (without the stress shortfalls): what a ledger made
+   * before version 2 recorded, accepted until the log's first version-2 record (docs/replayer.md).
+   */
+  readonly digestVersion1: string;
+}
+
+/** Whether `digest` is the computed attestation's: its version-2 digest, or its version-1 one while allowed. */
+export function isComputedDigest(digest: string, computed: ComputedAttestation, version1Allowed: boolean): boolean {
+  return digest === computed.digest || (version1Allowed && digest === computed.digestVersion1);
 }
 
 /** A signed attestation given to the replay, and where it came from. */
 export interface GivenAttestation {
-  readonly attestation: Attestation;
+  readonly attestation: AttestationOfAnyVersion;
   readonly source: string;
   /** For the listed attestations: the place in the list. */
   readonly number?: number;
@@ -113,7 +123,7 @@ export function checkAttestation(
 
 /** The attested asset list and each asset's claims, debts, reserves and stress shortfall, in the computed order. */
 function compareAssets(
-  attestation: Attestation,
+  attestation: AttestationOfAnyVersion,
   fields: AttestationFields,
   mismatch: (check: DivergenceCheck, what: string, expected: string, computed: string) => Divergence,
 ): Divergence | undefined {
@@ -131,7 +141,8 @@ function compareAssets(
       return mismatch('debts', `${symbol} debts of`, attested.debts, computed.debts);
     if (attested.reserves !== computed.reserves)
       return mismatch('reserves', `${symbol} reserves of`, attested.reserves, computed.reserves);
-    if (attested.stressShortfall !== computed.stressShortfall) {
+    // A version-1 attestation states no stress shortfall; its other fields are checked all the same.
+    if ('stressShortfall' in attested && attested.stressShortfall !== computed.stressShortfall) {
       const what = `a ${symbol} stress shortfall (settlement units) of`;
       return mismatch('stress-shortfall', what, attested.stressShortfall, computed.stressShortfall);
     }

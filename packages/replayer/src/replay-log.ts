@@ -42,12 +42,13 @@ import {
   apply,
   bytesToLowerHex,
   createState,
-  parseAttestation,
+  attestationFieldsVersion1,
+  parseAttestationOfAnyVersion,
   shortAssets,
   stateHash,
   verifyAttestationSignature,
   type ApplyOutcome,
-  type Attestation,
+  type AttestationOfAnyVersion,
   type AttestationFields,
   type ExchangeState,
   type InclusionProof,
@@ -59,6 +60,7 @@ import {
 import type { Divergence, DivergenceCheck, EquivocationEvidence } from './divergence.js';
 import {
   checkAttestation,
+  isComputedDigest,
   checkSnapshot,
   engineSignatureRule,
   type ComputedAttestation,
@@ -243,7 +245,9 @@ class Replay {
   private headHash = '';
 
   private readonly attestationIterator: AsyncIterator<unknown> | Iterator<unknown> | undefined;
-  private nextAttestation: Attestation | undefined;
+  private nextAttestation: AttestationOfAnyVersion | undefined;
+  /** Whether a record of a version-2 digest was seen: version-1 digests are accepted only before the first. */
+  private version2Recorded = false;
   private attestationNumber = 0;
   private lastAttestedSequence = 0;
   private attestationsChecked = 0;
@@ -323,9 +327,9 @@ class Replay {
 
   private loadOtherAttestations(): void {
     for (const given of this.options.otherAttestations ?? []) {
-      let attestation: Attestation;
+      let attestation: AttestationOfAnyVersion;
       try {
-        attestation = parseAttestation(given.attestation);
+        attestation = parseAttestationOfAnyVersion(given.attestation);
       } catch (error) {
         throw new ReplayInputError(`${given.source}: the attestation is malformed: ${errorMessage(error)}`);
       }
@@ -428,7 +432,13 @@ class Replay {
       if (record !== undefined) this.recordsChecked += 1;
       const settled = this.settlePending(record);
       if (settled !== undefined) return settled;
-      if (record !== undefined && recordedComputation !== undefined && record.digest !== recordedComputation.digest) {
+      if (record !== undefined && recordedComputation !== undefined && record.digest === recordedComputation.digest)
+        this.version2Recorded = true;
+      if (
+        record !== undefined &&
+        recordedComputation !== undefined &&
+        !isComputedDigest(record.digest, recordedComputation, !this.version2Recorded)
+      ) {
         return {
           sequence: entry.sequence,
           check: 'attestation-record',
@@ -481,9 +491,9 @@ class Replay {
       }
       if (step.done !== true) {
         this.attestationNumber += 1;
-        let attestation: Attestation;
+        let attestation: AttestationOfAnyVersion;
         try {
-          attestation = parseAttestation(step.value);
+          attestation = parseAttestationOfAnyVersion(step.value);
         } catch (error) {
           throw new ReplayInputError(`attestation ${this.attestationNumber} is malformed: ${errorMessage(error)}`);
         }
@@ -504,7 +514,7 @@ class Replay {
   }
 
   private attestationDivergence(
-    attestation: Attestation,
+    attestation: AttestationOfAnyVersion,
     check: DivergenceCheck,
     expected: string,
     computed: string,
@@ -534,7 +544,9 @@ class Replay {
       this.header!.genesisHash,
       this.commitment!.update(state),
     );
-    this.computed = { sequence: this.headSequence, fields, digest: attestationDigestHex(fields) };
+    const digest = attestationDigestHex(fields);
+    const digestVersion1 = attestationDigestHex(attestationFieldsVersion1(fields));
+    this.computed = { sequence: this.headSequence, fields, digest, digestVersion1 };
     return this.computed;
   }
 
@@ -616,7 +628,9 @@ class Replay {
       }
     }
     // Two signed statements that disagree: the one the replay computes (if any) first, then one that differs from it.
-    const honest = statements.find((statement) => statement.digest === computed.digest) ?? statements[0];
+    const honest =
+      statements.find((statement) => isComputedDigest(statement.digest, computed, !this.version2Recorded)) ??
+      statements[0];
     const conflicting =
       honest === undefined ? undefined : statements.find((statement) => statement.digest !== honest.digest);
     if (honest !== undefined && conflicting !== undefined) {

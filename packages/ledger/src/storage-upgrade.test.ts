@@ -1,0 +1,292 @@
+/**
+ * Opening a ledger of storage format 1 on real LevelDB: the test writes the
+ * version-1 layout byte for byte (the entries the sequencer encodes, the
+ * history records of keyspaces 0x10–0x16 but none of 0x17, snapshots, format
+ * byte 1, and version-1 attestations whose digests the log's attestation
+ * records carry), then opens it with the node. The upgrade rebuilds the
+ * borrow/lend history, keeps the version-1 attestations readable, attests
+ * version 2 from then on, and the replayer verifies the whole export.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import {
+  attestationMessage,
+  bytesToBase64,
+  encodeAttestationJson,
+  genesisHash,
+  signAttestationRecord,
+  signMessage,
+  type AttestationOfAnyVersion,
+  type LogEntry,
+} from '@vex/engine';
+import { replayLog } from '@vex/replayer';
+import { afterEach, describe, expect, test } from 'vitest';
+import { recordingLogger, settableClock, signedEntry, temporaryDirectory } from '../test/helpers.js';
+import { bob, genesis, marginLog, operator } from '../test/margin-log.js';
+import { freshSequencer } from '../test/sequenced-log.js';
+import { AttestationMaker } from './attestation-maker.js';
+import { createDatabase, writeBatch, type BatchOperation, type LedgerDatabase } from './database.js';
+import { RecoveryError } from './errors.js';
+import { ExchangeNode } from './exchange-node.js';
+import type { Sequencer } from './sequencer.js';
+import {
+  attestationKey,
+  entryKey,
+  formatMetaKey,
+  genesisMetaKey,
+  keyspaces,
+  prefixRange,
+  snapshotRange,
+} from './storage-format.js';
+import { canonicalGenesisBytes } from '@vex/engine';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const lendingRange = prefixRange(Uint8Array.of(keyspaces.lendingMovementByAccount));
+const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+interface Format1Ledger {
+  /** Every 0x17 record a current node derives from this log, as hex key → hex value. */
+  readonly lendingRecords: Map<string, string>;
+  readonly attestations: AttestationOfAnyVersion[];
+  readonly headSequence: number;
+  readonly lastLogTimeMs: number;
+}
+
+/**
+ * A version-1 attestation of the state after the sequencer's last entry, as a format-1 node signed it; version 2
+ * when `version` says so (a log that goes back to version 1 after a version-2 record, for the replayer's refusal).
+ */
+function attestAs(version: 1 | 2, maker: AttestationMaker, sequencer: Sequencer): AttestationOfAnyVersion {
+  const made = maker.attest(sequencer.state, sequencer.sequence, sequencer.entryHash).attestation;
+  if (version === 2) return made;
+  const assets = made.assets.map(({ symbol, claims, debts, reserves }) => ({ symbol, claims, debts, reserves }));
+  const unsigned = { ...made, version: 1 as const, assets, signature: '' };
+  return { ...unsigned, signature: bytesToBase64(signMessage(operator.seed, attestationMessage(unsigned))) };
+}
+
+/** Writes the storage-format-1 layout of `entries` (and version-1 attestations) into a new LevelDB ledger. */
+async function writeFormat1Ledger(
+  dataDirectory: string,
+  entries: readonly LogEntry[],
+  versions: readonly (1 | 2)[] = [1, 1, 1],
+): Promise<Format1Ledger> {
+  const { sequencer, clock } = freshSequencer(genesis, entries[0]!.logTimeMs, 10);
+  const maker = new AttestationMaker(
+    sequencer.state,
+    operator.seed,
+    genesisHash(genesis),
+    { everyEntries: 1_000_000, everyMs: Number.MAX_SAFE_INTEGER },
+    undefined,
+    0,
+  );
+  const batches: BatchOperation[][] = [
+    [
+      { type: 'put', key: genesisMetaKey, value: canonicalGenesisBytes(genesis) },
+      { type: 'put', key: formatMetaKey, value: Uint8Array.of(1) },
+    ],
+  ];
+  const lendingRecords = new Map<string, string>();
+  const attestations: AttestationOfAnyVersion[] = [];
+  // The entries after which the format-1 node attested (each followed by its record); the last is the head.
+  const attestedAfter = [6, 12, entries.length];
+  const sequence = (transaction: LogEntry['transaction'], logTimeMs: number) => {
+    const result = sequencer.apply(transaction, logTimeMs);
+    if (!('committed' in result)) throw new Error(`refused: ${JSON.stringify(result.outcome)}`);
+    const operations: BatchOperation[] = [
+      { type: 'put', key: entryKey(result.committed.sequence), value: result.encoding },
+    ];
+    for (const operation of result.records) {
+      // Format 1 wrote every history record but the borrow/lend ones.
+      if (operation.key[0] === keyspaces.lendingMovementByAccount) {
+        if (operation.type === 'put') lendingRecords.set(hex(operation.key), hex(operation.value));
+      } else operations.push(operation);
+    }
+    batches.push(operations);
+  };
+  for (const entry of entries) {
+    clock.set(entry.logTimeMs);
+    sequence(entry.transaction, sequencer.nextLogTime());
+    if (attestedAfter.includes(sequencer.sequence - attestations.length)) {
+      const attestation = attestAs(versions[attestations.length]!, maker, sequencer);
+      attestations.push(attestation);
+      batches.at(-1)!.push({
+        type: 'put',
+        key: attestationKey(attestation.sequence),
+        value: new TextEncoder().encode(encodeAttestationJson(attestation)),
+      });
+      const recordTime = sequencer.nextLogTime();
+      sequence(signAttestationRecord(attestation, recordTime, operator.seed), recordTime);
+    }
+  }
+  const location = join(dataDirectory, 'ledger');
+  await mkdir(location, { recursive: true });
+  const db = createDatabase(location);
+  await db.open();
+  await writeBatch(db, batches, { sync: true });
+  await db.close();
+  return { lendingRecords, attestations, headSequence: sequencer.sequence, lastLogTimeMs: sequencer.state.logTimeMs };
+}
+
+async function readRange(location: string, range: { gte: Uint8Array; lt: Uint8Array }): Promise<Map<string, string>> {
+  const db: LedgerDatabase = createDatabase(join(location, 'ledger'));
+  await db.open();
+  const records = new Map<string, string>();
+  for await (const [key, value] of db.iterator(range)) records.set(hex(key), hex(value));
+  await db.close();
+  return records;
+}
+
+async function readFormat(location: string): Promise<number | undefined> {
+  const db = createDatabase(join(location, 'ledger'));
+  await db.open();
+  const format = await db.get(formatMetaKey);
+  await db.close();
+  return format?.[0];
+}
+
+async function collectText(write: (destination: Writable) => Promise<unknown>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk);
+      callback();
+    },
+  });
+  await write(destination);
+  return Buffer.concat(chunks);
+}
+
+function openNode(dataDirectory: string, timeMs: number) {
+  const logging = recordingLogger();
+  const clock = settableClock(timeMs);
+  const opened = ExchangeNode.open({
+    dataDirectory,
+    genesis,
+    logger: logging.logger,
+    clock: clock.clock,
+    verifierThreads: 1,
+    snapshotEveryEntries: 10,
+    attestationSigningSeed: operator.seed,
+  });
+  return { opened, logging, clock };
+}
+
+describe('storage format upgrade', () => {
+  test('a format-1 ledger is upgraded in place: history rebuilt, version-1 attestations kept, verified', async () => {
+    const directory = await temporaryDirectory();
+    cleanups.push(directory.remove);
+    const entries = marginLog();
+    const old = await writeFormat1Ledger(directory.path, entries);
+    expect(old.lendingRecords.size).toBeGreaterThan(5);
+    expect(await readRange(directory.path, lendingRange)).toEqual(new Map());
+    expect((await readRange(directory.path, snapshotRange)).size).toBeGreaterThan(0);
+
+    const first = openNode(directory.path, old.lastLogTimeMs);
+    const node = await first.opened;
+    expect(first.logging.lines.some((line) => line.msg.startsWith('ledger upgraded from storage format 1 to 2'))).toBe(
+      true,
+    );
+    expect(node.state.headSequence).toBe(old.headSequence);
+    // The version-1 attestations are served as they were signed; the head is the last one's record, so the node
+    // has no version-2 attestation yet and makes one after the next entry.
+    for (const attestation of old.attestations)
+      expect(await node.attestationAt(attestation.sequence)).toEqual(attestation);
+    expect(await node.readAttestations(1, 100)).toEqual(old.attestations);
+    expect(node.latestAttestation()).toBeUndefined();
+    const borrows = await node.history.borrowLendHistory(bob.accountId, { limit: 100 });
+    expect(borrows.length).toBe(6);
+
+    first.clock.set(old.lastLogTimeMs + 1_000);
+    const deposit = signedEntry(
+      operator,
+      'depositCredit',
+      {
+        account: bob.accountId,
+        blockchain: 'Solana',
+        chainTransactionId: 'after-upgrade',
+        quantity: '1',
+        symbol: 'USDC',
+      },
+      old.lastLogTimeMs + 1_000,
+    );
+    const submitted = await node.submit(deposit.transaction);
+    expect(submitted.outcome.accepted).toBe(true);
+    expect(node.latestAttestation()).toMatchObject({ version: 2, sequence: submitted.sequence });
+    await node.close();
+
+    expect(await readFormat(directory.path)).toBe(2);
+    expect(await readRange(directory.path, lendingRange)).toEqual(old.lendingRecords);
+
+    // A second start finds format 2: no upgrade, the same state.
+    const second = openNode(directory.path, old.lastLogTimeMs + 2_000);
+    const reopened = await second.opened;
+    expect(second.logging.lines.some((line) => line.msg.startsWith('ledger upgraded'))).toBe(false);
+    const attestations = await reopened.readAttestations(1, 100);
+    expect(attestations.slice(0, old.attestations.length)).toEqual(old.attestations);
+    expect(attestations.slice(old.attestations.length).every((attestation) => attestation.version === 2)).toBe(true);
+
+    const log = await collectText((destination) => reopened.exportLog(destination));
+    const lines = (await collectText((destination) => reopened.exportAttestations(destination))).toString('utf8');
+    await reopened.close();
+    const report = await replayLog({
+      log,
+      attestations: lines
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as unknown),
+      workers: 1,
+    });
+    if (!report.verified) throw new Error(`the replay diverged: ${JSON.stringify(report.divergence)}`);
+    expect(report.attestationsChecked).toBe(attestations.length);
+    expect(report.recordsChecked).toBe(attestations.length);
+  });
+
+  test('the replayer refuses a version-1 record after a version-2 one', async () => {
+    const directory = await temporaryDirectory();
+    cleanups.push(directory.remove);
+    const old = await writeFormat1Ledger(directory.path, marginLog(), [1, 2, 1]);
+    const { opened } = openNode(directory.path, old.lastLogTimeMs);
+    const node = await opened;
+    const log = await collectText((destination) => node.exportLog(destination));
+    await node.close();
+    const report = await replayLog({ log, workers: 1 });
+    expect(report.verified).toBe(false);
+    const lastRecord = old.attestations[2]!.sequence + 1;
+    expect(report.verified === false && report.divergence).toMatchObject({
+      check: 'attestation-record',
+      sequence: lastRecord,
+    });
+  });
+
+  test.each([
+    [Uint8Array.of(3), 'the storage format is 0x03, this node reads formats 1 to 2 (it was written by a newer version'],
+    [Uint8Array.of(0), 'the storage format is 0x00, this node reads formats 1 to 2 (this node cannot read it'],
+    [undefined, 'the storage format is missing, this node reads formats 1 to 2'],
+  ])('a ledger of format %s is refused with what to do, and left as it was', async (format, message) => {
+    const directory = await temporaryDirectory();
+    cleanups.push(directory.remove);
+    await writeFormat1Ledger(directory.path, marginLog().slice(0, 8));
+    const db = createDatabase(join(directory.path, 'ledger'));
+    await db.open();
+    if (format === undefined) await db.del(formatMetaKey);
+    else await db.put(formatMetaKey, format);
+    await db.close();
+    const snapshotsBefore = await readRange(directory.path, snapshotRange);
+
+    const { opened } = openNode(directory.path, 0);
+    const error = await opened.then(
+      () => undefined,
+      (thrown: unknown) => thrown,
+    );
+    expect(error).toBeInstanceOf(RecoveryError);
+    expect((error as RecoveryError).problem).toBe('storage-format');
+    expect((error as RecoveryError).message).toContain(message);
+    expect(await readFormat(directory.path)).toBe(format?.[0]);
+    expect(await readRange(directory.path, snapshotRange)).toEqual(snapshotsBefore);
+  });
+});

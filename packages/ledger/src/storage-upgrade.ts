@@ -1,0 +1,72 @@
+/**
+ * Upgrading a ledger of an earlier storage format in place, before recovery
+ * opens it (docs/log-format.md, "Storage format versions").
+ *
+ * Version 1 → 2: a version-1 ledger has no borrow/lend history records
+ * (keyspace 0x17) for its entries and holds version-1 attestations. The
+ * attestations stay as they are: they are what the operator signed, the log's
+ * attestation records carry their digests, and the store reads both versions.
+ * The history is derived data that recovery rewrites for every entry it
+ * replays, so the upgrade deletes the snapshots (a cache of the state that
+ * the log rebuilds) and stores the new format version, in one synced batch;
+ * recovery then finds no snapshot and replays the whole log from the
+ * genesis, checking every entry and writing every history record. A crash
+ * during that replay leaves a version-2 ledger without snapshots, which the
+ * next start replays from the genesis in the same way, so the upgrade needs
+ * no marker of its own.
+ */
+import { bytesToLowerHex } from '@vex/engine';
+import type { Logger } from 'pino';
+import { writeBatch, type BatchOperation, type LedgerDatabase } from './database.js';
+import { RecoveryError } from './errors.js';
+import { formatMetaKey, genesisMetaKey, snapshotRange, storageFormatVersion } from './storage-format.js';
+
+/** The oldest storage format this code upgrades. */
+export const oldestUpgradableStorageFormat = 1;
+
+/** What was done: nothing (a new or current ledger), or the upgrade from `from`. */
+export type StorageUpgrade =
+  | { readonly upgraded: false }
+  | { readonly upgraded: true; readonly from: number; readonly snapshotsDropped: number };
+
+/**
+ * Upgrades the ledger in `db` to storageFormatVersion when it is of an older
+ * format this code knows; does nothing for a new ledger (no genesis stored)
+ * or a current one. Throws RecoveryError for a format it cannot open: a newer
+ * one (written by a later version of the node), or one it does not know.
+ */
+export async function upgradeStorageFormat(
+  db: LedgerDatabase,
+  location: string,
+  logger: Logger,
+): Promise<StorageUpgrade> {
+  if ((await db.get(genesisMetaKey)) === undefined) return { upgraded: false };
+  const stored = await db.get(formatMetaKey);
+  const format = stored !== undefined && stored.length === 1 ? stored[0]! : undefined;
+  if (format === storageFormatVersion) return { upgraded: false };
+  if (format === undefined || format < oldestUpgradableStorageFormat || format > storageFormatVersion) {
+    const found = stored === undefined ? 'missing' : `0x${bytesToLowerHex(stored)}`;
+    const advice =
+      format !== undefined && format > storageFormatVersion
+        ? 'it was written by a newer version of the node: run that version, or restore a backup made before it ran'
+        : 'this node cannot read it: restore the ledger directory from a backup, or rebuild it from a verified export';
+    throw new RecoveryError(
+      'storage-format',
+      location,
+      undefined,
+      `the storage format is ${found}, this node reads formats ${oldestUpgradableStorageFormat} ` +
+        `to ${storageFormatVersion} (${advice})`,
+    );
+  }
+  const operations: BatchOperation[] = [];
+  for await (const key of db.keys(snapshotRange)) operations.push({ type: 'del', key });
+  operations.push({ type: 'put', key: formatMetaKey, value: Uint8Array.of(storageFormatVersion) });
+  await writeBatch(db, [operations], { sync: true });
+  const snapshotsDropped = operations.length - 1;
+  logger.warn(
+    { location, fromFormat: format, toFormat: storageFormatVersion, snapshotsDropped },
+    `ledger upgraded from storage format ${format} to ${storageFormatVersion}: ` +
+      `${snapshotsDropped} snapshots dropped, the log is replayed from the genesis to rebuild the history`,
+  );
+  return { upgraded: true, from: format, snapshotsDropped };
+}
