@@ -71,7 +71,7 @@ export class Ed25519Key {
 // ---------------------------------------------------------------------------
 // Signed requests.
 
-export type RequestKind = 'order' | 'cancel' | 'transaction';
+export type RequestKind = 'order' | 'cancel' | 'transaction' | 'batch';
 export type BodyValue = string | number | boolean;
 
 export interface SignedRequest {
@@ -92,6 +92,8 @@ export interface SignedRequest {
   readonly trader: number;
   /** The clientId the request carries (orders) or targets (cancels). */
   readonly clientId?: number;
+  /** Orders in a batch (POST /api/v1/orders); absent for a single request. */
+  readonly elements?: number;
 }
 
 function checkPlainValue(key: string, text: string): void {
@@ -136,6 +138,46 @@ export function signedBackpackRequest(
     },
     trader,
     ...(clientId !== undefined ? { clientId } : {}),
+  };
+}
+
+/**
+ * A batch of orders for POST /api/v1/orders, signed as Backpack's clients
+ * sign one: one orderExecute group per element, in the body's order.
+ */
+export function signedBatchRequest(
+  key: Ed25519Key,
+  orders: ReadonlyArray<Readonly<Record<string, BodyValue>>>,
+  timestampMs: number,
+  windowMs: number,
+  trader: number,
+): SignedRequest {
+  const groups = orders.map((order) => ({
+    instruction: 'orderExecute',
+    params: Object.entries(order).map(([name, value]): [string, string] => {
+      const text = String(value);
+      checkPlainValue(name, text);
+      return [name, text];
+    }),
+  }));
+  const message = encodeSigningString(groups, timestampMs, windowMs);
+  const signature = key.sign(message).toString('base64');
+  return {
+    kind: 'batch',
+    method: 'POST',
+    path: '/api/v1/orders',
+    body: JSON.stringify(orders),
+    message,
+    signature,
+    publicKey: key.apiKey,
+    headers: {
+      'X-API-Key': key.apiKey,
+      'X-Signature': signature,
+      'X-Timestamp': String(timestampMs),
+      'X-Window': String(windowMs),
+    },
+    trader,
+    elements: orders.length,
   };
 }
 
