@@ -22,7 +22,8 @@
  * recovered state hash is checked against the writer's.
  *
  * Last line: {"entries200k":…, "recoveryMs200k":…, "entries1m":…, "recoveryMs1m":…, "ratio":…,
- *   "replayed":…, "snapshotEvery":…} (the median open; ratio = 1M ÷ 200k, about 1 when bounded by the interval).
+ *   "recoveryCpuMs200k":…, "recoveryCpuMs1m":…, "cpuRatio":…, "replayed":…, "snapshotEvery":…}
+ * (medians of the opens; ratio = 1M ÷ 200k, about 1 when recovery is bounded by the interval).
  */
 import { fork } from 'node:child_process';
 import { createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
@@ -200,7 +201,7 @@ async function bench(): Promise<void> {
         .join(' ')}`,
   );
   const genesis = genesisOf(randomSignedLog(1, 0).operator);
-  const results: Array<{ entries: number; medianMs: number; replayed: number }> = [];
+  const results: Array<{ entries: number; medianMs: number; medianCpuMs: number; replayed: number }> = [];
   for (const size of sizes) {
     const directory = await temporaryDirectory();
     try {
@@ -227,6 +228,7 @@ async function bench(): Promise<void> {
       results.push({
         entries,
         medianMs: median(opens.map((open) => open.wallMs)),
+        medianCpuMs: median(opens.map((open) => open.cpuMs)),
         replayed: Number(opens[0]!.recoveryLine.replayed),
       });
     } finally {
@@ -236,10 +238,12 @@ async function bench(): Promise<void> {
   const first = results[0]!;
   const last = results.at(-1)!;
   const ratio = last.medianMs / first.medianMs;
+  const cpuRatio = last.medianCpuMs / first.medianCpuMs;
   console.log(
     `median open: ${results.map((result) => `${result.entries} entries ${result.medianMs.toFixed(0)} ms`).join(', ')}` +
       '; ' +
-      `ratio ${ratio.toFixed(2)} for ${(last.entries / first.entries).toFixed(1)}× the entries ` +
+      `ratio ${ratio.toFixed(2)} (CPU ${cpuRatio.toFixed(2)}) ` +
+      `for ${(last.entries / first.entries).toFixed(1)}× the entries ` +
       `(bounded by the snapshot interval: about 1); load average at the end ${loadavg()
         .map((value) => value.toFixed(2))
         .join(' ')}`,
@@ -251,6 +255,9 @@ async function bench(): Promise<void> {
       entries1m: last.entries,
       recoveryMs1m: Math.round(last.medianMs),
       ratio: Number(ratio.toFixed(3)),
+      recoveryCpuMs200k: Math.round(first.medianCpuMs),
+      recoveryCpuMs1m: Math.round(last.medianCpuMs),
+      cpuRatio: Number(cpuRatio.toFixed(3)),
       replayed: last.replayed,
       snapshotEvery,
     }),
