@@ -264,19 +264,18 @@ async function bench(): Promise<void> {
   );
 }
 
-if (options.role === 'writer') {
-  writerRole(options.directory!, Number(options.entries), Number(options['snapshot-every'])).catch((error: unknown) => {
-    process.stderr.write(`writer: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+const main =
+  options.role === 'writer'
+    ? () => writerRole(options.directory!, Number(options.entries), Number(options['snapshot-every']))
+    : bench;
+// The writer ends by killing itself (a crash); the bench exits when done.
+main().then(
+  () => {
+    if (options.role !== 'writer') process.exit(0);
+  },
+  (error: unknown) => {
+    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    process.stderr.write(`recovery.bench.ts (${options.role}): ${text}\n`);
     process.exit(1);
-  });
-} else {
-  bench().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      process.stderr.write(
-        `bench:recovery: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-      );
-      process.exit(1);
-    },
-  );
-}
+  },
+);

@@ -114,19 +114,37 @@ export function signedBackpackRequest(
   windowMs: number,
   trader: number,
 ): SignedRequest {
-  const params: Array<[string, string]> = Object.entries(body).map(([name, value]) => {
-    const text = typeof value === 'boolean' ? (value ? 'true' : 'false') : String(value);
-    checkPlainValue(name, text);
-    return [name, text];
-  });
-  const message = encodeSigningString([{ instruction, params }], timestampMs, windowMs);
-  const signature = key.sign(message).toString('base64');
+  const message = encodeSigningString([{ instruction, params: plainParams(body) }], timestampMs, windowMs);
   const clientId = typeof body.clientId === 'number' ? body.clientId : undefined;
   return {
     kind,
     method,
     path,
     body: JSON.stringify(body),
+    ...signedParts(key, message, timestampMs, windowMs),
+    trader,
+    ...(clientId !== undefined ? { clientId } : {}),
+  };
+}
+
+/** A body's values as the signing string's text (raw: every value must need no percent-encoding). */
+function plainParams(body: Readonly<Record<string, BodyValue>>): Array<[string, string]> {
+  return Object.entries(body).map(([name, value]) => {
+    const text = typeof value === 'boolean' ? (value ? 'true' : 'false') : String(value);
+    checkPlainValue(name, text);
+    return [name, text];
+  });
+}
+
+/** The signature of `message` and the Backpack headers that carry it. */
+function signedParts(
+  key: Ed25519Key,
+  message: string,
+  timestampMs: number,
+  windowMs: number,
+): Pick<SignedRequest, 'message' | 'signature' | 'publicKey' | 'headers'> {
+  const signature = key.sign(message).toString('base64');
+  return {
     message,
     signature,
     publicKey: key.apiKey,
@@ -136,8 +154,6 @@ export function signedBackpackRequest(
       'X-Timestamp': String(timestampMs),
       'X-Window': String(windowMs),
     },
-    trader,
-    ...(clientId !== undefined ? { clientId } : {}),
   };
 }
 
@@ -152,30 +168,14 @@ export function signedBatchRequest(
   windowMs: number,
   trader: number,
 ): SignedRequest {
-  const groups = orders.map((order) => ({
-    instruction: 'orderExecute',
-    params: Object.entries(order).map(([name, value]): [string, string] => {
-      const text = String(value);
-      checkPlainValue(name, text);
-      return [name, text];
-    }),
-  }));
+  const groups = orders.map((order) => ({ instruction: 'orderExecute', params: plainParams(order) }));
   const message = encodeSigningString(groups, timestampMs, windowMs);
-  const signature = key.sign(message).toString('base64');
   return {
     kind: 'batch',
     method: 'POST',
     path: '/api/v1/orders',
     body: JSON.stringify(orders),
-    message,
-    signature,
-    publicKey: key.apiKey,
-    headers: {
-      'X-API-Key': key.apiKey,
-      'X-Signature': signature,
-      'X-Timestamp': String(timestampMs),
-      'X-Window': String(windowMs),
-    },
+    ...signedParts(key, message, timestampMs, windowMs),
     trader,
     elements: orders.length,
   };
