@@ -1,56 +1,3 @@
-/**
- * `pnpm bench:node`: signed orders per second END TO END over HTTP, with
- * durable group commit, against the limit signature verification puts on
- * this machine.
- *
- *   npx tsx packages/api/bench/node.bench.ts [--connections 128] [--traders 32] [--seconds 10]
- *       [--client raw|node-http] [--log-level warn] [--server bench|main] [--profile]
- *       [--verify-messages 20000] [--verify-rounds 3] [--snapshot-every 10000] [--fraction 0.5] [--seed n]
- *
- * Three processes: this one (orchestration, measurements between phases, idle
- * while load runs), the server, and the load generator
- * (packages/api/test/load-generator.ts, started with an IPC channel), so the
- * load never shares the server's event loop.
- *
- * 1. Verify limit: os.availableParallelism() worker threads run the engine's
- *    verifySignature over pre-signed orderExecute messages of the same shape
- *    as the load (packages/engine/bench/verify-worker.ts, messages moved into
- *    the workers before timing; median of --verify-rounds), plus one thread
- *    alone for the CPU time of one verification. Measured before the server
- *    starts and again after it stopped; the better of the two is the limit
- *    (other processes on a shared machine disturb this measurement most).
- * 2. The server starts on a fresh temporary DATA_DIR: by default this file's
- *    `--role server`, which is packages/api/src/main.ts's start-up (demo
- *    config, operator key, listings, ExchangeNode with its default group
- *    commit and verifier threads, buildServer) with rate limiting off, because
- *    main.ts always applies the default limits (3,000 requests per 10 s per
- *    IP), which would cap the benchmark at 300/s. `--server main` runs
- *    main.ts itself (with RATE_LIMITS=off in its environment, for when
- *    main.ts learns it). LOG_LEVEL is warn unless --log-level says otherwise
- *    (at info fastify writes two log lines per request).
- * 3. Traders are funded with operator deposits (POST /api/v1/transactions).
- * 4. The load generator signs each phase's requests just before it runs
- *    (node:crypto, X-Window 60000, fresh clientIds: no duplicates): limit
- *    orders around a mid (15 % crossing, half of those IOC) and 20 % cancels
- *    by clientId. Warm-up (closed loop), then
- *    phase 1, max rate: closed loop on --connections keep-alive connections
- *         for about --seconds; ordersPerSec = 2xx answers / wall time;
- *    phase 2, half load: open loop at half (--fraction) the phase-1 rate for --seconds;
- *         latency from the moment each request was due (no coordinated
- *         omission). p50/p99 of the final JSON line are from this phase.
- * 5. Around each phase: CPU time (user + system) of the server (main thread
- *    and the other threads, from /proc), of the load generator, the machine's
- *    busy share, the server main thread's event-loop utilisation and delay,
- *    and the node's statistics (batches, sequencer time, snapshots). From the
- *    CPU times a CPU-normalised ratio is printed too: CPU per verification vs
- *    CPU per acknowledged request, which other processes hardly affect.
- *    --profile runs the server with --cpu-prof and prints where its main
- *    thread spends its time. --snapshot-every (bench server only) changes the
- *    node's snapshot interval; --fraction the paced phase's share of phase 1.
- *
- * Last line: {"ordersPerSec":…, "p50Ms":…, "p99Ms":…, "verifyLimitPerSec":…, "ratio":…}
- */
-import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
@@ -63,12 +10,22 @@ import {
   ServerProcess,
   fundingRequests,
   sendSequentially,
-  type ChildMessage,
   type ClientKind,
   type LoadMode,
   type PhaseSummary,
 } from '../test/load-generator.js';
 import { analyseProfile, type CpuProfile } from './cpu-profile.js';
+import { LoadChild } from './load-child.js';
+import {
+  type CpuTimes,
+  difference,
+  fundInParallel,
+  machineTimes,
+  reportNodeCost,
+  threadTimes,
+  totalMs,
+  watchSnapshots,
+} from './node-figures.js';
 
 const repositoryRoot = resolve(import.meta.dirname, '../../..');
 const thisFile = new URL(import.meta.url).pathname;
@@ -88,6 +45,8 @@ const { values: options } = parseArgs({
     seed: { type: 'string', default: '20240611' },
     'snapshot-every': { type: 'string', default: '10000' },
     fraction: { type: 'string', default: '0.5' },
+    'batch-size': { type: 'string', default: '20' },
+    'batch-traders': { type: 'string', default: '2000' },
   },
   allowPositionals: false,
 });
@@ -130,6 +89,7 @@ async function serverRole(): Promise<void> {
   const { monitorEventLoopDelay } = await import('node:perf_hooks');
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
+  const snapshots = watchSnapshots(() => node.state.headSequence, snapshotEveryEntries);
   const statistics = (): void => {
     const utilization = performance.eventLoopUtilization();
     const cpu = process.cpuUsage();
@@ -142,6 +102,7 @@ async function serverRole(): Promise<void> {
         eventLoop: { idleMs: utilization.idle, activeMs: utilization.active, ...loopDelay },
         cpuUserMs: cpu.user / 1000,
         cpuSystemMs: cpu.system / 1000,
+        snapshotWindows: snapshots.windows,
         atMs: performance.now(),
       })}\n`,
     );
@@ -164,53 +125,6 @@ async function serverRole(): Promise<void> {
 // ---------------------------------------------------------------------------
 // Measurements of the server process.
 
-interface CpuTimes {
-  readonly userMs: number;
-  readonly systemMs: number;
-}
-
-interface ThreadTimes {
-  readonly main: CpuTimes;
-  readonly other: Map<number, CpuTimes>;
-}
-
-const clockTicks = 100; // USER_HZ on Linux
-
-function threadTimes(pid: number): ThreadTimes {
-  const other = new Map<number, CpuTimes>();
-  let main: CpuTimes = { userMs: 0, systemMs: 0 };
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    } catch {
-      continue; // the thread ended
-    }
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const times = {
-      userMs: (Number(fields[11]) * 1000) / clockTicks,
-      systemMs: (Number(fields[12]) * 1000) / clockTicks,
-    };
-    if (Number(tid) === pid) main = times;
-    else other.set(Number(tid), times);
-  }
-  return { main, other };
-}
-
-function difference(after: CpuTimes, before: CpuTimes | undefined): CpuTimes {
-  return { userMs: after.userMs - (before?.userMs ?? 0), systemMs: after.systemMs - (before?.systemMs ?? 0) };
-}
-
-const totalMs = (times: CpuTimes): number => times.userMs + times.systemMs;
-
-/** Whole-machine CPU time (all cores), busy and total, in ms. */
-function machineTimes(): { busyMs: number; totalMs: number } {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = line.reduce((sum, value) => sum + value, 0);
-  const idle = (line[3] ?? 0) + (line[4] ?? 0);
-  return { busyMs: ((total - idle) * 1000) / clockTicks, totalMs: (total * 1000) / clockTicks };
-}
-
 interface ServerStatistics {
   readonly node: {
     sequencedEntries: number;
@@ -221,6 +135,11 @@ interface ServerStatistics {
     sequencingMs: number;
   };
   readonly eventLoop: { idleMs: number; activeMs: number; p99Ms: number; maxMs: number };
+  /** process.cpuUsage() of the server: every thread of the process, the signature workers included. */
+  readonly cpuUserMs: number;
+  readonly cpuSystemMs: number;
+  /** Intervals of the monotonic clock (ms) in which the sequencer wrote a snapshot, since the start. */
+  readonly snapshotWindows: Array<[number, number]>;
   readonly atMs: number;
 }
 
@@ -254,61 +173,11 @@ interface PhaseMeasure {
   readonly loopDelayMs: { readonly p99: number; readonly max: number } | undefined;
   readonly snapshots: number | undefined;
   readonly mode: LoadMode;
-}
-
-// ---------------------------------------------------------------------------
-// The load generator child.
-
-class LoadChild {
-  private readonly waiters: Array<(message: ChildMessage) => void> = [];
-  private constructor(readonly child: ChildProcess) {
-    child.on('message', (message: ChildMessage) => {
-      if (message.type === 'error') {
-        process.stderr.write(`load generator error: ${message.message}\n`);
-      }
-      this.waiters.shift()?.(message);
-    });
-  }
-
-  static start(): LoadChild {
-    const child = fork(join(repositoryRoot, 'packages/api/test/load-generator.ts'), [], {
-      cwd: repositoryRoot,
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    return new LoadChild(child);
-  }
-
-  async ask<T extends ChildMessage['type']>(
-    message: object,
-    expected: T,
-    timeoutMs: number,
-  ): Promise<Extract<ChildMessage, { type: T }>> {
-    const answer = new Promise<ChildMessage>((resolve) => this.waiters.push(resolve));
-    this.child.send(message);
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`the load generator did not answer ${expected} within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-    });
-    try {
-      const reply = await Promise.race([answer, timeout]);
-      if (reply.type !== expected)
-        throw new Error(
-          `the load generator answered ${reply.type}${reply.type === 'error' ? `: ${reply.message}` : ''} instead of ${expected}`,
-        );
-      return reply as Extract<ChildMessage, { type: T }>;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  stop(): void {
-    if (this.child.connected) this.child.send({ type: 'exit' });
-    setTimeout(() => this.child.kill('SIGKILL'), 2_000).unref();
-  }
+  /** CPU of the whole server process in the phase (process.cpuUsage() in the server), in ms. */
+  readonly serverProcessCpuMs: number | undefined;
+  /** [due, done] of each acknowledged request (open loop only), in ms of the monotonic clock. */
+  readonly samples: Array<[number, number]>;
+  readonly snapshotWindows: Array<[number, number]>;
 }
 
 // ---------------------------------------------------------------------------
@@ -319,6 +188,8 @@ interface VerifyFigures {
   readonly oneCorePerSec: number;
   /** Process CPU time per verification on one thread (user + system), in µs: hardly affected by other load. */
   readonly cpuMicrosPerVerify: number;
+  /** The same with node:crypto evaluating the rule's equation: the fixed reference of cpuRatio. */
+  readonly nodeCryptoCpuMicrosPerVerify: number;
   readonly workers: number;
   readonly averageMessageBytes: number;
 }
@@ -329,7 +200,7 @@ async function measureVerifyLimit(
   rounds: number,
 ): Promise<VerifyFigures> {
   const { VerifyPool, verdictNames } = await import('../../engine/bench/verify-worker.js');
-  const { verifySignature } = await import('@vex/engine');
+  const { verifySignature, verifySignatureWithNodeCrypto } = await import('@vex/engine');
   const flow = new OrderFlow({ seed: 0x5eed, traders });
   const items = flow.batch(count, Date.now()).map((request) => ({
     publicKey: new Uint8Array(Buffer.from(request.publicKey, 'base64')),
@@ -339,22 +210,29 @@ async function measureVerifyLimit(
   const averageMessageBytes = items.reduce((total, item) => total + item.message.length, 0) / items.length;
   const median = (values: number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1]!;
 
-  // One core, on this thread, as a reference (a fifth of the messages).
+  // One core, on this thread, as a reference (a fifth of the messages): the node's verifier (libsodium where it
+  // loads) and node:crypto, both under the rule, alternating round by round.
   const sample = items.slice(0, Math.max(1, Math.floor(items.length / 5)));
   const oneCore: number[] = [];
   const cpuPerVerify: number[] = [];
-  for (let round = 0; round <= rounds; round += 1) {
+  const nodeCryptoCpuPerVerify: number[] = [];
+  const timeOneCore = (verify: typeof verifySignature): { perSec: number; cpuMicros: number } => {
     const cpuBefore = process.cpuUsage();
     const started = process.hrtime.bigint();
     let valid = 0;
-    for (const item of sample)
-      if (verifySignature(item.publicKey, item.message, item.signature) === 'valid') valid += 1;
+    for (const item of sample) if (verify(item.publicKey, item.message, item.signature) === 'valid') valid += 1;
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (valid !== sample.length) throw new Error(`${sample.length - valid} signatures did not verify`);
     const cpu = process.cpuUsage(cpuBefore);
+    return { perSec: sample.length / seconds, cpuMicros: (cpu.user + cpu.system) / sample.length };
+  };
+  for (let round = 0; round <= rounds; round += 1) {
+    const fastest = timeOneCore(verifySignature);
+    const nodeCrypto = timeOneCore(verifySignatureWithNodeCrypto);
     if (round > 0) {
-      oneCore.push(sample.length / seconds);
-      cpuPerVerify.push((cpu.user + cpu.system) / sample.length);
+      oneCore.push(fastest.perSec);
+      cpuPerVerify.push(fastest.cpuMicros);
+      nodeCryptoCpuPerVerify.push(nodeCrypto.cpuMicros);
     }
   }
 
@@ -377,6 +255,7 @@ async function measureVerifyLimit(
       allCoresPerSec: median(allCores),
       oneCorePerSec: median(oneCore),
       cpuMicrosPerVerify: median(cpuPerVerify),
+      nodeCryptoCpuMicrosPerVerify: median(nodeCryptoCpuPerVerify),
       workers,
       averageMessageBytes,
     };
@@ -409,6 +288,8 @@ async function bench(): Promise<void> {
   if (serverKind !== 'bench' && serverKind !== 'main') throw new Error('--server is bench or main');
   const logLevel = options['log-level']!;
   const snapshotEvery = integerOption('snapshot-every', 1, 1_000_000_000);
+  const batchSize = integerOption('batch-size', 1, 50);
+  const batchTraderCount = integerOption('batch-traders', 1, 100_000);
   const fraction = Number(options.fraction);
   if (!(fraction > 0 && fraction <= 1)) throw new Error('--fraction is a number in (0, 1]');
   if (serverKind === 'main' && snapshotEvery !== 10_000)
@@ -441,7 +322,8 @@ async function bench(): Promise<void> {
     );
     const figures = await measureVerifyLimit(traders, verifyMessages, verifyRounds);
     console.log(
-      `${format(figures.allCoresPerSec)}/s (one core ${format(figures.oneCorePerSec)}/s, ${format(figures.cpuMicrosPerVerify, 1)} µs CPU each)`,
+      `${format(figures.allCoresPerSec)}/s (one core ${format(figures.oneCorePerSec)}/s, ${format(figures.cpuMicrosPerVerify, 1)} µs CPU each; ` +
+        `node:crypto ${format(figures.nodeCryptoCpuMicrosPerVerify, 1)} µs CPU each)`,
     );
     return figures;
   };
@@ -478,6 +360,9 @@ async function bench(): Promise<void> {
 
     // 3. Funding.
     await sendSequentially(server.url, fundingRequests(operator, traders, Date.now()));
+    // The batch phase's traders, many so that none reaches the market's open-order limit (200): funded in parallel.
+    const batchTraders = Array.from({ length: batchTraderCount }, () => new Ed25519Key(random.bytes(32)));
+    await fundInParallel(server.url, fundingRequests(operator, batchTraders, Date.now(), {}, 'fund-batch'));
 
     // 4. Load.
     load = LoadChild.start();
@@ -489,13 +374,20 @@ async function bench(): Promise<void> {
         flowSeed: random.nextUint32(),
         connections,
         client,
+        batchTraderSeeds: batchTraders.map((trader) => trader.secret),
       },
       'ready',
       60_000,
     );
 
-    const runPhase = async (name: string, count: number, mode: LoadMode, deadlineMs: number): Promise<PhaseMeasure> => {
-      await load!.ask({ type: 'prepare', phase: name, count }, 'prepared', 120_000);
+    const runPhase = async (
+      name: string,
+      count: number,
+      mode: LoadMode,
+      deadlineMs: number,
+      batchSize?: number,
+    ): Promise<PhaseMeasure> => {
+      await load!.ask({ type: 'prepare', phase: name, count, batchSize }, 'prepared', 120_000);
       const statisticsBefore = await serverStatistics(server!, serverKind === 'bench');
       const threadsBefore = threadTimes(server!.pid);
       const machineBefore = machineTimes();
@@ -557,6 +449,15 @@ async function bench(): Promise<void> {
               Math.floor(statisticsBefore.node.durableSequence / snapshotEvery)
             : undefined,
         mode,
+        serverProcessCpuMs:
+          statisticsAfter && statisticsBefore
+            ? statisticsAfter.cpuUserMs +
+              statisticsAfter.cpuSystemMs -
+              statisticsBefore.cpuUserMs -
+              statisticsBefore.cpuSystemMs
+            : undefined,
+        samples: result.samples,
+        snapshotWindows: statisticsAfter?.snapshotWindows ?? [],
       };
     };
 
@@ -573,6 +474,19 @@ async function bench(): Promise<void> {
       { kind: 'open', ratePerSec: halfRate },
       Math.min(45_000, seconds * 1_000 + 15_000),
     );
+    // Batches: closed loop, sized for about `seconds` at 5 times the single-order rate, and at most 9 turns per
+    // batch trader (about 150 resting orders each, below the limit of 200).
+    const batchCount = Math.min(
+      batchTraderCount * 9,
+      Math.max(200, Math.round((ordersPerSec * 5 * seconds) / batchSize)),
+    );
+    const batchPhase = await runPhase(
+      `batches of ${batchSize}`,
+      batchCount,
+      { kind: 'closed' },
+      Math.min(45_000, seconds * 3_000),
+      batchSize,
+    );
 
     load.stop();
     load = undefined;
@@ -584,7 +498,7 @@ async function bench(): Promise<void> {
     const verify = verifyAfter.allCoresPerSec > verifyBefore.allCoresPerSec ? verifyAfter : verifyBefore;
 
     // 5. Report.
-    const phases = [warmup, phase1, phase2];
+    const phases = [warmup, phase1, phase2, batchPhase];
     console.log('');
     console.log(
       `${connections} keep-alive connections (${client} client), ${traderCount} traders, LOG_LEVEL=${logLevel}, server ${serverKind === 'bench' ? 'bench role (main.ts start-up, rate limits off)' : 'main.ts'}, ` +
@@ -701,6 +615,13 @@ async function bench(): Promise<void> {
         .join(' ')}`,
     );
 
+    const cost = reportNodeCost(
+      phase1,
+      phase2,
+      batchPhase,
+      Math.min(verifyBefore.nodeCryptoCpuMicrosPerVerify, verifyAfter.nodeCryptoCpuMicrosPerVerify),
+    );
+
     if (options.profile) {
       const files = existsSync(profileDirectory)
         ? readdirSync(profileDirectory).filter((file) => file.endsWith('.cpuprofile'))
@@ -756,6 +677,7 @@ async function bench(): Promise<void> {
         p99Ms: Number(p99Ms.toFixed(3)),
         verifyLimitPerSec: Math.round(verify.allCoresPerSec),
         ratio: Number(ratio.toFixed(3)),
+        ...cost,
       }),
     );
   } finally {

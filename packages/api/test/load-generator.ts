@@ -54,29 +54,49 @@ export * from './load/transports.js';
 // Child mode: the benchmark's load process.
 //
 // Parent → child (IPC):
-//   {type: 'setup', url, traderSeeds: base64[], flowSeed, connections, client}
-//   {type: 'prepare', phase, count}    sign `count` requests now (timestamps = now, X-Window 60000), encode them
+//   {type: 'setup', url, traderSeeds: base64[], flowSeed, connections, client, batchTraderSeeds?: base64[]}
+//       (batches are drawn from a flow of their own over batchTraderSeeds when given)
+//   {type: 'prepare', phase, count, batchSize?}    sign `count` requests now (timestamps = now, X-Window 60000),
+//       encode them; with batchSize, `count` batches of that many orders (POST /api/v1/orders)
 //   {type: 'run', phase, mode, deadlineMs}
 //   {type: 'exit'}
 // Child → parent:
-//   {type: 'ready'} after setup; {type: 'prepared', phase, signMs, encodeMs}; {type: 'result', phase, summary, cpuMs}
+//   {type: 'ready'} after setup; {type: 'prepared', phase, signMs, encodeMs};
+//   {type: 'result', phase, summary, cpuMs, samples} (samples: [due, done] in ms of the monotonic clock, which
+//       process.hrtime shares across processes, of each acknowledged request of an open-loop phase)
 //   {type: 'error', message}
 
 type ParentMessage =
-  | { type: 'setup'; url: string; traderSeeds: string[]; flowSeed: number; connections: number; client: ClientKind }
-  | { type: 'prepare'; phase: string; count: number }
+  | {
+      type: 'setup';
+      url: string;
+      traderSeeds: string[];
+      flowSeed: number;
+      connections: number;
+      client: ClientKind;
+      batchTraderSeeds?: string[];
+    }
+  | { type: 'prepare'; phase: string; count: number; batchSize?: number }
   | { type: 'run'; phase: string; mode: LoadMode; deadlineMs: number }
   | { type: 'exit' };
 
 export type ChildMessage =
   | { type: 'ready' }
   | { type: 'prepared'; phase: string; signMs: number; encodeMs: number; averageMessageBytes: number }
-  | { type: 'result'; phase: string; summary: PhaseSummary; cpuUserMs: number; cpuSystemMs: number }
+  | {
+      type: 'result';
+      phase: string;
+      summary: PhaseSummary;
+      cpuUserMs: number;
+      cpuSystemMs: number;
+      samples: Array<[number, number]>;
+    }
   | { type: 'error'; message: string };
 
 function childMain(): void {
   let setup: Extract<ParentMessage, { type: 'setup' }> | undefined;
   let flow: OrderFlow | undefined;
+  let batchFlow: OrderFlow | undefined;
   const prepared = new Map<string, { requests: SignedRequest[]; encoded: Buffer[] }>();
   // Bounded: the child exits if the parent goes away or after an hour at most.
   serveParent<ParentMessage, ChildMessage>(
@@ -90,12 +110,22 @@ function childMain(): void {
             seed: message.flowSeed,
             traders: message.traderSeeds.map((seed) => Ed25519Key.fromSecret(seed)),
           });
+          batchFlow =
+            message.batchTraderSeeds === undefined
+              ? flow
+              : new OrderFlow({
+                  seed: message.flowSeed + 1,
+                  traders: message.batchTraderSeeds.map((seed) => Ed25519Key.fromSecret(seed)),
+                });
           send({ type: 'ready' });
           break;
         case 'prepare': {
           if (setup === undefined || flow === undefined) throw new Error('prepare before setup');
           const t0 = performance.now();
-          const requests = flow.batch(message.count, Date.now());
+          const requests =
+            message.batchSize === undefined
+              ? flow.batch(message.count, Date.now())
+              : (batchFlow ?? flow).batches(message.count, message.batchSize, Date.now());
           const t1 = performance.now();
           const target = targetOf(setup.url);
           const encoded = requests.map((request) => encodeHttpRequest(request, target));
@@ -128,6 +158,12 @@ function childMain(): void {
             summary: summarize(phase.requests, results),
             cpuUserMs: cpu.user / 1000,
             cpuSystemMs: cpu.system / 1000,
+            samples:
+              message.mode.kind === 'open'
+                ? results
+                    .filter((result) => result.status >= 200 && result.status < 300)
+                    .map((result) => [Number(result.dueNs) / 1e6, Number(result.doneNs) / 1e6])
+                : [],
           });
           break;
         }

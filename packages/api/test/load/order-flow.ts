@@ -4,6 +4,7 @@ import {
   Prng,
   type SignedRequest,
   signedBackpackRequest,
+  signedBatchRequest,
   signedTransactionRequest,
 } from './signing.js';
 
@@ -29,6 +30,16 @@ function decimal2(units: number): string {
   return cents % 10 === 0 ? `${whole}.${cents / 10}` : `${whole}.${String(cents).padStart(2, '0')}`;
 }
 
+type OrderBody = {
+  readonly symbol: string;
+  readonly side: 'Bid' | 'Ask';
+  readonly orderType: 'Limit';
+  readonly price: string;
+  readonly quantity: string;
+  readonly timeInForce: 'GTC' | 'IOC';
+  readonly clientId: number;
+};
+
 interface RestingCandidate {
   readonly clientId: number;
   readonly index: number;
@@ -50,6 +61,7 @@ export class OrderFlow {
   private readonly nextClientId: number[];
   private readonly resting: RestingCandidate[][];
   private issued = 0;
+  private batchesIssued = 0;
   readonly counts = { restingOrders: 0, crossingOrders: 0, cancels: 0 };
 
   constructor(private readonly options: OrderFlowOptions) {
@@ -93,6 +105,42 @@ export class OrderFlow {
         trader,
       );
     }
+    const { body, resting } = this.order(trader);
+    if (resting) candidates.push({ clientId: body.clientId, index });
+    return signedBackpackRequest(
+      key,
+      'order',
+      'POST',
+      '/api/v1/order',
+      'orderExecute',
+      body,
+      timestampMs,
+      this.windowMs,
+      trader,
+    );
+  }
+
+  /**
+   * A batch of `size` orders of one trader (POST /api/v1/orders, as market
+   * makers send them), drawn like single orders; the traders take turns, and
+   * batched orders are never cancelled by the flow (so each trader's resting
+   * orders grow by about `size` × 0.85 per turn, up to the market's limit).
+   */
+  nextBatch(timestampMs: number, size: number): SignedRequest {
+    const trader = this.batchesIssued % this.options.traders.length;
+    this.batchesIssued += 1;
+    const orders = Array.from({ length: size }, () => this.order(trader).body);
+    return signedBatchRequest(this.options.traders[trader]!, orders, timestampMs, this.windowMs, trader);
+  }
+
+  /** `count` batches of `size` orders, signed now. */
+  batches(count: number, size: number, timestampMs: number): SignedRequest[] {
+    return Array.from({ length: count }, () => this.nextBatch(timestampMs, size));
+  }
+
+  /** The next order of `trader`: passive (it rests) or crossing the mid (GTC or IOC). */
+  private order(trader: number): { body: OrderBody; resting: boolean } {
+    const random = this.random;
     const clientId = this.nextClientId[trader]!;
     this.nextClientId[trader] = clientId + 1;
     const side = random.below(2) === 0 ? 'Bid' : 'Ask';
@@ -112,19 +160,12 @@ export class OrderFlow {
       priceTicks = side === 'Bid' ? this.midTicks - away : this.midTicks + away;
       timeInForce = 'GTC';
       this.counts.restingOrders += 1;
-      candidates.push({ clientId, index });
     }
-    return signedBackpackRequest(
-      key,
-      'order',
-      'POST',
-      '/api/v1/order',
-      'orderExecute',
-      { symbol: this.symbol, side, orderType: 'Limit', price: decimal2(priceTicks), quantity, timeInForce, clientId },
-      timestampMs,
-      this.windowMs,
-      trader,
-    );
+    const price = decimal2(priceTicks);
+    return {
+      body: { symbol: this.symbol, side, orderType: 'Limit', price, quantity, timeInForce, clientId },
+      resting: !crossing,
+    };
   }
 
   /** `count` requests signed now, with timestamps from `timestampMs` on (never repeated across calls). */

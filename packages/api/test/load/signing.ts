@@ -71,7 +71,7 @@ export class Ed25519Key {
 // ---------------------------------------------------------------------------
 // Signed requests.
 
-export type RequestKind = 'order' | 'cancel' | 'transaction';
+export type RequestKind = 'order' | 'cancel' | 'transaction' | 'batch';
 export type BodyValue = string | number | boolean;
 
 export interface SignedRequest {
@@ -92,6 +92,8 @@ export interface SignedRequest {
   readonly trader: number;
   /** The clientId the request carries (orders) or targets (cancels). */
   readonly clientId?: number;
+  /** Orders in a batch (POST /api/v1/orders); absent for a single request. */
+  readonly elements?: number;
 }
 
 function checkPlainValue(key: string, text: string): void {
@@ -112,19 +114,37 @@ export function signedBackpackRequest(
   windowMs: number,
   trader: number,
 ): SignedRequest {
-  const params: Array<[string, string]> = Object.entries(body).map(([name, value]) => {
-    const text = typeof value === 'boolean' ? (value ? 'true' : 'false') : String(value);
-    checkPlainValue(name, text);
-    return [name, text];
-  });
-  const message = encodeSigningString([{ instruction, params }], timestampMs, windowMs);
-  const signature = key.sign(message).toString('base64');
+  const message = encodeSigningString([{ instruction, params: plainParams(body) }], timestampMs, windowMs);
   const clientId = typeof body.clientId === 'number' ? body.clientId : undefined;
   return {
     kind,
     method,
     path,
     body: JSON.stringify(body),
+    ...signedParts(key, message, timestampMs, windowMs),
+    trader,
+    ...(clientId !== undefined ? { clientId } : {}),
+  };
+}
+
+/** A body's values as the signing string's text (raw: every value must need no percent-encoding). */
+function plainParams(body: Readonly<Record<string, BodyValue>>): Array<[string, string]> {
+  return Object.entries(body).map(([name, value]) => {
+    const text = typeof value === 'boolean' ? (value ? 'true' : 'false') : String(value);
+    checkPlainValue(name, text);
+    return [name, text];
+  });
+}
+
+/** The signature of `message` and the Backpack headers that carry it. */
+function signedParts(
+  key: Ed25519Key,
+  message: string,
+  timestampMs: number,
+  windowMs: number,
+): Pick<SignedRequest, 'message' | 'signature' | 'publicKey' | 'headers'> {
+  const signature = key.sign(message).toString('base64');
+  return {
     message,
     signature,
     publicKey: key.apiKey,
@@ -134,8 +154,30 @@ export function signedBackpackRequest(
       'X-Timestamp': String(timestampMs),
       'X-Window': String(windowMs),
     },
+  };
+}
+
+/**
+ * A batch of orders for POST /api/v1/orders, signed as Backpack's clients
+ * sign one: one orderExecute group per element, in the body's order.
+ */
+export function signedBatchRequest(
+  key: Ed25519Key,
+  orders: ReadonlyArray<Readonly<Record<string, BodyValue>>>,
+  timestampMs: number,
+  windowMs: number,
+  trader: number,
+): SignedRequest {
+  const groups = orders.map((order) => ({ instruction: 'orderExecute', params: plainParams(order) }));
+  const message = encodeSigningString(groups, timestampMs, windowMs);
+  return {
+    kind: 'batch',
+    method: 'POST',
+    path: '/api/v1/orders',
+    body: JSON.stringify(orders),
+    ...signedParts(key, message, timestampMs, windowMs),
     trader,
-    ...(clientId !== undefined ? { clientId } : {}),
+    elements: orders.length,
   };
 }
 

@@ -30,6 +30,33 @@ export interface PhaseSummary {
   /** Latency of acknowledged requests from the moment they were written to the socket. */
   readonly serviceMs: { readonly p50: number; readonly p99: number };
   readonly counts: { readonly orders: number; readonly cancels: number };
+  /** Orders inside batches (POST /api/v1/orders): accepted, and refused by code (one result per order). */
+  readonly batchedOrders: { readonly accepted: number; readonly refused: Record<string, number> };
+}
+
+/** Counts the orders of one answered batch: its body is one result per order, a refusal carrying a code. */
+function countBatchedOrders(
+  request: SignedRequest,
+  result: RequestResult,
+  counts: { accepted: number; refused: Record<string, number> },
+): void {
+  const refuse = (code: string, orders: number): void => {
+    counts.refused[code] = (counts.refused[code] ?? 0) + orders;
+  };
+  let body: unknown;
+  try {
+    body = JSON.parse(result.body);
+  } catch {
+    body = undefined;
+  }
+  if (result.status >= 200 && result.status < 300 && Array.isArray(body)) {
+    for (const element of body as Array<{ code?: string }>) {
+      if (typeof element.code === 'string') refuse(element.code, 1);
+      else counts.accepted += 1;
+    }
+  } else if (result.status !== 0) {
+    refuse((body as { code?: string } | undefined)?.code ?? `HTTP ${result.status}`, request.elements ?? 1);
+  }
 }
 
 export function summarize(requests: readonly SignedRequest[], results: readonly RequestResult[]): PhaseSummary {
@@ -43,7 +70,9 @@ export function summarize(requests: readonly SignedRequest[], results: readonly 
   let acknowledged = 0;
   let orders = 0;
   let cancels = 0;
+  const batchedOrders = { accepted: 0, refused: {} as Record<string, number> };
   for (const result of results) {
+    if (requests[result.index]!.kind === 'batch') countBatchedOrders(requests[result.index]!, result, batchedOrders);
     byStatus[result.status] = (byStatus[result.status] ?? 0) + 1;
     if (first === undefined || result.sentNs < first) first = result.sentNs;
     if (last === undefined || result.doneNs > last) last = result.doneNs;
@@ -92,5 +121,6 @@ export function summarize(requests: readonly SignedRequest[], results: readonly 
     },
     serviceMs: { p50: percentile(services, 0.5), p99: percentile(services, 0.99) },
     counts: { orders, cancels },
+    batchedOrders,
   };
 }

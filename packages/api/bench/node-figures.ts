@@ -1,0 +1,189 @@
+/**
+ * Measurements for node.bench.ts: CPU times of the server's threads (from
+ * /proc) and of the whole machine, the moments the sequencer spent writing a
+ * snapshot, and latency split by whether a snapshot fell inside a request's
+ * time in the system.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { type PhaseSummary, percentile, runLoad, type SignedRequest } from '../test/load-generator.js';
+
+export interface CpuTimes {
+  readonly userMs: number;
+  readonly systemMs: number;
+}
+
+export interface ThreadTimes {
+  readonly main: CpuTimes;
+  readonly other: Map<number, CpuTimes>;
+}
+
+const clockTicks = 100; // USER_HZ on Linux
+
+/** CPU times of each thread of process `pid`, the main thread apart. */
+export function threadTimes(pid: number): ThreadTimes {
+  const other = new Map<number, CpuTimes>();
+  let main: CpuTimes = { userMs: 0, systemMs: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const times = {
+      userMs: (Number(fields[11]) * 1000) / clockTicks,
+      systemMs: (Number(fields[12]) * 1000) / clockTicks,
+    };
+    if (Number(tid) === pid) main = times;
+    else other.set(Number(tid), times);
+  }
+  return { main, other };
+}
+
+export function difference(after: CpuTimes, before: CpuTimes | undefined): CpuTimes {
+  return { userMs: after.userMs - (before?.userMs ?? 0), systemMs: after.systemMs - (before?.systemMs ?? 0) };
+}
+
+export const totalMs = (times: CpuTimes): number => times.userMs + times.systemMs;
+
+/** Whole-machine CPU time (all cores), busy and total, in ms. */
+export function machineTimes(): { busyMs: number; totalMs: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = line.reduce((sum, value) => sum + value, 0);
+  const idle = (line[3] ?? 0) + (line[4] ?? 0);
+  return { busyMs: ((total - idle) * 1000) / clockTicks, totalMs: (total * 1000) / clockTicks };
+}
+
+/** Milliseconds of the monotonic clock, which process.hrtime shares with the other processes of the machine. */
+export const monotonicMs = (): number => Number(process.hrtime.bigint()) / 1e6;
+
+/**
+ * Watches the sequenced head every millisecond and records, for each
+ * snapshot sequence it passes, the interval between the check before and the
+ * check that saw it: the sequencer's thread is this thread, so the snapshot's
+ * work (and anything else that blocked the loop then) lies inside it.
+ */
+export function watchSnapshots(
+  sequencedHead: () => number,
+  snapshotEveryEntries: number,
+): { readonly windows: Array<[number, number]>; stop(): void } {
+  const windows: Array<[number, number]> = [];
+  let lastCheckMs = monotonicMs();
+  let lastSnapshot = Math.floor(sequencedHead() / snapshotEveryEntries);
+  const timer = setInterval(() => {
+    const nowMs = monotonicMs();
+    const snapshot = Math.floor(sequencedHead() / snapshotEveryEntries);
+    if (snapshot !== lastSnapshot) windows.push([lastCheckMs, nowMs]);
+    lastSnapshot = snapshot;
+    lastCheckMs = nowMs;
+  }, 1);
+  timer.unref();
+  return { windows, stop: () => clearInterval(timer) };
+}
+
+export interface LatencyFigures {
+  readonly count: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+/**
+ * Latency (done − due) of the requests whose time in the system overlaps a
+ * snapshot window, and of the others.
+ */
+export function latencyBySnapshots(
+  samples: ReadonlyArray<readonly [number, number]>,
+  windows: ReadonlyArray<readonly [number, number]>,
+): { readonly withSnapshot: LatencyFigures; readonly withoutSnapshot: LatencyFigures } {
+  const withSnapshot: number[] = [];
+  const withoutSnapshot: number[] = [];
+  for (const [dueMs, doneMs] of samples) {
+    const overlaps = windows.some(([startMs, endMs]) => dueMs <= endMs && doneMs >= startMs);
+    (overlaps ? withSnapshot : withoutSnapshot).push(doneMs - dueMs);
+  }
+  const figures = (latencies: number[]): LatencyFigures => {
+    latencies.sort((a, b) => a - b);
+    return { count: latencies.length, p50Ms: percentile(latencies, 0.5), p99Ms: percentile(latencies, 0.99) };
+  };
+  return { withSnapshot: figures(withSnapshot), withoutSnapshot: figures(withoutSnapshot) };
+}
+
+/** Sends `requests` (deposits) over 32 keep-alive connections; every one must be acknowledged. */
+export async function fundInParallel(url: string, requests: readonly SignedRequest[]): Promise<void> {
+  const run = runLoad(requests, { url, connections: 32, mode: { kind: 'closed' }, deadlineMs: 120_000 });
+  const results = await run.done;
+  const failed = results.filter((result) => result.status < 200 || result.status >= 300);
+  if (failed.length > 0 || results.length !== requests.length)
+    throw new Error(
+      `funding: ${failed.length} of ${requests.length} deposits failed (${failed[0]?.body ?? 'none sent'})`,
+    );
+}
+
+/** What the cost report needs of a phase. */
+export interface CostPhase {
+  readonly summary: PhaseSummary;
+  readonly serverProcessCpuMs: number | undefined;
+  readonly samples: ReadonlyArray<readonly [number, number]>;
+  readonly snapshotWindows: ReadonlyArray<readonly [number, number]>;
+}
+
+export interface NodeCostFigures {
+  readonly serverCpuUsPerOrder: number;
+  readonly verifyCpuUs: number;
+  readonly cpuRatio: number;
+  readonly batchOrdersPerSec: number;
+  readonly batchRatio: number;
+  readonly p99WithSnapshotMs: number;
+  readonly p99WithoutSnapshotMs: number;
+}
+
+const fixed = (value: number, digits: number): number => Number(value.toFixed(digits));
+
+/**
+ * The node's own cost (issue 15, part 3): the server process's CPU per
+ * acknowledged signed request at the max rate over one node:crypto
+ * verification's CPU; batched orders per second beside the single-order
+ * rate; the paced phase's latency with and without a snapshot in the window.
+ */
+export function reportNodeCost(
+  maxRate: CostPhase,
+  paced: CostPhase,
+  batches: CostPhase,
+  nodeCryptoCpuMicrosPerVerify: number,
+): NodeCostFigures {
+  const serverCpuUsPerOrder = ((maxRate.serverProcessCpuMs ?? Number.NaN) * 1000) / maxRate.summary.acknowledged;
+  const cpuRatio = serverCpuUsPerOrder / nodeCryptoCpuMicrosPerVerify;
+  const batchSeconds = batches.summary.durationMs / 1000;
+  const batchOrdersPerSec = batches.summary.batchedOrders.accepted / batchSeconds;
+  const batchRatio = batchOrdersPerSec / maxRate.summary.acknowledgedPerSec;
+  const batchCpuUs = ((batches.serverProcessCpuMs ?? Number.NaN) * 1000) / batches.summary.batchedOrders.accepted;
+  const split = latencyBySnapshots(paced.samples, paced.snapshotWindows);
+  const number = (value: number, digits = 1): string => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+  console.log(
+    `server CPU per acknowledged signed request at max rate (process.cpuUsage in the server, every thread): ` +
+      `${number(serverCpuUsPerOrder)} µs; one node:crypto verification ${number(nodeCryptoCpuMicrosPerVerify)} µs; ` +
+      `cpuRatio ${number(cpuRatio, 2)} (target ≤ 1.5: ${cpuRatio <= 1.5 ? 'met' : 'missed'})`,
+  );
+  console.log(
+    `batched orders: ${number(batchOrdersPerSec, 0)} accepted orders/s in batches ` +
+      `(refused ${JSON.stringify(batches.summary.batchedOrders.refused)}), ` +
+      `${number(batchCpuUs)} µs server CPU per order; ` +
+      `${number(batchRatio, 2)}× the single-order rate (target ≥ 5: ${batchRatio >= 5 ? 'met' : 'missed'})`,
+  );
+  console.log(
+    `paced phase latency: ${split.withSnapshot.count} requests with a snapshot in their window ` +
+      `(${paced.snapshotWindows.length} snapshots in all): p50 ${number(split.withSnapshot.p50Ms, 2)} ms, ` +
+      `p99 ${number(split.withSnapshot.p99Ms, 2)} ms; ${split.withoutSnapshot.count} without: ` +
+      `p50 ${number(split.withoutSnapshot.p50Ms, 2)} ms, p99 ${number(split.withoutSnapshot.p99Ms, 2)} ms`,
+  );
+  return {
+    serverCpuUsPerOrder: fixed(serverCpuUsPerOrder, 1),
+    verifyCpuUs: fixed(nodeCryptoCpuMicrosPerVerify, 1),
+    cpuRatio: fixed(cpuRatio, 3),
+    batchOrdersPerSec: Math.round(batchOrdersPerSec),
+    batchRatio: fixed(batchRatio, 2),
+    p99WithSnapshotMs: fixed(split.withSnapshot.p99Ms, 3),
+    p99WithoutSnapshotMs: fixed(split.withoutSnapshot.p99Ms, 3),
+  };
+}
