@@ -10,7 +10,7 @@
 import { credit, debit } from './balance-movements.js';
 import type { EntryRecorder } from './entry-recorder.js';
 import type { TraderInstruction } from './instruction.js';
-import { divideDown } from './margin-fixed-point.js';
+import { divideDown, wad } from './margin-fixed-point.js';
 import type { CoveragePool } from './margin-state.js';
 import type { CoveragePoolView } from './margin-views.js';
 import { parseAmountUnits } from './order-request.js';
@@ -141,6 +141,48 @@ export function payFromCoveragePool(pool: CoveragePool, units: bigint): bigint {
   const paid = units < pool.holdingsUnits ? units : pool.holdingsUnits;
   pool.holdingsUnits -= paid;
   return paid;
+}
+
+/**
+ * The weight of coverage-pool shares as collateral (docs/margin.md, "Coverage
+ * pool shares as collateral"): one half of the pool asset's own collateral
+ * weight. The pool is first in line for every loss, so a share is worth less
+ * as collateral than the asset it holds.
+ */
+export const coverageShareWeight = wad / 2n;
+
+/** The account's shares that count as collateral: those owned and not under a withdrawal request. */
+export function collateralShares(pool: CoveragePool, account: Account): bigint {
+  if (pool.shares.size === 0) return 0n;
+  const owned = pool.shares.get(account);
+  if (owned === undefined) return 0n;
+  return owned - (pool.withdrawalRequests.get(account)?.shares ?? 0n);
+}
+
+/** The units the account's collateral shares redeem now, rounded down (unitsForShares); 0 without shares. */
+export function collateralShareUnits(pool: CoveragePool, account: Account): bigint {
+  const shares = collateralShares(pool, account);
+  return shares === 0n ? 0n : unitsForShares(pool, shares);
+}
+
+/**
+ * The backstop takes over the account's collateral shares (liquidation.ts):
+ * they are burnt and the holdings stay, so every other underwriter's share
+ * grows by their value. Returns the shares burnt.
+ */
+export function forfeitCollateralShares(state: ExchangeState, pool: CoveragePool, account: Account): bigint {
+  const shares = collateralShares(pool, account);
+  if (shares === 0n) return 0n;
+  const owned = pool.shares.get(account)!;
+  if (owned === shares) pool.shares.delete(account);
+  else pool.shares.set(account, owned - shares);
+  pool.totalShares -= shares;
+  // The account's leaf claims its shares; no balance moves, so tell the liabilities tree directly.
+  if (!account.leafStale) {
+    account.leafStale = true;
+    state.changedAccounts.push(account);
+  }
+  return shares;
 }
 
 /** Adds units taken over from a liquidated account or paid as a fee. */
