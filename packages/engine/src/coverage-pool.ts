@@ -9,6 +9,7 @@
  */
 import { credit, debit } from './balance-movements.js';
 import type { EntryRecorder } from './entry-recorder.js';
+import { accountHealth, meetsInitialMargin } from './health.js';
 import type { TraderInstruction } from './instruction.js';
 import { divideDown, wad } from './margin-fixed-point.js';
 import type { CoveragePool } from './margin-state.js';
@@ -46,6 +47,12 @@ function view(
   };
 }
 
+/** Net equity − initial requirement at `timeMs`. */
+function marginSurplus(state: ExchangeState, account: Account, timeMs: number): bigint {
+  const health = accountHealth(state, account, timeMs);
+  return health.netEquity - health.initialRequirement;
+}
+
 /** Shares for a deposit of `units`: 1:1 into an empty pool, else units × shares ÷ holdings, rounded down. */
 export function sharesForDeposit(pool: CoveragePool, units: bigint): bigint {
   return pool.totalShares === 0n ? units : divideDown(units * pool.totalShares, pool.holdingsUnits);
@@ -80,10 +87,24 @@ export function depositToCoveragePool(
   }
   const shares = sharesForDeposit(pool, units);
   if (shares === 0n) return reject('INVALID_QUANTITY', 'The deposit is worth less than one share.', 'belowOneShare');
-  debit(recorder, account.balance(asset), units);
+  const owned = pool.shares.get(account) ?? 0n;
   pool.holdingsUnits += units;
   pool.totalShares += shares;
-  pool.shares.set(account, (pool.shares.get(account) ?? 0n) + shares);
+  pool.shares.set(account, owned + shares);
+  // Shares count at half the asset's weight (section 9a): a borrower's deposit must leave its initial margin met.
+  const adjustment = { asset, heldUnits: -units, borrowedUnits: 0n };
+  if (account.borrowCount > 0 && !meetsInitialMargin(accountHealth(state, account, recorder.timeMs, [adjustment]))) {
+    pool.holdingsUnits -= units;
+    pool.totalShares -= shares;
+    if (owned === 0n) pool.shares.delete(account);
+    else pool.shares.set(account, owned);
+    return reject(
+      'INSUFFICIENT_MARGIN',
+      'The deposit would leave the account below its initial margin.',
+      'coverageDeposit',
+    );
+  }
+  debit(recorder, account.balance(asset), units);
   return view(account, asset, pool, 'deposit', units, shares);
 }
 
@@ -102,7 +123,23 @@ export function requestCoverageWithdrawal(
   const owned = account === undefined ? 0n : (pool.shares.get(account) ?? 0n);
   if (account === undefined || shares > owned)
     return reject('INSUFFICIENT_FUNDS', `The account holds ${owned} shares of the ${request.symbol} pool.`, 'shares');
+  const earlier = pool.withdrawalRequests.get(account);
+  const surplusBefore = account.borrowCount > 0 ? marginSurplus(state, account, timeMs) : 0n;
   pool.withdrawalRequests.set(account, { shares, requestedAtMs: timeMs });
+  // Requested shares stop counting as collateral (section 9a): a borrower must keep its initial margin, or
+  // at least not fall further below it.
+  if (account.borrowCount > 0) {
+    const surplus = marginSurplus(state, account, timeMs);
+    if (surplus < 0n && surplus < surplusBefore) {
+      if (earlier === undefined) pool.withdrawalRequests.delete(account);
+      else pool.withdrawalRequests.set(account, earlier);
+      return reject(
+        'INSUFFICIENT_MARGIN',
+        'Requested shares stop counting as collateral; the account would fall below its initial margin.',
+        'coverageWithdrawRequest',
+      );
+    }
+  }
   return view(account, asset, pool, 'withdrawRequest', unitsForShares(pool, shares), shares);
 }
 
