@@ -33,6 +33,9 @@ export interface KeeperRecord {
   readonly code?: string;
 }
 
+/** The most liquidation steps one sweep submits for one account (each step closes part of it). */
+const maximumStepsPerAccount = 50;
+
 export class Keeper {
   private readonly publicKey: Uint8Array;
   private readonly clock: () => number;
@@ -85,13 +88,18 @@ export class Keeper {
     const state = this.options.node.state;
     // The set may change while liquidations apply; take the accounts first.
     const candidates = [...state.borrowers].filter((account) => isLiquidatable(state, account, state.logTimeMs));
+    // Liquidation is gradual (docs/margin.md, section 8): one liquidate is one bounded step, so the keeper
+    // steps each account until it is back above maintenance (or a step is refused), at most a bounded number.
     for (const account of candidates) {
-      if (!isLiquidatable(this.options.node.state, account, this.options.node.state.logTimeMs)) continue;
-      await this.liquidate(account.id);
+      for (let step = 0; step < maximumStepsPerAccount; step += 1) {
+        if (!isLiquidatable(this.options.node.state, account, this.options.node.state.logTimeMs)) break;
+        if (!(await this.liquidate(account.id))) break;
+      }
     }
   }
 
-  private async liquidate(account: string): Promise<void> {
+  /** Submits one step; true when it was accepted. */
+  private async liquidate(account: string): Promise<boolean> {
     const timestampMs = Math.max(Math.floor(this.clock()), this.options.node.state.logTimeMs);
     const message = encodeSigningStringBytes(
       [{ instruction: 'liquidate', params: [['account', account]] }],
@@ -109,8 +117,10 @@ export class Keeper {
         : { account, accepted: false, code: result.outcome.rejection.code };
       this.remember(record);
       this.options.logger?.info({ ...record }, 'keeper: liquidate submitted');
+      return record.accepted;
     } catch (error) {
       this.options.logger?.warn({ err: error, account }, 'keeper: liquidate not submitted');
+      return false;
     }
   }
 

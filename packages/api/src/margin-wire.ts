@@ -231,6 +231,7 @@ function wireLiquidation(
   view: Extract<MarginResultValue, { kind: 'liquidation' }>['liquidation'],
   units: (symbol: string, amount: bigint) => string,
   fee: string,
+  settlementUnits: (amount: bigint) => string,
 ): Record<string, unknown> {
   return {
     ok: true,
@@ -248,8 +249,23 @@ function wireLiquidation(
       paidByCoveragePool: units(debt.asset, debt.paidByCoveragePoolUnits),
       socialised: units(debt.asset, debt.socialisedUnits),
     })),
-    backstop: view.backstop.map((taken) => ({ symbol: taken.asset, quantity: units(taken.asset, taken.units) })),
+    backstop: view.backstop.map((taken) => ({
+      symbol: taken.asset,
+      quantity: units(taken.asset, taken.units),
+      shares: taken.shares.toString(),
+    })),
     fee,
+    // The gradual step's figures (docs/margin.md, section 8), in the settlement asset.
+    step: {
+      netEquityBefore: settlementUnits(view.netEquityBefore),
+      maintenanceRequirementBefore: settlementUnits(view.maintenanceRequirementBefore),
+      budget: settlementUnits(view.budgetValue),
+      closed: settlementUnits(view.closedValue),
+      backstopped: view.backstopped,
+      netEquityAfter: settlementUnits(view.netEquityAfter),
+      maintenanceRequirementAfter: settlementUnits(view.maintenanceRequirementAfter),
+      initialRequirementAfter: settlementUnits(view.initialRequirementAfter),
+    },
   };
 }
 
@@ -289,7 +305,12 @@ export function wireMarginResult(state: ExchangeState, value: MarginResultValue)
         publishedAtMs: value.price.publishedAtMs,
       };
     case 'liquidation':
-      return wireLiquidation(value.liquidation, units, formatDecimal(value.liquidation.feeUnits, settlement));
+      return wireLiquidation(
+        value.liquidation,
+        units,
+        formatDecimal(value.liquidation.feeUnits, settlement),
+        (amount) => formatDecimal(amount, settlement),
+      );
     case 'coveragePool': {
       const view = value.coveragePool;
       return {

@@ -9,8 +9,9 @@
  */
 import { credit, debit } from './balance-movements.js';
 import type { EntryRecorder } from './entry-recorder.js';
+import { accountHealth, meetsInitialMargin } from './health.js';
 import type { TraderInstruction } from './instruction.js';
-import { divideDown } from './margin-fixed-point.js';
+import { divideDown, wad } from './margin-fixed-point.js';
 import type { CoveragePool } from './margin-state.js';
 import type { CoveragePoolView } from './margin-views.js';
 import { parseAmountUnits } from './order-request.js';
@@ -44,6 +45,12 @@ function view(
     poolHoldingsUnits: pool.holdingsUnits,
     poolTotalShares: pool.totalShares,
   };
+}
+
+/** Net equity − initial requirement at `timeMs`. */
+function marginSurplus(state: ExchangeState, account: Account, timeMs: number): bigint {
+  const health = accountHealth(state, account, timeMs);
+  return health.netEquity - health.initialRequirement;
 }
 
 /** Shares for a deposit of `units`: 1:1 into an empty pool, else units × shares ÷ holdings, rounded down. */
@@ -80,10 +87,24 @@ export function depositToCoveragePool(
   }
   const shares = sharesForDeposit(pool, units);
   if (shares === 0n) return reject('INVALID_QUANTITY', 'The deposit is worth less than one share.', 'belowOneShare');
-  debit(recorder, account.balance(asset), units);
+  const owned = pool.shares.get(account) ?? 0n;
   pool.holdingsUnits += units;
   pool.totalShares += shares;
-  pool.shares.set(account, (pool.shares.get(account) ?? 0n) + shares);
+  pool.shares.set(account, owned + shares);
+  // Shares count at half the asset's weight (section 9a): a borrower's deposit must leave its initial margin met.
+  const adjustment = { asset, heldUnits: -units, borrowedUnits: 0n };
+  if (account.borrowCount > 0 && !meetsInitialMargin(accountHealth(state, account, recorder.timeMs, [adjustment]))) {
+    pool.holdingsUnits -= units;
+    pool.totalShares -= shares;
+    if (owned === 0n) pool.shares.delete(account);
+    else pool.shares.set(account, owned);
+    return reject(
+      'INSUFFICIENT_MARGIN',
+      'The deposit would leave the account below its initial margin.',
+      'coverageDeposit',
+    );
+  }
+  debit(recorder, account.balance(asset), units);
   return view(account, asset, pool, 'deposit', units, shares);
 }
 
@@ -102,7 +123,23 @@ export function requestCoverageWithdrawal(
   const owned = account === undefined ? 0n : (pool.shares.get(account) ?? 0n);
   if (account === undefined || shares > owned)
     return reject('INSUFFICIENT_FUNDS', `The account holds ${owned} shares of the ${request.symbol} pool.`, 'shares');
+  const earlier = pool.withdrawalRequests.get(account);
+  const surplusBefore = account.borrowCount > 0 ? marginSurplus(state, account, timeMs) : 0n;
   pool.withdrawalRequests.set(account, { shares, requestedAtMs: timeMs });
+  // Requested shares stop counting as collateral (section 9a): a borrower must keep its initial margin, or
+  // at least not fall further below it.
+  if (account.borrowCount > 0) {
+    const surplus = marginSurplus(state, account, timeMs);
+    if (surplus < 0n && surplus < surplusBefore) {
+      if (earlier === undefined) pool.withdrawalRequests.delete(account);
+      else pool.withdrawalRequests.set(account, earlier);
+      return reject(
+        'INSUFFICIENT_MARGIN',
+        'Requested shares stop counting as collateral; the account would fall below its initial margin.',
+        'coverageWithdrawRequest',
+      );
+    }
+  }
   return view(account, asset, pool, 'withdrawRequest', unitsForShares(pool, shares), shares);
 }
 
@@ -141,6 +178,48 @@ export function payFromCoveragePool(pool: CoveragePool, units: bigint): bigint {
   const paid = units < pool.holdingsUnits ? units : pool.holdingsUnits;
   pool.holdingsUnits -= paid;
   return paid;
+}
+
+/**
+ * The weight of coverage-pool shares as collateral (docs/margin.md, "Coverage
+ * pool shares as collateral"): one half of the pool asset's own collateral
+ * weight. The pool is first in line for every loss, so a share is worth less
+ * as collateral than the asset it holds.
+ */
+export const coverageShareWeight = wad / 2n;
+
+/** The account's shares that count as collateral: those owned and not under a withdrawal request. */
+export function collateralShares(pool: CoveragePool, account: Account): bigint {
+  if (pool.shares.size === 0) return 0n;
+  const owned = pool.shares.get(account);
+  if (owned === undefined) return 0n;
+  return owned - (pool.withdrawalRequests.get(account)?.shares ?? 0n);
+}
+
+/** The units the account's collateral shares redeem now, rounded down (unitsForShares); 0 without shares. */
+export function collateralShareUnits(pool: CoveragePool, account: Account): bigint {
+  const shares = collateralShares(pool, account);
+  return shares === 0n ? 0n : unitsForShares(pool, shares);
+}
+
+/**
+ * The backstop takes over the account's collateral shares (liquidation.ts):
+ * they are burnt and the holdings stay, so every other underwriter's share
+ * grows by their value. Returns the shares burnt.
+ */
+export function forfeitCollateralShares(state: ExchangeState, pool: CoveragePool, account: Account): bigint {
+  const shares = collateralShares(pool, account);
+  if (shares === 0n) return 0n;
+  const owned = pool.shares.get(account)!;
+  if (owned === shares) pool.shares.delete(account);
+  else pool.shares.set(account, owned - shares);
+  pool.totalShares -= shares;
+  // The account's leaf claims its shares; no balance moves, so tell the liabilities tree directly.
+  if (!account.leafStale) {
+    account.leafStale = true;
+    state.changedAccounts.push(account);
+  }
+  return shares;
 }
 
 /** Adds units taken over from a liquidated account or paid as a fee. */

@@ -11,6 +11,7 @@
  * account's assets); perpetual positions will add their unrealised PnL to
  * net equity and their notional to the requirements in accumulate() below.
  */
+import { collateralShareUnits, coverageShareWeight } from './coverage-pool.js';
 import { borrowedUnits, lentUnits } from './lending-pool.js';
 import { valueUnits } from './index-prices.js';
 import {
@@ -78,6 +79,20 @@ export function marginFraction(
   return minimum(fraction, wad);
 }
 
+/**
+ * The collateral value of the account's coverage-pool shares of `asset`'s
+ * pool (docs/margin.md, section 9a): the units they redeem now (rounded
+ * down), valued at the index price (rounded down), times the asset's weight
+ * for that value times coverageShareWeight, each rounded down.
+ */
+export function coverageShareCollateral(account: Account, asset: Asset, decimals: number): bigint {
+  const margin = asset.margin!;
+  const units = collateralShareUnits(margin.coveragePool, account);
+  if (units === 0n) return 0n;
+  const value = valueUnits(units, asset, margin.indexPrice, decimals, false);
+  return multiplyDown(value, multiplyDown(collateralWeight(margin.parameters, value, decimals), coverageShareWeight));
+}
+
 /** One shared empty list: a default `[]` would allocate on every health pass. */
 const noAdjustments: readonly HealthAdjustment[] = [];
 
@@ -114,6 +129,7 @@ export function accountHealth(
       const value = valueUnits(held, asset, margin.indexPrice, decimals, false);
       collateralValue += multiplyDown(value, collateralWeight(parameters, value, decimals));
     }
+    if (margin.coveragePool.shares.size > 0) collateralValue += coverageShareCollateral(account, asset, decimals);
     if (debt > 0n) {
       const value = valueUnits(debt, asset, margin.indexPrice, decimals, true);
       liabilityValue += value;

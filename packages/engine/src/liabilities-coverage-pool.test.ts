@@ -66,15 +66,16 @@ describe("underwriters' leaves", () => {
 `);
     const tree = LiabilitiesTree.build(state, { version: 1 });
     runScenario('1000 keeper liquidate account=bob -> ok', state);
-    // The fee, 1 % of 500, goes to the pool: 1305 held against 1300 shares.
-    expect(usdcPool(state).holdingsUnits).toBe(1305_000000n);
+    // One gradual step (docs/margin.md, section 8) sells 1.71 SOL to carol at 64 = 109.44; the fee, 1 % of
+    // that, goes to the pool: 1301.0944 held against 1300 shares.
+    expect(usdcPool(state).holdingsUnits).toBe(1301_094400n);
     tree.update(state, 2);
-    // erin: 1000 available + ⌊1000 × 1305 / 1300⌋ = 1003.846153; no entry touched her account.
-    expect(leafOf(tree, 'erin').USDC).toEqual({ claim: 2003_846153n, debt: 0n });
+    // erin: 1000 available + ⌊1000 × 1301.0944 / 1300⌋ = 1000.841846; no entry touched her account.
+    expect(leafOf(tree, 'erin').USDC).toEqual({ claim: 2000_841846n, debt: 0n });
     const carol = leafOf(tree, 'carol').USDC!;
-    // carol: 4700 (640 of it paid for bob's SOL) + ⌊300 × 1305 / 1300⌋ = 301.153846.
-    expect(carol).toEqual({ claim: 4700_000000n - 640_000000n + 301_153846n, debt: 0n });
-    // The two shares add up to 1304.999999: one unit of the pool is no one's claim.
+    // carol: 4700 (109.44 of it paid for bob's SOL) + ⌊300 × 1301.0944 / 1300⌋ = 300.252553.
+    expect(carol).toEqual({ claim: 4700_000000n - 109_440000n + 300_252553n, debt: 0n });
+    // The two shares add up to 1301.094399: one unit of the pool is no one's claim.
     expectConsistent(tree, state);
   });
 

@@ -2,50 +2,63 @@
  * liquidate (docs/margin.md, "Liquidation"): any key may sign it; it is
  * accepted only when the named account borrows and is below its maintenance
  * margin at the current index prices and log time, so every liquidation in
- * the log is provably justified. It runs a bounded sequence of steps:
+ * the log is provably justified. Liquidation is gradual: one `liquidate` is
+ * one bounded step that closes only part of the account, and the keeper
+ * sends another while the account is still below maintenance. A step:
  *
- * 1. cancel the account's open orders; redeem its lends (as far as pool cash
- *    allows) and repay each debt from the same asset's balance;
- * 2. sell the account's other assets for the settlement asset through the
- *    book with IOC system orders no worse than index × (1 − band), repay the
- *    settlement-asset debt, then buy each other debt asset with IOC orders no
- *    worse than index × (1 + band) and repay it;
- * 3. if debt remains (the backstop): each asset's coverage pool takes over
- *    what the account still holds of it, and pays the account's debt in it
- *    as far as its holdings go; the account ends with nothing (the bankruptcy
- *    price); a debt the pool cannot pay is bad debt, written off on the
- *    asset's lenders by lowering the supply index;
- * 4. otherwise a liquidation fee (the settlement asset's liquidationFee × the
- *    value repaid, at most what the account holds) goes to the settlement
- *    asset's coverage pool.
- * Each step is one pass over the account's assets; each system order meets
- * at most the market's maxMakersPerOrder makers.
+ * 1. cancels the account's open orders, redeems its lends (as far as pool
+ *    cash allows) and repays each debt from the same asset's balance
+ *    (netting, no trade);
+ * 2. unless that restored the account (no debt, or net equity at least the
+ *    initial requirement: the maintenance margin plus a buffer), closes debt
+ *    through the book up to the step's budget, max(20 % of the liability
+ *    value, min(that value, 100 settlement units)): debt assets one by one,
+ *    the settlement asset first, each with IOC system orders inside the
+ *    price band (sell collateral no lower than index × (1 − band), buy debt
+ *    no higher than index × (1 + band)), stopping once restored; every
+ *    system order pays the liquidation fee on its settlement-asset value to
+ *    the settlement asset's coverage pool;
+ * 3. if the account is still below maintenance and the book closed nothing
+ *    in this step, or its net equity is not positive (the backstop): each
+ *    asset's coverage pool takes over what the account still holds of it
+ *    (balances and coverage shares), and pays the account's debt in it as far
+ *    as its holdings go; a debt the pool cannot pay is bad debt, written off
+ *    on the asset's lenders by lowering the supply index.
+ * Each step is a bounded number of passes over the account's assets; each
+ * system order meets at most the market's maxMakersPerOrder makers.
  */
 import { credit, debit } from './balance-movements.js';
 import { PoolSavepoint } from './borrow-lend.js';
-import { addToCoveragePool, payFromCoveragePool } from './coverage-pool.js';
+import { addToCoveragePool, forfeitCollateralShares, payFromCoveragePool } from './coverage-pool.js';
 import type { EntryRecorder } from './entry-recorder.js';
-import { isLiquidatable, settlementDecimals } from './health.js';
-import { valueUnits } from './index-prices.js';
+import { accountHealth, isLiquidatable, settlementDecimals, type AccountHealth } from './health.js';
+import { unitsForValue, valueUnits } from './index-prices.js';
 import type { TraderInstruction } from './instruction.js';
 import { borrowedUnits, lentUnits, redeemUnits, repayUnits, writeOffDebt } from './lending-pool.js';
-import { divideDown, divideUp, minimum, multiplyUp, wad } from './margin-fixed-point.js';
+import { divideDown, divideUp, maximum, minimum, multiplyUp, wad } from './margin-fixed-point.js';
 import { settlementAssetSymbol } from './margin-state.js';
 import type { LiquidationView } from './margin-views.js';
 import { cancelAllOrders, placeOrder } from './matching.js';
 import { reject, type Rejection } from './result-codes.js';
 import type { Account, Asset, Balance, ExchangeState, Market } from './state.js';
 
+/** The largest part of the account's liability value one step closes through the book: 0.2 (Hyperliquid's 20 %). */
+export const liquidationStepPortion = wad / 5n;
+/** A step may close at least this many whole settlement units (or the whole debt, if less). */
+export const liquidationStepMinimumWholeUnits = 100n;
+
 type Liquidate = Extract<TraderInstruction, { kind: 'liquidate' }>;
 
+type DebtRecord = { repaidByAccountUnits: bigint; paidByCoveragePoolUnits: bigint; socialisedUnits: bigint };
+
 interface Progress {
+  readonly settlement: Asset;
   readonly bookTrades: Array<{ asset: string; units: bigint }>;
-  readonly debts: Map<
-    Asset,
-    { repaidByAccountUnits: bigint; paidByCoveragePoolUnits: bigint; socialisedUnits: bigint }
-  >;
-  readonly backstop: Array<{ asset: string; units: bigint }>;
-  repaidValue: bigint;
+  readonly debts: Map<Asset, DebtRecord>;
+  readonly backstop: Array<{ asset: string; units: bigint; shares: bigint }>;
+  /** Value (index, rounded down) of the debt repaid after the budget was set: what the book closed. */
+  closedValue: bigint;
+  feeUnits: bigint;
 }
 
 export function liquidate(
@@ -64,7 +77,16 @@ export function liquidate(
       reject('NOT_LIQUIDATABLE', undefined, account.borrowCount === 0 ? 'noDebt' : 'aboveMaintenance'),
     );
   }
-  const progress: Progress = { bookTrades: [], debts: new Map(), backstop: [], repaidValue: 0n };
+  const before = accountHealth(state, account, timeMs);
+  const settlement = state.assetsBySymbol.get(settlementAssetSymbol)!;
+  const progress: Progress = {
+    settlement,
+    bookTrades: [],
+    debts: new Map(),
+    backstop: [],
+    closedValue: 0n,
+    feeUnits: 0n,
+  };
   let cancelledOrders = 0;
   for (const market of state.markets) {
     if (account.openOrderCountOn(market) > 0)
@@ -75,46 +97,70 @@ export function liquidate(
     const units = minimum(lentUnits(balance, timeMs), balance.asset.margin!.lendingPool.cashUnits);
     if (units > 0n) redeemUnits(state, recorder, balance, units, timeMs);
   }
-  repayFromHoldings(state, recorder, account, progress);
-  const settlement = state.assetsBySymbol.get(settlementAssetSymbol)!;
-  for (const balance of account.balances) {
-    if (
-      balance !== undefined &&
-      balance.asset !== settlement &&
-      balance.borrowScaled === 0n &&
-      balance.available > 0n
-    ) {
-      tradeThroughBook(state, recorder, balance, 'Ask', balance.available, progress);
+  for (const balance of account.balances)
+    if (balance !== undefined) repayFromHoldings(state, recorder, balance, progress);
+  let budgetValue = 0n;
+  let backstopped = false;
+  if (!isRestored(state, account, timeMs)) {
+    budgetValue = stepBudget(state, accountHealth(state, account, timeMs).liabilityValue);
+    closeThroughBook(state, recorder, account, budgetValue, progress);
+    const after = accountHealth(state, account, timeMs);
+    if (account.borrowCount > 0 && (progress.closedValue === 0n || after.netEquity <= 0n)) {
+      if (after.netEquity < after.maintenanceRequirement) {
+        backstop(state, recorder, account, progress);
+        backstopped = true;
+      }
     }
   }
-  repayFromHoldings(state, recorder, account, progress);
-  for (const balance of account.balances) {
-    if (balance !== undefined && balance.asset !== settlement && balance.borrowScaled > 0n) {
-      tradeThroughBook(state, recorder, balance, 'Bid', borrowedUnits(balance, timeMs), progress);
-    }
-  }
-  repayFromHoldings(state, recorder, account, progress);
-  const feeUnits =
-    account.borrowCount > 0
-      ? backstop(state, recorder, account, progress)
-      : chargeFee(recorder, account, settlement, progress);
-  const view: LiquidationView = {
+  const after = accountHealth(state, account, timeMs);
+  const view = liquidationView(account, liquidator, cancelledOrders, progress, before, after, budgetValue, backstopped);
+  recorder.events.push({ type: 'liquidation', liquidation: view });
+  return view;
+}
+
+function liquidationView(
+  account: Account,
+  liquidator: string,
+  cancelledOrders: number,
+  progress: Progress,
+  before: AccountHealth,
+  after: AccountHealth,
+  budgetValue: bigint,
+  backstopped: boolean,
+): LiquidationView {
+  return {
     account: account.id,
     liquidator,
     cancelledOrders,
     bookTrades: progress.bookTrades,
     debts: [...progress.debts].map(([asset, debt]) => ({ asset: asset.symbol, ...debt })),
     backstop: progress.backstop,
-    feeUnits,
+    feeUnits: progress.feeUnits,
+    netEquityBefore: before.netEquity,
+    maintenanceRequirementBefore: before.maintenanceRequirement,
+    budgetValue,
+    closedValue: progress.closedValue,
+    backstopped,
+    netEquityAfter: after.netEquity,
+    maintenanceRequirementAfter: after.maintenanceRequirement,
+    initialRequirementAfter: after.initialRequirement,
   };
-  recorder.events.push({ type: 'liquidation', liquidation: view });
-  return view;
 }
 
-function debtRecord(
-  progress: Progress,
-  asset: Asset,
-): { repaidByAccountUnits: bigint; paidByCoveragePoolUnits: bigint; socialisedUnits: bigint } {
+/** Restored: no debt left, or net equity at least the initial requirement (maintenance plus the buffer). */
+function isRestored(state: ExchangeState, account: Account, timeMs: number): boolean {
+  if (account.borrowCount === 0) return true;
+  const health = accountHealth(state, account, timeMs);
+  return health.netEquity >= health.initialRequirement;
+}
+
+/** The step's budget: max(⌈liabilities × portion⌉, min(liabilities, the minimum)), settlement units. */
+export function stepBudget(state: ExchangeState, liabilityValue: bigint): bigint {
+  const minimumValue = liquidationStepMinimumWholeUnits * 10n ** BigInt(settlementDecimals(state));
+  return maximum(multiplyUp(liabilityValue, liquidationStepPortion), minimum(liabilityValue, minimumValue));
+}
+
+function debtRecord(progress: Progress, asset: Asset): DebtRecord {
   let record = progress.debts.get(asset);
   if (record === undefined) {
     record = { repaidByAccountUnits: 0n, paidByCoveragePoolUnits: 0n, socialisedUnits: 0n };
@@ -123,17 +169,107 @@ function debtRecord(
   return record;
 }
 
-/** Repays each debt from the same asset's available balance. */
-function repayFromHoldings(state: ExchangeState, recorder: EntryRecorder, account: Account, progress: Progress): void {
+/** Repays the balance's debt from its own available units; returns the value repaid (index, rounded down). */
+function repayFromHoldings(
+  state: ExchangeState,
+  recorder: EntryRecorder,
+  balance: Balance,
+  progress: Progress,
+): bigint {
+  if (balance.borrowScaled === 0n || balance.available === 0n) return 0n;
+  const timeMs = recorder.timeMs;
+  const units = minimum(balance.available, borrowedUnits(balance, timeMs));
+  repayUnits(state, recorder, balance, units, timeMs);
+  debtRecord(progress, balance.asset).repaidByAccountUnits += units;
+  return valueUnits(units, balance.asset, balance.asset.margin!.indexPrice, settlementDecimals(state), false);
+}
+
+/**
+ * The book part of a step: debt assets in turn, the settlement asset first
+ * and then by asset index, each closed up to what is left of the budget
+ * (in units at the index price, rounded up, at most the debt), stopping once
+ * the account is restored or the budget is spent.
+ */
+function closeThroughBook(
+  state: ExchangeState,
+  recorder: EntryRecorder,
+  account: Account,
+  budgetValue: bigint,
+  progress: Progress,
+): void {
   const timeMs = recorder.timeMs;
   const decimals = settlementDecimals(state);
-  for (const balance of account.balances) {
-    if (balance === undefined || balance.borrowScaled === 0n || balance.available === 0n) continue;
-    const units = minimum(balance.available, borrowedUnits(balance, timeMs));
-    repayUnits(state, recorder, balance, units, timeMs);
-    debtRecord(progress, balance.asset).repaidByAccountUnits += units;
-    progress.repaidValue += valueUnits(units, balance.asset, balance.asset.margin!.indexPrice, decimals, false);
+  const settlementBalance = account.balances[progress.settlement.index];
+  const debtBalances = account.balances.filter(
+    (balance): balance is Balance =>
+      balance !== undefined && balance.borrowScaled > 0n && balance.asset !== progress.settlement,
+  );
+  if (settlementBalance !== undefined && settlementBalance.borrowScaled > 0n) debtBalances.unshift(settlementBalance);
+  for (const balance of debtBalances) {
+    const remaining = budgetValue - progress.closedValue;
+    if (remaining <= 0n || isRestored(state, account, timeMs)) return;
+    const asset = balance.asset;
+    const want = minimum(
+      borrowedUnits(balance, timeMs),
+      unitsForValue(remaining, asset, asset.margin!.indexPrice, decimals),
+    );
+    if (asset === progress.settlement) raiseSettlement(state, recorder, account, want - balance.available, progress);
+    else buyDebt(state, recorder, balance, want, progress);
+    progress.closedValue += repayFromHoldings(state, recorder, balance, progress);
   }
+}
+
+/**
+ * Raises `shortfall` settlement units by selling collateral: the account's
+ * other assets it does not borrow, by asset index, one IOC ask each, sized to
+ * raise what is still short at the band's lowest price.
+ */
+function raiseSettlement(
+  state: ExchangeState,
+  recorder: EntryRecorder,
+  account: Account,
+  shortfall: bigint,
+  progress: Progress,
+): void {
+  let shortUnits = shortfall;
+  for (const balance of account.balances) {
+    if (shortUnits <= 0n) return;
+    if (balance === undefined || balance.asset === progress.settlement) continue;
+    if (balance.borrowScaled > 0n || balance.available === 0n) continue;
+    const market = liquidationMarket(state, balance.asset);
+    const priceTicks = market === undefined ? undefined : bandTicks(market, 'Ask');
+    if (market === undefined || priceTicks === undefined) continue;
+    const steps = minimum(
+      balance.available / market.stepUnits,
+      divideUp(shortUnits, priceTicks * market.quoteUnitsPerStepTick),
+    );
+    shortUnits -= systemOrder(state, recorder, balance, market, 'Ask', priceTicks, steps, progress);
+  }
+}
+
+/** Buys `want` units of the balance's debt asset (whole steps, rounded up) with one IOC bid inside the band. */
+function buyDebt(
+  state: ExchangeState,
+  recorder: EntryRecorder,
+  balance: Balance,
+  want: bigint,
+  progress: Progress,
+): void {
+  const market = liquidationMarket(state, balance.asset);
+  const priceTicks = market === undefined ? undefined : bandTicks(market, 'Bid');
+  if (market === undefined || priceTicks === undefined) return;
+  const account = balance.account;
+  let steps = divideUp(want, market.stepUnits);
+  const stepCost = priceTicks * market.quoteUnitsPerStepTick;
+  raiseSettlement(state, recorder, account, steps * stepCost - account.availableOf(market.quote), progress);
+  steps = minimum(steps, account.availableOf(market.quote) / stepCost);
+  systemOrder(state, recorder, balance, market, 'Bid', priceTicks, steps, progress);
+}
+
+function liquidationMarket(state: ExchangeState, asset: Asset): Market | undefined {
+  const market = state.marketsBySymbol.get(`${asset.symbol}_${settlementAssetSymbol}`);
+  if (market === undefined || asset.margin === undefined || asset.margin.indexPrice === 0n) return undefined;
+  return market;
 }
 
 /**
@@ -154,28 +290,29 @@ function bandTicks(market: Market, side: 'Bid' | 'Ask'): bigint | undefined {
   return limitTicks;
 }
 
-/** One IOC system order for the account on `ASSET_USDC`: sells `units` (Ask) or buys them (Bid), inside the band. */
-function tradeThroughBook(
+/**
+ * One IOC system order for the account on `ASSET_USDC` (at most the market's
+ * maximum quantity), then the liquidation fee on the settlement units it
+ * moved. Returns the settlement units it raised (an ask's proceeds after the
+ * fee; zero for a bid). A refused order (nothing in the band, below the
+ * minimum quantity or value) changes nothing and is skipped.
+ */
+function systemOrder(
   state: ExchangeState,
   recorder: EntryRecorder,
   balance: Balance,
+  market: Market,
   side: 'Bid' | 'Ask',
-  units: bigint,
+  priceTicks: bigint,
+  requestedSteps: bigint,
   progress: Progress,
-): void {
-  const market = state.marketsBySymbol.get(`${balance.asset.symbol}_${settlementAssetSymbol}`);
-  if (market === undefined || balance.asset.margin === undefined || balance.asset.margin.indexPrice === 0n) return;
-  const priceTicks = bandTicks(market, side);
-  if (priceTicks === undefined) return;
-  let steps = side === 'Ask' ? units / market.stepUnits : divideUp(units, market.stepUnits);
-  if (side === 'Bid') {
-    const quoteAvailable = balance.account.availableOf(market.quote);
-    steps = minimum(steps, quoteAvailable / (priceTicks * market.quoteUnitsPerStepTick));
-  }
-  steps = minimum(steps, market.maxQuantitySteps);
-  if (steps < market.minQuantitySteps || steps === 0n) return;
+): bigint {
+  const steps = minimum(requestedSteps, market.maxQuantitySteps);
+  if (steps < market.minQuantitySteps || steps <= 0n) return 0n;
+  const account = balance.account;
   const before = balance.available;
-  placeOrder(state, recorder, balance.account.id, {
+  const settlementBefore = account.availableOf(progress.settlement);
+  placeOrder(state, recorder, account.id, {
     market,
     side,
     orderType: 'Limit',
@@ -187,23 +324,40 @@ function tradeThroughBook(
     selfTradePrevention: 'RejectTaker',
     clientId: undefined,
   });
-  // A refused system order (nothing in the band, below the minimum value) changes nothing and is skipped.
-  if (balance.available !== before)
-    progress.bookTrades.push({ asset: balance.asset.symbol, units: balance.available - before });
+  if (balance.available === before) return 0n;
+  progress.bookTrades.push({ asset: balance.asset.symbol, units: balance.available - before });
+  const settlementBalance = account.balance(progress.settlement);
+  const moved = settlementBalance.available - settlementBefore;
+  const fee = minimum(
+    multiplyUp(moved < 0n ? -moved : moved, progress.settlement.margin!.parameters.liquidationFee),
+    settlementBalance.available,
+  );
+  if (fee > 0n) {
+    debit(recorder, settlementBalance, fee);
+    addToCoveragePool(progress.settlement.margin!.coveragePool, fee);
+    progress.feeUnits += fee;
+  }
+  return moved > 0n ? moved - fee : 0n;
 }
 
 /**
- * Step 3: the coverage pools take over the account's holdings and pay its
- * debts; what they cannot pay is socialised on the lenders.
+ * The backstop: the coverage pools take over the account's holdings and
+ * collateral shares and pay its debts; what they cannot pay is socialised on
+ * the lenders.
  */
-function backstop(state: ExchangeState, recorder: EntryRecorder, account: Account, progress: Progress): bigint {
+function backstop(state: ExchangeState, recorder: EntryRecorder, account: Account, progress: Progress): void {
   const timeMs = recorder.timeMs;
-  for (const balance of account.balances) {
-    if (balance === undefined || balance.available === 0n || balance.asset.margin === undefined) continue;
-    const units = balance.available;
-    debit(recorder, balance, units);
-    addToCoveragePool(balance.asset.margin.coveragePool, units);
-    progress.backstop.push({ asset: balance.asset.symbol, units });
+  for (const asset of state.assets) {
+    if (asset.margin === undefined) continue;
+    const pool = asset.margin.coveragePool;
+    const balance = account.balances[asset.index];
+    const units = balance === undefined ? 0n : balance.available;
+    if (units > 0n) {
+      debit(recorder, balance!, units);
+      addToCoveragePool(pool, units);
+    }
+    const shares = forfeitCollateralShares(state, pool, account);
+    if (units > 0n || shares > 0n) progress.backstop.push({ asset: asset.symbol, units, shares });
   }
   for (const balance of account.balances) {
     if (balance === undefined || balance.borrowScaled === 0n) continue;
@@ -224,16 +378,4 @@ function backstop(state: ExchangeState, recorder: EntryRecorder, account: Accoun
       supplyIndex: margin.lendingPool.supplyIndex,
     });
   }
-  return 0n;
-}
-
-/** Step 4: the liquidation fee, from the account's settlement-asset balance to that asset's coverage pool. */
-function chargeFee(recorder: EntryRecorder, account: Account, settlement: Asset, progress: Progress): bigint {
-  const balance = account.balances[settlement.index];
-  if (balance === undefined || settlement.margin === undefined) return 0n;
-  const fee = minimum(multiplyUp(progress.repaidValue, settlement.margin.parameters.liquidationFee), balance.available);
-  if (fee === 0n) return 0n;
-  debit(recorder, balance, fee);
-  addToCoveragePool(settlement.margin.coveragePool, fee);
-  return fee;
 }

@@ -38,10 +38,25 @@ export interface LiquidationView {
     readonly paidByCoveragePoolUnits: bigint;
     readonly socialisedUnits: bigint;
   }>;
-  /** Assets the coverage pool took over at the bankruptcy price (the backstop). */
-  readonly backstop: ReadonlyArray<{ readonly asset: string; readonly units: bigint }>;
-  /** The liquidation fee paid to the settlement asset's coverage pool, in settlement units. */
+  /**
+   * Per asset, what its coverage pool took over at the bankruptcy price (the backstop): units of the
+   * balance and coverage shares of that pool (burnt).
+   */
+  readonly backstop: ReadonlyArray<{ readonly asset: string; readonly units: bigint; readonly shares: bigint }>;
+  /** The liquidation fees paid to the settlement asset's coverage pool, in settlement units. */
   readonly feeUnits: bigint;
+  /** The account's health at the entry, before the step: the justification (net equity < maintenance). */
+  readonly netEquityBefore: bigint;
+  readonly maintenanceRequirementBefore: bigint;
+  /** The step's budget (0 when netting alone restored the account) and the debt value the book closed. */
+  readonly budgetValue: bigint;
+  readonly closedValue: bigint;
+  /** Whether the step ended in the backstop. */
+  readonly backstopped: boolean;
+  /** The account's health after the step (settlement units). */
+  readonly netEquityAfter: bigint;
+  readonly maintenanceRequirementAfter: bigint;
+  readonly initialRequirementAfter: bigint;
 }
 
 export interface CoveragePoolView {

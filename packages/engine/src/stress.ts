@@ -19,7 +19,8 @@
 import { indexesAt } from './lending-pool.js';
 import { settlementDecimals } from './health.js';
 import { shiftedPrice, valueUnits } from './index-prices.js';
-import { divideDown, divideUp, wad } from './margin-fixed-point.js';
+import { collateralShareUnits, coverageShareWeight } from './coverage-pool.js';
+import { divideDown, divideUp, multiplyDown, wad } from './margin-fixed-point.js';
 import type { Account, Asset, ExchangeState } from './state.js';
 
 /** One asset's figures at the stressed time, shared by every borrower. */
@@ -75,6 +76,12 @@ function addAccountShortfall(
     const held = balance.available + balance.locked + lent;
     // Holdings fall by the shock (rounded down), debts rise by it (rounded up).
     if (held > 0n) collateral += valueUnits(held, balance.asset, asset.heldPrice, decimals, false);
+    // Coverage-pool shares count at coverageShareWeight of their shocked value, rounded down (margin.md 9a).
+    const shareUnits = collateralShareUnits(balance.asset.margin!.coveragePool, account);
+    if (shareUnits > 0n) {
+      const value = valueUnits(shareUnits, balance.asset, asset.heldPrice, decimals, false);
+      collateral += multiplyDown(value, coverageShareWeight);
+    }
     if (balance.borrowScaled === 0n) continue;
     const owed = divideUp(balance.borrowScaled * asset.borrowIndex, wad);
     const value = valueUnits(owed, balance.asset, asset.owedPrice, decimals, true);

@@ -4,12 +4,13 @@
  * accounts over growing log time. After every step the invariants hold and a
  * rejection changed nothing (applyRow); an accepted borrow, withdrawal or
  * margin order leaves its account at its initial margin unless it was below
- * it before and did not borrow; an accepted liquidation leaves no debt.
+ * it before and did not borrow; an accepted liquidation step is justified and
+ * bounded, and one that ends in the backstop leaves no debt.
  * MARGIN_SEED reproduces one run, MARGIN_RUNS sets the number of runs.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { accountHealth, meetsInitialMargin } from '../src/health.js';
+import { accountHealth, isLiquidatable, meetsInitialMargin } from '../src/health.js';
 import type { ExchangeState } from '../src/state.js';
 import { StateCommitment, stateCommitmentOf } from '../src/state-commitment.js';
 import { seededRandom } from './random-log.js';
@@ -100,7 +101,16 @@ function runOnce(seed: number, steps: number): Record<string, number> {
     );
     if (!outcome.accepted) continue;
     if (name === 'liquidate') {
-      expect(state.accounts.get(scenarioKeys.get(raw.account!)!)!.borrowCount, line).toBe(0);
+      const liquidated = state.accounts.get(scenarioKeys.get(raw.account!)!)!;
+      const event = outcome.events.find((candidate) => candidate.type === 'liquidation');
+      if (event?.type !== 'liquidation') throw new Error(`${line}: no liquidation event`);
+      const step = event.liquidation;
+      // Justified, and bounded (docs/margin.md, section 8): a step that ends in the backstop leaves no debt;
+      // any other stops restored, with its budget spent, or having closed something with equity left.
+      expect(step.netEquityBefore < step.maintenanceRequirementBefore, line).toBe(true);
+      if (step.backstopped) expect(liquidated.borrowCount, line).toBe(0);
+      else if (isLiquidatable(state, liquidated, timeMs))
+        expect(step.closedValue > 0n && step.netEquityAfter > 0n, line).toBe(true);
     } else if (account !== undefined && ['borrowLendExecute', 'withdraw', 'orderExecute'].includes(name)) {
       const health = accountHealth(state, account, timeMs);
       // Below initial margin only if it already was and the entry did not make it worse.

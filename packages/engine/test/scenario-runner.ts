@@ -9,6 +9,8 @@
  *   expect health <signer> equity=… initial=… maintenance=… liquidatable=true|false
  *   expect stress <ASSET>=… …   (the stress figure per asset, settlement units)
  *   expect book <MARKET> bids=<price>x<quantity>,… asks=…   (levels best first; `-` for an empty side)
+ *   expect liquidation budget=… closed=… fee=… backstopped=… equityBefore=… equityAfter=… traded=<ASSET>:<units>,…
+ *     (the last accepted liquidate's step, docs/margin.md section 8; values in settlement units)
  *
  * Signers are names (operator, alice, bob, …) mapped to fixed keys; an
  * `account=<name>` parameter is replaced by that name's key. Instructions go
@@ -36,8 +38,12 @@ import { wadDecimals } from '../src/margin-fixed-point.js';
 import { createState, type Asset, type ExchangeState } from '../src/state.js';
 import { stressFigure } from '../src/stress.js';
 import { formatPrice, formatQuantity } from '../src/listing.js';
+import type { LiquidationView } from '../src/margin-views.js';
 import { depthOf } from '../src/views.js';
 import { encodeState } from '../src/state-codec.js';
+
+/** The last accepted liquidate's result per scenario state, for `expect liquidation`. */
+const lastLiquidation = new WeakMap<ExchangeState, LiquidationView>();
 
 const names = ['operator', 'alice', 'bob', 'carol', 'dave', 'erin', 'keeper'];
 export const scenarioKeys: ReadonlyMap<string, string> = new Map(
@@ -104,6 +110,7 @@ function runInstruction(state: ExchangeState, line: string, words: string[]): vo
   const outcome = applyRow(state, Number(time), signer!, name!, fields(rest), line);
   if (outcome.accepted) {
     expect(outcomeText, `${line} was accepted`).toBe('ok');
+    for (const event of outcome.events) if (event.type === 'liquidation') lastLiquidation.set(state, event.liquidation);
     return;
   }
   const [code, reason] = outcomeText.split(':');
@@ -197,6 +204,26 @@ const observers: Record<string, Observer> = {
             .map((level) => `${formatPrice(market, level.priceTicks)}x${formatQuantity(market, level.quantitySteps)}`)
             .join(',');
     return { actual: { bids: side(depth.bids), asks: side(depth.asks) }, pairs };
+  },
+  liquidation(state, line, pairs) {
+    const view = lastLiquidation.get(state);
+    if (view === undefined) throw new Error(`${line}: no liquidation yet`);
+    const decimals = settlementDecimals(state);
+    const format = (units: bigint) => formatDecimal(units, decimals);
+    const units = (symbol: string, amount: bigint) => formatDecimal(amount, assetOf(state, line, symbol).decimals);
+    const actual = {
+      budget: format(view.budgetValue),
+      closed: format(view.closedValue),
+      fee: format(view.feeUnits),
+      backstopped: String(view.backstopped),
+      equityBefore: format(view.netEquityBefore),
+      maintenanceBefore: format(view.maintenanceRequirementBefore),
+      equityAfter: format(view.netEquityAfter),
+      maintenanceAfter: format(view.maintenanceRequirementAfter),
+      initialAfter: format(view.initialRequirementAfter),
+      traded: view.bookTrades.map((trade) => `${trade.asset}:${units(trade.asset, trade.units)}`).join(',') || '-',
+    };
+    return { actual, pairs };
   },
   stress(state, _line, pairs) {
     const figure = stressFigure(state, state.logTimeMs);

@@ -14,6 +14,12 @@
  * interest between touches; that drift is seen at the account's next touch or
  * the next price update, which is when an account's stretch below
  * maintenance is taken to begin.
+ *
+ * Liquidation is gradual (docs/margin.md, section 8): one liquidate is one
+ * bounded step, and an account may stay below maintenance after it. A step
+ * ends the stretch (`liquidated`) and, if the account is still below, a new
+ * one begins at that entry: the grace bounds the time between steps, not the
+ * time to close the whole account.
  */
 import { isLiquidatable, type ApplyOutcome, type EngineEvent, type ExchangeState } from '@vex/engine';
 
@@ -70,6 +76,11 @@ function touchedBy(event: EngineEvent, touched: Set<string>): boolean {
       return false;
     case 'liquidation':
       touched.add(event.liquidation.account);
+      // Fees and backstop payouts move the coverage pools, so every underwriter's collateral shares.
+      return event.liquidation.feeUnits > 0n || event.liquidation.backstopped;
+    case 'coveragePool':
+      // A withdrawal request moves no balance but takes the requested shares out of the account's collateral.
+      touched.add(event.coveragePool.account);
       return false;
     case 'indexPrice':
     case 'socialisedLoss':
@@ -108,13 +119,11 @@ export class LiquidationTimeliness {
     const account = state.accounts.get(id);
     const isBelow = account !== undefined && isLiquidatable(state, account, state.logTimeMs);
     const stretch = this.below.get(id);
-    if (isBelow) {
-      if (stretch === undefined) this.below.set(id, { sequence, sinceMs: state.logTimeMs });
-      return;
+    if (stretch !== undefined && (liquidated || !isBelow)) {
+      this.below.delete(id);
+      this.close(id, stretch, liquidated ? 'liquidated' : 'recovered', sequence, state.logTimeMs);
     }
-    if (stretch === undefined) return;
-    this.below.delete(id);
-    this.close(id, stretch, liquidated ? 'liquidated' : 'recovered', sequence, state.logTimeMs);
+    if (isBelow && !this.below.has(id)) this.below.set(id, { sequence, sinceMs: state.logTimeMs });
   }
 
   private close(id: string, stretch: Stretch, outcome: LateLiquidation['outcome'], sequence: number, endMs: number) {

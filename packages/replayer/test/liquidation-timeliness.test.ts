@@ -106,6 +106,30 @@ describe('liquidation timeliness', () => {
     ]);
   });
 
+  it('measures the time between gradual steps: a step that leaves the account below begins a new stretch', async () => {
+    // gradual-liquidation-steps: Bob's first step at 1000 leaves him below maintenance (docs/margin.md, section 8).
+    const steps = scenarioEntries(
+      `${scenarioText('setup.scenario')}\n${scenarioText('gradual-liquidation-steps.scenario')}`,
+    );
+    const firstStep = steps.findIndex(isLiquidation);
+    const upToFirstStep = steps.slice(0, firstStep + 1);
+    const secondStep = scenarioEntry('keeper', 'liquidate', ['account=bob'], 121_000);
+    const report = await replay([...upToFirstStep, secondStep]);
+    expect(report.verified).toBe(true);
+    // The first step came at once (not late); the second came two minutes after it: late, from the first step.
+    expect(report.liquidationTimeliness.late).toEqual([
+      {
+        account: bob,
+        belowSinceSequence: firstStep + 1,
+        belowSinceMs: 1000,
+        outcome: 'liquidated',
+        endSequence: firstStep + 2,
+        endMs: 121_000,
+        belowForMs: 120_000,
+      },
+    ]);
+  });
+
   it('is in the command line summary and JSON, with --liquidation-grace-ms', async () => {
     const directory = mkdtempSync(path.join(tmpdir(), 'replayer-timeliness-'));
     try {
