@@ -3,7 +3,8 @@
  * watcher, which credits each vault deposit once through the operator's
  * depositCredit keyed by the deposit's number, and the root committer,
  * which commits attestations to the vault with the committee's signatures
- * and finalizes them once their delay has passed.
+ * and finalizes them once their delay has passed, and the forced-exit
+ * server (forced-exits.ts), which answers the vault's forced-exit requests.
  *
  * Wired into the node by one option: NodeOptions.onAttestationMade =
  * service.attestationObserver. Resumable after a crash by construction: the
@@ -36,6 +37,7 @@ import {
   type RecoveredPayout,
   type VaultPayout,
 } from './payout-recovery.js';
+import { accountOfPublicKey, ForcedExitServer } from './forced-exits.js';
 import { rootChildrenOfBody, signCommitDigest } from './records.js';
 
 export { payoutTransactionId, type VaultPayout } from './payout-recovery.js';
@@ -74,6 +76,8 @@ export function depositTransactionId(number: bigint | number): string {
 interface CommitCandidate {
   readonly attestation: Attestation;
   readonly depositsCredited: bigint;
+  /** Forced-exit requests 1…n served at this attestation (forced-exits.ts). */
+  readonly forcedExitsServed: bigint;
   readonly children: { readonly left: Hex; readonly right: Hex };
   /** Every withdrawal completed by this attestation and not yet paid by a commit. */
   readonly payouts: readonly VaultPayout[];
@@ -101,8 +105,14 @@ export class CustodyService {
   /** The payouts of each commitment this process made, by sequence, for finalize(). */
   private readonly payoutsBySequence = new Map<bigint, readonly VaultPayout[]>();
 
+  /** Answers the vault's forced-exit requests. */
+  readonly forcedExits: ForcedExitServer;
+
   constructor(private readonly options: CustodyServiceOptions) {
     this.confirmations = BigInt(options.confirmations ?? 1);
+    this.forcedExits = new ForcedExitServer(options.chain, options.vault, (instruction, params) =>
+      this.submitOperator(instruction, params),
+    );
   }
 
   /** For NodeOptions.onAttestationMade: keeps the newest attestation as the next commit's candidate. */
@@ -123,6 +133,7 @@ export class CustodyService {
     this.candidate = {
       attestation,
       depositsCredited: this.creditedPrefix,
+      forcedExitsServed: this.forcedExits.servedAt(attestation.sequence, state),
       children: rootChildrenOfBody(state.feeAccount.id, leafZero),
       payouts: this.unpaid.slice(),
     };
@@ -147,10 +158,11 @@ export class CustodyService {
     await this.running;
   }
 
-  /** One round: credit confirmed deposits, commit the newest attestation, finalize what is due. */
+  /** One round: credit confirmed deposits, answer forced exits, commit the newest attestation, finalize what is due. */
   async poll(): Promise<void> {
     await this.creditDeposits();
     await this.recoverPayouts();
+    await this.forcedExits.serve();
     await this.completeWithdrawals();
     await this.commitCandidate();
     await this.finalizeDue();
@@ -185,7 +197,7 @@ export class CustodyService {
     const asset = node.state.assets[assetIndex];
     if (asset === undefined)
       throw new Error(`vault deposit ${number} is of asset ${assetIndex}, which the exchange does not list`);
-    const account = Buffer.from(publicKey.slice(2), 'hex').toString('base64');
+    const account = accountOfPublicKey(publicKey);
     const params = {
       account,
       blockchain: vaultBlockchain,
@@ -250,7 +262,8 @@ export class CustodyService {
     const { chain, vault, committeeKeys } = this.options;
     const contract = vaultContract(chain, vault);
     const count = await contract.read.commitmentCount();
-    if (count > 0n && (await contract.read.commitments([count])).sequence >= BigInt(candidate.attestation.sequence)) {
+    const last = count === 0n ? undefined : await contract.read.commitments([count]);
+    if (last !== undefined && last.sequence >= BigInt(candidate.attestation.sequence)) {
       if (this.candidate === candidate) this.candidate = undefined;
       return;
     }
@@ -265,7 +278,8 @@ export class CustodyService {
       stateHash: `0x${candidate.attestation.stateHash}` as Hex,
       assetListHash: await contract.read.assetListHash(),
       depositsCredited: candidate.depositsCredited,
-      forcedExitsServed: 0n,
+      // A candidate made before this process read the vault counts none; the last commit's count still holds.
+      forcedExitsServed: maximum(candidate.forcedExitsServed, last?.forcedExitsServed ?? 0n),
       left: candidate.children.left,
       right: candidate.children.right,
       prices: tokens.map(() => 0n),
@@ -352,4 +366,8 @@ export class CustodyService {
       throw new Error(`commitment ${commitNumber} was not made by a direct commitRoot call`);
     return call.args[0].payouts;
   }
+}
+
+function maximum(first: bigint, second: bigint): bigint {
+  return first > second ? first : second;
 }
