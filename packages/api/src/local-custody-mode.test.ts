@@ -43,7 +43,7 @@ describe('the local chain of pnpm start', { timeout: 60_000 }, () => {
     expect(await openLocalCustody('off', demoConfig(), () => undefined)).toBeUndefined();
   });
 
-  it('falls back to custody off on a ledger that credited deposits of an earlier chain, and stops the chain', async () => {
+  it('falls back to custody off on a ledger of an earlier chain, and stops the chain', async () => {
     const warnings: string[] = [];
     const custody = (await openLocalCustody('default', demoConfig(), (why) => warnings.push(why)))!;
     expect(await chainAnswers(custody.info.rpcUrl)).toBe(true);

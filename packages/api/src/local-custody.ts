@@ -82,7 +82,8 @@ export async function startLocalCustody(
   config: ExchangeConfig,
   mode: LocalCustodyMode = 'required',
 ): Promise<LocalCustody> {
-  // A block a second: the root committer finalizes by the latest block's time, which an idle automining chain never moves.
+  // A block a second: the root committer finalizes by the latest block's time, which an idle
+  // automining chain never moves.
   const anvil = await startAnvil({ blockTimeSeconds: 1 });
   try {
     const operator = chainClients(anvil.rpcUrl, anvil.chainId, anvilAccount(0));

@@ -38,7 +38,8 @@ import {
   type VaultPayout,
 } from './payout-recovery.js';
 import { accountOfPublicKey, ForcedExitServer } from './forced-exits.js';
-import { rootChildrenOfBody, signCommitDigest } from './records.js';
+import { rootChildrenOfBody } from './records.js';
+import { collectSignatures, keySigners, type CommitteeSigner } from './committee.js';
 
 export { payoutTransactionId, type VaultPayout } from './payout-recovery.js';
 
@@ -59,8 +60,10 @@ export interface CustodyServiceOptions {
   readonly vault: Address;
   /** Blocks a deposit waits for before it is credited; default 1 (the block that holds it). */
   readonly confirmations?: number;
-  /** The committee's secp256k1 keys held by this process (the demo); at least the threshold. */
-  readonly committeeKeys: readonly Hex[];
+  /** The committee's secp256k1 keys held by this process (the demo); ignored when committeeSigners is given. */
+  readonly committeeKeys?: readonly Hex[];
+  /** The committee members to ask for signatures (watchtowers: committee.ts); default keySigners(committeeKeys). */
+  readonly committeeSigners?: readonly CommitteeSigner[];
   readonly pollIntervalMs?: number;
   readonly clock?: () => number;
   readonly onError?: (error: unknown) => void;
@@ -95,6 +98,8 @@ export class CustodyService {
   readonly credited: bigint[] = [];
   /** Sequences committed by this process. */
   readonly committed: number[] = [];
+  /** Sequences not committed because fewer than the threshold of the committee signed them. */
+  readonly unsigned: number[] = [];
   /** Withdrawals being completed, by id: they become payouts once an attestation sees them completed. */
   private readonly completing = new Map<number, VaultPayout>();
   /** Completed in the log, not yet in a successful commit, in completion order. */
@@ -259,7 +264,7 @@ export class CustodyService {
   async commitCandidate(): Promise<void> {
     const candidate = this.candidate;
     if (candidate === undefined) return;
-    const { chain, vault, committeeKeys } = this.options;
+    const { chain, vault } = this.options;
     const contract = vaultContract(chain, vault);
     const count = await contract.read.commitmentCount();
     const last = count === 0n ? undefined : await contract.read.commitments([count]);
@@ -285,8 +290,14 @@ export class CustodyService {
       prices: tokens.map(() => 0n),
       payouts: this.payoutsFor(candidate),
     };
-    const digest = await contract.read.commitDigest([`0x${candidate.attestation.liabilitiesRoot}`, commit]);
-    const signatures = await signCommitDigest(digest, committeeKeys);
+    const signatures = await this.signaturesFor(contract, candidate, commit);
+    if (signatures === undefined) {
+      // The committee did not sign this root: it is never committed; the next attestation is the next candidate.
+      this.unsigned.push(candidate.attestation.sequence);
+      this.options.onError?.(new Error(`the committee did not sign the root of sequence ${commit.sequence}`));
+      if (this.candidate === candidate) this.candidate = undefined;
+      return;
+    }
     await confirmed(chain, await contract.write.commitRoot([commit, signatures]));
     for (const payout of commit.payouts) this.paid.add(payout.withdrawalId);
     this.unpaid = this.unpaid.filter((payout) => !this.paid.has(payout.withdrawalId));
@@ -294,6 +305,24 @@ export class CustodyService {
     this.payoutsBySequence.set(commit.sequence, commit.payouts);
     this.committed.push(candidate.attestation.sequence);
     if (this.candidate === candidate) this.candidate = undefined;
+  }
+
+  /** The committee's signatures of the commit, ordered as the contract counts them; undefined below the threshold. */
+  private async signaturesFor(
+    contract: ReturnType<typeof vaultContract>,
+    candidate: CommitCandidate,
+    commit: Parameters<ReturnType<typeof vaultContract>['read']['commitDigest']>[0][1],
+  ): Promise<Hex[] | undefined> {
+    const root = `0x${candidate.attestation.liabilitiesRoot}` as Hex;
+    const [digest, committee, threshold] = await Promise.all([
+      contract.read.commitDigest([root, commit]),
+      contract.read.committee(),
+      contract.read.committeeThreshold(),
+    ]);
+    const signers = this.options.committeeSigners ?? keySigners(this.options.committeeKeys ?? []);
+    const request = { ...commit, digest, root };
+    const signatures = await collectSignatures(request, signers, committee);
+    return BigInt(signatures.length) < threshold ? undefined : signatures;
   }
 
   /**

@@ -5,3 +5,5 @@ export * from './records.js';
 export * from './custody-service.js';
 export * from './payout-recovery.js';
 export * from './forced-exits.js';
+export * from './committee.js';
+export * from './watchtower.js';

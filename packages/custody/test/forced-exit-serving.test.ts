@@ -17,7 +17,6 @@ import { confirmed, vaultContract } from '../src/chain.js';
 import { CustodyService } from '../src/custody-service.js';
 import { solUsdcListingParams } from '../../engine/test/support-listings.js';
 import {
-  commitAs,
   depositOnChain,
   deployScenario,
   expectRevert,
@@ -28,6 +27,7 @@ import {
   type VaultSetup,
 } from './fixture.js';
 import {
+  commitForged,
   custodyServiceOptions,
   openCustodyNode,
   replayWithCollector,
@@ -97,17 +97,7 @@ async function expectUnservedCountCaught(setup: VaultSetup, collector: ChainChec
     fixture.bob,
     await vault.write.requestForcedExit([toHex(userKey(78).publicKey)], { value: 10n ** 15n }),
   );
-  await commitAs(fixture, setup, {
-    sequence: 1_000_000n,
-    stateHash: toHex(new Uint8Array(32).fill(6)),
-    assetListHash: setup.configuration.assetListHash,
-    depositsCredited: 2n,
-    forcedExitsServed: 4n,
-    left: toHex(new Uint8Array(32 + 64).fill(0, 32).fill(5, 0, 32)),
-    right: '0x',
-    prices: [0n, 0n],
-    payouts: [],
-  });
+  await commitForged(fixture, setup, 4n);
   const doctored = await checkChain(collector, fixture.anvil.rpcUrl, setup.vault);
   expect(doctored.problems.join('\n')).toMatch(/counts forced exit 4 served, but the log has not served it by then/);
   await fixture.time.revert({ id: snapshot });

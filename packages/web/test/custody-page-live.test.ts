@@ -24,7 +24,8 @@ import { ensureChromium, launchChromium, type Browser } from './browser.js';
 
 const artefacts = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 const unavailable = ensureChromium();
-const title = `the page against pnpm start's live custody chain${unavailable === undefined ? '' : ` (skipped: ${unavailable})`}`;
+const skipped = unavailable === undefined ? '' : ` (skipped: ${unavailable})`;
+const title = `the page against pnpm start's live custody chain${skipped}`;
 // anvil's development key 1: a test key of every fresh anvil, never a real one.
 const ethereumKey = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
 
@@ -77,7 +78,7 @@ describe.skipIf(unavailable !== undefined)(title, { timeout: 240_000 }, () => {
     await node?.stop();
   });
 
-  it('serves the vault of the default start; the page shows its balances, its final root, and a proof passes', async () => {
+  it('shows the default start’s vault balances and final root, and a proof passes', async () => {
     expect(Object.keys(custody.tokens)).toEqual(['SOL', 'BTC', 'USDC']);
     const latest = await finalCommitmentOfLatest();
     await page.goto(`${node.baseUrl}/`);
