@@ -4,11 +4,12 @@
  * it replays the node's published log and attestations itself (with the
  * replayer, which checks every entry's signature and every attestation) and
  * signs the digest only if its own replay attests the same root and state
- * hash at that sequence, counts the same vault deposits credited, and every
+ * hash at that sequence, counts the same vault deposits credited, counts
+ * only forced exits the log served by then (the chain check's rule), and every
  * payout is a withdrawal the log completed for the vault with that
  * recipient, asset and amount. Otherwise it refuses and reports why.
  */
-import { ChainCheckCollector, replayLog } from '@vex/replayer';
+import { ChainCheckCollector, forcedExitServedBy, replayLog } from '@vex/replayer';
 import type { Hex } from 'viem';
 import { sign } from 'viem/accounts';
 import type { CommitteeSigner, SignatureRequest } from './committee.js';
@@ -34,6 +35,11 @@ export function divergence(collector: ChainCheckCollector, request: SignatureReq
   if (request.stateHash !== `0x${attested.stateHash}`) return `the state hash for sequence ${sequence} differs`;
   if (request.depositsCredited !== attested.depositsCredited) {
     return `the commit counts ${request.depositsCredited} deposits credited, the replay ${attested.depositsCredited}`;
+  }
+  for (let number = 1n; number <= request.forcedExitsServed; number += 1n) {
+    if (!forcedExitServedBy(collector.forcedExitAnswers, collector.completedAt, number, sequence)) {
+      return `the commit counts forced exit ${number} served, which the log has not served by sequence ${sequence}`;
+    }
   }
   for (const payout of request.payouts) {
     const completed = collector.completions.get(payout.withdrawalId);

@@ -55,6 +55,23 @@ export function collectForcedExitAnswer(
   answers.set(request, [...(answers.get(request) ?? []), { sequence, account: forcedExit.account, withdrawalIds }]);
 }
 
+/**
+ * Whether forced-exit `request` is served at `sequence`: an answer at or before it whose withdrawals were all
+ * completed for the vault by then.
+ */
+export function forcedExitServedBy(
+  answers: ReadonlyMap<bigint, readonly LoggedForcedExitAnswer[]>,
+  completedAt: (withdrawalId: number) => number | undefined,
+  request: bigint,
+  sequence: number,
+): boolean {
+  return (answers.get(request) ?? []).some(
+    (answer) =>
+      answer.sequence <= sequence &&
+      answer.withdrawalIds.every((withdrawalId) => (completedAt(withdrawalId) ?? Infinity) <= sequence),
+  );
+}
+
 /** The problems with the log's answers and the vault's forcedExitsServed counts. */
 export async function forcedExitProblems(
   client: PublicClient,
@@ -80,13 +97,6 @@ export async function forcedExitProblems(
       }
     }
   }
-  // The first answer of a request whose withdrawals are all completed by `sequence` serves it at `sequence`.
-  const servedBy = (request: bigint, sequence: number): boolean =>
-    (answers.get(request) ?? []).some(
-      (answer) =>
-        answer.sequence <= sequence &&
-        answer.withdrawalIds.every((withdrawalId) => (completedAt(withdrawalId) ?? Infinity) <= sequence),
-    );
   const count = await client.readContract({ address: vault, abi: forcedExitAbi, functionName: 'commitmentCount' });
   for (let number = 1n; number <= count; number += 1n) {
     const commitment = await client.readContract({
@@ -97,7 +107,7 @@ export async function forcedExitProblems(
     });
     const sequence = Number(commitment.sequence);
     for (let request = 1n; request <= commitment.forcedExitsServed; request += 1n) {
-      if (!servedBy(request, sequence)) {
+      if (!forcedExitServedBy(answers, completedAt, request, sequence)) {
         problems.push(
           `the vault's commit of sequence ${sequence} counts forced exit ${request} served, ` +
             'but the log has not served it by then',

@@ -50,6 +50,10 @@ export class ChainCheckCollector {
   readonly assetSymbols: string[] = [];
   private creditedPrefix = 0n;
 
+  /** The sequence at which the log completed withdrawal `withdrawalId` for the vault, if it did. */
+  readonly completedAt = (withdrawalId: number): number | undefined =>
+    this.completions.get(BigInt(withdrawalId))?.sequence;
+
   readonly onEntryApplied = (sequence: number, outcome: ApplyOutcome, state: ExchangeState): void => {
     if (!outcome.accepted) return;
     if (this.assetSymbols.length !== state.assets.length) {
@@ -197,8 +201,7 @@ export async function checkChain(
     }
   }
   problems.push(...payoutProblems(collector, payouts, finalized));
-  const completedAt = (withdrawalId: number) => collector.completions.get(BigInt(withdrawalId))?.sequence;
-  problems.push(...(await forcedExitProblems(client, vault, collector.forcedExitAnswers, completedAt)));
+  problems.push(...(await forcedExitProblems(client, vault, collector.forcedExitAnswers, collector.completedAt)));
   return {
     ok: problems.length === 0,
     depositsChecked: collector.credits.size,
