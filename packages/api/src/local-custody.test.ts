@@ -4,38 +4,20 @@
  * GET /api/v1/custody, and credits a deposit made on that chain; stopping
  * the node stops the chain.
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ExchangeClient, generateKeyPair } from '@vex/client';
 import { CustodyWallet, fetchCustody } from '@vex/client/custody';
 import { anvilAccount, chainClients, confirmed, demoTokenContract } from '@vex/custody';
 import { createPublicClient, http } from 'viem';
 import { expect, it } from 'vitest';
+import { startNodeProcess } from './node-process.js';
 
-const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
 // anvil's development key 1: a test key of every fresh anvil, never a real one.
 const ethereumKey = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
 
 it('starts a local chain with the vault, serves it, credits a deposit on it', { timeout: 120_000 }, async () => {
-  const dataDirectory = await mkdtemp(join(tmpdir(), 'vex-local-custody-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/api/src/main.ts'], {
-    cwd: repositoryRoot,
-    env: { ...process.env, PORT: '0', LOG_LEVEL: 'silent', CONFIG: '', DATA_DIR: dataDirectory, CUSTODY: 'local' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const node = await startNodeProcess([], { CUSTODY: 'local' });
   try {
-    const baseUrl = await new Promise<string>((resolve, reject) => {
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        output += chunk.toString('utf8');
-        const match = /exchange listening on (http:\/\/\S+)/.exec(output);
-        if (match !== null) resolve(match[1]!);
-      });
-      child.once('exit', (code) => reject(new Error(`the node exited with ${code}`)));
-    });
+    const baseUrl = node.baseUrl;
     const custody = (await fetchCustody(baseUrl))!;
     expect(Object.keys(custody.tokens)).toEqual(['SOL', 'BTC', 'USDC']);
     const chain = createPublicClient({ transport: http(custody.rpcUrl) });
@@ -56,9 +38,6 @@ it('starts a local chain with the vault, serves it, credits a deposit on it', { 
     }
     expect(available).toBe('2.5');
   } finally {
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-    await rm(dataDirectory, { recursive: true, force: true });
+    await node.stop();
   }
 });

@@ -15,7 +15,9 @@
  *   MAX_CONNECTIONS_PER_IP (default 256), --demo or DEMO (`spot`, the
  *   default, or `margin`: the demo with USDC, SOL and BTC borrowable, the
  *   built-in price feed and keeper; `pnpm start` passes --demo margin),
- *   PRICE_FEED, PRICE_FEED_INTERVAL_MS and KEEPER (margin-services.ts).
+ *   PRICE_FEED, PRICE_FEED_INTERVAL_MS and KEEPER (margin-services.ts),
+ *   CUSTODY (`local` or `off`; unset: a local chain for the embedded margin
+ *   demo if anvil starts, none otherwise; local-custody.ts).
  *
  * On start it prints the URL and the operator public key. SIGTERM or SIGINT
  * shuts down gracefully: no new requests, in-flight ones finish, the node
@@ -28,7 +30,7 @@ import { pino, type Logger } from 'pino';
 import { ExchangeNode, RecoveryError } from '@vex/ledger';
 import { applyListings, BootstrapError } from './bootstrap.js';
 import { custodyInfoOf } from './custody-config.js';
-import { startLocalCustody, type LocalCustody } from './local-custody.js';
+import { localCustodyMode, openLocalCustody, type LocalCustody } from './local-custody.js';
 import { assetInfoOf, ConfigError, demoConfig, genesisOf, parseConfig, type ExchangeConfig } from './config.js';
 import { defaultConnectionLimits } from './connection-guard.js';
 import {
@@ -236,9 +238,14 @@ async function openNode(settings: Settings, config: ExchangeConfig, logger: Logg
       "attestations are off: this node's operator key is not a genesis operator key",
     );
   }
-  // CUSTODY=local: a local anvil with demo tokens and the vault, and the custody service (local-custody.ts).
-  const localCustody: LocalCustody | undefined =
-    process.env.CUSTODY === 'local' ? await startLocalCustody(config) : undefined;
+  // A local anvil with demo tokens and the vault, and the custody service (local-custody.ts): on by default in the
+  // embedded margin demo (`pnpm start`), CUSTODY=local requires it, CUSTODY=off turns it off.
+  const embeddedMarginDemo = settings.configFile === undefined && settings.demo === 'margin';
+  const localCustody = await openLocalCustody(
+    localCustodyMode(process.env.CUSTODY, embeddedMarginDemo),
+    config,
+    (why) => logger.warn(why),
+  );
   const { snapshotEveryEntries, attestEveryEntries, attestEveryMs, maximumPendingTransactions } = settings;
   const node = await ExchangeNode.open({
     dataDirectory,
@@ -279,15 +286,17 @@ async function main(): Promise<void> {
   try {
     const listed = await applyListings(node, operator.key, config);
     if (listed.length > 0) logger.info({ listed }, 'listed assets and markets');
-    localCustody?.start(node, operator.key.seed, (error) => logger.warn({ err: error }, 'custody service'));
-    if (localCustody !== undefined) logger.info(localCustody.info, 'local custody chain');
+    const onCustodyError = (error: unknown) => logger.warn({ err: error }, 'custody service');
+    const custodyOn =
+      (await localCustody?.start(node, operator.key.seed, onCustodyError, (why) => logger.warn(why))) ?? false;
+    if (custodyOn) logger.info(localCustody!.info, 'local custody chain');
     app = buildServer({
       node,
       logger,
       assets: assetInfoOf(config),
       ...(config.depositAddresses !== undefined ? { depositAddresses: config.depositAddresses } : {}),
       ...(config.custody !== undefined ? { custody: custodyInfoOf(config.custody) } : {}),
-      ...(localCustody !== undefined ? { custody: localCustody.info } : {}),
+      ...(custodyOn ? { custody: localCustody!.info } : {}),
       connectionLimits: {
         maximumConnections: bounds.maximumConnections,
         maximumConnectionsPerIp: settings.maximumConnectionsPerIp,

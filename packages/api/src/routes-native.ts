@@ -6,7 +6,7 @@
  */
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import { isCanonicalAccountId, type ExchangeState, type InstructionResult } from '@vex/engine';
+import { isCanonicalAccountId, type ExchangeState, type ForcedExitView, type InstructionResult } from '@vex/engine';
 import { parseInteger, signedNativeQuery, type ApiContext } from './context.js';
 import { ApiError } from './errors.js';
 import { holdExportSlot } from './export-slots.js';
@@ -59,10 +59,20 @@ export function wireResult(state: ExchangeState, result: InstructionResult): Rec
       return { ok: true, kind: 'attestationRecorded', sequence: value.sequence, digest: value.digest };
     case 'exitAddressLinked':
       return { ok: true, kind: 'exitAddressLinked', account: value.account, exitAddress: value.exitAddress };
+    case 'forcedExitServed':
+      return { ok: true, kind: 'forcedExitServed', forcedExit: wireForcedExit(state, value.forcedExit) };
     default:
       // Margin results (docs/margin.md; margin-wire.ts).
       return wireMarginResult(state, value);
   }
+}
+
+function wireForcedExit(state: ExchangeState, forcedExit: ForcedExitView): Record<string, unknown> {
+  return {
+    ...forcedExit,
+    withdrawals: forcedExit.withdrawals.map((withdrawal) => wireWithdrawal(state, withdrawal)),
+    shortfall: forcedExit.shortfall ?? null,
+  };
 }
 
 const resultSchema = {
@@ -88,6 +98,7 @@ const resultSchema = {
         'liquidation',
         'coveragePool',
         'exitAddressLinked',
+        'forcedExitServed',
       ],
     },
     order: orderSchema,
@@ -98,6 +109,11 @@ const resultSchema = {
     quantity: { type: 'string', description: 'kind reserves: the stated reserves of `symbol`' },
     account: { type: 'string', description: 'kind exitAddressLinked: the account (base64 public key)' },
     exitAddress: { type: 'string', description: 'kind exitAddressLinked: the linked Ethereum address' },
+    forcedExit: {
+      type: 'object',
+      description: 'kind forcedExitServed: the answer to a forced-exit request (docs/custody.md)',
+      additionalProperties: true,
+    },
     code: { type: 'string', description: 'Set on a rejected element of an accepted batch' },
     message: { type: 'string' },
   },

@@ -3,7 +3,8 @@
  * watcher, which credits each vault deposit once through the operator's
  * depositCredit keyed by the deposit's number, and the root committer,
  * which commits attestations to the vault with the committee's signatures
- * and finalizes them once their delay has passed.
+ * and finalizes them once their delay has passed, and the forced-exit
+ * server (forced-exits.ts), which answers the vault's forced-exit requests.
  *
  * Wired into the node by one option: NodeOptions.onAttestationMade =
  * service.attestationObserver. Resumable after a crash by construction: the
@@ -36,7 +37,9 @@ import {
   type RecoveredPayout,
   type VaultPayout,
 } from './payout-recovery.js';
-import { rootChildrenOfBody, signCommitDigest } from './records.js';
+import { accountOfPublicKey, ForcedExitServer } from './forced-exits.js';
+import { rootChildrenOfBody } from './records.js';
+import { collectSignatures, keySigners, type CommitteeSigner } from './committee.js';
 
 export { payoutTransactionId, type VaultPayout } from './payout-recovery.js';
 
@@ -57,8 +60,10 @@ export interface CustodyServiceOptions {
   readonly vault: Address;
   /** Blocks a deposit waits for before it is credited; default 1 (the block that holds it). */
   readonly confirmations?: number;
-  /** The committee's secp256k1 keys held by this process (the demo); at least the threshold. */
-  readonly committeeKeys: readonly Hex[];
+  /** The committee's secp256k1 keys held by this process (the demo); ignored when committeeSigners is given. */
+  readonly committeeKeys?: readonly Hex[];
+  /** The committee members to ask for signatures (watchtowers: committee.ts); default keySigners(committeeKeys). */
+  readonly committeeSigners?: readonly CommitteeSigner[];
   readonly pollIntervalMs?: number;
   readonly clock?: () => number;
   readonly onError?: (error: unknown) => void;
@@ -74,6 +79,8 @@ export function depositTransactionId(number: bigint | number): string {
 interface CommitCandidate {
   readonly attestation: Attestation;
   readonly depositsCredited: bigint;
+  /** Forced-exit requests 1…n served at this attestation (forced-exits.ts). */
+  readonly forcedExitsServed: bigint;
   readonly children: { readonly left: Hex; readonly right: Hex };
   /** Every withdrawal completed by this attestation and not yet paid by a commit. */
   readonly payouts: readonly VaultPayout[];
@@ -91,6 +98,8 @@ export class CustodyService {
   readonly credited: bigint[] = [];
   /** Sequences committed by this process. */
   readonly committed: number[] = [];
+  /** Sequences not committed because fewer than the threshold of the committee signed them. */
+  readonly unsigned: number[] = [];
   /** Withdrawals being completed, by id: they become payouts once an attestation sees them completed. */
   private readonly completing = new Map<number, VaultPayout>();
   /** Completed in the log, not yet in a successful commit, in completion order. */
@@ -101,8 +110,14 @@ export class CustodyService {
   /** The payouts of each commitment this process made, by sequence, for finalize(). */
   private readonly payoutsBySequence = new Map<bigint, readonly VaultPayout[]>();
 
+  /** Answers the vault's forced-exit requests. */
+  readonly forcedExits: ForcedExitServer;
+
   constructor(private readonly options: CustodyServiceOptions) {
     this.confirmations = BigInt(options.confirmations ?? 1);
+    this.forcedExits = new ForcedExitServer(options.chain, options.vault, (instruction, params) =>
+      this.submitOperator(instruction, params),
+    );
   }
 
   /** For NodeOptions.onAttestationMade: keeps the newest attestation as the next commit's candidate. */
@@ -123,6 +138,7 @@ export class CustodyService {
     this.candidate = {
       attestation,
       depositsCredited: this.creditedPrefix,
+      forcedExitsServed: this.forcedExits.servedAt(attestation.sequence, state),
       children: rootChildrenOfBody(state.feeAccount.id, leafZero),
       payouts: this.unpaid.slice(),
     };
@@ -147,10 +163,11 @@ export class CustodyService {
     await this.running;
   }
 
-  /** One round: credit confirmed deposits, commit the newest attestation, finalize what is due. */
+  /** One round: credit confirmed deposits, answer forced exits, commit the newest attestation, finalize what is due. */
   async poll(): Promise<void> {
     await this.creditDeposits();
     await this.recoverPayouts();
+    await this.forcedExits.serve();
     await this.completeWithdrawals();
     await this.commitCandidate();
     await this.finalizeDue();
@@ -185,7 +202,7 @@ export class CustodyService {
     const asset = node.state.assets[assetIndex];
     if (asset === undefined)
       throw new Error(`vault deposit ${number} is of asset ${assetIndex}, which the exchange does not list`);
-    const account = Buffer.from(publicKey.slice(2), 'hex').toString('base64');
+    const account = accountOfPublicKey(publicKey);
     const params = {
       account,
       blockchain: vaultBlockchain,
@@ -247,10 +264,11 @@ export class CustodyService {
   async commitCandidate(): Promise<void> {
     const candidate = this.candidate;
     if (candidate === undefined) return;
-    const { chain, vault, committeeKeys } = this.options;
+    const { chain, vault } = this.options;
     const contract = vaultContract(chain, vault);
     const count = await contract.read.commitmentCount();
-    if (count > 0n && (await contract.read.commitments([count])).sequence >= BigInt(candidate.attestation.sequence)) {
+    const last = count === 0n ? undefined : await contract.read.commitments([count]);
+    if (last !== undefined && last.sequence >= BigInt(candidate.attestation.sequence)) {
       if (this.candidate === candidate) this.candidate = undefined;
       return;
     }
@@ -265,14 +283,21 @@ export class CustodyService {
       stateHash: `0x${candidate.attestation.stateHash}` as Hex,
       assetListHash: await contract.read.assetListHash(),
       depositsCredited: candidate.depositsCredited,
-      forcedExitsServed: 0n,
+      // A candidate made before this process read the vault counts none; the last commit's count still holds.
+      forcedExitsServed: maximum(candidate.forcedExitsServed, last?.forcedExitsServed ?? 0n),
       left: candidate.children.left,
       right: candidate.children.right,
       prices: tokens.map(() => 0n),
       payouts: this.payoutsFor(candidate),
     };
-    const digest = await contract.read.commitDigest([`0x${candidate.attestation.liabilitiesRoot}`, commit]);
-    const signatures = await signCommitDigest(digest, committeeKeys);
+    const signatures = await this.signaturesFor(contract, candidate, commit);
+    if (signatures === undefined) {
+      // The committee did not sign this root: it is never committed; the next attestation is the next candidate.
+      this.unsigned.push(candidate.attestation.sequence);
+      this.options.onError?.(new Error(`the committee did not sign the root of sequence ${commit.sequence}`));
+      if (this.candidate === candidate) this.candidate = undefined;
+      return;
+    }
     await confirmed(chain, await contract.write.commitRoot([commit, signatures]));
     for (const payout of commit.payouts) this.paid.add(payout.withdrawalId);
     this.unpaid = this.unpaid.filter((payout) => !this.paid.has(payout.withdrawalId));
@@ -280,6 +305,24 @@ export class CustodyService {
     this.payoutsBySequence.set(commit.sequence, commit.payouts);
     this.committed.push(candidate.attestation.sequence);
     if (this.candidate === candidate) this.candidate = undefined;
+  }
+
+  /** The committee's signatures of the commit, ordered as the contract counts them; undefined below the threshold. */
+  private async signaturesFor(
+    contract: ReturnType<typeof vaultContract>,
+    candidate: CommitCandidate,
+    commit: Parameters<ReturnType<typeof vaultContract>['read']['commitDigest']>[0][1],
+  ): Promise<Hex[] | undefined> {
+    const root = `0x${candidate.attestation.liabilitiesRoot}` as Hex;
+    const [digest, committee, threshold] = await Promise.all([
+      contract.read.commitDigest([root, commit]),
+      contract.read.committee(),
+      contract.read.committeeThreshold(),
+    ]);
+    const signers = this.options.committeeSigners ?? keySigners(this.options.committeeKeys ?? []);
+    const request = { ...commit, digest, root };
+    const signatures = await collectSignatures(request, signers, committee);
+    return BigInt(signatures.length) < threshold ? undefined : signatures;
   }
 
   /**
@@ -352,4 +395,8 @@ export class CustodyService {
       throw new Error(`commitment ${commitNumber} was not made by a direct commitRoot call`);
     return call.args[0].payouts;
   }
+}
+
+function maximum(first: bigint, second: bigint): bigint {
+  return first > second ? first : second;
 }

@@ -4,3 +4,6 @@ export * from './chain.js';
 export * from './records.js';
 export * from './custody-service.js';
 export * from './payout-recovery.js';
+export * from './forced-exits.js';
+export * from './committee.js';
+export * from './watchtower.js';

@@ -11,12 +11,13 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { encodeSigningStringBytes, maximumWindowMs, signMessage } from '@vex/engine';
 import { ExchangeNode } from '@vex/ledger';
-import { ChainCheckCollector, checkChain, replayLog } from '@vex/replayer';
+import { type ChainCheckCollector, checkChain } from '@vex/replayer';
 import { toHex } from 'viem';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { confirmed, vaultContract } from '../src/chain.js';
 import type { CustodyService, CustodyServiceOptions } from '../src/custody-service.js';
 import { type ChainFixture, commitAs, operatorKey, userKey, type VaultSetup } from './fixture.js';
+import { replayPublished } from '../src/watchtower.js';
 
 export async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
   for (let attempt = 0; attempt < 300; attempt += 1) {
@@ -49,22 +50,18 @@ async function exported(write: (destination: PassThrough) => Promise<unknown>): 
   return Buffer.concat(chunks);
 }
 
-/** Replays the node's exported log and attestations, collecting what the chain check needs. */
-export async function replayWithCollector(node: ExchangeNode): Promise<ChainCheckCollector> {
+/** The node's published log export and attestations, as a watchtower reads them. */
+export async function publishedRecords(node: ExchangeNode): Promise<{ log: Uint8Array; attestations: unknown[] }> {
   const log = await exported((destination) => node.exportLog(destination));
   const attestationLines = (await exported((destination) => node.exportAttestations(destination))).toString('utf8');
-  const collector = new ChainCheckCollector();
-  const report = await replayLog({
-    log: new Uint8Array(log),
-    attestations: attestationLines
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as unknown),
-    workers: 1,
-    onEntryApplied: collector.onEntryApplied,
-    onAttestationComputed: collector.onAttestationComputed,
-  });
-  expect(report.verified).toBe(true);
+  const lines = attestationLines.trim() === '' ? [] : attestationLines.trim().split('\n');
+  return { log: new Uint8Array(log), attestations: lines.map((line) => JSON.parse(line) as unknown) };
+}
+
+/** Replays the node's exported log and attestations, collecting what the chain check needs. */
+export async function replayWithCollector(node: ExchangeNode): Promise<ChainCheckCollector> {
+  const { verified, collector } = await replayPublished(await publishedRecords(node));
+  expect(verified).toBe(true);
   return collector;
 }
 
@@ -138,24 +135,32 @@ export async function withdrawThroughCommit(
   await confirmed(fixture.alice, await vault.write.withdraw([0]));
 }
 
-/** A lying operator with a colluding committee commits a root the log never attested: the chain check says so. */
-export async function expectForgedRootCaught(
-  fixture: ChainFixture,
-  collector: ChainCheckCollector,
-  setup: VaultSetup,
-): Promise<void> {
+/**
+ * A lying operator with a colluding committee commits, at sequence 1000000, a root the log never attested (a
+ * one-leaf tree with zero sums, two deposits credited), counting `forcedExitsServed` forced exits served.
+ */
+export async function commitForged(fixture: ChainFixture, setup: VaultSetup, forcedExitsServed: bigint): Promise<void> {
   const forged = { hash: new Uint8Array(32).fill(5), sums: new Uint8Array(64) };
   await commitAs(fixture, setup, {
     sequence: 1_000_000n,
     stateHash: toHex(new Uint8Array(32).fill(6)),
     assetListHash: setup.configuration.assetListHash,
     depositsCredited: 2n,
-    forcedExitsServed: 0n,
+    forcedExitsServed,
     left: toHex(new Uint8Array([...forged.hash, ...forged.sums])),
     right: '0x',
     prices: [0n, 0n],
     payouts: [],
   });
+}
+
+/** A lying operator with a colluding committee commits a root the log never attested: the chain check says so. */
+export async function expectForgedRootCaught(
+  fixture: ChainFixture,
+  collector: ChainCheckCollector,
+  setup: VaultSetup,
+): Promise<void> {
+  await commitForged(fixture, setup, 0n);
   const doctored = await checkChain(collector, fixture.anvil.rpcUrl, setup.vault);
   expect(doctored.ok).toBe(false);
   expect(doctored.problems.join('\n')).toMatch(/root for sequence 1000000, which the log does not attest/);

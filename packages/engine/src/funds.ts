@@ -13,7 +13,7 @@ import type { OperatorInstruction, TraderInstruction } from './instruction.js';
 import { maximumAssetSupplyUnits } from './limits.js';
 import { parseAmountUnits } from './order-request.js';
 import { reject, type Rejection } from './result-codes.js';
-import { addAccount, type ExchangeState, type Withdrawal } from './state.js';
+import { addAccount, type Account, type Asset, type ExchangeState, type Withdrawal } from './state.js';
 
 type DepositCredit = Extract<OperatorInstruction, { kind: 'depositCredit' }>;
 type WithdrawRequest = Extract<TraderInstruction, { kind: 'withdraw' }>;
@@ -136,14 +136,27 @@ export function requestWithdrawal(
   const marginRefusal =
     account.borrowCount > 0 ? checkWithdrawalMargin(state, account, asset, units, recorder.timeMs) : undefined;
   if (marginRefusal !== undefined) return marginRefusal;
+  return openWithdrawal(state, recorder, account, asset, units, request.address, request.blockchain);
+}
+
+/** Moves `units` of the account's available balance to a new pending withdrawal (the caller checked it may). */
+export function openWithdrawal(
+  state: ExchangeState,
+  recorder: EntryRecorder,
+  account: Account,
+  asset: Asset,
+  units: bigint,
+  address: string,
+  blockchain: string,
+): WithdrawalView {
   holdForWithdrawal(recorder, account.balance(asset), units);
   const withdrawal: Withdrawal = {
     id: state.nextWithdrawalId,
     account,
     asset,
     quantityUnits: units,
-    address: request.address,
-    blockchain: request.blockchain,
+    address,
+    blockchain,
     createdAtMs: recorder.timeMs,
   };
   state.nextWithdrawalId += 1;

@@ -66,3 +66,4 @@ export { borrowLendHoles, reservesReport, type AssetReserves } from './reserves-
 export { valueUnits, type PriceView } from './index-prices.js';
 export { wad, wadDecimals } from './margin-fixed-point.js';
 export { borrowLendListingDecimals } from './margin-instruction-parser.js';
+export { forcedExitBlockchain, type ForcedExitView, type ForcedExitServeInstruction } from './forced-exit.js';

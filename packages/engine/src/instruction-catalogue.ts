@@ -55,6 +55,8 @@ export const transactionCatalogue = {
   depositCredit: { operatorOnly: true, routes: [] },
   withdrawalComplete: { operatorOnly: true, routes: [] },
   withdrawalFail: { operatorOnly: true, routes: [] },
+  /** The operator answers a forced-exit request filed on the custody vault (docs/custody.md). */
+  forcedExitServe: { operatorOnly: true, routes: [] },
   assetList: { operatorOnly: true, routes: [] },
   marketList: { operatorOnly: true, routes: [] },
   reservesStatement: { operatorOnly: true, routes: [] },

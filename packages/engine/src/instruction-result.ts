@@ -5,6 +5,7 @@
  * reason under it.
  */
 import type { DepositView, OrderView, ReservesView, WithdrawalView } from './events.js';
+import type { ForcedExitView } from './forced-exit.js';
 import type { MarginResultValue } from './margin-views.js';
 import type { AttachedViews } from './matching.js';
 import { isRejection, type Rejection } from './result-codes.js';
@@ -18,6 +19,7 @@ export type ResultValue =
   | { readonly kind: 'reserves'; readonly reserves: ReservesView }
   | { readonly kind: 'listed'; readonly symbol: string }
   | { readonly kind: 'exitAddressLinked'; readonly account: string; readonly exitAddress: string }
+  | { readonly kind: 'forcedExitServed'; readonly forcedExit: ForcedExitView }
   | { readonly kind: 'attestationRecorded'; readonly sequence: number; readonly digest: string }
   | MarginResultValue;
 

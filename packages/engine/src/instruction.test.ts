@@ -354,6 +354,7 @@ describe('operator instructions', () => {
       'attestationRecord',
       'borrowLendMarketList',
       'depositCredit',
+      'forcedExitServe',
       'indexPriceUpdate',
       'marketList',
       'reservesStatement',

@@ -11,6 +11,7 @@ import { maximumClientId, maximumTextLength } from './limits.js';
 import type { SignedGroup } from './signing-string.js';
 import { parseMarginInstruction } from './margin-instruction-parser.js';
 import { parseExitAddressLink, type ExitAddressLinkInstruction } from './exit-address.js';
+import type { ForcedExitServeInstruction } from './forced-exit.js';
 import { readFields, type Parsed } from './instruction-fields.js';
 
 export type Side = (typeof enumValues.side)[number];
@@ -110,6 +111,7 @@ export interface BorrowLendMarketListing {
 }
 
 export type OperatorInstruction =
+  | ForcedExitServeInstruction
   | BorrowLendMarketListing
   /** An asset's index price in the settlement asset (USDC) per whole unit, a decimal (docs/margin.md, "Prices"). */
   | {
@@ -440,6 +442,7 @@ const transactionParsers: {
   withdrawalComplete: (reader) =>
     readFields(reader, 'withdrawalComplete', { chainTransactionId: 'text', withdrawalId: 'identifier' }),
   withdrawalFail: (reader) => readFields(reader, 'withdrawalFail', { reason: 'text', withdrawalId: 'identifier' }),
+  forcedExitServe: (reader) => readFields(reader, 'forcedExitServe', { account: 'accountId', request: 'identifier' }),
   reservesStatement: (reader) => readFields(reader, 'reservesStatement', { quantity: 'decimal', symbol: 'symbol' }),
   attestationRecord: parseAttestationRecord,
   assetList: (reader) => readFields(reader, 'assetList', { decimals: 'assetDecimals', symbol: 'assetSymbol' }),

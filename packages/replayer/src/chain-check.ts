@@ -12,6 +12,11 @@
  */
 import type { ApplyOutcome, AttestationFields, ExchangeState } from '@vex/engine';
 import { createPublicClient, http, parseAbi, type Address } from 'viem';
+import {
+  collectForcedExitAnswer,
+  forcedExitProblems,
+  type LoggedForcedExitAnswer,
+} from './chain-check-forced-exits.js';
 
 const vaultEvents = parseAbi([
   'event Deposited(uint64 indexed number, bytes32 indexed publicKey, uint32 asset, uint256 amount, address depositor)',
@@ -39,9 +44,15 @@ interface LoggedPayout {
 export class ChainCheckCollector {
   readonly credits = new Map<bigint, LoggedCredit[]>();
   readonly completions = new Map<bigint, LoggedPayout>();
+  /** forcedExitServe answers by the vault's request number. */
+  readonly forcedExitAnswers = new Map<bigint, LoggedForcedExitAnswer[]>();
   readonly attestations = new Map<number, { root: string; stateHash: string; depositsCredited: bigint }>();
   readonly assetSymbols: string[] = [];
   private creditedPrefix = 0n;
+
+  /** The sequence at which the log completed withdrawal `withdrawalId` for the vault, if it did. */
+  readonly completedAt = (withdrawalId: number): number | undefined =>
+    this.completions.get(BigInt(withdrawalId))?.sequence;
 
   readonly onEntryApplied = (sequence: number, outcome: ApplyOutcome, state: ExchangeState): void => {
     if (!outcome.accepted) return;
@@ -67,6 +78,8 @@ export class ChainCheckCollector {
         const { address, asset, quantityUnits } = value.withdrawal;
         const completion = { sequence, address: address.toLowerCase(), asset, units: quantityUnits };
         this.completions.set(BigInt(match[1]!), completion);
+      } else if (value.kind === 'forcedExitServed') {
+        collectForcedExitAnswer(this.forcedExitAnswers, sequence, value.forcedExit);
       }
     }
     while (state.creditedDeposits.has(`Ethereum:vault-${this.creditedPrefix + 1n}`)) this.creditedPrefix += 1n;
@@ -138,8 +151,7 @@ export interface ChainCheckResult {
 }
 
 /** The vault's Deposited, RootCommitted and PayoutOwed events, from block 0. */
-async function readVaultEvents(rpcUrl: string, vault: Address) {
-  const client = createPublicClient({ transport: http(rpcUrl, { retryCount: 0 }) });
+async function readVaultEvents(client: ReturnType<typeof createPublicClient>, vault: Address) {
   const read = <N extends 'Deposited' | 'RootCommitted' | 'PayoutOwed' | 'RootFinalized'>(eventName: N) =>
     client.getContractEvents({ address: vault, abi: vaultEvents, eventName, fromBlock: 0n, strict: true });
   return Promise.all([read('Deposited'), read('RootCommitted'), read('PayoutOwed'), read('RootFinalized')]);
@@ -151,7 +163,8 @@ export async function checkChain(
   rpcUrl: string,
   vault: Address,
 ): Promise<ChainCheckResult> {
-  const [deposits, commits, payouts, finalized] = await readVaultEvents(rpcUrl, vault);
+  const client = createPublicClient({ transport: http(rpcUrl, { retryCount: 0 }) });
+  const [deposits, commits, payouts, finalized] = await readVaultEvents(client, vault);
   const problems: string[] = [];
   const onChain = new Map(deposits.map((event) => [event.args.number, event.args]));
   for (const [number, credits] of collector.credits) {
@@ -188,6 +201,7 @@ export async function checkChain(
     }
   }
   problems.push(...payoutProblems(collector, payouts, finalized));
+  problems.push(...(await forcedExitProblems(client, vault, collector.forcedExitAnswers, collector.completedAt)));
   return {
     ok: problems.length === 0,
     depositsChecked: collector.credits.size,

@@ -62,3 +62,4 @@ export {
 } from './signature-batch.js';
 export { startTypeScriptWorker } from './typescript-worker.js';
 export { ChainCheckCollector, checkChain, type ChainCheckResult } from './chain-check.js';
+export { forcedExitServedBy } from './chain-check-forced-exits.js';

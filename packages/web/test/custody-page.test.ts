@@ -1,10 +1,12 @@
 /**
  * The page with a custody contract: a real node and a real chain (anvil) with
  * the stand-in vault of test/chain/StandInVault.sol, whose views are
- * packages/custody's Vault's. The node's GET /api/v1/custody answer (the
- * vault's address and chain) is given to the browser by the test until the
- * node serves that route; every figure the page shows still comes from the
- * node and the chain. The vault's balances are the reserves, the committed
+ * packages/custody's Vault's, kept for what an honest Vault cannot show: reserves
+ * short of the liabilities and a committed root that differs from the attested
+ * one (custody-page-live.test.ts runs the page against the real Vault and the
+ * node's real GET /api/v1/custody). Here the test gives the browser the
+ * /api/v1/custody answer for the stand-in; every figure the page shows still
+ * comes from the node and the chain. The vault's balances are the reserves, the committed
  * root is checked in "Verify my balance", and a different committed root fails.
  */
 import path from 'node:path';
