@@ -3,8 +3,8 @@
  * (docs/cluster.md, "Running a cluster"). Starts a three-member etcd on
  * loopback, writes one operator key, and runs two exchange members, `a` and
  * `b`, on ports 8081 and 8082 (BASE_PORT + 1, + 2): the first to win the
- * election is the sequencer, the other its standby. A member that exits (kill
- * it: `kill -9 <pid>`) is started again after a second, as a standby. Ctrl-C
+ * election is the sequencer, the other a read replica (and standby). A member that exits (kill
+ * it: `kill -9 <pid>`) is started again after a second, as a read replica. Ctrl-C
  * stops everything; the data stays in CLUSTER_DIR (default ./cluster-data)
  * for the next run, except etcd's, which starts empty unless KEEP_ETCD=1.
  */
@@ -56,11 +56,11 @@ async function main(): Promise<void> {
     });
     children.set(id, child);
     process.stdout.write(
-      `member ${id}: pid ${child.pid}, http://127.0.0.1:${port} (GET /ready says which one is the sequencer)\n`,
+      `member ${id}: pid ${child.pid}, http://127.0.0.1:${port} (GET /ready: role sequencer or replica)\n`,
     );
     child.once('exit', (code, signal) => {
       if (stopping) return;
-      process.stdout.write(`member ${id} exited (${signal ?? code}); starting it again as a standby in 1 s\n`);
+      process.stdout.write(`member ${id} exited (${signal ?? code}); starting it again as a read replica in 1 s\n`);
       setTimeout(() => run(id, port), 1_000);
     });
   };

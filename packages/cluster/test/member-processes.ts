@@ -53,7 +53,7 @@ export class MemberProcesses {
         LOG_PREFIX: this.prefix,
         OPERATOR_KEY_FILE: this.keyFile,
         LEASE_TTL_SECONDS: String(this.leaseTtlSeconds),
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: process.env.MEMBER_LOG_LEVEL ?? 'warn',
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -73,15 +73,26 @@ export class MemberProcesses {
     });
   }
 
-  async isReady(member: MemberProcess): Promise<boolean> {
+  /** The member's /ready: its status and body (role, sequence, lagEntries), or status 0 when it does not answer. */
+  async readiness(
+    member: MemberProcess,
+  ): Promise<{ status: number; role?: string; sequence?: number; lagEntries?: number }> {
     try {
-      return (await fetch(`${member.url}/ready`, { signal: AbortSignal.timeout(2_000) })).status === 200;
+      const response = await fetch(`${member.url}/ready`, { signal: AbortSignal.timeout(2_000) });
+      const body = (await response.json()) as { role?: string; sequence?: number; lagEntries?: number };
+      return { ...body, status: response.status };
     } catch {
-      return false;
+      return { status: 0 };
     }
   }
 
-  /** The member whose /ready answers 200 (the serving sequencer), once there is one. */
+  /** Whether the member is the serving sequencer (/ready 200 with role sequencer; a ready replica is not). */
+  async isReady(member: MemberProcess): Promise<boolean> {
+    const { status, role } = await this.readiness(member);
+    return status === 200 && role === 'sequencer';
+  }
+
+  /** The member that serves as the sequencer, once there is one. */
   async waitForSequencer(except?: MemberProcess): Promise<MemberProcess> {
     for (;;) {
       for (const member of this.members) {
