@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { operatorKeyFromSeed } from '@vex/api';
 import { LocalEtcdCluster, ensureEtcd } from './local-etcd.js';
 
@@ -25,6 +26,14 @@ async function operatorKeyFile(directory: string): Promise<string> {
   }
   return file;
 }
+
+/**
+ * How a member is run: from the compiled build (dist/, the packages resolved with the vex-compiled condition) when
+ * this module is itself compiled, as `pnpm start:cluster` runs it; under tsx when it runs from source.
+ */
+const memberCommand = import.meta.url.endsWith('.js')
+  ? ['--conditions=vex-compiled', fileURLToPath(new URL('./member-main.js', import.meta.url))]
+  : ['--import', 'tsx', fileURLToPath(new URL('./member-main.ts', import.meta.url))];
 
 async function main(): Promise<void> {
   const etcd = ensureEtcd();
@@ -43,7 +52,7 @@ async function main(): Promise<void> {
   let stopping = false;
   const children = new Map<string, ChildProcess>();
   const run = (id: string, port: number): void => {
-    const child = spawn(process.execPath, ['--import', 'tsx', new URL('./member-main.ts', import.meta.url).pathname], {
+    const child = spawn(process.execPath, memberCommand, {
       env: {
         ...process.env,
         MEMBER_ID: id,
