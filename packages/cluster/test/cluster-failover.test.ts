@@ -98,6 +98,7 @@ describeWithEtcd('cluster member processes', () => {
       await members.stop(sequencer, 'SIGKILL');
       await members.waitForSequencer();
       gaps.push({ fromMs: killedAt, toMs: Date.now() });
+      console.log(`kill ${kill + 1}: a serving sequencer ${Date.now() - killedAt} ms after the kill`);
       await members.start(sequencer);
     }
     await sleep(1_000);
@@ -124,7 +125,7 @@ describeWithEtcd('cluster member processes', () => {
     for (const member of members.members) await members.stop(member, 'SIGTERM');
     const stateHashes = new Set(await memberStateHashes(members, store));
     expect(stateHashes.size).toBe(1);
-  }, 900_000);
+  }, (fullScale ? 3 : 1) * 900_000);
 
   it('a sequencer paused with SIGSTOP past its lease cannot append when it resumes, and exits', async () => {
     const members = await processes('paused');
