@@ -60,74 +60,78 @@ describeWithEtcd('cluster member processes', () => {
     return hashes;
   }
 
-  it(`kill -9 the sequencer ${kills} times under load: nothing acknowledged lost or doubled; one state`, async () => {
-    const members = await processes('failover');
-    await members.start(members.members[0]!);
-    await members.waitForSequencer();
-    await members.start(members.members[1]!);
-
-    let stopped = false;
-    let counter = 0;
-    const acknowledged: string[] = [];
-    const unavailable: number[] = [];
-    const client = async (): Promise<void> => {
-      let current = 0;
-      while (!stopped) {
-        counter += 1;
-        const { message, body } = members.depositBody(`failover-${counter}`);
-        for (;;) {
-          const { status, answer, sequencer } = await postTransaction(
-            members.members[current % members.members.length]!,
-            body,
-          );
-          if (status === 200 && typeof answer.sequence === 'number') acknowledged.push(message);
-          // A read replica's refusal names the sequencer: a redirection, not unavailability.
-          if (status === 503 && sequencer === undefined) unavailable.push(Date.now());
-          // Any other answer is final (a rejection: e.g. a duplicate of one that landed before the kill).
-          if (status !== 0 && status !== 503 && status !== 500) break;
-          current += 1;
-          await sleep(50);
-        }
-      }
-    };
-    const load = Array.from({ length: clients }, () => client());
-
-    const gaps: Array<{ fromMs: number; toMs: number }> = [];
-    for (let kill = 0; kill < kills; kill += 1) {
-      await sleep(1_500);
-      const sequencer = await members.waitForSequencer();
-      const killedAt = Date.now();
-      await members.stop(sequencer, 'SIGKILL');
+  it(
+    `kill -9 the sequencer ${kills} times under load: nothing acknowledged lost or doubled; one state`,
+    async () => {
+      const members = await processes('failover');
+      await members.start(members.members[0]!);
       await members.waitForSequencer();
-      gaps.push({ fromMs: killedAt, toMs: Date.now() });
-      console.log(`kill ${kill + 1}: a serving sequencer ${Date.now() - killedAt} ms after the kill`);
-      await members.start(sequencer);
-    }
-    await sleep(1_000);
-    stopped = true;
-    await Promise.all(load);
+      await members.start(members.members[1]!);
 
-    const gapMs = gaps.map((gap) => gap.toMs - gap.fromMs).sort((x, y) => x - y);
-    console.log(
-      `failover: ${kills} kills, ${acknowledged.length} requests acknowledged, ${unavailable.length} answers 503; ` +
-        `kill to a serving sequencer: median ${gapMs[Math.floor(gapMs.length / 2)]} ms, ` +
-        `max ${gapMs[gapMs.length - 1]} ms`,
-    );
-    // 503 only between a kill and the next sequencer serving (with a second's slack for answers in flight).
-    for (const atMs of unavailable)
-      expect(gaps.some((gap) => atMs >= gap.fromMs && atMs <= gap.toMs + 1_000)).toBe(true);
-    expect(acknowledged.length).toBeGreaterThan(kills * 10);
+      let stopped = false;
+      let counter = 0;
+      const acknowledged: string[] = [];
+      const unavailable: number[] = [];
+      const client = async (): Promise<void> => {
+        let current = 0;
+        while (!stopped) {
+          counter += 1;
+          const { message, body } = members.depositBody(`failover-${counter}`);
+          for (;;) {
+            const { status, answer, sequencer } = await postTransaction(
+              members.members[current % members.members.length]!,
+              body,
+            );
+            if (status === 200 && typeof answer.sequence === 'number') acknowledged.push(message);
+            // A read replica's refusal names the sequencer: a redirection, not unavailability.
+            if (status === 503 && sequencer === undefined) unavailable.push(Date.now());
+            // Any other answer is final (a rejection: e.g. a duplicate of one that landed before the kill).
+            if (status !== 0 && status !== 503 && status !== 500) break;
+            current += 1;
+            await sleep(50);
+          }
+        }
+      };
+      const load = Array.from({ length: clients }, () => client());
 
-    const { messages, store } = await members.loggedMessages(cluster().endpoints);
-    cleanups.push(() => store.close());
-    for (const count of messages.values()) expect(count).toBe(1);
-    for (const message of acknowledged) expect(messages.get(message)).toBe(1);
+      const gaps: Array<{ fromMs: number; toMs: number }> = [];
+      for (let kill = 0; kill < kills; kill += 1) {
+        await sleep(1_500);
+        const sequencer = await members.waitForSequencer();
+        const killedAt = Date.now();
+        await members.stop(sequencer, 'SIGKILL');
+        await members.waitForSequencer();
+        gaps.push({ fromMs: killedAt, toMs: Date.now() });
+        console.log(`kill ${kill + 1}: a serving sequencer ${Date.now() - killedAt} ms after the kill`);
+        await members.start(sequencer);
+      }
+      await sleep(1_000);
+      stopped = true;
+      await Promise.all(load);
 
-    // Every member's ledger, caught up from etcd, replays (signatures checked) to the same state.
-    for (const member of members.members) await members.stop(member, 'SIGTERM');
-    const stateHashes = new Set(await memberStateHashes(members, store));
-    expect(stateHashes.size).toBe(1);
-  }, timeoutMs);
+      const gapMs = gaps.map((gap) => gap.toMs - gap.fromMs).sort((x, y) => x - y);
+      console.log(
+        `failover: ${kills} kills, ${acknowledged.length} requests acknowledged, ${unavailable.length} answers 503; ` +
+          `kill to a serving sequencer: median ${gapMs[Math.floor(gapMs.length / 2)]} ms, ` +
+          `max ${gapMs[gapMs.length - 1]} ms`,
+      );
+      // 503 only between a kill and the next sequencer serving (with a second's slack for answers in flight).
+      for (const atMs of unavailable)
+        expect(gaps.some((gap) => atMs >= gap.fromMs && atMs <= gap.toMs + 1_000)).toBe(true);
+      expect(acknowledged.length).toBeGreaterThan(kills * 10);
+
+      const { messages, store } = await members.loggedMessages(cluster().endpoints);
+      cleanups.push(() => store.close());
+      for (const count of messages.values()) expect(count).toBe(1);
+      for (const message of acknowledged) expect(messages.get(message)).toBe(1);
+
+      // Every member's ledger, caught up from etcd, replays (signatures checked) to the same state.
+      for (const member of members.members) await members.stop(member, 'SIGTERM');
+      const stateHashes = new Set(await memberStateHashes(members, store));
+      expect(stateHashes.size).toBe(1);
+    },
+    timeoutMs,
+  );
 
   it('a sequencer paused with SIGSTOP past its lease cannot append when it resumes, and exits', async () => {
     const members = await processes('paused');
