@@ -38,4 +38,5 @@ export {
   type OperatorKey,
 } from './operator-key.js';
 export { NodeMetrics, singleNodeStatus, type ClusterStatus } from './metrics.js';
+export type { ReadOnlyMode, WriteRefusal } from './read-only.js';
 export { parseCustodySettings, custodyInfoOf, type CustodySettings, type CustodyInfo } from './custody-config.js';

@@ -47,6 +47,7 @@ import { registerPublicRoutes } from './routes-public.js';
 import { registerVerificationRoutes } from './routes-verification.js';
 import { NodeMetrics, singleNodeStatus, type ClusterStatus } from './metrics.js';
 import { registerOperationsRoutes } from './routes-operations.js';
+import { refuseWrites, type ReadOnlyMode } from './read-only.js';
 import { overloadRetryAfterSeconds } from './submission.js';
 import { defaultWebSocketLimits, registerWebSocketRoutes, type StreamHub, type WebSocketLimits } from './websocket.js';
 import { registerWebPageAssets, sendWebPage } from './web-page.js';
@@ -100,6 +101,8 @@ export interface BuildServerOptions {
   readonly clusterStatus?: () => ClusterStatus;
   /** Fastify's serverFactory: a cluster member hands the API its already listening server at takeover. */
   readonly serverFactory?: FastifyServerFactory;
+  /** A read replica: every write is refused, naming the sequencer (read-only.ts). */
+  readonly readOnly?: ReadOnlyMode;
 }
 
 export const defaultBodyLimitBytes = 64 * 1024;
@@ -334,6 +337,7 @@ function createFastify(options: BuildServerOptions): FastifyInstance {
   }) as unknown as FastifyInstance;
   // Bodies are JSON only: no text/plain parser.
   app.removeContentTypeParser('text/plain');
+  if (options.readOnly !== undefined) refuseWrites(app, options.readOnly);
   return app;
 }
 

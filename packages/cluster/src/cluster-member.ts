@@ -1,24 +1,30 @@
 /**
- * A cluster member (docs/cluster.md, "Members, standby and takeover"): one
- * process with its own LevelDB ledger and HTTP port. It starts as a standby:
- * it follows the etcd log into its ledger (checked entries, synced), reports
- * its progress (so the window keeps what it lacks), answers every API request
- * 503 with Retry-After, and campaigns. When it wins, it stops following,
- * catches its ledger up to the exact head the election returned, opens the
- * exchange node on it (recovery verifies and re-applies what it followed)
- * with the etcd log in front, and serves the API on the same listening
- * socket. If the node halts (deposed, or an append whose outcome is unknown)
- * the member exits: a supervisor restarts it, as a standby.
+ * A cluster member (docs/cluster.md, "Members, read replicas and takeover"):
+ * one process with its own LevelDB ledger and HTTP port. It starts as a read
+ * replica (read-replica.ts): it follows the etcd log and applies every entry
+ * through the engine into its ledger, serves the read routes, streams, proofs
+ * and exports, refuses writes naming the sequencer, and campaigns. When it
+ * wins, it stops following, applies the log up to the exact head the election
+ * returned, closes the replica, opens the exchange node on the ledger with the
+ * etcd log in front, and serves the API on the same listening socket. If the
+ * node halts (deposed, or an append whose outcome is unknown) the member
+ * exits: a supervisor restarts it, as a read replica.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { join } from 'node:path';
 import { genesisHash, type Genesis } from '@vex/engine';
-import { applyListings, buildServer, type ClusterStatus, type ExchangeConfig, type OperatorKey } from '@vex/api';
-import { ExchangeNode, createDatabase, type LogPosition } from '@vex/ledger';
+import {
+  applyListings,
+  buildServer,
+  type BuildServerOptions,
+  type ClusterStatus,
+  type ExchangeConfig,
+  type OperatorKey,
+} from '@vex/api';
+import { ExchangeNode } from '@vex/ledger';
 import type { Logger } from 'pino';
-import { catchUp, initialiseLedger, localHead, writeEntries } from './catch-up.js';
 import type { EtcdLogAppender } from './etcd-appender.js';
 import { EtcdLogStore } from './etcd-log-store.js';
+import { ReadReplica } from './read-replica.js';
 import { ReplicatedLogWriter } from './replicated-log-writer.js';
 
 export interface ClusterMemberOptions {
@@ -33,11 +39,15 @@ export interface ClusterMemberOptions {
   readonly operator: OperatorKey;
   readonly leaseTtlSeconds: number;
   readonly logger: Logger;
+  /** The URL other members name when they refuse a write (default http://<host>:<bound port>). */
+  readonly advertisedUrl?: string;
+  /** /ready answers 503 while the read replica is more entries than this behind the log. Default 1,000. */
+  readonly readyLagEntries?: number;
 }
 
 type RequestHandler = (request: IncomingMessage, response: ServerResponse) => void;
 
-/** The standby's answer to everything but its health: 503, try again in a second (the failover gap). */
+/** The answer while no API is attached (starting, or between replica and sequencer): 503, retry in a second. */
 function standbyAnswer(memberId: string, sequence: () => number): RequestHandler {
   return (request, response) => {
     const path = (request.url ?? '/').split('?', 1)[0];
@@ -53,102 +63,139 @@ function standbyAnswer(memberId: string, sequence: () => number): RequestHandler
           }
         : {
             code: 'SERVICE_UNAVAILABLE',
-            message: `Member ${memberId} is a standby: no sequencer here now; retry shortly.`,
+            message: `Member ${memberId} is starting or taking over as the sequencer; retry shortly.`,
           };
     response.writeHead(status, { 'content-type': 'application/json', 'retry-after': '1', connection: 'close' });
     response.end(JSON.stringify(body));
   };
 }
 
+type Listener = (...args: never[]) => unknown;
+
+/** The listeners an API added to the shared server, to remove when another API takes the socket. */
+function listenersOf(server: Server): Map<string | symbol, Set<Listener>> {
+  const listeners = new Map<string | symbol, Set<Listener>>();
+  for (const event of server.eventNames()) listeners.set(event, new Set(server.listeners(event) as Listener[]));
+  return listeners;
+}
+
 export class ClusterMember {
   private handler: RequestHandler;
   private readonly server: Server;
   private store: EtcdLogStore | undefined;
+  private replica: ReadReplica | undefined;
   private node: ExchangeNode | undefined;
   private appender: EtcdLogAppender | undefined;
-  private api: ReturnType<typeof buildServer> | undefined;
-  private followed: LogPosition | undefined;
+  private detachApi: (() => Promise<void>) | undefined;
+  private url = '';
   private readonly stopping = new AbortController();
   role: ClusterStatus['role'] = 'standby';
 
   constructor(private readonly options: ClusterMemberOptions) {
-    this.handler = standbyAnswer(options.memberId, () => this.followed?.sequence ?? 0);
+    this.handler = standbyAnswer(options.memberId, () => this.replica?.node.head().sequence ?? 0);
     this.server = createServer((request, response) => this.handler(request, response));
   }
 
-  /** Listens, then runs as a standby until it wins the election and serves as the sequencer; resolves with the port. */
+  /** Listens, serves as a read replica until it wins the election, then as the sequencer; resolves with the port. */
   async start(): Promise<number> {
     const { options } = this;
     await new Promise<void>((resolve) => this.server.listen(options.port, options.host, resolve));
     const address = this.server.address();
     if (typeof address !== 'object' || address === null) throw new Error('no address');
+    this.url = options.advertisedUrl ?? `http://${options.host}:${address.port}`;
     this.store = await EtcdLogStore.open({
       endpoints: options.endpoints,
       prefix: options.prefix,
       genesisHash: genesisHash(options.genesis),
     });
-    void this.run().catch((error: unknown) => {
-      options.logger.fatal({ err: error }, 'cluster member failed');
-      process.exitCode = 1;
-      void this.stop();
-    });
+    void this.run().catch((error: unknown) => this.fail(error, 'cluster member failed'));
     return address.port;
   }
 
+  private fail(error: unknown, message: string): void {
+    this.options.logger.fatal({ err: error }, message);
+    process.exitCode = 1;
+    void this.stop();
+  }
+
   private async run(): Promise<void> {
+    const { options } = this;
     const store = this.store!;
-    const following = new AbortController();
-    const followed = this.follow(store, following.signal);
+    const replica = await ReadReplica.open({
+      memberId: options.memberId,
+      dataDirectory: options.dataDirectory,
+      genesis: options.genesis,
+      attestationSigningSeed: options.operator.seed,
+      store,
+      logger: options.logger,
+      ...(options.readyLagEntries === undefined ? {} : { readyLagEntries: options.readyLagEntries }),
+    });
+    this.replica = replica;
+    if (this.stopping.signal.aborted) return;
+    this.role = 'replica';
+    await this.attachApi({
+      node: replica.node,
+      clusterStatus: () => replica.status(),
+      readOnly: () => replica.writeRefusal(),
+    });
+    this.watchHalt(() => replica.node.haltedBy);
     const appender = await store.campaign({
-      sequencerId: this.options.memberId,
-      leaseTtlSeconds: this.options.leaseTtlSeconds,
+      sequencerId: options.memberId,
+      url: this.url,
+      leaseTtlSeconds: options.leaseTtlSeconds,
       pollIntervalMs: 100,
       signal: this.stopping.signal,
     });
-    following.abort();
-    await followed;
     if (this.stopping.signal.aborted) {
       await appender.close();
       return;
     }
     this.appender = appender;
-    await this.takeOver(store, appender);
+    // The exact head the election read: the replica applies the log up to it, then gives the ledger to the node.
+    await replica.catchUpTo(appender.durableHead().sequence);
+    this.role = 'standby';
+    await this.detachApi?.();
+    await replica.close();
+    this.replica = undefined;
+    await this.takeOver(appender);
   }
 
-  /** The standby's loop: the etcd log into the member's own ledger, progress reported, until aborted. */
-  private async follow(store: EtcdLogStore, signal: AbortSignal): Promise<void> {
-    const db = createDatabase(join(this.options.dataDirectory, 'ledger'));
-    await db.open();
-    try {
-      await initialiseLedger(db, this.options.genesis);
-      let position = await localHead(db, genesisHash(this.options.genesis));
-      this.followed = position;
-      for await (const batch of store.follow(position, { signal })) {
-        if (signal.aborted) break;
-        position = await writeEntries(db, batch);
-        this.followed = position;
-        await store.reportProgress(this.options.memberId, position.sequence).catch(() => undefined);
-      }
-    } catch (error) {
-      if (!signal.aborted)
-        this.options.logger.error({ err: error }, 'standby: following the etcd log failed; it catches up at takeover');
-    } finally {
-      await db.close();
-    }
+  /**
+   * Builds an API on the member's listening server (fastify's serverFactory) and routes requests to it; the
+   * listeners it adds to the server (WebSocket upgrades, connection bounds) are removed again when it is detached.
+   */
+  private async attachApi(parts: Pick<BuildServerOptions, 'node' | 'clusterStatus' | 'readOnly'>): Promise<void> {
+    const before = listenersOf(this.server);
+    let apiHandler: RequestHandler | undefined;
+    const api = buildServer({
+      ...parts,
+      logger: this.options.logger,
+      rateLimits: false,
+      serverFactory: (handler) => {
+        apiHandler = handler as RequestHandler;
+        return this.server;
+      },
+    });
+    await api.ready();
+    const added: Array<[string | symbol, Listener]> = [];
+    for (const event of this.server.eventNames())
+      for (const listener of this.server.listeners(event) as Listener[])
+        if (before.get(event)?.has(listener) !== true) added.push([event, listener]);
+    // From here this API answers on the socket: no gap in which connections are refused.
+    this.handler = apiHandler!;
+    this.detachApi = async () => {
+      this.detachApi = undefined;
+      this.handler = standbyAnswer(this.options.memberId, () => this.node?.head().sequence ?? 0);
+      for (const [event, listener] of added)
+        this.server.removeListener(event, listener as (...args: unknown[]) => void);
+      await api.close().catch(() => undefined);
+    };
   }
 
-  /** Won the election: the ledger to the exact head, the node with the etcd log in front, the API on the socket. */
-  private async takeOver(store: EtcdLogStore, appender: EtcdLogAppender): Promise<void> {
+  /** Won the election: the node on the replica's ledger with the etcd log in front, the API on the socket. */
+  private async takeOver(appender: EtcdLogAppender): Promise<void> {
     const { options } = this;
     const target = appender.durableHead();
-    const db = createDatabase(join(options.dataDirectory, 'ledger'));
-    await db.open();
-    try {
-      await initialiseLedger(db, options.genesis);
-      await catchUp(db, store, await localHead(db, genesisHash(options.genesis)), target.sequence);
-    } finally {
-      await db.close();
-    }
     const node = await ExchangeNode.open({
       dataDirectory: options.dataDirectory,
       genesis: options.genesis,
@@ -171,46 +218,32 @@ export class ClusterMember {
         notReadyReason: deposed === undefined ? undefined : `no longer the sequencer: ${deposed.message}`,
       };
     };
-    let apiHandler: RequestHandler | undefined;
-    const api = buildServer({
-      node,
-      logger: options.logger,
-      rateLimits: false,
-      clusterStatus: status,
-      serverFactory: (handler) => {
-        apiHandler = handler as RequestHandler;
-        return this.server;
-      },
-    });
-    await api.ready();
-    this.api = api;
-    // From here the API answers on the socket the standby listened on: no gap in which connections are refused.
-    this.handler = apiHandler!;
-    this.watchHalt(node, appender);
+    await this.attachApi({ node, clusterStatus: status });
+    this.watchHalt(() => node.haltedBy ?? appender.stopped());
   }
 
-  /** A halted sequencer (deposed, outcome unknown) acknowledges nothing more: the member exits, to return a standby. */
-  private watchHalt(node: ExchangeNode, appender: EtcdLogAppender): void {
+  /**
+   * A halted node (a sequencer deposed or unsure of an append; a replica fed an entry it cannot apply) serves
+   * nothing more: the member exits, and its supervisor starts it again (recovery checks the ledger).
+   */
+  private watchHalt(reasonOf: () => Error | undefined): void {
     const timer = setInterval(() => {
-      const reason = node.haltedBy ?? appender.stopped();
+      const reason = reasonOf();
       if (reason === undefined) return;
       clearInterval(timer);
-      this.options.logger.fatal(
-        { err: reason },
-        'cluster member: no longer the sequencer (halted or deposed); exiting',
-      );
-      process.exitCode = 1;
-      void this.stop();
+      this.fail(reason, `cluster member: the ${this.role} halted; exiting`);
     }, 100);
     timer.unref();
+    this.stopping.signal.addEventListener('abort', () => clearInterval(timer), { once: true });
   }
 
-  /** Stops serving, closes the node (syncing what it acknowledged) and gives up the lease: a standby takes over now. */
+  /** Stops serving, closes the node (syncing what it acknowledged) and gives up the lease: a replica takes over now. */
   async stop(): Promise<void> {
     this.stopping.abort();
-    await this.api?.close().catch(() => undefined);
+    await this.detachApi?.();
     this.server.close();
     this.server.closeAllConnections();
+    await this.replica?.close().catch(() => undefined);
     await this.node?.close().catch(() => undefined);
     await this.appender?.close().catch(() => undefined);
     this.store?.close();

@@ -294,6 +294,8 @@ export class EtcdLogStore implements LogReader {
   async campaign(
     options: EtcdAppenderOptions & {
       readonly sequencerId: string;
+      /** Where the sequencer serves, stored in the leader key so read replicas can name it. */
+      readonly url?: string;
       readonly signal?: AbortSignal;
       readonly pollIntervalMs?: number;
     },
@@ -310,7 +312,12 @@ export class EtcdLogStore implements LogReader {
       await lease.revoke().catch(() => undefined);
       throw error;
     }
-    const leaderValue = Buffer.from(JSON.stringify({ sequencerId: options.sequencerId, leaseId }));
+    const leader = {
+      sequencerId: options.sequencerId,
+      leaseId,
+      ...(options.url === undefined ? {} : { url: options.url }),
+    };
+    const leaderValue = Buffer.from(JSON.stringify(leader));
     try {
       for (;;) {
         if (options.signal?.aborted === true) throw new Error('the campaign was aborted');
@@ -369,11 +376,17 @@ export class EtcdLogStore implements LogReader {
   }
 
   /** Who holds the log now (the leader key's value), or undefined. */
-  async currentLeader(): Promise<{ sequencerId: string; leaseId: string; createRevision: string } | undefined> {
+  async currentLeader(): Promise<
+    { sequencerId: string; leaseId: string; url?: string; createRevision: string } | undefined
+  > {
     const response = await this.client.kv.range({ key: this.keys.leader });
     const kv = response.kvs[0];
     if (kv === undefined) return undefined;
-    const parsed = JSON.parse(Buffer.from(kv.value).toString('utf8')) as { sequencerId: string; leaseId: string };
+    const parsed = JSON.parse(Buffer.from(kv.value).toString('utf8')) as {
+      sequencerId: string;
+      leaseId: string;
+      url?: string;
+    };
     return { ...parsed, createRevision: kv.create_revision };
   }
 }

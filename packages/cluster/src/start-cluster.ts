@@ -3,8 +3,8 @@
  * (docs/cluster.md, "Running a cluster"). Starts a three-member etcd on
  * loopback, writes one operator key, and runs two exchange members, `a` and
  * `b`, on ports 8081 and 8082 (BASE_PORT + 1, + 2): the first to win the
- * election is the sequencer, the other its standby. A member that exits (kill
- * it: `kill -9 <pid>`) is started again after a second, as a standby. Ctrl-C
+ * election is the sequencer, the other a read replica (and standby). A member that exits (kill
+ * it: `kill -9 <pid>`) is started again after a second, as a read replica. Ctrl-C
  * stops everything; the data stays in CLUSTER_DIR (default ./cluster-data)
  * for the next run, except etcd's, which starts empty unless KEEP_ETCD=1.
  */
@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { operatorKeyFromSeed } from '@vex/api';
 import { LocalEtcdCluster, ensureEtcd } from './local-etcd.js';
 
@@ -25,6 +26,14 @@ async function operatorKeyFile(directory: string): Promise<string> {
   }
   return file;
 }
+
+/**
+ * How a member is run: from the compiled build (dist/, the packages resolved with the vex-compiled condition) when
+ * this module is itself compiled, as `pnpm start:cluster` runs it; under tsx when it runs from source.
+ */
+const memberCommand = import.meta.url.endsWith('.js')
+  ? ['--conditions=vex-compiled', fileURLToPath(new URL('./member-main.js', import.meta.url))]
+  : ['--import', 'tsx', fileURLToPath(new URL('./member-main.ts', import.meta.url))];
 
 async function main(): Promise<void> {
   const etcd = ensureEtcd();
@@ -43,7 +52,7 @@ async function main(): Promise<void> {
   let stopping = false;
   const children = new Map<string, ChildProcess>();
   const run = (id: string, port: number): void => {
-    const child = spawn(process.execPath, ['--import', 'tsx', new URL('./member-main.ts', import.meta.url).pathname], {
+    const child = spawn(process.execPath, memberCommand, {
       env: {
         ...process.env,
         MEMBER_ID: id,
@@ -56,11 +65,11 @@ async function main(): Promise<void> {
     });
     children.set(id, child);
     process.stdout.write(
-      `member ${id}: pid ${child.pid}, http://127.0.0.1:${port} (GET /ready says which one is the sequencer)\n`,
+      `member ${id}: pid ${child.pid}, http://127.0.0.1:${port} (GET /ready: role sequencer or replica)\n`,
     );
     child.once('exit', (code, signal) => {
       if (stopping) return;
-      process.stdout.write(`member ${id} exited (${signal ?? code}); starting it again as a standby in 1 s\n`);
+      process.stdout.write(`member ${id} exited (${signal ?? code}); starting it again as a read replica in 1 s\n`);
       setTimeout(() => run(id, port), 1_000);
     });
   };

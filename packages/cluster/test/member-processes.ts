@@ -6,8 +6,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Genesis } from '@vex/engine';
+import { decodeEntry, encodeSigningString, genesisHash, signMessage, type Genesis } from '@vex/engine';
 import { demoConfig, genesisOf, operatorKeyFromSeed, type OperatorKey } from '@vex/api';
+import { EtcdLogStore } from '../src/index.js';
 
 export interface MemberProcess {
   readonly id: string;
@@ -17,6 +18,40 @@ export interface MemberProcess {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A POST /api/v1/transactions answer: status 0 when the member did not answer; `sequencer` from x-vex-sequencer. */
+export interface PostAnswer {
+  readonly status: number;
+  readonly answer: Record<string, unknown>;
+  readonly sequencer?: string;
+}
+
+export async function postTransaction(member: MemberProcess, body: string): Promise<PostAnswer> {
+  try {
+    const init = {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      signal: AbortSignal.timeout(10_000),
+    };
+    const response = await fetch(`${member.url}/api/v1/transactions`, init);
+    const answer = (await response.json()) as Record<string, unknown>;
+    const sequencer = response.headers.get('x-vex-sequencer') ?? undefined;
+    return { status: response.status, answer, ...(sequencer === undefined ? {} : { sequencer }) };
+  } catch {
+    return { status: 0, answer: {} };
+  }
+}
+
+/** The log in etcd, read whole (the read checks contiguity and the chain). */
+export interface LoggedMessages {
+  /** Every message with the number of times it is in the log. */
+  readonly messages: Map<string, number>;
+  /** The sequences read, in order. */
+  readonly sequences: number[];
+  /** Open on the log: the caller closes it. */
+  readonly store: EtcdLogStore;
+}
 
 export class MemberProcesses {
   readonly members: MemberProcess[];
@@ -36,6 +71,34 @@ export class MemberProcesses {
     this.keyFile = join(root, 'operator-key.json');
   }
 
+  /** An operator deposit, signed once; the same body is sent again after a failure. */
+  depositBody(id: string): { message: string; body: string } {
+    const params: Array<[string, string]> = [
+      ['account', this.operator.publicKey],
+      ['blockchain', 'Solana'],
+      ['chainTransactionId', id],
+      ['quantity', '1'],
+      ['symbol', 'USDC'],
+    ];
+    const message = encodeSigningString([{ instruction: 'depositCredit', params }], Date.now(), 60_000);
+    const signature = Buffer.from(signMessage(this.seed, new TextEncoder().encode(message))).toString('base64');
+    return { message, body: JSON.stringify({ message, publicKey: this.operator.publicKey, signature }) };
+  }
+
+  async loggedMessages(endpoints: readonly string[]): Promise<LoggedMessages> {
+    const store = await EtcdLogStore.open({ endpoints, prefix: this.prefix, genesisHash: genesisHash(this.genesis) });
+    const messages = new Map<string, number>();
+    const sequences: number[] = [];
+    for await (const batch of store.read(1)) {
+      for (const entry of batch) {
+        sequences.push(entry.sequence);
+        const text = new TextDecoder().decode(decodeEntry(entry.encoding).transaction.message);
+        messages.set(text, (messages.get(text) ?? 0) + 1);
+      }
+    }
+    return { messages, sequences, store };
+  }
+
   async writeKey(): Promise<void> {
     const secret = Buffer.from(this.seed).toString('base64');
     await writeFile(this.keyFile, JSON.stringify({ secret, publicKey: this.operator.publicKey }));
@@ -53,7 +116,7 @@ export class MemberProcesses {
         LOG_PREFIX: this.prefix,
         OPERATOR_KEY_FILE: this.keyFile,
         LEASE_TTL_SECONDS: String(this.leaseTtlSeconds),
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: process.env.MEMBER_LOG_LEVEL ?? 'warn',
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -73,15 +136,26 @@ export class MemberProcesses {
     });
   }
 
-  async isReady(member: MemberProcess): Promise<boolean> {
+  /** The member's /ready: its status and body (role, sequence, lagEntries), or status 0 when it does not answer. */
+  async readiness(
+    member: MemberProcess,
+  ): Promise<{ status: number; role?: string; sequence?: number; lagEntries?: number }> {
     try {
-      return (await fetch(`${member.url}/ready`, { signal: AbortSignal.timeout(2_000) })).status === 200;
+      const response = await fetch(`${member.url}/ready`, { signal: AbortSignal.timeout(2_000) });
+      const body = (await response.json()) as { role?: string; sequence?: number; lagEntries?: number };
+      return { ...body, status: response.status };
     } catch {
-      return false;
+      return { status: 0 };
     }
   }
 
-  /** The member whose /ready answers 200 (the serving sequencer), once there is one. */
+  /** Whether the member is the serving sequencer (/ready 200 with role sequencer; a ready replica is not). */
+  async isReady(member: MemberProcess): Promise<boolean> {
+    const { status, role } = await this.readiness(member);
+    return status === 200 && role === 'sequencer';
+  }
+
+  /** The member that serves as the sequencer, once there is one. */
   async waitForSequencer(except?: MemberProcess): Promise<MemberProcess> {
     for (;;) {
       for (const member of this.members) {

@@ -54,8 +54,10 @@ import {
   type SubmitResult,
 } from './node-types.js';
 import { answerProof } from './proof-service.js';
+import { applyVerified, LedgerReadOnlyError, verifyLogged } from './replica-apply.js';
 import { Sequencer, type SequencedEntry } from './sequencer.js';
 import type { SignatureVerifier } from './signature-pool.js';
+import type { EncodedEntry } from './log-store.js';
 
 export type { NodeOptions, NodeScheduler } from './node-options.js';
 export type {
@@ -139,6 +141,8 @@ export class ExchangeNode {
   private closed: Promise<void> | undefined;
   private idleWaiters: Array<() => void> = [];
   private haltError: LedgerHaltedError | undefined;
+  /** A read replica applies entries from the log (applyFromLog) and refuses submit(). */
+  private readonly readReplica: boolean;
 
   private constructor(opened: OpenedLedger, settings: NodeSettings, logger: Logger, options: NodeOptions) {
     const { db, pool, recovered } = opened;
@@ -150,6 +154,7 @@ export class ExchangeNode {
     this.attestationMaker = opened.maker;
     this.storedAttestationSequence = opened.storedAttestationSequence;
     this.snapshotEveryEntries = settings.snapshotEveryEntries;
+    this.readReplica = options.readReplica === true;
     this.clock = options.clock ?? Date.now;
     const scheduler = options.scheduler ?? eventLoopScheduler;
     this.history = new LevelHistoryIndex(db);
@@ -185,7 +190,9 @@ export class ExchangeNode {
       // served.
       // A head attested but not yet recorded (the node stopped between the two batches) gets its record.
       const maker = opened.maker;
-      if (maker !== undefined) await node.attestRecoveredHead(maker.hasUnattested(opened.recovered.state));
+      // A replica writes nothing the log does not hold: it attests only where the log records an attestation.
+      if (maker !== undefined && !node.readReplica)
+        await node.attestRecoveredHead(maker.hasUnattested(opened.recovered.state));
       const attestations =
         maker === undefined
           ? 'off'
@@ -359,6 +366,7 @@ export class ExchangeNode {
   /** Why a transaction cannot be taken at all right now, or undefined. */
   private refusedAtIntake(): Error | undefined {
     if (this.haltError !== undefined) return this.haltError;
+    if (this.readReplica) return new LedgerReadOnlyError('This node is a read replica: it takes no transactions.');
     if (this.closing) return new LedgerClosedError('The ledger is closing and takes no more transactions.');
     if (this.groupCommit.storageBusy()) {
       return new LedgerStorageBusyError(
@@ -442,6 +450,36 @@ export class ExchangeNode {
         this.logger.error({ err: error }, 'ledger: a commit subscriber threw');
       }
     }
+  }
+
+  /**
+   * A read replica's step (replica-apply.ts; docs/cluster.md, "Read
+   * replicas"): applies `batch`, entries read from the log that continue this
+   * node's head, with their signatures verified, writes them with their
+   * records (and the attestations the log records) in one synced batch, then
+   * tells subscribers as the sequencer does. Resolves with the new head. Call
+   * it with one batch at a time. Any failure halts the node.
+   */
+  async applyFromLog(batch: readonly EncodedEntry[]): Promise<NodeHead> {
+    if (!this.readReplica) throw new Error('Only a read replica applies entries from the log.');
+    if (this.haltError !== undefined) throw this.haltError;
+    const started = this.clock();
+    let items: NodeCommitItem[];
+    try {
+      const verified = await verifyLogged(this.pool, batch);
+      items = applyVerified(this.sequencer, this.attestationMaker, verified).map((item) => ({
+        ...item,
+        resolve: ignore,
+        reject: ignore,
+      }));
+      await this.store.commit(items);
+    } catch (error) {
+      this.halt('an entry from the log could not be applied or written', error);
+      throw this.haltError;
+    }
+    this.batchDurable(items, this.clock() - started);
+    this.acknowledge(items);
+    return this.durable;
   }
 
   /** Calls `listener` after every group-commit batch is durable (for metrics). Returns an unsubscribe function. */
@@ -642,7 +680,8 @@ export class ExchangeNode {
       this.attestations.cancel();
       await this.whenIdle();
       // A clean stop leaves no entry unattested, so an export taken afterwards covers the whole log.
-      if (this.attestationMaker?.hasUnattested(this.state) === true && this.haltError === undefined) {
+      const unattested = this.attestationMaker?.hasUnattested(this.state) === true;
+      if (unattested && this.haltError === undefined && !this.readReplica) {
         this.attestHead();
         await this.whenIdle();
       }

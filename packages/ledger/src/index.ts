@@ -67,3 +67,4 @@ export { SignaturePool } from './signature-pool.js';
 export { createDatabase, type LedgerDatabase, type BatchOperation } from './database.js';
 export * from './log-store.js';
 export { LevelLogStore, type LedgerLogWriter, type LogCommitItem, type CheckedStoredEntry } from './level-log-store.js';
+export { LedgerReadOnlyError } from './replica-apply.js';

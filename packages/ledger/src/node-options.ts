@@ -77,6 +77,13 @@ export interface NodeOptions {
    * Default: the local store itself (a synced LevelDB batch).
    */
   readonly logWriter?: (localStore: LevelLogStore) => LedgerLogWriter;
+  /**
+   * A read replica (docs/cluster.md, "Read replicas"): the node applies
+   * entries read from the log (applyFromLog) instead of taking transactions
+   * (submit() rejects with LedgerReadOnlyError), and attests only where the
+   * log records an attestation, never on opening or closing. Default false.
+   */
+  readonly readReplica?: boolean;
 }
 
 export interface NodeScheduler {

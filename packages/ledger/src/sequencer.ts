@@ -134,12 +134,23 @@ export class Sequencer {
   attestationRecord(attestation: Attestation): SequencedEntry {
     const logTimeMs = this.nextLogTime();
     const transaction = this.attestationMaker!.signRecord(attestation, logTimeMs);
+    return this.applyAccepted(transaction, logTimeMs, "the node's own attestation record");
+  }
+
+  /**
+   * Applies an entry read from the log at its own log time (a read replica,
+   * docs/cluster.md, "Read replicas"): the engine must accept it, as in
+   * recovery. No attestation is made here: a replica makes one only where the
+   * log records one. Throws if the engine refuses it: the caller halts.
+   */
+  applyLogged(transaction: SignedTransaction, logTimeMs: number): SequencedEntry {
+    return this.applyAccepted(transaction, logTimeMs, `entry ${this.sequencedSequence + 1} of the log`);
+  }
+
+  private applyAccepted(transaction: SignedTransaction, logTimeMs: number, what: string): SequencedEntry {
     const outcome = apply(this.state, { logTimeMs, transaction }, { signatureVerified: true });
-    if (!outcome.accepted) {
-      throw new Error(
-        `the engine refuses the node's own attestation record: ${outcome.rejection.code}: ${outcome.rejection.message}`,
-      );
-    }
+    if (!outcome.accepted)
+      throw new Error(`the engine refuses ${what}: ${outcome.rejection.code}: ${outcome.rejection.message}`);
     return { ...this.append(transaction, logTimeMs, outcome), attestation: undefined };
   }
 
