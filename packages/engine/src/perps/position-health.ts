@@ -9,6 +9,7 @@
  */
 import { divideUp, minimum, multiplyUp, squareRootUp, wad } from '../margin-fixed-point.js';
 import type { SqrtMarginFunction } from './perp-market.js';
+import { settlementUnitsTowardPositive } from './position.js';
 
 /** |quantity| × mark in USDC units, rounded up: the notional a requirement is taken of. */
 export function notionalUnitsUp(
@@ -18,11 +19,15 @@ export function notionalUnitsUp(
   settlementDecimals: number,
 ): bigint {
   const size = quantityUnits < 0n ? -quantityUnits : quantityUnits;
-  return divideUp(size * markPrice * 10n ** BigInt(settlementDecimals), wad * 10n ** BigInt(baseDecimals));
+  return settlementUnitsTowardPositive(size, markPrice, baseDecimals, settlementDecimals);
 }
 
 /** max(base, factor × √(notional in whole USDC)), capped at 1, wad; rounded up. */
-export function marginFractionOf(marginFunction: SqrtMarginFunction, notionalUnits: bigint, settlementDecimals: number): bigint {
+export function marginFractionOf(
+  marginFunction: SqrtMarginFunction,
+  notionalUnits: bigint,
+  settlementDecimals: number,
+): bigint {
   if (marginFunction.factor === 0n) return marginFunction.base;
   // √(notional / 10^decimals) in wad = √(notional × wad² / 10^decimals).
   const root = squareRootUp(divideUp(notionalUnits * wad * wad, 10n ** BigInt(settlementDecimals)));

@@ -42,6 +42,23 @@ export function divideTowardPositive(numerator: bigint, denominator: bigint): bi
 }
 
 /**
+ * `quantityUnits` base units at `perUnit` (signed wad of USDC per whole base
+ * unit) in USDC units, rounded toward +∞: the one conversion of positions,
+ * funding and notionals.
+ */
+export function settlementUnitsTowardPositive(
+  quantityUnits: bigint,
+  perUnit: bigint,
+  baseDecimals: number,
+  settlementDecimals: number,
+): bigint {
+  return divideTowardPositive(
+    quantityUnits * perUnit * 10n ** BigInt(settlementDecimals),
+    wad * 10n ** BigInt(baseDecimals),
+  );
+}
+
+/**
  * Applies a fill to a position: `deltaUnits` base units (positive: bought,
  * negative: sold) for `quoteUnits` USDC units (the fill's notional, never
  * negative). Returns the PnL realised by the part of the fill that closes
@@ -103,8 +120,7 @@ export function settleFunding(
   const difference = fundingIndex - position.fundingIndexAtSettlement;
   position.fundingIndexAtSettlement = fundingIndex;
   if (difference === 0n || position.quantityUnits === 0n) return 0n;
-  const exact = position.quantityUnits * difference * 10n ** BigInt(settlementDecimals);
-  const payment = divideTowardPositive(exact, wad * 10n ** BigInt(baseDecimals));
+  const payment = settlementUnitsTowardPositive(position.quantityUnits, difference, baseDecimals, settlementDecimals);
   position.cumulativeFundingUnits += payment;
   return payment;
 }
@@ -122,7 +138,6 @@ export function unrealisedPnlUnits(
   settlementDecimals: number,
 ): bigint {
   if (position.quantityUnits === 0n) return -position.costBasisUnits;
-  const exact = position.quantityUnits * markPrice * 10n ** BigInt(settlementDecimals);
-  const value = -divideTowardPositive(-exact, wad * 10n ** BigInt(baseDecimals));
+  const value = -settlementUnitsTowardPositive(-position.quantityUnits, markPrice, baseDecimals, settlementDecimals);
   return value - position.costBasisUnits;
 }
