@@ -16,7 +16,7 @@ import { demoConfig, genesisOf } from './config.js';
 import type { ExchangeNodePort } from './node-port.js';
 import { operatorKeyFromSeed } from './operator-key.js';
 
-const allListings = ['SOL', 'BTC', 'USDC', 'SOL_USDC', 'BTC_USDC'];
+const allListings = ['SOL', 'BTC', 'USDC', 'SOL_USDC', 'BTC_USDC', 'SOL_USDC_PERP', 'BTC_USDC_PERP'];
 
 describe('genesis listings', { timeout: 60_000 }, () => {
   const cleanups: Array<() => Promise<void>> = [];
@@ -45,7 +45,12 @@ describe('genesis listings', { timeout: 60_000 }, () => {
   it('lists everything when each submission takes longer than Backpack’s default 5-second window', async () => {
     const { node, operator } = await openNode({ ms: 6_000 });
     expect(await applyListings(node, operator, demoConfig())).toEqual(allListings);
-    expect(node.state.markets.map((market) => market.symbol)).toEqual(['SOL_USDC', 'BTC_USDC']);
+    expect(node.state.markets.map((market) => market.symbol)).toEqual([
+      'SOL_USDC',
+      'BTC_USDC',
+      'SOL_USDC_PERP',
+      'BTC_USDC_PERP',
+    ]);
   });
 
   it('signs a listing afresh when the node refused it only for its timestamp', async () => {

@@ -13,6 +13,7 @@ import {
   GenesisError,
   isCanonicalAccountId,
   parseInstruction,
+  marketListParameters,
   validateGenesis,
   type Genesis,
   type BorrowLendMarketListing,
@@ -61,6 +62,40 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
+// Order limits (docs/matching.md, section 4.6) of every demo market: at most 200
+// open orders per account, 100 makers per order, and orders worth at least 1 USDC.
+const demoOrderLimits = { maxOpenOrders: 200, maxMakersPerOrder: 100, minOrderValue: '1' } as const;
+
+const demoSolMarket: MarketConfig = {
+  symbol: 'SOL_USDC',
+  baseSymbol: 'SOL',
+  quoteSymbol: 'USDC',
+  tickSize: '0.01',
+  stepSize: '0.01',
+  minQuantity: '0.01',
+  maxQuantity: '100000',
+  minPrice: '0.01',
+  maxPrice: '1000000',
+  makerFeeBps: 2,
+  takerFeeBps: 5,
+  ...demoOrderLimits,
+};
+
+const demoBtcMarket: MarketConfig = {
+  symbol: 'BTC_USDC',
+  baseSymbol: 'BTC',
+  quoteSymbol: 'USDC',
+  tickSize: '0.1',
+  stepSize: '0.00001',
+  minQuantity: '0.00001',
+  maxQuantity: '1000',
+  minPrice: '0.1',
+  maxPrice: '10000000',
+  makerFeeBps: 2,
+  takerFeeBps: 5,
+  ...demoOrderLimits,
+};
+
 export function demoConfig(): ExchangeConfig {
   return {
     genesis: { exchangeName: 'demo' },
@@ -70,43 +105,29 @@ export function demoConfig(): ExchangeConfig {
       { symbol: 'USDC', decimals: 6, displayName: 'USD Coin', blockchains: ['Solana', 'Ethereum'] },
     ],
     markets: [
-      {
-        symbol: 'SOL_USDC',
-        baseSymbol: 'SOL',
-        quoteSymbol: 'USDC',
-        tickSize: '0.01',
-        stepSize: '0.01',
-        minQuantity: '0.01',
-        maxQuantity: '100000',
-        minPrice: '0.01',
-        maxPrice: '1000000',
-        makerFeeBps: 2,
-        takerFeeBps: 5,
-        // Order limits (docs/matching.md, section 4.6): at most 200 open orders
-        // per account, 100 makers per order, and orders worth at least 1 USDC.
-        maxOpenOrders: 200,
-        maxMakersPerOrder: 100,
-        minOrderValue: '1',
-      },
-      {
-        symbol: 'BTC_USDC',
-        baseSymbol: 'BTC',
-        quoteSymbol: 'USDC',
-        tickSize: '0.1',
-        stepSize: '0.00001',
-        minQuantity: '0.00001',
-        maxQuantity: '1000',
-        minPrice: '0.1',
-        maxPrice: '10000000',
-        makerFeeBps: 2,
-        takerFeeBps: 5,
-        // Order limits (docs/matching.md, section 4.6): at most 200 open orders
-        // per account, 100 makers per order, and orders worth at least 1 USDC.
-        maxOpenOrders: 200,
-        maxMakersPerOrder: 100,
-        minOrderValue: '1',
-      },
+      demoSolMarket,
+      demoBtcMarket,
+      // Perpetuals settled in USDC (docs/perps.md) with Backpack's margin functions, on the spot markets' books' terms.
+      { ...demoSolMarket, symbol: 'SOL_USDC_PERP', ...perpDemoFields('0.0001275', '0.0000765', '4000000') },
+      { ...demoBtcMarket, symbol: 'BTC_USDC_PERP', ...perpDemoFields('0.0000935', '0.0000561', '1000') },
     ],
+  };
+}
+
+/** The demo perpetuals' fields: IMF 2 % and MMF 1.25 % at small sizes, hourly funding within ±1 %, band 0.9 to 1.1. */
+function perpDemoFields(imfFactor: string, mmfFactor: string, openInterestLimit: string): Partial<MarketConfig> {
+  return {
+    marketType: 'PERP',
+    imfBase: '0.02',
+    imfFactor,
+    mmfBase: '0.0125',
+    mmfFactor,
+    fundingIntervalMs: 3_600_000,
+    fundingRateUpperBoundBps: 100,
+    fundingRateLowerBoundBps: -100,
+    openInterestLimit,
+    markBandMaxMultiplier: '1.1',
+    markBandMinMultiplier: '0.9',
   };
 }
 
@@ -151,22 +172,10 @@ export function listingGroups(config: ExchangeConfig): Array<{
       symbol: market.symbol,
       kind: 'market' as const,
       instruction: 'marketList',
-      params: [
-        ['symbol', market.symbol],
-        ['baseSymbol', market.baseSymbol],
-        ['quoteSymbol', market.quoteSymbol],
-        ['tickSize', market.tickSize],
-        ['stepSize', market.stepSize],
-        ['minQuantity', market.minQuantity],
-        ['maxQuantity', market.maxQuantity],
-        ['minPrice', market.minPrice],
-        ['maxPrice', market.maxPrice],
-        ['makerFeeBps', String(market.makerFeeBps)],
-        ['takerFeeBps', String(market.takerFeeBps)],
-        ...(market.maxOpenOrders !== undefined ? [['maxOpenOrders', String(market.maxOpenOrders)]] : []),
-        ...(market.maxMakersPerOrder !== undefined ? [['maxMakersPerOrder', String(market.maxMakersPerOrder)]] : []),
-        ...(market.minOrderValue !== undefined ? [['minOrderValue', market.minOrderValue]] : []),
-      ] as Array<[string, string]>,
+      params: marketListParameters.flatMap(({ name }): Array<[string, string]> => {
+        const value = (market as Record<string, string | number | undefined>)[name];
+        return value === undefined ? [] : [[name, String(value)]];
+      }),
     })),
     ...borrowLendListingGroups(config.borrowLendMarkets ?? []),
   ];
@@ -203,10 +212,11 @@ function decimalAt(value: Json, key: string, where: string): string {
   return field;
 }
 
-function integerAt(value: Json, key: string, where: string, maximum: number): number {
+function integerAt(value: Json, key: string, where: string, maximum: number, signed = false): number {
   const field = value[key];
-  if (typeof field !== 'number' || !Number.isSafeInteger(field) || field < 0 || field > maximum) {
-    throw new ConfigError(`${where}.${key} must be an integer from 0 to ${maximum}.`);
+  const minimum = signed ? -maximum : 0;
+  if (typeof field !== 'number' || !Number.isSafeInteger(field) || field < minimum || field > maximum) {
+    throw new ConfigError(`${where}.${key} must be an integer from ${minimum} to ${maximum}.`);
   }
   return field;
 }
@@ -262,45 +272,29 @@ function parseAssetConfig(entry: unknown, where: string): AssetConfig {
   };
 }
 
+/**
+ * A market as the config lists it, field by field as the engine catalogue's
+ * marketList parameters say (instruction-catalogue.ts); the symbol defaults to
+ * BASE_QUOTE (BASE_QUOTE_PERP for a perpetual). The engine's own parser then
+ * judges the values (checkListings).
+ */
 function parseMarketConfig(entry: unknown, where: string): MarketConfig {
   const market = objectAt(entry, where);
-  const fields = [
-    'symbol',
-    'baseSymbol',
-    'quoteSymbol',
-    'tickSize',
-    'stepSize',
-    'minQuantity',
-    'maxQuantity',
-    'minPrice',
-    'maxPrice',
-    'makerFeeBps',
-    'takerFeeBps',
-    'maxOpenOrders',
-    'maxMakersPerOrder',
-    'minOrderValue',
-  ];
-  onlyKeys(market, fields, where);
-  const baseSymbol = stringAt(market, 'baseSymbol', where)!;
-  const quoteSymbol = stringAt(market, 'quoteSymbol', where)!;
-  return {
-    symbol: stringAt(market, 'symbol', where, true) ?? `${baseSymbol}_${quoteSymbol}`,
-    baseSymbol,
-    quoteSymbol,
-    tickSize: decimalAt(market, 'tickSize', where),
-    stepSize: decimalAt(market, 'stepSize', where),
-    minQuantity: decimalAt(market, 'minQuantity', where),
-    maxQuantity: decimalAt(market, 'maxQuantity', where),
-    minPrice: decimalAt(market, 'minPrice', where),
-    maxPrice: decimalAt(market, 'maxPrice', where),
-    makerFeeBps: integerAt(market, 'makerFeeBps', where, 10_000),
-    takerFeeBps: integerAt(market, 'takerFeeBps', where, 10_000),
-    ...(market.maxOpenOrders !== undefined ? { maxOpenOrders: integerAt(market, 'maxOpenOrders', where, 1_000) } : {}),
-    ...(market.maxMakersPerOrder !== undefined
-      ? { maxMakersPerOrder: integerAt(market, 'maxMakersPerOrder', where, 100) }
-      : {}),
-    ...(market.minOrderValue !== undefined ? { minOrderValue: decimalAt(market, 'minOrderValue', where) } : {}),
-  };
+  onlyKeys(
+    market,
+    marketListParameters.map((parameter) => parameter.name),
+    where,
+  );
+  const listing: Record<string, string | number> = {};
+  for (const { name, kind, required } of marketListParameters) {
+    if (market[name] === undefined && (!required || name === 'symbol')) continue;
+    if (kind === 'text') listing[name] = stringAt(market, name, where)!;
+    else if (kind === 'decimal') listing[name] = decimalAt(market, name, where);
+    else listing[name] = integerAt(market, name, where, Number.MAX_SAFE_INTEGER, kind === 'signedInteger');
+  }
+  const suffix = listing.marketType === 'PERP' ? '_PERP' : '';
+  listing.symbol ??= `${listing.baseSymbol}_${listing.quoteSymbol}${suffix}`;
+  return listing as unknown as MarketConfig;
 }
 
 /** Where deposits are sent, by blockchain: printable names and addresses. */

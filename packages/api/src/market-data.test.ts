@@ -142,6 +142,32 @@ describe('market data and ccxt parity', { timeout: 120_000 }, () => {
     expect(one.createdAt).toBe('2027-01-31T23:58:00.000');
   });
 
+  it('a perpetual loads as a USDC-settled swap with Backpack’s PERP fields (docs/perps.md, "Listing")', async () => {
+    const markets = await maker.fetchMarkets();
+    const perp = markets.find((market) => market!.id === 'SOL_USDC_PERP')!;
+    expect(perp).toMatchObject({
+      symbol: 'SOL/USDC:USDC',
+      type: 'swap',
+      swap: true,
+      spot: false,
+      linear: true,
+      settle: 'USDC',
+      contractSize: 1,
+    });
+    expect(perp.info).toMatchObject({
+      marketType: 'PERP',
+      imfFunction: { type: 'sqrt', base: '0.02', factor: '0.0001275' },
+      mmfFunction: { type: 'sqrt', base: '0.0125', factor: '0.0000765' },
+      fundingInterval: 3_600_000,
+      fundingRateUpperBound: '100',
+      fundingRateLowerBound: '-100',
+      openInterestLimit: '4000000',
+      filters: { price: { meanMarkPriceBand: { maxMultiplier: '1.1', minMultiplier: '0.9' } } },
+    });
+    const spot = markets.find((market) => market!.id === 'SOL_USDC')!;
+    expect(spot.info.imfFunction).toBeUndefined();
+  });
+
   it('fetchOHLCV: minute candles on both sides of the month boundary', async () => {
     now = at('2027-02-01T00:05:00Z');
     const candles = await maker.fetchOHLCV('SOL/USDC', '1m', at('2027-01-31T23:50:00Z'));

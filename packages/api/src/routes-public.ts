@@ -29,18 +29,30 @@ import { candlesBetween, wireCandle } from './klines.js';
 import { computeTicker } from './ticker.js';
 import { wireMarket, wirePublicTrade } from './wire-format.js';
 
+/** Backpack's margin function of a perpetual: fraction = max(base, factor × √notional). */
+const sqrtFunctionSchema = {
+  type: 'object',
+  properties: { type: { type: 'string', enum: ['sqrt'] }, ...textProperties('base', 'factor') },
+} as const;
+
 const marketsSchema = arrayOf({
   type: 'object',
   properties: {
     ...textProperties('symbol', 'baseSymbol', 'quoteSymbol'),
-    marketType: { type: 'string', enum: ['SPOT'] },
+    marketType: { type: 'string', enum: ['SPOT', 'PERP'] },
     orderBookState: { type: 'string', enum: ['Open'] },
     createdAt: { type: ['string', 'null'], description: 'The listing entry’s log time, ISO 8601 UTC without the Z' },
     visible: { type: 'boolean' },
     filters: {
       type: 'object',
       properties: {
-        price: { type: 'object', properties: textProperties('minPrice', 'maxPrice', 'tickSize') },
+        price: {
+          type: 'object',
+          properties: {
+            ...textProperties('minPrice', 'maxPrice', 'tickSize'),
+            meanMarkPriceBand: { type: 'object', properties: textProperties('maxMultiplier', 'minMultiplier') },
+          },
+        },
         quantity: { type: 'object', properties: textProperties('minQuantity', 'maxQuantity', 'stepSize') },
       },
     },
@@ -49,6 +61,11 @@ const marketsSchema = arrayOf({
       type: 'object',
       properties: { maxOpenOrders: integer, maxMakersPerOrder: integer, minOrderValue: text },
     },
+    // Perpetuals only (docs/perps.md, "Listing").
+    imfFunction: sqrtFunctionSchema,
+    mmfFunction: sqrtFunctionSchema,
+    fundingInterval: integer,
+    ...textProperties('fundingRateUpperBound', 'fundingRateLowerBound', 'openInterestLimit'),
   },
 } as const);
 
@@ -148,7 +165,7 @@ function registerAssetRoutes(app: FastifyInstance, context: ApiContext): void {
 function registerMarketRoutes(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
   const wire = async (market: Market) => wireMarket(market, await context.feed.marketListedAtMs(market.symbol));
-  const markets = { summary: 'Listed spot markets with their filters', tags: ['public'] };
+  const markets = { summary: 'Listed markets, spot and perpetual, with their filters', tags: ['public'] };
   getRoute(app, '/api/v1/markets', { ...markets, querystring: noQuery, ok: marketsSchema }, async () =>
     Promise.all(node.state.markets.map(wire)),
   );

@@ -11,6 +11,7 @@ import {
   type DepositView,
   type ExchangeState,
   type Market,
+  type PerpParameters,
   type OrderView,
   type WithdrawalView,
 } from '@vex/engine';
@@ -190,7 +191,7 @@ export function wireMarket(market: Market, listedAtMs: number | undefined): Reco
     symbol: market.symbol,
     baseSymbol: market.base.symbol,
     quoteSymbol: market.quote.symbol,
-    marketType: 'SPOT',
+    marketType: market.perp === undefined ? 'SPOT' : 'PERP',
     orderBookState: 'Open',
     createdAt: listedAtMs === undefined ? null : isoWithoutZone(listedAtMs),
     visible: true,
@@ -199,6 +200,15 @@ export function wireMarket(market: Market, listedAtMs: number | undefined): Reco
         minPrice: formatPrice(market, market.minPriceTicks),
         maxPrice: formatPrice(market, market.maxPriceTicks),
         tickSize: market.tickSize,
+        // Backpack's band of the mark price around the index (perpetuals only).
+        ...(market.perp === undefined
+          ? {}
+          : {
+              meanMarkPriceBand: {
+                maxMultiplier: formatDecimal(market.perp.parameters.markBandMaxMultiplier, 18),
+                minMultiplier: formatDecimal(market.perp.parameters.markBandMinMultiplier, 18),
+              },
+            }),
       },
       quantity: {
         minQuantity: formatQuantity(market, market.minQuantitySteps),
@@ -216,5 +226,24 @@ export function wireMarket(market: Market, listedAtMs: number | undefined): Reco
       maxMakersPerOrder: market.maxMakersPerOrder,
       minOrderValue: formatDecimal(market.minOrderValueUnits, market.quote.decimals),
     },
+    ...(market.perp === undefined ? {} : wirePerpFields(market, market.perp.parameters)),
+  };
+}
+
+/** A perpetual's Backpack fields (docs/perps.md, "Listing"); spot markets leave them out. */
+function wirePerpFields(market: Market, parameters: PerpParameters): Record<string, unknown> {
+  const fraction = (value: bigint): string => formatDecimal(value, 18);
+  const sqrt = (margin: PerpParameters['imf']) => ({
+    type: 'sqrt',
+    base: fraction(margin.base),
+    factor: fraction(margin.factor),
+  });
+  return {
+    imfFunction: sqrt(parameters.imf),
+    mmfFunction: sqrt(parameters.mmf),
+    fundingInterval: parameters.fundingIntervalMs,
+    fundingRateUpperBound: String(parameters.fundingRateUpperBoundBps),
+    fundingRateLowerBound: String(parameters.fundingRateLowerBoundBps),
+    openInterestLimit: formatDecimal(parameters.openInterestLimitUnits, market.base.decimals),
   };
 }

@@ -9,6 +9,7 @@
  * Runs in browsers and in Node 18+: it uses fetch, TextEncoder and
  * crypto.getRandomValues only.
  */
+import { marketListParameters } from '@vex/engine/catalogue';
 import { verifyProofAgainstPublished, type PublishedProofCheck } from '@vex/engine/verify';
 import { ClientInputError, ExchangeError, errorFromResponse, isErrorBody } from './errors.js';
 import { isPublicKeyText } from './keys.js';
@@ -314,26 +315,11 @@ export class ExchangeClient {
     return this.submitInstruction(operatorInstructions.listAsset, fieldsOf(listing, 'symbol', 'decimals'));
   }
 
+  /** Lists a market, spot or perpetual; its parameters are the engine catalogue's marketList list. */
   listMarket(listing: MarketListing): Promise<TransactionReceipt> {
     return this.submitInstruction(
       operatorInstructions.listMarket,
-      fieldsOf(
-        listing,
-        'symbol',
-        'baseSymbol',
-        'quoteSymbol',
-        'tickSize',
-        'stepSize',
-        'minQuantity',
-        'maxQuantity',
-        'minPrice',
-        'maxPrice',
-        'makerFeeBps',
-        'takerFeeBps',
-        'maxOpenOrders',
-        'maxMakersPerOrder',
-        'minOrderValue',
-      ),
+      fieldsOf(listing, ...marketListParameters.map((parameter) => parameter.name)),
     );
   }
 

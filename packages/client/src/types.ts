@@ -315,6 +315,18 @@ export interface MarketListing {
   readonly maxMakersPerOrder?: number;
   /** The smallest order value, in the quote asset. */
   readonly minOrderValue?: Decimal;
+  /** A perpetual (symbol BASE_USDC_PERP) and its fields (docs/perps.md, "Listing"); absent: SPOT. */
+  readonly marketType?: 'SPOT' | 'PERP';
+  readonly imfBase?: Decimal;
+  readonly imfFactor?: Decimal;
+  readonly mmfBase?: Decimal;
+  readonly mmfFactor?: Decimal;
+  readonly fundingIntervalMs?: number;
+  readonly fundingRateUpperBoundBps?: number;
+  readonly fundingRateLowerBoundBps?: number;
+  readonly openInterestLimit?: Decimal;
+  readonly markBandMaxMultiplier?: Decimal;
+  readonly markBandMinMultiplier?: Decimal;
 }
 
 export interface ReservesStatement {

@@ -7,6 +7,7 @@ export * from './instruction-catalogue.js';
 export * from './invariants.js';
 export * from './limits.js';
 export { formatPrice, formatQuantity } from './listing.js';
+export type { PerpMarketState, PerpParameters, SqrtMarginFunction } from './perps/perp-market.js';
 export {
   placeOrder,
   cancelOrder,

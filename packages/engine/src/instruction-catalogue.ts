@@ -17,7 +17,58 @@ export const enumValues = {
   selfTradePrevention: ['RejectTaker', 'RejectMaker', 'RejectBoth', 'Allow'],
   triggerBy: ['LastPrice'],
   borrowLendSide: ['Borrow', 'Lend'],
+  marketType: ['SPOT', 'PERP'],
 } as const;
+
+/**
+ * How a marketList parameter is written in a config file or a client call:
+ * `text` a string, `decimal` a plain decimal string, `integer` a
+ * non-negative safe integer, `signedInteger` a safe integer of either sign.
+ * Signed, every value is its decimal text.
+ */
+export type ListingParameterKind = 'text' | 'decimal' | 'integer' | 'signedInteger';
+
+/**
+ * The marketList parameters in the order a listing is written: the spot
+ * fields every market has (the optional ones last), then the perpetual
+ * fields, which only a `marketType: PERP` listing takes (docs/perps.md,
+ * "Listing"). The API's config parser and the client's listMarket derive
+ * from this list; the engine's parser (instruction.ts) reads the same names.
+ */
+export const marketListParameters = [
+  { name: 'symbol', kind: 'text', required: true },
+  { name: 'baseSymbol', kind: 'text', required: true },
+  { name: 'quoteSymbol', kind: 'text', required: true },
+  { name: 'tickSize', kind: 'decimal', required: true },
+  { name: 'stepSize', kind: 'decimal', required: true },
+  { name: 'minQuantity', kind: 'decimal', required: true },
+  { name: 'maxQuantity', kind: 'decimal', required: true },
+  { name: 'minPrice', kind: 'decimal', required: true },
+  { name: 'maxPrice', kind: 'decimal', required: true },
+  { name: 'makerFeeBps', kind: 'integer', required: true },
+  { name: 'takerFeeBps', kind: 'integer', required: true },
+  { name: 'maxOpenOrders', kind: 'integer', required: false },
+  { name: 'maxMakersPerOrder', kind: 'integer', required: false },
+  { name: 'minOrderValue', kind: 'decimal', required: false },
+  // Perpetual futures (docs/perps.md, "Listing"); absent on a spot market.
+  { name: 'marketType', kind: 'text', required: false },
+  { name: 'imfBase', kind: 'decimal', required: false },
+  { name: 'imfFactor', kind: 'decimal', required: false },
+  { name: 'mmfBase', kind: 'decimal', required: false },
+  { name: 'mmfFactor', kind: 'decimal', required: false },
+  { name: 'fundingIntervalMs', kind: 'integer', required: false },
+  { name: 'fundingRateUpperBoundBps', kind: 'signedInteger', required: false },
+  { name: 'fundingRateLowerBoundBps', kind: 'signedInteger', required: false },
+  { name: 'openInterestLimit', kind: 'decimal', required: false },
+  { name: 'markBandMaxMultiplier', kind: 'decimal', required: false },
+  { name: 'markBandMinMultiplier', kind: 'decimal', required: false },
+] as const satisfies ReadonlyArray<{
+  readonly name: string;
+  readonly kind: ListingParameterKind;
+  readonly required: boolean;
+}>;
+
+export type MarketListParameterName = (typeof marketListParameters)[number]['name'];
 
 export interface SignedRoute {
   readonly method: 'GET' | 'POST' | 'DELETE' | 'PATCH';

@@ -40,6 +40,17 @@ const fieldReaders = {
   basisPoints: (reader: ParameterReader, key: string) => reader.integer(key, 10_000),
   assetDecimals: (reader: ParameterReader, key: string) => reader.integer(key, 18),
   borrowLendSide: (reader: ParameterReader, key: string) => reader.oneOf(key, enumValues.borrowLendSide),
+  optionalMarketType: (reader: ParameterReader, key: string) =>
+    reader.optional(key) === undefined ? undefined : reader.oneOf(key, enumValues.marketType),
+  /** A signed whole number of basis points, −10,000 to 10,000 (a funding rate bound). */
+  optionalSignedBasisPoints: (reader: ParameterReader, key: string) => {
+    const text = reader.optional(key);
+    if (text === undefined) return undefined;
+    // 0 to 9999 or exactly 10000, either sign; no "-0".
+    if (!/^(0|-?([1-9][0-9]{0,3}|10000))$/.test(text))
+      throw new ParseFailure(`"${key}" must be a whole number of basis points from -10000 to 10000.`);
+    return Number(text);
+  },
 } as const;
 
 type FieldKind = keyof typeof fieldReaders;

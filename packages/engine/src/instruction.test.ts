@@ -200,12 +200,25 @@ describe('orderExecute', () => {
     );
   });
 
-  it.each(['sol_usdc', 'SOL-USDC', 'SOL_USDC_PERP', '_USDC', 'SOL_', 'SOL USDC', 'ABCDEFGHIJKLMNOPQ_USDC'])(
-    'rejects the symbol %j',
-    (symbol) => {
-      expect(rejectedMessage('orderExecute', { ...limitBid, symbol })).toBe('"symbol" is not a valid symbol.');
-    },
-  );
+  // A perpetual's symbol (SOL_USDC_PERP) is valid since perpetuals were listed (docs/perps.md); other suffixes are not.
+  it.each([
+    'sol_usdc',
+    'SOL-USDC',
+    'SOL_USDC_FUT',
+    'SOL_USDC_PERP_PERP',
+    '_USDC',
+    'SOL_',
+    'SOL USDC',
+    'ABCDEFGHIJKLMNOPQ_USDC',
+  ])('rejects the symbol %j', (symbol) => {
+    expect(rejectedMessage('orderExecute', { ...limitBid, symbol })).toBe('"symbol" is not a valid symbol.');
+  });
+
+  it('accepts a perpetual symbol', () => {
+    expect(accepted('orderExecute', { ...limitBid, symbol: 'SOL_USDC_PERP' })).toMatchObject({
+      orders: [{ symbol: 'SOL_USDC_PERP' }],
+    });
+  });
 
   it('leaves decimal amounts as text: their scale belongs to the market, which the engine checks', () => {
     expect(accepted('orderExecute', { ...limitBid, price: '101.255', quantity: 'lots' })).toMatchObject({

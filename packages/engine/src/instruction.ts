@@ -159,6 +159,23 @@ export type OperatorInstruction =
       readonly maxMakersPerOrder?: number;
       /** The smallest order value, a decimal in the quote asset. */
       readonly minOrderValue?: string;
+      /** SPOT (absent) or PERP; the fields below are a perpetual's only (docs/perps.md, "Listing"). */
+      readonly marketType?: 'SPOT' | 'PERP';
+      /** The sqrt margin functions: fraction = max(base, factor × √notional) (decimals). */
+      readonly imfBase?: string;
+      readonly imfFactor?: string;
+      readonly mmfBase?: string;
+      readonly mmfFactor?: string;
+      /** Default 3,600,000 (hourly). */
+      readonly fundingIntervalMs?: number;
+      /** Funding rate bounds per interval in basis points, signed (Backpack: "100" and "-100"). */
+      readonly fundingRateUpperBoundBps?: number;
+      readonly fundingRateLowerBoundBps?: number;
+      /** The largest open interest, a decimal in base units (absent: no limit). */
+      readonly openInterestLimit?: string;
+      /** The mark price band around the index price (Backpack's meanMarkPriceBand), e.g. "1.1" and "0.9". */
+      readonly markBandMaxMultiplier?: string;
+      readonly markBandMinMultiplier?: string;
     };
 
 /** Signed reads: verified like transactions, answered from state, never logged. */
@@ -274,7 +291,9 @@ export class ParameterReader {
 
   symbol(key: string): string {
     const value = this.required(key);
-    if (!/^[A-Z0-9]{1,16}(_[A-Z0-9]{1,16})?$/.test(value)) throw new ParseFailure(`"${key}" is not a valid symbol.`);
+    // A perpetual's symbol carries the suffix _PERP (SOL_USDC_PERP).
+    if (!/^[A-Z0-9]{1,16}(_[A-Z0-9]{1,16}(_PERP)?)?$/.test(value))
+      throw new ParseFailure(`"${key}" is not a valid symbol.`);
     return value;
   }
 
@@ -462,6 +481,17 @@ const transactionParsers: {
       maxOpenOrders: 'optionalCount',
       maxMakersPerOrder: 'optionalCount',
       minOrderValue: 'optionalDecimal',
+      marketType: 'optionalMarketType',
+      imfBase: 'optionalDecimal',
+      imfFactor: 'optionalDecimal',
+      mmfBase: 'optionalDecimal',
+      mmfFactor: 'optionalDecimal',
+      fundingIntervalMs: 'optionalCount',
+      fundingRateUpperBoundBps: 'optionalSignedBasisPoints',
+      fundingRateLowerBoundBps: 'optionalSignedBasisPoints',
+      openInterestLimit: 'optionalDecimal',
+      markBandMaxMultiplier: 'optionalDecimal',
+      markBandMinMultiplier: 'optionalDecimal',
     }),
 };
 

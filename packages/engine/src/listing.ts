@@ -1,5 +1,5 @@
 /**
- * Listing assets and spot markets (operator instructions).
+ * Listing assets and markets, spot and perpetual (operator instructions; perps/perp-market.ts).
  *
  * A market's tick and step are chosen so that every price × quantity is a
  * whole number of quote units: stepSize × tickSize × 10^quoteDecimals must be
@@ -18,6 +18,7 @@ import {
   maximumOpenOrdersLimit,
 } from './limits.js';
 import { newMarketBooks } from './order-book.js';
+import { listedSymbol, perpMarketOf } from './perps/perp-market.js';
 import { isRejection, reject, type Rejection } from './result-codes.js';
 import type { Asset, ExchangeState, Market } from './state.js';
 
@@ -64,6 +65,8 @@ export function listMarket(state: ExchangeState, listing: MarketListing): Market
   if (isRejection(bounds)) return bounds;
   const limits = marketLimits(listing, quote);
   if (isRejection(limits)) return limits;
+  const perp = perpMarketOf(listing, base, quote);
+  if (isRejection(perp)) return perp;
   const market: Market = {
     index: state.markets.length,
     symbol: listing.symbol,
@@ -78,6 +81,7 @@ export function listMarket(state: ExchangeState, listing: MarketListing): Market
     lastPriceTicks: 0n,
     risingTriggers: [],
     fallingTriggers: [],
+    perp,
   };
   state.markets.push(market);
   state.marketsBySymbol.set(market.symbol, market);
@@ -93,8 +97,8 @@ function marketAssets(state: ExchangeState, listing: MarketListing): { base: Ass
   if (base === undefined || quote === undefined)
     return reject('INVALID_ASSET', 'Both assets of a market must be listed first.');
   if (base === quote) return invalid('A market needs two different assets.');
-  if (listing.symbol !== `${base.symbol}_${quote.symbol}`)
-    return invalid(`The market symbol must be ${base.symbol}_${quote.symbol}.`);
+  const symbol = listedSymbol(listing, base, quote);
+  if (listing.symbol !== symbol) return invalid(`The market symbol must be ${symbol}.`);
   return { base, quote };
 }
 

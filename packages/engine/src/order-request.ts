@@ -79,6 +79,8 @@ export type ResolvedOrder = OrderParameters & TriggerParameters & { readonly mar
 export function resolveOrderRequest(state: ExchangeState, request: OrderRequest): ResolvedOrder | Rejection {
   const market = state.marketsBySymbol.get(request.symbol);
   if (market === undefined) return reject('INVALID_MARKET', `Market ${request.symbol} does not exist.`);
+  // Perpetual settlement (positions) is not built yet: a perpetual is listed but takes no orders.
+  if (market.perp !== undefined) return reject('INVALID_MARKET', `Market ${request.symbol} does not take orders yet.`);
   let priceTicks = 0n;
   if (request.price !== undefined) {
     const price = parsePriceTicks(market, request.price);

@@ -82,7 +82,7 @@ describe('state codec', () => {
     // Any change to the encoding or to the engine's semantics moves this
     // hash; update it only together with docs/protocol.md.
     expect(stateHashHex(busyState())).toMatchInlineSnapshot(
-      `"de647fc7af1c84d9c10d9a48f22ab98640b303423e164b20ed847b6ada467332"`,
+      `"283a269a356b6d07343febb04eae7286222cf33cca9847607497828eac0a335c"`,
     );
   });
 

@@ -28,9 +28,10 @@ import {
 } from './margin-codec.js';
 import { decodeAccountExitAddress, encodeAccountExitAddress } from './exit-address.js';
 import { sha256 } from './log-format.js';
+import { decodePerpListing, decodePerpState, encodePerpListing, encodePerpState } from './perps/perp-codec.js';
 
 const magic = new TextEncoder().encode('VEXSTATE');
-export const stateEncodingVersion = 4;
+export const stateEncodingVersion = 5;
 
 // Enum bytes are indexes into the instruction catalogue's value lists.
 const sides: readonly Side[] = enumValues.side;
@@ -167,7 +168,10 @@ function encodeMarketsSection(writer: ByteWriter, state: ExchangeState): void {
     writer.unsigned(market.maxOpenOrders);
     writer.unsigned(market.maxMakersPerOrder);
     writer.string(formatDecimal(market.minOrderValueUnits, market.quote.decimals));
+    // Version 5: the perpetual's listing and state (perps/perp-codec.ts).
+    encodePerpListing(writer, market);
     writer.unsigned(market.lastPriceTicks);
+    encodePerpState(writer, market);
   }
 }
 
@@ -362,10 +366,13 @@ function decodeMarkets(reader: ByteReader, state: ExchangeState): void {
       maxOpenOrders: reader.safeInteger(),
       maxMakersPerOrder: reader.safeInteger(),
       minOrderValue: reader.string(),
+      ...decodePerpListing(reader),
     };
+    if (listing.marketType === 'PERP') listing.symbol += '_PERP';
     const market = listMarket(state, listing);
     if (isRejection(market)) throw new StateDecodeError(`market ${listing.symbol}: ${market.message}`);
     market.lastPriceTicks = reader.unsigned();
+    decodePerpState(reader, market);
   }
 }
 

@@ -15,6 +15,7 @@ import { StateChanges } from './state-changes.js';
 import type { OrderType, SelfTradePrevention, Side, TimeInForce } from './instruction.js';
 import { newAccountSettings, type AccountSettings, type AssetMargin } from './margin-state.js';
 import type { BookSide, PriceLevel } from './order-book.js';
+import type { PerpMarketState } from './perps/perp-market.js';
 
 export type OrderStatus =
   | 'New'
@@ -89,6 +90,8 @@ export interface Market {
    */
   readonly risingTriggers: Order[];
   readonly fallingTriggers: Order[];
+  /** A perpetual's parameters and state (docs/perps.md); undefined for a spot market. */
+  readonly perp: PerpMarketState | undefined;
 }
 
 export class Balance {

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { wad } from '../margin-fixed-point.js';
+import { applyFill, newPosition, settleFunding, unrealisedPnlUnits, type Position } from './position.js';
+
+// SOL has 9 decimals, USDC 6: one SOL is 10^9 units, one USDC 10^6.
+const sol = 10n ** 9n;
+const usdc = 10n ** 6n;
+
+/** A position after the fills (signed SOL, price in USDC), with the PnL each realised. */
+function after(...fills: Array<[bigint, bigint]>): { position: Position; realised: bigint[] } {
+  const position = newPosition(0n);
+  const realised = fills.map(([solQuantity, price]) => {
+    const size = solQuantity < 0n ? -solQuantity : solQuantity;
+    return applyFill(position, solQuantity * sol, size * price * usdc);
+  });
+  return { position, realised };
+}
+
+describe('positions', () => {
+  it('open, add, reduce, close: cost basis and realised PnL', () => {
+    const { position, realised } = after([10n, 100n], [10n, 110n], [-5n, 120n], [-15n, 90n]);
+    // Open 10 at 100, add 10 at 110 (entry 105), sell 5 at 120 (+75), sell 15 at 90 (−225).
+    expect(realised).toEqual([0n, 0n, 75n * usdc, -225n * usdc]);
+    expect(position).toMatchObject({ quantityUnits: 0n, costBasisUnits: 0n, realisedPnlUnits: -150n * usdc });
+  });
+
+  it('flips a long into a short at the fill price', () => {
+    const { position, realised } = after([10n, 100n], [-15n, 120n]);
+    expect(realised).toEqual([0n, 200n * usdc]);
+    // Short 5 at 120: the cost basis is negative (Backpack's netCost for a short).
+    expect(position).toMatchObject({ quantityUnits: -5n * sol, costBasisUnits: -600n * usdc });
+  });
+
+  it('a short gains when it buys back lower', () => {
+    const { position, realised } = after([-10n, 100n], [4n, 90n]);
+    expect(realised).toEqual([0n, 40n * usdc]);
+    expect(position).toMatchObject({ quantityUnits: -6n * sol, costBasisUnits: -600n * usdc });
+  });
+
+  it('rounds a partial close against the account and realises the remainder exactly at the close', () => {
+    const position = newPosition(0n);
+    applyFill(position, 3n, 100n); // 3 units for 100 quote units: cost per unit 33.33…
+    expect(applyFill(position, -1n, 34n)).toBe(0n); // released cost ⌈100/3⌉ = 34
+    expect(applyFill(position, -2n, 66n)).toBe(0n); // the remaining 66, exactly
+    expect(position.costBasisUnits).toBe(0n);
+    const short = newPosition(0n);
+    applyFill(short, -3n, 100n);
+    expect(applyFill(short, 1n, 33n)).toBe(0n); // released −33 (toward +∞), so the short gains 0, not 0.33
+    expect(applyFill(short, 2n, 66n)).toBe(1n); // and the rest, 67 − 66
+  });
+
+  it('funding: a long pays, a short receives, each rounded against the account', () => {
+    const long = newPosition(0n);
+    const short = newPosition(0n);
+    applyFill(long, 3n, 1n);
+    applyFill(short, -3n, 1n);
+    // Index moves by 1/3 of a millionth of a USDC per whole SOL (wad): 3 units of SOL owe 10^-15 USDC units.
+    const index = wad / 3n;
+    expect(settleFunding(long, index, 9, 6)).toBe(1n); // pays ⌈3 × (1/3)e18 × 1e6 / 1e27⌉ = 1
+    expect(settleFunding(short, index, 9, 6)).toBe(0n); // receives ⌊…⌋ = 0
+    expect(long.fundingIndexAtSettlement).toBe(index);
+    // A whole SOL long over an index move of 0.5 USDC pays exactly 0.5 USDC.
+    const whole = newPosition(0n);
+    applyFill(whole, sol, 100n * usdc);
+    expect(settleFunding(whole, wad / 2n, 9, 6)).toBe(usdc / 2n);
+    expect(whole.cumulativeFundingUnits).toBe(usdc / 2n);
+  });
+
+  it('unrealised PnL at the mark', () => {
+    const { position } = after([-2n, 100n]);
+    expect(unrealisedPnlUnits(position, 90n * wad, 9, 6)).toBe(20n * usdc);
+    expect(unrealisedPnlUnits(position, 101n * wad, 9, 6)).toBe(-2n * usdc);
+    const tiny = newPosition(0n);
+    applyFill(tiny, -1n, 0n); // 1 unit short at 0; a mark of 1.5 USDC values it at −1.5e-9 USDC → −1 unit
+    expect(unrealisedPnlUnits(tiny, (wad * 3n) / 2n, 9, 6)).toBe(-1n);
+  });
+});
+
+describe('refreshPerpMarket (placeholder)', () => {
+  it('sets the mark to the base asset index price and leaves the funding index', async () => {
+    const { refreshPerpMarket } = await import('./perp-clock.js');
+    const perp = { markPrice: 0n, cumulativeFundingIndex: 5n };
+    const market = { perp, base: { margin: { indexPrice: 150n * wad } } };
+    refreshPerpMarket(undefined as never, market as never, 1000);
+    expect(perp).toEqual({ markPrice: 150n * wad, cumulativeFundingIndex: 5n });
+    const unpriced = { perp: { markPrice: 7n, cumulativeFundingIndex: 0n }, base: { margin: undefined } };
+    refreshPerpMarket(undefined as never, unpriced as never, 1000);
+    expect(unpriced.perp.markPrice).toBe(0n);
+  });
+});

@@ -1,0 +1,143 @@
+/**
+ * One-way positions (docs/perps.md, "Positions"): the pure arithmetic of a
+ * position per account and perpetual market. A fill moves the net quantity
+ * and the cost basis and realises PnL on the part it closes; funding is
+ * settled through the market's cumulative funding index. Nothing here moves
+ * balances: the perpetual settlement moves the USDC these functions compute.
+ *
+ * Signs: quantity is positive for a long and negative for a short; the cost
+ * basis has the quantity's sign (Backpack's `netCost`, negative for shorts);
+ * a PnL is positive when the account gains; a funding payment is positive
+ * when the account pays.
+ */
+import { wad } from '../margin-fixed-point.js';
+
+export interface Position {
+  /** Net quantity in base units, signed. */
+  quantityUnits: bigint;
+  /** What the open quantity cost, in USDC units, with the quantity's sign; zero when flat. */
+  costBasisUnits: bigint;
+  /** PnL realised so far (closing fills), USDC units, signed. */
+  realisedPnlUnits: bigint;
+  /** Funding paid so far, USDC units, signed (negative: received). */
+  cumulativeFundingUnits: bigint;
+  /** The market's cumulative funding index when funding was last settled into this position. */
+  fundingIndexAtSettlement: bigint;
+}
+
+export function newPosition(fundingIndex: bigint): Position {
+  return {
+    quantityUnits: 0n,
+    costBasisUnits: 0n,
+    realisedPnlUnits: 0n,
+    cumulativeFundingUnits: 0n,
+    fundingIndexAtSettlement: fundingIndex,
+  };
+}
+
+/** ⌈a / b⌉ for any sign of a, b > 0. */
+export function divideTowardPositive(numerator: bigint, denominator: bigint): bigint {
+  const quotient = numerator / denominator;
+  return numerator % denominator > 0n ? quotient + 1n : quotient;
+}
+
+/**
+ * `quantityUnits` base units at `perUnit` (signed wad of USDC per whole base
+ * unit) in USDC units, rounded toward +∞: the one conversion of positions,
+ * funding and notionals.
+ */
+export function settlementUnitsTowardPositive(
+  quantityUnits: bigint,
+  perUnit: bigint,
+  baseDecimals: number,
+  settlementDecimals: number,
+): bigint {
+  return divideTowardPositive(
+    quantityUnits * perUnit * 10n ** BigInt(settlementDecimals),
+    wad * 10n ** BigInt(baseDecimals),
+  );
+}
+
+/**
+ * Applies a fill to a position: `deltaUnits` base units (positive: bought,
+ * negative: sold) for `quoteUnits` USDC units (the fill's notional, never
+ * negative). Returns the PnL realised by the part of the fill that closes
+ * the old position (zero when it only opens or adds).
+ *
+ * The cost released by a partial close is the cost basis × closed / open,
+ * rounded toward +∞: a long's released cost rounds up and a short's
+ * (negative) rounds toward zero, so either way the realised PnL rounds
+ * against the account; the remainder stays in the cost basis and is
+ * realised, exactly, when the position closes. A fill past zero closes the
+ * whole position and opens the rest on the other side at the fill's price
+ * (the opening part's cost is the fill's notional × opened / filled, rounded
+ * the same way).
+ */
+export function applyFill(position: Position, deltaUnits: bigint, quoteUnits: bigint): bigint {
+  if (deltaUnits === 0n) return 0n;
+  const open = position.quantityUnits;
+  const signedQuote = deltaUnits > 0n ? quoteUnits : -quoteUnits;
+  if (open === 0n || open > 0n === deltaUnits > 0n) {
+    position.quantityUnits = open + deltaUnits;
+    position.costBasisUnits += signedQuote;
+    return 0n;
+  }
+  const openSize = open > 0n ? open : -open;
+  const deltaSize = deltaUnits > 0n ? deltaUnits : -deltaUnits;
+  const closedSize = deltaSize < openSize ? deltaSize : openSize;
+  // The closing part's share of the fill's notional, and of the cost basis.
+  const closingQuote =
+    closedSize === deltaSize ? signedQuote : divideTowardPositive(signedQuote * closedSize, deltaSize);
+  const releasedCost =
+    closedSize === openSize
+      ? position.costBasisUnits
+      : divideTowardPositive(position.costBasisUnits * closedSize, openSize);
+  // A sell (closing a long) receives −closingQuote > 0; a buy (closing a short) pays closingQuote.
+  const realised = -closingQuote - releasedCost;
+  position.costBasisUnits -= releasedCost;
+  position.quantityUnits = open + deltaUnits;
+  if (closedSize < deltaSize) position.costBasisUnits = signedQuote - closingQuote;
+  position.realisedPnlUnits += realised;
+  return realised;
+}
+
+/**
+ * Settles funding into a position up to the market's index `fundingIndex`
+ * (signed wad of USDC per whole base unit): the account pays
+ * quantity × (index − index at its last settlement), converted from wad per
+ * whole base unit to USDC units. Returns the payment (positive: the account
+ * pays). It rounds toward +∞: what an account pays rounds up, what it
+ * receives rounds down, so the payments of a market sum to at least the
+ * exact zero; that non-negative dust is credited to the fee account
+ * (docs/perps.md, "Funding").
+ */
+export function settleFunding(
+  position: Position,
+  fundingIndex: bigint,
+  baseDecimals: number,
+  settlementDecimals: number,
+): bigint {
+  const difference = fundingIndex - position.fundingIndexAtSettlement;
+  position.fundingIndexAtSettlement = fundingIndex;
+  if (difference === 0n || position.quantityUnits === 0n) return 0n;
+  const payment = settlementUnitsTowardPositive(position.quantityUnits, difference, baseDecimals, settlementDecimals);
+  position.cumulativeFundingUnits += payment;
+  return payment;
+}
+
+/**
+ * The position's PnL at `markPrice` (wad USDC per whole base unit) relative
+ * to its cost basis: quantity × mark − cost basis, in USDC units. The mark
+ * value rounds toward −∞ (a long's value down, a short's obligation up), so
+ * unrealised PnL never overstates what the account has.
+ */
+export function unrealisedPnlUnits(
+  position: Position,
+  markPrice: bigint,
+  baseDecimals: number,
+  settlementDecimals: number,
+): bigint {
+  if (position.quantityUnits === 0n) return -position.costBasisUnits;
+  const value = -settlementUnitsTowardPositive(-position.quantityUnits, markPrice, baseDecimals, settlementDecimals);
+  return value - position.costBasisUnits;
+}
