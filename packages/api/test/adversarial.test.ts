@@ -662,7 +662,12 @@ describe('attacks on a node on loopback', { timeout: full ? 900_000 : 120_000 },
       });
       try {
         const listed = await applyListings(node, operator, demoConfig());
-        expect(node.state.markets.map((listedMarket) => listedMarket.symbol)).toEqual(['SOL_USDC', 'BTC_USDC']);
+        expect(node.state.markets.map((listedMarket) => listedMarket.symbol)).toEqual([
+          'SOL_USDC',
+          'BTC_USDC',
+          'SOL_USDC_PERP',
+          'BTC_USDC_PERP',
+        ]);
         return {
           outcome: 'started',
           figures: `listed ${listed.join(', ')} (each signed right before its submission, 60 s window)`,
