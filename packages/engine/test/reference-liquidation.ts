@@ -92,7 +92,10 @@ interface Step {
   readonly account: string;
   readonly timeMs: number;
   readonly trades: ModelTrade[];
-  readonly debts: ModelDebtOutcome[];
+  /** The debt assets at the start of the step, in asset order. */
+  readonly debtAssets: readonly string[];
+  /** What was paid per debt asset, in the order of the first payment (section 8, "Result and event"). */
+  readonly debts: Map<string, ModelDebtOutcome>;
   readonly bookUnits: Map<string, bigint>;
   readonly losses: ModelSocialisedLoss[];
   readonly settlementDecimals: number;
@@ -111,13 +114,23 @@ function restored(step: Step): boolean {
   return meetsInitial(healthOf(step.data, step.margin, step.account, step.timeMs));
 }
 
+/** The record of what was paid on a debt, created at its first payment. */
+function debtOf(step: Step, asset: string): ModelDebtOutcome {
+  let debt = step.debts.get(asset);
+  if (debt === undefined) {
+    debt = { asset, repaidByAccountUnits: 0n, paidByCoveragePoolUnits: 0n, socialisedUnits: 0n };
+    step.debts.set(asset, debt);
+  }
+  return debt;
+}
+
 /** Part 3 for one debt: min(available, owed) repaid; the units repaid. */
-function net(step: Step, debt: ModelDebtOutcome): bigint {
-  const owed = borrowedOf(step.margin, step.account, debt.asset, step.timeMs);
-  const paid = smaller(owed, availableOf(step.data, step.account, debt.asset));
+function net(step: Step, asset: string): bigint {
+  const owed = borrowedOf(step.margin, step.account, asset, step.timeMs);
+  const paid = smaller(owed, availableOf(step.data, step.account, asset));
   if (paid === 0n) return 0n;
-  repayUnits(step.data, step.margin, step.account, debt.asset, paid);
-  debt.repaidByAccountUnits += paid;
+  repayUnits(step.data, step.margin, step.account, asset, paid);
+  debtOf(step, asset).repaidByAccountUnits += paid;
   return paid;
 }
 
@@ -205,23 +218,23 @@ function buy(step: Step, asset: string, wantUnits: bigint): void {
 function closeThroughBook(step: Step, budget: bigint): bigint {
   let closed = 0n;
   const order = [
-    ...step.debts.filter((debt) => debt.asset === SETTLEMENT),
-    ...step.debts.filter((debt) => debt.asset !== SETTLEMENT),
+    ...step.debtAssets.filter((asset) => asset === SETTLEMENT),
+    ...step.debtAssets.filter((asset) => asset !== SETTLEMENT),
   ];
-  for (const debt of order) {
+  for (const asset of order) {
     if (restored(step) || closed >= budget) break;
-    const owed = borrowedOf(step.margin, step.account, debt.asset, step.timeMs);
+    const owed = borrowedOf(step.margin, step.account, asset, step.timeMs);
     if (owed === 0n) continue;
-    const pool = step.margin.pools.get(debt.asset)!;
-    const decimals = decimalsOf(step, debt.asset);
+    const pool = step.margin.pools.get(asset)!;
+    const decimals = decimalsOf(step, asset);
     const perBudget = ceilDiv(
       (budget - closed) * pow10(decimals) * WAD,
       pool.indexPrice * pow10(step.settlementDecimals),
     );
     const want = smaller(owed, perBudget);
-    if (debt.asset === SETTLEMENT) raise(step, want - availableOf(step.data, step.account, SETTLEMENT));
-    else buy(step, debt.asset, want);
-    const repaid = net(step, debt);
+    if (asset === SETTLEMENT) raise(step, want - availableOf(step.data, step.account, SETTLEMENT));
+    else buy(step, asset, want);
+    const repaid = net(step, asset);
     closed += valueOf(repaid, pool.indexPrice, decimals, step.settlementDecimals, false);
   }
   return closed;
@@ -249,19 +262,19 @@ function backstop(step: Step): { asset: string; units: bigint; shares: bigint }[
     }
     takeovers.push({ asset: asset.symbol, units, shares });
   }
-  for (const debt of step.debts) {
-    const owed = borrowedOf(margin, account, debt.asset, step.timeMs);
+  for (const asset of step.debtAssets) {
+    const owed = borrowedOf(margin, account, asset, step.timeMs);
     if (owed === 0n) continue;
-    const coverage = margin.coverage.get(debt.asset)!;
+    const coverage = margin.coverage.get(asset)!;
     const paid = smaller(owed, coverage.holdingsUnits);
     if (paid > 0n) {
       coverage.holdingsUnits -= paid;
-      balanceEntry(data, account, debt.asset).available += paid;
-      repayUnits(data, margin, account, debt.asset, paid);
-      debt.paidByCoveragePoolUnits += paid;
+      balanceEntry(data, account, asset).available += paid;
+      repayUnits(data, margin, account, asset, paid);
+      debtOf(step, asset).paidByCoveragePoolUnits += paid;
     }
-    const rest = borrowedOf(margin, account, debt.asset, step.timeMs);
-    if (rest > 0n) socialise(step, debt, rest);
+    const rest = borrowedOf(margin, account, asset, step.timeMs);
+    if (rest > 0n) socialise(step, debtOf(step, asset), rest);
   }
   return takeovers;
 }
@@ -282,17 +295,16 @@ function socialise(step: Step, debt: ModelDebtOutcome, units: bigint): void {
 function prepare(data: ModelData, margin: MarginData, account: string, timeMs: number) {
   const open = data.orders.filter((order) => order.account === account && isOpen(order));
   for (const order of open.sort((a, b) => a.orderId - b.orderId)) cancelOne(data, order);
-  const debts: ModelDebtOutcome[] = [];
+  const debtAssets: string[] = [];
   for (const asset of data.assets) {
     const lent = lentOf(margin, account, asset.symbol, timeMs);
     if (lent > 0n) {
       const redeemed = smaller(lent, margin.pools.get(asset.symbol)!.cashUnits);
       if (redeemed > 0n) redeemUnits(data, margin, account, asset.symbol, redeemed);
     }
-    if (borrowedOf(margin, account, asset.symbol, timeMs) > 0n)
-      debts.push({ asset: asset.symbol, repaidByAccountUnits: 0n, paidByCoveragePoolUnits: 0n, socialisedUnits: 0n });
+    if (borrowedOf(margin, account, asset.symbol, timeMs) > 0n) debtAssets.push(asset.symbol);
   }
-  return { cancelledOrders: open.length, debts };
+  return { cancelledOrders: open.length, debtAssets };
 }
 
 export function liquidate(
@@ -308,14 +320,15 @@ export function liquidate(
   if (!isLiquidatable(data, margin, account, timeMs)) return fail('NOT_LIQUIDATABLE');
   const before = healthOf(data, margin, account, timeMs);
   accrueAccountPools(margin, account, timeMs);
-  const { cancelledOrders, debts } = prepare(data, margin, account, timeMs);
+  const { cancelledOrders, debtAssets } = prepare(data, margin, account, timeMs);
   const settlementDecimals = data.assets.find((asset) => asset.symbol === SETTLEMENT)!.decimals;
   const step: Step = {
-    ...{ data, margin, account, timeMs, trades, debts, losses, settlementDecimals },
+    ...{ data, margin, account, timeMs, trades, debtAssets, losses, settlementDecimals },
+    debts: new Map(),
     bookUnits: new Map(),
     feeUnits: 0n,
   };
-  for (const debt of debts) net(step, debt);
+  for (const asset of debtAssets) net(step, asset);
   let budgetValue = 0n;
   let closedValue = 0n;
   let takeovers: { asset: string; units: bigint; shares: bigint }[] = [];
@@ -338,7 +351,7 @@ export function liquidate(
     liquidator,
     cancelledOrders,
     bookTrades: [...step.bookUnits].map(([asset, units]) => ({ asset, units })),
-    debts,
+    debts: [...step.debts.values()],
     backstop: takeovers,
     feeUnits: step.feeUnits,
     netEquityBefore: before.netEquity,

@@ -198,11 +198,15 @@ export function lendUnits(data: ModelData, margin: MarginData, account: string, 
   data.balances.get(`${account}/${asset}`)!.available -= units;
 }
 
-/** Redeems `units` of a lend to available: scaled burn rounded up, never more than the position. */
+/**
+ * Redeems `units` of a lend to available: scaled burn rounded up, never more than the position; redeeming all
+ * the lent units burns the whole position (docs/margin.md 5.2: no dust worth nothing is left).
+ */
 export function redeemUnits(data: ModelData, margin: MarginData, account: string, asset: string, units: bigint): void {
   const pool = margin.pools.get(asset)!;
   const position = positionOf(margin, account, asset);
-  const scaled = smaller(ceilDiv(units * WAD, pool.supplyIndex), position.lendScaled);
+  const whole = units === floorDiv(position.lendScaled * pool.supplyIndex, WAD);
+  const scaled = whole ? position.lendScaled : smaller(ceilDiv(units * WAD, pool.supplyIndex), position.lendScaled);
   position.lendScaled -= scaled;
   pool.totalSupplyScaled -= scaled;
   pool.cashUnits -= units;
