@@ -240,7 +240,7 @@ function closeThroughBook(step: Step, budget: bigint): bigint {
   return closed;
 }
 
-/** Part 7: the coverage pools take the holdings and burn the collateral shares, pay the debts; the rest is socialised. */
+/** Part 7: the coverage pools take the holdings and collateral shares, pay the debts; the rest is socialised. */
 function backstop(step: Step): { asset: string; units: bigint; shares: bigint }[] {
   const { data, margin, account } = step;
   const takeovers: { asset: string; units: bigint; shares: bigint }[] = [];
