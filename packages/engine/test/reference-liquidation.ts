@@ -18,6 +18,7 @@
  * written off on the lenders. Part of the naive margin reference model
  * (reference-margin-model.ts).
  */
+import type { LiquidationView } from '../src/margin-views.js';
 import { cancelOne } from './reference-book.js';
 import { pow10, unitsToDecimal } from './reference-decimal.js';
 import {
@@ -59,25 +60,8 @@ export interface ModelDebtOutcome {
   socialisedUnits: bigint;
 }
 
-export interface ModelLiquidationResult {
-  readonly ok: true;
-  readonly kind: 'liquidation';
-  readonly account: string;
-  readonly liquidator: string;
-  readonly cancelledOrders: number;
-  readonly bookTrades: { asset: string; units: bigint }[];
-  readonly debts: ModelDebtOutcome[];
-  readonly backstop: { asset: string; units: bigint; shares: bigint }[];
-  readonly feeUnits: bigint;
-  readonly netEquityBefore: bigint;
-  readonly maintenanceRequirementBefore: bigint;
-  readonly budgetValue: bigint;
-  readonly closedValue: bigint;
-  readonly backstopped: boolean;
-  readonly netEquityAfter: bigint;
-  readonly maintenanceRequirementAfter: bigint;
-  readonly initialRequirementAfter: bigint;
-}
+/** The step's result: the engine's view type (only types are shared), built by the model from the doc. */
+export type ModelLiquidationResult = { readonly ok: true; readonly kind: 'liquidation' } & LiquidationView;
 
 /** A socialised loss the model reports, for comparison with the engine's event. */
 export interface ModelSocialisedLoss {
