@@ -54,6 +54,16 @@ export type MarginCommand =
   | { type: 'withdraw'; signer: number; asset: number; lots: number; extraUnits: number; dt: number }
   | { type: 'deposit'; target: number; asset: number; lots: number; dt: number }
   | { type: 'liquidate'; keeper: number; target: number; dt: number }
+  /** Borrow near the limit, move the price against the borrower, then a keeper's `steps` liquidation steps. */
+  | {
+      type: 'squeeze';
+      signer: number;
+      keeper: number;
+      asset: number;
+      lots: number;
+      movePerMille: number;
+      steps: number;
+    }
   | { type: 'leverage'; signer: number; choice: number; dt: number }
   | { type: 'coverage'; signer: number; asset: number; action: number; lots: number; dt: number }
   | { type: 'cancelAll'; signer: number; market: number; dt: number }
@@ -125,6 +135,18 @@ const command: fc.Arbitrary<MarginCommand> = fc.oneof(
     arbitrary: fc.record({ type: fc.constant('deposit' as const), target: signer, asset, lots: fc.nat(10), dt }),
   },
   { weight: 3, arbitrary: fc.record({ type: fc.constant('liquidate' as const), keeper: signer, target: signer, dt }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      type: fc.constant('squeeze' as const),
+      signer,
+      keeper: signer,
+      asset: fc.nat(1),
+      lots: fc.integer({ min: 60, max: 80 }),
+      movePerMille: fc.integer({ min: 50, max: 250 }),
+      steps: fc.integer({ min: 1, max: 4 }),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ type: fc.constant('leverage' as const), signer, choice: fc.nat(7), dt }) },
   {
     weight: 2,

@@ -295,11 +295,47 @@ class MarginScenarioRunner {
       case 'cancelAll':
         return { kind: 'orderCancelAll', symbol: marginMarkets[command.market]!.symbol };
       case 'wait':
-        throw new Error('wait has no instruction');
+      case 'squeeze':
+        throw new Error(`${command.type} has no single instruction`);
     }
   }
 
+  /**
+   * A squeeze: the signer borrows lots/80 of the largest borrow its margin allows, the price moves up by the
+   * command's per mille a millisecond later, and a keeper sends `steps` liquidation steps at that time, so that
+   * the model meets accounts that need several steps (and the refusals after one restored them).
+   */
+  private squeeze(command: Extract<MarginCommand, { type: 'squeeze' }>): void {
+    const signer = this.actor(command.signer);
+    const asset = borrowableAssets[command.asset + 1]!;
+    const largest = this.harness.marginModel.largestBorrow(signer, asset, this.harness.timeMs);
+    const quantity = unitsToDecimal((largest * BigInt(command.lots)) / 80n, decimals[asset]!);
+    const borrowed = this.harness.step(signer, { kind: 'borrowLendExecute', symbol: asset, side: 'Borrow', quantity });
+    const market = marginMarkets[command.asset]!;
+    const soldSteps = ((largest * BigInt(command.lots)) / 80n / market.stepUnits) % (market.maxQuantitySteps + 1n);
+    // On odd lots the borrowed units are sold, so that the steps must buy the debt back through the book.
+    if (borrowed.accepted && command.lots % 2 === 1 && soldSteps > 0n) {
+      const sold = unitsToDecimal(soldSteps * market.stepUnits, decimals[asset]!);
+      this.harness.step(signer, {
+        kind: 'orderExecute',
+        orders: [
+          {
+            ...{ symbol: market.symbol, side: 'Ask', orderType: 'Market', quantity: sold, timeInForce: 'IOC' },
+            ...{ postOnly: false, selfTradePrevention: 'RejectTaker' },
+          },
+        ],
+      });
+    }
+    this.run({ type: 'price', asset: command.asset, movePerMille: command.movePerMille, stale: false, dt: 1 });
+    for (let step = 0; step < command.steps; step += 1)
+      this.harness.step(this.actor(command.keeper), { kind: 'liquidate', account: signer });
+  }
+
   run(command: MarginCommand): void {
+    if (command.type === 'squeeze') {
+      this.squeeze(command);
+      return;
+    }
     if (command.type === 'wait') {
       this.harness.timeMs += command.dt;
       return;

@@ -33,7 +33,7 @@ function modelMarginResult(result: MarginModelResult): unknown {
 }
 
 /** Coverage counters (MODEL_STATS): outcomes per instruction, and what liquidations did. */
-function recordMarginCoverage(instruction: Instruction, outcome: ApplyOutcome): void {
+function recordMarginCoverage(instruction: Instruction, outcome: ApplyOutcome, repeated: boolean): void {
   const flagged = instruction.kind === 'orderExecute' && instruction.orders.some((order) => order.autoBorrow === true);
   count(`${instruction.kind}${flagged ? ' autoBorrow' : ''} ${outcome.accepted ? 'accepted' : outcome.rejection.code}`);
   if (!outcome.accepted) return;
@@ -43,8 +43,17 @@ function recordMarginCoverage(instruction: Instruction, outcome: ApplyOutcome): 
     if (event.type !== 'liquidation') continue;
     const liquidation = event.liquidation;
     if (liquidation.bookTrades.length > 0) count('  liquidation traded on the book');
-    if (liquidation.backstop.length > 0) count('  liquidation backstop');
+    if (liquidation.backstopped) count('  liquidation backstop');
+    if (liquidation.backstop.some((takeover) => takeover.shares > 0n)) count('  liquidation burnt coverage shares');
     if (liquidation.feeUnits > 0n) count('  liquidation fee');
+    if (liquidation.budgetValue === 0n) count('  liquidation step restored by netting');
+    if (liquidation.budgetValue > 0n && !liquidation.backstopped) {
+      const restored = liquidation.netEquityAfter >= liquidation.initialRequirementAfter;
+      count(`  liquidation step ${restored ? 'restored' : 'left the account short of initial margin'}`);
+      if (liquidation.netEquityAfter < liquidation.maintenanceRequirementAfter)
+        count('  liquidation step left it liquidatable');
+    }
+    if (repeated) count('  liquidation repeated step (the account was stepped before)');
   }
 }
 
@@ -52,6 +61,9 @@ export class MarginHarness extends Harness {
   constructor(setup: Setup) {
     super(setup, (genesis) => new MarginReferenceModel(genesis));
   }
+
+  /** Accounts a liquidation step was accepted for in this scenario (to count repeated steps). */
+  private readonly stepped = new Set<string>();
 
   get marginModel(): MarginReferenceModel {
     return this.model as MarginReferenceModel;
@@ -62,7 +74,9 @@ export class MarginHarness extends Harness {
     this.trace.push(`#${this.trace.length} t=${this.timeMs} ${this.nameOf(signer)}: ${canon(instruction)}`);
     const engineOutcome = execute(this.state, signer, instruction, this.timeMs);
     const modelOutcome = this.marginModel.executeEntry(signer, instruction, this.timeMs);
-    recordMarginCoverage(instruction, engineOutcome);
+    const stepped = instruction.kind === 'liquidate' && engineOutcome.accepted;
+    recordMarginCoverage(instruction, engineOutcome, stepped && this.stepped.has(instruction.account));
+    if (stepped) this.stepped.add(instruction.account);
     const losses = engineOutcome.accepted
       ? engineOutcome.events.flatMap((event) =>
           event.type === 'socialisedLoss'

@@ -198,11 +198,15 @@ export function lendUnits(data: ModelData, margin: MarginData, account: string, 
   data.balances.get(`${account}/${asset}`)!.available -= units;
 }
 
-/** Redeems `units` of a lend to available: scaled burn rounded up, never more than the position. */
+/**
+ * Redeems `units` of a lend to available: scaled burn rounded up, never more than the position; redeeming all
+ * the lent units burns the whole position (docs/margin.md 5.2: no dust worth nothing is left).
+ */
 export function redeemUnits(data: ModelData, margin: MarginData, account: string, asset: string, units: bigint): void {
   const pool = margin.pools.get(asset)!;
   const position = positionOf(margin, account, asset);
-  const scaled = smaller(ceilDiv(units * WAD, pool.supplyIndex), position.lendScaled);
+  const whole = units === floorDiv(position.lendScaled * pool.supplyIndex, WAD);
+  const scaled = whole ? position.lendScaled : smaller(ceilDiv(units * WAD, pool.supplyIndex), position.lendScaled);
   position.lendScaled -= scaled;
   pool.totalSupplyScaled -= scaled;
   pool.cashUnits -= units;
@@ -252,7 +256,13 @@ export interface ModelHealth {
 /** Per asset: units added to what the account holds and to what it owes, for checks before a change. */
 export type HealthChanges = ReadonlyMap<string, { readonly held: bigint; readonly owed: bigint }>;
 
-function valueOf(units: bigint, price: bigint, decimals: number, settlementDecimals: number, up: boolean): bigint {
+export function valueOf(
+  units: bigint,
+  price: bigint,
+  decimals: number,
+  settlementDecimals: number,
+  up: boolean,
+): bigint {
   const numerator = units * price * pow10(settlementDecimals);
   const denominator = pow10(decimals) * WAD;
   return up ? ceilDiv(numerator, denominator) : floorDiv(numerator, denominator);
@@ -268,6 +278,42 @@ function marginFractionOf(base: bigint, factor: bigint, value: bigint, decimals:
   if (leverage > 0n) fraction = larger(fraction, ceilDiv(WAD * WAD, leverage));
   return smaller(fraction, WAD);
 }
+
+/** weight_a(n) of section 6 for a value in settlement units: the collateral weight lowered by the haircut. */
+function weightOf(p: ModelMarginParameters, value: bigint, settlementDecimals: number): bigint {
+  const penalty = ceilDiv(p.haircutPenalty * rootNotional(value, settlementDecimals), WAD);
+  return floorDiv(p.collateralWeight * WAD, WAD + penalty);
+}
+
+/** Section 9a: the shares owned less those under a withdrawal request. */
+export function collateralSharesOf(margin: MarginData, account: string, asset: string): bigint {
+  const coverage = margin.coverage.get(asset);
+  if (coverage === undefined) return 0n;
+  return (coverage.shares.get(account) ?? 0n) - (coverage.requests.get(account)?.shares ?? 0n);
+}
+
+/**
+ * Section 9a: u = ⌊shares · holdings / totalShares⌋, v = value(u) rounded down, and
+ * ⌊v · ⌊weight_a(v) · ½⌋⌋: a share counts at half the asset's weight. All rounded down.
+ */
+function shareCollateral(
+  margin: MarginData,
+  account: string,
+  asset: { readonly symbol: string; readonly decimals: number },
+  pool: ModelPool,
+  settlementDecimals: number,
+): bigint {
+  const shares = collateralSharesOf(margin, account, asset.symbol);
+  const coverage = margin.coverage.get(asset.symbol)!;
+  if (shares <= 0n || coverage.totalShares === 0n) return 0n;
+  const units = floorDiv(shares * coverage.holdingsUnits, coverage.totalShares);
+  const value = valueOf(units, pool.indexPrice, asset.decimals, settlementDecimals, false);
+  const weight = floorDiv(weightOf(pool.parameters, value, settlementDecimals) * COVERAGE_SHARE_WEIGHT, WAD);
+  return floorDiv(value * weight, WAD);
+}
+
+/** coverageShareWeight of section 9a, in wad: ½. */
+const COVERAGE_SHARE_WEIGHT = WAD / 2n;
 
 export function healthOf(
   data: ModelData,
@@ -295,10 +341,9 @@ export function healthOf(
     const owed = borrowedOf(margin, account, asset.symbol, timeMs) + (change?.owed ?? 0n);
     if (held > 0n) {
       const value = valueOf(held, pool.indexPrice, asset.decimals, settlementDecimals, false);
-      const penalty = ceilDiv(p.haircutPenalty * rootNotional(value, settlementDecimals), WAD);
-      const weight = floorDiv(p.collateralWeight * WAD, WAD + penalty);
-      collateralValue += floorDiv(value * weight, WAD);
+      collateralValue += floorDiv(value * weightOf(p, value, settlementDecimals), WAD);
     }
+    collateralValue += shareCollateral(margin, account, asset, pool, settlementDecimals);
     if (owed > 0n) {
       const value = valueOf(owed, pool.indexPrice, asset.decimals, settlementDecimals, true);
       liabilityValue += value;
