@@ -250,8 +250,9 @@ describe('CLI', () => {
     expect(JSON.parse(stated.stdout)).toMatchObject({
       results: [{ ok: true, kind: 'reserves', symbol: 'USDC', quantity: '1200' }],
     });
-    // The statement is entry 17, attested (two entries after the attestation at 15; each attestation's record follows it).
-    expect(JSON.parse(stated.stdout).sequence).toBe(17);
+    // The statement is entry 21, attested (two entries after the attestation at 19; each attestation's record follows it).
+    // The demo's four listings (two spot, two perpetual) come before it.
+    expect(JSON.parse(stated.stdout).sequence).toBe(21);
     const shown = await run(['reserves']);
     expect(shown.code, shown.stderr).toBe(0);
     const reserves = JSON.parse(shown.stdout) as { short: string[]; assets: Array<Record<string, unknown>> };
