@@ -184,7 +184,9 @@ export class AccountCommitments {
 
   private catchUp(accounts: readonly Account[], ordinal: number): void {
     if ((ordinal + 1) * 32 > this.bytes.length) {
-      const grown = Buffer.alloc(Math.max((ordinal + 1) * 32, 2 * this.bytes.length));
+      const needed = (ordinal + 1) * 32;
+      const doubled = 2 * this.bytes.length;
+      const grown = Buffer.alloc(needed > doubled ? needed : doubled);
       this.bytes.copy(grown, 0, 0, this.count * 32);
       this.bytes = grown;
     }
