@@ -75,7 +75,7 @@ describe('graceful shutdown', { timeout: 120_000 }, () => {
     });
     const operatorPublicKey = new Uint8Array(Buffer.from(operator.publicKey, 'base64'));
 
-    // 3 assets and 2 markets listed on first start, and one attestation record per attestation made so far
+    // 3 assets and 4 markets (2 spot, 2 perpetual) listed on first start, and one attestation record per attestation made so far
     // (docs/attestation.md): counted around the status so that an idle attestation in between is seen.
     const attestationCount = async (): Promise<number> =>
       ((await fetch(`${first.url}/api/v1/attestations?from=1`).then((response) => response.json())) as unknown[])
@@ -89,7 +89,7 @@ describe('graceful shutdown', { timeout: 120_000 }, () => {
       if ((await attestationCount()) === before) counted = { records: before, sequence: status.sequence };
     }
     expect(counted!.records).toBeGreaterThan(0);
-    expect(counted!.sequence).toBe(5 + counted!.records);
+    expect(counted!.sequence).toBe(7 + counted!.records);
 
     const trader = TestKey.random();
     const acknowledged: Array<{ sequence: number; message: string }> = [];
