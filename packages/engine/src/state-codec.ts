@@ -176,7 +176,7 @@ function encodeMarketsSection(writer: ByteWriter, state: ExchangeState): void {
   }
 }
 
-/** One account: key and salt, balances by asset index (zero ones left out), margin settings, exit address, positions. */
+/** One account: key, salt, balances by asset index (zero ones left out), settings, exit address, positions. */
 export function encodeAccount(writer: ByteWriter, account: Account): void {
   writer.bytes(keyBytes(account.id));
   writer.bytes(account.salt);
