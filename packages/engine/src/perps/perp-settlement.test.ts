@@ -8,7 +8,7 @@ import { ceilingFee } from '../spot-settlement.js';
 import { decodeState, encodeState } from '../state-codec.js';
 import type { Side } from '../instruction.js';
 import { Account, Order, createState, type ExchangeState, type Market } from '../state.js';
-import { solUsdcListingParams } from '../../test/support-listings.js';
+import { solUsdcPerpListingParams } from '../../test/support-listings.js';
 
 const operator = Buffer.alloc(32, 1).toString('base64');
 const usdcUnits = 1_000_000n;
@@ -27,15 +27,7 @@ function tradingState(): { state: ExchangeState; market: Market; alice: Account;
   const state = createState({ exchangeName: 'perp-settlement', operatorKeys: [operator], feeAccount: operator });
   run(state, 'assetList', { symbol: 'USDC', decimals: '6' });
   run(state, 'assetList', { symbol: 'SOL', decimals: '9' });
-  run(state, 'marketList', {
-    ...solUsdcListingParams,
-    symbol: 'SOL_USDC_PERP',
-    marketType: 'PERP',
-    imfBase: '0.02',
-    imfFactor: '0.0001275',
-    mmfBase: '0.0125',
-    mmfFactor: '0.0000765',
-  });
+  run(state, 'marketList', solUsdcPerpListingParams);
   const usdc = state.assets[0]!;
   const trader = (byte: number): Account => {
     const account = new Account(
