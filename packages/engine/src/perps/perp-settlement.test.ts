@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { execute } from '../apply.js';
+import { accountHealth } from '../health.js';
+import { wad } from '../margin-fixed-point.js';
 import { parseInstruction } from '../instruction.js';
 import { checkInvariants } from '../invariants.js';
 import { executeOrder } from '../order-execution.js';
@@ -125,6 +127,19 @@ describe('perpetual settlement', () => {
     expect(decodedMarket.perp!.openInterestUnits).toBe(2n * solUnits);
     expect(encodeState(decoded)).toEqual(encodeState(state));
     checkInvariants(decoded);
+  });
+
+  it('adds positions to the cross-margin health: unrealised PnL at the mark and the IMF and MMF requirements', () => {
+    const { state, market, alice, bob } = tradingState();
+    place(state, alice, 'Bid', 2n, '100');
+    place(state, bob, 'Ask', 2n);
+    // No mark yet: the whole cost basis is required, and no PnL counts.
+    expect(accountHealth(state, alice, 1)).toMatchObject({ netEquity: 0n, initialRequirement: 200n * usdcUnits });
+    market.perp!.markPrice = 110n * wad;
+    // Notional 220 USDC: 2 % initial (4.4 USDC) and 1.25 % maintenance (2.75 USDC), as √220 × factor is below both.
+    const requirements = { initialRequirement: 4_400_000n, maintenanceRequirement: 2_750_000n };
+    expect(accountHealth(state, alice, 1)).toMatchObject({ netEquity: 20n * usdcUnits, ...requirements });
+    expect(accountHealth(state, bob, 1)).toMatchObject({ netEquity: -20n * usdcUnits, ...requirements });
   });
 
   it('finds a position that does not sum to zero', () => {
