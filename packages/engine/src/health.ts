@@ -27,6 +27,7 @@ import {
 } from './margin-fixed-point.js';
 import { settlementAssetSymbol, type MarginParameters } from './margin-state.js';
 import type { Account, Asset, ExchangeState } from './state.js';
+import { positionsHealth } from './perps/perp-health.js';
 
 export interface AccountHealth {
   /** Σ weighted collateral value, settlement units, rounded down. */
@@ -143,6 +144,12 @@ export function accountHealth(
       );
     }
   }
+  // Perpetual positions (docs/perps.md, "Health"): unrealised PnL at the mark, and their requirements.
+  const positions = positionsHealth(state, account);
+  collateralValue += positions.gainUnits;
+  liabilityValue += positions.lossUnits;
+  initialRequirement += positions.initialRequirement;
+  maintenanceRequirement += positions.maintenanceRequirement;
   return {
     collateralValue,
     liabilityValue,

@@ -8,6 +8,7 @@
  */
 import { totalBorrowedUnits, totalLentUnits } from './lending-pool.js';
 import type { ExchangeState } from './state.js';
+import { checkPerpInvariants } from './perps/perp-invariants.js';
 
 /** The lend counts and the lenders set agree with the positions (the tree refreshes exactly these leaves). */
 function checkLenders(state: ExchangeState, fail: (message: string) => never): void {
@@ -75,5 +76,6 @@ export function checkMarginInvariants(state: ExchangeState, fail: (message: stri
     }
     held[asset.index] = pool.cashUnits + coverage.holdingsUnits;
   }
-  return held;
+  const perpetuals = checkPerpInvariants(state, fail);
+  return held.map((units, index) => units + perpetuals[index]!);
 }

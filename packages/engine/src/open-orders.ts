@@ -75,9 +75,14 @@ export function viewOrder(order: Order): OrderView {
   };
 }
 
-/** Funds a resting order holds locked, in quote units for bids and base units for asks. */
+/**
+ * Funds a resting order holds locked, in quote units for bids and base units
+ * for asks. A perpetual's orders lock nothing: their margin is the account's
+ * cross-margin health, checked at admission (docs/perps.md).
+ */
 export function reservationUnits(order: Order): bigint {
   const market = order.market;
+  if (market.perp !== undefined) return 0n;
   return order.side === 'Bid'
     ? order.remainingSteps * order.priceTicks * market.quoteUnitsPerStepTick
     : order.remainingSteps * market.stepUnits;

@@ -8,17 +8,17 @@ import type { EntryRecorder } from './entry-recorder.js';
 import type { OrderView } from './events.js';
 import { bookOf, forget, reservationUnits, viewOrder } from './open-orders.js';
 import { walkBook, type FillSink, type StopReason } from './price-time-walk.js';
+import { PerpSettlement } from './perps/perp-settlement.js';
 import { SpotSettlement } from './spot-settlement.js';
 import type { ExchangeState, Order } from './state.js';
 
 /**
- * The settlement a market's fills go to. Every market is a spot market
- * today, and margin orders settle as spot as well: what they borrow or lend
- * moves before and after the order (margin-orders.ts). A perpetual market
- * will choose its own sink here, moving positions and settlement-asset
- * margin instead of base units.
+ * The settlement a market's fills go to. Margin orders settle as spot: what
+ * they borrow or lend moves before and after the order (margin-orders.ts).
+ * A perpetual's fills move positions and USDC instead of base units.
  */
 function settlementFor(state: ExchangeState, recorder: EntryRecorder, taker: Order): FillSink {
+  if (taker.market.perp !== undefined) return new PerpSettlement(state, recorder, taker);
   return new SpotSettlement(state, recorder, taker);
 }
 

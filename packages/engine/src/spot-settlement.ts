@@ -14,26 +14,27 @@ import type { Account, Asset, Balance, ExchangeState, Market, Order } from './st
 const basisPointsPerUnit = 10_000n;
 const basisPointsPerUnitLessOne = basisPointsPerUnit - 1n;
 
-function ceilingFee(amount: bigint, feeBasisPoints: bigint): bigint {
+/** A fee of `feeBasisPoints` on `amount`, rounded up (the fee account is owed at least the exact fee). */
+export function ceilingFee(amount: bigint, feeBasisPoints: bigint): bigint {
   if (feeBasisPoints === 0n || amount === 0n) return 0n;
   return (amount * feeBasisPoints + basisPointsPerUnitLessOne) / basisPointsPerUnit;
 }
 
 /** Settles one taker's fills on a spot market. One per walk; it keeps the taker's balances at hand. */
 export class SpotSettlement implements FillSink {
-  private readonly market: Market;
+  protected readonly market: Market;
   private readonly feeAccount: Account;
   private readonly baseBalance: Balance;
   private readonly quoteBalance: Balance;
   private readonly isLimit: boolean;
-  /** The fees of the fill being settled, set by the two directions below. */
-  private makerFee = 0n;
-  private takerFee = 0n;
+  /** The fees of the fill being settled, set by the two directions below (or by a subclass's fill). */
+  protected makerFee = 0n;
+  protected takerFee = 0n;
 
   constructor(
-    private readonly state: ExchangeState,
-    private readonly recorder: EntryRecorder,
-    private readonly taker: Order,
+    protected readonly state: ExchangeState,
+    protected readonly recorder: EntryRecorder,
+    protected readonly taker: Order,
   ) {
     const market = taker.market;
     this.market = market;
@@ -97,7 +98,7 @@ export class SpotSettlement implements FillSink {
   }
 
   /** Both orders' progress, the level, the last price, the trade, and the maker's new status. */
-  private recordFill(maker: Order, level: PriceLevel, steps: bigint, quoteUnits: bigint): void {
+  protected recordFill(maker: Order, level: PriceLevel, steps: bigint, quoteUnits: bigint): void {
     const { state, recorder, market, taker } = this;
     if (taker.quoteQuantityUnits === undefined) taker.remainingSteps -= steps;
     taker.executedSteps += steps;

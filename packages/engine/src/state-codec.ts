@@ -29,6 +29,7 @@ import {
 import { decodeAccountExitAddress, encodeAccountExitAddress } from './exit-address.js';
 import { sha256 } from './log-format.js';
 import { decodePerpListing, decodePerpState, encodePerpListing, encodePerpState } from './perps/perp-codec.js';
+import { decodeAccountPositions, encodeAccountPositions } from './perps/position-codec.js';
 
 const magic = new TextEncoder().encode('VEXSTATE');
 export const stateEncodingVersion = 5;
@@ -175,7 +176,7 @@ function encodeMarketsSection(writer: ByteWriter, state: ExchangeState): void {
   }
 }
 
-/** One account: its key and salt, its balances by asset index (zero ones left out), then its margin settings. */
+/** One account: key, salt, balances by asset index (zero ones left out), settings, exit address, positions. */
 export function encodeAccount(writer: ByteWriter, account: Account): void {
   writer.bytes(keyBytes(account.id));
   writer.bytes(account.salt);
@@ -201,6 +202,7 @@ export function encodeAccount(writer: ByteWriter, account: Account): void {
   }
   encodeAccountSettings(writer, account);
   encodeAccountExitAddress(writer, account);
+  encodeAccountPositions(writer, account);
 }
 
 /** One open order (resting or pending trigger). */
@@ -397,6 +399,7 @@ function decodeAccounts(reader: ByteReader, state: ExchangeState): void {
     }
     decodeAccountSettings(reader, account);
     decodeAccountExitAddress(reader, account);
+    decodeAccountPositions(reader, state, account);
   }
 }
 

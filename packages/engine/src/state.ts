@@ -16,6 +16,7 @@ import type { OrderType, SelfTradePrevention, Side, TimeInForce } from './instru
 import { newAccountSettings, type AccountSettings, type AssetMargin } from './margin-state.js';
 import type { BookSide, PriceLevel } from './order-book.js';
 import type { PerpMarketState } from './perps/perp-market.js';
+import type { Position } from './perps/position.js';
 
 export type OrderStatus =
   | 'New'
@@ -141,6 +142,12 @@ export class Account {
   lendCount = 0;
   /** The Ethereum address the vault pays this account's exit to, once linked (exit-address.ts). */
   exitAddress: Uint8Array | undefined = undefined;
+  /**
+   * Open perpetual positions by market index (docs/perps.md, "Positions"); a
+   * position that becomes flat is removed. Encoded and iterated in ascending
+   * market index (positionsInOrder), never in insertion order.
+   */
+  readonly positions = new Map<number, Position>();
   constructor(
     readonly id: string,
     /** Creation order: 0 for the fee account, then in log order. The liabilities tree's leaf index. */

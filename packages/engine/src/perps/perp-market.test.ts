@@ -5,7 +5,7 @@ import { marketListParameters } from '../instruction-catalogue.js';
 import { decodeState, encodeState } from '../state-codec.js';
 import { createState } from '../state.js';
 import { wad } from '../margin-fixed-point.js';
-import { solUsdcListingParams } from '../../test/support-listings.js';
+import { solUsdcPerpListingParams } from '../../test/support-listings.js';
 
 const operator = Buffer.alloc(32, 1).toString('base64');
 
@@ -17,16 +17,7 @@ function run(state: ReturnType<typeof createState>, instruction: string, params:
   if (!outcome.accepted) throw new Error(outcome.rejection.message);
 }
 
-/** SOL_USDC's terms as a perpetual with Backpack's SOL_USDC_PERP margin functions. */
-const perpListing: Record<string, string> = {
-  ...solUsdcListingParams,
-  symbol: 'SOL_USDC_PERP',
-  marketType: 'PERP',
-  imfBase: '0.02',
-  imfFactor: '0.0001275',
-  mmfBase: '0.0125',
-  mmfFactor: '0.0000765',
-};
+const perpListing = solUsdcPerpListingParams;
 
 function listedState(extra: Record<string, string> = {}): ReturnType<typeof createState> {
   const state = createState({ exchangeName: 'perps', operatorKeys: [operator], feeAccount: operator });

@@ -1,0 +1,53 @@
+/**
+ * Positions in the cross-margin health (docs/perps.md, "Health"): what an
+ * account's open positions add to accountHealth (health.ts). At the
+ * market's mark price each position adds its unrealised PnL (a gain to the
+ * collateral value, a loss to the liability value, both in USDC units with
+ * unrealisedPnlUnits' rounding) and its initial and maintenance requirements
+ * (position-health.ts, rounded up). A position on a market with no mark yet
+ * requires its whole |cost basis| under both and adds no PnL.
+ */
+import type { Account, ExchangeState } from '../state.js';
+import { notionalUnitsUp, positionRequirementUnits } from './position-health.js';
+import { unrealisedPnlUnits } from './position.js';
+
+export interface PositionsHealth {
+  readonly gainUnits: bigint;
+  readonly lossUnits: bigint;
+  readonly initialRequirement: bigint;
+  readonly maintenanceRequirement: bigint;
+}
+
+const noPositions: PositionsHealth = {
+  gainUnits: 0n,
+  lossUnits: 0n,
+  initialRequirement: 0n,
+  maintenanceRequirement: 0n,
+};
+
+/** The sums over the account's positions; each term is independent of the others, so any order gives the same sums. */
+export function positionsHealth(state: ExchangeState, account: Account): PositionsHealth {
+  if (account.positions.size === 0) return noPositions;
+  let gainUnits = 0n;
+  let lossUnits = 0n;
+  let initialRequirement = 0n;
+  let maintenanceRequirement = 0n;
+  for (const [marketIndex, position] of account.positions) {
+    const market = state.markets[marketIndex]!;
+    const perp = market.perp!;
+    const decimals = market.quote.decimals;
+    if (perp.markPrice === 0n) {
+      const cost = position.costBasisUnits < 0n ? -position.costBasisUnits : position.costBasisUnits;
+      initialRequirement += cost;
+      maintenanceRequirement += cost;
+      continue;
+    }
+    const pnl = unrealisedPnlUnits(position, perp.markPrice, market.base.decimals, decimals);
+    if (pnl > 0n) gainUnits += pnl;
+    else lossUnits -= pnl;
+    const notional = notionalUnitsUp(position.quantityUnits, perp.markPrice, market.base.decimals, decimals);
+    initialRequirement += positionRequirementUnits(perp.parameters.imf, notional, decimals);
+    maintenanceRequirement += positionRequirementUnits(perp.parameters.mmf, notional, decimals);
+  }
+  return { gainUnits, lossUnits, initialRequirement, maintenanceRequirement };
+}

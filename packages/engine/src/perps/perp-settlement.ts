@@ -1,0 +1,78 @@
+/**
+ * Perpetual settlement (docs/perps.md, "Settlement of fills"): the fill sink
+ * of a perpetual market. A fill moves no base units: it moves the taker's
+ * and the maker's positions by the filled quantity (position.ts), pays each
+ * the PnL its closing part realises and charges each its fee, all in USDC,
+ * and keeps the market's open interest. Trades, maker updates and the level
+ * are recorded exactly as on a spot market (SpotSettlement.recordFill).
+ */
+import { credit, debit } from '../balance-movements.js';
+import type { PriceLevel } from '../order-book.js';
+import { ceilingFee, SpotSettlement } from '../spot-settlement.js';
+import type { Account, Market, Order } from '../state.js';
+import type { PerpMarketState } from './perp-market.js';
+import { applyFill, newPosition } from './position.js';
+
+/** The positive part of a quantity: what a position adds to open interest. */
+function longUnits(quantityUnits: bigint): bigint {
+  return quantityUnits > 0n ? quantityUnits : 0n;
+}
+
+/**
+ * Moves `account`'s position on `market` by `deltaUnits` base units for
+ * `quoteUnits` USDC units and returns the change in open interest. A
+ * position that becomes flat is removed (docs/perps.md, "Encoding").
+ */
+export function movePosition(
+  account: Account,
+  market: Market,
+  deltaUnits: bigint,
+  quoteUnits: bigint,
+): {
+  readonly realisedUnits: bigint;
+  readonly openInterestChangeUnits: bigint;
+} {
+  const perp = market.perp as PerpMarketState;
+  const position = account.positions.get(market.index) ?? newPosition(perp.cumulativeFundingIndex);
+  const before = position.quantityUnits;
+  const realisedUnits = applyFill(position, deltaUnits, quoteUnits);
+  if (position.quantityUnits === 0n) account.positions.delete(market.index);
+  else account.positions.set(market.index, position);
+  return { realisedUnits, openInterestChangeUnits: longUnits(position.quantityUnits) - longUnits(before) };
+}
+
+/** Settles one taker's fills on a perpetual market. One per walk. */
+export class PerpSettlement extends SpotSettlement {
+  override fill(maker: Order, level: PriceLevel, steps: bigint, quoteUnits: bigint): boolean {
+    const { market } = this;
+    const baseUnits = steps * market.stepUnits;
+    const takerDelta = this.taker.side === 'Bid' ? baseUnits : -baseUnits;
+    // Both fees are taken of the fill's USDC notional, rounded up.
+    this.makerFee = ceilingFee(quoteUnits, market.makerFeeBasisPoints);
+    this.takerFee = ceilingFee(quoteUnits, market.takerFeeBasisPoints);
+    // Maker, then taker: the order in which balances are reported, as on a spot market.
+    this.settleSide(maker.account, -takerDelta, quoteUnits, this.makerFee);
+    this.settleSide(this.taker.account, takerDelta, quoteUnits, this.takerFee);
+    this.recordFill(maker, level, steps, quoteUnits);
+    return true;
+  }
+
+  /**
+   * One side of a fill: its position moves, then its USDC takes the realised
+   * PnL less its fee (credited when positive, debited when negative), and the
+   * fee goes to the fee account. A debit larger than the available USDC
+   * halts (balance-movements.ts): the admission rule keeps it from happening.
+   */
+  private settleSide(account: Account, deltaUnits: bigint, quoteUnits: bigint, feeUnits: bigint): void {
+    const { market, recorder, state } = this;
+    const moved = movePosition(account, market, deltaUnits, quoteUnits);
+    (market.perp as PerpMarketState).openInterestUnits += moved.openInterestChangeUnits;
+    // The position is in the account's piece of the state encoding, whether or not USDC moves.
+    state.changes.accountChanged(account);
+    const netUnits = moved.realisedUnits - feeUnits;
+    const usdc = account.balance(market.quote);
+    if (netUnits > 0n) credit(recorder, usdc, netUnits);
+    else if (netUnits < 0n) debit(recorder, usdc, -netUnits);
+    if (feeUnits > 0n) credit(recorder, state.feeAccount.balance(market.quote), feeUnits);
+  }
+}
