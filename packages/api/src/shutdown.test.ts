@@ -75,8 +75,8 @@ describe('graceful shutdown', { timeout: 120_000 }, () => {
     });
     const operatorPublicKey = new Uint8Array(Buffer.from(operator.publicKey, 'base64'));
 
-    // 3 assets and 4 markets (2 spot, 2 perpetual) listed on first start, and one attestation record per attestation made so far
-    // (docs/attestation.md): counted around the status so that an idle attestation in between is seen.
+    // 3 assets and 4 markets (2 spot, 2 perpetual) listed on first start, and one attestation record per attestation
+    // made so far (docs/attestation.md): counted around the status so that an idle attestation in between is seen.
     const attestationCount = async (): Promise<number> =>
       ((await fetch(`${first.url}/api/v1/attestations?from=1`).then((response) => response.json())) as unknown[])
         .length;
