@@ -68,6 +68,14 @@ describe('margin with ccxt, end to end', { timeout: 120_000 }, () => {
     rmSync(directory, { recursive: true, force: true });
   });
 
+  it('ccxt reads the perpetual’s mark, index and estimated funding rate (fetchFundingRate)', async () => {
+    const client = backpackClient(exchange, keys.alice);
+    const rate = await client.fetchFundingRate('SOL/USDC:USDC');
+    expect(rate).toMatchObject({ symbol: 'SOL/USDC:USDC', markPrice: 150, indexPrice: 150, fundingRate: 0.0000125 });
+    expect(rate.nextFundingTimestamp).toBeGreaterThan(0);
+    expect(rate.nextFundingTimestamp! % 3_600_000).toBe(0);
+  });
+
   it('lends, borrows, trades on margin and is liquidated after a price drop', async () => {
     const alice = backpackClient(exchange, keys.alice);
     const bob = backpackClient(exchange, keys.bob);

@@ -68,6 +68,21 @@ describe('margin requests recorded from ccxt 4.5.84', { timeout: 60_000 }, () =>
     await exchange?.close();
   });
 
+  it('serves mark prices: the SOL index 150 (empty book), the hourly estimated rate', async () => {
+    const response = await fetch(`${exchange.baseUrl}/api/v1/markPrices?symbol=SOL_USDC_PERP`);
+    expect(response.status).toBe(200);
+    const [mark] = (await response.json()) as Array<Record<string, unknown>>;
+    expect(mark).toMatchObject({
+      fundingRate: '0.0000125',
+      indexPrice: '150',
+      markPrice: '150',
+      symbol: 'SOL_USDC_PERP',
+    });
+    expect((mark!.nextFundingTimestamp as number) % 3_600_000).toBe(0);
+    const all = (await (await fetch(`${exchange.baseUrl}/api/v1/markPrices`)).json()) as Array<{ symbol: string }>;
+    expect(all.map((entry) => entry.symbol)).toEqual(['SOL_USDC_PERP', 'BTC_USDC_PERP']);
+  });
+
   it('uses the recorded key', () => {
     expect(recordedKey.apiKey).toBe('6kpsY+KcUgq+9VB7Ey7F+ZVHdq6+vnuSQh7qaRRG0iw=');
     expect(recorded).toHaveLength(32);
@@ -135,8 +150,8 @@ const EXPECTED_STATUSES = [
   '200 GET /api/v1/markets',
   '200 GET /api/v1/position',
   '200 GET /api/v1/position',
-  // Perpetual routes come with the perpetuals issue: not served yet.
-  '404 GET /api/v1/markPrices',
+  // The mark prices are served (routes-perps.ts); the other perpetual routes come with the perpetuals issue.
+  '200 GET /api/v1/markPrices',
   '404 GET /api/v1/fundingRates',
   '404 GET /wapi/v1/history/funding',
   '404 GET /api/v1/openInterest',
@@ -166,6 +181,6 @@ const EXPECTED_STATUSES = [
   '404 GET /wapi/v1/history/position',
   // A listed market now (was 400 before the perpetual listings); no positions yet.
   '200 GET /api/v1/position',
-  '404 GET /api/v1/markPrices',
+  '200 GET /api/v1/markPrices',
   '404 GET /api/v1/openInterest',
 ];

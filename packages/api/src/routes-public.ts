@@ -26,6 +26,7 @@ import {
 } from './route-schemas.js';
 import { digitsString, noQuery, publicTradeSchema, symbolString } from './schemas.js';
 import { candlesBetween, wireCandle } from './klines.js';
+import { registerPerpRoutes } from './routes-perps.js';
 import { computeTicker } from './ticker.js';
 import { wireMarket, wirePublicTrade } from './wire-format.js';
 
@@ -114,6 +115,7 @@ export function registerPublicRoutes(app: FastifyInstance, context: ApiContext):
   registerBookRoutes(app, context);
   registerTickerRoutes(app, context);
   registerStatusRoutes(app, context);
+  registerPerpRoutes(app, context);
 }
 
 /** An asset and the chains that carry it. */

@@ -10,6 +10,7 @@ import { accountIdOf } from './account-id.js';
 import type { EngineEvent } from './events.js';
 import { operatorInstructionKinds, parseInstruction, type Instruction } from './instruction.js';
 import type { InstructionResult } from './instruction-result.js';
+import { refreshPerpMarkets, restorePerpClocks } from './perps/perp-clock.js';
 import { instructionTable, type InstructionHandler } from './instructions/instruction-table.js';
 import { fireTriggers } from './matching.js';
 import { forgetExpired, hasSeen, isWithinWindow, messageDigest, remember } from './replay-protection.js';
@@ -122,6 +123,8 @@ export function execute(
   }
   const recorder = state.recorder.begin(logTimeMs);
   const results: InstructionResult[] = [];
+  // Funding boundaries and premium samples up to this entry, read from the book the previous entries left.
+  const movedClocks = refreshPerpMarkets(state, logTimeMs);
 
   const handler = instructionTable[instruction.kind] as InstructionHandler<typeof instruction.kind> | undefined;
   // The table is complete by type; a kind without a handler is a bug, never a rejection.
@@ -131,11 +134,14 @@ export function execute(
   let anyAccepted = false;
   for (let index = 0; index < results.length; index += 1) if (results[index]!.ok) anyAccepted = true;
   if (!anyAccepted) {
+    restorePerpClocks(movedClocks);
     const first = results[0];
     return rejected(first !== undefined && !first.ok ? first.rejection : reject('INVALID_INSTRUCTION'), results);
   }
   // Every accepted entry may fire trigger orders its trades (or earlier ones) reached.
   if (state.pendingTriggerCount > 0) fireTriggers(state, recorder);
+  // An index price this entry posted moves the mark now (no boundary is due again).
+  refreshPerpMarkets(state, logTimeMs, true);
   state.logTimeMs = logTimeMs;
   state.headSequence += 1;
   return { accepted: true, results, events: recorder.finish() };

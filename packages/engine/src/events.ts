@@ -5,6 +5,7 @@
  */
 import type { OrderType, SelfTradePrevention, Side, TimeInForce } from './instruction.js';
 import type { MarginEvent } from './margin-views.js';
+import type { PerpClockEvent } from './perps/funding.js';
 import type { OrderStatus } from './state.js';
 
 export interface OrderView {
@@ -101,4 +102,6 @@ export type EngineEvent =
   | { readonly type: 'deposit'; readonly deposit: DepositView }
   | { readonly type: 'withdrawal'; readonly withdrawal: WithdrawalView }
   | { readonly type: 'reserves'; readonly reserves: ReservesView }
-  | MarginEvent;
+  | MarginEvent
+  /** A perpetual's funding boundary settled, or its mark price moved (docs/perps-pricing.md, section 7). */
+  | PerpClockEvent;

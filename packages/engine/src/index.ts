@@ -8,6 +8,7 @@ export * from './invariants.js';
 export * from './limits.js';
 export { formatPrice, formatQuantity } from './listing.js';
 export type { PerpMarketState, PerpParameters, SqrtMarginFunction } from './perps/perp-market.js';
+export { estimatedFundingRate } from './perps/funding.js';
 export {
   placeOrder,
   cancelOrder,

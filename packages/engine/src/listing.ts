@@ -65,7 +65,7 @@ export function listMarket(state: ExchangeState, listing: MarketListing): Market
   if (isRejection(bounds)) return bounds;
   const limits = marketLimits(listing, quote);
   if (isRejection(limits)) return limits;
-  const perp = perpMarketOf(listing, base, quote);
+  const perp = perpMarketOf(listing, base, quote, state.recorder.timeMs);
   if (isRejection(perp)) return perp;
   const market: Market = {
     index: state.markets.length,

@@ -9,6 +9,8 @@
  *   expect health <signer> equity=… initial=… maintenance=… liquidatable=true|false
  *   expect stress <ASSET>=… …   (the stress figure per asset, settlement units)
  *   expect book <MARKET> bids=<price>x<quantity>,… asks=…   (levels best first; `-` for an empty side)
+ *   expect perp <MARKET> mark=… index=… fundingIndex=… fundingRate=… nextFunding=<ms> nextSample=<ms>
+ *     (the perpetual's funding clock, docs/perps-pricing.md section 7; prices and rates as decimals)
  *   expect liquidation budget=… closed=… fee=… backstopped=… equityBefore=… equityAfter=… traded=<ASSET>:<units>,…
  *     (the last accepted liquidate's step, docs/margin.md section 8; values in settlement units)
  *
@@ -204,6 +206,21 @@ const observers: Record<string, Observer> = {
             .map((level) => `${formatPrice(market, level.priceTicks)}x${formatQuantity(market, level.quantitySteps)}`)
             .join(',');
     return { actual: { bids: side(depth.bids), asks: side(depth.asks) }, pairs };
+  },
+  perp(state, line, [symbol, ...pairs]) {
+    const funding = state.marketsBySymbol.get(symbol ?? '')?.perp?.funding;
+    if (funding === undefined) throw new Error(`${line}: no perpetual ${symbol}`);
+    const fraction = (value: bigint) => formatDecimal(value, 18);
+    const actual = {
+      mark: fraction(funding.markPrice),
+      index: fraction(funding.markIndexPrice),
+      fundingIndex: fraction(funding.cumulativeFundingIndex),
+      fundingRate: fraction(funding.lastFundingRate),
+      premiumEstimate: fraction(funding.premiumEstimate),
+      nextFunding: String(funding.nextFundingAtMs),
+      nextSample: String(funding.nextSampleAtMs),
+    };
+    return { actual, pairs };
   },
   liquidation(state, line, pairs) {
     const view = lastLiquidation.get(state);

@@ -4,9 +4,16 @@
  * spot listing its perpetual listing, after its last price its perpetual
  * state. A signed integer is a sign byte (0 or 1) and its magnitude.
  */
-import { ByteDecodeError, type ByteReader, type ByteWriter } from '../byte-codec.js';
+import { ByteDecodeError, type ByteReader, ByteWriter } from '../byte-codec.js';
 import type { OperatorInstruction } from '../instruction.js';
 import type { Market } from '../state.js';
+import type { PerpFundingParameters } from './funding.js';
+import {
+  decodePerpFundingParameters,
+  decodePerpFundingState,
+  encodePerpFundingParameters,
+  encodePerpFundingState,
+} from './funding-codec.js';
 import { perpListingOf } from './perp-market.js';
 
 type MarketListing = Extract<OperatorInstruction, { kind: 'marketList' }>;
@@ -61,15 +68,32 @@ export function decodePerpListing(reader: ByteReader): Partial<MarketListing> {
   };
 }
 
-/** A perpetual's mark price and cumulative funding index (open interest is rebuilt from the positions). */
+/**
+ * A perpetual's funding parameters and funding state, the mark price and the
+ * cumulative funding index among them (docs/perps-pricing.md, section 9; open
+ * interest is rebuilt from the positions).
+ */
 export function encodePerpState(writer: ByteWriter, market: Market): void {
   if (market.perp === undefined) return;
-  writer.unsigned(market.perp.markPrice);
-  writeSigned(writer, market.perp.cumulativeFundingIndex);
+  encodePerpFundingParameters(writer, market.perp.fundingParameters);
+  encodePerpFundingState(writer, market.perp.funding);
 }
 
+function sameEncoding(left: PerpFundingParameters, right: PerpFundingParameters): boolean {
+  const [leftWriter, rightWriter] = [new ByteWriter(), new ByteWriter()];
+  encodePerpFundingParameters(leftWriter, left);
+  encodePerpFundingParameters(rightWriter, right);
+  const [leftBytes, rightBytes] = [leftWriter.finish(), rightWriter.finish()];
+  if (leftBytes.length !== rightBytes.length) return false;
+  for (let index = 0; index < leftBytes.length; index += 1) if (leftBytes[index] !== rightBytes[index]) return false;
+  return true;
+}
+
+/** The parameters must be the ones the listing derives (one encoding per state); the funding state is restored. */
 export function decodePerpState(reader: ByteReader, market: Market): void {
   if (market.perp === undefined) return;
-  market.perp.markPrice = reader.unsigned();
-  market.perp.cumulativeFundingIndex = readSigned(reader);
+  const parameters = decodePerpFundingParameters(reader);
+  if (!sameEncoding(parameters, market.perp.fundingParameters))
+    throw new ByteDecodeError(`${market.symbol}'s funding parameters are not the ones its listing derives`);
+  market.perp.funding = decodePerpFundingState(reader);
 }

@@ -36,16 +36,16 @@ export function positionsHealth(state: ExchangeState, account: Account): Positio
     const market = state.markets[marketIndex]!;
     const perp = market.perp!;
     const decimals = market.quote.decimals;
-    if (perp.markPrice === 0n) {
+    if (perp.funding.markPrice === 0n) {
       const cost = position.costBasisUnits < 0n ? -position.costBasisUnits : position.costBasisUnits;
       initialRequirement += cost;
       maintenanceRequirement += cost;
       continue;
     }
-    const pnl = unrealisedPnlUnits(position, perp.markPrice, market.base.decimals, decimals);
+    const pnl = unrealisedPnlUnits(position, perp.funding.markPrice, market.base.decimals, decimals);
     if (pnl > 0n) gainUnits += pnl;
     else lossUnits -= pnl;
-    const notional = notionalUnitsUp(position.quantityUnits, perp.markPrice, market.base.decimals, decimals);
+    const notional = notionalUnitsUp(position.quantityUnits, perp.funding.markPrice, market.base.decimals, decimals);
     initialRequirement += positionRequirementUnits(perp.parameters.imf, notional, decimals);
     maintenanceRequirement += positionRequirementUnits(perp.parameters.mmf, notional, decimals);
   }

@@ -5,6 +5,7 @@ import { marketListParameters } from '../instruction-catalogue.js';
 import { decodeState, encodeState } from '../state-codec.js';
 import { createState } from '../state.js';
 import { wad } from '../margin-fixed-point.js';
+import { defaultPerpFundingParameters, perpFundingParametersProblem } from './funding.js';
 import { solUsdcPerpListingParams } from '../../test/support-listings.js';
 
 const operator = Buffer.alloc(32, 1).toString('base64');
@@ -40,8 +41,14 @@ describe('perpetual listing', () => {
       markBandMaxMultiplier: (wad * 11n) / 10n,
       markBandMinMultiplier: (wad * 9n) / 10n,
     });
-    expect(perp.markPrice).toBe(0n);
-    expect(perp.cumulativeFundingIndex).toBe(0n);
+    expect(perp.funding.markPrice).toBe(0n);
+    expect(perp.funding.cumulativeFundingIndex).toBe(0n);
+    // The clock's parameters: the listing's interval and bounds, the narrower side of the band, 6,000 USDC.
+    expect(perp.fundingParameters).toEqual({
+      ...defaultPerpFundingParameters,
+      markBand: wad / 10n,
+    });
+    expect(perpFundingParametersProblem(perp.fundingParameters)).toBeUndefined();
   });
 
   it('round-trips through the state encoding, every field given', () => {
@@ -54,15 +61,28 @@ describe('perpetual listing', () => {
       markBandMinMultiplier: '0.85',
     });
     const market = state.marketsBySymbol.get('SOL_USDC_PERP')!;
-    market.perp!.markPrice = 123n * wad;
-    market.perp!.cumulativeFundingIndex = -7n;
+    market.perp!.funding.markPrice = 123n * wad;
+    market.perp!.funding.cumulativeFundingIndex = -7n;
+    market.perp!.funding.premiumEstimate = -3n;
     const encoded = encodeState(state);
     const decoded = decodeState(encoded);
     expect(Buffer.from(encodeState(decoded)).equals(Buffer.from(encoded))).toBe(true);
     const again = decoded.marketsBySymbol.get('SOL_USDC_PERP')!.perp!;
     expect(again.parameters).toEqual(market.perp!.parameters);
     expect(again.parameters.openInterestLimitUnits).toBe(4_000_000n * 10n ** 9n);
-    expect(again.cumulativeFundingIndex).toBe(-7n);
+    expect(again.funding).toEqual(market.perp!.funding);
+    expect(again.funding.cumulativeFundingIndex).toBe(-7n);
+    // An eight-hour interval: the hourly interest, premium fraction and clamp scaled by 8; band 0.15.
+    expect(again.fundingParameters).toEqual({
+      ...defaultPerpFundingParameters,
+      fundingIntervalMs: 28_800_000,
+      interestRate: defaultPerpFundingParameters.interestRate * 8n,
+      premiumFraction: wad,
+      interestClamp: defaultPerpFundingParameters.interestClamp * 8n,
+      fundingRateUpperBoundBasisPoints: 50n,
+      fundingRateLowerBoundBasisPoints: -25n,
+      markBand: (wad * 15n) / 100n,
+    });
   });
 
   it('the catalogue lists every marketList field the parser reads', () => {

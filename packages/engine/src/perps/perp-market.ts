@@ -12,10 +12,16 @@
 import { formatDecimal, parseDecimal } from '../decimal.js';
 import type { OperatorInstruction } from '../instruction.js';
 import { maximumAmountUnits } from '../limits.js';
-import { parseFraction, wad, wadDecimals } from '../margin-fixed-point.js';
+import { minimum, parseFraction, wad, wadDecimals } from '../margin-fixed-point.js';
 import { settlementAssetSymbol } from '../margin-state.js';
 import { isRejection, reject, type Rejection } from '../result-codes.js';
 import type { Asset } from '../state.js';
+import {
+  defaultPerpFundingParameters,
+  newPerpFundingState,
+  type PerpFundingParameters,
+  type PerpFundingState,
+} from './funding.js';
 
 type MarketListing = Extract<OperatorInstruction, { kind: 'marketList' }>;
 
@@ -43,16 +49,16 @@ export interface PerpParameters {
 
 export interface PerpMarketState {
   readonly parameters: PerpParameters;
+  /** The clock's parameters, derived from the listing (perpFundingParametersOf). */
+  readonly fundingParameters: PerpFundingParameters;
   /**
-   * The mark price in USDC per whole base unit, wad; zero until the base
-   * asset has an index price. Set by refreshPerpMarket (perps/perp-clock.ts).
+   * The mark price (`funding.markPrice`: USDC per whole base unit, wad, zero
+   * until the base asset has an index price) and the cumulative funding index
+   * (`funding.cumulativeFundingIndex`: signed wad of USDC per whole base unit)
+   * with the rest of the funding clock (docs/perps-pricing.md, section 7).
+   * Moved only by refreshPerpMarket (perps/perp-clock.ts).
    */
-  markPrice: bigint;
-  /**
-   * Signed wad of USDC per whole base unit: a long pays (index now − index
-   * at its last settlement) × quantity, a short receives it.
-   */
-  cumulativeFundingIndex: bigint;
+  funding: PerpFundingState;
   /** The sum of all long positions in base units (equal to the sum of all shorts). Derived from the positions. */
   openInterestUnits: bigint;
 }
@@ -156,6 +162,41 @@ function limitsAndBand(
   return { openInterestLimitUnits, markBandMaxMultiplier, markBandMinMultiplier };
 }
 
+/** Samples every 5 s, or every second when 5 s does not divide the funding interval (a whole number of seconds). */
+function sampleIntervalFor(fundingIntervalMs: number): number {
+  const preferred = defaultPerpFundingParameters.sampleIntervalMs;
+  return fundingIntervalMs % preferred === 0 ? preferred : 1000;
+}
+
+/**
+ * The clock's parameters of a listed perpetual (docs/perps.md, "Mark price and
+ * funding"): the listing's funding interval and rate bounds; the mark band is
+ * the narrower side of the listing's band, so the mark stays inside both
+ * multipliers; the interest rate, premium fraction and interest clamp are the
+ * hourly defaults scaled by the interval's length in hours (truncated; the
+ * premium fraction at most 1); the impact notional is 6,000 whole quote units.
+ */
+export function perpFundingParametersOf(parameters: PerpParameters, quote: Asset): PerpFundingParameters {
+  const defaults = defaultPerpFundingParameters;
+  const intervalMs = BigInt(parameters.fundingIntervalMs);
+  const hourMs = BigInt(defaults.fundingIntervalMs);
+  const scaled = (hourly: bigint): bigint => (hourly * intervalMs) / hourMs;
+  const upperBand = parameters.markBandMaxMultiplier - wad;
+  const lowerBand = wad - parameters.markBandMinMultiplier;
+  return {
+    fundingIntervalMs: parameters.fundingIntervalMs,
+    sampleIntervalMs: sampleIntervalFor(parameters.fundingIntervalMs),
+    interestRate: scaled(defaults.interestRate),
+    premiumFraction: minimum(scaled(defaults.premiumFraction), wad),
+    interestClamp: scaled(defaults.interestClamp),
+    fundingRateUpperBoundBasisPoints: BigInt(parameters.fundingRateUpperBoundBps),
+    fundingRateLowerBoundBasisPoints: BigInt(parameters.fundingRateLowerBoundBps),
+    markBand: minimum(upperBand, lowerBand),
+    markSmoothingSamples: defaults.markSmoothingSamples,
+    impactNotionalUnits: 6000n * 10n ** BigInt(quote.decimals),
+  };
+}
+
 /**
  * The perpetual state a listing creates: undefined for a spot market (which
  * must not carry any perpetual field), a rejection for a bad perpetual one.
@@ -164,6 +205,7 @@ export function perpMarketOf(
   listing: MarketListing,
   base: Asset,
   quote: Asset,
+  listedAtMs: number,
 ): PerpMarketState | undefined | Rejection {
   if (listing.marketType !== 'PERP') {
     for (const name of perpListingFields)
@@ -178,10 +220,12 @@ export function perpMarketOf(
   if (isRejection(funding)) return funding;
   const limits = limitsAndBand(listing, base);
   if (isRejection(limits)) return limits;
+  const parameters: PerpParameters = { ...margin, ...funding, ...limits };
+  const fundingParameters = perpFundingParametersOf(parameters, quote);
   return {
-    parameters: { ...margin, ...funding, ...limits },
-    markPrice: 0n,
-    cumulativeFundingIndex: 0n,
+    parameters,
+    fundingParameters,
+    funding: newPerpFundingState(listedAtMs, fundingParameters),
     openInterestUnits: 0n,
   };
 }

@@ -135,7 +135,7 @@ describe('perpetual settlement', () => {
     place(state, bob, 'Ask', 2n);
     // No mark yet: the whole cost basis is required, and no PnL counts.
     expect(accountHealth(state, alice, 1)).toMatchObject({ netEquity: 0n, initialRequirement: 200n * usdcUnits });
-    market.perp!.markPrice = 110n * wad;
+    market.perp!.funding.markPrice = 110n * wad;
     // Notional 220 USDC: 2 % initial (4.4 USDC) and 1.25 % maintenance (2.75 USDC), as √220 × factor is below both.
     const requirements = { initialRequirement: 4_400_000n, maintenanceRequirement: 2_750_000n };
     expect(accountHealth(state, alice, 1)).toMatchObject({ netEquity: 20n * usdcUnits, ...requirements });

@@ -33,7 +33,7 @@ export function movePosition(
   readonly openInterestChangeUnits: bigint;
 } {
   const perp = market.perp as PerpMarketState;
-  const position = account.positions.get(market.index) ?? newPosition(perp.cumulativeFundingIndex);
+  const position = account.positions.get(market.index) ?? newPosition(perp.funding.cumulativeFundingIndex);
   const before = position.quantityUnits;
   const realisedUnits = applyFill(position, deltaUnits, quoteUnits);
   if (position.quantityUnits === 0n) account.positions.delete(market.index);

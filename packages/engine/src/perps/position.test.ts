@@ -76,15 +76,33 @@ describe('positions', () => {
   });
 });
 
-describe('refreshPerpMarket (placeholder)', () => {
-  it('sets the mark to the base asset index price and leaves the funding index', async () => {
+describe('refreshPerpMarket', () => {
+  it('sets the mark to the base asset index price (empty book) and leaves the funding index', async () => {
     const { refreshPerpMarket } = await import('./perp-clock.js');
-    const perp = { markPrice: 0n, cumulativeFundingIndex: 5n };
-    const market = { perp, base: { margin: { indexPrice: 150n * wad } } };
-    refreshPerpMarket(undefined as never, market as never, 1000);
-    expect(perp).toEqual({ markPrice: 150n * wad, cumulativeFundingIndex: 5n });
-    const unpriced = { perp: { markPrice: 7n, cumulativeFundingIndex: 0n }, base: { margin: undefined } };
-    refreshPerpMarket(undefined as never, unpriced as never, 1000);
-    expect(unpriced.perp.markPrice).toBe(0n);
+    const { defaultPerpFundingParameters, newPerpFundingState } = await import('./funding.js');
+    const { observeBook } = await import('./mark-price.js');
+    const emptyBook = {
+      bids: { levels: [] },
+      asks: { levels: [] },
+      lastPriceTicks: 0n,
+      priceScale: 2,
+      tickUnits: 1n,
+      quoteUnitsPerStepTick: 100n,
+    };
+    expect(observeBook(emptyBook, 1n).midPrice).toBeUndefined();
+    const marketWith = (indexPrice: bigint | undefined, funding: object) => ({
+      ...emptyBook,
+      symbol: 'SOL_USDC_PERP',
+      perp: { funding, fundingParameters: defaultPerpFundingParameters },
+      base: { margin: indexPrice === undefined ? undefined : { indexPrice } },
+    });
+    const state = { recorder: { events: [] as unknown[] } };
+    const perp = { ...newPerpFundingState(0, defaultPerpFundingParameters), cumulativeFundingIndex: 5n };
+    refreshPerpMarket(state as never, marketWith(150n * wad, perp) as never, 1000);
+    expect(perp.markPrice).toBe(150n * wad);
+    expect(perp.cumulativeFundingIndex).toBe(5n);
+    const unpriced = { ...newPerpFundingState(0, defaultPerpFundingParameters), markPrice: 7n, markIndexPrice: 7n };
+    refreshPerpMarket(state as never, marketWith(undefined, unpriced) as never, 1000);
+    expect(unpriced.markPrice).toBe(0n);
   });
 });
