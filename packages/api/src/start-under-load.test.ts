@@ -63,7 +63,7 @@ describe('start-up under CPU load', { timeout: 240_000 }, () => {
     const response = await fetch(`${url}/api/v1/markets`);
     expect(response.status).toBe(200);
     const markets = (await response.json()) as Array<{ symbol: string }>;
-    expect(markets.map((market) => market.symbol)).toEqual(['SOL_USDC', 'BTC_USDC']);
+    expect(markets.map((market) => market.symbol)).toEqual(['SOL_USDC', 'BTC_USDC', 'SOL_USDC_PERP', 'BTC_USDC_PERP']);
     expect(stderr).toBe('');
 
     node.kill('SIGTERM');
