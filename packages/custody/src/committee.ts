@@ -7,20 +7,12 @@
  * only what its own replay produced; the demo's in-process keys are signers
  * too (keySigners).
  */
+import { signatureRequestToJson, type SignatureRequest } from '@vex/replayer';
 import { recoverAddress, type Address, type Hex } from 'viem';
 import { sign } from 'viem/accounts';
-import type { VaultPayout } from './payout-recovery.js';
 
-/** What a committee member is asked to sign: the commit, the root the contract will recompute, and its digest. */
-export interface SignatureRequest {
-  readonly digest: Hex;
-  readonly root: Hex;
-  readonly sequence: bigint;
-  readonly stateHash: Hex;
-  readonly depositsCredited: bigint;
-  readonly forcedExitsServed: bigint;
-  readonly payouts: readonly VaultPayout[];
-}
+/** What a committee member is asked to sign (packages/replayer, commit-check.ts). */
+export type { SignatureRequest };
 
 /** A committee member: its raw 65-byte signature of `request.digest`, or undefined when it refuses. */
 export type CommitteeSigner = (request: SignatureRequest) => Promise<Hex | undefined>;
@@ -28,6 +20,26 @@ export type CommitteeSigner = (request: SignatureRequest) => Promise<Hex | undef
 /** Signers holding the keys in this process (the local demo). */
 export function keySigners(privateKeys: readonly Hex[]): CommitteeSigner[] {
   return privateKeys.map((privateKey) => (request) => sign({ hash: request.digest, privateKey, to: 'hex' }));
+}
+
+/**
+ * A watchtower process (`pnpm replay --watch`) reached over HTTP at its base
+ * URL: POST <url>/sign with the request as JSON; a 200 answer's signature,
+ * anything else (a refusal, an error, no answer within `timeoutMs`) none.
+ */
+export function httpSigner(url: string, timeoutMs = 30_000): CommitteeSigner {
+  const endpoint = `${url.replace(/\/+$/, '')}/sign`;
+  return async (request) => {
+    const response = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(signatureRequestToJson(request)),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const body = (await response.json().catch(() => ({}))) as { signature?: unknown };
+    if (response.status !== 200 || typeof body.signature !== 'string') return undefined;
+    return /^0x[0-9a-fA-F]{130}$/.test(body.signature) ? (body.signature as Hex) : undefined;
+  };
 }
 
 /**

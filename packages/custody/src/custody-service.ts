@@ -39,7 +39,7 @@ import {
 } from './payout-recovery.js';
 import { accountOfPublicKey, ForcedExitServer } from './forced-exits.js';
 import { rootChildrenOfBody } from './records.js';
-import { collectSignatures, keySigners, type CommitteeSigner } from './committee.js';
+import { collectSignatures, httpSigner, keySigners, type CommitteeSigner } from './committee.js';
 
 export { payoutTransactionId, type VaultPayout } from './payout-recovery.js';
 
@@ -64,6 +64,10 @@ export interface CustodyServiceOptions {
   readonly committeeKeys?: readonly Hex[];
   /** The committee members to ask for signatures (watchtowers: committee.ts); default keySigners(committeeKeys). */
   readonly committeeSigners?: readonly CommitteeSigner[];
+  /** Watchtower processes' base URLs (`pnpm replay --watch`), asked over HTTP (httpSigner) besides committeeSigners. */
+  readonly committeeUrls?: readonly string[];
+  /** How long a watchtower at `committeeUrls` may take to answer; default 30,000 ms. */
+  readonly committeeTimeoutMs?: number;
   readonly pollIntervalMs?: number;
   readonly clock?: () => number;
   readonly onError?: (error: unknown) => void;
@@ -319,7 +323,11 @@ export class CustodyService {
       contract.read.committee(),
       contract.read.committeeThreshold(),
     ]);
-    const signers = this.options.committeeSigners ?? keySigners(this.options.committeeKeys ?? []);
+    const { committeeSigners, committeeKeys, committeeUrls } = this.options;
+    const signers = [
+      ...(committeeSigners ?? (committeeUrls === undefined ? keySigners(committeeKeys ?? []) : [])),
+      ...(committeeUrls ?? []).map((url) => httpSigner(url, this.options.committeeTimeoutMs)),
+    ];
     const request = { ...commit, digest, root };
     const signatures = await collectSignatures(request, signers, committee);
     return BigInt(signatures.length) < threshold ? undefined : signatures;

@@ -9,10 +9,10 @@
  * payout is a withdrawal the log completed for the vault with that
  * recipient, asset and amount. Otherwise it refuses and reports why.
  */
-import { ChainCheckCollector, forcedExitServedBy, replayLog } from '@vex/replayer';
+import { ChainCheckCollector, commitDivergence, replayLog } from '@vex/replayer';
 import type { Hex } from 'viem';
 import { sign } from 'viem/accounts';
-import type { CommitteeSigner, SignatureRequest } from './committee.js';
+import type { CommitteeSigner } from './committee.js';
 
 /** The node's published log export and attestations (from its export routes, or a node in process). */
 export type PublishedRecords = () => Promise<{ readonly log: Uint8Array; readonly attestations: readonly unknown[] }>;
@@ -24,37 +24,8 @@ export interface WatchtowerOptions {
   readonly onDivergence?: (reason: string) => void;
 }
 
-/** Why the replay does not support `request`, or undefined when it does. */
-export function divergence(collector: ChainCheckCollector, request: SignatureRequest): string | undefined {
-  const sequence = Number(request.sequence);
-  const attested = collector.attestations.get(sequence);
-  if (attested === undefined) return `the replayed log has no attestation at sequence ${sequence}`;
-  if (request.root !== `0x${attested.root}`) {
-    return `the root for sequence ${sequence} is ${request.root}, the replay attests 0x${attested.root}`;
-  }
-  if (request.stateHash !== `0x${attested.stateHash}`) return `the state hash for sequence ${sequence} differs`;
-  if (request.depositsCredited !== attested.depositsCredited) {
-    return `the commit counts ${request.depositsCredited} deposits credited, the replay ${attested.depositsCredited}`;
-  }
-  for (let number = 1n; number <= request.forcedExitsServed; number += 1n) {
-    if (!forcedExitServedBy(collector.forcedExitAnswers, collector.completedAt, number, sequence)) {
-      return `the commit counts forced exit ${number} served, which the log has not served by sequence ${sequence}`;
-    }
-  }
-  for (const payout of request.payouts) {
-    const completed = collector.completions.get(payout.withdrawalId);
-    if (
-      completed === undefined ||
-      completed.sequence > sequence ||
-      completed.address !== payout.recipient.toLowerCase() ||
-      completed.asset !== collector.assetSymbols[payout.asset] ||
-      completed.units !== payout.amount
-    ) {
-      return `payout of withdrawal ${payout.withdrawalId} is not a vault withdrawal the log completed by then`;
-    }
-  }
-  return undefined;
-}
+/** Why the replay does not support `request`, or undefined when it does (packages/replayer, commit-check.ts). */
+export const divergence = commitDivergence;
 
 /** Replays published records, collecting what the chain check and the watchtower compare. */
 export async function replayPublished(

@@ -4,6 +4,7 @@
  *   pnpm replay <log> [--attestations <file|url>]… [--workers <n>] [--json] [--chain <rpc> --vault <address>]
  *   pnpm replay --from-snapshot <snapshot file> <log> [--attestations <file|url>]… [--workers <n>] [--json]
  *   pnpm replay --proof <proof file> [--log <log>] [--attestations <file|url>] [--operator-key <base64>]… [--json]
+ *   pnpm replay --watch <node URL> --vault <address> --chain <rpc> [--committee-key <file>] [--port <n>]
  *
  * <log> is an export file or a node's base URL. Exit codes: 0 verified,
  * 1 divergence (the log, an attestation, the snapshot or the proof is wrong),
@@ -33,6 +34,7 @@ import { ReplayInputError, errorMessage } from './replay-input-error.js';
 import { replayLog, type ReplayReport } from './replay-log.js';
 import { describeReserves } from './reserves-summary.js';
 import { ChainCheckCollector, checkChain, type ChainCheckResult } from './chain-check.js';
+import { runWatch } from './watch-cli.js';
 
 function describeChainCheck(chain: ChainCheckResult): string {
   const counts = `${chain.depositsChecked} deposits, ${chain.commitsChecked} commits, ${chain.payoutsChecked} payouts`;
@@ -65,6 +67,7 @@ const usage = `Usage:
   pnpm replay <log> [--attestations <file|url>]... [--workers <n>] [--liquidation-grace-ms <ms>] [--json]
   pnpm replay --from-snapshot <snapshot file> <log> [--attestations <file|url>]... [--workers <n>] [--json]
   pnpm replay --proof <proof file> [--log <log>] [--attestations <file|url>] [--operator-key <base64>]... [--json]
+  pnpm replay --watch <node url> --vault <address> --chain <rpc> [--committee-key <file>] [--port <n>]
 
 Verifies an exported log from its genesis: the hash chain, every signature,
 every transition, every attestation record and every attestation. <log> is an
@@ -87,6 +90,10 @@ Options:
   --liquidation-grace-ms <ms> report accounts left below maintenance, unliquidated, for longer than
                               this much log time (default 60000)
   --chain <rpc> --vault <addr> also cross-check the custody vault on that chain (docs/custody.md)
+  --watch <node url>          run as a watchtower (docs/custody.md): follow the node entry by entry and
+                              serve POST /sign on --host (default 127.0.0.1) --port (default 0: any),
+                              signing a vault commit for --vault on --chain only if the replay agrees;
+                              the key from --committee-key <file> or VEX_COMMITTEE_KEY; --poll-ms <ms>
   --json                      print the report as JSON on stdout
   -h, --help                  show this help
 
@@ -254,6 +261,11 @@ interface Values {
   readonly 'from-snapshot'?: string;
   readonly chain?: string;
   readonly vault?: string;
+  readonly watch?: string;
+  readonly 'committee-key'?: string;
+  readonly port?: string;
+  readonly host?: string;
+  readonly 'poll-ms'?: string;
   readonly help?: boolean;
 }
 
@@ -422,6 +434,11 @@ export async function main(args: readonly string[], output: CliOutput): Promise<
           'from-snapshot': { type: 'string' },
           chain: { type: 'string' },
           vault: { type: 'string' },
+          watch: { type: 'string' },
+          'committee-key': { type: 'string' },
+          port: { type: 'string' },
+          host: { type: 'string' },
+          'poll-ms': { type: 'string' },
           help: { type: 'boolean', short: 'h' },
         },
         strict: true,
@@ -434,6 +451,14 @@ export async function main(args: readonly string[], output: CliOutput): Promise<
     if (values.help === true) {
       output.stdout(usage);
       return exitCodes.verified;
+    }
+    if (values.watch !== undefined) {
+      if (parsed.positionals.length > 0) throw new UsageError('--watch takes the node URL and no log argument');
+      const keyFile = values['committee-key'];
+      return await runWatch(
+        { ...values, ...(keyFile === undefined ? {} : { 'committee-key': localPath(keyFile) }) },
+        output,
+      );
     }
     return values.proof !== undefined
       ? await runProof(values, parsed.positionals, output)

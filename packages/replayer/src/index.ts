@@ -63,3 +63,20 @@ export {
 export { startTypeScriptWorker } from './typescript-worker.js';
 export { ChainCheckCollector, checkChain, type ChainCheckResult } from './chain-check.js';
 export { forcedExitServedBy } from './chain-check-forced-exits.js';
+export {
+  commitDigest,
+  commitDivergence,
+  signingRefusal,
+  signatureRequestToJson,
+  signatureRequestFromJson,
+  type CommitPayout,
+  type SignatureRequest,
+  type VaultIdentity,
+} from './commit-check.js';
+export { LogFollower, type LogFollowerOptions } from './follow-source.js';
+export {
+  FollowingWatchtower,
+  serveWatchtower,
+  type SigningAnswer,
+  type WatchtowerOptions as FollowingWatchtowerOptions,
+} from './watchtower.js';

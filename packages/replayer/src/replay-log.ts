@@ -117,6 +117,12 @@ export interface ReplayOptions {
   readonly onAttestationComputed?: (fields: AttestationFields) => void;
   /** Log time an account may stay below maintenance unliquidated before it is reported late; default 60,000 ms. */
   readonly liquidationGraceMs?: number;
+  /**
+   * The log is live (follow-source.ts: a node followed entry by entry): the
+   * entries of each read are verified and applied before the next read,
+   * which may wait long for new entries, instead of waiting for full batches.
+   */
+  readonly follow?: boolean;
 }
 
 export interface FlaggedAttestation {
@@ -392,6 +398,13 @@ class Replay {
         }
       }
       if (pastStop) break;
+      if (this.options.follow === true && batch.length > 0) {
+        send();
+        while (inFlight.length > 0) {
+          const divergence = await this.applyBatch(inFlight.shift()!);
+          if (divergence !== undefined) return divergence;
+        }
+      }
     }
     if (batch.length > 0) send();
     while (inFlight.length > 0) {
