@@ -86,7 +86,6 @@ async function startWatchtower(nodeUrl: string, vault: string, keyFile: string):
     },
   );
   children.push(child);
-  child.stdin?.end();
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
