@@ -96,6 +96,11 @@ export class CustodyWallet {
     await confirmed(this.clients, await this.vault.write.exit([exitProofOfInclusionProof(proof, committedPrices)]));
   }
 
+  /** Once frozen: owes deposit `number` back to its depositor, if no final root credited it. */
+  async refund(number: bigint): Promise<void> {
+    await confirmed(this.clients, await this.vault.write.refund([number]));
+  }
+
   /** What the vault owes this address in `symbol` (payouts, exits, refunds). */
   async owed(symbol: string): Promise<bigint> {
     return this.vault.read.owed([this.address, BigInt(await this.assetIndex(symbol))]);
@@ -111,3 +116,12 @@ export class CustodyWallet {
 export function linkExitAddress(client: ExchangeClient, address: Address): Promise<TransactionReceipt> {
   return client.submitInstruction('exitAddressLink', { address: address.toLowerCase() });
 }
+
+export {
+  escapeStatus,
+  nextSteps,
+  type EscapeForcedExit,
+  type EscapeProofCheck,
+  type EscapeStatus,
+  type EscapeStatusOptions,
+} from './escape.js';

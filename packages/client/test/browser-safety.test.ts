@@ -38,6 +38,7 @@ describe('the SDK is browser-safe', () => {
       'custody.ts',
       'ed25519.ts',
       'errors.ts',
+      'escape.ts',
       'index.ts',
       'keys.ts',
       'routes.ts',

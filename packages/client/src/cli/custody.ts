@@ -10,34 +10,49 @@ import { parseUnits, type Address, type Hex } from 'viem';
 import { demoTokenContract, vaultContract } from '@vex/custody/browser';
 import { decodeBase64 } from '../base64.js';
 import { CustodyWallet, fetchCustody, linkExitAddress, type CustodyInfo } from '../custody.js';
+import type { InclusionProof } from '@vex/engine/verify';
 import { ClientInputError } from '../errors.js';
 import { isPublicKeyText } from '../keys.js';
 import { type Command, type Context, type OptionDescription, optional, readKeyFile, required } from './command.js';
 
-const ethereumKeyOption: OptionDescription = {
+export const ethereumKeyOption: OptionDescription = {
   type: 'string',
   value: '<file>',
   description: 'File holding the Ethereum private key (0x and 64 hex digits); default: $ETHEREUM_PRIVATE_KEY.',
 };
-const traderKeyOption: OptionDescription = {
+export const traderKeyOption: OptionDescription = {
   type: 'string',
   value: '<file>',
   description: 'Trader key file (from keygen).',
 };
-const accountOption: OptionDescription = {
+export const accountOption: OptionDescription = {
   type: 'string',
   value: '<public key>',
   description: 'The exchange account (base64 public key); default: the public key of --key.',
 };
 const assetOption: OptionDescription = { type: 'string', value: '<symbol>', description: 'Asset, e.g. USDC.' };
+/** Where the vault is when the exchange no longer answers: a saved `exchange custody` answer. */
+export const custodyFileOption: OptionDescription = {
+  type: 'string',
+  value: '<file>',
+  description: 'The vault as saved from `exchange custody` (for when the exchange no longer answers); default: --url.',
+};
 
-async function custodyOf(context: Context): Promise<CustodyInfo> {
+export async function custodyOf(context: Context): Promise<CustodyInfo> {
+  const file = optional(context.values, 'custody');
+  if (file !== undefined) {
+    try {
+      return JSON.parse(await readFile(file, 'utf8')) as CustodyInfo;
+    } catch (error) {
+      throw new ClientInputError(`cannot read the custody file ${file}: ${(error as Error).message}`);
+    }
+  }
   const info = await fetchCustody(context.url);
   if (info === undefined) throw new Error('the exchange has no custody contract (GET /api/v1/custody answered 404).');
   return info;
 }
 
-async function ethereumKey(context: Context): Promise<Hex> {
+export async function ethereumKey(context: Context): Promise<Hex> {
   const file = optional(context.values, 'ethereum-key');
   const text = file === undefined ? process.env.ETHEREUM_PRIVATE_KEY : await readFile(file, 'utf8');
   const key = text?.trim();
@@ -48,18 +63,27 @@ async function ethereumKey(context: Context): Promise<Hex> {
   return key as Hex;
 }
 
-async function wallet(context: Context): Promise<CustodyWallet> {
+export async function wallet(context: Context): Promise<CustodyWallet> {
   return new CustodyWallet(await custodyOf(context), await ethereumKey(context));
 }
 
 /** The account a command acts for: --account, or the public key of --key. */
-async function accountKey(context: Context): Promise<Uint8Array> {
+export async function accountKey(context: Context): Promise<Uint8Array> {
   const account = optional(context.values, 'account');
   if (account !== undefined) {
     if (!isPublicKeyText(account)) throw new ClientInputError('--account must be the base64 of a 32-byte public key.');
     return decodeBase64(account);
   }
   return decodeBase64((await readKeyFile(required(context.values, 'key'), 'trader', '--key')).publicKey);
+}
+
+/** A proof JSON file as `exchange proof --out` writes it. */
+export async function readProofFile(file: string): Promise<InclusionProof> {
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as InclusionProof;
+  } catch (error) {
+    throw new ClientInputError(`cannot read the proof file ${file}: ${(error as Error).message}`);
+  }
 }
 
 function address(value: string, option: string): Address {
@@ -96,12 +120,32 @@ const vaultDeposit: Command = {
 const exitCommand: Command = {
   group: 'Trader',
   summary: "Exit the frozen vault with the account's proof under the last final root.",
-  synopsis: 'exit --key <file> [--ethereum-key <file>]',
-  options: { key: traderKeyOption, 'ethereum-key': ethereumKeyOption },
-  notes: 'Any Ethereum key may send it; the vault owes the account’s linked exit address. Then vault-withdraw.',
-  examples: ['exchange exit --key alice.json --ethereum-key eth.key'],
+  synopsis: 'exit (--key <file> | --proof <file>) [--custody <file>] [--ethereum-key <file>]',
+  options: {
+    key: traderKeyOption,
+    proof: {
+      type: 'string',
+      value: '<file>',
+      description: 'A saved proof under the last final root (exchange proof --out); default: fetched with --key.',
+    },
+    custody: custodyFileOption,
+    'ethereum-key': ethereumKeyOption,
+  },
+  notes:
+    'Any Ethereum key may send it; the vault owes the account’s linked exit address. Then vault-withdraw. ' +
+    'Check first with escape-status.',
+  examples: [
+    'exchange exit --key alice.json --ethereum-key eth.key',
+    'exchange exit --proof alice-proof.json --custody custody.json --ethereum-key eth.key',
+  ],
   run: async (context) => {
     const custody = await wallet(context);
+    const proofFile = optional(context.values, 'proof');
+    if (proofFile !== undefined) {
+      const proof = await readProofFile(proofFile);
+      await custody.exit(proof);
+      return { exited: proof.account, sequence: proof.attestation.sequence, exitAddress: proof.exitAddress };
+    }
     const pair = await readKeyFile(required(context.values, 'key'), 'trader', '--key');
     const vault = vaultContract(custody.clients, custody.info.vault);
     const finalCount = await vault.read.finalCount();
@@ -137,8 +181,13 @@ export const custodyCommands: Readonly<Record<string, Command>> = {
   'forced-exit': {
     group: 'Trader',
     summary: 'File a forced exit for an account on the vault, paying its fee.',
-    synopsis: 'forced-exit (--key <file> | --account <public key>) [--ethereum-key <file>]',
-    options: { key: traderKeyOption, account: accountOption, 'ethereum-key': ethereumKeyOption },
+    synopsis: 'forced-exit (--key <file> | --account <public key>) [--custody <file>] [--ethereum-key <file>]',
+    options: {
+      key: traderKeyOption,
+      account: accountOption,
+      custody: custodyFileOption,
+      'ethereum-key': ethereumKeyOption,
+    },
     examples: ['exchange forced-exit --key alice.json --ethereum-key eth.key'],
     run: async (context) => {
       const custody = await wallet(context);
@@ -149,8 +198,8 @@ export const custodyCommands: Readonly<Record<string, Command>> = {
   freeze: {
     group: 'Trader',
     summary: 'Freeze the vault (once a forced exit has gone unserved past the grace period).',
-    synopsis: 'freeze [--ethereum-key <file>]',
-    options: { 'ethereum-key': ethereumKeyOption },
+    synopsis: 'freeze [--custody <file>] [--ethereum-key <file>]',
+    options: { custody: custodyFileOption, 'ethereum-key': ethereumKeyOption },
     examples: ['exchange freeze --ethereum-key eth.key'],
     run: async (context) => {
       await (await wallet(context)).freeze();
@@ -161,8 +210,8 @@ export const custodyCommands: Readonly<Record<string, Command>> = {
   'vault-withdraw': {
     group: 'Trader',
     summary: 'Pull what the vault owes the Ethereum key’s address in an asset (payouts, exits, refunds).',
-    synopsis: 'vault-withdraw --symbol <asset> [--ethereum-key <file>]',
-    options: { symbol: assetOption, 'ethereum-key': ethereumKeyOption },
+    synopsis: 'vault-withdraw --symbol <asset> [--custody <file>] [--ethereum-key <file>]',
+    options: { symbol: assetOption, custody: custodyFileOption, 'ethereum-key': ethereumKeyOption },
     examples: ['exchange vault-withdraw --symbol USDC --ethereum-key eth.key'],
     run: async (context) => {
       const custody = await wallet(context);

@@ -27,6 +27,7 @@ import { keyCommands } from './keys.js';
 import { logCommands } from './log.js';
 import { marginGroupCommands } from './margin.js';
 import { custodyCommands } from './custody.js';
+import { escapeCommands } from './escape.js';
 import { marketDataCommands } from './market-data.js';
 import { operatorCommands } from './operator.js';
 import { traderCommands } from './trader.js';
@@ -42,6 +43,7 @@ export const commands: Readonly<Record<string, Command>> = {
   ...logCommands,
   ...marginGroupCommands,
   ...custodyCommands,
+  ...escapeCommands,
 };
 
 /** The shell's view of an outcome: documented in docs/client.md, "CLI". */
