@@ -8,12 +8,13 @@
  * suggests: file a forced exit, wait for the grace period, freeze, exit with
  * the saved proof, refund the deposit no final root credited, pull.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { CustodyService, vaultContract } from '@vex/custody';
 import { main } from '../src/cli.js';
+import { main as replay } from '../../replayer/src/cli.js';
 import type { CustodyInfo, EscapeStatus } from '../src/custody.js';
 import {
   depositOnChain,
@@ -103,6 +104,10 @@ it('escape-status guides a user from a forced exit to the freeze, the exit, the 
       index === 0 ? { ...pair, claim: `${pair.claim}0` } : pair,
     );
     writeFileSync(file('doctored-proof.json'), JSON.stringify({ ...answer.proof, balances }));
+    // The public log, as anyone may have downloaded it while the node answered.
+    const exported = createWriteStream(file('exchange.vexlog'));
+    await node.exportLog(exported);
+    await new Promise((resolve) => exported.end(resolve));
   } finally {
     await service?.stop();
     await node.close();
@@ -141,7 +146,19 @@ it('escape-status guides a user from a forced exit to the freeze, the exit, the 
   const doctored = await status(file('doctored-proof.json'));
   expect(doctored.proof).toMatchObject({ verifies: false, reason: expect.stringMatching(/not the final root/) });
 
-  const exited = await run('exit', '--proof', file('proof.json'), ...ethereum);
+  // Without a saved proof: rebuilt from the public log by the replayer, it verifies as well; the exit uses it.
+  let replayed = '';
+  const args = [file('exchange.vexlog'), '--build-proof', alice.accountId, '--at', String(finalSequence!)];
+  const built = await replay([...args, '--out', file('rebuilt-proof.json'), '--workers', '1'], {
+    stdout: (text) => (replayed += text),
+    stderr: (text) => (replayed += text),
+  });
+  expect(built, replayed).toBe(0);
+  const rebuilt = JSON.parse(readFileSync(file('rebuilt-proof.json'), 'utf8')) as { salt: string; path: unknown };
+  const saved = JSON.parse(readFileSync(file('proof.json'), 'utf8')) as { salt: string; path: unknown };
+  expect([rebuilt.salt, rebuilt.path]).toEqual([saved.salt, saved.path]);
+  expect((await status(file('rebuilt-proof.json'))).proof).toMatchObject({ verifies: true, exited: false });
+  const exited = await run('exit', '--proof', file('rebuilt-proof.json'), ...ethereum);
   expect(exited.stderr).toBe('');
   const after = await status();
   expect(after.proof).toMatchObject({

@@ -4,6 +4,7 @@
  *   pnpm replay <log> [--attestations <file|url>]… [--workers <n>] [--json] [--chain <rpc> --vault <address>]
  *   pnpm replay --from-snapshot <snapshot file> <log> [--attestations <file|url>]… [--workers <n>] [--json]
  *   pnpm replay --proof <proof file> [--log <log>] [--attestations <file|url>] [--operator-key <base64>]… [--json]
+ *   pnpm replay <log> --build-proof <account> --at <sequence> [--out <file>]
  *   pnpm replay --watch <node URL> --vault <address> --chain <rpc> [--committee-key <file>] [--port <n>]
  *
  * <log> is an export file or a node's base URL. Exit codes: 0 verified,
@@ -13,7 +14,7 @@
  * 5 a proof checked against the operator's signature only. See docs/replayer.md.
  */
 import { realpathSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -67,6 +68,7 @@ const usage = `Usage:
   pnpm replay <log> [--attestations <file|url>]... [--workers <n>] [--liquidation-grace-ms <ms>] [--json]
   pnpm replay --from-snapshot <snapshot file> <log> [--attestations <file|url>]... [--workers <n>] [--json]
   pnpm replay --proof <proof file> [--log <log>] [--attestations <file|url>] [--operator-key <base64>]... [--json]
+  pnpm replay <log> --build-proof <account> --at <sequence> [--out <file>]
   pnpm replay --watch <node url> --vault <address> --chain <rpc> [--committee-key <file>] [--port <n>]
 
 Verifies an exported log from its genesis: the hash chain, every signature,
@@ -90,6 +92,10 @@ Options:
   --liquidation-grace-ms <ms> report accounts left below maintenance, unliquidated, for longer than
                               this much log time (default 60000)
   --chain <rpc> --vault <addr> also cross-check the custody vault on that chain (docs/custody.md)
+  --build-proof <account> --at <sequence>
+                              rebuild the account's (base64 public key) inclusion proof at that attested
+                              sequence by replaying the log up to it (its attestation unsigned), and print it
+                              or write it to --out <file>: what an escape needs when the operator has stopped
   --watch <node url>          run as a watchtower (docs/custody.md): follow the node entry by entry and
                               serve POST /sign on --host (default 127.0.0.1) --port (default 0: any),
                               signing a vault commit for --vault on --chain only if the replay agrees;
@@ -262,6 +268,9 @@ interface Values {
   readonly chain?: string;
   readonly vault?: string;
   readonly watch?: string;
+  readonly 'build-proof'?: string;
+  readonly at?: string;
+  readonly out?: string;
   readonly 'committee-key'?: string;
   readonly port?: string;
   readonly host?: string;
@@ -417,6 +426,51 @@ async function runProof(values: Values, positionals: readonly string[], output: 
   return check.equivocation !== undefined ? exitCodes.equivocation : exitCodes.divergence;
 }
 
+/**
+ * --build-proof: replays the log to `--at` (and the record after it, which
+ * binds the attestation) and prints the account's replayed inclusion proof.
+ */
+async function runBuildProof(values: Values, positionals: readonly string[], output: CliOutput): Promise<number> {
+  const account = values['build-proof']!;
+  if (positionals.length !== 1)
+    throw new UsageError('--build-proof needs exactly one log: an export file or a node URL');
+  if (!/^[A-Za-z0-9+/]{43}=$/.test(account)) throw new UsageError('--build-proof takes a base64 public key');
+  if (values.at === undefined || !/^[1-9][0-9]{0,14}$/.test(values.at)) {
+    throw new UsageError('--build-proof needs --at <sequence>, an attested sequence');
+  }
+  const sequence = Number(values.at);
+  const log = await openLog(positionals[0]!);
+  let report: ReplayReport;
+  try {
+    report = await replayLog({
+      log: log.chunks,
+      logDescription: log.description,
+      stopAfterSequence: sequence + 1,
+      captureProof: { sequence, account },
+      ...(values.workers === undefined ? {} : { workers: parseWorkers(values.workers) }),
+    });
+  } finally {
+    log.close();
+  }
+  if (!report.verified) {
+    output.stderr(`replay: the log does not verify: ${report.divergence.message}\n`);
+    return exitCodes.divergence;
+  }
+  if (report.capturedProof === undefined || report.capturedProof === null) {
+    const reason =
+      report.capturedProof === null ? `has no leaf for ${account}` : `ends at entry ${report.headSequence}`;
+    output.stderr(`replay: at sequence ${sequence} the log ${reason}\n`);
+    return exitCodes.divergence;
+  }
+  const text = `${JSON.stringify(report.capturedProof)}\n`;
+  if (values.out === undefined) output.stdout(text);
+  else {
+    await writeFile(localPath(values.out), text, { mode: 0o600 });
+    output.stdout(`proof of ${account} at sequence ${sequence} written to ${values.out}\n`);
+  }
+  return exitCodes.verified;
+}
+
 export async function main(args: readonly string[], output: CliOutput): Promise<number> {
   try {
     let parsed;
@@ -435,6 +489,9 @@ export async function main(args: readonly string[], output: CliOutput): Promise<
           chain: { type: 'string' },
           vault: { type: 'string' },
           watch: { type: 'string' },
+          'build-proof': { type: 'string' },
+          at: { type: 'string' },
+          out: { type: 'string' },
           'committee-key': { type: 'string' },
           port: { type: 'string' },
           host: { type: 'string' },
@@ -460,6 +517,7 @@ export async function main(args: readonly string[], output: CliOutput): Promise<
         output,
       );
     }
+    if (values['build-proof'] !== undefined) return await runBuildProof(values, parsed.positionals, output);
     return values.proof !== undefined
       ? await runProof(values, parsed.positionals, output)
       : await runReplay(values, parsed.positionals, output);
