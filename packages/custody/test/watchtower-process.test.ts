@@ -101,7 +101,7 @@ async function status(
   return (await (await fetch(`${watchtower.url}/status`)).json()) as never;
 }
 
-it('three watchtower processes sign a root 2 of 3; one that falls behind catches up; a tampered root gets none', async () => {
+it('three watchtower processes sign 2 of 3; one that falls behind catches up; a tampered root gets none', async () => {
   const setup = await deployScenario(fixture, ['SOL', 'USDC'], { finalityDelaySeconds: 1 });
   let service: CustodyService | undefined;
   let tamper = false;
