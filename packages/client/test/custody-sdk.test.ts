@@ -16,6 +16,7 @@ import {
   childrenFromEngineTree,
   commitAs,
   creditInEngine,
+  custodyInfoOf,
   deployScenario,
   engineState,
   operatorKey,
@@ -31,15 +32,7 @@ const aliceEthereumKey = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4
 it('deposits, files a forced exit, freezes, exits with a proof and pulls the claim', async () => {
   const alice = userKey(1);
   const setup = await deployScenario(fixture, ['SOL', 'USDC'], { finalityDelaySeconds: 60, graceSeconds: 600 });
-  const info: CustodyInfo = {
-    chainId: fixture.anvil.chainId,
-    rpcUrl: fixture.anvil.rpcUrl,
-    vault: setup.vault,
-    tokens: { SOL: setup.tokens[0]!, USDC: setup.tokens[1]! },
-    committee: setup.configuration.committee,
-    finalityDelaySeconds: 60,
-    graceSeconds: 600,
-  };
+  const info: CustodyInfo = custodyInfoOf(fixture, setup);
   const wallet = new CustodyWallet(info, aliceEthereumKey);
   expect(wallet.address).toBe(fixture.alice.account.address);
   const usdc = demoTokenContract(fixture.alice, setup.tokens[1]!);

@@ -17,6 +17,7 @@ import { main } from '../src/cli.js';
 import { main as replay } from '../../replayer/src/cli.js';
 import type { CustodyInfo, EscapeStatus } from '../src/custody.js';
 import {
+  custodyInfoOf,
   depositOnChain,
   deployScenario,
   operatorKey,
@@ -72,15 +73,7 @@ const ethereum = ['--custody', file('custody.json'), '--ethereum-key', file('eth
 
 it('escape-status guides a user from a forced exit to the freeze, the exit, the refund and the pull', async () => {
   const setup = await deployScenario(fixture, ['SOL', 'USDC'], { finalityDelaySeconds: 1, graceSeconds: 600 });
-  const info: CustodyInfo = {
-    chainId: fixture.anvil.chainId,
-    rpcUrl: fixture.anvil.rpcUrl,
-    vault: setup.vault,
-    tokens: { SOL: setup.tokens[0]!, USDC: setup.tokens[1]! },
-    committee: setup.configuration.committee,
-    finalityDelaySeconds: 1,
-    graceSeconds: 600,
-  };
+  const info: CustodyInfo = custodyInfoOf(fixture, setup);
   writeFileSync(file('custody.json'), JSON.stringify(info));
   let service: CustodyService | undefined;
   const errors: unknown[] = [];

@@ -9,7 +9,7 @@
  * payout is a withdrawal the log completed for the vault with that
  * recipient, asset and amount. Otherwise it refuses and reports why.
  */
-import { ChainCheckCollector, commitDivergence, replayLog } from '@vex/replayer';
+import { ChainCheckCollector, commitDivergence, replayLog, signingRefusal, type VaultIdentity } from '@vex/replayer';
 import type { Hex } from 'viem';
 import { sign } from 'viem/accounts';
 import type { CommitteeSigner } from './committee.js';
@@ -20,6 +20,8 @@ export type PublishedRecords = () => Promise<{ readonly log: Uint8Array; readonl
 export interface WatchtowerOptions {
   readonly records: PublishedRecords;
   readonly committeeKey: Hex;
+  /** The vault signed for: with it, the digest is recomputed from the commit and must be the one asked for. */
+  readonly vault?: VaultIdentity;
   /** Called with the reason whenever the watchtower refuses to sign. */
   readonly onDivergence?: (reason: string) => void;
 }
@@ -51,7 +53,9 @@ export class Watchtower {
   /** Replays the published records; signs `request` only when the replay agrees. */
   readonly signer: CommitteeSigner = async (request) => {
     const { verified, collector } = await replayPublished(await this.options.records());
-    const reason = verified ? divergence(collector, request) : 'the published log or attestations do not verify';
+    const reason = verified
+      ? signingRefusal(collector, request, this.options.vault)
+      : 'the published log or attestations do not verify';
     if (reason !== undefined) {
       this.refusals.push(reason);
       this.options.onDivergence?.(reason);

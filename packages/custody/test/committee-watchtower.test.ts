@@ -9,6 +9,7 @@
 import { expect, it } from 'vitest';
 import { vaultContract } from '../src/chain.js';
 import { CustodyService } from '../src/custody-service.js';
+import type { SignatureRequest } from '../src/committee.js';
 import { Watchtower } from '../src/watchtower.js';
 import { depositOnChain, deployScenario, operatorKey, useChainFixture, userKey } from './fixture.js';
 import {
@@ -31,11 +32,13 @@ it('commits on two watchtowers’ signatures; a tampered root gets none and is n
   const node = await openCustodyNode(directory.path, 'committee', () => service);
   try {
     const divergences: string[] = [];
+    const asked: SignatureRequest[] = [];
     const watchtowers = [0, 1].map(
       (index) =>
         new Watchtower({
           records: () => publishedRecords(node),
           committeeKey: fixture.committeeKeys[index]!,
+          vault: { chainId: BigInt(fixture.anvil.chainId), vault: setup.vault },
           onDivergence: (reason) => divergences.push(reason),
         }),
     );
@@ -43,7 +46,10 @@ it('commits on two watchtowers’ signatures; a tampered root gets none and is n
     service = new CustodyService({
       ...options,
       committeeKeys: undefined,
-      committeeSigners: watchtowers.map((watchtower) => watchtower.signer),
+      committeeSigners: watchtowers.map((watchtower) => async (request) => {
+        asked.push(request);
+        return watchtower.signer(request);
+      }),
     });
     const honest = service.attestationObserver;
     // The operator's own process lies about the root when `tamper` is set.
@@ -59,6 +65,12 @@ it('commits on two watchtowers’ signatures; a tampered root gets none and is n
       return running.committed.length > 0 && running.credited.length > 0 && (await vault.read.depositCount()) === 1n;
     }, 'a commit signed by the watchtowers');
     expect(divergences).toEqual([]);
+    // The digest is recomputed from the commit: a request naming another digest is refused.
+    const other = { ...asked[0]!, digest: `0x${'11'.repeat(32)}` as const };
+    expect(await watchtowers[0]!.signer(other)).toBeUndefined();
+    expect(divergences.splice(0)).toEqual([
+      expect.stringMatching(/^the digest 0x1{64} is not the digest of this commit/),
+    ]);
     const honestCount = await vault.read.commitmentCount();
 
     tamper = true;

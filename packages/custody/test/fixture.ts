@@ -217,3 +217,16 @@ export function rootHashOfChildren(left: Hex, right: Hex): Hex {
   if (right === '0x') return slice(left, 0, 32);
   return sha256(concat(['0x01', left, right]));
 }
+
+/** GET /api/v1/custody's answer for a scenario's vault: each symbol's token, the committee and the delays. */
+export function custodyInfoOf(fixture: ChainFixture, setup: VaultSetup) {
+  return {
+    chainId: fixture.anvil.chainId,
+    rpcUrl: fixture.anvil.rpcUrl,
+    vault: setup.vault,
+    tokens: Object.fromEntries(setup.symbols.map((symbol, index) => [symbol, setup.tokens[index]!])),
+    committee: setup.configuration.committee,
+    finalityDelaySeconds: setup.configuration.finalityDelaySeconds,
+    graceSeconds: setup.configuration.graceSeconds,
+  };
+}
