@@ -89,7 +89,10 @@ async function startWatchtower(nodeUrl: string, vault: string, keyFile: string):
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await until(() => /signing at (http:\/\/\S+)\/sign/.test(output) || child.exitCode !== null, 'a watchtower');
+  // Starting a process that compiles the replayer with tsx takes seconds on a loaded machine: up to a minute.
+  for (let waited = 0; waited < 60_000 && !/signing at /.test(output) && child.exitCode === null; waited += 100) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   const match = /signing at (http:\/\/\S+)\/sign/.exec(output);
   if (match === null) throw new Error(`the watchtower did not start:\n${output}`);
   return { child, url: match[1]!, output: () => output };

@@ -154,21 +154,27 @@ export class LogFollower {
         if (withHeader) yield headerBytes.slice();
         phase = 'frames';
       }
-      while (phase === 'frames' && buffer.length >= 4) {
-        const frameLength = buffer.view().getUint32(0);
+      // Every complete frame of the chunk at once: the replay verifies them as one batch.
+      let framesBytes = 0;
+      let frames = 0;
+      while (phase === 'frames' && buffer.length >= framesBytes + 4) {
+        const frameLength = buffer.view().getUint32(framesBytes);
         if (frameLength === 0) {
-          if (buffer.length < trailerBytes) break;
-          const trailer = buffer.take(trailerBytes);
-          this.lastHash = trailer.slice(12);
+          if (buffer.length < framesBytes + trailerBytes) break;
           phase = 'done';
           break;
         }
-        if (buffer.length < 4 + frameLength) break;
-        const frame = buffer.take(4 + frameLength).slice();
-        this.next += 1;
-        this.entriesForwarded += 1n;
-        yield frame;
+        if (buffer.length < framesBytes + 4 + frameLength) break;
+        framesBytes += 4 + frameLength;
+        frames += 1;
       }
+      if (frames > 0) {
+        const taken = buffer.take(framesBytes).slice();
+        this.next += frames;
+        this.entriesForwarded += BigInt(frames);
+        yield taken;
+      }
+      if (phase === 'done') this.lastHash = buffer.take(trailerBytes).slice(12);
     }
     this.response = undefined;
     if (phase !== 'done') throw new ReplayInputError(`${url} ended before its trailer`);
