@@ -8,7 +8,7 @@
  * rejection puts the pool's indexes back, so a rejected entry changes nothing.
  */
 import type { EntryRecorder } from './entry-recorder.js';
-import { accountHealth, isLiquidatable, meetsInitialMargin } from './health.js';
+import { accountHealth, accountHealthTerms, adjustedHealth, meetsInitialMargin, type HealthTerms } from './health.js';
 import type { TraderInstruction } from './instruction.js';
 import {
   accrue,
@@ -101,6 +101,7 @@ export function checkBorrow(
   timeMs: number,
   checkMargin = true,
   redeemedUnits = 0n,
+  current?: HealthTerms,
 ): Rejection | undefined {
   const margin = balance.asset.margin!;
   const pool = margin.lendingPool;
@@ -117,9 +118,11 @@ export function checkBorrow(
     );
   }
   if (!checkMargin) return undefined;
-  const health = accountHealth(state, balance.account, timeMs, [
-    { asset: balance.asset, heldUnits: units, borrowedUnits: units },
-  ]);
+  const adjustments = [{ asset: balance.asset, heldUnits: units, borrowedUnits: units }];
+  const health =
+    current === undefined
+      ? accountHealth(state, balance.account, timeMs, adjustments)
+      : adjustedHealth(state, balance.account, current, adjustments);
   if (!meetsInitialMargin(health)) {
     return reject(
       'INSUFFICIENT_MARGIN',
@@ -200,13 +203,15 @@ export function executeBorrowLend(
     if (units > repaid) lendUnits(state, recorder, balance, units - repaid);
     return view(balance, 'Lend', units, repaid, timeMs);
   }
-  if (isLiquidatable(state, account, timeMs))
+  // One pass for isLiquidatable's rule and the borrow's margin check (nothing changes the account in between).
+  const current = account.borrowCount === 0 ? undefined : accountHealthTerms(state, account, timeMs);
+  if (current !== undefined && current.health.netEquity < current.health.maintenanceRequirement)
     return savepoint.restore(reject('ACCOUNT_LIQUIDATING', undefined, 'belowMaintenance'));
   const lent = lentUnits(balance, timeMs);
   const redeemed = units < lent ? units : lent;
   const refusal =
     (redeemed > 0n ? checkRedeem(balance, redeemed) : undefined) ??
-    (units > redeemed ? checkBorrow(state, balance, units - redeemed, timeMs, true, redeemed) : undefined);
+    (units > redeemed ? checkBorrow(state, balance, units - redeemed, timeMs, true, redeemed, current) : undefined);
   if (refusal !== undefined) return savepoint.restore(refusal);
   if (redeemed > 0n) redeemUnits(state, recorder, balance, redeemed, timeMs);
   if (units > redeemed) borrowUnits(state, recorder, balance, units - redeemed);

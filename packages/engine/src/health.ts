@@ -25,7 +25,7 @@ import {
   ratioUp,
   wad,
 } from './margin-fixed-point.js';
-import { settlementAssetSymbol, type MarginParameters } from './margin-state.js';
+import { settlementAssetSymbol, type AssetMargin, type MarginParameters } from './margin-state.js';
 import type { Account, Asset, ExchangeState } from './state.js';
 import { positionsHealth } from './perps/perp-health.js';
 
@@ -97,12 +97,99 @@ export function coverageShareCollateral(account: Account, asset: Asset, decimals
 /** One shared empty list: a default `[]` would allocate on every health pass. */
 const noAdjustments: readonly HealthAdjustment[] = [];
 
+/**
+ * One priced asset's part of a health pass: the held and borrowed units it
+ * was computed from and its terms of the four sums (coverage shares, which
+ * no adjustment moves, stay in the totals). The sums are plain bigint sums
+ * of these terms, so replacing one asset's terms gives exactly what a whole
+ * pass with that asset's new quantities gives.
+ */
+interface AssetTerms {
+  readonly held: bigint;
+  readonly debt: bigint;
+  readonly collateral: bigint;
+  readonly liability: bigint;
+  readonly initial: bigint;
+  readonly maintenance: bigint;
+}
+
+const zeroTerms: AssetTerms = { held: 0n, debt: 0n, collateral: 0n, liability: 0n, initial: 0n, maintenance: 0n };
+
+/** A health pass that keeps each asset's terms, so a pass with a few quantities changed recomputes only those. */
+export interface HealthTerms {
+  readonly health: AccountHealth;
+  /** By asset index; undefined for an asset that counts for nothing (not borrowable, no price, beyond the balances). */
+  readonly assets: ReadonlyArray<AssetTerms | undefined>;
+}
+
+/** Weighted collateral value of `held` units (nothing unless positive), rounded down. */
+function heldCollateral(asset: Asset, margin: AssetMargin, held: bigint, decimals: number): bigint {
+  if (held <= 0n) return 0n;
+  const value = valueUnits(held, asset, margin.indexPrice, decimals, false);
+  return multiplyDown(value, collateralWeight(margin.parameters, value, decimals));
+}
+
+function assetTerms(
+  asset: Asset,
+  margin: AssetMargin,
+  held: bigint,
+  debt: bigint,
+  decimals: number,
+  leverageLimit: bigint,
+  collateral = heldCollateral(asset, margin, held, decimals),
+): AssetTerms {
+  if (debt <= 0n) return { held, debt, collateral, liability: 0n, initial: 0n, maintenance: 0n };
+  const parameters = margin.parameters;
+  const value = valueUnits(debt, asset, margin.indexPrice, decimals, true);
+  const initialFraction = marginFraction(parameters.imfBase, parameters.imfFactor, value, decimals, leverageLimit);
+  const maintenanceFraction = marginFraction(parameters.mmfBase, parameters.mmfFactor, value, decimals, 0n);
+  return {
+    held,
+    debt,
+    collateral,
+    liability: value,
+    initial: multiplyUp(value, initialFraction),
+    maintenance: multiplyUp(value, maintenanceFraction),
+  };
+}
+
+function healthOf(
+  collateralValue: bigint,
+  liabilityValue: bigint,
+  initial: bigint,
+  maintenance: bigint,
+): AccountHealth {
+  return {
+    collateralValue,
+    liabilityValue,
+    netEquity: collateralValue - liabilityValue,
+    initialRequirement: initial,
+    maintenanceRequirement: maintenance,
+  };
+}
+
 /** The account's health at `timeMs` and the current index prices, with `adjustments` applied first. */
 export function accountHealth(
   state: ExchangeState,
   account: Account,
   timeMs: number,
   adjustments: readonly HealthAdjustment[] = noAdjustments,
+): AccountHealth {
+  return healthPass(state, account, timeMs, adjustments, undefined);
+}
+
+/** accountHealth without adjustments, keeping each asset's terms for adjustedHealth. */
+export function accountHealthTerms(state: ExchangeState, account: Account, timeMs: number): HealthTerms {
+  const assets: Array<AssetTerms | undefined> = [];
+  return { health: healthPass(state, account, timeMs, noAdjustments, assets), assets };
+}
+
+function healthPass(
+  state: ExchangeState,
+  account: Account,
+  timeMs: number,
+  adjustments: readonly HealthAdjustment[],
+  keep: Array<AssetTerms | undefined> | undefined,
 ): AccountHealth {
   const decimals = settlementDecimals(state);
   const leverageLimit = account.settings.leverageLimit;
@@ -125,24 +212,13 @@ export function accountHealth(
     const margin = asset.margin;
     // An asset that is not borrowable, or has no price yet, is worth nothing as collateral (and cannot be borrowed).
     if (margin === undefined || margin.indexPrice === 0n) continue;
-    const parameters = margin.parameters;
-    if (held > 0n) {
-      const value = valueUnits(held, asset, margin.indexPrice, decimals, false);
-      collateralValue += multiplyDown(value, collateralWeight(parameters, value, decimals));
-    }
+    const terms = assetTerms(asset, margin, held, debt, decimals, leverageLimit);
+    if (keep !== undefined) keep[index] = terms;
+    collateralValue += terms.collateral;
     if (margin.coveragePool.shares.size > 0) collateralValue += coverageShareCollateral(account, asset, decimals);
-    if (debt > 0n) {
-      const value = valueUnits(debt, asset, margin.indexPrice, decimals, true);
-      liabilityValue += value;
-      initialRequirement += multiplyUp(
-        value,
-        marginFraction(parameters.imfBase, parameters.imfFactor, value, decimals, leverageLimit),
-      );
-      maintenanceRequirement += multiplyUp(
-        value,
-        marginFraction(parameters.mmfBase, parameters.mmfFactor, value, decimals, 0n),
-      );
-    }
+    liabilityValue += terms.liability;
+    initialRequirement += terms.initial;
+    maintenanceRequirement += terms.maintenance;
   }
   // Perpetual positions (docs/perps.md, "Health"): unrealised PnL at the mark, and their requirements.
   const positions = positionsHealth(state, account);
@@ -150,13 +226,53 @@ export function accountHealth(
   liabilityValue += positions.lossUnits;
   initialRequirement += positions.initialRequirement;
   maintenanceRequirement += positions.maintenanceRequirement;
-  return {
-    collateralValue,
-    liabilityValue,
-    netEquity: collateralValue - liabilityValue,
-    initialRequirement,
-    maintenanceRequirement,
-  };
+  return healthOf(collateralValue, liabilityValue, initialRequirement, maintenanceRequirement);
+}
+
+/**
+ * accountHealth(state, account, timeMs, adjustments) from a pass over the
+ * same account, time and prices (`base`): each adjusted asset's terms are
+ * replaced by those of its new quantities, and only the terms whose
+ * quantity moved are recomputed. Exactly equal to the whole pass (the
+ * seeded margin test compares them after every step).
+ */
+export function adjustedHealth(
+  state: ExchangeState,
+  account: Account,
+  base: HealthTerms,
+  adjustments: readonly HealthAdjustment[],
+): AccountHealth {
+  const decimals = settlementDecimals(state);
+  let { collateralValue, liabilityValue, initialRequirement, maintenanceRequirement } = base.health;
+  for (let index = 0; index < adjustments.length; index += 1) {
+    const asset = adjustments[index]!.asset;
+    const margin = asset.margin;
+    if (margin === undefined || margin.indexPrice === 0n || firstIndexOf(adjustments, asset) !== index) continue;
+    let heldDelta = 0n;
+    let debtDelta = 0n;
+    for (let other = index; other < adjustments.length; other += 1) {
+      if (adjustments[other]!.asset !== asset) continue;
+      heldDelta += adjustments[other]!.heldUnits;
+      debtDelta += adjustments[other]!.borrowedUnits;
+    }
+    const before = base.assets[asset.index] ?? zeroTerms;
+    const held = before.held + heldDelta;
+    const collateral = heldDelta === 0n ? before.collateral : heldCollateral(asset, margin, held, decimals);
+    collateralValue += collateral - before.collateral;
+    if (debtDelta === 0n) continue;
+    const leverageLimit = account.settings.leverageLimit;
+    const after = assetTerms(asset, margin, held, before.debt + debtDelta, decimals, leverageLimit, collateral);
+    liabilityValue += after.liability - before.liability;
+    initialRequirement += after.initial - before.initial;
+    maintenanceRequirement += after.maintenance - before.maintenance;
+  }
+  return healthOf(collateralValue, liabilityValue, initialRequirement, maintenanceRequirement);
+}
+
+function firstIndexOf(adjustments: readonly HealthAdjustment[], asset: Asset): number {
+  let index = 0;
+  while (adjustments[index]!.asset !== asset) index += 1;
+  return index;
 }
 
 /** Whether the account meets its initial margin (after `adjustments`). */

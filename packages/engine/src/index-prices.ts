@@ -8,7 +8,7 @@
  */
 import { parseDecimal } from './decimal.js';
 import type { OperatorInstruction } from './instruction.js';
-import { divideDown, divideUp, multiplyUp, wad, wadDecimals } from './margin-fixed-point.js';
+import { divideDown, divideUp, divideUpBy, multiplyUp, wad, wadDecimals } from './margin-fixed-point.js';
 import { settlementAssetSymbol } from './margin-state.js';
 import { reject, type Rejection } from './result-codes.js';
 import type { Asset, ExchangeState } from './state.js';
@@ -74,6 +74,10 @@ export function powerOfTen(exponent: number): bigint {
   return powersOfTen[exponent] ?? 10n ** BigInt(exponent);
 }
 
+/** 10^decimals × wad for decimals 0 … 36 (valueUnits' denominator) and each one less (for divideUpBy). */
+const valueDenominators: readonly bigint[] = powersOfTen.map((power) => power * wad);
+const valueDenominatorsLessOne: readonly bigint[] = valueDenominators.map((denominator) => denominator - 1n);
+
 /**
  * The value of `units` of `asset` in settlement-asset units at `price` (wad):
  * units × price × 10^settlementDecimals / (10^assetDecimals × wad). Rounded down
@@ -89,8 +93,14 @@ export function valueUnits(
   // The settlement asset at price 1: the quotient is exact, so both roundings give the units themselves.
   if (price === wad && asset.decimals === settlementDecimals && units >= 0n) return units;
   const numerator = units * price * powerOfTen(settlementDecimals);
-  const denominator = powerOfTen(asset.decimals) * wad;
-  return roundUp ? divideUp(numerator, denominator) : divideDown(numerator, denominator);
+  const denominator = valueDenominators[asset.decimals];
+  if (denominator === undefined) {
+    const computed = powerOfTen(asset.decimals) * wad;
+    return roundUp ? divideUp(numerator, computed) : divideDown(numerator, computed);
+  }
+  return roundUp
+    ? divideUpBy(numerator, denominator, valueDenominatorsLessOne[asset.decimals]!)
+    : divideDown(numerator, denominator);
 }
 
 /** The asset units worth `value` settlement units at `price`, rounded up (what must be sold or bought to cover it). */

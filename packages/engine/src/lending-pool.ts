@@ -15,12 +15,14 @@ import { borrowLendListingDecimals } from './margin-instruction-parser.js';
 import {
   divideDown,
   divideUp,
+  divideUpBy,
   minimum,
   multiplyDown,
   parseFraction,
   ratioDown,
   ratioUp,
   wad,
+  wadLessOne,
   yearMs,
 } from './margin-fixed-point.js';
 import type { AssetMargin, LendingPool, MarginParameters } from './margin-state.js';
@@ -147,7 +149,7 @@ function lendRateFrom(parameters: MarginParameters, rate: bigint, utilization: b
 }
 
 export function totalBorrowedUnits(pool: LendingPool): bigint {
-  return divideUp(pool.totalBorrowScaled * pool.borrowIndex, wad);
+  return divideUpBy(pool.totalBorrowScaled * pool.borrowIndex, wad, wadLessOne);
 }
 
 export function totalLentUnits(pool: LendingPool): bigint {
@@ -160,8 +162,8 @@ export function utilization(pool: LendingPool): bigint {
   return lent === 0n ? 0n : ratioDown(totalBorrowedUnits(pool), lent);
 }
 
-/** wad × a year in ms, the denominator of every accrual step. */
-const wadYearMs = wad * yearMs;
+/** A year in ms less one, for divideUpBy. */
+const yearMsLessOne = yearMs - 1n;
 
 /** A lending pool's two cumulative indexes (wad). */
 export interface PoolIndexes {
@@ -169,17 +171,26 @@ export interface PoolIndexes {
   readonly supplyIndex: bigint;
 }
 
+/** product × elapsed: entries are usually 1 ms apart, and a product by 1 (exact) and its BigInt() are skipped. */
+function timesElapsed(product: bigint, elapsedMs: number): bigint {
+  return elapsedMs === 1 ? product : product * BigInt(elapsedMs);
+}
+
 /** The pool's indexes brought forward to `timeMs`, without changing the pool. */
 export function indexesAt(margin: AssetMargin, timeMs: number): PoolIndexes {
   const pool = margin.lendingPool;
   // Compared as numbers first: health passes call this for an already accrued pool, and BigInt() allocates.
   if (timeMs <= pool.accruedAtMs || pool.totalBorrowScaled === 0n) return pool;
-  const elapsed = BigInt(timeMs - pool.accruedAtMs);
+  const elapsedMs = timeMs - pool.accruedAtMs;
   const used = utilization(pool);
   const rate = borrowRate(margin.parameters, used);
-  // Debts grow by ⌈index × rate × elapsed / year⌉, claims by ⌊…⌋ at the lend rate.
-  const borrowGrowth = divideUp(pool.borrowIndex * rate * elapsed, wadYearMs);
-  const supplyGrowth = divideDown(pool.supplyIndex * lendRateFrom(margin.parameters, rate, used) * elapsed, wadYearMs);
+  // Debts grow by ⌈index × rate × elapsed / (wad × year)⌉, claims by ⌊…⌋ at the lend rate. Divided in two steps,
+  // which is exact for positive divisors (⌈⌈x / a⌉ / b⌉ = ⌈x / ab⌉, ⌊⌊x / a⌋ / b⌋ = ⌊x / ab⌋) and about twice as fast
+  // as one division by the two-word wad × year.
+  const borrowProduct = timesElapsed(pool.borrowIndex * rate, elapsedMs);
+  const borrowGrowth = divideUpBy(divideUpBy(borrowProduct, wad, wadLessOne), yearMs, yearMsLessOne);
+  const supplyProduct = timesElapsed(pool.supplyIndex * lendRateFrom(margin.parameters, rate, used), elapsedMs);
+  const supplyGrowth = divideDown(divideDown(supplyProduct, wad), yearMs);
   return { borrowIndex: pool.borrowIndex + borrowGrowth, supplyIndex: pool.supplyIndex + supplyGrowth };
 }
 
@@ -199,7 +210,7 @@ export function lentUnitsAtIndex(lendScaled: bigint, supplyIndex: bigint): bigin
 
 /** Borrowed units of a scaled borrow at `borrowIndex`: ⌈borrowScaled × borrowIndex / wad⌉, a debt, rounded up. */
 export function borrowedUnitsAtIndex(borrowScaled: bigint, borrowIndex: bigint): bigint {
-  return divideUp(borrowScaled * borrowIndex, wad);
+  return divideUpBy(borrowScaled * borrowIndex, wad, wadLessOne);
 }
 
 /** What a balance has lent, in units, at indexes brought to `timeMs` (rounded down). */

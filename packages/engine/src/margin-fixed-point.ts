@@ -24,6 +24,19 @@ export function divideUp(numerator: bigint, denominator: bigint): bigint {
   return numerator === 0n ? 0n : (numerator - 1n) / denominator + 1n;
 }
 
+/**
+ * ⌈a / b⌉ for a constant b > 0 whose predecessor `denominatorLessOne` (b − 1)
+ * the caller keeps: ⌊(a + b − 1) / b⌋ for a ≥ 0, one bigint operation (and
+ * allocation) fewer than divideUp on the hot margin paths. A negative a takes
+ * divideUp itself, so every result is exactly divideUp's.
+ */
+export function divideUpBy(numerator: bigint, denominator: bigint, denominatorLessOne: bigint): bigint {
+  return numerator >= 0n ? (numerator + denominatorLessOne) / denominator : divideUp(numerator, denominator);
+}
+
+/** wad − 1, for divideUpBy(…, wad, wadLessOne). */
+export const wadLessOne = wad - 1n;
+
 /** ⌊a × b / wad⌋: a fraction of an amount, rounded down (collateral, credits). */
 export function multiplyDown(amount: bigint, fraction: bigint): bigint {
   // A whole fraction (a weight of 1) is exact: skip the wide product and division of the hot health paths.
@@ -34,7 +47,7 @@ export function multiplyDown(amount: bigint, fraction: bigint): bigint {
 /** ⌈a × b / wad⌉: a fraction of an amount, rounded up (debts, requirements). */
 export function multiplyUp(amount: bigint, fraction: bigint): bigint {
   if (fraction === wad && amount >= 0n) return amount;
-  return divideUp(amount * fraction, wad);
+  return divideUpBy(amount * fraction, wad, wadLessOne);
 }
 
 /** ⌊a × wad / b⌋: a ratio as a fraction, rounded down. */

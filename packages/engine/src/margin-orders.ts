@@ -16,7 +16,13 @@
 import { checkBorrow, checkRedeem, PoolSavepoint } from './borrow-lend.js';
 import type { EntryRecorder } from './entry-recorder.js';
 import type { OrderView } from './events.js';
-import { accountHealth, type AccountHealth, type HealthAdjustment } from './health.js';
+import {
+  accountHealthTerms,
+  adjustedHealth,
+  type AccountHealth,
+  type HealthAdjustment,
+  type HealthTerms,
+} from './health.js';
 import { borrowedUnits, borrowUnits, lendUnits, lentUnits, redeemUnits, repayUnits } from './lending-pool.js';
 import { divideUp, minimum } from './margin-fixed-point.js';
 import { placeOrder, plannedFill, type AttachedViews } from './matching.js';
@@ -119,9 +125,10 @@ export function placeMarginOrder(
   const [spendAsset, receiveAsset] = params.side === 'Bid' ? [market.quote, market.base] : [market.base, market.quote];
   const savepoint = new PoolSavepoint();
   savepoint.accrueAccount(account, timeMs);
-  // One pass gives both the liquidation check and the surplus a refused order is compared with (isLiquidatable's rule).
-  const current = account.borrowCount === 0 ? undefined : accountHealth(state, account, timeMs);
-  if (current !== undefined && current.netEquity < current.maintenanceRequirement)
+  // One pass gives the liquidation check (isLiquidatable's rule), the surplus a refused order is compared with, and
+  // the terms both ends of the order adjust: nothing here changes the account's quantities or the prices before them.
+  const current = accountHealthTerms(state, account, timeMs);
+  if (account.borrowCount > 0 && current.health.netEquity < current.health.maintenanceRequirement)
     return savepoint.restore(reject('ACCOUNT_LIQUIDATING', undefined, 'belowMaintenance'));
   const { spend, receive } = orderAmounts(params, account);
   const spendBalance = account.balance(spendAsset);
@@ -129,7 +136,7 @@ export function placeMarginOrder(
   const covered = coverShortfall(state, spendBalance, shortfall, flags, timeMs, savepoint);
   if (isRejection(covered)) return savepoint.restore(covered);
   const amounts = { spend, receive, borrow: covered.borrow };
-  const refusal = checkOrderMargin(state, account, timeMs, spendAsset, receiveAsset, amounts, current);
+  const refusal = checkOrderMargin(state, account, spendAsset, receiveAsset, amounts, current);
   if (refusal !== undefined) return savepoint.restore(refusal);
   // Only a redemption or a borrow needs undoing: a refused placeOrder changes nothing by itself.
   const moves = covered.redeem > 0n || covered.borrow > 0n;
@@ -159,11 +166,10 @@ export function placeMarginOrder(
 function checkOrderMargin(
   state: ExchangeState,
   account: Account,
-  timeMs: number,
   spendAsset: Asset,
   receiveAsset: Asset,
   { spend, receive, borrow }: { spend: bigint; receive: bigint; borrow: bigint },
-  current: AccountHealth | undefined,
+  current: HealthTerms,
 ): Rejection | undefined {
   const unfilled: HealthAdjustment[] = [{ asset: spendAsset, heldUnits: borrow, borrowedUnits: borrow }];
   const filled: HealthAdjustment[] = [
@@ -173,11 +179,11 @@ function checkOrderMargin(
   let before: bigint | undefined;
   for (const adjustments of [unfilled, filled]) {
     // Unfilled without a borrow changes no quantity: it is the health before the order, already computed.
-    const unchanged = adjustments === unfilled && borrow === 0n ? current : undefined;
-    const after = unchanged ?? accountHealth(state, account, timeMs, adjustments);
+    const unchanged = adjustments === unfilled && borrow === 0n ? current.health : undefined;
+    const after = unchanged ?? adjustedHealth(state, account, current, adjustments);
     if (after.netEquity >= after.initialRequirement) continue;
     // The health before the order: accruing pools since it was computed does not change values at the same time.
-    before ??= surplus(current ?? accountHealth(state, account, timeMs));
+    before ??= surplus(current.health);
     if (borrow === 0n && surplus(after) >= before) continue;
     const message = `Net equity ${after.netEquity} would be below the initial requirement ${after.initialRequirement}.`;
     return reject('INSUFFICIENT_MARGIN', message, 'order');

@@ -10,7 +10,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { accountHealth, isLiquidatable, meetsInitialMargin } from '../src/health.js';
+import {
+  accountHealth,
+  accountHealthTerms,
+  adjustedHealth,
+  isLiquidatable,
+  meetsInitialMargin,
+  type HealthAdjustment,
+} from '../src/health.js';
 import type { ExchangeState } from '../src/state.js';
 import { StateCommitment, stateCommitmentOf } from '../src/state-commitment.js';
 import { seededRandom } from './random-log.js';
@@ -74,6 +81,8 @@ function randomStep(next: () => number, solPrice: { value: number }): Step {
 
 function runOnce(seed: number, steps: number): Record<string, number> {
   const next = seededRandom(seed);
+  // A generator of its own, so the health check's draws leave the steps of each seed as they were.
+  const adjustmentRandom = seededRandom(seed + 1_000_000);
   const state: ExchangeState = runScenario(setup);
   // The incremental state commitment must see every margin change (balances, settings, pools, indexes).
   const commitment = StateCommitment.build(state);
@@ -99,6 +108,7 @@ function runOnce(seed: number, steps: number): Record<string, number> {
     expect(Buffer.from(commitment.update(state)).toString('hex'), line).toBe(
       Buffer.from(stateCommitmentOf(state)).toString('hex'),
     );
+    expectAdjustedHealthExact(state, adjustmentRandom, timeMs, line);
     if (!outcome.accepted) continue;
     if (name === 'liquidate') {
       const liquidated = state.accounts.get(scenarioKeys.get(raw.account!)!)!;
@@ -120,6 +130,29 @@ function runOnce(seed: number, steps: number): Record<string, number> {
   }
   void published;
   return outcomes;
+}
+
+/**
+ * adjustedHealth (what a margin order's admission uses: one pass, then only
+ * the adjusted assets' terms) must equal a whole accountHealth pass with the
+ * same adjustments, for every trader, after every step: random held and
+ * borrowed changes of each sign and zero, on one asset, both, or one twice.
+ */
+function expectAdjustedHealthExact(state: ExchangeState, next: () => number, timeMs: number, line: string): void {
+  const assets = [state.assetsBySymbol.get('SOL')!, state.assetsBySymbol.get('USDC')!];
+  const delta = (): bigint => [0n, 0n, 1n, -1n][next() % 4]! * BigInt(next() % 2_000_000_000);
+  for (const trader of traders) {
+    const account = state.accounts.get(scenarioKeys.get(trader)!);
+    if (account === undefined) continue;
+    const base = accountHealthTerms(state, account, timeMs);
+    expect(base.health, line).toEqual(accountHealth(state, account, timeMs));
+    const adjustments: HealthAdjustment[] = [];
+    for (let count = 1 + (next() % 3); count > 0; count -= 1)
+      adjustments.push({ asset: assets[next() % 2]!, heldUnits: delta(), borrowedUnits: delta() });
+    expect(adjustedHealth(state, account, base, adjustments), `${line} ${trader}`).toEqual(
+      accountHealth(state, account, timeMs, adjustments),
+    );
+  }
 }
 
 function surplus(state: ExchangeState, signer: string, timeMs: number): bigint {
