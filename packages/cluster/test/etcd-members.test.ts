@@ -18,6 +18,11 @@ interface Answer {
   readonly atMs: number;
   readonly status: number;
   readonly message: string;
+  /** How long the request took to be answered. */
+  readonly tookMs: number;
+  readonly retryAfter?: string;
+  /** The answer's own message (an error's). */
+  readonly answerMessage?: string;
 }
 
 describeWithEtcd('etcd members killed under the sequencer', () => {
@@ -57,14 +62,28 @@ describeWithEtcd('etcd members killed under the sequencer', () => {
     let counter = 0;
     const answers: Answer[] = [];
     const acknowledged: string[] = [];
+    /** Sends a request once, recording its answer; resolves with the status. */
+    const send = async (message: string, body: string): Promise<number> => {
+      const sentAtMs = Date.now();
+      const { status, answer, retryAfter } = await postTransaction(member, body);
+      const answerMessage = typeof answer.message === 'string' ? answer.message : undefined;
+      answers.push({
+        atMs: Date.now(),
+        status,
+        message,
+        tookMs: Date.now() - sentAtMs,
+        ...(retryAfter === undefined ? {} : { retryAfter }),
+        ...(answerMessage === undefined ? {} : { answerMessage }),
+      });
+      if (status === 200 && typeof answer.sequence === 'number') acknowledged.push(message);
+      return status;
+    };
     const client = async (): Promise<void> => {
       while (!stopped) {
         counter += 1;
         const { message, body } = members.depositBody(`members-${counter}`);
         for (;;) {
-          const { status, answer } = await postTransaction(member, body);
-          answers.push({ atMs: Date.now(), status, message });
-          if (status === 200 && typeof answer.sequence === 'number') acknowledged.push(message);
+          const status = await send(message, body);
           if (status !== 0 && status !== 503 && status !== 500) break;
           await sleep(100);
         }
@@ -94,11 +113,27 @@ describeWithEtcd('etcd members killed under the sequencer', () => {
     const twoDownAtMs = Date.now();
     await cluster().kill(first);
     await cluster().kill(second);
-    await sleep(8_000);
+    // The load's requests already sequenced wait for etcd; fresh requests, sent once each, find out at intake.
+    const probes: Array<Promise<number>> = [];
+    while (Date.now() < twoDownAtMs + 8_000) {
+      counter += 1;
+      const { message, body } = members.depositBody(`members-${counter}`);
+      probes.push(send(message, body));
+      await sleep(250);
+    }
     const backAtMs = Date.now();
     const outage = answers.filter((answer) => answer.atMs >= twoDownAtMs + 1_000 && answer.atMs <= backAtMs);
     expect(outage.filter((answer) => answer.status === 200)).toEqual([]);
     const outageStatuses = new Set(outage.map((answer) => answer.status));
+    // The sequencer itself (not a restarted member, whose standby answer is 503 too) refused at once: 503,
+    // Retry-After, naming etcd, answered well before any write could have been confirmed.
+    const refusedForEtcd = outage.filter(
+      (answer) => answer.status === 503 && /etcd log/.test(answer.answerMessage ?? ''),
+    );
+    expect(refusedForEtcd.length).toBeGreaterThan(0);
+    for (const answer of refusedForEtcd) expect(answer.retryAfter).toBe('1');
+    const quickest = Math.min(...refusedForEtcd.map((answer) => answer.tookMs));
+    expect(quickest).toBeLessThan(2_000);
     await cluster().restart(first);
 
     // A member back: a sequencer serves again (the same process, or restarted by the supervisor).
@@ -107,12 +142,13 @@ describeWithEtcd('etcd members killed under the sequencer', () => {
     await sleep(3_000);
     expect(acknowledgedBetween(servingAtMs, Date.now())).toBeGreaterThan(0);
     stopped = true;
-    await Promise.all(load);
+    await Promise.all([...load, ...probes]);
     await cluster().restart(second);
     console.log(
       `etcd members: ${acknowledged.length} acknowledged; one member dead: 10 acknowledgements within ` +
         `${oneDownStallMs} ms of the kill; with two of three dead for 8 s the answers were ` +
-        `${[...outageStatuses].join(', ')} (0: no answer in 10 s); member restarts ${restarts}; ` +
+        `${[...outageStatuses].join(', ')} (0: no answer in 10 s), ${refusedForEtcd.length} of them 503 from the ` +
+        `sequencer naming etcd (quickest in ${quickest} ms); member restarts ${restarts}; ` +
         `serving again ${servingAtMs - backAtMs} ms after a member returned`,
     );
 

@@ -24,6 +24,8 @@ export interface PostAnswer {
   readonly status: number;
   readonly answer: Record<string, unknown>;
   readonly sequencer?: string;
+  /** The Retry-After header, when there is one. */
+  readonly retryAfter?: string;
 }
 
 export async function postTransaction(member: MemberProcess, body: string): Promise<PostAnswer> {
@@ -37,7 +39,13 @@ export async function postTransaction(member: MemberProcess, body: string): Prom
     const response = await fetch(`${member.url}/api/v1/transactions`, init);
     const answer = (await response.json()) as Record<string, unknown>;
     const sequencer = response.headers.get('x-vex-sequencer') ?? undefined;
-    return { status: response.status, answer, ...(sequencer === undefined ? {} : { sequencer }) };
+    const retryAfter = response.headers.get('retry-after') ?? undefined;
+    return {
+      status: response.status,
+      answer,
+      ...(sequencer === undefined ? {} : { sequencer }),
+      ...(retryAfter === undefined ? {} : { retryAfter }),
+    };
   } catch {
     return { status: 0, answer: {} };
   }
