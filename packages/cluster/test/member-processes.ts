@@ -67,6 +67,8 @@ export class MemberProcesses {
   readonly operator: OperatorKey = operatorKeyFromSeed(this.seed);
   readonly genesis: Genesis = genesisOf(demoConfig(), this.operator.publicKey);
   private readonly keyFile: string;
+  /** Extra settings for every member started from now on (SNAPSHOT_EVERY, WINDOW_BYTES, PEER_URLS, …). */
+  environment: Record<string, string> = {};
 
   constructor(
     root: string,
@@ -125,6 +127,7 @@ export class MemberProcesses {
         OPERATOR_KEY_FILE: this.keyFile,
         LEASE_TTL_SECONDS: String(this.leaseTtlSeconds),
         LOG_LEVEL: process.env.MEMBER_LOG_LEVEL ?? 'warn',
+        ...this.environment,
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
