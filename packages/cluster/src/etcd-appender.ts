@@ -153,7 +153,10 @@ export class EtcdLogAppender implements LogAppender {
    */
   unavailable(): string | undefined {
     if (this.resolvingOutcome)
-      return 'The etcd log is unreachable or has no quorum: this sequencer is finding out whether its last write landed.';
+      return (
+        'The etcd log is unreachable or has no quorum: ' +
+        'this sequencer is finding out whether its last write landed.'
+      );
     const sentAtMs = this.txnSentAtMs;
     if (sentAtMs === undefined) return undefined;
     const waitedMs = Date.now() - sentAtMs;

@@ -128,7 +128,8 @@ describeWithEtcd('joining from a snapshot, catching up from an export', () => {
     const caughtUpAt = await caughtUp(members, b, a);
     const later = await sameAttestation(b, a);
     console.log(
-      `member join: joined at ${joinedAt} from a snapshot (entry 1 not held), attestation ${JSON.stringify(joined).slice(0, 80)}…; ` +
+      `member join: joined at ${joinedAt} from a snapshot (entry 1 not held), attestation ` +
+        `${JSON.stringify(joined).slice(0, 80)}…; ` +
         `etcd's window then began at ${behind}; caught up from the export to ${caughtUpAt}; ` +
         `attestation at ${(later as { sequence: number }).sequence} equal`,
     );
