@@ -43,7 +43,19 @@ export interface ClusterMemberOptions {
   readonly advertisedUrl?: string;
   /** /ready answers 503 while the read replica is more entries than this behind the log. Default 1,000. */
   readonly readyLagEntries?: number;
+  /** Entries between snapshots, as a replica and as the sequencer (the node's default when unset). */
+  readonly snapshotEveryEntries?: number;
+  /** The etcd window's byte bound while this member is the sequencer (default 256 MiB; docs/cluster.md). */
+  readonly windowBytes?: number;
+  /**
+   * Other members' base URLs, asked after the sequencer's (from the leader key) when this member joins with an
+   * empty ledger (from a snapshot) or has fallen behind the etcd window (from an export).
+   */
+  readonly peerUrls?: readonly string[];
 }
+
+/** The etcd window's default byte bound (docs/cluster.md, "The rolling window"). */
+export const defaultWindowBytes = 256 * 1024 * 1024;
 
 type RequestHandler = (request: IncomingMessage, response: ServerResponse) => void;
 
@@ -128,7 +140,9 @@ export class ClusterMember {
       attestationSigningSeed: options.operator.seed,
       store,
       logger: options.logger,
+      peers: () => this.peers(),
       ...(options.readyLagEntries === undefined ? {} : { readyLagEntries: options.readyLagEntries }),
+      ...(options.snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries: options.snapshotEveryEntries }),
     });
     this.replica = replica;
     if (this.stopping.signal.aborted) return;
@@ -145,6 +159,7 @@ export class ClusterMember {
       leaseTtlSeconds: options.leaseTtlSeconds,
       pollIntervalMs: 100,
       signal: this.stopping.signal,
+      window: { maximumBytes: options.windowBytes ?? defaultWindowBytes },
     });
     if (this.stopping.signal.aborted) {
       await appender.close();
@@ -158,6 +173,13 @@ export class ClusterMember {
     await replica.close();
     this.replica = undefined;
     await this.takeOver(appender);
+  }
+
+  /** Where to fetch a snapshot or an export: the sequencer (its URL is in the leader key), then the peers given. */
+  private async peers(): Promise<string[]> {
+    const leader = await this.store?.currentLeader().catch(() => undefined);
+    const urls = [...(leader?.url === undefined ? [] : [leader.url]), ...(this.options.peerUrls ?? [])];
+    return [...new Set(urls)].filter((url) => url !== this.url);
   }
 
   /**
@@ -202,6 +224,7 @@ export class ClusterMember {
       logger: options.logger,
       attestationSigningSeed: options.operator.seed,
       logWriter: (local) => new ReplicatedLogWriter(appender, local),
+      ...(options.snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries: options.snapshotEveryEntries }),
     });
     this.node = node;
     options.logger.info({ head: node.head(), etcdHead: target.sequence }, 'cluster member: took over as the sequencer');

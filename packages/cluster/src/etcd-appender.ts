@@ -28,6 +28,11 @@ export interface EtcdAppenderOptions {
   readonly outcomeDeadlineMs?: number;
   /** The rolling window; without it nothing is ever trimmed. */
   readonly window?: WindowOptions;
+  /**
+   * A txn unconfirmed for longer than this (default 1,000 ms), or one being resolved after an error, makes
+   * `unavailable()` say so: the node then refuses new transactions with 503 instead of queueing them behind it.
+   */
+  readonly stalledAfterMs?: number;
 }
 
 export interface WindowOptions {
@@ -98,6 +103,11 @@ export class EtcdLogAppender implements LogAppender {
   private readonly outcomeDeadlineMs: number;
   private readonly windowMaximumBytes: number | undefined;
   private readonly trimEveryBytes: number;
+  private readonly stalledAfterMs: number;
+  /** When the txn now in flight was first sent (Date.now()), across its retries; undefined when none is. */
+  private txnSentAtMs: number | undefined;
+  /** Set while an errored txn's outcome is being found out by reading the head. */
+  private resolvingOutcome = false;
   private durable: LogPosition;
   private queued: LogPosition;
   private queue: PendingChunk[] = [];
@@ -119,6 +129,7 @@ export class EtcdLogAppender implements LogAppender {
     this.maximumTxnBytes = options.maximumTxnBytes ?? defaultMaximumTxnBytes;
     this.maximumChunksPerTxn = options.maximumChunksPerTxn ?? 16;
     this.outcomeDeadlineMs = options.outcomeDeadlineMs ?? 30_000;
+    this.stalledAfterMs = options.stalledAfterMs ?? 1_000;
     if (options.window !== undefined) {
       this.windowMaximumBytes = options.window.maximumBytes ?? 256 * 1024 * 1024;
       this.trimEveryBytes = options.window.trimEveryBytes ?? Math.max(1, Math.floor(this.windowMaximumBytes / 8));
@@ -133,6 +144,24 @@ export class EtcdLogAppender implements LogAppender {
 
   durableHead(): LogPosition {
     return this.durable;
+  }
+
+  /**
+   * Why a new append would only wait right now, or undefined: a txn errored and its outcome is being resolved,
+   * or one has gone unconfirmed for `stalledAfterMs` (etcd without a quorum never confirms it). What is already
+   * queued stays queued; it is acknowledged once etcd confirms it, or the appender stops.
+   */
+  unavailable(): string | undefined {
+    if (this.resolvingOutcome)
+      return (
+        'The etcd log is unreachable or has no quorum: ' +
+        'this sequencer is finding out whether its last write landed.'
+      );
+    const sentAtMs = this.txnSentAtMs;
+    if (sentAtMs === undefined) return undefined;
+    const waitedMs = Date.now() - sentAtMs;
+    if (waitedMs <= this.stalledAfterMs) return undefined;
+    return `The etcd log has not confirmed a write for ${waitedMs} ms (no quorum, or electing a leader).`;
   }
 
   /** Why this appender stopped, if it has. */
@@ -208,14 +237,17 @@ export class EtcdLogAppender implements LogAppender {
         bytes += next.value.length;
         this.queue.shift();
       }
+      this.txnSentAtMs = Date.now();
       try {
         await this.commit(chunks, this.durable);
       } catch (error) {
+        this.txnSentAtMs = undefined;
         const failure = error instanceof Error ? error : new Error(String(error));
         for (const chunk of chunks) chunk.waiter?.reject(failure);
         this.fail(failure);
         return;
       }
+      this.txnSentAtMs = undefined;
       // Landed while the fence held: durable on a quorum, so acknowledged even if the lease is lost right now.
       this.durable = chunks[chunks.length - 1]!.last;
       this.statistics.txns += 1;
@@ -300,7 +332,10 @@ export class EtcdLogAppender implements LogAppender {
       } catch (error) {
         if (error instanceof LogAppenderDeposedError) throw error;
         this.statistics.outcomeUnknown += 1;
-        const observed = await this.readStateUntil(deadline, error);
+        this.resolvingOutcome = true;
+        const observed = await this.readStateUntil(deadline, error).finally(() => {
+          this.resolvingOutcome = false;
+        });
         leader = observed.leader;
         head = observed.head;
         if (samePosition(head, target)) {

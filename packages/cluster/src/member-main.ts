@@ -7,7 +7,11 @@
  * Settings: MEMBER_ID (letters, digits, . _ -), PORT, HOST (127.0.0.1),
  * DATA_DIR, ETCD_ENDPOINTS (comma-separated client URLs), LOG_PREFIX (the
  * etcd key prefix, default vex/local/), OPERATOR_KEY_FILE (the operator key
- * every member shares), LEASE_TTL_SECONDS (default 5), LOG_LEVEL. The
+ * every member shares), LEASE_TTL_SECONDS (default 5), LOG_LEVEL,
+ * PEER_URLS (comma-separated base URLs of other members, asked after the
+ * sequencer's for a snapshot to join from or an export to catch up from),
+ * SNAPSHOT_EVERY (entries between snapshots), WINDOW_BYTES (the etcd window's
+ * byte bound while this member is the sequencer, default 256 MiB). The
  * exchange configuration is the demo one. Prints `member <id> listening on
  * <url>` once the port is bound.
  */
@@ -24,6 +28,14 @@ function required(name: string): string {
   return value;
 }
 
+function optionalPositive(name: string): number | undefined {
+  const text = process.env[name];
+  if (text === undefined || text === '') return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a positive whole number`);
+  return value;
+}
+
 async function main(): Promise<void> {
   const memberId = required('MEMBER_ID');
   const dataDirectory = resolve(required('DATA_DIR'));
@@ -33,6 +45,9 @@ async function main(): Promise<void> {
     throw new Error(`PORT must be 0 to 65535, not ${process.env.PORT}`);
   if (!Number.isInteger(leaseTtlSeconds) || leaseTtlSeconds < 1)
     throw new Error('LEASE_TTL_SECONDS must be a positive whole number');
+  const snapshotEveryEntries = optionalPositive('SNAPSHOT_EVERY');
+  const windowBytes = optionalPositive('WINDOW_BYTES');
+  const peerUrls = (process.env.PEER_URLS ?? '').split(',').filter((url) => url !== '');
   const operator = await readOperatorKey(resolve(required('OPERATOR_KEY_FILE')));
   const config = demoConfig();
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info' }).child({ member: memberId });
@@ -49,6 +64,9 @@ async function main(): Promise<void> {
     operator,
     leaseTtlSeconds,
     logger,
+    peerUrls,
+    ...(snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries }),
+    ...(windowBytes === undefined ? {} : { windowBytes }),
   });
   const bound = await member.start();
   process.stdout.write(`member ${memberId} listening on http://127.0.0.1:${bound}\n`);

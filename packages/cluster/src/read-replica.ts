@@ -9,10 +9,11 @@
  */
 import type { Genesis } from '@vex/engine';
 import type { ClusterStatus, WriteRefusal } from '@vex/api';
-import { ExchangeNode, type LogPosition, type NodeHead } from '@vex/ledger';
+import { ExchangeNode, LogOutsideWindowError, type LogPosition, type NodeHead } from '@vex/ledger';
 import type { Logger } from 'pino';
 import type { EtcdLogFollower } from './etcd-follower.js';
-import type { EtcdLogStore } from './etcd-log-store.js';
+import { sleep, type EtcdLogStore } from './etcd-log-store.js';
+import { catchUpFromPeer, joinFromSnapshot, ledgerIsEmpty } from './peer-catch-up.js';
 
 export interface ReadReplicaOptions {
   readonly memberId: string;
@@ -26,6 +27,13 @@ export interface ReadReplicaOptions {
   readonly readyLagEntries?: number;
   /** How often the etcd head is read for the lag. Default 1,000 ms. */
   readonly headPollMs?: number;
+  /** Entries between the replica's snapshots (the node's snapshotEveryEntries). */
+  readonly snapshotEveryEntries?: number;
+  /**
+   * Base URLs of other members, asked in order: an empty ledger joins from the first one's latest snapshot, and a
+   * replica behind the etcd window catches up from their log export. Without it neither happens.
+   */
+  readonly peers?: () => Promise<readonly string[]>;
 }
 
 export const defaultReadyLagEntries = 1_000;
@@ -43,6 +51,11 @@ export class ReadReplica {
   private failure: Error | undefined;
   private headTimer: NodeJS.Timeout | undefined;
   private headErrors = 0;
+  /** Set while the replica catches up from a peer's export (it fell behind the etcd window). */
+  private catchingUp: string | undefined;
+  /** Catch-ups from a peer's export (fell behind the window), and joins from a peer's snapshot. */
+  peerCatchUps = 0;
+  joinedFrom: { readonly peerUrl: string; readonly sequence: number } | undefined;
 
   private constructor(
     readonly node: ExchangeNode,
@@ -51,6 +64,7 @@ export class ReadReplica {
 
   /** Opens the node read-only (recovery checks the ledger) and starts following the log from its head. */
   static async open(options: ReadReplicaOptions): Promise<ReadReplica> {
+    const joinedFrom = await ReadReplica.join(options);
     const node = await ExchangeNode.open({
       dataDirectory: options.dataDirectory,
       genesis: options.genesis,
@@ -59,10 +73,41 @@ export class ReadReplica {
       ...(options.attestationSigningSeed === undefined
         ? {}
         : { attestationSigningSeed: options.attestationSigningSeed }),
+      ...(options.snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries: options.snapshotEveryEntries }),
     });
     const replica = new ReadReplica(node, options);
+    replica.joinedFrom = joinedFrom;
     replica.start();
     return replica;
+  }
+
+  /**
+   * An empty ledger (a new member) joins from a peer's latest snapshot instead of replaying the log from the
+   * genesis; a peer whose data is refused is logged and the next one asked. Without a peer that has a snapshot,
+   * the replica follows the log from the genesis (or, behind the window, catches up from an export).
+   */
+  private static async join(options: ReadReplicaOptions): Promise<ReadReplica['joinedFrom']> {
+    const seed = options.attestationSigningSeed;
+    if (options.peers === undefined || seed === undefined) return undefined;
+    if (!(await ledgerIsEmpty(options.dataDirectory, options.genesis))) return undefined;
+    for (const peerUrl of await options.peers().catch(() => [])) {
+      try {
+        const joined = await joinFromSnapshot({
+          dataDirectory: options.dataDirectory,
+          genesis: options.genesis,
+          attestationSigningSeed: seed,
+          peerUrl,
+          logger: options.logger,
+          ...(options.snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries: options.snapshotEveryEntries }),
+        });
+        if (joined === undefined) continue;
+        options.logger.info({ peerUrl, sequence: joined.sequence }, 'read replica: joined from a peer snapshot');
+        return { peerUrl, sequence: joined.sequence };
+      } catch (error) {
+        options.logger.warn({ err: error, peerUrl }, 'read replica: could not join from this peer');
+      }
+    }
+    return undefined;
   }
 
   private start(): void {
@@ -81,12 +126,46 @@ export class ReadReplica {
     this.headTimer = setInterval(pollHead, this.options.headPollMs ?? 1_000);
     this.headTimer.unref();
     pollHead();
-    this.follower = store.follower(positionOf(this.node.head()));
-    this.followed = this.follow(this.follower).catch((error: unknown) => {
+    this.followed = this.followAndCatchUp().catch((error: unknown) => {
       if (this.following.signal.aborted) return;
       this.failure = error instanceof Error ? error : new Error(String(error));
       this.options.logger.error({ err: error }, 'read replica: following the etcd log failed');
     });
+  }
+
+  /**
+   * Follows the etcd log; whenever the entries after the head are no longer in etcd's window, catches up from a
+   * peer's export (retrying every second until a peer serves them) and follows again from the new head.
+   */
+  private async followAndCatchUp(): Promise<void> {
+    const { store, peers, genesis, logger } = this.options;
+    for (;;) {
+      this.follower = store.follower(positionOf(this.node.head()));
+      try {
+        await this.follow(this.follower);
+        return;
+      } catch (error) {
+        if (!(error instanceof LogOutsideWindowError) || peers === undefined) throw error;
+        this.catchingUp = error.message;
+      }
+      while (this.catchingUp !== undefined && !this.following.signal.aborted) {
+        for (const peerUrl of await peers().catch(() => [])) {
+          try {
+            const head = await catchUpFromPeer(this.node, peerUrl, genesis);
+            this.peerCatchUps += 1;
+            this.catchingUp = undefined;
+            logger.info({ peerUrl, sequence: head.sequence }, 'read replica: caught up from a peer export');
+            await store.reportProgress(this.options.memberId, head.sequence).catch(() => undefined);
+            break;
+          } catch (error) {
+            if (this.node.haltedBy !== undefined) throw error;
+            logger.warn({ err: error, peerUrl }, 'read replica: could not catch up from this peer');
+          }
+        }
+        if (this.catchingUp !== undefined) await sleep(1_000, this.following.signal);
+      }
+      if (this.following.signal.aborted) return;
+    }
   }
 
   private async follow(follower: EtcdLogFollower): Promise<void> {
@@ -112,6 +191,8 @@ export class ReadReplica {
     let notReadyReason: string | undefined;
     if (halted !== undefined) notReadyReason = halted.message;
     else if (this.failure !== undefined) notReadyReason = `not following the log: ${this.failure.message}`;
+    else if (this.catchingUp !== undefined)
+      notReadyReason = `behind the etcd window, catching up from a peer's export: ${this.catchingUp}`;
     else if (lagEntries > readyLag) notReadyReason = `catching up: ${lagEntries} entries behind the log`;
     return {
       role: 'replica',

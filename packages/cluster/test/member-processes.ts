@@ -24,6 +24,8 @@ export interface PostAnswer {
   readonly status: number;
   readonly answer: Record<string, unknown>;
   readonly sequencer?: string;
+  /** The Retry-After header, when there is one. */
+  readonly retryAfter?: string;
 }
 
 export async function postTransaction(member: MemberProcess, body: string): Promise<PostAnswer> {
@@ -37,7 +39,13 @@ export async function postTransaction(member: MemberProcess, body: string): Prom
     const response = await fetch(`${member.url}/api/v1/transactions`, init);
     const answer = (await response.json()) as Record<string, unknown>;
     const sequencer = response.headers.get('x-vex-sequencer') ?? undefined;
-    return { status: response.status, answer, ...(sequencer === undefined ? {} : { sequencer }) };
+    const retryAfter = response.headers.get('retry-after') ?? undefined;
+    return {
+      status: response.status,
+      answer,
+      ...(sequencer === undefined ? {} : { sequencer }),
+      ...(retryAfter === undefined ? {} : { retryAfter }),
+    };
   } catch {
     return { status: 0, answer: {} };
   }
@@ -59,6 +67,8 @@ export class MemberProcesses {
   readonly operator: OperatorKey = operatorKeyFromSeed(this.seed);
   readonly genesis: Genesis = genesisOf(demoConfig(), this.operator.publicKey);
   private readonly keyFile: string;
+  /** Extra settings for every member started from now on (SNAPSHOT_EVERY, WINDOW_BYTES, PEER_URLS, …). */
+  environment: Record<string, string> = {};
 
   constructor(
     root: string,
@@ -117,6 +127,7 @@ export class MemberProcesses {
         OPERATOR_KEY_FILE: this.keyFile,
         LEASE_TTL_SECONDS: String(this.leaseTtlSeconds),
         LOG_LEVEL: process.env.MEMBER_LOG_LEVEL ?? 'warn',
+        ...this.environment,
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

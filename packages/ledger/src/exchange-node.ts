@@ -368,6 +368,11 @@ export class ExchangeNode {
     if (this.haltError !== undefined) return this.haltError;
     if (this.readReplica) return new LedgerReadOnlyError('This node is a read replica: it takes no transactions.');
     if (this.closing) return new LedgerClosedError('The ledger is closing and takes no more transactions.');
+    const logUnavailable = this.writer.unavailable?.();
+    if (logUnavailable !== undefined)
+      return new LedgerStorageBusyError(
+        `${logUnavailable} This transaction was refused unseen; send it again shortly.`,
+      );
     if (this.groupCommit.storageBusy()) {
       return new LedgerStorageBusyError(
         'The ledger is short of file descriptors and retrying a write; this transaction was refused unseen ' +

@@ -33,6 +33,11 @@ export interface LogCommitItem {
 export interface LedgerLogWriter {
   /** Makes every item durable, in order; rejects if nothing can be said about it (the node then halts). */
   commit(items: readonly LogCommitItem[]): Promise<void>;
+  /**
+   * Why new transactions should be refused unseen right now (the replicated log cannot make anything durable
+   * at the moment, e.g. etcd has no quorum), or undefined. The node answers LedgerStorageBusyError (503).
+   */
+  unavailable?(): string | undefined;
 }
 
 /** A stored entry with its encoding, decoded and checked against the one before. */
