@@ -12,6 +12,7 @@ import {
   borrowRate,
   collateralWeight,
   formatDecimal,
+  isExpiredLend,
   isLiquidatable,
   lendRate,
   lentUnits,
@@ -98,7 +99,9 @@ export function wireLendingPositions(
   const decimals = settlementDecimals(state);
   const positions: Array<Record<string, unknown>> = [];
   for (const balance of account.balances) {
-    if (balance === undefined || (balance.lendScaled === 0n && balance.borrowScaled === 0n)) continue;
+    // A lend wiped by a new supply epoch (docs/margin.md, section 5.2a) is no position, though not yet cleared.
+    if (balance === undefined || (balance.borrowScaled === 0n && (balance.lendScaled === 0n || isExpiredLend(balance))))
+      continue;
     const asset = balance.asset as MarginAsset;
     const { parameters, indexPrice } = asset.margin;
     const borrowed = borrowedUnits(balance, timeMs);

@@ -62,6 +62,7 @@ export {
   utilization,
   lentUnits,
   borrowedUnits,
+  isExpiredLend,
 } from './lending-pool.js';
 export { netQuantityUnits } from './borrow-lend.js';
 export { borrowLendHoles, reservesReport, type AssetReserves } from './reserves-report.js';

@@ -103,6 +103,7 @@ export function newAssetMargin(parameters: MarginParameters, listedAtMs: number)
       totalBorrowScaled: 0n,
       totalSupplyScaled: 0n,
       cashUnits: 0n,
+      supplyEpoch: 0,
     },
     coveragePool: { holdingsUnits: 0n, totalShares: 0n, shares: new Map(), withdrawalRequests: new Map() },
   };
@@ -213,9 +214,24 @@ export function borrowedUnitsAtIndex(borrowScaled: bigint, borrowIndex: bigint):
   return divideUpBy(borrowScaled * borrowIndex, wad, wadLessOne);
 }
 
-/** What a balance has lent, in units, at indexes brought to `timeMs` (rounded down). */
+/**
+ * Whether a balance's lend was opened in an earlier supply epoch of its pool
+ * (docs/margin.md, "Supply epochs"): a socialised loss wiped it out, so it is
+ * worth nothing, is left out of the pool's scaled total and waits to be
+ * cleared when the balance's position next moves.
+ */
+export function isExpiredLend(balance: Balance): boolean {
+  return balance.lendScaled !== 0n && balance.lendEpoch !== balance.asset.margin!.lendingPool.supplyEpoch;
+}
+
+/** The scaled lend that counts: the position, or 0 when it belongs to an earlier supply epoch. */
+export function currentLendScaled(balance: Balance): bigint {
+  return isExpiredLend(balance) ? 0n : balance.lendScaled;
+}
+
+/** What a balance has lent, in units, at indexes brought to `timeMs` (rounded down; 0 for an expired lend). */
 export function lentUnits(balance: Balance, timeMs: number): bigint {
-  if (balance.lendScaled === 0n) return 0n;
+  if (balance.lendScaled === 0n || isExpiredLend(balance)) return 0n;
   return lentUnitsAtIndex(balance.lendScaled, indexesAt(balance.asset.margin!, timeMs).supplyIndex);
 }
 
@@ -235,8 +251,10 @@ function setScaled(state: ExchangeState, balance: Balance, kind: 'lend' | 'borro
   const pool = balance.asset.margin!.lendingPool;
   const previous = kind === 'lend' ? balance.lendScaled : balance.borrowScaled;
   if (kind === 'lend') {
-    pool.totalSupplyScaled += scaled - previous;
+    // An expired lend is not in the total: its epoch's end took it out.
+    pool.totalSupplyScaled += scaled - currentLendScaled(balance);
     balance.lendScaled = scaled;
+    balance.lendEpoch = scaled === 0n ? 0 : pool.supplyEpoch;
   } else {
     pool.totalBorrowScaled += scaled - previous;
     balance.borrowScaled = scaled;
@@ -257,12 +275,25 @@ function setLendScaled(state: ExchangeState, balance: Balance, scaled: bigint): 
   setScaled(state, balance, 'lend', scaled);
 }
 
+/**
+ * Clears a lend of an earlier supply epoch (worth nothing) before the
+ * balance's position moves, reported as a WriteOff of 0 units at supply index
+ * 0: the value its epoch ended at, so the history shows the loss and closes
+ * the position.
+ */
+function clearExpiredLend(state: ExchangeState, recorder: EntryRecorder, balance: Balance): void {
+  if (!isExpiredLend(balance)) return;
+  setLendScaled(state, balance, 0n);
+  recordMovement(recorder, balance, 'WriteOff', 0n, 0n);
+}
+
 /** Reports a position change as a lendingMovement event (the history's borrow/lend and interest records). */
 function recordMovement(
   recorder: EntryRecorder,
   balance: Balance,
   movement: LendingMovementView['movement'],
   units: bigint,
+  supplyIndex = balance.asset.margin!.lendingPool.supplyIndex,
 ): void {
   const pool = balance.asset.margin!.lendingPool;
   recorder.events.push({
@@ -275,7 +306,7 @@ function recordMovement(
       lendScaled: balance.lendScaled,
       borrowScaled: balance.borrowScaled,
       borrowIndex: pool.borrowIndex,
-      supplyIndex: pool.supplyIndex,
+      supplyIndex,
     },
   });
 }
@@ -287,6 +318,7 @@ function recordMovement(
 export function lendUnits(state: ExchangeState, recorder: EntryRecorder, balance: Balance, units: bigint): void {
   const pool = balance.asset.margin!.lendingPool;
   invariant(balance.borrowScaled === 0n, 'a lend against an open borrow must repay it first');
+  clearExpiredLend(state, recorder, balance);
   debit(recorder, balance, units);
   setLendScaled(state, balance, balance.lendScaled + divideDown(units * wad, pool.supplyIndex));
   pool.cashUnits += units;
@@ -302,6 +334,7 @@ export function redeemUnits(
   timeMs: number,
 ): void {
   const pool = balance.asset.margin!.lendingPool;
+  clearExpiredLend(state, recorder, balance);
   const lent = lentUnits(balance, timeMs);
   invariant(units <= lent && units <= pool.cashUnits, 'a redemption beyond the lend or the pool cash');
   const burnt =
@@ -315,6 +348,7 @@ export function redeemUnits(
 /** pool → available: borrows `units` (the scaled debt added is rounded up). */
 export function borrowUnits(state: ExchangeState, recorder: EntryRecorder, balance: Balance, units: bigint): void {
   const pool = balance.asset.margin!.lendingPool;
+  clearExpiredLend(state, recorder, balance);
   invariant(
     balance.lendScaled === 0n && units <= pool.cashUnits,
     'a borrow against an open lend or beyond the pool cash',
@@ -347,7 +381,10 @@ export function repayUnits(
 /**
  * Writes off `units` of a balance's debt that nobody can pay (docs/margin.md,
  * "Socialised loss"): the debt leaves the pool's books and the supply index
- * falls so that lenders share the loss pro rata. Returns the units written off.
+ * falls so that lenders share the loss pro rata. A loss that would take the
+ * index to 0 wipes every lend instead: the pool starts a new supply epoch at
+ * index 1 with nothing lent ("Supply epochs"), so no later lend divides by a
+ * zero index. Returns the units written off.
  */
 export function writeOffDebt(state: ExchangeState, balance: Balance, timeMs: number): bigint {
   const pool = balance.asset.margin!.lendingPool;
@@ -358,7 +395,15 @@ export function writeOffDebt(state: ExchangeState, balance: Balance, timeMs: num
   if (owed === 0n || pool.totalSupplyScaled === 0n) return owed;
   const lentAfter = lentBefore > owed ? lentBefore - owed : 0n;
   // Lenders' claims are cut to what the pool still has: rounded down.
-  pool.supplyIndex = divideDown(lentAfter * wad, pool.totalSupplyScaled);
+  const supplyIndex = divideDown(lentAfter * wad, pool.totalSupplyScaled);
+  if (supplyIndex > 0n) {
+    pool.supplyIndex = supplyIndex;
+    return owed;
+  }
+  // Wiped: the open lends become an earlier epoch's, worth nothing; whatever rounding left is the pool's surplus.
+  pool.supplyEpoch += 1;
+  pool.supplyIndex = wad;
+  pool.totalSupplyScaled = 0n;
   return owed;
 }
 

@@ -22,7 +22,7 @@ import { hash as oneShotHash } from 'node:crypto';
 import { uint128Limit } from './attestation.js';
 import { unitsForShares } from './coverage-pool.js';
 import { accountCommitment, commitmentTag, exitLeafHashPrefix } from './inclusion-proof.js';
-import { borrowedUnitsAtIndex, indexesAt, lentUnitsAtIndex, type PoolIndexes } from './lending-pool.js';
+import { borrowedUnitsAtIndex, indexesAt, isExpiredLend, lentUnitsAtIndex, type PoolIndexes } from './lending-pool.js';
 import type { CoveragePool } from './margin-state.js';
 import type { Account, Balance, ExchangeState } from './state.js';
 
@@ -45,7 +45,9 @@ export function leafClaim(balance: Balance, indexes: PoolIndexes | undefined, po
   if (poolShare !== 0n) claim += poolShare;
   if (balance.locked !== 0n) claim += balance.locked;
   if (balance.pendingWithdrawal !== 0n) claim += balance.pendingWithdrawal;
-  if (balance.lendScaled !== 0n) claim += lentUnitsAtIndex(balance.lendScaled, indexes!.supplyIndex);
+  // A lend of an earlier supply epoch is worth nothing (docs/margin.md, "Supply epochs").
+  if (balance.lendScaled !== 0n && !isExpiredLend(balance))
+    claim += lentUnitsAtIndex(balance.lendScaled, indexes!.supplyIndex);
   return claim;
 }
 

@@ -1,6 +1,6 @@
 /**
  * The margin part of the state encoding (docs/protocol.md, "State encoding",
- * version 4): per asset its margin listing, price and lending pool; per
+ * versions 4 and 6): per asset its margin listing, price and lending pool; per
  * account its settings (its lend and borrow positions ride on its balance
  * entries); then the coverage pools with their shares and withdrawal
  * requests by account ordinal. Derived fields (borrow counts, the borrower
@@ -40,6 +40,8 @@ const lendingPoolFields = new IntegerFields<LendingPool>([
   ['totalBorrowScaled', 'unsigned'],
   ['totalSupplyScaled', 'unsigned'],
   ['cashUnits', 'unsigned'],
+  // Version 6: the supply epoch (docs/margin.md, "Supply epochs").
+  ['supplyEpoch', 'safeInteger'],
 ]);
 
 export function decodeAssetMargin(reader: ByteReader, asset: Asset): void {

@@ -6,8 +6,8 @@
  * pool's shares add up. Returns the units each asset's pools hold, which the
  * conservation check adds to the accounts' balances.
  */
-import { totalBorrowedUnits, totalLentUnits } from './lending-pool.js';
-import type { ExchangeState } from './state.js';
+import { currentLendScaled, totalBorrowedUnits, totalLentUnits } from './lending-pool.js';
+import type { Balance, ExchangeState } from './state.js';
 import { checkPerpInvariants } from './perps/perp-invariants.js';
 
 /** The lend counts and the lenders set agree with the positions (the tree refreshes exactly these leaves). */
@@ -22,6 +22,17 @@ function checkLenders(state: ExchangeState, fail: (message: string) => never): v
     if (lending > 0) lenders += 1;
   }
   if (lenders !== state.lenders.size) fail(`${state.lenders.size} lenders listed but ${lenders} lend`);
+}
+
+/** A lend carries the epoch it was opened in, never a later one than its pool's; no lend, epoch 0 (canonical). */
+function checkLendEpoch(balance: Balance, fail: (message: string) => never): void {
+  const supplyEpoch = balance.asset.margin?.lendingPool.supplyEpoch ?? 0;
+  if (
+    balance.lendEpoch < 0 ||
+    balance.lendEpoch > supplyEpoch ||
+    (balance.lendScaled === 0n && balance.lendEpoch !== 0)
+  )
+    fail(`account ${balance.account.id} has an invalid ${balance.asset.symbol} lend epoch`);
 }
 
 export function checkMarginInvariants(state: ExchangeState, fail: (message: string) => never): bigint[] {
@@ -41,7 +52,9 @@ export function checkMarginInvariants(state: ExchangeState, fail: (message: stri
       if ((balance.lendScaled > 0n || balance.borrowScaled > 0n) && balance.asset.margin === undefined) {
         fail(`account ${account.id} has a position in ${balance.asset.symbol}, which is not borrowable`);
       }
-      supplyScaled[index]! += balance.lendScaled;
+      checkLendEpoch(balance, fail);
+      // An expired lend (an earlier supply epoch) left the pool's total when its epoch ended.
+      if (balance.lendScaled > 0n) supplyScaled[index]! += currentLendScaled(balance);
       borrowScaled[index]! += balance.borrowScaled;
       if (balance.borrowScaled > 0n) borrowing += 1;
     }

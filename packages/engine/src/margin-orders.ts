@@ -61,6 +61,7 @@ interface Snapshot {
   readonly balance: Balance;
   readonly available: bigint;
   readonly lendScaled: bigint;
+  readonly lendEpoch: number;
   readonly borrowScaled: bigint;
   readonly cashUnits: bigint;
   readonly totalBorrowScaled: bigint;
@@ -71,12 +72,13 @@ interface Snapshot {
 
 function snapshot(balance: Balance): Snapshot {
   const pool = balance.asset.margin!.lendingPool;
-  const { available, lendScaled, borrowScaled } = balance;
+  const { available, lendScaled, lendEpoch, borrowScaled } = balance;
   const { cashUnits, totalBorrowScaled, totalSupplyScaled } = pool;
   return {
     balance,
     available,
     lendScaled,
+    lendEpoch,
     borrowScaled,
     cashUnits,
     totalBorrowScaled,
@@ -92,6 +94,7 @@ function restoreSnapshot(state: ExchangeState, saved: Snapshot): void {
   Object.assign(balance, {
     available: saved.available,
     lendScaled: saved.lendScaled,
+    lendEpoch: saved.lendEpoch,
     borrowScaled: saved.borrowScaled,
   });
   Object.assign(pool, {

@@ -45,6 +45,12 @@ export interface LendingPool {
   totalSupplyScaled: bigint;
   /** Units the pool holds: lent in, not borrowed out. */
   cashUnits: bigint;
+  /**
+   * Starts at 0 and grows by one each time a socialised loss wipes out every
+   * lend (docs/margin.md, "Supply epochs"); a lend opened in an earlier epoch
+   * is worth nothing and left out of totalSupplyScaled.
+   */
+  supplyEpoch: number;
 }
 
 export interface CoverageWithdrawalRequest {

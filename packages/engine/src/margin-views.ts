@@ -81,7 +81,8 @@ export type MarginResultValue =
  * "Results and events"): what moved, the scaled position after it and the
  * pool's indexes at that moment, so a reader can value the position at every
  * change and the interest between two changes without reading the state.
- * WriteOff is a debt cleared by a socialised loss.
+ * WriteOff is a debt cleared by a socialised loss, or a lend of an earlier
+ * supply epoch cleared (0 units, supply index 0; docs/margin.md, section 5.2a).
  */
 export interface LendingMovementView {
   readonly account: string;

@@ -32,7 +32,7 @@ import { decodePerpListing, decodePerpState, encodePerpListing, encodePerpState 
 import { decodeAccountPositions, encodeAccountPositions } from './perps/position-codec.js';
 
 const magic = new TextEncoder().encode('VEXSTATE');
-export const stateEncodingVersion = 5;
+export const stateEncodingVersion = 6;
 
 // Enum bytes are indexes into the instruction catalogue's value lists.
 const sides: readonly Side[] = enumValues.side;
@@ -198,6 +198,8 @@ export function encodeAccount(writer: ByteWriter, account: Account): void {
     writer.unsigned(balance!.pendingWithdrawal);
     // Version 4: the scaled lend and borrow positions.
     writer.unsigned(balance!.lendScaled);
+    // Version 6: a lend's supply epoch, only when there is a lend (docs/margin.md, "Supply epochs").
+    if (balance!.lendScaled !== 0n) writer.unsigned(balance!.lendEpoch);
     writer.unsigned(balance!.borrowScaled);
   }
   encodeAccountSettings(writer, account);
@@ -395,6 +397,7 @@ function decodeAccounts(reader: ByteReader, state: ExchangeState): void {
       balance.locked = reader.unsigned();
       balance.pendingWithdrawal = reader.unsigned();
       balance.lendScaled = reader.unsigned();
+      if (balance.lendScaled !== 0n) balance.lendEpoch = reader.safeInteger();
       balance.borrowScaled = reader.unsigned();
     }
     decodeAccountSettings(reader, account);

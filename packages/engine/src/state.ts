@@ -101,6 +101,8 @@ export class Balance {
   pendingWithdrawal = 0n;
   /** Lent units scaled by the lending pool's supply index (docs/margin.md); never both this and borrowScaled. */
   lendScaled = 0n;
+  /** The pool's supply epoch when this lend was opened; 0 when nothing is lent. An earlier epoch's lend is worthless. */
+  lendEpoch = 0;
   /** Borrowed units scaled by the pool's borrow index. */
   borrowScaled = 0n;
   /** The apply stamp of the last change, so each changed balance is reported once per entry. */

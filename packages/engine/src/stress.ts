@@ -16,7 +16,7 @@
  * What does not depend on the account (the indexes accrued to `timeMs`, the
  * shocked prices) is computed once per asset per call, not per balance.
  */
-import { indexesAt } from './lending-pool.js';
+import { currentLendScaled, indexesAt } from './lending-pool.js';
 import { settlementDecimals } from './health.js';
 import { shiftedPrice, valueUnits } from './index-prices.js';
 import { collateralShareUnits, coverageShareWeight } from './coverage-pool.js';
@@ -72,7 +72,8 @@ function addAccountShortfall(
     const asset = stressed[balance.asset.index];
     if (asset === undefined) continue;
     // Lent units round down and borrowed units up, as lentUnits and borrowedUnits do (lending-pool.ts).
-    const lent = balance.lendScaled === 0n ? 0n : divideDown(balance.lendScaled * asset.supplyIndex, wad);
+    const lendScaled = currentLendScaled(balance);
+    const lent = lendScaled === 0n ? 0n : divideDown(lendScaled * asset.supplyIndex, wad);
     const held = balance.available + balance.locked + lent;
     // Holdings fall by the shock (rounded down), debts rise by it (rounded up).
     if (held > 0n) collateral += valueUnits(held, balance.asset, asset.heldPrice, decimals, false);

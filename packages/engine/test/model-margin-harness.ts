@@ -39,6 +39,8 @@ function recordMarginCoverage(instruction: Instruction, outcome: ApplyOutcome, r
   if (!outcome.accepted) return;
   for (const event of outcome.events) {
     if (event.type === 'socialisedLoss') count('  socialised loss');
+    // A loss that leaves the supply index at exactly 1 is a wipe: a new supply epoch (docs/margin.md 5.2a).
+    if (event.type === 'socialisedLoss' && event.supplyIndex === 10n ** 18n) count('  socialised loss wiped the pool');
     if (event.type === 'lendingMovement') count(`  lending movement ${event.movement.movement}`);
     if (event.type !== 'liquidation') continue;
     const liquidation = event.liquidation;
@@ -145,6 +147,7 @@ export class MarginHarness extends Harness {
           'totalBorrowScaled',
           'totalSupplyScaled',
           'cashUnits',
+          'supplyEpoch',
         ] as const),
         coverageHoldingsUnits: margin.coveragePool.holdingsUnits,
         coverageTotalShares: margin.coveragePool.totalShares,
@@ -159,6 +162,7 @@ export class MarginHarness extends Harness {
       return {
         asset: asset.symbol,
         lendScaled: balance?.lendScaled ?? 0n,
+        lendEpoch: balance?.lendEpoch ?? 0,
         borrowScaled: balance?.borrowScaled ?? 0n,
         lentUnits: balance === undefined ? 0n : lentUnits(balance, this.timeMs),
         borrowedUnits: balance === undefined ? 0n : borrowedUnits(balance, this.timeMs),

@@ -271,6 +271,12 @@ function socialise(step: Step, debt: ModelDebtOutcome, units: bigint): void {
   position.borrowScaled = 0n;
   if (pool.totalSupplyScaled > 0n)
     pool.supplyIndex = floorDiv((lent > units ? lent - units : 0n) * WAD, pool.totalSupplyScaled);
+  if (pool.supplyIndex === 0n) {
+    // Wiped (5.2a): a new supply epoch at index 1 with nothing lent; the open lends are now worth nothing.
+    pool.supplyEpoch += 1;
+    pool.supplyIndex = WAD;
+    pool.totalSupplyScaled = 0n;
+  }
   debt.socialisedUnits += units;
   step.losses.push({ asset: debt.asset, units, supplyIndex: pool.supplyIndex });
 }

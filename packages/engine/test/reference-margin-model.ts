@@ -19,6 +19,7 @@ import {
   indexesAt,
   isLiquidatable,
   lentOf,
+  countedLendScaled,
   listBorrowLend,
   meetsInitial,
   type ModelHealth,
@@ -69,6 +70,7 @@ export interface ModelPoolView {
   readonly totalBorrowScaled: bigint;
   readonly totalSupplyScaled: bigint;
   readonly cashUnits: bigint;
+  readonly supplyEpoch: number;
   readonly coverageHoldingsUnits: bigint;
   readonly coverageTotalShares: bigint;
 }
@@ -111,6 +113,7 @@ export class MarginReferenceModel extends ReferenceModel {
         totalBorrowScaled,
         totalSupplyScaled,
         cashUnits: pool.cashUnits,
+        supplyEpoch: pool.supplyEpoch,
         coverageHoldingsUnits: coverage.holdingsUnits,
         coverageTotalShares: coverage.totalShares,
       };
@@ -124,6 +127,7 @@ export class MarginReferenceModel extends ReferenceModel {
       return {
         asset,
         lendScaled: position?.lendScaled ?? 0n,
+        lendEpoch: position?.lendEpoch ?? 0,
         borrowScaled: position?.borrowScaled ?? 0n,
         lentUnits: lentOf(this.margin, account, asset, timeMs),
         borrowedUnits: borrowedOf(this.margin, account, asset, timeMs),
@@ -184,7 +188,8 @@ export class MarginReferenceModel extends ReferenceModel {
     for (const [key, position] of this.margin.positions) {
       if (position.lendScaled > 0n && position.borrowScaled > 0n) return `model: ${key} both lends and borrows`;
       const asset = key.slice(key.indexOf('/') + 1);
-      lendScaled = lendScaled.set(asset, (lendScaled.get(asset) ?? 0n) + position.lendScaled);
+      const counted = countedLendScaled(this.margin.pools.get(asset)!, position);
+      lendScaled = lendScaled.set(asset, (lendScaled.get(asset) ?? 0n) + counted);
       borrowScaled = borrowScaled.set(asset, (borrowScaled.get(asset) ?? 0n) + position.borrowScaled);
     }
     for (const [asset, pool] of this.margin.pools) {

@@ -20,10 +20,14 @@ export interface ModelPool {
   totalBorrowScaled: bigint;
   totalSupplyScaled: bigint;
   cashUnits: bigint;
+  /** 5.2a: grows by one when a socialised loss wipes every lend. */
+  supplyEpoch: number;
 }
 
 export interface ModelPosition {
   lendScaled: bigint;
+  /** The supply epoch the lend was opened in (0 with no lend); an earlier epoch's lend is worth nothing. */
+  lendEpoch: number;
   borrowScaled: bigint;
 }
 
@@ -74,7 +78,7 @@ export function positionOf(margin: MarginData, account: string, asset: string): 
   const key = `${account}/${asset}`;
   let position = margin.positions.get(key);
   if (position === undefined) {
-    position = { lendScaled: 0n, borrowScaled: 0n };
+    position = { lendScaled: 0n, lendEpoch: 0, borrowScaled: 0n };
     margin.positions.set(key, position);
   }
   return position;

@@ -11,6 +11,7 @@ import {
   type MarginData,
   type ModelMarginParameters,
   type ModelPool,
+  type ModelPosition,
   positionOf,
   SETTLEMENT,
   settingsOf,
@@ -81,6 +82,7 @@ export function listBorrowLend(
     totalBorrowScaled: 0n,
     totalSupplyScaled: 0n,
     cashUnits: 0n,
+    supplyEpoch: 0,
   });
   margin.coverage.set(listing.symbol, { holdingsUnits: 0n, totalShares: 0n, shares: new Map(), requests: new Map() });
   return { ok: true, kind: 'listed', symbol: listing.symbol };
@@ -166,10 +168,30 @@ export function accrueAccountPools(margin: MarginData, account: string, timeMs: 
   }
 }
 
+/** 5.2a: a lend opened in an earlier supply epoch than the pool's is worth nothing. */
+function expired(pool: ModelPool, position: ModelPosition): boolean {
+  return position.lendScaled > 0n && position.lendEpoch !== pool.supplyEpoch;
+}
+
+/** The lend's scaled amount as the pool's total counts it: 0 for an expired lend. */
+export function countedLendScaled(pool: ModelPool, position: ModelPosition): bigint {
+  return expired(pool, position) ? 0n : position.lendScaled;
+}
+
+/** 5.2a: an expired lend is cleared (without touching the pool's total) before the position moves. */
+function clearExpired(margin: MarginData, account: string, asset: string): ModelPosition {
+  const position = positionOf(margin, account, asset);
+  if (expired(margin.pools.get(asset)!, position)) {
+    position.lendScaled = 0n;
+    position.lendEpoch = 0;
+  }
+  return position;
+}
+
 export function lentOf(margin: MarginData, account: string, asset: string, timeMs: number): bigint {
   const pool = margin.pools.get(asset);
   const position = margin.positions.get(`${account}/${asset}`);
-  if (pool === undefined || position === undefined) return 0n;
+  if (pool === undefined || position === undefined || expired(pool, position)) return 0n;
   return floorDiv(position.lendScaled * indexesAt(pool, timeMs).supplyIndex, WAD);
 }
 
@@ -192,7 +214,9 @@ export function borrowsAnything(margin: MarginData, account: string): boolean {
 export function lendUnits(data: ModelData, margin: MarginData, account: string, asset: string, units: bigint): void {
   const pool = margin.pools.get(asset)!;
   const scaled = floorDiv(units * WAD, pool.supplyIndex);
-  positionOf(margin, account, asset).lendScaled += scaled;
+  const position = clearExpired(margin, account, asset);
+  position.lendScaled += scaled;
+  position.lendEpoch = position.lendScaled === 0n ? 0 : pool.supplyEpoch;
   pool.totalSupplyScaled += scaled;
   pool.cashUnits += units;
   data.balances.get(`${account}/${asset}`)!.available -= units;
@@ -204,10 +228,11 @@ export function lendUnits(data: ModelData, margin: MarginData, account: string, 
  */
 export function redeemUnits(data: ModelData, margin: MarginData, account: string, asset: string, units: bigint): void {
   const pool = margin.pools.get(asset)!;
-  const position = positionOf(margin, account, asset);
+  const position = clearExpired(margin, account, asset);
   const whole = units === floorDiv(position.lendScaled * pool.supplyIndex, WAD);
   const scaled = whole ? position.lendScaled : smaller(ceilDiv(units * WAD, pool.supplyIndex), position.lendScaled);
   position.lendScaled -= scaled;
+  if (position.lendScaled === 0n) position.lendEpoch = 0;
   pool.totalSupplyScaled -= scaled;
   pool.cashUnits -= units;
   balanceOf(data, account, asset).available += units;
@@ -217,7 +242,7 @@ export function redeemUnits(data: ModelData, margin: MarginData, account: string
 export function borrowUnits(data: ModelData, margin: MarginData, account: string, asset: string, units: bigint): void {
   const pool = margin.pools.get(asset)!;
   const scaled = ceilDiv(units * WAD, pool.borrowIndex);
-  positionOf(margin, account, asset).borrowScaled += scaled;
+  clearExpired(margin, account, asset).borrowScaled += scaled;
   pool.totalBorrowScaled += scaled;
   pool.cashUnits -= units;
   balanceOf(data, account, asset).available += units;

@@ -4,7 +4,7 @@
  *
  *   <logTimeMs> <signer> <instruction> key=value …  -> <ok | RESULT_CODE[:reason]>
  *   expect balance <signer> <ASSET> available=… locked=… lent=… borrowed=…
- *   expect pool <ASSET> cash=… lent=… borrowed=… utilization=… borrowIndex=… supplyIndex=…
+ *   expect pool <ASSET> cash=… lent=… borrowed=… utilization=… borrowIndex=… supplyIndex=… epoch=…
  *   expect coverage <ASSET> holdings=… shares=… [<signer>=…]
  *   expect health <signer> equity=… initial=… maintenance=… liquidatable=true|false
  *   expect stress <ASSET>=… …   (the stress figure per asset, settlement units)
@@ -26,7 +26,7 @@ import { expect } from 'vitest';
 import { execute, type ApplyOutcome } from '../src/apply.js';
 import { formatDecimal } from '../src/decimal.js';
 import { accountHealth, isLiquidatable, settlementDecimals } from '../src/health.js';
-import { parseInstruction } from '../src/instruction.js';
+import { type Instruction, parseInstruction } from '../src/instruction.js';
 import { checkInvariants } from '../src/invariants.js';
 import {
   borrowedUnits,
@@ -82,6 +82,31 @@ function compare(line: string, actual: Record<string, string>, expected: Readonl
  * Parses and executes one instruction row for `signer` (a scenario name), then
  * checks the invariants, and that a rejection left the encoding unchanged.
  */
+/** A row's instruction through the real parser, its `account=<name>` replaced by that name's key. */
+export function scenarioInstruction(name: string, params: Map<string, string>, line: string): Instruction {
+  if (params.has('account')) params.set('account', keyOf(params.get('account')!));
+  const sorted = new Map([...params].sort(([left], [right]) => (left < right ? -1 : 1)));
+  const parsed = parseInstruction([{ instruction: name, params: sorted }]);
+  if (!parsed.ok) throw new Error(`${line}: ${parsed.message}`);
+  return parsed.instruction;
+}
+
+/** The instruction rows of a scenario text (expectations and comments left out), parsed. */
+export function scenarioRows(
+  text: string,
+): Array<{ timeMs: number; signer: string; instruction: Instruction; outcome: string }> {
+  const rows = [];
+  for (const [index, raw] of text.split('\n').entries()) {
+    const words = raw.replace(/#.*$/, '').trim().split(/\s+/);
+    if (words[0] === '' || words[0] === 'expect') continue;
+    const arrow = words.indexOf('->');
+    const [time, signer, name, ...rest] = words.slice(0, arrow);
+    const instruction = scenarioInstruction(name!, fields(rest), `line ${index + 1}`);
+    rows.push({ timeMs: Number(time), signer: keyOf(signer!), instruction, outcome: words[arrow + 1]! });
+  }
+  return rows;
+}
+
 export function applyRow(
   state: ExchangeState,
   timeMs: number,
@@ -90,12 +115,9 @@ export function applyRow(
   params: Map<string, string>,
   line = `${timeMs} ${signer} ${name}`,
 ): ApplyOutcome {
-  if (params.has('account')) params.set('account', keyOf(params.get('account')!));
-  const sorted = new Map([...params].sort(([left], [right]) => (left < right ? -1 : 1)));
-  const parsed = parseInstruction([{ instruction: name, params: sorted }]);
-  if (!parsed.ok) throw new Error(`${line}: ${parsed.message}`);
+  const instruction = scenarioInstruction(name, params, line);
   const before = encodeState(state);
-  const outcome = execute(state, keyOf(signer), parsed.instruction, timeMs);
+  const outcome = execute(state, keyOf(signer), instruction, timeMs);
   checkInvariants(state);
   if (!outcome.accepted) {
     const changed = Buffer.compare(Buffer.from(encodeState(state)), Buffer.from(before));
@@ -165,6 +187,7 @@ const observers: Record<string, Observer> = {
       borrowIndex: formatDecimal(indexes.borrowIndex, wadDecimals),
       supplyIndex: formatDecimal(indexes.supplyIndex, wadDecimals),
       price: formatDecimal(margin.indexPrice, wadDecimals),
+      epoch: String(pool.supplyEpoch),
     };
     return { actual, pairs };
   },

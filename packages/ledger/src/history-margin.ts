@@ -308,6 +308,10 @@ interface AssetWalk {
   previous: LendingMovementRecord | undefined;
 }
 
+/** A written-off debt reads as repaid, a written-off lend (of an earlier supply epoch, margin.md 5.2a) as redeemed. */
+const writtenOff = (position: OpenPosition): 'BorrowRepay' | 'LendRedeem' =>
+  position.side === 'Borrow' ? 'BorrowRepay' : 'LendRedeem';
+
 /** One movement of an asset's walk: interest since the previous change, then the movement, opening or closing. */
 function walkMovement(walk: AssetWalk, record: LendingMovementRecord, history: LendingHistory): void {
   let position = walk.position;
@@ -328,7 +332,7 @@ function walkMovement(walk: AssetWalk, record: LendingMovementRecord, history: L
   }
   const net = netUnits(record);
   history.borrowLend.push({
-    eventType: record.movement === 'WriteOff' ? 'BorrowRepay' : record.movement,
+    eventType: record.movement === 'WriteOff' ? writtenOff(position) : record.movement,
     positionId: position.positionId,
     positionQuantityUnits: net,
     quantityUnits: record.units,

@@ -72,6 +72,7 @@ import { reservesSummary, type ReservesSummary } from './reserves-summary.js';
 import { ReplayInputError, errorMessage } from './replay-input-error.js';
 import { SignatureBatchBuilder, validVerdictCode, verdictName } from './signature-batch.js';
 import { SignatureVerifierPool, type BatchVerdicts } from './signature-verifier-pool.js';
+import { transitionDivergence } from './transition-divergence.js';
 
 export interface ReplayProgress {
   /** Entries verified and applied so far. */
@@ -205,18 +206,6 @@ function signatureDivergence(entry: ExportEntry, verdict: number): Divergence {
     expected: 'valid',
     computed: verdictName(verdict),
     message: `the signature of entry ${entry.sequence} is not valid (${verdictName(verdict)})`,
-  };
-}
-
-/** An entry the engine rejects on replay. */
-function transitionDivergence(entry: ExportEntry, rejection: { code: string; message: string }): Divergence {
-  const { code, message } = rejection;
-  return {
-    sequence: entry.sequence,
-    check: 'transition',
-    expected: 'accepted',
-    computed: `rejected: ${code} (${message})`,
-    message: `the engine rejects entry ${entry.sequence}: ${code}: ${message}`,
   };
 }
 

@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import type { LogEntry } from '@vex/engine';
 import { signedEntry, signerFromByte, type Signer } from '../../engine/test/random-log.js';
+import { afterAll, beforeAll } from 'vitest';
+import { SignatureVerifierPool } from '../src/signature-verifier-pool.js';
 
 const names = ['operator', 'alice', 'bob', 'carol', 'dave', 'erin', 'keeper'];
 export const scenarioSigners = new Map<string, Signer>(names.map((name, index) => [name, signerFromByte(index + 1)]));
@@ -41,4 +43,16 @@ export function scenarioEntry(
     params[key] = key === 'account' ? scenarioSigners.get(value)!.accountId : value;
   }
   return signedEntry(scenarioSigners.get(signer)!, instruction, params, logTimeMs);
+}
+
+/** One signature verifier pool (one worker) for a test file's replays, started before its tests and closed after. */
+export function verifierPoolForTests(): () => SignatureVerifierPool {
+  let pool: SignatureVerifierPool | undefined;
+  beforeAll(async () => {
+    pool = await SignatureVerifierPool.start(1);
+  });
+  afterAll(async () => {
+    await pool?.close();
+  });
+  return () => pool!;
 }
