@@ -469,14 +469,17 @@ export class ExchangeNode {
   /** A batch is durable: the head moves to its last entry (before the next write starts). */
   private batchDurable(batch: readonly NodeCommitItem[], durationMs: number): void {
     let entries = 0;
+    let last: CommittedEntry | undefined;
     const encodings: Uint8Array[] = [];
     for (const item of batch) {
-      const last = item.committed;
-      if (last === undefined) continue;
+      if (item.committed === undefined) continue;
       entries += 1;
+      last = item.committed;
       encodings.push(item.entry!.encoding);
-      this.durable = { sequence: last.sequence, entryHash: hex(last.entryHash), logTimeMs: last.logTimeMs };
     }
+    // The head moves to the batch's last entry (its hash in hex once per batch, not per entry).
+    if (last !== undefined)
+      this.durable = { sequence: last.sequence, entryHash: hex(last.entryHash), logTimeMs: last.logTimeMs };
     // Durable entries only: a snapshot the worker makes from them is written after its entry.
     this.snapshots?.follow(encodings);
     if (this.commitListeners.size === 0) return;
