@@ -81,6 +81,8 @@ async function serverRole(): Promise<void> {
     genesis: genesisOf(config, operator.key.publicKey),
     logger,
     snapshotEveryEntries,
+    // SNAPSHOTS_ON_SEQUENCER=1: the snapshots built on the sequencer thread, as before the snapshot worker, to compare.
+    snapshotsOnSequencer: process.env.SNAPSHOTS_ON_SEQUENCER === '1',
   });
   await applyListings(node, operator.key, config);
   // All load comes from 127.0.0.1: no per-IP bounds (the benchmark measures the node, not the guards).
