@@ -47,6 +47,8 @@ const { values: options } = parseArgs({
     fraction: { type: 'string', default: '0.5' },
     'batch-size': { type: 'string', default: '20' },
     'batch-traders': { type: 'string', default: '2000' },
+    /** Extra flags for the server's node process (space-separated), to compare settings such as V8's heap sizes. */
+    'server-node-flags': { type: 'string', default: '' },
   },
   allowPositionals: false,
 });
@@ -79,6 +81,8 @@ async function serverRole(): Promise<void> {
     genesis: genesisOf(config, operator.key.publicKey),
     logger,
     snapshotEveryEntries,
+    // SNAPSHOTS_ON_SEQUENCER=1: the snapshots built on the sequencer thread, as before the snapshot worker, to compare.
+    snapshotsOnSequencer: process.env.SNAPSHOTS_ON_SEQUENCER === '1',
   });
   await applyListings(node, operator.key, config);
   // All load comes from 127.0.0.1: no per-IP bounds (the benchmark measures the node, not the guards).
@@ -340,6 +344,7 @@ async function bench(): Promise<void> {
     server = await ServerProcess.start({
       args: [
         ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDirectory}`, '--cpu-prof-interval=250'] : []),
+        ...options['server-node-flags'].split(' ').filter((flag) => flag !== ''),
         '--import',
         'tsx',
         ...serverArgs,

@@ -57,6 +57,8 @@ import { answerProof } from './proof-service.js';
 import { applyVerified, LedgerReadOnlyError, verifyLogged } from './replica-apply.js';
 import { Sequencer, type SequencedEntry } from './sequencer.js';
 import type { SignatureVerifier } from './signature-pool.js';
+import type { BatchOperation } from './database.js';
+import { SnapshotTaker } from './snapshot-taker.js';
 import type { EncodedEntry } from './log-store.js';
 
 export type { NodeOptions, NodeScheduler } from './node-options.js';
@@ -78,6 +80,8 @@ interface NodeCommitItem extends GroupCommitItem {
   readonly attestation: Attestation | undefined;
   readonly resolve: (result: SubmitResult) => void;
   readonly reject: (error: unknown) => void;
+  /** Called once the item's batch is durable (a snapshot written by the snapshot worker's request). */
+  readonly written?: () => void;
 }
 
 function ignore(): void {}
@@ -134,6 +138,10 @@ export class ExchangeNode {
   private readonly groupCommit: GroupCommit<NodeCommitItem>;
   private readonly attestations: AttestationSchedule;
   private readonly snapshotEveryEntries: number;
+  /** Whether the sequencer writes snapshots in their entries' batches, or a worker takes them (snapshot-taker.ts). */
+  private readonly snapshotsOnSequencer: boolean;
+  /** The snapshot worker, started once the recovered head is attested (undefined while snapshotsOnSequencer). */
+  private snapshots: SnapshotTaker | undefined;
   /** The last durable entry. */
   private durable: NodeHead;
   private verifying = 0;
@@ -159,7 +167,9 @@ export class ExchangeNode {
     const scheduler = options.scheduler ?? eventLoopScheduler;
     this.history = new LevelHistoryIndex(db);
     this.store = new LevelLogStore(db, { sequence: recovered.sequence, entryHash: recovered.entryHash });
-    this.sequencer = new Sequencer(recovered.state, recovered, this.clock, settings.snapshotEveryEntries, opened.maker);
+    this.snapshotsOnSequencer = options.snapshotsOnSequencer ?? options.verifySignaturesInline === true;
+    const inlineSnapshotEvery = this.snapshotsOnSequencer ? settings.snapshotEveryEntries : undefined;
+    this.sequencer = new Sequencer(recovered.state, recovered, this.clock, inlineSnapshotEvery, opened.maker);
     this.admission = new Admission(settings.maximumPendingTransactions, this.clock, logger);
     this.attestations = new AttestationSchedule(opened.maker, opened.latestStored, scheduler, this.clock, logger);
     this.writer = options.logWriter?.(this.store) ?? this.store;
@@ -193,6 +203,7 @@ export class ExchangeNode {
       // A replica writes nothing the log does not hold: it attests only where the log records an attestation.
       if (maker !== undefined && !node.readReplica)
         await node.attestRecoveredHead(maker.hasUnattested(opened.recovered.state));
+      node.startSnapshots();
       const attestations =
         maker === undefined
           ? 'off'
@@ -278,6 +289,29 @@ export class ExchangeNode {
       { sequence: committed.sequence, attested: latest.sequence, entryHash, stateHash: stateHashHex(this.state) },
       'ledger: recorded the latest attestation',
     );
+  }
+
+  /**
+   * Starts the snapshot worker from the state at the head, before the node
+   * takes any work (a snapshot due at the recovered head's own attestation
+   * record, if there was one, is not taken: the next one is).
+   */
+  private startSnapshots(): void {
+    if (this.snapshotsOnSequencer) return;
+    this.snapshots = new SnapshotTaker(this.state, this.sequencer.sequence, this.snapshotEveryEntries, {
+      write: (operations) => this.writeSnapshot(operations),
+      failed: (error) => this.halt('the snapshot worker failed', error),
+    });
+  }
+
+  /** Queues a snapshot from the worker as an item of its own; resolves once it is durable. */
+  private writeSnapshot(records: BatchOperation[]): Promise<void> {
+    if (this.haltError !== undefined) return Promise.reject(this.haltError);
+    return new Promise((written, reject) => {
+      const item = { entry: undefined, records, committed: undefined, attestation: undefined };
+      this.groupCommit.enqueue({ ...item, resolve: ignore, reject, written: () => written() });
+      this.groupCommit.schedule();
+    });
   }
 
   /** Queues the record of `attestation` right after the attestation's own item; halts if it cannot be made. */
@@ -440,12 +474,19 @@ export class ExchangeNode {
   /** A batch is durable: the head moves to its last entry (before the next write starts). */
   private batchDurable(batch: readonly NodeCommitItem[], durationMs: number): void {
     let entries = 0;
+    let last: CommittedEntry | undefined;
+    const encodings: Uint8Array[] = [];
     for (const item of batch) {
-      const last = item.committed;
-      if (last === undefined) continue;
+      if (item.committed === undefined) continue;
       entries += 1;
-      this.durable = { sequence: last.sequence, entryHash: hex(last.entryHash), logTimeMs: last.logTimeMs };
+      last = item.committed;
+      encodings.push(item.entry!.encoding);
     }
+    // The head moves to the batch's last entry (its hash in hex once per batch, not per entry).
+    if (last !== undefined)
+      this.durable = { sequence: last.sequence, entryHash: hex(last.entryHash), logTimeMs: last.logTimeMs };
+    // Durable entries only: a snapshot the worker makes from them is written after its entry.
+    this.snapshots?.follow(encodings);
     if (this.commitListeners.size === 0) return;
     const committed: CommittedBatch = { entries, items: batch.length, durationMs, sequence: this.durable.sequence };
     for (const listener of this.commitListeners) {
@@ -510,6 +551,7 @@ export class ExchangeNode {
         item.resolve({ outcome: committed.outcome, sequence: committed.sequence, logTimeMs: committed.logTimeMs });
       }
       if (item.attestation !== undefined) this.attestations.durable(item.attestation);
+      item.written?.();
     }
   }
 
@@ -661,7 +703,9 @@ export class ExchangeNode {
   }
 
   /** The most recent stored snapshot record (at or before the durable head), byte for byte. */
-  readLatestSnapshot(): Promise<StoredSnapshot | undefined> {
+  async readLatestSnapshot(): Promise<StoredSnapshot | undefined> {
+    // The snapshots due at durable entries so far are written first, as when the sequencer wrote them.
+    await this.snapshots?.flush();
     return readLatestSnapshot(this.db, this.durable.sequence);
   }
 
@@ -690,6 +734,10 @@ export class ExchangeNode {
         this.attestHead();
         await this.whenIdle();
       }
+      // The snapshots due so far are written before LevelDB closes, as when the sequencer wrote them.
+      await this.snapshots?.flush();
+      await this.whenIdle();
+      await this.snapshots?.close();
       this.admission.endEpisodeWhenQuiet(true);
       await this.pool.close();
       await this.db.close();

@@ -39,6 +39,14 @@ export interface NodeOptions {
    * that nothing depends on when workers reply (the simulator). Default false.
    */
   readonly verifySignaturesInline?: boolean;
+  /**
+   * Encode snapshots on the sequencer thread, in their entries' own batches,
+   * instead of in the snapshot worker (snapshot-taker.ts), which follows the
+   * durable entries with its own copy of the state and hands each snapshot
+   * back to be written after its entry. Default: verifySignaturesInline (the
+   * simulator, where nothing may depend on when a worker replies).
+   */
+  readonly snapshotsOnSequencer?: boolean;
   /** When deferred work runs. Default: the event loop (setImmediate, setTimeout); the simulator drives its own. */
   readonly scheduler?: NodeScheduler;
   /**

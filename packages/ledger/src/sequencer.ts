@@ -51,7 +51,8 @@ export class Sequencer {
     readonly state: ExchangeState,
     head: { readonly sequence: number; readonly entryHash: Uint8Array },
     private readonly clock: () => number,
-    private readonly snapshotEveryEntries: number,
+    /** Snapshots taken here, in the entry's own batch; undefined when a worker takes them (snapshot-taker.ts). */
+    private readonly snapshotEveryEntries: number | undefined,
     private readonly attestationMaker: AttestationMaker | undefined,
   ) {
     this.sequencedSequence = head.sequence;
@@ -170,7 +171,8 @@ export class Sequencer {
     const { encoding, entryHash } = encodeAndHashEntry({ sequence, logTimeMs, previousHash, transaction });
     const records: BatchOperation[] = [];
     historyOperations(this.state, sequence, outcome.events, records);
-    if (sequence % this.snapshotEveryEntries === 0) this.snapshotOperations(sequence, entryHash, records);
+    const every = this.snapshotEveryEntries;
+    if (every !== undefined && sequence % every === 0) this.snapshotOperations(sequence, entryHash, every, records);
     this.sequencedSequence = sequence;
     this.sequencedHash = entryHash;
     return { committed: { sequence, logTimeMs, previousHash, entryHash, transaction, outcome }, encoding, records };
@@ -181,13 +183,18 @@ export class Sequencer {
    * after that entry (built synchronously after applying it), and the atomic
    * batch means a snapshot never exists without its entry.
    */
-  private snapshotOperations(sequence: number, entryHash: Uint8Array, operations: BatchOperation[]): void {
+  private snapshotOperations(
+    sequence: number,
+    entryHash: Uint8Array,
+    snapshotEveryEntries: number,
+    operations: BatchOperation[],
+  ): void {
     checkInvariants(this.state);
     const stateEncoding = encodeState(this.state);
     const stateHash = sha256(stateEncoding);
     const snapshot = encodeSnapshot({ sequence, entryHash, stateHash, stateEncoding });
     operations.push({ type: 'put', key: snapshotKey(sequence), value: snapshot });
-    const obsolete = sequence - snapshotsKept * this.snapshotEveryEntries;
+    const obsolete = sequence - snapshotsKept * snapshotEveryEntries;
     if (obsolete > 0) operations.push({ type: 'del', key: snapshotKey(obsolete) });
   }
 }

@@ -1,0 +1,123 @@
+/**
+ * The snapshot worker thread (snapshot-taker.ts): holds its own copy of the
+ * exchange state, applies every durable entry the node sends it, and encodes
+ * a snapshot record at each multiple of the snapshot interval, so that the
+ * sequencer thread never encodes or hashes the whole state.
+ *
+ * Messages in: `entries` (packed durable entries: per entry a u32 length and
+ * the entry encoding, in sequence order) and `flush` (answered once every
+ * message before it is done). Messages out: `snapshot` (sequence and record),
+ * `flushed`, and `failed` (the copy cannot follow the log: the node halts).
+ *
+ * The copy starts from the state the node recovered (sent encoded as
+ * workerData) and applies each entry exactly as recovery does: the engine,
+ * signatures already verified. Determinism makes its state at a sequence the
+ * sequencer's state at that sequence, byte for byte.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import {
+  apply,
+  checkInvariants,
+  decodeEntry,
+  decodeState,
+  encodeSnapshot,
+  encodeState,
+  hashEntryEncoding,
+  sha256,
+  type ExchangeState,
+} from '@vex/engine';
+
+export interface SnapshotWorkerData {
+  readonly stateEncoding: Uint8Array;
+  /** The sequence the state is at. */
+  readonly sequence: number;
+  readonly snapshotEveryEntries: number;
+}
+
+export type SnapshotWorkerRequest =
+  | { readonly kind: 'entries'; readonly packed: Uint8Array }
+  | { readonly kind: 'flush'; readonly id: number };
+
+export type SnapshotWorkerReply =
+  | { readonly kind: 'snapshot'; readonly sequence: number; readonly record: Uint8Array }
+  | { readonly kind: 'flushed'; readonly id: number }
+  | { readonly kind: 'failed'; readonly message: string };
+
+class StateFollower {
+  private readonly state: ExchangeState;
+  private sequence: number;
+
+  constructor(private readonly data: SnapshotWorkerData) {
+    this.state = decodeState(data.stateEncoding);
+    this.sequence = data.sequence;
+  }
+
+  /** Applies the packed entries; returns the snapshot records due among them. */
+  follow(packed: Uint8Array): Array<{ sequence: number; record: Uint8Array }> {
+    const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
+    const snapshots: Array<{ sequence: number; record: Uint8Array }> = [];
+    let offset = 0;
+    while (offset < packed.length) {
+      const length = view.getUint32(offset);
+      const encoding = packed.subarray(offset + 4, offset + 4 + length);
+      offset += 4 + length;
+      const entry = decodeEntry(encoding);
+      if (entry.sequence !== this.sequence + 1)
+        throw new Error(`the snapshot worker was sent entry ${entry.sequence} after entry ${this.sequence}`);
+      const outcome = apply(
+        this.state,
+        { logTimeMs: entry.logTimeMs, transaction: entry.transaction },
+        { signatureVerified: true },
+      );
+      if (!outcome.accepted) {
+        throw new Error(
+          `the snapshot worker's copy refuses entry ${entry.sequence} ` +
+            `(${outcome.rejection.code}: ${outcome.rejection.message})`,
+        );
+      }
+      this.sequence = entry.sequence;
+      if (entry.sequence % this.data.snapshotEveryEntries === 0)
+        snapshots.push({ sequence: entry.sequence, record: this.snapshot(hashEntryEncoding(encoding)) });
+    }
+    return snapshots;
+  }
+
+  /** The snapshot record of the state right after the current entry (docs/log-format.md, "Snapshots"). */
+  private snapshot(entryHash: Uint8Array): Uint8Array {
+    checkInvariants(this.state);
+    const stateEncoding = encodeState(this.state);
+    const stateHash = sha256(stateEncoding);
+    // Nothing reads the liabilities tree's list of changed accounts here: empty it so that it does not grow.
+    for (const account of this.state.changedAccounts) account.leafStale = false;
+    this.state.changedAccounts.length = 0;
+    return encodeSnapshot({ sequence: this.sequence, entryHash, stateHash, stateEncoding });
+  }
+}
+
+function run(): void {
+  const port = parentPort;
+  if (port === null) throw new Error('snapshot-worker.ts runs as a worker thread');
+  let follower: StateFollower | undefined;
+  let failed = false;
+  port.on('message', (request: SnapshotWorkerRequest) => {
+    if (failed) return;
+    try {
+      follower ??= new StateFollower(workerData as SnapshotWorkerData);
+      if (request.kind === 'flush') {
+        port.postMessage({ kind: 'flushed', id: request.id } satisfies SnapshotWorkerReply);
+        return;
+      }
+      for (const { sequence, record } of follower.follow(request.packed)) {
+        port.postMessage({ kind: 'snapshot', sequence, record } satisfies SnapshotWorkerReply, [
+          record.buffer as ArrayBuffer,
+        ]);
+      }
+    } catch (error) {
+      failed = true;
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      port.postMessage({ kind: 'failed', message } satisfies SnapshotWorkerReply);
+    }
+  });
+}
+
+run();
