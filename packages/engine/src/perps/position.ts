@@ -117,12 +117,22 @@ export function settleFunding(
   baseDecimals: number,
   settlementDecimals: number,
 ): bigint {
-  const difference = fundingIndex - position.fundingIndexAtSettlement;
+  const payment = pendingFundingUnits(position, fundingIndex, baseDecimals, settlementDecimals);
   position.fundingIndexAtSettlement = fundingIndex;
-  if (difference === 0n || position.quantityUnits === 0n) return 0n;
-  const payment = settlementUnitsTowardPositive(position.quantityUnits, difference, baseDecimals, settlementDecimals);
   position.cumulativeFundingUnits += payment;
   return payment;
+}
+
+/** What settleFunding would pay now (positive: the account pays), without settling it. */
+export function pendingFundingUnits(
+  position: Position,
+  fundingIndex: bigint,
+  baseDecimals: number,
+  settlementDecimals: number,
+): bigint {
+  const difference = fundingIndex - position.fundingIndexAtSettlement;
+  if (difference === 0n || position.quantityUnits === 0n) return 0n;
+  return settlementUnitsTowardPositive(position.quantityUnits, difference, baseDecimals, settlementDecimals);
 }
 
 /**
