@@ -81,7 +81,8 @@ function reduceOnlyOrder(account: Account, params: ResolvedOrder): ResolvedOrder
   const reduces = params.side === 'Bid' ? quantityUnits < 0n : quantityUnits > 0n;
   const sizeSteps = magnitude(quantityUnits) / market.stepUnits;
   if (!reduces || sizeSteps === 0n) {
-    const message = `The account holds no ${params.side === 'Bid' ? 'short' : 'long'} position on ${market.symbol} to reduce.`;
+    const wanted = params.side === 'Bid' ? 'short' : 'long';
+    const message = `The account holds no ${wanted} position on ${market.symbol} to reduce.`;
     return reject('INVALID_ORDER', message, 'reduceOnlyNotReduced');
   }
   // Cut to the position: a reduce-only order never flips it (Backpack decreases such an order likewise).
