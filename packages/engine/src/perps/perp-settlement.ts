@@ -12,6 +12,7 @@ import { ceilingFee, SpotSettlement } from '../spot-settlement.js';
 import type { Account, Market, Order } from '../state.js';
 import type { PerpMarketState } from './perp-market.js';
 import { settlePerpCash } from './perp-cash.js';
+import { realiseAtMark } from './perp-realisation.js';
 import { applyFill, newPosition, settleFunding } from './position.js';
 
 /** The positive part of a quantity: what a position adds to open interest. */
@@ -21,14 +22,17 @@ function longUnits(quantityUnits: bigint): bigint {
 
 /**
  * Moves `account`'s position on `market` by `deltaUnits` base units for
- * `quoteUnits` USDC units and returns the change in open interest. A
- * position that becomes flat is removed (docs/perps.md, "Encoding").
+ * `quoteUnits` USDC units at log time `timeMs`: settles its funding, applies
+ * the fill, realises what stays open at the mark, and returns the realised
+ * PnL, the funding paid and the change in open interest. A position that
+ * becomes flat is removed (docs/perps.md, "Encoding").
  */
 export function movePosition(
   account: Account,
   market: Market,
   deltaUnits: bigint,
   quoteUnits: bigint,
+  timeMs: number,
 ): {
   readonly realisedUnits: bigint;
   readonly fundingUnits: bigint;
@@ -36,14 +40,18 @@ export function movePosition(
 } {
   const perp = market.perp as PerpMarketState;
   const index = perp.funding.cumulativeFundingIndex;
-  const position = account.positions.get(market.index) ?? newPosition(index);
+  const position = account.positions.get(market.index) ?? newPosition(index, timeMs);
   // Funding up to now is settled before the position changes (docs/perps.md, "Funding").
   const fundingUnits = settleFunding(position, index, market.base.decimals, market.quote.decimals);
   perp.fundingBalanceUnits += fundingUnits;
   const before = position.quantityUnits;
-  const realisedUnits = applyFill(position, deltaUnits, quoteUnits);
+  let realisedUnits = applyFill(position, deltaUnits, quoteUnits);
   if (position.quantityUnits === 0n) account.positions.delete(market.index);
-  else account.positions.set(market.index, position);
+  else {
+    // What stays open is realised at the mark too (docs/perps.md, "Realisation"): every change realises all PnL.
+    realisedUnits += realiseAtMark(market, position, timeMs);
+    account.positions.set(market.index, position);
+  }
   return {
     realisedUnits,
     fundingUnits,
@@ -75,7 +83,7 @@ export class PerpSettlement extends SpotSettlement {
    */
   private settleSide(account: Account, deltaUnits: bigint, quoteUnits: bigint, feeUnits: bigint): void {
     const { market, recorder, state } = this;
-    const moved = movePosition(account, market, deltaUnits, quoteUnits);
+    const moved = movePosition(account, market, deltaUnits, quoteUnits, recorder.timeMs);
     (market.perp as PerpMarketState).openInterestUnits += moved.openInterestChangeUnits;
     // The position is in the account's piece of the state encoding, whether or not USDC moves.
     state.changes.accountChanged(account);

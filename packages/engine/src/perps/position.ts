@@ -23,15 +23,18 @@ export interface Position {
   cumulativeFundingUnits: bigint;
   /** The market's cumulative funding index when funding was last settled into this position. */
   fundingIndexAtSettlement: bigint;
+  /** Log time of the position's last realisation at the mark (docs/perps.md, "Realisation"). */
+  realisedAtMs: number;
 }
 
-export function newPosition(fundingIndex: bigint): Position {
+export function newPosition(fundingIndex: bigint, timeMs = 0): Position {
   return {
     quantityUnits: 0n,
     costBasisUnits: 0n,
     realisedPnlUnits: 0n,
     cumulativeFundingUnits: 0n,
     fundingIndexAtSettlement: fundingIndex,
+    realisedAtMs: timeMs,
   };
 }
 
