@@ -111,7 +111,7 @@ export function applyFill(position: Position, deltaUnits: bigint, quoteUnits: bi
  * whole base unit to USDC units. Returns the payment (positive: the account
  * pays). It rounds toward +∞: what an account pays rounds up, what it
  * receives rounds down, so the payments of a market sum to at least the
- * exact zero; that non-negative dust is credited to the fee account
+ * exact zero; that non-negative dust stays in the market's funding balance
  * (docs/perps.md, "Funding").
  */
 export function settleFunding(
