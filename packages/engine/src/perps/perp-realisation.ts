@@ -52,9 +52,10 @@ export function realiseDuePositions(
   timeMs: number,
 ): void {
   if (account.positions.size === 0) return;
-  const window = Math.floor(timeMs / realisationWindowMs);
+  // The start of the entry's window (integer arithmetic: no division on numbers in the engine).
+  const windowStartMs = timeMs - (timeMs % realisationWindowMs);
   for (const [marketIndex, position] of positionsInOrder(account)) {
-    if (Math.floor(position.realisedAtMs / realisationWindowMs) >= window) continue;
+    if (position.realisedAtMs >= windowStartMs) continue;
     const market = state.markets[marketIndex]!;
     const perp = market.perp as PerpMarketState;
     const funding = settleFunding(
