@@ -246,11 +246,12 @@ describe('apply() with real signatures', () => {
 
     it('rejects instruction-level syntax errors with the same code', () => {
       expectRejected(state, trader.entry('orderExecute', { ...limitBid, side: 'Buy' }, t), 'INVALID_CLIENT_REQUEST');
-      expectRejected(
+      const reduceOnly = expectRejected(
         state,
         trader.entry('orderExecute', { ...limitBid, reduceOnly: 'true' }, t),
         'INVALID_CLIENT_REQUEST',
       );
+      expect(reduceOnly.rejection.message).toBe('reduceOnly is not supported on spot markets.');
       expectRejected(
         state,
         trader.entry('withdraw', { address: 'a&b', blockchain: 'Solana', quantity: '1', symbol: 'USDC' }, t, {

@@ -11,6 +11,7 @@ import type { EngineEvent } from './events.js';
 import { operatorInstructionKinds, parseInstruction, type Instruction } from './instruction.js';
 import type { InstructionResult } from './instruction-result.js';
 import { refreshPerpMarkets, restorePerpClocks } from './perps/perp-clock.js';
+import { realiseDuePositions } from './perps/perp-realisation.js';
 import { instructionTable, type InstructionHandler } from './instructions/instruction-table.js';
 import { fireTriggers } from './matching.js';
 import { forgetExpired, hasSeen, isWithinWindow, messageDigest, remember } from './replay-protection.js';
@@ -140,6 +141,10 @@ export function execute(
   }
   // Every accepted entry may fire trigger orders its trades (or earlier ones) reached.
   if (state.pendingTriggerCount > 0) fireTriggers(state, recorder);
+  // The signer's perpetual positions due in this 10-second window are realised at the mark (docs/perps.md).
+  const signerAccount = state.accounts.get(signer);
+  if (signerAccount !== undefined && signerAccount.positions.size > 0)
+    realiseDuePositions(state, recorder, signerAccount, logTimeMs);
   // An index price this entry posted moves the mark now (no boundary is due again).
   refreshPerpMarkets(state, logTimeMs, true);
   state.logTimeMs = logTimeMs;

@@ -147,13 +147,14 @@ describe('orderExecute', () => {
     },
   );
 
-  it('accepts postOnly=false and reduceOnly=false, and rejects reduceOnly=true', () => {
+  it('accepts postOnly=false and reduceOnly=false, and parses reduceOnly=true (refused on spot at execution)', () => {
     expect(accepted('orderExecute', { ...limitBid, postOnly: 'false', reduceOnly: 'false' })).toMatchObject({
       orders: [{ postOnly: false }],
     });
-    expect(rejectedMessage('orderExecute', { ...limitBid, reduceOnly: 'true' })).toBe(
-      'reduceOnly is not supported on spot markets.',
-    );
+    // The market's type decides: apply.test.ts asserts the spot refusal and its message.
+    expect(accepted('orderExecute', { ...limitBid, reduceOnly: 'true' })).toMatchObject({
+      orders: [{ reduceOnly: true }],
+    });
   });
 
   it('accepts clientId over the whole unsigned 32-bit range and nothing beyond', () => {

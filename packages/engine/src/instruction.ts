@@ -50,6 +50,8 @@ export interface OrderRequest {
   readonly autoBorrowRepay?: boolean;
   readonly autoLend?: boolean;
   readonly autoLendRedeem?: boolean;
+  /** Perpetuals only: the order may only reduce the account's position (docs/perps.md, "Orders"). */
+  readonly reduceOnly?: boolean;
 }
 
 export type TraderInstruction =
@@ -316,8 +318,8 @@ function parseOrder(reader: ParameterReader): OrderRequest {
   const selfTradePrevention = reader.oneOf('selfTradePrevention', enumValues.selfTradePrevention, 'RejectTaker');
   const marginFlags = parseMarginFlags(reader);
   const clientId = reader.integer('clientId', maximumClientId, true);
-  // Spot orders cannot reduce a position; accept only the explicit default.
-  if (reader.boolean('reduceOnly')) throw new ParseFailure('reduceOnly is not supported on spot markets.');
+  // Only a perpetual's orders may be reduce-only: resolveOrderRequest refuses it on a spot market.
+  const reduceOnly = reader.boolean('reduceOnly') ? true : undefined;
   const triggerPrice = reader.optional('triggerPrice');
   const triggerQuantity = reader.optional('triggerQuantity');
   const takeProfitTriggerPrice = reader.optional('takeProfitTriggerPrice');
@@ -363,6 +365,7 @@ function parseOrder(reader: ParameterReader): OrderRequest {
     stopLossTriggerPrice,
     stopLossLimitPrice,
     ...marginFlags,
+    reduceOnly,
   });
 }
 

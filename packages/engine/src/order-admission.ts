@@ -31,6 +31,8 @@ export interface OrderParameters {
  */
 function fundsNeeded(params: OrderParameters, account: Account, walk: PlannedWalk): bigint | Rejection {
   const market = params.market;
+  // A perpetual's order reserves nothing: its margin is checked by perps/perp-orders.ts before admission.
+  if (market.perp !== undefined) return 0n;
   if (params.side === 'Bid') {
     const available = account.availableOf(market.quote);
     let needed: bigint;

@@ -74,13 +74,15 @@ export interface MarginFlags {
   readonly autoLendRedeem: boolean;
 }
 
-export type ResolvedOrder = OrderParameters & TriggerParameters & { readonly margin: MarginFlags | undefined };
+export type ResolvedOrder = OrderParameters &
+  TriggerParameters & { readonly margin: MarginFlags | undefined; readonly reduceOnly: boolean };
 
 export function resolveOrderRequest(state: ExchangeState, request: OrderRequest): ResolvedOrder | Rejection {
   const market = state.marketsBySymbol.get(request.symbol);
   if (market === undefined) return reject('INVALID_MARKET', `Market ${request.symbol} does not exist.`);
-  // Perpetual settlement (positions) is not built yet: a perpetual is listed but takes no orders.
-  if (market.perp !== undefined) return reject('INVALID_MARKET', `Market ${request.symbol} does not take orders yet.`);
+  // A spot market has no positions to reduce (the message predates perpetuals; clients match on it).
+  if (request.reduceOnly === true && market.perp === undefined)
+    return reject('INVALID_CLIENT_REQUEST', 'reduceOnly is not supported on spot markets.');
   let priceTicks = 0n;
   if (request.price !== undefined) {
     const price = parsePriceTicks(market, request.price);
@@ -128,6 +130,7 @@ export function resolveOrderRequest(state: ExchangeState, request: OrderRequest)
     selfTradePrevention: request.selfTradePrevention,
     clientId: request.clientId,
     margin: marginFlags(request),
+    reduceOnly: request.reduceOnly === true,
   };
 }
 

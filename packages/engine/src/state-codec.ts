@@ -32,7 +32,7 @@ import { decodePerpListing, decodePerpState, encodePerpListing, encodePerpState 
 import { decodeAccountPositions, encodeAccountPositions } from './perps/position-codec.js';
 
 const magic = new TextEncoder().encode('VEXSTATE');
-export const stateEncodingVersion = 6;
+export const stateEncodingVersion = 7;
 
 // Enum bytes are indexes into the instruction catalogue's value lists.
 const sides: readonly Side[] = enumValues.side;

@@ -9,6 +9,7 @@ import type { EntryRecorder } from './entry-recorder.js';
 import type { OrderView } from './events.js';
 import type { Side } from './instruction.js';
 import { maximumTriggersPerEntry } from './limits.js';
+import { perpOrderRefusal } from './perps/perp-orders.js';
 import { admit, type OrderParameters } from './order-admission.js';
 import { executeOrder } from './order-execution.js';
 import { forget, newOrder, viewOrder, type OrderFields } from './open-orders.js';
@@ -259,7 +260,10 @@ function fireTrigger(state: ExchangeState, recorder: EntryRecorder, order: Order
     selfTradePrevention: order.selfTradePrevention,
     clientId: order.clientId,
   };
-  const needed = admit(params, order.account);
+  // A perpetual's order meets its open interest limit and initial margin when it fires (perps/perp-orders.ts).
+  const perpRefusal =
+    market.perp === undefined ? undefined : perpOrderRefusal(state, order.account, params, recorder.timeMs);
+  const needed = perpRefusal ?? admit(params, order.account);
   const reason = `Triggered at last price ${last} ticks.`;
   if (typeof needed !== 'bigint') {
     forget(state, order);

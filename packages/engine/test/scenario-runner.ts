@@ -11,6 +11,9 @@
  *   expect book <MARKET> bids=<price>x<quantity>,… asks=…   (levels best first; `-` for an empty side)
  *   expect perp <MARKET> mark=… index=… fundingIndex=… fundingRate=… nextFunding=<ms> nextSample=<ms>
  *     (the perpetual's funding clock, docs/perps-pricing.md section 7; prices and rates as decimals)
+ *     openInterest=…   (base asset decimals)
+ *   expect position <signer> <MARKET> quantity=… cost=… realised=… funding=…   (quantity 0 when flat;
+ *     quantity in base decimals, the rest in USDC decimals; docs/perps.md section 4)
  *   expect liquidation budget=… closed=… fee=… backstopped=… equityBefore=… equityAfter=… traded=<ASSET>:<units>,…
  *     (the last accepted liquidate's step, docs/margin.md section 8; values in settlement units)
  *
@@ -231,8 +234,9 @@ const observers: Record<string, Observer> = {
     return { actual: { bids: side(depth.bids), asks: side(depth.asks) }, pairs };
   },
   perp(state, line, [symbol, ...pairs]) {
-    const funding = state.marketsBySymbol.get(symbol ?? '')?.perp?.funding;
-    if (funding === undefined) throw new Error(`${line}: no perpetual ${symbol}`);
+    const market = state.marketsBySymbol.get(symbol ?? '');
+    const funding = market?.perp?.funding;
+    if (market === undefined || funding === undefined) throw new Error(`${line}: no perpetual ${symbol}`);
     const fraction = (value: bigint) => formatDecimal(value, 18);
     const actual = {
       mark: fraction(funding.markPrice),
@@ -242,6 +246,20 @@ const observers: Record<string, Observer> = {
       premiumEstimate: fraction(funding.premiumEstimate),
       nextFunding: String(funding.nextFundingAtMs),
       nextSample: String(funding.nextSampleAtMs),
+      openInterest: formatDecimal(market.perp!.openInterestUnits, market.base.decimals),
+    };
+    return { actual, pairs };
+  },
+  position(state, line, [signer, symbol, ...pairs]) {
+    const market = state.marketsBySymbol.get(symbol ?? '');
+    if (market?.perp === undefined) throw new Error(`${line}: no perpetual ${symbol}`);
+    const position = state.accounts.get(keyOf(signer!))?.positions.get(market.index);
+    const usdc = (units: bigint | undefined) => formatDecimal(units ?? 0n, market.quote.decimals);
+    const actual = {
+      quantity: formatDecimal(position?.quantityUnits ?? 0n, market.base.decimals),
+      cost: usdc(position?.costBasisUnits),
+      realised: usdc(position?.realisedPnlUnits),
+      funding: usdc(position?.cumulativeFundingUnits),
     };
     return { actual, pairs };
   },

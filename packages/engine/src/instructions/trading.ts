@@ -3,6 +3,7 @@ import { record } from '../instruction-result.js';
 import { cancelAllOrders, cancelOrder, placeOrder, type AttachedViews } from '../matching.js';
 import { placeMarginOrder } from '../margin-orders.js';
 import { resolveOrderRequest } from '../order-request.js';
+import { placePerpOrder } from '../perps/perp-orders.js';
 import { isRejection, reject } from '../result-codes.js';
 import type { ExchangeState } from '../state.js';
 import type { InstructionHandlers } from './instruction-table.js';
@@ -22,9 +23,11 @@ export const tradingHandlers: InstructionHandlers<'orderExecute' | 'orderCancel'
       const attached: AttachedViews = {};
       // Margin flags, or an account that borrows, take the margin path; plain spot orders stay on the fast one.
       const order =
-        params.margin === undefined && (state.borrowers.size === 0 || !isBorrower(state, signer))
-          ? placeOrder(state, recorder, signer, params, attached)
-          : placeMarginOrder(state, recorder, signer, params, params.margin, attached);
+        params.market.perp !== undefined
+          ? placePerpOrder(state, recorder, signer, params, attached)
+          : params.margin === undefined && (state.borrowers.size === 0 || !isBorrower(state, signer))
+            ? placeOrder(state, recorder, signer, params, attached)
+            : placeMarginOrder(state, recorder, signer, params, params.margin, attached);
       const hasAttached = attached.takeProfit !== undefined || attached.stopLoss !== undefined;
       record(
         results,

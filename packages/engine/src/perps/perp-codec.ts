@@ -77,6 +77,8 @@ export function encodePerpState(writer: ByteWriter, market: Market): void {
   if (market.perp === undefined) return;
   encodePerpFundingParameters(writer, market.perp.fundingParameters);
   encodePerpFundingState(writer, market.perp.funding);
+  // Version 7: the funding the market holds (docs/perps.md, "Encoding").
+  writeSigned(writer, market.perp.fundingBalanceUnits);
 }
 
 function sameEncoding(left: PerpFundingParameters, right: PerpFundingParameters): boolean {
@@ -96,4 +98,5 @@ export function decodePerpState(reader: ByteReader, market: Market): void {
   if (!sameEncoding(parameters, market.perp.fundingParameters))
     throw new ByteDecodeError(`${market.symbol}'s funding parameters are not the ones its listing derives`);
   market.perp.funding = decodePerpFundingState(reader);
+  market.perp.fundingBalanceUnits = readSigned(reader);
 }

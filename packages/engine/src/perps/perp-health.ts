@@ -4,12 +4,13 @@
  * market's mark price each position adds its unrealised PnL (a gain to the
  * collateral value, a loss to the liability value, both in USDC units with
  * unrealisedPnlUnits' rounding) and its initial and maintenance requirements
- * (position-health.ts, rounded up). A position on a market with no mark yet
+ * (position-health.ts, rounded up); funding not yet settled into a position
+ * counts with its PnL. A position on a market with no mark yet
  * requires its whole |cost basis| under both and adds no PnL.
  */
 import type { Account, ExchangeState } from '../state.js';
 import { notionalUnitsUp, positionRequirementUnits } from './position-health.js';
-import { unrealisedPnlUnits } from './position.js';
+import { pendingFundingUnits, unrealisedPnlUnits } from './position.js';
 
 export interface PositionsHealth {
   readonly gainUnits: bigint;
@@ -42,7 +43,9 @@ export function positionsHealth(state: ExchangeState, account: Account): Positio
       maintenanceRequirement += cost;
       continue;
     }
-    const pnl = unrealisedPnlUnits(position, perp.funding.markPrice, market.base.decimals, decimals);
+    // Funding not yet settled into the position counts as if it were (docs/perps.md, "Funding").
+    const funding = pendingFundingUnits(position, perp.funding.cumulativeFundingIndex, market.base.decimals, decimals);
+    const pnl = unrealisedPnlUnits(position, perp.funding.markPrice, market.base.decimals, decimals) - funding;
     if (pnl > 0n) gainUnits += pnl;
     else lossUnits -= pnl;
     const notional = notionalUnitsUp(position.quantityUnits, perp.funding.markPrice, market.base.decimals, decimals);

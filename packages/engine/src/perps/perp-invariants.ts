@@ -6,14 +6,17 @@
  * the perpetual markets hold in the conservation sum: realised PnL paid out
  * in USDC equals the sum of the cost bases (each fill changes the two cost
  * bases by the two realised PnLs, whose quotes cancel), so the markets hold
- * minus the sum of the cost bases.
+ * minus the sum of the cost bases, plus the funding balance; that balance
+ * covers the funding pending on the open positions (docs/perps.md, "Funding").
  */
+import { wad } from '../margin-fixed-point.js';
 import type { ExchangeState } from '../state.js';
 
 export function checkPerpInvariants(state: ExchangeState, fail: (message: string) => never): bigint[] {
   const held = state.assets.map(() => 0n);
   const netUnits = state.markets.map(() => 0n);
   const longUnits = state.markets.map(() => 0n);
+  const pendingFunding = state.markets.map(() => 0n);
   for (const account of state.accountList) {
     for (const [marketIndex, position] of account.positions) {
       const market = state.markets[marketIndex];
@@ -22,10 +25,18 @@ export function checkPerpInvariants(state: ExchangeState, fail: (message: string
       netUnits[marketIndex]! += position.quantityUnits;
       if (position.quantityUnits > 0n) longUnits[marketIndex]! += position.quantityUnits;
       held[market.quote.index]! -= position.costBasisUnits;
+      // Funding not yet settled, exactly: Σ q × (index − index at settlement), in wad × base units.
+      pendingFunding[marketIndex]! +=
+        position.quantityUnits * (market.perp.funding.cumulativeFundingIndex - position.fundingIndexAtSettlement);
     }
   }
   for (const market of state.markets) {
     if (market.perp === undefined) continue;
+    held[market.quote.index]! += market.perp.fundingBalanceUnits;
+    // Payments round up and receipts down, so the market holds at least what settling every position would pay out.
+    const balanceScaled = market.perp.fundingBalanceUnits * wad * 10n ** BigInt(market.base.decimals);
+    if (balanceScaled + pendingFunding[market.index]! * 10n ** BigInt(market.quote.decimals) < 0n)
+      fail(`${market.symbol}: the funding balance ${market.perp.fundingBalanceUnits} cannot pay the pending funding`);
     if (netUnits[market.index] !== 0n) fail(`${market.symbol}: positions sum to ${netUnits[market.index]}, not zero`);
     if (longUnits[market.index] !== market.perp.openInterestUnits) {
       fail(

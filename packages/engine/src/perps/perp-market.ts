@@ -61,6 +61,13 @@ export interface PerpMarketState {
   funding: PerpFundingState;
   /** The sum of all long positions in base units (equal to the sum of all shorts). Derived from the positions. */
   openInterestUnits: bigint;
+  /**
+   * USDC units the market holds from funding settled into positions so far:
+   * payments received less payments made (signed). Lazy settlement makes it
+   * differ from zero; it is at least what settling every position now would
+   * pay out (docs/perps.md, "Funding").
+   */
+  fundingBalanceUnits: bigint;
 }
 
 export const defaultFundingIntervalMs = 3_600_000;
@@ -227,6 +234,7 @@ export function perpMarketOf(
     fundingParameters,
     funding: newPerpFundingState(listedAtMs, fundingParameters),
     openInterestUnits: 0n,
+    fundingBalanceUnits: 0n,
   };
 }
 

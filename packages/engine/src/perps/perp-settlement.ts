@@ -6,12 +6,14 @@
  * and keeps the market's open interest. Trades, maker updates and the level
  * are recorded exactly as on a spot market (SpotSettlement.recordFill).
  */
-import { credit, debit } from '../balance-movements.js';
+import { credit } from '../balance-movements.js';
 import type { PriceLevel } from '../order-book.js';
 import { ceilingFee, SpotSettlement } from '../spot-settlement.js';
 import type { Account, Market, Order } from '../state.js';
 import type { PerpMarketState } from './perp-market.js';
-import { applyFill, newPosition } from './position.js';
+import { settlePerpCash } from './perp-cash.js';
+import { realiseAtMark } from './perp-realisation.js';
+import { applyFill, newPosition, settleFunding } from './position.js';
 
 /** The positive part of a quantity: what a position adds to open interest. */
 function longUnits(quantityUnits: bigint): bigint {
@@ -20,25 +22,41 @@ function longUnits(quantityUnits: bigint): bigint {
 
 /**
  * Moves `account`'s position on `market` by `deltaUnits` base units for
- * `quoteUnits` USDC units and returns the change in open interest. A
- * position that becomes flat is removed (docs/perps.md, "Encoding").
+ * `quoteUnits` USDC units at log time `timeMs`: settles its funding, applies
+ * the fill, realises what stays open at the mark, and returns the realised
+ * PnL, the funding paid and the change in open interest. A position that
+ * becomes flat is removed (docs/perps.md, "Encoding").
  */
 export function movePosition(
   account: Account,
   market: Market,
   deltaUnits: bigint,
   quoteUnits: bigint,
+  timeMs: number,
 ): {
   readonly realisedUnits: bigint;
+  readonly fundingUnits: bigint;
   readonly openInterestChangeUnits: bigint;
 } {
   const perp = market.perp as PerpMarketState;
-  const position = account.positions.get(market.index) ?? newPosition(perp.funding.cumulativeFundingIndex);
+  const index = perp.funding.cumulativeFundingIndex;
+  const position = account.positions.get(market.index) ?? newPosition(index, timeMs);
+  // Funding up to now is settled before the position changes (docs/perps.md, "Funding").
+  const fundingUnits = settleFunding(position, index, market.base.decimals, market.quote.decimals);
+  perp.fundingBalanceUnits += fundingUnits;
   const before = position.quantityUnits;
-  const realisedUnits = applyFill(position, deltaUnits, quoteUnits);
+  let realisedUnits = applyFill(position, deltaUnits, quoteUnits);
   if (position.quantityUnits === 0n) account.positions.delete(market.index);
-  else account.positions.set(market.index, position);
-  return { realisedUnits, openInterestChangeUnits: longUnits(position.quantityUnits) - longUnits(before) };
+  else {
+    // What stays open is realised at the mark too (docs/perps.md, "Realisation"): every change realises all PnL.
+    realisedUnits += realiseAtMark(market, position, timeMs);
+    account.positions.set(market.index, position);
+  }
+  return {
+    realisedUnits,
+    fundingUnits,
+    openInterestChangeUnits: longUnits(position.quantityUnits) - longUnits(before),
+  };
 }
 
 /** Settles one taker's fills on a perpetual market. One per walk. */
@@ -58,21 +76,19 @@ export class PerpSettlement extends SpotSettlement {
   }
 
   /**
-   * One side of a fill: its position moves, then its USDC takes the realised
-   * PnL less its fee (credited when positive, debited when negative), and the
-   * fee goes to the fee account. A debit larger than the available USDC
-   * halts (balance-movements.ts): the admission rule keeps it from happening.
+   * One side of a fill: its funding is settled and its position moves, the
+   * fee goes to the fee account, and its USDC takes the realised PnL less
+   * the funding and the fee (perp-cash.ts: a loss beyond the available USDC
+   * becomes a USDC borrow).
    */
   private settleSide(account: Account, deltaUnits: bigint, quoteUnits: bigint, feeUnits: bigint): void {
     const { market, recorder, state } = this;
-    const moved = movePosition(account, market, deltaUnits, quoteUnits);
+    const moved = movePosition(account, market, deltaUnits, quoteUnits, recorder.timeMs);
     (market.perp as PerpMarketState).openInterestUnits += moved.openInterestChangeUnits;
     // The position is in the account's piece of the state encoding, whether or not USDC moves.
     state.changes.accountChanged(account);
-    const netUnits = moved.realisedUnits - feeUnits;
-    const usdc = account.balance(market.quote);
-    if (netUnits > 0n) credit(recorder, usdc, netUnits);
-    else if (netUnits < 0n) debit(recorder, usdc, -netUnits);
+    // The fee is credited first: a loss the account cannot pay is borrowed, never taken from the fee.
     if (feeUnits > 0n) credit(recorder, state.feeAccount.balance(market.quote), feeUnits);
+    settlePerpCash(state, recorder, account, market.quote, moved.realisedUnits - moved.fundingUnits - feeUnits);
   }
 }

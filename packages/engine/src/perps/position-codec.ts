@@ -4,7 +4,8 @@
  * after its exit address: a varint count, then each open position in
  * ascending market index: varint market index, then the signed quantity,
  * cost basis, realised PnL, cumulative funding and funding index at
- * settlement. Being in the account's piece, positions are in its leaf of
+ * settlement, then (version 7) the varint log time of its last
+ * realisation. Being in the account's piece, positions are in its leaf of
  * the state commitment. Decoding rebuilds each market's open interest.
  */
 import { ByteDecodeError, type ByteReader, type ByteWriter } from '../byte-codec.js';
@@ -27,6 +28,7 @@ export function encodeAccountPositions(writer: ByteWriter, account: Account): vo
     writeSigned(writer, position.realisedPnlUnits);
     writeSigned(writer, position.cumulativeFundingUnits);
     writeSigned(writer, position.fundingIndexAtSettlement);
+    writer.unsigned(position.realisedAtMs);
   }
 }
 
@@ -45,6 +47,7 @@ export function decodeAccountPositions(reader: ByteReader, state: ExchangeState,
       realisedPnlUnits: readSigned(reader),
       cumulativeFundingUnits: readSigned(reader),
       fundingIndexAtSettlement: readSigned(reader),
+      realisedAtMs: reader.safeInteger(),
     };
     if (position.quantityUnits === 0n) throw new ByteDecodeError('a flat position is never stored');
     account.positions.set(marketIndex, position);

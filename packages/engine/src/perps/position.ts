@@ -23,15 +23,18 @@ export interface Position {
   cumulativeFundingUnits: bigint;
   /** The market's cumulative funding index when funding was last settled into this position. */
   fundingIndexAtSettlement: bigint;
+  /** Log time of the position's last realisation at the mark (docs/perps.md, "Realisation"). */
+  realisedAtMs: number;
 }
 
-export function newPosition(fundingIndex: bigint): Position {
+export function newPosition(fundingIndex: bigint, timeMs = 0): Position {
   return {
     quantityUnits: 0n,
     costBasisUnits: 0n,
     realisedPnlUnits: 0n,
     cumulativeFundingUnits: 0n,
     fundingIndexAtSettlement: fundingIndex,
+    realisedAtMs: timeMs,
   };
 }
 
@@ -108,7 +111,7 @@ export function applyFill(position: Position, deltaUnits: bigint, quoteUnits: bi
  * whole base unit to USDC units. Returns the payment (positive: the account
  * pays). It rounds toward +∞: what an account pays rounds up, what it
  * receives rounds down, so the payments of a market sum to at least the
- * exact zero; that non-negative dust is credited to the fee account
+ * exact zero; that non-negative dust stays in the market's funding balance
  * (docs/perps.md, "Funding").
  */
 export function settleFunding(
@@ -117,12 +120,22 @@ export function settleFunding(
   baseDecimals: number,
   settlementDecimals: number,
 ): bigint {
-  const difference = fundingIndex - position.fundingIndexAtSettlement;
+  const payment = pendingFundingUnits(position, fundingIndex, baseDecimals, settlementDecimals);
   position.fundingIndexAtSettlement = fundingIndex;
-  if (difference === 0n || position.quantityUnits === 0n) return 0n;
-  const payment = settlementUnitsTowardPositive(position.quantityUnits, difference, baseDecimals, settlementDecimals);
   position.cumulativeFundingUnits += payment;
   return payment;
+}
+
+/** What settleFunding would pay now (positive: the account pays), without settling it. */
+export function pendingFundingUnits(
+  position: Position,
+  fundingIndex: bigint,
+  baseDecimals: number,
+  settlementDecimals: number,
+): bigint {
+  const difference = fundingIndex - position.fundingIndexAtSettlement;
+  if (difference === 0n || position.quantityUnits === 0n) return 0n;
+  return settlementUnitsTowardPositive(position.quantityUnits, difference, baseDecimals, settlementDecimals);
 }
 
 /**
