@@ -95,10 +95,10 @@ const vaultDeposit: Command = {
 
 const exitCommand: Command = {
   group: 'Trader',
-  summary: "Exit the frozen vault with the account's proof under the last final root.",
+  summary: "Register the account's exit claim in the frozen vault with its proof under the last final root.",
   synopsis: 'exit --key <file> [--ethereum-key <file>]',
   options: { key: traderKeyOption, 'ethereum-key': ethereumKeyOption },
-  notes: 'Any Ethereum key may send it; the vault owes the account’s linked exit address. Then vault-withdraw.',
+  notes: 'Phase 1, within the claim window after the freeze; any Ethereum key may send it. Then exit-pay.',
   examples: ['exchange exit --key alice.json --ethereum-key eth.key'],
   run: async (context) => {
     const custody = await wallet(context);
@@ -110,6 +110,24 @@ const exitCommand: Command = {
     const proof = await context.client(pair.secret).fetchProof(Number(sequence));
     await custody.exit(proof);
     return { exited: pair.publicKey, sequence: Number(sequence), exitAddress: proof.exitAddress };
+  },
+};
+
+const exitPayCommand: Command = {
+  group: 'Trader',
+  summary: "Pay the account's registered exit claim once the claim window is over.",
+  synopsis: 'exit-pay --key <file> [--ethereum-key <file>]',
+  options: { key: traderKeyOption, 'ethereum-key': ethereumKeyOption },
+  notes: 'Phase 2: in full, or pro rata when an asset is short; the exit address is owed it. Then vault-withdraw.',
+  examples: ['exchange exit-pay --key alice.json --ethereum-key eth.key'],
+  run: async (context) => {
+    const custody = await wallet(context);
+    const pair = await readKeyFile(required(context.values, 'key'), 'trader', '--key');
+    const vault = vaultContract(custody.clients, custody.info.vault);
+    const { sequence } = await vault.read.commitments([await vault.read.finalCount()]);
+    const proof = await context.client(pair.secret).fetchProof(Number(sequence));
+    await custody.payExit(proof);
+    return { paid: pair.publicKey, exitAddress: proof.exitAddress };
   },
 };
 
@@ -158,6 +176,7 @@ export const custodyCommands: Readonly<Record<string, Command>> = {
     },
   },
   exit: exitCommand,
+  'exit-pay': exitPayCommand,
   'vault-withdraw': {
     group: 'Trader',
     summary: 'Pull what the vault owes the Ethereum key’s address in an asset (payouts, exits, refunds).',
