@@ -355,6 +355,10 @@ export type ServedInclusionProof = InclusionProof & { readonly attestation: Serv
 export interface AssetReserves {
   readonly symbol: string;
   readonly reserves: string;
+  /** Who stated the reserves: the operator, or a deposit token's custodian named in the genesis. */
+  readonly reservesAttestedBy: 'operator' | 'custodian';
+  /** The custodian's key (deposit tokens only). */
+  readonly custodianKey?: string;
   /** claims − debts. */
   readonly liabilities: string;
   readonly claims: string;

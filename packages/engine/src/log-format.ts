@@ -180,14 +180,25 @@ export function encodeAndHashEntry(entry: EntryRecord): { encoding: Uint8Array; 
 /**
  * The canonical JSON of a genesis: exactly its three fields, keys in sorted
  * order (exchangeName, feeAccount, operatorKeys), operator keys in their
- * configured order, no whitespace, strings escaped as JSON.stringify does.
+ * configured order, no whitespace, strings escaped as JSON.stringify does;
+ * with deposit tokens, a fourth member custodians first (symbols sorted).
  */
 export function canonicalGenesisJson(genesis: Genesis): string {
+  const custodians = canonicalCustodians(genesis.custodians);
   return JSON.stringify({
+    ...(custodians === undefined ? {} : { custodians }),
     exchangeName: genesis.exchangeName,
     feeAccount: genesis.feeAccount,
     operatorKeys: [...genesis.operatorKeys],
   });
+}
+
+/** The custodians member, symbols in sorted order; absent when there are none (earlier geneses are unchanged). */
+function canonicalCustodians(custodians: Genesis['custodians']): Record<string, string> | undefined {
+  if (custodians === undefined) return undefined;
+  const symbols = Object.keys(custodians).sort();
+  if (symbols.length === 0) return undefined;
+  return Object.fromEntries(symbols.map((symbol) => [symbol, custodians[symbol]!]));
 }
 
 export function canonicalGenesisBytes(genesis: Genesis): Uint8Array {
@@ -223,16 +234,19 @@ export function parseCanonicalGenesis(bytes: Uint8Array): Genesis {
     typeof record.exchangeName !== 'string' ||
     typeof record.feeAccount !== 'string' ||
     !Array.isArray(record.operatorKeys) ||
-    !record.operatorKeys.every((key) => typeof key === 'string')
+    !record.operatorKeys.every((key) => typeof key === 'string') ||
+    !(record.custodians === undefined || isStringRecord(record.custodians))
   ) {
     throw new LogFormatError(
-      'the genesis must be an object with string exchangeName, string feeAccount and string[] operatorKeys',
+      'the genesis must be an object with string exchangeName, string feeAccount, string[] operatorKeys ' +
+        'and, optionally, an object custodians of strings',
     );
   }
   const genesis: Genesis = {
     exchangeName: record.exchangeName,
     feeAccount: record.feeAccount,
     operatorKeys: record.operatorKeys as string[],
+    ...(record.custodians === undefined ? {} : { custodians: record.custodians as Record<string, string> }),
   };
   if (canonicalGenesisJson(genesis) !== text) throw new LogFormatError('the genesis JSON is not canonical');
   return genesis;
@@ -789,4 +803,9 @@ export async function readLogExport(source: LogExportSource): Promise<LogExport>
     await reader.close();
   }
   return { ...header, entries, lastHash: reader.trailer.lastHash };
+}
+
+function isStringRecord(value: unknown): value is Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  return Object.values(value).every((item) => typeof item === 'string');
 }
