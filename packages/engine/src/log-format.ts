@@ -9,6 +9,7 @@
  */
 import { createHash, hash as oneShotHash } from 'node:crypto';
 import type { SignedTransaction } from './apply.js';
+import { canonicalCustodians, isStringRecord } from './genesis-custodians.js';
 import type { Genesis } from './state.js';
 import { bytesToLowerHex } from './hex.js';
 
@@ -191,14 +192,6 @@ export function canonicalGenesisJson(genesis: Genesis): string {
     feeAccount: genesis.feeAccount,
     operatorKeys: [...genesis.operatorKeys],
   });
-}
-
-/** The custodians member, symbols in sorted order; absent when there are none (earlier geneses are unchanged). */
-function canonicalCustodians(custodians: Genesis['custodians']): Record<string, string> | undefined {
-  if (custodians === undefined) return undefined;
-  const symbols = Object.keys(custodians).sort();
-  if (symbols.length === 0) return undefined;
-  return Object.fromEntries(symbols.map((symbol) => [symbol, custodians[symbol]!]));
 }
 
 export function canonicalGenesisBytes(genesis: Genesis): Uint8Array {
@@ -803,9 +796,4 @@ export async function readLogExport(source: LogExportSource): Promise<LogExport>
     await reader.close();
   }
   return { ...header, entries, lastHash: reader.trailer.lastHash };
-}
-
-function isStringRecord(value: unknown): value is Record<string, string> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  return Object.values(value).every((item) => typeof item === 'string');
 }

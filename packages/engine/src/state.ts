@@ -348,6 +348,7 @@ function validateCustodians(custodians: Genesis['custodians']): void {
   if (custodians === undefined) return;
   if (typeof custodians !== 'object' || custodians === null || Array.isArray(custodians))
     throw new GenesisError('custodians must be an object from asset symbol to custodian key.');
+  // determinism-reviewed: a check of every member at start-up; the order picks only which error is reported first.
   for (const [symbol, key] of Object.entries(custodians)) {
     if (!/^[A-Z0-9]{1,16}$/.test(symbol)) throw new GenesisError(`custodians names ${symbol}, not an asset symbol.`);
     if (typeof key !== 'string' || !isCanonicalAccountId(key)) {
