@@ -221,6 +221,11 @@ function registerGenesisRoute(app: FastifyInstance, context: ApiContext): void {
               exchangeName: { type: 'string' },
               feeAccount: { type: 'string' },
               operatorKeys: { type: 'array', items: { type: 'string' } },
+              custodians: {
+                type: 'object',
+                additionalProperties: { type: 'string' },
+                description: 'Deposit tokens: asset symbol → custodian key (present only when the genesis names any)',
+              },
               genesisHash: hashString,
             },
           },
@@ -233,6 +238,7 @@ function registerGenesisRoute(app: FastifyInstance, context: ApiContext): void {
         exchangeName: genesis.exchangeName,
         feeAccount: genesis.feeAccount,
         operatorKeys: [...genesis.operatorKeys],
+        ...(genesis.custodians === undefined ? {} : { custodians: { ...genesis.custodians } }),
         genesisHash: bytesToLowerHex(genesisHash(genesis)),
       };
     },

@@ -341,6 +341,8 @@ export interface GenesisInfo {
   readonly exchangeName: string;
   readonly feeAccount: string;
   readonly operatorKeys: readonly string[];
+  /** Deposit tokens: asset symbol → custodian key (present only when the genesis names any). */
+  readonly custodians?: Readonly<Record<string, string>>;
   /** Lower-case hex; every attestation carries it. */
   readonly genesisHash: string;
 }
