@@ -23,6 +23,7 @@ import {
 } from '../../api/src/test-support.js';
 import { buildPageIfStale } from '../scripts/build-page.mjs';
 import { ensureChromium, launchChromium, type Browser } from './browser.js';
+import { figure, getJson } from './page-figures.js';
 
 const artefacts = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 const unavailable = ensureChromium();
@@ -42,16 +43,6 @@ async function custodianStatement(exchange: TestExchange, quantity: string): Pro
     body: JSON.stringify({ message, publicKey: custodian.apiKey, signature: custodian.sign(message) }),
   });
   return response.status;
-}
-
-async function getJson(exchange: TestExchange, route: string): Promise<any> {
-  const response = await fetch(`${exchange.baseUrl}${route}`);
-  expect(response.status, route).toBe(200);
-  return response.json();
-}
-
-async function figure(page: Page, symbol: string, column: string): Promise<string> {
-  return (await page.locator(`[data-figure="${symbol}:${column}"]`).textContent())!.trim();
 }
 
 const title = `a deposit token on the page in Chromium${unavailable === undefined ? '' : ` (skipped: ${unavailable})`}`;

@@ -93,43 +93,37 @@ const vaultDeposit: Command = {
   },
 };
 
-const exitCommand: Command = {
-  group: 'Trader',
-  summary: "Register the account's exit claim in the frozen vault with its proof under the last final root.",
-  synopsis: 'exit --key <file> [--ethereum-key <file>]',
-  options: { key: traderKeyOption, 'ethereum-key': ethereumKeyOption },
-  notes: 'Phase 1, within the claim window after the freeze; any Ethereum key may send it. Then exit-pay.',
-  examples: ['exchange exit --key alice.json --ethereum-key eth.key'],
-  run: async (context) => {
-    const custody = await wallet(context);
-    const pair = await readKeyFile(required(context.values, 'key'), 'trader', '--key');
-    const vault = vaultContract(custody.clients, custody.info.vault);
-    const finalCount = await vault.read.finalCount();
-    if (finalCount === 0n) throw new Error('the vault has no final root to exit from.');
-    const { sequence } = await vault.read.commitments([finalCount]);
-    const proof = await context.client(pair.secret).fetchProof(Number(sequence));
-    await custody.exit(proof);
-    return { exited: pair.publicKey, sequence: Number(sequence), exitAddress: proof.exitAddress };
-  },
-};
-
-const exitPayCommand: Command = {
-  group: 'Trader',
-  summary: "Pay the account's registered exit claim once the claim window is over.",
-  synopsis: 'exit-pay --key <file> [--ethereum-key <file>]',
-  options: { key: traderKeyOption, 'ethereum-key': ethereumKeyOption },
-  notes: 'Phase 2: in full, or pro rata when an asset is short; the exit address is owed it. Then vault-withdraw.',
-  examples: ['exchange exit-pay --key alice.json --ethereum-key eth.key'],
-  run: async (context) => {
-    const custody = await wallet(context);
-    const pair = await readKeyFile(required(context.values, 'key'), 'trader', '--key');
-    const vault = vaultContract(custody.clients, custody.info.vault);
-    const { sequence } = await vault.read.commitments([await vault.read.finalCount()]);
-    const proof = await context.client(pair.secret).fetchProof(Number(sequence));
-    await custody.payExit(proof);
-    return { paid: pair.publicKey, exitAddress: proof.exitAddress };
-  },
-};
+/** The phase of the escape a command runs: register the claim (`exit`) or pay it (`exit-pay`). */
+function escapeCommand(phase: 'register' | 'pay'): Command {
+  const register = phase === 'register';
+  return {
+    group: 'Trader',
+    summary: register
+      ? "Register the account's exit claim in the frozen vault with its proof under the last final root."
+      : "Pay the account's registered exit claim once the claim window is over.",
+    synopsis: `${register ? 'exit' : 'exit-pay'} --key <file> [--ethereum-key <file>]`,
+    options: { key: traderKeyOption, 'ethereum-key': ethereumKeyOption },
+    notes: register
+      ? 'Phase 1, within the claim window after the freeze; any Ethereum key may send it. Then exit-pay.'
+      : 'Phase 2: in full, or pro rata when an asset is short; the exit address is owed it. Then vault-withdraw.',
+    examples: [`exchange ${register ? 'exit' : 'exit-pay'} --key alice.json --ethereum-key eth.key`],
+    run: async (context) => {
+      const custody = await wallet(context);
+      const pair = await readKeyFile(required(context.values, 'key'), 'trader', '--key');
+      const vault = vaultContract(custody.clients, custody.info.vault);
+      const finalCount = await vault.read.finalCount();
+      if (finalCount === 0n) throw new Error('the vault has no final root to exit from.');
+      const { sequence } = await vault.read.commitments([finalCount]);
+      const proof = await context.client(pair.secret).fetchProof(Number(sequence));
+      if (!register) {
+        await custody.payExit(proof);
+        return { paid: pair.publicKey, exitAddress: proof.exitAddress };
+      }
+      await custody.exit(proof);
+      return { exited: pair.publicKey, sequence: Number(sequence), exitAddress: proof.exitAddress };
+    },
+  };
+}
 
 export const custodyCommands: Readonly<Record<string, Command>> = {
   custody: {
@@ -175,8 +169,8 @@ export const custodyCommands: Readonly<Record<string, Command>> = {
       return { frozen: true };
     },
   },
-  exit: exitCommand,
-  'exit-pay': exitPayCommand,
+  exit: escapeCommand('register'),
+  'exit-pay': escapeCommand('pay'),
   'vault-withdraw': {
     group: 'Trader',
     summary: 'Pull what the vault owes the Ethereum key’s address in an asset (payouts, exits, refunds).',
