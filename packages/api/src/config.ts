@@ -43,6 +43,8 @@ export interface ExchangeConfig {
     readonly operatorKeys?: readonly string[];
     /** Default: the node's own operator key. */
     readonly feeAccount?: string;
+    /** Deposit tokens: asset symbol → the custodian key whose signed statements are its reserves. */
+    readonly custodians?: Readonly<Record<string, string>>;
   };
   readonly assets: readonly AssetConfig[];
   readonly markets: readonly MarketConfig[];
@@ -137,6 +139,7 @@ export function genesisOf(config: ExchangeConfig, operatorPublicKey: string): Ge
     exchangeName: config.genesis.exchangeName,
     operatorKeys: [...(config.genesis.operatorKeys ?? [operatorPublicKey])],
     feeAccount: config.genesis.feeAccount ?? operatorPublicKey,
+    ...(config.genesis.custodians === undefined ? {} : { custodians: { ...config.genesis.custodians } }),
   };
 }
 
@@ -225,7 +228,7 @@ function integerAt(value: Json, key: string, where: string, maximum: number, sig
 /** The genesis settings: the exchange's name, its operator keys and fee account. */
 function parseGenesisSettings(root: Record<string, unknown>, source: string): ExchangeConfig['genesis'] {
   const genesisJson = objectAt(root.genesis, `${source}.genesis`);
-  onlyKeys(genesisJson, ['exchangeName', 'operatorKeys', 'feeAccount'], `${source}.genesis`);
+  onlyKeys(genesisJson, ['exchangeName', 'operatorKeys', 'feeAccount', 'custodians'], `${source}.genesis`);
   const exchangeName = stringAt(genesisJson, 'exchangeName', `${source}.genesis`)!;
   let operatorKeys: string[] | undefined;
   if (genesisJson.operatorKeys !== undefined) {
@@ -243,10 +246,14 @@ function parseGenesisSettings(root: Record<string, unknown>, source: string): Ex
   if (feeAccount !== undefined && !isCanonicalAccountId(feeAccount)) {
     throw new ConfigError(`${source}.genesis.feeAccount is not the base64 of a 32-byte public key.`);
   }
+  // The custodians' symbols and keys are checked with the whole genesis (validateGenesis, below).
+  const custodians =
+    genesisJson.custodians === undefined ? undefined : objectAt(genesisJson.custodians, `${source}.genesis.custodians`);
   return {
     exchangeName,
     ...(operatorKeys !== undefined ? { operatorKeys } : {}),
     ...(feeAccount !== undefined ? { feeAccount } : {}),
+    ...(custodians !== undefined ? { custodians: custodians as Record<string, string> } : {}),
   };
 }
 

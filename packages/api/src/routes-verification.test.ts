@@ -149,6 +149,7 @@ describe('verification endpoints', { timeout: 120_000 }, () => {
     expect(usdc).toEqual({
       symbol: 'USDC',
       reserves: '4000',
+      reservesAttestedBy: 'operator',
       liabilities: '10000',
       claims: '10000',
       debts: '0',

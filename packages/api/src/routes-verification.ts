@@ -14,6 +14,7 @@ import {
   bytesToLowerHex,
   formatDecimal,
   genesisHash,
+  reservesAttestation,
   shortAssets,
   type AttestationOfAnyVersion,
   type InclusionProof,
@@ -138,6 +139,12 @@ const reservesSchema = {
         properties: {
           symbol: { type: 'string' },
           reserves: { type: 'string', description: 'Stated reserves, a decimal in the asset’s units' },
+          reservesAttestedBy: {
+            type: 'string',
+            enum: ['operator', 'custodian'],
+            description: 'Who stated the reserves: the operator, or a deposit token’s custodian (fiat at a bank)',
+          },
+          custodianKey: { type: 'string', description: 'The custodian’s key in the genesis (deposit tokens only)' },
           liabilities: { type: 'string', description: 'claims − debts' },
           claims: { type: 'string' },
           debts: { type: 'string' },
@@ -214,6 +221,11 @@ function registerGenesisRoute(app: FastifyInstance, context: ApiContext): void {
               exchangeName: { type: 'string' },
               feeAccount: { type: 'string' },
               operatorKeys: { type: 'array', items: { type: 'string' } },
+              custodians: {
+                type: 'object',
+                additionalProperties: { type: 'string' },
+                description: 'Deposit tokens: asset symbol → custodian key (present only when the genesis names any)',
+              },
               genesisHash: hashString,
             },
           },
@@ -226,6 +238,7 @@ function registerGenesisRoute(app: FastifyInstance, context: ApiContext): void {
         exchangeName: genesis.exchangeName,
         feeAccount: genesis.feeAccount,
         operatorKeys: [...genesis.operatorKeys],
+        ...(genesis.custodians === undefined ? {} : { custodians: { ...genesis.custodians } }),
         genesisHash: bytesToLowerHex(genesisHash(genesis)),
       };
     },
@@ -357,6 +370,7 @@ function registerReserveRoutes(app: FastifyInstance, context: ApiContext): void 
           return {
             symbol: asset.symbol,
             reserves: formatDecimal(reserves, decimals),
+            ...reservesAttestation(node.state, asset.symbol),
             liabilities: formatDecimal(liabilities, decimals),
             claims: formatDecimal(claims, decimals),
             debts: formatDecimal(debts, decimals),

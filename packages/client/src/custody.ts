@@ -11,6 +11,8 @@ import {
   confirmed,
   demoTokenContract,
   exitProofOfInclusionProof,
+  finalRootPrices,
+  registeredExitClaim,
   vaultContract,
   type ChainClients,
 } from '@vex/custody/browser';
@@ -87,18 +89,31 @@ export class CustodyWallet {
   }
 
   /**
-   * Exits the proof's leaf from a frozen vault: its exit address is owed its
-   * claims less debts. The proof must be under the last final root; prices
-   * are those committed with it (zero for a spot exchange).
+   * Phase 1 of the escape: registers the exit claim of the proof's leaf in a
+   * frozen vault (its net equity in kind at the committed prices), within the
+   * claim window. The proof must be under the last final root; the prices are
+   * read back from that root's commit unless given.
    */
   async exit(proof: InclusionProof, prices?: readonly bigint[]): Promise<void> {
-    const committedPrices = prices ?? (await this.vault.read.tokens()).map(() => 0n);
+    const committedPrices = prices ?? (await finalRootPrices(this.clients, this.info.vault));
     await confirmed(this.clients, await this.vault.write.exit([exitProofOfInclusionProof(proof, committedPrices)]));
   }
 
   /** Once frozen: owes deposit `number` back to its depositor, if no final root credited it. */
   async refund(number: bigint): Promise<void> {
     await confirmed(this.clients, await this.vault.write.refund([number]));
+  }
+
+  /**
+   * Phase 2, after the claim window: pays the leaf's registered claim (in
+   * full, or pro rata when an asset's claims exceed the vault): its exit
+   * address is then owed the amounts, to pull with `withdraw`.
+   */
+  async payExit(proof: InclusionProof): Promise<void> {
+    const { commitment } = exitProofOfInclusionProof(proof, []);
+    const claim = await registeredExitClaim(this.clients, this.info.vault, commitment);
+    if (claim === undefined) throw new Error('the account registered no exit claim in the claim window');
+    await confirmed(this.clients, await this.vault.write.payExit([commitment, claim.exitAddress, claim.amounts]));
   }
 
   /** What the vault owes this address in `symbol` (payouts, exits, refunds). */

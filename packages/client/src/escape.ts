@@ -112,10 +112,12 @@ async function checkProof(
     proof.balances.map(() => 0n),
   );
   const exitAddress = argument.exitAddress;
-  const [exited, ...owed] = await Promise.all([
-    vault.read.exited([argument.commitment]),
+  const [claim, ...owed] = await Promise.all([
+    vault.read.exitClaims([argument.commitment]),
     ...proof.balances.map((_pair, index) => vault.read.owed([exitAddress, BigInt(index)])),
   ]);
+  // A registered claim (phase 1 of the escape) or a paid one: either way this leaf cannot exit again.
+  const exited = BigInt(claim) !== 0n;
   const owedAmounts = owed.map((amount, index) => ({
     symbol: symbols[index] ?? String(index),
     amount: String(amount),

@@ -341,6 +341,8 @@ export interface GenesisInfo {
   readonly exchangeName: string;
   readonly feeAccount: string;
   readonly operatorKeys: readonly string[];
+  /** Deposit tokens: asset symbol → custodian key (present only when the genesis names any). */
+  readonly custodians?: Readonly<Record<string, string>>;
   /** Lower-case hex; every attestation carries it. */
   readonly genesisHash: string;
 }
@@ -355,6 +357,10 @@ export type ServedInclusionProof = InclusionProof & { readonly attestation: Serv
 export interface AssetReserves {
   readonly symbol: string;
   readonly reserves: string;
+  /** Who stated the reserves: the operator, or a deposit token's custodian named in the genesis. */
+  readonly reservesAttestedBy: 'operator' | 'custodian';
+  /** The custodian's key (deposit tokens only). */
+  readonly custodianKey?: string;
   /** claims − debts. */
   readonly liabilities: string;
   readonly claims: string;

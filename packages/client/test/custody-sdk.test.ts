@@ -2,7 +2,8 @@
  * The SDK's custody calls (src/custody.ts, `@vex/client/custody`) on a real
  * anvil against the real vault: a trader deposits with an Ethereum key, files
  * a forced exit (an early freeze is refused), freezes the vault past the
- * grace period, exits with the inclusion proof the engine serves and pulls
+ * grace period, exits (claim, then payment after the claim window) with the
+ * inclusion proof the engine serves and pulls
  * exactly the leaf's claim. The commit itself is the operator's (the custody
  * package's test fixture), as the node's service would make it.
  */
@@ -67,7 +68,13 @@ it('deposits, files a forced exit, freezes, exits with a proof and pulls the cla
   await expect(wallet.freeze()).rejects.toThrow(/FreezeRefused/);
   await fixture.time.increaseTime({ seconds: 601 });
   await wallet.freeze();
-  await wallet.exit(tree.inclusionProof(attestation, alice.accountId)!);
+  const proof = tree.inclusionProof(attestation, alice.accountId)!;
+  await wallet.exit(proof);
+  // Phase 2 waits for the claim window (the grace period after the freeze); then the claim is paid in full.
+  await expect(wallet.payExit(proof)).rejects.toThrow(/ClaimWindowOpen/);
+  expect(await wallet.owed('USDC')).toBe(0n);
+  await fixture.time.increaseTime({ seconds: 601 });
+  await wallet.payExit(proof);
   expect(await wallet.owed('USDC')).toBe(7_000_000n);
   await wallet.withdraw('USDC');
   expect(await tokenBalance(fixture.alice, setup.tokens[1]!, wallet.address)).toBe(7_000_000n);

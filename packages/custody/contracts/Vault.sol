@@ -96,10 +96,18 @@ contract Vault {
     error FeeRequired(uint256 fee);
     error ProofMismatch();
     error AlreadyExited();
+    /// Phase 1 of the escape (registering exit claims) ended at `endedAt`.
+    error ClaimWindowClosed(uint64 endedAt);
+    /// Phase 2 (paying registered claims) starts after `endsAt`, when the claim window closes.
+    error ClaimWindowOpen(uint64 endsAt);
+    /// No registered claim of this commitment for this exit address and these amounts.
+    error ExitClaimMismatch();
+    /// The leaf's debts outweigh its claims at the committed prices: its net equity is not positive.
+    error NoNetEquity(uint256 claimsValue, uint256 debtsValue);
+    /// The leaf owes more of `asset` than it holds, and the committed price of `asset` is zero.
+    error UnpricedDebt(uint256 asset);
     error NotRefundable(uint256 depositNumber);
     error NothingOwed();
-    /// The leaf owes more of `asset` than it holds: a borrower's exit is a later phase (docs/custody.md).
-    error DebtExceedsClaim(uint256 asset, uint256 claim, uint256 debt);
 
     event Deposited(uint64 indexed number, bytes32 indexed publicKey, uint32 asset, uint256 amount, address depositor);
     event RootCommitted(
@@ -109,7 +117,10 @@ contract Vault {
     event PayoutOwed(uint64 indexed withdrawalId, address indexed recipient, uint32 asset, uint256 amount);
     event ForcedExitRequested(uint64 indexed number, bytes32 indexed publicKey, address requester);
     event VaultFrozen(uint64 finalCommitNumber, bytes32 root);
+    /// Phase 1: the leaf's exit claim per asset (its net equity in kind), registered for phase 2.
     event Exited(bytes32 indexed commitment, address exitAddress, uint256[] amounts);
+    /// Phase 2: what the registered claim is paid per asset (in full, or pro rata), owed to the exit address.
+    event ExitPaid(bytes32 indexed commitment, address exitAddress, uint256[] amounts);
     event Refunded(uint64 indexed number, address depositor, uint256 amount);
     event Withdrawn(address indexed owner, uint32 asset, uint256 amount);
 
@@ -131,13 +142,24 @@ contract Vault {
     bool public frozen;
 
     /// Per asset: deposits no commitment has credited yet (refundable or soon credited).
+    /// Once frozen: deposits the last final root did not credit and not yet refunded.
     uint256[] public uncreditedDeposits;
     /// Per asset: payouts of pending commitments, already debited in their roots.
     uint256[] public pendingPayouts;
-    /// Per asset: what owners may pull with withdraw(), while not frozen (commits' solvency check needs it).
+    /// Per asset: what owners may pull with withdraw() and have not pulled yet.
     uint256[] public owedTotal;
     mapping(address => mapping(uint256 => uint256)) public owed;
-    mapping(bytes32 => bool) public exited;
+    /// When the vault was frozen; phase 1 of the escape runs until frozenAt + graceSeconds.
+    uint64 public frozenAt;
+    /// Per leaf commitment: keccak256(abi.encode(exitAddress, amounts)) of its registered claim, PAID once paid.
+    mapping(bytes32 => bytes32) public exitClaims;
+    /// Per asset: the sum of the registered exit claims.
+    uint256[] public registeredClaims;
+    /// Per asset: what phase 2 pays the registered claims from, fixed by its first payment
+    /// (the balance less everything owed and refundable); exitPoolFixed says whether it is fixed yet.
+    uint256[] public exitPool;
+    bool public exitPoolFixed;
+    bytes32 private constant PAID = bytes32(uint256(1));
 
     constructor(
         address operatorAddress,
@@ -165,6 +187,8 @@ contract Vault {
         uncreditedDeposits = new uint256[](tokens.length);
         pendingPayouts = new uint256[](tokens.length);
         owedTotal = new uint256[](tokens.length);
+        registeredClaims = new uint256[](tokens.length);
+        exitPool = new uint256[](tokens.length);
     }
 
     // ---- Reading ----
@@ -270,8 +294,7 @@ contract Vault {
         uint256 amount = owed[msg.sender][asset];
         if (amount == 0) revert NothingOwed();
         owed[msg.sender][asset] = 0;
-        // Kept for the solvency check of commits only, which end at the freeze.
-        if (!frozen) owedTotal[asset] -= amount;
+        owedTotal[asset] -= amount;
         _callToken(asset, abi.encodeCall(IERC20.transfer, (msg.sender, amount)));
         emit Withdrawn(msg.sender, asset, amount);
     }
@@ -294,28 +317,55 @@ contract Vault {
         if (served >= forcedExitList.length) revert FreezeRefused();
         if (block.timestamp <= forcedExitList[served].requestedAt + graceSeconds) revert FreezeRefused();
         frozen = true;
-        // Pending commitments are void: their payouts are still in the last final root's leaves.
+        frozenAt = uint64(block.timestamp);
+        // Pending commitments are void: their payouts are still in the last final root's leaves, and the deposits
+        // they credited are refundable again (bounded: the deposits credited within the finality delay).
         for (uint256 i = 0; i < pendingPayouts.length; i++) pendingPayouts[i] = 0;
+        uint64 credited = finalCount == 0 ? 0 : commitmentList[finalCount - 1].depositsCredited;
+        uint64 lastCredited = _lastCommitment().depositsCredited;
+        for (uint64 n = credited; n < lastCredited; n++) {
+            uncreditedDeposits[depositList[n].asset] += depositList[n].amount;
+        }
         bytes32 root = finalCount == 0 ? bytes32(0) : commitmentList[finalCount - 1].root;
         emit VaultFrozen(finalCount, root);
     }
 
-    /// Once frozen: owes the leaf's exit address its claims less debts, asset by asset; refused for a leaf
-    /// with a debt its own claim in that asset does not cover (DebtExceedsClaim).
+    /// Phase 1 of the escape (from the freeze until frozenAt + graceSeconds): proves a leaf against the last final
+    /// root and registers its exit claim, the leaf's net equity in kind at the committed prices (_exitAmounts).
     function exit(ExitProof calldata proof) external {
         if (!frozen) revert NotFrozen();
         if (finalCount == 0) revert NoFinalRoot();
+        uint64 windowEnd = frozenAt + uint64(graceSeconds);
+        if (block.timestamp > windowEnd) revert ClaimWindowClosed(windowEnd);
         Commitment storage last = commitmentList[finalCount - 1];
-        if (exited[proof.commitment]) revert AlreadyExited();
+        if (exitClaims[proof.commitment] != bytes32(0)) revert AlreadyExited();
         if (keccak256(abi.encode(proof.prices)) != last.pricesHash) revert BadPrices();
         if (_proofRoot(proof) != last.root) revert ProofMismatch();
-        exited[proof.commitment] = true;
-        uint256[] memory amounts = _netAmounts(proof.sums, proof.prices.length);
+        uint256[] memory amounts = _exitAmounts(proof.sums, proof.prices);
+        for (uint256 i = 0; i < amounts.length; i++) registeredClaims[i] += amounts[i];
+        exitClaims[proof.commitment] = keccak256(abi.encode(proof.exitAddress, amounts));
+        emit Exited(proof.commitment, proof.exitAddress, amounts);
+    }
+
+    /// Phase 2 (after the claim window): owes a registered claim's exit address each asset in full when that
+    /// asset's registered claims fit its exit pool, else amount × pool / registered, rounded down. Once per leaf.
+    function payExit(bytes32 commitment, address exitAddress, uint256[] calldata amounts) external {
+        _requireClaimWindowClosed();
+        bytes32 claim = exitClaims[commitment];
+        if (claim == PAID) revert AlreadyExited();
+        if (claim == bytes32(0) || claim != keccak256(abi.encode(exitAddress, amounts))) revert ExitClaimMismatch();
+        exitClaims[commitment] = PAID;
+        if (!exitPoolFixed) _fixExitPool();
+        uint256[] memory paid = new uint256[](amounts.length);
         for (uint256 i = 0; i < amounts.length; i++) {
             if (amounts[i] == 0) continue;
-            owed[proof.exitAddress][i] += amounts[i];
+            uint256 registered = registeredClaims[i];
+            uint256 pool = exitPool[i];
+            paid[i] = registered <= pool ? amounts[i] : (amounts[i] * pool) / registered;
+            owed[exitAddress][i] += paid[i];
+            owedTotal[i] += paid[i];
         }
-        emit Exited(proof.commitment, proof.exitAddress, amounts);
+        emit ExitPaid(commitment, exitAddress, paid);
     }
 
     /// Once frozen: owes a deposit that no final root credited back to its depositor.
@@ -326,6 +376,8 @@ contract Vault {
         Deposit storage d = depositList[number - 1];
         if (d.refunded) revert NotRefundable(number);
         d.refunded = true;
+        uncreditedDeposits[d.asset] -= d.amount;
+        owedTotal[d.asset] += d.amount;
         owed[d.depositor][d.asset] += d.amount;
         emit Refunded(number, d.depositor, d.amount);
     }
@@ -457,16 +509,57 @@ contract Vault {
         }
     }
 
-    /// Per asset: claim − debt. A debt above its claim (borrowed funds spent or withdrawn, backed by collateral in
-    /// other assets) is refused: paying that leaf's collateral would leave its debt unpaid to the lenders, who
-    /// are owed that asset in kind. Such leaves wait for a margin exit that settles debts first (a later phase).
-    function _netAmounts(bytes calldata sums, uint256 count) private pure returns (uint256[] memory amounts) {
-        amounts = new uint256[](count);
-        for (uint256 i = 0; i < count; i++) {
+    /// Fixes the exit pool (anyone, once phase 1 is over; the first payExit does it otherwise).
+    function fixExitPool() external {
+        _requireClaimWindowClosed();
+        if (exitPoolFixed) revert AlreadyExited();
+        _fixExitPool();
+    }
+
+    function _requireClaimWindowClosed() private view {
+        if (!frozen) revert NotFrozen();
+        uint64 windowEnd = frozenAt + uint64(graceSeconds);
+        if (block.timestamp <= windowEnd) revert ClaimWindowOpen(windowEnd);
+    }
+
+    /// Per asset, what phase 2 pays exits from: the token balance less what the vault owes (payouts of final roots,
+    /// refunds, exits already paid: none yet) and the deposits still refundable. Fixed once, when phase 1 is over.
+    function _fixExitPool() private {
+        exitPoolFixed = true;
+        for (uint256 i = 0; i < tokenList.length; i++) {
+            uint256 held = IERC20(tokenList[i]).balanceOf(address(this));
+            uint256 reserved = owedTotal[i] + uncreditedDeposits[i];
+            exitPool[i] = held > reserved ? held - reserved : 0;
+        }
+    }
+
+    /// A leaf's exit claim per asset, its net equity in kind. net_i = claim_i − debt_i. A leaf with no negative
+    /// net_i claims net_i of each asset (no prices needed). Otherwise, at the committed prices p_i (the value of
+    /// one unit of asset i, one scale for all assets), surplus S = Σ_{net_i > 0} net_i·p_i and deficit
+    /// D = Σ_{net_i < 0} −net_i·p_i; the leaf claims ⌊net_i · (S − D) / S⌋ of each surplus asset (rounded down,
+    /// so the value claimed is at most S − D) and nothing of its deficit assets; S ≤ D is refused (NoNetEquity), as
+    /// is a deficit in an asset whose price is zero (UnpricedDebt: it could not be valued).
+    function _exitAmounts(bytes calldata sums, uint256[] calldata prices)
+        private
+        pure
+        returns (uint256[] memory amounts)
+    {
+        amounts = new uint256[](prices.length);
+        uint256 surplus = 0;
+        uint256 deficit = 0;
+        for (uint256 i = 0; i < prices.length; i++) {
             uint256 claim = uint256(uint128(bytes16(sums[32 * i:32 * i + 16])));
             uint256 debt = uint256(uint128(bytes16(sums[32 * i + 16:32 * i + 32])));
-            if (debt > claim) revert DebtExceedsClaim(i, claim, debt);
-            amounts[i] = claim - debt;
+            if (claim >= debt) {
+                amounts[i] = claim - debt;
+                surplus += amounts[i] * prices[i];
+            } else {
+                if (prices[i] == 0) revert UnpricedDebt(i);
+                deficit += (debt - claim) * prices[i];
+            }
         }
+        if (deficit == 0) return amounts;
+        if (surplus <= deficit) revert NoNetEquity(surplus, deficit);
+        for (uint256 i = 0; i < amounts.length; i++) amounts[i] = (amounts[i] * (surplus - deficit)) / surplus;
     }
 }

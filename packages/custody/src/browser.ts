@@ -7,3 +7,4 @@
 export * from './artifacts.js';
 export * from './chain.js';
 export * from './records.js';
+export * from './exit-claims.js';

@@ -16,6 +16,7 @@ import {
   type Hex,
   type PublicClient,
   type TestClient,
+  type TransactionReceipt,
   type Transport,
   type WalletClient,
 } from 'viem';
@@ -72,7 +73,7 @@ export function anvilTestClient(rpcUrl: string, chainId: number): TestClient<'an
 }
 
 /** Sends a transaction's hash to its receipt, throwing when it reverted. */
-export async function confirmed(clients: ChainClients, hash: Hex): Promise<{ blockNumber: bigint; gasUsed: bigint }> {
+export async function confirmed(clients: ChainClients, hash: Hex): Promise<TransactionReceipt> {
   const receipt = await clients.publicClient.waitForTransactionReceipt({ hash, pollingInterval: 50 });
   if (receipt.status !== 'success') throw new Error(`transaction ${hash} reverted`);
   return receipt;

@@ -26,8 +26,8 @@ import {
   type InclusionProofBody,
   type SignedTransaction,
 } from '@vex/engine';
-import { decodeFunctionData, type Address, type Hex } from 'viem';
-import { vaultAbi } from './artifacts.js';
+import type { Address, Hex } from 'viem';
+import { committedCommit } from './exit-claims.js';
 import { vaultContract, confirmed, type ChainClients } from './chain.js';
 import {
   payoutTransactionId,
@@ -394,14 +394,7 @@ export class CustodyService {
 
   /** A commitment's payouts read back from its commitRoot transaction (after a restart). */
   private async committedPayouts(commitNumber: bigint): Promise<readonly VaultPayout[]> {
-    const { chain, vault } = this.options;
-    const [event] = await vaultContract(chain, vault).getEvents.RootCommitted({ commitNumber }, { fromBlock: 0n });
-    if (event === undefined) throw new Error(`commitment ${commitNumber} has no RootCommitted event`);
-    const transaction = await chain.publicClient.getTransaction({ hash: event.transactionHash });
-    const call = decodeFunctionData({ abi: vaultAbi, data: transaction.input });
-    if (call.functionName !== 'commitRoot')
-      throw new Error(`commitment ${commitNumber} was not made by a direct commitRoot call`);
-    return call.args[0].payouts;
+    return (await committedCommit(this.options.chain, this.options.vault, commitNumber)).payouts;
   }
 }
 

@@ -7,3 +7,4 @@ export * from './payout-recovery.js';
 export * from './forced-exits.js';
 export * from './committee.js';
 export * from './watchtower.js';
+export * from './exit-claims.js';

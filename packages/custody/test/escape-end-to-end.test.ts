@@ -3,9 +3,11 @@
  * (LevelDB) and a real anvil, two users deposit on chain, link their exit
  * addresses and trade; one withdraws through a commit and pulls the payout.
  * Then the operator stops: a forced exit goes unserved, time travels past
- * the grace period, the vault is frozen, and both users exit with proofs the
- * node served, turned into exit arguments by the records helpers, receiving
- * exactly their claims. The replayer's chain cross-check passes, and fails
+ * the grace period, the vault is frozen, and both users register their exit
+ * claims with proofs the node served (turned into exit arguments by the
+ * records helpers, with the prices read back from the final root's commit);
+ * past the claim window each claim is paid, and they receive exactly their
+ * claims. The replayer's chain cross-check passes, and fails
  * on a doctored chain history (a root the log never attested).
  */
 import type { InclusionProof } from '@vex/engine';
@@ -15,6 +17,7 @@ import { toHex, type Address } from 'viem';
 import { expect, it } from 'vitest';
 import { confirmed, vaultContract, type ChainClients } from '../src/chain.js';
 import { CustodyService } from '../src/custody-service.js';
+import { finalRootPrices, registeredExitClaim } from '../src/exit-claims.js';
 import { exitProofOfInclusionProof } from '../src/records.js';
 import {
   depositOnChain,
@@ -95,12 +98,21 @@ async function freezeAfterUnservedForcedExit(setup: VaultSetup): Promise<void> {
   expect(await vault.read.frozen()).toBe(true);
 }
 
-/** Each user exits with their proof and pulls every asset: the tokens received are exactly the leaf's claims. */
-async function exitAndPull(setup: VaultSetup, proof: InclusionProof, user: ChainClients): Promise<void> {
+/** Phase 1: each user registers their exit claim with their proof and the prices committed with the final root. */
+async function registerExit(setup: VaultSetup, proof: InclusionProof, user: ChainClients): Promise<void> {
+  const vault = vaultContract(user, setup.vault);
+  const argument = exitProofOfInclusionProof(proof, await finalRootPrices(user, setup.vault));
+  await confirmed(user, await vault.write.exit([argument]));
+  await expect(vault.write.exit([argument])).rejects.toThrow(/AlreadyExited/);
+}
+
+/** Phase 2: the claim is paid and each asset pulled: the tokens received are exactly the leaf's claims. */
+async function payAndPull(setup: VaultSetup, proof: InclusionProof, user: ChainClients): Promise<void> {
   const vault = vaultContract(user, setup.vault);
   const before = await Promise.all(setup.tokens.map((token) => tokenBalance(user, token, user.account.address)));
-  await confirmed(user, await vault.write.exit([exitProofOfInclusionProof(proof, [0n, 0n])]));
-  await expect(vault.write.exit([exitProofOfInclusionProof(proof, [0n, 0n])])).rejects.toThrow(/AlreadyExited/);
+  const { commitment } = exitProofOfInclusionProof(proof, []);
+  const claim = (await registeredExitClaim(user, setup.vault, commitment))!;
+  await confirmed(user, await vault.write.payExit([commitment, claim.exitAddress, claim.amounts]));
   for (const [asset, pair] of proof.balances.entries()) {
     expect(BigInt(pair.debt)).toBe(0n);
     if (BigInt(pair.claim) > 0n) await confirmed(user, await vault.write.withdraw([asset]));
@@ -141,8 +153,11 @@ it('deposits, trades and a paid withdrawal, then the operator stops: freeze, exi
   ]);
   await expectDoctoredHistoryCaught(collector, setup);
   await freezeAfterUnservedForcedExit(setup);
-  await exitAndPull(setup, proofs[0]!, fixture.alice);
-  await exitAndPull(setup, proofs[1]!, fixture.bob);
+  await registerExit(setup, proofs[0]!, fixture.alice);
+  await registerExit(setup, proofs[1]!, fixture.bob);
+  await fixture.time.increaseTime({ seconds: 601 });
+  await payAndPull(setup, proofs[0]!, fixture.alice);
+  await payAndPull(setup, proofs[1]!, fixture.bob);
   const checked = await checkChain(collector, fixture.anvil.rpcUrl, setup.vault);
   expect(checked.problems).toEqual([]);
   expect(checked).toMatchObject({ ok: true, depositsChecked: 2, payoutsChecked: 1 });

@@ -71,6 +71,12 @@ it("exits with the engine's own proofs of exit leaves, for exactly the claims", 
   await expectRevert(vaultContract(fixture.bob, setup.vault).write.exit([stolen]), 'ProofMismatch');
   await confirmed(fixture.bob, await vault.write.exit([exitProofOfInclusionProof(aliceProof, [0n, 0n])]));
   await confirmed(fixture.bob, await vault.write.exit([exitProofOfInclusionProof(bobProof, [0n, 0n])]));
+  await fixture.time.increaseTime({ seconds: 601 });
+  for (const proof of [aliceProof, bobProof]) {
+    const { commitment, exitAddress } = exitProofOfInclusionProof(proof, []);
+    const amounts = proof.balances.map((pair) => BigInt(pair.claim) - BigInt(pair.debt));
+    await confirmed(fixture.bob, await vault.write.payExit([commitment, exitAddress, amounts]));
+  }
   await confirmed(fixture.alice, await vault.write.withdraw([0]));
   await confirmed(fixture.bob, await vaultContract(fixture.bob, setup.vault).write.withdraw([1]));
   expect(await tokenBalance(fixture.alice, setup.tokens[0]!, fixture.alice.account.address)).toBe(2_500_000n);

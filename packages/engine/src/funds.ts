@@ -13,24 +13,37 @@ import type { OperatorInstruction, TraderInstruction } from './instruction.js';
 import { maximumAssetSupplyUnits } from './limits.js';
 import { parseAmountUnits } from './order-request.js';
 import { reject, type Rejection } from './result-codes.js';
-import { addAccount, type Account, type Asset, type ExchangeState, type Withdrawal } from './state.js';
+import { addAccount, custodianKeyOf, type Account, type Asset, type ExchangeState, type Withdrawal } from './state.js';
 
 type DepositCredit = Extract<OperatorInstruction, { kind: 'depositCredit' }>;
 type WithdrawRequest = Extract<TraderInstruction, { kind: 'withdraw' }>;
-type ReservesStatement = Extract<OperatorInstruction, { kind: 'reservesStatement' }>;
+type ReservesStatement = Extract<
+  OperatorInstruction | TraderInstruction,
+  { kind: 'reservesStatement' | 'custodianReservesStatement' }
+>;
 
 /**
- * Records the reserves the operator states it holds of an asset. The figure
- * is the operator's word (no chain is connected); logging it binds it into
- * every later attestation, where verifiers compare it with the liabilities.
+ * Records the reserves held of an asset: stated by the operator
+ * (reservesStatement; its word), or, for a deposit token, by the custodian
+ * key the genesis names for it (custodianReservesStatement, signed by
+ * `signer`; the operator may not state them). Logging it binds it into every
+ * later attestation, where verifiers compare it with the liabilities.
  */
 export function stateReserves(
   state: ExchangeState,
   recorder: EntryRecorder,
   statement: ReservesStatement,
+  signer: string,
 ): ReservesView | Rejection {
   const asset = state.assetsBySymbol.get(statement.symbol);
   if (asset === undefined) return reject('INVALID_ASSET', `Asset ${statement.symbol} does not exist.`);
+  const custodian = custodianKeyOf(state, asset.symbol);
+  if (statement.kind === 'reservesStatement' && custodian !== undefined) {
+    return reject('UNAUTHORIZED', `${asset.symbol} is a deposit token: its reserves come from its custodian.`);
+  }
+  if (statement.kind === 'custodianReservesStatement' && signer !== custodian) {
+    return reject('UNAUTHORIZED', `Only the custodian key the genesis names for ${asset.symbol} may state them.`);
+  }
   const units = parseAmountUnits(
     asset.decimals,
     statement.quantity,

@@ -65,7 +65,7 @@ export {
   isExpiredLend,
 } from './lending-pool.js';
 export { netQuantityUnits } from './borrow-lend.js';
-export { borrowLendHoles, reservesReport, type AssetReserves } from './reserves-report.js';
+export { borrowLendHoles, reservesAttestation, reservesReport, type AssetReserves } from './reserves-report.js';
 export { valueUnits, type PriceView } from './index-prices.js';
 export { wad, wadDecimals } from './margin-fixed-point.js';
 export { borrowLendListingDecimals } from './margin-instruction-parser.js';

@@ -98,6 +98,8 @@ export const transactionCatalogue = {
   accountUpdate: { operatorOnly: false, routes: [{ method: 'PATCH', path: '/api/v1/account' }] },
   /** Any key may sign a liquidation (a keeper); the engine accepts it only when it is justified. */
   liquidate: { operatorOnly: false, routes: [] },
+  /** Signed by the deposit token's custodian key named in the genesis, never by the operator (docs/attestation.md). */
+  custodianReservesStatement: { operatorOnly: false, routes: [] },
   coveragePoolDeposit: { operatorOnly: false, routes: [] },
   coveragePoolWithdrawRequest: { operatorOnly: false, routes: [] },
   coveragePoolWithdraw: { operatorOnly: false, routes: [] },

@@ -84,6 +84,11 @@ export type TraderInstruction =
     }
   /** Any key: liquidates `account`, accepted only when it is below maintenance margin. */
   | { readonly kind: 'liquidate'; readonly account: string }
+  /**
+   * The custodian named in the genesis for a deposit token states the reserves
+   * it holds (docs/attestation.md, "Reserve statements"); only that key may sign it.
+   */
+  | { readonly kind: 'custodianReservesStatement'; readonly symbol: string; readonly quantity: string }
   | { readonly kind: 'coveragePoolDeposit'; readonly symbol: string; readonly quantity: string }
   /** `shares`: an unsigned integer count of the pool's shares. */
   | { readonly kind: 'coveragePoolWithdrawRequest'; readonly symbol: string; readonly shares: string }
@@ -466,6 +471,8 @@ const transactionParsers: {
   withdrawalFail: (reader) => readFields(reader, 'withdrawalFail', { reason: 'text', withdrawalId: 'identifier' }),
   forcedExitServe: (reader) => readFields(reader, 'forcedExitServe', { account: 'accountId', request: 'identifier' }),
   reservesStatement: (reader) => readFields(reader, 'reservesStatement', { quantity: 'decimal', symbol: 'symbol' }),
+  custodianReservesStatement: (reader) =>
+    readFields(reader, 'custodianReservesStatement', { quantity: 'decimal', symbol: 'symbol' }),
   attestationRecord: parseAttestationRecord,
   assetList: (reader) => readFields(reader, 'assetList', { decimals: 'assetDecimals', symbol: 'assetSymbol' }),
   marketList: (reader) =>

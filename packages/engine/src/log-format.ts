@@ -9,6 +9,7 @@
  */
 import { createHash, hash as oneShotHash } from 'node:crypto';
 import type { SignedTransaction } from './apply.js';
+import { canonicalCustodians, isStringRecord } from './genesis-custodians.js';
 import type { Genesis } from './state.js';
 import { bytesToLowerHex } from './hex.js';
 
@@ -180,10 +181,13 @@ export function encodeAndHashEntry(entry: EntryRecord): { encoding: Uint8Array; 
 /**
  * The canonical JSON of a genesis: exactly its three fields, keys in sorted
  * order (exchangeName, feeAccount, operatorKeys), operator keys in their
- * configured order, no whitespace, strings escaped as JSON.stringify does.
+ * configured order, no whitespace, strings escaped as JSON.stringify does;
+ * with deposit tokens, a fourth member custodians first (symbols sorted).
  */
 export function canonicalGenesisJson(genesis: Genesis): string {
+  const custodians = canonicalCustodians(genesis.custodians);
   return JSON.stringify({
+    ...(custodians === undefined ? {} : { custodians }),
     exchangeName: genesis.exchangeName,
     feeAccount: genesis.feeAccount,
     operatorKeys: [...genesis.operatorKeys],
@@ -223,16 +227,19 @@ export function parseCanonicalGenesis(bytes: Uint8Array): Genesis {
     typeof record.exchangeName !== 'string' ||
     typeof record.feeAccount !== 'string' ||
     !Array.isArray(record.operatorKeys) ||
-    !record.operatorKeys.every((key) => typeof key === 'string')
+    !record.operatorKeys.every((key) => typeof key === 'string') ||
+    !(record.custodians === undefined || isStringRecord(record.custodians))
   ) {
     throw new LogFormatError(
-      'the genesis must be an object with string exchangeName, string feeAccount and string[] operatorKeys',
+      'the genesis must be an object with string exchangeName, string feeAccount, string[] operatorKeys ' +
+        'and, optionally, an object custodians of strings',
     );
   }
   const genesis: Genesis = {
     exchangeName: record.exchangeName,
     feeAccount: record.feeAccount,
     operatorKeys: record.operatorKeys as string[],
+    ...(record.custodians === undefined ? {} : { custodians: record.custodians as Record<string, string> }),
   };
   if (canonicalGenesisJson(genesis) !== text) throw new LogFormatError('the genesis JSON is not canonical');
   return genesis;

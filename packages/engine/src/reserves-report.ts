@@ -16,12 +16,15 @@
 import type { AttestationFields } from './attestation.js';
 import { accountHealth } from './health.js';
 import { leafClaim, leafDebt, poolIndexesAt, underwriterClaim, underwrittenPools } from './liabilities-leaf.js';
-import type { ExchangeState } from './state.js';
+import { custodianKeyOf, type ExchangeState } from './state.js';
 
 export interface AssetReserves {
   readonly symbol: string;
   /** The reserves the attestation states. */
   readonly reserves: bigint;
+  /** Who stated them: the operator, or (a deposit token) the custodian the genesis names, with its key. */
+  readonly reservesAttestedBy: 'operator' | 'custodian';
+  readonly custodianKey?: string;
   /** The attested claims and debts (the liabilities root's sums). */
   readonly claims: bigint;
   readonly debts: bigint;
@@ -61,6 +64,21 @@ export function borrowLendHoles(state: ExchangeState): {
 }
 
 /**
+ * Who states an asset's reserves: the custodian key the genesis names for a
+ * deposit token (fiat held at a bank: its custodianReservesStatement, not the
+ * chain nor the operator), the operator for every other asset.
+ */
+export function reservesAttestation(
+  state: ExchangeState,
+  symbol: string,
+): { readonly reservesAttestedBy: 'operator' | 'custodian'; readonly custodianKey?: string } {
+  const custodianKey = custodianKeyOf(state, symbol);
+  return custodianKey === undefined
+    ? { reservesAttestedBy: 'operator' }
+    : { reservesAttestedBy: 'custodian', custodianKey };
+}
+
+/**
  * The report for `fields`, the attestation of `state` (same log time):
  * leaves' amounts at the state's log time, as the tree takes them.
  */
@@ -74,6 +92,7 @@ export function reservesReport(state: ExchangeState, fields: AttestationFields):
     return {
       symbol: asset.symbol,
       reserves: BigInt(asset.reserves),
+      ...reservesAttestation(state, asset.symbol),
       claims,
       debts,
       liabilities: claims - debts,

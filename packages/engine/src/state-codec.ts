@@ -282,9 +282,14 @@ export class StateDecodeError extends Error {
  * inconsistent input is refused with a StateDecodeError; a decoded state is
  * re-encoded and must give back exactly the input bytes.
  */
-export function decodeState(bytes: Uint8Array): ExchangeState {
+/**
+ * Decodes a state. The genesis' custodians (deposit tokens) are not in the
+ * encoding: they are bound by the genesis hash, and a caller restoring a
+ * snapshot passes those of its genesis.
+ */
+export function decodeState(bytes: Uint8Array, custodians?: Genesis['custodians']): ExchangeState {
   try {
-    const state = decodeStateUnchecked(bytes);
+    const state = decodeStateUnchecked(bytes, custodians);
     checkInvariants(state);
     const again = encodeState(state);
     if (Buffer.compare(Buffer.from(again), Buffer.from(bytes)) !== 0)
@@ -297,9 +302,9 @@ export function decodeState(bytes: Uint8Array): ExchangeState {
   }
 }
 
-function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
+function decodeStateUnchecked(bytes: Uint8Array, custodians: Genesis['custodians']): ExchangeState {
   const reader = new ByteReader(bytes);
-  const state = decodeHeader(reader);
+  const state = decodeHeader(reader, custodians);
   decodeAssets(reader, state);
   decodeMarkets(reader, state);
   decodeAccounts(reader, state);
@@ -314,7 +319,7 @@ function decodeStateUnchecked(bytes: Uint8Array): ExchangeState {
 }
 
 /** The magic, the version and the header section: a fresh state from the genesis, with its counters. */
-function decodeHeader(reader: ByteReader): ExchangeState {
+function decodeHeader(reader: ByteReader, custodians: Genesis['custodians']): ExchangeState {
   const header = reader.bytes(magic.length);
   if (Buffer.compare(Buffer.from(header), Buffer.from(magic)) !== 0)
     throw new StateDecodeError('not a state encoding (bad magic)');
@@ -325,7 +330,12 @@ function decodeHeader(reader: ByteReader): ExchangeState {
   const exchangeName = reader.string();
   const operatorKeys: string[] = [];
   for (let count = reader.safeInteger(); count > 0; count -= 1) operatorKeys.push(keyText(reader.bytes(32)));
-  const genesis: Genesis = { exchangeName, operatorKeys, feeAccount: keyText(reader.bytes(32)) };
+  const genesis: Genesis = {
+    exchangeName,
+    operatorKeys,
+    feeAccount: keyText(reader.bytes(32)),
+    ...(custodians === undefined ? {} : { custodians }),
+  };
   const state = createState(genesis);
   headerCounters.read(reader, state);
   state.attestationDigest = new Uint8Array(reader.bytes(32));

@@ -34,6 +34,12 @@ export interface Genesis {
   readonly operatorKeys: readonly string[];
   /** Base64 public key of the account that receives trading fees. */
   readonly feeAccount: string;
+  /**
+   * Deposit tokens (fiat held at a bank): per asset symbol, the base64 public
+   * key of the custodian whose signed custodianReservesStatement is the only
+   * source of that asset's reserves (docs/attestation.md, "Reserve statements").
+   */
+  readonly custodians?: Readonly<Record<string, string>>;
 }
 
 export interface Asset {
@@ -337,6 +343,26 @@ export function validateGenesis(genesis: Genesis): void {
   }
   if (new Set(genesis.operatorKeys).size !== genesis.operatorKeys.length)
     throw new GenesisError('operatorKeys repeats a key.');
+  validateCustodians(genesis.custodians);
+}
+
+function validateCustodians(custodians: Genesis['custodians']): void {
+  if (custodians === undefined) return;
+  if (typeof custodians !== 'object' || custodians === null || Array.isArray(custodians))
+    throw new GenesisError('custodians must be an object from asset symbol to custodian key.');
+  // determinism-reviewed: a check of every member at start-up; the order picks only which error is reported first.
+  for (const [symbol, key] of Object.entries(custodians)) {
+    if (!/^[A-Z0-9]{1,16}$/.test(symbol)) throw new GenesisError(`custodians names ${symbol}, not an asset symbol.`);
+    if (typeof key !== 'string' || !isCanonicalAccountId(key)) {
+      throw new GenesisError(`the custodian key of ${symbol} is not the canonical base64 of a 32-byte public key.`);
+    }
+  }
+}
+
+/** The custodian key of a deposit token (docs/attestation.md), undefined for any other asset. */
+export function custodianKeyOf(state: ExchangeState, symbol: string): string | undefined {
+  const custodians = state.genesis.custodians;
+  return custodians !== undefined && Object.hasOwn(custodians, symbol) ? custodians[symbol] : undefined;
 }
 
 const accountSaltTag = new TextEncoder().encode('vex/account-salt/v1\0');

@@ -499,7 +499,7 @@ async function loadSnapshot(
   }
   let state: ExchangeState;
   try {
-    state = decodeState(record.stateEncoding);
+    state = decodeState(record.stateEncoding, genesis.custodians);
   } catch (error) {
     return fail('corrupt-snapshot', sequence, `snapshot ${sequence} holds an invalid state (${reason(error)})`, error);
   }

@@ -13,6 +13,9 @@ export interface ReservesSummary {
   readonly assets: readonly {
     readonly symbol: string;
     readonly reserves: string;
+    /** Who stated the reserves: the operator, or a deposit token's custodian (with its key). */
+    readonly reservesAttestedBy: 'operator' | 'custodian';
+    readonly custodianKey?: string;
     readonly claims: string;
     readonly debts: string;
     readonly liabilities: string;
@@ -28,6 +31,8 @@ export function reservesSummary(state: ExchangeState, fields: AttestationFields)
     assets: reservesReport(state, fields).map((asset) => ({
       symbol: asset.symbol,
       reserves: asset.reserves.toString(),
+      reservesAttestedBy: asset.reservesAttestedBy,
+      ...(asset.custodianKey === undefined ? {} : { custodianKey: asset.custodianKey }),
       claims: asset.claims.toString(),
       debts: asset.debts.toString(),
       liabilities: asset.liabilities.toString(),
@@ -43,9 +48,15 @@ export function describeReserves(summary: ReservesSummary): string[] {
     `reserves at attestation ${summary.sequence} (integer units; hole collateral in settlement units):`,
     ...summary.assets.map(
       (asset) =>
-        `  ${asset.symbol}: reserves ${asset.reserves}, claims ${asset.claims}, debts ${asset.debts}, ` +
+        `  ${asset.symbol}: reserves ${asset.reserves}${attestedBy(asset)}, claims ${asset.claims}, ` +
+        `debts ${asset.debts}, ` +
         `claims − debts ${asset.liabilities}, borrow/lend hole ${asset.borrowLendHole} ` +
         `covered by collateral ${asset.holeCollateralValue}`,
     ),
   ];
+}
+
+/** Marks reserves a custodian attested (a deposit token); the operator's carry no mark. */
+function attestedBy(asset: ReservesSummary['assets'][number]): string {
+  return asset.reservesAttestedBy === 'custodian' ? ` (custodian-attested, key ${asset.custodianKey})` : '';
 }

@@ -136,7 +136,10 @@ function rowsOf(overview: Overview, chain: ChainReading): Row[] {
       difference: asset.difference,
     };
     let short = asset.short;
-    if (custody !== undefined) {
+    // A deposit token (fiat at a bank): its reserves are its custodian's signed statement, never a vault balance.
+    const custodian = asset.reservesAttestedBy === 'custodian';
+    if (custodian) cells.source = `custodian-attested (key ${asset.custodianKey})`;
+    if (custody !== undefined && !custodian) {
       const vault =
         typeof chain === 'object' ? chain.balances.find((balance) => balance.symbol === asset.symbol) : undefined;
       const liabilities = BigInt(attested?.claims ?? '0') - BigInt(attested?.debts ?? '0');

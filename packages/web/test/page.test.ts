@@ -23,19 +23,10 @@ import {
 } from '../../api/src/test-support.js';
 import { buildPageIfStale } from '../scripts/build-page.mjs';
 import { ensureChromium, launchChromium, type Browser } from './browser.js';
+import { figure, getJson } from './page-figures.js';
 
 const artefacts = fileURLToPath(new URL('../test-artifacts/', import.meta.url));
 const unavailable = ensureChromium();
-
-async function getJson(exchange: TestExchange, route: string): Promise<any> {
-  const response = await fetch(`${exchange.baseUrl}${route}`);
-  expect(response.status, route).toBe(200);
-  return response.json();
-}
-
-async function figure(page: Page, symbol: string, column: string): Promise<string> {
-  return (await page.locator(`[data-figure="${symbol}:${column}"]`).textContent())!.trim();
-}
 
 async function verdictAfter(page: Page, action: () => Promise<void>): Promise<{ verdict: string; text: string }> {
   await page.evaluate("document.getElementById('verify-result').replaceChildren()");

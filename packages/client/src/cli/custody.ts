@@ -117,45 +117,58 @@ const vaultDeposit: Command = {
   },
 };
 
-const exitCommand: Command = {
-  group: 'Trader',
-  summary: "Exit the frozen vault with the account's proof under the last final root.",
-  synopsis: 'exit (--key <file> | --proof <file>) [--custody <file>] [--ethereum-key <file>]',
-  options: {
-    key: traderKeyOption,
-    proof: {
-      type: 'string',
-      value: '<file>',
-      description: 'A saved proof under the last final root (exchange proof --out); default: fetched with --key.',
+/** The phase of the escape a command runs: register the claim (`exit`) or pay it (`exit-pay`). */
+function escapeCommand(phase: 'register' | 'pay'): Command {
+  const register = phase === 'register';
+  const name = register ? 'exit' : 'exit-pay';
+  return {
+    group: 'Trader',
+    summary: register
+      ? "Register the account's exit claim in the frozen vault with its proof under the last final root."
+      : "Pay the account's registered exit claim once the claim window is over.",
+    synopsis: `${name} (--key <file> | --proof <file>) [--custody <file>] [--ethereum-key <file>]`,
+    options: {
+      key: traderKeyOption,
+      proof: {
+        type: 'string',
+        value: '<file>',
+        description: 'A saved proof under the last final root (exchange proof --out); default: fetched with --key.',
+      },
+      custody: custodyFileOption,
+      'ethereum-key': ethereumKeyOption,
     },
-    custody: custodyFileOption,
-    'ethereum-key': ethereumKeyOption,
-  },
-  notes:
-    'Any Ethereum key may send it; the vault owes the account’s linked exit address. Then vault-withdraw. ' +
-    'Check first with escape-status.',
-  examples: [
-    'exchange exit --key alice.json --ethereum-key eth.key',
-    'exchange exit --proof alice-proof.json --custody custody.json --ethereum-key eth.key',
-  ],
-  run: async (context) => {
-    const custody = await wallet(context);
-    const proofFile = optional(context.values, 'proof');
-    if (proofFile !== undefined) {
-      const proof = await readProofFile(proofFile);
+    notes: register
+      ? 'Phase 1, within the claim window after the freeze; any Ethereum key may send it. Then exit-pay. ' +
+        'Check first with escape-status.'
+      : 'Phase 2: in full, or pro rata when an asset is short; the exit address is owed it. Then vault-withdraw.',
+    examples: [
+      `exchange ${name} --key alice.json --ethereum-key eth.key`,
+      `exchange ${name} --proof alice-proof.json --custody custody.json --ethereum-key eth.key`,
+    ],
+    run: async (context) => {
+      const custody = await wallet(context);
+      const proof = await escapeProof(context, custody);
+      if (!register) {
+        await custody.payExit(proof);
+        return { paid: proof.account, exitAddress: proof.exitAddress };
+      }
       await custody.exit(proof);
       return { exited: proof.account, sequence: proof.attestation.sequence, exitAddress: proof.exitAddress };
-    }
-    const pair = await readKeyFile(required(context.values, 'key'), 'trader', '--key');
-    const vault = vaultContract(custody.clients, custody.info.vault);
-    const finalCount = await vault.read.finalCount();
-    if (finalCount === 0n) throw new Error('the vault has no final root to exit from.');
-    const { sequence } = await vault.read.commitments([finalCount]);
-    const proof = await context.client(pair.secret).fetchProof(Number(sequence));
-    await custody.exit(proof);
-    return { exited: pair.publicKey, sequence: Number(sequence), exitAddress: proof.exitAddress };
-  },
-};
+    },
+  };
+}
+
+/** The proof an escape command uses: the saved file, or fetched from the node at the last final root. */
+async function escapeProof(context: Context, custody: CustodyWallet): Promise<InclusionProof> {
+  const proofFile = optional(context.values, 'proof');
+  if (proofFile !== undefined) return readProofFile(proofFile);
+  const pair = await readKeyFile(required(context.values, 'key'), 'trader', '--key');
+  const vault = vaultContract(custody.clients, custody.info.vault);
+  const finalCount = await vault.read.finalCount();
+  if (finalCount === 0n) throw new Error('the vault has no final root to exit from.');
+  const { sequence } = await vault.read.commitments([finalCount]);
+  return context.client(pair.secret).fetchProof(Number(sequence));
+}
 
 export const custodyCommands: Readonly<Record<string, Command>> = {
   custody: {
@@ -206,7 +219,8 @@ export const custodyCommands: Readonly<Record<string, Command>> = {
       return { frozen: true };
     },
   },
-  exit: exitCommand,
+  exit: escapeCommand('register'),
+  'exit-pay': escapeCommand('pay'),
   'vault-withdraw': {
     group: 'Trader',
     summary: 'Pull what the vault owes the Ethereum key’s address in an asset (payouts, exits, refunds).',

@@ -27,8 +27,8 @@ export const fundsHandlers: InstructionHandlers<
     });
     record(results, isRejection(withdrawal) ? withdrawal : { kind: 'withdrawal', withdrawal });
   },
-  reservesStatement(state, recorder, _signer, instruction, results) {
-    const statement = stateReserves(state, recorder, instruction);
+  reservesStatement(state, recorder, signer, instruction, results) {
+    const statement = stateReserves(state, recorder, instruction, signer);
     record(results, isRejection(statement) ? statement : { kind: 'reserves', reserves: statement });
   },
 };

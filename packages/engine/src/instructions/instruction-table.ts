@@ -8,6 +8,7 @@ import type { TransactionInstruction, TransactionKind } from '../instruction.js'
 import type { InstructionResult } from '../instruction-result.js';
 import type { ExchangeState } from '../state.js';
 import { attestationRecordHandler } from './attestation-record.js';
+import { custodianReservesHandler } from './custodian-reserves.js';
 import { exitAddressHandlers } from './exit-address.js';
 import { fundsHandlers } from './funds.js';
 import { listingHandlers } from './listing.js';
@@ -33,4 +34,5 @@ export const instructionTable: InstructionHandlers<TransactionKind> = {
   ...marginHandlers,
   ...exitAddressHandlers,
   attestationRecord: attestationRecordHandler,
+  custodianReservesStatement: custodianReservesHandler,
 };
