@@ -8,9 +8,11 @@
  * a root the watchtowers signed is committed and final; after a restart on
  * the same ledger, nothing is credited or paid twice and roots are committed
  * again. A missing key, a chain that does not answer and a vault whose
- * committee differs from the config each stop the start with exit code 1.
+ * committee differs from the config each stop the start with exit code 1;
+ * in process, every other check names its difference (operator, tokens,
+ * threshold against the URLs, delays, no contract, chain id, a bad key).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,10 +34,12 @@ import type { Address, Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAddress } from 'viem/accounts';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { killWatchtowers, startWatchtower } from '../../custody/test/watchtower-child.js';
+import { parseConfig } from './config.js';
+import { openExternalCustody, operatorChainKey } from './external-custody.js';
 import { nodeProcessFailure, startNodeProcess, type NodeProcess } from './node-process.js';
 
 // anvil's development keys 0 (the vault's operator here) and 1: test keys of every fresh anvil, never real ones.
-const operatorChainKey = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+const vaultOperatorKey = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
 const ethereumKey = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
 
 let anvil: Anvil;
@@ -60,7 +64,7 @@ beforeAll(async () => {
     graceSeconds: 300,
     forcedExitFee: 10n ** 15n,
   });
-  await writeFile(join(directory, 'operator.key'), `${operatorChainKey}\n`);
+  await writeFile(join(directory, 'operator.key'), `${vaultOperatorKey}\n`);
   for (const [index, key] of committeeKeys.entries()) await writeFile(join(directory, `committee-${index}.key`), key);
 }, 60_000);
 
@@ -78,6 +82,19 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** The config's custody section as GET /api/v1/custody serves it. */
+function servedCustody() {
+  return {
+    chainId: anvil.chainId,
+    rpcUrl: anvil.rpcUrl,
+    vault,
+    tokens: { USDC: token },
+    committee: committeeKeys.map((key) => privateKeyToAddress(key)),
+    finalityDelaySeconds: 1,
+    graceSeconds: 300,
+  };
+}
+
 /** Writes a config file whose custody section names the vault; `custody` overrides its fields. */
 async function writeConfig(name: string, custody: Record<string, unknown>): Promise<string> {
   const file = join(directory, name);
@@ -85,18 +102,7 @@ async function writeConfig(name: string, custody: Record<string, unknown>): Prom
     genesis: { exchangeName: 'external-custody' },
     assets: [{ symbol: 'USDC', decimals: 6, blockchains: ['Ethereum'] }],
     markets: [],
-    custody: {
-      chainId: anvil.chainId,
-      rpcUrl: anvil.rpcUrl,
-      vault,
-      tokens: { USDC: token },
-      committee: committeeKeys.map((key) => privateKeyToAddress(key)),
-      confirmations: 1,
-      finalityDelaySeconds: 1,
-      graceSeconds: 300,
-      committeeTimeoutMs: 5000,
-      ...custody,
-    },
+    custody: { ...servedCustody(), confirmations: 1, committeeTimeoutMs: 5000, ...custody },
   };
   await writeFile(file, JSON.stringify(config, null, 2));
   return file;
@@ -134,15 +140,7 @@ it('runs the custody service against the configured chain, with the watchtowers 
       await startWatchtower({ nodeUrl: node.baseUrl, vault, rpcUrl: anvil.rpcUrl, keyFile, port });
     }
     const custody = (await fetchCustody(node.baseUrl))!;
-    expect(custody).toEqual({
-      chainId: anvil.chainId,
-      rpcUrl: anvil.rpcUrl,
-      vault,
-      tokens: { USDC: token },
-      committee: committeeKeys.map((key) => privateKeyToAddress(key)),
-      finalityDelaySeconds: 1,
-      graceSeconds: 300,
-    });
+    expect(custody).toEqual(servedCustody());
     const trader = generateKeyPair();
     const client = new ExchangeClient({ baseUrl: node.baseUrl, secret: trader.secret });
     const wallet = new CustodyWallet(custody, ethereumKey);
@@ -224,5 +222,36 @@ it('refuses to start without the chain key, with a chain that does not answer, o
   expect(other.code).toBe(1);
   expect(other.stderr).toContain(
     `error: custody: the vault ${vault} on ${anvil.rpcUrl} disagrees with the config: its committee is`,
+  );
+});
+
+it('names every way the vault disagrees with the config and the key, and a malformed key', async () => {
+  const config = parseConfig(JSON.parse(await readFile(await writeConfig('other.json', {}), 'utf8')));
+  const otherToken = privateKeyToAddress(generatePrivateKey());
+  const settings = { ...config.custody!, tokens: { USDC: otherToken }, graceSeconds: 7 };
+  const refusal = await openExternalCustody(settings, config, ethereumKey).then(
+    () => 'started',
+    (error: unknown) => (error as Error).message,
+  );
+  expect(refusal).toContain(`its operator is ${privateKeyToAddress(vaultOperatorKey)}, not the chain key's address`);
+  expect(refusal.toLowerCase()).toContain(`its tokens are [${token}], the config's [${otherToken}]`.toLowerCase());
+  expect(refusal).not.toContain('its committee is');
+  expect(refusal).toContain('it needs 2 committee signatures, the config names 0 URLs');
+  expect(refusal).toContain('its graceSeconds is 300, not 7');
+  expect(refusal).not.toContain('finalityDelaySeconds');
+
+  const elsewhere = { ...config.custody!, vault: otherToken };
+  await expect(openExternalCustody(elsewhere, config, vaultOperatorKey)).rejects.toThrow(
+    `custody: the vault ${otherToken} on ${anvil.rpcUrl} holds no contract.`,
+  );
+  await expect(openExternalCustody({ ...config.custody!, chainId: 5 }, config, vaultOperatorKey)).rejects.toThrow(
+    `has chain id ${anvil.chainId}, not 5`,
+  );
+  await expect(operatorChainKey({ CUSTODY_OPERATOR_KEY: '0x1234' })).rejects.toThrow(
+    'custody: CUSTODY_OPERATOR_KEY must hold a secp256k1 private key',
+  );
+  await expect(operatorChainKey({ CUSTODY_OPERATOR_KEY: `  ${vaultOperatorKey}\n` })).resolves.toBe(vaultOperatorKey);
+  await expect(operatorChainKey({ CUSTODY_OPERATOR_KEY_FILE: join(directory, 'absent.key') })).rejects.toThrow(
+    'custody: cannot read the key file',
   );
 });
