@@ -24,6 +24,10 @@ export interface CustodyInfo {
 export interface CustodySettings extends CustodyInfo {
   /** Blocks a vault deposit waits for before the node credits it (1: the block that holds it). */
   readonly confirmations: number;
+  /** The watchtowers' base URLs (`pnpm replay --watch`) the root committer asks to sign (external-custody.ts). */
+  readonly committeeUrls: readonly string[];
+  /** How long each watchtower may take to answer; default 30,000 ms. */
+  readonly committeeTimeoutMs: number;
 }
 
 const addressPattern = /^0x[0-9a-fA-F]{40}$/;
@@ -60,15 +64,21 @@ export function parseCustodySettings(json: unknown, where: string, assetSymbols:
     'confirmations',
     'finalityDelaySeconds',
     'graceSeconds',
+    'committeeUrls',
+    'committeeTimeoutMs',
   ];
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) {
       throw new ConfigError(`${where} has an unknown field "${key}" (allowed: ${allowed.join(', ')}).`);
     }
   }
-  if (typeof value.rpcUrl !== 'string' || !/^https?:\/\/[\x21-\x7e]+$/.test(value.rpcUrl)) {
-    throw new ConfigError(`${where}.rpcUrl must be an http:// or https:// URL.`);
+  if (!isHttpUrl(value.rpcUrl)) throw new ConfigError(`${where}.rpcUrl must be an http:// or https:// URL.`);
+  const committeeUrls = value.committeeUrls ?? [];
+  if (!Array.isArray(committeeUrls) || !committeeUrls.every(isHttpUrl)) {
+    throw new ConfigError(`${where}.committeeUrls must be an array of http:// or https:// URLs.`);
   }
+  const committeeTimeoutMs = countAt(value, 'committeeTimeoutMs', where, 30_000);
+  if (committeeTimeoutMs === 0) throw new ConfigError(`${where}.committeeTimeoutMs must be a positive integer.`);
   const tokensJson = value.tokens;
   if (typeof tokensJson !== 'object' || tokensJson === null || Array.isArray(tokensJson)) {
     throw new ConfigError(`${where}.tokens must be an object from asset symbol to token address.`);
@@ -93,11 +103,17 @@ export function parseCustodySettings(json: unknown, where: string, assetSymbols:
     confirmations: countAt(value, 'confirmations', where, 1),
     finalityDelaySeconds: countAt(value, 'finalityDelaySeconds', where),
     graceSeconds: countAt(value, 'graceSeconds', where),
+    committeeUrls,
+    committeeTimeoutMs,
   };
+}
+
+function isHttpUrl(value: unknown): value is string {
+  return typeof value === 'string' && /^https?:\/\/[\x21-\x7e]+$/.test(value);
 }
 
 /** What GET /api/v1/custody serves of the configuration: the node's own settings left out. */
 export function custodyInfoOf(config: CustodySettings): CustodyInfo {
-  const { confirmations: _confirmations, ...info } = config;
+  const { confirmations: _confirmations, committeeUrls: _urls, committeeTimeoutMs: _timeout, ...info } = config;
   return info;
 }

@@ -17,7 +17,10 @@
  *   built-in price feed and keeper; `pnpm start` passes --demo margin),
  *   PRICE_FEED, PRICE_FEED_INTERVAL_MS and KEEPER (margin-services.ts),
  *   CUSTODY (`local` or `off`; unset: a local chain for the embedded margin
- *   demo if anvil starts, none otherwise; local-custody.ts).
+ *   demo if anvil starts, the config file's custody section's chain if it
+ *   has one, none otherwise; local-custody.ts, external-custody.ts),
+ *   CUSTODY_OPERATOR_KEY_FILE or CUSTODY_OPERATOR_KEY (the vault operator's
+ *   chain key for the config file's chain).
  *
  * On start it prints the URL and the operator public key. SIGTERM or SIGINT
  * shuts down gracefully: no new requests, in-flight ones finish, the node
@@ -30,7 +33,8 @@ import { pino, type Logger } from 'pino';
 import { ExchangeNode, RecoveryError } from '@vex/ledger';
 import { applyListings, BootstrapError } from './bootstrap.js';
 import { custodyInfoOf } from './custody-config.js';
-import { localCustodyMode, openLocalCustody, type LocalCustody } from './local-custody.js';
+import { openConfiguredCustody } from './external-custody.js';
+import type { LocalCustody } from './local-custody.js';
 import { assetInfoOf, ConfigError, demoConfig, genesisOf, parseConfig, type ExchangeConfig } from './config.js';
 import { defaultConnectionLimits } from './connection-guard.js';
 import {
@@ -220,7 +224,7 @@ function handleShutdownSignals(running: Running, logger: Logger): void {
   process.once('SIGINT', () => void shutdown('SIGINT'));
 }
 
-/** The operator key (created on first start), the local custody chain if CUSTODY=local, and the node. */
+/** The operator key (created on first start), the custody chain (local or the config's), and the node. */
 async function openNode(settings: Settings, config: ExchangeConfig, logger: Logger) {
   const { dataDirectory } = settings;
   await mkdir(dataDirectory, { recursive: true });
@@ -239,13 +243,10 @@ async function openNode(settings: Settings, config: ExchangeConfig, logger: Logg
     );
   }
   // A local anvil with demo tokens and the vault, and the custody service (local-custody.ts): on by default in the
-  // embedded margin demo (`pnpm start`), CUSTODY=local requires it, CUSTODY=off turns it off.
+  // embedded margin demo (`pnpm start`), CUSTODY=local requires it, CUSTODY=off turns it off. Otherwise the config
+  // file's custody section, if any, names an external chain the service runs against (external-custody.ts).
   const embeddedMarginDemo = settings.configFile === undefined && settings.demo === 'margin';
-  const localCustody = await openLocalCustody(
-    localCustodyMode(process.env.CUSTODY, embeddedMarginDemo),
-    config,
-    (why) => logger.warn(why),
-  );
+  const localCustody = await openConfiguredCustody(process.env, embeddedMarginDemo, config, (why) => logger.warn(why));
   const { snapshotEveryEntries, attestEveryEntries, attestEveryMs, maximumPendingTransactions } = settings;
   const node = await ExchangeNode.open({
     dataDirectory,
@@ -289,7 +290,11 @@ async function main(): Promise<void> {
     const onCustodyError = (error: unknown) => logger.warn({ err: error }, 'custody service');
     const custodyOn =
       (await localCustody?.start(node, operator.key.seed, onCustodyError, (why) => logger.warn(why))) ?? false;
-    if (custodyOn) logger.info(localCustody!.info, 'local custody chain');
+    if (custodyOn)
+      logger.info(
+        localCustody!.info,
+        config.custody !== undefined && process.env.CUSTODY !== 'local' ? 'custody chain' : 'local custody chain',
+      );
     app = buildServer({
       node,
       logger,

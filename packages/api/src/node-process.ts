@@ -1,7 +1,8 @@
 /**
  * For tests: `pnpm start`'s main.ts as a child process on a fresh data
- * directory and a free port, resolved once it prints its URL; `stop()` sends
- * SIGTERM, waits for the exit and removes the directory.
+ * directory (or a given one, kept) and a free port (or PORT), resolved once it
+ * prints its URL; `stop()` sends SIGTERM, waits for the exit and removes the
+ * directory it made. `nodeProcessFailure` runs one that must fail to start.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -16,12 +17,12 @@ export interface NodeProcess {
   stop(): Promise<void>;
 }
 
-/** Starts main.ts with `args`; `environment` is added to this process's (an undefined value removes a name). */
-export async function startNodeProcess(
+/** main.ts with `args` in `dataDirectory`; `environment` is added to this process's (undefined removes a name). */
+function spawnNode(
   args: readonly string[],
   environment: Readonly<Record<string, string | undefined>>,
-): Promise<NodeProcess> {
-  const dataDirectory = await mkdtemp(join(tmpdir(), 'vex-node-process-'));
+  dataDirectory: string,
+) {
   const env: Record<string, string | undefined> = {
     ...process.env,
     PORT: '0',
@@ -31,16 +32,27 @@ export async function startNodeProcess(
     ...environment,
   };
   for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'packages/api/src/main.ts', ...args], {
+  return spawn(process.execPath, ['--import', 'tsx', 'packages/api/src/main.ts', ...args], {
     cwd: repositoryRoot,
     env,
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+/** Starts main.ts with `args`; with `dataDirectory`, the node keeps its ledger there (a restart resumes it). */
+export async function startNodeProcess(
+  args: readonly string[],
+  environment: Readonly<Record<string, string | undefined>>,
+  dataDirectory?: string,
+): Promise<NodeProcess> {
+  const directory = dataDirectory ?? (await mkdtemp(join(tmpdir(), 'vex-node-process-')));
+  const child = spawnNode(args, environment, directory);
+  child.stderr.pipe(process.stderr);
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const stop = async (): Promise<void> => {
     child.kill('SIGTERM');
     await exited;
-    await rm(dataDirectory, { recursive: true, force: true });
+    if (dataDirectory === undefined) await rm(directory, { recursive: true, force: true });
   };
   try {
     const baseUrl = await new Promise<string>((resolve, reject) => {
@@ -56,5 +68,23 @@ export async function startNodeProcess(
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/** Runs main.ts with `args` on a fresh data directory until it exits; its exit code and standard error. */
+export async function nodeProcessFailure(
+  args: readonly string[],
+  environment: Readonly<Record<string, string | undefined>>,
+): Promise<{ readonly code: number | null; readonly stderr: string }> {
+  const directory = await mkdtemp(join(tmpdir(), 'vex-node-process-'));
+  try {
+    const child = spawnNode(args, environment, directory);
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.stdout.resume();
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    return { code, stderr };
+  } finally {
+    await rm(directory, { recursive: true, force: true });
   }
 }

@@ -67,6 +67,17 @@ describe('config custody section', () => {
     expect(parseConfig(configWithCustody(section)).custody?.confirmations).toBe(1);
   });
 
+  it('defaults committeeUrls to none and committeeTimeoutMs to 30 s; neither is served', () => {
+    const custody = parseConfig(configWithCustody(custodySection)).custody!;
+    expect(custody.committeeUrls).toEqual([]);
+    expect(custody.committeeTimeoutMs).toBe(30_000);
+    const urls = ['http://127.0.0.1:7001', 'https://watchtower.example/'];
+    const named = parseConfig(configWithCustody({ ...custodySection, committeeUrls: urls, committeeTimeoutMs: 5 }));
+    expect(named.custody).toMatchObject({ committeeUrls: urls, committeeTimeoutMs: 5 });
+    expect(Object.keys(custodyInfoOf(named.custody!))).not.toContain('committeeUrls');
+    expect(Object.keys(custodyInfoOf(named.custody!))).not.toContain('committeeTimeoutMs');
+  });
+
   it.each([
     [{ vault: '0x1234' }, 'config.custody.vault'],
     [{ tokens: { DOGE: usdcToken } }, 'DOGE'],
@@ -75,6 +86,9 @@ describe('config custody section', () => {
     [{ chainId: 0 }, 'config.custody.chainId'],
     [{ graceSeconds: -1 }, 'config.custody.graceSeconds'],
     [{ operatorKey: '0x00' }, 'unknown field "operatorKey"'],
+    [{ committeeUrls: ['ws://127.0.0.1:1'] }, 'config.custody.committeeUrls'],
+    [{ committeeUrls: 'http://127.0.0.1:1' }, 'config.custody.committeeUrls'],
+    [{ committeeTimeoutMs: 0 }, 'config.custody.committeeTimeoutMs'],
   ])('refuses %j naming %s', (change, named) => {
     expect(() => parseConfig(configWithCustody({ ...custodySection, ...change }))).toThrow(ConfigError);
     expect(() => parseConfig(configWithCustody({ ...custodySection, ...change }))).toThrow(named);

@@ -11,34 +11,23 @@
  * `exportLog` (exactly what the API's `GET /api/v1/log?from=N` streams): the
  * API package depends on this one, so its server cannot be used here.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import type { ExchangeNode } from '@vex/ledger';
 import { afterAll, expect, it } from 'vitest';
 import { vaultContract } from '../src/chain.js';
 import { CustodyService } from '../src/custody-service.js';
 import { depositOnChain, deployScenario, operatorKey, useChainFixture, userKey } from './fixture.js';
 import { custodyServiceOptions, openCustodyNode, submitSigned, until, useDataDirectory } from './node-fixture.js';
+import { killWatchtowers, startWatchtower, type WatchtowerProcess } from './watchtower-child.js';
 
 const fixture = useChainFixture();
 const directory = useDataDirectory('custody-watchtower-process-');
-const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const cliPath = fileURLToPath(new URL('../../replayer/src/cli.ts', import.meta.url));
-const children: ChildProcess[] = [];
 
-afterAll(() => {
-  for (const child of children) {
-    if (child.exitCode === null) {
-      child.kill('SIGCONT');
-      child.kill('SIGKILL');
-    }
-  }
-});
+afterAll(killWatchtowers);
 
 /** Serves GET /api/v1/log?from=N from the node, as the API does. */
 async function serveLog(node: ExchangeNode): Promise<{ server: Server; url: string }> {
@@ -54,48 +43,6 @@ async function serveLog(node: ExchangeNode): Promise<{ server: Server; url: stri
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
-
-interface WatchtowerProcess {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly output: () => string;
-}
-
-/** Starts `replay --watch` as its own process; resolves with its signing URL once it listens. */
-async function startWatchtower(nodeUrl: string, vault: string, keyFile: string): Promise<WatchtowerProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      cliPath,
-      '--watch',
-      nodeUrl,
-      '--vault',
-      vault,
-      '--chain',
-      fixture.anvil.rpcUrl,
-      '--committee-key',
-      keyFile,
-    ],
-    {
-      cwd: repositoryRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, VEX_COMMITTEE_KEY: undefined, INIT_CWD: undefined },
-    },
-  );
-  children.push(child);
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  // Starting a process that compiles the replayer with tsx takes seconds on a loaded machine: up to a minute.
-  for (let waited = 0; waited < 60_000 && !/signing at /.test(output) && child.exitCode === null; waited += 100) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  const match = /signing at (http:\/\/\S+)\/sign/.exec(output);
-  if (match === null) throw new Error(`the watchtower did not start:\n${output}`);
-  return { child, url: match[1]!, output: () => output };
 }
 
 async function status(
@@ -116,7 +63,9 @@ it('three watchtower processes sign 2 of 3; one that falls behind catches up; a 
     for (const [index, key] of fixture.committeeKeys.entries()) {
       const keyFile = join(directory.path, `committee-${index}.key`);
       await writeFile(keyFile, `${key}\n`);
-      watchtowers.push(await startWatchtower(logServer.url, setup.vault, keyFile));
+      watchtowers.push(
+        await startWatchtower({ nodeUrl: logServer.url, vault: setup.vault, rpcUrl: fixture.anvil.rpcUrl, keyFile }),
+      );
     }
     const running = new CustodyService({
       ...custodyServiceOptions(fixture, node, setup, errors),
