@@ -6,8 +6,12 @@
  * takes no perp orders yet), Mark and Index candles from the mark-price
  * history, and unmodified ccxt 4.5.84 parsing each of them.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { decodeState, encodeState, movePosition, wad } from '@vex/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main as cliMain } from '../../client/src/cli.js';
 import { backpackClient } from '../test/exchange-fixture.js';
 import { demoMarginSettings } from './margin-config.js';
 import { positionFigures, wirePosition, wirePositionUpdate } from './perp-wire.js';
@@ -16,6 +20,16 @@ import { deposit, signedRequest, startTestExchange, TestKey, type TestExchange }
 
 const hourMs = 3_600_000;
 const symbol = 'SOL_USDC_PERP';
+
+/** Runs the CLI in-process against the exchange; its JSON output. */
+async function cli(exchange: TestExchange, ...args: string[]): Promise<any> {
+  let stdout = '';
+  let stderr = '';
+  const output = { stdout: (text: string) => (stdout += text), stderr: (text: string) => (stderr += text) };
+  const code = await cliMain([...args, '--url', exchange.baseUrl], output);
+  expect(code, stderr).toBe(0);
+  return JSON.parse(stdout);
+}
 
 describe('perpetual routes over HTTP', { timeout: 120_000 }, () => {
   let exchange: TestExchange;
@@ -127,6 +141,15 @@ describe('perpetual routes over HTTP', { timeout: 120_000 }, () => {
     expect(spot.status).toBe(400);
   });
 
+  it('the CLI shows funding rates, mark prices and open interest', async () => {
+    const funding = await cli(exchange, 'funding', '--symbol', symbol, '--limit', '2');
+    expect(funding.rates).toHaveLength(2);
+    expect(funding.rates[0]).toMatchObject({ symbol, fundingRate: '0.0000125' });
+    const marks = await cli(exchange, 'mark-prices', '--symbol', symbol);
+    expect(marks.markPrices).toEqual([expect.objectContaining({ symbol, markPrice: '153', indexPrice: '153' })]);
+    expect(marks.openInterest).toEqual([expect.objectContaining({ symbol, openInterest: '0' })]);
+  });
+
   it('ccxt parses the funding rate history, open interest, positions and mark candles', async () => {
     const client = backpackClient(exchange, trader);
     client.options.timeDifference = -offsetMs;
@@ -160,6 +183,18 @@ describe('position figures (perp-wire.ts) of positions planted through the perpe
 
   afterAll(async () => {
     await exchange?.close();
+  });
+
+  it('the CLI shows the signer’s positions and funding payments (none yet)', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'vex-perps-cli-'));
+    try {
+      const keyFile = join(directory, 'key.json');
+      writeFileSync(keyFile, JSON.stringify({ secret: long.secret, publicKey: long.apiKey }));
+      expect(await cli(exchange, 'positions', '--key', keyFile)).toEqual([]);
+      expect(await cli(exchange, 'funding', '--symbol', symbol, '--key', keyFile)).toEqual({ rates: [], payments: [] });
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 
   it('reports cost, entry and break-even prices, PnL, funding and the estimated liquidation price', () => {

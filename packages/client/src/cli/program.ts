@@ -29,6 +29,7 @@ import { marginGroupCommands } from './margin.js';
 import { custodyCommands } from './custody.js';
 import { marketDataCommands } from './market-data.js';
 import { operatorCommands } from './operator.js';
+import { perpCommands } from './perps.js';
 import { traderCommands } from './trader.js';
 import { verificationCommands } from './verification.js';
 
@@ -41,6 +42,7 @@ export const commands: Readonly<Record<string, Command>> = {
   ...verificationCommands,
   ...logCommands,
   ...marginGroupCommands,
+  ...perpCommands,
   ...custodyCommands,
 };
 
