@@ -244,12 +244,13 @@ describe('market data and ccxt parity', { timeout: 120_000 }, () => {
     ).toEqual(['2027-01-31 23:57:00', '2027-02-01 00:00:00']);
     expect((await klines({ symbol: 'SOL_USDC', interval: '1m', startTime, priceType: 'Last' })).body).toHaveLength(4);
     expect((await klines({ symbol: 'BTC_USDC', interval: '1d', startTime })).body).toEqual([]);
+    // A spot market has no mark or index candles (perp-klines.ts).
     for (const priceType of ['Mark', 'Index']) {
       expect(await klines({ symbol: 'SOL_USDC', interval: '1m', startTime, priceType })).toEqual({
         status: 400,
         body: {
           code: 'INVALID_CLIENT_REQUEST',
-          message: `priceType ${priceType} is not available: this spot exchange has no ${priceType.toLowerCase()} prices yet; use Last.`,
+          message: `priceType ${priceType} needs a perpetual; SOL_USDC is spot.`,
         },
       });
     }

@@ -19,7 +19,8 @@
  *     entry's trades changed (and the previous one, closed, X: true, when a
  *     trade opened a new bucket);
  *   - `ticker.<market>`: 24-hour statistics, at most once a second per
- *     market, a second after the first trade since the last one was sent.
+ *     market, a second after the first trade since the last one was sent;
+ *   - the perpetuals' streams (perp-feed.ts).
  * Stream messages nobody subscribed to are not built (isWatched).
  */
 import {
@@ -34,6 +35,7 @@ import {
 } from '@vex/engine';
 import type { FastifyBaseLogger } from 'fastify';
 import { LiveCandles, wireCandleEvent } from './klines.js';
+import { emitPerpStreams } from './perp-feed.js';
 import type { CommittedEntry, ExchangeNodePort } from './node-port.js';
 import { computeTicker } from './ticker.js';
 import { marketOf } from './wire-format.js';
@@ -215,7 +217,13 @@ export class MarketFeed {
     }
     this.emitOrderUpdates(state, events, micros);
     this.emitCandlesAndTickers(state, events, micros);
+    emitPerpStreams(this.perpSink, state, events, micros);
   }
+
+  private readonly perpSink = {
+    emit: (message: StreamMessage) => this.emit(message),
+    isWatched: (stream: string) => this.isWatched(stream),
+  };
 
   /** Backpack's bookTicker: best ask (a, A) and bid (b, B), with the depth update id (u) of the same entry. */
   private emitBookTicker(symbol: string, updateId: number, micros: number): void {

@@ -2,9 +2,10 @@
  * The 32 requests ccxt 4.5.84 sent for the margin and perpetual endpoints
  * (shared/ccxt-margin-requests.jsonl, copied to test/fixtures), replayed byte
  * for byte with the node's and the server's clock at each X-Timestamp: every
- * margin route parses, verifies and routes. Perpetual routes answer as the
- * spot exchange does today (no PERP markets), and the two requests ccxt signs
- * with an empty instruction are refused (docs/api.md, "Margin").
+ * margin route parses, verifies and routes. Perpetual routes answer from
+ * the listed perpetuals (no positions: the engine takes no perp orders yet),
+ * and the two requests ccxt signs with an empty instruction are refused
+ * (docs/api.md, "Margin").
  */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -150,15 +151,15 @@ const EXPECTED_STATUSES = [
   '200 GET /api/v1/markets',
   '200 GET /api/v1/position',
   '200 GET /api/v1/position',
-  // The mark prices are served (routes-perps.ts); the other perpetual routes come with the perpetuals issue.
+  // The perpetuals' market data and history (routes-perps.ts, routes-perps-account.ts).
   '200 GET /api/v1/markPrices',
-  '404 GET /api/v1/fundingRates',
-  '404 GET /wapi/v1/history/funding',
-  '404 GET /api/v1/openInterest',
-  // SOL_USDC_PERP is listed (docs/perps.md) but has no mark or index candles yet: 400. The reduce-only
+  '200 GET /api/v1/fundingRates',
+  '200 GET /wapi/v1/history/funding',
+  '200 GET /api/v1/openInterest',
+  // Mark and index candles from the mark-price history (perp-klines.ts). The reduce-only
   // market sell finds no long position to reduce (INVALID_ORDER, reduceOnlyNotReduced): 400.
-  '400 GET /api/v1/klines',
-  '400 GET /api/v1/klines',
+  '200 GET /api/v1/klines',
+  '200 GET /api/v1/klines',
   '400 POST /api/v1/order',
   '200 GET /api/v1/account',
   '200 PATCH /api/v1/account',
@@ -178,10 +179,11 @@ const EXPECTED_STATUSES = [
   '200 GET /wapi/v1/history/borrowLend',
   '200 GET /wapi/v1/history/interest',
   '200 GET /wapi/v1/history/borrowLend/positions',
-  '404 GET /wapi/v1/history/settlement',
-  '404 GET /wapi/v1/history/position',
+  '200 GET /wapi/v1/history/settlement',
+  // Signed by ccxt with an empty instruction, which is not positionHistoryQueryAll: refused.
+  '401 GET /wapi/v1/history/position',
   // A listed market now (was 400 before the perpetual listings); no positions yet.
   '200 GET /api/v1/position',
   '200 GET /api/v1/markPrices',
-  '404 GET /api/v1/openInterest',
+  '200 GET /api/v1/openInterest',
 ];

@@ -56,7 +56,7 @@ const capitalRouteSchema = {
   },
 } as const;
 
-/** Balances and positions of the signer. */
+/** Balances of the signer (positions: routes-perps-account.ts). */
 function registerBalanceRoutes(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
 
@@ -78,32 +78,6 @@ function registerBalanceRoutes(app: FastifyInstance, context: ApiContext): void 
         };
       }
       return balances;
-    },
-  );
-
-  app.get(
-    '/api/v1/position',
-    {
-      schema: {
-        summary:
-          'Open perpetual positions of the signer (instruction positionQuery): none on this spot exchange, so always []',
-        tags: ['account'],
-        security: signedSecurity,
-        querystring: {
-          type: 'object',
-          additionalProperties: false,
-          properties: { symbol: symbolString, marketType: { type: 'string', maxLength: 16 } },
-        },
-        response: { 200: { type: 'array', maxItems: 0 }, ...errorResponses(401) },
-      },
-    },
-    async (request) => {
-      signedQuery(context, request);
-      const query = request.query as { symbol?: string };
-      if (query.symbol !== undefined && !node.state.marketsBySymbol.has(query.symbol)) {
-        throw new ApiError('INVALID_MARKET', `Market ${query.symbol} does not exist.`);
-      }
-      return [];
     },
   );
 }

@@ -26,6 +26,7 @@ import {
 } from './route-schemas.js';
 import { digitsString, noQuery, publicTradeSchema, symbolString } from './schemas.js';
 import { candlesBetween, wireCandle } from './klines.js';
+import { priceCandlesBetween } from './perp-klines.js';
 import { registerPerpRoutes } from './routes-perps.js';
 import { computeTicker } from './ticker.js';
 import { wireMarket, wirePublicTrade } from './wire-format.js';
@@ -178,7 +179,9 @@ function registerMarketRoutes(app: FastifyInstance, context: ApiContext): void {
 }
 
 const klinesRouteSchema = {
-  summary: 'Candles from the log’s trades (docs/api.md, “Candles”); startTime and endTime in Unix seconds',
+  summary:
+    'Candles from the log’s trades, or a perpetual’s mark or index prices (docs/api.md, “Candles”); ' +
+    'startTime and endTime in Unix seconds',
   tags: ['public'],
   querystring: strictQuery(
     {
@@ -215,13 +218,6 @@ function registerKlineRoutes(app: FastifyInstance, context: ApiContext): void {
   getRoute(app, '/api/v1/klines', klinesRouteSchema, async (request) => {
     const query = request.query as KlinesQuery;
     const market = requireMarket(node.state, query.symbol);
-    if (query.priceType !== undefined && query.priceType !== 'Last') {
-      const kind = query.priceType.toLowerCase();
-      throw new ApiError(
-        'INVALID_CLIENT_REQUEST',
-        `priceType ${query.priceType} is not available: this spot exchange has no ${kind} prices yet; use Last.`,
-      );
-    }
     const maximumSeconds = Math.floor(Number.MAX_SAFE_INTEGER / 1000);
     const startSeconds = parseInteger(query.startTime, 'startTime')!;
     const endSeconds = parseInteger(query.endTime, 'endTime');
@@ -233,6 +229,8 @@ function registerKlineRoutes(app: FastifyInstance, context: ApiContext): void {
     const fromMs = startSeconds * 1000;
     if (endSeconds !== undefined && toMs <= fromMs)
       throw new ApiError('INVALID_CLIENT_REQUEST', 'endTime must be after startTime.');
+    if (query.priceType === 'Mark' || query.priceType === 'Index')
+      return priceCandlesBetween(node.history, market, query.priceType, query.interval, fromMs, toMs);
     const candles = await candlesBetween(node.history, market, query.interval, fromMs, toMs);
     return candles.map((candle) => wireCandle(market, candle));
   });

@@ -3,7 +3,8 @@
  * protocol over the streams the MarketFeed produces from committed entries.
  *
  *   {"method":"SUBSCRIBE","params":["depth.SOL_USDC","trade.SOL_USDC"]}
- *   (also ticker.<market>, bookTicker.<market>, kline.<interval>.<market>)
+ *   (also ticker.<market>, bookTicker.<market>, kline.<interval>.<market>,
+ *   markPrice.<market>, openInterest.<market>, liquidation)
  *   {"method":"SUBSCRIBE","params":["account.orderUpdate"],
  *    "signature":["<apiKey>","<sig>","<timestamp>","<window>"]}
  *
@@ -39,7 +40,13 @@ export const defaultWebSocketLimits: WebSocketLimits = {
   heartbeatMs: 30_000,
 };
 
-const privateStream = 'account.orderUpdate';
+/** The private streams; each also comes per market, `<stream>.<market>`. */
+const privateStreamNames = ['account.orderUpdate', 'account.positionUpdate'];
+const isPrivateStream = (stream: string): boolean =>
+  privateStreamNames.some((name) => stream === name || stream.startsWith(`${name}.`));
+/** Public streams of one market: `<kind>.<market>`. */
+const perpStreamKinds = new Set(['markPrice', 'openInterest']);
+const marketStreamKinds = new Set(['depth', 'trade', 'ticker', 'bookTicker', ...perpStreamKinds]);
 const utf8 = new TextEncoder();
 
 class Connection {
@@ -172,10 +179,10 @@ export class StreamHub {
     }
     const subscribers = this.privateSubscribers.get(message.account);
     if (subscribers === undefined) return;
-    const specific = `${privateStream}.${message.market}`;
+    const specific = `${message.stream}.${message.market}`;
     for (const connection of subscribers) {
-      if (connection.privateStreams.has(privateStream))
-        this.send(connection, JSON.stringify({ stream: privateStream, data: message.data }));
+      if (connection.privateStreams.has(message.stream))
+        this.send(connection, JSON.stringify({ stream: message.stream, data: message.data }));
       if (connection.privateStreams.has(specific))
         this.send(connection, JSON.stringify({ stream: specific, data: message.data }));
     }
@@ -237,23 +244,23 @@ export class StreamHub {
 
   private checkStream(stream: string): void {
     const state = this.context.node.state;
-    if (stream === privateStream) return;
+    if (privateStreamNames.includes(stream) || stream === 'liquidation') return;
     const dot = stream.indexOf('.');
     const kind = dot < 0 ? stream : stream.slice(0, stream.lastIndexOf('.'));
     const symbol = stream.slice(stream.lastIndexOf('.') + 1);
     const known =
-      kind === 'depth' ||
-      kind === 'trade' ||
-      kind === 'ticker' ||
-      kind === 'bookTicker' ||
-      kind === privateStream ||
+      marketStreamKinds.has(kind) ||
+      privateStreamNames.includes(kind) ||
       (kind.startsWith('kline.') && isCandleInterval(kind.slice('kline.'.length)));
     if (!known) fail('INVALID_CLIENT_REQUEST', `Unknown stream ${stream.slice(0, 80)}.`);
-    if (!state.marketsBySymbol.has(symbol)) fail('INVALID_MARKET', `Market ${symbol.slice(0, 40)} does not exist.`);
+    const market = state.marketsBySymbol.get(symbol);
+    if (market === undefined) fail('INVALID_MARKET', `Market ${symbol.slice(0, 40)} does not exist.`);
+    if (perpStreamKinds.has(kind) && market.perp === undefined)
+      fail('INVALID_CLIENT_REQUEST', `Stream ${stream.slice(0, 80)} needs a perpetual market.`);
   }
 
   private subscribe(connection: Connection, streams: readonly string[], signature: unknown): void {
-    const wantsPrivate = streams.some((stream) => stream.startsWith(privateStream));
+    const wantsPrivate = streams.some(isPrivateStream);
     if (wantsPrivate) {
       const account = this.verifySubscription(signature);
       if (connection.account !== undefined && connection.account !== account) {
@@ -265,7 +272,7 @@ export class StreamHub {
     if (total > this.limits.maximumStreams)
       fail('INVALID_CLIENT_REQUEST', `A connection holds at most ${this.limits.maximumStreams} streams.`);
     for (const stream of streams) {
-      if (stream.startsWith(privateStream)) {
+      if (isPrivateStream(stream)) {
         connection.privateStreams.add(stream);
         let subscribers = this.privateSubscribers.get(connection.account!);
         if (subscribers === undefined) {
@@ -287,7 +294,7 @@ export class StreamHub {
 
   private unsubscribe(connection: Connection, streams: readonly string[]): void {
     for (const stream of streams) {
-      if (stream.startsWith(privateStream)) connection.privateStreams.delete(stream);
+      if (isPrivateStream(stream)) connection.privateStreams.delete(stream);
       else {
         connection.publicStreams.delete(stream);
         removeSubscriber(this.publicSubscribers, stream, connection);

@@ -369,6 +369,36 @@ export class ExchangeClient {
     return this.#public(publicRoutes.prices) as Promise<JsonObject[]>;
   }
 
+  // ---- perpetuals (docs/api.md; docs/perps.md) -------------------------------
+
+  /** Mark and index prices with the current interval's estimated funding rate, of every perpetual or one. */
+  markPrices(symbol?: string): Promise<JsonObject[]> {
+    return this.#public(publicRoutes.markPrices, symbol === undefined ? {} : { symbol }) as Promise<JsonObject[]>;
+  }
+
+  /** A perpetual's settled funding intervals, newest first ({fundingRate, intervalEndTimestamp, symbol}). */
+  fundingRates(symbol: string, limit?: number): Promise<JsonObject[]> {
+    const query = limit === undefined ? { symbol } : { symbol, limit };
+    return this.#public(publicRoutes.fundingRates, query) as Promise<JsonObject[]>;
+  }
+
+  /** The open interest of every perpetual or one, in base units. */
+  openInterest(symbol?: string): Promise<JsonObject[]> {
+    return this.#public(publicRoutes.openInterest, symbol === undefined ? {} : { symbol }) as Promise<JsonObject[]>;
+  }
+
+  /** The signer's open positions (Backpack's FuturePositionWithMargin), of every perpetual or one. */
+  positions(symbol?: string): Promise<JsonObject[]> {
+    return this.#signed(signedRoutes.positions, symbol === undefined ? undefined : { symbol }) as Promise<JsonObject[]>;
+  }
+
+  /** The signer's funding payments, newest first. */
+  fundingPayments(symbol?: string): Promise<JsonObject[]> {
+    return this.#signed(signedRoutes.fundingPayments, symbol === undefined ? undefined : { symbol }) as Promise<
+      JsonObject[]
+    >;
+  }
+
   coveragePools(): Promise<JsonObject[]> {
     return this.#public(publicRoutes.coveragePools) as Promise<JsonObject[]>;
   }

@@ -50,6 +50,10 @@ export const publicRoutes = {
   lendingMarkets: { method: 'GET', path: '/api/v1/borrowLend/markets' },
   prices: { method: 'GET', path: '/api/v1/prices' },
   coveragePools: { method: 'GET', path: '/api/v1/coveragePool' },
+  /** Perpetuals (docs/api.md, "GET /api/v1/markPrices" and after). */
+  markPrices: { method: 'GET', path: '/api/v1/markPrices' },
+  fundingRates: { method: 'GET', path: '/api/v1/fundingRates' },
+  openInterest: { method: 'GET', path: '/api/v1/openInterest' },
 } as const satisfies Record<string, Route>;
 
 export const signedRoutes = {
@@ -84,6 +88,9 @@ export const signedRoutes = {
   marginSummary: catalogueRoute('collateralQuery'),
   /** Native: the signer's coverage pool shares. */
   coverageShares: { method: 'GET', path: '/wapi/v1/coveragePool', instruction: 'coveragePoolQuery' },
+  /** Perpetuals: the signer's open positions and funding payments. */
+  positions: catalogueRoute('positionQuery'),
+  fundingPayments: { method: 'GET', path: '/wapi/v1/history/funding', instruction: 'fundingHistoryQueryAll' },
 } as const satisfies Record<string, SignedRoute>;
 
 /** Operator instructions, submitted through POST /api/v1/transactions. */

@@ -10,6 +10,14 @@ export { formatPrice, formatQuantity } from './listing.js';
 export type { PerpMarketState, PerpParameters, SqrtMarginFunction } from './perps/perp-market.js';
 export { estimatedFundingRate } from './perps/funding.js';
 export {
+  newPosition,
+  settlementUnitsTowardPositive,
+  unrealisedPnlUnits,
+  type Position,
+} from './perps/position.js';
+export { marginFractionOf, notionalUnitsUp } from './perps/position-health.js';
+export { movePosition } from './perps/perp-settlement.js';
+export {
   placeOrder,
   cancelOrder,
   cancelAllOrders,

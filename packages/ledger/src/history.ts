@@ -33,7 +33,22 @@ import {
   type LendingPositionRecord,
   type LendingQuery,
 } from './history-margin.js';
-import { historyKeyspaces, keyspaces, prefixRange, readUint64, writeUint64 } from './storage-format.js';
+import {
+  perpHistoryOperations,
+  readFundingIntervals,
+  readMarkPricesBetween,
+  type FundingIntervalQuery,
+  type FundingIntervalRecord,
+  type MarkPriceRange,
+} from './history-perps.js';
+import {
+  asciiRecordValue,
+  historyKeyspaces,
+  keyspaces,
+  prefixRange,
+  readUint64,
+  writeUint64,
+} from './storage-format.js';
 
 export interface FillRecord {
   readonly tradeId: number;
@@ -109,6 +124,10 @@ export interface HistoryIndex {
   interestHistory(accountId: string, query: LendingQuery): Promise<InterestRecord[]>;
   /** Lend and borrow positions, open and closed, by opening time. */
   lendingPositions(accountId: string, query: LendingPositionQuery): Promise<LendingPositionRecord[]>;
+  /** A perpetual market's settled funding intervals, newest first (history-perps.ts). */
+  fundingIntervals(market: string, query: FundingIntervalQuery): Promise<FundingIntervalRecord[]>;
+  /** A perpetual market's mark and index moves with fromMs <= atMs < toMs, oldest first, at most `maximum`. */
+  markPricesBetween(market: string, fromMs: number, toMs: number, maximum: number): Promise<MarkPriceRange>;
 }
 
 export const defaultPageLimit = 100;
@@ -176,14 +195,6 @@ function recordValue(sequence: number, json: string): Buffer {
   const value = Buffer.allocUnsafe(8 + length);
   writeUint64(value, 0, sequence);
   value.write(json, 8, length, 'utf8');
-  return value;
-}
-
-/** The same for JSON known to be ASCII (the template records), which skips the UTF-8 length scan. */
-function asciiRecordValue(sequence: number, json: string): Buffer {
-  const value = Buffer.allocUnsafe(8 + json.length);
-  writeUint64(value, 0, sequence);
-  value.write(json, 8, json.length, 'latin1');
   return value;
 }
 
@@ -348,6 +359,7 @@ export function historyOperations(
   // An order can change several times within one entry; only its last view is written.
   let orders: Map<number, OrderView> | undefined;
   let lendingMovements = false;
+  let perpEvents = false;
   for (const event of events) {
     switch (event.type) {
       case 'orderAccepted':
@@ -378,6 +390,10 @@ export function historyOperations(
       case 'lendingMovement':
         lendingMovements = true;
         break;
+      case 'perpFunding':
+      case 'perpMarkPrice':
+        perpEvents = true;
+        break;
       default:
         break;
     }
@@ -385,6 +401,7 @@ export function historyOperations(
   if (orders !== undefined) for (const order of orders.values()) putOrder(operations, sequence, order);
   // Their sources depend on the entry's other events, so they are written once all are seen.
   if (lendingMovements) lendingHistoryOperations(state, sequence, events, operations);
+  if (perpEvents) perpHistoryOperations(sequence, events, operations);
 }
 
 /**
@@ -596,6 +613,14 @@ export class LevelHistoryIndex implements HistoryIndex {
       (record) => record.openedAtMs,
       (record) => (side === undefined || record.side === side) && (state === undefined || record.state === state),
     );
+  }
+
+  fundingIntervals(market: string, query: FundingIntervalQuery): Promise<FundingIntervalRecord[]> {
+    return readFundingIntervals(this.db, market, query);
+  }
+
+  markPricesBetween(market: string, fromMs: number, toMs: number, maximum: number): Promise<MarkPriceRange> {
+    return readMarkPricesBetween(this.db, market, fromMs, toMs, maximum);
   }
 
   async trades(market: string, limit: number): Promise<PublicTrade[]> {

@@ -51,6 +51,12 @@ export type {
   LendingQuery,
   LendingSource,
 } from './history-margin.js';
+export type {
+  FundingIntervalQuery,
+  FundingIntervalRecord,
+  MarkPriceRange,
+  MarkPriceRecord,
+} from './history-perps.js';
 export {
   keyspaces,
   entryKey,

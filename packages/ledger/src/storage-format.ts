@@ -19,6 +19,8 @@ export const keyspaces = {
   tradeByMarket: 0x15,
   marketListing: 0x16,
   lendingMovementByAccount: 0x17,
+  perpFundingByMarket: 0x18,
+  perpMarkPriceByMarket: 0x19,
 } as const;
 
 /** Every history keyspace, for scans that must visit all derived records. */
@@ -31,15 +33,19 @@ export const historyKeyspaces: readonly number[] = [
   keyspaces.tradeByMarket,
   keyspaces.marketListing,
   keyspaces.lendingMovementByAccount,
+  keyspaces.perpFundingByMarket,
+  keyspaces.perpMarkPriceByMarket,
 ];
 
 /**
  * The version of this layout, stored under the format meta key. Version 2
  * added the borrow/lend history (keyspace 0x17) and stores version-2
- * attestations from then on; a version-1 ledger is upgraded in place when it
- * is opened (storage-upgrade.ts, docs/log-format.md "Storage format versions").
+ * attestations from then on; version 3 added the perpetuals' funding and mark
+ * price history (keyspaces 0x18, 0x19). An older ledger is upgraded in place
+ * when it is opened (storage-upgrade.ts, docs/log-format.md "Storage format
+ * versions").
  */
-export const storageFormatVersion = 2;
+export const storageFormatVersion = 3;
 
 const ascii = (text: string): Uint8Array => new TextEncoder().encode(text);
 function metaKey(name: string): Uint8Array {
@@ -55,6 +61,17 @@ export const formatMetaKey = metaKey('format');
 
 /** Writes a safe integer as 8 big-endian bytes. */
 export const writeUint64 = putUint64;
+
+/**
+ * A history record's value, `u64 writerSequence ‖ JSON`, for JSON known to be
+ * ASCII (the template records), which skips the UTF-8 length scan.
+ */
+export function asciiRecordValue(sequence: number, json: string): Buffer {
+  const value = Buffer.allocUnsafe(8 + json.length);
+  putUint64(value, 0, sequence);
+  value.write(json, 8, json.length, 'latin1');
+  return value;
+}
 
 /** Reads 8 big-endian bytes; values above 2^53 − 1 are refused. */
 export function readUint64(bytes: Uint8Array, offset: number): number {

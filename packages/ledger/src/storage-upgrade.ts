@@ -14,6 +14,9 @@
  * during that replay leaves a version-2 ledger without snapshots, which the
  * next start replays from the genesis in the same way, so the upgrade needs
  * no marker of its own.
+ *
+ * Version 2 → 3 (and 1 → 3 at once): version 3 adds the perpetuals' funding
+ * and mark price history (keyspaces 0x18, 0x19), rebuilt the same way.
  */
 import { bytesToLowerHex } from '@vex/engine';
 import type { Logger } from 'pino';

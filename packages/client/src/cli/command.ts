@@ -134,8 +134,8 @@ export function choice<T extends string>(name: string, value: string, allowed: r
 
 export function symbol(values: Values, name = 'symbol'): string {
   const value = required(values, name);
-  if (!/^[A-Za-z0-9]+(_[A-Za-z0-9]+)?$/.test(value))
-    throw new UsageError(`--${name} must be a symbol like USDC or SOL_USDC, not "${value}".`);
+  if (!/^[A-Za-z0-9]+(_[A-Za-z0-9]+){0,2}$/.test(value))
+    throw new UsageError(`--${name} must be a symbol like USDC, SOL_USDC or SOL_USDC_PERP, not "${value}".`);
   return value.toUpperCase();
 }
 

@@ -30,6 +30,7 @@ import { custodyCommands } from './custody.js';
 import { escapeCommands } from './escape.js';
 import { marketDataCommands } from './market-data.js';
 import { operatorCommands } from './operator.js';
+import { perpCommands } from './perps.js';
 import { traderCommands } from './trader.js';
 import { verificationCommands } from './verification.js';
 
@@ -42,6 +43,7 @@ export const commands: Readonly<Record<string, Command>> = {
   ...verificationCommands,
   ...logCommands,
   ...marginGroupCommands,
+  ...perpCommands,
   ...custodyCommands,
   ...escapeCommands,
 };
