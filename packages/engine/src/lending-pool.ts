@@ -174,12 +174,12 @@ export interface PoolIndexes {
 
 /**
  * The whole seconds of log time from the pool's accrual time to `timeMs` (docs/margin.md, "Interest"): 0 within
- * the same second. Number arithmetic on log times (safe integers); the remainder is taken first so the quotient is
- * exact, where a floating division could round 999 ms up into a second.
+ * the same second, compared as numbers (log times are safe integers) so that most entries allocate nothing; the
+ * quotient is an integer division, at most once a second per pool.
  */
 function wholeSecondsElapsed(pool: LendingPool, timeMs: number): number {
   const elapsedMs = timeMs - pool.accruedAtMs;
-  return elapsedMs < 1000 ? 0 : (elapsedMs - (elapsedMs % 1000)) / 1000;
+  return elapsedMs < 1000 ? 0 : Number(BigInt(elapsedMs) / 1000n);
 }
 
 /** product × seconds: a product by 1 (exact) and its BigInt() are skipped. */
