@@ -163,8 +163,9 @@ export function utilization(pool: LendingPool): bigint {
   return lent === 0n ? 0n : ratioDown(totalBorrowedUnits(pool), lent);
 }
 
-/** A year in ms less one, for divideUpBy. */
-const yearMsLessOne = yearMs - 1n;
+/** A year in seconds (interest accrues per whole second of log time), and less one for divideUpBy. */
+const yearSeconds = yearMs / 1000n;
+const yearSecondsLessOne = yearSeconds - 1n;
 
 /** A lending pool's two cumulative indexes (wad). */
 export interface PoolIndexes {
@@ -172,36 +173,55 @@ export interface PoolIndexes {
   readonly supplyIndex: bigint;
 }
 
-/** product × elapsed: entries are usually 1 ms apart, and a product by 1 (exact) and its BigInt() are skipped. */
-function timesElapsed(product: bigint, elapsedMs: number): bigint {
-  return elapsedMs === 1 ? product : product * BigInt(elapsedMs);
+/**
+ * The whole seconds of log time from the pool's accrual time to `timeMs` (docs/margin.md, "Interest"): 0 within
+ * the same second, compared as numbers (log times are safe integers) so that most entries allocate nothing; the
+ * quotient is an integer division, at most once a second per pool.
+ */
+function wholeSecondsElapsed(pool: LendingPool, timeMs: number): number {
+  const elapsedMs = timeMs - pool.accruedAtMs;
+  return elapsedMs < 1000 ? 0 : Number(BigInt(elapsedMs) / 1000n);
 }
 
-/** The pool's indexes brought forward to `timeMs`, without changing the pool. */
+/** product × seconds: a product by 1 (exact) and its BigInt() are skipped. */
+function timesSeconds(product: bigint, seconds: number): bigint {
+  return seconds === 1 ? product : product * BigInt(seconds);
+}
+
+/**
+ * The pool's indexes brought forward by the whole seconds elapsed to `timeMs`, without changing the pool: the
+ * indexes as of accruedAtMs + 1000 × wholeSecondsElapsed, the last whole second of the pool's clock.
+ */
 export function indexesAt(margin: AssetMargin, timeMs: number): PoolIndexes {
   const pool = margin.lendingPool;
-  // Compared as numbers first: health passes call this for an already accrued pool, and BigInt() allocates.
-  if (timeMs <= pool.accruedAtMs || pool.totalBorrowScaled === 0n) return pool;
-  const elapsedMs = timeMs - pool.accruedAtMs;
+  // Compared as numbers first: within the same second (most entries) nothing moves, and BigInt() allocates.
+  const seconds = wholeSecondsElapsed(pool, timeMs);
+  if (seconds === 0 || pool.totalBorrowScaled === 0n) return pool;
   const used = utilization(pool);
   const rate = borrowRate(margin.parameters, used);
-  // Debts grow by ⌈index × rate × elapsed / (wad × year)⌉, claims by ⌊…⌋ at the lend rate. Divided in two steps,
+  // Debts grow by ⌈index × rate × seconds / (wad × year)⌉, claims by ⌊…⌋ at the lend rate. Divided in two steps,
   // which is exact for positive divisors (⌈⌈x / a⌉ / b⌉ = ⌈x / ab⌉, ⌊⌊x / a⌋ / b⌋ = ⌊x / ab⌋) and about twice as fast
   // as one division by the two-word wad × year.
-  const borrowProduct = timesElapsed(pool.borrowIndex * rate, elapsedMs);
-  const borrowGrowth = divideUpBy(divideUpBy(borrowProduct, wad, wadLessOne), yearMs, yearMsLessOne);
-  const supplyProduct = timesElapsed(pool.supplyIndex * lendRateFrom(margin.parameters, rate, used), elapsedMs);
-  const supplyGrowth = divideDown(divideDown(supplyProduct, wad), yearMs);
+  const borrowProduct = timesSeconds(pool.borrowIndex * rate, seconds);
+  const borrowGrowth = divideUpBy(divideUpBy(borrowProduct, wad, wadLessOne), yearSeconds, yearSecondsLessOne);
+  const supplyProduct = timesSeconds(pool.supplyIndex * lendRateFrom(margin.parameters, rate, used), seconds);
+  const supplyGrowth = divideDown(divideDown(supplyProduct, wad), yearSeconds);
   return { borrowIndex: pool.borrowIndex + borrowGrowth, supplyIndex: pool.supplyIndex + supplyGrowth };
 }
 
-/** Brings the pool's indexes forward to `timeMs` (called only by accepted instructions that touch the pool). */
+/**
+ * Brings the pool's indexes forward by the whole seconds elapsed to `timeMs` (called only by accepted instructions
+ * that touch the pool). accruedAtMs advances by exactly those seconds, also when nothing is borrowed: the sub-second
+ * remainder carries over, so no time is lost or counted twice.
+ */
 export function accrue(margin: AssetMargin, timeMs: number): void {
-  const { borrowIndex, supplyIndex } = indexesAt(margin, timeMs);
   const pool = margin.lendingPool;
+  const seconds = wholeSecondsElapsed(pool, timeMs);
+  if (seconds === 0) return;
+  const { borrowIndex, supplyIndex } = indexesAt(margin, timeMs);
   pool.borrowIndex = borrowIndex;
   pool.supplyIndex = supplyIndex;
-  if (timeMs > pool.accruedAtMs) pool.accruedAtMs = timeMs;
+  pool.accruedAtMs += seconds * 1000;
 }
 
 /** Lent units of a scaled lend at `supplyIndex`: ⌊lendScaled × supplyIndex / wad⌋, a claim, rounded down. */

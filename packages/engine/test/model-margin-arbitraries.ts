@@ -71,9 +71,10 @@ export type MarginCommand =
 
 const signer = fc.nat(7);
 const asset = fc.nat(3);
-/** Mostly no time, sometimes seconds, sometimes days (interest). */
+/** Mostly no time, sometimes under two seconds (interest accrues in whole seconds), seconds, days (interest). */
 const dt = fc.oneof(
   { weight: 4, arbitrary: fc.constant(0) },
+  { weight: 2, arbitrary: fc.integer({ min: 1, max: 1999 }) },
   { weight: 3, arbitrary: fc.integer({ min: 1, max: 120_000 }) },
   { weight: 1, arbitrary: fc.integer({ min: 1, max: 40 * 86_400_000 }) },
 );

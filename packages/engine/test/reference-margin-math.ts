@@ -8,8 +8,8 @@
 import { readDecimal, unitsAt } from './reference-decimal.js';
 
 export const WAD = 10n ** 18n;
-/** A year of log time: 365 days of 86,400,000 ms. */
-export const YEAR_MS = 365n * 86_400_000n;
+/** A year of log time in whole seconds: interest accrues per whole second (docs/margin.md section 5.3). */
+export const YEAR_SECONDS = 365n * 86_400n;
 
 /** ⌊a / b⌋ for a ≥ 0, b > 0. */
 export function floorDiv(a: bigint, b: bigint): bigint {

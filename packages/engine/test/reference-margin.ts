@@ -1,12 +1,12 @@
 /**
  * The margin reference model's lending pools, prices and health, written
  * from docs/margin.md (sections 4 to 6) and NOT from the engine: interest by
- * cumulative indexes brought forward at each touch, scaled positions, the
+ * cumulative indexes brought forward in whole seconds at each touch, scaled positions, the
  * gross cross-margin health. Part of the naive margin reference model
  * (reference-margin-model.ts).
  */
 import type { BorrowLendMarketListing } from '../src/instruction.js';
-import { ceilDiv, floorDiv, fractionRoot, larger, smaller, WAD, wadOf, YEAR_MS } from './reference-margin-math.js';
+import { ceilDiv, floorDiv, fractionRoot, larger, smaller, WAD, wadOf, YEAR_SECONDS } from './reference-margin-math.js';
 import {
   type MarginData,
   type ModelMarginParameters,
@@ -137,27 +137,33 @@ function borrowRateAt(parameters: ModelMarginParameters, utilisation: bigint): b
   return optimalBorrowRate + ceilDiv((maximumBorrowRate - optimalBorrowRate) * beyond, WAD - optimalUtilization);
 }
 
-/** The pool's indexes brought forward to `timeMs`, without storing them. */
+/** Whole seconds of log time from the pool's accrual time to `timeMs` (docs/margin.md section 5.3). */
+function secondsSince(pool: ModelPool, timeMs: number): bigint {
+  return timeMs <= pool.accruedAtMs ? 0n : BigInt(timeMs - pool.accruedAtMs) / 1000n;
+}
+
+/** The pool's indexes brought forward by the whole seconds elapsed to `timeMs`, without storing them. */
 export function indexesAt(pool: ModelPool, timeMs: number): { borrowIndex: bigint; supplyIndex: bigint } {
   const { borrowIndex, supplyIndex } = pool;
-  if (timeMs <= pool.accruedAtMs || pool.totalBorrowScaled === 0n) return { borrowIndex, supplyIndex };
+  const seconds = secondsSince(pool, timeMs);
+  if (seconds === 0n || pool.totalBorrowScaled === 0n) return { borrowIndex, supplyIndex };
   const lent = totalLent(pool);
   const utilisation = lent === 0n ? 0n : floorDiv(totalBorrowed(pool) * WAD, lent);
   const borrowRate = borrowRateAt(pool.parameters, utilisation);
   const lendRate = floorDiv(floorDiv(borrowRate * utilisation, WAD) * (WAD - pool.parameters.lendFee), WAD);
-  const elapsed = BigInt(timeMs - pool.accruedAtMs);
   return {
-    borrowIndex: borrowIndex + ceilDiv(borrowIndex * borrowRate * elapsed, WAD * YEAR_MS),
-    supplyIndex: supplyIndex + floorDiv(supplyIndex * lendRate * elapsed, WAD * YEAR_MS),
+    borrowIndex: borrowIndex + ceilDiv(borrowIndex * borrowRate * seconds, WAD * YEAR_SECONDS),
+    supplyIndex: supplyIndex + floorDiv(supplyIndex * lendRate * seconds, WAD * YEAR_SECONDS),
   };
 }
 
-/** Brings the pool's indexes forward to `timeMs` and stores them. */
+/** Brings the pool's indexes forward by the whole seconds elapsed and moves accruedAtMs by exactly those seconds. */
 export function accrue(pool: ModelPool, timeMs: number): void {
+  const seconds = secondsSince(pool, timeMs);
   const { borrowIndex, supplyIndex } = indexesAt(pool, timeMs);
   pool.borrowIndex = borrowIndex;
   pool.supplyIndex = supplyIndex;
-  if (timeMs > pool.accruedAtMs) pool.accruedAtMs = timeMs;
+  pool.accruedAtMs += Number(seconds) * 1000;
 }
 
 /** Brings forward every pool the account lends to or borrows from (docs/margin.md section 5.3). */
