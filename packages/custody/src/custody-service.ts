@@ -26,6 +26,7 @@ import {
   type InclusionProofBody,
   type SignedTransaction,
 } from '@vex/engine';
+import { committedPrices } from '@vex/replayer';
 import type { Address, Hex } from 'viem';
 import { committedCommit } from './exit-claims.js';
 import { vaultContract, confirmed, type ChainClients } from './chain.js';
@@ -86,6 +87,8 @@ interface CommitCandidate {
   /** Forced-exit requests 1…n served at this attestation (forced-exits.ts). */
   readonly forcedExitsServed: bigint;
   readonly children: { readonly left: Hex; readonly right: Hex };
+  /** The attested state's index prices, as the vault values a borrower's exit with them (committedPrices). */
+  readonly prices: readonly bigint[];
   /** Every withdrawal completed by this attestation and not yet paid by a commit. */
   readonly payouts: readonly VaultPayout[];
 }
@@ -144,6 +147,7 @@ export class CustodyService {
       depositsCredited: this.creditedPrefix,
       forcedExitsServed: this.forcedExits.servedAt(attestation.sequence, state),
       children: rootChildrenOfBody(state.feeAccount.id, leafZero),
+      prices: committedPrices(state),
       payouts: this.unpaid.slice(),
     };
   };
@@ -291,7 +295,7 @@ export class CustodyService {
       forcedExitsServed: maximum(candidate.forcedExitsServed, last?.forcedExitsServed ?? 0n),
       left: candidate.children.left,
       right: candidate.children.right,
-      prices: tokens.map(() => 0n),
+      prices: candidate.prices,
       payouts: this.payoutsFor(candidate),
     };
     const signatures = await this.signaturesFor(contract, candidate, commit);

@@ -4,7 +4,8 @@
  * it replays the node's published log and attestations itself (with the
  * replayer, which checks every entry's signature and every attestation) and
  * signs the digest only if its own replay attests the same root and state
- * hash at that sequence, counts the same vault deposits credited, counts
+ * hash at that sequence, names the index prices of its replayed state at
+ * that sequence (committedPrices), counts the same vault deposits credited, counts
  * only forced exits the log served by then (the chain check's rule), and every
  * payout is a withdrawal the log completed for the vault with that
  * recipient, asset and amount. Otherwise it refuses and reports why.

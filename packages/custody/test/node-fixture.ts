@@ -111,28 +111,38 @@ export function custodyServiceOptions(
   };
 }
 
-/** Alice (userKey(1)) withdraws 0.25 SOL to her chain address; a commit pays it once final, and she pulls it. */
+/** A withdrawal of SOL (asset 0) to the user's chain address: by default alice's (userKey(1)) 0.25 SOL. */
+export interface SolWithdrawal {
+  readonly key: ReturnType<typeof userKey>;
+  readonly chain: ChainFixture['alice'];
+  readonly quantity: string;
+  readonly units: bigint;
+}
+
+/** The user withdraws SOL to their chain address; a commit pays it once final, and they pull it. */
 export async function withdrawThroughCommit(
   fixture: ChainFixture,
   node: ExchangeNode,
   setup: VaultSetup,
   errors: unknown[],
+  withdrawal: SolWithdrawal = { key: userKey(1), chain: fixture.alice, quantity: '0.25', units: 250_000n },
 ): Promise<void> {
-  const vault = vaultContract(fixture.alice, setup.vault);
-  await submitSigned(node, userKey(1), 'withdraw', {
-    address: fixture.alice.account.address.toLowerCase(),
+  const { chain } = withdrawal;
+  const vault = vaultContract(chain, setup.vault);
+  await submitSigned(node, withdrawal.key, 'withdraw', {
+    address: chain.account.address.toLowerCase(),
     blockchain: 'Ethereum',
-    quantity: '0.25',
+    quantity: withdrawal.quantity,
     symbol: 'SOL',
   });
   await until(async () => (await vault.read.pendingPayouts([0n])) > 0n || errors.length > 0, 'a commit paying it');
   await fixture.time.increaseTime({ seconds: 2 });
   await fixture.time.mine({ blocks: 1 });
-  const owed = () => vault.read.owed([fixture.alice.account.address, 0n]);
+  const owed = () => vault.read.owed([chain.account.address, 0n]);
   await until(async () => (await owed()) > 0n || errors.length > 0, 'the payout owed');
   expect(errors).toEqual([]);
-  expect(await owed()).toBe(250_000n);
-  await confirmed(fixture.alice, await vault.write.withdraw([0]));
+  expect(await owed()).toBe(withdrawal.units);
+  await confirmed(chain, await vault.write.withdraw([0]));
 }
 
 /**

@@ -27,7 +27,8 @@ const feeFreeSolMarket = {
   takerFeeBps: '0',
 };
 
-const listingParams = (symbol: string, extra: Record<string, string>) => ({
+/** A borrowLendMarketList's parameters for `symbol` (collateral weight 1, no price-move limit), `extra` on top. */
+export const listingParams = (symbol: string, extra: Record<string, string>) => ({
   symbol,
   collateralWeight: '1',
   haircutPenalty: '0',

@@ -17,6 +17,7 @@ import {
   forcedExitProblems,
   type LoggedForcedExitAnswer,
 } from './chain-check-forced-exits.js';
+import { committedPrices } from './committed-prices.js';
 
 const vaultEvents = parseAbi([
   'event Deposited(uint64 indexed number, bytes32 indexed publicKey, uint32 asset, uint256 amount, address depositor)',
@@ -46,15 +47,21 @@ export class ChainCheckCollector {
   readonly completions = new Map<bigint, LoggedPayout>();
   /** forcedExitServe answers by the vault's request number. */
   readonly forcedExitAnswers = new Map<bigint, LoggedForcedExitAnswer[]>();
-  readonly attestations = new Map<number, { root: string; stateHash: string; depositsCredited: bigint }>();
+  readonly attestations = new Map<
+    number,
+    { root: string; stateHash: string; depositsCredited: bigint; prices: readonly bigint[] }
+  >();
   readonly assetSymbols: string[] = [];
   private creditedPrefix = 0n;
+  /** The replayed state, as of the last entry applied. */
+  private state: ExchangeState | undefined;
 
   /** The sequence at which the log completed withdrawal `withdrawalId` for the vault, if it did. */
   readonly completedAt = (withdrawalId: number): number | undefined =>
     this.completions.get(BigInt(withdrawalId))?.sequence;
 
   readonly onEntryApplied = (sequence: number, outcome: ApplyOutcome, state: ExchangeState): void => {
+    this.state = state;
     if (!outcome.accepted) return;
     if (this.assetSymbols.length !== state.assets.length) {
       this.assetSymbols.splice(0, this.assetSymbols.length, ...state.assets.map((asset) => asset.symbol));
@@ -90,6 +97,8 @@ export class ChainCheckCollector {
       root: fields.liabilitiesRoot,
       stateHash: fields.stateHash,
       depositsCredited: this.creditedPrefix,
+      // The state after the attestation's record, whose prices are the attested state's: a record sets no price.
+      prices: this.state === undefined ? [] : committedPrices(this.state),
     });
   };
 }

@@ -96,6 +96,11 @@ export function commitDivergence(collector: ChainCheckCollector, request: Signat
   if (request.depositsCredited !== attested.depositsCredited) {
     return `the commit counts ${request.depositsCredited} deposits credited, the replay ${attested.depositsCredited}`;
   }
+  const prices = attested.prices;
+  if (request.prices.length !== prices.length || request.prices.some((price, index) => price !== prices[index])) {
+    const named = request.prices.join(', ');
+    return `the commit's prices for sequence ${sequence} are [${named}], the replay's [${prices.join(', ')}]`;
+  }
   for (let number = 1n; number <= request.forcedExitsServed; number += 1n) {
     if (!forcedExitServedBy(collector.forcedExitAnswers, collector.completedAt, number, sequence)) {
       return `the commit counts forced exit ${number} served, which the log has not served by sequence ${sequence}`;
@@ -116,7 +121,7 @@ export function commitDivergence(collector: ChainCheckCollector, request: Signat
   return undefined;
 }
 
-/** commitDivergence, and (given the vault) that the digest is the commit's and its prices are this version's zeros. */
+/** commitDivergence, and (given the vault) that the digest is the commit's. */
 export function signingRefusal(
   collector: ChainCheckCollector,
   request: SignatureRequest,
@@ -124,7 +129,6 @@ export function signingRefusal(
 ): string | undefined {
   const divergence = commitDivergence(collector, request);
   if (divergence !== undefined || identity === undefined) return divergence;
-  if (request.prices.some((price) => price !== 0n)) return 'the commit names prices; this version commits zeros';
   if (commitDigest(identity, request) !== request.digest.toLowerCase()) {
     return `the digest ${request.digest} is not the digest of this commit to vault ${identity.vault}`;
   }

@@ -63,6 +63,7 @@ export {
 export { startTypeScriptWorker } from './typescript-worker.js';
 export { ChainCheckCollector, checkChain, type ChainCheckResult } from './chain-check.js';
 export { forcedExitServedBy } from './chain-check-forced-exits.js';
+export { committedPrices } from './committed-prices.js';
 export {
   commitDigest,
   commitDivergence,
