@@ -73,7 +73,7 @@ async function status(proofFile = file('proof.json')): Promise<EscapeStatus> {
 
 const ethereum = ['--custody', file('custody.json'), '--ethereum-key', file('eth.key')];
 
-it('escape-status guides a user from a forced exit to the freeze, both exit phases, the refund and the pull', async () => {
+it('escape-status guides a user from a forced exit to the freeze, both exit phases, refund and pull', async () => {
   const setup = await deployScenario(fixture, ['SOL', 'USDC'], { finalityDelaySeconds: 1, graceSeconds: 600 });
   const info: CustodyInfo = custodyInfoOf(fixture, setup);
   writeFileSync(file('custody.json'), JSON.stringify(info));
