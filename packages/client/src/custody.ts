@@ -139,4 +139,5 @@ export {
   type EscapeProofCheck,
   type EscapeStatus,
   type EscapeStatusOptions,
+  type SymbolAmount,
 } from './escape.js';

@@ -2,12 +2,21 @@
  * Where an account stands in the escape (docs/custody.md, "If the operator
  * stops"), read from the chain alone, so that it works when the exchange no
  * longer answers: its forced-exit requests and whether a final root served
- * them, when the vault can be frozen, whether it is, the last final root and
- * whether a saved inclusion proof verifies against it (and has exited),
- * what the vault owes, which of its deposits are refundable, and the
- * commands to run next. Browser-safe (viem only).
+ * them, when the vault can be frozen, whether it is, when the claim window
+ * (phase 1 of the escape) ends, the last final root and whether a saved
+ * inclusion proof verifies against it, whether its exit claim is registered
+ * or paid, what the vault owes, which of its deposits are refundable, and
+ * the commands to run next. Browser-safe (viem only).
  */
-import { chainOf, exitLeafHash, exitProofOfInclusionProof, rootOfPath, vaultAbi } from '@vex/custody/browser';
+import {
+  type ChainReader,
+  chainOf,
+  exitClaimState,
+  exitLeafHash,
+  exitProofOfInclusionProof,
+  rootOfPath,
+  vaultAbi,
+} from '@vex/custody/browser';
 import type { InclusionProof } from '@vex/engine/verify';
 import { createPublicClient, getContract, hexToBytes, http, toHex, type Address, type Hex } from 'viem';
 import type { CustodyInfo } from './custody.js';
@@ -25,17 +34,36 @@ export interface EscapeProofCheck {
   readonly verifies: boolean;
   readonly reason?: string;
   readonly exitAddress?: Address;
+  /** Whether the leaf's exit claim is registered (phase 1, `exit`) or already paid (phase 2, `exit-pay`). */
   readonly exited: boolean;
-  /** What the exit pays per asset: claim − debt (refused if any debt exceeds its claim). */
-  readonly amounts: ReadonlyArray<{ readonly symbol: string; readonly amount: string }>;
+  /** The leaf's exit claim: none, registered (`exitClaims` holds its hash) or paid (`exitClaims` is PAID). */
+  readonly claim: 'none' | 'registered' | 'paid';
+  /** The proof's net balances per asset: claim − debt (the vault registers the net equity in kind). */
+  readonly amounts: readonly SymbolAmount[];
+  /** What phase 1 registered per asset (the Exited event), once registered. */
+  readonly registered?: readonly SymbolAmount[];
+  /** What phase 2 paid per asset, in full or pro rata (the ExitPaid event), once paid. */
+  readonly paid?: readonly SymbolAmount[];
   /** What the vault owes the exit address now, per asset (pull it with vault-withdraw). */
-  readonly owed: ReadonlyArray<{ readonly symbol: string; readonly amount: string }>;
+  readonly owed: readonly SymbolAmount[];
+}
+
+export interface SymbolAmount {
+  readonly symbol: string;
+  readonly amount: string;
 }
 
 export interface EscapeStatus {
   readonly vault: Address;
   readonly chainTime: number;
   readonly frozen: boolean;
+  /**
+   * Once frozen, the chain time the claim window ends (frozenAt + graceSeconds): `exit` is accepted in a block
+   * up to it, `exit-pay` in a block after it. Null before the freeze.
+   */
+  readonly claimWindowEndsAt: number | null;
+  /** Whether `exit` can still register a claim (frozen, and the chain time is before the window's end). */
+  readonly claimWindowOpen: boolean;
   readonly lastFinalRoot: {
     readonly commitNumber: number;
     readonly sequence: number;
@@ -49,7 +77,7 @@ export interface EscapeStatus {
   /** The oldest request no final root served (any account's): the one a freeze waits on. */
   readonly oldestUnserved: (EscapeForcedExit & { readonly freezableAfter: number }) | null;
   readonly freezableNow: boolean;
-  /** This account's deposits no final root credited: refundable to their depositor once frozen. */
+  /** This account's deposits no final root credited, not yet refunded: refundable to their depositor once frozen. */
   readonly refundableDeposits: ReadonlyArray<{
     readonly number: number;
     readonly amount: string;
@@ -93,19 +121,19 @@ async function lastFinalRoot(vault: Vault): Promise<EscapeStatus['lastFinalRoot'
 
 /** The proof against the last final root: the vault's own rule (docs/custody.md, "Forced exits, freeze, escape"). */
 async function checkProof(
+  reader: ChainReader,
   vault: Vault,
   proof: InclusionProof,
   root: EscapeStatus['lastFinalRoot'],
   symbols: readonly string[],
 ): Promise<EscapeProofCheck> {
   const sequence = proof.attestation.sequence;
-  const amounts = proof.balances.map((pair, index) => ({
-    symbol: symbols[index] ?? String(index),
-    amount: String(BigInt(pair.claim) - BigInt(pair.debt)),
-  }));
+  const bySymbol = (values: readonly bigint[]): SymbolAmount[] =>
+    values.map((amount, index) => ({ symbol: symbols[index] ?? String(index), amount: String(amount) }));
+  const amounts = bySymbol(proof.balances.map((pair) => BigInt(pair.claim) - BigInt(pair.debt)));
   if (proof.exitAddress === undefined) {
     const reason = 'the account linked no exit address before this proof: its leaf cannot exit on chain';
-    return { sequence, verifies: false, reason, exited: false, amounts, owed: [] };
+    return { sequence, verifies: false, reason, exited: false, claim: 'none', amounts, owed: [] };
   }
   const argument = exitProofOfInclusionProof(
     proof,
@@ -113,16 +141,19 @@ async function checkProof(
   );
   const exitAddress = argument.exitAddress;
   const [claim, ...owed] = await Promise.all([
-    vault.read.exitClaims([argument.commitment]),
+    exitClaimState(reader, vault.address, argument.commitment),
     ...proof.balances.map((_pair, index) => vault.read.owed([exitAddress, BigInt(index)])),
   ]);
-  // A registered claim (phase 1 of the escape) or a paid one: either way this leaf cannot exit again.
-  const exited = BigInt(claim) !== 0n;
-  const owedAmounts = owed.map((amount, index) => ({
-    symbol: symbols[index] ?? String(index),
-    amount: String(amount),
-  }));
-  const base = { sequence, exitAddress, exited, amounts, owed: owedAmounts };
+  const base = {
+    sequence,
+    exitAddress,
+    exited: claim.state !== 'none',
+    claim: claim.state,
+    amounts,
+    ...(claim.registered === undefined ? {} : { registered: bySymbol(claim.registered) }),
+    ...(claim.paid === undefined ? {} : { paid: bySymbol(claim.paid) }),
+    owed: bySymbol(owed),
+  };
   if (root === null) return { ...base, verifies: false, reason: 'the vault has no final root yet' };
   const sums = hexToBytes(argument.sums);
   const leaf = { hash: exitLeafHash(hexToBytes(argument.commitment), exitAddress, sums), sums };
@@ -145,9 +176,10 @@ export async function escapeStatus(options: EscapeStatusOptions): Promise<Escape
   const { info, account, proof } = options;
   const { publicClient, vault } = vaultReader(info);
   const publicKey = toHex(account);
-  const [block, frozen, root, commitmentCount, grace, requests, deposits] = await Promise.all([
+  const [block, frozen, frozenAt, root, commitmentCount, grace, requests, deposits] = await Promise.all([
     publicClient.getBlock(),
     vault.read.frozen(),
+    vault.read.frozenAt(),
     lastFinalRoot(vault),
     vault.read.commitmentCount(),
     vault.read.graceSeconds(),
@@ -167,25 +199,41 @@ export async function escapeStatus(options: EscapeStatusOptions): Promise<Escape
     oldest === undefined ? null : { ...oldest, freezableAfter: oldest.requestedAt + Number(grace) };
   const chainTime = Number(block.timestamp);
   const symbols = symbolsInVaultOrder(info.tokens, await vault.read.tokens());
+  const claimWindowEndsAt = frozen ? Number(frozenAt) + Number(grace) : null;
   const status = {
     vault: info.vault,
     chainTime,
     frozen,
+    claimWindowEndsAt,
+    claimWindowOpen: claimWindowEndsAt !== null && chainTime < claimWindowEndsAt,
     lastFinalRoot: root,
     pendingCommitments: Number(commitmentCount) - (root?.commitNumber ?? 0),
     forcedExits,
     oldestUnserved,
     freezableNow: !frozen && oldestUnserved !== null && chainTime > oldestUnserved.freezableAfter,
-    refundableDeposits: deposits
-      .filter((event) => Number(event.args.number) > (root?.depositsCredited ?? 0))
-      .map((event) => ({
-        number: Number(event.args.number),
-        amount: String(event.args.amount),
-        asset: event.args.asset!,
-      })),
-    ...(proof === undefined ? {} : { proof: await checkProof(vault, proof, root, symbols) }),
+    refundableDeposits: await refundable(vault, deposits, root?.depositsCredited ?? 0),
+    ...(proof === undefined ? {} : { proof: await checkProof({ publicClient }, vault, proof, root, symbols) }),
   };
   return { ...status, next: nextSteps(status) };
+}
+
+/** The account's deposits no final root credited and not refunded yet. */
+async function refundable(
+  vault: Vault,
+  deposits: Awaited<ReturnType<Vault['getEvents']['Deposited']>>,
+  depositsCredited: number,
+): Promise<EscapeStatus['refundableDeposits']> {
+  const uncredited = deposits.filter((event) => Number(event.args.number) > depositsCredited);
+  const refunded = await Promise.all(
+    uncredited.map(async (event) => (await vault.read.deposits([event.args.number!])).refunded),
+  );
+  return uncredited
+    .filter((_event, index) => !refunded[index])
+    .map((event) => ({
+      number: Number(event.args.number),
+      amount: String(event.args.amount),
+      asset: event.args.asset!,
+    }));
 }
 
 function symbolsInVaultOrder(tokens: Readonly<Record<string, Address>>, vaultTokens: readonly Address[]): string[] {
@@ -225,8 +273,8 @@ export function nextSteps(status: Omit<EscapeStatus, 'next'>): string[] {
     );
   } else if (!proof.verifies) {
     steps.push(`your proof cannot exit: ${proof.reason ?? 'it does not verify'}`);
-  } else if (!proof.exited) {
-    steps.push('exit: exchange exit --key <file> --proof <file> --custody <file> --ethereum-key <file>');
+  } else {
+    steps.push(...claimSteps(status, proof));
   }
   for (const owed of proof?.owed ?? []) {
     if (owed.amount !== '0') {
@@ -234,4 +282,20 @@ export function nextSteps(status: Omit<EscapeStatus, 'next'>): string[] {
     }
   }
   return steps;
+}
+
+/** The two phases of a frozen vault's escape for a proof that verifies: register the claim, wait, pay it. */
+function claimSteps(status: Omit<EscapeStatus, 'next'>, proof: EscapeProofCheck): string[] {
+  const windowEnd = `chain time ${status.claimWindowEndsAt ?? '-'} (now ${status.chainTime})`;
+  const pay = 'exchange exit-pay --proof <file> --custody <file> --ethereum-key <file>';
+  if (proof.claim === 'paid') return [];
+  if (proof.claim === 'registered') {
+    if (status.claimWindowOpen) return [`wait: the claim window ends at ${windowEnd}; then ${pay}`];
+    return [`exit-pay (the claim window is over): ${pay}; then exchange vault-withdraw`];
+  }
+  if (!status.claimWindowOpen) return [`your claim was not registered and the claim window closed at ${windowEnd}`];
+  return [
+    `exit (register your claim before the claim window ends at ${windowEnd}): ` +
+      'exchange exit --proof <file> --custody <file> --ethereum-key <file>',
+  ];
 }

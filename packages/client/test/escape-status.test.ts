@@ -5,14 +5,16 @@
  * through a final root; she saves her proof under that root and the vault's
  * description; the operator stops (the node is closed: only the chain
  * answers). Then `escape-status` at each step, with the commands it
- * suggests: file a forced exit, wait for the grace period, freeze, exit with
- * the saved proof, refund the deposit no final root credited, pull.
+ * suggests: file a forced exit, wait for the grace period, freeze, register
+ * the exit claim with the saved proof (phase 1), wait for the claim window
+ * to end, pay the claim (phase 2), refund the deposit no final root
+ * credited, pull.
  */
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { CustodyService, vaultContract } from '@vex/custody';
+import { CustodyService, paidExitClaim, vaultContract } from '@vex/custody';
 import { main } from '../src/cli.js';
 import { main as replay } from '../../replayer/src/cli.js';
 import type { CustodyInfo, EscapeStatus } from '../src/custody.js';
@@ -71,7 +73,7 @@ async function status(proofFile = file('proof.json')): Promise<EscapeStatus> {
 
 const ethereum = ['--custody', file('custody.json'), '--ethereum-key', file('eth.key')];
 
-it('escape-status guides a user from a forced exit to the freeze, the exit, the refund and the pull', async () => {
+it('escape-status guides a user from a forced exit to the freeze, both exit phases, refund and pull', async () => {
   const setup = await deployScenario(fixture, ['SOL', 'USDC'], { finalityDelaySeconds: 1, graceSeconds: 600 });
   const info: CustodyInfo = custodyInfoOf(fixture, setup);
   writeFileSync(file('custody.json'), JSON.stringify(info));
@@ -131,10 +133,18 @@ it('escape-status guides a user from a forced exit to the freeze, the exit, the 
   expect((await run('freeze', ...ethereum)).code).toBe(0);
 
   const frozen = await status();
-  expect(frozen).toMatchObject({ frozen: true, freezableNow: false, proof: { verifies: true, exited: false } });
+  expect(frozen).toMatchObject({
+    frozen: true,
+    freezableNow: false,
+    claimWindowOpen: true,
+    proof: { verifies: true, exited: false, claim: 'none' },
+  });
+  // The claim window is the grace period again, from the freeze's block.
+  expect(frozen.claimWindowEndsAt).toBeGreaterThanOrEqual(due.chainTime + 600);
+  expect(frozen.claimWindowEndsAt).toBeLessThanOrEqual(frozen.chainTime + 600);
   expect(frozen.next).toEqual([
     expect.stringMatching(/^deposit 2 was never credited: exchange refund --number 2/),
-    expect.stringMatching(/^exit: exchange exit/),
+    expect.stringMatching(/^exit \(register your claim before the claim window ends at chain time \d+.*exchange exit /),
   ]);
   const doctored = await status(file('doctored-proof.json'));
   expect(doctored.proof).toMatchObject({ verifies: false, reason: expect.stringMatching(/not the final root/) });
@@ -153,19 +163,48 @@ it('escape-status guides a user from a forced exit to the freeze, the exit, the 
   expect((await status(file('rebuilt-proof.json'))).proof).toMatchObject({ verifies: true, exited: false });
   const exited = await run('exit', '--proof', file('rebuilt-proof.json'), ...ethereum);
   expect(exited.stderr).toBe('');
+  const claimed = [
+    { symbol: 'SOL', amount: '1750000' },
+    { symbol: 'USDC', amount: '0' },
+  ];
+  const registered = await status();
+  expect(registered).toMatchObject({ claimWindowOpen: true });
+  expect(registered.proof).toMatchObject({ exited: true, claim: 'registered', registered: claimed });
+  expect(registered.proof!.owed.map((owed) => owed.amount)).toEqual(['0', '0']);
+  expect(registered.next.at(-1)).toMatch(/^wait: the claim window ends at chain time \d+ .*exchange exit-pay/);
+  expect((await run('exit', '--proof', file('proof.json'), ...ethereum)).stderr).toMatch(/AlreadyExited/);
+  expect((await run('exit-pay', '--proof', file('proof.json'), ...ethereum)).stderr).toMatch(/ClaimWindowOpen/);
+
+  await fixture.time.increaseTime({ seconds: registered.claimWindowEndsAt! - registered.chainTime + 1 });
+  await fixture.time.mine({ blocks: 1 });
+  const payable = await status();
+  expect(payable).toMatchObject({ claimWindowOpen: false, proof: { claim: 'registered' } });
+  expect(payable.next.at(-1)).toMatch(/^exit-pay \(the claim window is over\): exchange exit-pay/);
+  expect((await run('exit-pay', '--proof', file('proof.json'), ...ethereum)).stderr).toBe('');
+  const vault = vaultContract(fixture.alice, setup.vault);
+  const { commitment } = (await vault.getEvents.ExitPaid({}, { fromBlock: 0n }))[0]!.args;
+  expect(await vault.read.exitClaims([commitment!])).toBe(paidExitClaim);
   const after = await status();
   expect(after.proof).toMatchObject({
     exited: true,
+    claim: 'paid',
+    registered: claimed,
+    paid: claimed,
     owed: [
       { symbol: 'SOL', amount: '1750000' },
       { symbol: 'USDC', amount: '0' },
     ],
   });
   expect(after.next.at(-1)).toMatch(/^pull 1750000 SOL: exchange vault-withdraw --symbol SOL/);
+  expect(after.next.some((step) => /exchange exit/.test(step))).toBe(false);
+  expect((await run('exit-pay', '--proof', file('proof.json'), ...ethereum)).stderr).toMatch(/AlreadyExited/);
   expect((await run('refund', '--number', '2', ...ethereum)).code).toBe(0);
   expect((await run('refund', '--number', '2', ...ethereum)).stderr).toMatch(/NotRefundable/);
   for (const symbol of ['SOL', 'USDC'])
     expect((await run('vault-withdraw', '--symbol', symbol, ...ethereum)).code).toBe(0);
   expect(await tokenBalance(fixture.alice, setup.tokens[0]!, fixture.alice.account.address)).toBe(2_000_000n);
   expect(await tokenBalance(fixture.alice, setup.tokens[1]!, fixture.alice.account.address)).toBe(5_000_000n);
+  // Paid, refunded and pulled: nothing left to do.
+  const done = await status();
+  expect(done).toMatchObject({ refundableDeposits: [], proof: { claim: 'paid' }, next: [] });
 }, 120_000);
