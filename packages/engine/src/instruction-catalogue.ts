@@ -139,6 +139,10 @@ export const queryRoutes: ReadonlyArray<SignedRoute & { readonly instruction: st
   { method: 'GET', path: '/wapi/v1/history/borrowLend', instruction: 'borrowHistoryQueryAll' },
   { method: 'GET', path: '/wapi/v1/history/interest', instruction: 'interestHistoryQueryAll' },
   { method: 'GET', path: '/wapi/v1/history/borrowLend/positions', instruction: 'borrowPositionHistoryQueryAll' },
+  // Perpetuals (docs/perps.md, docs/api.md "Perpetuals").
+  { method: 'GET', path: '/wapi/v1/history/funding', instruction: 'fundingHistoryQueryAll' },
+  { method: 'GET', path: '/wapi/v1/history/settlement', instruction: 'settlementHistoryQueryAll' },
+  { method: 'GET', path: '/wapi/v1/history/position', instruction: 'positionHistoryQueryAll' },
 ];
 
 export type TransactionName = keyof typeof transactionCatalogue;

@@ -62,6 +62,9 @@ describe('instructionForRoute', () => {
       ['GET', '/wapi/v1/history/borrowLend', 'borrowHistoryQueryAll'],
       ['GET', '/wapi/v1/history/interest', 'interestHistoryQueryAll'],
       ['GET', '/wapi/v1/history/borrowLend/positions', 'borrowPositionHistoryQueryAll'],
+      ['GET', '/wapi/v1/history/funding', 'fundingHistoryQueryAll'],
+      ['GET', '/wapi/v1/history/settlement', 'settlementHistoryQueryAll'],
+      ['GET', '/wapi/v1/history/position', 'positionHistoryQueryAll'],
     ];
     expect(signedRoutes).toHaveLength(table.length);
     for (const [method, path, instruction] of table)
