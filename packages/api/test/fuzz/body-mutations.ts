@@ -395,8 +395,9 @@ function batchAndSigningMutations(target: BodyTarget): MutationChoices {
     },
     () => {
       if (spec.route !== routes.placeBatch) return undefined;
-      // One element with an order-level syntax error refuses the whole batch.
-      const payload = [...(spec.payload as Array<Record<string, unknown>>), { ...first, reduceOnly: true }];
+      // One element with an order-level syntax error refuses the whole batch. (Not `reduceOnly`: it is an order
+      // flag now, refused per order on a spot market by the engine, docs/perps.md section 4a.)
+      const payload = [...(spec.payload as Array<Record<string, unknown>>), { ...first, orderType: 'Sideways' }];
       return {
         label: label('batchWithInvalidOrder'),
         request: wireOf({ ...spec, payload, signedPayload: payload }),
