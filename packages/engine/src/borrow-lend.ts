@@ -11,6 +11,7 @@ import type { EntryRecorder } from './entry-recorder.js';
 import { accountHealth, accountHealthTerms, adjustedHealth, meetsInitialMargin, type HealthTerms } from './health.js';
 import type { TraderInstruction } from './instruction.js';
 import {
+  accrualDue,
   accrue,
   borrowedUnits,
   borrowUnits,
@@ -35,17 +36,19 @@ export const maximumLeverageLimit = 50n * wad;
 
 /** Pools brought forward during an instruction, so a rejection can put their indexes back exactly. */
 export class PoolSavepoint {
-  private readonly saved: Array<{
-    margin: AssetMargin;
-    borrowIndex: bigint;
-    supplyIndex: bigint;
-    accruedAtMs: number;
-  }> = [];
+  /** Allocated at the first pool that accrual moves: most entries fall in a second their pools already reached. */
+  private saved:
+    | Array<{ margin: AssetMargin; borrowIndex: bigint; supplyIndex: bigint; accruedAtMs: number }>
+    | undefined;
 
   accrue(margin: AssetMargin, timeMs: number): void {
+    // A pool that accrue leaves alone needs no saving: only accrue moves a pool between a savepoint and its restore
+    // (liquidation restores before any loss), and at one log time a pool unmoved once stays unmoved.
+    if (!accrualDue(margin, timeMs)) return;
     const pool = margin.lendingPool;
     // A loop, not some(): this runs for every pool an entry touches, and a closure per call is garbage.
     let saved = false;
+    if (this.saved === undefined) this.saved = [];
     for (const entry of this.saved) if (entry.margin === margin) saved = true;
     if (!saved) {
       this.saved.push({
@@ -67,6 +70,7 @@ export class PoolSavepoint {
   }
 
   restore<T>(value: T): T {
+    if (this.saved === undefined) return value;
     for (const { margin, borrowIndex, supplyIndex, accruedAtMs } of this.saved) {
       margin.lendingPool.borrowIndex = borrowIndex;
       margin.lendingPool.supplyIndex = supplyIndex;

@@ -13,7 +13,7 @@
  */
 import { collateralShareUnits, coverageShareWeight } from './coverage-pool.js';
 import { borrowedUnits, lentUnits } from './lending-pool.js';
-import { valueUnits } from './index-prices.js';
+import { powerOfTen, valueUnits } from './index-prices.js';
 import {
   divideDown,
   divideUp,
@@ -53,7 +53,7 @@ export function settlementDecimals(state: ExchangeState): number {
 
 /** A value in settlement units as a notional in whole settlement units (wad), rounded as asked. */
 function notional(value: bigint, decimals: number, roundUp: boolean): bigint {
-  const scale = 10n ** BigInt(decimals);
+  const scale = powerOfTen(decimals);
   return roundUp ? divideUp(value * wad, scale) : divideDown(value * wad, scale);
 }
 

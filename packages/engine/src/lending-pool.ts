@@ -183,6 +183,11 @@ function wholeSecondsElapsed(pool: LendingPool, timeMs: number): number {
   return elapsedMs < 1000 ? 0 : Number(BigInt(elapsedMs) / 1000n);
 }
 
+/** Whether accrue(margin, timeMs) would move the pool: at least a whole second has passed since its accrual time. */
+export function accrualDue(margin: AssetMargin, timeMs: number): boolean {
+  return timeMs - margin.lendingPool.accruedAtMs >= 1000;
+}
+
 /** product × seconds: a product by 1 (exact) and its BigInt() are skipped. */
 function timesSeconds(product: bigint, seconds: number): bigint {
   return seconds === 1 ? product : product * BigInt(seconds);

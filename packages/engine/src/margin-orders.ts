@@ -16,13 +16,7 @@
 import { checkBorrow, checkRedeem, PoolSavepoint } from './borrow-lend.js';
 import type { EntryRecorder } from './entry-recorder.js';
 import type { OrderView } from './events.js';
-import {
-  accountHealthTerms,
-  adjustedHealth,
-  type AccountHealth,
-  type HealthAdjustment,
-  type HealthTerms,
-} from './health.js';
+import { accountHealthTerms, adjustedHealth, type AccountHealth, type HealthTerms } from './health.js';
 import { borrowedUnits, borrowUnits, lendUnits, lentUnits, redeemUnits, repayUnits } from './lending-pool.js';
 import { divideUp, minimum } from './margin-fixed-point.js';
 import { placeOrder, plannedFill, type AttachedViews } from './matching.js';
@@ -125,7 +119,8 @@ export function placeMarginOrder(
   }
   const timeMs = recorder.timeMs;
   const market = params.market;
-  const [spendAsset, receiveAsset] = params.side === 'Bid' ? [market.quote, market.base] : [market.base, market.quote];
+  const spendAsset = params.side === 'Bid' ? market.quote : market.base;
+  const receiveAsset = params.side === 'Bid' ? market.base : market.quote;
   const savepoint = new PoolSavepoint();
   savepoint.accrueAccount(account, timeMs);
   // One pass gives the liquidation check (isLiquidatable's rule), the surplus a refused order is compared with, and
@@ -174,24 +169,27 @@ function checkOrderMargin(
   { spend, receive, borrow }: { spend: bigint; receive: bigint; borrow: bigint },
   current: HealthTerms,
 ): Rejection | undefined {
-  const unfilled: HealthAdjustment[] = [{ asset: spendAsset, heldUnits: borrow, borrowedUnits: borrow }];
-  const filled: HealthAdjustment[] = [
+  // Unfilled without a borrow changes no quantity: it is the health before the order, already computed.
+  const unfilled =
+    borrow === 0n
+      ? current.health
+      : adjustedHealth(state, account, current, [{ asset: spendAsset, heldUnits: borrow, borrowedUnits: borrow }]);
+  const refusal = marginRefusal(unfilled, current.health, borrow);
+  if (refusal !== undefined) return refusal;
+  const filled = adjustedHealth(state, account, current, [
     { asset: spendAsset, heldUnits: borrow - spend, borrowedUnits: borrow },
     { asset: receiveAsset, heldUnits: receive, borrowedUnits: 0n },
-  ];
-  let before: bigint | undefined;
-  for (const adjustments of [unfilled, filled]) {
-    // Unfilled without a borrow changes no quantity: it is the health before the order, already computed.
-    const unchanged = adjustments === unfilled && borrow === 0n ? current.health : undefined;
-    const after = unchanged ?? adjustedHealth(state, account, current, adjustments);
-    if (after.netEquity >= after.initialRequirement) continue;
-    // The health before the order: accruing pools since it was computed does not change values at the same time.
-    before ??= surplus(current.health);
-    if (borrow === 0n && surplus(after) >= before) continue;
-    const message = `Net equity ${after.netEquity} would be below the initial requirement ${after.initialRequirement}.`;
-    return reject('INSUFFICIENT_MARGIN', message, 'order');
-  }
-  return undefined;
+  ]);
+  return marginRefusal(filled, current.health, borrow);
+}
+
+/** One end's check: it meets the initial margin, or borrows nothing and does not lower the surplus over it. */
+function marginRefusal(after: AccountHealth, before: AccountHealth, borrow: bigint): Rejection | undefined {
+  if (after.netEquity >= after.initialRequirement) return undefined;
+  // The health before the order: accruing pools since it was computed does not change values at the same time.
+  if (borrow === 0n && surplus(after) >= surplus(before)) return undefined;
+  const message = `Net equity ${after.netEquity} would be below the initial requirement ${after.initialRequirement}.`;
+  return reject('INSUFFICIENT_MARGIN', message, 'order');
 }
 
 /**
