@@ -55,7 +55,7 @@ const positionHistoryFields = {
 const positionHistorySchema = {
   type: 'object',
   properties: {
-    ...Object.fromEntries([...Object.keys(positionHistoryFields), 'fees', 'closedAt'].map((name) => [name, text])),
+    ...Object.fromEntries([...Object.keys(positionHistoryFields), 'closedAt'].map((name) => [name, text])),
     state: { type: 'string', enum: ['Open', 'Closed'] },
   },
 } as const;
@@ -106,7 +106,11 @@ function wireSettlement(state: ExchangeState, record: PerpSettlementRecord) {
   };
 }
 
-/** A closed position: flat, its realised PnL, funding (paid: negative) and last fee; id `symbol:sequence`. */
+/**
+ * A closed position: flat, its realised PnL and funding (paid: negative) over
+ * its life; id `symbol:sequence` (the closing entry). Backpack's `fees` (all
+ * fees of the position) is left out: the state keeps no per-position fee total.
+ */
 function wireClosedPosition(state: ExchangeState, record: PerpClosedPositionRecord) {
   const market = requireMarket(state, record.market);
   const usdc = (units: bigint): string => formatDecimal(units, market.quote.decimals);
@@ -123,7 +127,6 @@ function wireClosedPosition(state: ExchangeState, record: PerpClosedPositionReco
     unrealizedPnl: usdc(0n),
     fundingQuantity: usdc(-record.cumulativeFundingUnits),
     imf: formatDecimal(0n, 18),
-    fees: usdc(record.feeUnits),
     closedAt: isoWithoutZone(record.timeMs),
     state: 'Closed',
   };
