@@ -1,5 +1,5 @@
 /**
- * The per-account events of perpetual positions (docs/perps.md, "Events"):
+ * The per-account events of perpetual positions (docs/perps.md, section 7):
  * each settlement of funding into a position (`perpFundingPayment`), each
  * USDC movement of the perpetual settlement by its Backpack source
  * (`perpSettlement`), and each change of a position by a fill
