@@ -132,30 +132,33 @@ function wireClosedPosition(state: ExchangeState, record: PerpClosedPositionReco
   };
 }
 
+/** A signed history route of this file: its path, instruction, summary, query and item schemas. */
+function historyRoute<Query, Item>(path: string, instruction: string, summary: string, querystring: Query, item: Item) {
+  return { path, instruction, summary, tags, querystring, answer: arrayOf(item) };
+}
+
 type HistoryQuery = PageQuery & { readonly symbol?: string; readonly source?: string };
 
 export function registerPerpHistoryRoutes(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
-  const fundingRoute = {
-    path: '/wapi/v1/history/funding',
-    instruction: 'fundingHistoryQueryAll',
-    summary: 'Funding payments of the signer, newest first',
-    tags,
-    querystring: strictQuery({ ...pageQueryProperties, symbol: symbolString, subaccountId }),
-    answer: arrayOf(fundingPaymentSchema),
-  };
+  const fundingRoute = historyRoute(
+    '/wapi/v1/history/funding',
+    'fundingHistoryQueryAll',
+    'Funding payments of the signer, newest first',
+    strictQuery({ ...pageQueryProperties, symbol: symbolString, subaccountId }),
+    fundingPaymentSchema,
+  );
   registerSignedQuery<HistoryQuery>(app, context, fundingRoute, async (account, query) => {
     const records = await node.history.perpFundingPayments(account, parsePage(query, node.state));
     return Promise.all(records.map((record) => wireFundingPayment(context, record)));
   });
-  const settlementRoute = {
-    path: '/wapi/v1/history/settlement',
-    instruction: 'settlementHistoryQueryAll',
-    summary: 'Settlements of the signer’s PnL, funding and fees, newest first',
-    tags,
-    querystring: strictQuery({ ...pageQueryProperties, source: { type: 'string', enum: settlementSources } }),
-    answer: arrayOf(settlementSchema),
-  };
+  const settlementRoute = historyRoute(
+    '/wapi/v1/history/settlement',
+    'settlementHistoryQueryAll',
+    'Settlements of the signer’s PnL, funding and fees, newest first',
+    strictQuery({ ...pageQueryProperties, source: { type: 'string', enum: settlementSources } }),
+    settlementSchema,
+  );
   registerSignedQuery<HistoryQuery>(app, context, settlementRoute, async (account, query) => {
     const page = { ...parsePage(query, node.state), ...(query.source === undefined ? {} : { source: query.source }) };
     const records = await node.history.perpSettlements(account, page);
@@ -166,19 +169,18 @@ export function registerPerpHistoryRoutes(app: FastifyInstance, context: ApiCont
 
 function registerPositionHistory(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
-  const positionRoute = {
-    path: '/wapi/v1/history/position',
-    instruction: 'positionHistoryQueryAll',
-    summary: 'Positions of the signer: the open ones from the state, then the closed ones, newest first',
-    tags,
-    querystring: strictQuery({
+  const positionRoute = historyRoute(
+    '/wapi/v1/history/position',
+    'positionHistoryQueryAll',
+    'Positions of the signer: the open ones from the state, then the closed ones, newest first',
+    strictQuery({
       ...pageQueryProperties,
       symbol: symbolString,
       state: { type: 'string', enum: ['Open', 'Closed'] },
       marketType: { type: 'string', maxLength: 64 },
     }),
-    answer: arrayOf(positionHistorySchema),
-  };
+    positionHistorySchema,
+  );
   type PositionQuery = HistoryQuery & { state?: 'Open' | 'Closed' };
   registerSignedQuery<PositionQuery>(app, context, positionRoute, async (account, query) => {
     const page = parsePage(query, node.state);
