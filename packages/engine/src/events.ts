@@ -6,6 +6,7 @@
 import type { OrderType, SelfTradePrevention, Side, TimeInForce } from './instruction.js';
 import type { MarginEvent } from './margin-views.js';
 import type { PerpClockEvent } from './perps/funding.js';
+import type { PerpAccountEvent } from './perps/perp-events.js';
 import type { OrderStatus } from './state.js';
 
 export interface OrderView {
@@ -104,4 +105,6 @@ export type EngineEvent =
   | { readonly type: 'reserves'; readonly reserves: ReservesView }
   | MarginEvent
   /** A perpetual's funding boundary settled, or its mark price moved (docs/perps-pricing.md, section 7). */
-  | PerpClockEvent;
+  | PerpClockEvent
+  /** A position's funding payment, a USDC settlement by source, a position changed by a fill (perps/perp-events.ts). */
+  | PerpAccountEvent;

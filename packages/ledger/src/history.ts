@@ -34,6 +34,16 @@ import {
   type LendingQuery,
 } from './history-margin.js';
 import {
+  decodeClosedPosition,
+  decodeFundingPayment,
+  decodeSettlement,
+  perpAccountHistoryOperations,
+  perpAccountPrefix,
+  type PerpClosedPositionRecord,
+  type PerpFundingPaymentRecord,
+  type PerpSettlementRecord,
+} from './history-perp-accounts.js';
+import {
   perpHistoryOperations,
   readFundingIntervals,
   readMarkPricesBetween,
@@ -128,6 +138,10 @@ export interface HistoryIndex {
   fundingIntervals(market: string, query: FundingIntervalQuery): Promise<FundingIntervalRecord[]>;
   /** A perpetual market's mark and index moves with fromMs <= atMs < toMs, oldest first, at most `maximum`. */
   markPricesBetween(market: string, fromMs: number, toMs: number, maximum: number): Promise<MarkPriceRange>;
+  /** The account's funding payments, settlements and closed positions, newest first (history-perp-accounts.ts). */
+  perpFundingPayments(accountId: string, page: Page): Promise<PerpFundingPaymentRecord[]>;
+  perpSettlements(accountId: string, page: Page & { readonly source?: string }): Promise<PerpSettlementRecord[]>;
+  perpClosedPositions(accountId: string, page: Page): Promise<PerpClosedPositionRecord[]>;
 }
 
 export const defaultPageLimit = 100;
@@ -360,6 +374,7 @@ export function historyOperations(
   let orders: Map<number, OrderView> | undefined;
   let lendingMovements = false;
   let perpEvents = false;
+  let perpAccountEvents = false;
   for (const event of events) {
     switch (event.type) {
       case 'orderAccepted':
@@ -394,6 +409,11 @@ export function historyOperations(
       case 'perpMarkPrice':
         perpEvents = true;
         break;
+      case 'perpFundingPayment':
+      case 'perpSettlement':
+      case 'perpPositionChanged':
+        perpAccountEvents = true;
+        break;
       default:
         break;
     }
@@ -402,6 +422,7 @@ export function historyOperations(
   // Their sources depend on the entry's other events, so they are written once all are seen.
   if (lendingMovements) lendingHistoryOperations(state, sequence, events, operations);
   if (perpEvents) perpHistoryOperations(sequence, events, operations);
+  if (perpAccountEvents) perpAccountHistoryOperations(sequence, events, operations);
 }
 
 /**
@@ -467,6 +488,8 @@ interface ScanFilter<T> {
   readonly decode: (value: Uint8Array) => T;
   readonly timeOf: (record: T) => number;
   readonly marketOf?: (record: T) => string;
+  /** Records it rejects are skipped before paging. */
+  readonly keep?: (record: T) => boolean;
 }
 
 function pageLimit(limit: number | undefined): number {
@@ -492,6 +515,7 @@ async function scanNewestFirst<T>(
   for await (const value of db.values({ ...prefixRange(prefix), reverse: true })) {
     const record = filter.decode(value);
     if (market !== undefined && filter.marketOf!(record) !== market) continue;
+    if (filter.keep !== undefined && !filter.keep(record)) continue;
     const time = filter.timeOf(record);
     if (page.toMs !== undefined && time > page.toMs) continue;
     if (page.fromMs !== undefined && time < page.fromMs) break;
@@ -504,6 +528,12 @@ async function scanNewestFirst<T>(
   }
   return results;
 }
+
+/** The perpetuals' per-account records: filtered by `market`, paged by log time. */
+const byMarketAndTime = {
+  timeOf: (record: { readonly timeMs: number }) => record.timeMs,
+  marketOf: (record: { readonly market: string }) => record.market,
+};
 
 /** The HistoryIndex over the ledger's LevelDB. */
 export class LevelHistoryIndex implements HistoryIndex {
@@ -621,6 +651,26 @@ export class LevelHistoryIndex implements HistoryIndex {
 
   markPricesBetween(market: string, fromMs: number, toMs: number, maximum: number): Promise<MarkPriceRange> {
     return readMarkPricesBetween(this.db, market, fromMs, toMs, maximum);
+  }
+
+  perpFundingPayments(accountId: string, page: Page): Promise<PerpFundingPaymentRecord[]> {
+    const prefix = perpAccountPrefix(keyspaces.perpFundingPaymentByAccount, accountId);
+    return scanNewestFirst(this.db, prefix, page, { decode: decodeFundingPayment, ...byMarketAndTime });
+  }
+
+  perpSettlements(accountId: string, page: Page & { readonly source?: string }): Promise<PerpSettlementRecord[]> {
+    const prefix = perpAccountPrefix(keyspaces.perpSettlementByAccount, accountId);
+    const { source } = page;
+    return scanNewestFirst(this.db, prefix, page, {
+      decode: decodeSettlement,
+      ...byMarketAndTime,
+      keep: source === undefined ? undefined : (record) => record.source === source,
+    });
+  }
+
+  perpClosedPositions(accountId: string, page: Page): Promise<PerpClosedPositionRecord[]> {
+    const prefix = perpAccountPrefix(keyspaces.perpClosedPositionByAccount, accountId);
+    return scanNewestFirst(this.db, prefix, page, { decode: decodeClosedPosition, ...byMarketAndTime });
   }
 
   async trades(market: string, limit: number): Promise<PublicTrade[]> {

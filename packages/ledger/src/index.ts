@@ -57,6 +57,11 @@ export type {
   MarkPriceRange,
   MarkPriceRecord,
 } from './history-perps.js';
+export type {
+  PerpClosedPositionRecord,
+  PerpFundingPaymentRecord,
+  PerpSettlementRecord,
+} from './history-perp-accounts.js';
 export {
   keyspaces,
   entryKey,

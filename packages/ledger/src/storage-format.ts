@@ -21,6 +21,9 @@ export const keyspaces = {
   lendingMovementByAccount: 0x17,
   perpFundingByMarket: 0x18,
   perpMarkPriceByMarket: 0x19,
+  perpFundingPaymentByAccount: 0x1a,
+  perpSettlementByAccount: 0x1b,
+  perpClosedPositionByAccount: 0x1c,
 } as const;
 
 /** Every history keyspace, for scans that must visit all derived records. */
@@ -35,17 +38,22 @@ export const historyKeyspaces: readonly number[] = [
   keyspaces.lendingMovementByAccount,
   keyspaces.perpFundingByMarket,
   keyspaces.perpMarkPriceByMarket,
+  keyspaces.perpFundingPaymentByAccount,
+  keyspaces.perpSettlementByAccount,
+  keyspaces.perpClosedPositionByAccount,
 ];
 
 /**
  * The version of this layout, stored under the format meta key. Version 2
  * added the borrow/lend history (keyspace 0x17) and stores version-2
  * attestations from then on; version 3 added the perpetuals' funding and mark
- * price history (keyspaces 0x18, 0x19). An older ledger is upgraded in place
+ * price history (keyspaces 0x18, 0x19); version 4 added the perpetuals'
+ * per-account funding payments, settlements and closed positions (keyspaces
+ * 0x1a–0x1c). An older ledger is upgraded in place
  * when it is opened (storage-upgrade.ts, docs/log-format.md "Storage format
  * versions").
  */
-export const storageFormatVersion = 3;
+export const storageFormatVersion = 4;
 
 const ascii = (text: string): Uint8Array => new TextEncoder().encode(text);
 function metaKey(name: string): Uint8Array {

@@ -188,7 +188,7 @@ describe('storage format upgrade', () => {
 
     const first = openNode(directory.path, old.lastLogTimeMs);
     const node = await first.opened;
-    expect(first.logging.lines.some((line) => line.msg.startsWith('ledger upgraded from storage format 1 to 3'))).toBe(
+    expect(first.logging.lines.some((line) => line.msg.startsWith('ledger upgraded from storage format 1 to 4'))).toBe(
       true,
     );
     expect(node.state.headSequence).toBe(old.headSequence);
@@ -219,10 +219,10 @@ describe('storage format upgrade', () => {
     expect(node.latestAttestation()).toMatchObject({ version: 2, sequence: submitted.sequence });
     await node.close();
 
-    expect(await readFormat(directory.path)).toBe(3);
+    expect(await readFormat(directory.path)).toBe(4);
     expect(await readRange(directory.path, lendingRange)).toEqual(old.lendingRecords);
 
-    // A second start finds format 3: no upgrade, the same state.
+    // A second start finds format 4: no upgrade, the same state.
     const second = openNode(directory.path, old.lastLogTimeMs + 2_000);
     const reopened = await second.opened;
     expect(second.logging.lines.some((line) => line.msg.startsWith('ledger upgraded'))).toBe(false);
@@ -264,9 +264,9 @@ describe('storage format upgrade', () => {
   });
 
   test.each([
-    [Uint8Array.of(4), 'the storage format is 0x04, this node reads formats 1 to 3 (it was written by a newer version'],
-    [Uint8Array.of(0), 'the storage format is 0x00, this node reads formats 1 to 3 (this node cannot read it'],
-    [undefined, 'the storage format is missing, this node reads formats 1 to 3'],
+    [Uint8Array.of(5), 'the storage format is 0x05, this node reads formats 1 to 4 (it was written by a newer version'],
+    [Uint8Array.of(0), 'the storage format is 0x00, this node reads formats 1 to 4 (this node cannot read it'],
+    [undefined, 'the storage format is missing, this node reads formats 1 to 4'],
   ])('a ledger of format %s is refused with what to do, and left as it was', async (format, message) => {
     const directory = await temporaryDirectory();
     cleanups.push(directory.remove);

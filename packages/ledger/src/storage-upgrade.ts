@@ -17,6 +17,10 @@
  *
  * Version 2 → 3 (and 1 → 3 at once): version 3 adds the perpetuals' funding
  * and mark price history (keyspaces 0x18, 0x19), rebuilt the same way.
+ *
+ * Version 3 → 4 (and 1 or 2 → 4 at once): version 4 adds the perpetuals'
+ * per-account funding payments, settlements and closed positions (keyspaces
+ * 0x1a–0x1c), rebuilt the same way.
  */
 import { bytesToLowerHex } from '@vex/engine';
 import type { Logger } from 'pino';

@@ -17,9 +17,10 @@
 import type { EntryRecorder } from '../entry-recorder.js';
 import type { Account, ExchangeState, Market } from '../state.js';
 import { settlePerpCash } from './perp-cash.js';
+import { reportSettlements, settleFundingReported } from './perp-events.js';
 import type { PerpMarketState } from './perp-market.js';
 import { positionsInOrder } from './position-codec.js';
-import { type Position, settleFunding, unrealisedPnlUnits } from './position.js';
+import { type Position, unrealisedPnlUnits } from './position.js';
 
 /** The realisation cadence: one window of log time. */
 export const realisationWindowMs = 10_000;
@@ -57,16 +58,10 @@ export function realiseDuePositions(
   for (const [marketIndex, position] of positionsInOrder(account)) {
     if (position.realisedAtMs >= windowStartMs) continue;
     const market = state.markets[marketIndex]!;
-    const perp = market.perp as PerpMarketState;
-    const funding = settleFunding(
-      position,
-      perp.funding.cumulativeFundingIndex,
-      market.base.decimals,
-      market.quote.decimals,
-    );
-    perp.fundingBalanceUnits += funding;
+    const funding = settleFundingReported(account, market, position, recorder);
     const pnl = realiseAtMark(market, position, timeMs);
     state.changes.accountChanged(account);
     settlePerpCash(state, recorder, account, market.quote, pnl - funding);
+    reportSettlements(recorder, account, market, { realisedUnits: pnl, fundingUnits: funding, feeUnits: 0n });
   }
 }

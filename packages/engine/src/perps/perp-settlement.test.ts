@@ -142,6 +142,42 @@ describe('perpetual settlement', () => {
     expect(accountHealth(state, bob, 1)).toMatchObject({ netEquity: -20n * usdcUnits, ...requirements });
   });
 
+  it('reports funding payments, settlements by source and position changes as events', () => {
+    const { state, market, alice, bob } = tradingState();
+    place(state, alice, 'Bid', 2n, '100');
+    place(state, bob, 'Ask', 2n);
+    const opened = state.recorder.events.filter((event) => event.type === 'perpPositionChanged');
+    expect(opened.map((event) => [event.account, event.quantityUnits, event.costBasisUnits])).toEqual([
+      [alice.id, 2n * solUnits, 200n * usdcUnits],
+      [bob.id, -2n * solUnits, -200n * usdcUnits],
+    ]);
+    // One funding interval at 1 USDC per SOL: longs pay shorts.
+    const fromIndex = market.perp!.funding.cumulativeFundingIndex;
+    market.perp!.funding.cumulativeFundingIndex = fromIndex + wad;
+    place(state, alice, 'Ask', 2n, '100');
+    place(state, bob, 'Bid', 2n);
+    const events = state.recorder.events;
+    const payments = events.filter((event) => event.type === 'perpFundingPayment');
+    expect(payments.map((event) => [event.account, event.quantityUnits, event.paymentUnits])).toEqual([
+      [alice.id, 2n * solUnits, 2n * usdcUnits],
+      [bob.id, -2n * solUnits, -2n * usdcUnits],
+    ]);
+    expect(payments[0]).toMatchObject({ market: 'SOL_USDC_PERP', fromIndex, toIndex: fromIndex + wad, timeMs: 1 });
+    const settlements = events.filter((event) => event.type === 'perpSettlement');
+    expect(settlements.map((event) => [event.account === alice.id, event.source, event.quantityUnits])).toEqual([
+      [true, 'FundingPayment', -2n * usdcUnits],
+      [true, 'TradingFees', -ceilingFee(200n * usdcUnits, 2n)],
+      [false, 'FundingPayment', 2n * usdcUnits],
+      [false, 'TradingFees', -ceilingFee(200n * usdcUnits, 5n)],
+    ]);
+    const closed = events.filter((event) => event.type === 'perpPositionChanged');
+    expect(closed.map((event) => [event.quantityUnits, event.cumulativeFundingUnits, event.realisedPnlUnits])).toEqual([
+      [0n, 2n * usdcUnits, 0n],
+      [0n, -2n * usdcUnits, 0n],
+    ]);
+    expect(alice.positions.size + bob.positions.size).toBe(0);
+  });
+
   it('finds a position that does not sum to zero', () => {
     const { state, market, alice, bob } = tradingState();
     place(state, alice, 'Bid', 2n, '100');

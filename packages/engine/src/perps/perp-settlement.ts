@@ -7,13 +7,15 @@
  * are recorded exactly as on a spot market (SpotSettlement.recordFill).
  */
 import { credit } from '../balance-movements.js';
+import type { EntryRecorder } from '../entry-recorder.js';
 import type { PriceLevel } from '../order-book.js';
 import { ceilingFee, SpotSettlement } from '../spot-settlement.js';
 import type { Account, Market, Order } from '../state.js';
 import type { PerpMarketState } from './perp-market.js';
 import { settlePerpCash } from './perp-cash.js';
+import { reportPositionChanged, reportSettlements, settleFundingReported } from './perp-events.js';
 import { realiseAtMark } from './perp-realisation.js';
-import { applyFill, newPosition, settleFunding } from './position.js';
+import { applyFill, newPosition, type Position } from './position.js';
 
 /** The positive part of a quantity: what a position adds to open interest. */
 function longUnits(quantityUnits: bigint): bigint {
@@ -22,10 +24,11 @@ function longUnits(quantityUnits: bigint): bigint {
 
 /**
  * Moves `account`'s position on `market` by `deltaUnits` base units for
- * `quoteUnits` USDC units at log time `timeMs`: settles its funding, applies
- * the fill, realises what stays open at the mark, and returns the realised
- * PnL, the funding paid and the change in open interest. A position that
- * becomes flat is removed (docs/perps.md, "Encoding").
+ * `quoteUnits` USDC units at log time `timeMs`: settles its funding
+ * (reported to `recorder`, if any: perp-events.ts), applies the fill, realises what stays open at
+ * the mark, and returns the position after it, the realised PnL, the funding
+ * paid and the change in open interest. A position that becomes flat is
+ * removed (docs/perps.md, "Encoding").
  */
 export function movePosition(
   account: Account,
@@ -33,17 +36,17 @@ export function movePosition(
   deltaUnits: bigint,
   quoteUnits: bigint,
   timeMs: number,
+  recorder?: EntryRecorder,
 ): {
+  readonly position: Position;
   readonly realisedUnits: bigint;
   readonly fundingUnits: bigint;
   readonly openInterestChangeUnits: bigint;
 } {
   const perp = market.perp as PerpMarketState;
-  const index = perp.funding.cumulativeFundingIndex;
-  const position = account.positions.get(market.index) ?? newPosition(index, timeMs);
+  const position = account.positions.get(market.index) ?? newPosition(perp.funding.cumulativeFundingIndex, timeMs);
   // Funding up to now is settled before the position changes (docs/perps.md, "Funding").
-  const fundingUnits = settleFunding(position, index, market.base.decimals, market.quote.decimals);
-  perp.fundingBalanceUnits += fundingUnits;
+  const fundingUnits = settleFundingReported(account, market, position, recorder);
   const before = position.quantityUnits;
   let realisedUnits = applyFill(position, deltaUnits, quoteUnits);
   if (position.quantityUnits === 0n) account.positions.delete(market.index);
@@ -53,6 +56,7 @@ export function movePosition(
     account.positions.set(market.index, position);
   }
   return {
+    position,
     realisedUnits,
     fundingUnits,
     openInterestChangeUnits: longUnits(position.quantityUnits) - longUnits(before),
@@ -83,12 +87,14 @@ export class PerpSettlement extends SpotSettlement {
    */
   private settleSide(account: Account, deltaUnits: bigint, quoteUnits: bigint, feeUnits: bigint): void {
     const { market, recorder, state } = this;
-    const moved = movePosition(account, market, deltaUnits, quoteUnits, recorder.timeMs);
+    const moved = movePosition(account, market, deltaUnits, quoteUnits, recorder.timeMs, recorder);
     (market.perp as PerpMarketState).openInterestUnits += moved.openInterestChangeUnits;
     // The position is in the account's piece of the state encoding, whether or not USDC moves.
     state.changes.accountChanged(account);
     // The fee is credited first: a loss the account cannot pay is borrowed, never taken from the fee.
     if (feeUnits > 0n) credit(recorder, state.feeAccount.balance(market.quote), feeUnits);
     settlePerpCash(state, recorder, account, market.quote, moved.realisedUnits - moved.fundingUnits - feeUnits);
+    reportSettlements(recorder, account, market, { ...moved, feeUnits });
+    reportPositionChanged(recorder, account, market, moved.position, feeUnits);
   }
 }
