@@ -53,7 +53,12 @@ export class SnapshotTaker {
     private readonly writer: SnapshotWriter,
   ) {
     const stateEncoding = encodeState(state);
-    const workerData: SnapshotWorkerData = { stateEncoding, sequence, snapshotEveryEntries };
+    const workerData: SnapshotWorkerData = {
+      stateEncoding,
+      sequence,
+      snapshotEveryEntries,
+      ...(state.genesis.custodians === undefined ? {} : { custodians: state.genesis.custodians }),
+    };
     this.worker = new Worker(workerUrl, { workerData, transferList: [stateEncoding.buffer as ArrayBuffer] });
     this.worker.on('message', (reply: SnapshotWorkerReply) => this.received(reply));
     this.worker.on('error', (error) => this.fail(error));

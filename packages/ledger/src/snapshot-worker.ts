@@ -32,6 +32,8 @@ export interface SnapshotWorkerData {
   /** The sequence the state is at. */
   readonly sequence: number;
   readonly snapshotEveryEntries: number;
+  /** The genesis' custodians, which the state encoding leaves out (docs/protocol.md): the copy must know them too. */
+  readonly custodians?: Readonly<Record<string, string>>;
 }
 
 export type SnapshotWorkerRequest =
@@ -48,7 +50,7 @@ class StateFollower {
   private sequence: number;
 
   constructor(private readonly data: SnapshotWorkerData) {
-    this.state = decodeState(data.stateEncoding);
+    this.state = decodeState(data.stateEncoding, data.custodians);
     this.sequence = data.sequence;
   }
 
