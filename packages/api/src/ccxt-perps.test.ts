@@ -17,6 +17,7 @@ import ccxt from 'ccxt';
 import { checkInvariants, stateHashHex } from '@vex/engine';
 import { replayLog } from '@vex/replayer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { main as cliMain } from '../../client/src/cli.js';
 import { Keeper } from './keeper.js';
 import { demoMarginSettings } from './margin-config.js';
@@ -44,7 +45,6 @@ describe('perpetuals with ccxt, end to end', { timeout: 120_000 }, () => {
   const keys = { long: TestKey.random(), short: TestKey.random(), carol: TestKey.random() };
   const clients: Backpack[] = [];
   const proClients: Pro[] = [];
-  let shortWatcher: Pro;
   let longWatcher: Pro;
   const directory = mkdtempSync(join(tmpdir(), 'vex-ccxt-perps-'));
   let firstPriceMs = 0;
@@ -72,6 +72,7 @@ describe('perpetuals with ccxt, end to end', { timeout: 120_000 }, () => {
         },
       },
     });
+    made.options.timeDifference = -offsetMs;
     // ccxt.pro needs its agent loaded before a plain ws:// url.
     await made.loadHttpProxyAgent();
     await made.loadMarkets();
@@ -132,7 +133,7 @@ describe('perpetuals with ccxt, end to end', { timeout: 120_000 }, () => {
   it('opens opposite positions; watchPositions streams each side’s fill', async () => {
     const long = client(keys.long);
     const short = client(keys.short);
-    shortWatcher = await proClient(keys.short);
+    const shortWatcher = await proClient(keys.short);
     longWatcher = await proClient(keys.long);
     const shortOpened = shortWatcher.watchPositions();
     const longOpened = longWatcher.watchPositions([perp]);
@@ -151,12 +152,53 @@ describe('perpetuals with ccxt, end to end', { timeout: 120_000 }, () => {
     expect(longPosition).toMatchObject({ symbol: perp, side: 'long', contracts: '10', notional: '1500' });
   });
 
+  it('a subscriber to account.positionUpdate first gets a snapshot of its positions, without `e`', async () => {
+    const socket = new WebSocket(exchange.wsUrl);
+    const messages: any[] = [];
+    socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    const timestamp = String(clock());
+    const signature = keys.short.sign(`instruction=subscribe&timestamp=${timestamp}&window=5000`);
+    const streams = ['account.positionUpdate.SOL_USDC_PERP', 'account.positionUpdate.BTC_USDC_PERP'];
+    socket.send(
+      JSON.stringify({
+        method: 'SUBSCRIBE',
+        params: streams,
+        signature: [keys.short.apiKey, signature, timestamp, '5000'],
+        id: 7,
+      }),
+    );
+    for (let waited = 0; messages.length < 2 && waited < 5_000; waited += 50) await pause(50);
+    await pause(100);
+    socket.close();
+    const micros = exchange.node.state.logTimeMs * 1000;
+    // The acknowledgement, then the one open position (none on BTC_USDC_PERP).
+    expect(messages).toEqual([
+      { id: 7, result: null },
+      {
+        stream: 'account.positionUpdate.SOL_USDC_PERP',
+        data: expect.objectContaining({
+          E: micros,
+          s: 'SOL_USDC_PERP',
+          q: '-10',
+          Q: '10',
+          B: '150',
+          M: '150',
+          T: micros,
+        }),
+      },
+    ]);
+    expect(messages[1].data.e).toBeUndefined();
+  });
+
   it('a funding boundary passes; watchPositions streams the short’s reduce-only close of 2', async () => {
     advance(hourMs);
     // The first entry past the boundary settles the interval (no book: the interest floor, longs pay).
     await postPrice('150');
     const short = client(keys.short);
-    const shortAdjusted = shortWatcher.watchPositions();
+    // A new subscriber: ccxt.pro passes the snapshot (it has no `e`) by and resolves with the change.
+    const shortAdjusted = (await proClient(keys.short)).watchPositions();
+    await pause(300);
     await client(keys.carol).createOrder(perp, 'limit', 'sell', 2, 150);
     const bought = await short.createOrder(perp, 'market', 'buy', 2, undefined, { reduceOnly: true });
     expect(bought).toMatchObject({ status: 'closed', filled: 2 });
