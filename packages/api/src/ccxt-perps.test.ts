@@ -13,18 +13,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ccxt from 'ccxt';
 import { checkInvariants, stateHashHex } from '@vex/engine';
 import { replayLog } from '@vex/replayer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { main as cliMain } from '../../client/src/cli.js';
+import { backpackClient, backpackProClient, type Backpack, type BackpackPro } from '../test/exchange-fixture.js';
 import { Keeper } from './keeper.js';
 import { demoMarginSettings } from './margin-config.js';
 import { deposit, operatorTransaction, startTestExchange, TestKey, type TestExchange } from './test-support.js';
-
-type Backpack = InstanceType<typeof ccxt.backpack>;
-type Pro = InstanceType<typeof ccxt.pro.backpack>;
 
 /**
  * Switch on once the keeper and `liquidate` handle perpetual positions (branch `perpliq`): today's keeper
@@ -44,38 +41,21 @@ describe('perpetuals with ccxt, end to end', { timeout: 120_000 }, () => {
   const clock = () => Date.now() + offsetMs;
   const keys = { long: TestKey.random(), short: TestKey.random(), carol: TestKey.random() };
   const clients: Backpack[] = [];
-  const proClients: Pro[] = [];
-  let longWatcher: Pro;
+  const proClients: BackpackPro[] = [];
+  let longWatcher: BackpackPro;
   const directory = mkdtempSync(join(tmpdir(), 'vex-ccxt-perps-'));
   let firstPriceMs = 0;
 
   function client(key: TestKey): Backpack {
-    const made = new ccxt.backpack({
-      apiKey: key.apiKey,
-      secret: key.secret,
-      urls: { api: { public: exchange.baseUrl, private: exchange.baseUrl } },
-    });
+    const made = backpackClient(exchange, key);
     made.options.timeDifference = -offsetMs;
     clients.push(made);
     return made;
   }
 
-  async function proClient(key: TestKey): Promise<Pro> {
-    const made = new ccxt.pro.backpack({
-      apiKey: key.apiKey,
-      secret: key.secret,
-      urls: {
-        api: {
-          public: exchange.baseUrl,
-          private: exchange.baseUrl,
-          ws: { public: exchange.wsUrl, private: exchange.wsUrl },
-        },
-      },
-    });
+  async function proClient(key: TestKey): Promise<BackpackPro> {
+    const made = await backpackProClient(exchange, key);
     made.options.timeDifference = -offsetMs;
-    // ccxt.pro needs its agent loaded before a plain ws:// url.
-    await made.loadHttpProxyAgent();
-    await made.loadMarkets();
     proClients.push(made);
     return made;
   }
