@@ -2,13 +2,16 @@
  * Perpetuals end to end with unmodified ccxt 4.5.84 and ccxt.pro over a real
  * node (LevelDB, HTTP, WebSocket, the built-in keeper): two traders open
  * opposite SOL/USDC:USDC positions, the short closes part of it with a
- * reduce-only order, watchPositions streams both changes, the operator posts
- * index prices (the CLI, then the operator route), log time passes a funding
- * boundary so funding is paid, and fetchPositions, fetchFundingRate,
- * fetchFundingRateHistory, fetchFundingHistory, fetchOpenInterest,
- * fetchMarkOHLCV and fetchIndexOHLCV parse with the expected values. Then the
- * price moves against the long until the keeper liquidates it, and the
- * exported log replays to the node's state.
+ * reduce-only order, watchPositions streams both changes (a new subscriber
+ * gets Backpack's snapshot first), the operator posts index prices (the CLI,
+ * then the operator route), log time passes a funding boundary so funding is
+ * paid, and fetchPositions, fetchFundingRate, fetchFundingRateHistory,
+ * fetchFundingHistory, fetchOpenInterest, fetchMarkOHLCV and fetchIndexOHLCV
+ * parse with the expected values. The price moves against the long: first to
+ * a price it survives (the long's own next entry then settles its funding and
+ * realises its loss), then below its liquidation price, where the keeper
+ * liquidates it (behind keeperLiquidatesPerpPositions until liquidation of
+ * positions lands). The exported log replays to the node's state.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -238,6 +241,25 @@ describe('perpetuals with ccxt, end to end', { timeout: 120_000 }, () => {
     expect(candles[1]![0]).toBe(firstHourMs() + hourMs);
   });
 
+  it('the long’s next entry of its own settles its funding and realises its loss (docs/perps.md, section 5b)', async () => {
+    const long = client(keys.long);
+    // Funding is settled into a position lazily: none of the long's own entries has come since the boundary.
+    expect(await long.fetchFundingHistory(perp)).toEqual([]);
+    // Any accepted entry it signs will do: it lends 1 USDC.
+    expect(await long.privatePostApiV1BorrowLend({ symbol: 'USDC', side: 'Lend', quantity: '1' })).toMatchObject({
+      netQuantity: '1',
+    });
+    const paid = await long.fetchFundingHistory(perp);
+    expect(paid).toEqual([expect.objectContaining({ symbol: perp, amount: -0.01875, rate: 0.0000125 })]);
+    // Realised at the mark: the cost basis is now 10 × 142, the 80 USDC lost left the long's USDC.
+    const [position] = await long.fetchPositions();
+    expect(position).toMatchObject({ contracts: '10', entryPrice: '142', unrealizedPnl: '0', realizedPnl: '-80' });
+    expect(position!.info).toMatchObject({ breakEvenPrice: '142.001875', netCost: '1420' });
+    expect(position!.liquidationPrice).toBe('141.804430379746835444');
+    // 100 − 0.3 − 0.01875 − 80 − the 1 lent.
+    expect((await long.fetchBalance()).USDC).toMatchObject({ free: 18.68125, total: 18.68125 });
+  });
+
   it.runIf(keeperLiquidatesPerpPositions)(
     'the price moves below the long’s liquidation price: the keeper liquidates it',
     async () => {
@@ -258,7 +280,7 @@ describe('perpetuals with ccxt, end to end', { timeout: 120_000 }, () => {
       const [update] = await liquidated;
       expect(update).toMatchObject({ symbol: perp });
       expect(Number(update!.contracts)).toBeLessThan(10);
-      // The liquidation settled the long's pending funding: it is in its history now.
+      // Its funding payment is still in its history.
       expect(await long.fetchFundingHistory(perp)).toEqual([expect.objectContaining({ amount: -0.01875 })]);
       checkInvariants(exchange.node.state);
     },
