@@ -241,7 +241,7 @@ describe('perpetuals with ccxt, end to end', { timeout: 120_000 }, () => {
     expect(candles[1]![0]).toBe(firstHourMs() + hourMs);
   });
 
-  it('the long’s next entry of its own settles its funding and realises its loss (docs/perps.md, section 5b)', async () => {
+  it('the long’s own next entry settles its funding and realises its loss (docs/perps.md 5b)', async () => {
     const long = client(keys.long);
     // Funding is settled into a position lazily: none of the long's own entries has come since the boundary.
     expect(await long.fetchFundingHistory(perp)).toEqual([]);
