@@ -94,6 +94,12 @@ describe('perpetuals with ccxt, end to end', { timeout: 120_000 }, () => {
   /** The start of the hour of the first price: ccxt drops candles that start before `since`. */
   const firstHourMs = () => firstPriceMs - (firstPriceMs % hourMs);
   const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  /** Accounts with a private stream open on the node's WebSocket hub. */
+  const subscribedAccounts = () => exchange.app.serverStatistics().webSocket!.privateAccounts;
+  async function waitUntil(condition: () => boolean, what: string): Promise<void> {
+    for (let waited = 0; !condition() && waited < 10_000; waited += 25) await pause(25);
+    expect(condition(), what).toBe(true);
+  }
 
   beforeAll(async () => {
     // No idle attestations: the head stays where the test's last entry left it, so the replay can be compared with it.
@@ -121,7 +127,7 @@ describe('perpetuals with ccxt, end to end', { timeout: 120_000 }, () => {
     const shortOpened = shortWatcher.watchPositions();
     const longOpened = longWatcher.watchPositions([perp]);
     // Let the subscriptions reach the server before anything happens.
-    await pause(300);
+    await waitUntil(() => subscribedAccounts() === 2, 'both accounts subscribed');
 
     // 10 SOL at 150: the long rests the bid, the short sells into it.
     await long.createOrder(perp, 'limit', 'buy', 10, 150);
@@ -133,6 +139,8 @@ describe('perpetuals with ccxt, end to end', { timeout: 120_000 }, () => {
     expect(shortPosition!.info).toMatchObject({ e: 'positionOpened', s: 'SOL_USDC_PERP', q: '-10' });
     const [longPosition] = await longOpened;
     expect(longPosition).toMatchObject({ symbol: perp, side: 'long', contracts: '10', notional: '1500' });
+    proClients.splice(proClients.indexOf(shortWatcher), 1);
+    await shortWatcher.close();
   });
 
   it('a subscriber to account.positionUpdate first gets a snapshot of its positions, without `e`', async () => {
@@ -151,9 +159,10 @@ describe('perpetuals with ccxt, end to end', { timeout: 120_000 }, () => {
         id: 7,
       }),
     );
-    for (let waited = 0; messages.length < 2 && waited < 5_000; waited += 50) await pause(50);
+    await waitUntil(() => messages.length >= 2, 'the acknowledgement and the snapshot');
     await pause(100);
     socket.close();
+    await waitUntil(() => subscribedAccounts() === 1, 'only the long’s watcher left');
     const micros = exchange.node.state.logTimeMs * 1000;
     // The acknowledgement, then the one open position (none on BTC_USDC_PERP).
     expect(messages).toEqual([
@@ -181,7 +190,8 @@ describe('perpetuals with ccxt, end to end', { timeout: 120_000 }, () => {
     const short = client(keys.short);
     // A new subscriber: ccxt.pro passes the snapshot (it has no `e`) by and resolves with the change.
     const shortAdjusted = (await proClient(keys.short)).watchPositions();
-    await pause(300);
+    await waitUntil(() => subscribedAccounts() === 2, 'the short subscribed again');
+    await pause(100);
     await client(keys.carol).createOrder(perp, 'limit', 'sell', 2, 150);
     const bought = await short.createOrder(perp, 'market', 'buy', 2, undefined, { reduceOnly: true });
     expect(bought).toMatchObject({ status: 'closed', filled: 2 });
