@@ -27,21 +27,40 @@ const stepsPerRun = Number(process.env.PERPS_STEPS ?? 300);
 const traders = ['alice', 'bob', 'carol', 'dave', 'erin'];
 const usdcUnits = 1_000_000n;
 
+const common = 'liquidationFee=0.01 liquidationBand=0.1 coveragePoolWithdrawalDelayMs=1000';
+const usdcPool = [
+  'symbol=USDC collateralWeight=1 haircutPenalty=0 imfBase=0.2 imfFactor=0 mmfBase=0.1 mmfFactor=0',
+  'minimumBorrowRate=0 optimalUtilization=0.8 optimalBorrowRate=0 maximumBorrowRate=0 maxUtilization=0.9',
+  'lendFee=0 maxPriceMove=0 stressShock=0',
+].join(' ');
+const solPool = [
+  'symbol=SOL collateralWeight=0.8 haircutPenalty=0 imfBase=0.3 imfFactor=0 mmfBase=0.15 mmfFactor=0',
+  'minimumBorrowRate=0.02 optimalUtilization=0.5 optimalBorrowRate=0.2 maximumBorrowRate=2 maxUtilization=0.95',
+  'lendFee=0.2 maxPriceMove=0.5 stressShock=0.3',
+].join(' ');
+
 /**
  * USDC with a zero borrow rate (borrowed units stay exact, so the model needs
  * no interest) and a deep pool the operator lends; SOL for its index price;
  * SOL_USDC_PERP with fees, IMF 10 %, MMF 5 % and one-minute funding intervals.
  */
-const setup = `
-1 operator assetList symbol=USDC decimals=6 -> ok
-1 operator assetList symbol=SOL decimals=9 -> ok
-1 operator borrowLendMarketList symbol=USDC collateralWeight=1 haircutPenalty=0 imfBase=0.2 imfFactor=0 mmfBase=0.1 mmfFactor=0 minimumBorrowRate=0 optimalUtilization=0.8 optimalBorrowRate=0 maximumBorrowRate=0 maxUtilization=0.9 lendFee=0 maxPriceMove=0 liquidationFee=0.01 liquidationBand=0.1 stressShock=0 coveragePoolWithdrawalDelayMs=1000 -> ok
-1 operator borrowLendMarketList symbol=SOL collateralWeight=0.8 haircutPenalty=0 imfBase=0.3 imfFactor=0 mmfBase=0.15 mmfFactor=0 minimumBorrowRate=0.02 optimalUtilization=0.5 optimalBorrowRate=0.2 maximumBorrowRate=2 maxUtilization=0.95 lendFee=0.2 maxPriceMove=0.5 liquidationFee=0.01 liquidationBand=0.1 stressShock=0.3 coveragePoolWithdrawalDelayMs=1000 -> ok
-1 operator marketList symbol=SOL_USDC_PERP baseSymbol=SOL quoteSymbol=USDC tickSize=0.01 stepSize=0.01 minQuantity=0.01 maxQuantity=100000 minPrice=0.01 maxPrice=1000000 makerFeeBps=2 takerFeeBps=5 marketType=PERP imfBase=0.1 imfFactor=0 mmfBase=0.05 mmfFactor=0 fundingIntervalMs=60000 -> ok
-2 operator indexPriceUpdate symbol=SOL price=100 publishedAtMs=2 -> ok
-2 operator depositCredit account=operator symbol=USDC quantity=10000000 blockchain=Solana chainTransactionId=o1 -> ok
-2 operator borrowLendExecute symbol=USDC side=Lend quantity=5000000 -> ok
-`;
+const setup = [
+  '1 operator assetList symbol=USDC decimals=6 -> ok',
+  '1 operator assetList symbol=SOL decimals=9 -> ok',
+  `1 operator borrowLendMarketList ${usdcPool} ${common} -> ok`,
+  `1 operator borrowLendMarketList ${solPool} ${common} -> ok`,
+  [
+    '1 operator marketList symbol=SOL_USDC_PERP baseSymbol=SOL quoteSymbol=USDC tickSize=0.01 stepSize=0.01',
+    'minQuantity=0.01 maxQuantity=100000 minPrice=0.01 maxPrice=1000000 makerFeeBps=2 takerFeeBps=5',
+    'marketType=PERP imfBase=0.1 imfFactor=0 mmfBase=0.05 mmfFactor=0 fundingIntervalMs=60000 -> ok',
+  ].join(' '),
+  '2 operator indexPriceUpdate symbol=SOL price=100 publishedAtMs=2 -> ok',
+  [
+    '2 operator depositCredit account=operator symbol=USDC quantity=10000000',
+    'blockchain=Solana chainTransactionId=o1 -> ok',
+  ].join(' '),
+  '2 operator borrowLendExecute symbol=USDC side=Lend quantity=5000000 -> ok',
+].join('\n');
 
 type Step = readonly [string, string, Record<string, string>];
 
@@ -141,8 +160,8 @@ class PerpRun {
     }
     const belowBefore = this.belowMaintenance(signer, timeMs);
     const outcome: ApplyOutcome = applyRow(this.state, timeMs, signer, name, params, line);
-    const key = `${name}${raw.reduceOnly === undefined ? '' : ' reduceOnly'} ${outcome.accepted ? 'ok' : outcome.rejection.code}`;
-    this.outcomes[key] = (this.outcomes[key] ?? 0) + 1;
+    const reduceOnly = raw.reduceOnly === undefined ? '' : ' reduceOnly';
+    this.count(`${name}${reduceOnly} ${outcome.accepted ? 'ok' : outcome.rejection.code}`);
     if (!outcome.accepted) return;
     for (const event of outcome.events) {
       if (event.type === 'perpFunding') this.count('funding boundary');

@@ -14,6 +14,8 @@
  * USDC pool's borrow rate is zero (so borrowed units are exact) with cash
  * enough for every loss (the coverage pool is never reached).
  */
+import type { EngineEvent } from '../src/events.js';
+import type { Position } from '../src/perps/position.js';
 
 const wad = 10n ** 18n;
 
@@ -47,35 +49,16 @@ interface ModelPerpMarket extends ModelPerpListing {
   fundingBalanceUnits: bigint;
 }
 
-export interface ModelPosition {
-  quantityUnits: bigint;
-  costBasisUnits: bigint;
-  realisedPnlUnits: bigint;
-  cumulativeFundingUnits: bigint;
-  fundingIndexAtSettlement: bigint;
-  realisedAtMs: number;
-}
+/** A position has the engine's fields (they are compared one by one); the model fills them itself. */
+export type ModelPosition = Position;
 
 export interface ModelUsdc {
   available: bigint;
   borrowed: bigint;
 }
 
-/** The events the model reads (a structural subset of the engine's). */
-export type ModelPerpEvent =
-  | { readonly type: 'perpFunding'; readonly marketSymbol: string; readonly cumulativeFundingIndex: bigint }
-  | { readonly type: 'perpMarkPrice'; readonly marketSymbol: string; readonly markPrice: bigint }
-  | {
-      readonly type: 'trade';
-      readonly market: string;
-      readonly priceTicks: bigint;
-      readonly quantitySteps: bigint;
-      readonly quoteUnits: bigint;
-      readonly takerSide: 'Bid' | 'Ask';
-      readonly makerAccount: string;
-      readonly takerAccount: string;
-    }
-  | { readonly type: string };
+/** The events the model reads: `trade`, `perpFunding` and `perpMarkPrice`; it ignores the others. */
+export type ModelPerpEvent = EngineEvent;
 
 /** The realisation window of section 5b. */
 const realisationWindowMs = 10_000;
@@ -131,18 +114,18 @@ export class PerpReferenceModel {
   }
 
   private applyEvent(event: ModelPerpEvent, timeMs: number): void {
-    if (event.type === 'perpFunding' && 'cumulativeFundingIndex' in event) {
+    if (event.type === 'perpFunding') {
       this.markets.get(event.marketSymbol)!.fundingIndex = event.cumulativeFundingIndex;
-    } else if (event.type === 'perpMarkPrice' && 'markPrice' in event) {
+    } else if (event.type === 'perpMarkPrice') {
       this.markets.get(event.marketSymbol)!.markPrice = event.markPrice;
-    } else if (event.type === 'trade' && 'takerSide' in event) {
+    } else if (event.type === 'trade') {
       const market = this.markets.get(event.market);
       if (market !== undefined) this.fill(market, event, timeMs);
     }
   }
 
   /** Settlement of fills (section 4): maker first, then taker, each side in full. */
-  private fill(market: ModelPerpMarket, trade: Extract<ModelPerpEvent, { takerSide: unknown }>, timeMs: number): void {
+  private fill(market: ModelPerpMarket, trade: Extract<ModelPerpEvent, { type: 'trade' }>, timeMs: number): void {
     const notional =
       (trade.priceTicks * market.tickQuoteUnits * trade.quantitySteps * market.stepBaseUnits) /
       10n ** BigInt(market.baseDecimals);

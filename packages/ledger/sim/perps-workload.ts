@@ -12,6 +12,7 @@
 import { type ExchangeState, type SignedTransaction, wad } from '@vex/engine';
 import type { MarginGroup, MarginParticipant } from './margin-workload.js';
 import type { SeededRandom } from './seeded-random.js';
+import { solUsdcPerpListingParams } from '../../engine/test/support-listings.js';
 
 export type PerpRequestKind = 'perp-listing' | 'perp-order';
 
@@ -24,7 +25,8 @@ interface PerpShape {
   readonly stepDecimals: number;
   /** The largest order, in steps. */
   readonly maxSteps: number;
-  readonly listing: Record<string, string>;
+  /** The marketList parameters as signed. */
+  readonly listing: Readonly<Record<string, string>>;
 }
 
 const perpMarkets: readonly PerpShape[] = [
@@ -34,21 +36,8 @@ const perpMarkets: readonly PerpShape[] = [
     tickDecimals: 2,
     stepDecimals: 2,
     maxSteps: 3_000,
-    listing: {
-      tickSize: '0.01',
-      stepSize: '0.01',
-      minQuantity: '0.01',
-      maxQuantity: '100000',
-      minPrice: '0.01',
-      maxPrice: '1000000',
-      makerFeeBps: '2',
-      takerFeeBps: '5',
-      imfBase: '0.05',
-      imfFactor: '0.0001',
-      mmfBase: '0.025',
-      mmfFactor: '0.00005',
-      fundingIntervalMs: '1000',
-    },
+    // The tests' SOL_USDC_PERP (Backpack's margin functions), with funding every second.
+    listing: { ...solUsdcPerpListingParams, fundingIntervalMs: '1000' },
   },
   {
     symbol: 'BTC_USDC_PERP',
@@ -57,6 +46,10 @@ const perpMarkets: readonly PerpShape[] = [
     stepDecimals: 4,
     maxSteps: 2_000,
     listing: {
+      symbol: 'BTC_USDC_PERP',
+      baseSymbol: 'BTC',
+      quoteSymbol: 'USDC',
+      marketType: 'PERP',
       tickSize: '0.1',
       stepSize: '0.0001',
       minQuantity: '0.0001',
@@ -83,37 +76,34 @@ function ticksText(ticks: bigint, decimals: number): string {
   return decimals === 0 ? ticks.toString() : `${ticks / scale}.${fraction}`;
 }
 
+/** What a set-up step asks for: a request, 'waiting' while earlier ones are not in the state yet, or nothing left. */
+type SetUpStep = { kind: PerpRequestKind; transaction: SignedTransaction } | 'waiting' | undefined;
+
 export class PerpsWorkload {
-  constructor(
-    private readonly random: SeededRandom,
-    private readonly operator: MarginParticipant,
-    private readonly traders: readonly MarginParticipant[],
-    private readonly sign: Sign,
-  ) {}
+  private readonly random: SeededRandom;
+  private readonly operator: MarginParticipant;
+  private readonly traders: readonly MarginParticipant[];
+  private readonly sign: Sign;
+
+  constructor(parties: {
+    random: SeededRandom;
+    operator: MarginParticipant;
+    traders: readonly MarginParticipant[];
+    sign: Sign;
+  }) {
+    ({ random: this.random, operator: this.operator, traders: this.traders, sign: this.sign } = parties);
+  }
 
   /** The perpetual listings, once their base assets have index prices; undefined once all are listed. */
-  setUpRequest(
-    state: ExchangeState,
-    nowMs: number,
-    due: (name: string) => boolean,
-  ): { kind: PerpRequestKind; transaction: SignedTransaction } | 'waiting' | undefined {
+  setUpRequest(state: ExchangeState, nowMs: number, due: (name: string) => boolean): SetUpStep {
     let waiting = false;
     for (const market of perpMarkets) {
       if (state.marketsBySymbol.has(market.symbol)) continue;
       waiting = true;
       if ((state.assetsBySymbol.get(market.base)?.margin?.indexPrice ?? 0n) === 0n) continue;
       if (!due(`perp listing ${market.symbol}`)) continue;
-      const params = {
-        symbol: market.symbol,
-        baseSymbol: market.base,
-        quoteSymbol: 'USDC',
-        marketType: 'PERP',
-        ...market.listing,
-      };
-      return {
-        kind: 'perp-listing',
-        transaction: this.sign(this.operator, [{ instruction: 'marketList', params }], nowMs),
-      };
+      const transaction = this.sign(this.operator, [{ instruction: 'marketList', params: market.listing }], nowMs);
+      return { kind: 'perp-listing', transaction };
     }
     return waiting ? 'waiting' : undefined;
   }

@@ -144,9 +144,12 @@ export class Workload {
     this.margin = new MarginWorkload(random, this.operator, keeper, this.traders, (signer, groups, nowMs) =>
       this.sign(signer, groups, nowMs),
     );
-    this.perps = new PerpsWorkload(random, this.operator, this.traders, (signer, groups, nowMs) =>
-      this.sign(signer, groups, nowMs),
-    );
+    this.perps = new PerpsWorkload({
+      random,
+      operator: this.operator,
+      traders: this.traders,
+      sign: (signer, groups, nowMs) => this.sign(signer, groups, nowMs),
+    });
   }
 
   /** The next request, given the exchange state as clients can read it now. */

@@ -72,7 +72,7 @@ describe('a forged funding payment', () => {
     expect(report.verified).toBe(true);
   });
 
-  it("refuses carol's order moved an hour later, past one more funding boundary: outside its signed window", async () => {
+  it("refuses carol's order moved an hour later, past one more funding boundary: its signed window", async () => {
     // The same signed bytes at a later log time would make carol pay a fourth interval; every entry after it moves
     // too, so the log's times stay in order and only the order's own window can catch it.
     const forged = log.map((logged, index) =>
@@ -97,7 +97,7 @@ describe('a forged funding payment', () => {
     expect(found).toMatchObject({ sequence: carolFill + 2, check: 'entry-log-time', expected: '10800001' });
   });
 
-  it("refuses the rising index price changed under the operator's untouched signature: the signature check", async () => {
+  it("refuses the rising index price changed under the operator's untouched signature", async () => {
     const original = log[risingPrice]!;
     const altered = alteredEntry(original, 'price', '160', operator);
     const forged = [...log];
@@ -109,7 +109,7 @@ describe('a forged funding payment', () => {
     expect(found).toMatchObject({ sequence: risingPrice + 1, check: 'signature', expected: 'valid' });
   });
 
-  it('refuses an operator-signed index price beyond the maximum move (it would inflate the mark and funding)', async () => {
+  it('refuses an operator-signed index price beyond the maximum move (to inflate mark and funding)', async () => {
     const forged = [...log];
     forged[risingPrice] = alteredEntry(log[risingPrice]!, 'price', '400', operator);
     expect(instructionOf(forged[risingPrice]!).instruction).toBe('indexPriceUpdate');
