@@ -1,7 +1,7 @@
 /**
  * Seeded model-based perpetuals test (docs/perps.md): a few traders send
- * perpetual orders (limit, IOC, market, reduce-only) on SOL_USDC_PERP while
- * the operator moves SOL's index price and log time runs past funding
+ * perpetual orders (limit, IOC, market, reduce-only) on two perpetuals while
+ * the operator moves SOL's and BTC's index prices and log time runs past funding
  * boundaries and realisation windows. After every step the engine's
  * positions and USDC balances equal the reference model's
  * (reference-perps.ts), and these invariants hold (perps-invariants-check.ts):
@@ -21,7 +21,7 @@ import { seededRandom } from './random-log.js';
 import { type ModelPerpEvent, PerpReferenceModel } from './reference-perps.js';
 import { applyRow, runScenario, scenarioKeys } from './scenario-runner.js';
 
-const runs = Number(process.env.PERPS_RUNS ?? 6);
+const runs = Number(process.env.PERPS_RUNS ?? 4);
 const firstSeed = Number(process.env.PERPS_SEED ?? 1);
 const stepsPerRun = Number(process.env.PERPS_STEPS ?? 300);
 const traders = ['alice', 'bob', 'carol', 'dave', 'erin'];
@@ -33,28 +33,39 @@ const usdcPool = [
   'minimumBorrowRate=0 optimalUtilization=0.8 optimalBorrowRate=0 maximumBorrowRate=0 maxUtilization=0.9',
   'lendFee=0 maxPriceMove=0 stressShock=0',
 ].join(' ');
-const solPool = [
-  'symbol=SOL collateralWeight=0.8 haircutPenalty=0 imfBase=0.3 imfFactor=0 mmfBase=0.15 mmfFactor=0',
-  'minimumBorrowRate=0.02 optimalUtilization=0.5 optimalBorrowRate=0.2 maximumBorrowRate=2 maxUtilization=0.95',
-  'lendFee=0.2 maxPriceMove=0.5 stressShock=0.3',
-].join(' ');
+const basePool = (symbol: string): string =>
+  [
+    `symbol=${symbol} collateralWeight=0.8 haircutPenalty=0 imfBase=0.3 imfFactor=0 mmfBase=0.15 mmfFactor=0`,
+    'minimumBorrowRate=0.02 optimalUtilization=0.5 optimalBorrowRate=0.2 maximumBorrowRate=2 maxUtilization=0.95',
+    'lendFee=0.2 maxPriceMove=0.5 stressShock=0.3',
+  ].join(' ');
 
 /**
  * USDC with a zero borrow rate (borrowed units stay exact, so the model needs
- * no interest) and a deep pool the operator lends; SOL for its index price;
- * SOL_USDC_PERP with fees, IMF 10 %, MMF 5 % and one-minute funding intervals.
+ * no interest) and a deep pool the operator lends; SOL and BTC for their
+ * index prices; SOL_USDC_PERP with fees, IMF 10 %, MMF 5 % and one-minute
+ * funding intervals, and BTC_USDC_PERP (8 decimals) with a taker fee only,
+ * IMF 8 %, MMF 4 % and two-minute intervals.
  */
 const setup = [
   '1 operator assetList symbol=USDC decimals=6 -> ok',
   '1 operator assetList symbol=SOL decimals=9 -> ok',
+  '1 operator assetList symbol=BTC decimals=8 -> ok',
   `1 operator borrowLendMarketList ${usdcPool} ${common} -> ok`,
-  `1 operator borrowLendMarketList ${solPool} ${common} -> ok`,
+  `1 operator borrowLendMarketList ${basePool('SOL')} ${common} -> ok`,
+  `1 operator borrowLendMarketList ${basePool('BTC')} ${common} -> ok`,
   [
     '1 operator marketList symbol=SOL_USDC_PERP baseSymbol=SOL quoteSymbol=USDC tickSize=0.01 stepSize=0.01',
     'minQuantity=0.01 maxQuantity=100000 minPrice=0.01 maxPrice=1000000 makerFeeBps=2 takerFeeBps=5',
     'marketType=PERP imfBase=0.1 imfFactor=0 mmfBase=0.05 mmfFactor=0 fundingIntervalMs=60000 -> ok',
   ].join(' '),
+  [
+    '1 operator marketList symbol=BTC_USDC_PERP baseSymbol=BTC quoteSymbol=USDC tickSize=0.1 stepSize=0.0001',
+    'minQuantity=0.0001 maxQuantity=1000 minPrice=0.1 maxPrice=10000000 makerFeeBps=0 takerFeeBps=4',
+    'marketType=PERP imfBase=0.08 imfFactor=0 mmfBase=0.04 mmfFactor=0 fundingIntervalMs=120000 -> ok',
+  ].join(' '),
   '2 operator indexPriceUpdate symbol=SOL price=100 publishedAtMs=2 -> ok',
+  '2 operator indexPriceUpdate symbol=BTC price=60000 publishedAtMs=2 -> ok',
   [
     '2 operator depositCredit account=operator symbol=USDC quantity=10000000',
     'blockchain=Solana chainTransactionId=o1 -> ok',
@@ -64,32 +75,52 @@ const setup = [
 
 type Step = readonly [string, string, Record<string, string>];
 
-function randomStep(next: () => number, solPrice: { cents: number }): Step {
+/** The two perpetuals: how the test writes their prices and sizes, and their listing as the model takes it. */
+const perpMarkets = [
+  {
+    listing: { symbol: 'SOL_USDC_PERP', baseDecimals: 9, tickQuoteUnits: 10_000n, stepBaseUnits: 10_000_000n },
+    fees: { makerFeeBps: 2n, takerFeeBps: 5n },
+    ...{ base: 'SOL', tickDecimals: 2, stepDecimals: 2, firstTicks: 10_000, steps: [800, 8_000] },
+  },
+  {
+    listing: { symbol: 'BTC_USDC_PERP', baseDecimals: 8, tickQuoteUnits: 100_000n, stepBaseUnits: 10_000n },
+    fees: { makerFeeBps: 0n, takerFeeBps: 4n },
+    ...{ base: 'BTC', tickDecimals: 1, stepDecimals: 4, firstTicks: 600_000, steps: [100, 1_500] },
+  },
+] as const;
+
+function randomStep(next: () => number, priceTicks: number[]): Step {
   const pick = <T>(items: readonly T[]): T => items[next() % items.length]!;
   const trader = pick(traders);
-  const price = (cents: number): string => (Math.max(1, cents) / 100).toFixed(2);
+  const which = next() % perpMarkets.length;
+  const market = perpMarkets[which]!;
+  const lowest = market.firstTicks / 20;
+  const price = (ticks: number): string =>
+    (Math.max(1, ticks) / 10 ** market.tickDecimals).toFixed(market.tickDecimals);
   switch (next() % 10) {
     case 0:
     case 1: {
-      // Mostly a few per cent, sometimes a jump of up to 30 % (the listing allows 50 %).
+      // Mostly a few per cent, sometimes a jump of up to 30 % (the listings allow 50 %).
       const range = next() % 5 === 0 ? 60 : 10;
       const movePerCent = (next() % (range + 1)) - range / 2;
-      solPrice.cents = Math.max(500, Math.round((solPrice.cents * (100 + movePerCent)) / 100));
-      return ['operator', 'indexPriceUpdate', { symbol: 'SOL', price: price(solPrice.cents) }];
+      priceTicks[which] = Math.max(lowest, Math.round((priceTicks[which]! * (100 + movePerCent)) / 100));
+      return ['operator', 'indexPriceUpdate', { symbol: market.base, price: price(priceTicks[which]!) }];
     }
     case 2:
-      return [trader, 'orderCancelAll', { symbol: 'SOL_USDC_PERP' }];
+      return [trader, 'orderCancelAll', { symbol: market.listing.symbol }];
     case 3:
       return ['operator', 'depositCredit', { account: trader, symbol: 'USDC', quantity: String(100 + (next() % 900)) }];
     default: {
       const side = pick(['Bid', 'Ask']);
-      const quantity = ((1 + (next() % (next() % 4 === 0 ? 8_000 : 800))) / 100).toFixed(2);
-      const order: Record<string, string> = { symbol: 'SOL_USDC_PERP', side, quantity };
+      const steps = 1 + (next() % market.steps[next() % 4 === 0 ? 1 : 0]);
+      const quantity = (steps / 10 ** market.stepDecimals).toFixed(market.stepDecimals);
+      const order: Record<string, string> = { symbol: market.listing.symbol, side, quantity };
       const kind = next() % 4;
       if (kind === 3) order.orderType = 'Market';
       else {
+        // Within 5 % of the index.
         order.orderType = 'Limit';
-        order.price = price(solPrice.cents + ((next() % 1001) - 500) * Math.ceil(solPrice.cents / 10_000));
+        order.price = price(priceTicks[which]! + Math.round((priceTicks[which]! * ((next() % 1001) - 500)) / 10_000));
         if (kind === 2) order.timeInForce = 'IOC';
       }
       if (kind >= 2 && next() % 4 === 0) order.reduceOnly = 'true';
@@ -117,21 +148,11 @@ class PerpRun {
   private deposits = 0;
 
   constructor() {
-    // The setup's price entries set the mark before the model follows the log.
-    const funding = this.state.marketsBySymbol.get('SOL_USDC_PERP')!.perp!.funding;
-    this.model.list(
-      {
-        symbol: 'SOL_USDC_PERP',
-        baseDecimals: 9,
-        usdcDecimals: 6,
-        tickQuoteUnits: 10_000n,
-        stepBaseUnits: 10_000_000n,
-        makerFeeBps: 2n,
-        takerFeeBps: 5n,
-      },
-      funding.markPrice,
-      funding.cumulativeFundingIndex,
-    );
+    // The setup's price entries set the marks before the model follows the log.
+    for (const { listing, fees } of perpMarkets) {
+      const funding = this.state.marketsBySymbol.get(listing.symbol)!.perp!.funding;
+      this.model.list({ ...listing, ...fees, usdcDecimals: 6 }, funding.markPrice, funding.cumulativeFundingIndex);
+    }
     // The operator lent 5,000,000 of its 10,000,000 USDC; what it holds available is the model's.
     this.model.deposit(scenarioKeys.get('operator')!, 5_000_000n * usdcUnits);
   }
@@ -165,7 +186,7 @@ class PerpRun {
     if (!outcome.accepted) return;
     for (const event of outcome.events) {
       if (event.type === 'perpFunding') this.count('funding boundary');
-      if (event.type === 'trade') this.count('perp fill');
+      if (event.type === 'trade') this.count(`${event.market} fill`);
     }
     if (name === 'depositCredit') {
       const units = BigInt(raw.quantity!) * usdcUnits;
@@ -187,14 +208,15 @@ class PerpRun {
     for (const name of ['operator', ...traders]) {
       const key = scenarioKeys.get(name)!;
       const account = this.state.accounts.get(key);
-      const market = this.state.marketsBySymbol.get('SOL_USDC_PERP')!;
-      const enginePosition = account?.positions.get(market.index);
-      const modelPosition = this.model.positions.get(key)?.get(market.symbol);
-      expect(enginePosition, `${line}: position of ${name}`).toEqual(modelPosition);
+      for (const { listing } of perpMarkets) {
+        const enginePosition = account?.positions.get(this.state.marketsBySymbol.get(listing.symbol)!.index);
+        const modelPosition = this.model.positions.get(key)?.get(listing.symbol);
+        expect(enginePosition, `${line}: ${listing.symbol} position of ${name}`).toEqual(modelPosition);
+        if (enginePosition !== undefined && enginePosition.realisedPnlUnits !== 0n) this.count('realised PnL');
+      }
       expect(this.engineUsdc(key, timeMs), `${line}: USDC of ${name}`).toEqual(this.model.usdcOf(key));
       if (account !== undefined && name !== 'operator')
         expect(lentUnits(account.balance(this.usdc), timeMs), `${line}: ${name} lends`).toBe(0n);
-      if (enginePosition !== undefined && enginePosition.realisedPnlUnits !== 0n) this.count('realised PnL');
       if (this.model.usdcOf(key).borrowed > 0n && name !== 'operator') this.count('borrowed USDC');
     }
     expectPositionsSumToZero(this.state, line);
@@ -205,7 +227,7 @@ class PerpRun {
 function runOnce(seed: number, steps: number): Record<string, number> {
   const next = seededRandom(seed);
   const run = new PerpRun();
-  const solPrice = { cents: 10_000 };
+  const priceTicks = perpMarkets.map((market) => market.firstTicks);
   let timeMs = 10;
   for (const trader of traders) {
     const quantity = String(500 + (next() % 5_000));
@@ -213,7 +235,7 @@ function runOnce(seed: number, steps: number): Record<string, number> {
   }
   for (let step = 0; step < steps; step += 1) {
     timeMs += randomDelay(next);
-    const row = randomStep(next, solPrice);
+    const row = randomStep(next, priceTicks);
     const line = `seed ${seed} step ${step}: ${timeMs} ${row[0]} ${row[1]} ${JSON.stringify(row[2])}`;
     run.step(timeMs, row, line);
   }
@@ -232,7 +254,8 @@ describe('seeded random perpetual sequences against the reference model', () => 
       'orderExecute ok',
       'orderExecute reduceOnly ok',
       'indexPriceUpdate ok',
-      'perp fill',
+      'SOL_USDC_PERP fill',
+      'BTC_USDC_PERP fill',
       'funding boundary',
       'realised PnL',
       'borrowed USDC',
