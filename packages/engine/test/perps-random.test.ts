@@ -112,7 +112,7 @@ function randomStep(next: () => number, priceTicks: number[]): Step {
       return ['operator', 'depositCredit', { account: trader, symbol: 'USDC', quantity: String(100 + (next() % 900)) }];
     default: {
       const side = pick(['Bid', 'Ask']);
-      const steps = 1 + (next() % market.steps[next() % 4 === 0 ? 1 : 0]);
+      const steps = 1 + (next() % market.steps[next() % 4 === 0 ? 1 : 0]!);
       const quantity = (steps / 10 ** market.stepDecimals).toFixed(market.stepDecimals);
       const order: Record<string, string> = { symbol: market.listing.symbol, side, quantity };
       const kind = next() % 4;
