@@ -180,7 +180,10 @@ class PerpRun {
       params.set('chainTransactionId', `deposit-${(this.deposits += 1)}`);
     }
     const belowBefore = this.belowMaintenance(signer, timeMs);
+    const before = name === 'orderExecute' ? this.modelQuantity(signer, raw.symbol!) : 0n;
     const outcome: ApplyOutcome = applyRow(this.state, timeMs, signer, name, params, line);
+    if (name === 'orderExecute')
+      this.expectOrderRules(raw, before, this.modelQuantity(signer, raw.symbol!), outcome, line);
     const reduceOnly = raw.reduceOnly === undefined ? '' : ' reduceOnly';
     this.count(`${name}${reduceOnly} ${outcome.accepted ? 'ok' : outcome.rejection.code}`);
     if (!outcome.accepted) return;
@@ -198,6 +201,41 @@ class PerpRun {
     // No account is left below maintenance by its own accepted order, unless it was below before.
     if (name === 'orderExecute' && !belowBefore)
       expect(this.belowMaintenance(signer, timeMs), `${line}: left below maintenance`).toBe(false);
+  }
+
+  /** The signer's position on `symbol` in the model (its quantity in base units; 0 when flat). */
+  modelQuantity(signer: string, symbol: string): bigint {
+    return this.model.positions.get(scenarioKeys.get(signer)!)?.get(symbol)?.quantityUnits ?? 0n;
+  }
+
+  /**
+   * docs/perps.md section 4a: an order that opens nothing (with q the position
+   * and d the order's whole signed quantity, |q + d| ≤ |q| without a flip) is
+   * never refused for margin; an accepted reduce-only order never grows or
+   * flips the position.
+   */
+  expectOrderRules(
+    raw: Record<string, string>,
+    before: bigint,
+    after: bigint,
+    outcome: ApplyOutcome,
+    line: string,
+  ): void {
+    const market = perpMarkets.find((candidate) => candidate.listing.symbol === raw.symbol)!;
+    const steps = BigInt(Math.round(Number(raw.quantity!) * 10 ** market.stepDecimals));
+    const delta = (raw.side === 'Bid' ? 1n : -1n) * steps * market.listing.stepBaseUnits;
+    const absolute = (value: bigint): bigint => (value < 0n ? -value : value);
+    const flips = before !== 0n && before + delta !== 0n && before > 0n !== before + delta > 0n;
+    const opensNothing = !flips && absolute(before + delta) <= absolute(before);
+    if (opensNothing) {
+      this.count('order that opens nothing');
+      if (!outcome.accepted)
+        expect(outcome.rejection.code, `${line}: refused for margin`).not.toBe('INSUFFICIENT_MARGIN');
+    }
+    if (raw.reduceOnly !== undefined && outcome.accepted) {
+      const grew = absolute(after) > absolute(before) || (after !== 0n && after > 0n !== before > 0n);
+      expect(grew, `${line}: a reduce-only order grew or flipped ${before} to ${after}`).toBe(false);
+    }
   }
 
   count(key: string): void {
@@ -268,6 +306,7 @@ describe('seeded random perpetual sequences against the reference model', () => 
       'funding received',
       'realised in a later window',
       'loss borrowed',
+      'order that opens nothing',
     ])
       expect(totals[key] ?? 0, key).toBeGreaterThan(0);
   });
