@@ -182,4 +182,29 @@ describe('perpetual positions in the liabilities leaves', () => {
     }
     for (const position of positions) expect(position.realisedAtMs).toBeGreaterThanOrEqual(windowStartMs);
   });
+
+  it('a position whose loss nobody could pay is held back, never realised into a halt', () => {
+    // erin (2,000 USDC) shorts 100 SOL to carol; SOL to 140: a 4,000 loss against her 2,000, the pool's 1,000 of
+    // cash and no coverage. Realising it would halt the node (docs/perps.md, section 5a).
+    const listing = perpSetup.split('\n').find((line) => line.includes('marketList symbol=SOL_USDC_PERP'))!;
+    const state = runScenario(`${setup}
+${listing}
+4 erin orderExecute symbol=SOL_USDC_PERP side=Ask orderType=Limit price=100 quantity=100 -> ok
+4 carol orderExecute symbol=SOL_USDC_PERP side=Bid orderType=Market quantity=100 -> ok
+5 operator indexPriceUpdate symbol=SOL price=140 publishedAtMs=5 -> ok
+20000 operator indexPriceUpdate symbol=SOL price=140 publishedAtMs=20000 -> ok
+20001 operator indexPriceUpdate symbol=SOL price=140 publishedAtMs=20001 -> ok
+`);
+    const perpIndex = state.marketsBySymbol.get('SOL_USDC_PERP')!.index;
+    // carol's gain, first in the order, is realised; erin's position waits at the head of the order.
+    expect(accountOf(state, 'carol').positions.get(perpIndex)?.realisedAtMs).toBe(20000);
+    expect(accountOf(state, 'erin').positions.get(perpIndex)?.realisedAtMs).toBe(4);
+    expect(accountOf(state, 'erin').balances[0]?.available).toBe(2_000_000000n);
+    // Her leaf still counts the loss: 4,000 USDC of debt against her 2,000 claim.
+    const tree = LiabilitiesTree.build(state);
+    expect(tree.proofPath(accountOf(state, 'erin').id)!.balances[0]).toMatchObject({
+      claim: 2_000_000000n,
+      debt: 4_000_000000n,
+    });
+  });
 });

@@ -22,10 +22,10 @@
  * holders (MarkMemory), O(holders of the markets whose mark moved) per
  * update: bounded by what moved, never by the accounts.
  */
-import type { ExchangeState, Account } from './state.js';
+import type { Account, ExchangeState, Market } from './state.js';
 import type { PerpMarketState } from './perps/perp-market.js';
 import { marketPositionsOf } from './perps/position-queue.js';
-import { pendingFundingUnits, unrealisedPnlUnits } from './perps/position.js';
+import { pendingFundingUnits, type Position, unrealisedPnlUnits } from './perps/position.js';
 
 /** Tells the liabilities tree that `account`'s leaf changed though perhaps no balance moved (a position did). */
 export function markLeafStale(state: ExchangeState, account: Account): void {
@@ -44,15 +44,19 @@ export function pendingPerpUnitsByAsset(state: ExchangeState, account: Account):
   const pending: bigint[] = [];
   for (const [marketIndex, position] of account.positions) {
     const market = state.markets[marketIndex]!;
-    const funding = (market.perp as PerpMarketState).funding;
-    const baseDecimals = market.base.decimals;
-    const quoteDecimals = market.quote.decimals;
-    let amount = -pendingFundingUnits(position, funding.cumulativeFundingIndex, baseDecimals, quoteDecimals);
-    if (funding.markPrice !== 0n)
-      amount += unrealisedPnlUnits(position, funding.markPrice, baseDecimals, quoteDecimals);
-    pending[market.quote.index] = (pending[market.quote.index] ?? 0n) + amount;
+    pending[market.quote.index] = (pending[market.quote.index] ?? 0n) + pendingPositionUnits(market, position);
   }
   return pending;
+}
+
+/** What realising `position` now would move into its account's USDC: PnL at the mark less pending funding. */
+export function pendingPositionUnits(market: Market, position: Position): bigint {
+  const funding = (market.perp as PerpMarketState).funding;
+  const baseDecimals = market.base.decimals;
+  const quoteDecimals = market.quote.decimals;
+  const amount = -pendingFundingUnits(position, funding.cumulativeFundingIndex, baseDecimals, quoteDecimals);
+  if (funding.markPrice === 0n) return amount;
+  return amount + unrealisedPnlUnits(position, funding.markPrice, baseDecimals, quoteDecimals);
 }
 
 /** A leaf's claim and debt in one asset with the pending perpetual amount folded in. */

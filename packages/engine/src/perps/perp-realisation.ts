@@ -15,8 +15,8 @@
  * mark (perp-health.ts).
  */
 import type { EntryRecorder } from '../entry-recorder.js';
-import { markLeafStale } from '../liabilities-perps.js';
-import type { Account, ExchangeState, Market } from '../state.js';
+import { markLeafStale, pendingPositionUnits } from '../liabilities-perps.js';
+import type { Account, Asset, ExchangeState, Market } from '../state.js';
 import { settlePerpCash } from './perp-cash.js';
 import { reportSettlements, settleFundingReported } from './perp-events.js';
 import type { PerpMarketState } from './perp-market.js';
@@ -87,6 +87,20 @@ export function realiseDuePositions(
   }
 }
 
+/**
+ * Whether settlePerpCash can pay a USDC change of `netUnits` without halting:
+ * a loss at most the available USDC plus the lending pool's cash (what
+ * redeeming the lend and then borrowing can raise together) plus the
+ * coverage pool's holdings.
+ */
+function isPayable(account: Account, usdc: Asset, netUnits: bigint): boolean {
+  if (netUnits >= 0n) return true;
+  let payable = account.balances[usdc.index]?.available ?? 0n;
+  const margin = usdc.margin;
+  if (margin !== undefined) payable += margin.lendingPool.cashUnits + margin.coveragePool.holdingsUnits;
+  return -netUnits <= payable;
+}
+
 /** How many positions of each perpetual the end of an accepted entry realises for accounts that signed nothing. */
 export const realisationsPerEntry = 8;
 
@@ -109,7 +123,13 @@ export function realiseOldestPositions(state: ExchangeState, recorder: EntryReco
     for (let count = 0; count < realisationsPerEntry; count += 1) {
       const account = positions.takeOldest(windowStartMs);
       if (account === undefined) break;
-      realisePosition(state, recorder, account, market, account.positions.get(marketIndex)!);
+      const position = account.positions.get(marketIndex)!;
+      if (!isPayable(account, market.quote, pendingPositionUnits(market, position))) {
+        // Realising it would halt the node (perp-cash.ts): it waits, and the market's sweep with it, for liquidation.
+        positions.putBack();
+        break;
+      }
+      realisePosition(state, recorder, account, market, position);
     }
   }
 }

@@ -55,6 +55,11 @@ export class MarketPositions {
     return true;
   }
 
+  /** Puts back the position takeOldest returned last: the next call returns it again. */
+  putBack(): void {
+    this.next -= 1;
+  }
+
   closed(account: Account): void {
     this.holders.delete(account.ordinal);
   }
