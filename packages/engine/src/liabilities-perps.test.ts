@@ -152,6 +152,10 @@ describe('perpetual positions in the liabilities leaves', () => {
     const verdict = verifyInclusionProof(tree.inclusionProof(attestation, carol.id), [attestation.operatorKey]);
     expect(verdict).toMatchObject({ ok: true, balances: [{ symbol: 'USDC', claim: 25_100_000000n, debt: 0n }, {}] });
     expect(referenceSums(state, carol)[0]).toEqual({ claim: 25_100_000000n, debt: 0n });
+    // Golden vector: the root with two positions and a pending gain and loss of 100 USDC.
+    expect(bytesToLowerHex(tree.root().hash)).toMatchInlineSnapshot(
+      `"60d38bc551d097e4a3b4f3f42f962fe6cc4e1286d80fd0f29f6d325b4042f32f"`,
+    );
   });
 
   it('a decoded state realises the same positions and gives the same roots as the original', () => {
