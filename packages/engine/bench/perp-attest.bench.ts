@@ -28,22 +28,15 @@ import { loadavg } from 'node:os';
 import {
   LiabilitiesTree,
   StateCommitment,
-  attestationFieldsOf,
   createState,
   parseInstruction,
-  signAttestation,
   type ExchangeState,
   type Instruction,
   type PerpMarketState,
 } from '../src/index.js';
-import {
-  benchListing,
-  indexedKey as key,
-  median,
-  mustExecute,
-  positiveIntegerArgument,
-  timeCall,
-} from './bench-support.js';
+import { solUsdcPerpListingParams } from '../test/support-listings.js';
+import { type AttestationTimes, type PartTime, timedAttestation } from './attestation-timing.js';
+import { benchListing, indexedKey as key, median, mustExecute, positiveIntegerArgument } from './bench-support.js';
 
 const rounds = positiveIntegerArgument('rounds', 5);
 const sizes = process.argv.includes('--positions')
@@ -51,9 +44,6 @@ const sizes = process.argv.includes('--positions')
   : [10_000, 100_000];
 const startMs = 1_750_000_000_000;
 const operator = key(10_000_000);
-const signingSeed = new Uint8Array(32).fill(7);
-const headHash = new Uint8Array(32).fill(1);
-const genesisHash = new Uint8Array(32).fill(2);
 const solUnits = 1_000_000_000n;
 const usdcUnits = 1_000_000n;
 
@@ -88,26 +78,7 @@ function perpState(positionCount: number): ExchangeState {
   const lending = { kind: 'borrowLendMarketList' as const, ...benchListing, maxPriceMove: '0.1' };
   must({ ...lending, symbol: 'USDC', collateralWeight: '1', imfBase: '0.2', mmfBase: '0.1' });
   must({ ...lending, symbol: 'SOL', collateralWeight: '0.8', imfBase: '0.3', mmfBase: '0.15' });
-  must(
-    parsed('marketList', {
-      symbol: 'SOL_USDC_PERP',
-      baseSymbol: 'SOL',
-      quoteSymbol: 'USDC',
-      tickSize: '0.01',
-      stepSize: '0.01',
-      minQuantity: '0.01',
-      maxQuantity: '100000',
-      minPrice: '0.01',
-      maxPrice: '1000000',
-      makerFeeBps: '2',
-      takerFeeBps: '5',
-      marketType: 'PERP',
-      imfBase: '0.02',
-      imfFactor: '0.0001275',
-      mmfBase: '0.0125',
-      mmfFactor: '0.0000765',
-    }),
-  );
+  must(parsed('marketList', solUsdcPerpListingParams));
   must(indexUpdate('100', startMs));
   const market = state.marketsBySymbol.get('SOL_USDC_PERP')!;
   const perp = market.perp as PerpMarketState;
@@ -129,32 +100,7 @@ function perpState(positionCount: number): ExchangeState {
   return state;
 }
 
-interface Part {
-  wallMs: number;
-  cpuMs: number;
-}
-interface Attested {
-  readonly tree: Part;
-  readonly commitment: Part;
-  readonly fields: Part;
-  readonly signature: Part;
-}
-
-function attestNow(state: ExchangeState, tree: LiabilitiesTree, commitment: StateCommitment, sequence: number) {
-  global.gc?.();
-  let root = tree.root();
-  let stateCommitment: Uint8Array = new Uint8Array(32);
-  let fields: ReturnType<typeof attestationFieldsOf> | undefined;
-  const treeTime = timeCall(() => (root = tree.update(state, sequence)));
-  const commitmentTime = timeCall(() => (stateCommitment = commitment.update(state)));
-  const fieldsTime = timeCall(
-    () => (fields = attestationFieldsOf(state, root, sequence, headHash, genesisHash, stateCommitment)),
-  );
-  const signatureTime = timeCall(() => signAttestation(fields!, signingSeed));
-  return { tree: treeTime, commitment: commitmentTime, fields: fieldsTime, signature: signatureTime };
-}
-
-function totalOf(attested: Attested): Part {
+function totalOf(attested: AttestationTimes): PartTime {
   const parts = [attested.tree, attested.commitment, attested.fields, attested.signature];
   return {
     wallMs: parts.reduce((sum, part) => sum + part.wallMs, 0),
@@ -172,8 +118,8 @@ function measure(positionCount: number) {
     `set-up: ${positionCount} positions, ${state.accountList.length} accounts, tree and commitment in ` +
       `${setUpSeconds} s; load average ${loadavg()[0]!.toFixed(1)}`,
   );
-  const markMoves: Attested[] = [];
-  const peers: Attested[] = [];
+  const markMoves: AttestationTimes[] = [];
+  const peers: AttestationTimes[] = [];
   const perp = state.marketsBySymbol.get('SOL_USDC_PERP')!.perp as PerpMarketState;
   let timeMs = startMs;
   for (let round = 0; round < rounds + 2; round += 1) {
@@ -182,16 +128,16 @@ function measure(positionCount: number) {
     const price = round % 2 === 0 ? '101' : '100';
     mustExecute(state, operator, indexUpdate(price, timeMs), timeMs);
     if (perp.funding.markPrice === markBefore) throw new Error('the mark did not move');
-    const moved = attestNow(state, tree, commitment, 2 * round + 1);
+    const moved = timedAttestation(state, tree, commitment, 2 * round + 1);
     timeMs += 1;
     mustExecute(state, operator, deposit(key(round), '1', `r${round}`), timeMs);
-    const peer = attestNow(state, tree, commitment, 2 * round + 2);
+    const peer = timedAttestation(state, tree, commitment, 2 * round + 2);
     if (round >= 2) {
       markMoves.push(moved);
       peers.push(peer);
     }
   }
-  const medianOf = (list: Attested[], pick: (item: Attested) => Part): Part => ({
+  const medianOf = (list: AttestationTimes[], pick: (item: AttestationTimes) => PartTime): PartTime => ({
     wallMs: median(list.map((item) => pick(item).wallMs)),
     cpuMs: median(list.map((item) => pick(item).cpuMs)),
   });
@@ -203,7 +149,7 @@ function measure(positionCount: number) {
     signature: medianOf(markMoves, (item) => item.signature),
   };
   const peer = { total: medianOf(peers, totalOf), tree: medianOf(peers, (item) => item.tree) };
-  const shown = (part: Part) => `${part.wallMs.toFixed(1)} ms wall, ${part.cpuMs.toFixed(1)} ms CPU`;
+  const shown = (part: PartTime) => `${part.wallMs.toFixed(1)} ms wall, ${part.cpuMs.toFixed(1)} ms CPU`;
   console.log(
     `${positionCount} positions, after a mark move: attestation ${shown(moved.total)} (medians of ${rounds}); ` +
       `load average ${loadavg()[0]!.toFixed(1)}`,

@@ -9,13 +9,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { referenceRoot, referenceSums } from '../test/liabilities-reference.js';
+import { expectReferenceRoot, referenceSums } from '../test/liabilities-reference.js';
 import { applyRow, runScenario, scenarioKeys } from '../test/scenario-runner.js';
 import { signerFromByte } from '../test/random-log.js';
 import { bytesToLowerHex } from './attestation.js';
 import { verifyInclusionProof } from './inclusion-proof.js';
 import { pendingPerpUnitsByAsset } from './liabilities-perps.js';
-import { attestationFieldsOf, LiabilitiesTree, signAttestation, type LiabilitiesRoot } from './liabilities-tree.js';
+import { attestationFieldsOf, LiabilitiesTree, signAttestation } from './liabilities-tree.js';
 import { realisationsPerEntry, realisationWindowMs } from './perps/perp-realisation.js';
 import { decodeState, encodeState } from './state-codec.js';
 import type { Account, ExchangeState } from './state.js';
@@ -95,12 +95,6 @@ function randomSteps(seed: number, count: number): Step[] {
     steps.push({ timeMs, signer, name: 'orderExecute', params });
   }
   return steps;
-}
-
-function expectReferenceRoot(root: LiabilitiesRoot, state: ExchangeState): void {
-  const reference = referenceRoot(state);
-  expect(bytesToLowerHex(root.hash)).toBe(bytesToLowerHex(reference.hash));
-  expect(root.assets.map(({ claims, debts }) => ({ claim: claims, debt: debts }))).toEqual(reference.sums);
 }
 
 function accountOf(state: ExchangeState, name: string): Account {

@@ -6,6 +6,9 @@
  * the coverage pool's holdings in its claim), levels of { hash, sums }
  * objects, the empty node for an unpaired last node. The fast tree must agree.
  */
+import { expect } from 'vitest';
+import { bytesToLowerHex } from '../src/attestation.js';
+import type { LiabilitiesRoot } from '../src/liabilities-tree.js';
 import { accountCommitment, encodeSums, leafHash, nodeHash, type ClaimAndDebt } from '../src/inclusion-proof.js';
 import { indexesAt } from '../src/lending-pool.js';
 import { divideDown, divideUp, wad } from '../src/margin-fixed-point.js';
@@ -90,4 +93,11 @@ export function referenceRoot(state: ExchangeState): { hash: Uint8Array; sums: C
     level = parents;
   }
   return level[0]!;
+}
+
+/** The tree's root equals the reference tree's: hash and per-asset sums (the tests' check of a LiabilitiesTree). */
+export function expectReferenceRoot(root: LiabilitiesRoot, state: ExchangeState): void {
+  const reference = referenceRoot(state);
+  expect(bytesToLowerHex(root.hash)).toBe(bytesToLowerHex(reference.hash));
+  expect(root.assets.map(({ claims, debts }) => ({ claim: claims, debt: debts }))).toEqual(reference.sums);
 }
