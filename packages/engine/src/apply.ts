@@ -7,6 +7,7 @@
  * accepted entries belong in the log. See docs/protocol.md.
  */
 import { accountIdOf } from './account-id.js';
+import type { EntryRecorder } from './entry-recorder.js';
 import type { EngineEvent } from './events.js';
 import { operatorInstructionKinds, parseInstruction, type Instruction } from './instruction.js';
 import type { InstructionResult } from './instruction-result.js';
@@ -124,8 +125,11 @@ export function execute(
   }
   const recorder = state.recorder.begin(logTimeMs);
   const results: InstructionResult[] = [];
+  // An attestation record changes nothing but the attested sequence (docs/attestation.md, "Attestation
+  // records"): none of an entry's time-driven work, so the tree built at a record gives the attested root.
+  const isRecord = instruction.kind === 'attestationRecord';
   // Funding boundaries and premium samples up to this entry, read from the book the previous entries left.
-  const movedClocks = refreshPerpMarkets(state, logTimeMs);
+  const movedClocks = isRecord ? undefined : refreshPerpMarkets(state, logTimeMs);
 
   const handler = instructionTable[instruction.kind] as InstructionHandler<typeof instruction.kind> | undefined;
   // The table is complete by type; a kind without a handler is a bug, never a rejection.
@@ -139,6 +143,14 @@ export function execute(
     const first = results[0];
     return rejected(first !== undefined && !first.ok ? first.rejection : reject('INVALID_INSTRUCTION'), results);
   }
+  if (!isRecord) afterAcceptedEntry(state, recorder, signer, logTimeMs);
+  state.logTimeMs = logTimeMs;
+  state.headSequence += 1;
+  return { accepted: true, results, events: recorder.finish() };
+}
+
+/** The work that follows every accepted entry but an attestation record. */
+function afterAcceptedEntry(state: ExchangeState, recorder: EntryRecorder, signer: string, logTimeMs: number): void {
   // Every accepted entry may fire trigger orders its trades (or earlier ones) reached.
   if (state.pendingTriggerCount > 0) fireTriggers(state, recorder);
   // The signer's perpetual positions due in this 10-second window are realised at the mark (docs/perps.md).
@@ -149,7 +161,4 @@ export function execute(
   realiseOldestPositions(state, recorder, logTimeMs);
   // An index price this entry posted moves the mark now (no boundary is due again).
   refreshPerpMarkets(state, logTimeMs, true);
-  state.logTimeMs = logTimeMs;
-  state.headSequence += 1;
-  return { accepted: true, results, events: recorder.finish() };
 }

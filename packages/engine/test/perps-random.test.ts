@@ -155,6 +155,7 @@ class PerpRun {
     }
     // The operator lent 5,000,000 of its 10,000,000 USDC; what it holds available is the model's.
     this.model.deposit(scenarioKeys.get('operator')!, 5_000_000n * usdcUnits);
+    this.model.lendingPoolCashUnits = 5_000_000n * usdcUnits;
   }
 
   /** The engine's USDC of an account at the log time, as the model keeps it. */
@@ -305,6 +306,7 @@ describe('seeded random perpetual sequences against the reference model', () => 
       'funding paid',
       'funding received',
       'realised in a later window',
+      'realised by the sweep',
       'loss borrowed',
       'order that opens nothing',
     ])

@@ -62,6 +62,8 @@ export type ModelPerpEvent = EngineEvent;
 
 /** The realisation window of section 5b. */
 const realisationWindowMs = 10_000;
+/** K of section 5b, rule 3: positions of each perpetual realised at the end of an accepted entry. */
+const realisationsPerEntry = 8;
 
 export class PerpReferenceModel {
   readonly markets = new Map<string, ModelPerpMarket>();
@@ -72,6 +74,15 @@ export class PerpReferenceModel {
   settlementCount = 0;
   /** What the model met (for the test's coverage check): fill kinds, funding payments, window realisations. */
   readonly met: Record<string, number> = {};
+
+  /** Each account's ordinal: accounts are numbered in the order they are created (here: by their first deposit). */
+  private readonly ordinals = new Map<string, number>();
+  /**
+   * What section 5a can raise beyond an account's available USDC: the USDC
+   * lending pool's cash (what the operator lent, less what traders borrow;
+   * the rate is zero) plus the coverage pool's holdings (never reached here).
+   */
+  lendingPoolCashUnits = 0n;
 
   constructor(readonly feeAccount: string) {}
 
@@ -93,6 +104,7 @@ export class PerpReferenceModel {
   }
 
   deposit(account: string, units: bigint): void {
+    if (!this.ordinals.has(account)) this.ordinals.set(account, this.ordinals.size);
     this.usdcOf(account).available += units;
   }
 
@@ -100,16 +112,22 @@ export class PerpReferenceModel {
    * One accepted entry signed by `signer` at `timeMs`, from its events in
    * order. The clock events after the handler's last event are the
    * after-entry mark refresh (docs/perps.md section 2): the signer's due
-   * positions are realised before them, at the marks the handler saw.
+   * positions (rule 2 of section 5b) and then the oldest positions of every
+   * perpetual (rule 3) are realised before them, at the marks the handler
+   * saw. The entry's balance and depth events close its events (they say
+   * where balances ended), so they are passed over when finding the handler's
+   * last event.
    */
   applyEntry(signer: string, timeMs: number, events: readonly ModelPerpEvent[]): void {
     const isClock = (event: ModelPerpEvent): boolean => event.type === 'perpFunding' || event.type === 'perpMarkPrice';
+    const isClosing = (event: ModelPerpEvent): boolean => event.type === 'balance' || event.type === 'depth';
     let handlerEnd = events.length;
-    while (handlerEnd > 0 && isClock(events[handlerEnd - 1]!)) handlerEnd -= 1;
+    while (handlerEnd > 0 && (isClock(events[handlerEnd - 1]!) || isClosing(events[handlerEnd - 1]!))) handlerEnd -= 1;
     // A clock-only entry (nothing but refreshes) has every event before its handler.
     if (handlerEnd === 0) handlerEnd = events.length;
     for (const event of events.slice(0, handlerEnd)) this.applyEvent(event, timeMs);
     this.realiseDue(signer, timeMs);
+    this.realiseOldest(timeMs);
     for (const event of events.slice(handlerEnd)) this.applyEvent(event, timeMs);
   }
 
@@ -174,7 +192,7 @@ export class PerpReferenceModel {
   }
 
   /** Section 5: the pending funding into the position; returns the payment (positive: paid). */
-  private settleFunding(market: ModelPerpMarket, position: ModelPosition): bigint {
+  private settleFunding(market: ModelPerpMarket, position: ModelPosition, counted = true): bigint {
     const moved = market.fundingIndex - position.fundingIndexAtSettlement;
     position.fundingIndexAtSettlement = market.fundingIndex;
     if (position.quantityUnits === 0n || moved === 0n) return 0n;
@@ -184,6 +202,7 @@ export class PerpReferenceModel {
     );
     position.cumulativeFundingUnits += payment;
     market.fundingBalanceUnits += payment;
+    if (!counted) return payment;
     this.settlementCount += 1;
     this.meet(payment > 0n ? 'funding paid' : payment < 0n ? 'funding received' : 'funding rounded to zero');
     return payment;
@@ -211,11 +230,57 @@ export class PerpReferenceModel {
     for (const [symbol, market] of this.markets) {
       const position = positions.get(symbol);
       if (position === undefined || Math.floor(position.realisedAtMs / realisationWindowMs) >= window) continue;
-      const payment = this.settleFunding(market, position);
-      const pnl = this.realiseAtMark(market, position, timeMs);
       this.meet('realised in a later window');
-      this.moveCash(account, pnl - payment);
+      this.realiseInWindow(account, market, position, timeMs);
     }
+  }
+
+  /** Rule 2's realisation of one position: its funding settled, its PnL at the mark, p − funding into USDC. */
+  private realiseInWindow(account: string, market: ModelPerpMarket, position: ModelPosition, timeMs: number): void {
+    const payment = this.settleFunding(market, position);
+    const pnl = this.realiseAtMark(market, position, timeMs);
+    this.moveCash(account, pnl - payment);
+  }
+
+  /**
+   * Section 5b, item 3: in each perpetual in listing order, up to K positions
+   * of any account last realised before the start of this entry's window, in
+   * ascending (realisedAtMs, account ordinal), each realised as in rule 2; a
+   * position whose loss cannot be paid stops that perpetual's sweep.
+   */
+  private realiseOldest(timeMs: number): void {
+    const windowStartMs = timeMs - (timeMs % realisationWindowMs);
+    for (const [symbol, market] of this.markets) {
+      const due: Array<[string, ModelPosition]> = [];
+      for (const [account, positions] of this.positions) {
+        const position = positions.get(symbol);
+        if (position !== undefined && position.realisedAtMs < windowStartMs) due.push([account, position]);
+      }
+      due.sort(
+        ([leftAccount, left], [rightAccount, right]) =>
+          left.realisedAtMs - right.realisedAtMs || this.ordinals.get(leftAccount)! - this.ordinals.get(rightAccount)!,
+      );
+      for (const [account, position] of due.slice(0, realisationsPerEntry)) {
+        if (!this.canPay(account, this.pendingChange(market, position))) {
+          this.meet('realisation held back');
+          break;
+        }
+        this.meet('realised by the sweep');
+        this.realiseInWindow(account, market, position, timeMs);
+      }
+    }
+  }
+
+  /** What realising the position now would move into USDC (p − funding), without realising it. */
+  private pendingChange(market: ModelPerpMarket, position: ModelPosition): bigint {
+    const copy = { ...position };
+    const payment = this.settleFunding({ ...market }, copy, false);
+    return (market.markPrice === 0n ? 0n : unrealisedPnl(market, copy, market.markPrice)) - payment;
+  }
+
+  /** Rule 3's test: a loss at most the available USDC plus what section 5a can raise. */
+  private canPay(account: string, change: bigint): boolean {
+    return change >= 0n || -change <= this.usdcOf(account).available + this.lendingPoolCashUnits;
   }
 
   /** Section 5a, for an account that lends no USDC: a gain repays the borrow, a loss beyond available borrows. */
@@ -226,11 +291,13 @@ export class PerpReferenceModel {
       const repaid = usdc.available < usdc.borrowed ? usdc.available : usdc.borrowed;
       usdc.available -= repaid;
       usdc.borrowed -= repaid;
+      this.lendingPoolCashUnits += repaid;
       return;
     }
     const fromAvailable = -change < usdc.available ? -change : usdc.available;
     usdc.available -= fromAvailable;
     usdc.borrowed += -change - fromAvailable;
+    this.lendingPoolCashUnits -= -change - fromAvailable;
     if (fromAvailable < -change) this.meet('loss borrowed');
   }
 
