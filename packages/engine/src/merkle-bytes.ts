@@ -27,13 +27,13 @@ export function writeBinaryDigest(target: Uint8Array, offset: number, digest: st
   for (let index = 0; index < 32; index += 1) target[offset + index] = digest.charCodeAt(index);
 }
 
-/**
- * The indexes (non-negative integers below 2^32) sorted ascending without
- * repeats, as a new array; a typed array's numeric sort needs no comparator
- * calls.
- */
+function ascending(left: number, right: number): number {
+  return left - right;
+}
+
+/** The indexes (non-negative integers below 2^32) sorted ascending without repeats, as a new array. */
 export function sortedUniqueIndexes(indexes: readonly number[]): number[] {
-  const sorted = Uint32Array.from(indexes).sort();
+  const sorted = Uint32Array.from(indexes).sort(ascending);
   const unique: number[] = [];
   for (let index = 0; index < sorted.length; index += 1) {
     const value = sorted[index]!;
