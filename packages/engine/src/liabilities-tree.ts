@@ -36,6 +36,7 @@ import {
   type Attestation,
   type AttestationFields,
 } from './attestation.js';
+import { copyBytes, sortedUniqueIndexes, writeBinaryDigest } from './merkle-bytes.js';
 import { emptyNodeHash, inclusionProofOf, type InclusionProof, type InclusionProofBody } from './inclusion-proof.js';
 import {
   AccountCommitments,
@@ -164,17 +165,6 @@ function findKey(keys: Float64Array, key: number): number | undefined {
   return undefined;
 }
 
-/** Sorted ascending without repeats, in place. */
-function sortedUnique(indexes: number[]): number[] {
-  indexes.sort((left, right) => left - right);
-  let kept = 0;
-  for (let index = 0; index < indexes.length; index += 1) {
-    if (kept === 0 || indexes[index] !== indexes[kept - 1]) indexes[kept++] = indexes[index]!;
-  }
-  indexes.length = kept;
-  return indexes;
-}
-
 export class LiabilitiesTree {
   private assetCount = 0;
   private symbols: string[] = [];
@@ -281,7 +271,7 @@ export class LiabilitiesTree {
     }
 
     this.resizeLevel(0, leafCount);
-    dirty = sortedUnique(dirty);
+    dirty = sortedUniqueIndexes(dirty);
     for (const ordinal of dirty) {
       const saved = recording && ordinal < previousLeafCount && this.saveRecord(0, ordinal);
       this.writeLeaf(state.accountList[ordinal]!);
@@ -686,8 +676,8 @@ export class LiabilitiesTree {
     const record = account.ordinal * this.recordLengthBytes;
     // An account that linked an exit address has an exit leaf (0x02 ‖ commitment ‖ address ‖ sums).
     const hashInput = account.exitAddress === undefined ? input : exitLeafInput(input, account.exitAddress);
-    leaves.write(oneShotHash('sha256', hashInput, 'binary'), record, hashLengthBytes, 'binary');
-    input.copy(leaves, record + hashLengthBytes, 1 + hashLengthBytes);
+    writeBinaryDigest(leaves, record, oneShotHash('sha256', hashInput, 'binary'));
+    copyBytes(leaves, record + hashLengthBytes, input, 1 + hashLengthBytes, input.length);
   }
 
   /** Recomputes node `parent` of level `level + 1` from its children (the empty node standing in for a missing right one). */
@@ -699,13 +689,13 @@ export class LiabilitiesTree {
     const input = this.nodeInput;
     input[0] = 0x01;
     if (left + 1 < this.counts[level]!) {
-      children.copy(input, 1, leftOffset, leftOffset + 2 * recordLength);
+      copyBytes(input, 1, children, leftOffset, leftOffset + 2 * recordLength);
     } else {
-      children.copy(input, 1, leftOffset, leftOffset + recordLength);
+      copyBytes(input, 1, children, leftOffset, leftOffset + recordLength);
       input.fill(0, 1 + recordLength);
     }
     const parentOffset = parent * recordLength;
-    this.levels[level + 1]!.write(oneShotHash('sha256', input, 'binary'), parentOffset, hashLengthBytes, 'binary');
+    writeBinaryDigest(this.levels[level + 1]!, parentOffset, oneShotHash('sha256', input, 'binary'));
     addAmounts(
       this.views[level + 1]!,
       parentOffset + hashLengthBytes,

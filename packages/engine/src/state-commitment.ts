@@ -12,6 +12,7 @@
  */
 import { hash as oneShotHash } from 'node:crypto';
 import { ByteWriter } from './byte-codec.js';
+import { copyBytes, sortedUniqueIndexes, writeBinaryDigest } from './merkle-bytes.js';
 import {
   encodeAccount,
   encodeCreditedDeposit,
@@ -78,14 +79,14 @@ export class MerkleLevels {
   setLeaf(index: number, leafBinary: string): void {
     if (index > this.counts[0]!) throw new RangeError(`leaf ${index} is past the end ${this.counts[0]}`);
     if (index === this.counts[0]) this.grow(0, index + 1);
-    this.levels[0]!.write(leafBinary, index * hashLengthBytes, hashLengthBytes, 'binary');
+    writeBinaryDigest(this.levels[0]!, index * hashLengthBytes, leafBinary);
     this.dirty.push(index);
   }
 
   /** The root after rehashing the paths of the leaves set since the last call. */
   root(): Uint8Array {
     // Sorted once: the parents of a sorted list come out sorted, and repeats are then neighbours.
-    let dirty = this.dirty.sort((left, right) => left - right);
+    let dirty = sortedUniqueIndexes(this.dirty);
     this.dirty = [];
     for (let level = 0; this.counts[level]! > 1; level += 1) {
       const width = (this.counts[level]! + 1) >>> 1;
@@ -126,12 +127,12 @@ export class MerkleLevels {
     const left = 2 * parent;
     input[0] = nodePrefix;
     if (left + 1 < this.counts[level]!) {
-      children.copy(input, 1, left * hashLengthBytes, (left + 2) * hashLengthBytes);
+      copyBytes(input, 1, children, left * hashLengthBytes, (left + 2) * hashLengthBytes);
     } else {
-      children.copy(input, 1, left * hashLengthBytes, (left + 1) * hashLengthBytes);
+      copyBytes(input, 1, children, left * hashLengthBytes, (left + 1) * hashLengthBytes);
       input.fill(0, 1 + hashLengthBytes);
     }
-    this.levels[level + 1]!.write(sha256Binary(input), parent * hashLengthBytes, hashLengthBytes, 'binary');
+    writeBinaryDigest(this.levels[level + 1]!, parent * hashLengthBytes, sha256Binary(input));
   }
 }
 
