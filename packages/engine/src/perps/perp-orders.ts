@@ -21,7 +21,7 @@
  */
 import type { EntryRecorder } from '../entry-recorder.js';
 import type { OrderView } from '../events.js';
-import { accountHealth, type HealthAdjustment } from '../health.js';
+import { type AccountHealth, accountHealth, type HealthAdjustment } from '../health.js';
 import { lentUnits } from '../lending-pool.js';
 import { maximum, minimum } from '../margin-fixed-point.js';
 import { type AttachedViews, placeOrder, plannedFill, type OrderParameters } from '../matching.js';
@@ -90,13 +90,12 @@ function reduceOnlyOrder(account: Account, params: ResolvedOrder): ResolvedOrder
 }
 
 /** The steps and USDC notional of the order filled as far as it can: in full at its limit, or along the walk. */
-function orderSize(params: OrderParameters, account: Account): { steps: bigint; quoteUnits: bigint } {
+function orderSize(params: OrderParameters, account: Account): { readonly steps: bigint; readonly quoteUnits: bigint } {
   if (params.orderType === 'Limit') {
     const steps = params.quantitySteps;
     return { steps, quoteUnits: steps * params.priceTicks * params.market.quoteUnitsPerStepTick };
   }
-  const plan = plannedFill(params, account);
-  return { steps: plan.steps, quoteUnits: plan.quoteUnits };
+  return plannedFill(params, account);
 }
 
 /**
@@ -132,7 +131,7 @@ export function perpOrderRefusal(
   }
   // An order that only reduces the position lowers the requirement: it is never refused for margin.
   if (openingUnits === 0n) return undefined;
-  const hypothetical: Position = current === undefined ? newPosition(0n) : { ...current };
+  const hypothetical: Position = current === undefined ? newPosition(0n) : copyPosition(current);
   const base = market.base.decimals;
   const decimals = market.quote.decimals;
   const funding =
@@ -143,7 +142,7 @@ export function perpOrderRefusal(
     market.takerFeeBasisPoints > market.makerFeeBasisPoints ? market.takerFeeBasisPoints : market.makerFeeBasisPoints;
   const usdcChange = realised - funding - ceilingFee(quoteUnits, feeBasisPoints);
   const adjustments = usdcAdjustments(account, market.quote, usdcChange, timeMs);
-  const health = withPosition(account, market, hypothetical, () => accountHealth(state, account, timeMs, adjustments));
+  const health = healthWithPosition(state, account, market, hypothetical, timeMs, adjustments);
   if (health.netEquity >= health.initialRequirement) return undefined;
   const message = `Net equity ${health.netEquity} would be below the initial requirement ${health.initialRequirement}.`;
   return reject('INSUFFICIENT_MARGIN', message, 'order');
@@ -171,15 +170,34 @@ function usdcAdjustments(account: Account, usdc: Asset, change: bigint, timeMs: 
   return [{ asset: usdc, heldUnits: -fromHeld, borrowedUnits: -change - fromHeld }];
 }
 
-/** Runs `measure` with the account's position on `market` replaced by `position`, then puts the real one back. */
-function withPosition<T>(account: Account, market: Market, position: Position, measure: () => T): T {
+/** accountHealth with the account's position on `market` replaced by `position`; the real one is put back. */
+function healthWithPosition(
+  state: ExchangeState,
+  account: Account,
+  market: Market,
+  position: Position,
+  timeMs: number,
+  adjustments: readonly HealthAdjustment[],
+): AccountHealth {
   const real = account.positions.get(market.index);
   if (position.quantityUnits === 0n) account.positions.delete(market.index);
   else account.positions.set(market.index, position);
   try {
-    return measure();
+    return accountHealth(state, account, timeMs, adjustments);
   } finally {
     if (real === undefined) account.positions.delete(market.index);
     else account.positions.set(market.index, real);
   }
+}
+
+/** A copy of the position with every field named, so that copies share the positions' one object shape. */
+function copyPosition(position: Position): Position {
+  return {
+    quantityUnits: position.quantityUnits,
+    costBasisUnits: position.costBasisUnits,
+    realisedPnlUnits: position.realisedPnlUnits,
+    cumulativeFundingUnits: position.cumulativeFundingUnits,
+    fundingIndexAtSettlement: position.fundingIndexAtSettlement,
+    realisedAtMs: position.realisedAtMs,
+  };
 }

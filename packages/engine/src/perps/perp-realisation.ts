@@ -55,7 +55,12 @@ export function realiseDuePositions(
   if (account.positions.size === 0) return;
   // The start of the entry's window (integer arithmetic: no division on numbers in the engine).
   const windowStartMs = timeMs - (timeMs % realisationWindowMs);
-  for (const [marketIndex, position] of positionsInOrder(account)) {
+  let anyDue = false;
+  for (const position of account.positions.values()) anyDue ||= position.realisedAtMs < windowStartMs;
+  if (!anyDue) return;
+  // One position is in order as it is: no sorted copy to build.
+  const positions = account.positions.size === 1 ? account.positions : positionsInOrder(account);
+  for (const [marketIndex, position] of positions) {
     if (position.realisedAtMs >= windowStartMs) continue;
     const market = state.markets[marketIndex]!;
     const funding = settleFundingReported(account, market, position, recorder);
