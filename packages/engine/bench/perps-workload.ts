@@ -12,9 +12,11 @@
  * advancing `stepMs` (10 ms) an operation, so that premium samples (every
  * 5 s), funding boundaries (the listing's 10-minute interval: 16 at 1M
  * operations) and the traders' 10-second realisation windows fall inside the
- * run. Spot: the same stream on SOL_USDC and BTC_USDC with the perps-only
- * operations (prices, liquidations) replaced by orders and no reduce-only
- * flag, on accounts funded so that funds rarely refuse an order.
+ * run. Spot: the same stream (the same draws, so the same prices) on
+ * SOL_USDC and BTC_USDC, with the perps-only operations replaced (a price
+ * update by the order or cancel its slot draws, a liquidation attempt by a
+ * cancel-all) and no reduce-only flag, on accounts funded so that funds
+ * rarely refuse an order.
  */
 import { createState, type ExchangeState, type Instruction, type OrderRequest } from '../src/index.js';
 import { seededRandom } from '../test/random-log.js';
@@ -248,10 +250,13 @@ export function workload(perps: boolean, options: PerpsWorkloadOptions): Workloa
     const underlying = underlyings[which]!;
     const roll = next() % 100;
     const priced = op % 50 === 0 ? underlyings[(op / 50) % 2]! : undefined;
-    if (perps && priced !== undefined) {
+    // The index walks in both streams, so that the spot orders follow the same prices as the perpetual ones.
+    if (priced !== undefined) {
       const position = underlyings.indexOf(priced);
       indexTicks[position] = walk(indexTicks[position]!, priced.startTicks, next());
-      const price = priceText(indexTicks[position]!, priced.priceDecimals);
+    }
+    if (perps && priced !== undefined) {
+      const price = priceText(indexTicks[underlyings.indexOf(priced)]!, priced.priceDecimals);
       stream.push([operator, { kind: 'indexPriceUpdate', symbol: priced.base, price, publishedAtMs: timeMs }, timeMs]);
     } else if (perps && roll < 5) {
       stream.push([keeper, { kind: 'liquidate', account: trader }, timeMs]);

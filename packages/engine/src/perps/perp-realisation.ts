@@ -53,20 +53,41 @@ export function realiseDuePositions(
   timeMs: number,
 ): void {
   if (account.positions.size === 0) return;
-  // The start of the entry's window (integer arithmetic: no division on numbers in the engine).
-  const windowStartMs = timeMs - (timeMs % realisationWindowMs);
-  let anyDue = false;
-  for (const position of account.positions.values()) anyDue ||= position.realisedAtMs < windowStartMs;
-  if (!anyDue) return;
-  // One position is in order as it is: no sorted copy to build.
-  const positions = account.positions.size === 1 ? account.positions : positionsInOrder(account);
-  for (const [marketIndex, position] of positions) {
-    if (position.realisedAtMs >= windowStartMs) continue;
-    const market = state.markets[marketIndex]!;
-    const funding = settleFundingReported(account, market, position, recorder);
-    const pnl = realiseAtMark(market, position, timeMs);
-    state.changes.accountChanged(account);
-    settlePerpCash(state, recorder, account, market.quote, pnl - funding);
-    reportSettlements(recorder, account, market, { realisedUnits: pnl, fundingUnits: funding, feeUnits: 0n });
+  // One or two positions are put in order without a sorted copy (the common case: a copy per entry cost 2 %).
+  if (account.positions.size > 2) {
+    for (const [marketIndex, position] of positionsInOrder(account))
+      realiseIfDue(state, recorder, account, marketIndex, position, timeMs);
+    return;
   }
+  let firstIndex = -1;
+  let secondIndex = -1;
+  for (const marketIndex of account.positions.keys()) {
+    if (firstIndex < 0) firstIndex = marketIndex;
+    else if (marketIndex < firstIndex) {
+      secondIndex = firstIndex;
+      firstIndex = marketIndex;
+    } else secondIndex = marketIndex;
+  }
+  realiseIfDue(state, recorder, account, firstIndex, account.positions.get(firstIndex)!, timeMs);
+  if (secondIndex >= 0)
+    realiseIfDue(state, recorder, account, secondIndex, account.positions.get(secondIndex)!, timeMs);
+}
+
+/** Settles the funding of and realises one position, if it was last realised in an earlier window than `timeMs`. */
+function realiseIfDue(
+  state: ExchangeState,
+  recorder: EntryRecorder,
+  account: Account,
+  marketIndex: number,
+  position: Position,
+  timeMs: number,
+): void {
+  // The start of the entry's window (integer arithmetic: no division on numbers in the engine).
+  if (position.realisedAtMs >= timeMs - (timeMs % realisationWindowMs)) return;
+  const market = state.markets[marketIndex]!;
+  const funding = settleFundingReported(account, market, position, recorder);
+  const pnl = realiseAtMark(market, position, timeMs);
+  state.changes.accountChanged(account);
+  settlePerpCash(state, recorder, account, market.quote, pnl - funding);
+  reportSettlements(recorder, account, market, { realisedUnits: pnl, fundingUnits: funding, feeUnits: 0n });
 }

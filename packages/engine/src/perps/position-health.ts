@@ -61,8 +61,7 @@ export function marginFractionOf(
 ): bigint {
   if (marginFunction.factor === 0n) return marginFunction.base;
   // Below the crossover the factor term cannot exceed the base: the same result without the square root.
-  if (notionalUnits <= baseRulingNotional(marginFunction, settlementDecimals))
-    return minimum(wad, marginFunction.base);
+  if (notionalUnits <= baseRulingNotional(marginFunction, settlementDecimals)) return minimum(wad, marginFunction.base);
   // √(notional / 10^decimals) in wad = √(notional × wad² / 10^decimals).
   const root = squareRootUp(divideUp(notionalUnits * wad * wad, 10n ** BigInt(settlementDecimals)));
   const scaled = multiplyUp(root, marginFunction.factor);
