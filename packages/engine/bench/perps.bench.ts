@@ -17,8 +17,8 @@
  * ends in the same state byte for byte.
  */
 import { cpus, loadavg } from 'node:os';
-import { checkInvariants, execute, stateHashHex } from '../src/index.js';
-import { median, positiveIntegerArgument } from './bench-support.js';
+import { checkInvariants, stateHashHex } from '../src/index.js';
+import { median, positiveIntegerArgument, timedExecution } from './bench-support.js';
 import {
   fundingIntervalMs,
   type PerpsWorkloadOptions,
@@ -51,21 +51,7 @@ function run(perps: boolean): RunFigures {
   const state = setUpState(perps, options);
   const stream = workload(perps, options);
   collectGarbage?.();
-  let accepted = 0;
-  let liquidations = 0;
-  const started = process.hrtime.bigint();
-  const cpuStarted = process.cpuUsage();
-  for (let index = 0; index < stream.length; index += 1) {
-    const [signer, instruction, timeMs] = stream[index]!;
-    const outcome = execute(state, signer, instruction, timeMs);
-    if (outcome.accepted) {
-      accepted += 1;
-      if (instruction.kind === 'liquidate') liquidations += 1;
-    }
-  }
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const cpu = process.cpuUsage(cpuStarted);
-  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  const { seconds, cpuSeconds, accepted, liquidations } = timedExecution(state, stream);
   checkInvariants(state);
   let positions = 0;
   for (const account of state.accounts.values()) positions += account.positions.size;
