@@ -3,29 +3,12 @@
  * REST snapshot through U/u/lastUpdateId), watchTrades and watchOrders, and
  * the raw protocol (consecutive update ids, errors, private subscriptions).
  */
-import ccxt from 'ccxt';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backpackProClient } from '../test/exchange-fixture.js';
 import { deposit, signedRequest, startTestExchange, TestKey, type TestExchange } from './test-support.js';
 
-type Pro = InstanceType<typeof ccxt.pro.backpack>;
-
-async function proClient(exchange: TestExchange, key: TestKey): Promise<Pro> {
-  const client = new ccxt.pro.backpack({
-    apiKey: key.apiKey,
-    secret: key.secret,
-    urls: {
-      api: {
-        public: exchange.baseUrl,
-        private: exchange.baseUrl,
-        ws: { public: exchange.wsUrl, private: exchange.wsUrl },
-      },
-    },
-  });
-  await client.loadHttpProxyAgent();
-  await client.loadMarkets();
-  return client;
-}
+const proClient = backpackProClient;
 
 class RawSocket {
   readonly messages: any[] = [];

@@ -18,6 +18,7 @@ import { isCandleInterval, isCanonicalAccountId, isWithinWindow, maximumWindowMs
 import type { ApiContext } from './context.js';
 import { ApiError, httpStatusFor } from './errors.js';
 import type { StreamMessage } from './market-feed.js';
+import { isPositionStream, positionSnapshot } from './perp-position-snapshot.js';
 
 export interface WebSocketLimits {
   /** Streams one connection may hold. */
@@ -235,6 +236,7 @@ export class StreamHub {
       if (method === 'SUBSCRIBE') this.subscribe(connection, streams, fields.signature);
       else this.unsubscribe(connection, streams);
       if (id !== null) this.send(connection, JSON.stringify({ id, result: null }));
+      if (method === 'SUBSCRIBE') this.sendPositionSnapshots(connection, streams);
     } catch (error) {
       const code = error instanceof WebSocketError || error instanceof ApiError ? error.code : 'SERVER_ERROR';
       const message = error instanceof Error ? error.message : String(error);
@@ -289,6 +291,14 @@ export class StreamHub {
         }
         subscribers.add(connection);
       }
+    }
+  }
+
+  /** After the acknowledgement: the current positions of each position stream just subscribed to. */
+  private sendPositionSnapshots(connection: Connection, streams: readonly string[]): void {
+    for (const stream of streams.filter(isPositionStream)) {
+      for (const message of positionSnapshot(this.context.node.state, connection.account!, stream))
+        this.send(connection, JSON.stringify(message));
     }
   }
 

@@ -23,6 +23,29 @@ export function backpackClient(exchange: TestExchange, key: TestKey): Backpack {
   });
 }
 
+export type BackpackPro = InstanceType<typeof ccxt.pro.backpack>;
+
+/**
+ * A ccxt.pro `backpack` client that signs with `key` and streams from `exchange`, its markets loaded; ccxt.pro
+ * needs its proxy agent loaded before a plain ws:// url.
+ */
+export async function backpackProClient(exchange: TestExchange, key: TestKey): Promise<BackpackPro> {
+  const client = new ccxt.pro.backpack({
+    apiKey: key.apiKey,
+    secret: key.secret,
+    urls: {
+      api: {
+        public: exchange.baseUrl,
+        private: exchange.baseUrl,
+        ws: { public: exchange.wsUrl, private: exchange.wsUrl },
+      },
+    },
+  });
+  await client.loadHttpProxyAgent();
+  await client.loadMarkets();
+  return client;
+}
+
 /**
  * One exchange for the calling describe block: started with `options` before its tests, credited with each
  * `[key, symbol, quantity]` of `deposits`, handed to `ready`; closed after the tests.

@@ -20,14 +20,8 @@
  * clock and process CPU, with the load average. The last line is one JSON object.
  */
 import { loadavg } from 'node:os';
-import {
-  LiabilitiesTree,
-  StateCommitment,
-  attestationFieldsOf,
-  execute,
-  signAttestation,
-  type ExchangeState,
-} from '../src/index.js';
+import { LiabilitiesTree, StateCommitment, execute, type ExchangeState } from '../src/index.js';
+import { timedAttestation } from './attestation-timing.js';
 import { indexedKey as key, median, positiveIntegerArgument, timeCall } from './bench-support.js';
 import { borrowerBenchOperator, borrowerBenchStartMs, borrowerState, depositInstruction } from './borrower-state.js';
 
@@ -36,9 +30,6 @@ const changes = positiveIntegerArgument('changes', 1_000);
 const sizes = process.argv.includes('--borrowers')
   ? [positiveIntegerArgument('borrowers', 100_000)]
   : [10_000, 100_000];
-const signingSeed = new Uint8Array(32).fill(7);
-const headHash = new Uint8Array(32).fill(1);
-const genesisHash = new Uint8Array(32).fill(2);
 
 interface RoundTimes {
   readonly tree: { wallMs: number; cpuMs: number };
@@ -64,24 +55,9 @@ function oneRound(state: ExchangeState, tree: LiabilitiesTree, commitment: State
     execute(state, borrowerBenchOperator, instruction, timeMs);
   }
   const sequence = 2 * round + 1;
-  global.gc?.();
-  let root = tree.root();
-  let stateCommitment: Uint8Array = new Uint8Array(32);
-  let fields: ReturnType<typeof attestationFieldsOf> | undefined;
-  const treeTime = timeCall(() => (root = tree.update(state, sequence)));
-  const commitmentTime = timeCall(() => (stateCommitment = commitment.update(state)));
-  const fieldsTime = timeCall(
-    () => (fields = attestationFieldsOf(state, root, sequence, headHash, genesisHash, stateCommitment)),
-  );
-  const signatureTime = timeCall(() => signAttestation(fields!, signingSeed));
+  const attested = timedAttestation(state, tree, commitment, sequence);
   const leavesOnly = timeCall(() => tree.update(state, sequence + 1));
-  return {
-    tree: treeTime,
-    commitment: commitmentTime,
-    fields: fieldsTime,
-    signature: signatureTime,
-    leavesOnly,
-  };
+  return { ...attested, leavesOnly };
 }
 
 function measure(borrowerCount: number) {

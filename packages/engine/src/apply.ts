@@ -11,7 +11,7 @@ import type { EngineEvent } from './events.js';
 import { operatorInstructionKinds, parseInstruction, type Instruction } from './instruction.js';
 import type { InstructionResult } from './instruction-result.js';
 import { refreshPerpMarkets, restorePerpClocks } from './perps/perp-clock.js';
-import { realiseDuePositions } from './perps/perp-realisation.js';
+import { realiseDuePositions, realiseOldestPositions } from './perps/perp-realisation.js';
 import { instructionTable, type InstructionHandler } from './instructions/instruction-table.js';
 import { fireTriggers } from './matching.js';
 import { forgetExpired, hasSeen, isWithinWindow, messageDigest, remember } from './replay-protection.js';
@@ -145,6 +145,8 @@ export function execute(
   const signerAccount = state.accounts.get(signer);
   if (signerAccount !== undefined && signerAccount.positions.size > 0)
     realiseDuePositions(state, recorder, signerAccount, logTimeMs);
+  // Then a bounded number of every perpetual's positions realised longest ago, whoever holds them (docs/perps.md).
+  realiseOldestPositions(state, recorder, logTimeMs);
   // An index price this entry posted moves the mark now (no boundary is due again).
   refreshPerpMarkets(state, logTimeMs, true);
   state.logTimeMs = logTimeMs;

@@ -21,9 +21,13 @@ import {
   maximum,
   minimum,
   multiplyDown,
+  multiplyDownReduced,
   multiplyUp,
+  multiplyUpReduced,
   ratioUp,
+  reducedFraction,
   wad,
+  type ReducedFraction,
 } from './margin-fixed-point.js';
 import { settlementAssetSymbol, type AssetMargin, type MarginParameters } from './margin-state.js';
 import type { Account, Asset, ExchangeState } from './state.js';
@@ -122,11 +126,48 @@ export interface HealthTerms {
   readonly assets: ReadonlyArray<AssetTerms | undefined>;
 }
 
+/** A listing's constant fractions in reduced form (margin-fixed-point.ts): the same products, in fewer words. */
+interface ReducedParameters {
+  readonly parameters: MarginParameters;
+  readonly collateralWeight: ReducedFraction;
+  readonly imfBase: ReducedFraction;
+  readonly mmfBase: ReducedFraction;
+}
+
+/**
+ * By asset index, the reduced fractions of the parameters last seen for it. A listing's parameters object never
+ * changes, so an entry is valid while it names the same object (checked on every use: another state, or a relisting,
+ * only recomputes it). Not a WeakMap: the engine keeps nothing whose contents depend on garbage collection.
+ */
+const reducedByAssetIndex: Array<ReducedParameters | undefined> = [];
+
+function reducedParameters(asset: Asset, parameters: MarginParameters): ReducedParameters {
+  const cached = reducedByAssetIndex[asset.index];
+  if (cached !== undefined && cached.parameters === parameters) return cached;
+  const reduced = {
+    parameters,
+    collateralWeight: reducedFraction(parameters.collateralWeight),
+    imfBase: reducedFraction(parameters.imfBase),
+    mmfBase: reducedFraction(parameters.mmfBase),
+  };
+  reducedByAssetIndex[asset.index] = reduced;
+  return reduced;
+}
+
+/** value × fraction rounded up, by the reduced base fraction when the margin fraction is the base (the usual case). */
+function requirement(value: bigint, fraction: bigint, base: ReducedFraction): bigint {
+  return fraction === base.fraction ? multiplyUpReduced(value, base) : multiplyUp(value, fraction);
+}
+
 /** Weighted collateral value of `held` units (nothing unless positive), rounded down. */
 function heldCollateral(asset: Asset, margin: AssetMargin, held: bigint, decimals: number): bigint {
   if (held <= 0n) return 0n;
   const value = valueUnits(held, asset, margin.indexPrice, decimals, false);
-  return multiplyDown(value, collateralWeight(margin.parameters, value, decimals));
+  const parameters = margin.parameters;
+  // Without a haircut the weight is the listing's constant: its reduced form gives the same product.
+  if (parameters.haircutPenalty === 0n)
+    return multiplyDownReduced(value, reducedParameters(asset, parameters).collateralWeight);
+  return multiplyDown(value, collateralWeight(parameters, value, decimals));
 }
 
 function assetTerms(
@@ -143,13 +184,14 @@ function assetTerms(
   const value = valueUnits(debt, asset, margin.indexPrice, decimals, true);
   const initialFraction = marginFraction(parameters.imfBase, parameters.imfFactor, value, decimals, leverageLimit);
   const maintenanceFraction = marginFraction(parameters.mmfBase, parameters.mmfFactor, value, decimals, 0n);
+  const reduced = reducedParameters(asset, parameters);
   return {
     held,
     debt,
     collateral,
     liability: value,
-    initial: multiplyUp(value, initialFraction),
-    maintenance: multiplyUp(value, maintenanceFraction),
+    initial: requirement(value, initialFraction, reduced.imfBase),
+    maintenance: requirement(value, maintenanceFraction, reduced.mmfBase),
   };
 }
 

@@ -8,7 +8,7 @@
  */
 import { parseDecimal } from './decimal.js';
 import type { OperatorInstruction } from './instruction.js';
-import { divideDown, divideUp, divideUpBy, multiplyUp, wad, wadDecimals } from './margin-fixed-point.js';
+import { divideDown, divideUp, divideUpBy, multiplyUp, wad, wadDecimals, wadLessOne } from './margin-fixed-point.js';
 import { settlementAssetSymbol } from './margin-state.js';
 import { reject, type Rejection } from './result-codes.js';
 import type { Asset, ExchangeState } from './state.js';
@@ -77,6 +77,8 @@ export function powerOfTen(exponent: number): bigint {
 /** 10^decimals × wad for decimals 0 … 36 (valueUnits' denominator) and each one less (for divideUpBy). */
 const valueDenominators: readonly bigint[] = powersOfTen.map((power) => power * wad);
 const valueDenominatorsLessOne: readonly bigint[] = valueDenominators.map((denominator) => denominator - 1n);
+/** 10^0 … 10^36 less one, for divideUpBy by a power of ten. */
+const powersOfTenLessOne: readonly bigint[] = powersOfTen.map((power) => power - 1n);
 
 /**
  * The value of `units` of `asset` in settlement-asset units at `price` (wad):
@@ -92,6 +94,16 @@ export function valueUnits(
 ): bigint {
   // The settlement asset at price 1: the quotient is exact, so both roundings give the units themselves.
   if (price === wad && asset.decimals === settlementDecimals && units >= 0n) return units;
+  const shift = asset.decimals - settlementDecimals;
+  if (units >= 0n && price >= 0n && shift >= 0 && shift < powersOfTen.length) {
+    // Divided in two steps by one-word divisors, wad then 10^shift: exact for a non-negative numerator
+    // (⌊⌊x / a⌋ / b⌋ = ⌊x / ab⌋, ⌈⌈x / a⌉ / b⌉ = ⌈x / ab⌉), and about three times as fast as one division of the
+    // three-word numerator by the two-word 10^assetDecimals × wad on the hot health paths.
+    const product = units * price;
+    if (!roundUp) return shift === 0 ? product / wad : product / wad / powersOfTen[shift]!;
+    const whole = divideUpBy(product, wad, wadLessOne);
+    return shift === 0 ? whole : divideUpBy(whole, powersOfTen[shift]!, powersOfTenLessOne[shift]!);
+  }
   const numerator = units * price * powerOfTen(settlementDecimals);
   const denominator = valueDenominators[asset.decimals];
   if (denominator === undefined) {

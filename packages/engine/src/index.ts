@@ -46,6 +46,7 @@ export * from './attestation.js';
 export * from './candles.js';
 export * from './inclusion-proof.js';
 export * from './liabilities-tree.js';
+export { pendingPerpUnitsByAsset } from './liabilities-perps.js';
 export * from './attestation-record.js';
 export * from './proof-basis.js';
 // Margin (docs/margin.md): what the API, the keeper and the client read.

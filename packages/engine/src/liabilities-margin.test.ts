@@ -6,11 +6,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { referenceRoot, referenceTotals } from '../test/liabilities-reference.js';
+import { expectReferenceRoot, referenceTotals } from '../test/liabilities-reference.js';
 import { runScenario, scenarioKeys } from '../test/scenario-runner.js';
 import { bytesToLowerHex } from './attestation.js';
 import { verifyInclusionProof, type ClaimAndDebt } from './inclusion-proof.js';
-import { attestationFieldsOf, LiabilitiesTree, signAttestation, type LiabilitiesRoot } from './liabilities-tree.js';
+import { attestationFieldsOf, LiabilitiesTree, signAttestation } from './liabilities-tree.js';
 import { reservesReport } from './reserves-report.js';
 import { decodeState, encodeState } from './state-codec.js';
 import type { Account, ExchangeState } from './state.js';
@@ -19,12 +19,6 @@ import { signerFromByte } from '../test/random-log.js';
 const setup = readFileSync(new URL('../test/scenarios/setup.scenario', import.meta.url), 'utf8');
 const yearMs = 31_536_000_000;
 const operator = signerFromByte(200);
-
-function expectReferenceRoot(root: LiabilitiesRoot, state: ExchangeState): void {
-  const reference = referenceRoot(state);
-  expect(bytesToLowerHex(root.hash)).toBe(bytesToLowerHex(reference.hash));
-  expect(root.assets.map(({ claims, debts }) => ({ claim: claims, debt: debts }))).toEqual(reference.sums);
-}
 
 function accountOf(state: ExchangeState, name: string): Account {
   return state.accounts.get(scenarioKeys.get(name)!)!;

@@ -52,6 +52,7 @@ import {
   writeLeafAmount,
   type PoolTotals,
 } from './liabilities-leaf.js';
+import { MarkMemory, pendingPerpUnitsByAsset, withPendingPerp } from './liabilities-perps.js';
 import type { PoolIndexes } from './lending-pool.js';
 import type { CoveragePool } from './margin-state.js';
 import { publicKeyFromSeed, signMessage } from './signature.js';
@@ -212,6 +213,8 @@ export class LiabilitiesTree {
   /** Each asset's underwritten coverage pool for the leaves being written; every pool's totals at the last update. */
   private leafPools: (CoveragePool | undefined)[] = [];
   private poolTotals: (PoolTotals | undefined)[] = [];
+  /** Each perpetual's mark and funding index at the last update: a move refreshes its holders' leaves. */
+  private readonly perpMarks = new MarkMemory();
 
   private constructor() {}
 
@@ -328,6 +331,7 @@ export class LiabilitiesTree {
     for (const ordinal of this.positionOrdinals) dirty.push(ordinal);
     // A payout or a fee moves every underwriter's share of its pool (liabilities-leaf.ts).
     for (const ordinal of movedUnderwriterOrdinals(state, this.poolTotals)) dirty.push(ordinal);
+    for (const ordinal of this.perpMarks.movedHolderOrdinals(state)) dirty.push(ordinal);
     this.takeLeafAmounts(state);
     return dirty;
   }
@@ -584,6 +588,7 @@ export class LiabilitiesTree {
     this.commitments.clear();
     this.takeLeafAmounts(state, leafTimeMs);
     this.positionOrdinals = positionHolderOrdinals(state);
+    this.perpMarks.remember(state);
     this.allocateLevels(leafCount);
     state.accountList.forEach((account, ordinal) => {
       if (account.ordinal !== ordinal) fail(`account ${account.id} has ordinal ${account.ordinal} at place ${ordinal}`);
@@ -658,13 +663,19 @@ export class LiabilitiesTree {
     this.commitments.write(this.state!.accountList, account.ordinal, input, 1);
     input.fill(0, 1 + hashLengthBytes);
     const balances = account.balances;
-    const assetCount = balances.length < this.assetCount ? balances.length : this.assetCount;
+    const pending = pendingPerpUnitsByAsset(this.state!, account);
+    const assetCount = balances.length < this.assetCount && pending === undefined ? balances.length : this.assetCount;
     for (let asset = 0; asset < assetCount; asset += 1) {
       const balance = balances[asset];
-      if (balance === undefined) continue;
-      // Claims and debts at the state's log time (liabilities-leaf.ts).
-      const claim = leafClaim(balance, this.leafIndexes[asset], underwriterClaim(this.leafPools[asset], account));
-      const debt = leafDebt(balance, this.leafIndexes[asset]);
+      if (balance === undefined && pending?.[asset] === undefined) continue;
+      // Claims and debts at the state's log time (liabilities-leaf.ts), pending perpetual amounts folded in.
+      let claim = 0n;
+      let debt = 0n;
+      if (balance !== undefined) {
+        claim = leafClaim(balance, this.leafIndexes[asset], underwriterClaim(this.leafPools[asset], account));
+        debt = leafDebt(balance, this.leafIndexes[asset]);
+      }
+      if (pending?.[asset] !== undefined) [claim, debt] = withPendingPerp(claim, debt, pending[asset]);
       const offset = 1 + hashLengthBytes + sumPairLengthBytes * asset;
       if (claim !== 0n && !writeLeafAmount(view, offset, claim))
         fail(`account ${account.id} has a claim of ${claim} ${this.symbols[asset]}`);

@@ -50,6 +50,43 @@ export function multiplyUp(amount: bigint, fraction: bigint): bigint {
   return divideUpBy(amount * fraction, wad, wadLessOne);
 }
 
+/**
+ * A fraction as numerator / denominator with the powers of ten they share
+ * removed, so that numerator / denominator is exactly fraction / wad: 0.8 is
+ * 8 / 10. A product by a listing's constant fraction (a collateral weight, a
+ * base margin fraction) then stays within one machine word where the wad
+ * form takes two; callers keep the reduced form with the listing.
+ */
+export interface ReducedFraction {
+  readonly fraction: bigint;
+  readonly numerator: bigint;
+  readonly denominator: bigint;
+  readonly denominatorLessOne: bigint;
+}
+
+export function reducedFraction(fraction: bigint): ReducedFraction {
+  let numerator = fraction;
+  let denominator = wad;
+  while (denominator > 1n && numerator % 10n === 0n) {
+    numerator /= 10n;
+    denominator /= 10n;
+  }
+  return { fraction, numerator, denominator, denominatorLessOne: denominator - 1n };
+}
+
+/** multiplyDown(amount, reduced.fraction): the same rational, so the same quotient (truncated alike for any sign). */
+export function multiplyDownReduced(amount: bigint, reduced: ReducedFraction): bigint {
+  if (reduced.denominator === 1n) return reduced.numerator === 1n ? amount : amount * reduced.numerator;
+  return (amount * reduced.numerator) / reduced.denominator;
+}
+
+/** multiplyUp(amount, reduced.fraction): ⌈a × n / d⌉ for a non-negative product, multiplyUp itself otherwise. */
+export function multiplyUpReduced(amount: bigint, reduced: ReducedFraction): bigint {
+  if (amount < 0n || reduced.numerator < 0n) return multiplyUp(amount, reduced.fraction);
+  if (reduced.denominator === 1n) return reduced.numerator === 1n ? amount : amount * reduced.numerator;
+  return (amount * reduced.numerator + reduced.denominatorLessOne) / reduced.denominator;
+}
+
 /** ⌊a × wad / b⌋: a ratio as a fraction, rounded down. */
 export function ratioDown(numerator: bigint, denominator: bigint): bigint {
   return (numerator * wad) / denominator;

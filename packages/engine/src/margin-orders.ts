@@ -125,16 +125,22 @@ export function placeMarginOrder(
   savepoint.accrueAccount(account, timeMs);
   // One pass gives the liquidation check (isLiquidatable's rule), the surplus a refused order is compared with, and
   // the terms both ends of the order adjust: nothing here changes the account's quantities or the prices before them.
-  const current = accountHealthTerms(state, account, timeMs);
-  if (account.borrowCount > 0 && current.health.netEquity < current.health.maintenanceRequirement)
+  // An account with no debt and no perpetual position needs none (unless the order borrows): it is not liquidatable,
+  // and without a debt or a position every term of its health is a collateral value, never negative, and every
+  // requirement is zero, so an order that borrows nothing meets the initial margin at both ends.
+  const needsHealth = account.borrowCount > 0 || account.positions.size > 0;
+  let current = needsHealth ? accountHealthTerms(state, account, timeMs) : undefined;
+  if (account.borrowCount > 0 && current!.health.netEquity < current!.health.maintenanceRequirement)
     return savepoint.restore(reject('ACCOUNT_LIQUIDATING', undefined, 'belowMaintenance'));
   const { spend, receive } = orderAmounts(params, account);
   const spendBalance = account.balance(spendAsset);
   const shortfall = spend > spendBalance.available ? spend - spendBalance.available : 0n;
   const covered = coverShortfall(state, spendBalance, shortfall, flags, timeMs, savepoint);
   if (isRejection(covered)) return savepoint.restore(covered);
+  if (current === undefined && covered.borrow > 0n) current = accountHealthTerms(state, account, timeMs);
   const amounts = { spend, receive, borrow: covered.borrow };
-  const refusal = checkOrderMargin(state, account, spendAsset, receiveAsset, amounts, current);
+  const refusal =
+    current === undefined ? undefined : checkOrderMargin(state, account, spendAsset, receiveAsset, amounts, current);
   if (refusal !== undefined) return savepoint.restore(refusal);
   // Only a redemption or a borrow needs undoing: a refused placeOrder changes nothing by itself.
   const moves = covered.redeem > 0n || covered.borrow > 0n;
@@ -192,6 +198,9 @@ function marginRefusal(after: AccountHealth, before: AccountHealth, borrow: bigi
   return reject('INSUFFICIENT_MARGIN', message, 'order');
 }
 
+/** The usual cover (none), shared: this runs for every margin order, and the caller only reads it. */
+const nothingCovered: { readonly redeem: bigint; readonly borrow: bigint } = { redeem: 0n, borrow: 0n };
+
 /**
  * How much of the shortfall a redemption and a borrow cover, checked; what
  * they cannot cover the order's funds check refuses.
@@ -205,7 +214,7 @@ function coverShortfall(
   savepoint: PoolSavepoint,
 ): { redeem: bigint; borrow: bigint } | Rejection {
   if (shortfall === 0n || balance.asset.margin === undefined || !(flags.autoLendRedeem || flags.autoBorrow))
-    return { redeem: 0n, borrow: 0n };
+    return nothingCovered;
   savepoint.accrue(balance.asset.margin, timeMs);
   const redeem = flags.autoLendRedeem ? minimum(shortfall, lentUnits(balance, timeMs)) : 0n;
   const refusal = redeem > 0n ? checkRedeem(balance, redeem) : undefined;

@@ -6,6 +6,9 @@
  * the coverage pool's holdings in its claim), levels of { hash, sums }
  * objects, the empty node for an unpaired last node. The fast tree must agree.
  */
+import { expect } from 'vitest';
+import { bytesToLowerHex } from '../src/attestation.js';
+import type { LiabilitiesRoot } from '../src/liabilities-tree.js';
 import { accountCommitment, encodeSums, leafHash, nodeHash, type ClaimAndDebt } from '../src/inclusion-proof.js';
 import { indexesAt } from '../src/lending-pool.js';
 import { divideDown, divideUp, wad } from '../src/margin-fixed-point.js';
@@ -15,7 +18,8 @@ import type { Account, ExchangeState } from '../src/state.js';
 export function referenceSums(state: ExchangeState, account: Account): ClaimAndDebt[] {
   return state.assets.map((asset) => {
     const balance = account.balances[asset.index];
-    if (balance === undefined) return { claim: 0n, debt: 0n };
+    const perp = referencePendingPerp(state, account, asset.index);
+    if (balance === undefined) return perp > 0n ? { claim: perp, debt: 0n } : { claim: 0n, debt: -perp };
     const indexes = asset.margin === undefined ? undefined : indexesAt(asset.margin, state.logTimeMs);
     const lent = balance.lendScaled === 0n ? 0n : divideDown(balance.lendScaled * indexes!.supplyIndex, wad);
     const borrowed = balance.borrowScaled === 0n ? 0n : divideUp(balance.borrowScaled * indexes!.borrowIndex, wad);
@@ -23,8 +27,34 @@ export function referenceSums(state: ExchangeState, account: Account): ClaimAndD
     const shares = pool?.shares.get(account) ?? 0n;
     const underwritten = shares === 0n ? 0n : divideDown(shares * pool!.holdingsUnits, pool!.totalShares);
     const claim = balance.available + balance.locked + balance.pendingWithdrawal + lent + underwritten;
-    return { claim, debt: borrowed };
+    return perp > 0n ? { claim: claim + perp, debt: borrowed } : { claim, debt: borrowed - perp };
   });
+}
+
+/**
+ * What realising the account's perpetual positions settled in asset `assetIndex` would move into its balance,
+ * from docs/attestation.md ("Perpetual positions in the leaves"): per position, with s = wad × 10^baseDecimals and
+ * u = 10^quoteDecimals, ⌊q × mark × u / s⌋ − cost (nothing while the mark is zero) − ⌈q × (index − index at
+ * settlement) × u / s⌉.
+ */
+function floorDivision(numerator: bigint, denominator: bigint): bigint {
+  return numerator >= 0n ? numerator / denominator : -((-numerator + denominator - 1n) / denominator);
+}
+
+function referencePendingPerp(state: ExchangeState, account: Account, assetIndex: number): bigint {
+  let pending = 0n;
+  for (const [marketIndex, position] of account.positions) {
+    const market = state.markets[marketIndex]!;
+    if (market.quote.index !== assetIndex) continue;
+    const scale = wad * 10n ** BigInt(market.base.decimals);
+    const units = 10n ** BigInt(market.quote.decimals);
+    const { markPrice, cumulativeFundingIndex } = market.perp!.funding;
+    const funding = position.quantityUnits * (cumulativeFundingIndex - position.fundingIndexAtSettlement) * units;
+    pending += floorDivision(-funding, scale);
+    if (markPrice === 0n) continue;
+    pending += floorDivision(position.quantityUnits * markPrice * units, scale) - position.costBasisUnits;
+  }
+  return pending;
 }
 
 /** Each asset's claims and debts added up over every account: what the root's sums must be. */
@@ -63,4 +93,11 @@ export function referenceRoot(state: ExchangeState): { hash: Uint8Array; sums: C
     level = parents;
   }
   return level[0]!;
+}
+
+/** The tree's root equals the reference tree's: hash and per-asset sums (the tests' check of a LiabilitiesTree). */
+export function expectReferenceRoot(root: LiabilitiesRoot, state: ExchangeState): void {
+  const reference = referenceRoot(state);
+  expect(bytesToLowerHex(root.hash)).toBe(bytesToLowerHex(reference.hash));
+  expect(root.assets.map(({ claims, debts }) => ({ claim: claims, debt: debts }))).toEqual(reference.sums);
 }

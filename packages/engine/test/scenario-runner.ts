@@ -12,6 +12,8 @@
  *   expect perp <MARKET> mark=… index=… fundingIndex=… fundingRate=… nextFunding=<ms> nextSample=<ms>
  *     (the perpetual's funding clock, docs/perps-pricing.md section 7; prices and rates as decimals)
  *     openInterest=…   (base asset decimals)
+ *     premiumEstimate=… premiumSum=… samples=<count>   (the estimate and the running interval's samples, section 7)
+ *     impactBid=… impactAsk=… mid=… last=…   (the book as the next sample reads it, section 2; `-` when none)
  *   expect position <signer> <MARKET> quantity=… cost=… realised=… funding=…   (quantity 0 when flat;
  *     quantity in base decimals, the rest in USDC decimals; docs/perps.md section 4)
  *   expect liquidation budget=… closed=… fee=… backstopped=… equityBefore=… equityAfter=… traded=<ASSET>:<units>,…
@@ -43,6 +45,7 @@ import { wadDecimals } from '../src/margin-fixed-point.js';
 import { createState, type Asset, type ExchangeState } from '../src/state.js';
 import { stressFigure } from '../src/stress.js';
 import { formatPrice, formatQuantity } from '../src/listing.js';
+import { observeBook } from '../src/perps/mark-price.js';
 import type { LiquidationView } from '../src/margin-views.js';
 import { depthOf } from '../src/views.js';
 import { encodeState } from '../src/state-codec.js';
@@ -238,12 +241,20 @@ const observers: Record<string, Observer> = {
     const funding = market?.perp?.funding;
     if (market === undefined || funding === undefined) throw new Error(`${line}: no perpetual ${symbol}`);
     const fraction = (value: bigint) => formatDecimal(value, 18);
+    const price = (value: bigint | undefined) => (value === undefined ? '-' : fraction(value));
+    const book = observeBook(market, market.perp!.fundingParameters.impactNotionalUnits);
     const actual = {
       mark: fraction(funding.markPrice),
       index: fraction(funding.markIndexPrice),
       fundingIndex: fraction(funding.cumulativeFundingIndex),
       fundingRate: fraction(funding.lastFundingRate),
       premiumEstimate: fraction(funding.premiumEstimate),
+      premiumSum: fraction(funding.premiumSum),
+      samples: String(funding.premiumSampleCount),
+      impactBid: price(book.impactBidPrice),
+      impactAsk: price(book.impactAskPrice),
+      mid: price(book.midPrice),
+      last: price(book.lastTradePrice),
       nextFunding: String(funding.nextFundingAtMs),
       nextSample: String(funding.nextSampleAtMs),
       openInterest: formatDecimal(market.perp!.openInterestUnits, market.base.decimals),

@@ -115,6 +115,9 @@ async function main(): Promise<number> {
     `margin:                ${['index-price', 'lend', 'borrow', 'margin-order', 'liquidate', 'coverage-deposit']
       .map((kind) => `${total((report) => report.acknowledged[kind] ?? 0)} ${kind}`)
       .join(', ')} acknowledged; ${total((report) => report.stressedAttestations)} attestations with a stress figure`,
+    `perps:                 ${total((report) => report.acknowledged['perp-order'] ?? 0)} perp-order acknowledged; ` +
+      `final states: ${total((report) => report.perps.openPositions)} open positions, ` +
+      `${total((report) => report.perps.fundingIndexesMoved)} funding indexes moved`,
     `checks run:            ${Object.values(checks).reduce((sum, count) => sum + count, 0)} (${formatCounts(checks)})`,
     `time:                  ${((performance.now() - started) / 1_000).toFixed(1)} s`,
   ];

@@ -52,6 +52,17 @@ describe('deterministic simulation', () => {
     expect(stressed).toBeGreaterThan(0);
   });
 
+  it('the CI seeds trade perpetuals with moving prices across funding boundaries, and the replayer verified them', () => {
+    const acknowledged = (kind: string) =>
+      [...reports.values()].reduce((sum, report) => sum + (report.acknowledged[kind] ?? 0), 0);
+    for (const kind of ['perp-listing', 'perp-order', 'index-price'])
+      expect(acknowledged(kind), kind).toBeGreaterThan(0);
+    // The replayer ended at each run's final state (its state hash), positions and funding indexes included.
+    const final = [...reports.values()].map((report) => report.perps);
+    expect(final.some((perps) => perps.openPositions > 0)).toBe(true);
+    expect(final.some((perps) => perps.fundingIndexesMoved > 0)).toBe(true);
+  });
+
   it('runs a seed the same way twice, byte for byte', async () => {
     const first = reports.get(4) ?? (await runSimulation({ seed: 4, entries: ciEntries, replayerPool }));
     const second = await runSimulation({ seed: 4, entries: ciEntries, replayerPool });

@@ -101,6 +101,11 @@ export interface SimulationReport {
   /** Attestations whose stress figure (checked by the replayer) is not zero, and the largest figure, in USDC units. */
   readonly stressedAttestations: number;
   readonly largestStressShortfall: string;
+  /**
+   * The perpetuals in the final state (which the replayer reproduced): open
+   * positions, and markets whose cumulative funding index moved.
+   */
+  readonly perps: { readonly openPositions: number; readonly fundingIndexesMoved: number };
   /** Acknowledged requests by kind (workload.ts): shows the margin paths were taken. */
   readonly acknowledged: Readonly<Record<string, number>>;
   readonly checks: Readonly<Record<CheckName, number>>;
@@ -227,6 +232,7 @@ class Simulation {
   private stressedAttestations = 0;
   private largestStressShortfall = 0n;
   private readonly acknowledged: Record<string, number> = {};
+  private perps = { openPositions: 0, fundingIndexesMoved: 0 };
   private openOrders = 0;
 
   constructor(private readonly options: SimulationOptions) {
@@ -658,6 +664,12 @@ class Simulation {
       );
     }
     this.openOrders = node.state.orders.size;
+    this.perps = {
+      openPositions: node.state.accountList.reduce((sum, account) => sum + account.positions.size, 0),
+      fundingIndexesMoved: node.state.markets.filter(
+        (market) => (market.perp?.funding.cumulativeFundingIndex ?? 0n) !== 0n,
+      ).length,
+    };
     this.record(`final head ${after.sequence} ${after.entryHash} state ${this.auditor.replayStateHash()}`);
     await this.shutDown();
   }
@@ -689,6 +701,7 @@ class Simulation {
       flaggedAttestations: this.flaggedAttestations,
       stressedAttestations: this.stressedAttestations,
       largestStressShortfall: this.largestStressShortfall.toString(),
+      perps: this.perps,
       acknowledged: { ...this.acknowledged },
       checks: { ...this.auditor.checks },
       digest: this.digest.hex(),

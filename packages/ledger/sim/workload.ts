@@ -28,6 +28,7 @@ import {
 } from '@vex/engine';
 import { demoListing } from '../../engine/test/random-log.js';
 import { type MarginRequestKind, MarginWorkload } from './margin-workload.js';
+import { type PerpRequestKind, PerpsWorkload } from './perps-workload.js';
 import type { SeededRandom } from './seeded-random.js';
 
 export type RequestKind =
@@ -49,7 +50,8 @@ export type RequestKind =
   | 'stale-timestamp'
   | 'unauthorized'
   | 'resubmission'
-  | MarginRequestKind;
+  | MarginRequestKind
+  | PerpRequestKind;
 
 export interface SimulatedRequest {
   readonly kind: RequestKind;
@@ -123,6 +125,7 @@ export class Workload {
   private readonly recent: SignedTransaction[] = [];
   private depositsCredited = 0;
   private readonly margin: MarginWorkload;
+  private readonly perps: PerpsWorkload;
 
   constructor(
     private readonly random: SeededRandom,
@@ -141,6 +144,12 @@ export class Workload {
     this.margin = new MarginWorkload(random, this.operator, keeper, this.traders, (signer, groups, nowMs) =>
       this.sign(signer, groups, nowMs),
     );
+    this.perps = new PerpsWorkload({
+      random,
+      operator: this.operator,
+      traders: this.traders,
+      sign: (signer, groups, nowMs) => this.sign(signer, groups, nowMs),
+    });
   }
 
   /** The next request, given the exchange state as clients can read it now. */
@@ -170,6 +179,7 @@ export class Workload {
       ['margin-order', 6],
       ['liquidate', 3],
       ['coverage-deposit', 1],
+      ['perp-order', 10],
     ]);
     const request = this.request(kind, state, nowMs);
     this.remember(request.transaction);
@@ -199,6 +209,11 @@ export class Workload {
       const margin = this.margin.setUpRequest(state, nowMs, due);
       if (margin === 'waiting') waiting = true;
       else if (margin !== undefined) return margin;
+    }
+    if (!waiting) {
+      const perps = this.perps.setUpRequest(state, nowMs, due);
+      if (perps === 'waiting') waiting = true;
+      else if (perps !== undefined) return perps;
     }
     for (const trader of this.traders) {
       if (state.accounts.has(trader.accountId)) continue;
@@ -351,6 +366,8 @@ export class Workload {
       case 'liquidate':
       case 'coverage-deposit':
         return { kind, transaction: this.margin.request(kind, state, nowMs) };
+      case 'perp-order':
+        return { kind, transaction: this.perps.request(state, nowMs) };
       case 'resubmission':
         return {
           kind,

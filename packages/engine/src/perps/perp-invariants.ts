@@ -11,6 +11,7 @@
  */
 import { wad } from '../margin-fixed-point.js';
 import type { ExchangeState } from '../state.js';
+import { checkMarketPositions } from './position-queue.js';
 
 export function checkPerpInvariants(state: ExchangeState, fail: (message: string) => never): bigint[] {
   const held = state.assets.map(() => 0n);
@@ -37,6 +38,7 @@ export function checkPerpInvariants(state: ExchangeState, fail: (message: string
     const balanceScaled = market.perp.fundingBalanceUnits * wad * 10n ** BigInt(market.base.decimals);
     if (balanceScaled + pendingFunding[market.index]! * 10n ** BigInt(market.quote.decimals) < 0n)
       fail(`${market.symbol}: the funding balance ${market.perp.fundingBalanceUnits} cannot pay the pending funding`);
+    checkMarketPositions(state, market, fail);
     if (netUnits[market.index] !== 0n) fail(`${market.symbol}: positions sum to ${netUnits[market.index]}, not zero`);
     if (longUnits[market.index] !== market.perp.openInterestUnits) {
       fail(

@@ -22,6 +22,7 @@ import {
   type PerpFundingParameters,
   type PerpFundingState,
 } from './funding.js';
+import type { MarketPositions } from './position-queue.js';
 
 type MarketListing = Extract<OperatorInstruction, { kind: 'marketList' }>;
 
@@ -68,6 +69,12 @@ export interface PerpMarketState {
    * pay out (docs/perps.md, "Funding").
    */
   fundingBalanceUnits: bigint;
+  /**
+   * The market's positions by holder and by realisation time
+   * (position-queue.ts): bookkeeping derived from the accounts' positions,
+   * never encoded or hashed; undefined until first needed.
+   */
+  positionIndex?: MarketPositions;
 }
 
 export const defaultFundingIntervalMs = 3_600_000;

@@ -15,11 +15,13 @@
  * mark (perp-health.ts).
  */
 import type { EntryRecorder } from '../entry-recorder.js';
-import type { Account, ExchangeState, Market } from '../state.js';
+import { markLeafStale, pendingPositionUnits } from '../liabilities-perps.js';
+import type { Account, Asset, ExchangeState, Market } from '../state.js';
 import { settlePerpCash } from './perp-cash.js';
 import { reportSettlements, settleFundingReported } from './perp-events.js';
 import type { PerpMarketState } from './perp-market.js';
 import { positionsInOrder } from './position-codec.js';
+import { marketPositionsOf, positionRealised } from './position-queue.js';
 import { type Position, unrealisedPnlUnits } from './position.js';
 
 /** The realisation cadence: one window of log time. */
@@ -42,6 +44,31 @@ export function realiseAtMark(market: Market, position: Position, timeMs: number
 }
 
 /**
+ * Settles the position's funding, realises it at the mark and moves the
+ * result into the account's USDC (the USDC change is PnL − funding).
+ */
+function realisePosition(
+  state: ExchangeState,
+  recorder: EntryRecorder,
+  account: Account,
+  market: Market,
+  position: Position,
+): void {
+  const funding = settleFundingReported(account, market, position, recorder);
+  const pnl = realiseAtMark(market, position, recorder.timeMs);
+  positionRealised(market, account, recorder.timeMs);
+  state.changes.accountChanged(account);
+  markLeafStale(state, account);
+  settlePerpCash(state, recorder, account, market.quote, pnl - funding);
+  reportSettlements(recorder, account, market, { realisedUnits: pnl, fundingUnits: funding, feeUnits: 0n });
+}
+
+/** The start of the realisation window holding `timeMs` (integer arithmetic: no division on numbers in the engine). */
+function windowStartOf(timeMs: number): number {
+  return timeMs - (timeMs % realisationWindowMs);
+}
+
+/**
  * After an accepted entry signed by `account`: settles the funding of and
  * realises every position of the account due in this window, then moves the
  * result into its USDC. Positions in ascending market index.
@@ -53,41 +80,56 @@ export function realiseDuePositions(
   timeMs: number,
 ): void {
   if (account.positions.size === 0) return;
-  // One or two positions are put in order without a sorted copy (the common case: a copy per entry cost 2 %).
-  if (account.positions.size > 2) {
-    for (const [marketIndex, position] of positionsInOrder(account))
-      realiseIfDue(state, recorder, account, marketIndex, position, timeMs);
-    return;
+  const windowStartMs = windowStartOf(timeMs);
+  for (const [marketIndex, position] of positionsInOrder(account)) {
+    if (position.realisedAtMs >= windowStartMs) continue;
+    realisePosition(state, recorder, account, state.markets[marketIndex]!, position);
   }
-  let firstIndex = -1;
-  let secondIndex = -1;
-  for (const marketIndex of account.positions.keys()) {
-    if (firstIndex < 0) firstIndex = marketIndex;
-    else if (marketIndex < firstIndex) {
-      secondIndex = firstIndex;
-      firstIndex = marketIndex;
-    } else secondIndex = marketIndex;
-  }
-  realiseIfDue(state, recorder, account, firstIndex, account.positions.get(firstIndex)!, timeMs);
-  if (secondIndex >= 0)
-    realiseIfDue(state, recorder, account, secondIndex, account.positions.get(secondIndex)!, timeMs);
 }
 
-/** Settles the funding of and realises one position, if it was last realised in an earlier window than `timeMs`. */
-function realiseIfDue(
-  state: ExchangeState,
-  recorder: EntryRecorder,
-  account: Account,
-  marketIndex: number,
-  position: Position,
-  timeMs: number,
-): void {
-  // The start of the entry's window (integer arithmetic: no division on numbers in the engine).
-  if (position.realisedAtMs >= timeMs - (timeMs % realisationWindowMs)) return;
-  const market = state.markets[marketIndex]!;
-  const funding = settleFundingReported(account, market, position, recorder);
-  const pnl = realiseAtMark(market, position, timeMs);
-  state.changes.accountChanged(account);
-  settlePerpCash(state, recorder, account, market.quote, pnl - funding);
-  reportSettlements(recorder, account, market, { realisedUnits: pnl, fundingUnits: funding, feeUnits: 0n });
+/**
+ * Whether settlePerpCash can pay a USDC change of `netUnits` without halting:
+ * a loss at most the available USDC plus the lending pool's cash (what
+ * redeeming the lend and then borrowing can raise together) plus the
+ * coverage pool's holdings.
+ */
+function isPayable(account: Account, usdc: Asset, netUnits: bigint): boolean {
+  if (netUnits >= 0n) return true;
+  let payable = account.balances[usdc.index]?.available ?? 0n;
+  const margin = usdc.margin;
+  if (margin !== undefined) payable += margin.lendingPool.cashUnits + margin.coveragePool.holdingsUnits;
+  return -netUnits <= payable;
+}
+
+/** How many positions of each perpetual the end of an accepted entry realises for accounts that signed nothing. */
+export const realisationsPerEntry = 8;
+
+/**
+ * After every accepted entry (after the signer's own realisation): in each
+ * perpetual market in listing order, realises up to realisationsPerEntry
+ * positions last realised in an earlier window than the entry's, those
+ * realised longest ago first (ascending realisedAtMs, then account ordinal;
+ * position-queue.ts). So a position nobody touches is realised at most
+ * ⌈P / realisationsPerEntry⌉ accepted entries after its window ended, P
+ * being its market's open positions (docs/perps.md, "Realisation").
+ */
+export function realiseOldestPositions(state: ExchangeState, recorder: EntryRecorder, timeMs: number): void {
+  const windowStartMs = windowStartOf(timeMs);
+  const markets = state.markets;
+  for (let marketIndex = 0; marketIndex < markets.length; marketIndex += 1) {
+    const market = markets[marketIndex]!;
+    if (market.perp === undefined || market.perp.openInterestUnits === 0n) continue;
+    const positions = marketPositionsOf(state, market);
+    for (let count = 0; count < realisationsPerEntry; count += 1) {
+      const account = positions.takeOldest(windowStartMs);
+      if (account === undefined) break;
+      const position = account.positions.get(marketIndex)!;
+      if (!isPayable(account, market.quote, pendingPositionUnits(market, position))) {
+        // Realising it would halt the node (perp-cash.ts): it waits, and the market's sweep with it, for liquidation.
+        positions.putBack();
+        break;
+      }
+      realisePosition(state, recorder, account, market, position);
+    }
+  }
 }

@@ -8,6 +8,7 @@
  */
 import { credit } from '../balance-movements.js';
 import type { EntryRecorder } from '../entry-recorder.js';
+import { markLeafStale } from '../liabilities-perps.js';
 import type { PriceLevel } from '../order-book.js';
 import { ceilingFee, SpotSettlement } from '../spot-settlement.js';
 import type { Account, Market, Order } from '../state.js';
@@ -15,6 +16,7 @@ import type { PerpMarketState } from './perp-market.js';
 import { settlePerpCash } from './perp-cash.js';
 import { reportPositionChanged, reportSettlements, settleFundingReported } from './perp-events.js';
 import { realiseAtMark } from './perp-realisation.js';
+import { positionClosed, positionRealised } from './position-queue.js';
 import { applyFill, newPosition, type Position } from './position.js';
 
 /** The positive part of a quantity: what a position adds to open interest. */
@@ -49,11 +51,14 @@ export function movePosition(
   const fundingUnits = settleFundingReported(account, market, position, recorder);
   const before = position.quantityUnits;
   let realisedUnits = applyFill(position, deltaUnits, quoteUnits);
-  if (position.quantityUnits === 0n) account.positions.delete(market.index);
-  else {
+  if (position.quantityUnits === 0n) {
+    account.positions.delete(market.index);
+    positionClosed(market, account);
+  } else {
     // What stays open is realised at the mark too (docs/perps.md, "Realisation"): every change realises all PnL.
     realisedUnits += realiseAtMark(market, position, timeMs);
     account.positions.set(market.index, position);
+    positionRealised(market, account, timeMs);
   }
   return {
     position,
@@ -91,6 +96,8 @@ export class PerpSettlement extends SpotSettlement {
     (market.perp as PerpMarketState).openInterestUnits += moved.openInterestChangeUnits;
     // The position is in the account's piece of the state encoding, whether or not USDC moves.
     state.changes.accountChanged(account);
+    // And in its liabilities leaf (liabilities-perps.ts), whether or not USDC moves.
+    markLeafStale(state, account);
     // The fee is credited first: a loss the account cannot pay is borrowed, never taken from the fee.
     if (feeUnits > 0n) credit(recorder, state.feeAccount.balance(market.quote), feeUnits);
     settlePerpCash(state, recorder, account, market.quote, moved.realisedUnits - moved.fundingUnits - feeUnits);

@@ -1,0 +1,307 @@
+/**
+ * The naive perpetuals reference model, written from docs/perps.md
+ * (sections 4, 5, 5a, 5b) and NOT from the engine's perps code: one-way
+ * positions (open, add, reduce, flip), funding settled lazily through the
+ * cumulative funding index, realisation at the mark into USDC, fees, and the
+ * USDC cash rule (a loss beyond the available USDC becomes a USDC borrow).
+ *
+ * What it takes from the log rather than computing: the fills (the matching
+ * is the spot reference model's business) and the mark price and cumulative
+ * funding index of each perpetual, read from the entry's `perpFunding` and
+ * `perpMarkPrice` events (docs/perps-pricing.md has its own reference,
+ * perps-pricing-reference.ts). Everything else it computes itself, in plain
+ * maps. It assumes what its test arranges: traders never lend USDC, and the
+ * USDC pool's borrow rate is zero (so borrowed units are exact) with cash
+ * enough for every loss (the coverage pool is never reached).
+ */
+import type { EngineEvent } from '../src/events.js';
+import type { Position } from '../src/perps/position.js';
+
+const wad = 10n ** 18n;
+
+/** ⌈a / b⌉ toward +∞ for any sign of a, b > 0. */
+function ceilDiv(numerator: bigint, denominator: bigint): bigint {
+  const quotient = numerator / denominator;
+  return numerator % denominator > 0n ? quotient + 1n : quotient;
+}
+
+/** ⌊a / b⌋ toward −∞ for any sign of a, b > 0. */
+function floorDiv(numerator: bigint, denominator: bigint): bigint {
+  const quotient = numerator / denominator;
+  return numerator % denominator < 0n ? quotient - 1n : quotient;
+}
+
+export interface ModelPerpListing {
+  readonly symbol: string;
+  readonly baseDecimals: number;
+  readonly usdcDecimals: number;
+  /** USDC units per tick of price per whole base unit, and base units per step. */
+  readonly tickQuoteUnits: bigint;
+  readonly stepBaseUnits: bigint;
+  readonly makerFeeBps: bigint;
+  readonly takerFeeBps: bigint;
+}
+
+interface ModelPerpMarket extends ModelPerpListing {
+  markPrice: bigint;
+  fundingIndex: bigint;
+  /** Funding balance F (section 5): the sum of all payments settled so far. */
+  fundingBalanceUnits: bigint;
+}
+
+/** A position has the engine's fields (they are compared one by one); the model fills them itself. */
+export type ModelPosition = Position;
+
+export interface ModelUsdc {
+  available: bigint;
+  borrowed: bigint;
+}
+
+/** The events the model reads: `trade`, `perpFunding` and `perpMarkPrice`; it ignores the others. */
+export type ModelPerpEvent = EngineEvent;
+
+/** The realisation window of section 5b. */
+const realisationWindowMs = 10_000;
+
+export class PerpReferenceModel {
+  readonly markets = new Map<string, ModelPerpMarket>();
+  /** account → market symbol → open position. */
+  readonly positions = new Map<string, Map<string, ModelPosition>>();
+  readonly usdc = new Map<string, ModelUsdc>();
+  /** How many funding payments were settled (each rounds up by less than one unit: the dust bound). */
+  settlementCount = 0;
+  /** What the model met (for the test's coverage check): fill kinds, funding payments, window realisations. */
+  readonly met: Record<string, number> = {};
+
+  constructor(readonly feeAccount: string) {}
+
+  /** A perpetual, with its mark and funding index at the time the model starts following it. */
+  list(listing: ModelPerpListing, markPrice = 0n, fundingIndex = 0n): void {
+    this.markets.set(listing.symbol, { ...listing, markPrice, fundingIndex, fundingBalanceUnits: 0n });
+  }
+
+  usdcOf(account: string): ModelUsdc {
+    let usdc = this.usdc.get(account);
+    if (usdc === undefined) this.usdc.set(account, (usdc = { available: 0n, borrowed: 0n }));
+    return usdc;
+  }
+
+  positionsOf(account: string): Map<string, ModelPosition> {
+    let positions = this.positions.get(account);
+    if (positions === undefined) this.positions.set(account, (positions = new Map()));
+    return positions;
+  }
+
+  deposit(account: string, units: bigint): void {
+    this.usdcOf(account).available += units;
+  }
+
+  /**
+   * One accepted entry signed by `signer` at `timeMs`, from its events in
+   * order. The clock events after the handler's last event are the
+   * after-entry mark refresh (docs/perps.md section 2): the signer's due
+   * positions are realised before them, at the marks the handler saw.
+   */
+  applyEntry(signer: string, timeMs: number, events: readonly ModelPerpEvent[]): void {
+    const isClock = (event: ModelPerpEvent): boolean => event.type === 'perpFunding' || event.type === 'perpMarkPrice';
+    let handlerEnd = events.length;
+    while (handlerEnd > 0 && isClock(events[handlerEnd - 1]!)) handlerEnd -= 1;
+    // A clock-only entry (nothing but refreshes) has every event before its handler.
+    if (handlerEnd === 0) handlerEnd = events.length;
+    for (const event of events.slice(0, handlerEnd)) this.applyEvent(event, timeMs);
+    this.realiseDue(signer, timeMs);
+    for (const event of events.slice(handlerEnd)) this.applyEvent(event, timeMs);
+  }
+
+  private applyEvent(event: ModelPerpEvent, timeMs: number): void {
+    if (event.type === 'perpFunding') {
+      this.markets.get(event.marketSymbol)!.fundingIndex = event.cumulativeFundingIndex;
+    } else if (event.type === 'perpMarkPrice') {
+      this.markets.get(event.marketSymbol)!.markPrice = event.markPrice;
+    } else if (event.type === 'trade') {
+      const market = this.markets.get(event.market);
+      if (market !== undefined) this.fill(market, event, timeMs);
+    }
+  }
+
+  /** Settlement of fills (section 4): maker first, then taker, each side in full. */
+  private fill(market: ModelPerpMarket, trade: Extract<ModelPerpEvent, { type: 'trade' }>, timeMs: number): void {
+    const notional =
+      (trade.priceTicks * market.tickQuoteUnits * trade.quantitySteps * market.stepBaseUnits) /
+      10n ** BigInt(market.baseDecimals);
+    if (notional !== trade.quoteUnits) throw new Error(`fill notional ${trade.quoteUnits}, the model's ${notional}`);
+    const baseUnits = trade.quantitySteps * market.stepBaseUnits;
+    const takerDelta = trade.takerSide === 'Bid' ? baseUnits : -baseUnits;
+    this.side(
+      market,
+      trade.makerAccount,
+      -takerDelta,
+      notional,
+      ceilDiv(notional * market.makerFeeBps, 10_000n),
+      timeMs,
+    );
+    this.side(
+      market,
+      trade.takerAccount,
+      takerDelta,
+      notional,
+      ceilDiv(notional * market.takerFeeBps, 10_000n),
+      timeMs,
+    );
+  }
+
+  private side(market: ModelPerpMarket, account: string, delta: bigint, notional: bigint, fee: bigint, timeMs: number) {
+    const positions = this.positionsOf(account);
+    const position = positions.get(market.symbol) ?? {
+      quantityUnits: 0n,
+      costBasisUnits: 0n,
+      realisedPnlUnits: 0n,
+      cumulativeFundingUnits: 0n,
+      fundingIndexAtSettlement: market.fundingIndex,
+      realisedAtMs: timeMs,
+    };
+    const payment = this.settleFunding(market, position);
+    this.meet(fillKind(position.quantityUnits, delta));
+    let realised = applyFillRule(position, delta, delta > 0n ? notional : -notional);
+    if (position.quantityUnits === 0n) positions.delete(market.symbol);
+    else {
+      // What stays open is realised at the mark in the same USDC change (sections 4 and 5b).
+      realised += this.realiseAtMark(market, position, timeMs);
+      positions.set(market.symbol, position);
+    }
+    this.usdcOf(this.feeAccount).available += fee;
+    this.moveCash(account, realised - payment - fee);
+  }
+
+  /** Section 5: the pending funding into the position; returns the payment (positive: paid). */
+  private settleFunding(market: ModelPerpMarket, position: ModelPosition): bigint {
+    const moved = market.fundingIndex - position.fundingIndexAtSettlement;
+    position.fundingIndexAtSettlement = market.fundingIndex;
+    if (position.quantityUnits === 0n || moved === 0n) return 0n;
+    const payment = ceilDiv(
+      position.quantityUnits * moved * 10n ** BigInt(market.usdcDecimals),
+      wad * 10n ** BigInt(market.baseDecimals),
+    );
+    position.cumulativeFundingUnits += payment;
+    market.fundingBalanceUnits += payment;
+    this.settlementCount += 1;
+    this.meet(payment > 0n ? 'funding paid' : payment < 0n ? 'funding received' : 'funding rounded to zero');
+    return payment;
+  }
+
+  /** Section 5b: p = the unrealised PnL at the mark into the cost basis and the realised PnL (none at mark 0). */
+  private realiseAtMark(market: ModelPerpMarket, position: ModelPosition, timeMs: number): bigint {
+    position.realisedAtMs = timeMs;
+    if (market.markPrice === 0n) return 0n;
+    const pnl = unrealisedPnl(market, position, market.markPrice);
+    position.costBasisUnits += pnl;
+    position.realisedPnlUnits += pnl;
+    return pnl;
+  }
+
+  /**
+   * Section 5b, item 2: the signer's positions last realised in an earlier
+   * 10-second window, in listing order. The one place realisation outside a
+   * fill happens (realisation of idle accounts would call it too).
+   */
+  realiseDue(account: string, timeMs: number): void {
+    const positions = this.positions.get(account);
+    if (positions === undefined) return;
+    const window = Math.floor(timeMs / realisationWindowMs);
+    for (const [symbol, market] of this.markets) {
+      const position = positions.get(symbol);
+      if (position === undefined || Math.floor(position.realisedAtMs / realisationWindowMs) >= window) continue;
+      const payment = this.settleFunding(market, position);
+      const pnl = this.realiseAtMark(market, position, timeMs);
+      this.meet('realised in a later window');
+      this.moveCash(account, pnl - payment);
+    }
+  }
+
+  /** Section 5a, for an account that lends no USDC: a gain repays the borrow, a loss beyond available borrows. */
+  private moveCash(account: string, change: bigint): void {
+    const usdc = this.usdcOf(account);
+    if (change >= 0n) {
+      usdc.available += change;
+      const repaid = usdc.available < usdc.borrowed ? usdc.available : usdc.borrowed;
+      usdc.available -= repaid;
+      usdc.borrowed -= repaid;
+      return;
+    }
+    const fromAvailable = -change < usdc.available ? -change : usdc.available;
+    usdc.available -= fromAvailable;
+    usdc.borrowed += -change - fromAvailable;
+    if (fromAvailable < -change) this.meet('loss borrowed');
+  }
+
+  /**
+   * The funding dust of section 5, scaled by wad × 10^baseDecimals: F × that
+   * + Σ q × (index − index at settlement) × 10^usdcDecimals, over the model's
+   * positions. Non-negative, and less than one unit (scaled) per settlement.
+   */
+  fundingDustScaled(symbol: string): bigint {
+    const market = this.markets.get(symbol)!;
+    let dust = market.fundingBalanceUnits * wad * 10n ** BigInt(market.baseDecimals);
+    for (const positions of this.positions.values()) {
+      const position = positions.get(symbol);
+      if (position === undefined) continue;
+      dust +=
+        position.quantityUnits *
+        (market.fundingIndex - position.fundingIndexAtSettlement) *
+        10n ** BigInt(market.usdcDecimals);
+    }
+    return dust;
+  }
+
+  private meet(what: string): void {
+    this.met[what] = (this.met[what] ?? 0) + 1;
+  }
+
+  fundingBalanceOf(symbol: string): bigint {
+    return this.markets.get(symbol)!.fundingBalanceUnits;
+  }
+}
+
+/** What a fill of `delta` does to a position of `quantity`. */
+function fillKind(quantity: bigint, delta: bigint): string {
+  if (quantity === 0n) return 'fill opens';
+  if (quantity > 0n === delta > 0n) return 'fill adds';
+  const after = quantity + delta;
+  if (after === 0n) return 'fill closes';
+  return after > 0n === quantity > 0n ? 'fill reduces' : 'fill flips';
+}
+
+/** Unrealised PnL at mark m (section 4): the mark value rounded toward −∞, less the cost basis. */
+export function unrealisedPnl(listing: ModelPerpListing, position: ModelPosition, markPrice: bigint): bigint {
+  const value = floorDiv(
+    position.quantityUnits * markPrice * 10n ** BigInt(listing.usdcDecimals),
+    wad * 10n ** BigInt(listing.baseDecimals),
+  );
+  return value - position.costBasisUnits;
+}
+
+/**
+ * "A fill" (section 4): d base units (positive bought) for signed quote s
+ * (n bought, −n sold). Returns the realised PnL of the part it closes.
+ */
+export function applyFillRule(position: ModelPosition, delta: bigint, signedQuote: bigint): bigint {
+  const quantity = position.quantityUnits;
+  if (quantity === 0n || quantity > 0n === delta > 0n) {
+    position.quantityUnits += delta;
+    position.costBasisUnits += signedQuote;
+    return 0n;
+  }
+  const absolute = (value: bigint): bigint => (value < 0n ? -value : value);
+  const closing = absolute(delta) < absolute(quantity) ? absolute(delta) : absolute(quantity);
+  const closingQuote = closing === absolute(delta) ? signedQuote : ceilDiv(signedQuote * closing, absolute(delta));
+  const released =
+    closing === absolute(quantity)
+      ? position.costBasisUnits
+      : ceilDiv(position.costBasisUnits * closing, absolute(quantity));
+  const realised = -closingQuote - released;
+  position.costBasisUnits -= released;
+  position.quantityUnits += delta;
+  if (closing < absolute(delta)) position.costBasisUnits = signedQuote - closingQuote;
+  position.realisedPnlUnits += realised;
+  return realised;
+}
