@@ -1,6 +1,35 @@
 /** Small helpers shared by the margin benchmarks (margin.bench.ts, stress.bench.ts, margin-attest.bench.ts). */
 import { execute, type ExchangeState, type Instruction } from '../src/index.js';
 
+/** What timedExecution measured: wall and CPU seconds (all threads, GC included), accepted entries and liquidations. */
+export interface ExecutionTiming {
+  readonly seconds: number;
+  readonly cpuSeconds: number;
+  readonly accepted: number;
+  readonly liquidations: number;
+}
+
+/** Runs the stream through execute(), timed by the wall clock and the process's CPU time. */
+export function timedExecution(
+  state: ExchangeState,
+  stream: ReadonlyArray<readonly [string, Instruction, number]>,
+): ExecutionTiming {
+  let accepted = 0;
+  let liquidations = 0;
+  const started = process.hrtime.bigint();
+  const cpuStarted = process.cpuUsage();
+  for (const [signer, instruction, timeMs] of stream) {
+    const outcome = execute(state, signer, instruction, timeMs);
+    if (outcome.accepted) {
+      accepted += 1;
+      if (instruction.kind === 'liquidate') liquidations += 1;
+    }
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuStarted);
+  return { seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, accepted, liquidations };
+}
+
 /** The positive integer after `--<name>` on the command line, or `fallback`. */
 export function positiveIntegerArgument(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);

@@ -17,17 +17,10 @@
  * a pure speed-up can show it ends in the same state byte for byte.
  */
 import { cpus, loadavg } from 'node:os';
-import {
-  checkInvariants,
-  createState,
-  execute,
-  stateHashHex,
-  type ExchangeState,
-  type Instruction,
-} from '../src/index.js';
+import { checkInvariants, createState, stateHashHex, type ExchangeState, type Instruction } from '../src/index.js';
 import { seededRandom } from '../test/random-log.js';
 import { solUsdcListing } from '../test/support-listings.js';
-import { benchListing, indexedKey, mustExecute, positiveIntegerArgument } from './bench-support.js';
+import { benchListing, indexedKey, mustExecute, positiveIntegerArgument, timedExecution } from './bench-support.js';
 
 const operations = positiveIntegerArgument('ops', 200_000);
 const seed = positiveIntegerArgument('seed', 7);
@@ -175,20 +168,7 @@ interface RunFigures {
 function run(margin: boolean): RunFigures {
   const state = setUp(margin);
   const stream = workload(margin);
-  let accepted = 0;
-  let liquidations = 0;
-  const started = process.hrtime.bigint();
-  const cpuStarted = process.cpuUsage();
-  for (const [signer, instruction, timeMs] of stream) {
-    const outcome = execute(state, signer, instruction, timeMs);
-    if (outcome.accepted) {
-      accepted += 1;
-      if (instruction.kind === 'liquidate') liquidations += 1;
-    }
-  }
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const cpu = process.cpuUsage(cpuStarted);
-  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  const { seconds, cpuSeconds, accepted, liquidations } = timedExecution(state, stream);
   checkInvariants(state);
   const hash = stateHashHex(state);
   const opsPerSecond = Math.round(stream.length / seconds);

@@ -90,20 +90,27 @@ export function reportSettlements(
   market: Market,
   parts: { readonly realisedUnits: bigint; readonly fundingUnits: bigint; readonly feeUnits: bigint },
 ): void {
-  const report = (source: PerpSettlementSource, quantityUnits: bigint): void => {
-    if (quantityUnits === 0n) return;
-    recorder.events.push({
-      type: 'perpSettlement',
-      account: account.id,
-      market: market.symbol,
-      source,
-      quantityUnits,
-      timeMs: recorder.timeMs,
-    });
-  };
-  report('FundingPayment', -parts.fundingUnits);
-  report('RealizePnl', parts.realisedUnits);
-  report('TradingFees', -parts.feeUnits);
+  // No closure per call: this runs for each side of every fill.
+  if (parts.fundingUnits !== 0n) reportSettlement(recorder, account, market, 'FundingPayment', -parts.fundingUnits);
+  if (parts.realisedUnits !== 0n) reportSettlement(recorder, account, market, 'RealizePnl', parts.realisedUnits);
+  if (parts.feeUnits !== 0n) reportSettlement(recorder, account, market, 'TradingFees', -parts.feeUnits);
+}
+
+function reportSettlement(
+  recorder: EntryRecorder,
+  account: Account,
+  market: Market,
+  source: PerpSettlementSource,
+  quantityUnits: bigint,
+): void {
+  recorder.events.push({
+    type: 'perpSettlement',
+    account: account.id,
+    market: market.symbol,
+    source,
+    quantityUnits,
+    timeMs: recorder.timeMs,
+  });
 }
 
 /** Reports the position after a fill moved it (quantity zero: the position closed). */

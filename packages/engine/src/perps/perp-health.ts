@@ -9,8 +9,8 @@
  * requires its whole |cost basis| under both and adds no PnL.
  */
 import type { Account, ExchangeState } from '../state.js';
-import { notionalUnitsUp, positionRequirementUnits } from './position-health.js';
-import { pendingFundingUnits, unrealisedPnlUnits } from './position.js';
+import { positionRequirementUnits } from './position-health.js';
+import { notionalOfProduct, pendingFundingUnits, settlementUnitsProduct } from './position.js';
 
 export interface PositionsHealth {
   readonly gainUnits: bigint;
@@ -45,10 +45,15 @@ export function positionsHealth(state: ExchangeState, account: Account): Positio
     }
     // Funding not yet settled into the position counts as if it were (docs/perps.md, "Funding").
     const funding = pendingFundingUnits(position, perp.funding.cumulativeFundingIndex, market.base.decimals, decimals);
-    const pnl = unrealisedPnlUnits(position, perp.funding.markPrice, market.base.decimals, decimals) - funding;
+    // One product for both: the notional is |q| × mark rounded up, and the mark value (unrealisedPnlUnits') is
+    // q × mark rounded toward −∞, which is that notional negated for a short, and it rounded down for a long.
+    const quantity = position.quantityUnits;
+    const exactUnits = settlementUnitsProduct(quantity < 0n ? -quantity : quantity, perp.funding.markPrice, market);
+    const notional = notionalOfProduct(exactUnits);
+    const value = quantity > 0n ? exactUnits.quotient : -notional;
+    const pnl = value - position.costBasisUnits - funding;
     if (pnl > 0n) gainUnits += pnl;
     else lossUnits -= pnl;
-    const notional = notionalUnitsUp(position.quantityUnits, perp.funding.markPrice, market.base.decimals, decimals);
     initialRequirement += positionRequirementUnits(perp.parameters.imf, notional, decimals);
     maintenanceRequirement += positionRequirementUnits(perp.parameters.mmf, notional, decimals);
   }

@@ -21,7 +21,7 @@
  */
 import type { EntryRecorder } from '../entry-recorder.js';
 import type { OrderView } from '../events.js';
-import { accountHealth, type HealthAdjustment } from '../health.js';
+import { type AccountHealth, accountHealth, type HealthAdjustment } from '../health.js';
 import { lentUnits } from '../lending-pool.js';
 import { maximum, minimum } from '../margin-fixed-point.js';
 import { type AttachedViews, placeOrder, plannedFill, type OrderParameters } from '../matching.js';
@@ -90,13 +90,12 @@ function reduceOnlyOrder(account: Account, params: ResolvedOrder): ResolvedOrder
 }
 
 /** The steps and USDC notional of the order filled as far as it can: in full at its limit, or along the walk. */
-function orderSize(params: OrderParameters, account: Account): { steps: bigint; quoteUnits: bigint } {
+function orderSize(params: OrderParameters, account: Account): { readonly steps: bigint; readonly quoteUnits: bigint } {
   if (params.orderType === 'Limit') {
     const steps = params.quantitySteps;
     return { steps, quoteUnits: steps * params.priceTicks * params.market.quoteUnitsPerStepTick };
   }
-  const plan = plannedFill(params, account);
-  return { steps: plan.steps, quoteUnits: plan.quoteUnits };
+  return plannedFill(params, account);
 }
 
 /**
@@ -132,18 +131,9 @@ export function perpOrderRefusal(
   }
   // An order that only reduces the position lowers the requirement: it is never refused for margin.
   if (openingUnits === 0n) return undefined;
-  const hypothetical: Position = current === undefined ? newPosition(0n) : { ...current };
-  const base = market.base.decimals;
-  const decimals = market.quote.decimals;
-  const funding =
-    current === undefined ? 0n : settleFunding(hypothetical, perp.funding.cumulativeFundingIndex, base, decimals);
-  if (current === undefined) hypothetical.fundingIndexAtSettlement = perp.funding.cumulativeFundingIndex;
-  const realised = applyFill(hypothetical, deltaUnits, pricedAgainstAccount(market, deltaUnits, quoteUnits));
   const feeBasisPoints =
     market.takerFeeBasisPoints > market.makerFeeBasisPoints ? market.takerFeeBasisPoints : market.makerFeeBasisPoints;
-  const usdcChange = realised - funding - ceilingFee(quoteUnits, feeBasisPoints);
-  const adjustments = usdcAdjustments(account, market.quote, usdcChange, timeMs);
-  const health = withPosition(account, market, hypothetical, () => accountHealth(state, account, timeMs, adjustments));
+  const health = healthAfterFill(state, account, market, current, deltaUnits, quoteUnits, feeBasisPoints, timeMs);
   if (health.netEquity >= health.initialRequirement) return undefined;
   const message = `Net equity ${health.netEquity} would be below the initial requirement ${health.initialRequirement}.`;
   return reject('INSUFFICIENT_MARGIN', message, 'order');
@@ -171,15 +161,44 @@ function usdcAdjustments(account: Account, usdc: Asset, change: bigint, timeMs: 
   return [{ asset: usdc, heldUnits: -fromHeld, borrowedUnits: -change - fromHeld }];
 }
 
-/** Runs `measure` with the account's position on `market` replaced by `position`, then puts the real one back. */
-function withPosition<T>(account: Account, market: Market, position: Position, measure: () => T): T {
-  const real = account.positions.get(market.index);
-  if (position.quantityUnits === 0n) account.positions.delete(market.index);
-  else account.positions.set(market.index, position);
+/**
+ * accountHealth with the fill applied to the account's position on `market`
+ * (its funding settled first; a new position if it has none), at the worse
+ * of the fill's price and the mark, and the USDC change it would cause. The
+ * position is changed in place for the pass and then put back field by field
+ * (a new one is added to the account and removed again): no copy and, for an
+ * existing position, no change to the account's map of positions.
+ */
+function healthAfterFill(
+  state: ExchangeState,
+  account: Account,
+  market: Market,
+  current: Position | undefined,
+  deltaUnits: bigint,
+  quoteUnits: bigint,
+  feeBasisPoints: bigint,
+  timeMs: number,
+): AccountHealth {
+  const fundingIndex = (market.perp as PerpMarketState).funding.cumulativeFundingIndex;
+  const position = current ?? newPosition(fundingIndex);
+  const { quantityUnits, costBasisUnits, realisedPnlUnits, cumulativeFundingUnits, fundingIndexAtSettlement } =
+    position;
+  const funding =
+    current === undefined ? 0n : settleFunding(position, fundingIndex, market.base.decimals, market.quote.decimals);
+  const realised = applyFill(position, deltaUnits, pricedAgainstAccount(market, deltaUnits, quoteUnits));
+  const usdcChange = realised - funding - ceilingFee(quoteUnits, feeBasisPoints);
+  const adjustments = usdcAdjustments(account, market.quote, usdcChange, timeMs);
+  if (current === undefined) account.positions.set(market.index, position);
   try {
-    return measure();
+    return accountHealth(state, account, timeMs, adjustments);
   } finally {
-    if (real === undefined) account.positions.delete(market.index);
-    else account.positions.set(market.index, real);
+    if (current === undefined) account.positions.delete(market.index);
+    else {
+      position.quantityUnits = quantityUnits;
+      position.costBasisUnits = costBasisUnits;
+      position.realisedPnlUnits = realisedPnlUnits;
+      position.cumulativeFundingUnits = cumulativeFundingUnits;
+      position.fundingIndexAtSettlement = fundingIndexAtSettlement;
+    }
   }
 }

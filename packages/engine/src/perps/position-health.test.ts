@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { wad } from '../margin-fixed-point.js';
+import { divideUp, maximum, minimum, multiplyUp, squareRootUp, wad } from '../margin-fixed-point.js';
 import { marginFractionOf, notionalUnitsUp, positionRequirementUnits } from './position-health.js';
 
 const usdc = 10n ** 6n;
@@ -28,5 +28,34 @@ describe('position requirement (sqrt margin functions)', () => {
     // 1 unit of SOL (1e-9) at 1.5 USDC is 1.5e-9 USDC: one USDC unit when rounded up.
     expect(notionalUnitsUp(-1n, (wad * 3n) / 2n, 9, 6)).toBe(1n);
     expect(notionalUnitsUp(2n * 10n ** 9n, 150n * wad, 9, 6)).toBe(300n * usdc);
+  });
+
+  it('skips the square root only where the base rules: the same fraction as the whole formula on both sides', () => {
+    // The formula of docs/perps.md, section 6, with its square root always taken.
+    const reference = (fn: { base: bigint; factor: bigint }, notional: bigint, decimals: number): bigint => {
+      const root = squareRootUp(divideUp(notional * wad * wad, 10n ** BigInt(decimals)));
+      return minimum(wad, maximum(multiplyUp(root, fn.factor), fn.base));
+    };
+    const functions = [
+      solImf,
+      { base: (wad * 125n) / 10_000n, factor: (wad * 765n) / 10_000_000n },
+      { base: (wad * 2n) / 100n, factor: (wad * 935n) / 10_000_000n },
+      { base: 1n, factor: 3n },
+      { base: wad / 3n, factor: wad / 7n },
+    ];
+    for (const fn of functions)
+      for (const decimals of [6, 2]) {
+        // The crossover: the largest notional whose factor term does not exceed the base, found by bisection.
+        let low = 0n;
+        let high = 10n ** 30n;
+        while (high - low > 1n) {
+          const middle = (low + high) / 2n;
+          if (multiplyUp(squareRootUp(divideUp(middle * wad * wad, 10n ** BigInt(decimals))), fn.factor) <= fn.base)
+            low = middle;
+          else high = middle;
+        }
+        for (const notional of [0n, 1n, low - 1n, low, low + 1n, low + 2n, high * 3n, 10n ** 12n])
+          if (notional >= 0n) expect(marginFractionOf(fn, notional, decimals)).toBe(reference(fn, notional, decimals));
+      }
   });
 });

@@ -22,6 +22,37 @@ export function notionalUnitsUp(
   return settlementUnitsTowardPositive(size, markPrice, baseDecimals, settlementDecimals);
 }
 
+/**
+ * The largest notional (USDC units) at which the function's base fraction
+ * rules, so that marginFractionOf needs no square root: with R =
+ * ⌊base × wad / factor⌋, the rounded-up factor term ⌈root × factor / wad⌉ is
+ * at most base exactly when root ≤ R, where root = ⌈√m⌉ and m =
+ * ⌈notional × wad² / 10^decimals⌉; that is m ≤ R² (R² is whole), that is
+ * notional × wad² ≤ R² × 10^decimals, that is notional ≤ ⌊R² × 10^decimals / wad²⌋.
+ * Computed once per function and decimals (the functions live as long as
+ * their listing) and kept in a short list looked up by identity, so it is a
+ * few comparisons per call (a WeakMap would make the engine depend on garbage
+ * collection; the list is bounded and cleared when full).
+ */
+const baseRulingNotionals: Array<{
+  readonly marginFunction: SqrtMarginFunction;
+  readonly decimals: number;
+  readonly notionalUnits: bigint;
+}> = [];
+const baseRulingNotionalsKept = 16;
+
+function baseRulingNotional(marginFunction: SqrtMarginFunction, settlementDecimals: number): bigint {
+  for (let index = 0; index < baseRulingNotionals.length; index += 1) {
+    const known = baseRulingNotionals[index]!;
+    if (known.marginFunction === marginFunction && known.decimals === settlementDecimals) return known.notionalUnits;
+  }
+  const rootLimit = (marginFunction.base * wad) / marginFunction.factor;
+  const notionalUnits = (rootLimit * rootLimit * 10n ** BigInt(settlementDecimals)) / (wad * wad);
+  if (baseRulingNotionals.length === baseRulingNotionalsKept) baseRulingNotionals.length = 0;
+  baseRulingNotionals.push({ marginFunction, decimals: settlementDecimals, notionalUnits });
+  return notionalUnits;
+}
+
 /** max(base, factor × √(notional in whole USDC)), capped at 1, wad; rounded up. */
 export function marginFractionOf(
   marginFunction: SqrtMarginFunction,
@@ -29,6 +60,8 @@ export function marginFractionOf(
   settlementDecimals: number,
 ): bigint {
   if (marginFunction.factor === 0n) return marginFunction.base;
+  // Below the crossover the factor term cannot exceed the base: the same result without the square root.
+  if (notionalUnits <= baseRulingNotional(marginFunction, settlementDecimals)) return minimum(wad, marginFunction.base);
   // √(notional / 10^decimals) in wad = √(notional × wad² / 10^decimals).
   const root = squareRootUp(divideUp(notionalUnits * wad * wad, 10n ** BigInt(settlementDecimals)));
   const scaled = multiplyUp(root, marginFunction.factor);

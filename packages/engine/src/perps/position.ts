@@ -10,6 +10,7 @@
  * a PnL is positive when the account gains; a funding payment is positive
  * when the account pays.
  */
+import { powerOfTen } from '../index-prices.js';
 import { wad } from '../margin-fixed-point.js';
 
 export interface Position {
@@ -41,7 +42,15 @@ export function newPosition(fundingIndex: bigint, timeMs = 0): Position {
 /** ⌈a / b⌉ for any sign of a, b > 0. */
 export function divideTowardPositive(numerator: bigint, denominator: bigint): bigint {
   const quotient = numerator / denominator;
-  return numerator % denominator > 0n ? quotient + 1n : quotient;
+  // Division truncates toward zero: only a positive a with a remainder rounds up (a product is cheaper than a %).
+  return numerator > 0n && quotient * denominator !== numerator ? quotient + 1n : quotient;
+}
+
+/** wad × 10^exponent for exponents 0 … 36, computed once. */
+const wadTimesPowersOfTen: readonly bigint[] = Array.from({ length: 37 }, (_, exponent) => wad * powerOfTen(exponent));
+
+function wadTimesPowerOfTen(exponent: number): bigint {
+  return wadTimesPowersOfTen[exponent] ?? wad * powerOfTen(exponent);
 }
 
 /**
@@ -55,10 +64,37 @@ export function settlementUnitsTowardPositive(
   baseDecimals: number,
   settlementDecimals: number,
 ): bigint {
-  return divideTowardPositive(
-    quantityUnits * perUnit * 10n ** BigInt(settlementDecimals),
-    wad * 10n ** BigInt(baseDecimals),
-  );
+  // q × p × 10^s / (wad × 10^b) is the same rational as q × p / (wad × 10^(b − s)) (or q × p × 10^(s − b) / wad),
+  // so its ceiling is too: the common power of ten is cancelled rather than multiplied in.
+  if (baseDecimals >= settlementDecimals)
+    return divideTowardPositive(quantityUnits * perUnit, wadTimesPowerOfTen(baseDecimals - settlementDecimals));
+  return divideTowardPositive(quantityUnits * perUnit * powerOfTen(settlementDecimals - baseDecimals), wad);
+}
+
+/**
+ * `sizeUnits` (≥ 0) base units at `perUnit` (wad USDC per whole base unit, > 0)
+ * in USDC units: the quotient rounded down and whether it is exact, the
+ * operands of settlementUnitsTowardPositive once, so that a caller needing
+ * both roundings (perp-health.ts: the mark value and the notional) divides once.
+ */
+export function settlementUnitsProduct(
+  sizeUnits: bigint,
+  perUnit: bigint,
+  market: { readonly base: { readonly decimals: number }; readonly quote: { readonly decimals: number } },
+): { readonly quotient: bigint; readonly exact: boolean } {
+  const baseDecimals = market.base.decimals;
+  const settlementDecimals = market.quote.decimals;
+  let numerator = sizeUnits * perUnit;
+  let denominator = wad;
+  if (baseDecimals >= settlementDecimals) denominator = wadTimesPowerOfTen(baseDecimals - settlementDecimals);
+  else numerator *= powerOfTen(settlementDecimals - baseDecimals);
+  const quotient = numerator / denominator;
+  return { quotient, exact: quotient * denominator === numerator };
+}
+
+/** The product's quotient rounded up: settlementUnitsTowardPositive of the same non-negative operands. */
+export function notionalOfProduct(product: { readonly quotient: bigint; readonly exact: boolean }): bigint {
+  return product.exact ? product.quotient : product.quotient + 1n;
 }
 
 /**
