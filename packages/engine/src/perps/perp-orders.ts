@@ -3,18 +3,22 @@
  * order on a perpetual passes besides the spot ones of order-admission.ts.
  *
  * - `reduceOnly` (Backpack: "can only reduce the position"): the order must
- *   be on the side opposite the account's position, its quantity is cut to
- *   the position's size so that it never flips it, and it never rests (so a
- *   position that shrinks later cannot leave it reversing the position).
+ *   be on the side opposite the account's position and its quantity is cut
+ *   to the position's size so that it never flips it. A reduce-only limit
+ *   order may rest; while it rests it is cut or expired whenever the position
+ *   shrinks or flips (resting-perp-orders.ts), and a walk never lets it fill
+ *   past the position (reduce-only-walk.ts).
  * - The open interest limit: the part of the order that could open a
  *   position must keep the market's open interest within the listing's limit.
- * - The initial margin: unless the order only reduces the position, the
- *   account's cross-margin health with the position as the whole order would
- *   leave it (filled at its limit price, or along the planned walk for a
- *   market order, but never at a better price than the mark; funding
- *   settled; the larger fee paid) must meet the initial
- *   requirement. O(the account's assets and positions), plus the planned walk
- *   of a market order.
+ * - The initial margin, on the combined exposure: unless the order opens
+ *   nothing beyond the position and the account's resting orders on its
+ *   side, the account's cross-margin health with the position replaced by
+ *   each worst case (the position, then all resting orders of one side, then
+ *   on the order's side the order itself, each filled at its limit price, or
+ *   along the planned walk for a market order, but never at a better price
+ *   than the mark; funding settled; the larger fee paid) must meet the
+ *   initial requirement. O(the account's assets and positions), plus the
+ *   planned walk of a market order: the resting orders are read as totals.
  *
  * Every check reads the state and changes nothing, so a refusal leaves the
  * state untouched.
@@ -31,6 +35,7 @@ import { ceilingFee } from '../spot-settlement.js';
 import type { Account, Asset, ExchangeState, Market } from '../state.js';
 import type { PerpMarketState } from './perp-market.js';
 import { applyFill, newPosition, settleFunding, settlementUnitsTowardPositive, type Position } from './position.js';
+import { restingPerpOrdersOf, type RestingPerpOrders } from './resting-perp-orders.js';
 
 function magnitude(value: bigint): bigint {
   return value < 0n ? -value : value;
@@ -62,18 +67,13 @@ export function placePerpOrder(
 }
 
 /**
- * A reduce-only order as it may execute: refused unless it can execute now
- * against a position on the other side, its quantity cut to the position's.
+ * A reduce-only order as it may execute: refused unless it faces a position
+ * on the other side, its quantity cut to the position's (a GTC limit order
+ * may then rest, docs/perps.md section 4a).
  */
 function reduceOnlyOrder(account: Account, params: ResolvedOrder): ResolvedOrder | Rejection {
   if (params.triggerPriceTicks !== undefined || params.takeProfit !== undefined || params.stopLoss !== undefined)
     return reject('INVALID_ORDER', 'A reduce-only order cannot be a trigger order or carry one.', 'reduceOnlyTrigger');
-  if (params.orderType === 'Limit' && params.timeInForce === 'GTC')
-    return reject(
-      'INVALID_ORDER',
-      'A reduce-only limit order must be IOC or FOK: it never rests.',
-      'reduceOnlyResting',
-    );
   if (params.quoteQuantityUnits !== undefined)
     return reject('INVALID_ORDER', 'A reduce-only order is sized by quantity.', 'reduceOnlyQuoteQuantity');
   const market = params.market;
@@ -115,33 +115,102 @@ export function perpOrderRefusal(
   // Nothing can fill now (a market order on an empty side): the spot checks refuse it, or it rests, opening nothing.
   if (steps === 0n) return undefined;
   const deltaUnits = params.side === 'Bid' ? steps * market.stepUnits : -steps * market.stepUnits;
-  const current = account.positions.get(market.index);
-  const before = current?.quantityUnits ?? 0n;
-  const after = before + deltaUnits;
-  const flips = before !== 0n && after !== 0n && before > 0n !== after > 0n;
+  const before = account.positions.get(market.index)?.quantityUnits ?? 0n;
   // What the order may open: the whole new side after a flip, else the growth of the position.
-  const openingUnits = flips
-    ? magnitude(after)
-    : magnitude(after) > magnitude(before)
-      ? magnitude(after) - magnitude(before)
-      : 0n;
+  const openingUnits = openedUnits(before, before + deltaUnits);
   const limit = perp.parameters.openInterestLimitUnits;
   if (limit > 0n && openingUnits > 0n && perp.openInterestUnits + openingUnits > limit) {
     const message = `Open interest ${perp.openInterestUnits} + ${openingUnits} units would exceed the limit ${limit}.`;
     return reject('INVALID_ORDER', message, 'openInterestLimit');
   }
-  // An order that only reduces the position lowers the requirement: it is never refused for margin.
-  if (openingUnits === 0n) return undefined;
+  return marginRefusal(state, account, params, deltaUnits, quoteUnits, timeMs);
+}
+
+/**
+ * The initial margin on the combined exposure (docs/perps.md, section 4a,
+ * step 4): the order's side's worst case (the position, then the account's
+ * resting orders on that side, then the order) and, if the account rests
+ * orders on the other side, that side's worst case (the position, then those
+ * orders); the order is refused if either falls below the initial
+ * requirement, i.e. whichever needs more margin. An order that opens nothing
+ * beyond its side's worst case before it is never refused.
+ */
+function marginRefusal(
+  state: ExchangeState,
+  account: Account,
+  params: OrderParameters,
+  deltaUnits: bigint,
+  quoteUnits: bigint,
+  timeMs: number,
+): Rejection | undefined {
+  const market = params.market;
+  const resting = restingPerpOrdersOf(account, market);
+  const isBid = params.side === 'Bid';
+  const sameSide = restingFill(market, resting, isBid);
+  const otherSide = restingFill(market, resting, !isBid);
+  const before = (account.positions.get(market.index)?.quantityUnits ?? 0n) + sameSide.deltaUnits;
+  // An order that only reduces its side's worst case lowers the requirement: it is never refused for margin.
+  if (openedUnits(before, before + deltaUnits) === 0n) return undefined;
+  const fills = [sameSide, { deltaUnits, quoteUnits }];
+  const refusal = worstCaseRefusal(state, account, market, fills, timeMs);
+  if (refusal !== undefined || otherSide.deltaUnits === 0n) return refusal;
+  return worstCaseRefusal(state, account, market, [otherSide], timeMs);
+}
+
+interface HypotheticalFill {
+  readonly deltaUnits: bigint;
+  readonly quoteUnits: bigint;
+}
+
+/** One side's resting orders (not reduce-only) filled in full at their limits: signed base units and notional. */
+function restingFill(market: Market, resting: RestingPerpOrders, bids: boolean): HypotheticalFill {
+  return bids
+    ? { deltaUnits: resting.bidSteps * market.stepUnits, quoteUnits: resting.bidQuoteUnits }
+    : { deltaUnits: -resting.askSteps * market.stepUnits, quoteUnits: resting.askQuoteUnits };
+}
+
+/** What a move of a position from `before` to `after` opens: all of `after` on a flip, else the growth. */
+function openedUnits(before: bigint, after: bigint): bigint {
+  if (before !== 0n && after !== 0n && before > 0n !== after > 0n) return magnitude(after);
+  return magnitude(after) > magnitude(before) ? magnitude(after) - magnitude(before) : 0n;
+}
+
+/**
+ * The account's health with its position on `market` replaced by a copy
+ * with its pending funding settled and `fills` applied in turn (each at the
+ * worse of its notional and the mark), the USDC change (realised PnL less
+ * funding less the larger fee on all the fills' notional) applied: a
+ * rejection if net equity falls below the initial requirement.
+ */
+function worstCaseRefusal(
+  state: ExchangeState,
+  account: Account,
+  market: Market,
+  fills: readonly HypotheticalFill[],
+  timeMs: number,
+): Rejection | undefined {
+  const perp = market.perp as PerpMarketState;
+  const current = account.positions.get(market.index);
   const hypothetical: Position = current === undefined ? newPosition(0n) : { ...current };
   const base = market.base.decimals;
   const decimals = market.quote.decimals;
   const funding =
     current === undefined ? 0n : settleFunding(hypothetical, perp.funding.cumulativeFundingIndex, base, decimals);
   if (current === undefined) hypothetical.fundingIndexAtSettlement = perp.funding.cumulativeFundingIndex;
-  const realised = applyFill(hypothetical, deltaUnits, pricedAgainstAccount(market, deltaUnits, quoteUnits));
+  let realised = 0n;
+  let notional = 0n;
+  for (const fill of fills) {
+    if (fill.deltaUnits === 0n) continue;
+    realised += applyFill(
+      hypothetical,
+      fill.deltaUnits,
+      pricedAgainstAccount(market, fill.deltaUnits, fill.quoteUnits),
+    );
+    notional += fill.quoteUnits;
+  }
   const feeBasisPoints =
     market.takerFeeBasisPoints > market.makerFeeBasisPoints ? market.takerFeeBasisPoints : market.makerFeeBasisPoints;
-  const usdcChange = realised - funding - ceilingFee(quoteUnits, feeBasisPoints);
+  const usdcChange = realised - funding - ceilingFee(notional, feeBasisPoints);
   const adjustments = usdcAdjustments(account, market.quote, usdcChange, timeMs);
   const health = withPosition(account, market, hypothetical, () => accountHealth(state, account, timeMs, adjustments));
   if (health.netEquity >= health.initialRequirement) return undefined;
