@@ -8,6 +8,7 @@
  *   order may rest; while it rests it is cut or expired whenever the position
  *   shrinks or flips (resting-perp-orders.ts), and a walk never lets it fill
  *   past the position (reduce-only-walk.ts).
+ * - A reduce-only order opens nothing: it skips the two checks below.
  * - The open interest limit: the part of the order that could open a
  *   position must keep the market's open interest within the listing's limit.
  * - The initial margin, on the combined exposure: unless the order opens
@@ -58,8 +59,9 @@ export function placePerpOrder(
   }
   const order = params.reduceOnly ? reduceOnlyOrder(account, params) : params;
   if (isRejection(order)) return order;
-  // A trigger order is checked when it fires (trigger-orders.ts), against the state of that moment.
-  if (order.triggerPriceTicks === undefined) {
+  // A trigger order is checked when it fires (trigger-orders.ts), against the state of that moment. A
+  // reduce-only order, cut to the position, opens nothing and is expired before it could: it is never refused here.
+  if (order.triggerPriceTicks === undefined && !order.reduceOnly) {
     const refusal = perpOrderRefusal(state, account, order, recorder.timeMs);
     if (refusal !== undefined) return refusal;
   }
