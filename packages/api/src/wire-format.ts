@@ -102,7 +102,7 @@ export function wireOrder(state: ExchangeState, order: OrderView, attached?: Att
     executedQuoteQuantity: formatDecimal(order.executedQuoteUnits, market.quote.decimals),
     timeInForce: order.timeInForce,
     postOnly: order.postOnly,
-    reduceOnly: false,
+    reduceOnly: order.reduceOnly === true,
     selfTradePrevention: order.selfTradePrevention,
     status: order.status,
     triggerPrice: isTrigger ? formatPrice(market, order.triggerPriceTicks!) : null,

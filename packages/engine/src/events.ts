@@ -28,6 +28,8 @@ export interface OrderView {
   readonly createdAtMs: number;
   /** Trigger orders (docs/matching.md, section 8): the trigger price in ticks, also after firing. */
   readonly triggerPriceTicks: bigint | undefined;
+  /** Present (true) only on a reduce-only order of a perpetual (docs/perps.md, section 4a). */
+  readonly reduceOnly?: true;
 }
 
 export interface WithdrawalView {

@@ -9,6 +9,7 @@ import type { OrderView } from './events.js';
 import type { Side } from './instruction.js';
 import type { OrderParameters } from './order-admission.js';
 import type { BookSide } from './order-book.js';
+import { perpOrderClosed } from './perps/resting-perp-orders.js';
 import { invariant } from './result-codes.js';
 import { Order, type Account, type ExchangeState, type Market } from './state.js';
 
@@ -23,7 +24,10 @@ export type OrderFields = Pick<
   | 'postOnly'
   | 'selfTradePrevention'
   | 'clientId'
->;
+> & {
+  /** Perpetuals: the order only reduces the position (docs/perps.md, section 4a). */
+  readonly reduceOnly?: boolean;
+};
 
 /** An accepted order: it takes the next order id and the entry's log time; a market order has price zero. */
 export function newOrder(
@@ -49,12 +53,13 @@ export function newOrder(
     fields.clientId,
     recorder.timeMs,
   );
+  if (fields.reduceOnly === true) order.reduceOnly = true;
   state.nextOrderId += 1;
   return order;
 }
 
 export function viewOrder(order: Order): OrderView {
-  return {
+  const view: OrderView = {
     orderId: order.id,
     account: order.account.id,
     market: order.market.symbol,
@@ -73,6 +78,8 @@ export function viewOrder(order: Order): OrderView {
     createdAtMs: order.createdAtMs,
     triggerPriceTicks: order.triggerPriceTicks,
   };
+  // Only a reduce-only order carries the field, so every other view (and its history record) is as before.
+  return order.reduceOnly ? { ...view, reduceOnly: true } : view;
 }
 
 /**
@@ -103,6 +110,7 @@ function closeResting(state: ExchangeState, recorder: EntryRecorder, order: Orde
   if (reserved > 0n) {
     unlock(recorder, order.account.balance(order.side === 'Bid' ? market.quote : market.base), reserved);
   }
+  if (market.perp !== undefined) perpOrderClosed(order);
   side.remove(order);
   recorder.levelChanged(market, order.side, level);
   forget(state, order);
@@ -116,9 +124,16 @@ export function forget(state: ExchangeState, order: Order): void {
   if (order.clientId !== undefined) order.account.openOrdersByClientId.delete(order.clientId);
 }
 
-export function cancelResting(state: ExchangeState, recorder: EntryRecorder, order: Order, reason: string): OrderView {
+/** Takes a resting order out of the book as Cancelled (or, taken out by a rule rather than a request, Expired). */
+export function cancelResting(
+  state: ExchangeState,
+  recorder: EntryRecorder,
+  order: Order,
+  reason: string,
+  status: 'Cancelled' | 'Expired' = 'Cancelled',
+): OrderView {
   closeResting(state, recorder, order);
-  order.status = 'Cancelled';
+  order.status = status;
   const view = viewOrder(order);
   recorder.events.push({ type: 'orderUpdated', order: view, reason });
   return view;

@@ -9,6 +9,7 @@ import type { OrderView } from './events.js';
 import { bookOf, forget, reservationUnits, viewOrder } from './open-orders.js';
 import { walkBook, type FillSink, type StopReason } from './price-time-walk.js';
 import { PerpSettlement } from './perps/perp-settlement.js';
+import { perpOrderRested } from './perps/resting-perp-orders.js';
 import { SpotSettlement } from './spot-settlement.js';
 import type { ExchangeState, Order } from './state.js';
 
@@ -56,13 +57,16 @@ export function executeOrder(
   // A new limit order's reservation is exactly what the funds check required.
   if (isLimit) lock(recorder, reserved, needed);
 
-  const stopReason = walkBook(order, account, order.remainingSteps, settlementFor(state, recorder, order));
+  const settlement = settlementFor(state, recorder, order);
+  const stopReason = walkBook(order, account, order.remainingSteps, settlement);
+  settlement.finish?.();
   order.status = finalStatus(order, stopReason);
   if (stopReason === 'self-trade') reason = 'Self-trade prevention cancelled the order.';
 
   if (order.status === 'New' || order.status === 'PartiallyFilled') {
     const level = bookOf(market, order.side).add(order);
     recorder.levelChanged(market, order.side, level);
+    if (market.perp !== undefined) perpOrderRested(order);
     if (!indexed) {
       state.orders.set(order.id, order);
       state.changes.accountChanged(account);

@@ -14,6 +14,7 @@
  */
 import type { OrderType, SelfTradePrevention, Side } from './instruction.js';
 import type { BookSide, PriceLevel } from './order-book.js';
+import { ReduceOnlyWalk } from './perps/reduce-only-walk.js';
 import type { Account, Market, Order } from './state.js';
 
 /** What the walk reads of a taker: a placed Order, or the parameters of an order not yet placed. */
@@ -52,6 +53,8 @@ export interface FillSink {
    * walk may go on.
    */
   fill(maker: Order, level: PriceLevel, steps: bigint, quoteUnits: bigint): boolean;
+  /** After the walk: a settlement's work that must wait until no maker is being walked (a perpetual's). */
+  finish?(): void;
 }
 
 export function oppositeSide(market: Market, side: Side): BookSide {
@@ -81,6 +84,8 @@ export function walkBook(taker: Taker, account: Account, quantitySteps: bigint, 
   let stepsLeft = quantitySteps;
   let quoteLeft = budget ?? 0n;
   let makersMet = 0;
+  // A perpetual's reduce-only makers offer at most their positions (docs/perps.md, section 4a).
+  const reduceOnly = market.perp === undefined ? undefined : new ReduceOnlyWalk(market, account, taker.side);
   if (byQuote ? quoteLeft === 0n : stepsLeft === 0n) return byQuote ? 'budget' : 'filled';
   for (let index = levels.length - 1; index >= 0; index -= 1) {
     const level = levels[index]!;
@@ -97,7 +102,9 @@ export function walkBook(taker: Taker, account: Account, quantitySteps: bigint, 
         if (selfTrade === 'RejectMaker') continue;
         return 'self-trade';
       }
-      const makerSteps = maker.remainingSteps;
+      const makerSteps = reduceOnly === undefined ? maker.remainingSteps : reduceOnly.offeredSteps(maker);
+      // A reduce-only maker whose position this walk closed or flipped offers nothing: expired after the walk.
+      if (makerSteps === 0n) continue;
       let steps = makerSteps;
       if (byQuote) {
         const affordable = quoteLeft / stepCost;
@@ -109,6 +116,7 @@ export function walkBook(taker: Taker, account: Account, quantitySteps: bigint, 
       const quoteUnits = steps * stepCost;
       if (byQuote) quoteLeft -= quoteUnits;
       else stepsLeft -= steps;
+      reduceOnly?.filled(maker.account, steps);
       if (!sink.fill(maker, level, steps, quoteUnits)) return 'sink';
       // A spent budget ends the walk before it looks for (or cancels) another maker.
       if (byQuote ? quoteLeft === 0n : stepsLeft === 0n) return byQuote ? 'budget' : 'filled';

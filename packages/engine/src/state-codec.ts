@@ -30,9 +30,10 @@ import { decodeAccountExitAddress, encodeAccountExitAddress } from './exit-addre
 import { sha256 } from './log-format.js';
 import { decodePerpListing, decodePerpState, encodePerpListing, encodePerpState } from './perps/perp-codec.js';
 import { decodeAccountPositions, encodeAccountPositions } from './perps/position-codec.js';
+import { perpOrderRested, reduceOnlyCapacitySteps } from './perps/resting-perp-orders.js';
 
 const magic = new TextEncoder().encode('VEXSTATE');
-export const stateEncodingVersion = 7;
+export const stateEncodingVersion = 8;
 
 // Enum bytes are indexes into the instruction catalogue's value lists.
 const sides: readonly Side[] = enumValues.side;
@@ -219,6 +220,8 @@ export function encodeOrder(writer: ByteWriter, order: Order): void {
   writer.unsigned(order.executedQuoteUnits);
   writer.byte(timesInForce.indexOf(order.timeInForce));
   writer.byte(order.postOnly ? 1 : 0);
+  // Version 8: whether the order is reduce-only (a resting order on a perpetual only; docs/perps.md, section 4a).
+  writer.byte(order.reduceOnly ? 1 : 0);
   writer.byte(selfTradePreventions.indexOf(order.selfTradePrevention));
   if (order.clientId === undefined) writer.byte(0);
   else {
@@ -459,6 +462,7 @@ function decodeOrders(reader: ByteReader, state: ExchangeState): void {
     } else {
       order.status = order.executedSteps === 0n ? 'New' : 'PartiallyFilled';
       (order.side === 'Bid' ? market.bids : market.asks).add(order);
+      if (market.perp !== undefined) perpOrderRested(order);
     }
     state.orders.set(id, order);
     account.addOpenOrder(order);
@@ -487,10 +491,12 @@ function decodeOrder(reader: ByteReader, state: ExchangeState, id: number): { or
   const executedQuoteUnits = reader.unsigned();
   const timeInForce = timesInForce[reader.byte()];
   const postOnly = reader.byte();
+  const reduceOnly = reader.byte();
   const selfTradePrevention = selfTradePreventions[reader.byte()];
   const hasClientId = reader.byte();
   const clientId = hasClientId === 1 ? reader.safeInteger() : undefined;
-  if (timeInForce === undefined || selfTradePrevention === undefined || postOnly > 1 || hasClientId > 1) {
+  const flags = postOnly | reduceOnly | hasClientId;
+  if (timeInForce === undefined || selfTradePrevention === undefined || flags > 1) {
     throw new StateDecodeError(`order ${id} has an invalid flag`);
   }
   const createdAtMs = reader.safeInteger();
@@ -530,7 +536,25 @@ function decodeOrder(reader: ByteReader, state: ExchangeState, id: number): { or
   order.executedSteps = executedSteps;
   order.executedQuoteUnits = executedQuoteUnits;
   if (pending === 1) order.triggerRising = rising;
+  if (reduceOnly === 1) checkReduceOnly(order, pending === 1);
   return linkedId === undefined ? { order } : { order, linkedId };
+}
+
+/**
+ * A reduce-only order is a resting order on a perpetual that faces its
+ * account's position and remains within its size (docs/perps.md, section
+ * 4a): the accounts, decoded before the orders, hold the positions.
+ */
+function checkReduceOnly(order: Order, pending: boolean): void {
+  const { market, account } = order;
+  const position = account.positions.get(market.index)?.quantityUnits ?? 0n;
+  if (
+    pending ||
+    market.perp === undefined ||
+    order.remainingSteps > reduceOnlyCapacitySteps(market, order.side, position)
+  )
+    throw new StateDecodeError(`order ${order.id} is reduce-only but does not reduce a position`);
+  order.reduceOnly = true;
 }
 
 /** Rising triggers fire lowest price first, ties in id order. */

@@ -17,6 +17,7 @@ import { newAccountSettings, type AccountSettings, type AssetMargin } from './ma
 import type { BookSide, PriceLevel } from './order-book.js';
 import type { PerpMarketState } from './perps/perp-market.js';
 import type { Position } from './perps/position.js';
+import type { RestingPerpOrders } from './perps/resting-perp-orders.js';
 
 export type OrderStatus =
   | 'New'
@@ -156,6 +157,11 @@ export class Account {
    * market index (positionsInOrder), never in insertion order.
    */
   readonly positions = new Map<number, Position>();
+  /**
+   * Resting orders on perpetuals by market index (perps/resting-perp-orders.ts):
+   * their totals and the reduce-only ones. Derived from the open orders, never encoded.
+   */
+  readonly restingPerpOrders = new Map<number, RestingPerpOrders>();
   constructor(
     readonly id: string,
     /** Creation order: 0 for the fee account, then in log order. The liabilities tree's leaf index. */
@@ -230,6 +236,8 @@ export class Order {
   triggerRising = false;
   /** The other half of an attached take-profit / stop-loss pair while both are pending: one fires, the other is cancelled. */
   linkedTrigger: Order | undefined = undefined;
+  /** Perpetuals: it only reduces the position (docs/perps.md, section 4a); it may be cut when the position shrinks. */
+  reduceOnly = false;
 
   constructor(
     readonly id: number,
@@ -239,8 +247,8 @@ export class Order {
     readonly orderType: OrderType,
     /** Limit price in ticks; zero for market orders. */
     readonly priceTicks: bigint,
-    /** Ordered quantity in steps; zero for market orders sized by quote quantity. */
-    readonly quantitySteps: bigint,
+    /** Ordered quantity in steps; zero for market orders sized by quote quantity. A reduce-only order's may be cut. */
+    public quantitySteps: bigint,
     /** Market orders sized by quote only: the quote units to spend or receive. */
     readonly quoteQuantityUnits: bigint | undefined,
     readonly timeInForce: TimeInForce,

@@ -281,6 +281,8 @@ function orderJson(order: OrderView): string {
     (order.quoteQuantityUnits === undefined ? '' : `"quoteQuantityUnits":"${order.quoteQuantityUnits}",`) +
     `"executedSteps":"${order.executedSteps}","executedQuoteUnits":"${order.executedQuoteUnits}",` +
     `"timeInForce":"${order.timeInForce}","postOnly":${order.postOnly},"selfTradePrevention":"${order.selfTradePrevention}",` +
+    // Only a reduce-only order has the field, so the records of all others are as they always were.
+    (order.reduceOnly === true ? '"reduceOnly":true,' : '') +
     (order.clientId === undefined ? '' : `"clientId":${order.clientId},`) +
     (order.triggerPriceTicks === undefined ? '' : `"triggerPriceTicks":"${order.triggerPriceTicks}",`) +
     `"status":"${order.status}","createdAtMs":${order.createdAtMs}}`

@@ -8,10 +8,13 @@
  * bases by the two realised PnLs, whose quotes cancel), so the markets hold
  * minus the sum of the cost bases, plus the funding balance; that balance
  * covers the funding pending on the open positions (docs/perps.md, "Funding").
+ * The resting orders on perpetuals agree with their per-account records, and
+ * each reduce-only one stays within the position it reduces.
  */
 import { wad } from '../margin-fixed-point.js';
 import type { ExchangeState } from '../state.js';
 import { checkMarketPositions } from './position-queue.js';
+import { checkRestingPerpOrders } from './resting-perp-orders.js';
 
 export function checkPerpInvariants(state: ExchangeState, fail: (message: string) => never): bigint[] {
   const held = state.assets.map(() => 0n);
@@ -46,5 +49,6 @@ export function checkPerpInvariants(state: ExchangeState, fail: (message: string
       );
     }
   }
+  checkRestingPerpOrders(state, fail);
   return held;
 }

@@ -3,25 +3,30 @@
  * order on a perpetual passes besides the spot ones of order-admission.ts.
  *
  * - `reduceOnly` (Backpack: "can only reduce the position"): the order must
- *   be on the side opposite the account's position, its quantity is cut to
- *   the position's size so that it never flips it, and it never rests (so a
- *   position that shrinks later cannot leave it reversing the position).
+ *   be on the side opposite the account's position and its quantity is cut
+ *   to the position's size so that it never flips it. A reduce-only limit
+ *   order may rest; while it rests it is cut or expired whenever the position
+ *   shrinks or flips (resting-perp-orders.ts), and a walk never lets it fill
+ *   past the position (reduce-only-walk.ts).
+ * - A reduce-only order opens nothing: it skips the two checks below.
  * - The open interest limit: the part of the order that could open a
  *   position must keep the market's open interest within the listing's limit.
- * - The initial margin: unless the order only reduces the position, the
- *   account's cross-margin health with the position as the whole order would
- *   leave it (filled at its limit price, or along the planned walk for a
- *   market order, but never at a better price than the mark; funding
- *   settled; the larger fee paid) must meet the initial
- *   requirement. O(the account's assets and positions), plus the planned walk
- *   of a market order.
+ * - The initial margin, on the combined exposure: unless the order opens
+ *   nothing beyond the position and the account's resting orders on its
+ *   side, the account's cross-margin health with the position replaced by
+ *   each worst case (the position, then all resting orders of one side, then
+ *   on the order's side the order itself, each filled at its limit price, or
+ *   along the planned walk for a market order, but never at a better price
+ *   than the mark; funding settled; the larger fee paid) must meet the
+ *   initial requirement. O(the account's assets and positions), plus the
+ *   planned walk of a market order: the resting orders are read as totals.
  *
  * Every check reads the state and changes nothing, so a refusal leaves the
  * state untouched.
  */
 import type { EntryRecorder } from '../entry-recorder.js';
 import type { OrderView } from '../events.js';
-import { type AccountHealth, accountHealth, type HealthAdjustment } from '../health.js';
+import { accountHealth, type HealthAdjustment } from '../health.js';
 import { lentUnits } from '../lending-pool.js';
 import { maximum, minimum } from '../margin-fixed-point.js';
 import { type AttachedViews, placeOrder, plannedFill, type OrderParameters } from '../matching.js';
@@ -31,6 +36,7 @@ import { ceilingFee } from '../spot-settlement.js';
 import type { Account, Asset, ExchangeState, Market } from '../state.js';
 import type { PerpMarketState } from './perp-market.js';
 import { applyFill, newPosition, settleFunding, settlementUnitsTowardPositive, type Position } from './position.js';
+import { restingPerpOrdersOf, type RestingPerpOrders } from './resting-perp-orders.js';
 
 function magnitude(value: bigint): bigint {
   return value < 0n ? -value : value;
@@ -53,8 +59,9 @@ export function placePerpOrder(
   }
   const order = params.reduceOnly ? reduceOnlyOrder(account, params) : params;
   if (isRejection(order)) return order;
-  // A trigger order is checked when it fires (trigger-orders.ts), against the state of that moment.
-  if (order.triggerPriceTicks === undefined) {
+  // A trigger order is checked when it fires (trigger-orders.ts), against the state of that moment. A
+  // reduce-only order, cut to the position, opens nothing and is expired before it could: it is never refused here.
+  if (order.triggerPriceTicks === undefined && !order.reduceOnly) {
     const refusal = perpOrderRefusal(state, account, order, recorder.timeMs);
     if (refusal !== undefined) return refusal;
   }
@@ -62,18 +69,13 @@ export function placePerpOrder(
 }
 
 /**
- * A reduce-only order as it may execute: refused unless it can execute now
- * against a position on the other side, its quantity cut to the position's.
+ * A reduce-only order as it may execute: refused unless it faces a position
+ * on the other side, its quantity cut to the position's (a GTC limit order
+ * may then rest, docs/perps.md section 4a).
  */
 function reduceOnlyOrder(account: Account, params: ResolvedOrder): ResolvedOrder | Rejection {
   if (params.triggerPriceTicks !== undefined || params.takeProfit !== undefined || params.stopLoss !== undefined)
     return reject('INVALID_ORDER', 'A reduce-only order cannot be a trigger order or carry one.', 'reduceOnlyTrigger');
-  if (params.orderType === 'Limit' && params.timeInForce === 'GTC')
-    return reject(
-      'INVALID_ORDER',
-      'A reduce-only limit order must be IOC or FOK: it never rests.',
-      'reduceOnlyResting',
-    );
   if (params.quoteQuantityUnits !== undefined)
     return reject('INVALID_ORDER', 'A reduce-only order is sized by quantity.', 'reduceOnlyQuoteQuantity');
   const market = params.market;
@@ -114,26 +116,104 @@ export function perpOrderRefusal(
   // Nothing can fill now (a market order on an empty side): the spot checks refuse it, or it rests, opening nothing.
   if (steps === 0n) return undefined;
   const deltaUnits = params.side === 'Bid' ? steps * market.stepUnits : -steps * market.stepUnits;
-  const current = account.positions.get(market.index);
-  const before = current?.quantityUnits ?? 0n;
-  const after = before + deltaUnits;
-  const flips = before !== 0n && after !== 0n && before > 0n !== after > 0n;
+  const before = account.positions.get(market.index)?.quantityUnits ?? 0n;
   // What the order may open: the whole new side after a flip, else the growth of the position.
-  const openingUnits = flips
-    ? magnitude(after)
-    : magnitude(after) > magnitude(before)
-      ? magnitude(after) - magnitude(before)
-      : 0n;
+  const openingUnits = openedUnits(before, before + deltaUnits);
   const limit = perp.parameters.openInterestLimitUnits;
   if (limit > 0n && openingUnits > 0n && perp.openInterestUnits + openingUnits > limit) {
     const message = `Open interest ${perp.openInterestUnits} + ${openingUnits} units would exceed the limit ${limit}.`;
     return reject('INVALID_ORDER', message, 'openInterestLimit');
   }
-  // An order that only reduces the position lowers the requirement: it is never refused for margin.
-  if (openingUnits === 0n) return undefined;
+  return marginRefusal(state, account, params, deltaUnits, quoteUnits, timeMs);
+}
+
+/**
+ * The initial margin on the combined exposure (docs/perps.md, section 4a,
+ * step 4): the order's side's worst case (the position, then the account's
+ * resting orders on that side, then the order) and, if the account rests
+ * orders on the other side, that side's worst case (the position, then those
+ * orders); the order is refused if either falls below the initial
+ * requirement, i.e. whichever needs more margin. An order that opens nothing
+ * beyond its side's worst case before it is never refused.
+ */
+function marginRefusal(
+  state: ExchangeState,
+  account: Account,
+  params: OrderParameters,
+  deltaUnits: bigint,
+  quoteUnits: bigint,
+  timeMs: number,
+): Rejection | undefined {
+  const market = params.market;
+  const resting = restingPerpOrdersOf(account, market);
+  const isBid = params.side === 'Bid';
+  const sameSide = restingFill(market, resting, isBid);
+  const otherSide = restingFill(market, resting, !isBid);
+  const before = (account.positions.get(market.index)?.quantityUnits ?? 0n) + sameSide.deltaUnits;
+  // An order that only reduces its side's worst case lowers the requirement: it is never refused for margin.
+  if (openedUnits(before, before + deltaUnits) === 0n) return undefined;
+  const fills = [sameSide, { deltaUnits, quoteUnits }];
+  const refusal = worstCaseRefusal(state, account, market, fills, timeMs);
+  if (refusal !== undefined || otherSide.deltaUnits === 0n) return refusal;
+  return worstCaseRefusal(state, account, market, [otherSide], timeMs);
+}
+
+interface HypotheticalFill {
+  readonly deltaUnits: bigint;
+  readonly quoteUnits: bigint;
+}
+
+/** One side's resting orders (not reduce-only) filled in full at their limits: signed base units and notional. */
+function restingFill(market: Market, resting: RestingPerpOrders, bids: boolean): HypotheticalFill {
+  return bids
+    ? { deltaUnits: resting.bidSteps * market.stepUnits, quoteUnits: resting.bidQuoteUnits }
+    : { deltaUnits: -resting.askSteps * market.stepUnits, quoteUnits: resting.askQuoteUnits };
+}
+
+/** What a move of a position from `before` to `after` opens: all of `after` on a flip, else the growth. */
+function openedUnits(before: bigint, after: bigint): bigint {
+  if (before !== 0n && after !== 0n && before > 0n !== after > 0n) return magnitude(after);
+  return magnitude(after) > magnitude(before) ? magnitude(after) - magnitude(before) : 0n;
+}
+
+/**
+ * The account's health with its position on `market` replaced by a copy
+ * with its pending funding settled and `fills` applied in turn (each at the
+ * worse of its notional and the mark), the USDC change (realised PnL less
+ * funding less the larger fee on all the fills' notional) applied: a
+ * rejection if net equity falls below the initial requirement.
+ */
+function worstCaseRefusal(
+  state: ExchangeState,
+  account: Account,
+  market: Market,
+  fills: readonly HypotheticalFill[],
+  timeMs: number,
+): Rejection | undefined {
+  const perp = market.perp as PerpMarketState;
+  const current = account.positions.get(market.index);
+  const hypothetical: Position = current === undefined ? newPosition(0n) : { ...current };
+  const base = market.base.decimals;
+  const decimals = market.quote.decimals;
+  const funding =
+    current === undefined ? 0n : settleFunding(hypothetical, perp.funding.cumulativeFundingIndex, base, decimals);
+  if (current === undefined) hypothetical.fundingIndexAtSettlement = perp.funding.cumulativeFundingIndex;
+  let realised = 0n;
+  let notional = 0n;
+  for (const fill of fills) {
+    if (fill.deltaUnits === 0n) continue;
+    realised += applyFill(
+      hypothetical,
+      fill.deltaUnits,
+      pricedAgainstAccount(market, fill.deltaUnits, fill.quoteUnits),
+    );
+    notional += fill.quoteUnits;
+  }
   const feeBasisPoints =
     market.takerFeeBasisPoints > market.makerFeeBasisPoints ? market.takerFeeBasisPoints : market.makerFeeBasisPoints;
-  const health = healthAfterFill(state, account, market, current, deltaUnits, quoteUnits, feeBasisPoints, timeMs);
+  const usdcChange = realised - funding - ceilingFee(notional, feeBasisPoints);
+  const adjustments = usdcAdjustments(account, market.quote, usdcChange, timeMs);
+  const health = withPosition(account, market, hypothetical, () => accountHealth(state, account, timeMs, adjustments));
   if (health.netEquity >= health.initialRequirement) return undefined;
   const message = `Net equity ${health.netEquity} would be below the initial requirement ${health.initialRequirement}.`;
   return reject('INSUFFICIENT_MARGIN', message, 'order');
@@ -161,44 +241,15 @@ function usdcAdjustments(account: Account, usdc: Asset, change: bigint, timeMs: 
   return [{ asset: usdc, heldUnits: -fromHeld, borrowedUnits: -change - fromHeld }];
 }
 
-/**
- * accountHealth with the fill applied to the account's position on `market`
- * (its funding settled first; a new position if it has none), at the worse
- * of the fill's price and the mark, and the USDC change it would cause. The
- * position is changed in place for the pass and then put back field by field
- * (a new one is added to the account and removed again): no copy and, for an
- * existing position, no change to the account's map of positions.
- */
-function healthAfterFill(
-  state: ExchangeState,
-  account: Account,
-  market: Market,
-  current: Position | undefined,
-  deltaUnits: bigint,
-  quoteUnits: bigint,
-  feeBasisPoints: bigint,
-  timeMs: number,
-): AccountHealth {
-  const fundingIndex = (market.perp as PerpMarketState).funding.cumulativeFundingIndex;
-  const position = current ?? newPosition(fundingIndex);
-  const { quantityUnits, costBasisUnits, realisedPnlUnits, cumulativeFundingUnits, fundingIndexAtSettlement } =
-    position;
-  const funding =
-    current === undefined ? 0n : settleFunding(position, fundingIndex, market.base.decimals, market.quote.decimals);
-  const realised = applyFill(position, deltaUnits, pricedAgainstAccount(market, deltaUnits, quoteUnits));
-  const usdcChange = realised - funding - ceilingFee(quoteUnits, feeBasisPoints);
-  const adjustments = usdcAdjustments(account, market.quote, usdcChange, timeMs);
-  if (current === undefined) account.positions.set(market.index, position);
+/** Runs `measure` with the account's position on `market` replaced by `position`, then puts the real one back. */
+function withPosition<T>(account: Account, market: Market, position: Position, measure: () => T): T {
+  const real = account.positions.get(market.index);
+  if (position.quantityUnits === 0n) account.positions.delete(market.index);
+  else account.positions.set(market.index, position);
   try {
-    return accountHealth(state, account, timeMs, adjustments);
+    return measure();
   } finally {
-    if (current === undefined) account.positions.delete(market.index);
-    else {
-      position.quantityUnits = quantityUnits;
-      position.costBasisUnits = costBasisUnits;
-      position.realisedPnlUnits = realisedPnlUnits;
-      position.cumulativeFundingUnits = cumulativeFundingUnits;
-      position.fundingIndexAtSettlement = fundingIndexAtSettlement;
-    }
+    if (real === undefined) account.positions.delete(market.index);
+    else account.positions.set(market.index, real);
   }
 }

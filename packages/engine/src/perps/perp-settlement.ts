@@ -18,6 +18,7 @@ import { reportPositionChanged, reportSettlements, settleFundingReported } from 
 import { realiseAtMark } from './perp-realisation.js';
 import { positionClosed, positionRealised } from './position-queue.js';
 import { applyFill, newPosition, type Position } from './position.js';
+import { conformReduceOnlyOrders, perpOrderFilled, restingPerpOrdersOf } from './resting-perp-orders.js';
 
 /** The positive part of a quantity: what a position adds to open interest. */
 function longUnits(quantityUnits: bigint): bigint {
@@ -70,6 +71,9 @@ export function movePosition(
 
 /** Settles one taker's fills on a perpetual market. One per walk. */
 export class PerpSettlement extends SpotSettlement {
+  /** Accounts whose positions moved while holding resting reduce-only orders here, in first-move order. */
+  private readonly reduceOnlyHolders: Account[] = [];
+
   override fill(maker: Order, level: PriceLevel, steps: bigint, quoteUnits: bigint): boolean {
     const { market } = this;
     const baseUnits = steps * market.stepUnits;
@@ -80,8 +84,15 @@ export class PerpSettlement extends SpotSettlement {
     // Maker, then taker: the order in which balances are reported, as on a spot market.
     this.settleSide(maker.account, -takerDelta, quoteUnits, this.makerFee);
     this.settleSide(this.taker.account, takerDelta, quoteUnits, this.takerFee);
+    perpOrderFilled(maker, steps, quoteUnits);
     this.recordFill(maker, level, steps, quoteUnits);
     return true;
+  }
+
+  /** After the walk: the resting reduce-only orders of every account whose position moved are cut or expired. */
+  finish(): void {
+    for (const account of this.reduceOnlyHolders)
+      conformReduceOnlyOrders(this.state, this.recorder, account, this.market);
   }
 
   /**
@@ -93,6 +104,8 @@ export class PerpSettlement extends SpotSettlement {
   private settleSide(account: Account, deltaUnits: bigint, quoteUnits: bigint, feeUnits: bigint): void {
     const { market, recorder, state } = this;
     const moved = movePosition(account, market, deltaUnits, quoteUnits, recorder.timeMs, recorder);
+    const holders = this.reduceOnlyHolders;
+    if (restingPerpOrdersOf(account, market).reduceOnly.length > 0 && !holders.includes(account)) holders.push(account);
     (market.perp as PerpMarketState).openInterestUnits += moved.openInterestChangeUnits;
     // The position is in the account's piece of the state encoding, whether or not USDC moves.
     state.changes.accountChanged(account);

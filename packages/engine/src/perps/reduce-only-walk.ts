@@ -1,0 +1,59 @@
+/**
+ * Reduce-only makers in the price-time walk (docs/perps.md, section 4a). A
+ * resting reduce-only order may offer no more than its account's position
+ * on the other side, as that position stands at that point of the walk: an
+ * earlier fill of the same walk may have shrunk or flipped it. The walk
+ * (price-time-walk.ts) asks this tracker what each maker offers and tells
+ * it each fill before the sink settles it, so the planning sink and the
+ * settlement sink see the same caps and what a check plans is what the order
+ * executes. The orders themselves are cut or expired after the walk
+ * (conformReduceOnlyOrders), never during it.
+ */
+import type { Side } from '../instruction.js';
+import type { Account, Market, Order } from '../state.js';
+import { reduceOnlyCapacitySteps, restingPerpOrdersOf } from './resting-perp-orders.js';
+
+export class ReduceOnlyWalk {
+  /** Positions of the accounts holding reduce-only orders here, as the walk's fills so far leave them. */
+  private positions: Map<Account, bigint> | undefined = undefined;
+
+  constructor(
+    private readonly market: Market,
+    private readonly taker: Account,
+    private readonly takerSide: Side,
+  ) {}
+
+  /** What `maker` offers: its remaining steps, a reduce-only maker's at most its position's size (maybe zero). */
+  offeredSteps(maker: Order): bigint {
+    if (!maker.reduceOnly) return maker.remainingSteps;
+    const capacity = reduceOnlyCapacitySteps(this.market, maker.side, this.positionOf(maker.account));
+    return capacity < maker.remainingSteps ? capacity : maker.remainingSteps;
+  }
+
+  /** A fill of `steps` against a maker of `makerAccount`, before the sink settles it. */
+  filled(makerAccount: Account, steps: bigint): void {
+    // A self-trade (selfTradePrevention Allow) moves the account's position by nothing.
+    if (makerAccount === this.taker) return;
+    const units = steps * this.market.stepUnits;
+    const takerDelta = this.takerSide === 'Bid' ? units : -units;
+    this.move(makerAccount, -takerDelta);
+    this.move(this.taker, takerDelta);
+  }
+
+  /**
+   * Tracks only accounts with resting reduce-only orders here. Such an
+   * account is tracked from the walk's first fill on: orders never come to
+   * rest during a walk, so it cannot start holding one midway.
+   */
+  private move(account: Account, deltaUnits: bigint): void {
+    if (restingPerpOrdersOf(account, this.market).reduceOnly.length === 0) return;
+    const before = this.positionOf(account);
+    (this.positions ??= new Map()).set(account, before + deltaUnits);
+  }
+
+  private positionOf(account: Account): bigint {
+    const tracked = this.positions?.get(account);
+    if (tracked !== undefined) return tracked;
+    return account.positions.get(this.market.index)?.quantityUnits ?? 0n;
+  }
+}
