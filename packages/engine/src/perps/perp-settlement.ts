@@ -10,11 +10,12 @@ import { credit } from '../balance-movements.js';
 import type { EntryRecorder } from '../entry-recorder.js';
 import type { PriceLevel } from '../order-book.js';
 import { ceilingFee, SpotSettlement } from '../spot-settlement.js';
-import type { Account, Market, Order } from '../state.js';
+import type { Account, ExchangeState, Market, Order } from '../state.js';
 import type { PerpMarketState } from './perp-market.js';
 import { settlePerpCash } from './perp-cash.js';
 import { reportPositionChanged, reportSettlements, settleFundingReported } from './perp-events.js';
 import { realiseAtMark } from './perp-realisation.js';
+import { notePositionHolder } from './position-holders.js';
 import { applyFill, newPosition, type Position } from './position.js';
 
 /** The positive part of a quantity: what a position adds to open interest. */
@@ -28,7 +29,8 @@ function longUnits(quantityUnits: bigint): bigint {
  * (reported to `recorder`, if any: perp-events.ts), applies the fill, realises what stays open at
  * the mark, and returns the position after it, the realised PnL, the funding
  * paid and the change in open interest. A position that becomes flat is
- * removed (docs/perps.md, "Encoding").
+ * removed (docs/perps.md, "Encoding"); with `state`, the market's holders
+ * (position-holders.ts) follow.
  */
 export function movePosition(
   account: Account,
@@ -37,6 +39,7 @@ export function movePosition(
   quoteUnits: bigint,
   timeMs: number,
   recorder?: EntryRecorder,
+  state?: ExchangeState,
 ): {
   readonly position: Position;
   readonly realisedUnits: bigint;
@@ -49,6 +52,7 @@ export function movePosition(
   const fundingUnits = settleFundingReported(account, market, position, recorder);
   const before = position.quantityUnits;
   let realisedUnits = applyFill(position, deltaUnits, quoteUnits);
+  if (state !== undefined) notePositionHolder(state, account, market.index, position.quantityUnits !== 0n);
   if (position.quantityUnits === 0n) account.positions.delete(market.index);
   else {
     // What stays open is realised at the mark too (docs/perps.md, "Realisation"): every change realises all PnL.
@@ -87,7 +91,7 @@ export class PerpSettlement extends SpotSettlement {
    */
   private settleSide(account: Account, deltaUnits: bigint, quoteUnits: bigint, feeUnits: bigint): void {
     const { market, recorder, state } = this;
-    const moved = movePosition(account, market, deltaUnits, quoteUnits, recorder.timeMs, recorder);
+    const moved = movePosition(account, market, deltaUnits, quoteUnits, recorder.timeMs, recorder, state);
     (market.perp as PerpMarketState).openInterestUnits += moved.openInterestChangeUnits;
     // The position is in the account's piece of the state encoding, whether or not USDC moves.
     state.changes.accountChanged(account);
