@@ -9,7 +9,9 @@
  *     on a perpetual the entry's trades moved, its position after the entry
  *     (`positionOpened`, `positionAdjusted` or `positionClosed`);
  *   - `liquidation` (public): each trade of an entry that liquidated one of
- *     its sides, with that side's quantity, price and side.
+ *     its sides, with that side's quantity, price and side, and each position
+ *     such an entry closed off the book (`perpLiquidationTrade`: backstop or
+ *     ADL, at the bankruptcy price).
  * Messages nobody watches are not built (the private one is built only for
  * accounts with a subscriber, which the hub checks when it dispatches).
  */
@@ -146,23 +148,31 @@ function emitLiquidations(
   const liquidated = new Set<string>();
   for (const event of events) if (event.type === 'liquidation') liquidated.add(event.liquidation.account);
   if (liquidated.size === 0) return;
+  const emit = (market: Market, units: bigint, priceTicks: bigint): void =>
+    sink.emit({
+      stream: 'liquidation',
+      market: market.symbol,
+      data: {
+        e: 'liquidation',
+        E: micros,
+        q: formatDecimal(units < 0n ? -units : units, market.base.decimals),
+        p: formatPrice(market, priceTicks),
+        S: units > 0n ? 'Bid' : 'Ask',
+        s: market.symbol,
+        T: micros,
+      },
+    });
   for (const trade of trades) {
     const market = marketOf(state, trade.market);
     for (const [account, units] of positionMoves(market, trade)) {
-      if (!liquidated.has(account)) continue;
-      sink.emit({
-        stream: 'liquidation',
-        market: trade.market,
-        data: {
-          e: 'liquidation',
-          E: micros,
-          q: formatDecimal(units < 0n ? -units : units, market.base.decimals),
-          p: formatPrice(market, trade.priceTicks),
-          S: units > 0n ? 'Bid' : 'Ask',
-          s: trade.market,
-          T: micros,
-        },
-      });
+      if (liquidated.has(account)) emit(market, units, trade.priceTicks);
     }
+  }
+  // Positions closed off the book (the coverage pool's account or ADL), at the bankruptcy price.
+  for (const event of events) {
+    if (event.type !== 'perpLiquidationTrade') continue;
+    const market = marketOf(state, event.market);
+    const units = event.quantitySteps * market.stepUnits;
+    emit(market, event.side === 'Bid' ? units : -units, event.priceTicks);
   }
 }
