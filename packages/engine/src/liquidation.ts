@@ -42,8 +42,9 @@ import { borrowedUnits, lentUnits, redeemUnits, repayUnits, writeOffDebt } from 
 import { divideDown, divideUp, maximum, minimum, multiplyUp, wad } from './margin-fixed-point.js';
 import { settlementAssetSymbol } from './margin-state.js';
 import type { LiquidationView } from './margin-views.js';
-import { cancelAllOrders, placeOrder } from './matching.js';
+import { cancelAllOrders } from './matching.js';
 import { reject, type Rejection } from './result-codes.js';
+import { placeSystemOrder } from './system-orders.js';
 import {
   backstopPositions,
   closePositionsThroughBook,
@@ -376,18 +377,7 @@ function systemOrder(
   const account = balance.account;
   const before = balance.available;
   const settlementBefore = account.availableOf(progress.settlement);
-  placeOrder(state, recorder, account.id, {
-    market,
-    side,
-    orderType: 'Limit',
-    priceTicks,
-    quantitySteps: steps,
-    quoteQuantityUnits: undefined,
-    timeInForce: 'IOC',
-    postOnly: false,
-    selfTradePrevention: 'RejectTaker',
-    clientId: undefined,
-  });
+  placeSystemOrder(state, recorder, account.id, market, side, priceTicks, steps);
   if (balance.available === before) return 0n;
   progress.bookTrades.push({ asset: balance.asset.symbol, units: balance.available - before });
   const settlementBalance = account.balance(progress.settlement);

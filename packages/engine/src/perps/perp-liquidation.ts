@@ -22,8 +22,8 @@ import { addToCoveragePool } from '../coverage-pool.js';
 import type { EntryRecorder } from '../entry-recorder.js';
 import { accountHealth } from '../health.js';
 import { maximum, minimum, multiplyUp } from '../margin-fixed-point.js';
-import { placeOrder } from '../matching.js';
 import type { Account, Asset, ExchangeState, Market } from '../state.js';
+import { placeSystemOrder } from '../system-orders.js';
 import { rankedCounterparties } from './adl-rank.js';
 import { settlePerpCash } from './perp-cash.js';
 import { reportPositionChanged, reportSettlements } from './perp-events.js';
@@ -121,18 +121,7 @@ function bookOrder(
   progress: PositionProgress,
 ): void {
   const firstEvent = recorder.events.length;
-  placeOrder(state, recorder, account.id, {
-    market,
-    side,
-    orderType: 'Limit',
-    priceTicks,
-    quantitySteps: steps,
-    quoteQuantityUnits: undefined,
-    timeInForce: 'IOC',
-    postOnly: false,
-    selfTradePrevention: 'RejectTaker',
-    clientId: undefined,
-  });
+  placeSystemOrder(state, recorder, account.id, market, side, priceTicks, steps);
   let filledSteps = 0n;
   let quoteUnits = 0n;
   for (let index = firstEvent; index < recorder.events.length; index += 1) {
