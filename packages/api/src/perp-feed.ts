@@ -47,11 +47,35 @@ export function emitPerpStreams(
   for (const event of events) {
     if (event.type === 'perpMarkPrice') emitMarkPrice(sink, state, event.marketSymbol, micros);
     else if (event.type === 'trade' && marketOf(state, event.market).perp !== undefined) trades.push(event);
+    else if (event.type === 'perpLiquidationTrade') trades.push(asTrade(event));
   }
   if (trades.length === 0) return;
   emitOpenInterest(sink, state, trades, micros);
   emitPositionUpdates(sink, state, trades, micros);
   emitLiquidations(sink, state, events, trades, micros);
+}
+
+/**
+ * A position closed off the book by a liquidation (backstop or ADL) moves positions and open interest as a
+ * trade does: the liquidated account as the taker, its counterparty as the maker, no orders, no fees.
+ */
+function asTrade(event: Extract<EngineEvent, { type: 'perpLiquidationTrade' }>): TradeEvent {
+  return {
+    type: 'trade',
+    tradeId: event.tradeId,
+    market: event.market,
+    priceTicks: event.priceTicks,
+    quantitySteps: event.quantitySteps,
+    quoteUnits: event.quoteUnits,
+    takerSide: event.side,
+    makerOrderId: 0,
+    takerOrderId: 0,
+    makerAccount: event.counterparty,
+    takerAccount: event.account,
+    makerFeeUnits: 0n,
+    takerFeeUnits: 0n,
+    timeMs: event.timeMs,
+  };
 }
 
 function emitMarkPrice(sink: PerpStreamSink, state: ExchangeState, symbol: string, micros: number): void {
@@ -148,31 +172,23 @@ function emitLiquidations(
   const liquidated = new Set<string>();
   for (const event of events) if (event.type === 'liquidation') liquidated.add(event.liquidation.account);
   if (liquidated.size === 0) return;
-  const emit = (market: Market, units: bigint, priceTicks: bigint): void =>
-    sink.emit({
-      stream: 'liquidation',
-      market: market.symbol,
-      data: {
-        e: 'liquidation',
-        E: micros,
-        q: formatDecimal(units < 0n ? -units : units, market.base.decimals),
-        p: formatPrice(market, priceTicks),
-        S: units > 0n ? 'Bid' : 'Ask',
-        s: market.symbol,
-        T: micros,
-      },
-    });
   for (const trade of trades) {
     const market = marketOf(state, trade.market);
     for (const [account, units] of positionMoves(market, trade)) {
-      if (liquidated.has(account)) emit(market, units, trade.priceTicks);
+      if (!liquidated.has(account)) continue;
+      sink.emit({
+        stream: 'liquidation',
+        market: trade.market,
+        data: {
+          e: 'liquidation',
+          E: micros,
+          q: formatDecimal(units < 0n ? -units : units, market.base.decimals),
+          p: formatPrice(market, trade.priceTicks),
+          S: units > 0n ? 'Bid' : 'Ask',
+          s: trade.market,
+          T: micros,
+        },
+      });
     }
-  }
-  // Positions closed off the book (the coverage pool's account or ADL), at the bankruptcy price.
-  for (const event of events) {
-    if (event.type !== 'perpLiquidationTrade') continue;
-    const market = marketOf(state, event.market);
-    const units = event.quantitySteps * market.stepUnits;
-    emit(market, event.side === 'Bid' ? units : -units, event.priceTicks);
   }
 }
