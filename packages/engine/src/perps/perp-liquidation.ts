@@ -99,7 +99,8 @@ export function closePositionsThroughBook(
     const market = state.markets[marketIndex]!;
     const mark = (market.perp as PerpMarketState).funding.markPrice;
     const side = position.quantityUnits > 0n ? 'Ask' : 'Bid';
-    const priceTicks = mark === 0n ? undefined : bandTicks(market, side, mark);
+    // No mark yet, or no band (a base asset without margin parameters): the book part skips the position.
+    const priceTicks = mark === 0n || market.base.margin === undefined ? undefined : bandTicks(market, side, mark);
     if (priceTicks === undefined) continue;
     const sizeSteps = magnitude(position.quantityUnits) / market.stepUnits;
     // Steps worth `remaining` at the mark, rounded up, at most the position and the market's maximum.
