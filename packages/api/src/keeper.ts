@@ -1,9 +1,11 @@
 /**
  * The node's built-in keeper (docs/margin.md, "Liquidation"; docs/operator.md,
  * "Prices and the keeper"). After every durable entry that carries an index
- * price, it looks at the accounts that borrow (state.borrowers, never all
- * accounts) and submits a signed `liquidate` for each one below its
- * maintenance margin. The engine judges every liquidation again when it
+ * price, it looks at the accounts that borrow (state.borrowers) and those
+ * holding a perpetual position (state.positionHolders, by market), never all
+ * accounts, and submits a signed `liquidate` for each one below its
+ * maintenance margin (the coverage pool's account, which holds positions
+ * the backstop took over, is never liquidated and is skipped). The engine judges every liquidation again when it
  * applies it, so a keeper that is late or wrong costs a rejected
  * transaction, never a wrong state; any other key may do the same through
  * POST /api/v1/transactions.
@@ -11,7 +13,15 @@
  * One sweep runs at a time; price entries that arrive during a sweep ask for
  * one more sweep after it, so a burst of prices costs at most two.
  */
-import { encodeSigningStringBytes, isLiquidatable, maximumWindowMs, publicKeyFromSeed, signMessage } from '@vex/engine';
+import {
+  accountsHoldingPositions,
+  coveragePoolAccountId,
+  encodeSigningStringBytes,
+  isLiquidatable,
+  maximumWindowMs,
+  publicKeyFromSeed,
+  signMessage,
+} from '@vex/engine';
 import type { CommittedEntry, ExchangeNodePort } from './node-port.js';
 
 export interface KeeperLogger {
@@ -87,7 +97,10 @@ export class Keeper {
   private async sweep(): Promise<void> {
     const state = this.options.node.state;
     // The set may change while liquidations apply; take the accounts first.
-    const candidates = [...state.borrowers].filter((account) => isLiquidatable(state, account, state.logTimeMs));
+    const accounts = new Set([...state.borrowers, ...accountsHoldingPositions(state)]);
+    const candidates = [...accounts].filter(
+      (account) => account.id !== coveragePoolAccountId && isLiquidatable(state, account, state.logTimeMs),
+    );
     // Liquidation is gradual (docs/margin.md, section 8): one liquidate is one bounded step, so the keeper
     // steps each account until it is back above maintenance (or a step is refused), at most a bounded number.
     for (const account of candidates) {

@@ -235,6 +235,7 @@ function wireLiquidation(
   units: (symbol: string, amount: bigint) => string,
   fee: string,
   settlementUnits: (amount: bigint) => string,
+  baseUnits: (market: string, amount: bigint) => string,
 ): Record<string, unknown> {
   return {
     ok: true,
@@ -257,6 +258,20 @@ function wireLiquidation(
       quantity: units(taken.asset, taken.units),
       shares: taken.shares.toString(),
     })),
+    // Perpetual positions closed by the step (docs/perps.md, "Liquidation and ADL"), when the account held any.
+    ...(view.positions === undefined
+      ? {}
+      : {
+          positions: view.positions.map((record) => ({
+            symbol: record.market,
+            systemOrderType: record.systemOrderType,
+            quantity: baseUnits(record.market, record.quantityUnits),
+            quoteQuantity: settlementUnits(record.quoteUnits),
+            counterparty: record.counterparty ?? null,
+          })),
+          positionBudget: settlementUnits(view.positionBudgetUnits ?? 0n),
+          positionClosed: settlementUnits(view.positionClosedUnits ?? 0n),
+        }),
     fee,
     // The gradual step's figures (docs/margin.md, section 8), in the settlement asset.
     step: {
@@ -313,6 +328,7 @@ export function wireMarginResult(state: ExchangeState, value: MarginResultValue)
         units,
         formatDecimal(value.liquidation.feeUnits, settlement),
         (amount) => formatDecimal(amount, settlement),
+        (market, amount) => formatDecimal(amount, state.marketsBySymbol.get(market)?.base.decimals ?? 0),
       );
     case 'coveragePool': {
       const view = value.coveragePool;

@@ -9,7 +9,9 @@
  *     on a perpetual the entry's trades moved, its position after the entry
  *     (`positionOpened`, `positionAdjusted` or `positionClosed`);
  *   - `liquidation` (public): each trade of an entry that liquidated one of
- *     its sides, with that side's quantity, price and side.
+ *     its sides, with that side's quantity, price and side, and each position
+ *     such an entry closed off the book (`perpLiquidationTrade`: backstop or
+ *     ADL, at the bankruptcy price).
  * Messages nobody watches are not built (the private one is built only for
  * accounts with a subscriber, which the hub checks when it dispatches).
  */
@@ -45,11 +47,35 @@ export function emitPerpStreams(
   for (const event of events) {
     if (event.type === 'perpMarkPrice') emitMarkPrice(sink, state, event.marketSymbol, micros);
     else if (event.type === 'trade' && marketOf(state, event.market).perp !== undefined) trades.push(event);
+    else if (event.type === 'perpLiquidationTrade') trades.push(asTrade(event));
   }
   if (trades.length === 0) return;
   emitOpenInterest(sink, state, trades, micros);
   emitPositionUpdates(sink, state, trades, micros);
   emitLiquidations(sink, state, events, trades, micros);
+}
+
+/**
+ * A position closed off the book by a liquidation (backstop or ADL) moves positions and open interest as a
+ * trade does: the liquidated account as the taker, its counterparty as the maker, no orders, no fees.
+ */
+function asTrade(event: Extract<EngineEvent, { type: 'perpLiquidationTrade' }>): TradeEvent {
+  return {
+    type: 'trade',
+    tradeId: event.tradeId,
+    market: event.market,
+    priceTicks: event.priceTicks,
+    quantitySteps: event.quantitySteps,
+    quoteUnits: event.quoteUnits,
+    takerSide: event.side,
+    makerOrderId: 0,
+    takerOrderId: 0,
+    makerAccount: event.counterparty,
+    takerAccount: event.account,
+    makerFeeUnits: 0n,
+    takerFeeUnits: 0n,
+    timeMs: event.timeMs,
+  };
 }
 
 function emitMarkPrice(sink: PerpStreamSink, state: ExchangeState, symbol: string, micros: number): void {

@@ -144,4 +144,34 @@ describe('perpetual streams', { timeout: 60_000 }, () => {
       s: symbol,
     });
   });
+
+  it('reports a position closed off the book (backstop or ADL) on the liquidation stream', () => {
+    const state = decodeState(encodeState(exchange.node.state));
+    const market = state.marketsBySymbol.get(symbol)!;
+    const steps = (2n * 10n ** BigInt(market.base.decimals)) / market.stepUnits;
+    const priceTicks = (150n * 10n ** BigInt(market.priceScale)) / market.tickUnits;
+    // The short being liquidated buys back 2 at its bankruptcy price 150 from the long (ADL), in an entry
+    // with no trade on the book.
+    const adl: EngineEvent = {
+      type: 'perpLiquidationTrade',
+      tradeId: 9,
+      market: symbol,
+      systemOrderType: 'LiquidatePositionOnAdl',
+      priceTicks,
+      quantitySteps: steps,
+      quoteUnits: 300n,
+      account: short.apiKey,
+      side: 'Bid',
+      counterparty: long.apiKey,
+      timeMs: state.logTimeMs,
+    };
+    const liquidation = { type: 'liquidation', liquidation: { account: short.apiKey } } as unknown as EngineEvent;
+    const messages: StreamMessage[] = [];
+    const sink = { emit: (message: StreamMessage) => messages.push(message), isWatched: () => true };
+    emitPerpStreams({ ...sink, isWatched: (stream) => stream === 'liquidation' }, state, [adl, liquidation], 9_000);
+    // (The private position updates are built whatever is watched: the hub checks their subscribers.)
+    expect(messages.filter((message) => message.stream === 'liquidation').map((message) => message.data)).toEqual([
+      { e: 'liquidation', E: 9_000, q: '2', p: '150', S: 'Bid', s: symbol, T: 9_000 },
+    ]);
+  });
 });

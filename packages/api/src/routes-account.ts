@@ -120,6 +120,18 @@ function registerDepositAddressRoute(app: FastifyInstance, context: ApiContext):
   );
 }
 
+const liquidationOrders = ['LiquidatePositionOnBook', 'LiquidatePositionOnBackstop', 'LiquidatePositionOnAdl'];
+
+/** Backpack's `fillType` filter as the system order types it keeps (undefined: a user's fill). */
+const fillTypeOrders = new Map<string, ReadonlyArray<string | undefined>>([
+  ['User', [undefined]],
+  ['BookLiquidation', ['LiquidatePositionOnBook']],
+  ['Backstop', ['LiquidatePositionOnBackstop']],
+  ['Adl', ['LiquidatePositionOnAdl']],
+  ['Liquidation', liquidationOrders],
+  ['AllLiquidation', liquidationOrders],
+]);
+
 /** The signer’s fills and orders. */
 function registerHistoryRoutes(app: FastifyInstance, context: ApiContext): void {
   const { node } = context;
@@ -147,9 +159,10 @@ function registerHistoryRoutes(app: FastifyInstance, context: ApiContext): void 
     async (request) => {
       const { account } = signedQuery(context, request);
       const query = request.query as PageQuery & { symbol?: string; fillType?: string };
-      const page = parsePage(query, node.state);
-      // Only user fills exist on this exchange (no liquidations, no conversions).
-      if (query.fillType !== undefined && query.fillType !== 'User') return [];
+      const systemOrderTypes = query.fillType === undefined ? undefined : fillTypeOrders.get(query.fillType);
+      // A fill type this exchange never produces (collateral conversions): none.
+      if (query.fillType !== undefined && systemOrderTypes === undefined) return [];
+      const page = { ...parsePage(query, node.state), systemOrderTypes };
       const fills = await node.history.fills(account, page);
       return fills.map((fill) => wireFill(node.state, fill));
     },

@@ -6,7 +6,7 @@
  * through POST /api/v1/transactions.
  */
 import type { FastifyInstance } from 'fastify';
-import { isLiquidatable, type CoveragePool } from '@vex/engine';
+import { accountsHoldingPositions, coveragePoolAccountId, isLiquidatable, type CoveragePool } from '@vex/engine';
 import { signedNativeQuery, type ApiContext } from './context.js';
 import { assetUnits, fraction, marginAssets } from './margin-wire.js';
 import { arrayOf, getRoute, integer, queryLimit, strictQuery, text, textProperties } from './route-schemas.js';
@@ -143,9 +143,11 @@ function registerGetLiquidationsCandidates(app: FastifyInstance, context: ApiCon
     const limit = queryLimit(request.query as { limit?: string }, 100, 1000);
     const state = node.state;
     const candidates: Array<{ account: string }> = [];
-    // Only borrowers can be liquidated; the scan is over them, never all accounts.
-    for (const account of state.borrowers) {
+    // Only borrowers and holders of positions can be liquidated; the scan is over them, never all accounts.
+    const accounts = new Set([...state.borrowers, ...accountsHoldingPositions(state)]);
+    for (const account of accounts) {
       if (candidates.length >= limit) break;
+      if (account.id === coveragePoolAccountId) continue;
       if (isLiquidatable(state, account, state.logTimeMs)) candidates.push({ account: account.id });
     }
     return candidates;

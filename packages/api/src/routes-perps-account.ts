@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { requireMarket, signedQuery, type ApiContext } from './context.js';
 import { positionFigures, wirePosition } from './perp-wire.js';
+import { registerAdlRankRoute } from './routes-adl-rank.js';
 import { registerPerpHistoryRoutes } from './routes-perps-history.js';
 import { arrayOf, getRoute, strictQuery, text } from './route-schemas.js';
 import { signedSecurity, symbolString } from './schemas.js';
@@ -66,6 +67,7 @@ export function registerPerpAccountRoutes(app: FastifyInstance, context: ApiCont
     return openPositions(context, account, symbol).map(wirePosition);
   });
   registerPerpHistoryRoutes(app, context);
+  registerAdlRankRoute(app, context);
 }
 
 function openPositions(context: ApiContext, account: string, symbol: string | undefined) {

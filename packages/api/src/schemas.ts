@@ -132,6 +132,11 @@ export const fillSchema = {
     fee: { type: 'string' },
     feeSymbol: { type: 'string' },
     isMaker: { type: 'boolean' },
+    systemOrderType: {
+      type: 'string',
+      enum: ['LiquidatePositionOnBook', 'LiquidatePositionOnBackstop', 'LiquidatePositionOnAdl'],
+      description: "A liquidation's fill (docs/perps.md, Liquidation and ADL); absent on a user's fill",
+    },
     timestamp: { type: 'string', description: 'ISO 8601, UTC, without Z' },
   },
 } as const;

@@ -131,6 +131,8 @@ export function wireFill(state: ExchangeState, fill: FillRecord): Record<string,
     fee: formatUnits(state, fill.feeAsset, fill.feeUnits),
     feeSymbol: fill.feeAsset,
     isMaker: fill.isMaker,
+    // Backpack's `systemOrderType` of a liquidation's fill (docs/api.md, "Fills"); absent on a user's fill.
+    ...(fill.systemOrderType === undefined ? {} : { systemOrderType: fill.systemOrderType }),
     timestamp: isoWithoutZone(fill.timeMs),
   };
 }

@@ -83,6 +83,8 @@ export type EngineEvent =
       readonly makerFeeUnits: bigint;
       readonly takerFeeUnits: bigint;
       readonly timeMs: number;
+      /** Set on a liquidation's system order (the taker): Backpack's `systemOrderType` of the taker's fill. */
+      readonly systemOrderType?: 'LiquidatePositionOnBook';
     }
   /** The order's state after this entry, for every order the entry touched. */
   | { readonly type: 'orderUpdated'; readonly order: OrderView; readonly reason: string | undefined }

@@ -322,9 +322,9 @@ export function meetsInitialMargin(health: AccountHealth): boolean {
   return health.netEquity >= health.initialRequirement;
 }
 
-/** Whether a liquidation of the account is justified: it borrows and is below its maintenance margin. */
+/** Whether a liquidation is justified: the account borrows or holds a position, and is below maintenance. */
 export function isLiquidatable(state: ExchangeState, account: Account, timeMs: number): boolean {
-  if (account.borrowCount === 0) return false;
+  if (account.borrowCount === 0 && account.positions.size === 0) return false;
   const health = accountHealth(state, account, timeMs);
   return health.netEquity < health.maintenanceRequirement;
 }

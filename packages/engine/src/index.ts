@@ -17,6 +17,10 @@ export {
 } from './perps/position.js';
 export { marginFractionOf, notionalUnitsUp } from './perps/position-health.js';
 export { movePosition } from './perps/perp-settlement.js';
+export { accountsHoldingPositions } from './perps/position-holders.js';
+export { coveragePoolAccountId } from './perps/pool-positions.js';
+export { adlRankOf, adlCounterpartiesPerStep } from './perps/adl-rank.js';
+export type { PositionLiquidationRecord, PositionSystemOrderType } from './perps/perp-liquidation.js';
 export {
   placeOrder,
   cancelOrder,

@@ -1,16 +1,18 @@
 /**
  * liquidate (docs/margin.md, "Liquidation"): any key may sign it; it is
- * accepted only when the named account borrows and is below its maintenance
- * margin at the current index prices and log time, so every liquidation in
- * the log is provably justified. Liquidation is gradual: one `liquidate` is
+ * accepted only when the named account borrows or holds a perpetual position
+ * and is below its maintenance margin at the current index and mark prices
+ * and log time, so every liquidation in the log is provably justified. Liquidation is gradual: one `liquidate` is
  * one bounded step that closes only part of the account, and the keeper
  * sends another while the account is still below maintenance. A step:
  *
  * 1. cancels the account's open orders, redeems its lends (as far as pool
  *    cash allows) and repays each debt from the same asset's balance
  *    (netting, no trade);
- * 2. unless that restored the account (no debt, or net equity at least the
- *    initial requirement: the maintenance margin plus a buffer), closes debt
+ * 2. unless that restored the account (no debt and no position, or net
+ *    equity at least the initial requirement: the maintenance margin plus a
+ *    buffer), closes its perpetual positions through the book while its net
+ *    equity is positive (perps/perp-liquidation.ts), then closes debt
  *    through the book up to the step's budget, max(20 % of the liability
  *    value, min(that value, 100 settlement units)): debt assets one by one,
  *    the settlement asset first, each with IOC system orders inside the
@@ -23,7 +25,9 @@
  *    asset's coverage pool takes over what the account still holds of it
  *    (balances and coverage shares), and pays the account's debt in it as far
  *    as its holdings go; a debt the pool cannot pay is bad debt, written off
- *    on the asset's lenders by lowering the supply index.
+ *    on the asset's lenders by lowering the supply index. Positions go
+ *    first (to the coverage pool's account at the bankruptcy price, or by
+ *    ADL: perps/perp-liquidation.ts); the debts only once none is left.
  * Each step is a bounded number of passes over the account's assets; each
  * system order meets at most the market's maxMakersPerOrder makers.
  */
@@ -38,8 +42,17 @@ import { borrowedUnits, lentUnits, redeemUnits, repayUnits, writeOffDebt } from 
 import { divideDown, divideUp, maximum, minimum, multiplyUp, wad } from './margin-fixed-point.js';
 import { settlementAssetSymbol } from './margin-state.js';
 import type { LiquidationView } from './margin-views.js';
-import { cancelAllOrders, placeOrder } from './matching.js';
+import { cancelAllOrders } from './matching.js';
 import { reject, type Rejection } from './result-codes.js';
+import { placeSystemOrder } from './system-orders.js';
+import {
+  backstopPositions,
+  closePositionsThroughBook,
+  newPositionProgress,
+  positionsNotionalUnits,
+  type PositionProgress,
+} from './perps/perp-liquidation.js';
+import { isCoveragePoolAccount } from './perps/pool-positions.js';
 import type { Account, Asset, Balance, ExchangeState, Market } from './state.js';
 
 /** The largest part of the account's liability value one step closes through the book: 0.2 (Hyperliquid's 20 %). */
@@ -59,6 +72,8 @@ interface Progress {
   /** Value (index, rounded down) of the debt repaid after the budget was set: what the book closed. */
   closedValue: bigint;
   feeUnits: bigint;
+  /** The perpetual positions' part of the step (perps/perp-liquidation.ts). */
+  readonly positions: PositionProgress;
 }
 
 export function liquidate(
@@ -66,18 +81,22 @@ export function liquidate(
   recorder: EntryRecorder,
   liquidator: string,
   instruction: Liquidate,
+  entrySignature: Uint8Array = new Uint8Array(64),
 ): LiquidationView | Rejection {
   const account = state.accounts.get(instruction.account);
   const timeMs = recorder.timeMs;
   if (account === undefined) return reject('NOT_LIQUIDATABLE', 'The account does not exist.', 'noAccount');
+  if (isCoveragePoolAccount(account)) {
+    return reject('NOT_LIQUIDATABLE', "The coverage pool's account is never liquidated.", 'coveragePool');
+  }
   const savepoint = new PoolSavepoint();
   savepoint.accrueAccount(account, timeMs);
   if (!isLiquidatable(state, account, timeMs)) {
-    return savepoint.restore(
-      reject('NOT_LIQUIDATABLE', undefined, account.borrowCount === 0 ? 'noDebt' : 'aboveMaintenance'),
-    );
+    const holdsNothing = account.borrowCount === 0 && account.positions.size === 0;
+    return savepoint.restore(reject('NOT_LIQUIDATABLE', undefined, holdsNothing ? 'noDebt' : 'aboveMaintenance'));
   }
   const before = accountHealth(state, account, timeMs);
+  const heldPositions = account.positions.size > 0;
   const settlement = state.assetsBySymbol.get(settlementAssetSymbol)!;
   const progress: Progress = {
     settlement,
@@ -86,6 +105,7 @@ export function liquidate(
     backstop: [],
     closedValue: 0n,
     feeUnits: 0n,
+    positions: newPositionProgress(),
   };
   let cancelledOrders = 0;
   for (const market of state.markets) {
@@ -99,23 +119,56 @@ export function liquidate(
   }
   for (const balance of account.balances)
     if (balance !== undefined) repayFromHoldings(state, recorder, balance, progress);
+  const step = isRestored(state, account, timeMs)
+    ? { budgetValue: 0n, backstopped: false }
+    : closeAndBackstop(state, recorder, account, progress, entrySignature);
+  const after = accountHealth(state, account, timeMs);
+  const view = liquidationView(account, liquidator, cancelledOrders, progress, before, after, step, heldPositions);
+  recorder.events.push({ type: 'liquidation', liquidation: view });
+  return view;
+}
+
+/**
+ * Steps 2 and 3 for an account netting did not restore: positions through
+ * the book (while net equity is positive), debts through the book, then the
+ * backstop when the account is still below maintenance and the book closed
+ * nothing or its net equity is not positive: positions first
+ * (perps/perp-liquidation.ts: the pool's account or ADL), then, once no
+ * position is left, the debts.
+ */
+function closeAndBackstop(
+  state: ExchangeState,
+  recorder: EntryRecorder,
+  account: Account,
+  progress: Progress,
+  entrySignature: Uint8Array,
+): { budgetValue: bigint; backstopped: boolean } {
+  const timeMs = recorder.timeMs;
+  const positions = progress.positions;
+  if (account.positions.size > 0 && accountHealth(state, account, timeMs).netEquity > 0n) {
+    const budget = stepBudget(state, positionsNotionalUnits(state, account));
+    closePositionsThroughBook(state, recorder, account, budget, positions, bandTicks);
+  }
   let budgetValue = 0n;
-  let backstopped = false;
   if (!isRestored(state, account, timeMs)) {
     budgetValue = stepBudget(state, accountHealth(state, account, timeMs).liabilityValue);
     closeThroughBook(state, recorder, account, budgetValue, progress);
-    const after = accountHealth(state, account, timeMs);
-    if (account.borrowCount > 0 && (progress.closedValue === 0n || after.netEquity <= 0n)) {
-      if (after.netEquity < after.maintenanceRequirement) {
-        backstop(state, recorder, account, progress);
-        backstopped = true;
-      }
-    }
   }
   const after = accountHealth(state, account, timeMs);
-  const view = liquidationView(account, liquidator, cancelledOrders, progress, before, after, budgetValue, backstopped);
-  recorder.events.push({ type: 'liquidation', liquidation: view });
-  return view;
+  const closedNothing = progress.closedValue === 0n && positions.closedUnits === 0n;
+  if (after.netEquity >= after.maintenanceRequirement || !(closedNothing || after.netEquity <= 0n))
+    return { budgetValue, backstopped: false };
+  let backstopped = false;
+  if (account.positions.size > 0) {
+    backstopPositions(state, recorder, account, entrySignature, positions);
+    backstopped = true;
+  }
+  const left = accountHealth(state, account, timeMs);
+  if (account.positions.size === 0 && account.borrowCount > 0 && left.netEquity < left.maintenanceRequirement) {
+    backstop(state, recorder, account, progress);
+    backstopped = true;
+  }
+  return { budgetValue, backstopped };
 }
 
 function liquidationView(
@@ -125,9 +178,10 @@ function liquidationView(
   progress: Progress,
   before: AccountHealth,
   after: AccountHealth,
-  budgetValue: bigint,
-  backstopped: boolean,
+  step: { budgetValue: bigint; backstopped: boolean },
+  heldPositions: boolean,
 ): LiquidationView {
+  const { budgetValue, backstopped } = step;
   return {
     account: account.id,
     liquidator,
@@ -135,7 +189,14 @@ function liquidationView(
     bookTrades: progress.bookTrades,
     debts: [...progress.debts].map(([asset, debt]) => ({ asset: asset.symbol, ...debt })),
     backstop: progress.backstop,
-    feeUnits: progress.feeUnits,
+    ...(heldPositions
+      ? {
+          positions: progress.positions.records,
+          positionBudgetUnits: progress.positions.budgetUnits,
+          positionClosedUnits: progress.positions.closedUnits,
+        }
+      : {}),
+    feeUnits: progress.feeUnits + progress.positions.feeUnits,
     netEquityBefore: before.netEquity,
     maintenanceRequirementBefore: before.maintenanceRequirement,
     budgetValue,
@@ -147,9 +208,12 @@ function liquidationView(
   };
 }
 
-/** Restored: no debt left, or net equity at least the initial requirement (maintenance plus the buffer). */
+/**
+ * Restored: no debt and no position left, or net equity at least the initial
+ * requirement (maintenance plus the buffer).
+ */
 function isRestored(state: ExchangeState, account: Account, timeMs: number): boolean {
-  if (account.borrowCount === 0) return true;
+  if (account.borrowCount === 0 && account.positions.size === 0) return true;
   const health = accountHealth(state, account, timeMs);
   return health.netEquity >= health.initialRequirement;
 }
@@ -273,15 +337,16 @@ function liquidationMarket(state: ExchangeState, asset: Asset): Market | undefin
 }
 
 /**
- * The band's limit price in ticks: a sell no lower than index × (1 − band)
- * (rounded up), a buy no higher than index × (1 + band) (rounded down).
+ * The band's limit price in ticks: a sell no lower than reference × (1 − band)
+ * (rounded up), a buy no higher than reference × (1 + band) (rounded down).
+ * The reference is the base asset's index price, or a perpetual's mark.
  */
-function bandTicks(market: Market, side: 'Bid' | 'Ask'): bigint | undefined {
+function bandTicks(market: Market, side: 'Bid' | 'Ask', referencePrice?: bigint): bigint | undefined {
   const margin = market.base.margin!;
   const band = margin.parameters.liquidationBand;
   // ticks = index × (1 ∓ band) × 10^priceScale / (wad × wad × tickUnits), with index and band in wad.
   const denominator = wad * wad * market.tickUnits;
-  const numerator = margin.indexPrice * 10n ** BigInt(market.priceScale);
+  const numerator = (referencePrice ?? margin.indexPrice) * 10n ** BigInt(market.priceScale);
   const limitTicks =
     side === 'Ask'
       ? divideUp(numerator * (wad - band), denominator)
@@ -312,18 +377,7 @@ function systemOrder(
   const account = balance.account;
   const before = balance.available;
   const settlementBefore = account.availableOf(progress.settlement);
-  placeOrder(state, recorder, account.id, {
-    market,
-    side,
-    orderType: 'Limit',
-    priceTicks,
-    quantitySteps: steps,
-    quoteQuantityUnits: undefined,
-    timeInForce: 'IOC',
-    postOnly: false,
-    selfTradePrevention: 'RejectTaker',
-    clientId: undefined,
-  });
+  placeSystemOrder(state, recorder, account.id, market, side, priceTicks, steps);
   if (balance.available === before) return 0n;
   progress.bookTrades.push({ asset: balance.asset.symbol, units: balance.available - before });
   const settlementBalance = account.balance(progress.settlement);

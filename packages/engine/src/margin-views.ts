@@ -4,6 +4,7 @@
  * values are settlement-asset units; prices and fractions are wad (10^-18).
  */
 import type { PriceView } from './index-prices.js';
+import type { PositionLiquidationRecord } from './perps/perp-liquidation.js';
 
 export interface BorrowLendView {
   readonly account: string;
@@ -43,6 +44,14 @@ export interface LiquidationView {
    * balance and coverage shares of that pool (burnt).
    */
   readonly backstop: ReadonlyArray<{ readonly asset: string; readonly units: bigint; readonly shares: bigint }>;
+  /**
+   * The perpetual positions' part (docs/perps.md, "Liquidation and ADL"): each change of the account's
+   * positions, by system order type, in order; the positions' budget (notional at the mark) and what the
+   * book closed of it. Present only when the account held a position at the step.
+   */
+  readonly positions?: readonly PositionLiquidationRecord[];
+  readonly positionBudgetUnits?: bigint;
+  readonly positionClosedUnits?: bigint;
   /** The liquidation fees paid to the settlement asset's coverage pool, in settlement units. */
   readonly feeUnits: bigint;
   /** The account's health at the entry, before the step: the justification (net equity < maintenance). */

@@ -18,6 +18,9 @@
  *     quantity in base decimals, the rest in USDC decimals; docs/perps.md section 4)
  *   expect liquidation budget=… closed=… fee=… backstopped=… equityBefore=… equityAfter=… traded=<ASSET>:<units>,…
  *     (the last accepted liquidate's step, docs/margin.md section 8; values in settlement units)
+ *     positionBudget=… positionClosed=… positions=<MARKET>:<Book|Backstop|Adl>:<units>[@<counterparty>],…
+ *     (its perpetual part, docs/perps.md "Liquidation and ADL"; `coveragePool` names the pool's account,
+ *     also as a signer of `expect position`)
  *
  * Signers are names (operator, alice, bob, …) mapped to fixed keys; an
  * `account=<name>` parameter is replaced by that name's key. Instructions go
@@ -49,6 +52,8 @@ import { observeBook } from '../src/perps/mark-price.js';
 import type { LiquidationView } from '../src/margin-views.js';
 import { depthOf } from '../src/views.js';
 import { encodeState } from '../src/state-codec.js';
+import type { PositionLiquidationRecord } from '../src/perps/perp-liquidation.js';
+import { coveragePoolAccountId } from '../src/perps/pool-positions.js';
 
 /** The last accepted liquidate's result per scenario state, for `expect liquidation`. */
 const lastLiquidation = new WeakMap<ExchangeState, LiquidationView>();
@@ -59,6 +64,7 @@ export const scenarioKeys: ReadonlyMap<string, string> = new Map(
 );
 
 function keyOf(name: string): string {
+  if (name === 'coveragePool') return coveragePoolAccountId;
   const key = scenarioKeys.get(name);
   if (key === undefined) throw new Error(`unknown signer ${name}`);
   return key;
@@ -291,6 +297,9 @@ const observers: Record<string, Observer> = {
       maintenanceAfter: format(view.maintenanceRequirementAfter),
       initialAfter: format(view.initialRequirementAfter),
       traded: view.bookTrades.map((trade) => `${trade.asset}:${units(trade.asset, trade.units)}`).join(',') || '-',
+      positionBudget: format(view.positionBudgetUnits ?? 0n),
+      positionClosed: format(view.positionClosedUnits ?? 0n),
+      positions: (view.positions ?? []).map((record) => positionRecordText(state, record)).join(',') || '-',
     };
     return { actual, pairs };
   },
@@ -303,6 +312,15 @@ const observers: Record<string, Observer> = {
     return { actual, pairs };
   },
 };
+
+function positionRecordText(state: ExchangeState, record: PositionLiquidationRecord): string {
+  const market = state.marketsBySymbol.get(record.market)!;
+  const how = record.systemOrderType.replace('LiquidatePositionOn', '');
+  const name = [...scenarioKeys].find(([, key]) => key === record.counterparty)?.[0];
+  const counterparty = record.counterparty === coveragePoolAccountId ? 'coveragePool' : name;
+  const units = formatDecimal(record.quantityUnits, market.base.decimals);
+  return `${record.market}:${how}:${units}${counterparty === undefined ? '' : `@${counterparty}`}`;
+}
 
 function runExpectation(state: ExchangeState, line: string, words: string[]): void {
   const [, what, ...rest] = words;

@@ -73,6 +73,12 @@ export interface FillRecord {
   readonly feeAsset: string;
   readonly isMaker: boolean;
   readonly timeMs: number;
+  /**
+   * Backpack's system order type of a liquidation's fill (docs/perps.md, "Liquidation and ADL"):
+   * `LiquidatePositionOnBook` on the liquidated taker's fill; `LiquidatePositionOnBackstop` or
+   * `LiquidatePositionOnAdl` on both fills of a position closed off the book. Absent on a user's fill.
+   */
+  readonly systemOrderType?: string;
 }
 
 export interface PublicTrade {
@@ -104,6 +110,8 @@ export interface Page {
   readonly market?: string;
   readonly fromMs?: number;
   readonly toMs?: number;
+  /** Fills only: keep those whose systemOrderType is listed (undefined: a user's fill). */
+  readonly systemOrderTypes?: ReadonlyArray<string | undefined>;
 }
 
 export interface HistoryIndex {
@@ -149,6 +157,7 @@ export const maximumPageLimit = 1_000;
 const accountIdLength = 44;
 
 type TradeEvent = Extract<EngineEvent, { type: 'trade' }>;
+type LiquidationTradeEvent = Extract<EngineEvent, { type: 'perpLiquidationTrade' }>;
 
 // ---------------------------------------------------------------------------
 // Keys and values
@@ -254,8 +263,39 @@ function fillJson(event: TradeEvent, isMaker: boolean, side: 'Bid' | 'Ask', feeA
   return (
     `{"tradeId":${event.tradeId},"orderId":${isMaker ? event.makerOrderId : event.takerOrderId},"market":"${event.market}",` +
     `"side":"${side}","priceTicks":"${event.priceTicks}","quantitySteps":"${event.quantitySteps}","quoteUnits":"${event.quoteUnits}",` +
-    `"feeUnits":"${isMaker ? event.makerFeeUnits : event.takerFeeUnits}","feeAsset":"${feeAsset}","isMaker":${isMaker},"timeMs":${event.timeMs}}`
+    `"feeUnits":"${isMaker ? event.makerFeeUnits : event.takerFeeUnits}","feeAsset":"${feeAsset}","isMaker":${isMaker},` +
+    (isMaker || event.systemOrderType === undefined ? '' : `"systemOrderType":"${event.systemOrderType}",`) +
+    `"timeMs":${event.timeMs}}`
   );
+}
+
+/** One side's fill of a position closed off the book by a liquidation: order id 0, no fee. */
+function liquidationFillJson(event: LiquidationTradeEvent, isCounterparty: boolean, feeAsset: string): string {
+  const side = isCounterparty === (event.side === 'Ask') ? 'Bid' : 'Ask';
+  return (
+    `{"tradeId":${event.tradeId},"orderId":0,"market":"${event.market}","side":"${side}",` +
+    `"priceTicks":"${event.priceTicks}","quantitySteps":"${event.quantitySteps}","quoteUnits":"${event.quoteUnits}",` +
+    `"feeUnits":"0","feeAsset":"${feeAsset}","isMaker":${isCounterparty},` +
+    `"systemOrderType":"${event.systemOrderType}","timeMs":${event.timeMs}}`
+  );
+}
+
+/** The two fills of a `perpLiquidationTrade` event (no public trade: it is no trade on the book). */
+function putLiquidationTrade(
+  operations: BatchOperation[],
+  sequence: number,
+  state: ExchangeState,
+  event: LiquidationTradeEvent,
+): void {
+  const quote = state.marketsBySymbol.get(event.market)?.quote.symbol;
+  if (quote === undefined) throw new Error(`liquidation trade ${event.tradeId} on unknown market ${event.market}`);
+  for (const isCounterparty of [false, true]) {
+    operations.push({
+      type: 'put',
+      key: fillKey(isCounterparty ? event.counterparty : event.account, event.tradeId, isCounterparty),
+      value: asciiRecordValue(sequence, liquidationFillJson(event, isCounterparty, quote)),
+    });
+  }
 }
 
 export function decodeFill(value: Uint8Array): FillRecord {
@@ -339,8 +379,9 @@ function putTrade(operations: BatchOperation[], sequence: number, state: Exchang
   const market = state.marketsBySymbol.get(event.market);
   if (market === undefined) throw new Error(`trade ${event.tradeId} on unknown market ${event.market}`);
   const takerBuys = event.takerSide === 'Bid';
-  const base = market.base.symbol;
   const quote = market.quote.symbol;
+  // A perpetual's fees are both in USDC (perp-settlement.ts): its fills move no base units.
+  const base = market.perp === undefined ? market.base.symbol : quote;
   // The buyer pays its fee in the base asset it receives, the seller in quote.
   operations.push(
     {
@@ -385,6 +426,9 @@ export function historyOperations(
         break;
       case 'trade':
         putTrade(operations, sequence, state, event);
+        break;
+      case 'perpLiquidationTrade':
+        putLiquidationTrade(operations, sequence, state, event);
         break;
       case 'marketListed':
         // The listing entry's log time: Backpack's market `createdAt`. apply() has set state.logTimeMs to it.
@@ -543,10 +587,12 @@ export class LevelHistoryIndex implements HistoryIndex {
 
   async fills(accountId: string, page: Page): Promise<FillRecord[]> {
     if (!isCanonicalAccountId(accountId)) return [];
+    const types = page.systemOrderTypes;
     return scanNewestFirst(this.db, accountPrefix(keyspaces.fillByAccount, accountId, 0), page, {
       decode: decodeFill,
       timeOf: (fill) => fill.timeMs,
       marketOf: (fill) => fill.market,
+      keep: page.systemOrderTypes === undefined ? undefined : (fill) => types!.includes(fill.systemOrderType),
     });
   }
 

@@ -6,7 +6,7 @@
  * rules can catch them. Each must be refused with a divergence that names the
  * entry and says why.
  */
-import type { LogEntry } from '@vex/engine';
+import { coveragePoolAccountId, type LogEntry } from '@vex/engine';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { replayLog, type ReplayDiverged, type ReplayReport } from '../src/replay-log.js';
 import {
@@ -178,5 +178,49 @@ describe('an unjustified liquidation, validly signed by a keeper', () => {
   it('refuses a step on an account whose debt the backstop already closed', async () => {
     const forged = [...log, keeperLiquidation('bob', 1001)];
     expectRefused(await diverged(forged), forged.length, 'liquidate', 'NOT_LIQUIDATABLE:noDebt', /maintenance/);
+  });
+});
+
+describe('an unjustified liquidation of perpetual positions or ADL, validly signed by a keeper', () => {
+  let log: LogEntry[];
+  beforeAll(() => {
+    log = scenarioLog('perp-liquidation-backstop-adl.scenario');
+  });
+
+  it('the untampered log, with its backstop and its ADL, verifies', async () => {
+    expect((await replay(log)).verified).toBe(true);
+  });
+
+  it('refuses an ADL moved before the price fall that justified it', async () => {
+    // At 75 bob's long 50 is healthy (equity 600, maintenance 187.5): deleveraging dave then is unjustified.
+    const before = indexOf(log, 'price=60');
+    const forged = [...log];
+    forged.splice(before, 0, keeperLiquidation('bob', log[before]!.logTimeMs));
+    expectRefused(await diverged(forged), before + 1, 'liquidate', 'NOT_LIQUIDATABLE:aboveMaintenance', /maintenance/);
+  });
+
+  it('refuses the liquidation of the profitable short the ADL ranked first', async () => {
+    const forged = [...log, keeperLiquidation('dave', log.at(-1)!.logTimeMs)];
+    expectRefused(
+      await diverged(forged),
+      forged.length,
+      'liquidate',
+      'NOT_LIQUIDATABLE:aboveMaintenance',
+      /maintenance/,
+    );
+  });
+
+  it("refuses a liquidation of the coverage pool's account, which holds the position it took over", async () => {
+    const keeper = scenarioSigners.get('keeper')!;
+    const timeMs = log.at(-1)!.logTimeMs;
+    const forged = [...log, signedEntry(keeper, 'liquidate', { account: coveragePoolAccountId }, timeMs)];
+    expectRefused(await diverged(forged), forged.length, 'liquidate', 'NOT_LIQUIDATABLE:coveragePool', /coverage pool/);
+  });
+
+  it('refuses a second step on a position the pool already took over', async () => {
+    const backstop = indexOf(log, 'liquidate', 0);
+    const forged = [...log];
+    forged.splice(backstop + 1, 0, keeperLiquidation('erin', log[backstop]!.logTimeMs));
+    expectRefused(await diverged(forged), backstop + 2, 'liquidate', 'NOT_LIQUIDATABLE:noDebt', /maintenance/);
   });
 });

@@ -51,8 +51,8 @@ export const marginHandlers: InstructionHandlers<
     recorder.events.push({ type: 'indexPrice', price });
     record(results, { kind: 'price', price });
   },
-  liquidate(state, recorder, signer, instruction, results) {
-    const liquidation = liquidate(state, recorder, signer, instruction);
+  liquidate(state, recorder, signer, instruction, results, entrySignature) {
+    const liquidation = liquidate(state, recorder, signer, instruction, entrySignature);
     record(results, isRejection(liquidation) ? liquidation : { kind: 'liquidation', liquidation });
   },
   coveragePoolDeposit(state, recorder, signer, instruction, results) {

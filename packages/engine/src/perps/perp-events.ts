@@ -49,7 +49,32 @@ export type PerpAccountEvent =
       /** The fee of this change, USDC units. */
       readonly feeUnits: bigint;
       readonly timeMs: number;
-    };
+    }
+  | PerpLiquidationTradeEvent;
+
+/**
+ * A position closed off the book by a liquidation (perp-liquidation.ts): taken over by the coverage pool's
+ * account at the bankruptcy price (`LiquidatePositionOnBackstop`) or closed against an opposite position of
+ * another account (`LiquidatePositionOnAdl`). It has a trade id from the trades' sequence but is no public
+ * trade: it moves neither the last price, the candles nor the trade stream; the history lists it as a fill
+ * of both accounts.
+ */
+export interface PerpLiquidationTradeEvent {
+  readonly type: 'perpLiquidationTrade';
+  readonly tradeId: number;
+  readonly market: string;
+  readonly systemOrderType: 'LiquidatePositionOnBackstop' | 'LiquidatePositionOnAdl';
+  /** The bankruptcy price, on the tick grid. */
+  readonly priceTicks: bigint;
+  readonly quantitySteps: bigint;
+  readonly quoteUnits: bigint;
+  /** The liquidated account and its side (Ask: its long was closed). */
+  readonly account: string;
+  readonly side: 'Bid' | 'Ask';
+  /** The coverage pool's account (backstop) or the deleveraged account (ADL). */
+  readonly counterparty: string;
+  readonly timeMs: number;
+}
 
 /**
  * Settles the position's funding up to the market's cumulative index into
