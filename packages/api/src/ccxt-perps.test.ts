@@ -31,7 +31,7 @@ import { deposit, operatorTransaction, startTestExchange, TestKey, type TestExch
  * looks only at accounts that borrow, and `liquidate` closes no position, so the long, whose loss is still
  * unrealised, is never liquidated.
  */
-const keeperLiquidatesPerpPositions = false;
+const keeperLiquidatesPerpPositions = true;
 
 const hourMs = 3_600_000;
 const perp = 'SOL/USDC:USDC';

@@ -15,6 +15,7 @@ import { describe, expect, it } from 'vitest';
 import type { ApplyOutcome } from '../src/apply.js';
 import { accountHealth } from '../src/health.js';
 import { borrowedUnits, lentUnits } from '../src/lending-pool.js';
+import { restingPerpOrdersOf } from '../src/perps/resting-perp-orders.js';
 import type { ExchangeState } from '../src/state.js';
 import { expectPerpConservation, expectPositionsSumToZero, type PerpLedger } from './perps-invariants-check.js';
 import { seededRandom } from './random-log.js';
@@ -182,9 +183,10 @@ class PerpRun {
     }
     const belowBefore = this.belowMaintenance(signer, timeMs);
     const before = name === 'orderExecute' ? this.modelQuantity(signer, raw.symbol!) : 0n;
+    const sameSideResting = name === 'orderExecute' ? this.restingUnits(signer, raw.symbol!, raw.side === 'Bid') : 0n;
     const outcome: ApplyOutcome = applyRow(this.state, timeMs, signer, name, params, line);
     if (name === 'orderExecute')
-      this.expectOrderRules(raw, before, this.modelQuantity(signer, raw.symbol!), outcome, line);
+      this.expectOrderRules(raw, before, sameSideResting, this.modelQuantity(signer, raw.symbol!), outcome, line);
     const reduceOnly = raw.reduceOnly === undefined ? '' : ' reduceOnly';
     this.count(`${name}${reduceOnly} ${outcome.accepted ? 'ok' : outcome.rejection.code}`);
     if (!outcome.accepted) return;
@@ -209,15 +211,27 @@ class PerpRun {
     return this.model.positions.get(scenarioKeys.get(signer)!)?.get(symbol)?.quantityUnits ?? 0n;
   }
 
+  /** The signer's resting orders (not reduce-only) on one side of `symbol`, in signed base units, before a step. */
+  restingUnits(signer: string, symbol: string, bids: boolean): bigint {
+    const account = this.state.accounts.get(scenarioKeys.get(signer)!);
+    const market = this.state.marketsBySymbol.get(symbol);
+    if (account === undefined || market === undefined) return 0n;
+    const resting = restingPerpOrdersOf(account, market);
+    return bids ? resting.bidSteps * market.stepUnits : -resting.askSteps * market.stepUnits;
+  }
+
   /**
-   * docs/perps.md section 4a: an order that opens nothing (with q the position
-   * and d the order's whole signed quantity, |q + d| ≤ |q| without a flip) is
-   * never refused for margin; an accepted reduce-only order never grows or
-   * flips the position.
+   * docs/perps.md section 4a: an order that opens nothing beyond its side's
+   * worst case (with w the position plus the account's resting orders on the
+   * order's side, not reduce-only, and d the order's whole signed quantity,
+   * |w + d| ≤ |w| without a flip) is never refused for margin, nor is a
+   * reduce-only order; an accepted reduce-only order never grows or flips the
+   * position.
    */
   expectOrderRules(
     raw: Record<string, string>,
     before: bigint,
+    sameSideResting: bigint,
     after: bigint,
     outcome: ApplyOutcome,
     line: string,
@@ -226,8 +240,9 @@ class PerpRun {
     const steps = BigInt(Math.round(Number(raw.quantity!) * 10 ** market.stepDecimals));
     const delta = (raw.side === 'Bid' ? 1n : -1n) * steps * market.listing.stepBaseUnits;
     const absolute = (value: bigint): bigint => (value < 0n ? -value : value);
-    const flips = before !== 0n && before + delta !== 0n && before > 0n !== before + delta > 0n;
-    const opensNothing = !flips && absolute(before + delta) <= absolute(before);
+    const worst = before + sameSideResting;
+    const flips = worst !== 0n && worst + delta !== 0n && worst > 0n !== worst + delta > 0n;
+    const opensNothing = raw.reduceOnly !== undefined || (!flips && absolute(worst + delta) <= absolute(worst));
     if (opensNothing) {
       this.count('order that opens nothing');
       if (!outcome.accepted)

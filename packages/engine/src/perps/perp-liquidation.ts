@@ -20,6 +20,7 @@
 import { debit } from '../balance-movements.js';
 import { addToCoveragePool } from '../coverage-pool.js';
 import type { EntryRecorder } from '../entry-recorder.js';
+import { markLeafStale } from '../liabilities-perps.js';
 import { accountHealth } from '../health.js';
 import { maximum, minimum, multiplyUp } from '../margin-fixed-point.js';
 import type { Account, Asset, ExchangeState, Market } from '../state.js';
@@ -29,6 +30,7 @@ import { settlePerpCash } from './perp-cash.js';
 import { reportPositionChanged, reportSettlements } from './perp-events.js';
 import type { PerpMarketState } from './perp-market.js';
 import { movePosition } from './perp-settlement.js';
+import { conformReduceOnlyOrders } from './resting-perp-orders.js';
 import { coveragePoolAccount, coveragePoolAccountId, poolLossAtTakeover, settlePoolSide } from './pool-positions.js';
 import { positionsInOrder } from './position-codec.js';
 import { settlementUnitsTowardPositive } from './position.js';
@@ -292,6 +294,10 @@ function settleTransferSide(
   const moved = movePosition(account, market, deltaUnits, quoteUnits, recorder.timeMs, recorder, state);
   (market.perp as PerpMarketState).openInterestUnits += moved.openInterestChangeUnits;
   state.changes.accountChanged(account);
+  // Its leaf counts the position's pending amounts (liabilities-perps.ts), and an ADL counterparty's resting
+  // reduce-only orders must still face what is left of its position (docs/perps.md, section 4a).
+  markLeafStale(state, account);
+  conformReduceOnlyOrders(state, recorder, account, market);
   const net = moved.realisedUnits - moved.fundingUnits;
   if (isPool) settlePoolSide(market.quote, net);
   else settlePerpCash(state, recorder, account, market.quote, net);

@@ -21,6 +21,7 @@ import { settlePerpCash } from './perp-cash.js';
 import { reportSettlements, settleFundingReported } from './perp-events.js';
 import type { PerpMarketState } from './perp-market.js';
 import { positionsInOrder } from './position-codec.js';
+import { isCoveragePoolAccount, settlePoolSide } from './pool-positions.js';
 import { marketPositionsOf, positionRealised } from './position-queue.js';
 import { type Position, unrealisedPnlUnits } from './position.js';
 
@@ -59,7 +60,9 @@ function realisePosition(
   positionRealised(market, account, recorder.timeMs);
   state.changes.accountChanged(account);
   markLeafStale(state, account);
-  settlePerpCash(state, recorder, account, market.quote, pnl - funding);
+  // The coverage pool's account has no USDC of its own: the pool's holdings are its cash (pool-positions.ts).
+  if (isCoveragePoolAccount(account)) settlePoolSide(market.quote, pnl - funding);
+  else settlePerpCash(state, recorder, account, market.quote, pnl - funding);
   reportSettlements(recorder, account, market, { realisedUnits: pnl, fundingUnits: funding, feeUnits: 0n });
 }
 
@@ -124,6 +127,12 @@ export function realiseOldestPositions(state: ExchangeState, recorder: EntryReco
       const account = positions.takeOldest(windowStartMs);
       if (account === undefined) break;
       const position = account.positions.get(marketIndex)!;
+      if (isCoveragePoolAccount(account) && !isPayableByPool(market.quote, pendingPositionUnits(market, position))) {
+        // The pool's holdings cannot pay its account's loss now: passed over, its PnL stays pending (section 6a).
+        position.realisedAtMs = timeMs;
+        positionRealised(market, account, timeMs);
+        continue;
+      }
       if (!isPayable(account, market.quote, pendingPositionUnits(market, position))) {
         // Realising it would halt the node (perp-cash.ts): it waits, and the market's sweep with it, for liquidation.
         positions.putBack();
@@ -132,4 +141,9 @@ export function realiseOldestPositions(state: ExchangeState, recorder: EntryReco
       realisePosition(state, recorder, account, market, position);
     }
   }
+}
+
+/** Whether the coverage pool's holdings pay its account's USDC change of `netUnits` (settlePoolSide). */
+function isPayableByPool(usdc: Asset, netUnits: bigint): boolean {
+  return netUnits >= 0n || (usdc.margin !== undefined && usdc.margin.coveragePool.holdingsUnits >= -netUnits);
 }
