@@ -251,11 +251,16 @@ describe('perpetuals with ccxt, end to end', { timeout: 120_000 }, () => {
     expect(candles[1]![0]).toBe(firstHourMs() + hourMs);
   });
 
-  it('the long’s own next entry settles its funding and realises its loss (docs/perps.md 5b)', async () => {
+  it('the long’s funding is settled and its loss realised without its asking (docs/perps.md 5b)', async () => {
     const long = client(keys.long);
-    // Funding is settled into a position lazily: none of the long's own entries has come since the boundary.
-    expect(await long.fetchFundingHistory(perp)).toEqual([]);
-    // Any accepted entry it signs will do: it lends 1 USDC.
+    // The long has signed nothing since the boundary, but the bounded realisation that ends every accepted entry
+    // (docs/perps.md 5b, rule 3) took its position at the price entry: its funding is settled already.
+    expect(await long.fetchFundingHistory(perp)).toEqual([
+      expect.objectContaining({ symbol: perp, amount: -0.01875, rate: 0.0000125 }),
+    ]);
+    // That realisation was at the mark the price entry saw (150); the first accepted entry of a later 10-second
+    // window realises it at the new mark, 142 (here the long's own: it lends 1 USDC).
+    advance(10_000);
     expect(await long.privatePostApiV1BorrowLend({ symbol: 'USDC', side: 'Lend', quantity: '1' })).toMatchObject({
       netQuantity: '1',
     });

@@ -30,7 +30,7 @@ import { benchListing, indexedKey, mustExecute } from './bench-support.js';
  * (branch `perpliq`), set this to true: the traders then hold USDC only, borrow
  * nothing at set-up, and the keeper's attempts target perp-only accounts.
  */
-export const perpOnlyLiquidations = false;
+export const perpOnlyLiquidations = true;
 
 export interface PerpsWorkloadOptions {
   readonly operations: number;
