@@ -131,6 +131,8 @@ export function realiseOldestPositions(state: ExchangeState, recorder: EntryReco
         // The pool's holdings cannot pay its account's loss now: passed over, its PnL stays pending (section 6a).
         position.realisedAtMs = timeMs;
         positionRealised(market, account, timeMs);
+        // realisedAtMs is in the account's piece of the state encoding (docs/perps.md, "Encoding").
+        state.changes.accountChanged(account);
         continue;
       }
       if (!isPayable(account, market.quote, pendingPositionUnits(market, position))) {
