@@ -1,8 +1,15 @@
 /**
  * The benchmark's log: a seeded, realistic exchange log of `entries` signed,
  * accepted entries with operator attestations, written as an export file and
- * a JSON Lines attestations file under os.tmpdir(), keyed by seed, size and
- * attestation interval, so that reruns skip generating it.
+ * a JSON Lines attestations file under os.tmpdir(), so that reruns skip
+ * generating it. The cache key (benchLogPaths) holds the seed, size and
+ * attestation interval, and a digest of everything else that decides the
+ * files' bytes: the generator's version, the state encoding, entry encoding
+ * and export format versions, the genesis hash, and the attestation of a
+ * short probe log planned with the same engine (so that a change to the
+ * engine's rules, its state commitment or its liabilities tree that no
+ * version number records still misses the stale cache instead of failing
+ * the replay at attestation 1).
  *
  * Generation, in three passes:
  *   1. plan: a seeded workload (traders joining with deposits, limit, market,
@@ -37,10 +44,13 @@ import {
   encodeExportHeader,
   encodeExportTrailer,
   encodeSigningStringBytes,
+  entryEncodingVersion,
+  exportFormatVersion,
   genesisHash,
   publicKeyFromSeed,
   signAttestation,
   signMessage,
+  stateEncodingVersion,
   type AttestationFields,
   type ApplyOutcome,
   type Genesis,
@@ -87,13 +97,35 @@ interface PlannedAttestation {
   readonly fields: AttestationFields;
 }
 
+/** Entries of the probe log whose attestation enters the cache key: deposits, trades, cancels and withdrawals. */
+const probeEntries = 600;
+
+/**
+ * A digest of what decides the files' bytes beyond the options: versions of
+ * the generator and the formats, the genesis, and the last attestation of a
+ * probe log of `probeEntries` entries planned with this engine (which covers
+ * the state hash and liabilities root as the engine now computes them).
+ */
+function cacheDigest(seed: number): string {
+  const probe = planLog({ seed, entries: probeEntries, attestEvery: probeEntries });
+  const key = {
+    generatorVersion,
+    stateEncodingVersion,
+    entryEncodingVersion,
+    exportFormatVersion,
+    genesisHash: bytesToLowerHex(genesisHash(probe.genesis)),
+    probeAttestation: probe.attestations.at(-1)?.fields,
+  };
+  return createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 16);
+}
+
 export function benchLogPaths(options: Pick<BenchLogOptions, 'seed' | 'entries' | 'attestEvery'>): {
   logPath: string;
   attestationsPath: string;
 } {
   const base = path.join(
     tmpdir(),
-    `vex-replay-bench-v${generatorVersion}-seed${options.seed}-entries${options.entries}-attest${options.attestEvery}`,
+    `vex-replay-bench-seed${options.seed}-entries${options.entries}-attest${options.attestEvery}-${cacheDigest(options.seed)}`,
   );
   return { logPath: `${base}.vexlog`, attestationsPath: `${base}.attestations.jsonl` };
 }
@@ -144,7 +176,7 @@ function decimal(units: bigint, decimals: number): string {
   return fraction.length > 0 ? `${whole}.${fraction}` : whole;
 }
 
-function planLog(options: BenchLogOptions): Plan {
+function planLog(options: Pick<BenchLogOptions, 'seed' | 'entries' | 'attestEvery'>): Plan {
   const next = seededRandom(options.seed);
   const operator = signerFromByte(200);
   const genesis: Genesis = {
