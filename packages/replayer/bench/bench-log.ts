@@ -123,10 +123,8 @@ export function benchLogPaths(options: Pick<BenchLogOptions, 'seed' | 'entries' 
   logPath: string;
   attestationsPath: string;
 } {
-  const base = path.join(
-    tmpdir(),
-    `vex-replay-bench-seed${options.seed}-entries${options.entries}-attest${options.attestEvery}-${cacheDigest(options.seed)}`,
-  );
+  const name = `vex-replay-bench-seed${options.seed}-entries${options.entries}-attest${options.attestEvery}`;
+  const base = path.join(tmpdir(), `${name}-${cacheDigest(options.seed)}`);
   return { logPath: `${base}.vexlog`, attestationsPath: `${base}.attestations.jsonl` };
 }
 
