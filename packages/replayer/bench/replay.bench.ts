@@ -20,16 +20,32 @@
  *                        verify in the workers, apply, check every
  *                        attestation. Must verify.
  *
+ *   main thread alone    the same replay with every verdict given as valid
+ *                        at once instead of verified (the limit runs found
+ *                        every signature of the log valid): the process's
+ *                        CPU time per entry is then the main thread's cost
+ *                        (reading, chain check, apply, attestation checks)
+ *                        with V8's helper threads, undisturbed by the workers.
  *   node:crypto limit    the same as the verification limit, with the rule's
  *                        equation evaluated by node:crypto instead of the
  *                        default library (libsodium where it loads): the
  *                        fixed reference the faster path is judged by.
  *
+ * With every core busy, rates stand in the inverse ratio of CPU time per
+ * entry, so the bench also prints what the CPU figures predict: with V the
+ * CPU per verification (all threads, verification only), N node:crypto's and
+ * M the main thread's, the ratio is V / (V + M), the ratio to node:crypto
+ * N / (V + M), and its ceiling (a free main thread) N / V; the rates' own
+ * ceiling is verifyLimitPerSec / nodeCryptoLimitPerSec.
+ *
  * The last line is one JSON object:
  *   {"entries":…,"entriesPerSec":…,"verifyLimitPerSec":…,"ratio":…,
- *    "nodeCryptoLimitPerSec":…,"ratioToNodeCrypto":…}
- * where ratio = entriesPerSec / verifyLimitPerSec (target ≥ 0.85) and
- * ratioToNodeCrypto = entriesPerSec / nodeCryptoLimitPerSec (target ≥ 1.6).
+ *    "nodeCryptoLimitPerSec":…,"ratioToNodeCrypto":…,"ceilingToNodeCrypto":…,
+ *    "mainThreadCpuUsPerEntry":…,"verifyCpuUsPerEntry":…,"nodeCryptoCpuUsPerEntry":…}
+ * where ratio = entriesPerSec / verifyLimitPerSec (target ≥ 0.85),
+ * ratioToNodeCrypto = entriesPerSec / nodeCryptoLimitPerSec (target ≥ 1.6) and
+ * ceilingToNodeCrypto = verifyLimitPerSec / nodeCryptoLimitPerSec (what
+ * ratioToNodeCrypto would be with a main thread that cost nothing).
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -39,7 +55,7 @@ import { parseArgs } from 'node:util';
 import { LogExportReader } from '@vex/engine';
 import { readJsonLines } from '../src/input-source.js';
 import { replayLog } from '../src/replay-log.js';
-import { SignatureBatchBuilder, validVerdictCode } from '../src/signature-batch.js';
+import { SignatureBatchBuilder, validVerdictCode, type SignatureBatch } from '../src/signature-batch.js';
 import { SignatureVerifierPool, type PreloadedSignatureBatch } from '../src/signature-verifier-pool.js';
 import { benchLog } from './bench-log.js';
 
@@ -160,6 +176,27 @@ say(
 for (const batch of preloaded) pool.drop(batch);
 await pool.close();
 
+/** The replay's main thread alone: every verdict given as valid (validVerdictCode is 0) without verifying. */
+async function measureMainThreadAlone(): Promise<number> {
+  const verdictsWithoutVerifying = {
+    size: workerCount,
+    verify: (batch: SignatureBatch) => Promise.resolve({ verdicts: new Uint8Array(batch.count), verifyNs: 0 }),
+  };
+  const cpuBefore = process.cpuUsage();
+  const mainOnly = await replayLog({
+    log: createReadStream(files.logPath, { highWaterMark: 1 << 20 }),
+    logDescription: files.logPath,
+    attestations: readJsonLines(createReadStream(files.attestationsPath), files.attestationsPath),
+    pool: verdictsWithoutVerifying,
+    batchEntries,
+  });
+  const cpu = process.cpuUsage(cpuBefore);
+  if (!mainOnly.verified) throw new Error(`the main-thread replay did not verify: ${mainOnly.divergence.message}`);
+  return (cpu.user + cpu.system) / entryCount;
+}
+const mainThreadCpuMicrosecondsPerEntry = await measureMainThreadAlone();
+say(`main thread alone:           ${mainThreadCpuMicrosecondsPerEntry.toFixed(1)} µs CPU per entry`);
+
 // The same limit with node:crypto behind the equation, warmed up the same way.
 const nodeCryptoPool = await SignatureVerifierPool.start(workerCount, 'node:crypto');
 const nodeCryptoPreloaded = await preloadLog(nodeCryptoPool);
@@ -177,6 +214,11 @@ const mainThreadMicrosecondsPerEntry = (elu.active * 1000) / entryCount;
 const replayCpuMicrosecondsPerEntry = (replayCpu.user + replayCpu.system) / entryCount;
 const limitCpuMicrosecondsPerEntry = (limitBefore.cpuMicrosecondsPerEntry + limitAfter.cpuMicrosecondsPerEntry) / 2;
 const workerMicrosecondsPerVerification = (report.workerVerifyMs * 1000) / entryCount;
+const nodeCryptoCpuMicrosecondsPerEntry = nodeCryptoLimit.cpuMicrosecondsPerEntry;
+const ceilingToNodeCrypto = verifyLimitPerSec / nodeCryptoLimit.perSecond;
+const cpuWithMainThread = limitCpuMicrosecondsPerEntry + mainThreadCpuMicrosecondsPerEntry;
+/** The main thread's CPU per entry at which V / (V + M) is 0.85. */
+const mainThreadBudget = limitCpuMicrosecondsPerEntry * (1 / 0.85 - 1);
 
 say('');
 say(
@@ -202,6 +244,19 @@ say(
   `  ratio of CPU time                  ${(limitCpuMicrosecondsPerEntry / replayCpuMicrosecondsPerEntry).toFixed(3)} (verification only ÷ replay, per entry)`,
 );
 say(`  worker time per verification       ${workerMicrosecondsPerVerification.toFixed(1)} µs during the replay`);
+say(`  main thread alone (M)              ${mainThreadCpuMicrosecondsPerEntry.toFixed(1)} µs CPU per entry`);
+say(
+  `  CPU per verification (V, N)        ${limitCpuMicrosecondsPerEntry.toFixed(1)} µs default library, ${nodeCryptoCpuMicrosecondsPerEntry.toFixed(1)} µs node:crypto (all threads)`,
+);
+say(
+  `  predicted from CPU                 ratio V/(V+M) ${(limitCpuMicrosecondsPerEntry / cpuWithMainThread).toFixed(3)}, ` +
+    `to node:crypto N/(V+M) ${(nodeCryptoCpuMicrosecondsPerEntry / cpuWithMainThread).toFixed(3)}`,
+);
+say(
+  `  ceiling to node:crypto             ${ceilingToNodeCrypto.toFixed(3)} by rates (free main thread), ` +
+    `N/V ${(nodeCryptoCpuMicrosecondsPerEntry / limitCpuMicrosecondsPerEntry).toFixed(3)} by CPU`,
+);
+say(`  main-thread budget for 0.85        ${mainThreadBudget.toFixed(1)} µs CPU per entry (V × (1/0.85 − 1))`);
 say(
   `  load average                       ${loadAtStart} at start, ${loadText()} at end (other processes compete for the same cores)`,
 );
@@ -214,5 +269,9 @@ console.log(
     ratio: Number(ratio.toFixed(3)),
     nodeCryptoLimitPerSec: Math.round(nodeCryptoLimit.perSecond),
     ratioToNodeCrypto: Number(ratioToNodeCrypto.toFixed(3)),
+    ceilingToNodeCrypto: Number(ceilingToNodeCrypto.toFixed(3)),
+    mainThreadCpuUsPerEntry: Number(mainThreadCpuMicrosecondsPerEntry.toFixed(1)),
+    verifyCpuUsPerEntry: Number(limitCpuMicrosecondsPerEntry.toFixed(1)),
+    nodeCryptoCpuUsPerEntry: Number(nodeCryptoCpuMicrosecondsPerEntry.toFixed(1)),
   }),
 );

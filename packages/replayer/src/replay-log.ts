@@ -94,7 +94,7 @@ export interface ReplayOptions {
   /** Worker threads for signatures; default os.availableParallelism(). Ignored when `pool` is given. */
   readonly workers?: number;
   /** A running pool to use (and leave running), instead of starting one. */
-  readonly pool?: SignatureVerifierPool;
+  readonly pool?: SignatureVerifier;
   /** Signatures per batch sent to a worker; default 1024. */
   readonly batchEntries?: number;
   /** Batches out at once; default three per worker, so each worker always has its next batch queued. */
@@ -174,6 +174,9 @@ export interface ReplayDiverged extends ReplayTotals {
 
 export type ReplayReport = ReplayVerified | ReplayDiverged;
 
+/** What the replay uses of a signature pool (the replay benchmark passes a stand-in to time the main thread alone). */
+export type SignatureVerifier = Pick<SignatureVerifierPool, 'size' | 'verify'>;
+
 interface InFlightBatch {
   readonly entries: ExportEntry[];
   readonly verdicts: Promise<BatchVerdicts>;
@@ -214,11 +217,11 @@ export async function replayLog(options: ReplayOptions): Promise<ReplayReport> {
   const batchEntries = options.batchEntries ?? defaultBatchEntries;
   if (!Number.isSafeInteger(batchEntries) || batchEntries < 1)
     throw new RangeError(`batchEntries must be a positive integer, got ${batchEntries}`);
-  const pool = options.pool ?? (await SignatureVerifierPool.start(options.workers));
+  const started = options.pool === undefined ? await SignatureVerifierPool.start(options.workers) : undefined;
   try {
-    return await new Replay(options, pool, batchEntries).run();
+    return await new Replay(options, options.pool ?? started!, batchEntries).run();
   } finally {
-    if (options.pool === undefined) await pool.close();
+    await started?.close();
   }
 }
 
@@ -263,7 +266,7 @@ class Replay {
 
   constructor(
     private readonly options: ReplayOptions,
-    private readonly pool: SignatureVerifierPool,
+    private readonly pool: SignatureVerifier,
     private readonly batchEntries: number,
   ) {
     this.source = new CountingByteSource(options.log, options.logDescription ?? 'the log export');
