@@ -13,13 +13,23 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ApplyOutcome } from '../src/apply.js';
+import type { EngineEvent, OrderView } from '../src/events.js';
 import { accountHealth } from '../src/health.js';
 import { borrowedUnits, lentUnits } from '../src/lending-pool.js';
-import { restingPerpOrdersOf } from '../src/perps/resting-perp-orders.js';
+import type { Side } from '../src/instruction.js';
 import type { ExchangeState } from '../src/state.js';
 import { expectPerpConservation, expectPositionsSumToZero, type PerpLedger } from './perps-invariants-check.js';
 import { seededRandom } from './random-log.js';
-import { type ModelPerpEvent, PerpReferenceModel } from './reference-perps.js';
+import { PerpReferenceModel } from './reference-perps.js';
+import {
+  admitPerpOrder,
+  cancelAllPerpOrders,
+  executePerpOrder,
+  type ModelAdmission,
+  type ModelOrderRequest,
+  type ModelPerpOrder,
+  type ModelPerpTrade,
+} from './reference-perps-book.js';
 import { applyRow, runScenario, scenarioKeys } from './scenario-runner.js';
 
 const runs = Number(process.env.PERPS_RUNS ?? 4);
@@ -79,12 +89,18 @@ type Step = readonly [string, string, Record<string, string>];
 /** The two perpetuals: how the test writes their prices and sizes, and their listing as the model takes it. */
 const perpMarkets = [
   {
-    listing: { symbol: 'SOL_USDC_PERP', baseDecimals: 9, tickQuoteUnits: 10_000n, stepBaseUnits: 10_000_000n },
+    listing: {
+      ...{ symbol: 'SOL_USDC_PERP', baseDecimals: 9, tickQuoteUnits: 10_000n, stepBaseUnits: 10_000_000n },
+      ...{ imfBase: 10n ** 17n, mmfBase: 5n * 10n ** 16n, maxMakersPerOrder: 100 },
+    },
     fees: { makerFeeBps: 2n, takerFeeBps: 5n },
     ...{ base: 'SOL', tickDecimals: 2, stepDecimals: 2, firstTicks: 10_000, steps: [800, 8_000] },
   },
   {
-    listing: { symbol: 'BTC_USDC_PERP', baseDecimals: 8, tickQuoteUnits: 100_000n, stepBaseUnits: 10_000n },
+    listing: {
+      ...{ symbol: 'BTC_USDC_PERP', baseDecimals: 8, tickQuoteUnits: 100_000n, stepBaseUnits: 10_000n },
+      ...{ imfBase: 8n * 10n ** 16n, mmfBase: 4n * 10n ** 16n, maxMakersPerOrder: 100 },
+    },
     fees: { makerFeeBps: 0n, takerFeeBps: 4n },
     ...{ base: 'BTC', tickDecimals: 1, stepDecimals: 4, firstTicks: 600_000, steps: [100, 1_500] },
   },
@@ -124,7 +140,8 @@ function randomStep(next: () => number, priceTicks: number[]): Step {
         order.price = price(priceTicks[which]! + Math.round((priceTicks[which]! * ((next() % 1001) - 500)) / 10_000));
         if (kind === 2) order.timeInForce = 'IOC';
       }
-      if (kind >= 2 && next() % 4 === 0) order.reduceOnly = 'true';
+      // Reduce-only on any kind: a GTC one rests, to be passed over, cut or expired (docs/perps.md section 4a).
+      if (next() % 4 === 0) order.reduceOnly = 'true';
       return [trader, 'orderExecute', order];
     }
   }
@@ -137,6 +154,45 @@ function randomDelay(next: () => number): number {
   if (roll < 14) return 3_000 + (next() % 20_000);
   if (roll < 18) return 20_000 + (next() % 60_000);
   return 100_000 + (next() % 400_000);
+}
+
+/** The test's order as the model takes it: steps and ticks from the decimal strings the test wrote. */
+function modelRequest(raw: Record<string, string>): ModelOrderRequest {
+  const whole = (text: string): bigint => BigInt(text.replace('.', ''));
+  return {
+    symbol: raw.symbol!,
+    side: raw.side as Side,
+    orderType: raw.orderType as 'Limit' | 'Market',
+    priceTicks: raw.price === undefined ? 0n : whole(raw.price),
+    quantitySteps: whole(raw.quantity!),
+    timeInForce: raw.timeInForce === 'IOC' ? 'IOC' : 'GTC',
+    reduceOnly: raw.reduceOnly === 'true',
+  };
+}
+
+/** The engine's trades, in the model's shape. */
+function engineTrades(events: readonly EngineEvent[]): ModelPerpTrade[] {
+  const trades: ModelPerpTrade[] = [];
+  for (const event of events) {
+    if (event.type !== 'trade') continue;
+    const { market, priceTicks, quantitySteps, quoteUnits, takerSide, makerOrderId, takerOrderId } = event;
+    const accounts = { makerAccount: event.makerAccount, takerAccount: event.takerAccount };
+    trades.push({ market, priceTicks, quantitySteps, quoteUnits, takerSide, makerOrderId, takerOrderId, ...accounts });
+  }
+  return trades;
+}
+
+/** The engine's resting orders on perpetuals, by id, in the model's shape. */
+function engineBook(state: ExchangeState): ModelPerpOrder[] {
+  const orders: ModelPerpOrder[] = [];
+  for (const account of state.accounts.values())
+    for (let order = account.firstOpenOrder; order !== undefined; order = order.accountNext) {
+      if (order.market.perp === undefined) continue;
+      const { side, priceTicks, remainingSteps, reduceOnly } = order;
+      const symbol = order.market.symbol;
+      orders.push({ orderId: order.id, account: account.id, symbol, side, priceTicks, remainingSteps, reduceOnly });
+    }
+  return orders.sort((left, right) => left.orderId - right.orderId);
 }
 
 class PerpRun {
@@ -157,6 +213,8 @@ class PerpRun {
     // The operator lent 5,000,000 of its 10,000,000 USDC; what it holds available is the model's.
     this.model.deposit(scenarioKeys.get('operator')!, 5_000_000n * usdcUnits);
     this.model.lendingPoolCashUnits = 5_000_000n * usdcUnits;
+    // The USDC pool's imfBase 0.2 and mmfBase 0.1.
+    this.model.usdcMargin = { imf: 2n * 10n ** 17n, mmf: 10n ** 17n };
   }
 
   /** The engine's USDC of an account at the log time, as the model keeps it. */
@@ -189,21 +247,70 @@ class PerpRun {
       this.expectOrderRules(raw, before, sameSideResting, this.modelQuantity(signer, raw.symbol!), outcome, line);
     const reduceOnly = raw.reduceOnly === undefined ? '' : ' reduceOnly';
     this.count(`${name}${reduceOnly} ${outcome.accepted ? 'ok' : outcome.rejection.code}`);
-    if (!outcome.accepted) return;
-    for (const event of outcome.events) {
+    if (name === 'orderExecute') this.orderStep(timeMs, signer, raw, outcome, line);
+    else if (!outcome.accepted) return;
+    else {
+      if (name === 'depositCredit') {
+        const units = BigInt(raw.quantity!) * usdcUnits;
+        this.model.deposit(scenarioKeys.get(raw.account!)!, units);
+        this.ledger.depositedUnits += units;
+      }
+      const key = scenarioKeys.get(signer)!;
+      const handler =
+        name === 'orderCancelAll' ? () => cancelAllPerpOrders(this.model, key, raw.symbol!) : (): void => {};
+      this.model.applyEntry(key, timeMs, outcome.events, handler);
+    }
+    if (outcome.accepted) this.countEvents(outcome.events);
+    this.compare(timeMs, line);
+    // No account is left below maintenance by its own accepted order, unless it was below before.
+    if (name === 'orderExecute' && outcome.accepted && !belowBefore)
+      expect(this.belowMaintenance(signer, timeMs), `${line}: left below maintenance`).toBe(false);
+  }
+
+  private countEvents(events: readonly EngineEvent[]): void {
+    for (const event of events) {
       if (event.type === 'perpFunding') this.count('funding boundary');
       if (event.type === 'trade') this.count(`${event.market} fill`);
     }
-    if (name === 'depositCredit') {
-      const units = BigInt(raw.quantity!) * usdcUnits;
-      this.model.deposit(scenarioKeys.get(raw.account!)!, units);
-      this.ledger.depositedUnits += units;
+  }
+
+  /**
+   * An order: the model admits it (section 4a) where the engine's handler
+   * ran, at the marks and funding indexes of that moment, and compares its
+   * verdict; an accepted order's fills are the model's own, compared with the
+   * engine's trades. A rejected entry changed nothing, its clock included, so
+   * the operator's no-op entry (a cancel of nothing) at the same log time
+   * moves the clock as the order saw it, and the model admits the order in
+   * that entry's handler.
+   */
+  private orderStep(timeMs: number, signer: string, raw: Record<string, string>, outcome: ApplyOutcome, line: string) {
+    const key = scenarioKeys.get(signer)!;
+    const request = modelRequest(raw);
+    let admission: ModelAdmission | undefined;
+    const admit = (): void => {
+      admission = admitPerpOrder(this.model, key, request);
+    };
+    if (!outcome.accepted) {
+      const noOp = applyRow(this.state, timeMs, 'operator', 'orderCancelAll', new Map([['symbol', raw.symbol!]]), line);
+      expect(noOp.accepted, `${line}: the no-op entry`).toBe(true);
+      if (!noOp.accepted) return;
+      this.model.applyEntry(scenarioKeys.get('operator')!, timeMs, noOp.events, admit);
+      const reason = admission!.accepted ? undefined : admission!.reason;
+      const engine = { code: outcome.rejection.code, reason: reason && outcome.rejection.reason };
+      expect(engine, `${line}: the model's verdict`).toEqual(
+        admission!.accepted ? { code: 'ok' } : { code: admission!.code, reason },
+      );
+      return;
     }
-    this.model.applyEntry(scenarioKeys.get(signer)!, timeMs, outcome.events as readonly ModelPerpEvent[]);
-    this.compare(timeMs, line);
-    // No account is left below maintenance by its own accepted order, unless it was below before.
-    if (name === 'orderExecute' && !belowBefore)
-      expect(this.belowMaintenance(signer, timeMs), `${line}: left below maintenance`).toBe(false);
+    this.model.applyEntry(key, timeMs, outcome.events, () => {
+      admit();
+      expect(admission!.accepted ? 'ok' : admission!.code, `${line}: the model's verdict`).toBe('ok');
+      if (!admission!.accepted) return;
+      const orderId = (outcome.results[0] as unknown as { readonly value: { readonly order: OrderView } }).value.order
+        .orderId;
+      const trades = executePerpOrder(this.model, key, admission!.order, orderId, timeMs);
+      expect(engineTrades(outcome.events), `${line}: fills`).toEqual(trades);
+    });
   }
 
   /** The signer's position on `symbol` in the model (its quantity in base units; 0 when flat). */
@@ -211,13 +318,20 @@ class PerpRun {
     return this.model.positions.get(scenarioKeys.get(signer)!)?.get(symbol)?.quantityUnits ?? 0n;
   }
 
-  /** The signer's resting orders (not reduce-only) on one side of `symbol`, in signed base units, before a step. */
+  /** The signer's resting orders (not reduce-only) on one side of `symbol` in the model, signed base units. */
   restingUnits(signer: string, symbol: string, bids: boolean): bigint {
-    const account = this.state.accounts.get(scenarioKeys.get(signer)!);
-    const market = this.state.marketsBySymbol.get(symbol);
-    if (account === undefined || market === undefined) return 0n;
-    const resting = restingPerpOrdersOf(account, market);
-    return bids ? resting.bidSteps * market.stepUnits : -resting.askSteps * market.stepUnits;
+    const key = scenarioKeys.get(signer)!;
+    const step = this.model.markets.get(symbol)!.stepBaseUnits;
+    let units = 0n;
+    for (const order of this.model.orders)
+      if (
+        order.account === key &&
+        order.symbol === symbol &&
+        !order.reduceOnly &&
+        order.side === (bids ? 'Bid' : 'Ask')
+      )
+        units += (bids ? step : -step) * order.remainingSteps;
+    return units;
   }
 
   /**
@@ -273,6 +387,8 @@ class PerpRun {
         expect(lentUnits(account.balance(this.usdc), timeMs), `${line}: ${name} lends`).toBe(0n);
       if (this.model.usdcOf(key).borrowed > 0n && name !== 'operator') this.count('borrowed USDC');
     }
+    const modelBook = [...this.model.orders].sort((left, right) => left.orderId - right.orderId);
+    expect(engineBook(this.state), `${line}: resting orders`).toEqual(modelBook);
     expectPositionsSumToZero(this.state, line);
     expectPerpConservation(this.state, this.ledger, this.model, timeMs, line);
   }
@@ -324,6 +440,10 @@ describe('seeded random perpetual sequences against the reference model', () => 
       'realised by the sweep',
       'loss borrowed',
       'order that opens nothing',
+      'order rests',
+      'reduce-only order rests',
+      'reduce-only order cut',
+      'reduce-only order expired',
     ])
       expect(totals[key] ?? 0, key).toBeGreaterThan(0);
   });

@@ -5,17 +5,20 @@
  * cumulative funding index, realisation at the mark into USDC, fees, and the
  * USDC cash rule (a loss beyond the available USDC becomes a USDC borrow).
  *
- * What it takes from the log rather than computing: the fills (the matching
- * is the spot reference model's business) and the mark price and cumulative
- * funding index of each perpetual, read from the entry's `perpFunding` and
- * `perpMarkPrice` events (docs/perps-pricing.md has its own reference,
- * perps-pricing-reference.ts). Everything else it computes itself, in plain
- * maps. It assumes what its test arranges: traders never lend USDC, and the
- * USDC pool's borrow rate is zero (so borrowed units are exact) with cash
- * enough for every loss (the coverage pool is never reached).
+ * Its own order book (reference-perps-book.ts) admits orders (reduce-only
+ * rules, the initial margin on the combined exposure, with its own health:
+ * reference-perps-health.ts) and computes the fills, which the test compares
+ * with the engine's trades. What it takes from the log rather than computing:
+ * the order ids and the mark price and cumulative funding index of each
+ * perpetual, read from the entry's `perpFunding` and `perpMarkPrice` events
+ * (docs/perps-pricing.md has its own reference, perps-pricing-reference.ts).
+ * Everything else it computes itself, in plain maps. It assumes what its
+ * test arranges: traders never lend USDC, and the USDC pool's borrow rate
+ * is zero (so borrowed units are exact) with cash enough for every loss (the coverage pool is never reached).
  */
 import type { EngineEvent } from '../src/events.js';
 import type { Position } from '../src/perps/position.js';
+import type { ModelPerpOrder } from './reference-perps-book.js';
 
 const wad = 10n ** 18n;
 
@@ -40,9 +43,13 @@ export interface ModelPerpListing {
   readonly stepBaseUnits: bigint;
   readonly makerFeeBps: bigint;
   readonly takerFeeBps: bigint;
+  /** Initial and maintenance margin fractions, wad (the sqrt functions' bases; the test's factors are 0). */
+  readonly imfBase: bigint;
+  readonly mmfBase: bigint;
+  readonly maxMakersPerOrder: number;
 }
 
-interface ModelPerpMarket extends ModelPerpListing {
+export interface ModelPerpMarket extends ModelPerpListing {
   markPrice: bigint;
   fundingIndex: bigint;
   /** Funding balance F (section 5): the sum of all payments settled so far. */
@@ -83,6 +90,10 @@ export class PerpReferenceModel {
    * the rate is zero) plus the coverage pool's holdings (never reached here).
    */
   lendingPoolCashUnits = 0n;
+  /** The perpetuals' resting orders (reference-perps-book.ts), in the order they came to rest. */
+  readonly orders: ModelPerpOrder[] = [];
+  /** The USDC borrow's initial and maintenance margin fractions (wad): docs/margin.md section 6. */
+  usdcMargin = { imf: 0n, mmf: 0n };
 
   constructor(readonly feeAccount: string) {}
 
@@ -110,74 +121,52 @@ export class PerpReferenceModel {
 
   /**
    * One accepted entry signed by `signer` at `timeMs`, from its events in
-   * order. The clock events after the handler's last event are the
-   * after-entry mark refresh (docs/perps.md section 2): the signer's due
-   * positions (rule 2 of section 5b) and then the oldest positions of every
-   * perpetual (rule 3) are realised before them, at the marks the handler
-   * saw. The entry's balance and depth events close its events (they say
-   * where balances ended), so they are passed over when finding the handler's
-   * last event.
+   * order. The clock events before the handler's first event are the
+   * before-entry refresh (docs/perps.md section 2), then `handler` does the
+   * instruction (the model computes its fills itself: reference-perps-book.ts),
+   * then the signer's due positions (rule 2 of section 5b) and the oldest
+   * positions of every perpetual (rule 3) are realised, at the marks the
+   * handler saw, and the clock events after the handler's last event (the
+   * after-entry mark refresh) are applied. The entry's balance and depth
+   * events close its events (they say where balances ended), so they are
+   * passed over when finding the handler's last event. Marks and funding
+   * indexes are read from the clock events (docs/perps-pricing.md has its own
+   * reference, perps-pricing-reference.ts).
    */
-  applyEntry(signer: string, timeMs: number, events: readonly ModelPerpEvent[]): void {
+  applyEntry(signer: string, timeMs: number, events: readonly ModelPerpEvent[], handler = (): void => {}): void {
     const isClock = (event: ModelPerpEvent): boolean => event.type === 'perpFunding' || event.type === 'perpMarkPrice';
     const isClosing = (event: ModelPerpEvent): boolean => event.type === 'balance' || event.type === 'depth';
     let handlerEnd = events.length;
     while (handlerEnd > 0 && (isClock(events[handlerEnd - 1]!) || isClosing(events[handlerEnd - 1]!))) handlerEnd -= 1;
     // A clock-only entry (nothing but refreshes) has every event before its handler.
     if (handlerEnd === 0) handlerEnd = events.length;
-    for (const event of events.slice(0, handlerEnd)) this.applyEvent(event, timeMs);
+    for (const event of events.slice(0, handlerEnd)) if (isClock(event)) this.applyClock(event);
+    handler();
     this.realiseDue(signer, timeMs);
     this.realiseOldest(timeMs);
-    for (const event of events.slice(handlerEnd)) this.applyEvent(event, timeMs);
+    for (const event of events.slice(handlerEnd)) if (isClock(event)) this.applyClock(event);
   }
 
-  private applyEvent(event: ModelPerpEvent, timeMs: number): void {
+  private applyClock(event: ModelPerpEvent): void {
     if (event.type === 'perpFunding') {
       this.markets.get(event.marketSymbol)!.fundingIndex = event.cumulativeFundingIndex;
     } else if (event.type === 'perpMarkPrice') {
       this.markets.get(event.marketSymbol)!.markPrice = event.markPrice;
-    } else if (event.type === 'trade') {
-      const market = this.markets.get(event.market);
-      if (market !== undefined) this.fill(market, event, timeMs);
     }
   }
 
   /** Settlement of fills (section 4): maker first, then taker, each side in full. */
-  private fill(market: ModelPerpMarket, trade: Extract<ModelPerpEvent, { type: 'trade' }>, timeMs: number): void {
-    const notional =
-      (trade.priceTicks * market.tickQuoteUnits * trade.quantitySteps * market.stepBaseUnits) /
-      10n ** BigInt(market.baseDecimals);
-    if (notional !== trade.quoteUnits) throw new Error(`fill notional ${trade.quoteUnits}, the model's ${notional}`);
+  settleFill(market: ModelPerpMarket, trade: ModelFill, timeMs: number): void {
+    const notional = trade.quoteUnits;
     const baseUnits = trade.quantitySteps * market.stepBaseUnits;
     const takerDelta = trade.takerSide === 'Bid' ? baseUnits : -baseUnits;
-    this.side(
-      market,
-      trade.makerAccount,
-      -takerDelta,
-      notional,
-      ceilDiv(notional * market.makerFeeBps, 10_000n),
-      timeMs,
-    );
-    this.side(
-      market,
-      trade.takerAccount,
-      takerDelta,
-      notional,
-      ceilDiv(notional * market.takerFeeBps, 10_000n),
-      timeMs,
-    );
+    this.side(market, trade.maker, -takerDelta, notional, ceilDiv(notional * market.makerFeeBps, 10_000n), timeMs);
+    this.side(market, trade.taker, takerDelta, notional, ceilDiv(notional * market.takerFeeBps, 10_000n), timeMs);
   }
 
   private side(market: ModelPerpMarket, account: string, delta: bigint, notional: bigint, fee: bigint, timeMs: number) {
     const positions = this.positionsOf(account);
-    const position = positions.get(market.symbol) ?? {
-      quantityUnits: 0n,
-      costBasisUnits: 0n,
-      realisedPnlUnits: 0n,
-      cumulativeFundingUnits: 0n,
-      fundingIndexAtSettlement: market.fundingIndex,
-      realisedAtMs: timeMs,
-    };
+    const position = positions.get(market.symbol) ?? emptyPosition(market, timeMs);
     const payment = this.settleFunding(market, position);
     this.meet(fillKind(position.quantityUnits, delta));
     let realised = applyFillRule(position, delta, delta > 0n ? notional : -notional);
@@ -320,13 +309,34 @@ export class PerpReferenceModel {
     return dust;
   }
 
-  private meet(what: string): void {
+  meet(what: string): void {
     this.met[what] = (this.met[what] ?? 0) + 1;
   }
 
   fundingBalanceOf(symbol: string): bigint {
     return this.markets.get(symbol)!.fundingBalanceUnits;
   }
+}
+
+/** A flat position at the market's funding index: what a fill opens from. */
+export function emptyPosition(market: ModelPerpMarket, timeMs = 0): ModelPosition {
+  return {
+    quantityUnits: 0n,
+    costBasisUnits: 0n,
+    realisedPnlUnits: 0n,
+    cumulativeFundingUnits: 0n,
+    fundingIndexAtSettlement: market.fundingIndex,
+    realisedAtMs: timeMs,
+  };
+}
+
+/** One fill as settlement sees it: the taker's side, its size and notional, the two accounts. */
+export interface ModelFill {
+  readonly takerSide: 'Bid' | 'Ask';
+  readonly quantitySteps: bigint;
+  readonly quoteUnits: bigint;
+  readonly maker: string;
+  readonly taker: string;
 }
 
 /** What a fill of `delta` does to a position of `quantity`. */
