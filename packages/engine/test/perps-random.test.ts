@@ -20,7 +20,9 @@ import type { Side } from '../src/instruction.js';
 import type { ExchangeState } from '../src/state.js';
 import { expectPerpConservation, expectPositionsSumToZero, type PerpLedger } from './perps-invariants-check.js';
 import { seededRandom } from './random-log.js';
-import { PerpReferenceModel } from './reference-perps.js';
+import { coveragePoolAccountId, PerpReferenceModel } from './reference-perps.js';
+import { modelHealth } from './reference-perps-health.js';
+import { liquidateModel, type ModelLiquidation } from './reference-perps-liquidation.js';
 import {
   admitPerpOrder,
   cancelAllPerpOrders,
@@ -92,6 +94,7 @@ const perpMarkets = [
     listing: {
       ...{ symbol: 'SOL_USDC_PERP', baseDecimals: 9, tickQuoteUnits: 10_000n, stepBaseUnits: 10_000_000n },
       ...{ imfBase: 10n ** 17n, mmfBase: 5n * 10n ** 16n, maxMakersPerOrder: 100 },
+      ...{ minPriceTicks: 1n, maxPriceTicks: 100_000_000n, minQuantitySteps: 1n, maxQuantitySteps: 10_000_000n },
     },
     fees: { makerFeeBps: 2n, takerFeeBps: 5n },
     ...{ base: 'SOL', tickDecimals: 2, stepDecimals: 2, firstTicks: 10_000, steps: [800, 8_000] },
@@ -100,6 +103,7 @@ const perpMarkets = [
     listing: {
       ...{ symbol: 'BTC_USDC_PERP', baseDecimals: 8, tickQuoteUnits: 100_000n, stepBaseUnits: 10_000n },
       ...{ imfBase: 8n * 10n ** 16n, mmfBase: 4n * 10n ** 16n, maxMakersPerOrder: 100 },
+      ...{ minPriceTicks: 1n, maxPriceTicks: 100_000_000n, minQuantitySteps: 1n, maxQuantitySteps: 10_000_000n },
     },
     fees: { makerFeeBps: 0n, takerFeeBps: 4n },
     ...{ base: 'BTC', tickDecimals: 1, stepDecimals: 4, firstTicks: 600_000, steps: [100, 1_500] },
@@ -114,15 +118,21 @@ function randomStep(next: () => number, priceTicks: number[]): Step {
   const lowest = market.firstTicks / 20;
   const price = (ticks: number): string =>
     (Math.max(1, ticks) / 10 ** market.tickDecimals).toFixed(market.tickDecimals);
-  switch (next() % 10) {
+  switch (next() % 12) {
     case 0:
     case 1: {
-      // Mostly a few per cent, sometimes a jump of up to 30 % (the listings allow 50 %).
-      const range = next() % 5 === 0 ? 60 : 10;
+      // Mostly a few per cent, sometimes a jump of up to 30 %, rarely 45 % (the listings allow 50 %): accounts fall
+      // below maintenance, and the liquidation's book, pool and ADL paths run.
+      const roll = next() % 10;
+      const range = roll === 0 ? 90 : roll < 3 ? 60 : 10;
       const movePerCent = (next() % (range + 1)) - range / 2;
       priceTicks[which] = Math.max(lowest, Math.round((priceTicks[which]! * (100 + movePerCent)) / 100));
       return ['operator', 'indexPriceUpdate', { symbol: market.base, price: price(priceTicks[which]!) }];
     }
+    case 4:
+    case 5:
+      // A keeper's step on any trader: refused unless the account is below maintenance.
+      return ['operator', 'liquidate', { account: trader }];
     case 2:
       return [trader, 'orderCancelAll', { symbol: market.listing.symbol }];
     case 3:
@@ -208,13 +218,19 @@ class PerpRun {
     // The setup's price entries set the marks before the model follows the log.
     for (const { listing, fees } of perpMarkets) {
       const funding = this.state.marketsBySymbol.get(listing.symbol)!.perp!.funding;
-      this.model.list({ ...listing, ...fees, usdcDecimals: 6 }, funding.markPrice, funding.cumulativeFundingIndex);
+      // Both base assets' liquidationBand is 0.1 (`common`).
+      const band = { liquidationBand: 10n ** 17n };
+      this.model.list(
+        { ...listing, ...fees, ...band, usdcDecimals: 6 },
+        funding.markPrice,
+        funding.cumulativeFundingIndex,
+      );
     }
     // The operator lent 5,000,000 of its 10,000,000 USDC; what it holds available is the model's.
     this.model.deposit(scenarioKeys.get('operator')!, 5_000_000n * usdcUnits);
     this.model.lendingPoolCashUnits = 5_000_000n * usdcUnits;
-    // The USDC pool's imfBase 0.2 and mmfBase 0.1.
-    this.model.usdcMargin = { imf: 2n * 10n ** 17n, mmf: 10n ** 17n };
+    // The USDC pool's imfBase 0.2 and mmfBase 0.1, its liquidationFee 0.01.
+    this.model.usdcMargin = { imf: 2n * 10n ** 17n, mmf: 10n ** 17n, liquidationFee: 10n ** 16n };
   }
 
   /** The engine's USDC of an account at the log time, as the model keeps it. */
@@ -248,6 +264,7 @@ class PerpRun {
     const reduceOnly = raw.reduceOnly === undefined ? '' : ' reduceOnly';
     this.count(`${name}${reduceOnly} ${outcome.accepted ? 'ok' : outcome.rejection.code}`);
     if (name === 'orderExecute') this.orderStep(timeMs, signer, raw, outcome, line);
+    else if (name === 'liquidate') this.liquidationStep(timeMs, raw, outcome, line);
     else if (!outcome.accepted) return;
     else {
       if (name === 'depositCredit') {
@@ -291,10 +308,7 @@ class PerpRun {
       admission = admitPerpOrder(this.model, key, request);
     };
     if (!outcome.accepted) {
-      const noOp = applyRow(this.state, timeMs, 'operator', 'orderCancelAll', new Map([['symbol', raw.symbol!]]), line);
-      expect(noOp.accepted, `${line}: the no-op entry`).toBe(true);
-      if (!noOp.accepted) return;
-      this.model.applyEntry(scenarioKeys.get('operator')!, timeMs, noOp.events, admit);
+      this.noOpEntry(timeMs, line, admit);
       const reason = admission!.accepted ? undefined : admission!.reason;
       const engine = { code: outcome.rejection.code, reason: reason && outcome.rejection.reason };
       expect(engine, `${line}: the model's verdict`).toEqual(
@@ -310,6 +324,61 @@ class PerpRun {
         .orderId;
       const trades = executePerpOrder(this.model, key, admission!.order, orderId, timeMs);
       expect(engineTrades(outcome.events), `${line}: fills`).toEqual(trades);
+    });
+  }
+
+  /**
+   * A rejected entry changed nothing, its clock included: the operator's
+   * no-op entry (a cancel of nothing) at the same log time moves the clock as
+   * the rejected entry saw it, and `handler` runs where its handler would.
+   */
+  private noOpEntry(timeMs: number, line: string, handler: () => void): void {
+    const noOp = applyRow(
+      this.state,
+      timeMs,
+      'operator',
+      'orderCancelAll',
+      new Map([['symbol', 'SOL_USDC_PERP']]),
+      line,
+    );
+    expect(noOp.accepted, `${line}: the no-op entry`).toBe(true);
+    if (noOp.accepted) this.model.applyEntry(scenarioKeys.get('operator')!, timeMs, noOp.events, handler);
+  }
+
+  /**
+   * A keeper's `liquidate`: the model's verdict (docs/margin.md section 8)
+   * and, when accepted, its own step (reference-perps-liquidation.ts),
+   * compared with the engine's `liquidation` event and book trades.
+   */
+  private liquidationStep(timeMs: number, raw: Record<string, string>, outcome: ApplyOutcome, line: string): void {
+    const key = scenarioKeys.get(raw.account!)!;
+    let result: ModelLiquidation | undefined;
+    const step = (): void => {
+      result = liquidateModel(this.model, key, timeMs);
+    };
+    if (!outcome.accepted) {
+      this.noOpEntry(timeMs, line, step);
+      const reason = result!.accepted ? 'accepted' : result!.reason;
+      expect(`${outcome.rejection.code}:${outcome.rejection.reason}`, `${line}: the model's verdict`).toBe(
+        `NOT_LIQUIDATABLE:${reason}`,
+      );
+      return;
+    }
+    this.model.applyEntry(scenarioKeys.get('operator')!, timeMs, outcome.events, () => {
+      step();
+      expect(result!.accepted, `${line}: the model's verdict`).toBe(true);
+      if (!result!.accepted) return;
+      const { trades, accepted: _, ...figures } = result!;
+      const view = outcome.events.find((event) => event.type === 'liquidation')!.liquidation;
+      const engineFigures = {
+        positions: view.positions ?? [],
+        positionBudgetUnits: view.positionBudgetUnits ?? 0n,
+        positionClosedUnits: view.positionClosedUnits ?? 0n,
+        ...{ closedValue: view.closedValue, feeUnits: view.feeUnits, backstopped: view.backstopped },
+      };
+      expect(engineFigures, `${line}: the liquidation`).toEqual(figures);
+      const systemTrades = engineTrades(outcome.events).map((trade) => ({ ...trade, takerOrderId: 0 }));
+      expect(systemTrades, `${line}: the liquidation's fills`).toEqual(trades);
     });
   }
 
@@ -373,8 +442,9 @@ class PerpRun {
   }
 
   compare(timeMs: number, line: string): void {
-    for (const name of ['operator', ...traders]) {
-      const key = scenarioKeys.get(name)!;
+    const accounts = [...['operator', ...traders].map((name) => [name, scenarioKeys.get(name)!] as const)];
+    accounts.push(['the coverage pool', coveragePoolAccountId]);
+    for (const [name, key] of accounts) {
       const account = this.state.accounts.get(key);
       for (const { listing } of perpMarkets) {
         const enginePosition = account?.positions.get(this.state.marketsBySymbol.get(listing.symbol)!.index);
@@ -387,6 +457,8 @@ class PerpRun {
         expect(lentUnits(account.balance(this.usdc), timeMs), `${line}: ${name} lends`).toBe(0n);
       if (this.model.usdcOf(key).borrowed > 0n && name !== 'operator') this.count('borrowed USDC');
     }
+    const coveragePool = this.usdc.margin!.coveragePool.holdingsUnits;
+    expect(coveragePool, `${line}: the USDC coverage pool`).toBe(this.model.coveragePoolUnits);
     const modelBook = [...this.model.orders].sort((left, right) => left.orderId - right.orderId);
     expect(engineBook(this.state), `${line}: resting orders`).toEqual(modelBook);
     expectPositionsSumToZero(this.state, line);
@@ -406,6 +478,14 @@ function runOnce(seed: number, steps: number): Record<string, number> {
   for (let step = 0; step < steps; step += 1) {
     timeMs += randomDelay(next);
     const row = randomStep(next, priceTicks);
+    // Half the keeper's steps go to an account the model has below maintenance, if any.
+    if (row[1] === 'liquidate' && next() % 2 === 0) {
+      const below = traders.filter((trader) => {
+        const health = modelHealth(run.model, scenarioKeys.get(trader)!);
+        return health.netEquity < health.maintenanceRequirement;
+      });
+      if (below.length > 0) row[2].account = below[next() % below.length]!;
+    }
     const line = `seed ${seed} step ${step}: ${timeMs} ${row[0]} ${row[1]} ${JSON.stringify(row[2])}`;
     run.step(timeMs, row, line);
   }
@@ -444,6 +524,11 @@ describe('seeded random perpetual sequences against the reference model', () => 
       'reduce-only order rests',
       'reduce-only order cut',
       'reduce-only order expired',
+      'liquidate ok',
+      'liquidate NOT_LIQUIDATABLE',
+      'position closed on the book',
+      'position taken over by the pool',
+      'position deleveraged',
     ])
       expect(totals[key] ?? 0, key).toBeGreaterThan(0);
   });

@@ -138,7 +138,7 @@ function nextMaker(
 }
 
 /** The planned walk (docs/matching.md 4.5): steps and USDC notional, changing nothing. */
-function plannedWalk(
+export function plannedWalk(
   model: PerpReferenceModel,
   market: ModelPerpMarket,
   account: string,

@@ -47,6 +47,12 @@ export interface ModelPerpListing {
   readonly imfBase: bigint;
   readonly mmfBase: bigint;
   readonly maxMakersPerOrder: number;
+  /** The listing's price and quantity bounds, and the base asset's liquidation band (wad): section 6a. */
+  readonly minPriceTicks: bigint;
+  readonly maxPriceTicks: bigint;
+  readonly minQuantitySteps: bigint;
+  readonly maxQuantitySteps: bigint;
+  readonly liquidationBand: bigint;
 }
 
 export interface ModelPerpMarket extends ModelPerpListing {
@@ -71,6 +77,8 @@ export type ModelPerpEvent = EngineEvent;
 const realisationWindowMs = 10_000;
 /** K of section 5b, rule 3: positions of each perpetual realised at the end of an accepted entry. */
 const realisationsPerEntry = 8;
+/** docs/perps.md section 6a: base64(SHA-256("vex coverage pool positions")), the coverage pool's account. */
+export const coveragePoolAccountId = '50EmMlre09kMCW8f7sBOzzR2E3Ox7s+SqDL1C4HEel0=';
 
 export class PerpReferenceModel {
   readonly markets = new Map<string, ModelPerpMarket>();
@@ -90,10 +98,12 @@ export class PerpReferenceModel {
    * the rate is zero) plus the coverage pool's holdings (never reached here).
    */
   lendingPoolCashUnits = 0n;
+  /** The USDC coverage pool's holdings: liquidation fees in, the pool's account's realisations in and out. */
+  coveragePoolUnits = 0n;
   /** The perpetuals' resting orders (reference-perps-book.ts), in the order they came to rest. */
   readonly orders: ModelPerpOrder[] = [];
   /** The USDC borrow's initial and maintenance margin fractions (wad): docs/margin.md section 6. */
-  usdcMargin = { imf: 0n, mmf: 0n };
+  usdcMargin = { imf: 0n, mmf: 0n, liquidationFee: 0n };
 
   constructor(readonly feeAccount: string) {}
 
@@ -164,7 +174,13 @@ export class PerpReferenceModel {
     this.side(market, trade.taker, takerDelta, notional, ceilDiv(notional * market.takerFeeBps, 10_000n), timeMs);
   }
 
-  private side(market: ModelPerpMarket, account: string, delta: bigint, notional: bigint, fee: bigint, timeMs: number) {
+  /**
+   * One side of a fill or of a liquidation's transfer (section 6a, with no
+   * fee): funding settled, the fill rule, the rest realised at the mark, and
+   * the USDC change moved by section 5a, or, for the coverage pool's
+   * account, into or out of the USDC coverage pool's holdings.
+   */
+  side(market: ModelPerpMarket, account: string, delta: bigint, notional: bigint, fee: bigint, timeMs: number) {
     const positions = this.positionsOf(account);
     const position = positions.get(market.symbol) ?? emptyPosition(market, timeMs);
     const payment = this.settleFunding(market, position);
@@ -177,7 +193,20 @@ export class PerpReferenceModel {
       positions.set(market.symbol, position);
     }
     this.usdcOf(this.feeAccount).available += fee;
-    this.moveCash(account, realised - payment - fee);
+    if (account === coveragePoolAccountId) this.movePool(realised - payment - fee);
+    else this.moveCash(account, realised - payment - fee);
+  }
+
+  /** The coverage pool's account's USDC change, into or out of the pool's holdings (never below zero). */
+  private movePool(change: bigint): void {
+    this.coveragePoolUnits += change;
+    if (this.coveragePoolUnits < 0n) throw new Error(`the coverage pool pays ${-change} it does not hold`);
+  }
+
+  /** An account's ordinal, given at its creation (here: its first deposit, or the pool's first takeover). */
+  ordinalOf(account: string): number {
+    if (!this.ordinals.has(account)) this.ordinals.set(account, this.ordinals.size);
+    return this.ordinals.get(account)!;
   }
 
   /** Section 5: the pending funding into the position; returns the payment (positive: paid). */
@@ -228,7 +257,8 @@ export class PerpReferenceModel {
   private realiseInWindow(account: string, market: ModelPerpMarket, position: ModelPosition, timeMs: number): void {
     const payment = this.settleFunding(market, position);
     const pnl = this.realiseAtMark(market, position, timeMs);
-    this.moveCash(account, pnl - payment);
+    if (account === coveragePoolAccountId) this.movePool(pnl - payment);
+    else this.moveCash(account, pnl - payment);
   }
 
   /**
@@ -250,6 +280,13 @@ export class PerpReferenceModel {
           left.realisedAtMs - right.realisedAtMs || this.ordinals.get(leftAccount)! - this.ordinals.get(rightAccount)!,
       );
       for (const [account, position] of due.slice(0, realisationsPerEntry)) {
+        const change = this.pendingChange(market, position);
+        if (account === coveragePoolAccountId && change < 0n && -change > this.coveragePoolUnits) {
+          // Section 6a: the pool's account is passed over (stamped, nothing realised); it counts towards K.
+          this.meet('pool position passed over');
+          position.realisedAtMs = timeMs;
+          continue;
+        }
         if (!this.canPay(account, this.pendingChange(market, position))) {
           this.meet('realisation held back');
           break;
@@ -269,7 +306,8 @@ export class PerpReferenceModel {
 
   /** Rule 3's test: a loss at most the available USDC plus what section 5a can raise. */
   private canPay(account: string, change: bigint): boolean {
-    return change >= 0n || -change <= this.usdcOf(account).available + this.lendingPoolCashUnits;
+    const payable = this.usdcOf(account).available + this.lendingPoolCashUnits + this.coveragePoolUnits;
+    return change >= 0n || -change <= payable;
   }
 
   /** Section 5a, for an account that lends no USDC: a gain repays the borrow, a loss beyond available borrows. */
