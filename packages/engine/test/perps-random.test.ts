@@ -84,6 +84,7 @@ const setup = [
     'blockchain=Solana chainTransactionId=o1 -> ok',
   ].join(' '),
   '2 operator borrowLendExecute symbol=USDC side=Lend quantity=5000000 -> ok',
+  '2 operator coveragePoolDeposit symbol=USDC quantity=500 -> ok',
 ].join('\n');
 
 type Step = readonly [string, string, Record<string, string>];
@@ -136,6 +137,8 @@ function randomStep(next: () => number, priceTicks: number[]): Step {
     case 2:
       return [trader, 'orderCancelAll', { symbol: market.listing.symbol }];
     case 3:
+      // Deposits are rarer than keeper steps, so that accounts stay leveraged enough to fall below maintenance.
+      if (next() % 3 === 0) return ['operator', 'liquidate', { account: trader }];
       return ['operator', 'depositCredit', { account: trader, symbol: 'USDC', quantity: String(100 + (next() % 900)) }];
     default: {
       const side = pick(['Bid', 'Ask']);
@@ -226,8 +229,10 @@ class PerpRun {
         funding.cumulativeFundingIndex,
       );
     }
-    // The operator lent 5,000,000 of its 10,000,000 USDC; what it holds available is the model's.
-    this.model.deposit(scenarioKeys.get('operator')!, 5_000_000n * usdcUnits);
+    // The operator lent 5,000,000 of its 10,000,000 USDC and put 500 in the coverage pool (which takes over
+    // positions in a backstop); what it holds available is the model's.
+    this.model.deposit(scenarioKeys.get('operator')!, 4_999_500n * usdcUnits);
+    this.model.coveragePoolUnits = 500n * usdcUnits;
     this.model.lendingPoolCashUnits = 5_000_000n * usdcUnits;
     // The USDC pool's imfBase 0.2 and mmfBase 0.1, its liquidationFee 0.01.
     this.model.usdcMargin = { imf: 2n * 10n ** 17n, mmf: 10n ** 17n, liquidationFee: 10n ** 16n };
@@ -472,7 +477,7 @@ function runOnce(seed: number, steps: number): Record<string, number> {
   const priceTicks = perpMarkets.map((market) => market.firstTicks);
   let timeMs = 10;
   for (const trader of traders) {
-    const quantity = String(500 + (next() % 5_000));
+    const quantity = String(300 + (next() % 2_000));
     run.step(timeMs, ['operator', 'depositCredit', { account: trader, symbol: 'USDC', quantity }], `seed ${seed}`);
   }
   for (let step = 0; step < steps; step += 1) {
