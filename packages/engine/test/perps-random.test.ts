@@ -1,10 +1,14 @@
 /**
  * Seeded model-based perpetuals test (docs/perps.md): a few traders send
  * perpetual orders (limit, IOC, market, reduce-only) on two perpetuals while
- * the operator moves SOL's and BTC's index prices and log time runs past funding
- * boundaries and realisation windows. After every step the engine's
- * positions and USDC balances equal the reference model's
- * (reference-perps.ts), and these invariants hold (perps-invariants-check.ts):
+ * the operator moves SOL's and BTC's index prices (sometimes by tens of per
+ * cent), a keeper liquidates any trader, and log time runs past funding
+ * boundaries and realisation windows. The model gives its own verdict on
+ * each order and liquidation and computes their fills (reference-perps-book.ts,
+ * reference-perps-liquidation.ts); the engine's must equal them. After every
+ * step the engine's positions, USDC balances, coverage pool and resting
+ * orders equal the reference model's (reference-perps.ts), and these
+ * invariants hold (perps-invariants-check.ts):
  * positions sum to zero per market; USDC is conserved counting pending PnL
  * and funding; no account is below maintenance after its own accepted order
  * unless it was before. A failure names its seed and step.
