@@ -329,8 +329,9 @@ class PerpRun {
       admit();
       expect(admission!.accepted ? 'ok' : admission!.code, `${line}: the model's verdict`).toBe('ok');
       if (!admission!.accepted) return;
-      const orderId = (outcome.results[0] as unknown as { readonly value: { readonly order: OrderView } }).value.order
-        .orderId;
+      const orderId = this.model.nextOrderId++;
+      const engineOrder = (outcome.results[0] as unknown as { readonly value: { readonly order: OrderView } }).value;
+      expect(engineOrder.order.orderId, `${line}: the order id`).toBe(orderId);
       const trades = executePerpOrder(this.model, key, admission!.order, orderId, timeMs);
       expect(engineTrades(outcome.events), `${line}: fills`).toEqual(trades);
     });
@@ -386,8 +387,7 @@ class PerpRun {
         ...{ closedValue: view.closedValue, feeUnits: view.feeUnits, backstopped: view.backstopped },
       };
       expect(engineFigures, `${line}: the liquidation`).toEqual(figures);
-      const systemTrades = engineTrades(outcome.events).map((trade) => ({ ...trade, takerOrderId: 0 }));
-      expect(systemTrades, `${line}: the liquidation's fills`).toEqual(trades);
+      expect(engineTrades(outcome.events), `${line}: the liquidation's fills`).toEqual(trades);
     });
   }
 

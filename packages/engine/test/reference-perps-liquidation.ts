@@ -200,7 +200,7 @@ function closeThroughBook(step: StepState): void {
     };
     // An IOC that would fill nothing is refused (docs/matching.md, would-not-fill): the position is skipped.
     if (plannedWalk(model, market, account, order).steps === 0n) continue;
-    const trades = executePerpOrder(model, account, order, 0, timeMs);
+    const trades = executePerpOrder(model, account, order, model.nextOrderId++, timeMs);
     step.trades.push(...trades);
     let filled = 0n;
     let quoteUnits = 0n;

@@ -7,10 +7,11 @@
  *
  * Its own order book (reference-perps-book.ts) admits orders (reduce-only
  * rules, the initial margin on the combined exposure, with its own health:
- * reference-perps-health.ts) and computes the fills, which the test compares
- * with the engine's trades. What it takes from the log rather than computing:
- * the order ids and the mark price and cumulative funding index of each
- * perpetual, read from the entry's `perpFunding` and `perpMarkPrice` events
+ * reference-perps-health.ts) and computes the fills and order ids, which the
+ * test compares with the engine's; its liquidation step is
+ * reference-perps-liquidation.ts. What it takes from the log rather than
+ * computing: the mark price and cumulative funding index of each perpetual,
+ * read from the entry's `perpFunding` and `perpMarkPrice` events
  * (docs/perps-pricing.md has its own reference, perps-pricing-reference.ts).
  * Everything else it computes itself, in plain maps. It assumes what its
  * test arranges: traders never lend USDC, and the USDC pool's borrow rate
@@ -100,6 +101,8 @@ export class PerpReferenceModel {
   lendingPoolCashUnits = 0n;
   /** The USDC coverage pool's holdings: liquidation fees in, the pool's account's realisations in and out. */
   coveragePoolUnits = 0n;
+  /** docs/matching.md section 4: order ids count from 1, one per accepted order (system orders included). */
+  nextOrderId = 1;
   /** The perpetuals' resting orders (reference-perps-book.ts), in the order they came to rest. */
   readonly orders: ModelPerpOrder[] = [];
   /** The USDC borrow's initial and maintenance margin fractions (wad): docs/margin.md section 6. */
