@@ -98,7 +98,10 @@ function walkBook(
       const position = quantityOf(maker.account);
       const faces = maker.side === 'Bid' ? position < 0n : position > 0n;
       const size = faces ? magnitude(position) / market.stepBaseUnits : 0n;
-      if (size < offer) offer = size;
+      if (size < offer) {
+        offer = size;
+        if (book === model.orders) model.meet('reduce-only maker capped');
+      }
       if (offer === 0n) {
         passedOver.add(maker);
         continue;
