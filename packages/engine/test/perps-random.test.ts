@@ -1,10 +1,14 @@
 /**
  * Seeded model-based perpetuals test (docs/perps.md): a few traders send
  * perpetual orders (limit, IOC, market, reduce-only) on two perpetuals while
- * the operator moves SOL's and BTC's index prices and log time runs past funding
- * boundaries and realisation windows. After every step the engine's
- * positions and USDC balances equal the reference model's
- * (reference-perps.ts), and these invariants hold (perps-invariants-check.ts):
+ * the operator moves SOL's and BTC's index prices (sometimes by tens of per
+ * cent), a keeper liquidates any trader, and log time runs past funding
+ * boundaries and realisation windows. The model gives its own verdict on
+ * each order and liquidation and computes their fills (reference-perps-book.ts,
+ * reference-perps-liquidation.ts); the engine's must equal them. After every
+ * step the engine's positions, USDC balances, coverage pool and resting
+ * orders equal the reference model's (reference-perps.ts), and these
+ * invariants hold (perps-invariants-check.ts):
  * positions sum to zero per market; USDC is conserved counting pending PnL
  * and funding; no account is below maintenance after its own accepted order
  * unless it was before. A failure names its seed and step.
@@ -12,83 +16,14 @@
  * PERPS_STEPS the steps per run.
  */
 import { describe, expect, it } from 'vitest';
-import type { ApplyOutcome } from '../src/apply.js';
-import { accountHealth } from '../src/health.js';
-import { borrowedUnits, lentUnits } from '../src/lending-pool.js';
-import { restingPerpOrdersOf } from '../src/perps/resting-perp-orders.js';
-import type { ExchangeState } from '../src/state.js';
-import { expectPerpConservation, expectPositionsSumToZero, type PerpLedger } from './perps-invariants-check.js';
+import { PerpRun, perpMarkets, type Step, traders } from './perps-model-harness.js';
 import { seededRandom } from './random-log.js';
-import { type ModelPerpEvent, PerpReferenceModel } from './reference-perps.js';
-import { applyRow, runScenario, scenarioKeys } from './scenario-runner.js';
+import { modelHealth } from './reference-perps-health.js';
+import { scenarioKeys } from './scenario-runner.js';
 
 const runs = Number(process.env.PERPS_RUNS ?? 4);
 const firstSeed = Number(process.env.PERPS_SEED ?? 1);
 const stepsPerRun = Number(process.env.PERPS_STEPS ?? 300);
-const traders = ['alice', 'bob', 'carol', 'dave', 'erin'];
-const usdcUnits = 1_000_000n;
-
-const common = 'liquidationFee=0.01 liquidationBand=0.1 coveragePoolWithdrawalDelayMs=1000';
-const usdcPool = [
-  'symbol=USDC collateralWeight=1 haircutPenalty=0 imfBase=0.2 imfFactor=0 mmfBase=0.1 mmfFactor=0',
-  'minimumBorrowRate=0 optimalUtilization=0.8 optimalBorrowRate=0 maximumBorrowRate=0 maxUtilization=0.9',
-  'lendFee=0 maxPriceMove=0 stressShock=0',
-].join(' ');
-const basePool = (symbol: string): string =>
-  [
-    `symbol=${symbol} collateralWeight=0.8 haircutPenalty=0 imfBase=0.3 imfFactor=0 mmfBase=0.15 mmfFactor=0`,
-    'minimumBorrowRate=0.02 optimalUtilization=0.5 optimalBorrowRate=0.2 maximumBorrowRate=2 maxUtilization=0.95',
-    'lendFee=0.2 maxPriceMove=0.5 stressShock=0.3',
-  ].join(' ');
-
-/**
- * USDC with a zero borrow rate (borrowed units stay exact, so the model needs
- * no interest) and a deep pool the operator lends; SOL and BTC for their
- * index prices; SOL_USDC_PERP with fees, IMF 10 %, MMF 5 % and one-minute
- * funding intervals, and BTC_USDC_PERP (8 decimals) with a taker fee only,
- * IMF 8 %, MMF 4 % and two-minute intervals.
- */
-const setup = [
-  '1 operator assetList symbol=USDC decimals=6 -> ok',
-  '1 operator assetList symbol=SOL decimals=9 -> ok',
-  '1 operator assetList symbol=BTC decimals=8 -> ok',
-  `1 operator borrowLendMarketList ${usdcPool} ${common} -> ok`,
-  `1 operator borrowLendMarketList ${basePool('SOL')} ${common} -> ok`,
-  `1 operator borrowLendMarketList ${basePool('BTC')} ${common} -> ok`,
-  [
-    '1 operator marketList symbol=SOL_USDC_PERP baseSymbol=SOL quoteSymbol=USDC tickSize=0.01 stepSize=0.01',
-    'minQuantity=0.01 maxQuantity=100000 minPrice=0.01 maxPrice=1000000 makerFeeBps=2 takerFeeBps=5',
-    'marketType=PERP imfBase=0.1 imfFactor=0 mmfBase=0.05 mmfFactor=0 fundingIntervalMs=60000 -> ok',
-  ].join(' '),
-  [
-    '1 operator marketList symbol=BTC_USDC_PERP baseSymbol=BTC quoteSymbol=USDC tickSize=0.1 stepSize=0.0001',
-    'minQuantity=0.0001 maxQuantity=1000 minPrice=0.1 maxPrice=10000000 makerFeeBps=0 takerFeeBps=4',
-    'marketType=PERP imfBase=0.08 imfFactor=0 mmfBase=0.04 mmfFactor=0 fundingIntervalMs=120000 -> ok',
-  ].join(' '),
-  '2 operator indexPriceUpdate symbol=SOL price=100 publishedAtMs=2 -> ok',
-  '2 operator indexPriceUpdate symbol=BTC price=60000 publishedAtMs=2 -> ok',
-  [
-    '2 operator depositCredit account=operator symbol=USDC quantity=10000000',
-    'blockchain=Solana chainTransactionId=o1 -> ok',
-  ].join(' '),
-  '2 operator borrowLendExecute symbol=USDC side=Lend quantity=5000000 -> ok',
-].join('\n');
-
-type Step = readonly [string, string, Record<string, string>];
-
-/** The two perpetuals: how the test writes their prices and sizes, and their listing as the model takes it. */
-const perpMarkets = [
-  {
-    listing: { symbol: 'SOL_USDC_PERP', baseDecimals: 9, tickQuoteUnits: 10_000n, stepBaseUnits: 10_000_000n },
-    fees: { makerFeeBps: 2n, takerFeeBps: 5n },
-    ...{ base: 'SOL', tickDecimals: 2, stepDecimals: 2, firstTicks: 10_000, steps: [800, 8_000] },
-  },
-  {
-    listing: { symbol: 'BTC_USDC_PERP', baseDecimals: 8, tickQuoteUnits: 100_000n, stepBaseUnits: 10_000n },
-    fees: { makerFeeBps: 0n, takerFeeBps: 4n },
-    ...{ base: 'BTC', tickDecimals: 1, stepDecimals: 4, firstTicks: 600_000, steps: [100, 1_500] },
-  },
-] as const;
 
 function randomStep(next: () => number, priceTicks: number[]): Step {
   const pick = <T>(items: readonly T[]): T => items[next() % items.length]!;
@@ -98,18 +33,26 @@ function randomStep(next: () => number, priceTicks: number[]): Step {
   const lowest = market.firstTicks / 20;
   const price = (ticks: number): string =>
     (Math.max(1, ticks) / 10 ** market.tickDecimals).toFixed(market.tickDecimals);
-  switch (next() % 10) {
+  switch (next() % 12) {
     case 0:
     case 1: {
-      // Mostly a few per cent, sometimes a jump of up to 30 % (the listings allow 50 %).
-      const range = next() % 5 === 0 ? 60 : 10;
+      // Mostly a few per cent, sometimes a jump of up to 30 %, rarely 45 % (the listings allow 50 %): accounts fall
+      // below maintenance, and the liquidation's book, pool and ADL paths run.
+      const roll = next() % 10;
+      const range = roll === 0 ? 90 : roll < 3 ? 60 : 10;
       const movePerCent = (next() % (range + 1)) - range / 2;
       priceTicks[which] = Math.max(lowest, Math.round((priceTicks[which]! * (100 + movePerCent)) / 100));
       return ['operator', 'indexPriceUpdate', { symbol: market.base, price: price(priceTicks[which]!) }];
     }
+    case 4:
+    case 5:
+      // A keeper's step on any trader: refused unless the account is below maintenance.
+      return ['operator', 'liquidate', { account: trader }];
     case 2:
       return [trader, 'orderCancelAll', { symbol: market.listing.symbol }];
     case 3:
+      // Deposits are rarer than keeper steps, so that accounts stay leveraged enough to fall below maintenance.
+      if (next() % 3 === 0) return ['operator', 'liquidate', { account: trader }];
       return ['operator', 'depositCredit', { account: trader, symbol: 'USDC', quantity: String(100 + (next() % 900)) }];
     default: {
       const side = pick(['Bid', 'Ask']);
@@ -124,7 +67,8 @@ function randomStep(next: () => number, priceTicks: number[]): Step {
         order.price = price(priceTicks[which]! + Math.round((priceTicks[which]! * ((next() % 1001) - 500)) / 10_000));
         if (kind === 2) order.timeInForce = 'IOC';
       }
-      if (kind >= 2 && next() % 4 === 0) order.reduceOnly = 'true';
+      // Reduce-only on any kind: a GTC one rests, to be passed over, cut or expired (docs/perps.md section 4a).
+      if (next() % 4 === 0) order.reduceOnly = 'true';
       return [trader, 'orderExecute', order];
     }
   }
@@ -139,157 +83,26 @@ function randomDelay(next: () => number): number {
   return 100_000 + (next() % 400_000);
 }
 
-class PerpRun {
-  readonly state: ExchangeState = runScenario(setup);
-  readonly model = new PerpReferenceModel(scenarioKeys.get('operator')!);
-  /** The operator's deposit of the setup. */
-  readonly ledger: PerpLedger = { depositedUnits: 10_000_000n * usdcUnits };
-  readonly usdc = this.state.assetsBySymbol.get('USDC')!;
-  readonly outcomes: Record<string, number> = {};
-  private deposits = 0;
-
-  constructor() {
-    // The setup's price entries set the marks before the model follows the log.
-    for (const { listing, fees } of perpMarkets) {
-      const funding = this.state.marketsBySymbol.get(listing.symbol)!.perp!.funding;
-      this.model.list({ ...listing, ...fees, usdcDecimals: 6 }, funding.markPrice, funding.cumulativeFundingIndex);
-    }
-    // The operator lent 5,000,000 of its 10,000,000 USDC; what it holds available is the model's.
-    this.model.deposit(scenarioKeys.get('operator')!, 5_000_000n * usdcUnits);
-    this.model.lendingPoolCashUnits = 5_000_000n * usdcUnits;
-  }
-
-  /** The engine's USDC of an account at the log time, as the model keeps it. */
-  engineUsdc(key: string, timeMs: number): { available: bigint; borrowed: bigint } {
-    const account = this.state.accounts.get(key);
-    if (account === undefined) return { available: 0n, borrowed: 0n };
-    const balance = account.balance(this.usdc);
-    return { available: balance.available + balance.locked, borrowed: borrowedUnits(balance, timeMs) };
-  }
-
-  belowMaintenance(signer: string, timeMs: number): boolean {
-    const account = this.state.accounts.get(scenarioKeys.get(signer)!);
-    if (account === undefined) return false;
-    const health = accountHealth(this.state, account, timeMs);
-    return health.netEquity < health.maintenanceRequirement;
-  }
-
-  step(timeMs: number, [signer, name, raw]: Step, line: string): void {
-    const params = new Map(Object.entries(raw));
-    if (name === 'indexPriceUpdate') params.set('publishedAtMs', String(timeMs));
-    if (name === 'depositCredit') {
-      params.set('blockchain', 'Solana');
-      params.set('chainTransactionId', `deposit-${(this.deposits += 1)}`);
-    }
-    const belowBefore = this.belowMaintenance(signer, timeMs);
-    const before = name === 'orderExecute' ? this.modelQuantity(signer, raw.symbol!) : 0n;
-    const sameSideResting = name === 'orderExecute' ? this.restingUnits(signer, raw.symbol!, raw.side === 'Bid') : 0n;
-    const outcome: ApplyOutcome = applyRow(this.state, timeMs, signer, name, params, line);
-    if (name === 'orderExecute')
-      this.expectOrderRules(raw, before, sameSideResting, this.modelQuantity(signer, raw.symbol!), outcome, line);
-    const reduceOnly = raw.reduceOnly === undefined ? '' : ' reduceOnly';
-    this.count(`${name}${reduceOnly} ${outcome.accepted ? 'ok' : outcome.rejection.code}`);
-    if (!outcome.accepted) return;
-    for (const event of outcome.events) {
-      if (event.type === 'perpFunding') this.count('funding boundary');
-      if (event.type === 'trade') this.count(`${event.market} fill`);
-    }
-    if (name === 'depositCredit') {
-      const units = BigInt(raw.quantity!) * usdcUnits;
-      this.model.deposit(scenarioKeys.get(raw.account!)!, units);
-      this.ledger.depositedUnits += units;
-    }
-    this.model.applyEntry(scenarioKeys.get(signer)!, timeMs, outcome.events as readonly ModelPerpEvent[]);
-    this.compare(timeMs, line);
-    // No account is left below maintenance by its own accepted order, unless it was below before.
-    if (name === 'orderExecute' && !belowBefore)
-      expect(this.belowMaintenance(signer, timeMs), `${line}: left below maintenance`).toBe(false);
-  }
-
-  /** The signer's position on `symbol` in the model (its quantity in base units; 0 when flat). */
-  modelQuantity(signer: string, symbol: string): bigint {
-    return this.model.positions.get(scenarioKeys.get(signer)!)?.get(symbol)?.quantityUnits ?? 0n;
-  }
-
-  /** The signer's resting orders (not reduce-only) on one side of `symbol`, in signed base units, before a step. */
-  restingUnits(signer: string, symbol: string, bids: boolean): bigint {
-    const account = this.state.accounts.get(scenarioKeys.get(signer)!);
-    const market = this.state.marketsBySymbol.get(symbol);
-    if (account === undefined || market === undefined) return 0n;
-    const resting = restingPerpOrdersOf(account, market);
-    return bids ? resting.bidSteps * market.stepUnits : -resting.askSteps * market.stepUnits;
-  }
-
-  /**
-   * docs/perps.md section 4a: an order that opens nothing beyond its side's
-   * worst case (with w the position plus the account's resting orders on the
-   * order's side, not reduce-only, and d the order's whole signed quantity,
-   * |w + d| ≤ |w| without a flip) is never refused for margin, nor is a
-   * reduce-only order; an accepted reduce-only order never grows or flips the
-   * position.
-   */
-  expectOrderRules(
-    raw: Record<string, string>,
-    before: bigint,
-    sameSideResting: bigint,
-    after: bigint,
-    outcome: ApplyOutcome,
-    line: string,
-  ): void {
-    const market = perpMarkets.find((candidate) => candidate.listing.symbol === raw.symbol)!;
-    const steps = BigInt(Math.round(Number(raw.quantity!) * 10 ** market.stepDecimals));
-    const delta = (raw.side === 'Bid' ? 1n : -1n) * steps * market.listing.stepBaseUnits;
-    const absolute = (value: bigint): bigint => (value < 0n ? -value : value);
-    const worst = before + sameSideResting;
-    const flips = worst !== 0n && worst + delta !== 0n && worst > 0n !== worst + delta > 0n;
-    const opensNothing = raw.reduceOnly !== undefined || (!flips && absolute(worst + delta) <= absolute(worst));
-    if (opensNothing) {
-      this.count('order that opens nothing');
-      if (!outcome.accepted)
-        expect(outcome.rejection.code, `${line}: refused for margin`).not.toBe('INSUFFICIENT_MARGIN');
-    }
-    if (raw.reduceOnly !== undefined && outcome.accepted) {
-      const grew = absolute(after) > absolute(before) || (after !== 0n && after > 0n !== before > 0n);
-      expect(grew, `${line}: a reduce-only order grew or flipped ${before} to ${after}`).toBe(false);
-    }
-  }
-
-  count(key: string): void {
-    this.outcomes[key] = (this.outcomes[key] ?? 0) + 1;
-  }
-
-  compare(timeMs: number, line: string): void {
-    for (const name of ['operator', ...traders]) {
-      const key = scenarioKeys.get(name)!;
-      const account = this.state.accounts.get(key);
-      for (const { listing } of perpMarkets) {
-        const enginePosition = account?.positions.get(this.state.marketsBySymbol.get(listing.symbol)!.index);
-        const modelPosition = this.model.positions.get(key)?.get(listing.symbol);
-        expect(enginePosition, `${line}: ${listing.symbol} position of ${name}`).toEqual(modelPosition);
-        if (enginePosition !== undefined && enginePosition.realisedPnlUnits !== 0n) this.count('realised PnL');
-      }
-      expect(this.engineUsdc(key, timeMs), `${line}: USDC of ${name}`).toEqual(this.model.usdcOf(key));
-      if (account !== undefined && name !== 'operator')
-        expect(lentUnits(account.balance(this.usdc), timeMs), `${line}: ${name} lends`).toBe(0n);
-      if (this.model.usdcOf(key).borrowed > 0n && name !== 'operator') this.count('borrowed USDC');
-    }
-    expectPositionsSumToZero(this.state, line);
-    expectPerpConservation(this.state, this.ledger, this.model, timeMs, line);
-  }
-}
-
 function runOnce(seed: number, steps: number): Record<string, number> {
   const next = seededRandom(seed);
   const run = new PerpRun();
   const priceTicks = perpMarkets.map((market) => market.firstTicks);
   let timeMs = 10;
   for (const trader of traders) {
-    const quantity = String(500 + (next() % 5_000));
+    const quantity = String(300 + (next() % 2_000));
     run.step(timeMs, ['operator', 'depositCredit', { account: trader, symbol: 'USDC', quantity }], `seed ${seed}`);
   }
   for (let step = 0; step < steps; step += 1) {
     timeMs += randomDelay(next);
     const row = randomStep(next, priceTicks);
+    // Half the keeper's steps go to an account the model has below maintenance, if any.
+    if (row[1] === 'liquidate' && next() % 2 === 0) {
+      const below = traders.filter((trader) => {
+        const health = modelHealth(run.model, scenarioKeys.get(trader)!);
+        return health.netEquity < health.maintenanceRequirement;
+      });
+      if (below.length > 0) row[2].account = below[next() % below.length]!;
+    }
     const line = `seed ${seed} step ${step}: ${timeMs} ${row[0]} ${row[1]} ${JSON.stringify(row[2])}`;
     run.step(timeMs, row, line);
   }
@@ -324,6 +137,15 @@ describe('seeded random perpetual sequences against the reference model', () => 
       'realised by the sweep',
       'loss borrowed',
       'order that opens nothing',
+      'order rests',
+      'reduce-only order rests',
+      'reduce-only order cut',
+      'reduce-only order expired',
+      'liquidate ok',
+      'liquidate NOT_LIQUIDATABLE',
+      'position closed on the book',
+      'position taken over by the pool',
+      'position deleveraged',
     ])
       expect(totals[key] ?? 0, key).toBeGreaterThan(0);
   });

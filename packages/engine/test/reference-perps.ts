@@ -5,17 +5,21 @@
  * cumulative funding index, realisation at the mark into USDC, fees, and the
  * USDC cash rule (a loss beyond the available USDC becomes a USDC borrow).
  *
- * What it takes from the log rather than computing: the fills (the matching
- * is the spot reference model's business) and the mark price and cumulative
- * funding index of each perpetual, read from the entry's `perpFunding` and
- * `perpMarkPrice` events (docs/perps-pricing.md has its own reference,
- * perps-pricing-reference.ts). Everything else it computes itself, in plain
- * maps. It assumes what its test arranges: traders never lend USDC, and the
- * USDC pool's borrow rate is zero (so borrowed units are exact) with cash
- * enough for every loss (the coverage pool is never reached).
+ * Its own order book (reference-perps-book.ts) admits orders (reduce-only
+ * rules, the initial margin on the combined exposure, with its own health:
+ * reference-perps-health.ts) and computes the fills and order ids, which the
+ * test compares with the engine's; its liquidation step is
+ * reference-perps-liquidation.ts. What it takes from the log rather than
+ * computing: the mark price and cumulative funding index of each perpetual,
+ * read from the entry's `perpFunding` and `perpMarkPrice` events
+ * (docs/perps-pricing.md has its own reference, perps-pricing-reference.ts).
+ * Everything else it computes itself, in plain maps. It assumes what its
+ * test arranges: traders never lend USDC, and the USDC pool's borrow rate
+ * is zero (so borrowed units are exact) with cash enough for every loss (the coverage pool is never reached).
  */
 import type { EngineEvent } from '../src/events.js';
 import type { Position } from '../src/perps/position.js';
+import type { ModelPerpOrder } from './reference-perps-book.js';
 
 const wad = 10n ** 18n;
 
@@ -40,9 +44,19 @@ export interface ModelPerpListing {
   readonly stepBaseUnits: bigint;
   readonly makerFeeBps: bigint;
   readonly takerFeeBps: bigint;
+  /** Initial and maintenance margin fractions, wad (the sqrt functions' bases; the test's factors are 0). */
+  readonly imfBase: bigint;
+  readonly mmfBase: bigint;
+  readonly maxMakersPerOrder: number;
+  /** The listing's price and quantity bounds, and the base asset's liquidation band (wad): section 6a. */
+  readonly minPriceTicks: bigint;
+  readonly maxPriceTicks: bigint;
+  readonly minQuantitySteps: bigint;
+  readonly maxQuantitySteps: bigint;
+  readonly liquidationBand: bigint;
 }
 
-interface ModelPerpMarket extends ModelPerpListing {
+export interface ModelPerpMarket extends ModelPerpListing {
   markPrice: bigint;
   fundingIndex: bigint;
   /** Funding balance F (section 5): the sum of all payments settled so far. */
@@ -64,6 +78,8 @@ export type ModelPerpEvent = EngineEvent;
 const realisationWindowMs = 10_000;
 /** K of section 5b, rule 3: positions of each perpetual realised at the end of an accepted entry. */
 const realisationsPerEntry = 8;
+/** docs/perps.md section 6a: base64(SHA-256("vex coverage pool positions")), the coverage pool's account. */
+export const coveragePoolAccountId = '50EmMlre09kMCW8f7sBOzzR2E3Ox7s+SqDL1C4HEel0=';
 
 export class PerpReferenceModel {
   readonly markets = new Map<string, ModelPerpMarket>();
@@ -83,6 +99,14 @@ export class PerpReferenceModel {
    * the rate is zero) plus the coverage pool's holdings (never reached here).
    */
   lendingPoolCashUnits = 0n;
+  /** The USDC coverage pool's holdings: liquidation fees in, the pool's account's realisations in and out. */
+  coveragePoolUnits = 0n;
+  /** docs/matching.md section 4: order ids count from 1, one per accepted order (system orders included). */
+  nextOrderId = 1;
+  /** The perpetuals' resting orders (reference-perps-book.ts), in the order they came to rest. */
+  readonly orders: ModelPerpOrder[] = [];
+  /** The USDC borrow's initial and maintenance margin fractions (wad): docs/margin.md section 6. */
+  usdcMargin = { imf: 0n, mmf: 0n, liquidationFee: 0n };
 
   constructor(readonly feeAccount: string) {}
 
@@ -110,74 +134,58 @@ export class PerpReferenceModel {
 
   /**
    * One accepted entry signed by `signer` at `timeMs`, from its events in
-   * order. The clock events after the handler's last event are the
-   * after-entry mark refresh (docs/perps.md section 2): the signer's due
-   * positions (rule 2 of section 5b) and then the oldest positions of every
-   * perpetual (rule 3) are realised before them, at the marks the handler
-   * saw. The entry's balance and depth events close its events (they say
-   * where balances ended), so they are passed over when finding the handler's
-   * last event.
+   * order. The clock events before the handler's first event are the
+   * before-entry refresh (docs/perps.md section 2), then `handler` does the
+   * instruction (the model computes its fills itself: reference-perps-book.ts),
+   * then the signer's due positions (rule 2 of section 5b) and the oldest
+   * positions of every perpetual (rule 3) are realised, at the marks the
+   * handler saw, and the clock events after the handler's last event (the
+   * after-entry mark refresh) are applied. The entry's balance and depth
+   * events close its events (they say where balances ended), so they are
+   * passed over when finding the handler's last event. Marks and funding
+   * indexes are read from the clock events (docs/perps-pricing.md has its own
+   * reference, perps-pricing-reference.ts).
    */
-  applyEntry(signer: string, timeMs: number, events: readonly ModelPerpEvent[]): void {
+  applyEntry(signer: string, timeMs: number, events: readonly ModelPerpEvent[], handler = (): void => {}): void {
     const isClock = (event: ModelPerpEvent): boolean => event.type === 'perpFunding' || event.type === 'perpMarkPrice';
     const isClosing = (event: ModelPerpEvent): boolean => event.type === 'balance' || event.type === 'depth';
     let handlerEnd = events.length;
     while (handlerEnd > 0 && (isClock(events[handlerEnd - 1]!) || isClosing(events[handlerEnd - 1]!))) handlerEnd -= 1;
     // A clock-only entry (nothing but refreshes) has every event before its handler.
     if (handlerEnd === 0) handlerEnd = events.length;
-    for (const event of events.slice(0, handlerEnd)) this.applyEvent(event, timeMs);
+    for (const event of events.slice(0, handlerEnd)) if (isClock(event)) this.applyClock(event);
+    handler();
     this.realiseDue(signer, timeMs);
     this.realiseOldest(timeMs);
-    for (const event of events.slice(handlerEnd)) this.applyEvent(event, timeMs);
+    for (const event of events.slice(handlerEnd)) if (isClock(event)) this.applyClock(event);
   }
 
-  private applyEvent(event: ModelPerpEvent, timeMs: number): void {
+  private applyClock(event: ModelPerpEvent): void {
     if (event.type === 'perpFunding') {
       this.markets.get(event.marketSymbol)!.fundingIndex = event.cumulativeFundingIndex;
     } else if (event.type === 'perpMarkPrice') {
       this.markets.get(event.marketSymbol)!.markPrice = event.markPrice;
-    } else if (event.type === 'trade') {
-      const market = this.markets.get(event.market);
-      if (market !== undefined) this.fill(market, event, timeMs);
     }
   }
 
   /** Settlement of fills (section 4): maker first, then taker, each side in full. */
-  private fill(market: ModelPerpMarket, trade: Extract<ModelPerpEvent, { type: 'trade' }>, timeMs: number): void {
-    const notional =
-      (trade.priceTicks * market.tickQuoteUnits * trade.quantitySteps * market.stepBaseUnits) /
-      10n ** BigInt(market.baseDecimals);
-    if (notional !== trade.quoteUnits) throw new Error(`fill notional ${trade.quoteUnits}, the model's ${notional}`);
+  settleFill(market: ModelPerpMarket, trade: ModelFill, timeMs: number): void {
+    const notional = trade.quoteUnits;
     const baseUnits = trade.quantitySteps * market.stepBaseUnits;
     const takerDelta = trade.takerSide === 'Bid' ? baseUnits : -baseUnits;
-    this.side(
-      market,
-      trade.makerAccount,
-      -takerDelta,
-      notional,
-      ceilDiv(notional * market.makerFeeBps, 10_000n),
-      timeMs,
-    );
-    this.side(
-      market,
-      trade.takerAccount,
-      takerDelta,
-      notional,
-      ceilDiv(notional * market.takerFeeBps, 10_000n),
-      timeMs,
-    );
+    this.side(market, trade.maker, -takerDelta, notional, ceilDiv(notional * market.makerFeeBps, 10_000n), timeMs);
+    this.side(market, trade.taker, takerDelta, notional, ceilDiv(notional * market.takerFeeBps, 10_000n), timeMs);
   }
 
-  private side(market: ModelPerpMarket, account: string, delta: bigint, notional: bigint, fee: bigint, timeMs: number) {
+  /**
+   * One side of a fill or of a liquidation's transfer (section 6a, with no
+   * fee): funding settled, the fill rule, the rest realised at the mark, and
+   * the USDC change moved by section 5a, or, for the coverage pool's
+   * account, into or out of the USDC coverage pool's holdings.
+   */
+  side(market: ModelPerpMarket, account: string, delta: bigint, notional: bigint, fee: bigint, timeMs: number) {
     const positions = this.positionsOf(account);
-    const position = positions.get(market.symbol) ?? {
-      quantityUnits: 0n,
-      costBasisUnits: 0n,
-      realisedPnlUnits: 0n,
-      cumulativeFundingUnits: 0n,
-      fundingIndexAtSettlement: market.fundingIndex,
-      realisedAtMs: timeMs,
-    };
+    const position = positions.get(market.symbol) ?? emptyPosition(market, timeMs);
     const payment = this.settleFunding(market, position);
     this.meet(fillKind(position.quantityUnits, delta));
     let realised = applyFillRule(position, delta, delta > 0n ? notional : -notional);
@@ -188,7 +196,20 @@ export class PerpReferenceModel {
       positions.set(market.symbol, position);
     }
     this.usdcOf(this.feeAccount).available += fee;
-    this.moveCash(account, realised - payment - fee);
+    if (account === coveragePoolAccountId) this.movePool(realised - payment - fee);
+    else this.moveCash(account, realised - payment - fee);
+  }
+
+  /** The coverage pool's account's USDC change, into or out of the pool's holdings (never below zero). */
+  private movePool(change: bigint): void {
+    this.coveragePoolUnits += change;
+    if (this.coveragePoolUnits < 0n) throw new Error(`the coverage pool pays ${-change} it does not hold`);
+  }
+
+  /** An account's ordinal, given at its creation (here: its first deposit, or the pool's first takeover). */
+  ordinalOf(account: string): number {
+    if (!this.ordinals.has(account)) this.ordinals.set(account, this.ordinals.size);
+    return this.ordinals.get(account)!;
   }
 
   /** Section 5: the pending funding into the position; returns the payment (positive: paid). */
@@ -239,7 +260,8 @@ export class PerpReferenceModel {
   private realiseInWindow(account: string, market: ModelPerpMarket, position: ModelPosition, timeMs: number): void {
     const payment = this.settleFunding(market, position);
     const pnl = this.realiseAtMark(market, position, timeMs);
-    this.moveCash(account, pnl - payment);
+    if (account === coveragePoolAccountId) this.movePool(pnl - payment);
+    else this.moveCash(account, pnl - payment);
   }
 
   /**
@@ -261,6 +283,13 @@ export class PerpReferenceModel {
           left.realisedAtMs - right.realisedAtMs || this.ordinals.get(leftAccount)! - this.ordinals.get(rightAccount)!,
       );
       for (const [account, position] of due.slice(0, realisationsPerEntry)) {
+        const change = this.pendingChange(market, position);
+        if (account === coveragePoolAccountId && change < 0n && -change > this.coveragePoolUnits) {
+          // Section 6a: the pool's account is passed over (stamped, nothing realised); it counts towards K.
+          this.meet('pool position passed over');
+          position.realisedAtMs = timeMs;
+          continue;
+        }
         if (!this.canPay(account, this.pendingChange(market, position))) {
           this.meet('realisation held back');
           break;
@@ -280,7 +309,8 @@ export class PerpReferenceModel {
 
   /** Rule 3's test: a loss at most the available USDC plus what section 5a can raise. */
   private canPay(account: string, change: bigint): boolean {
-    return change >= 0n || -change <= this.usdcOf(account).available + this.lendingPoolCashUnits;
+    const payable = this.usdcOf(account).available + this.lendingPoolCashUnits + this.coveragePoolUnits;
+    return change >= 0n || -change <= payable;
   }
 
   /** Section 5a, for an account that lends no USDC: a gain repays the borrow, a loss beyond available borrows. */
@@ -320,13 +350,34 @@ export class PerpReferenceModel {
     return dust;
   }
 
-  private meet(what: string): void {
+  meet(what: string): void {
     this.met[what] = (this.met[what] ?? 0) + 1;
   }
 
   fundingBalanceOf(symbol: string): bigint {
     return this.markets.get(symbol)!.fundingBalanceUnits;
   }
+}
+
+/** A flat position at the market's funding index: what a fill opens from. */
+export function emptyPosition(market: ModelPerpMarket, timeMs = 0): ModelPosition {
+  return {
+    quantityUnits: 0n,
+    costBasisUnits: 0n,
+    realisedPnlUnits: 0n,
+    cumulativeFundingUnits: 0n,
+    fundingIndexAtSettlement: market.fundingIndex,
+    realisedAtMs: timeMs,
+  };
+}
+
+/** One fill as settlement sees it: the taker's side, its size and notional, the two accounts. */
+export interface ModelFill {
+  readonly takerSide: 'Bid' | 'Ask';
+  readonly quantitySteps: bigint;
+  readonly quoteUnits: bigint;
+  readonly maker: string;
+  readonly taker: string;
 }
 
 /** What a fill of `delta` does to a position of `quantity`. */
