@@ -30,7 +30,7 @@ import {
   type ReducedFraction,
 } from './margin-fixed-point.js';
 import { settlementAssetSymbol, type AssetMargin, type MarginParameters } from './margin-state.js';
-import type { Account, Asset, Balance, DebtTerms, ExchangeState } from './state.js';
+import type { Account, Asset, ExchangeState } from './state.js';
 import { positionsHealth } from './perps/perp-health.js';
 
 export interface AccountHealth {
@@ -178,67 +178,21 @@ function assetTerms(
   decimals: number,
   leverageLimit: bigint,
   collateral = heldCollateral(asset, margin, held, decimals),
-  balance?: Balance,
 ): AssetTerms {
   if (debt <= 0n) return { held, debt, collateral, liability: 0n, initial: 0n, maintenance: 0n };
-  const terms = balance === undefined ? debtTerms(asset, margin, debt, decimals, leverageLimit) : undefined;
-  const { liability, initial, maintenance } = terms ?? cachedDebtTerms(balance!, margin, debt, decimals, leverageLimit);
-  return { held, debt, collateral, liability, initial, maintenance };
-}
-
-/** A debt of `debt` units' terms: its value (rounded up) and its initial and maintenance requirements. */
-function debtTerms(
-  asset: Asset,
-  margin: AssetMargin,
-  debt: bigint,
-  decimals: number,
-  leverageLimit: bigint,
-): DebtTerms {
   const parameters = margin.parameters;
   const value = valueUnits(debt, asset, margin.indexPrice, decimals, true);
   const initialFraction = marginFraction(parameters.imfBase, parameters.imfFactor, value, decimals, leverageLimit);
   const maintenanceFraction = marginFraction(parameters.mmfBase, parameters.mmfFactor, value, decimals, 0n);
   const reduced = reducedParameters(asset, parameters);
   return {
+    held,
     debt,
-    indexPrice: margin.indexPrice,
-    parameters,
-    settlementDecimals: decimals,
-    leverageLimit,
+    collateral,
     liability: value,
     initial: requirement(value, initialFraction, reduced.imfBase),
     maintenance: requirement(value, maintenanceFraction, reduced.mmfBase),
   };
-}
-
-/**
- * debtTerms for a balance's own debt, from the balance's cache when it holds them. Exact: the terms are a pure
- * function of the debt's units, the asset's index price, its listing's parameters (an object never changed in
- * place: a relisting replaces it, so the same object means the same parameters), the settlement decimals and the
- * account's leverage limit; the cache is used only when all five are identical to those it was computed from, and
- * is otherwise recomputed and replaced. A debt's units move only once a second of log time as interest accrues (and
- * on a borrow or repayment), so successive passes over an account mostly find them unchanged.
- */
-function cachedDebtTerms(
-  balance: Balance,
-  margin: AssetMargin,
-  debt: bigint,
-  decimals: number,
-  leverageLimit: bigint,
-): DebtTerms {
-  const cached = balance.debtTerms;
-  if (
-    cached !== undefined &&
-    cached.debt === debt &&
-    cached.indexPrice === margin.indexPrice &&
-    cached.parameters === margin.parameters &&
-    cached.settlementDecimals === decimals &&
-    cached.leverageLimit === leverageLimit
-  )
-    return cached;
-  const terms = debtTerms(balance.asset, margin, debt, decimals, leverageLimit);
-  balance.debtTerms = terms;
-  return terms;
 }
 
 function healthOf(
@@ -300,10 +254,7 @@ function healthPass(
     const margin = asset.margin;
     // An asset that is not borrowable, or has no price yet, is worth nothing as collateral (and cannot be borrowed).
     if (margin === undefined || margin.indexPrice === 0n) continue;
-    const terms =
-      balance === undefined || adjustments.length > 0
-        ? assetTerms(asset, margin, held, debt, decimals, leverageLimit)
-        : assetTerms(asset, margin, held, debt, decimals, leverageLimit, undefined, balance);
+    const terms = assetTerms(asset, margin, held, debt, decimals, leverageLimit);
     if (keep !== undefined) keep[index] = terms;
     collateralValue += terms.collateral;
     if (margin.coveragePool.shares.size > 0) collateralValue += coverageShareCollateral(account, asset, decimals);
@@ -369,8 +320,9 @@ export function adjustedHealth(
  * asset's term cannot fall below zero (a collateral value is never negative),
  * so it loses at most its whole term; the receive asset's term cannot fall,
  * as its held units grow by receiveUnits ≥ 0 and, without a haircut, its
- * collateral (⌊⌊⌊units × price / wad⌋ / 10^shift⌋ × weight⌋, or 0 for
- * units ≤ 0) is non-decreasing in the units. So a surplus over the initial
+ * collateral (the units' value rounded down, times the listing's constant
+ * weight rounded down; 0 for units ≤ 0) is non-decreasing in the units,
+ * each step being non-decreasing. So a surplus over the initial
  * requirement that covers the spend asset's whole term is enough. With a
  * haircut the weight falls as the value grows and its rounding need not keep
  * the product monotone: false. False says nothing (the caller values it).

@@ -114,27 +114,10 @@ export class Balance {
   borrowScaled = 0n;
   /** The apply stamp of the last change, so each changed balance is reported once per entry. */
   changedStamp = 0;
-  /**
-   * The requirement terms of this balance's debt at the last health pass, with every input they were computed from
-   * (health.ts, debtTerms). Bookkeeping, not state: never encoded or hashed.
-   */
-  debtTerms: DebtTerms | undefined = undefined;
   constructor(
     readonly account: Account,
     readonly asset: Asset,
   ) {}
-}
-
-/** A debt's terms of the health sums and the inputs that determine them (see Balance.debtTerms). */
-export interface DebtTerms {
-  readonly debt: bigint;
-  readonly indexPrice: bigint;
-  readonly parameters: object;
-  readonly settlementDecimals: number;
-  readonly leverageLimit: bigint;
-  readonly liability: bigint;
-  readonly initial: bigint;
-  readonly maintenance: bigint;
 }
 
 export class Account {
