@@ -311,6 +311,35 @@ export function adjustedHealth(
   return healthOf(collateralValue, liabilityValue, initialRequirement, maintenanceRequirement);
 }
 
+/**
+ * Whether adjustedHealth(base, [spend asset: held −spend; receive asset: held
+ * +receiveUnits]), with no debt moved, surely meets the initial margin, for
+ * any spend ≥ 0 (a margin order's filled end when it borrows nothing),
+ * without valuing it. With no debt moved the requirements stay the base's and
+ * net equity moves only by the two assets' collateral terms. The spend
+ * asset's term cannot fall below zero (a collateral value is never negative),
+ * so it loses at most its whole term; the receive asset's term cannot fall,
+ * as its held units grow by receiveUnits ≥ 0 and, without a haircut, its
+ * collateral (the units' value rounded down, times the listing's constant
+ * weight rounded down; 0 for units ≤ 0) is non-decreasing in the units,
+ * each step being non-decreasing. So a surplus over the initial
+ * requirement that covers the spend asset's whole term is enough. With a
+ * haircut the weight falls as the value grows and its rounding need not keep
+ * the product monotone: false. False says nothing (the caller values it).
+ */
+export function surplusCoversSpend(
+  base: HealthTerms,
+  spendAsset: Asset,
+  receiveAsset: Asset,
+  receiveUnits: bigint,
+): boolean {
+  if (receiveUnits < 0n) return false;
+  const receiveMargin = receiveAsset.margin;
+  if (receiveUnits > 0n && receiveMargin !== undefined && receiveMargin.parameters.haircutPenalty !== 0n) return false;
+  const spendCollateral = base.assets[spendAsset.index]?.collateral ?? 0n;
+  return base.health.netEquity - base.health.initialRequirement >= spendCollateral;
+}
+
 function firstIndexOf(adjustments: readonly HealthAdjustment[], asset: Asset): number {
   let index = 0;
   while (adjustments[index]!.asset !== asset) index += 1;

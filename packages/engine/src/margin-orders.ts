@@ -16,18 +16,27 @@
 import { checkBorrow, checkRedeem, PoolSavepoint } from './borrow-lend.js';
 import type { EntryRecorder } from './entry-recorder.js';
 import type { OrderView } from './events.js';
-import { accountHealthTerms, adjustedHealth, type AccountHealth, type HealthTerms } from './health.js';
+import {
+  accountHealthTerms,
+  adjustedHealth,
+  surplusCoversSpend,
+  type AccountHealth,
+  type HealthTerms,
+} from './health.js';
 import { borrowedUnits, borrowUnits, lendUnits, lentUnits, redeemUnits, repayUnits } from './lending-pool.js';
 import { divideUp, minimum } from './margin-fixed-point.js';
 import { placeOrder, plannedFill, type AttachedViews } from './matching.js';
 import type { MarginFlags, ResolvedOrder } from './order-request.js';
 import { isRejection, reject, type Rejection } from './result-codes.js';
-import type { Account, Asset, Balance, ExchangeState } from './state.js';
+import type { Account, Asset, Balance, ExchangeState, Market } from './state.js';
 
 const noFlags: MarginFlags = { autoBorrow: false, autoBorrowRepay: false, autoLend: false, autoLendRedeem: false };
 
-/** What the order spends and receives at most, in units of the two assets. */
-function orderAmounts(params: ResolvedOrder, account: Account): { spend: bigint; receive: bigint } {
+/**
+ * What the order spends and receives at most, in units of the two assets: `received` before the fee, which
+ * receiveAfterFee takes off only when a margin check values the receipt (most orders need no such check).
+ */
+function orderAmounts(params: ResolvedOrder, account: Account): { spend: bigint; received: bigint } {
   const market = params.market;
   let steps = params.quantitySteps;
   let quote = steps * params.priceTicks * market.quoteUnitsPerStepTick;
@@ -38,13 +47,19 @@ function orderAmounts(params: ResolvedOrder, account: Account): { spend: bigint;
       params.side === 'Bid' && params.quoteQuantityUnits !== undefined ? params.quoteQuantityUnits : plan.quoteUnits;
   }
   const base = steps * market.stepUnits;
-  const feeBasisPoints =
-    market.takerFeeBasisPoints > market.makerFeeBasisPoints ? market.takerFeeBasisPoints : market.makerFeeBasisPoints;
-  const received = params.side === 'Bid' ? base : quote;
-  return {
-    spend: params.side === 'Bid' ? quote : base,
-    receive: received - divideUp(received * feeBasisPoints, 10_000n),
-  };
+  return { spend: params.side === 'Bid' ? quote : base, received: params.side === 'Bid' ? base : quote };
+}
+
+/** The larger of the market's two fees, in basis points: the order's receipt is counted net of it. */
+function largerFeeBasisPoints(market: Market): bigint {
+  return market.takerFeeBasisPoints > market.makerFeeBasisPoints
+    ? market.takerFeeBasisPoints
+    : market.makerFeeBasisPoints;
+}
+
+/** What the order receives less the larger fee (rounded up, so the receipt rounds down). */
+function receiveAfterFee(market: Market, received: bigint): bigint {
+  return received - divideUp(received * largerFeeBasisPoints(market), 10_000n);
 }
 
 function surplus(health: AccountHealth): bigint {
@@ -132,13 +147,13 @@ export function placeMarginOrder(
   let current = needsHealth ? accountHealthTerms(state, account, timeMs) : undefined;
   if (account.borrowCount > 0 && current!.health.netEquity < current!.health.maintenanceRequirement)
     return savepoint.restore(reject('ACCOUNT_LIQUIDATING', undefined, 'belowMaintenance'));
-  const { spend, receive } = orderAmounts(params, account);
+  const { spend, received } = orderAmounts(params, account);
   const spendBalance = account.balance(spendAsset);
   const shortfall = spend > spendBalance.available ? spend - spendBalance.available : 0n;
   const covered = coverShortfall(state, spendBalance, shortfall, flags, timeMs, savepoint);
   if (isRejection(covered)) return savepoint.restore(covered);
   if (current === undefined && covered.borrow > 0n) current = accountHealthTerms(state, account, timeMs);
-  const amounts = { spend, receive, borrow: covered.borrow };
+  const amounts = { spend, received, borrow: covered.borrow, market };
   const refusal =
     current === undefined ? undefined : checkOrderMargin(state, account, spendAsset, receiveAsset, amounts, current);
   if (refusal !== undefined) return savepoint.restore(refusal);
@@ -172,7 +187,7 @@ function checkOrderMargin(
   account: Account,
   spendAsset: Asset,
   receiveAsset: Asset,
-  { spend, receive, borrow }: { spend: bigint; receive: bigint; borrow: bigint },
+  { spend, received, borrow, market }: { spend: bigint; received: bigint; borrow: bigint; market: Market },
   current: HealthTerms,
 ): Rejection | undefined {
   // Unfilled without a borrow changes no quantity: it is the health before the order, already computed.
@@ -182,6 +197,16 @@ function checkOrderMargin(
       : adjustedHealth(state, account, current, [{ asset: spendAsset, heldUnits: borrow, borrowedUnits: borrow }]);
   const refusal = marginRefusal(unfilled, current.health, borrow);
   if (refusal !== undefined) return refusal;
+  // Without a borrow, a surplus that covers the spend asset's whole collateral term passes the filled end unvalued.
+  // surplusCoversSpend is given the receipt before the fee: with a fee of at most 100 % the receipt after it is at
+  // least 0, and positive only if the receipt before it is, so every condition it checks holds for the receipt too.
+  if (
+    borrow === 0n &&
+    largerFeeBasisPoints(market) <= 10_000n &&
+    surplusCoversSpend(current, spendAsset, receiveAsset, received)
+  )
+    return undefined;
+  const receive = receiveAfterFee(market, received);
   const filled = adjustedHealth(state, account, current, [
     { asset: spendAsset, heldUnits: borrow - spend, borrowedUnits: borrow },
     { asset: receiveAsset, heldUnits: receive, borrowedUnits: 0n },
