@@ -168,7 +168,7 @@ interface PhaseMeasure {
   readonly loadCpuMs: number;
   readonly serverMain: CpuTimes;
   readonly serverOther: CpuTimes;
-  /** CPU of the busiest non-main threads (as many as cores: normally the signature workers), busiest first. */
+  /** CPU of the 8 busiest non-main threads (signature and snapshot workers, V8 platform threads), busiest first. */
   readonly serverTopOther: CpuTimes[];
   readonly machineBusyShare: number;
   readonly wallMs: number;
@@ -431,7 +431,7 @@ async function bench(): Promise<void> {
           (sum, times) => ({ userMs: sum.userMs + times.userMs, systemMs: sum.systemMs + times.systemMs }),
           { userMs: 0, systemMs: 0 },
         ),
-        serverTopOther: others.slice(0, cores),
+        serverTopOther: others.slice(0, 8),
         machineBusyShare: (machineAfter.busyMs - machineBefore.busyMs) / (machineAfter.totalMs - machineBefore.totalMs),
         wallMs,
         eventLoopUtilization: utilization,

@@ -119,6 +119,9 @@ function childMain(): void {
               : new BookFlow({
                   seed: message.flowSeed + 1,
                   traders: message.batchTraderSeeds.map((seed) => Ed25519Key.fromSecret(seed)),
+                  // No cancels in batches: quotes only in the touch, filled by the batches' takers (book-flow.ts).
+                  depthShare: 0,
+                  takeShare: 0.55,
                 });
           send({ type: 'ready' });
           break;

@@ -18,6 +18,9 @@
  *   probability `cancelShare`) cancels its oldest one there, once it is at least
  *   `cancelLag` requests old (so it has been placed even though up to that many
  *   requests are in flight): a cancel never meets a missing order.
+ * - Batches (POST /api/v1/orders) cannot cancel: the batch phase's flow is
+ *   built with `depthShare` 0 and a larger `takeShare`, so that its quotes rest
+ *   in the touch, where its takers fill them, and the book stays small.
  * - A taker (probability `takeShare`) sends an IOC limit order against the
  *   model's touch on the other side, in price-time order, sized to what rests
  *   there before its own first quote (the engine's default self-trade rule
@@ -47,6 +50,8 @@ export interface BookFlowOptions {
   readonly cancelShare?: number;
   /** Share of requests that take liquidity (default 0.3). */
   readonly takeShare?: number;
+  /** Share of quotes placed in the depth rather than the touch (default 0.5). */
+  readonly depthShare?: number;
   /** A cancel only targets a quote at least this many requests older (default 400). */
   readonly cancelLag?: number;
   readonly windowMs?: number;
@@ -61,6 +66,9 @@ interface Quote {
 }
 
 type Side = 'Bid' | 'Ask';
+
+/** Quotes a taker meets at most (below the demo market's maxMakersPerOrder, 100). */
+const makersPerTaker = 50;
 type Body = Readonly<Record<string, string | number>>;
 
 function decimal2(units: number): string {
@@ -79,6 +87,7 @@ export class BookFlow {
   private readonly quotesPerTrader: number;
   private readonly cancelShare: number;
   private readonly takeShare: number;
+  private readonly depthShare: number;
   private readonly cancelLag: number;
   private readonly windowMs: number;
   private readonly nextClientId: number[];
@@ -99,6 +108,7 @@ export class BookFlow {
     this.quotesPerTrader = options.quotesPerTrader ?? 8;
     this.cancelShare = options.cancelShare ?? 0.2;
     this.takeShare = options.takeShare ?? 0.3;
+    this.depthShare = options.depthShare ?? 0.5;
     this.cancelLag = options.cancelLag ?? 400;
     this.windowMs = options.windowMs ?? 60_000;
     this.nextClientId = options.traders.map(() => 1);
@@ -190,11 +200,21 @@ export class BookFlow {
         this.counts.takers += 1;
         const price = decimal2(taken.priceTicks);
         const quantity = decimal2(taken.steps);
-        return { symbol: this.symbol, side, orderType: 'Limit', price, quantity, timeInForce: 'IOC', clientId };
+        const selfTradePrevention = 'RejectMaker';
+        return {
+          symbol: this.symbol,
+          side,
+          orderType: 'Limit',
+          price,
+          quantity,
+          timeInForce: 'IOC',
+          selfTradePrevention,
+          clientId,
+        };
       }
     }
     this.counts.quotes += 1;
-    const inTouch = random.below(2) === 0;
+    const inTouch = random.next() >= this.depthShare;
     const away = inTouch
       ? 1 + random.below(this.touchTicks)
       : this.touchTicks + 1 + random.below(this.depthTicks - this.touchTicks);
@@ -217,23 +237,36 @@ export class BookFlow {
     level.splice(index, 0, quote);
   }
 
-  /** Takes up to `wantedSteps` from the other side's touch, stopping before the trader's own quote. */
+  /**
+   * Takes up to `wantedSteps` from the other side's touch in price-time
+   * order, meeting at most `makersPerTaker` quotes; the trader's own quotes
+   * met on the way are cancelled (the takers send selfTradePrevention
+   * RejectMaker, as a market maker crossing its own stale quote would).
+   */
   private take(trader: number, side: Side, wantedSteps: number): { priceTicks: number; steps: number } | undefined {
     const makers = this.touch[side === 'Bid' ? 'Ask' : 'Bid'];
     let steps = 0;
     let priceTicks = 0;
-    let filled = 0;
-    while (filled < makers.length && steps < wantedSteps) {
-      const maker = makers[filled]!;
-      if (maker.trader === trader) break;
+    let met = 0;
+    let lastFill = -1;
+    while (met < makers.length && met < makersPerTaker && steps < wantedSteps) {
+      const maker = makers[met]!;
+      met += 1;
+      if (maker.trader === trader) continue;
       const share = Math.min(maker.remainingSteps, wantedSteps - steps);
       steps += share;
       priceTicks = maker.priceTicks;
       maker.remainingSteps -= share;
-      if (maker.remainingSteps > 0) break;
-      filled += 1;
+      lastFill = met - 1;
     }
-    makers.splice(0, filled);
+    // Gone after the walk: the quotes filled, and the trader's own met before the last fill (the engine's walk
+    // stops once the taker, sized to what the walk found, is filled, so it never meets the own quotes after it).
+    let kept = 0;
+    for (let index = 0; index <= lastFill; index += 1) {
+      const maker = makers[index]!;
+      if (maker.trader !== trader && maker.remainingSteps > 0) makers[kept++] = maker;
+    }
+    makers.splice(kept, lastFill + 1 - kept);
     return steps === 0 ? undefined : { priceTicks, steps };
   }
 }
