@@ -33,6 +33,7 @@
  * Deterministic for a seed and a sequence of timestamps.
  */
 import { type Ed25519Key, Prng, type SignedRequest, signedBackpackRequest, signedBatchRequest } from './signing.js';
+import { decimal2 } from './order-flow.js';
 
 export interface BookFlowOptions {
   readonly seed: number;
@@ -70,13 +71,6 @@ type Side = 'Bid' | 'Ask';
 /** Quotes a taker meets at most (below the demo market's maxMakersPerOrder, 100). */
 const makersPerTaker = 50;
 type Body = Readonly<Record<string, string | number>>;
-
-function decimal2(units: number): string {
-  const whole = Math.floor(units / 100);
-  const cents = units % 100;
-  if (cents === 0) return String(whole);
-  return cents % 10 === 0 ? `${whole}.${cents / 10}` : `${whole}.${String(cents).padStart(2, '0')}`;
-}
 
 export class BookFlow {
   private readonly random: Prng;
