@@ -26,7 +26,7 @@ describe('BookFlow: bounded quotes, cancels of open quotes, takers only against 
     expect(second.map((request) => request.message)).toEqual(first.map((request) => request.message));
   });
 
-  test('a cancel targets an open depth quote of its trader, and no trader holds more than the bound and the lag', () => {
+  test('a cancel targets an open depth quote of its trader; quotes per trader stay bounded', () => {
     const flow = new BookFlow({ seed: 3, traders, quotesPerTrader: 8, cancelLag: 100 });
     const open = traders.map(() => new Set<number>());
     let largest = 0;
