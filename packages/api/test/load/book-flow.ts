@@ -72,18 +72,22 @@ type Side = 'Bid' | 'Ask';
 const makersPerTaker = 50;
 type Body = Readonly<Record<string, string | number>>;
 
+const bookFlowDefaults = {
+  symbol: 'SOL_USDC',
+  midTicks: 10_000,
+  touchTicks: 10,
+  depthTicks: 50,
+  quotesPerTrader: 8,
+  cancelShare: 0.2,
+  takeShare: 0.3,
+  depthShare: 0.5,
+  cancelLag: 400,
+  windowMs: 60_000,
+};
+
 export class BookFlow {
   private readonly random: Prng;
-  private readonly symbol: string;
-  private readonly midTicks: number;
-  private readonly touchTicks: number;
-  private readonly depthTicks: number;
-  private readonly quotesPerTrader: number;
-  private readonly cancelShare: number;
-  private readonly takeShare: number;
-  private readonly depthShare: number;
-  private readonly cancelLag: number;
-  private readonly windowMs: number;
+  private readonly settings: typeof bookFlowDefaults;
   private readonly nextClientId: number[];
   /** Each trader's depth quotes, oldest first. */
   private readonly depth: Quote[][];
@@ -95,18 +99,10 @@ export class BookFlow {
 
   constructor(private readonly options: BookFlowOptions) {
     this.random = new Prng(options.seed);
-    this.symbol = options.symbol ?? 'SOL_USDC';
-    this.midTicks = options.midTicks ?? 10_000;
-    this.touchTicks = options.touchTicks ?? 10;
-    this.depthTicks = options.depthTicks ?? 50;
-    this.quotesPerTrader = options.quotesPerTrader ?? 8;
-    this.cancelShare = options.cancelShare ?? 0.2;
-    this.takeShare = options.takeShare ?? 0.3;
-    this.depthShare = options.depthShare ?? 0.5;
-    this.cancelLag = options.cancelLag ?? 400;
-    this.windowMs = options.windowMs ?? 60_000;
-    this.nextClientId = options.traders.map(() => 1);
-    this.depth = options.traders.map(() => []);
+    const { seed: _seed, traders, ...given } = options;
+    this.settings = { ...bookFlowDefaults, ...given };
+    this.nextClientId = traders.map(() => 1);
+    this.depth = traders.map(() => []);
   }
 
   get traders(): readonly Ed25519Key[] {
@@ -119,12 +115,12 @@ export class BookFlow {
     const key = this.options.traders[trader]!;
     const quotes = this.depth[trader]!;
     const oldest = quotes[0];
-    const due = quotes.length >= this.quotesPerTrader || this.random.next() < this.cancelShare;
+    const due = quotes.length >= this.settings.quotesPerTrader || this.random.next() < this.settings.cancelShare;
     this.issued += 1;
-    if (due && oldest !== undefined && oldest.issued <= this.issued - this.cancelLag) {
+    if (due && oldest !== undefined && oldest.issued <= this.issued - this.settings.cancelLag) {
       quotes.shift();
       this.counts.cancels += 1;
-      const body = { symbol: this.symbol, clientId: oldest.clientId };
+      const body = { symbol: this.settings.symbol, clientId: oldest.clientId };
       return signedBackpackRequest(
         key,
         'cancel',
@@ -133,7 +129,7 @@ export class BookFlow {
         'orderCancel',
         body,
         timestampMs,
-        this.windowMs,
+        this.settings.windowMs,
         trader,
       );
     }
@@ -146,7 +142,7 @@ export class BookFlow {
       'orderExecute',
       body,
       timestampMs,
-      this.windowMs,
+      this.settings.windowMs,
       trader,
     );
   }
@@ -171,7 +167,7 @@ export class BookFlow {
       this.issued += 1;
       orders.push(this.order(trader));
     }
-    return signedBatchRequest(this.options.traders[trader]!, orders, timestampMs, this.windowMs, trader);
+    return signedBatchRequest(this.options.traders[trader]!, orders, timestampMs, this.settings.windowMs, trader);
   }
 
   /** `count` batches of `size` orders, signed now. */
@@ -188,7 +184,7 @@ export class BookFlow {
     // An even number of steps (0.02 to 5.00): every share a taker takes is even too, so never 0.01, whose value
     // at a price below 100.00 is under the market's minimum order value (1 USDC).
     const wantedSteps = 2 * (1 + random.below(250));
-    if (random.next() < this.takeShare) {
+    if (random.next() < this.settings.takeShare) {
       const taken = this.take(trader, side, wantedSteps);
       if (taken !== undefined) {
         this.counts.takers += 1;
@@ -196,7 +192,7 @@ export class BookFlow {
         const quantity = decimal2(taken.steps);
         const selfTradePrevention = 'RejectMaker';
         return {
-          symbol: this.symbol,
+          symbol: this.settings.symbol,
           side,
           orderType: 'Limit',
           price,
@@ -208,17 +204,17 @@ export class BookFlow {
       }
     }
     this.counts.quotes += 1;
-    const inTouch = random.next() >= this.depthShare;
+    const inTouch = random.next() >= this.settings.depthShare;
     const away = inTouch
-      ? 1 + random.below(this.touchTicks)
-      : this.touchTicks + 1 + random.below(this.depthTicks - this.touchTicks);
-    const priceTicks = side === 'Bid' ? this.midTicks - away : this.midTicks + away;
+      ? 1 + random.below(this.settings.touchTicks)
+      : this.settings.touchTicks + 1 + random.below(this.settings.depthTicks - this.settings.touchTicks);
+    const priceTicks = side === 'Bid' ? this.settings.midTicks - away : this.settings.midTicks + away;
     const quote: Quote = { trader, clientId, priceTicks, issued: this.issued, remainingSteps: wantedSteps };
     if (inTouch) this.rest(side, quote);
     else this.depth[trader]!.push(quote);
     const price = decimal2(priceTicks);
     const quantity = decimal2(wantedSteps);
-    return { symbol: this.symbol, side, orderType: 'Limit', price, quantity, timeInForce: 'GTC', clientId };
+    return { symbol: this.settings.symbol, side, orderType: 'Limit', price, quantity, timeInForce: 'GTC', clientId };
   }
 
   /** Inserts a touch quote after every quote at a better or equal price (price-time order). */
