@@ -112,7 +112,6 @@ export class BookFlow {
   /** The next single request (an order or a cancel) of a trader drawn at random. */
   next(timestampMs: number): SignedRequest {
     const trader = this.random.below(this.options.traders.length);
-    const key = this.options.traders[trader]!;
     const quotes = this.depth[trader]!;
     const oldest = quotes[0];
     const due = quotes.length >= this.settings.quotesPerTrader || this.random.next() < this.settings.cancelShare;
@@ -121,30 +120,19 @@ export class BookFlow {
       quotes.shift();
       this.counts.cancels += 1;
       const body = { symbol: this.settings.symbol, clientId: oldest.clientId };
-      return signedBackpackRequest(
-        key,
-        'cancel',
-        'DELETE',
-        '/api/v1/order',
-        'orderCancel',
-        body,
-        timestampMs,
-        this.settings.windowMs,
-        trader,
-      );
+      return this.signed(trader, timestampMs, 'cancel', body);
     }
     const body = this.order(trader);
-    return signedBackpackRequest(
-      key,
-      'order',
-      'POST',
-      '/api/v1/order',
-      'orderExecute',
-      body,
-      timestampMs,
-      this.settings.windowMs,
-      trader,
-    );
+    return this.signed(trader, timestampMs, 'order', body);
+  }
+
+  /** A single order (POST) or cancel (DELETE) on /api/v1/order, signed by `trader`. */
+  private signed(trader: number, timestampMs: number, kind: 'order' | 'cancel', body: Body): SignedRequest {
+    const [method, instruction] =
+      kind === 'order' ? (['POST', 'orderExecute'] as const) : (['DELETE', 'orderCancel'] as const);
+    const { windowMs } = this.settings;
+    const key = this.options.traders[trader]!;
+    return signedBackpackRequest(key, kind, method, '/api/v1/order', instruction, body, timestampMs, windowMs, trader);
   }
 
   /** `count` single requests signed now. */
