@@ -188,14 +188,19 @@ export function addTradeToCandle(interval: CandleInterval, candle: Candle | unde
   }
   if (trade.tradeId <= candle.lastTradeId)
     throw new RangeError(`trade ${trade.tradeId} is not after trade ${candle.lastTradeId}`);
+  // Every field named (no spread): the same shape as a new candle's, built without copying by keys.
   return {
-    ...candle,
+    interval: candle.interval,
+    startMs: candle.startMs,
+    endMs: candle.endMs,
+    openTicks: candle.openTicks,
     highTicks: trade.priceTicks > candle.highTicks ? trade.priceTicks : candle.highTicks,
     lowTicks: trade.priceTicks < candle.lowTicks ? trade.priceTicks : candle.lowTicks,
     closeTicks: trade.priceTicks,
     volumeSteps: candle.volumeSteps + trade.quantitySteps,
     quoteVolumeUnits: candle.quoteVolumeUnits + trade.quoteUnits,
     trades: candle.trades + 1,
+    firstTradeId: candle.firstTradeId,
     lastTradeId: trade.tradeId,
   };
 }
