@@ -136,6 +136,18 @@ export interface NodeCostFigures {
   readonly batchRatio: number;
   readonly p99WithSnapshotMs: number;
   readonly p99WithoutSnapshotMs: number;
+  /** Refused requests over requests sent at the max rate (a refusal's CPU is charged to the acknowledged ones). */
+  readonly refusedShare: number;
+}
+
+/** Refused over sent, and the refusals by code. */
+function refusals(summary: PhaseSummary): { share: number; text: string } {
+  const refused = Object.values(summary.rejections).reduce((total, count) => total + count, 0);
+  const share = refused / Math.max(1, summary.issued);
+  return {
+    share,
+    text: `${(share * 100).toFixed(2)} % (${refused} of ${summary.issued}: ${JSON.stringify(summary.rejections)})`,
+  };
 }
 
 const fixed = (value: number, digits: number): number => Number(value.toFixed(digits));
@@ -159,6 +171,16 @@ export function reportNodeCost(
   const batchRatio = batchOrdersPerSec / maxRate.summary.acknowledgedPerSec;
   const batchCpuUs = ((batches.serverProcessCpuMs ?? Number.NaN) * 1000) / batches.summary.batchedOrders.accepted;
   const split = latencyBySnapshots(paced.samples, paced.snapshotWindows);
+  const maxRateRefusals = refusals(maxRate.summary);
+  const batchedRefused = Object.values(batches.summary.batchedOrders.refused).reduce(
+    (total, count) => total + count,
+    0,
+  );
+  const batchedShare = batchedRefused / Math.max(1, batchedRefused + batches.summary.batchedOrders.accepted);
+  console.log(
+    `refused share: max rate ${maxRateRefusals.text}; paced ${refusals(paced.summary).text}; ` +
+      `batched orders ${(batchedShare * 100).toFixed(2)} %`,
+  );
   const number = (value: number, digits = 1): string => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
   console.log(
     `server CPU per acknowledged signed request at max rate (process.cpuUsage in the server, every thread): ` +
@@ -185,5 +207,6 @@ export function reportNodeCost(
     batchRatio: fixed(batchRatio, 2),
     p99WithSnapshotMs: fixed(split.withSnapshot.p99Ms, 3),
     p99WithoutSnapshotMs: fixed(split.withoutSnapshot.p99Ms, 3),
+    refusedShare: fixed(maxRateRefusals.share, 4),
   };
 }

@@ -9,7 +9,6 @@ import {
   Prng,
   ServerProcess,
   fundingRequests,
-  sendSequentially,
   type ClientKind,
   type LoadMode,
   type PhaseSummary,
@@ -34,7 +33,7 @@ const { values: options } = parseArgs({
   options: {
     role: { type: 'string', default: 'bench' },
     connections: { type: 'string', default: '128' },
-    traders: { type: 'string', default: '32' },
+    traders: { type: 'string', default: '256' },
     seconds: { type: 'string', default: '10' },
     client: { type: 'string', default: 'raw' },
     'log-level': { type: 'string', default: 'warn' },
@@ -83,6 +82,10 @@ async function serverRole(): Promise<void> {
     snapshotEveryEntries,
     // SNAPSHOTS_ON_SEQUENCER=1: the snapshots built on the sequencer thread, as before the snapshot worker, to compare.
     snapshotsOnSequencer: process.env.SNAPSHOTS_ON_SEQUENCER === '1',
+    // INLINE_VERIFY_MAX=n: signatures verified on the main thread when a flush holds at most n (to compare settings).
+    ...(process.env.INLINE_VERIFY_MAX === undefined
+      ? {}
+      : { inlineVerificationMaximum: Number(process.env.INLINE_VERIFY_MAX) }),
   });
   await applyListings(node, operator.key, config);
   // All load comes from 127.0.0.1: no per-IP bounds (the benchmark measures the node, not the guards).
@@ -165,7 +168,7 @@ interface PhaseMeasure {
   readonly loadCpuMs: number;
   readonly serverMain: CpuTimes;
   readonly serverOther: CpuTimes;
-  /** CPU of the busiest non-main threads (as many as cores: normally the signature workers), busiest first. */
+  /** CPU of the 8 busiest non-main threads (signature and snapshot workers, V8 platform threads), busiest first. */
   readonly serverTopOther: CpuTimes[];
   readonly machineBusyShare: number;
   readonly wallMs: number;
@@ -364,7 +367,7 @@ async function bench(): Promise<void> {
     const operator = Ed25519Key.fromSecret(keyFile.secret);
 
     // 3. Funding.
-    await sendSequentially(server.url, fundingRequests(operator, traders, Date.now()));
+    await fundInParallel(server.url, fundingRequests(operator, traders, Date.now()));
     // The batch phase's traders, many so that none reaches the market's open-order limit (200): funded in parallel.
     const batchTraders = Array.from({ length: batchTraderCount }, () => new Ed25519Key(random.bytes(32)));
     await fundInParallel(server.url, fundingRequests(operator, batchTraders, Date.now(), {}, 'fund-batch'));
@@ -428,7 +431,7 @@ async function bench(): Promise<void> {
           (sum, times) => ({ userMs: sum.userMs + times.userMs, systemMs: sum.systemMs + times.systemMs }),
           { userMs: 0, systemMs: 0 },
         ),
-        serverTopOther: others.slice(0, cores),
+        serverTopOther: others.slice(0, 8),
         machineBusyShare: (machineAfter.busyMs - machineBefore.busyMs) / (machineAfter.totalMs - machineBefore.totalMs),
         wallMs,
         eventLoopUtilization: utilization,

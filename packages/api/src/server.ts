@@ -376,30 +376,36 @@ function addLifecycleHooks(app: FastifyInstance, parts: LifecycleParts): void {
   let closing = false;
   let perIpLimiter: Limiter | undefined;
 
-  if (limits !== undefined) app.register(rateLimit, { global: false });
-  app.addHook('onRequest', async (request, reply) => {
-    if (closing) throw new ApiError('SERVICE_UNAVAILABLE', 'The server is shutting down.');
-    if (limits === undefined) return;
-    // Every request counts against its address here, signed or not; the per-key limit
-    // is applied by the signed routes, after the signature verified (context.ts).
-    perIpLimiter ??= (app as unknown as { createRateLimit(options: object): Limiter }).createRateLimit({
-      max: limits.perIp.max,
-      timeWindow: limits.perIp.timeWindowMs,
+  // Without per-address limits the hook is synchronous: no promise per request (the signed routes' hot path).
+  if (limits === undefined) {
+    app.addHook('onRequest', (_request, _reply, done) => {
+      done(closing ? new ApiError('SERVICE_UNAVAILABLE', 'The server is shutting down.') : undefined);
     });
-    const verdict = await perIpLimiter(request);
-    if (!verdict.isAllowed && verdict.isExceeded === true) {
-      reply.header('retry-after', String(Math.max(1, verdict.ttlInSeconds ?? 1)));
-      throw new ApiError(
-        'TOO_MANY_REQUESTS',
-        `Too many requests from this address; retry in ${verdict.ttlInSeconds ?? 1} s.`,
-      );
-    }
-  });
+  } else {
+    app.register(rateLimit, { global: false });
+    app.addHook('onRequest', async (request, reply) => {
+      if (closing) throw new ApiError('SERVICE_UNAVAILABLE', 'The server is shutting down.');
+      // Every request counts against its address here, signed or not; the per-key limit
+      // is applied by the signed routes, after the signature verified (context.ts).
+      perIpLimiter ??= (app as unknown as { createRateLimit(options: object): Limiter }).createRateLimit({
+        max: limits.perIp.max,
+        timeWindow: limits.perIp.timeWindowMs,
+      });
+      const verdict = await perIpLimiter(request);
+      if (!verdict.isAllowed && verdict.isExceeded === true) {
+        reply.header('retry-after', String(Math.max(1, verdict.ttlInSeconds ?? 1)));
+        throw new ApiError(
+          'TOO_MANY_REQUESTS',
+          `Too many requests from this address; retry in ${verdict.ttlInSeconds ?? 1} s.`,
+        );
+      }
+    });
+  }
   // Once closing, every response closes its connection, so server.close() is not held up
   // by keep-alive connections whose last request was still in flight when shutdown began.
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
   // Connections get a short grace to finish their requests; then those that linger (silent
   // sockets, slow readers, keep-alive peers) are destroyed, so close() always completes.

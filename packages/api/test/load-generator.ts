@@ -29,7 +29,9 @@
  * (127.0.0.1) is ever contacted.
  *
  * Child mode (`node --import tsx packages/api/test/load-generator.ts`, started
- * with an IPC channel by the benchmark): see `childMain` for the protocol.
+ * with an IPC channel by the benchmark): see `childMain` for the protocol. The
+ * child draws its requests from BookFlow (book-flow.ts: market makers with a
+ * bounded number of quotes each, takers only for liquidity the book holds).
  *
  * The pieces live in test/load/: signing.ts (keys, PRNG, signed requests),
  * order-flow.ts (the workload), transports.ts, drivers.ts, summaries.ts,
@@ -37,11 +39,12 @@
  */
 import { serveParent, runIfEntryModule } from './load/child-process.js';
 import { type LoadMode, runLoad } from './load/drivers.js';
-import { OrderFlow } from './load/order-flow.js';
+import { BookFlow } from './load/book-flow.js';
 import { Ed25519Key, type SignedRequest } from './load/signing.js';
 import { type PhaseSummary, summarize } from './load/summaries.js';
 import { type ClientKind, encodeHttpRequest, targetOf } from './load/transports.js';
 
+export * from './load/book-flow.js';
 export * from './load/child-process.js';
 export * from './load/drivers.js';
 export * from './load/order-flow.js';
@@ -95,8 +98,8 @@ export type ChildMessage =
 
 function childMain(): void {
   let setup: Extract<ParentMessage, { type: 'setup' }> | undefined;
-  let flow: OrderFlow | undefined;
-  let batchFlow: OrderFlow | undefined;
+  let flow: BookFlow | undefined;
+  let batchFlow: BookFlow | undefined;
   const prepared = new Map<string, { requests: SignedRequest[]; encoded: Buffer[] }>();
   // Bounded: the child exits if the parent goes away or after an hour at most.
   serveParent<ParentMessage, ChildMessage>(
@@ -106,16 +109,19 @@ function childMain(): void {
       switch (message.type) {
         case 'setup':
           setup = message;
-          flow = new OrderFlow({
+          flow = new BookFlow({
             seed: message.flowSeed,
             traders: message.traderSeeds.map((seed) => Ed25519Key.fromSecret(seed)),
           });
           batchFlow =
             message.batchTraderSeeds === undefined
               ? flow
-              : new OrderFlow({
+              : new BookFlow({
                   seed: message.flowSeed + 1,
                   traders: message.batchTraderSeeds.map((seed) => Ed25519Key.fromSecret(seed)),
+                  // No cancels in batches: quotes only in the touch, filled by the batches' takers (book-flow.ts).
+                  depthShare: 0,
+                  takeShare: 0.55,
                 });
           send({ type: 'ready' });
           break;

@@ -160,7 +160,14 @@ export function candleEndMs(interval: CandleInterval, startMs: number): number {
  * the last one, is a caller error.
  */
 export function addTradeToCandle(interval: CandleInterval, candle: Candle | undefined, trade: CandleTrade): Candle {
-  const startMs = candleStartMs(interval, trade.timeMs);
+  // A trade inside the candle's bucket (buckets are contiguous: one ends where the next starts) has that bucket's
+  // start: no calendar arithmetic in bigint, which the node's market feed did per trade and interval.
+  const inCandle =
+    candle !== undefined &&
+    Number.isSafeInteger(trade.timeMs) &&
+    trade.timeMs >= candle.startMs &&
+    trade.timeMs < candle.endMs;
+  const startMs = inCandle ? candle.startMs : candleStartMs(interval, trade.timeMs);
   if (candle === undefined || startMs !== candle.startMs) {
     if (candle !== undefined && startMs < candle.startMs)
       throw new RangeError(`trade ${trade.tradeId} precedes the candle at ${candle.startMs}`);
@@ -181,14 +188,19 @@ export function addTradeToCandle(interval: CandleInterval, candle: Candle | unde
   }
   if (trade.tradeId <= candle.lastTradeId)
     throw new RangeError(`trade ${trade.tradeId} is not after trade ${candle.lastTradeId}`);
+  // Every field named (no spread): the same shape as a new candle's, built without copying by keys.
   return {
-    ...candle,
+    interval: candle.interval,
+    startMs: candle.startMs,
+    endMs: candle.endMs,
+    openTicks: candle.openTicks,
     highTicks: trade.priceTicks > candle.highTicks ? trade.priceTicks : candle.highTicks,
     lowTicks: trade.priceTicks < candle.lowTicks ? trade.priceTicks : candle.lowTicks,
     closeTicks: trade.priceTicks,
     volumeSteps: candle.volumeSteps + trade.quantitySteps,
     quoteVolumeUnits: candle.quoteVolumeUnits + trade.quoteUnits,
     trades: candle.trades + 1,
+    firstTradeId: candle.firstTradeId,
     lastTradeId: trade.tradeId,
   };
 }

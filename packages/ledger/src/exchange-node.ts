@@ -3,7 +3,8 @@
  * single-purpose modules:
  *
  *   submit → admission (admission.ts) → signature check in the worker pool
- *   (signature-pool.ts) → sequencer (sequencer.ts, this thread): log time,
+ *   (signature-pool.ts; a flush of one or two signatures on this thread) →
+ *   sequencer (sequencer.ts, this thread): log time,
  *   engine apply, entry encoding, history records, snapshot and attestation
  *   when due → group commit (group-commit.ts) through the log store
  *   (level-log-store.ts) → acknowledgement.

@@ -122,7 +122,7 @@ export async function openLedger(options: NodeOptions, settings: NodeSettings, l
     pool =
       options.verifySignaturesInline === true
         ? new InlineSignatureVerifier()
-        : new SignaturePool(options.verifierThreads);
+        : new SignaturePool(options.verifierThreads, options.inlineVerificationMaximum);
     const { maximumBatchEntries } = settings;
     await upgradeStorageFormat(db, location, logger);
     const recovered = await recoverLedger({

@@ -18,6 +18,12 @@ export interface NodeOptions {
   /** Signature worker threads. Default os.availableParallelism(). */
   readonly verifierThreads?: number;
   /**
+   * Signatures gathered in one turn of the event loop that are verified on
+   * the sequencing thread rather than handed to a worker, at most (0: always
+   * the workers). Default 2 (signature-pool.ts, defaultInlineVerificationMaximum).
+   */
+  readonly inlineVerificationMaximum?: number;
+  /**
    * Transactions in flight at most: submitted and not yet answered (being
    * verified, waiting for the sequencer, or sequenced and waiting for their
    * synced batch). A submit() beyond it rejects at once with

@@ -67,6 +67,17 @@ const maximumTaskTransactions = 512;
  */
 const minimumTaskTransactions = 4;
 
+/**
+ * A flush of at most this many transactions is verified on the calling
+ * thread (libsodium's verification, about 47 µs, where it loads) instead of
+ * being handed to a worker: a task's message, the worker's wake-up and the
+ * reply cost the process more CPU than that when a task carries one or two
+ * signatures, which is what light and moderate load produce. Larger flushes
+ * go to the workers, so the sequencing thread is not the limit under heavy
+ * load. Measured with `pnpm bench:node` (docs/benchmarks.md).
+ */
+export const defaultInlineVerificationMaximum = 2;
+
 // From source, the .mjs entry loads the .ts worker (it says how); compiled
 // (dist/, scripts/build.mjs), the worker is plain JavaScript beside this module.
 const workerUrl = new URL(
@@ -80,10 +91,17 @@ export class SignaturePool implements SignatureVerifier {
   private flushScheduled = false;
   private closed = false;
   readonly threads: number;
+  /** Transactions verified on the calling thread, and those sent to the workers (for metrics and the benchmark). */
+  readonly verifiedInline = { inline: 0, inWorkers: 0 };
 
-  constructor(threads: number = availableParallelism()) {
+  constructor(
+    threads: number = availableParallelism(),
+    private readonly inlineMaximum: number = defaultInlineVerificationMaximum,
+  ) {
     if (!Number.isSafeInteger(threads) || threads < 1)
       throw new RangeError(`verifierThreads must be a positive integer, got ${threads}`);
+    if (!Number.isSafeInteger(inlineMaximum) || inlineMaximum < 0)
+      throw new RangeError(`inlineVerificationMaximum must be a non-negative integer, got ${inlineMaximum}`);
     this.threads = threads;
     this.pool = new Piscina({
       filename: workerUrl,
@@ -125,6 +143,22 @@ export class SignaturePool implements SignatureVerifier {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
+    if (batch.length <= this.inlineMaximum && !this.closed) {
+      this.verifiedInline.inline += batch.length;
+      for (const request of batch) {
+        const { publicKey, message, signature } = request.transaction;
+        let verdict: SignatureVerdict;
+        try {
+          verdict = verifySignature(publicKey, message, signature);
+        } catch (error) {
+          request.reject(error);
+          continue;
+        }
+        request.resolve(verdict);
+      }
+      return;
+    }
+    this.verifiedInline.inWorkers += batch.length;
     // Spread the batch evenly over the threads, in chunks of at least minimumTaskTransactions
     // (when there are that many) and at most maximumTaskTransactions.
     const tasks = Math.max(

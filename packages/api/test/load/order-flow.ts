@@ -23,7 +23,8 @@ export interface OrderFlowOptions {
   readonly windowMs?: number;
 }
 
-function decimal2(units: number): string {
+/** A whole number of hundredths as a decimal string without trailing zeros (1250 → "12.5"). */
+export function decimal2(units: number): string {
   const whole = Math.floor(units / 100);
   const cents = units % 100;
   if (cents === 0) return String(whole);
