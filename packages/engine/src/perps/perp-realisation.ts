@@ -124,7 +124,8 @@ export function realiseOldestPositions(state: ExchangeState, recorder: EntryReco
     if (market.perp === undefined || market.perp.openInterestUnits === 0n) continue;
     const positions = marketPositionsOf(state, market);
     for (let count = 0; count < realisationsPerEntry; count += 1) {
-      const account = positions.takeOldest(windowStartMs);
+      // Each path below re-stamps the oldest position (so the next is taken) or ends the market's sweep.
+      const account = positions.oldest(windowStartMs);
       if (account === undefined) break;
       const position = account.positions.get(marketIndex)!;
       if (isCoveragePoolAccount(account) && !isPayableByPool(market.quote, pendingPositionUnits(market, position))) {
@@ -137,7 +138,6 @@ export function realiseOldestPositions(state: ExchangeState, recorder: EntryReco
       }
       if (!isPayable(account, market.quote, pendingPositionUnits(market, position))) {
         // Realising it would halt the node (perp-cash.ts): it waits, and the market's sweep with it, for liquidation.
-        positions.putBack();
         break;
       }
       realisePosition(state, recorder, account, market, position);
