@@ -25,10 +25,13 @@
  * position's first node, and nothing is left behind to skip later.
  */
 import type { Account, ExchangeState, Market } from '../state.js';
+import type { Position } from './position.js';
 
 /** One holder's place in the order by realisation time. */
-interface QueueNode {
+export interface QueueNode {
   readonly account: Account;
+  /** The account's position on the market (refreshed at every link: the sweep need not look it up). */
+  position: Position;
   /** The position's realisedAtMs when it was last linked. */
   timeMs: number;
   previous: QueueNode | undefined;
@@ -49,14 +52,26 @@ export class MarketPositions {
   /** The latest time ever linked: an earlier one is out of order. */
   private lastMs = -1;
 
+  constructor(private readonly marketIndex: number) {}
+
   /** Records that `account`'s position was realised (or opened) at `timeMs`. False when that time is out of order. */
   realised(account: Account, timeMs: number): boolean {
+    const position = account.positions.get(this.marketIndex)!;
     let node = this.holders.get(account.ordinal);
     if (node === undefined) {
-      node = { account, timeMs, previous: undefined, next: undefined };
+      node = { account, position, timeMs, previous: undefined, next: undefined };
       this.holders.set(account.ordinal, node);
-    } else if (node.timeMs === timeMs) return true;
-    else this.unlink(node);
+      return this.link(node, timeMs);
+    }
+    node.position = position;
+    if (node.timeMs === timeMs) return true;
+    this.unlink(node);
+    return this.link(node, timeMs);
+  }
+
+  /** Links an unlinked node at `timeMs`, behind the tail's members of that time with a smaller ordinal. */
+  private link(node: QueueNode, timeMs: number): boolean {
+    const account = node.account;
     if (timeMs < this.lastMs) return false;
     this.lastMs = timeMs;
     node.timeMs = timeMs;
@@ -83,9 +98,9 @@ export class MarketPositions {
    * (realisedAtMs, account ordinal)); undefined when there is none. It stays
    * the oldest until its position is realised again (or closed).
    */
-  oldest(beforeMs: number): Account | undefined {
+  oldest(beforeMs: number): QueueNode | undefined {
     const head = this.head;
-    return head !== undefined && head.timeMs < beforeMs ? head.account : undefined;
+    return head !== undefined && head.timeMs < beforeMs ? head : undefined;
   }
 
   /** The holders in the order, each with the time it was linked at: for the consistency check. */
@@ -108,7 +123,7 @@ export function marketPositionsOf(state: ExchangeState, market: Market): MarketP
   const perp = market.perp!;
   let index = perp.positionIndex;
   if (index !== undefined) return index;
-  index = new MarketPositions();
+  index = new MarketPositions(market.index);
   const held: Array<[number, Account]> = [];
   for (const account of state.accountList) {
     const position = account.positions.get(market.index);
@@ -150,8 +165,11 @@ export function checkMarketPositions(state: ExchangeState, market: Market, fail:
   for (const member of index.ordered()) {
     const [timeMs, account] = member;
     count += 1;
-    if (account.positions.get(market.index)?.realisedAtMs !== timeMs)
+    const position = account.positions.get(market.index);
+    if (position?.realisedAtMs !== timeMs)
       fail(`${market.symbol}: ${account.id}'s position is not queued at its realisation time`);
+    if (index.holders.get(account.ordinal)?.position !== position)
+      fail(`${market.symbol}: ${account.id}'s queued position is not its position`);
     if (
       previous !== undefined &&
       (previous[0] > timeMs || (previous[0] === timeMs && previous[1].ordinal >= account.ordinal))
