@@ -69,7 +69,7 @@ function realisePosition(
 ): void {
   const funding = settleFundingReported(account, market, position, recorder, parts?.fundingUnits);
   const pnl = realiseAtMark(market, position, recorder.timeMs, parts?.pnlUnits);
-  positionRealised(market, account, recorder.timeMs);
+  positionRealised(market, account, position, recorder.timeMs);
   state.changes.accountChanged(account);
   markLeafStale(state, account);
   // The coverage pool's account has no USDC of its own: the pool's holdings are its cash (pool-positions.ts).
@@ -166,7 +166,7 @@ export function realiseOldestPositions(state: ExchangeState, recorder: EntryReco
       if (isCoveragePoolAccount(account) && !isPayableByPool(market.quote, netUnits)) {
         // The pool's holdings cannot pay its account's loss now: passed over, its PnL stays pending (section 6a).
         position.realisedAtMs = timeMs;
-        positionRealised(market, account, timeMs);
+        positionRealised(market, account, position, timeMs);
         // realisedAtMs is in the account's piece of the state encoding (docs/perps.md, "Encoding").
         state.changes.accountChanged(account);
         continue;

@@ -60,7 +60,7 @@ export function movePosition(
     // What stays open is realised at the mark too (docs/perps.md, "Realisation"): every change realises all PnL.
     realisedUnits += realiseAtMark(market, position, timeMs);
     account.positions.set(market.index, position);
-    positionRealised(market, account, timeMs);
+    positionRealised(market, account, position, timeMs);
   }
   return {
     position,

@@ -52,11 +52,11 @@ export class MarketPositions {
   /** The latest time ever linked: an earlier one is out of order. */
   private lastMs = -1;
 
-  constructor(private readonly marketIndex: number) {}
-
-  /** Records that `account`'s position was realised (or opened) at `timeMs`. False when that time is out of order. */
-  realised(account: Account, timeMs: number): boolean {
-    const position = account.positions.get(this.marketIndex)!;
+  /**
+   * Records that `account`'s `position` (its position on the market) was realised (or opened) at `timeMs`.
+   * False when that time is out of order.
+   */
+  realised(account: Account, position: Position, timeMs: number): boolean {
     let node = this.holders.get(account.ordinal);
     if (node === undefined) {
       node = { account, position, timeMs, previous: undefined, next: undefined };
@@ -123,27 +123,27 @@ export function marketPositionsOf(state: ExchangeState, market: Market): MarketP
   const perp = market.perp!;
   let index = perp.positionIndex;
   if (index !== undefined) return index;
-  index = new MarketPositions(market.index);
-  const held: Array<[number, Account]> = [];
+  index = new MarketPositions();
+  const held: Array<[Position, Account]> = [];
   for (const account of state.accountList) {
     const position = account.positions.get(market.index);
-    if (position !== undefined) held.push([position.realisedAtMs, account]);
+    if (position !== undefined) held.push([position, account]);
   }
-  held.sort((left, right) => left[0] - right[0] || left[1].ordinal - right[1].ordinal);
-  for (const [timeMs, account] of held) index.realised(account, timeMs);
+  held.sort((left, right) => left[0].realisedAtMs - right[0].realisedAtMs || left[1].ordinal - right[1].ordinal);
+  for (const [position, account] of held) index.realised(account, position, position.realisedAtMs);
   perp.positionIndex = index;
   return index;
 }
 
 /**
- * Hook: `account`'s position on `market` was opened or realised at `timeMs`.
+ * Hook: `account`'s `position` on `market` was opened or realised at `timeMs`.
  * Nothing to do while the market's index is not built (the build reads the
  * position). A time out of order cannot happen while log time never
  * decreases; should it, the index is dropped and rebuilt from the positions.
  */
-export function positionRealised(market: Market, account: Account, timeMs: number): void {
+export function positionRealised(market: Market, account: Account, position: Position, timeMs: number): void {
   const index = market.perp?.positionIndex;
-  if (index !== undefined && !index.realised(account, timeMs)) market.perp!.positionIndex = undefined;
+  if (index !== undefined && !index.realised(account, position, timeMs)) market.perp!.positionIndex = undefined;
 }
 
 /** Hook: `account`'s position on `market` became flat and was removed. */
