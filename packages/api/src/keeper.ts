@@ -2,7 +2,7 @@
  * The node's built-in keeper (docs/margin.md, "Liquidation"; docs/operator.md,
  * "Prices and the keeper"). After every durable entry that carries an index
  * price, it looks at the accounts that borrow (state.borrowers) and those
- * holding a perpetual position (state.positionHolders, by market), never all
+ * holding a perpetual position (each perpetual's position index, by market), never all
  * accounts, and submits a signed `liquidate` for each one below its
  * maintenance margin (the coverage pool's account, which holds positions
  * the backstop took over, is never liquidated and is skipped). The engine judges every liquidation again when it

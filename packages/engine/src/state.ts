@@ -314,12 +314,6 @@ export interface ExchangeState {
    * ones the tree refreshes at an attestation. Derived.
    */
   readonly lenders: Set<Account>;
-  /**
-   * The accounts holding a position, by perpetual market index (perps/position-holders.ts): what the keeper
-   * and auto-deleveraging look at, never all accounts. Derived: maintained where positions change and rebuilt
-   * when the state is decoded.
-   */
-  readonly positionHolders: Map<number, Set<Account>>;
   readonly replayProtection: ReplayProtectionState;
   /**
    * Collects each entry's events; restarted for every execute() call.
@@ -438,7 +432,6 @@ export function createState(genesis: Genesis): ExchangeState {
     creditedDeposits: new Set(),
     borrowers: new Set(),
     lenders: new Set(),
-    positionHolders: new Map(),
     replayProtection: { seen: new Map(), queue: [], queueStart: 0 },
     recorder: new EntryRecorder(changedAccounts, changes),
     changes,

@@ -11,6 +11,7 @@ import { adlCounterpartiesPerStep, adlRankOf, rankedCounterparties, rankedSide }
 import { credit } from '../src/balance-movements.js';
 import { settlePerpCash } from '../src/perps/perp-cash.js';
 import { movePosition } from '../src/perps/perp-settlement.js';
+import { marketPositionsOf } from '../src/perps/position-queue.js';
 import { decodeState, encodeState } from '../src/state-codec.js';
 import { addAccount, type Account, type ExchangeState } from '../src/state.js';
 import { runScenario } from './scenario-runner.js';
@@ -32,7 +33,7 @@ function openShort(state: ExchangeState, long: Account, name: number, size: bigi
     [account, -sol(size)],
     [long, sol(size)],
   ] as const) {
-    const moved = movePosition(holder, market, delta, usdc(size * price), state.logTimeMs, undefined, state);
+    const moved = movePosition(holder, market, delta, usdc(size * price), state.logTimeMs);
     market.perp!.openInterestUnits += moved.openInterestChangeUnits;
     // As a fill settles it: the short's gain in USDC, the long's loss borrowed from the USDC pool.
     settlePerpCash(state, state.recorder, holder, market.quote, moved.realisedUnits - moved.fundingUnits);
@@ -65,7 +66,7 @@ describe('the ADL order', () => {
     expect(rankedSide(copy, copyMarket, false).map((score) => score.account.id)).toEqual(
       ranked.map((account) => account.id),
     );
-    expect(copy.positionHolders.get(market.index)?.size).toBe(13);
+    expect(marketPositionsOf(copy, copyMarket).holders.size).toBe(13);
   });
 
   it('ranks a larger gain first at equal notional, and a loss last', () => {

@@ -80,18 +80,19 @@ export interface PerpLiquidationTradeEvent {
  * Settles the position's funding up to the market's cumulative index into
  * the market's funding balance (position.ts, settleFunding) and reports it
  * to `recorder` (none: unreported) as a `perpFundingPayment` when the index moved over a non-flat position.
- * Returns the payment (positive: the account pays).
+ * Returns the payment (positive: the account pays). `pendingUnits`: the payment, if the caller computed it.
  */
 export function settleFundingReported(
   account: Account,
   market: Market,
   position: Position,
   recorder: EntryRecorder | undefined,
+  pendingUnits?: bigint,
 ): bigint {
   const perp = market.perp as PerpMarketState;
   const fromIndex = position.fundingIndexAtSettlement;
   const toIndex = perp.funding.cumulativeFundingIndex;
-  const paymentUnits = settleFunding(position, toIndex, market.base.decimals, market.quote.decimals);
+  const paymentUnits = settleFunding(position, toIndex, market.base.decimals, market.quote.decimals, pendingUnits);
   perp.fundingBalanceUnits += paymentUnits;
   if (recorder !== undefined && fromIndex !== toIndex && position.quantityUnits !== 0n) {
     recorder.events.push({

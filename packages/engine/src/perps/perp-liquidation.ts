@@ -291,7 +291,7 @@ function settleTransferSide(
   quoteUnits: bigint,
   isPool: boolean,
 ): void {
-  const moved = movePosition(account, market, deltaUnits, quoteUnits, recorder.timeMs, recorder, state);
+  const moved = movePosition(account, market, deltaUnits, quoteUnits, recorder.timeMs, recorder);
   (market.perp as PerpMarketState).openInterestUnits += moved.openInterestChangeUnits;
   state.changes.accountChanged(account);
   // Its leaf counts the position's pending amounts (liabilities-perps.ts), and an ADL counterparty's resting

@@ -26,7 +26,7 @@
  */
 import type { EntryRecorder } from '../entry-recorder.js';
 import type { OrderView } from '../events.js';
-import { accountHealth, type HealthAdjustment } from '../health.js';
+import { type AccountHealth, accountHealth, type HealthAdjustment } from '../health.js';
 import { lentUnits } from '../lending-pool.js';
 import { maximum, minimum } from '../margin-fixed-point.js';
 import { type AttachedViews, placeOrder, plannedFill, type OrderParameters } from '../matching.js';
@@ -177,11 +177,13 @@ function openedUnits(before: bigint, after: bigint): bigint {
 }
 
 /**
- * The account's health with its position on `market` replaced by a copy
- * with its pending funding settled and `fills` applied in turn (each at the
- * worse of its notional and the mark), the USDC change (realised PnL less
- * funding less the larger fee on all the fills' notional) applied: a
- * rejection if net equity falls below the initial requirement.
+ * The account's health with its position on `market` changed in place (a
+ * new one while it has none) by settling its pending funding and applying
+ * `fills` in turn (each at the worse of its notional and the mark), the
+ * USDC change (realised PnL less funding less the larger fee on all the
+ * fills' notional) applied: a rejection if net equity falls below the
+ * initial requirement. The position is put back field by field afterwards
+ * (no copy swapped into the account's map: this runs for most orders).
  */
 function worstCaseRefusal(
   state: ExchangeState,
@@ -192,12 +194,12 @@ function worstCaseRefusal(
 ): Rejection | undefined {
   const perp = market.perp as PerpMarketState;
   const current = account.positions.get(market.index);
-  const hypothetical: Position = current === undefined ? newPosition(0n) : { ...current };
+  const hypothetical: Position = current ?? newPosition(perp.funding.cumulativeFundingIndex);
+  const saved = savedFields(hypothetical);
   const base = market.base.decimals;
   const decimals = market.quote.decimals;
   const funding =
     current === undefined ? 0n : settleFunding(hypothetical, perp.funding.cumulativeFundingIndex, base, decimals);
-  if (current === undefined) hypothetical.fundingIndexAtSettlement = perp.funding.cumulativeFundingIndex;
   let realised = 0n;
   let notional = 0n;
   for (const fill of fills) {
@@ -213,10 +215,42 @@ function worstCaseRefusal(
     market.takerFeeBasisPoints > market.makerFeeBasisPoints ? market.takerFeeBasisPoints : market.makerFeeBasisPoints;
   const usdcChange = realised - funding - ceilingFee(notional, feeBasisPoints);
   const adjustments = usdcAdjustments(account, market.quote, usdcChange, timeMs);
-  const health = withPosition(account, market, hypothetical, () => accountHealth(state, account, timeMs, adjustments));
+  let health: AccountHealth;
+  if (current !== undefined && hypothetical.quantityUnits !== 0n) {
+    // The common case: the position stays in the map, changed, and is restored after the pass.
+    try {
+      health = accountHealth(state, account, timeMs, adjustments);
+    } finally {
+      restoreFields(hypothetical, saved);
+    }
+  } else {
+    health = withPosition(account, market, hypothetical, () => accountHealth(state, account, timeMs, adjustments));
+    if (current !== undefined) restoreFields(current, saved);
+  }
   if (health.netEquity >= health.initialRequirement) return undefined;
   const message = `Net equity ${health.netEquity} would be below the initial requirement ${health.initialRequirement}.`;
   return reject('INSUFFICIENT_MARGIN', message, 'order');
+}
+
+/** The fields worstCaseRefusal changes (realisedAtMs it never touches). */
+type SavedFields = readonly [bigint, bigint, bigint, bigint, bigint];
+
+function savedFields(position: Position): SavedFields {
+  return [
+    position.quantityUnits,
+    position.costBasisUnits,
+    position.realisedPnlUnits,
+    position.cumulativeFundingUnits,
+    position.fundingIndexAtSettlement,
+  ];
+}
+
+function restoreFields(position: Position, saved: SavedFields): void {
+  position.quantityUnits = saved[0];
+  position.costBasisUnits = saved[1];
+  position.realisedPnlUnits = saved[2];
+  position.cumulativeFundingUnits = saved[3];
+  position.fundingIndexAtSettlement = saved[4];
 }
 
 /**
@@ -241,7 +275,10 @@ function usdcAdjustments(account: Account, usdc: Asset, change: bigint, timeMs: 
   return [{ asset: usdc, heldUnits: -fromHeld, borrowedUnits: -change - fromHeld }];
 }
 
-/** Runs `measure` with the account's position on `market` replaced by `position`, then puts the real one back. */
+/**
+ * Runs `measure` with the account's position on `market` replaced by `position` (removed while it is flat),
+ * then puts the real one back: for a position that opens or closes, the rare cases.
+ */
 function withPosition<T>(account: Account, market: Market, position: Position, measure: () => T): T {
   const real = account.positions.get(market.index);
   if (position.quantityUnits === 0n) account.positions.delete(market.index);

@@ -15,15 +15,14 @@
  * mark (perp-health.ts).
  */
 import type { EntryRecorder } from '../entry-recorder.js';
-import { markLeafStale, pendingPositionUnits } from '../liabilities-perps.js';
+import { markLeafStale } from '../liabilities-perps.js';
 import type { Account, Asset, ExchangeState, Market } from '../state.js';
 import { settlePerpCash } from './perp-cash.js';
 import { reportSettlements, settleFundingReported } from './perp-events.js';
 import type { PerpMarketState } from './perp-market.js';
-import { positionsInOrder } from './position-codec.js';
 import { isCoveragePoolAccount, settlePoolSide } from './pool-positions.js';
 import { marketPositionsOf, positionRealised } from './position-queue.js';
-import { type Position, unrealisedPnlUnits } from './position.js';
+import { pendingFundingUnits, type Position, unrealisedPnlUnits } from './position.js';
 
 /** The realisation cadence: one window of log time. */
 export const realisationWindowMs = 10_000;
@@ -33,20 +32,32 @@ export const realisationWindowMs = 10_000;
  * zero) and stamps it with `timeMs`. Returns the PnL (signed, positive: the
  * account gains): the caller moves it into USDC. The mark value rounds
  * toward −∞ (unrealisedPnlUnits), so a gain rounds down and a loss up.
+ * `pnl`, when given, is pnlAtMark of the same position, computed by the caller already.
  */
-export function realiseAtMark(market: Market, position: Position, timeMs: number): bigint {
+export function realiseAtMark(
+  market: Market,
+  position: Position,
+  timeMs: number,
+  pnl = pnlAtMark(market, position),
+): bigint {
   position.realisedAtMs = timeMs;
-  const mark = (market.perp as PerpMarketState).funding.markPrice;
-  if (mark === 0n) return 0n;
-  const pnl = unrealisedPnlUnits(position, mark, market.base.decimals, market.quote.decimals);
+  if (pnl === 0n) return 0n;
   position.costBasisUnits += pnl;
   position.realisedPnlUnits += pnl;
   return pnl;
 }
 
+/** The position's PnL at its market's mark (zero while the mark is zero): what realiseAtMark realises. */
+function pnlAtMark(market: Market, position: Position): bigint {
+  const mark = (market.perp as PerpMarketState).funding.markPrice;
+  if (mark === 0n) return 0n;
+  return unrealisedPnlUnits(position, mark, market.base.decimals, market.quote.decimals);
+}
+
 /**
  * Settles the position's funding, realises it at the mark and moves the
- * result into the account's USDC (the USDC change is PnL − funding).
+ * result into the account's USDC (the USDC change is PnL − funding). The
+ * caller may pass both parts when it computed them already (pendingOf).
  */
 function realisePosition(
   state: ExchangeState,
@@ -54,10 +65,11 @@ function realisePosition(
   account: Account,
   market: Market,
   position: Position,
+  parts?: PendingParts,
 ): void {
-  const funding = settleFundingReported(account, market, position, recorder);
-  const pnl = realiseAtMark(market, position, recorder.timeMs);
-  positionRealised(market, account, recorder.timeMs);
+  const funding = settleFundingReported(account, market, position, recorder, parts?.fundingUnits);
+  const pnl = realiseAtMark(market, position, recorder.timeMs, parts?.pnlUnits);
+  positionRealised(market, account, position, recorder.timeMs);
   state.changes.accountChanged(account);
   markLeafStale(state, account);
   // The coverage pool's account has no USDC of its own: the pool's holdings are its cash (pool-positions.ts).
@@ -84,10 +96,31 @@ export function realiseDuePositions(
 ): void {
   if (account.positions.size === 0) return;
   const windowStartMs = windowStartOf(timeMs);
-  for (const [marketIndex, position] of positionsInOrder(account)) {
-    if (position.realisedAtMs >= windowStartMs) continue;
+  // Only the due ones are collected (most entries find none), and sorted only when there are several.
+  let due: Array<[number, Position]> | undefined;
+  for (const entry of account.positions) if (entry[1].realisedAtMs < windowStartMs) (due ??= []).push(entry);
+  if (due === undefined) return;
+  if (due.length > 1) due.sort((left, right) => left[0] - right[0]);
+  for (const [marketIndex, position] of due)
     realisePosition(state, recorder, account, state.markets[marketIndex]!, position);
-  }
+}
+
+/** What realising a position would settle: its pending funding and its PnL at the mark. */
+interface PendingParts {
+  readonly fundingUnits: bigint;
+  readonly pnlUnits: bigint;
+}
+
+/** The parts of pendingPositionUnits (liabilities-perps.ts), whose USDC change is pnlUnits − fundingUnits. */
+function pendingOf(market: Market, position: Position): PendingParts {
+  const funding = (market.perp as PerpMarketState).funding;
+  const fundingUnits = pendingFundingUnits(
+    position,
+    funding.cumulativeFundingIndex,
+    market.base.decimals,
+    market.quote.decimals,
+  );
+  return { fundingUnits, pnlUnits: pnlAtMark(market, position) };
 }
 
 /**
@@ -124,23 +157,25 @@ export function realiseOldestPositions(state: ExchangeState, recorder: EntryReco
     if (market.perp === undefined || market.perp.openInterestUnits === 0n) continue;
     const positions = marketPositionsOf(state, market);
     for (let count = 0; count < realisationsPerEntry; count += 1) {
-      const account = positions.takeOldest(windowStartMs);
-      if (account === undefined) break;
-      const position = account.positions.get(marketIndex)!;
-      if (isCoveragePoolAccount(account) && !isPayableByPool(market.quote, pendingPositionUnits(market, position))) {
+      // Each path below re-stamps the oldest position (so the next is taken) or ends the market's sweep.
+      const oldest = positions.oldest(windowStartMs);
+      if (oldest === undefined) break;
+      const { account, position } = oldest;
+      const parts = pendingOf(market, position);
+      const netUnits = parts.pnlUnits - parts.fundingUnits;
+      if (isCoveragePoolAccount(account) && !isPayableByPool(market.quote, netUnits)) {
         // The pool's holdings cannot pay its account's loss now: passed over, its PnL stays pending (section 6a).
         position.realisedAtMs = timeMs;
-        positionRealised(market, account, timeMs);
+        positionRealised(market, account, position, timeMs);
         // realisedAtMs is in the account's piece of the state encoding (docs/perps.md, "Encoding").
         state.changes.accountChanged(account);
         continue;
       }
-      if (!isPayable(account, market.quote, pendingPositionUnits(market, position))) {
+      if (!isPayable(account, market.quote, netUnits)) {
         // Realising it would halt the node (perp-cash.ts): it waits, and the market's sweep with it, for liquidation.
-        positions.putBack();
         break;
       }
-      realisePosition(state, recorder, account, market, position);
+      realisePosition(state, recorder, account, market, position, parts);
     }
   }
 }

@@ -11,13 +11,12 @@ import type { EntryRecorder } from '../entry-recorder.js';
 import { markLeafStale } from '../liabilities-perps.js';
 import type { PriceLevel } from '../order-book.js';
 import { ceilingFee, SpotSettlement } from '../spot-settlement.js';
-import type { Account, ExchangeState, Market, Order } from '../state.js';
+import type { Account, Market, Order } from '../state.js';
 import type { PerpMarketState } from './perp-market.js';
 import { settlePerpCash } from './perp-cash.js';
 import { reportPositionChanged, reportSettlements, settleFundingReported } from './perp-events.js';
 import { realiseAtMark } from './perp-realisation.js';
 import { positionClosed, positionRealised } from './position-queue.js';
-import { notePositionHolder } from './position-holders.js';
 import { applyFill, newPosition, type Position } from './position.js';
 import { conformReduceOnlyOrders, perpOrderFilled, restingPerpOrdersOf } from './resting-perp-orders.js';
 
@@ -32,8 +31,8 @@ function longUnits(quantityUnits: bigint): bigint {
  * (reported to `recorder`, if any: perp-events.ts), applies the fill, realises what stays open at
  * the mark, and returns the position after it, the realised PnL, the funding
  * paid and the change in open interest. A position that becomes flat is
- * removed (docs/perps.md, "Encoding"); with `state`, the market's holders
- * (position-holders.ts) follow.
+ * removed (docs/perps.md, "Encoding"); the market's position index
+ * (position-queue.ts: the holders and the realisation order) follows.
  */
 export function movePosition(
   account: Account,
@@ -42,7 +41,6 @@ export function movePosition(
   quoteUnits: bigint,
   timeMs: number,
   recorder?: EntryRecorder,
-  state?: ExchangeState,
 ): {
   readonly position: Position;
   readonly realisedUnits: bigint;
@@ -55,7 +53,6 @@ export function movePosition(
   const fundingUnits = settleFundingReported(account, market, position, recorder);
   const before = position.quantityUnits;
   let realisedUnits = applyFill(position, deltaUnits, quoteUnits);
-  if (state !== undefined) notePositionHolder(state, account, market.index, position.quantityUnits !== 0n);
   if (position.quantityUnits === 0n) {
     account.positions.delete(market.index);
     positionClosed(market, account);
@@ -63,7 +60,7 @@ export function movePosition(
     // What stays open is realised at the mark too (docs/perps.md, "Realisation"): every change realises all PnL.
     realisedUnits += realiseAtMark(market, position, timeMs);
     account.positions.set(market.index, position);
-    positionRealised(market, account, timeMs);
+    positionRealised(market, account, position, timeMs);
   }
   return {
     position,
@@ -107,7 +104,7 @@ export class PerpSettlement extends SpotSettlement {
    */
   private settleSide(account: Account, deltaUnits: bigint, quoteUnits: bigint, feeUnits: bigint): void {
     const { market, recorder, state } = this;
-    const moved = movePosition(account, market, deltaUnits, quoteUnits, recorder.timeMs, recorder, state);
+    const moved = movePosition(account, market, deltaUnits, quoteUnits, recorder.timeMs, recorder);
     const holders = this.reduceOnlyHolders;
     if (restingPerpOrdersOf(account, market).reduceOnly.length > 0 && !holders.includes(account)) holders.push(account);
     (market.perp as PerpMarketState).openInterestUnits += moved.openInterestChangeUnits;

@@ -11,7 +11,6 @@
 import { ByteDecodeError, type ByteReader, type ByteWriter } from '../byte-codec.js';
 import type { Account, ExchangeState } from '../state.js';
 import { readSigned, writeSigned } from './perp-codec.js';
-import { notePositionHolder } from './position-holders.js';
 import type { Position } from './position.js';
 
 /** The account's positions in ascending market index: the one deterministic order they are read in. */
@@ -52,7 +51,6 @@ export function decodeAccountPositions(reader: ByteReader, state: ExchangeState,
     };
     if (position.quantityUnits === 0n) throw new ByteDecodeError('a flat position is never stored');
     account.positions.set(marketIndex, position);
-    notePositionHolder(state, account, marketIndex, true);
     if (position.quantityUnits > 0n) perp.openInterestUnits += position.quantityUnits;
   }
 }

@@ -15,79 +15,106 @@
  * the positions, never on the order the hooks ran in, so a node restored from
  * a snapshot realises exactly what the node that wrote it would have.
  *
- * Order by realisation time: log time never decreases and a realisation
- * stamps the entry's log time, so the buckets (one per realisedAtMs, in
- * ascending time) only ever grow at the end. Within a bucket positions are
- * taken in ascending account ordinal, sorted once when the bucket is first
- * taken from (a bucket older than the current window receives no more
- * positions). A bucket keeps an account that was realised again later (its
- * position's realisedAtMs no longer matches): such a stale member is skipped
- * when reached, once, so the work per entry is the bounded number of
- * realisations plus stale members skipped, each of which some earlier
- * realisation added (amortised O(1) per realisation).
+ * Order by realisation time: one doubly linked list of the holders in
+ * ascending (realisedAtMs, account ordinal), each holder once. Log time never
+ * decreases and a realisation stamps the entry's log time, so a realised
+ * position is unlinked from its place and relinked at the tail, behind the
+ * tail's members of the same time with a larger ordinal (a short walk back:
+ * only positions realised in the same entry share its time). The oldest is
+ * the head. Every operation is O(1) but that walk, with no allocation but a
+ * position's first node, and nothing is left behind to skip later.
  */
 import type { Account, ExchangeState, Market } from '../state.js';
+import type { Position } from './position.js';
+
+/** One holder's place in the order by realisation time. */
+export interface QueueNode {
+  readonly account: Account;
+  /** The account's position on the market (refreshed at every link: the sweep need not look it up). */
+  position: Position;
+  /** The position's realisedAtMs when it was last linked. */
+  timeMs: number;
+  previous: QueueNode | undefined;
+  next: QueueNode | undefined;
+}
+
+/** Whether `node` comes after (`timeMs`, `ordinal`) in the order. */
+function isAfter(node: QueueNode, timeMs: number, ordinal: number): boolean {
+  return node.timeMs > timeMs || (node.timeMs === timeMs && node.account.ordinal > ordinal);
+}
 
 /** One market's positions, by holder and by realisation time. */
 export class MarketPositions {
-  /** The accounts with an open position on the market, by ordinal. */
-  readonly holders = new Map<number, Account>();
-  /** realisedAtMs → accounts realised then (possibly stale), in ascending time. */
-  private readonly buckets = new Map<number, Map<number, Account>>();
-  private lastBucketMs = -1;
-  /** The first bucket's members in ascending ordinal, once taken from; next is the next one to read. */
-  private sortedOrdinals: number[] | undefined = undefined;
-  private next = 0;
+  /** The accounts with an open position on the market, by ordinal, each with its place in the order. */
+  readonly holders = new Map<number, QueueNode>();
+  private head: QueueNode | undefined = undefined;
+  private tail: QueueNode | undefined = undefined;
+  /** The latest time ever linked: an earlier one is out of order. */
+  private lastMs = -1;
 
-  constructor(private readonly marketIndex: number) {}
-
-  /** Records that `account`'s position was realised (or opened) at `timeMs`. False when that time is out of order. */
-  realised(account: Account, timeMs: number): boolean {
-    this.holders.set(account.ordinal, account);
-    if (timeMs < this.lastBucketMs) return false;
-    let bucket = this.buckets.get(timeMs);
-    if (bucket === undefined) {
-      bucket = new Map();
-      this.buckets.set(timeMs, bucket);
-      this.lastBucketMs = timeMs;
+  /**
+   * Records that `account`'s `position` (its position on the market) was realised (or opened) at `timeMs`.
+   * False when that time is out of order.
+   */
+  realised(account: Account, position: Position, timeMs: number): boolean {
+    let node = this.holders.get(account.ordinal);
+    if (node === undefined) {
+      node = { account, position, timeMs, previous: undefined, next: undefined };
+      this.holders.set(account.ordinal, node);
+      return this.link(node, timeMs);
     }
-    bucket.set(account.ordinal, account);
+    node.position = position;
+    if (node.timeMs === timeMs) return true;
+    this.unlink(node);
+    return this.link(node, timeMs);
+  }
+
+  /** Links an unlinked node at `timeMs`, behind the tail's members of that time with a smaller ordinal. */
+  private link(node: QueueNode, timeMs: number): boolean {
+    const account = node.account;
+    if (timeMs < this.lastMs) return false;
+    this.lastMs = timeMs;
+    node.timeMs = timeMs;
+    let before = this.tail;
+    while (before !== undefined && isAfter(before, timeMs, account.ordinal)) before = before.previous;
+    node.previous = before;
+    node.next = before === undefined ? this.head : before.next;
+    if (node.next === undefined) this.tail = node;
+    else node.next.previous = node;
+    if (before === undefined) this.head = node;
+    else before.next = node;
     return true;
   }
 
-  /** Puts back the position takeOldest returned last: the next call returns it again. */
-  putBack(): void {
-    this.next -= 1;
-  }
-
   closed(account: Account): void {
+    const node = this.holders.get(account.ordinal);
+    if (node === undefined) return;
     this.holders.delete(account.ordinal);
+    this.unlink(node);
   }
 
   /**
-   * Takes the next position realised before `beforeMs`, in ascending
-   * (realisedAtMs, account ordinal); undefined when there is none. Stale
-   * members are dropped on the way.
+   * The holder realised longest ago, if before `beforeMs` (ascending
+   * (realisedAtMs, account ordinal)); undefined when there is none. It stays
+   * the oldest until its position is realised again (or closed).
    */
-  takeOldest(beforeMs: number): Account | undefined {
-    for (;;) {
-      const first = this.buckets.entries().next();
-      if (first.done === true || first.value[0] >= beforeMs) return undefined;
-      const [timeMs, bucket] = first.value;
-      this.sortedOrdinals ??= [...bucket.keys()].sort((left, right) => left - right);
-      while (this.next < this.sortedOrdinals.length) {
-        const account = bucket.get(this.sortedOrdinals[this.next++]!)!;
-        if (account.positions.get(this.marketIndex)?.realisedAtMs === timeMs) return account;
-      }
-      this.buckets.delete(timeMs);
-      this.sortedOrdinals = undefined;
-      this.next = 0;
-    }
+  oldest(beforeMs: number): QueueNode | undefined {
+    const head = this.head;
+    return head !== undefined && head.timeMs < beforeMs ? head : undefined;
   }
 
-  /** The members of every bucket (stale included): for the consistency check. */
-  *bucketMembers(): Generator<[number, Account]> {
-    for (const [timeMs, bucket] of this.buckets) for (const account of bucket.values()) yield [timeMs, account];
+  /** The holders in the order, each with the time it was linked at: for the consistency check. */
+  *ordered(): Generator<[number, Account]> {
+    for (let node = this.head; node !== undefined; node = node.next) yield [node.timeMs, node.account];
+  }
+
+  private unlink(node: QueueNode): void {
+    if (node.previous === undefined) this.head = node.next;
+    else node.previous.next = node.next;
+    if (node.next === undefined) this.tail = node.previous;
+    else node.next.previous = node.previous;
+    node.previous = undefined;
+    node.next = undefined;
   }
 }
 
@@ -96,27 +123,27 @@ export function marketPositionsOf(state: ExchangeState, market: Market): MarketP
   const perp = market.perp!;
   let index = perp.positionIndex;
   if (index !== undefined) return index;
-  index = new MarketPositions(market.index);
-  const held: Array<[number, Account]> = [];
+  index = new MarketPositions();
+  const held: Array<[Position, Account]> = [];
   for (const account of state.accountList) {
     const position = account.positions.get(market.index);
-    if (position !== undefined) held.push([position.realisedAtMs, account]);
+    if (position !== undefined) held.push([position, account]);
   }
-  held.sort((left, right) => left[0] - right[0] || left[1].ordinal - right[1].ordinal);
-  for (const [timeMs, account] of held) index.realised(account, timeMs);
+  held.sort((left, right) => left[0].realisedAtMs - right[0].realisedAtMs || left[1].ordinal - right[1].ordinal);
+  for (const [position, account] of held) index.realised(account, position, position.realisedAtMs);
   perp.positionIndex = index;
   return index;
 }
 
 /**
- * Hook: `account`'s position on `market` was opened or realised at `timeMs`.
+ * Hook: `account`'s `position` on `market` was opened or realised at `timeMs`.
  * Nothing to do while the market's index is not built (the build reads the
  * position). A time out of order cannot happen while log time never
  * decreases; should it, the index is dropped and rebuilt from the positions.
  */
-export function positionRealised(market: Market, account: Account, timeMs: number): void {
+export function positionRealised(market: Market, account: Account, position: Position, timeMs: number): void {
   const index = market.perp?.positionIndex;
-  if (index !== undefined && !index.realised(account, timeMs)) market.perp!.positionIndex = undefined;
+  if (index !== undefined && !index.realised(account, position, timeMs)) market.perp!.positionIndex = undefined;
 }
 
 /** Hook: `account`'s position on `market` became flat and was removed. */
@@ -126,23 +153,37 @@ export function positionClosed(market: Market, account: Account): void {
 
 /**
  * Checks a built index against the positions (tests' invariants): the
- * holders are exactly the accounts with a position, and each position is in
- * the bucket of its realisedAtMs. O(positions); nothing to check when the
- * index is not built.
+ * holders are exactly the accounts with a position, and the order holds each
+ * of them once, at its position's realisedAtMs, in ascending (realisedAtMs,
+ * ordinal). O(positions); nothing to check when the index is not built.
  */
 export function checkMarketPositions(state: ExchangeState, market: Market, fail: (message: string) => never): void {
   const index = market.perp?.positionIndex;
   if (index === undefined) return;
-  const found = new Set<number>();
-  for (const [timeMs, account] of index.bucketMembers()) {
-    if (account.positions.get(market.index)?.realisedAtMs === timeMs) found.add(account.ordinal);
-  }
   let count = 0;
+  let previous: [number, Account] | undefined;
+  for (const member of index.ordered()) {
+    const [timeMs, account] = member;
+    count += 1;
+    const position = account.positions.get(market.index);
+    if (position?.realisedAtMs !== timeMs)
+      fail(`${market.symbol}: ${account.id}'s position is not queued at its realisation time`);
+    if (index.holders.get(account.ordinal)?.position !== position)
+      fail(`${market.symbol}: ${account.id}'s queued position is not its position`);
+    if (
+      previous !== undefined &&
+      (previous[0] > timeMs || (previous[0] === timeMs && previous[1].ordinal >= account.ordinal))
+    )
+      fail(`${market.symbol}: the realisation order is broken at ${account.id}`);
+    previous = member;
+  }
+  let holding = 0;
   for (const account of state.accountList) {
     if (!account.positions.has(market.index)) continue;
-    count += 1;
-    if (index.holders.get(account.ordinal) !== account) fail(`${market.symbol}: ${account.id} missing from holders`);
-    if (!found.has(account.ordinal)) fail(`${market.symbol}: ${account.id}'s position is not queued for realisation`);
+    holding += 1;
+    if (index.holders.get(account.ordinal)?.account !== account)
+      fail(`${market.symbol}: ${account.id} missing from holders`);
   }
-  if (count !== index.holders.size) fail(`${market.symbol}: ${index.holders.size} holders for ${count} positions`);
+  if (holding !== index.holders.size || count !== holding)
+    fail(`${market.symbol}: ${index.holders.size} holders and ${count} queued for ${holding} positions`);
 }

@@ -148,15 +148,16 @@ export function applyFill(position: Position, deltaUnits: bigint, quoteUnits: bi
  * pays). It rounds toward +∞: what an account pays rounds up, what it
  * receives rounds down, so the payments of a market sum to at least the
  * exact zero; that non-negative dust stays in the market's funding balance
- * (docs/perps.md, "Funding").
+ * (docs/perps.md, "Funding"). `payment`, when given, is pendingFundingUnits
+ * of the same operands, computed by the caller already.
  */
 export function settleFunding(
   position: Position,
   fundingIndex: bigint,
   baseDecimals: number,
   settlementDecimals: number,
+  payment = pendingFundingUnits(position, fundingIndex, baseDecimals, settlementDecimals),
 ): bigint {
-  const payment = pendingFundingUnits(position, fundingIndex, baseDecimals, settlementDecimals);
   position.fundingIndexAtSettlement = fundingIndex;
   position.cumulativeFundingUnits += payment;
   return payment;
