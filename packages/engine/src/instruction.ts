@@ -311,6 +311,8 @@ export class ParameterReader {
   }
 }
 
+const triggerByKeys = ['triggerBy', 'takeProfitTriggerBy', 'stopLossTriggerBy'] as const;
+
 function parseOrder(reader: ParameterReader): OrderRequest {
   const symbol = reader.symbol('symbol');
   const side = reader.oneOf('side', enumValues.side);
@@ -332,9 +334,7 @@ function parseOrder(reader: ParameterReader): OrderRequest {
   const stopLossTriggerPrice = reader.optional('stopLossTriggerPrice');
   const stopLossLimitPrice = reader.optional('stopLossLimitPrice');
   // Triggers follow the last trade price; mark and index prices do not exist yet.
-  for (const key of ['triggerBy', 'takeProfitTriggerBy', 'stopLossTriggerBy']) {
-    reader.oneOf(key, enumValues.triggerBy, 'LastPrice');
-  }
+  for (const key of triggerByKeys) reader.oneOf(key, enumValues.triggerBy, 'LastPrice');
   if ((triggerPrice === undefined) !== (triggerQuantity === undefined)) {
     throw new ParseFailure('A trigger order requires both "triggerPrice" and "triggerQuantity".');
   }
@@ -377,8 +377,15 @@ function parseOrder(reader: ParameterReader): OrderRequest {
 /** `fields` without its undefined members: an optional field not given is absent, not present as undefined. */
 function definedFields<Fields extends object>(fields: Fields): Fields {
   const defined: Record<string, unknown> = {};
+  const source = fields as Record<string, unknown>;
+  // Object.keys rather than Object.entries: no [key, value] pair allocated per field of every order parsed.
   // determinism-reviewed: string keys of a literal iterate in insertion order, which the result keeps.
-  for (const [key, value] of Object.entries(fields)) if (value !== undefined) defined[key] = value;
+  const keys = Object.keys(source);
+  for (let index = 0; index < keys.length; index += 1) {
+    const key = keys[index] as string;
+    const value = source[key];
+    if (value !== undefined) defined[key] = value;
+  }
   return defined as Fields;
 }
 

@@ -70,6 +70,20 @@ describe('messageDigest', () => {
     );
     expect(messageDigest(new Uint8Array(32), message)).not.toBe(messageDigest(new Uint8Array(32), message.subarray(1)));
   });
+
+  it('hashes exactly the given bytes whatever the length, and one call leaves nothing behind for the next', () => {
+    const key = new Uint8Array(32).fill(7);
+    const expected = (message: Uint8Array): Buffer =>
+      createHash('sha256')
+        .update(Buffer.concat([key, message]))
+        .digest();
+    // Longer than any accepted signing string (the reused buffer's size): it is hashed from a buffer of its own.
+    const long = new Uint8Array(20_000).fill(0x61);
+    const short = new TextEncoder().encode('instruction=balanceQuery&timestamp=1&window=5000');
+    for (const message of [long, short, short.subarray(0, 10), new Uint8Array(0), long.subarray(0, 16_384)]) {
+      expect(Buffer.from(messageDigest(key, message), 'latin1')).toEqual(expected(message));
+    }
+  });
 });
 
 describe('remember and hasSeen', () => {

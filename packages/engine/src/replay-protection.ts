@@ -16,11 +16,15 @@
  */
 import { hash } from 'node:crypto';
 import { maximumWindowMs } from './limits.js';
+import { maximumSigningStringBytes } from './signing-string.js';
 import type { StateChanges } from './state-changes.js';
 import type { ReplayProtectionState } from './state.js';
 
 /** How long an accepted message is remembered: beyond this no window can admit it. */
 export const replayMemoryMs = 2 * maximumWindowMs;
+
+/** Room for a public key and the longest signing string accepted; a longer message gets its own buffer. */
+const digestScratch = new Uint8Array(32 + maximumSigningStringBytes);
 
 /**
  * SHA-256(public key ‖ message) as a 32-character latin1 string (one
@@ -29,8 +33,11 @@ export const replayMemoryMs = 2 * maximumWindowMs;
  * writes the 32 bytes themselves.
  */
 export function messageDigest(publicKey: Uint8Array, message: Uint8Array): string {
-  // One-shot hashing of one buffer is about twice as fast as a streaming Hash.
-  const input = new Uint8Array(publicKey.length + message.length);
+  // One-shot hashing of one buffer is about twice as fast as a streaming Hash. The two parts are copied into
+  // one reused buffer (hashing is synchronous, so no other call can overwrite it meanwhile): allocating a
+  // fresh one per entry cost about as much again as the hash (1.3 against 0.6 µs on the replay bench's log).
+  const length = publicKey.length + message.length;
+  const input = length <= digestScratch.length ? digestScratch.subarray(0, length) : new Uint8Array(length);
   input.set(publicKey, 0);
   input.set(message, publicKey.length);
   return hash('sha256', input, 'binary'); // 'binary' is Node's name for latin1
