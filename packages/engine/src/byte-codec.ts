@@ -25,7 +25,9 @@ export class ByteWriter {
 
   bytes(value: Uint8Array): void {
     this.reserve(value.length);
-    this.buffer.set(value, this.length);
+    if (value.length > 64) this.buffer.set(value, this.length);
+    // Keys, salts and addresses: a plain loop is cheaper than TypedArray.set's generic call.
+    else for (let index = 0; index < value.length; index += 1) this.buffer[this.length + index] = value[index]!;
     this.length += value.length;
   }
 
@@ -69,6 +71,12 @@ export class ByteWriter {
       rest >>>= 7;
     }
     this.buffer[this.length++] = rest;
+  }
+
+  /** Each character's low byte, as Buffer.from(value, 'latin1') would give them, without allocating. */
+  latin1(value: string): void {
+    this.reserve(value.length);
+    for (let index = 0; index < value.length; index += 1) this.buffer[this.length++] = value.charCodeAt(index) & 0xff;
   }
 
   string(value: string): void {

@@ -24,6 +24,7 @@ import { unitsForShares } from './coverage-pool.js';
 import { accountCommitment, commitmentTag, exitLeafHashPrefix } from './inclusion-proof.js';
 import { borrowedUnitsAtIndex, indexesAt, isExpiredLend, lentUnitsAtIndex, type PoolIndexes } from './lending-pool.js';
 import type { CoveragePool } from './margin-state.js';
+import { copyWords, viewOf } from './merkle-bytes.js';
 import type { Account, Balance, ExchangeState } from './state.js';
 
 const hashLengthBytes = 32;
@@ -165,6 +166,7 @@ export function exitAddressOfLeaf(record: Uint8Array, account: Account): Uint8Ar
  */
 export class AccountCommitments {
   private bytes: Buffer = Buffer.alloc(0);
+  private view: DataView = viewOf(this.bytes);
   /** The accounts 0 … count − 1 are hashed. */
   private count = 0;
   private readonly input: Buffer = Buffer.alloc(commitmentTag.length + 64);
@@ -179,9 +181,9 @@ export class AccountCommitments {
   }
 
   /** Writes the commitment of `accounts[ordinal]` at `offset` of `target`, hashing those not hashed yet. */
-  write(accounts: readonly Account[], ordinal: number, target: Buffer, offset: number): void {
+  write(accounts: readonly Account[], ordinal: number, target: DataView, offset: number): void {
     if (ordinal >= this.count) this.catchUp(accounts, ordinal);
-    target.set(this.bytes.subarray(ordinal * 32, ordinal * 32 + 32), offset);
+    copyWords(target, offset, this.view, ordinal * 32, ordinal * 32 + 32);
   }
 
   private catchUp(accounts: readonly Account[], ordinal: number): void {
@@ -191,6 +193,7 @@ export class AccountCommitments {
       const grown = Buffer.alloc(needed > doubled ? needed : doubled);
       this.bytes.copy(grown, 0, 0, this.count * 32);
       this.bytes = grown;
+      this.view = viewOf(grown);
     }
     const keyOffset = commitmentTag.length;
     for (; this.count <= ordinal; this.count += 1) {

@@ -36,7 +36,7 @@ import {
   type Attestation,
   type AttestationFields,
 } from './attestation.js';
-import { copyBytes, sortedUniqueIndexes, writeBinaryDigest } from './merkle-bytes.js';
+import { copyWords, sortedUniqueIndexes, writeBinaryDigest } from './merkle-bytes.js';
 import { emptyNodeHash, inclusionProofOf, type InclusionProof, type InclusionProofBody } from './inclusion-proof.js';
 import {
   AccountCommitments,
@@ -56,7 +56,7 @@ import {
 import { MarkMemory, pendingPerpUnitsByAsset, withPendingPerp } from './liabilities-perps.js';
 import type { PoolIndexes } from './lending-pool.js';
 import type { CoveragePool } from './margin-state.js';
-import { publicKeyFromSeed, signMessage } from './signature.js';
+import { publicKeyOfOperatorSeed, signWithOperatorSeed } from './operator-signing.js';
 import { stateCommitmentOf } from './state-commitment.js';
 import type { Account, ExchangeState } from './state.js';
 import { stressFigure } from './stress.js';
@@ -650,8 +650,8 @@ export class LiabilitiesTree {
     const input = this.leafInput;
     const view = this.leafInputView;
     input[0] = 0x00;
-    this.commitments.write(this.state!.accountList, account.ordinal, input, 1);
-    input.fill(0, 1 + hashLengthBytes);
+    this.commitments.write(this.state!.accountList, account.ordinal, view, 1);
+    for (let offset = 1 + hashLengthBytes; offset < input.length; offset += 4) view.setUint32(offset, 0);
     const balances = account.balances;
     const pending = pendingPerpUnitsByAsset(this.state!, account);
     const assetCount = balances.length < this.assetCount && pending === undefined ? balances.length : this.assetCount;
@@ -677,21 +677,21 @@ export class LiabilitiesTree {
     // An account that linked an exit address has an exit leaf (0x02 ‖ commitment ‖ address ‖ sums).
     const hashInput = account.exitAddress === undefined ? input : exitLeafInput(input, account.exitAddress);
     writeBinaryDigest(leaves, record, oneShotHash('sha256', hashInput, 'binary'));
-    copyBytes(leaves, record + hashLengthBytes, input, 1 + hashLengthBytes, input.length);
+    copyWords(this.views[0]!, record + hashLengthBytes, view, 1 + hashLengthBytes, input.length);
   }
 
   /** Recomputes node `parent` of level `level + 1` from its children (the empty node standing in for a missing right one). */
   private writeParent(level: number, parent: number): void {
     const recordLength = this.recordLengthBytes;
-    const children = this.levels[level]!;
+    const children = this.views[level]!;
     const left = 2 * parent;
     const leftOffset = left * recordLength;
     const input = this.nodeInput;
     input[0] = 0x01;
     if (left + 1 < this.counts[level]!) {
-      copyBytes(input, 1, children, leftOffset, leftOffset + 2 * recordLength);
+      copyWords(this.nodeInputView, 1, children, leftOffset, leftOffset + 2 * recordLength);
     } else {
-      copyBytes(input, 1, children, leftOffset, leftOffset + recordLength);
+      copyWords(this.nodeInputView, 1, children, leftOffset, leftOffset + recordLength);
       input.fill(0, 1 + recordLength);
     }
     const parentOffset = parent * recordLength;
@@ -783,6 +783,6 @@ export function attestationFieldsOf(
 
 /** Signs attestation fields with the operator's 32-byte Ed25519 seed. */
 export function signAttestation(fields: AttestationFields, operatorSeed: Uint8Array): Attestation {
-  const signature = signMessage(operatorSeed, attestationMessage(fields));
-  return assembleAttestation(fields, bytesToBase64(publicKeyFromSeed(operatorSeed)), bytesToBase64(signature));
+  const signature = signWithOperatorSeed(operatorSeed, attestationMessage(fields));
+  return assembleAttestation(fields, bytesToBase64(publicKeyOfOperatorSeed(operatorSeed)), bytesToBase64(signature));
 }

@@ -20,6 +20,27 @@ export function copyBytes(
 }
 
 /**
+ * target[targetOffset…] = source[sourceStart…sourceEnd) four bytes at a
+ * time, for ranges whose length is a multiple of 4 (hashes and u128 sums):
+ * a quarter of copyBytes' loads and stores, at any alignment.
+ */
+export function copyWords(
+  target: DataView,
+  targetOffset: number,
+  source: DataView,
+  sourceStart: number,
+  sourceEnd: number,
+): void {
+  const shift = targetOffset - sourceStart;
+  for (let index = sourceStart; index < sourceEnd; index += 4) target.setUint32(index + shift, source.getUint32(index));
+}
+
+/** A DataView over all of `bytes`. */
+export function viewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
  * Writes a 32-byte digest taken as a 'binary' (latin1) string at `offset`:
  * each character is one byte, 0–255.
  */

@@ -48,6 +48,48 @@ function keyBytes(accountId: string): Uint8Array {
   return bytes;
 }
 
+const base64Alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+/** Each character code's base64 value, 255 for a character outside the standard alphabet. */
+const base64Values = new Uint8Array(128).fill(255);
+for (let index = 0; index < 64; index += 1) base64Values[base64Alphabet.charCodeAt(index)] = index;
+const keyScratch = new Uint8Array(32);
+
+/**
+ * Writes the 32 bytes keyBytes(accountId) returns, decoded in place: the
+ * state commitment writes a key per changed account and per open order, and
+ * Buffer's decoding and re-encoding check cost more than the key. Anything
+ * but canonical base64 of 32 bytes (44 characters, one '=' last, the last
+ * digit's two spare bits zero) goes to keyBytes, which refuses it.
+ */
+function writeKey(writer: ByteWriter, accountId: string): void {
+  if (accountId.length !== 44 || accountId.charCodeAt(43) !== 0x3d) {
+    writer.bytes(keyBytes(accountId));
+    return;
+  }
+  let bits = 0;
+  let bitCount = 0;
+  let written = 0;
+  for (let index = 0; index < 43; index += 1) {
+    const code = accountId.charCodeAt(index);
+    const value = code < 128 ? base64Values[code]! : 255;
+    if (value === 255) {
+      writer.bytes(keyBytes(accountId));
+      return;
+    }
+    bits = ((bits << 6) | value) & 0xfff;
+    bitCount += 6;
+    if (bitCount >= 8) {
+      bitCount -= 8;
+      keyScratch[written++] = (bits >>> bitCount) & 0xff;
+    }
+  }
+  if ((bits & ((1 << bitCount) - 1)) !== 0) {
+    writer.bytes(keyBytes(accountId));
+    return;
+  }
+  writer.bytes(keyScratch);
+}
+
 function keyText(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
@@ -179,7 +221,7 @@ function encodeMarketsSection(writer: ByteWriter, state: ExchangeState): void {
 
 /** One account: key, salt, balances by asset index (zero ones left out), settings, exit address, positions. */
 export function encodeAccount(writer: ByteWriter, account: Account): void {
-  writer.bytes(keyBytes(account.id));
+  writeKey(writer, account.id);
   writer.bytes(account.salt);
   const held = account.balances.filter(
     (balance) =>
@@ -211,7 +253,7 @@ export function encodeAccount(writer: ByteWriter, account: Account): void {
 /** One open order (resting or pending trigger). */
 export function encodeOrder(writer: ByteWriter, order: Order): void {
   writer.unsigned(order.id);
-  writer.bytes(keyBytes(order.account.id));
+  writeKey(writer, order.account.id);
   writer.unsigned(order.market.index);
   writer.byte(sides.indexOf(order.side));
   writer.unsigned(order.priceTicks);
@@ -264,7 +306,7 @@ export function encodeCreditedDeposit(writer: ByteWriter, deposit: string): void
 
 /** One remembered message: its 32-byte digest (held as a latin1 string) and the log time it was accepted at. */
 export function encodeRememberedMessage(writer: ByteWriter, digest: string, acceptedAtMs: number): void {
-  writer.bytes(Buffer.from(digest, 'latin1'));
+  writer.latin1(digest);
   writer.unsigned(acceptedAtMs);
 }
 

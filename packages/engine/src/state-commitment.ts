@@ -12,7 +12,7 @@
  */
 import { hash as oneShotHash } from 'node:crypto';
 import { ByteWriter } from './byte-codec.js';
-import { copyBytes, sortedUniqueIndexes, writeBinaryDigest } from './merkle-bytes.js';
+import { copyWords, sortedUniqueIndexes, viewOf, writeBinaryDigest } from './merkle-bytes.js';
 import {
   encodeAccount,
   encodeCreditedDeposit,
@@ -22,7 +22,7 @@ import {
   wholeStateSections,
   coveragePoolsSection,
 } from './state-codec.js';
-import type { Account, ExchangeState } from './state.js';
+import type { Account, ExchangeState, Withdrawal } from './state.js';
 
 export const stateCommitmentTag = 'vex/state-commitment/v1';
 const hashLengthBytes = 32;
@@ -51,9 +51,12 @@ function sha256Binary(input: Uint8Array): string {
  */
 export class MerkleLevels {
   private readonly levels: Buffer[] = [Buffer.alloc(hashLengthBytes * 16)];
+  /** A DataView over each level, for copying children four bytes at a time. */
+  private readonly views: DataView[] = [viewOf(this.levels[0]!)];
   private readonly counts: number[] = [0];
   private dirty: number[] = [];
   private readonly nodeInput = Buffer.alloc(1 + 2 * hashLengthBytes);
+  private readonly nodeInputView = viewOf(this.nodeInput);
 
   /** A tree of `count` leaves all equal to `leaf`, built without hashing each node. */
   static uniform(count: number, leaf: Uint8Array): MerkleLevels {
@@ -62,6 +65,7 @@ export class MerkleLevels {
     let level = 0;
     for (let width = count; ; width = (width + 1) >>> 1) {
       tree.levels[level] = Buffer.alloc(width * hashLengthBytes).fill(node);
+      tree.views[level] = viewOf(tree.levels[level]!);
       tree.counts[level] = width;
       if (width <= 1) break;
       if (width % 2 !== 0) throw new RangeError('a uniform tree needs a power-of-two width');
@@ -109,6 +113,7 @@ export class MerkleLevels {
   private grow(level: number, count: number): void {
     if (this.levels[level] === undefined) {
       this.levels[level] = Buffer.alloc(hashLengthBytes * 16);
+      this.views[level] = viewOf(this.levels[level]!);
       this.counts[level] = 0;
     }
     const buffer = this.levels[level]!;
@@ -117,19 +122,20 @@ export class MerkleLevels {
       const grown = Buffer.alloc(needed > buffer.length * 2 ? needed : buffer.length * 2);
       buffer.copy(grown);
       this.levels[level] = grown;
+      this.views[level] = viewOf(grown);
     }
     if (count > this.counts[level]!) this.counts[level] = count;
   }
 
   private writeParent(level: number, parent: number): void {
-    const children = this.levels[level]!;
+    const children = this.views[level]!;
     const input = this.nodeInput;
     const left = 2 * parent;
     input[0] = nodePrefix;
     if (left + 1 < this.counts[level]!) {
-      copyBytes(input, 1, children, left * hashLengthBytes, (left + 2) * hashLengthBytes);
+      copyWords(this.nodeInputView, 1, children, left * hashLengthBytes, (left + 2) * hashLengthBytes);
     } else {
-      copyBytes(input, 1, children, left * hashLengthBytes, (left + 1) * hashLengthBytes);
+      copyWords(this.nodeInputView, 1, children, left * hashLengthBytes, (left + 1) * hashLengthBytes);
       input.fill(0, 1 + hashLengthBytes);
     }
     writeBinaryDigest(this.levels[level + 1]!, parent * hashLengthBytes, sha256Binary(input));
@@ -137,26 +143,29 @@ export class MerkleLevels {
 }
 
 /** How one keyed collection is spread over buckets, ordered within one and encoded. */
-interface KeyedCollection<Key> {
+interface KeyedCollection<Key, Value> {
   readonly name: string;
   readonly bucketOf: (key: Key) => number;
-  readonly isPresent: (state: ExchangeState, key: Key) => boolean;
+  /** What encode needs of the element, or undefined when the key is no longer in the state: one lookup for both. */
+  readonly valueOf: (state: ExchangeState, key: Key) => Value | undefined;
   readonly compare: (left: Key, right: Key) => number;
-  readonly encode: (writer: ByteWriter, state: ExchangeState, key: Key) => void;
+  readonly encode: (writer: ByteWriter, key: Key, value: Value) => void;
   readonly keysOf: (state: ExchangeState) => Iterable<Key>;
   readonly changesOf: (state: ExchangeState) => Key[];
 }
 
 /** A bucket leaf: SHA-256(0x00 ‖ varint count ‖ the elements' encodings in bucket order). */
-class KeyedPart<Key> {
+class KeyedPart<Key, Value> {
   private readonly tree: MerkleLevels;
   /** Keys seen per bucket; some may have left the state since (filtered at the next rehash). */
-  private readonly members = new Map<number, Key[]>();
+  private readonly members: (Key[] | undefined)[] = new Array(keyedBucketCount).fill(undefined);
   private readonly dirtyFlags = new Uint8Array(keyedBucketCount);
   private dirty: number[] = [];
+  /** The present elements' values of the bucket being rehashed, in the kept keys' order. */
+  private readonly values: Value[] = [];
 
   constructor(
-    private readonly collection: KeyedCollection<Key>,
+    private readonly collection: KeyedCollection<Key, Value>,
     emptyBucketLeaf: Uint8Array,
   ) {
     this.tree = MerkleLevels.uniform(keyedBucketCount, emptyBucketLeaf);
@@ -164,12 +173,9 @@ class KeyedPart<Key> {
 
   note(key: Key): void {
     const bucket = this.collection.bucketOf(key);
-    let list = this.members.get(bucket);
-    if (list === undefined) {
-      list = [];
-      this.members.set(bucket, list);
-    }
-    if (!list.includes(key)) list.push(key);
+    const list = this.members[bucket];
+    if (list === undefined) this.members[bucket] = [key];
+    else if (!list.includes(key)) list.push(key);
     if (this.dirtyFlags[bucket] === 0) {
       this.dirtyFlags[bucket] = 1;
       this.dirty.push(bucket);
@@ -178,16 +184,25 @@ class KeyedPart<Key> {
 
   root(state: ExchangeState, writer: ByteWriter): Uint8Array {
     const collection = this.collection;
+    const values = this.values;
     for (const bucket of this.dirty) {
       this.dirtyFlags[bucket] = 0;
-      const seen = this.members.get(bucket)!;
-      const present = seen.filter((key) => collection.isPresent(state, key)).sort(collection.compare);
-      if (present.length === 0) this.members.delete(bucket);
-      else this.members.set(bucket, present);
+      // Sorted first, then the keys gone from the state dropped in place, each looked up once.
+      const keys = this.members[bucket]!.sort(collection.compare);
+      let kept = 0;
+      for (const key of keys) {
+        const value = collection.valueOf(state, key);
+        if (value === undefined) continue;
+        values[kept] = value;
+        keys[kept++] = key;
+      }
+      keys.length = kept;
+      if (kept === 0) this.members[bucket] = undefined;
       writer.clear();
       writer.byte(leafPrefix);
-      writer.unsigned(present.length);
-      for (const key of present) collection.encode(writer, state, key);
+      writer.unsigned(kept);
+      for (let index = 0; index < kept; index += 1) collection.encode(writer, keys[index]!, values[index]!);
+      values.length = 0;
       this.tree.setLeaf(bucket, sha256Binary(writer.written()));
     }
     this.dirty = [];
@@ -207,40 +222,40 @@ function firstTwoBytes(binary: string): number {
   return (binary.charCodeAt(0) << 8) | binary.charCodeAt(1);
 }
 
-const withdrawalCollection: KeyedCollection<number> = {
+const withdrawalCollection: KeyedCollection<number, Withdrawal> = {
   name: 'pendingWithdrawals',
   bucketOf: (id) => id % keyedBucketCount,
-  isPresent: (state, id) => state.pendingWithdrawals.has(id),
+  valueOf: (state, id) => state.pendingWithdrawals.get(id),
   compare: compareNumbers,
-  encode: (writer, state, id) => encodeWithdrawal(writer, state.pendingWithdrawals.get(id)!),
+  encode: (writer, _id, withdrawal) => encodeWithdrawal(writer, withdrawal),
   keysOf: (state) => state.pendingWithdrawals.keys(),
   changesOf: (state) => state.changes.withdrawalIds,
 };
 
-const depositCollection: KeyedCollection<string> = {
+const depositCollection: KeyedCollection<string, true> = {
   name: 'creditedDeposits',
   bucketOf: (key) => firstTwoBytes(oneShotHash('sha256', key, 'binary')),
-  isPresent: (state, key) => state.creditedDeposits.has(key),
+  valueOf: (state, key) => (state.creditedDeposits.has(key) ? true : undefined),
   compare: compareText,
-  encode: (writer, _state, key) => encodeCreditedDeposit(writer, key),
+  encode: (writer, key) => encodeCreditedDeposit(writer, key),
   keysOf: (state) => state.creditedDeposits,
   changesOf: (state) => state.changes.deposits,
 };
 
-const messageCollection: KeyedCollection<string> = {
+const messageCollection: KeyedCollection<string, number> = {
   name: 'rememberedMessages',
   // The digest is already SHA-256 output: its first two bytes spread the messages evenly.
   bucketOf: firstTwoBytes,
-  isPresent: (state, digest) => state.replayProtection.seen.has(digest),
+  valueOf: (state, digest) => state.replayProtection.seen.get(digest),
   compare: compareText,
-  encode: (writer, state, digest) => encodeRememberedMessage(writer, digest, state.replayProtection.seen.get(digest)!),
+  encode: encodeRememberedMessage,
   keysOf: (state) => state.replayProtection.seen.keys(),
   changesOf: (state) => state.changes.messageDigests,
 };
 
 type CollectionKey = number | string;
 /** In the commitment's order: pending withdrawals, credited deposits, remembered messages. */
-type AnyCollection = KeyedCollection<CollectionKey>;
+type AnyCollection = KeyedCollection<CollectionKey, unknown>;
 const collectionList: readonly unknown[] = [withdrawalCollection, depositCollection, messageCollection];
 const keyedCollections = collectionList as readonly AnyCollection[];
 
@@ -264,7 +279,7 @@ function writeAccountLeaf(writer: ByteWriter, account: Account): string {
  */
 export class StateCommitment {
   private readonly accounts = new MerkleLevels();
-  private readonly keyed: KeyedPart<CollectionKey>[];
+  private readonly keyed: KeyedPart<CollectionKey, unknown>[];
   private readonly writer = new ByteWriter();
 
   private constructor(private readonly following: boolean) {
