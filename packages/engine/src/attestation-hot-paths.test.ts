@@ -95,7 +95,7 @@ describe('attestation hot paths', () => {
       }
       expect(Buffer.from(publicKeyOfOperatorSeed(seed))).toEqual(Buffer.from(publicKeyFromSeed(seed)));
       // The cached keys follow the seed's bytes, not the array holding them.
-      seed[1] ^= 1;
+      seed[1] = (seed[1] as number) ^ 1;
       expect(Buffer.from(publicKeyOfOperatorSeed(seed))).toEqual(Buffer.from(publicKeyFromSeed(seed)));
     }
     expect(() => signWithOperatorSeed(new Uint8Array(31), new Uint8Array(1))).toThrow(RangeError);
