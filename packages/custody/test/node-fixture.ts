@@ -52,8 +52,10 @@ async function exported(write: (destination: PassThrough) => Promise<unknown>): 
 
 /** The node's published log export and attestations, as a watchtower reads them. */
 export async function publishedRecords(node: ExchangeNode): Promise<{ log: Uint8Array; attestations: unknown[] }> {
-  const log = await exported((destination) => node.exportLog(destination));
+  // Attestations first: each names a sequence already in the log, so the log read after them holds every one
+  // (read the other way round, an attestation made between the two reads names an entry the log export lacks).
   const attestationLines = (await exported((destination) => node.exportAttestations(destination))).toString('utf8');
+  const log = await exported((destination) => node.exportLog(destination));
   const lines = attestationLines.trim() === '' ? [] : attestationLines.trim().split('\n');
   return { log: new Uint8Array(log), attestations: lines.map((line) => JSON.parse(line) as unknown) };
 }
