@@ -15,7 +15,12 @@ import type { Hex } from 'viem';
 import { sign } from 'viem/accounts';
 import type { CommitteeSigner } from './committee.js';
 
-/** The node's published log export and attestations (from its export routes, or a node in process). */
+/**
+ * The node's published log export and attestations (from its export routes, or a node in process).
+ * Read the attestations first and the log second: the node keeps appending, and an attestation made
+ * between the two reads would otherwise name a sequence beyond the exported log, which the replay
+ * rightly refuses ("beyond the end of the log"), so the watchtower would refuse to sign.
+ */
 export type PublishedRecords = () => Promise<{ readonly log: Uint8Array; readonly attestations: readonly unknown[] }>;
 
 export interface WatchtowerOptions {
