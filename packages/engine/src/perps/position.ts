@@ -159,7 +159,8 @@ export function settleFunding(
   payment = pendingFundingUnits(position, fundingIndex, baseDecimals, settlementDecimals),
 ): bigint {
   position.fundingIndexAtSettlement = fundingIndex;
-  position.cumulativeFundingUnits += payment;
+  // Most settlements pay nothing (the index moves at funding boundaries only): no new bigint stored then.
+  if (payment !== 0n) position.cumulativeFundingUnits += payment;
   return payment;
 }
 
