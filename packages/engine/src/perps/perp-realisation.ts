@@ -102,7 +102,9 @@ export function realiseDuePositions(
   const windowStartMs = windowStartOf(timeMs);
   // Only the due ones are collected (most entries find none), and sorted only when there are several.
   let due: Array<[number, Position]> | undefined;
-  for (const entry of account.positions) if (entry[1].realisedAtMs < windowStartMs) (due ??= []).push(entry);
+  // Destructured, so that the optimiser need not keep an entry array for a position that is not due.
+  for (const [marketIndex, position] of account.positions)
+    if (position.realisedAtMs < windowStartMs) (due ??= []).push([marketIndex, position]);
   if (due === undefined) return;
   if (due.length > 1) due.sort((left, right) => left[0] - right[0]);
   for (const [marketIndex, position] of due)

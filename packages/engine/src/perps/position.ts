@@ -189,6 +189,13 @@ export function unrealisedPnlUnits(
   settlementDecimals: number,
 ): bigint {
   if (position.quantityUnits === 0n) return -position.costBasisUnits;
-  const value = -settlementUnitsTowardPositive(-position.quantityUnits, markPrice, baseDecimals, settlementDecimals);
+  // The value rounded toward −∞ is −(−q × mark rounded toward +∞), taken here without the two negations.
+  let numerator = position.quantityUnits * markPrice;
+  let denominator = wad;
+  if (baseDecimals >= settlementDecimals) denominator = wadTimesPowerOfTen(baseDecimals - settlementDecimals);
+  else numerator *= powerOfTen(settlementDecimals - baseDecimals);
+  const quotient = numerator / denominator;
+  // Division truncates toward zero: only a negative numerator with a remainder rounds down.
+  const value = numerator < 0n && quotient * denominator !== numerator ? quotient - 1n : quotient;
   return value - position.costBasisUnits;
 }
