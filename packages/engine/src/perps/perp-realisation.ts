@@ -20,7 +20,7 @@ import type { Account, Asset, ExchangeState, Market } from '../state.js';
 import { settlePerpCash } from './perp-cash.js';
 import { reportSettlements, settleFundingReported } from './perp-events.js';
 import type { PerpMarketState } from './perp-market.js';
-import { isCoveragePoolAccount, settlePoolSide } from './pool-positions.js';
+import { coveragePoolAccountId, isCoveragePoolAccount, settlePoolSide } from './pool-positions.js';
 import { marketPositionsOf, nodeRealised, positionRealised, type QueueNode } from './position-queue.js';
 import { pendingFundingUnits, type Position, unrealisedPnlUnits } from './position.js';
 
@@ -56,8 +56,9 @@ function pnlAtMark(market: Market, position: Position): bigint {
 
 /**
  * Settles the position's funding, realises it at the mark and moves the
- * result into the account's USDC (the USDC change is PnL − funding). The
- * sweep passes both parts, computed already, and the position's queue node.
+ * result into the account's USDC (the USDC change is PnL − funding), or the
+ * coverage pool's holdings for its account. The sweep passes both parts,
+ * computed already, and the position's queue node.
  */
 function realisePosition(
   state: ExchangeState,
@@ -65,6 +66,7 @@ function realisePosition(
   account: Account,
   market: Market,
   position: Position,
+  isPoolAccount: boolean,
   fundingUnits?: bigint,
   pnlUnits?: bigint,
   node?: QueueNode,
@@ -77,7 +79,7 @@ function realisePosition(
   state.changes.accountChanged(account);
   markLeafStale(state, account);
   // The coverage pool's account has no USDC of its own: the pool's holdings are its cash (pool-positions.ts).
-  if (isCoveragePoolAccount(account)) settlePoolSide(market.quote, pnl - funding);
+  if (isPoolAccount) settlePoolSide(market.quote, pnl - funding);
   else settlePerpCash(state, recorder, account, market.quote, pnl - funding);
   reportSettlements(recorder, account, market, pnl, funding, 0n);
 }
@@ -108,7 +110,7 @@ export function realiseDuePositions(
   if (due === undefined) return;
   if (due.length > 1) due.sort((left, right) => left[0] - right[0]);
   for (const [marketIndex, position] of due)
-    realisePosition(state, recorder, account, state.markets[marketIndex]!, position);
+    realisePosition(state, recorder, account, state.markets[marketIndex]!, position, isCoveragePoolAccount(account));
 }
 
 /** What realising a position would settle first: its pending funding (pnlAtMark is the other part). */
@@ -146,6 +148,8 @@ export const realisationsPerEntry = 8;
 export function realiseOldestPositions(state: ExchangeState, recorder: EntryRecorder, timeMs: number): void {
   const windowStartMs = windowStartOf(timeMs);
   const markets = state.markets;
+  // Compared by identity below: cheaper than the id of each swept account (a string not in cache).
+  const poolAccount = state.accounts.get(coveragePoolAccountId);
   for (let marketIndex = 0; marketIndex < markets.length; marketIndex += 1) {
     const market = markets[marketIndex]!;
     if (market.perp === undefined || market.perp.openInterestUnits === 0n) continue;
@@ -158,7 +162,8 @@ export function realiseOldestPositions(state: ExchangeState, recorder: EntryReco
       const fundingUnits = pendingFundingOf(market, position);
       const pnlUnits = pnlAtMark(market, position);
       const netUnits = pnlUnits - fundingUnits;
-      if (isCoveragePoolAccount(account) && !isPayableByPool(market.quote, netUnits)) {
+      const isPoolAccount = account === poolAccount;
+      if (isPoolAccount && !isPayableByPool(market.quote, netUnits)) {
         // The pool's holdings cannot pay its account's loss now: passed over, its PnL stays pending (section 6a).
         position.realisedAtMs = timeMs;
         nodeRealised(market, oldest, timeMs);
@@ -170,7 +175,7 @@ export function realiseOldestPositions(state: ExchangeState, recorder: EntryReco
         // Realising it would halt the node (perp-cash.ts): it waits, and the market's sweep with it, for liquidation.
         break;
       }
-      realisePosition(state, recorder, account, market, position, fundingUnits, pnlUnits, oldest);
+      realisePosition(state, recorder, account, market, position, isPoolAccount, fundingUnits, pnlUnits, oldest);
     }
   }
 }
