@@ -7,7 +7,15 @@
  * has passed.
  */
 import { minimum, maximum, wad } from '../margin-fixed-point.js';
-import { type BookObservation, markPrice, type ObservedMarket, observeBook, samplePremium } from './mark-price.js';
+import {
+  type BookObservation,
+  type MidAndLastPrices,
+  markPrice,
+  type ObservedMarket,
+  observeBook,
+  observeMidAndLast,
+  samplePremium,
+} from './mark-price.js';
 
 export interface PerpFundingParameters {
   /** Length of a funding interval; boundaries are the multiples of it (log time). */
@@ -117,6 +125,11 @@ export interface PerpPriceSource {
   readonly indexPrice: bigint;
   /** The book now; called at most once per entry, and only when a sample or the mark needs it. */
   observeBook(): BookObservation;
+  /**
+   * The book's mid and last trade alone, for an entry that recomputes the mark without taking a sample (an
+   * index move): the same two prices observeBook gives, without its impact walks. Absent: observeBook is read.
+   */
+  observeMidAndLast?(): MidAndLastPrices;
 }
 
 export type PerpClockEvent =
@@ -174,6 +187,7 @@ export function estimatedFundingRate(state: PerpFundingState, parameters: PerpFu
 /** The per-entry work: the source's book read once, lazily. */
 class ClockStep {
   private observation: BookObservation | undefined = undefined;
+  private prices: MidAndLastPrices | undefined = undefined;
   readonly events: PerpClockEvent[] = [];
   constructor(
     readonly state: PerpFundingState,
@@ -184,6 +198,13 @@ class ClockStep {
   book(): BookObservation {
     this.observation ??= this.source.observeBook();
     return this.observation;
+  }
+
+  /** The mid and last trade: from the book if it was read at this entry, else without the impact walks. */
+  midAndLast(): MidAndLastPrices {
+    if (this.observation !== undefined || this.source.observeMidAndLast === undefined) return this.book();
+    this.prices ??= this.source.observeMidAndLast();
+    return this.prices;
   }
 
   /**
@@ -212,7 +233,7 @@ class ClockStep {
       state.markPrice = 0n;
       return;
     }
-    const book = this.book();
+    const book = this.midAndLast();
     state.markPrice = markPrice({
       indexPrice,
       premiumEstimate: state.premiumEstimate,
@@ -252,7 +273,12 @@ export function perpPriceSourceOf(
   indexPrice: bigint,
   impactNotionalUnits: bigint,
 ): PerpPriceSource {
-  return { marketSymbol, indexPrice, observeBook: () => observeBook(market, impactNotionalUnits) };
+  return {
+    marketSymbol,
+    indexPrice,
+    observeBook: () => observeBook(market, impactNotionalUnits),
+    observeMidAndLast: () => observeMidAndLast(market),
+  };
 }
 
 /** Whether advancePerpClock has anything to do at this entry: a sample boundary passed or the index moved. */

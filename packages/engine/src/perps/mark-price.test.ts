@@ -12,6 +12,7 @@ import {
   midPrice,
   type ObservedMarket,
   observeBook,
+  observeMidAndLast,
   samplePremium,
   ticksToWad,
 } from './mark-price.js';
@@ -82,6 +83,11 @@ describe('impact prices', () => {
       lastTradePrice: undefined,
     });
     expect(observeBook({ ...market, lastPriceTicks: 10001n }, usdc(100)).lastTradePrice).toBe(price('100.01'));
+    // Without the impact walks, the same mid and last trade.
+    for (const observed of [market, { ...market, lastPriceTicks: 10001n }]) {
+      const { midPrice: mid, lastTradePrice } = observeBook(observed, usdc(100));
+      expect(observeMidAndLast(observed)).toEqual({ midPrice: mid, lastTradePrice });
+    }
   });
 
   it('read the engine Market as it is', () => {

@@ -92,10 +92,13 @@ export function impactPrices(market: ObservedMarket, impactNotionalUnits: bigint
 }
 
 /** What one sample reads from a market: its impact prices, mid and last trade (undefined when missing). */
-export interface BookObservation extends ImpactPrices {
+/** What the mark reads of the book besides the index and the premium estimate. */
+export interface MidAndLastPrices {
   readonly midPrice: bigint | undefined;
   readonly lastTradePrice: bigint | undefined;
 }
+
+export interface BookObservation extends ImpactPrices, MidAndLastPrices {}
 
 /** ⌊(best bid + best ask) / 2⌋ as wad; undefined when a side is empty. */
 export function midPrice(market: ObservedMarket): bigint | undefined {
@@ -111,8 +114,17 @@ export function observeBook(market: ObservedMarket, impactNotionalUnits: bigint)
   return {
     ...impactPrices(market, impactNotionalUnits),
     midPrice: midPrice(market),
-    lastTradePrice: market.lastPriceTicks === 0n ? undefined : ticksToWad(market.lastPriceTicks, market),
+    lastTradePrice: lastTradePrice(market),
   };
+}
+
+/** observeBook's mid and last trade without the impact walks: all that a mark recomputed between samples reads. */
+export function observeMidAndLast(market: ObservedMarket): MidAndLastPrices {
+  return { midPrice: midPrice(market), lastTradePrice: lastTradePrice(market) };
+}
+
+function lastTradePrice(market: ObservedMarket): bigint | undefined {
+  return market.lastPriceTicks === 0n ? undefined : ticksToWad(market.lastPriceTicks, market);
 }
 
 /**

@@ -93,7 +93,7 @@ export function settleFundingReported(
   const fromIndex = position.fundingIndexAtSettlement;
   const toIndex = perp.funding.cumulativeFundingIndex;
   const paymentUnits = settleFunding(position, toIndex, market.base.decimals, market.quote.decimals, pendingUnits);
-  perp.fundingBalanceUnits += paymentUnits;
+  if (paymentUnits !== 0n) perp.fundingBalanceUnits += paymentUnits;
   if (recorder !== undefined && fromIndex !== toIndex && position.quantityUnits !== 0n) {
     recorder.events.push({
       type: 'perpFundingPayment',
@@ -114,12 +114,14 @@ export function reportSettlements(
   recorder: EntryRecorder,
   account: Account,
   market: Market,
-  parts: { readonly realisedUnits: bigint; readonly fundingUnits: bigint; readonly feeUnits: bigint },
+  realisedUnits: bigint,
+  fundingUnits: bigint,
+  feeUnits: bigint,
 ): void {
-  // No closure per call: this runs for each side of every fill.
-  if (parts.fundingUnits !== 0n) reportSettlement(recorder, account, market, 'FundingPayment', -parts.fundingUnits);
-  if (parts.realisedUnits !== 0n) reportSettlement(recorder, account, market, 'RealizePnl', parts.realisedUnits);
-  if (parts.feeUnits !== 0n) reportSettlement(recorder, account, market, 'TradingFees', -parts.feeUnits);
+  // No closure and no object per call: this runs for each side of every fill and each realisation.
+  if (fundingUnits !== 0n) reportSettlement(recorder, account, market, 'FundingPayment', -fundingUnits);
+  if (realisedUnits !== 0n) reportSettlement(recorder, account, market, 'RealizePnl', realisedUnits);
+  if (feeUnits !== 0n) reportSettlement(recorder, account, market, 'TradingFees', -feeUnits);
 }
 
 function reportSettlement(

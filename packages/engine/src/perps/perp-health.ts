@@ -8,9 +8,9 @@
  * counts with its PnL. A position on a market with no mark yet
  * requires its whole |cost basis| under both and adds no PnL.
  */
-import type { Account, ExchangeState } from '../state.js';
+import type { Account, ExchangeState, Market } from '../state.js';
 import { positionRequirementUnits } from './position-health.js';
-import { notionalOfProduct, pendingFundingUnits, settlementUnitsProduct } from './position.js';
+import { notionalOfProduct, pendingFundingUnits, type Position, settlementUnitsProduct } from './position.js';
 
 export interface PositionsHealth {
   readonly gainUnits: bigint;
@@ -29,33 +29,50 @@ const noPositions: PositionsHealth = {
 /** The sums over the account's positions; each term is independent of the others, so any order gives the same sums. */
 export function positionsHealth(state: ExchangeState, account: Account): PositionsHealth {
   if (account.positions.size === 0) return noPositions;
-  let gainUnits = 0n;
-  let lossUnits = 0n;
-  let initialRequirement = 0n;
-  let maintenanceRequirement = 0n;
-  for (const [marketIndex, position] of account.positions) {
-    const market = state.markets[marketIndex]!;
-    const perp = market.perp!;
-    const decimals = market.quote.decimals;
-    if (perp.funding.markPrice === 0n) {
-      const cost = position.costBasisUnits < 0n ? -position.costBasisUnits : position.costBasisUnits;
-      initialRequirement += cost;
-      maintenanceRequirement += cost;
-      continue;
-    }
-    // Funding not yet settled into the position counts as if it were (docs/perps.md, "Funding").
-    const funding = pendingFundingUnits(position, perp.funding.cumulativeFundingIndex, market.base.decimals, decimals);
-    // One product for both: the notional is |q| × mark rounded up, and the mark value (unrealisedPnlUnits') is
-    // q × mark rounded toward −∞, which is that notional negated for a short, and it rounded down for a long.
-    const quantity = position.quantityUnits;
-    const exactUnits = settlementUnitsProduct(quantity < 0n ? -quantity : quantity, perp.funding.markPrice, market);
-    const notional = notionalOfProduct(exactUnits);
-    const value = quantity > 0n ? exactUnits.quotient : -notional;
-    const pnl = value - position.costBasisUnits - funding;
-    if (pnl > 0n) gainUnits += pnl;
-    else lossUnits -= pnl;
-    initialRequirement += positionRequirementUnits(perp.parameters.imf, notional, decimals);
-    maintenanceRequirement += positionRequirementUnits(perp.parameters.mmf, notional, decimals);
+  const sums = emptySums();
+  for (const [marketIndex, position] of account.positions)
+    addPositionTerms(sums, state.markets[marketIndex]!, position);
+  return sums;
+}
+
+/** PositionsHealth being summed. */
+export interface PositionsHealthSums {
+  gainUnits: bigint;
+  lossUnits: bigint;
+  initialRequirement: bigint;
+  maintenanceRequirement: bigint;
+}
+
+export function emptySums(): PositionsHealthSums {
+  return { gainUnits: 0n, lossUnits: 0n, initialRequirement: 0n, maintenanceRequirement: 0n };
+}
+
+/**
+ * Adds one position's terms to `sums`: what it adds to accountHealth's four
+ * sums. positionsHealth is the sum of these over the account's positions, so
+ * a caller may replace one position's terms by another's (perp-orders.ts:
+ * the order's worst cases) and get exactly the sums with that position.
+ */
+export function addPositionTerms(sums: PositionsHealthSums, market: Market, position: Position): void {
+  const perp = market.perp!;
+  const decimals = market.quote.decimals;
+  if (perp.funding.markPrice === 0n) {
+    const cost = position.costBasisUnits < 0n ? -position.costBasisUnits : position.costBasisUnits;
+    sums.initialRequirement += cost;
+    sums.maintenanceRequirement += cost;
+    return;
   }
-  return { gainUnits, lossUnits, initialRequirement, maintenanceRequirement };
+  // Funding not yet settled into the position counts as if it were (docs/perps.md, "Funding").
+  const funding = pendingFundingUnits(position, perp.funding.cumulativeFundingIndex, market.base.decimals, decimals);
+  // One product for both: the notional is |q| × mark rounded up, and the mark value (unrealisedPnlUnits') is
+  // q × mark rounded toward −∞, which is that notional negated for a short, and it rounded down for a long.
+  const quantity = position.quantityUnits;
+  const exactUnits = settlementUnitsProduct(quantity < 0n ? -quantity : quantity, perp.funding.markPrice, market);
+  const notional = notionalOfProduct(exactUnits);
+  const value = quantity > 0n ? exactUnits.quotient : -notional;
+  const pnl = value - position.costBasisUnits - funding;
+  if (pnl > 0n) sums.gainUnits += pnl;
+  else sums.lossUnits -= pnl;
+  sums.initialRequirement += positionRequirementUnits(perp.parameters.imf, notional, decimals);
+  sums.maintenanceRequirement += positionRequirementUnits(perp.parameters.mmf, notional, decimals);
 }

@@ -301,6 +301,6 @@ function settleTransferSide(
   const net = moved.realisedUnits - moved.fundingUnits;
   if (isPool) settlePoolSide(market.quote, net);
   else settlePerpCash(state, recorder, account, market.quote, net);
-  reportSettlements(recorder, account, market, { ...moved, feeUnits: 0n });
+  reportSettlements(recorder, account, market, moved.realisedUnits, moved.fundingUnits, 0n);
   reportPositionChanged(recorder, account, market, moved.position, 0n);
 }

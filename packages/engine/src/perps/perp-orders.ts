@@ -26,7 +26,7 @@
  */
 import type { EntryRecorder } from '../entry-recorder.js';
 import type { OrderView } from '../events.js';
-import { type AccountHealth, accountHealth, type HealthAdjustment } from '../health.js';
+import { accountHealthTerms, adjustedHealth, type HealthAdjustment, type HealthTerms } from '../health.js';
 import { lentUnits } from '../lending-pool.js';
 import { maximum, minimum } from '../margin-fixed-point.js';
 import { type AttachedViews, placeOrder, plannedFill, type OrderParameters } from '../matching.js';
@@ -34,6 +34,7 @@ import type { ResolvedOrder } from '../order-request.js';
 import { isRejection, reject, type Rejection } from '../result-codes.js';
 import { ceilingFee } from '../spot-settlement.js';
 import type { Account, Asset, ExchangeState, Market } from '../state.js';
+import { addPositionTerms, emptySums, type PositionsHealthSums } from './perp-health.js';
 import type { PerpMarketState } from './perp-market.js';
 import { applyFill, newPosition, settleFunding, settlementUnitsTowardPositive, type Position } from './position.js';
 import { restingPerpOrdersOf, type RestingPerpOrders } from './resting-perp-orders.js';
@@ -149,13 +150,15 @@ function marginRefusal(
   const isBid = params.side === 'Bid';
   const sameSide = restingFill(market, resting, isBid);
   const otherSide = restingFill(market, resting, !isBid);
-  const before = (account.positions.get(market.index)?.quantityUnits ?? 0n) + sameSide.deltaUnits;
+  const current = account.positions.get(market.index);
+  const before = (current?.quantityUnits ?? 0n) + sameSide.deltaUnits;
   // An order that only reduces its side's worst case lowers the requirement: it is never refused for margin.
   if (openedUnits(before, before + deltaUnits) === 0n) return undefined;
-  const fills = [sameSide, { deltaUnits, quoteUnits }];
-  const refusal = worstCaseRefusal(state, account, market, fills, timeMs);
+  // One health pass over the account's balances and positions serves both worst cases.
+  const base = currentHealth(state, account, market, current, timeMs);
+  const refusal = worstCaseRefusal(base, sameSide, { deltaUnits, quoteUnits });
   if (refusal !== undefined || otherSide.deltaUnits === 0n) return refusal;
-  return worstCaseRefusal(state, account, market, [otherSide], timeMs);
+  return worstCaseRefusal(base, otherSide, undefined);
 }
 
 interface HypotheticalFill {
@@ -177,80 +180,94 @@ function openedUnits(before: bigint, after: bigint): bigint {
 }
 
 /**
- * The account's health with its position on `market` changed in place (a
- * new one while it has none) by settling its pending funding and applying
- * `fills` in turn (each at the worse of its notional and the mark), the
- * USDC change (realised PnL less funding less the larger fee on all the
- * fills' notional) applied: a rejection if net equity falls below the
- * initial requirement. The position is put back field by field afterwards
- * (no copy swapped into the account's map: this runs for most orders).
+ * The account's health as it is (one pass, each asset's terms kept) and its
+ * position's terms of that health: what each worst case adjusts.
  */
-function worstCaseRefusal(
+interface CurrentHealth {
+  readonly state: ExchangeState;
+  readonly account: Account;
+  readonly market: Market;
+  readonly timeMs: number;
+  readonly terms: HealthTerms;
+  /** The account's position on the market (undefined: none) and its terms of the health's sums. */
+  readonly position: Position | undefined;
+  readonly positionSums: PositionsHealthSums;
+}
+
+function currentHealth(
   state: ExchangeState,
   account: Account,
   market: Market,
-  fills: readonly HypotheticalFill[],
+  position: Position | undefined,
   timeMs: number,
+): CurrentHealth {
+  const positionSums = emptySums();
+  if (position !== undefined) addPositionTerms(positionSums, market, position);
+  const terms = accountHealthTerms(state, account, timeMs);
+  return { state, account, market, timeMs, terms, position, positionSums };
+}
+
+/**
+ * The account's health with its position on the market replaced by a copy
+ * (a new one while it has none) whose pending funding is settled and to
+ * which `first` and then `second` are applied (each at the worse of its
+ * notional and the mark), and the USDC change (realised PnL less funding
+ * less the larger fee on all the fills' notional) applied: a rejection if
+ * net equity falls below the initial requirement. Computed from `base`
+ * without another pass: accountHealth's sums are plain sums of per-asset and
+ * per-position terms, so adjustedHealth replaces USDC's terms and the
+ * position's terms are swapped for the copy's (none while it is flat),
+ * which gives exactly the sums of a whole pass with the position changed.
+ */
+function worstCaseRefusal(
+  base: CurrentHealth,
+  first: HypotheticalFill,
+  second: HypotheticalFill | undefined,
 ): Rejection | undefined {
-  const perp = market.perp as PerpMarketState;
-  const current = account.positions.get(market.index);
-  const hypothetical: Position = current ?? newPosition(perp.funding.cumulativeFundingIndex);
-  const saved = savedFields(hypothetical);
-  const base = market.base.decimals;
-  const decimals = market.quote.decimals;
+  const { market, position } = base;
+  const fundingIndex = (market.perp as PerpMarketState).funding.cumulativeFundingIndex;
+  const hypothetical = position === undefined ? newPosition(fundingIndex) : copyOf(position);
   const funding =
-    current === undefined ? 0n : settleFunding(hypothetical, perp.funding.cumulativeFundingIndex, base, decimals);
-  let realised = 0n;
-  let notional = 0n;
-  for (const fill of fills) {
-    if (fill.deltaUnits === 0n) continue;
-    realised += applyFill(
-      hypothetical,
-      fill.deltaUnits,
-      pricedAgainstAccount(market, fill.deltaUnits, fill.quoteUnits),
-    );
-    notional += fill.quoteUnits;
+    position === undefined
+      ? 0n
+      : settleFunding(hypothetical, fundingIndex, market.base.decimals, market.quote.decimals);
+  let realised = applyHypotheticalFill(market, hypothetical, first);
+  let notional = first.deltaUnits === 0n ? 0n : first.quoteUnits;
+  if (second !== undefined && second.deltaUnits !== 0n) {
+    realised += applyHypotheticalFill(market, hypothetical, second);
+    notional += second.quoteUnits;
   }
   const feeBasisPoints =
     market.takerFeeBasisPoints > market.makerFeeBasisPoints ? market.takerFeeBasisPoints : market.makerFeeBasisPoints;
   const usdcChange = realised - funding - ceilingFee(notional, feeBasisPoints);
-  const adjustments = usdcAdjustments(account, market.quote, usdcChange, timeMs);
-  let health: AccountHealth;
-  if (current !== undefined && hypothetical.quantityUnits !== 0n) {
-    // The common case: the position stays in the map, changed, and is restored after the pass.
-    try {
-      health = accountHealth(state, account, timeMs, adjustments);
-    } finally {
-      restoreFields(hypothetical, saved);
-    }
-  } else {
-    health = withPosition(account, market, hypothetical, () => accountHealth(state, account, timeMs, adjustments));
-    if (current !== undefined) restoreFields(current, saved);
-  }
-  if (health.netEquity >= health.initialRequirement) return undefined;
-  const message = `Net equity ${health.netEquity} would be below the initial requirement ${health.initialRequirement}.`;
+  const adjustments = usdcAdjustments(base.account, market.quote, usdcChange, base.timeMs);
+  const health = adjustedHealth(base.state, base.account, base.terms, adjustments);
+  const sums = emptySums();
+  // A flat position is removed from the account: it has no terms.
+  if (hypothetical.quantityUnits !== 0n) addPositionTerms(sums, market, hypothetical);
+  const before = base.positionSums;
+  const netEquity = health.netEquity + (sums.gainUnits - sums.lossUnits) - (before.gainUnits - before.lossUnits);
+  const initialRequirement = health.initialRequirement + sums.initialRequirement - before.initialRequirement;
+  if (netEquity >= initialRequirement) return undefined;
+  const message = `Net equity ${netEquity} would be below the initial requirement ${initialRequirement}.`;
   return reject('INSUFFICIENT_MARGIN', message, 'order');
 }
 
-/** The fields worstCaseRefusal changes (realisedAtMs it never touches). */
-type SavedFields = readonly [bigint, bigint, bigint, bigint, bigint];
-
-function savedFields(position: Position): SavedFields {
-  return [
-    position.quantityUnits,
-    position.costBasisUnits,
-    position.realisedPnlUnits,
-    position.cumulativeFundingUnits,
-    position.fundingIndexAtSettlement,
-  ];
+/** Applies a hypothetical fill (none when its delta is zero) at its price against the account; the realised PnL. */
+function applyHypotheticalFill(market: Market, position: Position, fill: HypotheticalFill): bigint {
+  if (fill.deltaUnits === 0n) return 0n;
+  return applyFill(position, fill.deltaUnits, pricedAgainstAccount(market, fill.deltaUnits, fill.quoteUnits));
 }
 
-function restoreFields(position: Position, saved: SavedFields): void {
-  position.quantityUnits = saved[0];
-  position.costBasisUnits = saved[1];
-  position.realisedPnlUnits = saved[2];
-  position.cumulativeFundingUnits = saved[3];
-  position.fundingIndexAtSettlement = saved[4];
+function copyOf(position: Position): Position {
+  return {
+    quantityUnits: position.quantityUnits,
+    costBasisUnits: position.costBasisUnits,
+    realisedPnlUnits: position.realisedPnlUnits,
+    cumulativeFundingUnits: position.cumulativeFundingUnits,
+    fundingIndexAtSettlement: position.fundingIndexAtSettlement,
+    realisedAtMs: position.realisedAtMs,
+  };
 }
 
 /**
@@ -273,20 +290,4 @@ function usdcAdjustments(account: Account, usdc: Asset, change: bigint, timeMs: 
   const held = balance === undefined ? 0n : balance.available + balance.locked + lentUnits(balance, timeMs);
   const fromHeld = minimum(held, -change);
   return [{ asset: usdc, heldUnits: -fromHeld, borrowedUnits: -change - fromHeld }];
-}
-
-/**
- * Runs `measure` with the account's position on `market` replaced by `position` (removed while it is flat),
- * then puts the real one back: for a position that opens or closes, the rare cases.
- */
-function withPosition<T>(account: Account, market: Market, position: Position, measure: () => T): T {
-  const real = account.positions.get(market.index);
-  if (position.quantityUnits === 0n) account.positions.delete(market.index);
-  else account.positions.set(market.index, position);
-  try {
-    return measure();
-  } finally {
-    if (real === undefined) account.positions.delete(market.index);
-    else account.positions.set(market.index, real);
-  }
 }

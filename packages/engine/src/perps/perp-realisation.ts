@@ -20,8 +20,8 @@ import type { Account, Asset, ExchangeState, Market } from '../state.js';
 import { settlePerpCash } from './perp-cash.js';
 import { reportSettlements, settleFundingReported } from './perp-events.js';
 import type { PerpMarketState } from './perp-market.js';
-import { isCoveragePoolAccount, settlePoolSide } from './pool-positions.js';
-import { marketPositionsOf, positionRealised } from './position-queue.js';
+import { coveragePoolAccountId, isCoveragePoolAccount, settlePoolSide } from './pool-positions.js';
+import { marketPositionsOf, nodeRealised, positionRealised, type QueueNode } from './position-queue.js';
 import { pendingFundingUnits, type Position, unrealisedPnlUnits } from './position.js';
 
 /** The realisation cadence: one window of log time. */
@@ -56,8 +56,9 @@ function pnlAtMark(market: Market, position: Position): bigint {
 
 /**
  * Settles the position's funding, realises it at the mark and moves the
- * result into the account's USDC (the USDC change is PnL − funding). The
- * caller may pass both parts when it computed them already (pendingOf).
+ * result into the account's USDC (the USDC change is PnL − funding), or the
+ * coverage pool's holdings for its account. The sweep passes both parts,
+ * computed already, and the position's queue node.
  */
 function realisePosition(
   state: ExchangeState,
@@ -65,17 +66,22 @@ function realisePosition(
   account: Account,
   market: Market,
   position: Position,
-  parts?: PendingParts,
+  isPoolAccount: boolean,
+  fundingUnits?: bigint,
+  pnlUnits?: bigint,
+  node?: QueueNode,
 ): void {
-  const funding = settleFundingReported(account, market, position, recorder, parts?.fundingUnits);
-  const pnl = realiseAtMark(market, position, recorder.timeMs, parts?.pnlUnits);
-  positionRealised(market, account, position, recorder.timeMs);
+  const timeMs = recorder.timeMs;
+  const funding = settleFundingReported(account, market, position, recorder, fundingUnits);
+  const pnl = realiseAtMark(market, position, timeMs, pnlUnits);
+  if (node === undefined) positionRealised(market, account, position, timeMs);
+  else nodeRealised(market, node, timeMs);
   state.changes.accountChanged(account);
   markLeafStale(state, account);
   // The coverage pool's account has no USDC of its own: the pool's holdings are its cash (pool-positions.ts).
-  if (isCoveragePoolAccount(account)) settlePoolSide(market.quote, pnl - funding);
+  if (isPoolAccount) settlePoolSide(market.quote, pnl - funding);
   else settlePerpCash(state, recorder, account, market.quote, pnl - funding);
-  reportSettlements(recorder, account, market, { realisedUnits: pnl, fundingUnits: funding, feeUnits: 0n });
+  reportSettlements(recorder, account, market, pnl, funding, 0n);
 }
 
 /** The start of the realisation window holding `timeMs` (integer arithmetic: no division on numbers in the engine). */
@@ -98,29 +104,19 @@ export function realiseDuePositions(
   const windowStartMs = windowStartOf(timeMs);
   // Only the due ones are collected (most entries find none), and sorted only when there are several.
   let due: Array<[number, Position]> | undefined;
-  for (const entry of account.positions) if (entry[1].realisedAtMs < windowStartMs) (due ??= []).push(entry);
+  // Destructured, so that the optimiser need not keep an entry array for a position that is not due.
+  for (const [marketIndex, position] of account.positions)
+    if (position.realisedAtMs < windowStartMs) (due ??= []).push([marketIndex, position]);
   if (due === undefined) return;
   if (due.length > 1) due.sort((left, right) => left[0] - right[0]);
   for (const [marketIndex, position] of due)
-    realisePosition(state, recorder, account, state.markets[marketIndex]!, position);
+    realisePosition(state, recorder, account, state.markets[marketIndex]!, position, isCoveragePoolAccount(account));
 }
 
-/** What realising a position would settle: its pending funding and its PnL at the mark. */
-interface PendingParts {
-  readonly fundingUnits: bigint;
-  readonly pnlUnits: bigint;
-}
-
-/** The parts of pendingPositionUnits (liabilities-perps.ts), whose USDC change is pnlUnits − fundingUnits. */
-function pendingOf(market: Market, position: Position): PendingParts {
+/** What realising a position would settle first: its pending funding (pnlAtMark is the other part). */
+function pendingFundingOf(market: Market, position: Position): bigint {
   const funding = (market.perp as PerpMarketState).funding;
-  const fundingUnits = pendingFundingUnits(
-    position,
-    funding.cumulativeFundingIndex,
-    market.base.decimals,
-    market.quote.decimals,
-  );
-  return { fundingUnits, pnlUnits: pnlAtMark(market, position) };
+  return pendingFundingUnits(position, funding.cumulativeFundingIndex, market.base.decimals, market.quote.decimals);
 }
 
 /**
@@ -152,6 +148,8 @@ export const realisationsPerEntry = 8;
 export function realiseOldestPositions(state: ExchangeState, recorder: EntryRecorder, timeMs: number): void {
   const windowStartMs = windowStartOf(timeMs);
   const markets = state.markets;
+  // Compared by identity below: cheaper than the id of each swept account (a string not in cache).
+  const poolAccount = state.accounts.get(coveragePoolAccountId);
   for (let marketIndex = 0; marketIndex < markets.length; marketIndex += 1) {
     const market = markets[marketIndex]!;
     if (market.perp === undefined || market.perp.openInterestUnits === 0n) continue;
@@ -161,12 +159,14 @@ export function realiseOldestPositions(state: ExchangeState, recorder: EntryReco
       const oldest = positions.oldest(windowStartMs);
       if (oldest === undefined) break;
       const { account, position } = oldest;
-      const parts = pendingOf(market, position);
-      const netUnits = parts.pnlUnits - parts.fundingUnits;
-      if (isCoveragePoolAccount(account) && !isPayableByPool(market.quote, netUnits)) {
+      const fundingUnits = pendingFundingOf(market, position);
+      const pnlUnits = pnlAtMark(market, position);
+      const netUnits = pnlUnits - fundingUnits;
+      const isPoolAccount = account === poolAccount;
+      if (isPoolAccount && !isPayableByPool(market.quote, netUnits)) {
         // The pool's holdings cannot pay its account's loss now: passed over, its PnL stays pending (section 6a).
         position.realisedAtMs = timeMs;
-        positionRealised(market, account, position, timeMs);
+        nodeRealised(market, oldest, timeMs);
         // realisedAtMs is in the account's piece of the state encoding (docs/perps.md, "Encoding").
         state.changes.accountChanged(account);
         continue;
@@ -175,7 +175,7 @@ export function realiseOldestPositions(state: ExchangeState, recorder: EntryReco
         // Realising it would halt the node (perp-cash.ts): it waits, and the market's sweep with it, for liquidation.
         break;
       }
-      realisePosition(state, recorder, account, market, position, parts);
+      realisePosition(state, recorder, account, market, position, isPoolAccount, fundingUnits, pnlUnits, oldest);
     }
   }
 }

@@ -64,6 +64,11 @@ export class MarketPositions {
       return this.link(node, timeMs);
     }
     node.position = position;
+    return this.relink(node, timeMs);
+  }
+
+  /** `realised` for a node of this index whose position is still the account's (the sweep's: no lookup). */
+  relink(node: QueueNode, timeMs: number): boolean {
     if (node.timeMs === timeMs) return true;
     this.unlink(node);
     return this.link(node, timeMs);
@@ -144,6 +149,12 @@ export function marketPositionsOf(state: ExchangeState, market: Market): MarketP
 export function positionRealised(market: Market, account: Account, position: Position, timeMs: number): void {
   const index = market.perp?.positionIndex;
   if (index !== undefined && !index.realised(account, position, timeMs)) market.perp!.positionIndex = undefined;
+}
+
+/** Hook: positionRealised for the position of `node`, a node of `market`'s index (the sweep took it from there). */
+export function nodeRealised(market: Market, node: QueueNode, timeMs: number): void {
+  const index = market.perp?.positionIndex;
+  if (index !== undefined && !index.relink(node, timeMs)) market.perp!.positionIndex = undefined;
 }
 
 /** Hook: `account`'s position on `market` became flat and was removed. */

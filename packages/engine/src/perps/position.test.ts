@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { wad } from '../margin-fixed-point.js';
-import { applyFill, newPosition, settleFunding, unrealisedPnlUnits, type Position } from './position.js';
+import {
+  applyFill,
+  newPosition,
+  settleFunding,
+  settlementUnitsTowardPositive,
+  unrealisedPnlUnits,
+  type Position,
+} from './position.js';
 
 // SOL has 9 decimals, USDC 6: one SOL is 10^9 units, one USDC 10^6.
 const sol = 10n ** 9n;
@@ -73,6 +80,24 @@ describe('positions', () => {
     const tiny = newPosition(0n);
     applyFill(tiny, -1n, 0n); // 1 unit short at 0; a mark of 1.5 USDC values it at −1.5e-9 USDC → −1 unit
     expect(unrealisedPnlUnits(tiny, (wad * 3n) / 2n, 9, 6)).toBe(-1n);
+  });
+
+  it('values the position at ⌊quantity × mark⌋ (the negated ceiling of the negated product), for any decimals', () => {
+    for (const [baseDecimals, settlementDecimals] of [
+      [9, 6],
+      [6, 6],
+      [2, 6],
+    ] as const) {
+      for (const quantity of [1n, -1n, 7n, -7n, 123_456_789n, -123_456_789n]) {
+        for (const mark of [1n, wad / 3n, (wad * 3n) / 2n, 97_123_456_789n * wad]) {
+          const position = newPosition(0n);
+          position.quantityUnits = quantity;
+          position.costBasisUnits = 5n;
+          const value = -settlementUnitsTowardPositive(-quantity, mark, baseDecimals, settlementDecimals);
+          expect(unrealisedPnlUnits(position, mark, baseDecimals, settlementDecimals)).toBe(value - 5n);
+        }
+      }
+    }
   });
 });
 

@@ -159,7 +159,8 @@ export function settleFunding(
   payment = pendingFundingUnits(position, fundingIndex, baseDecimals, settlementDecimals),
 ): bigint {
   position.fundingIndexAtSettlement = fundingIndex;
-  position.cumulativeFundingUnits += payment;
+  // Most settlements pay nothing (the index moves at funding boundaries only): no new bigint stored then.
+  if (payment !== 0n) position.cumulativeFundingUnits += payment;
   return payment;
 }
 
@@ -188,6 +189,13 @@ export function unrealisedPnlUnits(
   settlementDecimals: number,
 ): bigint {
   if (position.quantityUnits === 0n) return -position.costBasisUnits;
-  const value = -settlementUnitsTowardPositive(-position.quantityUnits, markPrice, baseDecimals, settlementDecimals);
+  // The value rounded toward −∞ is −(−q × mark rounded toward +∞), taken here without the two negations.
+  let numerator = position.quantityUnits * markPrice;
+  let denominator = wad;
+  if (baseDecimals >= settlementDecimals) denominator = wadTimesPowerOfTen(baseDecimals - settlementDecimals);
+  else numerator *= powerOfTen(settlementDecimals - baseDecimals);
+  const quotient = numerator / denominator;
+  // Division truncates toward zero: only a negative numerator with a remainder rounds down.
+  const value = numerator < 0n && quotient * denominator !== numerator ? quotient - 1n : quotient;
   return value - position.costBasisUnits;
 }
