@@ -15,6 +15,7 @@ import {
 } from '../test/load-generator.js';
 import { analyseProfile, type CpuProfile } from './cpu-profile.js';
 import { LoadChild } from './load-child.js';
+import { reportTail, watchPauses, type PauseWindows } from './tail-windows.js';
 import {
   type CpuTimes,
   difference,
@@ -82,6 +83,10 @@ async function serverRole(): Promise<void> {
     snapshotEveryEntries,
     // SNAPSHOTS_ON_SEQUENCER=1: the snapshots built on the sequencer thread, as before the snapshot worker, to compare.
     snapshotsOnSequencer: process.env.SNAPSHOTS_ON_SEQUENCER === '1',
+    // SNAPSHOT_FOLLOW_MS=n: durable entries gathered for n ms per message to the snapshot worker (0: per batch).
+    ...(process.env.SNAPSHOT_FOLLOW_MS === undefined
+      ? {}
+      : { snapshotFollowIntervalMs: Number(process.env.SNAPSHOT_FOLLOW_MS) }),
     // INLINE_VERIFY_MAX=n: signatures verified on the main thread when a flush holds at most n (to compare settings).
     ...(process.env.INLINE_VERIFY_MAX === undefined
       ? {}
@@ -97,6 +102,7 @@ async function serverRole(): Promise<void> {
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
   const snapshots = watchSnapshots(() => node.state.headSequence, snapshotEveryEntries);
+  const pauses = watchPauses((listener) => node.subscribeCommits(listener));
   const statistics = (): void => {
     const utilization = performance.eventLoopUtilization();
     const cpu = process.cpuUsage();
@@ -110,6 +116,7 @@ async function serverRole(): Promise<void> {
         cpuUserMs: cpu.user / 1000,
         cpuSystemMs: cpu.system / 1000,
         snapshotWindows: snapshots.windows,
+        pauses,
         atMs: performance.now(),
       })}\n`,
     );
@@ -147,6 +154,8 @@ interface ServerStatistics {
   readonly cpuSystemMs: number;
   /** Intervals of the monotonic clock (ms) in which the sequencer wrote a snapshot, since the start. */
   readonly snapshotWindows: Array<[number, number]>;
+  /** GC pauses of the main thread and slow group-commit writes (tail-windows.ts). */
+  readonly pauses: PauseWindows;
   readonly atMs: number;
 }
 
@@ -185,6 +194,7 @@ interface PhaseMeasure {
   /** [due, done] of each acknowledged request (open loop only), in ms of the monotonic clock. */
   readonly samples: Array<[number, number]>;
   readonly snapshotWindows: Array<[number, number]>;
+  readonly pauses: PauseWindows | undefined;
 }
 
 // ---------------------------------------------------------------------------
@@ -466,6 +476,7 @@ async function bench(): Promise<void> {
             : undefined,
         samples: result.samples,
         snapshotWindows: statisticsAfter?.snapshotWindows ?? [],
+        pauses: statisticsAfter?.pauses,
       };
     };
 
@@ -629,6 +640,7 @@ async function bench(): Promise<void> {
       batchPhase,
       Math.min(verifyBefore.nodeCryptoCpuMicrosPerVerify, verifyAfter.nodeCryptoCpuMicrosPerVerify),
     );
+    const tail = reportTail(phase2.samples, phase2.pauses);
 
     if (options.profile) {
       const files = existsSync(profileDirectory)
@@ -686,6 +698,9 @@ async function bench(): Promise<void> {
         verifyLimitPerSec: Math.round(verify.allCoresPerSec),
         ratio: Number(ratio.toFixed(3)),
         ...cost,
+        p99WithGcPauseMs: tail === undefined ? null : Number(tail.withGcPause.p99Ms.toFixed(3)),
+        p99WithSlowCommitMs: tail === undefined ? null : Number(tail.withSlowCommit.p99Ms.toFixed(3)),
+        p99WithNeitherMs: tail === undefined ? null : Number(tail.withNeither.p99Ms.toFixed(3)),
       }),
     );
   } finally {

@@ -98,6 +98,7 @@ export class StreamHub {
   ) {
     this.stopFeed = context.feed.onMessage((message) => this.dispatch(message));
     context.feed.isWatched = (stream) => (this.publicSubscribers.get(stream)?.size ?? 0) > 0;
+    context.feed.isAccountWatched = (account) => this.privateSubscribers.has(account);
     this.heartbeat = setInterval(() => this.beat(), limits.heartbeatMs);
     this.heartbeat.unref();
   }
