@@ -357,6 +357,8 @@ async function bench(): Promise<void> {
     server = await ServerProcess.start({
       args: [
         ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDirectory}`, '--cpu-prof-interval=250'] : []),
+        // As `pnpm start` (package.json): a 64 MiB young generation; --server-node-flags come after and override it.
+        '--max-semi-space-size=64',
         ...options['server-node-flags'].split(' ').filter((flag) => flag !== ''),
         '--import',
         'tsx',
