@@ -14,6 +14,7 @@ import {
   type PhaseSummary,
 } from '../test/load-generator.js';
 import { analyseProfile, type CpuProfile } from './cpu-profile.js';
+import { floorCost } from './fastify-floor.js';
 import { LoadChild } from './load-child.js';
 import { reportTail, watchPauses, type PauseWindows } from './tail-windows.js';
 import {
@@ -165,7 +166,9 @@ async function serverStatistics(server: ServerProcess, supported: boolean): Prom
   server.kill('SIGUSR2');
   for (let attempt = 0; attempt < 200; attempt += 1) {
     const parts = server.logText().split('bench-server statistics ');
-    if (parts.length > before) return JSON.parse(parts.at(-1)!.split('\n', 1)[0]!) as ServerStatistics;
+    // A long line can be read before its end is written: parse it once its newline is there.
+    const last = parts.at(-1)!;
+    if (parts.length > before && last.includes('\n')) return JSON.parse(last.split('\n', 1)[0]!) as ServerStatistics;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   return undefined;
@@ -514,6 +517,11 @@ async function bench(): Promise<void> {
     const exit = await server.stop('SIGTERM');
     server = undefined;
     if (exit.code !== 0) console.log(`the server exited with ${JSON.stringify(exit)}`);
+    // The floor: a bare fastify route, sent single orders like phase 1's, on the same cores (fastify-floor.ts).
+    const floorRequests = new OrderFlow({ seed: 0xf1004, traders })
+      .batch(30_000, Date.now())
+      .filter((request) => request.kind === 'order');
+    const floor = await floorCost(floorRequests, root);
     // Measured again with the server gone: other processes on the machine disturb this the most, so the better of the two is the limit.
     const verifyAfter = await measureVerify('after');
     const verify = verifyAfter.allCoresPerSec > verifyBefore.allCoresPerSec ? verifyAfter : verifyBefore;
@@ -643,6 +651,12 @@ async function bench(): Promise<void> {
       Math.min(verifyBefore.nodeCryptoCpuMicrosPerVerify, verifyAfter.nodeCryptoCpuMicrosPerVerify),
     );
     const tail = reportTail(phase2.samples, phase2.pauses);
+    const floorRatio = floor.cpuUsPerRequest / cost.verifyCpuUs;
+    console.log(
+      `fastify floor (a bare POST route with a JSON schema, ${format(floor.answered)} single orders, 32 connections): ` +
+        `${format(floor.cpuUsPerRequest, 1)} µs of server CPU per request = ${format(floorRatio, 2)} node:crypto ` +
+        `verifications; the node's cpuRatio less this floor: ${format(cost.cpuRatio - floorRatio, 2)}`,
+    );
 
     if (options.profile) {
       const files = existsSync(profileDirectory)
@@ -700,6 +714,8 @@ async function bench(): Promise<void> {
         verifyLimitPerSec: Math.round(verify.allCoresPerSec),
         ratio: Number(ratio.toFixed(3)),
         ...cost,
+        floorCpuUs: Number(floor.cpuUsPerRequest.toFixed(1)),
+        floorRatio: Number(floorRatio.toFixed(3)),
         p99WithGcPauseMs: tail === undefined ? null : Number(tail.withGcPause.p99Ms.toFixed(3)),
         p99WithSlowCommitMs: tail === undefined ? null : Number(tail.withSlowCommit.p99Ms.toFixed(3)),
         p99WithNeitherMs: tail === undefined ? null : Number(tail.withNeither.p99Ms.toFixed(3)),

@@ -70,10 +70,11 @@ export function reportTail(
   const longest = (list: ReadonlyArray<readonly [number, number]>): string =>
     list.reduce((maximum, [start, end]) => Math.max(maximum, end - start), 0).toFixed(1);
   console.log(
-    `paced phase tail: ${gcInPhase.length} GC pauses ≥ ${gcPauseMinimumMs} ms (longest ${longest(gcInPhase)} ms), ` +
-      `${commitsInPhase.length} group-commit writes ≥ ${slowCommitMinimumMs} ms (longest ${longest(commitsInPhase)} ms); ` +
-      `requests with a GC pause in their window: ${text(byGc.withSnapshot)}; with a slow write: ${text(byCommit.withSnapshot)}; ` +
-      `with neither: ${text(neither)}`,
+    `paced phase tail: ${gcInPhase.length} GC pauses ≥ ${gcPauseMinimumMs} ms ` +
+      `(longest ${longest(gcInPhase)} ms), ${commitsInPhase.length} group-commit writes ≥ ${slowCommitMinimumMs} ms ` +
+      `(longest ${longest(commitsInPhase)} ms); requests with a GC pause in their window: ` +
+      `${text(byGc.withSnapshot)}; ` +
+      `with a slow write: ${text(byCommit.withSnapshot)}; with neither: ${text(neither)}`,
   );
   return { withGcPause: byGc.withSnapshot, withSlowCommit: byCommit.withSnapshot, withNeither: neither };
 }
