@@ -55,7 +55,7 @@ export interface NodeOptions {
   readonly snapshotsOnSequencer?: boolean;
   /**
    * How long durable entries are gathered before they are sent to the snapshot worker in one message (ms; 0:
-   * one message per group-commit batch). Default 50 (snapshot-taker.ts, followIntervalMs).
+   * one message per group-commit batch, the default; snapshot-taker.ts).
    */
   readonly snapshotFollowIntervalMs?: number;
   /** When deferred work runs. Default: the event loop (setImmediate, setTimeout); the simulator drives its own. */
