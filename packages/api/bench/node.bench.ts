@@ -14,7 +14,9 @@ import {
   type PhaseSummary,
 } from '../test/load-generator.js';
 import { analyseProfile, type CpuProfile } from './cpu-profile.js';
+import { floorCost } from './fastify-floor.js';
 import { LoadChild } from './load-child.js';
+import { reportTail, watchPauses, type PauseWindows } from './tail-windows.js';
 import {
   type CpuTimes,
   difference,
@@ -82,6 +84,10 @@ async function serverRole(): Promise<void> {
     snapshotEveryEntries,
     // SNAPSHOTS_ON_SEQUENCER=1: the snapshots built on the sequencer thread, as before the snapshot worker, to compare.
     snapshotsOnSequencer: process.env.SNAPSHOTS_ON_SEQUENCER === '1',
+    // SNAPSHOT_FOLLOW_MS=n: durable entries gathered for n ms per message to the snapshot worker (0: per batch).
+    ...(process.env.SNAPSHOT_FOLLOW_MS === undefined
+      ? {}
+      : { snapshotFollowIntervalMs: Number(process.env.SNAPSHOT_FOLLOW_MS) }),
     // INLINE_VERIFY_MAX=n: signatures verified on the main thread when a flush holds at most n (to compare settings).
     ...(process.env.INLINE_VERIFY_MAX === undefined
       ? {}
@@ -97,6 +103,7 @@ async function serverRole(): Promise<void> {
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
   const snapshots = watchSnapshots(() => node.state.headSequence, snapshotEveryEntries);
+  const pauses = watchPauses((listener) => node.subscribeCommits(listener));
   const statistics = (): void => {
     const utilization = performance.eventLoopUtilization();
     const cpu = process.cpuUsage();
@@ -110,6 +117,7 @@ async function serverRole(): Promise<void> {
         cpuUserMs: cpu.user / 1000,
         cpuSystemMs: cpu.system / 1000,
         snapshotWindows: snapshots.windows,
+        pauses,
         atMs: performance.now(),
       })}\n`,
     );
@@ -147,6 +155,8 @@ interface ServerStatistics {
   readonly cpuSystemMs: number;
   /** Intervals of the monotonic clock (ms) in which the sequencer wrote a snapshot, since the start. */
   readonly snapshotWindows: Array<[number, number]>;
+  /** GC pauses of the main thread and slow group-commit writes (tail-windows.ts). */
+  readonly pauses: PauseWindows;
   readonly atMs: number;
 }
 
@@ -156,7 +166,9 @@ async function serverStatistics(server: ServerProcess, supported: boolean): Prom
   server.kill('SIGUSR2');
   for (let attempt = 0; attempt < 200; attempt += 1) {
     const parts = server.logText().split('bench-server statistics ');
-    if (parts.length > before) return JSON.parse(parts.at(-1)!.split('\n', 1)[0]!) as ServerStatistics;
+    // A long line can be read before its end is written: parse it once its newline is there.
+    const last = parts.at(-1)!;
+    if (parts.length > before && last.includes('\n')) return JSON.parse(last.split('\n', 1)[0]!) as ServerStatistics;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   return undefined;
@@ -185,6 +197,7 @@ interface PhaseMeasure {
   /** [due, done] of each acknowledged request (open loop only), in ms of the monotonic clock. */
   readonly samples: Array<[number, number]>;
   readonly snapshotWindows: Array<[number, number]>;
+  readonly pauses: PauseWindows | undefined;
 }
 
 // ---------------------------------------------------------------------------
@@ -347,6 +360,8 @@ async function bench(): Promise<void> {
     server = await ServerProcess.start({
       args: [
         ...(options.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDirectory}`, '--cpu-prof-interval=250'] : []),
+        // As `pnpm start` (package.json): a 64 MiB young generation; --server-node-flags come after and override it.
+        '--max-semi-space-size=64',
         ...options['server-node-flags'].split(' ').filter((flag) => flag !== ''),
         '--import',
         'tsx',
@@ -466,6 +481,7 @@ async function bench(): Promise<void> {
             : undefined,
         samples: result.samples,
         snapshotWindows: statisticsAfter?.snapshotWindows ?? [],
+        pauses: statisticsAfter?.pauses,
       };
     };
 
@@ -501,6 +517,11 @@ async function bench(): Promise<void> {
     const exit = await server.stop('SIGTERM');
     server = undefined;
     if (exit.code !== 0) console.log(`the server exited with ${JSON.stringify(exit)}`);
+    // The floor: a bare fastify route, sent single orders like phase 1's, on the same cores (fastify-floor.ts).
+    const floorRequests = new OrderFlow({ seed: 0xf1004, traders })
+      .batch(30_000, Date.now())
+      .filter((request) => request.kind === 'order');
+    const floor = await floorCost(floorRequests, root);
     // Measured again with the server gone: other processes on the machine disturb this the most, so the better of the two is the limit.
     const verifyAfter = await measureVerify('after');
     const verify = verifyAfter.allCoresPerSec > verifyBefore.allCoresPerSec ? verifyAfter : verifyBefore;
@@ -629,6 +650,13 @@ async function bench(): Promise<void> {
       batchPhase,
       Math.min(verifyBefore.nodeCryptoCpuMicrosPerVerify, verifyAfter.nodeCryptoCpuMicrosPerVerify),
     );
+    const tail = reportTail(phase2.samples, phase2.pauses);
+    const floorRatio = floor.cpuUsPerRequest / cost.verifyCpuUs;
+    console.log(
+      `fastify floor (a bare POST route with a JSON schema, ${format(floor.answered)} single orders, 32 connections): ` +
+        `${format(floor.cpuUsPerRequest, 1)} µs of server CPU per request = ${format(floorRatio, 2)} node:crypto ` +
+        `verifications; the node's cpuRatio less this floor: ${format(cost.cpuRatio - floorRatio, 2)}`,
+    );
 
     if (options.profile) {
       const files = existsSync(profileDirectory)
@@ -686,6 +714,11 @@ async function bench(): Promise<void> {
         verifyLimitPerSec: Math.round(verify.allCoresPerSec),
         ratio: Number(ratio.toFixed(3)),
         ...cost,
+        floorCpuUs: Number(floor.cpuUsPerRequest.toFixed(1)),
+        floorRatio: Number(floorRatio.toFixed(3)),
+        p99WithGcPauseMs: tail === undefined ? null : Number(tail.withGcPause.p99Ms.toFixed(3)),
+        p99WithSlowCommitMs: tail === undefined ? null : Number(tail.withSlowCommit.p99Ms.toFixed(3)),
+        p99WithNeitherMs: tail === undefined ? null : Number(tail.withNeither.p99Ms.toFixed(3)),
       }),
     );
   } finally {

@@ -84,6 +84,8 @@ export class MarketFeed {
   private listingsLoaded: Promise<void> | undefined;
   /** Whether anyone subscribed to a stream; the WebSocket hub sets it. Streams nobody watches are not built. */
   isWatched: (stream: string) => boolean = () => true;
+  /** Whether anyone subscribed to the account's private streams; the WebSocket hub sets it. */
+  isAccountWatched: (account: string) => boolean = () => true;
 
   constructor(
     private readonly node: ExchangeNodePort,
@@ -159,7 +161,8 @@ export class MarketFeed {
     const state = this.node.state;
     const events = entry.outcome.events;
     const micros = entry.logTimeMs * 1000;
-    const depth = new Map<string, { a: Array<[string, string]>; b: Array<[string, string]> }>();
+    // Depth deltas are formatted only for markets whose depth stream someone watches (the ids advance regardless).
+    const depth = new Map<string, { a: Array<[string, string]>; b: Array<[string, string]>; watched: boolean }>();
     for (const event of events) {
       if (event.type === 'marketListed') {
         this.listedAtMs.set(event.market, entry.logTimeMs);
@@ -174,9 +177,10 @@ export class MarketFeed {
       }
       let delta = depth.get(event.market);
       if (delta === undefined) {
-        delta = { a: [], b: [] };
+        delta = { a: [], b: [], watched: this.isWatched(`depth.${event.market}`) };
         depth.set(event.market, delta);
       }
+      if (!delta.watched) continue;
       const market = marketOf(state, event.market);
       (event.side === 'Ask' ? delta.a : delta.b).push([
         formatPrice(market, event.priceTicks),
@@ -187,15 +191,16 @@ export class MarketFeed {
     for (const [symbol, delta] of depth) {
       const id = this.depthUpdateId(symbol) + 1;
       this.depthIds.set(symbol, id);
-      this.emit({
-        stream: `depth.${symbol}`,
-        market: symbol,
-        data: { e: 'depth', E: micros, s: symbol, a: delta.a, b: delta.b, U: id, u: id, T: micros },
-      });
+      if (delta.watched)
+        this.emit({
+          stream: `depth.${symbol}`,
+          market: symbol,
+          data: { e: 'depth', E: micros, s: symbol, a: delta.a, b: delta.b, U: id, u: id, T: micros },
+        });
       this.emitBookTicker(symbol, id, micros);
     }
     for (const event of events) {
-      if (event.type !== 'trade') continue;
+      if (event.type !== 'trade' || !this.isWatched(`trade.${event.market}`)) continue;
       const market = marketOf(state, event.market);
       const takerBuys = event.takerSide === 'Bid';
       this.emit({
@@ -343,6 +348,7 @@ export class MarketFeed {
       executed: { steps: bigint; quote: bigint },
       fill?: Record<string, unknown>,
     ): void => {
+      if (!this.isAccountWatched(view.account)) return;
       const data = orderUpdateData(marketOf(state, view.market), view, type, status, executed, micros, fill);
       this.emit({ stream: 'account.orderUpdate', market: view.market, account: view.account, data });
     };
@@ -391,6 +397,7 @@ export class MarketFeed {
     running.set(orderId, executed);
     const left = fillsLeft.get(orderId)! - 1;
     fillsLeft.set(orderId, left);
+    if (!this.isAccountWatched(view.account)) return;
     let status: string;
     if (left === 0 && (view.status === 'Filled' || view.status === 'PartiallyFilled')) status = view.status;
     else

@@ -97,7 +97,10 @@ export class StreamHub {
     private readonly limits: WebSocketLimits,
   ) {
     this.stopFeed = context.feed.onMessage((message) => this.dispatch(message));
-    context.feed.isWatched = (stream) => (this.publicSubscribers.get(stream)?.size ?? 0) > 0;
+    // Asked for every candle interval of every trade: no lookup (no hash of the stream's name) while nobody watches.
+    context.feed.isWatched = (stream) =>
+      this.publicSubscribers.size > 0 && (this.publicSubscribers.get(stream)?.size ?? 0) > 0;
+    context.feed.isAccountWatched = (account) => this.privateSubscribers.has(account);
     this.heartbeat = setInterval(() => this.beat(), limits.heartbeatMs);
     this.heartbeat.unref();
   }

@@ -143,6 +143,7 @@ export class ExchangeNode {
   private readonly snapshotsOnSequencer: boolean;
   /** The snapshot worker, started once the recovered head is attested (undefined while snapshotsOnSequencer). */
   private snapshots: SnapshotTaker | undefined;
+  private readonly snapshotFollowIntervalMs: number | undefined;
   /** The last durable entry. */
   private durable: NodeHead;
   private verifying = 0;
@@ -169,6 +170,7 @@ export class ExchangeNode {
     this.history = new LevelHistoryIndex(db);
     this.store = new LevelLogStore(db, { sequence: recovered.sequence, entryHash: recovered.entryHash });
     this.snapshotsOnSequencer = options.snapshotsOnSequencer ?? options.verifySignaturesInline === true;
+    this.snapshotFollowIntervalMs = options.snapshotFollowIntervalMs;
     const inlineSnapshotEvery = this.snapshotsOnSequencer ? settings.snapshotEveryEntries : undefined;
     this.sequencer = new Sequencer(recovered.state, recovered, this.clock, inlineSnapshotEvery, opened.maker);
     this.admission = new Admission(settings.maximumPendingTransactions, this.clock, logger);
@@ -299,10 +301,16 @@ export class ExchangeNode {
    */
   private startSnapshots(): void {
     if (this.snapshotsOnSequencer) return;
-    this.snapshots = new SnapshotTaker(this.state, this.sequencer.sequence, this.snapshotEveryEntries, {
-      write: (operations) => this.writeSnapshot(operations),
-      failed: (error) => this.halt('the snapshot worker failed', error),
-    });
+    this.snapshots = new SnapshotTaker(
+      this.state,
+      this.sequencer.sequence,
+      this.snapshotEveryEntries,
+      {
+        write: (operations) => this.writeSnapshot(operations),
+        failed: (error) => this.halt('the snapshot worker failed', error),
+      },
+      this.snapshotFollowIntervalMs,
+    );
   }
 
   /** Queues a snapshot from the worker as an item of its own; resolves once it is durable. */

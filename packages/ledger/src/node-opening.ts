@@ -76,6 +76,9 @@ export function checkNodeOptions(options: NodeOptions): NodeSettings {
       'storageRetryLimitMs',
     ),
   };
+  const followMs = options.snapshotFollowIntervalMs;
+  if (followMs !== undefined && !(Number.isSafeInteger(followMs) && followMs >= 0))
+    throw new RangeError(`snapshotFollowIntervalMs must be a non-negative integer, got ${followMs}`);
   if (options.attestationSigningSeed !== undefined)
     checkAttestationSigningSeed(options.attestationSigningSeed, options.genesis);
   return settings;

@@ -53,6 +53,11 @@ export interface NodeOptions {
    * simulator, where nothing may depend on when a worker replies).
    */
   readonly snapshotsOnSequencer?: boolean;
+  /**
+   * How long durable entries are gathered before they are sent to the snapshot worker in one message (ms; 0:
+   * one message per group-commit batch, the default; snapshot-taker.ts).
+   */
+  readonly snapshotFollowIntervalMs?: number;
   /** When deferred work runs. Default: the event loop (setImmediate, setTimeout); the simulator drives its own. */
   readonly scheduler?: NodeScheduler;
   /**

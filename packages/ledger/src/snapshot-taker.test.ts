@@ -2,6 +2,7 @@ import { decodeSnapshot, encodeState, sha256, stateHashHex, type StoredEntry } f
 import { describe, expect, test } from 'vitest';
 import { collect, fixture, replayWithEngine, submitInWaves } from '../test/helpers.js';
 import { createDatabase } from './database.js';
+import { checkNodeOptions } from './node-opening.js';
 import type { LedgerLogWriter, LogCommitItem } from './level-log-store.js';
 import { snapshotRange, sequenceOfKey } from './storage-format.js';
 import { nodeTestSetup } from './test-support.js';
@@ -89,6 +90,15 @@ describe('snapshots taken by the snapshot worker', () => {
     expect(stateHashHex(reopened.node.state)).toBe(stateHash);
     const line = reopened.lines.find((candidate) => String(candidate.msg).startsWith('ledger recovered'));
     expect(line).toMatchObject({ snapshot: latest, replayed: stored.length - latest });
+  });
+
+  test('the interval at which durable entries are sent to the worker is a non-negative integer', () => {
+    for (const snapshotFollowIntervalMs of [-1, 1.5, Number.NaN])
+      expect(() => checkNodeOptions({ dataDirectory: '/unused', genesis, snapshotFollowIntervalMs })).toThrow(
+        RangeError,
+      );
+    for (const snapshotFollowIntervalMs of [0, 50])
+      expect(() => checkNodeOptions({ dataDirectory: '/unused', genesis, snapshotFollowIntervalMs })).not.toThrow();
   });
 
   test('the sequencer writes the same snapshot records in their entries batches when asked to', async () => {

@@ -10,8 +10,21 @@
  * So a snapshot is written only after its entry is durable, in a later batch:
  * a snapshot never exists without its entry, as recovery requires, and
  * recovery is unchanged. The cost on the sequencer thread is one copy of each
- * durable entry's bytes and one message per batch; the worker's apply and the
- * snapshot's encoding and hashing run on another core.
+ * durable entry's bytes and one message per group-commit batch (or per follow
+ * interval, below); the worker's apply and the snapshot's encoding and hashing run on
+ * another core.
+ *
+ * With a follow interval (NodeOptions.snapshotFollowIntervalMs), entries are
+ * gathered for up to that long before they are sent, not sent per group-commit
+ * batch: each message costs a cross-thread wake-up on
+ * both threads (a system call, dear on a virtual machine), and under load a
+ * batch holds a few entries while the node writes hundreds of batches a
+ * second. A batch holding a snapshot's entry is sent at once, so the snapshot
+ * is not delayed; flush() (which a clean stop calls) sends what is gathered first.
+ * It is off by default: with 50 ms the cluster's read-replica test
+ * (packages/cluster/test/read-replica.test.ts) timed out, for a cause not yet
+ * found (docs/benchmarks.md, "The node's cost per order, evening of
+ * 2026-12-06").
  *
  * The worker's copy follows the log by determinism (the same entries applied
  * by the same engine). If it cannot follow (the engine refuses an entry there,
@@ -31,6 +44,11 @@ const workerUrl = new URL(
   import.meta.url,
 );
 
+/** How long durable entries wait before they are sent to the worker (together); 0: one message per batch. */
+export const defaultFollowIntervalMs = 0;
+/** Entries sent at once when this many are gathered, whatever the interval, to bound the message's size. */
+const followMaximumEntries = 8_192;
+
 export interface SnapshotWriter {
   /** Queues `operations` (a snapshot and the deletion it makes obsolete) to be written; resolves once durable. */
   write(operations: BatchOperation[]): Promise<void>;
@@ -45,13 +63,19 @@ export class SnapshotTaker {
   /** Settles once every snapshot handed back so far is written (or its write abandoned). */
   private written: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** Durable entries not yet sent to the worker, in sequence order, and the sequence of the last of them. */
+  private gathered: Uint8Array[] = [];
+  private gatheredSequence: number;
+  private sendTimer: NodeJS.Timeout | undefined;
 
   constructor(
     state: ExchangeState,
     sequence: number,
     private readonly snapshotEveryEntries: number,
     private readonly writer: SnapshotWriter,
+    private readonly followIntervalMs = defaultFollowIntervalMs,
   ) {
+    this.gatheredSequence = sequence;
     const stateEncoding = encodeState(state);
     const workerData: SnapshotWorkerData = {
       stateEncoding,
@@ -67,9 +91,28 @@ export class SnapshotTaker {
     this.worker.unref();
   }
 
-  /** Sends durable entries, in sequence order, to the worker (one message for all of them). */
+  /**
+   * Hands durable entries, in sequence order, to the worker: gathered and sent within the follow interval, at once
+   * when a snapshot is due among them. The encodings must not change afterwards (the log's bytes do not).
+   */
   follow(encodings: readonly Uint8Array[]): void {
     if (this.stopped || encodings.length === 0) return;
+    const before = this.gatheredSequence;
+    this.gatheredSequence += encodings.length;
+    for (const encoding of encodings) this.gathered.push(encoding);
+    const snapshotDue =
+      Math.floor(this.gatheredSequence / this.snapshotEveryEntries) > Math.floor(before / this.snapshotEveryEntries);
+    if (snapshotDue || this.gathered.length >= followMaximumEntries || this.followIntervalMs === 0) this.send();
+    else this.sendTimer ??= setTimeout(() => this.send(), this.followIntervalMs).unref();
+  }
+
+  /** Sends the gathered entries to the worker (one message for all of them). */
+  private send(): void {
+    if (this.sendTimer !== undefined) clearTimeout(this.sendTimer);
+    this.sendTimer = undefined;
+    const encodings = this.gathered;
+    if (this.stopped || encodings.length === 0) return;
+    this.gathered = [];
     let length = 0;
     for (const encoding of encodings) length += 4 + encoding.length;
     const packed = new Uint8Array(length);
@@ -87,6 +130,7 @@ export class SnapshotTaker {
   /** Resolves once every entry sent so far is applied and every snapshot due among them is durable. */
   async flush(): Promise<void> {
     if (!this.stopped) {
+      this.send();
       const id = this.nextFlushId++;
       this.worker.ref();
       await new Promise<void>((resolve) => {
@@ -131,6 +175,9 @@ export class SnapshotTaker {
 
   private stop(): void {
     this.stopped = true;
+    if (this.sendTimer !== undefined) clearTimeout(this.sendTimer);
+    this.sendTimer = undefined;
+    this.gathered = [];
     for (const resolve of this.flushes.values()) resolve();
     this.flushes.clear();
   }

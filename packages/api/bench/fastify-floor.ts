@@ -1,0 +1,97 @@
+/**
+ * The physical floor of the node's cost per request (node.bench.ts): a bare
+ * fastify server with one POST route and a JSON schema for the body, nothing
+ * behind it, sent the same signed order requests (body and headers) over 32
+ * keep-alive connections. Its process CPU per request is what HTTP, fastify
+ * and JSON cost on this machine before the node does anything; beside one
+ * node:crypto verification it shows how low cpuRatio can go at all.
+ *
+ * Run as a script it is the floor server (prints `exchange listening on …`,
+ * answers SIGUSR2 with its process CPU); floorCost() drives it from the bench.
+ */
+import { threadTimes, totalMs } from './node-figures.js';
+
+async function serve(): Promise<void> {
+  const { default: Fastify } = await import('fastify');
+  const app = Fastify({ logger: false });
+  // The order body's fields as the exchange's schema names them: strings, an optional number or boolean.
+  const text = { type: 'string', maxLength: 64 };
+  app.post(
+    '/api/v1/order',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['symbol', 'side', 'orderType'],
+          properties: {
+            symbol: text,
+            side: text,
+            orderType: text,
+            price: text,
+            quantity: text,
+            timeInForce: text,
+            selfTradePrevention: text,
+            clientId: { type: 'integer' },
+            postOnly: { type: 'boolean' },
+          },
+        },
+      },
+    },
+    // An answer of about an order's size.
+    (request) => ({ id: '1', status: 'New', ...(request.body as Record<string, unknown>) }),
+  );
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
+  process.stdout.write(`exchange listening on http://127.0.0.1:${port}\n`);
+}
+
+export interface FloorFigures {
+  /** The floor server's process CPU (all threads) per answered request, in µs. */
+  readonly cpuUsPerRequest: number;
+  readonly answered: number;
+}
+
+/** Starts the floor server, sends it `requests` (single orders) closed loop, and measures its CPU per request. */
+export async function floorCost(
+  requests: ReadonlyArray<import('../test/load-generator.js').SignedRequest>,
+  directory: string,
+): Promise<FloorFigures> {
+  const { ServerProcess } = await import('../test/load-generator.js');
+  const { runLoad } = await import('../test/load/drivers.js');
+  const server = await ServerProcess.start({
+    args: ['--import', 'tsx', new URL(import.meta.url).pathname, '--role', 'floor'],
+    cwd: process.cwd(),
+    env: {},
+    logFile: `${directory}/floor.log`,
+  });
+  try {
+    const run = (count: number) =>
+      runLoad(requests.slice(0, count), {
+        url: server.url,
+        connections: 32,
+        mode: { kind: 'closed' },
+        deadlineMs: 60_000,
+      }).done;
+    await run(Math.min(requests.length, 2_000)); // warm-up: fastify's and V8's compilers
+    const processTimes = (): number => {
+      const times = threadTimes(server.pid);
+      return totalMs(times.main) + [...times.other.values()].reduce((sum, thread) => sum + totalMs(thread), 0);
+    };
+    const before = processTimes();
+    const results = await run(requests.length);
+    const cpuMs = processTimes() - before;
+    const answered = results.filter((result) => result.status === 200).length;
+    return { cpuUsPerRequest: (cpuMs * 1000) / Math.max(1, answered), answered };
+  } finally {
+    await server.stop('SIGTERM');
+  }
+}
+
+if (process.argv.includes('--role') && process.argv[process.argv.indexOf('--role') + 1] === 'floor') {
+  serve().catch((error: unknown) => {
+    process.stderr.write(`fastify floor: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  });
+}
