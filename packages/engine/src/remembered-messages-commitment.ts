@@ -22,6 +22,8 @@ import type { ReplayProtectionState } from './state.js';
 export const rememberedMessageBucketWidthMs = 1000;
 const bucketCount = 65536;
 const leafPrefix = 0x00;
+/** 2^28: the values four varint groups of seven bits hold. */
+const lowGroupsRange = 0x1000_0000;
 
 // The memory spans at most replayMemoryMs of acceptance times: far fewer seconds than buckets, so the buckets
 // never wrap around onto a live one (a wrap would still be exact, through the slow path below, but not cheap).
@@ -121,9 +123,30 @@ function writeBucket(writer: ByteWriter, replay: ReplayProtectionState, bucket: 
   const low = firstAtOrAfter(queue, start, end, secondStart);
   const high = firstAtOrAfter(queue, low, end, secondStart + width);
   writer.unsigned(high - low);
+  // encodeRememberedMessage's bytes, with the acceptance time's varint split at bit 28 around the second's start:
+  // times past 2^32 would otherwise take ByteWriter's BigInt path for every message.
+  const startLow = secondStart % lowGroupsRange;
+  const startHigh = Number(BigInt(secondStart) >> 28n);
   for (let index = low; index < high; index += 1) {
     const message = queue[index]!;
-    encodeRememberedMessage(writer, message.digest, message.acceptedAtMs);
+    const acceptedAtMs = message.acceptedAtMs;
+    if (acceptedAtMs <= 0xffff_ffff) {
+      encodeRememberedMessage(writer, message.digest, acceptedAtMs);
+      continue;
+    }
+    writer.latin1(message.digest);
+    let lowBits = startLow + (acceptedAtMs - secondStart);
+    let highBits = startHigh;
+    if (lowBits >= lowGroupsRange) {
+      lowBits -= lowGroupsRange;
+      highBits += 1;
+    }
+    // Above 2^32 the high part is at least 16, so all four low groups carry the continuation bit.
+    for (let group = 0; group < 4; group += 1) {
+      writer.byte((lowBits & 0x7f) | 0x80);
+      lowBits >>>= 7;
+    }
+    writer.unsigned(highBits);
   }
 }
 

@@ -323,6 +323,17 @@ describe('state commitment', () => {
     expect(hex(stateCommitmentOf(state))).toBe(hex(referenceCommitment(state)));
   });
 
+  it('encodes acceptance times in a second that straddles a multiple of 2^28 ms, past 2^32', () => {
+    const key = signerFromByte(9).accountId;
+    const state = createState({ exchangeName: 'x', operatorKeys: [key], feeAccount: key });
+    const commitment = StateCommitment.build(state);
+    // 20 × 2^28 = 5,368,709,120 lies inside the second from 5,368,709,000.
+    [5_368_708_999, 5_368_709_050, 5_368_709_119, 5_368_709_120, 5_368_709_999].forEach((time, index) => {
+      remember(state.replayProtection, String.fromCharCode(index).repeat(32), time, state.changes);
+      expect(hex(commitment.update(state)), `message ${index}`).toBe(hex(referenceCommitment(state)));
+    });
+  });
+
   it('refuses to update a state that another commitment follows', () => {
     const key = signerFromByte(9).accountId;
     const state = createState({ exchangeName: 'x', operatorKeys: [key], feeAccount: key });
