@@ -58,6 +58,12 @@ export interface ApplyOptions {
    * applying). Everything else is checked here regardless.
    */
   readonly signatureVerified?: boolean;
+  /**
+   * The entry's messageDigest (replay-protection.ts), when it was already
+   * computed off this thread (the replayer's signature workers compute it
+   * beside the signature); it must be exactly messageDigest(publicKey, message).
+   */
+  readonly messageDigest?: string;
 }
 
 function rejected(rejection: Rejection, results: readonly InstructionResult[] = []): ApplyOutcome {
@@ -81,7 +87,7 @@ export function apply(state: ExchangeState, entry: LogEntry, options: ApplyOptio
       reject('INVALID_TIMESTAMP', `Timestamp ${timestampMs} is not within ${windowMs} ms of log time ${logTimeMs}.`),
     );
   }
-  const digest = messageDigest(transaction.publicKey, transaction.message);
+  const digest = options.messageDigest ?? messageDigest(transaction.publicKey, transaction.message);
   if (hasSeen(state.replayProtection, digest)) return rejected(reject('DUPLICATE_REQUEST'));
   const instruction = parseInstruction(parsed.value.groups);
   if (!instruction.ok) return rejected(reject('INVALID_CLIENT_REQUEST', instruction.message));

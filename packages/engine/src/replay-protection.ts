@@ -59,7 +59,7 @@ export function forgetExpired(replay: ReplayProtectionState, logTimeMs: number, 
     const oldest = queue[start]!;
     if (oldest.acceptedAtMs + replayMemoryMs >= logTimeMs) break;
     replay.seen.delete(oldest.digest);
-    changes?.messageChanged(oldest.digest);
+    changes?.messageChanged(oldest.acceptedAtMs);
     start += 1;
   }
   // Compact now and then so the queue does not grow without bound.
@@ -77,6 +77,6 @@ export function remember(
   changes?: StateChanges,
 ): void {
   replay.seen.set(digest, logTimeMs);
-  changes?.messageChanged(digest);
+  changes?.messageChanged(logTimeMs);
   replay.queue.push({ digest, acceptedAtMs: logTimeMs });
 }

@@ -29,8 +29,8 @@ export class StateChanges {
   readonly withdrawalIds: number[] = [];
   /** Credited deposit keys added. */
   readonly deposits: string[] = [];
-  /** Replay-protection digests remembered or forgotten. */
-  readonly messageDigests: string[] = [];
+  /** Acceptance log times of the replay-protection messages remembered or forgotten. */
+  readonly messageTimes: number[] = [];
 
   accountChanged(account: Account): void {
     if (!this.recording || account.commitmentStale) return;
@@ -46,8 +46,8 @@ export class StateChanges {
     if (this.recording) this.deposits.push(depositKey);
   }
 
-  messageChanged(digest: string): void {
-    if (this.recording) this.messageDigests.push(digest);
+  messageChanged(acceptedAtMs: number): void {
+    if (this.recording) this.messageTimes.push(acceptedAtMs);
   }
 
   /** Empties the lists after a commitment update (or to start over with a full build). */
@@ -56,6 +56,6 @@ export class StateChanges {
     this.accounts.length = 0;
     this.withdrawalIds.length = 0;
     this.deposits.length = 0;
-    this.messageDigests.length = 0;
+    this.messageTimes.length = 0;
   }
 }

@@ -25,6 +25,7 @@ import {
   wholeStateSections,
   coveragePoolsSection,
 } from './state-codec.js';
+import { forgetExpired, remember } from './replay-protection.js';
 import { createState, type ExchangeState } from './state.js';
 import { demoListing, seededRandom, signedEntry, signerFromByte, type Signer } from '../test/random-log.js';
 
@@ -127,9 +128,13 @@ function referenceCommitment(state: ExchangeState): Uint8Array {
     byText,
     encodeCreditedDeposit,
   );
-  const firstTwo = (digest: string): number => digest.charCodeAt(0) * 256 + digest.charCodeAt(1);
-  const messages = bucketed([...state.replayProtection.seen.keys()], firstTwo, byText, (writer, digest) =>
-    encodeRememberedMessage(writer, digest, state.replayProtection.seen.get(digest)!),
+  // Bucket floor(acceptance time / 1000) mod 65536; within one, acceptance order (the state encoding's order).
+  const replay = state.replayProtection;
+  const messages = bucketed(
+    replay.queue.slice(replay.queueStart).map((message, position) => ({ ...message, position })),
+    (message) => Math.floor(message.acceptedAtMs / 1000) % 65536,
+    (left, right) => left.position - right.position,
+    (writer, message) => encodeRememberedMessage(writer, message.digest, message.acceptedAtMs),
   );
   const tag = Buffer.from(`${stateCommitmentTag}\0`, 'latin1');
   return sha256(tag, ...sections, accounts, withdrawals, deposits, messages);
@@ -283,6 +288,52 @@ describe('state commitment', () => {
     expect([sawTrigger, sawWithdrawal, sawForgetting]).toEqual([true, true, true]);
   });
 
+  it('buckets remembered messages by acceptance second, partial seconds forgotten included', () => {
+    const key = signerFromByte(9).accountId;
+    const state = createState({ exchangeName: 'x', operatorKeys: [key], feeAccount: key });
+    const commitment = StateCommitment.build(state);
+    const next = seededRandom(11);
+    let time = 1_800_000_000_500;
+    for (let step = 0; step < 1500; step += 1) {
+      // Mostly a few hundred milliseconds apart, so seconds fill and are forgotten part by part; now and then a pause.
+      time += next() % 400 === 0 ? 100_000 + (next() % 40_000) : next() % 400;
+      const digest = sha256(Uint8Array.of(step & 0xff, step >> 8)).reduce(
+        (text, byte) => text + String.fromCharCode(byte),
+        '',
+      );
+      forgetExpired(state.replayProtection, time, state.changes);
+      remember(state.replayProtection, digest, time, state.changes);
+      if (next() % 7 === 0 || step === 1499) {
+        expect(hex(commitment.update(state)), `step ${step}`).toBe(hex(referenceCommitment(state)));
+      }
+    }
+    expect(state.replayProtection.seen.size).toBeGreaterThan(200);
+  });
+
+  it('stays exact when remembered messages span more seconds than there are buckets', () => {
+    const key = signerFromByte(9).accountId;
+    const state = createState({ exchangeName: 'x', operatorKeys: [key], feeAccount: key });
+    const commitment = StateCommitment.build(state);
+    // Not reachable through apply (which forgets after 120 s); remember() alone lets the memory span 65,536 s.
+    const times = [5_000, 5_400, 65_536_000 + 5_100, 65_536_000 + 7_000, 2 * 65_536_000 + 5_999];
+    times.forEach((time, index) => {
+      remember(state.replayProtection, String.fromCharCode(index).repeat(32), time, state.changes);
+      expect(hex(commitment.update(state)), `message ${index}`).toBe(hex(referenceCommitment(state)));
+    });
+    expect(hex(stateCommitmentOf(state))).toBe(hex(referenceCommitment(state)));
+  });
+
+  it('encodes acceptance times in a second that straddles a multiple of 2^28 ms, past 2^32', () => {
+    const key = signerFromByte(9).accountId;
+    const state = createState({ exchangeName: 'x', operatorKeys: [key], feeAccount: key });
+    const commitment = StateCommitment.build(state);
+    // 20 × 2^28 = 5,368,709,120 lies inside the second from 5,368,709,000.
+    [5_368_708_999, 5_368_709_050, 5_368_709_119, 5_368_709_120, 5_368_709_999].forEach((time, index) => {
+      remember(state.replayProtection, String.fromCharCode(index).repeat(32), time, state.changes);
+      expect(hex(commitment.update(state)), `message ${index}`).toBe(hex(referenceCommitment(state)));
+    });
+  });
+
   it('refuses to update a state that another commitment follows', () => {
     const key = signerFromByte(9).accountId;
     const state = createState({ exchangeName: 'x', operatorKeys: [key], feeAccount: key });
@@ -300,10 +351,10 @@ describe('state commitment', () => {
     // A genesis state, and the state after a fixed random history (seed 7, 300 entries).
     const operator = signerFromByte(200).accountId;
     const genesis = createState({ exchangeName: 'golden', operatorKeys: [operator], feeAccount: operator });
-    expect(hex(stateCommitmentOf(genesis))).toBe('4e5bf2817cdb679a5a7d9c3b8f8548923fc8f87507cfac4c1feac366453df7af');
+    expect(hex(stateCommitmentOf(genesis))).toBe('2908e654275daf1fbc1643515163d128ea1f6779f51deeb01756f3cc53c5c3fc');
     let last: ExchangeState | undefined;
     for (const { state } of randomHistory(7, 300)) last = state;
-    expect(hex(stateCommitmentOf(last!))).toBe('d161079c66a3b3ea8e769e9209ee1a00adea343e962d63a640fd7e9854033969');
+    expect(hex(stateCommitmentOf(last!))).toBe('e32747dcee631b4e8f914316ac92ce7d18a102eca76843c1448c8705b7afbc30');
     expect(hex(referenceCommitment(last!))).toBe(hex(stateCommitmentOf(last!)));
   });
 });

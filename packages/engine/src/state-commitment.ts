@@ -17,14 +17,14 @@ import {
   encodeAccount,
   encodeCreditedDeposit,
   encodeOrder,
-  encodeRememberedMessage,
   encodeWithdrawal,
   wholeStateSections,
   coveragePoolsSection,
 } from './state-codec.js';
+import { RememberedMessagesPart } from './remembered-messages-commitment.js';
 import type { Account, ExchangeState, Withdrawal } from './state.js';
 
-export const stateCommitmentTag = 'vex/state-commitment/v1';
+export const stateCommitmentTag = 'vex/state-commitment/v2';
 const hashLengthBytes = 32;
 /** Buckets of each keyed collection: 2^16, a tree of depth 16. */
 export const keyedBucketCount = 65536;
@@ -242,21 +242,10 @@ const depositCollection: KeyedCollection<string, true> = {
   changesOf: (state) => state.changes.deposits,
 };
 
-const messageCollection: KeyedCollection<string, number> = {
-  name: 'rememberedMessages',
-  // The digest is already SHA-256 output: its first two bytes spread the messages evenly.
-  bucketOf: firstTwoBytes,
-  valueOf: (state, digest) => state.replayProtection.seen.get(digest),
-  compare: compareText,
-  encode: encodeRememberedMessage,
-  keysOf: (state) => state.replayProtection.seen.keys(),
-  changesOf: (state) => state.changes.messageDigests,
-};
-
 type CollectionKey = number | string;
-/** In the commitment's order: pending withdrawals, credited deposits, remembered messages. */
+/** In the commitment's order: pending withdrawals, credited deposits (then remembered-messages-commitment.ts). */
 type AnyCollection = KeyedCollection<CollectionKey, unknown>;
-const collectionList: readonly unknown[] = [withdrawalCollection, depositCollection, messageCollection];
+const collectionList: readonly unknown[] = [withdrawalCollection, depositCollection];
 const keyedCollections = collectionList as readonly AnyCollection[];
 
 /**
@@ -280,6 +269,7 @@ function writeAccountLeaf(writer: ByteWriter, account: Account): string {
 export class StateCommitment {
   private readonly accounts = new MerkleLevels();
   private readonly keyed: KeyedPart<CollectionKey, unknown>[];
+  private readonly messages: RememberedMessagesPart;
   private readonly writer = new ByteWriter();
 
   private constructor(private readonly following: boolean) {
@@ -288,6 +278,7 @@ export class StateCommitment {
     writer.unsigned(0);
     const emptyBucketLeaf = Buffer.from(sha256Binary(writer.written()), 'binary');
     this.keyed = keyedCollections.map((collection) => new KeyedPart(collection, emptyBucketLeaf));
+    this.messages = new RememberedMessagesPart(MerkleLevels.uniform(keyedBucketCount, emptyBucketLeaf));
   }
 
   /**
@@ -309,6 +300,7 @@ export class StateCommitment {
       const part = commitment.keyed[index]!;
       for (const key of collection.keysOf(state)) part.note(key);
     });
+    commitment.messages.noteAll(state.replayProtection);
     return commitment;
   }
 
@@ -331,6 +323,7 @@ export class StateCommitment {
         const part = this.keyed[index]!;
         for (const key of collection.changesOf(state)) part.note(key);
       });
+      for (const acceptedAtMs of changes.messageTimes) this.messages.note(acceptedAtMs);
       changes.clear();
     }
     return this.parts(state);
@@ -349,6 +342,7 @@ export class StateCommitment {
     keyedCollections.forEach((collection, index) => {
       parts.push({ name: collection.name, hash: this.keyed[index]!.root(state, writer) });
     });
+    parts.push({ name: 'rememberedMessages', hash: this.messages.root(state.replayProtection, writer) });
     return parts;
   }
 }

@@ -22,7 +22,9 @@
  *
  *   main thread alone    the same replay with every verdict given as valid
  *                        at once instead of verified (the limit runs found
- *                        every signature of the log valid): the process's
+ *                        every signature of the log valid), and the message
+ *                        digests the workers send with the verdicts computed
+ *                        before timing: the process's
  *                        CPU time per entry is then the main thread's cost
  *                        (reading, chain check, apply, attestation checks)
  *                        with V8's helper threads, undisturbed by the workers.
@@ -55,7 +57,12 @@ import { parseArgs } from 'node:util';
 import { LogExportReader } from '@vex/engine';
 import { readJsonLines } from '../src/input-source.js';
 import { replayLog } from '../src/replay-log.js';
-import { SignatureBatchBuilder, validVerdictCode, type SignatureBatch } from '../src/signature-batch.js';
+import {
+  batchMessageDigests,
+  SignatureBatchBuilder,
+  validVerdictCode,
+  type SignatureBatch,
+} from '../src/signature-batch.js';
 import { SignatureVerifierPool, type PreloadedSignatureBatch } from '../src/signature-verifier-pool.js';
 import { benchLog } from './bench-log.js';
 
@@ -103,19 +110,24 @@ const logBytes = (await stat(files.logPath)).size;
 
 const pool = await SignatureVerifierPool.start(workerCount);
 
-/** Every signature of the log, in the replay's batches, moved into the pool's workers (untimed). */
-async function preloadLog(pool: SignatureVerifierPool): Promise<PreloadedSignatureBatch[]> {
+/** The log's signed messages in the replay's batches. */
+async function* logBatches(): AsyncGenerator<SignatureBatch> {
   const reader = await LogExportReader.open(createReadStream(files.logPath, { highWaterMark: 1 << 20 }));
   let builder = new SignatureBatchBuilder(batchEntries);
-  const loads: Promise<PreloadedSignatureBatch>[] = [];
   for await (const entry of reader.entries()) {
     builder.add(entry.transaction.publicKey, entry.transaction.signature, entry.transaction.message);
     if (builder.isFull) {
-      loads.push(pool.preload(builder.finish(), loads.length));
+      yield builder.finish();
       builder = new SignatureBatchBuilder(batchEntries);
     }
   }
-  if (builder.count > 0) loads.push(pool.preload(builder.finish(), loads.length));
+  if (builder.count > 0) yield builder.finish();
+}
+
+/** Every signature of the log, in the replay's batches, moved into the pool's workers (untimed). */
+async function preloadLog(pool: SignatureVerifierPool): Promise<PreloadedSignatureBatch[]> {
+  const loads: Promise<PreloadedSignatureBatch>[] = [];
+  for await (const batch of logBatches()) loads.push(pool.preload(batch, loads.length));
   return Promise.all(loads);
 }
 const preloaded = await preloadLog(pool);
@@ -176,11 +188,18 @@ say(
 for (const batch of preloaded) pool.drop(batch);
 await pool.close();
 
-/** The replay's main thread alone: every verdict given as valid (validVerdictCode is 0) without verifying. */
+/**
+ * The replay's main thread alone: every verdict given as valid (validVerdictCode is 0) without verifying, with
+ * the message digests the workers compute beside the verdicts computed before timing (the workers' share).
+ */
 async function measureMainThreadAlone(): Promise<number> {
+  const digestsByBatch: string[] = [];
+  for await (const batch of logBatches()) digestsByBatch.push(batchMessageDigests(batch));
+  let nextBatch = 0;
   const verdictsWithoutVerifying = {
     size: workerCount,
-    verify: (batch: SignatureBatch) => Promise.resolve({ verdicts: new Uint8Array(batch.count), verifyNs: 0 }),
+    verify: (batch: SignatureBatch) =>
+      Promise.resolve({ verdicts: new Uint8Array(batch.count), verifyNs: 0, digests: digestsByBatch[nextBatch++] }),
   };
   const cpuBefore = process.cpuUsage();
   const mainOnly = await replayLog({

@@ -47,6 +47,7 @@ import {
   shortAssets,
   stateHash,
   verifyAttestationSignature,
+  type ApplyOptions,
   type ApplyOutcome,
   type AttestationOfAnyVersion,
   type AttestationFields,
@@ -191,6 +192,12 @@ interface PendingCheck {
 
 const defaultBatchEntries = 1024;
 const signatureVerifiedOption = { signatureVerified: true } as const;
+
+/** The workers hashed each message for replay protection beside its signature (a stand-in pool may not). */
+function applyOptions(digests: string | undefined, index: number): ApplyOptions {
+  if (digests === undefined) return signatureVerifiedOption;
+  return { signatureVerified: true, messageDigest: digests.substring(index * 32, index * 32 + 32) };
+}
 
 /** An export entry's transaction (the reader gives views into the bytes read). */
 function transaction(entry: ExportEntry): {
@@ -410,7 +417,7 @@ class Replay {
 
   /** Waits for a batch's verdicts and applies its entries in order. */
   private async applyBatch(batch: InFlightBatch): Promise<Divergence | undefined> {
-    const { verdicts, verifyNs } = await batch.verdicts;
+    const { verdicts, verifyNs, digests } = await batch.verdicts;
     this.workerVerifyNs += verifyNs;
     const entries = batch.entries;
     const state = this.state!;
@@ -422,7 +429,7 @@ class Replay {
       const isRecord = isAttestationRecordMessage(transaction(entry).message);
       const recordedComputation = isRecord && this.headSequence >= 1 ? this.computeAtHead() : undefined;
       const previousSequence = this.headSequence;
-      const outcome = apply(state, entry, signatureVerifiedOption);
+      const outcome = apply(state, entry, applyOptions(digests, index));
       if (!outcome.accepted) return transitionDivergence(entry, outcome.rejection);
       this.entriesApplied += 1;
       this.headSequence = entry.sequence;

@@ -8,7 +8,13 @@
  * encoding has fixed fields for them), so the batch has fixed-width slots for
  * both; only messages vary in length.
  */
-import { signatureVerdicts, verifySignature, verifySignatureWithNodeCrypto, type SignatureVerdict } from '@vex/engine';
+import {
+  messageDigest,
+  signatureVerdicts,
+  verifySignature,
+  verifySignatureWithNodeCrypto,
+  type SignatureVerdict,
+} from '@vex/engine';
 
 /** Verdict codes: the byte a worker returns for a signature is the index of its verdict here. */
 export const verdictNames: readonly SignatureVerdict[] = signatureVerdicts;
@@ -134,6 +140,24 @@ export class SignatureBatchBuilder {
  * re-check a log with the other library.
  */
 export type SignatureEquation = 'fastest' | 'node:crypto';
+
+/**
+ * Each item's replay-protection digest (the engine's messageDigest: SHA-256 of
+ * public key ‖ message, one latin1 character per byte), concatenated: item i's
+ * is characters 32i … 32i + 31. The signature workers compute them beside the
+ * verdicts, so the replay's main thread does not hash each entry again.
+ */
+export function batchMessageDigests(batch: SignatureBatch): string {
+  const { count, publicKeys, messageBytes, messageOffsets } = batch;
+  const digests: string[] = new Array(count);
+  for (let index = 0; index < count; index += 1) {
+    digests[index] = messageDigest(
+      publicKeys.subarray(index * publicKeyBytes, (index + 1) * publicKeyBytes),
+      messageBytes.subarray(messageOffsets[index]!, messageOffsets[index + 1]!),
+    );
+  }
+  return digests.join('');
+}
 
 /** Verifies every item of a batch on the calling thread under the engine's rule; one verdict code per item. */
 export function verifySignatureBatch(batch: SignatureBatch, equation: SignatureEquation = 'fastest'): Uint8Array {

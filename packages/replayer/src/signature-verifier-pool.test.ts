@@ -1,4 +1,4 @@
-import { publicKeyFromSeed, signMessage, verifySignature } from '@vex/engine';
+import { messageDigest, publicKeyFromSeed, signMessage, verifySignature } from '@vex/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignatureBatchBuilder, verdictName, verifySignatureBatch } from './signature-batch.js';
 import { SignatureVerifierPool } from './signature-verifier-pool.js';
@@ -62,6 +62,18 @@ describe('SignatureVerifierPool', () => {
     results.forEach((result, index) => expect([...result.verdicts].map(verdictName)).toEqual(batches[index]!.expected));
   });
 
+  it("answers verify with each item's message digest, exactly the engine's messageDigest, in batch order", async () => {
+    const items = signedItems(70);
+    const builder = new SignatureBatchBuilder(70, 8);
+    // Two keys, so that a digest of the wrong key or of a neighbour's message cannot pass.
+    const keys = [publicKey, publicKeyFromSeed(new Uint8Array(32).fill(4))];
+    items.forEach(({ message, signature }, index) => builder.add(keys[index % 2]!, signature, message));
+    const { digests } = await pool.verify(builder.finish());
+    const expected = items.map(({ message }, index) => messageDigest(keys[index % 2]!, message)).join('');
+    expect(digests).toBe(expected);
+    expect(new Set(items.map((_, index) => digests!.substring(index * 32, index * 32 + 32))).size).toBe(70);
+  });
+
   it('refuses to send a batch a second time instead of waiting forever for its verdicts', async () => {
     const batch = batchWithBadItems(5).builder.finish();
     await pool.verify(batch);
@@ -77,6 +89,8 @@ describe('SignatureVerifierPool', () => {
     const result = await pool.verifyPreloaded(preloaded);
     pool.drop(preloaded);
     expect([...result.verdicts].map(verdictName)).toEqual(expected);
+    // The verification limit's runs time verification alone: no digests.
+    expect(result.digests).toBeUndefined();
   });
 });
 

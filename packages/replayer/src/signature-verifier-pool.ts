@@ -24,6 +24,8 @@ export interface BatchVerdicts {
   readonly verdicts: Uint8Array;
   /** Time the worker spent verifying, in nanoseconds. */
   readonly verifyNs: number;
+  /** From verify(): every item's message digest, concatenated (signature-batch.ts, batchMessageDigests). */
+  readonly digests?: string;
 }
 
 /** A batch already moved into one worker (preload), verified later with verifyPreloaded. */
@@ -95,7 +97,12 @@ function verdictsOf(reply: SignatureWorkerReply, count: number): BatchVerdicts {
       `a signature worker returned ${reply.verdicts.length} verdicts for ${count} signatures`,
     );
   }
-  return { verdicts: reply.verdicts, verifyNs: reply.verifyNs };
+  if (reply.digests !== undefined && reply.digests.length !== count * 32) {
+    throw new SignatureWorkerError(
+      `a signature worker returned ${reply.digests.length / 32} digests for ${count} items`,
+    );
+  }
+  return { verdicts: reply.verdicts, verifyNs: reply.verifyNs, digests: reply.digests };
 }
 
 export class SignatureVerifierPool {
@@ -151,7 +158,10 @@ export class SignatureVerifierPool {
     return verdictsOf(reply, batch.count);
   }
 
-  /** Transfers the batch (its buffers become unusable here) to the least loaded worker and resolves with its verdicts. */
+  /**
+   * Transfers the batch (its buffers become unusable here) to the least loaded worker and resolves with its
+   * verdicts and its items' message digests.
+   */
   verify(batch: SignatureBatch): Promise<BatchVerdicts> {
     if (this.closed) return Promise.reject(new SignatureWorkerError('the signature pool is closed'));
     return this.send(this.leastLoaded(), batch);

@@ -10,6 +10,13 @@ export type SignatureWorkerRequest =
   | { readonly type: 'drop'; readonly id: number };
 
 export type SignatureWorkerReply =
-  | { readonly type: 'verdicts'; readonly id: number; readonly verdicts: Uint8Array; readonly verifyNs: number }
+  | {
+      readonly type: 'verdicts';
+      readonly id: number;
+      readonly verdicts: Uint8Array;
+      readonly verifyNs: number;
+      /** For 'verify' only: each item's message digest (signature-batch.ts, batchMessageDigests). */
+      readonly digests?: string;
+    }
   | { readonly type: 'loaded'; readonly id: number }
   | { readonly type: 'failed'; readonly id: number; readonly message: string };

@@ -4,7 +4,12 @@
  * Started by startTypeScriptWorker; it does nothing on the main thread.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { verifySignatureBatch, type SignatureBatch, type SignatureEquation } from './signature-batch.js';
+import {
+  batchMessageDigests,
+  verifySignatureBatch,
+  type SignatureBatch,
+  type SignatureEquation,
+} from './signature-batch.js';
 import type { SignatureWorkerReply, SignatureWorkerRequest } from './signature-worker-protocol.js';
 
 function serve(): void {
@@ -12,18 +17,20 @@ function serve(): void {
   const equation: SignatureEquation =
     (workerData as { data?: { equation?: SignatureEquation } } | undefined)?.data?.equation ?? 'fastest';
   const loaded = new Map<number, SignatureBatch>();
-  const answer = (id: number, batch: SignatureBatch): void => {
+  // 'verify' (the replay) also answers with the digests its apply needs; 'run' (the limit benchmark) verifies only.
+  const answer = (id: number, batch: SignatureBatch, withDigests: boolean): void => {
     const started = process.hrtime.bigint();
     const verdicts = verifySignatureBatch(batch, equation);
     const verifyNs = Number(process.hrtime.bigint() - started);
-    const reply: SignatureWorkerReply = { type: 'verdicts', id, verdicts, verifyNs };
+    const digests = withDigests ? batchMessageDigests(batch) : undefined;
+    const reply: SignatureWorkerReply = { type: 'verdicts', id, verdicts, verifyNs, digests };
     port.postMessage(reply, [verdicts.buffer as ArrayBuffer]);
   };
   port.on('message', (request: SignatureWorkerRequest) => {
     try {
       switch (request.type) {
         case 'verify':
-          answer(request.id, request.batch);
+          answer(request.id, request.batch, true);
           break;
         case 'load':
           loaded.set(request.id, request.batch);
@@ -32,7 +39,7 @@ function serve(): void {
         case 'run': {
           const batch = loaded.get(request.id);
           if (batch === undefined) throw new Error(`no batch ${request.id} is loaded`);
-          answer(request.id, batch);
+          answer(request.id, batch, false);
           break;
         }
         case 'drop':

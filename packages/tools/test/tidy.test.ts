@@ -178,7 +178,6 @@ const wideLineFiles: readonly string[] = [
   'packages/replayer/src/progress-display.ts',
   'packages/replayer/src/replay-log.ts',
   'packages/replayer/src/signature-verifier-pool.test.ts',
-  'packages/replayer/src/signature-verifier-pool.ts',
   'packages/replayer/test/replay-log.test.ts',
   'packages/replayer/test/test-log.ts',
 ];
