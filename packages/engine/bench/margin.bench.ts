@@ -15,16 +15,34 @@
  * checkInvariants runs after each workload, outside the timing, and the
  * margin run's final state hash is printed, so that a change meant to be
  * a pure speed-up can show it ends in the same state byte for byte.
+ *
+ * The two halves run interleaved, in `--slices N` (default 20) alternating
+ * slices of their streams (interleaved-timing.ts says why: the machine's
+ * cost per operation drifts, and both halves must share its drift);
+ * `--sequential` times spot to its end and then margin, as before
+ * 2026-12-06 evening. `--pairs N` repeats the whole comparison N times in
+ * the process, each on fresh states, and prints the median ratio.
  */
 import { cpus, loadavg } from 'node:os';
 import { checkInvariants, createState, stateHashHex, type ExchangeState, type Instruction } from '../src/index.js';
 import { seededRandom } from '../test/random-log.js';
 import { solUsdcListing } from '../test/support-listings.js';
-import { benchListing, indexedKey, mustExecute, positiveIntegerArgument, timedExecution } from './bench-support.js';
+import {
+  benchListing,
+  indexedKey,
+  median,
+  mustExecute,
+  positiveIntegerArgument,
+  timedExecution,
+} from './bench-support.js';
+import { interleavedExecution, collectGarbage, type HalfTiming } from './interleaved-timing.js';
 
 const operations = positiveIntegerArgument('ops', 200_000);
 const seed = positiveIntegerArgument('seed', 7);
 const accountCount = positiveIntegerArgument('accounts', 1000);
+const slices = positiveIntegerArgument('slices', 20);
+const pairs = positiveIntegerArgument('pairs', 1);
+const sequential = process.argv.includes('--sequential');
 const startMs = 1_750_000_000_000;
 const key = indexedKey;
 const operator = key(1_000_000);
@@ -165,43 +183,71 @@ interface RunFigures {
   readonly hash: string;
 }
 
-function run(margin: boolean): RunFigures {
-  const state = setUp(margin);
-  const stream = workload(margin);
-  const { seconds, cpuSeconds, accepted, liquidations } = timedExecution(state, stream);
+function figures(state: ExchangeState, operationCount: number, timing: HalfTiming): RunFigures {
   checkInvariants(state);
-  const hash = stateHashHex(state);
-  const opsPerSecond = Math.round(stream.length / seconds);
-  return { opsPerSecond, cpuOpsPerSecond: Math.round(stream.length / cpuSeconds), accepted, liquidations, hash };
+  return {
+    opsPerSecond: Math.round(operationCount / timing.seconds),
+    cpuOpsPerSecond: Math.round(operationCount / timing.cpuSeconds),
+    accepted: timing.accepted,
+    liquidations: timing.liquidations,
+    hash: stateHashHex(state),
+  };
+}
+
+/** Spot then margin, each timed to its end (each after a full collection): the scheme before interleaving. */
+function runSequential(): [RunFigures, RunFigures] {
+  const results = [false, true].map((margin) => {
+    const state = setUp(margin);
+    const stream = workload(margin);
+    collectGarbage();
+    return figures(state, stream.length, timedExecution(state, stream));
+  });
+  return [results[0]!, results[1]!];
+}
+
+function runInterleaved(): [RunFigures, RunFigures] {
+  const spotHalf = { state: setUp(false), stream: workload(false) };
+  const marginHalf = { state: setUp(true), stream: workload(true) };
+  const [spotTiming, marginTiming] = interleavedExecution(spotHalf, marginHalf, slices);
+  return [
+    figures(spotHalf.state, spotHalf.stream.length, spotTiming),
+    figures(marginHalf.state, marginHalf.stream.length, marginTiming),
+  ];
 }
 
 console.log(
-  `margin workload: ${operations} operations, ${accountCount} accounts, seed ${seed}, ${cpus().length} cores`,
+  `margin workload: ${operations} operations, ${accountCount} accounts, seed ${seed}, ${cpus().length} cores, ` +
+    (sequential ? 'sequential' : `interleaved in ${slices} slices`),
 );
-const spot = run(false);
-const margin = run(true);
 const perSecond = (figures: RunFigures): string =>
   `${figures.opsPerSecond.toLocaleString('en')} ops/s (${figures.cpuOpsPerSecond.toLocaleString('en')} per CPU second)`;
-console.log(`  spot   (execute)  ${perSecond(spot)}, ${spot.accepted} accepted`);
-console.log(
-  `  margin (execute)  ${perSecond(margin)}, ${margin.accepted} accepted, ${margin.liquidations} liquidations`,
-);
-console.log(
-  `  ratio margin / spot ${(margin.opsPerSecond / spot.opsPerSecond).toFixed(2)},` +
-    ` by CPU time ${(margin.cpuOpsPerSecond / spot.cpuOpsPerSecond).toFixed(2)} (target ≥ 0.5)`,
-);
-console.log(`  margin final state hash ${margin.hash}`);
+const cpuRatios: number[] = [];
+for (let pair = 0; pair < pairs; pair += 1) {
+  const [spot, margin] = sequential ? runSequential() : runInterleaved();
+  const cpuRatio = margin.cpuOpsPerSecond / spot.cpuOpsPerSecond;
+  cpuRatios.push(cpuRatio);
+  console.log(`  spot   (execute)  ${perSecond(spot)}, ${spot.accepted} accepted`);
+  console.log(
+    `  margin (execute)  ${perSecond(margin)}, ${margin.accepted} accepted, ${margin.liquidations} liquidations`,
+  );
+  console.log(
+    `  ratio margin / spot ${(margin.opsPerSecond / spot.opsPerSecond).toFixed(2)},` +
+      ` by CPU time ${cpuRatio.toFixed(2)} (target ≥ 0.5)`,
+  );
+  console.log(`  margin final state hash ${margin.hash}`);
+  console.log(
+    JSON.stringify({
+      ops: operations,
+      spotOpsPerSec: spot.opsPerSecond,
+      marginOpsPerSec: margin.opsPerSecond,
+      ratio: margin.opsPerSecond / spot.opsPerSecond,
+      cpuRatio,
+    }),
+  );
+}
+if (pairs > 1) console.log(`median ratio by CPU time over ${pairs} pairs ${median(cpuRatios).toFixed(3)}`);
 console.log(
   `load average ${loadavg()
     .map((value) => value.toFixed(2))
     .join(' ')} at end`,
-);
-console.log(
-  JSON.stringify({
-    ops: operations,
-    spotOpsPerSec: spot.opsPerSecond,
-    marginOpsPerSec: margin.opsPerSecond,
-    ratio: margin.opsPerSecond / spot.opsPerSecond,
-    cpuRatio: margin.cpuOpsPerSecond / spot.cpuOpsPerSecond,
-  }),
 );
