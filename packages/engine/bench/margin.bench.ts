@@ -15,16 +15,38 @@
  * checkInvariants runs after each workload, outside the timing, and the
  * margin run's final state hash is printed, so that a change meant to be
  * a pure speed-up can show it ends in the same state byte for byte.
+ *
+ * The two halves run interleaved, in `--slices N` (default 20) alternating
+ * slices of their streams (interleaved-timing.ts says why: the machine's
+ * cost per operation drifts, and both halves must share its drift), after
+ * an untimed warm-up of `--warm-up N` operations (default 100,000; none with
+ * `--no-warm-up`) of both streams on throwaway states;
+ * `--sequential` times spot to its end and then margin, as before
+ * 2026-12-06 evening. `--pairs N` (default 2) repeats the comparison N times
+ * in the process, each on fresh states, alternating which half takes the
+ * first position, and prints the geometric mean of the pairs' ratios.
  */
 import { cpus, loadavg } from 'node:os';
 import { checkInvariants, createState, stateHashHex, type ExchangeState, type Instruction } from '../src/index.js';
 import { seededRandom } from '../test/random-log.js';
 import { solUsdcListing } from '../test/support-listings.js';
-import { benchListing, indexedKey, mustExecute, positiveIntegerArgument, timedExecution } from './bench-support.js';
+import {
+  benchListing,
+  indexedKey,
+  median,
+  mustExecute,
+  positiveIntegerArgument,
+  timedExecution,
+} from './bench-support.js';
+import { interleavedExecution, collectGarbage, type HalfTiming } from './interleaved-timing.js';
 
 const operations = positiveIntegerArgument('ops', 200_000);
 const seed = positiveIntegerArgument('seed', 7);
 const accountCount = positiveIntegerArgument('accounts', 1000);
+const slices = positiveIntegerArgument('slices', 20);
+const pairs = positiveIntegerArgument('pairs', 2);
+const warmUpOperations = process.argv.includes('--no-warm-up') ? 0 : positiveIntegerArgument('warm-up', 100_000);
+const sequential = process.argv.includes('--sequential');
 const startMs = 1_750_000_000_000;
 const key = indexedKey;
 const operator = key(1_000_000);
@@ -165,43 +187,87 @@ interface RunFigures {
   readonly hash: string;
 }
 
-function run(margin: boolean): RunFigures {
-  const state = setUp(margin);
-  const stream = workload(margin);
-  const { seconds, cpuSeconds, accepted, liquidations } = timedExecution(state, stream);
+function figures(state: ExchangeState, operationCount: number, timing: HalfTiming): RunFigures {
   checkInvariants(state);
-  const hash = stateHashHex(state);
-  const opsPerSecond = Math.round(stream.length / seconds);
-  return { opsPerSecond, cpuOpsPerSecond: Math.round(stream.length / cpuSeconds), accepted, liquidations, hash };
+  return {
+    opsPerSecond: Math.round(operationCount / timing.seconds),
+    cpuOpsPerSecond: Math.round(operationCount / timing.cpuSeconds),
+    accepted: timing.accepted,
+    liquidations: timing.liquidations,
+    hash: stateHashHex(state),
+  };
+}
+
+/** Spot then margin, each timed to its end (each after a full collection): the scheme before interleaving. */
+function runSequential(): [RunFigures, RunFigures] {
+  const results = [false, true].map((margin) => {
+    const state = setUp(margin);
+    const stream = workload(margin);
+    collectGarbage();
+    return figures(state, stream.length, timedExecution(state, stream));
+  });
+  return [results[0]!, results[1]!];
+}
+
+/**
+ * Spot and margin interleaved, `marginFirst` choosing which half takes the first position (created first, first in
+ * the even slices). The position itself is worth 9 to 16 % (each workload against itself, warm or not, ran that
+ * much faster second; cause not found), so the pairs alternate it and the summary is their geometric mean.
+ */
+function runInterleaved(marginFirst: boolean): [RunFigures, RunFigures] {
+  const build = (margin: boolean) => ({ state: setUp(margin), stream: workload(margin) });
+  const first = build(marginFirst);
+  const second = build(!marginFirst);
+  // Warm-up, untimed, on throwaway states: the first `--warm-up` operations of both streams, interleaved alike.
+  if (warmUpOperations > 0) {
+    const head = (margin: boolean, half: typeof first) => ({
+      state: setUp(margin),
+      stream: half.stream.slice(0, warmUpOperations),
+    });
+    interleavedExecution(head(marginFirst, first), head(!marginFirst, second), slices);
+  }
+  const [firstTiming, secondTiming] = interleavedExecution(first, second, slices);
+  const firstFigures = figures(first.state, first.stream.length, firstTiming);
+  const secondFigures = figures(second.state, second.stream.length, secondTiming);
+  return marginFirst ? [secondFigures, firstFigures] : [firstFigures, secondFigures];
 }
 
 console.log(
-  `margin workload: ${operations} operations, ${accountCount} accounts, seed ${seed}, ${cpus().length} cores`,
+  `margin workload: ${operations} operations, ${accountCount} accounts, seed ${seed}, ${cpus().length} cores, ` +
+    (sequential ? 'sequential' : `interleaved in ${slices} slices, positions alternating`),
 );
-const spot = run(false);
-const margin = run(true);
 const perSecond = (figures: RunFigures): string =>
   `${figures.opsPerSecond.toLocaleString('en')} ops/s (${figures.cpuOpsPerSecond.toLocaleString('en')} per CPU second)`;
-console.log(`  spot   (execute)  ${perSecond(spot)}, ${spot.accepted} accepted`);
+const wallRatios: number[] = [];
+const cpuRatios: number[] = [];
+for (let pair = 0; pair < pairs; pair += 1) {
+  const marginFirst = pair % 2 === 1;
+  const [spot, margin] = sequential ? runSequential() : runInterleaved(marginFirst);
+  const cpuRatio = margin.cpuOpsPerSecond / spot.cpuOpsPerSecond;
+  wallRatios.push(margin.opsPerSecond / spot.opsPerSecond);
+  cpuRatios.push(cpuRatio);
+  if (!sequential) console.log(`  pair ${pair + 1}: ${marginFirst ? 'margin' : 'spot'} in the first position`);
+  console.log(`  spot   (execute)  ${perSecond(spot)}, ${spot.accepted} accepted`);
+  console.log(
+    `  margin (execute)  ${perSecond(margin)}, ${margin.accepted} accepted, ${margin.liquidations} liquidations`,
+  );
+  console.log(
+    `  ratio margin / spot ${wallRatios[pair]!.toFixed(2)}, by CPU time ${cpuRatio.toFixed(3)} (target ≥ 0.5)`,
+  );
+  console.log(`  margin final state hash ${margin.hash}`);
+}
+const geometricMean = (values: number[]): number =>
+  Math.exp(values.reduce((sum, value) => sum + Math.log(value), 0) / values.length);
 console.log(
-  `  margin (execute)  ${perSecond(margin)}, ${margin.accepted} accepted, ${margin.liquidations} liquidations`,
+  `ratio margin / spot over ${pairs} pair(s), geometric mean: ${geometricMean(wallRatios).toFixed(3)},` +
+    ` by CPU time ${geometricMean(cpuRatios).toFixed(3)}` +
+    (pairs > 2 ? ` (median by CPU time ${median(cpuRatios).toFixed(3)})` : ''),
 );
-console.log(
-  `  ratio margin / spot ${(margin.opsPerSecond / spot.opsPerSecond).toFixed(2)},` +
-    ` by CPU time ${(margin.cpuOpsPerSecond / spot.cpuOpsPerSecond).toFixed(2)} (target ≥ 0.5)`,
-);
-console.log(`  margin final state hash ${margin.hash}`);
 console.log(
   `load average ${loadavg()
     .map((value) => value.toFixed(2))
     .join(' ')} at end`,
 );
 console.log(
-  JSON.stringify({
-    ops: operations,
-    spotOpsPerSec: spot.opsPerSecond,
-    marginOpsPerSec: margin.opsPerSecond,
-    ratio: margin.opsPerSecond / spot.opsPerSecond,
-    cpuRatio: margin.cpuOpsPerSecond / spot.cpuOpsPerSecond,
-  }),
+  JSON.stringify({ ops: operations, pairs, ratio: geometricMean(wallRatios), cpuRatio: geometricMean(cpuRatios) }),
 );

@@ -241,11 +241,13 @@ function coverShortfall(
   if (shortfall === 0n || balance.asset.margin === undefined || !(flags.autoLendRedeem || flags.autoBorrow))
     return nothingCovered;
   savepoint.accrue(balance.asset.margin, timeMs);
-  const redeem = flags.autoLendRedeem ? minimum(shortfall, lentUnits(balance, timeMs)) : 0n;
+  // Computed once: checkRedeem changes nothing, so the lend is the same for both uses below.
+  const lent = lentUnits(balance, timeMs);
+  const redeem = flags.autoLendRedeem ? minimum(shortfall, lent) : 0n;
   const refusal = redeem > 0n ? checkRedeem(balance, redeem) : undefined;
   if (refusal !== undefined) return refusal;
   // A borrow only once no lend of the asset is left: an account never both lends and borrows one asset.
-  const borrow = flags.autoBorrow && redeem === lentUnits(balance, timeMs) ? shortfall - redeem : 0n;
+  const borrow = flags.autoBorrow && redeem === lent ? shortfall - redeem : 0n;
   // The margin check is the order's own, with the borrow, the spend and the receipt together.
   const borrowRefusal = borrow > 0n ? checkBorrow(state, balance, borrow, timeMs, false, redeem) : undefined;
   return borrowRefusal ?? { redeem, borrow };
