@@ -81,6 +81,41 @@ const valueDenominatorsLessOne: readonly bigint[] = valueDenominators.map((denom
 const powersOfTenLessOne: readonly bigint[] = powersOfTen.map((power) => power - 1n);
 
 /**
+ * An index price without its trailing zeros, for valueUnits: price / (wad × 10^shift) =
+ * factor / 10^exponent, with factor = price / 10^k for the largest k ≤ wadDecimals + shift that divides it,
+ * and exponent = wadDecimals + shift − k.
+ */
+interface ReducedPrice {
+  readonly price: bigint;
+  readonly shift: number;
+  readonly factor: bigint;
+  readonly exponent: number;
+}
+
+/**
+ * By asset index, the reduced form of the price last valued (recomputed when the price or the shift differs: at
+ * most once per price update). Not a WeakMap: the engine keeps nothing whose contents depend on garbage collection.
+ */
+/** 10^19 < 2^64 ≤ 10^20: the largest power of ten that is one word. */
+const maximumOneWordExponent = 19;
+
+const reducedPriceByAssetIndex: Array<ReducedPrice | undefined> = [];
+
+function reducedPrice(asset: Asset, price: bigint, shift: number): ReducedPrice {
+  const cached = reducedPriceByAssetIndex[asset.index];
+  if (cached !== undefined && cached.price === price && cached.shift === shift) return cached;
+  let factor = price;
+  let exponent = wadDecimals + shift;
+  while (exponent > 0 && factor !== 0n && factor % 10n === 0n) {
+    factor /= 10n;
+    exponent -= 1;
+  }
+  const reduced = { price, shift, factor, exponent };
+  reducedPriceByAssetIndex[asset.index] = reduced;
+  return reduced;
+}
+
+/**
  * The value of `units` of `asset` in settlement-asset units at `price` (wad):
  * units × price × 10^settlementDecimals / (10^assetDecimals × wad). Rounded down
  * (collateral) or up (debts) as asked.
@@ -96,6 +131,16 @@ export function valueUnits(
   if (price === wad && asset.decimals === settlementDecimals && units >= 0n) return units;
   const shift = asset.decimals - settlementDecimals;
   if (units >= 0n && price >= 0n && shift >= 0 && shift < powersOfTen.length) {
+    // The price's trailing zeros cancel against the divisor 10^(wadDecimals + shift): the same rational, so the
+    // same quotient, in one multiplication and one division by a one-word power of ten (index prices are mostly
+    // short decimals, so this is the usual case).
+    const reduced = reducedPrice(asset, price, shift);
+    if (reduced.exponent <= maximumOneWordExponent) {
+      const reducedProduct = units * reduced.factor;
+      if (reduced.exponent === 0) return reducedProduct;
+      const divisor = powersOfTen[reduced.exponent]!;
+      return roundUp ? (reducedProduct + powersOfTenLessOne[reduced.exponent]!) / divisor : reducedProduct / divisor;
+    }
     // Divided in two steps by one-word divisors, wad then 10^shift: exact for a non-negative numerator
     // (⌊⌊x / a⌋ / b⌋ = ⌊x / ab⌋, ⌈⌈x / a⌉ / b⌉ = ⌈x / ab⌉), and about three times as fast as one division of the
     // three-word numerator by the two-word 10^assetDecimals × wad on the hot health paths.

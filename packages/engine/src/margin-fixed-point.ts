@@ -51,9 +51,9 @@ export function multiplyUp(amount: bigint, fraction: bigint): bigint {
 }
 
 /**
- * A fraction as numerator / denominator with the powers of ten they share
- * removed, so that numerator / denominator is exactly fraction / wad: 0.8 is
- * 8 / 10. A product by a listing's constant fraction (a collateral weight, a
+ * A fraction as numerator / denominator in lowest terms (the factors 2 and 5
+ * they share removed), so that numerator / denominator is exactly
+ * fraction / wad: 0.8 is 4 / 5. A product by a listing's constant fraction (a collateral weight, a
  * base margin fraction) then stays within one machine word where the wad
  * form takes two; callers keep the reduced form with the listing.
  */
@@ -71,12 +71,22 @@ export function reducedFraction(fraction: bigint): ReducedFraction {
     numerator /= 10n;
     denominator /= 10n;
   }
+  // Then by the other common factors of a power of ten (0.2 = 1/5): the same rational, and a numerator of 1 saves
+  // the products' multiplication (multiplyDownReduced, multiplyUpReduced).
+  for (const prime of [2n, 5n]) {
+    while (denominator % prime === 0n && numerator % prime === 0n) {
+      numerator /= prime;
+      denominator /= prime;
+    }
+  }
   return { fraction, numerator, denominator, denominatorLessOne: denominator - 1n };
 }
 
 /** multiplyDown(amount, reduced.fraction): the same rational, so the same quotient (truncated alike for any sign). */
 export function multiplyDownReduced(amount: bigint, reduced: ReducedFraction): bigint {
   if (reduced.denominator === 1n) return reduced.numerator === 1n ? amount : amount * reduced.numerator;
+  // A product by 1 is the amount itself: skipping it saves a bigint allocation on the hot health paths.
+  if (reduced.numerator === 1n) return amount / reduced.denominator;
   return (amount * reduced.numerator) / reduced.denominator;
 }
 
@@ -84,6 +94,7 @@ export function multiplyDownReduced(amount: bigint, reduced: ReducedFraction): b
 export function multiplyUpReduced(amount: bigint, reduced: ReducedFraction): bigint {
   if (amount < 0n || reduced.numerator < 0n) return multiplyUp(amount, reduced.fraction);
   if (reduced.denominator === 1n) return reduced.numerator === 1n ? amount : amount * reduced.numerator;
+  if (reduced.numerator === 1n) return (amount + reduced.denominatorLessOne) / reduced.denominator;
   return (amount * reduced.numerator + reduced.denominatorLessOne) / reduced.denominator;
 }
 

@@ -100,17 +100,14 @@ function snapshot(balance: Balance): Snapshot {
 function restoreSnapshot(state: ExchangeState, saved: Snapshot): void {
   const { balance } = saved;
   const pool = balance.asset.margin!.lendingPool;
-  Object.assign(balance, {
-    available: saved.available,
-    lendScaled: saved.lendScaled,
-    lendEpoch: saved.lendEpoch,
-    borrowScaled: saved.borrowScaled,
-  });
-  Object.assign(pool, {
-    cashUnits: saved.cashUnits,
-    totalBorrowScaled: saved.totalBorrowScaled,
-    totalSupplyScaled: saved.totalSupplyScaled,
-  });
+  // Plain stores, not Object.assign with literals: a refused order after a borrow is common in a busy book.
+  balance.available = saved.available;
+  balance.lendScaled = saved.lendScaled;
+  balance.lendEpoch = saved.lendEpoch;
+  balance.borrowScaled = saved.borrowScaled;
+  pool.cashUnits = saved.cashUnits;
+  pool.totalBorrowScaled = saved.totalBorrowScaled;
+  pool.totalSupplyScaled = saved.totalSupplyScaled;
   balance.account.borrowCount = saved.borrowCount;
   if (saved.borrowCount === 0) state.borrowers.delete(balance.account);
   else state.borrowers.add(balance.account);
