@@ -2,8 +2,9 @@
  * The margin hot paths' shortcuts give exactly what the plain formulas give:
  * valueUnits' one-word divisions (the price's trailing zeros reduced, or
  * wad then 10^shift) against the one division of docs/margin.md's
- * formula, and the reduced fractions against multiplyDown and multiplyUp, in both rounding directions, on seeded random inputs and
- * at the edges (zero, negative amounts, whole and zero fractions).
+ * formula, and the reduced fractions against multiplyDown and multiplyUp,
+ * in both rounding directions, on seeded random inputs and at the edges
+ * (zero, negative amounts, whole and zero fractions).
  */
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../test/random-log.js';
