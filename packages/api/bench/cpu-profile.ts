@@ -71,17 +71,28 @@ function categoryOf(frame: ProfileNode['callFrame']): string {
   return url === '' ? 'native / V8 (program)' : `other (${url.split('/').slice(-2).join('/')})`;
 }
 
-/** Self time per category and inclusive time of a few key functions, in ms. */
-export function analyseProfile(profile: CpuProfile): {
+/**
+ * Self time per category and inclusive time of a few key functions, in ms;
+ * only the samples taken inside `windowMicros` ([from, to] on the profile's
+ * clock, the monotonic clock that process.hrtime reads) when it is given.
+ */
+export function analyseProfile(
+  profile: CpuProfile,
+  windowMicros?: readonly [number, number],
+): {
   totalMs: number;
   byCategory: Array<[string, number]>;
   inclusive: Array<[string, number]>;
   topSelf: Array<[string, number]>;
 } {
   const selfMs = new Map<number, number>();
-  profile.samples.forEach((id, index) =>
-    selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[index] ?? 0) / 1000),
-  );
+  let sampledAtMicros = profile.startTime;
+  profile.samples.forEach((id, index) => {
+    const deltaMicros = profile.timeDeltas[index] ?? 0;
+    sampledAtMicros += deltaMicros;
+    if (windowMicros !== undefined && (sampledAtMicros < windowMicros[0] || sampledAtMicros > windowMicros[1])) return;
+    selfMs.set(id, (selfMs.get(id) ?? 0) + deltaMicros / 1000);
+  });
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);

@@ -22,6 +22,7 @@ import {
   difference,
   fundInParallel,
   machineTimes,
+  monotonicMs,
   reportNodeCost,
   threadTimes,
   totalMs,
@@ -198,6 +199,8 @@ interface PhaseMeasure {
   readonly samples: Array<[number, number]>;
   readonly snapshotWindows: Array<[number, number]>;
   readonly pauses: PauseWindows | undefined;
+  /** When the phase's load ran, in µs of the monotonic clock (a CPU profile's clock), to read --profile per phase. */
+  readonly windowMicros: readonly [number, number];
 }
 
 // ---------------------------------------------------------------------------
@@ -415,8 +418,10 @@ async function bench(): Promise<void> {
       const threadsBefore = threadTimes(server!.pid);
       const machineBefore = machineTimes();
       const wallBefore = performance.now();
+      const startedMicros = monotonicMs() * 1000;
       const result = await load!.ask({ type: 'run', phase: name, mode, deadlineMs }, 'result', deadlineMs + 60_000);
       const wallMs = performance.now() - wallBefore;
+      const windowMicros = [startedMicros, monotonicMs() * 1000] as const;
       const machineAfter = machineTimes();
       const threadsAfter = threadTimes(server!.pid);
       const statisticsAfter = await serverStatistics(server!, serverKind === 'bench');
@@ -482,6 +487,7 @@ async function bench(): Promise<void> {
         samples: result.samples,
         snapshotWindows: statisticsAfter?.snapshotWindows ?? [],
         pauses: statisticsAfter?.pauses,
+        windowMicros,
       };
     };
 
@@ -608,6 +614,8 @@ async function bench(): Promise<void> {
         phase.snapshots === undefined
           ? ''
           : `snapshots written ${phase.snapshots} (every ${format(snapshotEvery)} entries)`,
+        // For `perf record -k mono` of the server (or any other sampler on the monotonic clock): the phase's span.
+        `monotonic clock ${format(phase.windowMicros[0] / 1e6, 3)} to ${format(phase.windowMicros[1] / 1e6, 3)} s`,
         `CPU per request (user+system): server main ${cpuText(phase.serverMain, s.issued)}, busiest ${phase.serverTopOther.length} other threads ` +
           `${phase.serverTopOther.map((times) => cpuText(times, s.issued)).join(', ')}, all other threads ${cpuText(phase.serverOther, s.issued)}`,
       ].filter((note) => note !== '');
@@ -662,46 +670,47 @@ async function bench(): Promise<void> {
       const files = existsSync(profileDirectory)
         ? readdirSync(profileDirectory).filter((file) => file.endsWith('.cpuprofile'))
         : [];
-      const analysed = files
+      const profiles = files
         .map((file) => ({
           file,
           profile: JSON.parse(readFileSync(join(profileDirectory, file), 'utf8')) as CpuProfile,
         }))
         .map(({ file, profile }) => ({
           file,
-          analysis: analyseProfile(profile),
+          profile,
           isMain: profile.nodes.some((node) => node.callFrame.url.includes('/fastify/')),
-        }));
-      for (const { file, analysis, isMain } of analysed.sort((a, b) => Number(b.isMain) - Number(a.isMain))) {
+        }))
+        .sort((a, b) => Number(b.isMain) - Number(a.isMain));
+      for (const { file, profile, isMain } of profiles) {
         console.log('');
+        const analysis = analyseProfile(profile);
         console.log(
           `CPU profile ${file} (${isMain ? 'server main thread' : 'worker thread'}), whole server life, ${format(analysis.totalMs)} ms sampled:`,
         );
-        if (!isMain) {
-          for (const [category, ms] of analysis.byCategory.slice(0, 5))
-            console.log(
-              `  ${category.padEnd(58)}${format(ms).padStart(8)} ms ${format((ms / analysis.totalMs) * 100, 1).padStart(5)} %`,
-            );
-          continue;
+        if (isMain) printMainThreadProfile(analysis, (ms) => `${format(ms).padStart(8)} ms`);
+        else printWorkerProfile(analysis);
+      }
+      // The same profiles inside each measured phase, per request sent: where one request's CPU goes.
+      for (const phase of [phase1, phase2, batchPhase]) {
+        const requests = Math.max(1, phase.summary.issued);
+        const perRequest = (ms: number): string => `${format((ms * 1000) / requests, 1).padStart(8)} µs`;
+        console.log('');
+        console.log(`CPU profiles inside the phase "${phase.name}", per request sent (${format(requests)} requests):`);
+        for (const { file, profile, isMain } of profiles) {
+          const analysis = analyseProfile(profile, phase.windowMicros);
+          const idle = analysis.byCategory.find(([category]) => category.startsWith('idle'))?.[1] ?? 0;
+          if (isMain) {
+            console.log(`  server main thread (${file}):`);
+            printMainThreadProfile(analysis, perRequest);
+          } else {
+            const top = analysis.byCategory
+              .filter(([category]) => !category.startsWith('idle'))
+              .slice(0, 4)
+              .map(([category, ms]) => `${category} ${format((ms * 1000) / requests, 1)}`)
+              .join(', ');
+            console.log(`  worker ${file}: busy ${perRequest(analysis.totalMs - idle).trim()} (${top})`);
+          }
         }
-        const idle = analysis.byCategory.find(([category]) => category.startsWith('idle'))?.[1] ?? 0;
-        const busy = analysis.totalMs - idle;
-        console.log(
-          `  self time by area (busy ${format(busy)} ms, idle ${format(idle)} ms; on an oversubscribed machine a sample also lands where the thread was preempted):`,
-        );
-        for (const [category, ms] of analysis.byCategory.filter(
-          ([category, ms]) => !category.startsWith('idle') && ms >= busy / 1000,
-        ))
-          console.log(
-            `    ${category.padEnd(58)}${format(ms).padStart(8)} ms ${format((ms / busy) * 100, 1).padStart(5)} % of busy`,
-          );
-        console.log('  inclusive time of key steps:');
-        for (const [label, ms] of analysis.inclusive)
-          console.log(
-            `    ${label.padEnd(58)}${format(ms).padStart(8)} ms ${format((ms / busy) * 100, 1).padStart(5)} % of busy`,
-          );
-        console.log('  top self time:');
-        for (const [name, ms] of analysis.topSelf) console.log(`    ${format(ms).padStart(7)} ms  ${name}`);
       }
       console.log(`profiles kept in ${profileDirectory}`);
     }
@@ -726,6 +735,31 @@ async function bench(): Promise<void> {
     if (server !== undefined) await server.stop('SIGKILL');
     if (!options.profile) await rm(root, { recursive: true, force: true });
   }
+}
+
+/** The main thread's profile: self time by area, inclusive time of key steps, top functions. */
+function printMainThreadProfile(analysis: ReturnType<typeof analyseProfile>, amount: (ms: number) => string): void {
+  const idle = analysis.byCategory.find(([category]) => category.startsWith('idle'))?.[1] ?? 0;
+  const busy = analysis.totalMs - idle;
+  const share = (ms: number): string => `${format((ms / Math.max(busy, 1e-9)) * 100, 1).padStart(5)} % of busy`;
+  console.log(
+    `  self time by area (busy ${amount(busy).trim()}, idle ${amount(idle).trim()}; on an oversubscribed machine a sample also lands where the thread was preempted):`,
+  );
+  for (const [category, ms] of analysis.byCategory.filter(
+    ([category, ms]) => !category.startsWith('idle') && ms >= busy / 1000,
+  ))
+    console.log(`    ${category.padEnd(58)}${amount(ms)} ${share(ms)}`);
+  console.log('  inclusive time of key steps:');
+  for (const [label, ms] of analysis.inclusive) console.log(`    ${label.padEnd(58)}${amount(ms)} ${share(ms)}`);
+  console.log('  top self time:');
+  for (const [name, ms] of analysis.topSelf) console.log(`    ${amount(ms)}  ${name}`);
+}
+
+function printWorkerProfile(analysis: ReturnType<typeof analyseProfile>): void {
+  for (const [category, ms] of analysis.byCategory.slice(0, 5))
+    console.log(
+      `  ${category.padEnd(58)}${format(ms).padStart(8)} ms ${format((ms / analysis.totalMs) * 100, 1).padStart(5)} %`,
+    );
 }
 
 if (options.role === 'server') {
