@@ -51,3 +51,43 @@ describe('SignaturePool: small flushes on the calling thread, larger ones in the
     expect(() => new SignaturePool(1, 1.5)).toThrow(RangeError);
   });
 });
+
+describe('SignaturePool: its worker threads', () => {
+  /** The pool's threads, to stop one from outside as a crash would. */
+  function threadsOf(pool: SignaturePool): Array<{ readonly worker: { terminate(): Promise<number> } }> {
+    return (pool as unknown as { workers: Array<{ readonly worker: { terminate(): Promise<number> } }> }).workers;
+  }
+
+  test('a thread that exits is replaced, and the next flush is verified by the new one', async () => {
+    const pool = poolOf(0);
+    expect(await pool.verify(transactions[9]!)).toBe('valid');
+    const before = threadsOf(pool)[0]!;
+    await before.worker.terminate();
+    // The exit event replaces the thread; wait for it rather than for a fixed time.
+    while (threadsOf(pool)[0] === before) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await pool.verify(forged(transactions[10]!))).toBe('invalid');
+    expect(await pool.verify(transactions[10]!)).toBe('valid');
+  });
+
+  test('tasks in flight when a thread exits are rejected, not left waiting', async () => {
+    const pool = poolOf(0);
+    expect(await pool.verify(transactions[0]!)).toBe('valid');
+    // Enough signatures (two tasks, tens of ms) that the thread is still busy when it is stopped.
+    const answers = pool.verifyAll(
+      Array.from({ length: 600 }, (_, index) => transactions[index % transactions.length]!),
+    );
+    // The flush runs on the next turn of the event loop; stop the thread right after it was sent its tasks.
+    await new Promise((resolve) => setImmediate(resolve));
+    await threadsOf(pool)[0]!.worker.terminate();
+    await expect(answers).rejects.toThrow(/signature worker exited/);
+  });
+
+  test('close() answers every check already asked for, then stops the threads', async () => {
+    const pool = new SignaturePool(2, 0);
+    const answers = pool.verifyAll(transactions.slice(0, 12));
+    await pool.close();
+    expect(await answers).toEqual(transactions.slice(0, 12).map(() => 'valid'));
+    await expect(pool.verify(transactions[0]!)).rejects.toThrow(/closed/);
+    expect(pool.usage().utilization).toBeGreaterThan(0);
+  });
+});

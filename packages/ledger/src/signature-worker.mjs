@@ -4,13 +4,12 @@
 // a .ts module loads directly. Elsewhere (vitest runs test files in its own
 // module runner, which worker threads do not share; plain `node`) Node cannot
 // load .ts by itself, so the module is imported through tsx's scoped ESM loader,
-// which affects only this import and needs no flags.
-let task;
+// which affects only this import and needs no flags. Importing it starts the
+// thread's message handler.
 try {
-  task = (await import('./signature-worker.ts')).default;
+  await import('./signature-worker.ts');
 } catch (error) {
   if (error?.code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
   const { tsImport } = await import('tsx/esm/api');
-  task = (await tsImport('./signature-worker.ts', import.meta.url)).default;
+  await tsImport('./signature-worker.ts', import.meta.url);
 }
-export default task;
