@@ -1,7 +1,6 @@
 /**
- * Signature checks off the sequencing thread: a few worker threads running
- * the engine's verifySignature (signature-worker.ts), each sent packed tasks
- * as plain messages.
+ * Signature checks off the sequencing thread: a piscina pool of worker
+ * threads running the engine's verifySignature.
  *
  * Requests are gathered for one turn of the event loop (or until a chunk is
  * full) and sent as a few packed tasks, each one transferable buffer, so that
@@ -13,21 +12,13 @@
  * big-endian). Lengths are sent as they are, so a wrong length gets the
  * engine's own 'bad-length' verdict.
  *
- * A task is one message with the packed buffer (transferred, not copied) and
- * one reply with its verdicts; a worker answers its messages in the order it
- * received them, so each thread keeps its unanswered tasks in a queue. This
- * replaced a piscina pool: piscina wraps every task in objects, an async
- * resource and a message of its own on both threads, which cost the node
- * about 10 to 20 µs of CPU per order (docs/benchmarks.md, branch `node4`).
- *
  * The worker entry is a small .mjs file: worker threads inherit
  * process.execArgv, so under tsx they load .ts directly; elsewhere (vitest,
- * plain node) the .mjs imports the TypeScript module through tsx's scoped loader.
+ * plain node) the .mjs imports the TypeScript task through tsx's scoped loader.
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { Piscina } from 'piscina';
 import { verifySignature, type SignatureVerdict, type SignedTransaction } from '@vex/engine';
-import { signatureWorkerMarker, type SignatureWorkerReply } from './signature-worker.js';
 
 /** What the node and recovery need from a signature checker: the pool, or the inline checker. */
 export interface SignatureVerifier {
@@ -92,27 +83,13 @@ export const defaultInlineVerificationMaximum = 2;
 const workerUrl = new URL(
   import.meta.url.endsWith('.ts') ? './signature-worker.mjs' : './signature-worker.js',
   import.meta.url,
-);
-
-/** One worker thread of the pool and the tasks it has not answered yet, oldest first. */
-interface VerifierThread {
-  readonly worker: Worker;
-  readonly tasks: PendingVerification[][];
-  /** Set once the thread failed or exited: its tasks were rejected and a new thread took its place. */
-  failed: boolean;
-  /** When the thread last went from idle to busy (performance.now()), and its busy time before that, in ms. */
-  busySinceMs: number;
-  busyMs: number;
-}
+).href;
 
 export class SignaturePool implements SignatureVerifier {
-  private readonly workers: VerifierThread[];
+  private readonly pool: Piscina<Uint8Array, SignatureVerdict[]>;
   private pending: PendingVerification[] = [];
   private flushScheduled = false;
   private closed = false;
-  private readonly startedMs = performance.now();
-  /** Called when no task is in flight any more (close() waits for it). */
-  private drainedWaiters: Array<() => void> = [];
   readonly threads: number;
   /** Transactions verified on the calling thread, and those sent to the workers (for metrics and the benchmark). */
   readonly verifiedInline = { inline: 0, inWorkers: 0 };
@@ -126,18 +103,17 @@ export class SignaturePool implements SignatureVerifier {
     if (!Number.isSafeInteger(inlineMaximum) || inlineMaximum < 0)
       throw new RangeError(`inlineVerificationMaximum must be a non-negative integer, got ${inlineMaximum}`);
     this.threads = threads;
-    this.workers = Array.from({ length: threads }, () => this.startThread());
-  }
-
-  private startThread(): VerifierThread {
-    const worker = new Worker(workerUrl, { workerData: { [signatureWorkerMarker]: true } });
-    const thread: VerifierThread = { worker, tasks: [], failed: false, busySinceMs: 0, busyMs: 0 };
-    worker.on('message', (reply: SignatureWorkerReply) => this.answered(thread, reply));
-    worker.on('error', (error) => this.threadFailed(thread, error));
-    worker.on('exit', (code) => this.threadFailed(thread, new Error(`a signature worker exited (code ${code})`)));
-    // An idle worker does not keep the process alive; one with tasks in flight does (runTask refs it).
-    worker.unref();
-    return thread;
+    this.pool = new Piscina({
+      filename: workerUrl,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: 2 ** 31 - 1,
+      stricterFIFO: true,
+      // Tasks and replies go through the workers' message ports only. With piscina's default ('sync') every task
+      // also costs an Atomics.notify here and an Atomics.wait there: futex calls and cross-thread wake-ups, dear on
+      // a virtual machine. Measured with `pnpm bench:node` (docs/benchmarks.md): less server CPU per order.
+      atomics: 'disabled',
+    });
   }
 
   /** Resolves with the engine's verdict for the transaction. */
@@ -154,15 +130,7 @@ export class SignaturePool implements SignatureVerifier {
   }
 
   usage(): { readonly utilization: number; readonly queuedTasks: number } {
-    const now = performance.now();
-    let busyMs = 0;
-    let queuedTasks = 0;
-    for (const thread of this.workers) {
-      busyMs += thread.busyMs + (thread.tasks.length > 0 ? now - thread.busySinceMs : 0);
-      queuedTasks += Math.max(0, thread.tasks.length - 1);
-    }
-    const elapsedMs = (now - this.startedMs) * this.threads;
-    return { utilization: elapsedMs > 0 ? Math.min(1, busyMs / elapsedMs) : 0, queuedTasks };
+    return { utilization: this.pool.utilization, queuedTasks: this.pool.queueSize };
   }
 
   /** Verdicts for many transactions, in order. */
@@ -209,55 +177,19 @@ export class SignaturePool implements SignatureVerifier {
       for (const request of requests) request.reject(error);
       return;
     }
-    // The thread with the fewest unanswered tasks (the first of them on a tie).
-    let thread = this.workers[0]!;
-    for (const candidate of this.workers) if (candidate.tasks.length < thread.tasks.length) thread = candidate;
-    if (thread.tasks.length === 0) {
-      thread.busySinceMs = performance.now();
-      thread.worker.ref();
-    }
-    thread.tasks.push(requests);
-    thread.worker.postMessage(packed, [packed.buffer as ArrayBuffer]);
-  }
-
-  /** The reply to the thread's oldest unanswered task. */
-  private answered(thread: VerifierThread, reply: SignatureWorkerReply): void {
-    const requests = thread.tasks.shift();
-    if (requests === undefined) return;
-    this.becameIdle(thread);
-    if (!Array.isArray(reply)) {
-      const error = new Error(`a signature worker failed: ${reply.failed}`);
-      for (const request of requests) request.reject(error);
-      return;
-    }
-    for (let index = 0; index < requests.length; index += 1) {
-      const verdict = reply[index];
-      if (verdict === undefined) requests[index]!.reject(new Error('the signature worker returned too few verdicts'));
-      else requests[index]!.resolve(verdict);
-    }
-  }
-
-  private becameIdle(thread: VerifierThread): void {
-    if (thread.tasks.length > 0) return;
-    thread.busyMs += performance.now() - thread.busySinceMs;
-    thread.worker.unref();
-    if (this.workers.every((each) => each.tasks.length === 0)) {
-      const waiters = this.drainedWaiters;
-      this.drainedWaiters = [];
-      for (const waiter of waiters) waiter();
-    }
-  }
-
-  /** A worker failed or exited: its unanswered tasks fail, and (unless the pool is closing) a new thread replaces it. */
-  private threadFailed(thread: VerifierThread, error: Error): void {
-    if (thread.failed) return;
-    thread.failed = true;
-    const tasks = thread.tasks.splice(0);
-    if (tasks.length > 0) this.becameIdle(thread);
-    for (const requests of tasks) for (const request of requests) request.reject(error);
-    if (this.closed) return;
-    const index = this.workers.indexOf(thread);
-    if (index >= 0) this.workers[index] = this.startThread();
+    this.pool.run(packed, { transferList: [packed.buffer as ArrayBuffer] }).then(
+      (verdicts) => {
+        for (let index = 0; index < requests.length; index += 1) {
+          const verdict = verdicts[index];
+          if (verdict === undefined)
+            requests[index]!.reject(new Error('the signature worker returned too few verdicts'));
+          else requests[index]!.resolve(verdict);
+        }
+      },
+      (error: unknown) => {
+        for (const request of requests) request.reject(error);
+      },
+    );
   }
 
   /** Waits for queued checks, then stops the worker threads. */
@@ -265,9 +197,7 @@ export class SignaturePool implements SignatureVerifier {
     if (this.closed) return;
     this.closed = true;
     this.flush();
-    if (this.workers.some((thread) => thread.tasks.length > 0))
-      await new Promise<void>((resolve) => this.drainedWaiters.push(resolve));
-    await Promise.all(this.workers.map((thread) => thread.worker.terminate()));
+    await this.pool.close();
   }
 }
 

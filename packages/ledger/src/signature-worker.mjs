@@ -4,12 +4,13 @@
 // a .ts module loads directly. Elsewhere (vitest runs test files in its own
 // module runner, which worker threads do not share; plain `node`) Node cannot
 // load .ts by itself, so the module is imported through tsx's scoped ESM loader,
-// which affects only this import and needs no flags. Importing it starts the
-// thread's message handler.
+// which affects only this import and needs no flags.
+let task;
 try {
-  await import('./signature-worker.ts');
+  task = (await import('./signature-worker.ts')).default;
 } catch (error) {
   if (error?.code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw error;
   const { tsImport } = await import('tsx/esm/api');
-  await tsImport('./signature-worker.ts', import.meta.url);
+  task = (await tsImport('./signature-worker.ts', import.meta.url)).default;
 }
+export default task;
