@@ -26,12 +26,15 @@ const noPositions: PositionsHealth = {
   maintenanceRequirement: 0n,
 };
 
-/** The sums over the account's positions; each term is independent of the others, so any order gives the same sums. */
-export function positionsHealth(state: ExchangeState, account: Account): PositionsHealth {
+/**
+ * The sums over the account's positions, but for the one on the market `excludedMarketIndex` (−1: none); each term
+ * is independent of the others, so any order gives the same sums.
+ */
+export function positionsHealth(state: ExchangeState, account: Account, excludedMarketIndex = -1): PositionsHealth {
   if (account.positions.size === 0) return noPositions;
   const sums = emptySums();
   for (const [marketIndex, position] of account.positions)
-    addPositionTerms(sums, state.markets[marketIndex]!, position);
+    if (marketIndex !== excludedMarketIndex) addPositionTerms(sums, state.markets[marketIndex]!, position);
   return sums;
 }
 
