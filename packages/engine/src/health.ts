@@ -44,6 +44,9 @@ export interface AccountHealth {
   readonly maintenanceRequirement: bigint;
 }
 
+/** What the initial margin is checked on: an AccountHealth without the maintenance requirement. */
+export type InitialMarginHealth = Pick<AccountHealth, 'netEquity' | 'initialRequirement'>;
+
 /** A change to one asset's held and borrowed quantities, for checking an instruction before it applies. */
 export interface HealthAdjustment {
   readonly asset: Asset;
@@ -177,22 +180,20 @@ function assetTerms(
   debt: bigint,
   decimals: number,
   leverageLimit: bigint,
+  // False for an initial margin check only: the maintenance term is then left at 0 (one product fewer).
+  withMaintenance: boolean,
   collateral = heldCollateral(asset, margin, held, decimals),
 ): AssetTerms {
   if (debt <= 0n) return { held, debt, collateral, liability: 0n, initial: 0n, maintenance: 0n };
   const parameters = margin.parameters;
   const value = valueUnits(debt, asset, margin.indexPrice, decimals, true);
   const initialFraction = marginFraction(parameters.imfBase, parameters.imfFactor, value, decimals, leverageLimit);
-  const maintenanceFraction = marginFraction(parameters.mmfBase, parameters.mmfFactor, value, decimals, 0n);
   const reduced = reducedParameters(asset, parameters);
-  return {
-    held,
-    debt,
-    collateral,
-    liability: value,
-    initial: requirement(value, initialFraction, reduced.imfBase),
-    maintenance: requirement(value, maintenanceFraction, reduced.mmfBase),
-  };
+  const initial = requirement(value, initialFraction, reduced.imfBase);
+  if (!withMaintenance) return { held, debt, collateral, liability: value, initial, maintenance: 0n };
+  const maintenanceFraction = marginFraction(parameters.mmfBase, parameters.mmfFactor, value, decimals, 0n);
+  const maintenance = requirement(value, maintenanceFraction, reduced.mmfBase);
+  return { held, debt, collateral, liability: value, initial, maintenance };
 }
 
 function healthOf(
@@ -211,20 +212,21 @@ function healthOf(
 }
 
 /**
- * One asset's terms of the four sums for `held` and `debt` units (zero for an
- * asset that counts for nothing: not borrowable, or no price yet): what a
- * health pass adds for it, coverage shares aside.
+ * One asset's terms of the collateral, liability and initial requirement sums
+ * for `held` and `debt` units (zero for an asset that counts for nothing: not
+ * borrowable, or no price yet): what a health pass adds for it, coverage
+ * shares aside. For an initial margin check: no maintenance term.
  */
-export function assetTermsAt(
+export function initialTermsAt(
   state: ExchangeState,
   account: Account,
   asset: Asset,
   held: bigint,
   debt: bigint,
-): AssetTerms {
+): Pick<AssetTerms, 'collateral' | 'liability' | 'initial'> {
   const margin = asset.margin;
   if (margin === undefined || margin.indexPrice === 0n) return zeroTerms;
-  return assetTerms(asset, margin, held, debt, settlementDecimals(state), account.settings.leverageLimit);
+  return assetTerms(asset, margin, held, debt, settlementDecimals(state), account.settings.leverageLimit, false);
 }
 
 /** What a balance holds at `timeMs` (available + locked + lent; pending withdrawals count for nothing). */
@@ -244,18 +246,19 @@ export function accountHealth(
   timeMs: number,
   adjustments: readonly HealthAdjustment[] = noAdjustments,
 ): AccountHealth {
-  return healthPass(state, account, timeMs, adjustments, undefined, -1, -1);
+  return healthPass(state, account, timeMs, adjustments, undefined, -1, -1, true);
 }
 
 /**
- * accountHealth without `asset`'s own terms (its coverage shares still
- * count) and without the terms of the account's position on the market
- * `marketIndex`. The sums are plain sums of per-asset and per-position terms,
- * so adding assetTermsAt for any held and debt of `asset` and a position's
- * terms (perp-health.ts addPositionTerms) gives exactly the whole pass with
- * those quantities and that position: the check of a perpetual's order
- * (perp-orders.ts), which moves only USDC and the one position, computes
- * neither's current terms.
+ * accountHealth's net equity and initial requirement without `asset`'s own
+ * terms (its coverage shares still count) and without the terms of the
+ * account's position on the market `marketIndex`. The sums are plain sums of
+ * per-asset and per-position terms, so adding initialTermsAt for any held
+ * and debt of `asset` and a position's terms (perp-health.ts
+ * addPositionTerms) gives exactly the whole pass with those quantities and
+ * that position: the check of a perpetual's order (perp-orders.ts), which
+ * moves only USDC and the one position, computes neither's current terms,
+ * nor any maintenance term.
  */
 export function healthWithout(
   state: ExchangeState,
@@ -263,8 +266,8 @@ export function healthWithout(
   timeMs: number,
   asset: Asset,
   marketIndex: number,
-): AccountHealth {
-  return healthPass(state, account, timeMs, noAdjustments, undefined, asset.index, marketIndex);
+): InitialMarginHealth {
+  return healthPass(state, account, timeMs, noAdjustments, undefined, asset.index, marketIndex, false);
 }
 
 /** accountHealth without adjustments, keeping each asset's terms for adjustedHealth. */
@@ -272,7 +275,7 @@ export function accountHealthTerms(state: ExchangeState, account: Account, timeM
   // Sized up front (holes read as undefined): an empty array grown by its first store reserves 17 slots, and this
   // runs for every margin order.
   const assets = new Array<AssetTerms | undefined>(account.balances.length);
-  return { health: healthPass(state, account, timeMs, noAdjustments, assets, -1, -1), assets };
+  return { health: healthPass(state, account, timeMs, noAdjustments, assets, -1, -1, true), assets };
 }
 
 function healthPass(
@@ -284,6 +287,8 @@ function healthPass(
   // The asset (index) whose own terms, and the market (index) whose position's terms, are left out; −1: none.
   excludedAssetIndex: number,
   excludedMarketIndex: number,
+  // False: the maintenance terms are not computed and the result's maintenance requirement is 0 (healthWithout).
+  withMaintenance: boolean,
 ): AccountHealth {
   const decimals = settlementDecimals(state);
   const leverageLimit = account.settings.leverageLimit;
@@ -312,7 +317,7 @@ function healthPass(
       held += adjustment.heldUnits;
       debt += adjustment.borrowedUnits;
     }
-    const terms = assetTerms(asset, margin, held, debt, decimals, leverageLimit);
+    const terms = assetTerms(asset, margin, held, debt, decimals, leverageLimit, withMaintenance);
     if (keep !== undefined) keep[index] = terms;
     collateralValue += terms.collateral;
     liabilityValue += terms.liability;
@@ -320,7 +325,7 @@ function healthPass(
     maintenanceRequirement += terms.maintenance;
   }
   // Perpetual positions (docs/perps.md, "Health"): unrealised PnL at the mark, and their requirements.
-  const positions = positionsHealth(state, account, excludedMarketIndex);
+  const positions = positionsHealth(state, account, excludedMarketIndex, withMaintenance);
   collateralValue += positions.gainUnits;
   liabilityValue += positions.lossUnits;
   initialRequirement += positions.initialRequirement;
@@ -360,7 +365,8 @@ export function adjustedHealth(
     collateralValue += collateral - before.collateral;
     if (debtDelta === 0n) continue;
     const leverageLimit = account.settings.leverageLimit;
-    const after = assetTerms(asset, margin, held, before.debt + debtDelta, decimals, leverageLimit, collateral);
+    const debt = before.debt + debtDelta;
+    const after = assetTerms(asset, margin, held, debt, decimals, leverageLimit, true, collateral);
     liabilityValue += after.liability - before.liability;
     initialRequirement += after.initial - before.initial;
     maintenanceRequirement += after.maintenance - before.maintenance;

@@ -17,7 +17,7 @@
  * PERPS_STEPS the steps per run.
  */
 import { describe, expect, it } from 'vitest';
-import { accountHealth, assetTermsAt, debtUnits, healthWithout, heldUnits } from '../src/health.js';
+import { accountHealth, debtUnits, healthWithout, heldUnits, initialTermsAt } from '../src/health.js';
 import { addPositionTerms, emptySums } from '../src/perps/perp-health.js';
 import { PerpRun, perpMarkets, type Step, traders } from './perps-model-harness.js';
 import { seededRandom } from './random-log.js';
@@ -89,7 +89,7 @@ function randomDelay(next: () => number): number {
 /**
  * The order check's health in parts (perp-orders.ts): a pass without USDC's
  * own terms and without one market's position (healthWithout), plus USDC's
- * terms at its held and owed units (assetTermsAt) and the position's terms
+ * terms at its held and owed units (initialTermsAt) and the position's terms
  * (addPositionTerms), must equal a whole accountHealth pass, for every
  * trader, market and step.
  */
@@ -103,22 +103,22 @@ function expectHealthInParts(run: PerpRun, timeMs: number, line: string): void {
       const market = run.state.marketsBySymbol.get(listing.symbol)!;
       const without = healthWithout(run.state, account, timeMs, usdc, market.index);
       const balance = account.balances[usdc.index];
-      const usdcTerms = assetTermsAt(run.state, account, usdc, heldUnits(balance, timeMs), debtUnits(balance, timeMs));
+      const usdcTerms = initialTermsAt(
+        run.state,
+        account,
+        usdc,
+        heldUnits(balance, timeMs),
+        debtUnits(balance, timeMs),
+      );
       const position = emptySums();
       const held = account.positions.get(market.index);
-      if (held !== undefined) addPositionTerms(position, market, held);
+      if (held !== undefined) addPositionTerms(position, market, held, false);
       const parts = {
         netEquity:
           without.netEquity + usdcTerms.collateral - usdcTerms.liability + position.gainUnits - position.lossUnits,
         initialRequirement: without.initialRequirement + usdcTerms.initial + position.initialRequirement,
-        maintenanceRequirement:
-          without.maintenanceRequirement + usdcTerms.maintenance + position.maintenanceRequirement,
       };
-      const expected = {
-        netEquity: whole.netEquity,
-        initialRequirement: whole.initialRequirement,
-        maintenanceRequirement: whole.maintenanceRequirement,
-      };
+      const expected = { netEquity: whole.netEquity, initialRequirement: whole.initialRequirement };
       expect(parts, `${line}: ${trader} ${listing.symbol}`).toEqual(expected);
     }
   }

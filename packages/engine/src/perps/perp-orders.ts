@@ -26,7 +26,7 @@
  */
 import type { EntryRecorder } from '../entry-recorder.js';
 import type { OrderView } from '../events.js';
-import { type AccountHealth, assetTermsAt, debtUnits, healthWithout, heldUnits } from '../health.js';
+import { debtUnits, healthWithout, heldUnits, type InitialMarginHealth, initialTermsAt } from '../health.js';
 import { maximum, minimum } from '../margin-fixed-point.js';
 import { type AttachedViews, placeOrder, plannedFill, type OrderParameters } from '../matching.js';
 import type { ResolvedOrder } from '../order-request.js';
@@ -184,7 +184,7 @@ interface HealthBesides {
   readonly state: ExchangeState;
   readonly account: Account;
   readonly market: Market;
-  readonly health: AccountHealth;
+  readonly health: InitialMarginHealth;
   /** The account's position on the market (undefined: none). */
   readonly position: Position | undefined;
   readonly usdcHeldUnits: bigint;
@@ -252,10 +252,10 @@ function worstCaseRefusal(
     held -= fromHeld;
     debt += -usdcChange - fromHeld;
   }
-  const usdc = assetTermsAt(base.state, base.account, market.quote, held, debt);
+  const usdc = initialTermsAt(base.state, base.account, market.quote, held, debt);
   const sums = emptySums();
   // A flat position is removed from the account: it has no terms.
-  if (hypothetical.quantityUnits !== 0n) addPositionTerms(sums, market, hypothetical);
+  if (hypothetical.quantityUnits !== 0n) addPositionTerms(sums, market, hypothetical, false);
   const health = base.health;
   const netEquity = health.netEquity + (usdc.collateral - usdc.liability) + (sums.gainUnits - sums.lossUnits);
   const initialRequirement = health.initialRequirement + usdc.initial + sums.initialRequirement;
