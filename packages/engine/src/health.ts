@@ -30,7 +30,7 @@ import {
   type ReducedFraction,
 } from './margin-fixed-point.js';
 import { settlementAssetSymbol, type AssetMargin, type MarginParameters } from './margin-state.js';
-import type { Account, Asset, ExchangeState } from './state.js';
+import type { Account, Asset, Balance, ExchangeState } from './state.js';
 import { positionsHealth } from './perps/perp-health.js';
 
 export interface AccountHealth {
@@ -43,6 +43,9 @@ export interface AccountHealth {
   readonly initialRequirement: bigint;
   readonly maintenanceRequirement: bigint;
 }
+
+/** What the initial margin is checked on: an AccountHealth without the maintenance requirement. */
+export type InitialMarginHealth = Pick<AccountHealth, 'netEquity' | 'initialRequirement'>;
 
 /** A change to one asset's held and borrowed quantities, for checking an instruction before it applies. */
 export interface HealthAdjustment {
@@ -108,7 +111,7 @@ const noAdjustments: readonly HealthAdjustment[] = [];
  * of these terms, so replacing one asset's terms gives exactly what a whole
  * pass with that asset's new quantities gives.
  */
-interface AssetTerms {
+export interface AssetTerms {
   readonly held: bigint;
   readonly debt: bigint;
   readonly collateral: bigint;
@@ -177,22 +180,20 @@ function assetTerms(
   debt: bigint,
   decimals: number,
   leverageLimit: bigint,
+  // False for an initial margin check only: the maintenance term is then left at 0 (one product fewer).
+  withMaintenance: boolean,
   collateral = heldCollateral(asset, margin, held, decimals),
 ): AssetTerms {
   if (debt <= 0n) return { held, debt, collateral, liability: 0n, initial: 0n, maintenance: 0n };
   const parameters = margin.parameters;
   const value = valueUnits(debt, asset, margin.indexPrice, decimals, true);
   const initialFraction = marginFraction(parameters.imfBase, parameters.imfFactor, value, decimals, leverageLimit);
-  const maintenanceFraction = marginFraction(parameters.mmfBase, parameters.mmfFactor, value, decimals, 0n);
   const reduced = reducedParameters(asset, parameters);
-  return {
-    held,
-    debt,
-    collateral,
-    liability: value,
-    initial: requirement(value, initialFraction, reduced.imfBase),
-    maintenance: requirement(value, maintenanceFraction, reduced.mmfBase),
-  };
+  const initial = requirement(value, initialFraction, reduced.imfBase);
+  if (!withMaintenance) return { held, debt, collateral, liability: value, initial, maintenance: 0n };
+  const maintenanceFraction = marginFraction(parameters.mmfBase, parameters.mmfFactor, value, decimals, 0n);
+  const maintenance = requirement(value, maintenanceFraction, reduced.mmfBase);
+  return { held, debt, collateral, liability: value, initial, maintenance };
 }
 
 function healthOf(
@@ -210,6 +211,34 @@ function healthOf(
   };
 }
 
+/**
+ * One asset's terms of the collateral, liability and initial requirement sums
+ * for `held` and `debt` units (zero for an asset that counts for nothing: not
+ * borrowable, or no price yet): what a health pass adds for it, coverage
+ * shares aside. For an initial margin check: no maintenance term.
+ */
+export function initialTermsAt(
+  state: ExchangeState,
+  account: Account,
+  asset: Asset,
+  held: bigint,
+  debt: bigint,
+): Pick<AssetTerms, 'collateral' | 'liability' | 'initial'> {
+  const margin = asset.margin;
+  if (margin === undefined || margin.indexPrice === 0n) return zeroTerms;
+  return assetTerms(asset, margin, held, debt, settlementDecimals(state), account.settings.leverageLimit, false);
+}
+
+/** What a balance holds at `timeMs` (available + locked + lent; pending withdrawals count for nothing). */
+export function heldUnits(balance: Balance | undefined, timeMs: number): bigint {
+  return balance === undefined ? 0n : balance.available + balance.locked + lentUnits(balance, timeMs);
+}
+
+/** What a balance owes at `timeMs`, rounded up. */
+export function debtUnits(balance: Balance | undefined, timeMs: number): bigint {
+  return balance === undefined ? 0n : borrowedUnits(balance, timeMs);
+}
+
 /** The account's health at `timeMs` and the current index prices, with `adjustments` applied first. */
 export function accountHealth(
   state: ExchangeState,
@@ -217,7 +246,28 @@ export function accountHealth(
   timeMs: number,
   adjustments: readonly HealthAdjustment[] = noAdjustments,
 ): AccountHealth {
-  return healthPass(state, account, timeMs, adjustments, undefined);
+  return healthPass(state, account, timeMs, adjustments, undefined, -1, -1, true);
+}
+
+/**
+ * accountHealth's net equity and initial requirement without `asset`'s own
+ * terms (its coverage shares still count) and without the terms of the
+ * account's position on the market `marketIndex`. The sums are plain sums of
+ * per-asset and per-position terms, so adding initialTermsAt for any held
+ * and debt of `asset` and a position's terms (perp-health.ts
+ * addPositionTerms) gives exactly the whole pass with those quantities and
+ * that position: the check of a perpetual's order (perp-orders.ts), which
+ * moves only USDC and the one position, computes neither's current terms,
+ * nor any maintenance term.
+ */
+export function healthWithout(
+  state: ExchangeState,
+  account: Account,
+  timeMs: number,
+  asset: Asset,
+  marketIndex: number,
+): InitialMarginHealth {
+  return healthPass(state, account, timeMs, noAdjustments, undefined, asset.index, marketIndex, false);
 }
 
 /** accountHealth without adjustments, keeping each asset's terms for adjustedHealth. */
@@ -225,7 +275,7 @@ export function accountHealthTerms(state: ExchangeState, account: Account, timeM
   // Sized up front (holes read as undefined): an empty array grown by its first store reserves 17 slots, and this
   // runs for every margin order.
   const assets = new Array<AssetTerms | undefined>(account.balances.length);
-  return { health: healthPass(state, account, timeMs, noAdjustments, assets), assets };
+  return { health: healthPass(state, account, timeMs, noAdjustments, assets, -1, -1, true), assets };
 }
 
 function healthPass(
@@ -234,6 +284,11 @@ function healthPass(
   timeMs: number,
   adjustments: readonly HealthAdjustment[],
   keep: Array<AssetTerms | undefined> | undefined,
+  // The asset (index) whose own terms, and the market (index) whose position's terms, are left out; −1: none.
+  excludedAssetIndex: number,
+  excludedMarketIndex: number,
+  // False: the maintenance terms are not computed and the result's maintenance requirement is 0 (healthWithout).
+  withMaintenance: boolean,
 ): AccountHealth {
   const decimals = settlementDecimals(state);
   const leverageLimit = account.settings.leverageLimit;
@@ -248,28 +303,29 @@ function healthPass(
   }
   for (let index = 0; index < count; index += 1) {
     const asset = state.assets[index]!;
+    const margin = asset.margin;
+    // An asset that is not borrowable, or has no price yet, is worth nothing as collateral (and cannot be borrowed).
+    if (margin === undefined || margin.indexPrice === 0n) continue;
+    if (margin.coveragePool.shares.size > 0) collateralValue += coverageShareCollateral(account, asset, decimals);
+    if (index === excludedAssetIndex) continue;
     const balance = account.balances[index];
-    let held = balance === undefined ? 0n : balance.available + balance.locked + lentUnits(balance, timeMs);
-    let debt = balance === undefined ? 0n : borrowedUnits(balance, timeMs);
+    let held = heldUnits(balance, timeMs);
+    let debt = debtUnits(balance, timeMs);
     for (let other = 0; other < adjustments.length; other += 1) {
       const adjustment = adjustments[other]!;
       if (adjustment.asset !== asset) continue;
       held += adjustment.heldUnits;
       debt += adjustment.borrowedUnits;
     }
-    const margin = asset.margin;
-    // An asset that is not borrowable, or has no price yet, is worth nothing as collateral (and cannot be borrowed).
-    if (margin === undefined || margin.indexPrice === 0n) continue;
-    const terms = assetTerms(asset, margin, held, debt, decimals, leverageLimit);
+    const terms = assetTerms(asset, margin, held, debt, decimals, leverageLimit, withMaintenance);
     if (keep !== undefined) keep[index] = terms;
     collateralValue += terms.collateral;
-    if (margin.coveragePool.shares.size > 0) collateralValue += coverageShareCollateral(account, asset, decimals);
     liabilityValue += terms.liability;
     initialRequirement += terms.initial;
     maintenanceRequirement += terms.maintenance;
   }
   // Perpetual positions (docs/perps.md, "Health"): unrealised PnL at the mark, and their requirements.
-  const positions = positionsHealth(state, account);
+  const positions = positionsHealth(state, account, excludedMarketIndex, withMaintenance);
   collateralValue += positions.gainUnits;
   liabilityValue += positions.lossUnits;
   initialRequirement += positions.initialRequirement;
@@ -309,7 +365,8 @@ export function adjustedHealth(
     collateralValue += collateral - before.collateral;
     if (debtDelta === 0n) continue;
     const leverageLimit = account.settings.leverageLimit;
-    const after = assetTerms(asset, margin, held, before.debt + debtDelta, decimals, leverageLimit, collateral);
+    const debt = before.debt + debtDelta;
+    const after = assetTerms(asset, margin, held, debt, decimals, leverageLimit, true, collateral);
     liabilityValue += after.liability - before.liability;
     initialRequirement += after.initial - before.initial;
     maintenanceRequirement += after.maintenance - before.maintenance;

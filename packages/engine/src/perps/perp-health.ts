@@ -26,12 +26,22 @@ const noPositions: PositionsHealth = {
   maintenanceRequirement: 0n,
 };
 
-/** The sums over the account's positions; each term is independent of the others, so any order gives the same sums. */
-export function positionsHealth(state: ExchangeState, account: Account): PositionsHealth {
+/**
+ * The sums over the account's positions, but for the one on the market `excludedMarketIndex` (−1: none), the
+ * maintenance requirement left at 0 unless `withMaintenance`; each term is independent of the others, so any order
+ * gives the same sums.
+ */
+export function positionsHealth(
+  state: ExchangeState,
+  account: Account,
+  excludedMarketIndex = -1,
+  withMaintenance = true,
+): PositionsHealth {
   if (account.positions.size === 0) return noPositions;
   const sums = emptySums();
   for (const [marketIndex, position] of account.positions)
-    addPositionTerms(sums, state.markets[marketIndex]!, position);
+    if (marketIndex !== excludedMarketIndex)
+      addPositionTerms(sums, state.markets[marketIndex]!, position, withMaintenance);
   return sums;
 }
 
@@ -53,13 +63,19 @@ export function emptySums(): PositionsHealthSums {
  * a caller may replace one position's terms by another's (perp-orders.ts:
  * the order's worst cases) and get exactly the sums with that position.
  */
-export function addPositionTerms(sums: PositionsHealthSums, market: Market, position: Position): void {
+export function addPositionTerms(
+  sums: PositionsHealthSums,
+  market: Market,
+  position: Position,
+  // False for an initial margin check only (perp-orders.ts): the maintenance requirement is not computed.
+  withMaintenance = true,
+): void {
   const perp = market.perp!;
   const decimals = market.quote.decimals;
   if (perp.funding.markPrice === 0n) {
     const cost = position.costBasisUnits < 0n ? -position.costBasisUnits : position.costBasisUnits;
     sums.initialRequirement += cost;
-    sums.maintenanceRequirement += cost;
+    if (withMaintenance) sums.maintenanceRequirement += cost;
     return;
   }
   // Funding not yet settled into the position counts as if it were (docs/perps.md, "Funding").
@@ -74,5 +90,5 @@ export function addPositionTerms(sums: PositionsHealthSums, market: Market, posi
   if (pnl > 0n) sums.gainUnits += pnl;
   else sums.lossUnits -= pnl;
   sums.initialRequirement += positionRequirementUnits(perp.parameters.imf, notional, decimals);
-  sums.maintenanceRequirement += positionRequirementUnits(perp.parameters.mmf, notional, decimals);
+  if (withMaintenance) sums.maintenanceRequirement += positionRequirementUnits(perp.parameters.mmf, notional, decimals);
 }

@@ -26,18 +26,17 @@
  */
 import type { EntryRecorder } from '../entry-recorder.js';
 import type { OrderView } from '../events.js';
-import { accountHealthTerms, adjustedHealth, type HealthAdjustment, type HealthTerms } from '../health.js';
-import { lentUnits } from '../lending-pool.js';
+import { debtUnits, healthWithout, heldUnits, type InitialMarginHealth, initialTermsAt } from '../health.js';
 import { maximum, minimum } from '../margin-fixed-point.js';
 import { type AttachedViews, placeOrder, plannedFill, type OrderParameters } from '../matching.js';
 import type { ResolvedOrder } from '../order-request.js';
 import { isRejection, reject, type Rejection } from '../result-codes.js';
 import { ceilingFee } from '../spot-settlement.js';
-import type { Account, Asset, ExchangeState, Market } from '../state.js';
-import { addPositionTerms, emptySums, type PositionsHealthSums } from './perp-health.js';
+import type { Account, ExchangeState, Market } from '../state.js';
+import { addPositionTerms, emptySums } from './perp-health.js';
 import type { PerpMarketState } from './perp-market.js';
 import { applyFill, newPosition, settleFunding, settlementUnitsTowardPositive, type Position } from './position.js';
-import { restingPerpOrdersOf, type RestingPerpOrders } from './resting-perp-orders.js';
+import { restingPerpOrdersOf } from './resting-perp-orders.js';
 
 function magnitude(value: bigint): bigint {
   return value < 0n ? -value : value;
@@ -148,29 +147,22 @@ function marginRefusal(
   const market = params.market;
   const resting = restingPerpOrdersOf(account, market);
   const isBid = params.side === 'Bid';
-  const sameSide = restingFill(market, resting, isBid);
-  const otherSide = restingFill(market, resting, !isBid);
+  // Each side's resting orders (not reduce-only) filled in full at their limits: signed base units and notional.
+  const bidUnits = resting.bidSteps * market.stepUnits;
+  const askUnits = -resting.askSteps * market.stepUnits;
   const current = account.positions.get(market.index);
-  const before = (current?.quantityUnits ?? 0n) + sameSide.deltaUnits;
+  const before = (current?.quantityUnits ?? 0n) + (isBid ? bidUnits : askUnits);
   // An order that only reduces its side's worst case lowers the requirement: it is never refused for margin.
   if (openedUnits(before, before + deltaUnits) === 0n) return undefined;
-  // One health pass over the account's balances and positions serves both worst cases.
-  const base = currentHealth(state, account, market, current, timeMs);
-  const refusal = worstCaseRefusal(base, sameSide, { deltaUnits, quoteUnits });
-  if (refusal !== undefined || otherSide.deltaUnits === 0n) return refusal;
-  return worstCaseRefusal(base, otherSide, undefined);
-}
-
-interface HypotheticalFill {
-  readonly deltaUnits: bigint;
-  readonly quoteUnits: bigint;
-}
-
-/** One side's resting orders (not reduce-only) filled in full at their limits: signed base units and notional. */
-function restingFill(market: Market, resting: RestingPerpOrders, bids: boolean): HypotheticalFill {
-  return bids
-    ? { deltaUnits: resting.bidSteps * market.stepUnits, quoteUnits: resting.bidQuoteUnits }
-    : { deltaUnits: -resting.askSteps * market.stepUnits, quoteUnits: resting.askQuoteUnits };
+  // One health pass over the account's other balances and positions serves both worst cases.
+  const base = healthBesides(state, account, market, current, timeMs);
+  const refusal = isBid
+    ? worstCaseRefusal(base, bidUnits, resting.bidQuoteUnits, deltaUnits, quoteUnits)
+    : worstCaseRefusal(base, askUnits, resting.askQuoteUnits, deltaUnits, quoteUnits);
+  if (refusal !== undefined) return refusal;
+  const otherUnits = isBid ? askUnits : bidUnits;
+  if (otherUnits === 0n) return undefined;
+  return worstCaseRefusal(base, otherUnits, isBid ? resting.askQuoteUnits : resting.bidQuoteUnits, 0n, 0n);
 }
 
 /** What a move of a position from `before` to `after` opens: all of `after` on a flip, else the growth. */
@@ -180,49 +172,56 @@ function openedUnits(before: bigint, after: bigint): bigint {
 }
 
 /**
- * The account's health as it is (one pass, each asset's terms kept) and its
- * position's terms of that health: what each worst case adjusts.
+ * What each worst case of an order leaves as it is: the account's health
+ * without USDC's own terms and without its position on the market (one pass,
+ * health.ts healthWithout), and the USDC it holds and owes. An order's fills
+ * move nothing else, so each worst case adds the terms of USDC's new
+ * quantities and of the changed position to these sums: exactly the sums of
+ * a whole pass of the account with the position and USDC changed, and
+ * neither's current terms are computed at all.
  */
-interface CurrentHealth {
+interface HealthBesides {
   readonly state: ExchangeState;
   readonly account: Account;
   readonly market: Market;
-  readonly timeMs: number;
-  readonly terms: HealthTerms;
-  /** The account's position on the market (undefined: none) and its terms of the health's sums. */
+  readonly health: InitialMarginHealth;
+  /** The account's position on the market (undefined: none). */
   readonly position: Position | undefined;
-  readonly positionSums: PositionsHealthSums;
+  readonly usdcHeldUnits: bigint;
+  readonly usdcDebtUnits: bigint;
 }
 
-function currentHealth(
+function healthBesides(
   state: ExchangeState,
   account: Account,
   market: Market,
   position: Position | undefined,
   timeMs: number,
-): CurrentHealth {
-  const positionSums = emptySums();
-  if (position !== undefined) addPositionTerms(positionSums, market, position);
-  const terms = accountHealthTerms(state, account, timeMs);
-  return { state, account, market, timeMs, terms, position, positionSums };
+): HealthBesides {
+  const usdc = market.quote;
+  const health = healthWithout(state, account, timeMs, usdc, market.index);
+  const balance = account.balances[usdc.index];
+  const usdcHeldUnits = heldUnits(balance, timeMs);
+  const usdcDebtUnits = debtUnits(balance, timeMs);
+  return { state, account, market, health, position, usdcHeldUnits, usdcDebtUnits };
 }
 
 /**
  * The account's health with its position on the market replaced by a copy
  * (a new one while it has none) whose pending funding is settled and to
- * which `first` and then `second` are applied (each at the worse of its
- * notional and the mark), and the USDC change (realised PnL less funding
- * less the larger fee on all the fills' notional) applied: a rejection if
- * net equity falls below the initial requirement. Computed from `base`
- * without another pass: accountHealth's sums are plain sums of per-asset and
- * per-position terms, so adjustedHealth replaces USDC's terms and the
- * position's terms are swapped for the copy's (none while it is flat),
- * which gives exactly the sums of a whole pass with the position changed.
+ * which the first fill and then the second are applied (each at the worse of
+ * its notional and the mark; a fill of no units is none), and the USDC
+ * change (realised PnL less funding less the larger fee on all the fills'
+ * notional) applied: a rejection if net equity falls below the initial
+ * requirement. The sums of `base` plus USDC's terms at its new quantities
+ * plus the copy's terms (none while it is flat): see HealthBesides.
  */
 function worstCaseRefusal(
-  base: CurrentHealth,
-  first: HypotheticalFill,
-  second: HypotheticalFill | undefined,
+  base: HealthBesides,
+  firstUnits: bigint,
+  firstQuoteUnits: bigint,
+  secondUnits: bigint,
+  secondQuoteUnits: bigint,
 ): Rejection | undefined {
   const { market, position } = base;
   const fundingIndex = (market.perp as PerpMarketState).funding.cumulativeFundingIndex;
@@ -231,32 +230,38 @@ function worstCaseRefusal(
     position === undefined
       ? 0n
       : settleFunding(hypothetical, fundingIndex, market.base.decimals, market.quote.decimals);
-  let realised = applyHypotheticalFill(market, hypothetical, first);
-  let notional = first.deltaUnits === 0n ? 0n : first.quoteUnits;
-  if (second !== undefined && second.deltaUnits !== 0n) {
-    realised += applyHypotheticalFill(market, hypothetical, second);
-    notional += second.quoteUnits;
+  let realised = 0n;
+  let notional = 0n;
+  if (firstUnits !== 0n) {
+    realised = applyFill(hypothetical, firstUnits, pricedAgainstAccount(market, firstUnits, firstQuoteUnits));
+    notional = firstQuoteUnits;
+  }
+  if (secondUnits !== 0n) {
+    realised += applyFill(hypothetical, secondUnits, pricedAgainstAccount(market, secondUnits, secondQuoteUnits));
+    notional += secondQuoteUnits;
   }
   const feeBasisPoints =
     market.takerFeeBasisPoints > market.makerFeeBasisPoints ? market.takerFeeBasisPoints : market.makerFeeBasisPoints;
   const usdcChange = realised - funding - ceilingFee(notional, feeBasisPoints);
-  const adjustments = usdcAdjustments(base.account, market.quote, usdcChange, base.timeMs);
-  const health = adjustedHealth(base.state, base.account, base.terms, adjustments);
+  // A gain adds to the USDC held; a loss beyond what is held becomes a borrow, as settlement makes it (perp-cash.ts).
+  let held = base.usdcHeldUnits;
+  let debt = base.usdcDebtUnits;
+  if (usdcChange >= 0n) held += usdcChange;
+  else {
+    const fromHeld = minimum(held, -usdcChange);
+    held -= fromHeld;
+    debt += -usdcChange - fromHeld;
+  }
+  const usdc = initialTermsAt(base.state, base.account, market.quote, held, debt);
   const sums = emptySums();
   // A flat position is removed from the account: it has no terms.
-  if (hypothetical.quantityUnits !== 0n) addPositionTerms(sums, market, hypothetical);
-  const before = base.positionSums;
-  const netEquity = health.netEquity + (sums.gainUnits - sums.lossUnits) - (before.gainUnits - before.lossUnits);
-  const initialRequirement = health.initialRequirement + sums.initialRequirement - before.initialRequirement;
+  if (hypothetical.quantityUnits !== 0n) addPositionTerms(sums, market, hypothetical, false);
+  const health = base.health;
+  const netEquity = health.netEquity + (usdc.collateral - usdc.liability) + (sums.gainUnits - sums.lossUnits);
+  const initialRequirement = health.initialRequirement + usdc.initial + sums.initialRequirement;
   if (netEquity >= initialRequirement) return undefined;
   const message = `Net equity ${netEquity} would be below the initial requirement ${initialRequirement}.`;
   return reject('INSUFFICIENT_MARGIN', message, 'order');
-}
-
-/** Applies a hypothetical fill (none when its delta is zero) at its price against the account; the realised PnL. */
-function applyHypotheticalFill(market: Market, position: Position, fill: HypotheticalFill): bigint {
-  if (fill.deltaUnits === 0n) return 0n;
-  return applyFill(position, fill.deltaUnits, pricedAgainstAccount(market, fill.deltaUnits, fill.quoteUnits));
 }
 
 function copyOf(position: Position): Position {
@@ -281,13 +286,4 @@ function pricedAgainstAccount(market: Market, deltaUnits: bigint, quoteUnits: bi
   const atMark = settlementUnitsTowardPositive(deltaUnits, mark, market.base.decimals, market.quote.decimals);
   // A buy's notional at the mark rounds up; a sell's (deltaUnits < 0) rounds toward zero, i.e. down.
   return deltaUnits > 0n ? maximum(quoteUnits, atMark) : minimum(quoteUnits, -atMark);
-}
-
-/** A change of the USDC held; a loss beyond what is held becomes a borrow, as settlement makes it (perp-cash.ts). */
-function usdcAdjustments(account: Account, usdc: Asset, change: bigint, timeMs: number): HealthAdjustment[] {
-  if (change >= 0n) return [{ asset: usdc, heldUnits: change, borrowedUnits: 0n }];
-  const balance = account.balances[usdc.index];
-  const held = balance === undefined ? 0n : balance.available + balance.locked + lentUnits(balance, timeMs);
-  const fromHeld = minimum(held, -change);
-  return [{ asset: usdc, heldUnits: -fromHeld, borrowedUnits: -change - fromHeld }];
 }

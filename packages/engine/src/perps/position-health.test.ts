@@ -55,7 +55,12 @@ describe('position requirement (sqrt margin functions)', () => {
           else high = middle;
         }
         for (const notional of [0n, 1n, low - 1n, low, low + 1n, low + 2n, high * 3n, 10n ** 12n])
-          if (notional >= 0n) expect(marginFractionOf(fn, notional, decimals)).toBe(reference(fn, notional, decimals));
+          if (notional >= 0n) {
+            expect(marginFractionOf(fn, notional, decimals)).toBe(reference(fn, notional, decimals));
+            // The requirement, by the reduced fraction below the crossover: the whole formula's product.
+            const fraction = reference(fn, notional, decimals);
+            expect(positionRequirementUnits(fn, notional, decimals)).toBe(multiplyUp(notional, fraction));
+          }
       }
   });
 });
