@@ -54,6 +54,19 @@ function wadTimesPowerOfTen(exponent: number): bigint {
 }
 
 /**
+ * `numerator` / (wad × 10^exponent), truncated toward zero like `/`, as two
+ * divisions: wad × 10^exponent needs two 64-bit words from exponent 2 on
+ * (SOL's and BTC's conversions to USDC: 10^21 and 10^20), and V8 divides by
+ * a one-word bigint about twice as fast as by a two-word one (a
+ * hundred-bit product: about 140 against 370 ns). The quotient is the same:
+ * truncating twice is truncating once by the product (⌊⌊x / a⌋ / b⌋ =
+ * ⌊x / ab⌋ for x ≥ 0 and a, b > 0, and truncation of −x is −(that)).
+ */
+function quotientByWadTimesPowerOfTen(numerator: bigint, exponent: number): bigint {
+  return exponent === 0 ? numerator / wad : numerator / wad / powerOfTen(exponent);
+}
+
+/**
  * `quantityUnits` base units at `perUnit` (signed wad of USDC per whole base
  * unit) in USDC units, rounded toward +∞: the one conversion of positions,
  * funding and notionals.
@@ -66,8 +79,13 @@ export function settlementUnitsTowardPositive(
 ): bigint {
   // q × p × 10^s / (wad × 10^b) is the same rational as q × p / (wad × 10^(b − s)) (or q × p × 10^(s − b) / wad),
   // so its ceiling is too: the common power of ten is cancelled rather than multiplied in.
-  if (baseDecimals >= settlementDecimals)
-    return divideTowardPositive(quantityUnits * perUnit, wadTimesPowerOfTen(baseDecimals - settlementDecimals));
+  if (baseDecimals >= settlementDecimals) {
+    const exponent = baseDecimals - settlementDecimals;
+    const numerator = quantityUnits * perUnit;
+    const quotient = quotientByWadTimesPowerOfTen(numerator, exponent);
+    // As divideTowardPositive: only a positive numerator with a remainder rounds up.
+    return numerator > 0n && quotient * wadTimesPowerOfTen(exponent) !== numerator ? quotient + 1n : quotient;
+  }
   return divideTowardPositive(quantityUnits * perUnit * powerOfTen(settlementDecimals - baseDecimals), wad);
 }
 
@@ -85,11 +103,11 @@ export function settlementUnitsProduct(
   const baseDecimals = market.base.decimals;
   const settlementDecimals = market.quote.decimals;
   let numerator = sizeUnits * perUnit;
-  let denominator = wad;
-  if (baseDecimals >= settlementDecimals) denominator = wadTimesPowerOfTen(baseDecimals - settlementDecimals);
+  let exponent = 0;
+  if (baseDecimals >= settlementDecimals) exponent = baseDecimals - settlementDecimals;
   else numerator *= powerOfTen(settlementDecimals - baseDecimals);
-  const quotient = numerator / denominator;
-  return { quotient, exact: quotient * denominator === numerator };
+  const quotient = quotientByWadTimesPowerOfTen(numerator, exponent);
+  return { quotient, exact: quotient * wadTimesPowerOfTen(exponent) === numerator };
 }
 
 /** The product's quotient rounded up: settlementUnitsTowardPositive of the same non-negative operands. */
@@ -171,9 +189,15 @@ export function pendingFundingUnits(
   baseDecimals: number,
   settlementDecimals: number,
 ): bigint {
-  const difference = fundingIndex - position.fundingIndexAtSettlement;
-  if (difference === 0n || position.quantityUnits === 0n) return 0n;
-  return settlementUnitsTowardPositive(position.quantityUnits, difference, baseDecimals, settlementDecimals);
+  // The index moves at funding boundaries only: almost always unchanged, compared without a bigint difference.
+  const settledIndex = position.fundingIndexAtSettlement;
+  if (settledIndex === fundingIndex || position.quantityUnits === 0n) return 0n;
+  return settlementUnitsTowardPositive(
+    position.quantityUnits,
+    fundingIndex - settledIndex,
+    baseDecimals,
+    settlementDecimals,
+  );
 }
 
 /**
@@ -191,11 +215,11 @@ export function unrealisedPnlUnits(
   if (position.quantityUnits === 0n) return -position.costBasisUnits;
   // The value rounded toward −∞ is −(−q × mark rounded toward +∞), taken here without the two negations.
   let numerator = position.quantityUnits * markPrice;
-  let denominator = wad;
-  if (baseDecimals >= settlementDecimals) denominator = wadTimesPowerOfTen(baseDecimals - settlementDecimals);
+  let exponent = 0;
+  if (baseDecimals >= settlementDecimals) exponent = baseDecimals - settlementDecimals;
   else numerator *= powerOfTen(settlementDecimals - baseDecimals);
-  const quotient = numerator / denominator;
+  const quotient = quotientByWadTimesPowerOfTen(numerator, exponent);
   // Division truncates toward zero: only a negative numerator with a remainder rounds down.
-  const value = numerator < 0n && quotient * denominator !== numerator ? quotient - 1n : quotient;
+  const value = numerator < 0n && quotient * wadTimesPowerOfTen(exponent) !== numerator ? quotient - 1n : quotient;
   return value - position.costBasisUnits;
 }
