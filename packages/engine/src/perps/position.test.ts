@@ -110,7 +110,9 @@ describe('conversions to USDC units', () => {
   const floor = (numerator: bigint, denominator: bigint): bigint =>
     numerator / denominator - (numerator % denominator < 0n ? 1n : 0n);
   // Operands of many sizes: small, around the divisor, products past 2^128; a fixed linear congruential sequence.
+  // Multiples of powers of ten too, as marks on a tick grid are (the engine divides those by fewer words).
   const operands: bigint[] = [1n, 7n, wad - 1n, wad, wad + 1n, 10n ** 21n - 1n, 10n ** 21n, 10n ** 21n + 1n];
+  for (const power of [2n, 3n, 16n, 17n]) operands.push(12_345n * 10n ** power, 7n * 10n ** power + 1n);
   let draw = 12_345n;
   for (let index = 0; index < 40; index += 1) {
     draw = (draw * 6_364_136_223_846_793_005n + 1_442_695_040_888_963_407n) % 2n ** 64n;
@@ -129,16 +131,22 @@ describe('conversions to USDC units', () => {
       const denominator = wad * 10n ** BigInt(baseDecimals);
       const scale = 10n ** BigInt(settlementDecimals);
       for (const quantity of operands) {
-        for (const perUnit of operands.slice(0, 20)) {
-          for (const signedQuantity of [quantity, -quantity]) {
-            const numerator = signedQuantity * perUnit * scale;
-            expect(settlementUnitsTowardPositive(signedQuantity, perUnit, baseDecimals, settlementDecimals)).toBe(
+        for (const perUnit of operands.slice(0, 24)) {
+          // Both signs of both operands (a funding index difference is signed), each perUnit again after another.
+          for (const [signedQuantity, signedPerUnit] of [
+            [quantity, perUnit],
+            [-quantity, perUnit],
+            [quantity, -perUnit],
+            [-quantity, -perUnit],
+          ] as const) {
+            const numerator = signedQuantity * signedPerUnit * scale;
+            expect(settlementUnitsTowardPositive(signedQuantity, signedPerUnit, baseDecimals, settlementDecimals)).toBe(
               ceiling(numerator, denominator),
             );
             const position = newPosition(0n);
             position.quantityUnits = signedQuantity;
             position.costBasisUnits = 3n;
-            expect(unrealisedPnlUnits(position, perUnit, baseDecimals, settlementDecimals)).toBe(
+            expect(unrealisedPnlUnits(position, signedPerUnit, baseDecimals, settlementDecimals)).toBe(
               floor(numerator, denominator) - 3n,
             );
           }
