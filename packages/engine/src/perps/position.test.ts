@@ -104,7 +104,8 @@ describe('positions', () => {
 
 describe('conversions to USDC units', () => {
   // q × p × 10^s / (wad × 10^b) in one division of the exact rational, as docs/perps.md states the rounding: the
-  // engine divides twice when wad × 10^(b − s) needs two words, and must round exactly as this does.
+  // engine keeps its divisors to one word (p / 10^(b − s) when exact, else wad and 10^(b − s) in turn) and must
+  // round exactly as this does.
   const ceiling = (numerator: bigint, denominator: bigint): bigint =>
     numerator / denominator + (numerator % denominator > 0n ? 1n : 0n);
   const floor = (numerator: bigint, denominator: bigint): bigint =>
