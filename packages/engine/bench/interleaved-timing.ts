@@ -79,3 +79,31 @@ export function interleavedExecution(first: TimedHalf, second: TimedHalf, slices
   }
   return timings;
 }
+
+/**
+ * interleavedExecution after an untimed warm-up: the first `warmUpOperations`
+ * of both streams, interleaved alike, on throwaway states from `freshState`
+ * (0 for the first half, 1 for the second), so that the timed slices start
+ * with the code both halves share already optimised for both.
+ */
+export function warmedUpInterleavedExecution(
+  first: TimedHalf,
+  second: TimedHalf,
+  freshState: (which: 0 | 1) => ExchangeState,
+  warmUpOperations: number,
+  slices: number,
+): [HalfTiming, HalfTiming] {
+  if (warmUpOperations > 0) {
+    const head = (which: 0 | 1, half: TimedHalf): TimedHalf => ({
+      state: freshState(which),
+      stream: half.stream.slice(0, warmUpOperations),
+    });
+    interleavedExecution(head(0, first), head(1, second), slices);
+  }
+  return interleavedExecution(first, second, slices);
+}
+
+/** The geometric mean of positive `values`: the summary of pairs whose positions alternate (their bias cancels). */
+export function geometricMean(values: readonly number[]): number {
+  return Math.exp(values.reduce((sum, value) => sum + Math.log(value), 0) / values.length);
+}

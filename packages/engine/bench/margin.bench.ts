@@ -38,7 +38,7 @@ import {
   positiveIntegerArgument,
   timedExecution,
 } from './bench-support.js';
-import { interleavedExecution, collectGarbage, type HalfTiming } from './interleaved-timing.js';
+import { collectGarbage, geometricMean, type HalfTiming, warmedUpInterleavedExecution } from './interleaved-timing.js';
 
 const operations = positiveIntegerArgument('ops', 200_000);
 const seed = positiveIntegerArgument('seed', 7);
@@ -219,14 +219,8 @@ function runInterleaved(marginFirst: boolean): [RunFigures, RunFigures] {
   const first = build(marginFirst);
   const second = build(!marginFirst);
   // Warm-up, untimed, on throwaway states: the first `--warm-up` operations of both streams, interleaved alike.
-  if (warmUpOperations > 0) {
-    const head = (margin: boolean, half: typeof first) => ({
-      state: setUp(margin),
-      stream: half.stream.slice(0, warmUpOperations),
-    });
-    interleavedExecution(head(marginFirst, first), head(!marginFirst, second), slices);
-  }
-  const [firstTiming, secondTiming] = interleavedExecution(first, second, slices);
+  const freshState = (which: 0 | 1) => setUp(which === 0 ? marginFirst : !marginFirst);
+  const [firstTiming, secondTiming] = warmedUpInterleavedExecution(first, second, freshState, warmUpOperations, slices);
   const firstFigures = figures(first.state, first.stream.length, firstTiming);
   const secondFigures = figures(second.state, second.stream.length, secondTiming);
   return marginFirst ? [secondFigures, firstFigures] : [firstFigures, secondFigures];
@@ -256,8 +250,6 @@ for (let pair = 0; pair < pairs; pair += 1) {
   );
   console.log(`  margin final state hash ${margin.hash}`);
 }
-const geometricMean = (values: number[]): number =>
-  Math.exp(values.reduce((sum, value) => sum + Math.log(value), 0) / values.length);
 console.log(
   `ratio margin / spot over ${pairs} pair(s), geometric mean: ${geometricMean(wallRatios).toFixed(3)},` +
     ` by CPU time ${geometricMean(cpuRatios).toFixed(3)}` +

@@ -92,6 +92,8 @@ export function settleFundingReported(
   const perp = market.perp as PerpMarketState;
   const fromIndex = position.fundingIndexAtSettlement;
   const toIndex = perp.funding.cumulativeFundingIndex;
+  // Settled at this index already (almost every call: it moves at funding boundaries only): nothing to pay or report.
+  if (fromIndex === toIndex) return 0n;
   const paymentUnits = settleFunding(position, toIndex, market.base.decimals, market.quote.decimals, pendingUnits);
   if (paymentUnits !== 0n) perp.fundingBalanceUnits += paymentUnits;
   if (recorder !== undefined && fromIndex !== toIndex && position.quantityUnits !== 0n) {

@@ -20,11 +20,6 @@ import { positionClosed, positionRealised } from './position-queue.js';
 import { applyFill, newPosition, type Position } from './position.js';
 import { conformReduceOnlyOrders, perpOrderFilled, restingPerpOrdersOf } from './resting-perp-orders.js';
 
-/** The positive part of a quantity: what a position adds to open interest. */
-function longUnits(quantityUnits: bigint): bigint {
-  return quantityUnits > 0n ? quantityUnits : 0n;
-}
-
 /**
  * Moves `account`'s position on `market` by `deltaUnits` base units for
  * `quoteUnits` USDC units at log time `timeMs`: settles its funding
@@ -63,12 +58,10 @@ export function movePosition(
     if (existing === undefined) account.positions.set(market.index, position);
     positionRealised(market, account, position, timeMs);
   }
-  return {
-    position,
-    realisedUnits,
-    fundingUnits,
-    openInterestChangeUnits: longUnits(position.quantityUnits) - longUnits(before),
-  };
+  const after = position.quantityUnits;
+  // Only longs count in open interest (long part after − long part before), so a short's move makes no bigint.
+  const openInterestChangeUnits = before > 0n ? (after > 0n ? after - before : -before) : after > 0n ? after : 0n;
+  return { position, realisedUnits, fundingUnits, openInterestChangeUnits };
 }
 
 /** Settles one taker's fills on a perpetual market. One per walk. */

@@ -4,6 +4,7 @@ import {
   applyFill,
   newPosition,
   settleFunding,
+  settlementUnitsProduct,
   settlementUnitsTowardPositive,
   unrealisedPnlUnits,
   type Position,
@@ -95,6 +96,67 @@ describe('positions', () => {
           position.costBasisUnits = 5n;
           const value = -settlementUnitsTowardPositive(-quantity, mark, baseDecimals, settlementDecimals);
           expect(unrealisedPnlUnits(position, mark, baseDecimals, settlementDecimals)).toBe(value - 5n);
+        }
+      }
+    }
+  });
+});
+
+describe('conversions to USDC units', () => {
+  // q × p × 10^s / (wad × 10^b) in one division of the exact rational, as docs/perps.md states the rounding: the
+  // engine keeps its divisors to one word (p / 10^(b − s) when exact, else wad and 10^(b − s) in turn) and must
+  // round exactly as this does.
+  const ceiling = (numerator: bigint, denominator: bigint): bigint =>
+    numerator / denominator + (numerator % denominator > 0n ? 1n : 0n);
+  const floor = (numerator: bigint, denominator: bigint): bigint =>
+    numerator / denominator - (numerator % denominator < 0n ? 1n : 0n);
+  // Operands of many sizes: small, around the divisor, products past 2^128; a fixed linear congruential sequence.
+  // Multiples of powers of ten too, as marks on a tick grid are (the engine divides those by fewer words).
+  const operands: bigint[] = [1n, 7n, wad - 1n, wad, wad + 1n, 10n ** 21n - 1n, 10n ** 21n, 10n ** 21n + 1n];
+  for (const power of [2n, 3n, 16n, 17n]) operands.push(12_345n * 10n ** power, 7n * 10n ** power + 1n);
+  let draw = 12_345n;
+  for (let index = 0; index < 40; index += 1) {
+    draw = (draw * 6_364_136_223_846_793_005n + 1_442_695_040_888_963_407n) % 2n ** 64n;
+    operands.push((draw % 10n ** BigInt(3 + (index % 25))) + 1n);
+  }
+
+  it('rounds as one division of the exact rational, for any decimals, signs and sizes', () => {
+    for (const [baseDecimals, settlementDecimals] of [
+      [9, 6],
+      [8, 6],
+      [6, 6],
+      [7, 6],
+      [2, 6],
+      [18, 6],
+    ] as const) {
+      const denominator = wad * 10n ** BigInt(baseDecimals);
+      const scale = 10n ** BigInt(settlementDecimals);
+      for (const quantity of operands) {
+        for (const perUnit of operands.slice(0, 24)) {
+          // Both signs of both operands (a funding index difference is signed), each perUnit again after another.
+          for (const [signedQuantity, signedPerUnit] of [
+            [quantity, perUnit],
+            [-quantity, perUnit],
+            [quantity, -perUnit],
+            [-quantity, -perUnit],
+          ] as const) {
+            const numerator = signedQuantity * signedPerUnit * scale;
+            expect(settlementUnitsTowardPositive(signedQuantity, signedPerUnit, baseDecimals, settlementDecimals)).toBe(
+              ceiling(numerator, denominator),
+            );
+            const position = newPosition(0n);
+            position.quantityUnits = signedQuantity;
+            position.costBasisUnits = 3n;
+            expect(unrealisedPnlUnits(position, signedPerUnit, baseDecimals, settlementDecimals)).toBe(
+              floor(numerator, denominator) - 3n,
+            );
+          }
+          const product = settlementUnitsProduct(quantity, perUnit, {
+            base: { decimals: baseDecimals },
+            quote: { decimals: settlementDecimals },
+          });
+          const numerator = quantity * perUnit * scale;
+          expect(product).toEqual({ quotient: numerator / denominator, exact: numerator % denominator === 0n });
         }
       }
     }

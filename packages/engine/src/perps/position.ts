@@ -54,6 +54,75 @@ function wadTimesPowerOfTen(exponent: number): bigint {
 }
 
 /**
+ * Per exponent k, the last per-unit amount converted with it and that
+ * amount divided by 10^k when 10^k divides it (undefined when not). Marks and
+ * prices on a tick grid are such multiples (a tick of 0.01 USDC is 10^16 in
+ * wad; k = b − s is 3 for SOL, 2 for BTC), and q × p / (wad × 10^k) is the
+ * same rational as q × (p / 10^k) / wad: one division by a one-word divisor
+ * instead of a divisor of two 64-bit words (wad × 10^k from k = 2 on), which
+ * V8 divides by several times more slowly (a hundred-bit product: about
+ * 370 ns against 70). A memo of a pure function, one entry per exponent (a
+ * market's mark changes at most once per entry and is converted many times
+ * in between): it changes no result, only which equal rational is divided.
+ */
+const reducedPerUnits: Array<{ readonly perUnit: bigint; readonly reduced: bigint | undefined }> = [];
+
+function reducedPerUnit(perUnit: bigint, exponent: number): bigint | undefined {
+  let entry = reducedPerUnits[exponent];
+  if (entry === undefined || entry.perUnit !== perUnit) {
+    const power = powerOfTen(exponent);
+    const reduced = perUnit / power;
+    entry = { perUnit, reduced: reduced * power === perUnit ? reduced : undefined };
+    reducedPerUnits[exponent] = entry;
+  }
+  return entry.reduced;
+}
+
+/**
+ * The numerator and divisor of the last conversionQuotient, whose remainder
+ * (zero or not) the callers test by a product, only for the sign that rounds:
+ * kept here instead of an object per call.
+ */
+let conversionNumerator = 0n;
+let conversionDenominator = wad;
+
+/**
+ * q × p × 10^s / (wad × 10^b), truncated toward zero: the one division
+ * behind every conversion below. The common power of ten is cancelled
+ * rather than multiplied in (the same rational, so the same roundings), and
+ * the divisor is kept to one word: through reducedPerUnit, or else by
+ * dividing by wad and by 10^(b − s) in turn (truncating twice is truncating
+ * once by the product: ⌊⌊x / a⌋ / c⌋ = ⌊x / ac⌋ for x ≥ 0, and truncation
+ * of −x is −(that)).
+ */
+function conversionQuotient(
+  quantityUnits: bigint,
+  perUnit: bigint,
+  baseDecimals: number,
+  settlementDecimals: number,
+): bigint {
+  conversionDenominator = wad;
+  if (baseDecimals < settlementDecimals) {
+    conversionNumerator = quantityUnits * perUnit * powerOfTen(settlementDecimals - baseDecimals);
+    return conversionNumerator / wad;
+  }
+  const exponent = baseDecimals - settlementDecimals;
+  const reduced = exponent === 0 ? perUnit : reducedPerUnit(perUnit, exponent);
+  if (reduced !== undefined) {
+    conversionNumerator = quantityUnits * reduced;
+    return conversionNumerator / wad;
+  }
+  conversionNumerator = quantityUnits * perUnit;
+  conversionDenominator = wadTimesPowerOfTen(exponent);
+  return conversionNumerator / wad / powerOfTen(exponent);
+}
+
+/** Whether the last conversionQuotient, `quotient`, had a remainder (a product is cheaper than a %). */
+function conversionInexact(quotient: bigint): boolean {
+  return quotient * conversionDenominator !== conversionNumerator;
+}
+
+/**
  * `quantityUnits` base units at `perUnit` (signed wad of USDC per whole base
  * unit) in USDC units, rounded toward +∞: the one conversion of positions,
  * funding and notionals.
@@ -64,11 +133,9 @@ export function settlementUnitsTowardPositive(
   baseDecimals: number,
   settlementDecimals: number,
 ): bigint {
-  // q × p × 10^s / (wad × 10^b) is the same rational as q × p / (wad × 10^(b − s)) (or q × p × 10^(s − b) / wad),
-  // so its ceiling is too: the common power of ten is cancelled rather than multiplied in.
-  if (baseDecimals >= settlementDecimals)
-    return divideTowardPositive(quantityUnits * perUnit, wadTimesPowerOfTen(baseDecimals - settlementDecimals));
-  return divideTowardPositive(quantityUnits * perUnit * powerOfTen(settlementDecimals - baseDecimals), wad);
+  const quotient = conversionQuotient(quantityUnits, perUnit, baseDecimals, settlementDecimals);
+  // Division truncates toward zero: only a positive numerator with a remainder rounds up.
+  return conversionNumerator > 0n && conversionInexact(quotient) ? quotient + 1n : quotient;
 }
 
 /**
@@ -82,14 +149,8 @@ export function settlementUnitsProduct(
   perUnit: bigint,
   market: { readonly base: { readonly decimals: number }; readonly quote: { readonly decimals: number } },
 ): { readonly quotient: bigint; readonly exact: boolean } {
-  const baseDecimals = market.base.decimals;
-  const settlementDecimals = market.quote.decimals;
-  let numerator = sizeUnits * perUnit;
-  let denominator = wad;
-  if (baseDecimals >= settlementDecimals) denominator = wadTimesPowerOfTen(baseDecimals - settlementDecimals);
-  else numerator *= powerOfTen(settlementDecimals - baseDecimals);
-  const quotient = numerator / denominator;
-  return { quotient, exact: quotient * denominator === numerator };
+  const quotient = conversionQuotient(sizeUnits, perUnit, market.base.decimals, market.quote.decimals);
+  return { quotient, exact: !conversionInexact(quotient) };
 }
 
 /** The product's quotient rounded up: settlementUnitsTowardPositive of the same non-negative operands. */
@@ -171,9 +232,15 @@ export function pendingFundingUnits(
   baseDecimals: number,
   settlementDecimals: number,
 ): bigint {
-  const difference = fundingIndex - position.fundingIndexAtSettlement;
-  if (difference === 0n || position.quantityUnits === 0n) return 0n;
-  return settlementUnitsTowardPositive(position.quantityUnits, difference, baseDecimals, settlementDecimals);
+  // The index moves at funding boundaries only: almost always unchanged, compared without a bigint difference.
+  const settledIndex = position.fundingIndexAtSettlement;
+  if (settledIndex === fundingIndex || position.quantityUnits === 0n) return 0n;
+  return settlementUnitsTowardPositive(
+    position.quantityUnits,
+    fundingIndex - settledIndex,
+    baseDecimals,
+    settlementDecimals,
+  );
 }
 
 /**
@@ -189,13 +256,9 @@ export function unrealisedPnlUnits(
   settlementDecimals: number,
 ): bigint {
   if (position.quantityUnits === 0n) return -position.costBasisUnits;
-  // The value rounded toward −∞ is −(−q × mark rounded toward +∞), taken here without the two negations.
-  let numerator = position.quantityUnits * markPrice;
-  let denominator = wad;
-  if (baseDecimals >= settlementDecimals) denominator = wadTimesPowerOfTen(baseDecimals - settlementDecimals);
-  else numerator *= powerOfTen(settlementDecimals - baseDecimals);
-  const quotient = numerator / denominator;
-  // Division truncates toward zero: only a negative numerator with a remainder rounds down.
-  const value = numerator < 0n && quotient * denominator !== numerator ? quotient - 1n : quotient;
+  // The value rounded toward −∞ (a long's value down, a short's obligation up): division truncates toward zero, so
+  // only a negative numerator with a remainder rounds down.
+  const quotient = conversionQuotient(position.quantityUnits, markPrice, baseDecimals, settlementDecimals);
+  const value = conversionNumerator < 0n && conversionInexact(quotient) ? quotient - 1n : quotient;
   return value - position.costBasisUnits;
 }
