@@ -141,7 +141,7 @@ export function parseSigningString(bytes: Uint8Array): SigningStringParse {
     const partEnd = text.indexOf('&', partStart);
     const separator = text.indexOf('=', partStart);
     if (separator <= partStart || separator > partEnd)
-      return failure(`Malformed parameter "${text.slice(partStart, Math.min(partEnd, partStart + 40))}".`);
+      return failure(`Malformed parameter "${text.slice(partStart, partEnd).slice(0, 40)}".`);
     const keyLength = separator - partStart;
     if (keyLength === instructionKey.length && text.startsWith(instructionKey, partStart)) {
       const rawValue = text.slice(separator + 1, partEnd);
