@@ -391,7 +391,15 @@ class Replay {
         const transaction = entry.transaction;
         batch.add(entry);
         builder.add(transaction.publicKey, transaction.signature, transaction.message);
-        if (builder.isFull) send();
+        if (builder.isFull) {
+          send();
+          // A read of a whole log held in memory returns every entry at once: past twice the batches in flight,
+          // apply as it goes, so that the workers' queue and the batches' buffers stay bounded.
+          if (inFlight.length >= 2 * this.batchesInFlight) {
+            const divergence = await this.applyBatch(inFlight.shift()!);
+            if (divergence !== undefined) return divergence;
+          }
+        }
       }
       // Let go of the read's entries before waiting: a suspended function keeps its variables.
       entries = undefined;
