@@ -229,7 +229,8 @@ export class ParseFailure {
 
 /** Reads one group's parameters, tracking which keys were consumed so leftovers can be rejected. */
 export class ParameterReader {
-  private readonly used = new Set<string>();
+  /** The keys read, each once. A group has a handful of parameters, so a list is cheaper than a Set per group. */
+  private readonly used: string[] = [];
   constructor(private readonly group: SignedGroup) {}
 
   has(key: string): boolean {
@@ -238,7 +239,7 @@ export class ParameterReader {
 
   optional(key: string): string | undefined {
     const value = this.group.params.get(key);
-    if (value !== undefined) this.used.add(key);
+    if (value !== undefined && !this.used.includes(key)) this.used.push(key);
     return value;
   }
 
@@ -305,8 +306,10 @@ export class ParameterReader {
   }
 
   finish(): void {
+    // Every key read is one of the group's, listed once: as many as the group holds means none is left over.
+    if (this.used.length === this.group.params.size) return;
     for (const key of this.group.params.keys()) {
-      if (!this.used.has(key)) throw new ParseFailure(`${this.group.instruction} does not take "${key}".`);
+      if (!this.used.includes(key)) throw new ParseFailure(`${this.group.instruction} does not take "${key}".`);
     }
   }
 }
