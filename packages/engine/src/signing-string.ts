@@ -104,8 +104,9 @@ const windowPrefix = 'window=';
  * Parses a signing string. It runs on every log entry (the sequencer, every
  * replay), so it walks the decoded text by index instead of splitting it and
  * testing each piece with a regular expression: the same checks in the same
- * order (so the same message for a string with several faults), about a
- * third of the cost. The parts are the text split at every `&`.
+ * order (so the same message for a string with several faults), at about
+ * 30 % less CPU on the replay bench's messages. The parts are the text split
+ * at every `&`.
  */
 export function parseSigningString(bytes: Uint8Array): SigningStringParse {
   if (bytes.length > maximumSigningStringBytes) return failure('The signed message is too long.');
