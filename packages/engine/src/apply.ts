@@ -6,7 +6,7 @@
  * and the events. A rejected entry leaves the state exactly as it was; only
  * accepted entries belong in the log. See docs/protocol.md.
  */
-import { accountIdOf } from './account-id.js';
+import { signerAccountId } from './signer-account-ids.js';
 import type { EntryRecorder } from './entry-recorder.js';
 import type { EngineEvent } from './events.js';
 import { operatorInstructionKinds, parseInstruction, type Instruction } from './instruction.js';
@@ -94,7 +94,7 @@ export function apply(state: ExchangeState, entry: LogEntry, options: ApplyOptio
 
   const outcome = execute(
     state,
-    accountIdOf(transaction.publicKey),
+    signerAccountId(transaction.publicKey),
     instruction.instruction,
     logTimeMs,
     transaction.signature,

@@ -95,6 +95,9 @@ export class LiquidationTimeliness {
   private readonly below = new Map<string, Stretch>();
   private readonly late: LateLiquidation[] = [];
   private lateCount = 0;
+  /** observe's working sets, emptied and reused: it runs after every entry, and two new Sets each time were garbage. */
+  private readonly touched = new Set<string>();
+  private readonly liquidated = new Set<string>();
 
   constructor(readonly graceMs: number = defaultLiquidationGraceMs) {
     if (!Number.isSafeInteger(graceMs) || graceMs < 0)
@@ -104,8 +107,10 @@ export class LiquidationTimeliness {
   /** Judges again the accounts whose health entry `sequence` (accepted, its state after it) can have changed. */
   observe(sequence: number, outcome: ApplyOutcome, state: ExchangeState): void {
     if (!outcome.accepted) return;
-    const touched = new Set<string>();
-    const liquidated = new Set<string>();
+    const touched = this.touched;
+    const liquidated = this.liquidated;
+    touched.clear();
+    liquidated.clear();
     let everyBorrower = false;
     for (const event of outcome.events) {
       if (touchedBy(event, touched)) everyBorrower = true;

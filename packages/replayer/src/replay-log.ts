@@ -69,6 +69,7 @@ import {
 } from './attestation-checks.js';
 import { CountingByteSource } from './input-source.js';
 import { LiquidationTimeliness, type LiquidationTimelinessReport } from './liquidation-timeliness.js';
+import { PendingEntries } from './pending-entries.js';
 import { reservesSummary, type ReservesSummary } from './reserves-summary.js';
 import { ReplayInputError, errorMessage } from './replay-input-error.js';
 import { SignatureBatchBuilder, validVerdictCode, verdictName } from './signature-batch.js';
@@ -179,7 +180,7 @@ export type ReplayReport = ReplayVerified | ReplayDiverged;
 export type SignatureVerifier = Pick<SignatureVerifierPool, 'size' | 'verify'>;
 
 interface InFlightBatch {
-  readonly entries: ExportEntry[];
+  readonly entries: PendingEntries;
   readonly verdicts: Promise<BatchVerdicts>;
 }
 
@@ -356,7 +357,7 @@ class Replay {
   /** Reads, verifies and applies every entry; the first divergence in log order, if any. */
   private async replayEntries(reader: LogExportBatchReader): Promise<Divergence | undefined> {
     const inFlight: InFlightBatch[] = [];
-    let batch: ExportEntry[] = [];
+    let batch = new PendingEntries(this.batchEntries);
     let builder = new SignatureBatchBuilder(this.batchEntries);
     let readError: unknown;
     const send = (): void => {
@@ -364,7 +365,7 @@ class Replay {
       // Marked as handled now: a batch abandoned after a divergence may still fail when the pool closes.
       verdicts.catch(() => undefined);
       inFlight.push({ entries: batch, verdicts });
-      batch = [];
+      batch = new PendingEntries(this.batchEntries);
       builder = new SignatureBatchBuilder(this.batchEntries);
     };
     for (;;) {
@@ -379,6 +380,8 @@ class Replay {
       if (entries === undefined) break;
       const stopAfter = this.options.stopAfterSequence ?? Number.POSITIVE_INFINITY;
       let pastStop = false;
+      // Every entry of the read goes into batches before any batch is applied, with no wait in between, so
+      // that the reader's entry objects die young (pending-entries.ts) instead of outliving an applied batch.
       for (let index = 0; index < entries.length; index += 1) {
         const entry = entries[index]!;
         if (entry.sequence > stopAfter) {
@@ -386,18 +389,26 @@ class Replay {
           break;
         }
         const transaction = entry.transaction;
-        batch.push(entry);
+        batch.add(entry);
         builder.add(transaction.publicKey, transaction.signature, transaction.message);
         if (builder.isFull) {
           send();
-          if (inFlight.length >= this.batchesInFlight) {
+          // A read of a whole log held in memory returns every entry at once: past twice the batches in flight,
+          // apply as it goes, so that the workers' queue and the batches' buffers stay bounded.
+          if (inFlight.length >= 2 * this.batchesInFlight) {
             const divergence = await this.applyBatch(inFlight.shift()!);
             if (divergence !== undefined) return divergence;
           }
         }
       }
+      // Let go of the read's entries before waiting: a suspended function keeps its variables.
+      entries = undefined;
+      while (inFlight.length >= this.batchesInFlight) {
+        const divergence = await this.applyBatch(inFlight.shift()!);
+        if (divergence !== undefined) return divergence;
+      }
       if (pastStop) break;
-      if (this.options.follow === true && batch.length > 0) {
+      if (this.options.follow === true && batch.count > 0) {
         send();
         while (inFlight.length > 0) {
           const divergence = await this.applyBatch(inFlight.shift()!);
@@ -405,7 +416,7 @@ class Replay {
         }
       }
     }
-    if (batch.length > 0) send();
+    if (batch.count > 0) send();
     while (inFlight.length > 0) {
       const divergence = await this.applyBatch(inFlight.shift()!);
       if (divergence !== undefined) return divergence;
@@ -421,8 +432,8 @@ class Replay {
     this.workerVerifyNs += verifyNs;
     const entries = batch.entries;
     const state = this.state!;
-    for (let index = 0; index < entries.length; index += 1) {
-      const entry = entries[index]!;
+    for (let index = 0; index < entries.count; index += 1) {
+      const entry = entries.entry(index);
       const verdict = verdicts[index]!;
       if (verdict !== validVerdictCode) return signatureDivergence(entry, verdict);
       // A record's digest is checked against the attestation of the entry before it, computed before the record applies.
