@@ -21,9 +21,11 @@
  * batch holds a few entries while the node writes hundreds of batches a
  * second. A batch holding a snapshot's entry is sent at once, so the snapshot
  * is not delayed; flush() (which a clean stop calls) sends what is gathered first.
- * It is off by default: with 50 ms the cluster's read-replica test
- * (packages/cluster/test/read-replica.test.ts) timed out, for a cause not yet
- * found (docs/benchmarks.md, "The node's cost per order, evening of
+ * It is off by default: its gain per single order was within the noise, and
+ * with 50 ms the cluster's read-replica test
+ * (packages/cluster/test/read-replica.test.ts) once timed out three times on a
+ * heavily loaded machine; five later runs with 50 ms passed, so the cause is
+ * not known (docs/benchmarks.md, "The node's cost per order, evening of
  * 2026-12-06").
  *
  * The worker's copy follows the log by determinism (the same entries applied
