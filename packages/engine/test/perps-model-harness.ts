@@ -4,8 +4,10 @@
  * perpetuals, the operator's lend and coverage deposit) and PerpRun, which
  * applies one step to the engine and to the reference model
  * (reference-perps.ts) and compares them: the model's verdict on orders and
- * liquidations, fills, order ids, positions, USDC, the coverage pool, the
- * resting orders, and the invariants (perps-invariants-check.ts). Used by
+ * liquidations, fills, order ids, the marks and funding (the clocks' events,
+ * which the model checks entry by entry, and the clocks' states), positions,
+ * USDC, the coverage pool, the resting orders, and the invariants
+ * (perps-invariants-check.ts). Used by
  * the seeded test (perps-random.test.ts) and the fixed cases
  * (perps-model-cases.test.ts).
  */
@@ -46,6 +48,15 @@ const basePool = (symbol: string): string =>
     'lendFee=0.2 maxPriceMove=0.5 stressShock=0.3',
   ].join(' ');
 
+/** The index prices the setup posts at log time 2, after listing the perpetuals at log time 1. */
+const setupIndexPrices = { SOL: '100', BTC: '60000' } as const;
+
+/** A decimal string (at most 18 fraction digits) in wad, as docs/margin.md section 4 reads an index price. */
+function wadOf(text: string): bigint {
+  const [whole, fraction = ''] = text.split('.');
+  return BigInt(whole! + fraction.padEnd(18, '0'));
+}
+
 /**
  * USDC with a zero borrow rate (borrowed units stay exact, so the model needs
  * no interest) and a deep pool the operator lends; SOL and BTC for their
@@ -70,8 +81,8 @@ const setup = [
     'minQuantity=0.0001 maxQuantity=1000 minPrice=0.1 maxPrice=10000000 makerFeeBps=0 takerFeeBps=4',
     'marketType=PERP imfBase=0.08 imfFactor=0 mmfBase=0.04 mmfFactor=0 fundingIntervalMs=120000 -> ok',
   ].join(' '),
-  '2 operator indexPriceUpdate symbol=SOL price=100 publishedAtMs=2 -> ok',
-  '2 operator indexPriceUpdate symbol=BTC price=60000 publishedAtMs=2 -> ok',
+  `2 operator indexPriceUpdate symbol=SOL price=${setupIndexPrices.SOL} publishedAtMs=2 -> ok`,
+  `2 operator indexPriceUpdate symbol=BTC price=${setupIndexPrices.BTC} publishedAtMs=2 -> ok`,
   [
     '2 operator depositCredit account=operator symbol=USDC quantity=10000000',
     'blockchain=Solana chainTransactionId=o1 -> ok',
@@ -82,11 +93,18 @@ const setup = [
 
 export type Step = readonly [string, string, Record<string, string>];
 
+/** The listing fields the setup leaves at their defaults (docs/perps.md section 1): ±100 bps, the band 0.9 to 1.1. */
+const defaultFundingListing = {
+  ...{ fundingRateUpperBoundBps: 100n, fundingRateLowerBoundBps: -100n },
+  ...{ markBandMaxMultiplier: 11n * 10n ** 17n, markBandMinMultiplier: 9n * 10n ** 17n },
+};
+
 /** The two perpetuals: how the test writes their prices and sizes, and their listing as the model takes it. */
 export const perpMarkets = [
   {
     listing: {
       ...{ symbol: 'SOL_USDC_PERP', baseDecimals: 9, tickQuoteUnits: 10_000n, stepBaseUnits: 10_000_000n },
+      ...{ baseSymbol: 'SOL', fundingIntervalMs: 60_000, ...defaultFundingListing },
       ...{ imfBase: 10n ** 17n, mmfBase: 5n * 10n ** 16n, maxMakersPerOrder: 100 },
       ...{ minPriceTicks: 1n, maxPriceTicks: 100_000_000n, minQuantitySteps: 1n, maxQuantitySteps: 10_000_000n },
     },
@@ -96,6 +114,7 @@ export const perpMarkets = [
   {
     listing: {
       ...{ symbol: 'BTC_USDC_PERP', baseDecimals: 8, tickQuoteUnits: 100_000n, stepBaseUnits: 10_000n },
+      ...{ baseSymbol: 'BTC', fundingIntervalMs: 120_000, ...defaultFundingListing },
       ...{ imfBase: 8n * 10n ** 16n, mmfBase: 4n * 10n ** 16n, maxMakersPerOrder: 100 },
       ...{ minPriceTicks: 1n, maxPriceTicks: 100_000_000n, minQuantitySteps: 1n, maxQuantitySteps: 10_000_000n },
     },
@@ -157,16 +176,20 @@ export class PerpRun {
   private deposits = 0;
 
   constructor() {
-    // The setup's price entries set the marks before the model follows the log.
-    for (const { listing, fees } of perpMarkets) {
-      const funding = this.state.marketsBySymbol.get(listing.symbol)!.perp!.funding;
-      // Both base assets' liquidationBand is 0.1 (`common`).
-      const band = { liquidationBand: 10n ** 17n };
-      this.model.list(
-        { ...listing, ...fees, ...band, usdcDecimals: 6 },
-        funding.markPrice,
-        funding.cumulativeFundingIndex,
-      );
+    // The setup lists the perpetuals at log time 1 (both base assets' liquidationBand is 0.1: `common`).
+    for (const { listing, fees } of perpMarkets)
+      this.model.list({ ...listing, ...fees, liquidationBand: 10n ** 17n, usdcDecimals: 6 }, 1);
+    // Its index entries at log time 2 set the marks (after each entry; no clock boundary is due before 5,000 ms).
+    for (const [base, price] of Object.entries(setupIndexPrices)) {
+      this.model.setIndexPrice(base, wadOf(price));
+      this.model.runClocks(2, true);
+    }
+    // The model's derivation of the setup must already agree with the engine's: parameters and clocks.
+    for (const { listing } of perpMarkets) {
+      const perp = this.state.marketsBySymbol.get(listing.symbol)!.perp!;
+      const model = this.model.markets.get(listing.symbol)!;
+      expect(model.fundingParameters, `${listing.symbol}: the clock's parameters`).toEqual(perp.fundingParameters);
+      expect(model.clock, `${listing.symbol}: the clock after the setup`).toEqual(perp.funding);
     }
     // The operator lent 5,000,000 of its 10,000,000 USDC and put 500 in the coverage pool (which takes over
     // positions in a backstop); what it holds available is the model's.
@@ -217,9 +240,10 @@ export class PerpRun {
         this.ledger.depositedUnits += units;
       }
       const key = scenarioKeys.get(signer)!;
-      const handler =
-        name === 'orderCancelAll' ? () => cancelAllPerpOrders(this.model, key, raw.symbol!) : (): void => {};
-      this.model.applyEntry(key, timeMs, outcome.events, handler);
+      let handler = (): void => {};
+      if (name === 'orderCancelAll') handler = () => cancelAllPerpOrders(this.model, key, raw.symbol!);
+      if (name === 'indexPriceUpdate') handler = () => this.model.setIndexPrice(raw.symbol!, wadOf(raw.price!));
+      this.model.applyEntry(key, timeMs, outcome.events, line, handler);
     }
     if (outcome.accepted) this.countEvents(outcome.events);
     this.compare(timeMs, line);
@@ -260,7 +284,7 @@ export class PerpRun {
       );
       return;
     }
-    this.model.applyEntry(key, timeMs, outcome.events, () => {
+    this.model.applyEntry(key, timeMs, outcome.events, line, () => {
       admit();
       expect(admission!.accepted ? 'ok' : admission!.code, `${line}: the model's verdict`).toBe('ok');
       if (!admission!.accepted) return;
@@ -287,7 +311,7 @@ export class PerpRun {
       line,
     );
     expect(noOp.accepted, `${line}: the no-op entry`).toBe(true);
-    if (noOp.accepted) this.model.applyEntry(scenarioKeys.get('operator')!, timeMs, noOp.events, handler);
+    if (noOp.accepted) this.model.applyEntry(scenarioKeys.get('operator')!, timeMs, noOp.events, line, handler);
   }
 
   /**
@@ -309,7 +333,7 @@ export class PerpRun {
       );
       return;
     }
-    this.model.applyEntry(scenarioKeys.get('operator')!, timeMs, outcome.events, () => {
+    this.model.applyEntry(scenarioKeys.get('operator')!, timeMs, outcome.events, line, () => {
       step();
       expect(result!.accepted, `${line}: the model's verdict`).toBe(true);
       if (!result!.accepted) return;
@@ -400,6 +424,13 @@ export class PerpRun {
       if (account !== undefined && name !== 'operator')
         expect(lentUnits(account.balance(this.usdc), timeMs), `${line}: ${name} lends`).toBe(0n);
       if (this.model.usdcOf(key).borrowed > 0n && name !== 'operator') this.count('borrowed USDC');
+    }
+    // The clocks the model ran itself (its events were compared entry by entry), whole, and the last trade.
+    for (const { listing } of perpMarkets) {
+      const market = this.state.marketsBySymbol.get(listing.symbol)!;
+      const model = this.model.markets.get(listing.symbol)!;
+      expect(market.perp!.funding, `${line}: ${listing.symbol} clock`).toEqual(model.clock);
+      expect(market.lastPriceTicks, `${line}: ${listing.symbol} last trade`).toBe(model.lastPriceTicks);
     }
     const coveragePool = this.usdc.margin!.coveragePool.holdingsUnits;
     expect(coveragePool, `${line}: the USDC coverage pool`).toBe(this.model.coveragePoolUnits);

@@ -300,6 +300,8 @@ export function executePerpOrder(
   const { fills, stop, moved } = walkBook(model, market, model.orders, taker);
   const trades = fills.map(({ maker, steps }) => {
     const quoteUnits = steps * maker.priceTicks * quotePerStepTick(market);
+    // The last trade the mark reads (docs/perps-pricing.md section 2): a fill trades at the maker's price.
+    market.lastPriceTicks = maker.priceTicks;
     model.settleFill(
       market,
       { takerSide: order.side, quantitySteps: steps, quoteUnits, maker: maker.account, taker: account },

@@ -9,16 +9,30 @@
  * rules, the initial margin on the combined exposure, with its own health:
  * reference-perps-health.ts) and computes the fills and order ids, which the
  * test compares with the engine's; its liquidation step is
- * reference-perps-liquidation.ts. What it takes from the log rather than
- * computing: the mark price and cumulative funding index of each perpetual,
- * read from the entry's `perpFunding` and `perpMarkPrice` events
- * (docs/perps-pricing.md has its own reference, perps-pricing-reference.ts).
+ * reference-perps-liquidation.ts. Each perpetual's mark price and
+ * cumulative funding index are its own too: docs/perps.md section 2 runs the
+ * clock of docs/perps-pricing.md (perps-pricing-reference.ts, the naive
+ * reference of that document) before and after each entry, from the model's
+ * own book (impact prices, mid), its last trade, the index price posted in
+ * the log and the log time; the `perpFunding` and `perpMarkPrice` events it
+ * expects are compared with the engine's, and a difference throws, naming
+ * the entry, the market and both lists. What it takes from the log: the
+ * log times and the posted index prices (and which entries were accepted).
  * Everything else it computes itself, in plain maps. It assumes what its
  * test arranges: traders never lend USDC, and the USDC pool's borrow rate
  * is zero (so borrowed units are exact) with cash enough for every loss (the coverage pool is never reached).
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { EngineEvent } from '../src/events.js';
 import type { Position } from '../src/perps/position.js';
+import type { PerpFundingParameters, PerpFundingState } from '../src/perps/funding.js';
+import {
+  type ReferenceEvent,
+  type ReferenceMarket,
+  referenceAdvance,
+  referenceNewState,
+  referenceObserve,
+} from './perps-pricing-reference.js';
 import type { ModelPerpOrder } from './reference-perps-book.js';
 
 const wad = 10n ** 18n;
@@ -54,9 +68,24 @@ export interface ModelPerpListing {
   readonly minQuantitySteps: bigint;
   readonly maxQuantitySteps: bigint;
   readonly liquidationBand: bigint;
+  /** The base asset, whose index price is the perpetual's index (docs/perps.md section 1). */
+  readonly baseSymbol: string;
+  /** The listing's funding fields (docs/perps.md section 1): interval, rate bounds in bps, mark band multipliers (wad). */
+  readonly fundingIntervalMs: number;
+  readonly fundingRateUpperBoundBps: bigint;
+  readonly fundingRateLowerBoundBps: bigint;
+  readonly markBandMaxMultiplier: bigint;
+  readonly markBandMinMultiplier: bigint;
 }
 
 export interface ModelPerpMarket extends ModelPerpListing {
+  /** The clock's parameters, derived from the listing as docs/perps.md section 2 says. */
+  readonly fundingParameters: PerpFundingParameters;
+  /** The clock's state (docs/perps-pricing.md section 7), advanced by perps-pricing-reference.ts. */
+  readonly clock: PerpFundingState;
+  /** The price of the market's last trade in ticks, 0 before its first (docs/perps-pricing.md section 2). */
+  lastPriceTicks: bigint;
+  /** The clock's mark and cumulative funding index, copied after each run of the clock for settlement's use. */
   markPrice: bigint;
   fundingIndex: bigint;
   /** Funding balance F (section 5): the sum of all payments settled so far. */
@@ -71,8 +100,69 @@ export interface ModelUsdc {
   borrowed: bigint;
 }
 
-/** The events the model reads: `trade`, `perpFunding` and `perpMarkPrice`; it ignores the others. */
+/** The engine's events of an entry: the model compares their `perpFunding` and `perpMarkPrice` with its own. */
 export type ModelPerpEvent = EngineEvent;
+
+/** A clock event as the model computes it: perps-pricing-reference.ts's, with its market. */
+export type ModelClockEvent = ReferenceEvent & { readonly marketSymbol: string };
+
+/** One hour: the defaults below are per hour, scaled to the interval. */
+const hourMs = 3_600_000n;
+/** The hourly defaults of docs/perps-pricing.md section 10 (wad): interest rate, premium fraction, interest clamp. */
+const hourlyInterestRate = 12_500_000_000_000n;
+const hourlyPremiumFraction = 125_000_000_000_000_000n;
+const hourlyInterestClamp = 62_500_000_000_000n;
+
+/** docs/perps.md section 2: a perpetual's clock parameters from its listing. */
+export function fundingParametersOf(listing: ModelPerpListing): PerpFundingParameters {
+  const intervalMs = BigInt(listing.fundingIntervalMs);
+  const scaled = (hourly: bigint): bigint => (hourly * intervalMs) / hourMs;
+  const premiumFraction = scaled(hourlyPremiumFraction);
+  const upperBand = listing.markBandMaxMultiplier - wad;
+  const lowerBand = wad - listing.markBandMinMultiplier;
+  return {
+    fundingIntervalMs: listing.fundingIntervalMs,
+    sampleIntervalMs: listing.fundingIntervalMs % 5_000 === 0 ? 5_000 : 1_000,
+    interestRate: scaled(hourlyInterestRate),
+    premiumFraction: premiumFraction < wad ? premiumFraction : wad,
+    interestClamp: scaled(hourlyInterestClamp),
+    fundingRateUpperBoundBasisPoints: listing.fundingRateUpperBoundBps,
+    fundingRateLowerBoundBasisPoints: listing.fundingRateLowerBoundBps,
+    markBand: upperBand < lowerBand ? upperBand : lowerBand,
+    markSmoothingSamples: 30n,
+    impactNotionalUnits: 6_000n * 10n ** BigInt(listing.usdcDecimals),
+  };
+}
+
+/** An engine clock event in the model's shape (the names of perps-pricing-reference.ts). */
+function modelClockEventOf(event: ModelPerpEvent): ModelClockEvent | undefined {
+  if (event.type === 'perpFunding')
+    return {
+      type: event.type,
+      marketSymbol: event.marketSymbol,
+      intervalEndMs: event.intervalEndMs,
+      fundingRate: event.fundingRate,
+      averagePremium: event.averagePremium,
+      index: event.indexPrice,
+      mark: event.markPrice,
+      cumulative: event.cumulativeFundingIndex,
+    };
+  if (event.type === 'perpMarkPrice')
+    return {
+      type: event.type,
+      marketSymbol: event.marketSymbol,
+      markPrice: event.markPrice,
+      indexPrice: event.indexPrice,
+      premiumEstimate: event.premiumEstimate,
+      atMs: event.atMs,
+    };
+  return undefined;
+}
+
+/** Clock events as text for a failure message (bigints as decimal strings). */
+function describeClockEvents(events: readonly ModelClockEvent[]): string {
+  return JSON.stringify(events, (_, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+}
 
 /** The realisation window of section 5b. */
 const realisationWindowMs = 10_000;
@@ -108,11 +198,80 @@ export class PerpReferenceModel {
   /** The USDC borrow's initial and maintenance margin fractions (wad): docs/margin.md section 6. */
   usdcMargin = { imf: 0n, mmf: 0n, liquidationFee: 0n };
 
+  /** Each base asset's index price (wad; 0 before its first), as the log's accepted `indexPriceUpdate`s posted it. */
+  readonly indexPrices = new Map<string, bigint>();
+
   constructor(readonly feeAccount: string) {}
 
-  /** A perpetual, with its mark and funding index at the time the model starts following it. */
-  list(listing: ModelPerpListing, markPrice = 0n, fundingIndex = 0n): void {
-    this.markets.set(listing.symbol, { ...listing, markPrice, fundingIndex, fundingBalanceUnits: 0n });
+  /** A perpetual listed at `listedAtMs`: its clock starts as docs/perps-pricing.md section 7 says. */
+  list(listing: ModelPerpListing, listedAtMs: number): void {
+    const fundingParameters = fundingParametersOf(listing);
+    const clock = referenceNewState(listedAtMs, fundingParameters);
+    const pricing = { fundingParameters, clock, lastPriceTicks: 0n, markPrice: 0n, fundingIndex: 0n };
+    this.markets.set(listing.symbol, { ...listing, ...pricing, fundingBalanceUnits: 0n });
+  }
+
+  /** An accepted `indexPriceUpdate` of `baseSymbol` (docs/margin.md section 4): the price it posted, wad. */
+  setIndexPrice(baseSymbol: string, priceWad: bigint): void {
+    this.indexPrices.set(baseSymbol, priceWad);
+  }
+
+  /**
+   * Runs the clock of every perpetual (in listing order) at `timeMs`, as
+   * docs/perps.md section 2 says: before an entry's handler always; after
+   * it (`afterEntry`) only for a market with no sample boundary left at or
+   * before `timeMs`. Returns the clock events, in order.
+   */
+  runClocks(timeMs: number, afterEntry: boolean): ModelClockEvent[] {
+    const events: ModelClockEvent[] = [];
+    for (const market of this.markets.values()) {
+      if (afterEntry && market.clock.nextSampleAtMs <= timeMs) continue;
+      const index = this.indexPrices.get(market.baseSymbol) ?? 0n;
+      const observation = referenceObserve(this.pricingBookOf(market), market.fundingParameters.impactNotionalUnits);
+      for (const event of referenceAdvance(market.clock, market.fundingParameters, timeMs, index, observation)) {
+        events.push({ marketSymbol: market.symbol, ...event });
+        this.meetClockEvent(event);
+      }
+      market.markPrice = market.clock.markPrice;
+      market.fundingIndex = market.clock.cumulativeFundingIndex;
+    }
+    return events;
+  }
+
+  /** What the clocks met (for the test's coverage check): premiums off zero, marks off the index. */
+  private meetClockEvent(event: ReferenceEvent): void {
+    if (event.type === 'perpFunding') {
+      this.meet(event.averagePremium === 0n ? 'funding at a zero premium' : 'funding at a premium off zero');
+    } else {
+      this.meet(event.premiumEstimate === 0n ? 'mark at a zero premium estimate' : 'mark at a premium estimate');
+      if (event.markPrice !== event.indexPrice) this.meet('mark off the index');
+    }
+  }
+
+  /**
+   * The market's book as docs/perps-pricing.md section 2 reads it, from the
+   * model's own resting orders: levels (price in ticks, total steps), best
+   * first. A tick is tickQuoteUnits USDC units, so with priceScale the USDC
+   * decimals and tickUnits tickQuoteUnits, wad(ticks) is the tick's price.
+   */
+  private pricingBookOf(market: ModelPerpMarket): ReferenceMarket {
+    const levelsOf = (side: 'Bid' | 'Ask'): Array<readonly [bigint, bigint]> => {
+      const steps = new Map<bigint, bigint>();
+      for (const order of this.orders)
+        if (order.symbol === market.symbol && order.side === side)
+          steps.set(order.priceTicks, (steps.get(order.priceTicks) ?? 0n) + order.remainingSteps);
+      const levels = [...steps.entries()].filter(([, total]) => total > 0n);
+      levels.sort(([left], [right]) => (left === right ? 0 : left < right === (side === 'Bid') ? 1 : -1));
+      return levels;
+    };
+    return {
+      priceScale: market.usdcDecimals,
+      tickUnits: market.tickQuoteUnits,
+      quoteUnitsPerStepTick: (market.tickQuoteUnits * market.stepBaseUnits) / 10n ** BigInt(market.baseDecimals),
+      bids: levelsOf('Bid'),
+      asks: levelsOf('Ask'),
+      lastPriceTicks: market.lastPriceTicks,
+    };
   }
 
   usdcOf(account: string): ModelUsdc {
@@ -133,39 +292,53 @@ export class PerpReferenceModel {
   }
 
   /**
-   * One accepted entry signed by `signer` at `timeMs`, from its events in
-   * order. The clock events before the handler's first event are the
-   * before-entry refresh (docs/perps.md section 2), then `handler` does the
+   * One accepted entry signed by `signer` at `timeMs` (`where` names it in a
+   * failure), with the engine's events. The model runs its clocks before the
+   * entry's instruction (docs/perps.md section 2), then `handler` does the
    * instruction (the model computes its fills itself: reference-perps-book.ts),
    * then the signer's due positions (rule 2 of section 5b) and the oldest
    * positions of every perpetual (rule 3) are realised, at the marks the
-   * handler saw, and the clock events after the handler's last event (the
-   * after-entry mark refresh) are applied. The entry's balance and depth
-   * events close its events (they say where balances ended), so they are
-   * passed over when finding the handler's last event. Marks and funding
-   * indexes are read from the clock events (docs/perps-pricing.md has its own
-   * reference, perps-pricing-reference.ts).
+   * handler saw, and the clocks run again after the entry. The engine's
+   * clock events, in order, must be the model's: those before the
+   * instruction first (checked before the handler runs, so a wrong mark
+   * fails here rather than as a wrong fill), then the rest.
    */
-  applyEntry(signer: string, timeMs: number, events: readonly ModelPerpEvent[], handler = (): void => {}): void {
-    const isClock = (event: ModelPerpEvent): boolean => event.type === 'perpFunding' || event.type === 'perpMarkPrice';
-    const isClosing = (event: ModelPerpEvent): boolean => event.type === 'balance' || event.type === 'depth';
-    let handlerEnd = events.length;
-    while (handlerEnd > 0 && (isClock(events[handlerEnd - 1]!) || isClosing(events[handlerEnd - 1]!))) handlerEnd -= 1;
-    // A clock-only entry (nothing but refreshes) has every event before its handler.
-    if (handlerEnd === 0) handlerEnd = events.length;
-    for (const event of events.slice(0, handlerEnd)) if (isClock(event)) this.applyClock(event);
+  applyEntry(
+    signer: string,
+    timeMs: number,
+    events: readonly ModelPerpEvent[],
+    where: string,
+    handler = (): void => {},
+  ): void {
+    const engineClock: ModelClockEvent[] = [];
+    for (const event of events) {
+      const clockEvent = modelClockEventOf(event);
+      if (clockEvent !== undefined) engineClock.push(clockEvent);
+    }
+    const beforeEntry = this.runClocks(timeMs, false);
+    this.expectClockEvents(`${where} (before the instruction)`, beforeEntry, engineClock.slice(0, beforeEntry.length));
     handler();
     this.realiseDue(signer, timeMs);
     this.realiseOldest(timeMs);
-    for (const event of events.slice(handlerEnd)) if (isClock(event)) this.applyClock(event);
+    const afterEntry = this.runClocks(timeMs, true);
+    this.expectClockEvents(`${where} (after the instruction)`, afterEntry, engineClock.slice(beforeEntry.length));
   }
 
-  private applyClock(event: ModelPerpEvent): void {
-    if (event.type === 'perpFunding') {
-      this.markets.get(event.marketSymbol)!.fundingIndex = event.cumulativeFundingIndex;
-    } else if (event.type === 'perpMarkPrice') {
-      this.markets.get(event.marketSymbol)!.markPrice = event.markPrice;
+  /** The model's clock events against the engine's: market by market (listing order), then the whole order. */
+  private expectClockEvents(where: string, expected: readonly ModelClockEvent[], got: readonly ModelClockEvent[]) {
+    for (const symbol of this.markets.keys()) {
+      const expectedOfMarket = expected.filter((event) => event.marketSymbol === symbol);
+      const gotOfMarket = got.filter((event) => event.marketSymbol === symbol);
+      if (!isDeepStrictEqual(expectedOfMarket, gotOfMarket))
+        throw new Error(
+          `${where}: ${symbol} clock events: expected ${describeClockEvents(expectedOfMarket)}, ` +
+            `got ${describeClockEvents(gotOfMarket)}`,
+        );
     }
+    if (!isDeepStrictEqual(expected, got))
+      throw new Error(
+        `${where}: clock events out of order: expected ${describeClockEvents(expected)}, got ${describeClockEvents(got)}`,
+      );
   }
 
   /** Settlement of fills (section 4): maker first, then taker, each side in full. */
