@@ -11,7 +11,7 @@
  * invariants hold (perps-invariants-check.ts):
  * positions sum to zero per market; USDC is conserved counting pending PnL
  * and funding; no account is below maintenance after its own accepted order
- * unless it was before; the order check's health in parts equals a whole
+ * unless it was when the order ran (after the entry's clocks); the order check's health in parts equals a whole
  * pass (expectHealthInParts). A failure names its seed and step.
  * PERPS_SEED reproduces one run, PERPS_RUNS sets the number of runs,
  * PERPS_STEPS the steps per run.
