@@ -10,6 +10,7 @@ import { markPrice, observeBook } from '../src/perps/mark-price.js';
 import {
   type ReferenceMarket,
   referenceAdvance,
+  referenceEventOf,
   referenceMark,
   referenceNewState,
   referenceObserve,
@@ -109,25 +110,7 @@ function runOnce(seed: number): number {
     const source = { marketSymbol: 'X_USDC_PERP', indexPrice, observeBook: () => observation };
     const events = advancePerpClock(engine, parameters, timeMs, source);
     const referenceEvents = referenceAdvance(reference, parameters, timeMs, indexPrice, expected);
-    const mapped = events.map((event) =>
-      event.type === 'perpFunding'
-        ? {
-            type: event.type,
-            intervalEndMs: event.intervalEndMs,
-            fundingRate: event.fundingRate,
-            averagePremium: event.averagePremium,
-            index: event.indexPrice,
-            mark: event.markPrice,
-            cumulative: event.cumulativeFundingIndex,
-          }
-        : {
-            type: event.type,
-            markPrice: event.markPrice,
-            indexPrice: event.indexPrice,
-            premiumEstimate: event.premiumEstimate,
-            atMs: event.atMs,
-          },
-    );
+    const mapped = events.map(referenceEventOf);
     expect(mapped, where).toEqual(referenceEvents);
     expect(engine, where).toEqual(reference);
     funding += referenceEvents.filter((event) => event.type === 'perpFunding').length;

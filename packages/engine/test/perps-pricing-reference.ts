@@ -6,7 +6,7 @@
  * random inputs (perps-pricing-random.test.ts).
  */
 
-import type { PerpFundingParameters, PerpFundingState } from '../src/perps/funding.js';
+import type { PerpClockEvent, PerpFundingParameters, PerpFundingState } from '../src/perps/funding.js';
 
 // Only the engine's types of the parameters and the state (their fields are section 7's and 10's); no logic.
 type ReferenceParameters = PerpFundingParameters;
@@ -162,6 +162,22 @@ export type ReferenceEvent =
       cumulative: bigint;
     }
   | { type: 'perpMarkPrice'; markPrice: bigint; indexPrice: bigint; premiumEstimate: bigint; atMs: number };
+
+/** An engine clock event in the reference's shape (renamed fields, no market), to compare with its events. */
+export function referenceEventOf(event: PerpClockEvent): ReferenceEvent {
+  if (event.type === 'perpFunding')
+    return {
+      type: event.type,
+      intervalEndMs: event.intervalEndMs,
+      fundingRate: event.fundingRate,
+      averagePremium: event.averagePremium,
+      index: event.indexPrice,
+      mark: event.markPrice,
+      cumulative: event.cumulativeFundingIndex,
+    };
+  const { markPrice, indexPrice, premiumEstimate, atMs } = event;
+  return { type: event.type, markPrice, indexPrice, premiumEstimate, atMs };
+}
 
 /** Section 7, one sample boundary at a time. */
 export function referenceAdvance(

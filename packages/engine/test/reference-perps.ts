@@ -30,6 +30,7 @@ import {
   type ReferenceEvent,
   type ReferenceMarket,
   referenceAdvance,
+  referenceEventOf,
   referenceNewState,
   referenceObserve,
 } from './perps-pricing-reference.js';
@@ -136,27 +137,8 @@ export function fundingParametersOf(listing: ModelPerpListing): PerpFundingParam
 
 /** An engine clock event in the model's shape (the names of perps-pricing-reference.ts). */
 function modelClockEventOf(event: ModelPerpEvent): ModelClockEvent | undefined {
-  if (event.type === 'perpFunding')
-    return {
-      type: event.type,
-      marketSymbol: event.marketSymbol,
-      intervalEndMs: event.intervalEndMs,
-      fundingRate: event.fundingRate,
-      averagePremium: event.averagePremium,
-      index: event.indexPrice,
-      mark: event.markPrice,
-      cumulative: event.cumulativeFundingIndex,
-    };
-  if (event.type === 'perpMarkPrice')
-    return {
-      type: event.type,
-      marketSymbol: event.marketSymbol,
-      markPrice: event.markPrice,
-      indexPrice: event.indexPrice,
-      premiumEstimate: event.premiumEstimate,
-      atMs: event.atMs,
-    };
-  return undefined;
+  if (event.type !== 'perpFunding' && event.type !== 'perpMarkPrice') return undefined;
+  return { marketSymbol: event.marketSymbol, ...referenceEventOf(event) };
 }
 
 /** Clock events as text for a failure message (bigints as decimal strings). */
