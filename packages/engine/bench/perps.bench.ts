@@ -149,7 +149,8 @@ const spotCpu = median(spotRuns.map((figures) => figures.cpuOpsPerSecond));
 const perpsCpu = median(perpsRuns.map((figures) => figures.cpuOpsPerSecond));
 const summary = sequential ? median : geometricMean;
 console.log(
-  `  ${sequential ? 'medians' : 'geometric means of the ratios'} over ${pairs} pair(s): ratio ${summary(ratios).toFixed(3)},` +
+  `  ${sequential ? 'medians' : 'geometric means of the ratios'} over ${pairs} pair(s):` +
+    ` ratio ${summary(ratios).toFixed(3)},` +
     ` by CPU time ${summary(cpuRatios).toFixed(3)}; medians per CPU second: spot ${spotCpu.toLocaleString('en')},` +
     ` perps ${perpsCpu.toLocaleString('en')}`,
 );

@@ -71,7 +71,10 @@ export interface ModelPerpListing {
   readonly liquidationBand: bigint;
   /** The base asset, whose index price is the perpetual's index (docs/perps.md section 1). */
   readonly baseSymbol: string;
-  /** The listing's funding fields (docs/perps.md section 1): interval, rate bounds in bps, mark band multipliers (wad). */
+  /**
+   * The listing's funding fields (docs/perps.md section 1): interval, rate
+   * bounds in bps, mark band multipliers (wad).
+   */
   readonly fundingIntervalMs: number;
   readonly fundingRateUpperBoundBps: bigint;
   readonly fundingRateLowerBoundBps: bigint;
@@ -319,7 +322,8 @@ export class PerpReferenceModel {
     }
     if (!isDeepStrictEqual(expected, got))
       throw new Error(
-        `${where}: clock events out of order: expected ${describeClockEvents(expected)}, got ${describeClockEvents(got)}`,
+        `${where}: clock events out of order: expected ${describeClockEvents(expected)}, ` +
+          `got ${describeClockEvents(got)}`,
       );
   }
 
