@@ -3,7 +3,6 @@
  * verifying the same signatures on every core.
  *
  *   npx tsx packages/replayer/bench/replay.bench.ts [--entries 1000000] [--seed N] [--attest-every N] [--workers N]
- *                                                   [--replay-on-workers-only]
  *
  * The log (bench-log.ts) has --entries signed, accepted entries and an
  * attestation every --attest-every entries (default: ten in all); it is
@@ -18,11 +17,8 @@
  *                        batches); the limit is the mean of the two rates.
  *   replay               replayLog on the export file and the attestations
  *                        file, as `pnpm replay` runs it: read, chain-check,
- *                        verify, apply, check every attestation. Must
- *                        verify. Its pool is the one replayLog starts by
- *                        default: --workers − 1 workers and the main thread
- *                        verifying whenever they are all busy (with
- *                        --replay-on-workers-only: the limit's pool).
+ *                        verify in the workers, apply, check every
+ *                        attestation. Must verify.
  *
  *   main thread alone    the same replay with every verdict given as valid
  *                        at once instead of verified (the limit runs found
@@ -83,7 +79,6 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     'attest-every': { type: 'string' },
     workers: { type: 'string' },
-    'replay-on-workers-only': { type: 'boolean' },
   },
   strict: true,
 });
@@ -164,19 +159,13 @@ say(
   `verification limit (before): ${Math.round(limitBefore.perSecond).toLocaleString('en-US')} signatures/s in ${limitBefore.seconds.toFixed(2)} s`,
 );
 
-// The replay's pool as replayLog starts one by default: one worker fewer, and the main thread verifying whenever
-// they are all busy (no more busy threads than cores); --replay-on-workers-only gives it the limit's pool instead.
-const replayPool =
-  values['replay-on-workers-only'] === true || workerCount < 2
-    ? pool
-    : await SignatureVerifierPool.start(workerCount - 1, 'fastest', { sharesCallingThread: true });
 const eluBefore = performance.eventLoopUtilization();
 const cpuBefore = process.cpuUsage();
 const report = await replayLog({
   log: createReadStream(files.logPath, { highWaterMark: 1 << 20 }),
   logDescription: files.logPath,
   attestations: readJsonLines(createReadStream(files.attestationsPath), files.attestationsPath),
-  pool: replayPool,
+  pool,
   batchEntries,
 });
 const replayCpu = process.cpuUsage(cpuBefore);
@@ -192,7 +181,6 @@ say(
     `(${report.attestationsChecked} attestations, ${report.flaggedAttestations.length} flagged)`,
 );
 
-if (replayPool !== pool) await replayPool.close();
 const limitAfter = await measureLimit(pool, preloaded);
 say(
   `verification limit (after):  ${Math.round(limitAfter.perSecond).toLocaleString('en-US')} signatures/s in ${limitAfter.seconds.toFixed(2)} s`,

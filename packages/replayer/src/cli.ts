@@ -88,7 +88,7 @@ Options:
                               operator's signature is checked (exit 5)
   --operator-key <base64>     a trusted operator key for --proof (repeatable)
   --log <log>                 for --proof: the log to replay (its genesis names the operator keys)
-  --workers <n>               signature worker threads (default: all cores but one, and the main thread verifies when they are busy)
+  --workers <n>               signature worker threads (default: all cores)
   --liquidation-grace-ms <ms> report accounts left below maintenance, unliquidated, for longer than
                               this much log time (default 60000)
   --chain <rpc> --vault <addr> also cross-check the custody vault on that chain (docs/custody.md)

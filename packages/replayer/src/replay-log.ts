@@ -67,7 +67,6 @@ import {
   type ComputedAttestation,
   type GivenAttestation,
 } from './attestation-checks.js';
-import { availableParallelism } from 'node:os';
 import { CountingByteSource } from './input-source.js';
 import { LiquidationTimeliness, type LiquidationTimelinessReport } from './liquidation-timeliness.js';
 import { PendingEntries } from './pending-entries.js';
@@ -94,12 +93,7 @@ export interface ReplayOptions {
   readonly attestations?: AsyncIterable<unknown> | Iterable<unknown>;
   /** A snapshot record to check against the replayed state at its sequence. */
   readonly snapshot?: SnapshotRecord;
-  /**
-   * Worker threads for signatures. Default: one fewer than os.availableParallelism() (at least one), with the
-   * replay's own thread verifying a batch whenever they are all busy (signature-verifier-pool.ts,
-   * sharesCallingThread), so that no more threads are busy than there are cores. Given, exactly that many
-   * workers verify and the replay's thread does not. Ignored when `pool` is given.
-   */
+  /** Worker threads for signatures; default os.availableParallelism(). Ignored when `pool` is given. */
   readonly workers?: number;
   /** A running pool to use (and leave running), instead of starting one. */
   readonly pool?: SignatureVerifier;
@@ -226,18 +220,12 @@ function signatureDivergence(entry: ExportEntry, verdict: number): Divergence {
   };
 }
 
-/** The replay's own pool when none is given (ReplayOptions.workers). */
-export function startReplayPool(workers: number | undefined): Promise<SignatureVerifierPool> {
-  if (workers !== undefined) return SignatureVerifierPool.start(workers);
-  return SignatureVerifierPool.start(Math.max(1, availableParallelism() - 1), 'fastest', { sharesCallingThread: true });
-}
-
 /** Verifies a log export; see the module comment. Bad input throws ReplayInputError; a wrong log or attestation is a ReplayDiverged report. */
 export async function replayLog(options: ReplayOptions): Promise<ReplayReport> {
   const batchEntries = options.batchEntries ?? defaultBatchEntries;
   if (!Number.isSafeInteger(batchEntries) || batchEntries < 1)
     throw new RangeError(`batchEntries must be a positive integer, got ${batchEntries}`);
-  const started = options.pool === undefined ? await startReplayPool(options.workers) : undefined;
+  const started = options.pool === undefined ? await SignatureVerifierPool.start(options.workers) : undefined;
   try {
     return await new Replay(options, options.pool ?? started!, batchEntries).run();
   } finally {

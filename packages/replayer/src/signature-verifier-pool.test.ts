@@ -111,31 +111,3 @@ describe('SignatureVerifierPool with the equation forced to node:crypto', () => 
     }
   });
 });
-
-describe('SignatureVerifierPool sharing the calling thread', () => {
-  it('verifies on the calling thread once its worker has two batches outstanding, with the same verdicts and digests', async () => {
-    const sharing = await SignatureVerifierPool.start(1, 'fastest', { sharesCallingThread: true });
-    try {
-      expect(sharing.size).toBe(2);
-      const batches = Array.from({ length: 5 }, () => batchWithBadItems(60));
-      const replies = batches.map(({ builder }) => sharing.verify(builder.finish()));
-      // Settled before any worker could answer: the third to fifth batches were verified here, synchronously.
-      const settled = new Set<number>();
-      replies.forEach((reply, index) => void reply.then(() => settled.add(index)));
-      await Promise.resolve();
-      expect([...settled].sort()).toEqual([2, 3, 4]);
-      const results = await Promise.all(replies);
-      const items = signedItems(60);
-      results.forEach((result, index) => {
-        expect([...result.verdicts].map(verdictName)).toEqual(batches[index]!.expected);
-        // Item 40's message was spoiled by dropping its first byte (batchWithBadItems).
-        const expectedDigests = items
-          .map(({ message }, item) => messageDigest(publicKey, item === 40 ? message.subarray(1) : message))
-          .join('');
-        expect(result.digests).toBe(expectedDigests);
-      });
-    } finally {
-      await sharing.close();
-    }
-  });
-});

@@ -11,10 +11,8 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import {
-  batchMessageDigests,
   signatureBatchBuffers,
   SignatureBatchBuilder,
-  verifySignatureBatch,
   type SignatureBatch,
   type SignatureEquation,
 } from './signature-batch.js';
@@ -107,35 +105,15 @@ function verdictsOf(reply: SignatureWorkerReply, count: number): BatchVerdicts {
   return { verdicts: reply.verdicts, verifyNs: reply.verifyNs, digests: reply.digests };
 }
 
-export interface SignatureVerifierPoolOptions {
-  /**
-   * Whether verify() also verifies on the calling thread: when every worker already has
-   * `queuedBatchesPerWorker` batches outstanding, the batch is verified at once where verify() was called instead
-   * of queued. For a caller that has its own work (the replay's main thread), with one worker fewer than there are
-   * cores: then no more threads are busy than there are cores, and none is descheduled in the middle of its work.
-   */
-  readonly sharesCallingThread?: boolean;
-}
-
-/**
- * With the calling thread sharing the work, each worker keeps this many batches outstanding (one being verified,
- * the next already queued, so it never waits for the calling thread) before the calling thread verifies one itself.
- */
-const queuedBatchesPerWorker = 2;
-
 export class SignatureVerifierPool {
   private nextId = 1;
   private closed = false;
 
-  private constructor(
-    private readonly workers: readonly PoolWorker[],
-    private readonly equation: SignatureEquation,
-    private readonly sharesCallingThread: boolean,
-  ) {}
+  private constructor(private readonly workers: readonly PoolWorker[]) {}
 
-  /** The number of threads that verify: the workers, and the calling thread when it shares the work. */
+  /** The number of worker threads. */
   get size(): number {
-    return this.workers.length + (this.sharesCallingThread ? 1 : 0);
+    return this.workers.length;
   }
 
   /**
@@ -145,7 +123,6 @@ export class SignatureVerifierPool {
   static async start(
     size: number = availableParallelism(),
     equation: SignatureEquation = 'fastest',
-    options: SignatureVerifierPoolOptions = {},
   ): Promise<SignatureVerifierPool> {
     if (!Number.isSafeInteger(size) || size < 1)
       throw new RangeError(`the pool needs at least one worker, got ${size}`);
@@ -155,7 +132,7 @@ export class SignatureVerifierPool {
       import.meta.url,
     );
     const workers = Array.from({ length: size }, () => new PoolWorker(startTypeScriptWorker(moduleUrl, { equation })));
-    const pool = new SignatureVerifierPool(workers, equation, options.sharesCallingThread === true);
+    const pool = new SignatureVerifierPool(workers);
     // A round trip with an empty batch proves that each worker's module graph loaded.
     try {
       await Promise.all(pool.workers.map((worker) => pool.send(worker, new SignatureBatchBuilder(1).finish())));
@@ -183,23 +160,11 @@ export class SignatureVerifierPool {
 
   /**
    * Transfers the batch (its buffers become unusable here) to the least loaded worker and resolves with its
-   * verdicts and its items' message digests; or, when the calling thread shares the work and every worker is
-   * busy enough, verifies it here before returning (the promise is then already settled).
+   * verdicts and its items' message digests.
    */
   verify(batch: SignatureBatch): Promise<BatchVerdicts> {
     if (this.closed) return Promise.reject(new SignatureWorkerError('the signature pool is closed'));
-    const worker = this.leastLoaded();
-    if (this.sharesCallingThread && worker.outstandingSignatures >= queuedBatchesPerWorker * batch.count) {
-      try {
-        const started = process.hrtime.bigint();
-        const verdicts = verifySignatureBatch(batch, this.equation);
-        const verifyNs = Number(process.hrtime.bigint() - started);
-        return Promise.resolve({ verdicts, verifyNs, digests: batchMessageDigests(batch) });
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    }
-    return this.send(worker, batch);
+    return this.send(this.leastLoaded(), batch);
   }
 
   /** Moves a batch into a worker (chosen round-robin by the caller's order) without verifying it yet. */
