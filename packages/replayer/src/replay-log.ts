@@ -19,12 +19,11 @@
  * (or the log ends), so that the record that follows s is known.
  *
  * The pipeline: the main thread reads and chain-checks entries, packs their
- * signatures into batches of `batchEntries` and hands each batch to the
- * least loaded worker; it keeps up to `batchesInFlight` batches out and
- * applies the oldest as soon as its verdicts are back. Verification, by far
- * the largest cost, so runs on every core while the main thread reads and
- * applies, and the main thread's own cost per entry is what separates the
- * replay rate from the machine's verification limit.
+ * signatures into batches of `batchEntries` for the least loaded worker,
+ * keeps up to `batchesInFlight` batches out between reads (twice that within
+ * one read) and applies the oldest once its verdicts are back. Verification,
+ * the largest cost, runs on every core meanwhile; the main thread's own cost
+ * per entry separates the replay rate from the machine's verification limit.
  */
 import {
   LiabilitiesTree,
