@@ -47,7 +47,17 @@ import { initialiseLedger, localHead } from './catch-up.js';
 
 /** A peer's snapshot or export that does not check out: nothing of it was kept. */
 export class PeerDataRefusedError extends Error {
-  override readonly name = 'PeerDataRefusedError';
+  override readonly name: string = 'PeerDataRefusedError';
+}
+
+/**
+ * The peer's latest snapshot checks out so far, but no attestation record after
+ * it confirms it yet (the operator attests at most attestEveryMs after an entry,
+ * so a snapshot taken just now has none): the joiner asks the same peer again
+ * shortly rather than fall back to replaying from the genesis.
+ */
+export class SnapshotNotYetConfirmedError extends PeerDataRefusedError {
+  override readonly name = 'SnapshotNotYetConfirmedError';
 }
 
 /** Entries handed to the node per applyFromLog call. */
@@ -174,7 +184,9 @@ export async function joinFromSnapshot(options: JoinOptions): Promise<LogPositio
   if (first === undefined || bytesToLowerHex(first.entryHash) !== bytesToLowerHex(record.entryHash))
     refuse(peerUrl, `the log export's entry ${record.sequence} is not the one the snapshot follows`);
   if (!after.some((entry) => isAttestationRecordMessage(decodeEntry(entry.encoding).transaction.message)))
-    refuse(peerUrl, `no attestation after the snapshot (entry ${record.sequence}) confirms its state yet`);
+    throw new SnapshotNotYetConfirmedError(
+      `refused what ${peerUrl} sent: no attestation after the snapshot (entry ${record.sequence}) confirms its state yet`,
+    );
   const location = join(options.dataDirectory, 'ledger');
   try {
     const db = createDatabase(location);

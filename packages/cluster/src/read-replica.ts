@@ -13,7 +13,11 @@ import { ExchangeNode, LogOutsideWindowError, type LogPosition, type NodeHead } 
 import type { Logger } from 'pino';
 import type { EtcdLogFollower } from './etcd-follower.js';
 import { sleep, type EtcdLogStore } from './etcd-log-store.js';
-import { catchUpFromPeer, joinFromSnapshot, ledgerIsEmpty } from './peer-catch-up.js';
+import { catchUpFromPeer, joinFromSnapshot, ledgerIsEmpty, SnapshotNotYetConfirmedError } from './peer-catch-up.js';
+
+/** How often a joiner asks a peer whose latest snapshot no attestation confirms yet, and how long apart. */
+const unconfirmedSnapshotAttempts = 10;
+const unconfirmedSnapshotRetryMs = 1_000;
 
 export interface ReadReplicaOptions {
   readonly memberId: string;
@@ -91,20 +95,35 @@ export class ReadReplica {
     if (options.peers === undefined || seed === undefined) return undefined;
     if (!(await ledgerIsEmpty(options.dataDirectory, options.genesis))) return undefined;
     for (const peerUrl of await options.peers().catch(() => [])) {
-      try {
-        const joined = await joinFromSnapshot({
-          dataDirectory: options.dataDirectory,
-          genesis: options.genesis,
-          attestationSigningSeed: seed,
-          peerUrl,
-          logger: options.logger,
-          ...(options.snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries: options.snapshotEveryEntries }),
-        });
-        if (joined === undefined) continue;
-        options.logger.info({ peerUrl, sequence: joined.sequence }, 'read replica: joined from a peer snapshot');
-        return { peerUrl, sequence: joined.sequence };
-      } catch (error) {
-        options.logger.warn({ err: error, peerUrl }, 'read replica: could not join from this peer');
+      for (let attempt = 1; ; attempt += 1) {
+        try {
+          const joined = await joinFromSnapshot({
+            dataDirectory: options.dataDirectory,
+            genesis: options.genesis,
+            attestationSigningSeed: seed,
+            peerUrl,
+            logger: options.logger,
+            ...(options.snapshotEveryEntries === undefined
+              ? {}
+              : { snapshotEveryEntries: options.snapshotEveryEntries }),
+          });
+          if (joined === undefined) break;
+          options.logger.info({ peerUrl, sequence: joined.sequence }, 'read replica: joined from a peer snapshot');
+          return { peerUrl, sequence: joined.sequence };
+        } catch (error) {
+          // A snapshot taken just before we asked has no attestation after it yet: one follows within the
+          // operator's attestation interval (1 s by default), so wait for it rather than replay from the genesis.
+          if (error instanceof SnapshotNotYetConfirmedError && attempt < unconfirmedSnapshotAttempts) {
+            options.logger.info(
+              { peerUrl, attempt },
+              'read replica: the peer snapshot is not attested yet; asking again',
+            );
+            await sleep(unconfirmedSnapshotRetryMs);
+            continue;
+          }
+          options.logger.warn({ err: error, peerUrl }, 'read replica: could not join from this peer');
+          break;
+        }
       }
     }
     return undefined;

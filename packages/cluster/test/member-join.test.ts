@@ -21,6 +21,7 @@ import {
   encodeSnapshot,
   genesisHash,
   hashEntryEncoding,
+  isAttestationRecordMessage,
   readLogExport,
   sha256,
   canonicalGenesisBytes,
@@ -30,7 +31,12 @@ import { createDatabase, entryKey } from '@vex/ledger';
 import { pino } from 'pino';
 import { afterAll, expect, it } from 'vitest';
 import { EtcdLogStore } from '../src/index.js';
-import { fetchCheckedExport, joinFromSnapshot, PeerDataRefusedError } from '../src/peer-catch-up.js';
+import {
+  fetchCheckedExport,
+  joinFromSnapshot,
+  PeerDataRefusedError,
+  SnapshotNotYetConfirmedError,
+} from '../src/peer-catch-up.js';
 import { uniquePrefix } from './entries.js';
 import { describeWithEtcd, useThreeMemberCluster } from './etcd-fixture.js';
 import { MemberProcesses, postTransaction, sleep, type MemberProcess } from './member-processes.js';
@@ -209,6 +215,16 @@ describeWithEtcd('joining from a snapshot, catching up from an export', () => {
     const forged = await joinInto('forged');
     expect(forged).toBeInstanceOf(PeerDataRefusedError);
     expect((forged as Error).message).toMatch(/signature/);
+
+    // A snapshot no attestation confirms yet (the export ends before the first attestation record after it): not
+    // refused for good but "not yet", which the read replica answers by asking the same peer again a second later.
+    const firstRecord = exported.entries.findIndex(
+      (entry, index) => index > 0 && isAttestationRecordMessage(entry.transaction.message),
+    );
+    expect(firstRecord).toBeGreaterThan(0);
+    const unconfirmed = exported.entries.slice(0, firstRecord);
+    served = { snapshot: snapshotBytes, log: exportOf(unconfirmed) };
+    expect(await joinInto('unconfirmed')).toBeInstanceOf(SnapshotNotYetConfirmedError);
 
     // An export that does not continue the member's head is refused before anything is applied.
     served = { snapshot: snapshotBytes, log: exportOf(exported.entries, exported.lastHash) };
