@@ -36,10 +36,14 @@ export function settlePerpCash(
     return;
   }
   let owed = -netUnits;
-  const fromAvailable = minimum(owed, balance.available);
+  // Most losses are paid from the available USDC alone: one subtraction, no other bigint made.
+  if (owed <= balance.available) {
+    debit(recorder, balance, owed);
+    return;
+  }
+  const fromAvailable = balance.available;
   if (fromAvailable > 0n) debit(recorder, balance, fromAvailable);
   owed -= fromAvailable;
-  if (owed === 0n) return;
   invariant(margin !== undefined, `a perpetual loss of ${owed} ${usdc.symbol} units with no lending pool to borrow it`);
   accrue(margin, timeMs);
   const pool = margin.lendingPool;

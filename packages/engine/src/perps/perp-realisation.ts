@@ -57,8 +57,8 @@ function pnlAtMark(market: Market, position: Position): bigint {
 /**
  * Settles the position's funding, realises it at the mark and moves the
  * result into the account's USDC (the USDC change is PnL − funding), or the
- * coverage pool's holdings for its account. The sweep passes both parts,
- * computed already, and the position's queue node.
+ * coverage pool's holdings for its account. The sweep passes both parts and
+ * their difference, computed already, and the position's queue node.
  */
 function realisePosition(
   state: ExchangeState,
@@ -70,6 +70,7 @@ function realisePosition(
   fundingUnits?: bigint,
   pnlUnits?: bigint,
   node?: QueueNode,
+  netUnits?: bigint,
 ): void {
   const timeMs = recorder.timeMs;
   const funding = settleFundingReported(account, market, position, recorder, fundingUnits);
@@ -78,9 +79,11 @@ function realisePosition(
   else nodeRealised(market, node, timeMs);
   state.changes.accountChanged(account);
   markLeafStale(state, account);
+  // The sweep's difference is this one: settleFundingReported and realiseAtMark return the parts they are given.
+  const net = netUnits ?? pnl - funding;
   // The coverage pool's account has no USDC of its own: the pool's holdings are its cash (pool-positions.ts).
-  if (isPoolAccount) settlePoolSide(market.quote, pnl - funding);
-  else settlePerpCash(state, recorder, account, market.quote, pnl - funding);
+  if (isPoolAccount) settlePoolSide(market.quote, net);
+  else settlePerpCash(state, recorder, account, market.quote, net);
   reportSettlements(recorder, account, market, pnl, funding, 0n);
 }
 
@@ -127,10 +130,13 @@ function pendingFundingOf(market: Market, position: Position): bigint {
  */
 function isPayable(account: Account, usdc: Asset, netUnits: bigint): boolean {
   if (netUnits >= 0n) return true;
-  let payable = account.balances[usdc.index]?.available ?? 0n;
+  const owed = -netUnits;
+  const available = account.balances[usdc.index]?.available ?? 0n;
+  // Most losses are within the available USDC: then no sum is needed.
+  if (owed <= available) return true;
   const margin = usdc.margin;
-  if (margin !== undefined) payable += margin.lendingPool.cashUnits + margin.coveragePool.holdingsUnits;
-  return -netUnits <= payable;
+  if (margin === undefined) return false;
+  return owed <= available + margin.lendingPool.cashUnits + margin.coveragePool.holdingsUnits;
 }
 
 /** How many positions of each perpetual the end of an accepted entry realises for accounts that signed nothing. */
@@ -175,7 +181,18 @@ export function realiseOldestPositions(state: ExchangeState, recorder: EntryReco
         // Realising it would halt the node (perp-cash.ts): it waits, and the market's sweep with it, for liquidation.
         break;
       }
-      realisePosition(state, recorder, account, market, position, isPoolAccount, fundingUnits, pnlUnits, oldest);
+      realisePosition(
+        state,
+        recorder,
+        account,
+        market,
+        position,
+        isPoolAccount,
+        fundingUnits,
+        pnlUnits,
+        oldest,
+        netUnits,
+      );
     }
   }
 }

@@ -30,6 +30,8 @@ import type { Position } from './position.js';
 /** One holder's place in the order by realisation time. */
 export interface QueueNode {
   readonly account: Account;
+  /** The account's ordinal, kept here: the walk that links a node compares ordinals without reading each account. */
+  readonly ordinal: number;
   /** The account's position on the market (refreshed at every link: the sweep need not look it up). */
   position: Position;
   /** The position's realisedAtMs when it was last linked. */
@@ -40,7 +42,7 @@ export interface QueueNode {
 
 /** Whether `node` comes after (`timeMs`, `ordinal`) in the order. */
 function isAfter(node: QueueNode, timeMs: number, ordinal: number): boolean {
-  return node.timeMs > timeMs || (node.timeMs === timeMs && node.account.ordinal > ordinal);
+  return node.timeMs > timeMs || (node.timeMs === timeMs && node.ordinal > ordinal);
 }
 
 /** One market's positions, by holder and by realisation time. */
@@ -59,7 +61,7 @@ export class MarketPositions {
   realised(account: Account, position: Position, timeMs: number): boolean {
     let node = this.holders.get(account.ordinal);
     if (node === undefined) {
-      node = { account, position, timeMs, previous: undefined, next: undefined };
+      node = { account, ordinal: account.ordinal, position, timeMs, previous: undefined, next: undefined };
       this.holders.set(account.ordinal, node);
       return this.link(node, timeMs);
     }
@@ -76,12 +78,12 @@ export class MarketPositions {
 
   /** Links an unlinked node at `timeMs`, behind the tail's members of that time with a smaller ordinal. */
   private link(node: QueueNode, timeMs: number): boolean {
-    const account = node.account;
     if (timeMs < this.lastMs) return false;
     this.lastMs = timeMs;
     node.timeMs = timeMs;
+    const ordinal = node.ordinal;
     let before = this.tail;
-    while (before !== undefined && isAfter(before, timeMs, account.ordinal)) before = before.previous;
+    while (before !== undefined && isAfter(before, timeMs, ordinal)) before = before.previous;
     node.previous = before;
     node.next = before === undefined ? this.head : before.next;
     if (node.next === undefined) this.tail = node;
