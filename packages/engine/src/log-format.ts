@@ -502,7 +502,7 @@ export class LogExportBatchReader {
         // Entries already returned keep their views into the old buffer, which is never written to again. Only
         // the bytes still needed are copied after the rest, the others kept unread in place: joining whole chunks
         // copied the whole log once more (about 2 % of the replay's main thread).
-        const copied = Math.min(chunk.length, needed - rest);
+        const copied = needed - rest < chunk.length ? needed - rest : chunk.length;
         const joined = new Uint8Array(rest + copied);
         joined.set(this.bytes.subarray(this.offset), 0);
         joined.set(chunk.subarray(0, copied), rest);
