@@ -45,6 +45,7 @@ export { StateChanges } from './state-changes.js';
 export { ByteDecodeError } from './byte-codec.js';
 export * from './request-signing.js';
 export * from './log-format.js';
+export * from './log-export-reader.js';
 export * from './snapshot-record.js';
 export * from './attestation.js';
 export * from './candles.js';

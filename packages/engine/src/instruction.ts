@@ -227,6 +227,19 @@ export class ParseFailure {
   constructor(readonly message: string) {}
 }
 
+/*
+ * The parameter readers' patterns, made once: a regular expression literal in a function body is a new RegExp
+ * object each time it is evaluated, and these run for nearly every parameter of every log entry. None has the
+ * g or y flag, so test() keeps no state between calls.
+ */
+const unsignedIntegerPattern = /^(0|[1-9][0-9]{0,15})$/;
+const printableAsciiPattern = /^[\x20-\x7e]+$/;
+const encodingCharacterPattern = /[%&=]/;
+const blockchainNamePattern = /^[A-Za-z][A-Za-z0-9]{0,31}$/;
+/** A perpetual's symbol carries the suffix _PERP (SOL_USDC_PERP). */
+const symbolPattern = /^[A-Z0-9]{1,16}(_[A-Z0-9]{1,16}(_PERP)?)?$/;
+const lowerHexDigestPattern = /^[0-9a-f]{64}$/;
+
 /** Reads one group's parameters, tracking which keys were consumed so leftovers can be rejected. */
 export class ParameterReader {
   /** The keys read, each once. A group has a handful of parameters, so a list is cheaper than a Set per group. */
@@ -270,7 +283,7 @@ export class ParameterReader {
   integer(key: string, maximum: number, optional = false): number | undefined {
     const value = optional ? this.optional(key) : this.required(key);
     if (value === undefined) return undefined;
-    if (!/^(0|[1-9][0-9]{0,15})$/.test(value)) throw new ParseFailure(`"${key}" must be an unsigned integer.`);
+    if (!unsignedIntegerPattern.test(value)) throw new ParseFailure(`"${key}" must be an unsigned integer.`);
     const parsed = Number(value);
     if (!Number.isSafeInteger(parsed) || parsed > maximum) throw new ParseFailure(`"${key}" is out of range.`);
     return parsed;
@@ -281,7 +294,11 @@ export class ParameterReader {
     // Printable ASCII only: no control characters, nothing that could be
     // confused on display, and no `%`, `&` or `=` that would make the raw and
     // percent-encoded signing strings mean different things.
-    if (value.length > maximumTextLength || !/^[\x20-\x7e]+$/.test(value) || /[%&=]/.test(value)) {
+    if (
+      value.length > maximumTextLength ||
+      !printableAsciiPattern.test(value) ||
+      encodingCharacterPattern.test(value)
+    ) {
       throw new ParseFailure(
         `"${key}" must be 1 to ${maximumTextLength} printable ASCII characters without %, & or =.`,
       );
@@ -292,16 +309,14 @@ export class ParameterReader {
   /** Blockchain names are plain identifiers ("Solana", "Ethereum"), so `blockchain:transaction` keys cannot collide. */
   blockchain(key: string): string {
     const value = this.required(key);
-    if (!/^[A-Za-z][A-Za-z0-9]{0,31}$/.test(value))
+    if (!blockchainNamePattern.test(value))
       throw new ParseFailure(`"${key}" must be a blockchain name: a letter, then up to 31 letters or digits.`);
     return value;
   }
 
   symbol(key: string): string {
     const value = this.required(key);
-    // A perpetual's symbol carries the suffix _PERP (SOL_USDC_PERP).
-    if (!/^[A-Z0-9]{1,16}(_[A-Z0-9]{1,16}(_PERP)?)?$/.test(value))
-      throw new ParseFailure(`"${key}" is not a valid symbol.`);
+    if (!symbolPattern.test(value)) throw new ParseFailure(`"${key}" is not a valid symbol.`);
     return value;
   }
 
@@ -425,7 +440,7 @@ function parseOrderCancel(reader: ParameterReader): Parsed<'orderCancel'> {
 
 function parseAttestationRecord(reader: ParameterReader): Parsed<'attestationRecord'> {
   const digest = reader.required('digest');
-  if (!/^[0-9a-f]{64}$/.test(digest)) throw new ParseFailure('"digest" must be 64 lower-case hex digits.');
+  if (!lowerHexDigestPattern.test(digest)) throw new ParseFailure('"digest" must be 64 lower-case hex digits.');
   const sequence = reader.integer('sequence', Number.MAX_SAFE_INTEGER);
   if (sequence < 1) throw new ParseFailure('"sequence" must be at least 1.');
   return { kind: 'attestationRecord', digest, sequence };

@@ -5,7 +5,6 @@ import { seededRandom, signerFromByte } from '../test/random-log.js';
 import {
   LogChainError,
   LogExportBatchReader,
-  LogExportReader,
   LogFormatError,
   canonicalGenesisBytes,
   canonicalGenesisJson,
@@ -20,9 +19,9 @@ import {
   hashEntryEncoding,
   hashGenesisBytes,
   parseCanonicalGenesis,
-  readLogExport,
   type EntryRecord,
 } from './log-format.js';
+import { LogExportReader, readLogExport } from './log-export-reader.js';
 
 const operator = signerFromByte(200);
 const genesis = { operatorKeys: [operator.accountId], feeAccount: operator.accountId, exchangeName: 'format-test' };
@@ -138,6 +137,22 @@ describe('export reader', () => {
       ),
     );
     expect(bytewise).toEqual(whole);
+  });
+
+  test('reads chunks that split frames anywhere alike (a frame across two chunks is copied, the rest left in place)', async () => {
+    const { bytes } = buildExport(12);
+    const whole = await readLogExport(bytes);
+    for (const chunkBytes of [2, 3, 7, 50, 199, 256, 1000, bytes.length - 1]) {
+      const chunked = await readLogExport(
+        Readable.from(
+          (function* () {
+            for (let start = 0; start < bytes.length; start += chunkBytes)
+              yield Buffer.from(bytes.subarray(start, start + chunkBytes));
+          })(),
+        ),
+      );
+      expect(chunked).toEqual(whole);
+    }
   });
 
   test('an empty export is valid', async () => {

@@ -373,13 +373,6 @@ export class LogChainError extends LogFormatError {
 
 const largestSafeHighWord = 0x1f_ffff;
 
-/** A fresh 32-byte array holding the hash whose hex is given. */
-function hashBytesFromHex(hash: string): Uint8Array {
-  const bytes = new Uint8Array(hashLengthBytes);
-  Buffer.from(bytes.buffer, 0, hashLengthBytes).write(hash, 'hex');
-  return bytes;
-}
-
 function readUint32At(bytes: Uint8Array, offset: number): number {
   return ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0;
 }
@@ -436,6 +429,8 @@ export class LogExportBatchReader {
   /** Bytes dropped before `bytes`, so that messages can give file positions. */
   private consumed = 0;
   private ended: boolean;
+  /** The part of the input's last chunk not yet in `bytes` (fill copies only a frame that straddles two chunks). */
+  private unread: Uint8Array | undefined;
   private finished = false;
   /** A failure found after some entries of the same chunk: those are returned first, the failure on the next read. */
   private pendingError: Error | undefined;
@@ -484,27 +479,35 @@ export class LogExportBatchReader {
   /** Makes `needed` bytes available from `offset`; false at the end of the input. */
   private async fill(needed: number): Promise<boolean> {
     while (this.bytes.length - this.offset < needed) {
-      if (this.ended || this.iterator === undefined) return false;
-      const next = await this.iterator.next();
-      if (next.done === true) {
-        this.ended = true;
-        return false;
+      let chunk = this.unread;
+      this.unread = undefined;
+      if (chunk === undefined) {
+        if (this.ended || this.iterator === undefined) return false;
+        const next = await this.iterator.next();
+        if (next.done === true) {
+          this.ended = true;
+          return false;
+        }
+        const value = next.value;
+        if (!(value instanceof Uint8Array))
+          throw new LogFormatError('the export source yields text; read the file as bytes (no encoding)');
+        // A plain Uint8Array view: its subarrays are cheaper to make than a Buffer's.
+        chunk = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
       }
-      const value = next.value;
-      if (!(value instanceof Uint8Array))
-        throw new LogFormatError('the export source yields text; read the file as bytes (no encoding)');
-      // A plain Uint8Array view: its subarrays are cheaper to make than a Buffer's.
-      const chunk = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
       const rest = this.bytes.length - this.offset;
       this.consumed += this.offset;
       if (rest === 0) {
         this.bytes = chunk;
       } else {
-        // Entries already returned keep their views into the old buffer, which is never written to again.
-        const joined = new Uint8Array(rest + chunk.length);
+        // Entries already returned keep their views into the old buffer, which is never written to again. Only
+        // the bytes still needed are copied after the rest, the others kept unread in place: joining whole chunks
+        // copied the whole log once more (about 2 % of the replay's main thread).
+        const copied = needed - rest < chunk.length ? needed - rest : chunk.length;
+        const joined = new Uint8Array(rest + copied);
         joined.set(this.bytes.subarray(this.offset), 0);
-        joined.set(chunk, rest);
+        joined.set(chunk.subarray(0, copied), rest);
         this.bytes = joined;
+        if (copied < chunk.length) this.unread = chunk.subarray(copied);
       }
       this.offset = 0;
     }
@@ -724,76 +727,4 @@ export class LogExportBatchReader {
   async close(): Promise<void> {
     await this.iterator?.return?.();
   }
-}
-
-/**
- * A streaming reader of an export file, one checked entry at a time (see
- * LogExportBatchReader for the checks, which it runs). The transaction's
- * fields are views into the bytes read, not copies; previousHash and
- * entryHash are arrays of their own.
- */
-export class LogExportReader {
-  private consumed = false;
-
-  private constructor(
-    private readonly reader: LogExportBatchReader,
-    readonly header: LogExportHeader,
-  ) {}
-
-  static async open(source: LogExportSource): Promise<LogExportReader> {
-    const { reader, header } = await LogExportBatchReader.open(source);
-    return new LogExportReader(reader, header);
-  }
-
-  /** The entries in order, each checked; the trailer is checked after the last. Iterate once. */
-  async *entries(): AsyncGenerator<StoredEntry, { entryCount: number; lastHash: Uint8Array }, undefined> {
-    if (this.consumed) throw new LogFormatError('the entries of an export can be read once');
-    this.consumed = true;
-    const reader = this.reader;
-    let previousHash = this.header.anchorHash;
-    try {
-      for (let batch = await reader.read(); batch !== undefined; batch = await reader.read()) {
-        for (let index = 0; index < batch.length; index += 1) {
-          const entry = toStoredEntry(batch[index]!, previousHash);
-          yield entry;
-          previousHash = entry.entryHash;
-        }
-      }
-      return reader.trailer;
-    } finally {
-      await reader.close();
-    }
-  }
-}
-
-function toStoredEntry(entry: LogExportEntry, previousHash: Uint8Array): StoredEntry {
-  return {
-    sequence: entry.sequence,
-    logTimeMs: entry.logTimeMs,
-    previousHash,
-    transaction: entry.transaction,
-    entryHash: hashBytesFromHex(entry.entryHash),
-  };
-}
-
-/**
- * Reads and checks a whole export (see LogExportBatchReader) into memory. For
- * very large logs use LogExportReader or LogExportBatchReader instead.
- */
-export async function readLogExport(source: LogExportSource): Promise<LogExport> {
-  const { reader, header } = await LogExportBatchReader.open(source);
-  const entries: StoredEntry[] = [];
-  let previousHash = header.anchorHash;
-  try {
-    for (let batch = await reader.read(); batch !== undefined; batch = await reader.read()) {
-      for (let index = 0; index < batch.length; index += 1) {
-        const entry = toStoredEntry(batch[index]!, previousHash);
-        entries.push(entry);
-        previousHash = entry.entryHash;
-      }
-    }
-  } finally {
-    await reader.close();
-  }
-  return { ...header, entries, lastHash: reader.trailer.lastHash };
 }

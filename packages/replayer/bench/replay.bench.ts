@@ -3,6 +3,7 @@
  * verifying the same signatures on every core.
  *
  *   npx tsx packages/replayer/bench/replay.bench.ts [--entries 1000000] [--seed N] [--attest-every N] [--workers N]
+ *   npx tsx packages/replayer/bench/replay.bench.ts --main-thread-only [--rounds 5] [--entries …]
  *
  * The log (bench-log.ts) has --entries signed, accepted entries and an
  * attestation every --attest-every entries (default: ten in all); it is
@@ -40,14 +41,22 @@
  * N / (V + M), and its ceiling (a free main thread) N / V; the rates' own
  * ceiling is verifyLimitPerSec / nodeCryptoLimitPerSec.
  *
- * The last line is one JSON object:
+ * With --main-thread-only, only the main-thread-alone phase runs, --rounds
+ * times in one process (no pool, no limits): a quick and far less noisy
+ * figure for changes to the main thread's work, with the final state hash of
+ * each round. Its last line is one JSON object:
+ *   {"entries":…,"mainThreadCpuUsPerEntry":[…],"stateHash":…}
+ *
+ * Otherwise the last line is one JSON object:
  *   {"entries":…,"entriesPerSec":…,"verifyLimitPerSec":…,"ratio":…,
  *    "nodeCryptoLimitPerSec":…,"ratioToNodeCrypto":…,"ceilingToNodeCrypto":…,
- *    "mainThreadCpuUsPerEntry":…,"verifyCpuUsPerEntry":…,"nodeCryptoCpuUsPerEntry":…}
+ *    "mainThreadCpuUsPerEntry":…,"verifyCpuUsPerEntry":…,"nodeCryptoCpuUsPerEntry":…,"stateHash":…}
  * where ratio = entriesPerSec / verifyLimitPerSec (target ≥ 0.85),
  * ratioToNodeCrypto = entriesPerSec / nodeCryptoLimitPerSec (target ≥ 1.6) and
  * ceilingToNodeCrypto = verifyLimitPerSec / nodeCryptoLimitPerSec (what
- * ratioToNodeCrypto would be with a main thread that cost nothing).
+ * ratioToNodeCrypto would be with a main thread that cost nothing), and
+ * stateHash is the replayed state's hash after the last entry (lower-case hex;
+ * a pure speed-up leaves it unchanged).
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -79,6 +88,8 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     'attest-every': { type: 'string' },
     workers: { type: 'string' },
+    'main-thread-only': { type: 'boolean' },
+    rounds: { type: 'string' },
   },
   strict: true,
 });
@@ -86,6 +97,9 @@ const entryCount = positiveInteger('entries', values.entries, 1_000_000);
 const seed = positiveInteger('seed', values.seed, 20_251_121);
 const attestEvery = positiveInteger('attest-every', values['attest-every'], Math.max(1, Math.floor(entryCount / 10)));
 const workerCount = positiveInteger('workers', values.workers, availableParallelism());
+const mainThreadOnly = values['main-thread-only'] === true;
+const rounds = positiveInteger('rounds', values.rounds, 5);
+if (!mainThreadOnly && values.rounds !== undefined) throw new Error('--rounds goes with --main-thread-only');
 /** The replay's default batch size (replay-log.ts), so that the limit is measured on the same batches. */
 const batchEntries = 1_024;
 
@@ -107,6 +121,54 @@ say(
     : `log from the cache: ${files.logPath}`,
 );
 const logBytes = (await stat(files.logPath)).size;
+
+/**
+ * The replay's main thread alone: every verdict given as valid (validVerdictCode is 0) without verifying, with
+ * the message digests the workers compute beside the verdicts computed before timing (the workers' share).
+ */
+async function measureMainThreadAlone(): Promise<{ cpuMicrosecondsPerEntry: number; stateHash: string }> {
+  const digestsByBatch: string[] = [];
+  for await (const batch of logBatches()) digestsByBatch.push(batchMessageDigests(batch));
+  let nextBatch = 0;
+  const verdictsWithoutVerifying = {
+    size: workerCount,
+    verify: (batch: SignatureBatch) =>
+      Promise.resolve({ verdicts: new Uint8Array(batch.count), verifyNs: 0, digests: digestsByBatch[nextBatch++] }),
+  };
+  const cpuBefore = process.cpuUsage();
+  const mainOnly = await replayLog({
+    log: createReadStream(files.logPath, { highWaterMark: 1 << 20 }),
+    logDescription: files.logPath,
+    attestations: readJsonLines(createReadStream(files.attestationsPath), files.attestationsPath),
+    pool: verdictsWithoutVerifying,
+    batchEntries,
+  });
+  const cpu = process.cpuUsage(cpuBefore);
+  if (!mainOnly.verified) throw new Error(`the main-thread replay did not verify: ${mainOnly.divergence.message}`);
+  return { cpuMicrosecondsPerEntry: (cpu.user + cpu.system) / entryCount, stateHash: mainOnly.stateHash };
+}
+
+if (mainThreadOnly) {
+  const figures: number[] = [];
+  let finalStateHash = '';
+  for (let round = 1; round <= rounds; round += 1) {
+    const { cpuMicrosecondsPerEntry, stateHash } = await measureMainThreadAlone();
+    if (finalStateHash !== '' && stateHash !== finalStateHash)
+      throw new Error(`round ${round} ends in state ${stateHash}, the one before in ${finalStateHash}`);
+    finalStateHash = stateHash;
+    figures.push(cpuMicrosecondsPerEntry);
+    say(`main thread alone, round ${round}: ${cpuMicrosecondsPerEntry.toFixed(2)} µs CPU per entry`);
+  }
+  say(`final state hash ${finalStateHash}; load average ${loadAtStart} at start, ${loadText()} at end`);
+  console.log(
+    JSON.stringify({
+      entries: entryCount,
+      mainThreadCpuUsPerEntry: figures.map((figure) => Number(figure.toFixed(2))),
+      stateHash: finalStateHash,
+    }),
+  );
+  process.exit(0);
+}
 
 const pool = await SignatureVerifierPool.start(workerCount);
 
@@ -188,32 +250,12 @@ say(
 for (const batch of preloaded) pool.drop(batch);
 await pool.close();
 
-/**
- * The replay's main thread alone: every verdict given as valid (validVerdictCode is 0) without verifying, with
- * the message digests the workers compute beside the verdicts computed before timing (the workers' share).
- */
-async function measureMainThreadAlone(): Promise<number> {
-  const digestsByBatch: string[] = [];
-  for await (const batch of logBatches()) digestsByBatch.push(batchMessageDigests(batch));
-  let nextBatch = 0;
-  const verdictsWithoutVerifying = {
-    size: workerCount,
-    verify: (batch: SignatureBatch) =>
-      Promise.resolve({ verdicts: new Uint8Array(batch.count), verifyNs: 0, digests: digestsByBatch[nextBatch++] }),
-  };
-  const cpuBefore = process.cpuUsage();
-  const mainOnly = await replayLog({
-    log: createReadStream(files.logPath, { highWaterMark: 1 << 20 }),
-    logDescription: files.logPath,
-    attestations: readJsonLines(createReadStream(files.attestationsPath), files.attestationsPath),
-    pool: verdictsWithoutVerifying,
-    batchEntries,
-  });
-  const cpu = process.cpuUsage(cpuBefore);
-  if (!mainOnly.verified) throw new Error(`the main-thread replay did not verify: ${mainOnly.divergence.message}`);
-  return (cpu.user + cpu.system) / entryCount;
-}
-const mainThreadCpuMicrosecondsPerEntry = await measureMainThreadAlone();
+const mainThreadAlone = await measureMainThreadAlone();
+if (mainThreadAlone.stateHash !== report.stateHash)
+  throw new Error(
+    `the main-thread replay ends in state ${mainThreadAlone.stateHash}, the replay in ${report.stateHash}`,
+  );
+const mainThreadCpuMicrosecondsPerEntry = mainThreadAlone.cpuMicrosecondsPerEntry;
 say(`main thread alone:           ${mainThreadCpuMicrosecondsPerEntry.toFixed(1)} µs CPU per entry`);
 
 // The same limit with node:crypto behind the equation, warmed up the same way.
@@ -275,6 +317,7 @@ say(
   `  ceiling to node:crypto             ${ceilingToNodeCrypto.toFixed(3)} by rates (free main thread), ` +
     `N/V ${(nodeCryptoCpuMicrosecondsPerEntry / limitCpuMicrosecondsPerEntry).toFixed(3)} by CPU`,
 );
+say(`  final state hash                   ${report.stateHash}`);
 say(`  main-thread budget for 0.85        ${mainThreadBudget.toFixed(1)} µs CPU per entry (V × (1/0.85 − 1))`);
 say(
   `  load average                       ${loadAtStart} at start, ${loadText()} at end (other processes compete for the same cores)`,
@@ -292,5 +335,6 @@ console.log(
     mainThreadCpuUsPerEntry: Number(mainThreadCpuMicrosecondsPerEntry.toFixed(1)),
     verifyCpuUsPerEntry: Number(limitCpuMicrosecondsPerEntry.toFixed(1)),
     nodeCryptoCpuUsPerEntry: Number(nodeCryptoCpuMicrosecondsPerEntry.toFixed(1)),
+    stateHash: report.stateHash,
   }),
 );

@@ -62,26 +62,31 @@ interface Stretch {
   readonly sinceMs: number;
 }
 
-/** The accounts an event shows touched, and whether it moved every borrower's health. */
-function touchedBy(event: EngineEvent, touched: Set<string>): boolean {
+/** The account an event shows touched, if any. */
+function accountTouchedBy(event: EngineEvent): string | undefined {
   switch (event.type) {
     case 'balance':
-      touched.add(event.account);
-      return false;
+      return event.account;
     case 'borrowLend':
-      touched.add(event.borrowLend.account);
-      return false;
+      return event.borrowLend.account;
     case 'accountUpdated':
-      touched.add(event.settings.account);
-      return false;
+      return event.settings.account;
     case 'liquidation':
-      touched.add(event.liquidation.account);
-      // Fees and backstop payouts move the coverage pools, so every underwriter's collateral shares.
-      return event.liquidation.feeUnits > 0n || event.liquidation.backstopped;
+      return event.liquidation.account;
     case 'coveragePool':
       // A withdrawal request moves no balance but takes the requested shares out of the account's collateral.
-      touched.add(event.coveragePool.account);
-      return false;
+      return event.coveragePool.account;
+    default:
+      return undefined;
+  }
+}
+
+/** Whether an event moved every borrower's health. */
+function movesEveryBorrower(event: EngineEvent): boolean {
+  switch (event.type) {
+    case 'liquidation':
+      // Fees and backstop payouts move the coverage pools, so every underwriter's collateral shares.
+      return event.liquidation.feeUnits > 0n || event.liquidation.backstopped;
     case 'indexPrice':
     case 'socialisedLoss':
       return true;
@@ -90,14 +95,28 @@ function touchedBy(event: EngineEvent, touched: Set<string>): boolean {
   }
 }
 
+/**
+ * Past this many accounts named by one entry, observe looks them up in a Set instead of scanning its list:
+ * an entry names a handful (a trade's two or three accounts), a price update every borrower.
+ */
+const scannedAccountsLimit = 16;
+
 export class LiquidationTimeliness {
   /** Accounts below maintenance now, by key, with when that began (in the order they fell below). */
   private readonly below = new Map<string, Stretch>();
   private readonly late: LateLiquidation[] = [];
   private lateCount = 0;
-  /** observe's working sets, emptied and reused: it runs after every entry, and two new Sets each time were garbage. */
-  private readonly touched = new Set<string>();
-  private readonly liquidated = new Set<string>();
+  /**
+   * observe's working lists, overwritten in place from the start: it runs after every entry, and emptying a
+   * Set allocates a new table (V8's Set.prototype.clear), which made two tables of garbage per entry.
+   * `touched[0, touchedCount)` are the accounts to judge, each once, in the order the entry first named them.
+   */
+  private readonly touched: string[] = [];
+  private touchedCount = 0;
+  /** The same accounts, filled only when an entry names more than scannedAccountsLimit. */
+  private readonly touchedSet = new Set<string>();
+  private readonly liquidated: string[] = [];
+  private liquidatedCount = 0;
 
   constructor(readonly graceMs: number = defaultLiquidationGraceMs) {
     if (!Number.isSafeInteger(graceMs) || graceMs < 0)
@@ -107,17 +126,45 @@ export class LiquidationTimeliness {
   /** Judges again the accounts whose health entry `sequence` (accepted, its state after it) can have changed. */
   observe(sequence: number, outcome: ApplyOutcome, state: ExchangeState): void {
     if (!outcome.accepted) return;
-    const touched = this.touched;
-    const liquidated = this.liquidated;
-    touched.clear();
-    liquidated.clear();
+    this.touchedCount = 0;
+    this.liquidatedCount = 0;
+    if (this.touchedSet.size > 0) this.touchedSet.clear();
     let everyBorrower = false;
-    for (const event of outcome.events) {
-      if (touchedBy(event, touched)) everyBorrower = true;
-      if (event.type === 'liquidation') liquidated.add(event.liquidation.account);
+    const events = outcome.events;
+    for (let index = 0; index < events.length; index += 1) {
+      const event = events[index]!;
+      const account = accountTouchedBy(event);
+      if (account !== undefined) this.touch(account);
+      if (movesEveryBorrower(event)) everyBorrower = true;
+      if (event.type === 'liquidation') this.liquidated[this.liquidatedCount++] = event.liquidation.account;
     }
-    if (everyBorrower) for (const account of state.borrowers) touched.add(account.id);
-    for (const id of touched) this.judge(id, sequence, state, liquidated.has(id));
+    if (everyBorrower) for (const account of state.borrowers) this.touch(account.id);
+    const touched = this.touched;
+    for (let index = 0; index < this.touchedCount; index += 1) {
+      const id = touched[index]!;
+      this.judge(id, sequence, state, this.wasLiquidated(id));
+    }
+  }
+
+  /** Adds `id` to the accounts to judge unless it is there already. */
+  private touch(id: string): void {
+    const touched = this.touched;
+    const count = this.touchedCount;
+    if (count < scannedAccountsLimit) {
+      for (let index = 0; index < count; index += 1) if (touched[index] === id) return;
+    } else {
+      if (this.touchedSet.size === 0)
+        for (let index = 0; index < count; index += 1) this.touchedSet.add(touched[index]!);
+      if (this.touchedSet.has(id)) return;
+      this.touchedSet.add(id);
+    }
+    touched[count] = id;
+    this.touchedCount = count + 1;
+  }
+
+  private wasLiquidated(id: string): boolean {
+    for (let index = 0; index < this.liquidatedCount; index += 1) if (this.liquidated[index] === id) return true;
+    return false;
   }
 
   private judge(id: string, sequence: number, state: ExchangeState, liquidated: boolean): void {
