@@ -185,7 +185,8 @@ export async function joinFromSnapshot(options: JoinOptions): Promise<LogPositio
     refuse(peerUrl, `the log export's entry ${record.sequence} is not the one the snapshot follows`);
   if (!after.some((entry) => isAttestationRecordMessage(decodeEntry(entry.encoding).transaction.message)))
     throw new SnapshotNotYetConfirmedError(
-      `refused what ${peerUrl} sent: no attestation after the snapshot (entry ${record.sequence}) confirms its state yet`,
+      `refused what ${peerUrl} sent: ` +
+        `no attestation after the snapshot (entry ${record.sequence}) confirms its state yet`,
     );
   const location = join(options.dataDirectory, 'ledger');
   try {
