@@ -89,6 +89,8 @@ async function serverRole(): Promise<void> {
     ...(process.env.SNAPSHOT_FOLLOW_MS === undefined
       ? {}
       : { snapshotFollowIntervalMs: Number(process.env.SNAPSHOT_FOLLOW_MS) }),
+    // VERIFIER_THREADS=n: signature threads (default: one fewer than the cores, at least one), to compare settings.
+    ...(process.env.VERIFIER_THREADS === undefined ? {} : { verifierThreads: Number(process.env.VERIFIER_THREADS) }),
     // INLINE_VERIFY_MAX=n: signatures verified on the main thread when a flush holds at most n (to compare settings).
     ...(process.env.INLINE_VERIFY_MAX === undefined
       ? {}
