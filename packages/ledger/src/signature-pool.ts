@@ -83,8 +83,9 @@ export const defaultInlineVerificationMaximum = 2;
  * thread (HTTP, authentication, the engine, the group commit) is the node's busiest and needs a core of its own;
  * a verifier thread on every core as well oversubscribes the machine (beside the snapshot worker, V8's and
  * LevelDB's threads), and every thread then spends more CPU per request. On 2 cores one verifier thread took less
- * server CPU per order than two in alternating `pnpm bench:node` runs (docs/benchmarks.md, branch nodecpu6);
- * one thread verifies about 20,000 signatures a second, far above what the sequencing thread sequences.
+ * server CPU per single order than two in 12 of 13 alternating `pnpm bench:node` pairs (per batched order, one
+ * signature for 20 orders, the pairs disagree: docs/benchmarks.md, branch nodecpu6); one thread verifies about
+ * 20,000 signatures a second, far above what the sequencing thread sequences.
  */
 export function defaultVerifierThreads(): number {
   return Math.max(1, availableParallelism() - 1);
