@@ -89,6 +89,8 @@ async function serverRole(): Promise<void> {
     ...(process.env.SNAPSHOT_FOLLOW_MS === undefined
       ? {}
       : { snapshotFollowIntervalMs: Number(process.env.SNAPSHOT_FOLLOW_MS) }),
+    // VERIFIER_THREADS=n: signature threads (default: one fewer than the cores, at least one), to compare settings.
+    ...(process.env.VERIFIER_THREADS === undefined ? {} : { verifierThreads: Number(process.env.VERIFIER_THREADS) }),
     // INLINE_VERIFY_MAX=n: signatures verified on the main thread when a flush holds at most n (to compare settings).
     ...(process.env.INLINE_VERIFY_MAX === undefined
       ? {}
@@ -149,6 +151,8 @@ interface ServerStatistics {
     batchesWritten: number;
     entriesWritten: number;
     sequencingMs: number;
+    /** The node's signature worker threads (0: verified inline). */
+    signatureThreads: number;
   };
   readonly eventLoop: { idleMs: number; activeMs: number; p99Ms: number; maxMs: number };
   /** process.cpuUsage() of the server: every thread of the process, the signature workers included. */
@@ -406,6 +410,8 @@ async function bench(): Promise<void> {
       60_000,
     );
 
+    // The server's signature threads as its node reports them (the default depends on the cores: signature-pool.ts).
+    let signatureThreads: number | undefined;
     const runPhase = async (
       name: string,
       count: number,
@@ -425,6 +431,7 @@ async function bench(): Promise<void> {
       const machineAfter = machineTimes();
       const threadsAfter = threadTimes(server!.pid);
       const statisticsAfter = await serverStatistics(server!, serverKind === 'bench');
+      signatureThreads = statisticsAfter?.node.signatureThreads ?? signatureThreads;
       const others = [...threadsAfter.other]
         .map(([tid, times]) => difference(times, threadsBefore.other.get(tid)))
         .sort((a, b) => totalMs(b) - totalMs(a));
@@ -538,7 +545,7 @@ async function bench(): Promise<void> {
     console.log(
       `${connections} keep-alive connections (${client} client), ${traderCount} traders, LOG_LEVEL=${logLevel}, server ${serverKind === 'bench' ? 'bench role (main.ts start-up, rate limits off)' : 'main.ts'}, ` +
         `snapshot every ${format(snapshotEvery)} entries; ` +
-        `group commit: synced LevelDB batches, ${cores} verifier threads; average signed message ${format(verify.averageMessageBytes)} bytes`,
+        `group commit: synced LevelDB batches, ${signatureThreads ?? 'unknown'} verifier threads; average signed message ${format(verify.averageMessageBytes)} bytes`,
     );
     const header = [
       'phase',

@@ -15,7 +15,7 @@ export interface NodeOptions {
   readonly snapshotEveryEntries?: number;
   /** The group-commit batch cap (entries per synced write), and the torn-tail limit. Default 2,048. */
   readonly maximumBatchEntries?: number;
-  /** Signature worker threads. Default os.availableParallelism(). */
+  /** Signature worker threads. Default os.availableParallelism() − 1, at least 1 (signature-pool.ts). */
   readonly verifierThreads?: number;
   /**
    * Signatures gathered in one turn of the event loop that are verified on

@@ -78,6 +78,19 @@ const minimumTaskTransactions = 4;
  */
 export const defaultInlineVerificationMaximum = 2;
 
+/**
+ * Signature threads when the caller does not choose: one fewer than the cores, and at least one. The sequencing
+ * thread (HTTP, authentication, the engine, the group commit) is the node's busiest and needs a core of its own;
+ * a verifier thread on every core as well oversubscribes the machine (beside the snapshot worker, V8's and
+ * LevelDB's threads), and every thread then spends more CPU per request. On 2 cores one verifier thread took less
+ * server CPU per single order than two in 12 of 13 alternating `pnpm bench:node` pairs (per batched order, one
+ * signature for 20 orders, the pairs disagree: docs/benchmarks.md, branch nodecpu6); one thread verifies about
+ * 20,000 signatures a second, far above what the sequencing thread sequences.
+ */
+export function defaultVerifierThreads(): number {
+  return Math.max(1, availableParallelism() - 1);
+}
+
 // From source, the .mjs entry loads the .ts worker (it says how); compiled
 // (dist/, scripts/build.mjs), the worker is plain JavaScript beside this module.
 const workerUrl = new URL(
@@ -95,7 +108,7 @@ export class SignaturePool implements SignatureVerifier {
   readonly verifiedInline = { inline: 0, inWorkers: 0 };
 
   constructor(
-    threads: number = availableParallelism(),
+    threads: number = defaultVerifierThreads(),
     private readonly inlineMaximum: number = defaultInlineVerificationMaximum,
   ) {
     if (!Number.isSafeInteger(threads) || threads < 1)
