@@ -96,7 +96,7 @@ export function settleFundingReported(
   if (fromIndex === toIndex) return 0n;
   const paymentUnits = settleFunding(position, toIndex, market.base.decimals, market.quote.decimals, pendingUnits);
   if (paymentUnits !== 0n) perp.fundingBalanceUnits += paymentUnits;
-  if (recorder !== undefined && fromIndex !== toIndex && position.quantityUnits !== 0n) {
+  if (recorder !== undefined && position.quantityUnits !== 0n) {
     recorder.events.push({
       type: 'perpFundingPayment',
       account: account.id,
