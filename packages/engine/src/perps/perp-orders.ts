@@ -34,7 +34,7 @@ import type { ResolvedOrder } from '../order-request.js';
 import { isRejection, reject, type Rejection } from '../result-codes.js';
 import { ceilingFee } from '../spot-settlement.js';
 import type { Account, ExchangeState, Market } from '../state.js';
-import { addPositionTerms, emptySums } from './perp-health.js';
+import { addPositionTerms, emptySums, type PositionsHealthSums } from './perp-health.js';
 import type { PerpMarketState } from './perp-market.js';
 import { applyFill, newPosition, settleFunding, settlementUnitsTowardPositive, type Position } from './position.js';
 import { restingPerpOrdersOf } from './resting-perp-orders.js';
@@ -236,7 +236,7 @@ function worstCaseRefusal(
 ): Rejection | undefined {
   const { market, position } = base;
   const fundingIndex = (market.perp as PerpMarketState).funding.cumulativeFundingIndex;
-  const hypothetical = position === undefined ? newPosition(fundingIndex) : copyOf(position);
+  const hypothetical = position === undefined ? resetPosition(fundingIndex) : copyOf(position);
   const funding =
     position === undefined
       ? 0n
@@ -264,7 +264,10 @@ function worstCaseRefusal(
     debt += -usdcChange - fromHeld;
   }
   const usdc = initialTermsAt(base.state, base.account, market.quote, held, debt);
-  const sums = emptySums();
+  const sums = hypotheticalSums;
+  sums.gainUnits = 0n;
+  sums.lossUnits = 0n;
+  sums.initialRequirement = 0n;
   // A flat position is removed from the account: it has no terms.
   if (hypothetical.quantityUnits !== 0n) addPositionTerms(sums, market, hypothetical, false);
   const health = base.health;
@@ -275,15 +278,34 @@ function worstCaseRefusal(
   return reject('INSUFFICIENT_MARGIN', message, 'order');
 }
 
+/**
+ * The hypothetical position and sums of worstCaseRefusal: one of each,
+ * overwritten by every worst case (nothing keeps them, and nothing runs in
+ * between), rather than two allocations per order checked.
+ */
+const scratchPosition: Position = newPosition(0n);
+const hypotheticalSums: PositionsHealthSums = emptySums();
+
+/** The hypothetical position set to a new one's fields (no position yet). */
+function resetPosition(fundingIndex: bigint): Position {
+  scratchPosition.quantityUnits = 0n;
+  scratchPosition.costBasisUnits = 0n;
+  scratchPosition.realisedPnlUnits = 0n;
+  scratchPosition.cumulativeFundingUnits = 0n;
+  scratchPosition.fundingIndexAtSettlement = fundingIndex;
+  scratchPosition.realisedAtMs = 0;
+  return scratchPosition;
+}
+
+/** The hypothetical position set to a copy of `position`'s fields. */
 function copyOf(position: Position): Position {
-  return {
-    quantityUnits: position.quantityUnits,
-    costBasisUnits: position.costBasisUnits,
-    realisedPnlUnits: position.realisedPnlUnits,
-    cumulativeFundingUnits: position.cumulativeFundingUnits,
-    fundingIndexAtSettlement: position.fundingIndexAtSettlement,
-    realisedAtMs: position.realisedAtMs,
-  };
+  scratchPosition.quantityUnits = position.quantityUnits;
+  scratchPosition.costBasisUnits = position.costBasisUnits;
+  scratchPosition.realisedPnlUnits = position.realisedPnlUnits;
+  scratchPosition.cumulativeFundingUnits = position.cumulativeFundingUnits;
+  scratchPosition.fundingIndexAtSettlement = position.fundingIndexAtSettlement;
+  scratchPosition.realisedAtMs = position.realisedAtMs;
+  return scratchPosition;
 }
 
 /**
