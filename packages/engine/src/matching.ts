@@ -17,6 +17,7 @@ import type { OrderView } from './events.js';
 import { admit, type OrderParameters } from './order-admission.js';
 import { executeOrder } from './order-execution.js';
 import { cancelResting, newOrder, viewOrder } from './open-orders.js';
+import type { PlannedWalk } from './price-time-walk.js';
 import { reject, type Rejection } from './result-codes.js';
 import { Order, type ExchangeState, type Market } from './state.js';
 import {
@@ -29,14 +30,15 @@ import {
 
 export type { OrderParameters } from './order-admission.js';
 export { reservationUnits, viewOrder } from './open-orders.js';
-export { plannedFill, type FillPlan } from './price-time-walk.js';
+export { PlannedWalk, plannedFill, type FillPlan } from './price-time-walk.js';
 export { fireTriggers, type AttachedTrigger, type AttachedViews, type TriggerParameters } from './trigger-orders.js';
 
 /**
  * Places an order for `account` (which may not exist yet: it then holds no
  * funds). Returns the order's view after matching, or a rejection with the
  * state unchanged. Attached take-profit and stop-loss orders, if any, are
- * placed after it and their views set in `attachedViews`.
+ * placed after it and their views set in `attachedViews`. `walk` is the
+ * order's planned walk if a perpetual's checks made one (perps/perp-orders.ts).
  */
 export function placeOrder(
   state: ExchangeState,
@@ -44,6 +46,7 @@ export function placeOrder(
   accountId: string,
   params: OrderParameters & TriggerParameters,
   attachedViews: AttachedViews = {},
+  walk?: PlannedWalk,
 ): OrderView | Rejection {
   const market = params.market;
   const account = state.accounts.get(accountId);
@@ -63,7 +66,7 @@ export function placeOrder(
       `The account may hold at most ${market.maxOpenOrders} open orders on ${market.symbol}.`,
     );
   }
-  const needed = admit(params, account);
+  const needed = admit(params, account, walk);
   if (typeof needed !== 'bigint') return needed;
 
   // From here on the order is accepted: it has an id, whatever happens next.

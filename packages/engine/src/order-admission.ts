@@ -59,15 +59,32 @@ function fundsNeeded(params: OrderParameters, account: Account, walk: PlannedWal
 }
 
 /**
+ * Check 6 (docs/matching.md, section 4): whether an order that cannot rest
+ * would execute nothing now, or a fill-or-kill order less than its full
+ * quantity. A perpetual's admission asks it before its margin checks
+ * (perps/perp-orders.ts), with the walk that admit then reads.
+ */
+export function wouldNotFill(params: OrderParameters, walk: PlannedWalk): boolean {
+  if (params.orderType === 'Limit' && params.timeInForce === 'GTC') return false;
+  // A fill-or-kill order needs the whole walk anyway; the others only its first fill.
+  if (params.timeInForce !== 'FOK') return !walk.fillsAnything();
+  const steps = walk.get().steps;
+  return steps === 0n || steps < params.quantitySteps;
+}
+
+/**
  * Checks a new order, or a trigger order firing, at the moment it executes.
  * Returns what the funds check requires (a limit order's reservation), or
- * the rejection.
+ * the rejection. `walk` is the order's planned walk if a check before
+ * admission made one (it is then not walked again).
  */
-export function admit(params: OrderParameters, account: Account): bigint | Rejection {
+export function admit(
+  params: OrderParameters,
+  account: Account,
+  walk: PlannedWalk = new PlannedWalk(params, account),
+): bigint | Rejection {
   const market = params.market;
   const isLimit = params.orderType === 'Limit';
-  const canRest = isLimit && params.timeInForce === 'GTC';
-  const walk = new PlannedWalk(params, account);
   const needed = fundsNeeded(params, account, walk);
   if (typeof needed !== 'bigint') return needed;
   if (params.postOnly) {
@@ -78,15 +95,13 @@ export function admit(params: OrderParameters, account: Account): bigint | Rejec
   }
   // An order that cannot rest and would execute nothing would only fill the
   // log: it is refused rather than accepted as Expired (docs/matching.md, 4.6).
-  if (!canRest) {
-    // A fill-or-kill order needs the whole walk anyway; the others only its first fill.
-    const isFillOrKill = params.timeInForce === 'FOK';
-    if (isFillOrKill ? walk.get().steps === 0n : !walk.fillsAnything()) {
-      return reject('ORDER_WOULD_NOT_FILL', 'The order cannot rest and would execute nothing now.');
-    }
-    if (isFillOrKill && walk.get().steps < params.quantitySteps) {
-      return reject('ORDER_WOULD_NOT_FILL', 'The fill-or-kill order could not be filled in full.');
-    }
+  if (wouldNotFill(params, walk)) {
+    // wouldNotFill planned a fill-or-kill order's whole walk: reading its steps walks nothing again.
+    const partly = params.timeInForce === 'FOK' && walk.get().steps > 0n;
+    const message = partly
+      ? 'The fill-or-kill order could not be filled in full.'
+      : 'The order cannot rest and would execute nothing now.';
+    return reject('ORDER_WOULD_NOT_FILL', message);
   }
   // Every value is at least zero, so a market without a minimum needs no planned walk for it.
   if (market.minOrderValueUnits === 0n) return needed;

@@ -171,6 +171,8 @@ function planFill(taker: Taker & { readonly quantitySteps: bigint }, account: Ac
  */
 export class PlannedWalk {
   private plan: FillPlan | undefined;
+  /** Whether the walk fills anything, once a check has asked (a perpetual's order asks before admission does). */
+  private fills: boolean | undefined;
   constructor(
     private readonly taker: Taker & { readonly quantitySteps: bigint },
     private readonly account: Account,
@@ -182,6 +184,7 @@ export class PlannedWalk {
 
   /** Whether the walk would fill at all: the same walk, stopped at its first fill unless planned whole already. */
   fillsAnything(): boolean {
-    return (this.plan ?? planFill(this.taker, this.account, true)).steps > 0n;
+    if (this.plan !== undefined) return this.plan.steps > 0n;
+    return (this.fills ??= planFill(this.taker, this.account, true).steps > 0n);
   }
 }

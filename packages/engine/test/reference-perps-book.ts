@@ -166,8 +166,8 @@ export function openedUnits(before: bigint, after: bigint): bigint {
 }
 
 /**
- * Admission of an order on a perpetual (section 4a, then matching.md's
- * would-not-fill): a rejection, or the order as it may execute (a
+ * Admission of an order on a perpetual (section 4a, matching.md's
+ * would-not-fill before the margin check): a rejection, or the order as it may execute (a
  * reduce-only order cut to the position).
  */
 export function admitPerpOrder(model: PerpReferenceModel, account: string, request: ModelOrderRequest): ModelAdmission {
@@ -184,6 +184,8 @@ export function admitPerpOrder(model: PerpReferenceModel, account: string, reque
     order.orderType === 'Market' || order.timeInForce === 'IOC'
       ? plannedWalk(model, market, account, order)
       : undefined;
+  // An order that cannot rest and would execute nothing opens nothing: it is refused before the margin check.
+  if (planned !== undefined && planned.steps === 0n) return { accepted: false, code: 'ORDER_WOULD_NOT_FILL' };
   if (!order.reduceOnly) {
     const size =
       order.orderType === 'Limit'
@@ -192,7 +194,6 @@ export function admitPerpOrder(model: PerpReferenceModel, account: string, reque
     if (size.steps > 0n && marginRefused(model, account, market, order.side, size.steps, size.quoteUnits))
       return { accepted: false, code: 'INSUFFICIENT_MARGIN', reason: 'order' };
   }
-  if (planned !== undefined && planned.steps === 0n) return { accepted: false, code: 'ORDER_WOULD_NOT_FILL' };
   return { accepted: true, order };
 }
 

@@ -28,12 +28,13 @@ import type { EntryRecorder } from '../entry-recorder.js';
 import type { OrderView } from '../events.js';
 import { debtUnits, healthWithout, heldUnits, type InitialMarginHealth, initialTermsAt } from '../health.js';
 import { maximum, minimum } from '../margin-fixed-point.js';
-import { type AttachedViews, placeOrder, plannedFill, type OrderParameters } from '../matching.js';
+import { type AttachedViews, PlannedWalk, placeOrder, plannedFill, type OrderParameters } from '../matching.js';
+import { wouldNotFill } from '../order-admission.js';
 import type { ResolvedOrder } from '../order-request.js';
 import { isRejection, reject, type Rejection } from '../result-codes.js';
 import { ceilingFee } from '../spot-settlement.js';
 import type { Account, ExchangeState, Market } from '../state.js';
-import { addPositionTerms, emptySums } from './perp-health.js';
+import { addPositionTerms, emptySums, type PositionsHealthSums } from './perp-health.js';
 import type { PerpMarketState } from './perp-market.js';
 import { applyFill, newPosition, settleFunding, settlementUnitsTowardPositive, type Position } from './position.js';
 import { restingPerpOrdersOf } from './resting-perp-orders.js';
@@ -61,11 +62,15 @@ export function placePerpOrder(
   if (isRejection(order)) return order;
   // A trigger order is checked when it fires (trigger-orders.ts), against the state of that moment. A
   // reduce-only order, cut to the position, opens nothing and is expired before it could: it is never refused here.
-  if (order.triggerPriceTicks === undefined && !order.reduceOnly) {
-    const refusal = perpOrderRefusal(state, account, order, recorder.timeMs);
+  // The planned walk is shared with admission (placeOrder), so the book is walked at most once.
+  const walk = new PlannedWalk(order, account);
+  // An order that cannot rest and would execute nothing creates no exposure: it skips the open interest and
+  // margin checks, and the spot checks refuse it (ORDER_WOULD_NOT_FILL, docs/perps.md section 4a).
+  if (order.triggerPriceTicks === undefined && !order.reduceOnly && !wouldNotFill(order, walk)) {
+    const refusal = perpOrderRefusal(state, account, order, recorder.timeMs, walk);
     if (refusal !== undefined) return refusal;
   }
-  return placeOrder(state, recorder, signer, order, attached);
+  return placeOrder(state, recorder, signer, order, attached, walk);
 }
 
 /**
@@ -92,27 +97,33 @@ function reduceOnlyOrder(account: Account, params: ResolvedOrder): ResolvedOrder
 }
 
 /** The steps and USDC notional of the order filled as far as it can: in full at its limit, or along the walk. */
-function orderSize(params: OrderParameters, account: Account): { readonly steps: bigint; readonly quoteUnits: bigint } {
+function orderSize(
+  params: OrderParameters,
+  account: Account,
+  walk: PlannedWalk | undefined,
+): { readonly steps: bigint; readonly quoteUnits: bigint } {
   if (params.orderType === 'Limit') {
     const steps = params.quantitySteps;
     return { steps, quoteUnits: steps * params.priceTicks * params.market.quoteUnitsPerStepTick };
   }
-  return plannedFill(params, account);
+  return walk === undefined ? plannedFill(params, account) : walk.get();
 }
 
 /**
  * The open interest limit and the initial margin of a (non-trigger) order
  * on a perpetual, or a trigger order firing. Undefined when it may go on.
+ * `walk`: the order's planned walk, if its caller made one.
  */
 export function perpOrderRefusal(
   state: ExchangeState,
   account: Account,
   params: OrderParameters,
   timeMs: number,
+  walk?: PlannedWalk,
 ): Rejection | undefined {
   const market = params.market;
   const perp = market.perp as PerpMarketState;
-  const { steps, quoteUnits } = orderSize(params, account);
+  const { steps, quoteUnits } = orderSize(params, account, walk);
   // Nothing can fill now (a market order on an empty side): the spot checks refuse it, or it rests, opening nothing.
   if (steps === 0n) return undefined;
   const deltaUnits = params.side === 'Bid' ? steps * market.stepUnits : -steps * market.stepUnits;
@@ -225,7 +236,7 @@ function worstCaseRefusal(
 ): Rejection | undefined {
   const { market, position } = base;
   const fundingIndex = (market.perp as PerpMarketState).funding.cumulativeFundingIndex;
-  const hypothetical = position === undefined ? newPosition(fundingIndex) : copyOf(position);
+  const hypothetical = position === undefined ? resetPosition(fundingIndex) : copyOf(position);
   const funding =
     position === undefined
       ? 0n
@@ -253,7 +264,10 @@ function worstCaseRefusal(
     debt += -usdcChange - fromHeld;
   }
   const usdc = initialTermsAt(base.state, base.account, market.quote, held, debt);
-  const sums = emptySums();
+  const sums = hypotheticalSums;
+  sums.gainUnits = 0n;
+  sums.lossUnits = 0n;
+  sums.initialRequirement = 0n;
   // A flat position is removed from the account: it has no terms.
   if (hypothetical.quantityUnits !== 0n) addPositionTerms(sums, market, hypothetical, false);
   const health = base.health;
@@ -264,15 +278,34 @@ function worstCaseRefusal(
   return reject('INSUFFICIENT_MARGIN', message, 'order');
 }
 
+/**
+ * The hypothetical position and sums of worstCaseRefusal: one of each,
+ * overwritten by every worst case (nothing keeps them, and nothing runs in
+ * between), rather than two allocations per order checked.
+ */
+const scratchPosition: Position = newPosition(0n);
+const hypotheticalSums: PositionsHealthSums = emptySums();
+
+/** The hypothetical position set to a new one's fields (no position yet). */
+function resetPosition(fundingIndex: bigint): Position {
+  scratchPosition.quantityUnits = 0n;
+  scratchPosition.costBasisUnits = 0n;
+  scratchPosition.realisedPnlUnits = 0n;
+  scratchPosition.cumulativeFundingUnits = 0n;
+  scratchPosition.fundingIndexAtSettlement = fundingIndex;
+  scratchPosition.realisedAtMs = 0;
+  return scratchPosition;
+}
+
+/** The hypothetical position set to a copy of `position`'s fields. */
 function copyOf(position: Position): Position {
-  return {
-    quantityUnits: position.quantityUnits,
-    costBasisUnits: position.costBasisUnits,
-    realisedPnlUnits: position.realisedPnlUnits,
-    cumulativeFundingUnits: position.cumulativeFundingUnits,
-    fundingIndexAtSettlement: position.fundingIndexAtSettlement,
-    realisedAtMs: position.realisedAtMs,
-  };
+  scratchPosition.quantityUnits = position.quantityUnits;
+  scratchPosition.costBasisUnits = position.costBasisUnits;
+  scratchPosition.realisedPnlUnits = position.realisedPnlUnits;
+  scratchPosition.cumulativeFundingUnits = position.cumulativeFundingUnits;
+  scratchPosition.fundingIndexAtSettlement = position.fundingIndexAtSettlement;
+  scratchPosition.realisedAtMs = position.realisedAtMs;
+  return scratchPosition;
 }
 
 /**

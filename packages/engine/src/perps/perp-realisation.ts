@@ -105,15 +105,30 @@ export function realiseDuePositions(
 ): void {
   if (account.positions.size === 0) return;
   const windowStartMs = windowStartOf(timeMs);
-  // Only the due ones are collected (most entries find none), and sorted only when there are several.
-  let due: Array<[number, Position]> | undefined;
-  // Destructured, so that the optimiser need not keep an entry array for a position that is not due.
+  // Most entries find none due and the rest mostly one: the lowest due market index is found without allocating,
+  // and only a second due position makes the sorted list. Realising moves no position in or out of the map.
+  let first = -1;
+  let several = false;
+  for (const [marketIndex, position] of account.positions) {
+    if (position.realisedAtMs >= windowStartMs) continue;
+    if (first < 0) first = marketIndex;
+    else several = true;
+  }
+  if (first < 0) return;
+  const isPoolAccount = isCoveragePoolAccount(account);
+  if (!several) {
+    const position = account.positions.get(first) as Position;
+    realisePosition(state, recorder, account, state.markets[first]!, position, isPoolAccount);
+    return;
+  }
+  const due: number[] = [];
   for (const [marketIndex, position] of account.positions)
-    if (position.realisedAtMs < windowStartMs) (due ??= []).push([marketIndex, position]);
-  if (due === undefined) return;
-  if (due.length > 1) due.sort((left, right) => left[0] - right[0]);
-  for (const [marketIndex, position] of due)
-    realisePosition(state, recorder, account, state.markets[marketIndex]!, position, isCoveragePoolAccount(account));
+    if (position.realisedAtMs < windowStartMs) due.push(marketIndex);
+  due.sort((left, right) => left - right);
+  for (const marketIndex of due) {
+    const position = account.positions.get(marketIndex) as Position;
+    realisePosition(state, recorder, account, state.markets[marketIndex]!, position, isPoolAccount);
+  }
 }
 
 /** What realising a position would settle first: its pending funding (pnlAtMark is the other part). */

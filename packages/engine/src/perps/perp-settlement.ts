@@ -66,8 +66,11 @@ export function movePosition(
 
 /** Settles one taker's fills on a perpetual market. One per walk. */
 export class PerpSettlement extends SpotSettlement {
-  /** Accounts whose positions moved while holding resting reduce-only orders here, in first-move order. */
-  private readonly reduceOnlyHolders: Account[] = [];
+  /**
+   * Accounts whose positions moved while holding resting reduce-only orders
+   * here, in first-move order; made at the first (most walks meet none).
+   */
+  private reduceOnlyHolders: Account[] | undefined = undefined;
 
   override fill(maker: Order, level: PriceLevel, steps: bigint, quoteUnits: bigint): boolean {
     const { market } = this;
@@ -86,8 +89,9 @@ export class PerpSettlement extends SpotSettlement {
 
   /** After the walk: the resting reduce-only orders of every account whose position moved are cut or expired. */
   finish(): void {
-    for (const account of this.reduceOnlyHolders)
-      conformReduceOnlyOrders(this.state, this.recorder, account, this.market);
+    const holders = this.reduceOnlyHolders;
+    if (holders === undefined) return;
+    for (const account of holders) conformReduceOnlyOrders(this.state, this.recorder, account, this.market);
   }
 
   /**
@@ -99,8 +103,10 @@ export class PerpSettlement extends SpotSettlement {
   private settleSide(account: Account, deltaUnits: bigint, quoteUnits: bigint, feeUnits: bigint): void {
     const { market, recorder, state } = this;
     const moved = movePosition(account, market, deltaUnits, quoteUnits, recorder.timeMs, recorder);
-    const holders = this.reduceOnlyHolders;
-    if (restingPerpOrdersOf(account, market).reduceOnly.length > 0 && !holders.includes(account)) holders.push(account);
+    if (restingPerpOrdersOf(account, market).reduceOnly.length > 0) {
+      const holders = (this.reduceOnlyHolders ??= []);
+      if (!holders.includes(account)) holders.push(account);
+    }
     (market.perp as PerpMarketState).openInterestUnits += moved.openInterestChangeUnits;
     // The position is in the account's piece of the state encoding, whether or not USDC moves.
     state.changes.accountChanged(account);
