@@ -18,7 +18,6 @@ import { hash } from 'node:crypto';
 import { maximumWindowMs } from './limits.js';
 import { maximumSigningStringBytes } from './signing-string.js';
 import type { StateChanges } from './state-changes.js';
-import type { ReplayProtectionState } from './state.js';
 
 /** How long an accepted message is remembered: beyond this no window can admit it. */
 export const replayMemoryMs = 2 * maximumWindowMs;
@@ -47,36 +46,192 @@ export function isWithinWindow(logTimeMs: number, timestampMs: number, windowMs:
   return timestampMs >= logTimeMs - windowMs && timestampMs <= logTimeMs + windowMs;
 }
 
-export function hasSeen(replay: ReplayProtectionState, digest: string): boolean {
-  return replay.seen.has(digest);
+export function hasSeen(replay: RememberedMessages, digest: string): boolean {
+  return replay.has(digest);
 }
 
 /** Forgets messages that no entry at `logTimeMs` or later can carry validly; `changes` hears of each. */
-export function forgetExpired(replay: ReplayProtectionState, logTimeMs: number, changes?: StateChanges): void {
-  const queue = replay.queue;
-  let start = replay.queueStart;
-  while (start < queue.length) {
-    const oldest = queue[start]!;
-    if (oldest.acceptedAtMs + replayMemoryMs >= logTimeMs) break;
-    replay.seen.delete(oldest.digest);
-    changes?.messageChanged(oldest.acceptedAtMs);
-    start += 1;
+export function forgetExpired(replay: RememberedMessages, logTimeMs: number, changes?: StateChanges): void {
+  while (replay.size > 0) {
+    const oldestAcceptedAtMs = replay.acceptedAtMsAt(0);
+    if (oldestAcceptedAtMs + replayMemoryMs >= logTimeMs) break;
+    replay.forgetOldest();
+    changes?.messageChanged(oldestAcceptedAtMs);
   }
-  // Compact now and then so the queue does not grow without bound.
-  if (start > 1024 && start * 2 > queue.length) {
-    queue.splice(0, start);
-    start = 0;
-  }
-  replay.queueStart = start;
 }
 
-export function remember(
-  replay: ReplayProtectionState,
-  digest: string,
-  logTimeMs: number,
-  changes?: StateChanges,
-): void {
-  replay.seen.set(digest, logTimeMs);
+export function remember(replay: RememberedMessages, digest: string, logTimeMs: number, changes?: StateChanges): void {
+  replay.add(digest, logTimeMs);
   changes?.messageChanged(logTimeMs);
-  replay.queue.push({ digest, acceptedAtMs: logTimeMs });
+}
+
+/** Slots looked at for one digest, from its home slot on: where add() puts it, and all that has() reads. */
+const probeSlots = 16;
+/** The fewest messages the ring holds room for (a power of two). */
+const minimumCapacity = 256;
+
+/**
+ * The remembered messages: each digest (messageDigest) with the log time it
+ * was accepted at, oldest first. Messages are added in acceptance order and
+ * forgotten oldest first, so they are a ring; the state encoding and the
+ * state commitment read them by position (0 is the oldest).
+ *
+ * has() runs for every entry against about 110,000 remembered digests (the
+ * replay bench's log). A Map of the digest strings cost three lookups per
+ * entry (has, set, delete), each a few cache misses on a large table and on
+ * the key strings themselves: 8 to 13 % of the replayer's main thread. Here
+ * a digest is found through an open-addressing index in one typed array,
+ * keyed by its first four bytes: has() reads the `probeSlots` slots from the
+ * digest's home slot (one or two cache lines) and compares the stored
+ * string only when those four bytes match. A slot never moves, so forgetting
+ * a message just empties its slot (has() reads all `probeSlots` slots, so a
+ * hole ends nothing).
+ *
+ * Digests are SHA-256 outputs of messages a signer chooses, so a signer can
+ * grind many digests onto one home slot. Nothing then probes further than
+ * `probeSlots`: a digest with no free slot among its home's goes to a Map
+ * (seeded by V8 per process), counted per home slot so that only lookups at
+ * such a home pay for the Map. Which structure holds a digest never changes
+ * an answer: has() is exactly "added and not yet forgotten".
+ */
+export class RememberedMessages {
+  /** The ring: digests and acceptance times by ring index; `oldest` is position 0. */
+  private digests: string[];
+  private acceptedTimesMs: Float64Array;
+  private ringMask: number;
+  private oldest = 0;
+  private count = 0;
+  /** Pairs (first four bytes of the digest, ring index + 1); 0 as the second means an empty slot. */
+  private slots: Int32Array;
+  private slotMask: number;
+  /** 32 − log2(slot count): the home slot is the top bits of a multiplicative hash of the four bytes. */
+  private homeShift: number;
+  /** Digests that found no free slot near their home; and how many per home slot. */
+  private readonly overflow = new Set<string>();
+  private overflowByHome: Int32Array | undefined;
+
+  constructor() {
+    this.digests = new Array<string>(minimumCapacity).fill('');
+    this.acceptedTimesMs = new Float64Array(minimumCapacity);
+    this.ringMask = minimumCapacity - 1;
+    const slotCount = 2 * minimumCapacity;
+    this.slots = new Int32Array(2 * slotCount);
+    this.slotMask = slotCount - 1;
+    this.homeShift = 32 - Math.log2(slotCount);
+  }
+
+  /** How many messages are remembered. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** The acceptance time of the message at `position` (0 is the oldest). */
+  acceptedAtMsAt(position: number): number {
+    return this.acceptedTimesMs[(this.oldest + position) & this.ringMask]!;
+  }
+
+  /** The digest of the message at `position` (0 is the oldest). */
+  digestAt(position: number): string {
+    return this.digests[(this.oldest + position) & this.ringMask]!;
+  }
+
+  has(digest: string): boolean {
+    const prefix = digestPrefix(digest);
+    const home = Math.imul(prefix, 0x9e3779b1) >>> this.homeShift;
+    const slots = this.slots;
+    const mask = this.slotMask;
+    for (let step = 0; step < probeSlots; step += 1) {
+      const slot = (home + step) & mask;
+      if (slots[2 * slot] === prefix) {
+        const stored = slots[2 * slot + 1]!;
+        if (stored !== 0 && this.digests[stored - 1] === digest) return true;
+      }
+    }
+    const byHome = this.overflowByHome;
+    return byHome !== undefined && byHome[home] !== 0 && this.overflow.has(digest);
+  }
+
+  /** Remembers `digest`, accepted at `acceptedAtMs`, as the newest message. It must not be remembered already. */
+  add(digest: string, acceptedAtMs: number): void {
+    if (this.count > this.ringMask) this.resize(2 * (this.ringMask + 1));
+    const ringIndex = (this.oldest + this.count) & this.ringMask;
+    this.digests[ringIndex] = digest;
+    this.acceptedTimesMs[ringIndex] = acceptedAtMs;
+    this.count += 1;
+    this.index(digest, ringIndex);
+  }
+
+  /** Forgets the oldest message. */
+  forgetOldest(): void {
+    if (this.count === 0) throw new RangeError('no remembered message to forget');
+    const ringIndex = this.oldest;
+    const digest = this.digests[ringIndex]!;
+    const home = Math.imul(digestPrefix(digest), 0x9e3779b1) >>> this.homeShift;
+    const slots = this.slots;
+    let found = false;
+    for (let step = 0; step < probeSlots; step += 1) {
+      const slot = (home + step) & this.slotMask;
+      if (slots[2 * slot + 1] === ringIndex + 1) {
+        slots[2 * slot] = 0;
+        slots[2 * slot + 1] = 0;
+        found = true;
+        break;
+      }
+    }
+    if (!found) {
+      this.overflow.delete(digest);
+      this.overflowByHome![home]! -= 1;
+    }
+    // The string is let go, not kept alive by the ring until its index comes round again.
+    this.digests[ringIndex] = '';
+    this.oldest = (ringIndex + 1) & this.ringMask;
+    this.count -= 1;
+    const capacity = this.ringMask + 1;
+    if (capacity > minimumCapacity && this.count * 8 < capacity) this.resize(capacity / 2);
+  }
+
+  private index(digest: string, ringIndex: number): void {
+    const prefix = digestPrefix(digest);
+    const home = Math.imul(prefix, 0x9e3779b1) >>> this.homeShift;
+    const slots = this.slots;
+    for (let step = 0; step < probeSlots; step += 1) {
+      const slot = (home + step) & this.slotMask;
+      if (slots[2 * slot + 1] === 0) {
+        slots[2 * slot] = prefix;
+        slots[2 * slot + 1] = ringIndex + 1;
+        return;
+      }
+    }
+    this.overflow.add(digest);
+    this.overflowByHome ??= new Int32Array(this.slotMask + 1);
+    this.overflowByHome[home]! += 1;
+  }
+
+  /** A ring of `capacity` (a power of two, at least the count) and an index of twice as many slots, rebuilt. */
+  private resize(capacity: number): void {
+    const digests = new Array<string>(capacity).fill('');
+    const acceptedTimesMs = new Float64Array(capacity);
+    for (let position = 0; position < this.count; position += 1) {
+      digests[position] = this.digestAt(position);
+      acceptedTimesMs[position] = this.acceptedAtMsAt(position);
+    }
+    this.digests = digests;
+    this.acceptedTimesMs = acceptedTimesMs;
+    this.ringMask = capacity - 1;
+    this.oldest = 0;
+    const slotCount = 2 * capacity;
+    this.slots = new Int32Array(2 * slotCount);
+    this.slotMask = slotCount - 1;
+    this.homeShift = 32 - Math.log2(slotCount);
+    this.overflow.clear();
+    this.overflowByHome = undefined;
+    for (let position = 0; position < this.count; position += 1) this.index(digests[position]!, position);
+  }
+}
+
+/** The digest's first four characters (bytes, for messageDigest's latin1) as a 32-bit integer. */
+function digestPrefix(digest: string): number {
+  return (
+    digest.charCodeAt(0) | (digest.charCodeAt(1) << 8) | (digest.charCodeAt(2) << 16) | (digest.charCodeAt(3) << 24)
+  );
 }

@@ -127,10 +127,9 @@ export function encodeState(state: ExchangeState): Uint8Array {
 
   // Remembered messages in acceptance order, which is the order they are forgotten in.
   const replay = state.replayProtection;
-  writer.unsigned(replay.queue.length - replay.queueStart);
-  for (let index = replay.queueStart; index < replay.queue.length; index += 1) {
-    const entry = replay.queue[index]!;
-    encodeRememberedMessage(writer, entry.digest, entry.acceptedAtMs);
+  writer.unsigned(replay.size);
+  for (let position = 0; position < replay.size; position += 1) {
+    encodeRememberedMessage(writer, replay.digestAt(position), replay.acceptedAtMsAt(position));
   }
   return writer.finish();
 }
@@ -661,8 +660,7 @@ function decodeRememberedMessages(reader: ByteReader, state: ExchangeState): voi
   for (let count = reader.safeInteger(); count > 0; count -= 1) {
     const digest = Buffer.from(reader.bytes(32)).toString('latin1');
     const acceptedAtMs = reader.safeInteger();
-    if (state.replayProtection.seen.has(digest)) throw new StateDecodeError('a remembered message appears twice');
-    state.replayProtection.seen.set(digest, acceptedAtMs);
-    state.replayProtection.queue.push({ digest, acceptedAtMs });
+    if (state.replayProtection.has(digest)) throw new StateDecodeError('a remembered message appears twice');
+    state.replayProtection.add(digest, acceptedAtMs);
   }
 }
