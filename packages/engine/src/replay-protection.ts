@@ -110,8 +110,6 @@ export class RememberedMessages {
   /** Pairs (first four bytes of the digest, ring index + 1); 0 as the second means an empty slot. */
   private slots: Int32Array;
   private slotMask: number;
-  /** 32 − log2(slot count): the home slot is the top bits of a multiplicative hash of the four bytes. */
-  private homeShift: number;
   /** Digests that found no free slot near their home; and how many per home slot. */
   private readonly overflow = new Set<string>();
   private overflowByHome: Int32Array | undefined;
@@ -124,7 +122,6 @@ export class RememberedMessages {
     const slotCount = 4 * minimumCapacity;
     this.slots = new Int32Array(2 * slotCount);
     this.slotMask = slotCount - 1;
-    this.homeShift = 32 - Math.log2(slotCount);
   }
 
   /** How many messages are remembered. */
@@ -144,7 +141,7 @@ export class RememberedMessages {
 
   has(digest: string): boolean {
     const prefix = digestPrefix(digest);
-    const home = Math.imul(prefix, 0x9e3779b1) >>> this.homeShift;
+    const home = homeSlot(prefix, this.slotMask);
     const slots = this.slots;
     const mask = this.slotMask;
     for (let step = 0; step < probeSlots; step += 1) {
@@ -175,7 +172,7 @@ export class RememberedMessages {
   forgetOldest(): void {
     if (this.count === 0) throw new RangeError('no remembered message to forget');
     const ringIndex = this.oldest;
-    const home = Math.imul(this.prefixes[ringIndex]!, 0x9e3779b1) >>> this.homeShift;
+    const home = homeSlot(this.prefixes[ringIndex]!, this.slotMask);
     const slots = this.slots;
     let found = false;
     for (let step = 0; step < probeSlots; step += 1) {
@@ -196,11 +193,11 @@ export class RememberedMessages {
     this.oldest = (ringIndex + 1) & this.ringMask;
     this.count -= 1;
     const capacity = this.ringMask + 1;
-    if (capacity > minimumCapacity && this.count * 8 < capacity) this.resize(capacity / 2);
+    if (capacity > minimumCapacity && this.count * 8 < capacity) this.resize(capacity >>> 1);
   }
 
   private index(digest: string, prefix: number, ringIndex: number): void {
-    const home = Math.imul(prefix, 0x9e3779b1) >>> this.homeShift;
+    const home = homeSlot(prefix, this.slotMask);
     const slots = this.slots;
     for (let step = 0; step < probeSlots; step += 1) {
       const slot = (home + step) & this.slotMask;
@@ -234,12 +231,19 @@ export class RememberedMessages {
     const slotCount = 4 * capacity;
     this.slots = new Int32Array(2 * slotCount);
     this.slotMask = slotCount - 1;
-    this.homeShift = 32 - Math.log2(slotCount);
     this.overflow.clear();
     this.overflowByHome = undefined;
     for (let position = 0; position < this.count; position += 1)
       this.index(digests[position]!, prefixes[position]!, position);
   }
+}
+
+/**
+ * The home slot of a digest by its first four bytes, all four folded into the low bits (a SHA-256 output's
+ * bits are already uniform; the folding only spreads digests made up in tests). Integer operations only.
+ */
+function homeSlot(prefix: number, slotMask: number): number {
+  return (prefix ^ (prefix >>> 11) ^ (prefix >>> 22)) & slotMask;
 }
 
 /** The digest's first four characters (bytes, for messageDigest's latin1) as a 32-bit integer. */
