@@ -127,10 +127,10 @@ function writeBucket(writer: ByteWriter, replay: ReplayProtectionState, bucket: 
   for (let position = low; position < high; position += 1) {
     const acceptedAtMs = replay.acceptedAtMsAt(position);
     if (acceptedAtMs <= 0xffff_ffff) {
-      encodeRememberedMessage(writer, replay.digestAt(position), acceptedAtMs);
+      encodeRememberedMessage(writer, replay.digestBytesAt(position), acceptedAtMs);
       continue;
     }
-    writer.latin1(replay.digestAt(position));
+    writer.bytes(replay.digestBytesAt(position));
     let lowBits = startLow + (acceptedAtMs - secondStart);
     let highBits = startHigh;
     if (lowBits >= lowGroupsRange) {
@@ -159,5 +159,5 @@ function writeBucketByScan(
     if (rememberedMessageBucket(replay.acceptedAtMsAt(position)) === bucket) members.push(position);
   writer.unsigned(members.length);
   for (const position of members)
-    encodeRememberedMessage(writer, replay.digestAt(position), replay.acceptedAtMsAt(position));
+    encodeRememberedMessage(writer, replay.digestBytesAt(position), replay.acceptedAtMsAt(position));
 }

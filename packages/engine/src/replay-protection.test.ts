@@ -16,8 +16,9 @@ function emptyReplay(): RememberedMessages {
   return new RememberedMessages();
 }
 
+/** A digest as messageDigest gives one: 32 latin1 characters. */
 function digestOf(index: number): string {
-  return createHash('sha256').update(`message ${index}`).digest('hex');
+  return createHash('sha256').update(`message ${index}`).digest('latin1');
 }
 
 /** The live entries: what the ring says is still remembered, oldest first. */

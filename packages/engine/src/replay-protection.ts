@@ -67,6 +67,8 @@ export function remember(replay: RememberedMessages, digest: string, logTimeMs: 
 
 /** Slots looked at for one digest, from its home slot on: where add() puts it, and all that has() reads. */
 const probeSlots = 16;
+/** The length of a messageDigest: SHA-256's 32 bytes, one latin1 character each. */
+const digestLength = 32;
 /** The fewest messages the ring holds room for (a power of two). */
 const minimumCapacity = 256;
 
@@ -83,7 +85,7 @@ const minimumCapacity = 256;
  * a digest is found through an open-addressing index in one typed array,
  * keyed by its first four bytes: has() reads the `probeSlots` slots from the
  * digest's home slot (two or three cache lines, read in order) and compares
- * the stored string only when those four bytes match. A slot never moves, so
+ * the stored bytes only when those four match. A slot never moves, so
  * forgetting a message just empties its slot (has() reads all `probeSlots`
  * slots, so a hole ends nothing). The index has four slots per message the
  * ring has room for: at two, runs of 16 full slots were common enough (a
@@ -99,11 +101,15 @@ const minimumCapacity = 256;
  * forgotten".
  */
 export class RememberedMessages {
-  /** The ring: digests and acceptance times by ring index; `oldest` is position 0. */
-  private digests: string[];
+  /**
+   * The ring, by ring index (`oldest` is position 0): each digest's 32 bytes and its acceptance time. Bytes in
+   * one typed array rather than strings: a remembered string outlived two young-generation collections and was
+   * promoted (with the worker's string of a whole batch's digests that it was cut from), about 60 bytes per
+   * entry for the old generation's collector to mark and, stored into the ring, an old-to-new reference for
+   * every scavenge to visit.
+   */
+  private digestBytes: Uint8Array;
   private acceptedTimesMs: Float64Array;
-  /** Each digest's first four bytes (digestPrefix), so that forgetting one does not read the string again. */
-  private prefixes: Int32Array;
   private ringMask: number;
   private oldest = 0;
   private count = 0;
@@ -115,9 +121,8 @@ export class RememberedMessages {
   private overflowByHome: Int32Array | undefined;
 
   constructor() {
-    this.digests = new Array<string>(minimumCapacity).fill('');
+    this.digestBytes = new Uint8Array(minimumCapacity * digestLength);
     this.acceptedTimesMs = new Float64Array(minimumCapacity);
-    this.prefixes = new Int32Array(minimumCapacity);
     this.ringMask = minimumCapacity - 1;
     const slotCount = 4 * minimumCapacity;
     this.slots = new Int32Array(2 * slotCount);
@@ -134,12 +139,20 @@ export class RememberedMessages {
     return this.acceptedTimesMs[(this.oldest + position) & this.ringMask]!;
   }
 
-  /** The digest of the message at `position` (0 is the oldest). */
+  /** The digest of the message at `position` (0 is the oldest), as messageDigest gives it. */
   digestAt(position: number): string {
-    return this.digests[(this.oldest + position) & this.ringMask]!;
+    return latin1Of(this.digestBytesAt(position));
   }
 
+  /** The digest's 32 bytes at `position` (0 is the oldest): a view, valid until the next add or forgetOldest. */
+  digestBytesAt(position: number): Uint8Array {
+    const start = ((this.oldest + position) & this.ringMask) * digestLength;
+    return this.digestBytes.subarray(start, start + digestLength);
+  }
+
+  /** Whether `digest` (a messageDigest: 32 latin1 characters) is remembered. */
   has(digest: string): boolean {
+    if (digest.length !== digestLength) return false;
     const prefix = digestPrefix(digest);
     const home = homeSlot(prefix, this.slotMask);
     const slots = this.slots;
@@ -148,7 +161,7 @@ export class RememberedMessages {
       const slot = (home + step) & mask;
       if (slots[2 * slot] === prefix) {
         const stored = slots[2 * slot + 1]!;
-        if (stored !== 0 && this.digests[stored - 1] === digest) return true;
+        if (stored !== 0 && this.storedDigestIs(stored - 1, digest)) return true;
       }
     }
     // Almost always empty: its per-home counts (another cache miss) are read only when it is not.
@@ -156,23 +169,31 @@ export class RememberedMessages {
     return this.overflowByHome![home] !== 0 && this.overflow.has(digest);
   }
 
-  /** Remembers `digest`, accepted at `acceptedAtMs`, as the newest message. It must not be remembered already. */
+  /**
+   * Remembers `digest` (a messageDigest: 32 latin1 characters), accepted at `acceptedAtMs`, as the newest
+   * message. It must not be remembered already.
+   */
   add(digest: string, acceptedAtMs: number): void {
+    if (digest.length !== digestLength) throw new RangeError(`a digest is ${digestLength} characters`);
     if (this.count > this.ringMask) this.resize(2 * (this.ringMask + 1));
     const ringIndex = (this.oldest + this.count) & this.ringMask;
-    this.digests[ringIndex] = digest;
+    const bytes = this.digestBytes;
+    const start = ringIndex * digestLength;
+    for (let index = 0; index < digestLength; index += 1) {
+      const code = digest.charCodeAt(index);
+      if (code > 0xff) throw new RangeError('a digest is latin1: one character per byte');
+      bytes[start + index] = code;
+    }
     this.acceptedTimesMs[ringIndex] = acceptedAtMs;
-    const prefix = digestPrefix(digest);
-    this.prefixes[ringIndex] = prefix;
     this.count += 1;
-    this.index(digest, prefix, ringIndex);
+    this.index(ringIndex);
   }
 
   /** Forgets the oldest message. */
   forgetOldest(): void {
     if (this.count === 0) throw new RangeError('no remembered message to forget');
     const ringIndex = this.oldest;
-    const home = homeSlot(this.prefixes[ringIndex]!, this.slotMask);
+    const home = homeSlot(this.prefixAt(ringIndex), this.slotMask);
     const slots = this.slots;
     let found = false;
     for (let step = 0; step < probeSlots; step += 1) {
@@ -185,18 +206,32 @@ export class RememberedMessages {
       }
     }
     if (!found) {
-      this.overflow.delete(this.digests[ringIndex]!);
+      this.overflow.delete(this.digestAt(0));
       this.overflowByHome![home]! -= 1;
     }
-    // The string is let go, not kept alive by the ring until its index comes round again.
-    this.digests[ringIndex] = '';
     this.oldest = (ringIndex + 1) & this.ringMask;
     this.count -= 1;
     const capacity = this.ringMask + 1;
     if (capacity > minimumCapacity && this.count * 8 < capacity) this.resize(capacity >>> 1);
   }
 
-  private index(digest: string, prefix: number, ringIndex: number): void {
+  /** The first four bytes of the digest at `ringIndex`, as digestPrefix reads them from its string. */
+  private prefixAt(ringIndex: number): number {
+    const bytes = this.digestBytes;
+    const start = ringIndex * digestLength;
+    return bytes[start]! | (bytes[start + 1]! << 8) | (bytes[start + 2]! << 16) | (bytes[start + 3]! << 24);
+  }
+
+  private storedDigestIs(ringIndex: number, digest: string): boolean {
+    const bytes = this.digestBytes;
+    const start = ringIndex * digestLength;
+    for (let index = 0; index < digestLength; index += 1)
+      if (bytes[start + index] !== digest.charCodeAt(index)) return false;
+    return true;
+  }
+
+  private index(ringIndex: number): void {
+    const prefix = this.prefixAt(ringIndex);
     const home = homeSlot(prefix, this.slotMask);
     const slots = this.slots;
     for (let step = 0; step < probeSlots; step += 1) {
@@ -207,25 +242,21 @@ export class RememberedMessages {
         return;
       }
     }
-    this.overflow.add(digest);
+    this.overflow.add(latin1Of(this.digestBytes.subarray(ringIndex * digestLength, (ringIndex + 1) * digestLength)));
     this.overflowByHome ??= new Int32Array(this.slotMask + 1);
     this.overflowByHome[home]! += 1;
   }
 
   /** A ring of `capacity` (a power of two, at least the count) and an index of four times as many slots, rebuilt. */
   private resize(capacity: number): void {
-    const digests = new Array<string>(capacity).fill('');
+    const digestBytes = new Uint8Array(capacity * digestLength);
     const acceptedTimesMs = new Float64Array(capacity);
-    const prefixes = new Int32Array(capacity);
     for (let position = 0; position < this.count; position += 1) {
-      const ringIndex = (this.oldest + position) & this.ringMask;
-      digests[position] = this.digests[ringIndex]!;
-      acceptedTimesMs[position] = this.acceptedTimesMs[ringIndex]!;
-      prefixes[position] = this.prefixes[ringIndex]!;
+      digestBytes.set(this.digestBytesAt(position), position * digestLength);
+      acceptedTimesMs[position] = this.acceptedAtMsAt(position);
     }
-    this.digests = digests;
+    this.digestBytes = digestBytes;
     this.acceptedTimesMs = acceptedTimesMs;
-    this.prefixes = prefixes;
     this.ringMask = capacity - 1;
     this.oldest = 0;
     const slotCount = 4 * capacity;
@@ -233,9 +264,13 @@ export class RememberedMessages {
     this.slotMask = slotCount - 1;
     this.overflow.clear();
     this.overflowByHome = undefined;
-    for (let position = 0; position < this.count; position += 1)
-      this.index(digests[position]!, prefixes[position]!, position);
+    for (let position = 0; position < this.count; position += 1) this.index(position);
   }
+}
+
+/** A digest's 32 bytes as messageDigest's string: one latin1 character per byte. */
+function latin1Of(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 }
 
 /**

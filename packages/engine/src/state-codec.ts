@@ -129,7 +129,7 @@ export function encodeState(state: ExchangeState): Uint8Array {
   const replay = state.replayProtection;
   writer.unsigned(replay.size);
   for (let position = 0; position < replay.size; position += 1) {
-    encodeRememberedMessage(writer, replay.digestAt(position), replay.acceptedAtMsAt(position));
+    encodeRememberedMessage(writer, replay.digestBytesAt(position), replay.acceptedAtMsAt(position));
   }
   return writer.finish();
 }
@@ -303,9 +303,10 @@ export function encodeCreditedDeposit(writer: ByteWriter, deposit: string): void
   writer.string(deposit);
 }
 
-/** One remembered message: its 32-byte digest (held as a latin1 string) and the log time it was accepted at. */
-export function encodeRememberedMessage(writer: ByteWriter, digest: string, acceptedAtMs: number): void {
-  writer.latin1(digest);
+/** One remembered message: its 32-byte digest (a latin1 string, or the bytes) and the log time it was accepted at. */
+export function encodeRememberedMessage(writer: ByteWriter, digest: string | Uint8Array, acceptedAtMs: number): void {
+  if (typeof digest === 'string') writer.latin1(digest);
+  else writer.bytes(digest);
   writer.unsigned(acceptedAtMs);
 }
 
