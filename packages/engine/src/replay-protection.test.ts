@@ -18,7 +18,7 @@ function emptyReplay(): RememberedMessages {
 
 /** A digest as messageDigest gives one: 32 latin1 characters. */
 function digestOf(index: number): string {
-  return createHash('sha256').update(`message ${index}`).digest('latin1');
+  return createHash('sha256').update(`message ${index}`).digest('binary'); // 'binary' is Node's name for latin1
 }
 
 /** The live entries: what the ring says is still remembered, oldest first. */
