@@ -354,11 +354,11 @@ describe('apply() with real signatures', () => {
     it('forgets a message once no window can admit it, by which time it is out of its window', () => {
       const entry = trader.entry('orderExecute', limitBid, t, { windowMs: maximumWindowMs });
       expectAccepted(state, entry);
-      expect(state.replayProtection.seen.has(messageDigest(trader.publicKey, entry.transaction.message))).toBe(true);
+      expect(state.replayProtection.has(messageDigest(trader.publicKey, entry.transaction.message))).toBe(true);
       expectRejected(state, { ...entry, logTimeMs: t + maximumWindowMs }, 'DUPLICATE_REQUEST');
       expectRejected(state, { ...entry, logTimeMs: t + maximumWindowMs + 1 }, 'INVALID_TIMESTAMP');
       expectAccepted(state, trader.entry('orderCancelAll', { symbol: 'SOL_USDC' }, t + replayMemoryMs + 1));
-      expect(state.replayProtection.seen.has(messageDigest(trader.publicKey, entry.transaction.message))).toBe(false);
+      expect(state.replayProtection.has(messageDigest(trader.publicKey, entry.transaction.message))).toBe(false);
       expectRejected(state, { ...entry, logTimeMs: t + replayMemoryMs + 1 }, 'INVALID_TIMESTAMP');
     });
   });

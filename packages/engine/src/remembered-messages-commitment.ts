@@ -8,8 +8,9 @@
  * goes back, and forgetting drops the oldest first), so an update rehashes
  * only the buckets of the seconds that gained or lost messages since the
  * last one: a few per attestation, whatever the number of messages
- * remembered. A bucket's messages are one contiguous run of the acceptance
- * queue, found by binary search, so no per-bucket lists are kept.
+ * remembered. A bucket's messages are one contiguous run of the remembered
+ * messages (kept oldest first, replay-protection.ts), found by binary search,
+ * so no per-bucket lists are kept.
  */
 import { hash as oneShotHash } from 'node:crypto';
 import type { ByteWriter } from './byte-codec.js';
@@ -42,15 +43,13 @@ export function rememberedMessageBucket(acceptedAtMs: number): number {
   return Number((BigInt(acceptedAtMs) / BigInt(rememberedMessageBucketWidthMs)) % BigInt(bucketCount));
 }
 
-type Queue = ReplayProtectionState['queue'];
-
-/** The first index in queue[start…end) whose acceptance time is at least `timeMs` (the queue is in time order). */
-function firstAtOrAfter(queue: Queue, start: number, end: number, timeMs: number): number {
+/** The first position in [start…end) whose acceptance time is at least `timeMs` (they are in time order). */
+function firstAtOrAfter(replay: ReplayProtectionState, start: number, end: number, timeMs: number): number {
   let low = start;
   let high = end;
   while (low < high) {
     const middle = (low + high) >>> 1;
-    if (queue[middle]!.acceptedAtMs < timeMs) low = middle + 1;
+    if (replay.acceptedAtMsAt(middle) < timeMs) low = middle + 1;
     else high = middle;
   }
   return low;
@@ -78,10 +77,9 @@ export class RememberedMessagesPart {
 
   /** Notes every message remembered now, checking the order the incremental updates rely on. */
   noteAll(replay: ReplayProtectionState): void {
-    const queue = replay.queue;
-    for (let index = replay.queueStart; index < queue.length; index += 1) {
-      const acceptedAtMs = queue[index]!.acceptedAtMs;
-      if (index > replay.queueStart && acceptedAtMs < queue[index - 1]!.acceptedAtMs) {
+    for (let position = 0; position < replay.size; position += 1) {
+      const acceptedAtMs = replay.acceptedAtMsAt(position);
+      if (position > 0 && acceptedAtMs < replay.acceptedAtMsAt(position - 1)) {
         throw new Error('the remembered messages are not in acceptance-time order');
       }
       this.note(acceptedAtMs);
@@ -104,37 +102,35 @@ export class RememberedMessagesPart {
 
 /** varint m ‖ the bucket's m messages, in acceptance order. */
 function writeBucket(writer: ByteWriter, replay: ReplayProtectionState, bucket: number): void {
-  const queue = replay.queue;
-  const start = replay.queueStart;
-  const end = queue.length;
+  const start = 0;
+  const end = replay.size;
   if (start === end) {
     writer.unsigned(0);
     return;
   }
   const width = rememberedMessageBucketWidthMs;
-  const firstAcceptedAtMs = queue[start]!.acceptedAtMs;
-  if (queue[end - 1]!.acceptedAtMs - secondStartOf(firstAcceptedAtMs) >= bucketCount * width) {
-    writeBucketByScan(writer, queue, start, end, bucket);
+  const firstAcceptedAtMs = replay.acceptedAtMsAt(start);
+  if (replay.acceptedAtMsAt(end - 1) - secondStartOf(firstAcceptedAtMs) >= bucketCount * width) {
+    writeBucketByScan(writer, replay, start, end, bucket);
     return;
   }
   // At most one second of the memory falls in this bucket: the first one at or after the oldest message's.
   const secondsLater = (bucket - rememberedMessageBucket(firstAcceptedAtMs) + bucketCount) % bucketCount;
   const secondStart = secondStartOf(firstAcceptedAtMs) + secondsLater * width;
-  const low = firstAtOrAfter(queue, start, end, secondStart);
-  const high = firstAtOrAfter(queue, low, end, secondStart + width);
+  const low = firstAtOrAfter(replay, start, end, secondStart);
+  const high = firstAtOrAfter(replay, low, end, secondStart + width);
   writer.unsigned(high - low);
   // encodeRememberedMessage's bytes, with the acceptance time's varint split at bit 28 around the second's start:
   // times past 2^32 would otherwise take ByteWriter's BigInt path for every message.
   const startLow = secondStart % lowGroupsRange;
   const startHigh = Number(BigInt(secondStart) >> 28n);
-  for (let index = low; index < high; index += 1) {
-    const message = queue[index]!;
-    const acceptedAtMs = message.acceptedAtMs;
+  for (let position = low; position < high; position += 1) {
+    const acceptedAtMs = replay.acceptedAtMsAt(position);
     if (acceptedAtMs <= 0xffff_ffff) {
-      encodeRememberedMessage(writer, message.digest, acceptedAtMs);
+      encodeRememberedMessage(writer, replay.digestBytesAt(position), acceptedAtMs);
       continue;
     }
-    writer.latin1(message.digest);
+    writer.bytes(replay.digestBytesAt(position));
     let lowBits = startLow + (acceptedAtMs - secondStart);
     let highBits = startHigh;
     if (lowBits >= lowGroupsRange) {
@@ -151,8 +147,17 @@ function writeBucket(writer: ByteWriter, replay: ReplayProtectionState, bucket: 
 }
 
 /** The exact but linear path, for a memory spanning more seconds than there are buckets (never in a replay). */
-function writeBucketByScan(writer: ByteWriter, queue: Queue, start: number, end: number, bucket: number): void {
-  const members = queue.slice(start, end).filter((message) => rememberedMessageBucket(message.acceptedAtMs) === bucket);
+function writeBucketByScan(
+  writer: ByteWriter,
+  replay: ReplayProtectionState,
+  start: number,
+  end: number,
+  bucket: number,
+): void {
+  const members: number[] = [];
+  for (let position = start; position < end; position += 1)
+    if (rememberedMessageBucket(replay.acceptedAtMsAt(position)) === bucket) members.push(position);
   writer.unsigned(members.length);
-  for (const message of members) encodeRememberedMessage(writer, message.digest, message.acceptedAtMs);
+  for (const position of members)
+    encodeRememberedMessage(writer, replay.digestBytesAt(position), replay.acceptedAtMsAt(position));
 }

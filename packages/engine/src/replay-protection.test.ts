@@ -7,22 +7,26 @@ import {
   hasSeen,
   isWithinWindow,
   messageDigest,
+  RememberedMessages,
   remember,
   replayMemoryMs,
 } from './replay-protection.js';
-import type { ReplayProtectionState } from './state.js';
 
-function emptyReplay(): ReplayProtectionState {
-  return { seen: new Map(), queue: [], queueStart: 0 };
+function emptyReplay(): RememberedMessages {
+  return new RememberedMessages();
 }
 
+/** A digest as messageDigest gives one: 32 latin1 characters. */
 function digestOf(index: number): string {
-  return createHash('sha256').update(`message ${index}`).digest('hex');
+  return createHash('sha256').update(`message ${index}`).digest('binary'); // 'binary' is Node's name for latin1
 }
 
-/** The live entries: what the queue says is still remembered, oldest first. */
-function live(replay: ReplayProtectionState): Array<{ digest: string; acceptedAtMs: number }> {
-  return replay.queue.slice(replay.queueStart).map((entry) => ({ ...entry }));
+/** The live entries: what the ring says is still remembered, oldest first. */
+function live(replay: RememberedMessages): Array<{ digest: string; acceptedAtMs: number }> {
+  return Array.from({ length: replay.size }, (_, position) => ({
+    digest: replay.digestAt(position),
+    acceptedAtMs: replay.acceptedAtMsAt(position),
+  }));
 }
 
 describe('isWithinWindow', () => {
@@ -118,7 +122,7 @@ describe('forgetExpired', () => {
       expect(hasSeen(replay, digestOf(index)), `accepted at ${time}`).toBe(now - time <= replayMemoryMs),
     );
     expect(live(replay).map((entry) => entry.acceptedAtMs)).toEqual([10, 10, 500, 60_000, 120_000, 120_001, 125_000]);
-    expect(replay.seen.size).toBe(7);
+    expect(replay.size).toBe(7);
   });
 
   it('is idempotent and never forgets anything when time stands still', () => {
@@ -126,10 +130,10 @@ describe('forgetExpired', () => {
     for (let index = 0; index < 10; index += 1) remember(replay, digestOf(index), 5_000);
     forgetExpired(replay, 5_000);
     forgetExpired(replay, 5_000);
-    expect(replay.seen.size).toBe(10);
+    expect(replay.size).toBe(10);
     forgetExpired(replay, 5_000 + replayMemoryMs + 1);
     forgetExpired(replay, 5_000 + replayMemoryMs + 1);
-    expect(replay.seen.size).toBe(0);
+    expect(replay.size).toBe(0);
   });
 
   it('a message forgotten can no longer pass the window rule anyway', () => {
@@ -153,17 +157,17 @@ describe('forgetExpired', () => {
   });
 });
 
-describe('queue compaction', () => {
+describe('the ring and its index', () => {
   /** A model with no compaction: the set of digests accepted within the memory. */
   function modelSeen(entries: ReadonlyArray<{ digest: string; acceptedAtMs: number }>, now: number): string[] {
     return entries.filter((entry) => now - entry.acceptedAtMs <= replayMemoryMs).map((entry) => entry.digest);
   }
 
-  it('compacts a long queue without changing what is remembered', () => {
+  it('wraps, grows and shrinks the ring without changing what is remembered', () => {
     const replay = emptyReplay();
     const all: Array<{ digest: string; acceptedAtMs: number }> = [];
     let now = 0;
-    // 3000 accepted messages one per 100 ms: about 1200 are live at any time, so the queue start passes 1024 and compacts.
+    // 3000 accepted messages one per 100 ms: about 1200 are live at any time, so the ring grows and wraps round.
     for (let index = 0; index < 3_000; index += 1) {
       now = index * 100;
       forgetExpired(replay, now);
@@ -171,12 +175,10 @@ describe('queue compaction', () => {
       expect(hasSeen(replay, digest)).toBe(false);
       remember(replay, digest, now);
       all.push({ digest, acceptedAtMs: now });
-      expect(replay.queueStart).toBeLessThanOrEqual(replay.queue.length);
     }
-    expect(replay.queue.length).toBeLessThan(3_000);
     const expected = modelSeen(all, now);
     expect(live(replay).map((entry) => entry.digest)).toEqual(expected);
-    expect([...replay.seen.keys()].sort()).toEqual([...expected].sort());
+    expect(replay.size).toBe(expected.length);
     for (const entry of all) expect(hasSeen(replay, entry.digest)).toBe(expected.includes(entry.digest));
   });
 
@@ -196,9 +198,58 @@ describe('queue compaction', () => {
         forgetExpired(replay, now);
         const expected = modelSeen(all, now);
         expect(live(replay).map((entry) => entry.digest)).toEqual(expected);
-        expect(replay.seen.size).toBe(expected.length);
+        expect(replay.size).toBe(expected.length);
       }),
       { numRuns: 50 },
+    );
+  });
+});
+
+describe('digests that share their first four bytes', () => {
+  /** Digests a signer could grind: all with the same first four bytes, so all with the same home slot. */
+  const colliding = (index: number): string => `ABCD${String(index).padStart(28, '0')}`;
+
+  it('are all found, past the slots near their home, and forgotten one by one', () => {
+    const replay = emptyReplay();
+    for (let index = 0; index < 200; index += 1) remember(replay, colliding(index), index);
+    for (let index = 0; index < 200; index += 1) expect(hasSeen(replay, colliding(index))).toBe(true);
+    expect(hasSeen(replay, colliding(200))).toBe(false);
+    expect(hasSeen(replay, digestOf(1))).toBe(false);
+    for (let forgotten = 0; forgotten < 200; forgotten += 1) {
+      forgetExpired(replay, forgotten + replayMemoryMs + 1);
+      expect(hasSeen(replay, colliding(forgotten))).toBe(false);
+      if (forgotten < 199) expect(hasSeen(replay, colliding(forgotten + 1))).toBe(true);
+      if (forgotten < 199) expect(hasSeen(replay, colliding(199))).toBe(true);
+    }
+    expect(replay.size).toBe(0);
+  });
+
+  it('match the model mixed with ordinary digests, through growing and shrinking', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 300 }), fc.boolean(), fc.integer({ min: 0, max: 499 })), {
+          minLength: 1,
+          maxLength: 3_000,
+        }),
+        (steps) => {
+          const replay = emptyReplay();
+          const all: Array<{ digest: string; acceptedAtMs: number }> = [];
+          let now = 0;
+          // About 800 remembered at once (more than the ring starts with), and now and then a pause forgets them all.
+          steps.forEach(([gap, collides, pause], index) => {
+            now += gap + (pause === 0 ? 2 * replayMemoryMs : 0);
+            forgetExpired(replay, now);
+            const digest = collides ? colliding(index) : digestOf(index);
+            expect(hasSeen(replay, digest)).toBe(false);
+            remember(replay, digest, now);
+            all.push({ digest, acceptedAtMs: now });
+          });
+          const remembered = all.filter((entry) => now - entry.acceptedAtMs <= replayMemoryMs);
+          expect(live(replay)).toEqual(remembered);
+          for (const entry of all) expect(hasSeen(replay, entry.digest)).toBe(remembered.includes(entry));
+        },
+      ),
+      { numRuns: 30 },
     );
   });
 });

@@ -127,10 +127,9 @@ export function encodeState(state: ExchangeState): Uint8Array {
 
   // Remembered messages in acceptance order, which is the order they are forgotten in.
   const replay = state.replayProtection;
-  writer.unsigned(replay.queue.length - replay.queueStart);
-  for (let index = replay.queueStart; index < replay.queue.length; index += 1) {
-    const entry = replay.queue[index]!;
-    encodeRememberedMessage(writer, entry.digest, entry.acceptedAtMs);
+  writer.unsigned(replay.size);
+  for (let position = 0; position < replay.size; position += 1) {
+    encodeRememberedMessage(writer, replay.digestBytesAt(position), replay.acceptedAtMsAt(position));
   }
   return writer.finish();
 }
@@ -304,9 +303,10 @@ export function encodeCreditedDeposit(writer: ByteWriter, deposit: string): void
   writer.string(deposit);
 }
 
-/** One remembered message: its 32-byte digest (held as a latin1 string) and the log time it was accepted at. */
-export function encodeRememberedMessage(writer: ByteWriter, digest: string, acceptedAtMs: number): void {
-  writer.latin1(digest);
+/** One remembered message: its 32-byte digest (a latin1 string, or the bytes) and the log time it was accepted at. */
+export function encodeRememberedMessage(writer: ByteWriter, digest: string | Uint8Array, acceptedAtMs: number): void {
+  if (typeof digest === 'string') writer.latin1(digest);
+  else writer.bytes(digest);
   writer.unsigned(acceptedAtMs);
 }
 
@@ -661,8 +661,7 @@ function decodeRememberedMessages(reader: ByteReader, state: ExchangeState): voi
   for (let count = reader.safeInteger(); count > 0; count -= 1) {
     const digest = Buffer.from(reader.bytes(32)).toString('latin1');
     const acceptedAtMs = reader.safeInteger();
-    if (state.replayProtection.seen.has(digest)) throw new StateDecodeError('a remembered message appears twice');
-    state.replayProtection.seen.set(digest, acceptedAtMs);
-    state.replayProtection.queue.push({ digest, acceptedAtMs });
+    if (state.replayProtection.has(digest)) throw new StateDecodeError('a remembered message appears twice');
+    state.replayProtection.add(digest, acceptedAtMs);
   }
 }

@@ -11,6 +11,7 @@
 import { hash as oneShotHash } from 'node:crypto';
 import { isCanonicalAccountId } from './account-id.js';
 import { EntryRecorder } from './entry-recorder.js';
+import { RememberedMessages } from './replay-protection.js';
 import { StateChanges } from './state-changes.js';
 import type { OrderType, SelfTradePrevention, Side, TimeInForce } from './instruction.js';
 import { newAccountSettings, type AccountSettings, type AssetMargin } from './margin-state.js';
@@ -324,13 +325,8 @@ export interface ExchangeState {
   readonly changes: StateChanges;
 }
 
-export interface ReplayProtectionState {
-  /** SHA-256 of (public key ‖ signed message), as a latin1 string (messageDigest) → log time when it was accepted. */
-  readonly seen: Map<string, number>;
-  /** The same entries in acceptance order, so the oldest are pruned first. */
-  readonly queue: Array<{ readonly digest: string; readonly acceptedAtMs: number }>;
-  queueStart: number;
-}
+/** The remembered messages (replay-protection.ts): digests with their acceptance times, oldest first. */
+export type ReplayProtectionState = RememberedMessages;
 
 export class GenesisError extends Error {
   override readonly name = 'GenesisError';
@@ -432,7 +428,7 @@ export function createState(genesis: Genesis): ExchangeState {
     creditedDeposits: new Set(),
     borrowers: new Set(),
     lenders: new Set(),
-    replayProtection: { seen: new Map(), queue: [], queueStart: 0 },
+    replayProtection: new RememberedMessages(),
     recorder: new EntryRecorder(changedAccounts, changes),
     changes,
   };
