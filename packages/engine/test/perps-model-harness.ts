@@ -137,7 +137,7 @@ function modelRequest(raw: Record<string, string>): ModelOrderRequest {
     orderType: raw.orderType as 'Limit' | 'Market',
     priceTicks: raw.price === undefined ? 0n : fixed(raw.price, market.tickDecimals),
     quantitySteps: fixed(raw.quantity!, market.stepDecimals),
-    timeInForce: raw.timeInForce === 'IOC' ? 'IOC' : 'GTC',
+    timeInForce: raw.timeInForce === 'IOC' || raw.timeInForce === 'FOK' ? raw.timeInForce : 'GTC',
     reduceOnly: raw.reduceOnly === 'true',
   };
 }

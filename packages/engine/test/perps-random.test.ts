@@ -68,7 +68,9 @@ function randomStep(next: () => number, priceTicks: number[]): Step {
         // Within 5 % of the index.
         order.orderType = 'Limit';
         order.price = price(priceTicks[which]! + Math.round((priceTicks[which]! * ((next() % 1001) - 500)) / 10_000));
-        if (kind === 2) order.timeInForce = 'IOC';
+        // Some takers are fill-or-kill (read off the size, so the draws that follow stay as they were): both kinds
+        // are refused before the margin check when they would not fill (docs/perps.md section 4a).
+        if (kind === 2) order.timeInForce = steps % 4 === 0 ? 'FOK' : 'IOC';
       }
       // Reduce-only on any kind: a GTC one rests, to be passed over, cut or expired (docs/perps.md section 4a).
       if (next() % 4 === 0) order.reduceOnly = 'true';
@@ -182,6 +184,8 @@ describe('seeded random perpetual sequences against the reference model', () => 
       'realised by the sweep',
       'loss borrowed',
       'order that opens nothing',
+      'orderExecute ORDER_WOULD_NOT_FILL',
+      'unfillable order refused before margin',
       'order rests',
       'reduce-only order rests',
       'reduce-only order cut',

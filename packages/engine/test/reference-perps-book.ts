@@ -40,7 +40,7 @@ export interface ModelOrderRequest {
   /** Zero for a market order. */
   readonly priceTicks: bigint;
   readonly quantitySteps: bigint;
-  readonly timeInForce: 'GTC' | 'IOC';
+  readonly timeInForce: 'GTC' | 'IOC' | 'FOK';
   readonly reduceOnly: boolean;
 }
 
@@ -181,19 +181,26 @@ export function admitPerpOrder(model: PerpReferenceModel, account: string, reque
     if (order.quantitySteps > size) order = { ...order, quantitySteps: size };
   }
   const planned =
-    order.orderType === 'Market' || order.timeInForce === 'IOC'
+    order.orderType === 'Market' || order.timeInForce !== 'GTC'
       ? plannedWalk(model, market, account, order)
       : undefined;
-  // An order that cannot rest and would execute nothing opens nothing: it is refused before the margin check.
-  if (planned !== undefined && planned.steps === 0n) return { accepted: false, code: 'ORDER_WOULD_NOT_FILL' };
-  if (!order.reduceOnly) {
-    const size =
-      order.orderType === 'Limit'
-        ? { steps: order.quantitySteps, quoteUnits: order.quantitySteps * order.priceTicks * quotePerStepTick(market) }
-        : planned!;
-    if (size.steps > 0n && marginRefused(model, account, market, order.side, size.steps, size.quoteUnits))
-      return { accepted: false, code: 'INSUFFICIENT_MARGIN', reason: 'order' };
+  const size =
+    order.orderType === 'Limit'
+      ? { steps: order.quantitySteps, quoteUnits: order.quantitySteps * order.priceTicks * quotePerStepTick(market) }
+      : planned!;
+  const refusedForMargin = (): boolean =>
+    !order.reduceOnly &&
+    size.steps > 0n &&
+    marginRefused(model, account, market, order.side, size.steps, size.quoteUnits);
+  // An order that cannot rest and would execute nothing (a fill-or-kill order: less than its whole quantity) opens
+  // nothing: it is refused before the margin check, which it may fail as well.
+  const wouldNotFill =
+    planned !== undefined && (order.timeInForce === 'FOK' ? planned.steps < order.quantitySteps : planned.steps === 0n);
+  if (wouldNotFill) {
+    if (refusedForMargin()) model.meet('unfillable order refused before margin');
+    return { accepted: false, code: 'ORDER_WOULD_NOT_FILL' };
   }
+  if (refusedForMargin()) return { accepted: false, code: 'INSUFFICIENT_MARGIN', reason: 'order' };
   return { accepted: true, order };
 }
 

@@ -28,7 +28,7 @@ import type { EntryRecorder } from '../entry-recorder.js';
 import type { OrderView } from '../events.js';
 import { debtUnits, healthWithout, heldUnits, type InitialMarginHealth, initialTermsAt } from '../health.js';
 import { maximum, minimum } from '../margin-fixed-point.js';
-import { type AttachedViews, PlannedWalk, placeOrder, plannedFill, type OrderParameters } from '../matching.js';
+import { type AttachedViews, PlannedWalk, placeOrder, type OrderParameters } from '../matching.js';
 import { wouldNotFill } from '../order-admission.js';
 import type { ResolvedOrder } from '../order-request.js';
 import { isRejection, reject, type Rejection } from '../result-codes.js';
@@ -106,7 +106,7 @@ function orderSize(
     const steps = params.quantitySteps;
     return { steps, quoteUnits: steps * params.priceTicks * params.market.quoteUnitsPerStepTick };
   }
-  return walk === undefined ? plannedFill(params, account) : walk.get();
+  return (walk ?? new PlannedWalk(params, account)).get();
 }
 
 /**
