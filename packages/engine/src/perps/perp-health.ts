@@ -10,7 +10,7 @@
  */
 import type { Account, ExchangeState, Market } from '../state.js';
 import { positionRequirementUnits } from './position-health.js';
-import { notionalOfProduct, pendingFundingUnits, type Position, settlementUnitsProduct } from './position.js';
+import { notionalOfQuotient, pendingFundingUnits, type Position, settlementUnitsQuotient } from './position.js';
 
 export interface PositionsHealth {
   readonly gainUnits: bigint;
@@ -83,10 +83,11 @@ export function addPositionTerms(
   // One product for both: the notional is |q| × mark rounded up, and the mark value (unrealisedPnlUnits') is
   // q × mark rounded toward −∞, which is that notional negated for a short, and it rounded down for a long.
   const quantity = position.quantityUnits;
-  const exactUnits = settlementUnitsProduct(quantity < 0n ? -quantity : quantity, perp.funding.markPrice, market);
-  const notional = notionalOfProduct(exactUnits);
-  const value = quantity > 0n ? exactUnits.quotient : -notional;
-  const pnl = value - position.costBasisUnits - funding;
+  const quotient = settlementUnitsQuotient(quantity < 0n ? -quantity : quantity, perp.funding.markPrice, market);
+  const notional = notionalOfQuotient(quotient);
+  const value = quantity > 0n ? quotient : -notional;
+  // Funding moves at funding boundaries only: almost always zero, and then not subtracted.
+  const pnl = funding === 0n ? value - position.costBasisUnits : value - position.costBasisUnits - funding;
   if (pnl > 0n) sums.gainUnits += pnl;
   else sums.lossUnits -= pnl;
   sums.initialRequirement += positionRequirementUnits(perp.parameters.imf, notional, decimals);

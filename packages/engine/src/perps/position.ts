@@ -153,6 +153,23 @@ export function settlementUnitsProduct(
   return { quotient, exact: !conversionInexact(quotient) };
 }
 
+/**
+ * settlementUnitsProduct without its object: the quotient rounded down; notionalOfQuotient, called before any
+ * other conversion, rounds it up (health's hot path: one object fewer per position term).
+ */
+export function settlementUnitsQuotient(
+  sizeUnits: bigint,
+  perUnit: bigint,
+  market: { readonly base: { readonly decimals: number }; readonly quote: { readonly decimals: number } },
+): bigint {
+  return conversionQuotient(sizeUnits, perUnit, market.base.decimals, market.quote.decimals);
+}
+
+/** The last settlementUnitsQuotient, `quotient`, rounded up (it reads the division that quotient came from). */
+export function notionalOfQuotient(quotient: bigint): bigint {
+  return conversionInexact(quotient) ? quotient + 1n : quotient;
+}
+
 /** The product's quotient rounded up: settlementUnitsTowardPositive of the same non-negative operands. */
 export function notionalOfProduct(product: { readonly quotient: bigint; readonly exact: boolean }): bigint {
   return product.exact ? product.quotient : product.quotient + 1n;
@@ -255,10 +272,22 @@ export function unrealisedPnlUnits(
   baseDecimals: number,
   settlementDecimals: number,
 ): bigint {
-  if (position.quantityUnits === 0n) return -position.costBasisUnits;
-  // The value rounded toward −∞ (a long's value down, a short's obligation up): division truncates toward zero, so
-  // only a negative numerator with a remainder rounds down.
-  const quotient = conversionQuotient(position.quantityUnits, markPrice, baseDecimals, settlementDecimals);
-  const value = conversionNumerator < 0n && conversionInexact(quotient) ? quotient - 1n : quotient;
-  return value - position.costBasisUnits;
+  return markValueUnits(position.quantityUnits, markPrice, baseDecimals, settlementDecimals) - position.costBasisUnits;
+}
+
+/**
+ * `quantityUnits` (signed) at `markPrice` in USDC units, rounded toward −∞
+ * (a long's value down, a short's obligation up): what unrealisedPnlUnits
+ * takes the cost basis from, and the cost basis a realisation leaves.
+ */
+export function markValueUnits(
+  quantityUnits: bigint,
+  markPrice: bigint,
+  baseDecimals: number,
+  settlementDecimals: number,
+): bigint {
+  if (quantityUnits === 0n) return 0n;
+  // Division truncates toward zero, so only a negative numerator with a remainder rounds down.
+  const quotient = conversionQuotient(quantityUnits, markPrice, baseDecimals, settlementDecimals);
+  return conversionNumerator < 0n && conversionInexact(quotient) ? quotient - 1n : quotient;
 }
