@@ -139,23 +139,10 @@ export function settlementUnitsTowardPositive(
 }
 
 /**
- * `sizeUnits` (≥ 0) base units at `perUnit` (wad USDC per whole base unit, > 0)
- * in USDC units: the quotient rounded down and whether it is exact, the
- * operands of settlementUnitsTowardPositive once, so that a caller needing
- * both roundings (perp-health.ts: the mark value and the notional) divides once.
- */
-export function settlementUnitsProduct(
-  sizeUnits: bigint,
-  perUnit: bigint,
-  market: { readonly base: { readonly decimals: number }; readonly quote: { readonly decimals: number } },
-): { readonly quotient: bigint; readonly exact: boolean } {
-  const quotient = conversionQuotient(sizeUnits, perUnit, market.base.decimals, market.quote.decimals);
-  return { quotient, exact: !conversionInexact(quotient) };
-}
-
-/**
- * settlementUnitsProduct without its object: the quotient rounded down; notionalOfQuotient, called before any
- * other conversion, rounds it up (health's hot path: one object fewer per position term).
+ * `sizeUnits` (≥ 0) base units at `perUnit` (wad USDC per whole base unit, > 0) in USDC units, rounded down: the
+ * operands of settlementUnitsTowardPositive once, so that a caller needing both roundings (perp-health.ts: the
+ * mark value and the notional) divides once. notionalOfQuotient, called before any other conversion, rounds it
+ * up; no object is made for the pair (a health term is computed for every position of every margin check).
  */
 export function settlementUnitsQuotient(
   sizeUnits: bigint,
@@ -168,11 +155,6 @@ export function settlementUnitsQuotient(
 /** The last settlementUnitsQuotient, `quotient`, rounded up (it reads the division that quotient came from). */
 export function notionalOfQuotient(quotient: bigint): bigint {
   return conversionInexact(quotient) ? quotient + 1n : quotient;
-}
-
-/** The product's quotient rounded up: settlementUnitsTowardPositive of the same non-negative operands. */
-export function notionalOfProduct(product: { readonly quotient: bigint; readonly exact: boolean }): bigint {
-  return product.exact ? product.quotient : product.quotient + 1n;
 }
 
 /**
