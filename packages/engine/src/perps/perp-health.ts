@@ -39,9 +39,11 @@ export function positionsHealth(
 ): PositionsHealth {
   if (account.positions.size === 0) return noPositions;
   const sums = emptySums();
-  for (const [marketIndex, position] of account.positions)
+  // By key and lookup: a for-of over the map's entries makes an entry array per position (every margin check).
+  const positions = account.positions;
+  for (const marketIndex of positions.keys())
     if (marketIndex !== excludedMarketIndex)
-      addPositionTerms(sums, state.markets[marketIndex]!, position, withMaintenance);
+      addPositionTerms(sums, state.markets[marketIndex]!, positions.get(marketIndex) as Position, withMaintenance);
   return sums;
 }
 

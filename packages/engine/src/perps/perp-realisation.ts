@@ -143,24 +143,26 @@ export function realiseDuePositions(
   // and only a second due position makes the sorted list. Realising moves no position in or out of the map.
   let first = -1;
   let several = false;
-  for (const [marketIndex, position] of account.positions) {
-    if (position.realisedAtMs >= windowStartMs) continue;
+  // By key and lookup: a for-of over the map's entries makes an entry array per position (every accepted entry).
+  const positions = account.positions;
+  for (const marketIndex of positions.keys()) {
+    if ((positions.get(marketIndex) as Position).realisedAtMs >= windowStartMs) continue;
     if (first < 0) first = marketIndex;
     else several = true;
   }
   if (first < 0) return;
   const isPoolAccount = isCoveragePoolAccount(account);
   if (!several) {
-    const position = account.positions.get(first) as Position;
+    const position = positions.get(first) as Position;
     realiseWhole(state, recorder, account, state.markets[first]!, position, isPoolAccount);
     return;
   }
   const due: number[] = [];
-  for (const [marketIndex, position] of account.positions)
-    if (position.realisedAtMs < windowStartMs) due.push(marketIndex);
+  for (const marketIndex of positions.keys())
+    if ((positions.get(marketIndex) as Position).realisedAtMs < windowStartMs) due.push(marketIndex);
   due.sort((left, right) => left - right);
   for (const marketIndex of due) {
-    const position = account.positions.get(marketIndex) as Position;
+    const position = positions.get(marketIndex) as Position;
     realiseWhole(state, recorder, account, state.markets[marketIndex]!, position, isPoolAccount);
   }
 }
