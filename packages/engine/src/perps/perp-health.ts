@@ -29,7 +29,7 @@ const noPositions: PositionsHealth = {
 /**
  * The sums over the account's positions, but for the one on the market `excludedMarketIndex` (−1: none), the
  * maintenance requirement left at 0 unless `withMaintenance`; each term is independent of the others, so any order
- * gives the same sums.
+ * gives the same sums. Valid until the next call (read at once).
  */
 export function positionsHealth(
   state: ExchangeState,
@@ -38,7 +38,11 @@ export function positionsHealth(
   withMaintenance = true,
 ): PositionsHealth {
   if (account.positions.size === 0) return noPositions;
-  const sums = emptySums();
+  const sums = passSums;
+  sums.gainUnits = 0n;
+  sums.lossUnits = 0n;
+  sums.initialRequirement = 0n;
+  sums.maintenanceRequirement = 0n;
   // By key and lookup: a for-of over the map's entries makes an entry array per position (every margin check).
   const positions = account.positions;
   for (const marketIndex of positions.keys())
@@ -46,6 +50,17 @@ export function positionsHealth(
       addPositionTerms(sums, state.markets[marketIndex]!, positions.get(marketIndex) as Position, withMaintenance);
   return sums;
 }
+
+/**
+ * positionsHealth's sums: one object, overwritten by every call (its one caller, health.ts's pass, adds them to
+ * its own sums at once), rather than one allocated per health pass.
+ */
+const passSums: PositionsHealthSums = {
+  gainUnits: 0n,
+  lossUnits: 0n,
+  initialRequirement: 0n,
+  maintenanceRequirement: 0n,
+};
 
 /** PositionsHealth being summed. */
 export interface PositionsHealthSums {
