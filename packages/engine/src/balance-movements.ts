@@ -41,6 +41,19 @@ export function debit(recorder: EntryRecorder, balance: Balance, units: bigint):
   recorder.balanceChanged(balance);
 }
 
+/**
+ * debit of −`negativeUnits` (< 0) when available covers it, as one sum (a
+ * loss never negated); false, and nothing moved, when it does not.
+ */
+export function debitIfCovered(recorder: EntryRecorder, balance: Balance, negativeUnits: bigint): boolean {
+  if (negativeUnits >= 0n) fail(balance, 'debit', -negativeUnits);
+  const left = balance.available + negativeUnits;
+  if (left < 0n) return false;
+  balance.available = left;
+  recorder.balanceChanged(balance);
+  return true;
+}
+
 /** Adds units to available (they came from elsewhere: a trade, a pool, a deposit). */
 export function credit(recorder: EntryRecorder, balance: Balance, units: bigint): void {
   if (units < 0n) fail(balance, 'credit', units);

@@ -317,6 +317,8 @@ function healthPass(
       held += adjustment.heldUnits;
       debt += adjustment.borrowedUnits;
     }
+    // Nothing held and nothing owed (most assets of most accounts): every term is zero, so there is nothing to add.
+    if (keep === undefined && held <= 0n && debt <= 0n) continue;
     const terms = assetTerms(asset, margin, held, debt, decimals, leverageLimit, withMaintenance);
     if (keep !== undefined) keep[index] = terms;
     collateralValue += terms.collateral;

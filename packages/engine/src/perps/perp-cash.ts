@@ -9,7 +9,7 @@
  * halts (InvariantViolation): liquidation of positions is to keep it from
  * happening. Only the exported movements of lending-pool.ts are used.
  */
-import { credit, debit } from '../balance-movements.js';
+import { credit, debit, debitIfCovered } from '../balance-movements.js';
 import { payFromCoveragePool } from '../coverage-pool.js';
 import type { EntryRecorder } from '../entry-recorder.js';
 import { accrue, borrowedUnits, borrowUnits, lentUnits, redeemUnits, repayUnits } from '../lending-pool.js';
@@ -35,12 +35,9 @@ export function settlePerpCash(
     repayUnits(state, recorder, balance, minimum(balance.available, borrowedUnits(balance, timeMs)), timeMs);
     return;
   }
+  // Most losses are paid from the available USDC alone: one sum, no negated loss made.
+  if (debitIfCovered(recorder, balance, netUnits)) return;
   let owed = -netUnits;
-  // Most losses are paid from the available USDC alone: one subtraction, no other bigint made.
-  if (owed <= balance.available) {
-    debit(recorder, balance, owed);
-    return;
-  }
   const fromAvailable = balance.available;
   if (fromAvailable > 0n) debit(recorder, balance, fromAvailable);
   owed -= fromAvailable;

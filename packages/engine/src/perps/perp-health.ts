@@ -10,7 +10,7 @@
  */
 import type { Account, ExchangeState, Market } from '../state.js';
 import { positionRequirementUnits } from './position-health.js';
-import { notionalOfProduct, pendingFundingUnits, type Position, settlementUnitsProduct } from './position.js';
+import { notionalOfQuotient, pendingFundingUnits, type Position, settlementUnitsQuotient } from './position.js';
 
 export interface PositionsHealth {
   readonly gainUnits: bigint;
@@ -29,7 +29,7 @@ const noPositions: PositionsHealth = {
 /**
  * The sums over the account's positions, but for the one on the market `excludedMarketIndex` (−1: none), the
  * maintenance requirement left at 0 unless `withMaintenance`; each term is independent of the others, so any order
- * gives the same sums.
+ * gives the same sums. Valid until the next call (read at once).
  */
 export function positionsHealth(
   state: ExchangeState,
@@ -38,12 +38,29 @@ export function positionsHealth(
   withMaintenance = true,
 ): PositionsHealth {
   if (account.positions.size === 0) return noPositions;
-  const sums = emptySums();
-  for (const [marketIndex, position] of account.positions)
+  const sums = passSums;
+  sums.gainUnits = 0n;
+  sums.lossUnits = 0n;
+  sums.initialRequirement = 0n;
+  sums.maintenanceRequirement = 0n;
+  // By key and lookup: a for-of over the map's entries makes an entry array per position (every margin check).
+  const positions = account.positions;
+  for (const marketIndex of positions.keys())
     if (marketIndex !== excludedMarketIndex)
-      addPositionTerms(sums, state.markets[marketIndex]!, position, withMaintenance);
+      addPositionTerms(sums, state.markets[marketIndex]!, positions.get(marketIndex) as Position, withMaintenance);
   return sums;
 }
+
+/**
+ * positionsHealth's sums: one object, overwritten by every call (its one caller, health.ts's pass, adds them to
+ * its own sums at once), rather than one allocated per health pass.
+ */
+const passSums: PositionsHealthSums = {
+  gainUnits: 0n,
+  lossUnits: 0n,
+  initialRequirement: 0n,
+  maintenanceRequirement: 0n,
+};
 
 /** PositionsHealth being summed. */
 export interface PositionsHealthSums {
@@ -83,10 +100,11 @@ export function addPositionTerms(
   // One product for both: the notional is |q| × mark rounded up, and the mark value (unrealisedPnlUnits') is
   // q × mark rounded toward −∞, which is that notional negated for a short, and it rounded down for a long.
   const quantity = position.quantityUnits;
-  const exactUnits = settlementUnitsProduct(quantity < 0n ? -quantity : quantity, perp.funding.markPrice, market);
-  const notional = notionalOfProduct(exactUnits);
-  const value = quantity > 0n ? exactUnits.quotient : -notional;
-  const pnl = value - position.costBasisUnits - funding;
+  const quotient = settlementUnitsQuotient(quantity < 0n ? -quantity : quantity, perp.funding.markPrice, market);
+  const notional = notionalOfQuotient(quotient);
+  const value = quantity > 0n ? quotient : -notional;
+  // Funding moves at funding boundaries only: almost always zero, and then not subtracted.
+  const pnl = funding === 0n ? value - position.costBasisUnits : value - position.costBasisUnits - funding;
   if (pnl > 0n) sums.gainUnits += pnl;
   else sums.lossUnits -= pnl;
   sums.initialRequirement += positionRequirementUnits(perp.parameters.imf, notional, decimals);

@@ -291,16 +291,24 @@ function settleTransferSide(
   quoteUnits: bigint,
   isPool: boolean,
 ): void {
-  const moved = movePosition(account, market, deltaUnits, quoteUnits, recorder.timeMs, recorder);
-  (market.perp as PerpMarketState).openInterestUnits += moved.openInterestChangeUnits;
+  // movePosition's answer is overwritten by its next call: read before anything else runs.
+  const { position, realisedUnits, fundingUnits, openInterestChangeUnits } = movePosition(
+    account,
+    market,
+    deltaUnits,
+    quoteUnits,
+    recorder.timeMs,
+    recorder,
+  );
+  (market.perp as PerpMarketState).openInterestUnits += openInterestChangeUnits;
   state.changes.accountChanged(account);
   // Its leaf counts the position's pending amounts (liabilities-perps.ts), and an ADL counterparty's resting
   // reduce-only orders must still face what is left of its position (docs/perps.md, section 4a).
   markLeafStale(state, account);
   conformReduceOnlyOrders(state, recorder, account, market);
-  const net = moved.realisedUnits - moved.fundingUnits;
+  const net = realisedUnits - fundingUnits;
   if (isPool) settlePoolSide(market.quote, net);
   else settlePerpCash(state, recorder, account, market.quote, net);
-  reportSettlements(recorder, account, market, moved.realisedUnits, moved.fundingUnits, 0n);
-  reportPositionChanged(recorder, account, market, moved.position, 0n);
+  reportSettlements(recorder, account, market, realisedUnits, fundingUnits, 0n);
+  reportPositionChanged(recorder, account, market, position, 0n);
 }

@@ -179,7 +179,9 @@ function marginRefusal(
 /** What a move of a position from `before` to `after` opens: all of `after` on a flip, else the growth. */
 function openedUnits(before: bigint, after: bigint): bigint {
   if (before !== 0n && after !== 0n && before > 0n !== after > 0n) return magnitude(after);
-  return magnitude(after) > magnitude(before) ? magnitude(after) - magnitude(before) : 0n;
+  // On one side (or from or to zero): the growth of the magnitude, compared and subtracted without negating either.
+  if (after >= 0n && before >= 0n) return after > before ? after - before : 0n;
+  return after < before ? before - after : 0n;
 }
 
 /**

@@ -22,7 +22,7 @@ import { reportSettlements, settleFundingReported } from './perp-events.js';
 import type { PerpMarketState } from './perp-market.js';
 import { coveragePoolAccountId, isCoveragePoolAccount, settlePoolSide } from './pool-positions.js';
 import { marketPositionsOf, nodeRealised, positionRealised, type QueueNode } from './position-queue.js';
-import { pendingFundingUnits, type Position, unrealisedPnlUnits } from './position.js';
+import { markValueUnits, pendingFundingUnits, type Position } from './position.js';
 
 /** The realisation cadence: one window of log time. */
 export const realisationWindowMs = 10_000;
@@ -31,34 +31,41 @@ export const realisationWindowMs = 10_000;
  * Realises the position's PnL at its market's mark (none while the mark is
  * zero) and stamps it with `timeMs`. Returns the PnL (signed, positive: the
  * account gains): the caller moves it into USDC. The mark value rounds
- * toward −∞ (unrealisedPnlUnits), so a gain rounds down and a loss up.
- * `pnl`, when given, is pnlAtMark of the same position, computed by the caller already.
+ * toward −∞ (markValueUnits), so a gain rounds down and a loss up.
  */
-export function realiseAtMark(
-  market: Market,
-  position: Position,
-  timeMs: number,
-  pnl = pnlAtMark(market, position),
-): bigint {
-  position.realisedAtMs = timeMs;
-  if (pnl === 0n) return 0n;
-  position.costBasisUnits += pnl;
-  position.realisedPnlUnits += pnl;
-  return pnl;
+export function realiseAtMark(market: Market, position: Position, timeMs: number): bigint {
+  const value = valueAtMark(market, position);
+  return realiseAtValue(position, timeMs, value, value - position.costBasisUnits);
 }
 
-/** The position's PnL at its market's mark (zero while the mark is zero): what realiseAtMark realises. */
-function pnlAtMark(market: Market, position: Position): bigint {
+/**
+ * realiseAtMark with the position's valueAtMark and `pnlUnits`, that value less its cost basis, computed by the
+ * caller. The cost basis becomes the value: the same integer as the cost basis plus the PnL, without the sum.
+ */
+function realiseAtValue(position: Position, timeMs: number, valueUnits: bigint, pnlUnits: bigint): bigint {
+  position.realisedAtMs = timeMs;
+  if (pnlUnits === 0n) return 0n;
+  position.costBasisUnits = valueUnits;
+  position.realisedPnlUnits += pnlUnits;
+  return pnlUnits;
+}
+
+/**
+ * The position's value at its market's mark (markValueUnits), or, while the mark is zero, its cost basis
+ * itself, so that the PnL realised (the value less the cost basis) is zero then.
+ */
+function valueAtMark(market: Market, position: Position): bigint {
   const mark = (market.perp as PerpMarketState).funding.markPrice;
-  if (mark === 0n) return 0n;
-  return unrealisedPnlUnits(position, mark, market.base.decimals, market.quote.decimals);
+  if (mark === 0n) return position.costBasisUnits;
+  return markValueUnits(position.quantityUnits, mark, market.base.decimals, market.quote.decimals);
 }
 
 /**
  * Settles the position's funding, realises it at the mark and moves the
  * result into the account's USDC (the USDC change is PnL − funding), or the
- * coverage pool's holdings for its account. The sweep passes both parts and
- * their difference, computed already, and the position's queue node.
+ * coverage pool's holdings for its account. `fundingUnits`, `valueUnits`
+ * (valueAtMark), `pnlUnits` (the value less the cost basis) and `netUnits` (PnL − funding) are computed by the
+ * caller; `node` is the position's queue node when the sweep took it from there.
  */
 function realisePosition(
   state: ExchangeState,
@@ -67,24 +74,51 @@ function realisePosition(
   market: Market,
   position: Position,
   isPoolAccount: boolean,
-  fundingUnits?: bigint,
-  pnlUnits?: bigint,
-  node?: QueueNode,
-  netUnits?: bigint,
+  fundingUnits: bigint,
+  valueUnits: bigint,
+  pnlUnits: bigint,
+  netUnits: bigint,
+  node: QueueNode | undefined,
 ): void {
   const timeMs = recorder.timeMs;
-  const funding = settleFundingReported(account, market, position, recorder, fundingUnits);
-  const pnl = realiseAtMark(market, position, timeMs, pnlUnits);
+  settleFundingReported(account, market, position, recorder, fundingUnits);
+  realiseAtValue(position, timeMs, valueUnits, pnlUnits);
   if (node === undefined) positionRealised(market, account, position, timeMs);
   else nodeRealised(market, node, timeMs);
   state.changes.accountChanged(account);
   markLeafStale(state, account);
-  // The sweep's difference is this one: settleFundingReported and realiseAtMark return the parts they are given.
-  const net = netUnits ?? pnl - funding;
   // The coverage pool's account has no USDC of its own: the pool's holdings are its cash (pool-positions.ts).
-  if (isPoolAccount) settlePoolSide(market.quote, net);
-  else settlePerpCash(state, recorder, account, market.quote, net);
-  reportSettlements(recorder, account, market, pnl, funding, 0n);
+  if (isPoolAccount) settlePoolSide(market.quote, netUnits);
+  else settlePerpCash(state, recorder, account, market.quote, netUnits);
+  reportSettlements(recorder, account, market, pnlUnits, fundingUnits, 0n);
+}
+
+/** realisePosition of a position nobody computed anything for yet (the signer's own, realiseDuePositions). */
+function realiseWhole(
+  state: ExchangeState,
+  recorder: EntryRecorder,
+  account: Account,
+  market: Market,
+  position: Position,
+  isPoolAccount: boolean,
+): void {
+  const fundingUnits = pendingFundingOf(market, position);
+  const valueUnits = valueAtMark(market, position);
+  const pnlUnits = valueUnits - position.costBasisUnits;
+  const netUnits = fundingUnits === 0n ? pnlUnits : pnlUnits - fundingUnits;
+  realisePosition(
+    state,
+    recorder,
+    account,
+    market,
+    position,
+    isPoolAccount,
+    fundingUnits,
+    valueUnits,
+    pnlUnits,
+    netUnits,
+    undefined,
+  );
 }
 
 /** The start of the realisation window holding `timeMs` (integer arithmetic: no division on numbers in the engine). */
@@ -109,29 +143,31 @@ export function realiseDuePositions(
   // and only a second due position makes the sorted list. Realising moves no position in or out of the map.
   let first = -1;
   let several = false;
-  for (const [marketIndex, position] of account.positions) {
-    if (position.realisedAtMs >= windowStartMs) continue;
+  // By key and lookup: a for-of over the map's entries makes an entry array per position (every accepted entry).
+  const positions = account.positions;
+  for (const marketIndex of positions.keys()) {
+    if ((positions.get(marketIndex) as Position).realisedAtMs >= windowStartMs) continue;
     if (first < 0) first = marketIndex;
     else several = true;
   }
   if (first < 0) return;
   const isPoolAccount = isCoveragePoolAccount(account);
   if (!several) {
-    const position = account.positions.get(first) as Position;
-    realisePosition(state, recorder, account, state.markets[first]!, position, isPoolAccount);
+    const position = positions.get(first) as Position;
+    realiseWhole(state, recorder, account, state.markets[first]!, position, isPoolAccount);
     return;
   }
   const due: number[] = [];
-  for (const [marketIndex, position] of account.positions)
-    if (position.realisedAtMs < windowStartMs) due.push(marketIndex);
+  for (const marketIndex of positions.keys())
+    if ((positions.get(marketIndex) as Position).realisedAtMs < windowStartMs) due.push(marketIndex);
   due.sort((left, right) => left - right);
   for (const marketIndex of due) {
-    const position = account.positions.get(marketIndex) as Position;
-    realisePosition(state, recorder, account, state.markets[marketIndex]!, position, isPoolAccount);
+    const position = positions.get(marketIndex) as Position;
+    realiseWhole(state, recorder, account, state.markets[marketIndex]!, position, isPoolAccount);
   }
 }
 
-/** What realising a position would settle first: its pending funding (pnlAtMark is the other part). */
+/** What realising a position would settle first: its pending funding (valueAtMark gives the other part). */
 function pendingFundingOf(market: Market, position: Position): bigint {
   const funding = (market.perp as PerpMarketState).funding;
   return pendingFundingUnits(position, funding.cumulativeFundingIndex, market.base.decimals, market.quote.decimals);
@@ -181,8 +217,10 @@ export function realiseOldestPositions(state: ExchangeState, recorder: EntryReco
       if (oldest === undefined) break;
       const { account, position } = oldest;
       const fundingUnits = pendingFundingOf(market, position);
-      const pnlUnits = pnlAtMark(market, position);
-      const netUnits = pnlUnits - fundingUnits;
+      const valueUnits = valueAtMark(market, position);
+      const pnlUnits = valueUnits - position.costBasisUnits;
+      // Funding moves at funding boundaries only: almost always zero, and then no difference is made.
+      const netUnits = fundingUnits === 0n ? pnlUnits : pnlUnits - fundingUnits;
       const isPoolAccount = account === poolAccount;
       if (isPoolAccount && !isPayableByPool(market.quote, netUnits)) {
         // The pool's holdings cannot pay its account's loss now: passed over, its PnL stays pending (section 6a).
@@ -204,9 +242,10 @@ export function realiseOldestPositions(state: ExchangeState, recorder: EntryReco
         position,
         isPoolAccount,
         fundingUnits,
+        valueUnits,
         pnlUnits,
-        oldest,
         netUnits,
+        oldest,
       );
     }
   }

@@ -20,12 +20,31 @@ import { positionClosed, positionRealised } from './position-queue.js';
 import { applyFill, newPosition, type Position } from './position.js';
 import { conformReduceOnlyOrders, perpOrderFilled, restingPerpOrdersOf } from './resting-perp-orders.js';
 
+/** What movePosition did: see there. */
+export interface MovedPosition {
+  position: Position;
+  realisedUnits: bigint;
+  fundingUnits: bigint;
+  openInterestChangeUnits: bigint;
+}
+
+/**
+ * movePosition's answer: one object, overwritten by every call (each caller reads it before moving another
+ * position), rather than one allocated per side of every fill.
+ */
+const moved: MovedPosition = {
+  position: newPosition(0n),
+  realisedUnits: 0n,
+  fundingUnits: 0n,
+  openInterestChangeUnits: 0n,
+};
+
 /**
  * Moves `account`'s position on `market` by `deltaUnits` base units for
  * `quoteUnits` USDC units at log time `timeMs`: settles its funding
  * (reported to `recorder`, if any: perp-events.ts), applies the fill, realises what stays open at
  * the mark, and returns the position after it, the realised PnL, the funding
- * paid and the change in open interest. A position that becomes flat is
+ * paid and the change in open interest (valid until the next call). A position that becomes flat is
  * removed (docs/perps.md, "Encoding"); the market's position index
  * (position-queue.ts: the holders and the realisation order) follows.
  */
@@ -36,12 +55,7 @@ export function movePosition(
   quoteUnits: bigint,
   timeMs: number,
   recorder?: EntryRecorder,
-): {
-  readonly position: Position;
-  readonly realisedUnits: bigint;
-  readonly fundingUnits: bigint;
-  readonly openInterestChangeUnits: bigint;
-} {
+): Readonly<MovedPosition> {
   const perp = market.perp as PerpMarketState;
   const existing = account.positions.get(market.index);
   const position = existing ?? newPosition(perp.funding.cumulativeFundingIndex, timeMs);
@@ -54,14 +68,19 @@ export function movePosition(
     positionClosed(market, account);
   } else {
     // What stays open is realised at the mark too (docs/perps.md, "Realisation"): every change realises all PnL.
-    realisedUnits += realiseAtMark(market, position, timeMs);
+    const pnlUnits = realiseAtMark(market, position, timeMs);
+    // Most fills open or add (nothing realised by the fill): then no sum is made.
+    if (pnlUnits !== 0n) realisedUnits = realisedUnits === 0n ? pnlUnits : realisedUnits + pnlUnits;
     if (existing === undefined) account.positions.set(market.index, position);
     positionRealised(market, account, position, timeMs);
   }
   const after = position.quantityUnits;
   // Only longs count in open interest (long part after − long part before), so a short's move makes no bigint.
-  const openInterestChangeUnits = before > 0n ? (after > 0n ? after - before : -before) : after > 0n ? after : 0n;
-  return { position, realisedUnits, fundingUnits, openInterestChangeUnits };
+  moved.openInterestChangeUnits = before > 0n ? (after > 0n ? after - before : -before) : after > 0n ? after : 0n;
+  moved.position = position;
+  moved.realisedUnits = realisedUnits;
+  moved.fundingUnits = fundingUnits;
+  return moved;
 }
 
 /** Settles one taker's fills on a perpetual market. One per walk. */
@@ -102,20 +121,31 @@ export class PerpSettlement extends SpotSettlement {
    */
   private settleSide(account: Account, deltaUnits: bigint, quoteUnits: bigint, feeUnits: bigint): void {
     const { market, recorder, state } = this;
-    const moved = movePosition(account, market, deltaUnits, quoteUnits, recorder.timeMs, recorder);
+    // movePosition's answer is overwritten by its next call: read before anything else runs.
+    const { position, realisedUnits, fundingUnits, openInterestChangeUnits } = movePosition(
+      account,
+      market,
+      deltaUnits,
+      quoteUnits,
+      recorder.timeMs,
+      recorder,
+    );
     if (restingPerpOrdersOf(account, market).reduceOnly.length > 0) {
       const holders = (this.reduceOnlyHolders ??= []);
       if (!holders.includes(account)) holders.push(account);
     }
-    (market.perp as PerpMarketState).openInterestUnits += moved.openInterestChangeUnits;
+    (market.perp as PerpMarketState).openInterestUnits += openInterestChangeUnits;
     // The position is in the account's piece of the state encoding, whether or not USDC moves.
     state.changes.accountChanged(account);
     // And in its liabilities leaf (liabilities-perps.ts), whether or not USDC moves.
     markLeafStale(state, account);
     // The fee is credited first: a loss the account cannot pay is borrowed, never taken from the fee.
     if (feeUnits > 0n) credit(recorder, state.feeAccount.balance(market.quote), feeUnits);
-    settlePerpCash(state, recorder, account, market.quote, moved.realisedUnits - moved.fundingUnits - feeUnits);
-    reportSettlements(recorder, account, market, moved.realisedUnits, moved.fundingUnits, feeUnits);
-    reportPositionChanged(recorder, account, market, moved.position, feeUnits);
+    // Funding moves at funding boundaries only and most fills realise nothing: the zero terms make no difference.
+    let netUnits = fundingUnits === 0n ? realisedUnits : realisedUnits - fundingUnits;
+    if (feeUnits !== 0n) netUnits = netUnits === 0n ? -feeUnits : netUnits - feeUnits;
+    settlePerpCash(state, recorder, account, market.quote, netUnits);
+    reportSettlements(recorder, account, market, realisedUnits, fundingUnits, feeUnits);
+    reportPositionChanged(recorder, account, market, position, feeUnits);
   }
 }

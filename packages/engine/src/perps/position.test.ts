@@ -4,7 +4,9 @@ import {
   applyFill,
   newPosition,
   settleFunding,
-  settlementUnitsProduct,
+  markValueUnits,
+  notionalOfQuotient,
+  settlementUnitsQuotient,
   settlementUnitsTowardPositive,
   unrealisedPnlUnits,
   type Position,
@@ -151,12 +153,19 @@ describe('conversions to USDC units', () => {
               floor(numerator, denominator) - 3n,
             );
           }
-          const product = settlementUnitsProduct(quantity, perUnit, {
+          const quotient = settlementUnitsQuotient(quantity, perUnit, {
             base: { decimals: baseDecimals },
             quote: { decimals: settlementDecimals },
           });
           const numerator = quantity * perUnit * scale;
-          expect(product).toEqual({ quotient: numerator / denominator, exact: numerator % denominator === 0n });
+          expect(quotient).toBe(numerator / denominator);
+          // Read right after the quotient (it reads that division): the same quotient rounded up.
+          expect(notionalOfQuotient(quotient)).toBe(ceiling(numerator, denominator));
+          // A short's mark value is the notional negated, a long's the quotient (perp-health.ts relies on both).
+          expect(markValueUnits(-quantity, perUnit, baseDecimals, settlementDecimals)).toBe(
+            -ceiling(numerator, denominator),
+          );
+          expect(markValueUnits(quantity, perUnit, baseDecimals, settlementDecimals)).toBe(numerator / denominator);
         }
       }
     }

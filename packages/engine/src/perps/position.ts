@@ -139,23 +139,22 @@ export function settlementUnitsTowardPositive(
 }
 
 /**
- * `sizeUnits` (≥ 0) base units at `perUnit` (wad USDC per whole base unit, > 0)
- * in USDC units: the quotient rounded down and whether it is exact, the
- * operands of settlementUnitsTowardPositive once, so that a caller needing
- * both roundings (perp-health.ts: the mark value and the notional) divides once.
+ * `sizeUnits` (≥ 0) base units at `perUnit` (wad USDC per whole base unit, > 0) in USDC units, rounded down: the
+ * operands of settlementUnitsTowardPositive once, so that a caller needing both roundings (perp-health.ts: the
+ * mark value and the notional) divides once. notionalOfQuotient, called before any other conversion, rounds it
+ * up; no object is made for the pair (a health term is computed for every position of every margin check).
  */
-export function settlementUnitsProduct(
+export function settlementUnitsQuotient(
   sizeUnits: bigint,
   perUnit: bigint,
   market: { readonly base: { readonly decimals: number }; readonly quote: { readonly decimals: number } },
-): { readonly quotient: bigint; readonly exact: boolean } {
-  const quotient = conversionQuotient(sizeUnits, perUnit, market.base.decimals, market.quote.decimals);
-  return { quotient, exact: !conversionInexact(quotient) };
+): bigint {
+  return conversionQuotient(sizeUnits, perUnit, market.base.decimals, market.quote.decimals);
 }
 
-/** The product's quotient rounded up: settlementUnitsTowardPositive of the same non-negative operands. */
-export function notionalOfProduct(product: { readonly quotient: bigint; readonly exact: boolean }): bigint {
-  return product.exact ? product.quotient : product.quotient + 1n;
+/** The last settlementUnitsQuotient, `quotient`, rounded up (it reads the division that quotient came from). */
+export function notionalOfQuotient(quotient: bigint): bigint {
+  return conversionInexact(quotient) ? quotient + 1n : quotient;
 }
 
 /**
@@ -255,10 +254,22 @@ export function unrealisedPnlUnits(
   baseDecimals: number,
   settlementDecimals: number,
 ): bigint {
-  if (position.quantityUnits === 0n) return -position.costBasisUnits;
-  // The value rounded toward −∞ (a long's value down, a short's obligation up): division truncates toward zero, so
-  // only a negative numerator with a remainder rounds down.
-  const quotient = conversionQuotient(position.quantityUnits, markPrice, baseDecimals, settlementDecimals);
-  const value = conversionNumerator < 0n && conversionInexact(quotient) ? quotient - 1n : quotient;
-  return value - position.costBasisUnits;
+  return markValueUnits(position.quantityUnits, markPrice, baseDecimals, settlementDecimals) - position.costBasisUnits;
+}
+
+/**
+ * `quantityUnits` (signed) at `markPrice` in USDC units, rounded toward −∞
+ * (a long's value down, a short's obligation up): what unrealisedPnlUnits
+ * takes the cost basis from, and the cost basis a realisation leaves.
+ */
+export function markValueUnits(
+  quantityUnits: bigint,
+  markPrice: bigint,
+  baseDecimals: number,
+  settlementDecimals: number,
+): bigint {
+  if (quantityUnits === 0n) return 0n;
+  // Division truncates toward zero, so only a negative numerator with a remainder rounds down.
+  const quotient = conversionQuotient(quantityUnits, markPrice, baseDecimals, settlementDecimals);
+  return conversionNumerator < 0n && conversionInexact(quotient) ? quotient - 1n : quotient;
 }
