@@ -9,7 +9,9 @@
  * 44 ASCII characters (or the market symbol with a length byte), then an
  * 8-byte big-endian id, so the newest record of an account comes last.
  * Values: the 8-byte big-endian sequence of the entry that wrote the record,
- * then UTF-8 JSON with every bigint as a decimal string.
+ * then UTF-8 JSON with every bigint as a decimal string; the one exception is
+ * the order-by-id record, which holds the order's account id instead of a
+ * second copy of the order (orderPointerValue).
  */
 import {
   isCanonicalAccountId,
@@ -190,6 +192,26 @@ function orderIdKey(orderId: number): Buffer {
   return key;
 }
 
+/**
+ * An order-by-id value: writer sequence ‖ the order's account id (44 ASCII
+ * bytes), which names the order's record by account. The order is stored
+ * once, under its account: a second copy of its JSON at every change was
+ * 29 % of the bytes the node appended (docs/benchmarks.md, nodelog6). An
+ * order's account never changes, so this is written once, by the entry that
+ * accepted the order.
+ */
+function orderPointerValue(sequence: number, account: string): Buffer {
+  const value = Buffer.allocUnsafe(8 + accountIdLength);
+  writeUint64(value, 0, sequence);
+  value.write(account, 8, accountIdLength, 'latin1');
+  return value;
+}
+
+/** The account id an order-by-id value names. */
+function accountOfOrderPointer(value: Uint8Array): string {
+  return Buffer.from(value.buffer, value.byteOffset + 8, accountIdLength).toString('latin1');
+}
+
 function marketPrefix(market: string, extra: number): Buffer {
   const length = Buffer.byteLength(market, 'utf8');
   if (length > 255) throw new RangeError('a market symbol is longer than 255 bytes');
@@ -363,7 +385,6 @@ export function decodeWithdrawal(value: Uint8Array): WithdrawalView {
 function putOrder(operations: BatchOperation[], sequence: number, order: OrderView): void {
   const value = asciiRecordValue(sequence, orderJson(order));
   operations.push({ type: 'put', key: accountIdKey(keyspaces.orderByAccount, order.account, order.orderId), value });
-  operations.push({ type: 'put', key: orderIdKey(order.orderId), value });
 }
 
 function putWithdrawal(operations: BatchOperation[], sequence: number, withdrawal: WithdrawalView): void {
@@ -421,6 +442,14 @@ export function historyOperations(
   for (const event of events) {
     switch (event.type) {
       case 'orderAccepted':
+        // Every order is created by its orderAccepted event (open-orders.ts, newOrder), so every order gets one.
+        operations.push({
+          type: 'put',
+          key: orderIdKey(event.order.orderId),
+          value: orderPointerValue(sequence, event.order.account),
+        });
+        (orders ??= new Map()).set(event.order.orderId, event.order);
+        break;
       case 'orderUpdated':
         (orders ??= new Map()).set(event.order.orderId, event.order);
         break;
@@ -492,10 +521,19 @@ export async function historyRepairOperations(
   for (const space of historyKeyspaces) {
     for await (const [key, value] of db.iterator(prefixRange(Uint8Array.of(space)))) {
       if (writerSequenceOf(value) < firstDropped) continue;
-      if (space === keyspaces.orderByAccount || space === keyspaces.orderById) {
+      if (space === keyspaces.orderByAccount) {
         const order = state.orders.get(decodeOrder(value).orderId);
         if (order !== undefined) {
           operations.push({ type: 'put', key, value: asciiRecordValue(lastKept, orderJson(viewOrder(order))) });
+          rewritten += 1;
+          continue;
+        }
+      } else if (space === keyspaces.orderById) {
+        // Written only by the entry that accepted the order, so a kept order's pointer is older than firstDropped;
+        // the check is for a ledger that holds one all the same.
+        const order = state.orders.get(readUint64(key, 1));
+        if (order !== undefined) {
+          operations.push({ type: 'put', key, value: orderPointerValue(lastKept, order.account.id) });
           rewritten += 1;
           continue;
         }
@@ -607,7 +645,11 @@ export class LevelHistoryIndex implements HistoryIndex {
 
   async order(orderId: number): Promise<OrderView | undefined> {
     if (!Number.isSafeInteger(orderId) || orderId < 0) return undefined;
-    const value = await this.db.get(orderIdKey(orderId));
+    const pointer = await this.db.get(orderIdKey(orderId));
+    if (pointer === undefined) return undefined;
+    // Written in the same batch as the pointer and never deleted while the pointer stays (but by a torn-tail repair,
+    // which runs before the node serves), so it is there.
+    const value = await this.db.get(accountIdKey(keyspaces.orderByAccount, accountOfOrderPointer(pointer), orderId));
     return value === undefined ? undefined : decodeOrder(value);
   }
 

@@ -49,11 +49,13 @@ export const historyKeyspaces: readonly number[] = [
  * attestations from then on; version 3 added the perpetuals' funding and mark
  * price history (keyspaces 0x18, 0x19); version 4 added the perpetuals'
  * per-account funding payments, settlements and closed positions (keyspaces
- * 0x1a–0x1c). An older ledger is upgraded in place
+ * 0x1a–0x1c); version 5 stores each order once: the order-by-id record
+ * (0x12) holds the order's account id, naming its record by account, instead
+ * of a second copy of the order. An older ledger is upgraded in place
  * when it is opened (storage-upgrade.ts, docs/log-format.md "Storage format
  * versions").
  */
-export const storageFormatVersion = 4;
+export const storageFormatVersion = 5;
 
 const ascii = (text: string): Uint8Array => new TextEncoder().encode(text);
 function metaKey(name: string): Uint8Array {

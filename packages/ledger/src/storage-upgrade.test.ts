@@ -29,6 +29,7 @@ import { AttestationMaker } from './attestation-maker.js';
 import { createDatabase, writeBatch, type BatchOperation, type LedgerDatabase } from './database.js';
 import { RecoveryError } from './errors.js';
 import { ExchangeNode } from './exchange-node.js';
+import { decodeOrder } from './history.js';
 import type { Sequencer } from './sequencer.js';
 import {
   attestationKey,
@@ -47,6 +48,9 @@ afterEach(async () => {
 });
 
 const lendingRange = prefixRange(Uint8Array.of(keyspaces.lendingMovementByAccount));
+const orderByIdRange = prefixRange(Uint8Array.of(keyspaces.orderById));
+/** The order-by-id key of an order-by-account key (its last 8 bytes are the order id). */
+const orderIdKeyOf = (accountKey: Uint8Array) => Uint8Array.of(keyspaces.orderById, ...accountKey.subarray(-8));
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
 interface Format1Ledger {
@@ -104,7 +108,13 @@ async function writeFormat1Ledger(
       // Format 1 wrote every history record but the borrow/lend ones.
       if (operation.key[0] === keyspaces.lendingMovementByAccount) {
         if (operation.type === 'put') lendingRecords.set(hex(operation.key), hex(operation.value));
-      } else operations.push(operation);
+      } else if (operation.key[0] === keyspaces.orderById) {
+        // Formats 1 to 4 stored a copy of the order record under its id instead (below).
+      } else {
+        operations.push(operation);
+        if (operation.key[0] === keyspaces.orderByAccount && operation.type === 'put')
+          operations.push({ type: 'put', key: orderIdKeyOf(operation.key), value: operation.value });
+      }
     }
     batches.push(operations);
   };
@@ -185,10 +195,13 @@ describe('storage format upgrade', () => {
     expect(old.lendingRecords.size).toBeGreaterThan(5);
     expect(await readRange(directory.path, lendingRange)).toEqual(new Map());
     expect((await readRange(directory.path, snapshotRange)).size).toBeGreaterThan(0);
+    const oldOrders = await readRange(directory.path, orderByIdRange);
+    expect(oldOrders.size).toBeGreaterThan(2);
+    expect([...oldOrders.values()].every((value) => value.length > 2 * (8 + 44))).toBe(true);
 
     const first = openNode(directory.path, old.lastLogTimeMs);
     const node = await first.opened;
-    expect(first.logging.lines.some((line) => line.msg.startsWith('ledger upgraded from storage format 1 to 4'))).toBe(
+    expect(first.logging.lines.some((line) => line.msg.startsWith('ledger upgraded from storage format 1 to 5'))).toBe(
       true,
     );
     expect(node.state.headSequence).toBe(old.headSequence);
@@ -200,6 +213,11 @@ describe('storage format upgrade', () => {
     expect(node.latestAttestation()).toBeUndefined();
     const borrows = await node.history.borrowLendHistory(bob.accountId, { limit: 100 });
     expect(borrows.length).toBe(6);
+    // Every order-by-id record now names the order's account, and the order reads as the old copy did.
+    for (const [key, value] of oldOrders) {
+      const orderId = Number(Buffer.from(key, 'hex').readBigUInt64BE(1));
+      expect(await node.history.order(orderId)).toEqual(decodeOrder(Buffer.from(value, 'hex')));
+    }
 
     first.clock.set(old.lastLogTimeMs + 1_000);
     const deposit = signedEntry(
@@ -219,10 +237,13 @@ describe('storage format upgrade', () => {
     expect(node.latestAttestation()).toMatchObject({ version: 2, sequence: submitted.sequence });
     await node.close();
 
-    expect(await readFormat(directory.path)).toBe(4);
+    expect(await readFormat(directory.path)).toBe(5);
     expect(await readRange(directory.path, lendingRange)).toEqual(old.lendingRecords);
+    const pointers = await readRange(directory.path, orderByIdRange);
+    expect([...pointers.keys()].slice(0, oldOrders.size)).toEqual([...oldOrders.keys()]);
+    expect([...pointers.values()].every((value) => value.length === 2 * (8 + 44))).toBe(true);
 
-    // A second start finds format 4: no upgrade, the same state.
+    // A second start finds format 5: no upgrade, the same state.
     const second = openNode(directory.path, old.lastLogTimeMs + 2_000);
     const reopened = await second.opened;
     expect(second.logging.lines.some((line) => line.msg.startsWith('ledger upgraded'))).toBe(false);
@@ -264,9 +285,9 @@ describe('storage format upgrade', () => {
   });
 
   test.each([
-    [Uint8Array.of(5), 'the storage format is 0x05, this node reads formats 1 to 4 (it was written by a newer version'],
-    [Uint8Array.of(0), 'the storage format is 0x00, this node reads formats 1 to 4 (this node cannot read it'],
-    [undefined, 'the storage format is missing, this node reads formats 1 to 4'],
+    [Uint8Array.of(6), 'the storage format is 0x06, this node reads formats 1 to 5 (it was written by a newer version'],
+    [Uint8Array.of(0), 'the storage format is 0x00, this node reads formats 1 to 5 (this node cannot read it'],
+    [undefined, 'the storage format is missing, this node reads formats 1 to 5'],
   ])('a ledger of format %s is refused with what to do, and left as it was', async (format, message) => {
     const directory = await temporaryDirectory();
     cleanups.push(directory.remove);
