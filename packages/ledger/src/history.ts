@@ -503,7 +503,8 @@ export function historyOperations(
 /**
  * After a torn tail is dropped, removes what the dropped entries wrote to the
  * history: every record written by an entry at or after `firstDropped`.
- * Fills, trades and deposits are immutable and simply go. An order or
+ * Fills, trades and deposits are immutable and simply go; so do order
+ * pointers, which only the entry that accepted the order writes. An order or
  * withdrawal record written by a dropped entry either belongs to an order or
  * withdrawal created by a dropped entry (it goes) or to one that was still
  * open or pending after the last kept entry (it is rewritten from `state`,
@@ -525,15 +526,6 @@ export async function historyRepairOperations(
         const order = state.orders.get(decodeOrder(value).orderId);
         if (order !== undefined) {
           operations.push({ type: 'put', key, value: asciiRecordValue(lastKept, orderJson(viewOrder(order))) });
-          rewritten += 1;
-          continue;
-        }
-      } else if (space === keyspaces.orderById) {
-        // Written only by the entry that accepted the order, so a kept order's pointer is older than firstDropped;
-        // the check is for a ledger that holds one all the same.
-        const order = state.orders.get(readUint64(key, 1));
-        if (order !== undefined) {
-          operations.push({ type: 'put', key, value: orderPointerValue(lastKept, order.account.id) });
           rewritten += 1;
           continue;
         }
