@@ -336,30 +336,77 @@ export function decodeTrade(value: Uint8Array): PublicTrade {
   return decodeRecord<PublicTrade>(value, ['priceTicks', 'quantitySteps', 'quoteUnits']);
 }
 
+/*
+ * An order record is a JSON array: the OrderView's fields by position (docs/log-format.md, "History records"). It is
+ * written at every change of every order, the largest share of the bytes the node appends, and the field names
+ * were more than half of its bytes. Absent optional fields are null; reduceOnly is true or false.
+ */
 function orderJson(order: OrderView): string {
   return (
-    `{"orderId":${order.orderId},"account":"${order.account}","market":"${order.market}","side":"${order.side}",` +
-    `"orderType":"${order.orderType}","priceTicks":"${order.priceTicks}","quantitySteps":"${order.quantitySteps}",` +
-    (order.quoteQuantityUnits === undefined ? '' : `"quoteQuantityUnits":"${order.quoteQuantityUnits}",`) +
-    `"executedSteps":"${order.executedSteps}","executedQuoteUnits":"${order.executedQuoteUnits}",` +
-    `"timeInForce":"${order.timeInForce}","postOnly":${order.postOnly},"selfTradePrevention":"${order.selfTradePrevention}",` +
-    // Only a reduce-only order has the field, so the records of all others are as they always were.
-    (order.reduceOnly === true ? '"reduceOnly":true,' : '') +
-    (order.clientId === undefined ? '' : `"clientId":${order.clientId},`) +
-    (order.triggerPriceTicks === undefined ? '' : `"triggerPriceTicks":"${order.triggerPriceTicks}",`) +
-    `"status":"${order.status}","createdAtMs":${order.createdAtMs}}`
+    `[${order.orderId},"${order.account}","${order.market}","${order.side}","${order.orderType}",` +
+    `"${order.priceTicks}","${order.quantitySteps}",` +
+    (order.quoteQuantityUnits === undefined ? 'null,' : `"${order.quoteQuantityUnits}",`) +
+    `"${order.executedSteps}","${order.executedQuoteUnits}","${order.timeInForce}",${order.postOnly},` +
+    `"${order.selfTradePrevention}",${order.reduceOnly === true},` +
+    (order.clientId === undefined ? 'null,' : `${order.clientId},`) +
+    (order.triggerPriceTicks === undefined ? 'null,' : `"${order.triggerPriceTicks}",`) +
+    `"${order.status}",${order.createdAtMs}]`
   );
 }
 
+/** An order record's array, in orderJson's order. */
+type OrderRecordFields = [
+  orderId: number,
+  account: string,
+  market: string,
+  side: OrderView['side'],
+  orderType: OrderView['orderType'],
+  priceTicks: string,
+  quantitySteps: string,
+  quoteQuantityUnits: string | null,
+  executedSteps: string,
+  executedQuoteUnits: string,
+  timeInForce: OrderView['timeInForce'],
+  postOnly: boolean,
+  selfTradePrevention: OrderView['selfTradePrevention'],
+  reduceOnly: boolean,
+  clientId: number | null,
+  triggerPriceTicks: string | null,
+  status: OrderView['status'],
+  createdAtMs: number,
+];
+const orderRecordLength = 18;
+
+/**
+ * The OrderView an order record holds: its keys in the order of the JSON objects of storage formats 1 to 4, and an
+ * absent optional field absent (not undefined), as those decoded.
+ */
 export function decodeOrder(value: Uint8Array): OrderView {
-  return decodeRecord<OrderView>(value, [
-    'priceTicks',
-    'quantitySteps',
-    'quoteQuantityUnits',
-    'executedSteps',
-    'executedQuoteUnits',
-    'triggerPriceTicks',
-  ]);
+  const text = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1', 8);
+  const fields = JSON.parse(text) as OrderRecordFields;
+  if (!Array.isArray(fields) || fields.length !== orderRecordLength) throw new Error(`not an order record: ${text}`);
+  // The indices are OrderRecordFields' positions.
+  const order: Record<string, unknown> = {
+    orderId: fields[0],
+    account: fields[1],
+    market: fields[2],
+    side: fields[3],
+    orderType: fields[4],
+    priceTicks: BigInt(fields[5]),
+    quantitySteps: BigInt(fields[6]),
+  };
+  if (fields[7] !== null) order.quoteQuantityUnits = BigInt(fields[7]);
+  order.executedSteps = BigInt(fields[8]);
+  order.executedQuoteUnits = BigInt(fields[9]);
+  order.timeInForce = fields[10];
+  order.postOnly = fields[11];
+  order.selfTradePrevention = fields[12];
+  if (fields[13]) order.reduceOnly = true;
+  if (fields[14] !== null) order.clientId = fields[14];
+  if (fields[15] !== null) order.triggerPriceTicks = BigInt(fields[15]);
+  order.status = fields[16];
+  order.createdAtMs = fields[17];
+  return order as unknown as OrderView;
 }
 
 function depositJson(deposit: DepositView): string {

@@ -49,6 +49,22 @@ afterEach(async () => {
 
 const lendingRange = prefixRange(Uint8Array.of(keyspaces.lendingMovementByAccount));
 const orderByIdRange = prefixRange(Uint8Array.of(keyspaces.orderById));
+const orderByAccountRange = prefixRange(Uint8Array.of(keyspaces.orderByAccount));
+/** An order record of formats 1 to 4 (a JSON object, bigints as decimal strings) holding the same order as `value`. */
+function legacyOrderRecord(value: Uint8Array): Uint8Array {
+  const json = JSON.stringify(decodeOrder(value), (_, field) => (typeof field === 'bigint' ? field.toString() : field));
+  return Buffer.concat([value.subarray(0, 8), Buffer.from(json, 'latin1')]);
+}
+
+/** The old order records' views: as formats 1 to 4 decoded them, a JSON object with its bigints back. */
+function legacyOrderView(hexValue: string): Record<string, unknown> {
+  const view = JSON.parse(Buffer.from(hexValue, 'hex').toString('latin1', 8)) as Record<string, unknown>;
+  for (const field of ['priceTicks', 'quantitySteps', 'quoteQuantityUnits', 'executedSteps', 'executedQuoteUnits'])
+    if (view[field] !== undefined) view[field] = BigInt(view[field] as string);
+  if (view.triggerPriceTicks !== undefined) view.triggerPriceTicks = BigInt(view.triggerPriceTicks as string);
+  return view;
+}
+
 /** The order-by-id key of an order-by-account key (its last 8 bytes are the order id). */
 const orderIdKeyOf = (accountKey: Uint8Array) => Uint8Array.of(keyspaces.orderById, ...accountKey.subarray(-8));
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
@@ -110,11 +126,11 @@ async function writeFormat1Ledger(
         if (operation.type === 'put') lendingRecords.set(hex(operation.key), hex(operation.value));
       } else if (operation.key[0] === keyspaces.orderById) {
         // Formats 1 to 4 stored a copy of the order record under its id instead (below).
-      } else {
-        operations.push(operation);
-        if (operation.key[0] === keyspaces.orderByAccount && operation.type === 'put')
-          operations.push({ type: 'put', key: orderIdKeyOf(operation.key), value: operation.value });
-      }
+      } else if (operation.key[0] === keyspaces.orderByAccount && operation.type === 'put') {
+        const value = legacyOrderRecord(operation.value);
+        operations.push({ type: 'put', key: operation.key, value });
+        operations.push({ type: 'put', key: orderIdKeyOf(operation.key), value });
+      } else operations.push(operation);
     }
     batches.push(operations);
   };
@@ -198,6 +214,7 @@ describe('storage format upgrade', () => {
     const oldOrders = await readRange(directory.path, orderByIdRange);
     expect(oldOrders.size).toBeGreaterThan(2);
     expect([...oldOrders.values()].every((value) => value.length > 2 * (8 + 44))).toBe(true);
+    const oldByAccount = await readRange(directory.path, orderByAccountRange);
 
     const first = openNode(directory.path, old.lastLogTimeMs);
     const node = await first.opened;
@@ -216,7 +233,7 @@ describe('storage format upgrade', () => {
     // Every order-by-id record now names the order's account, and the order reads as the old copy did.
     for (const [key, value] of oldOrders) {
       const orderId = Number(Buffer.from(key, 'hex').readBigUInt64BE(1));
-      expect(await node.history.order(orderId)).toEqual(decodeOrder(Buffer.from(value, 'hex')));
+      expect(await node.history.order(orderId)).toStrictEqual(legacyOrderView(value));
     }
 
     first.clock.set(old.lastLogTimeMs + 1_000);
@@ -239,6 +256,11 @@ describe('storage format upgrade', () => {
 
     expect(await readFormat(directory.path)).toBe(5);
     expect(await readRange(directory.path, lendingRange)).toEqual(old.lendingRecords);
+    // The order records by account were rewritten as arrays, and an account's orders read as they did.
+    const byAccount = await readRange(directory.path, orderByAccountRange);
+    expect([...byAccount.keys()].slice(0, oldByAccount.size)).toEqual([...oldByAccount.keys()]);
+    expect([...byAccount.values()].every((value) => Buffer.from(value, 'hex')[8] === 0x5b)).toBe(true); // '['
+    expect([...oldByAccount.values()].every((value) => Buffer.from(value, 'hex')[8] === 0x7b)).toBe(true); // '{'
     const pointers = await readRange(directory.path, orderByIdRange);
     expect([...pointers.keys()].slice(0, oldOrders.size)).toEqual([...oldOrders.keys()]);
     expect([...pointers.values()].every((value) => value.length === 2 * (8 + 44))).toBe(true);
