@@ -3,7 +3,8 @@ import { describe, expect, test } from 'vitest';
 import { fixture, signedEntry, submitInWaves } from '../test/helpers.js';
 import type { CommittedEntry } from './exchange-node.js';
 import type { BatchOperation } from './database.js';
-import { decodeOrder, historyOperations, type FillRecord, type HistoryIndex, type PublicTrade } from './history.js';
+import { historyOperations, type FillRecord, type HistoryIndex, type PublicTrade } from './history.js';
+import { decodeOrder } from './history-orders.js';
 import { keyspaces } from './storage-format.js';
 import { nodeTestSetup } from './test-support.js';
 

@@ -29,7 +29,7 @@ import { AttestationMaker } from './attestation-maker.js';
 import { createDatabase, writeBatch, type BatchOperation, type LedgerDatabase } from './database.js';
 import { RecoveryError } from './errors.js';
 import { ExchangeNode } from './exchange-node.js';
-import { decodeOrder } from './history.js';
+import { decodeOrder } from './history-orders.js';
 import type { Sequencer } from './sequencer.js';
 import {
   attestationKey,
