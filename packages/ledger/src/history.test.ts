@@ -2,7 +2,10 @@ import type { DepositView, OrderView, WithdrawalView } from '@vex/engine';
 import { describe, expect, test } from 'vitest';
 import { fixture, signedEntry, submitInWaves } from '../test/helpers.js';
 import type { CommittedEntry } from './exchange-node.js';
-import type { FillRecord, HistoryIndex, PublicTrade } from './history.js';
+import type { BatchOperation } from './database.js';
+import { historyOperations, type FillRecord, type HistoryIndex, type PublicTrade } from './history.js';
+import { decodeOrder } from './history-orders.js';
+import { keyspaces } from './storage-format.js';
 import { nodeTestSetup } from './test-support.js';
 
 const { entries, operator, traders, genesis } = fixture(31, 1_200);
@@ -214,5 +217,75 @@ describe('history', () => {
     await submitInWaves(node, clock.set, entries.slice(0, 50));
     expect([...listed.keys()].sort()).toEqual(['BTC_USDC', 'SOL_USDC']);
     expect(await node.history.marketListings()).toEqual(listed);
+  });
+});
+
+describe('order records (docs/log-format.md, "History records")', () => {
+  const account = traders[0]!.accountId;
+  const view: OrderView = {
+    orderId: 7,
+    account,
+    market: 'SOL_USDC',
+    side: 'Bid',
+    orderType: 'Limit',
+    priceTicks: 10_000n,
+    quantitySteps: 150n,
+    quoteQuantityUnits: undefined,
+    executedSteps: 0n,
+    executedQuoteUnits: 0n,
+    timeInForce: 'GTC',
+    postOnly: false,
+    selfTradePrevention: 'RejectTaker',
+    clientId: 12,
+    status: 'New',
+    createdAtMs: 1_700_000_000_000,
+    triggerPriceTicks: undefined,
+  };
+  const text = (value: Uint8Array) => Buffer.from(value).toString('latin1');
+
+  test('an accepted order: its array under 0x11, a pointer to its account under 0x12, as the example', () => {
+    const operations: BatchOperation[] = [];
+    historyOperations(undefined as never, 9, [{ type: 'orderAccepted', order: view }], operations);
+    const sequence = '\0\0\0\0\0\0\0\x09';
+    expect(
+      operations.map((operation) => [operation.key[0], operation.type === 'put' && text(operation.value)]),
+    ).toEqual([
+      [keyspaces.orderById, sequence + account],
+      [
+        keyspaces.orderByAccount,
+        `${sequence}[7,"${account}","SOL_USDC","Bid","Limit","10000","150",null,"0","0","GTC",false,` +
+          '"RejectTaker",false,12,null,"New",1700000000000]',
+      ],
+    ]);
+    const [, record] = operations as [BatchOperation, Extract<BatchOperation, { type: 'put' }>];
+    // An absent optional field is absent from the decoded view, as formats 1 to 4 read it.
+    const { quoteQuantityUnits: _quote, triggerPriceTicks: _trigger, ...present } = view;
+    expect(decodeOrder(record.value)).toStrictEqual(present);
+  });
+
+  test('an update writes the array again and no pointer; the optional fields round-trip', () => {
+    const updated: OrderView = { ...view, quoteQuantityUnits: 5n, triggerPriceTicks: 9_990n, reduceOnly: true };
+    const operations: BatchOperation[] = [];
+    historyOperations(
+      undefined as never,
+      10,
+      [{ type: 'orderUpdated', order: updated, reason: undefined }],
+      operations,
+    );
+    expect(operations.map((operation) => operation.key[0])).toEqual([keyspaces.orderByAccount]);
+    const value = (operations[0] as Extract<BatchOperation, { type: 'put' }>).value;
+    expect(text(value).slice(8)).toContain(',"5","0","0","GTC",false,"RejectTaker",true,12,"9990","New",');
+    expect(decodeOrder(value)).toStrictEqual(updated);
+    const { clientId: _, ...withoutClientId } = updated;
+    operations.length = 0;
+    historyOperations(
+      undefined as never,
+      11,
+      [{ type: 'orderUpdated', order: { ...withoutClientId, clientId: undefined }, reason: undefined }],
+      operations,
+    );
+    expect(decodeOrder((operations[0] as Extract<BatchOperation, { type: 'put' }>).value)).toStrictEqual(
+      withoutClientId,
+    );
   });
 });

@@ -9,7 +9,9 @@
  * 44 ASCII characters (or the market symbol with a length byte), then an
  * 8-byte big-endian id, so the newest record of an account comes last.
  * Values: the 8-byte big-endian sequence of the entry that wrote the record,
- * then UTF-8 JSON with every bigint as a decimal string.
+ * then UTF-8 JSON with every bigint as a decimal string; the one exception is
+ * the order-by-id record, which holds the order's account id instead of a
+ * second copy of the order (history-orders.ts).
  */
 import {
   isCanonicalAccountId,
@@ -51,6 +53,7 @@ import {
   type FundingIntervalRecord,
   type MarkPriceRange,
 } from './history-perps.js';
+import { accountOfOrderPointer, decodeOrder, orderJson, orderPointerValue } from './history-orders.js';
 import {
   asciiRecordValue,
   historyKeyspaces,
@@ -314,32 +317,6 @@ export function decodeTrade(value: Uint8Array): PublicTrade {
   return decodeRecord<PublicTrade>(value, ['priceTicks', 'quantitySteps', 'quoteUnits']);
 }
 
-function orderJson(order: OrderView): string {
-  return (
-    `{"orderId":${order.orderId},"account":"${order.account}","market":"${order.market}","side":"${order.side}",` +
-    `"orderType":"${order.orderType}","priceTicks":"${order.priceTicks}","quantitySteps":"${order.quantitySteps}",` +
-    (order.quoteQuantityUnits === undefined ? '' : `"quoteQuantityUnits":"${order.quoteQuantityUnits}",`) +
-    `"executedSteps":"${order.executedSteps}","executedQuoteUnits":"${order.executedQuoteUnits}",` +
-    `"timeInForce":"${order.timeInForce}","postOnly":${order.postOnly},"selfTradePrevention":"${order.selfTradePrevention}",` +
-    // Only a reduce-only order has the field, so the records of all others are as they always were.
-    (order.reduceOnly === true ? '"reduceOnly":true,' : '') +
-    (order.clientId === undefined ? '' : `"clientId":${order.clientId},`) +
-    (order.triggerPriceTicks === undefined ? '' : `"triggerPriceTicks":"${order.triggerPriceTicks}",`) +
-    `"status":"${order.status}","createdAtMs":${order.createdAtMs}}`
-  );
-}
-
-export function decodeOrder(value: Uint8Array): OrderView {
-  return decodeRecord<OrderView>(value, [
-    'priceTicks',
-    'quantitySteps',
-    'quoteQuantityUnits',
-    'executedSteps',
-    'executedQuoteUnits',
-    'triggerPriceTicks',
-  ]);
-}
-
 function depositJson(deposit: DepositView): string {
   return JSON.stringify({ ...deposit, quantityUnits: deposit.quantityUnits.toString() });
 }
@@ -363,7 +340,11 @@ export function decodeWithdrawal(value: Uint8Array): WithdrawalView {
 function putOrder(operations: BatchOperation[], sequence: number, order: OrderView): void {
   const value = asciiRecordValue(sequence, orderJson(order));
   operations.push({ type: 'put', key: accountIdKey(keyspaces.orderByAccount, order.account, order.orderId), value });
-  operations.push({ type: 'put', key: orderIdKey(order.orderId), value });
+}
+
+/** Every order is created by its orderAccepted event (open-orders.ts, newOrder), so every order gets a pointer. */
+function putOrderPointer(operations: BatchOperation[], sequence: number, order: OrderView): void {
+  operations.push({ type: 'put', key: orderIdKey(order.orderId), value: orderPointerValue(sequence, order.account) });
 }
 
 function putWithdrawal(operations: BatchOperation[], sequence: number, withdrawal: WithdrawalView): void {
@@ -422,6 +403,7 @@ export function historyOperations(
     switch (event.type) {
       case 'orderAccepted':
       case 'orderUpdated':
+        if (event.type === 'orderAccepted') putOrderPointer(operations, sequence, event.order);
         (orders ??= new Map()).set(event.order.orderId, event.order);
         break;
       case 'trade':
@@ -474,7 +456,8 @@ export function historyOperations(
 /**
  * After a torn tail is dropped, removes what the dropped entries wrote to the
  * history: every record written by an entry at or after `firstDropped`.
- * Fills, trades and deposits are immutable and simply go. An order or
+ * Fills, trades and deposits are immutable and simply go; so do order
+ * pointers, which only the entry that accepted the order writes. An order or
  * withdrawal record written by a dropped entry either belongs to an order or
  * withdrawal created by a dropped entry (it goes) or to one that was still
  * open or pending after the last kept entry (it is rewritten from `state`,
@@ -492,7 +475,7 @@ export async function historyRepairOperations(
   for (const space of historyKeyspaces) {
     for await (const [key, value] of db.iterator(prefixRange(Uint8Array.of(space)))) {
       if (writerSequenceOf(value) < firstDropped) continue;
-      if (space === keyspaces.orderByAccount || space === keyspaces.orderById) {
+      if (space === keyspaces.orderByAccount) {
         const order = state.orders.get(decodeOrder(value).orderId);
         if (order !== undefined) {
           operations.push({ type: 'put', key, value: asciiRecordValue(lastKept, orderJson(viewOrder(order))) });
@@ -607,7 +590,11 @@ export class LevelHistoryIndex implements HistoryIndex {
 
   async order(orderId: number): Promise<OrderView | undefined> {
     if (!Number.isSafeInteger(orderId) || orderId < 0) return undefined;
-    const value = await this.db.get(orderIdKey(orderId));
+    const pointer = await this.db.get(orderIdKey(orderId));
+    if (pointer === undefined) return undefined;
+    // Written in the same batch as the pointer and never deleted while the pointer stays (but by a torn-tail repair,
+    // which runs before the node serves), so it is there.
+    const value = await this.db.get(accountIdKey(keyspaces.orderByAccount, accountOfOrderPointer(pointer), orderId));
     return value === undefined ? undefined : decodeOrder(value);
   }
 

@@ -277,6 +277,15 @@ describe('recovery', () => {
     for (const market of ['SOL_USDC', 'BTC_USDC'])
       expect(await node.history.trades(market, 1_000)).toEqual(await twin.history.trades(market, 1_000));
     expect(compared).toBeGreaterThan(500);
+    // Orders by id, up to past any a torn entry accepted (at most 3 each: an order, its take-profit and stop-loss).
+    const lastOrderId = node.state.nextOrderId + 3 * (last - firstTorn + 1);
+    let ordersById = 0;
+    for (let orderId = 1; orderId <= lastOrderId; orderId += 1) {
+      const order = await twin.history.order(orderId);
+      if (order !== undefined) ordersById += 1;
+      expect(await node.history.order(orderId)).toEqual(order);
+    }
+    expect(ordersById).toBeGreaterThan(100);
 
     // The repair is durable: the next start is clean.
     await node.close();

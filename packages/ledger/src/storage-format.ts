@@ -4,7 +4,7 @@
  * and ids in keys are 8-byte big-endian, so byte order is numeric order.
  * docs/log-format.md, "Storage", lists every keyspace.
  */
-import { LogFormatError, putUint64 } from '@vex/engine';
+import { LogFormatError } from '@vex/engine';
 
 export const keyspaces = {
   meta: 0x00,
@@ -49,11 +49,13 @@ export const historyKeyspaces: readonly number[] = [
  * attestations from then on; version 3 added the perpetuals' funding and mark
  * price history (keyspaces 0x18, 0x19); version 4 added the perpetuals'
  * per-account funding payments, settlements and closed positions (keyspaces
- * 0x1a–0x1c). An older ledger is upgraded in place
+ * 0x1a–0x1c); version 5 stores each order once: the order-by-id record
+ * (0x12) holds the order's account id, naming its record by account, instead
+ * of a second copy of the order. An older ledger is upgraded in place
  * when it is opened (storage-upgrade.ts, docs/log-format.md "Storage format
  * versions").
  */
-export const storageFormatVersion = 4;
+export const storageFormatVersion = 5;
 
 const ascii = (text: string): Uint8Array => new TextEncoder().encode(text);
 function metaKey(name: string): Uint8Array {
@@ -67,8 +69,27 @@ export const genesisMetaKey = metaKey('genesis');
 /** Value: one byte, storageFormatVersion. */
 export const formatMetaKey = metaKey('format');
 
-/** Writes a safe integer as 8 big-endian bytes. */
-export const writeUint64 = putUint64;
+/**
+ * Writes a non-negative safe integer as 8 big-endian bytes: the same bytes as
+ * the engine's putUint64, without the DataView and the BigInt that it
+ * allocates, because the sequencing thread writes several of these for every
+ * history record (keys and values), and that garbage feeds the scavenges.
+ * Throws RangeError for anything else, as putUint64 does for a non-integer.
+ */
+export function writeUint64(bytes: Uint8Array, offset: number, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`not a u64 as a safe integer: ${value}`);
+  if (offset < 0 || offset + 8 > bytes.length) throw new RangeError('a u64 past the end of its buffer');
+  const high = Math.floor(value / 0x1_0000_0000);
+  const low = value - high * 0x1_0000_0000;
+  bytes[offset] = high >>> 24;
+  bytes[offset + 1] = (high >>> 16) & 0xff;
+  bytes[offset + 2] = (high >>> 8) & 0xff;
+  bytes[offset + 3] = high & 0xff;
+  bytes[offset + 4] = low >>> 24;
+  bytes[offset + 5] = (low >>> 16) & 0xff;
+  bytes[offset + 6] = (low >>> 8) & 0xff;
+  bytes[offset + 7] = low & 0xff;
+}
 
 /**
  * A history record's value, `u64 writerSequence ‖ JSON`, for JSON known to be
@@ -76,7 +97,7 @@ export const writeUint64 = putUint64;
  */
 export function asciiRecordValue(sequence: number, json: string): Buffer {
   const value = Buffer.allocUnsafe(8 + json.length);
-  putUint64(value, 0, sequence);
+  writeUint64(value, 0, sequence);
   value.write(json, 8, json.length, 'latin1');
   return value;
 }

@@ -29,6 +29,7 @@ import { AttestationMaker } from './attestation-maker.js';
 import { createDatabase, writeBatch, type BatchOperation, type LedgerDatabase } from './database.js';
 import { RecoveryError } from './errors.js';
 import { ExchangeNode } from './exchange-node.js';
+import { decodeOrder } from './history-orders.js';
 import type { Sequencer } from './sequencer.js';
 import {
   attestationKey,
@@ -47,6 +48,25 @@ afterEach(async () => {
 });
 
 const lendingRange = prefixRange(Uint8Array.of(keyspaces.lendingMovementByAccount));
+const orderByIdRange = prefixRange(Uint8Array.of(keyspaces.orderById));
+const orderByAccountRange = prefixRange(Uint8Array.of(keyspaces.orderByAccount));
+/** An order record of formats 1 to 4 (a JSON object, bigints as decimal strings) holding the same order as `value`. */
+function legacyOrderRecord(value: Uint8Array): Uint8Array {
+  const json = JSON.stringify(decodeOrder(value), (_, field) => (typeof field === 'bigint' ? field.toString() : field));
+  return Buffer.concat([value.subarray(0, 8), Buffer.from(json, 'latin1')]);
+}
+
+/** The old order records' views: as formats 1 to 4 decoded them, a JSON object with its bigints back. */
+function legacyOrderView(hexValue: string): Record<string, unknown> {
+  const view = JSON.parse(Buffer.from(hexValue, 'hex').toString('latin1', 8)) as Record<string, unknown>;
+  for (const field of ['priceTicks', 'quantitySteps', 'quoteQuantityUnits', 'executedSteps', 'executedQuoteUnits'])
+    if (view[field] !== undefined) view[field] = BigInt(view[field] as string);
+  if (view.triggerPriceTicks !== undefined) view.triggerPriceTicks = BigInt(view.triggerPriceTicks as string);
+  return view;
+}
+
+/** The order-by-id key of an order-by-account key (its last 8 bytes are the order id). */
+const orderIdKeyOf = (accountKey: Uint8Array) => Uint8Array.of(keyspaces.orderById, ...accountKey.subarray(-8));
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
 interface Format1Ledger {
@@ -104,6 +124,12 @@ async function writeFormat1Ledger(
       // Format 1 wrote every history record but the borrow/lend ones.
       if (operation.key[0] === keyspaces.lendingMovementByAccount) {
         if (operation.type === 'put') lendingRecords.set(hex(operation.key), hex(operation.value));
+      } else if (operation.key[0] === keyspaces.orderById) {
+        // Formats 1 to 4 stored a copy of the order record under its id instead (below).
+      } else if (operation.key[0] === keyspaces.orderByAccount && operation.type === 'put') {
+        const value = legacyOrderRecord(operation.value);
+        operations.push({ type: 'put', key: operation.key, value });
+        operations.push({ type: 'put', key: orderIdKeyOf(operation.key), value });
       } else operations.push(operation);
     }
     batches.push(operations);
@@ -185,10 +211,14 @@ describe('storage format upgrade', () => {
     expect(old.lendingRecords.size).toBeGreaterThan(5);
     expect(await readRange(directory.path, lendingRange)).toEqual(new Map());
     expect((await readRange(directory.path, snapshotRange)).size).toBeGreaterThan(0);
+    const oldOrders = await readRange(directory.path, orderByIdRange);
+    expect(oldOrders.size).toBeGreaterThan(2);
+    expect([...oldOrders.values()].every((value) => value.length > 2 * (8 + 44))).toBe(true);
+    const oldByAccount = await readRange(directory.path, orderByAccountRange);
 
     const first = openNode(directory.path, old.lastLogTimeMs);
     const node = await first.opened;
-    expect(first.logging.lines.some((line) => line.msg.startsWith('ledger upgraded from storage format 1 to 4'))).toBe(
+    expect(first.logging.lines.some((line) => line.msg.startsWith('ledger upgraded from storage format 1 to 5'))).toBe(
       true,
     );
     expect(node.state.headSequence).toBe(old.headSequence);
@@ -200,6 +230,11 @@ describe('storage format upgrade', () => {
     expect(node.latestAttestation()).toBeUndefined();
     const borrows = await node.history.borrowLendHistory(bob.accountId, { limit: 100 });
     expect(borrows.length).toBe(6);
+    // Every order-by-id record now names the order's account, and the order reads as the old copy did.
+    for (const [key, value] of oldOrders) {
+      const orderId = Number(Buffer.from(key, 'hex').readBigUInt64BE(1));
+      expect(await node.history.order(orderId)).toStrictEqual(legacyOrderView(value));
+    }
 
     first.clock.set(old.lastLogTimeMs + 1_000);
     const deposit = signedEntry(
@@ -219,10 +254,18 @@ describe('storage format upgrade', () => {
     expect(node.latestAttestation()).toMatchObject({ version: 2, sequence: submitted.sequence });
     await node.close();
 
-    expect(await readFormat(directory.path)).toBe(4);
+    expect(await readFormat(directory.path)).toBe(5);
     expect(await readRange(directory.path, lendingRange)).toEqual(old.lendingRecords);
+    // The order records by account were rewritten as arrays, and an account's orders read as they did.
+    const byAccount = await readRange(directory.path, orderByAccountRange);
+    expect([...byAccount.keys()].slice(0, oldByAccount.size)).toEqual([...oldByAccount.keys()]);
+    expect([...byAccount.values()].every((value) => Buffer.from(value, 'hex')[8] === 0x5b)).toBe(true); // '['
+    expect([...oldByAccount.values()].every((value) => Buffer.from(value, 'hex')[8] === 0x7b)).toBe(true); // '{'
+    const pointers = await readRange(directory.path, orderByIdRange);
+    expect([...pointers.keys()].slice(0, oldOrders.size)).toEqual([...oldOrders.keys()]);
+    expect([...pointers.values()].every((value) => value.length === 2 * (8 + 44))).toBe(true);
 
-    // A second start finds format 4: no upgrade, the same state.
+    // A second start finds format 5: no upgrade, the same state.
     const second = openNode(directory.path, old.lastLogTimeMs + 2_000);
     const reopened = await second.opened;
     expect(second.logging.lines.some((line) => line.msg.startsWith('ledger upgraded'))).toBe(false);
@@ -264,9 +307,9 @@ describe('storage format upgrade', () => {
   });
 
   test.each([
-    [Uint8Array.of(5), 'the storage format is 0x05, this node reads formats 1 to 4 (it was written by a newer version'],
-    [Uint8Array.of(0), 'the storage format is 0x00, this node reads formats 1 to 4 (this node cannot read it'],
-    [undefined, 'the storage format is missing, this node reads formats 1 to 4'],
+    [Uint8Array.of(6), 'the storage format is 0x06, this node reads formats 1 to 5 (it was written by a newer version'],
+    [Uint8Array.of(0), 'the storage format is 0x00, this node reads formats 1 to 5 (this node cannot read it'],
+    [undefined, 'the storage format is missing, this node reads formats 1 to 5'],
   ])('a ledger of format %s is refused with what to do, and left as it was', async (format, message) => {
     const directory = await temporaryDirectory();
     cleanups.push(directory.remove);

@@ -21,6 +21,12 @@
  * Version 3 → 4 (and 1 or 2 → 4 at once): version 4 adds the perpetuals'
  * per-account funding payments, settlements and closed positions (keyspaces
  * 0x1a–0x1c), rebuilt the same way.
+ *
+ * Version 4 → 5 (and any older one → 5 at once): version 5's order-by-id
+ * records (0x12) name the order's account instead of holding a copy of the
+ * order. Every order's record is written by the entry that accepted it, so
+ * the same replay from the genesis rewrites every one of them; a node of
+ * format 4, which would read them as orders, refuses the ledger by its format.
  */
 import { bytesToLowerHex } from '@vex/engine';
 import type { Logger } from 'pino';
