@@ -47,8 +47,11 @@ const routeTable: ReadonlyMap<string, string> = new Map(
   signedRoutes.map((route) => [`${route.method} ${route.path}`, route.instruction]),
 );
 
+const batchRouteKey = `${batchOrderRoute.method} ${batchOrderRoute.path}`;
+
 function normalizeRoute(method: string, path: string): string {
-  const withoutQuery = path.split('?', 1)[0] as string;
+  const queryMark = path.indexOf('?');
+  const withoutQuery = queryMark < 0 ? path : path.slice(0, queryMark);
   const withSlash = withoutQuery.startsWith('/') ? withoutQuery : `/${withoutQuery}`;
   return `${method.toUpperCase()} ${withSlash}`;
 }
@@ -145,7 +148,9 @@ function isEmptyQuery(query: QueryInput): boolean {
  * one orderExecute group per array element.
  */
 export function requestGroups(method: string, path: string, query: QueryInput, body: unknown): RequestGroup[] {
-  const instruction = instructionForRoute(method, path);
+  // Normalised once: it runs for every signed request on the sequencing thread.
+  const route = normalizeRoute(method, path);
+  const instruction = routeTable.get(route);
   if (instruction === undefined) {
     throw new RequestSigningError(
       'INVALID_INSTRUCTION',
@@ -158,7 +163,7 @@ export function requestGroups(method: string, path: string, query: QueryInput, b
   }
   if (!isEmptyQuery(query))
     throw invalid(`${method.toUpperCase()} requests sign their JSON body; the query string must be empty.`);
-  if (normalizeRoute(method, path) === `${batchOrderRoute.method} ${batchOrderRoute.path}`) {
+  if (route === batchRouteKey) {
     if (!Array.isArray(body) || body.length === 0) throw invalid('A batch of orders must be a non-empty JSON array.');
     return body.map((element: unknown, index) => ({
       instruction,
