@@ -88,6 +88,15 @@ describe("SignaturePool with the shared-memory hand-off ('ring')", () => {
     expect(await pool.verify(transactions[0]!)).toBe('valid');
   });
 
+  test('a lone transaction too large for a slot is verified here; one whose parts are not bytes is refused', async () => {
+    const pool = ringPool();
+    const huge = { ...transactions[2]!, message: new Uint8Array(300_000).fill(1) };
+    expect(await pool.verifyAll([huge])).toEqual([verifySignature(huge.publicKey, huge.message, huge.signature)]);
+    const broken = { ...transactions[3]!, publicKey: undefined } as unknown as SignedTransaction;
+    await expect(pool.verifyAll([broken, transactions[4]!])).rejects.toThrow(TypeError);
+    expect(await pool.verify(transactions[5]!)).toBe('valid');
+  });
+
   test('a closed pool refuses new requests', async () => {
     const pool = ringPool();
     expect(await pool.verify(transactions[1]!)).toBe('valid');

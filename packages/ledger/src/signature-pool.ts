@@ -6,8 +6,8 @@
  * Requests are gathered for one turn of the event loop (or until a chunk is
  * full) and sent as a few packed tasks (each a slot of a ring's shared buffer,
  * or one transferable buffer), so that the per-task cost is shared by many
- * signatures. Verdicts come
- * back per task and resolve their requests in request order within the task.
+ * signatures. Verdicts come back per task and resolve their requests in
+ * request order within the task.
  *
  * Packing: count u32, then per transaction publicKeyLength u32,
  * signatureLength u32, messageLength u32, publicKey, signature, message (all
@@ -195,17 +195,7 @@ export class SignaturePool implements SignatureVerifier {
     this.pending = [];
     if (batch.length <= this.inlineMaximum && !this.closed) {
       this.verifiedInline.inline += batch.length;
-      for (const request of batch) {
-        const { publicKey, message, signature } = request.transaction;
-        let verdict: SignatureVerdict;
-        try {
-          verdict = verifySignature(publicKey, message, signature);
-        } catch (error) {
-          request.reject(error);
-          continue;
-        }
-        request.resolve(verdict);
-      }
+      this.verifyHere(batch);
       return;
     }
     this.verifiedInline.inWorkers += batch.length;
@@ -219,6 +209,24 @@ export class SignaturePool implements SignatureVerifier {
     for (let start = 0; start < batch.length; start += perTask) this.runTask(batch.slice(start, start + perTask));
   }
 
+  /**
+   * Verifies on this thread: small flushes, and (with the ring) a lone transaction too large for a slot, which
+   * only a malformed one can be (a signing string is at most 16 KiB, a slot 256 KiB).
+   */
+  private verifyHere(requests: readonly PendingVerification[]): void {
+    for (const request of requests) {
+      const { publicKey, message, signature } = request.transaction;
+      let verdict: SignatureVerdict;
+      try {
+        verdict = verifySignature(publicKey, message, signature);
+      } catch (error) {
+        request.reject(error);
+        continue;
+      }
+      request.resolve(verdict);
+    }
+  }
+
   private runTask(requests: PendingVerification[]): void {
     if (this.pool === undefined) {
       // A thread that failed is replaced, as piscina replaces a worker that exits.
@@ -226,12 +234,21 @@ export class SignaturePool implements SignatureVerifier {
         if (ring.failed) this.rings[index] = new SignatureRing(ringWorkerUrl);
       let ring = this.rings[0]!;
       for (const other of this.rings) if (other.pendingTasks < ring.pendingTasks) ring = other;
-      if (ring.fits(requests)) ring.run(requests);
-      else {
+      let fits: boolean;
+      try {
+        fits = ring.fits(requests);
+        if (fits) ring.run(requests);
+      } catch (error) {
+        // Sizing or packing threw (a transaction whose parts are not byte arrays): nothing was published.
+        for (const request of requests) request.reject(error);
+        return;
+      }
+      if (fits) return;
+      if (requests.length > 1) {
         const half = Math.ceil(requests.length / 2);
         this.runTask(requests.slice(0, half));
         this.runTask(requests.slice(half));
-      }
+      } else this.verifyHere(requests);
       return;
     }
     let packed: Uint8Array;
