@@ -112,7 +112,9 @@ export type SignatureHandoff = 'ring' | 'messages';
  * The shared-memory ring unless SIGNATURE_HANDOFF=messages (piscina) is set. In `signature-handoff.bench.ts` the
  * ring's hand-off cost the process about half of piscina's per signature (12 against 22 to 27 µs for a flush of
  * one signature, whose wake-ups dominate): no message is cloned, posted or dispatched per task in either direction,
- * and a thread still busy with one task takes the next without a wake-up (docs/benchmarks.md, branch node8a).
+ * and a thread still busy with one task takes the next without a wake-up. In `pnpm bench:node` the server's CPU
+ * per single order was lower in 4 of 6 alternating pairs (12.5 µs on average), at the edge of that bench's noise
+ * (docs/benchmarks.md, branch node8a).
  */
 export function defaultSignatureHandoff(): SignatureHandoff {
   return process.env.SIGNATURE_HANDOFF === 'messages' ? 'messages' : 'ring';
