@@ -78,8 +78,9 @@ for (let round = 0; round < rounds; round += 1) {
   const alone = inline();
   const handed = await throughPool(pool);
   console.log(
-    `${handoff}, flush ${flushSize}: inline ${alone.toFixed(1)} µs per signature; through the pool ${handed.total.toFixed(1)} µs ` +
-      `(main thread ${handed.main.toFixed(1)} µs); hand-off ${(handed.total - alone).toFixed(1)} µs per signature`,
+    `${handoff}, flush ${flushSize}: inline ${alone.toFixed(1)} µs per signature; ` +
+      `through the pool ${handed.total.toFixed(1)} µs (main thread ${handed.main.toFixed(1)} µs); ` +
+      `hand-off ${(handed.total - alone).toFixed(1)} µs per signature`,
   );
 }
 await pool.close();

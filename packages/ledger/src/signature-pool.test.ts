@@ -88,7 +88,7 @@ describe("SignaturePool with the shared-memory hand-off ('ring')", () => {
     expect(await pool.verify(transactions[0]!)).toBe('valid');
   });
 
-  test('a lone transaction too large for a slot is verified here; one whose parts are not bytes is refused', async () => {
+  test('a lone transaction too large for a slot is verified here; one not made of bytes is refused', async () => {
     const pool = ringPool();
     const huge = { ...transactions[2]!, message: new Uint8Array(300_000).fill(1) };
     expect(await pool.verifyAll([huge])).toEqual([verifySignature(huge.publicKey, huge.message, huge.signature)]);
