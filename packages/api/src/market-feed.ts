@@ -86,6 +86,8 @@ export class MarketFeed {
   isWatched: (stream: string) => boolean = () => true;
   /** Whether anyone subscribed to the account's private streams; the WebSocket hub sets it. */
   isAccountWatched: (account: string) => boolean = () => true;
+  /** Whether anyone subscribed to any account's private streams; the WebSocket hub sets it. */
+  isAnyAccountWatched: () => boolean = () => true;
 
   constructor(
     private readonly node: ExchangeNodePort,
@@ -318,6 +320,9 @@ export class MarketFeed {
    * after the entry, so the running totals are rebuilt backwards from it.
    */
   private emitOrderUpdates(state: ExchangeState, events: readonly EngineEvent[], micros: number): void {
+    // Nothing below outlives the entry, and every message it builds is for a watched account: with none watched
+    // there is nothing to do (four maps and a pass over the events per entry, on the sequencing thread).
+    if (!this.isAnyAccountWatched()) return;
     const finalView = new Map<number, OrderView>();
     const fillsLeft = new Map<number, number>();
     const filledInEntry = new Map<number, { steps: bigint; quote: bigint }>();

@@ -101,6 +101,7 @@ export class StreamHub {
     context.feed.isWatched = (stream) =>
       this.publicSubscribers.size > 0 && (this.publicSubscribers.get(stream)?.size ?? 0) > 0;
     context.feed.isAccountWatched = (account) => this.privateSubscribers.has(account);
+    context.feed.isAnyAccountWatched = () => this.privateSubscribers.size > 0;
     this.heartbeat = setInterval(() => this.beat(), limits.heartbeatMs);
     this.heartbeat.unref();
   }

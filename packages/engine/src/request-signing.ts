@@ -47,8 +47,11 @@ const routeTable: ReadonlyMap<string, string> = new Map(
   signedRoutes.map((route) => [`${route.method} ${route.path}`, route.instruction]),
 );
 
+const batchRouteKey = `${batchOrderRoute.method} ${batchOrderRoute.path}`;
+
 function normalizeRoute(method: string, path: string): string {
-  const withoutQuery = path.split('?', 1)[0] as string;
+  const queryMark = path.indexOf('?');
+  const withoutQuery = queryMark < 0 ? path : path.slice(0, queryMark);
   const withSlash = withoutQuery.startsWith('/') ? withoutQuery : `/${withoutQuery}`;
   return `${method.toUpperCase()} ${withSlash}`;
 }
@@ -145,7 +148,9 @@ function isEmptyQuery(query: QueryInput): boolean {
  * one orderExecute group per array element.
  */
 export function requestGroups(method: string, path: string, query: QueryInput, body: unknown): RequestGroup[] {
-  const instruction = instructionForRoute(method, path);
+  // Normalised once: it runs for every signed request on the sequencing thread.
+  const route = normalizeRoute(method, path);
+  const instruction = routeTable.get(route);
   if (instruction === undefined) {
     throw new RequestSigningError(
       'INVALID_INSTRUCTION',
@@ -158,7 +163,7 @@ export function requestGroups(method: string, path: string, query: QueryInput, b
   }
   if (!isEmptyQuery(query))
     throw invalid(`${method.toUpperCase()} requests sign their JSON body; the query string must be empty.`);
-  if (normalizeRoute(method, path) === `${batchOrderRoute.method} ${batchOrderRoute.path}`) {
+  if (route === batchRouteKey) {
     if (!Array.isArray(body) || body.length === 0) throw invalid('A batch of orders must be a non-empty JSON array.');
     return body.map((element: unknown, index) => ({
       instruction,
@@ -187,17 +192,27 @@ function headerMilliseconds(value: string | number | undefined, fallback: number
 
 function render(
   groups: readonly RequestGroup[],
-  encode: (value: string) => string,
+  encode: ((value: string) => string) | undefined,
   timestamp: string,
   window: string,
 ): string {
-  const pieces: string[] = [];
+  // One string built by appending: every request renders at least once, and an array joined at the end cost
+  // about twice as much on the node's main thread.
+  let text = '';
   for (const group of groups) {
-    pieces.push(`instruction=${group.instruction}`);
-    for (const [key, value] of group.params) pieces.push(`${key}=${encode(value)}`);
+    text += `instruction=${group.instruction}&`;
+    for (const [key, value] of group.params) text += `${key}=${encode === undefined ? value : encode(value)}&`;
   }
-  pieces.push(`timestamp=${timestamp}`, `window=${window}`);
-  return pieces.join('&');
+  return `${text}timestamp=${timestamp}&window=${window}`;
+}
+
+/** RFC 3986's unreserved characters: none of the three forms below escapes them. */
+const unreservedValuePattern = /^[A-Za-z0-9._~-]*$/;
+
+function allValuesUnreserved(groups: readonly RequestGroup[]): boolean {
+  for (const group of groups)
+    for (const [, value] of group.params) if (!unreservedValuePattern.test(value)) return false;
+  return true;
 }
 
 /**
@@ -218,6 +233,10 @@ export function signingStringCandidateTexts(
   const groups = requestGroups(method, path, query, body);
   const timestampText = headerMilliseconds(timestamp, 0, 'X-Timestamp');
   const windowText = headerMilliseconds(window, defaultWindowMs, 'X-Window');
+  // The common case (the load generator's, and every client's for plain symbols, decimals and ids): every value
+  // is unreserved, so the raw, encodeURIComponent and strict forms are the same text and there is one candidate,
+  // rendered once instead of three times and compared.
+  if (allValuesUnreserved(groups)) return [render(groups, undefined, timestampText, windowText)];
   const candidates: string[] = [];
   const add = (text: string): void => {
     if (!candidates.includes(text)) candidates.push(text);
@@ -225,7 +244,7 @@ export function signingStringCandidateTexts(
   const rawIsUnambiguous = groups.every((group) =>
     group.params.every(([, value]) => !value.includes('%') && !value.includes('&')),
   );
-  if (rawIsUnambiguous) add(render(groups, (value) => value, timestampText, windowText));
+  if (rawIsUnambiguous) add(render(groups, undefined, timestampText, windowText));
   add(render(groups, encodeURIComponent, timestampText, windowText));
   add(render(groups, strictPercentEncode, timestampText, windowText));
   return candidates;

@@ -1,11 +1,13 @@
 /**
- * Signature checks off the sequencing thread: a piscina pool of worker
- * threads running the engine's verifySignature.
+ * Signature checks off the sequencing thread: worker threads running the
+ * engine's verifySignature, each fed through shared memory (signature-ring.ts)
+ * or, with the hand-off 'messages', a piscina pool.
  *
  * Requests are gathered for one turn of the event loop (or until a chunk is
- * full) and sent as a few packed tasks, each one transferable buffer, so that
- * the per-task cost of the pool is shared by many signatures. Verdicts come
- * back per task and resolve their requests in request order within the task.
+ * full) and sent as a few packed tasks (each a slot of a ring's shared buffer,
+ * or one transferable buffer), so that the per-task cost is shared by many
+ * signatures. Verdicts come back per task and resolve their requests in
+ * request order within the task.
  *
  * Packing: count u32, then per transaction publicKeyLength u32,
  * signatureLength u32, messageLength u32, publicKey, signature, message (all
@@ -19,6 +21,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { verifySignature, type SignatureVerdict, type SignedTransaction } from '@vex/engine';
+import { SignatureRing } from './signature-ring.js';
 
 /** What the node and recovery need from a signature checker: the pool, or the inline checker. */
 export interface SignatureVerifier {
@@ -97,9 +100,29 @@ const workerUrl = new URL(
   import.meta.url.endsWith('.ts') ? './signature-worker.mjs' : './signature-worker.js',
   import.meta.url,
 ).href;
+const ringWorkerUrl = new URL(
+  import.meta.url.endsWith('.ts') ? './signature-ring-worker.mjs' : './signature-ring-worker.js',
+  import.meta.url,
+).href;
+
+/** How tasks reach the verifier threads: shared memory (signature-ring.ts), or piscina's messages. */
+export type SignatureHandoff = 'ring' | 'messages';
+
+/**
+ * The shared-memory ring unless SIGNATURE_HANDOFF=messages (piscina) is set. In `signature-handoff.bench.ts` the
+ * ring's hand-off cost the process about half of piscina's per signature (12 against 22 to 27 µs for a flush of
+ * one signature, whose wake-ups dominate): no message is cloned, posted or dispatched per task in either direction,
+ * and a thread still busy with one task takes the next without a wake-up. In `pnpm bench:node` the server's CPU
+ * per single order was lower in 4 of 6 alternating pairs (12.5 µs on average), at the edge of that bench's noise
+ * (docs/benchmarks.md, branch node8a).
+ */
+export function defaultSignatureHandoff(): SignatureHandoff {
+  return process.env.SIGNATURE_HANDOFF === 'messages' ? 'messages' : 'ring';
+}
 
 export class SignaturePool implements SignatureVerifier {
-  private readonly pool: Piscina<Uint8Array, SignatureVerdict[]>;
+  private readonly pool: Piscina<Uint8Array, SignatureVerdict[]> | undefined;
+  private readonly rings: SignatureRing[] = [];
   private pending: PendingVerification[] = [];
   private flushScheduled = false;
   private closed = false;
@@ -110,12 +133,18 @@ export class SignaturePool implements SignatureVerifier {
   constructor(
     threads: number = defaultVerifierThreads(),
     private readonly inlineMaximum: number = defaultInlineVerificationMaximum,
+    handoff: SignatureHandoff = defaultSignatureHandoff(),
   ) {
     if (!Number.isSafeInteger(threads) || threads < 1)
       throw new RangeError(`verifierThreads must be a positive integer, got ${threads}`);
     if (!Number.isSafeInteger(inlineMaximum) || inlineMaximum < 0)
       throw new RangeError(`inlineVerificationMaximum must be a non-negative integer, got ${inlineMaximum}`);
     this.threads = threads;
+    if (handoff === 'ring') {
+      for (let index = 0; index < threads; index += 1) this.rings.push(new SignatureRing(ringWorkerUrl));
+      this.pool = undefined;
+      return;
+    }
     this.pool = new Piscina({
       filename: workerUrl,
       minThreads: threads,
@@ -143,6 +172,16 @@ export class SignaturePool implements SignatureVerifier {
   }
 
   usage(): { readonly utilization: number; readonly queuedTasks: number } {
+    if (this.pool === undefined) {
+      let busy = 0;
+      let queuedTasks = 0;
+      for (const ring of this.rings) {
+        const usage = ring.usage();
+        busy += usage.utilization;
+        queuedTasks += usage.queuedTasks;
+      }
+      return { utilization: busy / this.rings.length, queuedTasks };
+    }
     return { utilization: this.pool.utilization, queuedTasks: this.pool.queueSize };
   }
 
@@ -158,17 +197,7 @@ export class SignaturePool implements SignatureVerifier {
     this.pending = [];
     if (batch.length <= this.inlineMaximum && !this.closed) {
       this.verifiedInline.inline += batch.length;
-      for (const request of batch) {
-        const { publicKey, message, signature } = request.transaction;
-        let verdict: SignatureVerdict;
-        try {
-          verdict = verifySignature(publicKey, message, signature);
-        } catch (error) {
-          request.reject(error);
-          continue;
-        }
-        request.resolve(verdict);
-      }
+      this.verifyHere(batch);
       return;
     }
     this.verifiedInline.inWorkers += batch.length;
@@ -182,7 +211,48 @@ export class SignaturePool implements SignatureVerifier {
     for (let start = 0; start < batch.length; start += perTask) this.runTask(batch.slice(start, start + perTask));
   }
 
+  /**
+   * Verifies on this thread: small flushes, and (with the ring) a lone transaction too large for a slot, which
+   * only a malformed one can be (a signing string is at most 16 KiB, a slot 256 KiB).
+   */
+  private verifyHere(requests: readonly PendingVerification[]): void {
+    for (const request of requests) {
+      const { publicKey, message, signature } = request.transaction;
+      let verdict: SignatureVerdict;
+      try {
+        verdict = verifySignature(publicKey, message, signature);
+      } catch (error) {
+        request.reject(error);
+        continue;
+      }
+      request.resolve(verdict);
+    }
+  }
+
   private runTask(requests: PendingVerification[]): void {
+    if (this.pool === undefined) {
+      // A thread that failed is replaced, as piscina replaces a worker that exits.
+      for (const [index, ring] of this.rings.entries())
+        if (ring.failed) this.rings[index] = new SignatureRing(ringWorkerUrl);
+      let ring = this.rings[0]!;
+      for (const other of this.rings) if (other.pendingTasks < ring.pendingTasks) ring = other;
+      let fits: boolean;
+      try {
+        fits = ring.fits(requests);
+        if (fits) ring.run(requests);
+      } catch (error) {
+        // Sizing or packing threw (a transaction whose parts are not byte arrays): nothing was published.
+        for (const request of requests) request.reject(error);
+        return;
+      }
+      if (fits) return;
+      if (requests.length > 1) {
+        const half = Math.ceil(requests.length / 2);
+        this.runTask(requests.slice(0, half));
+        this.runTask(requests.slice(half));
+      } else this.verifyHere(requests);
+      return;
+    }
     let packed: Uint8Array;
     try {
       packed = pack(requests);
@@ -210,7 +280,8 @@ export class SignaturePool implements SignatureVerifier {
     if (this.closed) return;
     this.closed = true;
     this.flush();
-    await this.pool.close();
+    await Promise.all(this.rings.map((ring) => ring.close()));
+    await this.pool?.close();
   }
 }
 

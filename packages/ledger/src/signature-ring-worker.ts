@@ -1,0 +1,52 @@
+/**
+ * The signature thread of a SignatureRing (signature-ring.ts): verifies each published task with the engine's
+ * one signature rule, in order, writing a verdict byte per transaction into its slot. Blocks in Atomics.wait
+ * while nothing is published; returns (and the thread exits) when `stop` is set.
+ */
+import { workerData } from 'node:worker_threads';
+import { signatureVerdicts, verifySignature } from '@vex/engine';
+import { busyMsOffset, maximumSlotTransactions, ringControl, slotOffset, type RingLayout } from './signature-ring.js';
+
+const verdictIndex = new Map<string, number>(signatureVerdicts.map((verdict, index) => [verdict, index]));
+
+export function serveRing(layout: RingLayout): void {
+  const control = new Int32Array(layout.shared, 0, 4);
+  const bytes = new Uint8Array(layout.shared);
+  const view = new DataView(layout.shared);
+  const busyMs = new Float64Array(layout.shared, busyMsOffset, 1);
+  let done = 0;
+  for (;;) {
+    const published = Atomics.load(control, ringControl.published);
+    if (published === done) {
+      if (Atomics.load(control, ringControl.stop) !== 0) return;
+      Atomics.wait(control, ringControl.published, done);
+      continue;
+    }
+    const busyFromMs = performance.now();
+    while (done < published) {
+      const start = slotOffset(layout, done % layout.slotCount);
+      const count = view.getUint32(start);
+      let offset = start + 4 + maximumSlotTransactions;
+      for (let index = 0; index < count; index += 1) {
+        const publicKeyLength = view.getUint32(offset);
+        const signatureLength = view.getUint32(offset + 4);
+        const messageLength = view.getUint32(offset + 8);
+        offset += 12;
+        // Copies: the engine's rule reads plain byte arrays, never the shared memory the other thread writes.
+        const publicKey = bytes.slice(offset, offset + publicKeyLength);
+        offset += publicKeyLength;
+        const signature = bytes.slice(offset, offset + signatureLength);
+        offset += signatureLength;
+        const message = bytes.slice(offset, offset + messageLength);
+        offset += messageLength;
+        bytes[start + 4 + index] = verdictIndex.get(verifySignature(publicKey, message, signature))!;
+      }
+      done += 1;
+      Atomics.store(control, ringControl.completed, done);
+      Atomics.notify(control, ringControl.completed);
+    }
+    busyMs[0] = busyMs[0]! + (performance.now() - busyFromMs);
+  }
+}
+
+serveRing(workerData as RingLayout);
