@@ -14,7 +14,9 @@ export function serveRing(layout: RingLayout): void {
   const bytes = new Uint8Array(layout.shared);
   const view = new DataView(layout.shared);
   const busyMs = new Float64Array(layout.shared, busyMsOffset, 1);
-  let done = 0;
+  // Wrapping int32 task numbers, compared for equality only (signature-ring.ts); the first is the ring's.
+  let done = Atomics.load(control, ringControl.completed);
+  let slot = 0;
   for (;;) {
     const published = Atomics.load(control, ringControl.published);
     if (published === done) {
@@ -23,8 +25,8 @@ export function serveRing(layout: RingLayout): void {
       continue;
     }
     const busyFromMs = performance.now();
-    while (done < published) {
-      const start = slotOffset(layout, done % layout.slotCount);
+    while (done !== published) {
+      const start = slotOffset(layout, slot);
       const count = view.getUint32(start);
       let offset = start + 4 + maximumSlotTransactions;
       for (let index = 0; index < count; index += 1) {
@@ -41,7 +43,8 @@ export function serveRing(layout: RingLayout): void {
         offset += messageLength;
         bytes[start + 4 + index] = verdictIndex.get(verifySignature(publicKey, message, signature))!;
       }
-      done += 1;
+      done = (done + 1) | 0;
+      slot = (slot + 1) % layout.slotCount;
       Atomics.store(control, ringControl.completed, done);
       Atomics.notify(control, ringControl.completed);
     }

@@ -11,6 +11,10 @@
  * task in either direction, and a thread that is still busy when the next task is published takes it without
  * sleeping in between.
  *
+ * The counters are int32 words that wrap (a node verifying 10,000 tasks a second passes 2^31 in under three
+ * days), so both sides count with `| 0` and compare for equality only, and each side keeps its own slot cursor
+ * (task n's slot, n modulo the slot count, would not survive the wrap for a slot count that does not divide 2^32).
+ *
  * Slot layout: transactions u32, then `maximumSlotTransactions` verdict bytes, then the packed transactions
  * (publicKeyLength u32, signatureLength u32, messageLength u32, publicKey, signature, message; big-endian).
  */
@@ -70,22 +74,31 @@ export class SignatureRing {
   private readonly view: DataView;
   private readonly layout: RingLayout;
   private readonly worker: Worker;
-  /** Tasks published and not yet answered, oldest first; task n is in slot n % slotCount. */
+  /** Tasks published and not yet answered, oldest first, each with its slot. */
   private readonly outstanding: PublishedTask[] = [];
   /** Tasks waiting for a free slot. */
   private readonly backlog: (readonly RingRequest[])[] = [];
-  private published = 0;
-  private answered = 0;
+  /** Tasks published and answered so far, as the wrapping int32 counters of the control words. */
+  private published: number;
+  private answered: number;
+  /** The slot the next published task takes (the thread's own cursor follows the same sequence). */
+  private nextSlot = 0;
   private waiting = false;
   private failure: Error | undefined;
   private readonly exited: Promise<void>;
   private readonly busyMs: Float64Array;
   private readonly startedMs = performance.now();
 
-  constructor(workerUrl: string, slotCount = 8, slotBytes = 1 << 18) {
+  /** `firstTaskNumber` (an int32) is where both counters start: 0, except in the test of their wrap. */
+  constructor(workerUrl: string, slotCount = 8, slotBytes = 1 << 18, firstTaskNumber = 0) {
     const shared = new SharedArrayBuffer(headerBytes + slotCount * slotBytes);
     this.layout = { shared, slotCount, slotBytes };
     this.control = new Int32Array(shared, 0, controlBytes / 4);
+    this.published = firstTaskNumber | 0;
+    this.answered = this.published;
+    // Before the thread starts, which takes its first task number from `completed`.
+    this.control[ringControl.published] = this.published;
+    this.control[ringControl.completed] = this.published;
     this.bytes = new Uint8Array(shared);
     this.view = new DataView(shared);
     this.busyMs = new Float64Array(shared, busyMsOffset, 1);
@@ -120,7 +133,7 @@ export class SignatureRing {
    */
   usage(): { readonly utilization: number; readonly queuedTasks: number } {
     const elapsedMs = performance.now() - this.startedMs;
-    const started = Atomics.load(this.control, ringControl.completed) < this.published ? 1 : 0;
+    const started = Atomics.load(this.control, ringControl.completed) !== this.published ? 1 : 0;
     return {
       utilization: elapsedMs > 0 ? Math.min(1, this.busyMs[0]! / elapsedMs) : 0,
       queuedTasks: this.outstanding.length - started + this.backlog.length,
@@ -138,7 +151,7 @@ export class SignatureRing {
   }
 
   private publish(requests: readonly RingRequest[]): void {
-    const slot = this.published % this.layout.slotCount;
+    const slot = this.nextSlot;
     const start = slotOffset(this.layout, slot);
     const { view, bytes } = this;
     view.setUint32(start, requests.length);
@@ -157,7 +170,8 @@ export class SignatureRing {
       offset += message.length;
     }
     this.outstanding.push({ slot, requests });
-    this.published += 1;
+    this.nextSlot = (slot + 1) % this.layout.slotCount;
+    this.published = (this.published + 1) | 0;
     // The store publishes the slot's bytes (Atomics are sequentially consistent); the thread may be running and
     // see it without a wake-up, so notify costs a system call only when it sleeps.
     Atomics.store(this.control, ringControl.published, this.published);
@@ -184,9 +198,9 @@ export class SignatureRing {
   /** Resolves every completed task's requests, refills freed slots from the backlog, and re-arms. */
   private collect(): void {
     const completed = Atomics.load(this.control, ringControl.completed);
-    while (this.answered < completed) {
+    while (this.answered !== completed) {
       const task = this.outstanding.shift()!;
-      this.answered += 1;
+      this.answered = (this.answered + 1) | 0;
       const verdictStart = slotOffset(this.layout, task.slot) + 4;
       for (let index = 0; index < task.requests.length; index += 1) {
         const verdict = signatureVerdicts[this.bytes[verdictStart + index]!];
