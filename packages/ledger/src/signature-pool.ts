@@ -21,7 +21,7 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { verifySignature, type SignatureVerdict, type SignedTransaction } from '@vex/engine';
-import { SignatureRing } from './signature-ring.js';
+import { packedTransactionBytes, SignatureRing, writeTransactions } from './signature-ring.js';
 
 /** What the node and recovery need from a signature checker: the pool, or the inline checker. */
 export interface SignatureVerifier {
@@ -286,26 +286,9 @@ export class SignaturePool implements SignatureVerifier {
 }
 
 function pack(requests: readonly PendingVerification[]): Uint8Array {
-  let length = 4;
-  for (const { transaction } of requests) {
-    length += 12 + transaction.publicKey.length + transaction.signature.length + transaction.message.length;
-  }
-  const packed = new Uint8Array(length);
+  const packed = new Uint8Array(4 + packedTransactionBytes(requests));
   const view = new DataView(packed.buffer);
   view.setUint32(0, requests.length);
-  let offset = 4;
-  for (const { transaction } of requests) {
-    const { publicKey, signature, message } = transaction;
-    view.setUint32(offset, publicKey.length);
-    view.setUint32(offset + 4, signature.length);
-    view.setUint32(offset + 8, message.length);
-    offset += 12;
-    packed.set(publicKey, offset);
-    offset += publicKey.length;
-    packed.set(signature, offset);
-    offset += signature.length;
-    packed.set(message, offset);
-    offset += message.length;
-  }
+  writeTransactions(view, packed, 4, requests);
   return packed;
 }

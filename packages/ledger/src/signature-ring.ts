@@ -61,11 +61,40 @@ export function slotOffset(layout: RingLayout, slot: number): number {
   return headerBytes + slot * layout.slotBytes;
 }
 
-function packedBytes(requests: readonly RingRequest[]): number {
-  let length = slotHeaderBytes;
+/** The bytes writeTransactions takes for these transactions. */
+export function packedTransactionBytes(requests: readonly { readonly transaction: SignedTransaction }[]): number {
+  let length = 0;
   for (const { transaction } of requests)
     length += 12 + transaction.publicKey.length + transaction.signature.length + transaction.message.length;
   return length;
+}
+
+/**
+ * Writes each transaction as publicKeyLength u32, signatureLength u32, messageLength u32, publicKey, signature,
+ * message (big-endian) from `offset` of `view`'s buffer (`bytes` is the same buffer); returns the end offset. The
+ * packing of both hand-offs: a ring's slot, and piscina's transferable task (signature-pool.ts).
+ */
+export function writeTransactions(
+  view: DataView,
+  bytes: Uint8Array,
+  offset: number,
+  requests: readonly { readonly transaction: SignedTransaction }[],
+): number {
+  let at = offset;
+  for (const { transaction } of requests) {
+    const { publicKey, signature, message } = transaction;
+    view.setUint32(at, publicKey.length);
+    view.setUint32(at + 4, signature.length);
+    view.setUint32(at + 8, message.length);
+    at += 12;
+    bytes.set(publicKey, at);
+    at += publicKey.length;
+    bytes.set(signature, at);
+    at += signature.length;
+    bytes.set(message, at);
+    at += message.length;
+  }
+  return at;
 }
 
 export class SignatureRing {
@@ -114,7 +143,10 @@ export class SignatureRing {
 
   /** The bytes a task of these requests needs; a task must fit one slot (the pool splits larger ones). */
   fits(requests: readonly RingRequest[]): boolean {
-    return packedBytes(requests) <= this.layout.slotBytes && requests.length <= maximumSlotTransactions;
+    return (
+      slotHeaderBytes + packedTransactionBytes(requests) <= this.layout.slotBytes &&
+      requests.length <= maximumSlotTransactions
+    );
   }
 
   /** Whether the thread failed (it threw or exited); its requests were rejected and it takes no more. */
@@ -155,20 +187,7 @@ export class SignatureRing {
     const start = slotOffset(this.layout, slot);
     const { view, bytes } = this;
     view.setUint32(start, requests.length);
-    let offset = start + slotHeaderBytes;
-    for (const { transaction } of requests) {
-      const { publicKey, signature, message } = transaction;
-      view.setUint32(offset, publicKey.length);
-      view.setUint32(offset + 4, signature.length);
-      view.setUint32(offset + 8, message.length);
-      offset += 12;
-      bytes.set(publicKey, offset);
-      offset += publicKey.length;
-      bytes.set(signature, offset);
-      offset += signature.length;
-      bytes.set(message, offset);
-      offset += message.length;
-    }
+    writeTransactions(view, bytes, start + slotHeaderBytes, requests);
     this.outstanding.push({ slot, requests });
     this.nextSlot = (slot + 1) % this.layout.slotCount;
     this.published = (this.published + 1) | 0;
