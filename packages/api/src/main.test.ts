@@ -1,6 +1,6 @@
 /**
  * `pnpm start`'s numeric settings (SNAPSHOT_EVERY, ATTEST_EVERY_ENTRIES,
- * ATTEST_EVERY_MS, MAXIMUM_PENDING): a bad value stops start-up with a clear message before
+ * ATTEST_EVERY_MS, MAXIMUM_PENDING) and SIGNATURE_HANDOFF: a bad value stops start-up with a clear message before
  * the data directory is touched. (The attestation cadence they set is
  * exercised end to end by packages/client/test/attestations.test.ts.)
  */
@@ -44,6 +44,7 @@ describe.concurrent('numeric settings', { timeout: 120_000 }, () => {
     ['SNAPSHOT_EVERY', 'often', /SNAPSHOT_EVERY must be a positive whole number of entries, not often\./],
     ['MAXIMUM_PENDING', '0', /MAXIMUM_PENDING must be a positive whole number of transactions, not 0\./],
     ['MAXIMUM_PENDING', '4k', /MAXIMUM_PENDING must be a positive whole number of transactions, not 4k\./],
+    ['SIGNATURE_HANDOFF', 'shm', /SIGNATURE_HANDOFF must be ring or messages, not shm\./],
   ])('%s=%s is refused', async (name, value, message) => {
     const parent = await mkdtemp(join(tmpdir(), 'vex-main-settings-'));
     directories.push(parent);

@@ -88,6 +88,15 @@ function parsePositiveSetting(name: string, text: string | undefined, unit: stri
   return value;
 }
 
+/**
+ * SIGNATURE_HANDOFF is read by the signature pool itself (signature-pool.ts); checked here so that a typo stops
+ * start-up.
+ */
+function checkSignatureHandoff(text: string | undefined): void {
+  if (text === undefined || text === '' || text === 'ring' || text === 'messages') return;
+  throw new ConfigError(`SIGNATURE_HANDOFF must be ring or messages, not ${text}.`);
+}
+
 function parseRateLimits(text: string | undefined): false | undefined {
   if (text === undefined || text === '' || text === 'on') return undefined;
   if (text === 'off') return false;
@@ -108,6 +117,7 @@ function readSettings() {
   const demo = values.demo ?? environment.DEMO ?? 'spot';
   if (demo !== 'spot' && demo !== 'margin') throw new ConfigError(`--demo must be spot or margin, not ${demo}.`);
   const setting = (name: string, unit: string) => parsePositiveSetting(name, environment[name], unit);
+  checkSignatureHandoff(environment.SIGNATURE_HANDOFF);
   return {
     demo,
     configFile:

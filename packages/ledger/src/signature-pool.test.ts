@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { verifySignature, type SignedTransaction } from '@vex/engine';
 import { fixture } from '../test/helpers.js';
-import { SignaturePool } from './signature-pool.js';
+import { defaultSignatureHandoff, SignaturePool } from './signature-pool.js';
 
 const { entries } = fixture(7, 12);
 const transactions = entries.map((entry) => entry.transaction);
@@ -103,4 +103,19 @@ describe("SignaturePool with the shared-memory hand-off ('ring')", () => {
     await pool.close();
     await expect(pool.verify(transactions[1]!)).rejects.toThrow('closed');
   });
+});
+
+test('SIGNATURE_HANDOFF: ring by default, messages when asked, anything else refused', () => {
+  const saved = process.env.SIGNATURE_HANDOFF;
+  try {
+    delete process.env.SIGNATURE_HANDOFF;
+    expect(defaultSignatureHandoff()).toBe('ring');
+    process.env.SIGNATURE_HANDOFF = 'messages';
+    expect(defaultSignatureHandoff()).toBe('messages');
+    process.env.SIGNATURE_HANDOFF = 'Messages';
+    expect(() => defaultSignatureHandoff()).toThrow('SIGNATURE_HANDOFF must be ring or messages, not Messages');
+  } finally {
+    if (saved === undefined) delete process.env.SIGNATURE_HANDOFF;
+    else process.env.SIGNATURE_HANDOFF = saved;
+  }
 });

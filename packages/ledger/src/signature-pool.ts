@@ -117,7 +117,10 @@ export type SignatureHandoff = 'ring' | 'messages';
  * (docs/benchmarks.md, branch node8a).
  */
 export function defaultSignatureHandoff(): SignatureHandoff {
-  return process.env.SIGNATURE_HANDOFF === 'messages' ? 'messages' : 'ring';
+  const setting = process.env.SIGNATURE_HANDOFF;
+  if (setting === undefined || setting === '' || setting === 'ring') return 'ring';
+  if (setting === 'messages') return 'messages';
+  throw new RangeError(`SIGNATURE_HANDOFF must be ring or messages, not ${setting}`);
 }
 
 export class SignaturePool implements SignatureVerifier {
