@@ -116,7 +116,7 @@ describe('pnpm replay', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const run = await runCli([`http://127.0.0.1:${(server.address() as AddressInfo).port}`, '--json']);
-      expect(run.code).toBe(0);
+      expect(run.code, run.stderr).toBe(0);
       expect(JSON.parse(run.stdout)).toMatchObject({
         verified: true,
         entriesApplied: log.entries.length,
