@@ -21,7 +21,8 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { verifySignature, type SignatureVerdict, type SignedTransaction } from '@vex/engine';
-import { packedTransactionBytes, SignatureRing, writeTransactions } from './signature-ring.js';
+import { packedTransactionBytes, writeTransactions } from './signature-packing.js';
+import { SignatureRing } from './signature-ring.js';
 
 /** What the node and recovery need from a signature checker: the pool, or the inline checker. */
 export interface SignatureVerifier {

@@ -4,7 +4,8 @@
  * while nothing is published; returns (and the thread exits) when `stop` is set.
  */
 import { workerData } from 'node:worker_threads';
-import { signatureVerdicts, verifySignature } from '@vex/engine';
+import { signatureVerdicts } from '@vex/engine';
+import { verifyPackedTransactions } from './signature-packing.js';
 import { busyMsOffset, maximumSlotTransactions, ringControl, slotOffset, type RingLayout } from './signature-ring.js';
 
 const verdictIndex = new Map<string, number>(signatureVerdicts.map((verdict, index) => [verdict, index]));
@@ -28,21 +29,10 @@ export function serveRing(layout: RingLayout): void {
     while (done !== published) {
       const start = slotOffset(layout, slot);
       const count = view.getUint32(start);
-      let offset = start + 4 + maximumSlotTransactions;
-      for (let index = 0; index < count; index += 1) {
-        const publicKeyLength = view.getUint32(offset);
-        const signatureLength = view.getUint32(offset + 4);
-        const messageLength = view.getUint32(offset + 8);
-        offset += 12;
-        // Copies: the engine's rule reads plain byte arrays, never the shared memory the other thread writes.
-        const publicKey = bytes.slice(offset, offset + publicKeyLength);
-        offset += publicKeyLength;
-        const signature = bytes.slice(offset, offset + signatureLength);
-        offset += signatureLength;
-        const message = bytes.slice(offset, offset + messageLength);
-        offset += messageLength;
-        bytes[start + 4 + index] = verdictIndex.get(verifySignature(publicKey, message, signature))!;
-      }
+      // Copies: the engine's rule reads plain byte arrays, never the shared memory the other thread writes.
+      verifyPackedTransactions(view, bytes, start + 4 + maximumSlotTransactions, count, true, (index, verdict) => {
+        bytes[start + 4 + index] = verdictIndex.get(verdict)!;
+      });
       done = (done + 1) | 0;
       slot = (slot + 1) % layout.slotCount;
       Atomics.store(control, ringControl.completed, done);

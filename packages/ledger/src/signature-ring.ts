@@ -20,6 +20,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { signatureVerdicts, type SignatureVerdict, type SignedTransaction } from '@vex/engine';
+import { packedTransactionBytes, writeTransactions } from './signature-packing.js';
 
 /** Atomics.waitAsync (ES2024, in Node since 16); the TypeScript library this repository targets predates it. */
 type WaitAsyncResult =
@@ -59,42 +60,6 @@ export interface RingLayout {
 /** Byte offset of a slot in the shared buffer. */
 export function slotOffset(layout: RingLayout, slot: number): number {
   return headerBytes + slot * layout.slotBytes;
-}
-
-/** The bytes writeTransactions takes for these transactions. */
-export function packedTransactionBytes(requests: readonly { readonly transaction: SignedTransaction }[]): number {
-  let length = 0;
-  for (const { transaction } of requests)
-    length += 12 + transaction.publicKey.length + transaction.signature.length + transaction.message.length;
-  return length;
-}
-
-/**
- * Writes each transaction as publicKeyLength u32, signatureLength u32, messageLength u32, publicKey, signature,
- * message (big-endian) from `offset` of `view`'s buffer (`bytes` is the same buffer); returns the end offset. The
- * packing of both hand-offs: a ring's slot, and piscina's transferable task (signature-pool.ts).
- */
-export function writeTransactions(
-  view: DataView,
-  bytes: Uint8Array,
-  offset: number,
-  requests: readonly { readonly transaction: SignedTransaction }[],
-): number {
-  let at = offset;
-  for (const { transaction } of requests) {
-    const { publicKey, signature, message } = transaction;
-    view.setUint32(at, publicKey.length);
-    view.setUint32(at + 4, signature.length);
-    view.setUint32(at + 8, message.length);
-    at += 12;
-    bytes.set(publicKey, at);
-    at += publicKey.length;
-    bytes.set(signature, at);
-    at += signature.length;
-    bytes.set(message, at);
-    at += message.length;
-  }
-  return at;
 }
 
 export class SignatureRing {
