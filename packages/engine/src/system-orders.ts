@@ -6,6 +6,7 @@
  */
 import type { EntryRecorder } from './entry-recorder.js';
 import { placeOrder } from './matching.js';
+import type { ResolvedOrder } from './order-request.js';
 import type { ExchangeState, Market } from './state.js';
 
 export function placeSystemOrder(
@@ -17,7 +18,12 @@ export function placeSystemOrder(
   priceTicks: bigint,
   quantitySteps: bigint,
 ): void {
-  placeOrder(state, recorder, accountId, {
+  // Every field of a resolved order (order-request.ts), in its order, though a system order has no trigger,
+  // margin flags or reduce-only: the matching code then sees one hidden class for all takers it plans, not two.
+  const order: ResolvedOrder = {
+    triggerPriceTicks: undefined,
+    takeProfit: undefined,
+    stopLoss: undefined,
     market,
     side,
     orderType: 'Limit',
@@ -28,5 +34,8 @@ export function placeSystemOrder(
     postOnly: false,
     selfTradePrevention: 'RejectTaker',
     clientId: undefined,
-  });
+    margin: undefined,
+    reduceOnly: false,
+  };
+  placeOrder(state, recorder, accountId, order);
 }

@@ -242,6 +242,9 @@ export function perpMarketOf(
     funding: newPerpFundingState(listedAtMs, fundingParameters),
     openInterestUnits: 0n,
     fundingBalanceUnits: 0n,
+    // Present from the start though built on first need (position-queue.ts): a field added later gives the
+    // object a second hidden class, and every load of market.perp's fields on the hot path two maps to check.
+    positionIndex: undefined,
   };
 }
 

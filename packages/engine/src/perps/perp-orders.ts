@@ -30,14 +30,13 @@ import { debtUnits, healthWithout, heldUnits, type InitialMarginHealth, initialT
 import { maximum, minimum } from '../margin-fixed-point.js';
 import { type AttachedViews, PlannedWalk, placeOrder, type OrderParameters } from '../matching.js';
 import { wouldNotFill } from '../order-admission.js';
-import type { ResolvedOrder } from '../order-request.js';
+import { type ResolvedOrder, withQuantitySteps } from '../order-request.js';
 import { isRejection, reject, type Rejection } from '../result-codes.js';
 import { ceilingFee } from '../spot-settlement.js';
 import type { Account, ExchangeState, Market } from '../state.js';
 import { addPositionTerms, emptySums, type PositionsHealthSums } from './perp-health.js';
 import type { PerpMarketState } from './perp-market.js';
 import { applyFill, newPosition, settleFunding, settlementUnitsTowardPositive, type Position } from './position.js';
-import { restingPerpOrdersOf } from './resting-perp-orders.js';
 
 function magnitude(value: bigint): bigint {
   return value < 0n ? -value : value;
@@ -93,20 +92,7 @@ function reduceOnlyOrder(account: Account, params: ResolvedOrder): ResolvedOrder
     return reject('INVALID_ORDER', message, 'reduceOnlyNotReduced');
   }
   // Cut to the position: a reduce-only order never flips it (Backpack decreases such an order likewise).
-  return params.quantitySteps <= sizeSteps ? params : { ...params, quantitySteps: sizeSteps };
-}
-
-/** The steps and USDC notional of the order filled as far as it can: in full at its limit, or along the walk. */
-function orderSize(
-  params: OrderParameters,
-  account: Account,
-  walk: PlannedWalk | undefined,
-): { readonly steps: bigint; readonly quoteUnits: bigint } {
-  if (params.orderType === 'Limit') {
-    const steps = params.quantitySteps;
-    return { steps, quoteUnits: steps * params.priceTicks * params.market.quoteUnitsPerStepTick };
-  }
-  return (walk ?? new PlannedWalk(params, account)).get();
+  return params.quantitySteps <= sizeSteps ? params : withQuantitySteps(params, sizeSteps);
 }
 
 /**
@@ -123,7 +109,18 @@ export function perpOrderRefusal(
 ): Rejection | undefined {
   const market = params.market;
   const perp = market.perp as PerpMarketState;
-  const { steps, quoteUnits } = orderSize(params, account, walk);
+  // The steps and USDC notional of the order filled as far as it can: in full at its limit, or along the walk. Two
+  // locals, not an object: a limit order's literal and the walk's plan have different hidden classes.
+  let steps: bigint;
+  let quoteUnits: bigint;
+  if (params.orderType === 'Limit') {
+    steps = params.quantitySteps;
+    quoteUnits = steps * params.priceTicks * market.quoteUnitsPerStepTick;
+  } else {
+    const plan = (walk ?? new PlannedWalk(params, account)).get();
+    steps = plan.steps;
+    quoteUnits = plan.quoteUnits;
+  }
   // Nothing can fill now (a market order on an empty side): the spot checks refuse it, or it rests, opening nothing.
   if (steps === 0n) return undefined;
   const deltaUnits = params.side === 'Bid' ? steps * market.stepUnits : -steps * market.stepUnits;
@@ -156,11 +153,15 @@ function marginRefusal(
   timeMs: number,
 ): Rejection | undefined {
   const market = params.market;
-  const resting = restingPerpOrdersOf(account, market);
+  // The account's own record, read only when it has one (restingPerpOrdersOf's frozen empty record has another
+  // hidden class: loads through both made every field load here polymorphic).
+  const record = account.restingPerpOrders.get(market.index);
   const isBid = params.side === 'Bid';
   // Each side's resting orders (not reduce-only) filled in full at their limits: signed base units and notional.
-  const bidUnits = resting.bidSteps * market.stepUnits;
-  const askUnits = -resting.askSteps * market.stepUnits;
+  const bidUnits = record === undefined ? 0n : record.bidSteps * market.stepUnits;
+  const askUnits = record === undefined ? 0n : -record.askSteps * market.stepUnits;
+  const bidQuoteUnits = record === undefined ? 0n : record.bidQuoteUnits;
+  const askQuoteUnits = record === undefined ? 0n : record.askQuoteUnits;
   const current = account.positions.get(market.index);
   const before = (current?.quantityUnits ?? 0n) + (isBid ? bidUnits : askUnits);
   // An order that only reduces its side's worst case lowers the requirement: it is never refused for margin.
@@ -168,12 +169,12 @@ function marginRefusal(
   // One health pass over the account's other balances and positions serves both worst cases.
   const base = healthBesides(state, account, market, current, timeMs);
   const refusal = isBid
-    ? worstCaseRefusal(base, bidUnits, resting.bidQuoteUnits, deltaUnits, quoteUnits)
-    : worstCaseRefusal(base, askUnits, resting.askQuoteUnits, deltaUnits, quoteUnits);
+    ? worstCaseRefusal(base, bidUnits, bidQuoteUnits, deltaUnits, quoteUnits)
+    : worstCaseRefusal(base, askUnits, askQuoteUnits, deltaUnits, quoteUnits);
   if (refusal !== undefined) return refusal;
   const otherUnits = isBid ? askUnits : bidUnits;
   if (otherUnits === 0n) return undefined;
-  return worstCaseRefusal(base, otherUnits, isBid ? resting.askQuoteUnits : resting.bidQuoteUnits, 0n, 0n);
+  return worstCaseRefusal(base, otherUnits, isBid ? askQuoteUnits : bidQuoteUnits, 0n, 0n);
 }
 
 /** What a move of a position from `before` to `after` opens: all of `after` on a flip, else the growth. */

@@ -18,7 +18,7 @@ import { reportPositionChanged, reportSettlements, settleFundingReported } from 
 import { realiseAtMark } from './perp-realisation.js';
 import { positionClosed, positionRealised } from './position-queue.js';
 import { applyFill, newPosition, type Position } from './position.js';
-import { conformReduceOnlyOrders, perpOrderFilled, restingPerpOrdersOf } from './resting-perp-orders.js';
+import { conformReduceOnlyOrders, holdsRestingReduceOnly, perpOrderFilled } from './resting-perp-orders.js';
 
 /** What movePosition did: see there. */
 export interface MovedPosition {
@@ -130,7 +130,7 @@ export class PerpSettlement extends SpotSettlement {
       recorder.timeMs,
       recorder,
     );
-    if (restingPerpOrdersOf(account, market).reduceOnly.length > 0) {
+    if (holdsRestingReduceOnly(account, market)) {
       const holders = (this.reduceOnlyHolders ??= []);
       if (!holders.includes(account)) holders.push(account);
     }

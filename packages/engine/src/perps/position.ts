@@ -39,6 +39,21 @@ export function newPosition(fundingIndex: bigint, timeMs = 0): Position {
   };
 }
 
+/**
+ * A copy of `position`, built as newPosition builds one (the same fields in the same order): a spread copy gets
+ * another hidden class, and one such copy made every position function that later saw it polymorphic.
+ */
+export function copyOfPosition(position: Position): Position {
+  return {
+    quantityUnits: position.quantityUnits,
+    costBasisUnits: position.costBasisUnits,
+    realisedPnlUnits: position.realisedPnlUnits,
+    cumulativeFundingUnits: position.cumulativeFundingUnits,
+    fundingIndexAtSettlement: position.fundingIndexAtSettlement,
+    realisedAtMs: position.realisedAtMs,
+  };
+}
+
 /** ⌈a / b⌉ for any sign of a, b > 0. */
 export function divideTowardPositive(numerator: bigint, denominator: bigint): bigint {
   const quotient = numerator / denominator;

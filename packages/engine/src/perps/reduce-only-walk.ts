@@ -11,7 +11,7 @@
  */
 import type { Side } from '../instruction.js';
 import type { Account, Market, Order } from '../state.js';
-import { reduceOnlyCapacitySteps, restingPerpOrdersOf } from './resting-perp-orders.js';
+import { holdsRestingReduceOnly, reduceOnlyCapacitySteps } from './resting-perp-orders.js';
 
 export class ReduceOnlyWalk {
   /** Positions of the accounts holding reduce-only orders here, as the walk's fills so far leave them. */
@@ -46,7 +46,7 @@ export class ReduceOnlyWalk {
    * rest during a walk, so it cannot start holding one midway.
    */
   private move(account: Account, deltaUnits: bigint): void {
-    if (restingPerpOrdersOf(account, this.market).reduceOnly.length === 0) return;
+    if (!holdsRestingReduceOnly(account, this.market)) return;
     const before = this.positionOf(account);
     (this.positions ??= new Map()).set(account, before + deltaUnits);
   }

@@ -44,6 +44,16 @@ export function restingPerpOrdersOf(account: Account, market: Market): RestingPe
   return account.restingPerpOrders.get(market.index) ?? noRestingOrders;
 }
 
+/**
+ * Whether the account rests reduce-only orders on `market` (each side of every perpetual fill asks). Reads the
+ * account's own record only: the frozen empty record has another hidden class, and going through it made this
+ * hot load polymorphic.
+ */
+export function holdsRestingReduceOnly(account: Account, market: Market): boolean {
+  const record = account.restingPerpOrders.get(market.index);
+  return record !== undefined && record.reduceOnly.length > 0;
+}
+
 function recordOf(account: Account, market: Market): RestingPerpOrders {
   let record = account.restingPerpOrders.get(market.index);
   if (record === undefined) {
