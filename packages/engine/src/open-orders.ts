@@ -59,7 +59,7 @@ export function newOrder(
 }
 
 export function viewOrder(order: Order): OrderView {
-  const view: OrderView = {
+  const view: { -readonly [Field in keyof OrderView]: OrderView[Field] } = {
     orderId: order.id,
     account: order.account.id,
     market: order.market.symbol,
@@ -78,8 +78,10 @@ export function viewOrder(order: Order): OrderView {
     createdAtMs: order.createdAtMs,
     triggerPriceTicks: order.triggerPriceTicks,
   };
-  // Only a reduce-only order carries the field, so every other view (and its history record) is as before.
-  return order.reduceOnly ? { ...view, reduceOnly: true } : view;
+  // Only a reduce-only order carries the field, so every other view (and its history record) is as before. Added
+  // in place, last (the key order a copy had): a spread copy of the view cost a clone of all its fields.
+  if (order.reduceOnly) view.reduceOnly = true;
+  return view;
 }
 
 /**
