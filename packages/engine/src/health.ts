@@ -231,7 +231,13 @@ export function initialTermsAt(
 
 /** What a balance holds at `timeMs` (available + locked + lent; pending withdrawals count for nothing). */
 export function heldUnits(balance: Balance | undefined, timeMs: number): bigint {
-  return balance === undefined ? 0n : balance.available + balance.locked + lentUnits(balance, timeMs);
+  if (balance === undefined) return 0n;
+  // Most balances have nothing locked and nothing lent: a zero term is not added (no new bigint for the same sum).
+  let held = balance.available;
+  if (balance.locked !== 0n) held += balance.locked;
+  const lent = lentUnits(balance, timeMs);
+  if (lent !== 0n) held += lent;
+  return held;
 }
 
 /** What a balance owes at `timeMs`, rounded up. */

@@ -16,6 +16,8 @@ import { holdsRestingReduceOnly, reduceOnlyCapacitySteps } from './resting-perp-
 export class ReduceOnlyWalk {
   /** Positions of the accounts holding reduce-only orders here, as the walk's fills so far leave them. */
   private positions: Map<Account, bigint> | undefined = undefined;
+  /** Whether the taker holds resting reduce-only orders here, once a fill has asked. */
+  private takerTracked: boolean | undefined = undefined;
 
   constructor(
     private readonly market: Market,
@@ -34,19 +36,24 @@ export class ReduceOnlyWalk {
   filled(makerAccount: Account, steps: bigint): void {
     // A self-trade (selfTradePrevention Allow) moves the account's position by nothing.
     if (makerAccount === this.taker) return;
-    const units = steps * this.market.stepUnits;
+    const market = this.market;
+    const makerTracked = holdsRestingReduceOnly(makerAccount, market);
+    // The taker's answer holds for the whole walk: orders never come to rest during one.
+    const takerTracked = (this.takerTracked ??= holdsRestingReduceOnly(this.taker, market));
+    // Most fills move no account with reduce-only orders here: then the move is not even computed.
+    if (!makerTracked && !takerTracked) return;
+    const units = steps * market.stepUnits;
     const takerDelta = this.takerSide === 'Bid' ? units : -units;
-    this.move(makerAccount, -takerDelta);
-    this.move(this.taker, takerDelta);
+    if (makerTracked) this.move(makerAccount, -takerDelta);
+    if (takerTracked) this.move(this.taker, takerDelta);
   }
 
   /**
-   * Tracks only accounts with resting reduce-only orders here. Such an
-   * account is tracked from the walk's first fill on: orders never come to
-   * rest during a walk, so it cannot start holding one midway.
+   * Tracks an account with resting reduce-only orders here (the caller
+   * asked). Such an account is tracked from the walk's first fill on: orders
+   * never come to rest during a walk, so it cannot start holding one midway.
    */
   private move(account: Account, deltaUnits: bigint): void {
-    if (!holdsRestingReduceOnly(account, this.market)) return;
     const before = this.positionOf(account);
     (this.positions ??= new Map()).set(account, before + deltaUnits);
   }
