@@ -111,19 +111,23 @@ export function settleFundingReported(
   return paymentUnits;
 }
 
-/** Reports each non-zero USDC part of one settlement: realised PnL, funding (paid: negative) and fee (negative). */
+/**
+ * Reports each non-zero USDC part of one settlement: realised PnL, funding (paid: negative) and fee (negative).
+ * `feeChangeUnits` is the fee's USDC change, already negated (zero or negative): the fill side negates its fee
+ * once for its USDC change and this report.
+ */
 export function reportSettlements(
   recorder: EntryRecorder,
   account: Account,
   market: Market,
   realisedUnits: bigint,
   fundingUnits: bigint,
-  feeUnits: bigint,
+  feeChangeUnits: bigint,
 ): void {
   // No closure and no object per call: this runs for each side of every fill and each realisation.
   if (fundingUnits !== 0n) reportSettlement(recorder, account, market, 'FundingPayment', -fundingUnits);
   if (realisedUnits !== 0n) reportSettlement(recorder, account, market, 'RealizePnl', realisedUnits);
-  if (feeUnits !== 0n) reportSettlement(recorder, account, market, 'TradingFees', -feeUnits);
+  if (feeChangeUnits !== 0n) reportSettlement(recorder, account, market, 'TradingFees', feeChangeUnits);
 }
 
 function reportSettlement(

@@ -134,7 +134,8 @@ export class PerpSettlement extends SpotSettlement {
       const holders = (this.reduceOnlyHolders ??= []);
       if (!holders.includes(account)) holders.push(account);
     }
-    (market.perp as PerpMarketState).openInterestUnits += openInterestChangeUnits;
+    // Zero for every short's move and every long's reduction: then no sum is stored into the market.
+    if (openInterestChangeUnits !== 0n) (market.perp as PerpMarketState).openInterestUnits += openInterestChangeUnits;
     // The position is in the account's piece of the state encoding, whether or not USDC moves.
     state.changes.accountChanged(account);
     // And in its liabilities leaf (liabilities-perps.ts), whether or not USDC moves.
@@ -142,10 +143,12 @@ export class PerpSettlement extends SpotSettlement {
     // The fee is credited first: a loss the account cannot pay is borrowed, never taken from the fee.
     if (feeUnits > 0n) credit(recorder, state.feeAccount.balance(market.quote), feeUnits);
     // Funding moves at funding boundaries only and most fills realise nothing: the zero terms make no difference.
+    // The fee's USDC change is negated once, for the net change and for its report.
+    const feeChangeUnits = feeUnits === 0n ? 0n : -feeUnits;
     let netUnits = fundingUnits === 0n ? realisedUnits : realisedUnits - fundingUnits;
-    if (feeUnits !== 0n) netUnits = netUnits === 0n ? -feeUnits : netUnits - feeUnits;
+    if (feeUnits !== 0n) netUnits = netUnits === 0n ? feeChangeUnits : netUnits - feeUnits;
     settlePerpCash(state, recorder, account, market.quote, netUnits);
-    reportSettlements(recorder, account, market, realisedUnits, fundingUnits, feeUnits);
+    reportSettlements(recorder, account, market, realisedUnits, fundingUnits, feeChangeUnits);
     reportPositionChanged(recorder, account, market, position, feeUnits);
   }
 }
