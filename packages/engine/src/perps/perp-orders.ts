@@ -195,14 +195,14 @@ function openedUnits(before: bigint, after: bigint): bigint {
  * neither's current terms are computed at all.
  */
 interface HealthBesides {
-  readonly state: ExchangeState;
-  readonly account: Account;
-  readonly market: Market;
-  readonly health: InitialMarginHealth;
+  state: ExchangeState;
+  account: Account;
+  market: Market;
+  health: InitialMarginHealth;
   /** The account's position on the market (undefined: none). */
-  readonly position: Position | undefined;
-  readonly usdcHeldUnits: bigint;
-  readonly usdcDebtUnits: bigint;
+  position: Position | undefined;
+  usdcHeldUnits: bigint;
+  usdcDebtUnits: bigint;
 }
 
 function healthBesides(
@@ -213,11 +213,17 @@ function healthBesides(
   timeMs: number,
 ): HealthBesides {
   const usdc = market.quote;
-  const health = healthWithout(state, account, timeMs, usdc, market.index);
   const balance = account.balances[usdc.index];
-  const usdcHeldUnits = heldUnits(balance, timeMs);
-  const usdcDebtUnits = debtUnits(balance, timeMs);
-  return { state, account, market, health, position, usdcHeldUnits, usdcDebtUnits };
+  // One object overwritten by every margin check (its worst cases read it at once; nothing runs in between).
+  const base = scratchBesides;
+  base.state = state;
+  base.account = account;
+  base.market = market;
+  base.health = healthWithout(state, account, timeMs, usdc, market.index);
+  base.position = position;
+  base.usdcHeldUnits = heldUnits(balance, timeMs);
+  base.usdcDebtUnits = debtUnits(balance, timeMs);
+  return base;
 }
 
 /**
@@ -287,6 +293,17 @@ function worstCaseRefusal(
  * between), rather than two allocations per order checked.
  */
 const scratchPosition: Position = newPosition(0n);
+// healthBesides' answer, overwritten by every margin check and filled before any read (the casts stand for "not
+// yet set"). It keeps the last checked state and account reachable until the next check: one, nothing accumulates.
+const scratchBesides: HealthBesides = {
+  state: undefined as unknown as ExchangeState,
+  account: undefined as unknown as Account,
+  market: undefined as unknown as Market,
+  health: undefined as unknown as InitialMarginHealth,
+  position: undefined,
+  usdcHeldUnits: 0n,
+  usdcDebtUnits: 0n,
+};
 const hypotheticalSums: PositionsHealthSums = emptySums();
 
 /** The hypothetical position set to a new one's fields (no position yet). */
