@@ -16,11 +16,11 @@ const slowCommitMinimumMs = 5;
 export interface PauseWindows {
   /** [start, end] of each main-thread GC pause of at least gcPauseMinimumMs, in monotonic ms. */
   readonly gc: Array<[number, number]>;
-  /** The collector of each of `gc`'s pauses: scavenge (minor), mark-compact (major), incremental marking, weak callbacks. */
+  /** The collector of each of `gc`'s pauses: scavenge, mark-compact, incremental marking or weak callbacks. */
   readonly gcKinds: string[];
   /** [start, end] of each group-commit write of at least slowCommitMinimumMs. */
   readonly slowCommits: Array<[number, number]>;
-  /** [start, end] of every group-commit write, to see what the requests that overlap neither kind of window wait for. */
+  /** [start, end] of every group-commit write: what the requests that overlap neither kind of window wait for. */
   readonly commits: Array<[number, number]>;
 }
 
