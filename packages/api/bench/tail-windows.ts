@@ -5,7 +5,7 @@
  * generator's samples use; the report then splits the paced phase's latency by
  * whether a request's time in the system overlaps such a window.
  */
-import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { constants, PerformanceObserver, performance } from 'node:perf_hooks';
 import { latencyBySnapshots, monotonicMs, type LatencyFigures } from './node-figures.js';
 
 /** GC pauses at least this long are recorded (shorter ones cannot make a tail of several ms). */
@@ -16,15 +16,27 @@ const slowCommitMinimumMs = 5;
 export interface PauseWindows {
   /** [start, end] of each main-thread GC pause of at least gcPauseMinimumMs, in monotonic ms. */
   readonly gc: Array<[number, number]>;
+  /** The collector of each of `gc`'s pauses: scavenge, mark-compact, incremental marking or weak callbacks. */
+  readonly gcKinds: string[];
   /** [start, end] of each group-commit write of at least slowCommitMinimumMs. */
   readonly slowCommits: Array<[number, number]>;
+  /** [start, end] of every group-commit write: what the requests that overlap neither kind of window wait for. */
+  readonly commits: Array<[number, number]>;
+}
+
+function gcKindName(kind: number | undefined): string {
+  if (kind === constants.NODE_PERFORMANCE_GC_MINOR) return 'scavenge';
+  if (kind === constants.NODE_PERFORMANCE_GC_MAJOR) return 'mark-compact';
+  if (kind === constants.NODE_PERFORMANCE_GC_INCREMENTAL) return 'incremental marking';
+  if (kind === constants.NODE_PERFORMANCE_GC_WEAKCB) return 'weak callbacks';
+  return `kind ${kind}`;
 }
 
 /** Starts recording in the server process; `subscribeCommits` is the node's. */
 export function watchPauses(
   subscribeCommits: (listener: (batch: { readonly durationMs: number }) => void) => unknown,
 ): PauseWindows {
-  const windows: PauseWindows = { gc: [], slowCommits: [] };
+  const windows: PauseWindows = { gc: [], gcKinds: [], slowCommits: [], commits: [] };
   // performance.now() and the monotonic clock differ by a constant within a process.
   const offsetMs = monotonicMs() - performance.now();
   const observer = new PerformanceObserver((list) => {
@@ -32,13 +44,14 @@ export function watchPauses(
       if (entry.duration < gcPauseMinimumMs) continue;
       const startMs = entry.startTime + offsetMs;
       windows.gc.push([startMs, startMs + entry.duration]);
+      windows.gcKinds.push(gcKindName((entry as { detail?: { kind?: number } }).detail?.kind));
     }
   });
   observer.observe({ entryTypes: ['gc'] });
   subscribeCommits(({ durationMs }) => {
-    if (durationMs < slowCommitMinimumMs) return;
     const endMs = monotonicMs();
-    windows.slowCommits.push([endMs - durationMs, endMs]);
+    windows.commits.push([endMs - durationMs, endMs]);
+    if (durationMs >= slowCommitMinimumMs) windows.slowCommits.push([endMs - durationMs, endMs]);
   });
   return windows;
 }
@@ -76,5 +89,56 @@ export function reportTail(
       `${text(byGc.withSnapshot)}; ` +
       `with a slow write: ${text(byCommit.withSnapshot)}; with neither: ${text(neither)}`,
   );
+  console.log(`paced phase tail, details: ${tailDetails(samples, windows, inPhase)}`);
   return { withGcPause: byGc.withSnapshot, withSlowCommit: byCommit.withSnapshot, withNeither: neither };
+}
+
+function quantile(sorted: readonly number[], share: number): number {
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))]!;
+}
+
+/**
+ * The GC pauses by collector; every group-commit write of the phase (count, p50, p90, p99 of its duration); and for
+ * the slowest 1 % of the requests whose window holds neither a GC pause nor a slow write, how many writes their
+ * window overlaps and for how long (medians): whether they waited through several writes just under the threshold.
+ */
+function tailDetails(
+  samples: ReadonlyArray<readonly [number, number]>,
+  windows: PauseWindows,
+  inPhase: (list: ReadonlyArray<readonly [number, number]>) => ReadonlyArray<readonly [number, number]>,
+): string {
+  const kinds = new Map<string, number>();
+  const gcInPhase = new Set(inPhase(windows.gc));
+  windows.gc.forEach((window, index) => {
+    if (gcInPhase.has(window)) kinds.set(windows.gcKinds[index]!, (kinds.get(windows.gcKinds[index]!) ?? 0) + 1);
+  });
+  const commits = inPhase(windows.commits);
+  const durations = commits.map(([start, end]) => end - start).sort((a, b) => a - b);
+  const paused = [...windows.gc, ...windows.slowCommits];
+  const neither = samples.filter(([due, done]) => !paused.some(([start, end]) => due <= end && done >= start));
+  const latencies = neither.map(([due, done]) => done - due).sort((a, b) => a - b);
+  const slowest = neither.filter(([due, done]) => done - due >= quantile(latencies, 0.99));
+  const overlapCounts: number[] = [];
+  const overlapMs: number[] = [];
+  for (const [due, done] of slowest) {
+    let count = 0;
+    let totalMs = 0;
+    for (const [start, end] of commits) {
+      if (due > end || done < start) continue;
+      count += 1;
+      totalMs += Math.min(end, done) - Math.max(start, due);
+    }
+    overlapCounts.push(count);
+    overlapMs.push(totalMs);
+  }
+  overlapCounts.sort((a, b) => a - b);
+  overlapMs.sort((a, b) => a - b);
+  const gcText = [...kinds].map(([kind, count]) => `${count} ${kind}`).join(', ') || 'none';
+  return (
+    `GC pauses ≥ ${gcPauseMinimumMs} ms by collector: ${gcText}; ${durations.length} group-commit writes, ` +
+    `p50 ${quantile(durations, 0.5).toFixed(2)} ms, p90 ${quantile(durations, 0.9).toFixed(2)} ms, ` +
+    `p99 ${quantile(durations, 0.99).toFixed(2)} ms; the slowest 1 % with neither (${slowest.length} requests, ` +
+    `≥ ${quantile(latencies, 0.99).toFixed(2)} ms) overlap a median of ${quantile(overlapCounts, 0.5)} writes ` +
+    `for ${quantile(overlapMs, 0.5).toFixed(2)} ms`
+  );
 }

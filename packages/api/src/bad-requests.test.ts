@@ -80,6 +80,16 @@ describe('bad requests', { timeout: 60_000 }, () => {
     );
     // A signature that is not 64 bytes of base64.
     await expectRefused(() => place({ headers: { 'x-signature': 'AAAA' } }), 401, 'INVALID_SIGNATURE');
+    // The trader's valid signature in a non-canonical encoding: the last character's unused bits set (the next
+    // letter of the alphabet), which Buffer decodes to the same 64 bytes; only the canonical encoding is accepted.
+    const canonical = trader.sign(signingString);
+    const base64Alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const nonCanonical = `${canonical.slice(0, 85)}${base64Alphabet[base64Alphabet.indexOf(canonical[85]!) + 1]}==`;
+    await expectRefused(
+      () => place({ timestampMs, headers: { 'x-signature': nonCanonical } }),
+      401,
+      'INVALID_SIGNATURE',
+    );
     // Signed queries are checked by the API itself.
     await expectRefused(
       () =>

@@ -95,4 +95,57 @@ describe('live candles', () => {
     const next = trade(9, '2027-02-01T00:01:00Z', 101n);
     expect(live.add('SOL_USDC', next).map((change) => change.interval)).toEqual(['1m']);
   });
+
+  it("fold an entry's trades into each interval's candle as adding them one by one does", async () => {
+    // Seeded runs of entries (trades sharing a time, ids ascending), some crossing minute, day and month buckets;
+    // one instance adds trade by trade, the other an entry at a time; a probe trade then shows both candles.
+    let seed = 7;
+    const next = (below: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % below;
+    };
+    const steps = [1_000, 61_000, 3_600_000, 86_400_000, 2_678_400_000];
+    for (let run = 0; run < 200; run += 1) {
+      const stored = [trade(1, '2027-01-31T23:59:00Z', 100n)];
+      const oneByOne = new LiveCandles();
+      const byEntry = new LiveCandles();
+      await oneByOne.seed(arrayHistory(stored), [market], stored[0]!.timeMs);
+      await byEntry.seed(arrayHistory(stored), [market], stored[0]!.timeMs);
+      let tradeId = 2;
+      let timeMs = stored[0]!.timeMs;
+      for (let entry = 0, entries = 1 + next(6); entry < entries; entry += 1) {
+        timeMs += next(2) === 0 ? 0 : steps[next(steps.length)]!;
+        const trades: PublicTrade[] = [];
+        for (let count = 1 + next(5); trades.length < count; tradeId += 1) {
+          const price = BigInt(90 + next(20));
+          trades.push({ ...trade(tradeId, '2027-02-01T00:00:00Z', price), quantitySteps: BigInt(1 + next(9)), timeMs });
+        }
+        for (const each of trades) oneByOne.add('SOL_USDC', each);
+        byEntry.addEntry('SOL_USDC', trades);
+      }
+      const probe = { ...trade(tradeId, '2027-02-01T00:00:00Z', 100n), timeMs };
+      expect(byEntry.add('SOL_USDC', probe)).toEqual(oneByOne.add('SOL_USDC', probe));
+    }
+  });
+
+  it('skip the trades of an entry that the seed already read, as add does', async () => {
+    const stored = [trade(1, '2027-02-01T00:00:10Z', 100n), trade(2, '2027-02-01T00:00:20Z', 105n)];
+    const oneByOne = new LiveCandles();
+    const byEntry = new LiveCandles();
+    await oneByOne.seed(arrayHistory(stored), [market], at('2027-02-01T00:00:30Z'));
+    await byEntry.seed(arrayHistory(stored), [market], at('2027-02-01T00:00:30Z'));
+    const entry = [
+      { ...stored[1]!, timeMs: at('2027-02-01T00:00:20Z') },
+      trade(3, '2027-02-01T00:00:20Z', 99n),
+      trade(4, '2027-02-01T00:00:20Z', 104n),
+    ];
+    for (const each of entry) oneByOne.add('SOL_USDC', each);
+    byEntry.addEntry('SOL_USDC', entry);
+    const probe = trade(5, '2027-02-01T00:00:25Z', 101n);
+    const changes = byEntry.add('SOL_USDC', probe);
+    expect(changes).toEqual(oneByOne.add('SOL_USDC', probe));
+    expect(changes.find((change) => change.interval === '1m')!.current).toEqual(
+      candlesOf('1m', [...stored, ...entry.slice(1), probe])[0],
+    );
+  });
 });

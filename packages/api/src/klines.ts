@@ -186,4 +186,129 @@ export class LiveCandles {
     }
     return changes;
   }
+
+  /**
+   * Adds the trades of one committed entry on one market, in the entry's
+   * order, reporting nothing: for markets whose kline streams nobody watches.
+   * The candles are those `add` would leave, one trade at a time; but the
+   * entry's trades share its log time, so they fall in one bucket per
+   * interval and are folded into each interval's candle once (one candle per
+   * interval per entry instead of one per interval per trade: a batch of 20
+   * orders' trades cost the sequencing thread about 1.4 µs per order here).
+   * Anything unusual (trades of different times or out of id order, an
+   * unsafe time, a trade the seed already read, seeding still under way)
+   * takes `add`'s path, trade by trade.
+   */
+  addEntry(market: string, trades: readonly CandleTrade[]): void {
+    const summary = this.pending === undefined ? summaryOf(trades) : undefined;
+    const perInterval = this.candles.get(market);
+    if (summary === undefined || perInterval === undefined) {
+      for (const trade of trades) this.add(market, trade);
+      return;
+    }
+    for (const interval of candleIntervals) {
+      const previous = perInterval.get(interval);
+      let known: Candle | undefined;
+      if (previous !== undefined && 'unknownStartMs' in previous) {
+        if (candleStartMs(interval, summary.timeMs) === previous.unknownStartMs) continue;
+      } else known = previous;
+      if (known !== undefined && summary.firstTradeId <= known.lastTradeId) {
+        // Some of these trades are in the seed: add's per-trade skip, for this interval only.
+        for (const trade of trades) {
+          const current = perInterval.get(interval) as Candle;
+          if (trade.tradeId > current.lastTradeId)
+            perInterval.set(interval, addTradeToCandle(interval, current, trade));
+        }
+        continue;
+      }
+      perInterval.set(interval, foldIntoCandle(interval, known, summary));
+    }
+  }
+}
+
+/** What a run of trades of one time contributes to a candle: the fields addTradeToCandle would accumulate. */
+interface TradeRunSummary {
+  readonly timeMs: number;
+  readonly openTicks: bigint;
+  readonly highTicks: bigint;
+  readonly lowTicks: bigint;
+  readonly closeTicks: bigint;
+  readonly volumeSteps: bigint;
+  readonly quoteVolumeUnits: bigint;
+  readonly trades: number;
+  readonly firstTradeId: number;
+  readonly lastTradeId: number;
+}
+
+/** The run's summary; undefined when it is empty, mixes times, is not in ascending id order or has an unsafe time. */
+function summaryOf(trades: readonly CandleTrade[]): TradeRunSummary | undefined {
+  const first = trades[0];
+  if (first === undefined || !Number.isSafeInteger(first.timeMs)) return undefined;
+  let highTicks = first.priceTicks;
+  let lowTicks = first.priceTicks;
+  let volumeSteps = first.quantitySteps;
+  let quoteVolumeUnits = first.quoteUnits;
+  let last = first;
+  for (let index = 1; index < trades.length; index += 1) {
+    const trade = trades[index]!;
+    if (trade.timeMs !== first.timeMs || trade.tradeId <= last.tradeId) return undefined;
+    if (trade.priceTicks > highTicks) highTicks = trade.priceTicks;
+    if (trade.priceTicks < lowTicks) lowTicks = trade.priceTicks;
+    volumeSteps += trade.quantitySteps;
+    quoteVolumeUnits += trade.quoteUnits;
+    last = trade;
+  }
+  return {
+    timeMs: first.timeMs,
+    openTicks: first.priceTicks,
+    highTicks,
+    lowTicks,
+    closeTicks: last.priceTicks,
+    volumeSteps,
+    quoteVolumeUnits,
+    trades: trades.length,
+    firstTradeId: first.tradeId,
+    lastTradeId: last.tradeId,
+  };
+}
+
+/**
+ * The candle after a run of trades of one time with ids above the candle's: addTradeToCandle applied to each in
+ * turn, in one step (a new candle when the run opens a new bucket, else the candle extended).
+ */
+function foldIntoCandle(interval: CandleInterval, candle: Candle | undefined, run: TradeRunSummary): Candle {
+  const inCandle = candle !== undefined && run.timeMs >= candle.startMs && run.timeMs < candle.endMs;
+  const startMs = inCandle ? candle.startMs : candleStartMs(interval, run.timeMs);
+  if (candle === undefined || startMs !== candle.startMs) {
+    if (candle !== undefined && startMs < candle.startMs)
+      throw new RangeError(`trade ${run.firstTradeId} precedes the candle at ${candle.startMs}`);
+    return {
+      interval,
+      startMs,
+      endMs: candleEndMs(interval, startMs),
+      openTicks: run.openTicks,
+      highTicks: run.highTicks,
+      lowTicks: run.lowTicks,
+      closeTicks: run.closeTicks,
+      volumeSteps: run.volumeSteps,
+      quoteVolumeUnits: run.quoteVolumeUnits,
+      trades: run.trades,
+      firstTradeId: run.firstTradeId,
+      lastTradeId: run.lastTradeId,
+    };
+  }
+  return {
+    interval: candle.interval,
+    startMs: candle.startMs,
+    endMs: candle.endMs,
+    openTicks: candle.openTicks,
+    highTicks: run.highTicks > candle.highTicks ? run.highTicks : candle.highTicks,
+    lowTicks: run.lowTicks < candle.lowTicks ? run.lowTicks : candle.lowTicks,
+    closeTicks: run.closeTicks,
+    volumeSteps: candle.volumeSteps + run.volumeSteps,
+    quoteVolumeUnits: candle.quoteVolumeUnits + run.quoteVolumeUnits,
+    trades: candle.trades + run.trades,
+    firstTradeId: candle.firstTradeId,
+    lastTradeId: run.lastTradeId,
+  };
 }

@@ -24,10 +24,12 @@
  * Stream messages nobody subscribed to are not built (isWatched).
  */
 import {
+  candleIntervals,
   depthOf,
   formatDecimal,
   formatPrice,
   formatQuantity,
+  type CandleInterval,
   type EngineEvent,
   type ExchangeState,
   type Market,
@@ -50,6 +52,15 @@ export interface StreamMessage {
 }
 
 type TradeEvent = Extract<EngineEvent, { type: 'trade' }>;
+
+/** A market's public stream names. */
+interface MarketStreams {
+  readonly depth: string;
+  readonly trade: string;
+  readonly bookTicker: string;
+  readonly ticker: string;
+  readonly klines: ReadonlyMap<CandleInterval, string>;
+}
 
 /** One side of a market's book as the committed depth events left it: price ticks → quantity steps. */
 type BookMirror = { readonly bids: Map<bigint, bigint>; readonly asks: Map<bigint, bigint> };
@@ -78,6 +89,7 @@ export class MarketFeed {
 
   private readonly books = new Map<string, BookMirror>();
   private readonly candles = new LiveCandles();
+  private readonly streamNames = new Map<string, MarketStreams>();
   private readonly tickerTimers = new Map<string, NodeJS.Timeout>();
   private readonly tickerSentAtMs = new Map<string, number>();
   private readonly listedAtMs = new Map<string, number>();
@@ -179,7 +191,7 @@ export class MarketFeed {
       }
       let delta = depth.get(event.market);
       if (delta === undefined) {
-        delta = { a: [], b: [], watched: this.isWatched(`depth.${event.market}`) };
+        delta = { a: [], b: [], watched: this.isWatched(this.streamsOf(event.market).depth) };
         depth.set(event.market, delta);
       }
       if (!delta.watched) continue;
@@ -195,18 +207,18 @@ export class MarketFeed {
       this.depthIds.set(symbol, id);
       if (delta.watched)
         this.emit({
-          stream: `depth.${symbol}`,
+          stream: this.streamsOf(symbol).depth,
           market: symbol,
           data: { e: 'depth', E: micros, s: symbol, a: delta.a, b: delta.b, U: id, u: id, T: micros },
         });
       this.emitBookTicker(symbol, id, micros);
     }
     for (const event of events) {
-      if (event.type !== 'trade' || !this.isWatched(`trade.${event.market}`)) continue;
+      if (event.type !== 'trade' || !this.isWatched(this.streamsOf(event.market).trade)) continue;
       const market = marketOf(state, event.market);
       const takerBuys = event.takerSide === 'Bid';
       this.emit({
-        stream: `trade.${event.market}`,
+        stream: this.streamsOf(event.market).trade,
         market: event.market,
         data: {
           e: 'trade',
@@ -234,7 +246,7 @@ export class MarketFeed {
 
   /** Backpack's bookTicker: best ask (a, A) and bid (b, B), with the depth update id (u) of the same entry. */
   private emitBookTicker(symbol: string, updateId: number, micros: number): void {
-    const stream = `bookTicker.${symbol}`;
+    const stream = this.streamsOf(symbol).bookTicker;
     const book = this.books.get(symbol);
     if (book === undefined || !this.isWatched(stream)) return;
     const market = marketOf(this.node.state, symbol);
@@ -256,27 +268,64 @@ export class MarketFeed {
   }
 
   private emitCandlesAndTickers(state: ExchangeState, events: readonly EngineEvent[], micros: number): void {
-    const traded = new Set<string>();
+    // The entry's trades by market, in event order (insertion order: the markets' first trades).
+    let tradesByMarket: Map<string, TradeEvent[]> | undefined;
     for (const event of events) {
       if (event.type !== 'trade') continue;
-      traded.add(event.market);
-      const changes = this.candles.add(event.market, event);
-      if (changes.length === 0) continue;
-      const market = marketOf(state, event.market);
-      for (const { interval, closed, current } of changes) {
-        const stream = `kline.${interval}.${event.market}`;
-        if (!this.isWatched(stream)) continue;
-        if (closed !== undefined)
-          this.emit({ stream, market: event.market, data: wireCandleEvent(market, closed, true, micros) });
-        this.emit({ stream, market: event.market, data: wireCandleEvent(market, current, false, micros) });
+      tradesByMarket ??= new Map();
+      const trades = tradesByMarket.get(event.market);
+      if (trades === undefined) tradesByMarket.set(event.market, [event]);
+      else trades.push(event);
+    }
+    if (tradesByMarket === undefined) return;
+    let klinesWatched = false;
+    for (const symbol of tradesByMarket.keys()) if (this.isAnyKlineWatched(symbol)) klinesWatched = true;
+    if (!klinesWatched) {
+      // Nothing to stream: each market's candles take the entry's trades at once (LiveCandles.addEntry).
+      for (const [symbol, trades] of tradesByMarket) this.candles.addEntry(symbol, trades);
+    } else {
+      for (const event of events) {
+        if (event.type !== 'trade') continue;
+        const changes = this.candles.add(event.market, event);
+        if (changes.length === 0) continue;
+        const market = marketOf(state, event.market);
+        const streams = this.streamsOf(event.market).klines;
+        for (const { interval, closed, current } of changes) {
+          const stream = streams.get(interval)!;
+          if (!this.isWatched(stream)) continue;
+          if (closed !== undefined)
+            this.emit({ stream, market: event.market, data: wireCandleEvent(market, closed, true, micros) });
+          this.emit({ stream, market: event.market, data: wireCandleEvent(market, current, false, micros) });
+        }
       }
     }
-    for (const symbol of traded) this.scheduleTicker(symbol);
+    for (const symbol of tradesByMarket.keys()) this.scheduleTicker(symbol);
+  }
+
+  /** The market's stream names, built once per market instead of once per event (and per interval for klines). */
+  private streamsOf(symbol: string): MarketStreams {
+    let streams = this.streamNames.get(symbol);
+    if (streams === undefined) {
+      streams = {
+        depth: `depth.${symbol}`,
+        trade: `trade.${symbol}`,
+        bookTicker: `bookTicker.${symbol}`,
+        ticker: `ticker.${symbol}`,
+        klines: new Map(candleIntervals.map((interval) => [interval, `kline.${interval}.${symbol}`])),
+      };
+      this.streamNames.set(symbol, streams);
+    }
+    return streams;
+  }
+
+  private isAnyKlineWatched(symbol: string): boolean {
+    for (const stream of this.streamsOf(symbol).klines.values()) if (this.isWatched(stream)) return true;
+    return false;
   }
 
   /** A ticker message a second after the first trade since the last one, computed then from the stored trades. */
   private scheduleTicker(symbol: string): void {
-    if (this.tickerTimers.has(symbol) || !this.isWatched(`ticker.${symbol}`)) return;
+    if (this.tickerTimers.has(symbol) || !this.isWatched(this.streamsOf(symbol).ticker)) return;
     const now = this.clock();
     const delayMs = Math.max(0, (this.tickerSentAtMs.get(symbol) ?? -Infinity) + tickerStreamIntervalMs - now);
     const timer = setTimeout(() => {

@@ -48,11 +48,16 @@ function singleHeader(request: FastifyRequest, name: string): string | undefined
   return value;
 }
 
-function decodeBase64Exactly(text: string, length: number): Uint8Array | undefined {
-  if (text.length > 128) return undefined;
+/**
+ * The canonical base64 of 64 bytes: 85 characters, one holding the last 2 bits (its other 4 bits zero: A, Q, g or
+ * w), then `==`. Buffer's decoder skips junk, so only text of this form is decoded; the pattern replaces decoding,
+ * re-encoding and comparing, as isCanonicalAccountId does for the 32-byte keys.
+ */
+const canonicalSignaturePattern = /^[A-Za-z0-9+/]{85}[AQgw]==$/;
+
+function decodeSignature(text: string): Uint8Array | undefined {
+  if (!canonicalSignaturePattern.test(text)) return undefined;
   const bytes = Buffer.from(text, 'base64');
-  // Only the canonical encoding: Buffer's decoder skips junk, so re-encode and compare.
-  if (bytes.length !== length || bytes.toString('base64') !== text) return undefined;
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
@@ -68,7 +73,7 @@ export function readSignatureHeaders(request: FastifyRequest): SignatureHeaders 
   if (!isCanonicalAccountId(apiKey)) {
     throw new ApiError('UNAUTHORIZED', 'X-API-Key must be the base64 of a 32-byte ed25519 public key.');
   }
-  const signature = decodeBase64Exactly(signatureText, 64);
+  const signature = decodeSignature(signatureText);
   if (signature === undefined)
     throw new ApiError('INVALID_SIGNATURE', 'X-Signature must be the base64 of a 64-byte ed25519 signature.');
   if (!digits.test(timestamp))

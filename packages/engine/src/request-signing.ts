@@ -108,16 +108,32 @@ function compareKeys(left: readonly [string, string], right: readonly [string, s
   return left[0] < right[0] ? -1 : left[0] > right[0] ? 1 : 0;
 }
 
-function objectParams(value: unknown, what: string): Array<readonly [string, string]> {
+/** RFC 3986's unreserved characters: none of the three forms below escapes them. */
+const unreservedValuePattern = /^[A-Za-z0-9._~-]*$/;
+
+/** What building the groups learnt on the way: whether every value is known to be unreserved. */
+interface GroupsFacts {
+  unreserved: boolean;
+}
+
+function objectParams(value: unknown, what: string, facts: GroupsFacts): Array<readonly [string, string]> {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw invalid(`${what} must be a JSON object.`);
   const params: Array<readonly [string, string]> = [];
-  // Object.entries sees own properties only, including a JSON "__proto__" key,
-  // and nothing here writes into an object keyed by client input.
+  // Object.keys sees own properties only, including a JSON "__proto__" key (which checkKey refuses before its
+  // value is read), and nothing here writes into an object keyed by client input.
   // determinism-reviewed: the parameters are sorted before they are returned.
-  for (const [key, entry] of Object.entries(value)) {
+  for (const key of Object.keys(value)) {
     checkKey(key);
-    params.push([key, stringifyParameterValue(key, entry)]);
+    const entry: unknown = (value as Record<string, unknown>)[key];
+    // A string of unreserved characters is its own text and holds no surrogate: one pattern test instead of two
+    // (stringifyParameterValue's surrogate test, then allValuesUnreserved's), for most values of most requests.
+    if (typeof entry === 'string' && unreservedValuePattern.test(entry)) params.push([key, entry]);
+    else {
+      const text = stringifyParameterValue(key, entry);
+      if (facts.unreserved && !unreservedValuePattern.test(text)) facts.unreserved = false;
+      params.push([key, text]);
+    }
   }
   return params.sort(compareKeys);
 }
@@ -148,6 +164,11 @@ function isEmptyQuery(query: QueryInput): boolean {
  * one orderExecute group per array element.
  */
 export function requestGroups(method: string, path: string, query: QueryInput, body: unknown): RequestGroup[] {
+  return groupsOf(method, path, query, body, { unreserved: false });
+}
+
+/** requestGroups; `facts.unreserved` ends true only if every value was seen to be unreserved. */
+function groupsOf(method: string, path: string, query: QueryInput, body: unknown, facts: GroupsFacts): RequestGroup[] {
   // Normalised once: it runs for every signed request on the sequencing thread.
   const route = normalizeRoute(method, path);
   const instruction = routeTable.get(route);
@@ -159,19 +180,21 @@ export function requestGroups(method: string, path: string, query: QueryInput, b
   }
   if (method.toUpperCase() === 'GET') {
     if (body !== undefined && body !== null) throw invalid('A GET request signs its query string and carries no body.');
+    facts.unreserved = false; // not looked at: allValuesUnreserved decides
     return [{ instruction, params: queryParams(query) }];
   }
+  facts.unreserved = true;
   if (!isEmptyQuery(query))
     throw invalid(`${method.toUpperCase()} requests sign their JSON body; the query string must be empty.`);
   if (route === batchRouteKey) {
     if (!Array.isArray(body) || body.length === 0) throw invalid('A batch of orders must be a non-empty JSON array.');
     return body.map((element: unknown, index) => ({
       instruction,
-      params: objectParams(element, `Order ${index} of the batch`),
+      params: objectParams(element, `Order ${index} of the batch`, facts),
     }));
   }
   if (body === undefined || body === null) return [{ instruction, params: [] }];
-  return [{ instruction, params: objectParams(body, 'The request body') }];
+  return [{ instruction, params: objectParams(body, 'The request body', facts) }];
 }
 
 /** RFC 3986 unreserved characters stay, everything else is escaped: the `qs` form ccxt signs. */
@@ -206,9 +229,6 @@ function render(
   return `${text}timestamp=${timestamp}&window=${window}`;
 }
 
-/** RFC 3986's unreserved characters: none of the three forms below escapes them. */
-const unreservedValuePattern = /^[A-Za-z0-9._~-]*$/;
-
 function allValuesUnreserved(groups: readonly RequestGroup[]): boolean {
   for (const group of groups)
     for (const [, value] of group.params) if (!unreservedValuePattern.test(value)) return false;
@@ -230,13 +250,14 @@ export function signingStringCandidateTexts(
   timestamp: string | number,
   window: string | number | undefined,
 ): string[] {
-  const groups = requestGroups(method, path, query, body);
+  const facts: GroupsFacts = { unreserved: false };
+  const groups = groupsOf(method, path, query, body, facts);
   const timestampText = headerMilliseconds(timestamp, 0, 'X-Timestamp');
   const windowText = headerMilliseconds(window, defaultWindowMs, 'X-Window');
   // The common case (the load generator's, and every client's for plain symbols, decimals and ids): every value
   // is unreserved, so the raw, encodeURIComponent and strict forms are the same text and there is one candidate,
   // rendered once instead of three times and compared.
-  if (allValuesUnreserved(groups)) return [render(groups, undefined, timestampText, windowText)];
+  if (facts.unreserved || allValuesUnreserved(groups)) return [render(groups, undefined, timestampText, windowText)];
   const candidates: string[] = [];
   const add = (text: string): void => {
     if (!candidates.includes(text)) candidates.push(text);
