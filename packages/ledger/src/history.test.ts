@@ -5,6 +5,7 @@ import type { CommittedEntry } from './exchange-node.js';
 import type { BatchOperation } from './database.js';
 import { historyOperations, type FillRecord, type HistoryIndex, type PublicTrade } from './history.js';
 import { decodeOrder } from './history-orders.js';
+import { decodeFill, decodeTrade } from './history-trades.js';
 import { keyspaces } from './storage-format.js';
 import { nodeTestSetup } from './test-support.js';
 
@@ -287,5 +288,84 @@ describe('order records (docs/log-format.md, "History records")', () => {
     expect(decodeOrder((operations[0] as Extract<BatchOperation, { type: 'put' }>).value)).toStrictEqual(
       withoutClientId,
     );
+  });
+});
+
+describe('fill and public trade records (storage format 6)', () => {
+  const maker = 'M'.repeat(43) + '=';
+  const taker = 'T'.repeat(43) + '=';
+  const state = {
+    marketsBySymbol: new Map([['SOL_USDC', { base: { symbol: 'SOL' }, quote: { symbol: 'USDC' }, perp: undefined }]]),
+  } as never;
+  const trade = {
+    type: 'trade',
+    tradeId: 41,
+    market: 'SOL_USDC',
+    priceTicks: 10_000n,
+    quantitySteps: 150n,
+    quoteUnits: 1_500_000n,
+    takerSide: 'Ask',
+    makerOrderId: 7,
+    takerOrderId: 8,
+    makerAccount: maker,
+    takerAccount: taker,
+    makerFeeUnits: 150n,
+    takerFeeUnits: 1_500n,
+    timeMs: 1_700_000_000_000,
+  } as const;
+  const text = (value: Uint8Array) => Buffer.from(value).toString('latin1', 8);
+  const values = (operations: BatchOperation[]) =>
+    operations.map((operation) => (operation as Extract<BatchOperation, { type: 'put' }>).value);
+
+  test('a trade: two fills and the public trade as arrays, as the examples, read back as the old objects', () => {
+    const operations: BatchOperation[] = [];
+    historyOperations(state, 9, [trade], operations);
+    expect(operations.map((operation) => operation.key[0])).toEqual([
+      keyspaces.fillByAccount,
+      keyspaces.fillByAccount,
+      keyspaces.tradeByMarket,
+    ]);
+    const [makerFill, takerFill, publicTrade] = values(operations) as [Uint8Array, Uint8Array, Uint8Array];
+    // The maker bought (the taker sold): its fee is in the base asset.
+    expect(text(makerFill)).toBe('[41,7,"SOL_USDC","Bid","10000","150","1500000","150","SOL",true,null,1700000000000]');
+    expect(text(takerFill)).toBe(
+      '[41,8,"SOL_USDC","Ask","10000","150","1500000","1500","USDC",false,null,1700000000000]',
+    );
+    expect(text(publicTrade)).toBe('[41,"SOL_USDC","10000","150","1500000",true,1700000000000]');
+    // The keys in the order of the objects of formats 1 to 5, an absent systemOrderType absent.
+    expect(decodeFill(makerFill)).toStrictEqual({
+      tradeId: 41,
+      orderId: 7,
+      market: 'SOL_USDC',
+      side: 'Bid',
+      priceTicks: 10_000n,
+      quantitySteps: 150n,
+      quoteUnits: 1_500_000n,
+      feeUnits: 150n,
+      feeAsset: 'SOL',
+      isMaker: true,
+      timeMs: 1_700_000_000_000,
+    });
+    expect(Object.keys(decodeFill(takerFill))).toEqual(Object.keys(decodeFill(makerFill)));
+    expect(decodeTrade(publicTrade)).toStrictEqual({
+      tradeId: 41,
+      market: 'SOL_USDC',
+      priceTicks: 10_000n,
+      quantitySteps: 150n,
+      quoteUnits: 1_500_000n,
+      isBuyerMaker: true,
+      timeMs: 1_700_000_000_000,
+    });
+  });
+
+  test("a liquidation's system order type is on the taker's fill only, before timeMs", () => {
+    const operations: BatchOperation[] = [];
+    historyOperations(state, 9, [{ ...trade, systemOrderType: 'LiquidatePositionOnBook' }], operations);
+    const [makerFill, takerFill] = values(operations) as [Uint8Array, Uint8Array];
+    expect(text(takerFill)).toContain(',false,"LiquidatePositionOnBook",1700000000000]');
+    expect(decodeFill(makerFill).systemOrderType).toBeUndefined();
+    expect(Object.keys(decodeFill(takerFill)).slice(-2)).toEqual(['systemOrderType', 'timeMs']);
+    expect(decodeFill(takerFill).systemOrderType).toBe('LiquidatePositionOnBook');
+    expect(() => decodeFill(Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 9, 0x5b, 0x5d))).toThrow('not a fill record: []');
   });
 });

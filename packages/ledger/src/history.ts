@@ -54,6 +54,7 @@ import {
   type MarkPriceRange,
 } from './history-perps.js';
 import { accountOfOrderPointer, decodeOrder, orderJson, orderPointerValue } from './history-orders.js';
+import { decodeFill, decodeTrade, fillJson, liquidationFillJson, tradeJson } from './history-trades.js';
 import {
   asciiRecordValue,
   historyKeyspaces,
@@ -254,35 +255,6 @@ function decodeRecord<T>(value: Uint8Array, bigintFields: readonly BigintFields<
   return json as T;
 }
 
-/*
- * Fills, trades and orders are serialised with templates (and stored with
- * asciiRecordValue): every string in
- * them is a market or asset symbol ([A-Z0-9_]), a base64 account id or an
- * enum value, none of which JSON escapes, and the writer runs on the
- * sequencing thread for every entry. Deposits and withdrawals carry free text
- * (addresses, chain ids, reasons) and use JSON.stringify.
- */
-function fillJson(event: TradeEvent, isMaker: boolean, side: 'Bid' | 'Ask', feeAsset: string): string {
-  return (
-    `{"tradeId":${event.tradeId},"orderId":${isMaker ? event.makerOrderId : event.takerOrderId},"market":"${event.market}",` +
-    `"side":"${side}","priceTicks":"${event.priceTicks}","quantitySteps":"${event.quantitySteps}","quoteUnits":"${event.quoteUnits}",` +
-    `"feeUnits":"${isMaker ? event.makerFeeUnits : event.takerFeeUnits}","feeAsset":"${feeAsset}","isMaker":${isMaker},` +
-    (isMaker || event.systemOrderType === undefined ? '' : `"systemOrderType":"${event.systemOrderType}",`) +
-    `"timeMs":${event.timeMs}}`
-  );
-}
-
-/** One side's fill of a position closed off the book by a liquidation: order id 0, no fee. */
-function liquidationFillJson(event: LiquidationTradeEvent, isCounterparty: boolean, feeAsset: string): string {
-  const side = isCounterparty === (event.side === 'Ask') ? 'Bid' : 'Ask';
-  return (
-    `{"tradeId":${event.tradeId},"orderId":0,"market":"${event.market}","side":"${side}",` +
-    `"priceTicks":"${event.priceTicks}","quantitySteps":"${event.quantitySteps}","quoteUnits":"${event.quoteUnits}",` +
-    `"feeUnits":"0","feeAsset":"${feeAsset}","isMaker":${isCounterparty},` +
-    `"systemOrderType":"${event.systemOrderType}","timeMs":${event.timeMs}}`
-  );
-}
-
 /** The two fills of a `perpLiquidationTrade` event (no public trade: it is no trade on the book). */
 function putLiquidationTrade(
   operations: BatchOperation[],
@@ -301,22 +273,10 @@ function putLiquidationTrade(
   }
 }
 
-export function decodeFill(value: Uint8Array): FillRecord {
-  return decodeRecord<FillRecord>(value, ['priceTicks', 'quantitySteps', 'quoteUnits', 'feeUnits']);
-}
-
-function tradeJson(event: TradeEvent): string {
-  return (
-    `{"tradeId":${event.tradeId},"market":"${event.market}","priceTicks":"${event.priceTicks}",` +
-    `"quantitySteps":"${event.quantitySteps}","quoteUnits":"${event.quoteUnits}",` +
-    `"isBuyerMaker":${event.takerSide === 'Ask'},"timeMs":${event.timeMs}}`
-  );
-}
-
-export function decodeTrade(value: Uint8Array): PublicTrade {
-  return decodeRecord<PublicTrade>(value, ['priceTicks', 'quantitySteps', 'quoteUnits']);
-}
-
+/*
+ * Fills, trades and orders are JSON arrays written with templates on the sequencing thread (history-trades.ts,
+ * history-orders.ts). Deposits and withdrawals carry free text (addresses, chain ids, reasons) and use JSON.stringify.
+ */
 function depositJson(deposit: DepositView): string {
   return JSON.stringify({ ...deposit, quantityUnits: deposit.quantityUnits.toString() });
 }

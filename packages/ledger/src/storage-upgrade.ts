@@ -27,6 +27,12 @@
  * order. Every order's record is written by the entry that accepted it, so
  * the same replay from the genesis rewrites every one of them; a node of
  * format 4, which would read them as orders, refuses the ledger by its format.
+ *
+ * Version 5 → 6 (and any older one → 6 at once): version 6's fill (0x10) and
+ * public trade (0x15) records are JSON arrays instead of objects. Every fill
+ * and public trade is written by the entry that made the trade, under the
+ * same key, so the same replay rewrites every one of them; a node of format
+ * 5, which would read them as objects, refuses the ledger by its format.
  */
 import { bytesToLowerHex } from '@vex/engine';
 import type { Logger } from 'pino';
