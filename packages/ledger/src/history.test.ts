@@ -1,9 +1,16 @@
 import type { DepositView, OrderView, WithdrawalView } from '@vex/engine';
+import { MemoryLevel } from 'memory-level';
 import { describe, expect, test } from 'vitest';
 import { fixture, signedEntry, submitInWaves } from '../test/helpers.js';
 import type { CommittedEntry } from './exchange-node.js';
-import type { BatchOperation } from './database.js';
-import { historyOperations, type FillRecord, type HistoryIndex, type PublicTrade } from './history.js';
+import { writeBatch, type BatchOperation, type LedgerDatabase } from './database.js';
+import {
+  LevelHistoryIndex,
+  historyOperations,
+  type FillRecord,
+  type HistoryIndex,
+  type PublicTrade,
+} from './history.js';
 import { decodeOrder } from './history-orders.js';
 import { decodeFill, decodeTrade } from './history-trades.js';
 import { keyspaces } from './storage-format.js';
@@ -244,14 +251,14 @@ describe('order records (docs/log-format.md, "History records")', () => {
   };
   const text = (value: Uint8Array) => Buffer.from(value).toString('latin1');
 
-  test('an accepted order: its array under 0x11, a pointer to its account under 0x12, as the example', () => {
+  test('an accepted order: its array under 0x11, its id and account under 0x12, as the example', () => {
     const operations: BatchOperation[] = [];
     historyOperations(undefined as never, 9, [{ type: 'orderAccepted', order: view }], operations);
     const sequence = '\0\0\0\0\0\0\0\x09';
     expect(
       operations.map((operation) => [operation.key[0], operation.type === 'put' && text(operation.value)]),
     ).toEqual([
-      [keyspaces.orderById, sequence + account],
+      [keyspaces.orderById, `${sequence}\0\0\0\0\0\0\0\x07${account}`],
       [
         keyspaces.orderByAccount,
         `${sequence}[7,"${account}","SOL_USDC","Bid","Limit","10000","150",null,"0","0","GTC",false,` +
@@ -367,5 +374,79 @@ describe('fill and public trade records (storage format 6)', () => {
     expect(Object.keys(decodeFill(takerFill)).slice(-2)).toEqual(['systemOrderType', 'timeMs']);
     expect(decodeFill(takerFill).systemOrderType).toBe('LiquidatePositionOnBook');
     expect(() => decodeFill(Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 9, 0x5b, 0x5d))).toThrow('not a fill record: []');
+  });
+});
+
+describe('order pointers (storage format 6): one record per entry', () => {
+  const alice = 'A'.repeat(43) + '=';
+  const bob = 'B'.repeat(43) + '=';
+  const order = (orderId: number, account: string): OrderView => ({
+    orderId,
+    account,
+    market: 'SOL_USDC',
+    side: 'Bid',
+    orderType: 'Limit',
+    priceTicks: 10_000n,
+    quantitySteps: 150n,
+    quoteQuantityUnits: undefined,
+    executedSteps: 0n,
+    executedQuoteUnits: 0n,
+    timeInForce: 'GTC',
+    postOnly: false,
+    selfTradePrevention: 'RejectTaker',
+    clientId: undefined,
+    status: 'New',
+    createdAtMs: 1_700_000_000_000,
+    triggerPriceTicks: undefined,
+  });
+  const { clientId: _c, quoteQuantityUnits: _q, triggerPriceTicks: _t, ...stored } = order(0, alice);
+
+  test('an entry of three orders writes one pointer record; each order, and only those, is found by id', async () => {
+    const db = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' });
+    await db.open();
+    // Entry 4 accepts order 3; entry 5 orders 5, 6 and 7 (id 4 was handed out to an order refused in its batch);
+    // entry 6 updates order 6 and accepts order 8 for bob.
+    const entries: Array<[number, OrderView[], OrderView[]]> = [
+      [4, [order(3, alice)], []],
+      [5, [order(5, alice), order(6, alice), order(7, alice)], []],
+      [6, [order(8, bob)], [{ ...order(6, alice), status: 'Cancelled' }]],
+    ];
+    const lists = entries.map(([sequence, accepted, updated]) => {
+      const operations: BatchOperation[] = [];
+      historyOperations(
+        undefined as never,
+        sequence,
+        [
+          ...accepted.map((view) => ({ type: 'orderAccepted' as const, order: view })),
+          ...updated.map((view) => ({ type: 'orderUpdated' as const, order: view, reason: undefined })),
+        ],
+        operations,
+      );
+      return operations;
+    });
+    expect(lists.map((operations) => operations.filter((o) => o.key[0] === keyspaces.orderById).length)).toEqual([
+      1, 1, 1,
+    ]);
+    expect([...lists[2]!.filter((operation) => operation.key[0] === keyspaces.orderById)[0]!.key]).toEqual([
+      keyspaces.orderById,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      8,
+    ]);
+    await writeBatch(db as unknown as LedgerDatabase, lists, { sync: false });
+    const history = new LevelHistoryIndex(db as unknown as LedgerDatabase);
+    expect(await history.order(3)).toStrictEqual({ ...stored, orderId: 3 });
+    expect(await history.order(5)).toStrictEqual({ ...stored, orderId: 5 });
+    expect(await history.order(6)).toStrictEqual({ ...stored, orderId: 6, status: 'Cancelled' });
+    expect(await history.order(7)).toStrictEqual({ ...stored, orderId: 7 });
+    expect(await history.order(8)).toStrictEqual({ ...stored, orderId: 8, account: bob });
+    // Ids no entry accepted: before the first, in a gap, after the last.
+    for (const orderId of [0, 1, 2, 4, 9, 1_000]) expect(await history.order(orderId)).toBeUndefined();
+    await db.close();
   });
 });

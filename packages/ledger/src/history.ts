@@ -53,7 +53,7 @@ import {
   type FundingIntervalRecord,
   type MarkPriceRange,
 } from './history-perps.js';
-import { accountOfOrderPointer, decodeOrder, orderJson, orderPointerValue } from './history-orders.js';
+import { accountOfOrderPointer, decodeOrder, orderJson, orderPointersValue } from './history-orders.js';
 import { decodeFill, decodeTrade, fillJson, liquidationFillJson, tradeJson } from './history-trades.js';
 import {
   asciiRecordValue,
@@ -302,9 +302,16 @@ function putOrder(operations: BatchOperation[], sequence: number, order: OrderVi
   operations.push({ type: 'put', key: accountIdKey(keyspaces.orderByAccount, order.account, order.orderId), value });
 }
 
-/** Every order is created by its orderAccepted event (open-orders.ts, newOrder), so every order gets a pointer. */
-function putOrderPointer(operations: BatchOperation[], sequence: number, order: OrderView): void {
-  operations.push({ type: 'put', key: orderIdKey(order.orderId), value: orderPointerValue(sequence, order.account) });
+/**
+ * Every order is created by its orderAccepted event (open-orders.ts, newOrder), so every order gets a pointer: one
+ * record for all the orders an entry accepted, keyed by the first of their ids (history-orders.ts).
+ */
+function putOrderPointers(operations: BatchOperation[], sequence: number, accepted: readonly OrderView[]): void {
+  operations.push({
+    type: 'put',
+    key: orderIdKey(accepted[0]!.orderId),
+    value: orderPointersValue(sequence, accepted),
+  });
 }
 
 function putWithdrawal(operations: BatchOperation[], sequence: number, withdrawal: WithdrawalView): void {
@@ -356,6 +363,8 @@ export function historyOperations(
 ): void {
   // An order can change several times within one entry; only its last view is written.
   let orders: Map<number, OrderView> | undefined;
+  // The orders this entry accepted, in the order of their ids (the order they were created in).
+  let accepted: OrderView[] | undefined;
   let lendingMovements = false;
   let perpEvents = false;
   let perpAccountEvents = false;
@@ -363,7 +372,7 @@ export function historyOperations(
     switch (event.type) {
       case 'orderAccepted':
       case 'orderUpdated':
-        if (event.type === 'orderAccepted') putOrderPointer(operations, sequence, event.order);
+        if (event.type === 'orderAccepted') (accepted ??= []).push(event.order);
         (orders ??= new Map()).set(event.order.orderId, event.order);
         break;
       case 'trade':
@@ -406,6 +415,7 @@ export function historyOperations(
         break;
     }
   }
+  if (accepted !== undefined) putOrderPointers(operations, sequence, accepted);
   if (orders !== undefined) for (const order of orders.values()) putOrder(operations, sequence, order);
   // Their sources depend on the entry's other events, so they are written once all are seen.
   if (lendingMovements) lendingHistoryOperations(state, sequence, events, operations);
@@ -550,11 +560,15 @@ export class LevelHistoryIndex implements HistoryIndex {
 
   async order(orderId: number): Promise<OrderView | undefined> {
     if (!Number.isSafeInteger(orderId) || orderId < 0) return undefined;
-    const pointer = await this.db.get(orderIdKey(orderId));
-    if (pointer === undefined) return undefined;
+    // The pointers of the entry that accepted the order: the record with the greatest key ≤ the id (history-orders.ts).
+    const [pointers] = await this.db
+      .values({ gte: Uint8Array.of(keyspaces.orderById), lte: orderIdKey(orderId), reverse: true, limit: 1 })
+      .all();
+    const account = pointers === undefined ? undefined : accountOfOrderPointer(pointers, orderId);
+    if (account === undefined) return undefined;
     // Written in the same batch as the pointer and never deleted while the pointer stays (but by a torn-tail repair,
     // which runs before the node serves), so it is there.
-    const value = await this.db.get(accountIdKey(keyspaces.orderByAccount, accountOfOrderPointer(pointer), orderId));
+    const value = await this.db.get(accountIdKey(keyspaces.orderByAccount, account, orderId));
     return value === undefined ? undefined : decodeOrder(value);
   }
 

@@ -252,7 +252,7 @@ describe('storage format upgrade', () => {
     expect(node.latestAttestation()).toBeUndefined();
     const borrows = await node.history.borrowLendHistory(bob.accountId, { limit: 100 });
     expect(borrows.length).toBe(6);
-    // Every order-by-id record now names the order's account, and the order reads as the old copy did.
+    // Every order is found by its id through the new pointers, and reads as the old copy did.
     for (const [key, value] of oldOrders) {
       const orderId = Number(Buffer.from(key, 'hex').readBigUInt64BE(1));
       expect(await node.history.order(orderId)).toStrictEqual(legacyOrderView(value));
@@ -300,9 +300,15 @@ describe('storage format upgrade', () => {
         ).toEqual(legacy);
       }
     }
+    // The old order-by-id records are gone: what is under 0x12 is format 6's order pointers, one record per entry
+    // that accepted orders (u64 writer sequence, then u64 order id ‖ 44-byte account id per order), and no more of
+    // them than there are orders.
     const pointers = await readRange(directory.path, orderByIdRange);
-    expect([...pointers.keys()].slice(0, oldOrders.size)).toEqual([...oldOrders.keys()]);
-    expect([...pointers.values()].every((value) => value.length === 2 * (8 + 44))).toBe(true);
+    expect(pointers.size).toBeGreaterThan(2);
+    expect(pointers.size).toBeLessThanOrEqual(oldOrders.size + 1);
+    expect([...pointers.values()].every((value) => value.length / 2 > 8 && (value.length / 2 - 8) % 52 === 0)).toBe(
+      true,
+    );
 
     // A second start finds format 6: no upgrade, the same state.
     const second = openNode(directory.path, old.lastLogTimeMs + 2_000);
