@@ -46,11 +46,13 @@ export function accountOfOrderPointer(value: Uint8Array, orderId: number): strin
 /*
  * An order record is a JSON array: the OrderView's fields by position (docs/log-format.md, "History records"). It is
  * written at every change of every order, the largest share of the bytes the node appends, and the field names
- * were more than half of its bytes. Absent optional fields are null; reduceOnly is true or false.
+ * were more than half of its bytes. Absent optional fields are null; reduceOnly is true or false. From storage
+ * format 6 it leaves out the account id, which its key holds (47 of its 176 bytes): every reader has the key, or
+ * the account it scans.
  */
 export function orderJson(order: OrderView): string {
   return (
-    `[${order.orderId},"${order.account}","${order.market}","${order.side}","${order.orderType}",` +
+    `[${order.orderId},"${order.market}","${order.side}","${order.orderType}",` +
     `"${order.priceTicks}","${order.quantitySteps}",` +
     (order.quoteQuantityUnits === undefined ? 'null,' : `"${order.quoteQuantityUnits}",`) +
     `"${order.executedSteps}","${order.executedQuoteUnits}","${order.timeInForce}",${order.postOnly},` +
@@ -64,7 +66,6 @@ export function orderJson(order: OrderView): string {
 /** An order record's array, in orderJson's order. */
 type OrderRecordFields = [
   orderId: number,
-  account: string,
   market: string,
   side: OrderView['side'],
   orderType: OrderView['orderType'],
@@ -82,36 +83,36 @@ type OrderRecordFields = [
   status: OrderView['status'],
   createdAtMs: number,
 ];
-const orderRecordLength = 18;
+const orderRecordLength = 17;
 
 /**
  * The OrderView an order record holds: its keys in the order of the JSON objects of storage formats 1 to 4, and an
  * absent optional field absent (not undefined), as those decoded.
  */
-export function decodeOrder(value: Uint8Array): OrderView {
+export function decodeOrder(value: Uint8Array, account: string): OrderView {
   const text = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1', 8);
   const fields = JSON.parse(text) as OrderRecordFields;
   if (!Array.isArray(fields) || fields.length !== orderRecordLength) throw new Error(`not an order record: ${text}`);
   // The indices are OrderRecordFields' positions.
   const order: Record<string, unknown> = {
     orderId: fields[0],
-    account: fields[1],
-    market: fields[2],
-    side: fields[3],
-    orderType: fields[4],
-    priceTicks: BigInt(fields[5]),
-    quantitySteps: BigInt(fields[6]),
+    account,
+    market: fields[1],
+    side: fields[2],
+    orderType: fields[3],
+    priceTicks: BigInt(fields[4]),
+    quantitySteps: BigInt(fields[5]),
   };
-  if (fields[7] !== null) order.quoteQuantityUnits = BigInt(fields[7]);
-  order.executedSteps = BigInt(fields[8]);
-  order.executedQuoteUnits = BigInt(fields[9]);
-  order.timeInForce = fields[10];
-  order.postOnly = fields[11];
-  order.selfTradePrevention = fields[12];
-  if (fields[13]) order.reduceOnly = true;
-  if (fields[14] !== null) order.clientId = fields[14];
-  if (fields[15] !== null) order.triggerPriceTicks = BigInt(fields[15]);
-  order.status = fields[16];
-  order.createdAtMs = fields[17];
+  if (fields[6] !== null) order.quoteQuantityUnits = BigInt(fields[6]);
+  order.executedSteps = BigInt(fields[7]);
+  order.executedQuoteUnits = BigInt(fields[8]);
+  order.timeInForce = fields[9];
+  order.postOnly = fields[10];
+  order.selfTradePrevention = fields[11];
+  if (fields[12]) order.reduceOnly = true;
+  if (fields[13] !== null) order.clientId = fields[13];
+  if (fields[14] !== null) order.triggerPriceTicks = BigInt(fields[14]);
+  order.status = fields[15];
+  order.createdAtMs = fields[16];
   return order as unknown as OrderView;
 }

@@ -446,7 +446,8 @@ export async function historyRepairOperations(
     for await (const [key, value] of db.iterator(prefixRange(Uint8Array.of(space)))) {
       if (writerSequenceOf(value) < firstDropped) continue;
       if (space === keyspaces.orderByAccount) {
-        const order = state.orders.get(decodeOrder(value).orderId);
+        // The order id is the key's last 8 bytes (0x11 ‖ account id ‖ u64 order id).
+        const order = state.orders.get(readUint64(key, 1 + accountIdLength));
         if (order !== undefined) {
           operations.push({ type: 'put', key, value: asciiRecordValue(lastKept, orderJson(viewOrder(order))) });
           rewritten += 1;
@@ -552,7 +553,8 @@ export class LevelHistoryIndex implements HistoryIndex {
   async orders(accountId: string, page: Page): Promise<OrderView[]> {
     if (!isCanonicalAccountId(accountId)) return [];
     return scanNewestFirst(this.db, accountPrefix(keyspaces.orderByAccount, accountId, 0), page, {
-      decode: decodeOrder,
+      // The record leaves out the account id, which its key holds: the one scanned.
+      decode: (value) => decodeOrder(value, accountId),
       timeOf: (order) => order.createdAtMs,
       marketOf: (order) => order.market,
     });
@@ -569,7 +571,7 @@ export class LevelHistoryIndex implements HistoryIndex {
     // Written in the same batch as the pointer and never deleted while the pointer stays (but by a torn-tail repair,
     // which runs before the node serves), so it is there.
     const value = await this.db.get(accountIdKey(keyspaces.orderByAccount, account, orderId));
-    return value === undefined ? undefined : decodeOrder(value);
+    return value === undefined ? undefined : decodeOrder(value, account);
   }
 
   async deposits(accountId: string, page: Page): Promise<DepositView[]> {

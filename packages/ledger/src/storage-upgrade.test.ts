@@ -54,8 +54,12 @@ const orderByAccountRange = prefixRange(Uint8Array.of(keyspaces.orderByAccount))
 const fillRange = prefixRange(Uint8Array.of(keyspaces.fillByAccount));
 const tradeRange = prefixRange(Uint8Array.of(keyspaces.tradeByMarket));
 /** An order record of formats 1 to 4 (a JSON object, bigints as decimal strings) holding the same order as `value`. */
-function legacyOrderRecord(value: Uint8Array): Uint8Array {
-  const json = JSON.stringify(decodeOrder(value), (_, field) => (typeof field === 'bigint' ? field.toString() : field));
+function legacyOrderRecord(key: Uint8Array, value: Uint8Array): Uint8Array {
+  // The account id is in the key (0x11 ‖ account id ‖ u64 order id); formats 1 to 5 held it in the record too.
+  const account = Buffer.from(key.subarray(1, 45)).toString('latin1');
+  const json = JSON.stringify(decodeOrder(value, account), (_, field) =>
+    typeof field === 'bigint' ? field.toString() : field,
+  );
   return Buffer.concat([value.subarray(0, 8), Buffer.from(json, 'latin1')]);
 }
 
@@ -145,7 +149,7 @@ async function writeFormat1Ledger(
       ) {
         operations.push({ type: 'put', key: operation.key, value: legacyTradeRecord(operation.key, operation.value) });
       } else if (operation.key[0] === keyspaces.orderByAccount && operation.type === 'put') {
-        const value = legacyOrderRecord(operation.value);
+        const value = legacyOrderRecord(operation.key, operation.value);
         operations.push({ type: 'put', key: operation.key, value });
         operations.push({ type: 'put', key: orderIdKeyOf(operation.key), value });
       } else operations.push(operation);
