@@ -36,7 +36,8 @@ const timed = encodings.slice(split);
 let messageBytes = 0;
 for (const encoding of timed) messageBytes += decodeEntry(encoding).transaction.message.length;
 console.log(
-  `${encodings.length} entries, timing the last ${timed.length} (${Math.round(messageBytes / timed.length)} message bytes each)`,
+  `${encodings.length} entries, timing the last ${timed.length} ` +
+    `(${Math.round(messageBytes / timed.length)} message bytes each)`,
 );
 for (let round = 1; round <= rounds; round += 1) {
   const state = decodeState(startEncoding, genesis.custodians);
