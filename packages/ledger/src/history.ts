@@ -563,9 +563,15 @@ export class LevelHistoryIndex implements HistoryIndex {
   async order(orderId: number): Promise<OrderView | undefined> {
     if (!Number.isSafeInteger(orderId) || orderId < 0) return undefined;
     // The pointers of the entry that accepted the order: the record with the greatest key ≤ the id (history-orders.ts).
-    const [pointers] = await this.db
-      .values({ gte: Uint8Array.of(keyspaces.orderById), lte: orderIdKey(orderId), reverse: true, limit: 1 })
-      .all();
+    // Most entries accept one order, whose record is keyed by its id: a get finds it at about half the cost of the
+    // reverse seek an order that was not its entry's first needs.
+    const pointers =
+      (await this.db.get(orderIdKey(orderId))) ??
+      (
+        await this.db
+          .values({ gte: Uint8Array.of(keyspaces.orderById), lte: orderIdKey(orderId), reverse: true, limit: 1 })
+          .all()
+      )[0];
     const account = pointers === undefined ? undefined : accountOfOrderPointer(pointers, orderId);
     if (account === undefined) return undefined;
     // Written in the same batch as the pointer and never deleted while the pointer stays (but by a torn-tail repair,
