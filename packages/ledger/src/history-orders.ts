@@ -1,42 +1,58 @@
 /**
  * The order history's two records (docs/log-format.md, "History records"):
  * the order record under its account (0x11), a JSON array of the order's
- * fields, rewritten at every change of the order; and the order pointer
- * under its id (0x12), written once, naming the account.
+ * fields, rewritten at every change of the order; and the order pointers
+ * (0x12), written once per entry that accepted orders, naming their accounts.
  */
 import type { OrderView } from '@vex/engine';
-import { writeUint64 } from './storage-format.js';
+import { readUint64, writeUint64 } from './storage-format.js';
 
 const accountIdLength = 44;
 
 /**
- * An order-by-id value: writer sequence ‖ the order's account id (44 ASCII
- * bytes), which names the order's record by account. The order is stored
- * once, under its account: a second copy of its JSON at every change was
- * 29 % of the bytes the node appended (docs/benchmarks.md, nodelog6). An
- * order's account never changes, so this is written once, by the entry that
- * accepted the order.
+ * The order pointers of one entry (0x12, from storage format 6): writer sequence ‖ for each order the entry accepted,
+ * in order of id, `u64 orderId ‖ the order's account id` (44 ASCII bytes), which names the order's record by account.
+ * The order is stored once, under its account; an order's account never changes, so its pointer is written once, by
+ * the entry that accepted it. One record per entry instead of one per order (format 5): a batch of 20 orders wrote
+ * 20 pointers, a fifth of its history records. The record's key is its first order id: ids are handed out in
+ * sequence (ExchangeState.nextOrderId), so every id an entry accepts is above the ids of the orders earlier entries
+ * accepted and below those of later ones, and the order with id X is in the record with the greatest key ≤ X.
  */
-export function orderPointerValue(sequence: number, account: string): Buffer {
-  const value = Buffer.allocUnsafe(8 + accountIdLength);
+export function orderPointersValue(sequence: number, orders: readonly OrderView[]): Buffer {
+  const value = Buffer.allocUnsafe(8 + orders.length * orderPointerLength);
   writeUint64(value, 0, sequence);
-  value.write(account, 8, accountIdLength, 'latin1');
+  let offset = 8;
+  for (const order of orders) {
+    writeUint64(value, offset, order.orderId);
+    value.write(order.account, offset + 8, accountIdLength, 'latin1');
+    offset += orderPointerLength;
+  }
   return value;
 }
 
-/** The account id an order-by-id value names. */
-export function accountOfOrderPointer(value: Uint8Array): string {
-  return Buffer.from(value.buffer, value.byteOffset + 8, accountIdLength).toString('latin1');
+const orderPointerLength = 8 + accountIdLength;
+
+/** The account id an entry's order pointers name for `orderId`, or undefined when it has none for that order. */
+export function accountOfOrderPointer(value: Uint8Array, orderId: number): string | undefined {
+  if (value.length < 8 || (value.length - 8) % orderPointerLength !== 0)
+    throw new Error(`not an order pointer record (${value.length} bytes)`);
+  for (let offset = 8; offset < value.length; offset += orderPointerLength) {
+    if (readUint64(value, offset) === orderId)
+      return Buffer.from(value.buffer, value.byteOffset + offset + 8, accountIdLength).toString('latin1');
+  }
+  return undefined;
 }
 
 /*
  * An order record is a JSON array: the OrderView's fields by position (docs/log-format.md, "History records"). It is
  * written at every change of every order, the largest share of the bytes the node appends, and the field names
- * were more than half of its bytes. Absent optional fields are null; reduceOnly is true or false.
+ * were more than half of its bytes. Absent optional fields are null; reduceOnly is true or false. From storage
+ * format 6 it leaves out the account id, which its key holds (47 of its 176 bytes): every reader has the key, or
+ * the account it scans.
  */
 export function orderJson(order: OrderView): string {
   return (
-    `[${order.orderId},"${order.account}","${order.market}","${order.side}","${order.orderType}",` +
+    `[${order.orderId},"${order.market}","${order.side}","${order.orderType}",` +
     `"${order.priceTicks}","${order.quantitySteps}",` +
     (order.quoteQuantityUnits === undefined ? 'null,' : `"${order.quoteQuantityUnits}",`) +
     `"${order.executedSteps}","${order.executedQuoteUnits}","${order.timeInForce}",${order.postOnly},` +
@@ -50,7 +66,6 @@ export function orderJson(order: OrderView): string {
 /** An order record's array, in orderJson's order. */
 type OrderRecordFields = [
   orderId: number,
-  account: string,
   market: string,
   side: OrderView['side'],
   orderType: OrderView['orderType'],
@@ -68,36 +83,36 @@ type OrderRecordFields = [
   status: OrderView['status'],
   createdAtMs: number,
 ];
-const orderRecordLength = 18;
+const orderRecordLength = 17;
 
 /**
  * The OrderView an order record holds: its keys in the order of the JSON objects of storage formats 1 to 4, and an
  * absent optional field absent (not undefined), as those decoded.
  */
-export function decodeOrder(value: Uint8Array): OrderView {
+export function decodeOrder(value: Uint8Array, account: string): OrderView {
   const text = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1', 8);
   const fields = JSON.parse(text) as OrderRecordFields;
   if (!Array.isArray(fields) || fields.length !== orderRecordLength) throw new Error(`not an order record: ${text}`);
   // The indices are OrderRecordFields' positions.
   const order: Record<string, unknown> = {
     orderId: fields[0],
-    account: fields[1],
-    market: fields[2],
-    side: fields[3],
-    orderType: fields[4],
-    priceTicks: BigInt(fields[5]),
-    quantitySteps: BigInt(fields[6]),
+    account,
+    market: fields[1],
+    side: fields[2],
+    orderType: fields[3],
+    priceTicks: BigInt(fields[4]),
+    quantitySteps: BigInt(fields[5]),
   };
-  if (fields[7] !== null) order.quoteQuantityUnits = BigInt(fields[7]);
-  order.executedSteps = BigInt(fields[8]);
-  order.executedQuoteUnits = BigInt(fields[9]);
-  order.timeInForce = fields[10];
-  order.postOnly = fields[11];
-  order.selfTradePrevention = fields[12];
-  if (fields[13]) order.reduceOnly = true;
-  if (fields[14] !== null) order.clientId = fields[14];
-  if (fields[15] !== null) order.triggerPriceTicks = BigInt(fields[15]);
-  order.status = fields[16];
-  order.createdAtMs = fields[17];
+  if (fields[6] !== null) order.quoteQuantityUnits = BigInt(fields[6]);
+  order.executedSteps = BigInt(fields[7]);
+  order.executedQuoteUnits = BigInt(fields[8]);
+  order.timeInForce = fields[9];
+  order.postOnly = fields[10];
+  order.selfTradePrevention = fields[11];
+  if (fields[12]) order.reduceOnly = true;
+  if (fields[13] !== null) order.clientId = fields[13];
+  if (fields[14] !== null) order.triggerPriceTicks = BigInt(fields[14]);
+  order.status = fields[15];
+  order.createdAtMs = fields[16];
   return order as unknown as OrderView;
 }

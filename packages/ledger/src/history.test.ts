@@ -1,10 +1,18 @@
 import type { DepositView, OrderView, WithdrawalView } from '@vex/engine';
+import { MemoryLevel } from 'memory-level';
 import { describe, expect, test } from 'vitest';
 import { fixture, signedEntry, submitInWaves } from '../test/helpers.js';
 import type { CommittedEntry } from './exchange-node.js';
-import type { BatchOperation } from './database.js';
-import { historyOperations, type FillRecord, type HistoryIndex, type PublicTrade } from './history.js';
+import { writeBatch, type BatchOperation, type LedgerDatabase } from './database.js';
+import {
+  LevelHistoryIndex,
+  historyOperations,
+  type FillRecord,
+  type HistoryIndex,
+  type PublicTrade,
+} from './history.js';
 import { decodeOrder } from './history-orders.js';
+import { decodeFill, decodeTrade } from './history-trades.js';
 import { keyspaces } from './storage-format.js';
 import { nodeTestSetup } from './test-support.js';
 
@@ -243,24 +251,24 @@ describe('order records (docs/log-format.md, "History records")', () => {
   };
   const text = (value: Uint8Array) => Buffer.from(value).toString('latin1');
 
-  test('an accepted order: its array under 0x11, a pointer to its account under 0x12, as the example', () => {
+  test('an accepted order: its array under 0x11, its id and account under 0x12, as the example', () => {
     const operations: BatchOperation[] = [];
     historyOperations(undefined as never, 9, [{ type: 'orderAccepted', order: view }], operations);
     const sequence = '\0\0\0\0\0\0\0\x09';
     expect(
       operations.map((operation) => [operation.key[0], operation.type === 'put' && text(operation.value)]),
     ).toEqual([
-      [keyspaces.orderById, sequence + account],
+      [keyspaces.orderById, `${sequence}\0\0\0\0\0\0\0\x07${account}`],
       [
         keyspaces.orderByAccount,
-        `${sequence}[7,"${account}","SOL_USDC","Bid","Limit","10000","150",null,"0","0","GTC",false,` +
+        `${sequence}[7,"SOL_USDC","Bid","Limit","10000","150",null,"0","0","GTC",false,` +
           '"RejectTaker",false,12,null,"New",1700000000000]',
       ],
     ]);
     const [, record] = operations as [BatchOperation, Extract<BatchOperation, { type: 'put' }>];
     // An absent optional field is absent from the decoded view, as formats 1 to 4 read it.
     const { quoteQuantityUnits: _quote, triggerPriceTicks: _trigger, ...present } = view;
-    expect(decodeOrder(record.value)).toStrictEqual(present);
+    expect(decodeOrder(record.value, account)).toStrictEqual(present);
   });
 
   test('an update writes the array again and no pointer; the optional fields round-trip', () => {
@@ -275,7 +283,7 @@ describe('order records (docs/log-format.md, "History records")', () => {
     expect(operations.map((operation) => operation.key[0])).toEqual([keyspaces.orderByAccount]);
     const value = (operations[0] as Extract<BatchOperation, { type: 'put' }>).value;
     expect(text(value).slice(8)).toContain(',"5","0","0","GTC",false,"RejectTaker",true,12,"9990","New",');
-    expect(decodeOrder(value)).toStrictEqual(updated);
+    expect(decodeOrder(value, account)).toStrictEqual(updated);
     const { clientId: _, ...withoutClientId } = updated;
     operations.length = 0;
     historyOperations(
@@ -284,8 +292,161 @@ describe('order records (docs/log-format.md, "History records")', () => {
       [{ type: 'orderUpdated', order: { ...withoutClientId, clientId: undefined }, reason: undefined }],
       operations,
     );
-    expect(decodeOrder((operations[0] as Extract<BatchOperation, { type: 'put' }>).value)).toStrictEqual(
+    expect(decodeOrder((operations[0] as Extract<BatchOperation, { type: 'put' }>).value, account)).toStrictEqual(
       withoutClientId,
     );
+  });
+});
+
+describe('fill and public trade records (storage format 6)', () => {
+  const maker = 'M'.repeat(43) + '=';
+  const taker = 'T'.repeat(43) + '=';
+  const state = {
+    marketsBySymbol: new Map([['SOL_USDC', { base: { symbol: 'SOL' }, quote: { symbol: 'USDC' }, perp: undefined }]]),
+  } as never;
+  const trade = {
+    type: 'trade',
+    tradeId: 41,
+    market: 'SOL_USDC',
+    priceTicks: 10_000n,
+    quantitySteps: 150n,
+    quoteUnits: 1_500_000n,
+    takerSide: 'Ask',
+    makerOrderId: 7,
+    takerOrderId: 8,
+    makerAccount: maker,
+    takerAccount: taker,
+    makerFeeUnits: 150n,
+    takerFeeUnits: 1_500n,
+    timeMs: 1_700_000_000_000,
+  } as const;
+  const text = (value: Uint8Array) => Buffer.from(value).toString('latin1', 8);
+  const values = (operations: BatchOperation[]) =>
+    operations.map((operation) => (operation as Extract<BatchOperation, { type: 'put' }>).value);
+
+  test('a trade: two fills and the public trade as arrays, as the examples, read back as the old objects', () => {
+    const operations: BatchOperation[] = [];
+    historyOperations(state, 9, [trade], operations);
+    expect(operations.map((operation) => operation.key[0])).toEqual([
+      keyspaces.fillByAccount,
+      keyspaces.fillByAccount,
+      keyspaces.tradeByMarket,
+    ]);
+    const [makerFill, takerFill, publicTrade] = values(operations) as [Uint8Array, Uint8Array, Uint8Array];
+    // The maker bought (the taker sold): its fee is in the base asset.
+    expect(text(makerFill)).toBe('[41,7,"SOL_USDC","Bid","10000","150","1500000","150","SOL",true,null,1700000000000]');
+    expect(text(takerFill)).toBe(
+      '[41,8,"SOL_USDC","Ask","10000","150","1500000","1500","USDC",false,null,1700000000000]',
+    );
+    expect(text(publicTrade)).toBe('[41,"SOL_USDC","10000","150","1500000",true,1700000000000]');
+    // The keys in the order of the objects of formats 1 to 5, an absent systemOrderType absent.
+    expect(decodeFill(makerFill)).toStrictEqual({
+      tradeId: 41,
+      orderId: 7,
+      market: 'SOL_USDC',
+      side: 'Bid',
+      priceTicks: 10_000n,
+      quantitySteps: 150n,
+      quoteUnits: 1_500_000n,
+      feeUnits: 150n,
+      feeAsset: 'SOL',
+      isMaker: true,
+      timeMs: 1_700_000_000_000,
+    });
+    expect(Object.keys(decodeFill(takerFill))).toEqual(Object.keys(decodeFill(makerFill)));
+    expect(decodeTrade(publicTrade)).toStrictEqual({
+      tradeId: 41,
+      market: 'SOL_USDC',
+      priceTicks: 10_000n,
+      quantitySteps: 150n,
+      quoteUnits: 1_500_000n,
+      isBuyerMaker: true,
+      timeMs: 1_700_000_000_000,
+    });
+  });
+
+  test("a liquidation's system order type is on the taker's fill only, before timeMs", () => {
+    const operations: BatchOperation[] = [];
+    historyOperations(state, 9, [{ ...trade, systemOrderType: 'LiquidatePositionOnBook' }], operations);
+    const [makerFill, takerFill] = values(operations) as [Uint8Array, Uint8Array];
+    expect(text(takerFill)).toContain(',false,"LiquidatePositionOnBook",1700000000000]');
+    expect(decodeFill(makerFill).systemOrderType).toBeUndefined();
+    expect(Object.keys(decodeFill(takerFill)).slice(-2)).toEqual(['systemOrderType', 'timeMs']);
+    expect(decodeFill(takerFill).systemOrderType).toBe('LiquidatePositionOnBook');
+    expect(() => decodeFill(Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 9, 0x5b, 0x5d))).toThrow('not a fill record: []');
+  });
+});
+
+describe('order pointers (storage format 6): one record per entry', () => {
+  const alice = 'A'.repeat(43) + '=';
+  const bob = 'B'.repeat(43) + '=';
+  const order = (orderId: number, account: string): OrderView => ({
+    orderId,
+    account,
+    market: 'SOL_USDC',
+    side: 'Bid',
+    orderType: 'Limit',
+    priceTicks: 10_000n,
+    quantitySteps: 150n,
+    quoteQuantityUnits: undefined,
+    executedSteps: 0n,
+    executedQuoteUnits: 0n,
+    timeInForce: 'GTC',
+    postOnly: false,
+    selfTradePrevention: 'RejectTaker',
+    clientId: undefined,
+    status: 'New',
+    createdAtMs: 1_700_000_000_000,
+    triggerPriceTicks: undefined,
+  });
+  const { clientId: _c, quoteQuantityUnits: _q, triggerPriceTicks: _t, ...stored } = order(0, alice);
+
+  test('an entry of three orders writes one pointer record; each order, and only those, is found by id', async () => {
+    const db = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' });
+    await db.open();
+    // Entry 4 accepts order 3; entry 5 orders 5, 6 and 7 (id 4 was handed out to an order refused in its batch);
+    // entry 6 updates order 6 and accepts order 8 for bob.
+    const entries: Array<[number, OrderView[], OrderView[]]> = [
+      [4, [order(3, alice)], []],
+      [5, [order(5, alice), order(6, alice), order(7, alice)], []],
+      [6, [order(8, bob)], [{ ...order(6, alice), status: 'Cancelled' }]],
+    ];
+    const lists = entries.map(([sequence, accepted, updated]) => {
+      const operations: BatchOperation[] = [];
+      historyOperations(
+        undefined as never,
+        sequence,
+        [
+          ...accepted.map((view) => ({ type: 'orderAccepted' as const, order: view })),
+          ...updated.map((view) => ({ type: 'orderUpdated' as const, order: view, reason: undefined })),
+        ],
+        operations,
+      );
+      return operations;
+    });
+    expect(lists.map((operations) => operations.filter((o) => o.key[0] === keyspaces.orderById).length)).toEqual([
+      1, 1, 1,
+    ]);
+    expect([...lists[2]!.filter((operation) => operation.key[0] === keyspaces.orderById)[0]!.key]).toEqual([
+      keyspaces.orderById,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      8,
+    ]);
+    await writeBatch(db as unknown as LedgerDatabase, lists, { sync: false });
+    const history = new LevelHistoryIndex(db as unknown as LedgerDatabase);
+    expect(await history.order(3)).toStrictEqual({ ...stored, orderId: 3 });
+    expect(await history.order(5)).toStrictEqual({ ...stored, orderId: 5 });
+    expect(await history.order(6)).toStrictEqual({ ...stored, orderId: 6, status: 'Cancelled' });
+    expect(await history.order(7)).toStrictEqual({ ...stored, orderId: 7 });
+    expect(await history.order(8)).toStrictEqual({ ...stored, orderId: 8, account: bob });
+    // Ids no entry accepted: before the first, in a gap, after the last.
+    for (const orderId of [0, 1, 2, 4, 9, 1_000]) expect(await history.order(orderId)).toBeUndefined();
+    await db.close();
   });
 });

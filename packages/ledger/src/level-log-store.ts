@@ -69,14 +69,16 @@ export class LevelLogStore implements LedgerLogWriter, LogAppender, LogReader {
 
   async commit(items: readonly LogCommitItem[]): Promise<void> {
     let last: LogCommitItem['entry'];
-    const lists = items.map((item) => {
-      if (item.entry === undefined) return item.records;
-      last = item.entry;
-      return [
-        { type: 'put', key: entryKey(item.entry.sequence), value: item.entry.encoding } as const,
-        ...item.records,
-      ];
-    });
+    // Each entry's put as a list of its own, then its records as they are: a batch entry has 70 to 90 records, and
+    // copying them into one list per entry was garbage on the sequencing thread.
+    const lists: Array<readonly BatchOperation[]> = [];
+    for (const item of items) {
+      if (item.entry !== undefined) {
+        last = item.entry;
+        lists.push([{ type: 'put', key: entryKey(item.entry.sequence), value: item.entry.encoding }]);
+      }
+      lists.push(item.records);
+    }
     await writeBatch(this.db, lists, { sync: true });
     if (last !== undefined) this.advance({ sequence: last.sequence, entryHash: hashEntryEncoding(last.encoding) });
   }

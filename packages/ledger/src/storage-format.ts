@@ -51,11 +51,12 @@ export const historyKeyspaces: readonly number[] = [
  * per-account funding payments, settlements and closed positions (keyspaces
  * 0x1a–0x1c); version 5 stores each order once: the order-by-id record
  * (0x12) holds the order's account id, naming its record by account, instead
- * of a second copy of the order. An older ledger is upgraded in place
- * when it is opened (storage-upgrade.ts, docs/log-format.md "Storage format
- * versions").
+ * of a second copy of the order; version 6 stores the fill (0x10) and
+ * public trade (0x15) records as JSON arrays, as version 5 did the order
+ * records. An older ledger is upgraded in place when it is opened
+ * (storage-upgrade.ts, docs/log-format.md "Storage format versions").
  */
-export const storageFormatVersion = 5;
+export const storageFormatVersion = 6;
 
 const ascii = (text: string): Uint8Array => new TextEncoder().encode(text);
 function metaKey(name: string): Uint8Array {

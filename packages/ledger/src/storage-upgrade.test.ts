@@ -30,6 +30,7 @@ import { createDatabase, writeBatch, type BatchOperation, type LedgerDatabase } 
 import { RecoveryError } from './errors.js';
 import { ExchangeNode } from './exchange-node.js';
 import { decodeOrder } from './history-orders.js';
+import { decodeFill, decodeTrade } from './history-trades.js';
 import type { Sequencer } from './sequencer.js';
 import {
   attestationKey,
@@ -50,9 +51,15 @@ afterEach(async () => {
 const lendingRange = prefixRange(Uint8Array.of(keyspaces.lendingMovementByAccount));
 const orderByIdRange = prefixRange(Uint8Array.of(keyspaces.orderById));
 const orderByAccountRange = prefixRange(Uint8Array.of(keyspaces.orderByAccount));
+const fillRange = prefixRange(Uint8Array.of(keyspaces.fillByAccount));
+const tradeRange = prefixRange(Uint8Array.of(keyspaces.tradeByMarket));
 /** An order record of formats 1 to 4 (a JSON object, bigints as decimal strings) holding the same order as `value`. */
-function legacyOrderRecord(value: Uint8Array): Uint8Array {
-  const json = JSON.stringify(decodeOrder(value), (_, field) => (typeof field === 'bigint' ? field.toString() : field));
+function legacyOrderRecord(key: Uint8Array, value: Uint8Array): Uint8Array {
+  // The account id is in the key (0x11 ‖ account id ‖ u64 order id); formats 1 to 5 held it in the record too.
+  const account = Buffer.from(key.subarray(1, 45)).toString('latin1');
+  const json = JSON.stringify(decodeOrder(value, account), (_, field) =>
+    typeof field === 'bigint' ? field.toString() : field,
+  );
   return Buffer.concat([value.subarray(0, 8), Buffer.from(json, 'latin1')]);
 }
 
@@ -63,6 +70,16 @@ function legacyOrderView(hexValue: string): Record<string, unknown> {
     if (view[field] !== undefined) view[field] = BigInt(view[field] as string);
   if (view.triggerPriceTicks !== undefined) view.triggerPriceTicks = BigInt(view.triggerPriceTicks as string);
   return view;
+}
+
+/**
+ * A fill or public trade record of formats 1 to 5 (a JSON object with the record's field names, bigints as decimal
+ * strings, an absent systemOrderType left out) holding the same record as `value`, a format-6 array.
+ */
+function legacyTradeRecord(key: Uint8Array, value: Uint8Array): Uint8Array {
+  const record = key[0] === keyspaces.fillByAccount ? decodeFill(value) : decodeTrade(value);
+  const json = JSON.stringify(record, (_, field) => (typeof field === 'bigint' ? field.toString() : field));
+  return Buffer.concat([value.subarray(0, 8), Buffer.from(json, 'latin1')]);
 }
 
 /** The order-by-id key of an order-by-account key (its last 8 bytes are the order id). */
@@ -126,8 +143,13 @@ async function writeFormat1Ledger(
         if (operation.type === 'put') lendingRecords.set(hex(operation.key), hex(operation.value));
       } else if (operation.key[0] === keyspaces.orderById) {
         // Formats 1 to 4 stored a copy of the order record under its id instead (below).
+      } else if (
+        (operation.key[0] === keyspaces.fillByAccount || operation.key[0] === keyspaces.tradeByMarket) &&
+        operation.type === 'put'
+      ) {
+        operations.push({ type: 'put', key: operation.key, value: legacyTradeRecord(operation.key, operation.value) });
       } else if (operation.key[0] === keyspaces.orderByAccount && operation.type === 'put') {
-        const value = legacyOrderRecord(operation.value);
+        const value = legacyOrderRecord(operation.key, operation.value);
         operations.push({ type: 'put', key: operation.key, value });
         operations.push({ type: 'put', key: orderIdKeyOf(operation.key), value });
       } else operations.push(operation);
@@ -215,10 +237,14 @@ describe('storage format upgrade', () => {
     expect(oldOrders.size).toBeGreaterThan(2);
     expect([...oldOrders.values()].every((value) => value.length > 2 * (8 + 44))).toBe(true);
     const oldByAccount = await readRange(directory.path, orderByAccountRange);
+    const oldFills = await readRange(directory.path, fillRange);
+    const oldTrades = await readRange(directory.path, tradeRange);
+    expect(oldFills.size).toBeGreaterThan(2);
+    expect(oldTrades.size).toBeGreaterThan(1);
 
     const first = openNode(directory.path, old.lastLogTimeMs);
     const node = await first.opened;
-    expect(first.logging.lines.some((line) => line.msg.startsWith('ledger upgraded from storage format 1 to 5'))).toBe(
+    expect(first.logging.lines.some((line) => line.msg.startsWith('ledger upgraded from storage format 1 to 6'))).toBe(
       true,
     );
     expect(node.state.headSequence).toBe(old.headSequence);
@@ -230,7 +256,7 @@ describe('storage format upgrade', () => {
     expect(node.latestAttestation()).toBeUndefined();
     const borrows = await node.history.borrowLendHistory(bob.accountId, { limit: 100 });
     expect(borrows.length).toBe(6);
-    // Every order-by-id record now names the order's account, and the order reads as the old copy did.
+    // Every order is found by its id through the new pointers, and reads as the old copy did.
     for (const [key, value] of oldOrders) {
       const orderId = Number(Buffer.from(key, 'hex').readBigUInt64BE(1));
       expect(await node.history.order(orderId)).toStrictEqual(legacyOrderView(value));
@@ -254,18 +280,41 @@ describe('storage format upgrade', () => {
     expect(node.latestAttestation()).toMatchObject({ version: 2, sequence: submitted.sequence });
     await node.close();
 
-    expect(await readFormat(directory.path)).toBe(5);
+    expect(await readFormat(directory.path)).toBe(6);
     expect(await readRange(directory.path, lendingRange)).toEqual(old.lendingRecords);
     // The order records by account were rewritten as arrays, and an account's orders read as they did.
     const byAccount = await readRange(directory.path, orderByAccountRange);
     expect([...byAccount.keys()].slice(0, oldByAccount.size)).toEqual([...oldByAccount.keys()]);
     expect([...byAccount.values()].every((value) => Buffer.from(value, 'hex')[8] === 0x5b)).toBe(true); // '['
     expect([...oldByAccount.values()].every((value) => Buffer.from(value, 'hex')[8] === 0x7b)).toBe(true); // '{'
+    // The fills and public trades were rewritten as arrays under the same keys, holding the same records.
+    for (const [range, old, decode] of [
+      [fillRange, oldFills, decodeFill],
+      [tradeRange, oldTrades, decodeTrade],
+    ] as const) {
+      const records = await readRange(directory.path, range);
+      expect([...records.keys()].slice(0, old.size)).toEqual([...old.keys()]);
+      for (const [key, value] of old) {
+        const legacy = JSON.parse(Buffer.from(value, 'hex').toString('latin1', 8)) as Record<string, unknown>;
+        const decoded = decode(Buffer.from(records.get(key)!, 'hex')) as unknown as Record<string, unknown>;
+        expect(Buffer.from(records.get(key)!, 'hex')[8]).toBe(0x5b); // '['
+        expect(Object.keys(decoded)).toEqual(Object.keys(legacy));
+        expect(
+          JSON.parse(JSON.stringify(decoded, (_, field) => (typeof field === 'bigint' ? `${field}` : field))),
+        ).toEqual(legacy);
+      }
+    }
+    // The old order-by-id records are gone: what is under 0x12 is format 6's order pointers, one record per entry
+    // that accepted orders (u64 writer sequence, then u64 order id ‖ 44-byte account id per order), and no more of
+    // them than there are orders.
     const pointers = await readRange(directory.path, orderByIdRange);
-    expect([...pointers.keys()].slice(0, oldOrders.size)).toEqual([...oldOrders.keys()]);
-    expect([...pointers.values()].every((value) => value.length === 2 * (8 + 44))).toBe(true);
+    expect(pointers.size).toBeGreaterThan(2);
+    expect(pointers.size).toBeLessThanOrEqual(oldOrders.size + 1);
+    expect([...pointers.values()].every((value) => value.length / 2 > 8 && (value.length / 2 - 8) % 52 === 0)).toBe(
+      true,
+    );
 
-    // A second start finds format 5: no upgrade, the same state.
+    // A second start finds format 6: no upgrade, the same state.
     const second = openNode(directory.path, old.lastLogTimeMs + 2_000);
     const reopened = await second.opened;
     expect(second.logging.lines.some((line) => line.msg.startsWith('ledger upgraded'))).toBe(false);
@@ -307,9 +356,9 @@ describe('storage format upgrade', () => {
   });
 
   test.each([
-    [Uint8Array.of(6), 'the storage format is 0x06, this node reads formats 1 to 5 (it was written by a newer version'],
-    [Uint8Array.of(0), 'the storage format is 0x00, this node reads formats 1 to 5 (this node cannot read it'],
-    [undefined, 'the storage format is missing, this node reads formats 1 to 5'],
+    [Uint8Array.of(7), 'the storage format is 0x07, this node reads formats 1 to 6 (it was written by a newer version'],
+    [Uint8Array.of(0), 'the storage format is 0x00, this node reads formats 1 to 6 (this node cannot read it'],
+    [undefined, 'the storage format is missing, this node reads formats 1 to 6'],
   ])('a ledger of format %s is refused with what to do, and left as it was', async (format, message) => {
     const directory = await temporaryDirectory();
     cleanups.push(directory.remove);

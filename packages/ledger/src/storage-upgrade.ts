@@ -27,12 +27,32 @@
  * order. Every order's record is written by the entry that accepted it, so
  * the same replay from the genesis rewrites every one of them; a node of
  * format 4, which would read them as orders, refuses the ledger by its format.
+ *
+ * Version 5 → 6 (and any older one → 6 at once): version 6's fill (0x10) and
+ * public trade (0x15) records are JSON arrays instead of objects. Every fill
+ * and public trade is written by the entry that made the trade, under the
+ * same key, so the same replay rewrites every one of them. Version 6 also
+ * keeps one order-by-id record (0x12) per entry, under the entry's first
+ * order id, holding the pointers of every order the entry accepted: the
+ * upgrade deletes every older 0x12 record in its batch (under any other id it
+ * would be read as that order's), and the replay writes the new ones. A node
+ * of format 5, which would read either kind the old way, refuses the ledger
+ * by its format.
  */
 import { bytesToLowerHex } from '@vex/engine';
 import type { Logger } from 'pino';
 import { writeBatch, type BatchOperation, type LedgerDatabase } from './database.js';
 import { RecoveryError } from './errors.js';
-import { formatMetaKey, genesisMetaKey, snapshotRange, storageFormatVersion } from './storage-format.js';
+import {
+  formatMetaKey,
+  genesisMetaKey,
+  keyspaces,
+  prefixRange,
+  snapshotRange,
+  storageFormatVersion,
+} from './storage-format.js';
+
+const orderByIdRange = prefixRange(Uint8Array.of(keyspaces.orderById));
 
 /** The oldest storage format this code upgrades. */
 export const oldestUpgradableStorageFormat = 1;
@@ -73,11 +93,15 @@ export async function upgradeStorageFormat(
   }
   const operations: BatchOperation[] = [];
   for await (const key of db.keys(snapshotRange)) operations.push({ type: 'del', key });
+  const snapshotsDropped = operations.length;
+  // The old order-by-id records go in the same batch: the replay writes format 6's, one per entry under the entry's
+  // first order id, and an old one left under any other id would be read as that order's pointers.
+  for await (const key of db.keys(orderByIdRange)) operations.push({ type: 'del', key });
+  const orderRecordsDropped = operations.length - snapshotsDropped;
   operations.push({ type: 'put', key: formatMetaKey, value: Uint8Array.of(storageFormatVersion) });
   await writeBatch(db, [operations], { sync: true });
-  const snapshotsDropped = operations.length - 1;
   logger.warn(
-    { location, fromFormat: format, toFormat: storageFormatVersion, snapshotsDropped },
+    { location, fromFormat: format, toFormat: storageFormatVersion, snapshotsDropped, orderRecordsDropped },
     `ledger upgraded from storage format ${format} to ${storageFormatVersion}: ` +
       `${snapshotsDropped} snapshots dropped, the log is replayed from the genesis to rebuild the history`,
   );
