@@ -304,12 +304,16 @@ function putOrder(operations: BatchOperation[], sequence: number, order: OrderVi
 
 /**
  * Every order is created by its orderAccepted event (open-orders.ts, newOrder), so every order gets a pointer: one
- * record for all the orders an entry accepted, keyed by the first of their ids (history-orders.ts).
+ * record for all the orders an entry accepted, keyed by the least of their ids (history-orders.ts). The events come
+ * in the order the ids were handed out, so that is the first; the key does not rely on it, since the lookup needs
+ * only that no id of the record is below its key.
  */
 function putOrderPointers(operations: BatchOperation[], sequence: number, accepted: readonly OrderView[]): void {
+  let leastOrderId = accepted[0]!.orderId;
+  for (const order of accepted) if (order.orderId < leastOrderId) leastOrderId = order.orderId;
   operations.push({
     type: 'put',
-    key: orderIdKey(accepted[0]!.orderId),
+    key: orderIdKey(leastOrderId),
     value: orderPointersValue(sequence, accepted),
   });
 }
