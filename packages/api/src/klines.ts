@@ -5,7 +5,9 @@
  * candle from the exported log's trade events.
  */
 import {
+  addRunToCandle,
   addTradeToCandle,
+  runOfTrade,
   candleEndMs,
   candleIntervals,
   candlesOf,
@@ -15,6 +17,7 @@ import {
   formatQuantity,
   type Candle,
   type CandleInterval,
+  type CandleRun,
   type CandleTrade,
   type Market,
 } from '@vex/engine';
@@ -168,6 +171,7 @@ export class LiveCandles {
       this.candles.set(market, perInterval);
     }
     const changes: Array<{ interval: CandleInterval; closed: Candle | undefined; current: Candle }> = [];
+    const run = runOfTrade(trade);
     for (const interval of candleIntervals) {
       const previous = perInterval.get(interval);
       let known: Candle | undefined;
@@ -176,7 +180,7 @@ export class LiveCandles {
         if (candleStartMs(interval, trade.timeMs) === previous.unknownStartMs) continue;
       } else known = previous;
       if (known !== undefined && trade.tradeId <= known.lastTradeId) continue; // already in the seed
-      const current = addTradeToCandle(interval, known, trade);
+      const current = addRunToCandle(interval, known, run);
       perInterval.set(interval, current);
       changes.push({
         interval,
@@ -221,27 +225,13 @@ export class LiveCandles {
         }
         continue;
       }
-      perInterval.set(interval, foldIntoCandle(interval, known, summary));
+      perInterval.set(interval, addRunToCandle(interval, known, summary));
     }
   }
 }
 
-/** What a run of trades of one time contributes to a candle: the fields addTradeToCandle would accumulate. */
-interface TradeRunSummary {
-  readonly timeMs: number;
-  readonly openTicks: bigint;
-  readonly highTicks: bigint;
-  readonly lowTicks: bigint;
-  readonly closeTicks: bigint;
-  readonly volumeSteps: bigint;
-  readonly quoteVolumeUnits: bigint;
-  readonly trades: number;
-  readonly firstTradeId: number;
-  readonly lastTradeId: number;
-}
-
 /** The run's summary; undefined when it is empty, mixes times, is not in ascending id order or has an unsafe time. */
-function summaryOf(trades: readonly CandleTrade[]): TradeRunSummary | undefined {
+function summaryOf(trades: readonly CandleTrade[]): CandleRun | undefined {
   const first = trades[0];
   if (first === undefined || !Number.isSafeInteger(first.timeMs)) return undefined;
   let highTicks = first.priceTicks;
@@ -269,46 +259,5 @@ function summaryOf(trades: readonly CandleTrade[]): TradeRunSummary | undefined 
     trades: trades.length,
     firstTradeId: first.tradeId,
     lastTradeId: last.tradeId,
-  };
-}
-
-/**
- * The candle after a run of trades of one time with ids above the candle's: addTradeToCandle applied to each in
- * turn, in one step (a new candle when the run opens a new bucket, else the candle extended).
- */
-function foldIntoCandle(interval: CandleInterval, candle: Candle | undefined, run: TradeRunSummary): Candle {
-  const inCandle = candle !== undefined && run.timeMs >= candle.startMs && run.timeMs < candle.endMs;
-  const startMs = inCandle ? candle.startMs : candleStartMs(interval, run.timeMs);
-  if (candle === undefined || startMs !== candle.startMs) {
-    if (candle !== undefined && startMs < candle.startMs)
-      throw new RangeError(`trade ${run.firstTradeId} precedes the candle at ${candle.startMs}`);
-    return {
-      interval,
-      startMs,
-      endMs: candleEndMs(interval, startMs),
-      openTicks: run.openTicks,
-      highTicks: run.highTicks,
-      lowTicks: run.lowTicks,
-      closeTicks: run.closeTicks,
-      volumeSteps: run.volumeSteps,
-      quoteVolumeUnits: run.quoteVolumeUnits,
-      trades: run.trades,
-      firstTradeId: run.firstTradeId,
-      lastTradeId: run.lastTradeId,
-    };
-  }
-  return {
-    interval: candle.interval,
-    startMs: candle.startMs,
-    endMs: candle.endMs,
-    openTicks: candle.openTicks,
-    highTicks: run.highTicks > candle.highTicks ? run.highTicks : candle.highTicks,
-    lowTicks: run.lowTicks < candle.lowTicks ? run.lowTicks : candle.lowTicks,
-    closeTicks: run.closeTicks,
-    volumeSteps: candle.volumeSteps + run.volumeSteps,
-    quoteVolumeUnits: candle.quoteVolumeUnits + run.quoteVolumeUnits,
-    trades: candle.trades + run.trades,
-    firstTradeId: candle.firstTradeId,
-    lastTradeId: run.lastTradeId,
   };
 }

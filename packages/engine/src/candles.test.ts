@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  addRunToCandle,
   addTradeToCandle,
   candleEndMs,
   candleIntervals,
@@ -8,7 +9,9 @@ import {
   civilFromDays,
   daysFromCivil,
   isCandleInterval,
+  runOfTrade,
   type CandleInterval,
+  type CandleRun,
   type CandleTrade,
 } from './candles.js';
 
@@ -235,5 +238,33 @@ describe('aggregation', () => {
     const candle = addTradeToCandle('1h', undefined, first);
     expect(() => addTradeToCandle('1h', candle, { ...first })).toThrow(RangeError);
     expect(() => addTradeToCandle('1h', candle, { ...trade('2026-12-05T09:59:59Z', 1n) })).toThrow(RangeError);
+  });
+
+  it('a run of trades of one time gives the candle its trades give one at a time, and the same refusals', () => {
+    const time = '2026-12-05T10:30:00Z';
+    const earlier = addTradeToCandle('1h', undefined, trade('2026-12-05T10:00:00Z', 50n, 2n, 100n));
+    const run = [trade(time, 70n, 1n, 70n), trade(time, 30n, 3n, 90n), trade(time, 60n, 1n, 60n)];
+    let oneByOne = earlier;
+    for (const each of run) oneByOne = addTradeToCandle('1h', oneByOne, each);
+    const folded: CandleRun = {
+      timeMs: at(time),
+      openTicks: 70n,
+      highTicks: 70n,
+      lowTicks: 30n,
+      closeTicks: 60n,
+      volumeSteps: 5n,
+      quoteVolumeUnits: 220n,
+      trades: 3,
+      firstTradeId: run[0]!.tradeId,
+      lastTradeId: run[2]!.tradeId,
+    };
+    expect(addRunToCandle('1h', earlier, folded)).toEqual(oneByOne);
+    // Opening a new bucket: the run alone.
+    const nextHour: CandleRun = { ...folded, timeMs: at('2026-12-05T11:00:00Z') };
+    expect(addRunToCandle('1h', oneByOne, nextHour)).toMatchObject({ openTicks: 70n, trades: 3, volumeSteps: 5n });
+    expect(addRunToCandle('1h', undefined, runOfTrade(run[0]!))).toEqual(addTradeToCandle('1h', undefined, run[0]!));
+    // A run whose first trade is not after the candle's last, or before its bucket, is a caller error.
+    expect(() => addRunToCandle('1h', oneByOne, folded)).toThrow(RangeError);
+    expect(() => addRunToCandle('1h', oneByOne, { ...folded, timeMs: at('2026-12-05T09:00:00Z') })).toThrow(RangeError);
   });
 });

@@ -154,54 +154,98 @@ export function candleEndMs(interval: CandleInterval, startMs: number): number {
 }
 
 /**
+ * What a run of trades of one log time, in log order, adds to a candle: the
+ * fields a candle accumulates. One trade is a run of one (runOfTrade); the
+ * node's market feed folds the trades of one entry as one run.
+ */
+export interface CandleRun {
+  readonly timeMs: number;
+  readonly openTicks: bigint;
+  readonly highTicks: bigint;
+  readonly lowTicks: bigint;
+  readonly closeTicks: bigint;
+  readonly volumeSteps: bigint;
+  readonly quoteVolumeUnits: bigint;
+  readonly trades: number;
+  readonly firstTradeId: number;
+  readonly lastTradeId: number;
+}
+
+/** One trade as a run of one. */
+export function runOfTrade(trade: CandleTrade): CandleRun {
+  return {
+    timeMs: trade.timeMs,
+    openTicks: trade.priceTicks,
+    highTicks: trade.priceTicks,
+    lowTicks: trade.priceTicks,
+    closeTicks: trade.priceTicks,
+    volumeSteps: trade.quantitySteps,
+    quoteVolumeUnits: trade.quoteUnits,
+    trades: 1,
+    firstTradeId: trade.tradeId,
+    lastTradeId: trade.tradeId,
+  };
+}
+
+/**
  * The candle after one more trade: a new candle when the trade opens a new
  * bucket (or there is none yet), else `candle` extended. Trades must come in
  * log order: a trade before the candle's bucket, or with a tradeId not above
  * the last one, is a caller error.
  */
 export function addTradeToCandle(interval: CandleInterval, candle: Candle | undefined, trade: CandleTrade): Candle {
-  // A trade inside the candle's bucket (buckets are contiguous: one ends where the next starts) has that bucket's
+  return addRunToCandle(interval, candle, runOfTrade(trade));
+}
+
+/**
+ * The candle after a run of trades of one time: the same as adding them one
+ * at a time (addTradeToCandle), in one step, since trades of one time fall
+ * in one bucket. The same caller errors: a run before the candle's bucket,
+ * or whose first tradeId is not above the candle's last.
+ */
+export function addRunToCandle(interval: CandleInterval, candle: Candle | undefined, run: CandleRun): Candle {
+  // A run inside the candle's bucket (buckets are contiguous: one ends where the next starts) has that bucket's
   // start: no calendar arithmetic in bigint, which the node's market feed did per trade and interval.
   const inCandle =
     candle !== undefined &&
-    Number.isSafeInteger(trade.timeMs) &&
-    trade.timeMs >= candle.startMs &&
-    trade.timeMs < candle.endMs;
-  const startMs = inCandle ? candle.startMs : candleStartMs(interval, trade.timeMs);
+    Number.isSafeInteger(run.timeMs) &&
+    run.timeMs >= candle.startMs &&
+    run.timeMs < candle.endMs;
+  const startMs = inCandle ? candle.startMs : candleStartMs(interval, run.timeMs);
   if (candle === undefined || startMs !== candle.startMs) {
     if (candle !== undefined && startMs < candle.startMs)
-      throw new RangeError(`trade ${trade.tradeId} precedes the candle at ${candle.startMs}`);
+      throw new RangeError(`trade ${run.firstTradeId} precedes the candle at ${candle.startMs}`);
     return {
       interval,
       startMs,
       endMs: candleEndMs(interval, startMs),
-      openTicks: trade.priceTicks,
-      highTicks: trade.priceTicks,
-      lowTicks: trade.priceTicks,
-      closeTicks: trade.priceTicks,
-      volumeSteps: trade.quantitySteps,
-      quoteVolumeUnits: trade.quoteUnits,
-      trades: 1,
-      firstTradeId: trade.tradeId,
-      lastTradeId: trade.tradeId,
+      openTicks: run.openTicks,
+      highTicks: run.highTicks,
+      lowTicks: run.lowTicks,
+      closeTicks: run.closeTicks,
+      volumeSteps: run.volumeSteps,
+      quoteVolumeUnits: run.quoteVolumeUnits,
+      trades: run.trades,
+      firstTradeId: run.firstTradeId,
+      lastTradeId: run.lastTradeId,
     };
   }
-  if (trade.tradeId <= candle.lastTradeId)
-    throw new RangeError(`trade ${trade.tradeId} is not after trade ${candle.lastTradeId}`);
+  if (run.firstTradeId <= candle.lastTradeId)
+    throw new RangeError(`trade ${run.firstTradeId} is not after trade ${candle.lastTradeId}`);
   // Every field named (no spread): the same shape as a new candle's, built without copying by keys.
   return {
     interval: candle.interval,
     startMs: candle.startMs,
     endMs: candle.endMs,
     openTicks: candle.openTicks,
-    highTicks: trade.priceTicks > candle.highTicks ? trade.priceTicks : candle.highTicks,
-    lowTicks: trade.priceTicks < candle.lowTicks ? trade.priceTicks : candle.lowTicks,
-    closeTicks: trade.priceTicks,
-    volumeSteps: candle.volumeSteps + trade.quantitySteps,
-    quoteVolumeUnits: candle.quoteVolumeUnits + trade.quoteUnits,
-    trades: candle.trades + 1,
+    highTicks: run.highTicks > candle.highTicks ? run.highTicks : candle.highTicks,
+    lowTicks: run.lowTicks < candle.lowTicks ? run.lowTicks : candle.lowTicks,
+    closeTicks: run.closeTicks,
+    volumeSteps: candle.volumeSteps + run.volumeSteps,
+    quoteVolumeUnits: candle.quoteVolumeUnits + run.quoteVolumeUnits,
+    trades: candle.trades + run.trades,
     firstTradeId: candle.firstTradeId,
-    lastTradeId: trade.tradeId,
+    lastTradeId: run.lastTradeId,
   };
 }
 
