@@ -155,21 +155,14 @@ export function candleEndMs(interval: CandleInterval, startMs: number): number {
 
 /**
  * What a run of trades of one log time, in log order, adds to a candle: the
- * fields a candle accumulates. One trade is a run of one (runOfTrade); the
- * node's market feed folds the trades of one entry as one run.
+ * fields a candle accumulates (all of Candle's but its bucket), and the
+ * time. One trade is a run of one (runOfTrade); the node's market feed folds
+ * the trades of one entry as one run.
  */
-export interface CandleRun {
+export type CandleRun = Omit<Candle, 'interval' | 'startMs' | 'endMs'> & {
+  /** The log time all of the run's trades share. */
   readonly timeMs: number;
-  readonly openTicks: bigint;
-  readonly highTicks: bigint;
-  readonly lowTicks: bigint;
-  readonly closeTicks: bigint;
-  readonly volumeSteps: bigint;
-  readonly quoteVolumeUnits: bigint;
-  readonly trades: number;
-  readonly firstTradeId: number;
-  readonly lastTradeId: number;
-}
+};
 
 /** One trade as a run of one. */
 export function runOfTrade(trade: CandleTrade): CandleRun {

@@ -228,10 +228,10 @@ describe('history', () => {
   });
 });
 
-describe('order records (docs/log-format.md, "History records")', () => {
-  const account = traders[0]!.accountId;
-  const view: OrderView = {
-    orderId: 7,
+/** A new GTC limit bid for 150 steps at 10,000 ticks on SOL_USDC, as the history's record tests use it. */
+function newLimitBid(orderId: number, account: string, clientId?: number): OrderView {
+  return {
+    orderId,
     account,
     market: 'SOL_USDC',
     side: 'Bid',
@@ -244,11 +244,16 @@ describe('order records (docs/log-format.md, "History records")', () => {
     timeInForce: 'GTC',
     postOnly: false,
     selfTradePrevention: 'RejectTaker',
-    clientId: 12,
+    clientId,
     status: 'New',
     createdAtMs: 1_700_000_000_000,
     triggerPriceTicks: undefined,
   };
+}
+
+describe('order records (docs/log-format.md, "History records")', () => {
+  const account = traders[0]!.accountId;
+  const view = newLimitBid(7, account, 12);
   const text = (value: Uint8Array) => Buffer.from(value).toString('latin1');
 
   test('an accepted order: its array under 0x11, its id and account under 0x12, as the example', () => {
@@ -380,25 +385,7 @@ describe('fill and public trade records (storage format 6)', () => {
 describe('order pointers (storage format 6): one record per entry', () => {
   const alice = 'A'.repeat(43) + '=';
   const bob = 'B'.repeat(43) + '=';
-  const order = (orderId: number, account: string): OrderView => ({
-    orderId,
-    account,
-    market: 'SOL_USDC',
-    side: 'Bid',
-    orderType: 'Limit',
-    priceTicks: 10_000n,
-    quantitySteps: 150n,
-    quoteQuantityUnits: undefined,
-    executedSteps: 0n,
-    executedQuoteUnits: 0n,
-    timeInForce: 'GTC',
-    postOnly: false,
-    selfTradePrevention: 'RejectTaker',
-    clientId: undefined,
-    status: 'New',
-    createdAtMs: 1_700_000_000_000,
-    triggerPriceTicks: undefined,
-  });
+  const order = (orderId: number, account: string): OrderView => newLimitBid(orderId, account);
   const { clientId: _c, quoteQuantityUnits: _q, triggerPriceTicks: _t, ...stored } = order(0, alice);
 
   test('an entry of three orders writes one pointer record; each order, and only those, is found by id', async () => {
