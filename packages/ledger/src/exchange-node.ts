@@ -144,6 +144,7 @@ export class ExchangeNode {
   /** The snapshot worker, started once the recovered head is attested (undefined while snapshotsOnSequencer). */
   private snapshots: SnapshotTaker | undefined;
   private readonly snapshotFollowIntervalMs: number | undefined;
+  private readonly snapshotWorkerNiceness: number | undefined;
   /** The last durable entry. */
   private durable: NodeHead;
   private verifying = 0;
@@ -171,6 +172,7 @@ export class ExchangeNode {
     this.store = new LevelLogStore(db, { sequence: recovered.sequence, entryHash: recovered.entryHash });
     this.snapshotsOnSequencer = options.snapshotsOnSequencer ?? options.verifySignaturesInline === true;
     this.snapshotFollowIntervalMs = options.snapshotFollowIntervalMs;
+    this.snapshotWorkerNiceness = options.snapshotWorkerNiceness;
     const inlineSnapshotEvery = this.snapshotsOnSequencer ? settings.snapshotEveryEntries : undefined;
     this.sequencer = new Sequencer(recovered.state, recovered, this.clock, inlineSnapshotEvery, opened.maker);
     this.admission = new Admission(settings.maximumPendingTransactions, this.clock, logger);
@@ -310,6 +312,7 @@ export class ExchangeNode {
         failed: (error) => this.halt('the snapshot worker failed', error),
       },
       this.snapshotFollowIntervalMs,
+      this.snapshotWorkerNiceness,
     );
   }
 

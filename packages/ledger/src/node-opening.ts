@@ -79,6 +79,9 @@ export function checkNodeOptions(options: NodeOptions): NodeSettings {
   const followMs = options.snapshotFollowIntervalMs;
   if (followMs !== undefined && !(Number.isSafeInteger(followMs) && followMs >= 0))
     throw new RangeError(`snapshotFollowIntervalMs must be a non-negative integer, got ${followMs}`);
+  const niceness = options.snapshotWorkerNiceness;
+  if (niceness !== undefined && !(Number.isSafeInteger(niceness) && niceness >= 0 && niceness <= 39))
+    throw new RangeError(`snapshotWorkerNiceness must be an integer from 0 to 39, got ${niceness}`);
   if (options.attestationSigningSeed !== undefined)
     checkAttestationSigningSeed(options.attestationSigningSeed, options.genesis);
   return settings;

@@ -58,6 +58,11 @@ export interface NodeOptions {
    * one message per group-commit batch, the default; snapshot-taker.ts).
    */
   readonly snapshotFollowIntervalMs?: number;
+  /**
+   * Nice steps below the node's own priority at which the snapshot worker thread runs, 0 to 39 (Linux; elsewhere
+   * ignored). Default 10 (snapshot-taker.ts, defaultSnapshotWorkerNiceness); 0: the node's priority.
+   */
+  readonly snapshotWorkerNiceness?: number;
   /** When deferred work runs. Default: the event loop (setImmediate, setTimeout); the simulator drives its own. */
   readonly scheduler?: NodeScheduler;
   /**

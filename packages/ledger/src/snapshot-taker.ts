@@ -48,6 +48,12 @@ const workerUrl = new URL(
 
 /** How long durable entries wait before they are sent to the worker (together); 0: one message per batch. */
 export const defaultFollowIntervalMs = 0;
+/**
+ * Nice steps the snapshot worker runs below the rest of the node (thread-priority.ts): on busy cores the threads
+ * requests wait for get a core first. 10 gives it about a tenth of the share of a thread at the node's priority when
+ * both want the same core; it still has every idle cycle (docs/operator.md, "Thread priorities").
+ */
+export const defaultSnapshotWorkerNiceness = 10;
 /** Entries sent at once when this many are gathered, whatever the interval, to bound the message's size. */
 const followMaximumEntries = 8_192;
 
@@ -76,6 +82,7 @@ export class SnapshotTaker {
     private readonly snapshotEveryEntries: number,
     private readonly writer: SnapshotWriter,
     private readonly followIntervalMs = defaultFollowIntervalMs,
+    nicenessIncrement = defaultSnapshotWorkerNiceness,
   ) {
     this.gatheredSequence = sequence;
     const stateEncoding = encodeState(state);
@@ -83,6 +90,7 @@ export class SnapshotTaker {
       stateEncoding,
       sequence,
       snapshotEveryEntries,
+      nicenessIncrement,
       ...(state.genesis.custodians === undefined ? {} : { custodians: state.genesis.custodians }),
     };
     this.worker = new Worker(workerUrl, { workerData, transferList: [stateEncoding.buffer as ArrayBuffer] });

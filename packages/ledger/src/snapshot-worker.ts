@@ -26,6 +26,7 @@ import {
   sha256,
   type ExchangeState,
 } from '@vex/engine';
+import { lowerThisThreadPriority } from './thread-priority.js';
 
 export interface SnapshotWorkerData {
   readonly stateEncoding: Uint8Array;
@@ -34,6 +35,8 @@ export interface SnapshotWorkerData {
   readonly snapshotEveryEntries: number;
   /** The genesis' custodians, which the state encoding leaves out (docs/protocol.md): the copy must know them too. */
   readonly custodians?: Readonly<Record<string, string>>;
+  /** Nice steps below the node's priority that this thread runs at (thread-priority.ts; 0: the same priority). */
+  readonly nicenessIncrement: number;
 }
 
 export type SnapshotWorkerRequest =
@@ -99,6 +102,8 @@ class StateFollower {
 function run(): void {
   const port = parentPort;
   if (port === null) throw new Error('snapshot-worker.ts runs as a worker thread');
+  // Before any work: the follower is background work, behind the threads requests wait for (docs/operator.md).
+  lowerThisThreadPriority((workerData as SnapshotWorkerData).nicenessIncrement);
   let follower: StateFollower | undefined;
   let failed = false;
   port.on('message', (request: SnapshotWorkerRequest) => {
