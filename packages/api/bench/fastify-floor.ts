@@ -6,6 +6,10 @@
  * and JSON cost on this machine before the node does anything; beside one
  * node:crypto verification it shows how low cpuRatio can go at all.
  *
+ * The same server, sent single orders open loop at the node's half-load rate
+ * over as many connections, gives the latency floor: what the machine, HTTP
+ * and the load generator alone put in the p99 before the node does anything.
+ *
  * Run as a script it is the floor server (prints `exchange listening on …`,
  * answers SIGUSR2 with its process CPU); floorCost() drives it from the bench.
  */
@@ -51,14 +55,33 @@ export interface FloorFigures {
   /** The floor server's process CPU (all threads) per answered request, in µs. */
   readonly cpuUsPerRequest: number;
   readonly answered: number;
+  /** Latency of the paced run (from when each request was due, as the node's half-load phase), if one was asked. */
+  readonly paced?: {
+    readonly ratePerSec: number;
+    readonly answered: number;
+    readonly p50Ms: number;
+    readonly p99Ms: number;
+  };
 }
 
-/** Starts the floor server, sends it `requests` (single orders) closed loop, and measures its CPU per request. */
+/** An open-loop run at the node's half-load rate (node.bench.ts, phase 2): the latency floor. */
+export interface PacedFloorRun {
+  readonly ratePerSec: number;
+  readonly connections: number;
+  readonly requests: ReadonlyArray<import('../test/load-generator.js').SignedRequest>;
+}
+
+/**
+ * Starts the floor server, sends it `requests` (single orders) closed loop, and measures its CPU per request; then,
+ * if `paced` is given, sends its requests open loop at its rate and measures their latency.
+ */
 export async function floorCost(
   requests: ReadonlyArray<import('../test/load-generator.js').SignedRequest>,
   directory: string,
+  paced?: PacedFloorRun,
 ): Promise<FloorFigures> {
   const { ServerProcess } = await import('../test/load-generator.js');
+  const { percentile } = await import('../test/load/summaries.js');
   const { runLoad } = await import('../test/load/drivers.js');
   const server = await ServerProcess.start({
     args: ['--import', 'tsx', new URL(import.meta.url).pathname, '--role', 'floor'],
@@ -83,7 +106,27 @@ export async function floorCost(
     const results = await run(requests.length);
     const cpuMs = processTimes() - before;
     const answered = results.filter((result) => result.status === 200).length;
-    return { cpuUsPerRequest: (cpuMs * 1000) / Math.max(1, answered), answered };
+    const figures = { cpuUsPerRequest: (cpuMs * 1000) / Math.max(1, answered), answered };
+    if (paced === undefined) return figures;
+    const pacedResults = await runLoad(paced.requests, {
+      url: server.url,
+      connections: paced.connections,
+      mode: { kind: 'open', ratePerSec: paced.ratePerSec },
+      deadlineMs: 60_000,
+    }).done;
+    const latencies = pacedResults
+      .filter((result) => result.status === 200)
+      .map((result) => Number(result.doneNs - result.dueNs) / 1e6)
+      .sort((a, b) => a - b);
+    return {
+      ...figures,
+      paced: {
+        ratePerSec: paced.ratePerSec,
+        answered: latencies.length,
+        p50Ms: percentile(latencies, 0.5),
+        p99Ms: percentile(latencies, 0.99),
+      },
+    };
   } finally {
     await server.stop('SIGTERM');
   }
