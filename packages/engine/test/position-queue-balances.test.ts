@@ -1,7 +1,8 @@
 /**
- * The sweep's queue nodes keep their account's USDC balance (perps/position-queue.ts, settlementBalance): after a
- * sweep realised a position, its node holds the account's own balance record, which the invariants check; a node
- * holding another balance fails them; a decoded state starts without the references and realises the same.
+ * The queue nodes keep their account's USDC balance (perps/position-queue.ts, settlementBalance): after a sweep
+ * realised a position, or a fill moved an open one, its node holds the account's own balance record, which the
+ * invariants check; a node holding another balance fails them; a decoded state starts without the references and
+ * realises the same.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -37,6 +38,24 @@ describe('the queue nodes’ settlement balances', () => {
     checkInvariants(state);
     holders.get(carol.ordinal)!.settlementBalance = erin.balances[market.quote.index];
     expect(() => checkInvariants(state)).toThrow(/queued settlement balance is not its balance/);
+  });
+
+  it('are kept by the fill sides of positions open before and after the fill', () => {
+    const state = runScenario(`${setup}\n${opening}`);
+    const market = state.marketsBySymbol.get('SOL_USDC_PERP')!;
+    const carol = state.accounts.get(scenarioKeys.get('carol')!)!;
+    const erin = state.accounts.get(scenarioKeys.get('erin')!)!;
+    const holders = marketPositionsOf(state, market).holders;
+    expect(holders.get(erin.ordinal)!.settlementBalance).toBeUndefined();
+    runScenario(
+      [
+        '5 erin orderExecute symbol=SOL_USDC_PERP side=Ask orderType=Limit price=100 quantity=1 -> ok',
+        '5 carol orderExecute symbol=SOL_USDC_PERP side=Bid orderType=Market quantity=1 -> ok',
+      ].join('\n'),
+      state,
+    );
+    expect(holders.get(carol.ordinal)!.settlementBalance).toBe(carol.balances[market.quote.index]);
+    expect(holders.get(erin.ordinal)!.settlementBalance).toBe(erin.balances[market.quote.index]);
   });
 
   it('are not encoded: a decoded state sweeps to the same state', () => {
