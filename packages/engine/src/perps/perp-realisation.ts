@@ -93,7 +93,7 @@ function realisePosition(
   if (isPoolAccount) settlePoolSide(market.quote, netUnits);
   else {
     const usdcBalance = balance ?? account.balance(market.quote);
-    // The node keeps the balance for the next sweep (a balance is never replaced: position-queue.ts).
+    // The node keeps the balance for the next sweep or fill (a balance is never replaced: position-queue.ts).
     if (node !== undefined) node.settlementBalance = usdcBalance;
     settlePerpCashOf(state, recorder, usdcBalance, market.quote, netUnits);
   }
@@ -220,7 +220,7 @@ export function realiseOldestPositions(state: ExchangeState, recorder: EntryReco
     if (perp === undefined || perp.openInterestUnits === 0n) continue;
     const positions = marketPositionsOf(state, market);
     if (positions.oldest(windowStartMs) === undefined) continue;
-    // What every realisation of this market's sweep reads: the market's, read once (no rule changes within it).
+    // The market's values every realisation below reads, read once: nothing in the sweep changes them.
     const usdc = market.quote;
     const markPrice = perp.funding.markPrice;
     const fundingIndex = perp.funding.cumulativeFundingIndex;

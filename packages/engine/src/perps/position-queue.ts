@@ -37,9 +37,9 @@ export interface QueueNode {
   /** The position's realisedAtMs when it was last linked. */
   timeMs: number;
   /**
-   * The account's balance of the market's settlement asset (USDC), once the sweep has seen it (undefined: not yet,
-   * or the account has none). A balance is never replaced, so the reference stays the account's: the sweep's
-   * realisation reads and moves it without the account's list of balances (checkMarketPositions checks it).
+   * The account's balance of the market's settlement asset (USDC), once a realisation by the sweep or a fill has
+   * moved it (undefined: not yet). A balance is never replaced, so the reference stays the account's: those
+   * realisations read and move it without the account's list of balances (checkMarketPositions checks it).
    */
   settlementBalance: Balance | undefined;
   previous: QueueNode | undefined;
