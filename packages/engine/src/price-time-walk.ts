@@ -84,8 +84,10 @@ export function walkBook(taker: Taker, account: Account, quantitySteps: bigint, 
   let stepsLeft = quantitySteps;
   let quoteLeft = budget ?? 0n;
   let makersMet = 0;
-  // A perpetual's reduce-only makers offer at most their positions (docs/perps.md, section 4a).
-  const reduceOnly = market.perp === undefined ? undefined : new ReduceOnlyWalk(market, account, taker.side);
+  // A perpetual's reduce-only makers offer at most their positions (docs/perps.md, section 4a): the tracker is made
+  // at the first maker met, so a walk that meets none (an order that rests without crossing) allocates nothing.
+  const isPerpetual = market.perp !== undefined;
+  let reduceOnly: ReduceOnlyWalk | undefined;
   if (byQuote ? quoteLeft === 0n : stepsLeft === 0n) return byQuote ? 'budget' : 'filled';
   for (let index = levels.length - 1; index >= 0; index -= 1) {
     const level = levels[index]!;
@@ -97,6 +99,7 @@ export function walkBook(taker: Taker, account: Account, quantitySteps: bigint, 
       // The work one order does is bounded: the rest of it expires (section 4.6).
       if (makersMet === makerLimit) return 'maker-limit';
       makersMet += 1;
+      if (isPerpetual) reduceOnly ??= new ReduceOnlyWalk(market, account, taker.side);
       if (maker.account === account && selfTrade !== 'Allow') {
         if (selfTrade !== 'RejectTaker') sink.selfTradeCancel(maker);
         if (selfTrade === 'RejectMaker') continue;

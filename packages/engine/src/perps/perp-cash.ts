@@ -15,7 +15,7 @@ import type { EntryRecorder } from '../entry-recorder.js';
 import { accrue, borrowedUnits, borrowUnits, lentUnits, redeemUnits, repayUnits } from '../lending-pool.js';
 import { minimum } from '../margin-fixed-point.js';
 import { invariant } from '../result-codes.js';
-import type { Account, Asset, ExchangeState } from '../state.js';
+import type { Account, Asset, Balance, ExchangeState } from '../state.js';
 
 /** Moves `netUnits` (signed, positive: the account gains) between the account's USDC and its perpetual positions. */
 export function settlePerpCash(
@@ -25,7 +25,17 @@ export function settlePerpCash(
   usdc: Asset,
   netUnits: bigint,
 ): void {
-  const balance = account.balance(usdc);
+  settlePerpCashOf(state, recorder, account.balance(usdc), usdc, netUnits);
+}
+
+/** settlePerpCash given the account's USDC `balance` (the sweep and the fill sides keep it on the queue node). */
+export function settlePerpCashOf(
+  state: ExchangeState,
+  recorder: EntryRecorder,
+  balance: Balance,
+  usdc: Asset,
+  netUnits: bigint,
+): void {
   const margin = usdc.margin;
   const timeMs = recorder.timeMs;
   if (netUnits >= 0n) {
@@ -54,5 +64,6 @@ export function settlePerpCash(
   owed -= redeemed + borrowed;
   if (owed === 0n) return;
   const covered = payFromCoveragePool(margin.coveragePool, owed);
-  invariant(covered === owed, `account ${account.id}'s perpetual loss exceeds its USDC, the pool's cash and coverage`);
+  const message = `account ${balance.account.id}'s perpetual loss exceeds its USDC, the pool's cash and coverage`;
+  invariant(covered === owed, message);
 }

@@ -16,8 +16,8 @@
  */
 import type { EntryRecorder } from '../entry-recorder.js';
 import { markLeafStale } from '../liabilities-perps.js';
-import type { Account, Asset, ExchangeState, Market } from '../state.js';
-import { settlePerpCash } from './perp-cash.js';
+import type { Account, Asset, Balance, ExchangeState, Market } from '../state.js';
+import { settlePerpCashOf } from './perp-cash.js';
 import { reportSettlements, settleFundingReported } from './perp-events.js';
 import type { PerpMarketState } from './perp-market.js';
 import { coveragePoolAccountId, isCoveragePoolAccount, settlePoolSide } from './pool-positions.js';
@@ -65,7 +65,8 @@ function valueAtMark(market: Market, position: Position): bigint {
  * result into the account's USDC (the USDC change is PnL − funding), or the
  * coverage pool's holdings for its account. `fundingUnits`, `valueUnits`
  * (valueAtMark), `pnlUnits` (the value less the cost basis) and `netUnits` (PnL − funding) are computed by the
- * caller; `node` is the position's queue node when the sweep took it from there.
+ * caller; `node` is the position's queue node when the sweep took it from there, and `balance` the account's USDC
+ * balance when the caller has it (undefined: looked up, made if the account has none).
  */
 function realisePosition(
   state: ExchangeState,
@@ -79,6 +80,7 @@ function realisePosition(
   pnlUnits: bigint,
   netUnits: bigint,
   node: QueueNode | undefined,
+  balance: Balance | undefined,
 ): void {
   const timeMs = recorder.timeMs;
   settleFundingReported(account, market, position, recorder, fundingUnits);
@@ -89,7 +91,12 @@ function realisePosition(
   markLeafStale(state, account);
   // The coverage pool's account has no USDC of its own: the pool's holdings are its cash (pool-positions.ts).
   if (isPoolAccount) settlePoolSide(market.quote, netUnits);
-  else settlePerpCash(state, recorder, account, market.quote, netUnits);
+  else {
+    const usdcBalance = balance ?? account.balance(market.quote);
+    // The node keeps the balance for the next sweep or fill (a balance is never replaced: position-queue.ts).
+    if (node !== undefined) node.settlementBalance = usdcBalance;
+    settlePerpCashOf(state, recorder, usdcBalance, market.quote, netUnits);
+  }
   reportSettlements(recorder, account, market, pnlUnits, fundingUnits, 0n);
 }
 
@@ -117,6 +124,7 @@ function realiseWhole(
     valueUnits,
     pnlUnits,
     netUnits,
+    undefined,
     undefined,
   );
 }
@@ -175,14 +183,13 @@ function pendingFundingOf(market: Market, position: Position): bigint {
 
 /**
  * Whether settlePerpCash can pay a USDC change of `netUnits` without halting:
- * a loss at most the available USDC plus the lending pool's cash (what
- * redeeming the lend and then borrowing can raise together) plus the
- * coverage pool's holdings.
+ * a loss at most the available USDC of `balance` (the account's; undefined: it has none) plus the lending pool's
+ * cash (what redeeming the lend and then borrowing can raise together) plus the coverage pool's holdings.
  */
-function isPayable(account: Account, usdc: Asset, netUnits: bigint): boolean {
+function isPayable(balance: Balance | undefined, usdc: Asset, netUnits: bigint): boolean {
   if (netUnits >= 0n) return true;
   const owed = -netUnits;
-  const available = account.balances[usdc.index]?.available ?? 0n;
+  const available = balance?.available ?? 0n;
   // Most losses are within the available USDC: then no sum is needed.
   if (owed <= available) return true;
   const margin = usdc.margin;
@@ -209,20 +216,32 @@ export function realiseOldestPositions(state: ExchangeState, recorder: EntryReco
   const poolAccount = state.accounts.get(coveragePoolAccountId);
   for (let marketIndex = 0; marketIndex < markets.length; marketIndex += 1) {
     const market = markets[marketIndex]!;
-    if (market.perp === undefined || market.perp.openInterestUnits === 0n) continue;
+    const perp = market.perp;
+    if (perp === undefined || perp.openInterestUnits === 0n) continue;
     const positions = marketPositionsOf(state, market);
+    if (positions.oldest(windowStartMs) === undefined) continue;
+    // The market's values every realisation below reads, read once: nothing in the sweep changes them.
+    const usdc = market.quote;
+    const markPrice = perp.funding.markPrice;
+    const fundingIndex = perp.funding.cumulativeFundingIndex;
+    const baseDecimals = market.base.decimals;
+    const quoteDecimals = usdc.decimals;
     for (let count = 0; count < realisationsPerEntry; count += 1) {
       // Each path below re-stamps the oldest position (so the next is taken) or ends the market's sweep.
       const oldest = positions.oldest(windowStartMs);
       if (oldest === undefined) break;
       const { account, position } = oldest;
-      const fundingUnits = pendingFundingOf(market, position);
-      const valueUnits = valueAtMark(market, position);
+      const fundingUnits = pendingFundingUnits(position, fundingIndex, baseDecimals, quoteDecimals);
+      // valueAtMark: while the mark is zero the value is the cost basis, so no PnL is realised.
+      const valueUnits =
+        markPrice === 0n
+          ? position.costBasisUnits
+          : markValueUnits(position.quantityUnits, markPrice, baseDecimals, quoteDecimals);
       const pnlUnits = valueUnits - position.costBasisUnits;
       // Funding moves at funding boundaries only: almost always zero, and then no difference is made.
       const netUnits = fundingUnits === 0n ? pnlUnits : pnlUnits - fundingUnits;
       const isPoolAccount = account === poolAccount;
-      if (isPoolAccount && !isPayableByPool(market.quote, netUnits)) {
+      if (isPoolAccount && !isPayableByPool(usdc, netUnits)) {
         // The pool's holdings cannot pay its account's loss now: passed over, its PnL stays pending (section 6a).
         position.realisedAtMs = timeMs;
         nodeRealised(market, oldest, timeMs);
@@ -230,7 +249,9 @@ export function realiseOldestPositions(state: ExchangeState, recorder: EntryReco
         state.changes.accountChanged(account);
         continue;
       }
-      if (!isPayable(account, market.quote, netUnits)) {
+      // The node's balance, else the account's (none yet: nothing available); the realisation keeps it on the node.
+      const balance = oldest.settlementBalance ?? account.balances[usdc.index];
+      if (!isPayable(balance, usdc, netUnits)) {
         // Realising it would halt the node (perp-cash.ts): it waits, and the market's sweep with it, for liquidation.
         break;
       }
@@ -246,6 +267,7 @@ export function realiseOldestPositions(state: ExchangeState, recorder: EntryReco
         pnlUnits,
         netUnits,
         oldest,
+        balance,
       );
     }
   }

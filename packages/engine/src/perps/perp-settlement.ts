@@ -13,10 +13,10 @@ import type { PriceLevel } from '../order-book.js';
 import { ceilingFee, SpotSettlement } from '../spot-settlement.js';
 import type { Account, Market, Order } from '../state.js';
 import type { PerpMarketState } from './perp-market.js';
-import { settlePerpCash } from './perp-cash.js';
+import { settlePerpCashOf } from './perp-cash.js';
 import { reportPositionChanged, reportSettlements, settleFundingReported } from './perp-events.js';
 import { realiseAtMark } from './perp-realisation.js';
-import { positionClosed, positionRealised } from './position-queue.js';
+import { nodeRealised, positionClosed, positionRealised, type QueueNode, queueNodeOf } from './position-queue.js';
 import { applyFill, newPosition, type Position } from './position.js';
 import { conformReduceOnlyOrders, holdsRestingReduceOnly, perpOrderFilled } from './resting-perp-orders.js';
 
@@ -26,6 +26,8 @@ export interface MovedPosition {
   realisedUnits: bigint;
   fundingUnits: bigint;
   openInterestChangeUnits: bigint;
+  /** The position's queue node, when it was open before and after the move and the market's index is built. */
+  node: QueueNode | undefined;
 }
 
 /**
@@ -37,6 +39,7 @@ const moved: MovedPosition = {
   realisedUnits: 0n,
   fundingUnits: 0n,
   openInterestChangeUnits: 0n,
+  node: undefined,
 };
 
 /**
@@ -57,7 +60,9 @@ export function movePosition(
   recorder?: EntryRecorder,
 ): Readonly<MovedPosition> {
   const perp = market.perp as PerpMarketState;
-  const existing = account.positions.get(market.index);
+  // The account's queue node holds its position (one lookup instead of the account's map and then the index).
+  let node = queueNodeOf(market, account);
+  const existing = node !== undefined ? node.position : account.positions.get(market.index);
   const position = existing ?? newPosition(perp.funding.cumulativeFundingIndex, timeMs);
   // Funding up to now is settled before the position changes (docs/perps.md, "Funding").
   const fundingUnits = settleFundingReported(account, market, position, recorder);
@@ -66,13 +71,15 @@ export function movePosition(
   if (position.quantityUnits === 0n) {
     account.positions.delete(market.index);
     positionClosed(market, account);
+    node = undefined;
   } else {
     // What stays open is realised at the mark too (docs/perps.md, "Realisation"): every change realises all PnL.
     const pnlUnits = realiseAtMark(market, position, timeMs);
     // Most fills open or add (nothing realised by the fill): then no sum is made.
     if (pnlUnits !== 0n) realisedUnits = realisedUnits === 0n ? pnlUnits : realisedUnits + pnlUnits;
     if (existing === undefined) account.positions.set(market.index, position);
-    positionRealised(market, account, position, timeMs);
+    if (node === undefined) positionRealised(market, account, position, timeMs);
+    else nodeRealised(market, node, timeMs);
   }
   const after = position.quantityUnits;
   // Only longs count in open interest (long part after − long part before), so a short's move makes no bigint.
@@ -80,6 +87,8 @@ export function movePosition(
   moved.position = position;
   moved.realisedUnits = realisedUnits;
   moved.fundingUnits = fundingUnits;
+  // nodeRealised may have dropped the index (a time out of order): then the node is no longer the index's.
+  moved.node = perp.positionIndex === undefined ? undefined : node;
   return moved;
 }
 
@@ -122,7 +131,7 @@ export class PerpSettlement extends SpotSettlement {
   private settleSide(account: Account, deltaUnits: bigint, quoteUnits: bigint, feeUnits: bigint): void {
     const { market, recorder, state } = this;
     // movePosition's answer is overwritten by its next call: read before anything else runs.
-    const { position, realisedUnits, fundingUnits, openInterestChangeUnits } = movePosition(
+    const { position, realisedUnits, fundingUnits, openInterestChangeUnits, node } = movePosition(
       account,
       market,
       deltaUnits,
@@ -147,7 +156,10 @@ export class PerpSettlement extends SpotSettlement {
     const feeChangeUnits = feeUnits === 0n ? 0n : -feeUnits;
     let netUnits = fundingUnits === 0n ? realisedUnits : realisedUnits - fundingUnits;
     if (feeUnits !== 0n) netUnits = netUnits === 0n ? feeChangeUnits : netUnits - feeUnits;
-    settlePerpCash(state, recorder, account, market.quote, netUnits);
+    // The queue node keeps the account's USDC balance for the next fill or sweep (never replaced: position-queue.ts).
+    const balance = node?.settlementBalance ?? account.balance(market.quote);
+    if (node !== undefined) node.settlementBalance = balance;
+    settlePerpCashOf(state, recorder, balance, market.quote, netUnits);
     reportSettlements(recorder, account, market, realisedUnits, fundingUnits, feeChangeUnits);
     reportPositionChanged(recorder, account, market, position, feeUnits);
   }

@@ -24,7 +24,7 @@
  * the head. Every operation is O(1) but that walk, with no allocation but a
  * position's first node, and nothing is left behind to skip later.
  */
-import type { Account, ExchangeState, Market } from '../state.js';
+import type { Account, Balance, ExchangeState, Market } from '../state.js';
 import type { Position } from './position.js';
 
 /** One holder's place in the order by realisation time. */
@@ -36,6 +36,12 @@ export interface QueueNode {
   position: Position;
   /** The position's realisedAtMs when it was last linked. */
   timeMs: number;
+  /**
+   * The account's balance of the market's settlement asset (USDC), once a realisation by the sweep or a fill has
+   * moved it (undefined: not yet). A balance is never replaced, so the reference stays the account's: those
+   * realisations read and move it without the account's list of balances (checkMarketPositions checks it).
+   */
+  settlementBalance: Balance | undefined;
   previous: QueueNode | undefined;
   next: QueueNode | undefined;
 }
@@ -61,7 +67,15 @@ export class MarketPositions {
   realised(account: Account, position: Position, timeMs: number): boolean {
     let node = this.holders.get(account.ordinal);
     if (node === undefined) {
-      node = { account, ordinal: account.ordinal, position, timeMs, previous: undefined, next: undefined };
+      node = {
+        account,
+        ordinal: account.ordinal,
+        position,
+        timeMs,
+        settlementBalance: undefined,
+        previous: undefined,
+        next: undefined,
+      };
       this.holders.set(account.ordinal, node);
       return this.link(node, timeMs);
     }
@@ -159,6 +173,15 @@ export function nodeRealised(market: Market, node: QueueNode, timeMs: number): v
   if (index !== undefined && !index.relink(node, timeMs)) market.perp!.positionIndex = undefined;
 }
 
+/**
+ * The account's node in the market's index, when the index is built and the account holds a position there
+ * (its `position` is then the account's: checkMarketPositions): a fill side reads the position and its USDC
+ * balance from it instead of the account's maps.
+ */
+export function queueNodeOf(market: Market, account: Account): QueueNode | undefined {
+  return market.perp?.positionIndex?.holders.get(account.ordinal);
+}
+
 /** Hook: `account`'s position on `market` became flat and was removed. */
 export function positionClosed(market: Market, account: Account): void {
   market.perp?.positionIndex?.closed(account);
@@ -181,8 +204,11 @@ export function checkMarketPositions(state: ExchangeState, market: Market, fail:
     const position = account.positions.get(market.index);
     if (position?.realisedAtMs !== timeMs)
       fail(`${market.symbol}: ${account.id}'s position is not queued at its realisation time`);
-    if (index.holders.get(account.ordinal)?.position !== position)
-      fail(`${market.symbol}: ${account.id}'s queued position is not its position`);
+    const node = index.holders.get(account.ordinal);
+    if (node?.position !== position) fail(`${market.symbol}: ${account.id}'s queued position is not its position`);
+    const balance = node.settlementBalance;
+    if (balance !== undefined && balance !== account.balances[market.quote.index])
+      fail(`${market.symbol}: ${account.id}'s queued settlement balance is not its balance`);
     if (
       previous !== undefined &&
       (previous[0] > timeMs || (previous[0] === timeMs && previous[1].ordinal >= account.ordinal))
