@@ -58,6 +58,7 @@ export interface FloorFigures {
   /** Latency of the paced run (from when each request was due, as the node's half-load phase), if one was asked. */
   readonly paced?: {
     readonly ratePerSec: number;
+    readonly connections: number;
     readonly answered: number;
     readonly p50Ms: number;
     readonly p99Ms: number;
@@ -122,6 +123,7 @@ export async function floorCost(
       ...figures,
       paced: {
         ratePerSec: paced.ratePerSec,
+        connections: paced.connections,
         answered: latencies.length,
         p50Ms: percentile(latencies, 0.5),
         p99Ms: percentile(latencies, 0.99),
@@ -137,4 +139,54 @@ if (process.argv.includes('--role') && process.argv[process.argv.indexOf('--role
     process.stderr.write(`fastify floor: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(1);
   });
+}
+
+/** Phase 2 of the node's run, which the paced floor run repeats: its rate, length and connections. */
+export interface PacedPhase {
+  readonly ratePerSec: number;
+  readonly seconds: number;
+  readonly connections: number;
+}
+
+/**
+ * The floor's figures for node.bench.ts: 30,000 signed requests' orders closed loop (its CPU), then as many single
+ * orders as phase 2 sent, paced as phase 2 (its latency).
+ */
+export async function measureFloor(
+  traders: readonly import('../test/load-generator.js').Ed25519Key[],
+  directory: string,
+  phase: PacedPhase,
+): Promise<FloorFigures> {
+  const { OrderFlow } = await import('../test/load-generator.js');
+  const requests = new OrderFlow({ seed: 0xf1004, traders })
+    .batch(30_000, Date.now())
+    .filter((request) => request.kind === 'order');
+  const pacedCount = Math.max(100, phase.ratePerSec * phase.seconds);
+  const pacedRequests = new OrderFlow({ seed: 0xf1005, traders })
+    .batch(Math.ceil(pacedCount * 1.5), Date.now())
+    .filter((request) => request.kind === 'order')
+    .slice(0, pacedCount);
+  return floorCost(requests, directory, { ...phase, requests: pacedRequests });
+}
+
+/** The report's lines on the floor, beside the node's cpuRatio and phase 2's latency. */
+export function describeFloor(
+  floor: FloorFigures,
+  node: { readonly verifyCpuUs: number; readonly cpuRatio: number; readonly p50Ms: number; readonly p99Ms: number },
+  format: (value: number, digits?: number) => string,
+): string[] {
+  const floorRatio = floor.cpuUsPerRequest / node.verifyCpuUs;
+  const lines = [
+    `fastify floor (a bare POST route with a JSON schema, ${format(floor.answered)} single orders, 32 connections): ` +
+      `${format(floor.cpuUsPerRequest, 1)} µs of server CPU per request = ${format(floorRatio, 2)} node:crypto ` +
+      `verifications; the node's cpuRatio less this floor: ${format(node.cpuRatio - floorRatio, 2)}`,
+  ];
+  if (floor.paced !== undefined)
+    lines.push(
+      `latency floor (the same bare route, ${format(floor.paced.answered)} single orders open loop at phase 2's ` +
+        `${format(floor.paced.ratePerSec)}/s over ${floor.paced.connections} connections, timed as phase 2): ` +
+        `p50 ${format(floor.paced.p50Ms, 2)} ms, p99 ${format(floor.paced.p99Ms, 2)} ms (the node: p50 ` +
+        `${format(node.p50Ms, 2)} ms, p99 ${format(node.p99Ms, 2)} ms)`,
+    );
+  return lines;
 }

@@ -14,7 +14,7 @@ import {
   type PhaseSummary,
 } from '../test/load-generator.js';
 import { analyseProfile, type CpuProfile } from './cpu-profile.js';
-import { floorCost } from './fastify-floor.js';
+import { describeFloor, measureFloor } from './fastify-floor.js';
 import { LoadChild } from './load-child.js';
 import { reportTail, watchPauses, type PauseWindows } from './tail-windows.js';
 import {
@@ -534,21 +534,8 @@ async function bench(): Promise<void> {
     const exit = await server.stop('SIGTERM');
     server = undefined;
     if (exit.code !== 0) console.log(`the server exited with ${JSON.stringify(exit)}`);
-    // The floor: a bare fastify route, sent single orders like phase 1's, on the same cores (fastify-floor.ts).
-    const floorRequests = new OrderFlow({ seed: 0xf1004, traders })
-      .batch(30_000, Date.now())
-      .filter((request) => request.kind === 'order');
-    // And paced at phase 2's rate over as many connections: the latency floor beside phase 2's p99.
-    const pacedFloorCount = Math.max(100, halfRate * seconds);
-    const pacedFloorRequests = new OrderFlow({ seed: 0xf1005, traders })
-      .batch(Math.ceil(pacedFloorCount * 1.5), Date.now())
-      .filter((request) => request.kind === 'order')
-      .slice(0, pacedFloorCount);
-    const floor = await floorCost(floorRequests, root, {
-      ratePerSec: halfRate,
-      connections,
-      requests: pacedFloorRequests,
-    });
+    // The floor: a bare fastify route, sent single orders like phase 1's, on the same cores, and paced as phase 2.
+    const floor = await measureFloor(traders, root, { ratePerSec: halfRate, seconds, connections });
     // Measured again with the server gone: other processes on the machine disturb this the most, so the better of the two is the limit.
     const verifyAfter = await measureVerify('after');
     const verify = verifyAfter.allCoresPerSec > verifyBefore.allCoresPerSec ? verifyAfter : verifyBefore;
@@ -681,18 +668,7 @@ async function bench(): Promise<void> {
     );
     const tail = reportTail(phase2.samples, phase2.pauses);
     const floorRatio = floor.cpuUsPerRequest / cost.verifyCpuUs;
-    console.log(
-      `fastify floor (a bare POST route with a JSON schema, ${format(floor.answered)} single orders, 32 connections): ` +
-        `${format(floor.cpuUsPerRequest, 1)} µs of server CPU per request = ${format(floorRatio, 2)} node:crypto ` +
-        `verifications; the node's cpuRatio less this floor: ${format(cost.cpuRatio - floorRatio, 2)}`,
-    );
-    if (floor.paced !== undefined)
-      console.log(
-        `latency floor (the same bare route, ${format(floor.paced.answered)} single orders open loop at phase 2's ` +
-          `${format(floor.paced.ratePerSec)}/s over ${connections} connections, timed as phase 2): ` +
-          `p50 ${format(floor.paced.p50Ms, 2)} ms, p99 ${format(floor.paced.p99Ms, 2)} ms (the node: p50 ` +
-          `${format(p50Ms, 2)} ms, p99 ${format(p99Ms, 2)} ms)`,
-      );
+    for (const line of describeFloor(floor, { ...cost, p50Ms, p99Ms }, format)) console.log(line);
 
     if (options.profile) {
       const files = existsSync(profileDirectory)
