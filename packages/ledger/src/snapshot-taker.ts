@@ -67,6 +67,8 @@ export class SnapshotTaker {
   private stopped = false;
   /** Durable entries not yet sent to the worker, in sequence order, and the sequence of the last of them. */
   private gathered: Uint8Array[] = [];
+  /** The gathered entries' replay-protection digests, one per entry. */
+  private gatheredDigests: string[] = [];
   private gatheredSequence: number;
   private sendTimer: NodeJS.Timeout | undefined;
 
@@ -94,14 +96,18 @@ export class SnapshotTaker {
   }
 
   /**
-   * Hands durable entries, in sequence order, to the worker: gathered and sent within the follow interval, at once
-   * when a snapshot is due among them. The encodings must not change afterwards (the log's bytes do not).
+   * Hands durable entries, in sequence order, to the worker, with their replay-protection digests (the engine's
+   * messageDigest, one per entry, which the worker's apply would otherwise compute again): gathered and sent within
+   * the follow interval, at once when a snapshot is due among them. The encodings must not change afterwards (the
+   * log's bytes do not).
    */
-  follow(encodings: readonly Uint8Array[]): void {
+  follow(encodings: readonly Uint8Array[], digests: readonly string[]): void {
     if (this.stopped || encodings.length === 0) return;
+    if (digests.length !== encodings.length) throw new Error('the snapshot worker needs one digest per entry');
     const before = this.gatheredSequence;
     this.gatheredSequence += encodings.length;
     for (const encoding of encodings) this.gathered.push(encoding);
+    for (const digest of digests) this.gatheredDigests.push(digest);
     const snapshotDue =
       Math.floor(this.gatheredSequence / this.snapshotEveryEntries) > Math.floor(before / this.snapshotEveryEntries);
     if (snapshotDue || this.gathered.length >= followMaximumEntries || this.followIntervalMs === 0) this.send();
@@ -114,7 +120,10 @@ export class SnapshotTaker {
     this.sendTimer = undefined;
     const encodings = this.gathered;
     if (this.stopped || encodings.length === 0) return;
+    // The digests travel as one latin1 string (32 characters per entry), which a message copies in one piece.
+    const digests = this.gatheredDigests.join('');
     this.gathered = [];
+    this.gatheredDigests = [];
     let length = 0;
     for (const encoding of encodings) length += 4 + encoding.length;
     const packed = new Uint8Array(length);
@@ -125,7 +134,7 @@ export class SnapshotTaker {
       packed.set(encoding, offset + 4);
       offset += 4 + encoding.length;
     }
-    const request: SnapshotWorkerRequest = { kind: 'entries', packed };
+    const request: SnapshotWorkerRequest = { kind: 'entries', packed, digests };
     this.worker.postMessage(request, [packed.buffer]);
   }
 
@@ -180,6 +189,7 @@ export class SnapshotTaker {
     if (this.sendTimer !== undefined) clearTimeout(this.sendTimer);
     this.sendTimer = undefined;
     this.gathered = [];
+    this.gatheredDigests = [];
     for (const resolve of this.flushes.values()) resolve();
     this.flushes.clear();
   }
