@@ -14,19 +14,17 @@
  * interval, below); the worker's apply and the snapshot's encoding and hashing run on
  * another core.
  *
- * With a follow interval (NodeOptions.snapshotFollowIntervalMs), entries are
- * gathered for up to that long before they are sent, not sent per group-commit
- * batch: each message costs a cross-thread wake-up on
- * both threads (a system call, dear on a virtual machine), and under load a
- * batch holds a few entries while the node writes hundreds of batches a
- * second. A batch holding a snapshot's entry is sent at once, so the snapshot
- * is not delayed; flush() (which a clean stop calls) sends what is gathered first.
- * It is off by default: its gain per single order was within the noise, and
- * with 50 ms the cluster's read-replica test
- * (packages/cluster/test/read-replica.test.ts) once timed out three times on a
- * heavily loaded machine; five later runs with 50 ms passed, so the cause is
- * not known (docs/benchmarks.md, "The node's cost per order, evening of
- * 2026-12-06").
+ * Entries are gathered for up to the follow interval
+ * (NodeOptions.snapshotFollowIntervalMs, 50 ms by default) and sent in one
+ * message, not one message per group-commit batch: each message costs a
+ * cross-thread wake-up on both threads (a system call, dear on a virtual
+ * machine) and the handling of a message event. At half load a batch holds
+ * about five entries and the node writes about 400 batches a second: the
+ * worker then spent about 28 µs of CPU per entry against 12 µs with 50 ms
+ * (docs/benchmarks.md, branch `node10a`). A batch holding a snapshot's entry
+ * is sent at once, so the snapshot is not delayed; flush() (which a clean stop
+ * and readLatestSnapshot call) sends what is gathered first. 0 sends one
+ * message per group-commit batch.
  *
  * The worker's copy follows the log by determinism (the same entries applied
  * by the same engine). If it cannot follow (the engine refuses an entry there,
@@ -47,7 +45,7 @@ const workerUrl = new URL(
 );
 
 /** How long durable entries wait before they are sent to the worker (together); 0: one message per batch. */
-export const defaultFollowIntervalMs = 0;
+export const defaultFollowIntervalMs = 50;
 /** Entries sent at once when this many are gathered, whatever the interval, to bound the message's size. */
 const followMaximumEntries = 8_192;
 
