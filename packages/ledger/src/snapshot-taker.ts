@@ -14,17 +14,19 @@
  * interval, below); the worker's apply and the snapshot's encoding and hashing run on
  * another core.
  *
- * Entries are gathered for up to the follow interval
- * (NodeOptions.snapshotFollowIntervalMs, 50 ms by default) and sent in one
- * message, not one message per group-commit batch: each message costs a
- * cross-thread wake-up on both threads (a system call, dear on a virtual
- * machine) and the handling of a message event. At half load a batch holds
- * about five entries and the node writes about 400 batches a second: the
- * worker then spent about 28 µs of CPU per entry against 12 µs with 50 ms
- * (docs/benchmarks.md, branch `node10a`). A batch holding a snapshot's entry
- * is sent at once, so the snapshot is not delayed; flush() (which a clean stop
- * and readLatestSnapshot call) sends what is gathered first. 0 sends one
- * message per group-commit batch.
+ * Durable entries are gathered until 32 are waiting, or for at most the
+ * follow interval (NodeOptions.snapshotFollowIntervalMs, 50 ms by default),
+ * and sent in one message, not one message per group-commit batch: each
+ * message costs a cross-thread wake-up on both threads (a system call, dear
+ * on a virtual machine) and the handling of a message event, about 80 µs of
+ * the worker's CPU. At half load a batch holds about five entries and the
+ * node writes about 400 batches a second: one message per batch cost the
+ * worker about 29 µs of CPU per entry, against 13 to 14 µs with the interval
+ * (docs/benchmarks.md, branch `node10a`). Under full load a batch holds 40 or
+ * more entries, so it is sent at once as before. A batch holding a snapshot's
+ * entry is also sent at once, so the snapshot is not delayed; flush() (which a
+ * clean stop and readLatestSnapshot call) sends what is gathered first. An
+ * interval of 0 sends one message per group-commit batch.
  *
  * The worker's copy follows the log by determinism (the same entries applied
  * by the same engine). If it cannot follow (the engine refuses an entry there,
@@ -46,8 +48,11 @@ const workerUrl = new URL(
 
 /** How long durable entries wait before they are sent to the worker (together); 0: one message per batch. */
 export const defaultFollowIntervalMs = 50;
-/** Entries sent at once when this many are gathered, whatever the interval, to bound the message's size. */
-const followMaximumEntries = 8_192;
+/**
+ * Gathered entries are sent once this many wait, whatever the interval: a message's own cost is then at most a few
+ * µs per entry, and a full-load batch (40 or more entries) is not held back.
+ */
+const followSendAtEntries = 32;
 
 export interface SnapshotWriter {
   /** Queues `operations` (a snapshot and the deletion it makes obsolete) to be written; resolves once durable. */
@@ -108,7 +113,7 @@ export class SnapshotTaker {
     for (const digest of digests) this.gatheredDigests.push(digest);
     const snapshotDue =
       Math.floor(this.gatheredSequence / this.snapshotEveryEntries) > Math.floor(before / this.snapshotEveryEntries);
-    if (snapshotDue || this.gathered.length >= followMaximumEntries || this.followIntervalMs === 0) this.send();
+    if (snapshotDue || this.gathered.length >= followSendAtEntries || this.followIntervalMs === 0) this.send();
     else this.sendTimer ??= setTimeout(() => this.send(), this.followIntervalMs).unref();
   }
 
