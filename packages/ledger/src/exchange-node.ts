@@ -75,6 +75,8 @@ export type {
 
 /** An item of the group commit: an entry (or an idle head's attestation alone) and who waits for it. */
 interface NodeCommitItem extends GroupCommitItem {
+  /** The entry with its replay-protection digest (SequencedEntry.messageDigest), for the snapshot worker. */
+  readonly entry: (NonNullable<GroupCommitItem['entry']> & { readonly messageDigest: string }) | undefined;
   /** Undefined for an attestation of an idle head, which has a batch item of its own. */
   readonly committed: CommittedEntry | undefined;
   /** The attestation this item's records store, visible once they are durable. */
@@ -106,9 +108,9 @@ function itemOf(
   reject: NodeCommitItem['reject'],
   joinsPrevious = false,
 ): NodeCommitItem {
-  const { committed, encoding, records, attestation } = sequenced;
+  const { committed, encoding, messageDigest, records, attestation } = sequenced;
   return {
-    entry: { sequence: committed.sequence, encoding },
+    entry: { sequence: committed.sequence, encoding, messageDigest },
     records,
     committed,
     attestation,
@@ -488,17 +490,19 @@ export class ExchangeNode {
     let entries = 0;
     let last: CommittedEntry | undefined;
     const encodings: Uint8Array[] = [];
+    const digests: string[] = [];
     for (const item of batch) {
       if (item.committed === undefined) continue;
       entries += 1;
       last = item.committed;
       encodings.push(item.entry!.encoding);
+      digests.push(item.entry!.messageDigest);
     }
     // The head moves to the batch's last entry (its hash in hex once per batch, not per entry).
     if (last !== undefined)
       this.durable = { sequence: last.sequence, entryHash: hex(last.entryHash), logTimeMs: last.logTimeMs };
     // Durable entries only: a snapshot the worker makes from them is written after its entry.
-    this.snapshots?.follow(encodings);
+    this.snapshots?.follow(encodings, digests);
     if (this.commitListeners.size === 0) return;
     const committed: CommittedBatch = { entries, items: batch.length, durationMs, sequence: this.durable.sequence };
     for (const listener of this.commitListeners) {

@@ -54,8 +54,8 @@ export interface NodeOptions {
    */
   readonly snapshotsOnSequencer?: boolean;
   /**
-   * How long durable entries are gathered before they are sent to the snapshot worker in one message (ms; 0:
-   * one message per group-commit batch, the default; snapshot-taker.ts).
+   * How long durable entries are gathered before they are sent to the snapshot worker in one message (ms; default
+   * 50; 0: one message per group-commit batch; snapshot-taker.ts).
    */
   readonly snapshotFollowIntervalMs?: number;
   /**

@@ -35,7 +35,9 @@ export class LedgerReadOnlyError extends Error {
 
 /** What one applied log entry (or the attestation made before a record) writes, as the group commit's items. */
 export interface ReplicatedItem {
-  readonly entry: { readonly sequence: number; readonly encoding: Uint8Array } | undefined;
+  readonly entry:
+    | { readonly sequence: number; readonly encoding: Uint8Array; readonly messageDigest: string }
+    | undefined;
   readonly records: BatchOperation[];
   readonly committed: CommittedEntry | undefined;
   readonly attestation: Attestation | undefined;
@@ -89,7 +91,7 @@ export function applyVerified(
       throw new Error(`entry ${sequence} of the log is not in the canonical encoding`);
     if (made !== undefined && attestationDigestHex(made) !== bytesToLowerHex(sequencer.state.attestationDigest))
       throw new Error(`entry ${sequence} records an attestation other than the one this replica makes there`);
-    const entry = { sequence, encoding: logged.encoding };
+    const entry = { sequence, encoding: logged.encoding, messageDigest: sequenced.messageDigest };
     items.push({ entry, records: sequenced.records, committed: sequenced.committed, attestation: undefined });
   }
   return items;

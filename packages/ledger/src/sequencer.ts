@@ -13,6 +13,7 @@ import {
   encodeAndHashEntry,
   encodeState,
   isAttestationRecordMessage,
+  messageDigest,
   reject,
   type ApplyOutcome,
   type Attestation,
@@ -33,6 +34,11 @@ export interface SequencedEntry {
   readonly committed: CommittedEntry;
   /** The entry encoding: what the log stores. */
   readonly encoding: Uint8Array;
+  /**
+   * The entry's replay-protection digest (the engine's messageDigest of its public key and message), computed
+   * once here and handed to the snapshot worker with the entry, so that the worker does not hash the message again.
+   */
+  readonly messageDigest: string;
   /** What the ledger derives from it: history records, a snapshot, an attestation (in that order). */
   readonly records: BatchOperation[];
   /** The attestation made right after this entry, stored with it. */
@@ -107,13 +113,14 @@ export class Sequencer {
    */
   apply(transaction: SignedTransaction, logTimeMs: number): SubmitResult | SequencedEntry {
     const started = performance.now();
-    const outcome = apply(this.state, { logTimeMs, transaction }, { signatureVerified: true });
+    const digest = messageDigest(transaction.publicKey, transaction.message);
+    const outcome = apply(this.state, { logTimeMs, transaction }, { signatureVerified: true, messageDigest: digest });
     if (!outcome.accepted) {
       this.rejectedTransactions += 1;
       this.sequencingMs += performance.now() - started;
       return { outcome, sequence: undefined, logTimeMs };
     }
-    const sequenced = this.append(transaction, logTimeMs, outcome);
+    const sequenced = this.append(transaction, logTimeMs, outcome, digest);
     // The attestation is made here, from the state right after this entry, and stored in the entry's own batch.
     let attestation: Attestation | undefined;
     const { sequence, entryHash } = sequenced.committed;
@@ -149,10 +156,11 @@ export class Sequencer {
   }
 
   private applyAccepted(transaction: SignedTransaction, logTimeMs: number, what: string): SequencedEntry {
-    const outcome = apply(this.state, { logTimeMs, transaction }, { signatureVerified: true });
+    const digest = messageDigest(transaction.publicKey, transaction.message);
+    const outcome = apply(this.state, { logTimeMs, transaction }, { signatureVerified: true, messageDigest: digest });
     if (!outcome.accepted)
       throw new Error(`the engine refuses ${what}: ${outcome.rejection.code}: ${outcome.rejection.message}`);
-    return { ...this.append(transaction, logTimeMs, outcome), attestation: undefined };
+    return { ...this.append(transaction, logTimeMs, outcome, digest), attestation: undefined };
   }
 
   /** Attests the last sequenced entry (the head, or an idle spell's last entry). */
@@ -165,6 +173,7 @@ export class Sequencer {
     transaction: SignedTransaction,
     logTimeMs: number,
     outcome: Extract<ApplyOutcome, { accepted: true }>,
+    digest: string,
   ): Omit<SequencedEntry, 'attestation'> {
     const sequence = this.sequencedSequence + 1;
     const previousHash = this.sequencedHash;
@@ -175,7 +184,8 @@ export class Sequencer {
     if (every !== undefined && sequence % every === 0) this.snapshotOperations(sequence, entryHash, every, records);
     this.sequencedSequence = sequence;
     this.sequencedHash = entryHash;
-    return { committed: { sequence, logTimeMs, previousHash, entryHash, transaction, outcome }, encoding, records };
+    const committed = { sequence, logTimeMs, previousHash, entryHash, transaction, outcome };
+    return { committed, encoding, messageDigest: digest, records };
   }
 
   /**

@@ -14,19 +14,19 @@
  * interval, below); the worker's apply and the snapshot's encoding and hashing run on
  * another core.
  *
- * With a follow interval (NodeOptions.snapshotFollowIntervalMs), entries are
- * gathered for up to that long before they are sent, not sent per group-commit
- * batch: each message costs a cross-thread wake-up on
- * both threads (a system call, dear on a virtual machine), and under load a
- * batch holds a few entries while the node writes hundreds of batches a
- * second. A batch holding a snapshot's entry is sent at once, so the snapshot
- * is not delayed; flush() (which a clean stop calls) sends what is gathered first.
- * It is off by default: its gain per single order was within the noise, and
- * with 50 ms the cluster's read-replica test
- * (packages/cluster/test/read-replica.test.ts) once timed out three times on a
- * heavily loaded machine; five later runs with 50 ms passed, so the cause is
- * not known (docs/benchmarks.md, "The node's cost per order, evening of
- * 2026-12-06").
+ * Durable entries are gathered until 32 are waiting, or for at most the
+ * follow interval (NodeOptions.snapshotFollowIntervalMs, 50 ms by default),
+ * and sent in one message, not one message per group-commit batch: each
+ * message costs a cross-thread wake-up on both threads (a system call, dear
+ * on a virtual machine) and the handling of a message event, about 80 µs of
+ * the worker's CPU. At half load a batch holds about five entries and the
+ * node writes about 400 batches a second: one message per batch cost the
+ * worker about 29 µs of CPU per entry, against 13 to 14 µs with the interval
+ * (docs/benchmarks.md, branch `node10a`). Under full load a batch holds 40 or
+ * more entries, so it is sent at once as before. A batch holding a snapshot's
+ * entry is also sent at once, so the snapshot is not delayed; flush() (which a
+ * clean stop and readLatestSnapshot call) sends what is gathered first. An
+ * interval of 0 sends one message per group-commit batch.
  *
  * The worker's copy follows the log by determinism (the same entries applied
  * by the same engine). If it cannot follow (the engine refuses an entry there,
@@ -47,15 +47,18 @@ const workerUrl = new URL(
 );
 
 /** How long durable entries wait before they are sent to the worker (together); 0: one message per batch. */
-export const defaultFollowIntervalMs = 0;
+export const defaultFollowIntervalMs = 50;
+/**
+ * Gathered entries are sent once this many wait, whatever the interval: a message's own cost is then at most a few
+ * µs per entry, and a full-load batch (40 or more entries) is not held back.
+ */
+const followSendAtEntries = 32;
 /**
  * Nice steps the snapshot worker runs below the rest of the node (thread-priority.ts): on busy cores the threads
  * requests wait for get a core first. 10 gives it about a tenth of the share of a thread at the node's priority when
  * both want the same core; it still has every idle cycle (docs/operator.md, "Thread priorities").
  */
 export const defaultSnapshotWorkerNiceness = 10;
-/** Entries sent at once when this many are gathered, whatever the interval, to bound the message's size. */
-const followMaximumEntries = 8_192;
 
 export interface SnapshotWriter {
   /** Queues `operations` (a snapshot and the deletion it makes obsolete) to be written; resolves once durable. */
@@ -73,6 +76,8 @@ export class SnapshotTaker {
   private stopped = false;
   /** Durable entries not yet sent to the worker, in sequence order, and the sequence of the last of them. */
   private gathered: Uint8Array[] = [];
+  /** The gathered entries' replay-protection digests, one per entry. */
+  private gatheredDigests: string[] = [];
   private gatheredSequence: number;
   private sendTimer: NodeJS.Timeout | undefined;
 
@@ -102,17 +107,21 @@ export class SnapshotTaker {
   }
 
   /**
-   * Hands durable entries, in sequence order, to the worker: gathered and sent within the follow interval, at once
-   * when a snapshot is due among them. The encodings must not change afterwards (the log's bytes do not).
+   * Hands durable entries, in sequence order, to the worker, with their replay-protection digests (the engine's
+   * messageDigest, one per entry, which the worker's apply would otherwise compute again): gathered and sent within
+   * the follow interval, at once when a snapshot is due among them. The encodings must not change afterwards (the
+   * log's bytes do not).
    */
-  follow(encodings: readonly Uint8Array[]): void {
+  follow(encodings: readonly Uint8Array[], digests: readonly string[]): void {
     if (this.stopped || encodings.length === 0) return;
+    if (digests.length !== encodings.length) throw new Error('the snapshot worker needs one digest per entry');
     const before = this.gatheredSequence;
     this.gatheredSequence += encodings.length;
     for (const encoding of encodings) this.gathered.push(encoding);
+    for (const digest of digests) this.gatheredDigests.push(digest);
     const snapshotDue =
       Math.floor(this.gatheredSequence / this.snapshotEveryEntries) > Math.floor(before / this.snapshotEveryEntries);
-    if (snapshotDue || this.gathered.length >= followMaximumEntries || this.followIntervalMs === 0) this.send();
+    if (snapshotDue || this.gathered.length >= followSendAtEntries || this.followIntervalMs === 0) this.send();
     else this.sendTimer ??= setTimeout(() => this.send(), this.followIntervalMs).unref();
   }
 
@@ -122,7 +131,10 @@ export class SnapshotTaker {
     this.sendTimer = undefined;
     const encodings = this.gathered;
     if (this.stopped || encodings.length === 0) return;
+    // The digests travel as one latin1 string (32 characters per entry), which a message copies in one piece.
+    const digests = this.gatheredDigests.join('');
     this.gathered = [];
+    this.gatheredDigests = [];
     let length = 0;
     for (const encoding of encodings) length += 4 + encoding.length;
     const packed = new Uint8Array(length);
@@ -133,7 +145,7 @@ export class SnapshotTaker {
       packed.set(encoding, offset + 4);
       offset += 4 + encoding.length;
     }
-    const request: SnapshotWorkerRequest = { kind: 'entries', packed };
+    const request: SnapshotWorkerRequest = { kind: 'entries', packed, digests };
     this.worker.postMessage(request, [packed.buffer]);
   }
 
@@ -188,6 +200,7 @@ export class SnapshotTaker {
     if (this.sendTimer !== undefined) clearTimeout(this.sendTimer);
     this.sendTimer = undefined;
     this.gathered = [];
+    this.gatheredDigests = [];
     for (const resolve of this.flushes.values()) resolve();
     this.flushes.clear();
   }

@@ -5,13 +5,15 @@
  * sequencer thread never encodes or hashes the whole state.
  *
  * Messages in: `entries` (packed durable entries: per entry a u32 length and
- * the entry encoding, in sequence order) and `flush` (answered once every
- * message before it is done). Messages out: `snapshot` (sequence and record),
+ * the entry encoding, in sequence order; and their replay-protection digests,
+ * which the sequencer computed, 32 latin1 characters each) and `flush`
+ * (answered once every message before it is done). Messages out: `snapshot` (sequence and record),
  * `flushed`, and `failed` (the copy cannot follow the log: the node halts).
  *
  * The copy starts from the state the node recovered (sent encoded as
  * workerData) and applies each entry exactly as recovery does: the engine,
- * signatures already verified. Determinism makes its state at a sequence the
+ * signatures already verified, with the digest the sequencer applied it with
+ * (apply's messageDigest option, which must equal the engine's own). Determinism makes its state at a sequence the
  * sequencer's state at that sequence, byte for byte.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -40,7 +42,12 @@ export interface SnapshotWorkerData {
 }
 
 export type SnapshotWorkerRequest =
-  | { readonly kind: 'entries'; readonly packed: Uint8Array }
+  | {
+      readonly kind: 'entries';
+      readonly packed: Uint8Array;
+      /** Each entry's messageDigest, concatenated: entry i's is characters 32i … 32i + 31. */
+      readonly digests: string;
+    }
   | { readonly kind: 'flush'; readonly id: number };
 
 export type SnapshotWorkerReply =
@@ -58,10 +65,11 @@ class StateFollower {
   }
 
   /** Applies the packed entries; returns the snapshot records due among them. */
-  follow(packed: Uint8Array): Array<{ sequence: number; record: Uint8Array }> {
+  follow(packed: Uint8Array, digests: string): Array<{ sequence: number; record: Uint8Array }> {
     const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
     const snapshots: Array<{ sequence: number; record: Uint8Array }> = [];
     let offset = 0;
+    let index = 0;
     while (offset < packed.length) {
       const length = view.getUint32(offset);
       const encoding = packed.subarray(offset + 4, offset + 4 + length);
@@ -72,8 +80,9 @@ class StateFollower {
       const outcome = apply(
         this.state,
         { logTimeMs: entry.logTimeMs, transaction: entry.transaction },
-        { signatureVerified: true },
+        { signatureVerified: true, messageDigest: digests.substring(index * 32, index * 32 + 32) },
       );
+      index += 1;
       if (!outcome.accepted) {
         throw new Error(
           `the snapshot worker's copy refuses entry ${entry.sequence} ` +
@@ -114,7 +123,7 @@ function run(): void {
         port.postMessage({ kind: 'flushed', id: request.id } satisfies SnapshotWorkerReply);
         return;
       }
-      for (const { sequence, record } of follower.follow(request.packed)) {
+      for (const { sequence, record } of follower.follow(request.packed, request.digests)) {
         port.postMessage({ kind: 'snapshot', sequence, record } satisfies SnapshotWorkerReply, [
           record.buffer as ArrayBuffer,
         ]);
