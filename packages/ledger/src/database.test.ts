@@ -9,7 +9,7 @@ afterEach(async () => {
   for (const remove of removals.splice(0)) await remove();
 });
 
-/** Writes `megabytes` MiB of 1 KiB values under distinct keys, 1 MiB per batch, closes, and counts LevelDB's tables. */
+/** Writes `megabytes` MiB of 1 KiB values under distinct keys, 1 MiB a batch, closes, and counts LevelDB's tables. */
 async function tablesAfterWriting(open: (location: string) => LedgerDatabase, megabytes: number): Promise<number> {
   const directory = await temporaryDirectory();
   removals.push(directory.remove);
@@ -30,7 +30,7 @@ async function tablesAfterWriting(open: (location: string) => LedgerDatabase, me
 }
 
 describe("the ledger's LevelDB", () => {
-  test('keeps 8 MiB of writes in its write buffer, where LevelDB with its default 4 MiB writes tables out', async () => {
+  test('keeps 8 MiB of writes in its write buffer, where LevelDB with its default buffer writes a table', async () => {
     expect(writeBufferBytes).toBe(64 * 1024 * 1024);
     expect(await tablesAfterWriting(createDatabase, 8)).toBe(0);
     // The control: the same writes with LevelDB's default buffer do reach a table (so the count above can fail).
