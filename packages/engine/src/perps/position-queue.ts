@@ -166,17 +166,6 @@ export function nodeRealised(market: Market, node: QueueNode, timeMs: number): v
   if (index !== undefined && !index.relink(node, timeMs)) market.perp!.positionIndex = undefined;
 }
 
-/**
- * The account's node in the market's index, when the index is built and the account holds a position there
- * (its `position` is then the account's: checkMarketPositions): a fill side reads the position and its USDC
- * balance from it instead of the account's maps.
- */
-export function queueNodeOf(market: Market, account: Account): QueueNode | undefined {
-  const holding = account.perpHoldings[market.index];
-  if (holding === undefined) return undefined;
-  return market.perp?.positionIndex?.holds(holding) ? holding : undefined;
-}
-
 /** Hook: `account`'s position on `market` became flat and was removed. */
 export function positionClosed(market: Market, account: Account): void {
   market.perp?.positionIndex?.closed(account);
