@@ -119,7 +119,7 @@ export function walkBook(taker: Taker, account: Account, quantitySteps: bigint, 
       const quoteUnits = steps * stepCost;
       if (byQuote) quoteLeft -= quoteUnits;
       else stepsLeft -= steps;
-      reduceOnly?.filled(maker.account, steps);
+      reduceOnly?.filled(maker, steps);
       if (!sink.fill(maker, level, steps, quoteUnits)) return 'sink';
       // A spent budget ends the walk before it looks for (or cancels) another maker.
       if (byQuote ? quoteLeft === 0n : stepsLeft === 0n) return byQuote ? 'budget' : 'filled';

@@ -18,7 +18,7 @@ import { newAccountSettings, type AccountSettings, type AssetMargin } from './ma
 import type { BookSide, PriceLevel } from './order-book.js';
 import type { PerpMarketState } from './perps/perp-market.js';
 import type { Position } from './perps/position.js';
-import type { RestingPerpOrders } from './perps/resting-perp-orders.js';
+import type { PerpHolding } from './perps/perp-holding.js';
 
 export type OrderStatus =
   | 'New'
@@ -159,10 +159,12 @@ export class Account {
    */
   readonly positions = new Map<number, Position>();
   /**
-   * Resting orders on perpetuals by market index (perps/resting-perp-orders.ts):
-   * their totals and the reduce-only ones. Derived from the open orders, never encoded.
+   * The account's state on each perpetual it ever held a position or rested an order on, by market index
+   * (perps/perp-holding.ts): its position, its resting orders' totals and reduce-only orders, its place in the
+   * market's realisation order. Derived from the positions and the open orders, never encoded. By index, as the
+   * balances are: one element load where a map lookup read a cold hash table first.
    */
-  readonly restingPerpOrders = new Map<number, RestingPerpOrders>();
+  readonly perpHoldings: Array<PerpHolding | undefined> = [];
   constructor(
     readonly id: string,
     /** Creation order: 0 for the fee account, then in log order. The liabilities tree's leaf index. */
@@ -239,6 +241,8 @@ export class Order {
   linkedTrigger: Order | undefined = undefined;
   /** Perpetuals: it only reduces the position (docs/perps.md, section 4a); it may be cut when the position shrinks. */
   reduceOnly = false;
+  /** Perpetuals: its account's holding on the market (perps/perp-holding.ts), set when it comes to rest. */
+  perpHolding: PerpHolding | undefined = undefined;
 
   constructor(
     readonly id: number,

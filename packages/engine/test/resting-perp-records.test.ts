@@ -7,7 +7,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkInvariants } from '../src/invariants.js';
-import { restingPerpOrdersOf } from '../src/perps/resting-perp-orders.js';
 import { applyRow, runScenario, scenarioKeys } from './scenario-runner.js';
 
 const setup = readFileSync(new URL('scenarios/setup.scenario', import.meta.url), 'utf8');
@@ -24,9 +23,9 @@ describe('resting perpetual order records', () => {
     const symbol = ['symbol', 'SOL_USDC_PERP'] as const;
     const order = new Map([symbol, ['side', 'Ask'], ['orderType', 'Limit'], ['price', '100'], ['quantity', '2']]);
     expect(applyRow(state, 4, 'carol', 'orderExecute', order).accepted).toBe(true);
-    expect(restingPerpOrdersOf(carol, market).askSteps).toBe(200n);
+    expect(carol.perpHoldings[market.index]!.askSteps).toBe(200n);
     expect(applyRow(state, 4, 'carol', 'orderCancelAll', new Map([symbol])).accepted).toBe(true);
-    const record = carol.restingPerpOrders.get(market.index)!;
+    const record = carol.perpHoldings[market.index]!;
     expect([record.askSteps, record.askQuoteUnits, record.reduceOnly.length]).toEqual([0n, 0n, 0]);
     checkInvariants(state);
     record.askSteps = 1n;

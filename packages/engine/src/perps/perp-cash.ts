@@ -28,7 +28,7 @@ export function settlePerpCash(
   settlePerpCashOf(state, recorder, account.balance(usdc), usdc, netUnits);
 }
 
-/** settlePerpCash given the account's USDC `balance` (the sweep and the fill sides keep it on the queue node). */
+/** settlePerpCash given the account's USDC `balance` (the sweep and the fill sides keep it on the holding). */
 export function settlePerpCashOf(
   state: ExchangeState,
   recorder: EntryRecorder,

@@ -35,7 +35,9 @@ import { isRejection, reject, type Rejection } from '../result-codes.js';
 import { ceilingFee } from '../spot-settlement.js';
 import type { Account, ExchangeState, Market } from '../state.js';
 import { addPositionTerms, emptySums, type PositionsHealthSums } from './perp-health.js';
+import type { PerpHolding } from './perp-holding.js';
 import type { PerpMarketState } from './perp-market.js';
+import { marketPositionsOf } from './position-queue.js';
 import { applyFill, newPosition, settleFunding, settlementUnitsTowardPositive, type Position } from './position.js';
 
 function magnitude(value: bigint): bigint {
@@ -124,7 +126,11 @@ export function perpOrderRefusal(
   // Nothing can fill now (a market order on an empty side): the spot checks refuse it, or it rests, opening nothing.
   if (steps === 0n) return undefined;
   const deltaUnits = params.side === 'Bid' ? steps * market.stepUnits : -steps * market.stepUnits;
-  const before = account.positions.get(market.index)?.quantityUnits ?? 0n;
+  // The account's holding on the market: its position and its resting orders' totals in one object. Its position
+  // is the state's once the market's index is built (the build sets it for positions stored by hand).
+  if (perp.positionIndex === undefined) marketPositionsOf(state, market);
+  const holding = account.perpHoldings[market.index];
+  const before = holding?.position?.quantityUnits ?? 0n;
   // What the order may open: the whole new side after a flip, else the growth of the position.
   const openingUnits = openedUnits(before, before + deltaUnits);
   const limit = perp.parameters.openInterestLimitUnits;
@@ -132,7 +138,7 @@ export function perpOrderRefusal(
     const message = `Open interest ${perp.openInterestUnits} + ${openingUnits} units would exceed the limit ${limit}.`;
     return reject('INVALID_ORDER', message, 'openInterestLimit');
   }
-  return marginRefusal(state, account, params, deltaUnits, quoteUnits, timeMs);
+  return marginRefusal(state, account, holding, params, deltaUnits, quoteUnits, timeMs);
 }
 
 /**
@@ -147,22 +153,20 @@ export function perpOrderRefusal(
 function marginRefusal(
   state: ExchangeState,
   account: Account,
+  holding: PerpHolding | undefined,
   params: OrderParameters,
   deltaUnits: bigint,
   quoteUnits: bigint,
   timeMs: number,
 ): Rejection | undefined {
   const market = params.market;
-  // The account's own record, read only when it has one (restingPerpOrdersOf's frozen empty record has another
-  // hidden class: loads through both made every field load here polymorphic).
-  const record = account.restingPerpOrders.get(market.index);
   const isBid = params.side === 'Bid';
   // Each side's resting orders (not reduce-only) filled in full at their limits: signed base units and notional.
-  const bidUnits = record === undefined ? 0n : record.bidSteps * market.stepUnits;
-  const askUnits = record === undefined ? 0n : -record.askSteps * market.stepUnits;
-  const bidQuoteUnits = record === undefined ? 0n : record.bidQuoteUnits;
-  const askQuoteUnits = record === undefined ? 0n : record.askQuoteUnits;
-  const current = account.positions.get(market.index);
+  const bidUnits = holding === undefined ? 0n : holding.bidSteps * market.stepUnits;
+  const askUnits = holding === undefined ? 0n : -holding.askSteps * market.stepUnits;
+  const bidQuoteUnits = holding === undefined ? 0n : holding.bidQuoteUnits;
+  const askQuoteUnits = holding === undefined ? 0n : holding.askQuoteUnits;
+  const current = holding?.position;
   const before = (current?.quantityUnits ?? 0n) + (isBid ? bidUnits : askUnits);
   // An order that only reduces its side's worst case lowers the requirement: it is never refused for margin.
   if (openedUnits(before, before + deltaUnits) === 0n) return undefined;

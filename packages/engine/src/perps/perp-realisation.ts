@@ -21,7 +21,8 @@ import { settlePerpCashOf } from './perp-cash.js';
 import { reportSettlements, settleFundingReported } from './perp-events.js';
 import type { PerpMarketState } from './perp-market.js';
 import { coveragePoolAccountId, isCoveragePoolAccount, settlePoolSide } from './pool-positions.js';
-import { marketPositionsOf, nodeRealised, positionRealised, type QueueNode } from './position-queue.js';
+import { holdingOf, type PerpHolding } from './perp-holding.js';
+import { marketPositionsOf, nodeRealised } from './position-queue.js';
 import { markValueUnits, pendingFundingUnits, type Position } from './position.js';
 
 /** The realisation cadence: one window of log time. */
@@ -65,7 +66,7 @@ function valueAtMark(market: Market, position: Position): bigint {
  * result into the account's USDC (the USDC change is PnL − funding), or the
  * coverage pool's holdings for its account. `fundingUnits`, `valueUnits`
  * (valueAtMark), `pnlUnits` (the value less the cost basis) and `netUnits` (PnL − funding) are computed by the
- * caller; `node` is the position's queue node when the sweep took it from there, and `balance` the account's USDC
+ * caller; `holding` is the account's holding on the market (perp-holding.ts), and `balance` the account's USDC
  * balance when the caller has it (undefined: looked up, made if the account has none).
  */
 function realisePosition(
@@ -79,22 +80,22 @@ function realisePosition(
   valueUnits: bigint,
   pnlUnits: bigint,
   netUnits: bigint,
-  node: QueueNode | undefined,
+  holding: PerpHolding,
   balance: Balance | undefined,
 ): void {
   const timeMs = recorder.timeMs;
   settleFundingReported(account, market, position, recorder, fundingUnits);
   realiseAtValue(position, timeMs, valueUnits, pnlUnits);
-  if (node === undefined) positionRealised(market, account, position, timeMs);
-  else nodeRealised(market, node, timeMs);
+  // An open position's holding is in the market's index, when that is built (checkMarketPositions).
+  nodeRealised(market, holding, timeMs);
   state.changes.accountChanged(account);
   markLeafStale(state, account);
   // The coverage pool's account has no USDC of its own: the pool's holdings are its cash (pool-positions.ts).
   if (isPoolAccount) settlePoolSide(market.quote, netUnits);
   else {
     const usdcBalance = balance ?? account.balance(market.quote);
-    // The node keeps the balance for the next sweep or fill (a balance is never replaced: position-queue.ts).
-    if (node !== undefined) node.settlementBalance = usdcBalance;
+    // The holding keeps the balance for the next sweep or fill (a balance is never replaced: perp-holding.ts).
+    holding.settlementBalance = usdcBalance;
     settlePerpCashOf(state, recorder, usdcBalance, market.quote, netUnits);
   }
   reportSettlements(recorder, account, market, pnlUnits, fundingUnits, 0n);
@@ -109,6 +110,7 @@ function realiseWhole(
   position: Position,
   isPoolAccount: boolean,
 ): void {
+  const holding = holdingOf(account, market);
   const fundingUnits = pendingFundingOf(market, position);
   const valueUnits = valueAtMark(market, position);
   const pnlUnits = valueUnits - position.costBasisUnits;
@@ -124,8 +126,8 @@ function realiseWhole(
     valueUnits,
     pnlUnits,
     netUnits,
-    undefined,
-    undefined,
+    holding,
+    holding.settlementBalance,
   );
 }
 
@@ -230,7 +232,9 @@ export function realiseOldestPositions(state: ExchangeState, recorder: EntryReco
       // Each path below re-stamps the oldest position (so the next is taken) or ends the market's sweep.
       const oldest = positions.oldest(windowStartMs);
       if (oldest === undefined) break;
-      const { account, position } = oldest;
+      const account = oldest.account;
+      // A holding in the index holds an open position (position-queue.ts).
+      const position = oldest.position as Position;
       const fundingUnits = pendingFundingUnits(position, fundingIndex, baseDecimals, quoteDecimals);
       // valueAtMark: while the mark is zero the value is the cost basis, so no PnL is realised.
       const valueUnits =
@@ -249,7 +253,7 @@ export function realiseOldestPositions(state: ExchangeState, recorder: EntryReco
         state.changes.accountChanged(account);
         continue;
       }
-      // The node's balance, else the account's (none yet: nothing available); the realisation keeps it on the node.
+      // The holding's balance, else the account's (none yet: nothing available); the realisation keeps it there.
       const balance = oldest.settlementBalance ?? account.balances[usdc.index];
       if (!isPayable(balance, usdc, netUnits)) {
         // Realising it would halt the node (perp-cash.ts): it waits, and the market's sweep with it, for liquidation.

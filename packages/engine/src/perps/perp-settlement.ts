@@ -16,9 +16,10 @@ import type { PerpMarketState } from './perp-market.js';
 import { settlePerpCashOf } from './perp-cash.js';
 import { reportPositionChanged, reportSettlements, settleFundingReported } from './perp-events.js';
 import { realiseAtMark } from './perp-realisation.js';
-import { nodeRealised, positionClosed, positionRealised, type QueueNode, queueNodeOf } from './position-queue.js';
+import { holdingOf, type PerpHolding } from './perp-holding.js';
+import { nodeRealised, positionClosed, positionRealised } from './position-queue.js';
 import { applyFill, newPosition, type Position } from './position.js';
-import { conformReduceOnlyOrders, holdsRestingReduceOnly, perpOrderFilled } from './resting-perp-orders.js';
+import { conformReduceOnlyOrders, perpOrderFilled } from './resting-perp-orders.js';
 
 /** What movePosition did: see there. */
 export interface MovedPosition {
@@ -26,8 +27,8 @@ export interface MovedPosition {
   realisedUnits: bigint;
   fundingUnits: bigint;
   openInterestChangeUnits: bigint;
-  /** The position's queue node, when it was open before and after the move and the market's index is built. */
-  node: QueueNode | undefined;
+  /** The account's holding on the market (perp-holding.ts): its USDC balance and resting orders. */
+  holding: PerpHolding;
 }
 
 /**
@@ -39,7 +40,7 @@ const moved: MovedPosition = {
   realisedUnits: 0n,
   fundingUnits: 0n,
   openInterestChangeUnits: 0n,
-  node: undefined,
+  holding: undefined as unknown as PerpHolding,
 };
 
 /**
@@ -58,11 +59,17 @@ export function movePosition(
   quoteUnits: bigint,
   timeMs: number,
   recorder?: EntryRecorder,
+  holding: PerpHolding = holdingOf(account, market),
 ): Readonly<MovedPosition> {
   const perp = market.perp as PerpMarketState;
-  // The account's queue node holds its position (one lookup instead of the account's map and then the index).
-  let node = queueNodeOf(market, account);
-  const existing = node !== undefined ? node.position : account.positions.get(market.index);
+  // The account's holding holds its position (one object instead of the account's map and then the index). A
+  // position stored by other code (a state assembled by hand) is only in the map until the market's index is
+  // built (perp-holding.ts): looked up there when the holding has none (an opening: most fills find one).
+  let existing = holding.position;
+  if (existing === undefined) {
+    existing = account.positions.get(market.index);
+    if (existing !== undefined) holding.position = existing;
+  }
   const position = existing ?? newPosition(perp.funding.cumulativeFundingIndex, timeMs);
   // Funding up to now is settled before the position changes (docs/perps.md, "Funding").
   const fundingUnits = settleFundingReported(account, market, position, recorder);
@@ -70,16 +77,18 @@ export function movePosition(
   let realisedUnits = applyFill(position, deltaUnits, quoteUnits);
   if (position.quantityUnits === 0n) {
     account.positions.delete(market.index);
+    holding.position = undefined;
     positionClosed(market, account);
-    node = undefined;
   } else {
     // What stays open is realised at the mark too (docs/perps.md, "Realisation"): every change realises all PnL.
     const pnlUnits = realiseAtMark(market, position, timeMs);
     // Most fills open or add (nothing realised by the fill): then no sum is made.
     if (pnlUnits !== 0n) realisedUnits = realisedUnits === 0n ? pnlUnits : realisedUnits + pnlUnits;
-    if (existing === undefined) account.positions.set(market.index, position);
-    if (node === undefined) positionRealised(market, account, position, timeMs);
-    else nodeRealised(market, node, timeMs);
+    if (existing === undefined) {
+      account.positions.set(market.index, position);
+      holding.position = position;
+      positionRealised(market, holding, timeMs);
+    } else nodeRealised(market, holding, timeMs);
   }
   const after = position.quantityUnits;
   // Only longs count in open interest (long part after − long part before), so a short's move makes no bigint.
@@ -87,8 +96,7 @@ export function movePosition(
   moved.position = position;
   moved.realisedUnits = realisedUnits;
   moved.fundingUnits = fundingUnits;
-  // nodeRealised may have dropped the index (a time out of order): then the node is no longer the index's.
-  moved.node = perp.positionIndex === undefined ? undefined : node;
+  moved.holding = holding;
   return moved;
 }
 
@@ -99,6 +107,8 @@ export class PerpSettlement extends SpotSettlement {
    * here, in first-move order; made at the first (most walks meet none).
    */
   private reduceOnlyHolders: Account[] | undefined = undefined;
+  /** The taker's holding on the market, found at the walk's first fill (the same for all of them). */
+  private takerHolding: PerpHolding | undefined = undefined;
 
   override fill(maker: Order, level: PriceLevel, steps: bigint, quoteUnits: bigint): boolean {
     const { market } = this;
@@ -108,8 +118,11 @@ export class PerpSettlement extends SpotSettlement {
     this.makerFee = ceilingFee(quoteUnits, market.makerFeeBasisPoints);
     this.takerFee = ceilingFee(quoteUnits, market.takerFeeBasisPoints);
     // Maker, then taker: the order in which balances are reported, as on a spot market.
-    this.settleSide(maker.account, -takerDelta, quoteUnits, this.makerFee);
-    this.settleSide(this.taker.account, takerDelta, quoteUnits, this.takerFee);
+    // A resting order reaches its account's holding directly (set when it rested).
+    const makerHolding = maker.perpHolding ?? holdingOf(maker.account, market);
+    this.settleSide(maker.account, makerHolding, -takerDelta, quoteUnits, this.makerFee);
+    const takerHolding = (this.takerHolding ??= holdingOf(this.taker.account, market));
+    this.settleSide(this.taker.account, takerHolding, takerDelta, quoteUnits, this.takerFee);
     perpOrderFilled(maker, steps, quoteUnits);
     this.recordFill(maker, level, steps, quoteUnits);
     return true;
@@ -128,18 +141,25 @@ export class PerpSettlement extends SpotSettlement {
    * the funding and the fee (perp-cash.ts: a loss beyond the available USDC
    * becomes a USDC borrow).
    */
-  private settleSide(account: Account, deltaUnits: bigint, quoteUnits: bigint, feeUnits: bigint): void {
+  private settleSide(
+    account: Account,
+    holding: PerpHolding,
+    deltaUnits: bigint,
+    quoteUnits: bigint,
+    feeUnits: bigint,
+  ): void {
     const { market, recorder, state } = this;
     // movePosition's answer is overwritten by its next call: read before anything else runs.
-    const { position, realisedUnits, fundingUnits, openInterestChangeUnits, node } = movePosition(
+    const { position, realisedUnits, fundingUnits, openInterestChangeUnits } = movePosition(
       account,
       market,
       deltaUnits,
       quoteUnits,
       recorder.timeMs,
       recorder,
+      holding,
     );
-    if (holdsRestingReduceOnly(account, market)) {
+    if (holding.reduceOnly.length > 0) {
       const holders = (this.reduceOnlyHolders ??= []);
       if (!holders.includes(account)) holders.push(account);
     }
@@ -156,9 +176,9 @@ export class PerpSettlement extends SpotSettlement {
     const feeChangeUnits = feeUnits === 0n ? 0n : -feeUnits;
     let netUnits = fundingUnits === 0n ? realisedUnits : realisedUnits - fundingUnits;
     if (feeUnits !== 0n) netUnits = netUnits === 0n ? feeChangeUnits : netUnits - feeUnits;
-    // The queue node keeps the account's USDC balance for the next fill or sweep (never replaced: position-queue.ts).
-    const balance = node?.settlementBalance ?? account.balance(market.quote);
-    if (node !== undefined) node.settlementBalance = balance;
+    // The holding keeps the account's USDC balance for the next fill or sweep (never replaced: perp-holding.ts).
+    let balance = holding.settlementBalance;
+    if (balance === undefined) holding.settlementBalance = balance = account.balance(market.quote);
     settlePerpCashOf(state, recorder, balance, market.quote, netUnits);
     reportSettlements(recorder, account, market, realisedUnits, fundingUnits, feeChangeUnits);
     reportPositionChanged(recorder, account, market, position, feeUnits);

@@ -11,6 +11,7 @@
 import { ByteDecodeError, type ByteReader, type ByteWriter } from '../byte-codec.js';
 import type { Account, ExchangeState } from '../state.js';
 import { readSigned, writeSigned } from './perp-codec.js';
+import { holdingOf } from './perp-holding.js';
 import type { Position } from './position.js';
 
 /** The account's positions in ascending market index: the one deterministic order they are read in. */
@@ -51,6 +52,8 @@ export function decodeAccountPositions(reader: ByteReader, state: ExchangeState,
     };
     if (position.quantityUnits === 0n) throw new ByteDecodeError('a flat position is never stored');
     account.positions.set(marketIndex, position);
+    // The account's holding on the market holds the same position (perp-holding.ts: derived, never encoded).
+    holdingOf(account, state.markets[marketIndex]!).position = position;
     if (position.quantityUnits > 0n) perp.openInterestUnits += position.quantityUnits;
   }
 }

@@ -24,27 +24,15 @@
  * the head. Every operation is O(1) but that walk, with no allocation but a
  * position's first node, and nothing is left behind to skip later.
  */
-import type { Account, Balance, ExchangeState, Market } from '../state.js';
+import type { Account, ExchangeState, Market } from '../state.js';
+import { holdingOf, type PerpHolding } from './perp-holding.js';
 import type { Position } from './position.js';
 
-/** One holder's place in the order by realisation time. */
-export interface QueueNode {
-  readonly account: Account;
-  /** The account's ordinal, kept here: the walk that links a node compares ordinals without reading each account. */
-  readonly ordinal: number;
-  /** The account's position on the market (refreshed at every link: the sweep need not look it up). */
-  position: Position;
-  /** The position's realisedAtMs when it was last linked. */
-  timeMs: number;
-  /**
-   * The account's balance of the market's settlement asset (USDC), once a realisation by the sweep or a fill has
-   * moved it (undefined: not yet). A balance is never replaced, so the reference stays the account's: those
-   * realisations read and move it without the account's list of balances (checkMarketPositions checks it).
-   */
-  settlementBalance: Balance | undefined;
-  previous: QueueNode | undefined;
-  next: QueueNode | undefined;
-}
+/**
+ * One holder's place in the order by realisation time: its holding on the market (perp-holding.ts), whose
+ * `position` is the open position, `timeMs` the time it was linked at and `settlementBalance` its USDC balance.
+ */
+export type QueueNode = PerpHolding;
 
 /** Whether `node` comes after (`timeMs`, `ordinal`) in the order. */
 function isAfter(node: QueueNode, timeMs: number, ordinal: number): boolean {
@@ -61,26 +49,15 @@ export class MarketPositions {
   private lastMs = -1;
 
   /**
-   * Records that `account`'s `position` (its position on the market) was realised (or opened) at `timeMs`.
-   * False when that time is out of order.
+   * Records that the position of `holding` (an account's holding on the market) was realised (or opened) at
+   * `timeMs`. False when that time is out of order.
    */
-  realised(account: Account, position: Position, timeMs: number): boolean {
-    let node = this.holders.get(account.ordinal);
-    if (node === undefined) {
-      node = {
-        account,
-        ordinal: account.ordinal,
-        position,
-        timeMs,
-        settlementBalance: undefined,
-        previous: undefined,
-        next: undefined,
-      };
-      this.holders.set(account.ordinal, node);
-      return this.link(node, timeMs);
+  realised(holding: PerpHolding, timeMs: number): boolean {
+    if (this.holders.get(holding.ordinal) !== holding) {
+      this.holders.set(holding.ordinal, holding);
+      return this.link(holding, timeMs);
     }
-    node.position = position;
-    return this.relink(node, timeMs);
+    return this.relink(holding, timeMs);
   }
 
   /** `realised` for a node of this index whose position is still the account's (the sweep's: no lookup). */
@@ -114,6 +91,11 @@ export class MarketPositions {
     this.unlink(node);
   }
 
+  /** Whether `holding` is in this index (its position open): it then holds its place in the order. */
+  holds(holding: PerpHolding): boolean {
+    return this.holders.get(holding.ordinal) === holding;
+  }
+
   /**
    * The holder realised longest ago, if before `beforeMs` (ascending
    * (realisedAtMs, account ordinal)); undefined when there is none. It stays
@@ -145,41 +127,43 @@ export function marketPositionsOf(state: ExchangeState, market: Market): MarketP
   let index = perp.positionIndex;
   if (index !== undefined) return index;
   index = new MarketPositions();
-  const held: Array<[Position, Account]> = [];
+  const held: Array<[Position, PerpHolding]> = [];
   for (const account of state.accountList) {
     const position = account.positions.get(market.index);
-    if (position !== undefined) held.push([position, account]);
+    // The holdings take their positions from the state (positions stored by other code than movePosition's).
+    if (position === undefined) {
+      const holding = account.perpHoldings[market.index];
+      if (holding !== undefined) holding.position = undefined;
+      continue;
+    }
+    const holding = holdingOf(account, market);
+    holding.position = position;
+    // Links left from an index dropped earlier are stale: each holding is linked afresh below.
+    holding.previous = undefined;
+    holding.next = undefined;
+    held.push([position, holding]);
   }
   held.sort((left, right) => left[0].realisedAtMs - right[0].realisedAtMs || left[1].ordinal - right[1].ordinal);
-  for (const [position, account] of held) index.realised(account, position, position.realisedAtMs);
+  for (const [position, holding] of held) index.realised(holding, position.realisedAtMs);
   perp.positionIndex = index;
   return index;
 }
 
 /**
- * Hook: `account`'s `position` on `market` was opened or realised at `timeMs`.
+ * Hook: the position of `holding` (an account's on `market`) was opened or realised at `timeMs`.
  * Nothing to do while the market's index is not built (the build reads the
  * position). A time out of order cannot happen while log time never
  * decreases; should it, the index is dropped and rebuilt from the positions.
  */
-export function positionRealised(market: Market, account: Account, position: Position, timeMs: number): void {
+export function positionRealised(market: Market, holding: PerpHolding, timeMs: number): void {
   const index = market.perp?.positionIndex;
-  if (index !== undefined && !index.realised(account, position, timeMs)) market.perp!.positionIndex = undefined;
+  if (index !== undefined && !index.realised(holding, timeMs)) market.perp!.positionIndex = undefined;
 }
 
 /** Hook: positionRealised for the position of `node`, a node of `market`'s index (the sweep took it from there). */
 export function nodeRealised(market: Market, node: QueueNode, timeMs: number): void {
   const index = market.perp?.positionIndex;
   if (index !== undefined && !index.relink(node, timeMs)) market.perp!.positionIndex = undefined;
-}
-
-/**
- * The account's node in the market's index, when the index is built and the account holds a position there
- * (its `position` is then the account's: checkMarketPositions): a fill side reads the position and its USDC
- * balance from it instead of the account's maps.
- */
-export function queueNodeOf(market: Market, account: Account): QueueNode | undefined {
-  return market.perp?.positionIndex?.holders.get(account.ordinal);
 }
 
 /** Hook: `account`'s position on `market` became flat and was removed. */
@@ -189,9 +173,10 @@ export function positionClosed(market: Market, account: Account): void {
 
 /**
  * Checks a built index against the positions (tests' invariants): the
- * holders are exactly the accounts with a position, and the order holds each
+ * holders are exactly the accounts' holdings with a position, each
+ * holding's position is its account's (or none), and the order holds each
  * of them once, at its position's realisedAtMs, in ascending (realisedAtMs,
- * ordinal). O(positions); nothing to check when the index is not built.
+ * ordinal). O(accounts); nothing to check when the index is not built.
  */
 export function checkMarketPositions(state: ExchangeState, market: Market, fail: (message: string) => never): void {
   const index = market.perp?.positionIndex;
@@ -206,9 +191,6 @@ export function checkMarketPositions(state: ExchangeState, market: Market, fail:
       fail(`${market.symbol}: ${account.id}'s position is not queued at its realisation time`);
     const node = index.holders.get(account.ordinal);
     if (node?.position !== position) fail(`${market.symbol}: ${account.id}'s queued position is not its position`);
-    const balance = node.settlementBalance;
-    if (balance !== undefined && balance !== account.balances[market.quote.index])
-      fail(`${market.symbol}: ${account.id}'s queued settlement balance is not its balance`);
     if (
       previous !== undefined &&
       (previous[0] > timeMs || (previous[0] === timeMs && previous[1].ordinal >= account.ordinal))
@@ -218,10 +200,17 @@ export function checkMarketPositions(state: ExchangeState, market: Market, fail:
   }
   let holding = 0;
   for (const account of state.accountList) {
+    // Every holding's position is the state's (perp-holding.ts), whether or not the account holds one now.
+    const held = account.perpHoldings[market.index];
+    if (held !== undefined && held.position !== account.positions.get(market.index))
+      fail(`${market.symbol}: ${account.id}'s holding does not hold its position`);
+    const settlementBalance = held?.settlementBalance;
+    if (settlementBalance !== undefined && settlementBalance !== account.balances[market.quote.index])
+      fail(`${market.symbol}: ${account.id}'s holding keeps another settlement balance`);
     if (!account.positions.has(market.index)) continue;
     holding += 1;
-    if (index.holders.get(account.ordinal)?.account !== account)
-      fail(`${market.symbol}: ${account.id} missing from holders`);
+    if (held === undefined || index.holders.get(account.ordinal) !== held)
+      fail(`${market.symbol}: ${account.id}'s holding missing from holders`);
   }
   if (holding !== index.holders.size || count !== holding)
     fail(`${market.symbol}: ${index.holders.size} holders and ${count} queued for ${holding} positions`);

@@ -116,6 +116,11 @@ describe('conversions to USDC units', () => {
   // Multiples of powers of ten too, as marks on a tick grid are (the engine divides those by fewer words).
   const operands: bigint[] = [1n, 7n, wad - 1n, wad, wad + 1n, 10n ** 21n - 1n, 10n ** 21n, 10n ** 21n + 1n];
   for (const power of [2n, 3n, 16n, 17n]) operands.push(12_345n * 10n ** power, 7n * 10n ** power + 1n);
+  // The engine folds rounding away from zero into the numerator (± (divisor − 1) before truncating): numerators
+  // at and next to multiples of each divisor it uses (wad, wad × 10^k), and past one and two 64-bit words.
+  for (const divisor of [wad, wad * 100n, wad * 10n ** 12n])
+    operands.push(divisor - 1n, divisor + 1n, 2n * divisor - 1n);
+  operands.push(2n ** 64n - 1n, 2n ** 64n + 1n, 2n ** 128n + 1n);
   let draw = 12_345n;
   for (let index = 0; index < 40; index += 1) {
     draw = (draw * 6_364_136_223_846_793_005n + 1_442_695_040_888_963_407n) % 2n ** 64n;
@@ -134,7 +139,7 @@ describe('conversions to USDC units', () => {
       const denominator = wad * 10n ** BigInt(baseDecimals);
       const scale = 10n ** BigInt(settlementDecimals);
       for (const quantity of operands) {
-        for (const perUnit of operands.slice(0, 24)) {
+        for (const perUnit of operands.slice(0, 24).concat(operands.slice(-4))) {
           // Both signs of both operands (a funding index difference is signed), each perUnit again after another.
           for (const [signedQuantity, signedPerUnit] of [
             [quantity, perUnit],

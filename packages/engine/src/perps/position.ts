@@ -68,6 +68,14 @@ function wadTimesPowerOfTen(exponent: number): bigint {
   return wadTimesPowersOfTen[exponent] ?? wad * powerOfTen(exponent);
 }
 
+/** wad − 1 and wad × 10^exponent − 1 (exponents 0 … 36): what a rounded conversion adds to its numerator. */
+const wadLessOne = wad - 1n;
+const wadTimesPowersOfTenLessOne: readonly bigint[] = wadTimesPowersOfTen.map((divisor) => divisor - 1n);
+
+function wadTimesPowerOfTenLessOne(exponent: number): bigint {
+  return wadTimesPowersOfTenLessOne[exponent] ?? wadTimesPowerOfTen(exponent) - 1n;
+}
+
 /**
  * Per exponent k, the last per-unit amount converted with it and that
  * amount divided by 10^k when 10^k divides it (undefined when not). Marks and
@@ -95,46 +103,59 @@ function reducedPerUnit(perUnit: bigint, exponent: number): bigint | undefined {
 
 /**
  * The numerator and divisor of the last conversionQuotient, whose remainder
- * (zero or not) the callers test by a product, only for the sign that rounds:
- * kept here instead of an object per call.
+ * (zero or not) notionalOfQuotient tests by a product: kept here instead of an
+ * object per call.
  */
 let conversionNumerator = 0n;
 let conversionDenominator = wad;
 
+/** How conversionQuotient rounds: toward zero, toward +∞, toward −∞. */
+const towardZero = 0;
+const towardPositive = 1;
+const towardNegative = -1;
+
 /**
- * q × p × 10^s / (wad × 10^b), truncated toward zero: the one division
+ * q × p × 10^s / (wad × 10^b), rounded as `rounding` says: the one division
  * behind every conversion below. The common power of ten is cancelled
  * rather than multiplied in (the same rational, so the same roundings), and
  * the divisor is kept to one word: through reducedPerUnit, or else by
  * dividing by wad and by 10^(b − s) in turn (truncating twice is truncating
  * once by the product: ⌊⌊x / a⌋ / c⌋ = ⌊x / ac⌋ for x ≥ 0, and truncation
  * of −x is −(that)).
+ *
+ * Rounding away from zero is folded into the numerator instead of testing
+ * the remainder afterwards (a product and a sum fewer per conversion): for a
+ * divisor d > 0 and x > 0, ⌈x / d⌉ = trunc((x + d − 1) / d), and for x < 0,
+ * ⌊x / d⌋ = trunc((x − (d − 1)) / d); toward +∞ a negative x, and toward −∞
+ * a positive one, truncate as they are. position.test.ts compares both ways
+ * over edge and random operands.
  */
 function conversionQuotient(
   quantityUnits: bigint,
   perUnit: bigint,
   baseDecimals: number,
   settlementDecimals: number,
+  rounding: number,
 ): bigint {
-  conversionDenominator = wad;
+  let numerator: bigint;
+  let exponent = 0;
   if (baseDecimals < settlementDecimals) {
-    conversionNumerator = quantityUnits * perUnit * powerOfTen(settlementDecimals - baseDecimals);
-    return conversionNumerator / wad;
+    numerator = quantityUnits * perUnit * powerOfTen(settlementDecimals - baseDecimals);
+  } else {
+    exponent = baseDecimals - settlementDecimals;
+    const reduced = exponent === 0 ? perUnit : reducedPerUnit(perUnit, exponent);
+    if (reduced !== undefined) {
+      numerator = quantityUnits * reduced;
+      exponent = 0;
+    } else numerator = quantityUnits * perUnit;
   }
-  const exponent = baseDecimals - settlementDecimals;
-  const reduced = exponent === 0 ? perUnit : reducedPerUnit(perUnit, exponent);
-  if (reduced !== undefined) {
-    conversionNumerator = quantityUnits * reduced;
-    return conversionNumerator / wad;
+  conversionNumerator = numerator;
+  conversionDenominator = exponent === 0 ? wad : wadTimesPowerOfTen(exponent);
+  if (rounding === towardPositive ? numerator > 0n : rounding === towardNegative && numerator < 0n) {
+    const lessOne = exponent === 0 ? wadLessOne : wadTimesPowerOfTenLessOne(exponent);
+    numerator = rounding === towardPositive ? numerator + lessOne : numerator - lessOne;
   }
-  conversionNumerator = quantityUnits * perUnit;
-  conversionDenominator = wadTimesPowerOfTen(exponent);
-  return conversionNumerator / wad / powerOfTen(exponent);
-}
-
-/** Whether the last conversionQuotient, `quotient`, had a remainder (a product is cheaper than a %). */
-function conversionInexact(quotient: bigint): boolean {
-  return quotient * conversionDenominator !== conversionNumerator;
+  return exponent === 0 ? numerator / wad : numerator / wad / powerOfTen(exponent);
 }
 
 /**
@@ -148,9 +169,7 @@ export function settlementUnitsTowardPositive(
   baseDecimals: number,
   settlementDecimals: number,
 ): bigint {
-  const quotient = conversionQuotient(quantityUnits, perUnit, baseDecimals, settlementDecimals);
-  // Division truncates toward zero: only a positive numerator with a remainder rounds up.
-  return conversionNumerator > 0n && conversionInexact(quotient) ? quotient + 1n : quotient;
+  return conversionQuotient(quantityUnits, perUnit, baseDecimals, settlementDecimals, towardPositive);
 }
 
 /**
@@ -164,12 +183,13 @@ export function settlementUnitsQuotient(
   perUnit: bigint,
   market: { readonly base: { readonly decimals: number }; readonly quote: { readonly decimals: number } },
 ): bigint {
-  return conversionQuotient(sizeUnits, perUnit, market.base.decimals, market.quote.decimals);
+  return conversionQuotient(sizeUnits, perUnit, market.base.decimals, market.quote.decimals, towardZero);
 }
 
 /** The last settlementUnitsQuotient, `quotient`, rounded up (it reads the division that quotient came from). */
 export function notionalOfQuotient(quotient: bigint): bigint {
-  return conversionInexact(quotient) ? quotient + 1n : quotient;
+  // A product is cheaper than a %.
+  return quotient * conversionDenominator !== conversionNumerator ? quotient + 1n : quotient;
 }
 
 /**
@@ -284,7 +304,5 @@ export function markValueUnits(
   settlementDecimals: number,
 ): bigint {
   if (quantityUnits === 0n) return 0n;
-  // Division truncates toward zero, so only a negative numerator with a remainder rounds down.
-  const quotient = conversionQuotient(quantityUnits, markPrice, baseDecimals, settlementDecimals);
-  return conversionNumerator < 0n && conversionInexact(quotient) ? quotient - 1n : quotient;
+  return conversionQuotient(quantityUnits, markPrice, baseDecimals, settlementDecimals, towardNegative);
 }

@@ -11,7 +11,7 @@
  */
 import type { Side } from '../instruction.js';
 import type { Account, Market, Order } from '../state.js';
-import { holdsRestingReduceOnly, reduceOnlyCapacitySteps } from './resting-perp-orders.js';
+import { holdsRestingReduceOnly, makerHoldsRestingReduceOnly, reduceOnlyCapacitySteps } from './resting-perp-orders.js';
 
 export class ReduceOnlyWalk {
   /** Positions of the accounts holding reduce-only orders here, as the walk's fills so far leave them. */
@@ -32,12 +32,14 @@ export class ReduceOnlyWalk {
     return capacity < maker.remainingSteps ? capacity : maker.remainingSteps;
   }
 
-  /** A fill of `steps` against a maker of `makerAccount`, before the sink settles it. */
-  filled(makerAccount: Account, steps: bigint): void {
+  /** A fill of `steps` against `maker`, before the sink settles it. */
+  filled(maker: Order, steps: bigint): void {
+    const makerAccount = maker.account;
     // A self-trade (selfTradePrevention Allow) moves the account's position by nothing.
     if (makerAccount === this.taker) return;
     const market = this.market;
-    const makerTracked = holdsRestingReduceOnly(makerAccount, market);
+    // Through the resting order's holding: no lookup in the maker's account.
+    const makerTracked = makerHoldsRestingReduceOnly(maker);
     // The taker's answer holds for the whole walk: orders never come to rest during one.
     const takerTracked = (this.takerTracked ??= holdsRestingReduceOnly(this.taker, market));
     // Most fills move no account with reduce-only orders here: then the move is not even computed.

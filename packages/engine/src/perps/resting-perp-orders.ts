@@ -1,6 +1,7 @@
 /**
  * An account's resting orders on one perpetual (docs/perps.md, section 4a),
- * kept beside the book so that no check has to walk the account's orders:
+ * kept beside the book in the account's holding on the perpetual
+ * (perp-holding.ts), so that no check has to walk the account's orders:
  *
  * - the totals of its resting orders that are not reduce-only, per side:
  *   remaining steps and their notional at their own limit prices (USDC
@@ -11,56 +12,44 @@
  *
  * Maintained where a perpetual's order rests (order-execution.ts, and the
  * state decoder), fills as a maker (perp-settlement.ts), is cut, or leaves
- * the book (open-orders.ts). Derived state: never encoded, rebuilt when a
- * state is decoded, and checked against the book by the invariants (an
- * empty record, kept once its orders left, counts as none).
+ * the book (open-orders.ts); a resting order reaches the holding directly
+ * (`order.perpHolding`). Derived state: never encoded, rebuilt when a state
+ * is decoded, and checked against the book by the invariants (an empty
+ * record, kept once its orders left, counts as none).
  */
 import type { EntryRecorder } from '../entry-recorder.js';
 import type { Side } from '../instruction.js';
 import { cancelResting, viewOrder } from '../open-orders.js';
 import type { Account, ExchangeState, Market, Order } from '../state.js';
+import { holdingOf } from './perp-holding.js';
 
+/** What an account's resting orders on one perpetual add up to (the fields of its PerpHolding that count them). */
 export interface RestingPerpOrders {
-  /** Resting bids that are not reduce-only: remaining steps, and their notional at their limits in USDC units. */
   bidSteps: bigint;
   bidQuoteUnits: bigint;
-  /** Resting asks that are not reduce-only, likewise. */
   askSteps: bigint;
   askQuoteUnits: bigint;
-  /** Resting reduce-only orders, ascending id. */
   readonly reduceOnly: Order[];
 }
 
-const noRestingOrders: RestingPerpOrders = Object.freeze({
-  bidSteps: 0n,
-  bidQuoteUnits: 0n,
-  askSteps: 0n,
-  askQuoteUnits: 0n,
-  reduceOnly: Object.freeze([]) as unknown as Order[],
-});
-
-/** The account's resting orders on `market` (an empty, frozen record when it has none). */
-export function restingPerpOrdersOf(account: Account, market: Market): RestingPerpOrders {
-  return account.restingPerpOrders.get(market.index) ?? noRestingOrders;
-}
-
 /**
- * Whether the account rests reduce-only orders on `market` (each side of every perpetual fill asks). Reads the
- * account's own record only: the frozen empty record has another hidden class, and going through it made this
- * hot load polymorphic.
+ * Whether the account rests reduce-only orders on `market` (each side of every perpetual fill asks): its
+ * holding's list, when it has a holding there.
  */
 export function holdsRestingReduceOnly(account: Account, market: Market): boolean {
-  const record = account.restingPerpOrders.get(market.index);
-  return record !== undefined && record.reduceOnly.length > 0;
+  const holding = account.perpHoldings[market.index];
+  return holding !== undefined && holding.reduceOnly.length > 0;
 }
 
-function recordOf(account: Account, market: Market): RestingPerpOrders {
-  let record = account.restingPerpOrders.get(market.index);
-  if (record === undefined) {
-    record = { bidSteps: 0n, bidQuoteUnits: 0n, askSteps: 0n, askQuoteUnits: 0n, reduceOnly: [] };
-    account.restingPerpOrders.set(market.index, record);
-  }
-  return record;
+/** holdsRestingReduceOnly for a resting order's account on its market, through the order's holding. */
+export function makerHoldsRestingReduceOnly(maker: Order): boolean {
+  const holding = maker.perpHolding ?? maker.account.perpHoldings[maker.market.index];
+  return holding !== undefined && holding.reduceOnly.length > 0;
+}
+
+/** The holding of a resting order's account on its market (set when the order rested). */
+function recordOf(order: Order): RestingPerpOrders {
+  return order.perpHolding ?? holdingOf(order.account, order.market);
 }
 
 /**
@@ -71,7 +60,7 @@ function recordOf(account: Account, market: Market): RestingPerpOrders {
  * account and perpetual).
  */
 function addToTotals(order: Order, steps: bigint, quoteUnits: bigint): void {
-  const record = recordOf(order.account, order.market);
+  const record = recordOf(order);
   if (order.side === 'Bid') {
     record.bidSteps += steps;
     record.bidQuoteUnits += quoteUnits;
@@ -87,12 +76,14 @@ function isEmpty(record: RestingPerpOrders): boolean {
 
 /** An order on a perpetual came to rest in the book. */
 export function perpOrderRested(order: Order): void {
+  // The order reaches its account's holding directly from now on (its fills as a maker, its removal).
+  order.perpHolding = holdingOf(order.account, order.market);
   if (!order.reduceOnly) {
     const steps = order.remainingSteps;
     addToTotals(order, steps, steps * order.priceTicks * order.market.quoteUnitsPerStepTick);
     return;
   }
-  const list = recordOf(order.account, order.market).reduceOnly;
+  const list = recordOf(order).reduceOnly;
   // Ids ascend as orders rest, so this is an append but for a state decoded out of order (which it refuses).
   let index = list.length;
   while (index > 0 && list[index - 1]!.id > order.id) index -= 1;
@@ -116,7 +107,7 @@ export function perpOrderClosed(order: Order): void {
     if (steps > 0n) addToTotals(order, -steps, -steps * order.priceTicks * order.market.quoteUnitsPerStepTick);
     return;
   }
-  const record = recordOf(order.account, order.market);
+  const record = recordOf(order);
   const index = record.reduceOnly.indexOf(order);
   if (index >= 0) record.reduceOnly.splice(index, 1);
 }
@@ -150,7 +141,7 @@ export function conformReduceOnlyOrders(
   account: Account,
   market: Market,
 ): void {
-  const record = account.restingPerpOrders.get(market.index);
+  const record = account.perpHoldings[market.index];
   if (record === undefined || record.reduceOnly.length === 0) return;
   const quantityUnits = account.positions.get(market.index)?.quantityUnits ?? 0n;
   // A copy: expiring an order takes it out of the list.
@@ -192,6 +183,8 @@ export function checkRestingPerpOrders(state: ExchangeState, fail: (message: str
       if (order.reduceOnly) fail(`order ${order.id} is reduce-only on a spot market`);
       continue;
     }
+    if (order.perpHolding === undefined || order.perpHolding !== account.perpHoldings[market.index])
+      fail(`order ${order.id} does not reach its account's holding on ${market.symbol}`);
     const byMarket = expected.get(account) ?? new Map<number, RestingPerpOrders>();
     expected.set(account, byMarket);
     const record = byMarket.get(market.index) ?? {
@@ -222,11 +215,12 @@ export function checkRestingPerpOrders(state: ExchangeState, fail: (message: str
     const byMarket = expected.get(account);
     // An empty record may remain after the orders it counted left (addToTotals): it stands for none.
     let records = 0;
-    for (const record of account.restingPerpOrders.values()) if (!isEmpty(record)) records += 1;
+    for (const record of account.perpHoldings) if (record !== undefined && !isEmpty(record)) records += 1;
     if (records !== (byMarket?.size ?? 0))
       fail(`account ${account.id}: resting perpetual order records disagree with its orders`);
-    for (const [marketIndex, record] of account.restingPerpOrders) {
-      if (isEmpty(record)) continue;
+    for (let marketIndex = 0; marketIndex < account.perpHoldings.length; marketIndex += 1) {
+      const record = account.perpHoldings[marketIndex];
+      if (record === undefined || isEmpty(record)) continue;
       const want = byMarket?.get(marketIndex);
       const same =
         want !== undefined &&

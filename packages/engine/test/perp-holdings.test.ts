@@ -1,0 +1,174 @@
+/**
+ * The per-(account, perpetual) holdings (perps/perp-holding.ts): each holds its account's position (the object in
+ * `account.positions`, or none once flat), its resting orders' totals, its place in the realisation order and its
+ * USDC balance; a resting order reaches its account's holding. All derived: the invariants fail a holding that
+ * disagrees with the state, and a decoded state rebuilds them and goes on to the same state.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { checkInvariants } from '../src/invariants.js';
+import { marketPositionsOf } from '../src/perps/position-queue.js';
+import { decodeState, encodeState } from '../src/state-codec.js';
+import type { Account, ExchangeState, Market } from '../src/state.js';
+import { runScenario, scenarioKeys } from './scenario-runner.js';
+
+const setup = readFileSync(new URL('scenarios/setup.scenario', import.meta.url), 'utf8');
+// perp-funding-and-borrow.scenario's opening: carol long 15 against erin's short, erin's ask of 2 more resting,
+// then an operator entry an hour later whose sweep realises both (their funding settled into USDC).
+const opening = [
+  '3 operator marketList symbol=SOL_USDC_PERP baseSymbol=SOL quoteSymbol=USDC tickSize=0.01 stepSize=0.01' +
+    ' minQuantity=0.01 maxQuantity=100000 minPrice=0.01 maxPrice=1000000 makerFeeBps=0 takerFeeBps=0' +
+    ' marketType=PERP imfBase=0.1 imfFactor=0 mmfBase=0.05 mmfFactor=0 -> ok',
+  '4 erin orderExecute symbol=SOL_USDC_PERP side=Ask orderType=Limit price=100 quantity=17 -> ok',
+  '4 carol orderExecute symbol=SOL_USDC_PERP side=Bid orderType=Market quantity=15 -> ok',
+].join('\n');
+const sweep = '3600000 operator indexPriceUpdate symbol=SOL price=100 publishedAtMs=3600000 -> ok';
+
+interface Opened {
+  state: ExchangeState;
+  market: Market;
+  carol: Account;
+  erin: Account;
+}
+
+function opened(): Opened {
+  const state = runScenario(`${setup}\n${opening}`);
+  const market = state.marketsBySymbol.get('SOL_USDC_PERP')!;
+  const carol = state.accounts.get(scenarioKeys.get('carol')!)!;
+  const erin = state.accounts.get(scenarioKeys.get('erin')!)!;
+  return { state, market, carol, erin };
+}
+
+/** What the holdings of `state` hold, by account id and market index, in terms the two states can compare. */
+function holdingsOf(state: ExchangeState): string[] {
+  const rows: string[] = [];
+  for (const account of state.accountList) {
+    for (const [marketIndex, holding] of account.perpHoldings.entries()) {
+      if (holding === undefined) continue;
+      const position = holding.position;
+      rows.push(
+        [
+          account.id,
+          marketIndex,
+          position === undefined ? '-' : `${position.quantityUnits}/${position.costBasisUnits}`,
+          holding.bidSteps,
+          holding.bidQuoteUnits,
+          holding.askSteps,
+          holding.askQuoteUnits,
+          holding.reduceOnly.map((order) => order.id).join(','),
+        ].join(' '),
+      );
+    }
+  }
+  return rows;
+}
+
+describe('the perpetual holdings', () => {
+  it('hold the positions, the resting totals and the USDC balances of their accounts', () => {
+    const { state, market, carol, erin } = opened();
+    const carolHolding = carol.perpHoldings[market.index]!;
+    const erinHolding = erin.perpHoldings[market.index]!;
+    expect(carolHolding.position).toBe(carol.positions.get(market.index));
+    expect(carolHolding.position!.quantityUnits).toBe(15_000_000_000n);
+    expect(erinHolding.position).toBe(erin.positions.get(market.index));
+    // erin's ask rests with 2 of its 17 left; it reaches her holding.
+    expect(erinHolding.askSteps).toBe(200n);
+    const resting = [...state.orders.values()].filter((order) => order.account === erin);
+    expect(resting.map((order) => order.perpHolding)).toEqual([erinHolding]);
+    // The fills moved both USDC balances: the holdings keep them.
+    expect(carolHolding.settlementBalance).toBe(carol.balances[market.quote.index]);
+    expect(erinHolding.settlementBalance).toBe(erin.balances[market.quote.index]);
+    // The market's index holds the holdings themselves.
+    const holders = marketPositionsOf(state, market).holders;
+    expect(holders.get(carol.ordinal)).toBe(carolHolding);
+    expect(holders.get(erin.ordinal)).toBe(erinHolding);
+    checkInvariants(state);
+    runScenario(sweep, state);
+    expect(carolHolding.settlementBalance).toBe(carol.balances[market.quote.index]);
+    checkInvariants(state);
+  });
+
+  it('let go of a closed position and keep the holding', () => {
+    const { state, market, carol } = opened();
+    const holding = carol.perpHoldings[market.index]!;
+    // erin's bid takes all of carol's 15 back: carol is flat.
+    runScenario(
+      [
+        '6 erin orderExecute symbol=SOL_USDC_PERP side=Bid orderType=Limit price=99 quantity=15 -> ok',
+        '6 carol orderExecute symbol=SOL_USDC_PERP side=Ask orderType=Market quantity=15 -> ok',
+      ].join('\n'),
+      state,
+    );
+    expect(carol.positions.has(market.index)).toBe(false);
+    expect(carol.perpHoldings[market.index]).toBe(holding);
+    expect(holding.position).toBeUndefined();
+    expect(marketPositionsOf(state, market).holders.has(carol.ordinal)).toBe(false);
+    checkInvariants(state);
+  });
+
+  it('that disagree with the state fail the invariants', () => {
+    const cases: Array<[(opened: Opened) => void, RegExp]> = [
+      [
+        ({ market, carol, erin }) => (carol.perpHoldings[market.index]!.position = erin.positions.get(market.index)),
+        /position/,
+      ],
+      [
+        ({ market, carol, erin }) =>
+          (carol.perpHoldings[market.index]!.settlementBalance = erin.balances[market.quote.index]),
+        /keeps another settlement balance/,
+      ],
+      [
+        ({ state, market, carol }) => {
+          for (const order of state.orders.values()) order.perpHolding = carol.perpHoldings[market.index];
+        },
+        /does not reach its account's holding/,
+      ],
+    ];
+    for (const [tamper, message] of cases) {
+      const tampered = opened();
+      checkInvariants(tampered.state);
+      tamper(tampered);
+      expect(() => checkInvariants(tampered.state)).toThrow(message);
+    }
+  });
+
+  it('take positions stored by other code from the state (before the index is built, or at a fill)', () => {
+    const { state } = opened();
+    runScenario('5 erin orderExecute symbol=SOL_USDC_PERP side=Bid orderType=Limit price=99 quantity=1 -> ok', state);
+    const copy = decodeState(encodeState(state));
+    // As if the positions had been stored by hand (perp-attest.bench.ts does): no holding holds one, no index.
+    const market = copy.marketsBySymbol.get('SOL_USDC_PERP')!;
+    for (const account of copy.accountList) {
+      const holding = account.perpHoldings[market.index];
+      if (holding !== undefined) holding.position = undefined;
+    }
+    market.perp!.positionIndex = undefined;
+    // A reduce-only order skips the margin check (which builds the index): its fill moves both positions first.
+    const more = [
+      '6 carol orderExecute symbol=SOL_USDC_PERP side=Ask orderType=Market quantity=1 reduceOnly=true -> ok',
+      sweep,
+    ].join('\n');
+    runScenario(more, state);
+    runScenario(more, copy);
+    expect(Buffer.from(encodeState(copy)).equals(Buffer.from(encodeState(state)))).toBe(true);
+    expect(holdingsOf(copy)).toEqual(holdingsOf(state));
+    checkInvariants(copy);
+  });
+
+  it('are not encoded: a decoded state rebuilds them and goes on to the same state', () => {
+    const { state } = opened();
+    const copy = decodeState(encodeState(state));
+    expect(holdingsOf(copy)).toEqual(holdingsOf(state));
+    checkInvariants(copy);
+    const more = [
+      sweep,
+      '3600001 carol orderExecute symbol=SOL_USDC_PERP side=Bid orderType=Market quantity=2 -> ok',
+      '3600002 erin orderExecute symbol=SOL_USDC_PERP side=Bid orderType=Limit price=99 quantity=3 -> ok',
+    ].join('\n');
+    runScenario(more, state);
+    runScenario(more, copy);
+    expect(Buffer.from(encodeState(copy)).equals(Buffer.from(encodeState(state)))).toBe(true);
+    expect(holdingsOf(copy)).toEqual(holdingsOf(state));
+    checkInvariants(copy);
+  });
+});
