@@ -89,8 +89,8 @@ const orderRecordLength = 17;
  * The OrderView an order record holds: its keys in the order of the JSON objects of storage formats 1 to 4, and an
  * absent optional field absent (not undefined), as those decoded.
  */
-export function decodeOrder(value: Uint8Array, account: string, start = 8, end = value.byteLength): OrderView {
-  const text = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1', start, end);
+export function decodeOrder(value: Uint8Array, account: string): OrderView {
+  const text = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1', 8);
   const fields = JSON.parse(text) as OrderRecordFields;
   if (!Array.isArray(fields) || fields.length !== orderRecordLength) throw new Error(`not an order record: ${text}`);
   // The indices are OrderRecordFields' positions.

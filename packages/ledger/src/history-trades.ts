@@ -53,26 +53,16 @@ type FillRecordFields = [
 ];
 const fillRecordLength = 12;
 
-/**
- * The array of a record in `value` from byte `start` to `end`: by default a record value of its own (writer sequence
- * ‖ JSON, the public trade), else a slice of an entry's records (0x1d, from storage format 7: history.ts).
- */
-function recordFields<T extends unknown[]>(
-  value: Uint8Array,
-  length: number,
-  what: string,
-  start = 8,
-  end = value.byteLength,
-): T {
-  const text = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1', start, end);
+function recordFields<T extends unknown[]>(value: Uint8Array, length: number, what: string): T {
+  const text = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1', 8);
   const fields = JSON.parse(text) as T;
   if (!Array.isArray(fields) || fields.length !== length) throw new Error(`not a ${what} record: ${text}`);
   return fields;
 }
 
 /** The FillRecord a fill record holds: its keys in the order of the JSON objects of formats 1 to 5. */
-export function decodeFill(value: Uint8Array, start = 8, end = value.byteLength): FillRecord {
-  const fields = recordFields<FillRecordFields>(value, fillRecordLength, 'fill', start, end);
+export function decodeFill(value: Uint8Array): FillRecord {
+  const fields = recordFields<FillRecordFields>(value, fillRecordLength, 'fill');
   // The indices are FillRecordFields' positions.
   const fill: Record<string, unknown> = {
     tradeId: fields[0],

@@ -11,7 +11,6 @@ import {
   type HistoryIndex,
   type PublicTrade,
 } from './history.js';
-import { recordLocationOf } from './history-entry-records.js';
 import { decodeOrder } from './history-orders.js';
 import { decodeFill, decodeTrade } from './history-trades.js';
 import { keyspaces } from './storage-format.js';
@@ -252,46 +251,32 @@ function newLimitBid(orderId: number, account: string, clientId?: number): Order
   };
 }
 
-/** The record an index record (0x10, 0x11) names in the same entry's records (0x1d), as [value, start, end]. */
-function namedRecord(operations: BatchOperation[], indexValue: Uint8Array): [Uint8Array, number, number] {
-  const entryRecords = operations.find((operation) => operation.key[0] === keyspaces.entryRecords);
-  const { sequence, start, end } = recordLocationOf(indexValue);
-  expect([...entryRecords!.key]).toEqual([
-    keyspaces.entryRecords,
-    ...Buffer.from(sequence.toString(16).padStart(16, '0'), 'hex'),
-  ]);
-  return [(entryRecords as Extract<BatchOperation, { type: 'put' }>).value, start, end];
-}
-
 describe('order records (docs/log-format.md, "History records")', () => {
   const account = traders[0]!.accountId;
   const view = newLimitBid(7, account, 12);
   const text = (value: Uint8Array) => Buffer.from(value).toString('latin1');
-  const u64 = (value: number) => `\0\0\0\0\0\0\0${String.fromCharCode(value)}`;
-  const u32 = (value: number) => `\0\0${String.fromCharCode(value >> 8, value & 0xff)}`;
 
-  test('an accepted order: its id and account under 0x12, an index record under 0x11, its array under 0x1d', () => {
+  test('an accepted order: its array under 0x11, its id and account under 0x12, as the example', () => {
     const operations: BatchOperation[] = [];
     historyOperations(undefined as never, 9, [{ type: 'orderAccepted', order: view }], operations);
-    const array =
-      '[7,"SOL_USDC","Bid","Limit","10000","150",null,"0","0","GTC",false,"RejectTaker",false,12,null,"New",' +
-      '1700000000000]';
+    const sequence = '\0\0\0\0\0\0\0\x09';
     expect(
-      operations.map((operation) => [text(operation.key), operation.type === 'put' && text(operation.value)]),
+      operations.map((operation) => [operation.key[0], operation.type === 'put' && text(operation.value)]),
     ).toEqual([
-      [`\x12${u64(7)}`, `${u64(9)}${u64(7)}${account}`],
-      // account ‖ order id ‖ the sequence of the entry that changed it → writer sequence ‖ offset 8 ‖ length
-      [`\x11${account}${u64(7)}${u64(9)}`, `${u64(9)}${u32(8)}${u32(array.length)}`],
-      [`\x1d${u64(9)}`, `${u64(9)}${array}`],
+      [keyspaces.orderById, `${sequence}\0\0\0\0\0\0\0\x07${account}`],
+      [
+        keyspaces.orderByAccount,
+        `${sequence}[7,"SOL_USDC","Bid","Limit","10000","150",null,"0","0","GTC",false,` +
+          '"RejectTaker",false,12,null,"New",1700000000000]',
+      ],
     ]);
-    const record = (operations[1] as Extract<BatchOperation, { type: 'put' }>).value;
+    const [, record] = operations as [BatchOperation, Extract<BatchOperation, { type: 'put' }>];
     // An absent optional field is absent from the decoded view, as formats 1 to 4 read it.
     const { quoteQuantityUnits: _quote, triggerPriceTicks: _trigger, ...present } = view;
-    const [entryRecords, start, end] = namedRecord(operations, record);
-    expect(decodeOrder(entryRecords, account, start, end)).toStrictEqual(present);
+    expect(decodeOrder(record.value, account)).toStrictEqual(present);
   });
 
-  test('an update writes a new index record and the array again, no pointer; the optional fields round-trip', () => {
+  test('an update writes the array again and no pointer; the optional fields round-trip', () => {
     const updated: OrderView = { ...view, quoteQuantityUnits: 5n, triggerPriceTicks: 9_990n, reduceOnly: true };
     const operations: BatchOperation[] = [];
     historyOperations(
@@ -300,14 +285,10 @@ describe('order records (docs/log-format.md, "History records")', () => {
       [{ type: 'orderUpdated', order: updated, reason: undefined }],
       operations,
     );
-    expect(operations.map((operation) => operation.key[0])).toEqual([keyspaces.orderByAccount, keyspaces.entryRecords]);
-    expect(text(operations[0]!.key)).toBe(`\x11${account}${u64(7)}${u64(10)}`);
+    expect(operations.map((operation) => operation.key[0])).toEqual([keyspaces.orderByAccount]);
     const value = (operations[0] as Extract<BatchOperation, { type: 'put' }>).value;
-    const [entryRecords, start, end] = namedRecord(operations, value);
-    expect(text(entryRecords).slice(start, end)).toContain(
-      ',"5","0","0","GTC",false,"RejectTaker",true,12,"9990","New",',
-    );
-    expect(decodeOrder(entryRecords, account, start, end)).toStrictEqual(updated);
+    expect(text(value).slice(8)).toContain(',"5","0","0","GTC",false,"RejectTaker",true,12,"9990","New",');
+    expect(decodeOrder(value, account)).toStrictEqual(updated);
     const { clientId: _, ...withoutClientId } = updated;
     operations.length = 0;
     historyOperations(
@@ -316,13 +297,13 @@ describe('order records (docs/log-format.md, "History records")', () => {
       [{ type: 'orderUpdated', order: { ...withoutClientId, clientId: undefined }, reason: undefined }],
       operations,
     );
-    const index = (operations[0] as Extract<BatchOperation, { type: 'put' }>).value;
-    const [records, from, to] = namedRecord(operations, index);
-    expect(decodeOrder(records, account, from, to)).toStrictEqual(withoutClientId);
+    expect(decodeOrder((operations[0] as Extract<BatchOperation, { type: 'put' }>).value, account)).toStrictEqual(
+      withoutClientId,
+    );
   });
 });
 
-describe('fill and public trade records (storage formats 6 and 7)', () => {
+describe('fill and public trade records (storage format 6)', () => {
   const maker = 'M'.repeat(43) + '=';
   const taker = 'T'.repeat(43) + '=';
   const state = {
@@ -347,14 +328,6 @@ describe('fill and public trade records (storage formats 6 and 7)', () => {
   const text = (value: Uint8Array) => Buffer.from(value).toString('latin1', 8);
   const values = (operations: BatchOperation[]) =>
     operations.map((operation) => (operation as Extract<BatchOperation, { type: 'put' }>).value);
-  /** A fill's record: the bytes its index record names in the entry's records. */
-  const fillOf = (operations: BatchOperation[], indexValue: Uint8Array) => {
-    const [entryRecords, start, end] = namedRecord(operations, indexValue);
-    return {
-      text: Buffer.from(entryRecords).toString('latin1', start, end),
-      fill: decodeFill(entryRecords, start, end),
-    };
-  };
 
   test('a trade: two fills and the public trade as arrays, as the examples, read back as the old objects', () => {
     const operations: BatchOperation[] = [];
@@ -363,21 +336,16 @@ describe('fill and public trade records (storage formats 6 and 7)', () => {
       keyspaces.fillByAccount,
       keyspaces.fillByAccount,
       keyspaces.tradeByMarket,
-      keyspaces.entryRecords,
     ]);
-    const [makerIndex, takerIndex, publicTrade] = values(operations) as [Uint8Array, Uint8Array, Uint8Array];
-    const makerFill = fillOf(operations, makerIndex);
-    const takerFill = fillOf(operations, takerIndex);
+    const [makerFill, takerFill, publicTrade] = values(operations) as [Uint8Array, Uint8Array, Uint8Array];
     // The maker bought (the taker sold): its fee is in the base asset.
-    expect(makerFill.text).toBe('[41,7,"SOL_USDC","Bid","10000","150","1500000","150","SOL",true,null,1700000000000]');
-    expect(takerFill.text).toBe(
+    expect(text(makerFill)).toBe('[41,7,"SOL_USDC","Bid","10000","150","1500000","150","SOL",true,null,1700000000000]');
+    expect(text(takerFill)).toBe(
       '[41,8,"SOL_USDC","Ask","10000","150","1500000","1500","USDC",false,null,1700000000000]',
     );
-    // The entry's records: the two fills back to back after the writer sequence.
-    expect(text(values(operations)[3]!)).toBe(makerFill.text + takerFill.text);
     expect(text(publicTrade)).toBe('[41,"SOL_USDC","10000","150","1500000",true,1700000000000]');
     // The keys in the order of the objects of formats 1 to 5, an absent systemOrderType absent.
-    expect(makerFill.fill).toStrictEqual({
+    expect(decodeFill(makerFill)).toStrictEqual({
       tradeId: 41,
       orderId: 7,
       market: 'SOL_USDC',
@@ -390,7 +358,7 @@ describe('fill and public trade records (storage formats 6 and 7)', () => {
       isMaker: true,
       timeMs: 1_700_000_000_000,
     });
-    expect(Object.keys(takerFill.fill)).toEqual(Object.keys(makerFill.fill));
+    expect(Object.keys(decodeFill(takerFill))).toEqual(Object.keys(decodeFill(makerFill)));
     expect(decodeTrade(publicTrade)).toStrictEqual({
       tradeId: 41,
       market: 'SOL_USDC',
@@ -405,13 +373,11 @@ describe('fill and public trade records (storage formats 6 and 7)', () => {
   test("a liquidation's system order type is on the taker's fill only, before timeMs", () => {
     const operations: BatchOperation[] = [];
     historyOperations(state, 9, [{ ...trade, systemOrderType: 'LiquidatePositionOnBook' }], operations);
-    const [makerIndex, takerIndex] = values(operations) as [Uint8Array, Uint8Array];
-    const makerFill = fillOf(operations, makerIndex);
-    const takerFill = fillOf(operations, takerIndex);
-    expect(takerFill.text).toContain(',false,"LiquidatePositionOnBook",1700000000000]');
-    expect(makerFill.fill.systemOrderType).toBeUndefined();
-    expect(Object.keys(takerFill.fill).slice(-2)).toEqual(['systemOrderType', 'timeMs']);
-    expect(takerFill.fill.systemOrderType).toBe('LiquidatePositionOnBook');
+    const [makerFill, takerFill] = values(operations) as [Uint8Array, Uint8Array];
+    expect(text(takerFill)).toContain(',false,"LiquidatePositionOnBook",1700000000000]');
+    expect(decodeFill(makerFill).systemOrderType).toBeUndefined();
+    expect(Object.keys(decodeFill(takerFill)).slice(-2)).toEqual(['systemOrderType', 'timeMs']);
+    expect(decodeFill(takerFill).systemOrderType).toBe('LiquidatePositionOnBook');
     expect(() => decodeFill(Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 9, 0x5b, 0x5d))).toThrow('not a fill record: []');
   });
 });

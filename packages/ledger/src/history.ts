@@ -1,5 +1,5 @@
 /**
- * The durable history: fills, orders (every status), deposits, withdrawals
+ * The durable history: fills, orders (latest status), deposits, withdrawals
  * (latest status) and public trades, derived from each accepted entry's events
  * and written in the same LevelDB batch as the entry, so history is exactly as
  * durable as the log. Re-applying an entry rewrites the same keys with the
@@ -9,13 +9,13 @@
  * 44 ASCII characters (or the market symbol with a length byte), then an
  * 8-byte big-endian id, so the newest record of an account comes last.
  * Values: the 8-byte big-endian sequence of the entry that wrote the record,
- * then UTF-8 JSON with every bigint as a decimal string. The exceptions: the
- * order-by-id record holds the order's account id (history-orders.ts), and
- * fills and orders are stored in their entry's 0x1d value, the account keys
- * holding only where they are (history-entry-records.ts).
+ * then UTF-8 JSON with every bigint as a decimal string; the one exception is
+ * the order-by-id record, which holds the order's account id instead of a
+ * second copy of the order (history-orders.ts).
  */
 import {
   isCanonicalAccountId,
+  viewOrder,
   type DepositView,
   type EngineEvent,
   type ExchangeState,
@@ -53,7 +53,6 @@ import {
   type FundingIntervalRecord,
   type MarkPriceRange,
 } from './history-perps.js';
-import { EntryRecordsBuilder, EntryRecordsReader } from './history-entry-records.js';
 import { accountOfOrderPointer, decodeOrder, orderJson, orderPointersValue } from './history-orders.js';
 import { decodeFill, decodeTrade, fillJson, liquidationFillJson, tradeJson } from './history-trades.js';
 import {
@@ -181,20 +180,6 @@ function accountIdKey(space: number, accountId: string, id: number): Buffer {
   return key;
 }
 
-/**
- * An order's index record of one entry (0x11, from storage format 7): account ‖ order id ‖ the sequence of the entry
- * that changed it, so every change is a new key (no overwrite) and the order's latest status is its last key.
- */
-function orderChangeKey(accountId: string, orderId: number, sequence: number): Buffer {
-  const key = accountPrefix(keyspaces.orderByAccount, accountId, 16);
-  writeUint64(key, 1 + accountIdLength, orderId);
-  writeUint64(key, 1 + accountIdLength + 8, sequence);
-  return key;
-}
-
-/** The offset of the order id in an order's index key. */
-const orderIdOffset = 1 + accountIdLength;
-
 function fillKey(accountId: string, tradeId: number, isMaker: boolean): Buffer {
   const key = accountPrefix(keyspaces.fillByAccount, accountId, 9);
   writeUint64(key, 1 + accountIdLength, tradeId);
@@ -273,7 +258,7 @@ function decodeRecord<T>(value: Uint8Array, bigintFields: readonly BigintFields<
 /** The two fills of a `perpLiquidationTrade` event (no public trade: it is no trade on the book). */
 function putLiquidationTrade(
   operations: BatchOperation[],
-  records: EntryRecordsBuilder,
+  sequence: number,
   state: ExchangeState,
   event: LiquidationTradeEvent,
 ): void {
@@ -283,7 +268,7 @@ function putLiquidationTrade(
     operations.push({
       type: 'put',
       key: fillKey(isCounterparty ? event.counterparty : event.account, event.tradeId, isCounterparty),
-      value: records.add(liquidationFillJson(event, isCounterparty, quote)),
+      value: asciiRecordValue(sequence, liquidationFillJson(event, isCounterparty, quote)),
     });
   }
 }
@@ -312,14 +297,9 @@ export function decodeWithdrawal(value: Uint8Array): WithdrawalView {
 // Writing
 // ---------------------------------------------------------------------------
 
-function putOrder(
-  operations: BatchOperation[],
-  records: EntryRecordsBuilder,
-  sequence: number,
-  order: OrderView,
-): void {
-  const value = records.add(orderJson(order));
-  operations.push({ type: 'put', key: orderChangeKey(order.account, order.orderId, sequence), value });
+function putOrder(operations: BatchOperation[], sequence: number, order: OrderView): void {
+  const value = asciiRecordValue(sequence, orderJson(order));
+  operations.push({ type: 'put', key: accountIdKey(keyspaces.orderByAccount, order.account, order.orderId), value });
 }
 
 /**
@@ -347,13 +327,7 @@ function putWithdrawal(operations: BatchOperation[], sequence: number, withdrawa
 }
 
 /** The two fills and the public trade of a `trade` event. */
-function putTrade(
-  operations: BatchOperation[],
-  records: EntryRecordsBuilder,
-  sequence: number,
-  state: ExchangeState,
-  event: TradeEvent,
-): void {
+function putTrade(operations: BatchOperation[], sequence: number, state: ExchangeState, event: TradeEvent): void {
   const market = state.marketsBySymbol.get(event.market);
   if (market === undefined) throw new Error(`trade ${event.tradeId} on unknown market ${event.market}`);
   const takerBuys = event.takerSide === 'Bid';
@@ -365,12 +339,12 @@ function putTrade(
     {
       type: 'put',
       key: fillKey(event.makerAccount, event.tradeId, true),
-      value: records.add(fillJson(event, true, takerBuys ? 'Ask' : 'Bid', takerBuys ? quote : base)),
+      value: asciiRecordValue(sequence, fillJson(event, true, takerBuys ? 'Ask' : 'Bid', takerBuys ? quote : base)),
     },
     {
       type: 'put',
       key: fillKey(event.takerAccount, event.tradeId, false),
-      value: records.add(fillJson(event, false, event.takerSide, takerBuys ? base : quote)),
+      value: asciiRecordValue(sequence, fillJson(event, false, event.takerSide, takerBuys ? base : quote)),
     },
     {
       type: 'put',
@@ -398,7 +372,6 @@ export function historyOperations(
   let lendingMovements = false;
   let perpEvents = false;
   let perpAccountEvents = false;
-  const records = new EntryRecordsBuilder(sequence);
   for (const event of events) {
     switch (event.type) {
       case 'orderAccepted':
@@ -407,10 +380,10 @@ export function historyOperations(
         (orders ??= new Map()).set(event.order.orderId, event.order);
         break;
       case 'trade':
-        putTrade(operations, records, sequence, state, event);
+        putTrade(operations, sequence, state, event);
         break;
       case 'perpLiquidationTrade':
-        putLiquidationTrade(operations, records, state, event);
+        putLiquidationTrade(operations, sequence, state, event);
         break;
       case 'marketListed':
         // The listing entry's log time: Backpack's market `createdAt`. apply() has set state.logTimeMs to it.
@@ -447,8 +420,7 @@ export function historyOperations(
     }
   }
   if (accepted !== undefined) putOrderPointers(operations, sequence, accepted);
-  if (orders !== undefined) for (const order of orders.values()) putOrder(operations, records, sequence, order);
-  records.finish(operations);
+  if (orders !== undefined) for (const order of orders.values()) putOrder(operations, sequence, order);
   // Their sources depend on the entry's other events, so they are written once all are seen.
   if (lendingMovements) lendingHistoryOperations(state, sequence, events, operations);
   if (perpEvents) perpHistoryOperations(sequence, events, operations);
@@ -458,14 +430,12 @@ export function historyOperations(
 /**
  * After a torn tail is dropped, removes what the dropped entries wrote to the
  * history: every record written by an entry at or after `firstDropped`.
- * Fills, trades, deposits and the entries' records (0x1d) are immutable and
- * simply go; so do order pointers, which only the entry that accepted the
- * order writes, and an order's index records, one per entry that changed it
- * (the order's last kept one, if any, is then its latest status). A
- * withdrawal record written by a dropped entry either belongs to a withdrawal
- * created by a dropped entry (it goes) or to one that was still pending after
- * the last kept entry (it is rewritten from `state`, the state after that
- * entry). Scans all history; it runs only on a torn tail.
+ * Fills, trades and deposits are immutable and simply go; so do order
+ * pointers, which only the entry that accepted the order writes. An order or
+ * withdrawal record written by a dropped entry either belongs to an order or
+ * withdrawal created by a dropped entry (it goes) or to one that was still
+ * open or pending after the last kept entry (it is rewritten from `state`,
+ * the state after that entry). Scans all history; it runs only on a torn tail.
  */
 export async function historyRepairOperations(
   db: LedgerDatabase,
@@ -479,7 +449,15 @@ export async function historyRepairOperations(
   for (const space of historyKeyspaces) {
     for await (const [key, value] of db.iterator(prefixRange(Uint8Array.of(space)))) {
       if (writerSequenceOf(value) < firstDropped) continue;
-      if (space === keyspaces.withdrawalByAccount) {
+      if (space === keyspaces.orderByAccount) {
+        // The order id is the key's last 8 bytes (0x11 ‖ account id ‖ u64 order id).
+        const order = state.orders.get(readUint64(key, 1 + accountIdLength));
+        if (order !== undefined) {
+          operations.push({ type: 'put', key, value: asciiRecordValue(lastKept, orderJson(viewOrder(order))) });
+          rewritten += 1;
+          continue;
+        }
+      } else if (space === keyspaces.withdrawalByAccount) {
         const pending = state.pendingWithdrawals.get(decodeWithdrawal(value).withdrawalId);
         if (pending !== undefined) {
           const view: WithdrawalView = {
@@ -511,8 +489,7 @@ export async function historyRepairOperations(
 // ---------------------------------------------------------------------------
 
 interface ScanFilter<T> {
-  /** The record an index or record value names; undefined skips it (an order's older status). */
-  readonly decode: (value: Uint8Array, key: Uint8Array) => T | undefined | Promise<T | undefined>;
+  readonly decode: (value: Uint8Array) => T;
   readonly timeOf: (record: T) => number;
   readonly marketOf?: (record: T) => string;
   /** Records it rejects are skipped before paging. */
@@ -539,9 +516,8 @@ async function scanNewestFirst<T>(
   const results: T[] = [];
   if (limit === 0) return results;
   const market = filter.marketOf === undefined ? undefined : page.market;
-  for await (const [key, value] of db.iterator({ ...prefixRange(prefix), reverse: true })) {
-    const record = await filter.decode(value, key);
-    if (record === undefined) continue;
+  for await (const value of db.values({ ...prefixRange(prefix), reverse: true })) {
+    const record = filter.decode(value);
     if (market !== undefined && filter.marketOf!(record) !== market) continue;
     if (filter.keep !== undefined && !filter.keep(record)) continue;
     const time = filter.timeOf(record);
@@ -570,9 +546,8 @@ export class LevelHistoryIndex implements HistoryIndex {
   async fills(accountId: string, page: Page): Promise<FillRecord[]> {
     if (!isCanonicalAccountId(accountId)) return [];
     const types = page.systemOrderTypes;
-    const records = new EntryRecordsReader(this.db);
     return scanNewestFirst(this.db, accountPrefix(keyspaces.fillByAccount, accountId, 0), page, {
-      decode: async (value) => decodeFill(...(await records.locate(value))),
+      decode: decodeFill,
       timeOf: (fill) => fill.timeMs,
       marketOf: (fill) => fill.market,
       keep: page.systemOrderTypes === undefined ? undefined : (fill) => types!.includes(fill.systemOrderType),
@@ -581,18 +556,9 @@ export class LevelHistoryIndex implements HistoryIndex {
 
   async orders(accountId: string, page: Page): Promise<OrderView[]> {
     if (!isCanonicalAccountId(accountId)) return [];
-    const records = new EntryRecordsReader(this.db);
-    // Newest first, an order's index records come together, its latest change first: the others are skipped.
-    let lastOrderId = -1;
     return scanNewestFirst(this.db, accountPrefix(keyspaces.orderByAccount, accountId, 0), page, {
-      decode: async (value, key) => {
-        const orderId = readUint64(key, orderIdOffset);
-        if (orderId === lastOrderId) return undefined;
-        lastOrderId = orderId;
-        // The record leaves out the account id, which its key holds: the one scanned.
-        const [entryValue, start, end] = await records.locate(value);
-        return decodeOrder(entryValue, accountId, start, end);
-      },
+      // The record leaves out the account id, which its key holds: the one scanned.
+      decode: (value) => decodeOrder(value, accountId),
       timeOf: (order) => order.createdAtMs,
       marketOf: (order) => order.market,
     });
@@ -612,15 +578,10 @@ export class LevelHistoryIndex implements HistoryIndex {
       )[0];
     const account = pointers === undefined ? undefined : accountOfOrderPointer(pointers, orderId);
     if (account === undefined) return undefined;
-    // Its latest index record: the last key under account ‖ order id. The first was written in the same batch as the
-    // pointer and neither is deleted while the other stays (but by a torn-tail repair, which runs before the node
-    // serves), so it is there.
-    const [latest] = await this.db
-      .values({ ...prefixRange(accountIdKey(keyspaces.orderByAccount, account, orderId)), reverse: true, limit: 1 })
-      .all();
-    if (latest === undefined) return undefined;
-    const [value, start, end] = await new EntryRecordsReader(this.db).locate(latest);
-    return decodeOrder(value, account, start, end);
+    // Written in the same batch as the pointer and never deleted while the pointer stays (but by a torn-tail repair,
+    // which runs before the node serves), so it is there.
+    const value = await this.db.get(accountIdKey(keyspaces.orderByAccount, account, orderId));
+    return value === undefined ? undefined : decodeOrder(value, account);
   }
 
   async deposits(accountId: string, page: Page): Promise<DepositView[]> {

@@ -24,7 +24,6 @@ export const keyspaces = {
   perpFundingPaymentByAccount: 0x1a,
   perpSettlementByAccount: 0x1b,
   perpClosedPositionByAccount: 0x1c,
-  entryRecords: 0x1d,
 } as const;
 
 /** Every history keyspace, for scans that must visit all derived records. */
@@ -42,7 +41,6 @@ export const historyKeyspaces: readonly number[] = [
   keyspaces.perpFundingPaymentByAccount,
   keyspaces.perpSettlementByAccount,
   keyspaces.perpClosedPositionByAccount,
-  keyspaces.entryRecords,
 ];
 
 /**
@@ -55,14 +53,10 @@ export const historyKeyspaces: readonly number[] = [
  * (0x12) holds the order's account id, naming its record by account, instead
  * of a second copy of the order; version 6 stores the fill (0x10) and
  * public trade (0x15) records as JSON arrays, as version 5 did the order
- * records; version 7 stores an entry's fill and order records in one value
- * under its sequence (0x1d, keys that only grow), and under the account keys
- * (0x10, 0x11) only 16-byte index records naming them; an order gets one
- * index record per entry that changed it, the latest found when read
- * (history-entry-records.ts). An older ledger is upgraded in place when it is
- * opened (storage-upgrade.ts, docs/log-format.md "Storage format versions").
+ * records. An older ledger is upgraded in place when it is opened
+ * (storage-upgrade.ts, docs/log-format.md "Storage format versions").
  */
-export const storageFormatVersion = 7;
+export const storageFormatVersion = 6;
 
 const ascii = (text: string): Uint8Array => new TextEncoder().encode(text);
 function metaKey(name: string): Uint8Array {

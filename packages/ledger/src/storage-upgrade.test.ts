@@ -5,10 +5,7 @@
  * byte 1, and version-1 attestations whose digests the log's attestation
  * records carry), then opens it with the node. The upgrade rebuilds the
  * borrow/lend history, keeps the version-1 attestations readable, attests
- * version 2 from then on, and the replayer verifies the whole export. Fills
- * and orders are stored under their account keys as formats 1 to 6 stored
- * them, so the upgrade to format 7 (an entry's records under its sequence,
- * index records under the account keys) is tested by the same ledger.
+ * version 2 from then on, and the replayer verifies the whole export.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -32,7 +29,6 @@ import { AttestationMaker } from './attestation-maker.js';
 import { createDatabase, writeBatch, type BatchOperation, type LedgerDatabase } from './database.js';
 import { RecoveryError } from './errors.js';
 import { ExchangeNode } from './exchange-node.js';
-import { recordLocationOf } from './history-entry-records.js';
 import { decodeOrder } from './history-orders.js';
 import { decodeFill, decodeTrade } from './history-trades.js';
 import type { Sequencer } from './sequencer.js';
@@ -57,26 +53,14 @@ const orderByIdRange = prefixRange(Uint8Array.of(keyspaces.orderById));
 const orderByAccountRange = prefixRange(Uint8Array.of(keyspaces.orderByAccount));
 const fillRange = prefixRange(Uint8Array.of(keyspaces.fillByAccount));
 const tradeRange = prefixRange(Uint8Array.of(keyspaces.tradeByMarket));
-const entryRecordsRange = prefixRange(Uint8Array.of(keyspaces.entryRecords));
-
-/** The record a format-7 index value names in its entry's 0x1d value, as [value, start, end] for the decoders. */
-function located(entryRecords: Uint8Array, indexValue: Uint8Array): [Uint8Array, number, number] {
-  const { start, end } = recordLocationOf(indexValue);
-  return [entryRecords, start, end];
-}
-
-/**
- * An order record of formats 1 to 4 (a JSON object, bigints as decimal strings) holding the order a format-7 index
- * record names, under the key of formats 1 to 6 (0x11 ‖ account id ‖ u64 order id: format 7's less its sequence).
- */
-function legacyOrderRecord(key: Uint8Array, value: Uint8Array, entryRecords: Uint8Array): BatchOperation {
-  // The account id is in the key; formats 1 to 5 held it in the record too.
+/** An order record of formats 1 to 4 (a JSON object, bigints as decimal strings) holding the same order as `value`. */
+function legacyOrderRecord(key: Uint8Array, value: Uint8Array): Uint8Array {
+  // The account id is in the key (0x11 ‖ account id ‖ u64 order id); formats 1 to 5 held it in the record too.
   const account = Buffer.from(key.subarray(1, 45)).toString('latin1');
-  const [records, start, end] = located(entryRecords, value);
-  const json = JSON.stringify(decodeOrder(records, account, start, end), (_, field) =>
+  const json = JSON.stringify(decodeOrder(value, account), (_, field) =>
     typeof field === 'bigint' ? field.toString() : field,
   );
-  return { type: 'put', key: key.subarray(0, 53), value: Buffer.concat([value.subarray(0, 8), Buffer.from(json)]) };
+  return Buffer.concat([value.subarray(0, 8), Buffer.from(json, 'latin1')]);
 }
 
 /** The old order records' views: as formats 1 to 4 decoded them, a JSON object with its bigints back. */
@@ -90,16 +74,15 @@ function legacyOrderView(hexValue: string): Record<string, unknown> {
 
 /**
  * A fill or public trade record of formats 1 to 5 (a JSON object with the record's field names, bigints as decimal
- * strings, an absent systemOrderType left out) holding the same record as `value`: a format-7 fill index record
- * (naming its array in `entryRecords`) or a public trade's array.
+ * strings, an absent systemOrderType left out) holding the same record as `value`, a format-6 array.
  */
-function legacyTradeRecord(key: Uint8Array, value: Uint8Array, entryRecords: Uint8Array | undefined): Uint8Array {
-  const record = key[0] === keyspaces.fillByAccount ? decodeFill(...located(entryRecords!, value)) : decodeTrade(value);
+function legacyTradeRecord(key: Uint8Array, value: Uint8Array): Uint8Array {
+  const record = key[0] === keyspaces.fillByAccount ? decodeFill(value) : decodeTrade(value);
   const json = JSON.stringify(record, (_, field) => (typeof field === 'bigint' ? field.toString() : field));
   return Buffer.concat([value.subarray(0, 8), Buffer.from(json, 'latin1')]);
 }
 
-/** The order-by-id key of a format-1 order-by-account key (its last 8 bytes are the order id). */
+/** The order-by-id key of an order-by-account key (its last 8 bytes are the order id). */
 const orderIdKeyOf = (accountKey: Uint8Array) => Uint8Array.of(keyspaces.orderById, ...accountKey.subarray(-8));
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
@@ -154,28 +137,21 @@ async function writeFormat1Ledger(
     const operations: BatchOperation[] = [
       { type: 'put', key: entryKey(result.committed.sequence), value: result.encoding },
     ];
-    const entryRecords = (
-      result.records.find((operation) => operation.key[0] === keyspaces.entryRecords) as
-        | Extract<BatchOperation, { type: 'put' }>
-        | undefined
-    )?.value;
     for (const operation of result.records) {
       // Format 1 wrote every history record but the borrow/lend ones.
       if (operation.key[0] === keyspaces.lendingMovementByAccount) {
         if (operation.type === 'put') lendingRecords.set(hex(operation.key), hex(operation.value));
-      } else if (operation.key[0] === keyspaces.orderById || operation.key[0] === keyspaces.entryRecords) {
-        // Formats 1 to 4 stored a copy of the order record under its id instead (below), and the fill and order
-        // records themselves under the account keys (formats 1 to 6).
+      } else if (operation.key[0] === keyspaces.orderById) {
+        // Formats 1 to 4 stored a copy of the order record under its id instead (below).
       } else if (
         (operation.key[0] === keyspaces.fillByAccount || operation.key[0] === keyspaces.tradeByMarket) &&
         operation.type === 'put'
       ) {
-        const value = legacyTradeRecord(operation.key, operation.value, entryRecords);
-        operations.push({ type: 'put', key: operation.key, value });
+        operations.push({ type: 'put', key: operation.key, value: legacyTradeRecord(operation.key, operation.value) });
       } else if (operation.key[0] === keyspaces.orderByAccount && operation.type === 'put') {
-        // The latest status: a later entry's record of the order overwrites it, under the same key.
-        const record = legacyOrderRecord(operation.key, operation.value, entryRecords!) as typeof operation;
-        operations.push(record, { type: 'put', key: orderIdKeyOf(record.key), value: record.value });
+        const value = legacyOrderRecord(operation.key, operation.value);
+        operations.push({ type: 'put', key: operation.key, value });
+        operations.push({ type: 'put', key: orderIdKeyOf(operation.key), value });
       } else operations.push(operation);
     }
     batches.push(operations);
@@ -268,7 +244,7 @@ describe('storage format upgrade', () => {
 
     const first = openNode(directory.path, old.lastLogTimeMs);
     const node = await first.opened;
-    expect(first.logging.lines.some((line) => line.msg.startsWith('ledger upgraded from storage format 1 to 7'))).toBe(
+    expect(first.logging.lines.some((line) => line.msg.startsWith('ledger upgraded from storage format 1 to 6'))).toBe(
       true,
     );
     expect(node.state.headSequence).toBe(old.headSequence);
@@ -304,44 +280,24 @@ describe('storage format upgrade', () => {
     expect(node.latestAttestation()).toMatchObject({ version: 2, sequence: submitted.sequence });
     await node.close();
 
-    expect(await readFormat(directory.path)).toBe(7);
+    expect(await readFormat(directory.path)).toBe(6);
     expect(await readRange(directory.path, lendingRange)).toEqual(old.lendingRecords);
-    // Each entry's fill and order records are one value under its sequence; the account keys hold 16-byte index
-    // records naming them.
-    const entryRecords = new Map<number, Uint8Array>();
-    for (const [key, value] of await readRange(directory.path, entryRecordsRange))
-      entryRecords.set(Number(Buffer.from(key, 'hex').readBigUInt64BE(1)), Buffer.from(value, 'hex'));
-    expect(entryRecords.size).toBeGreaterThan(2);
-    const recordOf = (indexHex: string): [Uint8Array, number, number] => {
-      const indexValue = Buffer.from(indexHex, 'hex');
-      expect(indexValue.length).toBe(16);
-      return located(entryRecords.get(recordLocationOf(indexValue).sequence)!, indexValue);
-    };
-    // The old order records (0x11 ‖ account ‖ order id, a JSON object) are gone: each order has an index record per
-    // entry that changed it (0x11 ‖ account ‖ order id ‖ sequence), the last one naming its latest status, which
-    // reads as the old record did.
+    // The order records by account were rewritten as arrays, and an account's orders read as they did.
     const byAccount = await readRange(directory.path, orderByAccountRange);
-    expect([...oldByAccount.keys()].every((key) => key.length === 2 * 53 && !byAccount.has(key))).toBe(true);
-    expect([...byAccount.keys()].every((key) => key.length === 2 * 61)).toBe(true);
-    expect(byAccount.size).toBeGreaterThan(oldByAccount.size);
-    for (const [oldKey, oldValue] of oldByAccount) {
-      const changes = [...byAccount.keys()].filter((key) => key.startsWith(oldKey));
-      expect(changes.length).toBeGreaterThan(0);
-      const [records, start, end] = recordOf(byAccount.get(changes.at(-1)!)!);
-      const account = Buffer.from(oldKey, 'hex').toString('latin1', 1, 45);
-      expect(decodeOrder(records, account, start, end)).toStrictEqual(legacyOrderView(oldValue));
-    }
-    // The fills are index records under the same keys, naming the same records as arrays; the public trades were
-    // rewritten as arrays under the same keys.
+    expect([...byAccount.keys()].slice(0, oldByAccount.size)).toEqual([...oldByAccount.keys()]);
+    expect([...byAccount.values()].every((value) => Buffer.from(value, 'hex')[8] === 0x5b)).toBe(true); // '['
+    expect([...oldByAccount.values()].every((value) => Buffer.from(value, 'hex')[8] === 0x7b)).toBe(true); // '{'
+    // The fills and public trades were rewritten as arrays under the same keys, holding the same records.
     for (const [range, old, decode] of [
-      [fillRange, oldFills, (hexValue: string) => decodeFill(...recordOf(hexValue))],
-      [tradeRange, oldTrades, (hexValue: string) => decodeTrade(Buffer.from(hexValue, 'hex'))],
+      [fillRange, oldFills, decodeFill],
+      [tradeRange, oldTrades, decodeTrade],
     ] as const) {
       const records = await readRange(directory.path, range);
       expect([...records.keys()].slice(0, old.size)).toEqual([...old.keys()]);
       for (const [key, value] of old) {
         const legacy = JSON.parse(Buffer.from(value, 'hex').toString('latin1', 8)) as Record<string, unknown>;
-        const decoded = decode(records.get(key)!) as unknown as Record<string, unknown>;
+        const decoded = decode(Buffer.from(records.get(key)!, 'hex')) as unknown as Record<string, unknown>;
+        expect(Buffer.from(records.get(key)!, 'hex')[8]).toBe(0x5b); // '['
         expect(Object.keys(decoded)).toEqual(Object.keys(legacy));
         expect(
           JSON.parse(JSON.stringify(decoded, (_, field) => (typeof field === 'bigint' ? `${field}` : field))),
@@ -358,7 +314,7 @@ describe('storage format upgrade', () => {
       true,
     );
 
-    // A second start finds format 7: no upgrade, the same state.
+    // A second start finds format 6: no upgrade, the same state.
     const second = openNode(directory.path, old.lastLogTimeMs + 2_000);
     const reopened = await second.opened;
     expect(second.logging.lines.some((line) => line.msg.startsWith('ledger upgraded'))).toBe(false);
@@ -400,9 +356,9 @@ describe('storage format upgrade', () => {
   });
 
   test.each([
-    [Uint8Array.of(8), 'the storage format is 0x08, this node reads formats 1 to 7 (it was written by a newer version'],
-    [Uint8Array.of(0), 'the storage format is 0x00, this node reads formats 1 to 7 (this node cannot read it'],
-    [undefined, 'the storage format is missing, this node reads formats 1 to 7'],
+    [Uint8Array.of(7), 'the storage format is 0x07, this node reads formats 1 to 6 (it was written by a newer version'],
+    [Uint8Array.of(0), 'the storage format is 0x00, this node reads formats 1 to 6 (this node cannot read it'],
+    [undefined, 'the storage format is missing, this node reads formats 1 to 6'],
   ])('a ledger of format %s is refused with what to do, and left as it was', async (format, message) => {
     const directory = await temporaryDirectory();
     cleanups.push(directory.remove);

@@ -38,17 +38,6 @@
  * would be read as that order's), and the replay writes the new ones. A node
  * of format 5, which would read either kind the old way, refuses the ledger
  * by its format.
- *
- * Version 6 → 7 (and any older one → 7 at once): version 7 stores an entry's
- * fill and order records in one value under its sequence (0x1d) and, under
- * the account keys, 16-byte index records naming them: a fill's under its
- * format-6 key (0x10), an order's under a key that adds the sequence of the
- * entry that changed it (0x11). The upgrade deletes every 0x10 and 0x11
- * record in its batch (an old order record, under its shorter key, would be
- * read as an index record; the fills go with them so that no record of the
- * old kind is left, although the replay would rewrite each under its key),
- * and the replay writes the new ones. A node of format 6 refuses the ledger
- * by its format.
  */
 import { bytesToLowerHex } from '@vex/engine';
 import type { Logger } from 'pino';
@@ -63,12 +52,7 @@ import {
   storageFormatVersion,
 } from './storage-format.js';
 
-/**
- * The records an older format wrote differently under keys of these keyspaces: the replay writes format 7's, and an
- * old one left would be misread (an order-by-id record of formats 1 to 5 under an id that is not its entry's first
- * as that order's pointers; an order record of formats 1 to 6, under its shorter key, as an index record).
- */
-const rewrittenKeyspaces = [keyspaces.fillByAccount, keyspaces.orderByAccount, keyspaces.orderById];
+const orderByIdRange = prefixRange(Uint8Array.of(keyspaces.orderById));
 
 /** The oldest storage format this code upgrades. */
 export const oldestUpgradableStorageFormat = 1;
@@ -110,14 +94,14 @@ export async function upgradeStorageFormat(
   const operations: BatchOperation[] = [];
   for await (const key of db.keys(snapshotRange)) operations.push({ type: 'del', key });
   const snapshotsDropped = operations.length;
-  // The records the replay rewrites in format 7's kind go in the same batch (rewrittenKeyspaces).
-  for (const space of rewrittenKeyspaces)
-    for await (const key of db.keys(prefixRange(Uint8Array.of(space)))) operations.push({ type: 'del', key });
-  const historyRecordsDropped = operations.length - snapshotsDropped;
+  // The old order-by-id records go in the same batch: the replay writes format 6's, one per entry under the entry's
+  // first order id, and an old one left under any other id would be read as that order's pointers.
+  for await (const key of db.keys(orderByIdRange)) operations.push({ type: 'del', key });
+  const orderRecordsDropped = operations.length - snapshotsDropped;
   operations.push({ type: 'put', key: formatMetaKey, value: Uint8Array.of(storageFormatVersion) });
   await writeBatch(db, [operations], { sync: true });
   logger.warn(
-    { location, fromFormat: format, toFormat: storageFormatVersion, snapshotsDropped, historyRecordsDropped },
+    { location, fromFormat: format, toFormat: storageFormatVersion, snapshotsDropped, orderRecordsDropped },
     `ledger upgraded from storage format ${format} to ${storageFormatVersion}: ` +
       `${snapshotsDropped} snapshots dropped, the log is replayed from the genesis to rebuild the history`,
   );
