@@ -63,6 +63,15 @@ function holdingsOf(state: ExchangeState): string[] {
   return rows;
 }
 
+/** Runs the same rows on the state and its copy, and expects the same state and holdings after them. */
+function expectSameAfter(rows: string, state: ExchangeState, copy: ExchangeState): void {
+  runScenario(rows, state);
+  runScenario(rows, copy);
+  expect(Buffer.from(encodeState(copy)).equals(Buffer.from(encodeState(state)))).toBe(true);
+  expect(holdingsOf(copy)).toEqual(holdingsOf(state));
+  checkInvariants(copy);
+}
+
 describe('the perpetual holdings', () => {
   it('hold the positions, the resting totals and the USDC balances of their accounts', () => {
     const { state, market, carol, erin } = opened();
@@ -148,11 +157,7 @@ describe('the perpetual holdings', () => {
       '6 carol orderExecute symbol=SOL_USDC_PERP side=Ask orderType=Market quantity=1 reduceOnly=true -> ok',
       sweep,
     ].join('\n');
-    runScenario(more, state);
-    runScenario(more, copy);
-    expect(Buffer.from(encodeState(copy)).equals(Buffer.from(encodeState(state)))).toBe(true);
-    expect(holdingsOf(copy)).toEqual(holdingsOf(state));
-    checkInvariants(copy);
+    expectSameAfter(more, state, copy);
   });
 
   it('are not encoded: a decoded state rebuilds them and goes on to the same state', () => {
@@ -165,10 +170,6 @@ describe('the perpetual holdings', () => {
       '3600001 carol orderExecute symbol=SOL_USDC_PERP side=Bid orderType=Market quantity=2 -> ok',
       '3600002 erin orderExecute symbol=SOL_USDC_PERP side=Bid orderType=Limit price=99 quantity=3 -> ok',
     ].join('\n');
-    runScenario(more, state);
-    runScenario(more, copy);
-    expect(Buffer.from(encodeState(copy)).equals(Buffer.from(encodeState(state)))).toBe(true);
-    expect(holdingsOf(copy)).toEqual(holdingsOf(state));
-    checkInvariants(copy);
+    expectSameAfter(more, state, copy);
   });
 });
