@@ -34,6 +34,7 @@ import {
   type Instruction,
   type PerpMarketState,
 } from '../src/index.js';
+import { holdingOf } from '../src/perps/perp-holding.js';
 import { solUsdcPerpListingParams } from '../test/support-listings.js';
 import { type AttestationTimes, type PartTime, timedAttestation } from './attestation-timing.js';
 import { benchListing, indexedKey as key, median, mustExecute, positiveIntegerArgument } from './bench-support.js';
@@ -88,14 +89,18 @@ function perpState(positionCount: number): ExchangeState {
     const size = BigInt(1 + ((index >> 1) % 20)) * solUnits;
     const quantityUnits = index % 2 === 0 ? size : -size;
     if (quantityUnits > 0n) perp.openInterestUnits += quantityUnits;
-    state.accounts.get(key(index))!.positions.set(market.index, {
+    const account = state.accounts.get(key(index))!;
+    const position = {
       quantityUnits,
       costBasisUnits: (quantityUnits / solUnits) * 100n * usdcUnits,
       realisedPnlUnits: 0n,
       cumulativeFundingUnits: 0n,
       fundingIndexAtSettlement: perp.funding.cumulativeFundingIndex,
       realisedAtMs: startMs,
-    });
+    };
+    // Stored where the engine keeps it: the account's positions and its holding on the market (perp-holding.ts).
+    account.positions.set(market.index, position);
+    holdingOf(account, market).position = position;
   }
   return state;
 }

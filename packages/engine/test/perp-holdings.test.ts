@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { checkInvariants } from '../src/invariants.js';
 import { marketPositionsOf } from '../src/perps/position-queue.js';
 import { decodeState, encodeState } from '../src/state-codec.js';
+import { holdingOf } from '../src/perps/perp-holding.js';
+import type { Position } from '../src/perps/position.js';
 import type { Account, ExchangeState, Market } from '../src/state.js';
 import { runScenario, scenarioKeys } from './scenario-runner.js';
 
@@ -141,18 +143,33 @@ describe('the perpetual holdings', () => {
     }
   });
 
-  it('take positions stored by other code from the state (before the index is built, or at a fill)', () => {
+  it('hold every open position, index built or not: a position stored without its holding is refused', () => {
     const { state } = opened();
     runScenario('5 erin orderExecute symbol=SOL_USDC_PERP side=Bid orderType=Limit price=99 quantity=1 -> ok', state);
+    // Stored in the account's map alone: the invariants refuse it, index built or not (the engine would not see it).
+    const refused = decodeState(encodeState(state));
+    const refusedMarket = refused.marketsBySymbol.get('SOL_USDC_PERP')!;
+    const holder = refused.accountList.find((account) => account.positions.has(refusedMarket.index))!;
+    holder.perpHoldings[refusedMarket.index]!.position = undefined;
+    refusedMarket.perp!.positionIndex = undefined;
+    expect(() => checkInvariants(refused)).toThrow(/holding does not hold its position/);
     const copy = decodeState(encodeState(state));
-    // As if the positions had been stored by hand (perp-attest.bench.ts does): no holding holds one, no index.
     const market = copy.marketsBySymbol.get('SOL_USDC_PERP')!;
+    // Positions stored by other code (perp-attest.bench.ts) go where the engine keeps them: map and holding.
+    const stored: Array<[Account, Position]> = [];
     for (const account of copy.accountList) {
-      const holding = account.perpHoldings[market.index];
-      if (holding !== undefined) holding.position = undefined;
+      const position = account.positions.get(market.index);
+      if (position === undefined) continue;
+      account.positions.delete(market.index);
+      account.perpHoldings[market.index]!.position = undefined;
+      stored.push([account, position]);
     }
     market.perp!.positionIndex = undefined;
-    // A reduce-only order skips the margin check (which builds the index): its fill moves both positions first.
+    for (const [account, position] of stored) {
+      account.positions.set(market.index, position);
+      holdingOf(account, market).position = position;
+    }
+    // A reduce-only order skips the margin check: its fill moves both positions before anything builds the index.
     const more = [
       '6 carol orderExecute symbol=SOL_USDC_PERP side=Ask orderType=Market quantity=1 reduceOnly=true -> ok',
       sweep,

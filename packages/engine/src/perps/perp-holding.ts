@@ -11,9 +11,10 @@
  *
  * Derived, never encoded or hashed: the position is the one in
  * `account.positions` (the state), kept here by the only code that stores or
- * removes one (movePosition, perp-settlement.ts; the state decoder), and set
- * again from the state when a market's index is built; the totals are
- * rebuilt from the book when a state is decoded. checkMarketPositions and
+ * removes one (movePosition, perp-settlement.ts; the state decoder), and the
+ * engine reads positions from here, so code that stores a position must set
+ * it here too; the totals are rebuilt from the book when a state is decoded.
+ * checkMarketPositions (whether or not the market's index is built) and
  * checkRestingPerpOrders fail a holding that disagrees with the state. A
  * holding, once made, is kept for the account's life (an account's orders
  * and positions come and go on the same markets; at most one per account and

@@ -37,7 +37,6 @@ import type { Account, ExchangeState, Market } from '../state.js';
 import { addPositionTerms, emptySums, type PositionsHealthSums } from './perp-health.js';
 import type { PerpHolding } from './perp-holding.js';
 import type { PerpMarketState } from './perp-market.js';
-import { marketPositionsOf } from './position-queue.js';
 import { applyFill, newPosition, settleFunding, settlementUnitsTowardPositive, type Position } from './position.js';
 
 function magnitude(value: bigint): bigint {
@@ -126,9 +125,7 @@ export function perpOrderRefusal(
   // Nothing can fill now (a market order on an empty side): the spot checks refuse it, or it rests, opening nothing.
   if (steps === 0n) return undefined;
   const deltaUnits = params.side === 'Bid' ? steps * market.stepUnits : -steps * market.stepUnits;
-  // The account's holding on the market: its position and its resting orders' totals in one object. Its position
-  // is the state's once the market's index is built (the build sets it for positions stored by hand).
-  if (perp.positionIndex === undefined) marketPositionsOf(state, market);
+  // The account's holding on the market: its position and its resting orders' totals in one object.
   const holding = account.perpHoldings[market.index];
   const before = holding?.position?.quantityUnits ?? 0n;
   // What the order may open: the whole new side after a flip, else the growth of the position.

@@ -62,14 +62,8 @@ export function movePosition(
   holding: PerpHolding = holdingOf(account, market),
 ): Readonly<MovedPosition> {
   const perp = market.perp as PerpMarketState;
-  // The account's holding holds its position (one object instead of the account's map and then the index). A
-  // position stored by other code (a state assembled by hand) is only in the map until the market's index is
-  // built (perp-holding.ts): looked up there when the holding has none (an opening: most fills find one).
-  let existing = holding.position;
-  if (existing === undefined) {
-    existing = account.positions.get(market.index);
-    if (existing !== undefined) holding.position = existing;
-  }
+  // The account's holding holds its position (one object instead of the account's map and then the index).
+  const existing = holding.position;
   const position = existing ?? newPosition(perp.funding.cumulativeFundingIndex, timeMs);
   // Funding up to now is settled before the position changes (docs/perps.md, "Funding").
   const fundingUnits = settleFundingReported(account, market, position, recorder);

@@ -25,7 +25,7 @@
  * position's first node, and nothing is left behind to skip later.
  */
 import type { Account, ExchangeState, Market } from '../state.js';
-import { holdingOf, type PerpHolding } from './perp-holding.js';
+import type { PerpHolding } from './perp-holding.js';
 import type { Position } from './position.js';
 
 /**
@@ -129,15 +129,10 @@ export function marketPositionsOf(state: ExchangeState, market: Market): MarketP
   index = new MarketPositions();
   const held: Array<[Position, PerpHolding]> = [];
   for (const account of state.accountList) {
-    const position = account.positions.get(market.index);
-    // The holdings take their positions from the state (positions stored by other code than movePosition's).
-    if (position === undefined) {
-      const holding = account.perpHoldings[market.index];
-      if (holding !== undefined) holding.position = undefined;
-      continue;
-    }
-    const holding = holdingOf(account, market);
-    holding.position = position;
+    // An open position is in the account's holding (movePosition and the state decoder put it there).
+    const holding = account.perpHoldings[market.index];
+    const position = holding?.position;
+    if (holding === undefined || position === undefined) continue;
     // Links left from an index dropped earlier are stale: each holding is linked afresh below.
     holding.previous = undefined;
     holding.next = undefined;
@@ -179,6 +174,17 @@ export function positionClosed(market: Market, account: Account): void {
  * ordinal). O(accounts); nothing to check when the index is not built.
  */
 export function checkMarketPositions(state: ExchangeState, market: Market, fail: (message: string) => never): void {
+  for (const account of state.accountList) {
+    // Every holding's position is the state's (perp-holding.ts), whether or not the account holds one now, and
+    // an open position is in a holding: the engine reads positions from holdings, built or not the index.
+    const held = account.perpHoldings[market.index];
+    const position = account.positions.get(market.index);
+    if ((held === undefined ? undefined : held.position) !== position)
+      fail(`${market.symbol}: ${account.id}'s holding does not hold its position`);
+    const settlementBalance = held?.settlementBalance;
+    if (settlementBalance !== undefined && settlementBalance !== account.balances[market.quote.index])
+      fail(`${market.symbol}: ${account.id}'s holding keeps another settlement balance`);
+  }
   const index = market.perp?.positionIndex;
   if (index === undefined) return;
   let count = 0;
@@ -200,15 +206,9 @@ export function checkMarketPositions(state: ExchangeState, market: Market, fail:
   }
   let holding = 0;
   for (const account of state.accountList) {
-    // Every holding's position is the state's (perp-holding.ts), whether or not the account holds one now.
-    const held = account.perpHoldings[market.index];
-    if (held !== undefined && held.position !== account.positions.get(market.index))
-      fail(`${market.symbol}: ${account.id}'s holding does not hold its position`);
-    const settlementBalance = held?.settlementBalance;
-    if (settlementBalance !== undefined && settlementBalance !== account.balances[market.quote.index])
-      fail(`${market.symbol}: ${account.id}'s holding keeps another settlement balance`);
     if (!account.positions.has(market.index)) continue;
     holding += 1;
+    const held = account.perpHoldings[market.index];
     if (held === undefined || index.holders.get(account.ordinal) !== held)
       fail(`${market.symbol}: ${account.id}'s holding missing from holders`);
   }
