@@ -21,7 +21,7 @@ import { settlePerpCashOf } from './perp-cash.js';
 import { reportSettlements, settleFundingReported } from './perp-events.js';
 import type { PerpMarketState } from './perp-market.js';
 import { coveragePoolAccountId, isCoveragePoolAccount, settlePoolSide } from './pool-positions.js';
-import { holdingOf, type PerpHolding } from './perp-holding.js';
+import type { PerpHolding } from './perp-holding.js';
 import { marketPositionsOf, nodeRealised } from './position-queue.js';
 import { markValueUnits, pendingFundingUnits, type Position } from './position.js';
 
@@ -107,10 +107,10 @@ function realiseWhole(
   recorder: EntryRecorder,
   account: Account,
   market: Market,
+  holding: PerpHolding,
   position: Position,
   isPoolAccount: boolean,
 ): void {
-  const holding = holdingOf(account, market);
   const fundingUnits = pendingFundingOf(market, position);
   const valueUnits = valueAtMark(market, position);
   const pnlUnits = valueUnits - position.costBasisUnits;
@@ -149,31 +149,25 @@ export function realiseDuePositions(
 ): void {
   if (account.positions.size === 0) return;
   const windowStartMs = windowStartOf(timeMs);
-  // Most entries find none due and the rest mostly one: the lowest due market index is found without allocating,
-  // and only a second due position makes the sorted list. Realising moves no position in or out of the map.
-  let first = -1;
-  let several = false;
-  // By key and lookup: a for-of over the map's entries makes an entry array per position (every accepted entry).
-  const positions = account.positions;
-  for (const marketIndex of positions.keys()) {
-    if ((positions.get(marketIndex) as Position).realisedAtMs >= windowStartMs) continue;
-    if (first < 0) first = marketIndex;
-    else several = true;
-  }
-  if (first < 0) return;
-  const isPoolAccount = isCoveragePoolAccount(account);
-  if (!several) {
-    const position = positions.get(first) as Position;
-    realiseWhole(state, recorder, account, state.markets[first]!, position, isPoolAccount);
-    return;
-  }
-  const due: number[] = [];
-  for (const marketIndex of positions.keys())
-    if ((positions.get(marketIndex) as Position).realisedAtMs < windowStartMs) due.push(marketIndex);
-  due.sort((left, right) => left - right);
-  for (const marketIndex of due) {
-    const position = positions.get(marketIndex) as Position;
-    realiseWhole(state, recorder, account, state.markets[marketIndex]!, position, isPoolAccount);
+  // Through the account's holdings, an array by market index (an open position is its holding's: perp-holding.ts):
+  // ascending market index without a sort, and no iterator made (this runs after every accepted entry).
+  const holdings = account.perpHoldings;
+  let isPoolAccount: boolean | undefined;
+  for (let marketIndex = 0; marketIndex < holdings.length; marketIndex += 1) {
+    const holding = holdings[marketIndex];
+    const position = holding?.position;
+    // Realising moves no position in or out of the account, so the positions seen are the ones due at the start.
+    if (position === undefined || position.realisedAtMs >= windowStartMs) continue;
+    isPoolAccount ??= isCoveragePoolAccount(account);
+    realiseWhole(
+      state,
+      recorder,
+      account,
+      state.markets[marketIndex]!,
+      holding as PerpHolding,
+      position,
+      isPoolAccount,
+    );
   }
 }
 
