@@ -230,7 +230,7 @@ export function realiseOldestPositions(state: ExchangeState, recorder: EntryReco
       const position = oldest.position as Position;
       // The fields of another account's state the realisation reads, read before any arithmetic: each is a cache
       // miss here (last touched hundreds of operations ago), and read together the misses can overlap instead of
-      // each waiting behind the bigint work before it (about 4 % less CPU per perps operation, docs/benchmarks.md).
+      // each waiting behind the bigint work before it (a gain of a few per cent at most: docs/benchmarks.md, perps12).
       const quantityUnits = position.quantityUnits;
       const costBasisUnits = position.costBasisUnits;
       // The holding's balance, else the account's (none yet: nothing available); the realisation keeps it there.
