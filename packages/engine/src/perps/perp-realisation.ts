@@ -21,7 +21,7 @@ import { settlePerpCashOf } from './perp-cash.js';
 import { reportSettlements, settleFundingReported } from './perp-events.js';
 import type { PerpMarketState } from './perp-market.js';
 import { coveragePoolAccountId, isCoveragePoolAccount, settlePoolSide } from './pool-positions.js';
-import { holdingOf, type PerpHolding } from './perp-holding.js';
+import type { PerpHolding } from './perp-holding.js';
 import { marketPositionsOf, nodeRealised } from './position-queue.js';
 import { markValueUnits, pendingFundingUnits, type Position } from './position.js';
 
@@ -107,10 +107,10 @@ function realiseWhole(
   recorder: EntryRecorder,
   account: Account,
   market: Market,
+  holding: PerpHolding,
   position: Position,
   isPoolAccount: boolean,
 ): void {
-  const holding = holdingOf(account, market);
   const fundingUnits = pendingFundingOf(market, position);
   const valueUnits = valueAtMark(market, position);
   const pnlUnits = valueUnits - position.costBasisUnits;
@@ -149,31 +149,25 @@ export function realiseDuePositions(
 ): void {
   if (account.positions.size === 0) return;
   const windowStartMs = windowStartOf(timeMs);
-  // Most entries find none due and the rest mostly one: the lowest due market index is found without allocating,
-  // and only a second due position makes the sorted list. Realising moves no position in or out of the map.
-  let first = -1;
-  let several = false;
-  // By key and lookup: a for-of over the map's entries makes an entry array per position (every accepted entry).
-  const positions = account.positions;
-  for (const marketIndex of positions.keys()) {
-    if ((positions.get(marketIndex) as Position).realisedAtMs >= windowStartMs) continue;
-    if (first < 0) first = marketIndex;
-    else several = true;
-  }
-  if (first < 0) return;
-  const isPoolAccount = isCoveragePoolAccount(account);
-  if (!several) {
-    const position = positions.get(first) as Position;
-    realiseWhole(state, recorder, account, state.markets[first]!, position, isPoolAccount);
-    return;
-  }
-  const due: number[] = [];
-  for (const marketIndex of positions.keys())
-    if ((positions.get(marketIndex) as Position).realisedAtMs < windowStartMs) due.push(marketIndex);
-  due.sort((left, right) => left - right);
-  for (const marketIndex of due) {
-    const position = positions.get(marketIndex) as Position;
-    realiseWhole(state, recorder, account, state.markets[marketIndex]!, position, isPoolAccount);
+  // Through the account's holdings, an array by market index (an open position is its holding's: perp-holding.ts):
+  // ascending market index without a sort, and no iterator made (this runs after every accepted entry).
+  const holdings = account.perpHoldings;
+  let isPoolAccount: boolean | undefined;
+  for (let marketIndex = 0; marketIndex < holdings.length; marketIndex += 1) {
+    const holding = holdings[marketIndex];
+    const position = holding?.position;
+    // Realising moves no position in or out of the account, so the positions seen are the ones due at the start.
+    if (position === undefined || position.realisedAtMs >= windowStartMs) continue;
+    isPoolAccount ??= isCoveragePoolAccount(account);
+    realiseWhole(
+      state,
+      recorder,
+      account,
+      state.markets[marketIndex]!,
+      holding as PerpHolding,
+      position,
+      isPoolAccount,
+    );
   }
 }
 
@@ -185,18 +179,17 @@ function pendingFundingOf(market: Market, position: Position): bigint {
 
 /**
  * Whether settlePerpCash can pay a USDC change of `netUnits` without halting:
- * a loss at most the available USDC of `balance` (the account's; undefined: it has none) plus the lending pool's
- * cash (what redeeming the lend and then borrowing can raise together) plus the coverage pool's holdings.
+ * a loss at most `availableUnits` (the account's available USDC; zero when it has no balance) plus the lending
+ * pool's cash (what redeeming the lend and then borrowing can raise together) plus the coverage pool's holdings.
  */
-function isPayable(balance: Balance | undefined, usdc: Asset, netUnits: bigint): boolean {
+function isPayable(availableUnits: bigint, usdc: Asset, netUnits: bigint): boolean {
   if (netUnits >= 0n) return true;
   const owed = -netUnits;
-  const available = balance?.available ?? 0n;
   // Most losses are within the available USDC: then no sum is needed.
-  if (owed <= available) return true;
+  if (owed <= availableUnits) return true;
   const margin = usdc.margin;
   if (margin === undefined) return false;
-  return owed <= available + margin.lendingPool.cashUnits + margin.coveragePool.holdingsUnits;
+  return owed <= availableUnits + margin.lendingPool.cashUnits + margin.coveragePool.holdingsUnits;
 }
 
 /** How many positions of each perpetual the end of an accepted entry realises for accounts that signed nothing. */
@@ -235,13 +228,19 @@ export function realiseOldestPositions(state: ExchangeState, recorder: EntryReco
       const account = oldest.account;
       // A holding in the index holds an open position (position-queue.ts).
       const position = oldest.position as Position;
+      // The fields of another account's state the realisation reads, read before any arithmetic: each is a cache
+      // miss here (last touched hundreds of operations ago), and read together the misses can overlap instead of
+      // each waiting behind the bigint work before it (a gain of a few per cent at most: docs/benchmarks.md, perps12).
+      const quantityUnits = position.quantityUnits;
+      const costBasisUnits = position.costBasisUnits;
+      // The holding's balance, else the account's (none yet: nothing available); the realisation keeps it there.
+      const balance = oldest.settlementBalance ?? account.balances[usdc.index];
+      const availableUnits = balance === undefined ? 0n : balance.available;
       const fundingUnits = pendingFundingUnits(position, fundingIndex, baseDecimals, quoteDecimals);
       // valueAtMark: while the mark is zero the value is the cost basis, so no PnL is realised.
       const valueUnits =
-        markPrice === 0n
-          ? position.costBasisUnits
-          : markValueUnits(position.quantityUnits, markPrice, baseDecimals, quoteDecimals);
-      const pnlUnits = valueUnits - position.costBasisUnits;
+        markPrice === 0n ? costBasisUnits : markValueUnits(quantityUnits, markPrice, baseDecimals, quoteDecimals);
+      const pnlUnits = valueUnits - costBasisUnits;
       // Funding moves at funding boundaries only: almost always zero, and then no difference is made.
       const netUnits = fundingUnits === 0n ? pnlUnits : pnlUnits - fundingUnits;
       const isPoolAccount = account === poolAccount;
@@ -253,9 +252,7 @@ export function realiseOldestPositions(state: ExchangeState, recorder: EntryReco
         state.changes.accountChanged(account);
         continue;
       }
-      // The holding's balance, else the account's (none yet: nothing available); the realisation keeps it there.
-      const balance = oldest.settlementBalance ?? account.balances[usdc.index];
-      if (!isPayable(balance, usdc, netUnits)) {
+      if (!isPayable(availableUnits, usdc, netUnits)) {
         // Realising it would halt the node (perp-cash.ts): it waits, and the market's sweep with it, for liquidation.
         break;
       }

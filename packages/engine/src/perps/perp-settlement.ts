@@ -143,6 +143,11 @@ export class PerpSettlement extends SpotSettlement {
     feeUnits: bigint,
   ): void {
     const { market, recorder, state } = this;
+    // The holding keeps the account's USDC balance for the next fill or sweep (never replaced: perp-holding.ts).
+    // Found before the position moves: for a maker both are another account's cold objects, and their cache misses
+    // can overlap when their loads are not held back behind the position's bigint arithmetic.
+    let balance = holding.settlementBalance;
+    if (balance === undefined) holding.settlementBalance = balance = account.balance(market.quote);
     // movePosition's answer is overwritten by its next call: read before anything else runs.
     const { position, realisedUnits, fundingUnits, openInterestChangeUnits } = movePosition(
       account,
@@ -170,9 +175,6 @@ export class PerpSettlement extends SpotSettlement {
     const feeChangeUnits = feeUnits === 0n ? 0n : -feeUnits;
     let netUnits = fundingUnits === 0n ? realisedUnits : realisedUnits - fundingUnits;
     if (feeUnits !== 0n) netUnits = netUnits === 0n ? feeChangeUnits : netUnits - feeUnits;
-    // The holding keeps the account's USDC balance for the next fill or sweep (never replaced: perp-holding.ts).
-    let balance = holding.settlementBalance;
-    if (balance === undefined) holding.settlementBalance = balance = account.balance(market.quote);
     settlePerpCashOf(state, recorder, balance, market.quote, netUnits);
     reportSettlements(recorder, account, market, realisedUnits, fundingUnits, feeChangeUnits);
     reportPositionChanged(recorder, account, market, position, feeUnits);
