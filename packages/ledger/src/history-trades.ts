@@ -62,7 +62,24 @@ function recordFields<T extends unknown[]>(value: Uint8Array, length: number, wh
 
 /** The FillRecord a fill record holds: its keys in the order of the JSON objects of formats 1 to 5. */
 export function decodeFill(value: Uint8Array): FillRecord {
-  const fields = recordFields<FillRecordFields>(value, fillRecordLength, 'fill');
+  return fillOfFields(recordFields<FillRecordFields>(value, fillRecordLength, 'fill'));
+}
+
+/**
+ * The fills of an account's fill record of storage format 7 (0x10 ‖ account ‖ u64 sequence): writer sequence ‖ a
+ * JSON array of fill arrays, oldest first.
+ */
+export function decodeFills(value: Uint8Array): FillRecord[] {
+  const text = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1', 8);
+  const list = JSON.parse(text) as FillRecordFields[];
+  if (!Array.isArray(list) || list.length === 0) throw new Error(`not a fills record: ${text}`);
+  return list.map((fields) => {
+    if (!Array.isArray(fields) || fields.length !== fillRecordLength) throw new Error(`not a fills record: ${text}`);
+    return fillOfFields(fields);
+  });
+}
+
+function fillOfFields(fields: FillRecordFields): FillRecord {
   // The indices are FillRecordFields' positions.
   const fill: Record<string, unknown> = {
     tradeId: fields[0],
