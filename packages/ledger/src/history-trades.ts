@@ -2,7 +2,8 @@
  * The fill (0x10) and public trade (0x15) records (docs/log-format.md, "History records"): from storage format 6,
  * JSON arrays of the record's fields by position. A trade of the benchmark's batches writes three of them (two fills
  * and the public trade), about half of the records the node appends, and the field names were about 40 % of their
- * bytes (in bench:node's batches a fill is 271 bytes with its key, 157 as an array; a public trade 173, 89).
+ * bytes (in bench:node's batches a fill is 271 bytes with its key, 157 as an array; a public trade 173, 89). From
+ * format 7 an account's fills of one entry are one record, an array of these arrays (history.ts, putFills).
  */
 import type { EngineEvent } from '@vex/engine';
 import type { FillRecord, PublicTrade } from './history.js';
