@@ -14,8 +14,9 @@ const accountIdLength = 44;
 /**
  * The order pointers of one entry (0x12, from storage format 6): writer sequence ‖ for each order the entry accepted,
  * in order of id, `u64 orderId ‖ the order's account id` (44 ASCII bytes), which the order's record (0x1d, under its
- * id) leaves out. An order's account never changes, so its pointer is written once, by the entry that accepted it. One record per entry instead of one per order (format 5): a batch of 20 orders wrote
- * 20 pointers, a fifth of its history records. The record's key is its least order id: ids are handed out in
+ * id) leaves out. An order's account never changes, so its pointer is written once, by the entry that accepted it.
+ * One record per entry instead of one per order (format 5): a batch of 20 orders wrote 20 pointers, a fifth of its
+ * history records. The record's key is its least order id: ids are handed out in
  * sequence (ExchangeState.nextOrderId), so every id an entry accepts is above the ids of the orders earlier entries
  * accepted and below those of later ones, and the order with id X is in the record with the greatest key ≤ X.
  */

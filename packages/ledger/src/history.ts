@@ -60,6 +60,7 @@ import {
   type FundingIntervalRecord,
   type MarkPriceRange,
 } from './history-perps.js';
+import { groupsNewestFirst, pageNewestFirst, valuesNewestFirst, type PageFilter } from './history-pages.js';
 import {
   accountOfOrderPointer,
   decodeOrder,
@@ -170,8 +171,7 @@ export interface HistoryIndex {
   perpClosedPositions(accountId: string, page: Page): Promise<PerpClosedPositionRecord[]>;
 }
 
-export const defaultPageLimit = 100;
-export const maximumPageLimit = 1_000;
+export { defaultPageLimit, maximumPageLimit } from './history-pages.js';
 const accountIdLength = 44;
 
 type TradeEvent = Extract<EngineEvent, { type: 'trade' }>;
@@ -372,6 +372,14 @@ function putOrderPointers(operations: BatchOperation[], sequence: number, accept
   });
 }
 
+function putDeposit(operations: BatchOperation[], sequence: number, deposit: DepositView): void {
+  operations.push({
+    type: 'put',
+    key: accountIdKey(keyspaces.depositByAccount, deposit.account, deposit.depositId),
+    value: recordValue(sequence, depositJson(deposit)),
+  });
+}
+
 function putWithdrawal(operations: BatchOperation[], sequence: number, withdrawal: WithdrawalView): void {
   operations.push({
     type: 'put',
@@ -445,11 +453,7 @@ export function historyOperations(
         });
         break;
       case 'deposit':
-        operations.push({
-          type: 'put',
-          key: accountIdKey(keyspaces.depositByAccount, event.deposit.account, event.deposit.depositId),
-          value: recordValue(sequence, depositJson(event.deposit)),
-        });
+        putDeposit(operations, sequence, event.deposit);
         break;
       case 'withdrawal':
         putWithdrawal(operations, sequence, event.withdrawal);
@@ -543,18 +547,6 @@ export async function historyRepairOperations(
 // Queries
 // ---------------------------------------------------------------------------
 
-interface PageFilter<T> {
-  readonly timeOf: (record: T) => number;
-  readonly marketOf?: (record: T) => string;
-  /** Records it rejects are skipped before paging. */
-  readonly keep?: (record: T) => boolean;
-}
-
-function pageLimit(limit: number | undefined): number {
-  if (limit === undefined || !Number.isFinite(limit)) return defaultPageLimit;
-  return Math.min(maximumPageLimit, Math.max(0, Math.floor(limit)));
-}
-
 interface ScanFilter<T> extends PageFilter<T> {
   readonly decode: (value: Uint8Array) => T;
 }
@@ -565,55 +557,6 @@ interface ScanFilter<T> extends PageFilter<T> {
  */
 function scanNewestFirst<T>(db: LedgerDatabase, prefix: Uint8Array, page: Page, filter: ScanFilter<T>): Promise<T[]> {
   return pageNewestFirst(valuesNewestFirst(db, prefix, filter.decode), page, filter);
-}
-
-async function* valuesNewestFirst<T>(
-  db: LedgerDatabase,
-  prefix: Uint8Array,
-  decode: (value: Uint8Array) => T,
-): AsyncGenerator<T> {
-  for await (const value of db.values({ ...prefixRange(prefix), reverse: true })) yield decode(value);
-}
-
-/**
- * The records of the values under `prefix` newest first, where each value holds several, oldest first (an account's
- * fills of one entry): one seek, then the values in reverse key order, each read once.
- */
-async function* groupsNewestFirst<T>(
-  db: LedgerDatabase,
-  prefix: Uint8Array,
-  decodeGroup: (value: Uint8Array) => readonly T[],
-): AsyncGenerator<T> {
-  for await (const value of db.values({ ...prefixRange(prefix), reverse: true })) {
-    const group = decodeGroup(value);
-    for (let index = group.length - 1; index >= 0; index -= 1) yield group[index]!;
-  }
-}
-
-/**
- * A page of `records` (newest first): filtered, offset, limited. Times fall as the records go, so it stops at the
- * first record older than fromMs, and reads no further than the page needs.
- */
-async function pageNewestFirst<T>(records: AsyncIterable<T>, page: Page, filter: PageFilter<T>): Promise<T[]> {
-  const limit = pageLimit(page.limit);
-  let toSkip = Math.max(0, Math.floor(page.offset ?? 0) || 0);
-  const results: T[] = [];
-  if (limit === 0) return results;
-  const market = filter.marketOf === undefined ? undefined : page.market;
-  for await (const record of records) {
-    if (market !== undefined && filter.marketOf!(record) !== market) continue;
-    if (filter.keep !== undefined && !filter.keep(record)) continue;
-    const time = filter.timeOf(record);
-    if (page.toMs !== undefined && time > page.toMs) continue;
-    if (page.fromMs !== undefined && time < page.fromMs) break;
-    if (toSkip > 0) {
-      toSkip -= 1;
-      continue;
-    }
-    results.push(record);
-    if (results.length >= limit) break;
-  }
-  return results;
 }
 
 /** The perpetuals' per-account records: filtered by `market`, paged by log time. */
