@@ -1,8 +1,10 @@
 /**
- * The order history's two records (docs/log-format.md, "History records"):
- * the order record under its account (0x11), a JSON array of the order's
- * fields, rewritten at every change of the order; and the order pointers
- * (0x12), written once per entry that accepted orders, naming their accounts.
+ * The order history's three records (docs/log-format.md, "History records"):
+ * the order record under its id (0x1d, from storage format 7), a JSON array
+ * of the order's fields, rewritten at every change of the order; the order
+ * pointers (0x12), written once per entry that accepted orders, naming their
+ * accounts; and an account's order ids (0x11), written once per entry and
+ * account, listing the orders the entry accepted for that account.
  */
 import type { OrderView } from '@vex/engine';
 import { readUint64, writeUint64 } from './storage-format.js';
@@ -11,10 +13,10 @@ const accountIdLength = 44;
 
 /**
  * The order pointers of one entry (0x12, from storage format 6): writer sequence ‖ for each order the entry accepted,
- * in order of id, `u64 orderId ‖ the order's account id` (44 ASCII bytes), which names the order's record by account.
- * The order is stored once, under its account; an order's account never changes, so its pointer is written once, by
- * the entry that accepted it. One record per entry instead of one per order (format 5): a batch of 20 orders wrote
- * 20 pointers, a fifth of its history records. The record's key is its least order id: ids are handed out in
+ * in order of id, `u64 orderId ‖ the order's account id` (44 ASCII bytes), which the order's record (0x1d, under its
+ * id) leaves out. An order's account never changes, so its pointer is written once, by the entry that accepted it.
+ * One record per entry instead of one per order (format 5): a batch of 20 orders wrote 20 pointers, a fifth of its
+ * history records. The record's key is its least order id: ids are handed out in
  * sequence (ExchangeState.nextOrderId), so every id an entry accepts is above the ids of the orders earlier entries
  * accepted and below those of later ones, and the order with id X is in the record with the greatest key ≤ X.
  */
@@ -43,12 +45,31 @@ export function accountOfOrderPointer(value: Uint8Array, orderId: number): strin
   return undefined;
 }
 
+/**
+ * An account's order ids of one entry (0x11, from storage format 7): writer sequence ‖ each id as a u64, in the
+ * order given (the order the entry accepted them in, ascending). Binary, as the pointers: it is read by position.
+ */
+export function orderIdsValue(sequence: number, orderIds: readonly number[]): Buffer {
+  const value = Buffer.allocUnsafe(8 + orderIds.length * 8);
+  writeUint64(value, 0, sequence);
+  for (let index = 0; index < orderIds.length; index += 1) writeUint64(value, 8 + index * 8, orderIds[index]!);
+  return value;
+}
+
+/** The order ids of an account's order-ids record, in the order they were written. */
+export function orderIdsOf(value: Uint8Array): number[] {
+  if (value.length < 16 || value.length % 8 !== 0) throw new Error(`not an order ids record (${value.length} bytes)`);
+  const orderIds: number[] = [];
+  for (let offset = 8; offset < value.length; offset += 8) orderIds.push(readUint64(value, offset));
+  return orderIds;
+}
+
 /*
  * An order record is a JSON array: the OrderView's fields by position (docs/log-format.md, "History records"). It is
  * written at every change of every order, the largest share of the bytes the node appends, and the field names
  * were more than half of its bytes. Absent optional fields are null; reduceOnly is true or false. From storage
- * format 6 it leaves out the account id, which its key holds (47 of its 176 bytes): every reader has the key, or
- * the account it scans.
+ * format 6 it leaves out the account id (47 of its 176 bytes): every reader has it, from the order's pointer (0x12)
+ * or from the account's order-ids record it scans.
  */
 export function orderJson(order: OrderView): string {
   return (

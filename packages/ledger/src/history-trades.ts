@@ -2,7 +2,8 @@
  * The fill (0x10) and public trade (0x15) records (docs/log-format.md, "History records"): from storage format 6,
  * JSON arrays of the record's fields by position. A trade of the benchmark's batches writes three of them (two fills
  * and the public trade), about half of the records the node appends, and the field names were about 40 % of their
- * bytes (in bench:node's batches a fill is 271 bytes with its key, 157 as an array; a public trade 173, 89).
+ * bytes (in bench:node's batches a fill is 271 bytes with its key, 157 as an array; a public trade 173, 89). From
+ * format 7 an account's fills of one entry are one record, an array of these arrays (history.ts, putFills).
  */
 import type { EngineEvent } from '@vex/engine';
 import type { FillRecord, PublicTrade } from './history.js';
@@ -62,7 +63,24 @@ function recordFields<T extends unknown[]>(value: Uint8Array, length: number, wh
 
 /** The FillRecord a fill record holds: its keys in the order of the JSON objects of formats 1 to 5. */
 export function decodeFill(value: Uint8Array): FillRecord {
-  const fields = recordFields<FillRecordFields>(value, fillRecordLength, 'fill');
+  return fillOfFields(recordFields<FillRecordFields>(value, fillRecordLength, 'fill'));
+}
+
+/**
+ * The fills of an account's fill record of storage format 7 (0x10 ‖ account ‖ u64 sequence): writer sequence ‖ a
+ * JSON array of fill arrays, oldest first.
+ */
+export function decodeFills(value: Uint8Array): FillRecord[] {
+  const text = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1', 8);
+  const list = JSON.parse(text) as FillRecordFields[];
+  if (!Array.isArray(list) || list.length === 0) throw new Error(`not a fills record: ${text}`);
+  return list.map((fields) => {
+    if (!Array.isArray(fields) || fields.length !== fillRecordLength) throw new Error(`not a fills record: ${text}`);
+    return fillOfFields(fields);
+  });
+}
+
+function fillOfFields(fields: FillRecordFields): FillRecord {
   // The indices are FillRecordFields' positions.
   const fill: Record<string, unknown> = {
     tradeId: fields[0],

@@ -12,7 +12,7 @@ import {
   type PublicTrade,
 } from './history.js';
 import { decodeOrder } from './history-orders.js';
-import { decodeFill, decodeTrade } from './history-trades.js';
+import { decodeFills, decodeTrade } from './history-trades.js';
 import { keyspaces } from './storage-format.js';
 import { nodeTestSetup } from './test-support.js';
 
@@ -256,27 +256,29 @@ describe('order records (docs/log-format.md, "History records")', () => {
   const view = newLimitBid(7, account, 12);
   const text = (value: Uint8Array) => Buffer.from(value).toString('latin1');
 
-  test('an accepted order: its array under 0x11, its id and account under 0x12, as the example', () => {
+  test("an accepted order: its pointer under 0x12, its id under its account's 0x11, its array under 0x1d", () => {
     const operations: BatchOperation[] = [];
     historyOperations(undefined as never, 9, [{ type: 'orderAccepted', order: view }], operations);
     const sequence = '\0\0\0\0\0\0\0\x09';
+    const orderId = '\0\0\0\0\0\0\0\x07';
     expect(
-      operations.map((operation) => [operation.key[0], operation.type === 'put' && text(operation.value)]),
+      operations.map((operation) => [text(operation.key), operation.type === 'put' && text(operation.value)]),
     ).toEqual([
-      [keyspaces.orderById, `${sequence}\0\0\0\0\0\0\0\x07${account}`],
+      [`\x12${orderId}`, `${sequence}${orderId}${account}`],
+      [`\x11${account}${orderId}`, `${sequence}${orderId}`],
       [
-        keyspaces.orderByAccount,
+        `\x1d${orderId}`,
         `${sequence}[7,"SOL_USDC","Bid","Limit","10000","150",null,"0","0","GTC",false,` +
           '"RejectTaker",false,12,null,"New",1700000000000]',
       ],
     ]);
-    const [, record] = operations as [BatchOperation, Extract<BatchOperation, { type: 'put' }>];
+    const record = operations[2] as Extract<BatchOperation, { type: 'put' }>;
     // An absent optional field is absent from the decoded view, as formats 1 to 4 read it.
     const { quoteQuantityUnits: _quote, triggerPriceTicks: _trigger, ...present } = view;
     expect(decodeOrder(record.value, account)).toStrictEqual(present);
   });
 
-  test('an update writes the array again and no pointer; the optional fields round-trip', () => {
+  test('an update writes the array again under 0x1d, and nothing under the account; optional fields round-trip', () => {
     const updated: OrderView = { ...view, quoteQuantityUnits: 5n, triggerPriceTicks: 9_990n, reduceOnly: true };
     const operations: BatchOperation[] = [];
     historyOperations(
@@ -285,7 +287,7 @@ describe('order records (docs/log-format.md, "History records")', () => {
       [{ type: 'orderUpdated', order: updated, reason: undefined }],
       operations,
     );
-    expect(operations.map((operation) => operation.key[0])).toEqual([keyspaces.orderByAccount]);
+    expect(operations.map((operation) => operation.key[0])).toEqual([keyspaces.orderStatusById]);
     const value = (operations[0] as Extract<BatchOperation, { type: 'put' }>).value;
     expect(text(value).slice(8)).toContain(',"5","0","0","GTC",false,"RejectTaker",true,12,"9990","New",');
     expect(decodeOrder(value, account)).toStrictEqual(updated);
@@ -303,7 +305,7 @@ describe('order records (docs/log-format.md, "History records")', () => {
   });
 });
 
-describe('fill and public trade records (storage format 6)', () => {
+describe('fill and public trade records (storage format 7)', () => {
   const maker = 'M'.repeat(43) + '=';
   const taker = 'T'.repeat(43) + '=';
   const state = {
@@ -329,23 +331,27 @@ describe('fill and public trade records (storage format 6)', () => {
   const values = (operations: BatchOperation[]) =>
     operations.map((operation) => (operation as Extract<BatchOperation, { type: 'put' }>).value);
 
-  test('a trade: two fills and the public trade as arrays, as the examples, read back as the old objects', () => {
+  test("a trade: the public trade, and each side's fill in its account's record of the entry, as the examples", () => {
     const operations: BatchOperation[] = [];
     historyOperations(state, 9, [trade], operations);
-    expect(operations.map((operation) => operation.key[0])).toEqual([
-      keyspaces.fillByAccount,
-      keyspaces.fillByAccount,
-      keyspaces.tradeByMarket,
+    const sequence = '\0\0\0\0\0\0\0\x09';
+    expect(operations.map((operation) => Buffer.from(operation.key).toString('latin1'))).toEqual([
+      '\x15\x08SOL_USDC\0\0\0\0\0\0\0\x29',
+      `\x10${maker}${sequence}`,
+      `\x10${taker}${sequence}`,
     ]);
-    const [makerFill, takerFill, publicTrade] = values(operations) as [Uint8Array, Uint8Array, Uint8Array];
+    const [publicTrade, makerFills, takerFills] = values(operations) as [Uint8Array, Uint8Array, Uint8Array];
     // The maker bought (the taker sold): its fee is in the base asset.
-    expect(text(makerFill)).toBe('[41,7,"SOL_USDC","Bid","10000","150","1500000","150","SOL",true,null,1700000000000]');
-    expect(text(takerFill)).toBe(
-      '[41,8,"SOL_USDC","Ask","10000","150","1500000","1500","USDC",false,null,1700000000000]',
+    expect(text(makerFills)).toBe(
+      '[[41,7,"SOL_USDC","Bid","10000","150","1500000","150","SOL",true,null,1700000000000]]',
+    );
+    expect(text(takerFills)).toBe(
+      '[[41,8,"SOL_USDC","Ask","10000","150","1500000","1500","USDC",false,null,1700000000000]]',
     );
     expect(text(publicTrade)).toBe('[41,"SOL_USDC","10000","150","1500000",true,1700000000000]');
     // The keys in the order of the objects of formats 1 to 5, an absent systemOrderType absent.
-    expect(decodeFill(makerFill)).toStrictEqual({
+    const [makerFill] = decodeFills(makerFills) as [FillRecord];
+    expect(makerFill).toStrictEqual({
       tradeId: 41,
       orderId: 7,
       market: 'SOL_USDC',
@@ -358,7 +364,7 @@ describe('fill and public trade records (storage format 6)', () => {
       isMaker: true,
       timeMs: 1_700_000_000_000,
     });
-    expect(Object.keys(decodeFill(takerFill))).toEqual(Object.keys(decodeFill(makerFill)));
+    expect(Object.keys(decodeFills(takerFills)[0]!)).toEqual(Object.keys(makerFill));
     expect(decodeTrade(publicTrade)).toStrictEqual({
       tradeId: 41,
       market: 'SOL_USDC',
@@ -373,12 +379,151 @@ describe('fill and public trade records (storage format 6)', () => {
   test("a liquidation's system order type is on the taker's fill only, before timeMs", () => {
     const operations: BatchOperation[] = [];
     historyOperations(state, 9, [{ ...trade, systemOrderType: 'LiquidatePositionOnBook' }], operations);
-    const [makerFill, takerFill] = values(operations) as [Uint8Array, Uint8Array];
-    expect(text(takerFill)).toContain(',false,"LiquidatePositionOnBook",1700000000000]');
-    expect(decodeFill(makerFill).systemOrderType).toBeUndefined();
-    expect(Object.keys(decodeFill(takerFill)).slice(-2)).toEqual(['systemOrderType', 'timeMs']);
-    expect(decodeFill(takerFill).systemOrderType).toBe('LiquidatePositionOnBook');
-    expect(() => decodeFill(Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 9, 0x5b, 0x5d))).toThrow('not a fill record: []');
+    const [, makerFills, takerFills] = values(operations) as [Uint8Array, Uint8Array, Uint8Array];
+    expect(text(takerFills)).toContain(',false,"LiquidatePositionOnBook",1700000000000]]');
+    expect(decodeFills(makerFills)[0]!.systemOrderType).toBeUndefined();
+    expect(Object.keys(decodeFills(takerFills)[0]!).slice(-2)).toEqual(['systemOrderType', 'timeMs']);
+    expect(decodeFills(takerFills)[0]!.systemOrderType).toBe('LiquidatePositionOnBook');
+    expect(() => decodeFills(Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 9, 0x5b, 0x5d))).toThrow('not a fills record: []');
+    expect(() => decodeFills(Buffer.from('\0\0\0\0\0\0\0\x09[[1]]', 'latin1'))).toThrow('not a fills record');
+  });
+});
+
+describe('one record per account and entry (storage format 7), read as one record per fill and order', () => {
+  const alice = 'A'.repeat(43) + '=';
+  // Canonical account ids (the pages refuse others): the last character before '=' holds two zero bits.
+  const bob = 'E'.repeat(43) + '=';
+  const carol = 'I'.repeat(43) + '=';
+  const state = {
+    marketsBySymbol: new Map([
+      ['SOL_USDC', { base: { symbol: 'SOL' }, quote: { symbol: 'USDC' }, perp: undefined }],
+      ['BTC_USDC', { base: { symbol: 'BTC' }, quote: { symbol: 'USDC' }, perp: undefined }],
+    ]),
+  } as never;
+  let tradeId = 0;
+  /** A trade at `timeMs` on `market`; the taker sells when `takerSide` is Ask. */
+  const trade = (makerAccount: string, takerAccount: string, timeMs: number, market = 'SOL_USDC') => {
+    tradeId += 1;
+    return {
+      type: 'trade' as const,
+      tradeId,
+      market,
+      priceTicks: 10_000n,
+      quantitySteps: BigInt(tradeId),
+      quoteUnits: 10_000n * BigInt(tradeId),
+      takerSide: 'Ask' as const,
+      makerOrderId: 100 + tradeId,
+      takerOrderId: 200,
+      makerAccount,
+      takerAccount,
+      makerFeeUnits: 1n,
+      takerFeeUnits: 2n,
+      timeMs,
+    };
+  };
+  const order = (orderId: number, account: string, createdAtMs: number, market = 'SOL_USDC'): OrderView => ({
+    ...newLimitBid(orderId, account),
+    market,
+    createdAtMs,
+  });
+  const { clientId: _c, quoteQuantityUnits: _q, triggerPriceTicks: _t, ...stored } = newLimitBid(0, alice);
+  const storedOrder = (view: OrderView) => ({ ...stored, ...view, clientId: undefined }) as Record<string, unknown>;
+  const withoutAbsent = (view: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(view).filter(([, field]) => field !== undefined));
+
+  test('fills and orders page newest first across and within records, by market, time and offset', async () => {
+    const db = new MemoryLevel<Uint8Array, Uint8Array>({ keyEncoding: 'view', valueEncoding: 'view' });
+    await db.open();
+    // Entry 1: alice takes from bob twice and carol once (one record for alice, one each for bob and carol), and
+    // accepts orders 1 to 3 (alice) and 4 (bob). Entry 2: a self-trade of alice's at a later time on BTC_USDC, bob's
+    // order 5, alice's orders 6 and 7, order 2 cancelled. Entry 3: bob takes from alice.
+    const entries: Array<[number, unknown[]]> = [
+      [
+        1,
+        [
+          ...[order(1, alice, 1_000), order(2, alice, 1_000), order(3, alice, 1_000), order(4, bob, 1_000)].map(
+            (view) => ({ type: 'orderAccepted', order: view }),
+          ),
+          trade(bob, alice, 1_000),
+          trade(carol, alice, 1_000),
+          trade(bob, alice, 1_000),
+        ],
+      ],
+      [
+        2,
+        [
+          ...[order(5, bob, 2_000), order(6, alice, 2_000, 'BTC_USDC'), order(7, alice, 2_000)].map((view) => ({
+            type: 'orderAccepted',
+            order: view,
+          })),
+          { type: 'orderUpdated', order: { ...order(2, alice, 1_000), status: 'Cancelled' }, reason: undefined },
+          trade(alice, alice, 2_000, 'BTC_USDC'),
+        ],
+      ],
+      [3, [trade(alice, bob, 3_000)]],
+    ];
+    const lists = entries.map(([sequence, events]) => {
+      const operations: BatchOperation[] = [];
+      historyOperations(state, sequence, events as never, operations);
+      return operations;
+    });
+    const accountKeys = (operations: BatchOperation[], space: number) =>
+      operations.filter((operation) => operation.key[0] === space).map((o) => Buffer.from(o.key).toString('latin1'));
+    // One fill record per account and entry, keyed by the entry's sequence; one order-ids record per account.
+    expect(lists.map((operations) => accountKeys(operations, keyspaces.fillByAccount).length)).toEqual([3, 1, 2]);
+    expect(accountKeys(lists[0]!, keyspaces.orderByAccount)).toEqual([
+      `\x11${alice}\0\0\0\0\0\0\0\x01`,
+      `\x11${bob}\0\0\0\0\0\0\0\x04`,
+    ]);
+    expect(accountKeys(lists[1]!, keyspaces.orderByAccount)).toEqual([
+      `\x11${bob}\0\0\0\0\0\0\0\x05`,
+      `\x11${alice}\0\0\0\0\0\0\0\x06`,
+    ]);
+    await writeBatch(db as unknown as LedgerDatabase, lists, { sync: false });
+    const history = new LevelHistoryIndex(db as unknown as LedgerDatabase);
+    const ids = (fills: FillRecord[]) => fills.map((fill) => `${fill.tradeId}${fill.isMaker ? 'm' : 't'}`);
+
+    // Alice: trades 1 to 3 as taker (entry 1), 4 as maker and taker (a self-trade: the taker's fill first, as the
+    // keys of formats 1 to 6 ordered them), 5 as maker.
+    expect(ids(await history.fills(alice, {}))).toEqual(['5m', '4t', '4m', '3t', '2t', '1t']);
+    expect(ids(await history.fills(alice, { offset: 2, limit: 2 }))).toEqual(['4m', '3t']);
+    expect(ids(await history.fills(alice, { offset: 1, limit: 1 }))).toEqual(['4t']);
+    expect(ids(await history.fills(alice, { market: 'SOL_USDC', offset: 1 }))).toEqual(['3t', '2t', '1t']);
+    expect(ids(await history.fills(alice, { fromMs: 1_500, toMs: 2_500 }))).toEqual(['4t', '4m']);
+    expect(ids(await history.fills(alice, { toMs: 1_000, limit: 2 }))).toEqual(['3t', '2t']);
+    expect(ids(await history.fills(alice, { limit: 0 }))).toEqual([]);
+    expect(ids(await history.fills(bob, {}))).toEqual(['5t', '3m', '1m']);
+    expect(ids(await history.fills(carol, {}))).toEqual(['2m']);
+    expect(await history.fills('Q'.repeat(43) + '=', {})).toEqual([]);
+    const [fill] = await history.fills(carol, {});
+    expect(fill).toStrictEqual({
+      tradeId: 2,
+      orderId: 102,
+      market: 'SOL_USDC',
+      side: 'Bid',
+      priceTicks: 10_000n,
+      quantitySteps: 2n,
+      quoteUnits: 20_000n,
+      feeUnits: 1n,
+      feeAsset: 'SOL',
+      isMaker: true,
+      timeMs: 1_000,
+    });
+
+    // Orders by id, newest first, each at its latest status (order 2 cancelled by entry 2).
+    const orderIds = (orders: OrderView[]) => orders.map((view) => `${view.orderId}${view.status[0]}`);
+    expect(orderIds(await history.orders(alice, {}))).toEqual(['7N', '6N', '3N', '2C', '1N']);
+    expect(orderIds(await history.orders(alice, { offset: 1, limit: 2 }))).toEqual(['6N', '3N']);
+    expect(orderIds(await history.orders(alice, { market: 'SOL_USDC', offset: 1 }))).toEqual(['3N', '2C', '1N']);
+    expect(orderIds(await history.orders(alice, { fromMs: 1_500 }))).toEqual(['7N', '6N']);
+    expect(orderIds(await history.orders(alice, { toMs: 1_999, limit: 2 }))).toEqual(['3N', '2C']);
+    expect(orderIds(await history.orders(bob, {}))).toEqual(['5N', '4N']);
+    expect(await history.orders(carol, {})).toEqual([]);
+    const [cancelled] = await history.orders(alice, { offset: 3, limit: 1 });
+    expect(cancelled).toStrictEqual(withoutAbsent(storedOrder({ ...order(2, alice, 1_000), status: 'Cancelled' })));
+    expect(await history.order(2)).toStrictEqual(cancelled);
+    expect(await history.order(5)).toStrictEqual(withoutAbsent(storedOrder(order(5, bob, 2_000))));
+    await db.close();
   });
 });
 

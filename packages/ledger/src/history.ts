@@ -9,9 +9,16 @@
  * 44 ASCII characters (or the market symbol with a length byte), then an
  * 8-byte big-endian id, so the newest record of an account comes last.
  * Values: the 8-byte big-endian sequence of the entry that wrote the record,
- * then UTF-8 JSON with every bigint as a decimal string; the one exception is
- * the order-by-id record, which holds the order's account id instead of a
- * second copy of the order (history-orders.ts).
+ * then UTF-8 JSON with every bigint as a decimal string; the exceptions are
+ * the order pointers (0x12), which name the orders' accounts, and the order
+ * ids an entry accepted for an account (0x11), both binary (history-orders.ts).
+ *
+ * From storage format 7 an entry writes at most one fill record (0x10) and one
+ * order-ids record (0x11) per account it touched, and each changed order's
+ * latest status under its id (0x1d), not under its account: LevelDB's
+ * compactions pay for every key spread over the account range (each memtable
+ * it writes out overlaps all of it), and a batch of 20 orders filling against
+ * resting makers wrote one such key per fill and per order changed.
  */
 import {
   isCanonicalAccountId,
@@ -53,8 +60,16 @@ import {
   type FundingIntervalRecord,
   type MarkPriceRange,
 } from './history-perps.js';
-import { accountOfOrderPointer, decodeOrder, orderJson, orderPointersValue } from './history-orders.js';
-import { decodeFill, decodeTrade, fillJson, liquidationFillJson, tradeJson } from './history-trades.js';
+import { groupsNewestFirst, pageNewestFirst, valuesNewestFirst, type PageFilter } from './history-pages.js';
+import {
+  accountOfOrderPointer,
+  decodeOrder,
+  orderIdsOf,
+  orderIdsValue,
+  orderJson,
+  orderPointersValue,
+} from './history-orders.js';
+import { decodeFills, decodeTrade, fillJson, liquidationFillJson, tradeJson } from './history-trades.js';
 import {
   asciiRecordValue,
   historyKeyspaces,
@@ -156,8 +171,7 @@ export interface HistoryIndex {
   perpClosedPositions(accountId: string, page: Page): Promise<PerpClosedPositionRecord[]>;
 }
 
-export const defaultPageLimit = 100;
-export const maximumPageLimit = 1_000;
+export { defaultPageLimit, maximumPageLimit } from './history-pages.js';
 const accountIdLength = 44;
 
 type TradeEvent = Extract<EngineEvent, { type: 'trade' }>;
@@ -180,16 +194,17 @@ function accountIdKey(space: number, accountId: string, id: number): Buffer {
   return key;
 }
 
-function fillKey(accountId: string, tradeId: number, isMaker: boolean): Buffer {
-  const key = accountPrefix(keyspaces.fillByAccount, accountId, 9);
-  writeUint64(key, 1 + accountIdLength, tradeId);
-  key[1 + accountIdLength + 8] = isMaker ? 0 : 1;
-  return key;
-}
-
 function orderIdKey(orderId: number): Buffer {
   const key = Buffer.allocUnsafe(9);
   key[0] = keyspaces.orderById;
+  writeUint64(key, 1, orderId);
+  return key;
+}
+
+/** An order's latest status (format 7): 0x1d ‖ u64 order id. Ids are handed out in log order, so keys mostly grow. */
+function orderStatusKey(orderId: number): Buffer {
+  const key = Buffer.allocUnsafe(9);
+  key[0] = keyspaces.orderStatusById;
   writeUint64(key, 1, orderId);
   return key;
 }
@@ -256,19 +271,34 @@ function decodeRecord<T>(value: Uint8Array, bigintFields: readonly BigintFields<
 }
 
 /** The two fills of a `perpLiquidationTrade` event (no public trade: it is no trade on the book). */
-function putLiquidationTrade(
-  operations: BatchOperation[],
-  sequence: number,
-  state: ExchangeState,
-  event: LiquidationTradeEvent,
-): void {
+function putLiquidationTrade(fills: EntryFills, state: ExchangeState, event: LiquidationTradeEvent): void {
   const quote = state.marketsBySymbol.get(event.market)?.quote.symbol;
   if (quote === undefined) throw new Error(`liquidation trade ${event.tradeId} on unknown market ${event.market}`);
-  for (const isCounterparty of [false, true]) {
+  // The counterparty's (maker-like) fill first, as a trade's maker fill: the order formats 1 to 6 kept by key.
+  addFill(fills, event.counterparty, liquidationFillJson(event, true, quote));
+  addFill(fills, event.account, liquidationFillJson(event, false, quote));
+}
+
+/** An entry's fills by account, in the order they happened (trade id, then maker before taker); a Map keeps it. */
+type EntryFills = Map<string, string[]>;
+
+function addFill(fills: EntryFills, accountId: string, json: string): void {
+  const list = fills.get(accountId);
+  if (list === undefined) fills.set(accountId, [json]);
+  else list.push(json);
+}
+
+/**
+ * One fill record per account the entry filled (format 7): 0x10 ‖ account ‖ u64 sequence, the value the writer
+ * sequence ‖ a JSON array of the fills' arrays, oldest first. Sequences grow with trade ids, so an account's
+ * records in key order are its fills in trade order.
+ */
+function putFills(operations: BatchOperation[], sequence: number, fills: EntryFills): void {
+  for (const [accountId, list] of fills) {
     operations.push({
       type: 'put',
-      key: fillKey(isCounterparty ? event.counterparty : event.account, event.tradeId, isCounterparty),
-      value: asciiRecordValue(sequence, liquidationFillJson(event, isCounterparty, quote)),
+      key: accountIdKey(keyspaces.fillByAccount, accountId, sequence),
+      value: asciiRecordValue(sequence, `[${list.join(',')}]`),
     });
   }
 }
@@ -298,8 +328,32 @@ export function decodeWithdrawal(value: Uint8Array): WithdrawalView {
 // ---------------------------------------------------------------------------
 
 function putOrder(operations: BatchOperation[], sequence: number, order: OrderView): void {
-  const value = asciiRecordValue(sequence, orderJson(order));
-  operations.push({ type: 'put', key: accountIdKey(keyspaces.orderByAccount, order.account, order.orderId), value });
+  operations.push({
+    type: 'put',
+    key: orderStatusKey(order.orderId),
+    value: asciiRecordValue(sequence, orderJson(order)),
+  });
+}
+
+/**
+ * One record per account the entry accepted orders for (format 7): 0x11 ‖ account ‖ u64 least of those order ids,
+ * the value the writer sequence ‖ each id as a u64, in the order they were accepted (ascending: ids are handed out
+ * in sequence). An account's records in key order are its orders in id order, which the pages follow.
+ */
+function putAccountOrderIds(operations: BatchOperation[], sequence: number, accepted: readonly OrderView[]): void {
+  const byAccount = new Map<string, number[]>();
+  for (const order of accepted) {
+    const ids = byAccount.get(order.account);
+    if (ids === undefined) byAccount.set(order.account, [order.orderId]);
+    else ids.push(order.orderId);
+  }
+  for (const [accountId, ids] of byAccount) {
+    operations.push({
+      type: 'put',
+      key: accountIdKey(keyspaces.orderByAccount, accountId, Math.min(...ids)),
+      value: orderIdsValue(sequence, ids),
+    });
+  }
 }
 
 /**
@@ -318,6 +372,14 @@ function putOrderPointers(operations: BatchOperation[], sequence: number, accept
   });
 }
 
+function putDeposit(operations: BatchOperation[], sequence: number, deposit: DepositView): void {
+  operations.push({
+    type: 'put',
+    key: accountIdKey(keyspaces.depositByAccount, deposit.account, deposit.depositId),
+    value: recordValue(sequence, depositJson(deposit)),
+  });
+}
+
 function putWithdrawal(operations: BatchOperation[], sequence: number, withdrawal: WithdrawalView): void {
   operations.push({
     type: 'put',
@@ -327,7 +389,13 @@ function putWithdrawal(operations: BatchOperation[], sequence: number, withdrawa
 }
 
 /** The two fills and the public trade of a `trade` event. */
-function putTrade(operations: BatchOperation[], sequence: number, state: ExchangeState, event: TradeEvent): void {
+function putTrade(
+  operations: BatchOperation[],
+  fills: EntryFills,
+  sequence: number,
+  state: ExchangeState,
+  event: TradeEvent,
+): void {
   const market = state.marketsBySymbol.get(event.market);
   if (market === undefined) throw new Error(`trade ${event.tradeId} on unknown market ${event.market}`);
   const takerBuys = event.takerSide === 'Bid';
@@ -335,23 +403,13 @@ function putTrade(operations: BatchOperation[], sequence: number, state: Exchang
   // A perpetual's fees are both in USDC (perp-settlement.ts): its fills move no base units.
   const base = market.perp === undefined ? market.base.symbol : quote;
   // The buyer pays its fee in the base asset it receives, the seller in quote.
-  operations.push(
-    {
-      type: 'put',
-      key: fillKey(event.makerAccount, event.tradeId, true),
-      value: asciiRecordValue(sequence, fillJson(event, true, takerBuys ? 'Ask' : 'Bid', takerBuys ? quote : base)),
-    },
-    {
-      type: 'put',
-      key: fillKey(event.takerAccount, event.tradeId, false),
-      value: asciiRecordValue(sequence, fillJson(event, false, event.takerSide, takerBuys ? base : quote)),
-    },
-    {
-      type: 'put',
-      key: tradeKey(event.market, event.tradeId),
-      value: asciiRecordValue(sequence, tradeJson(event)),
-    },
-  );
+  addFill(fills, event.makerAccount, fillJson(event, true, takerBuys ? 'Ask' : 'Bid', takerBuys ? quote : base));
+  addFill(fills, event.takerAccount, fillJson(event, false, event.takerSide, takerBuys ? base : quote));
+  operations.push({
+    type: 'put',
+    key: tradeKey(event.market, event.tradeId),
+    value: asciiRecordValue(sequence, tradeJson(event)),
+  });
 }
 
 /**
@@ -369,6 +427,7 @@ export function historyOperations(
   let orders: Map<number, OrderView> | undefined;
   // The orders this entry accepted, in the order of their ids (the order they were created in).
   let accepted: OrderView[] | undefined;
+  let fills: EntryFills | undefined;
   let lendingMovements = false;
   let perpEvents = false;
   let perpAccountEvents = false;
@@ -380,10 +439,10 @@ export function historyOperations(
         (orders ??= new Map()).set(event.order.orderId, event.order);
         break;
       case 'trade':
-        putTrade(operations, sequence, state, event);
+        putTrade(operations, (fills ??= new Map()), sequence, state, event);
         break;
       case 'perpLiquidationTrade':
-        putLiquidationTrade(operations, sequence, state, event);
+        putLiquidationTrade((fills ??= new Map()), state, event);
         break;
       case 'marketListed':
         // The listing entry's log time: Backpack's market `createdAt`. apply() has set state.logTimeMs to it.
@@ -394,11 +453,7 @@ export function historyOperations(
         });
         break;
       case 'deposit':
-        operations.push({
-          type: 'put',
-          key: accountIdKey(keyspaces.depositByAccount, event.deposit.account, event.deposit.depositId),
-          value: recordValue(sequence, depositJson(event.deposit)),
-        });
+        putDeposit(operations, sequence, event.deposit);
         break;
       case 'withdrawal':
         putWithdrawal(operations, sequence, event.withdrawal);
@@ -419,7 +474,11 @@ export function historyOperations(
         break;
     }
   }
-  if (accepted !== undefined) putOrderPointers(operations, sequence, accepted);
+  if (fills !== undefined) putFills(operations, sequence, fills);
+  if (accepted !== undefined) {
+    putOrderPointers(operations, sequence, accepted);
+    putAccountOrderIds(operations, sequence, accepted);
+  }
   if (orders !== undefined) for (const order of orders.values()) putOrder(operations, sequence, order);
   // Their sources depend on the entry's other events, so they are written once all are seen.
   if (lendingMovements) lendingHistoryOperations(state, sequence, events, operations);
@@ -431,7 +490,8 @@ export function historyOperations(
  * After a torn tail is dropped, removes what the dropped entries wrote to the
  * history: every record written by an entry at or after `firstDropped`.
  * Fills, trades and deposits are immutable and simply go; so do order
- * pointers, which only the entry that accepted the order writes. An order or
+ * pointers and an account's order ids, which only the entry that accepted the
+ * orders writes. An order's status (0x1d) or a
  * withdrawal record written by a dropped entry either belongs to an order or
  * withdrawal created by a dropped entry (it goes) or to one that was still
  * open or pending after the last kept entry (it is rewritten from `state`,
@@ -449,9 +509,8 @@ export async function historyRepairOperations(
   for (const space of historyKeyspaces) {
     for await (const [key, value] of db.iterator(prefixRange(Uint8Array.of(space)))) {
       if (writerSequenceOf(value) < firstDropped) continue;
-      if (space === keyspaces.orderByAccount) {
-        // The order id is the key's last 8 bytes (0x11 ‖ account id ‖ u64 order id).
-        const order = state.orders.get(readUint64(key, 1 + accountIdLength));
+      if (space === keyspaces.orderStatusById) {
+        const order = state.orders.get(readUint64(key, 1));
         if (order !== undefined) {
           operations.push({ type: 'put', key, value: asciiRecordValue(lastKept, orderJson(viewOrder(order))) });
           rewritten += 1;
@@ -488,49 +547,16 @@ export async function historyRepairOperations(
 // Queries
 // ---------------------------------------------------------------------------
 
-interface ScanFilter<T> {
+interface ScanFilter<T> extends PageFilter<T> {
   readonly decode: (value: Uint8Array) => T;
-  readonly timeOf: (record: T) => number;
-  readonly marketOf?: (record: T) => string;
-  /** Records it rejects are skipped before paging. */
-  readonly keep?: (record: T) => boolean;
-}
-
-function pageLimit(limit: number | undefined): number {
-  if (limit === undefined || !Number.isFinite(limit)) return defaultPageLimit;
-  return Math.min(maximumPageLimit, Math.max(0, Math.floor(limit)));
 }
 
 /**
  * Reads records under `prefix` newest first. Ids grow with time in every
  * keyspace, so the scan stops at the first record older than fromMs.
  */
-async function scanNewestFirst<T>(
-  db: LedgerDatabase,
-  prefix: Uint8Array,
-  page: Page,
-  filter: ScanFilter<T>,
-): Promise<T[]> {
-  const limit = pageLimit(page.limit);
-  let toSkip = Math.max(0, Math.floor(page.offset ?? 0) || 0);
-  const results: T[] = [];
-  if (limit === 0) return results;
-  const market = filter.marketOf === undefined ? undefined : page.market;
-  for await (const value of db.values({ ...prefixRange(prefix), reverse: true })) {
-    const record = filter.decode(value);
-    if (market !== undefined && filter.marketOf!(record) !== market) continue;
-    if (filter.keep !== undefined && !filter.keep(record)) continue;
-    const time = filter.timeOf(record);
-    if (page.toMs !== undefined && time > page.toMs) continue;
-    if (page.fromMs !== undefined && time < page.fromMs) break;
-    if (toSkip > 0) {
-      toSkip -= 1;
-      continue;
-    }
-    results.push(record);
-    if (results.length >= limit) break;
-  }
-  return results;
+function scanNewestFirst<T>(db: LedgerDatabase, prefix: Uint8Array, page: Page, filter: ScanFilter<T>): Promise<T[]> {
+  return pageNewestFirst(valuesNewestFirst(db, prefix, filter.decode), page, filter);
 }
 
 /** The perpetuals' per-account records: filtered by `market`, paged by log time. */
@@ -546,8 +572,9 @@ export class LevelHistoryIndex implements HistoryIndex {
   async fills(accountId: string, page: Page): Promise<FillRecord[]> {
     if (!isCanonicalAccountId(accountId)) return [];
     const types = page.systemOrderTypes;
-    return scanNewestFirst(this.db, accountPrefix(keyspaces.fillByAccount, accountId, 0), page, {
-      decode: decodeFill,
+    // One record per entry that filled the account (format 7), its fills oldest first.
+    const fills = groupsNewestFirst(this.db, accountPrefix(keyspaces.fillByAccount, accountId, 0), decodeFills);
+    return pageNewestFirst(fills, page, {
       timeOf: (fill) => fill.timeMs,
       marketOf: (fill) => fill.market,
       keep: page.systemOrderTypes === undefined ? undefined : (fill) => types!.includes(fill.systemOrderType),
@@ -556,12 +583,28 @@ export class LevelHistoryIndex implements HistoryIndex {
 
   async orders(accountId: string, page: Page): Promise<OrderView[]> {
     if (!isCanonicalAccountId(accountId)) return [];
-    return scanNewestFirst(this.db, accountPrefix(keyspaces.orderByAccount, accountId, 0), page, {
-      // The record leaves out the account id, which its key holds: the one scanned.
-      decode: (value) => decodeOrder(value, accountId),
+    return pageNewestFirst(this.ordersNewestFirst(accountId), page, {
       timeOf: (order) => order.createdAtMs,
       marketOf: (order) => order.market,
     });
+  }
+
+  /**
+   * The account's orders by id, newest first, each at its latest status: its order-ids records (one per entry that
+   * accepted its orders, format 7) in reverse key order, and for each id, highest first, a get of the order's record
+   * under its id (0x1d), which the same batch wrote. The record leaves out the account id: the one scanned.
+   */
+  private async *ordersNewestFirst(accountId: string): AsyncGenerator<OrderView> {
+    const prefix = accountPrefix(keyspaces.orderByAccount, accountId, 0);
+    for await (const value of this.db.values({ ...prefixRange(prefix), reverse: true })) {
+      const orderIds = orderIdsOf(value);
+      for (let index = orderIds.length - 1; index >= 0; index -= 1) {
+        const orderId = orderIds[index]!;
+        const record = await this.db.get(orderStatusKey(orderId));
+        if (record === undefined) throw new Error(`order ${orderId} of ${accountId} has no status record`);
+        yield decodeOrder(record, accountId);
+      }
+    }
   }
 
   async order(orderId: number): Promise<OrderView | undefined> {
@@ -580,7 +623,7 @@ export class LevelHistoryIndex implements HistoryIndex {
     if (account === undefined) return undefined;
     // Written in the same batch as the pointer and never deleted while the pointer stays (but by a torn-tail repair,
     // which runs before the node serves), so it is there.
-    const value = await this.db.get(accountIdKey(keyspaces.orderByAccount, account, orderId));
+    const value = await this.db.get(orderStatusKey(orderId));
     return value === undefined ? undefined : decodeOrder(value, account);
   }
 

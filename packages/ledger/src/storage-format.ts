@@ -24,6 +24,7 @@ export const keyspaces = {
   perpFundingPaymentByAccount: 0x1a,
   perpSettlementByAccount: 0x1b,
   perpClosedPositionByAccount: 0x1c,
+  orderStatusById: 0x1d,
 } as const;
 
 /** Every history keyspace, for scans that must visit all derived records. */
@@ -41,6 +42,7 @@ export const historyKeyspaces: readonly number[] = [
   keyspaces.perpFundingPaymentByAccount,
   keyspaces.perpSettlementByAccount,
   keyspaces.perpClosedPositionByAccount,
+  keyspaces.orderStatusById,
 ];
 
 /**
@@ -53,10 +55,14 @@ export const historyKeyspaces: readonly number[] = [
  * (0x12) holds the order's account id, naming its record by account, instead
  * of a second copy of the order; version 6 stores the fill (0x10) and
  * public trade (0x15) records as JSON arrays, as version 5 did the order
- * records. An older ledger is upgraded in place when it is opened
- * (storage-upgrade.ts, docs/log-format.md "Storage format versions").
+ * records; version 7 writes one record per account and entry under the
+ * account keys: an account's fills of the entry in one 0x10 record, the ids
+ * of the orders the entry accepted for it in one 0x11 record, and each
+ * order's latest status under its id (0x1d) instead of under its account.
+ * An older ledger is upgraded in place when it is opened (storage-upgrade.ts,
+ * docs/log-format.md "Storage format versions").
  */
-export const storageFormatVersion = 6;
+export const storageFormatVersion = 7;
 
 const ascii = (text: string): Uint8Array => new TextEncoder().encode(text);
 function metaKey(name: string): Uint8Array {

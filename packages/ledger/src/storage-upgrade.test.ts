@@ -5,7 +5,11 @@
  * byte 1, and version-1 attestations whose digests the log's attestation
  * records carry), then opens it with the node. The upgrade rebuilds the
  * borrow/lend history, keeps the version-1 attestations readable, attests
- * version 2 from then on, and the replayer verifies the whole export.
+ * version 2 from then on, and the replayer verifies the whole export. Fills
+ * and orders are written one record per fill and per order under the
+ * account keys, as formats 1 to 6 stored them, so the upgrade to format 7
+ * (one record per account and entry, an order's latest status under its id)
+ * is tested by the same ledger.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,8 +33,8 @@ import { AttestationMaker } from './attestation-maker.js';
 import { createDatabase, writeBatch, type BatchOperation, type LedgerDatabase } from './database.js';
 import { RecoveryError } from './errors.js';
 import { ExchangeNode } from './exchange-node.js';
-import { decodeOrder } from './history-orders.js';
-import { decodeFill, decodeTrade } from './history-trades.js';
+import { decodeOrder, orderIdsOf } from './history-orders.js';
+import { decodeFills, decodeTrade } from './history-trades.js';
 import type { Sequencer } from './sequencer.js';
 import {
   attestationKey,
@@ -53,14 +57,38 @@ const orderByIdRange = prefixRange(Uint8Array.of(keyspaces.orderById));
 const orderByAccountRange = prefixRange(Uint8Array.of(keyspaces.orderByAccount));
 const fillRange = prefixRange(Uint8Array.of(keyspaces.fillByAccount));
 const tradeRange = prefixRange(Uint8Array.of(keyspaces.tradeByMarket));
-/** An order record of formats 1 to 4 (a JSON object, bigints as decimal strings) holding the same order as `value`. */
-function legacyOrderRecord(key: Uint8Array, value: Uint8Array): Uint8Array {
-  // The account id is in the key (0x11 ‖ account id ‖ u64 order id); formats 1 to 5 held it in the record too.
-  const account = Buffer.from(key.subarray(1, 45)).toString('latin1');
-  const json = JSON.stringify(decodeOrder(value, account), (_, field) =>
-    typeof field === 'bigint' ? field.toString() : field,
-  );
-  return Buffer.concat([value.subarray(0, 8), Buffer.from(json, 'latin1')]);
+const orderStatusRange = prefixRange(Uint8Array.of(keyspaces.orderStatusById));
+const asJson = (record: unknown) =>
+  JSON.stringify(record, (_, field) => (typeof field === 'bigint' ? `${field}` : field));
+
+/**
+ * The order records of formats 1 to 6 for a format-7 order status record (0x1d ‖ u64 order id): a JSON object
+ * (formats 1 to 4; bigints as decimal strings, the account id second) under 0x11 ‖ account id ‖ u64 order id, and
+ * the copy formats 1 to 4 kept under 0x12 ‖ u64 order id.
+ */
+function legacyOrderRecords(key: Uint8Array, value: Uint8Array, account: string): BatchOperation[] {
+  const orderId = key.subarray(1, 9);
+  const legacy = Buffer.concat([value.subarray(0, 8), Buffer.from(asJson(decodeOrder(value, account)), 'latin1')]);
+  const byAccount = Buffer.concat([Uint8Array.of(keyspaces.orderByAccount), Buffer.from(account, 'latin1'), orderId]);
+  return [
+    { type: 'put', key: byAccount, value: legacy },
+    { type: 'put', key: Uint8Array.of(keyspaces.orderById, ...orderId), value: legacy },
+  ];
+}
+
+/**
+ * The fill records of formats 1 to 5 (a JSON object with the record's field names, bigints as decimal strings, an
+ * absent systemOrderType left out) for a format-7 fill record: one per fill, under 0x10 ‖ account id ‖ u64 trade id
+ * ‖ 0 for a maker's fill, 1 for a taker's.
+ */
+function legacyFillRecords(key: Uint8Array, value: Uint8Array): BatchOperation[] {
+  return decodeFills(value).map((fill) => {
+    const legacyKey = Buffer.alloc(54);
+    legacyKey.set(key.subarray(0, 45));
+    legacyKey.writeBigUInt64BE(BigInt(fill.tradeId), 45);
+    legacyKey[53] = fill.isMaker ? 0 : 1;
+    return { type: 'put', key: legacyKey, value: Buffer.concat([value.subarray(0, 8), Buffer.from(asJson(fill))]) };
+  });
 }
 
 /** The old order records' views: as formats 1 to 4 decoded them, a JSON object with its bigints back. */
@@ -72,18 +100,10 @@ function legacyOrderView(hexValue: string): Record<string, unknown> {
   return view;
 }
 
-/**
- * A fill or public trade record of formats 1 to 5 (a JSON object with the record's field names, bigints as decimal
- * strings, an absent systemOrderType left out) holding the same record as `value`, a format-6 array.
- */
-function legacyTradeRecord(key: Uint8Array, value: Uint8Array): Uint8Array {
-  const record = key[0] === keyspaces.fillByAccount ? decodeFill(value) : decodeTrade(value);
-  const json = JSON.stringify(record, (_, field) => (typeof field === 'bigint' ? field.toString() : field));
-  return Buffer.concat([value.subarray(0, 8), Buffer.from(json, 'latin1')]);
+/** A public trade record of formats 1 to 5 (a JSON object, as the fills) holding the same trade as `value`. */
+function legacyTradeRecord(value: Uint8Array): Uint8Array {
+  return Buffer.concat([value.subarray(0, 8), Buffer.from(asJson(decodeTrade(value)), 'latin1')]);
 }
-
-/** The order-by-id key of an order-by-account key (its last 8 bytes are the order id). */
-const orderIdKeyOf = (accountKey: Uint8Array) => Uint8Array.of(keyspaces.orderById, ...accountKey.subarray(-8));
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
 interface Format1Ledger {
@@ -128,6 +148,8 @@ async function writeFormat1Ledger(
     ],
   ];
   const lendingRecords = new Map<string, string>();
+  // Each order's account, from the format-7 order-ids records (written by the entry that accepted the order).
+  const accountOfOrder = new Map<number, string>();
   const attestations: AttestationOfAnyVersion[] = [];
   // The entries after which the format-1 node attested (each followed by its record); the last is the head.
   const attestedAfter = [6, 12, entries.length];
@@ -138,20 +160,28 @@ async function writeFormat1Ledger(
       { type: 'put', key: entryKey(result.committed.sequence), value: result.encoding },
     ];
     for (const operation of result.records) {
+      if (operation.key[0] === keyspaces.orderByAccount && operation.type === 'put') {
+        const account = Buffer.from(operation.key.subarray(1, 45)).toString('latin1');
+        for (const orderId of orderIdsOf(operation.value)) accountOfOrder.set(orderId, account);
+      }
+    }
+    for (const operation of result.records) {
+      const space = operation.key[0];
       // Format 1 wrote every history record but the borrow/lend ones.
-      if (operation.key[0] === keyspaces.lendingMovementByAccount) {
+      if (space === keyspaces.lendingMovementByAccount) {
         if (operation.type === 'put') lendingRecords.set(hex(operation.key), hex(operation.value));
-      } else if (operation.key[0] === keyspaces.orderById) {
-        // Formats 1 to 4 stored a copy of the order record under its id instead (below).
-      } else if (
-        (operation.key[0] === keyspaces.fillByAccount || operation.key[0] === keyspaces.tradeByMarket) &&
-        operation.type === 'put'
-      ) {
-        operations.push({ type: 'put', key: operation.key, value: legacyTradeRecord(operation.key, operation.value) });
-      } else if (operation.key[0] === keyspaces.orderByAccount && operation.type === 'put') {
-        const value = legacyOrderRecord(operation.key, operation.value);
-        operations.push({ type: 'put', key: operation.key, value });
-        operations.push({ type: 'put', key: orderIdKeyOf(operation.key), value });
+      } else if (space === keyspaces.orderById || space === keyspaces.orderByAccount) {
+        // Formats 1 to 4 stored a copy of the order record under its id instead, and no order-ids records (below).
+      } else if (operation.type !== 'put') {
+        operations.push(operation);
+      } else if (space === keyspaces.fillByAccount) {
+        operations.push(...legacyFillRecords(operation.key, operation.value));
+      } else if (space === keyspaces.tradeByMarket) {
+        operations.push({ type: 'put', key: operation.key, value: legacyTradeRecord(operation.value) });
+      } else if (space === keyspaces.orderStatusById) {
+        // The latest status: a later entry's record of the order overwrites it, under the same keys.
+        const account = accountOfOrder.get(Number(Buffer.from(operation.key).readBigUInt64BE(1)))!;
+        operations.push(...legacyOrderRecords(operation.key, operation.value, account));
       } else operations.push(operation);
     }
     batches.push(operations);
@@ -244,7 +274,7 @@ describe('storage format upgrade', () => {
 
     const first = openNode(directory.path, old.lastLogTimeMs);
     const node = await first.opened;
-    expect(first.logging.lines.some((line) => line.msg.startsWith('ledger upgraded from storage format 1 to 6'))).toBe(
+    expect(first.logging.lines.some((line) => line.msg.startsWith('ledger upgraded from storage format 1 to 7'))).toBe(
       true,
     );
     expect(node.state.headSequence).toBe(old.headSequence);
@@ -261,6 +291,28 @@ describe('storage format upgrade', () => {
       const orderId = Number(Buffer.from(key, 'hex').readBigUInt64BE(1));
       expect(await node.history.order(orderId)).toStrictEqual(legacyOrderView(value));
     }
+    // Each account's fills and orders page as the old records did, one per fill and per order in key order, newest
+    // (last) first: the same records, field for field, in the same order.
+    const byAccountNewestFirst = (records: Map<string, string>) => {
+      const lists = new Map<string, string[]>();
+      for (const [key, value] of [...records].reverse()) {
+        const account = Buffer.from(key, 'hex').toString('latin1', 1, 45);
+        lists.set(account, [...(lists.get(account) ?? []), value]);
+      }
+      return lists;
+    };
+    const fillAccounts = byAccountNewestFirst(oldFills);
+    expect(fillAccounts.size).toBeGreaterThan(1);
+    for (const [account, values] of fillAccounts) {
+      const fills = await node.history.fills(account, { limit: 1_000 });
+      const legacy = values.map((value) => JSON.parse(Buffer.from(value, 'hex').toString('latin1', 8)) as object);
+      expect(fills.map((fill) => Object.keys(fill))).toEqual(legacy.map((record) => Object.keys(record)));
+      expect(fills.map((fill) => JSON.parse(asJson(fill)) as object)).toEqual(legacy);
+    }
+    const orderAccounts = byAccountNewestFirst(oldByAccount);
+    expect(orderAccounts.size).toBeGreaterThan(1);
+    for (const [account, values] of orderAccounts)
+      expect(await node.history.orders(account, { limit: 1_000 })).toStrictEqual(values.map(legacyOrderView));
 
     first.clock.set(old.lastLogTimeMs + 1_000);
     const deposit = signedEntry(
@@ -280,29 +332,34 @@ describe('storage format upgrade', () => {
     expect(node.latestAttestation()).toMatchObject({ version: 2, sequence: submitted.sequence });
     await node.close();
 
-    expect(await readFormat(directory.path)).toBe(6);
+    expect(await readFormat(directory.path)).toBe(7);
     expect(await readRange(directory.path, lendingRange)).toEqual(old.lendingRecords);
-    // The order records by account were rewritten as arrays, and an account's orders read as they did.
-    const byAccount = await readRange(directory.path, orderByAccountRange);
-    expect([...byAccount.keys()].slice(0, oldByAccount.size)).toEqual([...oldByAccount.keys()]);
-    expect([...byAccount.values()].every((value) => Buffer.from(value, 'hex')[8] === 0x5b)).toBe(true); // '['
-    expect([...oldByAccount.values()].every((value) => Buffer.from(value, 'hex')[8] === 0x7b)).toBe(true); // '{'
-    // The fills and public trades were rewritten as arrays under the same keys, holding the same records.
-    for (const [range, old, decode] of [
-      [fillRange, oldFills, decodeFill],
-      [tradeRange, oldTrades, decodeTrade],
-    ] as const) {
-      const records = await readRange(directory.path, range);
-      expect([...records.keys()].slice(0, old.size)).toEqual([...old.keys()]);
-      for (const [key, value] of old) {
-        const legacy = JSON.parse(Buffer.from(value, 'hex').toString('latin1', 8)) as Record<string, unknown>;
-        const decoded = decode(Buffer.from(records.get(key)!, 'hex')) as unknown as Record<string, unknown>;
-        expect(Buffer.from(records.get(key)!, 'hex')[8]).toBe(0x5b); // '['
-        expect(Object.keys(decoded)).toEqual(Object.keys(legacy));
-        expect(
-          JSON.parse(JSON.stringify(decoded, (_, field) => (typeof field === 'bigint' ? `${field}` : field))),
-        ).toEqual(legacy);
-      }
+    // The old fill and order records (one per fill, one per order, under the account keys) are gone: what is under
+    // 0x10 is one record per account and entry that filled it (0x10 ‖ account ‖ u64 sequence: 53 bytes against the
+    // old 54), under 0x11 the ids of the orders an entry accepted for an account, and every order's latest status
+    // is under 0x1d ‖ its id.
+    const fills = await readRange(directory.path, fillRange);
+    expect([...fills.keys()].every((key) => key.length === 2 * 53)).toBe(true);
+    expect(fills.size).toBeLessThanOrEqual(oldFills.size);
+    expect([...fills.values()].reduce((count, value) => count + decodeFills(Buffer.from(value, 'hex')).length, 0)).toBe(
+      oldFills.size,
+    );
+    const orderIds = [...(await readRange(directory.path, orderByAccountRange)).values()].flatMap((value) =>
+      orderIdsOf(Buffer.from(value, 'hex')),
+    );
+    const oldOrderIds = [...oldByAccount.keys()].map((key) => Number(Buffer.from(key, 'hex').readBigUInt64BE(45)));
+    expect(orderIds.sort((a, b) => a - b)).toEqual(oldOrderIds.sort((a, b) => a - b));
+    const statuses = await readRange(directory.path, orderStatusRange);
+    expect([...statuses.keys()].map((key) => Number(Buffer.from(key, 'hex').readBigUInt64BE(1)))).toEqual(oldOrderIds);
+    // The public trades were rewritten as arrays under the same keys, holding the same records.
+    const trades = await readRange(directory.path, tradeRange);
+    expect([...trades.keys()].slice(0, oldTrades.size)).toEqual([...oldTrades.keys()]);
+    for (const [key, value] of oldTrades) {
+      const legacy = JSON.parse(Buffer.from(value, 'hex').toString('latin1', 8)) as Record<string, unknown>;
+      const decoded = decodeTrade(Buffer.from(trades.get(key)!, 'hex'));
+      expect(Buffer.from(trades.get(key)!, 'hex')[8]).toBe(0x5b); // '['
+      expect(Object.keys(decoded)).toEqual(Object.keys(legacy));
+      expect(JSON.parse(asJson(decoded))).toEqual(legacy);
     }
     // The old order-by-id records are gone: what is under 0x12 is format 6's order pointers, one record per entry
     // that accepted orders (u64 writer sequence, then u64 order id ‖ 44-byte account id per order), and no more of
@@ -314,7 +371,7 @@ describe('storage format upgrade', () => {
       true,
     );
 
-    // A second start finds format 6: no upgrade, the same state.
+    // A second start finds format 7: no upgrade, the same state.
     const second = openNode(directory.path, old.lastLogTimeMs + 2_000);
     const reopened = await second.opened;
     expect(second.logging.lines.some((line) => line.msg.startsWith('ledger upgraded'))).toBe(false);
@@ -356,9 +413,9 @@ describe('storage format upgrade', () => {
   });
 
   test.each([
-    [Uint8Array.of(7), 'the storage format is 0x07, this node reads formats 1 to 6 (it was written by a newer version'],
-    [Uint8Array.of(0), 'the storage format is 0x00, this node reads formats 1 to 6 (this node cannot read it'],
-    [undefined, 'the storage format is missing, this node reads formats 1 to 6'],
+    [Uint8Array.of(8), 'the storage format is 0x08, this node reads formats 1 to 7 (it was written by a newer version'],
+    [Uint8Array.of(0), 'the storage format is 0x00, this node reads formats 1 to 7 (this node cannot read it'],
+    [undefined, 'the storage format is missing, this node reads formats 1 to 7'],
   ])('a ledger of format %s is refused with what to do, and left as it was', async (format, message) => {
     const directory = await temporaryDirectory();
     cleanups.push(directory.remove);

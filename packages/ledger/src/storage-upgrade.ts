@@ -38,6 +38,18 @@
  * would be read as that order's), and the replay writes the new ones. A node
  * of format 5, which would read either kind the old way, refuses the ledger
  * by its format.
+ *
+ * Version 6 → 7 (and any older one → 7 at once): version 7 writes one record
+ * per account and entry under the account keys: the account's fills of the
+ * entry in one 0x10 record keyed by the entry's sequence, the ids of the
+ * orders the entry accepted for it in one 0x11 record keyed by the least of
+ * them, and every order's latest status under its id (0x1d) instead of under
+ * its account. The upgrade deletes every 0x10 and 0x11 record in its batch
+ * (an old one, under its key of another length, would be misread as a new
+ * one) and the replay writes the new ones: every fill was written by the
+ * entry that made it, every order's ids by the entry that accepted it, and
+ * every order's last change is in some entry. A node of format 6 refuses the
+ * ledger by its format.
  */
 import { bytesToLowerHex } from '@vex/engine';
 import type { Logger } from 'pino';
@@ -52,7 +64,12 @@ import {
   storageFormatVersion,
 } from './storage-format.js';
 
-const orderByIdRange = prefixRange(Uint8Array.of(keyspaces.orderById));
+/**
+ * The records an older format wrote differently under keys of these keyspaces: the replay writes format 7's, and an
+ * old one left would be misread (an order-by-id record of formats 1 to 5 under an id that is not its entry's first
+ * as that order's pointers; a fill or order record of formats 1 to 6 as a format-7 fill or order-ids record).
+ */
+const rewrittenKeyspaces = [keyspaces.fillByAccount, keyspaces.orderByAccount, keyspaces.orderById];
 
 /** The oldest storage format this code upgrades. */
 export const oldestUpgradableStorageFormat = 1;
@@ -94,14 +111,14 @@ export async function upgradeStorageFormat(
   const operations: BatchOperation[] = [];
   for await (const key of db.keys(snapshotRange)) operations.push({ type: 'del', key });
   const snapshotsDropped = operations.length;
-  // The old order-by-id records go in the same batch: the replay writes format 6's, one per entry under the entry's
-  // first order id, and an old one left under any other id would be read as that order's pointers.
-  for await (const key of db.keys(orderByIdRange)) operations.push({ type: 'del', key });
-  const orderRecordsDropped = operations.length - snapshotsDropped;
+  // The records the replay rewrites in format 7's kind go in the same batch (rewrittenKeyspaces).
+  for (const space of rewrittenKeyspaces)
+    for await (const key of db.keys(prefixRange(Uint8Array.of(space)))) operations.push({ type: 'del', key });
+  const historyRecordsDropped = operations.length - snapshotsDropped;
   operations.push({ type: 'put', key: formatMetaKey, value: Uint8Array.of(storageFormatVersion) });
   await writeBatch(db, [operations], { sync: true });
   logger.warn(
-    { location, fromFormat: format, toFormat: storageFormatVersion, snapshotsDropped, orderRecordsDropped },
+    { location, fromFormat: format, toFormat: storageFormatVersion, snapshotsDropped, historyRecordsDropped },
     `ledger upgraded from storage format ${format} to ${storageFormatVersion}: ` +
       `${snapshotsDropped} snapshots dropped, the log is replayed from the genesis to rebuild the history`,
   );
