@@ -74,12 +74,26 @@ afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
+/**
+ * A port free now, below Linux's ephemeral range (32768 to 60999 by default). The config names the node's and the
+ * watchtowers' ports before they listen; a port the kernel hands out for port 0 is in that range, and meanwhile the
+ * kernel may give it to some other process's outgoing connection as its local end (a CI run failed so once: the
+ * watchtower's listen got EADDRINUSE). Below the range only another listener can take it.
+ */
 async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const server = createServer();
+    const listening = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!listening) continue;
+    const { port: bound } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    return bound;
+  }
+  throw new Error('no free port found from 20000 to 31999');
 }
 
 /** The config's custody section as GET /api/v1/custody serves it. */
