@@ -58,9 +58,6 @@ export function placePerpOrder(
     const message = 'autoBorrow, autoBorrowRepay, autoLend and autoLendRedeem are for spot margin orders only.';
     return reject('INVALID_ORDER', message, 'perpMarginFlags');
   }
-  // The account's holding on the market (its position and resting totals), which the margin check reads: another
-  // cold object, found now so that its cache miss can overlap the walk's planning instead of following it.
-  const holding = account.perpHoldings[params.market.index];
   const order = params.reduceOnly ? reduceOnlyOrder(account, params) : params;
   if (isRejection(order)) return order;
   // A trigger order is checked when it fires (trigger-orders.ts), against the state of that moment. A
@@ -70,7 +67,7 @@ export function placePerpOrder(
   // An order that cannot rest and would execute nothing creates no exposure: it skips the open interest and
   // margin checks, and the spot checks refuse it (ORDER_WOULD_NOT_FILL, docs/perps.md section 4a).
   if (order.triggerPriceTicks === undefined && !order.reduceOnly && !wouldNotFill(order, walk)) {
-    const refusal = perpOrderRefusal(state, account, order, recorder.timeMs, walk, holding);
+    const refusal = perpOrderRefusal(state, account, order, recorder.timeMs, walk);
     if (refusal !== undefined) return refusal;
   }
   return placeOrder(state, recorder, signer, order, attached, walk);
@@ -102,8 +99,7 @@ function reduceOnlyOrder(account: Account, params: ResolvedOrder): ResolvedOrder
 /**
  * The open interest limit and the initial margin of a (non-trigger) order
  * on a perpetual, or a trigger order firing. Undefined when it may go on.
- * `walk`: the order's planned walk, if its caller made one; `holding`: the account's holding on the market (none:
- * it has none yet), if its caller found it.
+ * `walk`: the order's planned walk, if its caller made one.
  */
 export function perpOrderRefusal(
   state: ExchangeState,
@@ -111,7 +107,6 @@ export function perpOrderRefusal(
   params: OrderParameters,
   timeMs: number,
   walk?: PlannedWalk,
-  holding: PerpHolding | undefined = account.perpHoldings[params.market.index],
 ): Rejection | undefined {
   const market = params.market;
   const perp = market.perp as PerpMarketState;
@@ -130,7 +125,8 @@ export function perpOrderRefusal(
   // Nothing can fill now (a market order on an empty side): the spot checks refuse it, or it rests, opening nothing.
   if (steps === 0n) return undefined;
   const deltaUnits = params.side === 'Bid' ? steps * market.stepUnits : -steps * market.stepUnits;
-  // The holding holds the position and the resting orders' totals in one object.
+  // The account's holding on the market: its position and its resting orders' totals in one object.
+  const holding = account.perpHoldings[market.index];
   const before = holding?.position?.quantityUnits ?? 0n;
   // What the order may open: the whole new side after a flip, else the growth of the position.
   const openingUnits = openedUnits(before, before + deltaUnits);
