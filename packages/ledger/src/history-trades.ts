@@ -61,11 +61,6 @@ function recordFields<T extends unknown[]>(value: Uint8Array, length: number, wh
   return fields;
 }
 
-/** The FillRecord a fill record holds: its keys in the order of the JSON objects of formats 1 to 5. */
-export function decodeFill(value: Uint8Array): FillRecord {
-  return fillOfFields(recordFields<FillRecordFields>(value, fillRecordLength, 'fill'));
-}
-
 /**
  * The fills of an account's fill record of storage format 7 (0x10 ‖ account ‖ u64 sequence): writer sequence ‖ a
  * JSON array of fill arrays, oldest first.
@@ -80,6 +75,7 @@ export function decodeFills(value: Uint8Array): FillRecord[] {
   });
 }
 
+/** The FillRecord of one fill's array: its keys in the order of the JSON objects of formats 1 to 5. */
 function fillOfFields(fields: FillRecordFields): FillRecord {
   // The indices are FillRecordFields' positions.
   const fill: Record<string, unknown> = {
