@@ -13,7 +13,6 @@
  * threshold against the URLs, delays, no contract, chain id, a bad key).
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExchangeClient, generateKeyPair } from '@vex/client';
@@ -36,6 +35,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { killWatchtowers, startWatchtower } from '../../custody/test/watchtower-child.js';
 import { parseConfig } from './config.js';
 import { openExternalCustody, operatorChainKey } from './external-custody.js';
+import { freePortBelowEphemeralRange } from './free-port.js';
 import { nodeProcessFailure, startNodeProcess, type NodeProcess } from './node-process.js';
 
 // anvil's development keys 0 (the vault's operator here) and 1: test keys of every fresh anvil, never real ones.
@@ -73,28 +73,6 @@ afterAll(async () => {
   await anvil?.stop();
   await rm(directory, { recursive: true, force: true });
 });
-
-/**
- * A port free now, below Linux's ephemeral range (32768 to 60999 by default). The config names the node's and the
- * watchtowers' ports before they listen; a port the kernel hands out for port 0 is in that range, and meanwhile the
- * kernel may give it to some other process's outgoing connection as its local end (a CI run failed so once: the
- * watchtower's listen got EADDRINUSE). Below the range only another listener can take it.
- */
-async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 100; attempt += 1) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const server = createServer();
-    const listening = await new Promise<boolean>((resolve) => {
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => resolve(true));
-    });
-    if (!listening) continue;
-    const { port: bound } = server.address() as AddressInfo;
-    await new Promise((resolve) => server.close(resolve));
-    return bound;
-  }
-  throw new Error('no free port found from 20000 to 31999');
-}
 
 /** The config's custody section as GET /api/v1/custody serves it. */
 function servedCustody() {
@@ -135,7 +113,11 @@ async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean
 it('runs the custody service against the configured chain, with the watchtowers signing, across a restart', {
   timeout: 420_000,
 }, async () => {
-  const [nodePort, ...towerPorts] = [await freePort(), await freePort(), await freePort()];
+  const [nodePort, ...towerPorts] = [
+    await freePortBelowEphemeralRange(),
+    await freePortBelowEphemeralRange(),
+    await freePortBelowEphemeralRange(),
+  ];
   const configFile = await writeConfig('config.json', {
     committeeUrls: towerPorts.map((port) => `http://127.0.0.1:${port}`),
   });
@@ -222,7 +204,10 @@ it('refuses to start without the chain key, with a chain that does not answer, o
   );
 
   const silent = await start(
-    await writeConfig('silent.json', { committeeUrls, rpcUrl: `http://127.0.0.1:${await freePort()}` }),
+    await writeConfig('silent.json', {
+      committeeUrls,
+      rpcUrl: `http://127.0.0.1:${await freePortBelowEphemeralRange()}`,
+    }),
     keyFile,
   );
   expect(silent.code).toBe(1);

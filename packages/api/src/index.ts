@@ -18,6 +18,7 @@ export type {
   Page,
 } from './node-port.js';
 export { ApiError, httpStatusFor } from './errors.js';
+export { freePortBelowEphemeralRange } from './free-port.js';
 export { wireResult } from './routes-native.js';
 export {
   demoConfig,

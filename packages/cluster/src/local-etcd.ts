@@ -6,10 +6,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, mkdtempSync, rmSync, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePortBelowEphemeralRange } from '@vex/api';
 import { Etcd3 } from 'etcd3';
 
 const installScript = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'install-etcd.sh');
@@ -36,20 +36,6 @@ export function ensureEtcd(): EtcdAvailability {
     available: false,
     reason: `etcd is not on PATH and scripts/install-etcd.sh could not install it (${install.error?.message ?? `exit ${install.status}`}: ${output})`,
   };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 export interface LocalEtcdOptions {
@@ -94,8 +80,8 @@ export class LocalEtcdCluster {
       const name = `member${index + 1}`;
       members.push({
         name,
-        clientUrl: `http://127.0.0.1:${await freePort()}`,
-        peerUrl: `http://127.0.0.1:${await freePort()}`,
+        clientUrl: `http://127.0.0.1:${await freePortBelowEphemeralRange()}`,
+        peerUrl: `http://127.0.0.1:${await freePortBelowEphemeralRange()}`,
         dataDirectory: join(directory, name),
         logFile: join(directory, `${name}.log`),
         process: undefined,
