@@ -1,15 +1,18 @@
 /**
  * The snapshot worker's path (snapshot-worker.ts), step by step, on a real log. Not a test; run with
  *   npx tsx packages/ledger/bench/snapshot-follower.bench.ts <ledger directory> [--rounds 3] [--snapshot-every 10000]
+ *     [--read views|copies] [--finish events|bookkeeping]
  * on a copy of the data directory's `ledger` of a `pnpm bench:node --profile` run (which keeps it; LevelDB takes a
  * lock, so copy it first). The ledger is only read.
  *
  * Each round replays the whole log from the genesis, twice, from fresh states:
  * - "follower": what StateFollower.follow does per entry, split into steps and timed with performance.now():
- *   unpacking the entry from a packed message of 32 (the taker's batch at full load), decodeEntry, the signing
+ *   unpacking the entry from a packed message of 32 (the taker's batch at full load), reading the entry (--read views:
+ *   its parts as views, as the worker reads them; copies: decodeEntry, as it did before branch `follow13`), the signing
  *   string's parse, replay protection's checks, the instruction's parse, execute without the recorder's finish(),
- *   finish() (the balance and depth events the follower discards), remembering the digest; and at every multiple of
- *   --snapshot-every, the snapshot's steps (checkInvariants, encodeState, SHA-256, encodeSnapshot, the entry's hash).
+ *   finish() (the balance and depth events the follower discards; --finish bookkeeping: only the changed-account
+ *   bookkeeping finish() also does, to measure what skipping the events would save), remembering the digest; at each
+ *   multiple of --snapshot-every, the snapshot's steps (checkInvariants, encodeState, SHA-256, encodeSnapshot, the entry's hash).
  * - "apply": the same entries, already decoded, through apply() as the sequencer calls it (signature verified, the
  *   digest given): the engine's own cost of those entries, without the follower's decode and snapshots.
  * Entries are grouped by kind: single orders (one orderExecute), cancels, 20-order batches (several groups), other.
@@ -25,6 +28,7 @@ import {
   createState,
   decodeEntry,
   encodeSnapshot,
+  entryHeaderLengthBytes,
   encodeState,
   execute,
   forgetExpired,
@@ -37,6 +41,8 @@ import {
   remember,
   sha256,
   stateHashHex,
+  type Account,
+  type Balance,
   type EngineEvent,
   type ExchangeState,
   type Genesis,
@@ -50,6 +56,10 @@ const { values: options, positionals } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
     'snapshot-every': { type: 'string', default: '10000' },
+    /** copies: decodeEntry (the worker before branch follow13); views: the parts as views, as the worker reads them. */
+    read: { type: 'string', default: 'views' },
+    /** events: the recorder's finish() as apply calls it; bookkeeping: only its state-commitment bookkeeping. */
+    finish: { type: 'string', default: 'events' },
   },
   allowPositionals: true,
 });
@@ -59,6 +69,10 @@ const rounds = Number(options.rounds);
 const snapshotEveryEntries = Number(options['snapshot-every']);
 /** The snapshot taker sends 32 gathered entries at once under full load (snapshot-taker.ts). */
 const entriesPerMessage = 32;
+const readViews = options.read === 'views';
+if (!readViews && options.read !== 'copies') throw new Error('--read is copies or views');
+const finishEvents = options.finish === 'events';
+if (!finishEvents && options.finish !== 'bookkeeping') throw new Error('--finish is events or bookkeeping');
 
 const db = createDatabase(location);
 await db.open();
@@ -104,7 +118,8 @@ for (let first = 0; first < encodings.length; first += entriesPerMessage) {
   messages.push(packed);
 }
 console.log(
-  `${encodings.length} entries: ${groupNames.map((name, group) => `${entriesIn[group]} ${name}`).join(', ')} ` +
+  `--read ${options.read} --finish ${options.finish}; ` +
+    `${encodings.length} entries: ${groupNames.map((name, group) => `${entriesIn[group]} ${name}`).join(', ')} ` +
     `(${ordersIn[2]} batched orders); snapshots every ${snapshotEveryEntries}`,
 );
 
@@ -133,13 +148,54 @@ new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) collections.push({ startTime: entry.startTime, duration: entry.duration });
 }).observe({ entryTypes: ['gc'] });
 
-/** Wraps the state's recorder's finish() so that its time is counted apart (an own property shadows the method). */
+/** The entry's parts as views into its encoding, as snapshot-worker.ts reads them (its entryOf, less the checks). */
+function entryOf(encoding: Uint8Array): { sequence: number; logTimeMs: number; transaction: LogEntry['transaction'] } {
+  const view = new DataView(encoding.buffer, encoding.byteOffset, encoding.byteLength);
+  return {
+    sequence: view.getUint32(1) * 0x1_0000_0000 + view.getUint32(5),
+    logTimeMs: view.getUint32(9) * 0x1_0000_0000 + view.getUint32(13),
+    transaction: {
+      publicKey: encoding.subarray(49, 81),
+      signature: encoding.subarray(81, 145),
+      message: encoding.subarray(entryHeaderLengthBytes),
+    },
+  };
+}
+
+/** The recorder's private fields finish() reads (entry-recorder.ts), for --finish bookkeeping. */
+interface RecorderInside {
+  firstBalance: Balance | undefined;
+  moreBalances: Balance[] | undefined;
+  changes: { accountChanged(account: Account): void };
+  changedAccounts: Account[];
+}
+
+/**
+ * Wraps the state's recorder's finish() so that its time is counted apart (an own property shadows the method); with
+ * --finish bookkeeping, only what finish() does beside building events: the changed accounts for the state commitment
+ * and the liabilities tree.
+ */
 function timeFinish(state: ExchangeState, into: { micros: number }): void {
   const recorder = state.recorder;
   const finish = recorder.finish.bind(recorder);
+  const inside = recorder as unknown as RecorderInside;
+  const touch = (account: Account): void => {
+    inside.changes.accountChanged(account);
+    if (!account.leafStale) {
+      account.leafStale = true;
+      inside.changedAccounts.push(account);
+    }
+  };
+  const noEvents: EngineEvent[] = [];
   recorder.finish = (): EngineEvent[] => {
     const started = performance.now();
-    const events = finish();
+    let events = noEvents;
+    if (finishEvents) events = finish();
+    else {
+      if (inside.firstBalance !== undefined) touch(inside.firstBalance.account);
+      const more = inside.moreBalances;
+      if (more !== undefined) for (const balance of more) touch(balance.account);
+    }
     into.micros += (performance.now() - started) * 1000;
     return events;
   };
@@ -149,6 +205,8 @@ interface RoundFigures {
   steps: StepTimes;
   snapshotSteps: Float64Array;
   snapshots: number;
+  /** The last snapshot's state encoding, bytes. */
+  stateBytes: number;
   gcMicros: number[];
   gcCount: number[];
   /** When each entry started (performance.now()), to charge the collections delivered after the round. */
@@ -167,6 +225,7 @@ function followerRound(): RoundFigures {
   timeFinish(state, finishTime);
   const entryStarts = new Float64Array(encodings.length);
   let snapshots = 0;
+  let stateBytes = 0;
   let index = 0;
   const cpu0 = process.cpuUsage();
   for (const packed of messages) {
@@ -179,7 +238,7 @@ function followerRound(): RoundFigures {
       const encoding = packed.subarray(offset + 4, offset + 4 + length);
       offset += 4 + length;
       const t1 = performance.now();
-      const entry = decodeEntry(encoding);
+      const entry = readViews ? entryOf(encoding) : decodeEntry(encoding);
       const t2 = performance.now();
       const { transaction, logTimeMs } = entry;
       const parsed = parseSigningString(transaction.message);
@@ -222,6 +281,7 @@ function followerRound(): RoundFigures {
         const s1 = performance.now();
         const stateEncoding = encodeState(state);
         const s2 = performance.now();
+        stateBytes = stateEncoding.length;
         const stateHash = sha256(stateEncoding);
         const s3 = performance.now();
         for (const account of state.changedAccounts) account.leafStale = false;
@@ -245,6 +305,7 @@ function followerRound(): RoundFigures {
     steps,
     snapshotSteps,
     snapshots,
+    stateBytes,
     gcMicros: [],
     gcCount: [],
     entryStarts,
@@ -274,6 +335,7 @@ function applyRound(): RoundFigures {
     steps,
     snapshotSteps: new Float64Array(0),
     snapshots: 0,
+    stateBytes: 0,
     gcMicros: [],
     gcCount: [],
     entryStarts,
@@ -331,7 +393,8 @@ function report(side: string, round: number, figures: RoundFigures, names: reado
       .join(', ');
     const total = figures.snapshotSteps.reduce((sum, value) => sum + value, 0);
     console.log(
-      `  ${figures.snapshots} snapshots: ${fixed(total / figures.snapshots / 1000)} ms each = ${parts} ms; ` +
+      `  ${figures.snapshots} snapshots (the last ${figures.stateBytes} state bytes): ` +
+        `${fixed(total / figures.snapshots / 1000)} ms each = ${parts} ms; ` +
         `${fixed(total / figures.snapshots / snapshotEveryEntries)} µs per entry of the interval`,
     );
   }

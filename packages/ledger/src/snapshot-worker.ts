@@ -109,13 +109,14 @@ class StateFollower {
 }
 
 /**
- * What apply() needs of entry `sequence`'s encoding (docs/log-format.md, "Entry encoding"), the transaction's parts as
- * views into the encoding. decodeEntry copies each part, so that a decoded entry never aliases a larger buffer; here
- * the buffer is the worker's own message, never written again, and the follower's apply keeps no part (the signer's
- * key is copied where it is remembered, the message becomes strings, the signature is hashed into a new account's
- * salt). A copy of a message is a new buffer outside V8's heap: with the two others it cost about 1.5 µs per entry,
- * and more in garbage collection (docs/benchmarks.md, branch `follow13`). The checks are decodeEntry's, the sequence
- * check included: the node sends only entries it encoded, in order, so a failure here is a bug.
+ * What apply() needs of entry `sequence`'s encoding (docs/log-format.md, "Entry encoding (version 1)"), the
+ * transaction's parts as views into the encoding. decodeEntry copies each part, so that a decoded entry never aliases
+ * a larger buffer; here the buffer is the worker's own message, never written again, and the follower's apply keeps
+ * no part (the signer's key is copied where it is remembered, the message becomes strings, the signature is hashed
+ * into a new account's salt). The copies, the message's a new buffer outside V8's heap, cost 1 to 3 µs per entry
+ * with their garbage collection, against 0.3 to 0.5 µs for this (docs/benchmarks.md, branch `follow13`). The node
+ * sends only entries it encoded, in order, so a failure here is a bug: the version, the length and the sequence are
+ * checked; a log time beyond 2^53 − 1 is apply's to refuse.
  */
 function entryOf(encoding: Uint8Array, sequence: number): LogEntry {
   const view = new DataView(encoding.buffer, encoding.byteOffset, encoding.byteLength);
