@@ -12,7 +12,8 @@
  *   string's parse, replay protection's checks, the instruction's parse, execute without the recorder's finish(),
  *   finish() (the balance and depth events the follower discards; --finish bookkeeping: only the changed-account
  *   bookkeeping finish() also does, to measure what skipping the events would save), remembering the digest; at each
- *   multiple of --snapshot-every, the snapshot's steps (checkInvariants, encodeState, SHA-256, encodeSnapshot, the entry's hash).
+ *   multiple of --snapshot-every, the snapshot's steps (checkInvariants, encodeState, SHA-256, encodeSnapshot, the
+ *   entry's hash).
  * - "apply": the same entries, already decoded, through apply() as the sequencer calls it (signature verified, the
  *   digest given): the engine's own cost of those entries, without the follower's decode and snapshots.
  * Entries are grouped by kind: single orders (one orderExecute), cancels, 20-order batches (several groups), other.
@@ -245,7 +246,8 @@ function followerRound(): RoundFigures {
       if (!parsed.ok) throw new Error(`entry ${entry.sequence}: ${parsed.message}`);
       const t3 = performance.now();
       const digest = digests[index]!;
-      if (!isWithinWindow(logTimeMs, parsed.value.timestampMs, parsed.value.windowMs) || hasSeen(state.replayProtection, digest))
+      const { timestampMs, windowMs } = parsed.value;
+      if (!isWithinWindow(logTimeMs, timestampMs, windowMs) || hasSeen(state.replayProtection, digest))
         throw new Error(`entry ${entry.sequence} is outside its window or seen`);
       const t4 = performance.now();
       const instruction = parseInstruction(parsed.value.groups);

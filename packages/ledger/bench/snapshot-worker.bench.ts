@@ -113,9 +113,8 @@ for (let round = 1; round <= rounds; round += 1) {
     const wallMs = performance.now() - wall0;
     const busiest = Math.max(...fresh.map((id) => runNanos(id) - partStart.get(id)!));
     const count = part.end - part.first;
-    figures.push(
-      `${part.name} ${(busiest / 1000 / count).toFixed(2)} µs CPU per entry (${(wallMs * 1000 / count).toFixed(2)} wall)`,
-    );
+    const cpuText = (busiest / 1000 / count).toFixed(2);
+    figures.push(`${part.name} ${cpuText} µs CPU per entry (${((wallMs * 1000) / count).toFixed(2)} wall)`);
   }
   const total = Math.max(...fresh.map((id) => runNanos(id) - startNanos.get(id)!));
   await taker.close();

@@ -170,7 +170,8 @@ describe('snapshots taken by the snapshot worker', () => {
     }
   });
 
-  test.runIf(process.platform === 'linux')('the worker names its thread, so that its CPU can be told apart', async () => {
+  const onLinux = process.platform === 'linux';
+  test.runIf(onLinux)('the worker names its thread, so that its CPU can be told apart', async () => {
     const taker = new SnapshotTaker(createState(genesis), 0, 100, { write: async () => {}, failed: () => {} }, 0, 0);
     await taker.flush();
     const names = readdirSync('/proc/self/task').map((threadId) =>
