@@ -1,8 +1,20 @@
-import { decodeSnapshot, encodeState, sha256, stateHashHex, type StoredEntry } from '@vex/engine';
+import { readdirSync, readFileSync } from 'node:fs';
+import {
+  apply,
+  createState,
+  decodeSnapshot,
+  encodeEntry,
+  encodeState,
+  messageDigest,
+  sha256,
+  stateHashHex,
+  type StoredEntry,
+} from '@vex/engine';
 import { describe, expect, test } from 'vitest';
 import { collect, fixture, replayWithEngine, submitInWaves } from '../test/helpers.js';
 import { createDatabase } from './database.js';
 import { checkNodeOptions } from './node-opening.js';
+import { SnapshotTaker } from './snapshot-taker.js';
 import type { LedgerLogWriter, LogCommitItem } from './level-log-store.js';
 import { snapshotRange, sequenceOfKey } from './storage-format.js';
 import { nodeTestSetup } from './test-support.js';
@@ -118,5 +130,54 @@ describe('snapshots taken by the snapshot worker', () => {
     expect([...fromWorker.keys()]).toEqual([...fromSequencer.keys()]);
     for (const [sequence, bytes] of fromWorker)
       expect(Buffer.from(bytes).equals(Buffer.from(fromSequencer.get(sequence)!))).toBe(true);
+  });
+
+  test('a worker sent an entry out of order, or a malformed one, fails and says which', async () => {
+    const encodingOf = (index: number, sequence: number): Uint8Array =>
+      encodeEntry({ sequence, ...entries[index]!, previousHash: new Uint8Array(32) });
+    const digestOf = (index: number): string =>
+      messageDigest(entries[index]!.transaction.publicKey, entries[index]!.transaction.message);
+    // Entry 2 is checked only once entry 1 is applied: entry 1 is one the genesis state accepts.
+    const accepted = entries.findIndex((entry) => apply(createState(genesis), entry).accepted);
+    const first = encodingOf(accepted, 1);
+    const wrongVersion = first.slice();
+    wrongVersion[0] = 2;
+    const cases: Array<[Uint8Array[], RegExp]> = [
+      [[encodingOf(0, 2)], /was sent entry 2 after entry 0/],
+      [[first, encodingOf(1, 3)], /was sent entry 3 after entry 1/],
+      [[first.subarray(0, first.length - 1)], /was sent a malformed entry after entry 0/],
+      [[first.subarray(0, 100)], /was sent a malformed entry after entry 0/],
+      [[wrongVersion], /was sent a malformed entry after entry 0/],
+    ];
+    for (const [encodings, expected] of cases) {
+      let failure: Error | undefined;
+      const taker = new SnapshotTaker(
+        createState(genesis),
+        0,
+        100,
+        { write: async () => {}, failed: (error) => (failure = error) },
+        0,
+        0,
+      );
+      taker.follow(
+        encodings,
+        encodings.map((_, index) => digestOf(index === 0 ? accepted : index)),
+      );
+      // A failure settles the flush too (the taker stops).
+      await taker.flush();
+      await taker.close();
+      expect(failure?.message).toMatch(expected);
+    }
+  });
+
+  const onLinux = process.platform === 'linux';
+  test.runIf(onLinux)('the worker names its thread, so that its CPU can be told apart', async () => {
+    const taker = new SnapshotTaker(createState(genesis), 0, 100, { write: async () => {}, failed: () => {} }, 0, 0);
+    await taker.flush();
+    const names = readdirSync('/proc/self/task').map((threadId) =>
+      readFileSync(`/proc/self/task/${threadId}/comm`, 'utf8').trim(),
+    );
+    await taker.close();
+    expect(names).toContain('vex-snapshots');
   });
 });

@@ -16,17 +16,20 @@
  * (apply's messageDigest option, which must equal the engine's own). Determinism makes its state at a sequence the
  * sequencer's state at that sequence, byte for byte.
  */
+import { writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import {
   apply,
   checkInvariants,
-  decodeEntry,
   decodeState,
   encodeSnapshot,
   encodeState,
+  entryEncodingVersion,
+  entryHeaderLengthBytes,
   hashEntryEncoding,
   sha256,
   type ExchangeState,
+  type LogEntry,
 } from '@vex/engine';
 import { lowerThisThreadPriority } from './thread-priority.js';
 
@@ -74,24 +77,21 @@ class StateFollower {
       const length = view.getUint32(offset);
       const encoding = packed.subarray(offset + 4, offset + 4 + length);
       offset += 4 + length;
-      const entry = decodeEntry(encoding);
-      if (entry.sequence !== this.sequence + 1)
-        throw new Error(`the snapshot worker was sent entry ${entry.sequence} after entry ${this.sequence}`);
-      const outcome = apply(
-        this.state,
-        { logTimeMs: entry.logTimeMs, transaction: entry.transaction },
-        { signatureVerified: true, messageDigest: digests.substring(index * 32, index * 32 + 32) },
-      );
+      const sequence = this.sequence + 1;
+      const outcome = apply(this.state, entryOf(encoding, sequence), {
+        signatureVerified: true,
+        messageDigest: digests.substring(index * 32, index * 32 + 32),
+      });
       index += 1;
       if (!outcome.accepted) {
         throw new Error(
-          `the snapshot worker's copy refuses entry ${entry.sequence} ` +
+          `the snapshot worker's copy refuses entry ${sequence} ` +
             `(${outcome.rejection.code}: ${outcome.rejection.message})`,
         );
       }
-      this.sequence = entry.sequence;
-      if (entry.sequence % this.data.snapshotEveryEntries === 0)
-        snapshots.push({ sequence: entry.sequence, record: this.snapshot(hashEntryEncoding(encoding)) });
+      this.sequence = sequence;
+      if (sequence % this.data.snapshotEveryEntries === 0)
+        snapshots.push({ sequence, record: this.snapshot(hashEntryEncoding(encoding)) });
     }
     return snapshots;
   }
@@ -108,11 +108,53 @@ class StateFollower {
   }
 }
 
+/**
+ * What apply() needs of entry `sequence`'s encoding (docs/log-format.md, "Entry encoding (version 1)"), the
+ * transaction's parts as views into the encoding. decodeEntry copies each part, so that a decoded entry never aliases
+ * a larger buffer; here the buffer is the worker's own message, never written again, and the follower's apply keeps
+ * no part (the signer's key is copied where it is remembered, the message becomes strings, the signature is hashed
+ * into a new account's salt). The copies, the message's a new buffer outside V8's heap, cost 1 to 3 µs per entry
+ * with their garbage collection, against 0.3 to 0.5 µs for this (docs/benchmarks.md, branch `follow13`). The node
+ * sends only entries it encoded, in order, so a failure here is a bug: the version, the length and the sequence are
+ * checked; a log time beyond 2^53 − 1 is apply's to refuse.
+ */
+function entryOf(encoding: Uint8Array, sequence: number): LogEntry {
+  const view = new DataView(encoding.buffer, encoding.byteOffset, encoding.byteLength);
+  const messageLength = encoding.length >= entryHeaderLengthBytes ? view.getUint32(145) : -1;
+  if (encoding[0] !== entryEncodingVersion || encoding.length !== entryHeaderLengthBytes + messageLength)
+    throw new Error(`the snapshot worker was sent a malformed entry after entry ${sequence - 1}`);
+  const sentSequence = view.getUint32(1) * 0x1_0000_0000 + view.getUint32(5);
+  if (sentSequence !== sequence)
+    throw new Error(`the snapshot worker was sent entry ${sentSequence} after entry ${sequence - 1}`);
+  return {
+    logTimeMs: view.getUint32(9) * 0x1_0000_0000 + view.getUint32(13),
+    transaction: {
+      publicKey: encoding.subarray(49, 81),
+      signature: encoding.subarray(81, 145),
+      message: encoding.subarray(entryHeaderLengthBytes),
+    },
+  };
+}
+
+/**
+ * Names this thread `vex-snapshots` where Linux lets a thread name itself (its comm, shown by `top -H`, `ps -L` and
+ * /proc/<pid>/task/<tid>/comm), so that its CPU can be told from the signature threads' (docs/operator.md, "Thread
+ * priorities"). Elsewhere nothing changes.
+ */
+function nameThisThread(): void {
+  try {
+    writeFileSync('/proc/thread-self/comm', 'vex-snapshots');
+  } catch {
+    // No per-thread names here: the thread keeps its process's name.
+  }
+}
+
 function run(): void {
   const port = parentPort;
   if (port === null) throw new Error('snapshot-worker.ts runs as a worker thread');
   // Before any work: the follower is background work, behind the threads requests wait for (docs/operator.md).
   lowerThisThreadPriority((workerData as SnapshotWorkerData).nicenessIncrement);
+  nameThisThread();
   let follower: StateFollower | undefined;
   let failed = false;
   port.on('message', (request: SnapshotWorkerRequest) => {
