@@ -19,6 +19,7 @@ import {
   hashEntryEncoding,
   hashGenesisBytes,
   parseCanonicalGenesis,
+  viewEntry,
   type EntryRecord,
 } from './log-format.js';
 import { LogExportReader, readLogExport } from './log-export-reader.js';
@@ -92,6 +93,32 @@ describe('entry encoding', () => {
     expect(() => decodeEntry(new Uint8Array(10))).toThrow(LogFormatError);
     expect(() => encodeEntry({ ...sampleEntry(1, new Uint8Array(32)), sequence: 0 })).toThrow(LogFormatError);
     expect(() => encodeEntry({ ...sampleEntry(1, new Uint8Array(31)) })).toThrow(LogFormatError);
+  });
+
+  test('viewEntry reads what decodeEntry reads, as views into the encoding, and refuses the same encodings', () => {
+    const entry = sampleEntry(258, new Uint8Array(32).fill(7));
+    const encoding = encodeEntry(entry);
+    const viewed = viewEntry(encoding);
+    expect(viewed).toEqual({ sequence: 258, logTimeMs: entry.logTimeMs, transaction: entry.transaction });
+    // Views: a byte changed in the encoding shows in the entry (which is why only an owner of the buffer may use it).
+    encoding[entryHeaderLengthBytes] = encoding[entryHeaderLengthBytes]! ^ 1;
+    expect(viewed.transaction.message[0]).toBe(encoding[entryHeaderLengthBytes]);
+    const fresh = encodeEntry(entry);
+    const badVersion = fresh.slice();
+    badVersion[0] = 2;
+    const zeroSequence = fresh.slice();
+    zeroSequence.fill(0, 1, 9);
+    const malformed = [
+      fresh.subarray(0, fresh.length - 1),
+      Buffer.concat([fresh, Uint8Array.of(0)]),
+      badVersion,
+      zeroSequence,
+      new Uint8Array(10),
+    ];
+    for (const bytes of malformed) {
+      expect(() => decodeEntry(bytes)).toThrow(LogFormatError);
+      expect(() => viewEntry(bytes)).toThrow(LogFormatError);
+    }
   });
 });
 

@@ -29,7 +29,6 @@ import {
   createState,
   decodeEntry,
   encodeSnapshot,
-  entryHeaderLengthBytes,
   encodeState,
   execute,
   forgetExpired,
@@ -42,6 +41,7 @@ import {
   remember,
   sha256,
   stateHashHex,
+  viewEntry,
   type Account,
   type Balance,
   type EngineEvent,
@@ -149,20 +149,6 @@ new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) collections.push({ startTime: entry.startTime, duration: entry.duration });
 }).observe({ entryTypes: ['gc'] });
 
-/** The entry's parts as views into its encoding, as snapshot-worker.ts reads them (its entryOf, less the checks). */
-function entryOf(encoding: Uint8Array): { sequence: number; logTimeMs: number; transaction: LogEntry['transaction'] } {
-  const view = new DataView(encoding.buffer, encoding.byteOffset, encoding.byteLength);
-  return {
-    sequence: view.getUint32(1) * 0x1_0000_0000 + view.getUint32(5),
-    logTimeMs: view.getUint32(9) * 0x1_0000_0000 + view.getUint32(13),
-    transaction: {
-      publicKey: encoding.subarray(49, 81),
-      signature: encoding.subarray(81, 145),
-      message: encoding.subarray(entryHeaderLengthBytes),
-    },
-  };
-}
-
 /** The recorder's private fields finish() reads (entry-recorder.ts), for --finish bookkeeping. */
 interface RecorderInside {
   firstBalance: Balance | undefined;
@@ -239,7 +225,7 @@ function followerRound(): RoundFigures {
       const encoding = packed.subarray(offset + 4, offset + 4 + length);
       offset += 4 + length;
       const t1 = performance.now();
-      const entry = readViews ? entryOf(encoding) : decodeEntry(encoding);
+      const entry = readViews ? viewEntry(encoding) : decodeEntry(encoding);
       const t2 = performance.now();
       const { transaction, logTimeMs } = entry;
       const parsed = parseSigningString(transaction.message);

@@ -24,12 +24,10 @@ import {
   decodeState,
   encodeSnapshot,
   encodeState,
-  entryEncodingVersion,
-  entryHeaderLengthBytes,
   hashEntryEncoding,
   sha256,
+  viewEntry,
   type ExchangeState,
-  type LogEntry,
 } from '@vex/engine';
 import { lowerThisThreadPriority } from './thread-priority.js';
 
@@ -78,7 +76,11 @@ class StateFollower {
       const encoding = packed.subarray(offset + 4, offset + 4 + length);
       offset += 4 + length;
       const sequence = this.sequence + 1;
-      const outcome = apply(this.state, entryOf(encoding, sequence), {
+      const entry = viewOf(encoding, sequence);
+      if (entry.sequence !== sequence)
+        throw new Error(`the snapshot worker was sent entry ${entry.sequence} after entry ${sequence - 1}`);
+      // Views into this thread's own message, never written again (log-format.ts, viewEntry).
+      const outcome = apply(this.state, entry, {
         signatureVerified: true,
         messageDigest: digests.substring(index * 32, index * 32 + 32),
       });
@@ -108,32 +110,14 @@ class StateFollower {
   }
 }
 
-/**
- * What apply() needs of entry `sequence`'s encoding (docs/log-format.md, "Entry encoding (version 1)"), the
- * transaction's parts as views into the encoding. decodeEntry copies each part, so that a decoded entry never aliases
- * a larger buffer; here the buffer is the worker's own message, never written again, and the follower's apply keeps
- * no part (the signer's key is copied where it is remembered, the message becomes strings, the signature is hashed
- * into a new account's salt). The copies, the message's a new buffer outside V8's heap, cost 1 to 3 µs per entry
- * with their garbage collection, against 0.3 to 0.5 µs for this (docs/benchmarks.md, branch `follow13`). The node
- * sends only entries it encoded, in order, so a failure here is a bug: the version, the length and the sequence are
- * checked; a log time beyond 2^53 − 1 is apply's to refuse.
- */
-function entryOf(encoding: Uint8Array, sequence: number): LogEntry {
-  const view = new DataView(encoding.buffer, encoding.byteOffset, encoding.byteLength);
-  const messageLength = encoding.length >= entryHeaderLengthBytes ? view.getUint32(145) : -1;
-  if (encoding[0] !== entryEncodingVersion || encoding.length !== entryHeaderLengthBytes + messageLength)
-    throw new Error(`the snapshot worker was sent a malformed entry after entry ${sequence - 1}`);
-  const sentSequence = view.getUint32(1) * 0x1_0000_0000 + view.getUint32(5);
-  if (sentSequence !== sequence)
-    throw new Error(`the snapshot worker was sent entry ${sentSequence} after entry ${sequence - 1}`);
-  return {
-    logTimeMs: view.getUint32(9) * 0x1_0000_0000 + view.getUint32(13),
-    transaction: {
-      publicKey: encoding.subarray(49, 81),
-      signature: encoding.subarray(81, 145),
-      message: encoding.subarray(entryHeaderLengthBytes),
-    },
-  };
+/** viewEntry(encoding), with a refusal named as the worker's (the node sends only entries it encoded: a bug). */
+function viewOf(encoding: Uint8Array, sequence: number): ReturnType<typeof viewEntry> {
+  try {
+    return viewEntry(encoding);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`the snapshot worker was sent a malformed entry after entry ${sequence - 1} (${reason})`);
+  }
 }
 
 /**
