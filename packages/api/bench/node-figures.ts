@@ -44,8 +44,8 @@ function contextSwitches(pid: number, tid: number): ContextSwitches {
 /**
  * An experiment's switch (the bench server's UV_POOL_NICENESS): lowers the priority of libuv's pool threads by
  * `steps` nice steps. They are found by running readlink of /proc/thread-self on them (fs.promises runs it on the
- * pool), 64 at once, so that each pool thread very likely runs one. On the half-load phase the pool thread woken for each
- * group-commit write was the commonest thread to preempt the main thread (docs/benchmarks.md, branch tail13).
+ * pool), 64 at once, so that each pool thread very likely runs one. In the half-load phase the pool thread that writes
+ * each group commit was one of the two threads that most often preempted the main thread (docs/benchmarks.md, tail13).
  */
 export async function lowerPoolThreads(steps: number): Promise<void> {
   if (!Number.isSafeInteger(steps) || steps < 0 || steps > 39)
