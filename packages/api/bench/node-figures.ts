@@ -5,6 +5,8 @@
  * time in the system.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { readlink } from 'node:fs/promises';
+import { getPriority, setPriority } from 'node:os';
 import { type PhaseSummary, percentile, runLoad, type SignedRequest } from '../test/load-generator.js';
 
 export interface CpuTimes {
@@ -15,6 +17,50 @@ export interface CpuTimes {
 export interface ThreadTimes {
   readonly main: CpuTimes;
   readonly other: Map<number, CpuTimes>;
+  /**
+   * The main thread's context switches so far: voluntary (it waited, e.g. in epoll for the next request) and
+   * involuntary (the scheduler took its core for another runnable thread while it had work).
+   */
+  readonly mainSwitches: ContextSwitches;
+}
+
+export interface ContextSwitches {
+  readonly voluntary: number;
+  readonly involuntary: number;
+}
+
+/** A thread's context switches, from /proc/<pid>/task/<tid>/status; zeros where that is not readable. */
+function contextSwitches(pid: number, tid: number): ContextSwitches {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+  } catch {
+    return { voluntary: 0, involuntary: 0 };
+  }
+  const count = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(status)?.[1] ?? 0);
+  return { voluntary: count('voluntary_ctxt_switches'), involuntary: count('nonvoluntary_ctxt_switches') };
+}
+
+/**
+ * An experiment's switch (the bench server's UV_POOL_NICENESS): lowers the priority of libuv's pool threads by
+ * `steps` nice steps. They are found by running readlink of /proc/thread-self on them (fs.promises runs it on the
+ * pool), 64 at once, so that each pool thread very likely runs one. In the half-load phase the pool thread that writes
+ * each group commit was one of the two threads that most often preempted the main thread (docs/benchmarks.md, tail13).
+ */
+export async function lowerPoolThreads(steps: number): Promise<void> {
+  if (!Number.isSafeInteger(steps) || steps < 0 || steps > 39)
+    throw new RangeError(`UV_POOL_NICENESS must be an integer from 0 to 39, got ${steps}`);
+  const links = await Promise.all(Array.from({ length: 64 }, () => readlink('/proc/thread-self')));
+  const threadIds = new Set(links.map((link) => Number(link.split('/').at(-1))));
+  for (const threadId of threadIds) setPriority(threadId, Math.min(19, getPriority(threadId) + steps));
+}
+
+/** The main thread's context switches per request between two readings, as the phase's detail line prints them. */
+export function switchesText(after: ThreadTimes, before: ThreadTimes, requests: number): string {
+  const per = (count: number): string => (count / Math.max(1, requests)).toFixed(2);
+  const voluntary = after.mainSwitches.voluntary - before.mainSwitches.voluntary;
+  const involuntary = after.mainSwitches.involuntary - before.mainSwitches.involuntary;
+  return `main thread context switches per request: ${per(voluntary)} waiting, ${per(involuntary)} preempted`;
 }
 
 const clockTicks = 100; // USER_HZ on Linux
@@ -38,7 +84,7 @@ export function threadTimes(pid: number): ThreadTimes {
     if (Number(tid) === pid) main = times;
     else other.set(Number(tid), times);
   }
-  return { main, other };
+  return { main, other, mainSwitches: contextSwitches(pid, pid) };
 }
 
 export function difference(after: CpuTimes, before: CpuTimes | undefined): CpuTimes {

@@ -23,7 +23,9 @@ import {
   fundInParallel,
   machineTimes,
   monotonicMs,
+  lowerPoolThreads,
   reportNodeCost,
+  switchesText,
   threadTimes,
   totalMs,
   watchSnapshots,
@@ -101,6 +103,8 @@ async function serverRole(): Promise<void> {
       : { inlineVerificationMaximum: Number(process.env.INLINE_VERIFY_MAX) }),
   });
   await applyListings(node, operator.key, config);
+  // UV_POOL_NICENESS=n: libuv's pool threads (LevelDB's synced writes among them) n nice steps lower, to compare.
+  if (process.env.UV_POOL_NICENESS !== undefined) await lowerPoolThreads(Number(process.env.UV_POOL_NICENESS));
   // All load comes from 127.0.0.1: no per-IP bounds (the benchmark measures the node, not the guards).
   const app = buildServer({ node, logger, assets: assetInfoOf(config), rateLimits: false, connectionLimits: false });
   await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? '0') });
@@ -191,6 +195,8 @@ interface PhaseMeasure {
   readonly serverOther: CpuTimes;
   /** CPU of the 8 busiest non-main threads (signature and snapshot workers, V8 platform threads), busiest first. */
   readonly serverTopOther: CpuTimes[];
+  /** The main thread's context switches per request (node-figures.ts, switchesText). */
+  readonly mainSwitches: string;
   readonly machineBusyShare: number;
   readonly wallMs: number;
   readonly eventLoopUtilization: number | undefined;
@@ -463,6 +469,7 @@ async function bench(): Promise<void> {
           { userMs: 0, systemMs: 0 },
         ),
         serverTopOther: others.slice(0, 8),
+        mainSwitches: switchesText(threadsAfter, threadsBefore, result.summary.issued),
         machineBusyShare: (machineAfter.busyMs - machineBefore.busyMs) / (machineAfter.totalMs - machineBefore.totalMs),
         wallMs,
         eventLoopUtilization: utilization,
@@ -626,6 +633,7 @@ async function bench(): Promise<void> {
         `monotonic clock ${format(phase.windowMicros[0] / 1e6, 3)} to ${format(phase.windowMicros[1] / 1e6, 3)} s`,
         `CPU per request (user+system): server main ${cpuText(phase.serverMain, s.issued)}, busiest ${phase.serverTopOther.length} other threads ` +
           `${phase.serverTopOther.map((times) => cpuText(times, s.issued)).join(', ')}, all other threads ${cpuText(phase.serverOther, s.issued)}`,
+        phase.mainSwitches,
       ].filter((note) => note !== '');
       console.log(`  ${phase.name}: ${notes.join('; ')}`);
     }
