@@ -35,7 +35,6 @@ import {
   hasSeen,
   hashEntryEncoding,
   isWithinWindow,
-  messageDigest,
   parseInstruction,
   parseSigningString,
   remember,
@@ -46,12 +45,10 @@ import {
   type Balance,
   type EngineEvent,
   type ExchangeState,
-  type Genesis,
   type LogEntry,
 } from '@vex/engine';
 import { signerAccountId } from '../../engine/src/signer-account-ids.js';
-import { createDatabase } from '../src/database.js';
-import { entryRange, genesisMetaKey } from '../src/storage-format.js';
+import { readKeptLedger } from './kept-ledger.js';
 
 const { values: options, positionals } = parseArgs({
   options: {
@@ -75,31 +72,20 @@ if (!readViews && options.read !== 'copies') throw new Error('--read is copies o
 const finishEvents = options.finish === 'events';
 if (!finishEvents && options.finish !== 'bookkeeping') throw new Error('--finish is events or bookkeeping');
 
-const db = createDatabase(location);
-await db.open();
-const genesisBytes = await db.get(genesisMetaKey);
-if (genesisBytes === undefined) throw new Error('no genesis in that ledger');
-const genesis = JSON.parse(Buffer.from(genesisBytes).toString('utf8')) as Genesis;
-const encodings = (await db.values(entryRange).all()).map((value) => new Uint8Array(value));
-await db.close();
+const { genesis, encodings, decoded, digests, instructions } = await readKeptLedger(location);
 
 // ---------------------------------------------------------------------------
 // The log as the worker receives it: packed messages of 32 entries and their digests; entries grouped by kind.
 
 const groupNames = ['single order', 'cancel', 'batch', 'other'] as const;
 type Group = 0 | 1 | 2 | 3;
-const decoded = encodings.map((encoding) => decodeEntry(encoding));
-const digests = decoded.map((entry) => messageDigest(entry.transaction.publicKey, entry.transaction.message));
 const groupOf = new Uint8Array(decoded.length);
 const entriesIn = [0, 0, 0, 0];
 const ordersIn = [0, 0, 0, 0];
 for (let index = 0; index < decoded.length; index += 1) {
-  const parsed = parseSigningString(decoded[index]!.transaction.message);
-  if (!parsed.ok) throw new Error(`entry ${index + 1}: ${parsed.message}`);
-  const instruction = parseInstruction(parsed.value.groups);
-  if (!instruction.ok) throw new Error(`entry ${index + 1}: ${instruction.message}`);
-  const kind = instruction.instruction.kind;
-  const orders = kind === 'orderExecute' ? instruction.instruction.orders.length : 0;
+  const instruction = instructions[index]!;
+  const kind = instruction.kind;
+  const orders = kind === 'orderExecute' ? instruction.orders.length : 0;
   const group: Group = orders === 1 ? 0 : orders > 1 ? 2 : kind === 'orderCancel' ? 1 : 3;
   groupOf[index] = group;
   entriesIn[group]! += 1;

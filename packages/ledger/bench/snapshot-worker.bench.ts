@@ -15,17 +15,9 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import {
-  createState,
-  decodeEntry,
-  messageDigest,
-  parseInstruction,
-  parseSigningString,
-  type Genesis,
-} from '@vex/engine';
-import { createDatabase } from '../src/database.js';
+import { createState, type Instruction } from '@vex/engine';
 import { SnapshotTaker, defaultSnapshotWorkerNiceness } from '../src/snapshot-taker.js';
-import { entryRange, genesisMetaKey } from '../src/storage-format.js';
+import { readKeptLedger } from './kept-ledger.js';
 
 const { values: options, positionals } = parseArgs({
   options: {
@@ -42,30 +34,10 @@ const snapshotEveryEntries = Number(options['snapshot-every']);
 const niceness = Number(options.niceness);
 const entriesPerMessage = 32;
 
-const db = createDatabase(location);
-await db.open();
-const genesisBytes = await db.get(genesisMetaKey);
-if (genesisBytes === undefined) throw new Error('no genesis in that ledger');
-const genesis = JSON.parse(Buffer.from(genesisBytes).toString('utf8')) as Genesis;
-const encodings = (await db.values(entryRange).all()).map((value) => new Uint8Array(value));
-await db.close();
-
-const digests: string[] = [];
-let firstBatchIndex = encodings.length;
-for (let index = 0; index < encodings.length; index += 1) {
-  const { transaction } = decodeEntry(encodings[index]!);
-  digests.push(messageDigest(transaction.publicKey, transaction.message));
-  const parsed = parseSigningString(transaction.message);
-  if (!parsed.ok) throw new Error(`entry ${index + 1}: ${parsed.message}`);
-  const instruction = parseInstruction(parsed.value.groups);
-  if (
-    firstBatchIndex === encodings.length &&
-    instruction.ok &&
-    instruction.instruction.kind === 'orderExecute' &&
-    instruction.instruction.orders.length > 1
-  )
-    firstBatchIndex = index;
-}
+const { genesis, encodings, digests, instructions } = await readKeptLedger(location);
+const isBatch = (instruction: Instruction): boolean =>
+  instruction.kind === 'orderExecute' && instruction.orders.length > 1;
+const firstBatchIndex = instructions.some(isBatch) ? instructions.findIndex(isBatch) : encodings.length;
 const parts = [
   { name: 'before the batches', first: 0, end: firstBatchIndex },
   { name: 'batches', first: firstBatchIndex, end: encodings.length },
