@@ -48,6 +48,7 @@ import {
   type LogEntry,
 } from '@vex/engine';
 import { signerAccountId } from '../../engine/src/signer-account-ids.js';
+import { packEntries } from '../src/snapshot-taker.js';
 import { readKeptLedger } from './kept-ledger.js';
 
 const { values: options, positionals } = parseArgs({
@@ -92,18 +93,8 @@ for (let index = 0; index < decoded.length; index += 1) {
   ordersIn[group]! += Math.max(1, orders);
 }
 const messages: Uint8Array[] = [];
-for (let first = 0; first < encodings.length; first += entriesPerMessage) {
-  const part = encodings.slice(first, first + entriesPerMessage);
-  const packed = new Uint8Array(part.reduce((sum, encoding) => sum + 4 + encoding.length, 0));
-  const view = new DataView(packed.buffer);
-  let offset = 0;
-  for (const encoding of part) {
-    view.setUint32(offset, encoding.length);
-    packed.set(encoding, offset + 4);
-    offset += 4 + encoding.length;
-  }
-  messages.push(packed);
-}
+for (let first = 0; first < encodings.length; first += entriesPerMessage)
+  messages.push(packEntries(encodings.slice(first, first + entriesPerMessage)));
 console.log(
   `--read ${options.read} --finish ${options.finish}; ` +
     `${encodings.length} entries: ${groupNames.map((name, group) => `${entriesIn[group]} ${name}`).join(', ')} ` +

@@ -135,16 +135,7 @@ export class SnapshotTaker {
     const digests = this.gatheredDigests.join('');
     this.gathered = [];
     this.gatheredDigests = [];
-    let length = 0;
-    for (const encoding of encodings) length += 4 + encoding.length;
-    const packed = new Uint8Array(length);
-    const view = new DataView(packed.buffer);
-    let offset = 0;
-    for (const encoding of encodings) {
-      view.setUint32(offset, encoding.length);
-      packed.set(encoding, offset + 4);
-      offset += 4 + encoding.length;
-    }
+    const packed = packEntries(encodings);
     const request: SnapshotWorkerRequest = { kind: 'entries', packed, digests };
     this.worker.postMessage(request, [packed.buffer]);
   }
@@ -204,4 +195,19 @@ export class SnapshotTaker {
     for (const resolve of this.flushes.values()) resolve();
     this.flushes.clear();
   }
+}
+
+/** Entry encodings as the worker's `entries` message carries them: per entry a u32 length, then the encoding. */
+export function packEntries(encodings: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  let length = 0;
+  for (const encoding of encodings) length += 4 + encoding.length;
+  const packed = new Uint8Array(length);
+  const view = new DataView(packed.buffer);
+  let offset = 0;
+  for (const encoding of encodings) {
+    view.setUint32(offset, encoding.length);
+    packed.set(encoding, offset + 4);
+    offset += 4 + encoding.length;
+  }
+  return packed;
 }
