@@ -12,11 +12,17 @@ import { createServer, type AddressInfo } from 'node:net';
 const lowestPort = 20_000;
 const candidatePorts = 12_000;
 const attempts = 100;
+/**
+ * Ports this process has handed out, never handed out again: a caller usually listens on its ports only later (etcd
+ * members start after all their URLs are chosen), so a port checked free a moment ago may be chosen again meanwhile.
+ */
+const handedOut = new Set<number>();
 
 export async function freePortBelowEphemeralRange(): Promise<number> {
   for (let attempt = 0; attempt < attempts; attempt += 1) {
     // Random rather than sequential, so that processes choosing at the same time (parallel test files) rarely collide.
     const port = lowestPort + Math.floor(Math.random() * candidatePorts);
+    if (handedOut.has(port)) continue;
     const server = createServer();
     const listening = await new Promise<boolean>((resolve) => {
       server.once('error', () => resolve(false));
@@ -25,6 +31,7 @@ export async function freePortBelowEphemeralRange(): Promise<number> {
     if (!listening) continue;
     const { port: bound } = server.address() as AddressInfo;
     await new Promise((resolve) => server.close(resolve));
+    handedOut.add(bound);
     return bound;
   }
   throw new Error(`no free port found from ${lowestPort} to ${lowestPort + candidatePorts - 1}`);
