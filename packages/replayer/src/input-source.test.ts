@@ -1,5 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   attestationsExportUrl,
@@ -71,5 +73,19 @@ describe('sources', () => {
       /answered 404 Not Found: \{"code":"NOT_FOUND"\}/,
     );
     await expect(openByteSource('/nonexistent/log.vexlog')).rejects.toThrow(/cannot read \/nonexistent\/log.vexlog/);
+  });
+
+  it('reads the whole body of a URL even when garbage is collected before the first read', async () => {
+    // Node's fetch cancels a body nobody reads yet once its Response is collected: the source must keep the Response
+    // reachable (a replay from a node's URL under load read an empty export so).
+    setFlagsFromString('--expose-gc');
+    const collectGarbage = runInNewContext('gc') as () => void;
+    const source = await openByteSource(logExportUrl(baseUrl));
+    for (let round = 0; round < 3; round += 1) {
+      collectGarbage();
+      // FinalizationRegistry callbacks run as tasks after a collection.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(Buffer.concat(await collect(source.chunks)).toString()).toBe('log bytes');
   });
 });

@@ -64,13 +64,22 @@ async function openUrl(url: string): Promise<ByteSource> {
     );
   }
   const length = Number(response.headers.get('content-length') ?? Number.NaN);
-  const body = response.body;
   return {
-    chunks: body as unknown as AsyncIterable<Uint8Array>,
+    chunks: bodyChunks(response),
     totalBytes: Number.isSafeInteger(length) ? length : undefined,
     description: url,
-    close: () => void body.cancel().catch(() => undefined),
+    close: () => void response.body?.cancel().catch(() => undefined),
   };
+}
+
+/**
+ * The response's body, with the Response itself kept reachable until the body is read. Node's fetch (undici) cancels
+ * a body that is not yet being read when its Response is garbage collected, so a source holding only `response.body`
+ * could read an empty stream if a collection came before its first read: under load, a replay from a node's URL
+ * failed so ("the export is truncated: the magic at byte 0 is incomplete").
+ */
+async function* bodyChunks(response: Response): AsyncGenerator<Uint8Array> {
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) yield chunk;
 }
 
 /** Opens a file path or an http(s) URL as a byte source. */
