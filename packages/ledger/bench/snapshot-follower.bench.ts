@@ -265,19 +265,7 @@ function followerRound(): RoundFigures {
       index += 1;
     }
   }
-  const cpu = process.cpuUsage(cpu0);
-  return {
-    steps,
-    snapshotSteps,
-    snapshots,
-    stateBytes,
-    gcMicros: [],
-    gcCount: [],
-    entryStarts,
-    endTime: performance.now(),
-    cpuMicros: cpu.user + cpu.system,
-    hash: stateHashHex(state),
-  };
+  return roundFigures(state, cpu0, { steps, snapshotSteps, snapshots, stateBytes, entryStarts });
 }
 
 /** The same entries through apply(), as the sequencer calls it (decoded already; no snapshots). */
@@ -295,15 +283,26 @@ function applyRound(): RoundFigures {
     steps[groupOf[index]!]![0]! += (performance.now() - t0) * 1000;
     if (!outcome.accepted) throw new Error(`entry ${entry.sequence} refused: ${outcome.rejection.code}`);
   }
-  const cpu = process.cpuUsage(cpu0);
-  return {
+  return roundFigures(state, cpu0, {
     steps,
     snapshotSteps: new Float64Array(0),
     snapshots: 0,
     stateBytes: 0,
+    entryStarts,
+  });
+}
+
+/** A round's figures at its end: its CPU since `cpu0` and its final state's hash (collections are charged later). */
+function roundFigures(
+  state: ExchangeState,
+  cpu0: NodeJS.CpuUsage,
+  measured: Pick<RoundFigures, 'steps' | 'snapshotSteps' | 'snapshots' | 'stateBytes' | 'entryStarts'>,
+): RoundFigures {
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    ...measured,
     gcMicros: [],
     gcCount: [],
-    entryStarts,
     endTime: performance.now(),
     cpuMicros: cpu.user + cpu.system,
     hash: stateHashHex(state),
