@@ -16,6 +16,7 @@ import {
 import { analyseProfile, type CpuProfile } from './cpu-profile.js';
 import { describeFloor, measureFloor } from './fastify-floor.js';
 import { LoadChild } from './load-child.js';
+import { describeStages, watchStages, type StageSummary } from './request-stages.js';
 import { reportTail, watchPauses, type PauseWindows } from './tail-windows.js';
 import {
   type CpuTimes,
@@ -44,6 +45,8 @@ const { values: options } = parseArgs({
     'log-level': { type: 'string', default: 'warn' },
     server: { type: 'string', default: 'bench' },
     profile: { type: 'boolean', default: false },
+    /** Where each phase's requests spend their time inside the server (request-stages.ts). */
+    stages: { type: 'boolean', default: false },
     'verify-messages': { type: 'string', default: '20000' },
     'verify-rounds': { type: 'string', default: '3' },
     seed: { type: 'string', default: '20240611' },
@@ -107,6 +110,8 @@ async function serverRole(): Promise<void> {
   if (process.env.UV_POOL_NICENESS !== undefined) await lowerPoolThreads(Number(process.env.UV_POOL_NICENESS));
   // All load comes from 127.0.0.1: no per-IP bounds (the benchmark measures the node, not the guards).
   const app = buildServer({ node, logger, assets: assetInfoOf(config), rateLimits: false, connectionLimits: false });
+  // STAGES=1 (--stages): each phase's requests timed inside the server, stage by stage (request-stages.ts).
+  const stages = process.env.STAGES === '1' ? watchStages(node, app) : undefined;
   await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? '0') });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
@@ -129,6 +134,7 @@ async function serverRole(): Promise<void> {
         cpuSystemMs: cpu.system / 1000,
         snapshotWindows: snapshots.windows,
         pauses,
+        stages: stages?.(),
         atMs: performance.now(),
       })}\n`,
     );
@@ -170,6 +176,8 @@ interface ServerStatistics {
   readonly snapshotWindows: Array<[number, number]>;
   /** GC pauses of the main thread and slow group-commit writes (tail-windows.ts). */
   readonly pauses: PauseWindows;
+  /** With --stages: the requests since the previous statistics, stage by stage. */
+  readonly stages?: StageSummary;
   readonly atMs: number;
 }
 
@@ -215,6 +223,7 @@ interface PhaseMeasure {
   readonly pauses: PauseWindows | undefined;
   /** When the phase's load ran, in µs of the monotonic clock (a CPU profile's clock), to read --profile per phase. */
   readonly windowMicros: readonly [number, number];
+  readonly stages: StageSummary | undefined;
 }
 
 // ---------------------------------------------------------------------------
@@ -392,6 +401,7 @@ async function bench(): Promise<void> {
         RATE_LIMITS: 'off',
         MAX_CONNECTIONS_PER_IP: '4096',
         SNAPSHOT_EVERY: String(snapshotEvery),
+        ...(options.stages ? { STAGES: '1' } : {}),
       },
       logFile: join(root, 'server.log'),
     });
@@ -505,6 +515,7 @@ async function bench(): Promise<void> {
         samples: result.samples,
         snapshotWindows: statisticsAfter?.snapshotWindows ?? [],
         pauses: statisticsAfter?.pauses,
+        stages: statisticsAfter?.stages,
         windowMicros,
       };
     };
@@ -636,6 +647,7 @@ async function bench(): Promise<void> {
         phase.mainSwitches,
       ].filter((note) => note !== '');
       console.log(`  ${phase.name}: ${notes.join('; ')}`);
+      if (phase.stages !== undefined) console.log(describeStages(phase.name, phase.stages));
     }
 
     const ratio = ordersPerSec / verify.allCoresPerSec;
