@@ -1,8 +1,9 @@
 /**
  * The per-(account, perpetual) holdings (perps/perp-holding.ts): each is its account's position (the object in
- * `account.positions` while open, none once flat) and holds its resting orders' totals, its place in the realisation
- * order and its USDC balance; a resting order reaches its account's holding. All derived: the invariants fail a holding that
- * disagrees with the state, and a decoded state rebuilds them and goes on to the same state.
+ * `account.positions` while open, none once flat) and holds its resting orders' totals, its place in the
+ * realisation order and its USDC balance; a resting order reaches its account's holding. All derived but the
+ * position's fields: the invariants fail a holding that disagrees with the state, and a decoded state rebuilds
+ * them and goes on to the same state.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
