@@ -34,7 +34,7 @@ import {
   type Instruction,
   type PerpMarketState,
 } from '../src/index.js';
-import { holdingOf } from '../src/perps/perp-holding.js';
+import { openPositionOf } from '../src/perps/perp-holding.js';
 import { solUsdcPerpListingParams } from '../test/support-listings.js';
 import { type AttestationTimes, type PartTime, timedAttestation } from './attestation-timing.js';
 import { benchListing, indexedKey as key, median, mustExecute, positiveIntegerArgument } from './bench-support.js';
@@ -98,9 +98,8 @@ function perpState(positionCount: number): ExchangeState {
       fundingIndexAtSettlement: perp.funding.cumulativeFundingIndex,
       realisedAtMs: startMs,
     };
-    // Stored where the engine keeps it: the account's positions and its holding on the market (perp-holding.ts).
-    account.positions.set(market.index, position);
-    holdingOf(account, market).position = position;
+    // Stored where the engine keeps it: its holding on the market, in the account's positions (perp-holding.ts).
+    openPositionOf(account, market, position);
   }
   return state;
 }

@@ -1,16 +1,18 @@
 /**
- * The per-(account, perpetual) holdings (perps/perp-holding.ts): each holds its account's position (the object in
- * `account.positions`, or none once flat), its resting orders' totals, its place in the realisation order and its
- * USDC balance; a resting order reaches its account's holding. All derived: the invariants fail a holding that
- * disagrees with the state, and a decoded state rebuilds them and goes on to the same state.
+ * The per-(account, perpetual) holdings (perps/perp-holding.ts): each is its account's position (the object in
+ * `account.positions` while open, none once flat) and holds its resting orders' totals, its place in the
+ * realisation order and its USDC balance; a resting order reaches its account's holding. All derived but the
+ * position's fields: the invariants fail a holding that disagrees with the state, and a decoded state rebuilds
+ * them and goes on to the same state.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkInvariants } from '../src/invariants.js';
 import { marketPositionsOf } from '../src/perps/position-queue.js';
 import { decodeState, encodeState } from '../src/state-codec.js';
-import { holdingOf } from '../src/perps/perp-holding.js';
-import type { Position } from '../src/perps/position.js';
+import type { PerpMarketState } from '../src/perps/perp-market.js';
+import { openPositionOf } from '../src/perps/perp-holding.js';
+import { copyOfPosition, type Position } from '../src/perps/position.js';
 import type { Account, ExchangeState, Market } from '../src/state.js';
 import { runScenario, scenarioKeys } from './scenario-runner.js';
 
@@ -79,9 +81,10 @@ describe('the perpetual holdings', () => {
     const { state, market, carol, erin } = opened();
     const carolHolding = carol.perpHoldings[market.index]!;
     const erinHolding = erin.perpHoldings[market.index]!;
-    expect(carolHolding.position).toBe(carol.positions.get(market.index));
-    expect(carolHolding.position!.quantityUnits).toBe(15_000_000_000n);
-    expect(erinHolding.position).toBe(erin.positions.get(market.index));
+    expect(carol.positions.get(market.index)).toBe(carolHolding);
+    expect(carolHolding.open).toBe(true);
+    expect(carolHolding.quantityUnits).toBe(15_000_000_000n);
+    expect(erin.positions.get(market.index)).toBe(erinHolding);
     // erin's ask rests with 2 of its 17 left; it reaches her holding.
     expect(erinHolding.askSteps).toBe(200n);
     const resting = [...state.orders.values()].filter((order) => order.account === erin);
@@ -112,17 +115,33 @@ describe('the perpetual holdings', () => {
     );
     expect(carol.positions.has(market.index)).toBe(false);
     expect(carol.perpHoldings[market.index]).toBe(holding);
+    expect(holding.open).toBe(false);
     expect(holding.position).toBeUndefined();
     expect(marketPositionsOf(state, market).holders.has(carol.ordinal)).toBe(false);
+    checkInvariants(state);
+    // The closed position realised a loss of 15 USDC (bought at 100, sold at 99): opening again on the same holding
+    // starts a new position, whose realised PnL and funding start at zero (no mark yet, so none realised at it).
+    expect(holding.realisedPnlUnits).toBe(-15_000_000n);
+    runScenario('7 carol orderExecute symbol=SOL_USDC_PERP side=Bid orderType=Market quantity=1 -> ok', state);
+    expect(carol.positions.get(market.index)).toBe(holding);
+    expect(copyOfPosition(holding)).toEqual({
+      quantityUnits: 1_000_000_000n,
+      costBasisUnits: 100_000_000n,
+      realisedPnlUnits: 0n,
+      cumulativeFundingUnits: 0n,
+      fundingIndexAtSettlement: (market.perp as PerpMarketState).funding.cumulativeFundingIndex,
+      realisedAtMs: 7,
+    });
     checkInvariants(state);
   });
 
   it('that disagree with the state fail the invariants', () => {
     const cases: Array<[(opened: Opened) => void, RegExp]> = [
       [
-        ({ market, carol, erin }) => (carol.perpHoldings[market.index]!.position = erin.positions.get(market.index)),
-        /position/,
+        ({ market, carol, erin }) => carol.positions.set(market.index, erin.perpHoldings[market.index]!),
+        /position is not its holding/,
       ],
+      [({ market, carol }) => (carol.perpHoldings[market.index]!.open = false), /holding is flat/],
       [
         ({ market, carol, erin }) =>
           (carol.perpHoldings[market.index]!.settlementBalance = erin.balances[market.quote.index]),
@@ -150,25 +169,22 @@ describe('the perpetual holdings', () => {
     const refused = decodeState(encodeState(state));
     const refusedMarket = refused.marketsBySymbol.get('SOL_USDC_PERP')!;
     const holder = refused.accountList.find((account) => account.positions.has(refusedMarket.index))!;
-    holder.perpHoldings[refusedMarket.index]!.position = undefined;
+    holder.positions.set(refusedMarket.index, copyOfPosition(holder.positions.get(refusedMarket.index)!));
     refusedMarket.perp!.positionIndex = undefined;
-    expect(() => checkInvariants(refused)).toThrow(/holding does not hold its position/);
+    expect(() => checkInvariants(refused)).toThrow(/position is not its holding/);
     const copy = decodeState(encodeState(state));
     const market = copy.marketsBySymbol.get('SOL_USDC_PERP')!;
-    // Positions stored by other code (perp-attest.bench.ts) go where the engine keeps them: map and holding.
+    // Positions stored by other code (perp-attest.bench.ts) go where the engine keeps them: openPositionOf.
     const stored: Array<[Account, Position]> = [];
     for (const account of copy.accountList) {
       const position = account.positions.get(market.index);
       if (position === undefined) continue;
       account.positions.delete(market.index);
-      account.perpHoldings[market.index]!.position = undefined;
-      stored.push([account, position]);
+      account.perpHoldings[market.index]!.open = false;
+      stored.push([account, copyOfPosition(position)]);
     }
     market.perp!.positionIndex = undefined;
-    for (const [account, position] of stored) {
-      account.positions.set(market.index, position);
-      holdingOf(account, market).position = position;
-    }
+    for (const [account, position] of stored) openPositionOf(account, market, position);
     // A reduce-only order skips the margin check: its fill moves both positions before anything builds the index.
     const more = [
       '6 carol orderExecute symbol=SOL_USDC_PERP side=Ask orderType=Market quantity=1 reduceOnly=true -> ok',

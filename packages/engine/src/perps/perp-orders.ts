@@ -35,9 +35,9 @@ import { isRejection, reject, type Rejection } from '../result-codes.js';
 import { ceilingFee } from '../spot-settlement.js';
 import type { Account, ExchangeState, Market } from '../state.js';
 import { addPositionTerms, emptySums, type PositionsHealthSums } from './perp-health.js';
-import type { PerpHolding } from './perp-holding.js';
+import { copyPositionInto, detachedHolding, type PerpHolding, resetPositionOf } from './perp-holding.js';
 import type { PerpMarketState } from './perp-market.js';
-import { applyFill, newPosition, settleFunding, settlementUnitsTowardPositive, type Position } from './position.js';
+import { applyFill, settleFunding, settlementUnitsTowardPositive, type Position } from './position.js';
 
 function magnitude(value: bigint): bigint {
   return value < 0n ? -value : value;
@@ -127,7 +127,7 @@ export function perpOrderRefusal(
   const deltaUnits = params.side === 'Bid' ? steps * market.stepUnits : -steps * market.stepUnits;
   // The account's holding on the market: its position and its resting orders' totals in one object.
   const holding = account.perpHoldings[market.index];
-  const before = holding?.position?.quantityUnits ?? 0n;
+  const before = holding?.open === true ? holding.quantityUnits : 0n;
   // What the order may open: the whole new side after a flip, else the growth of the position.
   const openingUnits = openedUnits(before, before + deltaUnits);
   const limit = perp.parameters.openInterestLimitUnits;
@@ -163,7 +163,7 @@ function marginRefusal(
   const askUnits = holding === undefined ? 0n : -holding.askSteps * market.stepUnits;
   const bidQuoteUnits = holding === undefined ? 0n : holding.bidQuoteUnits;
   const askQuoteUnits = holding === undefined ? 0n : holding.askQuoteUnits;
-  const current = holding?.position;
+  const current = holding?.open === true ? holding : undefined;
   const before = (current?.quantityUnits ?? 0n) + (isBid ? bidUnits : askUnits);
   // An order that only reduces its side's worst case lowers the requirement: it is never refused for margin.
   if (openedUnits(before, before + deltaUnits) === 0n) return undefined;
@@ -291,9 +291,11 @@ function worstCaseRefusal(
 /**
  * The hypothetical position and sums of worstCaseRefusal: one of each,
  * overwritten by every worst case (nothing keeps them, and nothing runs in
- * between), rather than two allocations per order checked.
+ * between), rather than two allocations per order checked. The position is a
+ * holding of no account (perp-holding.ts), of the class of every real one, so
+ * that applyFill and the health terms see one hidden class.
  */
-const scratchPosition: Position = newPosition(0n);
+const scratchPosition: PerpHolding = detachedHolding();
 // healthBesides' answer, overwritten by every margin check and filled before any read (the casts stand for "not
 // yet set"). It keeps the last checked state and account reachable until the next check: one, nothing accumulates.
 const scratchBesides: HealthBesides = {
@@ -309,24 +311,12 @@ const hypotheticalSums: PositionsHealthSums = emptySums();
 
 /** The hypothetical position set to a new one's fields (no position yet). */
 function resetPosition(fundingIndex: bigint): Position {
-  scratchPosition.quantityUnits = 0n;
-  scratchPosition.costBasisUnits = 0n;
-  scratchPosition.realisedPnlUnits = 0n;
-  scratchPosition.cumulativeFundingUnits = 0n;
-  scratchPosition.fundingIndexAtSettlement = fundingIndex;
-  scratchPosition.realisedAtMs = 0;
-  return scratchPosition;
+  return resetPositionOf(scratchPosition, fundingIndex, 0);
 }
 
 /** The hypothetical position set to a copy of `position`'s fields. */
 function copyOf(position: Position): Position {
-  scratchPosition.quantityUnits = position.quantityUnits;
-  scratchPosition.costBasisUnits = position.costBasisUnits;
-  scratchPosition.realisedPnlUnits = position.realisedPnlUnits;
-  scratchPosition.cumulativeFundingUnits = position.cumulativeFundingUnits;
-  scratchPosition.fundingIndexAtSettlement = position.fundingIndexAtSettlement;
-  scratchPosition.realisedAtMs = position.realisedAtMs;
-  return scratchPosition;
+  return copyPositionInto(scratchPosition, position);
 }
 
 /**

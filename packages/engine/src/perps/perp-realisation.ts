@@ -155,19 +155,10 @@ export function realiseDuePositions(
   let isPoolAccount: boolean | undefined;
   for (let marketIndex = 0; marketIndex < holdings.length; marketIndex += 1) {
     const holding = holdings[marketIndex];
-    const position = holding?.position;
     // Realising moves no position in or out of the account, so the positions seen are the ones due at the start.
-    if (position === undefined || position.realisedAtMs >= windowStartMs) continue;
+    if (holding === undefined || !holding.open || holding.realisedAtMs >= windowStartMs) continue;
     isPoolAccount ??= isCoveragePoolAccount(account);
-    realiseWhole(
-      state,
-      recorder,
-      account,
-      state.markets[marketIndex]!,
-      holding as PerpHolding,
-      position,
-      isPoolAccount,
-    );
+    realiseWhole(state, recorder, account, state.markets[marketIndex]!, holding, holding, isPoolAccount);
   }
 }
 
@@ -226,8 +217,8 @@ export function realiseOldestPositions(state: ExchangeState, recorder: EntryReco
       const oldest = positions.oldest(windowStartMs);
       if (oldest === undefined) break;
       const account = oldest.account;
-      // A holding in the index holds an open position (position-queue.ts).
-      const position = oldest.position as Position;
+      // A holding in the index is an open position (position-queue.ts, perp-holding.ts).
+      const position = oldest;
       // The fields of another account's state the realisation reads, read before any arithmetic: each is a cache
       // miss here (last touched hundreds of operations ago), and read together the misses can overlap instead of
       // each waiting behind the bigint work before it (a gain of a few per cent at most: docs/benchmarks.md, perps12).

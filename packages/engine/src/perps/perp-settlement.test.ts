@@ -11,6 +11,7 @@ import { decodeState, encodeState } from '../state-codec.js';
 import type { Side } from '../instruction.js';
 import { Account, Order, createState, type ExchangeState, type Market } from '../state.js';
 import { solUsdcPerpListingParams } from '../../test/support-listings.js';
+import { copyOfPosition } from './position.js';
 
 const operator = Buffer.alloc(32, 1).toString('base64');
 const usdcUnits = 1_000_000n;
@@ -123,7 +124,9 @@ describe('perpetual settlement', () => {
     place(state, bob, 'Ask', 2n);
     const decoded = decodeState(encodeState(state));
     const decodedMarket = decoded.marketsBySymbol.get('SOL_USDC_PERP')!;
-    expect(decoded.accounts.get(alice.id)!.positions.get(market.index)).toEqual(alice.positions.get(market.index));
+    // Compared by their fields: each is its account's holding (perp-holding.ts), which reaches the whole state.
+    const decodedPosition = decoded.accounts.get(alice.id)!.positions.get(market.index)!;
+    expect(copyOfPosition(decodedPosition)).toEqual(copyOfPosition(alice.positions.get(market.index)!));
     expect(decodedMarket.perp!.openInterestUnits).toBe(2n * solUnits);
     expect(encodeState(decoded)).toEqual(encodeState(state));
     checkInvariants(decoded);

@@ -16,7 +16,7 @@ import type { PerpMarketState } from './perp-market.js';
 import { settlePerpCashOf } from './perp-cash.js';
 import { reportPositionChanged, reportSettlements, settleFundingReported } from './perp-events.js';
 import { realiseAtMark } from './perp-realisation.js';
-import { holdingOf, type PerpHolding } from './perp-holding.js';
+import { holdingOf, type PerpHolding, resetPositionOf } from './perp-holding.js';
 import { nodeRealised, positionClosed, positionRealised } from './position-queue.js';
 import { applyFill, newPosition, type Position } from './position.js';
 import { conformReduceOnlyOrders, perpOrderFilled } from './resting-perp-orders.js';
@@ -62,25 +62,27 @@ export function movePosition(
   holding: PerpHolding = holdingOf(account, market),
 ): Readonly<MovedPosition> {
   const perp = market.perp as PerpMarketState;
-  // The account's holding holds its position (one object instead of the account's map and then the index).
-  const existing = holding.position;
-  const position = existing ?? newPosition(perp.funding.cumulativeFundingIndex, timeMs);
+  // The holding is the position (perp-holding.ts): one object for the account's map, the index and the fill.
+  const opening = !holding.open;
+  const position = opening ? resetPositionOf(holding, perp.funding.cumulativeFundingIndex, timeMs) : holding;
   // Funding up to now is settled before the position changes (docs/perps.md, "Funding").
   const fundingUnits = settleFundingReported(account, market, position, recorder);
   const before = position.quantityUnits;
   let realisedUnits = applyFill(position, deltaUnits, quoteUnits);
   if (position.quantityUnits === 0n) {
-    account.positions.delete(market.index);
-    holding.position = undefined;
-    positionClosed(market, account);
+    if (!opening) {
+      account.positions.delete(market.index);
+      holding.open = false;
+      positionClosed(market, account);
+    }
   } else {
     // What stays open is realised at the mark too (docs/perps.md, "Realisation"): every change realises all PnL.
     const pnlUnits = realiseAtMark(market, position, timeMs);
     // Most fills open or add (nothing realised by the fill): then no sum is made.
     if (pnlUnits !== 0n) realisedUnits = realisedUnits === 0n ? pnlUnits : realisedUnits + pnlUnits;
-    if (existing === undefined) {
-      account.positions.set(market.index, position);
-      holding.position = position;
+    if (opening) {
+      account.positions.set(market.index, holding);
+      holding.open = true;
       positionRealised(market, holding, timeMs);
     } else nodeRealised(market, holding, timeMs);
   }

@@ -18,7 +18,8 @@ import { addToCoveragePool, payFromCoveragePool } from '../coverage-pool.js';
 import { invariant } from '../result-codes.js';
 import { addAccount, type Account, type Asset, type ExchangeState, type Market } from '../state.js';
 import type { PerpMarketState } from './perp-market.js';
-import { applyFill, copyOfPosition, newPosition, settleFunding, unrealisedPnlUnits } from './position.js';
+import { copyPositionInto, detachedHolding, resetPositionOf } from './perp-holding.js';
+import { applyFill, settleFunding, unrealisedPnlUnits } from './position.js';
 
 /** base64(SHA-256("vex coverage pool positions")). */
 export const coveragePoolAccountId = '50EmMlre09kMCW8f7sBOzzR2E3Ox7s+SqDL1C4HEel0=';
@@ -44,7 +45,11 @@ export function poolLossAtTakeover(pool: Account, market: Market, quantityUnits:
   const base = market.base.decimals;
   const decimals = market.quote.decimals;
   const current = pool.positions.get(market.index);
-  const position = current === undefined ? newPosition(perp.funding.cumulativeFundingIndex) : copyOfPosition(current);
+  // A copy in a holding of no account (perp-holding.ts): the position functions see the class of every position.
+  const position =
+    current === undefined
+      ? resetPositionOf(detachedHolding(), perp.funding.cumulativeFundingIndex, 0)
+      : copyPositionInto(detachedHolding(), current);
   const funding = settleFunding(position, perp.funding.cumulativeFundingIndex, base, decimals);
   let pnl = applyFill(position, quantityUnits, quoteUnits);
   if (position.quantityUnits !== 0n && perp.funding.markPrice !== 0n)

@@ -11,7 +11,7 @@
 import { ByteDecodeError, type ByteReader, type ByteWriter } from '../byte-codec.js';
 import type { Account, ExchangeState } from '../state.js';
 import { readSigned, writeSigned } from './perp-codec.js';
-import { holdingOf } from './perp-holding.js';
+import { openPositionOf } from './perp-holding.js';
 import type { Position } from './position.js';
 
 /** The account's positions in ascending market index: the one deterministic order they are read in. */
@@ -51,9 +51,8 @@ export function decodeAccountPositions(reader: ByteReader, state: ExchangeState,
       realisedAtMs: reader.safeInteger(),
     };
     if (position.quantityUnits === 0n) throw new ByteDecodeError('a flat position is never stored');
-    account.positions.set(marketIndex, position);
-    // The account's holding on the market holds the same position (perp-holding.ts: derived, never encoded).
-    holdingOf(account, state.markets[marketIndex]!).position = position;
+    // Stored as the account's holding on the market (perp-holding.ts: the holding is the position).
+    openPositionOf(account, state.markets[marketIndex]!, position);
     if (position.quantityUnits > 0n) perp.openInterestUnits += position.quantityUnits;
   }
 }

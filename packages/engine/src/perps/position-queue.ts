@@ -26,11 +26,10 @@
  */
 import type { Account, ExchangeState, Market } from '../state.js';
 import type { PerpHolding } from './perp-holding.js';
-import type { Position } from './position.js';
 
 /**
- * One holder's place in the order by realisation time: its holding on the market (perp-holding.ts), whose
- * `position` is the open position, `timeMs` the time it was linked at and `settlementBalance` its USDC balance.
+ * One holder's place in the order by realisation time: its holding on the market (perp-holding.ts), which is
+ * the open position, with `timeMs` the time it was linked at and `settlementBalance` its USDC balance.
  */
 export type QueueNode = PerpHolding;
 
@@ -127,19 +126,18 @@ export function marketPositionsOf(state: ExchangeState, market: Market): MarketP
   let index = perp.positionIndex;
   if (index !== undefined) return index;
   index = new MarketPositions();
-  const held: Array<[Position, PerpHolding]> = [];
+  const held: PerpHolding[] = [];
   for (const account of state.accountList) {
-    // An open position is in the account's holding (movePosition and the state decoder put it there).
+    // An open position is the account's holding (movePosition and the state decoder open it there).
     const holding = account.perpHoldings[market.index];
-    const position = holding?.position;
-    if (holding === undefined || position === undefined) continue;
+    if (holding === undefined || !holding.open) continue;
     // Links left from an index dropped earlier are stale: each holding is linked afresh below.
     holding.previous = undefined;
     holding.next = undefined;
-    held.push([position, holding]);
+    held.push(holding);
   }
-  held.sort((left, right) => left[0].realisedAtMs - right[0].realisedAtMs || left[1].ordinal - right[1].ordinal);
-  for (const [position, holding] of held) index.realised(holding, position.realisedAtMs);
+  held.sort((left, right) => left.realisedAtMs - right.realisedAtMs || left.ordinal - right.ordinal);
+  for (const holding of held) index.realised(holding, holding.realisedAtMs);
   perp.positionIndex = index;
   return index;
 }
@@ -175,12 +173,14 @@ export function positionClosed(market: Market, account: Account): void {
  */
 export function checkMarketPositions(state: ExchangeState, market: Market, fail: (message: string) => never): void {
   for (const account of state.accountList) {
-    // Every holding's position is the state's (perp-holding.ts), whether or not the account holds one now, and
-    // an open position is in a holding: the engine reads positions from holdings, built or not the index.
+    // Every open position is its account's holding on the market (perp-holding.ts), and a holding is open exactly
+    // when the account's map holds it: the engine reads positions from holdings, built or not the index.
     const held = account.perpHoldings[market.index];
     const position = account.positions.get(market.index);
-    if ((held === undefined ? undefined : held.position) !== position)
-      fail(`${market.symbol}: ${account.id}'s holding does not hold its position`);
+    if (position !== undefined && position !== held)
+      fail(`${market.symbol}: ${account.id}'s position is not its holding`);
+    if (held !== undefined && held.open !== (position !== undefined))
+      fail(`${market.symbol}: ${account.id}'s holding is ${held.open ? 'open' : 'flat'} but its position is not`);
     const settlementBalance = held?.settlementBalance;
     if (settlementBalance !== undefined && settlementBalance !== account.balances[market.quote.index])
       fail(`${market.symbol}: ${account.id}'s holding keeps another settlement balance`);
@@ -196,7 +196,7 @@ export function checkMarketPositions(state: ExchangeState, market: Market, fail:
     if (position?.realisedAtMs !== timeMs)
       fail(`${market.symbol}: ${account.id}'s position is not queued at its realisation time`);
     const node = index.holders.get(account.ordinal);
-    if (node?.position !== position) fail(`${market.symbol}: ${account.id}'s queued position is not its position`);
+    if (node !== position) fail(`${market.symbol}: ${account.id}'s queued position is not its position`);
     if (
       previous !== undefined &&
       (previous[0] > timeMs || (previous[0] === timeMs && previous[1].ordinal >= account.ordinal))
