@@ -157,7 +157,7 @@ export function watchStages(node: ExchangeNode, app: FastifyInstance): () => Sta
     httpFrom = http.count;
     httpSpans.sort((left, right) => left - right);
 
-    // The commits' ends by last sequence, ascending: a transaction's batch is the first whose last sequence ≥ its own.
+    // The commits by last sequence, ascending: a transaction's batch is the first whose last sequence ≥ its own.
     // Look back one commit before this phase's first, for transactions of the phase written in it.
     const commitStart = Math.max(0, commitsFrom - 1);
     const commitValues = commits.values;
@@ -228,7 +228,8 @@ export function describeStages(name: string, summary: StageSummary): string {
     `  ${name}, inside the server (--stages): HTTP span (onRequest to onResponse) of ${summary.httpRequests} ` +
     `requests p50 ${summary.http.p50Ms.toFixed(2)} ms, p99 ${summary.http.p99Ms.toFixed(2)} ms; node span ` +
     `(submit to answer) of ${summary.transactions} transactions (${summary.refused} refused) p50 ` +
-    `${summary.node.p50Ms.toFixed(2)} ms, p99 ${summary.node.p99Ms.toFixed(2)} ms; medians ms: ${stages(summary.medianMs)}; ` +
+    `${summary.node.p50Ms.toFixed(2)} ms, p99 ${summary.node.p99Ms.toFixed(2)} ms; ` +
+    `medians ms: ${stages(summary.medianMs)}; ` +
     `the slowest 1 % (${summary.slowest}, ${summary.slowestBehindEarlierWrite} of them verified while an earlier ` +
     `write was in flight): ${stages(summary.slowestMedianMs)}`
   );
