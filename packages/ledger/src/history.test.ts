@@ -278,7 +278,7 @@ describe('order records (docs/log-format.md, "History records")', () => {
     expect(decodeOrderFields(fields!, account)).toStrictEqual(present);
   });
 
-  test("an order accepted and changed by one entry: its record holds the last view, two orders in one", () => {
+  test('an order accepted and changed by one entry: its record holds the last view, two orders in one', () => {
     const second = newLimitBid(8, account, 13);
     const filled: OrderView = { ...view, executedSteps: 150n, executedQuoteUnits: 15n, status: 'Filled' };
     const operations: BatchOperation[] = [];
