@@ -1,15 +1,13 @@
 /**
  * The order history's three records (docs/log-format.md, "History records"):
- * an account's orders (0x11), written once per entry and account, holding the
- * order records (JSON arrays of the order's fields) of the orders the entry
- * accepted for that account as they were at the end of it; the order record
- * under its id (0x1d), written by every later entry that changes the order
- * (from storage format 8: not by the entry that accepted it); and the order
+ * the order record under its id (0x1d, from storage format 7), a JSON array
+ * of the order's fields, rewritten at every change of the order; the order
  * pointers (0x12), written once per entry that accepted orders, naming their
- * accounts.
+ * accounts; and an account's order ids (0x11), written once per entry and
+ * account, listing the orders the entry accepted for that account.
  */
 import type { OrderView } from '@vex/engine';
-import { asciiRecordValue, readUint64, writeUint64 } from './storage-format.js';
+import { readUint64, writeUint64 } from './storage-format.js';
 
 const accountIdLength = 44;
 
@@ -48,29 +46,22 @@ export function accountOfOrderPointer(value: Uint8Array, orderId: number): strin
 }
 
 /**
- * An account's orders of one entry (0x11, from storage format 8): writer sequence ‖ a JSON array of the order records
- * (orderJson) of the orders the entry accepted for the account, in the order it accepted them (ascending ids), each
- * as it was at the end of that entry. An order changed by a later entry also has its record under its id (0x1d),
- * which then holds its latest status; most orders are never changed after their entry (a quote that rests, a taker
- * that fills or expires at once), so their status costs no key of its own.
+ * An account's order ids of one entry (0x11, from storage format 7): writer sequence ‖ each id as a u64, in the
+ * order given (the order the entry accepted them in, ascending). Binary, as the pointers: it is read by position.
  */
-export function accountOrdersValue(sequence: number, orders: readonly OrderView[]): Buffer {
-  let json = '[';
-  for (let index = 0; index < orders.length; index += 1) json += (index === 0 ? '' : ',') + orderJson(orders[index]!);
-  return asciiRecordValue(sequence, `${json}]`);
+export function orderIdsValue(sequence: number, orderIds: readonly number[]): Buffer {
+  const value = Buffer.allocUnsafe(8 + orderIds.length * 8);
+  writeUint64(value, 0, sequence);
+  for (let index = 0; index < orderIds.length; index += 1) writeUint64(value, 8 + index * 8, orderIds[index]!);
+  return value;
 }
 
-/** The order records of an account's orders record (0x11), in the order they were written. */
-export function accountOrderRecords(value: Uint8Array): OrderRecordFields[] {
-  const text = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1', 8);
-  const records = JSON.parse(text) as OrderRecordFields[];
-  if (!Array.isArray(records) || records.length === 0) throw new Error(`not an account's orders record: ${text}`);
-  return records;
-}
-
-/** The order ids of an account's orders record (0x11), in the order they were written. */
+/** The order ids of an account's order-ids record, in the order they were written. */
 export function orderIdsOf(value: Uint8Array): number[] {
-  return accountOrderRecords(value).map((fields) => fields[0]);
+  if (value.length < 16 || value.length % 8 !== 0) throw new Error(`not an order ids record (${value.length} bytes)`);
+  const orderIds: number[] = [];
+  for (let offset = 8; offset < value.length; offset += 8) orderIds.push(readUint64(value, offset));
+  return orderIds;
 }
 
 /*
@@ -94,7 +85,7 @@ export function orderJson(order: OrderView): string {
 }
 
 /** An order record's array, in orderJson's order. */
-export type OrderRecordFields = [
+type OrderRecordFields = [
   orderId: number,
   market: string,
   side: OrderView['side'],
@@ -121,13 +112,8 @@ const orderRecordLength = 17;
  */
 export function decodeOrder(value: Uint8Array, account: string): OrderView {
   const text = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1', 8);
-  return decodeOrderFields(JSON.parse(text) as OrderRecordFields, account);
-}
-
-/** The OrderView of one order record's array (an 0x1d record's, or one of an account's orders record). */
-export function decodeOrderFields(fields: OrderRecordFields, account: string): OrderView {
-  if (!Array.isArray(fields) || fields.length !== orderRecordLength)
-    throw new Error(`not an order record: ${JSON.stringify(fields)}`);
+  const fields = JSON.parse(text) as OrderRecordFields;
+  if (!Array.isArray(fields) || fields.length !== orderRecordLength) throw new Error(`not an order record: ${text}`);
   // The indices are OrderRecordFields' positions.
   const order: Record<string, unknown> = {
     orderId: fields[0],

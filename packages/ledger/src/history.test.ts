@@ -11,7 +11,7 @@ import {
   type HistoryIndex,
   type PublicTrade,
 } from './history.js';
-import { accountOrderRecords, decodeOrder, decodeOrderFields, orderIdsOf } from './history-orders.js';
+import { decodeOrder } from './history-orders.js';
 import { decodeFills, decodeTrade } from './history-trades.js';
 import { keyspaces } from './storage-format.js';
 import { nodeTestSetup } from './test-support.js';
@@ -256,7 +256,7 @@ describe('order records (docs/log-format.md, "History records")', () => {
   const view = newLimitBid(7, account, 12);
   const text = (value: Uint8Array) => Buffer.from(value).toString('latin1');
 
-  test("an accepted order: its pointer under 0x12, its array in its account's record under 0x11, none under 0x1d", () => {
+  test("an accepted order: its pointer under 0x12, its id under its account's 0x11, its array under 0x1d", () => {
     const operations: BatchOperation[] = [];
     historyOperations(undefined as never, 9, [{ type: 'orderAccepted', order: view }], operations);
     const sequence = '\0\0\0\0\0\0\0\x09';
@@ -265,37 +265,17 @@ describe('order records (docs/log-format.md, "History records")', () => {
       operations.map((operation) => [text(operation.key), operation.type === 'put' && text(operation.value)]),
     ).toEqual([
       [`\x12${orderId}`, `${sequence}${orderId}${account}`],
+      [`\x11${account}${orderId}`, `${sequence}${orderId}`],
       [
-        `\x11${account}${orderId}`,
-        `${sequence}[[7,"SOL_USDC","Bid","Limit","10000","150",null,"0","0","GTC",false,` +
-          '"RejectTaker",false,12,null,"New",1700000000000]]',
+        `\x1d${orderId}`,
+        `${sequence}[7,"SOL_USDC","Bid","Limit","10000","150",null,"0","0","GTC",false,` +
+          '"RejectTaker",false,12,null,"New",1700000000000]',
       ],
     ]);
-    const record = operations[1] as Extract<BatchOperation, { type: 'put' }>;
+    const record = operations[2] as Extract<BatchOperation, { type: 'put' }>;
     // An absent optional field is absent from the decoded view, as formats 1 to 4 read it.
     const { quoteQuantityUnits: _quote, triggerPriceTicks: _trigger, ...present } = view;
-    const [fields] = accountOrderRecords(record.value);
-    expect(decodeOrderFields(fields!, account)).toStrictEqual(present);
-  });
-
-  test('an order accepted and changed by one entry: its record holds the last view, two orders in one', () => {
-    const second = newLimitBid(8, account, 13);
-    const filled: OrderView = { ...view, executedSteps: 150n, executedQuoteUnits: 15n, status: 'Filled' };
-    const operations: BatchOperation[] = [];
-    historyOperations(
-      undefined as never,
-      9,
-      [
-        { type: 'orderAccepted', order: view },
-        { type: 'orderAccepted', order: second },
-        { type: 'orderUpdated', order: filled, reason: undefined },
-      ],
-      operations,
-    );
-    expect(operations.map((operation) => operation.key[0])).toEqual([keyspaces.orderById, keyspaces.orderByAccount]);
-    const records = accountOrderRecords((operations[1] as Extract<BatchOperation, { type: 'put' }>).value);
-    expect(records.map((fields) => decodeOrderFields(fields, account).status)).toEqual(['Filled', 'New']);
-    expect(orderIdsOf((operations[1] as Extract<BatchOperation, { type: 'put' }>).value)).toEqual([7, 8]);
+    expect(decodeOrder(record.value, account)).toStrictEqual(present);
   });
 
   test('an update writes the array again under 0x1d, and nothing under the account; optional fields round-trip', () => {

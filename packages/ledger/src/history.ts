@@ -14,15 +14,11 @@
  * ids an entry accepted for an account (0x11), both binary (history-orders.ts).
  *
  * From storage format 7 an entry writes at most one fill record (0x10) and one
- * orders record (0x11) per account it touched, and each changed order's
+ * order-ids record (0x11) per account it touched, and each changed order's
  * latest status under its id (0x1d), not under its account: LevelDB's
  * compactions pay for every key spread over the account range (each memtable
  * it writes out overlaps all of it), and a batch of 20 orders filling against
- * resting makers wrote one such key per fill and per order changed. From
- * format 8 the orders an entry accepted are in their account's 0x11 record at
- * their status at the end of the entry, and only an entry that changes older
- * orders writes their 0x1d records: in a batch entry of 20 orders about 9 of
- * the 29 status records that format 7 wrote (docs/benchmarks.md, `batch14`).
+ * resting makers wrote one such key per fill and per order changed.
  */
 import {
   isCanonicalAccountId,
@@ -67,10 +63,9 @@ import {
 import { groupsNewestFirst, pageNewestFirst, valuesNewestFirst, type PageFilter } from './history-pages.js';
 import {
   accountOfOrderPointer,
-  accountOrderRecords,
-  accountOrdersValue,
   decodeOrder,
-  decodeOrderFields,
+  orderIdsOf,
+  orderIdsValue,
   orderJson,
   orderPointersValue,
 } from './history-orders.js';
@@ -206,10 +201,7 @@ function orderIdKey(orderId: number): Buffer {
   return key;
 }
 
-/**
- * An order's latest status once an entry after the one that accepted it changed it (format 8): 0x1d ‖ u64 order id.
- * Ids are handed out in log order, so keys mostly grow.
- */
+/** An order's latest status (format 7): 0x1d ‖ u64 order id. Ids are handed out in log order, so keys mostly grow. */
 function orderStatusKey(orderId: number): Buffer {
   const key = Buffer.allocUnsafe(9);
   key[0] = keyspaces.orderStatusById;
@@ -344,31 +336,22 @@ function putOrder(operations: BatchOperation[], sequence: number, order: OrderVi
 }
 
 /**
- * One record per account the entry accepted orders for (format 8): 0x11 ‖ account ‖ u64 least of those order ids,
- * the value the writer sequence ‖ their order records at their last view in this entry (`latest`), in the order they
- * were accepted (ascending: ids are handed out in sequence). An account's records in key order are its orders in id
- * order, which the pages follow.
+ * One record per account the entry accepted orders for (format 7): 0x11 ‖ account ‖ u64 least of those order ids,
+ * the value the writer sequence ‖ each id as a u64, in the order they were accepted (ascending: ids are handed out
+ * in sequence). An account's records in key order are its orders in id order, which the pages follow.
  */
-function putAccountOrders(
-  operations: BatchOperation[],
-  sequence: number,
-  accepted: readonly OrderView[],
-  latest: ReadonlyMap<number, OrderView>,
-): void {
-  const byAccount = new Map<string, OrderView[]>();
+function putAccountOrderIds(operations: BatchOperation[], sequence: number, accepted: readonly OrderView[]): void {
+  const byAccount = new Map<string, number[]>();
   for (const order of accepted) {
-    const view = latest.get(order.orderId)!;
-    const views = byAccount.get(order.account);
-    if (views === undefined) byAccount.set(order.account, [view]);
-    else views.push(view);
+    const ids = byAccount.get(order.account);
+    if (ids === undefined) byAccount.set(order.account, [order.orderId]);
+    else ids.push(order.orderId);
   }
-  for (const [accountId, views] of byAccount) {
-    let leastOrderId = views[0]!.orderId;
-    for (const view of views) if (view.orderId < leastOrderId) leastOrderId = view.orderId;
+  for (const [accountId, ids] of byAccount) {
     operations.push({
       type: 'put',
-      key: accountIdKey(keyspaces.orderByAccount, accountId, leastOrderId),
-      value: accountOrdersValue(sequence, views),
+      key: accountIdKey(keyspaces.orderByAccount, accountId, Math.min(...ids)),
+      value: orderIdsValue(sequence, ids),
     });
   }
 }
@@ -379,7 +362,7 @@ function putAccountOrders(
  * in the order the ids were handed out, so that is the first; the key does not rely on it, since the lookup needs
  * only that no id of the record is below its key.
  */
-function putOrderPointers(operations: BatchOperation[], sequence: number, accepted: readonly OrderView[]): number {
+function putOrderPointers(operations: BatchOperation[], sequence: number, accepted: readonly OrderView[]): void {
   let leastOrderId = accepted[0]!.orderId;
   for (const order of accepted) if (order.orderId < leastOrderId) leastOrderId = order.orderId;
   operations.push({
@@ -387,7 +370,6 @@ function putOrderPointers(operations: BatchOperation[], sequence: number, accept
     key: orderIdKey(leastOrderId),
     value: orderPointersValue(sequence, accepted),
   });
-  return leastOrderId;
 }
 
 function putDeposit(operations: BatchOperation[], sequence: number, deposit: DepositView): void {
@@ -493,15 +475,11 @@ export function historyOperations(
     }
   }
   if (fills !== undefined) putFills(operations, sequence, fills);
-  // Ids are handed out in log order: the orders this entry accepted have ids from the least of them up, every other
-  // order it changed a lower one. Those accepted are written at their last view in the account's orders record.
-  let leastAcceptedId = Number.POSITIVE_INFINITY;
   if (accepted !== undefined) {
-    leastAcceptedId = putOrderPointers(operations, sequence, accepted);
-    putAccountOrders(operations, sequence, accepted, orders!);
+    putOrderPointers(operations, sequence, accepted);
+    putAccountOrderIds(operations, sequence, accepted);
   }
-  if (orders !== undefined)
-    for (const order of orders.values()) if (order.orderId < leastAcceptedId) putOrder(operations, sequence, order);
+  if (orders !== undefined) for (const order of orders.values()) putOrder(operations, sequence, order);
   // Their sources depend on the entry's other events, so they are written once all are seen.
   if (lendingMovements) lendingHistoryOperations(state, sequence, events, operations);
   if (perpEvents) perpHistoryOperations(sequence, events, operations);
@@ -612,19 +590,19 @@ export class LevelHistoryIndex implements HistoryIndex {
   }
 
   /**
-   * The account's orders by id, newest first, each at its latest status: its orders records (one per entry that
-   * accepted its orders, format 8) in reverse key order, and for each order, highest id first, its record under its
-   * id (0x1d) when a later entry changed it, else its record in the orders record. The records leave out the account
-   * id: the one scanned.
+   * The account's orders by id, newest first, each at its latest status: its order-ids records (one per entry that
+   * accepted its orders, format 7) in reverse key order, and for each id, highest first, a get of the order's record
+   * under its id (0x1d), which the same batch wrote. The record leaves out the account id: the one scanned.
    */
   private async *ordersNewestFirst(accountId: string): AsyncGenerator<OrderView> {
     const prefix = accountPrefix(keyspaces.orderByAccount, accountId, 0);
     for await (const value of this.db.values({ ...prefixRange(prefix), reverse: true })) {
-      const records = accountOrderRecords(value);
-      for (let index = records.length - 1; index >= 0; index -= 1) {
-        const fields = records[index]!;
-        const changed = await this.db.get(orderStatusKey(fields[0]));
-        yield changed === undefined ? decodeOrderFields(fields, accountId) : decodeOrder(changed, accountId);
+      const orderIds = orderIdsOf(value);
+      for (let index = orderIds.length - 1; index >= 0; index -= 1) {
+        const orderId = orderIds[index]!;
+        const record = await this.db.get(orderStatusKey(orderId));
+        if (record === undefined) throw new Error(`order ${orderId} of ${accountId} has no status record`);
+        yield decodeOrder(record, accountId);
       }
     }
   }
@@ -643,22 +621,10 @@ export class LevelHistoryIndex implements HistoryIndex {
       )[0];
     const account = pointers === undefined ? undefined : accountOfOrderPointer(pointers, orderId);
     if (account === undefined) return undefined;
-    // Its latest status: under its id when an entry after the one that accepted it changed it, else in the account's
-    // orders record of that entry, the account's record with the greatest key ≤ the id (ids grow with the log). Both
-    // are written in the same batch as the pointer and never deleted while the pointer stays (but by a torn-tail
-    // repair, which runs before the node serves).
-    const changed = await this.db.get(orderStatusKey(orderId));
-    if (changed !== undefined) return decodeOrder(changed, account);
-    const [accepted] = await this.db
-      .values({
-        gte: accountPrefix(keyspaces.orderByAccount, account, 0),
-        lte: accountIdKey(keyspaces.orderByAccount, account, orderId),
-        reverse: true,
-        limit: 1,
-      })
-      .all();
-    const fields = accepted === undefined ? undefined : accountOrderRecords(accepted).find((f) => f[0] === orderId);
-    return fields === undefined ? undefined : decodeOrderFields(fields, account);
+    // Written in the same batch as the pointer and never deleted while the pointer stays (but by a torn-tail repair,
+    // which runs before the node serves), so it is there.
+    const value = await this.db.get(orderStatusKey(orderId));
+    return value === undefined ? undefined : decodeOrder(value, account);
   }
 
   async deposits(accountId: string, page: Page): Promise<DepositView[]> {

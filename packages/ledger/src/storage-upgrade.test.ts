@@ -7,11 +7,9 @@
  * borrow/lend history, keeps the version-1 attestations readable, attests
  * version 2 from then on, and the replayer verifies the whole export. Fills
  * and orders are written one record per fill and per order under the
- * account keys, as formats 1 to 6 stored them, so the upgrades to format 7
+ * account keys, as formats 1 to 6 stored them, so the upgrade to format 7
  * (one record per account and entry, an order's latest status under its id)
- * and 8 (an order's status in its account's record of the entry that accepted
- * it, under its id only once a later entry changed it) are tested by the same
- * ledger.
+ * is tested by the same ledger.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -35,7 +33,7 @@ import { AttestationMaker } from './attestation-maker.js';
 import { createDatabase, writeBatch, type BatchOperation, type LedgerDatabase } from './database.js';
 import { RecoveryError } from './errors.js';
 import { ExchangeNode } from './exchange-node.js';
-import { accountOrderRecords, decodeOrder, orderIdsOf } from './history-orders.js';
+import { decodeOrder, orderIdsOf } from './history-orders.js';
 import { decodeFills, decodeTrade } from './history-trades.js';
 import type { Sequencer } from './sequencer.js';
 import {
@@ -150,7 +148,7 @@ async function writeFormat1Ledger(
     ],
   ];
   const lendingRecords = new Map<string, string>();
-  // Each order's account, from the format-8 orders records (written by the entry that accepted the order).
+  // Each order's account, from the format-7 order-ids records (written by the entry that accepted the order).
   const accountOfOrder = new Map<number, string>();
   const attestations: AttestationOfAnyVersion[] = [];
   // The entries after which the format-1 node attested (each followed by its record); the last is the head.
@@ -161,19 +159,10 @@ async function writeFormat1Ledger(
     const operations: BatchOperation[] = [
       { type: 'put', key: entryKey(result.committed.sequence), value: result.encoding },
     ];
-    const legacyOrders: BatchOperation[] = [];
     for (const operation of result.records) {
       if (operation.key[0] === keyspaces.orderByAccount && operation.type === 'put') {
         const account = Buffer.from(operation.key.subarray(1, 45)).toString('latin1');
-        // Format 8 holds the status of the orders the entry accepted in their account's record, not under 0x1d.
-        for (const fields of accountOrderRecords(operation.value)) {
-          accountOfOrder.set(fields[0], account);
-          const statusKey = Buffer.alloc(9);
-          statusKey[0] = keyspaces.orderStatusById;
-          statusKey.writeBigUInt64BE(BigInt(fields[0]), 1);
-          const status = Buffer.concat([operation.value.subarray(0, 8), Buffer.from(JSON.stringify(fields), 'latin1')]);
-          legacyOrders.push(...legacyOrderRecords(statusKey, status, account));
-        }
+        for (const orderId of orderIdsOf(operation.value)) accountOfOrder.set(orderId, account);
       }
     }
     for (const operation of result.records) {
@@ -195,8 +184,6 @@ async function writeFormat1Ledger(
         operations.push(...legacyOrderRecords(operation.key, operation.value, account));
       } else operations.push(operation);
     }
-    // Before the entry's 0x1d records would be: an order the entry accepted is not changed by it again under 0x1d.
-    operations.push(...legacyOrders);
     batches.push(operations);
   };
   for (const entry of entries) {
@@ -287,7 +274,7 @@ describe('storage format upgrade', () => {
 
     const first = openNode(directory.path, old.lastLogTimeMs);
     const node = await first.opened;
-    expect(first.logging.lines.some((line) => line.msg.startsWith('ledger upgraded from storage format 1 to 8'))).toBe(
+    expect(first.logging.lines.some((line) => line.msg.startsWith('ledger upgraded from storage format 1 to 7'))).toBe(
       true,
     );
     expect(node.state.headSequence).toBe(old.headSequence);
@@ -345,12 +332,12 @@ describe('storage format upgrade', () => {
     expect(node.latestAttestation()).toMatchObject({ version: 2, sequence: submitted.sequence });
     await node.close();
 
-    expect(await readFormat(directory.path)).toBe(8);
+    expect(await readFormat(directory.path)).toBe(7);
     expect(await readRange(directory.path, lendingRange)).toEqual(old.lendingRecords);
     // The old fill and order records (one per fill, one per order, under the account keys) are gone: what is under
     // 0x10 is one record per account and entry that filled it (0x10 ‖ account ‖ u64 sequence: 53 bytes against the
-    // old 54), under 0x11 the orders an entry accepted for an account at their status after it, and under 0x1d ‖ its
-    // id the latest status of an order a later entry changed (the reads above found every order's latest status).
+    // old 54), under 0x11 the ids of the orders an entry accepted for an account, and every order's latest status
+    // is under 0x1d ‖ its id.
     const fills = await readRange(directory.path, fillRange);
     expect([...fills.keys()].every((key) => key.length === 2 * 53)).toBe(true);
     expect(fills.size).toBeLessThanOrEqual(oldFills.size);
@@ -363,10 +350,7 @@ describe('storage format upgrade', () => {
     const oldOrderIds = [...oldByAccount.keys()].map((key) => Number(Buffer.from(key, 'hex').readBigUInt64BE(45)));
     expect(orderIds.sort((a, b) => a - b)).toEqual(oldOrderIds.sort((a, b) => a - b));
     const statuses = await readRange(directory.path, orderStatusRange);
-    const changedIds = [...statuses.keys()].map((key) => Number(Buffer.from(key, 'hex').readBigUInt64BE(1)));
-    expect(changedIds.length).toBeGreaterThan(0);
-    expect(changedIds.length).toBeLessThan(oldOrderIds.length);
-    expect(changedIds.every((orderId) => oldOrderIds.includes(orderId))).toBe(true);
+    expect([...statuses.keys()].map((key) => Number(Buffer.from(key, 'hex').readBigUInt64BE(1)))).toEqual(oldOrderIds);
     // The public trades were rewritten as arrays under the same keys, holding the same records.
     const trades = await readRange(directory.path, tradeRange);
     expect([...trades.keys()].slice(0, oldTrades.size)).toEqual([...oldTrades.keys()]);
@@ -387,7 +371,7 @@ describe('storage format upgrade', () => {
       true,
     );
 
-    // A second start finds format 8: no upgrade, the same state.
+    // A second start finds format 7: no upgrade, the same state.
     const second = openNode(directory.path, old.lastLogTimeMs + 2_000);
     const reopened = await second.opened;
     expect(second.logging.lines.some((line) => line.msg.startsWith('ledger upgraded'))).toBe(false);
@@ -429,9 +413,9 @@ describe('storage format upgrade', () => {
   });
 
   test.each([
-    [Uint8Array.of(9), 'the storage format is 0x09, this node reads formats 1 to 8 (it was written by a newer version'],
-    [Uint8Array.of(0), 'the storage format is 0x00, this node reads formats 1 to 8 (this node cannot read it'],
-    [undefined, 'the storage format is missing, this node reads formats 1 to 8'],
+    [Uint8Array.of(8), 'the storage format is 0x08, this node reads formats 1 to 7 (it was written by a newer version'],
+    [Uint8Array.of(0), 'the storage format is 0x00, this node reads formats 1 to 7 (this node cannot read it'],
+    [undefined, 'the storage format is missing, this node reads formats 1 to 7'],
   ])('a ledger of format %s is refused with what to do, and left as it was', async (format, message) => {
     const directory = await temporaryDirectory();
     cleanups.push(directory.remove);

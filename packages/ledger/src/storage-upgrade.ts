@@ -50,15 +50,6 @@
  * entry that made it, every order's ids by the entry that accepted it, and
  * every order's last change is in some entry. A node of format 6 refuses the
  * ledger by its format.
- *
- * Version 7 → 8 (and any older one → 8 at once): version 8 writes the orders
- * an entry accepted for an account, at their status at the end of the entry,
- * in that account's 0x11 record (format 7: their ids only), and an order's
- * record under its id (0x1d) only when a later entry changes it. The upgrade
- * also deletes every 0x1d record (format 7 wrote one for every order; the
- * replay writes those of the orders changed after their entry), and the
- * replay writes the rest as before. A node of format 7 refuses the ledger by
- * its format.
  */
 import { bytesToLowerHex } from '@vex/engine';
 import type { Logger } from 'pino';
@@ -74,18 +65,11 @@ import {
 } from './storage-format.js';
 
 /**
- * The records an older format wrote differently under keys of these keyspaces: the replay writes format 8's, and an
+ * The records an older format wrote differently under keys of these keyspaces: the replay writes format 7's, and an
  * old one left would be misread (an order-by-id record of formats 1 to 5 under an id that is not its entry's first
- * as that order's pointers; a fill or order record of formats 1 to 6 as a format-8 fill or orders record; an order
- * ids record of format 7 as a format-8 orders record), or would be one format 8 does not write (format 7's status
- * record of an order never changed after its entry).
+ * as that order's pointers; a fill or order record of formats 1 to 6 as a format-7 fill or order-ids record).
  */
-const rewrittenKeyspaces = [
-  keyspaces.fillByAccount,
-  keyspaces.orderByAccount,
-  keyspaces.orderById,
-  keyspaces.orderStatusById,
-];
+const rewrittenKeyspaces = [keyspaces.fillByAccount, keyspaces.orderByAccount, keyspaces.orderById];
 
 /** The oldest storage format this code upgrades. */
 export const oldestUpgradableStorageFormat = 1;
@@ -127,7 +111,7 @@ export async function upgradeStorageFormat(
   const operations: BatchOperation[] = [];
   for await (const key of db.keys(snapshotRange)) operations.push({ type: 'del', key });
   const snapshotsDropped = operations.length;
-  // The records the replay rewrites in format 8's kind go in the same batch (rewrittenKeyspaces).
+  // The records the replay rewrites in format 7's kind go in the same batch (rewrittenKeyspaces).
   for (const space of rewrittenKeyspaces)
     for await (const key of db.keys(prefixRange(Uint8Array.of(space)))) operations.push({ type: 'del', key });
   const historyRecordsDropped = operations.length - snapshotsDropped;
