@@ -37,17 +37,21 @@ export function positionsHealth(
   excludedMarketIndex = -1,
   withMaintenance = true,
 ): PositionsHealth {
-  if (account.positions.size === 0) return noPositions;
+  const holdings = account.perpHoldings;
+  if (holdings.length === 0) return noPositions;
   const sums = passSums;
   sums.gainUnits = 0n;
   sums.lossUnits = 0n;
   sums.initialRequirement = 0n;
   sums.maintenanceRequirement = 0n;
-  // By key and lookup: a for-of over the map's entries makes an entry array per position (every margin check).
-  const positions = account.positions;
-  for (const marketIndex of positions.keys())
-    if (marketIndex !== excludedMarketIndex)
-      addPositionTerms(sums, state.markets[marketIndex]!, positions.get(marketIndex) as Position, withMaintenance);
+  // Through the holdings (an array, which a margin check has just read) rather than the map of positions (another
+  // cold object, its iterator and a lookup per position): a holding that is open is the position the map holds at
+  // its market's index, and the map holds no other (perp-holding.ts; checkMarketPositions fails a state where not).
+  for (let marketIndex = 0; marketIndex < holdings.length; marketIndex += 1) {
+    const holding = holdings[marketIndex];
+    if (holding !== undefined && holding.open && marketIndex !== excludedMarketIndex)
+      addPositionTerms(sums, state.markets[marketIndex]!, holding, withMaintenance);
+  }
   return sums;
 }
 
