@@ -171,7 +171,7 @@ function marginRefusal(
   // An order that only reduces its side's worst case lowers the requirement: it is never refused for margin.
   if (openedUnits(before, before + deltaUnits) === 0n) return undefined;
   // One health pass over the account's other balances and positions serves both worst cases.
-  const base = healthBesides(state, account, market, current, timeMs);
+  const base = healthBesides(state, account, market, holding, current, timeMs);
   const refusal = isBid
     ? worstCaseRefusal(base, bidUnits, bidQuoteUnits, deltaUnits, quoteUnits)
     : worstCaseRefusal(base, askUnits, askQuoteUnits, deltaUnits, quoteUnits);
@@ -218,11 +218,14 @@ function healthBesides(
   state: ExchangeState,
   account: Account,
   market: Market,
+  holding: PerpHolding | undefined,
   position: Position | undefined,
   timeMs: number,
 ): HealthBesides {
   const usdc = market.quote;
-  const balance = account.balances[usdc.index];
+  // The holding keeps the account's USDC balance once a fill or a realisation has moved it (the same object, never
+  // replaced: perp-holding.ts): read from the object just read, not through the account's list of balances.
+  const balance = holding?.settlementBalance ?? account.balances[usdc.index];
   // One object overwritten by every margin check (its worst cases read it at once; nothing runs in between).
   const base = scratchBesides;
   base.state = state;
