@@ -37,17 +37,21 @@ export function positionsHealth(
   excludedMarketIndex = -1,
   withMaintenance = true,
 ): PositionsHealth {
-  if (account.positions.size === 0) return noPositions;
+  const holdings = account.perpHoldings;
+  if (holdings.length === 0) return noPositions;
   const sums = passSums;
   sums.gainUnits = 0n;
   sums.lossUnits = 0n;
   sums.initialRequirement = 0n;
   sums.maintenanceRequirement = 0n;
-  // By key and lookup: a for-of over the map's entries makes an entry array per position (every margin check).
-  const positions = account.positions;
-  for (const marketIndex of positions.keys())
-    if (marketIndex !== excludedMarketIndex)
-      addPositionTerms(sums, state.markets[marketIndex]!, positions.get(marketIndex) as Position, withMaintenance);
+  // Through the holdings (an array, which a margin check has just read) rather than the map of positions (another
+  // cold object, its iterator and a lookup per position): a holding that is open is the position the map holds at
+  // its market's index, and the map holds no other (perp-holding.ts; checkMarketPositions fails a state where not).
+  for (let marketIndex = 0; marketIndex < holdings.length; marketIndex += 1) {
+    const holding = holdings[marketIndex];
+    if (holding !== undefined && holding.open && marketIndex !== excludedMarketIndex)
+      addPositionTerms(sums, state.markets[marketIndex]!, holding, withMaintenance);
+  }
   return sums;
 }
 
@@ -87,24 +91,45 @@ export function addPositionTerms(
   // False for an initial margin check only (perp-orders.ts): the maintenance requirement is not computed.
   withMaintenance = true,
 ): void {
+  const funding = market.perp!.funding;
+  // Funding not yet settled into the position counts as if it were (docs/perps.md, "Funding"); without a mark
+  // the terms take the cost basis only.
+  const fundingUnits =
+    funding.markPrice === 0n
+      ? 0n
+      : pendingFundingUnits(position, funding.cumulativeFundingIndex, market.base.decimals, market.quote.decimals);
+  addQuantityTerms(sums, market, position.quantityUnits, position.costBasisUnits, fundingUnits, withMaintenance);
+}
+
+/**
+ * addPositionTerms of a position given by its quantity, its cost basis and its funding not yet settled (USDC
+ * units, positive: the account pays), for a position that exists only as values (the margin check's worst
+ * cases, perp-orders.ts): the same terms as a position with those fields.
+ */
+export function addQuantityTerms(
+  sums: PositionsHealthSums,
+  market: Market,
+  quantityUnits: bigint,
+  costBasisUnits: bigint,
+  fundingUnits: bigint,
+  withMaintenance: boolean,
+): void {
   const perp = market.perp!;
   const decimals = market.quote.decimals;
   if (perp.funding.markPrice === 0n) {
-    const cost = position.costBasisUnits < 0n ? -position.costBasisUnits : position.costBasisUnits;
+    const cost = costBasisUnits < 0n ? -costBasisUnits : costBasisUnits;
     sums.initialRequirement += cost;
     if (withMaintenance) sums.maintenanceRequirement += cost;
     return;
   }
-  // Funding not yet settled into the position counts as if it were (docs/perps.md, "Funding").
-  const funding = pendingFundingUnits(position, perp.funding.cumulativeFundingIndex, market.base.decimals, decimals);
   // One product for both: the notional is |q| × mark rounded up, and the mark value (unrealisedPnlUnits') is
   // q × mark rounded toward −∞, which is that notional negated for a short, and it rounded down for a long.
-  const quantity = position.quantityUnits;
+  const quantity = quantityUnits;
   const quotient = settlementUnitsQuotient(quantity < 0n ? -quantity : quantity, perp.funding.markPrice, market);
   const notional = notionalOfQuotient(quotient);
   const value = quantity > 0n ? quotient : -notional;
   // Funding moves at funding boundaries only: almost always zero, and then not subtracted.
-  const pnl = funding === 0n ? value - position.costBasisUnits : value - position.costBasisUnits - funding;
+  const pnl = fundingUnits === 0n ? value - costBasisUnits : value - costBasisUnits - fundingUnits;
   if (pnl > 0n) sums.gainUnits += pnl;
   else sums.lossUnits -= pnl;
   sums.initialRequirement += positionRequirementUnits(perp.parameters.imf, notional, decimals);

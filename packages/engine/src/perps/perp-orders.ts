@@ -34,10 +34,10 @@ import { type ResolvedOrder, withQuantitySteps } from '../order-request.js';
 import { isRejection, reject, type Rejection } from '../result-codes.js';
 import { ceilingFee } from '../spot-settlement.js';
 import type { Account, ExchangeState, Market } from '../state.js';
-import { addPositionTerms, emptySums, type PositionsHealthSums } from './perp-health.js';
-import { copyPositionInto, detachedHolding, type PerpHolding, resetPositionOf } from './perp-holding.js';
+import { addQuantityTerms, emptySums, type PositionsHealthSums } from './perp-health.js';
+import type { PerpHolding } from './perp-holding.js';
 import type { PerpMarketState } from './perp-market.js';
-import { applyFill, settleFunding, settlementUnitsTowardPositive, type Position } from './position.js';
+import { filled, fillOutcome, pendingFundingUnits, settlementUnitsTowardPositive, type Position } from './position.js';
 
 function magnitude(value: bigint): bigint {
   return value < 0n ? -value : value;
@@ -84,7 +84,10 @@ function reduceOnlyOrder(account: Account, params: ResolvedOrder): ResolvedOrder
   if (params.quoteQuantityUnits !== undefined)
     return reject('INVALID_ORDER', 'A reduce-only order is sized by quantity.', 'reduceOnlyQuoteQuantity');
   const market = params.market;
-  const quantityUnits = account.positions.get(market.index)?.quantityUnits ?? 0n;
+  // The holding is the position while it is open (perp-holding.ts): an array read instead of the map's lookup, and
+  // the holding is the object the walk and the fill read next.
+  const holding = account.perpHoldings[market.index];
+  const quantityUnits = holding?.open === true ? holding.quantityUnits : 0n;
   const reduces = params.side === 'Bid' ? quantityUnits < 0n : quantityUnits > 0n;
   const sizeSteps = magnitude(quantityUnits) / market.stepUnits;
   if (!reduces || sizeSteps === 0n) {
@@ -168,7 +171,7 @@ function marginRefusal(
   // An order that only reduces its side's worst case lowers the requirement: it is never refused for margin.
   if (openedUnits(before, before + deltaUnits) === 0n) return undefined;
   // One health pass over the account's other balances and positions serves both worst cases.
-  const base = healthBesides(state, account, market, current, timeMs);
+  const base = healthBesides(state, account, market, holding, current, timeMs);
   const refusal = isBid
     ? worstCaseRefusal(base, bidUnits, bidQuoteUnits, deltaUnits, quoteUnits)
     : worstCaseRefusal(base, askUnits, askQuoteUnits, deltaUnits, quoteUnits);
@@ -200,8 +203,13 @@ interface HealthBesides {
   account: Account;
   market: Market;
   health: InitialMarginHealth;
-  /** The account's position on the market (undefined: none). */
-  position: Position | undefined;
+  /**
+   * The account's position on the market as the worst cases start from it: its quantity and cost basis (zeros:
+   * none) and its funding not yet settled (USDC units, positive: the account pays), which each worst case settles.
+   */
+  quantityUnits: bigint;
+  costBasisUnits: bigint;
+  fundingUnits: bigint;
   usdcHeldUnits: bigint;
   usdcDebtUnits: bigint;
 }
@@ -210,32 +218,48 @@ function healthBesides(
   state: ExchangeState,
   account: Account,
   market: Market,
+  holding: PerpHolding | undefined,
   position: Position | undefined,
   timeMs: number,
 ): HealthBesides {
   const usdc = market.quote;
-  const balance = account.balances[usdc.index];
+  // The holding keeps the account's USDC balance once a fill or a realisation has moved it (the same object, never
+  // replaced: perp-holding.ts): read from the object just read, not through the account's list of balances.
+  const balance = holding?.settlementBalance ?? account.balances[usdc.index];
   // One object overwritten by every margin check (its worst cases read it at once; nothing runs in between).
   const base = scratchBesides;
   base.state = state;
   base.account = account;
   base.market = market;
   base.health = healthWithout(state, account, timeMs, usdc, market.index);
-  base.position = position;
+  if (position === undefined) {
+    // A new position: nothing held, no cost, its funding index the market's (nothing pending).
+    base.quantityUnits = 0n;
+    base.costBasisUnits = 0n;
+    base.fundingUnits = 0n;
+  } else {
+    base.quantityUnits = position.quantityUnits;
+    base.costBasisUnits = position.costBasisUnits;
+    const fundingIndex = (market.perp as PerpMarketState).funding.cumulativeFundingIndex;
+    base.fundingUnits = pendingFundingUnits(position, fundingIndex, market.base.decimals, market.quote.decimals);
+  }
   base.usdcHeldUnits = heldUnits(balance, timeMs);
   base.usdcDebtUnits = debtUnits(balance, timeMs);
   return base;
 }
 
 /**
- * The account's health with its position on the market replaced by a copy
- * (a new one while it has none) whose pending funding is settled and to
- * which the first fill and then the second are applied (each at the worse of
- * its notional and the mark; a fill of no units is none), and the USDC
- * change (realised PnL less funding less the larger fee on all the fills'
- * notional) applied: a rejection if net equity falls below the initial
- * requirement. The sums of `base` plus USDC's terms at its new quantities
- * plus the copy's terms (none while it is flat): see HealthBesides.
+ * The account's health with its position on the market replaced by the
+ * hypothetical one (its pending funding settled, then the first fill and the
+ * second applied, each at the worse of its notional and the mark; a fill of
+ * no units is none) and the USDC change (realised PnL less funding less the
+ * larger fee on all the fills' notional) applied: a rejection if net equity
+ * falls below the initial requirement. The sums of `base` plus USDC's terms
+ * at its new quantities plus the hypothetical position's terms (none while it
+ * is flat): see HealthBesides. The hypothetical position is kept as values
+ * only: its terms read its quantity and cost basis (its funding is settled, so
+ * nothing is pending), and fillOutcome is applyFill's own arithmetic, so it is
+ * exactly the position a copy given the same fills would hold.
  */
 function worstCaseRefusal(
   base: HealthBesides,
@@ -244,26 +268,32 @@ function worstCaseRefusal(
   secondUnits: bigint,
   secondQuoteUnits: bigint,
 ): Rejection | undefined {
-  const { market, position } = base;
-  const fundingIndex = (market.perp as PerpMarketState).funding.cumulativeFundingIndex;
-  const hypothetical = position === undefined ? resetPosition(fundingIndex) : copyOf(position);
-  const funding =
-    position === undefined
-      ? 0n
-      : settleFunding(hypothetical, fundingIndex, market.base.decimals, market.quote.decimals);
+  const market = base.market;
+  let quantityUnits = base.quantityUnits;
+  let costBasisUnits = base.costBasisUnits;
   let realised = 0n;
   let notional = 0n;
   if (firstUnits !== 0n) {
-    realised = applyFill(hypothetical, firstUnits, pricedAgainstAccount(market, firstUnits, firstQuoteUnits));
+    realised = fillOutcome(
+      quantityUnits,
+      costBasisUnits,
+      firstUnits,
+      pricedAgainstAccount(market, firstUnits, firstQuoteUnits),
+    );
+    quantityUnits = filled.quantityUnits;
+    costBasisUnits = filled.costBasisUnits;
     notional = firstQuoteUnits;
   }
   if (secondUnits !== 0n) {
-    realised += applyFill(hypothetical, secondUnits, pricedAgainstAccount(market, secondUnits, secondQuoteUnits));
+    const priced = pricedAgainstAccount(market, secondUnits, secondQuoteUnits);
+    realised += fillOutcome(quantityUnits, costBasisUnits, secondUnits, priced);
+    quantityUnits = filled.quantityUnits;
+    costBasisUnits = filled.costBasisUnits;
     notional += secondQuoteUnits;
   }
   const feeBasisPoints =
     market.takerFeeBasisPoints > market.makerFeeBasisPoints ? market.takerFeeBasisPoints : market.makerFeeBasisPoints;
-  const usdcChange = realised - funding - ceilingFee(notional, feeBasisPoints);
+  const usdcChange = realised - base.fundingUnits - ceilingFee(notional, feeBasisPoints);
   // A gain adds to the USDC held; a loss beyond what is held becomes a borrow, as settlement makes it (perp-cash.ts).
   let held = base.usdcHeldUnits;
   let debt = base.usdcDebtUnits;
@@ -279,7 +309,7 @@ function worstCaseRefusal(
   sums.lossUnits = 0n;
   sums.initialRequirement = 0n;
   // A flat position is removed from the account: it has no terms.
-  if (hypothetical.quantityUnits !== 0n) addPositionTerms(sums, market, hypothetical, false);
+  if (quantityUnits !== 0n) addQuantityTerms(sums, market, quantityUnits, costBasisUnits, 0n, false);
   const health = base.health;
   const netEquity = health.netEquity + (usdc.collateral - usdc.liability) + (sums.gainUnits - sums.lossUnits);
   const initialRequirement = health.initialRequirement + usdc.initial + sums.initialRequirement;
@@ -288,14 +318,6 @@ function worstCaseRefusal(
   return reject('INSUFFICIENT_MARGIN', message, 'order');
 }
 
-/**
- * The hypothetical position and sums of worstCaseRefusal: one of each,
- * overwritten by every worst case (nothing keeps them, and nothing runs in
- * between), rather than two allocations per order checked. The position is a
- * holding of no account (perp-holding.ts), of the class of every real one, so
- * that applyFill and the health terms see one hidden class.
- */
-const scratchPosition: PerpHolding = detachedHolding();
 // healthBesides' answer, overwritten by every margin check and filled before any read (the casts stand for "not
 // yet set"). It keeps the last checked state and account reachable until the next check: one, nothing accumulates.
 const scratchBesides: HealthBesides = {
@@ -303,21 +325,14 @@ const scratchBesides: HealthBesides = {
   account: undefined as unknown as Account,
   market: undefined as unknown as Market,
   health: undefined as unknown as InitialMarginHealth,
-  position: undefined,
+  quantityUnits: 0n,
+  costBasisUnits: 0n,
+  fundingUnits: 0n,
   usdcHeldUnits: 0n,
   usdcDebtUnits: 0n,
 };
+// The hypothetical position's sums of worstCaseRefusal: one, overwritten by every worst case (nothing keeps it).
 const hypotheticalSums: PositionsHealthSums = emptySums();
-
-/** The hypothetical position set to a new one's fields (no position yet). */
-function resetPosition(fundingIndex: bigint): Position {
-  return resetPositionOf(scratchPosition, fundingIndex, 0);
-}
-
-/** The hypothetical position set to a copy of `position`'s fields. */
-function copyOf(position: Position): Position {
-  return copyPositionInto(scratchPosition, position);
-}
 
 /**
  * The fill's notional at the worse of its own price and the mark for the

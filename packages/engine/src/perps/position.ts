@@ -209,30 +209,46 @@ export function notionalOfQuotient(quotient: bigint): bigint {
  */
 export function applyFill(position: Position, deltaUnits: bigint, quoteUnits: bigint): bigint {
   if (deltaUnits === 0n) return 0n;
-  const open = position.quantityUnits;
+  const realised = fillOutcome(position.quantityUnits, position.costBasisUnits, deltaUnits, quoteUnits);
+  position.quantityUnits = filled.quantityUnits;
+  position.costBasisUnits = filled.costBasisUnits;
+  // Only a closing fill realises; adding zero would leave the same value.
+  if (realised !== 0n) position.realisedPnlUnits += realised;
+  return realised;
+}
+
+/**
+ * What fillOutcome leaves: the position's quantity and cost basis after the fill. One object, overwritten by
+ * every call and read at once by its caller (applyFill; the margin check's worst cases, perp-orders.ts), rather
+ * than an object per fill.
+ */
+export const filled = { quantityUnits: 0n, costBasisUnits: 0n };
+
+/**
+ * applyFill's arithmetic on values (a position of `openUnits` and `costBasisUnits`, a fill of `deltaUnits` ≠ 0
+ * for `quoteUnits`): the realised PnL, and the new quantity and cost basis in `filled`. The one implementation of
+ * a fill, so that the margin check's hypothetical fills (which keep no position) round exactly as real ones.
+ */
+export function fillOutcome(openUnits: bigint, costBasisUnits: bigint, deltaUnits: bigint, quoteUnits: bigint): bigint {
   const signedQuote = deltaUnits > 0n ? quoteUnits : -quoteUnits;
-  if (open === 0n || open > 0n === deltaUnits > 0n) {
-    position.quantityUnits = open + deltaUnits;
-    position.costBasisUnits += signedQuote;
+  if (openUnits === 0n || openUnits > 0n === deltaUnits > 0n) {
+    filled.quantityUnits = openUnits + deltaUnits;
+    filled.costBasisUnits = costBasisUnits + signedQuote;
     return 0n;
   }
-  const openSize = open > 0n ? open : -open;
+  const openSize = openUnits > 0n ? openUnits : -openUnits;
   const deltaSize = deltaUnits > 0n ? deltaUnits : -deltaUnits;
   const closedSize = deltaSize < openSize ? deltaSize : openSize;
   // The closing part's share of the fill's notional, and of the cost basis.
   const closingQuote =
     closedSize === deltaSize ? signedQuote : divideTowardPositive(signedQuote * closedSize, deltaSize);
   const releasedCost =
-    closedSize === openSize
-      ? position.costBasisUnits
-      : divideTowardPositive(position.costBasisUnits * closedSize, openSize);
+    closedSize === openSize ? costBasisUnits : divideTowardPositive(costBasisUnits * closedSize, openSize);
+  filled.quantityUnits = openUnits + deltaUnits;
+  // Past zero the rest opens on the other side at the fill's price; else what the close did not release stays.
+  filled.costBasisUnits = closedSize < deltaSize ? signedQuote - closingQuote : costBasisUnits - releasedCost;
   // A sell (closing a long) receives −closingQuote > 0; a buy (closing a short) pays closingQuote.
-  const realised = -closingQuote - releasedCost;
-  position.costBasisUnits -= releasedCost;
-  position.quantityUnits = open + deltaUnits;
-  if (closedSize < deltaSize) position.costBasisUnits = signedQuote - closingQuote;
-  position.realisedPnlUnits += realised;
-  return realised;
+  return -closingQuote - releasedCost;
 }
 
 /**
