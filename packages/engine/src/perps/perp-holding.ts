@@ -41,12 +41,6 @@ export class PerpHolding implements Position {
   /** Whether the account holds a position on the market: then `account.positions` holds this object. */
   open = false;
   /**
-   * How many resting reduce-only orders `reduceOnly` holds: its length, kept in the holding itself so that each
-   * side of every fill and each walk's taker test the holding alone and do not also touch the list's array (one
-   * more cold object for another account's holding). checkRestingPerpOrders fails a count that disagrees.
-   */
-  reduceOnlyCount = 0;
-  /**
    * The place in the market's order by realisation time while the position is open and the market's index is
    * built (position-queue.ts): the position's realisedAtMs when it was last linked, and the neighbours.
    */

@@ -160,7 +160,7 @@ export class PerpSettlement extends SpotSettlement {
       recorder,
       holding,
     );
-    if (holding.reduceOnlyCount > 0) {
+    if (holding.reduceOnly.length > 0) {
       const holders = (this.reduceOnlyHolders ??= []);
       if (!holders.includes(account)) holders.push(account);
     }

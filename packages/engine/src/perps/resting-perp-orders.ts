@@ -21,7 +21,7 @@ import type { EntryRecorder } from '../entry-recorder.js';
 import type { Side } from '../instruction.js';
 import { cancelResting, viewOrder } from '../open-orders.js';
 import type { Account, ExchangeState, Market, Order } from '../state.js';
-import { holdingOf, type PerpHolding } from './perp-holding.js';
+import { holdingOf } from './perp-holding.js';
 
 /** What an account's resting orders on one perpetual add up to (the fields of its PerpHolding that count them). */
 export interface RestingPerpOrders {
@@ -38,17 +38,17 @@ export interface RestingPerpOrders {
  */
 export function holdsRestingReduceOnly(account: Account, market: Market): boolean {
   const holding = account.perpHoldings[market.index];
-  return holding !== undefined && holding.reduceOnlyCount > 0;
+  return holding !== undefined && holding.reduceOnly.length > 0;
 }
 
 /** holdsRestingReduceOnly for a resting order's account on its market, through the order's holding. */
 export function makerHoldsRestingReduceOnly(maker: Order): boolean {
   const holding = maker.perpHolding ?? maker.account.perpHoldings[maker.market.index];
-  return holding !== undefined && holding.reduceOnlyCount > 0;
+  return holding !== undefined && holding.reduceOnly.length > 0;
 }
 
 /** The holding of a resting order's account on its market (set when the order rested). */
-function recordOf(order: Order): PerpHolding {
+function recordOf(order: Order): RestingPerpOrders {
   return order.perpHolding ?? holdingOf(order.account, order.market);
 }
 
@@ -83,13 +83,11 @@ export function perpOrderRested(order: Order): void {
     addToTotals(order, steps, steps * order.priceTicks * order.market.quoteUnitsPerStepTick);
     return;
   }
-  const record = recordOf(order);
-  const list = record.reduceOnly;
+  const list = recordOf(order).reduceOnly;
   // Ids ascend as orders rest, so this is an append but for a state decoded out of order (which it refuses).
   let index = list.length;
   while (index > 0 && list[index - 1]!.id > order.id) index -= 1;
   list.splice(index, 0, order);
-  record.reduceOnlyCount = list.length;
 }
 
 /**
@@ -112,7 +110,6 @@ export function perpOrderClosed(order: Order): void {
   const record = recordOf(order);
   const index = record.reduceOnly.indexOf(order);
   if (index >= 0) record.reduceOnly.splice(index, 1);
-  record.reduceOnlyCount = record.reduceOnly.length;
 }
 
 /**
@@ -223,10 +220,6 @@ export function checkRestingPerpOrders(state: ExchangeState, fail: (message: str
       fail(`account ${account.id}: resting perpetual order records disagree with its orders`);
     for (let marketIndex = 0; marketIndex < account.perpHoldings.length; marketIndex += 1) {
       const record = account.perpHoldings[marketIndex];
-      if (record !== undefined && record.reduceOnlyCount !== record.reduceOnly.length)
-        fail(
-          `account ${account.id}: the count of resting reduce-only orders on market ${marketIndex} is not the list's`,
-        );
       if (record === undefined || isEmpty(record)) continue;
       const want = byMarket?.get(marketIndex);
       const same =
