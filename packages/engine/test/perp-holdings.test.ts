@@ -49,12 +49,11 @@ function holdingsOf(state: ExchangeState): string[] {
   for (const account of state.accountList) {
     for (const [marketIndex, holding] of account.perpHoldings.entries()) {
       if (holding === undefined) continue;
-      const position = holding.position;
       rows.push(
         [
           account.id,
           marketIndex,
-          position === undefined ? '-' : `${position.quantityUnits}/${position.costBasisUnits}`,
+          holding.open ? `${holding.quantityUnits}/${holding.costBasisUnits}` : '-',
           holding.bidSteps,
           holding.bidQuoteUnits,
           holding.askSteps,
@@ -116,7 +115,7 @@ describe('the perpetual holdings', () => {
     expect(carol.positions.has(market.index)).toBe(false);
     expect(carol.perpHoldings[market.index]).toBe(holding);
     expect(holding.open).toBe(false);
-    expect(holding.position).toBeUndefined();
+    expect(carol.positions.get(market.index)).toBeUndefined();
     expect(marketPositionsOf(state, market).holders.has(carol.ordinal)).toBe(false);
     checkInvariants(state);
     // The closed position realised a loss of 15 USDC (bought at 100, sold at 99): opening again on the same holding

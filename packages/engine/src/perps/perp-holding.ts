@@ -69,11 +69,6 @@ export class PerpHolding implements Position {
     readonly account: Account,
     readonly ordinal: number = account.ordinal,
   ) {}
-
-  /** The open position (this holding), or undefined while the account holds none on the market. */
-  get position(): Position | undefined {
-    return this.open ? this : undefined;
-  }
 }
 
 /** The account's holding on `market`, made (empty) at the first ask. */
@@ -87,8 +82,8 @@ export function holdingOf(account: Account, market: Market): PerpHolding {
 }
 
 /**
- * A holding of no account, for a hypothetical position (the margin check's, the coverage pool's takeover test):
- * of the same class as every position the position functions see, so that they keep one hidden class.
+ * A holding of no account, for a hypothetical position (the coverage pool's takeover test, pool-positions.ts): of
+ * the same class as every position the position functions see, so that they keep one hidden class.
  */
 export function detachedHolding(): PerpHolding {
   return new PerpHolding(undefined as unknown as Account, -1);

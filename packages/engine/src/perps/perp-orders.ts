@@ -37,7 +37,7 @@ import type { Account, ExchangeState, Market } from '../state.js';
 import { addQuantityTerms, emptySums, type PositionsHealthSums } from './perp-health.js';
 import type { PerpHolding } from './perp-holding.js';
 import type { PerpMarketState } from './perp-market.js';
-import { filled, fillOutcome, pendingFundingUnits, settlementUnitsTowardPositive, type Position } from './position.js';
+import { filled, fillOutcome, pendingFundingUnits, settlementUnitsTowardPositive } from './position.js';
 
 function magnitude(value: bigint): bigint {
   return value < 0n ? -value : value;
@@ -163,12 +163,11 @@ function marginRefusal(
   const askUnits = holding === undefined ? 0n : -holding.askSteps * market.stepUnits;
   const bidQuoteUnits = holding === undefined ? 0n : holding.bidQuoteUnits;
   const askQuoteUnits = holding === undefined ? 0n : holding.askQuoteUnits;
-  const current = holding?.open === true ? holding : undefined;
-  const before = (current?.quantityUnits ?? 0n) + (isBid ? bidUnits : askUnits);
+  const before = (holding?.open === true ? holding.quantityUnits : 0n) + (isBid ? bidUnits : askUnits);
   // An order that only reduces its side's worst case lowers the requirement: it is never refused for margin.
   if (openedUnits(before, before + deltaUnits) === 0n) return undefined;
   // One health pass over the account's other balances and positions serves both worst cases.
-  const base = healthBesides(state, account, market, holding, current, timeMs);
+  const base = healthBesides(state, account, market, holding, timeMs);
   const refusal = isBid
     ? worstCaseRefusal(base, bidUnits, bidQuoteUnits, deltaUnits, quoteUnits)
     : worstCaseRefusal(base, askUnits, askQuoteUnits, deltaUnits, quoteUnits);
@@ -216,7 +215,6 @@ function healthBesides(
   account: Account,
   market: Market,
   holding: PerpHolding | undefined,
-  position: Position | undefined,
   timeMs: number,
 ): HealthBesides {
   const usdc = market.quote;
@@ -229,16 +227,17 @@ function healthBesides(
   base.account = account;
   base.market = market;
   base.health = healthWithout(state, account, timeMs, usdc, market.index);
-  if (position === undefined) {
+  if (holding === undefined || !holding.open) {
     // A new position: nothing held, no cost, its funding index the market's (nothing pending).
     base.quantityUnits = 0n;
     base.costBasisUnits = 0n;
     base.fundingUnits = 0n;
   } else {
-    base.quantityUnits = position.quantityUnits;
-    base.costBasisUnits = position.costBasisUnits;
+    // The open holding is the position (perp-holding.ts).
+    base.quantityUnits = holding.quantityUnits;
+    base.costBasisUnits = holding.costBasisUnits;
     const fundingIndex = (market.perp as PerpMarketState).funding.cumulativeFundingIndex;
-    base.fundingUnits = pendingFundingUnits(position, fundingIndex, market.base.decimals, market.quote.decimals);
+    base.fundingUnits = pendingFundingUnits(holding, fundingIndex, market.base.decimals, market.quote.decimals);
   }
   base.usdcHeldUnits = heldUnits(balance, timeMs);
   base.usdcDebtUnits = debtUnits(balance, timeMs);
