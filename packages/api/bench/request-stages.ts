@@ -21,6 +21,7 @@
  */
 import type { ExchangeNode } from '@vex/ledger';
 import type { FastifyInstance } from 'fastify';
+import { quantile } from './tail-windows.js';
 
 /** Per transaction: submit, verdict, answer (performance.now ms) and sequence (NaN: refused or failed). */
 const transactionFields = 4;
@@ -69,10 +70,6 @@ export interface StageSummary {
 
 type StageName = 'verification' | 'queued' | 'write' | 'answer';
 const stageNames: readonly StageName[] = ['verification', 'queued', 'write', 'answer'];
-
-function quantile(sorted: Float64Array | readonly number[], share: number): number {
-  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))]!;
-}
 
 function medians(rows: ReadonlyArray<Readonly<Record<StageName, number>>>): Record<StageName, number> {
   const result = {} as Record<StageName, number>;

@@ -93,7 +93,8 @@ export function reportTail(
   return { withGcPause: byGc.withSnapshot, withSlowCommit: byCommit.withSnapshot, withNeither: neither };
 }
 
-function quantile(sorted: readonly number[], share: number): number {
+/** The value at `share` (0 to 1) of `sorted` (ascending), or 0 when it is empty. */
+export function quantile(sorted: readonly number[], share: number): number {
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(share * sorted.length))]!;
 }
 
