@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,6 +17,7 @@ import { serverRole } from './bench-server.js';
 import { analyseProfile, type CpuProfile } from './cpu-profile.js';
 import { describeFloor, measureFloor } from './fastify-floor.js';
 import { LoadChild } from './load-child.js';
+import { describeGcTrace, mainIsolateOf } from './gc-trace.js';
 import { describeStages, type StageSummary } from './request-stages.js';
 import { reportTail, type PauseWindows } from './tail-windows.js';
 import {
@@ -136,6 +137,8 @@ interface PhaseMeasure {
   /** When the phase's load ran, in µs of the monotonic clock (a CPU profile's clock), to read --profile per phase. */
   readonly windowMicros: readonly [number, number];
   readonly stages: StageSummary | undefined;
+  /** With --server-node-flags=--trace-gc-nvp: the main thread's collections in the phase (gc-trace.ts). */
+  readonly gcTrace: string | undefined;
 }
 
 // ---------------------------------------------------------------------------
@@ -353,6 +356,7 @@ async function bench(): Promise<void> {
     ): Promise<PhaseMeasure> => {
       await load!.ask({ type: 'prepare', phase: name, count, batchSize }, 'prepared', 120_000);
       const statisticsBefore = await serverStatistics(server!, serverKind === 'bench');
+      const logBefore = server!.logText().length;
       const threadsBefore = threadTimes(server!.pid);
       const machineBefore = machineTimes();
       const wallBefore = performance.now();
@@ -363,6 +367,9 @@ async function bench(): Promise<void> {
       const machineAfter = machineTimes();
       const threadsAfter = threadTimes(server!.pid);
       const statisticsAfter = await serverStatistics(server!, serverKind === 'bench');
+      // The phase's part of the server's log: its GC trace, if --server-node-flags asked for one (gc-trace.ts).
+      const logText = server!.logText();
+      const gcTrace = describeGcTrace(name, logText.slice(logBefore), mainIsolateOf(logText));
       signatureThreads = statisticsAfter?.node.signatureThreads ?? signatureThreads;
       const others = [...threadsAfter.other]
         .map(([tid, times]) => difference(times, threadsBefore.other.get(tid)))
@@ -428,6 +435,7 @@ async function bench(): Promise<void> {
         snapshotWindows: statisticsAfter?.snapshotWindows ?? [],
         pauses: statisticsAfter?.pauses,
         stages: statisticsAfter?.stages,
+        gcTrace,
         windowMicros,
       };
     };
@@ -560,6 +568,7 @@ async function bench(): Promise<void> {
       ].filter((note) => note !== '');
       console.log(`  ${phase.name}: ${notes.join('; ')}`);
       if (phase.stages !== undefined) console.log(describeStages(phase.name, phase.stages));
+      if (phase.gcTrace !== undefined) console.log(phase.gcTrace);
     }
 
     const ratio = ordersPerSec / verify.allCoresPerSec;
@@ -670,6 +679,9 @@ async function bench(): Promise<void> {
   } finally {
     load?.stop();
     if (server !== undefined) await server.stop('SIGKILL');
+    // BENCH_SERVER_LOG=file: the server's log kept there (its GC trace, when --server-node-flags asked for one).
+    if (process.env.BENCH_SERVER_LOG !== undefined && existsSync(join(root, 'server.log')))
+      await copyFile(join(root, 'server.log'), process.env.BENCH_SERVER_LOG);
     if (!options.profile) await rm(root, { recursive: true, force: true });
   }
 }

@@ -108,10 +108,17 @@ function tailDetails(
   windows: PauseWindows,
   inPhase: (list: ReadonlyArray<readonly [number, number]>) => ReadonlyArray<readonly [number, number]>,
 ): string {
-  const kinds = new Map<string, number>();
+  // Per collector: pauses ≥ gcPauseMinimumMs, their total, and how many of them were ≥ 5 ms.
+  const kinds = new Map<string, { count: number; totalMs: number; fromFiveMs: number }>();
   const gcInPhase = new Set(inPhase(windows.gc));
   windows.gc.forEach((window, index) => {
-    if (gcInPhase.has(window)) kinds.set(windows.gcKinds[index]!, (kinds.get(windows.gcKinds[index]!) ?? 0) + 1);
+    if (!gcInPhase.has(window)) return;
+    const kind = windows.gcKinds[index]!;
+    const figures = kinds.get(kind) ?? { count: 0, totalMs: 0, fromFiveMs: 0 };
+    figures.count += 1;
+    figures.totalMs += window[1] - window[0];
+    if (window[1] - window[0] >= 5) figures.fromFiveMs += 1;
+    kinds.set(kind, figures);
   });
   const commits = inPhase(windows.commits);
   const durations = commits.map(([start, end]) => end - start).sort((a, b) => a - b);
@@ -134,7 +141,12 @@ function tailDetails(
   }
   overlapCounts.sort((a, b) => a - b);
   overlapMs.sort((a, b) => a - b);
-  const gcText = [...kinds].map(([kind, count]) => `${count} ${kind}`).join(', ') || 'none';
+  const gcText =
+    [...kinds]
+      .map(
+        ([kind, { count, totalMs, fromFiveMs }]) => `${count} ${kind} (${totalMs.toFixed(1)} ms; ${fromFiveMs} ≥ 5 ms)`,
+      )
+      .join(', ') || 'none';
   return (
     `GC pauses ≥ ${gcPauseMinimumMs} ms by collector: ${gcText}; ${durations.length} group-commit writes, ` +
     `p50 ${quantile(durations, 0.5).toFixed(2)} ms, p90 ${quantile(durations, 0.9).toFixed(2)} ms, ` +
