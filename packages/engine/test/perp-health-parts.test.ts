@@ -10,11 +10,10 @@
  * assets and coverage shares.
  */
 import { describe, expect, it } from 'vitest';
-import { accountHealth, debtUnits, healthWithout, heldUnits, initialTermsAt } from '../src/health.js';
-import { addPositionTerms, emptySums } from '../src/perps/perp-health.js';
-import type { ExchangeState } from '../src/state.js';
-import { PerpRun, perpMarkets } from './perps-model-harness.js';
+import { expectHealthInParts, PerpRun } from './perps-model-harness.js';
 import { runScenario, scenarioKeys } from './scenario-runner.js';
+
+const named = ['operator', 'alice', 'bob', 'carol', 'dave'];
 
 const deposit = (time: number, account: string, symbol: string, quantity: string): string =>
   `${time} operator depositCredit account=${account} symbol=${symbol} quantity=${quantity} blockchain=Solana ` +
@@ -41,37 +40,6 @@ const rows = [
   '15 dave orderExecute symbol=SOL_USDC_PERP side=Bid orderType=Limit price=99 quantity=2 -> ok',
 ];
 
-/** For every named account and perpetual: the parts add up to the whole pass (the same sums, exactly). */
-function expectHealthInParts(run: PerpRun, timeMs: number, when: string): number {
-  const state: ExchangeState = run.state;
-  const usdc = run.usdc;
-  let compared = 0;
-  for (const name of ['operator', 'alice', 'bob', 'carol', 'dave']) {
-    const account = state.accounts.get(scenarioKeys.get(name)!)!;
-    const whole = accountHealth(state, account, timeMs);
-    for (const { listing } of perpMarkets) {
-      const market = state.marketsBySymbol.get(listing.symbol)!;
-      // Read at once: healthWithout's answer is overwritten by its next call.
-      const without = healthWithout(state, account, timeMs, usdc, market.index);
-      const withoutSums = { netEquity: without.netEquity, initialRequirement: without.initialRequirement };
-      const balance = account.balances[usdc.index];
-      const usdcTerms = initialTermsAt(state, account, usdc, heldUnits(balance, timeMs), debtUnits(balance, timeMs));
-      const position = emptySums();
-      const held = account.positions.get(market.index);
-      if (held !== undefined) addPositionTerms(position, market, held, false);
-      const parts = {
-        netEquity:
-          withoutSums.netEquity + usdcTerms.collateral - usdcTerms.liability + position.gainUnits - position.lossUnits,
-        initialRequirement: withoutSums.initialRequirement + usdcTerms.initial + position.initialRequirement,
-      };
-      const expected = { netEquity: whole.netEquity, initialRequirement: whole.initialRequirement };
-      expect(parts, `${when}: ${name} ${listing.symbol}`).toEqual(expected);
-      compared += 1;
-    }
-  }
-  return compared;
-}
-
 describe('the margin check health in parts, with other assets and coverage shares', () => {
   it('equals a whole pass after trades, an index move and interest', () => {
     const run = new PerpRun();
@@ -80,10 +48,10 @@ describe('the margin check health in parts, with other assets and coverage share
     // The state the test is for: alice holds SOL, owes BTC and has positions on both perpetuals.
     expect(alice.positions.size).toBe(2);
     expect(alice.borrowCount).toBeGreaterThan(0);
-    expect(expectHealthInParts(run, 15, 'after the trades')).toBe(10);
+    expect(expectHealthInParts(run, named, 15, 'after the trades')).toBe(10);
     runScenario('20 operator indexPriceUpdate symbol=SOL price=93.17 publishedAtMs=20 -> ok', run.state);
-    expectHealthInParts(run, 20, 'after SOL moved');
+    expectHealthInParts(run, named, 20, 'after SOL moved');
     // A day later: the BTC borrow and the lends have accrued interest (the pass brings the indexes to the time).
-    expectHealthInParts(run, 86_400_020, 'a day later');
+    expectHealthInParts(run, named, 86_400_020, 'a day later');
   });
 });

@@ -14,7 +14,8 @@
 import { expect } from 'vitest';
 import type { ApplyOutcome } from '../src/apply.js';
 import type { EngineEvent, OrderView } from '../src/events.js';
-import { accountHealth } from '../src/health.js';
+import { accountHealth, debtUnits, healthWithout, heldUnits, initialTermsAt } from '../src/health.js';
+import { addPositionTerms, emptySums } from '../src/perps/perp-health.js';
 import { borrowedUnits, lentUnits } from '../src/lending-pool.js';
 import type { Side } from '../src/instruction.js';
 import type { ExchangeState } from '../src/state.js';
@@ -451,4 +452,48 @@ export class PerpRun {
     expectPositionsSumToZero(this.state, line);
     expectPerpConservation(this.state, this.ledger, this.model, timeMs, line);
   }
+}
+
+/**
+ * The order check's health in parts (perp-orders.ts, docs/perps.md section
+ * 4a): a pass without USDC's own terms and without one market's position
+ * (healthWithout), plus USDC's terms at its held and owed units
+ * (initialTermsAt) and the position's terms (addPositionTerms), must equal a
+ * whole accountHealth pass, for each named account that exists and every
+ * perpetual. Returns how many (account, perpetual) pairs it compared.
+ */
+export function expectHealthInParts(run: PerpRun, names: readonly string[], timeMs: number, when: string): number {
+  const usdc = run.usdc;
+  let compared = 0;
+  for (const name of names) {
+    const account = run.state.accounts.get(scenarioKeys.get(name)!);
+    if (account === undefined) continue;
+    const whole = accountHealth(run.state, account, timeMs);
+    for (const { listing } of perpMarkets) {
+      const market = run.state.marketsBySymbol.get(listing.symbol)!;
+      // Read at once: healthWithout's answer is overwritten by its next call.
+      const without = healthWithout(run.state, account, timeMs, usdc, market.index);
+      const withoutSums = { netEquity: without.netEquity, initialRequirement: without.initialRequirement };
+      const balance = account.balances[usdc.index];
+      const usdcTerms = initialTermsAt(
+        run.state,
+        account,
+        usdc,
+        heldUnits(balance, timeMs),
+        debtUnits(balance, timeMs),
+      );
+      const position = emptySums();
+      const held = account.positions.get(market.index);
+      if (held !== undefined) addPositionTerms(position, market, held, false);
+      const parts = {
+        netEquity:
+          withoutSums.netEquity + usdcTerms.collateral - usdcTerms.liability + position.gainUnits - position.lossUnits,
+        initialRequirement: withoutSums.initialRequirement + usdcTerms.initial + position.initialRequirement,
+      };
+      const expected = { netEquity: whole.netEquity, initialRequirement: whole.initialRequirement };
+      expect(parts, `${when}: ${name} ${listing.symbol}`).toEqual(expected);
+      compared += 1;
+    }
+  }
+  return compared;
 }

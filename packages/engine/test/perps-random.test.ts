@@ -17,9 +17,7 @@
  * PERPS_STEPS the steps per run.
  */
 import { describe, expect, it } from 'vitest';
-import { accountHealth, debtUnits, healthWithout, heldUnits, initialTermsAt } from '../src/health.js';
-import { addPositionTerms, emptySums } from '../src/perps/perp-health.js';
-import { PerpRun, perpMarkets, type Step, traders } from './perps-model-harness.js';
+import { expectHealthInParts, PerpRun, perpMarkets, type Step, traders } from './perps-model-harness.js';
 import { seededRandom } from './random-log.js';
 import { modelHealth } from './reference-perps-health.js';
 import { scenarioKeys } from './scenario-runner.js';
@@ -88,44 +86,6 @@ function randomDelay(next: () => number): number {
   return 100_000 + (next() % 400_000);
 }
 
-/**
- * The order check's health in parts (perp-orders.ts): a pass without USDC's
- * own terms and without one market's position (healthWithout), plus USDC's
- * terms at its held and owed units (initialTermsAt) and the position's terms
- * (addPositionTerms), must equal a whole accountHealth pass, for every
- * trader, market and step.
- */
-function expectHealthInParts(run: PerpRun, timeMs: number, line: string): void {
-  const usdc = run.usdc;
-  for (const trader of traders) {
-    const account = run.state.accounts.get(scenarioKeys.get(trader)!);
-    if (account === undefined) continue;
-    const whole = accountHealth(run.state, account, timeMs);
-    for (const { listing } of perpMarkets) {
-      const market = run.state.marketsBySymbol.get(listing.symbol)!;
-      const without = healthWithout(run.state, account, timeMs, usdc, market.index);
-      const balance = account.balances[usdc.index];
-      const usdcTerms = initialTermsAt(
-        run.state,
-        account,
-        usdc,
-        heldUnits(balance, timeMs),
-        debtUnits(balance, timeMs),
-      );
-      const position = emptySums();
-      const held = account.positions.get(market.index);
-      if (held !== undefined) addPositionTerms(position, market, held, false);
-      const parts = {
-        netEquity:
-          without.netEquity + usdcTerms.collateral - usdcTerms.liability + position.gainUnits - position.lossUnits,
-        initialRequirement: without.initialRequirement + usdcTerms.initial + position.initialRequirement,
-      };
-      const expected = { netEquity: whole.netEquity, initialRequirement: whole.initialRequirement };
-      expect(parts, `${line}: ${trader} ${listing.symbol}`).toEqual(expected);
-    }
-  }
-}
-
 function runOnce(seed: number, steps: number): Record<string, number> {
   const next = seededRandom(seed);
   const run = new PerpRun();
@@ -148,7 +108,7 @@ function runOnce(seed: number, steps: number): Record<string, number> {
     }
     const line = `seed ${seed} step ${step}: ${timeMs} ${row[0]} ${row[1]} ${JSON.stringify(row[2])}`;
     run.step(timeMs, row, line);
-    expectHealthInParts(run, timeMs, line);
+    expectHealthInParts(run, traders, timeMs, line);
   }
   for (const [key, count] of Object.entries(run.model.met)) run.outcomes[key] = count;
   return run.outcomes;
