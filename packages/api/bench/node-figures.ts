@@ -12,6 +12,8 @@ import { type PhaseSummary, percentile, runLoad, type SignedRequest } from '../t
 export interface CpuTimes {
   readonly userMs: number;
   readonly systemMs: number;
+  /** The thread's name (its `comm`: libuv's pool, V8's platform threads and LevelDB's compaction name theirs). */
+  readonly name?: string;
 }
 
 export interface ThreadTimes {
@@ -80,15 +82,20 @@ export function threadTimes(pid: number): ThreadTimes {
     const times = {
       userMs: (Number(fields[11]) * 1000) / clockTicks,
       systemMs: (Number(fields[12]) * 1000) / clockTicks,
+      name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
     };
-    if (Number(tid) === pid) main = times;
+    if (Number(tid) === pid) main = { userMs: times.userMs, systemMs: times.systemMs };
     else other.set(Number(tid), times);
   }
   return { main, other, mainSwitches: contextSwitches(pid, pid) };
 }
 
 export function difference(after: CpuTimes, before: CpuTimes | undefined): CpuTimes {
-  return { userMs: after.userMs - (before?.userMs ?? 0), systemMs: after.systemMs - (before?.systemMs ?? 0) };
+  return {
+    userMs: after.userMs - (before?.userMs ?? 0),
+    systemMs: after.systemMs - (before?.systemMs ?? 0),
+    ...(after.name === undefined ? {} : { name: after.name }),
+  };
 }
 
 export const totalMs = (times: CpuTimes): number => times.userMs + times.systemMs;

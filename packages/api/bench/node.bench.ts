@@ -234,7 +234,7 @@ const format = (value: number, digits = 0): string =>
     : 'n/a';
 
 const cpuText = (times: CpuTimes, requests: number): string =>
-  `${format((times.userMs * 1000) / Math.max(1, requests))}+${format((times.systemMs * 1000) / Math.max(1, requests))} µs`;
+  `${times.name === undefined ? '' : `${times.name} `}${format((times.userMs * 1000) / Math.max(1, requests))}+${format((times.systemMs * 1000) / Math.max(1, requests))} µs`;
 
 async function bench(): Promise<void> {
   const connections = integerOption('connections', 1, 1024);
