@@ -12,7 +12,7 @@ import { type PhaseSummary, percentile, runLoad, type SignedRequest } from '../t
 export interface CpuTimes {
   readonly userMs: number;
   readonly systemMs: number;
-  /** The thread's name (its `comm`: libuv's pool, V8's platform threads and LevelDB's compaction name theirs). */
+  /** The thread's name (its `comm`): `node` for most of Node's threads, `vex-snapshots` for the snapshot follower. */
   readonly name?: string;
 }
 
