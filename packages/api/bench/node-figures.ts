@@ -90,6 +90,23 @@ export function threadTimes(pid: number): ThreadTimes {
   return { main, other, mainSwitches: contextSwitches(pid, pid) };
 }
 
+/**
+ * Bytes process `pid` has written so far (/proc/<pid>/io): `written`, every write(2) (wchar: the log, LevelDB's
+ * files and compactions, snapshots, sockets), and `toStorage`, what it dirtied in the page cache of files
+ * (write_bytes, counted as pages are dirtied). A sync waits for the storage writes of other files too, on ext4
+ * (docs/benchmarks.md, "The half-load tail"), so the second is a cause of slow group commits.
+ */
+export function writtenBytes(pid: number): { readonly written: number; readonly toStorage: number } {
+  let text = '';
+  try {
+    text = readFileSync(`/proc/${pid}/io`, 'utf8');
+  } catch {
+    return { written: 0, toStorage: 0 }; // not readable here
+  }
+  const field = (name: string): number => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { written: field('wchar'), toStorage: field('write_bytes') };
+}
+
 export function difference(after: CpuTimes, before: CpuTimes | undefined): CpuTimes {
   return {
     userMs: after.userMs - (before?.userMs ?? 0),

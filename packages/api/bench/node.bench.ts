@@ -30,6 +30,7 @@ import {
   switchesText,
   threadTimes,
   totalMs,
+  writtenBytes,
 } from './node-figures.js';
 
 const repositoryRoot = resolve(import.meta.dirname, '../../..');
@@ -118,6 +119,8 @@ interface PhaseMeasure {
   readonly serverTopOther: CpuTimes[];
   /** The main thread's context switches per request (node-figures.ts, switchesText). */
   readonly mainSwitches: string;
+  /** Bytes the server wrote in the phase: every write(2), and what it dirtied in files (node-figures.ts, writtenBytes). */
+  readonly written: { readonly written: number; readonly toStorage: number };
   readonly machineBusyShare: number;
   readonly wallMs: number;
   readonly eventLoopUtilization: number | undefined;
@@ -358,6 +361,7 @@ async function bench(): Promise<void> {
       const statisticsBefore = await serverStatistics(server!, serverKind === 'bench');
       const logBefore = server!.logText().length;
       const threadsBefore = threadTimes(server!.pid);
+      const writtenBefore = writtenBytes(server!.pid);
       const machineBefore = machineTimes();
       const wallBefore = performance.now();
       const startedMicros = monotonicMs() * 1000;
@@ -366,6 +370,7 @@ async function bench(): Promise<void> {
       const windowMicros = [startedMicros, monotonicMs() * 1000] as const;
       const machineAfter = machineTimes();
       const threadsAfter = threadTimes(server!.pid);
+      const writtenAfter = writtenBytes(server!.pid);
       const statisticsAfter = await serverStatistics(server!, serverKind === 'bench');
       // The phase's part of the server's log: its GC trace, if --server-node-flags asked for one (gc-trace.ts).
       const logText = server!.logText();
@@ -399,6 +404,10 @@ async function bench(): Promise<void> {
         ),
         serverTopOther: others.slice(0, 8),
         mainSwitches: switchesText(threadsAfter, threadsBefore, result.summary.issued),
+        written: {
+          written: writtenAfter.written - writtenBefore.written,
+          toStorage: writtenAfter.toStorage - writtenBefore.toStorage,
+        },
         machineBusyShare: (machineAfter.busyMs - machineBefore.busyMs) / (machineAfter.totalMs - machineBefore.totalMs),
         wallMs,
         eventLoopUtilization: utilization,
@@ -565,6 +574,8 @@ async function bench(): Promise<void> {
         `CPU per request (user+system): server main ${cpuText(phase.serverMain, s.issued)}, busiest ${phase.serverTopOther.length} other threads ` +
           `${phase.serverTopOther.map((times) => cpuText(times, s.issued)).join(', ')}, all other threads ${cpuText(phase.serverOther, s.issued)}`,
         phase.mainSwitches,
+        `bytes written per request ${format(phase.written.written / Math.max(1, s.issued))} ` +
+          `(files and sockets), ${format(phase.written.toStorage / Math.max(1, s.issued))} of them to files`,
       ].filter((note) => note !== '');
       console.log(`  ${phase.name}: ${notes.join('; ')}`);
       if (phase.stages !== undefined) console.log(describeStages(phase.name, phase.stages));
