@@ -106,8 +106,8 @@ describe('positions', () => {
 
 describe('conversions to USDC units', () => {
   // q × p × 10^s / (wad × 10^b) in one division of the exact rational, as docs/perps.md states the rounding: the
-  // engine keeps its divisors to one word (p / 10^(b − s) when exact, else wad and 10^(b − s) in turn) and must
-  // round exactly as this does.
+  // engine keeps its divisors to one word (q × n / 10^(18 + b − s − j) for p = n × 10^j, else wad and 10^(b − s) in
+  // turn) and must round exactly as this does.
   const ceiling = (numerator: bigint, denominator: bigint): bigint =>
     numerator / denominator + (numerator % denominator > 0n ? 1n : 0n);
   const floor = (numerator: bigint, denominator: bigint): bigint =>
@@ -127,6 +127,12 @@ describe('conversions to USDC units', () => {
     operands.push((draw % 10n ** BigInt(3 + (index % 25))) + 1n);
   }
 
+  // Per-unit amounts with every count of trailing zeros the engine's reduction meets (it divides q × n by
+  // 10^(18 + b − s − j) for p = n × 10^j when that divisor fits one word, else as before): zero, marks on tick grids,
+  // and amounts whose reduced divisor is just inside and just past one word for each exponent tried below.
+  const perUnitMultiples: bigint[] = [0n];
+  for (const power of [1n, 4n, 18n, 19n, 20n, 21n, 22n, 25n, 30n]) perUnitMultiples.push(3n * 10n ** power);
+
   it('rounds as one division of the exact rational, for any decimals, signs and sizes', () => {
     for (const [baseDecimals, settlementDecimals] of [
       [9, 6],
@@ -135,11 +141,13 @@ describe('conversions to USDC units', () => {
       [7, 6],
       [2, 6],
       [18, 6],
+      [30, 6],
+      [0, 24],
     ] as const) {
       const denominator = wad * 10n ** BigInt(baseDecimals);
       const scale = 10n ** BigInt(settlementDecimals);
       for (const quantity of operands) {
-        for (const perUnit of operands.slice(0, 24).concat(operands.slice(-4))) {
+        for (const perUnit of operands.slice(0, 24).concat(operands.slice(-4), perUnitMultiples)) {
           // Both signs of both operands (a funding index difference is signed), each perUnit again after another.
           for (const [signedQuantity, signedPerUnit] of [
             [quantity, perUnit],
