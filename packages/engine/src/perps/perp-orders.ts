@@ -84,9 +84,7 @@ function reduceOnlyOrder(account: Account, params: ResolvedOrder): ResolvedOrder
   if (params.quoteQuantityUnits !== undefined)
     return reject('INVALID_ORDER', 'A reduce-only order is sized by quantity.', 'reduceOnlyQuoteQuantity');
   const market = params.market;
-  // The open holding is the position (perp-holding.ts): an array read instead of a lookup in the account's map.
-  const holding = account.perpHoldings[market.index];
-  const quantityUnits = holding?.open === true ? holding.quantityUnits : 0n;
+  const quantityUnits = account.positions.get(market.index)?.quantityUnits ?? 0n;
   const reduces = params.side === 'Bid' ? quantityUnits < 0n : quantityUnits > 0n;
   const sizeSteps = magnitude(quantityUnits) / market.stepUnits;
   if (!reduces || sizeSteps === 0n) {
