@@ -106,8 +106,8 @@ describe('positions', () => {
 
 describe('conversions to USDC units', () => {
   // q × p × 10^s / (wad × 10^b) in one division of the exact rational, as docs/perps.md states the rounding: the
-  // engine keeps its divisors to one word (q × n / 10^(18 + b − s − j) for p = n × 10^j, else wad and 10^(b − s) in
-  // turn) and must round exactly as this does.
+  // engine keeps its divisors to one word (p / 10^(b − s) when exact, else wad and 10^(b − s) in turn) and must
+  // round exactly as this does.
   const ceiling = (numerator: bigint, denominator: bigint): bigint =>
     numerator / denominator + (numerator % denominator > 0n ? 1n : 0n);
   const floor = (numerator: bigint, denominator: bigint): bigint =>
@@ -127,9 +127,10 @@ describe('conversions to USDC units', () => {
     operands.push((draw % 10n ** BigInt(3 + (index % 25))) + 1n);
   }
 
-  // Per-unit amounts with every count of trailing zeros the engine's reduction meets (it divides q × n by
-  // 10^(18 + b − s − j) for p = n × 10^j when that divisor fits one word, else as before): zero, marks on tick grids,
-  // and amounts whose reduced divisor is just inside and just past one word for each exponent tried below.
+  // Per-unit amounts with many counts of trailing zeros (zero, marks on tick grids of every size, and past wad), with
+  // decimals where wad × 10^(b − s) is far past one word (30, 6) and where the settlement has more digits than wad
+  // has (0, 24): whatever equal rational the engine divides (branch perps19 tried q × n / 10^(18 + b − s − j) for
+  // p = n × 10^j, docs/benchmarks.md), it must round as this does.
   const perUnitMultiples: bigint[] = [0n];
   for (const power of [1n, 4n, 18n, 19n, 20n, 21n, 22n, 25n, 30n]) perUnitMultiples.push(3n * 10n ** power);
 
