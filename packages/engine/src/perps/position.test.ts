@@ -127,6 +127,13 @@ describe('conversions to USDC units', () => {
     operands.push((draw % 10n ** BigInt(3 + (index % 25))) + 1n);
   }
 
+  // Per-unit amounts with many counts of trailing zeros (zero, marks on tick grids of every size, and past wad), with
+  // decimals where wad × 10^(b − s) is far past one word (30, 6) and where the settlement has more digits than wad
+  // has (0, 24): whatever equal rational the engine divides (branch perps19 tried q × n / 10^(18 + b − s − j) for
+  // p = n × 10^j, docs/benchmarks.md), it must round as this does.
+  const perUnitMultiples: bigint[] = [0n];
+  for (const power of [1n, 4n, 18n, 19n, 20n, 21n, 22n, 25n, 30n]) perUnitMultiples.push(3n * 10n ** power);
+
   it('rounds as one division of the exact rational, for any decimals, signs and sizes', () => {
     for (const [baseDecimals, settlementDecimals] of [
       [9, 6],
@@ -135,11 +142,13 @@ describe('conversions to USDC units', () => {
       [7, 6],
       [2, 6],
       [18, 6],
+      [30, 6],
+      [0, 24],
     ] as const) {
       const denominator = wad * 10n ** BigInt(baseDecimals);
       const scale = 10n ** BigInt(settlementDecimals);
       for (const quantity of operands) {
-        for (const perUnit of operands.slice(0, 24).concat(operands.slice(-4))) {
+        for (const perUnit of operands.slice(0, 24).concat(operands.slice(-4), perUnitMultiples)) {
           // Both signs of both operands (a funding index difference is signed), each perUnit again after another.
           for (const [signedQuantity, signedPerUnit] of [
             [quantity, perUnit],
