@@ -215,6 +215,17 @@ describe('orderExecute', () => {
     expect(rejectedMessage('orderExecute', { ...limitBid, symbol })).toBe('"symbol" is not a valid symbol.');
   });
 
+  it('checks each symbol whatever the symbol before it was', () => {
+    expect(accepted('orderExecute', limitBid)).toMatchObject({ orders: [{ symbol: 'SOL_USDC' }] });
+    expect(rejectedMessage('orderExecute', { ...limitBid, symbol: 'SOL_USDC_FUT' })).toBe(
+      '"symbol" is not a valid symbol.',
+    );
+    expect(accepted('orderExecute', limitBid)).toMatchObject({ orders: [{ symbol: 'SOL_USDC' }] });
+    expect(rejectedMessage('orderExecute', { ...limitBid, symbol: 'sol_usdc' })).toBe(
+      '"symbol" is not a valid symbol.',
+    );
+  });
+
   it('accepts a perpetual symbol', () => {
     expect(accepted('orderExecute', { ...limitBid, symbol: 'SOL_USDC_PERP' })).toMatchObject({
       orders: [{ symbol: 'SOL_USDC_PERP' }],
