@@ -256,11 +256,13 @@ describe('order records (docs/log-format.md, "History records")', () => {
   const view = newLimitBid(7, account, 12);
   const text = (value: Uint8Array) => Buffer.from(value).toString('latin1');
 
-  test("an accepted order: its pointer under 0x12, its id under its account's 0x11, its array under 0x1d", () => {
+  test("an accepted order: its pointer under 0x12, its id under its account's 0x11, its record under 0x1d", () => {
     const operations: BatchOperation[] = [];
     historyOperations(undefined as never, 9, [{ type: 'orderAccepted', order: view }], operations);
     const sequence = '\0\0\0\0\0\0\0\x09';
     const orderId = '\0\0\0\0\0\0\0\x07';
+    const ascii = (field: string) => `${String.fromCharCode(field.length)}${field}`;
+    const u64 = (value: number) => Buffer.from(BigInt(value).toString(16).padStart(16, '0'), 'hex').toString('latin1');
     expect(
       operations.map((operation) => [text(operation.key), operation.type === 'put' && text(operation.value)]),
     ).toEqual([
@@ -268,18 +270,31 @@ describe('order records (docs/log-format.md, "History records")', () => {
       [`\x11${account}${orderId}`, `${sequence}${orderId}`],
       [
         `\x1d${orderId}`,
-        `${sequence}[7,"SOL_USDC","Bid","Limit","10000","150",null,"0","0","GTC",false,` +
-          '"RejectTaker",false,12,null,"New",1700000000000]',
+        // Storage format 8: flags (a bid, not post-only, not reduce-only, no quote quantity, a client id, no trigger
+        // price), the five ASCII fields, the four decimal ones, the client id, the creation time; no order id.
+        `${sequence}\x10${ascii('SOL_USDC')}${ascii('Limit')}${ascii('GTC')}${ascii('RejectTaker')}${ascii('New')}` +
+          `${ascii('10000')}${ascii('150')}${ascii('0')}${ascii('0')}${u64(12)}${u64(1_700_000_000_000)}`,
       ],
     ]);
     const record = operations[2] as Extract<BatchOperation, { type: 'put' }>;
     // An absent optional field is absent from the decoded view, as formats 1 to 4 read it.
     const { quoteQuantityUnits: _quote, triggerPriceTicks: _trigger, ...present } = view;
-    expect(decodeOrder(record.value, account)).toStrictEqual(present);
+    expect(decodeOrder(record.value, 7, account)).toStrictEqual(present);
+    expect(Object.keys(decodeOrder(record.value, 7, account))).toEqual(Object.keys(present));
   });
 
-  test('an update writes the array again under 0x1d, and nothing under the account; optional fields round-trip', () => {
-    const updated: OrderView = { ...view, quoteQuantityUnits: 5n, triggerPriceTicks: 9_990n, reduceOnly: true };
+  test('an update writes the record again under 0x1d, and nothing under the account; optional fields round-trip', () => {
+    const updated: OrderView = {
+      ...view,
+      side: 'Ask',
+      postOnly: true,
+      quoteQuantityUnits: 5n,
+      executedSteps: 3n,
+      executedQuoteUnits: 123_456_789_012_345_678_901_234_567_890n,
+      triggerPriceTicks: 9_990n,
+      reduceOnly: true,
+      status: 'PartiallyFilled',
+    };
     const operations: BatchOperation[] = [];
     historyOperations(
       undefined as never,
@@ -289,8 +304,29 @@ describe('order records (docs/log-format.md, "History records")', () => {
     );
     expect(operations.map((operation) => operation.key[0])).toEqual([keyspaces.orderStatusById]);
     const value = (operations[0] as Extract<BatchOperation, { type: 'put' }>).value;
-    expect(text(value).slice(8)).toContain(',"5","0","0","GTC",false,"RejectTaker",true,12,"9990","New",');
-    expect(decodeOrder(value, account)).toStrictEqual(updated);
+    expect(value[8]).toBe(0x3f);
+    expect(text(value).slice(8)).toContain('\x0fPartiallyFilled\x0510000\x03150\x015\x013');
+    expect(decodeOrder(value, 7, account)).toStrictEqual(updated);
+    expect(Object.keys(decodeOrder(value, 7, account))).toEqual([
+      'orderId',
+      'account',
+      'market',
+      'side',
+      'orderType',
+      'priceTicks',
+      'quantitySteps',
+      'quoteQuantityUnits',
+      'executedSteps',
+      'executedQuoteUnits',
+      'timeInForce',
+      'postOnly',
+      'selfTradePrevention',
+      'reduceOnly',
+      'clientId',
+      'triggerPriceTicks',
+      'status',
+      'createdAtMs',
+    ]);
     const { clientId: _, ...withoutClientId } = updated;
     operations.length = 0;
     historyOperations(
@@ -299,9 +335,19 @@ describe('order records (docs/log-format.md, "History records")', () => {
       [{ type: 'orderUpdated', order: { ...withoutClientId, clientId: undefined }, reason: undefined }],
       operations,
     );
-    expect(decodeOrder((operations[0] as Extract<BatchOperation, { type: 'put' }>).value, account)).toStrictEqual(
-      withoutClientId,
-    );
+    const withoutValue = (operations[0] as Extract<BatchOperation, { type: 'put' }>).value;
+    expect(decodeOrder(withoutValue, 7, account)).toStrictEqual(withoutClientId);
+    // A record cut short, or with a byte after its end, is refused rather than misread.
+    expect(() => decodeOrder(withoutValue.subarray(0, withoutValue.length - 1), 7, account)).toThrow('truncated');
+    expect(() => decodeOrder(Buffer.concat([withoutValue, Uint8Array.of(0)]), 7, account)).toThrow('after its end');
+  });
+
+  test('a symbol that is not ASCII is refused rather than written', () => {
+    const operations: BatchOperation[] = [];
+    const order = { ...view, market: 'SOL_USDÇ' };
+    expect(() =>
+      historyOperations(undefined as never, 9, [{ type: 'orderUpdated', order, reason: undefined }], operations),
+    ).toThrow('not ASCII');
   });
 });
 

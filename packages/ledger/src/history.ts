@@ -10,8 +10,9 @@
  * 8-byte big-endian id, so the newest record of an account comes last.
  * Values: the 8-byte big-endian sequence of the entry that wrote the record,
  * then UTF-8 JSON with every bigint as a decimal string; the exceptions are
- * the order pointers (0x12), which name the orders' accounts, and the order
- * ids an entry accepted for an account (0x11), both binary (history-orders.ts).
+ * the order pointers (0x12), which name the orders' accounts, the order ids
+ * an entry accepted for an account (0x11) and, from storage format 8, the
+ * orders' status records (0x1d), all binary (history-orders.ts).
  *
  * From storage format 7 an entry writes at most one fill record (0x10) and one
  * order-ids record (0x11) per account it touched, and each changed order's
@@ -66,8 +67,8 @@ import {
   decodeOrder,
   orderIdsOf,
   orderIdsValue,
-  orderJson,
   orderPointersValue,
+  orderValue,
 } from './history-orders.js';
 import { decodeFills, decodeTrade, fillJson, liquidationFillJson, tradeJson } from './history-trades.js';
 import {
@@ -331,7 +332,7 @@ function putOrder(operations: BatchOperation[], sequence: number, order: OrderVi
   operations.push({
     type: 'put',
     key: orderStatusKey(order.orderId),
-    value: asciiRecordValue(sequence, orderJson(order)),
+    value: orderValue(sequence, order),
   });
 }
 
@@ -512,7 +513,7 @@ export async function historyRepairOperations(
       if (space === keyspaces.orderStatusById) {
         const order = state.orders.get(readUint64(key, 1));
         if (order !== undefined) {
-          operations.push({ type: 'put', key, value: asciiRecordValue(lastKept, orderJson(viewOrder(order))) });
+          operations.push({ type: 'put', key, value: orderValue(lastKept, viewOrder(order)) });
           rewritten += 1;
           continue;
         }
@@ -602,7 +603,7 @@ export class LevelHistoryIndex implements HistoryIndex {
         const orderId = orderIds[index]!;
         const record = await this.db.get(orderStatusKey(orderId));
         if (record === undefined) throw new Error(`order ${orderId} of ${accountId} has no status record`);
-        yield decodeOrder(record, accountId);
+        yield decodeOrder(record, orderId, accountId);
       }
     }
   }
@@ -624,7 +625,7 @@ export class LevelHistoryIndex implements HistoryIndex {
     // Written in the same batch as the pointer and never deleted while the pointer stays (but by a torn-tail repair,
     // which runs before the node serves), so it is there.
     const value = await this.db.get(orderStatusKey(orderId));
-    return value === undefined ? undefined : decodeOrder(value, account);
+    return value === undefined ? undefined : decodeOrder(value, orderId, account);
   }
 
   async deposits(accountId: string, page: Page): Promise<DepositView[]> {

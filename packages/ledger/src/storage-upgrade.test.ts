@@ -68,7 +68,8 @@ const asJson = (record: unknown) =>
  */
 function legacyOrderRecords(key: Uint8Array, value: Uint8Array, account: string): BatchOperation[] {
   const orderId = key.subarray(1, 9);
-  const legacy = Buffer.concat([value.subarray(0, 8), Buffer.from(asJson(decodeOrder(value, account)), 'latin1')]);
+  const view = decodeOrder(value, Number(Buffer.from(orderId).readBigUInt64BE(0)), account);
+  const legacy = Buffer.concat([value.subarray(0, 8), Buffer.from(asJson(view), 'latin1')]);
   const byAccount = Buffer.concat([Uint8Array.of(keyspaces.orderByAccount), Buffer.from(account, 'latin1'), orderId]);
   return [
     { type: 'put', key: byAccount, value: legacy },
@@ -274,7 +275,7 @@ describe('storage format upgrade', () => {
 
     const first = openNode(directory.path, old.lastLogTimeMs);
     const node = await first.opened;
-    expect(first.logging.lines.some((line) => line.msg.startsWith('ledger upgraded from storage format 1 to 7'))).toBe(
+    expect(first.logging.lines.some((line) => line.msg.startsWith('ledger upgraded from storage format 1 to 8'))).toBe(
       true,
     );
     expect(node.state.headSequence).toBe(old.headSequence);
@@ -332,7 +333,7 @@ describe('storage format upgrade', () => {
     expect(node.latestAttestation()).toMatchObject({ version: 2, sequence: submitted.sequence });
     await node.close();
 
-    expect(await readFormat(directory.path)).toBe(7);
+    expect(await readFormat(directory.path)).toBe(8);
     expect(await readRange(directory.path, lendingRange)).toEqual(old.lendingRecords);
     // The old fill and order records (one per fill, one per order, under the account keys) are gone: what is under
     // 0x10 is one record per account and entry that filled it (0x10 ‖ account ‖ u64 sequence: 53 bytes against the
@@ -371,7 +372,7 @@ describe('storage format upgrade', () => {
       true,
     );
 
-    // A second start finds format 7: no upgrade, the same state.
+    // A second start finds format 8: no upgrade, the same state.
     const second = openNode(directory.path, old.lastLogTimeMs + 2_000);
     const reopened = await second.opened;
     expect(second.logging.lines.some((line) => line.msg.startsWith('ledger upgraded'))).toBe(false);
@@ -413,9 +414,9 @@ describe('storage format upgrade', () => {
   });
 
   test.each([
-    [Uint8Array.of(8), 'the storage format is 0x08, this node reads formats 1 to 7 (it was written by a newer version'],
-    [Uint8Array.of(0), 'the storage format is 0x00, this node reads formats 1 to 7 (this node cannot read it'],
-    [undefined, 'the storage format is missing, this node reads formats 1 to 7'],
+    [Uint8Array.of(9), 'the storage format is 0x09, this node reads formats 1 to 8 (it was written by a newer version'],
+    [Uint8Array.of(0), 'the storage format is 0x00, this node reads formats 1 to 8 (this node cannot read it'],
+    [undefined, 'the storage format is missing, this node reads formats 1 to 8'],
   ])('a ledger of format %s is refused with what to do, and left as it was', async (format, message) => {
     const directory = await temporaryDirectory();
     cleanups.push(directory.remove);

@@ -50,6 +50,13 @@
  * entry that made it, every order's ids by the entry that accepted it, and
  * every order's last change is in some entry. A node of format 6 refuses the
  * ledger by its format.
+ *
+ * Version 7 → 8 (and any older one → 8 at once): version 8's order status
+ * records (0x1d) are binary instead of JSON arrays, under the same keys. The
+ * upgrade deletes every 0x1d record in its batch (an old one would be misread
+ * as a binary record, and an order the replay leaves unchanged would keep it)
+ * and the replay writes every order's latest status again, as for version 7.
+ * A node of format 7 refuses the ledger by its format.
  */
 import { bytesToLowerHex } from '@vex/engine';
 import type { Logger } from 'pino';
@@ -65,11 +72,17 @@ import {
 } from './storage-format.js';
 
 /**
- * The records an older format wrote differently under keys of these keyspaces: the replay writes format 7's, and an
+ * The records an older format wrote differently under keys of these keyspaces: the replay writes format 8's, and an
  * old one left would be misread (an order-by-id record of formats 1 to 5 under an id that is not its entry's first
- * as that order's pointers; a fill or order record of formats 1 to 6 as a format-7 fill or order-ids record).
+ * as that order's pointers; a fill or order record of formats 1 to 6 as a format-7 fill or order-ids record; an
+ * order status record of format 7, a JSON array, as a binary one).
  */
-const rewrittenKeyspaces = [keyspaces.fillByAccount, keyspaces.orderByAccount, keyspaces.orderById];
+const rewrittenKeyspaces = [
+  keyspaces.fillByAccount,
+  keyspaces.orderByAccount,
+  keyspaces.orderById,
+  keyspaces.orderStatusById,
+];
 
 /** The oldest storage format this code upgrades. */
 export const oldestUpgradableStorageFormat = 1;
@@ -111,7 +124,7 @@ export async function upgradeStorageFormat(
   const operations: BatchOperation[] = [];
   for await (const key of db.keys(snapshotRange)) operations.push({ type: 'del', key });
   const snapshotsDropped = operations.length;
-  // The records the replay rewrites in format 7's kind go in the same batch (rewrittenKeyspaces).
+  // The records the replay rewrites in format 8's kind go in the same batch (rewrittenKeyspaces).
   for (const space of rewrittenKeyspaces)
     for await (const key of db.keys(prefixRange(Uint8Array.of(space)))) operations.push({ type: 'del', key });
   const historyRecordsDropped = operations.length - snapshotsDropped;
