@@ -70,6 +70,10 @@ export class RecordReader {
     return value;
   }
 
+  atEnd(): boolean {
+    return this.offset >= this.bytes.length;
+  }
+
   /** Throws unless every byte was read. */
   end(): void {
     if (this.offset !== this.bytes.length) throw new Error(`a ${this.what} record with bytes after its end`);

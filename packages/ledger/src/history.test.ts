@@ -351,7 +351,7 @@ describe('order records (docs/log-format.md, "History records")', () => {
   });
 });
 
-describe('fill and public trade records (storage format 7)', () => {
+describe('fill and public trade records (storage format 8)', () => {
   const maker = 'M'.repeat(43) + '=';
   const taker = 'T'.repeat(43) + '=';
   const state = {
@@ -387,14 +387,20 @@ describe('fill and public trade records (storage format 7)', () => {
       `\x10${taker}${sequence}`,
     ]);
     const [publicTrade, makerFills, takerFills] = values(operations) as [Uint8Array, Uint8Array, Uint8Array];
-    // The maker bought (the taker sold): its fee is in the base asset.
+    // Storage format 8: u64 trade id and order id, flags, the length-prefixed text and decimal fields, u64 time.
+    const u64 = (value: number) => Buffer.from(BigInt(value).toString(16).padStart(16, '0'), 'hex').toString('latin1');
+    const ascii = (field: string) => `${String.fromCharCode(field.length)}${field}`;
+    const amounts = `${ascii('10000')}${ascii('150')}${ascii('1500000')}`;
+    const time = u64(1_700_000_000_000);
+    // The maker bought (the taker sold): its fee is in the base asset. Flags: 0x02 maker, 0x01 ask.
     expect(text(makerFills)).toBe(
-      '[[41,7,"SOL_USDC","Bid","10000","150","1500000","150","SOL",true,null,1700000000000]]',
+      `${u64(41)}${u64(7)}\x02${ascii('SOL_USDC')}${amounts}${ascii('150')}${ascii('SOL')}${time}`,
     );
     expect(text(takerFills)).toBe(
-      '[[41,8,"SOL_USDC","Ask","10000","150","1500000","1500","USDC",false,null,1700000000000]]',
+      `${u64(41)}${u64(8)}\x01${ascii('SOL_USDC')}${amounts}${ascii('1500')}${ascii('USDC')}${time}`,
     );
-    expect(text(publicTrade)).toBe('[41,"SOL_USDC","10000","150","1500000",true,1700000000000]');
+    // Flags 0x01: the buyer was the maker.
+    expect(text(publicTrade)).toBe(`${u64(41)}\x01${ascii('SOL_USDC')}${amounts}${time}`);
     // The keys in the order of the objects of formats 1 to 5, an absent systemOrderType absent.
     const [makerFill] = decodeFills(makerFills) as [FillRecord];
     expect(makerFill).toStrictEqual({
@@ -425,13 +431,16 @@ describe('fill and public trade records (storage format 7)', () => {
   test("a liquidation's system order type is on the taker's fill only, before timeMs", () => {
     const operations: BatchOperation[] = [];
     historyOperations(state, 9, [{ ...trade, systemOrderType: 'LiquidatePositionOnBook' }], operations);
-    const [, makerFills, takerFills] = values(operations) as [Uint8Array, Uint8Array, Uint8Array];
-    expect(text(takerFills)).toContain(',false,"LiquidatePositionOnBook",1700000000000]]');
+    const [publicTrade, makerFills, takerFills] = values(operations) as [Uint8Array, Uint8Array, Uint8Array];
+    expect(text(takerFills)).toContain('\x04USDC\x17LiquidatePositionOnBook');
     expect(decodeFills(makerFills)[0]!.systemOrderType).toBeUndefined();
     expect(Object.keys(decodeFills(takerFills)[0]!).slice(-2)).toEqual(['systemOrderType', 'timeMs']);
     expect(decodeFills(takerFills)[0]!.systemOrderType).toBe('LiquidatePositionOnBook');
-    expect(() => decodeFills(Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 9, 0x5b, 0x5d))).toThrow('not a fills record: []');
-    expect(() => decodeFills(Buffer.from('\0\0\0\0\0\0\0\x09[[1]]', 'latin1'))).toThrow('not a fills record');
+    expect(() => decodeFills(Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 9))).toThrow('a fills record without fills');
+    expect(() => decodeFills(takerFills.subarray(0, takerFills.length - 1))).toThrow('a truncated fills record');
+    // A format-7 record (a JSON array) is not read as binary: its first fill's flags byte is out of range.
+    expect(() => decodeFills(Buffer.from('\0\0\0\0\0\0\0\x09[[41,7,"SOL_USDC","Bid"]]', 'latin1'))).toThrow();
+    expect(() => decodeTrade(Buffer.concat([publicTrade, Uint8Array.of(0)]))).toThrow('after its end');
   });
 });
 

@@ -59,8 +59,8 @@ export const historyKeyspaces: readonly number[] = [
  * account keys: an account's fills of the entry in one 0x10 record, the ids
  * of the orders the entry accepted for it in one 0x11 record, and each
  * order's latest status under its id (0x1d) instead of under its account;
- * version 8 stores those status records (0x1d) as binary records instead of
- * JSON arrays, without the order id their key holds.
+ * version 8 stores those status records (0x1d), the fills (0x10) and the
+ * public trades (0x15) as binary records instead of JSON arrays.
  * An older ledger is upgraded in place when it is opened (storage-upgrade.ts,
  * docs/log-format.md "Storage format versions").
  */

@@ -352,13 +352,13 @@ describe('storage format upgrade', () => {
     expect(orderIds.sort((a, b) => a - b)).toEqual(oldOrderIds.sort((a, b) => a - b));
     const statuses = await readRange(directory.path, orderStatusRange);
     expect([...statuses.keys()].map((key) => Number(Buffer.from(key, 'hex').readBigUInt64BE(1)))).toEqual(oldOrderIds);
-    // The public trades were rewritten as arrays under the same keys, holding the same records.
+    // The public trades were rewritten as binary records (format 8) under the same keys, holding the same records.
     const trades = await readRange(directory.path, tradeRange);
     expect([...trades.keys()].slice(0, oldTrades.size)).toEqual([...oldTrades.keys()]);
     for (const [key, value] of oldTrades) {
       const legacy = JSON.parse(Buffer.from(value, 'hex').toString('latin1', 8)) as Record<string, unknown>;
       const decoded = decodeTrade(Buffer.from(trades.get(key)!, 'hex'));
-      expect(Buffer.from(trades.get(key)!, 'hex')[8]).toBe(0x5b); // '['
+      expect(Buffer.from(trades.get(key)!, 'hex')[8]).toBe(0); // the u64 trade id's first byte, not JSON's '['
       expect(Object.keys(decoded)).toEqual(Object.keys(legacy));
       expect(JSON.parse(asJson(decoded))).toEqual(legacy);
     }

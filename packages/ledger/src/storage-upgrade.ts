@@ -52,10 +52,10 @@
  * ledger by its format.
  *
  * Version 7 → 8 (and any older one → 8 at once): version 8's order status
- * records (0x1d) are binary instead of JSON arrays, under the same keys. The
- * upgrade deletes every 0x1d record in its batch (an old one would be misread
- * as a binary record, and an order the replay leaves unchanged would keep it)
- * and the replay writes every order's latest status again, as for version 7.
+ * (0x1d), fill (0x10) and public trade (0x15) records are binary instead of
+ * JSON arrays, under the same keys. The upgrade deletes every record of those
+ * keyspaces in its batch (an old one would be misread as a binary record) and
+ * the replay writes them again, as for version 7.
  * A node of format 7 refuses the ledger by its format.
  */
 import { bytesToLowerHex } from '@vex/engine';
@@ -75,13 +75,14 @@ import {
  * The records an older format wrote differently under keys of these keyspaces: the replay writes format 8's, and an
  * old one left would be misread (an order-by-id record of formats 1 to 5 under an id that is not its entry's first
  * as that order's pointers; a fill or order record of formats 1 to 6 as a format-7 fill or order-ids record; an
- * order status record of format 7, a JSON array, as a binary one).
+ * order status, fill or public trade record of formats 6 and 7, a JSON array, as a binary one).
  */
 const rewrittenKeyspaces = [
   keyspaces.fillByAccount,
   keyspaces.orderByAccount,
   keyspaces.orderById,
   keyspaces.orderStatusById,
+  keyspaces.tradeByMarket,
 ];
 
 /** The oldest storage format this code upgrades. */
