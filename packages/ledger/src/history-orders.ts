@@ -13,36 +13,69 @@ import { readUint64, writeUint64 } from './storage-format.js';
 const accountIdLength = 44;
 
 /**
- * The order pointers of one entry (0x12, from storage format 6): writer sequence ‖ for each order the entry accepted,
- * in order of id, `u64 orderId ‖ the order's account id` (44 ASCII bytes), which the order's record (0x1d, under its
- * id) leaves out. An order's account never changes, so its pointer is written once, by the entry that accepted it.
- * One record per entry instead of one per order (format 5): a batch of 20 orders wrote 20 pointers, a fifth of its
- * history records. The record's key is its least order id: ids are handed out in
- * sequence (ExchangeState.nextOrderId), so every id an entry accepts is above the ids of the orders earlier entries
- * accepted and below those of later ones, and the order with id X is in the record with the greatest key ≤ X.
+ * The order pointers of one entry (0x12, from storage format 6): writer sequence ‖ the orders the entry accepted, in
+ * order of id, naming each order's account, which the order's record (0x1d, under its id) leaves out. An order's
+ * account never changes, so its pointer is written once, by the entry that accepted it. One record per entry instead
+ * of one per order (format 5): a batch of 20 orders wrote 20 pointers, a fifth of its history records. The record's
+ * key is its least order id: ids are handed out in sequence (ExchangeState.nextOrderId), so every id an entry accepts
+ * is above the ids of the orders earlier entries accepted and below those of later ones, and the order with id X is
+ * in the record with the greatest key ≤ X.
+ *
+ * From storage format 8 the orders come in runs of one account: per run `u8 count ‖ the account id (44 ASCII bytes)
+ * ‖ count × u64 orderId` (formats 6 and 7: `u64 orderId ‖ account id` per order). A batch entry accepts its 20
+ * orders for one account, and the account id 20 times was 880 of its record's 1,048 bytes; 214 now. A single order's
+ * record is one byte longer.
  */
 export function orderPointersValue(sequence: number, orders: readonly OrderView[]): Buffer {
-  const value = Buffer.allocUnsafe(8 + orders.length * orderPointerLength);
+  let size = 8;
+  let runLength = 0;
+  for (let index = 0; index < orders.length; index += 1) {
+    if (runLength === 0 || runLength === maximumRunLength || orders[index]!.account !== orders[index - 1]!.account) {
+      size += 1 + accountIdLength;
+      runLength = 0;
+    }
+    size += 8;
+    runLength += 1;
+  }
+  const value = Buffer.allocUnsafe(size);
   writeUint64(value, 0, sequence);
   let offset = 8;
-  for (const order of orders) {
+  let countOffset = 0;
+  runLength = 0;
+  for (let index = 0; index < orders.length; index += 1) {
+    const order = orders[index]!;
+    if (runLength === 0 || runLength === maximumRunLength || order.account !== orders[index - 1]!.account) {
+      countOffset = offset;
+      value.write(order.account, offset + 1, accountIdLength, 'latin1');
+      offset += 1 + accountIdLength;
+      runLength = 0;
+    }
     writeUint64(value, offset, order.orderId);
-    value.write(order.account, offset + 8, accountIdLength, 'latin1');
-    offset += orderPointerLength;
+    offset += 8;
+    runLength += 1;
+    value[countOffset] = runLength;
   }
   return value;
 }
 
-const orderPointerLength = 8 + accountIdLength;
+const maximumRunLength = 255;
 
 /** The account id an entry's order pointers name for `orderId`, or undefined when it has none for that order. */
 export function accountOfOrderPointer(value: Uint8Array, orderId: number): string | undefined {
-  if (value.length < 8 || (value.length - 8) % orderPointerLength !== 0)
-    throw new Error(`not an order pointer record (${value.length} bytes)`);
-  for (let offset = 8; offset < value.length; offset += orderPointerLength) {
-    if (readUint64(value, offset) === orderId)
-      return Buffer.from(value.buffer, value.byteOffset + offset + 8, accountIdLength).toString('latin1');
+  let offset = 8;
+  while (offset < value.length) {
+    const count = value[offset]!;
+    const ids = offset + 1 + accountIdLength;
+    const end = ids + count * 8;
+    if (count === 0 || end > value.length) throw new Error(`not an order pointer record (${value.length} bytes)`);
+    for (let id = ids; id < end; id += 8) {
+      if (readUint64(value, id) === orderId)
+        return Buffer.from(value.buffer, value.byteOffset + offset + 1, accountIdLength).toString('latin1');
+    }
+    offset = end;
   }
+  if (offset !== value.length || value.length === 8)
+    throw new Error(`not an order pointer record (${value.length} bytes)`);
   return undefined;
 }
 

@@ -11,7 +11,7 @@ import {
   type HistoryIndex,
   type PublicTrade,
 } from './history.js';
-import { decodeOrder } from './history-orders.js';
+import { accountOfOrderPointer, decodeOrder, orderPointersValue } from './history-orders.js';
 import { decodeFills, decodeTrade } from './history-trades.js';
 import { keyspaces } from './storage-format.js';
 import { nodeTestSetup } from './test-support.js';
@@ -266,7 +266,8 @@ describe('order records (docs/log-format.md, "History records")', () => {
     expect(
       operations.map((operation) => [text(operation.key), operation.type === 'put' && text(operation.value)]),
     ).toEqual([
-      [`\x12${orderId}`, `${sequence}${orderId}${account}`],
+      // Format 8: a run of one order of the account.
+      [`\x12${orderId}`, `${sequence}\x01${account}${orderId}`],
       [`\x11${account}${orderId}`, `${sequence}${orderId}`],
       [
         `\x1d${orderId}`,
@@ -635,5 +636,32 @@ describe('order pointers (storage format 6): one record per entry', () => {
     // Ids no entry accepted: before the first, in a gap, after the last.
     for (const orderId of [0, 1, 2, 4, 9, 1_000]) expect(await history.order(orderId)).toBeUndefined();
     await db.close();
+  });
+
+  test('storage format 8: the pointers come in runs of one account, of at most 255 orders', () => {
+    const runs = (value: Uint8Array) => {
+      const found: Array<[number, string]> = [];
+      for (let offset = 8; offset < value.length; offset += 1 + 44 + value[offset]! * 8)
+        found.push([value[offset]!, Buffer.from(value).toString('latin1', offset + 1, offset + 45)]);
+      return found;
+    };
+    const mixed = [order(1, alice), order(2, alice), order(3, bob), order(4, alice)];
+    const value = orderPointersValue(9, mixed);
+    expect(runs(value)).toEqual([
+      [2, alice],
+      [1, bob],
+      [1, alice],
+    ]);
+    expect(value.length).toBe(8 + 3 * 45 + 4 * 8);
+    expect(mixed.map((view) => accountOfOrderPointer(value, view.orderId))).toEqual([alice, alice, bob, alice]);
+    expect(accountOfOrderPointer(value, 5)).toBeUndefined();
+    const many = Array.from({ length: 300 }, (_, index) => order(10 + index, bob));
+    const long = orderPointersValue(9, many);
+    expect(runs(long)).toEqual([
+      [255, bob],
+      [45, bob],
+    ]);
+    expect(accountOfOrderPointer(long, 309)).toBe(bob);
+    expect(() => accountOfOrderPointer(long.subarray(0, long.length - 1), 1)).toThrow('not an order pointer record');
   });
 });

@@ -60,7 +60,9 @@ export const historyKeyspaces: readonly number[] = [
  * of the orders the entry accepted for it in one 0x11 record, and each
  * order's latest status under its id (0x1d) instead of under its account;
  * version 8 stores those status records (0x1d), the fills (0x10) and the
- * public trades (0x15) as binary records instead of JSON arrays.
+ * public trades (0x15) as binary records instead of JSON arrays, and the
+ * order pointers (0x12) in runs of one account instead of one account id
+ * per order.
  * An older ledger is upgraded in place when it is opened (storage-upgrade.ts,
  * docs/log-format.md "Storage format versions").
  */

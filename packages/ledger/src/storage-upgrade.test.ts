@@ -362,15 +362,20 @@ describe('storage format upgrade', () => {
       expect(Object.keys(decoded)).toEqual(Object.keys(legacy));
       expect(JSON.parse(asJson(decoded))).toEqual(legacy);
     }
-    // The old order-by-id records are gone: what is under 0x12 is format 6's order pointers, one record per entry
-    // that accepted orders (u64 writer sequence, then u64 order id ‖ 44-byte account id per order), and no more of
-    // them than there are orders.
+    // The old order-by-id records are gone: what is under 0x12 is format 8's order pointers, one record per entry
+    // that accepted orders (u64 writer sequence, then per run of one account's orders u8 count ‖ 44-byte account id
+    // ‖ count × u64 order id), and no more of them than there are orders.
     const pointers = await readRange(directory.path, orderByIdRange);
     expect(pointers.size).toBeGreaterThan(2);
     expect(pointers.size).toBeLessThanOrEqual(oldOrders.size + 1);
-    expect([...pointers.values()].every((value) => value.length / 2 > 8 && (value.length / 2 - 8) % 52 === 0)).toBe(
-      true,
-    );
+    const runsEnd = (value: Buffer) => {
+      let offset = 8;
+      while (offset < value.length) offset += 1 + 44 + value[offset]! * 8;
+      return offset;
+    };
+    expect(
+      [...pointers.values()].every((hexValue) => runsEnd(Buffer.from(hexValue, 'hex')) === hexValue.length / 2),
+    ).toBe(true);
 
     // A second start finds format 8: no upgrade, the same state.
     const second = openNode(directory.path, old.lastLogTimeMs + 2_000);

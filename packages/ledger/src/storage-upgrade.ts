@@ -53,9 +53,10 @@
  *
  * Version 7 → 8 (and any older one → 8 at once): version 8's order status
  * (0x1d), fill (0x10) and public trade (0x15) records are binary instead of
- * JSON arrays, under the same keys. The upgrade deletes every record of those
- * keyspaces in its batch (an old one would be misread as a binary record) and
- * the replay writes them again, as for version 7.
+ * JSON arrays, under the same keys, and its order pointers (0x12) name each
+ * run of one account's orders once. The upgrade deletes every record of those
+ * keyspaces in its batch (an old one would be misread) and the replay writes
+ * them again, as for version 7.
  * A node of format 7 refuses the ledger by its format.
  */
 import { bytesToLowerHex } from '@vex/engine';
