@@ -9,7 +9,8 @@
  * and orders are written one record per fill and per order under the
  * account keys, as formats 1 to 6 stored them, so the upgrade to format 7
  * (one record per account and entry, an order's latest status under its id)
- * is tested by the same ledger.
+ * and 8 (binary records) is tested by the same ledger; a second test turns a
+ * format-8 ledger back into format 7's records and upgrades it.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ import {
   signMessage,
   type AttestationOfAnyVersion,
   type LogEntry,
+  type OrderView,
 } from '@vex/engine';
 import { replayLog } from '@vex/replayer';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -35,6 +37,7 @@ import { RecoveryError } from './errors.js';
 import { ExchangeNode } from './exchange-node.js';
 import { decodeOrder, orderIdsOf } from './history-orders.js';
 import { decodeFills, decodeTrade } from './history-trades.js';
+import type { FillRecord, PublicTrade } from './history.js';
 import type { Sequencer } from './sequencer.js';
 import {
   attestationKey,
@@ -106,6 +109,66 @@ function legacyTradeRecord(value: Uint8Array): Uint8Array {
   return Buffer.concat([value.subarray(0, 8), Buffer.from(asJson(decodeTrade(value)), 'latin1')]);
 }
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+/** Format 7's order record (history-orders.ts before format 8): a JSON array of 17 elements by position. */
+function format7OrderJson(order: OrderView): string {
+  const optional = (field: bigint | number | undefined, quoted: boolean) =>
+    field === undefined ? 'null' : quoted ? `"${field}"` : `${field}`;
+  return (
+    `[${order.orderId},"${order.market}","${order.side}","${order.orderType}","${order.priceTicks}",` +
+    `"${order.quantitySteps}",${optional(order.quoteQuantityUnits, true)},"${order.executedSteps}",` +
+    `"${order.executedQuoteUnits}","${order.timeInForce}",${order.postOnly},"${order.selfTradePrevention}",` +
+    `${order.reduceOnly === true},${optional(order.clientId, false)},${optional(order.triggerPriceTicks, true)},` +
+    `"${order.status}",${order.createdAtMs}]`
+  );
+}
+
+/** Format 7's fill (an element of a fills record's array) and public trade records: JSON arrays by position. */
+function format7FillJson(fill: FillRecord): string {
+  const systemOrderType = fill.systemOrderType === undefined ? 'null' : `"${fill.systemOrderType}"`;
+  return (
+    `[${fill.tradeId},${fill.orderId},"${fill.market}","${fill.side}","${fill.priceTicks}","${fill.quantitySteps}",` +
+    `"${fill.quoteUnits}","${fill.feeUnits}","${fill.feeAsset}",${fill.isMaker},${systemOrderType},${fill.timeMs}]`
+  );
+}
+
+function format7TradeJson(trade: PublicTrade): string {
+  return (
+    `[${trade.tradeId},"${trade.market}","${trade.priceTicks}","${trade.quantitySteps}","${trade.quoteUnits}",` +
+    `${trade.isBuyerMaker},${trade.timeMs}]`
+  );
+}
+
+/** Format 7's order pointers (formats 6 and 7): writer sequence, then u64 order id ‖ account id per order. */
+function format7Pointers(value: Uint8Array): Uint8Array {
+  const parts: Buffer[] = [Buffer.from(value.subarray(0, 8))];
+  for (let offset = 8; offset < value.length; ) {
+    const count = value[offset]!;
+    const account = Buffer.from(value.subarray(offset + 1, offset + 45));
+    for (let index = 0; index < count; index += 1) {
+      const id = offset + 45 + index * 8;
+      parts.push(Buffer.from(value.subarray(id, id + 8)), account);
+    }
+    offset += 45 + count * 8;
+  }
+  return Buffer.concat(parts);
+}
+
+/** Every answer of the history about the node's accounts and markets: fills, orders, each order by id, trades. */
+async function historyAnswers(node: ExchangeNode) {
+  const fills = new Map<string, FillRecord[]>();
+  const accountOrders = new Map<string, OrderView[]>();
+  const orders = new Map<number, OrderView | undefined>();
+  const trades = new Map<string, PublicTrade[]>();
+  for (const accountId of node.state.accounts.keys()) {
+    fills.set(accountId, await node.history.fills(accountId, { limit: 1_000 }));
+    const pages = await node.history.orders(accountId, { limit: 1_000 });
+    accountOrders.set(accountId, pages);
+    for (const order of pages) orders.set(order.orderId, await node.history.order(order.orderId));
+  }
+  for (const market of node.state.marketsBySymbol.keys()) trades.set(market, await node.history.trades(market, 1_000));
+  return { fills, accountOrders, orders, trades };
+}
 
 interface Format1Ledger {
   /** Every 0x17 record a current node derives from this log, as hex key → hex value. */
@@ -399,6 +462,49 @@ describe('storage format upgrade', () => {
     if (!report.verified) throw new Error(`the replay diverged: ${JSON.stringify(report.divergence)}`);
     expect(report.attestationsChecked).toBe(attestations.length);
     expect(report.recordsChecked).toBe(attestations.length);
+  });
+
+  test('a format-7 ledger (JSON arrays, a pointer per order) is upgraded to 8 and every history answer stays', async () => {
+    const directory = await temporaryDirectory();
+    cleanups.push(directory.remove);
+    const old = await writeFormat1Ledger(directory.path, marginLog());
+    const first = openNode(directory.path, old.lastLogTimeMs);
+    const answers = await historyAnswers(await first.opened);
+    await (await first.opened).close();
+    expect(answers.orders.size).toBeGreaterThan(2);
+
+    // Back to format 7's records, as a format-7 node wrote them for the same log.
+    const db = createDatabase(join(directory.path, 'ledger'));
+    await db.open();
+    const format7: BatchOperation[] = [{ type: 'put', key: formatMetaKey, value: Uint8Array.of(7) }];
+    const rewrite = async (space: number, json: (key: Uint8Array, value: Uint8Array) => Uint8Array) => {
+      for await (const [key, value] of db.iterator(prefixRange(Uint8Array.of(space))))
+        format7.push({ type: 'put', key, value: json(key, value) });
+    };
+    const withSequence = (value: Uint8Array, text: string) => Buffer.concat([value.subarray(0, 8), Buffer.from(text)]);
+    await rewrite(keyspaces.orderStatusById, (key, value) =>
+      withSequence(value, format7OrderJson(decodeOrder(value, Number(Buffer.from(key).readBigUInt64BE(1)), ''))),
+    );
+    await rewrite(keyspaces.fillByAccount, (_, value) =>
+      withSequence(value, `[${decodeFills(value).map(format7FillJson).join(',')}]`),
+    );
+    await rewrite(keyspaces.tradeByMarket, (_, value) => withSequence(value, format7TradeJson(decodeTrade(value))));
+    await rewrite(keyspaces.orderById, (_, value) => format7Pointers(value));
+    await writeBatch(db, [format7], { sync: true });
+    await db.close();
+
+    const second = openNode(directory.path, old.lastLogTimeMs + 1_000);
+    const upgraded = await second.opened;
+    expect(second.logging.lines.some((line) => line.msg.startsWith('ledger upgraded from storage format 7 to 8'))).toBe(
+      true,
+    );
+    expect(await historyAnswers(upgraded)).toEqual(answers);
+    await upgraded.close();
+    expect(await readFormat(directory.path)).toBe(8);
+    const statuses = await readRange(directory.path, orderStatusRange);
+    expect(statuses.size).toBe(answers.orders.size);
+    // Binary again: the flags byte after the writer sequence, not JSON's '['.
+    expect([...statuses.values()].every((value) => Buffer.from(value, 'hex')[8]! < 0x40)).toBe(true);
   });
 
   test('the replayer refuses a version-1 record after a version-2 one', async () => {
