@@ -27,6 +27,35 @@ export function writeAscii(bytes: Uint8Array, offset: number, text: string): num
   return offset + 1 + length;
 }
 
+/*
+ * The strings a history record holds are few and repeat (a market's symbol, an enum value, an asset): the reader
+ * keeps the ones it has decoded, by a hash of their bytes, and gives back the same string when the bytes match,
+ * instead of decoding a new one. Bounded: emptied when it holds too many.
+ */
+const interned = new Map<number, string>();
+const maximumInterned = 4096;
+
+function internedAscii(bytes: Uint8Array, start: number, length: number): string {
+  let hash = length;
+  for (let index = start; index < start + length; index += 1) hash = (Math.imul(hash, 31) + bytes[index]!) | 0;
+  const known = interned.get(hash);
+  if (known !== undefined && known.length === length) {
+    let same = true;
+    for (let index = 0; index < length; index += 1) {
+      if (known.charCodeAt(index) !== bytes[start + index]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return known;
+  }
+  // Short strings: fromCharCode over the bytes is cheaper than a Buffer's latin1 decoding, a call into C++.
+  const text = String.fromCharCode.apply(null, bytes.subarray(start, start + length) as unknown as number[]);
+  if (interned.size >= maximumInterned) interned.clear();
+  interned.set(hash, text);
+  return text;
+}
+
 /** Reads what the writers above wrote, front to back; every read checks the record's end. */
 export class RecordReader {
   private offset: number;
@@ -55,12 +84,28 @@ export class RecordReader {
     this.need(length);
     const start = this.offset;
     this.offset += length;
-    // Short strings: fromCharCode over the bytes is cheaper than a Buffer's latin1 decoding, a call into C++.
-    return String.fromCharCode.apply(null, this.bytes.subarray(start, start + length) as unknown as number[]);
+    return internedAscii(this.bytes, start, length);
   }
 
+  /**
+   * A decimal integer. Up to 15 digits (below 2^53, so exact as a double) it is read digit by digit into a number
+   * and made a bigint; longer ones, and a sign, go through the text. Either way the same bigint as BigInt(text).
+   */
   bigint(): bigint {
-    return BigInt(this.ascii());
+    const length = this.byte();
+    this.need(length);
+    const start = this.offset;
+    this.offset += length;
+    // BigInt('') is 0n: an empty field is a damaged record, not zero.
+    if (length === 0) throw new Error(`an empty decimal in a ${this.what} record`);
+    if (length > 15) return BigInt(internedAscii(this.bytes, start, length));
+    let value = 0;
+    for (let index = start; index < start + length; index += 1) {
+      const digit = this.bytes[index]! - 0x30;
+      if (digit < 0 || digit > 9) return BigInt(internedAscii(this.bytes, start, length));
+      value = value * 10 + digit;
+    }
+    return BigInt(value);
   }
 
   uint64(): number {
