@@ -139,7 +139,7 @@ export function fillsValue(sequence: number, fills: readonly FillFields[]): Buff
   return value;
 }
 
-/** The fills of an account's fills record, oldest first: its keys in the order of the JSON objects of formats 1 to 5. */
+/** The fills of an account's fills record, oldest first, their keys in the order of formats 1 to 5's objects. */
 export function decodeFills(value: Uint8Array): FillRecord[] {
   const reader = new RecordReader(value, 8, 'fills');
   if (reader.atEnd()) throw new Error('a fills record without fills');

@@ -284,7 +284,7 @@ describe('order records (docs/log-format.md, "History records")', () => {
     expect(Object.keys(decodeOrder(record.value, 7, account))).toEqual(Object.keys(present));
   });
 
-  test('an update writes the record again under 0x1d, and nothing under the account; optional fields round-trip', () => {
+  test('an update writes the record again under 0x1d, nothing under the account; optional fields round-trip', () => {
     const updated: OrderView = {
       ...view,
       side: 'Ask',

@@ -464,7 +464,7 @@ describe('storage format upgrade', () => {
     expect(report.recordsChecked).toBe(attestations.length);
   });
 
-  test('a format-7 ledger (JSON arrays, a pointer per order) is upgraded to 8 and every history answer stays', async () => {
+  test('a format-7 ledger (JSON arrays, a pointer per order) is upgraded to 8, every history answer kept', async () => {
     const directory = await temporaryDirectory();
     cleanups.push(directory.remove);
     const old = await writeFormat1Ledger(directory.path, marginLog());
