@@ -54,9 +54,11 @@
  * Version 7 → 8 (and any older one → 8 at once): version 8's order status
  * (0x1d), fill (0x10) and public trade (0x15) records are binary instead of
  * JSON arrays, under the same keys, and its order pointers (0x12) name each
- * run of one account's orders once. The upgrade deletes every record of those
- * keyspaces in its batch (an old one would be misread) and the replay writes
- * them again, as for version 7.
+ * run of one account's orders once. The replay writes every one of them
+ * again under the same key (each is written by an entry of the log: the
+ * trade's, the accepting one, the order's last change), so none of format
+ * 7's would survive it; the upgrade's batch deletes them anyway, so that what
+ * a format-8 ledger holds under those keyspaces never depends on that.
  * A node of format 7 refuses the ledger by its format.
  */
 import { bytesToLowerHex } from '@vex/engine';
@@ -75,8 +77,8 @@ import {
 /**
  * The records an older format wrote differently under keys of these keyspaces: the replay writes format 8's, and an
  * old one left would be misread (an order-by-id record of formats 1 to 5 under an id that is not its entry's first
- * as that order's pointers; a fill or order record of formats 1 to 6 as a format-7 fill or order-ids record; an
- * order status, fill or public trade record of formats 6 and 7, a JSON array, as a binary one).
+ * as that order's pointers; a fill or order record of formats 1 to 6 as a format-7 fill or order-ids record), or
+ * is one the replay overwrites under the same key (format 7's JSON status, fill and trade records, its pointers).
  */
 const rewrittenKeyspaces = [
   keyspaces.fillByAccount,
