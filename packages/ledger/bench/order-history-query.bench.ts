@@ -4,7 +4,7 @@
  * entries of 20 resting limit orders (bench:node's batch shape), each followed by a second trader's IOC ask filling 12,
  * every entry and its history records written as the sequencer makes them. Then, alternating, `rounds` times:
  * - `stored`: LevelHistoryIndex.orders, a page of 1,000 (every order of the trader, newest first), which reads each
- *   order's 17-element record under 0x1d (storage format 7);
+ *   order's record under 0x1d (storage format 7's 17-element JSON array; binary from format 8, branch `hist19`);
  * - `fromEntries`: the same orders' fixed fields taken from the accepting entries instead: for each of the account's
  *   order-ids records, a get of the entry at its writer sequence, decodeEntry, parseSigningString, parseInstruction,
  *   and resolveOrderRequest for each order (the engine's own resolution, on the current state's markets), plus the
