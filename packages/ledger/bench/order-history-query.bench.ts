@@ -4,7 +4,7 @@
  * entries of 20 resting limit orders (bench:node's batch shape), each followed by a second trader's IOC ask filling 12,
  * every entry and its history records written as the sequencer makes them. Then, alternating, `rounds` times:
  * - `stored`: LevelHistoryIndex.orders, a page of 1,000 (every order of the trader, newest first), which reads each
- *   order's 17-element record under 0x1d (storage format 7);
+ *   order's record under 0x1d (storage format 7's 17-element JSON array; binary from format 8, branch `hist19`);
  * - `fromEntries`: the same orders' fixed fields taken from the accepting entries instead: for each of the account's
  *   order-ids records, a get of the entry at its writer sequence, decodeEntry, parseSigningString, parseInstruction,
  *   and resolveOrderRequest for each order (the engine's own resolution, on the current state's markets), plus the
@@ -147,20 +147,20 @@ async function inMemory(accountId: string): Promise<{ decodeMs: number; deriveMs
   const prefix = Buffer.alloc(1 + 44);
   prefix[0] = keyspaces.orderByAccount;
   prefix.write(accountId, 1, 44, 'latin1');
-  const records: Array<{ encoding: Uint8Array; statuses: Uint8Array[] }> = [];
+  const records: Array<{ encoding: Uint8Array; statuses: Array<{ orderId: number; status: Uint8Array }> }> = [];
   for await (const value of db.values({ ...prefixRange(prefix), reverse: true })) {
-    const statuses: Uint8Array[] = [];
+    const statuses: Array<{ orderId: number; status: Uint8Array }> = [];
     for (const orderId of orderIdsOf(value)) {
       statusKey[0] = keyspaces.orderStatusById;
       writeUint64(statusKey, 1, orderId);
-      statuses.push((await db.get(statusKey))!);
+      statuses.push({ orderId, status: (await db.get(statusKey))! });
     }
     records.push({ encoding: (await db.get(entryKey(readUint64(value, 0))))!, statuses });
   }
   let orders = 0;
   const t0 = performance.now();
   for (const { statuses } of records)
-    for (const status of statuses) orders += decodeOrder(status, accountId).orderId > 0 ? 1 : 0;
+    for (const { orderId, status } of statuses) orders += decodeOrder(status, orderId, accountId).orderId > 0 ? 1 : 0;
   const t1 = performance.now();
   for (const { encoding } of records) {
     const signing = parseSigningString(decodeEntry(encoding).transaction.message);

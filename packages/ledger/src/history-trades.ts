@@ -1,129 +1,216 @@
 /**
- * The fill (0x10) and public trade (0x15) records (docs/log-format.md, "History records"): from storage format 6,
- * JSON arrays of the record's fields by position. A trade of the benchmark's batches writes three of them (two fills
- * and the public trade), about half of the records the node appends, and the field names were about 40 % of their
- * bytes (in bench:node's batches a fill is 271 bytes with its key, 157 as an array; a public trade 173, 89). From
- * format 7 an account's fills of one entry are one record, an array of these arrays (history.ts, putFills).
+ * The fill (0x10) and public trade (0x15) records (docs/log-format.md, "History records"). Formats 6 and 7 stored
+ * them as JSON arrays of the record's fields by position; from storage format 8 they are binary, as the order status
+ * records (history-orders.ts, history-codec.ts): a trade of the benchmark's batches writes two fills and the public
+ * trade, about half of the history's bytes, and the JSON templates were about a third of the history's building on
+ * the sequencing thread. A trade's price, quantity and quote amount are turned into decimal once for its two fills
+ * and its public trade. From format 7 an account's fills of one entry are one record (history.ts, putFills).
  */
 import type { EngineEvent } from '@vex/engine';
+import { asciiSize, RecordReader, writeAscii } from './history-codec.js';
 import type { FillRecord, PublicTrade } from './history.js';
+import { writeUint64 } from './storage-format.js';
 
 type TradeEvent = Extract<EngineEvent, { type: 'trade' }>;
 type LiquidationTradeEvent = Extract<EngineEvent, { type: 'perpLiquidationTrade' }>;
 
-/*
- * Written with templates on the sequencing thread: every string in them is a market or asset symbol ([A-Z0-9_]), an
- * enum value or a Backpack system order type, none of which JSON escapes, so the records are ASCII
- * (asciiRecordValue).
- */
+/** A trade's amounts as decimal text, shared by its fills and its public trade. */
+export interface TradeAmounts {
+  readonly price: string;
+  readonly quantity: string;
+  readonly quote: string;
+}
+
+export function tradeAmounts(event: TradeEvent | LiquidationTradeEvent): TradeAmounts {
+  return {
+    price: event.priceTicks.toString(),
+    quantity: event.quantitySteps.toString(),
+    quote: event.quoteUnits.toString(),
+  };
+}
+
+/** One fill as its account's fills record stores it (fillsValue). */
+export interface FillFields {
+  readonly tradeId: number;
+  readonly orderId: number;
+  readonly market: string;
+  readonly side: 'Bid' | 'Ask';
+  readonly amounts: TradeAmounts;
+  readonly fee: string;
+  readonly feeAsset: string;
+  readonly isMaker: boolean;
+  readonly systemOrderType: string | undefined;
+  readonly timeMs: number;
+}
 
 /** One side's fill of a `trade` event; `systemOrderType` only on the taker's fill (a liquidation's order). */
-export function fillJson(event: TradeEvent, isMaker: boolean, side: 'Bid' | 'Ask', feeAsset: string): string {
-  const systemOrderType = isMaker || event.systemOrderType === undefined ? 'null' : `"${event.systemOrderType}"`;
-  return (
-    `[${event.tradeId},${isMaker ? event.makerOrderId : event.takerOrderId},"${event.market}","${side}",` +
-    `"${event.priceTicks}","${event.quantitySteps}","${event.quoteUnits}",` +
-    `"${isMaker ? event.makerFeeUnits : event.takerFeeUnits}","${feeAsset}",${isMaker},${systemOrderType},` +
-    `${event.timeMs}]`
-  );
+export function tradeFill(
+  event: TradeEvent,
+  amounts: TradeAmounts,
+  isMaker: boolean,
+  side: 'Bid' | 'Ask',
+  feeAsset: string,
+): FillFields {
+  return {
+    tradeId: event.tradeId,
+    orderId: isMaker ? event.makerOrderId : event.takerOrderId,
+    market: event.market,
+    side,
+    amounts,
+    fee: (isMaker ? event.makerFeeUnits : event.takerFeeUnits).toString(),
+    feeAsset,
+    isMaker,
+    systemOrderType: isMaker ? undefined : event.systemOrderType,
+    timeMs: event.timeMs,
+  };
 }
 
 /** One side's fill of a position closed off the book by a liquidation: order id 0, no fee. */
-export function liquidationFillJson(event: LiquidationTradeEvent, isCounterparty: boolean, feeAsset: string): string {
-  const side = isCounterparty === (event.side === 'Ask') ? 'Bid' : 'Ask';
-  return (
-    `[${event.tradeId},0,"${event.market}","${side}","${event.priceTicks}","${event.quantitySteps}",` +
-    `"${event.quoteUnits}","0","${feeAsset}",${isCounterparty},"${event.systemOrderType}",${event.timeMs}]`
-  );
+export function liquidationFill(
+  event: LiquidationTradeEvent,
+  amounts: TradeAmounts,
+  isCounterparty: boolean,
+  feeAsset: string,
+): FillFields {
+  return {
+    tradeId: event.tradeId,
+    orderId: 0,
+    market: event.market,
+    side: isCounterparty === (event.side === 'Ask') ? 'Bid' : 'Ask',
+    amounts,
+    fee: '0',
+    feeAsset,
+    isMaker: isCounterparty,
+    systemOrderType: event.systemOrderType,
+    timeMs: event.timeMs,
+  };
 }
 
-/** A fill record's array, in fillJson's order. */
-type FillRecordFields = [
-  tradeId: number,
-  orderId: number,
-  market: string,
-  side: FillRecord['side'],
-  priceTicks: string,
-  quantitySteps: string,
-  quoteUnits: string,
-  feeUnits: string,
-  feeAsset: string,
-  isMaker: boolean,
-  systemOrderType: string | null,
-  timeMs: number,
-];
-const fillRecordLength = 12;
+const askFlag = 0x01;
+const makerFlag = 0x02;
+const systemOrderTypeFlag = 0x04;
+const knownFillFlags = 0x07;
 
-function recordFields<T extends unknown[]>(value: Uint8Array, length: number, what: string): T {
-  const text = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1', 8);
-  const fields = JSON.parse(text) as T;
-  if (!Array.isArray(fields) || fields.length !== length) throw new Error(`not a ${what} record: ${text}`);
-  return fields;
+function fillSize(fill: FillFields): number {
+  return (
+    8 +
+    8 +
+    1 +
+    asciiSize(fill.market) +
+    asciiSize(fill.amounts.price) +
+    asciiSize(fill.amounts.quantity) +
+    asciiSize(fill.amounts.quote) +
+    asciiSize(fill.fee) +
+    asciiSize(fill.feeAsset) +
+    (fill.systemOrderType === undefined ? 0 : asciiSize(fill.systemOrderType)) +
+    8
+  );
 }
 
 /**
- * The fills of an account's fill record of storage format 7 (0x10 ‖ account ‖ u64 sequence): writer sequence ‖ a
- * JSON array of fill arrays, oldest first.
+ * An account's fills record of one entry (0x10 ‖ account ‖ u64 sequence, storage format 8): u64 writer sequence,
+ * then per fill, oldest first: u64 trade id ‖ u64 order id ‖ flags (ask, maker, system order type present) ‖
+ * market ‖ price ‖ quantity ‖ quote amount ‖ fee ‖ fee asset ‖ [system order type] ‖ u64 time, the text fields
+ * ASCII after their length byte, the amounts in decimal.
  */
+export function fillsValue(sequence: number, fills: readonly FillFields[]): Buffer {
+  let size = 8;
+  for (const fill of fills) size += fillSize(fill);
+  const value = Buffer.allocUnsafe(size);
+  writeUint64(value, 0, sequence);
+  let offset = 8;
+  for (const fill of fills) {
+    writeUint64(value, offset, fill.tradeId);
+    writeUint64(value, offset + 8, fill.orderId);
+    value[offset + 16] =
+      (fill.side === 'Ask' ? askFlag : 0) |
+      (fill.isMaker ? makerFlag : 0) |
+      (fill.systemOrderType === undefined ? 0 : systemOrderTypeFlag);
+    offset = writeAscii(value, offset + 17, fill.market);
+    offset = writeAscii(value, offset, fill.amounts.price);
+    offset = writeAscii(value, offset, fill.amounts.quantity);
+    offset = writeAscii(value, offset, fill.amounts.quote);
+    offset = writeAscii(value, offset, fill.fee);
+    offset = writeAscii(value, offset, fill.feeAsset);
+    if (fill.systemOrderType !== undefined) offset = writeAscii(value, offset, fill.systemOrderType);
+    writeUint64(value, offset, fill.timeMs);
+    offset += 8;
+  }
+  return value;
+}
+
+/** The fills of an account's fills record, oldest first, their keys in the order of formats 1 to 5's objects. */
 export function decodeFills(value: Uint8Array): FillRecord[] {
-  const text = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1', 8);
-  const list = JSON.parse(text) as FillRecordFields[];
-  if (!Array.isArray(list) || list.length === 0) throw new Error(`not a fills record: ${text}`);
-  return list.map((fields) => {
-    if (!Array.isArray(fields) || fields.length !== fillRecordLength) throw new Error(`not a fills record: ${text}`);
-    return fillOfFields(fields);
-  });
+  const reader = new RecordReader(value, 8, 'fills');
+  if (reader.atEnd()) throw new Error('a fills record without fills');
+  const fills: FillRecord[] = [];
+  while (!reader.atEnd()) {
+    const tradeId = reader.uint64();
+    const orderId = reader.uint64();
+    const flags = reader.byte();
+    if ((flags & ~knownFillFlags) !== 0) throw new Error(`a fill with unknown flags 0x${flags.toString(16)}`);
+    const fill: Record<string, unknown> = {
+      tradeId,
+      orderId,
+      market: reader.ascii(),
+      side: (flags & askFlag) === 0 ? 'Bid' : 'Ask',
+      priceTicks: reader.bigint(),
+      quantitySteps: reader.bigint(),
+      quoteUnits: reader.bigint(),
+      feeUnits: reader.bigint(),
+      feeAsset: reader.ascii(),
+      isMaker: (flags & makerFlag) !== 0,
+    };
+    // Absent on a user's fill, not undefined, as formats 1 to 5 read it.
+    if ((flags & systemOrderTypeFlag) !== 0) fill.systemOrderType = reader.ascii();
+    fill.timeMs = reader.uint64();
+    fills.push(fill as unknown as FillRecord);
+  }
+  return fills;
 }
 
-/** The FillRecord of one fill's array: its keys in the order of the JSON objects of formats 1 to 5. */
-function fillOfFields(fields: FillRecordFields): FillRecord {
-  // The indices are FillRecordFields' positions.
-  const fill: Record<string, unknown> = {
-    tradeId: fields[0],
-    orderId: fields[1],
-    market: fields[2],
-    side: fields[3],
-    priceTicks: BigInt(fields[4]),
-    quantitySteps: BigInt(fields[5]),
-    quoteUnits: BigInt(fields[6]),
-    feeUnits: BigInt(fields[7]),
-    feeAsset: fields[8],
-    isMaker: fields[9],
-  };
-  // Absent on a user's fill, not undefined, as formats 1 to 5 read it.
-  if (fields[10] !== null) fill.systemOrderType = fields[10];
-  fill.timeMs = fields[11];
-  return fill as unknown as FillRecord;
-}
+const buyerMakerFlag = 0x01;
 
-export function tradeJson(event: TradeEvent): string {
-  return (
-    `[${event.tradeId},"${event.market}","${event.priceTicks}","${event.quantitySteps}","${event.quoteUnits}",` +
-    `${event.takerSide === 'Ask'},${event.timeMs}]`
+/**
+ * A public trade record (0x15 ‖ market ‖ u64 trade id, storage format 8): u64 writer sequence ‖ u64 trade id ‖
+ * flags (the buyer was the maker) ‖ market ‖ price ‖ quantity ‖ quote amount ‖ u64 time.
+ */
+export function tradeValue(sequence: number, event: TradeEvent, amounts: TradeAmounts): Buffer {
+  const value = Buffer.allocUnsafe(
+    8 +
+      8 +
+      1 +
+      asciiSize(event.market) +
+      asciiSize(amounts.price) +
+      asciiSize(amounts.quantity) +
+      asciiSize(amounts.quote) +
+      8,
   );
+  writeUint64(value, 0, sequence);
+  writeUint64(value, 8, event.tradeId);
+  value[16] = event.takerSide === 'Ask' ? buyerMakerFlag : 0;
+  let offset = writeAscii(value, 17, event.market);
+  offset = writeAscii(value, offset, amounts.price);
+  offset = writeAscii(value, offset, amounts.quantity);
+  offset = writeAscii(value, offset, amounts.quote);
+  writeUint64(value, offset, event.timeMs);
+  return value;
 }
-
-/** A public trade record's array, in tradeJson's order. */
-type TradeRecordFields = [
-  tradeId: number,
-  market: string,
-  priceTicks: string,
-  quantitySteps: string,
-  quoteUnits: string,
-  isBuyerMaker: boolean,
-  timeMs: number,
-];
-const tradeRecordLength = 7;
 
 export function decodeTrade(value: Uint8Array): PublicTrade {
-  const fields = recordFields<TradeRecordFields>(value, tradeRecordLength, 'public trade');
-  return {
-    tradeId: fields[0],
-    market: fields[1],
-    priceTicks: BigInt(fields[2]),
-    quantitySteps: BigInt(fields[3]),
-    quoteUnits: BigInt(fields[4]),
-    isBuyerMaker: fields[5],
-    timeMs: fields[6],
+  const reader = new RecordReader(value, 8, 'public trade');
+  const tradeId = reader.uint64();
+  const flags = reader.byte();
+  if ((flags & ~buyerMakerFlag) !== 0) throw new Error(`a public trade with unknown flags 0x${flags.toString(16)}`);
+  const trade: PublicTrade = {
+    tradeId,
+    market: reader.ascii(),
+    priceTicks: reader.bigint(),
+    quantitySteps: reader.bigint(),
+    quoteUnits: reader.bigint(),
+    isBuyerMaker: flags === buyerMakerFlag,
+    timeMs: reader.uint64(),
   };
+  reader.end();
+  return trade;
 }

@@ -11,7 +11,7 @@ import {
   type HistoryIndex,
   type PublicTrade,
 } from './history.js';
-import { decodeOrder } from './history-orders.js';
+import { accountOfOrderPointer, decodeOrder, orderPointersValue } from './history-orders.js';
 import { decodeFills, decodeTrade } from './history-trades.js';
 import { keyspaces } from './storage-format.js';
 import { nodeTestSetup } from './test-support.js';
@@ -256,30 +256,46 @@ describe('order records (docs/log-format.md, "History records")', () => {
   const view = newLimitBid(7, account, 12);
   const text = (value: Uint8Array) => Buffer.from(value).toString('latin1');
 
-  test("an accepted order: its pointer under 0x12, its id under its account's 0x11, its array under 0x1d", () => {
+  test("an accepted order: its pointer under 0x12, its id under its account's 0x11, its record under 0x1d", () => {
     const operations: BatchOperation[] = [];
     historyOperations(undefined as never, 9, [{ type: 'orderAccepted', order: view }], operations);
     const sequence = '\0\0\0\0\0\0\0\x09';
     const orderId = '\0\0\0\0\0\0\0\x07';
+    const ascii = (field: string) => `${String.fromCharCode(field.length)}${field}`;
+    const u64 = (value: number) => Buffer.from(BigInt(value).toString(16).padStart(16, '0'), 'hex').toString('latin1');
     expect(
       operations.map((operation) => [text(operation.key), operation.type === 'put' && text(operation.value)]),
     ).toEqual([
-      [`\x12${orderId}`, `${sequence}${orderId}${account}`],
+      // Format 8: a run of one order of the account.
+      [`\x12${orderId}`, `${sequence}\x01${account}${orderId}`],
       [`\x11${account}${orderId}`, `${sequence}${orderId}`],
       [
         `\x1d${orderId}`,
-        `${sequence}[7,"SOL_USDC","Bid","Limit","10000","150",null,"0","0","GTC",false,` +
-          '"RejectTaker",false,12,null,"New",1700000000000]',
+        // Storage format 8: flags (a bid, not post-only, not reduce-only, no quote quantity, a client id, no trigger
+        // price), the five ASCII fields, the four decimal ones, the client id, the creation time; no order id.
+        `${sequence}\x10${ascii('SOL_USDC')}${ascii('Limit')}${ascii('GTC')}${ascii('RejectTaker')}${ascii('New')}` +
+          `${ascii('10000')}${ascii('150')}${ascii('0')}${ascii('0')}${u64(12)}${u64(1_700_000_000_000)}`,
       ],
     ]);
     const record = operations[2] as Extract<BatchOperation, { type: 'put' }>;
     // An absent optional field is absent from the decoded view, as formats 1 to 4 read it.
     const { quoteQuantityUnits: _quote, triggerPriceTicks: _trigger, ...present } = view;
-    expect(decodeOrder(record.value, account)).toStrictEqual(present);
+    expect(decodeOrder(record.value, 7, account)).toStrictEqual(present);
+    expect(Object.keys(decodeOrder(record.value, 7, account))).toEqual(Object.keys(present));
   });
 
-  test('an update writes the array again under 0x1d, and nothing under the account; optional fields round-trip', () => {
-    const updated: OrderView = { ...view, quoteQuantityUnits: 5n, triggerPriceTicks: 9_990n, reduceOnly: true };
+  test('an update writes the record again under 0x1d, nothing under the account; optional fields round-trip', () => {
+    const updated: OrderView = {
+      ...view,
+      side: 'Ask',
+      postOnly: true,
+      quoteQuantityUnits: 5n,
+      executedSteps: 3n,
+      executedQuoteUnits: 123_456_789_012_345_678_901_234_567_890n,
+      triggerPriceTicks: 9_990n,
+      reduceOnly: true,
+      status: 'PartiallyFilled',
+    };
     const operations: BatchOperation[] = [];
     historyOperations(
       undefined as never,
@@ -289,8 +305,29 @@ describe('order records (docs/log-format.md, "History records")', () => {
     );
     expect(operations.map((operation) => operation.key[0])).toEqual([keyspaces.orderStatusById]);
     const value = (operations[0] as Extract<BatchOperation, { type: 'put' }>).value;
-    expect(text(value).slice(8)).toContain(',"5","0","0","GTC",false,"RejectTaker",true,12,"9990","New",');
-    expect(decodeOrder(value, account)).toStrictEqual(updated);
+    expect(value[8]).toBe(0x3f);
+    expect(text(value).slice(8)).toContain('\x0fPartiallyFilled\x0510000\x03150\x015\x013');
+    expect(decodeOrder(value, 7, account)).toStrictEqual(updated);
+    expect(Object.keys(decodeOrder(value, 7, account))).toEqual([
+      'orderId',
+      'account',
+      'market',
+      'side',
+      'orderType',
+      'priceTicks',
+      'quantitySteps',
+      'quoteQuantityUnits',
+      'executedSteps',
+      'executedQuoteUnits',
+      'timeInForce',
+      'postOnly',
+      'selfTradePrevention',
+      'reduceOnly',
+      'clientId',
+      'triggerPriceTicks',
+      'status',
+      'createdAtMs',
+    ]);
     const { clientId: _, ...withoutClientId } = updated;
     operations.length = 0;
     historyOperations(
@@ -299,13 +336,23 @@ describe('order records (docs/log-format.md, "History records")', () => {
       [{ type: 'orderUpdated', order: { ...withoutClientId, clientId: undefined }, reason: undefined }],
       operations,
     );
-    expect(decodeOrder((operations[0] as Extract<BatchOperation, { type: 'put' }>).value, account)).toStrictEqual(
-      withoutClientId,
-    );
+    const withoutValue = (operations[0] as Extract<BatchOperation, { type: 'put' }>).value;
+    expect(decodeOrder(withoutValue, 7, account)).toStrictEqual(withoutClientId);
+    // A record cut short, or with a byte after its end, is refused rather than misread.
+    expect(() => decodeOrder(withoutValue.subarray(0, withoutValue.length - 1), 7, account)).toThrow('truncated');
+    expect(() => decodeOrder(Buffer.concat([withoutValue, Uint8Array.of(0)]), 7, account)).toThrow('after its end');
+  });
+
+  test('a symbol that is not ASCII is refused rather than written', () => {
+    const operations: BatchOperation[] = [];
+    const order = { ...view, market: 'SOL_USDÇ' };
+    expect(() =>
+      historyOperations(undefined as never, 9, [{ type: 'orderUpdated', order, reason: undefined }], operations),
+    ).toThrow('not ASCII');
   });
 });
 
-describe('fill and public trade records (storage format 7)', () => {
+describe('fill and public trade records (storage format 8)', () => {
   const maker = 'M'.repeat(43) + '=';
   const taker = 'T'.repeat(43) + '=';
   const state = {
@@ -341,14 +388,20 @@ describe('fill and public trade records (storage format 7)', () => {
       `\x10${taker}${sequence}`,
     ]);
     const [publicTrade, makerFills, takerFills] = values(operations) as [Uint8Array, Uint8Array, Uint8Array];
-    // The maker bought (the taker sold): its fee is in the base asset.
+    // Storage format 8: u64 trade id and order id, flags, the length-prefixed text and decimal fields, u64 time.
+    const u64 = (value: number) => Buffer.from(BigInt(value).toString(16).padStart(16, '0'), 'hex').toString('latin1');
+    const ascii = (field: string) => `${String.fromCharCode(field.length)}${field}`;
+    const amounts = `${ascii('10000')}${ascii('150')}${ascii('1500000')}`;
+    const time = u64(1_700_000_000_000);
+    // The maker bought (the taker sold): its fee is in the base asset. Flags: 0x02 maker, 0x01 ask.
     expect(text(makerFills)).toBe(
-      '[[41,7,"SOL_USDC","Bid","10000","150","1500000","150","SOL",true,null,1700000000000]]',
+      `${u64(41)}${u64(7)}\x02${ascii('SOL_USDC')}${amounts}${ascii('150')}${ascii('SOL')}${time}`,
     );
     expect(text(takerFills)).toBe(
-      '[[41,8,"SOL_USDC","Ask","10000","150","1500000","1500","USDC",false,null,1700000000000]]',
+      `${u64(41)}${u64(8)}\x01${ascii('SOL_USDC')}${amounts}${ascii('1500')}${ascii('USDC')}${time}`,
     );
-    expect(text(publicTrade)).toBe('[41,"SOL_USDC","10000","150","1500000",true,1700000000000]');
+    // Flags 0x01: the buyer was the maker.
+    expect(text(publicTrade)).toBe(`${u64(41)}\x01${ascii('SOL_USDC')}${amounts}${time}`);
     // The keys in the order of the objects of formats 1 to 5, an absent systemOrderType absent.
     const [makerFill] = decodeFills(makerFills) as [FillRecord];
     expect(makerFill).toStrictEqual({
@@ -379,13 +432,16 @@ describe('fill and public trade records (storage format 7)', () => {
   test("a liquidation's system order type is on the taker's fill only, before timeMs", () => {
     const operations: BatchOperation[] = [];
     historyOperations(state, 9, [{ ...trade, systemOrderType: 'LiquidatePositionOnBook' }], operations);
-    const [, makerFills, takerFills] = values(operations) as [Uint8Array, Uint8Array, Uint8Array];
-    expect(text(takerFills)).toContain(',false,"LiquidatePositionOnBook",1700000000000]]');
+    const [publicTrade, makerFills, takerFills] = values(operations) as [Uint8Array, Uint8Array, Uint8Array];
+    expect(text(takerFills)).toContain('\x04USDC\x17LiquidatePositionOnBook');
     expect(decodeFills(makerFills)[0]!.systemOrderType).toBeUndefined();
     expect(Object.keys(decodeFills(takerFills)[0]!).slice(-2)).toEqual(['systemOrderType', 'timeMs']);
     expect(decodeFills(takerFills)[0]!.systemOrderType).toBe('LiquidatePositionOnBook');
-    expect(() => decodeFills(Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 9, 0x5b, 0x5d))).toThrow('not a fills record: []');
-    expect(() => decodeFills(Buffer.from('\0\0\0\0\0\0\0\x09[[1]]', 'latin1'))).toThrow('not a fills record');
+    expect(() => decodeFills(Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 9))).toThrow('a fills record without fills');
+    expect(() => decodeFills(takerFills.subarray(0, takerFills.length - 1))).toThrow('a truncated fills record');
+    // A format-7 record (a JSON array) is not read as binary: its first fill's flags byte is out of range.
+    expect(() => decodeFills(Buffer.from('\0\0\0\0\0\0\0\x09[[41,7,"SOL_USDC","Bid"]]', 'latin1'))).toThrow();
+    expect(() => decodeTrade(Buffer.concat([publicTrade, Uint8Array.of(0)]))).toThrow('after its end');
   });
 });
 
@@ -580,5 +636,32 @@ describe('order pointers (storage format 6): one record per entry', () => {
     // Ids no entry accepted: before the first, in a gap, after the last.
     for (const orderId of [0, 1, 2, 4, 9, 1_000]) expect(await history.order(orderId)).toBeUndefined();
     await db.close();
+  });
+
+  test('storage format 8: the pointers come in runs of one account, of at most 255 orders', () => {
+    const runs = (value: Uint8Array) => {
+      const found: Array<[number, string]> = [];
+      for (let offset = 8; offset < value.length; offset += 1 + 44 + value[offset]! * 8)
+        found.push([value[offset]!, Buffer.from(value).toString('latin1', offset + 1, offset + 45)]);
+      return found;
+    };
+    const mixed = [order(1, alice), order(2, alice), order(3, bob), order(4, alice)];
+    const value = orderPointersValue(9, mixed);
+    expect(runs(value)).toEqual([
+      [2, alice],
+      [1, bob],
+      [1, alice],
+    ]);
+    expect(value.length).toBe(8 + 3 * 45 + 4 * 8);
+    expect(mixed.map((view) => accountOfOrderPointer(value, view.orderId))).toEqual([alice, alice, bob, alice]);
+    expect(accountOfOrderPointer(value, 5)).toBeUndefined();
+    const many = Array.from({ length: 300 }, (_, index) => order(10 + index, bob));
+    const long = orderPointersValue(9, many);
+    expect(runs(long)).toEqual([
+      [255, bob],
+      [45, bob],
+    ]);
+    expect(accountOfOrderPointer(long, 309)).toBe(bob);
+    expect(() => accountOfOrderPointer(long.subarray(0, long.length - 1), 1)).toThrow('not an order pointer record');
   });
 });

@@ -10,8 +10,10 @@
  * 8-byte big-endian id, so the newest record of an account comes last.
  * Values: the 8-byte big-endian sequence of the entry that wrote the record,
  * then UTF-8 JSON with every bigint as a decimal string; the exceptions are
- * the order pointers (0x12), which name the orders' accounts, and the order
- * ids an entry accepted for an account (0x11), both binary (history-orders.ts).
+ * the order pointers (0x12), which name the orders' accounts, the order ids
+ * an entry accepted for an account (0x11) and, from storage format 8, the
+ * orders' status records (0x1d), fills (0x10) and public trades (0x15), all
+ * binary (history-orders.ts, history-trades.ts).
  *
  * From storage format 7 an entry writes at most one fill record (0x10) and one
  * order-ids record (0x11) per account it touched, and each changed order's
@@ -66,18 +68,20 @@ import {
   decodeOrder,
   orderIdsOf,
   orderIdsValue,
-  orderJson,
   orderPointersValue,
+  orderValue,
 } from './history-orders.js';
-import { decodeFills, decodeTrade, fillJson, liquidationFillJson, tradeJson } from './history-trades.js';
 import {
-  asciiRecordValue,
-  historyKeyspaces,
-  keyspaces,
-  prefixRange,
-  readUint64,
-  writeUint64,
-} from './storage-format.js';
+  decodeFills,
+  decodeTrade,
+  fillsValue,
+  liquidationFill,
+  tradeAmounts,
+  tradeFill,
+  tradeValue,
+  type FillFields,
+} from './history-trades.js';
+import { historyKeyspaces, keyspaces, prefixRange, readUint64, writeUint64 } from './storage-format.js';
 
 export interface FillRecord {
   readonly tradeId: number;
@@ -275,36 +279,37 @@ function putLiquidationTrade(fills: EntryFills, state: ExchangeState, event: Liq
   const quote = state.marketsBySymbol.get(event.market)?.quote.symbol;
   if (quote === undefined) throw new Error(`liquidation trade ${event.tradeId} on unknown market ${event.market}`);
   // The counterparty's (maker-like) fill first, as a trade's maker fill: the order formats 1 to 6 kept by key.
-  addFill(fills, event.counterparty, liquidationFillJson(event, true, quote));
-  addFill(fills, event.account, liquidationFillJson(event, false, quote));
+  const amounts = tradeAmounts(event);
+  addFill(fills, event.counterparty, liquidationFill(event, amounts, true, quote));
+  addFill(fills, event.account, liquidationFill(event, amounts, false, quote));
 }
 
 /** An entry's fills by account, in the order they happened (trade id, then maker before taker); a Map keeps it. */
-type EntryFills = Map<string, string[]>;
+type EntryFills = Map<string, FillFields[]>;
 
-function addFill(fills: EntryFills, accountId: string, json: string): void {
+function addFill(fills: EntryFills, accountId: string, fill: FillFields): void {
   const list = fills.get(accountId);
-  if (list === undefined) fills.set(accountId, [json]);
-  else list.push(json);
+  if (list === undefined) fills.set(accountId, [fill]);
+  else list.push(fill);
 }
 
 /**
  * One fill record per account the entry filled (format 7): 0x10 ‖ account ‖ u64 sequence, the value the writer
- * sequence ‖ a JSON array of the fills' arrays, oldest first. Sequences grow with trade ids, so an account's
- * records in key order are its fills in trade order.
+ * sequence ‖ the fills, oldest first (binary from format 8, history-trades.ts). Sequences grow with trade ids, so an
+ * account's records in key order are its fills in trade order.
  */
 function putFills(operations: BatchOperation[], sequence: number, fills: EntryFills): void {
   for (const [accountId, list] of fills) {
     operations.push({
       type: 'put',
       key: accountIdKey(keyspaces.fillByAccount, accountId, sequence),
-      value: asciiRecordValue(sequence, `[${list.join(',')}]`),
+      value: fillsValue(sequence, list),
     });
   }
 }
 
 /*
- * Fills, trades and orders are JSON arrays written with templates on the sequencing thread (history-trades.ts,
+ * Fills, trades and orders are binary records written on the sequencing thread (history-trades.ts,
  * history-orders.ts). Deposits and withdrawals carry free text (addresses, chain ids, reasons) and use JSON.stringify.
  */
 function depositJson(deposit: DepositView): string {
@@ -331,7 +336,7 @@ function putOrder(operations: BatchOperation[], sequence: number, order: OrderVi
   operations.push({
     type: 'put',
     key: orderStatusKey(order.orderId),
-    value: asciiRecordValue(sequence, orderJson(order)),
+    value: orderValue(sequence, order),
   });
 }
 
@@ -403,12 +408,14 @@ function putTrade(
   // A perpetual's fees are both in USDC (perp-settlement.ts): its fills move no base units.
   const base = market.perp === undefined ? market.base.symbol : quote;
   // The buyer pays its fee in the base asset it receives, the seller in quote.
-  addFill(fills, event.makerAccount, fillJson(event, true, takerBuys ? 'Ask' : 'Bid', takerBuys ? quote : base));
-  addFill(fills, event.takerAccount, fillJson(event, false, event.takerSide, takerBuys ? base : quote));
+  const amounts = tradeAmounts(event);
+  const makerSide = takerBuys ? 'Ask' : 'Bid';
+  addFill(fills, event.makerAccount, tradeFill(event, amounts, true, makerSide, takerBuys ? quote : base));
+  addFill(fills, event.takerAccount, tradeFill(event, amounts, false, event.takerSide, takerBuys ? base : quote));
   operations.push({
     type: 'put',
     key: tradeKey(event.market, event.tradeId),
-    value: asciiRecordValue(sequence, tradeJson(event)),
+    value: tradeValue(sequence, event, amounts),
   });
 }
 
@@ -512,7 +519,7 @@ export async function historyRepairOperations(
       if (space === keyspaces.orderStatusById) {
         const order = state.orders.get(readUint64(key, 1));
         if (order !== undefined) {
-          operations.push({ type: 'put', key, value: asciiRecordValue(lastKept, orderJson(viewOrder(order))) });
+          operations.push({ type: 'put', key, value: orderValue(lastKept, viewOrder(order)) });
           rewritten += 1;
           continue;
         }
@@ -602,7 +609,7 @@ export class LevelHistoryIndex implements HistoryIndex {
         const orderId = orderIds[index]!;
         const record = await this.db.get(orderStatusKey(orderId));
         if (record === undefined) throw new Error(`order ${orderId} of ${accountId} has no status record`);
-        yield decodeOrder(record, accountId);
+        yield decodeOrder(record, orderId, accountId);
       }
     }
   }
@@ -624,7 +631,7 @@ export class LevelHistoryIndex implements HistoryIndex {
     // Written in the same batch as the pointer and never deleted while the pointer stays (but by a torn-tail repair,
     // which runs before the node serves), so it is there.
     const value = await this.db.get(orderStatusKey(orderId));
-    return value === undefined ? undefined : decodeOrder(value, account);
+    return value === undefined ? undefined : decodeOrder(value, orderId, account);
   }
 
   async deposits(accountId: string, page: Page): Promise<DepositView[]> {

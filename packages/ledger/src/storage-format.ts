@@ -58,11 +58,15 @@ export const historyKeyspaces: readonly number[] = [
  * records; version 7 writes one record per account and entry under the
  * account keys: an account's fills of the entry in one 0x10 record, the ids
  * of the orders the entry accepted for it in one 0x11 record, and each
- * order's latest status under its id (0x1d) instead of under its account.
+ * order's latest status under its id (0x1d) instead of under its account;
+ * version 8 stores those status records (0x1d), the fills (0x10) and the
+ * public trades (0x15) as binary records instead of JSON arrays, and the
+ * order pointers (0x12) in runs of one account instead of one account id
+ * per order.
  * An older ledger is upgraded in place when it is opened (storage-upgrade.ts,
  * docs/log-format.md "Storage format versions").
  */
-export const storageFormatVersion = 7;
+export const storageFormatVersion = 8;
 
 const ascii = (text: string): Uint8Array => new TextEncoder().encode(text);
 function metaKey(name: string): Uint8Array {

@@ -9,7 +9,8 @@
  * and orders are written one record per fill and per order under the
  * account keys, as formats 1 to 6 stored them, so the upgrade to format 7
  * (one record per account and entry, an order's latest status under its id)
- * is tested by the same ledger.
+ * and 8 (binary records) is tested by the same ledger; a second test turns a
+ * format-8 ledger back into format 7's records and upgrades it.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ import {
   signMessage,
   type AttestationOfAnyVersion,
   type LogEntry,
+  type OrderView,
 } from '@vex/engine';
 import { replayLog } from '@vex/replayer';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -35,6 +37,7 @@ import { RecoveryError } from './errors.js';
 import { ExchangeNode } from './exchange-node.js';
 import { decodeOrder, orderIdsOf } from './history-orders.js';
 import { decodeFills, decodeTrade } from './history-trades.js';
+import type { FillRecord, PublicTrade } from './history.js';
 import type { Sequencer } from './sequencer.js';
 import {
   attestationKey,
@@ -68,7 +71,8 @@ const asJson = (record: unknown) =>
  */
 function legacyOrderRecords(key: Uint8Array, value: Uint8Array, account: string): BatchOperation[] {
   const orderId = key.subarray(1, 9);
-  const legacy = Buffer.concat([value.subarray(0, 8), Buffer.from(asJson(decodeOrder(value, account)), 'latin1')]);
+  const view = decodeOrder(value, Number(Buffer.from(orderId).readBigUInt64BE(0)), account);
+  const legacy = Buffer.concat([value.subarray(0, 8), Buffer.from(asJson(view), 'latin1')]);
   const byAccount = Buffer.concat([Uint8Array.of(keyspaces.orderByAccount), Buffer.from(account, 'latin1'), orderId]);
   return [
     { type: 'put', key: byAccount, value: legacy },
@@ -105,6 +109,66 @@ function legacyTradeRecord(value: Uint8Array): Uint8Array {
   return Buffer.concat([value.subarray(0, 8), Buffer.from(asJson(decodeTrade(value)), 'latin1')]);
 }
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+/** Format 7's order record (history-orders.ts before format 8): a JSON array of 17 elements by position. */
+function format7OrderJson(order: OrderView): string {
+  const optional = (field: bigint | number | undefined, quoted: boolean) =>
+    field === undefined ? 'null' : quoted ? `"${field}"` : `${field}`;
+  return (
+    `[${order.orderId},"${order.market}","${order.side}","${order.orderType}","${order.priceTicks}",` +
+    `"${order.quantitySteps}",${optional(order.quoteQuantityUnits, true)},"${order.executedSteps}",` +
+    `"${order.executedQuoteUnits}","${order.timeInForce}",${order.postOnly},"${order.selfTradePrevention}",` +
+    `${order.reduceOnly === true},${optional(order.clientId, false)},${optional(order.triggerPriceTicks, true)},` +
+    `"${order.status}",${order.createdAtMs}]`
+  );
+}
+
+/** Format 7's fill (an element of a fills record's array) and public trade records: JSON arrays by position. */
+function format7FillJson(fill: FillRecord): string {
+  const systemOrderType = fill.systemOrderType === undefined ? 'null' : `"${fill.systemOrderType}"`;
+  return (
+    `[${fill.tradeId},${fill.orderId},"${fill.market}","${fill.side}","${fill.priceTicks}","${fill.quantitySteps}",` +
+    `"${fill.quoteUnits}","${fill.feeUnits}","${fill.feeAsset}",${fill.isMaker},${systemOrderType},${fill.timeMs}]`
+  );
+}
+
+function format7TradeJson(trade: PublicTrade): string {
+  return (
+    `[${trade.tradeId},"${trade.market}","${trade.priceTicks}","${trade.quantitySteps}","${trade.quoteUnits}",` +
+    `${trade.isBuyerMaker},${trade.timeMs}]`
+  );
+}
+
+/** Format 7's order pointers (formats 6 and 7): writer sequence, then u64 order id ‖ account id per order. */
+function format7Pointers(value: Uint8Array): Uint8Array {
+  const parts: Buffer[] = [Buffer.from(value.subarray(0, 8))];
+  for (let offset = 8; offset < value.length; ) {
+    const count = value[offset]!;
+    const account = Buffer.from(value.subarray(offset + 1, offset + 45));
+    for (let index = 0; index < count; index += 1) {
+      const id = offset + 45 + index * 8;
+      parts.push(Buffer.from(value.subarray(id, id + 8)), account);
+    }
+    offset += 45 + count * 8;
+  }
+  return Buffer.concat(parts);
+}
+
+/** Every answer of the history about the node's accounts and markets: fills, orders, each order by id, trades. */
+async function historyAnswers(node: ExchangeNode) {
+  const fills = new Map<string, FillRecord[]>();
+  const accountOrders = new Map<string, OrderView[]>();
+  const orders = new Map<number, OrderView | undefined>();
+  const trades = new Map<string, PublicTrade[]>();
+  for (const accountId of node.state.accounts.keys()) {
+    fills.set(accountId, await node.history.fills(accountId, { limit: 1_000 }));
+    const pages = await node.history.orders(accountId, { limit: 1_000 });
+    accountOrders.set(accountId, pages);
+    for (const order of pages) orders.set(order.orderId, await node.history.order(order.orderId));
+  }
+  for (const market of node.state.marketsBySymbol.keys()) trades.set(market, await node.history.trades(market, 1_000));
+  return { fills, accountOrders, orders, trades };
+}
 
 interface Format1Ledger {
   /** Every 0x17 record a current node derives from this log, as hex key → hex value. */
@@ -274,7 +338,7 @@ describe('storage format upgrade', () => {
 
     const first = openNode(directory.path, old.lastLogTimeMs);
     const node = await first.opened;
-    expect(first.logging.lines.some((line) => line.msg.startsWith('ledger upgraded from storage format 1 to 7'))).toBe(
+    expect(first.logging.lines.some((line) => line.msg.startsWith('ledger upgraded from storage format 1 to 8'))).toBe(
       true,
     );
     expect(node.state.headSequence).toBe(old.headSequence);
@@ -332,7 +396,7 @@ describe('storage format upgrade', () => {
     expect(node.latestAttestation()).toMatchObject({ version: 2, sequence: submitted.sequence });
     await node.close();
 
-    expect(await readFormat(directory.path)).toBe(7);
+    expect(await readFormat(directory.path)).toBe(8);
     expect(await readRange(directory.path, lendingRange)).toEqual(old.lendingRecords);
     // The old fill and order records (one per fill, one per order, under the account keys) are gone: what is under
     // 0x10 is one record per account and entry that filled it (0x10 ‖ account ‖ u64 sequence: 53 bytes against the
@@ -351,27 +415,32 @@ describe('storage format upgrade', () => {
     expect(orderIds.sort((a, b) => a - b)).toEqual(oldOrderIds.sort((a, b) => a - b));
     const statuses = await readRange(directory.path, orderStatusRange);
     expect([...statuses.keys()].map((key) => Number(Buffer.from(key, 'hex').readBigUInt64BE(1)))).toEqual(oldOrderIds);
-    // The public trades were rewritten as arrays under the same keys, holding the same records.
+    // The public trades were rewritten as binary records (format 8) under the same keys, holding the same records.
     const trades = await readRange(directory.path, tradeRange);
     expect([...trades.keys()].slice(0, oldTrades.size)).toEqual([...oldTrades.keys()]);
     for (const [key, value] of oldTrades) {
       const legacy = JSON.parse(Buffer.from(value, 'hex').toString('latin1', 8)) as Record<string, unknown>;
       const decoded = decodeTrade(Buffer.from(trades.get(key)!, 'hex'));
-      expect(Buffer.from(trades.get(key)!, 'hex')[8]).toBe(0x5b); // '['
+      expect(Buffer.from(trades.get(key)!, 'hex')[8]).toBe(0); // the u64 trade id's first byte, not JSON's '['
       expect(Object.keys(decoded)).toEqual(Object.keys(legacy));
       expect(JSON.parse(asJson(decoded))).toEqual(legacy);
     }
-    // The old order-by-id records are gone: what is under 0x12 is format 6's order pointers, one record per entry
-    // that accepted orders (u64 writer sequence, then u64 order id ‖ 44-byte account id per order), and no more of
-    // them than there are orders.
+    // The old order-by-id records are gone: what is under 0x12 is format 8's order pointers, one record per entry
+    // that accepted orders (u64 writer sequence, then per run of one account's orders u8 count ‖ 44-byte account id
+    // ‖ count × u64 order id), and no more of them than there are orders.
     const pointers = await readRange(directory.path, orderByIdRange);
     expect(pointers.size).toBeGreaterThan(2);
     expect(pointers.size).toBeLessThanOrEqual(oldOrders.size + 1);
-    expect([...pointers.values()].every((value) => value.length / 2 > 8 && (value.length / 2 - 8) % 52 === 0)).toBe(
-      true,
-    );
+    const runsEnd = (value: Buffer) => {
+      let offset = 8;
+      while (offset < value.length) offset += 1 + 44 + value[offset]! * 8;
+      return offset;
+    };
+    expect(
+      [...pointers.values()].every((hexValue) => runsEnd(Buffer.from(hexValue, 'hex')) === hexValue.length / 2),
+    ).toBe(true);
 
-    // A second start finds format 7: no upgrade, the same state.
+    // A second start finds format 8: no upgrade, the same state.
     const second = openNode(directory.path, old.lastLogTimeMs + 2_000);
     const reopened = await second.opened;
     expect(second.logging.lines.some((line) => line.msg.startsWith('ledger upgraded'))).toBe(false);
@@ -395,6 +464,49 @@ describe('storage format upgrade', () => {
     expect(report.recordsChecked).toBe(attestations.length);
   });
 
+  test('a format-7 ledger (JSON arrays, a pointer per order) is upgraded to 8, every history answer kept', async () => {
+    const directory = await temporaryDirectory();
+    cleanups.push(directory.remove);
+    const old = await writeFormat1Ledger(directory.path, marginLog());
+    const first = openNode(directory.path, old.lastLogTimeMs);
+    const answers = await historyAnswers(await first.opened);
+    await (await first.opened).close();
+    expect(answers.orders.size).toBeGreaterThan(2);
+
+    // Back to format 7's records, as a format-7 node wrote them for the same log.
+    const db = createDatabase(join(directory.path, 'ledger'));
+    await db.open();
+    const format7: BatchOperation[] = [{ type: 'put', key: formatMetaKey, value: Uint8Array.of(7) }];
+    const rewrite = async (space: number, json: (key: Uint8Array, value: Uint8Array) => Uint8Array) => {
+      for await (const [key, value] of db.iterator(prefixRange(Uint8Array.of(space))))
+        format7.push({ type: 'put', key, value: json(key, value) });
+    };
+    const withSequence = (value: Uint8Array, text: string) => Buffer.concat([value.subarray(0, 8), Buffer.from(text)]);
+    await rewrite(keyspaces.orderStatusById, (key, value) =>
+      withSequence(value, format7OrderJson(decodeOrder(value, Number(Buffer.from(key).readBigUInt64BE(1)), ''))),
+    );
+    await rewrite(keyspaces.fillByAccount, (_, value) =>
+      withSequence(value, `[${decodeFills(value).map(format7FillJson).join(',')}]`),
+    );
+    await rewrite(keyspaces.tradeByMarket, (_, value) => withSequence(value, format7TradeJson(decodeTrade(value))));
+    await rewrite(keyspaces.orderById, (_, value) => format7Pointers(value));
+    await writeBatch(db, [format7], { sync: true });
+    await db.close();
+
+    const second = openNode(directory.path, old.lastLogTimeMs + 1_000);
+    const upgraded = await second.opened;
+    expect(second.logging.lines.some((line) => line.msg.startsWith('ledger upgraded from storage format 7 to 8'))).toBe(
+      true,
+    );
+    expect(await historyAnswers(upgraded)).toEqual(answers);
+    await upgraded.close();
+    expect(await readFormat(directory.path)).toBe(8);
+    const statuses = await readRange(directory.path, orderStatusRange);
+    expect(statuses.size).toBe(answers.orders.size);
+    // Binary again: the flags byte after the writer sequence, not JSON's '['.
+    expect([...statuses.values()].every((value) => Buffer.from(value, 'hex')[8]! < 0x40)).toBe(true);
+  });
+
   test('the replayer refuses a version-1 record after a version-2 one', async () => {
     const directory = await temporaryDirectory();
     cleanups.push(directory.remove);
@@ -413,9 +525,9 @@ describe('storage format upgrade', () => {
   });
 
   test.each([
-    [Uint8Array.of(8), 'the storage format is 0x08, this node reads formats 1 to 7 (it was written by a newer version'],
-    [Uint8Array.of(0), 'the storage format is 0x00, this node reads formats 1 to 7 (this node cannot read it'],
-    [undefined, 'the storage format is missing, this node reads formats 1 to 7'],
+    [Uint8Array.of(9), 'the storage format is 0x09, this node reads formats 1 to 8 (it was written by a newer version'],
+    [Uint8Array.of(0), 'the storage format is 0x00, this node reads formats 1 to 8 (this node cannot read it'],
+    [undefined, 'the storage format is missing, this node reads formats 1 to 8'],
   ])('a ledger of format %s is refused with what to do, and left as it was', async (format, message) => {
     const directory = await temporaryDirectory();
     cleanups.push(directory.remove);

@@ -50,6 +50,16 @@
  * entry that made it, every order's ids by the entry that accepted it, and
  * every order's last change is in some entry. A node of format 6 refuses the
  * ledger by its format.
+ *
+ * Version 7 → 8 (and any older one → 8 at once): version 8's order status
+ * (0x1d), fill (0x10) and public trade (0x15) records are binary instead of
+ * JSON arrays, under the same keys, and its order pointers (0x12) name each
+ * run of one account's orders once. The replay writes every one of them
+ * again under the same key (each is written by an entry of the log: the
+ * trade's, the accepting one, the order's last change), so none of format
+ * 7's would survive it; the upgrade's batch deletes them anyway, so that what
+ * a format-8 ledger holds under those keyspaces never depends on that.
+ * A node of format 7 refuses the ledger by its format.
  */
 import { bytesToLowerHex } from '@vex/engine';
 import type { Logger } from 'pino';
@@ -65,11 +75,18 @@ import {
 } from './storage-format.js';
 
 /**
- * The records an older format wrote differently under keys of these keyspaces: the replay writes format 7's, and an
+ * The records an older format wrote differently under keys of these keyspaces: the replay writes format 8's, and an
  * old one left would be misread (an order-by-id record of formats 1 to 5 under an id that is not its entry's first
- * as that order's pointers; a fill or order record of formats 1 to 6 as a format-7 fill or order-ids record).
+ * as that order's pointers; a fill or order record of formats 1 to 6 as a format-7 fill or order-ids record), or
+ * is one the replay overwrites under the same key (format 7's JSON status, fill and trade records, its pointers).
  */
-const rewrittenKeyspaces = [keyspaces.fillByAccount, keyspaces.orderByAccount, keyspaces.orderById];
+const rewrittenKeyspaces = [
+  keyspaces.fillByAccount,
+  keyspaces.orderByAccount,
+  keyspaces.orderById,
+  keyspaces.orderStatusById,
+  keyspaces.tradeByMarket,
+];
 
 /** The oldest storage format this code upgrades. */
 export const oldestUpgradableStorageFormat = 1;
@@ -111,7 +128,7 @@ export async function upgradeStorageFormat(
   const operations: BatchOperation[] = [];
   for await (const key of db.keys(snapshotRange)) operations.push({ type: 'del', key });
   const snapshotsDropped = operations.length;
-  // The records the replay rewrites in format 7's kind go in the same batch (rewrittenKeyspaces).
+  // The records the replay rewrites in format 8's kind go in the same batch (rewrittenKeyspaces).
   for (const space of rewrittenKeyspaces)
     for await (const key of db.keys(prefixRange(Uint8Array.of(space)))) operations.push({ type: 'del', key });
   const historyRecordsDropped = operations.length - snapshotsDropped;
