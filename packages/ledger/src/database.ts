@@ -55,13 +55,14 @@ export type BatchOperation =
   | { readonly type: 'del'; readonly key: Uint8Array };
 
 /**
- * LevelDB's write buffer (its memtable). LevelDB's default is 4 MiB; the ledger writes about 12 KB of history per
- * 20-order batch entry (docs/log-format.md), so at a batched load a 4 MiB memtable filled about every 0.2 s, and each
- * one written out began compactions across the whole key space (the history is keyed by account). With 64 MiB
- * (RocksDB's default) the updates of one order's record more often meet in memory and fewer, larger level-0 files
- * are merged: 8 to 13 µs less server CPU per batched order (of 47 to 53) in 5 of 5 alternating pairs, one of them
- * with a 30-second batch phase (docs/benchmarks.md, "The half-load tail"). The cost: up to two buffers in memory (the
- * one filling and the one being written out) and, at opening, LevelDB's replay of up to one buffer of its own log.
+ * LevelDB's write buffer (its memtable). LevelDB's default is 4 MiB; the ledger wrote about 12 KB of history per
+ * 20-order batch entry (storage format 7; format 8's binary records, about 6.2 KB: docs/log-format.md), so at a
+ * batched load a 4 MiB memtable filled about every 0.2 s, and each one written out began compactions across the
+ * whole key space (the history is keyed by account). With 64 MiB (RocksDB's default) the updates of one order's
+ * record more often meet in memory and fewer, larger level-0 files are merged: 8 to 13 µs less server CPU per
+ * batched order (of 47 to 53) in 5 of 5 alternating pairs, one of them with a 30-second batch phase
+ * (docs/benchmarks.md, "The half-load tail"). The cost: up to two buffers in memory (the one filling and the one
+ * being written out) and, at opening, LevelDB's replay of up to one buffer of its own log.
  */
 export const writeBufferBytes = 64 * 1024 * 1024;
 

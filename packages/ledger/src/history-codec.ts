@@ -56,6 +56,9 @@ function internedAscii(bytes: Uint8Array, start: number, length: number): string
   return text;
 }
 
+/** What bigint.toString() writes: an optional minus sign, then digits. */
+const decimalIntegerPattern = /^-?[0-9]+$/;
+
 /** Reads what the writers above wrote, front to back; every read checks the record's end. */
 export class RecordReader {
   private offset: number;
@@ -88,24 +91,18 @@ export class RecordReader {
   }
 
   /**
-   * A decimal integer. Up to 15 digits (below 2^53, so exact as a double) it is read digit by digit into a number
-   * and made a bigint; longer ones, and a sign, go through the text. Either way the same bigint as BigInt(text).
+   * A decimal integer, exactly as BigInt reads its text. The digits are not summed as a number first, though that
+   * would be exact up to 15 of them: the project does no number arithmetic on amounts anywhere.
    */
   bigint(): bigint {
     const length = this.byte();
     this.need(length);
     const start = this.offset;
     this.offset += length;
-    // BigInt('') is 0n: an empty field is a damaged record, not zero.
-    if (length === 0) throw new Error(`an empty decimal in a ${this.what} record`);
-    if (length > 15) return BigInt(internedAscii(this.bytes, start, length));
-    let value = 0;
-    for (let index = start; index < start + length; index += 1) {
-      const digit = this.bytes[index]! - 0x30;
-      if (digit < 0 || digit > 9) return BigInt(internedAscii(this.bytes, start, length));
-      value = value * 10 + digit;
-    }
-    return BigInt(value);
+    const text = String.fromCharCode.apply(null, this.bytes.subarray(start, start + length) as unknown as number[]);
+    // Also refuses an empty field, which BigInt would read as 0n.
+    if (!decimalIntegerPattern.test(text)) throw new Error(`a malformed decimal in a ${this.what} record`);
+    return BigInt(text);
   }
 
   uint64(): number {
