@@ -5,7 +5,6 @@
  * no sign, no exponent, no leading zeros in the integer part, no empty parts.
  * Anything more precise than the target scale is rejected, never rounded.
  */
-const decimalPattern = /^(0|[1-9][0-9]*)(?:\.([0-9]+))?$/;
 
 /** Longest decimal string accepted anywhere; bounds bigint work on hostile input. */
 export const maximumDecimalLength = 48;
@@ -14,20 +13,51 @@ export type DecimalParse =
   | { readonly ok: true; readonly units: bigint }
   | { readonly ok: false; readonly reason: 'malformed' | 'too-precise' | 'too-long' };
 
-/** Parses `text` into an integer count of 10^-scale units. */
+const zeroCode = 0x30;
+const nineCode = 0x39;
+const pointCode = 0x2e;
+/** Runs of zeros by length, for the fraction's padding to the scale (every scale in use is below 64). */
+const zeroRuns: readonly string[] = Array.from({ length: 64 }, (_, length) => '0'.repeat(length));
+
+/**
+ * Parses `text` into an integer count of 10^-scale units. Every order's price
+ * and quantity come through here (order-request.ts), so the text is read by
+ * character code rather than matched by a regular expression, whose match
+ * array and captured strings, with the padded copy, cost about as much as the
+ * BigInt itself. It accepts exactly the grammar `^(0|[1-9][0-9]*)(\.[0-9]+)?$`
+ * (decimal.test.ts holds it to that expression) and refuses with the same
+ * reasons in the same order: too long, malformed, too precise.
+ */
 export function parseDecimal(text: string, scale: number): DecimalParse {
-  if (text.length > maximumDecimalLength) return { ok: false, reason: 'too-long' };
-  const match = decimalPattern.exec(text);
-  if (match === null) return { ok: false, reason: 'malformed' };
-  const integerPart = match[1] as string;
-  let fraction = match[2] ?? '';
-  // Trailing zeros carry no precision, so "0.50" at scale 1 is exactly 5 units.
-  let end = fraction.length;
-  while (end > 0 && fraction.charCodeAt(end - 1) === 48) end -= 1;
-  fraction = fraction.slice(0, end);
-  if (fraction.length > scale) return { ok: false, reason: 'too-precise' };
-  const units = BigInt(integerPart + fraction.padEnd(scale, '0'));
+  const length = text.length;
+  if (length > maximumDecimalLength) return { ok: false, reason: 'too-long' };
+  let index = 0;
+  while (index < length && isDigitCode(text.charCodeAt(index))) index += 1;
+  const integerEnd = index;
+  if (integerEnd === 0 || (integerEnd > 1 && text.charCodeAt(0) === zeroCode))
+    return { ok: false, reason: 'malformed' };
+  // The fraction's digits end at fractionEnd once its trailing zeros, which carry no precision, are left out:
+  // "0.50" at scale 1 is exactly 5 units.
+  let fractionEnd = integerEnd + 1;
+  if (index < length) {
+    if (text.charCodeAt(index) !== pointCode || index + 1 === length) return { ok: false, reason: 'malformed' };
+    for (index += 1; index < length; index += 1) {
+      const code = text.charCodeAt(index);
+      if (!isDigitCode(code)) return { ok: false, reason: 'malformed' };
+      if (code !== zeroCode) fractionEnd = index + 1;
+    }
+  }
+  const fractionLength = fractionEnd - integerEnd - 1;
+  if (fractionLength > scale) return { ok: false, reason: 'too-precise' };
+  const integerPart = text.slice(0, integerEnd);
+  const digits = fractionLength === 0 ? integerPart : integerPart + text.slice(integerEnd + 1, fractionEnd);
+  const padding = scale - fractionLength;
+  const units = BigInt(padding === 0 ? digits : digits + (zeroRuns[padding] ?? '0'.repeat(padding)));
   return { ok: true, units };
+}
+
+function isDigitCode(code: number): boolean {
+  return code >= zeroCode && code <= nineCode;
 }
 
 /** Formats integer units at `scale` as the shortest exact decimal (no trailing zeros). */

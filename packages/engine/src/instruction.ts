@@ -239,6 +239,8 @@ const blockchainNamePattern = /^[A-Za-z][A-Za-z0-9]{0,31}$/;
 /** A perpetual's symbol carries the suffix _PERP (SOL_USDC_PERP). */
 const symbolPattern = /^[A-Z0-9]{1,16}(_[A-Z0-9]{1,16}(_PERP)?)?$/;
 const lowerHexDigestPattern = /^[0-9a-f]{64}$/;
+/** The last value symbolPattern accepted (none yet: undefined): a memory of one answer, never changing a result. */
+let lastValidSymbol: string | undefined;
 
 /** Reads one group's parameters, tracking which keys were consumed so leftovers can be rejected. */
 export class ParameterReader {
@@ -316,7 +318,10 @@ export class ParameterReader {
 
   symbol(key: string): string {
     const value = this.required(key);
+    // Nearly every entry names the market the one before it named: a value equal to the last valid symbol is valid.
+    if (value === lastValidSymbol) return value;
     if (!symbolPattern.test(value)) throw new ParseFailure(`"${key}" is not a valid symbol.`);
+    lastValidSymbol = value;
     return value;
   }
 

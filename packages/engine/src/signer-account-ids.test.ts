@@ -12,7 +12,7 @@ function keyOf(prefix: number, tail: number): Uint8Array {
 
 describe('signerAccountId', () => {
   it('is accountIdOf for every key, however often and in whatever order keys come', () => {
-    // Keys sharing their first four bytes (any memory keyed by them must still compare the whole key), in turn.
+    // Keys sharing their first four bytes share a set of two: three of them, in turn, keep evicting each other.
     const keys: Uint8Array[] = [];
     for (let index = 0; index < 6000; index += 1) keys.push(keyOf(index % 3000, index % 3 === 0 ? 7 : index % 5));
     for (let round = 0; round < 3; round += 1) {

@@ -122,7 +122,7 @@ const pieces = fc.constantFrom(
   'quantity=2',
   'side=Bid',
   'symbol=SOL_USDC',
-  // The keys and instruction names of orders and cancels, and near misses of them.
+  // The keys and instruction names parseSigningString takes as constants, and near misses of them.
   'clientId=1',
   'clientI',
   'clientIdx',

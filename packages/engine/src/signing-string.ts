@@ -96,6 +96,47 @@ function isInstructionName(name: string): boolean {
   return true;
 }
 
+/*
+ * The names every order and cancel carries, and the names of those instructions. A part whose key (or
+ * instruction name) is one of them takes the constant instead of a new substring: no allocation, and the
+ * Map stores and the parameter reader finds a string whose hash V8 has already computed (an instruction name
+ * is looked up in the parsers' table too). The constants are valid names by construction (so a known key skips
+ * isKeyAt) and the same text, so every check and result is as for the substring.
+ */
+const knownKeys = [
+  'clientId',
+  'orderId',
+  'orderType',
+  'postOnly',
+  'price',
+  'quantity',
+  'quoteQuantity',
+  'selfTradePrevention',
+  'side',
+  'symbol',
+  'timeInForce',
+];
+const knownInstructionNames = ['orderCancel', 'orderCancelAll', 'orderExecute'];
+/** By length: the known strings of that length. */
+function byLength(names: readonly string[]): (readonly string[] | undefined)[] {
+  const table: string[][] = [];
+  for (const name of names) (table[name.length] ??= []).push(name);
+  return table;
+}
+const knownKeysByLength = byLength(knownKeys);
+const knownInstructionNamesByLength = byLength(knownInstructionNames);
+
+/** The known string equal to text[start, end), or undefined. */
+function knownAt(table: readonly (readonly string[] | undefined)[], text: string, start: number, end: number) {
+  const candidates = table[end - start];
+  if (candidates === undefined) return undefined;
+  const first = text.charCodeAt(start);
+  for (const candidate of candidates) {
+    if (candidate.charCodeAt(0) === first && text.startsWith(candidate, start)) return candidate;
+  }
+  return undefined;
+}
+
 const instructionKey = 'instruction';
 const timestampPrefix = 'timestamp=';
 const windowPrefix = 'window=';
@@ -145,7 +186,8 @@ export function parseSigningString(bytes: Uint8Array): SigningStringParse {
       return failure(`Malformed parameter "${text.slice(partStart, partEnd).slice(0, 40)}".`);
     const keyLength = separator - partStart;
     if (keyLength === instructionKey.length && text.startsWith(instructionKey, partStart)) {
-      const rawValue = text.slice(separator + 1, partEnd);
+      const rawValue =
+        knownAt(knownInstructionNamesByLength, text, separator + 1, partEnd) ?? text.slice(separator + 1, partEnd);
       if (!isInstructionName(rawValue)) return failure('Malformed instruction name.');
       if (groups.length >= maximumBatchSize) return failure(`A batch holds at most ${maximumBatchSize} instructions.`);
       current = { instruction: rawValue, params: new Map() };
@@ -153,8 +195,10 @@ export function parseSigningString(bytes: Uint8Array): SigningStringParse {
       previousKey = '';
     } else {
       if (current === undefined) return failure('The signed message must start with instruction=.');
-      const key = text.slice(partStart, separator);
-      if (!isKeyAt(text, partStart, separator)) return failure(`Malformed parameter name "${key.slice(0, 40)}".`);
+      const known = knownAt(knownKeysByLength, text, partStart, separator);
+      const key = known ?? text.slice(partStart, separator);
+      if (known === undefined && !isKeyAt(text, partStart, separator))
+        return failure(`Malformed parameter name "${key.slice(0, 40)}".`);
       if (key === 'timestamp' || key === 'window') return failure(`Parameter "${key}" is reserved.`);
       // Backpack sorts keys by plain string order; strictly ascending also rules out duplicates.
       if (!(key > previousKey))
