@@ -30,7 +30,7 @@ export function orderPointersValue(sequence: number, orders: readonly OrderView[
   let size = 8;
   let runLength = 0;
   for (let index = 0; index < orders.length; index += 1) {
-    if (runLength === 0 || runLength === maximumRunLength || orders[index]!.account !== orders[index - 1]!.account) {
+    if (startsRun(orders, index, runLength)) {
       size += 1 + accountIdLength;
       runLength = 0;
     }
@@ -44,7 +44,7 @@ export function orderPointersValue(sequence: number, orders: readonly OrderView[
   runLength = 0;
   for (let index = 0; index < orders.length; index += 1) {
     const order = orders[index]!;
-    if (runLength === 0 || runLength === maximumRunLength || order.account !== orders[index - 1]!.account) {
+    if (startsRun(orders, index, runLength)) {
       countOffset = offset;
       value.write(order.account, offset + 1, accountIdLength, 'latin1');
       offset += 1 + accountIdLength;
@@ -58,7 +58,13 @@ export function orderPointersValue(sequence: number, orders: readonly OrderView[
   return value;
 }
 
+/** A run's count is one byte. */
 const maximumRunLength = 255;
+
+/** Whether order `index` begins a new run, after a run of `runLength` orders: the sizing and the writing agree. */
+function startsRun(orders: readonly OrderView[], index: number, runLength: number): boolean {
+  return runLength === 0 || runLength === maximumRunLength || orders[index]!.account !== orders[index - 1]!.account;
+}
 
 /** The account id an entry's order pointers name for `orderId`, or undefined when it has none for that order. */
 export function accountOfOrderPointer(value: Uint8Array, orderId: number): string | undefined {
