@@ -62,7 +62,10 @@ export type BatchOperation =
  * record more often meet in memory and fewer, larger level-0 files are merged: 8 to 13 µs less server CPU per
  * batched order (of 47 to 53) in 5 of 5 alternating pairs, one of them with a 30-second batch phase
  * (docs/benchmarks.md, "The half-load tail"). The cost: up to two buffers in memory (the one filling and the one
- * being written out) and, at opening, LevelDB's replay of up to one buffer of its own log.
+ * being written out) and, at opening, LevelDB's replay of up to one buffer of its own log. A fuller memtable makes
+ * each insert dearer (a deeper skiplist, more cache misses), but 16 MiB saved single orders nothing measurable, and
+ * its extra flushes and compactions cost more than its cheaper inserts saved in a 20-second run and in
+ * packages/ledger/bench/memtable.bench.ts (docs/benchmarks.md, "branch `ldb20`").
  */
 export const writeBufferBytes = 64 * 1024 * 1024;
 
