@@ -6,18 +6,26 @@
  *
  *   npx esbuild packages/engine/bench/perps-instructions.ts --bundle --platform=node --format=esm \
  *     --outfile=/tmp/perps-instructions.mjs
- *   valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
- *     node --predictable --single-threaded --hash-seed=1 --random-seed=1 /tmp/perps-instructions.mjs \
- *     [--spot] [--ops N] [--warm-up N] [--no-run] [--seed N] [--accounts N] [--step-ms N]
+ *   setarch $(uname -m) -R valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file=/dev/null \
+ *     node --predictable --predictable-gc-schedule --single-threaded --v8-pool-size=0 --no-incremental-marking \
+ *     --no-flush-bytecode --no-flush-baseline-code --no-memory-reducer --no-minor-gc-task --hash-seed=1 \
+ *     --random-seed=1 /tmp/perps-instructions.mjs [--spot] [--ops N] [--warm-up N] [--no-run] [--seed N] \
+ *     [--accounts N] [--step-ms N]
  *
- * Bundled, so that no tsx or esbuild service runs beside the engine; `--predictable` (no concurrent compiler or
- * garbage collector threads, a fixed garbage collection schedule) and fixed seeds, so that tiering and collection
- * happen at the same points in every run. The run: both streams built (`--ops N` operations each, default 100,000),
- * the untimed warm-up of perps.bench.ts (the first `--warm-up N` operations of both streams interleaved in 20 slices
- * on throwaway states, default 50,000), then the perps stream alone (the spot stream with `--spot`) on its own state.
+ * Bundled, so that no tsx or esbuild service runs beside the engine. Each flag removes a decision V8 or node
+ * takes on time rather than on the program (docs/benchmarks.md, perps workload, branch `perps20`): no compiler
+ * or collector threads, a fixed heap growth, no incremental marking (its steps are sized by measured speed: with
+ * it, two runs of one bundle differed by 0.3 to 4.5 %), no flushing or memory reducer, fixed seeds, and no
+ * address randomisation. So configured, three runs of one bundle at 50,000 operations agreed to 0.003 %.
+ *
+ * The run: both streams built (`--ops N` operations each, default 100,000), the untimed warm-up of
+ * perps.bench.ts (the first `--warm-up N` operations of both streams interleaved in 20 slices on throwaway
+ * states, default 50,000), then the perps stream alone (the spot stream with `--spot`) on its own state.
  * `--no-run` stops after the warm-up: its count, taken from a full run's, leaves the count of the measured stream.
- * The state hash printed at the end shows that a cut left the result as it was. The script also runs under plain
- * node or tsx (it prints the CPU time of the measured stream), which is how to check that a count's cut is a time's.
+ * The state hash printed at the end shows that a cut left the result as it was. The count includes V8's own
+ * compilation and collection, and it cannot see memory latency (most of a perps operation's extra time: the
+ * cold objects of docs/benchmarks.md, perps14 to perps16): a cut it shows still needs the real bench. The script
+ * also runs under plain node or tsx (it prints the CPU time of the measured stream).
  */
 import { execute, type ExchangeState, stateHashHex } from '../src/index.js';
 import { positiveIntegerArgument } from './bench-support.js';
