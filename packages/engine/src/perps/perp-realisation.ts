@@ -198,14 +198,15 @@ export const realisationsPerEntry = 8;
 export function realiseOldestPositions(state: ExchangeState, recorder: EntryRecorder, timeMs: number): void {
   const windowStartMs = windowStartOf(timeMs);
   const markets = state.markets;
-  // Compared by identity below: cheaper than the id of each swept account (a string not in cache).
-  const poolAccount = state.accounts.get(coveragePoolAccountId);
+  // By identity below (cheaper than each swept account's id); looked up only at a due position: most entries have none.
+  let poolAccount: Account | undefined | null = null;
   for (let marketIndex = 0; marketIndex < markets.length; marketIndex += 1) {
     const market = markets[marketIndex]!;
     const perp = market.perp;
     if (perp === undefined || perp.openInterestUnits === 0n) continue;
     const positions = marketPositionsOf(state, market);
     if (positions.oldest(windowStartMs) === undefined) continue;
+    if (poolAccount === null) poolAccount = state.accounts.get(coveragePoolAccountId);
     // The market's values every realisation below reads, read once: nothing in the sweep changes them.
     const usdc = market.quote;
     const markPrice = perp.funding.markPrice;
