@@ -70,6 +70,14 @@ describe('attestation hot paths', () => {
     const digest = String.fromCharCode(...Array.from({ length: 32 }, (_, index) => (index * 37 + 200) % 256));
     const expected = [...Buffer.from(digest, 'latin1'), ...referenceVarint(1_800_000_000_123n)];
     expect(written((writer) => encodeRememberedMessage(writer, digest, 1_800_000_000_123))).toEqual(expected);
+    // The digest's bytes, as the state encoding reads them from the ring, give the same bytes.
+    const digestBytes = new Uint8Array(Buffer.from(digest, 'latin1'));
+    expect(written((writer) => encodeRememberedMessage(writer, digestBytes, 1_800_000_000_123))).toEqual(expected);
+    for (const acceptedAtMs of [0, 127, 128, 0xffff_ffff, 2 ** 32, Number.MAX_SAFE_INTEGER]) {
+      const bytes = [...digestBytes, ...referenceVarint(BigInt(acceptedAtMs))];
+      expect(written((writer) => encodeRememberedMessage(writer, digestBytes, acceptedAtMs))).toEqual(bytes);
+    }
+    expect(() => written((writer) => encodeRememberedMessage(writer, digestBytes, -1))).toThrow(RangeError);
   });
 
   it("writes an order's account key as its base64 decodes, and refuses a non-canonical one", () => {

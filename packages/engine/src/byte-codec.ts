@@ -5,6 +5,40 @@
  */
 const textEncoder = new TextEncoder();
 
+/** A safe integer (below 2^53) takes at most 8 varint bytes of 7 bits. */
+const maxSafeVarintBytes = 8;
+
+function checkSafeUnsigned(value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new RangeError(`unsigned value ${value} is not a safe non-negative integer`);
+}
+
+/**
+ * Writes a safe non-negative integer at `offset` as a shortest-form varint, exactly as the BigInt loop of
+ * ByteWriter.unsigned does (the state encoding's counters, ids and millisecond times take this path, without BigInt
+ * arithmetic); the caller has made room for 8 bytes. Returns the offset after it. From 2^32 up, the low 28 bits go
+ * first as four bytes with the continuation bit, then the rest (below 2^25); the remainder and the quotient of a safe
+ * integer by 2^28 are both exact in a double.
+ */
+function writeSafeVarint(buffer: Uint8Array, offset: number, value: number): number {
+  let at = offset;
+  let rest = value;
+  if (rest > 0xffff_ffff) {
+    let low = rest % 0x1000_0000;
+    rest = (rest - low) / 0x1000_0000;
+    for (let group = 0; group < 4; group += 1) {
+      buffer[at++] = (low & 0x7f) | 0x80;
+      low >>>= 7;
+    }
+  }
+  while (rest > 0x7f) {
+    buffer[at++] = (rest & 0x7f) | 0x80;
+    rest >>>= 7;
+  }
+  buffer[at++] = rest;
+  return at;
+}
+
 export class ByteWriter {
   private buffer: Uint8Array;
   private length = 0;
@@ -38,23 +72,18 @@ export class ByteWriter {
   /**
    * An unsigned integer of any size, as a shortest-form LEB128 varint. The
    * state encoding writes tens of millions of these for a large state, so
-   * numbers (counters, ids, millisecond times above 2^32) take paths without
-   * BigInt arithmetic, and larger bigints shed 28 bits (four groups of seven)
-   * per BigInt shift instead of seven.
+   * numbers (counters, ids, millisecond times) take writeSafeVarint's path
+   * without BigInt arithmetic, and larger bigints shed 28 bits (four groups
+   * of seven) per BigInt shift instead of seven.
    */
   unsigned(value: bigint | number): void {
     if (typeof value === 'number') {
-      if (!Number.isSafeInteger(value) || value < 0)
-        throw new RangeError(`unsigned value ${value} is not a safe non-negative integer`);
-      if (value <= 0xffff_ffff) this.small(value);
-      else this.safeAbove32Bits(value);
+      checkSafeUnsigned(value);
+      this.reserve(maxSafeVarintBytes);
+      this.length = writeSafeVarint(this.buffer, this.length, value);
       return;
     }
     if (value < 0n) throw new RangeError('unsigned value is negative');
-    if (value <= 0xffff_ffffn) {
-      this.small(Number(value));
-      return;
-    }
     let remaining = value;
     while (remaining > 0xffff_ffffn) {
       let chunk = Number(remaining & 0xfff_ffffn);
@@ -66,34 +95,19 @@ export class ByteWriter {
         chunk >>>= 7;
       }
     }
-    this.small(Number(remaining));
+    this.reserve(maxSafeVarintBytes);
+    this.length = writeSafeVarint(this.buffer, this.length, Number(remaining));
   }
 
   /**
-   * A safe integer in [2^32, 2^53), as the BigInt loop above writes it: its low 28 bits as four bytes with the
-   * continuation bit, then the rest (below 2^25). A log time in milliseconds is one of these, once per remembered
-   * message and per order. Both the remainder and the quotient of a safe integer by 2^28 are exact in a double.
+   * `value`'s bytes, then `integer` (a safe non-negative integer) as unsigned() writes it, with one check of the
+   * room: a remembered message (a 32-byte digest and its acceptance time), tens of thousands per state encoding.
    */
-  private safeAbove32Bits(value: number): void {
-    let low = value % 0x1000_0000;
-    const high = (value - low) / 0x1000_0000;
-    this.reserve(4);
-    for (let group = 0; group < 4; group += 1) {
-      this.buffer[this.length++] = (low & 0x7f) | 0x80;
-      low >>>= 7;
-    }
-    this.small(high);
-  }
-
-  /** A value in [0, 2^32) as a shortest-form varint. */
-  private small(value: number): void {
-    this.reserve(5);
-    let rest = value;
-    while (rest > 0x7f) {
-      this.buffer[this.length++] = (rest & 0x7f) | 0x80;
-      rest >>>= 7;
-    }
-    this.buffer[this.length++] = rest;
+  bytesThenUnsigned(value: Uint8Array, integer: number): void {
+    checkSafeUnsigned(integer);
+    this.reserve(value.length + maxSafeVarintBytes);
+    this.buffer.set(value, this.length);
+    this.length = writeSafeVarint(this.buffer, this.length + value.length, integer);
   }
 
   /** Each character's low byte, as Buffer.from(value, 'latin1') would give them, without allocating. */

@@ -35,7 +35,13 @@ function tradingState(): ExchangeState {
   }
   expect(execute(state, alice!, solUsdcLimitOrder('Bid', '99', '2'), 3).accepted).toBe(true);
   expect(execute(state, bob!, solUsdcLimitOrder('Ask', '101', '3'), 3).accepted).toBe(true);
-  const withdraw: Instruction = { kind: 'withdraw', symbol: 'USDC', quantity: '10', address: 'a', blockchain: 'Solana' };
+  const withdraw: Instruction = {
+    kind: 'withdraw',
+    symbol: 'USDC',
+    quantity: '10',
+    address: 'a',
+    blockchain: 'Solana',
+  };
   expect(execute(state, bob!, withdraw, 4).accepted).toBe(true);
   return state;
 }

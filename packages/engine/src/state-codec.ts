@@ -348,8 +348,11 @@ export function encodeCreditedDeposit(writer: ByteWriter, deposit: string): void
 
 /** One remembered message: its 32-byte digest (a latin1 string, or the bytes) and the log time it was accepted at. */
 export function encodeRememberedMessage(writer: ByteWriter, digest: string | Uint8Array, acceptedAtMs: number): void {
-  if (typeof digest === 'string') writer.latin1(digest);
-  else writer.bytes(digest);
+  if (typeof digest !== 'string') {
+    writer.bytesThenUnsigned(digest, acceptedAtMs);
+    return;
+  }
+  writer.latin1(digest);
   writer.unsigned(acceptedAtMs);
 }
 
