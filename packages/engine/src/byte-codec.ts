@@ -15,17 +15,17 @@ function checkSafeUnsigned(value: number): void {
 
 /**
  * Writes a safe non-negative integer at `offset` as a shortest-form varint, exactly as the BigInt loop of
- * ByteWriter.unsigned does (the state encoding's counters, ids and millisecond times take this path, without BigInt
- * arithmetic); the caller has made room for 8 bytes. Returns the offset after it. From 2^32 up, the low 28 bits go
- * first as four bytes with the continuation bit, then the rest (below 2^25); the remainder and the quotient of a safe
- * integer by 2^28 are both exact in a double.
+ * ByteWriter.unsigned does (the state encoding's counters, ids and millisecond times take this path); the caller has
+ * made room for 8 bytes. Returns the offset after it. Below 2^32 it needs no BigInt. From 2^32 up (a log time in
+ * milliseconds), the low 28 bits go first as four bytes with the continuation bit (the remainder by 2^28 is exact),
+ * then the rest (below 2^25), which one BigInt shift gives: the engine does no division on numbers.
  */
 function writeSafeVarint(buffer: Uint8Array, offset: number, value: number): number {
   let at = offset;
   let rest = value;
   if (rest > 0xffff_ffff) {
     let low = rest % 0x1000_0000;
-    rest = (rest - low) / 0x1000_0000;
+    rest = Number(BigInt(rest) >> 28n);
     for (let group = 0; group < 4; group += 1) {
       buffer[at++] = (low & 0x7f) | 0x80;
       low >>>= 7;
@@ -45,7 +45,7 @@ export class ByteWriter {
 
   /** `capacityBytes`: the buffer's first size, grown by doubling; a good guess saves the copies of growing. */
   constructor(capacityBytes = 1024) {
-    this.buffer = new Uint8Array(Math.max(16, capacityBytes));
+    this.buffer = new Uint8Array(capacityBytes > 16 ? capacityBytes : 16);
   }
 
   private reserve(extra: number): void {
@@ -73,7 +73,7 @@ export class ByteWriter {
    * An unsigned integer of any size, as a shortest-form LEB128 varint. The
    * state encoding writes tens of millions of these for a large state, so
    * numbers (counters, ids, millisecond times) take writeSafeVarint's path
-   * without BigInt arithmetic, and larger bigints shed 28 bits (four groups
+   * (at most one BigInt shift), and larger bigints shed 28 bits (four groups
    * of seven) per BigInt shift instead of seven.
    */
   unsigned(value: bigint | number): void {
