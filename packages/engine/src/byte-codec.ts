@@ -5,48 +5,9 @@
  */
 const textEncoder = new TextEncoder();
 
-/** A safe integer (below 2^53) takes at most 8 varint bytes of 7 bits. */
-const maxSafeVarintBytes = 8;
-
-function checkSafeUnsigned(value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0)
-    throw new RangeError(`unsigned value ${value} is not a safe non-negative integer`);
-}
-
-/**
- * Writes a safe non-negative integer at `offset` as a shortest-form varint, exactly as the BigInt loop of
- * ByteWriter.unsigned does (the state encoding's counters, ids and millisecond times take this path); the caller has
- * made room for 8 bytes. Returns the offset after it. Below 2^32 it needs no BigInt. From 2^32 up (a log time in
- * milliseconds), the low 28 bits go first as four bytes with the continuation bit (the remainder by 2^28 is exact),
- * then the rest (below 2^25), which one BigInt shift gives: the engine does no division on numbers.
- */
-function writeSafeVarint(buffer: Uint8Array, offset: number, value: number): number {
-  let at = offset;
-  let rest = value;
-  if (rest > 0xffff_ffff) {
-    let low = rest % 0x1000_0000;
-    rest = Number(BigInt(rest) >> 28n);
-    for (let group = 0; group < 4; group += 1) {
-      buffer[at++] = (low & 0x7f) | 0x80;
-      low >>>= 7;
-    }
-  }
-  while (rest > 0x7f) {
-    buffer[at++] = (rest & 0x7f) | 0x80;
-    rest >>>= 7;
-  }
-  buffer[at++] = rest;
-  return at;
-}
-
 export class ByteWriter {
-  private buffer: Uint8Array;
+  private buffer = new Uint8Array(1024);
   private length = 0;
-
-  /** `capacityBytes`: the buffer's first size, grown by doubling; a good guess saves the copies of growing. */
-  constructor(capacityBytes = 1024) {
-    this.buffer = new Uint8Array(capacityBytes > 16 ? capacityBytes : 16);
-  }
 
   private reserve(extra: number): void {
     if (this.length + extra <= this.buffer.length) return;
@@ -63,28 +24,31 @@ export class ByteWriter {
   }
 
   bytes(value: Uint8Array): void {
-    // TypedArray.set, even for a 32-byte key or digest: measured (branch snap20) at about a third of a byte loop's time.
     this.reserve(value.length);
-    this.buffer.set(value, this.length);
+    if (value.length > 64) this.buffer.set(value, this.length);
+    // Keys, salts and addresses: a plain loop is cheaper than TypedArray.set's generic call.
+    else for (let index = 0; index < value.length; index += 1) this.buffer[this.length + index] = value[index]!;
     this.length += value.length;
   }
 
   /**
    * An unsigned integer of any size, as a shortest-form LEB128 varint. The
    * state encoding writes tens of millions of these for a large state, so
-   * numbers (counters, ids, millisecond times) take writeSafeVarint's path
-   * (at most one BigInt shift), and larger bigints shed 28 bits (four groups
-   * of seven) per BigInt shift instead of seven.
+   * values below 2^32 take a path without BigInt arithmetic, and larger ones
+   * shed 28 bits (four groups of seven) per BigInt shift instead of seven.
    */
   unsigned(value: bigint | number): void {
     if (typeof value === 'number') {
-      checkSafeUnsigned(value);
-      this.reserve(maxSafeVarintBytes);
-      this.length = writeSafeVarint(this.buffer, this.length, value);
-      return;
+      if (!Number.isSafeInteger(value) || value < 0)
+        throw new RangeError(`unsigned value ${value} is not a safe non-negative integer`);
+      if (value <= 0xffff_ffff) {
+        this.small(value);
+        return;
+      }
+    } else if (value < 0n) {
+      throw new RangeError('unsigned value is negative');
     }
-    if (value < 0n) throw new RangeError('unsigned value is negative');
-    let remaining = value;
+    let remaining = BigInt(value);
     while (remaining > 0xffff_ffffn) {
       let chunk = Number(remaining & 0xfff_ffffn);
       remaining >>= 28n;
@@ -95,19 +59,18 @@ export class ByteWriter {
         chunk >>>= 7;
       }
     }
-    this.reserve(maxSafeVarintBytes);
-    this.length = writeSafeVarint(this.buffer, this.length, Number(remaining));
+    this.small(Number(remaining));
   }
 
-  /**
-   * `value`'s bytes, then `integer` (a safe non-negative integer) as unsigned() writes it, with one check of the
-   * room: a remembered message (a 32-byte digest and its acceptance time), tens of thousands per state encoding.
-   */
-  bytesThenUnsigned(value: Uint8Array, integer: number): void {
-    checkSafeUnsigned(integer);
-    this.reserve(value.length + maxSafeVarintBytes);
-    this.buffer.set(value, this.length);
-    this.length = writeSafeVarint(this.buffer, this.length + value.length, integer);
+  /** A value in [0, 2^32) as a shortest-form varint. */
+  private small(value: number): void {
+    this.reserve(5);
+    let rest = value;
+    while (rest > 0x7f) {
+      this.buffer[this.length++] = (rest & 0x7f) | 0x80;
+      rest >>>= 7;
+    }
+    this.buffer[this.length++] = rest;
   }
 
   /** Each character's low byte, as Buffer.from(value, 'latin1') would give them, without allocating. */
@@ -116,30 +79,7 @@ export class ByteWriter {
     for (let index = 0; index < value.length; index += 1) this.buffer[this.length++] = value.charCodeAt(index) & 0xff;
   }
 
-  /**
-   * A string as its UTF-8 length and bytes. An ASCII string (credited deposits' chain and transaction ids, symbols)
-   * is its own UTF-8, one byte per character, so it is copied without TextEncoder's intermediate array; the first
-   * character above 0x7f sends the whole string to TextEncoder instead.
-   */
   string(value: string): void {
-    const count = value.length;
-    if (count < 0x80) {
-      // A one-byte length, then the characters while they are ASCII.
-      this.reserve(1 + count);
-      const start = this.length;
-      const buffer = this.buffer;
-      buffer[start] = count;
-      let index = 0;
-      for (; index < count; index += 1) {
-        const code = value.charCodeAt(index);
-        if (code > 0x7f) break;
-        buffer[start + 1 + index] = code;
-      }
-      if (index === count) {
-        this.length = start + 1 + count;
-        return;
-      }
-    }
     const encoded = textEncoder.encode(value);
     this.unsigned(encoded.length);
     this.bytes(encoded);

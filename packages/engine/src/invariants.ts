@@ -36,9 +36,8 @@ class AmountsByAccount {
     row[assetIndex]! += amount;
   }
 
-  /** The account's amounts by asset index; undefined when none was added (all zero). */
-  row(accountId: string): readonly bigint[] | undefined {
-    return this.rows.get(accountId);
+  get(accountId: string, assetIndex: number): bigint {
+    return this.rows.get(accountId)?.[assetIndex] ?? 0n;
   }
 }
 
@@ -61,10 +60,8 @@ export function checkInvariants(state: ExchangeState): void {
 
   const totals = new Array<bigint>(state.assets.length).fill(0n);
   let listedOpenOrders = 0;
-  // One array for every account's per-market counts, zeroed per account, instead of one allocated per account.
-  const perMarket = new Array<number>(state.markets.length).fill(0);
   for (const account of state.accounts.values()) {
-    listedOpenOrders += checkOpenOrderList(state, account, perMarket);
+    listedOpenOrders += checkOpenOrderList(state, account);
     checkBalances(state, account, expectedLocked, expectedPending, totals);
   }
   if (listedOpenOrders !== state.orders.size)
@@ -189,22 +186,17 @@ function checkAccountOrdinals(state: ExchangeState): void {
         'or the fee account is not first',
     );
   }
-  const accounts = state.accountList;
-  for (let ordinal = 0; ordinal < accounts.length; ordinal += 1) {
-    const account = accounts[ordinal]!;
+  state.accountList.forEach((account, ordinal) => {
     if (account.ordinal !== ordinal || state.accounts.get(account.id) !== account)
       fail(`account ${account.id} has ordinal ${account.ordinal} at ${ordinal}`);
-  }
+  });
 }
 
-/**
- * An account's open-order list and its counts (per market within the limit); returns how many it lists.
- * `perMarket`: scratch of one count per market, overwritten.
- */
-function checkOpenOrderList(state: ExchangeState, account: Account, perMarket: number[]): number {
+/** An account's open-order list and its counts (per market within the limit); returns how many it lists. */
+function checkOpenOrderList(state: ExchangeState, account: Account): number {
   let openCount = 0;
   let previous: Order | undefined;
-  perMarket.fill(0);
+  const perMarket = new Array<number>(state.markets.length).fill(0);
   for (let order = account.firstOpenOrder; order !== undefined; order = order.accountNext) {
     openCount += 1;
     perMarket[order.market.index]! += 1;
@@ -236,9 +228,6 @@ function checkBalances(
   expectedPending: AmountsByAccount,
   totals: bigint[],
 ): void {
-  // The account's rows once, not a map lookup per asset; a missing row is all zero.
-  const lockedRow = expectedLocked.row(account.id);
-  const pendingRow = expectedPending.row(account.id);
   for (let index = 0; index < state.assets.length; index += 1) {
     const balance = account.balances[index];
     const available = balance?.available ?? 0n;
@@ -247,11 +236,11 @@ function checkBalances(
     const symbol = state.assets[index]!.symbol;
     if (available < 0n || lockedUnits < 0n || pendingUnits < 0n)
       fail(`account ${account.id} has a negative ${symbol} balance`);
-    const locked = lockedRow?.[index] ?? 0n;
+    const locked = expectedLocked.get(account.id, index);
     if (lockedUnits !== locked) {
       fail(`account ${account.id}: locked ${symbol} ${lockedUnits} ≠ open orders' reservations ${locked}`);
     }
-    if (pendingUnits !== (pendingRow?.[index] ?? 0n))
+    if (pendingUnits !== expectedPending.get(account.id, index))
       fail(`account ${account.id}: pending ${symbol} disagrees with its withdrawals`);
     totals[index]! += available + lockedUnits + pendingUnits;
   }

@@ -15,16 +15,7 @@ import { formatDecimal } from './decimal.js';
 import { enumValues } from './instruction-catalogue.js';
 import { formatPrice, formatQuantity, listAsset, listMarket } from './listing.js';
 import { isRejection } from './result-codes.js';
-import {
-  Account,
-  Order,
-  createState,
-  type Asset,
-  type Balance,
-  type ExchangeState,
-  type Genesis,
-  type Withdrawal,
-} from './state.js';
+import { Account, Order, createState, type Asset, type ExchangeState, type Genesis, type Withdrawal } from './state.js';
 import { checkInvariants } from './invariants.js';
 import {
   decodeAccountSettings,
@@ -107,33 +98,8 @@ function compareText(left: string, right: string): number {
   return left < right ? -1 : left > right ? 1 : 0;
 }
 
-/**
- * A guess at the encoding's size, a little above it for typical states, so that the writer rarely grows (each
- * doubling copies what is written): about 40 bytes per remembered message, 80 per open order and per credited
- * deposit, and per account its key and salt and a few bytes per held asset.
- */
-function encodingCapacityBytes(state: ExchangeState): number {
-  const perAccountBytes = 80 + 12 * state.assets.length;
-  return (
-    4096 +
-    42 * state.replayProtection.size +
-    96 * state.orders.size +
-    80 * state.creditedDeposits.size +
-    perAccountBytes * state.accountList.length
-  );
-}
-
-/** The values in ascending `id` order: already so when they were added in id order, which one pass checks. */
-function byId<Item extends { readonly id: number }>(values: Iterable<Item>): Item[] {
-  const items = [...values];
-  for (let index = 1; index < items.length; index += 1) {
-    if (items[index - 1]!.id >= items[index]!.id) return items.sort((left, right) => left.id - right.id);
-  }
-  return items;
-}
-
 export function encodeState(state: ExchangeState): Uint8Array {
-  const writer = new ByteWriter(encodingCapacityBytes(state));
+  const writer = new ByteWriter();
   writer.bytes(magic);
   writer.unsigned(stateEncodingVersion);
   for (const section of wholeStateSections) section.encode(writer, state);
@@ -145,11 +111,11 @@ export function encodeState(state: ExchangeState): Uint8Array {
 
   // Open orders (resting and pending trigger orders) by id; id order is also
   // time priority within a price level and within equal trigger prices.
-  const orders = byId(state.orders.values());
+  const orders = [...state.orders.values()].sort((left, right) => left.id - right.id);
   writer.unsigned(orders.length);
   for (const order of orders) encodeOrder(writer, order);
 
-  const withdrawals = byId(state.pendingWithdrawals.values());
+  const withdrawals = [...state.pendingWithdrawals.values()].sort((left, right) => left.id - right.id);
   writer.unsigned(withdrawals.length);
   for (const withdrawal of withdrawals) encodeWithdrawal(writer, withdrawal);
 
@@ -256,40 +222,31 @@ function encodeMarketsSection(writer: ByteWriter, state: ExchangeState): void {
 export function encodeAccount(writer: ByteWriter, account: Account): void {
   writeKey(writer, account.id);
   writer.bytes(account.salt);
-  // Counted, then written, in one order: no filtered copy of the balances per account.
-  const balances = account.balances;
-  let heldCount = 0;
-  for (let index = 0; index < balances.length; index += 1) if (isHeld(balances[index])) heldCount += 1;
-  writer.unsigned(heldCount);
-  for (let index = 0; index < balances.length; index += 1) {
-    const balance = balances[index];
-    if (!isHeld(balance)) continue;
+  const held = account.balances.filter(
+    (balance) =>
+      balance !== undefined &&
+      (balance.available !== 0n ||
+        balance.locked !== 0n ||
+        balance.pendingWithdrawal !== 0n ||
+        balance.lendScaled !== 0n ||
+        balance.borrowScaled !== 0n),
+  );
+  writer.unsigned(held.length);
+  for (const balance of held) {
     // Written field by field, not through an IntegerFields list: this is the state hash's hottest loop.
-    writer.unsigned(balance.asset.index);
-    writer.unsigned(balance.available);
-    writer.unsigned(balance.locked);
-    writer.unsigned(balance.pendingWithdrawal);
+    writer.unsigned(balance!.asset.index);
+    writer.unsigned(balance!.available);
+    writer.unsigned(balance!.locked);
+    writer.unsigned(balance!.pendingWithdrawal);
     // Version 4: the scaled lend and borrow positions.
-    writer.unsigned(balance.lendScaled);
+    writer.unsigned(balance!.lendScaled);
     // Version 6: a lend's supply epoch, only when there is a lend (docs/margin.md, "Supply epochs").
-    if (balance.lendScaled !== 0n) writer.unsigned(balance.lendEpoch);
-    writer.unsigned(balance.borrowScaled);
+    if (balance!.lendScaled !== 0n) writer.unsigned(balance!.lendEpoch);
+    writer.unsigned(balance!.borrowScaled);
   }
   encodeAccountSettings(writer, account);
   encodeAccountExitAddress(writer, account);
   encodeAccountPositions(writer, account);
-}
-
-/** Whether a balance is encoded: it exists and some field is not zero (zero balances are left out). */
-function isHeld(balance: Balance | undefined): balance is Balance {
-  return (
-    balance !== undefined &&
-    (balance.available !== 0n ||
-      balance.locked !== 0n ||
-      balance.pendingWithdrawal !== 0n ||
-      balance.lendScaled !== 0n ||
-      balance.borrowScaled !== 0n)
-  );
 }
 
 /** One open order (resting or pending trigger). */
@@ -348,11 +305,8 @@ export function encodeCreditedDeposit(writer: ByteWriter, deposit: string): void
 
 /** One remembered message: its 32-byte digest (a latin1 string, or the bytes) and the log time it was accepted at. */
 export function encodeRememberedMessage(writer: ByteWriter, digest: string | Uint8Array, acceptedAtMs: number): void {
-  if (typeof digest !== 'string') {
-    writer.bytesThenUnsigned(digest, acceptedAtMs);
-    return;
-  }
-  writer.latin1(digest);
+  if (typeof digest === 'string') writer.latin1(digest);
+  else writer.bytes(digest);
   writer.unsigned(acceptedAtMs);
 }
 
