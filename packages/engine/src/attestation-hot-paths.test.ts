@@ -47,10 +47,37 @@ describe('attestation hot paths', () => {
     }
   });
 
+  it('writes a string as its UTF-8 length and bytes, ASCII or not, short or long', () => {
+    const strings = ['', 'a', 'Solana:fund-1796700623492-0-USDC', 'x'.repeat(127), 'y'.repeat(128), 'z'.repeat(300)];
+    // Non-ASCII: under 128 characters but 128 or more UTF-8 bytes, surrogate pairs, one late character.
+    strings.push('é'.repeat(100), '€'.repeat(50), '😀'.repeat(20), `${'a'.repeat(126)}é`, `é${'a'.repeat(126)}`);
+    for (const text of strings) {
+      const encoded = [...Buffer.from(text, 'utf8')];
+      expect(written((writer) => writer.string(text))).toEqual([
+        ...referenceVarint(BigInt(encoded.length)),
+        ...encoded,
+      ]);
+      // After other bytes, so that the string does not start at the buffer's first byte.
+      const afterAByte = written((writer) => {
+        writer.byte(9);
+        writer.string(text);
+      });
+      expect(afterAByte.slice(1)).toEqual(written((writer) => writer.string(text)));
+    }
+  });
+
   it('writes a remembered message digest as Buffer.from(digest, latin1) does', () => {
     const digest = String.fromCharCode(...Array.from({ length: 32 }, (_, index) => (index * 37 + 200) % 256));
     const expected = [...Buffer.from(digest, 'latin1'), ...referenceVarint(1_800_000_000_123n)];
     expect(written((writer) => encodeRememberedMessage(writer, digest, 1_800_000_000_123))).toEqual(expected);
+    // The digest's bytes, as the state encoding reads them from the ring, give the same bytes.
+    const digestBytes = new Uint8Array(Buffer.from(digest, 'latin1'));
+    expect(written((writer) => encodeRememberedMessage(writer, digestBytes, 1_800_000_000_123))).toEqual(expected);
+    for (const acceptedAtMs of [0, 127, 128, 0xffff_ffff, 2 ** 32, Number.MAX_SAFE_INTEGER]) {
+      const bytes = [...digestBytes, ...referenceVarint(BigInt(acceptedAtMs))];
+      expect(written((writer) => encodeRememberedMessage(writer, digestBytes, acceptedAtMs))).toEqual(bytes);
+    }
+    expect(() => written((writer) => encodeRememberedMessage(writer, digestBytes, -1))).toThrow(RangeError);
   });
 
   it("writes an order's account key as its base64 decodes, and refuses a non-canonical one", () => {

@@ -86,6 +86,21 @@ describe('state codec', () => {
     );
   });
 
+  it('writes open orders and pending withdrawals in id order whatever order their maps hold them in', () => {
+    const state = busyState();
+    expect(state.pendingWithdrawals.size).toBeGreaterThan(0);
+    const encoded = Buffer.from(encodeState(state));
+    // The maps hold them in id order after this history; reversed, the encoder must sort them.
+    const orders = [...state.orders].reverse();
+    state.orders.clear();
+    for (const [id, order] of orders) state.orders.set(id, order);
+    const withdrawals = [...state.pendingWithdrawals].reverse();
+    state.pendingWithdrawals.clear();
+    for (const [id, withdrawal] of withdrawals) state.pendingWithdrawals.set(id, withdrawal);
+    expect([...state.orders.keys()][0]).toBeGreaterThan([...state.orders.keys()][1]!);
+    expect(Buffer.compare(Buffer.from(encodeState(state)), encoded)).toBe(0);
+  });
+
   it('decoded states keep trading exactly like the original', () => {
     const original = busyState();
     const copy = decodeState(encodeState(original));
