@@ -453,7 +453,7 @@ async function bench(): Promise<void> {
 
     const warmup = await runPhase('warm-up', 4_000, { kind: 'closed' }, 30_000);
     // V8 goes on compiling the server's hot paths for seconds after its first requests (TurboFan, on its helper
-    // threads): after only the 4,000 above, that one-time work was about 12 µs of each order of the max-rate phase,
+    // threads): after only the 4,000 above, that one-time work was about 10 µs of each order of the max-rate phase,
     // and the batch phase began with its own burst (docs/benchmarks.md, "The JIT's warm-up"). So a second warm-up of
     // single orders and one of batches keep it out of the measured phases, as a server running for hours has it.
     const warmUpSeconds = integerOption('warm-up-seconds', 0, 20);
