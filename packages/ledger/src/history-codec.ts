@@ -49,11 +49,15 @@ function internedAscii(bytes: Uint8Array, start: number, length: number): string
     }
     if (same) return known;
   }
-  // Short strings: fromCharCode over the bytes is cheaper than a Buffer's latin1 decoding, a call into C++.
-  const text = String.fromCharCode.apply(null, bytes.subarray(start, start + length) as unknown as number[]);
+  const text = asciiText(bytes, start, length);
   if (interned.size >= maximumInterned) interned.clear();
   interned.set(hash, text);
   return text;
+}
+
+/** The bytes as one character each: for short strings cheaper than a Buffer's latin1 decoding, a call into C++. */
+function asciiText(bytes: Uint8Array, start: number, length: number): string {
+  return String.fromCharCode.apply(null, bytes.subarray(start, start + length) as unknown as number[]);
 }
 
 /** What bigint.toString() writes: an optional minus sign, then digits. */
@@ -99,7 +103,8 @@ export class RecordReader {
     this.need(length);
     const start = this.offset;
     this.offset += length;
-    const text = String.fromCharCode.apply(null, this.bytes.subarray(start, start + length) as unknown as number[]);
+    // Not interned: amounts seldom repeat, and would push out the strings that do.
+    const text = asciiText(this.bytes, start, length);
     // Also refuses an empty field, which BigInt would read as 0n.
     if (!decimalIntegerPattern.test(text)) throw new Error(`a malformed decimal in a ${this.what} record`);
     return BigInt(text);
